@@ -1,0 +1,48 @@
+/* process_maps.h - maps shared by every vigil program: the event ring buffer, the exec map,
+ * the per-reason error counters. Later objects reuse them (the loader passes the fds). */
+#ifndef VIGIL_PROCESS_MAPS_H
+#define VIGIL_PROCESS_MAPS_H
+
+#include "process.h"
+
+/* All events to user space. Placeholder size: the loader sets it from --rb-size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} vg_events SEC(".maps");
+
+/* tgid -> struct vigil_exec_entry: the current incarnation of every process. Placeholder
+ * size: the loader sets it (default 32768, as Tetragon's execve_map). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct vigil_exec_entry);
+} vg_execs SEC(".maps");
+
+/* enum vigil_kerr -> count, per CPU: nothing is lost silently. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VIGIL_KERR_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} vg_errors SEC(".maps");
+
+/* 0 -> records submitted since the last forced wake-up (one global slot). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} vg_wake SEC(".maps");
+
+static __always_inline void count_error(enum vigil_kerr reason)
+{
+	__u32 key = reason;
+	__u64 *n = bpf_map_lookup_elem(&vg_errors, &key);
+
+	if (n)
+		*n += 1;	/* per-CPU slot: no atomics needed */
+}
+
+#endif

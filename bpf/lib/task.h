@@ -1,0 +1,85 @@
+/* task.h - read a task's identity for records and for the exec map: creds, capabilities,
+ * namespaces, and the key of its parent. CO-RE reads throughout, so the same code runs
+ * from tp_btf (where direct loads would be allowed) and raw_tp (where they are not). */
+#ifndef VIGIL_TASK_H
+#define VIGIL_TASK_H
+
+#include "vigil_bpf.h"
+#include "process.h"
+#include "process_maps.h"
+
+/* /proc/<pid>/stat reports start times in USER_HZ (100 on Linux) ticks; a process the
+ * agent never saw exec gets its ktime rounded the same way, so that the kernel's guess and
+ * the /proc scan produce one exec_id for it. */
+#define VIGIL_USER_HZ_NS 10000000ULL
+
+static __always_inline __u64 task_start_ktime(struct task_struct *task)
+{
+	__u64 start = BPF_CORE_READ(task, group_leader, start_boottime);
+
+	return start / VIGIL_USER_HZ_NS * VIGIL_USER_HZ_NS;
+}
+
+/* The key (tgid, ktime) of a task's current incarnation: from vg_execs when it is known,
+ * else guessed from its start time (*guessed set). */
+static __always_inline __u64 task_ktime(struct task_struct *task, __u32 tgid, bool *guessed)
+{
+	struct vigil_exec_entry *e = bpf_map_lookup_elem(&vg_execs, &tgid);
+
+	if (e)
+		return e->ktime;
+	*guessed = true;
+	return task_start_ktime(task);
+}
+
+static __always_inline void task_creds(struct task_struct *task, struct vigil_creds_raw *c, __u64 caps[3])
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+
+	c->uid = BPF_CORE_READ(cred, uid.val);
+	c->gid = BPF_CORE_READ(cred, gid.val);
+	c->euid = BPF_CORE_READ(cred, euid.val);
+	c->egid = BPF_CORE_READ(cred, egid.val);
+	c->suid = BPF_CORE_READ(cred, suid.val);
+	c->sgid = BPF_CORE_READ(cred, sgid.val);
+	c->fsuid = BPF_CORE_READ(cred, fsuid.val);
+	c->fsgid = BPF_CORE_READ(cred, fsgid.val);
+	/* kernel_cap_t is a u64 since 6.3 and two u32 before: 8 little-endian bytes either way */
+	bpf_probe_read_kernel(&caps[0], sizeof(__u64), &cred->cap_permitted);
+	bpf_probe_read_kernel(&caps[1], sizeof(__u64), &cred->cap_effective);
+	bpf_probe_read_kernel(&caps[2], sizeof(__u64), &cred->cap_inheritable);
+}
+
+static __always_inline __u32 task_auid(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->loginuid))
+		return BPF_CORE_READ(task, loginuid.val);
+	return (__u32)-1;
+}
+
+/* Namespace inode numbers in the slot order of struct vigil_exec_record.ns. */
+static __always_inline void task_namespaces(struct task_struct *task, __u32 ns[VIGIL_NS_SLOTS])
+{
+	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid upid = {};
+
+	if (!nsp)
+		return;		/* an exiting task has dropped its nsproxy */
+	ns[0] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
+	ns[1] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
+	ns[2] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+	bpf_core_read(&upid, sizeof(upid), &pid->numbers[level & 31]);
+	ns[3] = BPF_CORE_READ(upid.ns, ns.inum);
+	ns[4] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
+	ns[5] = BPF_CORE_READ(nsp, net_ns, ns.inum);
+	if (bpf_core_field_exists(nsp->time_ns)) {
+		ns[6] = BPF_CORE_READ(nsp, time_ns, ns.inum);
+		ns[7] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+	}
+	ns[8] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
+	ns[9] = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+}
+
+#endif

@@ -1,0 +1,258 @@
+/* process.bpf.c - process lifecycle: exec, fork and exit records, and the exec map.
+ *
+ * Pipeline, per hook:
+ *   exec: read the new image's path, cwd and argument area, the creds, caps and
+ *         namespaces into a per-CPU scratch record; find the parent's key in vg_execs;
+ *         replace this tgid's vg_execs entry; submit the used part of the record.
+ *   fork: a new process (not a thread) inherits its parent's vg_execs entry with a new
+ *         ktime and the clone flag; a clone record tells user space.
+ *   exit: only when the last thread of the group is gone; the entry is deleted and the
+ *         exit code goes out with the key of the incarnation that ended.
+ * Each hook has a tp_btf wrapper and a raw_tp one; the loader autoloads one set.
+ */
+#include "vigil_bpf.h"
+#include "process.h"
+#include "lib/process_maps.h"
+#include "lib/output.h"
+#include "lib/path.h"
+#include "lib/task.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* offsets into data[] are masked to this, lengths to VIGIL_PATH_MAX - 1: see process.h */
+#define DATA_OFF_MASK (2 * VIGIL_PATH_MAX - 1)
+
+struct exec_scratch {
+	struct vigil_exec_record rec;
+	struct path_buf path;
+};
+
+/* 0 -> per-CPU scratch space: records are far larger than the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_scratch);
+} exec_heap SEC(".maps");
+
+/* Walk a path and append it to rec->data at *off; returns the bytes appended. */
+static __always_inline __u32 put_path(struct exec_scratch *s, __u32 off, const struct path *path,
+				      const struct path *root, __u32 trunc_flag, __u32 error_flag)
+{
+	struct path_result res;
+	__u32 len;
+
+	path_walk(path, root, &s->path, &res);
+	if (res.truncated)
+		s->rec.flags |= trunc_flag;
+	if (res.error) {
+		s->rec.flags |= error_flag;
+		count_error(VIGIL_KERR_PATH_READ);
+	}
+	len = res.len & (VIGIL_PATH_MAX - 1);
+	if (bpf_probe_read_kernel(&s->rec.data[off & DATA_OFF_MASK], len,
+				  &s->path.data[res.start & (VIGIL_PATH_MAX - 1)])) {
+		s->rec.flags |= error_flag;
+		return 0;
+	}
+	return len;
+}
+
+static __always_inline void remember_exec(__u32 tgid, struct vigil_exec_record *rec)
+{
+	struct vigil_exec_entry entry = {
+		.ktime = rec->hdr.ktime,
+		.pktime = rec->pktime,
+		.ppid = rec->ppid,
+		.flags = VIGIL_KF_EXECVE,
+	};
+	__u32 len = rec->binary_len;
+
+	/* selectors compare a fixed-size, NUL-padded key: copy at most VIGIL_BINARY_KEY - 1 */
+	if (len > VIGIL_BINARY_KEY - 1)
+		len = VIGIL_BINARY_KEY - 1;
+	entry.binary_len = len;
+	bpf_probe_read_kernel(entry.binary, len & (VIGIL_BINARY_KEY - 1), rec->data);
+	if (bpf_map_update_elem(&vg_execs, &tgid, &entry, BPF_ANY))
+		count_error(VIGIL_KERR_EXECS_FULL);
+}
+
+static __always_inline int handle_exec(struct task_struct *task, struct linux_binprm *bprm)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	__u32 ppid = BPF_CORE_READ(parent, tgid);
+	struct vigil_exec_entry *prev;
+	struct exec_scratch *s;
+	struct mm_struct *mm;
+	__u64 caps[3] = {};
+	unsigned long arg_start, arg_end;
+	__u32 zero = 0, off, len;
+	bool guessed = false;
+	struct path root, pwd;
+
+	s = bpf_map_lookup_elem(&exec_heap, &zero);
+	if (!s)
+		return 0;
+
+	s->rec.hdr.op = VIGIL_OP_EXEC;
+	s->rec.hdr.ktime = bpf_ktime_get_boot_ns();
+	s->rec.pid = tgid;
+	s->rec.tid = (__u32)pid_tgid;
+	s->rec.ppid = ppid;
+	s->rec.flags = VIGIL_KF_EXECVE;
+	s->rec.pktime = task_ktime(parent, ppid, &guessed);
+	if (guessed)
+		s->rec.flags |= VIGIL_KF_MISS;
+	/* the first exec after a fork replaces a clone entry: Tetragon's "clone" flag */
+	prev = bpf_map_lookup_elem(&vg_execs, &tgid);
+	if (prev && (prev->flags & VIGIL_KF_CLONE))
+		s->rec.flags |= VIGIL_KF_CLONE;
+
+	task_creds(task, &s->rec.creds, caps);
+	s->rec.cap_permitted = caps[0];
+	s->rec.cap_effective = caps[1];
+	s->rec.cap_inheritable = caps[2];
+	s->rec.auid = task_auid(task);
+	__builtin_memset(s->rec.ns, 0, sizeof(s->rec.ns));
+	task_namespaces(task, s->rec.ns);
+	s->rec.cgroup_id = bpf_get_current_cgroup_id();
+
+	/* data = binary | cwd | args */
+	bpf_core_read(&root, sizeof(root), &task->fs->root);
+	bpf_core_read(&pwd, sizeof(pwd), &task->fs->pwd);
+	off = put_path(s, 0, &bprm->file->f_path, &root, VIGIL_KF_TRUNC_FILENAME, VIGIL_KF_ERROR_FILENAME);
+	s->rec.binary_len = off;
+	len = put_path(s, off, &pwd, &root, 0, VIGIL_KF_ERROR_CWD);
+	s->rec.cwd_len = len;
+	off += len;
+
+	mm = BPF_CORE_READ(task, mm);
+	arg_start = BPF_CORE_READ(mm, arg_start);
+	arg_end = BPF_CORE_READ(mm, arg_end);
+	len = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (len > VIGIL_ARGS_MAX - 1) {
+		len = VIGIL_ARGS_MAX - 1;
+		s->rec.flags |= VIGIL_KF_TRUNC_ARGS;
+	}
+	if (bpf_probe_read_user(&s->rec.data[off & DATA_OFF_MASK], len & (VIGIL_ARGS_MAX - 1),
+				(void *)arg_start)) {
+		s->rec.flags |= VIGIL_KF_ERROR_ARGS;
+		count_error(VIGIL_KERR_ARGS_READ);
+		len = 0;
+	}
+	s->rec.args_len = len;
+	off += len;
+
+	len = offsetof(struct vigil_exec_record, data) + (off & (VIGIL_DATA_MAX - 1));
+	s->rec.hdr.size = len;
+	remember_exec(tgid, &s->rec);
+	output_record(&s->rec, len);
+	return 0;
+}
+
+static __always_inline int handle_fork(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 pid = BPF_CORE_READ(child, pid);
+	__u32 tgid = BPF_CORE_READ(child, tgid);
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	struct vigil_exec_entry entry = {}, *pe;
+	struct vigil_clone_record rec = {};
+
+	if (pid != tgid)
+		return 0;	/* a new thread, not a new process */
+
+	rec.hdr.op = VIGIL_OP_CLONE;
+	rec.hdr.size = sizeof(rec);
+	rec.hdr.ktime = bpf_ktime_get_boot_ns();
+	rec.pid = tgid;
+	rec.tid = pid;
+	rec.ppid = ptgid;
+	rec.flags = VIGIL_KF_CLONE;
+
+	pe = bpf_map_lookup_elem(&vg_execs, &ptgid);
+	if (pe) {
+		entry = *pe;
+		rec.pktime = pe->ktime;
+	} else {
+		rec.pktime = task_start_ktime(parent);
+		rec.flags |= VIGIL_KF_MISS;
+	}
+	entry.ktime = rec.hdr.ktime;
+	entry.pktime = rec.pktime;
+	entry.ppid = ptgid;
+	entry.flags = VIGIL_KF_CLONE;
+	if (bpf_map_update_elem(&vg_execs, &tgid, &entry, BPF_ANY))
+		count_error(VIGIL_KERR_EXECS_FULL);
+	output_record(&rec, sizeof(rec));
+	return 0;
+}
+
+static __always_inline int handle_exit(struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct vigil_exit_record rec = {};
+	struct vigil_exec_entry *e;
+
+	/* every thread passes here; the group is gone when signal->live reached zero, which
+	 * do_exit decrements before this tracepoint */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+
+	rec.hdr.op = VIGIL_OP_EXIT;
+	rec.hdr.size = sizeof(rec);
+	rec.hdr.ktime = bpf_ktime_get_boot_ns();
+	rec.pid = tgid;
+	rec.tid = BPF_CORE_READ(task, pid);
+	rec.exit_code = BPF_CORE_READ(task, exit_code);
+	e = bpf_map_lookup_elem(&vg_execs, &tgid);
+	if (e) {
+		rec.proc_ktime = e->ktime;
+		rec.flags = e->flags;
+		/* two threads may both see live == 0: only the one that deletes reports */
+		if (bpf_map_delete_elem(&vg_execs, &tgid))
+			return 0;
+	} else {
+		rec.proc_ktime = task_start_ktime(task);
+		rec.flags = VIGIL_KF_MISS;
+	}
+	output_record(&rec, sizeof(rec));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tp_btf_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return handle_exec(task, bprm);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tp_btf_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(parent, child);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tp_btf_exit, struct task_struct *task)
+{
+	return handle_exit(task);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(raw_tp_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return handle_exec(task, bprm);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(raw_tp_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(parent, child);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(raw_tp_exit, struct task_struct *task)
+{
+	return handle_exit(task);
+}

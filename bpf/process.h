@@ -1,0 +1,117 @@
+/* process.h - the process lifecycle records and map values both sides compile.
+ *
+ * Written by bpf/process.bpf.c, decoded by core/events/decode.c. Fixed-width types and
+ * fixed-size arrays only; every record opens with struct vigil_msg_hdr and the reader
+ * checks hdr.size against the size it expects before decoding.
+ */
+#ifndef VIGIL_BPF_PROCESS_H
+#define VIGIL_BPF_PROCESS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Path and argument limits. A path is assembled right to left in a scratch buffer of
+ * VIGIL_PATH_MAX + VIGIL_NAME_MAX bytes; offsets are masked with VIGIL_PATH_MAX - 1 so the
+ * verifier can bound every write, which is why the sizes are powers of two. */
+#define VIGIL_PATH_MAX 4096
+#define VIGIL_NAME_MAX 256
+#define VIGIL_ARGS_MAX 4096
+#define VIGIL_PATH_DEPTH 64		/* components walked before a path is marked truncated */
+/* binary | cwd | args, each shorter than its limit; masked offsets stay inside. */
+#define VIGIL_DATA_MAX (4 * 4096)
+#define VIGIL_BINARY_KEY 256		/* binary prefix kept in the exec map for selectors */
+
+enum vigil_msg_op {
+	VIGIL_OP_EXEC = 1,
+	VIGIL_OP_CLONE = 2,
+	VIGIL_OP_EXIT = 3,
+};
+
+/* Kernel-side counters, one slot per reason in the per-CPU vg_errors map. */
+enum vigil_kerr {
+	VIGIL_KERR_RINGBUF_FULL,	/* bpf_ringbuf_output failed: event lost */
+	VIGIL_KERR_EXECS_FULL,		/* vg_execs update failed: later matches may miss */
+	VIGIL_KERR_PATH_READ,		/* a path could not be read */
+	VIGIL_KERR_ARGS_READ,		/* the argument area could not be read */
+	VIGIL_KERR_MAX,
+};
+
+/* Flags the kernel sets on a record (user space adds procFS, rootcwd, ...). */
+enum vigil_kflag {
+	VIGIL_KF_EXECVE = 1u << 0,
+	VIGIL_KF_CLONE = 1u << 1,		/* exec: the first since fork; clone: a fork */
+	VIGIL_KF_TRUNC_FILENAME = 1u << 2,
+	VIGIL_KF_TRUNC_ARGS = 1u << 3,
+	VIGIL_KF_ERROR_FILENAME = 1u << 4,
+	VIGIL_KF_ERROR_ARGS = 1u << 5,
+	VIGIL_KF_ERROR_CWD = 1u << 6,
+	VIGIL_KF_MISS = 1u << 7,		/* parent key guessed: the parent was not in vg_execs */
+	VIGIL_KF_PROCFS = 1u << 8,		/* entry seeded by the /proc scan */
+};
+
+struct vigil_msg_hdr {
+	__u16 op;			/* enum vigil_msg_op */
+	__u16 pad;
+	__u32 size;			/* bytes of the whole record, data included */
+	__u64 ktime;			/* bpf_ktime_get_boot_ns() when it was written */
+};
+
+/* vg_execs value, keyed by tgid: the current incarnation of every known process. */
+struct vigil_exec_entry {
+	__u64 ktime;			/* boot ns of the exec/fork: half of the exec_id */
+	__u64 pktime;			/* the parent's ktime */
+	__u32 ppid;
+	__u32 flags;			/* enum vigil_kflag */
+	__u32 binary_len;
+	__u32 pad;
+	char binary[VIGIL_BINARY_KEY];	/* path prefix, NUL-padded */
+};
+
+struct vigil_creds_raw {
+	__u32 uid, gid, euid, egid, suid, sgid, fsuid, fsgid;
+};
+
+#define VIGIL_NS_SLOTS 10	/* uts ipc mnt pid pid_for_children net time time_for_children cgroup user */
+
+struct vigil_exec_record {
+	struct vigil_msg_hdr hdr;	/* hdr.ktime is the exec time: the process's ktime */
+	__u32 pid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 flags;			/* enum vigil_kflag */
+	__u64 pktime;
+	struct vigil_creds_raw creds;
+	__u32 auid;
+	__u32 pad;
+	__u64 cap_permitted;
+	__u64 cap_effective;
+	__u64 cap_inheritable;
+	__u32 ns[VIGIL_NS_SLOTS];
+	__u64 cgroup_id;
+	__u16 binary_len;		/* data = binary, then cwd, then args (NUL-separated) */
+	__u16 cwd_len;
+	__u16 args_len;
+	__u16 pad2;
+	char data[VIGIL_DATA_MAX];	/* only the used part is sent */
+};
+
+struct vigil_clone_record {
+	struct vigil_msg_hdr hdr;	/* hdr.ktime is the child's ktime */
+	__u32 pid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 flags;
+	__u64 pktime;
+};
+
+struct vigil_exit_record {
+	struct vigil_msg_hdr hdr;
+	__u32 pid;
+	__u32 tid;
+	__u64 proc_ktime;		/* ktime of the incarnation that exited */
+	__u32 exit_code;		/* as wait(2) encodes it: status << 8 | signal */
+	__u32 flags;
+};
+
+#endif

@@ -1,0 +1,52 @@
+# One function builds every BPF object: clang -target bpf with BTF, CO-RE against a
+# vmlinux.h generated from the running kernel, then a bpftool skeleton header.
+find_program(BPFTOOL_EXE NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
+find_program(BPF_CLANG_EXE NAMES clang clang-14 REQUIRED)
+
+set(VIGIL_VMLINUX_BTF "/sys/kernel/btf/vmlinux" CACHE FILEPATH "BTF used to generate vmlinux.h")
+set(VIGIL_BPF_GEN ${CMAKE_BINARY_DIR}/bpf-gen)
+set(VIGIL_VMLINUX_H ${VIGIL_BPF_GEN}/vmlinux.h)
+
+# vigil_vmlinux_h(): generate vmlinux.h. Call it in the directory that builds the BPF
+# objects: a custom command's output is only visible to rules in its own directory.
+function(vigil_vmlinux_h)
+  add_custom_command(
+    OUTPUT ${VIGIL_VMLINUX_H}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${VIGIL_BPF_GEN}
+    COMMAND ${BPFTOOL_EXE} btf dump file ${VIGIL_VMLINUX_BTF} format c > ${VIGIL_VMLINUX_H}.tmp
+    COMMAND ${CMAKE_COMMAND} -E rename ${VIGIL_VMLINUX_H}.tmp ${VIGIL_VMLINUX_H}
+    COMMENT "Generating vmlinux.h from ${VIGIL_VMLINUX_BTF}"
+    VERBATIM)
+  add_custom_target(vmlinux_h DEPENDS ${VIGIL_VMLINUX_H})
+endfunction()
+
+# vigil_bpf_object(<name> <source.bpf.c> [DEPENDS headers...])
+# Produces ${VIGIL_BPF_GEN}/<name>.bpf.o, ${VIGIL_BPF_GEN}/<name>.skel.h and target <name>_skel
+# (an INTERFACE library whose include path finds the skeleton).
+function(vigil_bpf_object name source)
+  cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
+  set(obj ${VIGIL_BPF_GEN}/${name}.bpf.o)
+  set(skel ${VIGIL_BPF_GEN}/${name}.skel.h)
+  add_custom_command(
+    OUTPUT ${obj}
+    COMMAND ${BPF_CLANG_EXE} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror
+            -Wno-unused-function -Wno-compare-distinct-pointer-types
+            -I${VIGIL_BPF_GEN} -I${CMAKE_SOURCE_DIR}/bpf -I${CMAKE_SOURCE_DIR}/bpf/include
+            -c ${source} -o ${obj}
+    DEPENDS ${source} ${VIGIL_VMLINUX_H} ${ARG_DEPENDS}
+    IMPLICIT_DEPENDS C ${source}
+    COMMENT "BPF ${name}"
+    VERBATIM)
+  add_custom_command(
+    OUTPUT ${skel}
+    COMMAND ${BPFTOOL_EXE} gen skeleton ${obj} name ${name}_bpf > ${skel}.tmp
+    COMMAND ${CMAKE_COMMAND} -E rename ${skel}.tmp ${skel}
+    DEPENDS ${obj}
+    COMMENT "BPF skeleton ${name}"
+    VERBATIM)
+  add_custom_target(${name}_skel_gen DEPENDS ${skel})
+  add_dependencies(${name}_skel_gen vmlinux_h)
+  add_library(${name}_skel INTERFACE)
+  add_dependencies(${name}_skel ${name}_skel_gen)
+  target_include_directories(${name}_skel INTERFACE ${VIGIL_BPF_GEN} ${CMAKE_SOURCE_DIR}/bpf)
+endfunction()

@@ -1,0 +1,11 @@
+# System libraries as pkg-config imported targets (all ship .pc files on Debian 12).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+pkg_check_modules(LIBBPF   REQUIRED IMPORTED_TARGET libbpf)
+pkg_check_modules(LIBELF   REQUIRED IMPORTED_TARGET libelf)
+pkg_check_modules(ZLIB     REQUIRED IMPORTED_TARGET zlib)
+pkg_check_modules(YAML     REQUIRED IMPORTED_TARGET yaml-0.1)
+pkg_check_modules(LUA      REQUIRED IMPORTED_TARGET lua5.4)
+pkg_check_modules(MSGPACK  REQUIRED IMPORTED_TARGET msgpack)
+pkg_check_modules(NANOMSG  REQUIRED IMPORTED_TARGET nanomsg)
+pkg_check_modules(CMOCKA   IMPORTED_TARGET cmocka)

@@ -1,0 +1,204 @@
+/* agent.c - the agent's lifecycle and its reader loop. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "agent_internal.h"
+
+#define DEFAULT_POLL_MS 20
+#define GC_INTERVAL_NS 1000000000ULL
+
+uint64_t agent_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Tetragon's order: $NODE_NAME, else the kernel's hostname. */
+static void pick_node_name(struct vigil_agent *a)
+{
+	const char *env = getenv("NODE_NAME");
+
+	if (a->opts.node_name && *a->opts.node_name)
+		snprintf(a->node_name, sizeof(a->node_name), "%s", a->opts.node_name);
+	else if (env && *env)
+		snprintf(a->node_name, sizeof(a->node_name), "%s", env);
+	else if (gethostname(a->node_name, sizeof(a->node_name) - 1))
+		snprintf(a->node_name, sizeof(a->node_name), "localhost");
+}
+
+static void apply_defaults(struct vigil_agent_opts *o, const struct vigil_agent_opts *in)
+{
+	if (in)
+		memcpy(o, in, in->sz && in->sz < sizeof(*o) ? in->sz : sizeof(*o));
+	o->sz = sizeof(*o);
+	if (!o->events_url)
+		o->events_url = VIGIL_BUS_DEFAULT_EVENTS;
+	if (!o->control_url)
+		o->control_url = VIGIL_BUS_DEFAULT_CONTROL;
+	if (o->poll_ms <= 0)
+		o->poll_ms = DEFAULT_POLL_MS;
+	if (!o->proc_root)
+		o->proc_root = "/proc";
+}
+
+struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
+{
+	struct vigil_agent *a = calloc(1, sizeof(*a));
+	struct vigil_loader_opts lopts = {.sz = sizeof(lopts)};
+	struct vigil_pcache_opts copts = {.sz = sizeof(copts)};
+	int err;
+
+	if (!a)
+		return NULL;
+	pthread_mutex_init(&a->snap_lock, NULL);
+	apply_defaults(&a->opts, opts);
+	pick_node_name(a);
+	a->boot_to_wall = vigil_boot_to_wall_offset();
+	a->started_ns = agent_now_ns();
+
+	/* bind the bus first: subscribers waiting for the agent connect while it loads, and
+	 * then see the procFS events of the scan */
+	a->pub = vigil_pub__open(a->opts.events_url, 0660);
+	if (!a->pub) {
+		err = -errno;
+		goto err_out;
+	}
+	if (a->opts.export_file) {
+		a->export = fopen(a->opts.export_file, "ae");
+		if (!a->export) {
+			err = -errno;
+			pr_warn("agent: cannot open export file %s: %s", a->opts.export_file, strerror(-err));
+			goto err_out;
+		}
+	}
+
+	err = vigil_mount_fs();
+	if (err)
+		pr_warn("agent: continuing without some BPF filesystems");
+	err = vigil_probe_kernel(&a->probe);
+	if (err)
+		goto err_out;
+
+	lopts.ringbuf_bytes = a->opts.ringbuf_bytes;
+	lopts.wakeup_batch = a->opts.wakeup_batch;
+	a->loader = vigil_loader__open(&lopts, &a->probe);
+	if (!a->loader) {
+		err = -errno;
+		goto err_out;
+	}
+
+	copts.node_name = a->node_name;
+	a->cache = vigil_pcache__new(&copts);
+	if (!a->cache) {
+		err = -errno;
+		goto err_out;
+	}
+	a->decoder = vigil_decoder__new(a->cache, a->boot_to_wall, a->opts.proc_root);
+	if (!a->decoder) {
+		err = -errno;
+		goto err_out;
+	}
+	err = agent_seed_from_proc(a);
+	if (err < 0)
+		goto err_out;
+	agent_flush(a);
+
+	a->ctl = vigil_ctl_server__start(a->opts.control_url, agent_control, a);
+	if (!a->ctl) {
+		err = -errno;
+		goto err_out;
+	}
+	return a;
+
+err_out:
+	vigil_agent__free(a);
+	errno = -err;
+	return NULL;
+}
+
+/* Publish the reader's counters for the control thread. */
+static void publish_counters(struct vigil_agent *a)
+{
+	vigil_decoder__stats(a->decoder, &a->counters.decoder);
+	vigil_pcache__stats(a->cache, &a->counters.pcache);
+	pthread_mutex_lock(&a->snap_lock);
+	a->snap = a->counters;
+	pthread_mutex_unlock(&a->snap_lock);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct vigil_agent *a = ctx;
+	struct vigil_event ev;
+
+	if (vigil_decoder__record(a->decoder, data, size, &ev) == 1) {
+		ev.node_name = a->node_name;
+		agent_dispatch(a, &ev);
+	}
+	return 0;	/* never stop the ring buffer over one record */
+}
+
+int vigil_agent__run(struct vigil_agent *a)
+{
+	struct ring_buffer *rb;
+	uint64_t last_gc = agent_now_ns();
+	int err = 0;
+
+	rb = ring_buffer__new(vigil_loader__ringbuf_fd(a->loader), on_record, a, NULL);
+	if (!rb) {
+		err = -errno;
+		pr_warn("agent: cannot map the ring buffer: %s", strerror(-err));
+		return err;
+	}
+	publish_counters(a);
+	while (!atomic_load(&a->stop)) {
+		int n = ring_buffer__poll(rb, a->opts.poll_ms);
+		uint64_t now;
+
+		if (n < 0 && n != -EINTR) {
+			err = n;
+			pr_warn("agent: ring buffer poll failed: %s", strerror(-err));
+			break;
+		}
+		/* records submitted without a wake-up are only found by consuming */
+		ring_buffer__consume(rb);
+		agent_flush(a);
+		now = agent_now_ns();
+		if (now - last_gc >= GC_INTERVAL_NS) {
+			vigil_pcache__gc(a->cache, now);
+			last_gc = now;
+		}
+		publish_counters(a);
+	}
+	ring_buffer__free(rb);
+	return err;
+}
+
+void vigil_agent__stop(struct vigil_agent *a)
+{
+	atomic_store(&a->stop, true);
+}
+
+void vigil_agent__free(struct vigil_agent *a)
+{
+	if (!a)
+		return;
+	vigil_ctl_server__close(a->ctl);
+	vigil_loader__destroy(a->loader);
+	vigil_decoder__free(a->decoder);
+	vigil_pcache__free(a->cache);
+	vigil_pub__close(a->pub);
+	if (a->export)
+		fclose(a->export);
+	vigil_buf_free(&a->msgpack);
+	vigil_buf_free(&a->line);
+	pthread_mutex_destroy(&a->snap_lock);
+	free(a);
+}

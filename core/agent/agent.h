@@ -1,0 +1,45 @@
+/* agent.h - the running agent: probes the kernel, loads the programs, seeds the process
+ * cache from /proc, then reads the ring buffer and sends every event to its sinks (the
+ * bus, the terminal, an export file) until stopped. Answers the control socket. */
+#ifndef VIGIL_AGENT_H
+#define VIGIL_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/common.h"
+
+enum vigil_output {
+	VIGIL_OUTPUT_NONE,
+	VIGIL_OUTPUT_JSON,
+	VIGIL_OUTPUT_COMPACT,
+};
+
+struct vigil_agent_opts {
+	size_t sz;			/* sizeof(struct vigil_agent_opts) */
+	const char *events_url;		/* default VIGIL_BUS_DEFAULT_EVENTS */
+	const char *control_url;	/* default VIGIL_BUS_DEFAULT_CONTROL */
+	const char *node_name;		/* default: $NODE_NAME, else the hostname */
+	enum vigil_output output;	/* events printed on stdout by the agent itself */
+	bool color;			/* ANSI colours in compact output */
+	const char *export_file;	/* append JSON lines here; NULL for none */
+	uint32_t ringbuf_bytes;		/* 0: default (8 MiB) */
+	uint32_t wakeup_batch;		/* 0: default (64) */
+	int poll_ms;			/* reader latency bound; 0: default (20 ms) */
+	const char *proc_root;		/* default "/proc" */
+};
+
+struct vigil_agent;
+
+/* Build a running agent (programs attached, /proc scanned, sockets bound). NULL + errno,
+ * with the reason logged. */
+VIGIL_API struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts);
+/* Read and dispatch events until vigil_agent__stop. Returns 0 or -errno. */
+VIGIL_API int vigil_agent__run(struct vigil_agent *a);
+/* Ask run() to return. Async-signal-safe. */
+VIGIL_API void vigil_agent__stop(struct vigil_agent *a);
+/* Detach everything, close the sockets, free. Accepts NULL. */
+VIGIL_API void vigil_agent__free(struct vigil_agent *a);
+
+#endif

@@ -1,0 +1,65 @@
+/* agent_internal.h - the agent object and what its files share. */
+#ifndef VIGIL_AGENT_INTERNAL_H
+#define VIGIL_AGENT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "agent.h"
+#include "bus/bus.h"
+#include "encode/encode.h"
+#include "events/events.h"
+#include "loader/loader.h"
+#include "pcache/pcache.h"
+
+/* Counters the reader thread publishes for the control thread, under snap_lock. */
+struct agent_counters {
+	struct vigil_decoder_stats decoder;
+	struct vigil_pcache_stats pcache;
+	uint64_t events_exec;
+	uint64_t events_exit;
+	uint64_t procfs_seeded;
+	uint64_t encode_errors;
+	uint64_t output_errors;
+};
+
+struct vigil_agent {
+	struct vigil_agent_opts opts;
+	char node_name[128];
+	int64_t boot_to_wall;
+	uint64_t started_ns;			/* CLOCK_BOOTTIME */
+
+	struct vigil_probe_report probe;
+	struct vigil_loader *loader;
+	struct vigil_pcache *cache;
+	struct vigil_decoder *decoder;
+	struct vigil_pub *pub;
+	struct vigil_ctl_server *ctl;
+	FILE *export;
+
+	struct vigil_buf msgpack;		/* reused per event */
+	struct vigil_buf line;
+	struct agent_counters counters;		/* reader thread only */
+
+	pthread_mutex_t snap_lock;
+	struct agent_counters snap;		/* copy for the control thread */
+
+	atomic_bool stop;
+};
+
+/* Seed the exec map and the cache from /proc, publishing a procFS exec event for each. */
+int agent_seed_from_proc(struct vigil_agent *a);
+
+/* Send one event to every sink: the bus always, stdout and the export file when set. */
+void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev);
+/* Flush the line-oriented sinks (after each reader batch). */
+void agent_flush(struct vigil_agent *a);
+
+/* The control socket handler (runs on the control thread). */
+int agent_control(const void *req, size_t len, struct vigil_buf *reply, void *ctx);
+
+/* Boot-time clock in ns, the clock of kernel ktimes. */
+uint64_t agent_now_ns(void);
+
+#endif

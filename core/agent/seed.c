@@ -1,0 +1,74 @@
+/* seed.c - processes that were running before the agent: into the exec map (so later
+ * records find their parents) and the cache, each announced by a procFS exec event. */
+#include <errno.h>
+#include <string.h>
+
+#include "agent_internal.h"
+
+static struct vigil_process *copy_process(const struct vigil_process *src)
+{
+	struct vigil_process *p = vigil_process__new();
+	char *binary, *arguments, *cwd;
+
+	if (!p)
+		return NULL;
+	binary = p->binary;
+	arguments = p->arguments;
+	cwd = p->cwd;
+	*p = *src;
+	p->binary = binary;
+	p->arguments = arguments;
+	p->cwd = cwd;
+	if (vigil_process__set_str(&p->binary, src->binary, strlen(src->binary)) ||
+	    vigil_process__set_str(&p->arguments, src->arguments, strlen(src->arguments)) ||
+	    vigil_process__set_str(&p->cwd, src->cwd, strlen(src->cwd))) {
+		vigil_process__free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return p;
+}
+
+static int seed_one(const struct vigil_process *found, void *ctx)
+{
+	struct vigil_agent *a = ctx;
+	struct vigil_process *p;
+	struct vigil_event ev = {0};
+	uint64_t kernel_ktime = 0;
+	int err;
+
+	err = vigil_loader__seed(a->loader, found->pid, found->ktime, found->ppid, found->pktime, found->binary,
+				 &kernel_ktime);
+	/* the kernel saw it exec or fork since attaching: its own record will follow */
+	if (err == -EEXIST && kernel_ktime != found->ktime)
+		return 0;
+	if (err && err != -EEXIST)
+		pr_warn("agent: cannot seed pid %u into the exec map: %s", found->pid, strerror(-err));
+
+	p = copy_process(found);
+	if (!p)
+		return 0;
+	p = vigil_pcache__exec(a->cache, p, agent_now_ns());
+	if (!p)
+		return 0;
+	a->counters.procfs_seeded++;
+	ev.type = VIGIL_EVENT_EXEC;
+	ev.time = p->start_time;
+	ev.node_name = a->node_name;
+	ev.process = p;
+	ev.parent = p->ppid ? vigil_pcache__lookup(a->cache, p->ppid, p->pktime) : NULL;
+	agent_dispatch(a, &ev);
+	return 0;
+}
+
+int agent_seed_from_proc(struct vigil_agent *a)
+{
+	int n = vigil_procfs_scan(a->opts.proc_root, a->boot_to_wall, seed_one, a);
+
+	if (n < 0) {
+		pr_warn("agent: /proc scan failed: %s", strerror(-n));
+		return n;
+	}
+	pr_info("agent: %d running processes seeded from %s", n, a->opts.proc_root);
+	return n;
+}

@@ -1,0 +1,61 @@
+/* sinks.c - where events go: the bus (msgpack), the terminal and the export file (text). */
+#include <stdio.h>
+
+#include "agent_internal.h"
+
+static void write_line(struct vigil_agent *a, FILE *f, const struct vigil_buf *line)
+{
+	if (fwrite(line->data, 1, line->len, f) != line->len || fputc('\n', f) == EOF)
+		a->counters.output_errors++;
+}
+
+void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev)
+{
+	struct vigil_msg *msg;
+
+	if (ev->type == VIGIL_EVENT_EXEC)
+		a->counters.events_exec++;
+	else if (ev->type == VIGIL_EVENT_EXIT)
+		a->counters.events_exit++;
+
+	vigil_buf_reset(&a->msgpack);
+	if (vigil_encode_msgpack(ev, &a->msgpack)) {
+		a->counters.encode_errors++;
+		return;
+	}
+	/* a slow or absent subscriber costs a counted drop, never a blocked reader */
+	vigil_pub__send(a->pub, a->msgpack.data, a->msgpack.len);
+
+	if (a->opts.output == VIGIL_OUTPUT_NONE && !a->export)
+		return;
+	/* the text sinks render from the bus bytes, so they print what subscribers print */
+	msg = vigil_msg__decode(a->msgpack.data, a->msgpack.len);
+	if (!msg) {
+		a->counters.encode_errors++;
+		return;
+	}
+	if (a->export) {
+		vigil_buf_reset(&a->line);
+		if (!vigil_msg__to_json(msg, &a->line))
+			write_line(a, a->export, &a->line);
+	}
+	if (a->opts.output != VIGIL_OUTPUT_NONE) {
+		struct vigil_compact_opts copts = {.color = a->opts.color};
+		int err;
+
+		vigil_buf_reset(&a->line);
+		err = a->opts.output == VIGIL_OUTPUT_JSON ? vigil_msg__to_json(msg, &a->line)
+							  : vigil_msg__to_compact(msg, &copts, &a->line);
+		if (!err)
+			write_line(a, stdout, &a->line);
+	}
+	vigil_msg__free(msg);
+}
+
+void agent_flush(struct vigil_agent *a)
+{
+	if (a->opts.output != VIGIL_OUTPUT_NONE)
+		fflush(stdout);
+	if (a->export)
+		fflush(a->export);
+}

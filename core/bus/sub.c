@@ -1,0 +1,72 @@
+/* sub.c - a subscriber to the event bus. */
+#include <errno.h>
+#include <nanomsg/nn.h>
+#include <nanomsg/pubsub.h>
+#include <stdlib.h>
+
+#include "bus.h"
+
+struct vigil_sub {
+	int sock;
+};
+
+struct vigil_sub *vigil_sub__open(const char *url, int recv_timeout_ms)
+{
+	struct vigil_sub *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return NULL;
+	s->sock = nn_socket(AF_SP, NN_SUB);
+	if (s->sock < 0) {
+		err = -errno;
+		goto err_out;
+	}
+	if (nn_setsockopt(s->sock, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0 ||
+	    nn_setsockopt(s->sock, NN_SOL_SOCKET, NN_RCVTIMEO, &recv_timeout_ms, sizeof(recv_timeout_ms)) < 0) {
+		err = -errno;
+		goto err_out;
+	}
+	if (nn_connect(s->sock, url) < 0) {
+		err = -errno;
+		pr_warn("bus: cannot connect to %s: %s", url, nn_strerror(errno));
+		goto err_out;
+	}
+	return s;
+
+err_out:
+	vigil_sub__close(s);
+	errno = -err;
+	return NULL;
+}
+
+int vigil_sub__recv(struct vigil_sub *s, void **data)
+{
+	void *msg = NULL;
+	int n = nn_recv(s->sock, &msg, NN_MSG, 0);
+
+	if (n < 0)
+		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	*data = msg;
+	return n;
+}
+
+int vigil_sub__socket(const struct vigil_sub *s)
+{
+	return s->sock;
+}
+
+void vigil_sub__close(struct vigil_sub *s)
+{
+	if (!s)
+		return;
+	if (s->sock >= 0)
+		nn_close(s->sock);
+	free(s);
+}
+
+void vigil_bus_msg_free(void *data)
+{
+	if (data)
+		nn_freemsg(data);
+}

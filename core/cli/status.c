@@ -1,0 +1,146 @@
+/* status.c - `vigil status` (ask the agent) and `vigil probe` (probe locally). */
+#include <errno.h>
+#include <getopt.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus/bus.h"
+#include "cli.h"
+#include "encode/encode.h"
+#include "loader/loader.h"
+
+static const msgpack_object *map_get(const msgpack_object *map, const char *key)
+{
+	uint32_t i;
+
+	if (!map || map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (i = 0; i < map->via.map.size; i++) {
+		const msgpack_object_kv *kv = &map->via.map.ptr[i];
+
+		if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(key) &&
+		    !memcmp(kv->key.via.str.ptr, key, kv->key.via.str.size))
+			return &kv->val;
+	}
+	return NULL;
+}
+
+static void print_str(const char *label, const msgpack_object *o)
+{
+	if (o && o->type == MSGPACK_OBJECT_STR)
+		printf("%-18s %.*s\n", label, (int)o->via.str.size, o->via.str.ptr);
+}
+
+static void print_text(const msgpack_object *root)
+{
+	const msgpack_object *mechs = map_get(root, "mechanisms");
+	const msgpack_object *counters = map_get(root, "counters");
+	const msgpack_object *up = map_get(root, "uptime_s");
+	uint32_t i;
+
+	print_str("version", map_get(root, "version"));
+	print_str("kernel", map_get(root, "kernel"));
+	print_str("node", map_get(root, "node_name"));
+	if (up && up->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		printf("%-18s %llu s\n", "uptime", (unsigned long long)up->via.u64);
+	print_str("process hooks", map_get(root, "process_mechanism"));
+	printf("\nmechanisms this kernel permits (probed):\n");
+	for (i = 0; mechs && mechs->type == MSGPACK_OBJECT_ARRAY && i < mechs->via.array.size; i++) {
+		const msgpack_object *m = &mechs->via.array.ptr[i];
+		const msgpack_object *name = map_get(m, "name"), *ok = map_get(m, "ok"), *why = map_get(m, "reason");
+
+		if (!name || !ok || !why || name->type != MSGPACK_OBJECT_STR || why->type != MSGPACK_OBJECT_STR)
+			continue;
+		printf("  %-18.*s %-4s %.*s\n", (int)name->via.str.size, name->via.str.ptr,
+		       ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean ? "yes" : "no",
+		       (int)why->via.str.size, why->via.str.ptr);
+	}
+	printf("\ncounters:\n");
+	for (i = 0; counters && counters->type == MSGPACK_OBJECT_MAP && i < counters->via.map.size; i++) {
+		const msgpack_object_kv *kv = &counters->via.map.ptr[i];
+
+		if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			printf("  %-26.*s %llu\n", (int)kv->key.via.str.size, kv->key.via.str.ptr,
+			       (unsigned long long)kv->val.via.u64);
+	}
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"control", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	static const char request[] = "\x81\xa3" "cmd" "\xa6" "status";	/* {"cmd": "status"} */
+	const char *url = VIGIL_BUS_DEFAULT_CONTROL;
+	struct vigil_buf reply = {0}, out = {0};
+	msgpack_unpacked up;
+	const msgpack_object *ok;
+	bool json = false;
+	size_t off = 0;
+	int c, err, rc = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:c:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
+				return cli_bad_value("status", "output", optarg);
+			json = !strcmp(optarg, "json");
+			break;
+		case 'c': url = optarg; break;
+		case 'h': printf("usage: vigil status [-o text|json] [--control URL]\n"); return 0;
+		default: return 2;
+		}
+	}
+	err = vigil_ctl_request(url, request, sizeof(request) - 1, &reply, 3000);
+	if (err) {
+		fprintf(stderr, "vigil status: no answer from the agent at %s: %s\n", url,
+			err == -ETIMEDOUT ? "timed out (is vigild running?)" : strerror(-err));
+		return 1;
+	}
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, reply.data, reply.len, &off) != MSGPACK_UNPACK_SUCCESS) {
+		fprintf(stderr, "vigil status: malformed reply\n");
+		goto out;
+	}
+	ok = map_get(&up.data, "ok");
+	if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
+		const msgpack_object *e = map_get(&up.data, "error");
+
+		fprintf(stderr, "vigil status: agent error: %.*s\n", e && e->type == MSGPACK_OBJECT_STR ? (int)e->via.str.size : 7,
+			e && e->type == MSGPACK_OBJECT_STR ? e->via.str.ptr : "unknown");
+		goto out;
+	}
+	if (json) {
+		if (vigil_json_from_msgpack(&up.data, &out))
+			goto out;
+		printf("%s\n", out.data);
+	} else {
+		print_text(&up.data);
+	}
+	rc = 0;
+out:
+	msgpack_unpacked_destroy(&up);
+	vigil_buf_free(&reply);
+	vigil_buf_free(&out);
+	return rc;
+}
+
+int cmd_probe(int argc, char **argv)
+{
+	struct vigil_probe_report r;
+	int m;
+
+	vigil_mount_fs();
+	if (vigil_probe_kernel(&r)) {
+		fprintf(stderr, "vigil probe: probing failed\n");
+		return 1;
+	}
+	for (m = 0; m < VIGIL_MECH_COUNT; m++)
+		printf("%-18s %-4s %s\n", vigil_mech_name(m), r.mech[m].ok ? "yes" : "no", r.mech[m].reason);
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* vigil.c - the client: subcommand dispatch. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common/common.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{"getevents", cmd_getevents, "print events from the bus (-o json|compact)"},
+	{"status", cmd_status, "the agent's version, kernel mechanisms and counters"},
+	{"probe", cmd_probe, "probe this kernel's BPF mechanisms locally (root)"},
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: vigil <command> [options]\n\ncommands:\n");
+	for (i = 0; i < VIGIL_ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "  %-10s %s\n", "version", "print the client version");
+}
+
+int cli_bad_value(const char *cmd, const char *opt, const char *val)
+{
+	fprintf(stderr, "vigil %s: invalid value for --%s: '%s'\n", cmd, opt, val);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "version")) {
+		printf("vigil %s\n", VIGIL_VERSION);
+		return 0;
+	}
+	for (i = 0; i < VIGIL_ARRAY_SIZE(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "vigil: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,71 @@
+/* common.h - what every part of libvigil shares: export marks, logging, growable buffers. */
+#ifndef VIGIL_COMMON_H
+#define VIGIL_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Symbols are hidden by default; only VIGIL_API ones leave libvigil.so (see libvigil.map). */
+#define VIGIL_API __attribute__((visibility("default")))
+
+#define VIGIL_VERSION "0.1.0"
+
+#define VIGIL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- logging: the library never prints; the host installs a print callback ---- */
+
+enum vigil_log_level {
+	VIGIL_LOG_WARN,
+	VIGIL_LOG_INFO,
+	VIGIL_LOG_DEBUG,
+};
+
+typedef void (*vigil_print_fn)(enum vigil_log_level level, const char *fmt, va_list ap);
+
+/* Install the print callback; NULL silences the library. Returns the previous one. */
+VIGIL_API vigil_print_fn vigil_set_print(vigil_print_fn fn);
+
+/* The default callback: warnings and info to stderr, debug only when enabled. */
+VIGIL_API void vigil_print_stderr(enum vigil_log_level level, const char *fmt, va_list ap);
+VIGIL_API void vigil_print_set_debug(int enabled);
+
+void vigil_log(enum vigil_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define pr_warn(fmt, ...)  vigil_log(VIGIL_LOG_WARN, "vigil: " fmt "\n", ##__VA_ARGS__)
+#define pr_info(fmt, ...)  vigil_log(VIGIL_LOG_INFO, "vigil: " fmt "\n", ##__VA_ARGS__)
+#define pr_debug(fmt, ...) vigil_log(VIGIL_LOG_DEBUG, "vigil: " fmt "\n", ##__VA_ARGS__)
+
+/* ---- vigil_buf: a growable byte buffer, always NUL-terminated after len ---- */
+
+struct vigil_buf {
+	char *data;	/* owned; NULL until the first append */
+	size_t len;
+	size_t cap;
+};
+
+/* Append bytes. Returns 0 or -ENOMEM (the buffer is unchanged on failure). */
+VIGIL_API int vigil_buf_append(struct vigil_buf *b, const void *data, size_t len);
+VIGIL_API int vigil_buf_puts(struct vigil_buf *b, const char *s);
+VIGIL_API int vigil_buf_printf(struct vigil_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Forget the contents, keep the memory. */
+VIGIL_API void vigil_buf_reset(struct vigil_buf *b);
+/* Release the memory; the buffer is empty and reusable afterwards. */
+VIGIL_API void vigil_buf_free(struct vigil_buf *b);
+
+/* ---- small validated parsers for CLI values (reject trailing junk and range errors) ---- */
+
+/* Parse a decimal integer in [min, max]. Returns 0 or -EINVAL / -ERANGE. */
+VIGIL_API int vigil_parse_long(const char *s, long min, long max, long *out);
+
+/* ---- time ---- */
+
+/* CLOCK_REALTIME ns minus CLOCK_BOOTTIME ns, measured once; add to a BPF boot-time stamp
+ * (bpf_ktime_get_boot_ns) to get wall-clock ns. */
+VIGIL_API int64_t vigil_boot_to_wall_offset(void);
+
+/* Format wall-clock ns as protojson does: RFC 3339 UTC with 0, 3, 6 or 9 fractional digits
+ * (trailing zero groups dropped). out must hold 40 bytes. */
+VIGIL_API void vigil_format_time(uint64_t wall_ns, char out[40]);
+
+#endif

@@ -1,0 +1,64 @@
+/* encode.h - the three encodings of an event, and the decoded view of a bus message.
+ *
+ * The msgpack encoding is the canonical tree: the JSON encoding is Tetragon's export format
+ * (protojson with proto field names, default values omitted), and the msgpack tree holds
+ * the same keys, in the same order, with the same value types (strings where protojson
+ * writes strings, so 64-bit integers are strings in both). Consumers of the bus decode it
+ * into a struct vigil_msg and render JSON or the compact line from there, so the agent's
+ * own output and every subscriber print the same bytes.
+ */
+#ifndef VIGIL_ENCODE_H
+#define VIGIL_ENCODE_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../common/common.h"
+#include "../events/events.h"
+
+/* Append the msgpack encoding of ev to out: a map {"<type key>": {...}, "node_name": ...,
+ * "time": "..."}. Returns 0, -ENOMEM, or -EINVAL for an event type it cannot encode. */
+VIGIL_API int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out);
+
+/* A decoded msgpack event. */
+struct vigil_msg;
+
+/* Decode one message. The bytes are copied where needed; the caller keeps data. Returns
+ * NULL + errno (EBADMSG for malformed or trailing bytes, or a root that is not a map whose
+ * first key names an event). */
+VIGIL_API struct vigil_msg *vigil_msg__decode(const void *data, size_t len);
+/* Accepts NULL. */
+VIGIL_API void vigil_msg__free(struct vigil_msg *m);
+
+VIGIL_API const msgpack_object *vigil_msg__root(const struct vigil_msg *m);
+/* The event key ("process_exec") and its type; the body is the map under that key. */
+VIGIL_API const char *vigil_msg__type_key(const struct vigil_msg *m);
+VIGIL_API enum vigil_event_type vigil_msg__type(const struct vigil_msg *m);	/* 0 if not a known type */
+VIGIL_API const msgpack_object *vigil_msg__body(const struct vigil_msg *m);
+
+/* Look up a dotted path under the body ("process.binary", "parent.pid"), or under the root
+ * when the path starts with '/' ("/node_name"). NULL when absent. */
+VIGIL_API const msgpack_object *vigil_msg__find(const struct vigil_msg *m, const char *path);
+/* Convenience: the string at path copied into out (size bytes, truncated, NUL-terminated);
+ * returns the full length or -ENOENT. The integer at path: 0 or -ENOENT. */
+VIGIL_API int vigil_msg__find_str(const struct vigil_msg *m, const char *path, char *out, size_t size);
+VIGIL_API int vigil_msg__find_u64(const struct vigil_msg *m, const char *path, uint64_t *out);
+
+/* Render any msgpack object as JSON (compact, no newline). Strings are escaped as JSON
+ * requires; binary as base64 (protojson's bytes). Appends. Returns 0 or -ENOMEM / -EINVAL. */
+VIGIL_API int vigil_json_from_msgpack(const msgpack_object *o, struct vigil_buf *out);
+/* The event as one JSON line (no newline). */
+VIGIL_API int vigil_msg__to_json(const struct vigil_msg *m, struct vigil_buf *out);
+
+struct vigil_compact_opts {
+	bool color;		/* ANSI colours as tetra's --color always */
+	bool timestamps;	/* prefix the event time */
+};
+
+/* The event as tetra's compact line (no newline), e.g.
+ * "🚀 process my-node /usr/bin/curl https://example.com". opts may be NULL. */
+VIGIL_API int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_opts *opts,
+				    struct vigil_buf *out);
+
+#endif

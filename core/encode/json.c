@@ -1,0 +1,212 @@
+/* json.c - any msgpack object as one line of compact JSON, the way protojson writes it. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "encode_internal.h"
+
+/* protojson escapes only what RFC 8259 requires: '"', '\\' and C0 controls, with the five
+ * short forms; everything else, non-ASCII included, passes through. */
+static const char short_escape[0x20] = {
+	['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
+};
+
+static void put_escape(struct encode_out *o, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+	if (c == '"' || c == '\\') {
+		e[1] = (char)c;
+		encode_put(o, e, 2);
+	} else if (short_escape[c]) {
+		e[1] = short_escape[c];
+		encode_put(o, e, 2);
+	} else {
+		encode_put(o, e, 6);
+	}
+}
+
+/* Bytes that are not UTF-8 become U+FFFD, one per byte, as Go's encoding/json does:
+ * protojson would refuse the whole event, and a file name is allowed to be any bytes. */
+static void put_string(struct encode_out *o, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0, len;
+	uint32_t cp;
+
+	encode_put(o, "\"", 1);
+	while (i < n) {
+		if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') {
+			i++;
+			continue;
+		}
+		len = s[i] < 0x80 ? 1 : encode_utf8_decode(s + i, n - i, &cp);
+		if (s[i] >= 0x80 && len) {
+			i += len;
+			continue;
+		}
+		encode_put(o, s + run, i - run);
+		if (s[i] < 0x80)
+			put_escape(o, s[i]);
+		else
+			encode_puts(o, "\\ufffd");
+		run = ++i;
+	}
+	encode_put(o, s + run, i - run);
+	encode_put(o, "\"", 1);
+}
+
+/* protojson's bytes: standard base64 with padding */
+static void put_base64(struct encode_out *o, const unsigned char *s, size_t n)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char q[4];
+	uint32_t v;
+	size_t i;
+
+	encode_put(o, "\"", 1);
+	for (i = 0; i < n; i += 3) {
+		v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
+		    (i + 2 < n ? s[i + 2] : 0);
+		q[0] = b64[v >> 18];
+		q[1] = b64[(v >> 12) & 63];
+		q[2] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		q[3] = i + 2 < n ? b64[v & 63] : '=';
+		encode_put(o, q, 4);
+	}
+	encode_put(o, "\"", 1);
+}
+
+/* The fewest digits that read back as the same value; protojson's non-finite spellings. */
+static void put_float(struct encode_out *o, double v, bool single)
+{
+	char num[40];
+	int prec;
+
+	if (isnan(v)) {
+		encode_puts(o, "\"NaN\"");
+	} else if (isinf(v)) {
+		encode_puts(o, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+	} else {
+		for (prec = 1; prec <= 17; prec++) {
+			snprintf(num, sizeof(num), "%.*g", prec, v);
+			if (single ? (float)strtod(num, NULL) == (float)v : strtod(num, NULL) == v)
+				break;
+		}
+		encode_puts(o, num);
+	}
+}
+
+static void put_number(struct encode_out *o, const msgpack_object *v)
+{
+	char num[24];
+
+	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		snprintf(num, sizeof(num), "%" PRIu64, v->via.u64);
+	else
+		snprintf(num, sizeof(num), "%" PRId64, v->via.i64);
+	encode_puts(o, num);
+}
+
+static void render(struct encode_out *o, const msgpack_object *v, int depth);
+
+/* JSON keys are strings; an integer key is written as its decimal string, as protojson
+ * writes map<int, ...> keys. Other key types have no JSON spelling. */
+static void render_map(struct encode_out *o, const msgpack_object_map *map, int depth)
+{
+	const msgpack_object_kv *kv;
+	uint32_t i;
+
+	encode_put(o, "{", 1);
+	for (i = 0; i < map->size && !o->err; i++) {
+		kv = &map->ptr[i];
+		if (i)
+			encode_put(o, ",", 1);
+		if (kv->key.type == MSGPACK_OBJECT_STR) {
+			put_string(o, kv->key.via.str.ptr, kv->key.via.str.size);
+		} else if (kv->key.type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+			   kv->key.type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+			encode_put(o, "\"", 1);
+			put_number(o, &kv->key);
+			encode_put(o, "\"", 1);
+		} else {
+			encode_fail(o, -EINVAL);
+		}
+		encode_put(o, ":", 1);
+		render(o, &kv->val, depth);
+	}
+	encode_put(o, "}", 1);
+}
+
+static void render_array(struct encode_out *o, const msgpack_object_array *arr, int depth)
+{
+	uint32_t i;
+
+	encode_put(o, "[", 1);
+	for (i = 0; i < arr->size && !o->err; i++) {
+		if (i)
+			encode_put(o, ",", 1);
+		render(o, &arr->ptr[i], depth);
+	}
+	encode_put(o, "]", 1);
+}
+
+/* depth counts the containers around v; hand-built objects can nest without limit, so the
+ * same bound as the decoder applies here. */
+static void render(struct encode_out *o, const msgpack_object *v, int depth)
+{
+	bool container = v->type == MSGPACK_OBJECT_MAP || v->type == MSGPACK_OBJECT_ARRAY;
+
+	if (container && depth >= ENCODE_MAX_DEPTH)
+		encode_fail(o, -EINVAL);
+	if (o->err)
+		return;
+	switch (v->type) {
+	case MSGPACK_OBJECT_NIL:
+		encode_puts(o, "null");
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		encode_puts(o, v->via.boolean ? "true" : "false");
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		put_number(o, v);
+		break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		put_float(o, v->via.f64, v->type == MSGPACK_OBJECT_FLOAT32);
+		break;
+	case MSGPACK_OBJECT_STR:
+		put_string(o, v->via.str.ptr, v->via.str.size);
+		break;
+	case MSGPACK_OBJECT_BIN:
+		put_base64(o, (const unsigned char *)v->via.bin.ptr, v->via.bin.size);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		render_array(o, &v->via.array, depth + 1);
+		break;
+	case MSGPACK_OBJECT_MAP:
+		render_map(o, &v->via.map, depth + 1);
+		break;
+	default:		/* ext: protojson has nothing like it */
+		encode_fail(o, -EINVAL);
+		break;
+	}
+}
+
+int vigil_json_from_msgpack(const msgpack_object *o, struct vigil_buf *out)
+{
+	struct encode_out w;
+
+	encode_out_begin(&w, out);
+	render(&w, o, 0);
+	return encode_out_end(&w);
+}
+
+int vigil_msg__to_json(const struct vigil_msg *m, struct vigil_buf *out)
+{
+	return vigil_json_from_msgpack(vigil_msg__root(m), out);
+}

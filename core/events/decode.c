@@ -1,0 +1,203 @@
+/* decode.c - kernel records (bpf/process.h) into process-cache updates and events. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+#include "pcache/pcache.h"
+#include "process.h"
+
+struct vigil_decoder {
+	struct vigil_pcache *cache;
+	int64_t boot_to_wall;
+	uint32_t host_ns[VIGIL_NS_COUNT];
+	struct vigil_decoder_stats stats;
+};
+
+/* Kernel flag -> process flag. */
+static const struct {
+	uint32_t kflag;
+	uint32_t pflag;
+} flag_map[] = {
+	{VIGIL_KF_EXECVE, VIGIL_PROC_EXECVE},
+	{VIGIL_KF_CLONE, VIGIL_PROC_CLONE},
+	{VIGIL_KF_TRUNC_FILENAME, VIGIL_PROC_TRUNC_FILENAME},
+	{VIGIL_KF_TRUNC_ARGS, VIGIL_PROC_TRUNC_ARGS},
+	{VIGIL_KF_ERROR_FILENAME, VIGIL_PROC_ERROR_FILENAME},
+	{VIGIL_KF_ERROR_ARGS, VIGIL_PROC_ERROR_ARGS},
+	{VIGIL_KF_ERROR_CWD, VIGIL_PROC_ERROR_CWD},
+	{VIGIL_KF_PROCFS, VIGIL_PROC_PROCFS},
+};
+
+static uint32_t process_flags(uint32_t kflags)
+{
+	uint32_t flags = 0;
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(flag_map); i++)
+		if (kflags & flag_map[i].kflag)
+			flags |= flag_map[i].pflag;
+	return flags;
+}
+
+struct vigil_decoder *vigil_decoder__new(struct vigil_pcache *cache, int64_t boot_to_wall, const char *proc_root)
+{
+	struct vigil_decoder *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->cache = cache;
+	d->boot_to_wall = boot_to_wall;
+	vigil_host_ns_read(proc_root ? proc_root : "/proc", d->host_ns);
+	return d;
+}
+
+void vigil_decoder__free(struct vigil_decoder *d)
+{
+	free(d);
+}
+
+static int bad(struct vigil_decoder *d)
+{
+	d->stats.bad_records++;
+	return -EBADMSG;
+}
+
+static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *r, size_t size,
+		       struct vigil_event *ev)
+{
+	size_t data_len = size - offsetof(struct vigil_exec_record, data);
+	const char *bin = r->data, *cwd, *args;
+	struct vigil_process *p;
+	struct vigil_buf argbuf = {0};
+	int k, err;
+
+	if ((size_t)r->binary_len + r->cwd_len + r->args_len > data_len)
+		return bad(d);
+	cwd = bin + r->binary_len;
+	args = cwd + r->cwd_len;
+
+	p = vigil_process__new();
+	if (!p)
+		return -ENOMEM;
+	p->pid = r->pid;
+	p->tid = r->tid;
+	p->ktime = r->hdr.ktime;
+	p->ppid = r->ppid;
+	p->pktime = r->pktime;
+	p->flags = process_flags(r->flags);
+	if (r->cwd_len == 1 && cwd[0] == '/')
+		p->flags |= VIGIL_PROC_ROOTCWD;
+	p->start_time = r->hdr.ktime + d->boot_to_wall;
+	p->auid = r->auid;
+	memcpy(&p->creds, &r->creds, sizeof(p->creds));
+	p->caps.permitted = r->cap_permitted;
+	p->caps.effective = r->cap_effective;
+	p->caps.inheritable = r->cap_inheritable;
+	for (k = 0; k < VIGIL_NS_COUNT; k++) {
+		p->ns[k] = r->ns[k];
+		if (r->ns[k] && r->ns[k] == d->host_ns[k])
+			p->ns_host_mask |= 1u << k;
+	}
+	p->cgroup_id = r->cgroup_id;
+	err = vigil_process__set_str(&p->binary, bin, r->binary_len);
+	if (!err)
+		err = vigil_process__set_str(&p->cwd, cwd, r->cwd_len);
+	if (!err)
+		err = vigil_args_format(args, r->args_len, &argbuf);
+	if (!err)
+		err = vigil_process__set_str(&p->arguments, argbuf.data ? argbuf.data : "", argbuf.len);
+	vigil_buf_free(&argbuf);
+	if (err) {
+		vigil_process__free(p);
+		return err;
+	}
+
+	p = vigil_pcache__exec(d->cache, p, r->hdr.ktime);
+	if (!p)
+		return -errno;
+	ev->type = VIGIL_EVENT_EXEC;
+	ev->time = r->hdr.ktime + d->boot_to_wall;
+	ev->process = p;
+	ev->parent = p->ppid ? vigil_pcache__lookup(d->cache, p->ppid, p->pktime) : NULL;
+	return 1;
+}
+
+static int decode_clone(struct vigil_decoder *d, const struct vigil_clone_record *r)
+{
+	struct vigil_process *p;
+
+	p = vigil_pcache__clone(d->cache, r->pid, r->hdr.ktime, r->ppid, r->pktime, r->hdr.ktime + d->boot_to_wall,
+				r->hdr.ktime);
+	if (!p)
+		return -errno;
+	p->tid = r->tid;
+	return 0;
+}
+
+static int decode_exit(struct vigil_decoder *d, const struct vigil_exit_record *r, struct vigil_event *ev)
+{
+	struct vigil_process *p = vigil_pcache__lookup(d->cache, r->pid, r->proc_ktime);
+
+	if (!p) {
+		/* a process the cache never saw: report what the kernel knows */
+		d->stats.exit_unknown++;
+		p = vigil_pcache__clone(d->cache, r->pid, r->proc_ktime, 0, 0, r->proc_ktime + d->boot_to_wall,
+					r->hdr.ktime);
+		if (!p)
+			return -errno;
+		p->flags = VIGIL_PROC_UNKNOWN;
+	}
+	p = vigil_pcache__exit(d->cache, r->pid, r->proc_ktime, r->hdr.ktime);
+	if (!p)
+		return -ENOENT;
+	ev->type = VIGIL_EVENT_EXIT;
+	ev->time = r->hdr.ktime + d->boot_to_wall;
+	ev->process = p;
+	ev->parent = p->ppid ? vigil_pcache__lookup(d->cache, p->ppid, p->pktime) : NULL;
+	/* wait(2) encoding: exit status in bits 8-15, terminating signal in bits 0-6 */
+	ev->exit.status = (r->exit_code >> 8) & 0xff;
+	ev->exit.signal = r->exit_code & 0x7f;
+	return 1;
+}
+
+int vigil_decoder__record(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev)
+{
+	const struct vigil_msg_hdr *hdr = data;
+
+	d->stats.records++;
+	memset(ev, 0, sizeof(*ev));
+	if (size < sizeof(*hdr) || hdr->size != size)
+		return bad(d);
+	switch (hdr->op) {
+	case VIGIL_OP_EXEC:
+		if (size < offsetof(struct vigil_exec_record, data) || size > sizeof(struct vigil_exec_record))
+			return bad(d);
+		d->stats.exec++;
+		return decode_exec(d, data, size, ev);
+	case VIGIL_OP_CLONE:
+		if (size != sizeof(struct vigil_clone_record))
+			return bad(d);
+		d->stats.clone++;
+		return decode_clone(d, data);
+	case VIGIL_OP_EXIT:
+		if (size != sizeof(struct vigil_exit_record))
+			return bad(d);
+		d->stats.exit++;
+		return decode_exit(d, data, ev);
+	default:
+		return bad(d);
+	}
+}
+
+void vigil_decoder__stats(const struct vigil_decoder *d, struct vigil_decoder_stats *out)
+{
+	*out = d->stats;
+}
+
+const uint32_t *vigil_decoder__host_ns(const struct vigil_decoder *d)
+{
+	return d->host_ns;
+}

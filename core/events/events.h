@@ -1,0 +1,148 @@
+/* events.h - vigil's event model: what the kernel reported, enriched with process context.
+ *
+ * One model, three encodings (core/encode): Tetragon's protojson export format, the compact
+ * line of `tetra getevents -o compact`, and msgpack carrying the JSON tree key for key.
+ */
+#ifndef VIGIL_EVENTS_H
+#define VIGIL_EVENTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/common.h"
+
+/* Event types; values are Tetragon's EventType numbers so filters and plugins agree. */
+enum vigil_event_type {
+	VIGIL_EVENT_EXEC = 1,
+	VIGIL_EVENT_EXIT = 5,
+	VIGIL_EVENT_KPROBE = 9,
+	VIGIL_EVENT_TRACEPOINT = 10,
+	VIGIL_EVENT_UPROBE = 12,
+	VIGIL_EVENT_LSM = 28,
+};
+
+/* Process flags, rendered space-separated in this order as Tetragon names them. */
+enum vigil_process_flag {
+	VIGIL_PROC_EXECVE = 1u << 0,		/* "execve" */
+	VIGIL_PROC_PROCFS = 1u << 1,		/* "procFS": found by the /proc scan at start */
+	VIGIL_PROC_TRUNC_FILENAME = 1u << 2,	/* "truncFilename" */
+	VIGIL_PROC_TRUNC_ARGS = 1u << 3,	/* "truncArgs" */
+	VIGIL_PROC_MISS = 1u << 4,		/* "miss": built without its exec record */
+	VIGIL_PROC_ERROR_FILENAME = 1u << 5,	/* "errorFilename" */
+	VIGIL_PROC_ERROR_ARGS = 1u << 6,	/* "errorArgs" */
+	VIGIL_PROC_ERROR_CWD = 1u << 7,		/* "errorCWD" */
+	VIGIL_PROC_ROOTCWD = 1u << 8,		/* "rootcwd": cwd is "/" */
+	VIGIL_PROC_CLONE = 1u << 9,		/* "clone": created by fork; on exec: first exec after fork */
+	VIGIL_PROC_UNKNOWN = 1u << 10,		/* "unknown": nothing known but the pid */
+};
+
+/* Namespaces in the order Tetragon's Namespaces message lists them. */
+enum vigil_ns_kind {
+	VIGIL_NS_UTS,
+	VIGIL_NS_IPC,
+	VIGIL_NS_MNT,
+	VIGIL_NS_PID,
+	VIGIL_NS_PID_FOR_CHILDREN,
+	VIGIL_NS_NET,
+	VIGIL_NS_TIME,
+	VIGIL_NS_TIME_FOR_CHILDREN,
+	VIGIL_NS_CGROUP,
+	VIGIL_NS_USER,
+	VIGIL_NS_COUNT,
+};
+
+struct vigil_creds {
+	uint32_t uid, gid, euid, egid, suid, sgid, fsuid, fsgid;
+};
+
+struct vigil_caps {
+	uint64_t permitted, effective, inheritable;	/* bit n = capability n (CAP_CHOWN = 0) */
+};
+
+/* exec_id is base64("node:ktime:pid"); node names are limited to 64 bytes (HOST_NAME_MAX). */
+#define VIGIL_EXEC_ID_MAX 128
+
+/* A process incarnation: one exec (or one fork without exec). Owned by the process cache
+ * (core/pcache); events borrow it for as long as the cache keeps it. */
+struct vigil_process {
+	uint32_t pid;			/* host tgid */
+	uint32_t tid;
+	uint64_t ktime;			/* boot-time ns of the exec/clone: part of exec_id */
+	uint32_t ppid;			/* parent's tgid and ktime: the parent's key */
+	uint64_t pktime;
+	char exec_id[VIGIL_EXEC_ID_MAX];
+	char parent_exec_id[VIGIL_EXEC_ID_MAX];	/* "" when the parent is unknown */
+	char *binary;			/* owned, never NULL ("" when unknown) */
+	char *arguments;		/* owned, never NULL: argv[1..] space-joined, quoted where needed */
+	char *cwd;			/* owned, never NULL */
+	uint32_t flags;			/* enum vigil_process_flag */
+	uint64_t start_time;		/* wall-clock ns */
+	uint32_t auid;			/* 4294967295 when unset */
+	struct vigil_creds creds;
+	struct vigil_caps caps;
+	uint32_t ns[VIGIL_NS_COUNT];	/* inode numbers, 0 = unknown */
+	uint32_t ns_host_mask;		/* bit k set: ns[k] equals the host's (pid 1's) namespace */
+	uint64_t cgroup_id;
+	uint32_t refcnt;		/* the cache's reference count, reported as Tetragon does */
+};
+
+/* A decoded event. Processes are borrowed from the process cache. */
+struct vigil_event {
+	enum vigil_event_type type;
+	uint64_t time;			/* wall-clock ns when the kernel saw it */
+	const char *node_name;		/* borrowed */
+	const struct vigil_process *process;
+	const struct vigil_process *parent;	/* NULL when unknown */
+	union {
+		struct {
+			uint32_t status;	/* exit code (the value passed to exit()) */
+			int32_t signal;		/* terminating signal number, 0 when none */
+		} exit;
+	};
+};
+
+/* "PROCESS_EXEC" for VIGIL_EVENT_EXEC and so on (Tetragon's enum names); NULL if unknown. */
+VIGIL_API const char *vigil_event_type_name(enum vigil_event_type type);
+/* "process_exec" and so on: the JSON key of the event; NULL if unknown. */
+VIGIL_API const char *vigil_event_type_key(enum vigil_event_type type);
+/* Parse either spelling ("exec", "process_exec", "PROCESS_EXEC"). Returns 0 or -EINVAL. */
+VIGIL_API int vigil_event_type_parse(const char *s, enum vigil_event_type *out);
+
+/* "SIGKILL" for 9 and so on; NULL for unknown numbers. */
+VIGIL_API const char *vigil_signal_name(int sig);
+/* "CAP_CHOWN" for 0 and so on; NULL past the last known capability. */
+VIGIL_API const char *vigil_cap_name(unsigned int cap);
+/* "uts", "ipc", ... as JSON keys of the ns object. */
+VIGIL_API const char *vigil_ns_name(enum vigil_ns_kind kind);
+
+/* Render flags space-separated into out (size bytes). Returns the length written. */
+VIGIL_API size_t vigil_process_flags_format(uint32_t flags, char *out, size_t size);
+
+/* ---- decoding kernel records ---- */
+
+struct vigil_pcache;
+struct vigil_decoder;
+
+struct vigil_decoder_stats {
+	uint64_t records;		/* records seen */
+	uint64_t bad_records;		/* malformed: wrong size, unknown op (dropped) */
+	uint64_t exec, clone, exit;	/* records per op */
+	uint64_t exit_unknown;		/* exits of processes the cache did not know */
+};
+
+/* A decoder applies kernel records to the process cache (borrowed) and produces events.
+ * It reads the host's namespaces from proc_root/1/ns to set ns_host_mask. NULL + errno. */
+VIGIL_API struct vigil_decoder *vigil_decoder__new(struct vigil_pcache *cache, int64_t boot_to_wall,
+						   const char *proc_root);
+VIGIL_API void vigil_decoder__free(struct vigil_decoder *d);
+
+/* Apply one record (borrowed; decode or copy before returning). Returns 1 when *ev holds an
+ * event (its processes are borrowed from the cache until the next call), 0 when the record
+ * only updated the cache, or -EBADMSG when it was malformed (counted and dropped). */
+VIGIL_API int vigil_decoder__record(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev);
+
+VIGIL_API void vigil_decoder__stats(const struct vigil_decoder *d, struct vigil_decoder_stats *out);
+/* The host namespace inode numbers the decoder compares against. */
+VIGIL_API const uint32_t *vigil_decoder__host_ns(const struct vigil_decoder *d);
+
+#endif

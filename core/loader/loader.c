@@ -1,0 +1,186 @@
+/* loader.c - the process lifecycle programs: open, size, choose the mechanism, load,
+ * attach, and the maps user space reads and seeds. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "loader.h"
+#include "loader_internal.h"
+#include "process.h"
+#include "process.skel.h"
+
+#define DEFAULT_RINGBUF_BYTES (8u << 20)
+#define DEFAULT_EXEC_ENTRIES 32768u
+#define DEFAULT_WAKEUP_BATCH 64u
+
+struct vigil_loader {
+	struct process_bpf *skel;
+	const char *mechanism;
+	int ncpus;
+};
+
+static bool is_pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* Autoload exactly one set of wrappers: tp_btf where the kernel has it, else raw_tp. */
+static int choose_mechanism(struct vigil_loader *l, const struct vigil_probe_report *probe)
+{
+	struct process_bpf *s = l->skel;
+	bool btf = probe->mech[VIGIL_MECH_TP_BTF].ok;
+
+	if (!btf && !probe->mech[VIGIL_MECH_RAW_TP].ok) {
+		pr_warn("loader: no tracepoint mechanism for the process programs: tp_btf %s; raw_tp %s",
+			probe->mech[VIGIL_MECH_TP_BTF].reason, probe->mech[VIGIL_MECH_RAW_TP].reason);
+		return -EOPNOTSUPP;
+	}
+	bpf_program__set_autoload(s->progs.tp_btf_exec, btf);
+	bpf_program__set_autoload(s->progs.tp_btf_fork, btf);
+	bpf_program__set_autoload(s->progs.tp_btf_exit, btf);
+	bpf_program__set_autoload(s->progs.raw_tp_exec, !btf);
+	bpf_program__set_autoload(s->progs.raw_tp_fork, !btf);
+	bpf_program__set_autoload(s->progs.raw_tp_exit, !btf);
+	l->mechanism = btf ? "tp_btf" : "raw_tp";
+	return 0;
+}
+
+struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, const struct vigil_probe_report *probe)
+{
+	struct vigil_loader_opts o = {
+		.ringbuf_bytes = DEFAULT_RINGBUF_BYTES,
+		.exec_map_entries = DEFAULT_EXEC_ENTRIES,
+		.wakeup_batch = DEFAULT_WAKEUP_BATCH,
+	};
+	struct vigil_loader *l;
+	int err;
+
+	if (opts) {
+		if (opts->ringbuf_bytes)
+			o.ringbuf_bytes = opts->ringbuf_bytes;
+		if (opts->exec_map_entries)
+			o.exec_map_entries = opts->exec_map_entries;
+		if (opts->wakeup_batch)
+			o.wakeup_batch = opts->wakeup_batch;
+	}
+	if (!is_pow2(o.ringbuf_bytes) || o.ringbuf_bytes < (uint32_t)getpagesize()) {
+		pr_warn("loader: ring buffer size %u is not a power of two >= page size", o.ringbuf_bytes);
+		errno = EINVAL;
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	loader_libbpf_print(false);
+	l->ncpus = libbpf_num_possible_cpus();
+
+	l->skel = process_bpf__open();
+	if (!l->skel) {
+		err = -errno;
+		pr_warn("loader: cannot open the process programs: %s", strerror(-err));
+		goto err_out;
+	}
+	err = choose_mechanism(l, probe);
+	if (err)
+		goto err_out;
+	bpf_map__set_max_entries(l->skel->maps.vg_events, o.ringbuf_bytes);
+	bpf_map__set_max_entries(l->skel->maps.vg_execs, o.exec_map_entries);
+	l->skel->rodata->wakeup_batch = o.wakeup_batch;
+	pr_info("loader: ring buffer %u bytes, exec map %u entries (%zu bytes each), wake-up every %u records",
+		o.ringbuf_bytes, o.exec_map_entries, sizeof(struct vigil_exec_entry), o.wakeup_batch);
+
+	err = process_bpf__load(l->skel);
+	if (err) {
+		pr_warn("loader: cannot load the process programs (%s): %s", l->mechanism, strerror(-err));
+		goto err_out;
+	}
+	err = process_bpf__attach(l->skel);
+	if (err) {
+		pr_warn("loader: cannot attach the process programs (%s): %s", l->mechanism, strerror(-err));
+		goto err_out;
+	}
+	pr_info("loader: process programs attached with %s", l->mechanism);
+	return l;
+
+err_out:
+	vigil_loader__destroy(l);
+	errno = -err;
+	return NULL;
+}
+
+void vigil_loader__destroy(struct vigil_loader *l)
+{
+	if (!l)
+		return;
+	process_bpf__destroy(l->skel);
+	free(l);
+}
+
+const char *vigil_loader__mechanism(const struct vigil_loader *l)
+{
+	return l->mechanism;
+}
+
+int vigil_loader__ringbuf_fd(const struct vigil_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.vg_events);
+}
+
+int vigil_loader__execs_fd(const struct vigil_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.vg_execs);
+}
+
+int vigil_loader__seed(struct vigil_loader *l, uint32_t pid, uint64_t ktime, uint32_t ppid, uint64_t pktime,
+		       const char *binary, uint64_t *ktime_out)
+{
+	struct vigil_exec_entry e = {
+		.ktime = ktime,
+		.pktime = pktime,
+		.ppid = ppid,
+		.flags = VIGIL_KF_EXECVE | VIGIL_KF_PROCFS,
+	};
+	int fd = vigil_loader__execs_fd(l);
+	size_t len = strlen(binary);
+
+	if (len > sizeof(e.binary) - 1)
+		len = sizeof(e.binary) - 1;
+	memcpy(e.binary, binary, len);
+	e.binary_len = (uint32_t)len;
+	if (!bpf_map_update_elem(fd, &pid, &e, BPF_NOEXIST))
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (ktime_out && !bpf_map_lookup_elem(fd, &pid, &e))
+		*ktime_out = e.ktime;
+	return -EEXIST;
+}
+
+int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_counters *out)
+{
+	uint64_t *vals = calloc(l->ncpus, sizeof(uint64_t));
+	uint64_t sums[VIGIL_KERR_MAX] = {0};
+	int fd = bpf_map__fd(l->skel->maps.vg_errors);
+	uint32_t key;
+	int cpu, err = 0;
+
+	if (!vals)
+		return -ENOMEM;
+	for (key = 0; key < VIGIL_KERR_MAX; key++) {
+		if (bpf_map_lookup_elem(fd, &key, vals)) {
+			err = -errno;
+			break;
+		}
+		for (cpu = 0; cpu < l->ncpus; cpu++)
+			sums[key] += vals[cpu];
+	}
+	free(vals);
+	out->ringbuf_full = sums[VIGIL_KERR_RINGBUF_FULL];
+	out->execs_full = sums[VIGIL_KERR_EXECS_FULL];
+	out->path_read = sums[VIGIL_KERR_PATH_READ];
+	out->args_read = sums[VIGIL_KERR_ARGS_READ];
+	return err;
+}

@@ -1,0 +1,95 @@
+/* loader.h - the kernel side from user space: what this kernel permits (probed by loading
+ * and attaching), the filesystems BPF needs, and the process-lifecycle programs. */
+#ifndef VIGIL_LOADER_H
+#define VIGIL_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/common.h"
+
+/* ---- what the kernel permits ---- */
+
+enum vigil_mech {
+	VIGIL_MECH_TP_BTF,
+	VIGIL_MECH_RAW_TP,
+	VIGIL_MECH_TRACEPOINT,
+	VIGIL_MECH_KPROBE,
+	VIGIL_MECH_FENTRY,
+	VIGIL_MECH_FMOD_RET,
+	VIGIL_MECH_LSM,
+	VIGIL_MECH_CGROUP_SOCK_ADDR,
+	VIGIL_MECH_RINGBUF,
+	VIGIL_MECH_SEND_SIGNAL,
+	VIGIL_MECH_COUNT,
+};
+
+struct vigil_mech_status {
+	bool ok;
+	int err;		/* the errno that ruled it out, 0 when ok */
+	char reason[160];	/* "attach: ENOENT (kprobes not built into this kernel)" */
+};
+
+struct vigil_probe_report {
+	struct vigil_mech_status mech[VIGIL_MECH_COUNT];
+};
+
+/* "tp_btf", "raw_tp", "tracepoint", "kprobe", "fentry", "fmod_ret", "lsm",
+ * "cgroup_sock_addr", "ringbuf", "bpf_send_signal". */
+VIGIL_API const char *vigil_mech_name(enum vigil_mech m);
+
+/* Try each mechanism: load (and attach where attaching is the test) a minimal program,
+ * keep the errno, detach. Needs root; tracefs must be mounted for the tracepoint probe
+ * (vigil_mount_fs). Fills out; returns 0 or -errno when probing itself failed. */
+VIGIL_API int vigil_probe_kernel(struct vigil_probe_report *out);
+
+/* Mount bpffs at /sys/fs/bpf and tracefs at /sys/kernel/tracing when they are not mounted
+ * yet. Returns 0, or the first -errno (and logs which mount failed). */
+VIGIL_API int vigil_mount_fs(void);
+
+/* The cgroup v2 mount point from /proc/mounts (e.g. /sys/fs/cgroup/unified on a hybrid
+ * layout) into out. Returns 0 or -ENOENT. */
+VIGIL_API int vigil_cgroup2_path(char *out, size_t size);
+
+/* ---- the process lifecycle programs ---- */
+
+struct vigil_loader;
+
+struct vigil_loader_opts {
+	size_t sz;			/* sizeof(struct vigil_loader_opts) */
+	uint32_t ringbuf_bytes;		/* power of two, >= page size; default 8 MiB */
+	uint32_t exec_map_entries;	/* default 32768 */
+	uint32_t wakeup_batch;		/* records per forced reader wake-up; default 64 */
+};
+
+/* Kernel-side loss and failure counters, summed over CPUs. */
+struct vigil_kernel_counters {
+	uint64_t ringbuf_full;		/* events lost: ring buffer full */
+	uint64_t execs_full;		/* exec map updates that failed */
+	uint64_t path_read;		/* paths that could not be read */
+	uint64_t args_read;		/* argument areas that could not be read */
+};
+
+/* Open, size, load and attach the exec/fork/exit programs on the best tracepoint mechanism
+ * the probe report allows (tp_btf, else raw_tp). NULL + errno; the reason is logged. */
+VIGIL_API struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts,
+						  const struct vigil_probe_report *probe);
+/* Detach every link and unload everything. Accepts NULL. */
+VIGIL_API void vigil_loader__destroy(struct vigil_loader *l);
+
+/* "tp_btf" or "raw_tp": the mechanism in use. */
+VIGIL_API const char *vigil_loader__mechanism(const struct vigil_loader *l);
+/* The ring buffer map fd (borrowed). */
+VIGIL_API int vigil_loader__ringbuf_fd(const struct vigil_loader *l);
+/* The exec map fd (borrowed): tgid -> current incarnation. */
+VIGIL_API int vigil_loader__execs_fd(const struct vigil_loader *l);
+
+/* Seed the exec map with a process found by the /proc scan, unless the kernel already
+ * knows it. Returns 0, -EEXIST (then *ktime_out holds the kernel's ktime), or -errno. */
+VIGIL_API int vigil_loader__seed(struct vigil_loader *l, uint32_t pid, uint64_t ktime, uint32_t ppid,
+				 uint64_t pktime, const char *binary, uint64_t *ktime_out);
+
+VIGIL_API int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_counters *out);
+
+#endif

@@ -1,0 +1,147 @@
+/* lifecycle.c - exec, clone and exit: entries come and go, references follow Tetragon. */
+#include <errno.h>
+
+#include "pcache_internal.h"
+
+static int fill_ids(const struct vigil_pcache *c, struct vigil_process *p)
+{
+	int n;
+
+	n = vigil_exec_id_format(c->node_name, p->ktime, p->pid, p->exec_id);
+	if (n < 0)
+		return n;
+	/* The parent's exec_id follows from its key alone, so it is filled even when the
+	 * parent is not cached (Tetragon does the same); pid 0 means "no parent". */
+	p->parent_exec_id[0] = '\0';
+	if (p->ppid) {
+		n = vigil_exec_id_format(c->node_name, p->pktime, p->ppid, p->parent_exec_id);
+		if (n < 0)
+			return n;
+	}
+	return 0;
+}
+
+static struct pcache_node *find_parent(const struct vigil_pcache *c, const struct vigil_process *p)
+{
+	if (p->ppid == p->pid && p->pktime == p->ktime)
+		return NULL;
+	return pcache_key_find(c, p->ppid, p->pktime);
+}
+
+/* The one way in for exec and clone. Takes p; frees it on failure. */
+static struct vigil_process *insert(struct vigil_pcache *c, struct vigil_process *p, uint64_t now_ns)
+{
+	struct pcache_node *n = pcache_node_of(p);
+	struct pcache_node *old, *parent;
+	int err;
+
+	err = fill_ids(c, p);
+	if (err)
+		goto err_out;
+	if (pcache_key_find(c, p->pid, p->ktime)) {
+		err = -EEXIST;
+		goto err_out;
+	}
+
+	/* The pid's previous incarnation (the pre-exec clone, the previous exec, or one whose
+	 * exit we never saw) ends here, as if it had exited. A newer one means this record is
+	 * late: it is cached but does not take over the pid. That happens even if the insert
+	 * fails below: the old incarnation is gone either way. */
+	old = pcache_pid_find(c, p->pid);
+	if (old && old->proc.ktime < p->ktime)
+		pcache_retire(c, old, now_ns);
+
+	parent = find_parent(c, p);
+	err = pcache_make_room(c, parent);
+	if (err)
+		goto err_out;
+
+	p->refcnt = 1;
+	n->alive = true;
+	pcache_key_add(c, n);
+	if (!pcache_pid_find(c, p->pid))
+		pcache_pid_add(c, n);
+	if (parent) {
+		pcache_ref(c, parent);
+		n->parent_ref = true;
+	}
+	c->stats.size++;
+	c->stats.inserts++;
+	return p;
+
+err_out:
+	vigil_process__free(p);
+	errno = -err;
+	return NULL;
+}
+
+struct vigil_process *vigil_pcache__exec(struct vigil_pcache *c, struct vigil_process *p, uint64_t now_ns)
+{
+	if (!c || !p) {
+		vigil_process__free(p);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (pcache_node_of(p)->cached) {
+		/* Already owned by a cache: inserting it again would corrupt both links. */
+		errno = EEXIST;
+		return NULL;
+	}
+	return insert(c, p, now_ns);
+}
+
+struct vigil_process *vigil_pcache__clone(struct vigil_pcache *c, uint32_t pid, uint64_t ktime,
+					  uint32_t ppid, uint64_t pktime, uint64_t start_time, uint64_t now_ns)
+{
+	struct vigil_process *p = NULL;
+	struct pcache_node *parent;
+	int err;
+
+	if (!c) {
+		err = -EINVAL;
+		goto err_out;
+	}
+	p = vigil_process__new();
+	if (!p) {
+		err = -ENOMEM;
+		goto err_out;
+	}
+	p->pid = p->tid = pid;
+	p->ktime = ktime;
+	p->ppid = ppid;
+	p->pktime = pktime;
+	p->start_time = start_time;
+	p->flags = VIGIL_PROC_CLONE;
+
+	/* A fork runs the parent's image until it execs: same binary, arguments, cwd. */
+	parent = find_parent(c, p);
+	if (parent) {
+		err = pcache_process_inherit(p, &parent->proc);
+		if (err)
+			goto err_out;
+	} else {
+		p->flags |= VIGIL_PROC_MISS;
+	}
+	return insert(c, p, now_ns);
+
+err_out:
+	vigil_process__free(p);
+	errno = -err;
+	return NULL;
+}
+
+struct vigil_process *vigil_pcache__exit(struct vigil_pcache *c, uint32_t pid, uint64_t ktime, uint64_t now_ns)
+{
+	struct pcache_node *n;
+
+	if (!c)
+		return NULL;
+	n = pcache_key_find(c, pid, ktime);
+	if (!n) {
+		c->stats.misses++;
+		return NULL;
+	}
+	/* A second exit for the same incarnation changes nothing. */
+	pcache_retire(c, n, now_ns);
+	return &n->proc;
+}

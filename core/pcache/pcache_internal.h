@@ -1,0 +1,87 @@
+/* pcache_internal.h - what the process-cache files share: the cache layout and its helpers. */
+#ifndef VIGIL_PCACHE_INTERNAL_H
+#define VIGIL_PCACHE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pcache.h"
+
+#define pcache_container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* Every process is born inside a node (vigil_process__new), so inserting it into a cache
+ * needs no second allocation and a process pointer leads straight to its links. */
+struct pcache_node {
+	struct vigil_process proc;
+	struct pcache_node *key_next;	/* chain in the (pid, ktime) table */
+	struct pcache_node *pid_next;	/* chain in the pid table, while indexed */
+	struct pcache_node *gc_prev;	/* FIFO of refcnt-0 entries, oldest first */
+	struct pcache_node *gc_next;
+	uint64_t deadline;		/* boot ns after which the GC may free it */
+	bool cached;			/* linked into a cache's key table */
+	bool indexed;			/* the newest live incarnation of its pid */
+	bool alive;			/* still holds its own reference (not exited or retired) */
+	bool parent_ref;		/* holds one reference on (ppid, pktime) */
+	bool on_gc;
+};
+
+static inline struct pcache_node *pcache_node_of(struct vigil_process *p)
+{
+	return pcache_container_of(p, struct pcache_node, proc);
+}
+
+struct vigil_pcache {
+	struct pcache_node **keys;	/* (pid, ktime) -> incarnation, chained */
+	struct pcache_node **pids;	/* pid -> newest live incarnation, chained */
+	size_t mask;			/* bucket count - 1 (a power of two) for both tables */
+	size_t capacity;
+	uint64_t gc_delay_ns;
+	char *node_name;
+	struct pcache_node *gc_head;
+	struct pcache_node *gc_tail;
+	struct vigil_pcache_stats stats;
+};
+
+/* process.c: copy what a fork inherits (strings, creds, caps, ns, auid, cgroup). */
+int pcache_process_inherit(struct vigil_process *dst, const struct vigil_process *src);
+
+/* table.c: the two hash tables; neither counts misses. */
+struct pcache_node *pcache_key_find(const struct vigil_pcache *c, uint32_t pid, uint64_t ktime);
+void pcache_key_add(struct vigil_pcache *c, struct pcache_node *n);
+void pcache_key_del(struct vigil_pcache *c, struct pcache_node *n);
+struct pcache_node *pcache_pid_find(const struct vigil_pcache *c, uint32_t pid);
+void pcache_pid_add(struct vigil_pcache *c, struct pcache_node *n);
+void pcache_pid_del(struct vigil_pcache *c, struct pcache_node *n);
+
+/* refs.c: reference counts, the GC list, eviction. */
+void pcache_ref(struct vigil_pcache *c, struct pcache_node *n);
+void pcache_unref(struct vigil_pcache *c, struct pcache_node *n, uint64_t now_ns);
+/* Drop n's own reference and the one it holds on its parent; no-op once done. */
+void pcache_retire(struct vigil_pcache *c, struct pcache_node *n, uint64_t now_ns);
+/* Make room for one more entry, never evicting keep. Returns 0 or -ENOSPC. */
+int pcache_make_room(struct vigil_pcache *c, const struct pcache_node *keep);
+/* Unlink n from every table and list and free it. */
+void pcache_destroy(struct vigil_pcache *c, struct pcache_node *n);
+
+/* procread.c: one /proc/<pid>, read through the directory fd dfd. */
+struct pcache_stat {
+	uint32_t ppid;
+	uint64_t ktime;		/* starttime converted to boot ns */
+	bool kthread;		/* PF_KTHREAD set in the stat flags */
+};
+
+struct pcache_host_ns {
+	uint32_t ns[VIGIL_NS_COUNT];	/* pid 1's inodes, 0 where unreadable */
+};
+
+/* Parse stat. Returns 0, -ENOENT/-ESRCH when the process is gone, or another -errno. */
+int pcache_read_stat(int dfd, struct pcache_stat *st);
+/* Read the namespace inodes into ns (0 where unreadable). */
+void pcache_read_ns(int dfd, uint32_t ns[VIGIL_NS_COUNT]);
+/* Fill everything but ppid/pktime/ktime/start_time. Returns 0, -ENOENT when the process
+ * vanished or is a kernel thread (skip it), or -ENOMEM. */
+int pcache_read_process(int dfd, const struct pcache_host_ns *host, struct vigil_process *p);
+
+#endif

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install what building and testing vigil needs (Debian 12 packages only). Idempotent.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config clang llvm bpftool
+  libbpf-dev libelf-dev zlib1g-dev libyaml-dev liblua5.4-dev libmsgpack-dev libnanomsg-dev libcmocka-dev
+  python3 jq iproute2 util-linux
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,184 @@
+"""Host lane: process lifecycle events from the real kernel, through the bus.
+
+One agent runs real programs; every assertion is on the events a `vigil getevents`
+subscriber printed (JSON and compact), and on what the agent left in the kernel.
+"""
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vigilhost as vh  # noqa: E402
+
+TRUE = os.path.realpath("/bin/true")
+SH = os.path.realpath("/bin/sh")
+SLEEP = os.path.realpath("/bin/sleep")
+
+
+@vh.require_root
+class ProcessEvents(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.progs_before = vh.bpf_prog_ids()
+        cls.links_before = vh.bpf_link_ids()
+        # started before the agent: must appear as a procFS exec
+        cls.old = subprocess.Popen([SLEEP, "300.5"])
+        time.sleep(0.1)
+        with vh.Agent("--node-name", "host-test", outputs=("json", "compact")) as agent:
+            cls.status = agent.status()
+            cls.sh = subprocess.Popen([SH, "-c", 'cd /tmp && exec /bin/true a "b c"'])
+            cls.sh.wait()
+            fork = subprocess.run([os.path.join(vh.PROGS, "fork_noexec")], capture_output=True, text=True,
+                                  check=True)
+            cls.fork_child = int(fork.stdout.strip())
+            cls.exit3 = subprocess.Popen([os.path.join(vh.PROGS, "exit_code"), "3"])
+            cls.exit3.wait()
+            cls.term = subprocess.Popen([SLEEP, "30"])
+            time.sleep(0.2)
+            cls.term.send_signal(signal.SIGTERM)
+            cls.term.wait()
+            cls.events = agent.events("json")
+            cls.compact = agent.events("compact", settle=0)
+            cls.agent_rc = agent.stop()
+            cls.agent_log = agent.read_log()
+        cls.old.kill()
+        cls.old.wait()
+        time.sleep(0.2)
+        cls.progs_after = vh.bpf_prog_ids()
+        cls.links_after = vh.bpf_link_ids()
+        cls.me = os.getpid()
+
+    def execs(self, pred):
+        return vh.find(self.events, "process_exec", pred)
+
+    def exits(self, pred):
+        return vh.find(self.events, "process_exit", pred)
+
+    def the_one(self, items, what):
+        self.assertEqual(len(items), 1, "expected exactly one %s, got %d" % (what, len(items)))
+        return items[0]
+
+    def harness_exec(self):
+        return self.the_one(self.execs(lambda e: e["process"]["pid"] == self.me), "exec of the test harness")
+
+    # --- exec ---------------------------------------------------------------------------
+
+    def test_exec_reports_full_binary_path_arguments_cwd_and_uid(self):
+        ev = self.the_one(self.execs(lambda e: e["process"]["pid"] == self.sh.pid
+                                     and e["process"].get("binary") == TRUE), "exec of /bin/true")
+        p = ev["process"]
+        self.assertEqual(p["binary"], TRUE)
+        self.assertEqual(p["arguments"], 'a "b c"')
+        self.assertEqual(p["cwd"], "/tmp")
+        self.assertEqual(p["uid"], 0)
+        self.assertEqual(p["flags"], "execve")
+
+    def test_exec_of_shell_is_flagged_clone_and_parented_to_the_harness(self):
+        ev = self.the_one(self.execs(lambda e: e["process"]["pid"] == self.sh.pid
+                                     and e["process"].get("binary") == SH), "exec of /bin/sh")
+        self.assertEqual(ev["process"]["flags"], "execve clone")
+        self.assertEqual(ev["process"]["arguments"], '-c "cd /tmp && exec /bin/true a \\"b c\\""')
+        self.assertEqual(ev["process"]["parent_exec_id"], self.harness_exec()["process"]["exec_id"])
+        self.assertEqual(ev["parent"]["pid"], self.me)
+
+    def test_parent_exec_id_chain_leads_from_true_to_the_harness(self):
+        true = self.the_one(self.execs(lambda e: e["process"].get("binary") == TRUE
+                                       and e["process"]["pid"] == self.sh.pid), "exec of /bin/true")
+        harness = self.harness_exec()
+        self.assertEqual(true["process"]["parent_exec_id"], harness["process"]["exec_id"])
+        self.assertEqual(true["parent"]["exec_id"], harness["process"]["exec_id"])
+        self.assertIn("procFS", harness["process"]["flags"])
+
+    def test_exec_id_is_base64_of_node_ktime_pid(self):
+        ev = self.harness_exec()
+        node, ktime, pid = base64.b64decode(ev["process"]["exec_id"]).decode().split(":")
+        self.assertEqual(node, "host-test")
+        self.assertEqual(int(pid), self.me)
+        self.assertGreater(int(ktime), 0)
+
+    def test_procfs_entry_for_process_started_before_agent(self):
+        ev = self.the_one(self.execs(lambda e: e["process"]["pid"] == self.old.pid), "procFS exec")
+        self.assertEqual(ev["process"]["binary"], SLEEP)
+        self.assertEqual(ev["process"]["arguments"], "300.5")
+        self.assertIn("procFS", ev["process"]["flags"].split())
+        self.assertEqual(ev["parent"]["pid"], self.me)
+
+    def test_event_carries_node_name_time_and_namespaces(self):
+        ev = next(e for e in self.events if "process_exec" in e)
+        self.assertEqual(ev["node_name"], "host-test")
+        self.assertRegex(ev["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        ns = self.harness_exec()["process"]["ns"]
+        self.assertTrue(ns["pid"]["is_host"])
+        self.assertTrue(ns["mnt"]["is_host"])
+
+    # --- fork and exit ------------------------------------------------------------------
+
+    def test_fork_without_exec_exits_with_clone_flag_and_parent_binary(self):
+        ex = self.the_one(self.exits(lambda e: e["process"]["pid"] == self.fork_child), "exit of forked child")
+        prog = os.path.join(vh.PROGS, "fork_noexec")
+        parent = self.the_one(self.execs(lambda e: e["process"].get("binary") == prog), "exec of fork_noexec")
+        self.assertEqual(ex["process"]["flags"], "clone")
+        self.assertEqual(ex["process"]["binary"], prog)
+        self.assertEqual(ex["process"]["parent_exec_id"], parent["process"]["exec_id"])
+        self.assertEqual(ex["status"], 7)
+        self.assertNotEqual(ex["process"]["exec_id"], parent["process"]["exec_id"])
+
+    def test_exit_status_is_reported(self):
+        ex = self.the_one(self.exits(lambda e: e["process"]["pid"] == self.exit3.pid), "exit of exit_code 3")
+        self.assertEqual(ex["status"], 3)
+        self.assertNotIn("signal", ex)
+
+    def test_zero_exit_status_is_omitted(self):
+        ex = self.the_one(self.exits(lambda e: e["process"]["pid"] == self.sh.pid), "exit of /bin/true")
+        self.assertEqual(ex["process"]["binary"], TRUE)
+        self.assertNotIn("status", ex)
+
+    def test_exit_by_signal_names_the_signal(self):
+        ex = self.the_one(self.exits(lambda e: e["process"]["pid"] == self.term.pid), "exit of killed sleep")
+        self.assertEqual(ex["signal"], "SIGTERM")
+        self.assertEqual(ex["process"]["binary"], SLEEP)
+
+    def test_each_exit_is_reported_once(self):
+        pids = [e["process_exit"]["process"]["pid"] for e in self.events if "process_exit" in e]
+        self.assertEqual(len(pids), len(set(pids)))
+
+    # --- compact output, status, cleanup ------------------------------------------------
+
+    def test_compact_lines_match_tetra(self):
+        # root processes carry tetra's CAP_SYS_ADMIN trailer, padded to column 120
+        lines = [l.split(" \U0001f6d1 CAP_SYS_ADMIN")[0].rstrip() for l in self.compact]
+        self.assertTrue(all(l.endswith("\U0001f6d1 CAP_SYS_ADMIN") for l in self.compact))
+        self.assertIn('🚀 process host-test %s a "b c"' % TRUE, lines)
+        self.assertIn("💥 exit    host-test %s 30 SIGTERM" % SLEEP, lines)
+        self.assertIn("💥 exit    host-test %s 3 3" % os.path.join(vh.PROGS, "exit_code"), lines)
+
+    def test_status_reports_probed_mechanisms(self):
+        mech = {m["name"]: m for m in self.status["mechanisms"]}
+        self.assertEqual(set(mech), {"tp_btf", "raw_tp", "tracepoint", "kprobe", "fentry", "fmod_ret", "lsm",
+                                     "cgroup_sock_addr", "ringbuf", "bpf_send_signal"})
+        self.assertTrue(mech["tp_btf"]["ok"])
+        self.assertTrue(mech["ringbuf"]["ok"])
+        self.assertEqual(self.status["process_mechanism"], "tp_btf")
+        for m in mech.values():
+            self.assertTrue(m["ok"] or m["reason"] != "ok", m)
+
+    def test_no_events_lost_or_malformed(self):
+        c = self.status["counters"]
+        self.assertEqual(c["kernel_ringbuf_full"], 0)
+        self.assertEqual(c["bad_records"], 0)
+
+    def test_sigterm_stops_agent_cleanly(self):
+        self.assertEqual(self.agent_rc, 0, self.agent_log)
+
+    def test_agent_leaves_no_bpf_programs_or_links(self):
+        self.assertEqual(self.progs_after - self.progs_before, set())
+        self.assertEqual(self.links_after - self.links_before, set())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,132 @@
+"""vigilhost - run a real vigild on the running kernel and collect what reaches the bus.
+
+Used by the host-lane tests: each test gets a private bus and control socket in a
+temporary directory, a subscriber (`vigil getevents`) connected before the agent starts,
+and the events it printed, parsed.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+BUILD = os.environ.get("VIGIL_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+VIGILD = os.path.join(BUILD, "core", "cli", "vigild")
+VIGIL = os.path.join(BUILD, "core", "cli", "vigil")
+PROGS = os.path.join(BUILD, "tests", "host")
+
+
+def require_root(test):
+    """Host tests load BPF programs: that needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)."""
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            raise RuntimeError("host lane must run as root in CI")
+        raise unittest.SkipTest("needs root to load BPF programs")
+    return test
+
+
+def bpf_prog_ids():
+    out = subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True, text=True, check=True)
+    return {p["id"] for p in json.loads(out.stdout or "[]")}
+
+
+def bpf_link_ids():
+    out = subprocess.run(["bpftool", "-j", "link", "list"], capture_output=True, text=True, check=True)
+    return {l["id"] for l in json.loads(out.stdout or "[]")}
+
+
+class Agent:
+    """A vigild with a private bus, plus subscribers started before it."""
+
+    def __init__(self, *agent_args, outputs=("json",)):
+        self.dir = tempfile.mkdtemp(prefix="vigil-host-")
+        self.bus = "ipc://" + os.path.join(self.dir, "events.sock")
+        self.control = "ipc://" + os.path.join(self.dir, "control.sock")
+        self.agent_args = list(agent_args)
+        self.outputs = outputs
+        self.subs = {}
+        self.proc = None
+
+    def __enter__(self):
+        for fmt in self.outputs:
+            path = os.path.join(self.dir, "events." + fmt)
+            f = open(path, "w")
+            p = subprocess.Popen([VIGIL, "getevents", "-o", fmt, "--color", "never", "--bus", self.bus],
+                                 stdout=f, stderr=subprocess.PIPE)
+            self.subs[fmt] = (p, f, path)
+        self.log = open(os.path.join(self.dir, "vigild.log"), "w")
+        self.proc = subprocess.Popen([VIGILD, "--bus", self.bus, "--control", self.control] + self.agent_args,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("vigild exited early:\n" + self.read_log())
+            r = subprocess.run([VIGIL, "status", "--control", self.control, "-o", "json"],
+                               capture_output=True, text=True)
+            if r.returncode == 0:
+                # subscribers connect within nanomsg's 100 ms reconnect interval
+                time.sleep(0.3)
+                return json.loads(r.stdout)
+            time.sleep(0.1)
+        raise RuntimeError("vigild not ready:\n" + self.read_log())
+
+    def status(self):
+        r = subprocess.run([VIGIL, "status", "--control", self.control, "-o", "json"],
+                           capture_output=True, text=True, check=True)
+        return json.loads(r.stdout)
+
+    def read_log(self):
+        self.log.flush()
+        with open(os.path.join(self.dir, "vigild.log")) as f:
+            return f.read()
+
+    def stop(self):
+        """SIGTERM the agent; return its exit code."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def events(self, fmt="json", settle=0.5):
+        """Stop the subscriber for fmt after a settle delay; return its output."""
+        time.sleep(settle)
+        p, f, path = self.subs[fmt]
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=10)
+        f.close()
+        with open(path) as fh:
+            text = fh.read()
+        if fmt == "json":
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return text.splitlines()
+
+    def __exit__(self, *exc):
+        self.stop()
+        for p, f, _ in self.subs.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            f.close()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+def of_type(events, key):
+    return [e[key] for e in events if key in e]
+
+
+def find(events, key, pred):
+    return [e[key] for e in events if key in e and pred(e[key])]
