@@ -6,6 +6,13 @@ packages=(
   libbpf-dev libelf-dev zlib1g-dev libyaml-dev liblua5.4-dev libmsgpack-dev libnanomsg-dev libcmocka-dev
   python3 jq iproute2 util-linux
 )
+# each part that needs more lists it in scripts/deps.d/<part>.txt, one package a line
+for f in "$(dirname "$0")"/deps.d/*.txt; do
+  [ -e "$f" ] || continue
+  while read -r p; do
+    case "$p" in ''|'#'*) ;; *) packages+=("$p") ;; esac
+  done < "$f"
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -14,5 +21,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -43,7 +43,10 @@ def main():
     ap.add_argument("--build", default=vh.BUILD)
     ap.add_argument("--wakeup-batch", type=int, default=64)
     args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
     vh.BUILD = args.build
+    vh.VIGILD = os.path.join(args.build, "core", "cli", "vigild")
+    vh.VIGIL = os.path.join(args.build, "core", "cli", "vigil")
 
     storm(args.build, 200)  # warm the page cache
     ratios, base_times, agent_times = [], [], []
