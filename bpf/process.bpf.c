@@ -71,6 +71,10 @@ static __always_inline void remember_exec(__u32 tgid, struct vigil_exec_record *
 	/* selectors compare a fixed-size, NUL-padded key: copy at most VIGIL_BINARY_KEY - 1 */
 	if (len > VIGIL_BINARY_KEY - 1)
 		len = VIGIL_BINARY_KEY - 1;
+	__builtin_memcpy(entry.ns, rec->ns, sizeof(entry.ns));
+	entry.caps[0] = rec->cap_permitted;
+	entry.caps[1] = rec->cap_effective;
+	entry.caps[2] = rec->cap_inheritable;
 	entry.binary_len = len;
 	bpf_probe_read_kernel(entry.binary, len & (VIGIL_BINARY_KEY - 1), rec->data);
 	if (bpf_map_update_elem(&vg_execs, &tgid, &entry, BPF_ANY))

@@ -26,6 +26,7 @@ enum vigil_msg_op {
 	VIGIL_OP_EXEC = 1,
 	VIGIL_OP_CLONE = 2,
 	VIGIL_OP_EXIT = 3,
+	VIGIL_OP_GENERIC = 4,		/* a policy hook fired: bpf/generic.h */
 };
 
 /* Kernel-side counters, one slot per reason in the per-CPU vg_errors map. */
@@ -50,6 +51,8 @@ enum vigil_kflag {
 	VIGIL_KF_PROCFS = 1u << 8,		/* entry seeded by the /proc scan */
 };
 
+#define VIGIL_NS_SLOTS 10	/* uts ipc mnt pid pid_for_children net time time_for_children cgroup user */
+
 struct vigil_msg_hdr {
 	__u16 op;			/* enum vigil_msg_op */
 	__u16 pad;
@@ -66,13 +69,14 @@ struct vigil_exec_entry {
 	__u32 binary_len;
 	__u32 pad;
 	char binary[VIGIL_BINARY_KEY];	/* path prefix, NUL-padded */
+	/* namespaces and capabilities at exec, for matchNamespaceChanges/CapabilityChanges */
+	__u32 ns[VIGIL_NS_SLOTS];
+	__u64 caps[3];			/* permitted, effective, inheritable */
 };
 
 struct vigil_creds_raw {
 	__u32 uid, gid, euid, egid, suid, sgid, fsuid, fsgid;
 };
-
-#define VIGIL_NS_SLOTS 10	/* uts ipc mnt pid pid_for_children net time time_for_children cgroup user */
 
 struct vigil_exec_record {
 	struct vigil_msg_hdr hdr;	/* hdr.ktime is the exec time: the process's ktime */

@@ -48,11 +48,17 @@ static void apply_defaults(struct vigil_agent_opts *o, const struct vigil_agent_
 		o->proc_root = "/proc";
 }
 
+static const struct vigil_hook_info *resolve_hook(void *ctx, uint32_t hook_id)
+{
+	return vigil_sensors__hook(ctx, hook_id);
+}
+
 struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 {
 	struct vigil_agent *a = calloc(1, sizeof(*a));
 	struct vigil_loader_opts lopts = {.sz = sizeof(lopts)};
 	struct vigil_pcache_opts copts = {.sz = sizeof(copts)};
+	struct vigil_sensors_opts sopts = {.sz = sizeof(sopts)};
 	int err;
 
 	if (!a)
@@ -110,6 +116,20 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 		goto err_out;
 	agent_flush(a);
 
+	sopts.probe = &a->probe;
+	sopts.loader = a->loader;
+	sopts.wakeup_batch = a->opts.wakeup_batch;
+	sopts.host_ns = vigil_decoder__host_ns(a->decoder);
+	a->sensors = vigil_sensors__new(&sopts);
+	if (!a->sensors) {
+		err = -errno;
+		goto err_out;
+	}
+	vigil_decoder__set_hook_resolver(a->decoder, resolve_hook, a->sensors);
+	err = agent_load_policies(a);
+	if (err)
+		goto err_out;
+
 	a->ctl = vigil_ctl_server__start(a->opts.control_url, agent_control, a);
 	if (!a->ctl) {
 		err = -errno;
@@ -140,6 +160,8 @@ static int on_record(void *ctx, void *data, size_t size)
 
 	if (vigil_decoder__record(a->decoder, data, size, &ev) == 1) {
 		ev.node_name = a->node_name;
+		if (ev.type != VIGIL_EVENT_EXEC && ev.type != VIGIL_EVENT_EXIT)
+			vigil_sensors__count_event(a->sensors, ev.policy.hook->id);
 		agent_dispatch(a, &ev);
 	}
 	return 0;	/* never stop the ring buffer over one record */
@@ -191,6 +213,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	if (!a)
 		return;
 	vigil_ctl_server__close(a->ctl);
+	vigil_sensors__free(a->sensors);	/* policy programs before the maps they share */
 	vigil_loader__destroy(a->loader);
 	vigil_decoder__free(a->decoder);
 	vigil_pcache__free(a->cache);

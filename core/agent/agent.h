@@ -28,9 +28,14 @@ struct vigil_agent_opts {
 	uint32_t wakeup_batch;		/* 0: default (64) */
 	int poll_ms;			/* reader latency bound; 0: default (20 ms) */
 	const char *proc_root;		/* default "/proc" */
+	const char *const *policy_files;	/* --tracing-policy: loaded at start; a bad one stops the start */
+	size_t npolicy_files;
+	const char *policy_dir;		/* --tracing-policy-dir: every *.yaml; bad ones are reported and skipped */
 };
 
 struct vigil_agent;
+
+/* Strings in opts are borrowed: they must outlive the agent. */
 
 /* Build a running agent (programs attached, /proc scanned, sockets bound). NULL + errno,
  * with the reason logged. */

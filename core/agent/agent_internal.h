@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <msgpack.h>
 #include <stdio.h>
 
 #include "agent.h"
@@ -12,6 +13,7 @@
 #include "events/events.h"
 #include "loader/loader.h"
 #include "pcache/pcache.h"
+#include "sensors/sensors.h"
 
 /* Counters the reader thread publishes for the control thread, under snap_lock. */
 struct agent_counters {
@@ -19,6 +21,7 @@ struct agent_counters {
 	struct vigil_pcache_stats pcache;
 	uint64_t events_exec;
 	uint64_t events_exit;
+	uint64_t events_policy;
 	uint64_t procfs_seeded;
 	uint64_t encode_errors;
 	uint64_t output_errors;
@@ -34,6 +37,7 @@ struct vigil_agent {
 	struct vigil_loader *loader;
 	struct vigil_pcache *cache;
 	struct vigil_decoder *decoder;
+	struct vigil_sensors *sensors;
 	struct vigil_pub *pub;
 	struct vigil_ctl_server *ctl;
 	FILE *export;
@@ -55,6 +59,28 @@ int agent_seed_from_proc(struct vigil_agent *a);
 void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev);
 /* Flush the line-oriented sinks (after each reader batch). */
 void agent_flush(struct vigil_agent *a);
+
+/* Load the policies named on the command line and in the policy directory. A bad file
+ * from the command line is an error; in the directory it is reported and skipped. */
+int agent_load_policies(struct vigil_agent *a);
+
+/* Control commands about policies; each packs its whole reply ({"ok": ..., ...}). */
+int agent_policy_add(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_policy_list(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_policy_delete(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_policy_enable(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_policy_disable(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_policy_set_mode(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+
+/* Small msgpack helpers the control files share. */
+const msgpack_object *ctl_get(const msgpack_object *map, const char *key);
+/* The string at key copied into out (NUL-terminated); -ENOENT / -E2BIG. */
+int ctl_get_str(const msgpack_object *map, const char *key, char *out, size_t size);
+void ctl_pack_str(msgpack_packer *pk, const char *s);
+/* {"ok": false, "error": "<msg>"} */
+void ctl_pack_error(msgpack_packer *pk, const char *msg);
+/* {"ok": true} */
+void ctl_pack_ok(msgpack_packer *pk);
 
 /* The control socket handler (runs on the control thread). */
 int agent_control(const void *req, size_t len, struct vigil_buf *reply, void *ctx);

@@ -6,14 +6,10 @@
 
 #include "agent_internal.h"
 
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-	msgpack_pack_str_with_body(pk, s, strlen(s));
-}
 
 static void pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v)
 {
-	pack_str(pk, k);
+	ctl_pack_str(pk, k);
 	msgpack_pack_uint64(pk, v);
 }
 
@@ -24,15 +20,15 @@ static void pack_mechanisms(msgpack_packer *pk, const struct vigil_probe_report 
 	msgpack_pack_array(pk, VIGIL_MECH_COUNT);
 	for (m = 0; m < VIGIL_MECH_COUNT; m++) {
 		msgpack_pack_map(pk, 3);
-		pack_str(pk, "name");
-		pack_str(pk, vigil_mech_name(m));
-		pack_str(pk, "ok");
+		ctl_pack_str(pk, "name");
+		ctl_pack_str(pk, vigil_mech_name(m));
+		ctl_pack_str(pk, "ok");
 		if (probe->mech[m].ok)
 			msgpack_pack_true(pk);
 		else
 			msgpack_pack_false(pk);
-		pack_str(pk, "reason");
-		pack_str(pk, probe->mech[m].reason);
+		ctl_pack_str(pk, "reason");
+		ctl_pack_str(pk, probe->mech[m].reason);
 	}
 }
 
@@ -46,7 +42,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pthread_mutex_unlock(&a->snap_lock);
 	vigil_loader__counters(a->loader, &k);
 
-	msgpack_pack_map(pk, 19);
+	msgpack_pack_map(pk, 22);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -55,6 +51,9 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "exit_unknown", c.decoder.exit_unknown);
 	pack_kv_u64(pk, "events_exec", c.events_exec);
 	pack_kv_u64(pk, "events_exit", c.events_exit);
+	pack_kv_u64(pk, "events_policy", c.events_policy);
+	pack_kv_u64(pk, "policy_records", c.decoder.policy);
+	pack_kv_u64(pk, "policy_records_unknown_hook", c.decoder.unknown_hook);
 	pack_kv_u64(pk, "procfs_seeded", c.procfs_seeded);
 	pack_kv_u64(pk, "kernel_ringbuf_full", k.ringbuf_full);
 	pack_kv_u64(pk, "kernel_execs_full", k.execs_full);
@@ -75,44 +74,94 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 
 	if (!uname(&u))
 		snprintf(kernel, sizeof(kernel), "%s %s", u.release, u.version);
-	msgpack_pack_map(pk, 8);
-	pack_str(pk, "ok");
+	msgpack_pack_map(pk, 9);
+	ctl_pack_str(pk, "ok");
 	msgpack_pack_true(pk);
-	pack_str(pk, "version");
-	pack_str(pk, VIGIL_VERSION);
-	pack_str(pk, "kernel");
-	pack_str(pk, kernel);
-	pack_str(pk, "node_name");
-	pack_str(pk, a->node_name);
+	ctl_pack_str(pk, "version");
+	ctl_pack_str(pk, VIGIL_VERSION);
+	ctl_pack_str(pk, "kernel");
+	ctl_pack_str(pk, kernel);
+	ctl_pack_str(pk, "node_name");
+	ctl_pack_str(pk, a->node_name);
 	pack_kv_u64(pk, "uptime_s", (agent_now_ns() - a->started_ns) / 1000000000ULL);
-	pack_str(pk, "process_mechanism");
-	pack_str(pk, vigil_loader__mechanism(a->loader));
-	pack_str(pk, "mechanisms");
+	ctl_pack_str(pk, "process_mechanism");
+	ctl_pack_str(pk, vigil_loader__mechanism(a->loader));
+	ctl_pack_str(pk, "mechanisms");
 	pack_mechanisms(pk, &a->probe);
-	pack_str(pk, "counters");
+	ctl_pack_str(pk, "counters");
 	pack_counters(pk, a);
+	ctl_pack_str(pk, "policies");
+	agent_policy_list(a, NULL, pk);
 }
 
-/* The value of "cmd" in a request map, or NULL. */
-static const msgpack_object *request_cmd(const msgpack_object *root)
+static int cmd_status(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
 {
+	pack_status(pk, a);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+} commands[] = {
+	{"status", cmd_status},
+	{"policy_add", agent_policy_add},
+	{"policy_list", agent_policy_list},
+	{"policy_delete", agent_policy_delete},
+	{"policy_enable", agent_policy_enable},
+	{"policy_disable", agent_policy_disable},
+	{"policy_set_mode", agent_policy_set_mode},
+};
+
+const msgpack_object *ctl_get(const msgpack_object *map, const char *key)
+{
+	size_t klen = strlen(key);
 	uint32_t i;
 
-	if (root->type != MSGPACK_OBJECT_MAP)
+	if (!map || map->type != MSGPACK_OBJECT_MAP)
 		return NULL;
-	for (i = 0; i < root->via.map.size; i++) {
-		const msgpack_object_kv *kv = &root->via.map.ptr[i];
+	for (i = 0; i < map->via.map.size; i++) {
+		const msgpack_object_kv *kv = &map->via.map.ptr[i];
 
-		if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 3 &&
-		    !memcmp(kv->key.via.str.ptr, "cmd", 3) && kv->val.type == MSGPACK_OBJECT_STR)
+		if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == klen &&
+		    !memcmp(kv->key.via.str.ptr, key, klen))
 			return &kv->val;
 	}
 	return NULL;
 }
 
-static bool is_cmd(const msgpack_object *cmd, const char *name)
+int ctl_get_str(const msgpack_object *map, const char *key, char *out, size_t size)
 {
-	return cmd->via.str.size == strlen(name) && !memcmp(cmd->via.str.ptr, name, cmd->via.str.size);
+	const msgpack_object *v = ctl_get(map, key);
+
+	if (!v || v->type != MSGPACK_OBJECT_STR)
+		return -ENOENT;
+	if (v->via.str.size >= size)
+		return -E2BIG;
+	memcpy(out, v->via.str.ptr, v->via.str.size);
+	out[v->via.str.size] = '\0';
+	return 0;
+}
+
+void ctl_pack_str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+void ctl_pack_error(msgpack_packer *pk, const char *msg)
+{
+	msgpack_pack_map(pk, 2);
+	ctl_pack_str(pk, "ok");
+	msgpack_pack_false(pk);
+	ctl_pack_str(pk, "error");
+	ctl_pack_str(pk, msg);
+}
+
+void ctl_pack_ok(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 1);
+	ctl_pack_str(pk, "ok");
+	msgpack_pack_true(pk);
 }
 
 int agent_control(const void *req, size_t len, struct vigil_buf *reply, void *ctx)
@@ -121,29 +170,28 @@ int agent_control(const void *req, size_t len, struct vigil_buf *reply, void *ct
 	msgpack_unpacked up;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	const msgpack_object *cmd;
-	size_t off = 0;
+	char cmd[32];
+	size_t off = 0, i;
 	int err = 0;
 
 	msgpack_unpacked_init(&up);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	if (msgpack_unpack_next(&up, req, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
-		err = -EBADMSG;
+	if (msgpack_unpack_next(&up, req, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
+	    ctl_get_str(&up.data, "cmd", cmd, sizeof(cmd))) {
+		err = -EBADMSG;	/* counted by the control server, answered with an error */
 		goto out;
 	}
-	cmd = request_cmd(&up.data);
-	if (!cmd) {
-		err = -EBADMSG;
-		goto out;
-	}
-	if (is_cmd(cmd, "status")) {
-		pack_status(&pk, a);
-	} else {
+	for (i = 0; i < VIGIL_ARRAY_SIZE(commands); i++)
+		if (!strcmp(cmd, commands[i].name))
+			break;
+	if (i == VIGIL_ARRAY_SIZE(commands)) {
 		err = -EOPNOTSUPP;
 		goto out;
 	}
-	err = vigil_buf_append(reply, sb.data, sb.size);
+	err = commands[i].run(a, &up.data, &pk);
+	if (!err)
+		err = vigil_buf_append(reply, sb.data, sb.size);
 out:
 	msgpack_sbuffer_destroy(&sb);
 	msgpack_unpacked_destroy(&up);

@@ -17,6 +17,8 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev)
 		a->counters.events_exec++;
 	else if (ev->type == VIGIL_EVENT_EXIT)
 		a->counters.events_exit++;
+	else
+		a->counters.events_policy++;
 
 	vigil_buf_reset(&a->msgpack);
 	if (vigil_encode_msgpack(ev, &a->msgpack)) {

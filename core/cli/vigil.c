@@ -13,6 +13,8 @@ static const struct {
 	{"getevents", cmd_getevents, "print events from the bus (-o json|compact)"},
 	{"status", cmd_status, "the agent's version, kernel mechanisms and counters"},
 	{"probe", cmd_probe, "probe this kernel's BPF mechanisms locally (root)"},
+	{"tracingpolicy", cmd_tracingpolicy, "add, list, delete, enable, disable, set-mode policies"},
+	{"tp", cmd_tracingpolicy, "alias of tracingpolicy"},
 };
 
 static void usage(FILE *f)

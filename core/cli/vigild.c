@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "common/common.h"
@@ -17,6 +19,30 @@ static void on_signal(int sig)
 		vigil_agent__stop(running);
 }
 
+/* rules/policies of the checkout this binary was built in (build/core/cli/vigild), else the
+ * installed directory, else none. */
+static const char *default_policy_dir(const char *argv0)
+{
+	static char path[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *p;
+	int up;
+
+	(void)argv0;
+	if (n > 0) {
+		exe[n] = '\0';
+		/* walk up from the binary looking for rules/policies */
+		for (up = 0; up < 5 && (p = strrchr(exe, '/')); up++) {
+			*p = '\0';
+			if (snprintf(path, sizeof(path), "%.4000s/rules/policies", exe) < (int)sizeof(path) &&
+			    !access(path, R_OK))
+				return path;
+		}
+	}
+	return access("/etc/vigil/policies", R_OK) ? NULL : "/etc/vigil/policies";
+}
+
 static const struct option options[] = {
 	{"bus", required_argument, NULL, 'b'},
 	{"control", required_argument, NULL, 'c'},
@@ -27,6 +53,8 @@ static const struct option options[] = {
 	{"wakeup-batch", required_argument, NULL, 'w'},
 	{"poll-ms", required_argument, NULL, 'p'},
 	{"node-name", required_argument, NULL, 'n'},
+	{"tracing-policy", required_argument, NULL, 't'},
+	{"tracing-policy-dir", required_argument, NULL, 'T'},
 	{"debug", no_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -45,6 +73,9 @@ static void usage(FILE *f)
 		"      --wakeup-batch N     records per reader wake-up, 1-4096 (default 64)\n"
 		"      --poll-ms N          reader latency bound in ms, 1-1000 (default 20)\n"
 		"      --node-name NAME     node name in events and exec_ids (default $NODE_NAME or hostname)\n"
+		"      --tracing-policy FILE      load this policy at start (repeatable; a bad one stops the start)\n"
+		"      --tracing-policy-dir DIR   load every *.yaml here (default: rules/policies in a checkout,\n"
+		"                                 else /etc/vigil/policies when present; \"\" for none)\n"
 		"  -d, --debug              debug messages\n",
 		"ipc:///run/vigil/events.sock", "ipc:///run/vigil/control.sock");
 }
@@ -73,6 +104,10 @@ int main(int argc, char **argv)
 {
 	struct vigil_agent_opts opts = {.sz = sizeof(opts)};
 	struct sigaction sa = {.sa_handler = on_signal};
+	const char *policies[64];
+	size_t npolicies = 0;
+	const char *policy_dir = NULL;
+	bool policy_dir_set = false;
 	long v;
 	int c, err;
 
@@ -102,6 +137,14 @@ int main(int argc, char **argv)
 			opts.poll_ms = (int)v;
 			break;
 		case 'n': opts.node_name = optarg; break;
+		case 't':
+			if (npolicies == VIGIL_ARRAY_SIZE(policies)) {
+				fprintf(stderr, "vigild: at most %zu --tracing-policy options\n", VIGIL_ARRAY_SIZE(policies));
+				return 2;
+			}
+			policies[npolicies++] = optarg;
+			break;
+		case 'T': policy_dir = optarg; policy_dir_set = true; break;
 		case 'd': vigil_print_set_debug(1); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -112,6 +155,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+
+	if (!policy_dir_set)
+		policy_dir = default_policy_dir(argv[0]);
+	opts.policy_files = policies;
+	opts.npolicy_files = npolicies;
+	opts.policy_dir = policy_dir && *policy_dir ? policy_dir : NULL;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

@@ -1,5 +1,12 @@
 /* compact.c - the event as one line of `tetra getevents -o compact` (pkg/encoder/encoder.go
- * and color.go in Tetragon), byte for byte, colours and odd spacing included. */
+ * and color.go in Tetragon), byte for byte, colours and odd spacing included.
+ *
+ * Two departures, both for policy events: a value taken from an argument or the hook is
+ * Go-quoted when it holds a control character or invalid UTF-8 (tetra prints it raw, so a
+ * file name could drive the terminal); and an enforcement action is marked at the end of
+ * the line (tetra's line does not say that a process was killed). Lines of events that
+ * only report are tetra's exactly.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -305,6 +312,412 @@ static void put_timestamp(struct line *l)
 	encode_put(&l->o, " ", 1);
 }
 
+/* ---- policy events ---- */
+
+/* A value from the policy or the kernel: as is, as tetra prints it, unless it would reach
+ * the terminal as a control sequence or as bytes that are not text. */
+static bool unsafe_text(struct text t)
+{
+	const unsigned char *s = (const unsigned char *)t.s;
+	size_t i = 0, len = 1;
+	uint32_t cp = 'x';
+
+	for (; i < t.n && len && printable(cp); i += len)
+		len = encode_utf8_decode(s + i, t.n - i, &cp);
+	return !len || !printable(cp);
+}
+
+static void put_text(struct line *l, struct text t)
+{
+	if (unsafe_text(t))
+		put_quoted(l, t);
+	else
+		encode_put(&l->o, t.s, t.n);
+}
+
+/* fatih/color's Sprint: the colour wraps the text even when it is empty */
+static void put_cyan(struct line *l, struct text t)
+{
+	color_on(l, CYAN);
+	put_text(l, t);
+	color_off(l);
+}
+
+static void put_cyan_str(struct line *l, const char *s)
+{
+	put_cyan(l, (struct text){ s, strlen(s) });
+}
+
+static uint32_t arg_count(const struct vigil_msg *m)
+{
+	const msgpack_object *args = vigil_msg__find(m, "args");
+
+	return args && args->type == MSGPACK_OBJECT_ARRAY ? args->via.array.size : 0;
+}
+
+static const msgpack_object *arg_at(const struct vigil_msg *m, unsigned int i, const char *member)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "args.%u.%s", i, member);
+	return vigil_msg__find(m, path);
+}
+
+/* The Go getters: a member the argument does not hold reads as its zero value. */
+static struct text arg_str(const struct vigil_msg *m, unsigned int i, const char *member)
+{
+	const msgpack_object *v = arg_at(m, i, member);
+	struct text t = { "", 0 };
+
+	if (v && v->type == MSGPACK_OBJECT_STR) {
+		t.s = v->via.str.ptr;
+		t.n = v->via.str.size;
+	}
+	return t;
+}
+
+static int64_t arg_int(const struct vigil_msg *m, unsigned int i, const char *member)
+{
+	const msgpack_object *v = arg_at(m, i, member);
+	int64_t n = 0;
+
+	if (v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT64_MAX)
+		n = (int64_t)v->via.u64;
+	else if (v && v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		n = v->via.i64;
+	return n;
+}
+
+/* 64-bit members are decimal strings in the tree, as in protojson */
+static uint64_t arg_u64(const struct vigil_msg *m, unsigned int i, const char *member)
+{
+	uint64_t v = 0;
+	char path[64];
+
+	snprintf(path, sizeof(path), "args.%u.%s", i, member);
+	vigil_msg__find_u64(m, path, &v);
+	return v;
+}
+
+static bool arg_has(const struct vigil_msg *m, unsigned int i, const char *member)
+{
+	return arg_at(m, i, member) != NULL;
+}
+
+/* How tetra prints a kprobe whose function it knows (EventToString's switch). */
+enum shape {
+	SHAPE_FILE_BYTES,	/* " <args[0] file> <args[2] size> bytes" */
+	SHAPE_FILE0,		/* " <args[0] file>" */
+	SHAPE_FILE1,		/* " <args[1] file>" */
+	SHAPE_STRING1,		/* " <args[1] string>" */
+	SHAPE_STRINGS,		/* " <args[0] string> <args[1] string>" */
+	SHAPE_INT0,		/* " <args[0] int>" */
+	SHAPE_NONE,
+	SHAPE_SETNS,		/* " <namespace of args[1]>" */
+	SHAPE_SOCK,		/* " tcp S:P -> D:P" */
+	SHAPE_SOCK_BYTES,	/* " tcp S:P -> D:P bytes <args[1] int>" */
+	SHAPE_FILE_PERMISSION,	/* write or read by the mask in args[1], " <args[0] file>" */
+	SHAPE_MMAP,		/* "mmap-rwx" by the prot in args[1], " <args[0] file>" */
+	SHAPE_TRUNCATE,		/* " <args[0] path>" */
+};
+
+static const struct {
+	const char *function;	/* without the arch prefix */
+	const char *emoji;
+	const char *label;
+	enum shape shape;
+} kprobe_forms[] = {
+	{ "sys_write", "📝", "write", SHAPE_FILE_BYTES },
+	{ "sys_read", "📚", "read", SHAPE_FILE_BYTES },
+	{ "fd_install", "📬", "open", SHAPE_FILE1 },
+	{ "sys_openat", "📬️", "openat", SHAPE_STRING1 },
+	{ "sys_open", "📬️", "open", SHAPE_STRING1 },
+	{ "sys_close", "📪", "close", SHAPE_FILE0 },
+	{ "sys_mount", "💾", "mount", SHAPE_STRINGS },
+	{ "sys_setuid", "🔑", "setuid", SHAPE_INT0 },
+	{ "sys_clock_settime", "⏰", "clock_settime", SHAPE_NONE },
+	{ "sys_pivot_root", "💾", "pivot_root", SHAPE_STRINGS },
+	{ "proc_exec_connector", "🔧", "proc_exec_connector", SHAPE_NONE },
+	{ "sys_setns", "🔧", "setns", SHAPE_SETNS },
+	{ "tcp_connect", "🔌", "connect", SHAPE_SOCK },
+	{ "tcp_close", "🧹", "close", SHAPE_SOCK },
+	{ "tcp_sendmsg", "📤", "sendmsg", SHAPE_SOCK_BYTES },
+	{ "security_file_permission", "❓", "security_file_permission", SHAPE_FILE_PERMISSION },
+	{ "security_mmap_file", "❓", "security_mmap_file", SHAPE_MMAP },
+	{ "security_path_truncate", "❓", "security_path_truncate", SHAPE_TRUNCATE },
+};
+
+/* arch.CutSyscallPrefix: the prefixes of the architectures Tetragon supports */
+static const char *const syscall_prefixes[] = { "__x64_", "__arm64_" };
+
+/* setns' nstype (CLONE_NEW*), tetra's nsId map; 0 means any, others print nothing */
+static const struct {
+	uint32_t flag;
+	const char *name;
+} ns_types[] = {
+	{ 0, "any" },		{ 0x02000000, "cgroup" }, { 0x08000000, "ipc" },
+	{ 0x40000000, "net" },	{ 0x00020000, "mnt" },	  { 0x20000000, "pid" },
+	{ 0x00000080, "time" }, { 0x10000000, "user" },	  { 0x04000000, "uts" },
+};
+
+static int kprobe_form(struct text fn)
+{
+	size_t i, n;
+	int form = -1;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(syscall_prefixes); i++) {
+		n = strlen(syscall_prefixes[i]);
+		if (fn.n >= n && !memcmp(fn.s, syscall_prefixes[i], n)) {
+			fn.s += n;
+			fn.n -= n;
+			break;
+		}
+	}
+	for (i = 0; i < VIGIL_ARRAY_SIZE(kprobe_forms); i++)
+		if (strlen(kprobe_forms[i].function) == fn.n && !memcmp(kprobe_forms[i].function, fn.s, fn.n))
+			form = (int)i;
+	return form;
+}
+
+static const char *ns_type_name(int64_t flag)
+{
+	const char *name = "";
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(ns_types); i++)
+		if (ns_types[i].flag == flag)
+			name = ns_types[i].name;
+	return name;
+}
+
+/* "tcp <saddr>:<sport> -> <daddr>:<dport>" in cyan, from args[0].sock_arg */
+static void put_sock(struct line *l)
+{
+	struct text saddr = arg_str(l->m, 0, "sock_arg.saddr"), daddr = arg_str(l->m, 0, "sock_arg.daddr");
+	char port[16];
+
+	color_on(l, CYAN);
+	encode_puts(&l->o, "tcp ");
+	put_text(l, saddr);
+	snprintf(port, sizeof(port), ":%" PRIu64, arg_u64(l->m, 0, "sock_arg.sport"));
+	encode_puts(&l->o, port);
+	encode_puts(&l->o, " -> ");
+	put_text(l, daddr);
+	snprintf(port, sizeof(port), ":%" PRIu64, arg_u64(l->m, 0, "sock_arg.dport"));
+	encode_puts(&l->o, port);
+	color_off(l);
+}
+
+/* " <cyan path>" when args[i] holds the member, else " " alone, as tetra's empty %s */
+static void put_arg_path(struct line *l, unsigned int i, const char *member)
+{
+	char path[32];
+
+	encode_put(&l->o, " ", 1);
+	snprintf(path, sizeof(path), "%s.path", member);
+	if (arg_has(l->m, i, member))
+		put_cyan(l, arg_str(l->m, i, path));
+}
+
+static void put_known_kprobe(struct line *l, int form)
+{
+	const char *emoji = kprobe_forms[form].emoji, *label = kprobe_forms[form].label;
+	enum shape shape = kprobe_forms[form].shape;
+	uint32_t n = arg_count(l->m);
+	char text[40];
+	int64_t v;
+
+	/* the hooks whose label depends on their arguments */
+	if (shape == SHAPE_FILE_PERMISSION && n > 1) {
+		v = arg_int(l->m, 1, "int_arg");	/* MAY_WRITE 2, MAY_READ 4 */
+		emoji = v == 2 ? "📝" : v == 4 ? "📚" : emoji;
+		label = v == 2 ? "write" : v == 4 ? "read" : label;
+	} else if (shape == SHAPE_MMAP && n > 1) {
+		v = (int64_t)arg_u64(l->m, 1, "uint_arg");	/* PROT_READ 1, WRITE 2, EXEC 4 */
+		snprintf(text, sizeof(text), "mmap-%s%s%s", v & 1 ? "r" : "", v & 2 ? "w" : "",
+			 v & 4 ? "x" : "");
+		emoji = "📝";
+		label = text;
+	} else if (shape == SHAPE_TRUNCATE && n > 0) {
+		emoji = "📝";
+		label = "truncate";
+	}
+	put_label(l, emoji, (struct text){ label, strlen(label) });
+	put_process(l);
+
+	switch (shape) {
+	case SHAPE_FILE_BYTES:
+		put_arg_path(l, 0, "file_arg");
+		encode_put(&l->o, " ", 1);
+		if (n > 2) {
+			snprintf(text, sizeof(text), "%" PRIu64 " bytes", arg_u64(l->m, 2, "size_arg"));
+			put_cyan_str(l, text);
+		}
+		break;
+	case SHAPE_FILE0:
+		put_arg_path(l, 0, "file_arg");
+		break;
+	case SHAPE_FILE1:
+		put_arg_path(l, 1, "file_arg");
+		break;
+	case SHAPE_STRING1:
+		encode_put(&l->o, " ", 1);
+		if (n > 1)
+			put_cyan(l, arg_str(l->m, 1, "string_arg"));
+		break;
+	case SHAPE_STRINGS:
+		encode_put(&l->o, " ", 1);
+		if (n > 0)
+			put_cyan(l, arg_str(l->m, 0, "string_arg"));
+		encode_put(&l->o, " ", 1);
+		if (n > 1)
+			put_cyan(l, arg_str(l->m, 1, "string_arg"));
+		break;
+	case SHAPE_INT0:
+		encode_put(&l->o, " ", 1);
+		if (n > 0) {
+			snprintf(text, sizeof(text), "%" PRId64, arg_int(l->m, 0, "int_arg"));
+			put_cyan_str(l, text);
+		}
+		break;
+	case SHAPE_NONE:
+		break;
+	case SHAPE_SETNS:
+		encode_put(&l->o, " ", 1);
+		if (n > 1)
+			encode_puts(&l->o, ns_type_name(arg_int(l->m, 1, "int_arg")));
+		break;
+	case SHAPE_SOCK:
+	case SHAPE_SOCK_BYTES:
+		encode_put(&l->o, " ", 1);
+		if (n > 0)
+			put_sock(l);
+		if (shape == SHAPE_SOCK_BYTES) {
+			snprintf(text, sizeof(text), " bytes %" PRId64, n > 1 ? arg_int(l->m, 1, "int_arg") : 0);
+			encode_puts(&l->o, text);
+		}
+		break;
+	case SHAPE_FILE_PERMISSION:
+	case SHAPE_MMAP:
+		encode_put(&l->o, " ", 1);
+		if (n > 1)
+			put_cyan(l, arg_str(l->m, 0, "file_arg.path"));
+		break;
+	case SHAPE_TRUNCATE:
+		encode_put(&l->o, " ", 1);
+		if (n > 0)
+			put_cyan(l, arg_str(l->m, 0, "path_arg.path"));
+		break;
+	}
+}
+
+static void put_kprobe(struct line *l)
+{
+	struct text fn = str_at(l->m, "function_name");
+	int form = kprobe_form(fn);
+
+	if (form >= 0) {
+		put_known_kprobe(l, form);
+	} else {
+		put_label(l, "❓", (struct text){ "syscall", 7 });
+		put_process(l);
+		encode_put(&l->o, " ", 1);
+		put_text(l, fn);
+	}
+}
+
+/* raw_syscalls/sys_enter: args[0] is the id, a long or a syscall64. vigil carries no
+ * syscall table, so the id is printed as a number (with the ABI when not x64) where tetra
+ * prints the name and arguments; "unknown" when there is no id, as tetra. */
+static void put_syscall_id(struct line *l)
+{
+	struct text abi = arg_str(l->m, 0, "syscall_id.abi");
+	bool known = true;
+	uint64_t id = 0;
+	char text[48];
+
+	if (arg_has(l->m, 0, "syscall_id")) {
+		id = arg_u64(l->m, 0, "syscall_id.id");
+		if (abi.n && (abi.n != 3 || memcmp(abi.s, "x64", 3))) {
+			put_text(l, abi);
+			encode_put(&l->o, "/", 1);
+		}
+	} else {
+		/* a negative long is no syscall */
+		known = !vigil_msg__find_u64(l->m, "args.0.long_arg", &id);
+	}
+	snprintf(text, sizeof(text), "%" PRIu64, id);
+	encode_puts(&l->o, known ? text : "unknown");
+}
+
+static void put_tracepoint(struct line *l)
+{
+	struct text subsys = str_at(l->m, "subsys"), event = str_at(l->m, "event");
+
+	if (subsys.n == 12 && !memcmp(subsys.s, "raw_syscalls", 12) && event.n == 9 &&
+	    !memcmp(event.s, "sys_enter", 9)) {
+		put_label(l, "☎ ", (struct text){ "syscall", 7 });
+		put_process(l);
+		encode_put(&l->o, " ", 1);
+		put_syscall_id(l);
+	} else {
+		put_label(l, "⁉️", (struct text){ "tracepoint", 10 });
+		put_process(l);
+		encode_put(&l->o, " ", 1);
+		put_text(l, subsys);
+		encode_put(&l->o, " ", 1);
+		put_text(l, event);
+	}
+}
+
+static void put_lsm(struct line *l)
+{
+	put_label(l, "🔒", (struct text){ "LSM", 3 });
+	put_process(l);
+	encode_put(&l->o, " ", 1);
+	put_text(l, str_at(l->m, "function_name"));
+}
+
+static void put_uprobe(struct line *l)
+{
+	put_label(l, "🕵️", (struct text){ "uprobe", 6 });
+	put_process(l);
+	encode_put(&l->o, " ", 1);
+	put_text(l, str_at(l->m, "path"));
+	encode_put(&l->o, " ", 1);
+	put_text(l, str_at(l->m, "symbol"));
+}
+
+/* vigil's mark for enforcement, in red after the line: " 💀 SIGKILL", and " (monitor)"
+ * after it when the policy only monitors, i.e. the action was not taken. */
+static const struct {
+	const char *action;
+	const char *mark;
+} enforcement[] = {
+	{ "KPROBE_ACTION_SIGKILL", "💀 SIGKILL" },
+	{ "KPROBE_ACTION_OVERRIDE", "🚫 OVERRIDE" },
+	{ "KPROBE_ACTION_SIGNAL", "📣 SIGNAL" },
+};
+
+static void put_enforcement(struct line *l)
+{
+	const msgpack_object *mon = vigil_msg__find(l->m, "monitored");
+	struct text action = str_at(l->m, "action");
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(enforcement); i++) {
+		if (strlen(enforcement[i].action) != action.n ||
+		    memcmp(enforcement[i].action, action.s, action.n))
+			continue;
+		encode_put(&l->o, " ", 1);
+		color_on(l, RED);
+		encode_puts(&l->o, enforcement[i].mark);
+		if (mon && mon->type == MSGPACK_OBJECT_BOOLEAN && mon->via.boolean)
+			encode_puts(&l->o, " (monitor)");
+		color_off(l);
+	}
+}
+
 int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_opts *opts,
 			  struct vigil_buf *out)
 {
@@ -315,9 +728,8 @@ int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_
 	size_t line_start;
 
 	encode_out_begin(&l.o, out);
-	/* tetra refuses exec and exit events that lack their process */
-	if ((type == VIGIL_EVENT_EXEC || type == VIGIL_EVENT_EXIT) &&
-	    (!proc || proc->type != MSGPACK_OBJECT_MAP)) {
+	/* tetra refuses the events it knows when they lack their process */
+	if (type && (!proc || proc->type != MSGPACK_OBJECT_MAP)) {
 		encode_fail(&l.o, -EINVAL);
 		goto out;
 	}
@@ -333,6 +745,17 @@ int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_
 		put_process(&l);
 		put_args(&l);
 		put_exit_status(&l);
+	} else if (type == VIGIL_EVENT_KPROBE || type == VIGIL_EVENT_TRACEPOINT ||
+		   type == VIGIL_EVENT_LSM || type == VIGIL_EVENT_UPROBE) {
+		if (type == VIGIL_EVENT_KPROBE)
+			put_kprobe(&l);
+		else if (type == VIGIL_EVENT_TRACEPOINT)
+			put_tracepoint(&l);
+		else if (type == VIGIL_EVENT_LSM)
+			put_lsm(&l);
+		else
+			put_uprobe(&l);
+		put_enforcement(&l);
 	} else {
 		put_label(&l, "❓", (struct text){ key, strlen(key) });
 		put_process(&l);

@@ -1,5 +1,6 @@
 /* encode_internal.h - what the encode files share: an append-only writer with a sticky
- * error, UTF-8 decoding, and the nesting limit. Not part of libvigil's interface. */
+ * error, the msgpack tree writer, UTF-8 decoding, base64 and the nesting limit. Not part of
+ * libvigil's interface. */
 #ifndef VIGIL_ENCODE_INTERNAL_H
 #define VIGIL_ENCODE_INTERNAL_H
 
@@ -58,9 +59,69 @@ static inline int encode_out_end(struct encode_out *o)
 	return o->err;
 }
 
+/* ---- the msgpack tree (tree.c writes events, tree_args.c their arguments) ---- */
+
+/* Capabilities that have a name: bits past CAP_CHECKPOINT_RESTORE (40) are not in
+ * Tetragon's enum, so they are not reported. */
+#define ENCODE_CAPS_KNOWN ((1ULL << 41) - 1)
+
+struct encode_tree {
+	msgpack_packer pk;	/* writes through out */
+	struct encode_out out;
+	const char *time;	/* the event time, formatted once for root and exit body */
+};
+
+static inline void encode_tree_strn(struct encode_tree *t, const char *s, size_t n)
+{
+	msgpack_pack_str(&t->pk, n);
+	msgpack_pack_str_body(&t->pk, s, n);
+}
+
+static inline void encode_tree_str(struct encode_tree *t, const char *s)
+{
+	encode_tree_strn(t, s, strlen(s));
+}
+
+static inline void encode_tree_kv_str(struct encode_tree *t, const char *key, const char *val)
+{
+	encode_tree_str(t, key);
+	encode_tree_str(t, val);
+}
+
+static inline void encode_tree_kv_u32(struct encode_tree *t, const char *key, uint32_t val)
+{
+	encode_tree_str(t, key);
+	msgpack_pack_uint32(&t->pk, val);
+}
+
+/* "<key>": {"permitted": [...], "effective": [...], "inheritable": [...]}, empty lists left
+ * out; the caller counts the key only when encode_caps_known(c). */
+bool encode_caps_known(const struct vigil_caps *c);
+void encode_tree_caps(struct encode_tree *t, const char *key, const struct vigil_caps *c);
+/* The eight ids of Tetragon's ProcessCredentials, as eight map entries (wrappers: always). */
+void encode_tree_cred_ids(struct encode_tree *t, const struct vigil_creds *c);
+
+/* Whether the argument is written at all: nop, ids past enum vigil_arg_type, and auto and
+ * skb (no Tetragon spelling here) unless the kernel flagged them unreadable (error_arg). */
+bool encode_arg_present(const struct vigil_event_arg *a);
+/* One KprobeArgument map; label (NULL or "" for none) is added after the value. */
+void encode_tree_arg(struct encode_tree *t, const struct vigil_event_arg *a, const char *label);
+
+/* ---- text ---- */
+
 /* Decode one UTF-8 sequence from s (n bytes available, n > 0) into *cp. Returns its length,
  * or 0 when the bytes are not valid UTF-8 (overlong forms, surrogates and values past
  * U+10FFFF included), in which case the caller treats s[0] as one stray byte. */
 size_t encode_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* Standard base64 with padding (protojson's bytes): the length of n bytes encoded, and the
+ * encoding handed to sink in pieces of at most 256 characters. */
+static inline size_t encode_base64_len(size_t n)
+{
+	return (n + 2) / 3 * 4;
+}
+
+void encode_base64(const void *data, size_t n, void (*sink)(void *ctx, const char *s, size_t len),
+		   void *ctx);
 
 #endif

@@ -59,24 +59,16 @@ static void put_string(struct encode_out *o, const char *str, size_t n)
 	encode_put(o, "\"", 1);
 }
 
+static void base64_sink(void *ctx, const char *s, size_t len)
+{
+	encode_put(ctx, s, len);
+}
+
 /* protojson's bytes: standard base64 with padding */
 static void put_base64(struct encode_out *o, const unsigned char *s, size_t n)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char q[4];
-	uint32_t v;
-	size_t i;
-
 	encode_put(o, "\"", 1);
-	for (i = 0; i < n; i += 3) {
-		v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
-		    (i + 2 < n ? s[i + 2] : 0);
-		q[0] = b64[v >> 18];
-		q[1] = b64[(v >> 12) & 63];
-		q[2] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? b64[v & 63] : '=';
-		encode_put(o, q, 4);
-	}
+	encode_base64(s, n, base64_sink, o);
 	encode_put(o, "\"", 1);
 }
 

@@ -4,6 +4,10 @@
  * fields that will be present before any of them is written; the count and the writes
  * follow the same predicates, kept next to each other below. Wrapper fields (pid, uid,
  * auid, the credentials) are messages in Tetragon's proto and always present.
+ *
+ * Policy events (kprobe, tracepoint, lsm, uprobe) share one writer: each type lists its
+ * body fields in its proto order in a const table, and one predicate per field decides
+ * both the count and the write.
  */
 #include <errno.h>
 
@@ -11,16 +15,6 @@
 
 /* Longest vigil_process_flags_format() output: all eleven names and ten spaces (97). */
 #define FLAGS_MAX 128
-
-/* Capabilities that have a name: bits past CAP_CHECKPOINT_RESTORE (40) are not in
- * Tetragon's enum, so they are not reported. */
-#define CAPS_KNOWN ((1ULL << 41) - 1)
-
-struct tree {
-	msgpack_packer pk;
-	struct encode_out out;
-	const char *time;	/* the event time, formatted once for root and exit body */
-};
 
 static int tree_write(void *data, const char *buf, size_t len)
 {
@@ -30,52 +24,36 @@ static int tree_write(void *data, const char *buf, size_t len)
 	return o->err;
 }
 
-static void put_str(struct tree *t, const char *s)
-{
-	size_t n = strlen(s);
-
-	msgpack_pack_str(&t->pk, n);
-	msgpack_pack_str_body(&t->pk, s, n);
-}
-
-static void put_kv_str(struct tree *t, const char *key, const char *val)
-{
-	put_str(t, key);
-	put_str(t, val);
-}
-
-static void put_kv_u32(struct tree *t, const char *key, uint32_t val)
-{
-	put_str(t, key);
-	msgpack_pack_uint32(&t->pk, val);
-}
-
-static void put_kv_time(struct tree *t, const char *key, uint64_t wall_ns)
+static void put_kv_time(struct encode_tree *t, const char *key, uint64_t wall_ns)
 {
 	char ts[40];
 
 	vigil_format_time(wall_ns, ts);
-	put_kv_str(t, key, ts);
+	encode_tree_kv_str(t, key, ts);
 }
 
-static void put_cap_list(struct tree *t, const char *key, uint64_t mask)
+static void put_cap_list(struct encode_tree *t, const char *key, uint64_t mask)
 {
 	unsigned int bit;
 
-	put_str(t, key);
+	encode_tree_str(t, key);
 	msgpack_pack_array(&t->pk, (size_t)__builtin_popcountll(mask));
 	for (bit = 0; mask; bit++, mask >>= 1)
 		if (mask & 1)
-			put_str(t, vigil_cap_name(bit));
+			encode_tree_str(t, vigil_cap_name(bit));
 }
 
-/* "cap": {"permitted": [...], "effective": [...], "inheritable": [...]} */
-static void put_caps(struct tree *t, const struct vigil_caps *c)
+bool encode_caps_known(const struct vigil_caps *c)
 {
-	uint64_t p = c->permitted & CAPS_KNOWN, e = c->effective & CAPS_KNOWN;
-	uint64_t i = c->inheritable & CAPS_KNOWN;
+	return (c->permitted | c->effective | c->inheritable) & ENCODE_CAPS_KNOWN;
+}
 
-	put_str(t, "cap");
+void encode_tree_caps(struct encode_tree *t, const char *key, const struct vigil_caps *c)
+{
+	uint64_t p = c->permitted & ENCODE_CAPS_KNOWN, e = c->effective & ENCODE_CAPS_KNOWN;
+	uint64_t i = c->inheritable & ENCODE_CAPS_KNOWN;
+
+	encode_tree_str(t, key);
 	msgpack_pack_map(&t->pk, (p != 0) + (e != 0) + (i != 0));
 	if (p)
 		put_cap_list(t, "permitted", p);
@@ -91,46 +69,44 @@ static bool ns_present(const struct vigil_process *p, int k)
 }
 
 /* "ns": {"uts": {"inum": N, "is_host": true}, ...}; an unknown, non-host one is left out */
-static void put_ns(struct tree *t, const struct vigil_process *p, size_t count)
+static void put_ns(struct encode_tree *t, const struct vigil_process *p, size_t count)
 {
 	bool host;
 	int k;
 
-	put_str(t, "ns");
+	encode_tree_str(t, "ns");
 	msgpack_pack_map(&t->pk, count);
 	for (k = 0; k < VIGIL_NS_COUNT; k++) {
 		if (!ns_present(p, k))
 			continue;
 		host = p->ns_host_mask & (1u << k);
-		put_str(t, vigil_ns_name(k));
+		encode_tree_str(t, vigil_ns_name(k));
 		msgpack_pack_map(&t->pk, (p->ns[k] != 0) + host);
 		if (p->ns[k])
-			put_kv_u32(t, "inum", p->ns[k]);
+			encode_tree_kv_u32(t, "inum", p->ns[k]);
 		if (host) {
-			put_str(t, "is_host");
+			encode_tree_str(t, "is_host");
 			msgpack_pack_true(&t->pk);
 		}
 	}
 }
 
-static void put_creds(struct tree *t, const struct vigil_creds *c)
+void encode_tree_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
 {
-	put_str(t, "process_credentials");
-	msgpack_pack_map(&t->pk, 8);
-	put_kv_u32(t, "uid", c->uid);
-	put_kv_u32(t, "gid", c->gid);
-	put_kv_u32(t, "euid", c->euid);
-	put_kv_u32(t, "egid", c->egid);
-	put_kv_u32(t, "suid", c->suid);
-	put_kv_u32(t, "sgid", c->sgid);
-	put_kv_u32(t, "fsuid", c->fsuid);
-	put_kv_u32(t, "fsgid", c->fsgid);
+	encode_tree_kv_u32(t, "uid", c->uid);
+	encode_tree_kv_u32(t, "gid", c->gid);
+	encode_tree_kv_u32(t, "euid", c->euid);
+	encode_tree_kv_u32(t, "egid", c->egid);
+	encode_tree_kv_u32(t, "suid", c->suid);
+	encode_tree_kv_u32(t, "sgid", c->sgid);
+	encode_tree_kv_u32(t, "fsuid", c->fsuid);
+	encode_tree_kv_u32(t, "fsgid", c->fsgid);
 }
 
 /* Tetragon's Process message, fields in proto order. */
-static void put_process(struct tree *t, const char *key, const struct vigil_process *p)
+static void put_process(struct encode_tree *t, const char *key, const struct vigil_process *p)
 {
-	bool caps = (p->caps.permitted | p->caps.effective | p->caps.inheritable) & CAPS_KNOWN;
+	bool caps = encode_caps_known(&p->caps);
 	char flags[FLAGS_MAX];
 	size_t nns = 0, n;
 	int k;
@@ -143,38 +119,40 @@ static void put_process(struct tree *t, const char *key, const struct vigil_proc
 	n = 4 + !!p->exec_id[0] + !!p->cwd[0] + !!p->binary[0] + !!p->arguments[0] + !!flags[0] +
 	    !!p->start_time + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns + !!p->tid;
 
-	put_str(t, key);
+	encode_tree_str(t, key);
 	msgpack_pack_map(&t->pk, n);
 	if (p->exec_id[0])
-		put_kv_str(t, "exec_id", p->exec_id);
-	put_kv_u32(t, "pid", p->pid);
-	put_kv_u32(t, "uid", p->creds.uid);
+		encode_tree_kv_str(t, "exec_id", p->exec_id);
+	encode_tree_kv_u32(t, "pid", p->pid);
+	encode_tree_kv_u32(t, "uid", p->creds.uid);
 	if (p->cwd[0])
-		put_kv_str(t, "cwd", p->cwd);
+		encode_tree_kv_str(t, "cwd", p->cwd);
 	if (p->binary[0])
-		put_kv_str(t, "binary", p->binary);
+		encode_tree_kv_str(t, "binary", p->binary);
 	if (p->arguments[0])
-		put_kv_str(t, "arguments", p->arguments);
+		encode_tree_kv_str(t, "arguments", p->arguments);
 	if (flags[0])
-		put_kv_str(t, "flags", flags);
+		encode_tree_kv_str(t, "flags", flags);
 	if (p->start_time)
 		put_kv_time(t, "start_time", p->start_time);
-	put_kv_u32(t, "auid", p->auid);
+	encode_tree_kv_u32(t, "auid", p->auid);
 	if (p->parent_exec_id[0])
-		put_kv_str(t, "parent_exec_id", p->parent_exec_id);
+		encode_tree_kv_str(t, "parent_exec_id", p->parent_exec_id);
 	if (p->refcnt)
-		put_kv_u32(t, "refcnt", p->refcnt);
+		encode_tree_kv_u32(t, "refcnt", p->refcnt);
 	if (caps)
-		put_caps(t, &p->caps);
+		encode_tree_caps(t, "cap", &p->caps);
 	if (nns)
 		put_ns(t, p, nns);
 	if (p->tid)
-		put_kv_u32(t, "tid", p->tid);
-	put_creds(t, &p->creds);
+		encode_tree_kv_u32(t, "tid", p->tid);
+	encode_tree_str(t, "process_credentials");
+	msgpack_pack_map(&t->pk, 8);
+	encode_tree_cred_ids(t, &p->creds);
 }
 
 /* ProcessExec {process, parent} */
-static void put_exec(struct tree *t, const struct vigil_event *ev)
+static void put_exec(struct encode_tree *t, const struct vigil_event *ev)
 {
 	msgpack_pack_map(&t->pk, 1 + !!ev->parent);
 	put_process(t, "process", ev->process);
@@ -184,7 +162,7 @@ static void put_exec(struct tree *t, const struct vigil_event *ev)
 
 /* ProcessExit {process, parent, signal, status, time}. A signal number without a name
  * (the real-time ones) is omitted, as Tetragon's unix.SignalName() leaves it empty. */
-static void put_exit(struct tree *t, const struct vigil_event *ev)
+static void put_exit(struct encode_tree *t, const struct vigil_event *ev)
 {
 	const char *sig = vigil_signal_name(ev->exit.signal);
 
@@ -193,21 +171,217 @@ static void put_exit(struct tree *t, const struct vigil_event *ev)
 	if (ev->parent)
 		put_process(t, "parent", ev->parent);
 	if (sig)
-		put_kv_str(t, "signal", sig);
+		encode_tree_kv_str(t, "signal", sig);
 	if (ev->exit.status)
-		put_kv_u32(t, "status", ev->exit.status);
-	put_kv_str(t, "time", t->time);
+		encode_tree_kv_u32(t, "status", ev->exit.status);
+	encode_tree_kv_str(t, "time", t->time);
+}
+
+/* ---- policy events ---- */
+
+/* Body fields after process and parent; "monitored" (a vigil extension) closes every body. */
+enum field {
+	F_END,
+	F_FUNCTION,	/* "function_name" */
+	F_SUBSYS,
+	F_EVENT,
+	F_PATH,
+	F_SYMBOL,
+	F_ARGS,
+	F_ACTION,
+	F_POLICY,	/* "policy_name" */
+	F_MESSAGE,
+	F_TAGS,
+};
+
+#define BODY_FIELDS 9
+
+/* Each message's fields in its proto order (tetragon.proto ProcessKprobe and so on). */
+static const struct {
+	enum vigil_event_type type;
+	enum field fields[BODY_FIELDS];
+} bodies[] = {
+	{ VIGIL_EVENT_KPROBE, { F_FUNCTION, F_ARGS, F_ACTION, F_POLICY, F_MESSAGE, F_TAGS } },
+	{ VIGIL_EVENT_TRACEPOINT,
+	  { F_SUBSYS, F_EVENT, F_ARGS, F_POLICY, F_ACTION, F_MESSAGE, F_TAGS } },
+	{ VIGIL_EVENT_LSM, { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS } },
+	{ VIGIL_EVENT_UPROBE,
+	  { F_PATH, F_SYMBOL, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ACTION } },
+};
+
+static const enum field *body_fields(enum vigil_event_type type)
+{
+	const enum field *fields = NULL;
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(bodies); i++)
+		if (bodies[i].type == type)
+			fields = bodies[i].fields;
+	return fields;
+}
+
+/* The hook's text for a string field, and its JSON key; NULL for the other fields. */
+static const char *field_text(const struct vigil_hook_info *h, enum field f, const char **key)
+{
+	const char *text = NULL;
+
+	switch (f) {
+	case F_FUNCTION:
+		*key = "function_name";
+		text = h->function_name;
+		break;
+	case F_SUBSYS:
+		*key = "subsys";
+		text = h->subsys;
+		break;
+	case F_EVENT:
+		*key = "event";
+		text = h->event;
+		break;
+	case F_PATH:
+		*key = "path";
+		text = h->path;
+		break;
+	case F_SYMBOL:
+		*key = "symbol";
+		text = h->symbol;
+		break;
+	case F_POLICY:
+		*key = "policy_name";
+		text = h->policy_name;
+		break;
+	case F_MESSAGE:
+		*key = "message";
+		text = h->message;
+		break;
+	default:
+		break;
+	}
+	return text;
+}
+
+/* The event's label for argument i, else the hook's; NULL when neither names one. */
+static const char *arg_label(const struct vigil_event *ev, size_t i)
+{
+	const struct vigil_hook_info *h = ev->policy.hook;
+	const char *label = ev->policy.args[i].label;
+
+	if (!label && i < h->nargs && i < VIGIL_EVENT_MAX_ARGS)
+		label = h->args[i].label;
+	return label && label[0] ? label : NULL;
+}
+
+static size_t arg_count(const struct vigil_event *ev)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ev->policy.nargs; i++)
+		n += encode_arg_present(&ev->policy.args[i]);
+	return n;
+}
+
+static size_t tag_count(const struct vigil_hook_info *h)
+{
+	size_t i, n = 0;
+
+	for (i = 0; h->tags && i < h->ntags; i++)
+		n += h->tags[i] != NULL;
+	return n;
+}
+
+/* KPROBE_ACTION_UNKNOWN is the enum's default value, which protojson leaves out. */
+static const char *action_name(const struct vigil_event *ev)
+{
+	return ev->policy.action ? vigil_event_action_name(ev->policy.action) : NULL;
+}
+
+static bool field_present(const struct vigil_event *ev, enum field f)
+{
+	const char *key = NULL, *text = field_text(ev->policy.hook, f, &key);
+	bool present;
+
+	if (f == F_ARGS)
+		present = arg_count(ev);
+	else if (f == F_ACTION)
+		present = action_name(ev);
+	else if (f == F_TAGS)
+		present = tag_count(ev->policy.hook);
+	else
+		present = text && text[0];
+	return present;
+}
+
+static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum field f)
+{
+	const struct vigil_hook_info *h = ev->policy.hook;
+	const char *key = NULL, *text = field_text(h, f, &key);
+	size_t i;
+
+	switch (f) {
+	case F_ARGS:
+		encode_tree_str(t, "args");
+		msgpack_pack_array(&t->pk, arg_count(ev));
+		for (i = 0; i < ev->policy.nargs; i++)
+			if (encode_arg_present(&ev->policy.args[i]))
+				encode_tree_arg(t, &ev->policy.args[i], arg_label(ev, i));
+		break;
+	case F_ACTION:
+		encode_tree_kv_str(t, "action", action_name(ev));
+		break;
+	case F_TAGS:
+		encode_tree_str(t, "tags");
+		msgpack_pack_array(&t->pk, tag_count(h));
+		for (i = 0; i < h->ntags; i++)
+			if (h->tags[i])
+				encode_tree_str(t, h->tags[i]);
+		break;
+	default:
+		encode_tree_kv_str(t, key, text);
+		break;
+	}
+}
+
+/* ProcessKprobe, ProcessTracepoint, ProcessLsm, ProcessUprobe. Fields vigil does not
+ * produce yet (return, return_action, stack traces, ancestors, ima_hash) never appear. */
+static void put_policy(struct encode_tree *t, const struct vigil_event *ev)
+{
+	const enum field *fields = body_fields(ev->type);
+	bool monitored = ev->policy.monitored;
+	size_t n = 1 + !!ev->parent + monitored, i;
+
+	for (i = 0; i < BODY_FIELDS && fields[i] != F_END; i++)
+		n += field_present(ev, fields[i]);
+	msgpack_pack_map(&t->pk, n);
+	put_process(t, "process", ev->process);
+	if (ev->parent)
+		put_process(t, "parent", ev->parent);
+	for (i = 0; i < BODY_FIELDS && fields[i] != F_END; i++)
+		if (field_present(ev, fields[i]))
+			put_field(t, ev, fields[i]);
+	if (monitored) {
+		encode_tree_str(t, "monitored");
+		msgpack_pack_true(&t->pk);
+	}
+}
+
+/* exec and exit need their process; policy events their hook too */
+static bool encodable(const struct vigil_event *ev)
+{
+	bool policy = body_fields(ev->type) && ev->policy.hook &&
+		      ev->policy.nargs <= VIGIL_EVENT_MAX_ARGS;
+
+	return ev->process && (ev->type == VIGIL_EVENT_EXEC || ev->type == VIGIL_EVENT_EXIT || policy);
 }
 
 int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 {
 	const char *key = vigil_event_type_key(ev->type);
 	bool node = ev->node_name && ev->node_name[0];
-	struct tree t;
+	struct encode_tree t;
 	char ts[40];
 
 	encode_out_begin(&t.out, out);
-	if (!ev->process || (ev->type != VIGIL_EVENT_EXEC && ev->type != VIGIL_EVENT_EXIT)) {
+	if (!encodable(ev)) {
 		encode_fail(&t.out, -EINVAL);
 		goto out;
 	}
@@ -217,14 +391,16 @@ int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 
 	/* GetEventsResponse: {"<event>": {...}, "node_name": ..., "time": ...} */
 	msgpack_pack_map(&t.pk, 2 + node);
-	put_str(&t, key);
+	encode_tree_str(&t, key);
 	if (ev->type == VIGIL_EVENT_EXEC)
 		put_exec(&t, ev);
-	else
+	else if (ev->type == VIGIL_EVENT_EXIT)
 		put_exit(&t, ev);
+	else
+		put_policy(&t, ev);
 	if (node)
-		put_kv_str(&t, "node_name", ev->node_name);
-	put_kv_str(&t, "time", ts);
+		encode_tree_kv_str(&t, "node_name", ev->node_name);
+	encode_tree_kv_str(&t, "time", ts);
 out:
 	return encode_out_end(&t.out);
 }

@@ -6,15 +6,10 @@
 #include <string.h>
 
 #include "events.h"
+#include "events_internal.h"
 #include "pcache/pcache.h"
 #include "process.h"
 
-struct vigil_decoder {
-	struct vigil_pcache *cache;
-	int64_t boot_to_wall;
-	uint32_t host_ns[VIGIL_NS_COUNT];
-	struct vigil_decoder_stats stats;
-};
 
 /* Kernel flag -> process flag. */
 static const struct {
@@ -51,15 +46,23 @@ struct vigil_decoder *vigil_decoder__new(struct vigil_pcache *cache, int64_t boo
 	d->cache = cache;
 	d->boot_to_wall = boot_to_wall;
 	vigil_host_ns_read(proc_root ? proc_root : "/proc", d->host_ns);
+	d->unknown = vigil_process__new();
+	if (!d->unknown) {
+		free(d);
+		return NULL;
+	}
 	return d;
 }
 
 void vigil_decoder__free(struct vigil_decoder *d)
 {
+	if (!d)
+		return;
+	vigil_process__free(d->unknown);
 	free(d);
 }
 
-static int bad(struct vigil_decoder *d)
+int decode_bad(struct vigil_decoder *d)
 {
 	d->stats.bad_records++;
 	return -EBADMSG;
@@ -75,7 +78,7 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 	int k, err;
 
 	if ((size_t)r->binary_len + r->cwd_len + r->args_len > data_len)
-		return bad(d);
+		return decode_bad(d);
 	cwd = bin + r->binary_len;
 	args = cwd + r->cwd_len;
 
@@ -170,26 +173,35 @@ int vigil_decoder__record(struct vigil_decoder *d, const void *data, size_t size
 	d->stats.records++;
 	memset(ev, 0, sizeof(*ev));
 	if (size < sizeof(*hdr) || hdr->size != size)
-		return bad(d);
+		return decode_bad(d);
 	switch (hdr->op) {
 	case VIGIL_OP_EXEC:
 		if (size < offsetof(struct vigil_exec_record, data) || size > sizeof(struct vigil_exec_record))
-			return bad(d);
+			return decode_bad(d);
 		d->stats.exec++;
 		return decode_exec(d, data, size, ev);
 	case VIGIL_OP_CLONE:
 		if (size != sizeof(struct vigil_clone_record))
-			return bad(d);
+			return decode_bad(d);
 		d->stats.clone++;
 		return decode_clone(d, data);
+	case VIGIL_OP_GENERIC:
+		d->stats.policy++;
+		return decode_generic(d, data, size, ev);
 	case VIGIL_OP_EXIT:
 		if (size != sizeof(struct vigil_exit_record))
-			return bad(d);
+			return decode_bad(d);
 		d->stats.exit++;
 		return decode_exit(d, data, ev);
 	default:
-		return bad(d);
+		return decode_bad(d);
 	}
+}
+
+void vigil_decoder__set_hook_resolver(struct vigil_decoder *d, vigil_hook_resolver fn, void *ctx)
+{
+	d->resolve = fn;
+	d->resolve_ctx = ctx;
 }
 
 void vigil_decoder__stats(const struct vigil_decoder *d, struct vigil_decoder_stats *out)

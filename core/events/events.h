@@ -86,6 +86,82 @@ struct vigil_process {
 	uint32_t refcnt;		/* the cache's reference count, reported as Tetragon does */
 };
 
+/* ---- policy events: what a hook of a TracingPolicy reported ---- */
+
+#define VIGIL_EVENT_MAX_ARGS 5
+
+/* What an event needs to know about the hook that produced it. Owned by the agent's
+ * sensor table, which keeps it alive for the agent's lifetime (records of a deleted policy
+ * may still be in flight). */
+struct vigil_hook_info {
+	uint32_t id;
+	enum vigil_event_type type;	/* KPROBE, TRACEPOINT, LSM or UPROBE */
+	const char *policy_name;
+	const char *function_name;	/* kprobe: "__x64_sys_setns", "security_file_open"; lsm: "file_open" */
+	const char *subsys;		/* tracepoints */
+	const char *event;
+	const char *path;		/* uprobes */
+	const char *symbol;
+	const char *message;		/* NULL when none */
+	const char *const *tags;
+	size_t ntags;
+	size_t nargs;
+	struct {
+		int type;		/* enum vigil_arg_type (core/policy/policy.h) */
+		const char *label;	/* NULL when none */
+	} args[VIGIL_EVENT_MAX_ARGS];
+};
+
+enum vigil_event_arg_flag {
+	VIGIL_ARG_TRUNCATED = 1u << 0,	/* the value was cut (long string, deep path) */
+	VIGIL_ARG_ERROR = 1u << 1,	/* the kernel could not read it */
+};
+
+struct vigil_sock_info {
+	uint16_t family, type, protocol, state;
+	uint32_t mark, priority;
+	uint8_t saddr[16], daddr[16];	/* IPv4 in the first 4 bytes */
+	uint16_t sport, dport;
+	uint64_t cookie;
+};
+
+struct vigil_sockaddr_info {
+	uint16_t family;
+	uint16_t port;
+	uint8_t addr[16];
+	const char *path;		/* AF_UNIX, borrowed */
+};
+
+/* One argument of a policy event, decoded. Pointers borrow the kernel record: valid only
+ * while the event is being dispatched. Which member holds the value follows `type`. */
+struct vigil_event_arg {
+	int type;			/* enum vigil_arg_type */
+	const char *label;
+	uint32_t flags;			/* enum vigil_event_arg_flag */
+	uint64_t value;			/* integers (sign-extended for signed types), caps, syscall ids */
+	const char *bytes;		/* strings, buffers, paths */
+	size_t len;
+	uint32_t mode;			/* files and paths: i_mode (type and permission bits) */
+	uint32_t file_flags;
+	struct vigil_sock_info sock;
+	struct vigil_sockaddr_info sockaddr;
+	struct vigil_creds creds;	/* cred */
+	struct vigil_caps cred_caps;
+};
+
+/* KprobeAction values (Tetragon's enum), reported as "KPROBE_ACTION_<NAME>". */
+enum vigil_event_action {
+	VIGIL_EVENT_ACTION_UNKNOWN = 0,
+	VIGIL_EVENT_ACTION_POST = 1,
+	VIGIL_EVENT_ACTION_SIGKILL = 3,
+	VIGIL_EVENT_ACTION_OVERRIDE = 5,
+	VIGIL_EVENT_ACTION_NOPOST = 9,
+	VIGIL_EVENT_ACTION_SIGNAL = 10,
+};
+
+/* "KPROBE_ACTION_POST" and so on. */
+VIGIL_API const char *vigil_event_action_name(enum vigil_event_action a);
+
 /* A decoded event. Processes are borrowed from the process cache. */
 struct vigil_event {
 	enum vigil_event_type type;
@@ -98,6 +174,14 @@ struct vigil_event {
 			uint32_t status;	/* exit code (the value passed to exit()) */
 			int32_t signal;		/* terminating signal number, 0 when none */
 		} exit;
+		struct {
+			const struct vigil_hook_info *hook;
+			enum vigil_event_action action;	/* the strongest action taken */
+			bool monitored;		/* policy in monitor mode: `action` would have been taken */
+			int32_t override_err;	/* Override: the errno the operation failed with */
+			size_t nargs;
+			struct vigil_event_arg args[VIGIL_EVENT_MAX_ARGS];
+		} policy;	/* KPROBE, TRACEPOINT, LSM, UPROBE */
 	};
 };
 
@@ -125,6 +209,8 @@ struct vigil_decoder;
 
 struct vigil_decoder_stats {
 	uint64_t records;		/* records seen */
+	uint64_t policy;		/* policy hook records */
+	uint64_t unknown_hook;		/* policy records whose hook the table does not know (dropped) */
 	uint64_t bad_records;		/* malformed: wrong size, unknown op (dropped) */
 	uint64_t exec, clone, exit;	/* records per op */
 	uint64_t exit_unknown;		/* exits of processes the cache did not know */
@@ -140,6 +226,10 @@ VIGIL_API void vigil_decoder__free(struct vigil_decoder *d);
  * event (its processes are borrowed from the cache until the next call), 0 when the record
  * only updated the cache, or -EBADMSG when it was malformed (counted and dropped). */
 VIGIL_API int vigil_decoder__record(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev);
+
+/* Resolve a policy record's hook id to what the event reports (core/sensors). */
+typedef const struct vigil_hook_info *(*vigil_hook_resolver)(void *ctx, uint32_t hook_id);
+VIGIL_API void vigil_decoder__set_hook_resolver(struct vigil_decoder *d, vigil_hook_resolver fn, void *ctx);
 
 VIGIL_API void vigil_decoder__stats(const struct vigil_decoder *d, struct vigil_decoder_stats *out);
 /* The host namespace inode numbers the decoder compares against. */

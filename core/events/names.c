@@ -1,5 +1,6 @@
 /* names.c - the names events are rendered with: event types, signals, capabilities,
- * namespaces and process flags, each a const table indexed or scanned in order. */
+ * namespaces, process flags and policy actions, each a const table indexed or scanned in
+ * order. */
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -62,6 +63,17 @@ static const char *const ns_names[VIGIL_NS_COUNT] = {
 	[VIGIL_NS_TIME_FOR_CHILDREN] = "time_for_children",
 	[VIGIL_NS_CGROUP] = "cgroup",
 	[VIGIL_NS_USER] = "user",
+};
+
+/* Tetragon's KprobeAction enum (api/v1/tetragon/tetragon.proto), indexed by value. vigil
+ * raises only some of them, but a record from a newer kernel side may carry any. */
+static const char *const action_names[] = {
+	"KPROBE_ACTION_UNKNOWN",	"KPROBE_ACTION_POST",		"KPROBE_ACTION_FOLLOWFD",
+	"KPROBE_ACTION_SIGKILL",	"KPROBE_ACTION_UNFOLLOWFD",	"KPROBE_ACTION_OVERRIDE",
+	"KPROBE_ACTION_COPYFD",		"KPROBE_ACTION_GETURL",		"KPROBE_ACTION_DNSLOOKUP",
+	"KPROBE_ACTION_NOPOST",		"KPROBE_ACTION_SIGNAL",		"KPROBE_ACTION_TRACKSOCK",
+	"KPROBE_ACTION_UNTRACKSOCK",	"KPROBE_ACTION_NOTIFYENFORCER",
+	"KPROBE_ACTION_CLEANUPENFORCERNOTIFICATION",			"KPROBE_ACTION_SET",
 };
 
 /* In bit order, which is the order Tetragon prints them ("execve rootcwd clone"). */
@@ -137,6 +149,12 @@ const char *vigil_cap_name(unsigned int cap)
 const char *vigil_ns_name(enum vigil_ns_kind kind)
 {
 	return (unsigned int)kind < VIGIL_NS_COUNT ? ns_names[kind] : NULL;
+}
+
+/* NULL past the end of Tetragon's enum, like the other name lookups here. */
+const char *vigil_event_action_name(enum vigil_event_action a)
+{
+	return (unsigned int)a < VIGIL_ARRAY_SIZE(action_names) ? action_names[a] : NULL;
 }
 
 /* Whole names only: a name that does not fit is left out rather than cut, so the output

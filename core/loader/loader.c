@@ -184,3 +184,22 @@ int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_cou
 	out->args_read = sums[VIGIL_KERR_ARGS_READ];
 	return err;
 }
+
+int vigil_loader__reuse_shared_maps(const struct vigil_loader *l, struct bpf_object *obj)
+{
+	static const char *const shared[] = {"vg_events", "vg_execs", "vg_errors", "vg_wake"};
+	size_t i;
+	int err;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(shared); i++) {
+		struct bpf_map *mine = bpf_object__find_map_by_name(obj, shared[i]);
+		struct bpf_map *theirs = bpf_object__find_map_by_name(l->skel->obj, shared[i]);
+
+		if (!mine || !theirs)
+			continue;
+		err = bpf_map__reuse_fd(mine, bpf_map__fd(theirs));
+		if (err)
+			return err;
+	}
+	return 0;
+}

@@ -90,6 +90,12 @@ VIGIL_API int vigil_loader__execs_fd(const struct vigil_loader *l);
 VIGIL_API int vigil_loader__seed(struct vigil_loader *l, uint32_t pid, uint64_t ktime, uint32_t ppid,
 				 uint64_t pktime, const char *binary, uint64_t *ktime_out);
 
+struct bpf_object;
+
+/* Make obj use the process programs' shared maps (ring buffer, exec map, error counters,
+ * wake-up counter) instead of creating its own; call before loading obj. 0 or -errno. */
+int vigil_loader__reuse_shared_maps(const struct vigil_loader *l, struct bpf_object *obj);
+
 VIGIL_API int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_counters *out);
 
 #endif

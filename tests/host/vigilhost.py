@@ -46,6 +46,9 @@ class Agent:
         self.bus = "ipc://" + os.path.join(self.dir, "events.sock")
         self.control = "ipc://" + os.path.join(self.dir, "control.sock")
         self.agent_args = list(agent_args)
+        # isolation: no shipped policies unless the test names a directory
+        if "--tracing-policy-dir" not in self.agent_args:
+            self.agent_args += ["--tracing-policy-dir", ""]
         self.outputs = outputs
         self.subs = {}
         self.proc = None
@@ -60,7 +63,11 @@ class Agent:
         self.log = open(os.path.join(self.dir, "vigild.log"), "w")
         self.proc = subprocess.Popen([VIGILD, "--bus", self.bus, "--control", self.control] + self.agent_args,
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def wait_ready(self, timeout=30):

@@ -13,6 +13,7 @@
 
 #include "encode/encode.h"
 #include "events/events.h"
+#include "policy/policy.h"
 
 /* ---- fixtures: one curl exec'd from bash, as in the goldens ---- */
 
@@ -21,6 +22,8 @@
 struct state {
 	struct vigil_process child, parent;
 	struct vigil_event exec, exit_signal, exit_status;
+	struct vigil_hook_info hook;	/* the hook of ev */
+	struct vigil_event ev;		/* a policy event, built by the test */
 	struct vigil_buf wire;	/* msgpack bytes */
 	struct vigil_buf out;	/* rendered text */
 	struct vigil_msg *msg;
@@ -95,6 +98,125 @@ static int setup(void **ctx)
 	return 0;
 }
 
+/* ---- fixtures: policy events ---- */
+
+#define POLICY_TIME 1666062981500000001ULL	/* "2022-10-18T03:16:21.500000001Z" */
+
+static const char *const openat_tags[] = { "observability.filesystem", "cis" };
+
+/* A hook of type `type` with nothing set; the test fills in what it needs. */
+static struct vigil_event *policy_event(struct state *s, enum vigil_event_type type)
+{
+	memset(&s->hook, 0, sizeof(s->hook));
+	s->hook.type = type;
+	s->ev = (struct vigil_event){
+		.type = type, .time = POLICY_TIME, .node_name = "my-node",
+		.process = &s->child, .parent = &s->parent,
+	};
+	s->ev.policy.hook = &s->hook;
+	s->ev.policy.action = VIGIL_EVENT_ACTION_POST;
+	return &s->ev;
+}
+
+/* Append an argument of the given type; the caller sets its value. */
+static struct vigil_event_arg *add_arg(struct state *s, int type)
+{
+	struct vigil_event_arg *a = &s->ev.policy.args[s->ev.policy.nargs];
+
+	assert_true(s->ev.policy.nargs < VIGIL_EVENT_MAX_ARGS);
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	s->hook.args[s->hook.nargs].type = type;
+	s->ev.policy.nargs++;
+	s->hook.nargs++;
+	return a;
+}
+
+static void add_int(struct state *s, int type, int64_t v)
+{
+	add_arg(s, type)->value = (uint64_t)v;
+}
+
+static void add_text(struct state *s, int type, const char *text)
+{
+	struct vigil_event_arg *a = add_arg(s, type);
+
+	a->bytes = text;
+	a->len = strlen(text);
+}
+
+static void add_file(struct state *s, int type, const char *path, uint32_t mode)
+{
+	struct vigil_event_arg *a = add_arg(s, type);
+
+	a->bytes = path;
+	a->len = strlen(path);
+	a->mode = mode;
+}
+
+/* openat(AT_FDCWD, "/etc/passwd", O_RDONLY) caught by a kprobe, as in kprobe_openat.json */
+static struct vigil_event *openat_event(struct state *s)
+{
+	struct vigil_event *ev = policy_event(s, VIGIL_EVENT_KPROBE);
+
+	s->hook.policy_name = "sys-openat";
+	s->hook.function_name = "__x64_sys_openat";
+	s->hook.message = "sensitive file opened";
+	s->hook.tags = openat_tags;
+	s->hook.ntags = 2;
+	add_int(s, VIGIL_ARG_INT, -100);
+	ev->policy.args[0].label = "dfd";		/* the event's own label */
+	add_text(s, VIGIL_ARG_STRING, "/etc/passwd");
+	s->hook.args[1].label = "pathname";		/* the hook's */
+	add_int(s, VIGIL_ARG_INT, 0);
+	return ev;
+}
+
+static struct vigil_event *mkdirat_event(struct state *s)
+{
+	struct vigil_event *ev = policy_event(s, VIGIL_EVENT_TRACEPOINT);
+
+	s->hook.policy_name = "mkdir-watch";
+	s->hook.subsys = "syscalls";
+	s->hook.event = "sys_enter_mkdirat";
+	add_int(s, VIGIL_ARG_LONG, -100);
+	add_text(s, VIGIL_ARG_STRING, "/tmp/x");
+	add_int(s, VIGIL_ARG_SIZE_T, 0755);
+	return ev;
+}
+
+static struct vigil_event *bprm_event(struct state *s)
+{
+	struct vigil_event *ev = policy_event(s, VIGIL_EVENT_LSM);
+
+	s->hook.policy_name = "file-integrity-monitoring";
+	s->hook.function_name = "bprm_check_security";
+	add_file(s, VIGIL_ARG_LINUX_BINPRM, "/usr/bin/grep", 0100755);
+	return ev;
+}
+
+static struct vigil_event *readline_event(struct state *s)
+{
+	struct vigil_event *ev = policy_event(s, VIGIL_EVENT_UPROBE);
+
+	s->hook.policy_name = "example-uprobe";
+	s->hook.path = "/bin/bash";
+	s->hook.symbol = "readline";
+	return ev;
+}
+
+/* A kprobe on function with no arguments yet; the child has no CAP_SYS_ADMIN, so compact
+ * lines end where tetra's detail does. */
+static struct vigil_event *kprobe_on(struct state *s, const char *function)
+{
+	struct vigil_event *ev = policy_event(s, VIGIL_EVENT_KPROBE);
+
+	s->hook.policy_name = "p";
+	s->hook.function_name = function;
+	s->child.caps.effective = 0;
+	return ev;
+}
+
 static int teardown(void **ctx)
 {
 	struct state *s = *ctx;
@@ -156,6 +278,24 @@ static const char *compact_of(struct state *s, const struct vigil_event *ev, boo
 	vigil_buf_reset(&s->out);
 	assert_int_equal(vigil_msg__to_compact(wire(s, ev), &opts, &s->out), 0);
 	return s->out.data;
+}
+
+/* The JSON of what path holds in ev's tree ("args", "args.0", ...). */
+static const char *json_at(struct state *s, const struct vigil_event *ev, const char *path)
+{
+	const msgpack_object *o = vigil_msg__find(wire(s, ev), path);
+
+	assert_non_null(o);
+	vigil_buf_reset(&s->out);
+	assert_int_equal(vigil_json_from_msgpack(o, &s->out), 0);
+	return s->out.data;
+}
+
+/* The JSON of the only argument of ev. */
+static const char *arg_json(struct state *s, const struct vigil_event *ev)
+{
+	assert_int_equal(vigil_msg__find(wire(s, ev), "args")->via.array.size, 1);
+	return json_at(s, ev, "args.0");
 }
 
 /* ---- hand-built msgpack for the decoder and renderers ---- */
@@ -275,6 +415,23 @@ static void test_event_type_parse_rejects_unknown(void **ctx)
 	assert_int_equal(t, VIGIL_EVENT_EXEC);
 }
 
+static void test_action_names_are_tetragon_kprobe_actions(void **ctx)
+{
+	assert_string_equal(vigil_event_action_name(VIGIL_EVENT_ACTION_UNKNOWN), "KPROBE_ACTION_UNKNOWN");
+	assert_string_equal(vigil_event_action_name(VIGIL_EVENT_ACTION_POST), "KPROBE_ACTION_POST");
+	assert_string_equal(vigil_event_action_name(VIGIL_EVENT_ACTION_SIGKILL), "KPROBE_ACTION_SIGKILL");
+	assert_string_equal(vigil_event_action_name(VIGIL_EVENT_ACTION_OVERRIDE), "KPROBE_ACTION_OVERRIDE");
+	assert_string_equal(vigil_event_action_name(VIGIL_EVENT_ACTION_NOPOST), "KPROBE_ACTION_NOPOST");
+	assert_string_equal(vigil_event_action_name(VIGIL_EVENT_ACTION_SIGNAL), "KPROBE_ACTION_SIGNAL");
+	assert_string_equal(vigil_event_action_name(15), "KPROBE_ACTION_SET");
+}
+
+static void test_action_name_past_the_enum_is_null(void **ctx)
+{
+	assert_null(vigil_event_action_name(16));
+	assert_null(vigil_event_action_name((enum vigil_event_action)-1));
+}
+
 /* ---- the tree, as JSON ---- */
 
 static void test_exec_json_matches_golden(void **ctx)
@@ -361,7 +518,7 @@ static void test_encode_rejects_type_it_cannot_build(void **ctx)
 {
 	struct state *s = *ctx;
 
-	s->exec.type = VIGIL_EVENT_KPROBE;
+	s->exec.type = 2;	/* no such event type */
 	assert_int_equal(vigil_buf_puts(&s->wire, "keep"), 0);
 	assert_int_equal(vigil_encode_msgpack(&s->exec, &s->wire), -EINVAL);
 	assert_int_equal(s->wire.len, 4);
@@ -377,6 +534,568 @@ static void test_strings_are_msgpack_str(void **ctx)
 	assert_int_equal(o->type, MSGPACK_OBJECT_STR);
 	assert_int_equal(vigil_msg__find(s->msg, "process.pid")->type,
 			 MSGPACK_OBJECT_POSITIVE_INTEGER);
+}
+
+/* ---- policy events, as JSON ---- */
+
+static void test_kprobe_json_matches_golden(void **ctx)
+{
+	struct state *s = *ctx;
+
+	assert_string_equal(json_of(s, openat_event(s)), golden(s, "kprobe_openat.json"));
+}
+
+static void test_tracepoint_json_matches_golden(void **ctx)
+{
+	struct state *s = *ctx;
+
+	assert_string_equal(json_of(s, mkdirat_event(s)), golden(s, "tracepoint_mkdirat.json"));
+}
+
+static void test_lsm_json_matches_golden(void **ctx)
+{
+	struct state *s = *ctx;
+
+	assert_string_equal(json_of(s, bprm_event(s)), golden(s, "lsm_bprm.json"));
+}
+
+static void test_uprobe_json_matches_golden(void **ctx)
+{
+	struct state *s = *ctx;
+
+	assert_string_equal(json_of(s, readline_event(s)), golden(s, "uprobe_readline.json"));
+}
+
+static void test_policy_round_trip_repacks_to_identical_bytes(void **ctx)
+{
+	struct state *s = *ctx;
+	struct mp m;
+
+	wire(s, openat_event(s));
+	mp_init(&m);
+	msgpack_pack_object(&m.pk, *vigil_msg__root(s->msg));
+	assert_int_equal(m.sb.size, s->wire.len);
+	assert_memory_equal(m.sb.data, s->wire.data, s->wire.len);
+	msgpack_sbuffer_destroy(&m.sb);
+}
+
+static void test_policy_event_types_decode_to_their_enum(void **ctx)
+{
+	struct state *s = *ctx;
+
+	assert_int_equal(vigil_msg__type(wire(s, openat_event(s))), VIGIL_EVENT_KPROBE);
+	assert_int_equal(vigil_msg__type(wire(s, mkdirat_event(s))), VIGIL_EVENT_TRACEPOINT);
+	assert_int_equal(vigil_msg__type(wire(s, bprm_event(s))), VIGIL_EVENT_LSM);
+	assert_int_equal(vigil_msg__type(wire(s, readline_event(s))), VIGIL_EVENT_UPROBE);
+	assert_string_equal(vigil_msg__type_key(s->msg), "process_uprobe");
+}
+
+static void test_kprobe_without_args_tags_or_message_omits_them(void **ctx)
+{
+	struct state *s = *ctx;
+	const char *json;
+
+	kprobe_on(s, "security_file_open");
+	s->ev.parent = NULL;
+	json = json_of(s, &s->ev);
+	assert_null(strstr(json, "\"args\""));
+	assert_null(strstr(json, "\"tags\""));
+	assert_null(strstr(json, "\"message\""));
+	assert_null(strstr(json, "\"parent\""));
+	assert_null(strstr(json, "\"monitored\""));
+	assert_non_null(strstr(json, "}},\"function_name\":\"security_file_open\","
+				     "\"action\":\"KPROBE_ACTION_POST\",\"policy_name\":\"p\"},"));
+}
+
+static void test_unknown_action_is_omitted(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	s->ev.policy.action = VIGIL_EVENT_ACTION_UNKNOWN;
+	assert_null(strstr(json_of(s, &s->ev), "\"action\""));
+}
+
+static void test_monitored_flag_comes_last(void **ctx)
+{
+	struct state *s = *ctx;
+
+	openat_event(s);
+	s->ev.policy.action = VIGIL_EVENT_ACTION_SIGKILL;
+	s->ev.policy.monitored = true;
+	assert_non_null(strstr(json_of(s, &s->ev),
+			       "\"action\":\"KPROBE_ACTION_SIGKILL\",\"policy_name\":\"sys-openat\","
+			       "\"message\":\"sensitive file opened\","
+			       "\"tags\":[\"observability.filesystem\",\"cis\"],\"monitored\":true},"
+			       "\"node_name\""));
+}
+
+static void test_uprobe_keys_follow_proto_order(void **ctx)
+{
+	struct state *s = *ctx;
+
+	readline_event(s);
+	s->hook.message = "m";
+	s->hook.tags = openat_tags;
+	s->hook.ntags = 1;
+	add_int(s, VIGIL_ARG_INT, 1);
+	assert_non_null(strstr(json_of(s, &s->ev),
+			       "\"path\":\"/bin/bash\",\"symbol\":\"readline\",\"policy_name\":\"example-uprobe\","
+			       "\"message\":\"m\",\"args\":[{\"int_arg\":1}],"
+			       "\"tags\":[\"observability.filesystem\"],\"action\":\"KPROBE_ACTION_POST\"}"));
+}
+
+static void test_lsm_keys_follow_proto_order(void **ctx)
+{
+	struct state *s = *ctx;
+
+	bprm_event(s);
+	s->hook.message = "m";
+	s->hook.tags = openat_tags + 1;
+	s->hook.ntags = 1;
+	assert_non_null(strstr(json_of(s, &s->ev),
+			       "\"function_name\":\"bprm_check_security\","
+			       "\"policy_name\":\"file-integrity-monitoring\",\"message\":\"m\",\"args\":["));
+	assert_non_null(strstr(s->out.data, "}],\"action\":\"KPROBE_ACTION_POST\",\"tags\":[\"cis\"]}"));
+}
+
+static void test_tracepoint_message_follows_action(void **ctx)
+{
+	struct state *s = *ctx;
+
+	mkdirat_event(s);
+	s->hook.message = "m";
+	assert_non_null(strstr(json_of(s, &s->ev),
+			       "\"policy_name\":\"mkdir-watch\",\"action\":\"KPROBE_ACTION_POST\",\"message\":\"m\"}"));
+}
+
+static void test_encode_rejects_policy_event_without_hook(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f")->policy.hook = NULL;
+	assert_int_equal(vigil_encode_msgpack(&s->ev, &s->wire), -EINVAL);
+	assert_int_equal(s->wire.len, 0);
+}
+
+static void test_encode_rejects_too_many_args(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f")->policy.nargs = VIGIL_EVENT_MAX_ARGS + 1;
+	assert_int_equal(vigil_encode_msgpack(&s->ev, &s->wire), -EINVAL);
+}
+
+/* ---- each argument type's JSON ---- */
+
+static void test_int_args_are_int_arg(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_INT, -2147483648LL);
+	add_int(s, VIGIL_ARG_SINT8, -1);
+	add_int(s, VIGIL_ARG_SINT16, 300);
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"int_arg\":-2147483648},{\"int_arg\":-1},{\"int_arg\":300}]");
+}
+
+static void test_uint_args_are_uint_arg(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_UINT8, 255);
+	add_int(s, VIGIL_ARG_UINT16, 0);
+	add_int(s, VIGIL_ARG_UINT32, 4294967295LL);
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"uint_arg\":255},{\"uint_arg\":0},{\"uint_arg\":4294967295}]");
+}
+
+static void test_64_bit_args_are_decimal_strings(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_LONG, INT64_MIN);
+	add_int(s, VIGIL_ARG_ULONG, -1);
+	add_int(s, VIGIL_ARG_SIZE_T, 4096);
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"long_arg\":\"-9223372036854775808\"},"
+			    "{\"size_arg\":\"18446744073709551615\"},{\"size_arg\":\"4096\"}]");
+	assert_int_equal(vigil_msg__find(s->msg, "args.2.size_arg")->type, MSGPACK_OBJECT_STR);
+}
+
+static void test_string_types_are_string_arg(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_text(s, VIGIL_ARG_STRING, "a\"b");
+	add_text(s, VIGIL_ARG_FILENAME, "/tmp/f");
+	add_text(s, VIGIL_ARG_DATA_LOC, "");
+	add_arg(s, VIGIL_ARG_STRING);		/* no bytes at all */
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"string_arg\":\"a\\\"b\"},{\"string_arg\":\"/tmp/f\"},"
+			    "{\"string_arg\":\"\"},{\"string_arg\":\"\"}]");
+}
+
+static void test_string_arg_keeps_embedded_nul_bytes(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "f");
+	a = add_arg(s, VIGIL_ARG_STRING);
+	a->bytes = "a\0b";
+	a->len = 3;
+	assert_string_equal(arg_json(s, &s->ev), "{\"string_arg\":\"a\\u0000b\"}");
+}
+
+static void test_char_buf_is_base64_text_in_the_tree(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "f");
+	a = add_arg(s, VIGIL_ARG_CHAR_BUF);
+	a->bytes = "\x00\xfb\xff" "a";
+	a->len = 4;
+	assert_string_equal(arg_json(s, &s->ev), "{\"bytes_arg\":\"APv/YQ==\"}");
+	assert_int_equal(vigil_msg__find(s->msg, "args.0.bytes_arg")->type, MSGPACK_OBJECT_STR);
+}
+
+static void test_char_iovec_empty_is_empty_bytes_arg(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_arg(s, VIGIL_ARG_CHAR_IOVEC);
+	assert_string_equal(arg_json(s, &s->ev), "{\"bytes_arg\":\"\"}");
+}
+
+static void test_long_char_buf_base64_crosses_pieces(void **ctx)
+{
+	struct state *s = *ctx;
+	static char buf[600];
+	struct vigil_event_arg *a;
+	const char *json;
+	size_t i;
+
+	memset(buf, 0xff, sizeof(buf));	/* 600 bytes: 800 characters of '/' */
+	kprobe_on(s, "f");
+	a = add_arg(s, VIGIL_ARG_CHAR_BUF);
+	a->bytes = buf;
+	a->len = sizeof(buf);
+	json = arg_json(s, &s->ev);
+	assert_int_equal(strlen(json), strlen("{\"bytes_arg\":\"\"}") + 800);
+	for (i = 0; i < 800; i++)
+		assert_int_equal(json[14 + i], '/');
+}
+
+static void test_truncated_char_buf_is_truncated_bytes_arg(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "f");
+	a = add_arg(s, VIGIL_ARG_CHAR_BUF);
+	a->bytes = "hello";
+	a->len = 5;
+	a->flags = VIGIL_ARG_TRUNCATED;
+	a->label = "buf";
+	assert_string_equal(arg_json(s, &s->ev),
+			    "{\"truncated_bytes_arg\":{\"bytes_arg\":\"aGVsbG8=\",\"orig_size\":\"5\"},"
+			    "\"label\":\"buf\"}");
+}
+
+static void test_file_types_are_file_arg_with_permission(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_file(s, VIGIL_ARG_FILE, "/etc/passwd", 0100644);
+	add_file(s, VIGIL_ARG_FD, "/dev/null", 0020666);
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"file_arg\":{\"path\":\"/etc/passwd\",\"permission\":\"-rw-r--r--\"}},"
+			    "{\"file_arg\":{\"path\":\"/dev/null\",\"permission\":\"crw-rw-rw-\"}}]");
+}
+
+static void test_path_types_are_path_arg(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_file(s, VIGIL_ARG_PATH, "/tmp", 041777);
+	add_file(s, VIGIL_ARG_DENTRY, "lib", 0120777);
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"path_arg\":{\"path\":\"/tmp\",\"permission\":\"drwxrwxrwt\"}},"
+			    "{\"path_arg\":{\"path\":\"lib\",\"permission\":\"lrwxrwxrwx\"}}]");
+}
+
+static void test_permission_marks_setuid_setgid_and_sticky_like_ls(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_file(s, VIGIL_ARG_FILE, "/usr/bin/passwd", 0104755);
+	add_file(s, VIGIL_ARG_FILE, "/x", 0107644);		/* all three, no execute bits */
+	add_file(s, VIGIL_ARG_FILE, "/run/s", 0140700);
+	add_file(s, VIGIL_ARG_FILE, "/q", 0010600);
+	add_file(s, VIGIL_ARG_FILE, "/b", 0060660);
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"file_arg\":{\"path\":\"/usr/bin/passwd\",\"permission\":\"-rwsr-xr-x\"}},"
+			    "{\"file_arg\":{\"path\":\"/x\",\"permission\":\"-rwSr-Sr-T\"}},"
+			    "{\"file_arg\":{\"path\":\"/run/s\",\"permission\":\"srwx------\"}},"
+			    "{\"file_arg\":{\"path\":\"/q\",\"permission\":\"prw-------\"}},"
+			    "{\"file_arg\":{\"path\":\"/b\",\"permission\":\"brw-rw----\"}}]");
+}
+
+/* Tetragon's FilePathModeToStr writes no type letter for a mode without a file type, and
+ * vigil leaves a zero mode out. */
+static void test_permission_without_type_or_mode(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_file(s, VIGIL_ARG_FILE, "/a", 0755);
+	add_file(s, VIGIL_ARG_FILE, "/b", 0);
+	add_file(s, VIGIL_ARG_FILE, "", 0);
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"file_arg\":{\"path\":\"/a\",\"permission\":\"rwxr-xr-x\"}},"
+			    "{\"file_arg\":{\"path\":\"/b\"}},{\"file_arg\":{}}]");
+}
+
+static void test_truncated_path_is_flagged_unresolved(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_file(s, VIGIL_ARG_PATH, "a/b/c", 040755);
+	s->ev.policy.args[0].flags = VIGIL_ARG_TRUNCATED;
+	assert_string_equal(arg_json(s, &s->ev),
+			    "{\"path_arg\":{\"path\":\"a/b/c\",\"flags\":\"unresolvedPathComponents\","
+			    "\"permission\":\"drwxr-xr-x\"}}");
+}
+
+static void test_linux_binprm_is_linux_binprm_arg(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_file(s, VIGIL_ARG_LINUX_BINPRM, "/usr/bin/ls", 0100755);
+	s->hook.args[0].label = "bprm";
+	assert_string_equal(arg_json(s, &s->ev),
+			    "{\"linux_binprm_arg\":{\"path\":\"/usr/bin/ls\",\"permission\":\"-rwxr-xr-x\"},"
+			    "\"label\":\"bprm\"}");
+}
+
+static void test_sock_ipv4_is_sock_arg(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "tcp_connect");
+	a = add_arg(s, VIGIL_ARG_SOCK);
+	a->sock = (struct vigil_sock_info){
+		.family = 2, .type = 1, .protocol = 6, .state = 2, .mark = 7, .priority = 6,
+		.saddr = { 10, 0, 0, 1 }, .daddr = { 93, 184, 216, 34 }, .sport = 43210,
+		.dport = 443, .cookie = 18446623,
+	};
+	assert_string_equal(arg_json(s, &s->ev),
+			    "{\"sock_arg\":{\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\","
+			    "\"protocol\":\"IPPROTO_TCP\",\"mark\":7,\"priority\":6,"
+			    "\"saddr\":\"10.0.0.1\",\"daddr\":\"93.184.216.34\",\"sport\":43210,"
+			    "\"dport\":443,\"cookie\":\"18446623\",\"state\":\"TCP_SYN_SENT\"}}");
+}
+
+static void test_sock_ipv6_uses_standard_text_form(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "tcp_connect");
+	a = add_arg(s, VIGIL_ARG_SOCK);
+	a->sock = (struct vigil_sock_info){
+		.family = 10, .type = 2, .protocol = 17, .state = 7,
+		.saddr = { [15] = 1 },
+		.daddr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x42 },
+		.dport = 53,
+	};
+	assert_string_equal(arg_json(s, &s->ev),
+			    "{\"sock_arg\":{\"family\":\"AF_INET6\",\"type\":\"SOCK_DGRAM\","
+			    "\"protocol\":\"IPPROTO_UDP\",\"saddr\":\"::1\",\"daddr\":\"2001:db8::42\","
+			    "\"dport\":53,\"state\":\"TCP_CLOSE\"}}");
+}
+
+static void test_sock_unknown_numbers_are_decimal_and_zeros_omitted(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "f");
+	a = add_arg(s, VIGIL_ARG_SOCK);
+	a->sock = (struct vigil_sock_info){ .family = 22, .type = 9, .protocol = 200, .state = 99 };
+	assert_string_equal(arg_json(s, &s->ev),
+			    "{\"sock_arg\":{\"family\":\"22\",\"type\":\"9\",\"protocol\":\"200\","
+			    "\"state\":\"99\"}}");
+	s->ev.policy.args[0].sock = (struct vigil_sock_info){ 0 };
+	assert_string_equal(arg_json(s, &s->ev), "{\"sock_arg\":{}}");
+}
+
+static void test_sock_unbound_ipv4_keeps_zero_addresses(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_arg(s, VIGIL_ARG_SOCK)->sock = (struct vigil_sock_info){ .family = 2, .protocol = 255 };
+	assert_string_equal(arg_json(s, &s->ev),
+			    "{\"sock_arg\":{\"family\":\"AF_INET\",\"protocol\":\"IPPROTO_RAW\","
+			    "\"saddr\":\"0.0.0.0\",\"daddr\":\"0.0.0.0\"}}");
+}
+
+static void test_sockaddr_is_sockaddr_arg(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_arg(s, VIGIL_ARG_SOCKADDR)->sockaddr = (struct vigil_sockaddr_info){
+		.family = 2, .port = 8080, .addr = { 1, 2, 3, 4 },
+	};
+	add_arg(s, VIGIL_ARG_SOCKADDR)->sockaddr = (struct vigil_sockaddr_info){
+		.family = 10, .addr = { 0xfe, 0x80, [15] = 1 },
+	};
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"sockaddr_arg\":{\"family\":\"AF_INET\",\"addr\":\"1.2.3.4\",\"port\":8080}},"
+			    "{\"sockaddr_arg\":{\"family\":\"AF_INET6\",\"addr\":\"fe80::1\"}}]");
+}
+
+static void test_sockaddr_unix_is_sockaddrun_arg(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_arg(s, VIGIL_ARG_SOCKADDR)->sockaddr = (struct vigil_sockaddr_info){
+		.family = 1, .path = "@/tmp/.X11-unix/X0",
+	};
+	add_arg(s, VIGIL_ARG_SOCKADDR)->sockaddr = (struct vigil_sockaddr_info){ .family = 1 };
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"sockaddrun_arg\":{\"family\":\"AF_UNIX\",\"path\":\"@/tmp/.X11-unix/X0\"}},"
+			    "{\"sockaddrun_arg\":{\"family\":\"AF_UNIX\"}}]");
+}
+
+static void test_cred_is_process_credentials_arg(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "commit_creds");
+	a = add_arg(s, VIGIL_ARG_CRED);
+	a->creds = (struct vigil_creds){ 0, 1, 2, 3, 4, 5, 6, 7 };
+	a->cred_caps.effective = CAP(21);
+	a->cred_caps.permitted = CAP(21) | CAP(0);
+	assert_string_equal(arg_json(s, &s->ev),
+			    "{\"process_credentials_arg\":{\"uid\":0,\"gid\":1,\"euid\":2,\"egid\":3,"
+			    "\"suid\":4,\"sgid\":5,\"fsuid\":6,\"fsgid\":7,"
+			    "\"caps\":{\"permitted\":[\"CAP_CHOWN\",\"CAP_SYS_ADMIN\"],"
+			    "\"effective\":[\"CAP_SYS_ADMIN\"]}}}");
+	a->cred_caps = (struct vigil_caps){ 0 };
+	assert_null(strstr(arg_json(s, &s->ev), "caps"));
+}
+
+static void test_capability_is_capability_arg(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "cap_capable");
+	add_int(s, VIGIL_ARG_CAPABILITY, 21);
+	add_int(s, VIGIL_ARG_CAPABILITY, 0);
+	add_int(s, VIGIL_ARG_CAPABILITY, 63);
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"capability_arg\":{\"value\":21,\"name\":\"CAP_SYS_ADMIN\"}},"
+			    "{\"capability_arg\":{\"value\":0,\"name\":\"CAP_CHOWN\"}},"
+			    "{\"capability_arg\":{\"value\":63}}]");
+}
+
+static void test_kernel_cap_t_is_hex_like_tetragon(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_KERNEL_CAP_T, (int64_t)(CAP(21) | CAP(0)));
+	assert_string_equal(arg_json(s, &s->ev), "{\"kernel_cap_t_arg\":\"0000000000200001\"}");
+}
+
+static void test_syscall64_is_syscall_id_with_abi(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_SYSCALL64, 257);
+	add_int(s, VIGIL_ARG_SYSCALL64, 0x80000000LL | 5);
+	add_int(s, VIGIL_ARG_SYSCALL64, 0);
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"syscall_id\":{\"id\":257,\"abi\":\"x64\"}},"
+			    "{\"syscall_id\":{\"id\":5,\"abi\":\"i386\"}},"
+			    "{\"syscall_id\":{\"abi\":\"x64\"}}]");
+}
+
+static void test_unreadable_arg_is_error_arg_with_label(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_text(s, VIGIL_ARG_STRING, "partial");
+	s->ev.policy.args[0].flags = VIGIL_ARG_ERROR;
+	s->hook.args[0].label = "name";
+	assert_string_equal(arg_json(s, &s->ev),
+			    "{\"error_arg\":{\"message\":\"could not read argument\"},\"label\":\"name\"}");
+}
+
+static void test_args_without_spelling_are_skipped(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_NOP, 1);
+	add_int(s, VIGIL_ARG_SKB, 1);
+	add_int(s, VIGIL_ARG_TYPE_COUNT, 1);
+	add_int(s, -1, 1);
+	add_int(s, VIGIL_ARG_INT, 9);
+	assert_string_equal(json_at(s, &s->ev, "args"), "[{\"int_arg\":9}]");
+}
+
+static void test_only_skipped_args_omit_the_array(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_NOP, 1);
+	assert_null(strstr(json_of(s, &s->ev), "\"args\""));
+}
+
+static void test_event_label_wins_over_hook_label(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_INT, 1);
+	s->hook.args[0].label = "hook";
+	s->ev.policy.args[0].label = "event";
+	assert_string_equal(arg_json(s, &s->ev), "{\"int_arg\":1,\"label\":\"event\"}");
+	s->ev.policy.args[0].label = "";
+	assert_string_equal(arg_json(s, &s->ev), "{\"int_arg\":1}");
+}
+
+static void test_labels_follow_args_past_skipped_ones(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_NOP, 0);
+	add_int(s, VIGIL_ARG_UINT32, 2);
+	s->hook.args[1].label = "second";
+	assert_string_equal(json_at(s, &s->ev, "args"), "[{\"uint_arg\":2,\"label\":\"second\"}]");
 }
 
 /* ---- decode, round trip, lookups ---- */
@@ -996,6 +1715,364 @@ static void test_compact_rejects_exec_without_process(void **ctx)
 	assert_string_equal(s->out.data, "keep");
 }
 
+/* ---- compact: policy events ---- */
+
+static const char *compact_ev(struct state *s)
+{
+	return compact_of(s, &s->ev, false, false);
+}
+
+static void test_compact_openat_matches_golden(void **ctx)
+{
+	struct state *s = *ctx;
+
+	assert_string_equal(compact_of(s, openat_event(s), false, false), golden(s, "kprobe_openat.txt"));
+}
+
+static void test_compact_tracepoint_matches_golden(void **ctx)
+{
+	struct state *s = *ctx;
+
+	assert_string_equal(compact_of(s, mkdirat_event(s), false, false),
+			    golden(s, "tracepoint_mkdirat.txt"));
+}
+
+static void test_compact_lsm_matches_golden(void **ctx)
+{
+	struct state *s = *ctx;
+
+	assert_string_equal(compact_of(s, bprm_event(s), false, false), golden(s, "lsm_bprm.txt"));
+}
+
+static void test_compact_uprobe_matches_golden(void **ctx)
+{
+	struct state *s = *ctx;
+
+	assert_string_equal(compact_of(s, readline_event(s), false, false), golden(s, "uprobe_readline.txt"));
+}
+
+static void test_compact_write_shows_file_and_size(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "__x64_sys_write");
+	add_file(s, VIGIL_ARG_FD, "/tmp/log", 0100644);
+	add_arg(s, VIGIL_ARG_CHAR_BUF);
+	add_int(s, VIGIL_ARG_SIZE_T, 12);
+	assert_string_equal(compact_ev(s), "📝 write   my-node /usr/bin/curl /tmp/log 12 bytes");
+}
+
+static void test_compact_read_without_size_arg_keeps_tetra_spacing(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "sys_read");
+	add_file(s, VIGIL_ARG_FD, "/etc/hosts", 0100644);
+	assert_string_equal(compact_ev(s), "📚 read    my-node /usr/bin/curl /etc/hosts ");
+}
+
+static void test_compact_read_size_of_another_type_is_zero(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "__arm64_sys_read");
+	add_int(s, VIGIL_ARG_INT, 3);
+	add_arg(s, VIGIL_ARG_CHAR_BUF);
+	add_int(s, VIGIL_ARG_INT, 12);		/* tetra reads GetSizeArg(): 0 */
+	assert_string_equal(compact_ev(s), "📚 read    my-node /usr/bin/curl  0 bytes");
+}
+
+static void test_compact_fd_install_shows_second_file(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "fd_install");
+	add_int(s, VIGIL_ARG_INT, 3);
+	add_file(s, VIGIL_ARG_FILE, "/etc/shadow", 0100640);
+	assert_string_equal(compact_ev(s), "📬 open    my-node /usr/bin/curl /etc/shadow");
+}
+
+static void test_compact_open_shows_second_string(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "__x64_sys_open");
+	add_int(s, VIGIL_ARG_INT, -100);
+	add_text(s, VIGIL_ARG_STRING, "/etc/motd");
+	assert_string_equal(compact_ev(s), "📬️ open    my-node /usr/bin/curl /etc/motd");
+}
+
+static void test_compact_close_shows_file(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "__x64_sys_close");
+	add_file(s, VIGIL_ARG_FD, "/tmp/log", 0100644);
+	assert_string_equal(compact_ev(s), "📪 close   my-node /usr/bin/curl /tmp/log");
+}
+
+static void test_compact_mount_shows_source_and_target(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "__x64_sys_mount");
+	add_text(s, VIGIL_ARG_STRING, "/dev/sda1");
+	add_text(s, VIGIL_ARG_STRING, "/mnt");
+	assert_string_equal(compact_ev(s), "💾 mount   my-node /usr/bin/curl /dev/sda1 /mnt");
+}
+
+static void test_compact_setuid_shows_uid(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "__x64_sys_setuid");
+	add_int(s, VIGIL_ARG_INT, 0);
+	assert_string_equal(compact_ev(s), "🔑 setuid  my-node /usr/bin/curl 0");
+}
+
+static void test_compact_setns_names_namespace(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "__x64_sys_setns");
+	add_int(s, VIGIL_ARG_INT, 3);
+	add_int(s, VIGIL_ARG_INT, 0x40000000);		/* CLONE_NEWNET */
+	assert_string_equal(compact_ev(s), "🔧 setns   my-node /usr/bin/curl net");
+	s->ev.policy.args[1].value = 0x00020000;	/* CLONE_NEWNS */
+	assert_string_equal(compact_ev(s), "🔧 setns   my-node /usr/bin/curl mnt");
+	s->ev.policy.args[1].value = 0;
+	assert_string_equal(compact_ev(s), "🔧 setns   my-node /usr/bin/curl any");
+	s->ev.policy.args[1].value = 0x00000080;	/* CLONE_NEWTIME */
+	assert_string_equal(compact_ev(s), "🔧 setns   my-node /usr/bin/curl time");
+	s->ev.policy.args[1].value = 0x3;
+	assert_string_equal(compact_ev(s), "🔧 setns   my-node /usr/bin/curl ");
+}
+
+static void add_tcp_sock(struct state *s)
+{
+	add_arg(s, VIGIL_ARG_SOCK)->sock = (struct vigil_sock_info){
+		.family = 2, .type = 1, .protocol = 6, .saddr = { 10, 0, 0, 1 },
+		.daddr = { 93, 184, 216, 34 }, .sport = 43210, .dport = 443,
+	};
+}
+
+static void test_compact_tcp_connect_shows_endpoints(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "tcp_connect");
+	add_tcp_sock(s);
+	assert_string_equal(compact_ev(s),
+			    "🔌 connect my-node /usr/bin/curl tcp 10.0.0.1:43210 -> 93.184.216.34:443");
+}
+
+static void test_compact_tcp_close_uses_broom(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "tcp_close");
+	add_tcp_sock(s);
+	assert_string_equal(compact_ev(s),
+			    "🧹 close   my-node /usr/bin/curl tcp 10.0.0.1:43210 -> 93.184.216.34:443");
+}
+
+static void test_compact_tcp_sendmsg_shows_bytes(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "tcp_sendmsg");
+	add_tcp_sock(s);
+	add_int(s, VIGIL_ARG_INT, 517);
+	assert_string_equal(compact_ev(s),
+			    "📤 sendmsg my-node /usr/bin/curl tcp 10.0.0.1:43210 -> 93.184.216.34:443 bytes 517");
+}
+
+static void test_compact_tcp_sendmsg_without_args(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "tcp_sendmsg");
+	assert_string_equal(compact_ev(s), "📤 sendmsg my-node /usr/bin/curl  bytes 0");
+}
+
+static void test_compact_file_permission_by_mask(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "security_file_permission");
+	add_file(s, VIGIL_ARG_FILE, "/etc/passwd", 0100644);
+	add_int(s, VIGIL_ARG_INT, 2);		/* MAY_WRITE */
+	assert_string_equal(compact_ev(s), "📝 write   my-node /usr/bin/curl /etc/passwd");
+	s->ev.policy.args[1].value = 4;		/* MAY_READ */
+	assert_string_equal(compact_ev(s), "📚 read    my-node /usr/bin/curl /etc/passwd");
+	s->ev.policy.args[1].value = 1;		/* MAY_EXEC */
+	assert_string_equal(compact_ev(s),
+			    "❓ security_file_permission my-node /usr/bin/curl /etc/passwd");
+	s->ev.policy.nargs = 1;
+	assert_string_equal(compact_ev(s), "❓ security_file_permission my-node /usr/bin/curl ");
+}
+
+static void test_compact_mmap_names_protection(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "security_mmap_file");
+	add_file(s, VIGIL_ARG_FILE, "/lib/libc.so.6", 0100755);
+	add_int(s, VIGIL_ARG_UINT32, 5);	/* PROT_READ | PROT_EXEC */
+	assert_string_equal(compact_ev(s), "📝 mmap-rx my-node /usr/bin/curl /lib/libc.so.6");
+}
+
+static void test_compact_path_truncate_shows_path(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "security_path_truncate");
+	add_file(s, VIGIL_ARG_PATH, "/var/log/auth.log", 0100640);
+	assert_string_equal(compact_ev(s), "📝 truncate my-node /usr/bin/curl /var/log/auth.log");
+}
+
+static void test_compact_other_kprobe_names_function(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "security_file_open");
+	add_file(s, VIGIL_ARG_FILE, "/etc/passwd", 0100644);
+	assert_string_equal(compact_ev(s), "❓ syscall my-node /usr/bin/curl security_file_open");
+	s->hook.function_name = "__x64_sys_unlinkat";
+	assert_string_equal(compact_ev(s), "❓ syscall my-node /usr/bin/curl __x64_sys_unlinkat");
+}
+
+static void test_compact_prefix_must_be_whole(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "__x64_sys_writev");
+	assert_string_equal(compact_ev(s), "❓ syscall my-node /usr/bin/curl __x64_sys_writev");
+}
+
+static void test_compact_sys_enter_prints_syscall_number(void **ctx)
+{
+	struct state *s = *ctx;
+
+	policy_event(s, VIGIL_EVENT_TRACEPOINT);
+	s->child.caps.effective = 0;
+	s->hook.subsys = "raw_syscalls";
+	s->hook.event = "sys_enter";
+	add_int(s, VIGIL_ARG_LONG, 257);
+	assert_string_equal(compact_ev(s), "☎  syscall my-node /usr/bin/curl 257");
+	s->ev.policy.args[0].type = VIGIL_ARG_SYSCALL64;
+	assert_string_equal(compact_ev(s), "☎  syscall my-node /usr/bin/curl 257");
+	s->ev.policy.args[0].value = 0x80000000u | 11;
+	assert_string_equal(compact_ev(s), "☎  syscall my-node /usr/bin/curl i386/11");
+	s->ev.policy.args[0].value = 0;			/* read: the id is left out of the tree */
+	assert_string_equal(compact_ev(s), "☎  syscall my-node /usr/bin/curl 0");
+}
+
+static void test_compact_sys_enter_without_id_is_unknown(void **ctx)
+{
+	struct state *s = *ctx;
+
+	policy_event(s, VIGIL_EVENT_TRACEPOINT);
+	s->child.caps.effective = 0;
+	s->hook.subsys = "raw_syscalls";
+	s->hook.event = "sys_enter";
+	assert_string_equal(compact_ev(s), "☎  syscall my-node /usr/bin/curl unknown");
+	add_int(s, VIGIL_ARG_LONG, -1);
+	assert_string_equal(compact_ev(s), "☎  syscall my-node /usr/bin/curl unknown");
+}
+
+static void test_compact_sigkill_is_marked(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "security_file_open");
+	s->ev.policy.action = VIGIL_EVENT_ACTION_SIGKILL;
+	assert_string_equal(compact_ev(s), "❓ syscall my-node /usr/bin/curl security_file_open 💀 SIGKILL");
+	s->ev.policy.monitored = true;
+	assert_string_equal(compact_ev(s),
+			    "❓ syscall my-node /usr/bin/curl security_file_open 💀 SIGKILL (monitor)");
+}
+
+static void test_compact_override_and_signal_are_marked(void **ctx)
+{
+	struct state *s = *ctx;
+
+	policy_event(s, VIGIL_EVENT_LSM);
+	s->child.caps.effective = 0;
+	s->hook.function_name = "file_open";
+	s->ev.policy.action = VIGIL_EVENT_ACTION_OVERRIDE;
+	s->ev.policy.override_err = -1;
+	assert_string_equal(compact_ev(s), "🔒 LSM     my-node /usr/bin/curl file_open 🚫 OVERRIDE");
+	s->ev.policy.action = VIGIL_EVENT_ACTION_SIGNAL;
+	assert_string_equal(compact_ev(s), "🔒 LSM     my-node /usr/bin/curl file_open 📣 SIGNAL");
+	s->ev.policy.action = VIGIL_EVENT_ACTION_NOPOST;
+	assert_string_equal(compact_ev(s), "🔒 LSM     my-node /usr/bin/curl file_open");
+}
+
+static void test_compact_enforcement_mark_precedes_cap_trailer(void **ctx)
+{
+	struct state *s = *ctx;
+	const char *line;
+
+	readline_event(s);
+	s->ev.policy.action = VIGIL_EVENT_ACTION_SIGKILL;
+	line = compact_ev(s);
+	assert_memory_equal(line, "🕵️ uprobe  my-node /usr/bin/curl /bin/bash readline 💀 SIGKILL ",
+			    strlen("🕵️ uprobe  my-node /usr/bin/curl /bin/bash readline 💀 SIGKILL "));
+	assert_non_null(strstr(line, "  🛑 CAP_SYS_ADMIN"));
+}
+
+static void test_compact_color_policy_line(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "__x64_sys_write");
+	add_file(s, VIGIL_ARG_FD, "/tmp/log", 0100644);
+	add_arg(s, VIGIL_ARG_CHAR_BUF);
+	add_int(s, VIGIL_ARG_SIZE_T, 12);
+	s->ev.policy.action = VIGIL_EVENT_ACTION_SIGKILL;
+	/* the mark is red and part of the line; 119 bytes, so the empty trailer gets one space */
+	assert_string_equal(compact_of(s, &s->ev, true, false),
+			    "\x1b[34m📝 write  \x1b[0m \x1b[32mmy-node\x1b[0m \x1b[35m/usr/bin/curl\x1b[0m "
+			    "\x1b[36m/tmp/log\x1b[0m \x1b[36m12 bytes\x1b[0m \x1b[31m💀 SIGKILL\x1b[0m"
+			    " \x1b[35m\x1b[0m");
+}
+
+static void test_compact_control_characters_in_args_are_quoted(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "fd_install");
+	add_int(s, VIGIL_ARG_INT, 3);
+	add_file(s, VIGIL_ARG_FILE, "/tmp/\x1b]0;pwned\x07", 0100644);
+	assert_string_equal(compact_ev(s), "📬 open    my-node /usr/bin/curl \"/tmp/\\x1b]0;pwned\\a\"");
+}
+
+static void test_compact_spaces_in_args_stay_raw_as_tetra(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "fd_install");
+	add_int(s, VIGIL_ARG_INT, 3);
+	add_file(s, VIGIL_ARG_FILE, "/tmp/my file", 0100644);
+	assert_string_equal(compact_ev(s), "📬 open    my-node /usr/bin/curl /tmp/my file");
+}
+
+static void test_compact_rejects_policy_event_without_process(void **ctx)
+{
+	struct state *s = *ctx;
+	struct mp m;
+
+	mp_init(&m);
+	msgpack_pack_map(&m.pk, 1);
+	mp_str(&m, "process_kprobe");
+	msgpack_pack_map(&m.pk, 1);
+	mp_str(&m, "function_name");
+	mp_str(&m, "f");
+	s->msg = decode_or_fail(&m);
+	assert_int_equal(vigil_msg__to_compact(s->msg, NULL, &s->out), -EINVAL);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1010,6 +2087,8 @@ int main(void)
 		T(test_event_type_names_and_keys),
 		T(test_event_type_parse_accepts_every_spelling),
 		T(test_event_type_parse_rejects_unknown),
+		T(test_action_names_are_tetragon_kprobe_actions),
+		T(test_action_name_past_the_enum_is_null),
 
 		T(test_exec_json_matches_golden),
 		T(test_exit_signal_json_matches_golden),
@@ -1022,6 +2101,52 @@ int main(void)
 		T(test_unnamed_signal_is_omitted),
 		T(test_encode_rejects_type_it_cannot_build),
 		T(test_strings_are_msgpack_str),
+
+		T(test_kprobe_json_matches_golden),
+		T(test_tracepoint_json_matches_golden),
+		T(test_lsm_json_matches_golden),
+		T(test_uprobe_json_matches_golden),
+		T(test_policy_round_trip_repacks_to_identical_bytes),
+		T(test_policy_event_types_decode_to_their_enum),
+		T(test_kprobe_without_args_tags_or_message_omits_them),
+		T(test_unknown_action_is_omitted),
+		T(test_monitored_flag_comes_last),
+		T(test_uprobe_keys_follow_proto_order),
+		T(test_lsm_keys_follow_proto_order),
+		T(test_tracepoint_message_follows_action),
+		T(test_encode_rejects_policy_event_without_hook),
+		T(test_encode_rejects_too_many_args),
+
+		T(test_int_args_are_int_arg),
+		T(test_uint_args_are_uint_arg),
+		T(test_64_bit_args_are_decimal_strings),
+		T(test_string_types_are_string_arg),
+		T(test_string_arg_keeps_embedded_nul_bytes),
+		T(test_char_buf_is_base64_text_in_the_tree),
+		T(test_char_iovec_empty_is_empty_bytes_arg),
+		T(test_long_char_buf_base64_crosses_pieces),
+		T(test_truncated_char_buf_is_truncated_bytes_arg),
+		T(test_file_types_are_file_arg_with_permission),
+		T(test_path_types_are_path_arg),
+		T(test_permission_marks_setuid_setgid_and_sticky_like_ls),
+		T(test_permission_without_type_or_mode),
+		T(test_truncated_path_is_flagged_unresolved),
+		T(test_linux_binprm_is_linux_binprm_arg),
+		T(test_sock_ipv4_is_sock_arg),
+		T(test_sock_ipv6_uses_standard_text_form),
+		T(test_sock_unknown_numbers_are_decimal_and_zeros_omitted),
+		T(test_sock_unbound_ipv4_keeps_zero_addresses),
+		T(test_sockaddr_is_sockaddr_arg),
+		T(test_sockaddr_unix_is_sockaddrun_arg),
+		T(test_cred_is_process_credentials_arg),
+		T(test_capability_is_capability_arg),
+		T(test_kernel_cap_t_is_hex_like_tetragon),
+		T(test_syscall64_is_syscall_id_with_abi),
+		T(test_unreadable_arg_is_error_arg_with_label),
+		T(test_args_without_spelling_are_skipped),
+		T(test_only_skipped_args_omit_the_array),
+		T(test_event_label_wins_over_hook_label),
+		T(test_labels_follow_args_past_skipped_ones),
 
 		T(test_round_trip_repacks_to_identical_bytes),
 		T(test_round_trip_json_equals_golden),
@@ -1076,6 +2201,38 @@ int main(void)
 		T(test_compact_pod_source_is_namespace_slash_name),
 		T(test_compact_unknown_event_type),
 		T(test_compact_rejects_exec_without_process),
+
+		T(test_compact_openat_matches_golden),
+		T(test_compact_tracepoint_matches_golden),
+		T(test_compact_lsm_matches_golden),
+		T(test_compact_uprobe_matches_golden),
+		T(test_compact_write_shows_file_and_size),
+		T(test_compact_read_without_size_arg_keeps_tetra_spacing),
+		T(test_compact_read_size_of_another_type_is_zero),
+		T(test_compact_fd_install_shows_second_file),
+		T(test_compact_open_shows_second_string),
+		T(test_compact_close_shows_file),
+		T(test_compact_mount_shows_source_and_target),
+		T(test_compact_setuid_shows_uid),
+		T(test_compact_setns_names_namespace),
+		T(test_compact_tcp_connect_shows_endpoints),
+		T(test_compact_tcp_close_uses_broom),
+		T(test_compact_tcp_sendmsg_shows_bytes),
+		T(test_compact_tcp_sendmsg_without_args),
+		T(test_compact_file_permission_by_mask),
+		T(test_compact_mmap_names_protection),
+		T(test_compact_path_truncate_shows_path),
+		T(test_compact_other_kprobe_names_function),
+		T(test_compact_prefix_must_be_whole),
+		T(test_compact_sys_enter_prints_syscall_number),
+		T(test_compact_sys_enter_without_id_is_unknown),
+		T(test_compact_sigkill_is_marked),
+		T(test_compact_override_and_signal_are_marked),
+		T(test_compact_enforcement_mark_precedes_cap_trailer),
+		T(test_compact_color_policy_line),
+		T(test_compact_control_characters_in_args_are_quoted),
+		T(test_compact_spaces_in_args_stay_raw_as_tetra),
+		T(test_compact_rejects_policy_event_without_process),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,316 @@
+/* generic.h - the policy hook programs' configuration and records, both sides.
+ *
+ * Each hook of each TracingPolicy loads its own instance of bpf/generic.bpf.c. Its
+ * configuration (struct vg_hook_config) is compiled by core/policy/compile*.c into the
+ * instance's read-only data before load, so the verifier sees it as constants and prunes
+ * every selector, filter and action the hook does not use. Strings, addresses and InMap
+ * values live in the instance's own maps, keyed by a filter id the compiler assigns.
+ * Records are decoded by core/events/decode_generic.c.
+ */
+#ifndef VIGIL_BPF_GENERIC_H
+#define VIGIL_BPF_GENERIC_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#include "process.h"
+
+#define VG_MAX_ARGS 5
+#define VG_MAX_SELECTORS 16
+#define VG_MAX_MATCH_ARGS 5
+#define VG_MAX_VALUES 8		/* integer values per arg filter, pids per pid filter */
+#define VG_MAX_NS_FILTERS 4	/* matchNamespaces entries per selector */
+#define VG_MAX_NS_VALUES 4
+#define VG_MAX_CAP_FILTERS 2	/* matchCapabilities entries per selector */
+#define VG_MAX_ACTIONS 3
+#define VG_STR_KEY 256		/* string Equal keys (Tetragon: 255) */
+/* Prefix keys: an LPM trie key holds at most 256 data bytes (LPM_DATA_SIZE_MAX), 4 of which
+ * are the filter id, so vigil matches prefixes up to 248 bytes (Tetragon: 256). */
+#define VG_PREFIX_KEY 248
+#define VG_POSTFIX_KEY 128	/* Postfix keys (Tetragon: 127) */
+#define VG_ARG_STR_MAX 4096	/* bytes of one string argument captured; power of two */
+#define VG_DATA_MAX (4 * 4096)	/* record data area; offsets masked to 2 * 4096 - 1 (per-CPU values are limited to 32 KiB) */
+#define VG_ANCESTOR_DEPTH 16	/* followForks / followChildren look this far up */
+
+/* How the program finds the hook's arguments (chosen with the mechanism). */
+enum vg_fetch {
+	VG_FETCH_CTX,		/* fentry, fmod_ret, lsm, tp_btf: ctx is an array of u64 args */
+	VG_FETCH_REGS,		/* kprobe on a kernel function: ctx is struct pt_regs */
+	VG_FETCH_SYSCALL_PTREGS,	/* kprobe on __x64_sys_*: its first argument points to the user regs */
+	VG_FETCH_SYSCALL_CTX,	/* fentry/fmod_ret on __x64_sys_*: ctx[0] points to the user regs */
+	VG_FETCH_RAW_SYSCALL,	/* raw_syscalls/sys_enter (tp_btf or raw_tp): ctx = {regs, id} */
+	VG_FETCH_TRACEPOINT,	/* classic tracepoint: fields at offsets of the format file */
+};
+
+/* Argument types as the kernel side reads them; the values of enum vigil_arg_type. */
+enum vg_arg {
+	VG_ARG_NOP = 0,
+	VG_ARG_INT = 2, VG_ARG_SINT8, VG_ARG_UINT8, VG_ARG_SINT16, VG_ARG_UINT16, VG_ARG_UINT32,
+	VG_ARG_LONG, VG_ARG_ULONG, VG_ARG_SIZE_T,
+	VG_ARG_STRING, VG_ARG_CHAR_BUF, VG_ARG_CHAR_IOVEC,
+	VG_ARG_FD, VG_ARG_FILE, VG_ARG_PATH, VG_ARG_DENTRY, VG_ARG_LINUX_BINPRM, VG_ARG_FILENAME,
+	VG_ARG_SOCK, VG_ARG_SOCKADDR, VG_ARG_SKB, VG_ARG_CRED, VG_ARG_CAPABILITY, VG_ARG_KERNEL_CAP_T,
+	VG_ARG_SYSCALL64, VG_ARG_DATA_LOC,
+};
+
+/* What the matcher compares: the class of the argument's captured form. */
+enum vg_class {
+	VG_CLASS_INT,		/* u64 in the record (sign-extended per type) */
+	VG_CLASS_STRING,	/* bytes */
+	VG_CLASS_PATH,		/* struct vg_path_hdr then bytes */
+	VG_CLASS_SOCK,		/* struct vg_sock */
+	VG_CLASS_SOCKADDR,	/* struct vg_sockaddr */
+	VG_CLASS_CRED,		/* struct vg_cred */
+};
+
+/* The captured form of each argument type: both sides agree through this one table. */
+static inline enum vg_class vg_arg_class(unsigned int type)
+{
+	switch (type) {
+	case VG_ARG_STRING:
+	case VG_ARG_FILENAME:
+	case VG_ARG_DATA_LOC:
+	case VG_ARG_CHAR_BUF:
+		return VG_CLASS_STRING;
+	case VG_ARG_FD:
+	case VG_ARG_FILE:
+	case VG_ARG_PATH:
+	case VG_ARG_DENTRY:
+	case VG_ARG_LINUX_BINPRM:
+		return VG_CLASS_PATH;
+	case VG_ARG_SOCK:
+		return VG_CLASS_SOCK;
+	case VG_ARG_SOCKADDR:
+		return VG_CLASS_SOCKADDR;
+	case VG_ARG_CRED:
+		return VG_CLASS_CRED;
+	default:
+		return VG_CLASS_INT;
+	}
+}
+
+struct vg_arg_spec {
+	__u8 type;		/* enum vg_arg */
+	__u8 class;		/* enum vg_class */
+	__u8 index;		/* argument position */
+	__u8 size_slot;		/* char_buf: 1 + slot of the size argument, 0 for none */
+	__u8 user;		/* pointer into user memory (syscall arguments) */
+	__u8 tp_size;		/* tracepoint field size in bytes */
+	__u8 tp_signed;
+	__u8 pad;
+	__u16 tp_offset;	/* tracepoint field offset */
+	__u16 max_len;		/* bytes captured for strings and buffers */
+};
+
+enum vg_filter_kind {
+	VG_F_INT,		/* values[] against the u64 */
+	VG_F_INT_MAP,		/* InMap/NotInMap: vg_int_set keyed (filter, value) */
+	VG_F_STR_EQ,		/* vg_str_eq keyed (filter, len, bytes) */
+	VG_F_STR_PREFIX,	/* vg_str_prefix LPM keyed (filter, bytes) */
+	VG_F_STR_POSTFIX,	/* vg_str_postfix LPM keyed (filter, reversed bytes) */
+	VG_F_ADDR,		/* vg_addr4 / vg_addr6 LPM keyed (filter, address) */
+	VG_F_PORT,		/* values[] as [min, max] pairs */
+	VG_F_FILE_TYPE,		/* values[0] is a mask of S_IFMT types (1 << (mode >> 12)) */
+};
+
+/* Which field of a captured argument an operator looks at. */
+enum vg_field {
+	VG_FIELD_VALUE,		/* the integer, the string, the path */
+	VG_FIELD_SADDR, VG_FIELD_DADDR, VG_FIELD_SPORT, VG_FIELD_DPORT,
+	VG_FIELD_FAMILY, VG_FIELD_PROTOCOL, VG_FIELD_STATE, VG_FIELD_MODE,
+};
+
+/* Integer comparisons for VG_F_INT. */
+enum vg_int_op {
+	VG_INT_EQ, VG_INT_GT, VG_INT_LT, VG_INT_MASK, VG_INT_RANGE,
+};
+
+struct vg_arg_filter {
+	__u8 slot;		/* which captured argument */
+	__u8 kind;		/* enum vg_filter_kind */
+	__u8 field;		/* enum vg_field */
+	__u8 negate;		/* Not* operators: none of the values */
+	__u8 int_op;		/* enum vg_int_op */
+	__u8 is_signed;
+	__u8 nvalues;
+	__u8 pad;
+	__u32 filter_id;	/* key prefix in the string/address/int maps */
+	__u32 pad2;
+	__u64 values[VG_MAX_VALUES];	/* ranges use pairs */
+};
+
+struct vg_pid_filter {
+	__u8 negate;		/* NotIn */
+	__u8 ns_pid;		/* isNamespacePID */
+	__u8 follow_forks;
+	__u8 nvalues;
+	__u32 values[VG_MAX_VALUES];
+};
+
+struct vg_ns_filter {
+	__u8 ns;		/* slot in struct vigil_exec_record.ns order */
+	__u8 negate;
+	__u8 nvalues;
+	__u8 pad;
+	__u32 values[VG_MAX_NS_VALUES];
+};
+
+struct vg_cap_filter {
+	__u8 set;		/* 0 effective, 1 inheritable, 2 permitted */
+	__u8 negate;
+	__u8 ns_only;		/* isNamespaceCapability: only outside the host user ns */
+	__u8 changes;		/* matchCapabilityChanges: compare with the caps at exec */
+	__u32 pad;
+	__u64 mask;
+};
+
+struct vg_binary_filter {
+	__u8 kind;		/* VG_F_STR_EQ / _PREFIX / _POSTFIX */
+	__u8 negate;
+	__u8 follow;		/* followChildren: an ancestor's binary may match */
+	__u8 parent;		/* matchParentBinaries: the parent's binary */
+	__u32 filter_id;
+};
+
+enum vg_action {
+	VG_ACT_POST = 1,
+	VG_ACT_NOPOST,
+	VG_ACT_SIGKILL,
+	VG_ACT_SIGNAL,
+	VG_ACT_OVERRIDE,
+};
+
+struct vg_action_spec {
+	__u8 kind;		/* enum vg_action */
+	__u8 rate_scope;	/* 0 thread, 1 process, 2 global */
+	__u16 pad;
+	__s32 arg;		/* Signal: signal; Override: errno (negative) */
+	__u64 rate_limit_ns;
+};
+
+struct vg_selector {
+	__u8 npids, nns, ncaps, nargs;
+	__u8 nactions;
+	__u8 has_binary;
+	__u8 has_parent_binary;
+	__u8 ns_changes_negate;
+	__u32 ns_changes_mask;	/* matchNamespaceChanges: bit per namespace, 0 = none */
+	__u32 pad;
+	struct vg_pid_filter pids[2];
+	struct vg_ns_filter ns[VG_MAX_NS_FILTERS];
+	struct vg_cap_filter caps[VG_MAX_CAP_FILTERS];
+	struct vg_binary_filter binary;
+	struct vg_binary_filter parent_binary;
+	struct vg_arg_filter args[VG_MAX_MATCH_ARGS];
+	struct vg_action_spec actions[VG_MAX_ACTIONS];
+};
+
+struct vg_hook_config {
+	__u32 hook_id;		/* agent-wide id: user space maps it to policy and hook */
+	__u32 fetch;		/* enum vg_fetch */
+	__s32 syscall_nr;	/* raw_syscalls hooks: only this syscall (-1: any) */
+	__u32 nargs;
+	__u32 nselectors;
+	__u32 monitor;		/* policy-mode monitor: enforcement actions are reported, not done */
+	__u32 can_override;	/* the mechanism can fail the operation (lsm, fmod_ret) */
+	__u32 host_user_ns;	/* for isNamespaceCapability */
+	struct vg_arg_spec args[VG_MAX_ARGS];
+	struct vg_selector sel[VG_MAX_SELECTORS];
+};
+
+/* ---- map keys ---- */
+
+struct vg_str_key {
+	__u32 filter_id;
+	__u32 len;
+	char data[VG_STR_KEY];
+};
+
+struct vg_lpm_str_key {
+	__u32 prefixlen;	/* bits, counting filter_id's 32 */
+	__u32 filter_id;	/* big-endian, so it is the leading bits of the prefix */
+	char data[VG_PREFIX_KEY];
+};
+
+struct vg_int_key {
+	__u32 filter_id;
+	__u32 pad;
+	__u64 value;
+};
+
+struct vg_addr4_key {
+	__u32 prefixlen;
+	__u32 filter_id;	/* big-endian */
+	__u8 addr[4];
+};
+
+struct vg_addr6_key {
+	__u32 prefixlen;
+	__u32 filter_id;	/* big-endian */
+	__u8 addr[16];
+};
+
+/* ---- captured argument layouts in the record ---- */
+
+struct vg_path_hdr {
+	__u32 mode;		/* i_mode: type and permission bits */
+	__u32 flags;		/* f_flags for files */
+};
+
+struct vg_sock {
+	__u16 family;
+	__u16 type;
+	__u16 protocol;
+	__u16 state;
+	__u32 mark;
+	__u32 priority;
+	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	__u16 sport;		/* host order */
+	__u16 dport;
+	__u32 pad;
+	__u64 cookie;
+};
+
+struct vg_sockaddr {
+	__u16 family;
+	__u16 port;		/* host order */
+	__u32 pad;
+	__u8 addr[16];
+	char path[108];		/* AF_UNIX */
+};
+
+struct vg_cred {
+	__u32 uid, gid, euid, egid, suid, sgid, fsuid, fsgid;
+	__u64 cap_permitted, cap_effective, cap_inheritable;
+	__u32 user_ns;
+	__u32 pad;
+};
+
+/* Per-arg flags in the record. */
+enum vg_arg_flag {
+	VG_ARGF_TRUNCATED = 1,
+	VG_ARGF_ERROR = 2,
+};
+
+struct vg_generic_record {
+	struct vigil_msg_hdr hdr;	/* op VIGIL_OP_GENERIC */
+	__u32 pid;
+	__u32 tid;
+	__u64 proc_ktime;		/* the process's key, as in vg_execs */
+	__u32 hook_id;
+	__u32 selector;			/* index of the selector that matched; VG_MAX_SELECTORS = none */
+	__u32 actions;			/* bit (1 << enum vg_action) for each action taken */
+	__u32 monitored;		/* bits of enforcement actions skipped for monitor mode */
+	__s32 override_err;
+	__u32 nargs;
+	__u16 arg_off[VG_MAX_ARGS];
+	__u16 arg_len[VG_MAX_ARGS];
+	__u8 arg_flags[VG_MAX_ARGS];
+	__u8 pad[3];
+	__u64 arg_int[VG_MAX_ARGS];	/* integer value of each argument (fd, size, ...) */
+	char data[VG_DATA_MAX];
+};
+
+#endif

@@ -1,0 +1,91 @@
+/* actions.h - what a matching selector does: post (rate-limited), suppress, kill, signal,
+ * fail the operation. In monitor mode the enforcement actions are recorded as what would
+ * have happened and not done. */
+#ifndef VIGIL_ACTIONS_H
+#define VIGIL_ACTIONS_H
+
+#include "generic_maps.h"
+
+/* A cheap digest of the arguments: two events with equal arguments share a rate slot. */
+static __always_inline __u64 args_digest(struct generic_scratch *s)
+{
+	__u64 h = 0;
+	int i;
+
+	for (i = 0; i < VG_MAX_ARGS; i++) {
+		__u64 head = 0;
+
+		if (i >= cfg.nargs)
+			break;
+		bpf_probe_read_kernel(&head, sizeof(head), &s->rec.data[s->rec.arg_off[i] & DATA_OFF_LIMIT]);
+		h = (h ^ s->rec.arg_int[i] ^ (head * (s->rec.arg_len[i] != 0))) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* True when this event must not be posted because an equal one was posted less than the
+ * action's rateLimit ago. */
+static __always_inline bool rate_limited(struct generic_scratch *s, const volatile struct vg_action_spec *a,
+					 __u32 selector)
+{
+	struct rate_key k = {.selector = selector};
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 *last;
+
+	if (!a->rate_limit_ns)
+		return false;
+	k.who = a->rate_scope == 0 ? s->rec.tid : a->rate_scope == 1 ? s->rec.pid : 0;
+	k.arg_hash = args_digest(s);
+	last = bpf_map_lookup_elem(&rate_last, &k);
+	if (last && now - *last < a->rate_limit_ns)
+		return true;
+	bpf_map_update_elem(&rate_last, &k, &now, BPF_ANY);
+	return false;
+}
+
+/* Run the selector's actions; returns whether to post. *override gets an error to return
+ * from the hooked operation when Override applies. */
+static __always_inline bool do_actions(struct generic_scratch *s, const volatile struct vg_selector *sel,
+				       __u32 selector, int *override)
+{
+	bool post = true;
+	int i;
+
+	for (i = 0; i < VG_MAX_ACTIONS; i++) {
+		const volatile struct vg_action_spec *a = &sel->actions[i];
+		__u32 bit;
+
+		if (i >= sel->nactions)
+			break;
+		bit = 1u << a->kind;
+		switch (a->kind) {
+		case VG_ACT_POST:
+			if (rate_limited(s, a, selector))
+				post = false;
+			break;
+		case VG_ACT_NOPOST:
+			post = false;
+			break;
+		case VG_ACT_SIGKILL:
+		case VG_ACT_SIGNAL:
+			if (cfg.monitor) {
+				s->rec.monitored |= bit;
+				continue;
+			}
+			bpf_send_signal(a->kind == VG_ACT_SIGKILL ? SIGKILL : a->arg);
+			break;
+		case VG_ACT_OVERRIDE:
+			if (cfg.monitor || !cfg.can_override) {
+				s->rec.monitored |= bit;
+				continue;
+			}
+			*override = a->arg;
+			s->rec.override_err = a->arg;
+			break;
+		}
+		s->rec.actions |= bit;
+	}
+	return post;
+}
+
+#endif

@@ -1,0 +1,345 @@
+/* args.h - read a hook's arguments, whatever the mechanism, into the record.
+ *
+ * Two passes: every argument's raw value first (so a char_buf can use a size argument that
+ * comes after it), then the captured form per type: integers stay in arg_int[], strings,
+ * paths, sockets and addresses go into the data area. Reads never fail the hook: a failed
+ * read sets VG_ARGF_ERROR on that argument and the event goes on. */
+#ifndef VIGIL_ARGS_H
+#define VIGIL_ARGS_H
+
+#include "generic_maps.h"
+#include "path.h"
+
+/* data[] writes start below this, and one argument writes at most VG_ARG_STR_MAX plus a
+ * small header, so masked offsets stay inside data[] (see generic.h). */
+#define DATA_OFF_LIMIT (VG_DATA_MAX / 2 - 1)
+#define ARG_LEN_MASK (VG_ARG_STR_MAX - 1)
+
+#define AF_INET 2
+#define AF_INET6 10
+#define AF_UNIX 1
+
+/* x86-64 syscall argument registers, in order. */
+static __always_inline __u64 syscall_reg(struct pt_regs *regs, __u32 i)
+{
+	switch (i) {
+	case 0: return BPF_CORE_READ(regs, di);
+	case 1: return BPF_CORE_READ(regs, si);
+	case 2: return BPF_CORE_READ(regs, dx);
+	case 3: return BPF_CORE_READ(regs, r10);
+	case 4: return BPF_CORE_READ(regs, r8);
+	default: return BPF_CORE_READ(regs, r9);
+	}
+}
+
+static __always_inline __u64 kprobe_reg(struct pt_regs *regs, __u32 i)
+{
+	switch (i) {
+	case 0: return PT_REGS_PARM1_CORE(regs);
+	case 1: return PT_REGS_PARM2_CORE(regs);
+	case 2: return PT_REGS_PARM3_CORE(regs);
+	case 3: return PT_REGS_PARM4_CORE(regs);
+	default: return PT_REGS_PARM5_CORE(regs);
+	}
+}
+
+static __always_inline __u64 sign_extend(__u64 v, __u8 type)
+{
+	switch (type) {
+	case VG_ARG_INT: return (__u64)(__s64)(__s32)v;
+	case VG_ARG_SINT8: return (__u64)(__s64)(__s8)v;
+	case VG_ARG_UINT8: return v & 0xff;
+	case VG_ARG_SINT16: return (__u64)(__s64)(__s16)v;
+	case VG_ARG_UINT16: return v & 0xffff;
+	case VG_ARG_UINT32:
+	case VG_ARG_CAPABILITY: return v & 0xffffffff;
+	default: return v;
+	}
+}
+
+/* The raw value of argument i: a register, a ctx slot or a tracepoint field. */
+static __always_inline __u64 fetch_raw(void *ctx, __u32 i)
+{
+	const volatile struct vg_arg_spec *a = &cfg.args[i];
+	__u64 v = 0;
+
+	if (a->type == VG_ARG_SYSCALL64 && cfg.fetch == VG_FETCH_RAW_SYSCALL)
+		return ((__u64 *)ctx)[1];
+	switch (cfg.fetch) {
+	case VG_FETCH_CTX:
+		return ((__u64 *)ctx)[a->index & 7];
+	case VG_FETCH_REGS:
+		return kprobe_reg(ctx, a->index);
+	case VG_FETCH_SYSCALL_PTREGS:
+		return syscall_reg((struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx), a->index);
+	case VG_FETCH_SYSCALL_CTX:
+	case VG_FETCH_RAW_SYSCALL:
+		return syscall_reg((struct pt_regs *)((__u64 *)ctx)[0], a->index);
+	case VG_FETCH_TRACEPOINT:
+		if (a->type == VG_ARG_DATA_LOC) {
+			__u32 loc = 0;
+
+			bpf_probe_read_kernel(&loc, sizeof(loc), ctx + a->tp_offset);
+			return loc;
+		}
+		bpf_probe_read_kernel(&v, a->tp_size & 15, ctx + a->tp_offset);
+		if (a->tp_signed && a->tp_size == 4)
+			v = (__u64)(__s64)(__s32)v;
+		else if (a->tp_signed && a->tp_size == 2)
+			v = (__u64)(__s64)(__s16)v;
+		else if (a->tp_signed && a->tp_size == 1)
+			v = (__u64)(__s64)(__s8)v;
+		return v;
+	}
+	return 0;
+}
+
+static __always_inline long read_str(char *dst, __u32 size, __u64 ptr, bool user)
+{
+	return user ? bpf_probe_read_user_str(dst, size, (void *)ptr) : bpf_probe_read_kernel_str(dst, size, (void *)ptr);
+}
+
+static __always_inline long read_buf(char *dst, __u32 size, __u64 ptr, bool user)
+{
+	return user ? bpf_probe_read_user(dst, size, (void *)ptr) : bpf_probe_read_kernel(dst, size, (void *)ptr);
+}
+
+/* The struct file behind fd in the current task's table, or NULL. */
+static __always_inline struct file *fd_file(__u64 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+
+	if (fd >= max)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xffff]);
+	return f;
+}
+
+/* Capture a path: header (mode, flags) then the bytes. Returns bytes used. */
+static __always_inline __u32 capture_path(struct generic_scratch *s, __u32 off, __u32 slot,
+					  const struct path *path, struct inode *inode, __u32 flags)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct vg_path_hdr hdr = {.mode = BPF_CORE_READ(inode, i_mode), .flags = flags};
+	struct path_result res;
+	struct path root;
+	__u32 len;
+
+	bpf_core_read(&root, sizeof(root), &task->fs->root);
+	path_walk(path, &root, &s->path, &res);
+	if (res.truncated)
+		s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
+	if (res.error)
+		s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
+	__builtin_memcpy(&s->rec.data[off & DATA_OFF_LIMIT], &hdr, sizeof(hdr));
+	len = res.len & ARG_LEN_MASK;
+	bpf_probe_read_kernel(&s->rec.data[(off + sizeof(hdr)) & DATA_OFF_LIMIT], len,
+			      &s->path.data[res.start & (VIGIL_PATH_MAX - 1)]);
+	return sizeof(hdr) + len;
+}
+
+static __always_inline __u32 capture_file(struct generic_scratch *s, __u32 off, __u32 slot, struct file *f)
+{
+	if (!f) {
+		s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
+		return 0;
+	}
+	return capture_path(s, off, slot, &f->f_path, BPF_CORE_READ(f, f_inode), BPF_CORE_READ(f, f_flags));
+}
+
+static __always_inline __u32 capture_sock(struct generic_scratch *s, __u32 off, struct sock *sk)
+{
+	struct vg_sock *out = (void *)&s->rec.data[off & DATA_OFF_LIMIT];
+
+	__builtin_memset(out, 0, sizeof(*out));
+	out->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	out->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	out->type = BPF_CORE_READ(sk, sk_type);
+	out->protocol = BPF_CORE_READ(sk, sk_protocol);
+	out->mark = BPF_CORE_READ(sk, sk_mark);
+	out->priority = BPF_CORE_READ(sk, sk_priority);
+	out->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	out->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	out->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	if (out->family == AF_INET6) {
+		bpf_core_read(out->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(out->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	} else {
+		bpf_core_read(out->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(out->daddr, 4, &sk->__sk_common.skc_daddr);
+	}
+	return sizeof(*out);
+}
+
+static __always_inline __u32 capture_sockaddr(struct generic_scratch *s, __u32 off, __u32 slot, __u64 ptr,
+					      bool user)
+{
+	struct vg_sockaddr *out = (void *)&s->rec.data[off & DATA_OFF_LIMIT];
+	__u16 family = 0, port = 0;
+
+	__builtin_memset(out, 0, sizeof(*out));
+	if (read_buf((char *)&family, sizeof(family), ptr, user)) {
+		s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
+		return sizeof(*out);
+	}
+	out->family = family;
+	if (family == AF_INET) {
+		read_buf((char *)&port, 2, ptr + 2, user);
+		read_buf((char *)out->addr, 4, ptr + 4, user);
+	} else if (family == AF_INET6) {
+		read_buf((char *)&port, 2, ptr + 2, user);
+		read_buf((char *)out->addr, 16, ptr + 8, user);
+	} else if (family == AF_UNIX) {
+		read_buf(out->path, sizeof(out->path) - 1, ptr + 2, user);
+	}
+	out->port = bpf_ntohs(port);
+	return sizeof(*out);
+}
+
+static __always_inline __u32 capture_cred(struct generic_scratch *s, __u32 off, const struct cred *cred)
+{
+	struct vg_cred *out = (void *)&s->rec.data[off & DATA_OFF_LIMIT];
+
+	out->uid = BPF_CORE_READ(cred, uid.val);
+	out->gid = BPF_CORE_READ(cred, gid.val);
+	out->euid = BPF_CORE_READ(cred, euid.val);
+	out->egid = BPF_CORE_READ(cred, egid.val);
+	out->suid = BPF_CORE_READ(cred, suid.val);
+	out->sgid = BPF_CORE_READ(cred, sgid.val);
+	out->fsuid = BPF_CORE_READ(cred, fsuid.val);
+	out->fsgid = BPF_CORE_READ(cred, fsgid.val);
+	bpf_probe_read_kernel(&out->cap_permitted, 8, &cred->cap_permitted);
+	bpf_probe_read_kernel(&out->cap_effective, 8, &cred->cap_effective);
+	bpf_probe_read_kernel(&out->cap_inheritable, 8, &cred->cap_inheritable);
+	out->user_ns = BPF_CORE_READ(cred, user_ns, ns.inum);
+	return sizeof(*out);
+}
+
+/* A string or buffer argument. Returns bytes used (without a NUL). */
+static __always_inline __u32 capture_bytes(struct generic_scratch *s, void *ctx, __u32 off, __u32 slot)
+{
+	const volatile struct vg_arg_spec *a = &cfg.args[slot];
+	char *dst = &s->rec.data[off & DATA_OFF_LIMIT];
+	__u64 ptr = s->rec.arg_int[slot];
+	__u32 max = a->max_len & ARG_LEN_MASK;
+	long n;
+
+	if (a->type == VG_ARG_FILENAME)
+		ptr = (__u64)BPF_CORE_READ((struct filename *)ptr, name);
+	if (a->type == VG_ARG_DATA_LOC)	/* low 16 bits: offset in the record; high: length */
+		ptr = (__u64)ctx + (ptr & 0xffff);
+	if (a->type == VG_ARG_CHAR_BUF) {
+		__u64 size = a->size_slot ? s->rec.arg_int[(a->size_slot - 1) & 7] : max;
+
+		if (size > max) {
+			size = max;
+			s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
+		}
+		if (read_buf(dst, size & ARG_LEN_MASK, ptr, a->user)) {
+			s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
+			return 0;
+		}
+		return size & ARG_LEN_MASK;
+	}
+	n = read_str(dst, max + 1, ptr, a->user && a->type != VG_ARG_FILENAME && a->type != VG_ARG_DATA_LOC);
+	if (n <= 0) {
+		s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
+		return 0;
+	}
+	if (n > max)
+		s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
+	return (n - 1) & ARG_LEN_MASK;
+}
+
+/* Capture argument `slot` at *off; advance *off. */
+static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __u32 slot, __u32 *off)
+{
+	const volatile struct vg_arg_spec *a = &cfg.args[slot];
+	__u64 raw = s->rec.arg_int[slot];
+	__u32 o = *off, used = 0;
+
+	s->rec.arg_off[slot] = o;
+	if (a->class != VG_CLASS_INT && o > DATA_OFF_LIMIT - sizeof(struct vg_sockaddr)) {
+		s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;	/* data area full */
+		s->rec.arg_len[slot] = 0;
+		return;
+	}
+	switch (a->type) {
+	case VG_ARG_STRING:
+	case VG_ARG_FILENAME:
+	case VG_ARG_DATA_LOC:
+	case VG_ARG_CHAR_BUF:
+		used = capture_bytes(s, ctx, o, slot);
+		break;
+	case VG_ARG_FD:
+		used = capture_file(s, o, slot, fd_file(raw));
+		break;
+	case VG_ARG_FILE:
+		used = capture_file(s, o, slot, (struct file *)raw);
+		break;
+	case VG_ARG_PATH:
+		used = capture_path(s, o, slot, (struct path *)raw, BPF_CORE_READ((struct path *)raw, dentry, d_inode), 0);
+		break;
+	case VG_ARG_DENTRY: {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		struct path p = {.dentry = (struct dentry *)raw, .mnt = BPF_CORE_READ(task, fs, root.mnt)};
+
+		used = capture_path(s, o, slot, &p, BPF_CORE_READ((struct dentry *)raw, d_inode), 0);
+		break;
+	}
+	case VG_ARG_LINUX_BINPRM:
+		used = capture_file(s, o, slot, BPF_CORE_READ((struct linux_binprm *)raw, file));
+		break;
+	case VG_ARG_SOCK:
+		used = capture_sock(s, o, (struct sock *)raw);
+		break;
+	case VG_ARG_SOCKADDR:
+		used = capture_sockaddr(s, o, slot, raw, a->user);
+		break;
+	case VG_ARG_CRED:
+		used = capture_cred(s, o, (const struct cred *)raw);
+		break;
+	case VG_ARG_KERNEL_CAP_T:
+		if (!a->user && cfg.fetch != VG_FETCH_TRACEPOINT) {
+			__u64 caps = 0;
+
+			bpf_probe_read_kernel(&caps, sizeof(caps), (void *)raw);
+			s->rec.arg_int[slot] = caps;
+		}
+		break;
+	default:
+		s->rec.arg_int[slot] = sign_extend(raw, a->type);
+		break;
+	}
+	/* pointers stay in the kernel: only integer arguments report arg_int */
+	if (a->class != VG_CLASS_INT)
+		s->rec.arg_int[slot] = 0;
+	s->rec.arg_len[slot] = used;
+	*off = o + used;
+}
+
+static __always_inline void capture_args(struct generic_scratch *s, void *ctx)
+{
+	__u32 off = 0;
+	int i;
+
+	for (i = 0; i < VG_MAX_ARGS; i++) {
+		if (i >= cfg.nargs)
+			break;
+		s->rec.arg_int[i] = fetch_raw(ctx, i);
+		s->rec.arg_flags[i] = 0;
+	}
+	for (i = 0; i < VG_MAX_ARGS; i++) {
+		if (i >= cfg.nargs)
+			break;
+		capture_arg(s, ctx, i, &off);
+	}
+	s->rec.nargs = cfg.nargs;
+	s->rec.hdr.size = offsetof(struct vg_generic_record, data) + (off & (VG_DATA_MAX - 1));
+}
+
+#endif

@@ -1,0 +1,93 @@
+/* generic_maps.h - the maps of one policy hook instance. Each instance owns them: the
+ * compiler assigns filter ids within the hook and the loader sizes every map to what the
+ * hook's selectors need (the sizes below are placeholders). */
+#ifndef VIGIL_GENERIC_MAPS_H
+#define VIGIL_GENERIC_MAPS_H
+
+#include "generic.h"
+#include "path.h"
+
+/* (filter, len, bytes) -> 1: string and binary Equal / In. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct vg_str_key);
+	__type(value, __u8);
+} str_eq SEC(".maps");
+
+/* (filter, bytes) longest-prefix -> 1: Prefix. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vg_lpm_str_key);
+	__type(value, __u8);
+} str_prefix SEC(".maps");
+
+/* (filter, reversed bytes) longest-prefix -> 1: Postfix, a prefix of the reversed string. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vg_lpm_str_key);
+	__type(value, __u8);
+} str_postfix SEC(".maps");
+
+/* (filter, value) -> 1: InMap / NotInMap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct vg_int_key);
+	__type(value, __u8);
+} int_set SEC(".maps");
+
+/* (filter, IPv4 address) longest-prefix -> 1: SAddr/DAddr with CIDRs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vg_addr4_key);
+	__type(value, __u8);
+} addr4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vg_addr6_key);
+	__type(value, __u8);
+} addr6 SEC(".maps");
+
+struct rate_key {
+	__u32 selector;
+	__u32 pad;
+	__u64 who;		/* tid, tgid or 0 by scope */
+	__u64 arg_hash;		/* the arguments that make two events "the same" */
+};
+
+/* rate_key -> boot ns of the last posted event: Post's rateLimit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct rate_key);
+	__type(value, __u64);
+} rate_last SEC(".maps");
+
+struct generic_scratch {
+	struct vg_generic_record rec;
+	struct path_buf path;
+	struct vg_str_key key;
+	struct vg_lpm_str_key lpm;
+	__u32 ns[16];			/* current namespaces (VIGIL_NS_SLOTS used; 16 for masking) */
+	__u64 caps[3];			/* current permitted, effective, inheritable */
+};
+
+/* 0 -> per-CPU scratch: the record and lookup keys are far larger than the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct generic_scratch);
+} generic_heap SEC(".maps");
+
+#endif

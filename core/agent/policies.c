@@ -1,0 +1,267 @@
+/* policies.c - TracingPolicies in the agent: loaded at start from files and a directory,
+ * and managed at run time over the control socket. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_internal.h"
+
+/* Parse and load one policy; on failure err says where and why. */
+static int add_policy(struct vigil_agent *a, struct vigil_policy *p, int mode, struct vigil_policy_error *err)
+{
+	int rc = vigil_sensors__add(a->sensors, p, mode, err);
+
+	if (rc)
+		vigil_policy_free(p);
+	return rc;
+}
+
+static int load_file(struct vigil_agent *a, const char *path)
+{
+	struct vigil_policy_error err = {0};
+	struct vigil_policy *p = NULL;
+	char msg[1024];
+	int rc;
+
+	rc = vigil_policy_parse_file(path, &p, &err);
+	if (!rc)
+		rc = add_policy(a, p, -1, &err);
+	if (rc)
+		pr_warn("%s", vigil_policy_error_format(&err, msg, sizeof(msg)));
+	return rc;
+}
+
+static int by_name(const struct dirent **x, const struct dirent **y)
+{
+	return strcmp((*x)->d_name, (*y)->d_name);
+}
+
+static bool is_yaml(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && ((n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml")));
+}
+
+int agent_load_policies(struct vigil_agent *a)
+{
+	struct dirent **names = NULL;
+	char path[4096];
+	size_t i;
+	int n, rc;
+
+	for (i = 0; i < a->opts.npolicy_files; i++) {
+		rc = load_file(a, a->opts.policy_files[i]);
+		if (rc)
+			return rc;
+	}
+	if (!a->opts.policy_dir)
+		return 0;
+	n = scandir(a->opts.policy_dir, &names, NULL, by_name);
+	if (n < 0) {
+		rc = -errno;
+		pr_warn("agent: cannot read policy directory %s: %s", a->opts.policy_dir, strerror(-rc));
+		return rc;
+	}
+	for (i = 0; i < (size_t)n; i++) {
+		if (is_yaml(names[i]->d_name)) {
+			snprintf(path, sizeof(path), "%s/%s", a->opts.policy_dir, names[i]->d_name);
+			load_file(a, path);	/* a bad file is reported; the others still load */
+		}
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+static int parse_mode(const char *s)
+{
+	if (!strcmp(s, "enforce"))
+		return VIGIL_MODE_ENFORCE;
+	if (!strcmp(s, "monitor"))
+		return VIGIL_MODE_MONITOR;
+	return -EINVAL;
+}
+
+/* {"cmd": "policy_add", "yaml": "...", "file": "name shown in errors", "mode": "monitor"?} */
+int agent_policy_add(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
+{
+	const msgpack_object *yaml = ctl_get(req, "yaml");
+	struct vigil_policy_error err = {0};
+	struct vigil_policy *p = NULL;
+	char file[256] = "<control>", mode_s[16], msg[1024];
+	int mode = -1, rc;
+
+	if (!yaml || yaml->type != MSGPACK_OBJECT_STR) {
+		ctl_pack_error(pk, "policy_add needs \"yaml\"");
+		return 0;
+	}
+	ctl_get_str(req, "file", file, sizeof(file));
+	if (!ctl_get_str(req, "mode", mode_s, sizeof(mode_s))) {
+		mode = parse_mode(mode_s);
+		if (mode < 0) {
+			ctl_pack_error(pk, "mode must be enforce or monitor");
+			return 0;
+		}
+	}
+	rc = vigil_policy_parse(file, yaml->via.str.ptr, yaml->via.str.size, &p, &err);
+	if (!rc)
+		rc = add_policy(a, p, mode, &err);
+	if (rc) {
+		ctl_pack_error(pk, vigil_policy_error_format(&err, msg, sizeof(msg)));
+		return 0;
+	}
+	ctl_pack_ok(pk);
+	return 0;
+}
+
+struct list_ctx {
+	msgpack_packer *pk;
+	size_t n;
+};
+
+static void pack_policy(const struct vigil_policy_status *st, void *ctx)
+{
+	struct list_ctx *lc = ctx;
+	msgpack_packer *pk = lc->pk;
+	size_t i;
+
+	lc->n++;
+	msgpack_pack_map(pk, 6);
+	ctl_pack_str(pk, "name");
+	ctl_pack_str(pk, st->name);
+	ctl_pack_str(pk, "file");
+	ctl_pack_str(pk, st->file ? st->file : "");
+	ctl_pack_str(pk, "state");
+	ctl_pack_str(pk, st->state);
+	ctl_pack_str(pk, "mode");
+	ctl_pack_str(pk, st->mode);
+	ctl_pack_str(pk, "events");
+	msgpack_pack_uint64(pk, st->events);
+	ctl_pack_str(pk, "hooks");
+	msgpack_pack_array(pk, st->nhooks);
+	for (i = 0; i < st->nhooks; i++) {
+		const struct vigil_hook_status *h = &st->hooks[i];
+
+		msgpack_pack_map(pk, h->note ? 4 : 3);
+		ctl_pack_str(pk, "hook");
+		ctl_pack_str(pk, h->hook);
+		ctl_pack_str(pk, "mechanism");
+		ctl_pack_str(pk, h->mechanism);
+		ctl_pack_str(pk, "attached");
+		if (h->attached)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		if (h->note) {
+			ctl_pack_str(pk, "note");
+			ctl_pack_str(pk, h->note);
+		}
+	}
+}
+
+/* The array of policies; with a request, wrapped as {"ok": true, "policies": [...]}. The
+ * policies are packed aside first, under the table lock, so the array header can carry
+ * their exact count. */
+int agent_policy_list(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
+{
+	struct list_ctx ctx = {0};
+	msgpack_sbuffer sb;
+	msgpack_packer aside;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&aside, &sb, msgpack_sbuffer_write);
+	ctx.pk = &aside;
+	if (a->sensors)
+		vigil_sensors__list(a->sensors, pack_policy, &ctx);
+	if (req) {
+		msgpack_pack_map(pk, 2);
+		ctl_pack_str(pk, "ok");
+		msgpack_pack_true(pk);
+		ctl_pack_str(pk, "policies");
+	}
+	msgpack_pack_array(pk, ctx.n);
+	if (sb.size)
+		pk->callback(pk->data, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return 0;
+}
+
+/* Commands that take {"name": "..."} and run one sensors operation. */
+static int named(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk, const char *what,
+		 int (*op)(struct vigil_agent *a, const char *name))
+{
+	char name[256], msg[320];
+	int rc;
+
+	if (ctl_get_str(req, "name", name, sizeof(name))) {
+		snprintf(msg, sizeof(msg), "%s needs \"name\"", what);
+		ctl_pack_error(pk, msg);
+		return 0;
+	}
+	rc = op(a, name);
+	if (rc) {
+		snprintf(msg, sizeof(msg), rc == -ENOENT ? "no policy named \"%s\"" : "%s: cannot %s: %s", name,
+			 what, strerror(-rc));
+		ctl_pack_error(pk, msg);
+		return 0;
+	}
+	ctl_pack_ok(pk);
+	return 0;
+}
+
+static int op_delete(struct vigil_agent *a, const char *name)
+{
+	return vigil_sensors__delete(a->sensors, name);
+}
+
+static int op_enable(struct vigil_agent *a, const char *name)
+{
+	return vigil_sensors__enable(a->sensors, name, true);
+}
+
+static int op_disable(struct vigil_agent *a, const char *name)
+{
+	return vigil_sensors__enable(a->sensors, name, false);
+}
+
+int agent_policy_delete(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
+{
+	return named(a, req, pk, "delete", op_delete);
+}
+
+int agent_policy_enable(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
+{
+	return named(a, req, pk, "enable", op_enable);
+}
+
+int agent_policy_disable(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
+{
+	return named(a, req, pk, "disable", op_disable);
+}
+
+int agent_policy_set_mode(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
+{
+	struct vigil_policy_error err = {0};
+	char name[256], mode_s[16], msg[1024];
+	int mode, rc;
+
+	if (ctl_get_str(req, "name", name, sizeof(name)) || ctl_get_str(req, "mode", mode_s, sizeof(mode_s)) ||
+	    (mode = parse_mode(mode_s)) < 0) {
+		ctl_pack_error(pk, "policy_set_mode needs \"name\" and \"mode\" (enforce or monitor)");
+		return 0;
+	}
+	rc = vigil_sensors__set_mode(a->sensors, name, (enum vigil_policy_mode)mode, &err);
+	if (rc) {
+		if (rc == -ENOENT)
+			snprintf(msg, sizeof(msg), "no policy named \"%s\"", name);
+		else
+			vigil_policy_error_format(&err, msg, sizeof(msg));
+		ctl_pack_error(pk, msg);
+		return 0;
+	}
+	ctl_pack_ok(pk);
+	return 0;
+}

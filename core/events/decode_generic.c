@@ -1,0 +1,153 @@
+/* decode_generic.c - a policy hook's record (bpf/generic.h) into a policy event. */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "events_internal.h"
+#include "generic.h"
+#include "pcache/pcache.h"
+
+/* The strongest action in a set of vg_action bits, as Tetragon reports one. */
+static enum vigil_event_action strongest(uint32_t bits)
+{
+	if (bits & (1u << VG_ACT_SIGKILL))
+		return VIGIL_EVENT_ACTION_SIGKILL;
+	if (bits & (1u << VG_ACT_OVERRIDE))
+		return VIGIL_EVENT_ACTION_OVERRIDE;
+	if (bits & (1u << VG_ACT_SIGNAL))
+		return VIGIL_EVENT_ACTION_SIGNAL;
+	if (bits & (1u << VG_ACT_POST))
+		return VIGIL_EVENT_ACTION_POST;
+	return VIGIL_EVENT_ACTION_UNKNOWN;
+}
+
+/* The process of a record: its cached incarnation, the newest one of its pid, or a stand-in
+ * that names only the pid (flag "unknown"). */
+static const struct vigil_process *record_process(struct vigil_decoder *d, const struct vg_generic_record *r)
+{
+	const struct vigil_process *p = vigil_pcache__lookup(d->cache, r->pid, r->proc_ktime);
+
+	if (!p)
+		p = vigil_pcache__find_pid(d->cache, r->pid);
+	if (p)
+		return p;
+	d->unknown->pid = r->pid;
+	d->unknown->tid = r->tid;
+	d->unknown->ktime = r->proc_ktime;
+	d->unknown->flags = VIGIL_PROC_UNKNOWN;
+	vigil_exec_id_format(vigil_pcache__node_name(d->cache), r->proc_ktime, r->pid, d->unknown->exec_id);
+	return d->unknown;
+}
+
+static int decode_arg(const struct vg_generic_record *r, size_t data_len, unsigned int i, int type,
+		      struct vigil_event_arg *a)
+{
+	const char *data = r->data + r->arg_off[i];
+	size_t len = r->arg_len[i];
+
+	if ((size_t)r->arg_off[i] + len > data_len)
+		return -EBADMSG;
+	a->type = type;
+	a->flags = (r->arg_flags[i] & VG_ARGF_TRUNCATED ? VIGIL_ARG_TRUNCATED : 0) |
+		   (r->arg_flags[i] & VG_ARGF_ERROR ? VIGIL_ARG_ERROR : 0);
+	a->value = r->arg_int[i];
+	switch (vg_arg_class((unsigned int)type)) {
+	case VG_CLASS_INT:
+		break;
+	case VG_CLASS_STRING:
+		a->bytes = data;
+		a->len = len;
+		break;
+	case VG_CLASS_PATH: {
+		struct vg_path_hdr h;
+
+		if (len < sizeof(h)) {
+			a->flags |= VIGIL_ARG_ERROR;
+			break;
+		}
+		memcpy(&h, data, sizeof(h));
+		a->mode = h.mode;
+		a->file_flags = h.flags;
+		a->bytes = data + sizeof(h);
+		a->len = len - sizeof(h);
+		break;
+	}
+	case VG_CLASS_SOCK: {
+		struct vg_sock sk;
+
+		if (len < sizeof(sk))
+			return a->flags & VIGIL_ARG_ERROR ? 0 : -EBADMSG;
+		memcpy(&sk, data, sizeof(sk));
+		a->sock = (struct vigil_sock_info){
+			.family = sk.family, .type = sk.type, .protocol = sk.protocol, .state = sk.state,
+			.mark = sk.mark, .priority = sk.priority, .sport = sk.sport, .dport = sk.dport,
+			.cookie = sk.cookie,
+		};
+		memcpy(a->sock.saddr, sk.saddr, 16);
+		memcpy(a->sock.daddr, sk.daddr, 16);
+		break;
+	}
+	case VG_CLASS_SOCKADDR: {
+		const struct vg_sockaddr *sa = (const void *)data;
+
+		if (len < sizeof(*sa))
+			return a->flags & VIGIL_ARG_ERROR ? 0 : -EBADMSG;
+		a->sockaddr.family = sa->family;
+		a->sockaddr.port = sa->port;
+		memcpy(a->sockaddr.addr, sa->addr, 16);
+		/* the kernel reads at most sizeof(path) - 1 bytes into a zeroed buffer */
+		a->sockaddr.path = memchr(sa->path, '\0', sizeof(sa->path)) ? sa->path : "";
+		break;
+	}
+	case VG_CLASS_CRED: {
+		struct vg_cred c;
+
+		if (len < sizeof(c))
+			return a->flags & VIGIL_ARG_ERROR ? 0 : -EBADMSG;
+		memcpy(&c, data, sizeof(c));
+		a->creds = (struct vigil_creds){c.uid, c.gid, c.euid, c.egid, c.suid, c.sgid, c.fsuid, c.fsgid};
+		a->cred_caps = (struct vigil_caps){c.cap_permitted, c.cap_effective, c.cap_inheritable};
+		break;
+	}
+	}
+	return 0;
+}
+
+int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev)
+{
+	const struct vg_generic_record *r = data;
+	const struct vigil_hook_info *hook;
+	const struct vigil_process *p;
+	size_t data_len, i;
+
+	if (size < offsetof(struct vg_generic_record, data) || size > sizeof(*r) || r->nargs > VG_MAX_ARGS)
+		return decode_bad(d);
+	data_len = size - offsetof(struct vg_generic_record, data);
+	hook = d->resolve ? d->resolve(d->resolve_ctx, r->hook_id) : NULL;
+	if (!hook) {
+		d->stats.unknown_hook++;
+		return 0;
+	}
+	if (hook->nargs != r->nargs)
+		return decode_bad(d);
+	for (i = 0; i < r->nargs; i++) {
+		ev->policy.args[i].label = hook->args[i].label;
+		if (decode_arg(r, data_len, (unsigned int)i, hook->args[i].type, &ev->policy.args[i]))
+			return decode_bad(d);
+	}
+	p = record_process(d, r);
+	ev->type = hook->type;
+	ev->time = r->hdr.ktime + d->boot_to_wall;
+	ev->process = p;
+	ev->parent = p->ppid ? vigil_pcache__lookup(d->cache, p->ppid, p->pktime) : NULL;
+	ev->policy.hook = hook;
+	ev->policy.nargs = r->nargs;
+	ev->policy.override_err = r->override_err;
+	if (r->monitored) {
+		ev->policy.action = strongest(r->monitored);
+		ev->policy.monitored = true;
+	} else {
+		ev->policy.action = strongest(r->actions);
+	}
+	return 1;
+}

@@ -1,0 +1,260 @@
+/* parse_actions.c - matchActions and matchReturnActions: the action, its arguments, and
+ * the rules Tetragon checks when it loads them (Post-only options, what each action needs). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_internal.h"
+
+struct action_parse {
+	struct vigil_action a;
+	yaml_node_t *action;
+	yaml_node_t *rate_limit;
+	yaml_node_t *rate_scope;
+	yaml_node_t *arg_error;
+	yaml_node_t *arg_sig;
+	yaml_node_t *arg_url;
+	yaml_node_t *arg_fqdn;
+	yaml_node_t *kernel_stack;
+	yaml_node_t *user_stack;
+};
+
+/* IMA hashes need bpf_ima_file_hash and a place in the event vigil does not have yet. */
+static int action_ima(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	bool on;
+	int err;
+
+	err = policy_bool(c, value, "imaHash", &on);
+	if (!err && on)
+		err = policy_error(c, key, "not supported by vigil: imaHash");
+	return err;
+}
+
+static const struct policy_field action_fields[] = {
+	POLICY_NODE("action", struct action_parse, action, POLICY_REQUIRED),
+	POLICY_NODE("rateLimit", struct action_parse, rate_limit, 0),
+	POLICY_NODE("rateLimitScope", struct action_parse, rate_scope, 0),
+	POLICY_NODE("kernelStackTrace", struct action_parse, kernel_stack, 0),
+	POLICY_NODE("userStackTrace", struct action_parse, user_stack, 0),
+	POLICY_NODE("argError", struct action_parse, arg_error, 0),
+	POLICY_NODE("argSig", struct action_parse, arg_sig, 0),
+	POLICY_NODE("argUrl", struct action_parse, arg_url, 0),
+	POLICY_NODE("argFqdn", struct action_parse, arg_fqdn, 0),
+	POLICY_U32("argSock", struct action_parse, a.arg_sock, 0),
+	POLICY_U32("argFd", struct action_parse, a.arg_fd, 0),
+	POLICY_U32("argName", struct action_parse, a.arg_name, 0),
+	POLICY_FN("imaHash", action_ima, 0),
+	/* Set (USDT) and the uprobe-only Override variants */
+	POLICY_REFUSE("argIndex"),
+	POLICY_REFUSE("argValue"),
+	POLICY_REFUSE("argRegs"),
+	POLICY_REFUSE("argNewSymbol"),
+	POLICY_REFUSE("argNewAddr"),
+	POLICY_REFUSE("argNewOffset"),
+};
+
+/* ---- Post ---- */
+
+static const char *const scopes[] = {
+	[VIGIL_RATE_THREAD] = "thread",
+	[VIGIL_RATE_PROCESS] = "process",
+	[VIGIL_RATE_GLOBAL] = "global",
+};
+
+static int post_only(struct policy_ctx *c, const struct action_parse *ap, const yaml_node_t *n, const char *field)
+{
+	if (n && ap->a.kind != VIGIL_ACTION_POST)
+		return policy_error(c, n, "%s is only valid with Post, not %s", field, vigil_action_name(ap->a.kind));
+	return 0;
+}
+
+static int post_options(struct policy_ctx *c, struct action_parse *ap)
+{
+	const char *s;
+	size_t i;
+	int err;
+
+	err = post_only(c, ap, ap->rate_limit, "rateLimit");
+	if (!err)
+		err = post_only(c, ap, ap->rate_scope, "rateLimitScope");
+	if (!err && ap->kernel_stack)
+		err = policy_bool(c, ap->kernel_stack, "kernelStackTrace", &ap->a.kernel_stack);
+	if (!err && ap->a.kernel_stack)
+		err = post_only(c, ap, ap->kernel_stack, "kernelStackTrace");
+	if (!err && ap->user_stack)
+		err = policy_bool(c, ap->user_stack, "userStackTrace", &ap->a.user_stack);
+	if (!err && ap->a.user_stack)
+		err = post_only(c, ap, ap->user_stack, "userStackTrace");
+	if (!err && ap->rate_limit) {
+		err = policy_str(c, ap->rate_limit, "rateLimit", &s);
+		if (!err && policy_parse_rate_limit(s, &ap->a.rate_limit_ms))
+			err = policy_error(c, ap->rate_limit,
+					   "rateLimit \"%s\" is not a duration (seconds, or a number with an s, m or h "
+					   "suffix)", s);
+	}
+	if (err || !ap->rate_scope)
+		return err;
+	err = policy_str(c, ap->rate_scope, "rateLimitScope", &s);
+	for (i = 0; !err && i < VIGIL_ARRAY_SIZE(scopes); i++) {
+		if (!strcmp(s, scopes[i])) {
+			ap->a.rate_scope = (enum vigil_rate_scope)i;
+			return 0;
+		}
+	}
+	return err ? err : policy_error(c, ap->rate_scope, "rateLimitScope must be thread, process or global, not \"%s\"", s);
+}
+
+/* ---- enforcement ---- */
+
+static int arg_error(struct policy_ctx *c, struct action_parse *ap)
+{
+	const char *s;
+	int err;
+
+	err = policy_str(c, ap->arg_error, "argError", &s);
+	if (!err && policy_parse_errno(s, &ap->a.arg_error))
+		err = policy_error(c, ap->arg_error,
+				   "argError must be an integer or an errno name such as EPERM, not \"%s\"", s);
+	return err;
+}
+
+static int arg_sig(struct policy_ctx *c, struct action_parse *ap)
+{
+	const char *s;
+	int err;
+
+	err = policy_str(c, ap->arg_sig, "argSig", &s);
+	if (!err && policy_parse_signal(s, &ap->a.arg_sig))
+		err = policy_error(c, ap->arg_sig, "argSig must be a signal number (1..64) or a name such as SIGKILL, "
+				   "not \"%s\"", s);
+	return err;
+}
+
+static bool syscall_list(const struct policy_ctx *c, const char *call)
+{
+	const struct vigil_policy_list *l;
+
+	if (strncmp(call, "list:", 5))
+		return false;
+	l = policy_list_find(c->policy, call + 5);
+	return l && l->type != VIGIL_LIST_GENERATED_FTRACE;
+}
+
+/* Tetragon's validateOverride: bpf_override_return works on syscalls (error injection
+ * points), fmod_ret on security_ functions; anything else fails at load. */
+static int override_target(struct policy_ctx *c, const yaml_node_t *at)
+{
+	const struct vigil_hook *h = c->hook;
+
+	if (h->kind == VIGIL_HOOK_TRACEPOINT)
+		return policy_error(c, at, "Override is not possible on a tracepoint");
+	if (h->kind != VIGIL_HOOK_KPROBE || h->syscall || !strncmp(h->call, "security_", 9) ||
+	    syscall_list(c, h->call))
+		return 0;
+	return policy_error(c, at, "Override works only on syscalls (syscall: true) and security_ functions, not on "
+			    "\"%s\"", h->call);
+}
+
+static int needs(struct policy_ctx *c, const struct action_parse *ap, const yaml_node_t *field, const char *name)
+{
+	if (!field)
+		return policy_error(c, ap->action, "%s needs %s", vigil_action_name(ap->a.kind), name);
+	return 0;
+}
+
+static int text_arg(struct policy_ctx *c, const struct action_parse *ap, const yaml_node_t *n, const char *name,
+		    char **out)
+{
+	int err;
+
+	err = needs(c, ap, n, name);
+	if (!err)
+		err = policy_strdup(c, n, name, out);
+	if (!err && !(*out)[0])
+		err = policy_error(c, n, "%s must not be empty", name);
+	return err;
+}
+
+static int action_args(struct policy_ctx *c, struct action_parse *ap)
+{
+	int err = 0;
+
+	if (ap->arg_error)
+		err = arg_error(c, ap);
+	if (!err && ap->arg_sig)
+		err = arg_sig(c, ap);
+	if (err)
+		return err;
+	switch (ap->a.kind) {
+	case VIGIL_ACTION_SIGNAL:
+		return needs(c, ap, ap->arg_sig, "argSig");
+	case VIGIL_ACTION_OVERRIDE:
+		err = needs(c, ap, ap->arg_error, "argError");
+		return err ? err : override_target(c, ap->action);
+	case VIGIL_ACTION_NOTIFY_ENFORCER:
+		err = needs(c, ap, ap->arg_error ? ap->arg_error : ap->arg_sig, "argError or argSig");
+		if (!err && !c->has_enforcers)
+			err = policy_error(c, ap->action, "NotifyEnforcer needs an entry in spec.enforcers");
+		return err;
+	case VIGIL_ACTION_GETURL:
+		return text_arg(c, ap, ap->arg_url, "argUrl", &ap->a.arg_url);
+	case VIGIL_ACTION_DNSLOOKUP:
+		return text_arg(c, ap, ap->arg_fqdn, "argFqdn", &ap->a.arg_fqdn);
+	default:
+		return 0;
+	}
+}
+
+static int parse_action(struct policy_ctx *c, yaml_node_t *item, struct action_parse *ap)
+{
+	const char *s;
+	int err;
+
+	err = policy_parse_map(c, item, NULL, action_fields, VIGIL_ARRAY_SIZE(action_fields), ap);
+	if (!err)
+		err = policy_str(c, ap->action, "action", &s);
+	if (err)
+		return err;
+	err = policy_action_lookup(s, &ap->a.kind);
+	if (err == -ENOTSUP)
+		return policy_error(c, ap->action, "action \"%s\" is not supported by vigil", s);
+	if (err)
+		return policy_error(c, ap->action, "unknown action \"%s\"", s);
+	err = post_options(c, ap);
+	if (!err)
+		err = action_args(c, ap);
+	return err;
+}
+
+int policy_parse_actions(struct policy_ctx *c, yaml_node_t *seq, struct vigil_action **out, size_t *count)
+{
+	struct action_parse ap;
+	yaml_node_t *item;
+	size_t i, n, len;
+	int err;
+
+	err = policy_expect(c, seq, YAML_SEQUENCE_NODE, NULL);
+	if (err)
+		return err;
+	n = policy_seq_len(seq);
+	/* MAX_ACTIONS in Tetragon's BPF: the action loop is unrolled that many times */
+	if (n > VIGIL_POLICY_MAX_ACTIONS)
+		return policy_error(c, policy_node(c, seq->data.sequence.items.start[VIGIL_POLICY_MAX_ACTIONS]),
+				    "too many actions (max %d)", VIGIL_POLICY_MAX_ACTIONS);
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return policy_nomem(c);
+	for (i = 0; i < n && !err; i++) {
+		item = policy_seq_item(c, seq, i);
+		if (!item)
+			return -EINVAL;
+		len = policy_path_index(c, i);
+		memset(&ap, 0, sizeof(ap));
+		ap.a.pos = policy_pos(item);
+		err = parse_action(c, item, &ap);
+		(*out)[(*count)++] = ap.a;
+		policy_path_pop(c, len);
+	}
+	return err;
+}

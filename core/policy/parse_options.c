@@ -1,0 +1,140 @@
+/* parse_options.c - spec.options: the names Tetragon knows, each value checked; policy-mode
+ * sets the policy's mode, the others are kept for the loader. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_internal.h"
+
+/* ---- options ---- */
+
+struct option_parse {
+	char *name;
+	char *value;
+	yaml_node_t *name_node;
+	yaml_node_t *value_node;
+};
+
+static int option_name(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct option_parse *op = obj;
+
+	op->name_node = value;
+	return policy_strdup(c, value, "name", &op->name);
+}
+
+static int option_value(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct option_parse *op = obj;
+
+	op->value_node = value;
+	return policy_strdup(c, value, "value", &op->value);
+}
+
+static const struct policy_field option_fields[] = {
+	POLICY_FN("name", option_name, POLICY_REQUIRED),
+	POLICY_FN("value", option_value, 0),
+};
+
+static int opt_mode(struct policy_ctx *c, const char *v, yaml_node_t *at)
+{
+	if (!strcmp(v, "enforce"))
+		c->policy->mode = VIGIL_MODE_ENFORCE;
+	else if (!strcmp(v, "monitor"))
+		c->policy->mode = VIGIL_MODE_MONITOR;
+	else
+		return policy_error(c, at, "policy-mode must be enforce or monitor, not \"%s\"", v);
+	return 0;
+}
+
+/* Go's strconv.ParseBool, which Tetragon reads these with. */
+static int opt_bool(struct policy_ctx *c, const char *v, yaml_node_t *at)
+{
+	static const char *const ok[] = { "1", "t", "T", "TRUE", "true", "True",
+					  "0", "f", "F", "FALSE", "false", "False" };
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(ok); i++)
+		if (!strcmp(v, ok[i]))
+			return 0;
+	return policy_error(c, at, "option value must be true or false, not \"%s\"", v);
+}
+
+static int opt_override(struct policy_ctx *c, const char *v, yaml_node_t *at)
+{
+	if (strcmp(v, "fmod-ret") && strcmp(v, "override-return"))
+		return policy_error(c, at, "override-method must be fmod-ret or override-return, not \"%s\"", v);
+	return 0;
+}
+
+static int opt_positive(struct policy_ctx *c, const char *v, yaml_node_t *at)
+{
+	int64_t n;
+
+	if (policy_parse_s64(v, 1, INT32_MAX, &n))
+		return policy_error(c, at, "sleepable-preload-size must be a positive integer, not \"%s\"", v);
+	return 0;
+}
+
+/* pkg/sensors/tracing/options.go; sleepable-preload-size is Tetragon main's. */
+static const struct {
+	const char *name;
+	int (*check)(struct policy_ctx *c, const char *value, yaml_node_t *at);
+} option_defs[] = {
+	{ "policy-mode", opt_mode },
+	{ "disable-kprobe-multi", opt_bool },
+	{ "disable-uprobe-multi", opt_bool },
+	{ "override-method", opt_override },
+	{ "sleepable-preload-size", opt_positive },
+};
+
+static int option_check(struct policy_ctx *c, yaml_node_t *item, const struct option_parse *op)
+{
+	yaml_node_t *at = op->value_node ? op->value_node : item;
+	size_t i;
+
+	for (i = 0; i < c->policy->noptions - 1; i++)
+		if (!strcmp(c->policy->options[i].name, op->name))
+			return policy_error(c, op->name_node, "option \"%s\" is set twice", op->name);
+	for (i = 0; i < VIGIL_ARRAY_SIZE(option_defs); i++)
+		if (!strcmp(op->name, option_defs[i].name))
+			return option_defs[i].check(c, op->value ? op->value : "", at);
+	return policy_error(c, op->name_node, "unknown option \"%s\"", op->name);
+}
+
+int policy_parse_options(struct policy_ctx *c, yaml_node_t *seq)
+{
+	struct vigil_policy *p = c->policy;
+	struct option_parse op;
+	yaml_node_t *item;
+	size_t i, n, len;
+	int err;
+
+	err = policy_expect(c, seq, YAML_SEQUENCE_NODE, "options");
+	if (err)
+		return err;
+	n = policy_seq_len(seq);
+	p->options = calloc(n ? n : 1, sizeof(*p->options));
+	if (!p->options)
+		return policy_nomem(c);
+	for (i = 0; i < n && !err; i++) {
+		item = policy_seq_item(c, seq, i);
+		if (!item)
+			return -EINVAL;
+		len = policy_path_key(c, "options");
+		policy_path_index(c, i);
+		memset(&op, 0, sizeof(op));
+		err = policy_parse_map(c, item, "options", option_fields, VIGIL_ARRAY_SIZE(option_fields), &op);
+		if (!err && !op.value) {
+			op.value = strdup("");
+			err = op.value ? 0 : policy_nomem(c);
+		}
+		p->options[p->noptions].name = op.name;
+		p->options[p->noptions].value = op.value;
+		p->noptions++;
+		if (!err)
+			err = option_check(c, item, &op);
+		policy_path_pop(c, len);
+	}
+	return err;
+}

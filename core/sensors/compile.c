@@ -1,0 +1,56 @@
+/* compile.c - one hook of a policy into everything needed to load it. */
+#include <errno.h>
+#include <string.h>
+
+#include "sensors_internal.h"
+
+static enum vigil_event_type event_type(enum vigil_hook_kind k)
+{
+	switch (k) {
+	case VIGIL_HOOK_TRACEPOINT: return VIGIL_EVENT_TRACEPOINT;
+	case VIGIL_HOOK_LSM: return VIGIL_EVENT_LSM;
+	case VIGIL_HOOK_UPROBE: return VIGIL_EVENT_UPROBE;
+	default: return VIGIL_EVENT_KPROBE;
+	}
+}
+
+int compile_hook(struct compile_ctx *ctx, size_t i, struct compiled_hook *out)
+{
+	const struct vigil_hook *hook = &ctx->policy->hooks[i];
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->str_eq.size = sizeof(struct vg_str_key);
+	out->str_prefix.size = sizeof(struct vg_lpm_str_key);
+	out->str_postfix.size = sizeof(struct vg_lpm_str_key);
+	out->int_set.size = sizeof(struct vg_int_key);
+	out->addr4.size = sizeof(struct vg_addr4_key);
+	out->addr6.size = sizeof(struct vg_addr6_key);
+
+	if (hook->nargs > VG_MAX_ARGS)
+		return sensor_error(ctx, hook->pos, -E2BIG, "too many arguments (max %d)", VG_MAX_ARGS);
+	err = compile_mechanism(ctx, hook, out);
+	if (err)
+		goto err_out;
+	err = compile_selectors(ctx, hook, out);
+	if (err)
+		goto err_out;
+	out->cfg.monitor = ctx->mode == VIGIL_MODE_MONITOR;
+	out->cfg.host_user_ns = ctx->host_ns[VIGIL_NS_USER];
+
+	out->info.type = event_type(hook->kind);
+	out->info.policy_name = ctx->policy->name;
+	out->info.function_name = out->function_name;
+	out->info.subsys = hook->subsystem;
+	out->info.event = hook->event;
+	out->info.path = hook->path;
+	out->info.symbol = hook->nsymbols ? hook->symbols[0] : NULL;
+	out->info.message = hook->message;
+	out->info.tags = (const char *const *)hook->tags;
+	out->info.ntags = hook->ntags;
+	return 0;
+
+err_out:
+	compiled_hook_free(out);
+	return err;
+}

@@ -1,0 +1,482 @@
+/* compile_selectors.c - a hook's selectors into struct vg_selector entries and the keys of
+ * the instance's string, integer and address maps. The parser has checked operators against
+ * argument types and the form of every value; here they become bytes the kernel compares. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sensors_internal.h"
+
+/* InMap ranges are expanded element by element into the hash map: bound the expansion. */
+#define MAX_INMAP_ENTRIES 65536
+
+static const struct {
+	const char *name;
+	uint64_t value;
+} symbols[] = {
+	{"AF_UNIX", 1}, {"AF_INET", 2}, {"AF_INET6", 10},
+	{"IPPROTO_IP", 0}, {"IPPROTO_ICMP", 1}, {"IPPROTO_TCP", 6}, {"IPPROTO_UDP", 17},
+	{"IPPROTO_ICMPV6", 58}, {"IPPROTO_RAW", 255},
+	{"TCP_ESTABLISHED", 1}, {"TCP_SYN_SENT", 2}, {"TCP_SYN_RECV", 3}, {"TCP_FIN_WAIT1", 4},
+	{"TCP_FIN_WAIT2", 5}, {"TCP_TIME_WAIT", 6}, {"TCP_CLOSE", 7}, {"TCP_CLOSE_WAIT", 8},
+	{"TCP_LAST_ACK", 9}, {"TCP_LISTEN", 10}, {"TCP_CLOSING", 11}, {"TCP_NEW_SYN_RECV", 12},
+};
+
+static const struct {
+	const char *name;
+	unsigned int type;	/* S_IFMT >> 12 */
+} file_types[] = {
+	{"reg", S_IFREG >> 12}, {"regular", S_IFREG >> 12}, {"dir", S_IFDIR >> 12}, {"lnk", S_IFLNK >> 12},
+	{"link", S_IFLNK >> 12}, {"symlink", S_IFLNK >> 12}, {"chr", S_IFCHR >> 12}, {"char", S_IFCHR >> 12},
+	{"blk", S_IFBLK >> 12}, {"block", S_IFBLK >> 12}, {"fifo", S_IFIFO >> 12}, {"pipe", S_IFIFO >> 12},
+	{"sock", S_IFSOCK >> 12}, {"socket", S_IFSOCK >> 12},
+};
+
+/* A number, a symbolic constant or a capability name. */
+static int parse_value(const char *s, uint64_t *out)
+{
+	char *end = NULL;
+	unsigned int c;
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(symbols); i++)
+		if (!strcmp(s, symbols[i].name)) {
+			*out = symbols[i].value;
+			return 0;
+		}
+	for (c = 0; vigil_cap_name(c); c++)
+		if (!strcmp(s, vigil_cap_name(c)) || (!strncmp(s, "CAP_", 4) && !strcmp(s + 4, vigil_cap_name(c)))) {
+			*out = c;
+			return 0;
+		}
+	errno = 0;
+	*out = s[0] == '-' ? (uint64_t)strtoll(s, &end, 0) : strtoull(s, &end, 0);
+	return errno || end == s || *end ? -EINVAL : 0;
+}
+
+/* "a:b" or "a" into [lo, hi]. */
+static int parse_range(const char *s, uint64_t *lo, uint64_t *hi)
+{
+	char buf[64];
+	char *colon;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	colon = strchr(buf, ':');
+	if (!colon)
+		return parse_value(buf, lo) ?: parse_value(buf, hi);
+	*colon = '\0';
+	return parse_value(buf, lo) ?: parse_value(colon + 1, hi);
+}
+
+static int bad_value(struct compile_ctx *ctx, struct vigil_pos pos, const char *v)
+{
+	return sensor_error(ctx, pos, -EINVAL, "value \"%s\" cannot be used here", v);
+}
+
+static int add_string_key(struct compile_ctx *ctx, struct compiled_hook *h, uint8_t kind, uint32_t filter,
+			  const char *v, struct vigil_pos pos)
+{
+	size_t len = strlen(v), i;
+
+	if (kind == VG_F_STR_EQ) {
+		struct vg_str_key k = {.filter_id = filter, .len = (uint32_t)len};
+
+		if (len > VG_STR_KEY - 1)
+			return sensor_error(ctx, pos, -EINVAL, "value longer than %d bytes", VG_STR_KEY - 1);
+		memcpy(k.data, v, len);
+		return keys_push(&h->str_eq, &k);
+	}
+	if (kind == VG_F_STR_PREFIX) {
+		struct vg_lpm_str_key k = {.prefixlen = 32 + 8 * (uint32_t)len, .filter_id = htonl(filter)};
+
+		if (len > VG_PREFIX_KEY)
+			return sensor_error(ctx, pos, -EINVAL, "Prefix value longer than %d bytes", VG_PREFIX_KEY);
+		memcpy(k.data, v, len);
+		return keys_push(&h->str_prefix, &k);
+	} else {
+		struct vg_lpm_str_key k = {.prefixlen = 32 + 8 * (uint32_t)len, .filter_id = htonl(filter)};
+
+		if (len > VG_POSTFIX_KEY)
+			return sensor_error(ctx, pos, -EINVAL, "Postfix value longer than %d bytes", VG_POSTFIX_KEY);
+		for (i = 0; i < len; i++)
+			k.data[i] = v[len - 1 - i];
+		return keys_push(&h->str_postfix, &k);
+	}
+}
+
+static int add_addr_key(struct compile_ctx *ctx, struct compiled_hook *h, uint32_t filter, const char *v,
+			struct vigil_pos pos)
+{
+	char buf[64];
+	char *slash;
+	long bits = -1;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		if (vigil_parse_long(slash + 1, 0, 128, &bits))
+			return bad_value(ctx, pos, v);
+	}
+	if (strchr(buf, ':')) {
+		struct vg_addr6_key k = {.filter_id = htonl(filter)};
+
+		if (inet_pton(AF_INET6, buf, k.addr) != 1 || bits > 128)
+			return bad_value(ctx, pos, v);
+		k.prefixlen = 32 + (uint32_t)(bits < 0 ? 128 : bits);
+		return keys_push(&h->addr6, &k);
+	} else {
+		struct vg_addr4_key k = {.filter_id = htonl(filter)};
+
+		if (inet_pton(AF_INET, buf, k.addr) != 1 || bits > 32)
+			return bad_value(ctx, pos, v);
+		k.prefixlen = 32 + (uint32_t)(bits < 0 ? 32 : bits);
+		return keys_push(&h->addr4, &k);
+	}
+}
+
+/* The values of a policy list (spec.lists), for InMap "list:NAME". */
+static const struct vigil_policy_list *find_list(struct compile_ctx *ctx, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->policy->nlists; i++)
+		if (!strcmp(ctx->policy->lists[i].name, name))
+			return &ctx->policy->lists[i];
+	return NULL;
+}
+
+static int add_int_keys(struct compile_ctx *ctx, struct compiled_hook *h, uint32_t filter, const char *v,
+			struct vigil_pos pos)
+{
+	struct vg_int_key k = {.filter_id = filter};
+	uint64_t lo, hi;
+	size_t i;
+	int err;
+
+	if (!strncmp(v, "list:", 5)) {
+		const struct vigil_policy_list *l = find_list(ctx, v + 5);
+
+		if (!l)
+			return sensor_error(ctx, pos, -EINVAL, "no list named \"%s\" in spec.lists", v + 5);
+		for (i = 0; i < l->nvalues; i++) {
+			int nr = syscall_nr(l->values[i]);
+
+			if (nr < 0)
+				return sensor_error(ctx, l->pos, -EINVAL, "list %s: unknown syscall \"%s\"", l->name, l->values[i]);
+			k.value = (uint64_t)nr;
+			err = keys_push(&h->int_set, &k);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
+	if (parse_range(v, &lo, &hi) || hi < lo)
+		return bad_value(ctx, pos, v);
+	if (hi - lo >= MAX_INMAP_ENTRIES || h->int_set.n + (hi - lo) >= MAX_INMAP_ENTRIES)
+		return sensor_error(ctx, pos, -E2BIG, "InMap holds at most %d values per hook", MAX_INMAP_ENTRIES);
+	for (k.value = lo;; k.value++) {
+		err = keys_push(&h->int_set, &k);
+		if (err || k.value == hi)
+			return err;
+	}
+}
+
+/* Translate one matchArgs entry. */
+static int compile_arg_filter(struct compile_ctx *ctx, const struct vigil_hook *hook, const struct vigil_match_arg *m,
+			      struct compiled_hook *h, struct vg_arg_filter *f, uint32_t filter)
+{
+	enum vigil_op op = m->op;
+	size_t i;
+	int err = 0;
+
+	f->slot = (uint8_t)m->arg_slot;
+	f->filter_id = filter;
+	f->is_signed = hook->args[m->arg_slot].type == VIGIL_ARG_INT || hook->args[m->arg_slot].type == VIGIL_ARG_LONG ||
+		       hook->args[m->arg_slot].type == VIGIL_ARG_SINT8 || hook->args[m->arg_slot].type == VIGIL_ARG_SINT16;
+	f->negate = op == VIGIL_OP_NOT_EQUAL || op == VIGIL_OP_NOT_PREFIX || op == VIGIL_OP_NOT_POSTFIX ||
+		    op == VIGIL_OP_NOT_IN_MAP || op == VIGIL_OP_NOT_IN_RANGE || op == VIGIL_OP_NOT_SADDR ||
+		    op == VIGIL_OP_NOT_DADDR || op == VIGIL_OP_NOT_SPORT || op == VIGIL_OP_NOT_DPORT ||
+		    op == VIGIL_OP_NOT_SPORT_PRIV || op == VIGIL_OP_NOT_DPORT_PRIV || op == VIGIL_OP_NOT_FILE_TYPE;
+
+	switch (op) {
+	case VIGIL_OP_EQUAL:
+	case VIGIL_OP_NOT_EQUAL:
+	case VIGIL_OP_PREFIX:
+	case VIGIL_OP_NOT_PREFIX:
+	case VIGIL_OP_POSTFIX:
+	case VIGIL_OP_NOT_POSTFIX: {
+		uint8_t cls = h->cfg.args[m->arg_slot].class;
+
+		if (cls == VG_CLASS_STRING || cls == VG_CLASS_PATH) {
+			f->kind = op == VIGIL_OP_EQUAL || op == VIGIL_OP_NOT_EQUAL   ? VG_F_STR_EQ
+				  : op == VIGIL_OP_PREFIX || op == VIGIL_OP_NOT_PREFIX ? VG_F_STR_PREFIX
+										       : VG_F_STR_POSTFIX;
+			for (i = 0; i < m->nvalues && !err; i++)
+				err = add_string_key(ctx, h, f->kind, filter, m->values[i], m->pos);
+			return err;
+		}
+		if (op != VIGIL_OP_EQUAL && op != VIGIL_OP_NOT_EQUAL)
+			return sensor_error(ctx, m->pos, -EINVAL, "operator %s needs a string argument", vigil_op_name(op));
+		f->kind = VG_F_INT;
+		f->int_op = VG_INT_EQ;
+		break;
+	}
+	case VIGIL_OP_GT: f->kind = VG_F_INT; f->int_op = VG_INT_GT; break;
+	case VIGIL_OP_LT: f->kind = VG_F_INT; f->int_op = VG_INT_LT; break;
+	case VIGIL_OP_MASK: f->kind = VG_F_INT; f->int_op = VG_INT_MASK; break;
+	case VIGIL_OP_IN_RANGE:
+	case VIGIL_OP_NOT_IN_RANGE: {
+		uint64_t lo, hi;
+
+		f->kind = VG_F_INT;
+		f->int_op = VG_INT_RANGE;
+		if (m->nvalues * 2 > VG_MAX_VALUES)
+			return sensor_error(ctx, m->pos, -E2BIG, "at most %d ranges", VG_MAX_VALUES / 2);
+		for (i = 0; i < m->nvalues; i++) {
+			if (parse_range(m->values[i], &lo, &hi))
+				return bad_value(ctx, m->pos, m->values[i]);
+			f->values[2 * i] = lo;
+			f->values[2 * i + 1] = hi;
+		}
+		f->nvalues = (uint8_t)(2 * m->nvalues);
+		return 0;
+	}
+	case VIGIL_OP_IN_MAP:
+	case VIGIL_OP_NOT_IN_MAP:
+		f->kind = VG_F_INT_MAP;
+		for (i = 0; i < m->nvalues && !err; i++)
+			err = add_int_keys(ctx, h, filter, m->values[i], m->pos);
+		return err;
+	case VIGIL_OP_SADDR:
+	case VIGIL_OP_NOT_SADDR:
+	case VIGIL_OP_DADDR:
+	case VIGIL_OP_NOT_DADDR:
+		f->kind = VG_F_ADDR;
+		f->field = op == VIGIL_OP_SADDR || op == VIGIL_OP_NOT_SADDR ? VG_FIELD_SADDR : VG_FIELD_DADDR;
+		for (i = 0; i < m->nvalues && !err; i++)
+			err = add_addr_key(ctx, h, filter, m->values[i], m->pos);
+		return err;
+	case VIGIL_OP_SPORT:
+	case VIGIL_OP_NOT_SPORT:
+	case VIGIL_OP_DPORT:
+	case VIGIL_OP_NOT_DPORT:
+	case VIGIL_OP_SPORT_PRIV:
+	case VIGIL_OP_NOT_SPORT_PRIV:
+	case VIGIL_OP_DPORT_PRIV:
+	case VIGIL_OP_NOT_DPORT_PRIV: {
+		bool src = op == VIGIL_OP_SPORT || op == VIGIL_OP_NOT_SPORT || op == VIGIL_OP_SPORT_PRIV ||
+			   op == VIGIL_OP_NOT_SPORT_PRIV;
+		bool priv = op == VIGIL_OP_SPORT_PRIV || op == VIGIL_OP_NOT_SPORT_PRIV || op == VIGIL_OP_DPORT_PRIV ||
+			    op == VIGIL_OP_NOT_DPORT_PRIV;
+		uint64_t lo, hi;
+
+		f->kind = VG_F_PORT;
+		f->int_op = VG_INT_RANGE;
+		f->field = src ? VG_FIELD_SPORT : VG_FIELD_DPORT;
+		if (priv) {
+			f->values[0] = 0;
+			f->values[1] = 1023;
+			f->nvalues = 2;
+			return 0;
+		}
+		if (m->nvalues * 2 > VG_MAX_VALUES)
+			return sensor_error(ctx, m->pos, -E2BIG, "at most %d ports or port ranges", VG_MAX_VALUES / 2);
+		for (i = 0; i < m->nvalues; i++) {
+			if (parse_range(m->values[i], &lo, &hi) || hi > 65535)
+				return bad_value(ctx, m->pos, m->values[i]);
+			f->values[2 * i] = lo;
+			f->values[2 * i + 1] = hi;
+		}
+		f->nvalues = (uint8_t)(2 * m->nvalues);
+		return 0;
+	}
+	case VIGIL_OP_FAMILY:
+	case VIGIL_OP_PROTOCOL:
+	case VIGIL_OP_STATE:
+		f->kind = VG_F_INT;
+		f->int_op = VG_INT_EQ;
+		f->field = op == VIGIL_OP_FAMILY ? VG_FIELD_FAMILY : op == VIGIL_OP_PROTOCOL ? VG_FIELD_PROTOCOL : VG_FIELD_STATE;
+		break;
+	case VIGIL_OP_FILE_TYPE:
+	case VIGIL_OP_NOT_FILE_TYPE:
+		f->kind = VG_F_FILE_TYPE;
+		for (i = 0; i < m->nvalues; i++) {
+			size_t t;
+
+			for (t = 0; t < VIGIL_ARRAY_SIZE(file_types); t++)
+				if (!strcmp(m->values[i], file_types[t].name))
+					break;
+			if (t == VIGIL_ARRAY_SIZE(file_types))
+				return bad_value(ctx, m->pos, m->values[i]);
+			f->values[0] |= 1ULL << file_types[t].type;
+		}
+		f->nvalues = 1;
+		return 0;
+	default:
+		return sensor_error(ctx, m->pos, -EOPNOTSUPP, "operator %s is not supported by vigil yet", vigil_op_name(op));
+	}
+
+	/* the integer comparisons: each value a number or a symbol */
+	if (m->nvalues > VG_MAX_VALUES)
+		return sensor_error(ctx, m->pos, -E2BIG, "at most %d values (use InMap for more)", VG_MAX_VALUES);
+	for (i = 0; i < m->nvalues; i++) {
+		uint64_t v;
+
+		if (parse_value(m->values[i], &v))
+			return bad_value(ctx, m->pos, m->values[i]);
+		f->values[i] = v;
+	}
+	f->nvalues = (uint8_t)m->nvalues;
+	return 0;
+}
+
+static int compile_binaries(struct compile_ctx *ctx, const struct vigil_match_binaries *m, struct compiled_hook *h,
+			    struct vg_binary_filter *f, uint32_t filter, bool parent)
+{
+	uint8_t kind = m->op == VIGIL_OP_IN || m->op == VIGIL_OP_NOT_IN		 ? VG_F_STR_EQ
+		       : m->op == VIGIL_OP_PREFIX || m->op == VIGIL_OP_NOT_PREFIX ? VG_F_STR_PREFIX
+										  : VG_F_STR_POSTFIX;
+	size_t i;
+	int err = 0;
+
+	f->kind = kind;
+	f->negate = m->op == VIGIL_OP_NOT_IN || m->op == VIGIL_OP_NOT_PREFIX || m->op == VIGIL_OP_NOT_POSTFIX;
+	f->follow = m->follow_children;
+	f->parent = parent;
+	f->filter_id = filter;
+	for (i = 0; i < m->nvalues && !err; i++)
+		err = add_string_key(ctx, h, kind, filter, m->values[i], m->pos);
+	return err;
+}
+
+static int compile_action(struct compile_ctx *ctx, const struct vigil_action *a, struct vg_action_spec *out)
+{
+	switch (a->kind) {
+	case VIGIL_ACTION_POST:
+		out->kind = VG_ACT_POST;
+		out->rate_limit_ns = (uint64_t)a->rate_limit_ms * 1000000ULL;
+		out->rate_scope = (uint8_t)a->rate_scope;
+		return 0;
+	case VIGIL_ACTION_NOPOST:
+		out->kind = VG_ACT_NOPOST;
+		return 0;
+	case VIGIL_ACTION_SIGKILL:
+		out->kind = VG_ACT_SIGKILL;
+		return 0;
+	case VIGIL_ACTION_SIGNAL:
+		out->kind = VG_ACT_SIGNAL;
+		out->arg = a->arg_sig;
+		return 0;
+	case VIGIL_ACTION_OVERRIDE:
+		out->kind = VG_ACT_OVERRIDE;
+		out->arg = a->arg_error > 0 ? -a->arg_error : a->arg_error;
+		return 0;
+	default:
+		return sensor_error(ctx, a->pos, -EOPNOTSUPP, "action %s is not supported by vigil", vigil_action_name(a->kind));
+	}
+}
+
+int compile_selectors(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *h)
+{
+	uint32_t next_filter = 1;
+	size_t i, j;
+	int err;
+
+	if (hook->nselectors > VG_MAX_SELECTORS)
+		return sensor_error(ctx, hook->pos, -E2BIG, "too many selectors (max %d)", VG_MAX_SELECTORS);
+	h->cfg.nselectors = (uint32_t)hook->nselectors;
+	for (i = 0; i < hook->nselectors; i++) {
+		const struct vigil_selector *sel = &hook->selectors[i];
+		struct vg_selector *out = &h->cfg.sel[i];
+
+		if (sel->npids > 2)
+			return sensor_error(ctx, sel->pos, -E2BIG, "at most 2 matchPIDs entries per selector");
+		for (j = 0; j < sel->npids; j++) {
+			const struct vigil_match_pids *m = &sel->pids[j];
+
+			out->pids[j].negate = m->op == VIGIL_OP_NOT_IN;
+			out->pids[j].ns_pid = m->is_namespace_pid;
+			out->pids[j].follow_forks = m->follow_forks;
+			out->pids[j].nvalues = (uint8_t)m->nvalues;
+			memcpy(out->pids[j].values, m->values, m->nvalues * sizeof(uint32_t));
+		}
+		out->npids = (uint8_t)sel->npids;
+
+		if (sel->nnamespaces > VG_MAX_NS_FILTERS)
+			return sensor_error(ctx, sel->pos, -E2BIG, "at most %d matchNamespaces entries", VG_MAX_NS_FILTERS);
+		for (j = 0; j < sel->nnamespaces; j++) {
+			const struct vigil_match_namespaces *m = &sel->namespaces[j];
+			struct vg_ns_filter *f = &out->ns[j];
+			size_t v;
+
+			f->ns = (uint8_t)m->ns;
+			f->negate = m->op == VIGIL_OP_NOT_IN;
+			for (v = 0; v < m->nvalues && f->nvalues < VG_MAX_NS_VALUES; v++)
+				f->values[f->nvalues++] = m->values[v];
+			if (m->host_ns) {
+				if (f->nvalues == VG_MAX_NS_VALUES)
+					return sensor_error(ctx, m->pos, -E2BIG, "at most %d values", VG_MAX_NS_VALUES);
+				f->values[f->nvalues++] = ctx->host_ns[m->ns];
+			}
+		}
+		out->nns = (uint8_t)sel->nnamespaces;
+
+		if (sel->nns_changes) {
+			out->ns_changes_mask = sel->ns_changes[0].ns_mask;
+			out->ns_changes_negate = sel->ns_changes[0].op == VIGIL_OP_NOT_IN;
+		}
+		if (sel->ncaps + sel->ncap_changes > VG_MAX_CAP_FILTERS)
+			return sensor_error(ctx, sel->pos, -E2BIG, "at most %d capability filters per selector", VG_MAX_CAP_FILTERS);
+		for (j = 0; j < sel->ncaps + sel->ncap_changes; j++) {
+			bool changes = j >= sel->ncaps;
+			const struct vigil_match_caps *m = changes ? &sel->cap_changes[j - sel->ncaps] : &sel->caps[j];
+
+			out->caps[j].set = (uint8_t)m->type;
+			out->caps[j].negate = m->op == VIGIL_OP_NOT_IN;
+			out->caps[j].ns_only = m->is_namespace_capability;
+			out->caps[j].changes = changes;
+			out->caps[j].mask = m->mask;
+		}
+		out->ncaps = (uint8_t)(sel->ncaps + sel->ncap_changes);
+
+		if (sel->nbinaries) {
+			err = compile_binaries(ctx, &sel->binaries[0], h, &out->binary, next_filter++, false);
+			if (err)
+				return err;
+			out->has_binary = 1;
+		}
+		if (sel->nparent_binaries) {
+			err = compile_binaries(ctx, &sel->parent_binaries[0], h, &out->parent_binary, next_filter++, true);
+			if (err)
+				return err;
+			out->has_parent_binary = 1;
+		}
+		if (sel->nargs > VG_MAX_MATCH_ARGS)
+			return sensor_error(ctx, sel->pos, -E2BIG, "at most %d matchArgs per selector", VG_MAX_MATCH_ARGS);
+		if (sel->nreturn_args)
+			return sensor_error(ctx, sel->return_args[0].pos, -EOPNOTSUPP, "matchReturnArgs needs return probes, "
+					    "which vigil does not support yet");
+		for (j = 0; j < sel->nargs; j++) {
+			err = compile_arg_filter(ctx, hook, &sel->args[j], h, &out->args[j], next_filter++);
+			if (err)
+				return err;
+		}
+		out->nargs = (uint8_t)sel->nargs;
+
+		for (j = 0; j < sel->nactions; j++) {
+			err = compile_action(ctx, &sel->actions[j], &out->actions[j]);
+			if (err)
+				return err;
+		}
+		out->nactions = (uint8_t)sel->nactions;
+		if (!sel->nactions) {	/* a selector without matchActions posts */
+			out->actions[0].kind = VG_ACT_POST;
+			out->nactions = 1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,176 @@
+/* instance.c - load one compiled hook as its own instance of bpf/generic.bpf.c: shared
+ * maps reused, read-only config set, maps sized to what the selectors need and filled,
+ * the one program for the mechanism loaded and attached. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader/loader.h"
+#include "sensors_internal.h"	/* generic.h: the skeleton's config type */
+#include "generic.skel.h"
+
+struct sensor {
+	struct generic_bpf *skel;
+	struct bpf_program *prog;
+	struct bpf_link *link;
+	enum sensor_mech mech;
+	char target[128];
+	char subsys[64];
+	char path[256];
+};
+
+static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_mech m)
+{
+	switch (m) {
+	case MECH_RAW_SYSCALL_TP_BTF: return skel->progs.generic_tp_btf_sys_enter;
+	case MECH_RAW_SYSCALL_RAW_TP: return skel->progs.generic_raw_tp_sys_enter;
+	case MECH_TRACEPOINT: return skel->progs.generic_tracepoint;
+	case MECH_TP_BTF: return skel->progs.generic_fentry;	/* retargeted below */
+	case MECH_KPROBE: return skel->progs.generic_kprobe;
+	case MECH_FENTRY: return skel->progs.generic_fentry;
+	case MECH_FMOD_RET: return skel->progs.generic_fmod_ret;
+	case MECH_LSM: return skel->progs.generic_lsm;
+	case MECH_UPROBE: return skel->progs.generic_uprobe;
+	}
+	return NULL;
+}
+
+static int fill_map(struct bpf_map *map, const struct key_list *keys)
+{
+	uint8_t one = 1;
+	size_t i;
+
+	for (i = 0; i < keys->n; i++)
+		if (bpf_map_update_elem(bpf_map__fd(map), (char *)keys->keys + i * keys->size, &one, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+static void size_map(struct bpf_map *map, const struct key_list *keys)
+{
+	bpf_map__set_max_entries(map, keys->n ? (uint32_t)keys->n : 1);
+}
+
+int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader, uint32_t wakeup_batch,
+		struct sensor **out, char *why, size_t why_size)
+{
+	struct sensor *s = calloc(1, sizeof(*s));
+	struct bpf_program *p;
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->mech = h->mech;
+	snprintf(s->target, sizeof(s->target), "%s", h->target);
+	snprintf(s->subsys, sizeof(s->subsys), "%s", h->subsys);
+	snprintf(s->path, sizeof(s->path), "%s", h->path);
+	s->skel = generic_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		snprintf(why, why_size, "open: %s", strerror(-err));
+		goto err_out;
+	}
+	s->prog = mech_program(s->skel, h->mech);
+	bpf_object__for_each_program(p, s->skel->obj)
+		bpf_program__set_autoload(p, p == s->prog);
+
+	/* one ring buffer, one exec map, one set of counters for every program */
+	err = vigil_loader__reuse_shared_maps(loader, s->skel->obj);
+	if (err) {
+		snprintf(why, why_size, "reuse shared maps: %s", strerror(-err));
+		goto err_out;
+	}
+	memcpy((void *)&s->skel->rodata->cfg, &h->cfg, sizeof(h->cfg));
+	s->skel->rodata->wakeup_batch = wakeup_batch;
+	size_map(s->skel->maps.str_eq, &h->str_eq);
+	size_map(s->skel->maps.str_prefix, &h->str_prefix);
+	size_map(s->skel->maps.str_postfix, &h->str_postfix);
+	size_map(s->skel->maps.int_set, &h->int_set);
+	size_map(s->skel->maps.addr4, &h->addr4);
+	size_map(s->skel->maps.addr6, &h->addr6);
+
+	switch (h->mech) {
+	case MECH_FENTRY:
+	case MECH_FMOD_RET:
+	case MECH_LSM:
+		err = bpf_program__set_attach_target(s->prog, 0, h->target);
+		break;
+	case MECH_TP_BTF:
+		bpf_program__set_expected_attach_type(s->prog, BPF_TRACE_RAW_TP);
+		err = bpf_program__set_attach_target(s->prog, 0, h->target);
+		break;
+	default:
+		err = 0;
+	}
+	if (err) {
+		snprintf(why, why_size, "attach target %s: %s", h->target, strerror(-err));
+		goto err_out;
+	}
+	err = generic_bpf__load(s->skel);
+	if (err) {
+		snprintf(why, why_size, "load (%s): %s", sensor_mech_name(h->mech), strerror(-err));
+		goto err_out;
+	}
+	err = fill_map(s->skel->maps.str_eq, &h->str_eq) ?: fill_map(s->skel->maps.str_prefix, &h->str_prefix) ?:
+	      fill_map(s->skel->maps.str_postfix, &h->str_postfix) ?: fill_map(s->skel->maps.int_set, &h->int_set) ?:
+	      fill_map(s->skel->maps.addr4, &h->addr4) ?: fill_map(s->skel->maps.addr6, &h->addr6);
+	if (err) {
+		snprintf(why, why_size, "fill selector maps: %s", strerror(-err));
+		goto err_out;
+	}
+	*out = s;
+	return 0;
+
+err_out:
+	sensor_free(s);
+	return err;
+}
+
+int sensor_attach(struct sensor *s, char *why, size_t why_size)
+{
+	int err;
+
+	if (s->link)
+		return 0;
+	switch (s->mech) {
+	case MECH_TRACEPOINT:
+		s->link = bpf_program__attach_tracepoint(s->prog, s->subsys, s->target);
+		break;
+	case MECH_KPROBE:
+		s->link = bpf_program__attach_kprobe(s->prog, false, s->target);
+		break;
+	case MECH_UPROBE: {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = s->target);
+
+		s->link = bpf_program__attach_uprobe_opts(s->prog, -1, s->path, 0, &uo);
+		break;
+	}
+	default:
+		s->link = bpf_program__attach(s->prog);
+	}
+	if (!s->link) {
+		err = -errno;
+		snprintf(why, why_size, "attach %s %s: %s", sensor_mech_name(s->mech), s->target, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void sensor_detach(struct sensor *s)
+{
+	bpf_link__destroy(s->link);
+	s->link = NULL;
+}
+
+void sensor_free(struct sensor *s)
+{
+	if (!s)
+		return;
+	sensor_detach(s);
+	generic_bpf__destroy(s->skel);
+	free(s);
+}

@@ -1,0 +1,422 @@
+/* manager.c - the table of loaded policies: add, delete, enable, disable, switch mode,
+ * resolve hook ids for the decoder, list for status. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/btf.h>
+
+#include "sensors_internal.h"
+
+struct loaded_hook {
+	struct compiled_hook *compiled;		/* kept for the hook's lifetime: info points into it */
+	struct sensor *sensor;
+	char desc[200];				/* "kprobe __x64_sys_setns" */
+	struct vigil_hook_status status;
+};
+
+struct loaded_policy {
+	struct vigil_policy *policy;
+	enum vigil_policy_mode mode;
+	bool enabled;
+	size_t nhooks;
+	struct loaded_hook *hooks;
+	struct vigil_hook_status *statuses;	/* for listing */
+	uint64_t events;
+	struct loaded_policy *next;
+};
+
+struct vigil_sensors {
+	const struct vigil_probe_report *probe;
+	const struct vigil_loader *loader;
+	uint32_t wakeup_batch;
+	uint32_t host_ns[VIGIL_NS_COUNT];
+	struct btf *vmlinux;
+
+	pthread_mutex_t lock;
+	struct loaded_policy *policies;		/* live */
+	struct loaded_policy *retired;		/* deleted or replaced: their hook infos live on */
+	struct {
+		const struct vigil_hook_info *info;
+		struct loaded_policy *owner;
+	} *ids;					/* hook id - 1 -> hook */
+	size_t nids, cap;
+};
+
+struct vigil_sensors *vigil_sensors__new(const struct vigil_sensors_opts *opts)
+{
+	struct vigil_sensors *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->probe = opts->probe;
+	s->loader = opts->loader;
+	s->wakeup_batch = opts->wakeup_batch ? opts->wakeup_batch : 64;
+	if (opts->host_ns)
+		memcpy(s->host_ns, opts->host_ns, sizeof(s->host_ns));
+	pthread_mutex_init(&s->lock, NULL);
+	s->vmlinux = btf__load_vmlinux_btf();
+	if (!s->vmlinux)
+		pr_warn("sensors: no kernel BTF: kernel functions cannot be checked before attaching");
+	return s;
+}
+
+static void unload_policy(struct loaded_policy *lp)
+{
+	size_t i;
+
+	for (i = 0; i < lp->nhooks; i++) {
+		sensor_free(lp->hooks[i].sensor);
+		lp->hooks[i].sensor = NULL;
+		lp->hooks[i].status.attached = false;
+	}
+}
+
+static void free_policy(struct loaded_policy *lp)
+{
+	size_t i;
+
+	if (!lp)
+		return;
+	unload_policy(lp);
+	for (i = 0; i < lp->nhooks; i++) {
+		compiled_hook_free(lp->hooks[i].compiled);
+		free(lp->hooks[i].compiled);
+	}
+	free(lp->hooks);
+	free(lp->statuses);
+	vigil_policy_free(lp->policy);
+	free(lp);
+}
+
+void vigil_sensors__free(struct vigil_sensors *s)
+{
+	struct loaded_policy *lp, *next;
+
+	if (!s)
+		return;
+	for (lp = s->policies; lp; lp = next) {
+		next = lp->next;
+		free_policy(lp);
+	}
+	for (lp = s->retired; lp; lp = next) {
+		next = lp->next;
+		free_policy(lp);
+	}
+	free(s->ids);
+	btf__free(s->vmlinux);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static struct loaded_policy *find(struct vigil_sensors *s, const char *name, struct loaded_policy ***link)
+{
+	struct loaded_policy **pp;
+
+	for (pp = &s->policies; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->policy->name, name)) {
+			if (link)
+				*link = pp;
+			return *pp;
+		}
+	return NULL;
+}
+
+/* Reserve hook ids for a policy's hooks (under the lock). */
+static int assign_ids(struct vigil_sensors *s, struct loaded_policy *lp)
+{
+	size_t i;
+
+	if (s->nids + lp->nhooks > s->cap) {
+		size_t cap = (s->cap ? s->cap * 2 : 64) + lp->nhooks;
+		void *p = realloc(s->ids, cap * sizeof(*s->ids));
+
+		if (!p)
+			return -ENOMEM;
+		s->ids = p;
+		s->cap = cap;
+	}
+	for (i = 0; i < lp->nhooks; i++) {
+		struct compiled_hook *c = lp->hooks[i].compiled;
+
+		c->cfg.hook_id = (uint32_t)(s->nids + 1);
+		c->info.id = c->cfg.hook_id;
+		s->ids[s->nids].info = &c->info;
+		s->ids[s->nids].owner = lp;
+		s->nids++;
+	}
+	return 0;
+}
+
+static const char *hook_kind_name(enum vigil_hook_kind k)
+{
+	static const char *const names[] = {"kprobe", "tracepoint", "lsm", "uprobe"};
+
+	return k < VIGIL_ARRAY_SIZE(names) ? names[k] : "hook";
+}
+
+/* Compile every hook; nothing is loaded yet. */
+static int compile_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct vigil_policy_error *err)
+{
+	struct compile_ctx ctx = {
+		.policy = lp->policy, .probe = s->probe, .host_ns = s->host_ns, .vmlinux = s->vmlinux,
+		.mode = lp->mode, .err = err,
+	};
+	size_t i;
+	int rc;
+
+	lp->hooks = calloc(lp->policy->nhooks ? lp->policy->nhooks : 1, sizeof(*lp->hooks));
+	lp->statuses = calloc(lp->policy->nhooks ? lp->policy->nhooks : 1, sizeof(*lp->statuses));
+	if (!lp->hooks || !lp->statuses)
+		return -ENOMEM;
+	for (i = 0; i < lp->policy->nhooks; i++) {
+		struct loaded_hook *h = &lp->hooks[i];
+		const struct vigil_hook *hook = &lp->policy->hooks[i];
+
+		h->compiled = calloc(1, sizeof(*h->compiled));
+		if (!h->compiled)
+			return -ENOMEM;
+		lp->nhooks++;
+		rc = compile_hook(&ctx, i, h->compiled);
+		if (rc)
+			return rc;
+		snprintf(h->desc, sizeof(h->desc), "%s %s", hook_kind_name(hook->kind), h->compiled->function_name);
+		h->status.hook = h->desc;
+		h->status.mechanism = sensor_mech_name(h->compiled->mech);
+		h->status.note = h->compiled->note[0] ? h->compiled->note : NULL;
+	}
+	return 0;
+}
+
+/* Load and attach every compiled hook; on failure unload what was loaded. */
+static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct vigil_policy_error *err)
+{
+	char why[256];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < lp->nhooks && !rc; i++) {
+		struct loaded_hook *h = &lp->hooks[i];
+
+		rc = sensor_load(h->compiled, s->loader, s->wakeup_batch, &h->sensor, why, sizeof(why));
+		if (!rc && lp->enabled)
+			rc = sensor_attach(h->sensor, why, sizeof(why));
+		h->status.attached = !rc && lp->enabled;
+		if (rc && err) {
+			const struct vigil_hook *hook = &lp->policy->hooks[i];
+
+			snprintf(err->file, sizeof(err->file), "%s", lp->policy->file ? lp->policy->file : "<policy>");
+			err->line = hook->call_pos.line;
+			err->col = hook->call_pos.col;
+			snprintf(err->reason, sizeof(err->reason), "%s: %s", h->desc, why);
+		}
+	}
+	if (rc)
+		unload_policy(lp);
+	return rc;
+}
+
+static struct loaded_policy *build(struct vigil_sensors *s, struct vigil_policy *p, int mode,
+				   struct vigil_policy_error *err, int *rc)
+{
+	struct loaded_policy *lp = calloc(1, sizeof(*lp));
+
+	if (!lp) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	lp->policy = p;
+	lp->mode = mode >= 0 ? (enum vigil_policy_mode)mode : p->mode;
+	lp->enabled = true;
+	pthread_mutex_lock(&s->lock);
+	*rc = compile_policy(s, lp, err) ?: assign_ids(s, lp);
+	pthread_mutex_unlock(&s->lock);
+	if (!*rc)
+		*rc = load_policy(s, lp, err);
+	if (*rc) {
+		size_t i;
+
+		lp->policy = NULL;	/* the caller keeps it, and the hook infos point into it */
+		pthread_mutex_lock(&s->lock);
+		for (i = 0; i < lp->nhooks; i++) {
+			uint32_t id = lp->hooks[i].compiled->cfg.hook_id;
+
+			if (id)
+				s->ids[id - 1].info = NULL;	/* late records are dropped as unknown */
+		}
+		lp->next = s->retired;
+		s->retired = lp;
+		pthread_mutex_unlock(&s->lock);
+		return NULL;
+	}
+	return lp;
+}
+
+int vigil_sensors__add(struct vigil_sensors *s, struct vigil_policy *p, int mode, struct vigil_policy_error *err)
+{
+	struct loaded_policy *lp;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	lp = find(s, p->name, NULL);
+	pthread_mutex_unlock(&s->lock);
+	if (lp) {
+		if (err) {
+			snprintf(err->file, sizeof(err->file), "%s", p->file ? p->file : "<policy>");
+			err->line = err->col = 1;
+			snprintf(err->reason, sizeof(err->reason), "a policy named \"%s\" is already loaded", p->name);
+		}
+		return -EEXIST;
+	}
+	lp = build(s, p, mode, err, &rc);
+	if (!lp)
+		return rc;
+	pthread_mutex_lock(&s->lock);
+	lp->next = s->policies;
+	s->policies = lp;
+	pthread_mutex_unlock(&s->lock);
+	pr_info("sensors: policy %s loaded (%zu hook%s, %s)", p->name, lp->nhooks, lp->nhooks == 1 ? "" : "s",
+		lp->mode == VIGIL_MODE_MONITOR ? "monitor" : "enforce");
+	return 0;
+}
+
+int vigil_sensors__delete(struct vigil_sensors *s, const char *name)
+{
+	struct loaded_policy *lp, **link;
+
+	pthread_mutex_lock(&s->lock);
+	lp = find(s, name, &link);
+	if (lp) {
+		*link = lp->next;
+		lp->next = s->retired;
+		s->retired = lp;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!lp)
+		return -ENOENT;
+	unload_policy(lp);	/* detach and unload; the hook infos stay for records in flight */
+	pr_info("sensors: policy %s deleted", name);
+	return 0;
+}
+
+int vigil_sensors__enable(struct vigil_sensors *s, const char *name, bool enable)
+{
+	struct loaded_policy *lp;
+	char why[256];
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	lp = find(s, name, NULL);
+	if (!lp) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOENT;
+	}
+	for (i = 0; i < lp->nhooks && !rc; i++) {
+		struct loaded_hook *h = &lp->hooks[i];
+
+		if (enable)
+			rc = sensor_attach(h->sensor, why, sizeof(why));
+		else
+			sensor_detach(h->sensor);
+		h->status.attached = enable && !rc;
+	}
+	if (rc)	/* all or nothing */
+		for (i = 0; i < lp->nhooks; i++) {
+			sensor_detach(lp->hooks[i].sensor);
+			lp->hooks[i].status.attached = false;
+		}
+	lp->enabled = enable && !rc;
+	pthread_mutex_unlock(&s->lock);
+	if (rc)
+		pr_warn("sensors: cannot enable %s: %s", name, why);
+	return rc;
+}
+
+int vigil_sensors__set_mode(struct vigil_sensors *s, const char *name, enum vigil_policy_mode mode,
+			    struct vigil_policy_error *err)
+{
+	struct loaded_policy *old, *fresh, **link;
+	struct vigil_policy *p;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	old = find(s, name, &link);
+	p = old ? old->policy : NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (!old)
+		return -ENOENT;
+	if (old->mode == mode)
+		return 0;
+	/* the new instances attach before the old ones go: no gap in coverage */
+	fresh = build(s, p, (int)mode, err, &rc);
+	if (!fresh)
+		return rc;
+	pthread_mutex_lock(&s->lock);
+	fresh->enabled = old->enabled;
+	fresh->events = old->events;
+	*link = fresh;
+	fresh->next = old->next;
+	old->policy = NULL;	/* now owned by fresh */
+	old->next = s->retired;
+	s->retired = old;
+	pthread_mutex_unlock(&s->lock);
+	unload_policy(old);
+	return 0;
+}
+
+const struct vigil_hook_info *vigil_sensors__hook(struct vigil_sensors *s, uint32_t hook_id)
+{
+	const struct vigil_hook_info *info = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	if (hook_id >= 1 && hook_id <= s->nids)
+		info = s->ids[hook_id - 1].info;
+	pthread_mutex_unlock(&s->lock);
+	return info;
+}
+
+void vigil_sensors__count_event(struct vigil_sensors *s, uint32_t hook_id)
+{
+	pthread_mutex_lock(&s->lock);
+	if (hook_id >= 1 && hook_id <= s->nids)
+		s->ids[hook_id - 1].owner->events++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void vigil_sensors__list(struct vigil_sensors *s, vigil_policy_status_fn fn, void *ctx)
+{
+	struct loaded_policy *lp;
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	for (lp = s->policies; lp; lp = lp->next) {
+		struct vigil_policy_status st = {
+			.name = lp->policy->name,
+			.file = lp->policy->file,
+			.state = lp->enabled ? "enabled" : "disabled",
+			.mode = lp->mode == VIGIL_MODE_MONITOR ? "monitor" : "enforce",
+			.nhooks = lp->nhooks,
+			.hooks = lp->statuses,
+			.events = lp->events,
+		};
+
+		for (i = 0; i < lp->nhooks; i++)
+			lp->statuses[i] = lp->hooks[i].status;
+		fn(&st, ctx);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+size_t vigil_sensors__count(struct vigil_sensors *s)
+{
+	struct loaded_policy *lp;
+	size_t n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (lp = s->policies; lp; lp = lp->next)
+		n++;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}

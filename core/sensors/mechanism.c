@@ -1,0 +1,312 @@
+/* mechanism.c - choose, per hook, the best attach mechanism this kernel permits, and how
+ * the program reads the hook's arguments there (DESIGN.md's table). */
+#include <bpf/btf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sensors_internal.h"
+
+static const char *const mech_names[] = {
+	[MECH_RAW_SYSCALL_TP_BTF] = "raw_syscalls/sys_enter (tp_btf) + syscall filter",
+	[MECH_RAW_SYSCALL_RAW_TP] = "raw_syscalls/sys_enter (raw_tp) + syscall filter",
+	[MECH_TRACEPOINT] = "tracepoint",
+	[MECH_TP_BTF] = "tp_btf",
+	[MECH_KPROBE] = "kprobe",
+	[MECH_FENTRY] = "fentry",
+	[MECH_FMOD_RET] = "fmod_ret",
+	[MECH_LSM] = "lsm",
+	[MECH_UPROBE] = "uprobe",
+};
+
+const char *sensor_mech_name(enum sensor_mech m)
+{
+	return m < VIGIL_ARRAY_SIZE(mech_names) ? mech_names[m] : "unknown";
+}
+
+static bool permits(struct compile_ctx *ctx, enum vigil_mech m)
+{
+	return ctx->probe->mech[m].ok;
+}
+
+static const char *why_not(struct compile_ctx *ctx, enum vigil_mech m)
+{
+	return ctx->probe->mech[m].reason;
+}
+
+/* Number of parameters of a kernel function per BTF; -ENOENT when it does not exist,
+ * -EOPNOTSUPP when there is no BTF to ask. */
+static int btf_func_params(struct compile_ctx *ctx, const char *name)
+{
+	const struct btf_type *t;
+	int id;
+
+	if (!ctx->vmlinux)
+		return -EOPNOTSUPP;
+	id = btf__find_by_name_kind(ctx->vmlinux, name, BTF_KIND_FUNC);
+	if (id < 0)
+		return -ENOENT;
+	t = btf__type_by_id(ctx->vmlinux, btf__type_by_id(ctx->vmlinux, id)->type);
+	return t ? btf_vlen(t) : -ENOENT;
+}
+
+static bool wants_override(const struct vigil_hook *hook)
+{
+	size_t i, j;
+
+	for (i = 0; i < hook->nselectors; i++)
+		for (j = 0; j < hook->selectors[i].nactions; j++)
+			if (hook->selectors[i].actions[j].kind == VIGIL_ACTION_OVERRIDE)
+				return true;
+	return false;
+}
+
+/* The kernel-side argument specs, common to every mechanism; `user` marks syscall hooks,
+ * whose pointers point into user memory. params is the function's parameter count where
+ * the program reads a ctx array (-1: unchecked). */
+static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out,
+		     bool user, int params, int max_index)
+{
+	size_t i, j;
+
+	out->cfg.nargs = (uint32_t)hook->nargs;
+	for (i = 0; i < hook->nargs; i++) {
+		const struct vigil_policy_arg *a = &hook->args[i];
+		struct vg_arg_spec *spec = &out->cfg.args[i];
+
+		if (a->type == VIGIL_ARG_CHAR_IOVEC || a->type == VIGIL_ARG_SKB || a->type == VIGIL_ARG_AUTO)
+			return sensor_error(ctx, a->pos, -EOPNOTSUPP, "argument type \"%s\" is not supported by vigil yet",
+					    a->type_name ? a->type_name : vigil_arg_type_name(a->type));
+		if ((params >= 0 && (int)a->index >= params) || (int)a->index > max_index)
+			return sensor_error(ctx, a->pos, -EINVAL, "argument index %u: %s has %d argument%s", a->index,
+					    out->target, params >= 0 ? params : max_index + 1,
+					    (params >= 0 ? params : max_index + 1) == 1 ? "" : "s");
+		spec->type = (uint8_t)a->type;
+		spec->class = (uint8_t)vg_arg_class(a->type);
+		spec->index = (uint8_t)a->index;
+		spec->user = user;
+		spec->max_len = VG_ARG_STR_MAX - 1;
+		if (a->max_data && a->max_data < spec->max_len)
+			spec->max_len = (uint16_t)a->max_data;
+		if (a->size_arg_index) {
+			for (j = 0; j < hook->nargs; j++)
+				if (hook->args[j].index == a->size_arg_index - 1)
+					spec->size_slot = (uint8_t)(j + 1);
+			if (!spec->size_slot)
+				return sensor_error(ctx, a->pos, -EINVAL,
+						    "sizeArgIndex %u names an argument this hook does not declare",
+						    a->size_arg_index);
+		}
+		if (a->label)
+			snprintf(out->label[i], sizeof(out->label[i]), "%s", a->label);
+		out->info.args[i].type = a->type;
+		out->info.args[i].label = a->label ? out->label[i] : NULL;
+	}
+	out->info.nargs = hook->nargs;
+	return 0;
+}
+
+static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	const char *name = syscall_base_name(hook->call);
+	bool override = wants_override(hook), monitor = ctx->mode == VIGIL_MODE_MONITOR;
+	int nr = syscall_nr(name), params;
+
+	if (nr < 0)
+		return sensor_error(ctx, hook->call_pos, -ENOENT, "unknown syscall \"%s\" on x86-64", hook->call);
+	snprintf(out->target, sizeof(out->target), "__x64_sys_%s", name);
+	snprintf(out->function_name, sizeof(out->function_name), "__x64_sys_%s", name);
+	out->cfg.syscall_nr = nr;
+	params = btf_func_params(ctx, out->target);
+
+	if (override && permits(ctx, VIGIL_MECH_FMOD_RET) && params >= 0) {
+		out->mech = MECH_FMOD_RET;
+		out->cfg.fetch = VG_FETCH_SYSCALL_CTX;
+		out->cfg.can_override = 1;
+	} else if (override && !monitor) {
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP,
+				    "Override on syscall %s needs fmod_ret, which this kernel does not permit (%s); "
+				    "use Sigkill or monitor mode",
+				    name, why_not(ctx, VIGIL_MECH_FMOD_RET));
+	} else if (permits(ctx, VIGIL_MECH_FENTRY) && params >= 0) {
+		out->mech = MECH_FENTRY;
+		out->cfg.fetch = VG_FETCH_SYSCALL_CTX;
+	} else if (permits(ctx, VIGIL_MECH_KPROBE)) {
+		out->mech = MECH_KPROBE;
+		out->cfg.fetch = VG_FETCH_SYSCALL_PTREGS;
+	} else if (permits(ctx, VIGIL_MECH_TP_BTF) || permits(ctx, VIGIL_MECH_RAW_TP)) {
+		out->mech = permits(ctx, VIGIL_MECH_TP_BTF) ? MECH_RAW_SYSCALL_TP_BTF : MECH_RAW_SYSCALL_RAW_TP;
+		out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
+		snprintf(out->note, sizeof(out->note),
+			 "no kprobe or fentry here: every syscall passes a filter for %s; Sigkill/Signal only, no Override",
+			 name);
+	} else {
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "no mechanism for syscall %s: kprobe %s; fentry %s; raw_tp %s",
+				    name, why_not(ctx, VIGIL_MECH_KPROBE), why_not(ctx, VIGIL_MECH_FENTRY),
+				    why_not(ctx, VIGIL_MECH_RAW_TP));
+	}
+	return fill_args(ctx, hook, out, true, -1, 5);
+}
+
+static int kprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	bool override = wants_override(hook), monitor = ctx->mode == VIGIL_MODE_MONITOR;
+	int params = btf_func_params(ctx, hook->call);
+
+	snprintf(out->target, sizeof(out->target), "%s", hook->call);
+	snprintf(out->function_name, sizeof(out->function_name), "%s", hook->call);
+	out->cfg.syscall_nr = -1;
+	if (params == -ENOENT)
+		return sensor_error(ctx, hook->call_pos, -ENOENT, "unknown kernel function \"%s\"", hook->call);
+
+	if (override && permits(ctx, VIGIL_MECH_FMOD_RET) && params >= 0 && !strncmp(hook->call, "security_", 9)) {
+		out->mech = MECH_FMOD_RET;
+		out->cfg.fetch = VG_FETCH_CTX;
+		out->cfg.can_override = 1;
+		return fill_args(ctx, hook, out, false, params, 11);
+	}
+	if (override && !monitor)
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP,
+				    "Override on %s needs fmod_ret on a security_* function; this kernel: fmod_ret %s",
+				    hook->call, why_not(ctx, VIGIL_MECH_FMOD_RET));
+	if (permits(ctx, VIGIL_MECH_FENTRY) && params >= 0) {
+		out->mech = MECH_FENTRY;
+		out->cfg.fetch = VG_FETCH_CTX;
+		return fill_args(ctx, hook, out, false, params, 11);
+	}
+	if (permits(ctx, VIGIL_MECH_KPROBE)) {
+		out->mech = MECH_KPROBE;
+		out->cfg.fetch = VG_FETCH_REGS;
+		return fill_args(ctx, hook, out, false, -1, 4);
+	}
+	return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "no mechanism for kernel function %s: kprobe %s; fentry %s",
+			    hook->call, why_not(ctx, VIGIL_MECH_KPROBE), why_not(ctx, VIGIL_MECH_FENTRY));
+}
+
+static int lsm_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	const char *name = !strncmp(hook->call, "security_", 9) ? hook->call + 9 : hook->call;
+	char fn[160];
+	int params;
+
+	snprintf(out->function_name, sizeof(out->function_name), "%s", name);
+	out->cfg.syscall_nr = -1;
+	out->cfg.fetch = VG_FETCH_CTX;
+	out->cfg.can_override = 1;
+	snprintf(fn, sizeof(fn), "bpf_lsm_%s", name);
+	params = btf_func_params(ctx, fn);
+	if (params == -ENOENT)
+		return sensor_error(ctx, hook->call_pos, -ENOENT, "unknown LSM hook \"%s\"", name);
+	if (permits(ctx, VIGIL_MECH_LSM)) {
+		out->mech = MECH_LSM;
+		snprintf(out->target, sizeof(out->target), "%s", name);
+	} else if (permits(ctx, VIGIL_MECH_FMOD_RET)) {
+		out->mech = MECH_FMOD_RET;
+		snprintf(out->target, sizeof(out->target), "security_%s", name);
+	} else {
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "no mechanism for LSM hook %s: lsm %s; fmod_ret %s", name,
+				    why_not(ctx, VIGIL_MECH_LSM), why_not(ctx, VIGIL_MECH_FMOD_RET));
+	}
+	return fill_args(ctx, hook, out, false, params, 11);
+}
+
+/* What a policy type `auto` stands for, from the field's C type. */
+static enum vigil_arg_type auto_type(const struct tp_field *f)
+{
+	if (strstr(f->type, "char *") || strstr(f->type, "char*"))
+		return VIGIL_ARG_STRING;
+	if (strstr(f->type, "__data_loc"))
+		return VIGIL_ARG_DATA_LOC;
+	switch (f->size) {
+	case 1: return f->is_signed ? VIGIL_ARG_SINT8 : VIGIL_ARG_UINT8;
+	case 2: return f->is_signed ? VIGIL_ARG_SINT16 : VIGIL_ARG_UINT16;
+	case 4: return f->is_signed ? VIGIL_ARG_INT : VIGIL_ARG_UINT32;
+	default: return f->is_signed ? VIGIL_ARG_LONG : VIGIL_ARG_ULONG;
+	}
+}
+
+static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	struct tp_field fields[32];
+	bool user = !strcmp(hook->subsystem, "syscalls");
+	struct vigil_hook copy = *hook;
+	struct vigil_policy_arg args[VIGIL_POLICY_MAX_ARGS];
+	int n, err;
+	size_t i;
+
+	snprintf(out->subsys, sizeof(out->subsys), "%s", hook->subsystem);
+	snprintf(out->target, sizeof(out->target), "%s", hook->event);
+	snprintf(out->function_name, sizeof(out->function_name), "%s/%s", hook->subsystem, hook->event);
+	out->cfg.syscall_nr = -1;
+	if (hook->raw) {
+		if (!permits(ctx, VIGIL_MECH_TP_BTF))
+			return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "raw tracepoint %s needs tp_btf: %s",
+					    hook->event, why_not(ctx, VIGIL_MECH_TP_BTF));
+		out->mech = MECH_TP_BTF;
+		out->cfg.fetch = VG_FETCH_CTX;
+		return fill_args(ctx, hook, out, false, -1, 11);
+	}
+	if (!permits(ctx, VIGIL_MECH_TRACEPOINT))
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "tracepoints are not available: %s",
+				    why_not(ctx, VIGIL_MECH_TRACEPOINT));
+	n = tp_format_read(hook->subsystem, hook->event, fields, VIGIL_ARRAY_SIZE(fields));
+	if (n < 0)
+		return sensor_error(ctx, hook->call_pos, -ENOENT, "tracepoint %s/%s not found in this kernel (%s)",
+				    hook->subsystem, hook->event, strerror(-n));
+	out->mech = MECH_TRACEPOINT;
+	out->cfg.fetch = VG_FETCH_TRACEPOINT;
+	/* `auto` takes the type from the format file, so resolve it before the common checks */
+	for (i = 0; i < hook->nargs && i < VIGIL_POLICY_MAX_ARGS; i++) {
+		args[i] = hook->args[i];
+		if ((int)args[i].index >= n)
+			return sensor_error(ctx, args[i].pos, -EINVAL, "argument index %u: %s/%s has %d fields",
+					    args[i].index, hook->subsystem, hook->event, n);
+		if (args[i].type == VIGIL_ARG_AUTO)
+			args[i].type = auto_type(&fields[args[i].index]);
+	}
+	copy.args = args;
+	err = fill_args(ctx, &copy, out, user, n, 31);
+	if (err)
+		return err;
+	for (i = 0; i < hook->nargs; i++) {
+		const struct tp_field *f = &fields[args[i].index];
+
+		out->cfg.args[i].tp_offset = f->offset;
+		out->cfg.args[i].tp_size = f->size;
+		out->cfg.args[i].tp_signed = f->is_signed;
+	}
+	return 0;
+}
+
+static int uprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	if (hook->nsymbols != 1)
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "vigil attaches one symbol per uprobe hook (%zu given)",
+				    hook->nsymbols);
+	snprintf(out->path, sizeof(out->path), "%s", hook->path);
+	snprintf(out->target, sizeof(out->target), "%s", hook->symbols[0]);
+	snprintf(out->function_name, sizeof(out->function_name), "%s", hook->symbols[0]);
+	out->mech = MECH_UPROBE;
+	out->cfg.fetch = VG_FETCH_REGS;
+	out->cfg.syscall_nr = -1;
+	return fill_args(ctx, hook, out, true, -1, 4);
+}
+
+int compile_mechanism(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	switch (hook->kind) {
+	case VIGIL_HOOK_KPROBE:
+		if (hook->is_return)
+			return sensor_error(ctx, hook->pos, -EOPNOTSUPP, "return probes are not supported by vigil yet");
+		return hook->syscall ? syscall_hook(ctx, hook, out) : kprobe_hook(ctx, hook, out);
+	case VIGIL_HOOK_LSM:
+		return lsm_hook(ctx, hook, out);
+	case VIGIL_HOOK_TRACEPOINT:
+		return tracepoint_hook(ctx, hook, out);
+	case VIGIL_HOOK_UPROBE:
+		if (hook->is_return)
+			return sensor_error(ctx, hook->pos, -EOPNOTSUPP, "return probes are not supported by vigil yet");
+		return uprobe_hook(ctx, hook, out);
+	}
+	return -EINVAL;
+}

@@ -1,0 +1,82 @@
+/* sensors.h - TracingPolicies realised in the kernel: each hook compiled into a
+ * configuration for bpf/generic.bpf.c, loaded on the best mechanism this kernel permits,
+ * attached, and kept in a table that the event decoder and the control socket read.
+ *
+ * Thread model: the control thread adds, deletes, enables and disables policies; the
+ * reader thread resolves hook ids while decoding. The table is locked for both; loading and
+ * attaching happen outside the lock.
+ */
+#ifndef VIGIL_SENSORS_H
+#define VIGIL_SENSORS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/common.h"
+#include "../events/events.h"
+#include "../loader/loader.h"
+#include "../policy/policy.h"
+
+struct vigil_sensors;
+
+struct vigil_sensors_opts {
+	size_t sz;				/* sizeof(struct vigil_sensors_opts) */
+	const struct vigil_probe_report *probe;	/* what the kernel permits (borrowed) */
+	const struct vigil_loader *loader;	/* shared maps: events, execs, errors (borrowed) */
+	uint32_t wakeup_batch;			/* as the process programs */
+	const uint32_t *host_ns;		/* VIGIL_NS_COUNT host inode numbers (copied) */
+};
+
+/* NULL + errno. */
+VIGIL_API struct vigil_sensors *vigil_sensors__new(const struct vigil_sensors_opts *opts);
+/* Unload every policy. Accepts NULL. */
+VIGIL_API void vigil_sensors__free(struct vigil_sensors *s);
+
+/* Compile, load and attach every hook of the policy, which the table takes over on success
+ * (on failure the caller keeps it). All or nothing: a hook that cannot be realised refuses
+ * the whole policy with a diagnostic pointing at the hook in the file, and nothing stays
+ * loaded. mode overrides the policy's own when >= 0. Returns 0, -EEXIST (a policy with the
+ * name is loaded), -EINVAL / -EOPNOTSUPP / -ENOENT (err says why) or -errno. */
+VIGIL_API int vigil_sensors__add(struct vigil_sensors *s, struct vigil_policy *p, int mode,
+				 struct vigil_policy_error *err);
+/* Detach and unload a policy. -ENOENT when no policy has that name. */
+VIGIL_API int vigil_sensors__delete(struct vigil_sensors *s, const char *name);
+/* Detach (disable) or re-attach (enable) a policy's hooks; it stays loaded. */
+VIGIL_API int vigil_sensors__enable(struct vigil_sensors *s, const char *name, bool enable);
+/* Switch enforce/monitor: the hooks are recompiled and swapped without a gap in coverage. */
+VIGIL_API int vigil_sensors__set_mode(struct vigil_sensors *s, const char *name, enum vigil_policy_mode mode,
+				      struct vigil_policy_error *err);
+
+/* The hook that produced a record, or NULL. The pointer stays valid for the lifetime of
+ * the table, even after its policy is deleted. */
+VIGIL_API const struct vigil_hook_info *vigil_sensors__hook(struct vigil_sensors *s, uint32_t hook_id);
+
+/* ---- listing ---- */
+
+struct vigil_hook_status {
+	const char *hook;		/* "kprobe __x64_sys_setns", "tracepoint syscalls/sys_enter_openat" */
+	const char *mechanism;		/* "raw_syscalls tp_btf", "fentry", "lsm", ... */
+	const char *note;		/* what the mechanism cannot do here, or NULL */
+	bool attached;
+};
+
+struct vigil_policy_status {
+	const char *name;
+	const char *file;
+	const char *state;		/* "enabled", "disabled" */
+	const char *mode;		/* "enforce", "monitor" */
+	size_t nhooks;
+	const struct vigil_hook_status *hooks;
+	uint64_t events;		/* records decoded for this policy */
+};
+
+/* Call fn for every loaded policy, under the table lock (do not call back into s). */
+typedef void (*vigil_policy_status_fn)(const struct vigil_policy_status *st, void *ctx);
+VIGIL_API void vigil_sensors__list(struct vigil_sensors *s, vigil_policy_status_fn fn, void *ctx);
+VIGIL_API size_t vigil_sensors__count(struct vigil_sensors *s);
+
+/* Count a decoded record against its policy (reader thread). */
+VIGIL_API void vigil_sensors__count_event(struct vigil_sensors *s, uint32_t hook_id);
+
+#endif

@@ -1,0 +1,106 @@
+/* sensors_internal.h - the compiled form of a hook and what the sensor files share. */
+#ifndef VIGIL_SENSORS_INTERNAL_H
+#define VIGIL_SENSORS_INTERNAL_H
+
+#include <pthread.h>
+
+#include "generic.h"
+#include "sensors.h"
+
+/* How a hook is attached; each maps to one program of bpf/generic.bpf.c. */
+enum sensor_mech {
+	MECH_RAW_SYSCALL_TP_BTF,	/* raw_syscalls/sys_enter + syscall-id filter */
+	MECH_RAW_SYSCALL_RAW_TP,
+	MECH_TRACEPOINT,		/* classic tracepoint, fields at format offsets */
+	MECH_TP_BTF,			/* raw: true tracepoints */
+	MECH_KPROBE,
+	MECH_FENTRY,
+	MECH_FMOD_RET,
+	MECH_LSM,
+	MECH_UPROBE,
+};
+
+const char *sensor_mech_name(enum sensor_mech m);
+
+/* A growable array of map entries of one key type. */
+struct key_list {
+	void *keys;
+	size_t n;
+	size_t cap;
+	size_t size;		/* bytes per key */
+};
+
+int keys_push(struct key_list *l, const void *key);
+void keys_free(struct key_list *l);
+
+/* Everything needed to load one hook, produced by compile*.c from the policy tree. */
+struct compiled_hook {
+	struct vg_hook_config cfg;
+	enum sensor_mech mech;
+	char target[128];		/* function, LSM hook, tracepoint event or uprobe symbol */
+	char subsys[64];		/* tracepoints */
+	char path[256];			/* uprobes */
+	struct key_list str_eq;		/* struct vg_str_key */
+	struct key_list str_prefix;	/* struct vg_lpm_str_key */
+	struct key_list str_postfix;	/* struct vg_lpm_str_key */
+	struct key_list int_set;	/* struct vg_int_key */
+	struct key_list addr4;		/* struct vg_addr4_key */
+	struct key_list addr6;		/* struct vg_addr6_key */
+	char note[160];			/* limits of the mechanism, shown by status */
+	struct vigil_hook_info info;	/* strings point into `strings` below */
+	char function_name[160];
+	char label[VG_MAX_ARGS][64];
+};
+
+void compiled_hook_free(struct compiled_hook *h);
+
+struct compile_ctx {
+	const struct vigil_policy *policy;
+	const struct vigil_probe_report *probe;
+	const uint32_t *host_ns;
+	struct btf *vmlinux;		/* NULL when the kernel has no BTF */
+	int mode;			/* enum vigil_policy_mode in force */
+	struct vigil_policy_error *err;
+};
+
+/* Compile hook i of the policy. 0 or -errno with ctx->err filled. */
+int compile_hook(struct compile_ctx *ctx, size_t i, struct compiled_hook *out);
+
+/* Selectors of one hook into out->cfg and the key lists. */
+int compile_selectors(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out);
+
+/* Mechanism and argument fetching for one hook. */
+int compile_mechanism(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out);
+
+/* Fill err at pos with a formatted reason; returns -EINVAL. */
+int sensor_error(struct compile_ctx *ctx, struct vigil_pos pos, int errcode, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* x86-64 syscall number of "openat" (also accepts "sys_openat", "__x64_sys_openat"), -1 if unknown. */
+int syscall_nr(const char *name);
+/* The bare syscall name of a kprobe call ("sys_openat" -> "openat"), or NULL. */
+const char *syscall_base_name(const char *call);
+
+/* One field of a tracepoint's format file. */
+struct tp_field {
+	char name[64];
+	char type[96];
+	uint16_t offset;
+	uint8_t size;
+	bool is_signed;
+};
+
+/* Read /sys/kernel/tracing/events/<subsys>/<event>/format. Returns the number of fields
+ * (common fields included) or -errno. */
+int tp_format_read(const char *subsys, const char *event, struct tp_field *out, size_t max);
+
+/* A loaded, attached hook instance. */
+struct sensor;
+
+int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader, uint32_t wakeup_batch,
+		struct sensor **out, char *why, size_t why_size);
+int sensor_attach(struct sensor *s, char *why, size_t why_size);
+void sensor_detach(struct sensor *s);
+void sensor_free(struct sensor *s);
+
+#endif

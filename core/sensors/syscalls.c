@@ -1,0 +1,33 @@
+/* syscalls.c - x86-64 syscall names and numbers (from the kernel headers at build time). */
+#include <string.h>
+
+#include "sensors_internal.h"
+
+static const struct {
+	const char *name;
+	int nr;
+} syscalls[] = {
+#include "syscall_table.inc"
+};
+
+const char *syscall_base_name(const char *call)
+{
+	static const char *const prefixes[] = {"__x64_sys_", "__ia32_sys_", "sys_"};
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(prefixes); i++)
+		if (!strncmp(call, prefixes[i], strlen(prefixes[i])))
+			return call + strlen(prefixes[i]);
+	return call;
+}
+
+int syscall_nr(const char *name)
+{
+	const char *base = syscall_base_name(name);
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(syscalls); i++)
+		if (!strcmp(syscalls[i].name, base))
+			return syscalls[i].nr;
+	return -1;
+}
