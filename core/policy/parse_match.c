@@ -410,7 +410,7 @@ static int entry_cap_gained(struct policy_ctx *c, yaml_node_t *item, enum policy
 			    struct match_parse *mp)
 {
 	const struct vigil_hook *h = c->hook;
-	uint32_t old;
+	uint32_t old = 0;
 	char buf[16];
 	int err;
 

@@ -12,16 +12,9 @@
 
 /* ---- path ---- */
 
-static size_t path_append(struct policy_ctx *c, const char *fmt, const char *s, size_t i)
+/* Account for n bytes printed at old; a path too deep to print is cut, never overrun. */
+static size_t path_grew(struct policy_ctx *c, size_t old, int n)
 {
-	size_t old = c->pathlen;
-	int n;
-
-	if (s)
-		n = snprintf(c->path + old, sizeof(c->path) - old, fmt, old ? "." : "", s);
-	else
-		n = snprintf(c->path + old, sizeof(c->path) - old, fmt, i);
-	/* a path too deep to print is cut, never overrun: messages stay readable */
 	if (n < 0 || (size_t)n >= sizeof(c->path) - old)
 		c->pathlen = sizeof(c->path) - 1;
 	else
@@ -31,12 +24,16 @@ static size_t path_append(struct policy_ctx *c, const char *fmt, const char *s, 
 
 size_t policy_path_key(struct policy_ctx *c, const char *key)
 {
-	return path_append(c, "%s%s", key, 0);
+	size_t old = c->pathlen;
+
+	return path_grew(c, old, snprintf(c->path + old, sizeof(c->path) - old, "%s%s", old ? "." : "", key));
 }
 
 size_t policy_path_index(struct policy_ctx *c, size_t i)
 {
-	return path_append(c, "[%zu]", NULL, i);
+	size_t old = c->pathlen;
+
+	return path_grew(c, old, snprintf(c->path + old, sizeof(c->path) - old, "[%zu]", i));
 }
 
 void policy_path_pop(struct policy_ctx *c, size_t len)
