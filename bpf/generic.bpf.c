@@ -50,7 +50,7 @@ static __always_inline int generic_run(void *ctx)
 	bool post = true, guessed = false;
 	int override = 0, i;
 
-	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && ((__u64 *)ctx)[1] != (__u64)cfg.syscall_nr)
+	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && ctx_arg(ctx, 1) != (__u64)cfg.syscall_nr)
 		return 0;
 	s = bpf_map_lookup_elem(&generic_heap, &zero);
 	if (!s)

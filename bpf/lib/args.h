@@ -57,6 +57,34 @@ static __always_inline __u64 sign_extend(__u64 v, __u8 type)
 	}
 }
 
+/* Argument i of a tracing ctx (fentry, fmod_ret, lsm, tp_btf). The verifier allows ctx
+ * loads only at a constant offset in the load instruction itself, and the compiler likes to
+ * precompute ctx + offset: inline asm pins the form. */
+#define CTX_LOAD(ctx, off)                                                            \
+	({                                                                            \
+		__u64 __v;                                                            \
+		asm volatile("%0 = *(u64 *)(%1 + " #off ")" : "=r"(__v) : "r"(ctx)); \
+		__v;                                                                  \
+	})
+
+static __always_inline __u64 ctx_arg(void *ctx, __u32 i)
+{
+	switch (i) {
+	case 0: return CTX_LOAD(ctx, 0);
+	case 1: return CTX_LOAD(ctx, 8);
+	case 2: return CTX_LOAD(ctx, 16);
+	case 3: return CTX_LOAD(ctx, 24);
+	case 4: return CTX_LOAD(ctx, 32);
+	case 5: return CTX_LOAD(ctx, 40);
+	case 6: return CTX_LOAD(ctx, 48);
+	case 7: return CTX_LOAD(ctx, 56);
+	case 8: return CTX_LOAD(ctx, 64);
+	case 9: return CTX_LOAD(ctx, 72);
+	case 10: return CTX_LOAD(ctx, 80);
+	default: return CTX_LOAD(ctx, 88);
+	}
+}
+
 /* The raw value of argument i: a register, a ctx slot or a tracepoint field. */
 static __always_inline __u64 fetch_raw(void *ctx, __u32 i)
 {
@@ -64,17 +92,17 @@ static __always_inline __u64 fetch_raw(void *ctx, __u32 i)
 	__u64 v = 0;
 
 	if (a->type == VG_ARG_SYSCALL64 && cfg.fetch == VG_FETCH_RAW_SYSCALL)
-		return ((__u64 *)ctx)[1];
+		return ctx_arg(ctx, 1);
 	switch (cfg.fetch) {
 	case VG_FETCH_CTX:
-		return ((__u64 *)ctx)[a->index & 7];
+		return ctx_arg(ctx, a->index);
 	case VG_FETCH_REGS:
 		return kprobe_reg(ctx, a->index);
 	case VG_FETCH_SYSCALL_PTREGS:
 		return syscall_reg((struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx), a->index);
 	case VG_FETCH_SYSCALL_CTX:
 	case VG_FETCH_RAW_SYSCALL:
-		return syscall_reg((struct pt_regs *)((__u64 *)ctx)[0], a->index);
+		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
 	case VG_FETCH_TRACEPOINT:
 		if (a->type == VG_ARG_DATA_LOC) {
 			__u32 loc = 0;
@@ -129,7 +157,10 @@ static __always_inline __u32 capture_path(struct generic_scratch *s, __u32 off, 
 	struct path root;
 	__u32 len;
 
-	bpf_core_read(&root, sizeof(root), &task->fs->root);
+	/* task is a plain number here (bpf_get_current_task): every step is a probe read */
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+
+	bpf_core_read(&root, sizeof(root), &fs->root);
 	path_walk(path, &root, &s->path, &res);
 	if (res.truncated)
 		s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;

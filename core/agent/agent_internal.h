@@ -71,6 +71,7 @@ int agent_policy_delete(struct vigil_agent *a, const msgpack_object *req, msgpac
 int agent_policy_enable(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_policy_disable(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_policy_set_mode(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_policy_list_add(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 
 /* Small msgpack helpers the control files share. */
 const msgpack_object *ctl_get(const msgpack_object *map, const char *key);

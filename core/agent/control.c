@@ -111,6 +111,7 @@ static const struct {
 	{"policy_enable", agent_policy_enable},
 	{"policy_disable", agent_policy_disable},
 	{"policy_set_mode", agent_policy_set_mode},
+	{"policy_list_add", agent_policy_list_add},
 };
 
 const msgpack_object *ctl_get(const msgpack_object *map, const char *key)

@@ -202,6 +202,22 @@ static int tp_named(const struct tp_opts *o, const char *cmd, int argc, char **a
 	return request(o, sb, false);
 }
 
+static int tp_add_value(const struct tp_opts *o, int argc, char **argv, msgpack_packer *pk, msgpack_sbuffer *sb)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: vigil tracingpolicy add-value LIST VALUE\n");
+		return 2;
+	}
+	msgpack_pack_map(pk, 3);
+	pack_str(pk, "cmd");
+	pack_str(pk, "policy_list_add");
+	pack_str(pk, "list");
+	pack_str(pk, argv[0]);
+	pack_str(pk, "value");
+	pack_str(pk, argv[1]);
+	return request(o, sb, false);
+}
+
 static const struct {
 	const char *name;
 	const char *cmd;	/* control command */
@@ -212,6 +228,7 @@ static const struct {
 	{"enable", "policy_enable"},
 	{"disable", "policy_disable"},
 	{"set-mode", "policy_set_mode"},
+	{"add-value", "policy_list_add"},
 };
 
 static void usage(FILE *f)
@@ -220,6 +237,7 @@ static void usage(FILE *f)
 		   "       vigil tracingpolicy list [-o text|json]\n"
 		   "       vigil tracingpolicy delete|enable|disable NAME\n"
 		   "       vigil tracingpolicy set-mode NAME enforce|monitor\n"
+		   "       vigil tracingpolicy add-value LIST VALUE   (extend a \"values\" list in the kernel)\n"
 		   "options: --control URL (default %s)\n",
 		VIGIL_BUS_DEFAULT_CONTROL);
 }
@@ -280,6 +298,8 @@ int cmd_tracingpolicy(int argc, char **argv)
 		pack_str(&pk, "cmd");
 		pack_str(&pk, "policy_list");
 		rc = request(&o, &sb, true);
+	} else if (!strcmp(sub, "add-value")) {
+		rc = tp_add_value(&o, argc - optind, argv + optind, &pk, &sb);
 	} else {
 		rc = tp_named(&o, subcommands[i].cmd, argc - optind, argv + optind, &pk, &sb);
 	}

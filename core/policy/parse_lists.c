@@ -22,6 +22,7 @@ static const struct {
 	{ "syscalls", VIGIL_LIST_SYSCALLS },
 	{ "generated_syscalls", VIGIL_LIST_GENERATED_SYSCALLS },
 	{ "generated_ftrace", VIGIL_LIST_GENERATED_FTRACE },
+	{ "values", VIGIL_LIST_VALUES },
 };
 
 static int list_type(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
@@ -41,7 +42,7 @@ static int list_type(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value,
 			return 0;
 		}
 	}
-	return policy_error(c, value, "list type must be syscalls, generated_syscalls or generated_ftrace, not \"%s\"",
+	return policy_error(c, value, "list type must be syscalls, generated_syscalls, generated_ftrace or values, not \"%s\"",
 			    s);
 }
 
@@ -82,6 +83,8 @@ static int list_check(struct policy_ctx *c, yaml_node_t *item, const struct list
 	/* lp was just stored last; the first list of that name must be that one */
 	if (policy_list_find(c->policy, l->name) != &c->policy->lists[c->policy->nlists - 1])
 		return policy_error(c, item, "list \"%s\" is defined twice", l->name);
+	if (l->type == VIGIL_LIST_VALUES)
+		return 0;	/* any strings: what they mean depends on the filters that use them */
 	if (l->type != VIGIL_LIST_SYSCALLS && l->nvalues)
 		return policy_error(c, lp->values, "a generated list takes no values");
 	if (l->type == VIGIL_LIST_GENERATED_FTRACE && (!l->pattern || !l->pattern[0]))

@@ -111,6 +111,8 @@ static int v_in_map(struct policy_ctx *c, const struct match *m, yaml_node_t *v,
 	/* Tetragon's listReader: only syscall lists turn into ids, only for syscall64 */
 	if (l->type == VIGIL_LIST_GENERATED_FTRACE)
 		return policy_error(c, v, "list \"%s\" is not a syscall list", s + 5);
+	if (l->type == VIGIL_LIST_VALUES)
+		return 0;	/* vigil: numbers, checked when the hook is compiled */
 	if (m->type != VIGIL_ARG_SYSCALL64)
 		return policy_error(c, v, "list values need a syscall64 argument, not %s", m->type_name);
 	return 0;
@@ -130,6 +132,15 @@ static int text_max(struct policy_ctx *c, yaml_node_t *v, const char *s, size_t 
 
 static int v_equal_str(struct policy_ctx *c, const struct match *m, yaml_node_t *v, const char *s)
 {
+	const struct vigil_policy_list *l;
+
+	/* vigil: "list:NAME" stands for a values list, which may grow at run time */
+	if (!strncmp(s, "list:", 5)) {
+		l = policy_list_find(c->policy, s + 5);
+		if (!l || l->type != VIGIL_LIST_VALUES)
+			return policy_error(c, v, "list \"%s\" is not a values list in spec.lists", s + 5);
+		return 0;
+	}
 	return text_max(c, v, s, VIGIL_POLICY_MAX_STRING);
 }
 

@@ -31,6 +31,15 @@ static int option_value(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *val
 	return policy_strdup(c, value, "value", &op->value);
 }
 
+/* vigil: "refuse" (default, as Tetragon) or "skip": a hook this kernel cannot realise is
+ * left out and reported, so one policy can ask for the best each kernel offers. */
+static int opt_unsupported(struct policy_ctx *c, const char *v, yaml_node_t *at)
+{
+	if (strcmp(v, "refuse") && strcmp(v, "skip"))
+		return policy_error(c, at, "on-unsupported-hook must be refuse or skip, not \"%s\"", v);
+	return 0;
+}
+
 static const struct policy_field option_fields[] = {
 	POLICY_FN("name", option_name, POLICY_REQUIRED),
 	POLICY_FN("value", option_value, 0),
@@ -86,6 +95,7 @@ static const struct {
 	{ "disable-uprobe-multi", opt_bool },
 	{ "override-method", opt_override },
 	{ "sleepable-preload-size", opt_positive },
+	{ "on-unsupported-hook", opt_unsupported },	/* vigil */
 };
 
 static int option_check(struct policy_ctx *c, yaml_node_t *item, const struct option_parse *op)

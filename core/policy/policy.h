@@ -269,6 +269,8 @@ enum vigil_list_type {
 	VIGIL_LIST_SYSCALLS,
 	VIGIL_LIST_GENERATED_SYSCALLS,
 	VIGIL_LIST_GENERATED_FTRACE,
+	VIGIL_LIST_VALUES,	/* vigil: strings or numbers for "list:NAME" in Equal/In/InMap values,
+				 * which vigil_sensors__list_add can extend at run time */
 };
 
 struct vigil_policy_list {

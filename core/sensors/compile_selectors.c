@@ -154,26 +154,8 @@ static int add_int_keys(struct compile_ctx *ctx, struct compiled_hook *h, uint32
 {
 	struct vg_int_key k = {.filter_id = filter};
 	uint64_t lo, hi;
-	size_t i;
 	int err;
 
-	if (!strncmp(v, "list:", 5)) {
-		const struct vigil_policy_list *l = find_list(ctx, v + 5);
-
-		if (!l)
-			return sensor_error(ctx, pos, -EINVAL, "no list named \"%s\" in spec.lists", v + 5);
-		for (i = 0; i < l->nvalues; i++) {
-			int nr = syscall_nr(l->values[i]);
-
-			if (nr < 0)
-				return sensor_error(ctx, l->pos, -EINVAL, "list %s: unknown syscall \"%s\"", l->name, l->values[i]);
-			k.value = (uint64_t)nr;
-			err = keys_push(&h->int_set, &k);
-			if (err)
-				return err;
-		}
-		return 0;
-	}
 	if (parse_range(v, &lo, &hi) || hi < lo)
 		return bad_value(ctx, pos, v);
 	if (hi - lo >= MAX_INMAP_ENTRIES || h->int_set.n + (hi - lo) >= MAX_INMAP_ENTRIES)
@@ -182,6 +164,75 @@ static int add_int_keys(struct compile_ctx *ctx, struct compiled_hook *h, uint32
 		err = keys_push(&h->int_set, &k);
 		if (err || k.value == hi)
 			return err;
+	}
+}
+
+/* A "list:NAME" value: record the reference and add the list's current values. */
+static int expand_list(struct compile_ctx *ctx, struct compiled_hook *h, uint8_t kind, uint32_t filter,
+		       const char *value, struct vigil_pos pos)
+{
+	const struct vigil_policy_list *l = find_list(ctx, value + 5);
+	struct list_ref *ref;
+	size_t i, size;
+	int err;
+
+	if (!l)
+		return sensor_error(ctx, pos, -EINVAL, "no list named \"%s\" in spec.lists", value + 5);
+	if (h->nlists == MAX_LIST_REFS)
+		return sensor_error(ctx, pos, -E2BIG, "at most %d list references per hook", MAX_LIST_REFS);
+	ref = &h->lists[h->nlists++];
+	snprintf(ref->name, sizeof(ref->name), "%s", l->name);
+	ref->filter_id = filter;
+	ref->kind = kind;
+	for (i = 0; i < l->nvalues; i++) {
+		union {
+			struct vg_str_key s;
+			struct vg_int_key n;
+		} key;
+
+		if (kind == VG_F_INT_MAP && l->type == VIGIL_LIST_SYSCALLS) {
+			int nr = syscall_nr(l->values[i]);
+
+			if (nr < 0)
+				return sensor_error(ctx, l->pos, -EINVAL, "list %s: unknown syscall \"%s\"", l->name,
+						    l->values[i]);
+			key.n = (struct vg_int_key){.filter_id = filter, .value = (uint64_t)nr};
+		} else if (list_key(ref, l->values[i], &key, &size)) {
+			return sensor_error(ctx, l->pos, -EINVAL, "list %s: value \"%s\" cannot be used here", l->name,
+					    l->values[i]);
+		}
+		err = keys_push(kind == VG_F_STR_EQ ? &h->str_eq : &h->int_set, &key);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int list_key(const struct list_ref *ref, const char *value, void *key, size_t *key_size)
+{
+	if (ref->kind == VG_F_STR_EQ) {
+		struct vg_str_key *k = key;
+		size_t len = strlen(value);
+
+		if (!len || len > VG_STR_KEY - 1)
+			return -EINVAL;
+		memset(k, 0, sizeof(*k));
+		k->filter_id = ref->filter_id;
+		k->len = (uint32_t)len;
+		memcpy(k->data, value, len);
+		*key_size = sizeof(*k);
+		return 0;
+	} else {
+		struct vg_int_key *k = key;
+		uint64_t v;
+
+		if (parse_value(value, &v))
+			return -EINVAL;
+		memset(k, 0, sizeof(*k));
+		k->filter_id = ref->filter_id;
+		k->value = v;
+		*key_size = sizeof(*k);
+		return 0;
 	}
 }
 
@@ -216,7 +267,9 @@ static int compile_arg_filter(struct compile_ctx *ctx, const struct vigil_hook *
 				  : op == VIGIL_OP_PREFIX || op == VIGIL_OP_NOT_PREFIX ? VG_F_STR_PREFIX
 										       : VG_F_STR_POSTFIX;
 			for (i = 0; i < m->nvalues && !err; i++)
-				err = add_string_key(ctx, h, f->kind, filter, m->values[i], m->pos);
+				err = f->kind == VG_F_STR_EQ && !strncmp(m->values[i], "list:", 5)
+					      ? expand_list(ctx, h, VG_F_STR_EQ, filter, m->values[i], m->pos)
+					      : add_string_key(ctx, h, f->kind, filter, m->values[i], m->pos);
 			return err;
 		}
 		if (op != VIGIL_OP_EQUAL && op != VIGIL_OP_NOT_EQUAL)
@@ -249,7 +302,8 @@ static int compile_arg_filter(struct compile_ctx *ctx, const struct vigil_hook *
 	case VIGIL_OP_NOT_IN_MAP:
 		f->kind = VG_F_INT_MAP;
 		for (i = 0; i < m->nvalues && !err; i++)
-			err = add_int_keys(ctx, h, filter, m->values[i], m->pos);
+			err = !strncmp(m->values[i], "list:", 5) ? expand_list(ctx, h, VG_F_INT_MAP, filter, m->values[i], m->pos)
+								 : add_int_keys(ctx, h, filter, m->values[i], m->pos);
 		return err;
 	case VIGIL_OP_SADDR:
 	case VIGIL_OP_NOT_SADDR:
@@ -349,7 +403,9 @@ static int compile_binaries(struct compile_ctx *ctx, const struct vigil_match_bi
 	f->parent = parent;
 	f->filter_id = filter;
 	for (i = 0; i < m->nvalues && !err; i++)
-		err = add_string_key(ctx, h, kind, filter, m->values[i], m->pos);
+		err = kind == VG_F_STR_EQ && !strncmp(m->values[i], "list:", 5)
+			      ? expand_list(ctx, h, VG_F_STR_EQ, filter, m->values[i], m->pos)
+			      : add_string_key(ctx, h, kind, filter, m->values[i], m->pos);
 	return err;
 }
 

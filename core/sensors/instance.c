@@ -2,6 +2,7 @@
  * maps reused, read-only config set, maps sized to what the selectors need and filled,
  * the one program for the mechanism loaded and attached. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,9 +51,23 @@ static int fill_map(struct bpf_map *map, const struct key_list *keys)
 	return 0;
 }
 
-static void size_map(struct bpf_map *map, const struct key_list *keys)
+/* Exactly what the selectors need, plus room for run-time list additions when a list
+ * feeds the map. */
+static void size_map(struct bpf_map *map, const struct key_list *keys, bool grows)
 {
-	bpf_map__set_max_entries(map, keys->n ? (uint32_t)keys->n : 1);
+	size_t n = keys->n + (grows ? LIST_HEADROOM : 0);
+
+	bpf_map__set_max_entries(map, n ? (uint32_t)n : 1);
+}
+
+static bool has_list(const struct compiled_hook *h, uint8_t kind)
+{
+	size_t i;
+
+	for (i = 0; i < h->nlists; i++)
+		if (h->lists[i].kind == kind)
+			return true;
+	return false;
 }
 
 int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader, uint32_t wakeup_batch,
@@ -86,12 +101,12 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	}
 	memcpy((void *)&s->skel->rodata->cfg, &h->cfg, sizeof(h->cfg));
 	s->skel->rodata->wakeup_batch = wakeup_batch;
-	size_map(s->skel->maps.str_eq, &h->str_eq);
-	size_map(s->skel->maps.str_prefix, &h->str_prefix);
-	size_map(s->skel->maps.str_postfix, &h->str_postfix);
-	size_map(s->skel->maps.int_set, &h->int_set);
-	size_map(s->skel->maps.addr4, &h->addr4);
-	size_map(s->skel->maps.addr6, &h->addr6);
+	size_map(s->skel->maps.str_eq, &h->str_eq, has_list(h, VG_F_STR_EQ));
+	size_map(s->skel->maps.str_prefix, &h->str_prefix, false);
+	size_map(s->skel->maps.str_postfix, &h->str_postfix, false);
+	size_map(s->skel->maps.int_set, &h->int_set, has_list(h, VG_F_INT_MAP));
+	size_map(s->skel->maps.addr4, &h->addr4, false);
+	size_map(s->skel->maps.addr6, &h->addr6, false);
 
 	switch (h->mech) {
 	case MECH_FENTRY:
@@ -158,6 +173,15 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		return err;
 	}
 	return 0;
+}
+
+int sensor_map_fd(const struct sensor *s, uint8_t kind)
+{
+	if (kind == VG_F_STR_EQ)
+		return bpf_map__fd(s->skel->maps.str_eq);
+	if (kind == VG_F_INT_MAP)
+		return bpf_map__fd(s->skel->maps.int_set);
+	return -1;
 }
 
 void sensor_detach(struct sensor *s)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 
 #include "sensors_internal.h"
@@ -13,6 +14,8 @@ struct loaded_hook {
 	struct compiled_hook *compiled;		/* kept for the hook's lifetime: info points into it */
 	struct sensor *sensor;
 	char desc[200];				/* "kprobe __x64_sys_setns" */
+	bool skipped;				/* on-unsupported-hook: skip, and this kernel cannot */
+	char why[600];			/* "skipped: " + a diagnostic reason */
 	struct vigil_hook_status status;
 };
 
@@ -156,6 +159,16 @@ static const char *hook_kind_name(enum vigil_hook_kind k)
 	return k < VIGIL_ARRAY_SIZE(names) ? names[k] : "hook";
 }
 
+static bool skips_unsupported(const struct vigil_policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->noptions; i++)
+		if (!strcmp(p->options[i].name, "on-unsupported-hook"))
+			return p->options[i].value && !strcmp(p->options[i].value, "skip");
+	return false;
+}
+
 /* Compile every hook; nothing is loaded yet. */
 static int compile_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct vigil_policy_error *err)
 {
@@ -179,10 +192,22 @@ static int compile_policy(struct vigil_sensors *s, struct loaded_policy *lp, str
 			return -ENOMEM;
 		lp->nhooks++;
 		rc = compile_hook(&ctx, i, h->compiled);
+		snprintf(h->desc, sizeof(h->desc), "%s %s", hook_kind_name(hook->kind),
+			 hook->call ? hook->call : hook->event ? hook->event : "?");
+		h->status.hook = h->desc;
+		if (rc && (rc == -EOPNOTSUPP || rc == -ENOENT) && skips_unsupported(lp->policy)) {
+			/* the policy asked for the best this kernel offers: leave the hook out, say why */
+			h->skipped = true;
+			snprintf(h->why, sizeof(h->why), "skipped: %s", err ? err->reason : "unsupported here");
+			h->status.mechanism = "none";
+			h->status.note = h->why;
+			if (err)
+				memset(err, 0, sizeof(*err));
+			continue;
+		}
 		if (rc)
 			return rc;
 		snprintf(h->desc, sizeof(h->desc), "%s %s", hook_kind_name(hook->kind), h->compiled->function_name);
-		h->status.hook = h->desc;
 		h->status.mechanism = sensor_mech_name(h->compiled->mech);
 		h->status.note = h->compiled->note[0] ? h->compiled->note : NULL;
 	}
@@ -199,6 +224,8 @@ static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct
 	for (i = 0; i < lp->nhooks && !rc; i++) {
 		struct loaded_hook *h = &lp->hooks[i];
 
+		if (h->skipped)
+			continue;
 		rc = sensor_load(h->compiled, s->loader, s->wakeup_batch, &h->sensor, why, sizeof(why));
 		if (!rc && lp->enabled)
 			rc = sensor_attach(h->sensor, why, sizeof(why));
@@ -316,6 +343,8 @@ int vigil_sensors__enable(struct vigil_sensors *s, const char *name, bool enable
 	for (i = 0; i < lp->nhooks && !rc; i++) {
 		struct loaded_hook *h = &lp->hooks[i];
 
+		if (h->skipped)
+			continue;
 		if (enable)
 			rc = sensor_attach(h->sensor, why, sizeof(why));
 		else
@@ -324,7 +353,8 @@ int vigil_sensors__enable(struct vigil_sensors *s, const char *name, bool enable
 	}
 	if (rc)	/* all or nothing */
 		for (i = 0; i < lp->nhooks; i++) {
-			sensor_detach(lp->hooks[i].sensor);
+			if (lp->hooks[i].sensor)
+				sensor_detach(lp->hooks[i].sensor);
 			lp->hooks[i].status.attached = false;
 		}
 	lp->enabled = enable && !rc;
@@ -419,4 +449,43 @@ size_t vigil_sensors__count(struct vigil_sensors *s)
 		n++;
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+int vigil_sensors__list_add(struct vigil_sensors *s, const char *list, const char *value)
+{
+	struct loaded_policy *lp;
+	uint8_t one = 1;
+	int updated = 0, rc = 0;
+	size_t i, j;
+
+	pthread_mutex_lock(&s->lock);
+	for (lp = s->policies; lp && !rc; lp = lp->next) {
+		for (i = 0; i < lp->nhooks && !rc; i++) {
+			const struct loaded_hook *h = &lp->hooks[i];
+
+			for (j = 0; h->sensor && j < h->compiled->nlists && !rc; j++) {
+				const struct list_ref *ref = &h->compiled->lists[j];
+				union {
+					struct vg_str_key s;
+					struct vg_int_key n;
+				} key;
+				size_t size;
+
+				if (strcmp(ref->name, list))
+					continue;
+				rc = list_key(ref, value, &key, &size);
+				if (!rc && bpf_map_update_elem(sensor_map_fd(h->sensor, ref->kind), &key, &one, BPF_ANY))
+					rc = errno == E2BIG ? -ENOSPC : -errno;
+				if (!rc)
+					updated++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc)
+		return rc;
+	if (!updated)
+		return -ENOENT;
+	pr_info("sensors: list %s gained \"%s\" in %d kernel map%s", list, value, updated, updated == 1 ? "" : "s");
+	return updated;
 }

@@ -52,6 +52,13 @@ VIGIL_API int vigil_sensors__set_mode(struct vigil_sensors *s, const char *name,
  * the table, even after its policy is deleted. */
 VIGIL_API const struct vigil_hook_info *vigil_sensors__hook(struct vigil_sensors *s, uint32_t hook_id);
 
+/* Add value to the kernel list `list` (a spec.lists entry of type "values", or any list
+ * named as "list:NAME" in InMap or string Equal / matchBinaries In values) in every loaded
+ * hook that uses it, so the kernel matches it from now on. Strings go to Equal maps,
+ * numbers to InMap maps. Returns the number of kernel maps updated, -ENOENT when no loaded
+ * hook uses the list, -EINVAL for a value the list's filters cannot hold, -ENOSPC when full. */
+VIGIL_API int vigil_sensors__list_add(struct vigil_sensors *s, const char *list, const char *value);
+
 /* ---- listing ---- */
 
 struct vigil_hook_status {

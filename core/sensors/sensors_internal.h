@@ -34,6 +34,17 @@ int keys_push(struct key_list *l, const void *key);
 void keys_free(struct key_list *l);
 
 /* Everything needed to load one hook, produced by compile*.c from the policy tree. */
+/* A filter whose values come from a spec.lists entry, extendable at run time. */
+struct list_ref {
+	char name[64];
+	uint32_t filter_id;
+	uint8_t kind;		/* VG_F_STR_EQ or VG_F_INT_MAP */
+};
+
+#define MAX_LIST_REFS 16
+/* Maps that back a list get this much room beyond their initial keys. */
+#define LIST_HEADROOM 1024
+
 struct compiled_hook {
 	struct vg_hook_config cfg;
 	enum sensor_mech mech;
@@ -46,6 +57,8 @@ struct compiled_hook {
 	struct key_list int_set;	/* struct vg_int_key */
 	struct key_list addr4;		/* struct vg_addr4_key */
 	struct key_list addr6;		/* struct vg_addr6_key */
+	struct list_ref lists[MAX_LIST_REFS];
+	size_t nlists;
 	char note[160];			/* limits of the mechanism, shown by status */
 	struct vigil_hook_info info;	/* strings point into `strings` below */
 	char function_name[160];
@@ -101,6 +114,10 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		struct sensor **out, char *why, size_t why_size);
 int sensor_attach(struct sensor *s, char *why, size_t why_size);
 void sensor_detach(struct sensor *s);
+/* The fd of the instance's map for a filter kind (VG_F_STR_EQ, VG_F_INT_MAP), or -1. */
+int sensor_map_fd(const struct sensor *s, uint8_t kind);
+/* The key of value for a list filter. 0, or -EINVAL when value does not fit the kind. */
+int list_key(const struct list_ref *ref, const char *value, void *key, size_t *key_size);
 void sensor_free(struct sensor *s);
 
 #endif

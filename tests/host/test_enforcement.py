@@ -1,0 +1,133 @@
+"""Host lane: enforcement in the kernel with the shipped policies (rules/policies), on this
+machine's kernel: Sigkill of an exec before the new image runs, Sigkill of a setns caller in
+a new pid namespace, kernel lists extended at run time, monitor mode reporting what would
+have happened, and the innocent neighbours of each left alone.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vigilhost as vh  # noqa: E402
+
+POLICIES = os.path.join(os.environ.get("VIGIL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
+                        "rules", "policies")
+MARKER = os.path.join(vh.PROGS, "marker")
+SETNS = os.path.join(vh.PROGS, "setns_self")
+
+
+def run(*argv):
+    return subprocess.run(list(argv), capture_output=True, text=True).returncode
+
+
+@vh.require_root
+class Enforcement(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="vigil-enf-")
+        t = cls.tmp
+        cls.xmrig = "/tmp/xmrig"                       # named in block-cryptominers
+        cls.innocent = os.path.join(t, "not-a-miner")  # same bytes, other name
+        cls.denied_later = os.path.join(t, "denied-later")
+        for path in (cls.xmrig, cls.innocent, cls.denied_later):
+            shutil.copy(MARKER, path)
+        cls.m = {k: os.path.join(t, k + ".marker") for k in ("xmrig", "innocent", "later1", "later2", "monitor")}
+        with vh.Agent("--tracing-policy-dir", POLICIES, outputs=("json",)) as agent:
+            c = agent.control
+            cls.policies = agent.status()["policies"]
+            cls.rc_xmrig = run(cls.xmrig, cls.m["xmrig"])
+            cls.rc_innocent = run(cls.innocent, cls.m["innocent"])
+            cls.rc_setns_ns = run("unshare", "--pid", "--fork", "--kill-child", SETNS)
+            cls.rc_setns_host = run(SETNS)
+            # a kernel list extended at run time: allowed before, killed after
+            cls.rc_later1 = run(cls.denied_later, cls.m["later1"])
+            cls.add_value = subprocess.run([vh.VIGIL, "tp", "add-value", "denied-binaries", cls.denied_later,
+                                            "--control", c], capture_output=True, text=True)
+            cls.rc_later2 = run(cls.denied_later, cls.m["later2"])
+            # monitor mode: reported as would-be actions, not enforced
+            cls.set_mode = subprocess.run([vh.VIGIL, "tp", "set-mode", "block-cryptominers", "monitor",
+                                           "--control", c], capture_output=True, text=True)
+            cls.rc_monitor = run(cls.xmrig, cls.m["monitor"])
+            cls.rc_shadow = run("cat", "/etc/shadow")
+            cls.rc_hostname = run("cat", "/etc/hostname")
+            cls.events = agent.events("json")
+            cls.final = agent.status()
+        cls.exists = {k: os.path.exists(v) for k, v in cls.m.items()}
+        os.unlink(cls.xmrig)
+
+    def policy_events(self, name):
+        out = []
+        for e in self.events:
+            for key in ("process_kprobe", "process_tracepoint", "process_lsm"):
+                if key in e and e[key]["policy_name"] == name:
+                    out.append(e[key])
+        return out
+
+    def exits_of(self, binary):
+        return [e["process_exit"] for e in self.events
+                if "process_exit" in e and e["process_exit"]["process"].get("binary") == binary]
+
+    def test_every_shipped_policy_loads(self):
+        names = {p["name"] for p in self.policies}
+        self.assertLessEqual({"block-cryptominers", "detect-container-escape", "detect-privilege-escalation",
+                              "monitor-sensitive-files"}, names)
+        for p in self.policies:
+            for h in p["hooks"]:
+                self.assertTrue(h["attached"] or h["note"].startswith("skipped:"), h)
+
+    def test_cryptominer_is_killed_before_running_one_instruction(self):
+        self.assertEqual(self.rc_xmrig, -9)
+        self.assertFalse(self.exists["xmrig"], "the marker was written: the binary ran")
+
+    def test_cryptominer_kill_is_an_event_followed_by_an_exit_with_sigkill(self):
+        kills = [e for e in self.policy_events("block-cryptominers")
+                 if e["action"] == "KPROBE_ACTION_SIGKILL" and not e.get("monitored")]
+        self.assertEqual(len(kills), 2)  # /tmp/xmrig, then the binary added at run time
+        self.assertEqual(kills[0]["args"][0]["linux_binprm_arg"]["path"], self.xmrig)
+        exits = [x for x in self.exits_of(self.xmrig) if x.get("signal") == "SIGKILL"]
+        self.assertEqual(len(exits), 1)
+        self.assertEqual(exits[0]["process"]["pid"], kills[0]["process"]["pid"])
+
+    def test_innocent_neighbour_binary_runs(self):
+        self.assertEqual(self.rc_innocent, 0)
+        self.assertTrue(self.exists["innocent"])
+
+    def test_setns_from_new_pid_namespace_is_killed_host_caller_untouched(self):
+        self.assertNotEqual(self.rc_setns_ns, 0)
+        self.assertEqual(self.rc_setns_host, 0)
+        evs = self.policy_events("detect-container-escape")
+        self.assertEqual(len(evs), 1)
+        self.assertEqual(evs[0]["action"], "KPROBE_ACTION_SIGKILL")
+        self.assertEqual(evs[0]["function_name"], "__x64_sys_setns")
+        killed = [x for x in self.exits_of(SETNS) if x.get("signal") == "SIGKILL"]
+        self.assertEqual(len(killed), 1)
+
+    def test_list_value_added_at_run_time_is_enforced_from_then_on(self):
+        self.assertEqual(self.rc_later1, 0)
+        self.assertTrue(self.exists["later1"])
+        self.assertEqual(self.add_value.returncode, 0, self.add_value.stderr)
+        self.assertEqual(self.rc_later2, -9)
+        self.assertFalse(self.exists["later2"])
+
+    def test_monitor_mode_lets_it_run_and_reports_the_would_be_kill(self):
+        self.assertEqual(self.set_mode.returncode, 0, self.set_mode.stderr)
+        self.assertEqual(self.rc_monitor, 0)
+        self.assertTrue(self.exists["monitor"])
+        would = [e for e in self.policy_events("block-cryptominers") if e.get("monitored")]
+        self.assertEqual(len(would), 1)
+        self.assertEqual(would[0]["action"], "KPROBE_ACTION_SIGKILL")
+        pol = {p["name"]: p for p in self.final["policies"]}
+        self.assertEqual(pol["block-cryptominers"]["mode"], "monitor")
+
+    def test_sensitive_file_open_reported_innocent_open_not(self):
+        paths = [e["args"][0]["string_arg"] for e in self.policy_events("monitor-sensitive-files")]
+        self.assertIn("/etc/shadow", paths)
+        self.assertNotIn("/etc/hostname", paths)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
