@@ -158,3 +158,107 @@ int generic_uprobe(struct pt_regs *ctx)
 	generic_run(ctx);
 	return 0;
 }
+
+/* ---- cgroup sock_addr: connect() denied before it leaves the host ----
+ *
+ * These programs run in the connecting task's context but may not use the tracing helpers
+ * (no bpf_get_current_task, no bpf_send_signal): the compiler only routes hooks here whose
+ * selectors need neither (binaries, pids, the destination address, port and family) and
+ * whose actions are Post, NoPost and Override. */
+
+/* v6 is a constant per program: connect4 may not even read user_ip6, and the reverse. */
+static __always_inline void capture_destination(struct generic_scratch *s, struct bpf_sock_addr *ctx, bool v6)
+{
+	__u32 off = 0;
+	int i;
+
+	for (i = 0; i < VG_MAX_ARGS; i++) {
+		const volatile struct vg_arg_spec *a = &cfg.args[i];
+
+		if (i >= cfg.nargs)
+			break;
+		s->rec.arg_int[i] = 0;
+		s->rec.arg_flags[i] = 0;
+		s->rec.arg_off[i] = off;
+		s->rec.arg_len[i] = 0;
+		if (a->class == VG_CLASS_SOCKADDR) {
+			struct vg_sockaddr *sa = (void *)&s->rec.data[off & DATA_OFF_LIMIT];
+
+			__builtin_memset(sa, 0, sizeof(*sa));
+			sa->family = v6 ? AF_INET6 : AF_INET;
+			sa->port = bpf_ntohs(ctx->user_port);
+			if (!v6) {
+				__u32 ip4 = ctx->user_ip4;
+
+				__builtin_memcpy(sa->addr, &ip4, 4);
+			} else {
+				__u32 ip6[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
+
+				__builtin_memcpy(sa->addr, ip6, 16);
+			}
+			s->rec.arg_len[i] = sizeof(*sa);
+			off += sizeof(*sa);
+		} else {
+			s->rec.arg_flags[i] = VG_ARGF_ERROR;	/* not visible from here */
+		}
+	}
+	s->rec.nargs = cfg.nargs;
+	s->rec.hdr.size = offsetof(struct vg_generic_record, data) + (off & (VG_DATA_MAX - 1));
+}
+
+/* 1 lets the connect proceed, 0 fails it with EPERM. */
+static __always_inline int connect_run(struct bpf_sock_addr *ctx, bool v6)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, zero = 0, matched = VG_MAX_SELECTORS;
+	struct vigil_exec_entry *e = bpf_map_lookup_elem(&vg_execs, &tgid);
+	struct generic_scratch *s = bpf_map_lookup_elem(&generic_heap, &zero);
+	int override = 0, i;
+	bool post = true;
+
+	if (!s)
+		return 1;
+	s->rec.hdr.op = VIGIL_OP_GENERIC;
+	s->rec.hdr.ktime = bpf_ktime_get_boot_ns();
+	s->rec.pid = tgid;
+	s->rec.tid = (__u32)pid_tgid;
+	s->rec.hook_id = cfg.hook_id;
+	s->rec.actions = 0;
+	s->rec.monitored = 0;
+	s->rec.override_err = 0;
+	s->rec.proc_ktime = e ? e->ktime : 0;
+	capture_destination(s, ctx, v6);
+	for (i = 0; i < VG_MAX_SELECTORS; i++) {
+		if (i >= cfg.nselectors)
+			break;
+		if (match_selector(s, &cfg.sel[i], NULL, tgid, e)) {
+			matched = i;
+			post = do_actions(s, &cfg.sel[i], i, &override);
+			break;
+		}
+	}
+	if (cfg.nselectors && matched == VG_MAX_SELECTORS)
+		return 1;
+	s->rec.selector = matched;
+	if (post) {
+		__u32 size = s->rec.hdr.size;
+
+		if (size > sizeof(s->rec))
+			size = sizeof(s->rec);
+		barrier_var(size);
+		output_record(&s->rec, size);
+	}
+	return override ? 0 : 1;
+}
+
+SEC("cgroup/connect4")
+int generic_connect4(struct bpf_sock_addr *ctx)
+{
+	return connect_run(ctx, false);
+}
+
+SEC("cgroup/connect6")
+int generic_connect6(struct bpf_sock_addr *ctx)
+{
+	return connect_run(ctx, true);
+}

@@ -43,11 +43,14 @@ struct reverse_ctx {
 
 static long reverse_step(__u64 i, struct reverse_ctx *r)
 {
+	__u32 from;
 	char c = 0;
 
-	if (i >= r->len)
+	if (i >= VG_POSTFIX_KEY || i >= r->len)
 		return 1;
-	bpf_probe_read_kernel(&c, 1, r->data + r->len - 1 - i);
+	/* masked: older verifiers (6.1) cannot bound len - 1 - i from the comparison above */
+	from = (r->len - 1 - (__u32)i) & (VG_POSTFIX_KEY - 1);
+	bpf_probe_read_kernel(&c, 1, r->data + from);
 	r->s->lpm.data[i & (VG_POSTFIX_KEY - 1)] = c;
 	return 0;
 }

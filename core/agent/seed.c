@@ -37,8 +37,7 @@ static int seed_one(const struct vigil_process *found, void *ctx)
 	uint64_t kernel_ktime = 0;
 	int err;
 
-	err = vigil_loader__seed(a->loader, found->pid, found->ktime, found->ppid, found->pktime, found->binary,
-				 &kernel_ktime);
+	err = vigil_loader__seed(a->loader, found, &kernel_ktime);
 	/* the kernel saw it exec or fork since attaching: its own record will follow */
 	if (err == -EEXIST && kernel_ktime != found->ktime)
 		return 0;

@@ -1,16 +1,20 @@
 /* libbpf_print.c - libbpf's messages go where vigil's go. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "loader.h"
 #include "loader_internal.h"
 
+/* Verifier logs arrive as one message of many kilobytes: format it whole. */
 static void forward(enum vigil_log_level level, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char *line = NULL;
 
-	vsnprintf(line, sizeof(line), fmt, ap);
+	if (vasprintf(&line, fmt, ap) < 0)
+		return;
 	vigil_log(level, "libbpf: %s", line);
+	free(line);
 }
 
 static int print_normal(enum libbpf_print_level level, const char *fmt, va_list ap)

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 
 #include "loader.h"
+#include "events/events.h"
 #include "loader_internal.h"
 #include "process.h"
 #include "process.skel.h"
@@ -134,27 +135,29 @@ int vigil_loader__execs_fd(const struct vigil_loader *l)
 	return bpf_map__fd(l->skel->maps.vg_execs);
 }
 
-int vigil_loader__seed(struct vigil_loader *l, uint32_t pid, uint64_t ktime, uint32_t ppid, uint64_t pktime,
-		       const char *binary, uint64_t *ktime_out)
+int vigil_loader__seed(struct vigil_loader *l, const struct vigil_process *p, uint64_t *ktime_out)
 {
 	struct vigil_exec_entry e = {
-		.ktime = ktime,
-		.pktime = pktime,
-		.ppid = ppid,
+		.ktime = p->ktime,
+		.pktime = p->pktime,
+		.ppid = p->ppid,
 		.flags = VIGIL_KF_EXECVE | VIGIL_KF_PROCFS,
+		.caps = {p->caps.permitted, p->caps.effective, p->caps.inheritable},
 	};
 	int fd = vigil_loader__execs_fd(l);
-	size_t len = strlen(binary);
+	size_t len = strlen(p->binary), k;
 
 	if (len > sizeof(e.binary) - 1)
 		len = sizeof(e.binary) - 1;
-	memcpy(e.binary, binary, len);
+	memcpy(e.binary, p->binary, len);
 	e.binary_len = (uint32_t)len;
-	if (!bpf_map_update_elem(fd, &pid, &e, BPF_NOEXIST))
+	for (k = 0; k < VIGIL_NS_SLOTS && k < VIGIL_NS_COUNT; k++)
+		e.ns[k] = p->ns[k];
+	if (!bpf_map_update_elem(fd, &p->pid, &e, BPF_NOEXIST))
 		return 0;
 	if (errno != EEXIST)
 		return -errno;
-	if (ktime_out && !bpf_map_lookup_elem(fd, &pid, &e))
+	if (ktime_out && !bpf_map_lookup_elem(fd, &p->pid, &e))
 		*ktime_out = e.ktime;
 	return -EEXIST;
 }

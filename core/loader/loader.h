@@ -85,10 +85,12 @@ VIGIL_API int vigil_loader__ringbuf_fd(const struct vigil_loader *l);
 /* The exec map fd (borrowed): tgid -> current incarnation. */
 VIGIL_API int vigil_loader__execs_fd(const struct vigil_loader *l);
 
-/* Seed the exec map with a process found by the /proc scan, unless the kernel already
- * knows it. Returns 0, -EEXIST (then *ktime_out holds the kernel's ktime), or -errno. */
-VIGIL_API int vigil_loader__seed(struct vigil_loader *l, uint32_t pid, uint64_t ktime, uint32_t ppid,
-				 uint64_t pktime, const char *binary, uint64_t *ktime_out);
+struct vigil_process;
+
+/* Seed the exec map with a process found by the /proc scan (its key, parent key, binary,
+ * namespaces and capabilities), unless the kernel already knows it. Returns 0, -EEXIST
+ * (then *ktime_out holds the kernel's ktime), or -errno. */
+VIGIL_API int vigil_loader__seed(struct vigil_loader *l, const struct vigil_process *p, uint64_t *ktime_out);
 
 struct bpf_object;
 

@@ -2,6 +2,8 @@
  * maps reused, read-only config set, maps sized to what the selectors need and filled,
  * the one program for the mechanism loaded and attached. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,9 @@
 struct sensor {
 	struct generic_bpf *skel;
 	struct bpf_program *prog;
+	struct bpf_program *prog6;	/* cgroup connect: the IPv6 twin */
 	struct bpf_link *link;
+	struct bpf_link *link6;
 	enum sensor_mech mech;
 	char target[128];
 	char subsys[64];
@@ -36,6 +40,7 @@ static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_me
 	case MECH_FMOD_RET: return skel->progs.generic_fmod_ret;
 	case MECH_LSM: return skel->progs.generic_lsm;
 	case MECH_UPROBE: return skel->progs.generic_uprobe;
+	case MECH_CGROUP_CONNECT: return skel->progs.generic_connect4;
 	}
 	return NULL;
 }
@@ -90,8 +95,9 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		goto err_out;
 	}
 	s->prog = mech_program(s->skel, h->mech);
+	s->prog6 = h->mech == MECH_CGROUP_CONNECT ? s->skel->progs.generic_connect6 : NULL;
 	bpf_object__for_each_program(p, s->skel->obj)
-		bpf_program__set_autoload(p, p == s->prog);
+		bpf_program__set_autoload(p, p == s->prog || p == s->prog6);
 
 	/* one ring buffer, one exec map, one set of counters for every program */
 	err = vigil_loader__reuse_shared_maps(loader, s->skel->obj);
@@ -145,6 +151,37 @@ err_out:
 	return err;
 }
 
+/* connect4 and connect6 on the cgroup v2 root: every connect on the machine passes them. */
+static int attach_cgroup(struct sensor *s, char *why, size_t why_size)
+{
+	char root[256];
+	int fd, err;
+
+	err = vigil_cgroup2_path(root, sizeof(root));
+	if (err) {
+		snprintf(why, why_size, "no cgroup v2 mount for the connect programs");
+		return err;
+	}
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, why_size, "open %s: %s", root, strerror(-err));
+		return err;
+	}
+	s->link = bpf_program__attach_cgroup(s->prog, fd);
+	err = s->link ? 0 : -errno;
+	if (!err) {
+		s->link6 = bpf_program__attach_cgroup(s->prog6, fd);
+		err = s->link6 ? 0 : -errno;
+	}
+	close(fd);
+	if (err) {
+		snprintf(why, why_size, "attach cgroup connect programs at %s: %s", root, strerror(-err));
+		sensor_detach(s);
+	}
+	return err;
+}
+
 int sensor_attach(struct sensor *s, char *why, size_t why_size)
 {
 	int err;
@@ -164,6 +201,8 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		s->link = bpf_program__attach_uprobe_opts(s->prog, -1, s->path, 0, &uo);
 		break;
 	}
+	case MECH_CGROUP_CONNECT:
+		return attach_cgroup(s, why, why_size);
 	default:
 		s->link = bpf_program__attach(s->prog);
 	}
@@ -187,7 +226,9 @@ int sensor_map_fd(const struct sensor *s, uint8_t kind)
 void sensor_detach(struct sensor *s)
 {
 	bpf_link__destroy(s->link);
+	bpf_link__destroy(s->link6);
 	s->link = NULL;
+	s->link6 = NULL;
 }
 
 void sensor_free(struct sensor *s)

@@ -17,6 +17,7 @@ static const char *const mech_names[] = {
 	[MECH_FMOD_RET] = "fmod_ret",
 	[MECH_LSM] = "lsm",
 	[MECH_UPROBE] = "uprobe",
+	[MECH_CGROUP_CONNECT] = "cgroup connect4/connect6",
 };
 
 const char *sensor_mech_name(enum sensor_mech m)
@@ -106,6 +107,61 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 	return 0;
 }
 
+/* Override of connect() where no fmod_ret exists: the cgroup sock_addr programs see every
+ * connect on the machine (attached to the cgroup v2 root) and can refuse it with EPERM. */
+static bool connect_like(const char *call)
+{
+	const char *name = syscall_base_name(call);
+
+	return !strcmp(name, "connect") || !strcmp(call, "tcp_connect") || !strcmp(call, "security_socket_connect");
+}
+
+/* What the cgroup programs cannot do, said at the node that asks for it. */
+static int check_cgroup_connect(struct compile_ctx *ctx, const struct vigil_hook *hook)
+{
+	size_t i, j;
+
+	for (i = 0; i < hook->nargs; i++)
+		if (hook->args[i].type == VIGIL_ARG_SOCK)
+			return sensor_error(ctx, hook->args[i].pos, -EOPNOTSUPP,
+					    "Override of %s here uses cgroup connect programs, which see the "
+					    "destination as a sockaddr, not a sock: declare the argument as sockaddr",
+					    hook->call);
+	for (i = 0; i < hook->nselectors; i++) {
+		const struct vigil_selector *sel = &hook->selectors[i];
+
+		if (sel->nnamespaces || sel->nns_changes || sel->ncaps || sel->ncap_changes)
+			return sensor_error(ctx, sel->pos, -EOPNOTSUPP,
+					    "cgroup connect programs (the Override mechanism here) cannot read "
+					    "namespaces or capabilities");
+		for (j = 0; j < sel->npids; j++)
+			if (sel->pids[j].is_namespace_pid)
+				return sensor_error(ctx, sel->pids[j].pos, -EOPNOTSUPP,
+						    "cgroup connect programs cannot read namespace pids");
+		for (j = 0; j < sel->nactions; j++)
+			if (sel->actions[j].kind == VIGIL_ACTION_SIGKILL || sel->actions[j].kind == VIGIL_ACTION_SIGNAL)
+				return sensor_error(ctx, sel->actions[j].pos, -EOPNOTSUPP,
+						    "cgroup connect programs cannot send signals: use Override alone here");
+	}
+	return 0;
+}
+
+static int cgroup_connect_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	int err = check_cgroup_connect(ctx, hook);
+
+	if (err)
+		return err;
+	snprintf(out->target, sizeof(out->target), "connect");
+	out->mech = MECH_CGROUP_CONNECT;
+	out->cfg.fetch = VG_FETCH_SOCK_ADDR;
+	out->cfg.can_override = 1;
+	out->cfg.syscall_nr = -1;
+	snprintf(out->note, sizeof(out->note),
+		 "Override through cgroup connect4/6 on the cgroup v2 root: only the destination is visible");
+	return fill_args(ctx, hook, out, true, -1, 11);
+}
+
 static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	const char *name = syscall_base_name(hook->call);
@@ -123,6 +179,8 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 		out->mech = MECH_FMOD_RET;
 		out->cfg.fetch = VG_FETCH_SYSCALL_CTX;
 		out->cfg.can_override = 1;
+	} else if (override && connect_like(hook->call) && permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR)) {
+		return cgroup_connect_hook(ctx, hook, out);
 	} else if (override && !monitor) {
 		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP,
 				    "Override on syscall %s needs fmod_ret, which this kernel does not permit (%s); "
@@ -165,6 +223,8 @@ static int kprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, s
 		out->cfg.can_override = 1;
 		return fill_args(ctx, hook, out, false, params, 11);
 	}
+	if (override && connect_like(hook->call) && permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR))
+		return cgroup_connect_hook(ctx, hook, out);
 	if (override && !monitor)
 		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP,
 				    "Override on %s needs fmod_ret on a security_* function; this kernel: fmod_ret %s",

@@ -18,6 +18,7 @@ enum sensor_mech {
 	MECH_FMOD_RET,
 	MECH_LSM,
 	MECH_UPROBE,
+	MECH_CGROUP_CONNECT,		/* cgroup connect4 + connect6 on the cgroup v2 root */
 };
 
 const char *sensor_mech_name(enum sensor_mech m);

@@ -24,6 +24,18 @@ def run(*argv):
     return subprocess.run(list(argv), capture_output=True, text=True).returncode
 
 
+def connect_errno(addr):
+    import socket
+    s = socket.socket()
+    try:
+        s.connect(addr)
+        return 0
+    except OSError as e:
+        return e.errno
+    finally:
+        s.close()
+
+
 @vh.require_root
 class Enforcement(unittest.TestCase):
     @classmethod
@@ -36,13 +48,21 @@ class Enforcement(unittest.TestCase):
         for path in (cls.xmrig, cls.innocent, cls.denied_later):
             shutil.copy(MARKER, path)
         cls.m = {k: os.path.join(t, k + ".marker") for k in ("xmrig", "innocent", "later1", "later2", "monitor")}
-        with vh.Agent("--tracing-policy-dir", POLICIES, outputs=("json",)) as agent:
+        # deny-outbound-cidr pointed at the loopback: all traffic of this test stays local
+        local = os.path.join(t, "deny-local.yaml")
+        with open(os.path.join(POLICIES, "deny-outbound-cidr.yaml")) as f:
+            text = f.read().replace('"deny-outbound-cidr"', '"deny-outbound-local"')
+        with open(local, "w") as f:
+            f.write(text.replace('["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"]',
+                                 '["127.0.0.2/32"]'))
+        with vh.Agent("--tracing-policy-dir", POLICIES, "--tracing-policy", local, outputs=("json",)) as agent:
             c = agent.control
             cls.policies = agent.status()["policies"]
             cls.rc_xmrig = run(cls.xmrig, cls.m["xmrig"])
             cls.rc_innocent = run(cls.innocent, cls.m["innocent"])
             cls.rc_setns_ns = run("unshare", "--pid", "--fork", "--kill-child", SETNS)
             cls.rc_setns_host = run(SETNS)
+            cls.connect_enforced = connect_errno(("127.0.0.2", 9))
             # a kernel list extended at run time: allowed before, killed after
             cls.rc_later1 = run(cls.denied_later, cls.m["later1"])
             cls.add_value = subprocess.run([vh.VIGIL, "tp", "add-value", "denied-binaries", cls.denied_later,
@@ -52,6 +72,10 @@ class Enforcement(unittest.TestCase):
             cls.set_mode = subprocess.run([vh.VIGIL, "tp", "set-mode", "block-cryptominers", "monitor",
                                            "--control", c], capture_output=True, text=True)
             cls.rc_monitor = run(cls.xmrig, cls.m["monitor"])
+            for name in ("detect-container-escape", "deny-outbound-local"):
+                subprocess.run([vh.VIGIL, "tp", "set-mode", name, "monitor", "--control", c], check=True)
+            cls.rc_setns_monitor = run("unshare", "--pid", "--fork", "--kill-child", SETNS)
+            cls.connect_monitored = connect_errno(("127.0.0.2", 9))
             cls.rc_shadow = run("cat", "/etc/shadow")
             cls.rc_hostname = run("cat", "/etc/hostname")
             cls.events = agent.events("json")
@@ -99,7 +123,7 @@ class Enforcement(unittest.TestCase):
     def test_setns_from_new_pid_namespace_is_killed_host_caller_untouched(self):
         self.assertNotEqual(self.rc_setns_ns, 0)
         self.assertEqual(self.rc_setns_host, 0)
-        evs = self.policy_events("detect-container-escape")
+        evs = [e for e in self.policy_events("detect-container-escape") if not e.get("monitored")]
         self.assertEqual(len(evs), 1)
         self.assertEqual(evs[0]["action"], "KPROBE_ACTION_SIGKILL")
         self.assertEqual(evs[0]["function_name"], "__x64_sys_setns")
@@ -122,6 +146,22 @@ class Enforcement(unittest.TestCase):
         self.assertEqual(would[0]["action"], "KPROBE_ACTION_SIGKILL")
         pol = {p["name"]: p for p in self.final["policies"]}
         self.assertEqual(pol["block-cryptominers"]["mode"], "monitor")
+
+    def test_connect_to_denied_address_fails_with_eperm(self):
+        import errno
+        self.assertEqual(self.connect_enforced, errno.EPERM)
+        evs = [e for e in self.policy_events("deny-outbound-local") if not e.get("monitored")]
+        self.assertEqual(len(evs), 1)
+        self.assertEqual(evs[0]["action"], "KPROBE_ACTION_OVERRIDE")
+
+    def test_monitor_mode_lets_setns_and_connect_through_and_reports_them(self):
+        import errno
+        self.assertEqual(self.rc_setns_monitor, 0)
+        self.assertEqual(self.connect_monitored, errno.ECONNREFUSED)
+        setns = [e for e in self.policy_events("detect-container-escape") if e.get("monitored")]
+        self.assertEqual([e["action"] for e in setns], ["KPROBE_ACTION_SIGKILL"])
+        conn = [e for e in self.policy_events("deny-outbound-local") if e.get("monitored")]
+        self.assertEqual([e["action"] for e in conn], ["KPROBE_ACTION_OVERRIDE"])
 
     def test_sensitive_file_open_reported_innocent_open_not(self):
         paths = [e["args"][0]["string_arg"] for e in self.policy_events("monitor-sensitive-files")]
