@@ -175,12 +175,14 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	out->cfg.syscall_nr = nr;
 	params = btf_func_params(ctx, out->target);
 
-	if (override && permits(ctx, VIGIL_MECH_FMOD_RET) && params >= 0) {
+	/* connect first: fmod_ret on a syscall also needs the kernel's error-injection list,
+	 * which stock kernels often lack (Debian 12's cloud kernel among them) */
+	if (override && connect_like(hook->call) && permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR)) {
+		return cgroup_connect_hook(ctx, hook, out);
+	} else if (override && permits(ctx, VIGIL_MECH_FMOD_RET) && params >= 0) {
 		out->mech = MECH_FMOD_RET;
 		out->cfg.fetch = VG_FETCH_SYSCALL_CTX;
 		out->cfg.can_override = 1;
-	} else if (override && connect_like(hook->call) && permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR)) {
-		return cgroup_connect_hook(ctx, hook, out);
 	} else if (override && !monitor) {
 		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP,
 				    "Override on syscall %s needs fmod_ret, which this kernel does not permit (%s); "
