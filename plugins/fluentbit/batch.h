@@ -1,0 +1,32 @@
+/* batch.h - events grouped into batches per tag, sealed by count, size or age. */
+#ifndef FWD_BATCH_H
+#define FWD_BATCH_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evtime.h"
+
+/* Called with a sealed batch: n packed entries under one tag. All arguments are borrowed
+ * for the duration of the call. */
+typedef void (*batch_seal_fn)(void *ctx, const char *tag, const void *entries, size_t len, uint32_t n);
+
+struct fwd_batcher;
+
+/* NULL + errno. */
+struct fwd_batcher *batcher_new(uint32_t count_max, size_t bytes_max, uint64_t flush_ms, batch_seal_fn seal,
+				void *ctx);
+/* Accepts NULL. Open batches are dropped: flush them first. */
+void batcher_free(struct fwd_batcher *b);
+/* Add one event (record borrowed, packed at once) to the batch of its tag; the batch is
+ * sealed when it reaches the count or byte limit. 0 or -ENOMEM (the event is lost). */
+int batcher_add(struct fwd_batcher *b, const char *tag, struct fwd_evtime t, const msgpack_object *record,
+		uint64_t now_ms);
+/* Seal the batches whose first event is flush_ms old by now_ms, or all of them. */
+void batcher_flush(struct fwd_batcher *b, uint64_t now_ms, bool all);
+/* When the oldest open batch falls due, or UINT64_MAX when none is open. */
+uint64_t batcher_deadline(const struct fwd_batcher *b);
+
+#endif
