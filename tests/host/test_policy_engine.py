@@ -20,6 +20,13 @@ OPENER = os.path.join(vh.PROGS, "opener")
 SPAWNER = os.path.join(vh.PROGS, "spawner")
 SETNS = os.path.join(vh.PROGS, "setns_self")
 CAT = os.path.realpath("/bin/cat")
+UPROBE = os.path.join(vh.PROGS, "uprobe_target")
+
+
+def bpf_map_ids():
+    out = subprocess.run(["bpftool", "-j", "map", "list"], capture_output=True, text=True, check=True)
+    import json
+    return {m["id"] for m in json.loads(out.stdout or "[]")}
 
 
 def policy(name, body):
@@ -117,6 +124,16 @@ class PolicyEngine(unittest.TestCase):
                   - operator: "NotIn"
                     values: ["%(opener)s"]
                 """ % dict(cls.paths, opener=OPENER)),
+            "uprobe.yaml": policy("uprobe-watch", """\
+                uprobes:
+                - path: "%s"
+                  symbols: ["vigil_uprobe_target"]
+                  args:
+                  - index: 0
+                    type: "int"
+                  - index: 1
+                    type: "string"
+                """ % UPROBE),
             "follow.yaml": openat_policy("follow-children", """\
                 - matchArgs:
                   - index: 6
@@ -172,8 +189,11 @@ class PolicyEngine(unittest.TestCase):
             run(CAT, p["notin"] + "/by-cat")
             run(SPAWNER, OPENER, p["follow"] + "/under-spawner")
             run(OPENER, p["follow"] + "/alone")
+            run(UPROBE, "42", "hello")
             cls.status = agent.status()
-            # management at run time
+            # management at run time; nothing of a deleted policy may stay in the kernel
+            cls.progs_before_add = vh.bpf_prog_ids()
+            cls.maps_before_add = bpf_map_ids()
             cls.bad_add = subprocess.run([vh.VIGIL, "tracingpolicy", "add", cls.bad, "--control", agent.control],
                                          capture_output=True, text=True)
             cls.later_add = subprocess.run([vh.VIGIL, "tp", "add", cls.later, "--control", agent.control],
@@ -186,6 +206,8 @@ class PolicyEngine(unittest.TestCase):
                                          capture_output=True, text=True)
             time.sleep(0.2)
             run(OPENER, t + "/later/y")
+            cls.progs_after_delete = vh.bpf_prog_ids()
+            cls.maps_after_delete = bpf_map_ids()
             cls.events = agent.events("json")
             cls.compact = agent.events("compact", settle=0)
             cls.final_status = agent.status()
@@ -259,6 +281,17 @@ class PolicyEngine(unittest.TestCase):
         self.assertIn("added-later", self.listing.stdout)
         self.assertEqual(self.deleted.returncode, 0, self.deleted.stderr)
         self.assertEqual(self.paths_of("added-later"), [self.tmp + "/later/x"])
+
+    def test_uprobe_reports_user_function_arguments(self):
+        evs = [e["process_uprobe"] for e in self.events if "process_uprobe" in e]
+        self.assertEqual(len(evs), 1, evs)
+        self.assertEqual(evs[0]["path"], UPROBE)
+        self.assertEqual(evs[0]["symbol"], "vigil_uprobe_target")
+        self.assertEqual(evs[0]["args"], [{"int_arg": 42}, {"string_arg": "hello"}])
+
+    def test_deleted_policy_leaves_no_programs_or_maps(self):
+        self.assertEqual(self.progs_after_delete - self.progs_before_add, set())
+        self.assertEqual(self.maps_after_delete - self.maps_before_add, set())
 
     def test_no_policy_events_beyond_the_expected(self):
         policy_events = [e for e in self.events if any(k in e for k in ("process_kprobe", "process_tracepoint"))]
