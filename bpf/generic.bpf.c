@@ -39,44 +39,30 @@ static __always_inline bool uses_namespaces(void)
 	return false;
 }
 
-/* Returns the error the hooked operation must fail with, 0 to let it proceed. */
-static __always_inline int generic_run(void *ctx)
+/* The record's header for the current task; the arguments come next. */
+static __always_inline void record_begin(struct generic_scratch *s, __u64 pid_tgid, __u64 proc_ktime)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32, zero = 0, matched = VG_MAX_SELECTORS;
-	struct vigil_exec_entry *e;
-	struct generic_scratch *s;
-	bool post = true, guessed = false;
-	int override = 0, i;
-
-	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && ctx_arg(ctx, 1) != (__u64)cfg.syscall_nr)
-		return 0;
-	s = bpf_map_lookup_elem(&generic_heap, &zero);
-	if (!s)
-		return 0;
-
 	s->rec.hdr.op = VIGIL_OP_GENERIC;
 	s->rec.hdr.ktime = bpf_ktime_get_boot_ns();
-	s->rec.pid = tgid;
+	s->rec.pid = pid_tgid >> 32;
 	s->rec.tid = (__u32)pid_tgid;
 	s->rec.hook_id = cfg.hook_id;
 	s->rec.actions = 0;
 	s->rec.monitored = 0;
 	s->rec.override_err = 0;
-	s->rec.proc_ktime = task_ktime(task, tgid, &guessed);
-	capture_args(s, ctx);
+	s->rec.proc_ktime = proc_ktime;
+}
 
-	e = bpf_map_lookup_elem(&vg_execs, &tgid);
-	if (uses_namespaces()) {
-		__u64 caps[3] = {};
+/* Match the selectors in order, run the first match's actions, post the record when they
+ * say so. Returns the error the operation must fail with (Override), else 0. task may be
+ * NULL where the compiler keeps selectors from needing it (cgroup programs). */
+static __always_inline int select_act_post(struct generic_scratch *s, struct task_struct *task, __u32 tgid,
+					   struct vigil_exec_entry *e)
+{
+	__u32 matched = VG_MAX_SELECTORS;
+	bool post = true;
+	int override = 0, i;
 
-		task_namespaces(task, s->ns);
-		task_creds(task, &(struct vigil_creds_raw){}, caps);
-		s->caps[0] = caps[0];
-		s->caps[1] = caps[1];
-		s->caps[2] = caps[2];
-	}
 	for (i = 0; i < VG_MAX_SELECTORS; i++) {
 		if (i >= cfg.nselectors)
 			break;
@@ -100,6 +86,35 @@ static __always_inline int generic_run(void *ctx)
 		output_record(&s->rec, size);
 	}
 	return override;
+}
+
+/* Returns the error the hooked operation must fail with, 0 to let it proceed. */
+static __always_inline int generic_run(void *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, zero = 0;
+	struct vigil_exec_entry *e;
+	struct generic_scratch *s;
+
+	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && ctx_arg(ctx, 1) != (__u64)cfg.syscall_nr)
+		return 0;
+	s = bpf_map_lookup_elem(&generic_heap, &zero);
+	if (!s)
+		return 0;
+	e = bpf_map_lookup_elem(&vg_execs, &tgid);
+	record_begin(s, pid_tgid, e ? e->ktime : task_start_ktime(task));
+	capture_args(s, ctx);
+	if (uses_namespaces()) {
+		__u64 caps[3] = {};
+
+		task_namespaces(task, s->ns);
+		task_creds(task, &(struct vigil_creds_raw){}, caps);
+		s->caps[0] = caps[0];
+		s->caps[1] = caps[1];
+		s->caps[2] = caps[2];
+	}
+	return select_act_post(s, task, tgid, e);
 }
 
 SEC("tp_btf/sys_enter")
@@ -210,45 +225,15 @@ static __always_inline void capture_destination(struct generic_scratch *s, struc
 static __always_inline int connect_run(struct bpf_sock_addr *ctx, bool v6)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32, zero = 0, matched = VG_MAX_SELECTORS;
+	__u32 tgid = pid_tgid >> 32, zero = 0;
 	struct vigil_exec_entry *e = bpf_map_lookup_elem(&vg_execs, &tgid);
 	struct generic_scratch *s = bpf_map_lookup_elem(&generic_heap, &zero);
-	int override = 0, i;
-	bool post = true;
 
 	if (!s)
 		return 1;
-	s->rec.hdr.op = VIGIL_OP_GENERIC;
-	s->rec.hdr.ktime = bpf_ktime_get_boot_ns();
-	s->rec.pid = tgid;
-	s->rec.tid = (__u32)pid_tgid;
-	s->rec.hook_id = cfg.hook_id;
-	s->rec.actions = 0;
-	s->rec.monitored = 0;
-	s->rec.override_err = 0;
-	s->rec.proc_ktime = e ? e->ktime : 0;
+	record_begin(s, pid_tgid, e ? e->ktime : 0);
 	capture_destination(s, ctx, v6);
-	for (i = 0; i < VG_MAX_SELECTORS; i++) {
-		if (i >= cfg.nselectors)
-			break;
-		if (match_selector(s, &cfg.sel[i], NULL, tgid, e)) {
-			matched = i;
-			post = do_actions(s, &cfg.sel[i], i, &override);
-			break;
-		}
-	}
-	if (cfg.nselectors && matched == VG_MAX_SELECTORS)
-		return 1;
-	s->rec.selector = matched;
-	if (post) {
-		__u32 size = s->rec.hdr.size;
-
-		if (size > sizeof(s->rec))
-			size = sizeof(s->rec);
-		barrier_var(size);
-		output_record(&s->rec, size);
-	}
-	return override ? 0 : 1;
+	return select_act_post(s, NULL, tgid, e) ? 0 : 1;
 }
 
 SEC("cgroup/connect4")

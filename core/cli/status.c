@@ -10,22 +10,6 @@
 #include "encode/encode.h"
 #include "loader/loader.h"
 
-static const msgpack_object *map_get(const msgpack_object *map, const char *key)
-{
-	uint32_t i;
-
-	if (!map || map->type != MSGPACK_OBJECT_MAP)
-		return NULL;
-	for (i = 0; i < map->via.map.size; i++) {
-		const msgpack_object_kv *kv = &map->via.map.ptr[i];
-
-		if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(key) &&
-		    !memcmp(kv->key.via.str.ptr, key, kv->key.via.str.size))
-			return &kv->val;
-	}
-	return NULL;
-}
-
 static void print_str(const char *label, const msgpack_object *o)
 {
 	if (o && o->type == MSGPACK_OBJECT_STR)
@@ -34,21 +18,23 @@ static void print_str(const char *label, const msgpack_object *o)
 
 static void print_text(const msgpack_object *root)
 {
-	const msgpack_object *mechs = map_get(root, "mechanisms");
-	const msgpack_object *counters = map_get(root, "counters");
-	const msgpack_object *up = map_get(root, "uptime_s");
+	const msgpack_object *mechs = vigil_msgpack_get(root, "mechanisms");
+	const msgpack_object *counters = vigil_msgpack_get(root, "counters");
+	const msgpack_object *up = vigil_msgpack_get(root, "uptime_s");
 	uint32_t i;
 
-	print_str("version", map_get(root, "version"));
-	print_str("kernel", map_get(root, "kernel"));
-	print_str("node", map_get(root, "node_name"));
+	print_str("version", vigil_msgpack_get(root, "version"));
+	print_str("kernel", vigil_msgpack_get(root, "kernel"));
+	print_str("node", vigil_msgpack_get(root, "node_name"));
 	if (up && up->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 		printf("%-18s %llu s\n", "uptime", (unsigned long long)up->via.u64);
-	print_str("process hooks", map_get(root, "process_mechanism"));
+	print_str("process hooks", vigil_msgpack_get(root, "process_mechanism"));
 	printf("\nmechanisms this kernel permits (probed):\n");
 	for (i = 0; mechs && mechs->type == MSGPACK_OBJECT_ARRAY && i < mechs->via.array.size; i++) {
 		const msgpack_object *m = &mechs->via.array.ptr[i];
-		const msgpack_object *name = map_get(m, "name"), *ok = map_get(m, "ok"), *why = map_get(m, "reason");
+		const msgpack_object *name = vigil_msgpack_get(m, "name");
+		const msgpack_object *ok = vigil_msgpack_get(m, "ok");
+		const msgpack_object *why = vigil_msgpack_get(m, "reason");
 
 		if (!name || !ok || !why || name->type != MSGPACK_OBJECT_STR || why->type != MSGPACK_OBJECT_STR)
 			continue;
@@ -107,9 +93,9 @@ int cmd_status(int argc, char **argv)
 		fprintf(stderr, "vigil status: malformed reply\n");
 		goto out;
 	}
-	ok = map_get(&up.data, "ok");
+	ok = vigil_msgpack_get(&up.data, "ok");
 	if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
-		const msgpack_object *e = map_get(&up.data, "error");
+		const msgpack_object *e = vigil_msgpack_get(&up.data, "error");
 
 		fprintf(stderr, "vigil status: agent error: %.*s\n", e && e->type == MSGPACK_OBJECT_STR ? (int)e->via.str.size : 7,
 			e && e->type == MSGPACK_OBJECT_STR ? e->via.str.ptr : "unknown");

@@ -25,22 +25,6 @@ static void pack_str(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
-static const msgpack_object *get(const msgpack_object *map, const char *key)
-{
-	uint32_t i;
-
-	if (map->type != MSGPACK_OBJECT_MAP)
-		return NULL;
-	for (i = 0; i < map->via.map.size; i++) {
-		const msgpack_object_kv *kv = &map->via.map.ptr[i];
-
-		if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(key) &&
-		    !memcmp(kv->key.via.str.ptr, key, kv->key.via.str.size))
-			return &kv->val;
-	}
-	return NULL;
-}
-
 static void print_str(const msgpack_object *o)
 {
 	if (o && o->type == MSGPACK_OBJECT_STR)
@@ -56,21 +40,23 @@ static void print_list(const msgpack_object *policies)
 		return;
 	}
 	for (i = 0; i < policies->via.array.size; i++) {
-		const msgpack_object *p = &policies->via.array.ptr[i], *hooks = get(p, "hooks"), *ev = get(p, "events");
+		const msgpack_object *p = &policies->via.array.ptr[i];
+		const msgpack_object *hooks = vigil_msgpack_get(p, "hooks"), *ev = vigil_msgpack_get(p, "events");
 
-		print_str(get(p, "name"));
+		print_str(vigil_msgpack_get(p, "name"));
 		printf("  state=");
-		print_str(get(p, "state"));
+		print_str(vigil_msgpack_get(p, "state"));
 		printf(" mode=");
-		print_str(get(p, "mode"));
+		print_str(vigil_msgpack_get(p, "mode"));
 		printf(" events=%llu\n", ev && ev->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (unsigned long long)ev->via.u64 : 0ULL);
 		for (j = 0; hooks && hooks->type == MSGPACK_OBJECT_ARRAY && j < hooks->via.array.size; j++) {
-			const msgpack_object *h = &hooks->via.array.ptr[j], *att = get(h, "attached"), *note = get(h, "note");
+			const msgpack_object *h = &hooks->via.array.ptr[j];
+			const msgpack_object *att = vigil_msgpack_get(h, "attached"), *note = vigil_msgpack_get(h, "note");
 
 			printf("    ");
-			print_str(get(h, "hook"));
+			print_str(vigil_msgpack_get(h, "hook"));
 			printf(" via ");
-			print_str(get(h, "mechanism"));
+			print_str(vigil_msgpack_get(h, "mechanism"));
 			printf(" [%s]", att && att->type == MSGPACK_OBJECT_BOOLEAN && att->via.boolean ? "attached" : "detached");
 			if (note) {
 				printf(" note: ");
@@ -101,9 +87,9 @@ static int request(const struct tp_opts *o, msgpack_sbuffer *req, bool list)
 		fprintf(stderr, "vigil tracingpolicy: malformed reply\n");
 		goto out;
 	}
-	ok = get(&up.data, "ok");
+	ok = vigil_msgpack_get(&up.data, "ok");
 	if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
-		const msgpack_object *e = get(&up.data, "error");
+		const msgpack_object *e = vigil_msgpack_get(&up.data, "error");
 
 		fprintf(stderr, "vigil tracingpolicy: ");
 		if (e && e->type == MSGPACK_OBJECT_STR)
@@ -113,10 +99,10 @@ static int request(const struct tp_opts *o, msgpack_sbuffer *req, bool list)
 		goto out;
 	}
 	if (list && o->json) {
-		if (!vigil_json_from_msgpack(get(&up.data, "policies"), &json))
+		if (!vigil_json_from_msgpack(vigil_msgpack_get(&up.data, "policies"), &json))
 			printf("%s\n", json.data);
 	} else if (list) {
-		print_list(get(&up.data, "policies"));
+		print_list(vigil_msgpack_get(&up.data, "policies"));
 	}
 	rc = 0;
 out:

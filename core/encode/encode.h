@@ -45,6 +45,10 @@ VIGIL_API const msgpack_object *vigil_msg__find(const struct vigil_msg *m, const
 VIGIL_API int vigil_msg__find_str(const struct vigil_msg *m, const char *path, char *out, size_t size);
 VIGIL_API int vigil_msg__find_u64(const struct vigil_msg *m, const char *path, uint64_t *out);
 
+/* The value of string key `key` in a msgpack map (the first if keys repeat), or NULL when
+ * map is not a map or has no such key. For any msgpack tree: control replies, configs. */
+VIGIL_API const msgpack_object *vigil_msgpack_get(const msgpack_object *map, const char *key);
+
 /* Render any msgpack object as JSON (compact, no newline). Strings are escaped as JSON
  * requires; binary as base64 (protojson's bytes). Appends. Returns 0 or -ENOMEM / -EINVAL. */
 VIGIL_API int vigil_json_from_msgpack(const msgpack_object *o, struct vigil_buf *out);

@@ -344,3 +344,10 @@ int vigil_msg__find_u64(const struct vigil_msg *m, const char *path, uint64_t *o
 out:
 	return err;
 }
+
+const msgpack_object *vigil_msgpack_get(const msgpack_object *map, const char *key)
+{
+	if (!map || !key || map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	return child(map, key, strlen(key));
+}
