@@ -1,0 +1,76 @@
+/* extract.c - field extraction and the event's text line, over the decode-once lookup. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "falco_internal.h"
+
+int fp_extract__begin(struct fp_state *st, const void *payload, size_t len, uint64_t evtnum)
+{
+	int err = 0;
+
+	/* the previous call's results may be dropped now: the ABIs keep them only until here */
+	arena_reset(&st->arena);
+	st->cur = payload && len ? lookup_msg(st, payload, len, evtnum) : NULL;
+	if (!st->cur) {
+		err = payload && len && errno == ENOMEM ? -ENOMEM : -EBADMSG;
+		st->cnt.undecodable++;
+		state_fail(st, "vigil: cannot extract fields: event payload of %zu bytes is not a vigil event (%s)", len,
+			   strerror(-err));
+	}
+	return err;
+}
+
+int fp_extract__field(struct fp_state *st, uint32_t field_id, bool arg_present, uint64_t arg_index,
+		      enum fp_flavour flavour, struct fp_values *out)
+{
+	const struct fp_field *f;
+	struct fx x = { .st = st, .m = st->cur, .arg_present = arg_present, .arg_index = arg_index };
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (field_id >= fp_nfields) {
+		state_fail(st, "vigil: no field with id %u (the plugin has %zu)", field_id, fp_nfields);
+		err = -EINVAL;
+		goto out;
+	}
+	f = &fp_fields[field_id];
+	x.type = f->type;
+	out->type = f->type;
+	if (!x.m)
+		goto out;
+	f->get(&x, f);
+	if (flavour == FP_FLAVOUR_V0)
+		fx_flatten(&x);
+	/* a scalar field reports one value even if a getter found more */
+	if (!(f->flags & FIELD_LIST) && x.n > 1)
+		x.n = 1;
+	err = x.err;
+	if (err) {
+		state_fail(st, "vigil: extracting %s failed: %s", f->name, strerror(-err));
+		goto out;
+	}
+	out->type = x.type;
+	out->n = x.n;
+	out->str = x.str;
+out:
+	return err;
+}
+
+const char *fp_describe(struct fp_state *st, const void *payload, size_t len)
+{
+	const struct vigil_msg *m = payload && len ? lookup_msg(st, payload, len, FP_NO_EVTNUM) : NULL;
+	int err = m ? 0 : -EBADMSG;
+
+	vigil_buf_reset(&st->text);
+	if (m)
+		err = vigil_msg__to_compact(m, NULL, &st->text);
+	if (err) {
+		vigil_buf_reset(&st->text);
+		/* never NULL: sysdig prints what it gets */
+		if (vigil_buf_printf(&st->text, "<vigil event of %zu bytes that cannot be shown: %s>", len,
+				     strerror(-err)))
+			return "<vigil event that cannot be shown>";
+	}
+	return st->text.data ? st->text.data : "";
+}

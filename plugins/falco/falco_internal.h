@@ -1,0 +1,164 @@
+/* falco_internal.h - what the core files of the Falco plugin share. The shims never see it. */
+#ifndef VIGIL_FALCO_INTERNAL_H
+#define VIGIL_FALCO_INTERNAL_H
+
+#include <msgpack.h>
+#include <stdarg.h>
+
+#include "common/common.h"
+#include "encode/encode.h"
+#include "falco.h"
+
+/* ---- init config (config.c) ---- */
+
+#define CONFIG_BATCH_MAX 4096		/* slots are allocated up front, one per batch entry */
+#define CONFIG_TIMEOUT_MAX 10000	/* ms; Falco reads every source on its own thread */
+#define CONFIG_TYPES_MAX 32
+
+struct fp_config {
+	char *bus;			/* owned */
+	char *types[CONFIG_TYPES_MAX];	/* owned event keys ("process_exec"); none = all */
+	size_t ntypes;
+	uint32_t batch_size;
+	int timeout_ms;
+};
+
+/* Parse the init config JSON into cfg (defaults for what it leaves out). Returns 0, or
+ * -EINVAL with the reason in err, -ENOMEM. cfg is left with defaults on failure. */
+int config_parse(const char *json, struct fp_config *cfg, char *err, size_t errlen);
+void config_free(struct fp_config *cfg);
+bool config_wants(const struct fp_config *cfg, const char *type_key);
+
+/* ---- arena (arena.c): extraction results live until the next extraction ---- */
+
+struct arena_block;
+
+struct arena {
+	struct arena_block *head;	/* the block being filled; older ones follow */
+};
+
+/* 8-byte aligned memory valid until arena_reset; NULL when out of memory. */
+void *arena_alloc(struct arena *a, size_t size);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+/* Forget every allocation, keep the largest block for reuse. */
+void arena_reset(struct arena *a);
+void arena_free(struct arena *a);
+
+/* ---- the bus (source.c) ---- */
+
+struct slot {
+	struct fp_event ev;		/* first: fp_source__event hands out &slot.ev */
+	size_t cap;			/* bytes allocated at ev.buf */
+	struct vigil_msg *msg;		/* ev's payload, decoded once */
+};
+
+struct fp_source {
+	char *url;			/* owned: the bus this source reads */
+	struct vigil_sub *sub;
+	int sock;			/* the sub's nanomsg socket, for nn_poll */
+	struct slot *slots;		/* batch_size of them */
+	uint32_t nslots;
+	uint32_t n;			/* events in the current batch */
+	uint32_t cursor;		/* where extraction expects the next event */
+};
+
+/* ---- decoded events, looked up by payload (lookup.c) ---- */
+
+struct lookup {
+	/* the event resolved last: its fields arrive one call at a time */
+	const void *data;
+	size_t len;
+	uint64_t evtnum;
+	const struct vigil_msg *msg;
+	/* a private decode, for payloads that are not in the current batch (capture files,
+	 * frameworks that copy events) */
+	uint8_t *own;
+	size_t own_len, own_cap;
+	struct vigil_msg *own_msg;
+};
+
+/* The decoded message for payload, or NULL + errno (EBADMSG, ENOMEM). Borrowed until the
+ * next lookup, fp_source__next or fp_source__close. */
+const struct vigil_msg *lookup_msg(struct fp_state *st, const void *payload, size_t len, uint64_t evtnum);
+/* Drop references into the batch (it is about to be released). */
+void lookup_forget_batch(struct lookup *lk);
+void lookup_free(struct lookup *lk);
+
+/* ---- the state (state.c) ---- */
+
+struct fp_counters {
+	uint64_t received;		/* messages taken off the bus */
+	uint64_t malformed;		/* not a vigil msgpack event: counted and skipped */
+	uint64_t filtered;		/* event types the config did not ask for */
+	uint64_t delivered;		/* events handed to the framework */
+	uint64_t undecodable;		/* payloads extraction could not decode */
+};
+
+struct fp_state {
+	struct fp_config cfg;
+	size_t headroom;
+	char error[512];		/* the last failure, "" while there was none */
+	char summary[256];		/* what fp_state__last_error shows without a failure */
+	struct fp_counters cnt;
+	struct fp_source *src;		/* the open source whose batch extraction looks into */
+	struct lookup lookup;
+	const struct vigil_msg *cur;	/* the event fp_extract__begin resolved */
+	struct arena arena;		/* extraction results */
+	struct vigil_buf text;		/* fp_describe's line */
+	struct vigil_buf scratch;	/* JSON rendering of argument values */
+};
+
+/* Record a failure for fp_state__last_error. */
+void state_fail(struct fp_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- fields (fields.c) ---- */
+
+#define FIELD_LIST	(1u << 0)	/* several values (3.x isList) */
+#define FIELD_INDEX	(1u << 1)	/* needs an index argument: vigil.args[2] */
+
+/* An extraction in progress: getters append values of the field's type. */
+struct fx {
+	struct fp_state *st;
+	const struct vigil_msg *m;
+	uint32_t n, cap;
+	enum fp_type type;
+	union {
+		const char **str;
+		uint64_t *u64;
+		struct fp_bytes *buf;
+	};
+	bool arg_present;
+	uint64_t arg_index;
+	int err;			/* sticky: first failure of an append */
+};
+
+struct fp_field {
+	const char *name;
+	enum fp_type type;
+	unsigned int flags;
+	const char *display;
+	const char *desc;
+	void (*get)(struct fx *x, const struct fp_field *f);
+	const char *path;		/* for the getters that read one path */
+};
+
+extern const struct fp_field fp_fields[];
+extern const size_t fp_nfields;
+
+/* ---- values (values.c): appending getter results ---- */
+
+void fx_str(struct fx *x, const char *s, size_t n);
+void fx_u64(struct fx *x, uint64_t v);
+void fx_ip(struct fx *x, const void *addr, uint32_t len);
+/* Any msgpack value as text: strings as they are, numbers in decimal, containers as JSON. */
+void fx_text(struct fx *x, const msgpack_object *o);
+/* Make the result something a 0.3.0 framework can hold: one string or one uint64. */
+int fx_flatten(struct fx *x);
+
+/* ---- time (timeparse.c) ---- */
+
+/* protojson's RFC 3339 UTC timestamp ("2026-11-29T08:02:18.369395371Z") as ns since the
+ * epoch. Returns 0 or -EINVAL. */
+int parse_rfc3339(const char *s, size_t n, uint64_t *ns);
+
+#endif

@@ -1,0 +1,206 @@
+/* source.c - the event source: a subscription to vigild's bus, read in batches.
+ *
+ * A batch is taken as soon as anything is queued (a partial batch beats latency), and
+ * next() waits on the socket with nn_poll until the configured timeout when nothing is:
+ * Falco calls next_batch again at once after SS_PLUGIN_TIMEOUT, so returning early would
+ * spin a CPU. Every message is decoded here, once: malformed ones are counted and skipped,
+ * unwanted event types dropped, and the decoded tree stays with the event so extraction
+ * does not decode it again.
+ */
+#include <errno.h>
+#include <nanomsg/nn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus/bus.h"
+#include "falco_internal.h"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void release_batch(struct fp_state *st, struct fp_source *src)
+{
+	uint32_t i;
+
+	lookup_forget_batch(&st->lookup);
+	if (st->cur && src == st->src)
+		st->cur = NULL;
+	for (i = 0; i < src->n; i++) {
+		vigil_msg__free(src->slots[i].msg);
+		src->slots[i].msg = NULL;
+	}
+	src->n = 0;
+	src->cursor = 0;
+}
+
+void fp_source__close(struct fp_state *st, struct fp_source *src)
+{
+	uint32_t i;
+
+	if (!src)
+		return;
+	release_batch(st, src);
+	for (i = 0; i < src->nslots; i++)
+		free(src->slots[i].ev.buf);
+	free(src->slots);
+	vigil_sub__close(src->sub);
+	free(src->url);
+	if (st->src == src)
+		st->src = NULL;
+	free(src);
+}
+
+struct fp_source *fp_source__open(struct fp_state *st, const char *params)
+{
+	const char *url = params && params[0] ? params : st->cfg.bus;
+	struct fp_source *src = calloc(1, sizeof(*src));
+	int err;
+
+	if (!src) {
+		state_fail(st, "vigil: cannot open the event source: out of memory");
+		goto err_out;
+	}
+	src->sock = -1;
+	src->url = strdup(url);
+	src->nslots = st->cfg.batch_size;
+	src->slots = calloc(src->nslots, sizeof(*src->slots));
+	if (!src->url || !src->slots) {
+		state_fail(st, "vigil: cannot open the event source: out of memory");
+		goto err_out;
+	}
+	/* a receive timeout of 0 makes vigil_sub__recv a non-blocking take: waiting is nn_poll's */
+	src->sub = vigil_sub__open(url, 0);
+	if (!src->sub) {
+		err = errno;
+		state_fail(st, "vigil: cannot subscribe to the event bus '%s': %s", url, nn_strerror(err));
+		goto err_out;
+	}
+	src->sock = vigil_sub__socket(src->sub);
+	st->src = src;
+	st->error[0] = '\0';
+	return src;
+
+err_out:
+	fp_source__close(st, src);
+	return NULL;
+}
+
+/* Copy one message into the next free slot and decode it there. Returns 1 when it joined
+ * the batch, 0 when it was skipped (malformed or unwanted), -ENOMEM. */
+static int take(struct fp_state *st, struct fp_source *src, const void *data, size_t len)
+{
+	struct slot *s = &src->slots[src->n];
+	const msgpack_object *t;
+	size_t need = st->headroom + len;
+	uint8_t *buf;
+	int ret = 0;
+
+	st->cnt.received++;
+	s->msg = vigil_msg__decode(data, len);
+	if (!s->msg) {
+		if (errno == ENOMEM) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		st->cnt.malformed++;
+		goto out;
+	}
+	if (!config_wants(&st->cfg, vigil_msg__type_key(s->msg))) {
+		st->cnt.filtered++;
+		goto drop;
+	}
+	if (len > UINT32_MAX - st->headroom) {
+		st->cnt.malformed++;
+		goto drop;
+	}
+	if (s->cap < need) {
+		buf = realloc(s->ev.buf, need);
+		if (!buf) {
+			ret = -ENOMEM;
+			goto drop;
+		}
+		s->ev.buf = buf;
+		s->cap = need;
+	}
+	memcpy(s->ev.buf + st->headroom, data, len);
+	s->ev.len = (uint32_t)len;
+	/* the kernel's time, not the time we read it; unreadable: the framework stamps it */
+	t = vigil_msg__find(s->msg, "/time");
+	if (!t || t->type != MSGPACK_OBJECT_STR || parse_rfc3339(t->via.str.ptr, t->via.str.size, &s->ev.ts))
+		s->ev.ts = UINT64_MAX;
+	src->n++;
+	st->cnt.delivered++;
+	ret = 1;
+	goto out;
+drop:
+	vigil_msg__free(s->msg);
+	s->msg = NULL;
+out:
+	return ret;
+}
+
+/* Take what is queued, without waiting, until the batch is full. */
+static int drain(struct fp_state *st, struct fp_source *src)
+{
+	void *msg = NULL;
+	int n, err = 0;
+
+	while (src->n < src->nslots) {
+		n = vigil_sub__recv(src->sub, &msg);
+		if (n == -ETIMEDOUT || n == -EAGAIN || n == -EINTR)
+			break;
+		if (n < 0) {
+			err = n;
+			state_fail(st, "vigil: receiving from the event bus '%s' failed: %s", src->url,
+				   nn_strerror(-n));
+			break;
+		}
+		err = take(st, src, msg, (size_t)n);
+		vigil_bus_msg_free(msg);
+		msg = NULL;
+		if (err < 0) {
+			state_fail(st, "vigil: out of memory while reading the event bus");
+			break;
+		}
+		err = 0;
+	}
+	return err;
+}
+
+int fp_source__next(struct fp_state *st, struct fp_source *src)
+{
+	struct nn_pollfd pfd = { .fd = src->sock, .events = NN_POLLIN };
+	int64_t deadline = now_ms() + st->cfg.timeout_ms, left;
+	int err;
+
+	release_batch(st, src);
+	for (;;) {
+		err = drain(st, src);
+		if (err || src->n)
+			break;
+		left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		pfd.revents = 0;
+		if (nn_poll(&pfd, 1, (int)left) < 0) {
+			/* a signal (sysdig's SIGINT) ends the wait: the caller checks its flags */
+			if (errno == EINTR)
+				break;
+			err = -errno;
+			state_fail(st, "vigil: waiting on the event bus '%s' failed: %s", src->url, nn_strerror(errno));
+			break;
+		}
+	}
+	return err ? err : (int)src->n;
+}
+
+const struct fp_event *fp_source__event(const struct fp_source *src, uint32_t i)
+{
+	return &src->slots[i].ev;
+}
