@@ -20,6 +20,30 @@ MARKER = os.path.join(vh.PROGS, "marker")
 SETNS = os.path.join(vh.PROGS, "setns_self")
 
 
+SIGNAL_POLICY = """\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "signal-usr1"
+spec:
+  tracepoints:
+  - subsystem: "sched"
+    event: "sched_process_exec"
+    raw: true
+    args:
+    - index: 2
+      type: "linux_binprm"
+    selectors:
+    - matchArgs:
+      - index: 2
+        operator: "Equal"
+        values: ["%s"]
+      matchActions:
+      - action: Signal
+        argSig: 10
+"""
+
+
 def run(*argv):
     return subprocess.run(list(argv), capture_output=True, text=True).returncode
 
@@ -55,11 +79,19 @@ class Enforcement(unittest.TestCase):
         with open(local, "w") as f:
             f.write(text.replace('["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"]',
                                  '["127.0.0.2/32"]'))
-        with vh.Agent("--tracing-policy-dir", POLICIES, "--tracing-policy", local, outputs=("json",)) as agent:
+        # Signal: SIGUSR1 to whoever executes the "signalled" copy
+        cls.signalled = os.path.join(t, "signalled")
+        shutil.copy(MARKER, cls.signalled)
+        sig_policy = os.path.join(t, "signal.yaml")
+        with open(sig_policy, "w") as f:
+            f.write(SIGNAL_POLICY % cls.signalled)
+        with vh.Agent("--tracing-policy-dir", POLICIES, "--tracing-policy", local, "--tracing-policy", sig_policy,
+                      outputs=("json",)) as agent:
             c = agent.control
             cls.policies = agent.status()["policies"]
             cls.rc_xmrig = run(cls.xmrig, cls.m["xmrig"])
             cls.rc_innocent = run(cls.innocent, cls.m["innocent"])
+            cls.rc_signalled = run(cls.signalled, os.path.join(t, "signalled.marker"))
             cls.rc_setns_ns = run("unshare", "--pid", "--fork", "--kill-child", SETNS)
             cls.rc_setns_host = run(SETNS)
             cls.connect_enforced = connect_errno(("127.0.0.2", 9))
@@ -115,6 +147,13 @@ class Enforcement(unittest.TestCase):
         exits = [x for x in self.exits_of(self.xmrig) if x.get("signal") == "SIGKILL"]
         self.assertEqual(len(exits), 1)
         self.assertEqual(exits[0]["process"]["pid"], kills[0]["process"]["pid"])
+
+    def test_signal_action_delivers_the_named_signal(self):
+        self.assertEqual(self.rc_signalled, -10)  # SIGUSR1's default action ends the process
+        evs = self.policy_events("signal-usr1")
+        self.assertEqual([e["action"] for e in evs], ["KPROBE_ACTION_SIGNAL"])
+        exits = [x for x in self.exits_of(self.signalled) if x.get("signal") == "SIGUSR1"]
+        self.assertEqual(len(exits), 1)
 
     def test_innocent_neighbour_binary_runs(self):
         self.assertEqual(self.rc_innocent, 0)
