@@ -1,0 +1,482 @@
+/* test_sensors.c - unit tests for core/sensors' compiler: each hook of a parsed policy into
+ * the kernel configuration (struct vg_hook_config) and the exact bytes of its map keys, and
+ * the choice of mechanism for a given probe report. No kernel is touched. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sensors/sensors_internal.h"
+
+#define HOST_PID_NS 4026531836u
+
+struct fixture {
+	struct vigil_probe_report probe;
+	uint32_t host_ns[VIGIL_NS_COUNT];
+	struct vigil_policy *policy;
+	struct vigil_policy_error err;
+	struct compiled_hook hook;
+	int rc;
+};
+
+/* What our 6.18 machines permit: no kprobes, no trampolines. */
+static void probe_host(struct vigil_probe_report *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->mech[VIGIL_MECH_TP_BTF].ok = p->mech[VIGIL_MECH_RAW_TP].ok = p->mech[VIGIL_MECH_TRACEPOINT].ok = true;
+	p->mech[VIGIL_MECH_CGROUP_SOCK_ADDR].ok = p->mech[VIGIL_MECH_RINGBUF].ok = true;
+	snprintf(p->mech[VIGIL_MECH_KPROBE].reason, sizeof(p->mech[0].reason), "attach: ENOENT");
+	snprintf(p->mech[VIGIL_MECH_FENTRY].reason, sizeof(p->mech[0].reason), "load: EPERM");
+	snprintf(p->mech[VIGIL_MECH_FMOD_RET].reason, sizeof(p->mech[0].reason), "load: EPERM");
+	snprintf(p->mech[VIGIL_MECH_LSM].reason, sizeof(p->mech[0].reason), "load: EPERM");
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	probe_host(&f->probe);
+	f->host_ns[VIGIL_NS_PID] = HOST_PID_NS;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	compiled_hook_free(&f->hook);
+	vigil_policy_free(f->policy);
+	free(f);
+	return 0;
+}
+
+/* Parse `spec` (the body under spec:) and compile hook 0 in `mode`. */
+static int compile(struct fixture *f, const char *spec, int mode)
+{
+	char yaml[8192];
+	struct compile_ctx ctx = {0};
+	int n;
+
+	n = snprintf(yaml, sizeof(yaml),
+		     "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: t\nspec:\n%s", spec);
+	assert_true(n > 0 && n < (int)sizeof(yaml));
+	assert_int_equal(vigil_policy_parse("t.yaml", yaml, (size_t)n, &f->policy, &f->err), 0);
+	ctx.policy = f->policy;
+	ctx.probe = &f->probe;
+	ctx.host_ns = f->host_ns;
+	ctx.mode = mode;
+	ctx.err = &f->err;
+	f->rc = compile_hook(&ctx, 0, &f->hook);
+	return f->rc;
+}
+
+#define SETNS_SPEC(selectors)                                                                          \
+	"  kprobes:\n  - call: sys_setns\n    syscall: true\n    args:\n    - index: 0\n      type: int\n" \
+	"    - index: 1\n      type: int\n    selectors:\n" selectors
+
+#define CONNECT_SPEC(selectors)                                                                          \
+	"  kprobes:\n  - call: sys_connect\n    syscall: true\n    args:\n    - index: 1\n      type: sockaddr\n" \
+	"    selectors:\n" selectors
+
+#define EXECVE_SPEC(selectors)                                                                             \
+	"  kprobes:\n  - call: sys_execve\n    syscall: true\n    args:\n    - index: 0\n      type: string\n" \
+	"    selectors:\n" selectors
+
+/* ---- mechanisms ---- */
+
+static void test_syscall_hook_without_kprobes_lands_on_raw_syscalls_with_its_number(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchActions:\n      - action: Sigkill\n"), VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_RAW_SYSCALL_TP_BTF);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_RAW_SYSCALL);
+	assert_int_equal(f->hook.cfg.syscall_nr, 308);	/* setns on x86-64 */
+	assert_string_equal(f->hook.function_name, "__x64_sys_setns");
+	assert_non_null(strstr(f->hook.note, "Sigkill/Signal only"));
+	assert_int_equal(f->hook.cfg.args[0].user, 1);
+	assert_int_equal(f->hook.cfg.args[1].index, 1);
+}
+
+static void test_syscall_hook_prefers_kprobe_where_the_kernel_has_it(void **state)
+{
+	struct fixture *f = *state;
+
+	f->probe.mech[VIGIL_MECH_KPROBE].ok = true;
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchActions:\n      - action: Post\n"), VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_KPROBE);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_SYSCALL_PTREGS);
+	assert_string_equal(f->hook.target, "__x64_sys_setns");
+}
+
+static void test_override_on_raw_syscalls_is_refused_with_its_position(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, EXECVE_SPEC("    - matchActions:\n      - action: Override\n        argError: -1\n"),
+				 VIGIL_MODE_ENFORCE),
+			 -EOPNOTSUPP);
+	assert_string_equal(f->err.file, "t.yaml");
+	assert_int_equal(f->err.line, 7);	/* the call: value */
+	assert_int_equal(f->err.col, 11);
+	assert_non_null(strstr(f->err.reason, "Override on syscall execve needs fmod_ret"));
+}
+
+static void test_override_in_monitor_mode_is_accepted_and_marked_monitor(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, EXECVE_SPEC("    - matchActions:\n      - action: Override\n        argError: -1\n"),
+				 VIGIL_MODE_MONITOR),
+			 0);
+	assert_int_equal(f->hook.cfg.monitor, 1);
+	assert_int_equal(f->hook.cfg.can_override, 0);
+	assert_int_equal(f->hook.cfg.sel[0].actions[0].kind, VG_ACT_OVERRIDE);
+	assert_int_equal(f->hook.cfg.sel[0].actions[0].arg, -1);
+}
+
+static void test_override_of_connect_uses_cgroup_programs(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, CONNECT_SPEC("    - matchArgs:\n      - index: 1\n        operator: SAddr\n"
+						 "        values: [\"10.0.0.0/8\"]\n      matchActions:\n"
+						 "      - action: Override\n        argError: -1\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_int_equal(f->hook.mech, MECH_CGROUP_CONNECT);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_SOCK_ADDR);
+	assert_int_equal(f->hook.cfg.can_override, 1);
+}
+
+static void test_cgroup_connect_refuses_what_it_cannot_do(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, CONNECT_SPEC("    - matchActions:\n      - action: Override\n        argError: -1\n"
+						 "      - action: Sigkill\n"),
+				 VIGIL_MODE_ENFORCE),
+			 -EOPNOTSUPP);
+	assert_non_null(strstr(f->err.reason, "cannot send signals"));
+}
+
+static void test_lsm_hook_without_lsm_or_fmod_ret_is_refused_with_both_reasons(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, "  lsmhooks:\n  - hook: file_open\n    args:\n    - index: 0\n      type: file\n",
+				 VIGIL_MODE_ENFORCE),
+			 -EOPNOTSUPP);
+	assert_non_null(strstr(f->err.reason, "lsm load: EPERM"));
+	assert_non_null(strstr(f->err.reason, "fmod_ret load: EPERM"));
+}
+
+static void test_lsm_hook_falls_back_to_fmod_ret_on_the_security_function(void **state)
+{
+	struct fixture *f = *state;
+
+	f->probe.mech[VIGIL_MECH_FMOD_RET].ok = true;
+	assert_int_equal(compile(f, "  lsmhooks:\n  - hook: file_open\n    args:\n    - index: 0\n      type: file\n",
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_int_equal(f->hook.mech, MECH_FMOD_RET);
+	assert_string_equal(f->hook.target, "security_file_open");
+	assert_string_equal(f->hook.function_name, "file_open");
+	assert_int_equal(f->hook.cfg.can_override, 1);
+}
+
+static void test_unknown_syscall_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_nonesuch\n    syscall: true\n", VIGIL_MODE_ENFORCE), -ENOENT);
+	assert_non_null(strstr(f->err.reason, "unknown syscall"));
+}
+
+/* ---- strings ---- */
+
+static void test_string_equal_key_is_filter_length_and_zero_padded_bytes(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_str_key *k;
+	struct vg_str_key want = {.filter_id = 1, .len = 10};
+
+	assert_int_equal(compile(f, EXECVE_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+						"        values: [\"/tmp/xmrig\"]\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	memcpy(want.data, "/tmp/xmrig", 10);
+	assert_int_equal(f->hook.str_eq.n, 1);
+	k = f->hook.str_eq.keys;
+	assert_memory_equal(k, &want, sizeof(want));
+	assert_int_equal(f->hook.cfg.sel[0].args[0].kind, VG_F_STR_EQ);
+	assert_int_equal(f->hook.cfg.sel[0].args[0].filter_id, 1);
+	assert_int_equal(f->hook.cfg.sel[0].args[0].negate, 0);
+}
+
+static void test_prefix_key_counts_filter_bits_and_is_big_endian(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_lpm_str_key *k;
+
+	assert_int_equal(compile(f, EXECVE_SPEC("    - matchArgs:\n      - index: 0\n        operator: NotPrefix\n"
+						"        values: [\"/etc/\"]\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	k = f->hook.str_prefix.keys;
+	assert_int_equal(f->hook.str_prefix.n, 1);
+	assert_int_equal(k->prefixlen, 32 + 5 * 8);
+	assert_int_equal(k->filter_id, htonl(1));
+	assert_memory_equal(k->data, "/etc/\0", 6);
+	assert_int_equal(f->hook.cfg.sel[0].args[0].negate, 1);
+}
+
+static void test_postfix_key_holds_the_value_reversed(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_lpm_str_key *k;
+
+	assert_int_equal(compile(f, EXECVE_SPEC("    - matchArgs:\n      - index: 0\n        operator: Postfix\n"
+						"        values: [\"xmrig\"]\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	k = f->hook.str_postfix.keys;
+	assert_int_equal(k->prefixlen, 32 + 5 * 8);
+	assert_memory_equal(k->data, "girmx", 5);
+}
+
+static void test_values_list_is_expanded_and_recorded_for_run_time_additions(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, "  lists:\n  - name: bad\n    type: values\n    values: [\"/a\", \"/bb\"]\n"
+				    EXECVE_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+						"        values: [\"list:bad\"]\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_int_equal(f->hook.str_eq.n, 2);
+	assert_int_equal(f->hook.nlists, 1);
+	assert_string_equal(f->hook.lists[0].name, "bad");
+	assert_int_equal(f->hook.lists[0].kind, VG_F_STR_EQ);
+	assert_int_equal(f->hook.lists[0].filter_id, f->hook.cfg.sel[0].args[0].filter_id);
+}
+
+/* ---- integers ---- */
+
+static void test_integer_operators_fill_values_in_the_filter(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_arg_filter *a;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 1\n        operator: Mask\n"
+					       "        values: [\"0x40000000\", \"0x20000000\"]\n"
+					       "      - index: 0\n        operator: GT\n        values: [\"-1\"]\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	a = &f->hook.cfg.sel[0].args[0];
+	assert_int_equal(a->kind, VG_F_INT);
+	assert_int_equal(a->int_op, VG_INT_MASK);
+	assert_int_equal(a->slot, 1);
+	assert_int_equal(a->nvalues, 2);
+	assert_int_equal(a->values[0], 0x40000000);
+	a = &f->hook.cfg.sel[0].args[1];
+	assert_int_equal(a->int_op, VG_INT_GT);
+	assert_int_equal(a->is_signed, 1);
+	assert_int_equal((int64_t)a->values[0], -1);
+}
+
+static void test_in_range_stores_pairs(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_arg_filter *a;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: NotInRange\n"
+					       "        values: [\"3:5\", \"10:12\"]\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	a = &f->hook.cfg.sel[0].args[0];
+	assert_int_equal(a->int_op, VG_INT_RANGE);
+	assert_int_equal(a->negate, 1);
+	assert_int_equal(a->nvalues, 4);
+	assert_int_equal(a->values[2], 10);
+	assert_int_equal(a->values[3], 12);
+}
+
+static void test_in_map_expands_ranges_into_set_keys(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_int_key *k;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: InMap\n"
+					       "        values: [\"7\", \"1:3\"]\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_int_equal(f->hook.int_set.n, 4);
+	k = f->hook.int_set.keys;
+	assert_int_equal(k[0].value, 7);
+	assert_int_equal(k[1].value, 1);
+	assert_int_equal(k[3].value, 3);
+	assert_int_equal(k[3].filter_id, f->hook.cfg.sel[0].args[0].filter_id);
+}
+
+/* ---- sockets ---- */
+
+static void test_address_cidrs_become_lpm_keys_for_v4_and_v6(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_addr4_key *k4;
+	const struct vg_addr6_key *k6;
+
+	assert_int_equal(compile(f, CONNECT_SPEC("    - matchArgs:\n      - index: 1\n        operator: SAddr\n"
+						 "        values: [\"10.1.0.0/16\", \"2001:db8::/32\", \"192.0.2.7\"]\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_int_equal(f->hook.addr4.n, 2);
+	assert_int_equal(f->hook.addr6.n, 1);
+	k4 = f->hook.addr4.keys;
+	assert_int_equal(k4[0].prefixlen, 32 + 16);
+	assert_memory_equal(k4[0].addr, "\x0a\x01\x00\x00", 4);
+	assert_int_equal(k4[1].prefixlen, 32 + 32);
+	k6 = f->hook.addr6.keys;
+	assert_int_equal(k6->prefixlen, 32 + 32);
+	assert_memory_equal(k6->addr, "\x20\x01\x0d\xb8", 4);
+	assert_int_equal(f->hook.cfg.sel[0].args[0].kind, VG_F_ADDR);
+	assert_int_equal(f->hook.cfg.sel[0].args[0].field, VG_FIELD_SADDR);
+}
+
+static void test_ports_family_and_privileged_ports(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_arg_filter *a;
+
+	assert_int_equal(compile(f, CONNECT_SPEC("    - matchArgs:\n      - index: 1\n        operator: SPort\n"
+						 "        values: [\"80\", \"8000:8100\"]\n"
+						 "      - index: 1\n        operator: Family\n        values: [AF_INET6]\n"
+						 "      - index: 1\n        operator: NotSPortPriv\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	a = f->hook.cfg.sel[0].args;
+	assert_int_equal(a[0].kind, VG_F_PORT);
+	assert_int_equal(a[0].nvalues, 4);
+	assert_int_equal(a[0].values[0], 80);
+	assert_int_equal(a[0].values[1], 80);
+	assert_int_equal(a[0].values[3], 8100);
+	assert_int_equal(a[1].field, VG_FIELD_FAMILY);
+	assert_int_equal(a[1].values[0], 10);
+	assert_int_equal(a[2].negate, 1);
+	assert_int_equal(a[2].values[1], 1023);
+}
+
+/* ---- process filters and actions ---- */
+
+static void test_process_filters_and_host_ns_resolution(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_selector *s;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchPIDs:\n      - operator: NotIn\n        followForks: true\n"
+					       "        values: [1, 2]\n"
+					       "      matchNamespaces:\n      - namespace: Pid\n        operator: NotIn\n"
+					       "        values: [host_ns]\n"
+					       "      matchCapabilities:\n      - type: Effective\n        operator: In\n"
+					       "        values: [CAP_SYS_ADMIN]\n"
+					       "      matchBinaries:\n      - operator: In\n        values: [/usr/bin/bash]\n"
+					       "        followChildren: true\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	s = &f->hook.cfg.sel[0];
+	assert_int_equal(s->npids, 1);
+	assert_int_equal(s->pids[0].negate, 1);
+	assert_int_equal(s->pids[0].follow_forks, 1);
+	assert_int_equal(s->pids[0].values[1], 2);
+	assert_int_equal(s->nns, 1);
+	assert_int_equal(s->ns[0].ns, VIGIL_NS_PID);
+	assert_int_equal(s->ns[0].values[0], HOST_PID_NS);
+	assert_int_equal(s->ncaps, 1);
+	assert_int_equal(s->caps[0].mask, 1ULL << 21);
+	assert_int_equal(s->has_binary, 1);
+	assert_int_equal(s->binary.follow, 1);
+	assert_int_equal(s->binary.kind, VG_F_STR_EQ);
+	assert_int_equal(f->hook.str_eq.n, 1);
+}
+
+static void test_actions_carry_their_arguments(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_action_spec *a;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchActions:\n      - action: Post\n        rateLimit: 2m\n"
+					       "        rateLimitScope: process\n      - action: Signal\n        argSig: 10\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	a = f->hook.cfg.sel[0].actions;
+	assert_int_equal(f->hook.cfg.sel[0].nactions, 2);
+	assert_int_equal(a[0].kind, VG_ACT_POST);
+	assert_int_equal(a[0].rate_limit_ns, 120ULL * 1000000000ULL);
+	assert_int_equal(a[0].rate_scope, 1);
+	assert_int_equal(a[1].kind, VG_ACT_SIGNAL);
+	assert_int_equal(a[1].arg, 10);
+}
+
+static void test_selector_without_actions_posts(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchPIDs:\n      - operator: In\n        values: [1]\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_int_equal(f->hook.cfg.sel[0].nactions, 1);
+	assert_int_equal(f->hook.cfg.sel[0].actions[0].kind, VG_ACT_POST);
+}
+
+static void test_unsupported_argument_type_is_refused_at_the_argument(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_writev\n    syscall: true\n    args:\n    - index: 1\n"
+				    "      type: char_iovec\n      sizeArgIndex: 3\n    - index: 2\n      type: int\n",
+				 VIGIL_MODE_ENFORCE),
+			 -EOPNOTSUPP);
+	assert_int_equal(f->err.line, 10);	/* the argument */
+	assert_non_null(strstr(f->err.reason, "char_iovec"));
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_syscall_hook_without_kprobes_lands_on_raw_syscalls_with_its_number),
+		T(test_syscall_hook_prefers_kprobe_where_the_kernel_has_it),
+		T(test_override_on_raw_syscalls_is_refused_with_its_position),
+		T(test_override_in_monitor_mode_is_accepted_and_marked_monitor),
+		T(test_override_of_connect_uses_cgroup_programs),
+		T(test_cgroup_connect_refuses_what_it_cannot_do),
+		T(test_lsm_hook_without_lsm_or_fmod_ret_is_refused_with_both_reasons),
+		T(test_lsm_hook_falls_back_to_fmod_ret_on_the_security_function),
+		T(test_unknown_syscall_is_refused),
+		T(test_string_equal_key_is_filter_length_and_zero_padded_bytes),
+		T(test_prefix_key_counts_filter_bits_and_is_big_endian),
+		T(test_postfix_key_holds_the_value_reversed),
+		T(test_values_list_is_expanded_and_recorded_for_run_time_additions),
+		T(test_integer_operators_fill_values_in_the_filter),
+		T(test_in_range_stores_pairs),
+		T(test_in_map_expands_ranges_into_set_keys),
+		T(test_address_cidrs_become_lpm_keys_for_v4_and_v6),
+		T(test_ports_family_and_privileged_ports),
+		T(test_process_filters_and_host_ns_resolution),
+		T(test_actions_carry_their_arguments),
+		T(test_selector_without_actions_posts),
+		T(test_unsupported_argument_type_is_refused_at_the_argument),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
