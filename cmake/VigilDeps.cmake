@@ -8,4 +8,6 @@ pkg_check_modules(YAML     REQUIRED IMPORTED_TARGET yaml-0.1)
 pkg_check_modules(LUA      REQUIRED IMPORTED_TARGET lua5.4)
 pkg_check_modules(MSGPACK  REQUIRED IMPORTED_TARGET msgpack)
 pkg_check_modules(NANOMSG  REQUIRED IMPORTED_TARGET nanomsg)
+pkg_check_modules(JANSSON  REQUIRED IMPORTED_TARGET jansson)          # export filters (JSON)
+pkg_check_modules(MHD      REQUIRED IMPORTED_TARGET libmicrohttpd)    # metrics endpoint
 pkg_check_modules(CMOCKA   IMPORTED_TARGET cmocka)

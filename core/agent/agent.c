@@ -53,6 +53,95 @@ static const struct vigil_hook_info *resolve_hook(void *ctx, uint32_t hook_id)
 	return vigil_sensors__hook(ctx, hook_id);
 }
 
+/* The export pipeline (core/export) on --export-file; filters are checked here, so a bad
+ * one stops the start with its reason. */
+static int open_export(struct vigil_agent *a)
+{
+	struct vigil_exporter_opts xo = {.sz = sizeof(xo)};
+	struct vigil_export_error xerr;
+	int err;
+
+	if (!a->opts.export_file)
+		return 0;
+	if (a->opts.export_opts)
+		memcpy(&xo, a->opts.export_opts, a->opts.export_opts->sz && a->opts.export_opts->sz < sizeof(xo)
+						      ? a->opts.export_opts->sz : sizeof(xo));
+	else
+		xo.file = (struct vigil_export_file_opts){.max_bytes = 10ULL << 20, .max_backups = 5};
+	xo.sz = sizeof(xo);
+	xo.file.sz = sizeof(xo.file);
+	xo.file.path = a->opts.export_file;
+	xo.node_name = a->node_name;
+	xo.cache = a->cache;
+	a->exporter = vigil_exporter__new(&xo, &xerr);
+	if (a->exporter)
+		return 0;
+	err = -errno;
+	if (err == -EINVAL && xerr.reason[0])
+		pr_warn("agent: export: %s (filter %d, line %d)", xerr.reason, xerr.index, xerr.line);
+	else
+		pr_warn("agent: cannot open export file %s: %s", a->opts.export_file, strerror(-err));
+	return err;
+}
+
+static void reader_stats(void *ctx, struct vigil_decoder_stats *dec, struct vigil_pcache_stats *pc)
+{
+	struct vigil_agent *a = ctx;
+
+	pthread_mutex_lock(&a->snap_lock);
+	*dec = a->snap.decoder;
+	*pc = a->snap.pcache;
+	pthread_mutex_unlock(&a->snap_lock);
+}
+
+/* vigil_lua_rule_*: the Lua host's per-rule counters, read under its lock when rendering. */
+struct rule_emit {
+	vigil_metrics_rule_emit emit;
+	void *ctx;
+};
+
+static void rule_status(const struct vigil_rule_status *st, void *ctx)
+{
+	const struct rule_emit *e = ctx;
+	struct vigil_metrics_rule r = {
+		.name = st->name,
+		.calls = st->calls,
+		.alerts = st->alerts,
+		.errors = st->errors,
+		.seconds = (double)st->time_ns / 1e9,
+	};
+
+	if (strcmp(st->state, "refused"))	/* a file that never loaded has no counters */
+		e->emit(e->ctx, &r);
+}
+
+static void rule_source(void *ctx, vigil_metrics_rule_emit emit, void *emit_ctx)
+{
+	struct vigil_agent *a = ctx;
+	struct rule_emit e = {emit, emit_ctx};
+
+	if (a->luahost)
+		vigil_luahost__list(a->luahost, rule_status, &e);
+}
+
+/* What the metrics read besides their own event counters, and the HTTP endpoint. */
+static int start_metrics(struct vigil_agent *a)
+{
+	struct vigil_metrics_sources src = {
+		.sz = sizeof(src),
+		.loader = a->loader,
+		.pub = a->pub,
+		.sensors = a->sensors,
+		.exporter = a->exporter,
+		.reader_stats = reader_stats,
+		.ctx = a,
+	};
+
+	vigil_metrics__set_sources(a->metrics, &src);
+	vigil_metrics__set_rule_source(a->metrics, rule_source, a);
+	return a->opts.metrics_server ? vigil_metrics__serve(a->metrics, a->opts.metrics_server) : 0;
+}
+
 struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 {
 	struct vigil_agent *a = calloc(1, sizeof(*a));
@@ -76,13 +165,10 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 		err = -errno;
 		goto err_out;
 	}
-	if (a->opts.export_file) {
-		a->export = fopen(a->opts.export_file, "ae");
-		if (!a->export) {
-			err = -errno;
-			pr_warn("agent: cannot open export file %s: %s", a->opts.export_file, strerror(-err));
-			goto err_out;
-		}
+	a->metrics = vigil_metrics__new(NULL);
+	if (!a->metrics) {
+		err = -errno;
+		goto err_out;
 	}
 
 	err = vigil_mount_fs();
@@ -111,6 +197,9 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 		err = -errno;
 		goto err_out;
 	}
+	err = open_export(a);
+	if (err)
+		goto err_out;
 	err = agent_seed_from_proc(a);
 	if (err < 0)
 		goto err_out;
@@ -127,6 +216,13 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	}
 	vigil_decoder__set_hook_resolver(a->decoder, resolve_hook, a->sensors);
 	err = agent_load_policies(a);
+	if (err)
+		goto err_out;
+	/* after the policies: a rule's deny() reaches the kernel lists they declare */
+	err = agent_rules_open(a);
+	if (err)
+		goto err_out;
+	err = start_metrics(a);
 	if (err)
 		goto err_out;
 
@@ -191,6 +287,8 @@ int vigil_agent__run(struct vigil_agent *a)
 		}
 		/* records submitted without a wake-up are only found by consuming */
 		ring_buffer__consume(rb);
+		if (a->luahost)
+			vigil_luahost__tick(a->luahost);	/* the rules' every() timers */
 		agent_flush(a);
 		now = agent_now_ns();
 		if (now - last_gc >= GC_INTERVAL_NS) {
@@ -213,13 +311,14 @@ void vigil_agent__free(struct vigil_agent *a)
 	if (!a)
 		return;
 	vigil_ctl_server__close(a->ctl);
+	vigil_metrics__free(a->metrics);	/* its server reads the objects below */
+	vigil_luahost__free(a->luahost);	/* its deny() reaches the sensors */
 	vigil_sensors__free(a->sensors);	/* policy programs before the maps they share */
 	vigil_loader__destroy(a->loader);
 	vigil_decoder__free(a->decoder);
 	vigil_pcache__free(a->cache);
 	vigil_pub__close(a->pub);
-	if (a->export)
-		fclose(a->export);
+	vigil_exporter__free(a->exporter);	/* reports pending drops, finishes compression */
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
 	pthread_mutex_destroy(&a->snap_lock);

@@ -16,6 +16,8 @@ enum vigil_output {
 	VIGIL_OUTPUT_COMPACT,
 };
 
+struct vigil_exporter_opts;
+
 struct vigil_agent_opts {
 	size_t sz;			/* sizeof(struct vigil_agent_opts) */
 	const char *events_url;		/* default VIGIL_BUS_DEFAULT_EVENTS */
@@ -31,6 +33,12 @@ struct vigil_agent_opts {
 	const char *const *policy_files;	/* --tracing-policy: loaded at start; a bad one stops the start */
 	size_t npolicy_files;
 	const char *policy_dir;		/* --tracing-policy-dir: every *.yaml; bad ones are reported and skipped */
+	/* export_file's rotation, filters, field filters and rate limit (core/export); its
+	 * file.path and node_name are set by the agent. NULL: Tetragon's defaults (rotate at
+	 * 10 MB, keep 5 backups, no filters). */
+	const struct vigil_exporter_opts *export_opts;
+	const char *metrics_server;	/* --metrics-server ":2112" (core/metrics); NULL: none */
+	const char *rules_dir;		/* --rules-dir: Lua rules, every *.lua (core/luahost); NULL: none */
 };
 
 struct vigil_agent;

@@ -11,7 +11,10 @@
 #include "bus/bus.h"
 #include "encode/encode.h"
 #include "events/events.h"
+#include "export/export.h"
 #include "loader/loader.h"
+#include "luahost/luahost.h"
+#include "metrics/metrics.h"
 #include "pcache/pcache.h"
 #include "sensors/sensors.h"
 
@@ -22,6 +25,7 @@ struct agent_counters {
 	uint64_t events_exec;
 	uint64_t events_exit;
 	uint64_t events_policy;
+	uint64_t events_rules;			/* alerts, rule actions, rule status */
 	uint64_t procfs_seeded;
 	uint64_t encode_errors;
 	uint64_t output_errors;
@@ -40,7 +44,9 @@ struct vigil_agent {
 	struct vigil_sensors *sensors;
 	struct vigil_pub *pub;
 	struct vigil_ctl_server *ctl;
-	FILE *export;
+	struct vigil_exporter *exporter;	/* --export-file, NULL for none */
+	struct vigil_metrics *metrics;		/* always: the control socket reads it too */
+	struct vigil_luahost *luahost;		/* --rules-dir, NULL for none */
 
 	struct vigil_buf msgpack;		/* reused per event */
 	struct vigil_buf line;
@@ -72,6 +78,12 @@ int agent_policy_enable(struct vigil_agent *a, const msgpack_object *req, msgpac
 int agent_policy_disable(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_policy_set_mode(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_policy_list_add(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+
+/* The Lua rules of opts.rules_dir (rules.c); 0 when there are none. */
+int agent_rules_open(struct vigil_agent *a);
+/* Control commands about rules: {"cmd": "rules_list"}, {"cmd": "rules_reload"}. */
+int agent_rules_list(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_rules_reload(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 
 /* Small msgpack helpers the control files share. */
 const msgpack_object *ctl_get(const msgpack_object *map, const char *key);

@@ -35,14 +35,16 @@ static void pack_mechanisms(msgpack_packer *pk, const struct vigil_probe_report 
 static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 {
 	struct vigil_kernel_counters k = {0};
+	struct vigil_exporter_stats x;
 	struct agent_counters c;
 
 	pthread_mutex_lock(&a->snap_lock);
 	c = a->snap;
 	pthread_mutex_unlock(&a->snap_lock);
 	vigil_loader__counters(a->loader, &k);
+	vigil_exporter__stats(a->exporter, &x);
 
-	msgpack_pack_map(pk, 22);
+	msgpack_pack_map(pk, 22 + 6 + 1);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -52,6 +54,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "events_exec", c.events_exec);
 	pack_kv_u64(pk, "events_exit", c.events_exit);
 	pack_kv_u64(pk, "events_policy", c.events_policy);
+	pack_kv_u64(pk, "events_rules", c.events_rules);	/* alerts, rule actions and status (core/luahost) */
 	pack_kv_u64(pk, "policy_records", c.decoder.policy);
 	pack_kv_u64(pk, "policy_records_unknown_hook", c.decoder.unknown_hook);
 	pack_kv_u64(pk, "procfs_seeded", c.procfs_seeded);
@@ -65,6 +68,13 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "pcache_evictions", c.pcache.evictions);
 	pack_kv_u64(pk, "pcache_misses", c.pcache.misses);
 	pack_kv_u64(pk, "output_errors", c.output_errors + c.encode_errors);
+	/* the export file (core/export); the same numbers as its vigil_export_* metrics */
+	pack_kv_u64(pk, "export_written", x.file.lines);
+	pack_kv_u64(pk, "export_filtered", x.filtered);
+	pack_kv_u64(pk, "export_rate_limited", x.rate_limited);
+	pack_kv_u64(pk, "export_rotations", x.file.rotations);
+	pack_kv_u64(pk, "export_compressed", x.file.compressed);
+	pack_kv_u64(pk, "export_errors", x.file.write_errors + x.file.compress_errors + x.errors);
 }
 
 static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
@@ -74,7 +84,7 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 
 	if (!uname(&u))
 		snprintf(kernel, sizeof(kernel), "%s %s", u.release, u.version);
-	msgpack_pack_map(pk, 9);
+	msgpack_pack_map(pk, 9 + 1);
 	ctl_pack_str(pk, "ok");
 	msgpack_pack_true(pk);
 	ctl_pack_str(pk, "version");
@@ -92,6 +102,8 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 	pack_counters(pk, a);
 	ctl_pack_str(pk, "policies");
 	agent_policy_list(a, NULL, pk);
+	ctl_pack_str(pk, "metrics");		/* every sample of /metrics (core/metrics) */
+	vigil_metrics__pack(a->metrics, pk);
 }
 
 static int cmd_status(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
@@ -100,11 +112,29 @@ static int cmd_status(struct vigil_agent *a, const msgpack_object *req, msgpack_
 	return 0;
 }
 
+/* {"ok": true, "text": "<Prometheus exposition text>"}: what GET /metrics serves. */
+static int cmd_metrics(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
+{
+	struct vigil_buf text = {0};
+	int err = vigil_metrics__render(a->metrics, &text);
+
+	if (!err) {
+		msgpack_pack_map(pk, 2);
+		ctl_pack_str(pk, "ok");
+		msgpack_pack_true(pk);
+		ctl_pack_str(pk, "text");
+		msgpack_pack_str_with_body(pk, text.data ? text.data : "", text.len);
+	}
+	vigil_buf_free(&text);
+	return err;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 } commands[] = {
 	{"status", cmd_status},
+	{"metrics", cmd_metrics},
 	{"policy_add", agent_policy_add},
 	{"policy_list", agent_policy_list},
 	{"policy_delete", agent_policy_delete},
@@ -112,23 +142,13 @@ static const struct {
 	{"policy_disable", agent_policy_disable},
 	{"policy_set_mode", agent_policy_set_mode},
 	{"policy_list_add", agent_policy_list_add},
+	{"rules_list", agent_rules_list},
+	{"rules_reload", agent_rules_reload},
 };
 
 const msgpack_object *ctl_get(const msgpack_object *map, const char *key)
 {
-	size_t klen = strlen(key);
-	uint32_t i;
-
-	if (!map || map->type != MSGPACK_OBJECT_MAP)
-		return NULL;
-	for (i = 0; i < map->via.map.size; i++) {
-		const msgpack_object_kv *kv = &map->via.map.ptr[i];
-
-		if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == klen &&
-		    !memcmp(kv->key.via.str.ptr, key, klen))
-			return &kv->val;
-	}
-	return NULL;
+	return vigil_msgpack_get(map, key);
 }
 
 int ctl_get_str(const msgpack_object *map, const char *key, char *out, size_t size)

@@ -12,11 +12,16 @@ static void write_line(struct vigil_agent *a, FILE *f, const struct vigil_buf *l
 void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev)
 {
 	struct vigil_msg *msg;
+	bool rules;
 
+	vigil_metrics__count_event(a->metrics, ev);
 	if (ev->type == VIGIL_EVENT_EXEC)
 		a->counters.events_exec++;
 	else if (ev->type == VIGIL_EVENT_EXIT)
 		a->counters.events_exit++;
+	else if (ev->type == VIGIL_EVENT_ALERT || ev->type == VIGIL_EVENT_RULE_ACTION ||
+		 ev->type == VIGIL_EVENT_RULE_STATUS)
+		a->counters.events_rules++;
 	else
 		a->counters.events_policy++;
 
@@ -28,7 +33,9 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev)
 	/* a slow or absent subscriber costs a counted drop, never a blocked reader */
 	vigil_pub__send(a->pub, a->msgpack.data, a->msgpack.len);
 
-	if (a->opts.output == VIGIL_OUTPUT_NONE && !a->export)
+	/* the text sinks and the Lua rules read the decoded event: decode once, and only for them */
+	rules = a->luahost && vigil_luahost__wants(a->luahost, ev->type);
+	if (a->opts.output == VIGIL_OUTPUT_NONE && !a->exporter && !rules)
 		return;
 	/* the text sinks render from the bus bytes, so they print what subscribers print */
 	msg = vigil_msg__decode(a->msgpack.data, a->msgpack.len);
@@ -36,11 +43,9 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev)
 		a->counters.encode_errors++;
 		return;
 	}
-	if (a->export) {
-		vigil_buf_reset(&a->line);
-		if (!vigil_msg__to_json(msg, &a->line))
-			write_line(a, a->export, &a->line);
-	}
+	/* export: allow/deny lists, rate limit, field filters, rotation (core/export) */
+	if (a->exporter && vigil_exporter__write(a->exporter, msg, ev))
+		a->counters.output_errors++;
 	if (a->opts.output != VIGIL_OUTPUT_NONE) {
 		struct vigil_compact_opts copts = {.color = a->opts.color};
 		int err;
@@ -51,6 +56,10 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev)
 		if (!err)
 			write_line(a, stdout, &a->line);
 	}
+	/* last: what the rules raise comes back through here (never to the rules again), after
+	 * the event that raised it */
+	if (rules)
+		vigil_luahost__event(a->luahost, msg);
 	vigil_msg__free(msg);
 }
 
@@ -58,6 +67,6 @@ void agent_flush(struct vigil_agent *a)
 {
 	if (a->opts.output != VIGIL_OUTPUT_NONE)
 		fflush(stdout);
-	if (a->export)
-		fflush(a->export);
+	if (a->exporter)
+		vigil_exporter__flush(a->exporter);
 }

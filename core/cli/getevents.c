@@ -12,6 +12,7 @@
 #include "bus/bus.h"
 #include "cli.h"
 #include "encode/encode.h"
+#include "export/export.h"
 
 #define MAX_TYPES 16
 
@@ -41,6 +42,9 @@ static const struct option options[] = {
 	{"timestamps", no_argument, NULL, 't'},
 	{"count", required_argument, NULL, 'n'},
 	{"timeout", required_argument, NULL, 'T'},
+	{"allow", required_argument, NULL, 'A'},
+	{"deny", required_argument, NULL, 'D'},
+	{"field-filters", required_argument, NULL, 'F'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -56,7 +60,10 @@ static void usage(FILE *f)
 		   "      --color auto|always|never\n"
 		   "      --timestamps            prefix compact lines with the event time\n"
 		   "  -n, --count N               exit after N events\n"
-		   "      --timeout SECONDS       exit after this long\n",
+		   "      --timeout SECONDS       exit after this long\n"
+		   "      --allow JSON|@FILE      only events matching one of these Tetragon Filter objects\n"
+		   "      --deny JSON|@FILE       never events matching one of these (deny wins; both repeatable)\n"
+		   "      --field-filters JSON|@FILE  include/exclude fields per event type (-o json)\n",
 		VIGIL_BUS_DEFAULT_EVENTS);
 }
 
@@ -99,12 +106,59 @@ static bool matches(const struct filter *f, const struct vigil_msg *m)
 	return true;
 }
 
+/* Append a filter option's value (JSON, or @FILE for a file's) to the list's text. */
+static int add_filter_text(struct vigil_buf *list, const char *v)
+{
+	char chunk[4096];
+	size_t n;
+	FILE *f;
+	int err = 0;
+
+	if (v[0] != '@')
+		return vigil_buf_puts(list, v) || vigil_buf_puts(list, "\n") ? -ENOMEM : 0;
+	f = fopen(v + 1, "re");
+	if (!f)
+		return -errno;
+	while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		err = vigil_buf_append(list, chunk, n);
+	fclose(f);
+	return err ? err : vigil_buf_puts(list, "\n");
+}
+
+/* Compile the --allow/--deny/--field-filters texts; print the reason and return 2 when wrong. */
+static int compile_filters(struct vigil_buf *text, struct vigil_filter **allow, struct vigil_filter **deny,
+			   struct vigil_field_filter **fields)
+{
+	static const char *const opt[] = {"allow", "deny", "field-filters"};
+	struct vigil_export_error err;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (!text[i].data)
+			continue;
+		if (i == 2)
+			*fields = vigil_field_filter__new_json(text[i].data, &err);
+		else
+			*(i ? deny : allow) = vigil_filter__new_json(text[i].data, &err);
+		if (i == 2 ? !*fields : !*(i ? deny : allow)) {
+			fprintf(stderr, "vigil getevents: --%s: %s (object %d, line %d, column %d)\n", opt[i],
+				errno == EINVAL ? err.reason : strerror(errno), err.index, err.line, err.column);
+			return 2;
+		}
+	}
+	return 0;
+}
+
 int cmd_getevents(int argc, char **argv)
 {
 	struct vigil_compact_opts copts = {0};
 	struct filter f = {0};
 	struct vigil_buf line = {0};
 	struct vigil_sub *sub = NULL;
+	struct vigil_buf ftext[3] = {{0}};	/* --allow, --deny, --field-filters */
+	struct vigil_filter *allow = NULL, *deny = NULL;
+	struct vigil_field_filter *fields = NULL;
+	const msgpack_object *root;
 	struct sigaction sa = {.sa_handler = on_signal};
 	const char *url = VIGIL_BUS_DEFAULT_EVENTS, *color = "auto";
 	bool json = true;
@@ -150,10 +204,22 @@ int cmd_getevents(int argc, char **argv)
 			if (vigil_parse_long(optarg, 1, 86400 * 365, &timeout))
 				return cli_bad_value("getevents", "timeout", optarg);
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'A':
+		case 'D':
+		case 'F':
+			if (add_filter_text(&ftext[c == 'A' ? 0 : c == 'D' ? 1 : 2], optarg)) {
+				rc = cli_bad_value("getevents", c == 'A' ? "allow" : c == 'D' ? "deny" : "field-filters",
+						   optarg);
+				goto out;
+			}
+			break;
+		case 'h': usage(stdout); goto out;
+		default: usage(stderr); rc = 2; goto out;
 		}
 	}
+	rc = compile_filters(ftext, &allow, &deny, &fields);
+	if (rc)
+		goto out;
 	copts.color = !strcmp(color, "always") || (!strcmp(color, "auto") && isatty(STDOUT_FILENO));
 
 	sigemptyset(&sa.sa_mask);
@@ -194,9 +260,10 @@ int cmd_getevents(int argc, char **argv)
 			fprintf(stderr, "vigil getevents: dropped a malformed message (%d bytes)\n", n);
 			continue;
 		}
-		if (matches(&f, m)) {
+		if (matches(&f, m) && vigil_filter__pass(allow, deny, m)) {
 			vigil_buf_reset(&line);
-			if (!(json ? vigil_msg__to_json(m, &line) : vigil_msg__to_compact(m, &copts, &line))) {
+			root = json && fields ? vigil_field_filter__apply(fields, m) : vigil_msg__root(m);
+			if (root && !(json ? vigil_json_from_msgpack(root, &line) : vigil_msg__to_compact(m, &copts, &line))) {
 				fwrite(line.data, 1, line.len, stdout);
 				fputc('\n', stdout);
 				fflush(stdout);
@@ -211,5 +278,10 @@ out:
 	vigil_buf_free(&line);
 	if (f.has_process)
 		regfree(&f.process);
+	vigil_filter__free(allow);
+	vigil_filter__free(deny);
+	vigil_field_filter__free(fields);
+	for (c = 0; c < 3; c++)
+		vigil_buf_free(&ftext[c]);
 	return rc;
 }

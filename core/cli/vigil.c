@@ -15,6 +15,8 @@ static const struct {
 	{"probe", cmd_probe, "probe this kernel's BPF mechanisms locally (root)"},
 	{"tracingpolicy", cmd_tracingpolicy, "add, list, delete, enable, disable, set-mode policies"},
 	{"tp", cmd_tracingpolicy, "alias of tracingpolicy"},
+	{"top", cmd_top, "live event rates per policy and per binary (--once: one table)"},
+	{"rules", cmd_rules, "list the Lua rules and their counters, reload them"},
 };
 
 static void usage(FILE *f)

@@ -10,6 +10,7 @@
 
 #include "agent/agent.h"
 #include "common/common.h"
+#include "export/export.h"
 
 static struct vigil_agent *running;
 
@@ -43,18 +44,130 @@ static const char *default_policy_dir(const char *argv0)
 	return access("/etc/vigil/policies", R_OK) ? NULL : "/etc/vigil/policies";
 }
 
+/* rules/lua of the checkout (as default_policy_dir), else /etc/vigil/rules, else none. */
+static const char *default_rules_dir(void)
+{
+	static char path[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *p;
+	int up;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		for (up = 0; up < 5 && (p = strrchr(exe, '/')); up++) {
+			*p = '\0';
+			if (snprintf(path, sizeof(path), "%.4000s/rules/lua", exe) < (int)sizeof(path) &&
+			    !access(path, R_OK))
+				return path;
+		}
+	}
+	return access("/etc/vigil/rules", R_OK) ? NULL : "/etc/vigil/rules";
+}
+
+/* Long-only options of the export file and the metrics endpoint (core/export, core/metrics). */
+enum {
+	OPT_EXPORT_MAX_SIZE = 0x100,
+	OPT_EXPORT_INTERVAL,
+	OPT_EXPORT_BACKUPS,
+	OPT_EXPORT_COMPRESS,
+	OPT_EXPORT_PERM,
+	OPT_EXPORT_ALLOW,
+	OPT_EXPORT_DENY,
+	OPT_FIELD_FILTERS,
+	OPT_EXPORT_RATE,
+	OPT_METRICS_SERVER,
+};
+
+/* A value given as @FILE is the file's contents (read once, kept until exit). */
+static const char *value_or_file(const char *v)
+{
+	static char *kept[8];
+	static size_t nkept;
+	FILE *f;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (v[0] != '@')
+		return v;
+	if (nkept == VIGIL_ARRAY_SIZE(kept))
+		return NULL;
+	f = fopen(v + 1, "re");
+	if (!f)
+		return NULL;
+	if (getdelim(&text, &len, '\0', f) < 0) {
+		free(text);
+		text = strdup("");
+	}
+	fclose(f);
+	kept[nkept++] = text;
+	return text;
+}
+
+/* A Go-style duration ("90s", "5m", "1h30m", "500ms") or plain seconds, into ns. */
+static int parse_duration(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ns;
+	} units[] = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000ULL}, {"m", 60000000000ULL},
+		     {"h", 3600000000000ULL}};
+	uint64_t total = 0;
+	unsigned long long n;
+	char *end;
+	size_t i, best, len;
+
+	if (!*s)
+		return -EINVAL;
+	while (*s) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		errno = 0;
+		n = strtoull(s, &end, 10);
+		if (errno)
+			return -EINVAL;
+		if (!*end && !total) {		/* a bare number: seconds */
+			*out = n * 1000000000ULL;
+			return n > 10ULL * 365 * 86400 ? -ERANGE : 0;
+		}
+		for (i = 0, best = VIGIL_ARRAY_SIZE(units), len = 0; i < VIGIL_ARRAY_SIZE(units); i++)
+			if (!strncmp(end, units[i].unit, strlen(units[i].unit)) && strlen(units[i].unit) > len) {
+				best = i;
+				len = strlen(units[i].unit);
+			}
+		if (best == VIGIL_ARRAY_SIZE(units) || n > 10ULL * 365 * 86400 * 1000000000ULL / units[best].ns)
+			return -EINVAL;
+		total += n * units[best].ns;
+		s = end + len;
+	}
+	*out = total;
+	return 0;
+}
+
 static const struct option options[] = {
 	{"bus", required_argument, NULL, 'b'},
 	{"control", required_argument, NULL, 'c'},
 	{"output", required_argument, NULL, 'o'},
 	{"color", no_argument, NULL, 'C'},
 	{"export-file", required_argument, NULL, 'e'},
+	{"export-filename", required_argument, NULL, 'e'},	/* Tetragon's spelling */
+	{"export-file-max-size-mb", required_argument, NULL, OPT_EXPORT_MAX_SIZE},
+	{"export-file-rotation-interval", required_argument, NULL, OPT_EXPORT_INTERVAL},
+	{"export-file-max-backups", required_argument, NULL, OPT_EXPORT_BACKUPS},
+	{"export-file-compress", no_argument, NULL, OPT_EXPORT_COMPRESS},
+	{"export-file-perm", required_argument, NULL, OPT_EXPORT_PERM},
+	{"export-allowlist", required_argument, NULL, OPT_EXPORT_ALLOW},
+	{"export-denylist", required_argument, NULL, OPT_EXPORT_DENY},
+	{"field-filters", required_argument, NULL, OPT_FIELD_FILTERS},
+	{"export-rate-limit", required_argument, NULL, OPT_EXPORT_RATE},
+	{"metrics-server", required_argument, NULL, OPT_METRICS_SERVER},
 	{"rb-size", required_argument, NULL, 'r'},
 	{"wakeup-batch", required_argument, NULL, 'w'},
 	{"poll-ms", required_argument, NULL, 'p'},
 	{"node-name", required_argument, NULL, 'n'},
 	{"tracing-policy", required_argument, NULL, 't'},
 	{"tracing-policy-dir", required_argument, NULL, 'T'},
+	{"rules-dir", required_argument, NULL, 'R'},
 	{"debug", no_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -68,7 +181,7 @@ static void usage(FILE *f)
 		"  -c, --control URL        control socket (default %s)\n"
 		"  -o, --output FORMAT      print events: none, json, compact (default none)\n"
 		"      --color              colour compact output\n"
-		"  -e, --export-file PATH   append events as JSON lines\n"
+		"  -e, --export-file PATH   append events as JSON lines (rotated: see below)\n"
 		"      --rb-size BYTES      ring buffer size, power of two (default 8388608)\n"
 		"      --wakeup-batch N     records per reader wake-up, 1-4096 (default 64)\n"
 		"      --poll-ms N          reader latency bound in ms, 1-1000 (default 20)\n"
@@ -76,7 +189,22 @@ static void usage(FILE *f)
 		"      --tracing-policy FILE      load this policy at start (repeatable; a bad one stops the start)\n"
 		"      --tracing-policy-dir DIR   load every *.yaml here (default: rules/policies in a checkout,\n"
 		"                                 else /etc/vigil/policies when present; \"\" for none)\n"
-		"  -d, --debug              debug messages\n",
+		"      --rules-dir DIR            Lua correlation rules, every *.lua (default: rules/lua in a\n"
+		"                                 checkout, else /etc/vigil/rules when present; \"\" for none)\n"
+		"  -d, --debug              debug messages\n"
+		"export file (Tetragon's flags; backups are PATH-<UTC time>.EXT, .gz when compressed):\n"
+		"      --export-file-max-size-mb N        rotate before passing N MB (default 10; 0: never)\n"
+		"      --export-file-rotation-interval D  also rotate every D (\"1h\", \"30m\", seconds; default 0: never)\n"
+		"      --export-file-max-backups N        rotated files kept (default 5; 0: all)\n"
+		"      --export-file-compress             gzip rotated files (in the background)\n"
+		"      --export-file-perm MODE            octal mode of new files (default 600)\n"
+		"      --export-allowlist JSON|@FILE      export only events matching a filter (Tetragon Filter objects)\n"
+		"      --export-denylist JSON|@FILE       never export events matching a filter (deny wins)\n"
+		"      --field-filters JSON|@FILE         include/exclude fields per event type\n"
+		"      --export-rate-limit N|TYPE=N,...   events a minute per event type; drops reported as\n"
+		"                                         rate_limit_info events (-1: unlimited, 0: none)\n"
+		"metrics:\n"
+		"      --metrics-server ADDR    Prometheus /metrics on ADDR (\":2112\" is 127.0.0.1:2112)\n",
 		"ipc:///run/vigil/events.sock", "ipc:///run/vigil/control.sock");
 }
 
@@ -103,11 +231,20 @@ static int bad_value(const char *opt, const char *val)
 int main(int argc, char **argv)
 {
 	struct vigil_agent_opts opts = {.sz = sizeof(opts)};
+	/* Tetragon's defaults: rotate at 10 MB, keep 5 backups */
+	struct vigil_exporter_opts xopts = {
+		.sz = sizeof(xopts),
+		.file = {.sz = sizeof(xopts.file), .max_bytes = 10ULL << 20, .max_backups = 5, .perm = 0600},
+	};
+	const char *text;
+	char *end;
 	struct sigaction sa = {.sa_handler = on_signal};
 	const char *policies[64];
 	size_t npolicies = 0;
 	const char *policy_dir = NULL;
 	bool policy_dir_set = false;
+	const char *rules_dir = NULL;
+	bool rules_dir_set = false;
 	long v;
 	int c, err;
 
@@ -121,6 +258,43 @@ int main(int argc, char **argv)
 			break;
 		case 'C': opts.color = true; break;
 		case 'e': opts.export_file = optarg; break;
+		case OPT_EXPORT_MAX_SIZE:
+			if (vigil_parse_long(optarg, 0, 1L << 20, &v))
+				return bad_value("export-file-max-size-mb", optarg);
+			xopts.file.max_bytes = (uint64_t)v << 20;
+			break;
+		case OPT_EXPORT_INTERVAL:
+			if (parse_duration(optarg, &xopts.file.interval_ns))
+				return bad_value("export-file-rotation-interval", optarg);
+			break;
+		case OPT_EXPORT_BACKUPS:
+			if (vigil_parse_long(optarg, 0, 100000, &v))
+				return bad_value("export-file-max-backups", optarg);
+			xopts.file.max_backups = (unsigned int)v;
+			break;
+		case OPT_EXPORT_COMPRESS: xopts.file.compress = true; break;
+		case OPT_EXPORT_PERM:
+			v = strtol(optarg, &end, 8);
+			if (!*optarg || *end || v <= 0 || v > 0777)
+				return bad_value("export-file-perm", optarg);
+			xopts.file.perm = (unsigned int)v;
+			break;
+		case OPT_EXPORT_ALLOW:
+		case OPT_EXPORT_DENY:
+		case OPT_FIELD_FILTERS:
+			text = value_or_file(optarg);
+			if (!text)
+				return bad_value(c == OPT_EXPORT_ALLOW ? "export-allowlist" :
+						 c == OPT_EXPORT_DENY ? "export-denylist" : "field-filters", optarg);
+			if (c == OPT_EXPORT_ALLOW)
+				xopts.allowlist = text;
+			else if (c == OPT_EXPORT_DENY)
+				xopts.denylist = text;
+			else
+				xopts.field_filters = text;
+			break;
+		case OPT_EXPORT_RATE: xopts.rate_limit = optarg; break;
+		case OPT_METRICS_SERVER: opts.metrics_server = optarg; break;
 		case 'r':
 			if (vigil_parse_long(optarg, 4096, 1L << 30, &v) || (v & (v - 1)))
 				return bad_value("rb-size", optarg);
@@ -145,6 +319,7 @@ int main(int argc, char **argv)
 			policies[npolicies++] = optarg;
 			break;
 		case 'T': policy_dir = optarg; policy_dir_set = true; break;
+		case 'R': rules_dir = optarg; rules_dir_set = true; break;
 		case 'd': vigil_print_set_debug(1); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -158,9 +333,13 @@ int main(int argc, char **argv)
 
 	if (!policy_dir_set)
 		policy_dir = default_policy_dir(argv[0]);
+	opts.export_opts = &xopts;
 	opts.policy_files = policies;
 	opts.npolicy_files = npolicies;
 	opts.policy_dir = policy_dir && *policy_dir ? policy_dir : NULL;
+	if (!rules_dir_set)
+		rules_dir = default_rules_dir();
+	opts.rules_dir = rules_dir && *rules_dir ? rules_dir : NULL;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

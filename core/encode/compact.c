@@ -212,14 +212,35 @@ static void put_process(struct line *l)
 	color_off(l);
 }
 
-/* " <arguments>", as is: an empty list still gets its separator */
+/* Any rune a terminal would act on or that would break the line (control characters,
+ * stray bytes); spaces are fine. */
+static bool has_unprintable(struct text t)
+{
+	const unsigned char *s = (const unsigned char *)t.s;
+	size_t i = 0, len;
+	uint32_t cp;
+
+	for (; i < t.n; i += len) {
+		len = encode_utf8_decode(s + i, t.n - i, &cp);
+		if (!len || (cp != ' ' && !printable(cp)))
+			return true;
+	}
+	return false;
+}
+
+/* " <arguments>", as is (an empty list still gets its separator), quoted Go-style only
+ * when they hold control characters: one event stays one line, and no argument can send
+ * escape sequences to the terminal (newer tetra quotes them too) */
 static void put_args(struct line *l)
 {
 	struct text t = str_at(l->m, "process.arguments");
 
 	encode_put(&l->o, " ", 1);
 	color_on(l, CYAN);
-	encode_put(&l->o, t.s, t.n);
+	if (has_unprintable(t))
+		put_quoted(l, t);
+	else
+		encode_put(&l->o, t.s, t.n);
 	color_off(l);
 }
 
@@ -718,6 +739,84 @@ static void put_enforcement(struct line *l)
 	}
 }
 
+/* ---- rule events (vigil's own): "<label> <source> <binary> <rule>: <what>" ---- */
+
+static bool is_rule_event(enum vigil_event_type type)
+{
+	return type == VIGIL_EVENT_ALERT || type == VIGIL_EVENT_RULE_ACTION || type == VIGIL_EVENT_RULE_STATUS;
+}
+
+/* " <source> <binary> <rule>: ", the binary only when the event has a process */
+static void put_rule_head(struct line *l)
+{
+	const msgpack_object *proc = vigil_msg__find(l->m, "process");
+
+	if (proc && proc->type == MSGPACK_OBJECT_MAP) {
+		put_process(l);
+	} else {
+		encode_put(&l->o, " ", 1);
+		put_source(l);
+	}
+	encode_put(&l->o, " ", 1);
+	put_text(l, str_at(l->m, "rule"));
+	encode_puts(&l->o, ": ");
+}
+
+/* "🚨 alert   <src> <bin> <rule>: <output>" */
+static void put_alert(struct line *l)
+{
+	put_label(l, "🚨", (struct text){ "alert", 5 });
+	put_rule_head(l);
+	put_text(l, str_at(l->m, "output"));
+}
+
+/* "⚡ action  <src> <bin> <rule>: kill <pid> <signal>" or ": deny <list> <value>", then
+ * " failed: <error>" in red when the action failed */
+static void put_rule_action(struct line *l)
+{
+	struct text action = str_at(l->m, "action"), err = str_at(l->m, "error");
+	uint64_t pid = 0;
+	char num[24];
+
+	put_label(l, "⚡", (struct text){ "action", 6 });
+	put_rule_head(l);
+	put_text(l, action);
+	if (vigil_msg__find(l->m, "list")) {
+		encode_put(&l->o, " ", 1);
+		put_cyan(l, str_at(l->m, "list"));
+		encode_put(&l->o, " ", 1);
+		put_cyan(l, str_at(l->m, "value"));
+	} else {
+		vigil_msg__find_u64(l->m, "pid", &pid);
+		snprintf(num, sizeof(num), " %" PRIu64 " ", pid);
+		encode_puts(&l->o, num);
+		put_text(l, str_at(l->m, "signal"));
+	}
+	if (err.n) {
+		encode_put(&l->o, " ", 1);
+		color_on(l, RED);
+		encode_puts(&l->o, "failed: ");
+		put_text(l, err);
+		color_off(l);
+	}
+}
+
+/* "⚠️ rule    <src> <rule>: <state>: <reason>" */
+static void put_rule_status(struct line *l)
+{
+	struct text reason = str_at(l->m, "reason");
+
+	put_label(l, "⚠️", (struct text){ "rule", 4 });
+	put_rule_head(l);
+	color_on(l, RED);
+	put_text(l, str_at(l->m, "state"));
+	color_off(l);
+	if (reason.n) {
+		encode_puts(&l->o, ": ");
+		put_text(l, reason);
+	}
+}
+
 int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_opts *opts,
 			  struct vigil_buf *out)
 {
@@ -728,8 +827,8 @@ int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_
 	size_t line_start;
 
 	encode_out_begin(&l.o, out);
-	/* tetra refuses the events it knows when they lack their process */
-	if (type && (!proc || proc->type != MSGPACK_OBJECT_MAP)) {
+	/* tetra refuses the events it knows when they lack their process (rule events may) */
+	if (type && !is_rule_event(type) && (!proc || proc->type != MSGPACK_OBJECT_MAP)) {
 		encode_fail(&l.o, -EINVAL);
 		goto out;
 	}
@@ -756,6 +855,12 @@ int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_
 		else
 			put_uprobe(&l);
 		put_enforcement(&l);
+	} else if (type == VIGIL_EVENT_ALERT) {
+		put_alert(&l);
+	} else if (type == VIGIL_EVENT_RULE_ACTION) {
+		put_rule_action(&l);
+	} else if (type == VIGIL_EVENT_RULE_STATUS) {
+		put_rule_status(&l);
 	} else {
 		put_label(&l, "❓", (struct text){ key, strlen(key) });
 		put_process(&l);

@@ -10,6 +10,7 @@
  * both the count and the write.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "encode_internal.h"
 
@@ -364,13 +365,125 @@ static void put_policy(struct encode_tree *t, const struct vigil_event *ev)
 	}
 }
 
-/* exec and exit need their process; policy events their hook too */
+/* ---- rule events (core/luahost): vigil's own messages, written in the same style: empty
+ * strings, empty lists and zero numbers are left out, process and parent come first ---- */
+
+static size_t str_count(const char *const *v, size_t n)
+{
+	size_t i, count = 0;
+
+	for (i = 0; v && i < n; i++)
+		count += v[i] && v[i][0];
+	return count;
+}
+
+static void put_str_list(struct encode_tree *t, const char *key, const char *const *v, size_t n)
+{
+	size_t i;
+
+	encode_tree_str(t, key);
+	msgpack_pack_array(&t->pk, str_count(v, n));
+	for (i = 0; i < n; i++)
+		if (v[i] && v[i][0])
+			encode_tree_str(t, v[i]);
+}
+
+static bool has_text(const char *s)
+{
+	return s && s[0];
+}
+
+static void put_kv_opt(struct encode_tree *t, const char *key, const char *val)
+{
+	if (has_text(val))
+		encode_tree_kv_str(t, key, val);
+}
+
+/* process_alert {process, parent, rule, priority, output, tags, exec_ids} */
+static void put_alert(struct encode_tree *t, const struct vigil_event *ev)
+{
+	size_t ntags = str_count(ev->alert.tags, ev->alert.ntags);
+	size_t nids = str_count(ev->alert.exec_ids, ev->alert.nexec_ids);
+
+	msgpack_pack_map(&t->pk, !!ev->process + (ev->process && ev->parent) + 1 + has_text(ev->alert.priority) +
+					 has_text(ev->alert.output) + !!ntags + !!nids);
+	if (ev->process)
+		put_process(t, "process", ev->process);
+	if (ev->process && ev->parent)
+		put_process(t, "parent", ev->parent);
+	encode_tree_kv_str(t, "rule", ev->alert.rule);
+	put_kv_opt(t, "priority", ev->alert.priority);
+	put_kv_opt(t, "output", ev->alert.output);
+	if (ntags)
+		put_str_list(t, "tags", ev->alert.tags, ev->alert.ntags);
+	if (nids)
+		put_str_list(t, "exec_ids", ev->alert.exec_ids, ev->alert.nexec_ids);
+}
+
+/* rule_action {process, parent, rule, action, pid, signal, list, value, maps_updated, error,
+ * exec_ids}: kill fills pid and signal, deny list, value and maps_updated; error is the
+ * strerror() text of a failed action. */
+static void put_rule_action(struct encode_tree *t, const struct vigil_event *ev)
+{
+	const char *sig = vigil_signal_name(ev->rule_action.signal);
+	const char *err = ev->rule_action.error ? strerror(ev->rule_action.error) : NULL;
+	size_t nids = str_count(ev->rule_action.exec_ids, ev->rule_action.nexec_ids);
+
+	msgpack_pack_map(&t->pk, !!ev->process + (ev->process && ev->parent) + 2 + !!ev->rule_action.pid +
+					 !!sig + has_text(ev->rule_action.list) + has_text(ev->rule_action.value) +
+					 !!ev->rule_action.maps + !!err + !!nids);
+	if (ev->process)
+		put_process(t, "process", ev->process);
+	if (ev->process && ev->parent)
+		put_process(t, "parent", ev->parent);
+	encode_tree_kv_str(t, "rule", ev->rule_action.rule);
+	encode_tree_kv_str(t, "action", ev->rule_action.action);
+	if (ev->rule_action.pid)
+		encode_tree_kv_u32(t, "pid", (uint32_t)ev->rule_action.pid);
+	if (sig)
+		encode_tree_kv_str(t, "signal", sig);
+	put_kv_opt(t, "list", ev->rule_action.list);
+	put_kv_opt(t, "value", ev->rule_action.value);
+	if (ev->rule_action.maps)
+		encode_tree_kv_u32(t, "maps_updated", ev->rule_action.maps);
+	if (err)
+		encode_tree_kv_str(t, "error", err);
+	if (nids)
+		put_str_list(t, "exec_ids", ev->rule_action.exec_ids, ev->rule_action.nexec_ids);
+}
+
+/* rule_status {rule, file, state, reason} */
+static void put_rule_status(struct encode_tree *t, const struct vigil_event *ev)
+{
+	msgpack_pack_map(&t->pk, 2 + has_text(ev->rule_status.file) + has_text(ev->rule_status.reason));
+	encode_tree_kv_str(t, "rule", ev->rule_status.rule);
+	put_kv_opt(t, "file", ev->rule_status.file);
+	encode_tree_kv_str(t, "state", ev->rule_status.state);
+	put_kv_opt(t, "reason", ev->rule_status.reason);
+}
+
+static bool rule_event(const struct vigil_event *ev)
+{
+	switch (ev->type) {
+	case VIGIL_EVENT_ALERT:
+		return has_text(ev->alert.rule);
+	case VIGIL_EVENT_RULE_ACTION:
+		return has_text(ev->rule_action.rule) && has_text(ev->rule_action.action);
+	case VIGIL_EVENT_RULE_STATUS:
+		return has_text(ev->rule_status.rule) && has_text(ev->rule_status.state);
+	default:
+		return false;
+	}
+}
+
+/* exec and exit need their process; policy events their hook too; rule events their rule */
 static bool encodable(const struct vigil_event *ev)
 {
 	bool policy = body_fields(ev->type) && ev->policy.hook &&
 		      ev->policy.nargs <= VIGIL_EVENT_MAX_ARGS;
 
-	return ev->process && (ev->type == VIGIL_EVENT_EXEC || ev->type == VIGIL_EVENT_EXIT || policy);
+	return rule_event(ev) ||
+	       (ev->process && (ev->type == VIGIL_EVENT_EXEC || ev->type == VIGIL_EVENT_EXIT || policy));
 }
 
 int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
@@ -396,6 +509,12 @@ int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 		put_exec(&t, ev);
 	else if (ev->type == VIGIL_EVENT_EXIT)
 		put_exit(&t, ev);
+	else if (ev->type == VIGIL_EVENT_ALERT)
+		put_alert(&t, ev);
+	else if (ev->type == VIGIL_EVENT_RULE_ACTION)
+		put_rule_action(&t, ev);
+	else if (ev->type == VIGIL_EVENT_RULE_STATUS)
+		put_rule_status(&t, ev);
 	else
 		put_policy(&t, ev);
 	if (node)

@@ -19,6 +19,12 @@ enum vigil_event_type {
 	VIGIL_EVENT_TRACEPOINT = 10,
 	VIGIL_EVENT_UPROBE = 12,
 	VIGIL_EVENT_LSM = 28,
+	/* vigil's own, raised by the Lua rules (core/luahost). Tetragon's enum ends at TEST
+	 * (40000) and RATE_LIMIT_INFO (40001); 401xx stays clear of it and of its future
+	 * process events, which it numbers from 1 up. */
+	VIGIL_EVENT_ALERT = 40100,		/* "process_alert" */
+	VIGIL_EVENT_RULE_ACTION = 40101,	/* "rule_action": a kill or deny a rule took */
+	VIGIL_EVENT_RULE_STATUS = 40102,	/* "rule_status": a rule disabled at run time */
 };
 
 /* Process flags, rendered space-separated in this order as Tetragon names them. */
@@ -182,6 +188,36 @@ struct vigil_event {
 			size_t nargs;
 			struct vigil_event_arg args[VIGIL_EVENT_MAX_ARGS];
 		} policy;	/* KPROBE, TRACEPOINT, LSM, UPROBE */
+		/* Rule events: strings are borrowed for the dispatch. process is the process of
+		 * the triggering event (ALERT, RULE_ACTION deny), the target (RULE_ACTION kill), or
+		 * NULL (an alert from a timer, RULE_STATUS). */
+		struct {
+			const char *rule;
+			const char *priority;		/* Falco's level name */
+			const char *output;		/* the rule's output template, rendered */
+			const char *const *tags;
+			size_t ntags;
+			const char *const *exec_ids;	/* the triggering events' processes */
+			size_t nexec_ids;
+		} alert;	/* ALERT */
+		struct {
+			const char *rule;
+			const char *action;		/* "kill" or "deny" */
+			int32_t pid;			/* kill: target and signal number */
+			int32_t signal;
+			const char *list;		/* deny: the kernel list and the value added */
+			const char *value;
+			uint32_t maps;			/* deny: kernel maps updated */
+			int32_t error;			/* 0, or the errno the action failed with */
+			const char *const *exec_ids;
+			size_t nexec_ids;
+		} rule_action;	/* RULE_ACTION */
+		struct {
+			const char *rule;
+			const char *file;
+			const char *state;		/* "disabled" */
+			const char *reason;
+		} rule_status;	/* RULE_STATUS */
 	};
 };
 

@@ -19,6 +19,10 @@ static const struct {
 	{ VIGIL_EVENT_TRACEPOINT, "PROCESS_TRACEPOINT", "process_tracepoint", "tracepoint" },
 	{ VIGIL_EVENT_UPROBE, "PROCESS_UPROBE", "process_uprobe", "uprobe" },
 	{ VIGIL_EVENT_LSM, "PROCESS_LSM", "process_lsm", "lsm" },
+	/* vigil's rule events (core/luahost) */
+	{ VIGIL_EVENT_ALERT, "PROCESS_ALERT", "process_alert", "alert" },
+	{ VIGIL_EVENT_RULE_ACTION, "RULE_ACTION", "rule_action", "action" },
+	{ VIGIL_EVENT_RULE_STATUS, "RULE_STATUS", "rule_status", "rule" },
 };
 
 /* Linux x86-64 numbering, with the names golang.org/x/sys/unix.SignalName gives, so the

@@ -49,6 +49,8 @@ class Agent:
         # isolation: no shipped policies unless the test names a directory
         if "--tracing-policy-dir" not in self.agent_args:
             self.agent_args += ["--tracing-policy-dir", ""]
+        if "--rules-dir" not in self.agent_args:
+            self.agent_args += ["--rules-dir", ""]
         self.outputs = outputs
         self.subs = {}
         self.proc = None

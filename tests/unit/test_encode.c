@@ -1241,12 +1241,12 @@ static void test_decode_accepts_unknown_event_key(void **ctx)
 
 	mp_init(&m);
 	msgpack_pack_map(&m.pk, 1);
-	mp_str(&m, "process_alert");
+	mp_str(&m, "process_loader");
 	msgpack_pack_map(&m.pk, 0);
 	msg = vigil_msg__decode(m.sb.data, m.sb.size);
 	assert_non_null(msg);
 	assert_int_equal(vigil_msg__type(msg), 0);
-	assert_string_equal(vigil_msg__type_key(msg), "process_alert");
+	assert_string_equal(vigil_msg__type_key(msg), "process_loader");
 	vigil_msg__free(msg);
 	msgpack_sbuffer_destroy(&m.sb);
 }
@@ -1536,6 +1536,25 @@ static void test_compact_empty_args_keep_trailing_space(void **ctx)
 			    "🚀 process my-node /usr/bin/curl ");
 }
 
+static void test_compact_args_with_control_characters_are_quoted_on_one_line(void **ctx)
+{
+	struct state *s = *ctx;
+
+	s->child.arguments = (char *)"-c \"a\nb\" \x1b[2J";
+	s->child.caps.effective = 0;
+	assert_string_equal(compact_of(s, &s->exec, false, false),
+			    "🚀 process my-node /usr/bin/curl \"-c \\\"a\\nb\\\" \\x1b[2J\"");
+}
+
+static void test_compact_args_with_spaces_only_stay_raw(void **ctx)
+{
+	struct state *s = *ctx;
+
+	s->child.arguments = (char *)"a \"b c\"";
+	s->child.caps.effective = 0;
+	assert_string_equal(compact_of(s, &s->exec, false, false), "🚀 process my-node /usr/bin/curl a \"b c\"");
+}
+
 static void test_compact_binary_with_space_is_quoted(void **ctx)
 {
 	struct state *s = *ctx;
@@ -1687,7 +1706,7 @@ static void test_compact_unknown_event_type(void **ctx)
 
 	mp_init(&m);
 	msgpack_pack_map(&m.pk, 2);
-	mp_str(&m, "process_alert");
+	mp_str(&m, "process_loader");
 	msgpack_pack_map(&m.pk, 1);
 	mp_str(&m, "process");
 	msgpack_pack_map(&m.pk, 1);
@@ -1697,7 +1716,7 @@ static void test_compact_unknown_event_type(void **ctx)
 	mp_str(&m, "my node");
 	s->msg = decode_or_fail(&m);
 	assert_int_equal(vigil_msg__to_compact(s->msg, NULL, &s->out), 0);
-	assert_string_equal(s->out.data, "❓ process_alert \"my node\" /bin/sh");
+	assert_string_equal(s->out.data, "❓ process_loader \"my node\" /bin/sh");
 }
 
 static void test_compact_rejects_exec_without_process(void **ctx)
@@ -2073,6 +2092,194 @@ static void test_compact_rejects_policy_event_without_process(void **ctx)
 	assert_int_equal(vigil_msg__to_compact(s->msg, NULL, &s->out), -EINVAL);
 }
 
+/* ---- rule events (core/luahost): process_alert, rule_action, rule_status ---- */
+
+static const char *const alert_tags[] = { "MITRE:T1059", "webshell" };
+static const char *const alert_ids[] = { "aWQtMQ==", "aWQtMg==" };
+
+static struct vigil_event *alert_event(struct state *s)
+{
+	s->child.caps.effective = 0;	/* no CAP_SYS_ADMIN trailer in the compact lines */
+	s->ev = (struct vigil_event){
+		.type = VIGIL_EVENT_ALERT, .time = POLICY_TIME, .node_name = "my-node",
+		.process = &s->child, .parent = &s->parent,
+	};
+	s->ev.alert.rule = "web-shell";
+	s->ev.alert.priority = "critical";
+	s->ev.alert.output = "curl spawned under bash";
+	s->ev.alert.tags = alert_tags;
+	s->ev.alert.ntags = 2;
+	s->ev.alert.exec_ids = alert_ids;
+	s->ev.alert.nexec_ids = 2;
+	return &s->ev;
+}
+
+static void test_alert_json_is_process_alert_with_rule_fields_after_the_processes(void **ctx)
+{
+	struct state *s = *ctx;
+	const char *json = json_of(s, alert_event(s));
+
+	assert_true(!strncmp(json, "{\"process_alert\":{\"process\":{\"exec_id\":\"bXktbm9kZToxMzY2ODkyMjQwNTE4ODo2ODg2Mg==\"",
+			     80));
+	assert_non_null(strstr(json, "},\"parent\":{\"exec_id\":\"bXktbm9kZToxMzY2MDUxMzEwNzM1MTo2ODYzNQ==\""));
+	assert_non_null(strstr(json, "}},\"rule\":\"web-shell\",\"priority\":\"critical\","
+				     "\"output\":\"curl spawned under bash\",\"tags\":[\"MITRE:T1059\",\"webshell\"],"
+				     "\"exec_ids\":[\"aWQtMQ==\",\"aWQtMg==\"]},\"node_name\":\"my-node\","
+				     "\"time\":\"2022-10-18T03:16:21.500000001Z\"}"));
+}
+
+static void test_alert_without_process_or_optional_fields_omits_them(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event *ev = alert_event(s);
+
+	ev->process = ev->parent = NULL;
+	ev->alert.output = "";
+	ev->alert.ntags = 0;
+	ev->alert.nexec_ids = 0;
+	assert_string_equal(json_of(s, ev), "{\"process_alert\":{\"rule\":\"web-shell\",\"priority\":\"critical\"},"
+					    "\"node_name\":\"my-node\",\"time\":\"2022-10-18T03:16:21.500000001Z\"}");
+}
+
+static void test_rule_event_types_decode_and_parse(void **ctx)
+{
+	struct state *s = *ctx;
+	enum vigil_event_type t;
+
+	assert_int_equal(vigil_msg__type(wire(s, alert_event(s))), VIGIL_EVENT_ALERT);
+	assert_int_equal(vigil_event_type_parse("alert", &t), 0);
+	assert_int_equal(t, VIGIL_EVENT_ALERT);
+	assert_int_equal(vigil_event_type_parse("rule_action", &t), 0);
+	assert_int_equal(t, VIGIL_EVENT_RULE_ACTION);
+	assert_int_equal(vigil_event_type_parse("RULE_STATUS", &t), 0);
+	assert_int_equal(t, VIGIL_EVENT_RULE_STATUS);
+	assert_string_equal(vigil_event_type_name(VIGIL_EVENT_ALERT), "PROCESS_ALERT");
+	/* outside Tetragon's enum, whose last values are 40000 and 40001 */
+	assert_true(VIGIL_EVENT_ALERT > 40001);
+}
+
+static void test_encode_rejects_rule_event_without_rule(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event *ev = alert_event(s);
+
+	ev->alert.rule = "";
+	assert_int_equal(vigil_encode_msgpack(ev, &s->wire), -EINVAL);
+	assert_int_equal(s->wire.len, 0);
+}
+
+static struct vigil_event *action_event(struct state *s, const char *action)
+{
+	s->child.caps.effective = 0;
+	s->ev = (struct vigil_event){
+		.type = VIGIL_EVENT_RULE_ACTION, .time = POLICY_TIME, .node_name = "my-node", .process = &s->child,
+	};
+	s->ev.rule_action.rule = "miner";
+	s->ev.rule_action.action = action;
+	s->ev.rule_action.exec_ids = alert_ids;
+	s->ev.rule_action.nexec_ids = 1;
+	return &s->ev;
+}
+
+static void test_rule_action_kill_names_pid_and_signal(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event *ev = action_event(s, "kill");
+
+	ev->rule_action.pid = 68862;
+	ev->rule_action.signal = 9;
+	assert_non_null(strstr(json_of(s, ev), "},\"rule\":\"miner\",\"action\":\"kill\",\"pid\":68862,\"signal\":\"SIGKILL\","
+					       "\"exec_ids\":[\"aWQtMQ==\"]},\"node_name\""));
+	assert_true(!strncmp(s->out.data, "{\"rule_action\":{\"process\":{", 27));
+}
+
+static void test_rule_action_deny_names_list_value_and_error(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event *ev = action_event(s, "deny");
+
+	ev->rule_action.list = "lua-denied-binaries";
+	ev->rule_action.value = "/tmp/xmrig";
+	ev->rule_action.maps = 2;
+	assert_non_null(strstr(json_of(s, ev), "\"action\":\"deny\",\"list\":\"lua-denied-binaries\",\"value\":\"/tmp/xmrig\","
+					       "\"maps_updated\":2,\"exec_ids\""));
+	ev->rule_action.maps = 0;
+	ev->rule_action.error = ENOENT;
+	assert_non_null(strstr(json_of(s, ev), "\"value\":\"/tmp/xmrig\",\"error\":\"No such file or directory\","));
+}
+
+static struct vigil_event *status_event(struct state *s)
+{
+	s->ev = (struct vigil_event){ .type = VIGIL_EVENT_RULE_STATUS, .time = POLICY_TIME, .node_name = "my-node" };
+	s->ev.rule_status.rule = "loop";
+	s->ev.rule_status.file = "/etc/vigil/rules/loop.lua";
+	s->ev.rule_status.state = "disabled";
+	s->ev.rule_status.reason = "instruction budget of 2000000 exhausted";
+	return &s->ev;
+}
+
+static void test_rule_status_has_rule_file_state_and_reason(void **ctx)
+{
+	struct state *s = *ctx;
+
+	assert_string_equal(json_of(s, status_event(s)),
+			    "{\"rule_status\":{\"rule\":\"loop\",\"file\":\"/etc/vigil/rules/loop.lua\",\"state\":\"disabled\","
+			    "\"reason\":\"instruction budget of 2000000 exhausted\"},\"node_name\":\"my-node\","
+			    "\"time\":\"2022-10-18T03:16:21.500000001Z\"}");
+}
+
+static void test_compact_alert_line(void **ctx)
+{
+	struct state *s = *ctx;
+
+	assert_string_equal(compact_of(s, alert_event(s), false, false),
+			    "🚨 alert   my-node /usr/bin/curl web-shell: curl spawned under bash");
+}
+
+static void test_compact_alert_without_process_names_the_node(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event *ev = alert_event(s);
+
+	ev->process = ev->parent = NULL;
+	assert_string_equal(compact_of(s, ev, false, false), "🚨 alert   my-node web-shell: curl spawned under bash");
+}
+
+static void test_compact_alert_output_with_control_characters_is_quoted(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event *ev = alert_event(s);
+
+	ev->alert.output = "file \x1b[2Jx";
+	assert_string_equal(compact_of(s, ev, false, false),
+			    "🚨 alert   my-node /usr/bin/curl web-shell: \"file \\x1b[2Jx\"");
+}
+
+static void test_compact_rule_actions(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event *ev = action_event(s, "kill");
+
+	ev->rule_action.pid = 68862;
+	ev->rule_action.signal = 9;
+	assert_string_equal(compact_of(s, ev, false, false), "⚡ action  my-node /usr/bin/curl miner: kill 68862 SIGKILL");
+	ev = action_event(s, "deny");
+	ev->rule_action.list = "lua-denied-binaries";
+	ev->rule_action.value = "/tmp/xmrig";
+	ev->rule_action.error = ENOENT;
+	assert_string_equal(compact_of(s, ev, false, false),
+			    "⚡ action  my-node /usr/bin/curl miner: deny lua-denied-binaries /tmp/xmrig "
+			    "failed: No such file or directory");
+}
+
+static void test_compact_rule_status_line(void **ctx)
+{
+	struct state *s = *ctx;
+
+	assert_string_equal(compact_of(s, status_event(s), false, false),
+			    "⚠️ rule    my-node loop: disabled: instruction budget of 2000000 exhausted");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -2188,6 +2395,8 @@ int main(void)
 		T(test_compact_exit_status_matches_golden),
 		T(test_compact_exit_without_status_prints_zero),
 		T(test_compact_empty_args_keep_trailing_space),
+		T(test_compact_args_with_control_characters_are_quoted_on_one_line),
+		T(test_compact_args_with_spaces_only_stay_raw),
 		T(test_compact_binary_with_space_is_quoted),
 		T(test_compact_binary_escapes_like_go_quote),
 		T(test_compact_binary_with_printable_utf8_is_not_quoted),
@@ -2233,6 +2442,19 @@ int main(void)
 		T(test_compact_control_characters_in_args_are_quoted),
 		T(test_compact_spaces_in_args_stay_raw_as_tetra),
 		T(test_compact_rejects_policy_event_without_process),
+
+		T(test_alert_json_is_process_alert_with_rule_fields_after_the_processes),
+		T(test_alert_without_process_or_optional_fields_omits_them),
+		T(test_rule_event_types_decode_and_parse),
+		T(test_encode_rejects_rule_event_without_rule),
+		T(test_rule_action_kill_names_pid_and_signal),
+		T(test_rule_action_deny_names_list_value_and_error),
+		T(test_rule_status_has_rule_file_state_and_reason),
+		T(test_compact_alert_line),
+		T(test_compact_alert_without_process_names_the_node),
+		T(test_compact_alert_output_with_control_characters_is_quoted),
+		T(test_compact_rule_actions),
+		T(test_compact_rule_status_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

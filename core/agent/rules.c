@@ -1,0 +1,253 @@
+/* rules.c - the Lua rules in the agent (core/luahost): what the host may reach (the bus and
+ * every sink, the process cache, the kernel lists) and the rules_list / rules_reload control
+ * commands. The host calls back only from the reader thread, where the cache lives. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_internal.h"
+#include "pcache/pcache_internal.h"
+
+/* Alerts, actions and rule status go where every event goes. */
+static void rules_emit(void *ctx, const struct vigil_event *ev)
+{
+	agent_dispatch(ctx, ev);
+}
+
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* exec_id is base64("node:ktime:pid") (core/pcache execid.c): the cache's key is in it. */
+static int exec_id_key(const char *exec_id, uint32_t *pid, uint64_t *ktime)
+{
+	char raw[VIGIL_EXEC_ID_MAX], *end, *colon;
+	size_t n = 0, i;
+	uint32_t acc = 0;
+	int bits = 0, v;
+	unsigned long long kt, p;
+
+	for (i = 0; exec_id[i] && exec_id[i] != '='; i++) {
+		v = b64_value(exec_id[i]);
+		if (v < 0 || n + 1 >= sizeof(raw))
+			return -EINVAL;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			raw[n++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	raw[n] = '\0';
+	/* the node name may hold anything but the last two fields are numbers */
+	colon = strrchr(raw, ':');
+	if (!colon)
+		return -EINVAL;
+	p = strtoull(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || p > UINT32_MAX)
+		return -EINVAL;
+	*colon = '\0';
+	colon = strrchr(raw, ':');
+	if (!colon)
+		return -EINVAL;
+	kt = strtoull(colon + 1, &end, 10);
+	if (*end || end == colon + 1)
+		return -EINVAL;
+	*pid = (uint32_t)p;
+	*ktime = kt;
+	return 0;
+}
+
+/* The cache's plain tables, as the exporter reads them: a rule walking off the top of a
+ * tree is not a cache miss, and must not count as one. */
+static const struct vigil_process *rules_process(void *ctx, const char *exec_id)
+{
+	struct vigil_agent *a = ctx;
+	struct pcache_node *n;
+	uint64_t ktime;
+	uint32_t pid;
+
+	if (exec_id_key(exec_id, &pid, &ktime))
+		return NULL;
+	n = pcache_key_find(a->cache, pid, ktime);
+	return n ? &n->proc : NULL;
+}
+
+static const struct vigil_process *rules_process_by_pid(void *ctx, uint32_t pid)
+{
+	struct vigil_agent *a = ctx;
+	struct pcache_node *n = pcache_pid_find(a->cache, pid);
+
+	return n ? &n->proc : NULL;
+}
+
+static int rules_deny(void *ctx, const char *list, const char *value)
+{
+	struct vigil_agent *a = ctx;
+
+	return vigil_sensors__list_add(a->sensors, list, value);
+}
+
+int agent_rules_open(struct vigil_agent *a)
+{
+	struct vigil_luahost_opts o = {
+		.sz = sizeof(o),
+		.rules_dir = a->opts.rules_dir,
+		.node_name = a->node_name,
+		.emit = rules_emit,
+		.process = rules_process,
+		.process_by_pid = rules_process_by_pid,
+		.deny = rules_deny,
+		.ctx = a,
+	};
+
+	if (!a->opts.rules_dir)
+		return 0;
+	a->luahost = vigil_luahost__new(&o);
+	return a->luahost ? 0 : -errno;
+}
+
+static void pack_strs(msgpack_packer *pk, const char *key, const char *const *v, size_t n)
+{
+	size_t i;
+
+	ctl_pack_str(pk, key);
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		ctl_pack_str(pk, v[i]);
+}
+
+static void pack_u64(msgpack_packer *pk, const char *key, uint64_t v)
+{
+	ctl_pack_str(pk, key);
+	msgpack_pack_uint64(pk, v);
+}
+
+struct list_ctx {
+	msgpack_packer *pk;
+	size_t n;
+};
+
+static void pack_rule(const struct vigil_rule_status *st, void *ctx)
+{
+	struct list_ctx *lc = ctx;
+	msgpack_packer *pk = lc->pk;
+
+	lc->n++;
+	msgpack_pack_map(pk, 14 + !!st->reason);
+	ctl_pack_str(pk, "name");
+	ctl_pack_str(pk, st->name);
+	ctl_pack_str(pk, "file");
+	ctl_pack_str(pk, st->file);
+	ctl_pack_str(pk, "state");
+	ctl_pack_str(pk, st->state);
+	if (st->reason) {
+		ctl_pack_str(pk, "reason");
+		ctl_pack_str(pk, st->reason);
+	}
+	ctl_pack_str(pk, "priority");
+	ctl_pack_str(pk, st->priority);
+	ctl_pack_str(pk, "desc");
+	ctl_pack_str(pk, st->desc);
+	pack_strs(pk, "events", st->events, st->nevents);
+	pack_strs(pk, "tags", st->tags, st->ntags);
+	pack_u64(pk, "calls", st->calls);
+	pack_u64(pk, "alerts", st->alerts);
+	pack_u64(pk, "actions", st->actions);
+	pack_u64(pk, "errors", st->errors);
+	pack_u64(pk, "time_ns", st->time_ns);
+	pack_u64(pk, "memory", st->memory);
+	pack_u64(pk, "timers", st->timers);
+}
+
+/* {"ok": true, "rules": [...]}; packed aside first so the array header has the count */
+int agent_rules_list(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
+{
+	struct list_ctx ctx = {0};
+	msgpack_sbuffer sb;
+	msgpack_packer aside;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&aside, &sb, msgpack_sbuffer_write);
+	ctx.pk = &aside;
+	if (a->luahost)
+		vigil_luahost__list(a->luahost, pack_rule, &ctx);
+	msgpack_pack_map(pk, 3);
+	ctl_pack_str(pk, "ok");
+	msgpack_pack_true(pk);
+	ctl_pack_str(pk, "rules_dir");
+	ctl_pack_str(pk, a->opts.rules_dir ? a->opts.rules_dir : "");
+	ctl_pack_str(pk, "rules");
+	msgpack_pack_array(pk, ctx.n);
+	if (sb.size)
+		pk->callback(pk->data, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return 0;
+}
+
+static void pack_outcome(const char *file, const char *name, enum vigil_rule_outcome outcome,
+			 const struct vigil_rule_error *err, void *ctx)
+{
+	struct list_ctx *lc = ctx;
+	msgpack_packer *pk = lc->pk;
+	char msg[sizeof(err->file) + sizeof(err->reason) + 16];
+
+	lc->n++;
+	msgpack_pack_map(pk, 3 + !!err);
+	ctl_pack_str(pk, "file");
+	ctl_pack_str(pk, file);
+	ctl_pack_str(pk, "rule");
+	ctl_pack_str(pk, name ? name : "");
+	ctl_pack_str(pk, "outcome");
+	ctl_pack_str(pk, vigil_rule_outcome_name(outcome));
+	if (err) {
+		snprintf(msg, sizeof(msg), "%s:%d: %s", err->file, err->line, err->reason);
+		ctl_pack_str(pk, "error");
+		ctl_pack_str(pk, msg);
+		pr_warn("luahost: reload: %s", msg);
+	}
+}
+
+/* {"ok": true, "refused": N, "files": [{"file", "rule", "outcome", "error"?}]}: the rules keep
+ * running through it; a refused file keeps its previous version */
+int agent_rules_reload(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
+{
+	struct list_ctx ctx = {0};
+	msgpack_sbuffer sb;
+	msgpack_packer aside;
+	char msg[512];
+	int rc;
+
+	if (!a->luahost) {
+		ctl_pack_error(pk, "no rules directory: start vigild with --rules-dir");
+		return 0;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&aside, &sb, msgpack_sbuffer_write);
+	ctx.pk = &aside;
+	rc = vigil_luahost__reload(a->luahost, pack_outcome, &ctx);
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "cannot read %s: %s", a->opts.rules_dir, strerror(-rc));
+		ctl_pack_error(pk, msg);
+	} else {
+		msgpack_pack_map(pk, 3);
+		ctl_pack_str(pk, "ok");
+		msgpack_pack_true(pk);
+		ctl_pack_str(pk, "refused");
+		msgpack_pack_uint32(pk, (uint32_t)rc);
+		ctl_pack_str(pk, "files");
+		msgpack_pack_array(pk, ctx.n);
+		if (sb.size)
+			pk->callback(pk->data, sb.data, sb.size);
+	}
+	msgpack_sbuffer_destroy(&sb);
+	return 0;
+}

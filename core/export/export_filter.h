@@ -1,0 +1,60 @@
+/* export_filter.h - the compiled form of filter objects, shared by filter.c (compiling,
+ * matching) and pidset.c (pid_set: ancestors, or descendants learned from the stream). */
+#ifndef VIGIL_EXPORT_FILTER_H
+#define VIGIL_EXPORT_FILTER_H
+
+#include <regex.h>
+
+#include "export_internal.h"
+
+/* Descendants a bus subscriber has learned: the exec_ids of processes whose parent was in
+ * the set or learned before. FIFO-bounded: the oldest is forgotten first. */
+#define FILTER_LEARNED_MAX 16384
+
+struct learned_node {
+	struct learned_node *next;
+	char id[];
+};
+
+struct filter_learned {
+	struct learned_node **buckets;	/* FILTER_LEARNED_MAX * 2 chains, allocated on first use */
+	struct learned_node **ring;	/* insertion order */
+	size_t head, count;
+};
+
+struct filter_regexes {
+	regex_t *re;
+	size_t n;
+};
+
+struct filter_pids {
+	uint32_t *pid;
+	size_t n;
+};
+
+/* One filter object; a key the object leaves out matches everything. */
+struct filter_obj {
+	bool has_types;
+	struct export_types types;
+	struct filter_regexes binary, parent_binary, arguments;
+	struct filter_pids pid, pid_set;
+	bool has_policies;
+	char **policies;
+	size_t npolicies;
+	int health;			/* -1: not set, 0: false, 1: true */
+	struct filter_learned learned;
+};
+
+struct vigil_filter {
+	struct filter_obj *objs;
+	size_t n;
+	vigil_filter_ancestors_fn ancestors;
+	void *ancestors_ctx;
+};
+
+bool filter_pid_in(const struct filter_pids *p, uint32_t pid);
+/* pid_set of o against m: the process, its ancestors (resolver) or learned descendants. */
+bool filter_pid_set_match(struct vigil_filter *f, struct filter_obj *o, const struct vigil_msg *m);
+void filter_learned_free(struct filter_learned *l);
+
+#endif

@@ -1,0 +1,77 @@
+/* export_internal.h - what the export files share: the JSON list reader, error filling,
+ * the clock, the backup names and the background mill. Not part of libvigil's interface. */
+#ifndef VIGIL_EXPORT_INTERNAL_H
+#define VIGIL_EXPORT_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "export.h"
+
+/* Fill err (when given) and return -EINVAL. */
+int export_fail(struct vigil_export_error *err, int line, int column, int index, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Call fn for each JSON object of text (one object, an array of objects, or objects one
+ * after another). index counts objects from 1; line is where the object (or its array)
+ * starts. Returns 0, fn's non-zero return, or -EINVAL with err filled. */
+typedef int (*export_json_fn)(void *ctx, json_t *obj, int index, int line, struct vigil_export_error *err);
+int export_json_each(const char *text, export_json_fn fn, void *ctx, struct vigil_export_error *err);
+
+/* A set of event types (event_set). */
+#define EXPORT_MAX_TYPES 32
+
+struct export_types {
+	size_t n;
+	enum vigil_event_type t[EXPORT_MAX_TYPES];
+};
+
+/* Add t (no duplicates). 0 or -E2BIG. */
+int export_types_add(struct export_types *s, enum vigil_event_type t);
+bool export_types_has(const struct export_types *s, enum vigil_event_type t);
+
+/* An event_set value: a name in any spelling ("PROCESS_EXEC", "process_exec", "exec") or a
+ * Tetragon EventType number. 0 or -EINVAL. */
+int export_event_type(json_t *v, enum vigil_event_type *out);
+
+/* The clock, one function so unit tests can wrap it (-Wl,--wrap=export_clock_ns). */
+uint64_t export_clock_ns(clockid_t clock);
+
+/* ---- backups (rotate.c, mill.c) ---- */
+
+/* "events" + "-" and ".json" for "/dir/events.json"; the stem keeps the directory. */
+struct export_names {
+	char dir[4096];
+	char prefix[512];	/* "events-" */
+	char ext[64];		/* ".json", or "" */
+};
+
+#define EXPORT_STAMP_LEN 23	/* "2026-11-29T08-02-18.369" */
+
+int export_names_init(struct export_names *n, const char *path);
+/* Whether name (a directory entry) is a backup: prefix, a stamp, ext, maybe ".gz". Fills
+ * stamp (EXPORT_STAMP_LEN + 1) and *gz. */
+bool export_names_match(const struct export_names *n, const char *name, char *stamp, bool *gz);
+
+/* The background thread: gzips rotated files and deletes backups past max_backups, in
+ * the order it was asked. */
+struct export_mill;
+
+struct export_mill *export_mill_start(const struct export_names *names, unsigned int max_backups, bool compress,
+				      unsigned int perm);
+/* Queue a rotated file (full path, copied): compress it if asked, then apply retention. */
+int export_mill_push(struct export_mill *m, const char *path);
+/* Compress what earlier runs left uncompressed and apply retention (queued). */
+int export_mill_recover(struct export_mill *m);
+/* Finish the queue, stop the thread, free. Accepts NULL. */
+void export_mill_stop(struct export_mill *m);
+uint64_t export_mill_compressed(const struct export_mill *m);
+uint64_t export_mill_removed(const struct export_mill *m);
+uint64_t export_mill_errors(const struct export_mill *m);
+
+/* gzip src into dst (written as dst.tmp, then renamed); src is left. 0 or -errno. */
+int export_gzip_file(const char *src, const char *dst, unsigned int perm);
+
+#endif

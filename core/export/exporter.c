@@ -1,0 +1,272 @@
+/* exporter.c - the agent's export pipeline: allow/deny lists, the rate limit (drops
+ * reported as rate_limit_info events), field filters, then one JSON line in the rotating
+ * file. Runs on the reader thread; counters are atomics for the metrics and control
+ * threads. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export_ratelimit.h"
+#include "pcache/pcache_internal.h"
+
+#define DEFAULT_REPORT_NS 10000000000ULL
+#define MAX_WALK 128
+
+struct vigil_exporter {
+	struct vigil_export_file *file;
+	struct vigil_filter *allow, *deny;
+	struct vigil_field_filter *fields;
+	bool limited;
+	struct export_rate rate;
+	uint64_t pending_drops;			/* not yet reported in a rate_limit_info event */
+	uint64_t last_report_ns;
+	uint64_t report_ns;
+	char node_name[128];
+	struct vigil_pcache *cache;
+	const struct vigil_event *cur;		/* the event being written, for pid_set */
+	struct vigil_buf line;
+	struct vigil_buf pack;
+
+	_Atomic uint64_t events, exported, filtered, rate_limited, errors;
+	/* per rate limit slot, for the stats: the type is published before the count */
+	_Atomic int slot_type[VIGIL_EXPORT_RATE_TYPES];
+	_Atomic uint64_t slot_dropped[VIGIL_EXPORT_RATE_TYPES];
+	_Atomic size_t nslots;
+};
+
+/* pid_set's ancestors from the process cache, parents first. The cache's own lookups
+ * count misses, and walking off the top of a tree is not a miss: use the plain table. */
+static size_t cache_ancestors(void *ctx, const struct vigil_msg *m, uint32_t *pids, size_t max)
+{
+	struct vigil_exporter *x = ctx;
+	const struct vigil_process *p = x->cur ? x->cur->process : NULL;
+	struct pcache_node *n;
+	size_t k = 0;
+
+	while (p && p->ppid && k < max && k < MAX_WALK) {
+		pids[k++] = p->ppid;	/* known even when the parent's entry is gone */
+		n = pcache_key_find(x->cache, p->ppid, p->pktime);
+		p = n ? &n->proc : NULL;
+	}
+	return k;
+}
+
+/* "--export-allowlist: <reason>" */
+static void name_option(struct vigil_export_error *err, const char *opt)
+{
+	char reason[sizeof(err->reason)];
+
+	snprintf(reason, sizeof(reason), "%s", err->reason);
+	if (snprintf(err->reason, sizeof(err->reason), "%s: %s", opt, reason) >= (int)sizeof(err->reason))
+		err->reason[sizeof(err->reason) - 2] = '~';	/* cut: say so */
+}
+
+static int load_filter(struct vigil_filter **out, const char *text, const char *opt, struct vigil_export_error *err)
+{
+	int e;
+
+	if (!text)
+		return 0;
+	*out = vigil_filter__new_json(text, err);
+	if (*out)
+		return 0;
+	e = -errno;
+	if (err && e == -EINVAL)
+		name_option(err, opt);
+	return e;
+}
+
+struct vigil_exporter *vigil_exporter__new(const struct vigil_exporter_opts *in, struct vigil_export_error *err)
+{
+	struct vigil_exporter *x = calloc(1, sizeof(*x));
+	struct vigil_exporter_opts o = {0};
+	int e;
+
+	if (err)
+		memset(err, 0, sizeof(*err));
+	if (!x)
+		return NULL;
+	if (!in) {
+		e = -EINVAL;
+		goto err_out;
+	}
+	memcpy(&o, in, in->sz && in->sz < sizeof(o) ? in->sz : sizeof(o));
+	snprintf(x->node_name, sizeof(x->node_name), "%s", o.node_name ? o.node_name : "");
+	x->report_ns = o.rate_report_ns ? o.rate_report_ns : DEFAULT_REPORT_NS;
+	x->cache = o.cache;
+	e = load_filter(&x->allow, o.allowlist, "--export-allowlist", err);
+	if (!e)
+		e = load_filter(&x->deny, o.denylist, "--export-denylist", err);
+	if (e)
+		goto err_out;
+	if (o.field_filters) {
+		x->fields = vigil_field_filter__new_json(o.field_filters, err);
+		if (!x->fields) {
+			e = -errno;
+			if (err && e == -EINVAL)
+				name_option(err, "--field-filters");
+			goto err_out;
+		}
+	}
+	if (o.rate_limit) {
+		if (export_rate_parse(o.rate_limit, &x->rate)) {
+			e = export_fail(err, 0, 0, 0, "--export-rate-limit: expected N or TYPE=N,... (events a minute)");
+			goto err_out;
+		}
+		x->limited = true;
+	}
+	if (x->cache) {
+		if (x->allow)
+			vigil_filter__set_ancestors(x->allow, cache_ancestors, x);
+		if (x->deny)
+			vigil_filter__set_ancestors(x->deny, cache_ancestors, x);
+	}
+	x->last_report_ns = export_clock_ns(CLOCK_MONOTONIC);
+	x->file = vigil_export_file__open(&o.file);
+	if (!x->file) {
+		e = -errno;
+		goto err_out;
+	}
+	return x;
+
+err_out:
+	vigil_exporter__free(x);
+	errno = -e;
+	return NULL;
+}
+
+static int write_root(struct vigil_exporter *x, const msgpack_object *root)
+{
+	int err;
+
+	vigil_buf_reset(&x->line);
+	err = vigil_json_from_msgpack(root, &x->line);
+	if (err) {
+		atomic_fetch_add(&x->errors, 1);
+		return err;
+	}
+	err = vigil_export_file__write(x->file, x->line.data, x->line.len);
+	if (!err)
+		atomic_fetch_add(&x->exported, 1);
+	return err;
+}
+
+static int pack_write(void *data, const char *buf, size_t len)
+{
+	return vigil_buf_append(data, buf, len);
+}
+
+/* {"rate_limit_info": {"number_of_dropped_process_events": "N"}, "node_name", "time"}:
+ * Tetragon's RateLimitInfo, uint64 as a protojson string. */
+static int report_drops(struct vigil_exporter *x)
+{
+	char count[24], time[40];
+	msgpack_packer pk;
+	struct vigil_msg *m;
+	int err;
+
+	if (!x->pending_drops)
+		return 0;
+	snprintf(count, sizeof(count), "%llu", (unsigned long long)x->pending_drops);
+	vigil_format_time(export_clock_ns(CLOCK_REALTIME), time);
+	vigil_buf_reset(&x->pack);
+	msgpack_packer_init(&pk, &x->pack, pack_write);
+	msgpack_pack_map(&pk, 3);
+	msgpack_pack_str_with_body(&pk, "rate_limit_info", 15);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "number_of_dropped_process_events", 32);
+	msgpack_pack_str_with_body(&pk, count, strlen(count));
+	msgpack_pack_str_with_body(&pk, "node_name", 9);
+	msgpack_pack_str_with_body(&pk, x->node_name, strlen(x->node_name));
+	msgpack_pack_str_with_body(&pk, "time", 4);
+	msgpack_pack_str_with_body(&pk, time, strlen(time));
+	m = vigil_msg__decode(x->pack.data, x->pack.len);
+	if (!m) {
+		atomic_fetch_add(&x->errors, 1);
+		return -errno;
+	}
+	err = write_root(x, vigil_msg__root(m));
+	vigil_msg__free(m);
+	if (!err)
+		x->pending_drops = 0;
+	x->last_report_ns = export_clock_ns(CLOCK_MONOTONIC);
+	return err;
+}
+
+int vigil_exporter__write(struct vigil_exporter *x, const struct vigil_msg *m, const struct vigil_event *ev)
+{
+	const msgpack_object *root;
+	enum vigil_event_type t = vigil_msg__type(m);
+	bool pass;
+	int slot;
+
+	atomic_fetch_add(&x->events, 1);
+	x->cur = ev;
+	pass = vigil_filter__pass(x->allow, x->deny, m);
+	x->cur = NULL;
+	if (!pass) {
+		atomic_fetch_add(&x->filtered, 1);
+		return 0;
+	}
+	if (x->limited && !export_rate_allow(&x->rate, t, export_clock_ns(CLOCK_MONOTONIC), &slot)) {
+		atomic_fetch_add(&x->rate_limited, 1);
+		if (slot >= 0) {
+			atomic_store(&x->slot_type[slot], (int)t);
+			if ((size_t)slot >= atomic_load(&x->nslots))
+				atomic_store(&x->nslots, (size_t)slot + 1);
+			atomic_fetch_add(&x->slot_dropped[slot], 1);
+		}
+		x->pending_drops++;
+		return 0;
+	}
+	root = x->fields ? vigil_field_filter__apply(x->fields, m) : vigil_msg__root(m);
+	if (!root) {
+		atomic_fetch_add(&x->errors, 1);
+		return -ENOMEM;
+	}
+	return write_root(x, root);
+}
+
+int vigil_exporter__flush(struct vigil_exporter *x)
+{
+	if (x->pending_drops && export_clock_ns(CLOCK_MONOTONIC) - x->last_report_ns >= x->report_ns)
+		report_drops(x);
+	return vigil_export_file__flush(x->file);
+}
+
+void vigil_exporter__stats(const struct vigil_exporter *x, struct vigil_exporter_stats *out)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (!x)
+		return;
+	vigil_export_file__stats(x->file, &out->file);
+	out->events = atomic_load(&x->events);
+	out->exported = atomic_load(&x->exported);
+	out->filtered = atomic_load(&x->filtered);
+	out->rate_limited = atomic_load(&x->rate_limited);
+	out->errors = atomic_load(&x->errors);
+	out->nrate_types = atomic_load(&x->nslots);
+	for (i = 0; i < out->nrate_types; i++) {
+		out->rate_limited_by_type[i].type = (enum vigil_event_type)atomic_load(&x->slot_type[i]);
+		out->rate_limited_by_type[i].dropped = atomic_load(&x->slot_dropped[i]);
+	}
+}
+
+void vigil_exporter__free(struct vigil_exporter *x)
+{
+	if (!x)
+		return;
+	if (x->file) {
+		report_drops(x);	/* nothing dropped goes unreported */
+		vigil_export_file__close(x->file);
+	}
+	vigil_filter__free(x->allow);
+	vigil_filter__free(x->deny);
+	vigil_field_filter__free(x->fields);
+	vigil_buf_free(&x->line);
+	vigil_buf_free(&x->pack);
+	free(x);
+}

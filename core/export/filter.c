@@ -1,0 +1,352 @@
+/* filter.c - Tetragon's allow/deny list Filter objects, compiled once and matched against
+ * decoded bus messages: OR across objects, AND across the keys of one. */
+#include <errno.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export_filter.h"
+
+/* ---- compiling ---- */
+
+static int parse_types(struct filter_obj *o, json_t *v, const char *key, int index, int line,
+		       struct vigil_export_error *err)
+{
+	enum vigil_event_type t;
+	size_t i;
+
+	for (i = 0; i < json_array_size(v); i++) {
+		if (export_event_type(json_array_get(v, i), &t) || export_types_add(&o->types, t))
+			return export_fail(err, line, 0, index, "%s: unknown event type at position %zu", key, i + 1);
+	}
+	o->has_types = true;
+	return 0;
+}
+
+static int parse_regexes(struct filter_regexes *r, json_t *v, const char *key, int index, int line,
+			 struct vigil_export_error *err)
+{
+	char msg[128];
+	size_t i;
+	int rc;
+
+	r->re = calloc(json_array_size(v) ? json_array_size(v) : 1, sizeof(*r->re));
+	if (!r->re)
+		return -ENOMEM;
+	for (i = 0; i < json_array_size(v); i++) {
+		if (!json_is_string(json_array_get(v, i)))
+			return export_fail(err, line, 0, index, "%s: expected strings", key);
+		rc = regcomp(&r->re[i], json_string_value(json_array_get(v, i)), REG_EXTENDED | REG_NOSUB);
+		if (rc) {
+			regerror(rc, &r->re[i], msg, sizeof(msg));
+			return export_fail(err, line, 0, index, "%s: bad regex '%s': %s", key,
+					   json_string_value(json_array_get(v, i)), msg);
+		}
+		r->n++;
+	}
+	return 0;
+}
+
+static int parse_pids(struct filter_pids *p, json_t *v, const char *key, int index, int line,
+		      struct vigil_export_error *err)
+{
+	json_int_t n;
+	size_t i;
+
+	p->pid = calloc(json_array_size(v) ? json_array_size(v) : 1, sizeof(*p->pid));
+	if (!p->pid)
+		return -ENOMEM;
+	for (i = 0; i < json_array_size(v); i++) {
+		n = json_integer_value(json_array_get(v, i));
+		if (!json_is_integer(json_array_get(v, i)) || n < 0 || n > UINT32_MAX)
+			return export_fail(err, line, 0, index, "%s: expected pids (integers 0-4294967295)", key);
+		p->pid[p->n++] = (uint32_t)n;
+	}
+	return 0;
+}
+
+static int key_event_set(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
+{
+	return parse_types(o, v, "event_set", index, line, err);
+}
+
+static int key_binary_regex(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
+{
+	return parse_regexes(&o->binary, v, "binary_regex", index, line, err);
+}
+
+static int key_parent_binary_regex(struct filter_obj *o, json_t *v, int index, int line,
+				   struct vigil_export_error *err)
+{
+	return parse_regexes(&o->parent_binary, v, "parent_binary_regex", index, line, err);
+}
+
+static int key_arguments_regex(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
+{
+	return parse_regexes(&o->arguments, v, "arguments_regex", index, line, err);
+}
+
+static int key_pid(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
+{
+	return parse_pids(&o->pid, v, "pid", index, line, err);
+}
+
+static int key_pid_set(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
+{
+	return parse_pids(&o->pid_set, v, "pid_set", index, line, err);
+}
+
+static int key_policy_names(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
+{
+	size_t i;
+
+	o->policies = calloc(json_array_size(v) ? json_array_size(v) : 1, sizeof(*o->policies));
+	if (!o->policies)
+		return -ENOMEM;
+	for (i = 0; i < json_array_size(v); i++) {
+		if (!json_is_string(json_array_get(v, i)))
+			return export_fail(err, line, 0, index, "policy_names: expected strings");
+		o->policies[i] = strdup(json_string_value(json_array_get(v, i)));
+		if (!o->policies[i])
+			return -ENOMEM;
+		o->npolicies++;
+	}
+	o->has_policies = true;
+	return 0;
+}
+
+static int key_health_check(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
+{
+	o->health = json_is_true(v);
+	return 0;
+}
+
+/* Every key vigil knows; `array` says the JSON type its value must have. */
+static const struct {
+	const char *key;
+	bool array;
+	int (*parse)(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err);
+} keys[] = {
+	{"event_set", true, key_event_set},
+	{"binary_regex", true, key_binary_regex},
+	{"parent_binary_regex", true, key_parent_binary_regex},
+	{"arguments_regex", true, key_arguments_regex},
+	{"pid", true, key_pid},
+	{"pid_set", true, key_pid_set},
+	{"policy_names", true, key_policy_names},
+	{"health_check", false, key_health_check},
+};
+
+static void obj_free(struct filter_obj *o)
+{
+	struct filter_regexes *rs[] = {&o->binary, &o->parent_binary, &o->arguments};
+	size_t i, k;
+
+	for (k = 0; k < VIGIL_ARRAY_SIZE(rs); k++) {
+		for (i = 0; i < rs[k]->n; i++)
+			regfree(&rs[k]->re[i]);
+		free(rs[k]->re);
+	}
+	free(o->pid.pid);
+	free(o->pid_set.pid);
+	for (i = 0; i < o->npolicies; i++)
+		free(o->policies[i]);
+	free(o->policies);
+	filter_learned_free(&o->learned);
+}
+
+static int add_obj(void *ctx, json_t *obj, int index, int line, struct vigil_export_error *err)
+{
+	struct vigil_filter *f = ctx;
+	struct filter_obj *o, *grown;
+	const char *key;
+	json_t *v;
+	size_t k;
+	int ret;
+
+	grown = realloc(f->objs, (f->n + 1) * sizeof(*f->objs));
+	if (!grown)
+		return -ENOMEM;
+	f->objs = grown;
+	o = &f->objs[f->n++];
+	memset(o, 0, sizeof(*o));
+	o->health = -1;
+	json_object_foreach(obj, key, v) {
+		for (k = 0; k < VIGIL_ARRAY_SIZE(keys); k++)
+			if (!strcmp(key, keys[k].key))
+				break;
+		if (k == VIGIL_ARRAY_SIZE(keys))
+			return export_fail(err, line, 0, index, "unknown or unsupported filter key '%s'", key);
+		if (keys[k].array ? !json_is_array(v) : !json_is_boolean(v))
+			return export_fail(err, line, 0, index, "%s: expected %s", key,
+					   keys[k].array ? "a list" : "true or false");
+		ret = keys[k].parse(o, v, index, line, err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+struct vigil_filter *vigil_filter__new_json(const char *text, struct vigil_export_error *err)
+{
+	struct vigil_filter *f = calloc(1, sizeof(*f));
+	int ret;
+
+	if (err)
+		memset(err, 0, sizeof(*err));
+	if (!f)
+		return NULL;
+	if (!text) {
+		ret = -EINVAL;
+		goto err_out;
+	}
+	ret = export_json_each(text, add_obj, f, err);
+	if (ret)
+		goto err_out;
+	return f;
+
+err_out:
+	vigil_filter__free(f);
+	errno = -ret;
+	return NULL;
+}
+
+void vigil_filter__free(struct vigil_filter *f)
+{
+	size_t i;
+
+	if (!f)
+		return;
+	for (i = 0; i < f->n; i++)
+		obj_free(&f->objs[i]);
+	free(f->objs);
+	free(f);
+}
+
+size_t vigil_filter__count(const struct vigil_filter *f)
+{
+	return f ? f->n : 0;
+}
+
+void vigil_filter__set_ancestors(struct vigil_filter *f, vigil_filter_ancestors_fn fn, void *ctx)
+{
+	f->ancestors = fn;
+	f->ancestors_ctx = ctx;
+}
+
+/* ---- matching ---- */
+
+static bool str_at(const struct vigil_msg *m, const char *path, const char **s, size_t *n)
+{
+	const msgpack_object *o = vigil_msg__find(m, path);
+
+	if (!o || o->type != MSGPACK_OBJECT_STR)
+		return false;
+	*s = o->via.str.ptr;
+	*n = o->via.str.size;
+	return true;
+}
+
+static bool any_regex(const struct filter_regexes *r, const struct vigil_msg *m, const char *path)
+{
+	regmatch_t span[1];
+	const char *s;
+	size_t n, i;
+
+	if (!str_at(m, path, &s, &n))
+		return false;
+	for (i = 0; i < r->n; i++) {
+		/* REG_STARTEND: msgpack strings are not NUL-terminated */
+		span[0].rm_so = 0;
+		span[0].rm_eo = (regoff_t)n;
+		if (!regexec(&r->re[i], s, 1, span, REG_STARTEND))
+			return true;
+	}
+	return false;
+}
+
+bool filter_pid_in(const struct filter_pids *p, uint32_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->pid[i] == pid)
+			return true;
+	return false;
+}
+
+static bool policy_in(const struct filter_obj *o, const struct vigil_msg *m)
+{
+	const char *s;
+	size_t n, i;
+
+	if (!str_at(m, "policy_name", &s, &n))
+		return false;
+	for (i = 0; i < o->npolicies; i++)
+		if (strlen(o->policies[i]) == n && !memcmp(o->policies[i], s, n))
+			return true;
+	return false;
+}
+
+/* A health probe of the agent: `vigil status ...` (Tetragon's is a pod's exec probe;
+ * vigil's deployments probe with the status command). */
+static bool is_probe(const struct vigil_msg *m, const char *who)
+{
+	char path[32];
+	const char *s, *base;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s.binary", who);
+	if (!str_at(m, path, &s, &n))
+		return false;
+	base = memrchr(s, '/', n);
+	base = base ? base + 1 : s;
+	if ((size_t)(s + n - base) != 5 || memcmp(base, "vigil", 5))
+		return false;
+	snprintf(path, sizeof(path), "%s.arguments", who);
+	if (!str_at(m, path, &s, &n))
+		return false;
+	return n >= 6 && !memcmp(s, "status", 6) && (n == 6 || s[6] == ' ');
+}
+
+static bool obj_match(struct vigil_filter *f, struct filter_obj *o, const struct vigil_msg *m)
+{
+	uint64_t pid;
+	enum vigil_event_type t = vigil_msg__type(m);
+
+	if (o->has_types && !export_types_has(&o->types, t))
+		return false;
+	if (o->pid.n && (vigil_msg__find_u64(m, "process.pid", &pid) || !filter_pid_in(&o->pid, (uint32_t)pid)))
+		return false;
+	if (o->has_policies && !policy_in(o, m))
+		return false;
+	if (o->health >= 0 && (is_probe(m, "process") || is_probe(m, "parent")) != (o->health == 1))
+		return false;
+	if (o->binary.n && !any_regex(&o->binary, m, "process.binary"))
+		return false;
+	if (o->parent_binary.n && !any_regex(&o->parent_binary, m, "parent.binary"))
+		return false;
+	if (o->arguments.n && !any_regex(&o->arguments, m, "process.arguments"))
+		return false;
+	if (o->pid_set.n && !filter_pid_set_match(f, o, m))
+		return false;
+	return true;
+}
+
+bool vigil_filter__match(struct vigil_filter *f, const struct vigil_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (obj_match(f, &f->objs[i], m))
+			return true;
+	return false;
+}
+
+bool vigil_filter__pass(struct vigil_filter *allow, struct vigil_filter *deny, const struct vigil_msg *m)
+{
+	/* an empty list is no list, as in Tetragon */
+	if (allow && allow->n && !vigil_filter__match(allow, m))
+		return false;
+	return !(deny && deny->n && vigil_filter__match(deny, m));
+}

@@ -1,0 +1,144 @@
+/* actions.c - what a rule can do besides alerting: kill(pid [, sig]) and
+ * deny(list, value [, ev]). Each is an event of its own (rule_action), whether it worked
+ * or not, and returns true (kill) or the number of kernel maps updated (deny), or nil and
+ * the error text. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "luahost_internal.h"
+
+static const struct {
+	const char *name;
+	int sig;
+} signals[] = {
+	{ "KILL", SIGKILL }, { "TERM", SIGTERM }, { "STOP", SIGSTOP }, { "CONT", SIGCONT },
+	{ "INT", SIGINT },   { "HUP", SIGHUP },   { "QUIT", SIGQUIT }, { "USR1", SIGUSR1 },
+	{ "USR2", SIGUSR2 },
+};
+
+/* 9, "SIGKILL", "KILL" or "kill"; SIGKILL when absent */
+static int check_signal(lua_State *L, int idx)
+{
+	const char *s;
+	size_t i;
+
+	if (lua_isnoneornil(L, idx))
+		return SIGKILL;
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		lua_Integer n = luaL_checkinteger(L, idx);
+
+		if (n < 1 || n > 64)
+			luaL_argerror(L, idx, "not a signal number");
+		return (int)n;
+	}
+	s = luaL_checkstring(L, idx);
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (i = 0; i < VIGIL_ARRAY_SIZE(signals); i++)
+		if (!strcasecmp(s, signals[i].name))
+			return signals[i].sig;
+	luaL_argerror(L, idx, "unknown signal name");
+	return 0;
+}
+
+static int result(lua_State *L, int err, lua_Integer ok_value)
+{
+	if (!err) {
+		if (ok_value < 0)
+			lua_pushboolean(L, 1);
+		else
+			lua_pushinteger(L, ok_value);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushstring(L, strerror(err));
+	return 2;
+}
+
+/* kill(pid [, sig]): never the agent itself, init or a process group */
+int lh_kill(lua_State *L)
+{
+	struct lh_rule *r = lh_rule_of(L);
+	const struct vigil_luahost_opts *o = &r->host->opts;
+	struct vigil_event ev = { .type = VIGIL_EVENT_RULE_ACTION };
+	lua_Integer pid = luaL_checkinteger(L, 1);
+	int sig = check_signal(L, 2), err;
+	struct lh_scratch *sc;
+	struct lh_src src;
+
+	lh_check_live(L, r, "kill");
+	if (pid <= 1 || pid > 0x7fffffff || pid == getpid())
+		return luaL_argerror(L, 1, "not a pid a rule may signal");
+	sc = lh_scratch(L, r);
+	/* the target, before it goes; the triggering event names it when the cache does not */
+	ev.process = o->process_by_pid ? o->process_by_pid(o->ctx, (uint32_t)pid) : NULL;
+	if (ev.process) {
+		ev.parent = o->process ? o->process(o->ctx, ev.process->parent_exec_id) : NULL;
+	} else {
+		lh_src_at(L, r, 0, &src);
+		lh_src_process(L, r, &src, sc, &ev.process, &ev.parent);
+		if (ev.process && ev.process->pid != (uint32_t)pid)
+			ev.process = ev.parent = NULL;
+	}
+	/* the target's exec_id, then the triggering event's */
+	if (ev.process)
+		lh_scratch_add_id(sc, ev.process->exec_id, strlen(ev.process->exec_id));
+	lh_src_at(L, r, 0, &src);
+	lh_src_exec_ids(L, &src, 0, 0, sc);
+	if (o->kill)
+		err = -o->kill(o->ctx, (int)pid, sig);
+	else
+		err = kill((pid_t)pid, sig) ? errno : 0;
+
+	ev.rule_action.rule = r->name;
+	ev.rule_action.action = "kill";
+	ev.rule_action.pid = (int32_t)pid;
+	ev.rule_action.signal = sig;
+	ev.rule_action.error = err;
+	ev.rule_action.exec_ids = sc->idp;
+	ev.rule_action.nexec_ids = sc->nids;
+	r->actions++;
+	lh_emit(r, &ev);
+	return result(L, err, -1);
+}
+
+/* deny(list, value [, ev]): value joins the kernel list; the event names the process of ev
+ * (default: the event being handled) */
+int lh_deny(lua_State *L)
+{
+	struct lh_rule *r = lh_rule_of(L);
+	const struct vigil_luahost_opts *o = &r->host->opts;
+	struct vigil_event ev = { .type = VIGIL_EVENT_RULE_ACTION };
+	const char *list = luaL_checkstring(L, 1);
+	const char *value;
+	struct lh_scratch *sc;
+	struct lh_src src;
+	int rc;
+
+	luaL_checkany(L, 2);
+	if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER)
+		return luaL_argerror(L, 2, "a string or a number");
+	value = lua_tostring(L, 2);
+	lh_check_live(L, r, "deny");
+	lh_src_at(L, r, 3, &src);
+	sc = lh_scratch(L, r);
+	lh_src_process(L, r, &src, sc, &ev.process, &ev.parent);
+	lh_src_exec_ids(L, &src, 0, 0, sc);
+	rc = o->deny ? o->deny(o->ctx, list, value) : -ENOTSUP;
+
+	ev.rule_action.rule = r->name;
+	ev.rule_action.action = "deny";
+	ev.rule_action.list = list;
+	ev.rule_action.value = value;
+	ev.rule_action.maps = rc > 0 ? (uint32_t)rc : 0;
+	ev.rule_action.error = rc < 0 ? -rc : 0;
+	ev.rule_action.exec_ids = sc->idp;
+	ev.rule_action.nexec_ids = sc->nids;
+	r->actions++;
+	lh_emit(r, &ev);
+	return result(L, rc < 0 ? -rc : 0, rc);
+}

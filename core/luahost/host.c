@@ -1,0 +1,495 @@
+/* host.c - the set of rules: loading and reloading the directory, handing events and ticks
+ * to the rules that want them, and reporting on them. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "luahost_internal.h"
+
+static const char *const priority_names[VIGIL_PRIO_COUNT] = {
+	"emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug",
+};
+
+const char *vigil_rule_priority_name(enum vigil_rule_priority p)
+{
+	return (unsigned int)p < VIGIL_PRIO_COUNT ? priority_names[p] : NULL;
+}
+
+int vigil_rule_priority_parse(const char *s, enum vigil_rule_priority *out)
+{
+	unsigned int i;
+
+	if (s && !strcasecmp(s, "info")) {
+		*out = VIGIL_PRIO_INFORMATIONAL;
+		return 0;
+	}
+	for (i = 0; s && i < VIGIL_PRIO_COUNT; i++) {
+		if (!strcasecmp(s, priority_names[i])) {
+			*out = (enum vigil_rule_priority)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *const outcome_names[] = {
+	[VIGIL_RULE_LOADED] = "loaded",
+	[VIGIL_RULE_REPLACED] = "replaced",
+	[VIGIL_RULE_UNCHANGED] = "unchanged",
+	[VIGIL_RULE_REMOVED] = "removed",
+	[VIGIL_RULE_REFUSED] = "refused",
+};
+
+const char *vigil_rule_outcome_name(enum vigil_rule_outcome o)
+{
+	return (unsigned int)o < VIGIL_ARRAY_SIZE(outcome_names) ? outcome_names[o] : NULL;
+}
+
+/* The event types a rule may ask for, as bits of lh_rule.events. */
+static const enum vigil_event_type rule_types[] = {
+	VIGIL_EVENT_EXEC, VIGIL_EVENT_EXIT, VIGIL_EVENT_KPROBE, VIGIL_EVENT_TRACEPOINT, VIGIL_EVENT_UPROBE, VIGIL_EVENT_LSM,
+};
+
+int lh_type_bit(enum vigil_event_type type)
+{
+	int i;
+
+	for (i = 0; i < (int)VIGIL_ARRAY_SIZE(rule_types); i++)
+		if (rule_types[i] == type)
+			return i;
+	return -1;
+}
+
+uint64_t lh_clock(const struct vigil_luahost *h)
+{
+	struct timespec ts;
+
+	if (h->opts.clock)
+		return h->opts.clock(h->opts.ctx);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void lh_update_wants(struct vigil_luahost *h)
+{
+	unsigned int wants = 0;
+	size_t i;
+
+	for (i = 0; i < h->nrules; i++)
+		if (!h->rules[i]->disabled)
+			wants |= h->rules[i]->events;
+	atomic_store(&h->wants, wants);
+}
+
+static void log_outcome(const char *file, const char *name, enum vigil_rule_outcome outcome,
+			const struct vigil_rule_error *err, void *ctx)
+{
+	(void)ctx;
+	if (outcome == VIGIL_RULE_REFUSED)
+		pr_warn("luahost: %s:%d: %s", err->file, err->line, err->reason);
+	else if (outcome != VIGIL_RULE_UNCHANGED)
+		pr_info("luahost: rule %s %s (%s)", name ? name : "?", vigil_rule_outcome_name(outcome), file);
+}
+
+struct vigil_luahost *vigil_luahost__new(const struct vigil_luahost_opts *opts)
+{
+	struct vigil_luahost *h = calloc(1, sizeof(*h));
+	int err;
+
+	if (!h)
+		return NULL;
+	if (opts)
+		memcpy(&h->opts, opts, opts->sz && opts->sz < sizeof(h->opts) ? opts->sz : sizeof(h->opts));
+	h->opts.sz = sizeof(h->opts);
+	if (!h->opts.mem_limit)
+		h->opts.mem_limit = VIGIL_LUAHOST_DEFAULT_MEM;
+	if (!h->opts.budget)
+		h->opts.budget = VIGIL_LUAHOST_DEFAULT_BUDGET;
+	if (!h->opts.node_name)
+		h->opts.node_name = "";
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->reload_lock, NULL);
+	if (h->opts.rules_dir) {
+		err = vigil_luahost__reload(h, log_outcome, NULL);
+		if (err < 0) {
+			pr_warn("luahost: cannot read the rules directory %s: %s", h->opts.rules_dir, strerror(-err));
+			vigil_luahost__free(h);
+			errno = -err;
+			return NULL;
+		}
+	}
+	return h;
+}
+
+static void free_refused(struct lh_refused *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].file);
+	free(v);
+}
+
+void vigil_luahost__free(struct vigil_luahost *h)
+{
+	size_t i;
+
+	if (!h)
+		return;
+	for (i = 0; i < h->nrules; i++)
+		lh_rule_free(h->rules[i]);
+	free(h->rules);
+	free_refused(h->refused, h->nrefused);
+	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->reload_lock);
+	free(h);
+}
+
+bool vigil_luahost__wants(struct vigil_luahost *h, enum vigil_event_type type)
+{
+	int bit = lh_type_bit(type);
+
+	return h && bit >= 0 && (atomic_load(&h->wants) & (1u << bit));
+}
+
+int vigil_luahost__event(struct vigil_luahost *h, const struct vigil_msg *m)
+{
+	int bit = lh_type_bit(vigil_msg__type(m)), called = 0;
+	bool changed = false;
+	struct lh_rule *r;
+	size_t i;
+
+	if (bit < 0)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < h->nrules; i++) {
+		r = h->rules[i];
+		if (r->disabled || !(r->events & (1u << bit)) || r->on_event_ref == LUA_NOREF)
+			continue;
+		lua_rawgeti(r->L, LUA_REGISTRYINDEX, r->on_event_ref);
+		r->msg = m;
+		lh_push_event(r->L, r);
+		called++;
+		if (lh_call(r, 1, 0)) {
+			r->msg = NULL;
+			lh_rule_disable(r);
+			changed = true;
+			continue;
+		}
+		r->msg = NULL;
+		r->gen++;
+	}
+	if (changed)
+		lh_update_wants(h);
+	pthread_mutex_unlock(&h->lock);
+	return called;
+}
+
+void vigil_luahost__tick(struct vigil_luahost *h)
+{
+	uint64_t now = lh_clock(h);
+	bool changed = false;
+	struct lh_rule *r;
+	size_t i;
+
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < h->nrules; i++) {
+		r = h->rules[i];
+		if (r->disabled || !r->ntimers)
+			continue;
+		if (lh_timers_run(r, now)) {
+			lh_rule_disable(r);
+			changed = true;
+		}
+	}
+	if (changed)
+		lh_update_wants(h);
+	pthread_mutex_unlock(&h->lock);
+}
+
+size_t vigil_luahost__count(struct vigil_luahost *h)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < h->nrules; i++)
+		n += !h->rules[i]->disabled;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+void vigil_luahost__list(struct vigil_luahost *h, vigil_rule_status_fn fn, void *ctx)
+{
+	struct vigil_rule_status st;
+	char reason[sizeof(h->refused[0].err.reason) + 300];
+	const struct lh_rule *r;
+	const char *base;
+	size_t i, j, timers;
+
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < h->nrules; i++) {
+		r = h->rules[i];
+		for (j = 0, timers = 0; j < r->ntimers; j++)
+			timers += !r->timers[j].cancelled;
+		st = (struct vigil_rule_status){
+			.name = r->name, .file = r->file, .desc = r->desc,
+			.state = r->disabled ? "disabled" : "enabled", .reason = r->disabled ? r->reason : NULL,
+			.priority = vigil_rule_priority_name(r->priority),
+			.events = r->event_keys, .nevents = r->nevents,
+			.tags = (const char *const *)r->tags, .ntags = r->ntags,
+			.calls = r->calls, .alerts = r->alerts, .actions = r->actions, .errors = r->errors,
+			.time_ns = r->time_ns, .memory = r->mem, .timers = timers,
+		};
+		fn(&st, ctx);
+	}
+	for (i = 0; i < h->nrefused; i++) {
+		base = strrchr(h->refused[i].file, '/');
+		snprintf(reason, sizeof(reason), "%s:%d: %s", h->refused[i].err.file, h->refused[i].err.line,
+			 h->refused[i].err.reason);
+		st = (struct vigil_rule_status){
+			.name = base ? base + 1 : h->refused[i].file, .file = h->refused[i].file, .desc = "",
+			.state = "refused", .reason = reason, .priority = "",
+		};
+		fn(&st, ctx);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* ---- reload ---- */
+
+struct plan {
+	char *file;
+	struct lh_rule *keep;		/* the running version that stays */
+	struct lh_rule *fresh;		/* the new version that goes in */
+	enum vigil_rule_outcome outcome;
+	struct vigil_rule_error err;
+};
+
+static bool is_rule_file(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 4 && !strcmp(name + n - 4, ".lua");
+}
+
+static char *read_file(const char *path, size_t *len, int *err)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+
+	*err = 0;
+	if (!f) {
+		*err = errno;
+		return NULL;
+	}
+	buf = malloc(LH_MAX_FILE + 1);
+	if (!buf) {
+		*err = ENOMEM;
+	} else {
+		*len = fread(buf, 1, LH_MAX_FILE + 1, f);
+		if (ferror(f) || *len > LH_MAX_FILE) {
+			*err = ferror(f) ? EIO : EFBIG;
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static struct lh_rule *find_rule(struct vigil_luahost *h, const char *file)
+{
+	size_t i;
+
+	for (i = 0; i < h->nrules; i++)
+		if (!strcmp(h->rules[i]->file, file))
+			return h->rules[i];
+	return NULL;
+}
+
+/* Compile the file unless the running version is the same bytes and still enabled. */
+static void plan_file(struct vigil_luahost *h, struct plan *p)
+{
+	struct lh_rule *old;
+	size_t len = 0;
+	bool same;
+	char *data;
+	int err;
+
+	pthread_mutex_lock(&h->lock);
+	old = find_rule(h, p->file);
+	pthread_mutex_unlock(&h->lock);
+
+	data = read_file(p->file, &len, &err);
+	if (!data) {
+		snprintf(p->err.file, sizeof(p->err.file), "%s", p->file);
+		snprintf(p->err.reason, sizeof(p->err.reason), "cannot read: %s", strerror(err));
+		p->outcome = VIGIL_RULE_REFUSED;
+		p->keep = old;
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	same = old && !old->disabled && old->hash == lh_hash(data, len) && old->size == len;
+	pthread_mutex_unlock(&h->lock);
+	if (same) {
+		p->keep = old;
+		p->outcome = VIGIL_RULE_UNCHANGED;
+	} else {
+		p->fresh = lh_rule_load(h, p->file, data, len, &p->err);
+		p->keep = p->fresh ? NULL : old;
+		p->outcome = !p->fresh ? VIGIL_RULE_REFUSED : old ? VIGIL_RULE_REPLACED : VIGIL_RULE_LOADED;
+	}
+	free(data);
+}
+
+static const char *plan_name(const struct plan *p)
+{
+	return p->fresh ? p->fresh->name : p->keep ? p->keep->name : NULL;
+}
+
+/* Two files naming the same rule: the newcomer is refused (the running one stays). */
+static void refuse_duplicates(struct plan *plans, size_t n)
+{
+	struct plan *a, *b, *loser;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i; j++) {
+			a = &plans[j];
+			b = &plans[i];
+			if (!plan_name(a) || !plan_name(b) || strcmp(plan_name(a), plan_name(b)))
+				continue;
+			loser = b->fresh ? b : a;
+			snprintf(loser->err.file, sizeof(loser->err.file), "%s", loser->file);
+			loser->err.line = 0;
+			snprintf(loser->err.reason, sizeof(loser->err.reason), "rule name \"%s\" is already used by %s",
+				 plan_name(loser), (loser == a ? b : a)->file);
+			lh_rule_free(loser->fresh);
+			loser->fresh = NULL;
+			loser->outcome = VIGIL_RULE_REFUSED;	/* its running version, if any, stays */
+		}
+	}
+}
+
+/* Under the lock: the new rule array and refused list. Rules left out go to *gone. */
+static int swap_in(struct vigil_luahost *h, struct plan *plans, size_t n, struct lh_rule ***gone, size_t *ngone)
+{
+	struct lh_rule **rules = calloc(n ? n : 1, sizeof(*rules)), **out = calloc(h->nrules ? h->nrules : 1, sizeof(*out));
+	struct lh_refused *refused = calloc(n ? n : 1, sizeof(*refused));
+	size_t i, j, nr = 0, nf = 0, ng = 0;
+	bool kept;
+
+	if (!rules || !out || !refused)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		if (plans[i].fresh || plans[i].keep)
+			rules[nr++] = plans[i].fresh ? plans[i].fresh : plans[i].keep;
+		if (plans[i].outcome == VIGIL_RULE_REFUSED && !plans[i].keep) {
+			refused[nf].file = strdup(plans[i].file);
+			refused[nf].err = plans[i].err;
+			if (!refused[nf++].file)
+				goto nomem;
+		}
+	}
+	for (i = 0; i < h->nrules; i++) {
+		for (j = 0, kept = false; j < nr && !kept; j++)
+			kept = rules[j] == h->rules[i];
+		if (!kept)
+			out[ng++] = h->rules[i];
+	}
+	free(h->rules);
+	free_refused(h->refused, h->nrefused);
+	h->rules = rules;
+	h->nrules = nr;
+	h->refused = refused;
+	h->nrefused = nf;
+	lh_update_wants(h);
+	*gone = out;
+	*ngone = ng;
+	return 0;
+
+nomem:
+	free(rules);
+	free(out);
+	free_refused(refused, nf);
+	return -ENOMEM;
+}
+
+int vigil_luahost__reload(struct vigil_luahost *h, vigil_rule_reload_fn fn, void *ctx)
+{
+	struct lh_rule **gone = NULL;
+	struct dirent **names = NULL;
+	struct plan *plans = NULL;
+	size_t i, j, np = 0, ngone = 0;
+	int n = 0, err = 0, refused = 0;
+	bool replaced;
+
+	pthread_mutex_lock(&h->reload_lock);
+	if (!h->opts.rules_dir) {
+		err = -ENOENT;
+		goto out;
+	}
+	n = scandir(h->opts.rules_dir, &names, NULL, alphasort);
+	if (n < 0) {
+		err = -errno;
+		goto out;
+	}
+	plans = calloc((size_t)n + 1, sizeof(*plans));
+	if (!plans) {
+		err = -ENOMEM;
+		goto out_names;
+	}
+	/* compile what changed, outside the lock: the rules keep running meanwhile */
+	for (i = 0; i < (size_t)n; i++) {
+		if (!is_rule_file(names[i]->d_name))
+			continue;
+		if (asprintf(&plans[np].file, "%s/%s", h->opts.rules_dir, names[i]->d_name) < 0) {
+			err = -ENOMEM;
+			goto out_plans;
+		}
+		plan_file(h, &plans[np++]);
+	}
+	refuse_duplicates(plans, np);
+
+	pthread_mutex_lock(&h->lock);
+	err = swap_in(h, plans, np, &gone, &ngone);
+	pthread_mutex_unlock(&h->lock);
+	if (err)
+		goto out_plans;
+
+	for (i = 0; i < np; i++) {
+		if (plans[i].outcome == VIGIL_RULE_REFUSED)
+			refused++;
+		if (fn)
+			fn(plans[i].file, plan_name(&plans[i]), plans[i].outcome,
+			   plans[i].outcome == VIGIL_RULE_REFUSED ? &plans[i].err : NULL, ctx);
+	}
+	/* replaced versions and removed files: closed now that no event can reach them */
+	for (i = 0; i < ngone; i++) {
+		for (j = 0, replaced = false; j < np && !replaced; j++)
+			replaced = plans[j].outcome == VIGIL_RULE_REPLACED && !strcmp(plans[j].file, gone[i]->file);
+		if (fn && !replaced)
+			fn(gone[i]->file, gone[i]->name, VIGIL_RULE_REMOVED, NULL, ctx);
+		lh_rule_free(gone[i]);
+	}
+	free(gone);
+	err = refused;
+out_plans:
+	for (i = 0; i < np; i++) {
+		if (err < 0)
+			lh_rule_free(plans[i].fresh);
+		free(plans[i].file);
+	}
+	free(plans);
+out_names:
+	for (i = 0; i < (size_t)n; i++)
+		free(names[i]);
+	free(names);
+out:
+	pthread_mutex_unlock(&h->reload_lock);
+	return err;
+}

@@ -1,0 +1,161 @@
+/* metrics.c - the metrics object: counting events on the reader thread, rendering on any. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metrics_internal.h"
+
+#define DEFAULT_BINARY_CAP 200
+
+struct vigil_metrics *vigil_metrics__new(const struct vigil_metrics_opts *in)
+{
+	struct vigil_metrics *m = calloc(1, sizeof(*m));
+	struct vigil_metrics_opts o = {0};
+	int err;
+
+	if (!m)
+		return NULL;
+	if (in)
+		memcpy(&o, in, in->sz && in->sz < sizeof(o) ? in->sz : sizeof(o));
+	m->stats_fd = -1;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->render_lock, NULL);
+	err = series_init(&m->table, o.binary_cap ? o.binary_cap : DEFAULT_BINARY_CAP);
+	if (err) {
+		vigil_metrics__free(m);
+		errno = -err;
+		return NULL;
+	}
+	return m;
+}
+
+void vigil_metrics__free(struct vigil_metrics *m)
+{
+	if (!m)
+		return;
+	metrics_http_stop(m->http);
+	if (m->stats_fd >= 0)
+		close(m->stats_fd);
+	series_free(&m->table);
+	pthread_mutex_destroy(&m->render_lock);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+void vigil_metrics__set_sources(struct vigil_metrics *m, const struct vigil_metrics_sources *src)
+{
+	memset(&m->src, 0, sizeof(m->src));
+	if (src)
+		memcpy(&m->src, src, src->sz && src->sz < sizeof(m->src) ? src->sz : sizeof(m->src));
+	m->src.sz = sizeof(m->src);
+}
+
+void vigil_metrics__set_rule_source(struct vigil_metrics *m, vigil_metrics_rule_source fn, void *ctx)
+{
+	pthread_mutex_lock(&m->render_lock);
+	m->rules = fn;
+	m->rules_ctx = ctx;
+	pthread_mutex_unlock(&m->render_lock);
+}
+
+/* "kprobe:security_file_open", "tracepoint:syscalls/sys_enter_openat", "lsm:file_open",
+ * "uprobe:/usr/bin/bash:readline" */
+static void hook_label(const struct vigil_hook_info *h, char *out, size_t size)
+{
+	const char *fn = h->function_name ? h->function_name : "";
+
+	switch (h->type) {
+	case VIGIL_EVENT_TRACEPOINT:
+		snprintf(out, size, "tracepoint:%s/%s", h->subsys ? h->subsys : "", h->event ? h->event : "");
+		break;
+	case VIGIL_EVENT_LSM:
+		snprintf(out, size, "lsm:%s", fn);
+		break;
+	case VIGIL_EVENT_UPROBE:
+		snprintf(out, size, "uprobe:%s:%s", h->path ? h->path : "", h->symbol ? h->symbol : "");
+		break;
+	default:
+		snprintf(out, size, "kprobe:%s", fn);
+		break;
+	}
+}
+
+/* The policy file's spelling of the actions that enforce. */
+static const char *enforcement_name(enum vigil_event_action a)
+{
+	switch (a) {
+	case VIGIL_EVENT_ACTION_SIGKILL: return "Sigkill";
+	case VIGIL_EVENT_ACTION_OVERRIDE: return "Override";
+	case VIGIL_EVENT_ACTION_SIGNAL: return "Signal";
+	default: return NULL;
+	}
+}
+
+void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_event *ev)
+{
+	const char *type = vigil_event_type_name(ev->type), *policy = "", *binary, *enf, *action;
+	bool is_policy = ev->type == VIGIL_EVENT_KPROBE || ev->type == VIGIL_EVENT_TRACEPOINT ||
+			 ev->type == VIGIL_EVENT_LSM || ev->type == VIGIL_EVENT_UPROBE;
+	char hook[256];
+
+	if (!m)
+		return;
+	if (is_policy && ev->policy.hook && ev->policy.hook->policy_name)
+		policy = ev->policy.hook->policy_name;
+	pthread_mutex_lock(&m->lock);
+	binary = series_binary_label(&m->table, ev->process && ev->process->binary ? ev->process->binary : "");
+	series_add(&m->table, SERIES_EVENTS, type ? type : "unknown", binary, policy, 1);
+	if (is_policy && ev->policy.hook) {
+		hook_label(ev->policy.hook, hook, sizeof(hook));
+		action = vigil_event_action_name(ev->policy.action);
+		series_add(&m->table, SERIES_POLICY_EVENTS, policy, hook, action ? action : "", 1);
+		enf = enforcement_name(ev->policy.action);
+		if (enf)
+			series_add(&m->table, SERIES_ENFORCEMENT, policy, enf,
+				   ev->policy.monitored ? "monitor" : "enforce", 1);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+int vigil_metrics__render(struct vigil_metrics *m, struct vigil_buf *out)
+{
+	struct prom_out o = {.buf = out};
+	size_t start = out->len;
+
+	pthread_mutex_lock(&m->render_lock);
+	metrics_collect(m, &o);
+	pthread_mutex_unlock(&m->render_lock);
+	if (o.err) {
+		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
+	}
+	return o.err;
+}
+
+int vigil_metrics__serve(struct vigil_metrics *m, const char *addr)
+{
+	int fd;
+
+	if (m->http)
+		return -EALREADY;
+	if (!addr)
+		return -EINVAL;
+	m->http = metrics_http_start(m, addr);
+	if (!m->http)
+		return -errno;
+	fd = metrics_bpf_stats_enable();
+	if (fd < 0)
+		pr_warn("metrics: cannot enable BPF run-time statistics: %s (vigil_bpf_prog_run_* stay at 0)",
+			strerror(-fd));
+	else
+		m->stats_fd = fd;
+	return 0;
+}
+
+int vigil_metrics__port(const struct vigil_metrics *m)
+{
+	return m ? metrics_http_port(m->http) : 0;
+}

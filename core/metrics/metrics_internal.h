@@ -1,0 +1,103 @@
+/* metrics_internal.h - what the metrics files share: the labelled counter table, the
+ * exposition writer, the BPF program statistics reader and the HTTP server. */
+#ifndef VIGIL_METRICS_INTERNAL_H
+#define VIGIL_METRICS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "metrics.h"
+
+/* ---- labelled counters the reader thread increments (series.c) ---- */
+
+enum series_family {
+	SERIES_EVENTS,		/* type, binary, policy */
+	SERIES_POLICY_EVENTS,	/* policy, hook, action */
+	SERIES_ENFORCEMENT,	/* policy, action, mode */
+	SERIES_FAMILIES,
+};
+
+#define SERIES_LABELS 3
+
+struct series {
+	struct series *next;
+	enum series_family family;
+	uint64_t value;
+	char *label[SERIES_LABELS];
+};
+
+struct series_table {
+	struct series **buckets;
+	size_t nbuckets;
+	size_t count;
+	/* distinct binary label values given out so far (capped) */
+	char **binaries;
+	size_t nbinaries_buckets;
+	size_t nbinaries;
+	size_t binary_cap;
+};
+
+int series_init(struct series_table *t, size_t binary_cap);
+void series_free(struct series_table *t);
+/* Add delta to the series; -ENOMEM when it could not be created. */
+int series_add(struct series_table *t, enum series_family f, const char *l0, const char *l1, const char *l2,
+	       uint64_t delta);
+/* binary itself while fewer than binary_cap distinct values were seen, else "other". */
+const char *series_binary_label(struct series_table *t, const char *binary);
+/* The series of a family sorted by labels, into a malloc'd array (caller frees). */
+size_t series_sorted(const struct series_table *t, enum series_family f, struct series ***out);
+
+/* ---- the exposition format (prom.c) ---- */
+
+/* Appends to buf until the first failure, which sticks (like encode_out). */
+struct prom_out {
+	struct vigil_buf *buf;
+	int err;
+};
+
+/* "# HELP name help\n# TYPE name type\n" */
+void prom_family(struct prom_out *o, const char *name, const char *type, const char *help);
+/* name{k="v",...} value\n, labels as name/value pairs (npairs pairs). */
+void prom_sample_u64(struct prom_out *o, const char *name, const char *const *labels, size_t npairs, uint64_t v);
+void prom_sample_f64(struct prom_out *o, const char *name, const char *const *labels, size_t npairs, double v);
+/* Nanoseconds as exact decimal seconds ("1.000000250"). */
+void prom_sample_ns(struct prom_out *o, const char *name, const char *const *labels, size_t npairs, uint64_t ns);
+
+/* ---- BPF program statistics (bpfstats.c) ---- */
+
+struct prog_stat {
+	char name[17];		/* BPF_OBJ_NAME_LEN: the kernel keeps 15 characters */
+	uint64_t run_cnt;
+	uint64_t run_time_ns;
+};
+
+/* The programs this process holds (found through /proc/self/fdinfo, read by id),
+ * summed by name and sorted. *out is malloc'd. Returns the count or -errno. */
+int metrics_bpf_progs(struct prog_stat **out);
+/* BPF_ENABLE_STATS: the returned fd keeps kernel.bpf_stats_enabled on; close to end. */
+int metrics_bpf_stats_enable(void);
+
+/* ---- the object ---- */
+
+struct metrics_http;
+
+struct vigil_metrics {
+	pthread_mutex_t lock;			/* the table */
+	struct series_table table;
+	pthread_mutex_t render_lock;		/* one render at a time; the rule source */
+	struct vigil_metrics_sources src;
+	vigil_metrics_rule_source rules;
+	void *rules_ctx;
+	struct metrics_http *http;
+	int stats_fd;				/* BPF_ENABLE_STATS while serving, else -1 */
+};
+
+/* The families other modules own, rendered in order (collect.c). */
+void metrics_collect(struct vigil_metrics *m, struct prom_out *o);
+
+/* http.c: serve m on addr; NULL + errno. */
+struct metrics_http *metrics_http_start(struct vigil_metrics *m, const char *addr);
+int metrics_http_port(const struct metrics_http *h);
+void metrics_http_stop(struct metrics_http *h);
+
+#endif

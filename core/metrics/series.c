@@ -1,0 +1,177 @@
+/* series.c - the labelled counters the reader thread bumps: a chained hash table keyed by
+ * family and labels, and the capped set of binary label values. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics_internal.h"
+
+#define INITIAL_BUCKETS 256
+
+static uint64_t mix(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;	/* FNV-1a */
+	return (h ^ 0xff) * 1099511628211ULL;			/* a separator between labels */
+}
+
+static uint64_t key_hash(enum series_family f, const char *const l[SERIES_LABELS])
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)f;
+	int i;
+
+	for (i = 0; i < SERIES_LABELS; i++)
+		h = mix(h, l[i]);
+	return h;
+}
+
+int series_init(struct series_table *t, size_t binary_cap)
+{
+	memset(t, 0, sizeof(*t));
+	t->nbuckets = INITIAL_BUCKETS;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	t->nbinaries_buckets = binary_cap * 2 + 1;
+	t->binaries = calloc(t->nbinaries_buckets, sizeof(*t->binaries));
+	t->binary_cap = binary_cap;
+	if (!t->buckets || !t->binaries) {
+		series_free(t);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void series_destroy(struct series *s)
+{
+	int i;
+
+	for (i = 0; i < SERIES_LABELS; i++)
+		free(s->label[i]);
+	free(s);
+}
+
+void series_free(struct series_table *t)
+{
+	struct series *s, *next;
+	size_t i;
+
+	for (i = 0; t->buckets && i < t->nbuckets; i++) {
+		for (s = t->buckets[i]; s; s = next) {
+			next = s->next;
+			series_destroy(s);
+		}
+	}
+	for (i = 0; t->binaries && i < t->nbinaries_buckets; i++)
+		free(t->binaries[i]);
+	free(t->buckets);
+	free(t->binaries);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Double the buckets when the chains get long; on failure keep the old ones. */
+static void grow(struct series_table *t)
+{
+	size_t n = t->nbuckets * 2, i;
+	struct series **b = calloc(n, sizeof(*b)), *s, *next;
+
+	if (!b)
+		return;
+	for (i = 0; i < t->nbuckets; i++) {
+		for (s = t->buckets[i]; s; s = next) {
+			const char *l[SERIES_LABELS] = {s->label[0], s->label[1], s->label[2]};
+			size_t k = key_hash(s->family, l) & (n - 1);
+
+			next = s->next;
+			s->next = b[k];
+			b[k] = s;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = n;
+}
+
+int series_add(struct series_table *t, enum series_family f, const char *l0, const char *l1, const char *l2,
+	       uint64_t delta)
+{
+	const char *l[SERIES_LABELS] = {l0 ? l0 : "", l1 ? l1 : "", l2 ? l2 : ""};
+	size_t k = key_hash(f, l) & (t->nbuckets - 1);
+	struct series *s;
+	int i;
+
+	for (s = t->buckets[k]; s; s = s->next) {
+		if (s->family == f && !strcmp(s->label[0], l[0]) && !strcmp(s->label[1], l[1]) &&
+		    !strcmp(s->label[2], l[2])) {
+			s->value += delta;
+			return 0;
+		}
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->family = f;
+	s->value = delta;
+	for (i = 0; i < SERIES_LABELS; i++) {
+		s->label[i] = strdup(l[i]);
+		if (!s->label[i]) {
+			series_destroy(s);
+			return -ENOMEM;
+		}
+	}
+	s->next = t->buckets[k];
+	t->buckets[k] = s;
+	if (++t->count > t->nbuckets * 2)
+		grow(t);
+	return 0;
+}
+
+/* Open addressing over binary_cap * 2 + 1 slots: never more than half full. */
+const char *series_binary_label(struct series_table *t, const char *binary)
+{
+	size_t k = mix(1469598103934665603ULL, binary) % t->nbinaries_buckets;
+
+	for (;;) {
+		if (!t->binaries[k])
+			break;
+		if (!strcmp(t->binaries[k], binary))
+			return t->binaries[k];
+		k = (k + 1) % t->nbinaries_buckets;
+	}
+	if (t->nbinaries >= t->binary_cap)
+		return "other";
+	t->binaries[k] = strdup(binary);
+	if (!t->binaries[k])
+		return "other";
+	t->nbinaries++;
+	return t->binaries[k];
+}
+
+static int cmp_series(const void *a, const void *b)
+{
+	const struct series *x = *(struct series *const *)a, *y = *(struct series *const *)b;
+	int i, c;
+
+	for (i = 0; i < SERIES_LABELS; i++) {
+		c = strcmp(x->label[i], y->label[i]);
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+size_t series_sorted(const struct series_table *t, enum series_family f, struct series ***out)
+{
+	struct series *s, **v;
+	size_t n = 0, i;
+
+	*out = NULL;
+	v = malloc((t->count ? t->count : 1) * sizeof(*v));
+	if (!v)
+		return 0;
+	for (i = 0; i < t->nbuckets; i++)
+		for (s = t->buckets[i]; s; s = s->next)
+			if (s->family == f)
+				v[n++] = s;
+	qsort(v, n, sizeof(*v), cmp_series);
+	*out = v;
+	return n;
+}

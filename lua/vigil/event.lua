@@ -1,0 +1,38 @@
+-- vigil.event: small readers for policy events.
+--
+--   local event = require "vigil.event"
+--   event.arg(ev, "path")             -- the value of the argument labelled "path" (its
+--                                     -- string_arg, int_arg, sockaddr_arg ...), or nil
+--   event.arg(ev, 2)                  -- the second argument's value
+--   event.abspath("x/../y", "/tmp")   --> "/tmp/y" (relative paths against a cwd)
+--   event.has_prefix(path, {"/tmp/", "/dev/shm/"})
+local native = require "vigil.native"
+
+local M = {}
+
+-- in C: rules call it on every policy event
+M.arg = native.arg
+
+function M.abspath(path, cwd)
+  if path == nil then return nil end
+  if path:sub(1, 1) ~= "/" then path = (cwd or "/") .. "/" .. path end
+  local parts = {}
+  for seg in path:gmatch("[^/]+") do
+    if seg == ".." then
+      parts[#parts] = nil
+    elseif seg ~= "." then
+      parts[#parts + 1] = seg
+    end
+  end
+  return "/" .. table.concat(parts, "/")
+end
+
+function M.has_prefix(s, prefixes)
+  if s == nil then return false end
+  for _, p in ipairs(prefixes) do
+    if s:sub(1, #p) == p then return true end
+  end
+  return false
+end
+
+return M

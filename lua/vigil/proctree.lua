@@ -1,0 +1,96 @@
+-- vigil.proctree: who started this process. Ancestors come from the event's own parent,
+-- then from the agent's process cache (process(exec_id)), so they survive the event.
+--
+--   local proctree = require "vigil.proctree"
+--   for _, a in ipairs(proctree.ancestors(ev)) do print(a.binary) end   -- parent first
+--   if proctree.is_descendant_of(ev, "nginx") then ... end      -- a name, a path, or a list
+--   local a = proctree.find(ev, function(p) return p.uid == 0 end [, include_self])
+--   proctree.basename("/usr/bin/bash") --> "bash"
+local lru = require "vigil.lru"
+
+local M = {}
+
+local MAX_DEPTH = 64
+
+-- exec_ids name one image for good: what process() said about one stays true, and the
+-- ancestors of a busy tree are asked for again and again
+local known = lru.new(4096)
+
+local function lookup(id)
+  local p = known:get(id)
+  if p == nil then
+    p = process(id)
+    if p then known:set(id, p) end
+  end
+  return p
+end
+
+function M.basename(path)
+  return (tostring(path or ""):match("([^/]*)$"))
+end
+
+-- The process of an event (ev, a copy of it) or a process itself (a view, a table).
+function M.process_of(x)
+  if x == nil then return nil end
+  local p = x.process
+  if p == nil and x.exec_id ~= nil then p = x end
+  return p
+end
+
+-- The ancestors of x, nearest first, as plain tables (at most max, default 64).
+function M.ancestors(x, max)
+  max = max or MAX_DEPTH
+  local out, seen = {}, {}
+  local p = M.process_of(x)
+  if not p then return out end
+  local id = p.parent_exec_id
+  local parent = p ~= x and x.parent or nil
+  if parent ~= nil and parent.exec_id ~= nil and parent.exec_id == id then
+    out[1] = copy(parent)
+    seen[id] = true
+    id = parent.parent_exec_id
+  end
+  while id ~= nil and id ~= "" and #out < max and not seen[id] do
+    seen[id] = true
+    local a = lookup(id)
+    if not a then break end
+    out[#out + 1] = a
+    id = a.parent_exec_id
+  end
+  return out
+end
+
+-- want: a path ("/usr/sbin/nginx"), a name ("nginx", compared with the basename), or a list
+-- of either.
+local function matches(binary, want)
+  if type(want) == "table" then
+    for _, w in ipairs(want) do
+      if matches(binary, w) then return true end
+    end
+    return false
+  end
+  binary = binary or ""
+  if want:find("/", 1, true) then return binary == want end
+  return M.basename(binary) == want
+end
+M.matches = matches
+
+-- The first ancestor (or x's own process with include_self) for which fn(p) is true.
+function M.find(x, fn, include_self)
+  if include_self then
+    local p = M.process_of(x)
+    if p and fn(p) then return p end
+  end
+  for _, a in ipairs(M.ancestors(x)) do
+    if fn(a) then return a end
+  end
+  return nil
+end
+
+-- Whether an ancestor ran binary; also returns that ancestor.
+function M.is_descendant_of(x, binary)
+  local a = M.find(x, function(p) return matches(p.binary, binary) end)
+  return a ~= nil, a
+end
+
+return M

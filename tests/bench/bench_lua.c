@@ -1,0 +1,238 @@
+/* bench_lua RULES_DIR EVENTS - the agent's per-event work around the Lua host, on a
+ * synthetic stream: encode each event to msgpack (what every event costs, rules or not),
+ * then, when a loaded rule wants its type, decode it and hand it to the host (what the
+ * rules add). RULES_DIR "" runs the same stream with no rules. Prints one line of JSON:
+ * {"events": N, "seconds": S, "events_per_s": R, "ns_per_event": C, "calls": K, "alerts": A}.
+ *
+ * The stream cycles through 64 events shaped like a busy host's: execs and exits of
+ * ordinary programs, writes under /tmp, connects, renames, listens, and now and then a
+ * dropped binary executed (which dropped_binary alerts on). Built by bench_lua.py against
+ * libvigil.so. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "events/events.h"
+#include "encode/encode.h"
+#include "luahost/luahost.h"
+#include "policy/policy.h"
+
+#define NPROCS 16
+#define CYCLE 64
+
+static struct vigil_process procs[NPROCS];
+static uint64_t alerts, actions;
+
+static const char *const binaries[NPROCS] = {
+	"/usr/sbin/nginx", "/usr/bin/bash",  "/usr/bin/curl",  "/usr/bin/python3.11", "/usr/bin/ls",
+	"/usr/bin/cat",	   "/usr/bin/grep",  "/usr/bin/sed",   "/usr/bin/tar",	      "/tmp/job/payload",
+	"/usr/bin/git",	   "/usr/bin/make",  "/usr/bin/cc",    "/usr/bin/ssh",	      "/usr/bin/rsync",
+	"/usr/bin/sleep",
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void emit(void *ctx, const struct vigil_event *ev)
+{
+	if (ev->type == VIGIL_EVENT_ALERT)
+		alerts++;
+	else if (ev->type == VIGIL_EVENT_RULE_ACTION)
+		actions++;
+}
+
+static const struct vigil_process *lookup(void *ctx, const char *exec_id)
+{
+	size_t i;
+
+	for (i = 0; i < NPROCS; i++)
+		if (!strcmp(procs[i].exec_id, exec_id))
+			return &procs[i];
+	return NULL;
+}
+
+static const struct vigil_process *by_pid(void *ctx, uint32_t pid)
+{
+	return pid >= 1000 && pid < 1000 + NPROCS ? &procs[pid - 1000] : NULL;
+}
+
+static int deny(void *ctx, const char *list, const char *value)
+{
+	return 1;
+}
+
+static int fake_kill(void *ctx, int pid, int sig)
+{
+	return 0;
+}
+
+/* process i: pid 1000+i, parent i-1 (a chain: 0 is the root) */
+static void make_procs(void)
+{
+	size_t i;
+
+	for (i = 0; i < NPROCS; i++) {
+		struct vigil_process *p = &procs[i];
+
+		p->pid = p->tid = 1000 + (uint32_t)i;
+		snprintf(p->exec_id, sizeof(p->exec_id), "Ym9vazoxMDAwOjEwMD%02zu", i);
+		if (i)
+			snprintf(p->parent_exec_id, sizeof(p->parent_exec_id), "Ym9vazoxMDAwOjEwMD%02zu", i - 1);
+		p->binary = (char *)binaries[i];
+		p->arguments = (char *)"-v --color=auto /var/lib/something";
+		p->cwd = (char *)"/tmp/job";
+		p->flags = VIGIL_PROC_EXECVE | VIGIL_PROC_CLONE;
+		p->start_time = 1700000000000000000ULL;
+		p->auid = 1000;
+		p->creds = (struct vigil_creds){ 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000 };
+		p->caps.permitted = p->caps.effective = 0;
+		p->refcnt = 1;
+	}
+}
+
+
+static struct vigil_hook_info hooks[4];
+
+static void make_hooks(void)
+{
+	static const char *const tags[] = { "vigil-lua" };
+	static const char *const events[4] = { "sys_enter_openat", "sys_enter_connect", "sys_enter_renameat2",
+					       "sys_enter_listen" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		hooks[i].id = (uint32_t)i + 1;
+		hooks[i].type = VIGIL_EVENT_TRACEPOINT;
+		hooks[i].policy_name = i == 0 || i == 2 ? "lua-files" : "lua-network";
+		hooks[i].subsys = "syscalls";
+		hooks[i].event = events[i];
+		hooks[i].tags = tags;
+		hooks[i].ntags = 1;
+	}
+}
+
+/* Event k of the cycle, encoded into out. */
+static void make_event(size_t k, struct vigil_buf *out)
+{
+	struct vigil_event ev = { .time = 1700000000000000000ULL + k, .node_name = "bench" };
+	size_t p = k % NPROCS;
+	char path[64], newpath[64];
+	struct vigil_event_arg *a = ev.policy.args;
+
+	ev.process = &procs[p];
+	ev.parent = p ? &procs[p - 1] : NULL;
+	snprintf(path, sizeof(path), "/tmp/job/file%zu.txt", k);
+	snprintf(newpath, sizeof(newpath), "/tmp/job/file%zu.txt.%s", k, k % 2 ? "bak" : "old");
+	switch (k % 8) {
+	case 0:
+	case 1:
+	case 2:
+		ev.type = VIGIL_EVENT_EXEC;
+		if (k == 40)	/* the dropped binary, written at k == 37 below */
+			ev.process = &procs[9];
+		break;
+	case 3:
+	case 4:
+		ev.type = VIGIL_EVENT_EXIT;
+		break;
+	case 5:	/* a write under /tmp */
+		ev.type = VIGIL_EVENT_TRACEPOINT;
+		ev.policy.hook = &hooks[0];
+		ev.policy.action = VIGIL_EVENT_ACTION_POST;
+		ev.policy.nargs = 2;
+		a[0] = (struct vigil_event_arg){ .type = VIGIL_ARG_STRING, .label = "path", .bytes = path, .len = strlen(path) };
+		if (k == 37)
+			a[0].bytes = "/tmp/job/payload", a[0].len = strlen(a[0].bytes);
+		a[1] = (struct vigil_event_arg){ .type = VIGIL_ARG_INT, .label = "flags", .value = 0x241 };
+		break;
+	case 6:	/* a connect */
+		ev.type = VIGIL_EVENT_TRACEPOINT;
+		ev.policy.hook = &hooks[1];
+		ev.policy.action = VIGIL_EVENT_ACTION_POST;
+		ev.policy.nargs = 1;
+		a[0] = (struct vigil_event_arg){ .type = VIGIL_ARG_SOCKADDR, .label = "addr" };
+		a[0].sockaddr.family = 2;
+		a[0].sockaddr.port = (uint16_t)(k % 3 ? 443 : 8080);
+		a[0].sockaddr.addr[0] = 10, a[0].sockaddr.addr[3] = (uint8_t)k;
+		break;
+	default: /* a rename, or a listen */
+		ev.type = VIGIL_EVENT_TRACEPOINT;
+		ev.policy.action = VIGIL_EVENT_ACTION_POST;
+		if (k % 16 == 15) {
+			ev.policy.hook = &hooks[3];
+			ev.policy.nargs = 1;
+			a[0] = (struct vigil_event_arg){ .type = VIGIL_ARG_INT, .label = "fd", .value = 3 };
+		} else {
+			ev.policy.hook = &hooks[2];
+			ev.policy.nargs = 2;
+			a[0] = (struct vigil_event_arg){ .type = VIGIL_ARG_STRING, .label = "oldpath", .bytes = path,
+							 .len = strlen(path) };
+			a[1] = (struct vigil_event_arg){ .type = VIGIL_ARG_STRING, .label = "newpath", .bytes = newpath,
+							 .len = strlen(newpath) };
+		}
+		break;
+	}
+	vigil_buf_reset(out);
+	if (vigil_encode_msgpack(&ev, out)) {
+		fprintf(stderr, "bench_lua: cannot encode event %zu\n", k);
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct vigil_luahost_opts o = {
+		.sz = sizeof(o), .node_name = "bench", .emit = emit, .process = lookup, .process_by_pid = by_pid,
+		.deny = deny, .kill = fake_kill,
+	};
+	struct vigil_buf wire = { 0 };
+	struct vigil_luahost *h;
+	struct vigil_msg *m;
+	uint64_t n, i, t0, ns, calls = 0;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: bench_lua RULES_DIR|\"\" EVENTS\n");
+		return 2;
+	}
+	n = strtoull(argv[2], NULL, 10);
+	vigil_set_print(NULL);
+	make_procs();
+	make_hooks();
+	o.rules_dir = argv[1][0] ? argv[1] : NULL;
+	h = vigil_luahost__new(&o);
+	if (!h) {
+		fprintf(stderr, "bench_lua: cannot start the host: %s\n", strerror(errno));
+		return 1;
+	}
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		/* what every event costs in the agent: its msgpack encoding */
+		make_event(i % CYCLE, &wire);
+		/* what the rules add: a decode, and the calls */
+		if (vigil_luahost__wants(h, (i % 8) < 3 ? VIGIL_EVENT_EXEC : (i % 8) < 5 ? VIGIL_EVENT_EXIT
+										: VIGIL_EVENT_TRACEPOINT)) {
+			m = vigil_msg__decode(wire.data, wire.len);
+			if (!m)
+				return 1;
+			calls += (uint64_t)vigil_luahost__event(h, m);
+			vigil_msg__free(m);
+		}
+		if (!(i % 1024))
+			vigil_luahost__tick(h);
+	}
+	ns = now_ns() - t0;
+	printf("{\"events\": %llu, \"seconds\": %.6f, \"events_per_s\": %.0f, \"ns_per_event\": %.1f, "
+	       "\"calls\": %llu, \"alerts\": %llu, \"actions\": %llu, \"rules\": %zu}\n",
+	       (unsigned long long)n, ns / 1e9, n / (ns / 1e9), (double)ns / (double)n, (unsigned long long)calls,
+	       (unsigned long long)alerts, (unsigned long long)actions, vigil_luahost__count(h));
+	vigil_luahost__free(h);
+	vigil_buf_free(&wire);
+	return 0;
+}

@@ -1,0 +1,528 @@
+/* test_filters.c - unit tests for core/export's filters: Tetragon's allow/deny Filter
+ * objects (each key, AND inside an object, OR across objects, deny wins, pid_set through
+ * ancestors and learned descendants, parse errors) and field filters. Events are built
+ * with the real encoder and decoded back, as the agent and subscribers see them. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "encode/encode.h"
+#include "export/export.h"
+#include "pcache/pcache.h"
+
+/* ================================================================ events */
+
+struct proc {
+	uint32_t pid;
+	const char *binary;
+	const char *args;
+	const char *exec_id;		/* NULL: "id-<pid>" */
+	const char *parent_exec_id;	/* NULL: "" */
+};
+
+static struct vigil_hook_info hook = {
+	.id = 1,
+	.type = VIGIL_EVENT_KPROBE,
+	.policy_name = "file-monitoring",
+	.function_name = "security_file_open",
+};
+
+static struct vigil_process *process_of(const struct proc *s)
+{
+	struct vigil_process *p = vigil_process__new();
+
+	assert_non_null(p);
+	p->pid = p->tid = s->pid;
+	p->ktime = 1000 + s->pid;
+	assert_int_equal(vigil_process__set_str(&p->binary, s->binary, strlen(s->binary)), 0);
+	if (s->args)
+		assert_int_equal(vigil_process__set_str(&p->arguments, s->args, strlen(s->args)), 0);
+	if (s->exec_id)
+		snprintf(p->exec_id, sizeof(p->exec_id), "%s", s->exec_id);
+	else
+		snprintf(p->exec_id, sizeof(p->exec_id), "id-%u", s->pid);
+	snprintf(p->parent_exec_id, sizeof(p->parent_exec_id), "%s", s->parent_exec_id ? s->parent_exec_id : "");
+	p->flags = VIGIL_PROC_EXECVE;
+	return p;
+}
+
+/* An event of type for process s with parent ps (NULL: none), through msgpack and back. */
+static struct vigil_msg *msg_of(enum vigil_event_type type, const struct proc *s, const struct proc *ps)
+{
+	struct vigil_event ev = {0};
+	struct vigil_buf wire = {0};
+	struct vigil_process *p = process_of(s), *pp = ps ? process_of(ps) : NULL;
+	struct vigil_msg *m;
+
+	ev.type = type;
+	ev.time = 1764403338369395371ULL;
+	ev.node_name = "node";
+	ev.process = p;
+	ev.parent = pp;
+	if (type != VIGIL_EVENT_EXEC && type != VIGIL_EVENT_EXIT) {
+		ev.policy.hook = &hook;
+		ev.policy.action = VIGIL_EVENT_ACTION_POST;
+	}
+	assert_int_equal(vigil_encode_msgpack(&ev, &wire), 0);
+	m = vigil_msg__decode(wire.data, wire.len);
+	assert_non_null(m);
+	vigil_buf_free(&wire);
+	vigil_process__free(p);
+	vigil_process__free(pp);
+	return m;
+}
+
+static const struct proc bash = {.pid = 100, .binary = "/usr/bin/bash", .args = "-l"};
+static const struct proc curl = {.pid = 200, .binary = "/usr/bin/curl", .args = "https://example.com --silent",
+				 .parent_exec_id = "id-100"};
+static const struct proc init = {.pid = 1, .binary = "/sbin/init"};
+
+static struct vigil_filter *filter(const char *json)
+{
+	struct vigil_export_error err;
+	struct vigil_filter *f = vigil_filter__new_json(json, &err);
+
+	if (!f)
+		fail_msg("filter %s: %s", json, err.reason);
+	return f;
+}
+
+/* Whether the filter text matches the event. */
+static bool matches(const char *json, enum vigil_event_type type, const struct proc *s, const struct proc *ps)
+{
+	struct vigil_filter *f = filter(json);
+	struct vigil_msg *m = msg_of(type, s, ps);
+	bool r = vigil_filter__match(f, m);
+
+	vigil_msg__free(m);
+	vigil_filter__free(f);
+	return r;
+}
+
+/* ================================================================ each key */
+
+static void test_empty_object_matches_everything(void **state)
+{
+	assert_true(matches("{}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_true(matches("{}", VIGIL_EVENT_KPROBE, &curl, NULL));
+}
+
+static void test_event_set_matches_listed_types_in_any_spelling(void **state)
+{
+	assert_true(matches("{\"event_set\":[\"PROCESS_EXEC\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_false(matches("{\"event_set\":[\"PROCESS_EXEC\"]}", VIGIL_EVENT_EXIT, &curl, &bash));
+	assert_true(matches("{\"event_set\":[\"process_exit\",\"kprobe\"]}", VIGIL_EVENT_KPROBE, &curl, &bash));
+	assert_true(matches("{\"event_set\":[5]}", VIGIL_EVENT_EXIT, &curl, &bash));	/* PROCESS_EXIT = 5 */
+	assert_false(matches("{\"event_set\":[]}", VIGIL_EVENT_EXEC, &curl, &bash));
+}
+
+static void test_binary_regex_searches_unanchored_and_ors_its_list(void **state)
+{
+	assert_true(matches("{\"binary_regex\":[\"curl\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_true(matches("{\"binary_regex\":[\"^/usr/bin/(wget|curl)$\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_true(matches("{\"binary_regex\":[\"nope\",\"bin/cu\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_false(matches("{\"binary_regex\":[\"^curl\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+}
+
+static void test_parent_binary_regex_looks_at_the_parent(void **state)
+{
+	assert_true(matches("{\"parent_binary_regex\":[\"bash$\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_false(matches("{\"parent_binary_regex\":[\"curl\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_false(matches("{\"parent_binary_regex\":[\".*\"]}", VIGIL_EVENT_EXEC, &curl, NULL));
+}
+
+static void test_arguments_regex_matches_the_argument_string(void **state)
+{
+	assert_true(matches("{\"arguments_regex\":[\"--silent\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_true(matches("{\"arguments_regex\":[\"^https://[a-z]+\\\\.com\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_false(matches("{\"arguments_regex\":[\"--verbose\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+}
+
+static void test_pid_matches_the_process_not_its_parent(void **state)
+{
+	assert_true(matches("{\"pid\":[7,200]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_false(matches("{\"pid\":[100]}", VIGIL_EVENT_EXEC, &curl, &bash));
+}
+
+static void test_policy_names_match_policy_events_only(void **state)
+{
+	assert_true(matches("{\"policy_names\":[\"other\",\"file-monitoring\"]}", VIGIL_EVENT_KPROBE, &curl, &bash));
+	assert_false(matches("{\"policy_names\":[\"other\"]}", VIGIL_EVENT_KPROBE, &curl, &bash));
+	assert_false(matches("{\"policy_names\":[\"file-monitoring\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+}
+
+static void test_health_check_matches_the_agents_status_probe_or_its_children(void **state)
+{
+	const struct proc probe = {.pid = 300, .binary = "/usr/local/bin/vigil", .args = "status -o json"};
+	const struct proc child = {.pid = 301, .binary = "/usr/bin/true"};
+	const struct proc other = {.pid = 302, .binary = "/usr/local/bin/vigil", .args = "getevents"};
+
+	assert_true(matches("{\"health_check\":true}", VIGIL_EVENT_EXEC, &probe, &bash));
+	assert_true(matches("{\"health_check\":true}", VIGIL_EVENT_EXEC, &child, &probe));
+	assert_false(matches("{\"health_check\":true}", VIGIL_EVENT_EXEC, &other, &bash));
+	assert_true(matches("{\"health_check\":false}", VIGIL_EVENT_EXEC, &other, &bash));
+	assert_false(matches("{\"health_check\":false}", VIGIL_EVENT_EXEC, &probe, &bash));
+}
+
+/* ================================================================ pid_set */
+
+static size_t fake_ancestors(void *ctx, const struct vigil_msg *m, uint32_t *pids, size_t max)
+{
+	static const uint32_t chain[] = {200, 100, 1};	/* curl's child: parent curl, bash, init */
+	size_t i;
+
+	(void)ctx;
+	(void)m;
+	for (i = 0; i < VIGIL_ARRAY_SIZE(chain) && i < max; i++)
+		pids[i] = chain[i];
+	return i;
+}
+
+static void test_pid_set_matches_descendants_through_the_resolver(void **state)
+{
+	const struct proc grandchild = {.pid = 250, .binary = "/usr/bin/sh", .parent_exec_id = "id-200"};
+	struct vigil_filter *f = filter("{\"pid_set\":[100]}"), *g = filter("{\"pid_set\":[42]}");
+	struct vigil_msg *m = msg_of(VIGIL_EVENT_EXEC, &grandchild, &curl);
+
+	vigil_filter__set_ancestors(f, fake_ancestors, NULL);
+	vigil_filter__set_ancestors(g, fake_ancestors, NULL);
+	assert_true(vigil_filter__match(f, m));
+	assert_false(vigil_filter__match(g, m));
+	vigil_msg__free(m);
+	vigil_filter__free(f);
+	vigil_filter__free(g);
+}
+
+static void test_pid_set_without_resolver_learns_descendants_from_the_stream(void **state)
+{
+	const struct proc grandchild = {.pid = 250, .binary = "/usr/bin/sh", .parent_exec_id = "id-200"};
+	const struct proc stranger = {.pid = 260, .binary = "/usr/bin/sh", .parent_exec_id = "id-999"};
+	const struct proc unrelated = {.pid = 999, .binary = "/usr/bin/zsh"};
+	struct vigil_filter *f = filter("{\"pid_set\":[100]}");
+	struct vigil_msg *self = msg_of(VIGIL_EVENT_EXEC, &bash, &init);
+	struct vigil_msg *child = msg_of(VIGIL_EVENT_EXEC, &curl, &bash);
+	struct vigil_msg *gc = msg_of(VIGIL_EVENT_EXEC, &grandchild, &curl);
+	struct vigil_msg *gc_exit = msg_of(VIGIL_EVENT_EXIT, &grandchild, &curl);
+	struct vigil_msg *other = msg_of(VIGIL_EVENT_EXEC, &stranger, &unrelated);
+
+	/* a grandchild seen before its parent was learned is not known yet */
+	assert_false(vigil_filter__match(f, gc));
+	assert_true(vigil_filter__match(f, self));
+	assert_true(vigil_filter__match(f, child));	/* parent pid in the set: learned */
+	assert_true(vigil_filter__match(f, gc));	/* parent exec_id learned */
+	assert_true(vigil_filter__match(f, gc_exit));	/* its own exec_id learned */
+	assert_false(vigil_filter__match(f, other));
+	vigil_msg__free(self);
+	vigil_msg__free(child);
+	vigil_msg__free(gc);
+	vigil_msg__free(gc_exit);
+	vigil_msg__free(other);
+	vigil_filter__free(f);
+}
+
+static void test_pid_set_does_not_adopt_a_reused_pid(void **state)
+{
+	/* pid 200 again, a new incarnation under an unrelated parent */
+	const struct proc reused = {.pid = 200, .binary = "/usr/bin/ls", .exec_id = "id-200-again",
+				    .parent_exec_id = "id-999"};
+	const struct proc unrelated = {.pid = 999, .binary = "/usr/bin/zsh"};
+	struct vigil_filter *f = filter("{\"pid_set\":[100]}");
+	struct vigil_msg *child = msg_of(VIGIL_EVENT_EXEC, &curl, &bash);
+	struct vigil_msg *again = msg_of(VIGIL_EVENT_EXEC, &reused, &unrelated);
+
+	assert_true(vigil_filter__match(f, child));
+	assert_false(vigil_filter__match(f, again));
+	vigil_msg__free(child);
+	vigil_msg__free(again);
+	vigil_filter__free(f);
+}
+
+/* ================================================================ AND, OR, deny */
+
+static void test_keys_inside_one_object_are_anded(void **state)
+{
+	const char *f = "{\"event_set\":[\"PROCESS_EXEC\"],\"binary_regex\":[\"curl\"],\"pid\":[200]}";
+
+	assert_true(matches(f, VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_false(matches(f, VIGIL_EVENT_EXIT, &curl, &bash));
+	assert_false(matches(f, VIGIL_EVENT_EXEC, &bash, &init));
+	assert_false(matches("{\"binary_regex\":[\"curl\"],\"pid\":[201]}", VIGIL_EVENT_EXEC, &curl, &bash));
+}
+
+static void test_objects_are_ored(void **state)
+{
+	const char *f = "{\"binary_regex\":[\"wget\"]}\n{\"pid\":[200]}";
+
+	assert_true(matches(f, VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_false(matches(f, VIGIL_EVENT_EXEC, &bash, &init));
+}
+
+static void test_deny_wins_over_allow(void **state)
+{
+	struct vigil_filter *allow = filter("{\"event_set\":[\"PROCESS_EXEC\"]}");
+	struct vigil_filter *deny = filter("{\"binary_regex\":[\"curl\"]}");
+	struct vigil_msg *c = msg_of(VIGIL_EVENT_EXEC, &curl, &bash), *b = msg_of(VIGIL_EVENT_EXEC, &bash, &init);
+	struct vigil_msg *x = msg_of(VIGIL_EVENT_EXIT, &bash, &init);
+
+	assert_false(vigil_filter__pass(allow, deny, c));
+	assert_true(vigil_filter__pass(allow, deny, b));
+	assert_false(vigil_filter__pass(allow, deny, x));
+	assert_true(vigil_filter__pass(NULL, NULL, c));
+	assert_false(vigil_filter__pass(NULL, deny, c));
+	vigil_msg__free(c);
+	vigil_msg__free(b);
+	vigil_msg__free(x);
+	vigil_filter__free(allow);
+	vigil_filter__free(deny);
+}
+
+static void test_empty_lists_pass_everything_as_in_tetragon(void **state)
+{
+	struct vigil_filter *none = filter("  \n"), *empty = filter("[]");
+	struct vigil_msg *c = msg_of(VIGIL_EVENT_EXEC, &curl, &bash);
+
+	assert_int_equal(vigil_filter__count(none), 0);
+	assert_false(vigil_filter__match(none, c));
+	assert_true(vigil_filter__pass(none, empty, c));
+	vigil_msg__free(c);
+	vigil_filter__free(none);
+	vigil_filter__free(empty);
+}
+
+/* ================================================================ parsing */
+
+static void test_accepts_an_object_an_array_and_objects_one_per_line(void **state)
+{
+	struct vigil_filter *a = filter("{\"pid\":[1]}");
+	struct vigil_filter *b = filter("[{\"pid\":[1]}, {\"pid\":[2]}]");
+	struct vigil_filter *c = filter("{\"pid\":[1]}\n{\"pid\":[2]}\n{\"health_check\":true}\n");
+
+	assert_int_equal(vigil_filter__count(a), 1);
+	assert_int_equal(vigil_filter__count(b), 2);
+	assert_int_equal(vigil_filter__count(c), 3);
+	vigil_filter__free(a);
+	vigil_filter__free(b);
+	vigil_filter__free(c);
+}
+
+static void test_unsupported_key_is_refused_naming_key_and_object(void **state)
+{
+	struct vigil_export_error err;
+
+	assert_null(vigil_filter__new_json("{\"pid\":[1]}\n{\"namespace\":[\"\"]}", &err));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(err.index, 2);
+	assert_int_equal(err.line, 2);
+	assert_string_equal(err.reason, "unknown or unsupported filter key 'namespace'");
+}
+
+static void test_bad_json_reports_line_and_column(void **state)
+{
+	struct vigil_export_error err;
+
+	assert_null(vigil_filter__new_json("{\"pid\":[1]}\n{\"pid\": [1,}", &err));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(err.line, 2);
+	assert_int_equal(err.column, 12);
+	assert_int_equal(err.index, 2);
+	assert_non_null(strstr(err.reason, "unexpected token"));
+}
+
+static void test_wrong_value_types_are_refused(void **state)
+{
+	struct vigil_export_error err;
+
+	assert_null(vigil_filter__new_json("{\"pid\":200}", &err));
+	assert_string_equal(err.reason, "pid: expected a list");
+	assert_null(vigil_filter__new_json("{\"pid\":[-1]}", &err));
+	assert_string_equal(err.reason, "pid: expected pids (integers 0-4294967295)");
+	assert_null(vigil_filter__new_json("{\"health_check\":\"yes\"}", &err));
+	assert_string_equal(err.reason, "health_check: expected true or false");
+	assert_null(vigil_filter__new_json("{\"event_set\":[\"PROCESS_NOPE\"]}", &err));
+	assert_string_equal(err.reason, "event_set: unknown event type at position 1");
+	assert_null(vigil_filter__new_json("[1]", &err));
+	assert_string_equal(err.reason, "expected a JSON object, got a value");
+	assert_null(vigil_filter__new_json("{\"pid\":[1],\"pid\":[2]}", &err));
+	assert_non_null(strstr(err.reason, "duplicate"));
+}
+
+static void test_bad_regex_is_refused_with_the_regex(void **state)
+{
+	struct vigil_export_error err;
+
+	assert_null(vigil_filter__new_json("{\"binary_regex\":[\"(unclosed\"]}", &err));
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err.reason, "binary_regex: bad regex '(unclosed'"));
+}
+
+/* ================================================================ field filters */
+
+static struct vigil_field_filter *fields(const char *json)
+{
+	struct vigil_export_error err;
+	struct vigil_field_filter *f = vigil_field_filter__new_json(json, &err);
+
+	if (!f)
+		fail_msg("field filter %s: %s", json, err.reason);
+	return f;
+}
+
+/* The event's JSON after the field filters. */
+static char *filtered_json(const char *json, enum vigil_event_type type)
+{
+	struct vigil_field_filter *f = fields(json);
+	struct vigil_msg *m = msg_of(type, &curl, &bash);
+	struct vigil_buf out = {0};
+	const msgpack_object *root = vigil_field_filter__apply(f, m);
+	char *s;
+
+	assert_non_null(root);
+	assert_int_equal(vigil_json_from_msgpack(root, &out), 0);
+	s = strdup(out.data);
+	vigil_buf_free(&out);
+	vigil_msg__free(m);
+	vigil_field_filter__free(f);
+	return s;
+}
+
+static void test_include_keeps_only_the_named_fields(void **state)
+{
+	char *s = filtered_json("{\"fields\":\"process.binary,process.pid,parent.binary\",\"action\":\"INCLUDE\"}",
+				VIGIL_EVENT_EXEC);
+
+	assert_string_equal(s, "{\"process_exec\":{\"process\":{\"pid\":200,\"binary\":\"/usr/bin/curl\"},"
+			       "\"parent\":{\"binary\":\"/usr/bin/bash\"}},"
+			       "\"node_name\":\"node\",\"time\":\"2025-11-29T08:02:18.369395371Z\"}");
+	free(s);
+}
+
+static void test_exclude_drops_the_named_fields_and_keeps_the_rest(void **state)
+{
+	char *s = filtered_json("{\"fields\":\"parent, process.arguments ,process.cap,process.ns\","
+				"\"action\":\"EXCLUDE\"}", VIGIL_EVENT_EXEC);
+
+	assert_null(strstr(s, "\"parent\""));
+	assert_null(strstr(s, "\"arguments\""));
+	assert_non_null(strstr(s, "\"binary\":\"/usr/bin/curl\""));
+	assert_non_null(strstr(s, "\"exec_id\":\"id-200\""));
+	assert_non_null(strstr(s, "\"node_name\":\"node\""));
+	free(s);
+}
+
+static void test_field_filter_applies_only_to_its_event_set_or_the_inverse(void **state)
+{
+	const char *f = "{\"fields\":\"process.binary\",\"event_set\":[\"PROCESS_EXIT\"]}";
+	const char *g = "{\"fields\":\"process.binary\",\"event_set\":[\"PROCESS_EXIT\"],\"invert_event_set\":true}";
+	char *exec_f = filtered_json(f, VIGIL_EVENT_EXEC), *exit_f = filtered_json(f, VIGIL_EVENT_EXIT);
+	char *exec_g = filtered_json(g, VIGIL_EVENT_EXEC);
+
+	assert_non_null(strstr(exec_f, "\"arguments\""));		/* untouched */
+	assert_null(strstr(exit_f, "\"arguments\""));			/* INCLUDE is the default */
+	assert_non_null(strstr(exit_f, "\"binary\":\"/usr/bin/curl\""));
+	assert_null(strstr(exec_g, "\"arguments\""));
+	free(exec_f);
+	free(exit_f);
+	free(exec_g);
+}
+
+static int buf_write(void *data, const char *buf, size_t len)
+{
+	return vigil_buf_append(data, buf, len);
+}
+
+static void test_field_path_through_a_list_applies_to_each_element(void **state)
+{
+	struct vigil_field_filter *f = fields("{\"fields\":\"args.label\",\"action\":\"EXCLUDE\"}");
+	struct vigil_buf wire = {0}, out = {0};
+	msgpack_packer pk;
+	struct vigil_msg *m;
+
+	/* {"process_kprobe": {"args": [{"int_arg": 1, "label": "a"}, {"int_arg": 2, "label": "b"}]}} */
+	msgpack_packer_init(&pk, &wire, buf_write);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "process_kprobe", 14);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "args", 4);
+	msgpack_pack_array(&pk, 2);
+	for (int i = 1; i <= 2; i++) {
+		msgpack_pack_map(&pk, 2);
+		msgpack_pack_str_with_body(&pk, "int_arg", 7);
+		msgpack_pack_int(&pk, i);
+		msgpack_pack_str_with_body(&pk, "label", 5);
+		msgpack_pack_str_with_body(&pk, i == 1 ? "a" : "b", 1);
+	}
+	m = vigil_msg__decode(wire.data, wire.len);
+	assert_non_null(m);
+	assert_int_equal(vigil_json_from_msgpack(vigil_field_filter__apply(f, m), &out), 0);
+	assert_string_equal(out.data, "{\"process_kprobe\":{\"args\":[{\"int_arg\":1},{\"int_arg\":2}]}}");
+	vigil_buf_free(&out);
+	vigil_buf_free(&wire);
+	vigil_msg__free(m);
+	vigil_field_filter__free(f);
+}
+
+static void test_field_filters_apply_in_order(void **state)
+{
+	char *s = filtered_json("{\"fields\":\"process\"}\n{\"fields\":\"process.arguments\",\"action\":\"EXCLUDE\"}",
+				VIGIL_EVENT_EXEC);
+
+	assert_null(strstr(s, "\"parent\""));
+	assert_null(strstr(s, "\"arguments\""));
+	assert_non_null(strstr(s, "\"binary\":\"/usr/bin/curl\""));
+	free(s);
+}
+
+static void test_field_filter_errors_name_the_problem(void **state)
+{
+	struct vigil_export_error err;
+
+	assert_null(vigil_field_filter__new_json("{\"action\":\"INCLUDE\"}", &err));
+	assert_string_equal(err.reason, "fields: expected a comma-separated string of paths");
+	assert_null(vigil_field_filter__new_json("{\"fields\":\"process..pid\"}", &err));
+	assert_string_equal(err.reason, "fields: bad path 'process..pid'");
+	assert_null(vigil_field_filter__new_json("{\"fields\":\"a\",\"action\":\"DROP\"}", &err));
+	assert_string_equal(err.reason, "action: expected \"INCLUDE\" or \"EXCLUDE\"");
+	assert_null(vigil_field_filter__new_json("{\"fields\":\"a\",\"redact\":[]}", &err));
+	assert_string_equal(err.reason, "unknown field filter key 'redact'");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty_object_matches_everything),
+		cmocka_unit_test(test_event_set_matches_listed_types_in_any_spelling),
+		cmocka_unit_test(test_binary_regex_searches_unanchored_and_ors_its_list),
+		cmocka_unit_test(test_parent_binary_regex_looks_at_the_parent),
+		cmocka_unit_test(test_arguments_regex_matches_the_argument_string),
+		cmocka_unit_test(test_pid_matches_the_process_not_its_parent),
+		cmocka_unit_test(test_policy_names_match_policy_events_only),
+		cmocka_unit_test(test_health_check_matches_the_agents_status_probe_or_its_children),
+		cmocka_unit_test(test_pid_set_matches_descendants_through_the_resolver),
+		cmocka_unit_test(test_pid_set_without_resolver_learns_descendants_from_the_stream),
+		cmocka_unit_test(test_pid_set_does_not_adopt_a_reused_pid),
+		cmocka_unit_test(test_keys_inside_one_object_are_anded),
+		cmocka_unit_test(test_objects_are_ored),
+		cmocka_unit_test(test_deny_wins_over_allow),
+		cmocka_unit_test(test_empty_lists_pass_everything_as_in_tetragon),
+		cmocka_unit_test(test_accepts_an_object_an_array_and_objects_one_per_line),
+		cmocka_unit_test(test_unsupported_key_is_refused_naming_key_and_object),
+		cmocka_unit_test(test_bad_json_reports_line_and_column),
+		cmocka_unit_test(test_wrong_value_types_are_refused),
+		cmocka_unit_test(test_bad_regex_is_refused_with_the_regex),
+		cmocka_unit_test(test_include_keeps_only_the_named_fields),
+		cmocka_unit_test(test_exclude_drops_the_named_fields_and_keeps_the_rest),
+		cmocka_unit_test(test_field_filter_applies_only_to_its_event_set_or_the_inverse),
+		cmocka_unit_test(test_field_path_through_a_list_applies_to_each_element),
+		cmocka_unit_test(test_field_filters_apply_in_order),
+		cmocka_unit_test(test_field_filter_errors_name_the_problem),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1101 @@
+/* test_luahost.c - the Lua rule host: the sandbox, the memory cap and instruction budget,
+ * the lazy event view, alerts and their templates, actions, timers, the helper modules
+ * with a fake clock, and reloading. Rules are real files in a temporary directory; events
+ * are real msgpack messages built by the encoder; what the host emits is rendered to JSON. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "encode/encode.h"
+#include "events/events.h"
+#include "luahost/luahost.h"
+#include "luahost/luahost_internal.h"
+
+#define MAX_EMITTED 64
+#define MAX_PROCS 8
+
+struct state {
+	char dir[64];
+	struct vigil_luahost *h;
+	uint64_t clock_ns;
+	char *emitted[MAX_EMITTED];	/* JSON of each emitted event */
+	size_t nemitted;
+	struct vigil_process procs[MAX_PROCS];	/* the fake process cache */
+	size_t nprocs;
+	char denied[8][128];
+	size_t ndenied;
+	int deny_rc;
+	int killed_pid, killed_sig;
+};
+
+/* ---- the host's collaborators ---- */
+
+static uint64_t fake_clock(void *ctx)
+{
+	return ((struct state *)ctx)->clock_ns;
+}
+
+static void capture(void *ctx, const struct vigil_event *ev)
+{
+	struct state *s = ctx;
+	struct vigil_buf wire = { 0 }, json = { 0 };
+	struct vigil_msg *m;
+
+	assert_int_equal(vigil_encode_msgpack(ev, &wire), 0);
+	m = vigil_msg__decode(wire.data, wire.len);
+	assert_non_null(m);
+	assert_int_equal(vigil_msg__to_json(m, &json), 0);
+	assert_true(s->nemitted < MAX_EMITTED);
+	s->emitted[s->nemitted++] = json.data;
+	vigil_msg__free(m);
+	vigil_buf_free(&wire);
+}
+
+static const struct vigil_process *find_process(void *ctx, const char *exec_id)
+{
+	struct state *s = ctx;
+	size_t i;
+
+	for (i = 0; i < s->nprocs; i++)
+		if (!strcmp(s->procs[i].exec_id, exec_id))
+			return &s->procs[i];
+	return NULL;
+}
+
+static const struct vigil_process *find_pid(void *ctx, uint32_t pid)
+{
+	struct state *s = ctx;
+	size_t i;
+
+	for (i = 0; i < s->nprocs; i++)
+		if (s->procs[i].pid == pid)
+			return &s->procs[i];
+	return NULL;
+}
+
+static int fake_deny(void *ctx, const char *list, const char *value)
+{
+	struct state *s = ctx;
+
+	snprintf(s->denied[s->ndenied++ % 8], sizeof(s->denied[0]), "%s=%s", list, value);
+	return s->deny_rc;
+}
+
+static int fake_kill(void *ctx, int pid, int sig)
+{
+	struct state *s = ctx;
+
+	s->killed_pid = pid;
+	s->killed_sig = sig;
+	return 0;
+}
+
+/* A process in the fake cache: exec_id "id-<pid>", its parent "id-<ppid>". */
+static struct vigil_process *add_proc(struct state *s, uint32_t pid, uint32_t ppid, const char *binary, uint32_t uid)
+{
+	struct vigil_process *p = &s->procs[s->nprocs++];
+
+	memset(p, 0, sizeof(*p));
+	p->pid = p->tid = pid;
+	p->ppid = ppid;
+	snprintf(p->exec_id, sizeof(p->exec_id), "id-%u", pid);
+	if (ppid)
+		snprintf(p->parent_exec_id, sizeof(p->parent_exec_id), "id-%u", ppid);
+	p->binary = (char *)binary;
+	p->arguments = (char *)"-x y";
+	p->cwd = (char *)"/tmp";
+	p->auid = 4294967295u;
+	p->creds.uid = p->creds.euid = uid;
+	p->refcnt = 1;
+	return p;
+}
+
+/* ---- fixture ---- */
+
+static int setup(void **ctx)
+{
+	struct state *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -1;
+	strcpy(s->dir, "/tmp/vigil-luahost-XXXXXX");
+	if (!mkdtemp(s->dir))
+		return -1;
+	s->clock_ns = 1000000000000ULL;
+	s->deny_rc = 1;
+	*ctx = s;
+	return 0;
+}
+
+static int teardown(void **ctx)
+{
+	struct state *s = *ctx;
+	char cmd[128];
+	size_t i;
+
+	vigil_luahost__free(s->h);
+	for (i = 0; i < s->nemitted; i++)
+		free(s->emitted[i]);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", s->dir);
+	if (system(cmd))
+		return -1;
+	free(s);
+	return 0;
+}
+
+static void write_rule(struct state *s, const char *file, const char *src)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", s->dir, file);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(src, f);
+	fclose(f);
+}
+
+static void start_host(struct state *s, size_t mem, uint64_t budget)
+{
+	struct vigil_luahost_opts o = {
+		.sz = sizeof(o), .rules_dir = s->dir, .node_name = "test-node", .mem_limit = mem,
+		.budget = budget, .clock = fake_clock, .emit = capture, .process = find_process,
+		.process_by_pid = find_pid, .deny = fake_deny, .kill = fake_kill, .ctx = s,
+	};
+
+	s->h = vigil_luahost__new(&o);
+	assert_non_null(s->h);
+}
+
+/* Run one exec event of p (parent from the cache) through the host. */
+static int feed(struct state *s, enum vigil_event_type type, const struct vigil_process *p)
+{
+	struct vigil_event ev = { .type = type, .time = 1666062981373327754ULL, .node_name = "test-node",
+				  .process = p, .parent = find_process(s, p->parent_exec_id) };
+	struct vigil_buf wire = { 0 };
+	struct vigil_msg *m;
+	int called;
+
+	assert_int_equal(vigil_encode_msgpack(&ev, &wire), 0);
+	m = vigil_msg__decode(wire.data, wire.len);
+	assert_non_null(m);
+	called = vigil_luahost__event(s->h, m);
+	vigil_msg__free(m);
+	vigil_buf_free(&wire);
+	return called;
+}
+
+static const char *emitted_with(struct state *s, const char *needle)
+{
+	size_t i;
+
+	for (i = 0; i < s->nemitted; i++)
+		if (strstr(s->emitted[i], needle))
+			return s->emitted[i];
+	return NULL;
+}
+
+/* Fails showing what was emitted instead. */
+static void assert_emitted(struct state *s, const char *needle)
+{
+	size_t i;
+
+	if (emitted_with(s, needle))
+		return;
+	for (i = 0; i < s->nemitted; i++)
+		print_message("emitted: %s\n", s->emitted[i]);
+	fail_msg("nothing emitted with %s", needle);
+}
+
+static size_t count_with(struct state *s, const char *needle)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nemitted; i++)
+		n += strstr(s->emitted[i], needle) != NULL;
+	return n;
+}
+
+struct listing {
+	char state[16];
+	char reason[1024];
+	uint64_t calls, alerts, actions, errors;
+	size_t memory, timers;
+	int found;
+};
+
+static void list_one(const struct vigil_rule_status *st, void *ctx)
+{
+	struct listing *l = ctx;
+
+	if (strcmp(st->name, l->state))
+		return;
+	l->found++;
+	snprintf(l->state, sizeof(l->state), "%s", st->state);
+	snprintf(l->reason, sizeof(l->reason), "%s", st->reason ? st->reason : "");
+	l->calls = st->calls;
+	l->alerts = st->alerts;
+	l->actions = st->actions;
+	l->errors = st->errors;
+	l->memory = st->memory;
+	l->timers = st->timers;
+}
+
+/* The listing of the rule named name (l->state holds the name on the way in). */
+static struct listing rule_status(struct state *s, const char *name)
+{
+	struct listing l = { 0 };
+
+	snprintf(l.state, sizeof(l.state), "%s", name);
+	vigil_luahost__list(s->h, list_one, &l);
+	assert_int_equal(l.found, 1);
+	return l;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define RULE_HEAD(name) "return { name = \"" name "\", events = {\"process_exec\"}, "
+
+/* ---- the sandbox ---- */
+
+struct refusal_ctx {
+	char reason[1024];
+	int refused;
+};
+
+static void note_refusal(const char *file, const char *name, enum vigil_rule_outcome o,
+			 const struct vigil_rule_error *err, void *ctx)
+{
+	struct refusal_ctx *r = ctx;
+
+	if (o == VIGIL_RULE_REFUSED) {
+		r->refused++;
+		snprintf(r->reason, sizeof(r->reason), "%s:%d: %s", err->file, err->line, err->reason);
+	}
+}
+
+static void test_sandbox_refuses_each_forbidden_facility(void **ctx)
+{
+	static const struct {
+		const char *code;
+		const char *why;
+	} cases[] = {
+		{ "os.execute('touch /tmp/vigil-pwned')", "global 'os'" },
+		{ "io.open('/etc/passwd')", "global 'io'" },
+		{ "debug.sethook()", "global 'debug'" },
+		{ "package.loadlib('/lib/x86_64-linux-gnu/libc.so.6', 'system')", "global 'package'" },
+		{ "dofile('/etc/passwd')", "global 'dofile'" },
+		{ "loadfile('/etc/passwd')", "global 'loadfile'" },
+		{ "coroutine.create(print)", "global 'coroutine'" },
+		{ "string.dump(print)", "field 'dump'" },
+		{ "assert(load('\\27Lua\\x54\\0\\x19\\x93\\r\\n\\x1a\\n'))", "attempt to load a binary chunk" },
+		{ "assert(load('return 1', 'x', 'b'))() ; assert(load('\\27Lua', 'x', 'b'))", "binary chunk" },
+		{ "require('os')", "module 'os' not found" },
+		{ "require('../../../etc/passwd')", "not found" },
+		{ "require('vigil.nope')", "not found" },
+		{ "collectgarbage('stop')", "invalid option 'stop'" },
+		{ "warn('@on')", "global 'warn'" },
+	};
+	struct state *s = *ctx;
+	struct refusal_ctx r;
+	char src[512];
+	size_t i;
+
+	start_host(s, 0, 0);
+	for (i = 0; i < VIGIL_ARRAY_SIZE(cases); i++) {
+		snprintf(src, sizeof(src), "%s\n" RULE_HEAD("r") "on_event = function() end }\n", cases[i].code);
+		write_rule(s, "forbidden.lua", src);
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(vigil_luahost__reload(s->h, note_refusal, &r), 1);
+		if (!strstr(r.reason, cases[i].why))
+			fail_msg("case %zu (%s): refused as \"%s\", expected \"%s\"", i, cases[i].code, r.reason,
+				 cases[i].why);
+		assert_non_null(strstr(r.reason, "forbidden.lua:1:"));
+	}
+	assert_int_equal(access("/tmp/vigil-pwned", F_OK), -1);
+}
+
+static void test_sandbox_keeps_the_safe_library(void **ctx)
+{
+	struct state *s = *ctx;
+	struct refusal_ctx r = { 0 };
+
+	write_rule(s, "ok.lua",
+		   "assert(string.format('%d', 3) == '3' and table.concat({1, 2}, ',') == '1,2')\n"
+		   "assert(math.max(1, 2) == 2 and utf8.char(72) == 'H' and select('#', 1, 2) == 2)\n"
+		   "assert(load('return 1 + 1')() == 2)\n"
+		   "assert(pcall(error, 'x') == false)\n"
+		   "assert(select(2, xpcall(error, function(m) return 'handled' end, 'x')) == 'handled')\n"
+		   "assert(type(collectgarbage('count')) == 'number')\n"
+		   "assert(require('vigil.lru') == require('vigil.lru'))\n" RULE_HEAD("ok") "on_event = function() end }\n");
+	start_host(s, 0, 0);
+	assert_int_equal(vigil_luahost__reload(s->h, note_refusal, &r), 0);
+	assert_int_equal(vigil_luahost__count(s->h), 1);
+}
+
+static void test_infinite_loop_is_stopped_and_the_rule_disabled(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	struct listing l;
+	double t0;
+
+	write_rule(s, "a_loop.lua", RULE_HEAD("loop") "on_event = function(ev) while true do end end }\n");
+	write_rule(s, "b_other.lua", RULE_HEAD("other") "on_event = function(ev) alert{} end }\n");
+	start_host(s, 0, 0);
+	t0 = mono_s();
+	assert_int_equal(feed(s, VIGIL_EVENT_EXEC, p), 2);
+	assert_true(mono_s() - t0 < 0.5);
+	l = rule_status(s, "loop");
+	assert_string_equal(l.state, "disabled");
+	assert_non_null(strstr(l.reason, "instruction budget"));
+	assert_emitted(s, "\"rule_status\":{\"rule\":\"loop\"");
+	assert_emitted(s, "\"state\":\"disabled\",\"reason\":\"instruction budget");
+	/* the other rule went on, and still does */
+	assert_int_equal(feed(s, VIGIL_EVENT_EXEC, p), 1);
+	assert_int_equal(count_with(s, "\"process_alert\""), 2);
+}
+
+static void test_loop_that_catches_the_budget_error_still_stops(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	double t0;
+
+	write_rule(s, "loop.lua",
+		   RULE_HEAD("sly") "on_event = function(ev)\n"
+				    "  while true do pcall(function() while true do end end) end\n"
+				    "end }\n");
+	start_host(s, 0, 0);
+	t0 = mono_s();
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_true(mono_s() - t0 < 0.5);
+	assert_string_equal(rule_status(s, "sly").state, "disabled");
+}
+
+static void test_memory_bomb_is_stopped_and_the_rule_disabled(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	struct listing l;
+	double t0;
+
+	write_rule(s, "bomb.lua",
+		   "local hoard = {}\n" RULE_HEAD("bomb") "on_event = function(ev)\n"
+							   "  while true do hoard[#hoard + 1] = string.rep('x', 4096) .. #hoard end\n"
+							   "end }\n");
+	start_host(s, 8u << 20, 1000000000000ULL);	/* a budget it cannot reach first */
+	t0 = mono_s();
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_true(mono_s() - t0 < 0.5);
+	l = rule_status(s, "bomb");
+	assert_string_equal(l.state, "disabled");
+	assert_non_null(strstr(l.reason, "memory cap of 8388608 bytes exceeded"));
+	assert_int_equal(l.memory, 0);	/* the state is closed at once */
+	assert_emitted(s, "memory cap");
+}
+
+static void test_memory_bomb_caught_by_pcall_still_disables(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+
+	write_rule(s, "bomb.lua",
+		   RULE_HEAD("bomb") "on_event = function(ev)\n"
+				     "  local ok = pcall(string.rep, 'x', 1 << 30)\n"
+				     "  alert{output = 'survived'}\n"
+				     "end }\n");
+	start_host(s, 4u << 20, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_string_equal(rule_status(s, "bomb").state, "disabled");
+	assert_null(emitted_with(s, "survived"));
+}
+
+static void test_runtime_error_disables_with_file_and_line(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	struct listing l;
+
+	write_rule(s, "err.lua", RULE_HEAD("err") "on_event = function(ev)\n  local x = nil\n  return x.y\nend }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	l = rule_status(s, "err");
+	assert_string_equal(l.state, "disabled");
+	assert_non_null(strstr(l.reason, "err.lua:3: attempt to index a nil value"));
+	assert_int_equal(l.errors, 1);
+	/* disabled rules are no longer called, and no longer wanted */
+	assert_false(vigil_luahost__wants(s->h, VIGIL_EVENT_EXEC));
+	assert_int_equal(feed(s, VIGIL_EVENT_EXEC, p), 0);
+}
+
+static void test_actions_are_refused_while_the_file_loads(void **ctx)
+{
+	struct state *s = *ctx;
+	struct refusal_ctx r = { 0 };
+
+	write_rule(s, "early.lua", "kill(1234)\n" RULE_HEAD("early") "on_event = function() end }\n");
+	start_host(s, 0, 0);
+	assert_int_equal(vigil_luahost__reload(s->h, note_refusal, &r), 1);
+	assert_non_null(strstr(r.reason, "kill() is not available while the rule file loads"));
+	assert_int_equal(s->killed_pid, 0);
+}
+
+/* ---- loading ---- */
+
+static void test_syntax_error_is_refused_with_file_and_line(void **ctx)
+{
+	struct state *s = *ctx;
+	struct refusal_ctx r = { 0 };
+	char expect[256];
+
+	write_rule(s, "bad.lua", "-- a rule\nreturn { name = 'bad',\n  events = {'exec'} on_event = nil }\n");
+	start_host(s, 0, 0);
+	assert_int_equal(vigil_luahost__reload(s->h, note_refusal, &r), 1);
+	snprintf(expect, sizeof(expect), "%s/bad.lua:3: '}' expected (to close '{' at line 2) near 'on_event'", s->dir);
+	assert_string_equal(r.reason, expect);
+}
+
+static void test_bad_rule_tables_are_refused_with_the_reason(void **ctx)
+{
+	static const struct {
+		const char *src;
+		const char *why;
+	} cases[] = {
+		{ "return 42", "must return the rule table" },
+		{ "return { events = {'exec'}, on_event = print }", "'name' must be a non-empty string" },
+		{ "return { name = 'a b', events = {'exec'}, on_event = print }", "letters, digits" },
+		{ "return { name = 'x', priority = 'urgent', events = {'exec'}, on_event = print }", "priority \"urgent\"" },
+		{ "return { name = 'x', events = {'process_alert'}, on_event = print }", "not an event type a rule can receive" },
+		{ "return { name = 'x', events = {'exec'} }", "needs an on_event function" },
+		{ "return { name = 'x' }", "would never run" },
+		{ "return { name = 'x', tags = 'T1059', events = {'exec'}, on_event = print }", "'tags' must be a list" },
+	};
+	struct state *s = *ctx;
+	struct refusal_ctx r;
+	size_t i;
+
+	start_host(s, 0, 0);
+	for (i = 0; i < VIGIL_ARRAY_SIZE(cases); i++) {
+		write_rule(s, "t.lua", cases[i].src);
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(vigil_luahost__reload(s->h, note_refusal, &r), 1);
+		if (!strstr(r.reason, cases[i].why))
+			fail_msg("case %zu: refused as \"%s\", expected \"%s\"", i, r.reason, cases[i].why);
+	}
+}
+
+static void test_rule_only_sees_the_event_types_it_asked_for(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+
+	write_rule(s, "exits.lua", "return { name = 'exits', events = {'exit'}, on_event = function(ev) alert{} end }\n");
+	start_host(s, 0, 0);
+	assert_false(vigil_luahost__wants(s->h, VIGIL_EVENT_EXEC));
+	assert_true(vigil_luahost__wants(s->h, VIGIL_EVENT_EXIT));
+	assert_int_equal(feed(s, VIGIL_EVENT_EXEC, p), 0);
+	assert_int_equal(feed(s, VIGIL_EVENT_EXIT, p), 1);
+	assert_int_equal(count_with(s, "\"process_alert\""), 1);
+}
+
+/* ---- reload ---- */
+
+static const char counting_rule[] =
+	"local n = 0\n" RULE_HEAD("counter") "output = 'seen %{n}', on_event = function(ev)\n"
+						 "  n = n + 1\n  alert{fields = {n = n}}\nend }\n";
+
+static void test_reload_keeps_the_state_of_unchanged_rules(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	struct refusal_ctx r = { 0 };
+
+	write_rule(s, "counter.lua", counting_rule);
+	write_rule(s, "other.lua", RULE_HEAD("other") "on_event = function() end }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	write_rule(s, "other.lua", RULE_HEAD("other") "priority = 'debug', on_event = function() end }\n");
+	assert_int_equal(vigil_luahost__reload(s->h, note_refusal, &r), 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_emitted(s, "\"output\":\"seen 3\"");
+	assert_int_equal(rule_status(s, "counter").calls, 3);
+}
+
+static void test_reload_replaces_a_changed_rule_with_fresh_state(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+
+	write_rule(s, "counter.lua", counting_rule);
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	write_rule(s, "counter.lua", "-- changed\n" "local n = 100\n" RULE_HEAD("counter") "output = 'seen %{n}', on_event = function(ev)\n"
+		   "  n = n + 1\n  alert{fields = {n = n}}\nend }\n");
+	assert_int_equal(vigil_luahost__reload(s->h, NULL, NULL), 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_emitted(s, "\"output\":\"seen 101\"");
+}
+
+static void test_reload_with_syntax_error_keeps_the_previous_version(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	struct refusal_ctx r = { 0 };
+	char expect[128];
+
+	write_rule(s, "counter.lua", counting_rule);
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	write_rule(s, "counter.lua", "return { name = 'counter',\n events = {'exec'},\n on_event = function(ev) if end }\n");
+	assert_int_equal(vigil_luahost__reload(s->h, note_refusal, &r), 1);
+	snprintf(expect, sizeof(expect), "%s/counter.lua:3:", s->dir);
+	assert_non_null(strstr(r.reason, expect));
+	assert_string_equal(rule_status(s, "counter").state, "enabled");
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_emitted(s, "\"output\":\"seen 2\"");
+}
+
+static void test_reload_removes_rules_whose_file_is_gone(void **ctx)
+{
+	struct state *s = *ctx;
+	char path[128];
+
+	write_rule(s, "a.lua", RULE_HEAD("a") "on_event = function() end }\n");
+	write_rule(s, "b.lua", RULE_HEAD("b") "on_event = function() end }\n");
+	start_host(s, 0, 0);
+	assert_int_equal(vigil_luahost__count(s->h), 2);
+	snprintf(path, sizeof(path), "%s/a.lua", s->dir);
+	unlink(path);
+	assert_int_equal(vigil_luahost__reload(s->h, NULL, NULL), 0);
+	assert_int_equal(vigil_luahost__count(s->h), 1);
+}
+
+static void test_reload_rearms_a_disabled_rule(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+
+	write_rule(s, "flaky.lua", "local n = 0\n" RULE_HEAD("flaky") "on_event = function(ev)\n"
+				   "  n = n + 1\n  if n == 1 then error('first call fails') end\n  alert{}\nend }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_string_equal(rule_status(s, "flaky").state, "disabled");
+	assert_int_equal(vigil_luahost__reload(s->h, NULL, NULL), 0);
+	assert_string_equal(rule_status(s, "flaky").state, "enabled");
+	feed(s, VIGIL_EVENT_EXEC, p);	/* a fresh state: the first call fails again */
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_int_equal(count_with(s, "\"process_alert\""), 0);
+}
+
+static void test_duplicate_rule_names_refuse_the_newcomer(void **ctx)
+{
+	struct state *s = *ctx;
+	struct refusal_ctx r = { 0 };
+
+	write_rule(s, "a.lua", RULE_HEAD("same") "on_event = function() end }\n");
+	start_host(s, 0, 0);
+	write_rule(s, "b.lua", RULE_HEAD("same") "on_event = function() end }\n");
+	assert_int_equal(vigil_luahost__reload(s->h, note_refusal, &r), 1);
+	assert_non_null(strstr(r.reason, "b.lua:0: rule name \"same\" is already used by"));
+	assert_int_equal(vigil_luahost__count(s->h), 1);
+}
+
+/* ---- the event view ---- */
+
+static void test_event_view_reads_json_keys_lazily(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *parent = add_proc(s, 50, 0, "/usr/bin/bash", 0);
+	struct vigil_process *p = add_proc(s, 100, 50, "/usr/bin/curl", 1000);
+
+	(void)parent;
+	write_rule(s, "view.lua",
+		   RULE_HEAD("view") "on_event = function(ev)\n"
+				     "  assert(ev.type == 'process_exec')\n"
+				     "  assert(ev.node_name == 'test-node')\n"
+				     "  assert(ev.process.binary == '/usr/bin/curl')\n"
+				     "  assert(ev.process_exec.process.pid == 100)\n"
+				     "  assert(ev['process.binary'] == '/usr/bin/curl')\n"
+				     "  assert(ev['parent.binary'] == '/usr/bin/bash')\n"
+				     "  assert(ev.process.process_credentials.uid == 1000)\n"
+				     "  assert(ev.nothing == nil and ev.process.nothing == nil)\n"
+				     "  local keys = 0\n"
+				     "  for k, v in pairs(ev.process) do keys = keys + 1 end\n"
+				     "  assert(keys == #ev.process)\n"
+				     "  assert(tostring(ev.process):find('\"binary\":\"/usr/bin/curl\"', 1, true))\n"
+				     "  local c = copy(ev)\n"
+				     "  assert(type(c) == 'table' and c.type == 'process_exec' and c.process.binary == '/usr/bin/curl')\n"
+				     "  alert{output = 'ok'}\n"
+				     "end }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_string_equal(rule_status(s, "view").state, "enabled");
+	assert_emitted(s, "\"output\":\"ok\"");
+}
+
+static void test_event_kept_past_its_call_is_refused(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/usr/bin/curl", 0);
+	struct listing l;
+
+	write_rule(s, "keep.lua", "local last\n" RULE_HEAD("keep") "on_event = function(ev)\n"
+				  "  if last then return last.process.binary end\n  last = ev\nend }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	l = rule_status(s, "keep");
+	assert_string_equal(l.state, "disabled");
+	assert_non_null(strstr(l.reason, "event used after its on_event call returned"));
+}
+
+static void test_event_view_metatable_is_hidden(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/usr/bin/curl", 0);
+
+	write_rule(s, "meta.lua", RULE_HEAD("meta") "on_event = function(ev)\n"
+				  "  assert(getmetatable(ev) == 'vigil.ev')\n  alert{output = 'hidden'}\nend }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_emitted(s, "hidden");
+}
+
+/* ---- alerts and templates ---- */
+
+struct lookup_table {
+	const char *name, *value;
+};
+
+static int table_lookup(void *ctx, const char *name, size_t n, struct vigil_buf *out)
+{
+	const struct lookup_table *t;
+
+	for (t = ctx; t->name; t++)
+		if (strlen(t->name) == n && !memcmp(t->name, name, n))
+			return vigil_buf_puts(out, t->value) == 0;
+	return 0;
+}
+
+static void test_template_renders_names_braces_and_percent(void **ctx)
+{
+	static const struct lookup_table t[] = {
+		{ "process.binary", "/bin/sh" }, { "count", "51" }, { "a", "A" }, { NULL, NULL },
+	};
+	struct vigil_buf out = { 0 };
+
+	(void)ctx;
+	assert_int_equal(lh_render("shell %process.binary renamed %count. files (100%% sure) %{a}b %nope %", table_lookup,
+				   (void *)t, &out),
+			 0);
+	assert_string_equal(out.data, "shell /bin/sh renamed 51. files (100% sure) Ab <NA> %");
+	vigil_buf_free(&out);
+}
+
+static void test_alert_has_rule_priority_tags_output_and_process(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *parent = add_proc(s, 50, 0, "/usr/sbin/nginx", 33);
+	struct vigil_process *p = add_proc(s, 100, 50, "/usr/bin/dash", 33);
+	const char *a;
+
+	(void)parent;
+	write_rule(s, "shell.lua",
+		   "return { name = 'web-shell', priority = 'critical', tags = {'T1059', 'shell'},\n"
+		   "  output = '%proc.name under %proc.pname (%proc.cmdline) by uid %user.uid on %evt.type: %rule/%priority',\n"
+		   "  events = {'exec'}, on_event = function(ev) alert{} end }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	a = emitted_with(s, "\"process_alert\"");
+	assert_non_null(a);
+	assert_non_null(strstr(a, "{\"process_alert\":{\"process\":{\"exec_id\":\"id-100\",\"pid\":100"));
+	assert_non_null(strstr(a, "\"parent\":{\"exec_id\":\"id-50\",\"pid\":50"));
+	assert_non_null(strstr(a, "\"rule\":\"web-shell\",\"priority\":\"critical\","
+				  "\"output\":\"dash under nginx (/usr/bin/dash -x y) by uid 33 on process_exec: web-shell/critical\","
+				  "\"tags\":[\"T1059\",\"shell\"],\"exec_ids\":[\"id-100\"]},\"node_name\":\"test-node\""));
+	assert_int_equal(rule_status(s, "web-shell").alerts, 1);
+}
+
+static void test_falco_names_of_a_process_without_arguments_are_empty_not_na(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/usr/bin/curl", 0);
+
+	p->arguments = (char *)"";
+	write_rule(s, "r.lua", RULE_HEAD("r") "output = '[%proc.cmdline][%proc.args][%proc.name][%proc.pname]',\n"
+				      "on_event = function(ev) alert{} end }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_emitted(s, "\"output\":\"[/usr/bin/curl][][curl][<NA>]\"");
+}
+
+static void test_alert_from_a_copy_names_its_process_and_all_exec_ids(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *a = add_proc(s, 100, 0, "/tmp/dropper", 0);
+	struct vigil_process *b = add_proc(s, 200, 0, "/tmp/payload", 0);
+	const char *out;
+
+	write_rule(s, "seq.lua", "local first\n" RULE_HEAD("pair") "output = '%process.binary after %{prev}',\n"
+				 "on_event = function(ev)\n"
+				 "  if not first then first = copy(ev) return end\n"
+				 "  alert{ev = first, events = {ev}, exec_ids = {'extra-id'}, priority = 'alert',\n"
+				 "        fields = {prev = ev.process.binary}}\nend }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, a);
+	feed(s, VIGIL_EVENT_EXEC, b);
+	out = emitted_with(s, "\"process_alert\"");
+	assert_non_null(out);
+	assert_non_null(strstr(out, "\"process\":{\"exec_id\":\"id-100\""));
+	assert_non_null(strstr(out, "\"priority\":\"alert\",\"output\":\"/tmp/dropper after /tmp/payload\""));
+	assert_non_null(strstr(out, "\"exec_ids\":[\"id-100\",\"id-200\",\"extra-id\"]"));
+}
+
+static void test_alert_rebuilds_the_process_when_the_cache_lost_it(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/usr/bin/curl", 1000);
+	struct vigil_event ev = { .type = VIGIL_EVENT_EXEC, .time = 1, .node_name = "n", .process = p };
+	struct vigil_buf wire = { 0 };
+	struct vigil_msg *m;
+
+	write_rule(s, "r.lua", RULE_HEAD("r") "on_event = function(ev) alert{} end }\n");
+	start_host(s, 0, 0);
+	assert_int_equal(vigil_encode_msgpack(&ev, &wire), 0);
+	s->nprocs = 0;		/* gone from the cache */
+	m = vigil_msg__decode(wire.data, wire.len);
+	vigil_luahost__event(s->h, m);
+	vigil_msg__free(m);
+	vigil_buf_free(&wire);
+	assert_emitted(s, "\"process\":{\"exec_id\":\"id-100\",\"pid\":100,\"uid\":1000,\"cwd\":\"/tmp\","
+					"\"binary\":\"/usr/bin/curl\"");
+}
+
+/* ---- actions ---- */
+
+static void test_deny_reaches_the_kernel_list_and_is_an_event(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/tmp/xmrig", 0);
+
+	write_rule(s, "deny.lua", RULE_HEAD("miner") "on_event = function(ev)\n"
+				  "  local n, err = deny('lua-denied-binaries', ev.process.binary)\n"
+				  "  assert(n == 1, err)\nend }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_string_equal(s->denied[0], "lua-denied-binaries=/tmp/xmrig");
+	assert_emitted(s, "\"rule\":\"miner\",\"action\":\"deny\",\"list\":\"lua-denied-binaries\","
+					"\"value\":\"/tmp/xmrig\",\"maps_updated\":1,\"exec_ids\":[\"id-100\"]");
+	assert_int_equal(rule_status(s, "miner").actions, 1);
+}
+
+static void test_failed_deny_returns_the_error_and_reports_it(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/tmp/xmrig", 0);
+
+	write_rule(s, "deny.lua", RULE_HEAD("miner") "on_event = function(ev)\n"
+				  "  local n, err = deny('no-such-list', 'x')\n"
+				  "  alert{output = tostring(n) .. ' ' .. err}\nend }\n");
+	start_host(s, 0, 0);
+	s->deny_rc = -ENOENT;
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_emitted(s, "\"output\":\"nil No such file or directory\"");
+	assert_emitted(s, "\"action\":\"deny\",\"list\":\"no-such-list\",\"value\":\"x\",\"error\":\"No such file or directory\"");
+}
+
+static void test_kill_signals_the_target_and_names_it(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 4242, 0, "/tmp/xmrig", 0);
+
+	write_rule(s, "kill.lua", RULE_HEAD("killer") "on_event = function(ev)\n"
+				  "  assert(kill(ev.process.pid, 'SIGTERM'))\n"
+				  "  assert(not pcall(kill, 1))\nend }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_int_equal(s->killed_pid, 4242);
+	assert_int_equal(s->killed_sig, 15);
+	assert_emitted(s, "{\"rule_action\":{\"process\":{\"exec_id\":\"id-4242\"");
+	assert_emitted(s, "\"rule\":\"killer\",\"action\":\"kill\",\"pid\":4242,\"signal\":\"SIGTERM\"");
+	assert_string_equal(rule_status(s, "killer").state, "enabled");
+}
+
+/* ---- timers and helper modules, on the fake clock ---- */
+
+#define SEC 1000000000ULL
+
+static void test_timer_runs_each_period_and_can_be_cancelled(void **ctx)
+{
+	struct state *s = *ctx;
+
+	write_rule(s, "tick.lua", "local n = 0\nlocal t\n"
+				  "t = every(10, function() n = n + 1; alert{output = 'tick ' .. n}\n"
+				  "  if n == 2 then t:cancel() end end)\n"
+				  "return { name = 'ticker' }\n");
+	start_host(s, 0, 0);
+	assert_int_equal(rule_status(s, "ticker").timers, 1);
+	vigil_luahost__tick(s->h);
+	assert_int_equal(count_with(s, "tick"), 0);
+	s->clock_ns += 10 * SEC;
+	vigil_luahost__tick(s->h);
+	s->clock_ns += 35 * SEC;	/* late: runs once, not three times */
+	vigil_luahost__tick(s->h);
+	s->clock_ns += 10 * SEC;
+	vigil_luahost__tick(s->h);
+	assert_emitted(s, "\"output\":\"tick 1\"");
+	assert_emitted(s, "\"output\":\"tick 2\"");
+	assert_int_equal(count_with(s, "tick"), 2);
+	assert_int_equal(rule_status(s, "ticker").timers, 0);
+}
+
+static void test_timer_error_disables_the_rule(void **ctx)
+{
+	struct state *s = *ctx;
+
+	write_rule(s, "tick.lua", "every(1, function() error('boom') end)\nreturn { name = 'boom' }\n");
+	start_host(s, 0, 0);
+	s->clock_ns += SEC;
+	vigil_luahost__tick(s->h);
+	assert_string_equal(rule_status(s, "boom").state, "disabled");
+	assert_emitted(s, "tick.lua:1: boom");
+}
+
+static void test_window_counts_within_its_span_only(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/usr/bin/mv", 0);
+
+	write_rule(s, "burst.lua", "local w = require('vigil.window').new{seconds = 5}\n"
+				   RULE_HEAD("burst") "output = '%{n} in 5 s', on_event = function(ev)\n"
+				   "  local n = w:add(ev.process.exec_id)\n"
+				   "  if n >= 3 then alert{fields = {n = n}} end\nend }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);	/* t = 0, 6, 12: never 3 within 5 s */
+	s->clock_ns += 6 * SEC;
+	feed(s, VIGIL_EVENT_EXEC, p);
+	s->clock_ns += 6 * SEC;
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_int_equal(count_with(s, "\"process_alert\""), 0);
+	s->clock_ns += 2 * SEC;		/* t = 14, 16: with 12, three within 5 s */
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_int_equal(count_with(s, "\"process_alert\""), 0);
+	s->clock_ns += 2 * SEC;
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_emitted(s, "\"output\":\"3 in 5 s\"");
+}
+
+static void test_counter_expires_idle_keys(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/usr/bin/mv", 0);
+
+	write_rule(s, "count.lua", "local c = require('vigil.window').counter{ttl = 10}\n"
+				   RULE_HEAD("count") "output = '%{n}', on_event = function(ev)\n"
+				   "  alert{fields = {n = c:incr(ev.process.binary)}}\nend }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	s->clock_ns += 9 * SEC;
+	feed(s, VIGIL_EVENT_EXEC, p);
+	s->clock_ns += 11 * SEC;
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_emitted(s, "\"output\":\"2\"");
+	assert_int_equal(count_with(s, "\"output\":\"1\""), 2);
+}
+
+static const char sequence_rule[] =
+	"local seq = require('vigil.sequence').new{within = 10, by = '%s'}\n" RULE_HEAD("seq")
+	"output = '%%{a} then %%proc.name', on_event = function(ev)\n"
+	"  if ev.process.binary == '/tmp/a' then seq:first(ev) return end\n"
+	"  local a = seq:match(ev)\n"
+	"  if a then alert{fields = {a = a.binary}} end\nend }\n";
+
+static void test_sequence_matches_b_after_a_in_the_same_process_within_t(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *a = add_proc(s, 100, 0, "/tmp/a", 0);
+	struct vigil_process *b = add_proc(s, 100, 0, "/tmp/b", 0);	/* a re-exec: same pid */
+	struct vigil_process *other = add_proc(s, 300, 0, "/tmp/b", 0);
+	char src[1024];
+
+	snprintf(src, sizeof(src), sequence_rule, "process");
+	write_rule(s, "seq.lua", src);
+	start_host(s, 0, 0);
+	snprintf(b->exec_id, sizeof(b->exec_id), "id-100-again");
+	feed(s, VIGIL_EVENT_EXEC, a);
+	s->clock_ns += 5 * SEC;
+	feed(s, VIGIL_EVENT_EXEC, other);	/* another process: no */
+	assert_int_equal(count_with(s, "\"process_alert\""), 0);
+	feed(s, VIGIL_EVENT_EXEC, b);
+	assert_emitted(s, "\"output\":\"/tmp/a then b\"");
+}
+
+static void test_sequence_expires_after_t(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *a = add_proc(s, 100, 0, "/tmp/a", 0);
+	struct vigil_process *b = add_proc(s, 100, 0, "/tmp/b", 0);
+	char src[1024];
+
+	snprintf(src, sizeof(src), sequence_rule, "process");
+	write_rule(s, "seq.lua", src);
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, a);
+	s->clock_ns += 11 * SEC;
+	feed(s, VIGIL_EVENT_EXEC, b);
+	assert_int_equal(count_with(s, "\"process_alert\""), 0);
+}
+
+static void test_sequence_by_tree_matches_descendants(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *a = add_proc(s, 100, 0, "/tmp/a", 0);
+	struct vigil_process *child = add_proc(s, 200, 100, "/usr/bin/env", 0);
+	struct vigil_process *grandchild = add_proc(s, 300, 200, "/tmp/b", 0);
+	struct vigil_process *stranger = add_proc(s, 400, 0, "/tmp/b", 0);
+	char src[1024];
+
+	(void)child;
+	snprintf(src, sizeof(src), sequence_rule, "tree");
+	write_rule(s, "seq.lua", src);
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, a);
+	s->clock_ns += 3 * SEC;
+	feed(s, VIGIL_EVENT_EXEC, stranger);
+	assert_int_equal(count_with(s, "\"process_alert\""), 0);
+	feed(s, VIGIL_EVENT_EXEC, grandchild);
+	assert_emitted(s, "\"output\":\"/tmp/a then b\"");
+}
+
+static void test_proctree_ancestors_and_is_descendant_of(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *init = add_proc(s, 1, 0, "/sbin/init", 0);
+	struct vigil_process *nginx = add_proc(s, 10, 1, "/usr/sbin/nginx", 0);
+	struct vigil_process *sh = add_proc(s, 20, 10, "/bin/sh", 0);
+	struct vigil_process *curl = add_proc(s, 30, 20, "/usr/bin/curl", 0);
+
+	(void)init, (void)nginx, (void)sh;
+	write_rule(s, "tree.lua", "local pt = require('vigil.proctree')\n"
+				  RULE_HEAD("tree") "on_event = function(ev)\n"
+				  "  local names = {}\n"
+				  "  for _, a in ipairs(pt.ancestors(ev)) do names[#names + 1] = pt.basename(a.binary) end\n"
+				  "  local yes, who = pt.is_descendant_of(ev, 'nginx')\n"
+				  "  local full = pt.is_descendant_of(ev, '/usr/sbin/nginx')\n"
+				  "  local no = pt.is_descendant_of(ev, {'apache2', '/usr/sbin/httpd'})\n"
+				  "  alert{output = table.concat(names, '<') .. ' ' .. tostring(yes) .. ' ' .. who.pid\n"
+				  "    .. ' ' .. tostring(full) .. ' ' .. tostring(no)}\nend }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, curl);
+	assert_emitted(s, "\"output\":\"sh<nginx<init true 10 true false\"");
+}
+
+static void test_lru_evicts_the_least_recently_used(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+
+	write_rule(s, "lru.lua", "local lru = require('vigil.lru')\n"
+				 RULE_HEAD("lru") "on_event = function(ev)\n"
+				 "  local t = lru.new(2)\n"
+				 "  t:set('a', 1); t:set('b', 2); t:get('a')\n"
+				 "  local k = t:set('c', 3)\n"
+				 "  local order = {}\n"
+				 "  for key in t:pairs() do order[#order + 1] = key end\n"
+				 "  alert{output = k .. ' ' .. table.concat(order) .. ' ' .. t:size() .. ' ' .. tostring(t:peek('b'))}\n"
+				 "end }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_emitted(s, "\"output\":\"b ca 2 nil\"");
+}
+
+/* ---- listing ---- */
+
+static void test_list_reports_counters_and_refused_files(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	struct listing l;
+
+	write_rule(s, "counter.lua", counting_rule);
+	write_rule(s, "broken.lua", "return {");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	l = rule_status(s, "counter");
+	assert_string_equal(l.state, "enabled");
+	assert_int_equal(l.calls, 2);
+	assert_int_equal(l.alerts, 2);
+	assert_int_equal(l.errors, 0);
+	assert_true(l.memory > 0);
+	l = rule_status(s, "broken.lua");
+	assert_string_equal(l.state, "refused");
+	assert_non_null(strstr(l.reason, "broken.lua:1:"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_sandbox_refuses_each_forbidden_facility),
+		T(test_sandbox_keeps_the_safe_library),
+		T(test_infinite_loop_is_stopped_and_the_rule_disabled),
+		T(test_loop_that_catches_the_budget_error_still_stops),
+		T(test_memory_bomb_is_stopped_and_the_rule_disabled),
+		T(test_memory_bomb_caught_by_pcall_still_disables),
+		T(test_runtime_error_disables_with_file_and_line),
+		T(test_actions_are_refused_while_the_file_loads),
+		T(test_syntax_error_is_refused_with_file_and_line),
+		T(test_bad_rule_tables_are_refused_with_the_reason),
+		T(test_rule_only_sees_the_event_types_it_asked_for),
+		T(test_reload_keeps_the_state_of_unchanged_rules),
+		T(test_reload_replaces_a_changed_rule_with_fresh_state),
+		T(test_reload_with_syntax_error_keeps_the_previous_version),
+		T(test_reload_removes_rules_whose_file_is_gone),
+		T(test_reload_rearms_a_disabled_rule),
+		T(test_duplicate_rule_names_refuse_the_newcomer),
+		T(test_event_view_reads_json_keys_lazily),
+		T(test_event_kept_past_its_call_is_refused),
+		T(test_event_view_metatable_is_hidden),
+		T(test_template_renders_names_braces_and_percent),
+		T(test_alert_has_rule_priority_tags_output_and_process),
+		T(test_falco_names_of_a_process_without_arguments_are_empty_not_na),
+		T(test_alert_from_a_copy_names_its_process_and_all_exec_ids),
+		T(test_alert_rebuilds_the_process_when_the_cache_lost_it),
+		T(test_deny_reaches_the_kernel_list_and_is_an_event),
+		T(test_failed_deny_returns_the_error_and_reports_it),
+		T(test_kill_signals_the_target_and_names_it),
+		T(test_timer_runs_each_period_and_can_be_cancelled),
+		T(test_timer_error_disables_the_rule),
+		T(test_window_counts_within_its_span_only),
+		T(test_counter_expires_idle_keys),
+		T(test_sequence_matches_b_after_a_in_the_same_process_within_t),
+		T(test_sequence_expires_after_t),
+		T(test_sequence_by_tree_matches_descendants),
+		T(test_proctree_ancestors_and_is_descendant_of),
+		T(test_lru_evicts_the_least_recently_used),
+		T(test_list_reports_counters_and_refused_files),
+#undef T
+	};
+
+	vigil_set_print(NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
