@@ -143,6 +143,7 @@ int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struc
 	ev->policy.hook = hook;
 	ev->policy.nargs = r->nargs;
 	ev->policy.override_err = r->override_err;
+	ev->policy.selector = r->selector;
 	if (r->monitored) {
 		ev->policy.action = strongest(r->monitored);
 		ev->policy.monitored = true;

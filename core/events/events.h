@@ -184,6 +184,7 @@ struct vigil_event {
 			const struct vigil_hook_info *hook;
 			enum vigil_event_action action;	/* the strongest action taken */
 			bool monitored;		/* policy in monitor mode: `action` would have been taken */
+			uint32_t selector;	/* index of the selector that matched in its hook */
 			int32_t override_err;	/* Override: the errno the operation failed with */
 			size_t nargs;
 			struct vigil_event_arg args[VIGIL_EVENT_MAX_ARGS];

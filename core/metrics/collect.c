@@ -188,6 +188,9 @@ void metrics_collect(struct vigil_metrics *m, struct prom_out *o)
 	table_family(m, o, SERIES_ENFORCEMENT, "vigil_enforcement_total",
 		     "Enforcement actions taken (mode enforce) or that would have been (mode monitor).", "policy",
 		     "action", "mode");
+	table_family(m, o, SERIES_SELECTOR_ACTIONS, "vigil_policy_selector_actions_total",
+		     "Actions per policy, hook and selector; monitor_* for what monitor mode only reported.", "policy",
+		     "selector", "action");
 	kernel_families(m, o);
 	reader_families(m, o);
 	bus_families(m, o);

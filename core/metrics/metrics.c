@@ -93,12 +93,26 @@ static const char *enforcement_name(enum vigil_event_action a)
 	}
 }
 
+/* Tetragon's selector_actions spelling: "post", "sigkill", and "monitor_sigkill" for what
+ * monitor mode only reported. */
+static void selector_action(const struct vigil_event *ev, char *out, size_t size)
+{
+	const char *name = vigil_event_action_name(ev->policy.action);
+	size_t i, n;
+
+	name = name && !strncmp(name, "KPROBE_ACTION_", 14) ? name + 14 : "unknown";
+	n = (size_t)snprintf(out, size, "%s", ev->policy.monitored ? "monitor_" : "");
+	for (i = 0; name[i] && n + 1 < size; i++)
+		out[n++] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+	out[n] = '\0';
+}
+
 void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_event *ev)
 {
 	const char *type = vigil_event_type_name(ev->type), *policy = "", *binary, *enf, *action;
 	bool is_policy = ev->type == VIGIL_EVENT_KPROBE || ev->type == VIGIL_EVENT_TRACEPOINT ||
 			 ev->type == VIGIL_EVENT_LSM || ev->type == VIGIL_EVENT_UPROBE;
-	char hook[256];
+	char hook[256], selector[280], sel_action[48];
 
 	if (!m)
 		return;
@@ -115,6 +129,9 @@ void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_even
 		if (enf)
 			series_add(&m->table, SERIES_ENFORCEMENT, policy, enf,
 				   ev->policy.monitored ? "monitor" : "enforce", 1);
+		snprintf(selector, sizeof(selector), "%s[%u]", hook, ev->policy.selector);
+		selector_action(ev, sel_action, sizeof(sel_action));
+		series_add(&m->table, SERIES_SELECTOR_ACTIONS, policy, selector, sel_action, 1);
 	}
 	pthread_mutex_unlock(&m->lock);
 }

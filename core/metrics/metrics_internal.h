@@ -14,6 +14,7 @@ enum series_family {
 	SERIES_EVENTS,		/* type, binary, policy */
 	SERIES_POLICY_EVENTS,	/* policy, hook, action */
 	SERIES_ENFORCEMENT,	/* policy, action, mode */
+	SERIES_SELECTOR_ACTIONS,	/* policy, selector ("<hook>[<index>]"), action ("sigkill", "monitor_sigkill") */
 	SERIES_FAMILIES,
 };
 

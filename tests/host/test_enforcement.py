@@ -186,6 +186,16 @@ class Enforcement(unittest.TestCase):
         pol = {p["name"]: p for p in self.final["policies"]}
         self.assertEqual(pol["block-cryptominers"]["mode"], "monitor")
 
+    def test_actions_are_counted_per_policy_hook_and_selector(self):
+        counts = {k: v for k, v in self.final["metrics"].items() if k.startswith("vigil_policy_selector_actions_total")}
+        def count(policy, action):
+            return sum(v for k, v in counts.items() if 'policy="%s"' % policy in k and 'action="%s"' % action in k)
+        self.assertEqual(count("block-cryptominers", "sigkill"), 2)
+        self.assertEqual(count("block-cryptominers", "monitor_sigkill"), 1)
+        self.assertEqual(count("detect-container-escape", "monitor_sigkill"), 1)
+        self.assertEqual(count("deny-outbound-local", "override"), 1)
+        self.assertTrue(any('selector="tracepoint:sched/sched_process_exec[0]"' in k or "[0]" in k for k in counts), counts)
+
     def test_connect_to_denied_address_fails_with_eperm(self):
         import errno
         self.assertEqual(self.connect_enforced, errno.EPERM)

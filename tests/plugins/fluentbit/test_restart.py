@@ -57,6 +57,8 @@ class ServerRestart(unittest.TestCase):
                                              if f.endswith(".vfw"))
             second = ft.Server(node, wd, "server-2", unix=sock).start()
             gen.join()
+            # the last execs still travel: ring buffer poll, bus, intake, the batch timer
+            time.sleep(1.0)
             fwd.wait_stats(lambda s: s["queued_batches"] == 0 and s["events_acked"] == s["events_in"], 40,
                            "the forwarder to deliver its backlog")
             cls.alive = fwd.alive()
