@@ -9,6 +9,12 @@ int cmd_tracingpolicy(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 
+struct msgpack_object;
+
+/* Print the "policies" array of a control reply as text, a policy a line and its hooks
+ * (how each was realised on this kernel) below it. */
+void cli_print_policies(const struct msgpack_object *policies);
+
 /* Print "vigil <cmd>: invalid value for --<opt>: '<val>'" and return the usage exit code. */
 int cli_bad_value(const char *cmd, const char *opt, const char *val);
 

@@ -42,6 +42,8 @@ static void print_text(const msgpack_object *root)
 		       ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean ? "yes" : "no",
 		       (int)why->via.str.size, why->via.str.ptr);
 	}
+	printf("\npolicies:\n");
+	cli_print_policies(vigil_msgpack_get(root, "policies"));
 	printf("\ncounters:\n");
 	for (i = 0; counters && counters->type == MSGPACK_OBJECT_MAP && i < counters->via.map.size; i++) {
 		const msgpack_object_kv *kv = &counters->via.map.ptr[i];

@@ -25,48 +25,6 @@ static void pack_str(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
-static void print_str(const msgpack_object *o)
-{
-	if (o && o->type == MSGPACK_OBJECT_STR)
-		printf("%.*s", (int)o->via.str.size, o->via.str.ptr);
-}
-
-static void print_list(const msgpack_object *policies)
-{
-	uint32_t i, j;
-
-	if (!policies || policies->type != MSGPACK_OBJECT_ARRAY || !policies->via.array.size) {
-		printf("no policies loaded\n");
-		return;
-	}
-	for (i = 0; i < policies->via.array.size; i++) {
-		const msgpack_object *p = &policies->via.array.ptr[i];
-		const msgpack_object *hooks = vigil_msgpack_get(p, "hooks"), *ev = vigil_msgpack_get(p, "events");
-
-		print_str(vigil_msgpack_get(p, "name"));
-		printf("  state=");
-		print_str(vigil_msgpack_get(p, "state"));
-		printf(" mode=");
-		print_str(vigil_msgpack_get(p, "mode"));
-		printf(" events=%llu\n", ev && ev->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (unsigned long long)ev->via.u64 : 0ULL);
-		for (j = 0; hooks && hooks->type == MSGPACK_OBJECT_ARRAY && j < hooks->via.array.size; j++) {
-			const msgpack_object *h = &hooks->via.array.ptr[j];
-			const msgpack_object *att = vigil_msgpack_get(h, "attached"), *note = vigil_msgpack_get(h, "note");
-
-			printf("    ");
-			print_str(vigil_msgpack_get(h, "hook"));
-			printf(" via ");
-			print_str(vigil_msgpack_get(h, "mechanism"));
-			printf(" [%s]", att && att->type == MSGPACK_OBJECT_BOOLEAN && att->via.boolean ? "attached" : "detached");
-			if (note) {
-				printf(" note: ");
-				print_str(note);
-			}
-			printf("\n");
-		}
-	}
-}
-
 /* Send one request; print the error, or the list; returns the exit code. */
 static int request(const struct tp_opts *o, msgpack_sbuffer *req, bool list)
 {
@@ -102,7 +60,7 @@ static int request(const struct tp_opts *o, msgpack_sbuffer *req, bool list)
 		if (!vigil_json_from_msgpack(vigil_msgpack_get(&up.data, "policies"), &json))
 			printf("%s\n", json.data);
 	} else if (list) {
-		print_list(vigil_msgpack_get(&up.data, "policies"));
+		cli_print_policies(vigil_msgpack_get(&up.data, "policies"));
 	}
 	rc = 0;
 out:

@@ -1,0 +1,48 @@
+/* print_policies.c - loaded policies as text: shared by `vigil status` and `vigil tp list`. */
+#include <msgpack.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "encode/encode.h"
+
+static void put(const msgpack_object *o)
+{
+	if (o && o->type == MSGPACK_OBJECT_STR)
+		printf("%.*s", (int)o->via.str.size, o->via.str.ptr);
+}
+
+void cli_print_policies(const msgpack_object *policies)
+{
+	uint32_t i, j;
+
+	if (!policies || policies->type != MSGPACK_OBJECT_ARRAY || !policies->via.array.size) {
+		printf("no policies loaded\n");
+		return;
+	}
+	for (i = 0; i < policies->via.array.size; i++) {
+		const msgpack_object *p = &policies->via.array.ptr[i];
+		const msgpack_object *hooks = vigil_msgpack_get(p, "hooks"), *ev = vigil_msgpack_get(p, "events");
+
+		put(vigil_msgpack_get(p, "name"));
+		printf("  state=");
+		put(vigil_msgpack_get(p, "state"));
+		printf(" mode=");
+		put(vigil_msgpack_get(p, "mode"));
+		printf(" events=%llu\n", ev && ev->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (unsigned long long)ev->via.u64 : 0ULL);
+		for (j = 0; hooks && hooks->type == MSGPACK_OBJECT_ARRAY && j < hooks->via.array.size; j++) {
+			const msgpack_object *h = &hooks->via.array.ptr[j];
+			const msgpack_object *att = vigil_msgpack_get(h, "attached"), *note = vigil_msgpack_get(h, "note");
+
+			printf("    ");
+			put(vigil_msgpack_get(h, "hook"));
+			printf(" via ");
+			put(vigil_msgpack_get(h, "mechanism"));
+			printf(" [%s]", att && att->type == MSGPACK_OBJECT_BOOLEAN && att->via.boolean ? "attached" : "detached");
+			if (note) {
+				printf(" note: ");
+				put(note);
+			}
+			printf("\n");
+		}
+	}
+}
