@@ -77,6 +77,16 @@ static __always_inline int select_act_post(struct generic_scratch *s, struct tas
 	if (!cfg.nselectors)
 		s->rec.actions = 1u << VG_ACT_POST;
 	s->rec.selector = matched;
+	s->rec.has_ret = 0;
+	s->rec.ret_actions = 0;
+	if (cfg.is_return) {
+		/* the exit program completes and posts the record */
+		__u64 key = ((__u64)tgid << 32) | s->rec.tid;	/* the thread's pid_tgid */
+
+		if (post && bpf_map_update_elem(&pending, &key, &s->rec, BPF_ANY))
+			count_error(VIGIL_KERR_PENDING_FULL);
+		return override;
+	}
 	if (post) {
 		__u32 size = s->rec.hdr.size;
 
@@ -115,6 +125,102 @@ static __always_inline int generic_run(void *ctx)
 		s->caps[2] = caps[2];
 	}
 	return select_act_post(s, task, tgid, e);
+}
+
+/* The value a return filter looks at: the return value, sign-extended for its type. */
+static __always_inline bool match_return(struct generic_scratch *s, const volatile struct vg_arg_filter *f)
+{
+	__u64 v = s->rec.ret_value;
+	bool hit = false;
+
+	if (f->kind == VG_F_INT) {
+		hit = int_match(f, v);
+	} else if (f->kind == VG_F_INT_MAP) {
+		struct vg_int_key k = {.filter_id = f->filter_id, .value = v};
+
+		hit = bpf_map_lookup_elem(&int_set, &k) != NULL;
+	}
+	return hit != f->negate;
+}
+
+/* Return probes: pick up the record the entry kept, add the return value, run the
+ * selector's matchReturnArgs and matchReturnActions, post. */
+static __always_inline int generic_exit(__u64 ret)
+{
+	__u64 key = bpf_get_current_pid_tgid();
+	struct vg_generic_record *kept;
+	struct generic_scratch *s;
+	__u32 zero = 0;
+	int override = 0, i, j;
+	bool post = true;
+
+	kept = bpf_map_lookup_elem(&pending, &key);
+	s = bpf_map_lookup_elem(&generic_heap, &zero);
+	if (!kept || !s)
+		return 0;
+	bpf_probe_read_kernel(&s->rec, sizeof(s->rec), kept);
+	bpf_map_delete_elem(&pending, &key);
+	s->rec.ret_value = sign_extend(ret, cfg.ret_type);
+	s->rec.has_ret = 1;
+	for (i = 0; i < VG_MAX_SELECTORS; i++) {
+		const volatile struct vg_selector *sel = &cfg.sel[i];
+
+		if (i >= cfg.nselectors)
+			break;
+		if (i != s->rec.selector)
+			continue;
+		for (j = 0; j < VG_MAX_RET_FILTERS; j++) {
+			if (j >= sel->nret_args)
+				break;
+			if (!match_return(s, &sel->ret_args[j]))
+				return 0;	/* the return value does not match: no event */
+		}
+		post = run_actions(s, sel->ret_actions, sel->nret_actions, i, &s->rec.ret_actions, &override);
+		break;
+	}
+	if (post) {
+		__u32 size = s->rec.hdr.size;
+
+		if (size > sizeof(s->rec))
+			size = sizeof(s->rec);
+		barrier_var(size);
+		output_record(&s->rec, size);
+	}
+	return 0;
+}
+
+/* raw_syscalls/sys_exit: only the hook's syscall, whose number the regs still hold */
+static __always_inline int syscall_exit(__u64 *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx_arg(ctx, 0);
+
+	if (cfg.syscall_nr >= 0 && BPF_CORE_READ(regs, orig_ax) != (__u64)cfg.syscall_nr)
+		return 0;
+	return generic_exit(ctx_arg(ctx, 1));
+}
+
+SEC("tp_btf/sys_exit")
+int generic_tp_btf_sys_exit(__u64 *ctx)
+{
+	return syscall_exit(ctx);
+}
+
+SEC("raw_tp/sys_exit")
+int generic_raw_tp_sys_exit(__u64 *ctx)
+{
+	return syscall_exit(ctx);
+}
+
+SEC("fexit")
+int generic_fexit(__u64 *ctx)
+{
+	return generic_exit(ctx_arg(ctx, cfg.ret_index));
+}
+
+SEC("kretprobe")
+int generic_kretprobe(struct pt_regs *ctx)
+{
+	return generic_exit(PT_REGS_RC_CORE(ctx));
 }
 
 SEC("tp_btf/sys_enter")

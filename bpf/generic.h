@@ -32,6 +32,8 @@
 #define VG_ARG_STR_MAX 4096	/* bytes of one string argument captured; power of two */
 #define VG_DATA_MAX (4 * 4096)	/* record data area; offsets masked to 2 * 4096 - 1 (per-CPU values are limited to 32 KiB) */
 #define VG_ANCESTOR_DEPTH 16	/* followForks / followChildren look this far up */
+#define VG_MAX_RET_FILTERS 2	/* matchReturnArgs entries per selector */
+#define VG_PENDING_MAX 256	/* calls of a return hook in flight at once (threads inside it) */
 
 /* How the program finds the hook's arguments (chosen with the mechanism). */
 enum vg_fetch {
@@ -205,6 +207,12 @@ struct vg_selector {
 	struct vg_binary_filter parent_binary;
 	struct vg_arg_filter args[VG_MAX_MATCH_ARGS];
 	struct vg_action_spec actions[VG_MAX_ACTIONS];
+	/* return probes: matchReturnArgs (on the return value) and matchReturnActions */
+	__u8 nret_args;
+	__u8 nret_actions;
+	__u8 pad2[6];
+	struct vg_arg_filter ret_args[VG_MAX_RET_FILTERS];
+	struct vg_action_spec ret_actions[VG_MAX_ACTIONS];
 };
 
 struct vg_hook_config {
@@ -216,6 +224,10 @@ struct vg_hook_config {
 	__u32 monitor;		/* policy-mode monitor: enforcement actions are reported, not done */
 	__u32 can_override;	/* the mechanism can fail the operation (lsm, fmod_ret) */
 	__u32 host_user_ns;	/* for isNamespaceCapability */
+	__u32 is_return;	/* return probe: the entry keeps the record, the exit completes it */
+	__u32 ret_index;	/* fexit: the return value's slot in ctx (the function's arity) */
+	__u8 ret_type;		/* enum vg_arg of returnArg (an integer type) */
+	__u8 pad[7];
 	struct vg_arg_spec args[VG_MAX_ARGS];
 	struct vg_selector sel[VG_MAX_SELECTORS];
 };
@@ -311,6 +323,9 @@ struct vg_generic_record {
 	__u8 arg_flags[VG_MAX_ARGS];
 	__u8 pad[3];
 	__u64 arg_int[VG_MAX_ARGS];	/* integer value of each argument (fd, size, ...) */
+	__u64 ret_value;		/* return probes: the value returned */
+	__u32 has_ret;			/* 1 when ret_value is set */
+	__u32 ret_actions;		/* bits of the matchReturnActions taken */
 	char data[VG_DATA_MAX];
 };
 

@@ -35,6 +35,7 @@ enum vigil_kerr {
 	VIGIL_KERR_EXECS_FULL,		/* vg_execs update failed: later matches may miss */
 	VIGIL_KERR_PATH_READ,		/* a path could not be read */
 	VIGIL_KERR_ARGS_READ,		/* the argument area could not be read */
+	VIGIL_KERR_PENDING_FULL,	/* a return probe's call could not be kept: no event for it */
 	VIGIL_KERR_MAX,
 };
 

@@ -43,19 +43,20 @@ static __always_inline bool rate_limited(struct generic_scratch *s, const volati
 	return false;
 }
 
-/* Run the selector's actions; returns whether to post. *override gets an error to return
- * from the hooked operation when Override applies. */
-static __always_inline bool do_actions(struct generic_scratch *s, const volatile struct vg_selector *sel,
-				       __u32 selector, int *override)
+/* Run a selector's actions (matchActions, or matchReturnActions at the return); returns
+ * whether to post. Their bits go to *taken. *override gets an error to return from the
+ * hooked operation when Override applies. */
+static __always_inline bool run_actions(struct generic_scratch *s, const volatile struct vg_action_spec *acts,
+					__u8 nacts, __u32 selector, __u32 *taken, int *override)
 {
 	bool post = true;
 	int i;
 
 	for (i = 0; i < VG_MAX_ACTIONS; i++) {
-		const volatile struct vg_action_spec *a = &sel->actions[i];
+		const volatile struct vg_action_spec *a = &acts[i];
 		__u32 bit;
 
-		if (i >= sel->nactions)
+		if (i >= nacts)
 			break;
 		bit = 1u << a->kind;
 		switch (a->kind) {
@@ -83,9 +84,15 @@ static __always_inline bool do_actions(struct generic_scratch *s, const volatile
 			s->rec.override_err = a->arg;
 			break;
 		}
-		s->rec.actions |= bit;
+		*taken |= bit;
 	}
 	return post;
+}
+
+static __always_inline bool do_actions(struct generic_scratch *s, const volatile struct vg_selector *sel,
+				       __u32 selector, int *override)
+{
+	return run_actions(s, sel->actions, sel->nactions, selector, &s->rec.actions, override);
 }
 
 #endif

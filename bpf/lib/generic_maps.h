@@ -73,6 +73,16 @@ struct {
 	__type(value, __u64);
 } rate_last SEC(".maps");
 
+/* pid_tgid -> the entry's record, waiting for the return (return probes only; sized to
+ * VG_PENDING_MAX by the loader, 1 otherwise). Preallocated: tracing programs on older
+ * kernels may not allocate map elements. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, struct vg_generic_record);
+} pending SEC(".maps");
+
 struct generic_scratch {
 	struct vg_generic_record rec;
 	struct path_buf path;

@@ -44,7 +44,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	vigil_loader__counters(a->loader, &k);
 	vigil_exporter__stats(a->exporter, &x);
 
-	msgpack_pack_map(pk, 22 + 6 + 1);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -62,6 +62,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "kernel_execs_full", k.execs_full);
 	pack_kv_u64(pk, "kernel_path_read_errors", k.path_read);
 	pack_kv_u64(pk, "kernel_args_read_errors", k.args_read);
+	pack_kv_u64(pk, "kernel_return_pending_full", k.pending_full);
 	pack_kv_u64(pk, "bus_sent", vigil_pub__sent(a->pub));
 	pack_kv_u64(pk, "bus_dropped", vigil_pub__dropped(a->pub));
 	pack_kv_u64(pk, "pcache_size", c.pcache.size);

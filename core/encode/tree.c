@@ -193,16 +193,19 @@ enum field {
 	F_POLICY,	/* "policy_name" */
 	F_MESSAGE,
 	F_TAGS,
+	F_RETURN,	/* "return": the value of a return probe, as an argument */
+	F_RETURN_ACTION,
 };
 
-#define BODY_FIELDS 9
+#define BODY_FIELDS 10
 
 /* Each message's fields in its proto order (tetragon.proto ProcessKprobe and so on). */
 static const struct {
 	enum vigil_event_type type;
 	enum field fields[BODY_FIELDS];
 } bodies[] = {
-	{ VIGIL_EVENT_KPROBE, { F_FUNCTION, F_ARGS, F_ACTION, F_POLICY, F_MESSAGE, F_TAGS } },
+	{ VIGIL_EVENT_KPROBE,
+	  { F_FUNCTION, F_ARGS, F_RETURN, F_ACTION, F_POLICY, F_RETURN_ACTION, F_MESSAGE, F_TAGS } },
 	{ VIGIL_EVENT_TRACEPOINT,
 	  { F_SUBSYS, F_EVENT, F_ARGS, F_POLICY, F_ACTION, F_MESSAGE, F_TAGS } },
 	{ VIGIL_EVENT_LSM, { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS } },
@@ -303,6 +306,10 @@ static bool field_present(const struct vigil_event *ev, enum field f)
 
 	if (f == F_ARGS)
 		present = arg_count(ev);
+	else if (f == F_RETURN)
+		present = ev->policy.has_return && encode_arg_present(&ev->policy.ret);
+	else if (f == F_RETURN_ACTION)
+		present = ev->policy.has_return && ev->policy.return_action;
 	else if (f == F_ACTION)
 		present = action_name(ev);
 	else if (f == F_TAGS)
@@ -329,6 +336,13 @@ static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum 
 	case F_ACTION:
 		encode_tree_kv_str(t, "action", action_name(ev));
 		break;
+	case F_RETURN:
+		encode_tree_str(t, "return");
+		encode_tree_arg(t, &ev->policy.ret, NULL);
+		break;
+	case F_RETURN_ACTION:
+		encode_tree_kv_str(t, "return_action", vigil_event_action_name(ev->policy.return_action));
+		break;
 	case F_TAGS:
 		encode_tree_str(t, "tags");
 		msgpack_pack_array(&t->pk, tag_count(h));
@@ -343,7 +357,7 @@ static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum 
 }
 
 /* ProcessKprobe, ProcessTracepoint, ProcessLsm, ProcessUprobe. Fields vigil does not
- * produce yet (return, return_action, stack traces, ancestors, ima_hash) never appear. */
+ * produce yet (stack traces, ancestors, ima_hash) never appear. */
 static void put_policy(struct encode_tree *t, const struct vigil_event *ev)
 {
 	const enum field *fields = body_fields(ev->type);

@@ -144,6 +144,12 @@ int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struc
 	ev->policy.nargs = r->nargs;
 	ev->policy.override_err = r->override_err;
 	ev->policy.selector = r->selector;
+	if (r->has_ret) {
+		ev->policy.has_return = true;
+		ev->policy.ret.type = hook->return_type;
+		ev->policy.ret.value = r->ret_value;
+		ev->policy.return_action = r->ret_actions ? strongest(r->ret_actions) : VIGIL_EVENT_ACTION_POST;
+	}
 	if (r->monitored) {
 		ev->policy.action = strongest(r->monitored);
 		ev->policy.monitored = true;

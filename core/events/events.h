@@ -116,6 +116,7 @@ struct vigil_hook_info {
 		int type;		/* enum vigil_arg_type (core/policy/policy.h) */
 		const char *label;	/* NULL when none */
 	} args[VIGIL_EVENT_MAX_ARGS];
+	int return_type;		/* return probes: returnArg's type; 0 (nop) otherwise */
 };
 
 enum vigil_event_arg_flag {
@@ -185,6 +186,9 @@ struct vigil_event {
 			enum vigil_event_action action;	/* the strongest action taken */
 			bool monitored;		/* policy in monitor mode: `action` would have been taken */
 			uint32_t selector;	/* index of the selector that matched in its hook */
+			bool has_return;	/* return probes: ret holds the value returned */
+			struct vigil_event_arg ret;
+			enum vigil_event_action return_action;
 			int32_t override_err;	/* Override: the errno the operation failed with */
 			size_t nargs;
 			struct vigil_event_arg args[VIGIL_EVENT_MAX_ARGS];

@@ -185,6 +185,7 @@ int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_cou
 	out->execs_full = sums[VIGIL_KERR_EXECS_FULL];
 	out->path_read = sums[VIGIL_KERR_PATH_READ];
 	out->args_read = sums[VIGIL_KERR_ARGS_READ];
+	out->pending_full = sums[VIGIL_KERR_PENDING_FULL];
 	return err;
 }
 

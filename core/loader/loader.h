@@ -69,6 +69,7 @@ struct vigil_kernel_counters {
 	uint64_t execs_full;		/* exec map updates that failed */
 	uint64_t path_read;		/* paths that could not be read */
 	uint64_t args_read;		/* argument areas that could not be read */
+	uint64_t pending_full;		/* return-probe calls dropped: too many in flight */
 };
 
 /* Open, size, load and attach the exec/fork/exit programs on the best tracepoint mechanism

@@ -237,8 +237,10 @@ int list_key(const struct list_ref *ref, const char *value, void *key, size_t *k
 }
 
 /* Translate one matchArgs entry. */
-static int compile_arg_filter(struct compile_ctx *ctx, const struct vigil_hook *hook, const struct vigil_match_arg *m,
-			      struct compiled_hook *h, struct vg_arg_filter *f, uint32_t filter)
+/* type and cls are those of the value filtered: an argument's, or a return value's. */
+static int compile_arg_filter(struct compile_ctx *ctx, enum vigil_arg_type type, uint8_t cls,
+			      const struct vigil_match_arg *m, struct compiled_hook *h, struct vg_arg_filter *f,
+			      uint32_t filter)
 {
 	enum vigil_op op = m->op;
 	size_t i;
@@ -246,8 +248,8 @@ static int compile_arg_filter(struct compile_ctx *ctx, const struct vigil_hook *
 
 	f->slot = (uint8_t)m->arg_slot;
 	f->filter_id = filter;
-	f->is_signed = hook->args[m->arg_slot].type == VIGIL_ARG_INT || hook->args[m->arg_slot].type == VIGIL_ARG_LONG ||
-		       hook->args[m->arg_slot].type == VIGIL_ARG_SINT8 || hook->args[m->arg_slot].type == VIGIL_ARG_SINT16;
+	f->is_signed = type == VIGIL_ARG_INT || type == VIGIL_ARG_LONG || type == VIGIL_ARG_SINT8 ||
+		       type == VIGIL_ARG_SINT16;
 	f->negate = op == VIGIL_OP_NOT_EQUAL || op == VIGIL_OP_NOT_PREFIX || op == VIGIL_OP_NOT_POSTFIX ||
 		    op == VIGIL_OP_NOT_IN_MAP || op == VIGIL_OP_NOT_IN_RANGE || op == VIGIL_OP_NOT_SADDR ||
 		    op == VIGIL_OP_NOT_DADDR || op == VIGIL_OP_NOT_SPORT || op == VIGIL_OP_NOT_DPORT ||
@@ -260,8 +262,6 @@ static int compile_arg_filter(struct compile_ctx *ctx, const struct vigil_hook *
 	case VIGIL_OP_NOT_PREFIX:
 	case VIGIL_OP_POSTFIX:
 	case VIGIL_OP_NOT_POSTFIX: {
-		uint8_t cls = h->cfg.args[m->arg_slot].class;
-
 		if (cls == VG_CLASS_STRING || cls == VG_CLASS_PATH) {
 			f->kind = op == VIGIL_OP_EQUAL || op == VIGIL_OP_NOT_EQUAL   ? VG_F_STR_EQ
 				  : op == VIGIL_OP_PREFIX || op == VIGIL_OP_NOT_PREFIX ? VG_F_STR_PREFIX
@@ -436,6 +436,36 @@ static int compile_action(struct compile_ctx *ctx, const struct vigil_action *a,
 	}
 }
 
+/* matchReturnArgs (on the return value, an integer) and matchReturnActions. */
+static int compile_return(struct compile_ctx *ctx, const struct vigil_hook *hook, const struct vigil_selector *sel,
+			  struct compiled_hook *h, struct vg_selector *out, uint32_t *next_filter)
+{
+	size_t j;
+	int err;
+
+	if ((sel->nreturn_args || sel->nreturn_actions) && !hook->is_return)
+		return sensor_error(ctx, sel->pos, -EINVAL, "matchReturnArgs and matchReturnActions need return: true");
+	if (sel->nreturn_args > VG_MAX_RET_FILTERS)
+		return sensor_error(ctx, sel->pos, -E2BIG, "at most %d matchReturnArgs per selector", VG_MAX_RET_FILTERS);
+	for (j = 0; j < sel->nreturn_args; j++) {
+		err = compile_arg_filter(ctx, hook->return_arg.type, VG_CLASS_INT, &sel->return_args[j], h,
+					 &out->ret_args[j], (*next_filter)++);
+		if (err)
+			return err;
+	}
+	out->nret_args = (uint8_t)sel->nreturn_args;
+	for (j = 0; j < sel->nreturn_actions; j++) {
+		if (sel->return_actions[j].kind == VIGIL_ACTION_OVERRIDE)
+			return sensor_error(ctx, sel->return_actions[j].pos, -EOPNOTSUPP,
+					    "Override at the return is too late: the operation has happened");
+		err = compile_action(ctx, &sel->return_actions[j], &out->ret_actions[j]);
+		if (err)
+			return err;
+	}
+	out->nret_actions = (uint8_t)sel->nreturn_actions;
+	return 0;
+}
+
 int compile_selectors(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *h)
 {
 	uint32_t next_filter = 1;
@@ -513,14 +543,17 @@ int compile_selectors(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 		}
 		if (sel->nargs > VG_MAX_MATCH_ARGS)
 			return sensor_error(ctx, sel->pos, -E2BIG, "at most %d matchArgs per selector", VG_MAX_MATCH_ARGS);
-		if (sel->nreturn_args)
-			return sensor_error(ctx, sel->return_args[0].pos, -EOPNOTSUPP, "matchReturnArgs needs return probes, "
-					    "which vigil does not support yet");
 		for (j = 0; j < sel->nargs; j++) {
-			err = compile_arg_filter(ctx, hook, &sel->args[j], h, &out->args[j], next_filter++);
+			const struct vigil_match_arg *m = &sel->args[j];
+
+			err = compile_arg_filter(ctx, hook->args[m->arg_slot].type, h->cfg.args[m->arg_slot].class, m, h,
+						 &out->args[j], next_filter++);
 			if (err)
 				return err;
 		}
+		err = compile_return(ctx, hook, sel, h, out, &next_filter);
+		if (err)
+			return err;
 		out->nargs = (uint8_t)sel->nargs;
 
 		for (j = 0; j < sel->nactions; j++) {

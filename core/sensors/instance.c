@@ -19,13 +19,14 @@
 struct sensor {
 	struct generic_bpf *skel;
 	struct bpf_program *prog;
-	struct bpf_program *prog6;	/* cgroup connect: the IPv6 twin */
+	struct bpf_program *prog2;	/* cgroup connect: the IPv6 twin; return probes: the exit */
 	struct bpf_link *link;
-	struct bpf_link *link6;
+	struct bpf_link *link2;
 	enum sensor_mech mech;
 	char target[128];
 	char subsys[64];
 	char path[256];
+	bool is_return;
 };
 
 static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_mech m)
@@ -43,6 +44,23 @@ static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_me
 	case MECH_CGROUP_CONNECT: return skel->progs.generic_connect4;
 	}
 	return NULL;
+}
+
+/* The program that runs beside the main one: connect6 for cgroup connect, the exit for
+ * return probes; NULL for the rest. */
+static struct bpf_program *second_program(struct generic_bpf *skel, const struct compiled_hook *h)
+{
+	if (h->mech == MECH_CGROUP_CONNECT)
+		return skel->progs.generic_connect6;
+	if (!h->cfg.is_return)
+		return NULL;
+	switch (h->mech) {
+	case MECH_RAW_SYSCALL_TP_BTF: return skel->progs.generic_tp_btf_sys_exit;
+	case MECH_RAW_SYSCALL_RAW_TP: return skel->progs.generic_raw_tp_sys_exit;
+	case MECH_FENTRY: return skel->progs.generic_fexit;
+	case MECH_KPROBE: return skel->progs.generic_kretprobe;
+	default: return NULL;
+	}
 }
 
 static int fill_map(struct bpf_map *map, const struct key_list *keys)
@@ -95,9 +113,11 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		goto err_out;
 	}
 	s->prog = mech_program(s->skel, h->mech);
-	s->prog6 = h->mech == MECH_CGROUP_CONNECT ? s->skel->progs.generic_connect6 : NULL;
+	s->prog2 = second_program(s->skel, h);
+	s->is_return = h->cfg.is_return;
 	bpf_object__for_each_program(p, s->skel->obj)
-		bpf_program__set_autoload(p, p == s->prog || p == s->prog6);
+		bpf_program__set_autoload(p, p == s->prog || p == s->prog2);
+	bpf_map__set_max_entries(s->skel->maps.pending, h->cfg.is_return ? VG_PENDING_MAX : 1);
 
 	/* one ring buffer, one exec map, one set of counters for every program */
 	err = vigil_loader__reuse_shared_maps(loader, s->skel->obj);
@@ -116,6 +136,10 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 
 	switch (h->mech) {
 	case MECH_FENTRY:
+		err = bpf_program__set_attach_target(s->prog, 0, h->target);
+		if (!err && s->prog2)
+			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
+		break;
 	case MECH_FMOD_RET:
 	case MECH_LSM:
 		err = bpf_program__set_attach_target(s->prog, 0, h->target);
@@ -171,8 +195,8 @@ static int attach_cgroup(struct sensor *s, char *why, size_t why_size)
 	s->link = bpf_program__attach_cgroup(s->prog, fd);
 	err = s->link ? 0 : -errno;
 	if (!err) {
-		s->link6 = bpf_program__attach_cgroup(s->prog6, fd);
-		err = s->link6 ? 0 : -errno;
+		s->link2 = bpf_program__attach_cgroup(s->prog2, fd);
+		err = s->link2 ? 0 : -errno;
 	}
 	close(fd);
 	if (err) {
@@ -188,6 +212,16 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 
 	if (s->link)
 		return 0;
+	/* a return probe's exit goes first, so no call's record waits for an exit not yet there */
+	if (s->is_return && !s->link2) {
+		s->link2 = s->mech == MECH_KPROBE ? bpf_program__attach_kprobe(s->prog2, true, s->target)
+						  : bpf_program__attach(s->prog2);
+		if (!s->link2) {
+			err = -errno;
+			snprintf(why, why_size, "attach the return program of %s: %s", s->target, strerror(-err));
+			return err;
+		}
+	}
 	switch (s->mech) {
 	case MECH_TRACEPOINT:
 		s->link = bpf_program__attach_tracepoint(s->prog, s->subsys, s->target);
@@ -226,9 +260,9 @@ int sensor_map_fd(const struct sensor *s, uint8_t kind)
 void sensor_detach(struct sensor *s)
 {
 	bpf_link__destroy(s->link);
-	bpf_link__destroy(s->link6);
+	bpf_link__destroy(s->link2);
 	s->link = NULL;
-	s->link6 = NULL;
+	s->link2 = NULL;
 }
 
 void sensor_free(struct sensor *s)

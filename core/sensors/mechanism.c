@@ -354,13 +354,50 @@ static int uprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, s
 	return fill_args(ctx, hook, out, true, -1, 4);
 }
 
+/* return: true on a kprobe hook: the entry program keeps the record, an exit program on the
+ * same target (raw_syscalls/sys_exit, fexit, kretprobe) adds the return value and posts. */
+static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	int params;
+
+	if (!hook->has_return_arg)
+		return sensor_error(ctx, hook->pos, -EINVAL, "return: true needs returnArg");
+	if (vg_arg_class(hook->return_arg.type) != VG_CLASS_INT || hook->return_arg.type == VIGIL_ARG_NOP)
+		return sensor_error(ctx, hook->return_arg.pos, -EOPNOTSUPP,
+				    "returnArg type \"%s\" is not supported by vigil yet (integer types are)",
+				    vigil_arg_type_name(hook->return_arg.type));
+	switch (out->mech) {
+	case MECH_RAW_SYSCALL_TP_BTF:
+	case MECH_RAW_SYSCALL_RAW_TP:
+	case MECH_KPROBE:
+		break;
+	case MECH_FENTRY:
+		/* fexit finds the return value after the arguments */
+		params = ctx->vmlinux ? btf_func_params(ctx, out->target) : -1;
+		if (params < 0)
+			return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "no BTF for %s's return value", out->target);
+		out->cfg.ret_index = (uint32_t)params;
+		break;
+	default:
+		return sensor_error(ctx, hook->pos, -EOPNOTSUPP, "return probes on %s are not supported by vigil",
+				    sensor_mech_name(out->mech));
+	}
+	out->cfg.is_return = 1;
+	out->cfg.ret_type = (uint8_t)hook->return_arg.type;
+	out->info.return_type = hook->return_arg.type;
+	return 0;
+}
+
 int compile_mechanism(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
+	int err;
+
 	switch (hook->kind) {
 	case VIGIL_HOOK_KPROBE:
-		if (hook->is_return)
-			return sensor_error(ctx, hook->pos, -EOPNOTSUPP, "return probes are not supported by vigil yet");
-		return hook->syscall ? syscall_hook(ctx, hook, out) : kprobe_hook(ctx, hook, out);
+		err = hook->syscall ? syscall_hook(ctx, hook, out) : kprobe_hook(ctx, hook, out);
+		if (!err && hook->is_return)
+			err = return_probe(ctx, hook, out);
+		return err;
 	case VIGIL_HOOK_LSM:
 		return lsm_hook(ctx, hook, out);
 	case VIGIL_HOOK_TRACEPOINT:

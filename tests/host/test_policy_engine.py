@@ -134,6 +134,27 @@ class PolicyEngine(unittest.TestCase):
                   - index: 1
                     type: "string"
                 """ % UPROBE),
+            "ret.yaml": policy("failed-opens", """\
+                kprobes:
+                - call: "sys_openat"
+                  syscall: true
+                  return: true
+                  args:
+                  - index: 1
+                    type: "string"
+                  returnArg:
+                    index: 0
+                    type: "int"
+                  selectors:
+                  - matchArgs:
+                    - index: 1
+                      operator: "Prefix"
+                      values: ["%s/ret/"]
+                    matchReturnArgs:
+                    - index: 0
+                      operator: "LT"
+                      values: ["0"]
+                """ % t),
             "follow.yaml": openat_policy("follow-children", """\
                 - matchArgs:
                   - index: 6
@@ -190,6 +211,9 @@ class PolicyEngine(unittest.TestCase):
             run(SPAWNER, OPENER, p["follow"] + "/under-spawner")
             run(OPENER, p["follow"] + "/alone")
             run(UPROBE, "42", "hello")
+            os.makedirs(t + "/ret")
+            open(t + "/ret/exists", "w").close()
+            run(OPENER, t + "/ret/exists", t + "/ret/missing")
             cls.status = agent.status()
             # management at run time; nothing of a deleted policy may stay in the kernel
             cls.progs_before_add = vh.bpf_prog_ids()
@@ -231,8 +255,18 @@ class PolicyEngine(unittest.TestCase):
         self.assertEqual(ev["process"]["arguments"], "/etc/hostname /tmp/not-etc /etc/passwd")
         self.assertIn("parent", ev)
 
+    def test_return_probe_reports_only_failed_calls_with_their_return_value(self):
+        evs = [e["process_kprobe"] for e in self.events
+               if "process_kprobe" in e and e["process_kprobe"]["policy_name"] == "failed-opens"]
+        self.assertEqual(len(evs), 1, evs)
+        self.assertEqual(evs[0]["args"], [{"string_arg": self.tmp + "/ret/missing"}])
+        self.assertEqual(evs[0]["return"], {"int_arg": -2})  # ENOENT
+        self.assertEqual(evs[0]["return_action"], "KPROBE_ACTION_POST")
+        self.assertEqual(evs[0]["process"]["binary"], OPENER)
+
     def test_syscall_kprobe_lands_on_raw_syscalls_with_args(self):
-        evs = [e["process_kprobe"] for e in self.events if "process_kprobe" in e]
+        evs = [e["process_kprobe"] for e in self.events
+               if "process_kprobe" in e and e["process_kprobe"]["policy_name"] == "setns-watch"]
         self.assertEqual(len(evs), 1, evs)
         ev = evs[0]
         self.assertEqual(ev["function_name"], "__x64_sys_setns")
@@ -295,7 +329,7 @@ class PolicyEngine(unittest.TestCase):
 
     def test_no_policy_events_beyond_the_expected(self):
         policy_events = [e for e in self.events if any(k in e for k in ("process_kprobe", "process_tracepoint"))]
-        self.assertEqual(len(policy_events), 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1)
+        self.assertEqual(len(policy_events), 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1)
         c = self.final_status["counters"]
         self.assertEqual(c["kernel_ringbuf_full"], 0)
         self.assertEqual(c["bad_records"], 0)

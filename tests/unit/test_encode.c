@@ -607,6 +607,22 @@ static void test_kprobe_without_args_tags_or_message_omits_them(void **ctx)
 				     "\"action\":\"KPROBE_ACTION_POST\",\"policy_name\":\"p\"},"));
 }
 
+static void test_kprobe_return_and_return_action_in_proto_order(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "security_file_open");
+	s->ev.parent = NULL;
+	s->ev.policy.has_return = true;
+	s->ev.policy.ret.type = VIGIL_ARG_INT;
+	s->ev.policy.ret.value = (uint64_t)-13;
+	s->ev.policy.return_action = VIGIL_EVENT_ACTION_POST;
+	assert_non_null(strstr(json_of(s, &s->ev),
+			       "}},\"function_name\":\"security_file_open\",\"return\":{\"int_arg\":-13},"
+			       "\"action\":\"KPROBE_ACTION_POST\",\"policy_name\":\"p\","
+			       "\"return_action\":\"KPROBE_ACTION_POST\"},"));
+}
+
 static void test_unknown_action_is_omitted(void **ctx)
 {
 	struct state *s = *ctx;
@@ -2316,6 +2332,7 @@ int main(void)
 		T(test_policy_round_trip_repacks_to_identical_bytes),
 		T(test_policy_event_types_decode_to_their_enum),
 		T(test_kprobe_without_args_tags_or_message_omits_them),
+		T(test_kprobe_return_and_return_action_in_proto_order),
 		T(test_unknown_action_is_omitted),
 		T(test_monitored_flag_comes_last),
 		T(test_uprobe_keys_follow_proto_order),

@@ -449,6 +449,42 @@ static void test_unsupported_argument_type_is_refused_at_the_argument(void **sta
 	assert_non_null(strstr(f->err.reason, "char_iovec"));
 }
 
+static void test_return_probe_keeps_the_record_for_the_exit_and_filters_the_value(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_selector *s;
+
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_openat\n    syscall: true\n    return: true\n"
+				    "    args:\n    - index: 1\n      type: string\n"
+				    "    returnArg:\n      index: 0\n      type: int\n"
+				    "    selectors:\n    - matchReturnArgs:\n      - index: 0\n        operator: LT\n"
+				    "        values: [\"0\"]\n      matchReturnActions:\n      - action: Post\n",
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_int_equal(f->hook.cfg.is_return, 1);
+	assert_int_equal(f->hook.cfg.ret_type, VG_ARG_INT);
+	assert_int_equal(f->hook.info.return_type, VIGIL_ARG_INT);
+	s = &f->hook.cfg.sel[0];
+	assert_int_equal(s->nret_args, 1);
+	assert_int_equal(s->ret_args[0].int_op, VG_INT_LT);
+	assert_int_equal(s->ret_args[0].is_signed, 1);
+	assert_int_equal(s->nret_actions, 1);
+	assert_int_equal(s->ret_actions[0].kind, VG_ACT_POST);
+}
+
+static void test_override_at_the_return_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_openat\n    syscall: true\n    return: true\n"
+				    "    returnArg:\n      index: 0\n      type: int\n"
+				    "    selectors:\n    - matchReturnActions:\n      - action: Override\n"
+				    "        argError: -1\n",
+				 VIGIL_MODE_ENFORCE),
+			 -EOPNOTSUPP);
+	assert_non_null(strstr(f->err.reason, "too late"));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -476,6 +512,8 @@ int main(void)
 		T(test_actions_carry_their_arguments),
 		T(test_selector_without_actions_posts),
 		T(test_unsupported_argument_type_is_refused_at_the_argument),
+		T(test_return_probe_keeps_the_record_for_the_exit_and_filters_the_value),
+		T(test_override_at_the_return_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
