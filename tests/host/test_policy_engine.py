@@ -5,6 +5,7 @@ binary / namespace / rate-limit / NoPost selectors, and policy management at run
 Every assertion is on events a `vigil getevents` subscriber received, and on their count:
 activity that matches no selector must produce no event at all.
 """
+import base64
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ SPAWNER = os.path.join(vh.PROGS, "spawner")
 SETNS = os.path.join(vh.PROGS, "setns_self")
 CAT = os.path.realpath("/bin/cat")
 UPROBE = os.path.join(vh.PROGS, "uprobe_target")
+ECHO = os.path.realpath("/bin/echo")
 
 
 def bpf_map_ids():
@@ -155,6 +157,23 @@ class PolicyEngine(unittest.TestCase):
                       operator: "LT"
                       values: ["0"]
                 """ % t),
+            "write.yaml": policy("echo-writes", """\
+                kprobes:
+                - call: "sys_write"
+                  syscall: true
+                  args:
+                  - index: 0
+                    type: "fd"
+                  - index: 1
+                    type: "char_buf"
+                    sizeArgIndex: 3
+                  - index: 2
+                    type: "size_t"
+                  selectors:
+                  - matchBinaries:
+                    - operator: "In"
+                      values: ["%s"]
+                """ % ECHO),
             "follow.yaml": openat_policy("follow-children", """\
                 - matchArgs:
                   - index: 6
@@ -211,6 +230,8 @@ class PolicyEngine(unittest.TestCase):
             run(SPAWNER, OPENER, p["follow"] + "/under-spawner")
             run(OPENER, p["follow"] + "/alone")
             run(UPROBE, "42", "hello")
+            with open(os.devnull, "w") as null:
+                subprocess.run([ECHO, "vigil charbuf"], stdout=null)
             os.makedirs(t + "/ret")
             open(t + "/ret/exists", "w").close()
             run(OPENER, t + "/ret/exists", t + "/ret/missing")
@@ -263,6 +284,15 @@ class PolicyEngine(unittest.TestCase):
         self.assertEqual(evs[0]["return"], {"int_arg": -2})  # ENOENT
         self.assertEqual(evs[0]["return_action"], "KPROBE_ACTION_POST")
         self.assertEqual(evs[0]["process"]["binary"], OPENER)
+
+    def test_char_buf_with_size_argument_and_fd_resolved_to_its_file(self):
+        evs = [e["process_kprobe"] for e in self.events
+               if "process_kprobe" in e and e["process_kprobe"]["policy_name"] == "echo-writes"]
+        self.assertEqual(len(evs), 1, evs)
+        fd, buf, size = evs[0]["args"]
+        self.assertEqual(fd["file_arg"]["path"], "/dev/null")
+        self.assertEqual(buf, {"bytes_arg": base64.b64encode(b"vigil charbuf\n").decode()})
+        self.assertEqual(size, {"size_arg": "14"})
 
     def test_syscall_kprobe_lands_on_raw_syscalls_with_args(self):
         evs = [e["process_kprobe"] for e in self.events
@@ -329,7 +359,7 @@ class PolicyEngine(unittest.TestCase):
 
     def test_no_policy_events_beyond_the_expected(self):
         policy_events = [e for e in self.events if any(k in e for k in ("process_kprobe", "process_tracepoint"))]
-        self.assertEqual(len(policy_events), 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1)
+        self.assertEqual(len(policy_events), 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1)
         c = self.final_status["counters"]
         self.assertEqual(c["kernel_ringbuf_full"], 0)
         self.assertEqual(c["bad_records"], 0)
