@@ -85,6 +85,18 @@ int agent_rules_open(struct vigil_agent *a);
 int agent_rules_list(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_rules_reload(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 
+/* An array packed aside while its items are produced (count unknown until the end, often
+ * under another object's lock), then written with its exact count. */
+struct ctl_list {
+	msgpack_sbuffer sb;
+	msgpack_packer pk;	/* pack each item here and count it in n */
+	size_t n;
+};
+
+void ctl_list_init(struct ctl_list *l);
+/* Write the array (header, then the items) to pk and release l. */
+void ctl_list_flush(struct ctl_list *l, msgpack_packer *pk);
+
 /* Small msgpack helpers the control files share. */
 const msgpack_object *ctl_get(const msgpack_object *map, const char *key);
 /* The string at key copied into out (NUL-terminated); -ENOENT / -E2BIG. */

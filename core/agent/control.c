@@ -165,6 +165,21 @@ int ctl_get_str(const msgpack_object *map, const char *key, char *out, size_t si
 	return 0;
 }
 
+void ctl_list_init(struct ctl_list *l)
+{
+	msgpack_sbuffer_init(&l->sb);
+	msgpack_packer_init(&l->pk, &l->sb, msgpack_sbuffer_write);
+	l->n = 0;
+}
+
+void ctl_list_flush(struct ctl_list *l, msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, l->n);
+	if (l->sb.size)
+		pk->callback(pk->data, l->sb.data, l->sb.size);
+	msgpack_sbuffer_destroy(&l->sb);
+}
+
 void ctl_pack_str(msgpack_packer *pk, const char *s)
 {
 	msgpack_pack_str_with_body(pk, s, strlen(s));

@@ -117,18 +117,13 @@ int agent_policy_add(struct vigil_agent *a, const msgpack_object *req, msgpack_p
 	return 0;
 }
 
-struct list_ctx {
-	msgpack_packer *pk;
-	size_t n;
-};
-
 static void pack_policy(const struct vigil_policy_status *st, void *ctx)
 {
-	struct list_ctx *lc = ctx;
-	msgpack_packer *pk = lc->pk;
+	struct ctl_list *l = ctx;
+	msgpack_packer *pk = &l->pk;
 	size_t i;
 
-	lc->n++;
+	l->n++;
 	msgpack_pack_map(pk, 6);
 	ctl_pack_str(pk, "name");
 	ctl_pack_str(pk, st->name);
@@ -167,25 +162,18 @@ static void pack_policy(const struct vigil_policy_status *st, void *ctx)
  * their exact count. */
 int agent_policy_list(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
 {
-	struct list_ctx ctx = {0};
-	msgpack_sbuffer sb;
-	msgpack_packer aside;
+	struct ctl_list list;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&aside, &sb, msgpack_sbuffer_write);
-	ctx.pk = &aside;
+	ctl_list_init(&list);
 	if (a->sensors)
-		vigil_sensors__list(a->sensors, pack_policy, &ctx);
+		vigil_sensors__list(a->sensors, pack_policy, &list);
 	if (req) {
 		msgpack_pack_map(pk, 2);
 		ctl_pack_str(pk, "ok");
 		msgpack_pack_true(pk);
 		ctl_pack_str(pk, "policies");
 	}
-	msgpack_pack_array(pk, ctx.n);
-	if (sb.size)
-		pk->callback(pk->data, sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
+	ctl_list_flush(&list, pk);
 	return 0;
 }
 

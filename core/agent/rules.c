@@ -131,17 +131,12 @@ static void pack_u64(msgpack_packer *pk, const char *key, uint64_t v)
 	msgpack_pack_uint64(pk, v);
 }
 
-struct list_ctx {
-	msgpack_packer *pk;
-	size_t n;
-};
-
 static void pack_rule(const struct vigil_rule_status *st, void *ctx)
 {
-	struct list_ctx *lc = ctx;
-	msgpack_packer *pk = lc->pk;
+	struct ctl_list *l = ctx;
+	msgpack_packer *pk = &l->pk;
 
-	lc->n++;
+	l->n++;
 	msgpack_pack_map(pk, 14 + !!st->reason);
 	ctl_pack_str(pk, "name");
 	ctl_pack_str(pk, st->name);
@@ -171,36 +166,29 @@ static void pack_rule(const struct vigil_rule_status *st, void *ctx)
 /* {"ok": true, "rules": [...]}; packed aside first so the array header has the count */
 int agent_rules_list(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
 {
-	struct list_ctx ctx = {0};
-	msgpack_sbuffer sb;
-	msgpack_packer aside;
+	struct ctl_list list;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&aside, &sb, msgpack_sbuffer_write);
-	ctx.pk = &aside;
+	ctl_list_init(&list);
 	if (a->luahost)
-		vigil_luahost__list(a->luahost, pack_rule, &ctx);
+		vigil_luahost__list(a->luahost, pack_rule, &list);
 	msgpack_pack_map(pk, 3);
 	ctl_pack_str(pk, "ok");
 	msgpack_pack_true(pk);
 	ctl_pack_str(pk, "rules_dir");
 	ctl_pack_str(pk, a->opts.rules_dir ? a->opts.rules_dir : "");
 	ctl_pack_str(pk, "rules");
-	msgpack_pack_array(pk, ctx.n);
-	if (sb.size)
-		pk->callback(pk->data, sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
+	ctl_list_flush(&list, pk);
 	return 0;
 }
 
 static void pack_outcome(const char *file, const char *name, enum vigil_rule_outcome outcome,
 			 const struct vigil_rule_error *err, void *ctx)
 {
-	struct list_ctx *lc = ctx;
-	msgpack_packer *pk = lc->pk;
+	struct ctl_list *l = ctx;
+	msgpack_packer *pk = &l->pk;
 	char msg[sizeof(err->file) + sizeof(err->reason) + 16];
 
-	lc->n++;
+	l->n++;
 	msgpack_pack_map(pk, 3 + !!err);
 	ctl_pack_str(pk, "file");
 	ctl_pack_str(pk, file);
@@ -220,9 +208,7 @@ static void pack_outcome(const char *file, const char *name, enum vigil_rule_out
  * running through it; a refused file keeps its previous version */
 int agent_rules_reload(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
 {
-	struct list_ctx ctx = {0};
-	msgpack_sbuffer sb;
-	msgpack_packer aside;
+	struct ctl_list list;
 	char msg[512];
 	int rc;
 
@@ -230,24 +216,20 @@ int agent_rules_reload(struct vigil_agent *a, const msgpack_object *req, msgpack
 		ctl_pack_error(pk, "no rules directory: start vigild with --rules-dir");
 		return 0;
 	}
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&aside, &sb, msgpack_sbuffer_write);
-	ctx.pk = &aside;
-	rc = vigil_luahost__reload(a->luahost, pack_outcome, &ctx);
+	ctl_list_init(&list);
+	rc = vigil_luahost__reload(a->luahost, pack_outcome, &list);
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "cannot read %s: %s", a->opts.rules_dir, strerror(-rc));
 		ctl_pack_error(pk, msg);
-	} else {
-		msgpack_pack_map(pk, 3);
-		ctl_pack_str(pk, "ok");
-		msgpack_pack_true(pk);
-		ctl_pack_str(pk, "refused");
-		msgpack_pack_uint32(pk, (uint32_t)rc);
-		ctl_pack_str(pk, "files");
-		msgpack_pack_array(pk, ctx.n);
-		if (sb.size)
-			pk->callback(pk->data, sb.data, sb.size);
+		msgpack_sbuffer_destroy(&list.sb);
+		return 0;
 	}
-	msgpack_sbuffer_destroy(&sb);
+	msgpack_pack_map(pk, 3);
+	ctl_pack_str(pk, "ok");
+	msgpack_pack_true(pk);
+	ctl_pack_str(pk, "refused");
+	msgpack_pack_uint32(pk, (uint32_t)rc);
+	ctl_pack_str(pk, "files");
+	ctl_list_flush(&list, pk);
 	return 0;
 }
