@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-scripts/build.sh build
+scripts/build.sh build >&2	# build chatter to stderr: stdout carries the events
 exec build/core/cli/vigild --output compact "$@"
