@@ -19,11 +19,6 @@ _Static_assert(sizeof(struct fp_bytes) == sizeof(ss_plugin_byte_buffer) &&
 		       offsetof(struct fp_bytes, ptr) == offsetof(ss_plugin_byte_buffer, ptr),
 	       "core address values are handed to the framework as they are");
 
-struct instance {
-	struct fp_source *src;
-	ss_plugin_event **evts;		/* what next_batch returns: pointers into the batch */
-};
-
 PLUGIN_EXPORT const char *plugin_get_required_api_version(void)
 {
 	return PLUGIN_REQUIRED_API_VERSION;
@@ -89,34 +84,15 @@ PLUGIN_EXPORT const char *plugin_get_last_error(ss_plugin_t *s)
 
 PLUGIN_EXPORT void plugin_close(ss_plugin_t *s, ss_instance_t *h)
 {
-	struct instance *inst = h;
-
-	if (!inst)
-		return;
-	fp_source__close(s, inst->src);
-	free(inst->evts);
-	free(inst);
+	fp_instance__close(s, h);
 }
 
 PLUGIN_EXPORT ss_instance_t *plugin_open(ss_plugin_t *s, const char *params, ss_plugin_rc *rc)
 {
-	struct instance *inst = calloc(1, sizeof(*inst));
+	struct fp_instance *inst = fp_instance__open(s, params, sizeof(ss_plugin_event *));
 
-	*rc = SS_PLUGIN_FAILURE;
-	if (!inst)
-		goto err_out;
-	inst->evts = calloc(fp_state__batch_size(s), sizeof(*inst->evts));
-	if (!inst->evts)
-		goto err_out;
-	inst->src = fp_source__open(s, params);
-	if (!inst->src)
-		goto err_out;
-	*rc = SS_PLUGIN_SUCCESS;
+	*rc = inst ? SS_PLUGIN_SUCCESS : SS_PLUGIN_FAILURE;
 	return inst;
-
-err_out:
-	plugin_close(s, inst);
-	return NULL;
 }
 
 PLUGIN_EXPORT const char *plugin_list_open_params(ss_plugin_t *s, ss_plugin_rc *rc)
@@ -145,7 +121,7 @@ static ss_plugin_event *frame(const struct fp_event *ev)
 PLUGIN_EXPORT ss_plugin_rc plugin_next_batch(ss_plugin_t *s, ss_instance_t *h, uint32_t *nevts,
 					     ss_plugin_event ***evts)
 {
-	struct instance *inst = h;
+	struct fp_instance *inst = h;
 	int n = fp_source__next(s, inst->src), i;
 
 	*nevts = 0;
@@ -156,7 +132,7 @@ PLUGIN_EXPORT ss_plugin_rc plugin_next_batch(ss_plugin_t *s, ss_instance_t *h, u
 	if (!n)
 		return SS_PLUGIN_TIMEOUT;
 	for (i = 0; i < n; i++)
-		inst->evts[i] = frame(fp_source__event(inst->src, (uint32_t)i));
+		((ss_plugin_event **)inst->evts)[i] = frame(fp_source__event(inst->src, (uint32_t)i));
 	*nevts = (uint32_t)n;
 	return SS_PLUGIN_SUCCESS;
 }

@@ -92,6 +92,18 @@ uint32_t fp_state__batch_size(const struct fp_state *st);
  * connects lazily, so this succeeds while the agent is down and next() times out until it
  * is back. NULL on failure, with the reason in the state. */
 struct fp_source *fp_source__open(struct fp_state *st, const char *params);
+
+/* What a shim's plugin_open returns: the bus source and the array next_batch hands out,
+ * batch_size elements of elem_size bytes (the ABIs differ in what an element is). */
+struct fp_instance {
+	struct fp_source *src;
+	void *evts;
+};
+
+/* NULL on failure (the reason is in the state's last error). */
+struct fp_instance *fp_instance__open(struct fp_state *st, const char *params, size_t elem_size);
+/* Accepts NULL. */
+void fp_instance__close(struct fp_state *st, struct fp_instance *inst);
 /* Accepts NULL. */
 void fp_source__close(struct fp_state *st, struct fp_source *src);
 /* Wait up to the configured timeout for events, then take what is queued, up to the batch

@@ -204,3 +204,29 @@ const struct fp_event *fp_source__event(const struct fp_source *src, uint32_t i)
 {
 	return &src->slots[i].ev;
 }
+
+struct fp_instance *fp_instance__open(struct fp_state *st, const char *params, size_t elem_size)
+{
+	struct fp_instance *inst = calloc(1, sizeof(*inst));
+
+	if (!inst)
+		return NULL;
+	inst->evts = calloc(fp_state__batch_size(st), elem_size);
+	if (inst->evts)
+		inst->src = fp_source__open(st, params);
+	if (!inst->src) {
+		fp_instance__close(st, inst);
+		return NULL;
+	}
+	return inst;
+}
+
+void fp_instance__close(struct fp_state *st, struct fp_instance *inst)
+{
+	if (!inst)
+		return;
+	if (inst->src)
+		fp_source__close(st, inst->src);
+	free(inst->evts);
+	free(inst);
+}
