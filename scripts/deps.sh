@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Install what building and testing vigil needs (Debian 12 packages only). Idempotent.
+# scripts/deps.sh --list prints the package names instead.
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang llvm bpftool
@@ -14,6 +15,11 @@ for f in "$(dirname "$0")"/deps.d/*.txt; do
     case "$p" in ''|'#'*) ;; *) packages+=("$p") ;; esac
   done < "$f"
 done
+# --list: print the packages, one a line, and stop (CI installs them itself)
+if [ "${1:-}" = "--list" ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
