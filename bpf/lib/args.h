@@ -9,6 +9,7 @@
 
 #include "generic_maps.h"
 #include "path.h"
+#include "task.h"
 
 /* data[] writes start below this, and one argument writes at most VG_ARG_STR_MAX plus a
  * small header, so masked offsets stay inside data[] (see generic.h). */
@@ -235,17 +236,13 @@ static __always_inline __u32 capture_cred(struct generic_scratch *s, __u32 off, 
 {
 	struct vg_cred *out = (void *)&s->rec.data[off & DATA_OFF_LIMIT];
 
-	out->uid = BPF_CORE_READ(cred, uid.val);
-	out->gid = BPF_CORE_READ(cred, gid.val);
-	out->euid = BPF_CORE_READ(cred, euid.val);
-	out->egid = BPF_CORE_READ(cred, egid.val);
-	out->suid = BPF_CORE_READ(cred, suid.val);
-	out->sgid = BPF_CORE_READ(cred, sgid.val);
-	out->fsuid = BPF_CORE_READ(cred, fsuid.val);
-	out->fsgid = BPF_CORE_READ(cred, fsgid.val);
-	bpf_probe_read_kernel(&out->cap_permitted, 8, &cred->cap_permitted);
-	bpf_probe_read_kernel(&out->cap_effective, 8, &cred->cap_effective);
-	bpf_probe_read_kernel(&out->cap_inheritable, 8, &cred->cap_inheritable);
+	/* vg_cred opens with the ids of vigil_creds_raw, then the three capability sets */
+	_Static_assert(__builtin_offsetof(struct vg_cred, fsgid) == __builtin_offsetof(struct vigil_creds_raw, fsgid),
+		       "vg_cred ids");
+	_Static_assert(__builtin_offsetof(struct vg_cred, cap_inheritable) ==
+			       __builtin_offsetof(struct vg_cred, cap_permitted) + 16,
+		       "vg_cred caps");
+	read_cred(cred, (struct vigil_creds_raw *)out, &out->cap_permitted);
 	out->user_ns = BPF_CORE_READ(cred, user_ns, ns.inum);
 	return sizeof(*out);
 }

@@ -32,10 +32,9 @@ static __always_inline __u64 task_ktime(struct task_struct *task, __u32 tgid, bo
 	return task_start_ktime(task);
 }
 
-static __always_inline void task_creds(struct task_struct *task, struct vigil_creds_raw *c, __u64 caps[3])
+/* ids and capabilities (permitted, effective, inheritable) of a struct cred */
+static __always_inline void read_cred(const struct cred *cred, struct vigil_creds_raw *c, __u64 caps[3])
 {
-	const struct cred *cred = BPF_CORE_READ(task, cred);
-
 	c->uid = BPF_CORE_READ(cred, uid.val);
 	c->gid = BPF_CORE_READ(cred, gid.val);
 	c->euid = BPF_CORE_READ(cred, euid.val);
@@ -48,6 +47,11 @@ static __always_inline void task_creds(struct task_struct *task, struct vigil_cr
 	bpf_probe_read_kernel(&caps[0], sizeof(__u64), &cred->cap_permitted);
 	bpf_probe_read_kernel(&caps[1], sizeof(__u64), &cred->cap_effective);
 	bpf_probe_read_kernel(&caps[2], sizeof(__u64), &cred->cap_inheritable);
+}
+
+static __always_inline void task_creds(struct task_struct *task, struct vigil_creds_raw *c, __u64 caps[3])
+{
+	read_cred(BPF_CORE_READ(task, cred), c, caps);
 }
 
 static __always_inline __u32 task_auid(struct task_struct *task)

@@ -44,10 +44,23 @@ spec:
         operator: "DPort"
         values: ["8081"]
 YAML
+cat >"$WORK/creds.yaml" <<'YAML'
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "commit-creds"
+spec:
+  kprobes:
+  - call: "commit_creds"
+    syscall: false
+    args:
+    - index: 0
+      type: "cred"
+YAML
 echo secret >/etc/vigil-vm-test
 echo other >/etc/vigil-other
 
-start_agent --tracing-policy "$WORK/file.yaml" --tracing-policy "$WORK/connect.yaml"
+start_agent --tracing-policy "$WORK/file.yaml" --tracing-policy "$WORK/connect.yaml" --tracing-policy "$WORK/creds.yaml"
 mech=$(jq -r '.policies[] | select(.name == "file-open") | .hooks[0].mechanism' "$STATUS")
 info "security_file_open via $mech; tcp_connect via $(jq -r '.policies[] | select(.name == "tcp-connect") | .hooks[0].mechanism' "$STATUS")"
 [ "$mech" = fentry ] || fail "security_file_open should use fentry on this kernel, got $mech"
@@ -66,6 +79,9 @@ expect_event '.process_kprobe.function_name == "security_file_open"
 	and .process_kprobe.process.binary == "/usr/bin/cat" and .process_kprobe.policy_name == "file-open"'
 expect_event '.process_kprobe.function_name == "tcp_connect"
 	and .process_kprobe.args[0].sock_arg.daddr == "127.0.0.1" and .process_kprobe.args[0].sock_arg.dport == 8081'
+# every exec commits credentials: a cred argument decoded whole
+expect_event '.process_kprobe.function_name == "commit_creds" and .process_kprobe.args[0].process_credentials_arg.uid == 0
+	and (.process_kprobe.args[0].process_credentials_arg.caps.effective | index("CAP_SYS_ADMIN"))'
 n=$(count_events '.process_kprobe.policy_name == "file-open"')
 [ "$n" = 1 ] || fail "expected exactly 1 file-open event, got $n"
 n=$(count_events '.process_kprobe.policy_name == "tcp-connect"')
