@@ -7,8 +7,6 @@
 #include "abi_v0.h"
 #include "falco.h"
 
-#define PLUGIN_EXPORT __attribute__((visibility("default")))
-
 PLUGIN_EXPORT const char *plugin_get_required_api_version(void)
 {
 	return PLUGIN_REQUIRED_API_VERSION;
@@ -17,42 +15,6 @@ PLUGIN_EXPORT const char *plugin_get_required_api_version(void)
 PLUGIN_EXPORT uint32_t plugin_get_type(void)
 {
 	return TYPE_SOURCE_PLUGIN;
-}
-
-PLUGIN_EXPORT const char *plugin_get_version(void)
-{
-	return fp_plugin.version;
-}
-
-PLUGIN_EXPORT const char *plugin_get_name(void)
-{
-	return fp_plugin.name;
-}
-
-PLUGIN_EXPORT const char *plugin_get_description(void)
-{
-	return fp_plugin.description;
-}
-
-PLUGIN_EXPORT const char *plugin_get_contact(void)
-{
-	return fp_plugin.contact;
-}
-
-PLUGIN_EXPORT uint32_t plugin_get_id(void)
-{
-	return fp_plugin.id;
-}
-
-PLUGIN_EXPORT const char *plugin_get_event_source(void)
-{
-	return fp_plugin.source;
-}
-
-PLUGIN_EXPORT const char *plugin_get_init_schema(ss_plugin_schema_type *schema_type)
-{
-	*schema_type = SS_PLUGIN_SCHEMA_JSON;
-	return fp_init_schema();
 }
 
 /* As in 3.x, a failed init still returns the state that holds the reason: this libsinsp

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "abi_common.h"
+
 /* The framework accepts 0.x.y with x <= 3; 0.3.0 is its own version. */
 #define PLUGIN_REQUIRED_API_VERSION "0.3.0"
 
@@ -22,21 +24,6 @@ enum {
 	FTYPE_STRING = 9,
 };
 
-typedef enum ss_plugin_rc {
-	SS_PLUGIN_SUCCESS = 0,
-	SS_PLUGIN_FAILURE = 1,
-	SS_PLUGIN_TIMEOUT = -1,
-	SS_PLUGIN_EOF = 2,
-	SS_PLUGIN_NOT_SUPPORTED = 3,
-} ss_plugin_rc;
-
-typedef enum ss_plugin_schema_type {
-	SS_PLUGIN_SCHEMA_NONE = 0,
-	SS_PLUGIN_SCHEMA_JSON = 1,
-} ss_plugin_schema_type;
-
-typedef void ss_plugin_t;
-typedef void ss_instance_t;
 
 /* An event is just the payload; the framework frames it (and may copy it) itself. */
 typedef struct ss_plugin_event {

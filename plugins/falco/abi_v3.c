@@ -12,8 +12,6 @@
 #include "abi_v3.h"
 #include "falco.h"
 
-#define PLUGIN_EXPORT __attribute__((visibility("default")))
-
 _Static_assert(sizeof(ss_plugin_event) == 26, "libscap's event header is 26 packed bytes");
 _Static_assert(sizeof(struct fp_bytes) == sizeof(ss_plugin_byte_buffer) &&
 		       offsetof(struct fp_bytes, ptr) == offsetof(ss_plugin_byte_buffer, ptr),
@@ -22,42 +20,6 @@ _Static_assert(sizeof(struct fp_bytes) == sizeof(ss_plugin_byte_buffer) &&
 PLUGIN_EXPORT const char *plugin_get_required_api_version(void)
 {
 	return PLUGIN_REQUIRED_API_VERSION;
-}
-
-PLUGIN_EXPORT const char *plugin_get_version(void)
-{
-	return fp_plugin.version;
-}
-
-PLUGIN_EXPORT const char *plugin_get_name(void)
-{
-	return fp_plugin.name;
-}
-
-PLUGIN_EXPORT const char *plugin_get_description(void)
-{
-	return fp_plugin.description;
-}
-
-PLUGIN_EXPORT const char *plugin_get_contact(void)
-{
-	return fp_plugin.contact;
-}
-
-PLUGIN_EXPORT uint32_t plugin_get_id(void)
-{
-	return fp_plugin.id;
-}
-
-PLUGIN_EXPORT const char *plugin_get_event_source(void)
-{
-	return fp_plugin.source;
-}
-
-PLUGIN_EXPORT const char *plugin_get_init_schema(ss_plugin_schema_type *schema_type)
-{
-	*schema_type = SS_PLUGIN_SCHEMA_JSON;
-	return fp_init_schema();
 }
 
 /* On a config error the state is still returned: the framework reads the reason from it

@@ -11,22 +11,11 @@
 
 #include <stdint.h>
 
+#include "abi_common.h"
+
 #define PLUGIN_REQUIRED_API_VERSION "3.0.0"
 
 typedef uint32_t ss_plugin_bool;	/* 4 bytes, as libs encode booleans */
-
-typedef enum ss_plugin_rc {
-	SS_PLUGIN_SUCCESS = 0,
-	SS_PLUGIN_FAILURE = 1,
-	SS_PLUGIN_TIMEOUT = -1,
-	SS_PLUGIN_EOF = 2,
-	SS_PLUGIN_NOT_SUPPORTED = 3,
-} ss_plugin_rc;
-
-typedef enum ss_plugin_schema_type {
-	SS_PLUGIN_SCHEMA_NONE = 0,
-	SS_PLUGIN_SCHEMA_JSON = 1,
-} ss_plugin_schema_type;
 
 /* Field types, numbered as libsinsp's PT_* so they pass through unchanged. */
 enum {
@@ -36,8 +25,6 @@ enum {
 	FTYPE_IPADDR = 40,
 };
 
-typedef void ss_plugin_t;
-typedef void ss_instance_t;
 typedef void ss_plugin_owner_t;
 
 /* An event is a libscap event: this packed 26-byte header, then the parameter lengths,
