@@ -58,6 +58,15 @@ static __always_inline __u32 put_path(struct exec_scratch *s, __u32 off, const s
 	return len;
 }
 
+static __always_inline void file_identity(struct vigil_exec_record *rec, struct inode *inode)
+{
+	rec->file_ino = BPF_CORE_READ(inode, i_ino);
+	rec->file_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	rec->file_uid = BPF_CORE_READ(inode, i_uid.val);
+	rec->file_mode = BPF_CORE_READ(inode, i_mode);
+	rec->file_nlink = BPF_CORE_READ(inode, __i_nlink);
+}
+
 static __always_inline void remember_exec(__u32 tgid, struct vigil_exec_record *rec)
 {
 	struct vigil_exec_entry entry = {
@@ -122,6 +131,7 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	__builtin_memset(s->rec.ns, 0, sizeof(s->rec.ns));
 	task_namespaces(task, s->rec.ns);
 	s->rec.cgroup_id = bpf_get_current_cgroup_id();
+	file_identity(&s->rec, BPF_CORE_READ(bprm, file, f_inode));
 
 	/* data = binary | cwd | args */
 	bpf_core_read(&root, sizeof(root), &task->fs->root);

@@ -94,6 +94,12 @@ struct vigil_exec_record {
 	__u64 cap_inheritable;
 	__u32 ns[VIGIL_NS_SLOTS];
 	__u64 cgroup_id;
+	/* the file executed (bprm->file): its identity for "files" lists, owner and mode */
+	__u64 file_ino;
+	__u32 file_dev;			/* i_sb->s_dev, kernel encoding (major << 20 | minor) */
+	__u32 file_uid;
+	__u32 file_mode;
+	__u32 file_nlink;
 	__u16 binary_len;		/* data = binary, then cwd, then args (NUL-separated) */
 	__u16 cwd_len;
 	__u16 args_len;

@@ -11,6 +11,7 @@
 
 #define DEFAULT_POLL_MS 20
 #define GC_INTERVAL_NS 1000000000ULL
+#define DEFAULT_DENY_TTL_S 3600	/* a rule's deny() lasts an hour unless --deny-ttl says */
 
 uint64_t agent_now_ns(void)
 {
@@ -46,6 +47,8 @@ static void apply_defaults(struct vigil_agent_opts *o, const struct vigil_agent_
 		o->poll_ms = DEFAULT_POLL_MS;
 	if (!o->proc_root)
 		o->proc_root = "/proc";
+	if (!o->deny_ttl_set)
+		o->deny_ttl_s = DEFAULT_DENY_TTL_S;
 }
 
 static const struct vigil_hook_info *resolve_hook(void *ctx, uint32_t hook_id)
@@ -142,6 +145,19 @@ static int start_metrics(struct vigil_agent *a)
 	return a->opts.metrics_server ? vigil_metrics__serve(a->metrics, a->opts.metrics_server) : 0;
 }
 
+static void init_locks(struct vigil_agent *a)
+{
+	pthread_mutexattr_t recursive;
+
+	pthread_mutex_init(&a->snap_lock, NULL);
+	pthread_mutex_init(&a->lists_lock, NULL);
+	/* a rule's alert is dispatched from inside the dispatch of the event that raised it */
+	pthread_mutexattr_init(&recursive);
+	pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&a->dispatch_lock, &recursive);
+	pthread_mutexattr_destroy(&recursive);
+}
+
 struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 {
 	struct vigil_agent *a = calloc(1, sizeof(*a));
@@ -152,7 +168,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 
 	if (!a)
 		return NULL;
-	pthread_mutex_init(&a->snap_lock, NULL);
+	init_locks(a);
 	apply_defaults(&a->opts, opts);
 	pick_node_name(a);
 	a->boot_to_wall = vigil_boot_to_wall_offset();
@@ -293,6 +309,7 @@ int vigil_agent__run(struct vigil_agent *a)
 		now = agent_now_ns();
 		if (now - last_gc >= GC_INTERVAL_NS) {
 			vigil_pcache__gc(a->cache, now);
+			agent_lists_expire(a);
 			last_gc = now;
 		}
 		publish_counters(a);
@@ -321,6 +338,9 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_exporter__free(a->exporter);	/* reports pending drops, finishes compression */
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
+	agent_lists_free(a);
+	pthread_mutex_destroy(&a->lists_lock);
+	pthread_mutex_destroy(&a->dispatch_lock);
 	pthread_mutex_destroy(&a->snap_lock);
 	free(a);
 }

@@ -39,6 +39,13 @@ struct vigil_agent_opts {
 	const struct vigil_exporter_opts *export_opts;
 	const char *metrics_server;	/* --metrics-server ":2112" (core/metrics); NULL: none */
 	const char *rules_dir;		/* --rules-dir: Lua rules, every *.lua (core/luahost); NULL: none */
+	/* What a rule's deny() may add to a kernel list (core/agent/lists.c). */
+	uint32_t deny_ttl_s;		/* --deny-ttl: entries expire after this; 0 never (default 3600) */
+	bool deny_ttl_set;		/* deny_ttl_s was given (0 included) */
+	uint32_t deny_rate;		/* --deny-rate: deny() calls per rule per minute; 0: 10 */
+	bool deny_system_files;		/* --deny-system-files: rules may deny root's and others' files */
+	const char *const *deny_protect;	/* --deny-protect: paths no rule may deny */
+	size_t ndeny_protect;
 };
 
 struct vigil_agent;

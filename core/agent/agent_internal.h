@@ -55,6 +55,14 @@ struct vigil_agent {
 	pthread_mutex_t snap_lock;
 	struct agent_counters snap;		/* copy for the control thread */
 
+	/* the sinks' buffers and counters: events come from the reader and, for the
+	 * operator's list changes, the control thread; recursive, as rules emit from inside */
+	pthread_mutex_t dispatch_lock;
+
+	pthread_mutex_t lists_lock;		/* what was added to kernel lists at run time */
+	struct list_entry *list_entries;	/* lists.c */
+	size_t nlist_entries;
+
 	atomic_bool stop;
 };
 
@@ -77,7 +85,15 @@ int agent_policy_delete(struct vigil_agent *a, const msgpack_object *req, msgpac
 int agent_policy_enable(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_policy_disable(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_policy_set_mode(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+
+/* Run-time additions to kernel lists (lists.c): a rule's deny(), checked and recorded with
+ * its evidence and expiry; the operator's add/remove/list; expiry, called from the reader. */
+int agent_lists_deny(struct vigil_agent *a, const struct vigil_deny_request *req, struct vigil_deny_outcome *out);
+void agent_lists_expire(struct vigil_agent *a);
+void agent_lists_free(struct vigil_agent *a);
 int agent_policy_list_add(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_policy_list_remove(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_policy_list_values(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 
 /* The Lua rules of opts.rules_dir (rules.c); 0 when there are none. */
 int agent_rules_open(struct vigil_agent *a);

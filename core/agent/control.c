@@ -143,6 +143,8 @@ static const struct {
 	{"policy_disable", agent_policy_disable},
 	{"policy_set_mode", agent_policy_set_mode},
 	{"policy_list_add", agent_policy_list_add},
+	{"policy_list_remove", agent_policy_list_remove},
+	{"policy_list_values", agent_policy_list_values},
 	{"rules_list", agent_rules_list},
 	{"rules_reload", agent_rules_reload},
 };

@@ -77,6 +77,10 @@ enum {
 	OPT_FIELD_FILTERS,
 	OPT_EXPORT_RATE,
 	OPT_METRICS_SERVER,
+	OPT_DENY_TTL,
+	OPT_DENY_RATE,
+	OPT_DENY_PROTECT,
+	OPT_DENY_SYSTEM_FILES,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -161,6 +165,10 @@ static const struct option options[] = {
 	{"field-filters", required_argument, NULL, OPT_FIELD_FILTERS},
 	{"export-rate-limit", required_argument, NULL, OPT_EXPORT_RATE},
 	{"metrics-server", required_argument, NULL, OPT_METRICS_SERVER},
+	{"deny-ttl", required_argument, NULL, OPT_DENY_TTL},
+	{"deny-rate", required_argument, NULL, OPT_DENY_RATE},
+	{"deny-protect", required_argument, NULL, OPT_DENY_PROTECT},
+	{"deny-system-files", no_argument, NULL, OPT_DENY_SYSTEM_FILES},
 	{"rb-size", required_argument, NULL, 'r'},
 	{"wakeup-batch", required_argument, NULL, 'w'},
 	{"poll-ms", required_argument, NULL, 'p'},
@@ -204,7 +212,13 @@ static void usage(FILE *f)
 		"      --export-rate-limit N|TYPE=N,...   events a minute per event type; drops reported as\n"
 		"                                         rate_limit_info events (-1: unlimited, 0: none)\n"
 		"metrics:\n"
-		"      --metrics-server ADDR    Prometheus /metrics on ADDR (\":2112\" is 127.0.0.1:2112)\n",
+		"      --metrics-server ADDR    Prometheus /metrics on ADDR (\":2112\" is 127.0.0.1:2112)\n"
+		"what a Lua rule's deny() may add to a kernel list (README: \"Lua deny, checked\"):\n"
+		"      --deny-ttl D             entries expire after D (\"1h\", \"10m\", seconds; default 1h; 0: never)\n"
+		"      --deny-rate N            deny() calls per rule per minute, 1-10000 (default 10)\n"
+		"      --deny-protect PATH      no rule may deny a file at or under PATH (repeatable)\n"
+		"      --deny-system-files      let rules deny root-owned system files and files their\n"
+		"                               process's user does not own (off by default)\n",
 		"ipc:///run/vigil/events.sock", "ipc:///run/vigil/control.sock");
 }
 
@@ -241,6 +255,9 @@ int main(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	const char *policies[64];
 	size_t npolicies = 0;
+	const char *protect[64];
+	size_t nprotect = 0;
+	uint64_t ttl_ns;
 	const char *policy_dir = NULL;
 	bool policy_dir_set = false;
 	const char *rules_dir = NULL;
@@ -295,6 +312,23 @@ int main(int argc, char **argv)
 			break;
 		case OPT_EXPORT_RATE: xopts.rate_limit = optarg; break;
 		case OPT_METRICS_SERVER: opts.metrics_server = optarg; break;
+		case OPT_DENY_TTL:
+			if (parse_duration(optarg, &ttl_ns) || ttl_ns % 1000000000ULL || ttl_ns / 1000000000ULL > UINT32_MAX)
+				return bad_value("deny-ttl", optarg);
+			opts.deny_ttl_s = (uint32_t)(ttl_ns / 1000000000ULL);
+			opts.deny_ttl_set = true;
+			break;
+		case OPT_DENY_RATE:
+			if (vigil_parse_long(optarg, 1, 10000, &v))
+				return bad_value("deny-rate", optarg);
+			opts.deny_rate = (uint32_t)v;
+			break;
+		case OPT_DENY_PROTECT:
+			if (optarg[0] != '/' || nprotect == VIGIL_ARRAY_SIZE(protect))
+				return bad_value("deny-protect", optarg);
+			protect[nprotect++] = optarg;
+			break;
+		case OPT_DENY_SYSTEM_FILES: opts.deny_system_files = true; break;
 		case 'r':
 			if (vigil_parse_long(optarg, 4096, 1L << 30, &v) || (v & (v - 1)))
 				return bad_value("rb-size", optarg);
@@ -336,6 +370,8 @@ int main(int argc, char **argv)
 	opts.export_opts = &xopts;
 	opts.policy_files = policies;
 	opts.npolicy_files = npolicies;
+	opts.deny_protect = protect;
+	opts.ndeny_protect = nprotect;
 	opts.policy_dir = policy_dir && *policy_dir ? policy_dir : NULL;
 	if (!rules_dir_set)
 		rules_dir = default_rules_dir();

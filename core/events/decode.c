@@ -105,6 +105,13 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 			p->ns_host_mask |= 1u << k;
 	}
 	p->cgroup_id = r->cgroup_id;
+	p->file = (struct vigil_file_id){
+		.dev = r->file_dev,
+		.uid = r->file_uid,
+		.ino = r->file_ino,
+		.mode = r->file_mode,
+		.nlink = r->file_nlink,
+	};
 	err = vigil_process__set_str(&p->binary, bin, r->binary_len);
 	if (!err)
 		err = vigil_process__set_str(&p->cwd, cwd, r->cwd_len);

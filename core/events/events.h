@@ -70,6 +70,19 @@ struct vigil_caps {
 
 /* A process incarnation: one exec (or one fork without exec). Owned by the process cache
  * (core/pcache); events borrow it for as long as the cache keeps it. */
+/* The file a process executed, as the kernel opened it: what a "files" list denies. */
+struct vigil_file_id {
+	uint32_t dev;			/* kernel encoding (major << 20 | minor); 0 = unknown */
+	uint32_t uid;			/* owner */
+	uint64_t ino;
+	uint32_t mode;			/* i_mode: type and permission bits */
+	uint32_t nlink;
+};
+
+/* The kernel's dev_t encoding from user space's (stat's st_dev), and back. */
+VIGIL_API uint32_t vigil_dev_to_kernel(uint64_t st_dev);
+VIGIL_API uint64_t vigil_dev_from_kernel(uint32_t kdev);
+
 struct vigil_process {
 	uint32_t pid;			/* host tgid */
 	uint32_t tid;
@@ -89,6 +102,7 @@ struct vigil_process {
 	uint32_t ns[VIGIL_NS_COUNT];	/* inode numbers, 0 = unknown */
 	uint32_t ns_host_mask;		/* bit k set: ns[k] equals the host's (pid 1's) namespace */
 	uint64_t cgroup_id;
+	struct vigil_file_id file;	/* the binary's identity; file.dev 0 when unknown */
 	uint32_t refcnt;		/* the cache's reference count, reported as Tetragon does */
 };
 
@@ -206,14 +220,21 @@ struct vigil_event {
 			size_t nexec_ids;
 		} alert;	/* ALERT */
 		struct {
-			const char *rule;
-			const char *action;		/* "kill" or "deny" */
+			const char *rule;		/* the rule, or "operator" for the CLI */
+			const char *action;		/* "kill", "deny"; the operator's "add_value",
+							 * "remove_value"; "expire" when a TTL ran out */
 			int32_t pid;			/* kill: target and signal number */
 			int32_t signal;
 			const char *list;		/* deny: the kernel list and the value added */
 			const char *value;
+			const struct vigil_file_id *file;	/* a files list: the file denied */
 			uint32_t maps;			/* deny: kernel maps updated */
 			int32_t error;			/* 0, or the errno the action failed with */
+			const char *reason;		/* why it was refused or done; NULL when none */
+			const uint32_t *cause_uid;	/* the user whose process caused it; NULL unknown */
+			uint64_t expires;		/* wall-clock ns when the value leaves the list; 0 never */
+			const char *evidence;		/* the triggering event's type key, NULL none */
+			const char *evidence_time;	/* and its time, as that event printed it */
 			const char *const *exec_ids;
 			size_t nexec_ids;
 		} rule_action;	/* RULE_ACTION */

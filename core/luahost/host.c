@@ -109,6 +109,8 @@ struct vigil_luahost *vigil_luahost__new(const struct vigil_luahost_opts *opts)
 		h->opts.mem_limit = VIGIL_LUAHOST_DEFAULT_MEM;
 	if (!h->opts.budget)
 		h->opts.budget = VIGIL_LUAHOST_DEFAULT_BUDGET;
+	if (!h->opts.deny_rate)
+		h->opts.deny_rate = VIGIL_LUAHOST_DEFAULT_DENY_RATE;
 	if (!h->opts.node_name)
 		h->opts.node_name = "";
 	pthread_mutex_init(&h->lock, NULL);
@@ -242,6 +244,7 @@ void vigil_luahost__list(struct vigil_luahost *h, vigil_rule_status_fn fn, void 
 			.events = r->event_keys, .nevents = r->nevents,
 			.tags = (const char *const *)r->tags, .ntags = r->ntags,
 			.calls = r->calls, .alerts = r->alerts, .actions = r->actions, .errors = r->errors,
+			.denies_limited = r->denies_limited,
 			.time_ns = r->time_ns, .memory = r->mem, .timers = timers,
 		};
 		fn(&st, ctx);

@@ -89,6 +89,10 @@ struct lh_rule {
 	char reason[512];
 
 	uint64_t calls, alerts, actions, errors, time_ns;
+	/* deny() rate limit: a token bucket of opts.deny_rate tokens a minute */
+	double deny_tokens;
+	uint64_t deny_refill_ns;
+	uint64_t denies_limited;
 
 	struct lh_scratch *scratch;
 };
