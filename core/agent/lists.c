@@ -135,6 +135,33 @@ static int remember(struct vigil_agent *a, const struct list_entry *proto)
 	return 0;
 }
 
+/* Take e's value out of the kernel maps; the number of maps it left or -errno. */
+static int forget(struct vigil_agent *a, const struct list_entry *e)
+{
+	return e->is_file ? vigil_sensors__list_remove_file(a->sensors, e->list, &e->file)
+			  : vigil_sensors__list_remove(a->sensors, e->list, e->value);
+}
+
+/* Add e's value to the kernel maps and record it; the number of maps or -errno, with
+ * nothing left behind on failure. */
+static int add_entry(struct vigil_agent *a, const struct list_entry *e)
+{
+	int rc, err;
+
+	pthread_mutex_lock(&a->lists_lock);
+	rc = e->is_file ? vigil_sensors__list_add_file(a->sensors, e->list, &e->file)
+			: vigil_sensors__list_add(a->sensors, e->list, e->value);
+	if (rc > 0) {
+		err = remember(a, e);
+		if (err) {
+			forget(a, e);
+			rc = err;
+		}
+	}
+	pthread_mutex_unlock(&a->lists_lock);
+	return rc;
+}
+
 /* An event for a change of a list by the operator or by expiry. */
 static void emit_change(struct vigil_agent *a, const char *by, const char *action, const struct list_entry *e,
 			int maps, int err, const char *reason)
@@ -231,12 +258,7 @@ int agent_lists_deny(struct vigil_agent *a, const struct vigil_deny_request *req
 	e.added = wall_ns();
 	e.expires = expiry(a, e.added, -1);
 
-	pthread_mutex_lock(&a->lists_lock);
-	rc = remember(a, &e);
-	if (!rc)
-		rc = e.is_file ? vigil_sensors__list_add_file(a->sensors, req->list, &e.file)
-			       : vigil_sensors__list_add(a->sensors, req->list, req->value);
-	pthread_mutex_unlock(&a->lists_lock);
+	rc = add_entry(a, &e);
 	if (rc < 0) {
 		snprintf(out->reason, sizeof(out->reason), "list %s: %s", req->list, strerror(-rc));
 		return rc;
@@ -245,13 +267,6 @@ int agent_lists_deny(struct vigil_agent *a, const struct vigil_deny_request *req
 	out->has_file = e.is_file;
 	out->file = e.file;
 	return rc;
-}
-
-/* Take e's value out of the kernel maps; the number of maps it left or -errno. */
-static int forget(struct vigil_agent *a, const struct list_entry *e)
-{
-	return e->is_file ? vigil_sensors__list_remove_file(a->sensors, e->list, &e->file)
-			  : vigil_sensors__list_remove(a->sensors, e->list, e->value);
 }
 
 void agent_lists_expire(struct vigil_agent *a)
@@ -348,12 +363,7 @@ int agent_policy_list_add(struct vigil_agent *a, const msgpack_object *req, msgp
 	}
 	e.added = wall_ns();
 	e.expires = expiry(a, e.added, ttl);
-	pthread_mutex_lock(&a->lists_lock);
-	rc = remember(a, &e);
-	if (!rc)
-		rc = e.is_file ? vigil_sensors__list_add_file(a->sensors, e.list, &e.file)
-			       : vigil_sensors__list_add(a->sensors, e.list, value);
-	pthread_mutex_unlock(&a->lists_lock);
+	rc = add_entry(a, &e);
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "list %s: %s", e.list, strerror(-rc));
 		ctl_pack_error(pk, msg);
