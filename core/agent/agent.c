@@ -203,6 +203,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	}
 
 	copts.node_name = a->node_name;
+	copts.capacity = a->opts.process_cache_size;
 	a->cache = vigil_pcache__new(&copts);
 	if (!a->cache) {
 		err = -errno;

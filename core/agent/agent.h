@@ -46,6 +46,7 @@ struct vigil_agent_opts {
 	bool deny_system_files;		/* --deny-system-files: rules may deny root's and others' files */
 	const char *const *deny_protect;	/* --deny-protect: paths no rule may deny */
 	size_t ndeny_protect;
+	uint32_t process_cache_size;	/* --process-cache-size: entries; 0: default (65536) */
 };
 
 struct vigil_agent;

@@ -1,6 +1,7 @@
 /* control.c - the agent's answers on the control socket: {"cmd": "status"} and friends. */
 #include <errno.h>
 #include <msgpack.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -37,6 +38,8 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	struct vigil_kernel_counters k = {0};
 	struct vigil_exporter_stats x;
 	struct agent_counters c;
+	char key[64];
+	int r;
 
 	pthread_mutex_lock(&a->snap_lock);
 	c = a->snap;
@@ -44,7 +47,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	vigil_loader__counters(a->loader, &k);
 	vigil_exporter__stats(a->exporter, &x);
 
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 2 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -68,6 +71,17 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "pcache_size", c.pcache.size);
 	pack_kv_u64(pk, "pcache_evictions", c.pcache.evictions);
 	pack_kv_u64(pk, "pcache_misses", c.pcache.misses);
+	pack_kv_u64(pk, "pcache_evicted_exited", c.pcache.evicted_exited);
+	pack_kv_u64(pk, "pcache_evicted_running", c.pcache.evicted_live);
+	/* events sent with less than usual, and records that produced none, by reason */
+	for (r = 0; r < VIGIL_DEGRADED_COUNT; r++) {
+		snprintf(key, sizeof(key), "events_degraded_%s", vigil_degraded_reason_name(r));
+		pack_kv_u64(pk, key, c.decoder.degraded[r]);
+	}
+	for (r = 0; r < VIGIL_DROPPED_COUNT; r++) {
+		snprintf(key, sizeof(key), "events_dropped_%s", vigil_dropped_reason_name(r));
+		pack_kv_u64(pk, key, c.decoder.dropped[r]);
+	}
 	pack_kv_u64(pk, "output_errors", c.output_errors + c.encode_errors);
 	/* the export file (core/export); the same numbers as its vigil_export_* metrics */
 	pack_kv_u64(pk, "export_written", x.file.lines);

@@ -39,7 +39,7 @@ static int seed_one(const struct vigil_process *found, void *ctx)
 
 	err = vigil_loader__seed(a->loader, found, &kernel_ktime);
 	/* the kernel saw it exec or fork since attaching: its own record will follow */
-	if (err == -EEXIST && kernel_ktime != found->ktime)
+	if (err == -EEXIST)
 		return 0;
 	if (err && err != -EEXIST)
 		pr_warn("agent: cannot seed pid %u into the exec map: %s", found->pid, strerror(-err));

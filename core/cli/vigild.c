@@ -81,6 +81,7 @@ enum {
 	OPT_DENY_RATE,
 	OPT_DENY_PROTECT,
 	OPT_DENY_SYSTEM_FILES,
+	OPT_PROCESS_CACHE_SIZE,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -170,6 +171,7 @@ static const struct option options[] = {
 	{"deny-protect", required_argument, NULL, OPT_DENY_PROTECT},
 	{"deny-system-files", no_argument, NULL, OPT_DENY_SYSTEM_FILES},
 	{"rb-size", required_argument, NULL, 'r'},
+	{"process-cache-size", required_argument, NULL, OPT_PROCESS_CACHE_SIZE},
 	{"wakeup-batch", required_argument, NULL, 'w'},
 	{"poll-ms", required_argument, NULL, 'p'},
 	{"node-name", required_argument, NULL, 'n'},
@@ -193,6 +195,8 @@ static void usage(FILE *f)
 		"      --rb-size BYTES      ring buffer size, power of two (default 8388608)\n"
 		"      --wakeup-batch N     records per reader wake-up, 1-4096 (default 64)\n"
 		"      --poll-ms N          reader latency bound in ms, 1-1000 (default 20)\n"
+		"      --process-cache-size N  processes cached, 64-16777216 (default 65536); when full,\n"
+		"                           entries are evicted (see README), no event is dropped\n"
 		"      --node-name NAME     node name in events and exec_ids (default $NODE_NAME or hostname)\n"
 		"      --tracing-policy FILE      load this policy at start (repeatable; a bad one stops the start)\n"
 		"      --tracing-policy-dir DIR   load every *.yaml here (default: rules/policies in a checkout,\n"
@@ -333,6 +337,11 @@ int main(int argc, char **argv)
 			if (vigil_parse_long(optarg, 4096, 1L << 30, &v) || (v & (v - 1)))
 				return bad_value("rb-size", optarg);
 			opts.ringbuf_bytes = (uint32_t)v;
+			break;
+		case OPT_PROCESS_CACHE_SIZE:
+			if (vigil_parse_long(optarg, 64, 1L << 24, &v))
+				return bad_value("process-cache-size", optarg);
+			opts.process_cache_size = (uint32_t)v;
 			break;
 		case 'w':
 			if (vigil_parse_long(optarg, 1, 4096, &v))

@@ -40,6 +40,11 @@ enum vigil_process_flag {
 	VIGIL_PROC_ROOTCWD = 1u << 8,		/* "rootcwd": cwd is "/" */
 	VIGIL_PROC_CLONE = 1u << 9,		/* "clone": created by fork; on exec: first exec after fork */
 	VIGIL_PROC_UNKNOWN = 1u << 10,		/* "unknown": nothing known but the pid */
+	/* vigil's own, for events the process cache could not fully resolve (core/pcache): */
+	VIGIL_PROC_UNCACHED = 1u << 11,		/* "uncached": cache full, nothing evictable: only what
+						 * the exec record carried; later events say "unknown" */
+	VIGIL_PROC_NOPARENT = 1u << 12,		/* "noParent": the parent was not in the cache (never
+						 * seen, or evicted): no `parent`; parent_exec_id stands */
 };
 
 /* Namespaces in the order Tetragon's Namespaces message lists them. */
@@ -269,6 +274,29 @@ VIGIL_API size_t vigil_process_flags_format(uint32_t flags, char *out, size_t si
 struct vigil_pcache;
 struct vigil_decoder;
 
+/* Why an event went out with less than usual: each is counted once per event. */
+enum vigil_degraded_reason {
+	VIGIL_DEGRADED_UNCACHED,	/* "uncached": exec the full cache could not keep (flag uncached) */
+	VIGIL_DEGRADED_PROCESS_UNKNOWN,	/* "process_unknown": exit/policy event of a process not cached */
+	VIGIL_DEGRADED_PARENT_UNKNOWN,	/* "parent_unknown": exec/exit whose parent is not cached */
+	VIGIL_DEGRADED_COUNT,
+};
+
+/* Why a record produced no event (or, for clone records, no cache entry). */
+enum vigil_dropped_reason {
+	VIGIL_DROPPED_BAD_RECORD,	/* "bad_record": malformed */
+	VIGIL_DROPPED_UNKNOWN_HOOK,	/* "unknown_hook": a policy record of a hook no longer known */
+	VIGIL_DROPPED_DUPLICATE,	/* "duplicate": an exec or fork already cached (the /proc scan
+					 * raced with it and announced it) */
+	VIGIL_DROPPED_NOMEM,		/* "nomem": out of memory */
+	VIGIL_DROPPED_CACHE_FULL,	/* "cache_full": a fork nothing could make room for */
+	VIGIL_DROPPED_COUNT,
+};
+
+/* "uncached", "bad_record", ...: the label values of the counters above. */
+VIGIL_API const char *vigil_degraded_reason_name(enum vigil_degraded_reason r);
+VIGIL_API const char *vigil_dropped_reason_name(enum vigil_dropped_reason r);
+
 struct vigil_decoder_stats {
 	uint64_t records;		/* records seen */
 	uint64_t policy;		/* policy hook records */
@@ -276,6 +304,8 @@ struct vigil_decoder_stats {
 	uint64_t bad_records;		/* malformed: wrong size, unknown op (dropped) */
 	uint64_t exec, clone, exit;	/* records per op */
 	uint64_t exit_unknown;		/* exits of processes the cache did not know */
+	uint64_t degraded[VIGIL_DEGRADED_COUNT];	/* events emitted with less, by reason */
+	uint64_t dropped[VIGIL_DROPPED_COUNT];		/* records that produced nothing, by reason */
 };
 
 /* A decoder applies kernel records to the process cache (borrowed) and produces events.
