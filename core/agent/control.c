@@ -47,7 +47,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	vigil_loader__counters(a->loader, &k);
 	vigil_exporter__stats(a->exporter, &x);
 
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 2 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -71,6 +71,8 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "pcache_size", c.pcache.size);
 	pack_kv_u64(pk, "pcache_evictions", c.pcache.evictions);
 	pack_kv_u64(pk, "pcache_misses", c.pcache.misses);
+	pack_kv_u64(pk, "pcache_running", c.pcache.running);
+	pack_kv_u64(pk, "kernel_execs_entries", vigil_loader__execs_count(a->loader));
 	pack_kv_u64(pk, "pcache_evicted_exited", c.pcache.evicted_exited);
 	pack_kv_u64(pk, "pcache_evicted_running", c.pcache.evicted_live);
 	/* events sent with less than usual, and records that produced none, by reason */

@@ -135,6 +135,21 @@ int vigil_loader__execs_fd(const struct vigil_loader *l)
 	return bpf_map__fd(l->skel->maps.vg_execs);
 }
 
+uint64_t vigil_loader__execs_count(const struct vigil_loader *l)
+{
+	int fd = vigil_loader__execs_fd(l);
+	uint32_t key, next;
+	uint64_t n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
 int vigil_loader__seed(struct vigil_loader *l, const struct vigil_process *p, uint64_t *ktime_out)
 {
 	struct vigil_exec_entry e = {

@@ -86,6 +86,9 @@ VIGIL_API int vigil_loader__ringbuf_fd(const struct vigil_loader *l);
 /* The exec map fd (borrowed): tgid -> current incarnation. */
 VIGIL_API int vigil_loader__execs_fd(const struct vigil_loader *l);
 
+/* Entries in the exec map now (walks its keys: for status, not for a hot path). */
+VIGIL_API uint64_t vigil_loader__execs_count(const struct vigil_loader *l);
+
 struct vigil_process;
 
 /* Seed the exec map with a process found by the /proc scan (its key, parent key, binary,

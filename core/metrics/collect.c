@@ -71,6 +71,8 @@ static void reader_families(struct vigil_metrics *m, struct prom_out *o)
 		"Policy records whose hook is not in the table (dropped).", d.unknown_hook);
 	prom_family(o, "vigil_process_cache_size", "gauge", "Processes in the cache.");
 	prom_sample_u64(o, "vigil_process_cache_size", NULL, 0, p.size);
+	prom_family(o, "vigil_process_cache_running", "gauge", "Cached processes that have not exited.");
+	prom_sample_u64(o, "vigil_process_cache_running", NULL, 0, p.running);
 	counter(o, "vigil_process_cache_evictions_total", "Entries freed before their GC delay (cache full).",
 		p.evictions);
 	counter(o, "vigil_process_cache_misses_total", "Process lookups that found nothing.", p.misses);

@@ -85,6 +85,7 @@ static struct vigil_process *insert(struct vigil_pcache *c, struct vigil_process
 
 	p->refcnt = 1;
 	n->alive = true;
+	c->stats.running++;
 	pcache_key_add(c, n);
 	if (!pcache_pid_find(c, p->pid))
 		pcache_pid_add(c, n);

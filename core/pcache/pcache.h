@@ -57,6 +57,7 @@ struct vigil_pcache_stats {
 	uint64_t evicted_exited;	/* of evictions: exited entries running children still named */
 	uint64_t evicted_live;		/* of evictions: running processes (their later events: "unknown") */
 	uint64_t uncached;		/* execs returned flagged "uncached": nothing could be evicted */
+	uint64_t running;		/* entries of processes that have not exited: the cache's floor */
 };
 
 /* Create an empty cache. opts may be NULL for defaults. Returns NULL + errno. */

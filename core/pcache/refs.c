@@ -44,6 +44,7 @@ void pcache_retire(struct vigil_pcache *c, struct pcache_node *n, uint64_t now_n
 	if (!n->alive)
 		return;
 	n->alive = false;
+	c->stats.running--;
 	if (n->parent_ref) {
 		n->parent_ref = false;
 		/* NULL only when the parent was evicted while still referenced (evict.c). */
@@ -60,6 +61,8 @@ void pcache_destroy(struct vigil_pcache *c, struct pcache_node *n)
 {
 	/* Callers have dropped its parent reference; this keeps a forced free
 	 * (vigil_pcache__free) from needing any order. */
+	if (n->alive)
+		c->stats.running--;
 	n->alive = false;
 	n->parent_ref = false;
 	pcache_list_remove(n);
