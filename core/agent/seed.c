@@ -1,6 +1,7 @@
 /* seed.c - processes that were running before the agent: into the exec map (so later
  * records find their parents) and the cache, each announced by a procFS exec event. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "agent_internal.h"
@@ -29,6 +30,25 @@ static struct vigil_process *copy_process(const struct vigil_process *src)
 	return p;
 }
 
+/* Whether pid still runs: /proc/<pid>/stat exists and its state is not zombie or dead (the
+ * exit tracepoint has run for both). */
+static bool still_running(const char *proc_root, uint32_t pid)
+{
+	char path[4096], buf[512], *paren;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%u/stat", proc_root, pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
 static int seed_one(const struct vigil_process *found, void *ctx)
 {
 	struct vigil_agent *a = ctx;
@@ -43,6 +63,10 @@ static int seed_one(const struct vigil_process *found, void *ctx)
 		return 0;
 	if (err && err != -EEXIST)
 		pr_warn("agent: cannot seed pid %u into the exec map: %s", found->pid, strerror(-err));
+	/* exited between the scan and the seed: its exit found no entry to delete, so the
+	 * seeded one would stay forever; its exit record retires the cache entry */
+	if (!err && !still_running(a->opts.proc_root, found->pid))
+		vigil_loader__unseed(a->loader, found);
 
 	p = copy_process(found);
 	if (!p)

@@ -316,7 +316,10 @@ VIGIL_API void vigil_decoder__free(struct vigil_decoder *d);
 
 /* Apply one record (borrowed; decode or copy before returning). Returns 1 when *ev holds an
  * event (its processes are borrowed from the cache until the next call), 0 when the record
- * only updated the cache, or -EBADMSG when it was malformed (counted and dropped). */
+ * only updated the cache, or a negative errno when it produced nothing, counted in
+ * stats.dropped by reason: -EBADMSG malformed, -EEXIST already cached, -ENOMEM, -ENOSPC (a
+ * fork the full cache could not take). A full cache never costs an exec, exit or policy
+ * event: they go out degraded (stats.degraded). */
 VIGIL_API int vigil_decoder__record(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev);
 
 /* Resolve a policy record's hook id to what the event reports (core/sensors). */

@@ -177,6 +177,18 @@ int vigil_loader__seed(struct vigil_loader *l, const struct vigil_process *p, ui
 	return -EEXIST;
 }
 
+int vigil_loader__unseed(struct vigil_loader *l, const struct vigil_process *p)
+{
+	int fd = vigil_loader__execs_fd(l);
+	struct vigil_exec_entry e;
+
+	if (bpf_map_lookup_elem(fd, &p->pid, &e))
+		return -errno;
+	if (!(e.flags & VIGIL_KF_PROCFS) || e.ktime != p->ktime)
+		return -ENOENT;		/* the kernel's own entry: a new process took the pid */
+	return bpf_map_delete_elem(fd, &p->pid) ? -errno : 0;
+}
+
 int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_counters *out)
 {
 	uint64_t *vals = calloc(l->ncpus, sizeof(uint64_t));

@@ -96,6 +96,11 @@ struct vigil_process;
  * (then *ktime_out holds the kernel's ktime), or -errno. */
 VIGIL_API int vigil_loader__seed(struct vigil_loader *l, const struct vigil_process *p, uint64_t *ktime_out);
 
+/* Undo vigil_loader__seed for p when the entry is still the seeded one (a process that
+ * exited before it was seeded: its exit came and went, so nothing else would delete it).
+ * Returns 0 or -errno (-ENOENT when there is nothing of p's to delete). */
+VIGIL_API int vigil_loader__unseed(struct vigil_loader *l, const struct vigil_process *p);
+
 struct bpf_object;
 
 /* Make obj use the process programs' shared maps (ring buffer, exec map, error counters,
