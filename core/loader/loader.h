@@ -96,6 +96,13 @@ struct vigil_process;
  * (then *ktime_out holds the kernel's ktime), or -errno. */
 VIGIL_API int vigil_loader__seed(struct vigil_loader *l, const struct vigil_process *p, uint64_t *ktime_out);
 
+struct vigil_task_key;
+
+/* Every running process's key as the exec, fork and exit programs compute it (a task
+ * iterator, bpf/taskkeys.bpf.c), sorted by pid: *out is malloc'd, the caller frees it.
+ * Returns 0 or -errno (logged); then *out is NULL and *n 0. */
+VIGIL_API int vigil_loader__task_keys(const struct vigil_loader *l, struct vigil_task_key **out, size_t *n);
+
 /* Undo vigil_loader__seed for p when the entry is still the seeded one (a process that
  * exited before it was seeded: its exit came and went, so nothing else would delete it).
  * Returns 0 or -errno (-ENOENT when there is nothing of p's to delete). */

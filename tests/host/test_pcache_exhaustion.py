@@ -12,6 +12,7 @@ nothing is lost to a slow bus subscriber) and on `vigil status`:
     once they are gone the cache's running entries and the kernel map are back to where
     they were.
 """
+import base64
 import json
 import os
 import pwd
@@ -205,6 +206,35 @@ class PcacheExhaustion(unittest.TestCase):
         self.assertLess(abs(after["kernel_execs_entries"] - before["kernel_execs_entries"]), 300)
         self.check_nothing_dropped(after)
         self.assertLess(time.time() - t0, 60)
+
+    def test_process_started_before_the_agent_is_seeded_under_the_kernels_key(self):
+        # fork, exec sh (one), exec sleep (two): the /proc scan sees only the start tick
+        old = subprocess.Popen(["/bin/sh", "-c", "exec /bin/sleep 30"])
+        self.addCleanup(old.wait)
+        self.addCleanup(old.kill)
+        wait_for(lambda: os.readlink("/proc/%d/exe" % old.pid).endswith("sleep"), 10, "sh to exec sleep")
+        ticks = int(read("/proc/%d/stat" % old.pid).rsplit(")", 1)[1].split()[19])
+        export = os.path.join(tempfile.mkdtemp(prefix="vigil-pcache-"), "events.json")
+        with vh.Agent("--export-file", export, outputs=()) as agent:
+            old.kill()
+            old.wait()
+            wait_for(lambda: any(e.get("process_exit", {}).get("process", {}).get("pid") == old.pid
+                                 for e in export_events(export)), 10, "the exit of the seeded process")
+            agent.stop()
+        events = export_events(export)
+        os.unlink(export)
+        os.rmdir(os.path.dirname(export))
+        seeded = [e["process_exec"]["process"] for e in events if "process_exec" in e
+                  and e["process_exec"]["process"]["pid"] == old.pid]
+        exits = [e["process_exit"]["process"] for e in events if "process_exit" in e
+                 and e["process_exit"]["process"]["pid"] == old.pid]
+        self.assertEqual(len(seeded), 1)
+        self.assertIn("procFS", seeded[0]["flags"].split())
+        node, ktime, pid = base64.b64decode(seeded[0]["exec_id"]).decode().split(":")
+        self.assertEqual(int(ktime), ticks * 10000000 + 2, "start tick + two execs")
+        self.assertEqual(len(exits), 1)
+        self.assertEqual(exits[0]["exec_id"], seeded[0]["exec_id"])
+        self.assertNotIn("unknown", exits[0]["flags"].split())
 
 
 if __name__ == "__main__":
