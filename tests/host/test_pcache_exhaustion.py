@@ -207,6 +207,12 @@ class PcacheExhaustion(unittest.TestCase):
         self.check_nothing_dropped(after)
         self.assertLess(time.time() - t0, 60)
 
+    def test_process_cache_size_is_validated(self):
+        for bad in ("63", "16777217", "1000x", "", "-5"):
+            r = subprocess.run([vh.VIGILD, "--process-cache-size", bad], capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("invalid value for --process-cache-size: '%s'" % bad, r.stderr)
+
     def test_process_started_before_the_agent_is_seeded_under_the_kernels_key(self):
         # fork, exec sh (one), exec sleep (two): the /proc scan sees only the start tick
         old = subprocess.Popen(["/bin/sh", "-c", "exec /bin/sleep 30"])

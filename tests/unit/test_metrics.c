@@ -316,6 +316,11 @@ static void fake_reader(void *ctx, struct vigil_decoder_stats *d, struct vigil_p
 	p->size = 77;
 	p->evictions = 3;
 	p->misses = 9;
+	p->evicted_exited = 1;
+	p->evicted_live = 2;
+	p->running = 70;
+	d->degraded[VIGIL_DEGRADED_PROCESS_UNKNOWN] = 4;
+	d->dropped[VIGIL_DROPPED_CACHE_FULL] = 6;
 }
 
 static void test_sources_feed_the_reader_bus_and_cache_families(void **state)
@@ -340,6 +345,14 @@ static void test_sources_feed_the_reader_bus_and_cache_families(void **state)
 	assert_int_equal(value_of(text, "vigil_process_cache_size", ""), 77);
 	assert_int_equal(value_of(text, "vigil_process_cache_evictions_total", ""), 3);
 	assert_int_equal(value_of(text, "vigil_process_cache_misses_total", ""), 9);
+	assert_int_equal(value_of(text, "vigil_process_cache_running", ""), 70);
+	assert_int_equal(value_of(text, "vigil_process_cache_evicted_total", "state=unreferenced"), 0);
+	assert_int_equal(value_of(text, "vigil_process_cache_evicted_total", "state=exited"), 1);
+	assert_int_equal(value_of(text, "vigil_process_cache_evicted_total", "state=running"), 2);
+	assert_int_equal(value_of(text, "vigil_events_degraded_total", "reason=process_unknown"), 4);
+	assert_int_equal(value_of(text, "vigil_events_degraded_total", "reason=uncached"), 0);
+	assert_int_equal(value_of(text, "vigil_events_dropped_total", "reason=cache_full"), 6);
+	assert_int_equal(value_of(text, "vigil_events_dropped_total", "reason=duplicate"), 0);
 	assert_int_equal(value_of(text, "vigil_bus_sent_total", ""), 3);
 	assert_int_equal(value_of(text, "vigil_bus_dropped_total", "subscriber=all"), 0);
 	/* no loader: the kernel families are declared without samples */
