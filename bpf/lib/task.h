@@ -23,7 +23,8 @@
  * when the child was forked; both are u64 since v5.7 (commit d1e7fd6462ca). de_thread()
  * gives an exec'ing thread the old leader's start_boottime, so a thread's exec keeps the
  * process's tick. A new incarnation of the same pid sorts after the old one as long as a
- * process execs fewer than 10^7 times (one tick). */
+ * process execs fewer than 10^7 times (one tick) and no pid is reused within one tick
+ * (that would take the whole pid space wrapping in 10 ms). */
 static __always_inline __u64 task_exec_gen(struct task_struct *task)
 {
 	struct task_struct *leader = BPF_CORE_READ(task, group_leader);

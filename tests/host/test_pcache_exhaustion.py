@@ -18,6 +18,7 @@ import os
 import pwd
 import resource
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,11 @@ class PcacheExhaustion(unittest.TestCase):
                 return
             time.sleep(0.2)
 
+    def tempdir(self):
+        d = tempfile.mkdtemp(prefix="vigil-pcache-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        return d
+
     def hold(self, n):
         """Start `hold n` as the user; return (process, child pids) once all exist."""
         def limits():
@@ -117,7 +123,7 @@ class PcacheExhaustion(unittest.TestCase):
         p.stdout.close()
 
     def run_case(self, n, *agent_args):
-        export = os.path.join(tempfile.mkdtemp(prefix="vigil-pcache-"), "events.json")
+        export = os.path.join(self.tempdir(), "events.json")
         marker = "pcache-root-" + secrets.token_hex(4)
         with vh.Agent("--export-file", export, "--export-file-max-size-mb", "0", *agent_args, outputs=()) as agent:
             before = agent.status()["counters"]
@@ -134,8 +140,6 @@ class PcacheExhaustion(unittest.TestCase):
             after = agent.status()["counters"]
             self.assertEqual(agent.stop(), 0, agent.read_log())
         events = export_events(export)
-        os.unlink(export)
-        os.rmdir(os.path.dirname(export))
         keys = ("pcache_size", "pcache_running", "pcache_evicted_running", "pcache_evicted_exited",
                 "kernel_execs_entries", "kernel_execs_full", "exit_unknown", "events_degraded_process_unknown",
                 "events_degraded_parent_unknown", "events_degraded_uncached", "events_dropped_cache_full")
@@ -185,6 +189,8 @@ class PcacheExhaustion(unittest.TestCase):
         self.assertGreaterEqual(evicted, len(unknown))
         degraded = after["events_degraded_process_unknown"] - r["before"]["events_degraded_process_unknown"]
         self.assertGreaterEqual(degraded, len(unknown))
+        # no policy is loaded: every process_unknown is an exit, each counted once
+        self.assertEqual(after["events_degraded_process_unknown"], after["exit_unknown"])
         self.check_nothing_dropped(after)
 
     def test_issue_scale_every_exit_matches_and_the_cache_shrinks_back(self):
@@ -220,7 +226,7 @@ class PcacheExhaustion(unittest.TestCase):
         self.addCleanup(old.kill)
         wait_for(lambda: os.readlink("/proc/%d/exe" % old.pid).endswith("sleep"), 10, "sh to exec sleep")
         ticks = int(read("/proc/%d/stat" % old.pid).rsplit(")", 1)[1].split()[19])
-        export = os.path.join(tempfile.mkdtemp(prefix="vigil-pcache-"), "events.json")
+        export = os.path.join(self.tempdir(), "events.json")
         with vh.Agent("--export-file", export, outputs=()) as agent:
             old.kill()
             old.wait()
@@ -228,8 +234,6 @@ class PcacheExhaustion(unittest.TestCase):
                                  for e in export_events(export)), 10, "the exit of the seeded process")
             agent.stop()
         events = export_events(export)
-        os.unlink(export)
-        os.rmdir(os.path.dirname(export))
         seeded = [e["process_exec"]["process"] for e in events if "process_exec" in e
                   and e["process_exec"]["process"]["pid"] == old.pid]
         exits = [e["process_exit"]["process"] for e in events if "process_exit" in e
