@@ -104,9 +104,29 @@ static void test_args_escape_quote_and_backslash_inside_quotes(void **state)
 	assert_args(RAW("sh\0-c\0echo \"hi\" \\n\0"), "-c \"echo \\\"hi\\\" \\\\n\"");
 }
 
-static void test_args_leave_quotes_alone_without_a_space(void **state)
+static void test_args_quote_an_argument_holding_a_quote_without_a_space(void **state)
 {
-	assert_args(RAW("x\0say\"hi\"\0"), "say\"hi\"");
+	assert_args(RAW("x\0say\"hi\"\0"), "\"say\\\"hi\\\"\"");
+}
+
+static void test_args_quote_an_argument_holding_a_backslash(void **state)
+{
+	assert_args(RAW("x\0a\\b\0"), "\"a\\\\b\"");
+}
+
+static void test_args_quote_tabs_and_newlines(void **state)
+{
+	assert_args(RAW("x\0a\tb\0c\nd\0"), "\"a\tb\" \"c\nd\"");
+}
+
+/* The ambiguity this quoting exists for: argv ["\"-rf", "/\""] used to print "-rf /"
+ * when quoting followed only spaces, the same as argv ["-rf", "/"]. */
+static void test_args_quotes_inside_arguments_do_not_read_as_argument_boundaries(void **state)
+{
+	assert_args(RAW("rm\0\"-rf\0/\"\0"), "\"\\\"-rf\" \"/\\\"\"");
+	assert_args(RAW("rm\0-rf\0/\0"), "-rf /");
+	assert_args(RAW("sh\0\"a b\"\0"), "\"\\\"a b\\\"\"");
+	assert_args(RAW("sh\0\"a\0b\"\0"), "\"\\\"a\" \"b\\\"\"");
 }
 
 static void test_args_keep_a_truncated_last_argument(void **state)
@@ -1221,7 +1241,10 @@ int main(void)
 		cmocka_unit_test(test_args_are_empty_for_an_empty_area),
 		cmocka_unit_test(test_args_quote_an_empty_argument),
 		cmocka_unit_test(test_args_escape_quote_and_backslash_inside_quotes),
-		cmocka_unit_test(test_args_leave_quotes_alone_without_a_space),
+		cmocka_unit_test(test_args_quote_an_argument_holding_a_quote_without_a_space),
+		cmocka_unit_test(test_args_quote_an_argument_holding_a_backslash),
+		cmocka_unit_test(test_args_quote_tabs_and_newlines),
+		cmocka_unit_test(test_args_quotes_inside_arguments_do_not_read_as_argument_boundaries),
 		cmocka_unit_test(test_args_keep_a_truncated_last_argument),
 		cmocka_unit_test(test_args_append_to_what_the_buffer_holds),
 
