@@ -181,7 +181,10 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 		err = -errno;
 		goto err_out;
 	}
-	a->metrics = vigil_metrics__new(NULL);
+	a->metrics = vigil_metrics__new(&(struct vigil_metrics_opts){
+		.sz = sizeof(struct vigil_metrics_opts),
+		.binary_labels = (enum vigil_metrics_binary_labels)a->opts.metrics_binary_labels,
+	});
 	if (!a->metrics) {
 		err = -errno;
 		goto err_out;

@@ -11,6 +11,7 @@
 #include "agent/agent.h"
 #include "common/common.h"
 #include "export/export.h"
+#include "metrics/metrics.h"
 
 static struct vigil_agent *running;
 
@@ -82,6 +83,7 @@ enum {
 	OPT_DENY_PROTECT,
 	OPT_DENY_SYSTEM_FILES,
 	OPT_PROCESS_CACHE_SIZE,
+	OPT_METRICS_BINARY_LABELS,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -170,6 +172,7 @@ static const struct option options[] = {
 	{"deny-rate", required_argument, NULL, OPT_DENY_RATE},
 	{"deny-protect", required_argument, NULL, OPT_DENY_PROTECT},
 	{"deny-system-files", no_argument, NULL, OPT_DENY_SYSTEM_FILES},
+	{"metrics-binary-labels", required_argument, NULL, OPT_METRICS_BINARY_LABELS},
 	{"rb-size", required_argument, NULL, 'r'},
 	{"process-cache-size", required_argument, NULL, OPT_PROCESS_CACHE_SIZE},
 	{"wakeup-batch", required_argument, NULL, 'w'},
@@ -217,6 +220,8 @@ static void usage(FILE *f)
 		"                                         rate_limit_info events (-1: unlimited, 0: none)\n"
 		"metrics:\n"
 		"      --metrics-server ADDR    Prometheus /metrics on ADDR (\":2112\" is 127.0.0.1:2112)\n"
+		"      --metrics-binary-labels auto|on|off  binary paths as labels (default auto: on for a\n"
+		"                               loopback ADDR, \"hidden\" for any other)\n"
 		"what a Lua rule's deny() may add to a kernel list (README: \"Lua deny, checked\"):\n"
 		"      --deny-ttl D             entries expire after D (\"1h\", \"10m\", seconds; default 1h; 0: never)\n"
 		"      --deny-rate N            deny() calls per rule per minute, 1-10000 (default 10)\n"
@@ -234,6 +239,19 @@ static int parse_output(const char *s, enum vigil_output *out)
 		*out = VIGIL_OUTPUT_JSON;
 	else if (!strcmp(s, "compact"))
 		*out = VIGIL_OUTPUT_COMPACT;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_binary_labels(const char *s, int *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = VIGIL_METRICS_BINARY_AUTO;
+	else if (!strcmp(s, "on"))
+		*out = VIGIL_METRICS_BINARY_ON;
+	else if (!strcmp(s, "off"))
+		*out = VIGIL_METRICS_BINARY_OFF;
 	else
 		return -EINVAL;
 	return 0;
@@ -333,6 +351,10 @@ int main(int argc, char **argv)
 			protect[nprotect++] = optarg;
 			break;
 		case OPT_DENY_SYSTEM_FILES: opts.deny_system_files = true; break;
+		case OPT_METRICS_BINARY_LABELS:
+			if (parse_binary_labels(optarg, &opts.metrics_binary_labels))
+				return bad_value("metrics-binary-labels", optarg);
+			break;
 		case 'r':
 			if (vigil_parse_long(optarg, 4096, 1L << 30, &v) || (v & (v - 1)))
 				return bad_value("rb-size", optarg);
