@@ -246,11 +246,9 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	if (err)
 		goto err_out;
 
-	a->ctl = vigil_ctl_server__start(a->opts.control_url, agent_control, a);
-	if (!a->ctl) {
-		err = -errno;
+	err = agent_control_start(a);
+	if (err)
 		goto err_out;
-	}
 	return a;
 
 err_out:

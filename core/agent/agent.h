@@ -22,6 +22,7 @@ struct vigil_agent_opts {
 	size_t sz;			/* sizeof(struct vigil_agent_opts) */
 	const char *events_url;		/* default VIGIL_BUS_DEFAULT_EVENTS */
 	const char *control_url;	/* default VIGIL_BUS_DEFAULT_CONTROL */
+	const char *control_group;	/* --control-group: may run read-only commands; NULL: root only */
 	const char *node_name;		/* default: $NODE_NAME, else the hostname */
 	enum vigil_output output;	/* events printed on stdout by the agent itself */
 	bool color;			/* ANSI colours in compact output */

@@ -123,8 +123,8 @@ void ctl_pack_error(msgpack_packer *pk, const char *msg);
 /* {"ok": true} */
 void ctl_pack_ok(msgpack_packer *pk);
 
-/* The control socket handler (runs on the control thread). */
-int agent_control(const void *req, size_t len, struct vigil_buf *reply, void *ctx);
+/* Start the control server at opts.control_url, --control-group resolved. 0 or -errno. */
+int agent_control_start(struct vigil_agent *a);
 
 /* Boot-time clock in ns, the clock of kernel ktimes. */
 uint64_t agent_now_ns(void);

@@ -1,6 +1,7 @@
 /* vigild.c - the agent: foreground, stops cleanly on SIGINT/SIGTERM. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,7 @@ enum {
 	OPT_DENY_SYSTEM_FILES,
 	OPT_PROCESS_CACHE_SIZE,
 	OPT_METRICS_BINARY_LABELS,
+	OPT_CONTROL_GROUP,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -154,6 +156,7 @@ static int parse_duration(const char *s, uint64_t *out)
 static const struct option options[] = {
 	{"bus", required_argument, NULL, 'b'},
 	{"control", required_argument, NULL, 'c'},
+	{"control-group", required_argument, NULL, OPT_CONTROL_GROUP},
 	{"output", required_argument, NULL, 'o'},
 	{"color", no_argument, NULL, 'C'},
 	{"export-file", required_argument, NULL, 'e'},
@@ -192,6 +195,8 @@ static void usage(FILE *f)
 		"usage: vigild [options]\n"
 		"  -b, --bus URL            event bus (default %s)\n"
 		"  -c, --control URL        control socket (default %s)\n"
+		"      --control-group NAME members may run read-only control commands (status, metrics,\n"
+		"                           policy_list, rules_list); the rest stay root's (default: root only)\n"
 		"  -o, --output FORMAT      print events: none, json, compact (default none)\n"
 		"      --color              colour compact output\n"
 		"  -e, --export-file PATH   append events as JSON lines (rotated: see below)\n"
@@ -291,6 +296,11 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'b': opts.events_url = optarg; break;
 		case 'c': opts.control_url = optarg; break;
+		case OPT_CONTROL_GROUP:
+			if (!*optarg || !getgrnam(optarg))
+				return bad_value("control-group", optarg);
+			opts.control_group = optarg;
+			break;
 		case 'o':
 			if (parse_output(optarg, &opts.output))
 				return bad_value("output", optarg);
