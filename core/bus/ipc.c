@@ -36,18 +36,19 @@ static int mkdir_p(char *dir)
 	return 0;
 }
 
-/* One directory on the way: owned by us, and nobody else may add, remove or rename its
- * entries (the sticky bit stops that too, but only above the socket's own directory:
- * others could still create names in it). */
+/* One directory on the way: owned by us (above the socket's own directory, root's will do
+ * too), and nobody else may add, remove or rename its entries (the sticky bit stops that,
+ * but only above the socket's own directory: others could still create names in it). */
 static int check_dir(const char *dir, bool last)
 {
 	struct stat st;
-	bool others_write;
+	bool others_write, owner_ok;
 
 	if (lstat(dir, &st))
 		return -errno;
 	others_write = (st.st_mode & (S_IWGRP | S_IWOTH)) && (last || !(st.st_mode & S_ISVTX));
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || others_write) {
+	owner_ok = st.st_uid == geteuid() || (!last && st.st_uid == 0);
+	if (!S_ISDIR(st.st_mode) || !owner_ok || others_write) {
 		pr_warn("bus: refusing socket directory %s (owner uid %u, mode %04o): it must be a directory "
 			"owned by uid %u that no one else can write", dir, (unsigned)st.st_uid,
 			(unsigned)(st.st_mode & 07777), (unsigned)geteuid());

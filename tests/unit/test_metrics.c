@@ -326,13 +326,15 @@ static void fake_reader(void *ctx, struct vigil_decoder_stats *d, struct vigil_p
 static void test_sources_feed_the_reader_bus_and_cache_families(void **state)
 {
 	struct vigil_metrics *m = metrics(0);
-	char url[128];
+	char url[128], dir[] = "/tmp/vigil-test-metrics-XXXXXX";
 	struct vigil_pub *pub;
 	struct vigil_metrics_sources src = {.sz = sizeof(src), .reader_stats = fake_reader};
 	char *text;
 	int i;
 
-	snprintf(url, sizeof(url), "ipc:///tmp/vigil-test-metrics-%d.sock", getpid());
+	/* a directory of our own: the bus refuses one others can write, such as /tmp */
+	assert_non_null(mkdtemp(dir));
+	snprintf(url, sizeof(url), "ipc://%s/events.sock", dir);
 	pub = vigil_pub__open(url, 0600);
 	assert_non_null(pub);
 	for (i = 0; i < 3; i++)
@@ -361,6 +363,7 @@ static void test_sources_feed_the_reader_bus_and_cache_families(void **state)
 	free(text);
 	vigil_metrics__free(m);
 	vigil_pub__close(pub);
+	rmdir(dir);
 }
 
 static void test_pack_gives_one_entry_per_sample_keyed_by_its_text(void **state)
