@@ -252,7 +252,16 @@ static void test_another_uid_is_refused_and_a_group_member_reads(void **state)
 			if (setgroups(round ? 1 : 0, groups) || setresgid(65534, 65534, 65534) ||
 			    setresuid(65534, 65534, 65534))
 				_exit(10);
-			if (vigil_ctl_request(f->url, "hello", 5, &reply, 2000))
+			/* the stranger's request is larger than the socket buffers: the server
+			 * answers without reading it, and the answer still arrives */
+			size_t n = round ? 5 : 4u << 20;
+			char *req = calloc(1, n);
+
+			if (!req)
+				_exit(11);
+			if (round)
+				memcpy(req, "hello", 5);
+			if (vigil_ctl_request(f->url, req, n, &reply, 2000))
 				_exit(11);
 			if (round == 0)
 				_exit(strstr(reply.data, "permission denied: uid 65534 is not root nor in the control group")
