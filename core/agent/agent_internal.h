@@ -123,6 +123,9 @@ void ctl_pack_error(msgpack_packer *pk, const char *msg);
 /* {"ok": true} */
 void ctl_pack_ok(msgpack_packer *pk);
 
+/* The control socket handler (runs on the control thread): commands not marked read-only
+ * are refused (-EACCES, with an error reply) unless peer has VIGIL_CTL_ALL. */
+int agent_control(const struct vigil_ctl_peer *peer, const void *req, size_t len, struct vigil_buf *reply, void *ctx);
 /* Start the control server at opts.control_url, --control-group resolved. 0 or -errno. */
 int agent_control_start(struct vigil_agent *a);
 

@@ -239,8 +239,7 @@ static int refuse(const struct vigil_ctl_peer *peer, const char *cmd, msgpack_pa
 	return -EACCES;
 }
 
-static int agent_control(const struct vigil_ctl_peer *peer, const void *req, size_t len, struct vigil_buf *reply,
-			 void *ctx)
+int agent_control(const struct vigil_ctl_peer *peer, const void *req, size_t len, struct vigil_buf *reply, void *ctx)
 {
 	struct vigil_agent *a = ctx;
 	msgpack_unpacked up;
