@@ -45,16 +45,16 @@ struct vigil_ctl_server {
 
 /* Run the handler for one request (or refuse a denied peer) and leave the reply to send
  * in reply, counting refusals and bad requests. */
-void ctl_answer(struct vigil_ctl_server *s, const struct vigil_ctl_peer *peer, const void *req, size_t len,
+void bus_ctl_answer(struct vigil_ctl_server *s, const struct vigil_ctl_peer *peer, const void *req, size_t len,
 		struct vigil_buf *reply);
 
 /* ctl_unix.c: bind s->url, serve on a thread; the client side. 0 or -errno. */
-int ctl_unix_start(struct vigil_ctl_server *s);
-int ctl_unix_request(const char *path, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms);
+int bus_ctl_unix_start(struct vigil_ctl_server *s);
+int bus_ctl_unix_request(const char *path, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms);
 
 /* ctl_nn.c: the same over nanomsg for tcp://. */
-int ctl_nn_start(struct vigil_ctl_server *s);
-void ctl_nn_close(struct vigil_ctl_server *s);
-int ctl_nn_request(const char *url, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms);
+int bus_ctl_nn_start(struct vigil_ctl_server *s);
+void bus_ctl_nn_close(struct vigil_ctl_server *s);
+int bus_ctl_nn_request(const char *url, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms);
 
 #endif

@@ -27,7 +27,7 @@ static void error_reply(struct vigil_buf *reply, const char *msg)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-void ctl_answer(struct vigil_ctl_server *s, const struct vigil_ctl_peer *peer, const void *req, size_t len,
+void bus_ctl_answer(struct vigil_ctl_server *s, const struct vigil_ctl_peer *peer, const void *req, size_t len,
 		struct vigil_buf *reply)
 {
 	char msg[160];
@@ -75,7 +75,7 @@ struct vigil_ctl_server *vigil_ctl_server__start(const char *url, const struct v
 		err = -ENOMEM;
 		goto err_out;
 	}
-	err = bus_ipc_path(url) ? ctl_unix_start(s) : ctl_nn_start(s);
+	err = bus_ipc_path(url) ? bus_ctl_unix_start(s) : bus_ctl_nn_start(s);
 	if (err)
 		goto err_out;
 	return s;
@@ -107,7 +107,7 @@ void vigil_ctl_server__close(struct vigil_ctl_server *s)
 		close(s->fd);
 		bus_unlink_ipc(s->url);
 	}
-	ctl_nn_close(s);
+	bus_ctl_nn_close(s);
 	free(s->url);
 	free(s);
 }
@@ -117,6 +117,6 @@ int vigil_ctl_request(const char *url, const void *req, size_t req_len, struct v
 	const char *path = bus_ipc_path(url);
 
 	if (path)
-		return ctl_unix_request(path, req, req_len, reply, timeout_ms);
-	return ctl_nn_request(url, req, req_len, reply, timeout_ms);
+		return bus_ctl_unix_request(path, req, req_len, reply, timeout_ms);
+	return bus_ctl_nn_request(url, req, req_len, reply, timeout_ms);
 }

@@ -35,7 +35,7 @@ static void *serve(void *arg)
 				break;
 			continue;	/* EAGAIN: the poll interval passed; EINTR */
 		}
-		ctl_answer(s, &peer, req, (size_t)n, &reply);
+		bus_ctl_answer(s, &peer, req, (size_t)n, &reply);
 		nn_freemsg(req);
 		nn_send(s->sock, reply.data ? reply.data : "", reply.len, 0);
 	}
@@ -43,7 +43,7 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-int ctl_nn_start(struct vigil_ctl_server *s)
+int bus_ctl_nn_start(struct vigil_ctl_server *s)
 {
 	int timeout = CTL_POLL_MS;
 	int err;
@@ -68,14 +68,14 @@ int ctl_nn_start(struct vigil_ctl_server *s)
 	return err;
 }
 
-void ctl_nn_close(struct vigil_ctl_server *s)
+void bus_ctl_nn_close(struct vigil_ctl_server *s)
 {
 	if (s->sock >= 0)
 		nn_close(s->sock);
 	s->sock = -1;
 }
 
-int ctl_nn_request(const char *url, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms)
+int bus_ctl_nn_request(const char *url, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms)
 {
 	void *msg = NULL;
 	int sock, n, err = 0;

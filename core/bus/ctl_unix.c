@@ -164,7 +164,7 @@ static void serve_one(struct vigil_ctl_server *s, int fd, struct vigil_buf *req,
 		pr_debug("control: no request from pid %d: %s", peer.pid, strerror(-err));
 		return;
 	}
-	ctl_answer(s, &peer, req->data, req->len, reply);
+	bus_ctl_answer(s, &peer, req->data, req->len, reply);
 	err = send_frame(fd, reply->data ? reply->data : "", reply->len, deadline);
 	if (err)
 		pr_debug("control: reply to pid %d lost: %s", peer.pid, strerror(-err));
@@ -191,7 +191,7 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-int ctl_unix_start(struct vigil_ctl_server *s)
+int bus_ctl_unix_start(struct vigil_ctl_server *s)
 {
 	const char *path = bus_ipc_path(s->url);
 	struct sockaddr_un sa;
@@ -228,7 +228,7 @@ int ctl_unix_start(struct vigil_ctl_server *s)
 	return err;
 }
 
-int ctl_unix_request(const char *path, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms)
+int bus_ctl_unix_request(const char *path, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms)
 {
 	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	struct sockaddr_un sa;
