@@ -39,11 +39,13 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	struct vigil_kernel_counters k = {0};
 	struct vigil_exporter_stats x;
 	struct agent_counters c;
+	struct vigil_ctl_server *ctl;
 	char key[64];
 	int r;
 
 	pthread_mutex_lock(&a->snap_lock);
 	c = a->snap;
+	ctl = a->ctl;		/* set under this lock once the server runs: it may answer first */
 	pthread_mutex_unlock(&a->snap_lock);
 	vigil_loader__counters(a->loader, &k);
 	vigil_exporter__stats(a->exporter, &x);
@@ -92,7 +94,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "export_rate_limited", x.rate_limited);
 	pack_kv_u64(pk, "export_rotations", x.file.rotations);
 	pack_kv_u64(pk, "export_compressed", x.file.compressed);
-	pack_kv_u64(pk, "control_refused", vigil_ctl_server__refused(a->ctl));	/* not root, not in --control-group */
+	pack_kv_u64(pk, "control_refused", ctl ? vigil_ctl_server__refused(ctl) : 0);	/* not root, not in --control-group */
 	pack_kv_u64(pk, "export_errors", x.file.write_errors + x.file.compress_errors + x.errors);
 }
 
@@ -280,6 +282,7 @@ out:
 int agent_control_start(struct vigil_agent *a)
 {
 	struct vigil_ctl_server_opts o = {.sz = sizeof(o), .read_gid = -1};
+	struct vigil_ctl_server *ctl;
 	struct group *g;
 
 	if (a->opts.control_group) {
@@ -291,6 +294,11 @@ int agent_control_start(struct vigil_agent *a)
 		}
 		o.read_gid = g->gr_gid;
 	}
-	a->ctl = vigil_ctl_server__start(a->opts.control_url, &o, agent_control, a);
-	return a->ctl ? 0 : -errno;
+	ctl = vigil_ctl_server__start(a->opts.control_url, &o, agent_control, a);
+	if (!ctl)
+		return -errno;
+	pthread_mutex_lock(&a->snap_lock);
+	a->ctl = ctl;
+	pthread_mutex_unlock(&a->snap_lock);
+	return 0;
 }

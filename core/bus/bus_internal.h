@@ -41,10 +41,14 @@ struct vigil_ctl_server {
 	atomic_bool stop;
 	_Atomic uint64_t bad_requests;
 	_Atomic uint64_t refused;
+	pthread_mutex_t handler_lock;	/* one handler call at a time, whichever thread */
+	pthread_mutex_t conns_lock;	/* ipc://: connection threads still running */
+	pthread_cond_t conns_done;
+	unsigned int conns, conns_unprivileged;
 };
 
 /* Run the handler for one request (or refuse a denied peer) and leave the reply to send
- * in reply, counting refusals and bad requests. */
+ * in reply, counting refusals and bad requests. Any thread: handler calls are serialised. */
 void bus_ctl_answer(struct vigil_ctl_server *s, const struct vigil_ctl_peer *peer, const void *req, size_t len,
 		struct vigil_buf *reply);
 

@@ -42,7 +42,9 @@ void bus_ctl_answer(struct vigil_ctl_server *s, const struct vigil_ctl_peer *pee
 		error_reply(reply, msg);
 		return;
 	}
+	pthread_mutex_lock(&s->handler_lock);
 	err = s->handler(peer, req, len, reply, s->ctx);
+	pthread_mutex_unlock(&s->handler_lock);
 	if (!err)
 		return;
 	if (err == -EACCES) {
@@ -67,6 +69,9 @@ struct vigil_ctl_server *vigil_ctl_server__start(const char *url, const struct v
 	if (opts)
 		memcpy(&o, opts, opts->sz && opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	s->fd = s->sock = -1;
+	pthread_mutex_init(&s->handler_lock, NULL);
+	pthread_mutex_init(&s->conns_lock, NULL);
+	pthread_cond_init(&s->conns_done, NULL);
 	s->read_gid = o.read_gid;
 	s->handler = handler;
 	s->ctx = ctx;
@@ -103,11 +108,19 @@ void vigil_ctl_server__close(struct vigil_ctl_server *s)
 	atomic_store(&s->stop, true);
 	if (s->thread_started)
 		pthread_join(s->thread, NULL);
+	/* connection threads end within their CTL_PEER_MS deadlines */
+	pthread_mutex_lock(&s->conns_lock);
+	while (s->conns)
+		pthread_cond_wait(&s->conns_done, &s->conns_lock);
+	pthread_mutex_unlock(&s->conns_lock);
 	if (s->fd >= 0) {
 		close(s->fd);
 		bus_unlink_ipc(s->url);
 	}
 	bus_ctl_nn_close(s);
+	pthread_cond_destroy(&s->conns_done);
+	pthread_mutex_destroy(&s->conns_lock);
+	pthread_mutex_destroy(&s->handler_lock);
 	free(s->url);
 	free(s);
 }

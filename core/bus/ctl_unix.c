@@ -16,6 +16,8 @@
 /* How long a connected peer may take to send its request or read the reply: the server
  * answers one connection at a time. */
 #define CTL_PEER_MS 2000
+/* Connections of peers other than root served at once; more are closed at once. */
+#define CTL_MAX_UNPRIVILEGED 8
 /* Between tries while the agent's socket is not there yet (vigil_ctl_request). */
 #define CTL_RETRY_MS 100
 
@@ -148,33 +150,103 @@ static void peer_of(const struct vigil_ctl_server *s, int fd, struct vigil_ctl_p
 		peer->access = VIGIL_CTL_READ;
 }
 
-static void serve_one(struct vigil_ctl_server *s, int fd, struct vigil_buf *req, struct vigil_buf *reply)
+/* One connection: read the request, answer it, send the reply. */
+static void serve_one(struct vigil_ctl_server *s, int fd, const struct vigil_ctl_peer *peer)
 {
 	uint64_t deadline = now_ms() + CTL_PEER_MS;
-	struct vigil_ctl_peer peer;
+	struct vigil_buf req = {0}, reply = {0};
 	int err;
 
-	peer_of(s, fd, &peer);
-	vigil_buf_reset(req);
-	/* A refused peer gets its answer at once, its request unread: it cannot hold the
-	 * server for CTL_PEER_MS (the client reads the reply even when its send failed). */
-	err = peer.access == VIGIL_CTL_DENIED ? 0 : recv_frame(fd, req, deadline);
+	/* A refused peer gets its answer at once, its request unread (the client reads the
+	 * reply even when its send failed). */
+	err = peer->access == VIGIL_CTL_DENIED ? 0 : recv_frame(fd, &req, deadline);
 	if (err) {
 		atomic_fetch_add(&s->bad_requests, 1);
-		pr_debug("control: no request from pid %d: %s", peer.pid, strerror(-err));
+		pr_debug("control: no request from pid %d: %s", peer->pid, strerror(-err));
+		goto out;
+	}
+	bus_ctl_answer(s, peer, req.data, req.len, &reply);
+	err = send_frame(fd, reply.data ? reply.data : "", reply.len, deadline);
+	if (err)
+		pr_debug("control: reply to pid %d lost: %s", peer->pid, strerror(-err));
+out:
+	vigil_buf_free(&req);
+	vigil_buf_free(&reply);
+}
+
+struct conn {
+	struct vigil_ctl_server *s;
+	int fd;
+	struct vigil_ctl_peer peer;
+};
+
+/* A connection's own thread: a peer that sends slowly, or never reads its reply, holds
+ * only this thread (for at most CTL_PEER_MS each way), never the next caller. */
+static void *serve_conn(void *arg)
+{
+	struct conn *c = arg;
+	struct vigil_ctl_server *s = c->s;
+
+	serve_one(s, c->fd, &c->peer);
+	close(c->fd);
+	pthread_mutex_lock(&s->conns_lock);
+	s->conns--;
+	if (c->peer.access != VIGIL_CTL_ALL)
+		s->conns_unprivileged--;
+	pthread_cond_broadcast(&s->conns_done);
+	pthread_mutex_unlock(&s->conns_lock);
+	free(c);
+	return NULL;
+}
+
+/* Hand fd to a thread of its own. Root always gets one; other peers at most
+ * CTL_MAX_UNPRIVILEGED at once, so they cannot use up the agent's threads. */
+static void dispatch(struct vigil_ctl_server *s, int fd, const struct vigil_ctl_peer *peer)
+{
+	struct conn *c = NULL;
+	pthread_attr_t attr;
+	bool busy;
+
+	pthread_mutex_lock(&s->conns_lock);
+	busy = peer->access != VIGIL_CTL_ALL && s->conns_unprivileged >= CTL_MAX_UNPRIVILEGED;
+	if (!busy) {
+		s->conns++;
+		if (peer->access != VIGIL_CTL_ALL)
+			s->conns_unprivileged++;
+	}
+	pthread_mutex_unlock(&s->conns_lock);
+	if (busy) {
+		pr_debug("control: uid %u: too many connections, closed", peer->uid);
+		close(fd);
 		return;
 	}
-	bus_ctl_answer(s, &peer, req->data, req->len, reply);
-	err = send_frame(fd, reply->data ? reply->data : "", reply->len, deadline);
-	if (err)
-		pr_debug("control: reply to pid %d lost: %s", peer.pid, strerror(-err));
+	c = malloc(sizeof(*c));
+	if (c) {
+		*c = (struct conn){.s = s, .fd = fd, .peer = *peer};
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (!pthread_create(&(pthread_t){0}, &attr, serve_conn, c)) {
+			pthread_attr_destroy(&attr);
+			return;
+		}
+		pthread_attr_destroy(&attr);
+	}
+	/* no thread: answer here rather than not at all */
+	free(c);
+	pthread_mutex_lock(&s->conns_lock);
+	s->conns--;
+	if (peer->access != VIGIL_CTL_ALL)
+		s->conns_unprivileged--;
+	pthread_mutex_unlock(&s->conns_lock);
+	serve_one(s, fd, peer);
+	close(fd);
 }
 
 static void *serve(void *arg)
 {
 	struct vigil_ctl_server *s = arg;
-	struct vigil_buf req = {0}, reply = {0};
 	struct pollfd p = {.fd = s->fd, .events = POLLIN};
+	struct vigil_ctl_peer peer;
 	int fd;
 
 	while (!atomic_load(&s->stop)) {
@@ -183,11 +255,14 @@ static void *serve(void *arg)
 		fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		serve_one(s, fd, &req, &reply);
-		close(fd);
+		peer_of(s, fd, &peer);
+		if (peer.access == VIGIL_CTL_DENIED) {
+			serve_one(s, fd, &peer);	/* answered without waiting for it */
+			close(fd);
+			continue;
+		}
+		dispatch(s, fd, &peer);
 	}
-	vigil_buf_free(&req);
-	vigil_buf_free(&reply);
 	return NULL;
 }
 

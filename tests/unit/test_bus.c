@@ -1,7 +1,8 @@
 /* test_bus.c - unit tests for core/bus's control channel over ipc://: a request and its
  * reply, the peer the handler is told about, the socket's mode, the framing limits, the
- * socket directory checks, tcp:// refused beyond loopback, and (as root) a peer of another
- * uid refused by its credentials even through a loosened socket. */
+ * socket directory checks, tcp:// refused beyond loopback, stalled callers and the cap on
+ * unprivileged connections, and (as root) a peer of another uid refused by its credentials
+ * even through a loosened socket. */
 #include <errno.h>
 #include <grp.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -155,6 +157,8 @@ static void test_an_oversized_frame_is_dropped_and_counted(void **state)
 	char buf[16];
 	int fd, i;
 
+	if (geteuid())
+		skip();		/* anyone else is refused before any frame is read */
 	start(f, -1);
 	assert_true(strlen(f->path) < sizeof(sa.sun_path));
 	memcpy(sa.sun_path, f->path, strlen(f->path));
@@ -278,6 +282,90 @@ static void test_another_uid_is_refused_and_a_group_member_reads(void **state)
 	assert_int_equal(f->seen.uid, 65534);
 }
 
+static int raw_connect(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memcpy(sa.sun_path, path, strlen(path));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A caller that connects and then sends nothing holds its own connection only: the next
+ * request is answered at once, not after the stalled one's 2 s deadline. */
+static void test_a_stalled_caller_does_not_hold_up_the_next(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_buf reply = {0};
+	uint64_t t0;
+	int stalled;
+
+	if (geteuid())
+		skip();
+	start(f, -1);
+	stalled = raw_connect(f->path);
+	assert_true(stalled >= 0);
+	assert_int_equal(write(stalled, "\0\0", 2), 2);	/* half a length, then nothing */
+	usleep(100000);
+	t0 = ms_now();
+	assert_int_equal(vigil_ctl_request(f->url, "next", 4, &reply, 3000), 0);
+	assert_string_equal(reply.data, "echo:next");
+	assert_true(ms_now() - t0 < 1000);
+	close(stalled);
+	vigil_buf_free(&reply);
+}
+
+/* Peers other than root get at most 8 connections at once: a ninth is closed at once. */
+static void test_unprivileged_connections_are_capped(void **state)
+{
+	struct fixture *f = *state;
+	int status;
+	pid_t pid;
+
+	if (geteuid())
+		skip();
+	start(f, 4242);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		gid_t groups[1] = {4242};
+		int fds[9], i;
+		char c;
+
+		if (setgroups(1, groups) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(10);
+		for (i = 0; i < 9; i++) {
+			fds[i] = raw_connect(f->path);
+			if (fds[i] < 0)
+				_exit(11);
+			usleep(50000);		/* let the server account for it */
+		}
+		/* the ninth: closed by the server (EOF); the eighth: still open (would block) */
+		if (recv(fds[8], &c, 1, 0) != 0)
+			_exit(12);
+		if (recv(fds[7], &c, 1, MSG_DONTWAIT) != -1 || errno != EAGAIN)
+			_exit(13);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +379,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_missing_directory_is_created_root_only_writable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_is_refused_beyond_loopback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_another_uid_is_refused_and_a_group_member_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_stalled_caller_does_not_hold_up_the_next, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unprivileged_connections_are_capped, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
