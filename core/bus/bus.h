@@ -79,13 +79,16 @@ struct vigil_ctl_server_opts {
 
 struct vigil_ctl_server;
 
-/* Handle one request from peer; fill reply (msgpack). Return 0, or -errno to send an error
- * reply: reply itself when the handler filled it, else {"ok": false, "error": strerror}.
+/* Handle one request from peer; fill reply (msgpack). Called on the server's threads, one
+ * call at a time. Return 0, or -errno to send an error reply: reply itself when the
+ * handler filled it, else {"ok": false, "error": strerror}.
  * -EACCES counts as a refusal (vigil_ctl_server__refused), other errors as bad requests. */
 typedef int (*vigil_ctl_handler)(const struct vigil_ctl_peer *peer, const void *req, size_t req_len,
 				 struct vigil_buf *reply, void *ctx);
 
-/* Serve requests at url on a thread of its own until vigil_ctl_server__close. ipc://: the
+/* Serve requests at url on threads of its own until vigil_ctl_server__close (ipc://: a
+ * thread per connection, so a caller that stalls holds up no one; at most 8 at once for
+ * callers other than root, more are closed). ipc://: the
  * socket's directory must be owned by root and writable by root alone (created so if
  * missing); the socket is mode 0600 (0660 with a read group), and a failed chmod or chown
  * stops the start. tcp://: only 127.x.x.x, [::1] or localhost. opts may be NULL.
