@@ -86,13 +86,12 @@ struct vigil_ctl_server;
 typedef int (*vigil_ctl_handler)(const struct vigil_ctl_peer *peer, const void *req, size_t req_len,
 				 struct vigil_buf *reply, void *ctx);
 
-/* Serve requests at url on threads of its own until vigil_ctl_server__close (ipc://: a
- * thread per connection, so a caller that stalls holds up no one; at most 8 at once for
- * callers other than root, more are closed). ipc://: the
- * socket's directory must be owned by root and writable by root alone (created so if
- * missing); the socket is mode 0600 (0660 with a read group), and a failed chmod or chown
- * stops the start. tcp://: only 127.x.x.x, [::1] or localhost. opts may be NULL.
- * NULL + errno, the reason logged. */
+/* Serve requests at url on threads of its own until vigil_ctl_server__close. ipc://: a
+ * thread per connection, so a caller that stalls holds up no one (at most 8 at once for
+ * callers other than root, more are closed); the socket's directory must be owned by root
+ * and writable by root alone (created so if missing); the socket is mode 0600 (0660 with a
+ * read group), and a failed chmod or chown stops the start. tcp://: only 127.x.x.x, [::1]
+ * or localhost. opts may be NULL. NULL + errno, the reason logged. */
 VIGIL_API struct vigil_ctl_server *vigil_ctl_server__start(const char *url, const struct vigil_ctl_server_opts *opts,
 							   vigil_ctl_handler handler, void *ctx);
 VIGIL_API uint64_t vigil_ctl_server__bad_requests(const struct vigil_ctl_server *s);
