@@ -243,6 +243,7 @@ class HealthCheck(Users):
         with self.agent("--export-file", export, "--export-denylist", '{"health_check":true}') as a:
             client = os.path.realpath(vh.VIGIL)
             subprocess.run([client, "status", "--control", a.control], capture_output=True, check=True)
+            subprocess.run([client, "version"], capture_output=True, check=True)     # root, not a probe
             r = as_user(USER, [fake, "status"], cwd=fake_dir)
             self.assertEqual(r.returncode, 0, r.stderr)
             subprocess.run([fake, "status"], cwd=fake_dir, check=True)      # root runs the look-alike
@@ -260,8 +261,9 @@ class HealthCheck(Users):
                     and e["process"].get("arguments", "").startswith("status")]
 
         self.assertEqual(runs(client, 0), [], "root's real `vigil status` must be hidden")
-        self.assertEqual(len([e for e in execs if e["process"].get("binary") == client and
-                              e["process"]["uid"] == 0]), 1, "root's `vigil getevents` (no probe) is exported")
+        self.assertEqual(len([e for e in execs if e["process"].get("binary") == client and e["process"]["uid"] == 0
+                              and e["process"].get("arguments") == "version"]), 1,
+                         "root's `vigil version` (no probe) is exported")
         self.assertEqual(len(runs(client, uid)), 1, "a user running the client is no probe")
         self.assertEqual(len(runs(fake, uid)), 1, "a user's binary named vigil is no probe")
         self.assertEqual(len(runs(fake, 0)), 1, "a look-alike is no probe, even run by root")
