@@ -53,7 +53,8 @@ struct vigil_agent_opts {
 	bool keep_enforcing;
 	const char *pin_root;		/* default VIGIL_PIN_ROOT (/sys/fs/bpf/vigil) */
 	/* after mounting bpffs/tracefs, keep only the capabilities run-time work needs
-	 * (privileges.c) in every set, bounding included, and set no_new_privs */
+	 * (privileges.c) in every set, bounding included, and set no_new_privs. Capabilities
+	 * are per thread: call vigil_agent__new before the process starts any thread */
 	bool drop_privileges;
 };
 

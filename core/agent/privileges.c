@@ -70,8 +70,9 @@ int agent_drop_privileges(void)
 	}
 	permitted = ((uint64_t)data[1].permitted << 32 | data[0].permitted) & mask;
 
-	/* the bounding set first: dropping from it needs CAP_SETPCAP, which goes next */
-	for (cap = 0; cap <= last; cap++)
+	/* the bounding set first: dropping from it needs CAP_SETPCAP, which goes next; an agent
+	 * started without it (not root) cannot gain anything back through exec anyway */
+	for (cap = 0; cap <= last && (data[0].effective & (1u << CAP_SETPCAP)); cap++)
 		if (!(mask & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL) {
 			err = -errno;
 			goto err_out;

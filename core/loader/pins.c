@@ -100,8 +100,12 @@ struct vigil_pins *vigil_pins__open(const char *root, bool keep)
 		return NULL;
 	snprintf(p->root, sizeof(p->root), "%s", root ? root : VIGIL_PIN_ROOT);
 	err = check_root(p->root, keep);
-	if (err == -ENOENT && !keep)
-		return p;	/* nothing pinned before, nothing to pin now */
+	if (err && !keep) {
+		/* nothing to pin; what is there is not ours to remove (or there is nothing) */
+		if (err != -ENOENT)
+			pr_warn("pins: leaving %s alone: %s", p->root, strerror(-err));
+		return p;
+	}
 	if (err)
 		goto err_out;
 	err = list_previous(p);

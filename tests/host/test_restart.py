@@ -326,6 +326,10 @@ class PinDirChecks(unittest.TestCase):
             self.assertEqual(r.returncode, 1)
             self.assertIn("not a directory owned by root", r.stderr)
             self.assertEqual(os.listdir(path), [])
+            # without the flag there is nothing to pin: the agent starts, and leaves it alone
+            with vh.Agent("--pin-dir", path) as agent:
+                self.assertIn("leaving %s alone" % path, agent.read_log())
+            self.assertEqual(os.stat(path).st_uid, pwd.getpwnam(USER + "2").pw_uid)
         finally:
             subprocess.run(["rm", "-rf", path])
             subprocess.run(["userdel", USER + "2"], capture_output=True)
