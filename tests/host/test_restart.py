@@ -18,6 +18,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -135,12 +136,21 @@ class RestartWithoutKeep(unittest.TestCase):
         flag = os.path.join(cls.tmp, "go")
         cls.child_marker = os.path.join(cls.tmp, "child.marker")
         script = "while [ ! -e %s ]; do sleep 0.05; done; %s %s; exit 7" % (flag, MARKER, cls.child_marker)
-        with vh.Agent(outputs=("json",)) as a1:
+        cls.miner = os.path.join(cls.tmp, "miner")
+        shutil.copy(MARKER, cls.miner)
+        kill_yaml = os.path.join(cls.tmp, "kill.yaml")
+        with open(kill_yaml, "w") as f:
+            f.write(KILL_POLICY % cls.miner)
+        with vh.Agent("--tracing-policy", kill_yaml, outputs=("json",)) as a1:
+            m = os.path.join(cls.tmp, "alive.marker")
+            cls.alive = (run(cls.miner, m), os.path.exists(m))
             # a process the first agent saw start
             cls.waiter = subprocess.Popen(["sh", "-c", script])
             time.sleep(0.3)
             cls.progs, cls.links = fd_objects(a1.proc.pid)
             t0 = sigkill(a1)
+            m = os.path.join(cls.tmp, "gap.marker")
+            cls.in_gap = (run(cls.miner, m), os.path.exists(m))
         with vh.Agent(outputs=("json",)) as a2:
             cls.gap = a2.ready_at - t0
             cls.progs_left = wait_gone(cls.progs, vh.bpf_prog_ids)
@@ -159,6 +169,10 @@ class RestartWithoutKeep(unittest.TestCase):
         self.assertTrue(self.progs and self.links, "the agent held no BPF fds: nothing was tested")
         self.assertEqual(self.progs_left, set())
         self.assertEqual(self.links_left, set())
+
+    def test_without_the_flag_the_gap_lets_a_denied_exec_run(self):
+        self.assertEqual(self.alive, (-9, False))
+        self.assertEqual(self.in_gap, (0, True))
 
     def test_restart_gap_is_measured(self):
         self.assertLess(self.gap, 10.0)
@@ -232,8 +246,26 @@ class KeepEnforcing(unittest.TestCase):
             attempt("gap")
             cls.gap_pins = pinned_files(cls.pin)
             cls.gap_links = cls.links1 & vh.bpf_link_ids()
-            a2 = vh.Agent(*args, outputs=("json",))
-            a2.__enter__()
+            # attempts all through the restart: the old pins hand over to the new programs
+            stop = threading.Event()
+            cls.storm = []
+
+            def storm():
+                i = 0
+                while not stop.is_set():
+                    m = os.path.join(cls.tmp, "storm%d.marker" % i)
+                    cls.storm.append((run(cls.miner, m), os.path.exists(m)))
+                    i += 1
+                    time.sleep(0.02)
+            th = threading.Thread(target=storm)
+            th.start()
+            try:
+                a2 = vh.Agent(*args, outputs=("json",))
+                a2.__enter__()
+                time.sleep(0.5)
+            finally:
+                stop.set()
+                th.join()
         try:
             cls.gap = a2.ready_at - t0
             attempt("restarted")
@@ -256,7 +288,8 @@ class KeepEnforcing(unittest.TestCase):
         cls.links2_left = wait_gone(links2, vh.bpf_link_ids)
         cls.r = r
         print("\nrestart gap with --keep-enforcing (SIGKILL to the new agent answering status): %.3f s; "
-              "attempt during the gap: exit %d, ran: %s" % (cls.gap, r["gap"][0], r["gap"][1]), file=sys.stderr)
+              "attempt during the gap: exit %d, ran: %s; attempts through the restart: %d, outcomes %s"
+              % (cls.gap, r["gap"][0], r["gap"][1], len(cls.storm), sorted(set(cls.storm))), file=sys.stderr)
 
     @classmethod
     def tearDownClass(cls):
@@ -288,6 +321,10 @@ class KeepEnforcing(unittest.TestCase):
         # the watch policy's link was not pinned
         self.assertEqual(len(self.links1 - self.pinned1), 1)
 
+    def test_every_attempt_through_the_restart_is_killed(self):
+        self.assertGreater(len(self.storm), 10)
+        self.assertEqual(set(self.storm), {(-9, False)})
+
     def test_restarted_agent_replaces_the_pins_and_enforces(self):
         self.assertEqual(self.r["restarted"], (-9, False))
         old = {p.split("/")[0] for p in self.pins1}
@@ -297,7 +334,11 @@ class KeepEnforcing(unittest.TestCase):
         self.assertEqual(self.links1_left, set(), "links of the previous run still attached")
         kills = [e["process_tracepoint"] for e in self.events2 if "process_tracepoint" in e
                  and e["process_tracepoint"]["policy_name"] == "kill-restart-miner"]
-        self.assertEqual([k["action"] for k in kills], ["KPROBE_ACTION_SIGKILL"])
+        self.assertTrue(kills)
+        self.assertEqual({k["action"] for k in kills}, {"KPROBE_ACTION_SIGKILL"})
+        # what was killed while no agent read the ring buffer was never reported
+        attempts = 1 + len(self.storm) + 1
+        self.assertLess(len(kills), attempts)
 
     def test_clean_stop_keeps_the_pins_enforcing(self):
         self.assertEqual(self.stop_rc, 0)
