@@ -16,8 +16,7 @@
  * reason is what broke without it. CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN are not kept:
  * the kernel's bpf_capable(), perfmon_capable() and bpf_net_capable() all accept
  * CAP_SYS_ADMIN, which uprobes and program statistics need anyway, so they add nothing
- * (removing them broke no test). CAP_DAC_READ_SEARCH broke nothing either: what the agent
- * reads under /proc is guarded by ptrace access, not by file modes. */
+ * (removing them broke no test). */
 static const struct {
 	int cap;
 	const char *name;
@@ -32,6 +31,9 @@ static const struct {
 	{CAP_SYS_PTRACE, "sys_ptrace"},
 	/* Lua rules' kill() of processes of other users */
 	{CAP_KILL, "kill"},
+	/* a "files" list value (deny(), add-value, a policy's values) is stat()ed for its
+	 * device and inode: a file under another user's 0700 home is out of reach without it */
+	{CAP_DAC_READ_SEARCH, "dac_read_search"},
 };
 
 static uint64_t keep_mask(void)
@@ -92,7 +94,8 @@ int agent_drop_privileges(void)
 		err = -errno;
 		goto err_out;
 	}
-	pr_info("agent: capabilities reduced to %#llx (sys_admin, sys_ptrace, kill); no_new_privs set",
+	pr_info("agent: capabilities reduced to %#llx (sys_admin, sys_ptrace, kill, dac_read_search); "
+		"no_new_privs set",
 		(unsigned long long)permitted);
 	return 0;
 

@@ -1,12 +1,12 @@
 """Host lane: the agent's capabilities after start-up.
 
 Once bpffs and tracefs are mounted the agent keeps CAP_SYS_ADMIN, CAP_SYS_PTRACE and
-CAP_KILL only, in the permitted, effective and bounding sets of every thread (inheritable
+CAP_KILL and CAP_DAC_READ_SEARCH only, in the permitted, effective and bounding sets of every thread (inheritable
 and ambient empty) with no_new_privs set; the README's "Privileges" section documents the
 same set. Then every run-time operation still works with that set: adding a policy on each
 mechanism this kernel offers (tp_btf, raw_syscalls, classic tracepoint, uprobe, cgroup
-connect), each enforcing or reporting for real, and a Lua rule's kill() of a process of
-another user.
+connect), each enforcing or reporting for real, a Lua rule's kill() of a process of
+another user, and a "files" list value under another user's 0700 directory.
 """
 import errno
 import os
@@ -26,8 +26,10 @@ import vigilhost as vh  # noqa: E402
 MARKER = os.path.join(vh.PROGS, "marker")
 UPROBE = os.path.join(vh.PROGS, "uprobe_target")
 USER = "vigilcap"
-# CAP_KILL (5), CAP_SYS_PTRACE (19), CAP_SYS_ADMIN (21)
-KEPT = (1 << 5) | (1 << 19) | (1 << 21)
+# CAP_DAC_READ_SEARCH (2), CAP_KILL (5), CAP_SYS_PTRACE (19), CAP_SYS_ADMIN (21)
+KEPT = (1 << 2) | (1 << 5) | (1 << 19) | (1 << 21)
+DENY_EXEC = os.path.join(os.environ.get("VIGIL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
+                         "rules", "policies", "lua-deny-exec.yaml")
 
 
 def policy(name, body):
@@ -77,6 +79,14 @@ class Privileges(unittest.TestCase):
         cls.uid = pwd.getpwnam(USER).pw_uid
         cls.miner = os.path.join(t, "miner")
         shutil.copy(MARKER, cls.miner)
+        # a user's private directory (Debian 12's home mode) holding a file to deny
+        cls.home = os.path.join(t, "home")
+        os.mkdir(cls.home, 0o700)
+        cls.private = os.path.join(cls.home, "miner")
+        shutil.copy(MARKER, cls.private)
+        os.chmod(cls.private, 0o755)
+        os.chown(cls.home, cls.uid, cls.uid)
+        os.chown(cls.private, cls.uid, cls.uid)
         cls.victim = os.path.join(t, "victim")
         shutil.copy(shutil.which("sleep"), cls.victim)
         os.chmod(cls.victim, 0o755)
@@ -141,6 +151,7 @@ class Privileges(unittest.TestCase):
                   - index: 0
                     type: "int"
                 """ % UPROBE),
+            "files": open(DENY_EXEC).read(),
             "cgroup": policy("cap-cgroup-connect", """\
                 kprobes:
                 - call: "sys_connect"
@@ -180,6 +191,14 @@ class Privileges(unittest.TestCase):
             # another user's process: kill() needs CAP_KILL
             cls.victim_run = run("setpriv", "--reuid", str(cls.uid), "--regid", str(cls.uid), "--clear-groups",
                                  cls.victim, "20", timeout=30)
+            cls.add_value = run(vh.VIGIL, "tp", "add-value", "lua-denied-binaries", cls.private,
+                                "--control", agent.control)
+            m = os.path.join("/tmp", "vigil-cap-private-%d.marker" % os.getpid())
+            cls.private_run = run("setpriv", "--reuid", str(cls.uid), "--regid", str(cls.uid), "--clear-groups",
+                                  cls.private, m).returncode
+            cls.private_ran = os.path.exists(m)
+            if cls.private_ran:
+                os.unlink(m)
             cls.events = agent.events("json")
         with vh.Agent("--no-cap-drop") as agent:
             cls.caps_nodrop = caps_of(agent.proc.pid)
@@ -210,6 +229,7 @@ class Privileges(unittest.TestCase):
             for h in p["hooks"]:
                 self.assertTrue(h["attached"], h)
                 mechs[p["name"]] = h["mechanism"]
+        self.assertEqual(mechs.pop("lua-deny-exec"), "tp_btf")
         self.assertEqual(mechs, {
             "cap-tp-btf": "tp_btf",
             "cap-raw-syscalls": "raw_syscalls/sys_enter (tp_btf) + syscall filter",
@@ -233,6 +253,10 @@ class Privileges(unittest.TestCase):
         ups = [e for e in self.events if "process_uprobe" in e or
                any(k in e and e[k].get("policy_name") == "cap-uprobe" for k in ("process_kprobe", "process_tracepoint"))]
         self.assertEqual(len(ups), 1, ups)
+
+    def test_files_list_value_in_another_users_private_dir(self):
+        self.assertEqual(self.add_value.returncode, 0, self.add_value.stderr)
+        self.assertEqual((self.private_run, self.private_ran), (-9, False))
 
     def test_lua_kill_reaches_another_users_process(self):
         self.assertEqual(self.victim_run.returncode, -9, self.victim_run.stderr)
