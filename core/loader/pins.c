@@ -139,7 +139,7 @@ const char *vigil_pins__run_dir(const struct vigil_pins *p)
 	return p && p->run[0] ? p->run : NULL;
 }
 
-static int removed;
+static _Thread_local int removed;	/* nftw passes no context: one count per calling thread */
 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -152,8 +152,7 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 	return 0;	/* remove what can be removed */
 }
 
-/* Everything under path, depth first; the number of pins removed. Only the agent's thread
- * that starts and stops it calls this, so the static counter is not shared. */
+/* Everything under path, depth first; the number of pins removed. */
 static int remove_tree(const char *path)
 {
 	removed = 0;
