@@ -180,7 +180,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	if (err)
 		pr_warn("agent: continuing without some BPF filesystems");
 	if (a->opts.drop_privileges) {
-		err = agent_drop_privileges();
+		err = agent_drop_privileges(&a->opts);
 		if (err)
 			goto err_out;
 	}

@@ -69,7 +69,7 @@ struct vigil_agent {
 
 /* Drop every capability but the run-time set (privileges.c), in this thread, before any
  * other thread exists, so that every thread inherits the reduced sets. 0 or -errno. */
-int agent_drop_privileges(void);
+int agent_drop_privileges(const struct vigil_agent_opts *o);
 
 /* Seed the exec map and the cache from /proc, publishing a procFS exec event for each. */
 int agent_seed_from_proc(struct vigil_agent *a);

@@ -36,13 +36,17 @@ static const struct {
 	{CAP_DAC_READ_SEARCH, "dac_read_search"},
 };
 
-static uint64_t keep_mask(void)
+static uint64_t keep_mask(const struct vigil_agent_opts *o)
 {
 	uint64_t m = 0;
 	size_t i;
 
 	for (i = 0; i < VIGIL_ARRAY_SIZE(keep); i++)
 		m |= 1ULL << keep[i].cap;
+	/* --control-group: the control socket is given that group (core/bus), which a process
+	 * outside the group may only do with CAP_CHOWN */
+	if (o->control_group)
+		m |= 1ULL << CAP_CHOWN;
 	return m;
 }
 
@@ -59,11 +63,11 @@ static int last_cap(void)
 	return last;
 }
 
-int agent_drop_privileges(void)
+int agent_drop_privileges(const struct vigil_agent_opts *o)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {{0}};
-	uint64_t mask = keep_mask(), permitted;
+	uint64_t mask = keep_mask(o), permitted;
 	int cap, last = last_cap(), err;
 
 	if (syscall(SYS_capget, &hdr, data)) {
@@ -94,9 +98,9 @@ int agent_drop_privileges(void)
 		err = -errno;
 		goto err_out;
 	}
-	pr_info("agent: capabilities reduced to %#llx (sys_admin, sys_ptrace, kill, dac_read_search); "
+	pr_info("agent: capabilities reduced to %#llx (sys_admin, sys_ptrace, kill, dac_read_search%s); "
 		"no_new_privs set",
-		(unsigned long long)permitted);
+		(unsigned long long)permitted, o->control_group ? ", chown" : "");
 	return 0;
 
 err_out:
