@@ -26,6 +26,10 @@ char LICENSE[] SEC("license") = "GPL";
 struct exec_scratch {
 	struct vigil_exec_record rec;
 	struct path_buf path;
+	/* kept here, not on the stack: with the path walk's bpf_loop callback the exec
+	 * program's combined stack must stay under 512 bytes (6.1's verifier counts both) */
+	struct path root, pwd;
+	__u64 caps[3];
 };
 
 /* 0 -> per-CPU scratch space: records are far larger than the 512-byte BPF stack. */
@@ -100,10 +104,8 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	struct vigil_exec_entry *prev;
 	struct exec_scratch *s;
 	struct mm_struct *mm;
-	__u64 caps[3] = {};
 	unsigned long arg_start, arg_end;
 	__u32 zero = 0, off, len;
-	struct path root, pwd;
 
 	s = bpf_map_lookup_elem(&exec_heap, &zero);
 	if (!s)
@@ -123,10 +125,10 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	if (task_exec_gen(task) == 1 || (prev && (prev->flags & VIGIL_KF_CLONE)))
 		s->rec.flags |= VIGIL_KF_CLONE;
 
-	task_creds(task, &s->rec.creds, caps);
-	s->rec.cap_permitted = caps[0];
-	s->rec.cap_effective = caps[1];
-	s->rec.cap_inheritable = caps[2];
+	task_creds(task, &s->rec.creds, s->caps);
+	s->rec.cap_permitted = s->caps[0];
+	s->rec.cap_effective = s->caps[1];
+	s->rec.cap_inheritable = s->caps[2];
 	s->rec.auid = task_auid(task);
 	__builtin_memset(s->rec.ns, 0, sizeof(s->rec.ns));
 	task_namespaces(task, s->rec.ns);
@@ -134,11 +136,11 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	file_identity(&s->rec, BPF_CORE_READ(bprm, file, f_inode));
 
 	/* data = binary | cwd | args */
-	bpf_core_read(&root, sizeof(root), &task->fs->root);
-	bpf_core_read(&pwd, sizeof(pwd), &task->fs->pwd);
-	off = put_path(s, 0, &bprm->file->f_path, &root, VIGIL_KF_TRUNC_FILENAME, VIGIL_KF_ERROR_FILENAME);
+	bpf_core_read(&s->root, sizeof(s->root), &task->fs->root);
+	bpf_core_read(&s->pwd, sizeof(s->pwd), &task->fs->pwd);
+	off = put_path(s, 0, &bprm->file->f_path, &s->root, VIGIL_KF_TRUNC_FILENAME, VIGIL_KF_ERROR_FILENAME);
 	s->rec.binary_len = off;
-	len = put_path(s, off, &pwd, &root, 0, VIGIL_KF_ERROR_CWD);
+	len = put_path(s, off, &s->pwd, &s->root, 0, VIGIL_KF_ERROR_CWD);
 	s->rec.cwd_len = len;
 	off += len;
 
