@@ -111,8 +111,21 @@ struct vigil_luahost *vigil_luahost__new(const struct vigil_luahost_opts *opts)
 		h->opts.budget = VIGIL_LUAHOST_DEFAULT_BUDGET;
 	if (!h->opts.node_name)
 		h->opts.node_name = "";
+	if (!h->opts.deadline_ms)
+		h->opts.deadline_ms = VIGIL_LUAHOST_DEFAULT_DEADLINE_MS;
+	if (!h->opts.queue_len)
+		h->opts.queue_len = VIGIL_LUAHOST_DEFAULT_QUEUE;
+	h->deadline_ns = (uint64_t)h->opts.deadline_ms * 1000000ULL;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->reload_lock, NULL);
+	err = lh_queue_init(h);
+	if (!err)
+		err = lh_watchdog_start(h);
+	if (err) {
+		vigil_luahost__free(h);
+		errno = -err;
+		return NULL;
+	}
 	if (h->opts.rules_dir) {
 		err = vigil_luahost__reload(h, log_outcome, NULL);
 		if (err < 0) {
@@ -140,8 +153,10 @@ void vigil_luahost__free(struct vigil_luahost *h)
 
 	if (!h)
 		return;
+	lh_queue_fini(h);		/* joins the rules thread first: nothing runs a rule after it */
 	for (i = 0; i < h->nrules; i++)
 		lh_rule_free(h->rules[i]);
+	lh_watchdog_stop(h);
 	free(h->rules);
 	free_refused(h->refused, h->nrefused);
 	pthread_mutex_destroy(&h->lock);
@@ -243,6 +258,7 @@ void vigil_luahost__list(struct vigil_luahost *h, vigil_rule_status_fn fn, void 
 			.tags = (const char *const *)r->tags, .ntags = r->ntags,
 			.calls = r->calls, .alerts = r->alerts, .actions = r->actions, .errors = r->errors,
 			.time_ns = r->time_ns, .memory = r->mem, .timers = timers,
+			.dropped = lh_rule_dropped(h, r),
 		};
 		fn(&st, ctx);
 	}
@@ -386,6 +402,8 @@ static int swap_in(struct vigil_luahost *h, struct plan *plans, size_t n, struct
 	if (!rules || !out || !refused)
 		goto nomem;
 	for (i = 0; i < n; i++) {
+		if (plans[i].fresh)
+			lh_queue_baseline(h, plans[i].fresh);
 		if (plans[i].fresh || plans[i].keep)
 			rules[nr++] = plans[i].fresh ? plans[i].fresh : plans[i].keep;
 		if (plans[i].outcome == VIGIL_RULE_REFUSED && !plans[i].keep) {

@@ -12,11 +12,25 @@
  * their own (VIGIL_EVENT_ALERT, _RULE_ACTION, _RULE_STATUS) handed to the emit callback.
  * lua/README.md documents the rule API.
  *
- * Thread model: one lock. The agent's reader thread hands events and ticks; the control
- * thread lists and reloads. A reload compiles and runs the changed files outside the lock
- * and swaps them in under it, so events keep flowing; the callbacks below (emit, process,
- * deny, kill) are only ever called from vigil_luahost__event and vigil_luahost__tick, on
- * the caller's thread, with the lock held: they must not call back into the host.
+ * Every call into a rule is bounded: an instruction budget (the count hook, and C functions
+ * that can run long on one instruction - string.rep, the pattern functions, table.move and
+ * table.sort, load - charge what they will cost before they run, and refuse what the budget
+ * cannot pay), and a wall-clock deadline, checked in the count hook and enforced by a
+ * watchdog thread that forces the hook on the next VM instruction of a call that overran.
+ * A rule that runs out of either is disabled with a rule_status event saying why.
+ *
+ * Thread model: one lock (the host's) around the rules. Events reach the rules in one of two
+ * ways. vigil_luahost__event and vigil_luahost__tick run the rules on the caller's thread.
+ * The agent instead starts the rules thread (vigil_luahost__start) and posts each wanted
+ * event's msgpack bytes (vigil_luahost__post): a copy goes into a bounded queue and the
+ * caller returns at once, whatever a rule is doing; a full queue drops the event and counts
+ * it against every rule that wanted it. The rules thread runs the queued events and the
+ * timers. The control thread lists and reloads. A reload compiles and runs the changed files
+ * outside the lock and swaps them in under it, so events keep flowing. The callbacks below
+ * (emit, process, process_by_pid, deny, kill) are called with the lock held, from the thread
+ * that runs the rules (the rules thread once started; the control thread never, except for
+ * a file's top level, where actions and lookups are refused): they must not call back into
+ * the host, and with the rules thread they run concurrently with the poster.
  */
 #ifndef VIGIL_LUAHOST_H
 #define VIGIL_LUAHOST_H
@@ -49,6 +63,8 @@ VIGIL_API int vigil_rule_priority_parse(const char *s, enum vigil_rule_priority 
 
 #define VIGIL_LUAHOST_DEFAULT_MEM (32u << 20)		/* bytes per rule state */
 #define VIGIL_LUAHOST_DEFAULT_BUDGET 2000000ULL		/* Lua instructions per call (~10-20 ms) */
+#define VIGIL_LUAHOST_DEFAULT_DEADLINE_MS 50u		/* wall clock per call */
+#define VIGIL_LUAHOST_DEFAULT_QUEUE 4096u		/* events waiting for the rules thread */
 
 struct vigil_luahost_opts {
 	size_t sz;			/* sizeof(struct vigil_luahost_opts) */
@@ -68,9 +84,14 @@ struct vigil_luahost_opts {
 	/* deny(): add value to the kernel list named list. Returns the number of kernel maps
 	 * updated or -errno. NULL: deny() fails with ENOTSUP. */
 	int (*deny)(void *ctx, const char *list, const char *value);
-	/* kill(): 0 or -errno. NULL: kill(2). */
+	/* kill(): 0 or -errno. NULL: the host signals through a pidfd (pidfd_open, then
+	 * pidfd_send_signal) after checking that the process holding pid still started when
+	 * the target did (start_ktime: the exec_id's ktime, CLOCK_BOOTTIME ns, or 0 when
+	 * unknown); a pid reused by another process is -ESRCH. */
 	int (*kill)(void *ctx, int pid, int sig);
 	void *ctx;
+	unsigned int deadline_ms;	/* 0: VIGIL_LUAHOST_DEFAULT_DEADLINE_MS */
+	size_t queue_len;		/* events the rules thread may lag by; 0: VIGIL_LUAHOST_DEFAULT_QUEUE */
 };
 
 struct vigil_luahost;
@@ -92,6 +113,20 @@ VIGIL_API bool vigil_luahost__wants(struct vigil_luahost *h, enum vigil_event_ty
 VIGIL_API int vigil_luahost__event(struct vigil_luahost *h, const struct vigil_msg *m);
 /* Run the timers that are due. Call often (the agent does after every reader poll). */
 VIGIL_API void vigil_luahost__tick(struct vigil_luahost *h);
+
+/* Start the rules thread: from now on events go through vigil_luahost__post, and the thread
+ * runs the timers itself (do not call __event or __tick any more). vigil_luahost__free stops
+ * and joins it. 0 or -errno (-EALREADY when started). */
+VIGIL_API int vigil_luahost__start(struct vigil_luahost *h);
+/* Queue a copy of one event's msgpack bytes (as vigil_msg__decode reads them) for the rules
+ * thread; never blocks on a rule. type is the event's type (vigil_luahost__wants was true
+ * for it). 0, -EAGAIN when the queue is full (the event is dropped and counted against the
+ * rules that wanted it), -ENOMEM, -EINVAL when the thread is not started. Safe from one
+ * posting thread at a time. */
+VIGIL_API int vigil_luahost__post(struct vigil_luahost *h, enum vigil_event_type type, const void *data,
+				  size_t len);
+/* Events dropped because the queue was full, in all. */
+VIGIL_API uint64_t vigil_luahost__dropped(struct vigil_luahost *h);
 
 /* ---- reloading ---- */
 
@@ -143,6 +178,7 @@ struct vigil_rule_status {
 	uint64_t actions;		/* kill and deny calls */
 	uint64_t errors;		/* calls that failed (each one disables the rule) */
 	uint64_t time_ns;		/* wall time spent in calls */
+	uint64_t dropped;		/* wanted events the full queue dropped while the rule was enabled */
 	size_t memory;			/* bytes the rule state holds now */
 	size_t timers;
 };

@@ -46,6 +46,7 @@ void lh_rule_disable(struct lh_rule *r)
 {
 	struct vigil_event ev = { .type = VIGIL_EVENT_RULE_STATUS };
 
+	r->dropped_final = lh_rule_dropped(r->host, r);
 	r->disabled = true;
 	r->live = false;
 	if (r->L) {
