@@ -109,6 +109,7 @@ static void rule_status(const struct vigil_rule_status *st, void *ctx)
 		.alerts = st->alerts,
 		.errors = st->errors,
 		.seconds = (double)st->time_ns / 1e9,
+		.dropped = st->dropped,
 	};
 
 	if (strcmp(st->state, "refused"))	/* a file that never loaded has no counters */
@@ -153,6 +154,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	if (!a)
 		return NULL;
 	pthread_mutex_init(&a->snap_lock, NULL);
+	pthread_mutex_init(&a->pipe_lock, NULL);
 	apply_defaults(&a->opts, opts);
 	pick_node_name(a);
 	a->boot_to_wall = vigil_boot_to_wall_offset();
@@ -239,7 +241,7 @@ err_out:
 	return NULL;
 }
 
-/* Publish the reader's counters for the control thread. */
+/* Publish the reader's counters for the control thread. Under pipe_lock. */
 static void publish_counters(struct vigil_agent *a)
 {
 	vigil_decoder__stats(a->decoder, &a->counters.decoder);
@@ -254,12 +256,14 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct vigil_agent *a = ctx;
 	struct vigil_event ev;
 
+	pthread_mutex_lock(&a->pipe_lock);
 	if (vigil_decoder__record(a->decoder, data, size, &ev) == 1) {
 		ev.node_name = a->node_name;
 		if (ev.type != VIGIL_EVENT_EXEC && ev.type != VIGIL_EVENT_EXIT)
 			vigil_sensors__count_event(a->sensors, ev.policy.hook->id);
 		agent_dispatch(a, &ev);
 	}
+	pthread_mutex_unlock(&a->pipe_lock);
 	return 0;	/* never stop the ring buffer over one record */
 }
 
@@ -275,7 +279,9 @@ int vigil_agent__run(struct vigil_agent *a)
 		pr_warn("agent: cannot map the ring buffer: %s", strerror(-err));
 		return err;
 	}
+	pthread_mutex_lock(&a->pipe_lock);
 	publish_counters(a);
+	pthread_mutex_unlock(&a->pipe_lock);
 	while (!atomic_load(&a->stop)) {
 		int n = ring_buffer__poll(rb, a->opts.poll_ms);
 		uint64_t now;
@@ -287,8 +293,8 @@ int vigil_agent__run(struct vigil_agent *a)
 		}
 		/* records submitted without a wake-up are only found by consuming */
 		ring_buffer__consume(rb);
-		if (a->luahost)
-			vigil_luahost__tick(a->luahost);	/* the rules' every() timers */
+		/* (the rules' every() timers run on the rules thread) */
+		pthread_mutex_lock(&a->pipe_lock);
 		agent_flush(a);
 		now = agent_now_ns();
 		if (now - last_gc >= GC_INTERVAL_NS) {
@@ -296,6 +302,7 @@ int vigil_agent__run(struct vigil_agent *a)
 			last_gc = now;
 		}
 		publish_counters(a);
+		pthread_mutex_unlock(&a->pipe_lock);
 	}
 	ring_buffer__free(rb);
 	return err;
@@ -312,7 +319,8 @@ void vigil_agent__free(struct vigil_agent *a)
 		return;
 	vigil_ctl_server__close(a->ctl);
 	vigil_metrics__free(a->metrics);	/* its server reads the objects below */
-	vigil_luahost__free(a->luahost);	/* its deny() reaches the sensors */
+	vigil_luahost__free(a->luahost);	/* joins the rules thread; its deny() reaches the sensors */
+	agent_rules_close(a);
 	vigil_sensors__free(a->sensors);	/* policy programs before the maps they share */
 	vigil_loader__destroy(a->loader);
 	vigil_decoder__free(a->decoder);
@@ -322,5 +330,6 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
 	pthread_mutex_destroy(&a->snap_lock);
+	pthread_mutex_destroy(&a->pipe_lock);
 	free(a);
 }

@@ -39,6 +39,8 @@ struct vigil_agent_opts {
 	const struct vigil_exporter_opts *export_opts;
 	const char *metrics_server;	/* --metrics-server ":2112" (core/metrics); NULL: none */
 	const char *rules_dir;		/* --rules-dir: Lua rules, every *.lua (core/luahost); NULL: none */
+	unsigned int rule_deadline_ms;	/* --rule-deadline-ms: per rule call; 0: the host's default */
+	size_t rule_queue_len;		/* --rule-queue-len: events queued for the rules; 0: default */
 };
 
 struct vigil_agent;

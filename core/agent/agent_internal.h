@@ -48,9 +48,21 @@ struct vigil_agent {
 	struct vigil_metrics *metrics;		/* always: the control socket reads it too */
 	struct vigil_luahost *luahost;		/* --rules-dir, NULL for none */
 
+	/* The pipeline's lock: the process cache, the decoder, the sinks (and their buffers) and
+	 * the counters. The reader holds it for each record; the Lua rules thread for a cache
+	 * lookup (rules.c copies the answer out) and for sending what a rule raised. Never held
+	 * while a rule runs: a stuck rule cannot stop the reader. */
+	pthread_mutex_t pipe_lock;
 	struct vigil_buf msgpack;		/* reused per event */
 	struct vigil_buf line;
-	struct agent_counters counters;		/* reader thread only */
+	struct agent_counters counters;		/* under pipe_lock */
+	/* the rules thread's copies of cache entries (rules.c), four so that the host can hold
+	 * a process and its parent while it looks up another pair */
+	struct agent_proc_copy {
+		struct vigil_process p;
+		struct vigil_buf binary, arguments, cwd;
+	} rule_procs[4];
+	unsigned int rule_proc_next;
 
 	pthread_mutex_t snap_lock;
 	struct agent_counters snap;		/* copy for the control thread */
@@ -61,9 +73,10 @@ struct vigil_agent {
 /* Seed the exec map and the cache from /proc, publishing a procFS exec event for each. */
 int agent_seed_from_proc(struct vigil_agent *a);
 
-/* Send one event to every sink: the bus always, stdout and the export file when set. */
+/* Send one event to every sink: the bus always, stdout and the export file when set, and a
+ * copy to the Lua rules thread when a rule wants it. Under pipe_lock. */
 void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev);
-/* Flush the line-oriented sinks (after each reader batch). */
+/* Flush the line-oriented sinks (after each reader batch). Under pipe_lock. */
 void agent_flush(struct vigil_agent *a);
 
 /* Load the policies named on the command line and in the policy directory. A bad file
@@ -79,8 +92,10 @@ int agent_policy_disable(struct vigil_agent *a, const msgpack_object *req, msgpa
 int agent_policy_set_mode(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_policy_list_add(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 
-/* The Lua rules of opts.rules_dir (rules.c); 0 when there are none. */
+/* The Lua rules of opts.rules_dir (rules.c), their thread started; 0 when there are none. */
 int agent_rules_open(struct vigil_agent *a);
+/* Free the copies rules.c made. */
+void agent_rules_close(struct vigil_agent *a);
 /* Control commands about rules: {"cmd": "rules_list"}, {"cmd": "rules_reload"}. */
 int agent_rules_list(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_rules_reload(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);

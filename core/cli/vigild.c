@@ -77,6 +77,8 @@ enum {
 	OPT_FIELD_FILTERS,
 	OPT_EXPORT_RATE,
 	OPT_METRICS_SERVER,
+	OPT_RULE_DEADLINE,
+	OPT_RULE_QUEUE,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -168,6 +170,8 @@ static const struct option options[] = {
 	{"tracing-policy", required_argument, NULL, 't'},
 	{"tracing-policy-dir", required_argument, NULL, 'T'},
 	{"rules-dir", required_argument, NULL, 'R'},
+	{"rule-deadline-ms", required_argument, NULL, OPT_RULE_DEADLINE},
+	{"rule-queue-len", required_argument, NULL, OPT_RULE_QUEUE},
 	{"debug", no_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -191,6 +195,9 @@ static void usage(FILE *f)
 		"                                 else /etc/vigil/policies when present; \"\" for none)\n"
 		"      --rules-dir DIR            Lua correlation rules, every *.lua (default: rules/lua in a\n"
 		"                                 checkout, else /etc/vigil/rules when present; \"\" for none)\n"
+		"      --rule-deadline-ms N       wall-clock limit of one rule call; an overrun disables the\n"
+		"                                 rule (default 50)\n"
+		"      --rule-queue-len N         events the rules thread may lag by before drops (default 4096)\n"
 		"  -d, --debug              debug messages\n"
 		"export file (Tetragon's flags; backups are PATH-<UTC time>.EXT, .gz when compressed):\n"
 		"      --export-file-max-size-mb N        rotate before passing N MB (default 10; 0: never)\n"
@@ -295,6 +302,16 @@ int main(int argc, char **argv)
 			break;
 		case OPT_EXPORT_RATE: xopts.rate_limit = optarg; break;
 		case OPT_METRICS_SERVER: opts.metrics_server = optarg; break;
+		case OPT_RULE_DEADLINE:
+			if (vigil_parse_long(optarg, 1, 600000, &v))
+				return bad_value("rule-deadline-ms", optarg);
+			opts.rule_deadline_ms = (unsigned int)v;
+			break;
+		case OPT_RULE_QUEUE:
+			if (vigil_parse_long(optarg, 1, 1L << 20, &v))
+				return bad_value("rule-queue-len", optarg);
+			opts.rule_queue_len = (size_t)v;
+			break;
 		case 'r':
 			if (vigil_parse_long(optarg, 4096, 1L << 30, &v) || (v & (v - 1)))
 				return bad_value("rb-size", optarg);

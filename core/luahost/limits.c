@@ -12,10 +12,8 @@
  *  - string.rep: at most LH_MAX_REP bytes (a catchable error above); charged a step per 32
  *    bytes built. ("").rep("", 2^60) would loop 2^60 times building nothing: it returns "".
  *  - string.find / match / gmatch / gsub: patterns of at most LH_MAX_PATTERN bytes, charged
- *    their worst case (lh_pattern_work) on the subject's length. Lua's matcher backtracks:
- *    each '*', '+' or '-' item can try every length of the rest of the subject, so q of them
- *    cost up to C(n + q, q) steps from one start, and an unanchored search tries n + 1
- *    starts. A plain find costs n times the pattern's length.
+ *    the matcher's worst case on this subject (pattern.c). A plain find costs n times the
+ *    pattern's length.
  *  - table.move: charged the number of elements (moving 2^40 nils allocates nothing).
  *  - table.sort: charged n log2 n comparisons (a comparison function is Lua, and counted).
  *  - load: charged a step per byte compiled.
@@ -31,77 +29,6 @@
 static bool pattern_special(const char *p, size_t lp)
 {
 	return strpbrk(p, "^$*+?.([%-") != NULL || strlen(p) != lp;
-}
-
-/* The end of the set starting at p ('[' already skipped), or ep when it has none. */
-static const char *set_end(const char *p, const char *ep)
-{
-	if (p < ep && *p == '^')
-		p++;
-	do {	/* a ']' first in the set is a member */
-		if (p >= ep)
-			return ep;
-		if (*p == '%' && p + 1 < ep)
-			p++;
-		p++;
-	} while (p < ep && *p != ']');
-	return p < ep ? p + 1 : ep;
-}
-
-double lh_pattern_work(const char *p, size_t lp, size_t n, bool anchored)
-{
-	const char *ep = p + lp;
-	double work = 1.0, items = 0;
-	unsigned int q = 0, opt = 0, i;
-
-	if (p < ep && *p == '^') {
-		anchored = true;
-		p++;
-	}
-	while (p < ep) {
-		items++;
-		if (*p == '(' || *p == ')') {
-			p++;
-			continue;
-		}
-		if (*p == '%' && p + 1 < ep) {
-			if (p[1] == 'b') {		/* %bxy scans to the balancing y */
-				q++;
-				p += 4;
-				continue;
-			}
-			if (p[1] == 'f') {		/* %f[set]: one position */
-				p = set_end(p + 3, ep);
-				continue;
-			}
-			if (p[1] >= '0' && p[1] <= '9') {	/* a back reference compares a capture */
-				q++;
-				p += 2;
-				continue;
-			}
-			p += 2;
-		} else if (*p == '[') {
-			p = set_end(p + 1, ep);
-		} else if (*p == '$' && p + 1 == ep) {
-			break;
-		} else {
-			p++;
-		}
-		if (p < ep) {
-			if (*p == '*' || *p == '+' || *p == '-') {
-				q++;
-				p++;
-			} else if (*p == '?') {
-				opt++;
-				p++;
-			}
-		}
-	}
-	for (i = 1; i <= q; i++)
-		work *= ((double)n + i) / i;
-	work *= ldexp(1.0, (int)(opt < 60 ? opt : 60));
-	work += items;
-	return anchored ? work : work * ((double)n + 1);
 }
 
 /* The original function is upvalue 1 of every wrapper: call it with the same arguments. */
@@ -145,7 +72,8 @@ static int charge_pattern(lua_State *L, const char *what, bool may_be_plain, boo
 	char label[160];
 	double work;
 
-	luaL_checklstring(L, 1, &n);
+	const char *subject = luaL_checklstring(L, 1, &n);
+
 	p = luaL_checklstring(L, 2, &lp);
 	if (lp > LH_MAX_PATTERN) {
 		snprintf(label, sizeof(label), "%s: a pattern of %zu bytes is over the cap of %d", what, lp, LH_MAX_PATTERN);
@@ -154,7 +82,7 @@ static int charge_pattern(lua_State *L, const char *what, bool may_be_plain, boo
 	if (may_be_plain && (lua_toboolean(L, 4) || !pattern_special(p, lp)))
 		work = (double)n * (double)(lp ? lp : 1);
 	else
-		work = lh_pattern_work(p, lp, n, false);
+		work = lh_pattern_cost(p, lp, subject, n);
 	if (whole)	/* gsub and gmatch go on past the first match: the subject's length again */
 		work += (double)n;
 	snprintf(label, sizeof(label), "%s on a %zu-byte subject (pattern \"%.*s\")", what, n,

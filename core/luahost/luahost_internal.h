@@ -198,9 +198,15 @@ void lh_charge(lua_State *L, struct lh_rule *r, double cost, const char *what);
 /* Replace string.rep, find, match, gmatch, gsub, table.move, table.sort and load in the
  * state's libraries with wrappers that cap or charge them. */
 void lh_limits_open(lua_State *L);
-/* Worst-case steps of Lua's matcher for pattern p (lp bytes) on a subject of n bytes, from
- * its backtracking items; anchored when the caller tries one start position only. */
+
+/* ---- pattern.c ---- */
+
+/* A bound on the calls Lua's matcher makes for pattern p (lp bytes) on any subject of n
+ * bytes, from its backtracking items; anchored when one start position is tried. */
 double lh_pattern_work(const char *p, size_t lp, size_t n, bool anchored);
+/* The calls it makes at most on subject s (n bytes), searching from every start unless the
+ * pattern is anchored: exact for plain items, else lh_pattern_work. */
+double lh_pattern_cost(const char *p, size_t lp, const char *s, size_t n);
 
 /* ---- watchdog.c ---- */
 
