@@ -19,18 +19,20 @@
  * watchdog thread that forces the hook on the next VM instruction of a call that overran.
  * A rule that runs out of either is disabled with a rule_status event saying why.
  *
- * Thread model: one lock (the host's) around the rules. Events reach the rules in one of two
- * ways. vigil_luahost__event and vigil_luahost__tick run the rules on the caller's thread.
- * The agent instead starts the rules thread (vigil_luahost__start) and posts each wanted
- * event's msgpack bytes (vigil_luahost__post): a copy goes into a bounded queue and the
- * caller returns at once, whatever a rule is doing; a full queue drops the event and counts
- * it against every rule that wanted it. The rules thread runs the queued events and the
- * timers. The control thread lists and reloads. A reload compiles and runs the changed files
- * outside the lock and swaps them in under it, so events keep flowing. The callbacks below
- * (emit, process, process_by_pid, deny, kill) are called with the lock held, from the thread
- * that runs the rules (the rules thread once started; the control thread never, except for
- * a file's top level, where actions and lookups are refused): they must not call back into
- * the host, and with the rules thread they run concurrently with the poster.
+ * Thread model: one lock is held while rules run (an event, a tick, or a reload swapping
+ * rules in), another, held only briefly, guards what listing reads. Events reach the rules
+ * in one of two ways. vigil_luahost__event and vigil_luahost__tick run the rules on the
+ * caller's thread. The agent instead starts the rules thread (vigil_luahost__start) and
+ * posts each wanted event's msgpack bytes (vigil_luahost__post): a copy goes into a bounded
+ * queue and the caller returns at once, whatever a rule is doing; a full queue drops the
+ * event and counts it against every rule that wanted it. The rules thread runs the queued
+ * events and the timers. The control thread lists and reloads. A reload compiles and runs
+ * the changed files outside the locks and swaps them in between two events. The callbacks
+ * below (emit, process, process_by_pid, deny, kill) are called with the run lock held, from
+ * the thread that runs the rules (the rules thread once started; emit also from the control
+ * thread while a file's top level runs, where actions and lookups are refused): they must
+ * not call back into the host, and with the rules thread they run concurrently with the
+ * poster.
  */
 #ifndef VIGIL_LUAHOST_H
 #define VIGIL_LUAHOST_H
@@ -184,7 +186,8 @@ struct vigil_rule_status {
 };
 
 /* Call fn for every rule, then for every refused file, under the host lock (do not call
- * back into h). */
+ * back into h). It never waits for a rule's call: counters are those published when the
+ * rules last finished an event or a tick. */
 typedef void (*vigil_rule_status_fn)(const struct vigil_rule_status *st, void *ctx);
 VIGIL_API void vigil_luahost__list(struct vigil_luahost *h, vigil_rule_status_fn fn, void *ctx);
 /* Enabled rules. */

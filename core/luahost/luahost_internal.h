@@ -96,6 +96,13 @@ struct lh_rule {
 	char reason[512];
 
 	uint64_t calls, alerts, actions, errors, time_ns;
+	/* What vigil_luahost__list shows: copied from the fields above under the host lock after
+	 * each event and tick (lh_publish), so that listing never waits for a rule's call. */
+	struct lh_stats {
+		uint64_t calls, alerts, actions, errors, time_ns;
+		size_t mem, timers;
+		bool disabled;		/* then reason and dropped_final are final */
+	} pub;
 	/* queue drops of each wanted type (struct lh_queue.dropped) when the rule came in, and
 	 * what it had missed when it was disabled */
 	uint64_t dropped_base[8];
@@ -149,7 +156,12 @@ struct lh_queue {
 struct vigil_luahost {
 	struct vigil_luahost_opts opts;
 	uint64_t deadline_ns;
-	pthread_mutex_t lock;		/* rules, refused, counters */
+	/* Two locks, taken in this order. run_lock is held while rules run (an event, a tick)
+	 * and while a reload swaps the rule array; lock guards the array, the refused list and
+	 * each rule's published stats, and is only ever held briefly: listing and status never
+	 * wait for a rule stuck until its deadline. */
+	pthread_mutex_t run_lock;
+	pthread_mutex_t lock;
 	pthread_mutex_t reload_lock;	/* one reload at a time */
 	struct lh_rule **rules;		/* file order */
 	size_t nrules;
@@ -165,8 +177,10 @@ struct vigil_luahost {
 /* Bit of an event type in lh_rule.events, or -1 for types rules cannot ask for. */
 int lh_type_bit(enum vigil_event_type type);
 uint64_t lh_clock(const struct vigil_luahost *h);
-/* Recompute host->wants; under the lock. */
+/* Recompute host->wants; under run_lock. */
 void lh_update_wants(struct vigil_luahost *h);
+/* Copy r's counters and state to r->pub; under the lock. */
+void lh_publish(struct lh_rule *r);
 
 /* ---- sandbox.c: the state ---- */
 

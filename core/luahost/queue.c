@@ -144,7 +144,7 @@ uint64_t lh_rule_dropped(struct vigil_luahost *h, const struct lh_rule *r)
 	uint64_t n = 0;
 	int bit;
 
-	if (r->disabled)
+	if (r->pub.disabled)
 		return r->dropped_final;
 	for (bit = 0; bit < 8; bit++)
 		if (r->events & (1u << bit))

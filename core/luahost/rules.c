@@ -276,6 +276,7 @@ struct lh_rule *lh_rule_load(struct vigil_luahost *h, const char *file, const ch
 	/* the load's call is not one of the rule's */
 	r->calls = r->time_ns = 0;
 	r->live = true;
+	lh_publish(r);		/* not shared yet: no lock needed */
 	free(chunkname);
 	return r;
 

@@ -1044,6 +1044,13 @@ static void test_post_never_waits_for_a_stuck_rule_and_counts_drops(void **ctx)
 	assert_int_equal(ok, 4);
 	assert_int_equal(dropped, 7);
 	assert_int_equal(vigil_luahost__dropped(s->h), 7);
+	/* listing does not wait for the stuck call either */
+	usleep(100000);
+	t0 = mono_s();
+	l = rule_status(s, "stuck");
+	assert_true(mono_s() - t0 < 0.1);
+	assert_string_equal(l.state, "enabled");
+	assert_int_equal(l.dropped, 7);
 	/* the queued four run once the stuck call hits its deadline */
 	for (t0 = mono_s(); mono_s() - t0 < 10; usleep(20000)) {
 		l = rule_status(s, "count");
