@@ -8,9 +8,9 @@
  * has missed exactly the drops of the types it wants since it came in (lh_queue_dropped
  * against its baseline), which is what `vigil rules list` reports as its "dropped".
  *
- * Slots keep their buffers between events, so a steady stream allocates nothing. The slot at
- * head belongs to the rules thread from the moment it takes it until it pops it: the poster
- * writes only at head + count, which never reaches it.
+ * Slots keep their buffers between events, so a steady stream allocates nothing. The rules
+ * thread takes every queued slot as one batch and pops them all once they have run; until
+ * then they are its own: the poster writes only at head + count, which never reaches them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -57,7 +57,7 @@ static void *rules_main(void *arg)
 	struct lh_queue *q = &h->q;
 	uint64_t last_tick = 0, now;
 	struct timespec ts;
-	struct lh_slot *s;
+	size_t head, n, i;
 
 	pthread_mutex_lock(&q->lock);
 	while (!q->stop) {
@@ -69,20 +69,20 @@ static void *rules_main(void *arg)
 			pthread_cond_timedwait(&q->wake, &q->lock, &ts);
 			q->waiting = false;
 		}
-		s = q->count ? &q->slots[q->head] : NULL;
+		/* take what is there as one batch: the slots stay ours until popped */
+		head = q->head;
+		n = q->count;
 		pthread_mutex_unlock(&q->lock);
-		if (s)
-			run_slot(h, s);
+		for (i = 0; i < n; i++)
+			run_slot(h, &q->slots[(head + i) % q->cap]);
 		now = lh_mono_ns();
-		if (!s || now - last_tick >= TICK_NS) {
+		if (!n || now - last_tick >= TICK_NS) {
 			vigil_luahost__tick(h);
 			last_tick = now;
 		}
 		pthread_mutex_lock(&q->lock);
-		if (s) {
-			q->head = (q->head + 1) % q->cap;
-			q->count--;
-		}
+		q->head = (q->head + n) % q->cap;
+		q->count -= n;
 	}
 	pthread_mutex_unlock(&q->lock);
 	return NULL;
