@@ -11,6 +11,7 @@
 
 #define DEFAULT_POLL_MS 20
 #define GC_INTERVAL_NS 1000000000ULL
+#define DEFAULT_DENY_TTL_S 3600	/* a rule's deny() lasts an hour unless --deny-ttl says */
 
 uint64_t agent_now_ns(void)
 {
@@ -46,6 +47,8 @@ static void apply_defaults(struct vigil_agent_opts *o, const struct vigil_agent_
 		o->poll_ms = DEFAULT_POLL_MS;
 	if (!o->proc_root)
 		o->proc_root = "/proc";
+	if (!o->deny_ttl_set)
+		o->deny_ttl_s = DEFAULT_DENY_TTL_S;
 }
 
 static const struct vigil_hook_info *resolve_hook(void *ctx, uint32_t hook_id)
@@ -143,6 +146,21 @@ static int start_metrics(struct vigil_agent *a)
 	return a->opts.metrics_server ? vigil_metrics__serve(a->metrics, a->opts.metrics_server) : 0;
 }
 
+static void init_locks(struct vigil_agent *a)
+{
+	pthread_mutexattr_t recursive;
+
+	pthread_mutex_init(&a->snap_lock, NULL);
+	pthread_mutex_init(&a->pipe_lock, NULL);
+	pthread_mutex_init(&a->lists_lock, NULL);
+	/* recursive: a rule's alert used to be dispatched from inside the dispatch of the event
+	 * that raised it (the rules now run on their own thread: harmless) */
+	pthread_mutexattr_init(&recursive);
+	pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&a->dispatch_lock, &recursive);
+	pthread_mutexattr_destroy(&recursive);
+}
+
 struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 {
 	struct vigil_agent *a = calloc(1, sizeof(*a));
@@ -153,8 +171,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 
 	if (!a)
 		return NULL;
-	pthread_mutex_init(&a->snap_lock, NULL);
-	pthread_mutex_init(&a->pipe_lock, NULL);
+	init_locks(a);
 	apply_defaults(&a->opts, opts);
 	pick_node_name(a);
 	a->boot_to_wall = vigil_boot_to_wall_offset();
@@ -167,7 +184,10 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 		err = -errno;
 		goto err_out;
 	}
-	a->metrics = vigil_metrics__new(NULL);
+	a->metrics = vigil_metrics__new(&(struct vigil_metrics_opts){
+		.sz = sizeof(struct vigil_metrics_opts),
+		.binary_labels = (enum vigil_metrics_binary_labels)a->opts.metrics_binary_labels,
+	});
 	if (!a->metrics) {
 		err = -errno;
 		goto err_out;
@@ -189,6 +209,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	}
 
 	copts.node_name = a->node_name;
+	copts.capacity = a->opts.process_cache_size;
 	a->cache = vigil_pcache__new(&copts);
 	if (!a->cache) {
 		err = -errno;
@@ -228,11 +249,9 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	if (err)
 		goto err_out;
 
-	a->ctl = vigil_ctl_server__start(a->opts.control_url, agent_control, a);
-	if (!a->ctl) {
-		err = -errno;
+	err = agent_control_start(a);
+	if (err)
 		goto err_out;
-	}
 	return a;
 
 err_out:
@@ -241,14 +260,17 @@ err_out:
 	return NULL;
 }
 
-/* Publish the reader's counters for the control thread. Under pipe_lock. */
+/* Publish the reader's counters for the control thread. Under pipe_lock; the dispatch lock
+ * too, as the control thread dispatches (and counts) the operator's list changes. */
 static void publish_counters(struct vigil_agent *a)
 {
+	pthread_mutex_lock(&a->dispatch_lock);
 	vigil_decoder__stats(a->decoder, &a->counters.decoder);
 	vigil_pcache__stats(a->cache, &a->counters.pcache);
 	pthread_mutex_lock(&a->snap_lock);
 	a->snap = a->counters;
 	pthread_mutex_unlock(&a->snap_lock);
+	pthread_mutex_unlock(&a->dispatch_lock);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -299,6 +321,7 @@ int vigil_agent__run(struct vigil_agent *a)
 		now = agent_now_ns();
 		if (now - last_gc >= GC_INTERVAL_NS) {
 			vigil_pcache__gc(a->cache, now);
+			agent_lists_expire(a);
 			last_gc = now;
 		}
 		publish_counters(a);
@@ -329,6 +352,9 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_exporter__free(a->exporter);	/* reports pending drops, finishes compression */
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
+	agent_lists_free(a);
+	pthread_mutex_destroy(&a->lists_lock);
+	pthread_mutex_destroy(&a->dispatch_lock);
 	pthread_mutex_destroy(&a->snap_lock);
 	pthread_mutex_destroy(&a->pipe_lock);
 	free(a);

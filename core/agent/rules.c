@@ -134,11 +134,9 @@ static const struct vigil_process *rules_process_by_pid(void *ctx, uint32_t pid)
 	return p;
 }
 
-static int rules_deny(void *ctx, const char *list, const char *value)
+static int rules_deny(void *ctx, const struct vigil_deny_request *req, struct vigil_deny_outcome *out)
 {
-	struct vigil_agent *a = ctx;
-
-	return vigil_sensors__list_add(a->sensors, list, value);
+	return agent_lists_deny(ctx, req, out);
 }
 
 int agent_rules_open(struct vigil_agent *a)
@@ -151,9 +149,9 @@ int agent_rules_open(struct vigil_agent *a)
 		.process = rules_process,
 		.process_by_pid = rules_process_by_pid,
 		.deny = rules_deny,
+		.deny_rate = a->opts.deny_rate,
 		.ctx = a,
 	};
-
 	int err;
 
 	if (!a->opts.rules_dir)
@@ -212,6 +210,7 @@ static void pack_rule(const struct vigil_rule_status *st, void *ctx)
 	pack_u64(pk, "calls", st->calls);
 	pack_u64(pk, "alerts", st->alerts);
 	pack_u64(pk, "actions", st->actions);
+	pack_u64(pk, "denies_limited", st->denies_limited);
 	pack_u64(pk, "errors", st->errors);
 	pack_u64(pk, "time_ns", st->time_ns);
 	pack_u64(pk, "dropped", st->dropped);

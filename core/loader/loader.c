@@ -135,6 +135,21 @@ int vigil_loader__execs_fd(const struct vigil_loader *l)
 	return bpf_map__fd(l->skel->maps.vg_execs);
 }
 
+uint64_t vigil_loader__execs_count(const struct vigil_loader *l)
+{
+	int fd = vigil_loader__execs_fd(l);
+	uint32_t key, next;
+	uint64_t n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
 int vigil_loader__seed(struct vigil_loader *l, const struct vigil_process *p, uint64_t *ktime_out)
 {
 	struct vigil_exec_entry e = {
@@ -160,6 +175,18 @@ int vigil_loader__seed(struct vigil_loader *l, const struct vigil_process *p, ui
 	if (ktime_out && !bpf_map_lookup_elem(fd, &p->pid, &e))
 		*ktime_out = e.ktime;
 	return -EEXIST;
+}
+
+int vigil_loader__unseed(struct vigil_loader *l, const struct vigil_process *p)
+{
+	int fd = vigil_loader__execs_fd(l);
+	struct vigil_exec_entry e;
+
+	if (bpf_map_lookup_elem(fd, &p->pid, &e))
+		return -errno;
+	if (!(e.flags & VIGIL_KF_PROCFS) || e.ktime != p->ktime)
+		return -ENOENT;		/* the kernel's own entry: a new process took the pid */
+	return bpf_map_delete_elem(fd, &p->pid) ? -errno : 0;
 }
 
 int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_counters *out)

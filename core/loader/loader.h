@@ -86,12 +86,27 @@ VIGIL_API int vigil_loader__ringbuf_fd(const struct vigil_loader *l);
 /* The exec map fd (borrowed): tgid -> current incarnation. */
 VIGIL_API int vigil_loader__execs_fd(const struct vigil_loader *l);
 
+/* Entries in the exec map now (walks its keys: for status, not for a hot path). */
+VIGIL_API uint64_t vigil_loader__execs_count(const struct vigil_loader *l);
+
 struct vigil_process;
 
 /* Seed the exec map with a process found by the /proc scan (its key, parent key, binary,
  * namespaces and capabilities), unless the kernel already knows it. Returns 0, -EEXIST
  * (then *ktime_out holds the kernel's ktime), or -errno. */
 VIGIL_API int vigil_loader__seed(struct vigil_loader *l, const struct vigil_process *p, uint64_t *ktime_out);
+
+struct vigil_task_key;
+
+/* Every running process's key as the exec, fork and exit programs compute it (a task
+ * iterator, bpf/taskkeys.bpf.c), sorted by pid: *out is malloc'd, the caller frees it.
+ * Returns 0 or -errno (logged); then *out is NULL and *n 0. */
+VIGIL_API int vigil_loader__task_keys(const struct vigil_loader *l, struct vigil_task_key **out, size_t *n);
+
+/* Undo vigil_loader__seed for p when the entry is still the seeded one (a process that
+ * exited before it was seeded: its exit came and went, so nothing else would delete it).
+ * Returns 0 or -errno (-ENOENT when there is nothing of p's to delete). */
+VIGIL_API int vigil_loader__unseed(struct vigil_loader *l, const struct vigil_process *p);
 
 struct bpf_object;
 

@@ -82,7 +82,8 @@ void lh_publish(struct lh_rule *r)
 		timers += !r->timers[j].cancelled;
 	r->pub = (struct lh_stats){
 		.calls = r->calls, .alerts = r->alerts, .actions = r->actions, .errors = r->errors,
-		.time_ns = r->time_ns, .mem = r->mem, .timers = timers, .disabled = r->disabled,
+		.time_ns = r->time_ns, .denies_limited = r->denies_limited, .mem = r->mem, .timers = timers,
+		.disabled = r->disabled,
 	};
 }
 
@@ -131,6 +132,8 @@ struct vigil_luahost *vigil_luahost__new(const struct vigil_luahost_opts *opts)
 		h->opts.mem_limit = VIGIL_LUAHOST_DEFAULT_MEM;
 	if (!h->opts.budget)
 		h->opts.budget = VIGIL_LUAHOST_DEFAULT_BUDGET;
+	if (!h->opts.deny_rate)
+		h->opts.deny_rate = VIGIL_LUAHOST_DEFAULT_DENY_RATE;
 	if (!h->opts.node_name)
 		h->opts.node_name = "";
 	if (!h->opts.deadline_ms)
@@ -285,7 +288,7 @@ void vigil_luahost__list(struct vigil_luahost *h, vigil_rule_status_fn fn, void 
 			.events = r->event_keys, .nevents = r->nevents,
 			.tags = (const char *const *)r->tags, .ntags = r->ntags,
 			.calls = r->pub.calls, .alerts = r->pub.alerts, .actions = r->pub.actions,
-			.errors = r->pub.errors, .time_ns = r->pub.time_ns, .memory = r->pub.mem,
+			.errors = r->pub.errors, .denies_limited = r->pub.denies_limited, .time_ns = r->pub.time_ns, .memory = r->pub.mem,
 			.timers = r->pub.timers, .dropped = lh_rule_dropped(h, r),
 		};
 		fn(&st, ctx);

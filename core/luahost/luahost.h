@@ -67,6 +67,27 @@ VIGIL_API int vigil_rule_priority_parse(const char *s, enum vigil_rule_priority 
 #define VIGIL_LUAHOST_DEFAULT_BUDGET 2000000ULL		/* Lua instructions per call (~10-20 ms) */
 #define VIGIL_LUAHOST_DEFAULT_DEADLINE_MS 50u		/* wall clock per call */
 #define VIGIL_LUAHOST_DEFAULT_QUEUE 4096u		/* events waiting for the rules thread */
+#define VIGIL_LUAHOST_DEFAULT_DENY_RATE 10		/* deny() calls per rule per minute */
+
+/* What a rule's deny() asks of the agent: everything borrowed for the call. */
+struct vigil_deny_request {
+	const char *rule;
+	const char *list;
+	const char *value;
+	/* The evidence: the process of the event the rule names (NULL when neither the cache
+	 * nor the event knows it), that event's type key and time (NULL when unknown). */
+	const struct vigil_process *process;
+	const char *evidence;
+	const char *evidence_time;
+};
+
+/* The agent's answer, reported in the rule_action event. */
+struct vigil_deny_outcome {
+	char reason[256];		/* why it was refused, or a note on what was done; "" */
+	uint64_t expires;		/* wall-clock ns when the value leaves the list; 0 never */
+	bool has_file;			/* a files list took the evidence process's binary: */
+	struct vigil_file_id file;	/* this file */
+};
 
 struct vigil_luahost_opts {
 	size_t sz;			/* sizeof(struct vigil_luahost_opts) */
@@ -83,9 +104,12 @@ struct vigil_luahost_opts {
 	 * borrowed until the callback returns to Lua. NULL: nothing is found. */
 	const struct vigil_process *(*process)(void *ctx, const char *exec_id);
 	const struct vigil_process *(*process_by_pid)(void *ctx, uint32_t pid);
-	/* deny(): add value to the kernel list named list. Returns the number of kernel maps
-	 * updated or -errno. NULL: deny() fails with ENOTSUP. */
-	int (*deny)(void *ctx, const char *list, const char *value);
+	/* deny(): add the value to the kernel list, or refuse (out->reason says why). Returns
+	 * the number of kernel maps updated or -errno. NULL: deny() fails with ENOTSUP. */
+	int (*deny)(void *ctx, const struct vigil_deny_request *req, struct vigil_deny_outcome *out);
+	/* deny() calls a rule may make per minute, beyond which they fail with EBUSY and are
+	 * counted (denies_limited); 0: VIGIL_LUAHOST_DEFAULT_DENY_RATE. */
+	uint32_t deny_rate;
 	/* kill(): 0 or -errno. NULL: the host signals through a pidfd (pidfd_open, then
 	 * pidfd_send_signal) after checking that the process holding pid still started when
 	 * the target did (start_ktime: the exec_id's ktime, CLOCK_BOOTTIME ns, or 0 when
@@ -178,6 +202,7 @@ struct vigil_rule_status {
 	uint64_t calls;			/* on_event and timer calls */
 	uint64_t alerts;
 	uint64_t actions;		/* kill and deny calls */
+	uint64_t denies_limited;	/* deny calls refused by the per-rule rate limit */
 	uint64_t errors;		/* calls that failed (each one disables the rule) */
 	uint64_t time_ns;		/* wall time spent in calls */
 	uint64_t dropped;		/* wanted events the full queue dropped while the rule was enabled */

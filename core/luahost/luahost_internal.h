@@ -96,10 +96,14 @@ struct lh_rule {
 	char reason[512];
 
 	uint64_t calls, alerts, actions, errors, time_ns;
+	/* deny() rate limit: a token bucket of opts.deny_rate tokens a minute */
+	double deny_tokens;
+	uint64_t deny_refill_ns;
+	uint64_t denies_limited;
 	/* What vigil_luahost__list shows: copied from the fields above under the host lock after
 	 * each event and tick (lh_publish), so that listing never waits for a rule's call. */
 	struct lh_stats {
-		uint64_t calls, alerts, actions, errors, time_ns;
+		uint64_t calls, alerts, actions, errors, time_ns, denies_limited;
 		size_t mem, timers;
 		bool disabled;		/* then reason and dropped_final are final */
 	} pub;

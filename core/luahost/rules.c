@@ -244,6 +244,7 @@ struct lh_rule *lh_rule_load(struct vigil_luahost *h, const char *file, const ch
 	r->priority = VIGIL_PRIO_WARNING;
 	r->mem_limit = h->opts.mem_limit;
 	r->budget = h->opts.budget;
+	r->deny_tokens = h->opts.deny_rate;
 	r->hash = lh_hash(data, len);
 	r->size = len;
 	r->file = strdup(file);

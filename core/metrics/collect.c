@@ -61,6 +61,7 @@ static void reader_families(struct vigil_metrics *m, struct prom_out *o)
 {
 	struct vigil_decoder_stats d = {0};
 	struct vigil_pcache_stats p = {0};
+	int i;
 
 	if (m->src.reader_stats)
 		m->src.reader_stats(m->src.ctx, &d, &p);
@@ -70,9 +71,28 @@ static void reader_families(struct vigil_metrics *m, struct prom_out *o)
 		"Policy records whose hook is not in the table (dropped).", d.unknown_hook);
 	prom_family(o, "vigil_process_cache_size", "gauge", "Processes in the cache.");
 	prom_sample_u64(o, "vigil_process_cache_size", NULL, 0, p.size);
+	prom_family(o, "vigil_process_cache_running", "gauge", "Cached processes that have not exited.");
+	prom_sample_u64(o, "vigil_process_cache_running", NULL, 0, p.running);
 	counter(o, "vigil_process_cache_evictions_total", "Entries freed before their GC delay (cache full).",
 		p.evictions);
 	counter(o, "vigil_process_cache_misses_total", "Process lookups that found nothing.", p.misses);
+	prom_family(o, "vigil_process_cache_evicted_total", "counter",
+		    "Entries evicted from the full cache, by what they were (core/pcache/evict.c).");
+	prom_sample_u64(o, "vigil_process_cache_evicted_total", (const char *const[]){"state", "unreferenced"}, 1,
+			p.evictions - p.evicted_exited - p.evicted_live);
+	prom_sample_u64(o, "vigil_process_cache_evicted_total", (const char *const[]){"state", "exited"}, 1,
+			p.evicted_exited);
+	prom_sample_u64(o, "vigil_process_cache_evicted_total", (const char *const[]){"state", "running"}, 1,
+			p.evicted_live);
+	prom_family(o, "vigil_events_degraded_total", "counter",
+		    "Events sent with less than usual (process or parent not cached), by reason.");
+	for (i = 0; i < VIGIL_DEGRADED_COUNT; i++)
+		prom_sample_u64(o, "vigil_events_degraded_total",
+				(const char *const[]){"reason", vigil_degraded_reason_name(i)}, 1, d.degraded[i]);
+	prom_family(o, "vigil_events_dropped_total", "counter", "Kernel records that produced no event, by reason.");
+	for (i = 0; i < VIGIL_DROPPED_COUNT; i++)
+		prom_sample_u64(o, "vigil_events_dropped_total", (const char *const[]){"reason", vigil_dropped_reason_name(i)},
+				1, d.dropped[i]);
 }
 
 static void bus_families(struct vigil_metrics *m, struct prom_out *o)

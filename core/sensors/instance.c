@@ -130,7 +130,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	size_map(s->skel->maps.str_eq, &h->str_eq, has_list(h, VG_F_STR_EQ));
 	size_map(s->skel->maps.str_prefix, &h->str_prefix, false);
 	size_map(s->skel->maps.str_postfix, &h->str_postfix, false);
-	size_map(s->skel->maps.int_set, &h->int_set, has_list(h, VG_F_INT_MAP));
+	size_map(s->skel->maps.int_set, &h->int_set, has_list(h, VG_F_INT_MAP) || has_list(h, VG_F_FILE_ID));
 	size_map(s->skel->maps.addr4, &h->addr4, false);
 	size_map(s->skel->maps.addr6, &h->addr6, false);
 
@@ -252,7 +252,7 @@ int sensor_map_fd(const struct sensor *s, uint8_t kind)
 {
 	if (kind == VG_F_STR_EQ)
 		return bpf_map__fd(s->skel->maps.str_eq);
-	if (kind == VG_F_INT_MAP)
+	if (kind == VG_F_INT_MAP || kind == VG_F_FILE_ID)
 		return bpf_map__fd(s->skel->maps.int_set);
 	return -1;
 }

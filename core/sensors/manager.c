@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -451,11 +452,12 @@ size_t vigil_sensors__count(struct vigil_sensors *s)
 	return n;
 }
 
-int vigil_sensors__list_add(struct vigil_sensors *s, const char *list, const char *value)
+/* Add (or remove) one value in every kernel map of the list; the number of maps changed. */
+static int list_update(struct vigil_sensors *s, const char *list, const struct list_value *value, bool add)
 {
 	struct loaded_policy *lp;
 	uint8_t one = 1;
-	int updated = 0, rc = 0;
+	int changed = 0, used = 0, rc = 0;
 	size_t i, j;
 
 	pthread_mutex_lock(&s->lock);
@@ -465,27 +467,95 @@ int vigil_sensors__list_add(struct vigil_sensors *s, const char *list, const cha
 
 			for (j = 0; h->sensor && j < h->compiled->nlists && !rc; j++) {
 				const struct list_ref *ref = &h->compiled->lists[j];
-				union {
-					struct vg_str_key s;
-					struct vg_int_key n;
-				} key;
-				size_t size;
+				int fd = sensor_map_fd(h->sensor, ref->kind);
+				union list_key key;
 
 				if (strcmp(ref->name, list))
 					continue;
-				rc = list_key(ref, value, &key, &size);
-				if (!rc && bpf_map_update_elem(sensor_map_fd(h->sensor, ref->kind), &key, &one, BPF_ANY))
+				used++;
+				rc = list_key(ref, value, &key);
+				if (rc)
+					break;
+				if (add && bpf_map_update_elem(fd, &key, &one, BPF_ANY))
 					rc = errno == E2BIG ? -ENOSPC : -errno;
-				if (!rc)
-					updated++;
+				else if (!add && bpf_map_delete_elem(fd, &key))
+					rc = errno == ENOENT ? 0 : -errno;
+				else
+					changed++;
 			}
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (rc)
 		return rc;
-	if (!updated)
-		return -ENOENT;
-	pr_info("sensors: list %s gained \"%s\" in %d kernel map%s", list, value, updated, updated == 1 ? "" : "s");
-	return updated;
+	return used ? changed : -ENOENT;
+}
+
+int vigil_sensors__list_add(struct vigil_sensors *s, const char *list, const char *value)
+{
+	struct list_value v = {.text = value};
+	struct vigil_file_id file;
+	struct stat st;
+	int rc;
+
+	if (vigil_sensors__list_type(s, list) == VIGIL_LIST_FILES) {
+		if (stat(value, &st))
+			return -errno;
+		file = (struct vigil_file_id){
+			.dev = vigil_dev_to_kernel(st.st_dev),
+			.uid = st.st_uid,
+			.ino = st.st_ino,
+			.mode = st.st_mode,
+			.nlink = (uint32_t)st.st_nlink,
+		};
+		return vigil_sensors__list_add_file(s, list, &file);
+	}
+	rc = list_update(s, list, &v, true);
+	if (rc > 0)
+		pr_info("sensors: list %s gained \"%s\" in %d kernel map%s", list, value, rc, rc == 1 ? "" : "s");
+	return rc;
+}
+
+int vigil_sensors__list_add_file(struct vigil_sensors *s, const char *list, const struct vigil_file_id *file)
+{
+	struct list_value v = {.file = file};
+	int rc = list_update(s, list, &v, true);
+
+	if (rc > 0)
+		pr_info("sensors: list %s gained file %u:%u inode %llu in %d kernel map%s", list, file->dev >> 20,
+			file->dev & 0xfffff, (unsigned long long)file->ino, rc, rc == 1 ? "" : "s");
+	return rc;
+}
+
+int vigil_sensors__list_remove(struct vigil_sensors *s, const char *list, const char *value)
+{
+	struct list_value v = {.text = value};
+
+	return list_update(s, list, &v, false);
+}
+
+int vigil_sensors__list_remove_file(struct vigil_sensors *s, const char *list, const struct vigil_file_id *file)
+{
+	struct list_value v = {.file = file};
+
+	return list_update(s, list, &v, false);
+}
+
+int vigil_sensors__list_type(struct vigil_sensors *s, const char *list)
+{
+	struct loaded_policy *lp;
+	int type = -ENOENT;
+	size_t i, j;
+
+	pthread_mutex_lock(&s->lock);
+	for (lp = s->policies; lp && type < 0; lp = lp->next)
+		for (i = 0; i < lp->nhooks && type < 0; i++)
+			for (j = 0; lp->hooks[i].compiled && j < lp->hooks[i].compiled->nlists; j++)
+				if (!strcmp(lp->hooks[i].compiled->lists[j].name, list)) {
+					type = lp->hooks[i].compiled->lists[j].kind == VG_F_FILE_ID ? VIGIL_LIST_FILES
+												 : VIGIL_LIST_VALUES;
+					break;
+				}
+	pthread_mutex_unlock(&s->lock);
+	return type;
 }

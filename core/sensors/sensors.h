@@ -55,9 +55,22 @@ VIGIL_API const struct vigil_hook_info *vigil_sensors__hook(struct vigil_sensors
 /* Add value to the kernel list `list` (a spec.lists entry of type "values", or any list
  * named as "list:NAME" in InMap or string Equal / matchBinaries In values) in every loaded
  * hook that uses it, so the kernel matches it from now on. Strings go to Equal maps,
- * numbers to InMap maps. Returns the number of kernel maps updated, -ENOENT when no loaded
- * hook uses the list, -EINVAL for a value the list's filters cannot hold, -ENOSPC when full. */
+ * numbers to InMap maps. For a "files" list, value is a path whose file (device and inode,
+ * as stat finds it now) is added. Returns the number of kernel maps updated, -ENOENT when
+ * no loaded hook uses the list, -EINVAL for a value the list's filters cannot hold, -ENOSPC
+ * when full, or stat's -errno for a files list. */
 VIGIL_API int vigil_sensors__list_add(struct vigil_sensors *s, const char *list, const char *value);
+/* Add a file by identity to a "files" list: the file a process ran, as the kernel recorded
+ * it, whatever is at its path now. Returns as vigil_sensors__list_add. */
+VIGIL_API int vigil_sensors__list_add_file(struct vigil_sensors *s, const char *list, const struct vigil_file_id *file);
+/* Take a value (or a file) out of every kernel map of the list. Returns the number of maps
+ * it left, 0 when it was in none, -ENOENT when no loaded hook uses the list. */
+VIGIL_API int vigil_sensors__list_remove(struct vigil_sensors *s, const char *list, const char *value);
+VIGIL_API int vigil_sensors__list_remove_file(struct vigil_sensors *s, const char *list,
+					      const struct vigil_file_id *file);
+/* The type of the list `list` in the first loaded policy that defines and uses it
+ * (VIGIL_LIST_VALUES, VIGIL_LIST_FILES, ...), or -ENOENT. */
+VIGIL_API int vigil_sensors__list_type(struct vigil_sensors *s, const char *list);
 
 /* ---- listing ---- */
 

@@ -88,11 +88,14 @@ static const struct vigil_process *find_pid(void *ctx, uint32_t pid)
 	return NULL;
 }
 
-static int fake_deny(void *ctx, const char *list, const char *value)
+static int fake_deny(void *ctx, const struct vigil_deny_request *req, struct vigil_deny_outcome *out)
 {
 	struct state *s = ctx;
 
-	snprintf(s->denied[s->ndenied++ % 8], sizeof(s->denied[0]), "%s=%s", list, value);
+	snprintf(s->denied[s->ndenied++ % 8], sizeof(s->denied[0]), "%s=%s by %s pid %u on %s", req->list,
+		 req->value, req->rule, req->process ? req->process->pid : 0, req->evidence ? req->evidence : "-");
+	if (s->deny_rc < 0)
+		snprintf(out->reason, sizeof(out->reason), "refused for the test");
 	return s->deny_rc;
 }
 
@@ -170,17 +173,27 @@ static void write_rule(struct state *s, const char *file, const char *src)
 	fclose(f);
 }
 
-static void start_host(struct state *s, size_t mem, uint64_t budget)
+static void start_host_opts(struct state *s, size_t mem, uint64_t budget, uint32_t deny_rate)
 {
 	struct vigil_luahost_opts o = {
 		.sz = sizeof(o), .rules_dir = s->dir, .node_name = "test-node", .mem_limit = mem,
 		.budget = budget, .clock = fake_clock, .emit = capture, .process = find_process,
 		.process_by_pid = find_pid, .deny = fake_deny, .kill = s->real_kill ? NULL : fake_kill, .ctx = s,
-		.deadline_ms = s->deadline_ms, .queue_len = s->queue_len,
+		.deny_rate = deny_rate, .deadline_ms = s->deadline_ms, .queue_len = s->queue_len,
 	};
 
 	s->h = vigil_luahost__new(&o);
 	assert_non_null(s->h);
+}
+
+static void start_host(struct state *s, size_t mem, uint64_t budget)
+{
+	start_host_opts(s, mem, budget, 0);
+}
+
+static void start_host_rate(struct state *s, uint32_t deny_rate)
+{
+	start_host_opts(s, 0, 0, deny_rate);
 }
 
 /* Run one exec event of p (parent from the cache) through the host. */
@@ -235,7 +248,7 @@ static size_t count_with(struct state *s, const char *needle)
 struct listing {
 	char state[16];
 	char reason[1024];
-	uint64_t calls, alerts, actions, errors, dropped;
+	uint64_t calls, alerts, actions, errors, denies_limited, dropped;
 	size_t memory, timers;
 	int found;
 };
@@ -253,6 +266,7 @@ static void list_one(const struct vigil_rule_status *st, void *ctx)
 	l->alerts = st->alerts;
 	l->actions = st->actions;
 	l->errors = st->errors;
+	l->denies_limited = st->denies_limited;
 	l->dropped = st->dropped;
 	l->memory = st->memory;
 	l->timers = st->timers;
@@ -819,10 +833,37 @@ static void test_deny_reaches_the_kernel_list_and_is_an_event(void **ctx)
 				  "  assert(n == 1, err)\nend }\n");
 	start_host(s, 0, 0);
 	feed(s, VIGIL_EVENT_EXEC, p);
-	assert_string_equal(s->denied[0], "lua-denied-binaries=/tmp/xmrig");
+	assert_string_equal(s->denied[0], "lua-denied-binaries=/tmp/xmrig by miner pid 100 on process_exec");
 	assert_emitted(s, "\"rule\":\"miner\",\"action\":\"deny\",\"list\":\"lua-denied-binaries\","
-					"\"value\":\"/tmp/xmrig\",\"maps_updated\":1,\"exec_ids\":[\"id-100\"]");
+					"\"value\":\"/tmp/xmrig\",\"maps_updated\":1,\"cause_uid\":0,"
+					"\"evidence\":{\"type\":\"process_exec\",\"time\":\"2022-10-18T03:16:21.373327754Z\"},"
+					"\"exec_ids\":[\"id-100\"]");
 	assert_int_equal(rule_status(s, "miner").actions, 1);
+}
+
+static void test_deny_is_rate_limited_per_rule_and_the_excess_counted(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/tmp/xmrig", 0);
+	int i;
+
+	write_rule(s, "deny.lua", RULE_HEAD("miner") "on_event = function(ev)\n"
+				  "  for i = 1, 5 do\n"
+				  "    local n, err = deny('lua-denied-binaries', ev.process.binary)\n"
+				  "    if not n then alert{output = err} end\n"
+				  "  end\nend }\n");
+	start_host_rate(s, 3);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_int_equal(s->ndenied, 3);
+	assert_int_equal(rule_status(s, "miner").denies_limited, 2);
+	assert_emitted(s, "\"output\":\"rate limited: too many deny() calls from this rule\"");
+	/* the bucket refills at the rate a minute: 20 s later, one more */
+	s->clock_ns += 20ULL * 1000000000ULL;
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_int_equal(s->ndenied, 4);
+	assert_int_equal(rule_status(s, "miner").denies_limited, 6);
+	for (i = 0; i < 4; i++)
+		assert_non_null(strstr(s->denied[i], "by miner"));
 }
 
 static void test_failed_deny_returns_the_error_and_reports_it(void **ctx)
@@ -836,8 +877,9 @@ static void test_failed_deny_returns_the_error_and_reports_it(void **ctx)
 	start_host(s, 0, 0);
 	s->deny_rc = -ENOENT;
 	feed(s, VIGIL_EVENT_EXEC, p);
-	assert_emitted(s, "\"output\":\"nil No such file or directory\"");
-	assert_emitted(s, "\"action\":\"deny\",\"list\":\"no-such-list\",\"value\":\"x\",\"error\":\"No such file or directory\"");
+	assert_emitted(s, "\"output\":\"nil refused for the test\"");
+	assert_emitted(s, "\"action\":\"deny\",\"list\":\"no-such-list\",\"value\":\"x\",\"error\":\"No such file or directory\","
+			  "\"reason\":\"refused for the test\"");
 }
 
 static void test_kill_signals_the_target_and_names_it(void **ctx)
@@ -1400,6 +1442,7 @@ int main(void)
 		T(test_alert_rebuilds_the_process_when_the_cache_lost_it),
 		T(test_deny_reaches_the_kernel_list_and_is_an_event),
 		T(test_failed_deny_returns_the_error_and_reports_it),
+		T(test_deny_is_rate_limited_per_rule_and_the_excess_counted),
 		T(test_kill_signals_the_target_and_names_it),
 		T(test_timer_runs_each_period_and_can_be_cancelled),
 		T(test_timer_error_disables_the_rule),
