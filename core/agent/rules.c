@@ -190,7 +190,7 @@ static void pack_rule(const struct vigil_rule_status *st, void *ctx)
 	msgpack_packer *pk = &l->pk;
 
 	l->n++;
-	msgpack_pack_map(pk, 15 + !!st->reason);
+	msgpack_pack_map(pk, 16 + !!st->reason);
 	ctl_pack_str(pk, "name");
 	ctl_pack_str(pk, st->name);
 	ctl_pack_str(pk, "file");
