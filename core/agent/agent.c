@@ -177,6 +177,22 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	a->boot_to_wall = vigil_boot_to_wall_offset();
 	a->started_ns = agent_now_ns();
 
+	/* mounting is the one start-up step the run-time capabilities cannot do; the drop
+	 * comes before the bus starts nanomsg's threads, which inherit the reduced sets */
+	err = vigil_mount_fs();
+	if (err)
+		pr_warn("agent: continuing without some BPF filesystems");
+	if (a->opts.drop_privileges) {
+		err = agent_drop_privileges();
+		if (err)
+			goto err_out;
+	}
+	a->pins = vigil_pins__open(a->opts.pin_root, a->opts.keep_enforcing);
+	if (!a->pins) {
+		err = -errno;
+		goto err_out;
+	}
+
 	/* bind the bus first: subscribers waiting for the agent connect while it loads, and
 	 * then see the procFS events of the scan */
 	a->pub = vigil_pub__open(a->opts.events_url, 0660);
@@ -193,15 +209,13 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 		goto err_out;
 	}
 
-	err = vigil_mount_fs();
-	if (err)
-		pr_warn("agent: continuing without some BPF filesystems");
 	err = vigil_probe_kernel(&a->probe);
 	if (err)
 		goto err_out;
 
 	lopts.ringbuf_bytes = a->opts.ringbuf_bytes;
 	lopts.wakeup_batch = a->opts.wakeup_batch;
+	lopts.pin_dir = vigil_pins__run_dir(a->pins);
 	a->loader = vigil_loader__open(&lopts, &a->probe);
 	if (!a->loader) {
 		err = -errno;
@@ -232,6 +246,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	sopts.loader = a->loader;
 	sopts.wakeup_batch = a->opts.wakeup_batch;
 	sopts.host_ns = vigil_decoder__host_ns(a->decoder);
+	sopts.pin_dir = vigil_pins__run_dir(a->pins);
 	a->sensors = vigil_sensors__new(&sopts);
 	if (!a->sensors) {
 		err = -errno;
@@ -248,6 +263,8 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	err = start_metrics(a);
 	if (err)
 		goto err_out;
+	/* this run enforces now: the previous agent's pins can go without a gap */
+	vigil_pins__remove_previous(a->pins);
 
 	err = agent_control_start(a);
 	if (err)
@@ -255,6 +272,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	return a;
 
 err_out:
+	vigil_pins__remove_run(a->pins);	/* no half-started enforcement left behind */
 	vigil_agent__free(a);
 	errno = -err;
 	return NULL;
@@ -350,6 +368,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_pcache__free(a->cache);
 	vigil_pub__close(a->pub);
 	vigil_exporter__free(a->exporter);	/* reports pending drops, finishes compression */
+	vigil_pins__close(a->pins);		/* what is pinned stays: --keep-enforcing */
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
 	agent_lists_free(a);

@@ -49,6 +49,15 @@ struct vigil_agent_opts {
 	const char *const *deny_protect;	/* --deny-protect: paths no rule may deny */
 	size_t ndeny_protect;
 	uint32_t process_cache_size;	/* --process-cache-size: entries; 0: default (65536) */
+	/* --keep-enforcing: pin the links of enforcing policies (and of the process programs
+	 * their matchBinaries read) so a crash or a stop leaves them enforcing; the next
+	 * agent replaces them once its own are attached */
+	bool keep_enforcing;
+	const char *pin_root;		/* default VIGIL_PIN_ROOT (/sys/fs/bpf/vigil) */
+	/* after mounting bpffs/tracefs, keep only the capabilities run-time work needs
+	 * (privileges.c) in every set, bounding included, and set no_new_privs. Capabilities
+	 * are per thread: call vigil_agent__new before the process starts any thread */
+	bool drop_privileges;
 	unsigned int rule_deadline_ms;	/* --rule-deadline-ms: per rule call; 0: the host's default */
 	size_t rule_queue_len;		/* --rule-queue-len: events queued for the rules; 0: default */
 };

@@ -47,6 +47,7 @@ struct vigil_agent {
 	struct vigil_exporter *exporter;	/* --export-file, NULL for none */
 	struct vigil_metrics *metrics;		/* always: the control socket reads it too */
 	struct vigil_luahost *luahost;		/* --rules-dir, NULL for none */
+	struct vigil_pins *pins;		/* the bpffs directory of --keep-enforcing */
 
 	/* The pipeline's lock: the process cache and the decoder, whose entries the events being
 	 * dispatched point into. The reader holds it for each record; the Lua rules thread for a
@@ -79,6 +80,10 @@ struct vigil_agent {
 
 	atomic_bool stop;
 };
+
+/* Drop every capability but the run-time set (privileges.c), in this thread, before any
+ * other thread exists, so that every thread inherits the reduced sets. 0 or -errno. */
+int agent_drop_privileges(void);
 
 /* Seed the exec map and the cache from /proc, publishing a procFS exec event for each. */
 int agent_seed_from_proc(struct vigil_agent *a);

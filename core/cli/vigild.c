@@ -86,6 +86,9 @@ enum {
 	OPT_PROCESS_CACHE_SIZE,
 	OPT_METRICS_BINARY_LABELS,
 	OPT_CONTROL_GROUP,
+	OPT_KEEP_ENFORCING,
+	OPT_PIN_DIR,
+	OPT_NO_CAP_DROP,
 	OPT_RULE_DEADLINE,
 	OPT_RULE_QUEUE,
 };
@@ -186,6 +189,9 @@ static const struct option options[] = {
 	{"tracing-policy", required_argument, NULL, 't'},
 	{"tracing-policy-dir", required_argument, NULL, 'T'},
 	{"rules-dir", required_argument, NULL, 'R'},
+	{"keep-enforcing", no_argument, NULL, OPT_KEEP_ENFORCING},
+	{"pin-dir", required_argument, NULL, OPT_PIN_DIR},
+	{"no-cap-drop", no_argument, NULL, OPT_NO_CAP_DROP},
 	{"rule-deadline-ms", required_argument, NULL, OPT_RULE_DEADLINE},
 	{"rule-queue-len", required_argument, NULL, OPT_RULE_QUEUE},
 	{"debug", no_argument, NULL, 'd'},
@@ -215,6 +221,12 @@ static void usage(FILE *f)
 		"                                 else /etc/vigil/policies when present; \"\" for none)\n"
 		"      --rules-dir DIR            Lua correlation rules, every *.lua (default: rules/lua in a\n"
 		"                                 checkout, else /etc/vigil/rules when present; \"\" for none)\n"
+		"      --keep-enforcing     pin enforcing policies (Sigkill/Signal/Override) under --pin-dir so\n"
+		"                           they go on enforcing while no agent runs (crash, SIGKILL, stop);\n"
+		"                           the next agent replaces them once its own are attached\n"
+		"      --pin-dir DIR        absolute bpffs directory of --keep-enforcing (default /sys/fs/bpf/vigil;\n"
+		"                           pins of an earlier run there are removed at start even without the flag)\n"
+		"      --no-cap-drop        keep every capability (default: drop all but the run-time set after start-up mounts)\n"
 		"      --rule-deadline-ms N       wall-clock limit of one rule call; an overrun disables the\n"
 		"                                 rule (default 50)\n"
 		"      --rule-queue-len N         events the rules thread may lag by before drops (default 4096)\n"
@@ -278,7 +290,7 @@ static int bad_value(const char *opt, const char *val)
 
 int main(int argc, char **argv)
 {
-	struct vigil_agent_opts opts = {.sz = sizeof(opts)};
+	struct vigil_agent_opts opts = {.sz = sizeof(opts), .drop_privileges = true};
 	/* Tetragon's defaults: rotate at 10 MB, keep 5 backups */
 	struct vigil_exporter_opts xopts = {
 		.sz = sizeof(xopts),
@@ -412,6 +424,13 @@ int main(int argc, char **argv)
 			break;
 		case 'T': policy_dir = optarg; policy_dir_set = true; break;
 		case 'R': rules_dir = optarg; rules_dir_set = true; break;
+		case OPT_KEEP_ENFORCING: opts.keep_enforcing = true; break;
+		case OPT_PIN_DIR:
+			if (optarg[0] != '/' || strlen(optarg) > 200 || strstr(optarg, "/../") || strstr(optarg, "/./"))
+				return bad_value("pin-dir", optarg);
+			opts.pin_root = optarg;
+			break;
+		case OPT_NO_CAP_DROP: opts.drop_privileges = false; break;
 		case 'd': vigil_print_set_debug(1); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -49,6 +49,28 @@ static int choose_mechanism(struct vigil_loader *l, const struct vigil_probe_rep
 	return 0;
 }
 
+/* The exec, fork and exit links, pinned: the pinned policies' matchBinaries keep reading a
+ * current exec map while no agent runs. */
+static int pin_links(struct vigil_loader *l, const char *dir)
+{
+	struct process_bpf *s = l->skel;
+	struct bpf_link *links[] = {s->links.tp_btf_exec, s->links.tp_btf_fork, s->links.tp_btf_exit,
+				    s->links.raw_tp_exec, s->links.raw_tp_fork, s->links.raw_tp_exit};
+	static const char *const names[] = {"process_exec", "process_fork", "process_exit",
+					    "process_exec", "process_fork", "process_exit"};
+	size_t i;
+	int err;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(links); i++) {
+		if (!links[i])
+			continue;	/* the mechanism not chosen */
+		err = vigil_pin_link(links[i], dir, names[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, const struct vigil_probe_report *probe)
 {
 	struct vigil_loader_opts o = {
@@ -66,6 +88,7 @@ struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, co
 			o.exec_map_entries = opts->exec_map_entries;
 		if (opts->wakeup_batch)
 			o.wakeup_batch = opts->wakeup_batch;
+		o.pin_dir = opts->pin_dir;
 	}
 	if (!is_pow2(o.ringbuf_bytes) || o.ringbuf_bytes < (uint32_t)getpagesize()) {
 		pr_warn("loader: ring buffer size %u is not a power of two >= page size", o.ringbuf_bytes);
@@ -104,6 +127,11 @@ struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, co
 		goto err_out;
 	}
 	pr_info("loader: process programs attached with %s", l->mechanism);
+	if (o.pin_dir) {
+		err = pin_links(l, o.pin_dir);
+		if (err)
+			goto err_out;
+	}
 	return l;
 
 err_out:

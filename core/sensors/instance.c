@@ -27,6 +27,7 @@ struct sensor {
 	char subsys[64];
 	char path[256];
 	bool is_return;
+	bool keep_pins;		/* freed at shutdown under --keep-enforcing: the pins outlive us */
 };
 
 static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_mech m)
@@ -257,8 +258,35 @@ int sensor_map_fd(const struct sensor *s, uint8_t kind)
 	return -1;
 }
 
+int sensor_pin(struct sensor *s, const char *dir, const char *name)
+{
+	char name2[128];
+	int err = 0;
+
+	if (s->link && !bpf_link__pin_path(s->link))
+		err = vigil_pin_link(s->link, dir, name);
+	snprintf(name2, sizeof(name2), "%s.2", name);
+	if (!err && s->link2 && !bpf_link__pin_path(s->link2))
+		err = vigil_pin_link(s->link2, dir, name2);
+	return err;
+}
+
+void sensor_keep_pins(struct sensor *s)
+{
+	if (s)
+		s->keep_pins = true;
+}
+
+static void unpin(struct bpf_link *link)
+{
+	if (link && bpf_link__pin_path(link))
+		bpf_link__unpin(link);
+}
+
 void sensor_detach(struct sensor *s)
 {
+	unpin(s->link);
+	unpin(s->link2);
 	bpf_link__destroy(s->link);
 	bpf_link__destroy(s->link2);
 	s->link = NULL;
@@ -269,7 +297,10 @@ void sensor_free(struct sensor *s)
 {
 	if (!s)
 		return;
-	sensor_detach(s);
+	if (!s->keep_pins)
+		sensor_detach(s);
+	bpf_link__destroy(s->link);	/* a pinned link stays attached: the pin holds it */
+	bpf_link__destroy(s->link2);
 	generic_bpf__destroy(s->skel);
 	free(s);
 }

@@ -1,6 +1,7 @@
 /* manager.c - the table of loaded policies: add, delete, enable, disable, switch mode,
  * resolve hook ids for the decoder, list for status. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ struct vigil_sensors {
 	uint32_t wakeup_batch;
 	uint32_t host_ns[VIGIL_NS_COUNT];
 	struct btf *vmlinux;
+	char pin_dir[PATH_MAX];			/* --keep-enforcing; empty: pin nothing */
 
 	pthread_mutex_t lock;
 	struct loaded_policy *policies;		/* live */
@@ -59,6 +61,8 @@ struct vigil_sensors *vigil_sensors__new(const struct vigil_sensors_opts *opts)
 	s->wakeup_batch = opts->wakeup_batch ? opts->wakeup_batch : 64;
 	if (opts->host_ns)
 		memcpy(s->host_ns, opts->host_ns, sizeof(s->host_ns));
+	if (opts->pin_dir)
+		snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", opts->pin_dir);
 	pthread_mutex_init(&s->lock, NULL);
 	s->vmlinux = btf__load_vmlinux_btf();
 	if (!s->vmlinux)
@@ -101,7 +105,11 @@ void vigil_sensors__free(struct vigil_sensors *s)
 	if (!s)
 		return;
 	for (lp = s->policies; lp; lp = next) {
+		size_t i;
+
 		next = lp->next;
+		for (i = 0; i < lp->nhooks; i++)	/* a clean stop leaves enforcement pinned */
+			sensor_keep_pins(lp->hooks[i].sensor);
 		free_policy(lp);
 	}
 	for (lp = s->retired; lp; lp = next) {
@@ -215,6 +223,22 @@ static int compile_policy(struct vigil_sensors *s, struct loaded_policy *lp, str
 	return 0;
 }
 
+/* Attach, and under --keep-enforcing pin what enforces, so it outlives the agent. */
+static int attach_hook(struct vigil_sensors *s, struct loaded_policy *lp, struct loaded_hook *h, char *why,
+		       size_t why_size)
+{
+	int rc = sensor_attach(h->sensor, why, why_size);
+
+	if (rc || !s->pin_dir[0] || !hook_enforces(h->compiled))
+		return rc;
+	rc = pin_hook(s->pin_dir, lp->policy->name, h->sensor, h->compiled->cfg.hook_id);
+	if (rc) {
+		snprintf(why, why_size, "pin under %.120s (--keep-enforcing): %s", s->pin_dir, strerror(-rc));
+		sensor_detach(h->sensor);
+	}
+	return rc;
+}
+
 /* Load and attach every compiled hook; on failure unload what was loaded. */
 static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct vigil_policy_error *err)
 {
@@ -229,7 +253,7 @@ static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct
 			continue;
 		rc = sensor_load(h->compiled, s->loader, s->wakeup_batch, &h->sensor, why, sizeof(why));
 		if (!rc && lp->enabled)
-			rc = sensor_attach(h->sensor, why, sizeof(why));
+			rc = attach_hook(s, lp, h, why, sizeof(why));
 		h->status.attached = !rc && lp->enabled;
 		if (rc && err) {
 			const struct vigil_hook *hook = &lp->policy->hooks[i];
@@ -324,6 +348,8 @@ int vigil_sensors__delete(struct vigil_sensors *s, const char *name)
 	if (!lp)
 		return -ENOENT;
 	unload_policy(lp);	/* detach and unload; the hook infos stay for records in flight */
+	if (s->pin_dir[0])
+		pin_policy_done(s->pin_dir, name);
 	pr_info("sensors: policy %s deleted", name);
 	return 0;
 }
@@ -347,7 +373,7 @@ int vigil_sensors__enable(struct vigil_sensors *s, const char *name, bool enable
 		if (h->skipped)
 			continue;
 		if (enable)
-			rc = sensor_attach(h->sensor, why, sizeof(why));
+			rc = attach_hook(s, lp, h, why, sizeof(why));
 		else
 			sensor_detach(h->sensor);
 		h->status.attached = enable && !rc;

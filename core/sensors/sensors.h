@@ -26,11 +26,15 @@ struct vigil_sensors_opts {
 	const struct vigil_loader *loader;	/* shared maps: events, execs, errors (borrowed) */
 	uint32_t wakeup_batch;			/* as the process programs */
 	const uint32_t *host_ns;		/* VIGIL_NS_COUNT host inode numbers (copied) */
+	/* --keep-enforcing: pin the links of enforcing policies (mode enforce, a Sigkill,
+	 * Signal or Override action) under <pin_dir>/<policy>/ (copied); NULL: pin nothing */
+	const char *pin_dir;
 };
 
 /* NULL + errno. */
 VIGIL_API struct vigil_sensors *vigil_sensors__new(const struct vigil_sensors_opts *opts);
-/* Unload every policy. Accepts NULL. */
+/* Unload every policy; pinned links stay pinned and enforcing (only delete, disable and
+ * a mode switch unpin). Accepts NULL. */
 VIGIL_API void vigil_sensors__free(struct vigil_sensors *s);
 
 /* Compile, load and attach every hook of the policy, which the table takes over on success

@@ -536,6 +536,55 @@ static void test_override_at_the_return_is_refused(void **state)
 	assert_non_null(strstr(f->err.reason, "too late"));
 }
 
+/* ---- what --keep-enforcing pins ---- */
+
+static void test_sigkill_in_enforce_mode_is_pinned(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchActions:\n      - action: Sigkill\n"), VIGIL_MODE_ENFORCE), 0);
+	assert_true(hook_enforces(&f->hook));
+}
+
+static void test_signal_in_a_later_selector_is_pinned(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchPIDs:\n      - operator: In\n        values: [1]\n"
+					       "    - matchActions:\n      - action: Signal\n        argSig: 10\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_true(hook_enforces(&f->hook));
+}
+
+static void test_override_of_connect_is_pinned(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, CONNECT_SPEC("    - matchArgs:\n      - index: 1\n        operator: SAddr\n"
+						 "        values: [\"192.0.2.0/24\"]\n      matchActions:\n"
+						 "      - action: Override\n        argError: -1\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_true(hook_enforces(&f->hook));
+}
+
+static void test_observing_hook_is_not_pinned(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchActions:\n      - action: Post\n"), VIGIL_MODE_ENFORCE), 0);
+	assert_false(hook_enforces(&f->hook));
+}
+
+static void test_sigkill_in_monitor_mode_is_not_pinned(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchActions:\n      - action: Sigkill\n"), VIGIL_MODE_MONITOR), 0);
+	assert_false(hook_enforces(&f->hook));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -568,6 +617,11 @@ int main(void)
 		T(test_unsupported_argument_type_is_refused_at_the_argument),
 		T(test_return_probe_keeps_the_record_for_the_exit_and_filters_the_value),
 		T(test_override_at_the_return_is_refused),
+		T(test_sigkill_in_enforce_mode_is_pinned),
+		T(test_signal_in_a_later_selector_is_pinned),
+		T(test_override_of_connect_is_pinned),
+		T(test_observing_hook_is_not_pinned),
+		T(test_sigkill_in_monitor_mode_is_not_pinned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
