@@ -5,8 +5,9 @@ per VM instruction, until the call's wall-clock deadline (--rule-deadline-ms 300
 it (long enough for the burst on a loaded machine). While it is stuck, one process makes
 2,000 execs as fast as it can, with the kernel ring buffer at 1 MiB. Before the rules had
 their own thread, the reader ran the rule itself: nothing drained the ring buffer for the
-length of the stall, and the burst overflowed it (measured on main with 256 KiB and a 30 s
-stall: 463 of 2,000 execs reached the sinks, 30,320 records lost).
+length of the stall, and the burst overflowed it (measured on main, the rule stalled by
+the pattern of issue 12 for 40-60 s: with 1 MiB, 5,106 records lost; with 256 KiB, 30,320,
+and 463 of the 2,000 execs reached the sinks).
 Now the reader only queues a copy for the rules (--rule-queue-len 256): every exec must
 reach the bus, the kernel must report no ring-buffer loss, and the queue's drops must be
 counted exactly, against each rule that wanted the dropped events.
