@@ -67,7 +67,7 @@ static const struct vigil_process *by_pid(void *ctx, uint32_t pid)
 	return pid >= 1000 && pid < 1000 + NPROCS ? &procs[pid - 1000] : NULL;
 }
 
-static int deny(void *ctx, const char *list, const char *value)
+static int deny(void *ctx, const struct vigil_deny_request *req, struct vigil_deny_outcome *out)
 {
 	return 1;
 }
