@@ -101,7 +101,9 @@ struct vigil_luahost_opts {
 	 * for the call. NULL: dropped. */
 	void (*emit)(void *ctx, const struct vigil_event *ev);
 	/* The agent's process cache: by exec_id, and the live process with a pid. The result is
-	 * borrowed until the callback returns to Lua. NULL: nothing is found. */
+	 * borrowed until the callback returns to Lua; the host holds at most two at a time (a
+	 * process and its parent), so an answer that is a copy may be reused two lookups
+	 * later. NULL: nothing is found. */
 	const struct vigil_process *(*process)(void *ctx, const char *exec_id);
 	const struct vigil_process *(*process_by_pid)(void *ctx, uint32_t pid);
 	/* deny(): add the value to the kernel list, or refuse (out->reason says why). Returns
