@@ -112,6 +112,7 @@ static void rule_status(const struct vigil_rule_status *st, void *ctx)
 		.alerts = st->alerts,
 		.errors = st->errors,
 		.seconds = (double)st->time_ns / 1e9,
+		.dropped = st->dropped,
 	};
 
 	if (strcmp(st->state, "refused"))	/* a file that never loaded has no counters */
@@ -150,8 +151,10 @@ static void init_locks(struct vigil_agent *a)
 	pthread_mutexattr_t recursive;
 
 	pthread_mutex_init(&a->snap_lock, NULL);
+	pthread_mutex_init(&a->pipe_lock, NULL);
 	pthread_mutex_init(&a->lists_lock, NULL);
-	/* a rule's alert is dispatched from inside the dispatch of the event that raised it */
+	/* recursive: a rule's alert used to be dispatched from inside the dispatch of the event
+	 * that raised it (the rules now run on their own thread: harmless) */
 	pthread_mutexattr_init(&recursive);
 	pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&a->dispatch_lock, &recursive);
@@ -275,14 +278,17 @@ err_out:
 	return NULL;
 }
 
-/* Publish the reader's counters for the control thread. */
+/* Publish the reader's counters for the control thread. Under pipe_lock; the dispatch lock
+ * too, as the control thread dispatches (and counts) the operator's list changes. */
 static void publish_counters(struct vigil_agent *a)
 {
+	pthread_mutex_lock(&a->dispatch_lock);
 	vigil_decoder__stats(a->decoder, &a->counters.decoder);
 	vigil_pcache__stats(a->cache, &a->counters.pcache);
 	pthread_mutex_lock(&a->snap_lock);
 	a->snap = a->counters;
 	pthread_mutex_unlock(&a->snap_lock);
+	pthread_mutex_unlock(&a->dispatch_lock);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -290,12 +296,14 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct vigil_agent *a = ctx;
 	struct vigil_event ev;
 
+	pthread_mutex_lock(&a->pipe_lock);
 	if (vigil_decoder__record(a->decoder, data, size, &ev) == 1) {
 		ev.node_name = a->node_name;
 		if (ev.type != VIGIL_EVENT_EXEC && ev.type != VIGIL_EVENT_EXIT)
 			vigil_sensors__count_event(a->sensors, ev.policy.hook->id);
 		agent_dispatch(a, &ev);
 	}
+	pthread_mutex_unlock(&a->pipe_lock);
 	return 0;	/* never stop the ring buffer over one record */
 }
 
@@ -311,7 +319,9 @@ int vigil_agent__run(struct vigil_agent *a)
 		pr_warn("agent: cannot map the ring buffer: %s", strerror(-err));
 		return err;
 	}
+	pthread_mutex_lock(&a->pipe_lock);
 	publish_counters(a);
+	pthread_mutex_unlock(&a->pipe_lock);
 	while (!atomic_load(&a->stop)) {
 		int n = ring_buffer__poll(rb, a->opts.poll_ms);
 		uint64_t now;
@@ -323,8 +333,8 @@ int vigil_agent__run(struct vigil_agent *a)
 		}
 		/* records submitted without a wake-up are only found by consuming */
 		ring_buffer__consume(rb);
-		if (a->luahost)
-			vigil_luahost__tick(a->luahost);	/* the rules' every() timers */
+		/* (the rules' every() timers run on the rules thread) */
+		pthread_mutex_lock(&a->pipe_lock);
 		agent_flush(a);
 		now = agent_now_ns();
 		if (now - last_gc >= GC_INTERVAL_NS) {
@@ -333,6 +343,7 @@ int vigil_agent__run(struct vigil_agent *a)
 			last_gc = now;
 		}
 		publish_counters(a);
+		pthread_mutex_unlock(&a->pipe_lock);
 	}
 	ring_buffer__free(rb);
 	return err;
@@ -349,7 +360,8 @@ void vigil_agent__free(struct vigil_agent *a)
 		return;
 	vigil_ctl_server__close(a->ctl);
 	vigil_metrics__free(a->metrics);	/* its server reads the objects below */
-	vigil_luahost__free(a->luahost);	/* its deny() reaches the sensors */
+	vigil_luahost__free(a->luahost);	/* joins the rules thread; its deny() reaches the sensors */
+	agent_rules_close(a);
 	vigil_sensors__free(a->sensors);	/* policy programs before the maps they share */
 	vigil_loader__destroy(a->loader);
 	vigil_decoder__free(a->decoder);
@@ -363,5 +375,6 @@ void vigil_agent__free(struct vigil_agent *a)
 	pthread_mutex_destroy(&a->lists_lock);
 	pthread_mutex_destroy(&a->dispatch_lock);
 	pthread_mutex_destroy(&a->snap_lock);
+	pthread_mutex_destroy(&a->pipe_lock);
 	free(a);
 }

@@ -58,6 +58,8 @@ struct vigil_agent_opts {
 	 * (privileges.c) in every set, bounding included, and set no_new_privs. Capabilities
 	 * are per thread: call vigil_agent__new before the process starts any thread */
 	bool drop_privileges;
+	unsigned int rule_deadline_ms;	/* --rule-deadline-ms: per rule call; 0: the host's default */
+	size_t rule_queue_len;		/* --rule-queue-len: events queued for the rules; 0: default */
 };
 
 struct vigil_agent;

@@ -49,15 +49,29 @@ struct vigil_agent {
 	struct vigil_luahost *luahost;		/* --rules-dir, NULL for none */
 	struct vigil_pins *pins;		/* the bpffs directory of --keep-enforcing */
 
+	/* The pipeline's lock: the process cache and the decoder, whose entries the events being
+	 * dispatched point into. The reader holds it for each record; the Lua rules thread for a
+	 * cache lookup (rules.c copies the answer out) and for sending what a rule raised. Never
+	 * held while a rule runs: a stuck rule cannot stop the reader. Taken before
+	 * dispatch_lock (and lists_lock). */
+	pthread_mutex_t pipe_lock;
 	struct vigil_buf msgpack;		/* reused per event */
 	struct vigil_buf line;
-	struct agent_counters counters;		/* reader thread only */
+	struct agent_counters counters;		/* under dispatch_lock */
+	/* the rules thread's copies of cache entries (rules.c), four so that the host can hold
+	 * a process and its parent while it looks up another pair */
+	struct agent_proc_copy {
+		struct vigil_process p;
+		struct vigil_buf binary, arguments, cwd;
+	} rule_procs[4];
+	unsigned int rule_proc_next;
 
 	pthread_mutex_t snap_lock;
 	struct agent_counters snap;		/* copy for the control thread */
 
-	/* the sinks' buffers and counters: events come from the reader and, for the
-	 * operator's list changes, the control thread; recursive, as rules emit from inside */
+	/* the sinks' buffers and counters: events come from the reader, the Lua rules thread
+	 * and, for the operator's list changes, the control thread (recursive from when rules
+	 * ran inside the reader's dispatch; they no longer do) */
 	pthread_mutex_t dispatch_lock;
 
 	pthread_mutex_t lists_lock;		/* what was added to kernel lists at run time */
@@ -74,9 +88,11 @@ int agent_drop_privileges(const struct vigil_agent_opts *o);
 /* Seed the exec map and the cache from /proc, publishing a procFS exec event for each. */
 int agent_seed_from_proc(struct vigil_agent *a);
 
-/* Send one event to every sink: the bus always, stdout and the export file when set. */
+/* Send one event to every sink: the bus always, stdout and the export file when set, and a
+ * copy to the Lua rules thread when a rule wants it. Takes dispatch_lock; an event that
+ * points into the process cache is sent under pipe_lock. */
 void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev);
-/* Flush the line-oriented sinks (after each reader batch). */
+/* Flush the line-oriented sinks (after each reader batch). Takes dispatch_lock. */
 void agent_flush(struct vigil_agent *a);
 
 /* Load the policies named on the command line and in the policy directory. A bad file
@@ -100,8 +116,10 @@ int agent_policy_list_add(struct vigil_agent *a, const msgpack_object *req, msgp
 int agent_policy_list_remove(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_policy_list_values(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 
-/* The Lua rules of opts.rules_dir (rules.c); 0 when there are none. */
+/* The Lua rules of opts.rules_dir (rules.c), their thread started; 0 when there are none. */
 int agent_rules_open(struct vigil_agent *a);
+/* Free the copies rules.c made. */
+void agent_rules_close(struct vigil_agent *a);
 /* Control commands about rules: {"cmd": "rules_list"}, {"cmd": "rules_reload"}. */
 int agent_rules_list(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_rules_reload(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);

@@ -50,7 +50,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	vigil_loader__counters(a->loader, &k);
 	vigil_exporter__stats(a->exporter, &x);
 
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -61,6 +61,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "events_exit", c.events_exit);
 	pack_kv_u64(pk, "events_policy", c.events_policy);
 	pack_kv_u64(pk, "events_rules", c.events_rules);	/* alerts, rule actions and status (core/luahost) */
+	pack_kv_u64(pk, "rules_queue_dropped", vigil_luahost__dropped(a->luahost));
 	pack_kv_u64(pk, "policy_records", c.decoder.policy);
 	pack_kv_u64(pk, "policy_records_unknown_hook", c.decoder.unknown_hook);
 	pack_kv_u64(pk, "procfs_seeded", c.procfs_seeded);

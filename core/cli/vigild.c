@@ -89,6 +89,8 @@ enum {
 	OPT_KEEP_ENFORCING,
 	OPT_PIN_DIR,
 	OPT_NO_CAP_DROP,
+	OPT_RULE_DEADLINE,
+	OPT_RULE_QUEUE,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -190,6 +192,8 @@ static const struct option options[] = {
 	{"keep-enforcing", no_argument, NULL, OPT_KEEP_ENFORCING},
 	{"pin-dir", required_argument, NULL, OPT_PIN_DIR},
 	{"no-cap-drop", no_argument, NULL, OPT_NO_CAP_DROP},
+	{"rule-deadline-ms", required_argument, NULL, OPT_RULE_DEADLINE},
+	{"rule-queue-len", required_argument, NULL, OPT_RULE_QUEUE},
 	{"debug", no_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -223,6 +227,9 @@ static void usage(FILE *f)
 		"      --pin-dir DIR        absolute bpffs directory of --keep-enforcing (default /sys/fs/bpf/vigil;\n"
 		"                           pins of an earlier run there are removed at start even without the flag)\n"
 		"      --no-cap-drop        keep every capability (default: drop all but the run-time set after start-up mounts)\n"
+		"      --rule-deadline-ms N       wall-clock limit of one rule call; an overrun disables the\n"
+		"                                 rule (default 50)\n"
+		"      --rule-queue-len N         events the rules thread may lag by before drops (default 4096)\n"
 		"  -d, --debug              debug messages\n"
 		"export file (Tetragon's flags; backups are PATH-<UTC time>.EXT, .gz when compressed):\n"
 		"      --export-file-max-size-mb N        rotate before passing N MB (default 10; 0: never)\n"
@@ -376,6 +383,16 @@ int main(int argc, char **argv)
 		case OPT_METRICS_BINARY_LABELS:
 			if (parse_binary_labels(optarg, &opts.metrics_binary_labels))
 				return bad_value("metrics-binary-labels", optarg);
+			break;
+		case OPT_RULE_DEADLINE:
+			if (vigil_parse_long(optarg, 1, 600000, &v))
+				return bad_value("rule-deadline-ms", optarg);
+			opts.rule_deadline_ms = (unsigned int)v;
+			break;
+		case OPT_RULE_QUEUE:
+			if (vigil_parse_long(optarg, 1, 1L << 20, &v))
+				return bad_value("rule-queue-len", optarg);
+			opts.rule_queue_len = (size_t)v;
 			break;
 		case 'r':
 			if (vigil_parse_long(optarg, 4096, 1L << 30, &v) || (v & (v - 1)))

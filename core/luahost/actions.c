@@ -59,7 +59,10 @@ static int result(lua_State *L, int err, lua_Integer ok_value)
 	return 2;
 }
 
-/* kill(pid [, sig]): never the agent itself, init or a process group */
+/* kill(pid [, sig]): never the agent itself, init or a process group. The target is the
+ * incarnation the rule saw: the event's process when it has that pid, else the cache's live
+ * process with it; the signal goes through a pidfd checked against that incarnation's start
+ * (signal.c), so a pid taken over by another process since is ESRCH, not a wrong kill. */
 int lh_kill(lua_State *L)
 {
 	struct lh_rule *r = lh_rule_of(L);
@@ -67,6 +70,7 @@ int lh_kill(lua_State *L)
 	struct vigil_event ev = { .type = VIGIL_EVENT_RULE_ACTION };
 	lua_Integer pid = luaL_checkinteger(L, 1);
 	int sig = check_signal(L, 2), err;
+	uint64_t start_ktime = 0;
 	struct lh_scratch *sc;
 	struct lh_src src;
 
@@ -74,16 +78,15 @@ int lh_kill(lua_State *L)
 	if (pid <= 1 || pid > 0x7fffffff || pid == getpid())
 		return luaL_argerror(L, 1, "not a pid a rule may signal");
 	sc = lh_scratch(L, r);
-	/* the target, before it goes; the triggering event names it when the cache does not */
-	ev.process = o->process_by_pid ? o->process_by_pid(o->ctx, (uint32_t)pid) : NULL;
-	if (ev.process) {
-		ev.parent = o->process ? o->process(o->ctx, ev.process->parent_exec_id) : NULL;
-	} else {
-		lh_src_at(L, r, 0, &src);
-		lh_src_process(L, r, &src, sc, &ev.process, &ev.parent);
-		if (ev.process && ev.process->pid != (uint32_t)pid)
-			ev.process = ev.parent = NULL;
+	/* the target, before it goes: the triggering event names it, else the cache */
+	lh_src_at(L, r, 0, &src);
+	lh_src_process(L, r, &src, sc, &ev.process, &ev.parent);
+	if (!ev.process || ev.process->pid != (uint32_t)pid) {
+		ev.process = o->process_by_pid ? o->process_by_pid(o->ctx, (uint32_t)pid) : NULL;
+		ev.parent = ev.process && o->process ? o->process(o->ctx, ev.process->parent_exec_id) : NULL;
 	}
+	if (ev.process)
+		start_ktime = ev.process->ktime ? ev.process->ktime : lh_exec_id_ktime(ev.process->exec_id);
 	/* the target's exec_id, then the triggering event's */
 	if (ev.process)
 		lh_scratch_add_id(sc, ev.process->exec_id, strlen(ev.process->exec_id));
@@ -92,7 +95,7 @@ int lh_kill(lua_State *L)
 	if (o->kill)
 		err = -o->kill(o->ctx, (int)pid, sig);
 	else
-		err = kill((pid_t)pid, sig) ? errno : 0;
+		err = -lh_signal((int)pid, start_ktime, sig);
 
 	ev.rule_action.rule = r->name;
 	ev.rule_action.action = "kill";

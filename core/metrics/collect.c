@@ -125,7 +125,8 @@ struct rule_emit {
 static void emit_rule(void *ctx, const struct vigil_metrics_rule *r)
 {
 	static const char *const names[] = {"vigil_lua_rule_calls_total", "vigil_lua_rule_alerts_total",
-					    "vigil_lua_rule_errors_total", "vigil_lua_rule_seconds_total"};
+					    "vigil_lua_rule_errors_total", "vigil_lua_rule_seconds_total",
+					    "vigil_lua_rule_dropped_total"};
 	struct rule_emit *e = ctx;
 	const char *const labels[] = {"rule", r->name};
 
@@ -133,18 +134,21 @@ static void emit_rule(void *ctx, const struct vigil_metrics_rule *r)
 		prom_sample_f64(e->o, names[3], labels, 1, r->seconds);
 	else
 		prom_sample_u64(e->o, names[e->which], labels, 1,
-				e->which == 0 ? r->calls : e->which == 1 ? r->alerts : r->errors);
+				e->which == 0 ? r->calls : e->which == 1 ? r->alerts : e->which == 2 ? r->errors
+													: r->dropped);
 }
 
 static void rule_families(struct vigil_metrics *m, struct prom_out *o)
 {
 	static const char *const names[] = {"vigil_lua_rule_calls_total", "vigil_lua_rule_alerts_total",
-					    "vigil_lua_rule_errors_total", "vigil_lua_rule_seconds_total"};
+					    "vigil_lua_rule_errors_total", "vigil_lua_rule_seconds_total",
+					    "vigil_lua_rule_dropped_total"};
 	static const char *const help[] = {"Events handed to the rule.", "Alerts the rule emitted.",
-					   "Errors raised by the rule.", "Time spent in the rule."};
+					   "Errors raised by the rule.", "Time spent in the rule.",
+					   "Events the rule wanted that the full rules queue dropped."};
 	struct rule_emit e = {.o = o};
 
-	for (e.which = 0; e.which < 4; e.which++) {
+	for (e.which = 0; e.which < 5; e.which++) {
 		prom_family(o, names[e.which], "counter", help[e.which]);
 		if (m->rules)
 			m->rules(m->rules_ctx, emit_rule, &e);

@@ -23,7 +23,7 @@
  *                                                            label is always "all"
  *   vigil_process_cache_size (gauge), _evictions_total, _misses_total
  *   vigil_policy_state{policy,state}                         gauge, 1 for the current state
- *   vigil_lua_rule_{calls,alerts,errors,seconds}_total{rule} from the Lua host's rule source
+ *   vigil_lua_rule_{calls,alerts,errors,seconds,dropped}_total{rule} from the Lua host's rule source
  *   vigil_bpf_prog_run_{count,seconds}_total{prog}           the kernel's bpf stats of the
  *                                                            agent's programs, by program name
  *   vigil_events_exported_total, _exported_bytes_total, vigil_export_filtered_total,
@@ -101,6 +101,7 @@ struct vigil_metrics_rule {
 	uint64_t alerts;
 	uint64_t errors;
 	double seconds;		/* time spent in the rule's on_event */
+	uint64_t dropped;	/* wanted events the rules queue dropped (core/luahost) */
 };
 typedef void (*vigil_metrics_rule_emit)(void *emit_ctx, const struct vigil_metrics_rule *rule);
 /* Calls emit once per rule; runs on the rendering thread, so it must lock what it reads. */

@@ -159,7 +159,8 @@ static void test_the_issue_names_are_all_there(void **state)
 		"vigil_ringbuf_records_bad_total", "vigil_bus_dropped_total", "vigil_process_cache_size",
 		"vigil_process_cache_evictions_total", "vigil_process_cache_misses_total", "vigil_policy_state",
 		"vigil_lua_rule_calls_total", "vigil_lua_rule_alerts_total", "vigil_lua_rule_errors_total",
-		"vigil_lua_rule_seconds_total", "vigil_bpf_prog_run_count_total", "vigil_bpf_prog_run_seconds_total",
+		"vigil_lua_rule_seconds_total", "vigil_lua_rule_dropped_total", "vigil_bpf_prog_run_count_total",
+		"vigil_bpf_prog_run_seconds_total",
 		"vigil_events_exported_total", "vigil_export_ratelimit_events_dropped_total",
 	};
 	struct vigil_metrics *m = metrics(0);
@@ -282,7 +283,7 @@ static void two_rules(void *ctx, vigil_metrics_rule_emit emit, void *ectx)
 	const struct vigil_metrics_rule a = {.name = "shell_in_container", .calls = 10, .alerts = 2, .errors = 0,
 					     .seconds = 0.25};
 	const struct vigil_metrics_rule b = {.name = "crypto_miner", .calls = 7, .alerts = 0, .errors = 1,
-					     .seconds = 1.5};
+					     .seconds = 1.5, .dropped = 42};
 
 	emit(ectx, &a);
 	emit(ectx, &b);
@@ -298,6 +299,8 @@ static void test_rule_source_gives_one_sample_per_rule_and_counter(void **state)
 	assert_int_equal(value_of(text, "vigil_lua_rule_calls_total", "rule=shell_in_container"), 10);
 	assert_int_equal(value_of(text, "vigil_lua_rule_alerts_total", "rule=shell_in_container"), 2);
 	assert_int_equal(value_of(text, "vigil_lua_rule_errors_total", "rule=crypto_miner"), 1);
+	assert_int_equal(value_of(text, "vigil_lua_rule_dropped_total", "rule=crypto_miner"), 42);
+	assert_int_equal(value_of(text, "vigil_lua_rule_dropped_total", "rule=shell_in_container"), 0);
 	assert_true(value_of(text, "vigil_lua_rule_seconds_total", "rule=crypto_miner") == 1.5);
 	free(text);
 	vigil_metrics__set_rule_source(m, NULL, NULL);
