@@ -148,17 +148,9 @@ static int start_metrics(struct vigil_agent *a)
 
 static void init_locks(struct vigil_agent *a)
 {
-	pthread_mutexattr_t recursive;
-
 	pthread_mutex_init(&a->snap_lock, NULL);
 	pthread_mutex_init(&a->pipe_lock, NULL);
 	pthread_mutex_init(&a->lists_lock, NULL);
-	/* recursive: a rule's alert used to be dispatched from inside the dispatch of the event
-	 * that raised it (the rules now run on their own thread: harmless) */
-	pthread_mutexattr_init(&recursive);
-	pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
-	pthread_mutex_init(&a->dispatch_lock, &recursive);
-	pthread_mutexattr_destroy(&recursive);
 }
 
 struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
@@ -278,17 +270,14 @@ err_out:
 	return NULL;
 }
 
-/* Publish the reader's counters for the control thread. Under pipe_lock; the dispatch lock
- * too, as the control thread dispatches (and counts) the operator's list changes. */
+/* Publish the reader's counters for the control thread. Under pipe_lock. */
 static void publish_counters(struct vigil_agent *a)
 {
-	pthread_mutex_lock(&a->dispatch_lock);
 	vigil_decoder__stats(a->decoder, &a->counters.decoder);
 	vigil_pcache__stats(a->cache, &a->counters.pcache);
 	pthread_mutex_lock(&a->snap_lock);
 	a->snap = a->counters;
 	pthread_mutex_unlock(&a->snap_lock);
-	pthread_mutex_unlock(&a->dispatch_lock);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -373,7 +362,6 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_buf_free(&a->line);
 	agent_lists_free(a);
 	pthread_mutex_destroy(&a->lists_lock);
-	pthread_mutex_destroy(&a->dispatch_lock);
 	pthread_mutex_destroy(&a->snap_lock);
 	pthread_mutex_destroy(&a->pipe_lock);
 	free(a);

@@ -52,12 +52,13 @@ struct vigil_agent {
 	/* The pipeline's lock: the process cache and the decoder, whose entries the events being
 	 * dispatched point into. The reader holds it for each record; the Lua rules thread for a
 	 * cache lookup (rules.c copies the answer out) and for sending what a rule raised. Never
-	 * held while a rule runs: a stuck rule cannot stop the reader. Taken before
-	 * dispatch_lock (and lists_lock). */
+	 * held while a rule runs: a stuck rule cannot stop the reader. Every dispatch to the
+	 * sinks happens under it (the control thread's list changes too), so it also guards
+	 * the sinks' buffers and the counters. Taken before lists_lock. */
 	pthread_mutex_t pipe_lock;
 	struct vigil_buf msgpack;		/* reused per event */
 	struct vigil_buf line;
-	struct agent_counters counters;		/* under dispatch_lock */
+	struct agent_counters counters;		/* under pipe_lock */
 	/* the rules thread's copies of cache entries (rules.c), four so that the host can hold
 	 * a process and its parent while it looks up another pair */
 	struct agent_proc_copy {
@@ -68,11 +69,6 @@ struct vigil_agent {
 
 	pthread_mutex_t snap_lock;
 	struct agent_counters snap;		/* copy for the control thread */
-
-	/* the sinks' buffers and counters: events come from the reader, the Lua rules thread
-	 * and, for the operator's list changes, the control thread (recursive from when rules
-	 * ran inside the reader's dispatch; they no longer do) */
-	pthread_mutex_t dispatch_lock;
 
 	pthread_mutex_t lists_lock;		/* what was added to kernel lists at run time */
 	struct list_entry *list_entries;	/* lists.c */
@@ -89,10 +85,9 @@ int agent_drop_privileges(const struct vigil_agent_opts *o);
 int agent_seed_from_proc(struct vigil_agent *a);
 
 /* Send one event to every sink: the bus always, stdout and the export file when set, and a
- * copy to the Lua rules thread when a rule wants it. Takes dispatch_lock; an event that
- * points into the process cache is sent under pipe_lock. */
+ * copy to the Lua rules thread when a rule wants it. Under pipe_lock. */
 void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev);
-/* Flush the line-oriented sinks (after each reader batch). Takes dispatch_lock. */
+/* Flush the line-oriented sinks (after each reader batch). Under pipe_lock. */
 void agent_flush(struct vigil_agent *a);
 
 /* Load the policies named on the command line and in the policy directory. A bad file

@@ -185,6 +185,16 @@ static void emit_change(struct vigil_agent *a, const char *by, const char *actio
 	agent_dispatch(a, &ev);
 }
 
+/* The same from the control thread: the sinks (and the export's process-tree filters)
+ * belong to whoever holds the pipeline lock. */
+static void emit_change_from_control(struct vigil_agent *a, const char *action, const struct list_entry *e, int maps,
+				     int err)
+{
+	pthread_mutex_lock(&a->pipe_lock);
+	emit_change(a, OPERATOR, action, e, maps, err, NULL);
+	pthread_mutex_unlock(&a->pipe_lock);
+}
+
 /* Why a rule may not deny the evidence process's binary, or NULL when it may. */
 static const char *deny_file_refusal(const struct vigil_agent *a, const struct vigil_deny_request *req,
 				     char *why, size_t size)
@@ -269,6 +279,7 @@ int agent_lists_deny(struct vigil_agent *a, const struct vigil_deny_request *req
 	return rc;
 }
 
+/* On the reader, under the pipeline lock. */
 void agent_lists_expire(struct vigil_agent *a)
 {
 	struct list_entry *gone = NULL, **pe, *e;
@@ -369,7 +380,7 @@ int agent_policy_list_add(struct vigil_agent *a, const msgpack_object *req, msgp
 		ctl_pack_error(pk, msg);
 		return 0;
 	}
-	emit_change(a, OPERATOR, "add_value", &e, rc, 0, NULL);
+	emit_change_from_control(a, "add_value", &e, rc, 0);
 	ctl_pack_ok(pk);
 	return 0;
 }
@@ -406,7 +417,7 @@ int agent_policy_list_remove(struct vigil_agent *a, const msgpack_object *req, m
 		if (n < 0 && !rc)
 			rc = n;
 		removed++;
-		emit_change(a, OPERATOR, "remove_value", e, n, n < 0 ? -n : 0, NULL);
+		emit_change_from_control(a, "remove_value", e, n, n < 0 ? -n : 0);
 		entry_free(e);
 	}
 	/* a value the policy itself declared: out of the kernel maps until the policy reloads */

@@ -3,8 +3,6 @@
 
 #include "agent_internal.h"
 
-static void dispatch(struct vigil_agent *a, const struct vigil_event *ev);
-
 static void write_line(struct vigil_agent *a, FILE *f, const struct vigil_buf *line)
 {
 	if (fwrite(line->data, 1, line->len, f) != line->len || fputc('\n', f) == EOF)
@@ -12,13 +10,6 @@ static void write_line(struct vigil_agent *a, FILE *f, const struct vigil_buf *l
 }
 
 void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev)
-{
-	pthread_mutex_lock(&a->dispatch_lock);
-	dispatch(a, ev);
-	pthread_mutex_unlock(&a->dispatch_lock);
-}
-
-static void dispatch(struct vigil_agent *a, const struct vigil_event *ev)
 {
 	struct vigil_msg *msg;
 	bool rules;
@@ -74,10 +65,8 @@ static void dispatch(struct vigil_agent *a, const struct vigil_event *ev)
 
 void agent_flush(struct vigil_agent *a)
 {
-	pthread_mutex_lock(&a->dispatch_lock);
 	if (a->opts.output != VIGIL_OUTPUT_NONE)
 		fflush(stdout);
 	if (a->exporter)
 		vigil_exporter__flush(a->exporter);
-	pthread_mutex_unlock(&a->dispatch_lock);
 }
