@@ -36,6 +36,8 @@ enum vigil_kerr {
 	VIGIL_KERR_PATH_READ,		/* a path could not be read */
 	VIGIL_KERR_ARGS_READ,		/* the argument area could not be read */
 	VIGIL_KERR_PENDING_FULL,	/* a return probe's call could not be kept: no event for it */
+	VIGIL_KERR_RINGBUF_FULL_EXEC,	/* of RINGBUF_FULL, the exec records: execs seen = exec
+					 * records read + these, exactly */
 	VIGIL_KERR_MAX,
 };
 

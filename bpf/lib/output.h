@@ -23,8 +23,11 @@ static __always_inline void output_record(void *data, __u64 size)
 			*pending = 0;
 		flags = BPF_RB_FORCE_WAKEUP;
 	}
-	if (bpf_ringbuf_output(&vg_events, data, size, flags))
+	if (bpf_ringbuf_output(&vg_events, data, size, flags)) {
 		count_error(VIGIL_KERR_RINGBUF_FULL);
+		if (((struct vigil_msg_hdr *)data)->op == VIGIL_OP_EXEC)
+			count_error(VIGIL_KERR_RINGBUF_FULL_EXEC);
+	}
 }
 
 #endif

@@ -313,7 +313,7 @@ int vigil_agent__run(struct vigil_agent *a)
 	pthread_mutex_unlock(&a->pipe_lock);
 	while (!atomic_load(&a->stop)) {
 		int n = ring_buffer__poll(rb, a->opts.poll_ms);
-		uint64_t now;
+		uint64_t now, drain_start;
 
 		if (n < 0 && n != -EINTR) {
 			err = n;
@@ -321,7 +321,9 @@ int vigil_agent__run(struct vigil_agent *a)
 			break;
 		}
 		/* records submitted without a wake-up are only found by consuming */
-		ring_buffer__consume(rb);
+		drain_start = agent_now_ns();
+		if (ring_buffer__consume(rb) >= 0)
+			vigil_sensors__reap(a->sensors, drain_start);	/* deleted policies drained past */
 		/* (the rules' every() timers run on the rules thread) */
 		pthread_mutex_lock(&a->pipe_lock);
 		agent_flush(a);

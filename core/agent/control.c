@@ -37,6 +37,7 @@ static void pack_mechanisms(msgpack_packer *pk, const struct vigil_probe_report 
 static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 {
 	struct vigil_kernel_counters k = {0};
+	struct vigil_sensors_stats ss = {0};
 	struct vigil_exporter_stats x;
 	struct agent_counters c;
 	struct vigil_ctl_server *ctl;
@@ -50,7 +51,9 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	vigil_loader__counters(a->loader, &k);
 	vigil_exporter__stats(a->exporter, &x);
 
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1);
+	if (a->sensors)
+		vigil_sensors__stats(a->sensors, &ss);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -66,6 +69,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "policy_records_unknown_hook", c.decoder.unknown_hook);
 	pack_kv_u64(pk, "procfs_seeded", c.procfs_seeded);
 	pack_kv_u64(pk, "kernel_ringbuf_full", k.ringbuf_full);
+	pack_kv_u64(pk, "kernel_ringbuf_full_exec", k.ringbuf_full_exec);
 	pack_kv_u64(pk, "kernel_execs_full", k.execs_full);
 	pack_kv_u64(pk, "kernel_path_read_errors", k.path_read);
 	pack_kv_u64(pk, "kernel_args_read_errors", k.args_read);
@@ -97,6 +101,12 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "export_compressed", x.file.compressed);
 	pack_kv_u64(pk, "control_refused", ctl ? vigil_ctl_server__refused(ctl) : 0);	/* not root, not in --control-group */
 	pack_kv_u64(pk, "export_errors", x.file.write_errors + x.file.compress_errors + x.errors);
+	/* faults: malformed control requests dropped, and the sensor table's size (deleted
+	 * policies are freed once the reader has drained past them) */
+	pack_kv_u64(pk, "control_bad_requests", ctl ? vigil_ctl_server__bad_requests(ctl) : 0);
+	pack_kv_u64(pk, "policies_retired", ss.retired);
+	pack_kv_u64(pk, "hook_id_slots", ss.id_slots);
+	pack_kv_u64(pk, "hook_ids_in_use", ss.ids_in_use);
 }
 
 static void pack_status(msgpack_packer *pk, struct vigil_agent *a)

@@ -116,8 +116,9 @@ struct vigil_process {
 #define VIGIL_EVENT_MAX_ARGS 5
 
 /* What an event needs to know about the hook that produced it. Owned by the agent's
- * sensor table, which keeps it alive for the agent's lifetime (records of a deleted policy
- * may still be in flight). */
+ * sensor table, which keeps it after its policy is deleted until the reader has drained
+ * the ring buffer past the deletion (records of a deleted policy may still be in flight):
+ * see vigil_sensors__reap. */
 struct vigil_hook_info {
 	uint32_t id;
 	enum vigil_event_type type;	/* KPROBE, TRACEPOINT, LSM or UPROBE */

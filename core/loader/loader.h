@@ -100,6 +100,7 @@ struct vigil_kernel_counters {
 	uint64_t path_read;		/* paths that could not be read */
 	uint64_t args_read;		/* argument areas that could not be read */
 	uint64_t pending_full;		/* return-probe calls dropped: too many in flight */
+	uint64_t ringbuf_full_exec;	/* of ringbuf_full, the exec records */
 };
 
 /* Open, size, load and attach the exec/fork/exit programs on the best tracepoint mechanism

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -29,8 +30,23 @@ struct loaded_policy {
 	struct loaded_hook *hooks;
 	struct vigil_hook_status *statuses;	/* for listing */
 	uint64_t events;
+	uint64_t retired_ns;			/* CLOCK_BOOTTIME once its programs were detached */
 	struct loaded_policy *next;
 };
+
+/* A hook id is a slot of the ids table in its low bits and the slot's generation above:
+ * a slot is reused once its policy is freed, and a record that was still in flight from
+ * the old owner then carries a stale generation and resolves to nothing (counted as an
+ * unknown hook) instead of to the new owner's hook. */
+#define ID_SLOT_BITS 16
+#define ID_SLOT_MASK ((1u << ID_SLOT_BITS) - 1)
+#define ID_MAX_SLOTS ID_SLOT_MASK		/* slot numbers start at 1: 0 is "no id" */
+
+/* How long a retired policy stays after its programs were detached, so that a program
+ * invocation still running on another CPU at the detach (tracepoint programs run with
+ * preemption off, uprobe programs may be preempted) has committed its record before the
+ * reader's drain that frees the policy begins. */
+#define RETIRE_GRACE_NS 200000000ULL
 
 struct vigil_sensors {
 	const struct vigil_probe_report *probe;
@@ -42,13 +58,24 @@ struct vigil_sensors {
 
 	pthread_mutex_t lock;
 	struct loaded_policy *policies;		/* live */
-	struct loaded_policy *retired;		/* deleted or replaced: their hook infos live on */
+	struct loaded_policy *retired;		/* deleted or replaced: their hook infos live on
+						 * until the reader has drained past them (reap) */
 	struct {
 		const struct vigil_hook_info *info;
-		struct loaded_policy *owner;
-	} *ids;					/* hook id - 1 -> hook */
-	size_t nids, cap;
+		struct loaded_policy *owner;	/* NULL: the slot is free */
+		uint16_t gen;			/* bumped each time the slot is taken */
+	} *ids;					/* slot - 1 -> hook */
+	size_t nids, cap;			/* slots ever used, slots allocated */
+	size_t nretired;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 struct vigil_sensors *vigil_sensors__new(const struct vigil_sensors_opts *opts)
 {
@@ -135,30 +162,71 @@ static struct loaded_policy *find(struct vigil_sensors *s, const char *name, str
 	return NULL;
 }
 
-/* Reserve hook ids for a policy's hooks (under the lock). */
-static int assign_ids(struct vigil_sensors *s, struct loaded_policy *lp)
+/* A free slot of the ids table (under the lock), growing it when every slot is taken:
+ * freed slots are reused first, so the table is as large as the most hooks ever loaded or
+ * retired at once. Returns the slot (1-based) or 0 when full or out of memory. */
+static size_t take_slot(struct vigil_sensors *s)
 {
 	size_t i;
 
-	if (s->nids + lp->nhooks > s->cap) {
-		size_t cap = (s->cap ? s->cap * 2 : 64) + lp->nhooks;
+	for (i = 0; i < s->nids; i++)
+		if (!s->ids[i].owner)
+			return i + 1;
+	if (s->nids == ID_MAX_SLOTS)
+		return 0;
+	if (s->nids == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
 		void *p = realloc(s->ids, cap * sizeof(*s->ids));
 
 		if (!p)
-			return -ENOMEM;
+			return 0;
 		s->ids = p;
 		s->cap = cap;
 	}
+	memset(&s->ids[s->nids], 0, sizeof(s->ids[s->nids]));
+	return ++s->nids;
+}
+
+/* Give every hook of a policy an id (under the lock). */
+static int assign_ids(struct vigil_sensors *s, struct loaded_policy *lp)
+{
+	size_t i, slot;
+
 	for (i = 0; i < lp->nhooks; i++) {
 		struct compiled_hook *c = lp->hooks[i].compiled;
 
-		c->cfg.hook_id = (uint32_t)(s->nids + 1);
+		slot = take_slot(s);
+		if (!slot)
+			return -ENOSPC;
+		s->ids[slot - 1].gen++;
+		s->ids[slot - 1].info = &c->info;
+		s->ids[slot - 1].owner = lp;
+		c->cfg.hook_id = (uint32_t)slot | (uint32_t)s->ids[slot - 1].gen << ID_SLOT_BITS;
 		c->info.id = c->cfg.hook_id;
-		s->ids[s->nids].info = &c->info;
-		s->ids[s->nids].owner = lp;
-		s->nids++;
 	}
 	return 0;
+}
+
+/* The table entry of a hook id, or NULL for an id that is free or of an older owner. */
+static size_t slot_of(const struct vigil_sensors *s, uint32_t hook_id)
+{
+	size_t slot = hook_id & ID_SLOT_MASK;
+
+	if (slot < 1 || slot > s->nids || !s->ids[slot - 1].owner ||
+	    s->ids[slot - 1].gen != (uint16_t)(hook_id >> ID_SLOT_BITS))
+		return 0;
+	return slot;
+}
+
+/* Move a policy whose programs are detached to the retired list (takes the lock). */
+static void retire(struct vigil_sensors *s, struct loaded_policy *lp)
+{
+	pthread_mutex_lock(&s->lock);
+	lp->retired_ns = now_ns();
+	lp->next = s->retired;
+	s->retired = lp;
+	s->nretired++;
+	pthread_mutex_unlock(&s->lock);
 }
 
 static const char *hook_kind_name(enum vigil_hook_kind k)
@@ -292,14 +360,13 @@ static struct loaded_policy *build(struct vigil_sensors *s, struct vigil_policy 
 		lp->policy = NULL;	/* the caller keeps it, and the hook infos point into it */
 		pthread_mutex_lock(&s->lock);
 		for (i = 0; i < lp->nhooks; i++) {
-			uint32_t id = lp->hooks[i].compiled->cfg.hook_id;
+			size_t slot = slot_of(s, lp->hooks[i].compiled->cfg.hook_id);
 
-			if (id)
-				s->ids[id - 1].info = NULL;	/* late records are dropped as unknown */
+			if (slot)
+				s->ids[slot - 1].info = NULL;	/* late records are dropped as unknown */
 		}
-		lp->next = s->retired;
-		s->retired = lp;
 		pthread_mutex_unlock(&s->lock);
+		retire(s, lp);
 		return NULL;
 	}
 	return lp;
@@ -339,17 +406,15 @@ int vigil_sensors__delete(struct vigil_sensors *s, const char *name)
 
 	pthread_mutex_lock(&s->lock);
 	lp = find(s, name, &link);
-	if (lp) {
+	if (lp)
 		*link = lp->next;
-		lp->next = s->retired;
-		s->retired = lp;
-	}
 	pthread_mutex_unlock(&s->lock);
 	if (!lp)
 		return -ENOENT;
 	unload_policy(lp);	/* detach and unload; the hook infos stay for records in flight */
 	if (s->pin_dir[0])
 		pin_policy_done(s->pin_dir, name);
+	retire(s, lp);
 	pr_info("sensors: policy %s deleted", name);
 	return 0;
 }
@@ -415,11 +480,10 @@ int vigil_sensors__set_mode(struct vigil_sensors *s, const char *name, enum vigi
 	fresh->events = old->events;
 	*link = fresh;
 	fresh->next = old->next;
-	old->policy = NULL;	/* now owned by fresh */
-	old->next = s->retired;
-	s->retired = old;
+	old->policy = NULL;	/* now owned by fresh; old retires first, so is freed first */
 	pthread_mutex_unlock(&s->lock);
 	unload_policy(old);
+	retire(s, old);
 	return 0;
 }
 
@@ -427,18 +491,71 @@ const struct vigil_hook_info *vigil_sensors__hook(struct vigil_sensors *s, uint3
 {
 	const struct vigil_hook_info *info = NULL;
 
+	size_t slot;
+
 	pthread_mutex_lock(&s->lock);
-	if (hook_id >= 1 && hook_id <= s->nids)
-		info = s->ids[hook_id - 1].info;
+	slot = slot_of(s, hook_id);
+	if (slot)
+		info = s->ids[slot - 1].info;
 	pthread_mutex_unlock(&s->lock);
 	return info;
 }
 
 void vigil_sensors__count_event(struct vigil_sensors *s, uint32_t hook_id)
 {
+	size_t slot;
+
 	pthread_mutex_lock(&s->lock);
-	if (hook_id >= 1 && hook_id <= s->nids)
-		s->ids[hook_id - 1].owner->events++;
+	slot = slot_of(s, hook_id);
+	if (slot)
+		s->ids[slot - 1].owner->events++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+size_t vigil_sensors__reap(struct vigil_sensors *s, uint64_t drained_from_ns)
+{
+	struct loaded_policy **pp, *lp, *done = NULL;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (pp = &s->retired; *pp;) {
+		lp = *pp;
+		if (lp->retired_ns + RETIRE_GRACE_NS > drained_from_ns) {
+			pp = &lp->next;
+			continue;
+		}
+		*pp = lp->next;
+		for (i = 0; i < lp->nhooks; i++) {
+			size_t slot = slot_of(s, lp->hooks[i].compiled->cfg.hook_id);
+
+			if (slot && s->ids[slot - 1].owner == lp) {
+				s->ids[slot - 1].info = NULL;
+				s->ids[slot - 1].owner = NULL;	/* free; gen stays for the next owner */
+			}
+		}
+		lp->next = done;
+		done = lp;
+		s->nretired--;
+		n++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	for (lp = done; lp; lp = done) {
+		done = lp->next;
+		free_policy(lp);
+	}
+	return n;
+}
+
+void vigil_sensors__stats(struct vigil_sensors *s, struct vigil_sensors_stats *st)
+{
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&s->lock);
+	st->retired = s->nretired;
+	st->id_slots = s->nids;
+	for (i = 0; i < s->nids; i++)
+		st->ids_in_use += s->ids[i].owner != NULL;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -52,9 +52,25 @@ VIGIL_API int vigil_sensors__enable(struct vigil_sensors *s, const char *name, b
 VIGIL_API int vigil_sensors__set_mode(struct vigil_sensors *s, const char *name, enum vigil_policy_mode mode,
 				      struct vigil_policy_error *err);
 
-/* The hook that produced a record, or NULL. The pointer stays valid for the lifetime of
- * the table, even after its policy is deleted. */
+/* The hook that produced a record, or NULL (an id never given, or of a policy already
+ * reaped). The pointer stays valid after its policy is deleted, until the next
+ * vigil_sensors__reap: resolve and use it on the thread that reaps. */
 VIGIL_API const struct vigil_hook_info *vigil_sensors__hook(struct vigil_sensors *s, uint32_t hook_id);
+
+/* Free the policies deleted, replaced or refused at least a grace period (200 ms) before
+ * drained_from_ns (CLOCK_BOOTTIME), the time at which the reader began a drain of the ring
+ * buffer that has now ended: every record their programs submitted has been decoded, and
+ * their hook ids become free for new policies (a later record bearing one resolves to
+ * NULL). Call from the reader thread, between records. Returns how many were freed. */
+VIGIL_API size_t vigil_sensors__reap(struct vigil_sensors *s, uint64_t drained_from_ns);
+
+struct vigil_sensors_stats {
+	size_t retired;			/* policies detached, waiting for the reader to drain past them */
+	size_t id_slots;		/* size of the hook id table: the most hooks ever held at once */
+	size_t ids_in_use;		/* hooks of loaded and retired policies */
+};
+
+VIGIL_API void vigil_sensors__stats(struct vigil_sensors *s, struct vigil_sensors_stats *st);
 
 /* Add value to the kernel list `list` (a spec.lists entry of type "values", or any list
  * named as "list:NAME" in InMap or string Equal / matchBinaries In values) in every loaded
