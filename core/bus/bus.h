@@ -23,8 +23,9 @@ struct vigil_pub;
  * or refused when someone other than root could write it, and the socket file is made
  * mode `mode` (0660 for events; a failed chmod stops the open). NULL + errno. */
 VIGIL_API struct vigil_pub *vigil_pub__open(const char *url, unsigned int mode);
-/* Publish one message without ever blocking. Returns 0, or -EAGAIN when nanomsg refused
- * it (counted as dropped), or another -errno. */
+/* Publish one message without ever blocking. A subscriber whose queue is full (4 MiB
+ * behind) misses it: counted in dropped, once per subscriber. Returns 0, -EAGAIN when
+ * nanomsg refused it (other transports; counted as dropped), or another -errno. */
 VIGIL_API int vigil_pub__send(struct vigil_pub *p, const void *data, size_t len);
 VIGIL_API uint64_t vigil_pub__sent(const struct vigil_pub *p);
 VIGIL_API uint64_t vigil_pub__dropped(const struct vigil_pub *p);

@@ -5,6 +5,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "bus.h"
@@ -60,5 +62,56 @@ int bus_ctl_unix_request(const char *path, const void *req, size_t req_len, stru
 int bus_ctl_nn_start(struct vigil_ctl_server *s);
 void bus_ctl_nn_close(struct vigil_ctl_server *s);
 int bus_ctl_nn_request(const char *url, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms);
+
+/* ---- sp.c: nanomsg's wire (SP over ipc:// and tcp://) on our own sockets ---- */
+
+#define SP_HDR_LEN 8
+#define SP_PROTO_PUB 32
+#define SP_PROTO_SUB 33
+
+struct sp_listener {
+	int fd;
+	bool ipc;			/* ipc frames carry a type byte */
+	bool bound;
+	char *path;			/* ipc socket file, unlinked on close */
+};
+
+struct sp_peer {
+	int fd;
+	bool ready;			/* the peer's SP header was the expected one */
+	uint8_t hdr[SP_HDR_LEN];
+	size_t hdr_len;
+	uint64_t accepted_ns;		/* CLOCK_MONOTONIC */
+	char *out;			/* queued bytes: our header, then frames */
+	size_t off, len, cap;		/* sent up to off, queued up to len */
+};
+
+/* Bind and listen at url, ipc:// (the socket file made `mode`) or tcp://ADDR:PORT.
+ * 0, -EPROTONOSUPPORT for a url of another kind, or -errno; close l in every case. */
+int sp_listen(struct sp_listener *l, const char *url, unsigned int mode);
+void sp_listener_close(struct sp_listener *l);
+/* Accept one connection and queue our header. 0, or -errno (-EAGAIN: none waiting). */
+int sp_accept(int lfd, bool ipc, uint16_t our_proto, struct sp_peer *p);
+/* Read the peer's header as far as it came; ready once complete. 0, -EPROTO when it is
+ * not want_proto's, or -errno when the peer is gone. */
+int sp_read_header(struct sp_peer *p, uint16_t want_proto);
+/* Append a then b to the peer's queue. 0 or -ENOMEM. */
+int sp_queue(struct sp_peer *p, const void *a, size_t alen, const void *b, size_t blen);
+/* Write what the socket takes without blocking. 0, or -errno when the peer is gone. */
+int sp_flush(struct sp_peer *p);
+void sp_peer_close(struct sp_peer *p);
+/* The frame head of a len-byte message: returns its size (9 on ipc, 8 on tcp). */
+size_t sp_frame_head(bool ipc, uint64_t len, uint8_t out[9]);
+uint64_t sp_now_ns(void);
+
+/* The event publisher's listener (pub_sp.c). NULL + errno; EPROTONOSUPPORT for a url it
+ * does not serve (the caller falls back to nanomsg). queue_max bounds each subscriber's
+ * queue. */
+struct pub_sp;
+struct pub_sp *pub_sp_open(const char *url, unsigned int mode, size_t queue_max);
+/* Queue one message for every subscriber; each one whose queue is full misses it and
+ * adds 1 to *dropped. 0 or -errno. */
+int pub_sp_send(struct pub_sp *s, const void *data, size_t len, uint64_t *dropped);
+void pub_sp_close(struct pub_sp *s);
 
 #endif

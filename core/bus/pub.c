@@ -1,4 +1,5 @@
-/* pub.c - the event publisher: NN_PUB, never blocking the reader. */
+/* pub.c - the event publisher, never blocking the reader: our own SP listener for
+ * ipc:// and tcp:// (pub_sp.c), nanomsg's NN_PUB for any other transport. */
 #include <errno.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/pubsub.h>
@@ -14,6 +15,7 @@
 #define PUB_SNDBUF (4 * 1024 * 1024)
 
 struct vigil_pub {
+	struct pub_sp *sp;		/* or, for other transports, the nanomsg socket: */
 	int sock;
 	char *url;
 	_Atomic uint64_t sent;
@@ -32,6 +34,14 @@ struct vigil_pub *vigil_pub__open(const char *url, unsigned int mode)
 	p->url = strdup(url);
 	if (!p->url) {
 		err = -ENOMEM;
+		goto err_out;
+	}
+	p->sp = pub_sp_open(url, mode, PUB_SNDBUF);
+	if (p->sp)
+		return p;
+	if (errno != EPROTONOSUPPORT) {
+		err = -errno;
+		pr_warn("bus: cannot listen on %s: %s", url, strerror(-err));
 		goto err_out;
 	}
 	err = bus_prepare_ipc(url);
@@ -65,6 +75,16 @@ err_out:
 
 int vigil_pub__send(struct vigil_pub *p, const void *data, size_t len)
 {
+	if (p->sp) {
+		uint64_t dropped = 0;
+		int err = pub_sp_send(p->sp, data, len, &dropped);
+
+		if (dropped)
+			atomic_fetch_add(&p->dropped, dropped);
+		if (!err)
+			atomic_fetch_add(&p->sent, 1);
+		return err;
+	}
 	if (nn_send(p->sock, data, len, NN_DONTWAIT) < 0) {
 		int err = errno;
 
@@ -89,6 +109,7 @@ void vigil_pub__close(struct vigil_pub *p)
 {
 	if (!p)
 		return;
+	pub_sp_close(p->sp);
 	if (p->sock >= 0) {
 		nn_close(p->sock);
 		bus_unlink_ipc(p->url);

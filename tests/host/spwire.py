@@ -1,5 +1,6 @@
-"""spwire - nanomsg's SP protocol over ipc://, and the little msgpack the control socket
-speaks, written out by hand so a test can be a well-behaved client or a broken one.
+"""spwire - nanomsg's SP protocol over ipc:// (the event bus), the control socket's framing,
+and the little msgpack the control socket speaks, written out by hand so a test can be a
+well-behaved client or a broken one.
 
 Wire format (nanomsg's ipc transport, RFC sp-tcp-mapping with an ipc message-type byte):
 each side first sends 8 bytes "\\0SP\\0" + protocol id (u16 BE) + 2 zero bytes; every
@@ -29,8 +30,10 @@ def ipc_path(url):
 
 def connect(url, timeout=5.0):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
+    # blocking connect: a non-blocking one fails with EAGAIN while the listener's backlog
+    # is full, which is the agent being slow to accept, not refusing
     s.connect(ipc_path(url))
+    s.settimeout(timeout)
     return s
 
 
@@ -144,27 +147,29 @@ def _map(b, i, n):
 
 
 class Control:
-    """A REQ client on one connection: request() sends {cmd...} and returns the reply."""
+    """A control client (core/bus/ctl_unix.c): one request per connection, each message a
+    4-byte big-endian length then the bytes; request() sends {cmd...} and returns the reply."""
 
     def __init__(self, url, timeout=10.0):
-        self.s = connect(url, timeout)
-        handshake(self.s, NN_REQ, NN_REP)
-        self.next_id = int.from_bytes(os.urandom(4), "big") | 0x80000000
+        self.path = ipc_path(url)
+        self.timeout = timeout
 
     def request_raw(self, payload):
-        rid = struct.pack(">I", self.next_id)
-        self.next_id = ((self.next_id + 1) & 0x7fffffff) | 0x80000000
-        self.s.sendall(frame(rid + payload))
-        while True:
-            body = recv_msg(self.s)
-            if body[:4] == rid:
-                return body[4:]
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.path)
+            s.settimeout(self.timeout)
+            s.sendall(struct.pack(">I", len(payload)) + payload)
+            n = struct.unpack(">I", recv_exact(s, 4))[0]
+            return recv_exact(s, n)
+        finally:
+            s.close()
 
     def request(self, **req):
         return unpack(self.request_raw(pack(req)))[0]
 
     def close(self):
-        self.s.close()
+        pass
 
 
 def timed_status(url, timeout=10.0):
