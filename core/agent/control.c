@@ -265,7 +265,7 @@ int agent_control(const struct vigil_ctl_peer *peer, const void *req, size_t len
 	msgpack_unpacked_init(&up);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	if (msgpack_unpack_next(&up, req, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
+	if (!vigil_msgpack_plausible(req, len) || msgpack_unpack_next(&up, req, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
 	    ctl_get_str(&up.data, "cmd", cmd, sizeof(cmd))) {
 		err = -EBADMSG;	/* counted by the control server, answered with an error */
 		goto out;

@@ -49,6 +49,12 @@ VIGIL_API int vigil_msg__find_u64(const struct vigil_msg *m, const char *path, u
  * map is not a map or has no such key. For any msgpack tree: control replies, configs. */
 VIGIL_API const msgpack_object *vigil_msgpack_get(const msgpack_object *map, const char *key);
 
+/* false when msgpack bytes from a peer declare more than they can hold (a container count
+ * or a string length beyond the bytes left, or the unused type 0xc1; most truncated input
+ * too): refuse them before msgpack_unpack_next, which would allocate what the header asks
+ * for. true does not mean valid: msgpack-c still checks the rest. */
+VIGIL_API bool vigil_msgpack_plausible(const void *data, size_t len);
+
 /* Render any msgpack object as JSON (compact, no newline). Strings are escaped as JSON
  * requires; binary as base64 (protojson's bytes). Appends. Returns 0 or -ENOMEM / -EINVAL. */
 VIGIL_API int vigil_json_from_msgpack(const msgpack_object *o, struct vigil_buf *out);

@@ -32,6 +32,8 @@ import vigilhost as vh  # noqa: E402
 TRUE = os.path.realpath("/bin/true")
 EXEC_STORM = os.path.join(vh.BUILD, "tests", "bench", "exec_storm")
 CYCLES = int(os.environ.get("VIGIL_FAULT_CYCLES", "1000"))
+with open(vh.VIGILD, "rb") as _f:
+    ASAN = b"libasan" in _f.read()	# its quarantine and shadow make RSS no measure of ours
 
 
 def figure(what, value):
@@ -187,6 +189,7 @@ class RingbufOverflow(unittest.TestCase):
         # the loss beyond the marker's is other processes' execs during the storm
         self.assertLessEqual(self.marker_read + self.delta["lost_exec"] - self.N, self.delta["runs"] - self.N)
 
+    @unittest.skipIf(ASAN, "RSS under AddressSanitizer measures its quarantine")
     def test_memory_stays_bounded(self):
         # the ring buffer is 4 KiB; nothing else may grow with the number of execs
         self.assertLess(self.hwm - self.rss0, 32 * 1024, (self.rss0, self.hwm))
@@ -224,6 +227,7 @@ class StalledAndGarbagePeers(unittest.TestCase):
         with vh.Agent(outputs=("json",)) as agent:
             pid = agent.proc.pid
             cls.fds0 = fd_count(pid)
+            cls.rss0 = proc_status(pid, "VmRSS")
             cls.t_status_quiet = max(spwire.timed_status(agent.control)[0] for _ in range(5))
             cls.bad0 = agent.status()["counters"]["control_bad_requests"]
             cls.sent_bad = cls.attack(agent)
@@ -266,7 +270,7 @@ class StalledAndGarbagePeers(unittest.TestCase):
                % (cls.fds0, cls.IDLE, cls.fds_idle, cls.fds_attacked, cls.fds1))
         figure("bus", "sent %d, dropped %d (for the stalled subscribers)"
                % (cls.counters["bus_sent"], cls.counters["bus_dropped"]))
-        figure("agent VmHWM with stalled subscribers", "%d kB" % cls.hwm)
+        figure("agent memory with stalled subscribers", "VmRSS before %d kB, VmHWM %d kB" % (cls.rss0, cls.hwm))
 
     @classmethod
     def tearDownClass(cls):
@@ -365,7 +369,8 @@ class StalledAndGarbagePeers(unittest.TestCase):
     def test_stalled_subscribers_lose_messages_alone(self):
         # 2 stopped `vigil getevents` and 4 raw peers that never read, 4 MiB queue each
         self.assertGreater(self.counters["bus_dropped"], 0)
-        self.assertLess(self.hwm, 200 * 1024)
+        if not ASAN:	# 6 queues of at most 4 MiB (8 MiB allocated)
+            self.assertLess(self.hwm - self.rss0, 96 * 1024, (self.rss0, self.hwm))
 
     def test_connections_of_bad_peers_are_released(self):
         # the control server gives each peer 2 s to send its request and read its reply
@@ -484,6 +489,7 @@ class PolicyCycles(unittest.TestCase):
         # (a few: the reader frees them 200 ms after their detach), not one per cycle
         self.assertLess(self.after["hook_id_slots"], 16)
 
+    @unittest.skipIf(ASAN, "RSS under AddressSanitizer measures its quarantine")
     def test_agent_memory_does_not_grow_with_the_cycles(self):
         # before retired policies were freed, each cycle kept ~20 kB (1,000 cycles: ~20 MB).
         # The process cache is not the policies': other engineers' process storms on this
