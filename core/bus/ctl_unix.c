@@ -166,7 +166,9 @@ static void serve_one(struct vigil_ctl_server *s, int fd, const struct vigil_ctl
 		goto out;
 	}
 	bus_ctl_answer(s, peer, req.data, req.len, &reply);
-	err = send_frame(fd, reply.data ? reply.data : "", reply.len, deadline);
+	/* the peer's time to read starts now: a policy add may take the verifier longer than
+	 * CTL_PEER_MS on a loaded machine, and its caller must still hear that it worked */
+	err = send_frame(fd, reply.data ? reply.data : "", reply.len, now_ms() + CTL_PEER_MS);
 	if (err)
 		pr_debug("control: reply to pid %d lost: %s", peer->pid, strerror(-err));
 out:

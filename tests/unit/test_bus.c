@@ -265,12 +265,14 @@ static void test_another_uid_is_refused_and_a_group_member_reads(void **state)
 				_exit(11);
 			if (round)
 				memcpy(req, "hello", 5);
-			if (vigil_ctl_request(f->url, req, n, &reply, 2000))
-				_exit(11);
-			if (round == 0)
-				_exit(strstr(reply.data, "permission denied: uid 65534 is not root nor in the control group")
-					      ? 0 : 12);
-			_exit(!strcmp(reply.data, "echo:hello") ? 0 : 13);
+			int rc = vigil_ctl_request(f->url, req, n, &reply, 2000) ? 11
+				 : round == 0 ? (strstr(reply.data, "permission denied: uid 65534 is not root nor in the "
+							       "control group") ? 0 : 12)
+				 : (!strcmp(reply.data, "echo:hello") ? 0 : 13);
+
+			free(req);	/* valgrind checks the child for leaks too */
+			vigil_buf_free(&reply);
+			_exit(rc);
 		}
 		assert_int_equal(waitpid(pid, &status, 0), pid);
 		assert_true(WIFEXITED(status));
