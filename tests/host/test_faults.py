@@ -465,9 +465,16 @@ class PolicyCycles(unittest.TestCase):
                 break
             time.sleep(0.1)
         pid = agent.proc.pid
-        bpf = owned_bpf(pid)
-        return {"fds": fd_count(pid), "maps": len(bpf["map"]), "progs": len(bpf["prog"]),
-                "links": len(bpf["link"]), "rss_kb": proc_status(pid, "VmRSS"),
+        # the control server closes a connection on its own thread just after replying:
+        # the smallest of a few readings is the agent at rest
+        samples = []
+        for _ in range(5):
+            time.sleep(0.1)
+            bpf = owned_bpf(pid)
+            samples.append((fd_count(pid), len(bpf["map"]), len(bpf["prog"]), len(bpf["link"])))
+        fds, maps, progs, links = min(samples)
+        return {"fds": fds, "maps": maps, "progs": progs,
+                "links": links, "rss_kb": proc_status(pid, "VmRSS"),
                 "hook_id_slots": counters["hook_id_slots"], "hook_ids_in_use": counters["hook_ids_in_use"],
                 "policies_retired": counters["policies_retired"], "policy_records": counters["policy_records"],
                 "unknown_hook": counters["policy_records_unknown_hook"], "pcache_size": counters["pcache_size"]}
