@@ -299,7 +299,9 @@ static int attach_hook(struct vigil_sensors *s, struct loaded_policy *lp, struct
 
 	if (rc || !s->pin_dir[0] || !hook_enforces(h->compiled))
 		return rc;
-	rc = pin_hook(s->pin_dir, lp->policy->name, h->sensor, h->compiled->cfg.hook_id);
+	/* named by the id's slot, not its generation: the same name in every agent that loads
+	 * the policies in the same order, so a restart replaces the pin it left */
+	rc = pin_hook(s->pin_dir, lp->policy->name, h->sensor, h->compiled->cfg.hook_id & ID_SLOT_MASK);
 	if (rc) {
 		snprintf(why, why_size, "pin under %.120s (--keep-enforcing): %s", s->pin_dir, strerror(-rc));
 		sensor_detach(h->sensor);
