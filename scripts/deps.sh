@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config clang llvm bpftool
   libbpf-dev libelf-dev zlib1g-dev libyaml-dev liblua5.4-dev libmsgpack-dev libnanomsg-dev libcmocka-dev
   libjansson-dev libmicrohttpd-dev curl
-  python3 jq iproute2 util-linux libcap2-bin
+  python3 jq iproute2 util-linux libcap2-bin valgrind
 )
 # each part that needs more lists it in scripts/deps.d/<part>.txt, one package a line
 for f in "$(dirname "$0")"/deps.d/*.txt; do
