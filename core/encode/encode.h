@@ -45,6 +45,14 @@ VIGIL_API const msgpack_object *vigil_msg__find(const struct vigil_msg *m, const
 VIGIL_API int vigil_msg__find_str(const struct vigil_msg *m, const char *path, char *out, size_t size);
 VIGIL_API int vigil_msg__find_u64(const struct vigil_msg *m, const char *path, uint64_t *out);
 
+/* Check the first msgpack object of data[0..len) without unpacking it: every length and
+ * count is backed by bytes and the nesting is within what msgpack-c accepts. Run it before
+ * msgpack_unpack or msgpack_unpack_next sees bytes from another process: they allocate a
+ * container's elements from the count in its header before the bytes exist, so a 5-byte
+ * map32 header asks for ~100 GB. Returns 0 with *used the object's length (the bytes after
+ * it are not looked at), or -EBADMSG (invalid, cut short, or nested too deep). */
+VIGIL_API int vigil_msgpack_scan(const void *data, size_t len, size_t *used);
+
 /* The value of string key `key` in a msgpack map (the first if keys repeat), or NULL when
  * map is not a map or has no such key. For any msgpack tree: control replies, configs. */
 VIGIL_API const msgpack_object *vigil_msgpack_get(const msgpack_object *map, const char *key);

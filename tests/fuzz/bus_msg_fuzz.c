@@ -6,8 +6,8 @@
  *
  * Properties besides memory safety: a decoded message has a type key and a body map; a
  * strict prefix of a message that decodes is refused (one message is one whole msgpack
- * object); the JSON rendering is valid JSON (jansson reads it back) whenever the message's
- * strings are valid UTF-8.
+ * object); the JSON rendering is valid JSON (jansson reads it back, integers as reals
+ * since it holds no uint64) whenever the message's strings are valid UTF-8.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -107,7 +107,7 @@ static void renderings(const struct vigil_msg *m)
 	json_t *j;
 
 	if (!vigil_msg__to_json(m, &out) && strings_ok(vigil_msg__root(m), false)) {
-		j = json_loadb(out.data, out.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+		j = json_loadb(out.data, out.len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
 		if (!j)
 			fprintf(stderr, "bus_msg_fuzz: %s at %d: %.*s\n", jerr.text, jerr.position, (int)out.len, out.data);
 		check(j != NULL, "to_json: not valid JSON");

@@ -3,8 +3,8 @@
  * command of its table, down through the policy commands into the real sensors table
  * (core/sensors/manager.c: compile, ids, enable, mode switch, kernel lists).
  *
- * An input is one or more msgpack requests back to back; each whole object found by
- * msgpack's own framing is sent as one request, the rest (if any) as a last one, to a
+ * An input is one or more msgpack requests back to back; each whole object
+ * (vigil_msgpack_scan) is sent as one request, the rest (if any) as a last one, to a
  * fresh agent per input, so "add then enable then list_add then delete" sequences are
  * reachable. The agent is the smallest one that works without root or BPF: a zeroed
  * struct vigil_agent with a real sensors table. What would touch the kernel is wrapped
@@ -167,8 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint32_t host_ns[VIGIL_NS_COUNT] = {[VIGIL_NS_PID] = 4026531836u, [VIGIL_NS_USER] = 4026531837u};
 	struct vigil_sensors_opts so = {.sz = sizeof(so), .probe = &probe, .host_ns = host_ns};
 	struct vigil_agent *a = calloc(1, sizeof(*a));
-	msgpack_unpacked up;
-	size_t off = 0, start;
+	size_t used = 0, start;
 	int n = 0;
 
 	check(a != NULL, "out of memory");
@@ -178,18 +177,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a->sensors = vigil_sensors__new(&so);
 	check(a->sensors != NULL, "sensors: cannot create");
 
-	/* the requests, framed as msgpack frames them; at most 16 per input */
-	msgpack_unpacked_init(&up);
-	for (start = 0; start < size && n < 16; start = off, n++) {
-		if (msgpack_unpack_next(&up, (const char *)data, size, &off) != MSGPACK_UNPACK_SUCCESS) {
+	/* the requests, one whole msgpack object each, then what is left; at most 16 */
+	for (start = 0; start < size && n < 16; start += used, n++) {
+		if (vigil_msgpack_scan(data + start, size - start, &used)) {
 			request(a, data + start, size - start);
 			break;
 		}
-		request(a, data + start, off - start);
+		request(a, data + start, used);
 	}
 	if (!size)
 		request(a, data, 0);
-	msgpack_unpacked_destroy(&up);
 
 	vigil_sensors__free(a->sensors);
 	pthread_mutex_destroy(&a->snap_lock);

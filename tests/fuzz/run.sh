@@ -40,9 +40,9 @@ run_one() {
   if [ -d "$src/tests/fuzz/regressions/$t" ]; then
     cp "$src/tests/fuzz/regressions/$t/"* "$dir/corpus/" 2>/dev/null || true
   fi
-  local rc=0
-  "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$dir/" "$dir/corpus" >"$dir/log" 2>&1 || rc=$?
+  local rc=0 TIMEFORMAT='%U %S'
+  { time "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      -artifact_prefix="$dir/" "$dir/corpus" >"$dir/log" 2>&1 || rc=$?; } 2>"$dir/cpu"
   echo "$rc" >"$dir/rc"
 }
 
@@ -62,12 +62,15 @@ for t in "${targets[@]}"; do
 done
 wait || true
 
+# execs/s is per second of wall time; execs/cpu-s per second of CPU the target used, which
+# is what to compare on a shared machine
 failed=0
-printf '%-16s %8s %12s %10s %8s  %s\n' target seconds execs execs/s corpus result
+printf '%-16s %8s %8s %12s %10s %12s %8s  %s\n' target seconds cpu-s execs execs/s execs/cpu-s corpus result
 for t in "${targets[@]}"; do
   dir=$work/$t
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -1)
   execs=${execs:-0}
+  cpu=$(awk '{ printf "%.1f", $1 + $2 }' "$dir/cpu")
   units=$(find "$dir/corpus" -type f | wc -l)
   rc=$(cat "$dir/rc")
   result=ok
@@ -78,7 +81,8 @@ for t in "${targets[@]}"; do
     cp "$dir"/crash-* "$dir"/leak-* "$dir"/timeout-* "$dir"/oom-* "$build/artifacts/$t/" 2>/dev/null || true
     cp "$dir/log" "$build/artifacts/$t/log"
   fi
-  printf '%-16s %8s %12s %10s %8s  %s\n' "$t" "$secs" "$execs" "$((execs / secs))" "$units" "$result"
+  printf '%-16s %8s %8s %12s %10s %12s %8s  %s\n' "$t" "$secs" "$cpu" "$execs" "$((execs / secs))" \
+    "$(awk -v e="$execs" -v c="$cpu" 'BEGIN { printf "%d", (c > 0 ? e / c : 0) }')" "$units" "$result"
 done
 if [ "$failed" != 0 ]; then
   for t in "${targets[@]}"; do
