@@ -36,6 +36,9 @@ static int parse_regexes(struct filter_regexes *r, json_t *v, const char *key, i
 	for (i = 0; i < json_array_size(v); i++) {
 		if (!json_is_string(json_array_get(v, i)))
 			return export_fail(err, line, 0, index, "%s: expected strings", key);
+		if (export_regex_check(json_string_value(json_array_get(v, i)), msg, sizeof(msg)))
+			return export_fail(err, line, 0, index, "%s: bad regex '%s': %s", key,
+					   json_string_value(json_array_get(v, i)), msg);
 		rc = regcomp(&r->re[i], json_string_value(json_array_get(v, i)), REG_EXTENDED | REG_NOSUB);
 		if (rc) {
 			regerror(rc, &r->re[i], msg, sizeof(msg));

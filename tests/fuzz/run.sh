@@ -9,8 +9,9 @@
 # then keep the input in tests/fuzz/regressions/<target>/ so every build replays it).
 #
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_CC (default clang), FUZZ_JOBS
-# (targets run at once, default 1), FUZZ_BUILD_JOBS (default nproc). Run it under
-# `nice -n 10` on a shared machine.
+# (targets run at once, default 1), FUZZ_BUILD_JOBS (default nproc), FUZZ_CORPUS_DIR (keep
+# each target's grown corpus in $FUZZ_CORPUS_DIR/<target>/ across runs instead of a
+# temporary copy). Run it under `nice -n 10` on a shared machine.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
@@ -35,7 +36,13 @@ trap 'rm -rf "$work"' EXIT
 # One target: its corpus copied, libFuzzer for $secs seconds, the exit status kept.
 run_one() {
   local t=$1 exe=$build/tests/fuzz/$1_fuzz dir=$work/$1
-  mkdir -p "$dir/corpus"
+  mkdir -p "$dir"
+  if [ -n "${FUZZ_CORPUS_DIR:-}" ]; then
+    mkdir -p "$FUZZ_CORPUS_DIR/$t"
+    ln -s "$(cd "$FUZZ_CORPUS_DIR/$t" && pwd)" "$dir/corpus"
+  else
+    mkdir "$dir/corpus"
+  fi
   cp "$src/tests/fuzz/corpus/$t/"* "$dir/corpus/"
   if [ -d "$src/tests/fuzz/regressions/$t" ]; then
     cp "$src/tests/fuzz/regressions/$t/"* "$dir/corpus/" 2>/dev/null || true
@@ -71,7 +78,7 @@ for t in "${targets[@]}"; do
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -1)
   execs=${execs:-0}
   cpu=$(awk '{ printf "%.1f", $1 + $2 }' "$dir/cpu")
-  units=$(find "$dir/corpus" -type f | wc -l)
+  units=$(find "$dir/corpus/" -type f | wc -l)
   rc=$(cat "$dir/rc")
   result=ok
   if [ "$rc" != 0 ]; then

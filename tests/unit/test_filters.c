@@ -362,6 +362,37 @@ static void test_bad_regex_is_refused_with_the_regex(void **state)
 	assert_non_null(strstr(err.reason, "binary_regex: bad regex '(unclosed'"));
 }
 
+/* glibc's regcomp copies repeated parts out (x+ is xx*): stacked and nested repetitions
+ * ran it out of memory (tests/fuzz/regressions/export_filter). RE2's rules apply instead. */
+static void test_regex_that_would_expand_without_bound_is_refused(void **state)
+{
+	static const char *const refused[] = {
+		"{\"binary_regex\":[\"^/usr/++++++++bin\"]}",		/* stacked repetitions */
+		"{\"binary_regex\":[\"a*{2}\"]}",
+		"{\"arguments_regex\":[\"(a{1000}){1000}\"]}",		/* a million copies */
+		"{\"arguments_regex\":[\"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+\"]}",	/* 2^13 */
+		"{\"parent_binary_regex\":[\"x{1001}\"]}",			/* RE2's limit is 1000 */
+		"{\"binary_regex\":[\"(a)\\\\1\"]}",			/* back-reference */
+	};
+	struct vigil_export_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_null(vigil_filter__new_json(refused[i], &err));
+		assert_int_equal(errno, EINVAL);
+		assert_non_null(strstr(err.reason, "bad regex"));
+	}
+}
+
+static void test_regex_with_bounded_repetitions_is_accepted(void **state)
+{
+	struct vigil_filter *f = filter("{\"binary_regex\":[\"^/usr/s?bin/(curl|wget)+$\","
+					"\"^([0-9]{1,3}\\\\.){3}[0-9]{1,3}$\", \"a{,5}b{2,}[]a-z]+\", \"x{1000}\"]}");
+
+	assert_int_equal(vigil_filter__count(f), 1);
+	vigil_filter__free(f);
+}
+
 /* ================================================================ field filters */
 
 static struct vigil_field_filter *fields(const char *json)
@@ -501,6 +532,8 @@ int main(void)
 		cmocka_unit_test(test_binary_regex_searches_unanchored_and_ors_its_list),
 		cmocka_unit_test(test_parent_binary_regex_looks_at_the_parent),
 		cmocka_unit_test(test_arguments_regex_matches_the_argument_string),
+		cmocka_unit_test(test_regex_that_would_expand_without_bound_is_refused),
+		cmocka_unit_test(test_regex_with_bounded_repetitions_is_accepted),
 		cmocka_unit_test(test_pid_matches_the_process_not_its_parent),
 		cmocka_unit_test(test_policy_names_match_policy_events_only),
 		cmocka_unit_test(test_health_check_matches_the_agents_status_probe_or_its_children),
