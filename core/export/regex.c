@@ -8,8 +8,12 @@
  * RE2, which refuses both: a repetition operator right after another ("bad repetition
  * operator: ++"), and counts above 1000. Those two rules are kept here, and the copies
  * glibc would make are counted without building anything; a pattern whose copies exceed
- * REGEX_MAX_COPIES is refused. Back-references, which RE2 lacks and glibc matches by
- * backtracking, are refused too. What passes is still compiled and checked by regcomp.
+ * REGEX_MAX_COPIES is refused. Repeated groups are limited too: glibc computes closures
+ * over them that grow exponentially with their nesting and about cubically with their
+ * number ("(((((((((((()+)+)+)+)+)+)+)+))+)+)+)+" kept regcomp busy for over 10 s, found
+ * by the same target; "()*" 1000 times takes 2.3 s, "(((()+)+)+)" 100 times 0.7 s, while
+ * 2000 "a*" take 0.02 s). Back-references, which RE2 lacks and glibc matches by backtracking,
+ * are refused as well. What passes is still compiled and checked by regcomp.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -21,6 +25,8 @@
 #define REGEX_MAX_REPEAT 1000		/* RE2's kMaxRepeat */
 #define REGEX_MAX_COPIES 4096		/* atoms after glibc's expansion: the longest shipped filter needs < 100 */
 #define REGEX_MAX_DEPTH 64		/* nested groups */
+#define REGEX_MAX_NESTED_REPEAT 3	/* repetitions inside repetitions: ((a+)+)+ is the most */
+#define REGEX_MAX_REPEATED_GROUPS 64	/* copies of repeated groups, e.g. (x)* or ((x)+){20} */
 
 /* How many copies of the preceding atom a repetition at p makes, and its length in *len;
  * 0 when p is no repetition ('{' not starting a valid interval is a literal to glibc). */
@@ -88,8 +94,14 @@ static size_t bracket(const char *p)
 
 int export_regex_check(const char *pattern, char *why, size_t size)
 {
-	/* copies[d]: atoms of the group open at depth d so far; last[d]: the last atom's */
+	/* copies[d]: atoms of the group open at depth d so far; last[d]: the last atom's;
+	 * nest[d]: the deepest nesting of repetitions in it; last_nest[d]: the last atom's */
 	unsigned long copies[REGEX_MAX_DEPTH + 1] = {0}, last[REGEX_MAX_DEPTH + 1] = {0}, k;
+	int nest[REGEX_MAX_DEPTH + 1] = {0}, last_nest[REGEX_MAX_DEPTH + 1] = {0};
+	/* groups[d]: copies of repeated groups in the group at depth d; last_groups[d]: in
+	 * the last atom, which is a group when last_group[d] */
+	unsigned long groups[REGEX_MAX_DEPTH + 1] = {0}, last_groups[REGEX_MAX_DEPTH + 1] = {0};
+	bool last_group[REGEX_MAX_DEPTH + 1] = {false};
 	const char *p = pattern;
 	bool after_repeat = false;
 	size_t len;
@@ -106,6 +118,17 @@ int export_regex_check(const char *pattern, char *why, size_t size)
 		if (k) {
 			copies[depth] += last[depth] * (k - 1);	/* the last atom now counts k times */
 			last[depth] = 0;
+			if (last_nest[depth] + 1 > REGEX_MAX_NESTED_REPEAT) {
+				snprintf(why, size, "repetitions nested deeper than %d", REGEX_MAX_NESTED_REPEAT);
+				return -EINVAL;
+			}
+			if (last_nest[depth] + 1 > nest[depth])
+				nest[depth] = last_nest[depth] + 1;
+			/* the group and the repeated groups inside it, each now k times */
+			if (last_group[depth])
+				groups[depth] += last_groups[depth] * (k - 1) + k;
+			last_group[depth] = false;
+			last_groups[depth] = 0;
 		} else if (*p == '(') {
 			if (depth == REGEX_MAX_DEPTH) {
 				snprintf(why, size, "groups nested deeper than %d", REGEX_MAX_DEPTH);
@@ -113,13 +136,25 @@ int export_regex_check(const char *pattern, char *why, size_t size)
 			}
 			depth++;
 			copies[depth] = last[depth] = 0;
+			nest[depth] = last_nest[depth] = 0;
+			groups[depth] = last_groups[depth] = 0;
+			last_group[depth] = false;
 		} else if (*p == ')' && depth > 0) {
 			k = copies[depth] ? copies[depth] : 1;	/* "()" is still a node */
 			depth--;
 			copies[depth] += k;
 			last[depth] = k;
+			last_nest[depth] = nest[depth + 1];
+			if (nest[depth + 1] > nest[depth])
+				nest[depth] = nest[depth + 1];
+			groups[depth] += groups[depth + 1];
+			last_groups[depth] = groups[depth + 1];
+			last_group[depth] = true;
 		} else if (*p == '|') {
 			last[depth] = 0;
+			last_nest[depth] = 0;
+			last_groups[depth] = 0;
+			last_group[depth] = false;
 		} else {
 			/* glibc matches back-references by backtracking, exponential in the subject;
 			 * RE2 (Tetragon) has none, so no Tetragon filter uses them */
@@ -133,8 +168,16 @@ int export_regex_check(const char *pattern, char *why, size_t size)
 				len = bracket(p);
 			copies[depth]++;
 			last[depth] = 1;
+			last_nest[depth] = 0;
+			last_groups[depth] = 0;
+			last_group[depth] = false;
 		}
 		p += len;
+		if (groups[depth] > REGEX_MAX_REPEATED_GROUPS) {
+			snprintf(why, size, "more than %d repeated groups (counting the copies repetitions make)",
+				 REGEX_MAX_REPEATED_GROUPS);
+			return -EINVAL;
+		}
 		if (copies[depth] > REGEX_MAX_COPIES) {
 			snprintf(why, size, "repetitions expand beyond %d copies (counts above %d are refused)",
 				 REGEX_MAX_COPIES, REGEX_MAX_REPEAT);
