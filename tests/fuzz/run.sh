@@ -84,6 +84,7 @@ for t in "${targets[@]}"; do
   if [ "$rc" != 0 ]; then
     failed=1
     result="FAILED (exit $rc)"
+    rm -rf "$build/artifacts/$t"
     mkdir -p "$build/artifacts/$t"
     cp "$dir"/crash-* "$dir"/leak-* "$dir"/timeout-* "$dir"/oom-* "$build/artifacts/$t/" 2>/dev/null || true
     cp "$dir/log" "$build/artifacts/$t/log"

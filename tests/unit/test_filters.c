@@ -384,8 +384,9 @@ static void test_regex_that_would_expand_without_bound_is_refused(void **state)
 	}
 }
 
-/* glibc's closures over repeated groups grow about cubically with their number: "()*"
- * 1000 times took 2.3 s in regcomp. 64 repeated groups pass, 65 do not. */
+/* glibc's closures over repeated groups grow about cubically with their number ("()*"
+ * 1000 times took 2.3 s in regcomp; 64 repeated groups pass, 65 do not), and double with
+ * each repetition of what can match nothing (8 pass, 9 do not). */
 static void test_regex_with_too_many_repeated_groups_is_refused(void **state)
 {
 	struct vigil_export_error err;
@@ -407,6 +408,13 @@ static void test_regex_with_too_many_repeated_groups_is_refused(void **state)
 		}
 		vigil_filter__free(f);
 	}
+	/* repetitions of what can match nothing double glibc's closures next to an anchor */
+	f = vigil_filter__new_json("{\"binary_regex\":[\"^(a*)*(b|)*(c?)*($)*(d*)*(e*)*(f*)*(g*)*$\"]}", &err);
+	assert_non_null(f);
+	vigil_filter__free(f);
+	assert_null(vigil_filter__new_json("{\"binary_regex\":[\"^(a*)*(b|)*(c?)+($)*(d*)*(e*)*(f*)*(g*)*(h*)*$\"]}",
+					   &err));
+	assert_non_null(strstr(err.reason, "can match nothing"));
 	assert_null(vigil_filter__new_json("{\"binary_regex\":[\"(()*){1000}\"]}", &err));
 	assert_null(vigil_filter__new_json("{\"binary_regex\":[\"((((a)+)+)+)+\"]}", &err));
 	assert_non_null(strstr(err.reason, "nested deeper"));
