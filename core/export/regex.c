@@ -50,14 +50,16 @@ static unsigned long repeat(const char *p, size_t *len, unsigned long *min)
 		return 0;
 	/* {n}, {n,}, {n,m} and glibc's {,m} */
 	digits_n = *q >= '0' && *q <= '9';
-	while (*q >= '0' && *q <= '9' && n <= REGEX_MAX_REPEAT)
-		n = n * 10 + (unsigned long)(*q++ - '0');
+	/* every digit is read (stopping early left "{20501}" looking like a literal to us and
+	 * like 20501 copies to glibc; found by export_filter_fuzz); the value saturates */
+	for (; *q >= '0' && *q <= '9'; q++)
+		n = n > REGEX_MAX_REPEAT ? n : n * 10 + (unsigned long)(*q - '0');
 	comma = *q == ',';
 	if (comma) {
 		q++;
 		digits_m = *q >= '0' && *q <= '9';
-		while (*q >= '0' && *q <= '9' && m <= REGEX_MAX_REPEAT)
-			m = m * 10 + (unsigned long)(*q++ - '0');
+		for (; *q >= '0' && *q <= '9'; q++)
+			m = m > REGEX_MAX_REPEAT ? m : m * 10 + (unsigned long)(*q - '0');
 	}
 	if (*q != '}' || (!digits_n && !comma))
 		return 0;

@@ -372,6 +372,8 @@ static void test_regex_that_would_expand_without_bound_is_refused(void **state)
 		"{\"arguments_regex\":[\"(a{1000}){1000}\"]}",		/* a million copies */
 		"{\"arguments_regex\":[\"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+\"]}",	/* 2^13 */
 		"{\"parent_binary_regex\":[\"x{1001}\"]}",			/* RE2's limit is 1000 */
+		"{\"parent_binary_regex\":[\"(){20501}\"]}",			/* every digit counts */
+		"{\"parent_binary_regex\":[\"x{2,99999999999999999999999}\"]}",
 		"{\"binary_regex\":[\"(a)\\\\1\"]}",			/* back-reference */
 	};
 	struct vigil_export_error err;
