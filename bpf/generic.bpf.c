@@ -113,7 +113,7 @@ static __always_inline int generic_run(void *ctx)
 	if (!s)
 		return 0;
 	e = bpf_map_lookup_elem(&vg_execs, &tgid);
-	record_begin(s, pid_tgid, e ? e->ktime : task_start_ktime(task));
+	record_begin(s, pid_tgid, task_key(task));
 	capture_args(s, ctx);
 	if (uses_namespaces()) {
 		__u64 caps[3] = {};

@@ -115,6 +115,7 @@ enum vg_filter_kind {
 	VG_F_ADDR,		/* vg_addr4 / vg_addr6 LPM keyed (filter, address) */
 	VG_F_PORT,		/* values[] as [min, max] pairs */
 	VG_F_FILE_TYPE,		/* values[0] is a mask of S_IFMT types (1 << (mode >> 12)) */
+	VG_F_FILE_ID,		/* a "files" list: vg_int_set keyed as struct vg_file_key */
 };
 
 /* Which field of a captured argument an operator looks at. */
@@ -252,6 +253,15 @@ struct vg_int_key {
 	__u64 value;
 };
 
+/* A file's identity in a "files" list: the device and inode the kernel opened, never a
+ * path, so a later file at the same path is not hit. Kept in the int_set map beside the
+ * InMap keys, hence the same size; filter ids keep the two apart. */
+struct vg_file_key {
+	__u32 filter_id;
+	__u32 dev;		/* super_block->s_dev, the kernel's encoding (major << 20 | minor) */
+	__u64 ino;
+};
+
 struct vg_addr4_key {
 	__u32 prefixlen;
 	__u32 filter_id;	/* big-endian */
@@ -269,6 +279,9 @@ struct vg_addr6_key {
 struct vg_path_hdr {
 	__u32 mode;		/* i_mode: type and permission bits */
 	__u32 flags;		/* f_flags for files */
+	__u32 dev;		/* i_sb->s_dev, kernel encoding: with ino, the file's identity */
+	__u32 uid;		/* i_uid as the initial user namespace sees it */
+	__u64 ino;
 };
 
 struct vg_sock {

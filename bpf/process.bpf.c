@@ -2,10 +2,11 @@
  *
  * Pipeline, per hook:
  *   exec: read the new image's path, cwd and argument area, the creds, caps and
- *         namespaces into a per-CPU scratch record; find the parent's key in vg_execs;
+ *         namespaces into a per-CPU scratch record; compute its key and its parent's
+ *         (task_key: never looked up, so a full vg_execs cannot make them disagree);
  *         replace this tgid's vg_execs entry; submit the used part of the record.
- *   fork: a new process (not a thread) inherits its parent's vg_execs entry with a new
- *         ktime and the clone flag; a clone record tells user space.
+ *   fork: a new process (not a thread) inherits its parent's vg_execs entry with its own
+ *         key and the clone flag; a clone record tells user space.
  *   exit: only when the last thread of the group is gone; the entry is deleted and the
  *         exit code goes out with the key of the incarnation that ended.
  * Each hook has a tp_btf wrapper and a raw_tp one; the loader autoloads one set.
@@ -25,6 +26,10 @@ char LICENSE[] SEC("license") = "GPL";
 struct exec_scratch {
 	struct vigil_exec_record rec;
 	struct path_buf path;
+	/* kept here, not on the stack: with the path walk's bpf_loop callback the exec
+	 * program's combined stack must stay under 512 bytes (6.1's verifier counts both) */
+	struct path root, pwd;
+	__u64 caps[3];
 };
 
 /* 0 -> per-CPU scratch space: records are far larger than the 512-byte BPF stack. */
@@ -58,10 +63,19 @@ static __always_inline __u32 put_path(struct exec_scratch *s, __u32 off, const s
 	return len;
 }
 
+static __always_inline void file_identity(struct vigil_exec_record *rec, struct inode *inode)
+{
+	rec->file_ino = BPF_CORE_READ(inode, i_ino);
+	rec->file_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	rec->file_uid = BPF_CORE_READ(inode, i_uid.val);
+	rec->file_mode = BPF_CORE_READ(inode, i_mode);
+	rec->file_nlink = BPF_CORE_READ(inode, __i_nlink);
+}
+
 static __always_inline void remember_exec(__u32 tgid, struct vigil_exec_record *rec)
 {
 	struct vigil_exec_entry entry = {
-		.ktime = rec->hdr.ktime,
+		.ktime = rec->proc_ktime,
 		.pktime = rec->pktime,
 		.ppid = rec->ppid,
 		.flags = VIGIL_KF_EXECVE,
@@ -90,11 +104,8 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	struct vigil_exec_entry *prev;
 	struct exec_scratch *s;
 	struct mm_struct *mm;
-	__u64 caps[3] = {};
 	unsigned long arg_start, arg_end;
 	__u32 zero = 0, off, len;
-	bool guessed = false;
-	struct path root, pwd;
 
 	s = bpf_map_lookup_elem(&exec_heap, &zero);
 	if (!s)
@@ -106,29 +117,30 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	s->rec.tid = (__u32)pid_tgid;
 	s->rec.ppid = ppid;
 	s->rec.flags = VIGIL_KF_EXECVE;
-	s->rec.pktime = task_ktime(parent, ppid, &guessed);
-	if (guessed)
-		s->rec.flags |= VIGIL_KF_MISS;
-	/* the first exec after a fork replaces a clone entry: Tetragon's "clone" flag */
+	s->rec.pktime = task_key(parent);
+	s->rec.proc_ktime = task_key(task);
+	/* the first exec after a fork (Tetragon's "clone" flag): the exec count went from 0 to
+	 * 1, or, for a child of CLONE_PARENT that inherited a count, it replaces a clone entry */
 	prev = bpf_map_lookup_elem(&vg_execs, &tgid);
-	if (prev && (prev->flags & VIGIL_KF_CLONE))
+	if (task_exec_gen(task) == 1 || (prev && (prev->flags & VIGIL_KF_CLONE)))
 		s->rec.flags |= VIGIL_KF_CLONE;
 
-	task_creds(task, &s->rec.creds, caps);
-	s->rec.cap_permitted = caps[0];
-	s->rec.cap_effective = caps[1];
-	s->rec.cap_inheritable = caps[2];
+	task_creds(task, &s->rec.creds, s->caps);
+	s->rec.cap_permitted = s->caps[0];
+	s->rec.cap_effective = s->caps[1];
+	s->rec.cap_inheritable = s->caps[2];
 	s->rec.auid = task_auid(task);
 	__builtin_memset(s->rec.ns, 0, sizeof(s->rec.ns));
 	task_namespaces(task, s->rec.ns);
 	s->rec.cgroup_id = bpf_get_current_cgroup_id();
+	file_identity(&s->rec, BPF_CORE_READ(bprm, file, f_inode));
 
 	/* data = binary | cwd | args */
-	bpf_core_read(&root, sizeof(root), &task->fs->root);
-	bpf_core_read(&pwd, sizeof(pwd), &task->fs->pwd);
-	off = put_path(s, 0, &bprm->file->f_path, &root, VIGIL_KF_TRUNC_FILENAME, VIGIL_KF_ERROR_FILENAME);
+	bpf_core_read(&s->root, sizeof(s->root), &task->fs->root);
+	bpf_core_read(&s->pwd, sizeof(s->pwd), &task->fs->pwd);
+	off = put_path(s, 0, &bprm->file->f_path, &s->root, VIGIL_KF_TRUNC_FILENAME, VIGIL_KF_ERROR_FILENAME);
 	s->rec.binary_len = off;
-	len = put_path(s, off, &pwd, &root, 0, VIGIL_KF_ERROR_CWD);
+	len = put_path(s, off, &s->pwd, &s->root, 0, VIGIL_KF_ERROR_CWD);
 	s->rec.cwd_len = len;
 	off += len;
 
@@ -174,16 +186,16 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	rec.tid = pid;
 	rec.ppid = ptgid;
 	rec.flags = VIGIL_KF_CLONE;
+	rec.pktime = task_key(parent);
+	rec.proc_ktime = task_key(child);
 
+	/* the child runs its parent's image: selectors need its binary, ns and caps */
 	pe = bpf_map_lookup_elem(&vg_execs, &ptgid);
-	if (pe) {
+	if (pe)
 		entry = *pe;
-		rec.pktime = pe->ktime;
-	} else {
-		rec.pktime = task_start_ktime(parent);
+	else
 		rec.flags |= VIGIL_KF_MISS;
-	}
-	entry.ktime = rec.hdr.ktime;
+	entry.ktime = rec.proc_ktime;
 	entry.pktime = rec.pktime;
 	entry.ppid = ptgid;
 	entry.flags = VIGIL_KF_CLONE;
@@ -210,15 +222,14 @@ static __always_inline int handle_exit(struct task_struct *task)
 	rec.pid = tgid;
 	rec.tid = BPF_CORE_READ(task, pid);
 	rec.exit_code = BPF_CORE_READ(task, exit_code);
+	rec.proc_ktime = task_key(task);
 	e = bpf_map_lookup_elem(&vg_execs, &tgid);
 	if (e) {
-		rec.proc_ktime = e->ktime;
 		rec.flags = e->flags;
 		/* two threads may both see live == 0: only the one that deletes reports */
 		if (bpf_map_delete_elem(&vg_execs, &tgid))
 			return 0;
 	} else {
-		rec.proc_ktime = task_start_ktime(task);
 		rec.flags = VIGIL_KF_MISS;
 	}
 	output_record(&rec, sizeof(rec));

@@ -48,7 +48,7 @@ enum vigil_kflag {
 	VIGIL_KF_ERROR_FILENAME = 1u << 4,
 	VIGIL_KF_ERROR_ARGS = 1u << 5,
 	VIGIL_KF_ERROR_CWD = 1u << 6,
-	VIGIL_KF_MISS = 1u << 7,		/* parent key guessed: the parent was not in vg_execs */
+	VIGIL_KF_MISS = 1u << 7,		/* fork/exit: the process was not in vg_execs */
 	VIGIL_KF_PROCFS = 1u << 8,		/* entry seeded by the /proc scan */
 };
 
@@ -63,7 +63,7 @@ struct vigil_msg_hdr {
 
 /* vg_execs value, keyed by tgid: the current incarnation of every known process. */
 struct vigil_exec_entry {
-	__u64 ktime;			/* boot ns of the exec/fork: half of the exec_id */
+	__u64 ktime;			/* the process's key (bpf/lib/task.h task_key): half of the exec_id */
 	__u64 pktime;			/* the parent's ktime */
 	__u32 ppid;
 	__u32 flags;			/* enum vigil_kflag */
@@ -80,12 +80,12 @@ struct vigil_creds_raw {
 };
 
 struct vigil_exec_record {
-	struct vigil_msg_hdr hdr;	/* hdr.ktime is the exec time: the process's ktime */
+	struct vigil_msg_hdr hdr;	/* hdr.ktime is the exec time (the event's time) */
 	__u32 pid;
 	__u32 tid;
 	__u32 ppid;
 	__u32 flags;			/* enum vigil_kflag */
-	__u64 pktime;
+	__u64 pktime;			/* the parent's key */
 	struct vigil_creds_raw creds;
 	__u32 auid;
 	__u32 pad;
@@ -94,27 +94,35 @@ struct vigil_exec_record {
 	__u64 cap_inheritable;
 	__u32 ns[VIGIL_NS_SLOTS];
 	__u64 cgroup_id;
+	/* the file executed (bprm->file): its identity for "files" lists, owner and mode */
+	__u64 file_ino;
+	__u32 file_dev;			/* i_sb->s_dev, kernel encoding (major << 20 | minor) */
+	__u32 file_uid;
+	__u32 file_mode;
+	__u32 file_nlink;
 	__u16 binary_len;		/* data = binary, then cwd, then args (NUL-separated) */
 	__u16 cwd_len;
 	__u16 args_len;
 	__u16 pad2;
+	__u64 proc_ktime;		/* the process's key after this exec (task_key) */
 	char data[VIGIL_DATA_MAX];	/* only the used part is sent */
 };
 
 struct vigil_clone_record {
-	struct vigil_msg_hdr hdr;	/* hdr.ktime is the child's ktime */
+	struct vigil_msg_hdr hdr;	/* hdr.ktime is the fork time */
 	__u32 pid;
 	__u32 tid;
 	__u32 ppid;
 	__u32 flags;
-	__u64 pktime;
+	__u64 pktime;			/* the parent's key */
+	__u64 proc_ktime;		/* the child's key (task_key) */
 };
 
 struct vigil_exit_record {
 	struct vigil_msg_hdr hdr;
 	__u32 pid;
 	__u32 tid;
-	__u64 proc_ktime;		/* ktime of the incarnation that exited */
+	__u64 proc_ktime;		/* key of the incarnation that exited (task_key) */
 	__u32 exit_code;		/* as wait(2) encodes it: status << 8 | signal */
 	__u32 flags;
 };

@@ -153,7 +153,13 @@ static __always_inline __u32 capture_path(struct generic_scratch *s, __u32 off, 
 					  const struct path *path, struct inode *inode, __u32 flags)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct vg_path_hdr hdr = {.mode = BPF_CORE_READ(inode, i_mode), .flags = flags};
+	struct vg_path_hdr hdr = {
+		.mode = BPF_CORE_READ(inode, i_mode),
+		.flags = flags,
+		.dev = BPF_CORE_READ(inode, i_sb, s_dev),
+		.uid = BPF_CORE_READ(inode, i_uid.val),
+		.ino = BPF_CORE_READ(inode, i_ino),
+	};
 	struct path_result res;
 	struct path root;
 	__u32 len;

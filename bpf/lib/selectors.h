@@ -339,6 +339,17 @@ static __always_inline bool match_arg(struct generic_scratch *s, const volatile 
 		hit = len >= sizeof(*h) && (f->values[0] & (1ULL << ((h->mode >> 12) & 15)));
 		break;
 	}
+	case VG_F_FILE_ID: {
+		struct vg_path_hdr *h = (void *)data;
+		struct vg_file_key k = {.filter_id = f->filter_id};
+
+		if (len < sizeof(*h))
+			break;
+		k.dev = h->dev;
+		k.ino = h->ino;
+		hit = bpf_map_lookup_elem(&int_set, &k) != NULL;
+		break;
+	}
 	case VG_F_ADDR:
 		if (class == VG_CLASS_SOCK) {
 			struct vg_sock *sk = (void *)data;

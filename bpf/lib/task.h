@@ -8,28 +8,35 @@
 #include "process.h"
 #include "process_maps.h"
 
-/* /proc/<pid>/stat reports start times in USER_HZ (100 on Linux) ticks; a process the
- * agent never saw exec gets its ktime rounded the same way, so that the kernel's guess and
- * the /proc scan produce one exec_id for it. */
+/* /proc/<pid>/stat reports start times in USER_HZ (100 on Linux) ticks: keys are built on
+ * that tick so that the /proc scan lands on the same one. */
 #define VIGIL_USER_HZ_NS 10000000ULL
 
-static __always_inline __u64 task_start_ktime(struct task_struct *task)
+/* The key of a task's current incarnation: the ktime half of (tgid, ktime) and of its
+ * exec_id. It is computed from the task alone, never looked up, so exec, fork, exit and
+ * the policy hooks name a process the same way whether or not vg_execs holds it:
+ *
+ *   key = the group leader's start_boottime rounded down to a USER_HZ tick
+ *       + the execs the process made since its fork
+ *
+ * self_exec_id counts execs and a child inherits it; parent_exec_id is the parent's count
+ * when the child was forked; both are u64 since v5.7 (commit d1e7fd6462ca). de_thread()
+ * gives an exec'ing thread the old leader's start_boottime, so a thread's exec keeps the
+ * process's tick. A new incarnation of the same pid sorts after the old one as long as a
+ * process execs fewer than 10^7 times (one tick) and no pid is reused within one tick
+ * (that would take the whole pid space wrapping in 10 ms). */
+static __always_inline __u64 task_exec_gen(struct task_struct *task)
+{
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	return BPF_CORE_READ(leader, self_exec_id) - BPF_CORE_READ(leader, parent_exec_id);
+}
+
+static __always_inline __u64 task_key(struct task_struct *task)
 {
 	__u64 start = BPF_CORE_READ(task, group_leader, start_boottime);
 
-	return start / VIGIL_USER_HZ_NS * VIGIL_USER_HZ_NS;
-}
-
-/* The key (tgid, ktime) of a task's current incarnation: from vg_execs when it is known,
- * else guessed from its start time (*guessed set). */
-static __always_inline __u64 task_ktime(struct task_struct *task, __u32 tgid, bool *guessed)
-{
-	struct vigil_exec_entry *e = bpf_map_lookup_elem(&vg_execs, &tgid);
-
-	if (e)
-		return e->ktime;
-	*guessed = true;
-	return task_start_ktime(task);
+	return start / VIGIL_USER_HZ_NS * VIGIL_USER_HZ_NS + task_exec_gen(task);
 }
 
 /* ids and capabilities (permitted, effective, inheritable) of a struct cred */

@@ -11,6 +11,7 @@
 
 #define DEFAULT_POLL_MS 20
 #define GC_INTERVAL_NS 1000000000ULL
+#define DEFAULT_DENY_TTL_S 3600	/* a rule's deny() lasts an hour unless --deny-ttl says */
 
 uint64_t agent_now_ns(void)
 {
@@ -46,6 +47,8 @@ static void apply_defaults(struct vigil_agent_opts *o, const struct vigil_agent_
 		o->poll_ms = DEFAULT_POLL_MS;
 	if (!o->proc_root)
 		o->proc_root = "/proc";
+	if (!o->deny_ttl_set)
+		o->deny_ttl_s = DEFAULT_DENY_TTL_S;
 }
 
 static const struct vigil_hook_info *resolve_hook(void *ctx, uint32_t hook_id)
@@ -109,6 +112,7 @@ static void rule_status(const struct vigil_rule_status *st, void *ctx)
 		.alerts = st->alerts,
 		.errors = st->errors,
 		.seconds = (double)st->time_ns / 1e9,
+		.dropped = st->dropped,
 	};
 
 	if (strcmp(st->state, "refused"))	/* a file that never loaded has no counters */
@@ -142,6 +146,13 @@ static int start_metrics(struct vigil_agent *a)
 	return a->opts.metrics_server ? vigil_metrics__serve(a->metrics, a->opts.metrics_server) : 0;
 }
 
+static void init_locks(struct vigil_agent *a)
+{
+	pthread_mutex_init(&a->snap_lock, NULL);
+	pthread_mutex_init(&a->pipe_lock, NULL);
+	pthread_mutex_init(&a->lists_lock, NULL);
+}
+
 struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 {
 	struct vigil_agent *a = calloc(1, sizeof(*a));
@@ -152,11 +163,27 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 
 	if (!a)
 		return NULL;
-	pthread_mutex_init(&a->snap_lock, NULL);
+	init_locks(a);
 	apply_defaults(&a->opts, opts);
 	pick_node_name(a);
 	a->boot_to_wall = vigil_boot_to_wall_offset();
 	a->started_ns = agent_now_ns();
+
+	/* mounting is the one start-up step the run-time capabilities cannot do; the drop
+	 * comes before the bus starts nanomsg's threads, which inherit the reduced sets */
+	err = vigil_mount_fs();
+	if (err)
+		pr_warn("agent: continuing without some BPF filesystems");
+	if (a->opts.drop_privileges) {
+		err = agent_drop_privileges(&a->opts);
+		if (err)
+			goto err_out;
+	}
+	a->pins = vigil_pins__open(a->opts.pin_root, a->opts.keep_enforcing);
+	if (!a->pins) {
+		err = -errno;
+		goto err_out;
+	}
 
 	/* bind the bus first: subscribers waiting for the agent connect while it loads, and
 	 * then see the procFS events of the scan */
@@ -165,21 +192,22 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 		err = -errno;
 		goto err_out;
 	}
-	a->metrics = vigil_metrics__new(NULL);
+	a->metrics = vigil_metrics__new(&(struct vigil_metrics_opts){
+		.sz = sizeof(struct vigil_metrics_opts),
+		.binary_labels = (enum vigil_metrics_binary_labels)a->opts.metrics_binary_labels,
+	});
 	if (!a->metrics) {
 		err = -errno;
 		goto err_out;
 	}
 
-	err = vigil_mount_fs();
-	if (err)
-		pr_warn("agent: continuing without some BPF filesystems");
 	err = vigil_probe_kernel(&a->probe);
 	if (err)
 		goto err_out;
 
 	lopts.ringbuf_bytes = a->opts.ringbuf_bytes;
 	lopts.wakeup_batch = a->opts.wakeup_batch;
+	lopts.pin_dir = vigil_pins__run_dir(a->pins);
 	a->loader = vigil_loader__open(&lopts, &a->probe);
 	if (!a->loader) {
 		err = -errno;
@@ -187,6 +215,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	}
 
 	copts.node_name = a->node_name;
+	copts.capacity = a->opts.process_cache_size;
 	a->cache = vigil_pcache__new(&copts);
 	if (!a->cache) {
 		err = -errno;
@@ -209,6 +238,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	sopts.loader = a->loader;
 	sopts.wakeup_batch = a->opts.wakeup_batch;
 	sopts.host_ns = vigil_decoder__host_ns(a->decoder);
+	sopts.pin_dir = vigil_pins__run_dir(a->pins);
 	a->sensors = vigil_sensors__new(&sopts);
 	if (!a->sensors) {
 		err = -errno;
@@ -225,21 +255,22 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	err = start_metrics(a);
 	if (err)
 		goto err_out;
+	/* this run enforces now: the previous agent's pins can go without a gap */
+	vigil_pins__remove_previous(a->pins);
 
-	a->ctl = vigil_ctl_server__start(a->opts.control_url, agent_control, a);
-	if (!a->ctl) {
-		err = -errno;
+	err = agent_control_start(a);
+	if (err)
 		goto err_out;
-	}
 	return a;
 
 err_out:
+	vigil_pins__remove_run(a->pins);	/* no half-started enforcement left behind */
 	vigil_agent__free(a);
 	errno = -err;
 	return NULL;
 }
 
-/* Publish the reader's counters for the control thread. */
+/* Publish the reader's counters for the control thread. Under pipe_lock. */
 static void publish_counters(struct vigil_agent *a)
 {
 	vigil_decoder__stats(a->decoder, &a->counters.decoder);
@@ -254,12 +285,14 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct vigil_agent *a = ctx;
 	struct vigil_event ev;
 
+	pthread_mutex_lock(&a->pipe_lock);
 	if (vigil_decoder__record(a->decoder, data, size, &ev) == 1) {
 		ev.node_name = a->node_name;
 		if (ev.type != VIGIL_EVENT_EXEC && ev.type != VIGIL_EVENT_EXIT)
 			vigil_sensors__count_event(a->sensors, ev.policy.hook->id);
 		agent_dispatch(a, &ev);
 	}
+	pthread_mutex_unlock(&a->pipe_lock);
 	return 0;	/* never stop the ring buffer over one record */
 }
 
@@ -275,7 +308,9 @@ int vigil_agent__run(struct vigil_agent *a)
 		pr_warn("agent: cannot map the ring buffer: %s", strerror(-err));
 		return err;
 	}
+	pthread_mutex_lock(&a->pipe_lock);
 	publish_counters(a);
+	pthread_mutex_unlock(&a->pipe_lock);
 	while (!atomic_load(&a->stop)) {
 		int n = ring_buffer__poll(rb, a->opts.poll_ms);
 		uint64_t now;
@@ -287,15 +322,17 @@ int vigil_agent__run(struct vigil_agent *a)
 		}
 		/* records submitted without a wake-up are only found by consuming */
 		ring_buffer__consume(rb);
-		if (a->luahost)
-			vigil_luahost__tick(a->luahost);	/* the rules' every() timers */
+		/* (the rules' every() timers run on the rules thread) */
+		pthread_mutex_lock(&a->pipe_lock);
 		agent_flush(a);
 		now = agent_now_ns();
 		if (now - last_gc >= GC_INTERVAL_NS) {
 			vigil_pcache__gc(a->cache, now);
+			agent_lists_expire(a);
 			last_gc = now;
 		}
 		publish_counters(a);
+		pthread_mutex_unlock(&a->pipe_lock);
 	}
 	ring_buffer__free(rb);
 	return err;
@@ -312,15 +349,20 @@ void vigil_agent__free(struct vigil_agent *a)
 		return;
 	vigil_ctl_server__close(a->ctl);
 	vigil_metrics__free(a->metrics);	/* its server reads the objects below */
-	vigil_luahost__free(a->luahost);	/* its deny() reaches the sensors */
+	vigil_luahost__free(a->luahost);	/* joins the rules thread; its deny() reaches the sensors */
+	agent_rules_close(a);
 	vigil_sensors__free(a->sensors);	/* policy programs before the maps they share */
 	vigil_loader__destroy(a->loader);
 	vigil_decoder__free(a->decoder);
 	vigil_pcache__free(a->cache);
 	vigil_pub__close(a->pub);
 	vigil_exporter__free(a->exporter);	/* reports pending drops, finishes compression */
+	vigil_pins__close(a->pins);		/* what is pinned stays: --keep-enforcing */
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
+	agent_lists_free(a);
+	pthread_mutex_destroy(&a->lists_lock);
 	pthread_mutex_destroy(&a->snap_lock);
+	pthread_mutex_destroy(&a->pipe_lock);
 	free(a);
 }

@@ -22,6 +22,7 @@ struct vigil_agent_opts {
 	size_t sz;			/* sizeof(struct vigil_agent_opts) */
 	const char *events_url;		/* default VIGIL_BUS_DEFAULT_EVENTS */
 	const char *control_url;	/* default VIGIL_BUS_DEFAULT_CONTROL */
+	const char *control_group;	/* --control-group: may run read-only commands; NULL: root only */
 	const char *node_name;		/* default: $NODE_NAME, else the hostname */
 	enum vigil_output output;	/* events printed on stdout by the agent itself */
 	bool color;			/* ANSI colours in compact output */
@@ -38,7 +39,27 @@ struct vigil_agent_opts {
 	 * 10 MB, keep 5 backups, no filters). */
 	const struct vigil_exporter_opts *export_opts;
 	const char *metrics_server;	/* --metrics-server ":2112" (core/metrics); NULL: none */
+	int metrics_binary_labels;	/* --metrics-binary-labels: enum vigil_metrics_binary_labels (0: auto) */
 	const char *rules_dir;		/* --rules-dir: Lua rules, every *.lua (core/luahost); NULL: none */
+	/* What a rule's deny() may add to a kernel list (core/agent/lists.c). */
+	uint32_t deny_ttl_s;		/* --deny-ttl: entries expire after this; 0 never (default 3600) */
+	bool deny_ttl_set;		/* deny_ttl_s was given (0 included) */
+	uint32_t deny_rate;		/* --deny-rate: deny() calls per rule per minute; 0: 10 */
+	bool deny_system_files;		/* --deny-system-files: rules may deny root's and others' files */
+	const char *const *deny_protect;	/* --deny-protect: paths no rule may deny */
+	size_t ndeny_protect;
+	uint32_t process_cache_size;	/* --process-cache-size: entries; 0: default (65536) */
+	/* --keep-enforcing: pin the links of enforcing policies (and of the process programs
+	 * their matchBinaries read) so a crash or a stop leaves them enforcing; the next
+	 * agent replaces them once its own are attached */
+	bool keep_enforcing;
+	const char *pin_root;		/* default VIGIL_PIN_ROOT (/sys/fs/bpf/vigil) */
+	/* after mounting bpffs/tracefs, keep only the capabilities run-time work needs
+	 * (privileges.c) in every set, bounding included, and set no_new_privs. Capabilities
+	 * are per thread: call vigil_agent__new before the process starts any thread */
+	bool drop_privileges;
+	unsigned int rule_deadline_ms;	/* --rule-deadline-ms: per rule call; 0: the host's default */
+	size_t rule_queue_len;		/* --rule-queue-len: events queued for the rules; 0: default */
 };
 
 struct vigil_agent;

@@ -47,23 +47,47 @@ struct vigil_agent {
 	struct vigil_exporter *exporter;	/* --export-file, NULL for none */
 	struct vigil_metrics *metrics;		/* always: the control socket reads it too */
 	struct vigil_luahost *luahost;		/* --rules-dir, NULL for none */
+	struct vigil_pins *pins;		/* the bpffs directory of --keep-enforcing */
 
+	/* The pipeline's lock: the process cache and the decoder, whose entries the events being
+	 * dispatched point into. The reader holds it for each record; the Lua rules thread for a
+	 * cache lookup (rules.c copies the answer out) and for sending what a rule raised. Never
+	 * held while a rule runs: a stuck rule cannot stop the reader. Every dispatch to the
+	 * sinks happens under it (the control thread's list changes too), so it also guards
+	 * the sinks' buffers and the counters. Taken before lists_lock. */
+	pthread_mutex_t pipe_lock;
 	struct vigil_buf msgpack;		/* reused per event */
 	struct vigil_buf line;
-	struct agent_counters counters;		/* reader thread only */
+	struct agent_counters counters;		/* under pipe_lock */
+	/* the rules thread's copies of cache entries (rules.c), four so that the host can hold
+	 * a process and its parent while it looks up another pair */
+	struct agent_proc_copy {
+		struct vigil_process p;
+		struct vigil_buf binary, arguments, cwd;
+	} rule_procs[4];
+	unsigned int rule_proc_next;
 
 	pthread_mutex_t snap_lock;
 	struct agent_counters snap;		/* copy for the control thread */
 
+	pthread_mutex_t lists_lock;		/* what was added to kernel lists at run time */
+	struct list_entry *list_entries;	/* lists.c */
+	size_t nlist_entries;
+
 	atomic_bool stop;
 };
+
+/* Drop every capability but the run-time set (privileges.c), in this thread, before any
+ * other thread exists, so that every thread inherits the reduced sets. 0 or -errno. */
+int agent_drop_privileges(const struct vigil_agent_opts *o);
 
 /* Seed the exec map and the cache from /proc, publishing a procFS exec event for each. */
 int agent_seed_from_proc(struct vigil_agent *a);
 
-/* Send one event to every sink: the bus always, stdout and the export file when set. */
+/* Send one event to every sink: the bus always, stdout and the export file when set, and a
+ * copy to the Lua rules thread when a rule wants it. Under pipe_lock. */
 void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev);
-/* Flush the line-oriented sinks (after each reader batch). */
+/* Flush the line-oriented sinks (after each reader batch). Under pipe_lock. */
 void agent_flush(struct vigil_agent *a);
 
 /* Load the policies named on the command line and in the policy directory. A bad file
@@ -77,10 +101,20 @@ int agent_policy_delete(struct vigil_agent *a, const msgpack_object *req, msgpac
 int agent_policy_enable(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_policy_disable(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_policy_set_mode(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
-int agent_policy_list_add(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 
-/* The Lua rules of opts.rules_dir (rules.c); 0 when there are none. */
+/* Run-time additions to kernel lists (lists.c): a rule's deny(), checked and recorded with
+ * its evidence and expiry; the operator's add/remove/list; expiry, called from the reader. */
+int agent_lists_deny(struct vigil_agent *a, const struct vigil_deny_request *req, struct vigil_deny_outcome *out);
+void agent_lists_expire(struct vigil_agent *a);
+void agent_lists_free(struct vigil_agent *a);
+int agent_policy_list_add(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_policy_list_remove(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_policy_list_values(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+
+/* The Lua rules of opts.rules_dir (rules.c), their thread started; 0 when there are none. */
 int agent_rules_open(struct vigil_agent *a);
+/* Free the copies rules.c made. */
+void agent_rules_close(struct vigil_agent *a);
 /* Control commands about rules: {"cmd": "rules_list"}, {"cmd": "rules_reload"}. */
 int agent_rules_list(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_rules_reload(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
@@ -107,8 +141,11 @@ void ctl_pack_error(msgpack_packer *pk, const char *msg);
 /* {"ok": true} */
 void ctl_pack_ok(msgpack_packer *pk);
 
-/* The control socket handler (runs on the control thread). */
-int agent_control(const void *req, size_t len, struct vigil_buf *reply, void *ctx);
+/* The control socket handler (runs on the control thread): commands not marked read-only
+ * are refused (-EACCES, with an error reply) unless peer has VIGIL_CTL_ALL. */
+int agent_control(const struct vigil_ctl_peer *peer, const void *req, size_t len, struct vigil_buf *reply, void *ctx);
+/* Start the control server at opts.control_url, --control-group resolved. 0 or -errno. */
+int agent_control_start(struct vigil_agent *a);
 
 /* Boot-time clock in ns, the clock of kernel ktimes. */
 uint64_t agent_now_ns(void);

@@ -1,6 +1,8 @@
 /* control.c - the agent's answers on the control socket: {"cmd": "status"} and friends. */
 #include <errno.h>
+#include <grp.h>
 #include <msgpack.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -37,14 +39,18 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	struct vigil_kernel_counters k = {0};
 	struct vigil_exporter_stats x;
 	struct agent_counters c;
+	struct vigil_ctl_server *ctl;
+	char key[64];
+	int r;
 
 	pthread_mutex_lock(&a->snap_lock);
 	c = a->snap;
+	ctl = a->ctl;		/* set under this lock once the server runs: it may answer first */
 	pthread_mutex_unlock(&a->snap_lock);
 	vigil_loader__counters(a->loader, &k);
 	vigil_exporter__stats(a->exporter, &x);
 
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -55,6 +61,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "events_exit", c.events_exit);
 	pack_kv_u64(pk, "events_policy", c.events_policy);
 	pack_kv_u64(pk, "events_rules", c.events_rules);	/* alerts, rule actions and status (core/luahost) */
+	pack_kv_u64(pk, "rules_queue_dropped", vigil_luahost__dropped(a->luahost));
 	pack_kv_u64(pk, "policy_records", c.decoder.policy);
 	pack_kv_u64(pk, "policy_records_unknown_hook", c.decoder.unknown_hook);
 	pack_kv_u64(pk, "procfs_seeded", c.procfs_seeded);
@@ -68,6 +75,19 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "pcache_size", c.pcache.size);
 	pack_kv_u64(pk, "pcache_evictions", c.pcache.evictions);
 	pack_kv_u64(pk, "pcache_misses", c.pcache.misses);
+	pack_kv_u64(pk, "pcache_running", c.pcache.running);
+	pack_kv_u64(pk, "kernel_execs_entries", vigil_loader__execs_count(a->loader));
+	pack_kv_u64(pk, "pcache_evicted_exited", c.pcache.evicted_exited);
+	pack_kv_u64(pk, "pcache_evicted_running", c.pcache.evicted_live);
+	/* events sent with less than usual, and records that produced none, by reason */
+	for (r = 0; r < VIGIL_DEGRADED_COUNT; r++) {
+		snprintf(key, sizeof(key), "events_degraded_%s", vigil_degraded_reason_name(r));
+		pack_kv_u64(pk, key, c.decoder.degraded[r]);
+	}
+	for (r = 0; r < VIGIL_DROPPED_COUNT; r++) {
+		snprintf(key, sizeof(key), "events_dropped_%s", vigil_dropped_reason_name(r));
+		pack_kv_u64(pk, key, c.decoder.dropped[r]);
+	}
 	pack_kv_u64(pk, "output_errors", c.output_errors + c.encode_errors);
 	/* the export file (core/export); the same numbers as its vigil_export_* metrics */
 	pack_kv_u64(pk, "export_written", x.file.lines);
@@ -75,6 +95,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "export_rate_limited", x.rate_limited);
 	pack_kv_u64(pk, "export_rotations", x.file.rotations);
 	pack_kv_u64(pk, "export_compressed", x.file.compressed);
+	pack_kv_u64(pk, "control_refused", ctl ? vigil_ctl_server__refused(ctl) : 0);	/* not root, not in --control-group */
 	pack_kv_u64(pk, "export_errors", x.file.write_errors + x.file.compress_errors + x.errors);
 }
 
@@ -130,21 +151,26 @@ static int cmd_metrics(struct vigil_agent *a, const msgpack_object *req, msgpack
 	return err;
 }
 
+/* read_only: the command changes nothing, so a --control-group member may run it; the
+ * others change what the agent enforces and are root's alone. */
 static const struct {
 	const char *name;
+	bool read_only;
 	int (*run)(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 } commands[] = {
-	{"status", cmd_status},
-	{"metrics", cmd_metrics},
-	{"policy_add", agent_policy_add},
-	{"policy_list", agent_policy_list},
-	{"policy_delete", agent_policy_delete},
-	{"policy_enable", agent_policy_enable},
-	{"policy_disable", agent_policy_disable},
-	{"policy_set_mode", agent_policy_set_mode},
-	{"policy_list_add", agent_policy_list_add},
-	{"rules_list", agent_rules_list},
-	{"rules_reload", agent_rules_reload},
+	{"status", true, cmd_status},
+	{"metrics", true, cmd_metrics},
+	{"policy_add", false, agent_policy_add},
+	{"policy_list", true, agent_policy_list},
+	{"policy_delete", false, agent_policy_delete},
+	{"policy_enable", false, agent_policy_enable},
+	{"policy_disable", false, agent_policy_disable},
+	{"policy_set_mode", false, agent_policy_set_mode},
+	{"policy_list_add", false, agent_policy_list_add},
+	{"policy_list_remove", false, agent_policy_list_remove},
+	{"policy_list_values", true, agent_policy_list_values},
+	{"rules_list", true, agent_rules_list},
+	{"rules_reload", false, agent_rules_reload},
 };
 
 const msgpack_object *ctl_get(const msgpack_object *map, const char *key)
@@ -201,7 +227,22 @@ void ctl_pack_ok(msgpack_packer *pk)
 	msgpack_pack_true(pk);
 }
 
-int agent_control(const void *req, size_t len, struct vigil_buf *reply, void *ctx)
+/* {"ok": false, "error": "permission denied: ..."} for a command peer may not run. */
+static int refuse(const struct vigil_ctl_peer *peer, const char *cmd, msgpack_packer *pk)
+{
+	char msg[200];
+
+	if (peer->local)
+		snprintf(msg, sizeof(msg), "permission denied: '%s' changes the agent and needs root; uid %u may "
+			 "run read-only commands only", cmd, peer->uid);
+	else
+		snprintf(msg, sizeof(msg), "permission denied: '%s' changes the agent and needs root on the ipc:// "
+			 "control socket; tcp:// is read-only", cmd);
+	ctl_pack_error(pk, msg);
+	return -EACCES;
+}
+
+int agent_control(const struct vigil_ctl_peer *peer, const void *req, size_t len, struct vigil_buf *reply, void *ctx)
 {
 	struct vigil_agent *a = ctx;
 	msgpack_unpacked up;
@@ -229,11 +270,39 @@ int agent_control(const void *req, size_t len, struct vigil_buf *reply, void *ct
 		err = -EOPNOTSUPP;
 		goto out;
 	}
-	err = commands[i].run(a, &up.data, &pk);
-	if (!err)
-		err = vigil_buf_append(reply, sb.data, sb.size);
+	if (peer->access != VIGIL_CTL_ALL && !commands[i].read_only)
+		err = refuse(peer, cmd, &pk);
+	else
+		err = commands[i].run(a, &up.data, &pk);
+	/* a refusal's reply is its own error message */
+	if ((!err || err == -EACCES) && vigil_buf_append(reply, sb.data, sb.size))
+		err = -ENOMEM;
 out:
 	msgpack_sbuffer_destroy(&sb);
 	msgpack_unpacked_destroy(&up);
 	return err;
+}
+
+int agent_control_start(struct vigil_agent *a)
+{
+	struct vigil_ctl_server_opts o = {.sz = sizeof(o), .read_gid = -1};
+	struct vigil_ctl_server *ctl;
+	struct group *g;
+
+	if (a->opts.control_group) {
+		errno = 0;
+		g = getgrnam(a->opts.control_group);
+		if (!g) {
+			pr_warn("control: no group '%s' (--control-group)", a->opts.control_group);
+			return errno ? -errno : -ENOENT;
+		}
+		o.read_gid = g->gr_gid;
+	}
+	ctl = vigil_ctl_server__start(a->opts.control_url, &o, agent_control, a);
+	if (!ctl)
+		return -errno;
+	pthread_mutex_lock(&a->snap_lock);
+	a->ctl = ctl;
+	pthread_mutex_unlock(&a->snap_lock);
+	return 0;
 }

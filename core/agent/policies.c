@@ -253,24 +253,3 @@ int agent_policy_set_mode(struct vigil_agent *a, const msgpack_object *req, msgp
 	ctl_pack_ok(pk);
 	return 0;
 }
-
-/* {"cmd": "policy_list_add", "list": "denied-binaries", "value": "/tmp/xmrig"} */
-int agent_policy_list_add(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
-{
-	char list[64], value[256], msg[384];
-	int rc;
-
-	if (ctl_get_str(req, "list", list, sizeof(list)) || ctl_get_str(req, "value", value, sizeof(value))) {
-		ctl_pack_error(pk, "policy_list_add needs \"list\" and \"value\"");
-		return 0;
-	}
-	rc = vigil_sensors__list_add(a->sensors, list, value);
-	if (rc < 0) {
-		snprintf(msg, sizeof(msg), rc == -ENOENT ? "no loaded policy uses list \"%s\"" : "list %s: %s", list,
-			 rc == -ENOENT ? "" : strerror(-rc));
-		ctl_pack_error(pk, msg);
-		return 0;
-	}
-	ctl_pack_ok(pk);
-	return 0;
-}

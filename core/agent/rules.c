@@ -1,6 +1,8 @@
 /* rules.c - the Lua rules in the agent (core/luahost): what the host may reach (the bus and
  * every sink, the process cache, the kernel lists) and the rules_list / rules_reload control
- * commands. The host calls back only from the reader thread, where the cache lives. */
+ * commands. The host calls back from its rules thread, concurrently with the reader: every
+ * callback that touches the cache or the sinks takes the pipeline lock, and a cache entry
+ * leaves it as a copy, since the reader may free the entry the moment the lock is dropped. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,45 @@
 /* Alerts, actions and rule status go where every event goes. */
 static void rules_emit(void *ctx, const struct vigil_event *ev)
 {
-	agent_dispatch(ctx, ev);
+	struct vigil_agent *a = ctx;
+
+	pthread_mutex_lock(&a->pipe_lock);
+	agent_dispatch(a, ev);
+	pthread_mutex_unlock(&a->pipe_lock);
+}
+
+/* A copy of n's process in the next of the agent's copy slots, which stays valid for the
+ * host's next three lookups (it holds at most a process and its parent at a time); NULL
+ * for no entry. Under pipe_lock. */
+static const struct vigil_process *copy_out(struct vigil_agent *a, const struct pcache_node *n)
+{
+	struct agent_proc_copy *c;
+
+	if (!n)
+		return NULL;
+	c = &a->rule_procs[a->rule_proc_next++ % VIGIL_ARRAY_SIZE(a->rule_procs)];
+	c->p = n->proc;
+	vigil_buf_reset(&c->binary);
+	vigil_buf_reset(&c->arguments);
+	vigil_buf_reset(&c->cwd);
+	if (vigil_buf_puts(&c->binary, n->proc.binary) || vigil_buf_puts(&c->arguments, n->proc.arguments) ||
+	    vigil_buf_puts(&c->cwd, n->proc.cwd))
+		return NULL;
+	c->p.binary = c->binary.data;
+	c->p.arguments = c->arguments.data;
+	c->p.cwd = c->cwd.data;
+	return &c->p;
+}
+
+void agent_rules_close(struct vigil_agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(a->rule_procs); i++) {
+		vigil_buf_free(&a->rule_procs[i].binary);
+		vigil_buf_free(&a->rule_procs[i].arguments);
+		vigil_buf_free(&a->rule_procs[i].cwd);
+	}
 }
 
 static int b64_value(char c)
@@ -71,29 +111,32 @@ static int exec_id_key(const char *exec_id, uint32_t *pid, uint64_t *ktime)
 static const struct vigil_process *rules_process(void *ctx, const char *exec_id)
 {
 	struct vigil_agent *a = ctx;
-	struct pcache_node *n;
+	const struct vigil_process *p;
 	uint64_t ktime;
 	uint32_t pid;
 
 	if (exec_id_key(exec_id, &pid, &ktime))
 		return NULL;
-	n = pcache_key_find(a->cache, pid, ktime);
-	return n ? &n->proc : NULL;
+	pthread_mutex_lock(&a->pipe_lock);
+	p = copy_out(a, pcache_key_find(a->cache, pid, ktime));
+	pthread_mutex_unlock(&a->pipe_lock);
+	return p;
 }
 
 static const struct vigil_process *rules_process_by_pid(void *ctx, uint32_t pid)
 {
 	struct vigil_agent *a = ctx;
-	struct pcache_node *n = pcache_pid_find(a->cache, pid);
+	const struct vigil_process *p;
 
-	return n ? &n->proc : NULL;
+	pthread_mutex_lock(&a->pipe_lock);
+	p = copy_out(a, pcache_pid_find(a->cache, pid));
+	pthread_mutex_unlock(&a->pipe_lock);
+	return p;
 }
 
-static int rules_deny(void *ctx, const char *list, const char *value)
+static int rules_deny(void *ctx, const struct vigil_deny_request *req, struct vigil_deny_outcome *out)
 {
-	struct vigil_agent *a = ctx;
-
-	return vigil_sensors__list_add(a->sensors, list, value);
+	return agent_lists_deny(ctx, req, out);
 }
 
 int agent_rules_open(struct vigil_agent *a)
@@ -106,13 +149,23 @@ int agent_rules_open(struct vigil_agent *a)
 		.process = rules_process,
 		.process_by_pid = rules_process_by_pid,
 		.deny = rules_deny,
+		.deny_rate = a->opts.deny_rate,
 		.ctx = a,
 	};
+	int err;
 
 	if (!a->opts.rules_dir)
 		return 0;
+	o.deadline_ms = a->opts.rule_deadline_ms;
+	o.queue_len = a->opts.rule_queue_len;
 	a->luahost = vigil_luahost__new(&o);
-	return a->luahost ? 0 : -errno;
+	if (!a->luahost)
+		return -errno;
+	/* the rules run on their own thread from here on: the reader only queues for them */
+	err = vigil_luahost__start(a->luahost);
+	if (err)
+		pr_warn("agent: cannot start the Lua rules thread: %s", strerror(-err));
+	return err;
 }
 
 static void pack_strs(msgpack_packer *pk, const char *key, const char *const *v, size_t n)
@@ -137,7 +190,7 @@ static void pack_rule(const struct vigil_rule_status *st, void *ctx)
 	msgpack_packer *pk = &l->pk;
 
 	l->n++;
-	msgpack_pack_map(pk, 14 + !!st->reason);
+	msgpack_pack_map(pk, 16 + !!st->reason);
 	ctl_pack_str(pk, "name");
 	ctl_pack_str(pk, st->name);
 	ctl_pack_str(pk, "file");
@@ -157,8 +210,10 @@ static void pack_rule(const struct vigil_rule_status *st, void *ctx)
 	pack_u64(pk, "calls", st->calls);
 	pack_u64(pk, "alerts", st->alerts);
 	pack_u64(pk, "actions", st->actions);
+	pack_u64(pk, "denies_limited", st->denies_limited);
 	pack_u64(pk, "errors", st->errors);
 	pack_u64(pk, "time_ns", st->time_ns);
+	pack_u64(pk, "dropped", st->dropped);
 	pack_u64(pk, "memory", st->memory);
 	pack_u64(pk, "timers", st->timers);
 }

@@ -1,9 +1,12 @@
 /* seed.c - processes that were running before the agent: into the exec map (so later
  * records find their parents) and the cache, each announced by a procFS exec event. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent_internal.h"
+#include "taskkeys.h"
 
 static struct vigil_process *copy_process(const struct vigil_process *src)
 {
@@ -29,24 +32,82 @@ static struct vigil_process *copy_process(const struct vigil_process *src)
 	return p;
 }
 
+/* Whether pid still runs: /proc/<pid>/stat exists and its state is not zombie or dead (the
+ * exit tracepoint has run for both). */
+static bool still_running(const char *proc_root, uint32_t pid)
+{
+	char path[4096], buf[512], *paren;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%u/stat", proc_root, pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct vigil_task_key *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* The /proc scan sees a start tick (USER_HZ, 10 ms); the kernel's key is that tick plus
+ * the process's exec count (bpf/lib/task.h task_key). */
+#define TICK_NS 10000000ULL
+
+struct seed {
+	struct vigil_agent *a;
+	struct vigil_task_key *keys;	/* the kernel's, sorted by pid; NULL when unreadable */
+	size_t nkeys;
+};
+
+/* pid's kernel key when the task iterator saw the same process (same start tick; a pid
+ * reused since has another), else the scan's tick: the cache finds a /proc entry by its
+ * tick then (vigil_pcache__lookup). */
+static uint64_t kernel_key(const struct seed *s, uint32_t pid, uint64_t scan_ktime)
+{
+	const struct vigil_task_key want = {.pid = pid}, *k;
+
+	k = s->nkeys ? bsearch(&want, s->keys, s->nkeys, sizeof(*k), by_pid) : NULL;
+	return k && k->ktime / TICK_NS == scan_ktime / TICK_NS ? k->ktime : scan_ktime;
+}
+
 static int seed_one(const struct vigil_process *found, void *ctx)
 {
-	struct vigil_agent *a = ctx;
+	struct seed *s = ctx;
+	struct vigil_agent *a = s->a;
 	struct vigil_process *p;
 	struct vigil_event ev = {0};
 	uint64_t kernel_ktime = 0;
 	int err;
 
-	err = vigil_loader__seed(a->loader, found, &kernel_ktime);
-	/* the kernel saw it exec or fork since attaching: its own record will follow */
-	if (err == -EEXIST && kernel_ktime != found->ktime)
-		return 0;
-	if (err && err != -EEXIST)
-		pr_warn("agent: cannot seed pid %u into the exec map: %s", found->pid, strerror(-err));
-
 	p = copy_process(found);
 	if (!p)
 		return 0;
+	p->ktime = kernel_key(s, p->pid, p->ktime);
+	if (p->ppid)
+		p->pktime = kernel_key(s, p->ppid, p->pktime);
+
+	err = vigil_loader__seed(a->loader, p, &kernel_ktime);
+	/* the kernel saw it exec or fork since attaching: its own record will follow */
+	if (err == -EEXIST) {
+		vigil_process__free(p);
+		return 0;
+	}
+	if (err)
+		pr_warn("agent: cannot seed pid %u into the exec map: %s", p->pid, strerror(-err));
+	/* exited between the scan and the seed: its exit found no entry to delete, so the
+	 * seeded one would stay forever; its exit record retires the cache entry */
+	if (!err && !still_running(a->opts.proc_root, p->pid))
+		vigil_loader__unseed(a->loader, p);
+
 	p = vigil_pcache__exec(a->cache, p, agent_now_ns());
 	if (!p)
 		return 0;
@@ -62,12 +123,18 @@ static int seed_one(const struct vigil_process *found, void *ctx)
 
 int agent_seed_from_proc(struct vigil_agent *a)
 {
-	int n = vigil_procfs_scan(a->opts.proc_root, a->boot_to_wall, seed_one, a);
+	struct seed s = {.a = a};
+	int n;
 
+	/* the keys first: a process that execs between the two is seeded under its older
+	 * key, and its exec record then retires that entry */
+	vigil_loader__task_keys(a->loader, &s.keys, &s.nkeys);
+	n = vigil_procfs_scan(a->opts.proc_root, a->boot_to_wall, seed_one, &s);
+	free(s.keys);
 	if (n < 0) {
 		pr_warn("agent: /proc scan failed: %s", strerror(-n));
 		return n;
 	}
-	pr_info("agent: %d running processes seeded from %s", n, a->opts.proc_root);
+	pr_info("agent: %d running processes seeded from %s (%zu kernel keys)", n, a->opts.proc_root, s.nkeys);
 	return n;
 }

@@ -33,9 +33,13 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev)
 	/* a slow or absent subscriber costs a counted drop, never a blocked reader */
 	vigil_pub__send(a->pub, a->msgpack.data, a->msgpack.len);
 
-	/* the text sinks and the Lua rules read the decoded event: decode once, and only for them */
+	/* the Lua rules get a copy of the bus bytes on their own thread: a full queue drops
+	 * (counted per rule by the host), a stuck rule never holds the reader up */
 	rules = a->luahost && vigil_luahost__wants(a->luahost, ev->type);
-	if (a->opts.output == VIGIL_OUTPUT_NONE && !a->exporter && !rules)
+	if (rules)
+		vigil_luahost__post(a->luahost, ev->type, a->msgpack.data, a->msgpack.len);
+	/* the text sinks read the decoded event: decode once, and only for them */
+	if (a->opts.output == VIGIL_OUTPUT_NONE && !a->exporter)
 		return;
 	/* the text sinks render from the bus bytes, so they print what subscribers print */
 	msg = vigil_msg__decode(a->msgpack.data, a->msgpack.len);
@@ -56,10 +60,6 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev)
 		if (!err)
 			write_line(a, stdout, &a->line);
 	}
-	/* last: what the rules raise comes back through here (never to the rules again), after
-	 * the event that raised it */
-	if (rules)
-		vigil_luahost__event(a->luahost, msg);
 	vigil_msg__free(msg);
 }
 

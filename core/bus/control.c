@@ -1,36 +1,19 @@
-/* control.c - the control channel: an NN_REP server on its own thread, and the client call. */
+/* control.c - the control channel: one server object over either transport (ctl_unix.c for
+ * ipc://, ctl_nn.c for tcp://), the answer to each request, and the client call. */
 #include <errno.h>
 #include <msgpack.h>
-#include <nanomsg/nn.h>
-#include <nanomsg/reqrep.h>
-#include <pthread.h>
-#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "bus.h"
 #include "bus_internal.h"
 
-/* How often the server thread looks at its stop flag. */
-#define CTL_POLL_MS 200
-
-struct vigil_ctl_server {
-	int sock;
-	char *url;
-	vigil_ctl_handler handler;
-	void *ctx;
-	pthread_t thread;
-	bool thread_started;
-	atomic_bool stop;
-	_Atomic uint64_t bad_requests;
-};
-
-/* {"ok": false, "error": "<strerror>"} */
-static void error_reply(struct vigil_buf *reply, int err)
+/* {"ok": false, "error": msg} */
+static void error_reply(struct vigil_buf *reply, const char *msg)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	const char *msg = strerror(-err);
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -44,45 +27,52 @@ static void error_reply(struct vigil_buf *reply, int err)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void *serve(void *arg)
+void bus_ctl_answer(struct vigil_ctl_server *s, const struct vigil_ctl_peer *peer, const void *req, size_t len,
+		struct vigil_buf *reply)
 {
-	struct vigil_ctl_server *s = arg;
-	struct vigil_buf reply = {0};
+	char msg[160];
+	int err;
 
-	while (!atomic_load(&s->stop)) {
-		void *req = NULL;
-		int n = nn_recv(s->sock, &req, NN_MSG, 0);
-		int err;
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			if (errno == EBADF || errno == ETERM)
-				break;
-			continue;
-		}
-		vigil_buf_reset(&reply);
-		err = s->handler(req, (size_t)n, &reply, s->ctx);
-		nn_freemsg(req);
-		if (err) {
-			atomic_fetch_add(&s->bad_requests, 1);
-			error_reply(&reply, err);
-		}
-		nn_send(s->sock, reply.data ? reply.data : "", reply.len, 0);
+	vigil_buf_reset(reply);
+	if (peer->access == VIGIL_CTL_DENIED) {
+		atomic_fetch_add(&s->refused, 1);
+		snprintf(msg, sizeof(msg), "permission denied: uid %u is not root%s", peer->uid,
+			 s->read_gid >= 0 ? " nor in the control group" : "");
+		pr_info("control: refused uid %u (pid %d)", peer->uid, peer->pid);
+		error_reply(reply, msg);
+		return;
 	}
-	vigil_buf_free(&reply);
-	return NULL;
+	pthread_mutex_lock(&s->handler_lock);
+	err = s->handler(peer, req, len, reply, s->ctx);
+	pthread_mutex_unlock(&s->handler_lock);
+	if (!err)
+		return;
+	if (err == -EACCES) {
+		atomic_fetch_add(&s->refused, 1);
+		pr_info("control: refused a command from uid %u (pid %d)", peer->uid, peer->pid);
+	} else {
+		atomic_fetch_add(&s->bad_requests, 1);
+	}
+	if (!reply->len)
+		error_reply(reply, strerror(-err));
 }
 
-struct vigil_ctl_server *vigil_ctl_server__start(const char *url, vigil_ctl_handler handler, void *ctx)
+struct vigil_ctl_server *vigil_ctl_server__start(const char *url, const struct vigil_ctl_server_opts *opts,
+						  vigil_ctl_handler handler, void *ctx)
 {
 	struct vigil_ctl_server *s = calloc(1, sizeof(*s));
-	int timeout = CTL_POLL_MS;
+	struct vigil_ctl_server_opts o = {.read_gid = -1};
 	int err;
 
 	if (!s)
 		return NULL;
-	s->sock = -1;
+	if (opts)
+		memcpy(&o, opts, opts->sz && opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	s->fd = s->sock = -1;
+	pthread_mutex_init(&s->handler_lock, NULL);
+	pthread_mutex_init(&s->conns_lock, NULL);
+	pthread_cond_init(&s->conns_done, NULL);
+	s->read_gid = o.read_gid;
 	s->handler = handler;
 	s->ctx = ctx;
 	s->url = strdup(url);
@@ -90,26 +80,9 @@ struct vigil_ctl_server *vigil_ctl_server__start(const char *url, vigil_ctl_hand
 		err = -ENOMEM;
 		goto err_out;
 	}
-	err = bus_prepare_ipc(url);
+	err = bus_ipc_path(url) ? bus_ctl_unix_start(s) : bus_ctl_nn_start(s);
 	if (err)
 		goto err_out;
-	s->sock = nn_socket(AF_SP, NN_REP);
-	if (s->sock < 0) {
-		err = -errno;
-		goto err_out;
-	}
-	nn_setsockopt(s->sock, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof(timeout));
-	bus_unlink_ipc(url);
-	if (nn_bind(s->sock, url) < 0) {
-		err = -errno;
-		pr_warn("control: cannot bind %s: %s", url, nn_strerror(errno));
-		goto err_out;
-	}
-	bus_chmod_ipc(url, 0600);
-	err = -pthread_create(&s->thread, NULL, serve, s);
-	if (err)
-		goto err_out;
-	s->thread_started = true;
 	return s;
 
 err_out:
@@ -123,6 +96,11 @@ uint64_t vigil_ctl_server__bad_requests(const struct vigil_ctl_server *s)
 	return atomic_load(&s->bad_requests);
 }
 
+uint64_t vigil_ctl_server__refused(const struct vigil_ctl_server *s)
+{
+	return atomic_load(&s->refused);
+}
+
 void vigil_ctl_server__close(struct vigil_ctl_server *s)
 {
 	if (!s)
@@ -130,40 +108,28 @@ void vigil_ctl_server__close(struct vigil_ctl_server *s)
 	atomic_store(&s->stop, true);
 	if (s->thread_started)
 		pthread_join(s->thread, NULL);
-	if (s->sock >= 0) {
-		nn_close(s->sock);
+	/* connection threads end within their CTL_PEER_MS deadlines */
+	pthread_mutex_lock(&s->conns_lock);
+	while (s->conns)
+		pthread_cond_wait(&s->conns_done, &s->conns_lock);
+	pthread_mutex_unlock(&s->conns_lock);
+	if (s->fd >= 0) {
+		close(s->fd);
 		bus_unlink_ipc(s->url);
 	}
+	bus_ctl_nn_close(s);
+	pthread_cond_destroy(&s->conns_done);
+	pthread_mutex_destroy(&s->conns_lock);
+	pthread_mutex_destroy(&s->handler_lock);
 	free(s->url);
 	free(s);
 }
 
 int vigil_ctl_request(const char *url, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms)
 {
-	void *msg = NULL;
-	int sock, n, err = 0;
+	const char *path = bus_ipc_path(url);
 
-	sock = nn_socket(AF_SP, NN_REQ);
-	if (sock < 0)
-		return -errno;
-	if (nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout_ms, sizeof(timeout_ms)) < 0 ||
-	    nn_setsockopt(sock, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout_ms, sizeof(timeout_ms)) < 0 ||
-	    nn_connect(sock, url) < 0) {
-		err = -errno;
-		goto out;
-	}
-	if (nn_send(sock, req, req_len, 0) < 0) {
-		err = errno == EAGAIN ? -ETIMEDOUT : -errno;
-		goto out;
-	}
-	n = nn_recv(sock, &msg, NN_MSG, 0);
-	if (n < 0) {
-		err = errno == EAGAIN ? -ETIMEDOUT : -errno;
-		goto out;
-	}
-	err = vigil_buf_append(reply, msg, (size_t)n);
-	nn_freemsg(msg);
-out:
-	nn_close(sock);
-	return err;
+	if (path)
+		return bus_ctl_unix_request(path, req, req_len, reply, timeout_ms);
+	return bus_ctl_nn_request(url, req, req_len, reply, timeout_ms);
 }

@@ -35,10 +35,8 @@ struct vigil_pub *vigil_pub__open(const char *url, unsigned int mode)
 		goto err_out;
 	}
 	err = bus_prepare_ipc(url);
-	if (err) {
-		pr_warn("bus: cannot create the directory for %s: %s", url, strerror(-err));
-		goto err_out;
-	}
+	if (err)
+		goto err_out;	/* logged, naming the directory */
 	p->sock = nn_socket(AF_SP, NN_PUB);
 	if (p->sock < 0) {
 		err = -errno;
@@ -53,8 +51,10 @@ struct vigil_pub *vigil_pub__open(const char *url, unsigned int mode)
 		goto err_out;
 	}
 	err = bus_chmod_ipc(url, mode);
-	if (err)
+	if (err) {
 		pr_warn("bus: cannot chmod %s: %s", url, strerror(-err));
+		goto err_out;
+	}
 	return p;
 
 err_out:

@@ -61,15 +61,16 @@ static void print_list(const msgpack_object *rules)
 		printf("no rules loaded\n");
 		return;
 	}
-	printf("%-28s %-9s %-13s %10s %8s %8s %7s %10s %9s\n", "NAME", "STATE", "PRIORITY", "CALLS", "ALERTS",
-	       "ACTIONS", "ERRORS", "TIME(ms)", "MEM(KiB)");
+	printf("%-28s %-9s %-13s %10s %8s %8s %7s %10s %9s %8s\n", "NAME", "STATE", "PRIORITY", "CALLS", "ALERTS",
+	       "ACTIONS", "ERRORS", "TIME(ms)", "MEM(KiB)", "DROPPED");
 	for (i = 0; i < rules->via.array.size; i++) {
 		r = &rules->via.array.ptr[i];
-		printf("%-28s %-9s %-13s %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7" PRIu64 " %10.1f %9" PRIu64 "\n",
+		printf("%-28s %-9s %-13s %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7" PRIu64 " %10.1f %9" PRIu64
+		       " %8" PRIu64 "\n",
 		       str(get(r, "name"), name, sizeof(name)), str(get(r, "state"), state, sizeof(state)),
 		       str(get(r, "priority"), prio, sizeof(prio)), num(get(r, "calls")), num(get(r, "alerts")),
 		       num(get(r, "actions")), num(get(r, "errors")), (double)num(get(r, "time_ns")) / 1e6,
-		       num(get(r, "memory")) / 1024);
+		       num(get(r, "memory")) / 1024, num(get(r, "dropped")));
 		if (get(r, "reason"))
 			printf("    %s\n", str(get(r, "reason"), reason, sizeof(reason)));
 	}

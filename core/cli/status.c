@@ -49,7 +49,7 @@ static void print_text(const msgpack_object *root)
 		const msgpack_object_kv *kv = &counters->via.map.ptr[i];
 
 		if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-			printf("  %-26.*s %llu\n", (int)kv->key.via.str.size, kv->key.via.str.ptr,
+			printf("  %-32.*s %llu\n", (int)kv->key.via.str.size, kv->key.via.str.ptr,
 			       (unsigned long long)kv->val.via.u64);
 	}
 }

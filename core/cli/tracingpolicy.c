@@ -17,18 +17,76 @@
 struct tp_opts {
 	const char *control;
 	const char *mode;
+	long ttl;		/* add-value --ttl seconds; -1: the agent's default */
 	bool json;
 };
+
+/* What a successful reply prints, if anything. */
+typedef void (*tp_print_fn)(const struct tp_opts *o, const msgpack_object *reply);
 
 static void pack_str(msgpack_packer *pk, const char *s)
 {
 	msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
-/* Send one request; print the error, or the list; returns the exit code. */
-static int request(const struct tp_opts *o, msgpack_sbuffer *req, bool list)
+static void print_policies(const struct tp_opts *o, const msgpack_object *reply)
 {
-	struct vigil_buf reply = {0}, json = {0};
+	struct vigil_buf json = {0};
+
+	if (!o->json) {
+		cli_print_policies(vigil_msgpack_get(reply, "policies"));
+		return;
+	}
+	if (!vigil_json_from_msgpack(vigil_msgpack_get(reply, "policies"), &json))
+		printf("%s\n", json.data);
+	vigil_buf_free(&json);
+}
+
+static void print_str(const msgpack_object *map, const char *key, int width)
+{
+	const msgpack_object *v = vigil_msgpack_get(map, key);
+
+	if (v && v->type == MSGPACK_OBJECT_STR)
+		printf("%-*.*s ", width, (int)v->via.str.size, v->via.str.ptr);
+	else if (v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		printf("%-*llu ", width, (unsigned long long)v->via.u64);
+	else
+		printf("%-*s ", width, "-");
+}
+
+/* list-values: one line per value added at run time */
+static void print_values(const struct tp_opts *o, const msgpack_object *reply)
+{
+	const msgpack_object *v = vigil_msgpack_get(reply, "values");
+	struct vigil_buf json = {0};
+	uint32_t i;
+
+	if (o->json) {
+		if (!vigil_json_from_msgpack(v, &json))
+			printf("%s\n", json.data);
+		vigil_buf_free(&json);
+		return;
+	}
+	printf("%-32s %-8s %-10s %-20s %-9s %-30s %s\n", "VALUE", "DEVICE", "INODE", "BY", "CAUSE_UID", "ADDED",
+	       "EXPIRES");
+	for (i = 0; v && v->type == MSGPACK_OBJECT_ARRAY && i < v->via.array.size; i++) {
+		const msgpack_object *e = &v->via.array.ptr[i];
+
+		print_str(e, "value", 32);
+		print_str(e, "device", 8);
+		print_str(e, "inode", 10);
+		print_str(e, "by", 20);
+		print_str(e, "cause_uid", 9);
+		print_str(e, "added", 30);
+		print_str(e, "expires", 0);
+		printf("\n");
+	}
+}
+
+/* Send one request; print the error, or what print makes of the reply; returns the exit code. */
+static int request(const struct tp_opts *o, msgpack_sbuffer *req, tp_print_fn print)
+{
+	struct vigil_buf reply = {0};
 	const msgpack_object *ok;
 	msgpack_unpacked up;
 	size_t off = 0;
@@ -56,17 +114,12 @@ static int request(const struct tp_opts *o, msgpack_sbuffer *req, bool list)
 			fprintf(stderr, "the agent refused the request\n");
 		goto out;
 	}
-	if (list && o->json) {
-		if (!vigil_json_from_msgpack(vigil_msgpack_get(&up.data, "policies"), &json))
-			printf("%s\n", json.data);
-	} else if (list) {
-		cli_print_policies(vigil_msgpack_get(&up.data, "policies"));
-	}
+	if (print)
+		print(o, &up.data);
 	rc = 0;
 out:
 	msgpack_unpacked_destroy(&up);
 	vigil_buf_free(&reply);
-	vigil_buf_free(&json);
 	return rc;
 }
 
@@ -117,7 +170,7 @@ static int tp_add(const struct tp_opts *o, int argc, char **argv, msgpack_packer
 		pack_str(pk, o->mode);
 	}
 	free(yaml);
-	rc = request(o, sb, false);
+	rc = request(o, sb, NULL);
 	if (!rc)
 		printf("policy from %s added\n", argv[0]);
 	return rc;
@@ -143,23 +196,35 @@ static int tp_named(const struct tp_opts *o, const char *cmd, int argc, char **a
 		pack_str(pk, "mode");
 		pack_str(pk, argv[1]);
 	}
-	return request(o, sb, false);
+	return request(o, sb, NULL);
 }
 
-static int tp_add_value(const struct tp_opts *o, int argc, char **argv, msgpack_packer *pk, msgpack_sbuffer *sb)
+/* add-value, remove-value LIST VALUE; list-values LIST */
+static int tp_list_value(const struct tp_opts *o, const char *cmd, int argc, char **argv, msgpack_packer *pk,
+			 msgpack_sbuffer *sb)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: vigil tracingpolicy add-value LIST VALUE\n");
+	bool values = !strcmp(cmd, "policy_list_values"), add = !strcmp(cmd, "policy_list_add");
+
+	if (argc != (values ? 1 : 2)) {
+		fprintf(stderr, "usage: vigil tracingpolicy %s LIST%s\n",
+			values ? "list-values" : add ? "add-value" : "remove-value",
+			values ? " [-o text|json]" : add ? " VALUE [--ttl SECONDS]" : " VALUE");
 		return 2;
 	}
-	msgpack_pack_map(pk, 3);
+	msgpack_pack_map(pk, 2 + !values + (add && o->ttl >= 0));
 	pack_str(pk, "cmd");
-	pack_str(pk, "policy_list_add");
+	pack_str(pk, cmd);
 	pack_str(pk, "list");
 	pack_str(pk, argv[0]);
-	pack_str(pk, "value");
-	pack_str(pk, argv[1]);
-	return request(o, sb, false);
+	if (!values) {
+		pack_str(pk, "value");
+		pack_str(pk, argv[1]);
+	}
+	if (add && o->ttl >= 0) {
+		pack_str(pk, "ttl");
+		msgpack_pack_uint64(pk, (uint64_t)o->ttl);
+	}
+	return request(o, sb, values ? print_values : NULL);
 }
 
 static const struct {
@@ -173,6 +238,8 @@ static const struct {
 	{"disable", "policy_disable"},
 	{"set-mode", "policy_set_mode"},
 	{"add-value", "policy_list_add"},
+	{"remove-value", "policy_list_remove"},
+	{"list-values", "policy_list_values"},
 };
 
 static void usage(FILE *f)
@@ -181,7 +248,11 @@ static void usage(FILE *f)
 		   "       vigil tracingpolicy list [-o text|json]\n"
 		   "       vigil tracingpolicy delete|enable|disable NAME\n"
 		   "       vigil tracingpolicy set-mode NAME enforce|monitor\n"
-		   "       vigil tracingpolicy add-value LIST VALUE   (extend a \"values\" list in the kernel)\n"
+		   "       vigil tracingpolicy add-value LIST VALUE [--ttl SECONDS]\n"
+		   "                  (extend a list in the kernel; a \"files\" list takes the file at the path now;\n"
+		   "                   the entry expires after the agent's --deny-ttl, or SECONDS; 0: never)\n"
+		   "       vigil tracingpolicy remove-value LIST VALUE   (a value, a path, or DEVICE:INODE)\n"
+		   "       vigil tracingpolicy list-values LIST [-o text|json]   (what was added at run time)\n"
 		   "options: --control URL (default %s)\n",
 		VIGIL_BUS_DEFAULT_CONTROL);
 }
@@ -192,10 +263,11 @@ int cmd_tracingpolicy(int argc, char **argv)
 		{"mode", required_argument, NULL, 'm'},
 		{"output", required_argument, NULL, 'o'},
 		{"control", required_argument, NULL, 'c'},
+		{"ttl", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct tp_opts o = {.control = VIGIL_BUS_DEFAULT_CONTROL};
+	struct tp_opts o = {.control = VIGIL_BUS_DEFAULT_CONTROL, .ttl = -1};
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	const char *sub;
@@ -208,7 +280,7 @@ int cmd_tracingpolicy(int argc, char **argv)
 	}
 	sub = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "m:o:c:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:o:c:t:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (strcmp(optarg, "enforce") && strcmp(optarg, "monitor"))
@@ -221,6 +293,10 @@ int cmd_tracingpolicy(int argc, char **argv)
 			o.json = !strcmp(optarg, "json");
 			break;
 		case 'c': o.control = optarg; break;
+		case 't':
+			if (vigil_parse_long(optarg, 0, 10L * 365 * 86400, &o.ttl))
+				return cli_bad_value("tracingpolicy", "ttl", optarg);
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -241,9 +317,9 @@ int cmd_tracingpolicy(int argc, char **argv)
 		msgpack_pack_map(&pk, 1);
 		pack_str(&pk, "cmd");
 		pack_str(&pk, "policy_list");
-		rc = request(&o, &sb, true);
-	} else if (!strcmp(sub, "add-value")) {
-		rc = tp_add_value(&o, argc - optind, argv + optind, &pk, &sb);
+		rc = request(&o, &sb, print_policies);
+	} else if (!strncmp(subcommands[i].cmd, "policy_list_", 12)) {
+		rc = tp_list_value(&o, subcommands[i].cmd, argc - optind, argv + optind, &pk, &sb);
 	} else {
 		rc = tp_named(&o, subcommands[i].cmd, argc - optind, argv + optind, &pk, &sb);
 	}

@@ -1,6 +1,7 @@
 /* vigild.c - the agent: foreground, stops cleanly on SIGINT/SIGTERM. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "agent/agent.h"
 #include "common/common.h"
 #include "export/export.h"
+#include "metrics/metrics.h"
 
 static struct vigil_agent *running;
 
@@ -77,6 +79,18 @@ enum {
 	OPT_FIELD_FILTERS,
 	OPT_EXPORT_RATE,
 	OPT_METRICS_SERVER,
+	OPT_DENY_TTL,
+	OPT_DENY_RATE,
+	OPT_DENY_PROTECT,
+	OPT_DENY_SYSTEM_FILES,
+	OPT_PROCESS_CACHE_SIZE,
+	OPT_METRICS_BINARY_LABELS,
+	OPT_CONTROL_GROUP,
+	OPT_KEEP_ENFORCING,
+	OPT_PIN_DIR,
+	OPT_NO_CAP_DROP,
+	OPT_RULE_DEADLINE,
+	OPT_RULE_QUEUE,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -147,6 +161,7 @@ static int parse_duration(const char *s, uint64_t *out)
 static const struct option options[] = {
 	{"bus", required_argument, NULL, 'b'},
 	{"control", required_argument, NULL, 'c'},
+	{"control-group", required_argument, NULL, OPT_CONTROL_GROUP},
 	{"output", required_argument, NULL, 'o'},
 	{"color", no_argument, NULL, 'C'},
 	{"export-file", required_argument, NULL, 'e'},
@@ -161,13 +176,24 @@ static const struct option options[] = {
 	{"field-filters", required_argument, NULL, OPT_FIELD_FILTERS},
 	{"export-rate-limit", required_argument, NULL, OPT_EXPORT_RATE},
 	{"metrics-server", required_argument, NULL, OPT_METRICS_SERVER},
+	{"deny-ttl", required_argument, NULL, OPT_DENY_TTL},
+	{"deny-rate", required_argument, NULL, OPT_DENY_RATE},
+	{"deny-protect", required_argument, NULL, OPT_DENY_PROTECT},
+	{"deny-system-files", no_argument, NULL, OPT_DENY_SYSTEM_FILES},
+	{"metrics-binary-labels", required_argument, NULL, OPT_METRICS_BINARY_LABELS},
 	{"rb-size", required_argument, NULL, 'r'},
+	{"process-cache-size", required_argument, NULL, OPT_PROCESS_CACHE_SIZE},
 	{"wakeup-batch", required_argument, NULL, 'w'},
 	{"poll-ms", required_argument, NULL, 'p'},
 	{"node-name", required_argument, NULL, 'n'},
 	{"tracing-policy", required_argument, NULL, 't'},
 	{"tracing-policy-dir", required_argument, NULL, 'T'},
 	{"rules-dir", required_argument, NULL, 'R'},
+	{"keep-enforcing", no_argument, NULL, OPT_KEEP_ENFORCING},
+	{"pin-dir", required_argument, NULL, OPT_PIN_DIR},
+	{"no-cap-drop", no_argument, NULL, OPT_NO_CAP_DROP},
+	{"rule-deadline-ms", required_argument, NULL, OPT_RULE_DEADLINE},
+	{"rule-queue-len", required_argument, NULL, OPT_RULE_QUEUE},
 	{"debug", no_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -179,18 +205,31 @@ static void usage(FILE *f)
 		"usage: vigild [options]\n"
 		"  -b, --bus URL            event bus (default %s)\n"
 		"  -c, --control URL        control socket (default %s)\n"
+		"      --control-group NAME members may run read-only control commands (status, metrics,\n"
+		"                           policy_list, rules_list); the rest stay root's (default: root only)\n"
 		"  -o, --output FORMAT      print events: none, json, compact (default none)\n"
 		"      --color              colour compact output\n"
 		"  -e, --export-file PATH   append events as JSON lines (rotated: see below)\n"
 		"      --rb-size BYTES      ring buffer size, power of two (default 8388608)\n"
 		"      --wakeup-batch N     records per reader wake-up, 1-4096 (default 64)\n"
 		"      --poll-ms N          reader latency bound in ms, 1-1000 (default 20)\n"
+		"      --process-cache-size N  processes cached, 64-16777216 (default 65536); when full,\n"
+		"                           entries are evicted (see README), no event is dropped\n"
 		"      --node-name NAME     node name in events and exec_ids (default $NODE_NAME or hostname)\n"
 		"      --tracing-policy FILE      load this policy at start (repeatable; a bad one stops the start)\n"
 		"      --tracing-policy-dir DIR   load every *.yaml here (default: rules/policies in a checkout,\n"
 		"                                 else /etc/vigil/policies when present; \"\" for none)\n"
 		"      --rules-dir DIR            Lua correlation rules, every *.lua (default: rules/lua in a\n"
 		"                                 checkout, else /etc/vigil/rules when present; \"\" for none)\n"
+		"      --keep-enforcing     pin enforcing policies (Sigkill/Signal/Override) under --pin-dir so\n"
+		"                           they go on enforcing while no agent runs (crash, SIGKILL, stop);\n"
+		"                           the next agent replaces them once its own are attached\n"
+		"      --pin-dir DIR        absolute bpffs directory of --keep-enforcing (default /sys/fs/bpf/vigil;\n"
+		"                           pins of an earlier run there are removed at start even without the flag)\n"
+		"      --no-cap-drop        keep every capability (default: drop all but the run-time set after start-up mounts)\n"
+		"      --rule-deadline-ms N       wall-clock limit of one rule call; an overrun disables the\n"
+		"                                 rule (default 50)\n"
+		"      --rule-queue-len N         events the rules thread may lag by before drops (default 4096)\n"
 		"  -d, --debug              debug messages\n"
 		"export file (Tetragon's flags; backups are PATH-<UTC time>.EXT, .gz when compressed):\n"
 		"      --export-file-max-size-mb N        rotate before passing N MB (default 10; 0: never)\n"
@@ -204,7 +243,15 @@ static void usage(FILE *f)
 		"      --export-rate-limit N|TYPE=N,...   events a minute per event type; drops reported as\n"
 		"                                         rate_limit_info events (-1: unlimited, 0: none)\n"
 		"metrics:\n"
-		"      --metrics-server ADDR    Prometheus /metrics on ADDR (\":2112\" is 127.0.0.1:2112)\n",
+		"      --metrics-server ADDR    Prometheus /metrics on ADDR (\":2112\" is 127.0.0.1:2112)\n"
+		"      --metrics-binary-labels auto|on|off  binary paths as labels (default auto: on for a\n"
+		"                               loopback ADDR, \"hidden\" for any other)\n"
+		"what a Lua rule's deny() may add to a kernel list (README: \"Lua deny, checked\"):\n"
+		"      --deny-ttl D             entries expire after D (\"1h\", \"10m\", seconds; default 1h; 0: never)\n"
+		"      --deny-rate N            deny() calls per rule per minute, 1-10000 (default 10)\n"
+		"      --deny-protect PATH      no rule may deny a file at or under PATH (repeatable)\n"
+		"      --deny-system-files      let rules deny root-owned system files and files their\n"
+		"                               process's user does not own (off by default)\n",
 		"ipc:///run/vigil/events.sock", "ipc:///run/vigil/control.sock");
 }
 
@@ -221,6 +268,19 @@ static int parse_output(const char *s, enum vigil_output *out)
 	return 0;
 }
 
+static int parse_binary_labels(const char *s, int *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = VIGIL_METRICS_BINARY_AUTO;
+	else if (!strcmp(s, "on"))
+		*out = VIGIL_METRICS_BINARY_ON;
+	else if (!strcmp(s, "off"))
+		*out = VIGIL_METRICS_BINARY_OFF;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int bad_value(const char *opt, const char *val)
 {
 	fprintf(stderr, "vigild: invalid value for --%s: '%s'\n", opt, val);
@@ -230,7 +290,7 @@ static int bad_value(const char *opt, const char *val)
 
 int main(int argc, char **argv)
 {
-	struct vigil_agent_opts opts = {.sz = sizeof(opts)};
+	struct vigil_agent_opts opts = {.sz = sizeof(opts), .drop_privileges = true};
 	/* Tetragon's defaults: rotate at 10 MB, keep 5 backups */
 	struct vigil_exporter_opts xopts = {
 		.sz = sizeof(xopts),
@@ -241,6 +301,9 @@ int main(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	const char *policies[64];
 	size_t npolicies = 0;
+	const char *protect[64];
+	size_t nprotect = 0;
+	uint64_t ttl_ns;
 	const char *policy_dir = NULL;
 	bool policy_dir_set = false;
 	const char *rules_dir = NULL;
@@ -252,6 +315,11 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'b': opts.events_url = optarg; break;
 		case 'c': opts.control_url = optarg; break;
+		case OPT_CONTROL_GROUP:
+			if (!*optarg || !getgrnam(optarg))
+				return bad_value("control-group", optarg);
+			opts.control_group = optarg;
+			break;
 		case 'o':
 			if (parse_output(optarg, &opts.output))
 				return bad_value("output", optarg);
@@ -295,10 +363,46 @@ int main(int argc, char **argv)
 			break;
 		case OPT_EXPORT_RATE: xopts.rate_limit = optarg; break;
 		case OPT_METRICS_SERVER: opts.metrics_server = optarg; break;
+		case OPT_DENY_TTL:
+			if (parse_duration(optarg, &ttl_ns) || ttl_ns % 1000000000ULL || ttl_ns / 1000000000ULL > UINT32_MAX)
+				return bad_value("deny-ttl", optarg);
+			opts.deny_ttl_s = (uint32_t)(ttl_ns / 1000000000ULL);
+			opts.deny_ttl_set = true;
+			break;
+		case OPT_DENY_RATE:
+			if (vigil_parse_long(optarg, 1, 10000, &v))
+				return bad_value("deny-rate", optarg);
+			opts.deny_rate = (uint32_t)v;
+			break;
+		case OPT_DENY_PROTECT:
+			if (optarg[0] != '/' || nprotect == VIGIL_ARRAY_SIZE(protect))
+				return bad_value("deny-protect", optarg);
+			protect[nprotect++] = optarg;
+			break;
+		case OPT_DENY_SYSTEM_FILES: opts.deny_system_files = true; break;
+		case OPT_METRICS_BINARY_LABELS:
+			if (parse_binary_labels(optarg, &opts.metrics_binary_labels))
+				return bad_value("metrics-binary-labels", optarg);
+			break;
+		case OPT_RULE_DEADLINE:
+			if (vigil_parse_long(optarg, 1, 600000, &v))
+				return bad_value("rule-deadline-ms", optarg);
+			opts.rule_deadline_ms = (unsigned int)v;
+			break;
+		case OPT_RULE_QUEUE:
+			if (vigil_parse_long(optarg, 1, 1L << 20, &v))
+				return bad_value("rule-queue-len", optarg);
+			opts.rule_queue_len = (size_t)v;
+			break;
 		case 'r':
 			if (vigil_parse_long(optarg, 4096, 1L << 30, &v) || (v & (v - 1)))
 				return bad_value("rb-size", optarg);
 			opts.ringbuf_bytes = (uint32_t)v;
+			break;
+		case OPT_PROCESS_CACHE_SIZE:
+			if (vigil_parse_long(optarg, 64, 1L << 24, &v))
+				return bad_value("process-cache-size", optarg);
+			opts.process_cache_size = (uint32_t)v;
 			break;
 		case 'w':
 			if (vigil_parse_long(optarg, 1, 4096, &v))
@@ -320,6 +424,13 @@ int main(int argc, char **argv)
 			break;
 		case 'T': policy_dir = optarg; policy_dir_set = true; break;
 		case 'R': rules_dir = optarg; rules_dir_set = true; break;
+		case OPT_KEEP_ENFORCING: opts.keep_enforcing = true; break;
+		case OPT_PIN_DIR:
+			if (optarg[0] != '/' || strlen(optarg) > 200 || strstr(optarg, "/../") || strstr(optarg, "/./"))
+				return bad_value("pin-dir", optarg);
+			opts.pin_root = optarg;
+			break;
+		case OPT_NO_CAP_DROP: opts.drop_privileges = false; break;
 		case 'd': vigil_print_set_debug(1); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -336,6 +447,8 @@ int main(int argc, char **argv)
 	opts.export_opts = &xopts;
 	opts.policy_files = policies;
 	opts.npolicy_files = npolicies;
+	opts.deny_protect = protect;
+	opts.ndeny_protect = nprotect;
 	opts.policy_dir = policy_dir && *policy_dir ? policy_dir : NULL;
 	if (!rules_dir_set)
 		rules_dir = default_rules_dir();

@@ -771,10 +771,10 @@ static void put_alert(struct line *l)
 }
 
 /* "⚡ action  <src> <bin> <rule>: kill <pid> <signal>" or ": deny <list> <value>", then
- * " failed: <error>" in red when the action failed */
+ * " failed: <error>" in red when the action failed, then " (<reason>)" */
 static void put_rule_action(struct line *l)
 {
-	struct text action = str_at(l->m, "action"), err = str_at(l->m, "error");
+	struct text action = str_at(l->m, "action"), err = str_at(l->m, "error"), reason = str_at(l->m, "reason");
 	uint64_t pid = 0;
 	char num[24];
 
@@ -798,6 +798,11 @@ static void put_rule_action(struct line *l)
 		encode_puts(&l->o, "failed: ");
 		put_text(l, err);
 		color_off(l);
+	}
+	if (reason.n) {
+		encode_puts(&l->o, " (");
+		put_text(l, reason);
+		encode_puts(&l->o, ")");
 	}
 }
 

@@ -434,36 +434,67 @@ static void put_alert(struct encode_tree *t, const struct vigil_event *ev)
 		put_str_list(t, "exec_ids", ev->alert.exec_ids, ev->alert.nexec_ids);
 }
 
-/* rule_action {process, parent, rule, action, pid, signal, list, value, maps_updated, error,
- * exec_ids}: kill fills pid and signal, deny list, value and maps_updated; error is the
- * strerror() text of a failed action. */
+/* file {device "major:minor", inode, uid, links}: the identity a files list holds */
+static void put_file_id(struct encode_tree *t, const struct vigil_file_id *f)
+{
+	char dev[24];
+
+	snprintf(dev, sizeof(dev), "%u:%u", f->dev >> 20, f->dev & 0xfffff);
+	encode_tree_str(t, "file");
+	msgpack_pack_map(&t->pk, 4);
+	encode_tree_kv_str(t, "device", dev);
+	encode_tree_str(t, "inode");
+	msgpack_pack_uint64(&t->pk, f->ino);
+	encode_tree_kv_u32(t, "uid", f->uid);
+	encode_tree_kv_u32(t, "links", f->nlink);
+}
+
+/* rule_action {process, parent, rule, action, pid, signal, list, value, file, maps_updated,
+ * error, reason, cause_uid, expires, evidence {type, time}, exec_ids}: kill fills pid and
+ * signal, deny list, value (and file for a files list), maps_updated and expires; error is
+ * the strerror() text of a failed action and reason says why it was refused. */
 static void put_rule_action(struct encode_tree *t, const struct vigil_event *ev)
 {
-	const char *sig = vigil_signal_name(ev->rule_action.signal);
-	const char *err = ev->rule_action.error ? strerror(ev->rule_action.error) : NULL;
-	size_t nids = str_count(ev->rule_action.exec_ids, ev->rule_action.nexec_ids);
+	const typeof(ev->rule_action) *ra = &ev->rule_action;
+	const char *sig = vigil_signal_name(ra->signal);
+	const char *err = ra->error ? strerror(ra->error) : NULL;
+	size_t nids = str_count(ra->exec_ids, ra->nexec_ids);
 
-	msgpack_pack_map(&t->pk, !!ev->process + (ev->process && ev->parent) + 2 + !!ev->rule_action.pid +
-					 !!sig + has_text(ev->rule_action.list) + has_text(ev->rule_action.value) +
-					 !!ev->rule_action.maps + !!err + !!nids);
+	msgpack_pack_map(&t->pk, !!ev->process + (ev->process && ev->parent) + 2 + !!ra->pid + !!sig +
+					 has_text(ra->list) + has_text(ra->value) + !!ra->file + !!ra->maps + !!err +
+					 has_text(ra->reason) + !!ra->cause_uid + !!ra->expires +
+					 has_text(ra->evidence) + !!nids);
 	if (ev->process)
 		put_process(t, "process", ev->process);
 	if (ev->process && ev->parent)
 		put_process(t, "parent", ev->parent);
-	encode_tree_kv_str(t, "rule", ev->rule_action.rule);
-	encode_tree_kv_str(t, "action", ev->rule_action.action);
-	if (ev->rule_action.pid)
-		encode_tree_kv_u32(t, "pid", (uint32_t)ev->rule_action.pid);
+	encode_tree_kv_str(t, "rule", ra->rule);
+	encode_tree_kv_str(t, "action", ra->action);
+	if (ra->pid)
+		encode_tree_kv_u32(t, "pid", (uint32_t)ra->pid);
 	if (sig)
 		encode_tree_kv_str(t, "signal", sig);
-	put_kv_opt(t, "list", ev->rule_action.list);
-	put_kv_opt(t, "value", ev->rule_action.value);
-	if (ev->rule_action.maps)
-		encode_tree_kv_u32(t, "maps_updated", ev->rule_action.maps);
+	put_kv_opt(t, "list", ra->list);
+	put_kv_opt(t, "value", ra->value);
+	if (ra->file)
+		put_file_id(t, ra->file);
+	if (ra->maps)
+		encode_tree_kv_u32(t, "maps_updated", ra->maps);
 	if (err)
 		encode_tree_kv_str(t, "error", err);
+	put_kv_opt(t, "reason", ra->reason);
+	if (ra->cause_uid)
+		encode_tree_kv_u32(t, "cause_uid", *ra->cause_uid);
+	if (ra->expires)
+		put_kv_time(t, "expires", ra->expires);
+	if (has_text(ra->evidence)) {
+		encode_tree_str(t, "evidence");
+		msgpack_pack_map(&t->pk, 1 + has_text(ra->evidence_time));
+		encode_tree_kv_str(t, "type", ra->evidence);
+		put_kv_opt(t, "time", ra->evidence_time);
+	}
 	if (nids)
-		put_str_list(t, "exec_ids", ev->rule_action.exec_ids, ev->rule_action.nexec_ids);
+		put_str_list(t, "exec_ids", ra->exec_ids, ra->nexec_ids);
 }
 
 /* rule_status {rule, file, state, reason} */

@@ -65,7 +65,36 @@ void vigil_decoder__free(struct vigil_decoder *d)
 int decode_bad(struct vigil_decoder *d)
 {
 	d->stats.bad_records++;
+	d->stats.dropped[VIGIL_DROPPED_BAD_RECORD]++;
 	return -EBADMSG;
+}
+
+struct vigil_process *decode_parent(struct vigil_decoder *d, struct vigil_process *p)
+{
+	struct vigil_process *parent;
+
+	if (!p->ppid)
+		return NULL;
+	parent = vigil_pcache__lookup(d->cache, p->ppid, p->pktime);
+	if (!parent) {
+		p->flags |= VIGIL_PROC_NOPARENT;
+		d->stats.degraded[VIGIL_DEGRADED_PARENT_UNKNOWN]++;
+	}
+	return parent;
+}
+
+struct vigil_process *decode_stand_in(struct vigil_decoder *d, uint32_t pid, uint32_t tid, uint64_t ktime)
+{
+	struct vigil_process *p = d->unknown;
+
+	d->stats.degraded[VIGIL_DEGRADED_PROCESS_UNKNOWN]++;
+	p->pid = pid;
+	p->tid = tid;
+	p->ktime = ktime;
+	p->start_time = ktime + d->boot_to_wall;
+	p->flags = VIGIL_PROC_UNKNOWN;
+	vigil_exec_id_format(vigil_pcache__node_name(d->cache), ktime, pid, p->exec_id);
+	return p;
 }
 
 static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *r, size_t size,
@@ -87,7 +116,7 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 		return -ENOMEM;
 	p->pid = r->pid;
 	p->tid = r->tid;
-	p->ktime = r->hdr.ktime;
+	p->ktime = r->proc_ktime;
 	p->ppid = r->ppid;
 	p->pktime = r->pktime;
 	p->flags = process_flags(r->flags);
@@ -105,6 +134,13 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 			p->ns_host_mask |= 1u << k;
 	}
 	p->cgroup_id = r->cgroup_id;
+	p->file = (struct vigil_file_id){
+		.dev = r->file_dev,
+		.uid = r->file_uid,
+		.ino = r->file_ino,
+		.mode = r->file_mode,
+		.nlink = r->file_nlink,
+	};
 	err = vigil_process__set_str(&p->binary, bin, r->binary_len);
 	if (!err)
 		err = vigil_process__set_str(&p->cwd, cwd, r->cwd_len);
@@ -118,13 +154,16 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 		return err;
 	}
 
+	/* a full cache evicts, or hands p back flagged uncached: the exec is reported either way */
 	p = vigil_pcache__exec(d->cache, p, r->hdr.ktime);
 	if (!p)
 		return -errno;
+	if (p->flags & VIGIL_PROC_UNCACHED)
+		d->stats.degraded[VIGIL_DEGRADED_UNCACHED]++;
 	ev->type = VIGIL_EVENT_EXEC;
 	ev->time = r->hdr.ktime + d->boot_to_wall;
 	ev->process = p;
-	ev->parent = p->ppid ? vigil_pcache__lookup(d->cache, p->ppid, p->pktime) : NULL;
+	ev->parent = decode_parent(d, p);
 	return 1;
 }
 
@@ -132,7 +171,7 @@ static int decode_clone(struct vigil_decoder *d, const struct vigil_clone_record
 {
 	struct vigil_process *p;
 
-	p = vigil_pcache__clone(d->cache, r->pid, r->hdr.ktime, r->ppid, r->pktime, r->hdr.ktime + d->boot_to_wall,
+	p = vigil_pcache__clone(d->cache, r->pid, r->proc_ktime, r->ppid, r->pktime, r->hdr.ktime + d->boot_to_wall,
 				r->hdr.ktime);
 	if (!p)
 		return -errno;
@@ -142,31 +181,36 @@ static int decode_clone(struct vigil_decoder *d, const struct vigil_clone_record
 
 static int decode_exit(struct vigil_decoder *d, const struct vigil_exit_record *r, struct vigil_event *ev)
 {
-	struct vigil_process *p = vigil_pcache__lookup(d->cache, r->pid, r->proc_ktime);
+	struct vigil_process *p = vigil_pcache__exit(d->cache, r->pid, r->proc_ktime, r->hdr.ktime);
 
 	if (!p) {
-		/* a process the cache never saw: report what the kernel knows */
+		/* never seen, or evicted from a full cache: report what the kernel knows */
 		d->stats.exit_unknown++;
-		p = vigil_pcache__clone(d->cache, r->pid, r->proc_ktime, 0, 0, r->proc_ktime + d->boot_to_wall,
-					r->hdr.ktime);
-		if (!p)
-			return -errno;
-		p->flags = VIGIL_PROC_UNKNOWN;
+		p = decode_stand_in(d, r->pid, r->tid, r->proc_ktime);
 	}
-	p = vigil_pcache__exit(d->cache, r->pid, r->proc_ktime, r->hdr.ktime);
-	if (!p)
-		return -ENOENT;
 	ev->type = VIGIL_EVENT_EXIT;
 	ev->time = r->hdr.ktime + d->boot_to_wall;
 	ev->process = p;
-	ev->parent = p->ppid ? vigil_pcache__lookup(d->cache, p->ppid, p->pktime) : NULL;
+	ev->parent = decode_parent(d, p);
 	/* wait(2) encoding: exit status in bits 8-15, terminating signal in bits 0-6 */
 	ev->exit.status = (r->exit_code >> 8) & 0xff;
 	ev->exit.signal = r->exit_code & 0x7f;
 	return 1;
 }
 
-int vigil_decoder__record(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev)
+/* A record that produced nothing is counted by reason; malformed ones already are. */
+static int count_drop(struct vigil_decoder *d, int ret)
+{
+	if (ret == -EEXIST)
+		d->stats.dropped[VIGIL_DROPPED_DUPLICATE]++;
+	else if (ret == -ENOSPC)
+		d->stats.dropped[VIGIL_DROPPED_CACHE_FULL]++;
+	else if (ret < 0 && ret != -EBADMSG)
+		d->stats.dropped[VIGIL_DROPPED_NOMEM]++;
+	return ret;
+}
+
+static int decode_record(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev)
 {
 	const struct vigil_msg_hdr *hdr = data;
 
@@ -196,6 +240,11 @@ int vigil_decoder__record(struct vigil_decoder *d, const void *data, size_t size
 	default:
 		return decode_bad(d);
 	}
+}
+
+int vigil_decoder__record(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev)
+{
+	return count_drop(d, decode_record(d, data, size, ev));
 }
 
 void vigil_decoder__set_hook_resolver(struct vigil_decoder *d, vigil_hook_resolver fn, void *ctx)

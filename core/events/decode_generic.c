@@ -23,20 +23,13 @@ static enum vigil_event_action strongest(uint32_t bits)
 
 /* The process of a record: its cached incarnation, the newest one of its pid, or a stand-in
  * that names only the pid (flag "unknown"). */
-static const struct vigil_process *record_process(struct vigil_decoder *d, const struct vg_generic_record *r)
+static struct vigil_process *record_process(struct vigil_decoder *d, const struct vg_generic_record *r)
 {
-	const struct vigil_process *p = vigil_pcache__lookup(d->cache, r->pid, r->proc_ktime);
+	struct vigil_process *p = vigil_pcache__lookup(d->cache, r->pid, r->proc_ktime);
 
 	if (!p)
 		p = vigil_pcache__find_pid(d->cache, r->pid);
-	if (p)
-		return p;
-	d->unknown->pid = r->pid;
-	d->unknown->tid = r->tid;
-	d->unknown->ktime = r->proc_ktime;
-	d->unknown->flags = VIGIL_PROC_UNKNOWN;
-	vigil_exec_id_format(vigil_pcache__node_name(d->cache), r->proc_ktime, r->pid, d->unknown->exec_id);
-	return d->unknown;
+	return p ? p : decode_stand_in(d, r->pid, r->tid, r->proc_ktime);
 }
 
 static int decode_arg(const struct vg_generic_record *r, size_t data_len, unsigned int i, int type,
@@ -117,7 +110,7 @@ int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struc
 {
 	const struct vg_generic_record *r = data;
 	const struct vigil_hook_info *hook;
-	const struct vigil_process *p;
+	struct vigil_process *p;
 	size_t data_len, i;
 
 	if (size < offsetof(struct vg_generic_record, data) || size > sizeof(*r) || r->nargs > VG_MAX_ARGS)
@@ -126,6 +119,7 @@ int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struc
 	hook = d->resolve ? d->resolve(d->resolve_ctx, r->hook_id) : NULL;
 	if (!hook) {
 		d->stats.unknown_hook++;
+		d->stats.dropped[VIGIL_DROPPED_UNKNOWN_HOOK]++;
 		return 0;
 	}
 	if (hook->nargs != r->nargs)
@@ -139,7 +133,7 @@ int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struc
 	ev->type = hook->type;
 	ev->time = r->hdr.ktime + d->boot_to_wall;
 	ev->process = p;
-	ev->parent = p->ppid ? vigil_pcache__lookup(d->cache, p->ppid, p->pktime) : NULL;
+	ev->parent = decode_parent(d, p);
 	ev->policy.hook = hook;
 	ev->policy.nargs = r->nargs;
 	ev->policy.override_err = r->override_err;

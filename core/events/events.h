@@ -40,6 +40,11 @@ enum vigil_process_flag {
 	VIGIL_PROC_ROOTCWD = 1u << 8,		/* "rootcwd": cwd is "/" */
 	VIGIL_PROC_CLONE = 1u << 9,		/* "clone": created by fork; on exec: first exec after fork */
 	VIGIL_PROC_UNKNOWN = 1u << 10,		/* "unknown": nothing known but the pid */
+	/* vigil's own, for events the process cache could not fully resolve (core/pcache): */
+	VIGIL_PROC_UNCACHED = 1u << 11,		/* "uncached": cache full, nothing evictable: only what
+						 * the exec record carried; later events say "unknown" */
+	VIGIL_PROC_NOPARENT = 1u << 12,		/* "noParent": the parent was not in the cache (never
+						 * seen, or evicted): no `parent`; parent_exec_id stands */
 };
 
 /* Namespaces in the order Tetragon's Namespaces message lists them. */
@@ -70,6 +75,19 @@ struct vigil_caps {
 
 /* A process incarnation: one exec (or one fork without exec). Owned by the process cache
  * (core/pcache); events borrow it for as long as the cache keeps it. */
+/* The file a process executed, as the kernel opened it: what a "files" list denies. */
+struct vigil_file_id {
+	uint32_t dev;			/* kernel encoding (major << 20 | minor); 0 = unknown */
+	uint32_t uid;			/* owner */
+	uint64_t ino;
+	uint32_t mode;			/* i_mode: type and permission bits */
+	uint32_t nlink;
+};
+
+/* The kernel's dev_t encoding from user space's (stat's st_dev), and back. */
+VIGIL_API uint32_t vigil_dev_to_kernel(uint64_t st_dev);
+VIGIL_API uint64_t vigil_dev_from_kernel(uint32_t kdev);
+
 struct vigil_process {
 	uint32_t pid;			/* host tgid */
 	uint32_t tid;
@@ -89,6 +107,7 @@ struct vigil_process {
 	uint32_t ns[VIGIL_NS_COUNT];	/* inode numbers, 0 = unknown */
 	uint32_t ns_host_mask;		/* bit k set: ns[k] equals the host's (pid 1's) namespace */
 	uint64_t cgroup_id;
+	struct vigil_file_id file;	/* the binary's identity; file.dev 0 when unknown */
 	uint32_t refcnt;		/* the cache's reference count, reported as Tetragon does */
 };
 
@@ -206,14 +225,21 @@ struct vigil_event {
 			size_t nexec_ids;
 		} alert;	/* ALERT */
 		struct {
-			const char *rule;
-			const char *action;		/* "kill" or "deny" */
+			const char *rule;		/* the rule, or "operator" for the CLI */
+			const char *action;		/* "kill", "deny"; the operator's "add_value",
+							 * "remove_value"; "expire" when a TTL ran out */
 			int32_t pid;			/* kill: target and signal number */
 			int32_t signal;
 			const char *list;		/* deny: the kernel list and the value added */
 			const char *value;
+			const struct vigil_file_id *file;	/* a files list: the file denied */
 			uint32_t maps;			/* deny: kernel maps updated */
 			int32_t error;			/* 0, or the errno the action failed with */
+			const char *reason;		/* why it was refused or done; NULL when none */
+			const uint32_t *cause_uid;	/* the user whose process caused it; NULL unknown */
+			uint64_t expires;		/* wall-clock ns when the value leaves the list; 0 never */
+			const char *evidence;		/* the triggering event's type key, NULL none */
+			const char *evidence_time;	/* and its time, as that event printed it */
 			const char *const *exec_ids;
 			size_t nexec_ids;
 		} rule_action;	/* RULE_ACTION */
@@ -248,6 +274,29 @@ VIGIL_API size_t vigil_process_flags_format(uint32_t flags, char *out, size_t si
 struct vigil_pcache;
 struct vigil_decoder;
 
+/* Why an event went out with less than usual: each is counted once per event. */
+enum vigil_degraded_reason {
+	VIGIL_DEGRADED_UNCACHED,	/* "uncached": exec the full cache could not keep (flag uncached) */
+	VIGIL_DEGRADED_PROCESS_UNKNOWN,	/* "process_unknown": exit/policy event of a process not cached */
+	VIGIL_DEGRADED_PARENT_UNKNOWN,	/* "parent_unknown": exec/exit whose parent is not cached */
+	VIGIL_DEGRADED_COUNT,
+};
+
+/* Why a record produced no event (or, for clone records, no cache entry). */
+enum vigil_dropped_reason {
+	VIGIL_DROPPED_BAD_RECORD,	/* "bad_record": malformed */
+	VIGIL_DROPPED_UNKNOWN_HOOK,	/* "unknown_hook": a policy record of a hook no longer known */
+	VIGIL_DROPPED_DUPLICATE,	/* "duplicate": an exec or fork already cached (the /proc scan
+					 * raced with it and announced it) */
+	VIGIL_DROPPED_NOMEM,		/* "nomem": out of memory */
+	VIGIL_DROPPED_CACHE_FULL,	/* "cache_full": a fork nothing could make room for */
+	VIGIL_DROPPED_COUNT,
+};
+
+/* "uncached", "bad_record", ...: the label values of the counters above. */
+VIGIL_API const char *vigil_degraded_reason_name(enum vigil_degraded_reason r);
+VIGIL_API const char *vigil_dropped_reason_name(enum vigil_dropped_reason r);
+
 struct vigil_decoder_stats {
 	uint64_t records;		/* records seen */
 	uint64_t policy;		/* policy hook records */
@@ -255,6 +304,8 @@ struct vigil_decoder_stats {
 	uint64_t bad_records;		/* malformed: wrong size, unknown op (dropped) */
 	uint64_t exec, clone, exit;	/* records per op */
 	uint64_t exit_unknown;		/* exits of processes the cache did not know */
+	uint64_t degraded[VIGIL_DEGRADED_COUNT];	/* events emitted with less, by reason */
+	uint64_t dropped[VIGIL_DROPPED_COUNT];		/* records that produced nothing, by reason */
 };
 
 /* A decoder applies kernel records to the process cache (borrowed) and produces events.
@@ -265,7 +316,10 @@ VIGIL_API void vigil_decoder__free(struct vigil_decoder *d);
 
 /* Apply one record (borrowed; decode or copy before returning). Returns 1 when *ev holds an
  * event (its processes are borrowed from the cache until the next call), 0 when the record
- * only updated the cache, or -EBADMSG when it was malformed (counted and dropped). */
+ * only updated the cache, or a negative errno when it produced nothing, counted in
+ * stats.dropped by reason: -EBADMSG malformed, -EEXIST already cached, -ENOMEM, -ENOSPC (a
+ * fork the full cache could not take). A full cache never costs an exec, exit or policy
+ * event: they go out degraded (stats.degraded). */
 VIGIL_API int vigil_decoder__record(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev);
 
 /* Resolve a policy record's hook id to what the event reports (core/sensors). */

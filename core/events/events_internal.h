@@ -3,6 +3,7 @@
 #define VIGIL_EVENTS_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "events.h"
 
@@ -18,6 +19,13 @@ struct vigil_decoder {
 
 /* Count a malformed record; returns -EBADMSG. */
 int decode_bad(struct vigil_decoder *d);
+/* The cached parent of p, or NULL; when p names a parent the cache lacks, p is flagged
+ * noParent and the event counted as degraded (parent_unknown). */
+struct vigil_process *decode_parent(struct vigil_decoder *d, struct vigil_process *p);
+/* The decoder's stand-in for a process the cache does not know, naming only what the
+ * record carries (flag unknown); counted as degraded (process_unknown). Valid until the
+ * next record. */
+struct vigil_process *decode_stand_in(struct vigil_decoder *d, uint32_t pid, uint32_t tid, uint64_t ktime);
 
 /* A policy hook record (bpf/generic.h). Same contract as vigil_decoder__record. */
 int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev);

@@ -49,7 +49,10 @@ struct vigil_export_error {
  *   policy_names         [name, ...]: the policy that produced the event (kprobe,
  *                        tracepoint, lsm, uprobe events; exec and exit never match)
  *   health_check         true: the process or its parent is a health probe of the
- *                        agent (`vigil status`), false: neither is
+ *                        agent, false: neither is. A probe is the installed vigil client
+ *                        (see vigil_filter__set_client) run by root (uid and euid 0) with
+ *                        `status` as its first argument; a process is a probe's child only
+ *                        when its parent is such a probe. Anything else named vigil is not.
  * Regexes are POSIX extended (regcomp REG_EXTENDED), unanchored like RE2's Match: most
  * Tetragon patterns carry over; Perl classes such as \d do not. Any other key (the
  * Kubernetes ones: namespace, pod_regex, labels, ...) is refused rather than ignored, so
@@ -77,6 +80,14 @@ typedef size_t (*vigil_filter_ancestors_fn)(void *ctx, const struct vigil_msg *m
  * mistaken for a descendant; bounded, oldest forgotten first). Then only descendants
  * that started while the filter was watching are found. */
 VIGIL_API void vigil_filter__set_ancestors(struct vigil_filter *f, vigil_filter_ancestors_fn fn, void *ctx);
+
+/* The vigil client whose `status` runs are health probes, compared with the binary the
+ * kernel reports, so path is resolved (realpath) when it exists. By default (set when the
+ * filter is built) it is the `vigil` next to the running program, else /usr/bin/vigil or
+ * /usr/local/bin/vigil, and only a file owned by root that group and others cannot write
+ * counts: a client anyone else could replace is no client. NULL: none, health_check true
+ * then matches nothing. 0 or -ENOMEM. */
+VIGIL_API int vigil_filter__set_client(struct vigil_filter *f, const char *path);
 
 /* Whether m matches any object of f (an empty list matches nothing). Not thread-safe (pid_set learning, scratch space):
  * one thread per filter. */

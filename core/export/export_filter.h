@@ -50,11 +50,19 @@ struct vigil_filter {
 	size_t n;
 	vigil_filter_ancestors_fn ancestors;
 	void *ancestors_ctx;
+	char *client;			/* health_check: the resolved path of the vigil client, NULL: none */
 };
 
 bool filter_pid_in(const struct filter_pids *p, uint32_t pid);
 /* pid_set of o against m: the process, its ancestors (resolver) or learned descendants. */
 bool filter_pid_set_match(struct vigil_filter *f, struct filter_obj *o, const struct vigil_msg *m);
 void filter_learned_free(struct filter_learned *l);
+
+/* health_check (probe.c). Set f->client to the trusted vigil client found by default: the
+ * one next to the running program, else the installed one; none leaves it NULL. 0 or -ENOMEM. */
+int filter_client_default(struct vigil_filter *f);
+/* Whether who ("process" or "parent") of m is a health probe: f->client run by root with
+ * `status` as its first argument. */
+bool filter_is_probe(const struct vigil_filter *f, const struct vigil_msg *m, const char *who);
 
 #endif

@@ -193,6 +193,16 @@ static int add_obj(void *ctx, json_t *obj, int index, int line, struct vigil_exp
 	return 0;
 }
 
+static bool uses_health(const struct vigil_filter *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->objs[i].health >= 0)
+			return true;
+	return false;
+}
+
 struct vigil_filter *vigil_filter__new_json(const char *text, struct vigil_export_error *err)
 {
 	struct vigil_filter *f = calloc(1, sizeof(*f));
@@ -209,6 +219,11 @@ struct vigil_filter *vigil_filter__new_json(const char *text, struct vigil_expor
 	ret = export_json_each(text, add_obj, f, err);
 	if (ret)
 		goto err_out;
+	if (uses_health(f)) {
+		ret = filter_client_default(f);
+		if (ret)
+			goto err_out;
+	}
 	return f;
 
 err_out:
@@ -226,6 +241,7 @@ void vigil_filter__free(struct vigil_filter *f)
 	for (i = 0; i < f->n; i++)
 		obj_free(&f->objs[i]);
 	free(f->objs);
+	free(f->client);
 	free(f);
 }
 
@@ -294,27 +310,6 @@ static bool policy_in(const struct filter_obj *o, const struct vigil_msg *m)
 	return false;
 }
 
-/* A health probe of the agent: `vigil status ...` (Tetragon's is a pod's exec probe;
- * vigil's deployments probe with the status command). */
-static bool is_probe(const struct vigil_msg *m, const char *who)
-{
-	char path[32];
-	const char *s, *base;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s.binary", who);
-	if (!str_at(m, path, &s, &n))
-		return false;
-	base = memrchr(s, '/', n);
-	base = base ? base + 1 : s;
-	if ((size_t)(s + n - base) != 5 || memcmp(base, "vigil", 5))
-		return false;
-	snprintf(path, sizeof(path), "%s.arguments", who);
-	if (!str_at(m, path, &s, &n))
-		return false;
-	return n >= 6 && !memcmp(s, "status", 6) && (n == 6 || s[6] == ' ');
-}
-
 static bool obj_match(struct vigil_filter *f, struct filter_obj *o, const struct vigil_msg *m)
 {
 	uint64_t pid;
@@ -326,7 +321,7 @@ static bool obj_match(struct vigil_filter *f, struct filter_obj *o, const struct
 		return false;
 	if (o->has_policies && !policy_in(o, m))
 		return false;
-	if (o->health >= 0 && (is_probe(m, "process") || is_probe(m, "parent")) != (o->health == 1))
+	if (o->health >= 0 && (filter_is_probe(f, m, "process") || filter_is_probe(f, m, "parent")) != (o->health == 1))
 		return false;
 	if (o->binary.n && !any_regex(&o->binary, m, "process.binary"))
 		return false;

@@ -49,6 +49,28 @@ static int choose_mechanism(struct vigil_loader *l, const struct vigil_probe_rep
 	return 0;
 }
 
+/* The exec, fork and exit links, pinned: the pinned policies' matchBinaries keep reading a
+ * current exec map while no agent runs. */
+static int pin_links(struct vigil_loader *l, const char *dir)
+{
+	struct process_bpf *s = l->skel;
+	struct bpf_link *links[] = {s->links.tp_btf_exec, s->links.tp_btf_fork, s->links.tp_btf_exit,
+				    s->links.raw_tp_exec, s->links.raw_tp_fork, s->links.raw_tp_exit};
+	static const char *const names[] = {"process_exec", "process_fork", "process_exit",
+					    "process_exec", "process_fork", "process_exit"};
+	size_t i;
+	int err;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(links); i++) {
+		if (!links[i])
+			continue;	/* the mechanism not chosen */
+		err = vigil_pin_link(links[i], dir, names[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, const struct vigil_probe_report *probe)
 {
 	struct vigil_loader_opts o = {
@@ -66,6 +88,7 @@ struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, co
 			o.exec_map_entries = opts->exec_map_entries;
 		if (opts->wakeup_batch)
 			o.wakeup_batch = opts->wakeup_batch;
+		o.pin_dir = opts->pin_dir;
 	}
 	if (!is_pow2(o.ringbuf_bytes) || o.ringbuf_bytes < (uint32_t)getpagesize()) {
 		pr_warn("loader: ring buffer size %u is not a power of two >= page size", o.ringbuf_bytes);
@@ -104,6 +127,11 @@ struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, co
 		goto err_out;
 	}
 	pr_info("loader: process programs attached with %s", l->mechanism);
+	if (o.pin_dir) {
+		err = pin_links(l, o.pin_dir);
+		if (err)
+			goto err_out;
+	}
 	return l;
 
 err_out:
@@ -135,6 +163,21 @@ int vigil_loader__execs_fd(const struct vigil_loader *l)
 	return bpf_map__fd(l->skel->maps.vg_execs);
 }
 
+uint64_t vigil_loader__execs_count(const struct vigil_loader *l)
+{
+	int fd = vigil_loader__execs_fd(l);
+	uint32_t key, next;
+	uint64_t n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
 int vigil_loader__seed(struct vigil_loader *l, const struct vigil_process *p, uint64_t *ktime_out)
 {
 	struct vigil_exec_entry e = {
@@ -160,6 +203,18 @@ int vigil_loader__seed(struct vigil_loader *l, const struct vigil_process *p, ui
 	if (ktime_out && !bpf_map_lookup_elem(fd, &p->pid, &e))
 		*ktime_out = e.ktime;
 	return -EEXIST;
+}
+
+int vigil_loader__unseed(struct vigil_loader *l, const struct vigil_process *p)
+{
+	int fd = vigil_loader__execs_fd(l);
+	struct vigil_exec_entry e;
+
+	if (bpf_map_lookup_elem(fd, &p->pid, &e))
+		return -errno;
+	if (!(e.flags & VIGIL_KF_PROCFS) || e.ktime != p->ktime)
+		return -ENOENT;		/* the kernel's own entry: a new process took the pid */
+	return bpf_map_delete_elem(fd, &p->pid) ? -errno : 0;
 }
 
 int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_counters *out)

@@ -52,6 +52,33 @@ VIGIL_API int vigil_mount_fs(void);
  * layout) into out. Returns 0 or -ENOENT. */
 VIGIL_API int vigil_cgroup2_path(char *out, size_t size);
 
+/* ---- pinned links: enforcement that outlives the agent (--keep-enforcing) ---- */
+
+#define VIGIL_PIN_ROOT "/sys/fs/bpf/vigil"
+
+/* The agent's bpffs directory: root owns it, mode 0700 (anyone else's is refused). Each
+ * run that keeps enforcing pins under a directory of its own, <root>/run-<boot ns>/; the
+ * pins of earlier runs stay in force until vigil_pins__remove_previous. */
+struct vigil_pins;
+
+/* Check (keep: create) root, note the runs pinned before, and with keep make this run's
+ * directory. root NULL: VIGIL_PIN_ROOT. NULL + errno (-EPERM: root is not ours). */
+VIGIL_API struct vigil_pins *vigil_pins__open(const char *root, bool keep);
+/* This run's directory, or NULL when it does not keep enforcing. Borrowed. */
+VIGIL_API const char *vigil_pins__run_dir(const struct vigil_pins *p);
+/* Unpin every link of the runs found at open (they stop enforcing unless this run has
+ * attached its own). Returns how many were removed. Accepts NULL. */
+VIGIL_API int vigil_pins__remove_previous(struct vigil_pins *p);
+/* Unpin this run's links (a start that failed). Accepts NULL. */
+VIGIL_API void vigil_pins__remove_run(struct vigil_pins *p);
+/* Free; pins stay in the kernel. Accepts NULL. */
+VIGIL_API void vigil_pins__close(struct vigil_pins *p);
+
+struct bpf_link;
+
+/* Pin link at dir/name (libbpf remembers the path for bpf_link__unpin). 0 or -errno. */
+int vigil_pin_link(struct bpf_link *link, const char *dir, const char *name);
+
 /* ---- the process lifecycle programs ---- */
 
 struct vigil_loader;
@@ -61,6 +88,9 @@ struct vigil_loader_opts {
 	uint32_t ringbuf_bytes;		/* power of two, >= page size; default 8 MiB */
 	uint32_t exec_map_entries;	/* default 32768 */
 	uint32_t wakeup_batch;		/* records per forced reader wake-up; default 64 */
+	/* pin the links here (vigil_pins__run_dir) so the exec map stays current for the
+	 * pinned policies when the agent dies; NULL: links die with the agent */
+	const char *pin_dir;
 };
 
 /* Kernel-side loss and failure counters, summed over CPUs. */
@@ -86,12 +116,27 @@ VIGIL_API int vigil_loader__ringbuf_fd(const struct vigil_loader *l);
 /* The exec map fd (borrowed): tgid -> current incarnation. */
 VIGIL_API int vigil_loader__execs_fd(const struct vigil_loader *l);
 
+/* Entries in the exec map now (walks its keys: for status, not for a hot path). */
+VIGIL_API uint64_t vigil_loader__execs_count(const struct vigil_loader *l);
+
 struct vigil_process;
 
 /* Seed the exec map with a process found by the /proc scan (its key, parent key, binary,
  * namespaces and capabilities), unless the kernel already knows it. Returns 0, -EEXIST
  * (then *ktime_out holds the kernel's ktime), or -errno. */
 VIGIL_API int vigil_loader__seed(struct vigil_loader *l, const struct vigil_process *p, uint64_t *ktime_out);
+
+struct vigil_task_key;
+
+/* Every running process's key as the exec, fork and exit programs compute it (a task
+ * iterator, bpf/taskkeys.bpf.c), sorted by pid: *out is malloc'd, the caller frees it.
+ * Returns 0 or -errno (logged); then *out is NULL and *n 0. */
+VIGIL_API int vigil_loader__task_keys(const struct vigil_loader *l, struct vigil_task_key **out, size_t *n);
+
+/* Undo vigil_loader__seed for p when the entry is still the seeded one (a process that
+ * exited before it was seeded: its exit came and went, so nothing else would delete it).
+ * Returns 0 or -errno (-ENOENT when there is nothing of p's to delete). */
+VIGIL_API int vigil_loader__unseed(struct vigil_loader *l, const struct vigil_process *p);
 
 struct bpf_object;
 

@@ -59,7 +59,10 @@ static int result(lua_State *L, int err, lua_Integer ok_value)
 	return 2;
 }
 
-/* kill(pid [, sig]): never the agent itself, init or a process group */
+/* kill(pid [, sig]): never the agent itself, init or a process group. The target is the
+ * incarnation the rule saw: the event's process when it has that pid, else the cache's live
+ * process with it; the signal goes through a pidfd checked against that incarnation's start
+ * (signal.c), so a pid taken over by another process since is ESRCH, not a wrong kill. */
 int lh_kill(lua_State *L)
 {
 	struct lh_rule *r = lh_rule_of(L);
@@ -67,6 +70,7 @@ int lh_kill(lua_State *L)
 	struct vigil_event ev = { .type = VIGIL_EVENT_RULE_ACTION };
 	lua_Integer pid = luaL_checkinteger(L, 1);
 	int sig = check_signal(L, 2), err;
+	uint64_t start_ktime = 0;
 	struct lh_scratch *sc;
 	struct lh_src src;
 
@@ -74,16 +78,15 @@ int lh_kill(lua_State *L)
 	if (pid <= 1 || pid > 0x7fffffff || pid == getpid())
 		return luaL_argerror(L, 1, "not a pid a rule may signal");
 	sc = lh_scratch(L, r);
-	/* the target, before it goes; the triggering event names it when the cache does not */
-	ev.process = o->process_by_pid ? o->process_by_pid(o->ctx, (uint32_t)pid) : NULL;
-	if (ev.process) {
-		ev.parent = o->process ? o->process(o->ctx, ev.process->parent_exec_id) : NULL;
-	} else {
-		lh_src_at(L, r, 0, &src);
-		lh_src_process(L, r, &src, sc, &ev.process, &ev.parent);
-		if (ev.process && ev.process->pid != (uint32_t)pid)
-			ev.process = ev.parent = NULL;
+	/* the target, before it goes: the triggering event names it, else the cache */
+	lh_src_at(L, r, 0, &src);
+	lh_src_process(L, r, &src, sc, &ev.process, &ev.parent);
+	if (!ev.process || ev.process->pid != (uint32_t)pid) {
+		ev.process = o->process_by_pid ? o->process_by_pid(o->ctx, (uint32_t)pid) : NULL;
+		ev.parent = ev.process && o->process ? o->process(o->ctx, ev.process->parent_exec_id) : NULL;
 	}
+	if (ev.process)
+		start_ktime = ev.process->ktime ? ev.process->ktime : lh_exec_id_ktime(ev.process->exec_id);
 	/* the target's exec_id, then the triggering event's */
 	if (ev.process)
 		lh_scratch_add_id(sc, ev.process->exec_id, strlen(ev.process->exec_id));
@@ -92,7 +95,7 @@ int lh_kill(lua_State *L)
 	if (o->kill)
 		err = -o->kill(o->ctx, (int)pid, sig);
 	else
-		err = kill((pid_t)pid, sig) ? errno : 0;
+		err = -lh_signal((int)pid, start_ktime, sig);
 
 	ev.rule_action.rule = r->name;
 	ev.rule_action.action = "kill";
@@ -106,15 +109,47 @@ int lh_kill(lua_State *L)
 	return result(L, err, -1);
 }
 
-/* deny(list, value [, ev]): value joins the kernel list; the event names the process of ev
- * (default: the event being handled) */
+/* One deny() token of the rule's bucket, refilled at opts.deny_rate a minute; false when
+ * none is left (the call is counted and refused). */
+static bool deny_token(struct lh_rule *r)
+{
+	double rate = r->host->opts.deny_rate;
+	uint64_t now = lh_clock(r->host);
+
+	if (now > r->deny_refill_ns) {
+		r->deny_tokens += (double)(now - r->deny_refill_ns) * rate / 60e9;
+		if (r->deny_tokens > rate)
+			r->deny_tokens = rate;
+	}
+	r->deny_refill_ns = now;
+	if (r->deny_tokens < 1) {
+		r->denies_limited++;
+		return false;
+	}
+	r->deny_tokens -= 1;
+	return true;
+}
+
+/* A template field of the evidence into buf, NUL-terminated; NULL when it has none. */
+static const char *evidence_text(lua_State *L, const struct lh_src *src, const char *path, struct vigil_buf *buf)
+{
+	if (!lh_src_format(L, src, path, strlen(path), buf) || !buf->len || vigil_buf_append(buf, "", 1))
+		return NULL;
+	return buf->data;
+}
+
+/* deny(list, value [, ev]): value joins the kernel list, if the agent agrees. ev (default:
+ * the event being handled) is the evidence: the event names its process, type and time, the
+ * user who caused it, and the agent's verdict and expiry. */
 int lh_deny(lua_State *L)
 {
 	struct lh_rule *r = lh_rule_of(L);
 	const struct vigil_luahost_opts *o = &r->host->opts;
 	struct vigil_event ev = { .type = VIGIL_EVENT_RULE_ACTION };
+	struct vigil_deny_outcome out = { .reason = "" };
+	struct vigil_buf type = { 0 }, time = { 0 };
+	struct vigil_deny_request req = { 0 };
 	const char *list = luaL_checkstring(L, 1);
-	const char *value;
 	struct lh_scratch *sc;
 	struct lh_src src;
 	int rc;
@@ -122,23 +157,46 @@ int lh_deny(lua_State *L)
 	luaL_checkany(L, 2);
 	if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER)
 		return luaL_argerror(L, 2, "a string or a number");
-	value = lua_tostring(L, 2);
 	lh_check_live(L, r, "deny");
 	lh_src_at(L, r, 3, &src);
+	r->actions++;
+	if (!deny_token(r)) {
+		lua_pushnil(L);
+		lua_pushstring(L, "rate limited: too many deny() calls from this rule");
+		return 2;
+	}
+	req.rule = r->name;
+	req.list = list;
+	req.value = lua_tostring(L, 2);
 	sc = lh_scratch(L, r);
 	lh_src_process(L, r, &src, sc, &ev.process, &ev.parent);
 	lh_src_exec_ids(L, &src, 0, 0, sc);
-	rc = o->deny ? o->deny(o->ctx, list, value) : -ENOTSUP;
+	req.process = ev.process;
+	req.evidence = evidence_text(L, &src, "evt.type", &type);
+	req.evidence_time = evidence_text(L, &src, "time", &time);
+	rc = o->deny ? o->deny(o->ctx, &req, &out) : -ENOTSUP;
 
 	ev.rule_action.rule = r->name;
 	ev.rule_action.action = "deny";
 	ev.rule_action.list = list;
-	ev.rule_action.value = value;
+	ev.rule_action.value = req.value;
+	ev.rule_action.file = out.has_file ? &out.file : NULL;
 	ev.rule_action.maps = rc > 0 ? (uint32_t)rc : 0;
 	ev.rule_action.error = rc < 0 ? -rc : 0;
+	ev.rule_action.reason = out.reason[0] ? out.reason : NULL;
+	ev.rule_action.cause_uid = ev.process ? &ev.process->creds.uid : NULL;
+	ev.rule_action.expires = rc > 0 ? out.expires : 0;
+	ev.rule_action.evidence = req.evidence;
+	ev.rule_action.evidence_time = req.evidence_time;
 	ev.rule_action.exec_ids = sc->idp;
 	ev.rule_action.nexec_ids = sc->nids;
-	r->actions++;
 	lh_emit(r, &ev);
+	vigil_buf_free(&type);
+	vigil_buf_free(&time);
+	if (rc < 0 && out.reason[0]) {
+		lua_pushnil(L);
+		lua_pushstring(L, out.reason);
+		return 2;
+	}
 	return result(L, rc < 0 ? -rc : 0, rc);
 }

@@ -74,6 +74,29 @@ uint64_t lh_clock(const struct vigil_luahost *h)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+void lh_publish(struct lh_rule *r)
+{
+	size_t j, timers = 0;
+
+	for (j = 0; j < r->ntimers; j++)
+		timers += !r->timers[j].cancelled;
+	r->pub = (struct lh_stats){
+		.calls = r->calls, .alerts = r->alerts, .actions = r->actions, .errors = r->errors,
+		.time_ns = r->time_ns, .denies_limited = r->denies_limited, .mem = r->mem, .timers = timers,
+		.disabled = r->disabled,
+	};
+}
+
+static void publish_all(struct vigil_luahost *h)
+{
+	size_t i;
+
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < h->nrules; i++)
+		lh_publish(h->rules[i]);
+	pthread_mutex_unlock(&h->lock);
+}
+
 void lh_update_wants(struct vigil_luahost *h)
 {
 	unsigned int wants = 0;
@@ -109,10 +132,26 @@ struct vigil_luahost *vigil_luahost__new(const struct vigil_luahost_opts *opts)
 		h->opts.mem_limit = VIGIL_LUAHOST_DEFAULT_MEM;
 	if (!h->opts.budget)
 		h->opts.budget = VIGIL_LUAHOST_DEFAULT_BUDGET;
+	if (!h->opts.deny_rate)
+		h->opts.deny_rate = VIGIL_LUAHOST_DEFAULT_DENY_RATE;
 	if (!h->opts.node_name)
 		h->opts.node_name = "";
+	if (!h->opts.deadline_ms)
+		h->opts.deadline_ms = VIGIL_LUAHOST_DEFAULT_DEADLINE_MS;
+	if (!h->opts.queue_len)
+		h->opts.queue_len = VIGIL_LUAHOST_DEFAULT_QUEUE;
+	h->deadline_ns = (uint64_t)h->opts.deadline_ms * 1000000ULL;
+	pthread_mutex_init(&h->run_lock, NULL);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->reload_lock, NULL);
+	err = lh_queue_init(h);
+	if (!err)
+		err = lh_watchdog_start(h);
+	if (err) {
+		vigil_luahost__free(h);
+		errno = -err;
+		return NULL;
+	}
 	if (h->opts.rules_dir) {
 		err = vigil_luahost__reload(h, log_outcome, NULL);
 		if (err < 0) {
@@ -140,10 +179,13 @@ void vigil_luahost__free(struct vigil_luahost *h)
 
 	if (!h)
 		return;
+	lh_queue_fini(h);		/* joins the rules thread first: nothing runs a rule after it */
 	for (i = 0; i < h->nrules; i++)
 		lh_rule_free(h->rules[i]);
+	lh_watchdog_stop(h);
 	free(h->rules);
 	free_refused(h->refused, h->nrefused);
+	pthread_mutex_destroy(&h->run_lock);
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->reload_lock);
 	free(h);
@@ -165,7 +207,7 @@ int vigil_luahost__event(struct vigil_luahost *h, const struct vigil_msg *m)
 
 	if (bit < 0)
 		return 0;
-	pthread_mutex_lock(&h->lock);
+	pthread_mutex_lock(&h->run_lock);
 	for (i = 0; i < h->nrules; i++) {
 		r = h->rules[i];
 		if (r->disabled || !(r->events & (1u << bit)) || r->on_event_ref == LUA_NOREF)
@@ -185,22 +227,25 @@ int vigil_luahost__event(struct vigil_luahost *h, const struct vigil_msg *m)
 	}
 	if (changed)
 		lh_update_wants(h);
-	pthread_mutex_unlock(&h->lock);
+	if (called)
+		publish_all(h);
+	pthread_mutex_unlock(&h->run_lock);
 	return called;
 }
 
 void vigil_luahost__tick(struct vigil_luahost *h)
 {
 	uint64_t now = lh_clock(h);
-	bool changed = false;
+	bool changed = false, ran = false;
 	struct lh_rule *r;
 	size_t i;
 
-	pthread_mutex_lock(&h->lock);
+	pthread_mutex_lock(&h->run_lock);
 	for (i = 0; i < h->nrules; i++) {
 		r = h->rules[i];
 		if (r->disabled || !r->ntimers)
 			continue;
+		ran = true;
 		if (lh_timers_run(r, now)) {
 			lh_rule_disable(r);
 			changed = true;
@@ -208,7 +253,9 @@ void vigil_luahost__tick(struct vigil_luahost *h)
 	}
 	if (changed)
 		lh_update_wants(h);
-	pthread_mutex_unlock(&h->lock);
+	if (ran)
+		publish_all(h);
+	pthread_mutex_unlock(&h->run_lock);
 }
 
 size_t vigil_luahost__count(struct vigil_luahost *h)
@@ -217,7 +264,7 @@ size_t vigil_luahost__count(struct vigil_luahost *h)
 
 	pthread_mutex_lock(&h->lock);
 	for (i = 0; i < h->nrules; i++)
-		n += !h->rules[i]->disabled;
+		n += !h->rules[i]->pub.disabled;
 	pthread_mutex_unlock(&h->lock);
 	return n;
 }
@@ -228,21 +275,21 @@ void vigil_luahost__list(struct vigil_luahost *h, vigil_rule_status_fn fn, void 
 	char reason[sizeof(h->refused[0].err.reason) + 300];
 	const struct lh_rule *r;
 	const char *base;
-	size_t i, j, timers;
+	size_t i;
 
+	/* the published stats only: a rule in a call is not waited for */
 	pthread_mutex_lock(&h->lock);
 	for (i = 0; i < h->nrules; i++) {
 		r = h->rules[i];
-		for (j = 0, timers = 0; j < r->ntimers; j++)
-			timers += !r->timers[j].cancelled;
 		st = (struct vigil_rule_status){
 			.name = r->name, .file = r->file, .desc = r->desc,
-			.state = r->disabled ? "disabled" : "enabled", .reason = r->disabled ? r->reason : NULL,
+			.state = r->pub.disabled ? "disabled" : "enabled", .reason = r->pub.disabled ? r->reason : NULL,
 			.priority = vigil_rule_priority_name(r->priority),
 			.events = r->event_keys, .nevents = r->nevents,
 			.tags = (const char *const *)r->tags, .ntags = r->ntags,
-			.calls = r->calls, .alerts = r->alerts, .actions = r->actions, .errors = r->errors,
-			.time_ns = r->time_ns, .memory = r->mem, .timers = timers,
+			.calls = r->pub.calls, .alerts = r->pub.alerts, .actions = r->pub.actions,
+			.errors = r->pub.errors, .denies_limited = r->pub.denies_limited, .time_ns = r->pub.time_ns, .memory = r->pub.mem,
+			.timers = r->pub.timers, .dropped = lh_rule_dropped(h, r),
 		};
 		fn(&st, ctx);
 	}
@@ -333,7 +380,7 @@ static void plan_file(struct vigil_luahost *h, struct plan *p)
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
-	same = old && !old->disabled && old->hash == lh_hash(data, len) && old->size == len;
+	same = old && !old->pub.disabled && old->hash == lh_hash(data, len) && old->size == len;
 	pthread_mutex_unlock(&h->lock);
 	if (same) {
 		p->keep = old;
@@ -386,6 +433,8 @@ static int swap_in(struct vigil_luahost *h, struct plan *plans, size_t n, struct
 	if (!rules || !out || !refused)
 		goto nomem;
 	for (i = 0; i < n; i++) {
+		if (plans[i].fresh)
+			lh_queue_baseline(h, plans[i].fresh);
 		if (plans[i].fresh || plans[i].keep)
 			rules[nr++] = plans[i].fresh ? plans[i].fresh : plans[i].keep;
 		if (plans[i].outcome == VIGIL_RULE_REFUSED && !plans[i].keep) {
@@ -455,9 +504,12 @@ int vigil_luahost__reload(struct vigil_luahost *h, vigil_rule_reload_fn fn, void
 	}
 	refuse_duplicates(plans, np);
 
+	/* between two events: the rules thread finishes the one it runs first */
+	pthread_mutex_lock(&h->run_lock);
 	pthread_mutex_lock(&h->lock);
 	err = swap_in(h, plans, np, &gone, &ngone);
 	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->run_lock);
 	if (err)
 		goto out_plans;
 

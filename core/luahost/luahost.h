@@ -12,11 +12,27 @@
  * their own (VIGIL_EVENT_ALERT, _RULE_ACTION, _RULE_STATUS) handed to the emit callback.
  * lua/README.md documents the rule API.
  *
- * Thread model: one lock. The agent's reader thread hands events and ticks; the control
- * thread lists and reloads. A reload compiles and runs the changed files outside the lock
- * and swaps them in under it, so events keep flowing; the callbacks below (emit, process,
- * deny, kill) are only ever called from vigil_luahost__event and vigil_luahost__tick, on
- * the caller's thread, with the lock held: they must not call back into the host.
+ * Every call into a rule is bounded: an instruction budget (the count hook, and C functions
+ * that can run long on one instruction - string.rep, the pattern functions, table.move and
+ * table.sort, load - charge what they will cost before they run, and refuse what the budget
+ * cannot pay), and a wall-clock deadline, checked in the count hook and enforced by a
+ * watchdog thread that forces the hook on the next VM instruction of a call that overran.
+ * A rule that runs out of either is disabled with a rule_status event saying why.
+ *
+ * Thread model: one lock is held while rules run (an event, a tick, or a reload swapping
+ * rules in), another, held only briefly, guards what listing reads. Events reach the rules
+ * in one of two ways. vigil_luahost__event and vigil_luahost__tick run the rules on the
+ * caller's thread. The agent instead starts the rules thread (vigil_luahost__start) and
+ * posts each wanted event's msgpack bytes (vigil_luahost__post): a copy goes into a bounded
+ * queue and the caller returns at once, whatever a rule is doing; a full queue drops the
+ * event and counts it against every rule that wanted it. The rules thread runs the queued
+ * events and the timers. The control thread lists and reloads. A reload compiles and runs
+ * the changed files outside the locks and swaps them in between two events. The callbacks
+ * below (emit, process, process_by_pid, deny, kill) are called with the run lock held, from
+ * the thread that runs the rules (the rules thread once started; emit also from the control
+ * thread while a file's top level runs, where actions and lookups are refused): they must
+ * not call back into the host, and with the rules thread they run concurrently with the
+ * poster.
  */
 #ifndef VIGIL_LUAHOST_H
 #define VIGIL_LUAHOST_H
@@ -49,6 +65,29 @@ VIGIL_API int vigil_rule_priority_parse(const char *s, enum vigil_rule_priority 
 
 #define VIGIL_LUAHOST_DEFAULT_MEM (32u << 20)		/* bytes per rule state */
 #define VIGIL_LUAHOST_DEFAULT_BUDGET 2000000ULL		/* Lua instructions per call (~10-20 ms) */
+#define VIGIL_LUAHOST_DEFAULT_DEADLINE_MS 50u		/* wall clock per call */
+#define VIGIL_LUAHOST_DEFAULT_QUEUE 4096u		/* events waiting for the rules thread */
+#define VIGIL_LUAHOST_DEFAULT_DENY_RATE 10		/* deny() calls per rule per minute */
+
+/* What a rule's deny() asks of the agent: everything borrowed for the call. */
+struct vigil_deny_request {
+	const char *rule;
+	const char *list;
+	const char *value;
+	/* The evidence: the process of the event the rule names (NULL when neither the cache
+	 * nor the event knows it), that event's type key and time (NULL when unknown). */
+	const struct vigil_process *process;
+	const char *evidence;
+	const char *evidence_time;
+};
+
+/* The agent's answer, reported in the rule_action event. */
+struct vigil_deny_outcome {
+	char reason[256];		/* why it was refused, or a note on what was done; "" */
+	uint64_t expires;		/* wall-clock ns when the value leaves the list; 0 never */
+	bool has_file;			/* a files list took the evidence process's binary: */
+	struct vigil_file_id file;	/* this file */
+};
 
 struct vigil_luahost_opts {
 	size_t sz;			/* sizeof(struct vigil_luahost_opts) */
@@ -62,15 +101,25 @@ struct vigil_luahost_opts {
 	 * for the call. NULL: dropped. */
 	void (*emit)(void *ctx, const struct vigil_event *ev);
 	/* The agent's process cache: by exec_id, and the live process with a pid. The result is
-	 * borrowed until the callback returns to Lua. NULL: nothing is found. */
+	 * borrowed until the callback returns to Lua; the host holds at most two at a time (a
+	 * process and its parent), so an answer that is a copy may be reused two lookups
+	 * later. NULL: nothing is found. */
 	const struct vigil_process *(*process)(void *ctx, const char *exec_id);
 	const struct vigil_process *(*process_by_pid)(void *ctx, uint32_t pid);
-	/* deny(): add value to the kernel list named list. Returns the number of kernel maps
-	 * updated or -errno. NULL: deny() fails with ENOTSUP. */
-	int (*deny)(void *ctx, const char *list, const char *value);
-	/* kill(): 0 or -errno. NULL: kill(2). */
+	/* deny(): add the value to the kernel list, or refuse (out->reason says why). Returns
+	 * the number of kernel maps updated or -errno. NULL: deny() fails with ENOTSUP. */
+	int (*deny)(void *ctx, const struct vigil_deny_request *req, struct vigil_deny_outcome *out);
+	/* deny() calls a rule may make per minute, beyond which they fail with EBUSY and are
+	 * counted (denies_limited); 0: VIGIL_LUAHOST_DEFAULT_DENY_RATE. */
+	uint32_t deny_rate;
+	/* kill(): 0 or -errno. NULL: the host signals through a pidfd (pidfd_open, then
+	 * pidfd_send_signal) after checking that the process holding pid still started when
+	 * the target did (start_ktime: the exec_id's ktime, CLOCK_BOOTTIME ns, or 0 when
+	 * unknown); a pid reused by another process is -ESRCH. */
 	int (*kill)(void *ctx, int pid, int sig);
 	void *ctx;
+	unsigned int deadline_ms;	/* 0: VIGIL_LUAHOST_DEFAULT_DEADLINE_MS */
+	size_t queue_len;		/* events the rules thread may lag by; 0: VIGIL_LUAHOST_DEFAULT_QUEUE */
 };
 
 struct vigil_luahost;
@@ -92,6 +141,20 @@ VIGIL_API bool vigil_luahost__wants(struct vigil_luahost *h, enum vigil_event_ty
 VIGIL_API int vigil_luahost__event(struct vigil_luahost *h, const struct vigil_msg *m);
 /* Run the timers that are due. Call often (the agent does after every reader poll). */
 VIGIL_API void vigil_luahost__tick(struct vigil_luahost *h);
+
+/* Start the rules thread: from now on events go through vigil_luahost__post, and the thread
+ * runs the timers itself (do not call __event or __tick any more). vigil_luahost__free stops
+ * and joins it. 0 or -errno (-EALREADY when started). */
+VIGIL_API int vigil_luahost__start(struct vigil_luahost *h);
+/* Queue a copy of one event's msgpack bytes (as vigil_msg__decode reads them) for the rules
+ * thread; never blocks on a rule. type is the event's type (vigil_luahost__wants was true
+ * for it). 0, -EAGAIN when the queue is full (the event is dropped and counted against the
+ * rules that wanted it), -ENOMEM, -EINVAL when the thread is not started. Safe from one
+ * posting thread at a time. */
+VIGIL_API int vigil_luahost__post(struct vigil_luahost *h, enum vigil_event_type type, const void *data,
+				  size_t len);
+/* Events dropped because the queue was full, in all. */
+VIGIL_API uint64_t vigil_luahost__dropped(struct vigil_luahost *h);
 
 /* ---- reloading ---- */
 
@@ -141,14 +204,17 @@ struct vigil_rule_status {
 	uint64_t calls;			/* on_event and timer calls */
 	uint64_t alerts;
 	uint64_t actions;		/* kill and deny calls */
+	uint64_t denies_limited;	/* deny calls refused by the per-rule rate limit */
 	uint64_t errors;		/* calls that failed (each one disables the rule) */
 	uint64_t time_ns;		/* wall time spent in calls */
+	uint64_t dropped;		/* wanted events the full queue dropped while the rule was enabled */
 	size_t memory;			/* bytes the rule state holds now */
 	size_t timers;
 };
 
 /* Call fn for every rule, then for every refused file, under the host lock (do not call
- * back into h). */
+ * back into h). It never waits for a rule's call: counters are those published when the
+ * rules last finished an event or a tick. */
 typedef void (*vigil_rule_status_fn)(const struct vigil_rule_status *st, void *ctx);
 VIGIL_API void vigil_luahost__list(struct vigil_luahost *h, vigil_rule_status_fn fn, void *ctx);
 /* Enabled rules. */

@@ -20,10 +20,16 @@
 #define LH_MAX_FILE (1u << 20)		/* a rule file larger than this is refused */
 #define LH_MAX_DEPTH 32			/* copy() and the template's Lua traversal */
 
+/* Caps on what one C call of a rule may do (limits.c explains each). */
+#define LH_MAX_REP (1u << 20)		/* bytes string.rep may build */
+#define LH_MAX_PATTERN 512		/* bytes of a Lua pattern */
+
 enum lh_fatal {
 	LH_FATAL_NONE,
 	LH_FATAL_BUDGET,		/* the count hook ran the budget out */
 	LH_FATAL_MEMORY,		/* the allocator refused: the memory cap */
+	LH_FATAL_DEADLINE,		/* the call ran past its wall-clock deadline */
+	LH_FATAL_COST,			/* a C function would cost more than the budget left (r->reason) */
 };
 
 struct lh_timer {
@@ -76,6 +82,7 @@ struct lh_rule {
 	const struct vigil_msg *msg;	/* the event being handled, NULL in timers */
 	enum lh_fatal fatal;
 	int64_t steps_left;
+	uint64_t deadline_at;		/* CLOCK_MONOTONIC ns when the call in progress must end */
 	size_t mem;
 	size_t mem_limit;
 	uint64_t refusals;		/* allocations the cap refused */
@@ -89,6 +96,21 @@ struct lh_rule {
 	char reason[512];
 
 	uint64_t calls, alerts, actions, errors, time_ns;
+	/* deny() rate limit: a token bucket of opts.deny_rate tokens a minute */
+	double deny_tokens;
+	uint64_t deny_refill_ns;
+	uint64_t denies_limited;
+	/* What vigil_luahost__list shows: copied from the fields above under the host lock after
+	 * each event and tick (lh_publish), so that listing never waits for a rule's call. */
+	struct lh_stats {
+		uint64_t calls, alerts, actions, errors, time_ns, denies_limited;
+		size_t mem, timers;
+		bool disabled;		/* then reason and dropped_final are final */
+	} pub;
+	/* queue drops of each wanted type (struct lh_queue.dropped) when the rule came in, and
+	 * what it had missed when it was disabled */
+	uint64_t dropped_base[8];
+	uint64_t dropped_final;
 
 	struct lh_scratch *scratch;
 };
@@ -98,15 +120,60 @@ struct lh_refused {
 	struct vigil_rule_error err;
 };
 
+/* A call in progress, on its caller's stack, for the watchdog (watchdog.c). */
+struct lh_watch {
+	lua_State *L;
+	uint64_t deadline_at;		/* CLOCK_MONOTONIC ns */
+	bool forced;
+	struct lh_watch *next;
+};
+
+struct lh_watchdog {
+	pthread_mutex_t lock;		/* the list, and the states in it stay open while listed */
+	pthread_cond_t wake;
+	struct lh_watch *calls;
+	bool idle;			/* waiting without a timeout: a new call must signal */
+	bool stop;
+	bool started;
+	pthread_t thread;
+};
+
+/* Events waiting for the rules thread (queue.c): a ring of slots whose buffers are reused. */
+struct lh_slot {
+	struct vigil_buf data;
+	int bit;			/* lh_type_bit of the event */
+};
+
+struct lh_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct lh_slot *slots;
+	size_t cap, head, count;	/* the slot at head is the consumer's until it pops it */
+	bool waiting;			/* the rules thread sleeps: a post must signal */
+	bool stop;
+	bool started;
+	pthread_t thread;
+	_Atomic uint64_t dropped[8];	/* per type bit */
+	_Atomic uint64_t dropped_all;
+};
+
 struct vigil_luahost {
 	struct vigil_luahost_opts opts;
-	pthread_mutex_t lock;		/* rules, refused, counters */
+	uint64_t deadline_ns;
+	/* Two locks, taken in this order. run_lock is held while rules run (an event, a tick)
+	 * and while a reload swaps the rule array; lock guards the array, the refused list and
+	 * each rule's published stats, and is only ever held briefly: listing and status never
+	 * wait for a rule stuck until its deadline. */
+	pthread_mutex_t run_lock;
+	pthread_mutex_t lock;
 	pthread_mutex_t reload_lock;	/* one reload at a time */
 	struct lh_rule **rules;		/* file order */
 	size_t nrules;
 	struct lh_refused *refused;
 	size_t nrefused;
 	atomic_uint wants;		/* OR of the enabled rules' event bits */
+	struct lh_watchdog wd;
+	struct lh_queue q;
 };
 
 /* ---- host.c ---- */
@@ -114,8 +181,10 @@ struct vigil_luahost {
 /* Bit of an event type in lh_rule.events, or -1 for types rules cannot ask for. */
 int lh_type_bit(enum vigil_event_type type);
 uint64_t lh_clock(const struct vigil_luahost *h);
-/* Recompute host->wants; under the lock. */
+/* Recompute host->wants; under run_lock. */
 void lh_update_wants(struct vigil_luahost *h);
+/* Copy r's counters and state to r->pub; under the lock. */
+void lh_publish(struct lh_rule *r);
 
 /* ---- sandbox.c: the state ---- */
 
@@ -134,6 +203,54 @@ lua_State *lh_state_new(struct lh_rule *r);
 int lh_call(struct lh_rule *r, int nargs, int nresults);
 /* Refuse a call that needs a loaded rule (actions, lookups) while the file runs. */
 void lh_check_live(lua_State *L, struct lh_rule *r, const char *what);
+/* The count hook (the watchdog forces it) and CLOCK_MONOTONIC in ns. */
+void lh_count_hook(lua_State *L, lua_Debug *ar);
+uint64_t lh_mono_ns(void);
+/* Charge cost instructions to the call's budget before a C function does that much work:
+ * raises (and seals the rule) when the budget cannot pay or the deadline has passed; what
+ * names the function and its input for the reason. */
+void lh_charge(lua_State *L, struct lh_rule *r, double cost, const char *what);
+
+/* ---- limits.c: the C functions that could run long on one instruction ---- */
+
+/* Replace string.rep, find, match, gmatch, gsub, table.move, table.sort and load in the
+ * state's libraries with wrappers that cap or charge them. */
+void lh_limits_open(lua_State *L);
+
+/* ---- pattern.c ---- */
+
+/* A bound on the calls Lua's matcher makes for pattern p (lp bytes) on any subject of n
+ * bytes, from its backtracking items; anchored when one start position is tried. */
+double lh_pattern_work(const char *p, size_t lp, size_t n, bool anchored);
+/* The calls it makes at most on subject s (n bytes), searching from every start unless the
+ * pattern is anchored: exact for plain items, else lh_pattern_work. */
+double lh_pattern_cost(const char *p, size_t lp, const char *s, size_t n);
+
+/* ---- watchdog.c ---- */
+
+int lh_watchdog_start(struct vigil_luahost *h);
+void lh_watchdog_stop(struct vigil_luahost *h);
+/* Around one protected call: w lives on the caller's stack. */
+void lh_watch_begin(struct vigil_luahost *h, struct lh_watch *w, lua_State *L, uint64_t deadline_at);
+void lh_watch_end(struct vigil_luahost *h, struct lh_watch *w);
+
+/* ---- queue.c: the rules thread ---- */
+
+int lh_queue_init(struct vigil_luahost *h);
+/* Stop and join the thread, free the slots. */
+void lh_queue_fini(struct vigil_luahost *h);
+/* The wanted events the full queue dropped while r was enabled. */
+uint64_t lh_rule_dropped(struct vigil_luahost *h, const struct lh_rule *r);
+/* Start counting r's drops from now (a rule coming in). */
+void lh_queue_baseline(struct vigil_luahost *h, struct lh_rule *r);
+
+/* ---- signal.c ---- */
+
+/* Send sig to pid through a pidfd when the process holding pid started no later than
+ * start_ktime (CLOCK_BOOTTIME ns; 0: unchecked). 0 or -errno; -ESRCH for a reused pid. */
+int lh_signal(int pid, uint64_t start_ktime, int sig);
+/* The ktime inside an exec_id (base64 of "node:ktime:pid"); 0 when it has none. */
+uint64_t lh_exec_id_ktime(const char *exec_id);
 
 /* ---- modules.c (generated from lua/vigil/ *.lua) ---- */
 

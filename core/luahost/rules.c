@@ -46,6 +46,7 @@ void lh_rule_disable(struct lh_rule *r)
 {
 	struct vigil_event ev = { .type = VIGIL_EVENT_RULE_STATUS };
 
+	r->dropped_final = lh_rule_dropped(r->host, r);
 	r->disabled = true;
 	r->live = false;
 	if (r->L) {
@@ -243,6 +244,7 @@ struct lh_rule *lh_rule_load(struct vigil_luahost *h, const char *file, const ch
 	r->priority = VIGIL_PRIO_WARNING;
 	r->mem_limit = h->opts.mem_limit;
 	r->budget = h->opts.budget;
+	r->deny_tokens = h->opts.deny_rate;
 	r->hash = lh_hash(data, len);
 	r->size = len;
 	r->file = strdup(file);
@@ -275,6 +277,7 @@ struct lh_rule *lh_rule_load(struct vigil_luahost *h, const char *file, const ch
 	/* the load's call is not one of the rule's */
 	r->calls = r->time_ns = 0;
 	r->live = true;
+	lh_publish(r);		/* not shared yet: no lock needed */
 	free(chunkname);
 	return r;
 

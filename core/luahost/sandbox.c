@@ -3,13 +3,17 @@
  * call every entry into Lua goes through.
  *
  * What a rule gets: the base library without dofile, loadfile, require and warn, with
- * load() limited to text chunks and collectgarbage() to "count", "step" and "collect";
+ * load() limited to text chunks and collectgarbage() to "count" and "step" (a full collection
+ * of a large state is tens of milliseconds in one instruction);
  * string (without string.dump), table, math and utf8; require() of vigil's own modules,
  * which are compiled into the library (modules.c), and of vigil.native, the C helpers they
  * use, and nothing else. No io, os, debug, package or coroutine: a coroutine would be a
  * thread the budget's error can be caught in. pcall and xpcall are wrapped so that Lua code
  * cannot catch the budget's or the cap's error: once either fires, the rule's fate is sealed
- * and every further instruction raises it again.
+ * and every further instruction raises it again. The same holds for the wall-clock deadline:
+ * the hook reads the clock each time it fires, and the watchdog (watchdog.c) makes it fire
+ * on the very next instruction of a call that overran (a C function on one instruction is
+ * bounded by limits.c's caps and charges, not interrupted).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -48,18 +52,62 @@ static void *rule_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 static void seal(lua_State *L, struct lh_rule *r, enum lh_fatal why);
 
-static void count_hook(lua_State *L, lua_Debug *ar)
+uint64_t lh_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static const char *fatal_text(enum lh_fatal f)
+{
+	switch (f) {
+	case LH_FATAL_BUDGET:
+		return "instruction budget exhausted";
+	case LH_FATAL_MEMORY:
+		return "memory cap exceeded";
+	case LH_FATAL_DEADLINE:
+		return "deadline exceeded";
+	default:
+		return "cost over the budget";
+	}
+}
+
+void lh_count_hook(lua_State *L, lua_Debug *ar)
 {
 	struct lh_rule *r = lh_rule_of(L);
 
 	(void)ar;
 	if (!r->fatal) {
+		/* the watchdog sets a count of 1 only once the deadline has passed, so the steps
+		 * counted below only matter while the count is LH_HOOK_STEP */
 		r->steps_left -= LH_HOOK_STEP;
-		if (r->steps_left > 0)
+		if (lh_mono_ns() >= r->deadline_at)
+			seal(L, r, LH_FATAL_DEADLINE);
+		else if (r->steps_left > 0)
 			return;
-		seal(L, r, LH_FATAL_BUDGET);
+		else
+			seal(L, r, LH_FATAL_BUDGET);
 	}
-	luaL_error(L, "%s", r->fatal == LH_FATAL_BUDGET ? "instruction budget exhausted" : "memory cap exceeded");
+	luaL_error(L, "%s", fatal_text(r->fatal));
+}
+
+void lh_charge(lua_State *L, struct lh_rule *r, double cost, const char *what)
+{
+	if (!r->fatal) {
+		if (cost < (double)r->steps_left) {
+			r->steps_left -= (int64_t)cost;
+			if (lh_mono_ns() < r->deadline_at)
+				return;
+			seal(L, r, LH_FATAL_DEADLINE);
+		} else {
+			snprintf(r->reason, sizeof(r->reason), "%s would cost about %.3g instructions, more than the %lld left of the budget of %llu",
+				 what, cost, (long long)(r->steps_left > 0 ? r->steps_left : 0), (unsigned long long)r->budget);
+			seal(L, r, LH_FATAL_COST);
+		}
+	}
+	luaL_error(L, "%s", fatal_text(r->fatal));
 }
 
 /* From now on the hook fires on every instruction, and raises. */
@@ -67,7 +115,7 @@ static void seal(lua_State *L, struct lh_rule *r, enum lh_fatal why)
 {
 	if (!r->fatal)
 		r->fatal = why;
-	lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+	lua_sethook(L, lh_count_hook, LUA_MASKCOUNT, 1);
 }
 
 /* After a protected call inside the rule: a sealed rule's error goes on up. A call that
@@ -131,16 +179,18 @@ static int sb_load(lua_State *L)
 	return lua_gettop(L);
 }
 
+/* collectgarbage("count" | "step"): a step is the collector's basic one, whatever size is
+ * asked; no "collect" (the default): a full collection is not the rule's to order */
 static int sb_collectgarbage(lua_State *L)
 {
-	static const char *const opts[] = { "collect", "count", "step", NULL };
+	static const char *const opts[] = { "count", "step", NULL };
 	int o = luaL_checkoption(L, 1, "collect", opts);
 
-	if (o == 1) {
+	if (o == 0) {
 		lua_pushnumber(L, (lua_Number)lua_gc(L, LUA_GCCOUNT, 0) + (lua_Number)lua_gc(L, LUA_GCCOUNTB, 0) / 1024);
 		return 1;
 	}
-	lua_pushboolean(L, lua_gc(L, o == 0 ? LUA_GCCOLLECT : LUA_GCSTEP, 0));
+	lua_pushboolean(L, lua_gc(L, LUA_GCSTEP, 0));
 	return 1;
 }
 
@@ -223,6 +273,7 @@ static int open_sandbox(lua_State *L)
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
 	lua_pop(L, 2);
+	lh_limits_open(L);
 	lh_view_open(L);
 	lh_timers_open(L);
 	lh_api_open(L);
@@ -243,7 +294,7 @@ lua_State *lh_state_new(struct lh_rule *r)
 		lua_close(L);
 		return NULL;
 	}
-	lua_sethook(L, count_hook, LUA_MASKCOUNT, LH_HOOK_STEP);
+	lua_sethook(L, lh_count_hook, LUA_MASKCOUNT, LH_HOOK_STEP);
 	return L;
 }
 
@@ -267,22 +318,20 @@ static int traceback(lua_State *L)
 	return 1;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* The first line of the error (the traceback goes to the log). */
-static void set_reason(struct lh_rule *r, const char *msg)
+static void set_reason(struct lh_rule *r, const char *msg, uint64_t elapsed_ns)
 {
 	size_t n = strcspn(msg, "\n");
 
+	if (r->fatal == LH_FATAL_COST)
+		return;		/* lh_charge wrote it */
 	if (r->fatal == LH_FATAL_BUDGET)
 		snprintf(r->reason, sizeof(r->reason), "instruction budget of %llu exhausted",
 			 (unsigned long long)r->budget);
+	else if (r->fatal == LH_FATAL_DEADLINE)
+		snprintf(r->reason, sizeof(r->reason), "deadline of %llu ms exceeded (the call ran %llu ms)",
+			 (unsigned long long)(r->host->deadline_ns / 1000000),
+			 (unsigned long long)(elapsed_ns / 1000000));
 	else if (r->fatal == LH_FATAL_MEMORY)
 		snprintf(r->reason, sizeof(r->reason), "memory cap of %zu bytes exceeded", r->mem_limit);
 	else
@@ -293,17 +342,24 @@ int lh_call(struct lh_rule *r, int nargs, int nresults)
 {
 	lua_State *L = r->L;
 	int base = lua_gettop(L) - nargs, status;
-	uint64_t t0 = mono_ns(), refusals = r->refusals;
+	uint64_t t0 = lh_mono_ns(), refusals = r->refusals, elapsed;
+	struct lh_watch w;
 	const char *msg;
 
 	lua_pushcfunction(L, traceback);
 	lua_insert(L, base);
 	r->fatal = LH_FATAL_NONE;
 	r->steps_left = (int64_t)r->budget;
-	lua_sethook(L, count_hook, LUA_MASKCOUNT, LH_HOOK_STEP);
+	r->deadline_at = t0 + r->host->deadline_ns;
+	lua_sethook(L, lh_count_hook, LUA_MASKCOUNT, LH_HOOK_STEP);
+	lh_watch_begin(r->host, &w, L, r->deadline_at);
 	status = lua_pcall(L, nargs, nresults, base);
+	lh_watch_end(r->host, &w);
+	if (w.forced)
+		lua_sethook(L, lh_count_hook, LUA_MASKCOUNT, LH_HOOK_STEP);
+	elapsed = lh_mono_ns() - t0;
 	r->calls++;
-	r->time_ns += mono_ns() - t0;
+	r->time_ns += elapsed;
 	if ((status == LUA_ERRMEM || (status != LUA_OK && r->refusals != refusals)) && !r->fatal)
 		r->fatal = LH_FATAL_MEMORY;
 	if (status == LUA_OK && !r->fatal) {
@@ -311,7 +367,7 @@ int lh_call(struct lh_rule *r, int nargs, int nresults)
 		return 0;
 	}
 	msg = lua_tostring(L, -1);
-	set_reason(r, msg ? msg : "error without a message");
+	set_reason(r, msg ? msg : "error without a message", elapsed);
 	pr_warn("luahost: rule %s (%s): %s", r->name ? r->name : "?", r->file, msg ? msg : r->reason);
 	lua_settop(L, base - 1);
 	r->errors++;

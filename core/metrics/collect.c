@@ -61,6 +61,7 @@ static void reader_families(struct vigil_metrics *m, struct prom_out *o)
 {
 	struct vigil_decoder_stats d = {0};
 	struct vigil_pcache_stats p = {0};
+	int i;
 
 	if (m->src.reader_stats)
 		m->src.reader_stats(m->src.ctx, &d, &p);
@@ -70,9 +71,28 @@ static void reader_families(struct vigil_metrics *m, struct prom_out *o)
 		"Policy records whose hook is not in the table (dropped).", d.unknown_hook);
 	prom_family(o, "vigil_process_cache_size", "gauge", "Processes in the cache.");
 	prom_sample_u64(o, "vigil_process_cache_size", NULL, 0, p.size);
+	prom_family(o, "vigil_process_cache_running", "gauge", "Cached processes that have not exited.");
+	prom_sample_u64(o, "vigil_process_cache_running", NULL, 0, p.running);
 	counter(o, "vigil_process_cache_evictions_total", "Entries freed before their GC delay (cache full).",
 		p.evictions);
 	counter(o, "vigil_process_cache_misses_total", "Process lookups that found nothing.", p.misses);
+	prom_family(o, "vigil_process_cache_evicted_total", "counter",
+		    "Entries evicted from the full cache, by what they were (core/pcache/evict.c).");
+	prom_sample_u64(o, "vigil_process_cache_evicted_total", (const char *const[]){"state", "unreferenced"}, 1,
+			p.evictions - p.evicted_exited - p.evicted_live);
+	prom_sample_u64(o, "vigil_process_cache_evicted_total", (const char *const[]){"state", "exited"}, 1,
+			p.evicted_exited);
+	prom_sample_u64(o, "vigil_process_cache_evicted_total", (const char *const[]){"state", "running"}, 1,
+			p.evicted_live);
+	prom_family(o, "vigil_events_degraded_total", "counter",
+		    "Events sent with less than usual (process or parent not cached), by reason.");
+	for (i = 0; i < VIGIL_DEGRADED_COUNT; i++)
+		prom_sample_u64(o, "vigil_events_degraded_total",
+				(const char *const[]){"reason", vigil_degraded_reason_name(i)}, 1, d.degraded[i]);
+	prom_family(o, "vigil_events_dropped_total", "counter", "Kernel records that produced no event, by reason.");
+	for (i = 0; i < VIGIL_DROPPED_COUNT; i++)
+		prom_sample_u64(o, "vigil_events_dropped_total", (const char *const[]){"reason", vigil_dropped_reason_name(i)},
+				1, d.dropped[i]);
 }
 
 static void bus_families(struct vigil_metrics *m, struct prom_out *o)
@@ -105,7 +125,8 @@ struct rule_emit {
 static void emit_rule(void *ctx, const struct vigil_metrics_rule *r)
 {
 	static const char *const names[] = {"vigil_lua_rule_calls_total", "vigil_lua_rule_alerts_total",
-					    "vigil_lua_rule_errors_total", "vigil_lua_rule_seconds_total"};
+					    "vigil_lua_rule_errors_total", "vigil_lua_rule_seconds_total",
+					    "vigil_lua_rule_dropped_total"};
 	struct rule_emit *e = ctx;
 	const char *const labels[] = {"rule", r->name};
 
@@ -113,18 +134,21 @@ static void emit_rule(void *ctx, const struct vigil_metrics_rule *r)
 		prom_sample_f64(e->o, names[3], labels, 1, r->seconds);
 	else
 		prom_sample_u64(e->o, names[e->which], labels, 1,
-				e->which == 0 ? r->calls : e->which == 1 ? r->alerts : r->errors);
+				e->which == 0 ? r->calls : e->which == 1 ? r->alerts : e->which == 2 ? r->errors
+													: r->dropped);
 }
 
 static void rule_families(struct vigil_metrics *m, struct prom_out *o)
 {
 	static const char *const names[] = {"vigil_lua_rule_calls_total", "vigil_lua_rule_alerts_total",
-					    "vigil_lua_rule_errors_total", "vigil_lua_rule_seconds_total"};
+					    "vigil_lua_rule_errors_total", "vigil_lua_rule_seconds_total",
+					    "vigil_lua_rule_dropped_total"};
 	static const char *const help[] = {"Events handed to the rule.", "Alerts the rule emitted.",
-					   "Errors raised by the rule.", "Time spent in the rule."};
+					   "Errors raised by the rule.", "Time spent in the rule.",
+					   "Events the rule wanted that the full rules queue dropped."};
 	struct rule_emit e = {.o = o};
 
-	for (e.which = 0; e.which < 4; e.which++) {
+	for (e.which = 0; e.which < 5; e.which++) {
 		prom_family(o, names[e.which], "counter", help[e.which]);
 		if (m->rules)
 			m->rules(m->rules_ctx, emit_rule, &e);

@@ -17,6 +17,7 @@
 struct metrics_http {
 	struct MHD_Daemon *daemon;
 	int port;
+	bool loopback;		/* bound to a loopback address */
 };
 
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned int status, const char *text)
@@ -70,8 +71,24 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	pr_debug("metrics: http: %s", msg);
 }
 
+/* Whether the bound address is reachable from this host only: 127/8, ::1, or 127/8
+ * mapped into IPv6. Anything else (0.0.0.0, ::, an interface) is seen from the network. */
+static bool loopback(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)ss;
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)ss;
+
+	if (ss->ss_family == AF_INET)
+		return (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family != AF_INET6)
+		return false;
+	if (IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr) && a6->sin6_addr.s6_addr[12] == 127;
+}
+
 /* ":2112" -> 127.0.0.1:2112; "HOST:PORT"; "[V6]:PORT". */
-static int listen_on(const char *addr, int *port_out)
+static int listen_on(const char *addr, int *port_out, bool *loopback_out)
 {
 	char host[256], port[16];
 	const char *colon;
@@ -113,6 +130,7 @@ static int listen_on(const char *addr, int *port_out)
 		err = -errno;
 		goto out;
 	}
+	*loopback_out = loopback(&ss);
 	*port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						   : ((struct sockaddr_in *)&ss)->sin_port);
 	err = 0;
@@ -130,10 +148,15 @@ struct metrics_http *metrics_http_start(struct vigil_metrics *m, const char *add
 
 	if (!h)
 		return NULL;
-	fd = listen_on(addr, &h->port);
+	fd = listen_on(addr, &h->port, &h->loopback);
 	if (fd < 0) {
 		err = fd;
 		pr_warn("metrics: cannot listen on %s: %s", addr, err == -EINVAL ? "bad address" : strerror(-err));
+		goto err_out;
+	}
+	err = metrics_listening_on(m, addr, h->loopback);
+	if (err) {
+		close(fd);
 		goto err_out;
 	}
 	/* epoll: the agent holds many BPF fds, past select's FD_SETSIZE */

@@ -20,6 +20,8 @@ struct vigil_metrics *vigil_metrics__new(const struct vigil_metrics_opts *in)
 	if (in)
 		memcpy(&o, in, in->sz && in->sz < sizeof(o) ? in->sz : sizeof(o));
 	m->stats_fd = -1;
+	m->binary_labels = o.binary_labels;
+	m->hide_binaries = o.binary_labels == VIGIL_METRICS_BINARY_OFF;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->render_lock, NULL);
 	err = series_init(&m->table, o.binary_cap ? o.binary_cap : DEFAULT_BINARY_CAP);
@@ -119,7 +121,8 @@ void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_even
 	if (is_policy && ev->policy.hook && ev->policy.hook->policy_name)
 		policy = ev->policy.hook->policy_name;
 	pthread_mutex_lock(&m->lock);
-	binary = series_binary_label(&m->table, ev->process && ev->process->binary ? ev->process->binary : "");
+	binary = m->hide_binaries ? METRICS_HIDDEN_BINARY :
+		 series_binary_label(&m->table, ev->process && ev->process->binary ? ev->process->binary : "");
 	series_add(&m->table, SERIES_EVENTS, type ? type : "unknown", binary, policy, 1);
 	if (is_policy && ev->policy.hook) {
 		hook_label(ev->policy.hook, hook, sizeof(hook));
@@ -150,6 +153,39 @@ int vigil_metrics__render(struct vigil_metrics *m, struct vigil_buf *out)
 			out->data[start] = '\0';
 	}
 	return o.err;
+}
+
+/* Binary paths say what every user runs: not for an endpoint the network can reach unless
+ * asked for. */
+int metrics_listening_on(struct vigil_metrics *m, const char *addr, bool loopback)
+{
+	int err;
+
+	if (m->binary_labels != VIGIL_METRICS_BINARY_AUTO || loopback)
+		return 0;
+
+	pthread_mutex_lock(&m->lock);
+	err = series_hide_binaries(&m->table, METRICS_HIDDEN_BINARY);
+	if (!err)
+		m->hide_binaries = true;
+	pthread_mutex_unlock(&m->lock);
+	if (err) {
+		pr_warn("metrics: cannot turn binary labels off: %s", strerror(-err));
+		return err;
+	}
+	pr_info("metrics: %s is not a loopback address: binary labels are \"%s\" "
+			"(--metrics-binary-labels on keeps them)", addr, METRICS_HIDDEN_BINARY);
+	return 0;
+}
+
+bool vigil_metrics__binary_labels(struct vigil_metrics *m)
+{
+	bool on;
+
+	pthread_mutex_lock(&m->lock);
+	on = !m->hide_binaries;
+	pthread_mutex_unlock(&m->lock);
+	return on;
 }
 
 int vigil_metrics__serve(struct vigil_metrics *m, const char *addr)

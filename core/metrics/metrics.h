@@ -23,14 +23,15 @@
  *                                                            label is always "all"
  *   vigil_process_cache_size (gauge), _evictions_total, _misses_total
  *   vigil_policy_state{policy,state}                         gauge, 1 for the current state
- *   vigil_lua_rule_{calls,alerts,errors,seconds}_total{rule} from the Lua host's rule source
+ *   vigil_lua_rule_{calls,alerts,errors,seconds,dropped}_total{rule} from the Lua host's rule source
  *   vigil_bpf_prog_run_{count,seconds}_total{prog}           the kernel's bpf stats of the
  *                                                            agent's programs, by program name
  *   vigil_events_exported_total, _exported_bytes_total, vigil_export_filtered_total,
  *   vigil_export_ratelimit_events_dropped_total{type}, vigil_export_rotations_total,
  *   vigil_export_compressed_total, vigil_export_errors_total{op="write|compress|render"}
  * Label cardinality is bounded: binary labels past binary_cap distinct values count as
- * "other".
+ * "other". Binary labels are "hidden" when the endpoint is not on loopback (see
+ * vigil_metrics_binary_labels).
  */
 #ifndef VIGIL_METRICS_H
 #define VIGIL_METRICS_H
@@ -52,9 +53,21 @@ struct vigil_decoder_stats;
 
 struct vigil_metrics;
 
+/* Binary labels (vigil_events_total's `binary`) tell whoever can read the metrics what
+ * every user on the host runs. AUTO keeps them while the HTTP server listens on a loopback
+ * address (or does not run) and turns them off when it listens on any other; ON and OFF
+ * say so explicitly. Off, every binary label is "hidden", in /metrics and in what the
+ * control socket packs alike. */
+enum vigil_metrics_binary_labels {
+	VIGIL_METRICS_BINARY_AUTO,
+	VIGIL_METRICS_BINARY_ON,
+	VIGIL_METRICS_BINARY_OFF,
+};
+
 struct vigil_metrics_opts {
 	size_t sz;			/* sizeof(struct vigil_metrics_opts) */
 	size_t binary_cap;		/* distinct binary label values before "other"; 0: 200 */
+	enum vigil_metrics_binary_labels binary_labels;	/* default AUTO */
 };
 
 /* NULL + errno. */
@@ -88,6 +101,7 @@ struct vigil_metrics_rule {
 	uint64_t alerts;
 	uint64_t errors;
 	double seconds;		/* time spent in the rule's on_event */
+	uint64_t dropped;	/* wanted events the rules queue dropped (core/luahost) */
 };
 typedef void (*vigil_metrics_rule_emit)(void *emit_ctx, const struct vigil_metrics_rule *rule);
 /* Calls emit once per rule; runs on the rendering thread, so it must lock what it reads. */
@@ -104,10 +118,13 @@ VIGIL_API int vigil_metrics__render(struct vigil_metrics *m, struct vigil_buf *o
 VIGIL_API int vigil_metrics__pack(struct vigil_metrics *m, msgpack_packer *pk);
 
 /* Serve GET /metrics on addr: ":2112" (127.0.0.1), "HOST:PORT", "[V6]:PORT"; port 0 picks
- * one (see vigil_metrics__port). While serving, the kernel's BPF run-time statistics are
+ * one (see vigil_metrics__port). With binary labels AUTO and an address that is not
+ * loopback, binary labels go off from here on, and those counted so far become "hidden". While serving, the kernel's BPF run-time statistics are
  * switched on (BPF_ENABLE_STATS) so vigil_bpf_prog_run_* count. 0, -EINVAL for a bad
  * address, -EALREADY, or the bind/listen -errno (logged with the address). */
 VIGIL_API int vigil_metrics__serve(struct vigil_metrics *m, const char *addr);
+/* Whether events are counted with their binary label (false: "hidden"). */
+VIGIL_API bool vigil_metrics__binary_labels(struct vigil_metrics *m);
 /* The port being served, 0 when not serving. */
 VIGIL_API int vigil_metrics__port(const struct vigil_metrics *m);
 

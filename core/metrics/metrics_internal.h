@@ -45,6 +45,9 @@ int series_add(struct series_table *t, enum series_family f, const char *l0, con
 	       uint64_t delta);
 /* binary itself while fewer than binary_cap distinct values were seen, else "other". */
 const char *series_binary_label(struct series_table *t, const char *binary);
+/* Replace every binary label given so far by value, merging the series that then agree,
+ * and forget the binaries seen. 0 or -ENOMEM (the table is then left as it was). */
+int series_hide_binaries(struct series_table *t, const char *value);
 /* The series of a family sorted by labels, into a malloc'd array (caller frees). */
 size_t series_sorted(const struct series_table *t, enum series_family f, struct series ***out);
 
@@ -90,6 +93,8 @@ struct vigil_metrics {
 	vigil_metrics_rule_source rules;
 	void *rules_ctx;
 	struct metrics_http *http;
+	enum vigil_metrics_binary_labels binary_labels;
+	bool hide_binaries;			/* under lock: events counted with METRICS_HIDDEN_BINARY */
 	int stats_fd;				/* BPF_ENABLE_STATS while serving, else -1 */
 };
 
@@ -99,6 +104,13 @@ void metrics_collect(struct vigil_metrics *m, struct prom_out *o);
 /* http.c: serve m on addr; NULL + errno. */
 struct metrics_http *metrics_http_start(struct vigil_metrics *m, const char *addr);
 int metrics_http_port(const struct metrics_http *h);
+/* Told by the server once it has bound addr, before it answers anything: binary labels
+ * go off when AUTO and the address is not loopback. 0, or -errno and the server must not
+ * start. */
+int metrics_listening_on(struct vigil_metrics *m, const char *addr, bool loopback);
+
+/* The binary label value when binary labels are off. */
+#define METRICS_HIDDEN_BINARY "hidden"
 void metrics_http_stop(struct metrics_http *h);
 
 #endif

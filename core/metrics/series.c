@@ -145,6 +145,27 @@ const char *series_binary_label(struct series_table *t, const char *binary)
 	return t->binaries[k];
 }
 
+int series_hide_binaries(struct series_table *t, const char *value)
+{
+	struct series_table fresh;
+	struct series *s;
+	size_t i;
+	int err;
+
+	err = series_init(&fresh, t->binary_cap);
+	for (i = 0; !err && i < t->nbuckets; i++)
+		for (s = t->buckets[i]; !err && s; s = s->next)
+			err = series_add(&fresh, s->family, s->label[0],
+					 s->family == SERIES_EVENTS ? value : s->label[1], s->label[2], s->value);
+	if (err) {
+		series_free(&fresh);
+		return err;
+	}
+	series_free(t);
+	*t = fresh;
+	return 0;
+}
+
 static int cmp_series(const void *a, const void *b)
 {
 	const struct series *x = *(struct series *const *)a, *y = *(struct series *const *)b;

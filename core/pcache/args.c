@@ -5,9 +5,19 @@
 
 #include "pcache.h"
 
+/* An argument is quoted when it is empty or holds a character that could blur where it
+ * begins or ends once joined with spaces: whitespace, a quote, a backslash. Without the
+ * last two, ["\"-rf", "/\""] and ["-rf", "/"] would read alike once one is quoted. */
 static bool needs_quotes(const char *arg, size_t len)
 {
-	return len == 0 || memchr(arg, ' ', len) != NULL;
+	size_t i;
+
+	if (len == 0)
+		return true;
+	for (i = 0; i < len; i++)
+		if (strchr(" \t\n\"\\", arg[i]) && arg[i] != '\0')
+			return true;
+	return false;
 }
 
 /* Quoted form: "..." with '"' and '\' escaped, so the string splits back unambiguously. */

@@ -23,25 +23,51 @@ static int fill_ids(const struct vigil_pcache *c, struct vigil_process *p)
 
 static struct pcache_node *find_parent(const struct vigil_pcache *c, const struct vigil_process *p)
 {
-	if (p->ppid == p->pid && p->pktime == p->ktime)
+	if (!p->ppid || (p->ppid == p->pid && p->pktime == p->ktime))
 		return NULL;
-	return pcache_key_find(c, p->ppid, p->pktime);
+	return pcache_resolve(c, p->ppid, p->pktime);
+}
+
+/* Nothing could be evicted (only the parent is cached): hand p back uncached, kept until
+ * the next insert so the event that reports it can borrow it. */
+static struct vigil_process *detach(struct vigil_pcache *c, struct vigil_process *p)
+{
+	struct pcache_node *old = c->detached;
+
+	c->detached = pcache_node_of(p);
+	vigil_process__free(old ? &old->proc : NULL);
+	p->flags |= VIGIL_PROC_UNCACHED;
+	p->refcnt = 0;
+	c->stats.uncached++;
+	return p;
 }
 
 /* The one way in for exec and clone. Takes p; frees it on failure. */
-static struct vigil_process *insert(struct vigil_pcache *c, struct vigil_process *p, uint64_t now_ns)
+static struct vigil_process *insert(struct vigil_pcache *c, struct vigil_process *p, uint64_t now_ns,
+				    bool may_detach)
 {
 	struct pcache_node *n = pcache_node_of(p);
 	struct pcache_node *old, *parent;
 	int err;
 
-	err = fill_ids(c, p);
-	if (err)
-		goto err_out;
+	if (c->detached) {
+		vigil_process__free(&c->detached->proc);
+		c->detached = NULL;
+	}
 	if (pcache_key_find(c, p->pid, p->ktime)) {
 		err = -EEXIST;
 		goto err_out;
 	}
+	/* The parent's key as the cache knows it: a /proc entry found by its tick keeps its
+	 * own, so parent_exec_id names the same process as the parent's events did. */
+	parent = find_parent(c, p);
+	if (parent)
+		p->pktime = parent->proc.ktime;
+	else if (p->ppid)
+		p->flags |= VIGIL_PROC_NOPARENT;
+	err = fill_ids(c, p);
+	if (err)
+		goto err_out;
 
 	/* The pid's previous incarnation (the pre-exec clone, the previous exec, or one whose
 	 * exit we never saw) ends here, as if it had exited. A newer one means this record is
@@ -51,18 +77,22 @@ static struct vigil_process *insert(struct vigil_pcache *c, struct vigil_process
 	if (old && old->proc.ktime < p->ktime)
 		pcache_retire(c, old, now_ns);
 
-	parent = find_parent(c, p);
-	err = pcache_make_room(c, parent);
+	err = pcache_make_room(c, parent, now_ns);
+	if (err && may_detach)
+		return detach(c, p);
 	if (err)
 		goto err_out;
 
 	p->refcnt = 1;
 	n->alive = true;
+	c->stats.running++;
 	pcache_key_add(c, n);
 	if (!pcache_pid_find(c, p->pid))
 		pcache_pid_add(c, n);
+	pcache_place(c, n);
 	if (parent) {
 		pcache_ref(c, parent);
+		pcache_touch(c, parent);
 		n->parent_ref = true;
 	}
 	c->stats.size++;
@@ -87,7 +117,7 @@ struct vigil_process *vigil_pcache__exec(struct vigil_pcache *c, struct vigil_pr
 		errno = EEXIST;
 		return NULL;
 	}
-	return insert(c, p, now_ns);
+	return insert(c, p, now_ns, true);
 }
 
 struct vigil_process *vigil_pcache__clone(struct vigil_pcache *c, uint32_t pid, uint64_t ktime,
@@ -122,7 +152,7 @@ struct vigil_process *vigil_pcache__clone(struct vigil_pcache *c, uint32_t pid, 
 	} else {
 		p->flags |= VIGIL_PROC_MISS;
 	}
-	return insert(c, p, now_ns);
+	return insert(c, p, now_ns, false);
 
 err_out:
 	vigil_process__free(p);
@@ -136,7 +166,7 @@ struct vigil_process *vigil_pcache__exit(struct vigil_pcache *c, uint32_t pid, u
 
 	if (!c)
 		return NULL;
-	n = pcache_key_find(c, pid, ktime);
+	n = pcache_resolve(c, pid, ktime);
 	if (!n) {
 		c->stats.misses++;
 		return NULL;

@@ -101,6 +101,8 @@ void vigil_pcache__free(struct vigil_pcache *c)
 	for (i = 0; c->keys && i <= c->mask; i++)
 		while (c->keys[i])
 			pcache_destroy(c, c->keys[i]);
+	if (c->detached)
+		vigil_process__free(&c->detached->proc);
 	free(c->keys);
 	free(c->pids);
 	free(c->node_name);
@@ -118,11 +120,12 @@ struct vigil_process *vigil_pcache__lookup(struct vigil_pcache *c, uint32_t pid,
 
 	if (!c)
 		return NULL;
-	n = pcache_key_find(c, pid, ktime);
+	n = pcache_resolve(c, pid, ktime);
 	if (!n) {
 		c->stats.misses++;
 		return NULL;
 	}
+	pcache_touch(c, n);
 	return &n->proc;
 }
 
@@ -137,6 +140,7 @@ struct vigil_process *vigil_pcache__find_pid(struct vigil_pcache *c, uint32_t pi
 		c->stats.misses++;
 		return NULL;
 	}
+	pcache_touch(c, n);
 	return &n->proc;
 }
 

@@ -54,6 +54,10 @@ struct vigil_pcache_stats {
 	uint64_t evictions;		/* entries freed before their GC delay ran out (cache full) */
 	uint64_t misses;		/* lookups that found nothing */
 	uint64_t freed;			/* entries freed by GC */
+	uint64_t evicted_exited;	/* of evictions: exited entries running children still named */
+	uint64_t evicted_live;		/* of evictions: running processes (their later events: "unknown") */
+	uint64_t uncached;		/* execs returned flagged "uncached": nothing could be evicted */
+	uint64_t running;		/* entries of processes that have not exited: the cache's floor */
 };
 
 /* Create an empty cache. opts may be NULL for defaults. Returns NULL + errno. */
@@ -63,21 +67,30 @@ VIGIL_API void vigil_pcache__free(struct vigil_pcache *c);
 
 VIGIL_API const char *vigil_pcache__node_name(const struct vigil_pcache *c);
 
-/* The incarnation (pid, ktime), or NULL (counted as a miss). */
+/* The incarnation (pid, ktime), or NULL (counted as a miss). A /proc entry is also found
+ * by a key of the same USER_HZ tick: the scan cannot see how often the process exec'd
+ * before the agent started, which the kernel's key counts (bpf/lib/task.h task_key).
+ * A hit counts as a use for eviction (least recently used goes first). */
 VIGIL_API struct vigil_process *vigil_pcache__lookup(struct vigil_pcache *c, uint32_t pid, uint64_t ktime);
 /* The newest live incarnation of tgid pid, or NULL (counted as a miss). */
 VIGIL_API struct vigil_process *vigil_pcache__find_pid(struct vigil_pcache *c, uint32_t pid);
 
 /* Insert an exec'd process. Takes ownership of p, whose pid, ktime, ppid and pktime must be
- * set; fills exec_id and parent_exec_id. Reference counts as Tetragon: p gets 1, its parent
- * (ppid, pktime) one more. A live older incarnation of the same pid is retired: it and its
- * parent lose one, as if it had exited. now_ns is the boot-time clock used by the GC.
- * Returns p, or NULL + errno (p is freed then). */
+ * set; fills exec_id and parent_exec_id (pktime becomes the cached parent's key when the
+ * parent was found by its tick, see lookup). Reference counts as Tetragon: p gets 1, its
+ * parent (ppid, pktime) one more. A live older incarnation of the same pid is retired: it
+ * and its parent lose one, as if it had exited. now_ns is the boot-time clock used by the GC.
+ * A full cache evicts an entry (core/pcache/evict.c says which); a parent that is not
+ * cached sets VIGIL_PROC_NOPARENT. Only when nothing can be evicted is p not inserted: it
+ * is returned flagged VIGIL_PROC_UNCACHED, still owned by the cache, and valid until the
+ * next exec or clone call. Returns p, or NULL + errno (p is freed then): -EEXIST when
+ * (pid, ktime) is already cached, -ENOMEM. */
 VIGIL_API struct vigil_process *vigil_pcache__exec(struct vigil_pcache *c, struct vigil_process *p, uint64_t now_ns);
 
 /* Insert a fork without exec: a copy of the parent incarnation (ppid, pktime) with the new
  * pid and ktime, flags VIGIL_PROC_CLONE. An unknown parent gives flags VIGIL_PROC_CLONE |
- * VIGIL_PROC_MISS and empty strings. Returns the new entry or NULL + errno. */
+ * VIGIL_PROC_MISS | VIGIL_PROC_NOPARENT and empty strings. Evicts like exec. Returns the
+ * new entry or NULL + errno (-ENOSPC when nothing could be evicted). */
 VIGIL_API struct vigil_process *vigil_pcache__clone(struct vigil_pcache *c, uint32_t pid, uint64_t ktime,
 						    uint32_t ppid, uint64_t pktime, uint64_t start_time, uint64_t now_ns);
 

@@ -11,20 +11,30 @@
 #define pcache_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
+/* The kernel builds every key on a USER_HZ tick plus the process's exec count (task_key in
+ * bpf/lib/task.h); the /proc scan sees only the tick. */
+#define PCACHE_TICK_NS 10000000ULL
+
+/* A doubly linked list of nodes, oldest (least recently used) at the head. */
+struct pcache_list {
+	struct pcache_node *head;
+	struct pcache_node *tail;
+};
+
 /* Every process is born inside a node (vigil_process__new), so inserting it into a cache
  * needs no second allocation and a process pointer leads straight to its links. */
 struct pcache_node {
 	struct vigil_process proc;
 	struct pcache_node *key_next;	/* chain in the (pid, ktime) table */
 	struct pcache_node *pid_next;	/* chain in the pid table, while indexed */
-	struct pcache_node *gc_prev;	/* FIFO of refcnt-0 entries, oldest first */
-	struct pcache_node *gc_next;
+	struct pcache_node *prev;	/* links in the one list that holds it (see lists.c) */
+	struct pcache_node *next;
+	struct pcache_list *list;	/* NULL while on none */
 	uint64_t deadline;		/* boot ns after which the GC may free it */
 	bool cached;			/* linked into a cache's key table */
 	bool indexed;			/* the newest live incarnation of its pid */
 	bool alive;			/* still holds its own reference (not exited or retired) */
 	bool parent_ref;		/* holds one reference on (ppid, pktime) */
-	bool on_gc;
 };
 
 static inline struct pcache_node *pcache_node_of(struct vigil_process *p)
@@ -39,8 +49,12 @@ struct vigil_pcache {
 	size_t capacity;
 	uint64_t gc_delay_ns;
 	char *node_name;
-	struct pcache_node *gc_head;
-	struct pcache_node *gc_tail;
+	/* Each cached entry is on exactly one list; eviction takes the heads in this order. */
+	struct pcache_list gc;		/* refcnt 0, by deadline: what the GC frees */
+	struct pcache_list exited;	/* exited or retired, still referenced by children; LRU */
+	struct pcache_list live;	/* running, not known to be root's; LRU */
+	struct pcache_list live_root;	/* running as uid 0: evicted last (see evict.c) */
+	struct pcache_node *detached;	/* an exec that could not be cached, until the next insert */
 	struct vigil_pcache_stats stats;
 };
 
@@ -55,15 +69,31 @@ struct pcache_node *pcache_pid_find(const struct vigil_pcache *c, uint32_t pid);
 void pcache_pid_add(struct vigil_pcache *c, struct pcache_node *n);
 void pcache_pid_del(struct vigil_pcache *c, struct pcache_node *n);
 
-/* refs.c: reference counts, the GC list, eviction. */
+/* table.c: (pid, ktime), else the pid's running incarnation when it is a /proc entry of
+ * the same tick: the scan cannot see how often a process exec'd before the agent started,
+ * so the kernel's key for it may be a few ns past the scan's. NULL when neither. */
+struct pcache_node *pcache_resolve(const struct vigil_pcache *c, uint32_t pid, uint64_t ktime);
+
+/* lists.c: list membership. */
+void pcache_list_append(struct pcache_list *l, struct pcache_node *n);
+void pcache_list_remove(struct pcache_node *n);
+/* Put n on the list its state calls for (refcnt 0: gc; alive: live or live_root; else
+ * exited), at the tail. The gc list is entered only through pcache_unref (deadline order). */
+void pcache_place(struct vigil_pcache *c, struct pcache_node *n);
+/* n was just used: move it to the tail of its LRU list (no-op on the gc list). */
+void pcache_touch(struct vigil_pcache *c, struct pcache_node *n);
+
+/* refs.c: reference counts and the GC list. */
 void pcache_ref(struct vigil_pcache *c, struct pcache_node *n);
 void pcache_unref(struct vigil_pcache *c, struct pcache_node *n, uint64_t now_ns);
 /* Drop n's own reference and the one it holds on its parent; no-op once done. */
 void pcache_retire(struct vigil_pcache *c, struct pcache_node *n, uint64_t now_ns);
-/* Make room for one more entry, never evicting keep. Returns 0 or -ENOSPC. */
-int pcache_make_room(struct vigil_pcache *c, const struct pcache_node *keep);
-/* Unlink n from every table and list and free it. */
+/* Unlink n from every table and list and free it. Its parent reference must be gone. */
 void pcache_destroy(struct vigil_pcache *c, struct pcache_node *n);
+
+/* evict.c: make room for one more entry, never evicting keep. Returns 0 or -ENOSPC (only
+ * when nothing but keep is cached). */
+int pcache_make_room(struct vigil_pcache *c, const struct pcache_node *keep, uint64_t now_ns);
 
 /* procread.c: one /proc/<pid>, read through the directory fd dfd. */
 struct pcache_stat {

@@ -82,5 +82,6 @@ int pcache_process_inherit(struct vigil_process *dst, const struct vigil_process
 	memcpy(dst->ns, src->ns, sizeof(dst->ns));
 	dst->ns_host_mask = src->ns_host_mask;
 	dst->cgroup_id = src->cgroup_id;
+	dst->file = src->file;
 	return 0;
 }

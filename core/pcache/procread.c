@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pcache_internal.h"
@@ -168,6 +169,23 @@ static void parse_status(const char *s, struct vigil_process *p)
 	}
 }
 
+/* The file behind exe, as the kernel record would carry it (stat follows the magic link
+ * to the file the process runs, even when its path is gone). */
+static void read_file_id(int dfd, struct vigil_process *p)
+{
+	struct stat st;
+
+	if (fstatat(dfd, "exe", &st, 0))
+		return;
+	p->file = (struct vigil_file_id){
+		.dev = vigil_dev_to_kernel(st.st_dev),
+		.uid = st.st_uid,
+		.ino = st.st_ino,
+		.mode = st.st_mode,
+		.nlink = (uint32_t)st.st_nlink,
+	};
+}
+
 /* exe: the binary, without the suffix the kernel adds once the file is unlinked. */
 static int read_binary(int dfd, struct vigil_process *p)
 {
@@ -180,6 +198,7 @@ static int read_binary(int dfd, struct vigil_process *p)
 		return (int)n;
 	if ((size_t)n > suffix && !strcmp(path + n - suffix, DELETED_SUFFIX))
 		n -= (ssize_t)suffix;
+	read_file_id(dfd, p);
 	return vigil_process__set_str(&p->binary, path, (size_t)n);
 }
 

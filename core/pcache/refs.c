@@ -13,38 +13,17 @@
 static void gc_push(struct vigil_pcache *c, struct pcache_node *n, uint64_t now_ns)
 {
 	n->deadline = now_ns > UINT64_MAX - c->gc_delay_ns ? UINT64_MAX : now_ns + c->gc_delay_ns;
-	n->gc_next = NULL;
-	n->gc_prev = c->gc_tail;
-	if (c->gc_tail)
-		c->gc_tail->gc_next = n;
-	else
-		c->gc_head = n;
-	c->gc_tail = n;
-	n->on_gc = true;
-}
-
-static void gc_remove(struct vigil_pcache *c, struct pcache_node *n)
-{
-	if (!n->on_gc)
-		return;
-	if (n->gc_prev)
-		n->gc_prev->gc_next = n->gc_next;
-	else
-		c->gc_head = n->gc_next;
-	if (n->gc_next)
-		n->gc_next->gc_prev = n->gc_prev;
-	else
-		c->gc_tail = n->gc_prev;
-	n->gc_prev = n->gc_next = NULL;
-	n->on_gc = false;
+	pcache_list_remove(n);
+	pcache_list_append(&c->gc, n);
 }
 
 void pcache_ref(struct vigil_pcache *c, struct pcache_node *n)
 {
-	/* A late child revives an entry waiting for the GC. */
-	gc_remove(c, n);
 	if (n->proc.refcnt < UINT32_MAX)
 		n->proc.refcnt++;
+	/* A late child revives an entry waiting for the GC. */
+	if (n->list == &c->gc)
+		pcache_place(c, n);
 }
 
 void pcache_unref(struct vigil_pcache *c, struct pcache_node *n, uint64_t now_ns)
@@ -65,53 +44,40 @@ void pcache_retire(struct vigil_pcache *c, struct pcache_node *n, uint64_t now_n
 	if (!n->alive)
 		return;
 	n->alive = false;
+	c->stats.running--;
 	if (n->parent_ref) {
 		n->parent_ref = false;
-		/* Never NULL: a referenced parent has refcnt > 0, so neither GC nor eviction
-		 * has freed it. */
+		/* NULL only when the parent was evicted while still referenced (evict.c). */
 		parent = pcache_key_find(c, n->proc.ppid, n->proc.pktime);
 		if (parent)
 			pcache_unref(c, parent, now_ns);
 	}
 	pcache_unref(c, n, now_ns);
+	if (n->proc.refcnt)
+		pcache_place(c, n);	/* running -> exited: children still name it */
 }
 
 void pcache_destroy(struct vigil_pcache *c, struct pcache_node *n)
 {
-	/* Only refcnt-0 entries get here, and those have already retired; this keeps a
-	 * forced free (vigil_pcache__free) from needing any order. */
+	/* Callers have dropped its parent reference; this keeps a forced free
+	 * (vigil_pcache__free) from needing any order. */
+	if (n->alive)
+		c->stats.running--;
 	n->alive = false;
 	n->parent_ref = false;
-	gc_remove(c, n);
+	pcache_list_remove(n);
 	pcache_pid_del(c, n);
 	pcache_key_del(c, n);
 	c->stats.size--;
 	vigil_process__free(&n->proc);
 }
 
-int pcache_make_room(struct vigil_pcache *c, const struct pcache_node *keep)
-{
-	struct pcache_node *victim = c->gc_head;
-
-	if (c->stats.size < c->capacity)
-		return 0;
-	/* The oldest entry nobody references goes first, unless it is the parent the new
-	 * entry is about to reference. */
-	if (victim && victim == keep)
-		victim = victim->gc_next;
-	if (!victim)
-		return -ENOSPC;
-	pcache_destroy(c, victim);
-	c->stats.evictions++;
-	return 0;
-}
-
 void vigil_pcache__gc(struct vigil_pcache *c, uint64_t now_ns)
 {
 	if (!c)
 		return;
-	while (c->gc_head && c->gc_head->deadline < now_ns) {
-		pcache_destroy(c, c->gc_head);
+	while (c->gc.head && c->gc.head->deadline < now_ns) {
+		pcache_destroy(c, c->gc.head);
 		c->stats.freed++;
 	}
 }

@@ -84,3 +84,16 @@ void pcache_pid_del(struct vigil_pcache *c, struct pcache_node *n)
 	n->pid_next = NULL;
 	n->indexed = false;
 }
+
+struct pcache_node *pcache_resolve(const struct vigil_pcache *c, uint32_t pid, uint64_t ktime)
+{
+	struct pcache_node *n = pcache_key_find(c, pid, ktime);
+
+	if (n)
+		return n;
+	n = pcache_pid_find(c, pid);
+	if (n && (n->proc.flags & VIGIL_PROC_PROCFS) && n->proc.ktime <= ktime &&
+	    n->proc.ktime / PCACHE_TICK_NS == ktime / PCACHE_TICK_NS)
+		return n;
+	return NULL;
+}

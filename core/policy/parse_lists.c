@@ -23,6 +23,7 @@ static const struct {
 	{ "generated_syscalls", VIGIL_LIST_GENERATED_SYSCALLS },
 	{ "generated_ftrace", VIGIL_LIST_GENERATED_FTRACE },
 	{ "values", VIGIL_LIST_VALUES },
+	{ "files", VIGIL_LIST_FILES },
 };
 
 static int list_type(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
@@ -42,7 +43,7 @@ static int list_type(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value,
 			return 0;
 		}
 	}
-	return policy_error(c, value, "list type must be syscalls, generated_syscalls, generated_ftrace or values, not \"%s\"",
+	return policy_error(c, value, "list type must be syscalls, generated_syscalls, generated_ftrace, values or files, not \"%s\"",
 			    s);
 }
 
@@ -85,6 +86,15 @@ static int list_check(struct policy_ctx *c, yaml_node_t *item, const struct list
 		return policy_error(c, item, "list \"%s\" is defined twice", l->name);
 	if (l->type == VIGIL_LIST_VALUES)
 		return 0;	/* any strings: what they mean depends on the filters that use them */
+	if (l->type == VIGIL_LIST_FILES) {
+		for (i = 0; i < l->nvalues; i++) {
+			if (l->values[i][0] == '/')
+				continue;
+			v = policy_seq_item(c, lp->values, i);
+			return v ? policy_error(c, v, "\"%s\" is not an absolute path", l->values[i]) : -EINVAL;
+		}
+		return 0;
+	}
 	if (l->type != VIGIL_LIST_SYSCALLS && l->nvalues)
 		return policy_error(c, lp->values, "a generated list takes no values");
 	if (l->type == VIGIL_LIST_GENERATED_FTRACE && (!l->pattern || !l->pattern[0]))

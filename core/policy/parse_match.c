@@ -134,11 +134,12 @@ static int v_equal_str(struct policy_ctx *c, const struct match *m, yaml_node_t 
 {
 	const struct vigil_policy_list *l;
 
-	/* vigil: "list:NAME" stands for a values list, which may grow at run time */
+	/* vigil: "list:NAME" stands for a values list, which may grow at run time, or a files
+	 * list (file arguments only: the compiler checks the argument) */
 	if (!strncmp(s, "list:", 5)) {
 		l = policy_list_find(c->policy, s + 5);
-		if (!l || l->type != VIGIL_LIST_VALUES)
-			return policy_error(c, v, "list \"%s\" is not a values list in spec.lists", s + 5);
+		if (!l || (l->type != VIGIL_LIST_VALUES && l->type != VIGIL_LIST_FILES))
+			return policy_error(c, v, "list \"%s\" is not a values or files list in spec.lists", s + 5);
 		return 0;
 	}
 	return text_max(c, v, s, VIGIL_POLICY_MAX_STRING);

@@ -271,6 +271,9 @@ enum vigil_list_type {
 	VIGIL_LIST_GENERATED_FTRACE,
 	VIGIL_LIST_VALUES,	/* vigil: strings or numbers for "list:NAME" in Equal/In/InMap values,
 				 * which vigil_sensors__list_add can extend at run time */
+	VIGIL_LIST_FILES,	/* vigil: files by identity (device + inode) for "list:NAME" in
+				 * Equal/NotEqual on a file argument; values are absolute paths,
+				 * resolved when the policy loads; extendable at run time */
 };
 
 struct vigil_policy_list {

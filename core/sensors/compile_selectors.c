@@ -167,17 +167,37 @@ static int add_int_keys(struct compile_ctx *ctx, struct compiled_hook *h, uint32
 	}
 }
 
+/* A "files" list value: the identity of the file at path now. */
+static int file_of_path(const char *path, struct vigil_file_id *out)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	*out = (struct vigil_file_id){
+		.dev = vigil_dev_to_kernel(st.st_dev),
+		.uid = st.st_uid,
+		.ino = st.st_ino,
+		.mode = st.st_mode,
+		.nlink = (uint32_t)st.st_nlink,
+	};
+	return 0;
+}
+
 /* A "list:NAME" value: record the reference and add the list's current values. */
 static int expand_list(struct compile_ctx *ctx, struct compiled_hook *h, uint8_t kind, uint32_t filter,
 		       const char *value, struct vigil_pos pos)
 {
 	const struct vigil_policy_list *l = find_list(ctx, value + 5);
 	struct list_ref *ref;
-	size_t i, size;
+	size_t i;
 	int err;
 
 	if (!l)
 		return sensor_error(ctx, pos, -EINVAL, "no list named \"%s\" in spec.lists", value + 5);
+	if ((l->type == VIGIL_LIST_FILES) != (kind == VG_F_FILE_ID))
+		return sensor_error(ctx, pos, -EINVAL, "list %s: a files list matches only a file argument with "
+				    "Equal or NotEqual, and only with other files lists", l->name);
 	if (h->nlists == MAX_LIST_REFS)
 		return sensor_error(ctx, pos, -E2BIG, "at most %d list references per hook", MAX_LIST_REFS);
 	ref = &h->lists[h->nlists++];
@@ -185,10 +205,9 @@ static int expand_list(struct compile_ctx *ctx, struct compiled_hook *h, uint8_t
 	ref->filter_id = filter;
 	ref->kind = kind;
 	for (i = 0; i < l->nvalues; i++) {
-		union {
-			struct vg_str_key s;
-			struct vg_int_key n;
-		} key;
+		struct vigil_file_id file;
+		struct list_value v = {.text = l->values[i]};
+		union list_key key;
 
 		if (kind == VG_F_INT_MAP && l->type == VIGIL_LIST_SYSCALLS) {
 			int nr = syscall_nr(l->values[i]);
@@ -197,9 +216,17 @@ static int expand_list(struct compile_ctx *ctx, struct compiled_hook *h, uint8_t
 				return sensor_error(ctx, l->pos, -EINVAL, "list %s: unknown syscall \"%s\"", l->name,
 						    l->values[i]);
 			key.n = (struct vg_int_key){.filter_id = filter, .value = (uint64_t)nr};
-		} else if (list_key(ref, l->values[i], &key, &size)) {
-			return sensor_error(ctx, l->pos, -EINVAL, "list %s: value \"%s\" cannot be used here", l->name,
-					    l->values[i]);
+		} else {
+			if (kind == VG_F_FILE_ID) {
+				err = file_of_path(l->values[i], &file);
+				if (err)
+					return sensor_error(ctx, l->pos, err, "list %s: cannot stat \"%s\": %s", l->name,
+							    l->values[i], strerror(-err));
+				v = (struct list_value){.file = &file};
+			}
+			if (list_key(ref, &v, &key))
+				return sensor_error(ctx, l->pos, -EINVAL, "list %s: value \"%s\" cannot be used here",
+						    l->name, l->values[i]);
 		}
 		err = keys_push(kind == VG_F_STR_EQ ? &h->str_eq : &h->int_set, &key);
 		if (err)
@@ -208,32 +235,52 @@ static int expand_list(struct compile_ctx *ctx, struct compiled_hook *h, uint8_t
 	return 0;
 }
 
-int list_key(const struct list_ref *ref, const char *value, void *key, size_t *key_size)
+int list_key(const struct list_ref *ref, const struct list_value *value, union list_key *key)
 {
-	if (ref->kind == VG_F_STR_EQ) {
-		struct vg_str_key *k = key;
-		size_t len = strlen(value);
+	uint64_t v;
+	size_t len;
 
+	memset(key, 0, sizeof(*key));
+	switch (ref->kind) {
+	case VG_F_STR_EQ:
+		len = value->text ? strlen(value->text) : 0;
 		if (!len || len > VG_STR_KEY - 1)
 			return -EINVAL;
-		memset(k, 0, sizeof(*k));
-		k->filter_id = ref->filter_id;
-		k->len = (uint32_t)len;
-		memcpy(k->data, value, len);
-		*key_size = sizeof(*k);
+		key->s.filter_id = ref->filter_id;
+		key->s.len = (uint32_t)len;
+		memcpy(key->s.data, value->text, len);
 		return 0;
-	} else {
-		struct vg_int_key *k = key;
-		uint64_t v;
-
-		if (parse_value(value, &v))
+	case VG_F_FILE_ID:
+		if (!value->file || !value->file->dev)
 			return -EINVAL;
-		memset(k, 0, sizeof(*k));
-		k->filter_id = ref->filter_id;
-		k->value = v;
-		*key_size = sizeof(*k);
+		key->f.filter_id = ref->filter_id;
+		key->f.dev = value->file->dev;
+		key->f.ino = value->file->ino;
+		return 0;
+	default:
+		if (!value->text || parse_value(value->text, &v))
+			return -EINVAL;
+		key->n.filter_id = ref->filter_id;
+		key->n.value = v;
 		return 0;
 	}
+}
+
+/* Whether the Equal values of one matchArgs entry name "files" lists (all or none may). */
+static int files_list_filter(struct compile_ctx *ctx, const struct vigil_match_arg *m, bool *files)
+{
+	const struct vigil_policy_list *l;
+	size_t i, n = 0;
+
+	for (i = 0; i < m->nvalues; i++) {
+		l = strncmp(m->values[i], "list:", 5) ? NULL : find_list(ctx, m->values[i] + 5);
+		n += l && l->type == VIGIL_LIST_FILES;
+	}
+	if (n && n != m->nvalues)
+		return sensor_error(ctx, m->pos, -EINVAL, "a files list cannot be mixed with path strings or "
+				    "other lists in one matchArgs entry");
+	*files = n > 0;
+	return 0;
 }
 
 /* Translate one matchArgs entry. */
@@ -262,6 +309,20 @@ static int compile_arg_filter(struct compile_ctx *ctx, enum vigil_arg_type type,
 	case VIGIL_OP_NOT_PREFIX:
 	case VIGIL_OP_POSTFIX:
 	case VIGIL_OP_NOT_POSTFIX: {
+		bool files = false;
+
+		err = files_list_filter(ctx, m, &files);
+		if (err)
+			return err;
+		if (files) {
+			if (cls != VG_CLASS_PATH || (op != VIGIL_OP_EQUAL && op != VIGIL_OP_NOT_EQUAL))
+				return sensor_error(ctx, m->pos, -EINVAL, "a files list matches only a file argument "
+						    "(file, fd, path, dentry, linux_binprm) with Equal or NotEqual");
+			f->kind = VG_F_FILE_ID;
+			for (i = 0; i < m->nvalues && !err; i++)
+				err = expand_list(ctx, h, VG_F_FILE_ID, filter, m->values[i], m->pos);
+			return err;
+		}
 		if (cls == VG_CLASS_STRING || cls == VG_CLASS_PATH) {
 			f->kind = op == VIGIL_OP_EQUAL || op == VIGIL_OP_NOT_EQUAL   ? VG_F_STR_EQ
 				  : op == VIGIL_OP_PREFIX || op == VIGIL_OP_NOT_PREFIX ? VG_F_STR_PREFIX

@@ -27,6 +27,7 @@ struct sensor {
 	char subsys[64];
 	char path[256];
 	bool is_return;
+	bool keep_pins;		/* freed at shutdown under --keep-enforcing: the pins outlive us */
 };
 
 static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_mech m)
@@ -130,7 +131,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	size_map(s->skel->maps.str_eq, &h->str_eq, has_list(h, VG_F_STR_EQ));
 	size_map(s->skel->maps.str_prefix, &h->str_prefix, false);
 	size_map(s->skel->maps.str_postfix, &h->str_postfix, false);
-	size_map(s->skel->maps.int_set, &h->int_set, has_list(h, VG_F_INT_MAP));
+	size_map(s->skel->maps.int_set, &h->int_set, has_list(h, VG_F_INT_MAP) || has_list(h, VG_F_FILE_ID));
 	size_map(s->skel->maps.addr4, &h->addr4, false);
 	size_map(s->skel->maps.addr6, &h->addr6, false);
 
@@ -252,13 +253,40 @@ int sensor_map_fd(const struct sensor *s, uint8_t kind)
 {
 	if (kind == VG_F_STR_EQ)
 		return bpf_map__fd(s->skel->maps.str_eq);
-	if (kind == VG_F_INT_MAP)
+	if (kind == VG_F_INT_MAP || kind == VG_F_FILE_ID)
 		return bpf_map__fd(s->skel->maps.int_set);
 	return -1;
 }
 
+int sensor_pin(struct sensor *s, const char *dir, const char *name)
+{
+	char name2[128];
+	int err = 0;
+
+	if (s->link && !bpf_link__pin_path(s->link))
+		err = vigil_pin_link(s->link, dir, name);
+	snprintf(name2, sizeof(name2), "%s.2", name);
+	if (!err && s->link2 && !bpf_link__pin_path(s->link2))
+		err = vigil_pin_link(s->link2, dir, name2);
+	return err;
+}
+
+void sensor_keep_pins(struct sensor *s)
+{
+	if (s)
+		s->keep_pins = true;
+}
+
+static void unpin(struct bpf_link *link)
+{
+	if (link && bpf_link__pin_path(link))
+		bpf_link__unpin(link);
+}
+
 void sensor_detach(struct sensor *s)
 {
+	unpin(s->link);
+	unpin(s->link2);
 	bpf_link__destroy(s->link);
 	bpf_link__destroy(s->link2);
 	s->link = NULL;
@@ -269,7 +297,10 @@ void sensor_free(struct sensor *s)
 {
 	if (!s)
 		return;
-	sensor_detach(s);
+	if (!s->keep_pins)
+		sensor_detach(s);
+	bpf_link__destroy(s->link);	/* a pinned link stays attached: the pin holds it */
+	bpf_link__destroy(s->link2);
 	generic_bpf__destroy(s->skel);
 	free(s);
 }

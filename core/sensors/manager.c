@@ -1,9 +1,11 @@
 /* manager.c - the table of loaded policies: add, delete, enable, disable, switch mode,
  * resolve hook ids for the decoder, list for status. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -36,6 +38,7 @@ struct vigil_sensors {
 	uint32_t wakeup_batch;
 	uint32_t host_ns[VIGIL_NS_COUNT];
 	struct btf *vmlinux;
+	char pin_dir[PATH_MAX];			/* --keep-enforcing; empty: pin nothing */
 
 	pthread_mutex_t lock;
 	struct loaded_policy *policies;		/* live */
@@ -58,6 +61,8 @@ struct vigil_sensors *vigil_sensors__new(const struct vigil_sensors_opts *opts)
 	s->wakeup_batch = opts->wakeup_batch ? opts->wakeup_batch : 64;
 	if (opts->host_ns)
 		memcpy(s->host_ns, opts->host_ns, sizeof(s->host_ns));
+	if (opts->pin_dir)
+		snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", opts->pin_dir);
 	pthread_mutex_init(&s->lock, NULL);
 	s->vmlinux = btf__load_vmlinux_btf();
 	if (!s->vmlinux)
@@ -100,7 +105,11 @@ void vigil_sensors__free(struct vigil_sensors *s)
 	if (!s)
 		return;
 	for (lp = s->policies; lp; lp = next) {
+		size_t i;
+
 		next = lp->next;
+		for (i = 0; i < lp->nhooks; i++)	/* a clean stop leaves enforcement pinned */
+			sensor_keep_pins(lp->hooks[i].sensor);
 		free_policy(lp);
 	}
 	for (lp = s->retired; lp; lp = next) {
@@ -214,6 +223,22 @@ static int compile_policy(struct vigil_sensors *s, struct loaded_policy *lp, str
 	return 0;
 }
 
+/* Attach, and under --keep-enforcing pin what enforces, so it outlives the agent. */
+static int attach_hook(struct vigil_sensors *s, struct loaded_policy *lp, struct loaded_hook *h, char *why,
+		       size_t why_size)
+{
+	int rc = sensor_attach(h->sensor, why, why_size);
+
+	if (rc || !s->pin_dir[0] || !hook_enforces(h->compiled))
+		return rc;
+	rc = pin_hook(s->pin_dir, lp->policy->name, h->sensor, h->compiled->cfg.hook_id);
+	if (rc) {
+		snprintf(why, why_size, "pin under %.120s (--keep-enforcing): %s", s->pin_dir, strerror(-rc));
+		sensor_detach(h->sensor);
+	}
+	return rc;
+}
+
 /* Load and attach every compiled hook; on failure unload what was loaded. */
 static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct vigil_policy_error *err)
 {
@@ -228,7 +253,7 @@ static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct
 			continue;
 		rc = sensor_load(h->compiled, s->loader, s->wakeup_batch, &h->sensor, why, sizeof(why));
 		if (!rc && lp->enabled)
-			rc = sensor_attach(h->sensor, why, sizeof(why));
+			rc = attach_hook(s, lp, h, why, sizeof(why));
 		h->status.attached = !rc && lp->enabled;
 		if (rc && err) {
 			const struct vigil_hook *hook = &lp->policy->hooks[i];
@@ -323,6 +348,8 @@ int vigil_sensors__delete(struct vigil_sensors *s, const char *name)
 	if (!lp)
 		return -ENOENT;
 	unload_policy(lp);	/* detach and unload; the hook infos stay for records in flight */
+	if (s->pin_dir[0])
+		pin_policy_done(s->pin_dir, name);
 	pr_info("sensors: policy %s deleted", name);
 	return 0;
 }
@@ -346,7 +373,7 @@ int vigil_sensors__enable(struct vigil_sensors *s, const char *name, bool enable
 		if (h->skipped)
 			continue;
 		if (enable)
-			rc = sensor_attach(h->sensor, why, sizeof(why));
+			rc = attach_hook(s, lp, h, why, sizeof(why));
 		else
 			sensor_detach(h->sensor);
 		h->status.attached = enable && !rc;
@@ -451,11 +478,12 @@ size_t vigil_sensors__count(struct vigil_sensors *s)
 	return n;
 }
 
-int vigil_sensors__list_add(struct vigil_sensors *s, const char *list, const char *value)
+/* Add (or remove) one value in every kernel map of the list; the number of maps changed. */
+static int list_update(struct vigil_sensors *s, const char *list, const struct list_value *value, bool add)
 {
 	struct loaded_policy *lp;
 	uint8_t one = 1;
-	int updated = 0, rc = 0;
+	int changed = 0, used = 0, rc = 0;
 	size_t i, j;
 
 	pthread_mutex_lock(&s->lock);
@@ -465,27 +493,95 @@ int vigil_sensors__list_add(struct vigil_sensors *s, const char *list, const cha
 
 			for (j = 0; h->sensor && j < h->compiled->nlists && !rc; j++) {
 				const struct list_ref *ref = &h->compiled->lists[j];
-				union {
-					struct vg_str_key s;
-					struct vg_int_key n;
-				} key;
-				size_t size;
+				int fd = sensor_map_fd(h->sensor, ref->kind);
+				union list_key key;
 
 				if (strcmp(ref->name, list))
 					continue;
-				rc = list_key(ref, value, &key, &size);
-				if (!rc && bpf_map_update_elem(sensor_map_fd(h->sensor, ref->kind), &key, &one, BPF_ANY))
+				used++;
+				rc = list_key(ref, value, &key);
+				if (rc)
+					break;
+				if (add && bpf_map_update_elem(fd, &key, &one, BPF_ANY))
 					rc = errno == E2BIG ? -ENOSPC : -errno;
-				if (!rc)
-					updated++;
+				else if (!add && bpf_map_delete_elem(fd, &key))
+					rc = errno == ENOENT ? 0 : -errno;
+				else
+					changed++;
 			}
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (rc)
 		return rc;
-	if (!updated)
-		return -ENOENT;
-	pr_info("sensors: list %s gained \"%s\" in %d kernel map%s", list, value, updated, updated == 1 ? "" : "s");
-	return updated;
+	return used ? changed : -ENOENT;
+}
+
+int vigil_sensors__list_add(struct vigil_sensors *s, const char *list, const char *value)
+{
+	struct list_value v = {.text = value};
+	struct vigil_file_id file;
+	struct stat st;
+	int rc;
+
+	if (vigil_sensors__list_type(s, list) == VIGIL_LIST_FILES) {
+		if (stat(value, &st))
+			return -errno;
+		file = (struct vigil_file_id){
+			.dev = vigil_dev_to_kernel(st.st_dev),
+			.uid = st.st_uid,
+			.ino = st.st_ino,
+			.mode = st.st_mode,
+			.nlink = (uint32_t)st.st_nlink,
+		};
+		return vigil_sensors__list_add_file(s, list, &file);
+	}
+	rc = list_update(s, list, &v, true);
+	if (rc > 0)
+		pr_info("sensors: list %s gained \"%s\" in %d kernel map%s", list, value, rc, rc == 1 ? "" : "s");
+	return rc;
+}
+
+int vigil_sensors__list_add_file(struct vigil_sensors *s, const char *list, const struct vigil_file_id *file)
+{
+	struct list_value v = {.file = file};
+	int rc = list_update(s, list, &v, true);
+
+	if (rc > 0)
+		pr_info("sensors: list %s gained file %u:%u inode %llu in %d kernel map%s", list, file->dev >> 20,
+			file->dev & 0xfffff, (unsigned long long)file->ino, rc, rc == 1 ? "" : "s");
+	return rc;
+}
+
+int vigil_sensors__list_remove(struct vigil_sensors *s, const char *list, const char *value)
+{
+	struct list_value v = {.text = value};
+
+	return list_update(s, list, &v, false);
+}
+
+int vigil_sensors__list_remove_file(struct vigil_sensors *s, const char *list, const struct vigil_file_id *file)
+{
+	struct list_value v = {.file = file};
+
+	return list_update(s, list, &v, false);
+}
+
+int vigil_sensors__list_type(struct vigil_sensors *s, const char *list)
+{
+	struct loaded_policy *lp;
+	int type = -ENOENT;
+	size_t i, j;
+
+	pthread_mutex_lock(&s->lock);
+	for (lp = s->policies; lp && type < 0; lp = lp->next)
+		for (i = 0; i < lp->nhooks && type < 0; i++)
+			for (j = 0; lp->hooks[i].compiled && j < lp->hooks[i].compiled->nlists; j++)
+				if (!strcmp(lp->hooks[i].compiled->lists[j].name, list)) {
+					type = lp->hooks[i].compiled->lists[j].kind == VG_F_FILE_ID ? VIGIL_LIST_FILES
+												 : VIGIL_LIST_VALUES;
+					break;
+				}
+	pthread_mutex_unlock(&s->lock);
+	return type;
 }

@@ -26,11 +26,15 @@ struct vigil_sensors_opts {
 	const struct vigil_loader *loader;	/* shared maps: events, execs, errors (borrowed) */
 	uint32_t wakeup_batch;			/* as the process programs */
 	const uint32_t *host_ns;		/* VIGIL_NS_COUNT host inode numbers (copied) */
+	/* --keep-enforcing: pin the links of enforcing policies (mode enforce, a Sigkill,
+	 * Signal or Override action) under <pin_dir>/<policy>/ (copied); NULL: pin nothing */
+	const char *pin_dir;
 };
 
 /* NULL + errno. */
 VIGIL_API struct vigil_sensors *vigil_sensors__new(const struct vigil_sensors_opts *opts);
-/* Unload every policy. Accepts NULL. */
+/* Unload every policy; pinned links stay pinned and enforcing (only delete, disable and
+ * a mode switch unpin). Accepts NULL. */
 VIGIL_API void vigil_sensors__free(struct vigil_sensors *s);
 
 /* Compile, load and attach every hook of the policy, which the table takes over on success
@@ -55,9 +59,22 @@ VIGIL_API const struct vigil_hook_info *vigil_sensors__hook(struct vigil_sensors
 /* Add value to the kernel list `list` (a spec.lists entry of type "values", or any list
  * named as "list:NAME" in InMap or string Equal / matchBinaries In values) in every loaded
  * hook that uses it, so the kernel matches it from now on. Strings go to Equal maps,
- * numbers to InMap maps. Returns the number of kernel maps updated, -ENOENT when no loaded
- * hook uses the list, -EINVAL for a value the list's filters cannot hold, -ENOSPC when full. */
+ * numbers to InMap maps. For a "files" list, value is a path whose file (device and inode,
+ * as stat finds it now) is added. Returns the number of kernel maps updated, -ENOENT when
+ * no loaded hook uses the list, -EINVAL for a value the list's filters cannot hold, -ENOSPC
+ * when full, or stat's -errno for a files list. */
 VIGIL_API int vigil_sensors__list_add(struct vigil_sensors *s, const char *list, const char *value);
+/* Add a file by identity to a "files" list: the file a process ran, as the kernel recorded
+ * it, whatever is at its path now. Returns as vigil_sensors__list_add. */
+VIGIL_API int vigil_sensors__list_add_file(struct vigil_sensors *s, const char *list, const struct vigil_file_id *file);
+/* Take a value (or a file) out of every kernel map of the list. Returns the number of maps
+ * it left, 0 when it was in none, -ENOENT when no loaded hook uses the list. */
+VIGIL_API int vigil_sensors__list_remove(struct vigil_sensors *s, const char *list, const char *value);
+VIGIL_API int vigil_sensors__list_remove_file(struct vigil_sensors *s, const char *list,
+					      const struct vigil_file_id *file);
+/* The type of the list `list` in the first loaded policy that defines and uses it
+ * (VIGIL_LIST_VALUES, VIGIL_LIST_FILES, ...), or -ENOENT. */
+VIGIL_API int vigil_sensors__list_type(struct vigil_sensors *s, const char *list);
 
 /* ---- listing ---- */
 

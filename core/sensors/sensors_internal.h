@@ -39,7 +39,7 @@ void keys_free(struct key_list *l);
 struct list_ref {
 	char name[64];
 	uint32_t filter_id;
-	uint8_t kind;		/* VG_F_STR_EQ or VG_F_INT_MAP */
+	uint8_t kind;		/* VG_F_STR_EQ, VG_F_INT_MAP or VG_F_FILE_ID */
 };
 
 #define MAX_LIST_REFS 16
@@ -114,11 +114,39 @@ struct sensor;
 int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader, uint32_t wakeup_batch,
 		struct sensor **out, char *why, size_t why_size);
 int sensor_attach(struct sensor *s, char *why, size_t why_size);
+/* Detach; a pinned link is unpinned first, so it stops for good. */
 void sensor_detach(struct sensor *s);
-/* The fd of the instance's map for a filter kind (VG_F_STR_EQ, VG_F_INT_MAP), or -1. */
+/* Pin the attached links as dir/name (and dir/name.2): they stay attached, enforcing,
+ * after the agent's fds close. 0 or -errno. */
+int sensor_pin(struct sensor *s, const char *dir, const char *name);
+/* pinning.c: a hook that is enforced (not monitor mode, a Sigkill, Signal or Override
+ * action); pin its sensor under <pin_dir>/<policy>/h<hook_id> (0 or -errno); remove the
+ * policy's directory once it is empty. */
+bool hook_enforces(const struct compiled_hook *h);
+int pin_hook(const char *pin_dir, const char *policy, struct sensor *s, uint32_t hook_id);
+void pin_policy_done(const char *pin_dir, const char *policy);
+
+/* Make sensor_free leave the pins (agent shutdown under --keep-enforcing). */
+void sensor_keep_pins(struct sensor *s);
+/* The fd of the instance's map for a filter kind (VG_F_STR_EQ, VG_F_INT_MAP, VG_F_FILE_ID),
+ * or -1. */
 int sensor_map_fd(const struct sensor *s, uint8_t kind);
-/* The key of value for a list filter. 0, or -EINVAL when value does not fit the kind. */
-int list_key(const struct list_ref *ref, const char *value, void *key, size_t *key_size);
+
+/* A value of a list: text for "values" lists, a file identity for "files" lists. */
+struct list_value {
+	const char *text;
+	const struct vigil_file_id *file;
+};
+
+union list_key {
+	struct vg_str_key s;
+	struct vg_int_key n;
+	struct vg_file_key f;
+};
+
+/* The key of value for a list filter. 0, or -EINVAL when value does not fit the kind (a
+ * text for a files list, a file for a values list). */
+int list_key(const struct list_ref *ref, const struct list_value *value, union list_key *key);
 void sensor_free(struct sensor *s);
 
 #endif

@@ -83,6 +83,9 @@ static int set_value(struct fp_config *cfg, const char *key, json_t *v, char *er
 		return cfg->bus ? 0 : -ENOMEM;
 	}
 	if (!strcmp(key, "event_types")) {
+		/* Falco turns an empty YAML list into null when it converts init_config to JSON */
+		if (json_is_null(v))
+			return 0;
 		if (!json_is_array(v))
 			return key_error(err, errlen, key, TYPES_HINT);
 		for (i = 0; i < json_array_size(v); i++) {

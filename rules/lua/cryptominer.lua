@@ -1,11 +1,18 @@
 -- cryptominer: a process that looks like a miner (run from a staging directory, or with
 -- pool arguments such as stratum+tcp://) holds a connection to a high port for 10 s: it is
--- killed, and its binary denied in the kernel, so the next attempt dies at exec before
--- running an instruction.
+-- killed, and the file it ran is denied in the kernel, so the next attempt to run that file
+-- dies at exec before running an instruction.
+--
+-- Arguments are the user's to choose: `curl http://host:8080/randomx` looks like a miner
+-- too. So the deny names the evidence (the connect event) and asks for the file the process
+-- ran, by identity; the agent grants it only for a file the process's own user owns, never
+-- for a root-owned system binary (README "Lua deny, checked"). A refused deny is reported
+-- in the rule_action event and the alert; the process is still killed, as it was the
+-- user's own process holding the connection.
 --
 -- Connects come from rules/policies/lua-network.yaml; the kernel side of deny() is the
--- lua-denied-binaries list of rules/policies/lua-deny-exec.yaml. "Holds" means the process
--- has not exited 10 s after its connect (the timer below checks each second).
+-- lua-denied-binaries "files" list of rules/policies/lua-deny-exec.yaml. "Holds" means the
+-- process has not exited 10 s after its connect (the timer below checks each second).
 local lru = require "vigil.lru"
 local event = require "vigil.event"
 
@@ -29,8 +36,10 @@ local function suspicious(p)
 end
 
 local function act(rec)
-  alert{ ev = rec.ev, fields = { dest = rec.dest, hold = HOLD, why = rec.why } }
-  deny(DENY_LIST, rec.binary, rec.ev)
+  -- the file this process ran, on the evidence of its connect: the agent decides
+  local ok, err = deny(DENY_LIST, rec.binary, rec.ev)
+  local verdict = ok and "binary denied in the kernel" or ("binary not denied: " .. tostring(err))
+  alert{ ev = rec.ev, fields = { dest = rec.dest, hold = HOLD, why = rec.why, verdict = verdict } }
   kill(rec.pid, "SIGKILL")
 end
 
@@ -48,11 +57,11 @@ end)
 
 return {
   name = "cryptominer",
-  desc = "A miner-like process holds a high-port connection for 10 s: killed, and its binary denied",
+  desc = "A miner-like process holds a high-port connection for 10 s: killed, and the file it ran denied",
   priority = "critical",
   tags = { "MITRE:T1496", "cryptomining", "enforce" },
   output = "Cryptominer: %proc.exepath (pid %proc.pid, %{why}) held a connection to %{dest} " ..
-           "for %{hold} s: killed, binary denied in the kernel",
+           "for %{hold} s: killed, %{verdict}",
   events = { "process_tracepoint", "process_exit" },
   on_event = function(ev)
     if ev.type == "process_exit" then

@@ -14,7 +14,7 @@
  *
  * Properties besides memory safety: a request that does not parse or names no known
  * command is refused with an error code and no reply; otherwise the reply is exactly one
- * msgpack map with a boolean "ok".
+ * msgpack map with a boolean "ok"; root is never refused (-EACCES), a read-only peer may be.
  */
 #include <bpf/btf.h>
 #include <errno.h>
@@ -93,6 +93,16 @@ int __wrap_vigil_loader__counters(const struct vigil_loader *l, struct vigil_ker
 	return 0;
 }
 
+uint64_t __wrap_vigil_loader__execs_count(const struct vigil_loader *l)
+{
+	return 0;
+}
+
+uint64_t __wrap_vigil_ctl_server__refused(const struct vigil_ctl_server *s)
+{
+	return 0;
+}
+
 const char *__wrap_vigil_loader__mechanism(const struct vigil_loader *l)
 {
 	return "tp_btf";
@@ -138,19 +148,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* One request; checks the reply's shape. */
-static void request(struct vigil_agent *a, const uint8_t *req, size_t len)
+/* One request from a peer with the given access; checks the reply's shape. */
+static void request(struct vigil_agent *a, enum vigil_ctl_access access, const uint8_t *req, size_t len)
 {
+	const struct vigil_ctl_peer peer = {.access = access, .local = true, .uid = 0, .gid = 0, .pid = 1};
 	struct vigil_buf reply = {0};
 	msgpack_unpacked up;
 	size_t off = 0;
 	const msgpack_object *ok;
-	int err = agent_control(req, len, &reply, a);
+	int err = agent_control(&peer, req, len, &reply, a);
 
-	if (err) {
+	if (err && err != -EACCES) {
 		check(err == -EBADMSG || err == -EOPNOTSUPP || err == -ENOMEM, "unexpected error");
 		check(reply.len == 0, "an error with a reply");
 	} else {
+		/* a refusal (read-only peer, a command that changes something) answers too */
+		check(err == 0 || access != VIGIL_CTL_ALL, "root refused");
 		msgpack_unpacked_init(&up);
 		check(msgpack_unpack_next(&up, reply.data, reply.len, &off) == MSGPACK_UNPACK_SUCCESS && off == reply.len,
 		      "reply: not one msgpack object");
@@ -167,6 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint32_t host_ns[VIGIL_NS_COUNT] = {[VIGIL_NS_PID] = 4026531836u, [VIGIL_NS_USER] = 4026531837u};
 	struct vigil_sensors_opts so = {.sz = sizeof(so), .probe = &probe, .host_ns = host_ns};
 	struct vigil_agent *a = calloc(1, sizeof(*a));
+	enum vigil_ctl_access access;
 	size_t used = 0, start;
 	int n = 0;
 
@@ -174,21 +188,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a->probe = probe;
 	snprintf(a->node_name, sizeof(a->node_name), "fuzz");
 	pthread_mutex_init(&a->snap_lock, NULL);
+	pthread_mutex_init(&a->pipe_lock, NULL);
+	pthread_mutex_init(&a->lists_lock, NULL);
 	a->sensors = vigil_sensors__new(&so);
 	check(a->sensors != NULL, "sensors: cannot create");
 
-	/* the requests, one whole msgpack object each, then what is left; at most 16 */
+	/* the requests, one whole msgpack object each, then what is left; at most 16. An input
+	 * whose last byte is odd comes from a read-only peer (a control group member) */
+	access = size && (data[size - 1] & 1) ? VIGIL_CTL_READ : VIGIL_CTL_ALL;
 	for (start = 0; start < size && n < 16; start += used, n++) {
 		if (vigil_msgpack_scan(data + start, size - start, &used)) {
-			request(a, data + start, size - start);
+			request(a, access, data + start, size - start);
 			break;
 		}
-		request(a, data + start, used);
+		request(a, access, data + start, used);
 	}
 	if (!size)
-		request(a, data, 0);
+		request(a, access, data, 0);
 
+	agent_lists_free(a);
 	vigil_sensors__free(a->sensors);
+	pthread_mutex_destroy(&a->lists_lock);
+	pthread_mutex_destroy(&a->pipe_lock);
 	pthread_mutex_destroy(&a->snap_lock);
 	free(a);
 	return 0;

@@ -95,9 +95,9 @@ static void emit(void *ctx, const struct vigil_event *ev)
 	(*(size_t *)ctx)++;
 }
 
-static int deny(void *ctx, const char *list, const char *value)
+static int deny(void *ctx, const struct vigil_deny_request *req, struct vigil_deny_outcome *out)
 {
-	check(list != NULL && value != NULL, "deny without a list or value");
+	check(req->list != NULL && req->value != NULL, "deny without a list or value");
 	return 1;
 }
 

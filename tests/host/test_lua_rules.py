@@ -457,7 +457,8 @@ class LuaRules(unittest.TestCase):
 
     def test_reload_keeps_the_state_of_unchanged_rules(self):
         counts = [a["output"] for a in self.alerts("test_counter")]
-        self.assertEqual(counts, ["counted 1", "counted 2", "counted 3", "counted 4"])
+        self.assertEqual(counts, ["counted 1", "counted 2", "counted 3", "counted 4"],
+                         [(a["output"], a["process"]["binary"], a["process"]["pid"]) for a in self.alerts("test_counter")])
 
     def test_reload_with_a_syntax_error_keeps_the_running_version(self):
         rel = self.r["reload_bad_counter"]

@@ -80,6 +80,7 @@ class Agent:
             r = subprocess.run([VIGIL, "status", "--control", self.control, "-o", "json"],
                                capture_output=True, text=True)
             if r.returncode == 0:
+                self.ready_at = time.monotonic()  # first status answered (restart gaps)
                 # subscribers connect within nanomsg's 100 ms reconnect interval
                 time.sleep(0.3)
                 return json.loads(r.stdout)

@@ -51,6 +51,7 @@ static size_t make_exec(struct vigil_exec_record *r, uint32_t pid, uint64_t ktim
 	memset(r, 0, sizeof(*r));
 	r->hdr.op = VIGIL_OP_EXEC;
 	r->hdr.ktime = ktime;
+	r->proc_ktime = ktime;
 	r->pid = r->tid = pid;
 	r->ppid = 1;
 	r->pktime = 10;
@@ -85,7 +86,8 @@ static void test_exec_record_becomes_exec_event_with_process(void **state)
 	assert_string_equal(ev.process->binary, "/usr/bin/true");
 	assert_string_equal(ev.process->arguments, "a \"b c\"");
 	assert_string_equal(ev.process->cwd, "/");
-	assert_int_equal(ev.process->flags, VIGIL_PROC_EXECVE | VIGIL_PROC_CLONE | VIGIL_PROC_ROOTCWD);
+	assert_int_equal(ev.process->flags,
+			 VIGIL_PROC_EXECVE | VIGIL_PROC_CLONE | VIGIL_PROC_ROOTCWD | VIGIL_PROC_NOPARENT);
 	assert_int_equal(ev.process->auid, 1000);
 	assert_int_equal(ev.process->caps.effective, 1ULL << 21);
 	assert_true(ev.process->parent_exec_id[0] != '\0');
@@ -100,15 +102,17 @@ static void test_truncation_flags_reach_the_process(void **state)
 			     VIGIL_KF_EXECVE | VIGIL_KF_TRUNC_ARGS | VIGIL_KF_TRUNC_FILENAME);
 
 	assert_int_equal(vigil_decoder__record(f->dec, &f->rec, n, &ev), 1);
-	assert_int_equal(ev.process->flags, VIGIL_PROC_EXECVE | VIGIL_PROC_TRUNC_ARGS | VIGIL_PROC_TRUNC_FILENAME);
+	assert_int_equal(ev.process->flags, VIGIL_PROC_EXECVE | VIGIL_PROC_TRUNC_ARGS | VIGIL_PROC_TRUNC_FILENAME |
+					    VIGIL_PROC_NOPARENT);
 	assert_string_equal(ev.process->arguments, "yy");
 }
 
 static void test_clone_then_exit_reports_clone_with_status_and_signal(void **state)
 {
 	struct fixture *f = *state;
-	struct vigil_clone_record c = {.hdr = {.op = VIGIL_OP_CLONE, .size = sizeof(c), .ktime = 7000},
-				       .pid = 50, .tid = 50, .ppid = 42, .pktime = 5000, .flags = VIGIL_KF_CLONE};
+	struct vigil_clone_record c = {.hdr = {.op = VIGIL_OP_CLONE, .size = sizeof(c), .ktime = 7003},
+				       .pid = 50, .tid = 50, .ppid = 42, .pktime = 5000, .flags = VIGIL_KF_CLONE,
+				       .proc_ktime = 7000};
 	struct vigil_exit_record x = {.hdr = {.op = VIGIL_OP_EXIT, .size = sizeof(x), .ktime = 8000},
 				      .pid = 50, .tid = 50, .proc_ktime = 7000, .exit_code = (3 << 8) | 9};
 	struct vigil_event ev;
@@ -141,6 +145,48 @@ static void test_exit_of_unknown_process_is_reported_and_counted(void **state)
 	assert_true(ev.process->flags & VIGIL_PROC_UNKNOWN);
 	vigil_decoder__stats(f->dec, &st);
 	assert_int_equal(st.exit_unknown, 1);
+	assert_int_equal(st.degraded[VIGIL_DEGRADED_PROCESS_UNKNOWN], 1);
+}
+
+static void test_exec_key_is_the_kernel_key_and_time_the_exec_time(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_event ev;
+	size_t n = make_exec(&f->rec, 44, 90000123, "/x", "/", "x", 2, VIGIL_KF_EXECVE);
+
+	f->rec.proc_ktime = 30000001;	/* start tick + one exec */
+	assert_int_equal(vigil_decoder__record(f->dec, &f->rec, n, &ev), 1);
+	assert_int_equal(ev.process->ktime, 30000001);
+	assert_int_equal(ev.time, 90000123 + B2W);
+	assert_non_null(vigil_pcache__lookup(f->cache, 44, 30000001));
+}
+
+static void test_exec_without_cached_parent_is_flagged_and_counted(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_decoder_stats st;
+	struct vigil_event ev;
+	size_t n = make_exec(&f->rec, 45, 5000, "/x", "/", "x", 2, VIGIL_KF_EXECVE);
+
+	assert_int_equal(vigil_decoder__record(f->dec, &f->rec, n, &ev), 1);
+	assert_null(ev.parent);
+	assert_true(ev.process->flags & VIGIL_PROC_NOPARENT);
+	vigil_decoder__stats(f->dec, &st);
+	assert_int_equal(st.degraded[VIGIL_DEGRADED_PARENT_UNKNOWN], 1);
+	assert_int_equal(st.degraded[VIGIL_DEGRADED_UNCACHED], 0);
+}
+
+static void test_exec_already_cached_is_dropped_as_duplicate(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_decoder_stats st;
+	struct vigil_event ev;
+	size_t n = make_exec(&f->rec, 46, 5000, "/x", "/", "x", 2, VIGIL_KF_EXECVE);
+
+	assert_int_equal(vigil_decoder__record(f->dec, &f->rec, n, &ev), 1);
+	assert_int_equal(vigil_decoder__record(f->dec, &f->rec, n, &ev), -EEXIST);
+	vigil_decoder__stats(f->dec, &st);
+	assert_int_equal(st.dropped[VIGIL_DROPPED_DUPLICATE], 1);
 }
 
 static void test_malformed_records_are_counted_and_dropped(void **state)
@@ -175,6 +221,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_clone_then_exit_reports_clone_with_status_and_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_of_unknown_process_is_reported_and_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_records_are_counted_and_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_key_is_the_kernel_key_and_time_the_exec_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_without_cached_parent_is_flagged_and_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_already_cached_is_dropped_as_duplicate, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

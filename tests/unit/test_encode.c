@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "encode/encode.h"
+#include "pcache/pcache.h"
 #include "events/events.h"
 #include "policy/policy.h"
 
@@ -1532,6 +1533,30 @@ static void test_compact_exit_status_matches_golden(void **ctx)
 			    golden(s, "exit_status.txt"));
 }
 
+/* argv ["\"-rf", "/\""] and ["-rf", "/"], as the process cache renders them (core/pcache
+ * args.c), stay apart in the JSON and compact encodings alike. */
+static void test_arguments_with_quotes_and_without_read_apart_in_json_and_compact(void **ctx)
+{
+	static const char tricky[] = "rm\0\"-rf\0/\"\0", plain[] = "rm\0-rf\0/\0";
+	struct state *s = *ctx;
+	struct vigil_buf a = {0}, b = {0};
+	char *line;
+
+	s->child.caps.effective = 0;
+	assert_int_equal(vigil_args_format(tricky, sizeof(tricky) - 1, &a), 0);
+	assert_int_equal(vigil_args_format(plain, sizeof(plain) - 1, &b), 0);
+	s->child.arguments = a.data;
+	assert_string_equal(json_at(s, &s->exec, "process.arguments"), "\"\\\"\\\\\\\"-rf\\\" \\\"/\\\\\\\"\\\"\"");
+	line = strdup(compact_of(s, &s->exec, false, false));
+	assert_string_equal(line, "🚀 process my-node /usr/bin/curl \"\\\"-rf\" \"/\\\"\"");
+	s->child.arguments = b.data;
+	assert_string_equal(json_at(s, &s->exec, "process.arguments"), "\"-rf /\"");
+	assert_string_equal(compact_of(s, &s->exec, false, false), "🚀 process my-node /usr/bin/curl -rf /");
+	free(line);
+	vigil_buf_free(&a);
+	vigil_buf_free(&b);
+}
+
 static void test_compact_exit_without_status_prints_zero(void **ctx)
 {
 	struct state *s = *ctx;
@@ -2411,6 +2436,7 @@ int main(void)
 		T(test_compact_exit_signal_matches_golden),
 		T(test_compact_exit_status_matches_golden),
 		T(test_compact_exit_without_status_prints_zero),
+		T(test_arguments_with_quotes_and_without_read_apart_in_json_and_compact),
 		T(test_compact_empty_args_keep_trailing_space),
 		T(test_compact_args_with_control_characters_are_quoted_on_one_line),
 		T(test_compact_args_with_spaces_only_stay_raw),

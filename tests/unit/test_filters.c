@@ -25,6 +25,7 @@ struct proc {
 	const char *args;
 	const char *exec_id;		/* NULL: "id-<pid>" */
 	const char *parent_exec_id;	/* NULL: "" */
+	uint32_t uid, euid;		/* real and effective uid (0: root) */
 };
 
 static struct vigil_hook_info hook = {
@@ -50,6 +51,8 @@ static struct vigil_process *process_of(const struct proc *s)
 		snprintf(p->exec_id, sizeof(p->exec_id), "id-%u", s->pid);
 	snprintf(p->parent_exec_id, sizeof(p->parent_exec_id), "%s", s->parent_exec_id ? s->parent_exec_id : "");
 	p->flags = VIGIL_PROC_EXECVE;
+	p->creds.uid = s->uid;
+	p->creds.euid = s->euid;
 	return p;
 }
 
@@ -158,17 +161,85 @@ static void test_policy_names_match_policy_events_only(void **state)
 	assert_false(matches("{\"policy_names\":[\"file-monitoring\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
 }
 
-static void test_health_check_matches_the_agents_status_probe_or_its_children(void **state)
-{
-	const struct proc probe = {.pid = 300, .binary = "/usr/local/bin/vigil", .args = "status -o json"};
-	const struct proc child = {.pid = 301, .binary = "/usr/bin/true"};
-	const struct proc other = {.pid = 302, .binary = "/usr/local/bin/vigil", .args = "getevents"};
+/* The installed client the health_check tests use (the default is found from the running
+ * program; these tests name it). */
+#define CLIENT "/usr/local/bin/vigil"
 
-	assert_true(matches("{\"health_check\":true}", VIGIL_EVENT_EXEC, &probe, &bash));
-	assert_true(matches("{\"health_check\":true}", VIGIL_EVENT_EXEC, &child, &probe));
-	assert_false(matches("{\"health_check\":true}", VIGIL_EVENT_EXEC, &other, &bash));
-	assert_true(matches("{\"health_check\":false}", VIGIL_EVENT_EXEC, &other, &bash));
-	assert_false(matches("{\"health_check\":false}", VIGIL_EVENT_EXEC, &probe, &bash));
+static bool matches_probe(const char *json, const struct proc *s, const struct proc *ps)
+{
+	struct vigil_filter *f = filter(json);
+	struct vigil_msg *m = msg_of(VIGIL_EVENT_EXEC, s, ps);
+	bool r;
+
+	assert_int_equal(vigil_filter__set_client(f, CLIENT), 0);
+	r = vigil_filter__match(f, m);
+	vigil_msg__free(m);
+	vigil_filter__free(f);
+	return r;
+}
+
+static void test_health_check_matches_the_installed_client_run_by_root_or_its_children(void **state)
+{
+	const struct proc probe = {.pid = 300, .binary = CLIENT, .args = "status -o json"};
+	const struct proc bare = {.pid = 303, .binary = CLIENT, .args = "status"};
+	const struct proc child = {.pid = 301, .binary = "/usr/bin/true"};
+	const struct proc other = {.pid = 302, .binary = CLIENT, .args = "getevents"};
+
+	assert_true(matches_probe("{\"health_check\":true}", &probe, &bash));
+	assert_true(matches_probe("{\"health_check\":true}", &bare, &bash));
+	assert_true(matches_probe("{\"health_check\":true}", &child, &probe));
+	assert_false(matches_probe("{\"health_check\":true}", &other, &bash));
+	assert_true(matches_probe("{\"health_check\":false}", &other, &bash));
+	assert_false(matches_probe("{\"health_check\":false}", &probe, &bash));
+}
+
+/* The hole this closes: any binary named vigil with `status` hid itself and its children. */
+static void test_health_check_ignores_a_vigil_look_alike_and_its_children(void **state)
+{
+	const struct proc fake = {.pid = 310, .binary = "/home/eve/bin/vigil", .args = "status", .uid = 1000,
+				  .euid = 1000};
+	const struct proc fake_root = {.pid = 311, .binary = "/tmp/vigil", .args = "status"};
+	const struct proc child = {.pid = 312, .binary = "/usr/bin/nc", .args = "-l 4444", .uid = 1000, .euid = 1000};
+
+	assert_false(matches_probe("{\"health_check\":true}", &fake, &bash));
+	assert_false(matches_probe("{\"health_check\":true}", &child, &fake));
+	assert_false(matches_probe("{\"health_check\":true}", &fake_root, &bash));
+	assert_false(matches_probe("{\"health_check\":true}", &child, &fake_root));
+	assert_true(matches_probe("{\"health_check\":false}", &child, &fake));
+}
+
+static void test_health_check_ignores_the_client_run_by_another_user(void **state)
+{
+	const struct proc user = {.pid = 320, .binary = CLIENT, .args = "status", .uid = 1000, .euid = 1000};
+	const struct proc setuid = {.pid = 321, .binary = CLIENT, .args = "status", .uid = 1000, .euid = 0};
+	const struct proc dropped = {.pid = 322, .binary = CLIENT, .args = "status", .uid = 0, .euid = 1000};
+	const struct proc child = {.pid = 323, .binary = "/usr/bin/true", .uid = 1000, .euid = 1000};
+
+	assert_false(matches_probe("{\"health_check\":true}", &user, &bash));
+	assert_false(matches_probe("{\"health_check\":true}", &child, &user));
+	assert_false(matches_probe("{\"health_check\":true}", &setuid, &bash));
+	assert_false(matches_probe("{\"health_check\":true}", &dropped, &bash));
+}
+
+static void test_health_check_needs_status_as_the_first_argument(void **state)
+{
+	const struct proc longer = {.pid = 330, .binary = CLIENT, .args = "statusx"};
+	const struct proc later = {.pid = 331, .binary = CLIENT, .args = "getevents status"};
+
+	assert_false(matches_probe("{\"health_check\":true}", &longer, &bash));
+	assert_false(matches_probe("{\"health_check\":true}", &later, &bash));
+}
+
+static void test_health_check_matches_nothing_without_a_client(void **state)
+{
+	const struct proc probe = {.pid = 340, .binary = CLIENT, .args = "status"};
+	struct vigil_filter *f = filter("{\"health_check\":true}");
+	struct vigil_msg *m = msg_of(VIGIL_EVENT_EXEC, &probe, &bash);
+
+	assert_int_equal(vigil_filter__set_client(f, NULL), 0);
+	assert_false(vigil_filter__match(f, m));
+	vigil_msg__free(m);
+	vigil_filter__free(f);
 }
 
 /* ================================================================ pid_set */
@@ -575,7 +646,11 @@ int main(void)
 		cmocka_unit_test(test_regex_with_bounded_repetitions_is_accepted),
 		cmocka_unit_test(test_pid_matches_the_process_not_its_parent),
 		cmocka_unit_test(test_policy_names_match_policy_events_only),
-		cmocka_unit_test(test_health_check_matches_the_agents_status_probe_or_its_children),
+		cmocka_unit_test(test_health_check_matches_the_installed_client_run_by_root_or_its_children),
+		cmocka_unit_test(test_health_check_ignores_a_vigil_look_alike_and_its_children),
+		cmocka_unit_test(test_health_check_ignores_the_client_run_by_another_user),
+		cmocka_unit_test(test_health_check_needs_status_as_the_first_argument),
+		cmocka_unit_test(test_health_check_matches_nothing_without_a_client),
 		cmocka_unit_test(test_pid_set_matches_descendants_through_the_resolver),
 		cmocka_unit_test(test_pid_set_without_resolver_learns_descendants_from_the_stream),
 		cmocka_unit_test(test_pid_set_does_not_adopt_a_reused_pid),

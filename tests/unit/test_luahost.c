@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -19,6 +21,7 @@
 #include "events/events.h"
 #include "luahost/luahost.h"
 #include "luahost/luahost_internal.h"
+#include "pcache/pcache.h"
 
 #define MAX_EMITTED 64
 #define MAX_PROCS 8
@@ -35,6 +38,9 @@ struct state {
 	size_t ndenied;
 	int deny_rc;
 	int killed_pid, killed_sig;
+	unsigned int deadline_ms;	/* 0: the host's default */
+	size_t queue_len;		/* 0: the host's default */
+	bool real_kill;			/* kill through the host's own pidfd path */
 };
 
 /* ---- the host's collaborators ---- */
@@ -82,11 +88,14 @@ static const struct vigil_process *find_pid(void *ctx, uint32_t pid)
 	return NULL;
 }
 
-static int fake_deny(void *ctx, const char *list, const char *value)
+static int fake_deny(void *ctx, const struct vigil_deny_request *req, struct vigil_deny_outcome *out)
 {
 	struct state *s = ctx;
 
-	snprintf(s->denied[s->ndenied++ % 8], sizeof(s->denied[0]), "%s=%s", list, value);
+	snprintf(s->denied[s->ndenied++ % 8], sizeof(s->denied[0]), "%s=%s by %s pid %u on %s", req->list,
+		 req->value, req->rule, req->process ? req->process->pid : 0, req->evidence ? req->evidence : "-");
+	if (s->deny_rc < 0)
+		snprintf(out->reason, sizeof(out->reason), "refused for the test");
 	return s->deny_rc;
 }
 
@@ -164,16 +173,27 @@ static void write_rule(struct state *s, const char *file, const char *src)
 	fclose(f);
 }
 
-static void start_host(struct state *s, size_t mem, uint64_t budget)
+static void start_host_opts(struct state *s, size_t mem, uint64_t budget, uint32_t deny_rate)
 {
 	struct vigil_luahost_opts o = {
 		.sz = sizeof(o), .rules_dir = s->dir, .node_name = "test-node", .mem_limit = mem,
 		.budget = budget, .clock = fake_clock, .emit = capture, .process = find_process,
-		.process_by_pid = find_pid, .deny = fake_deny, .kill = fake_kill, .ctx = s,
+		.process_by_pid = find_pid, .deny = fake_deny, .kill = s->real_kill ? NULL : fake_kill, .ctx = s,
+		.deny_rate = deny_rate, .deadline_ms = s->deadline_ms, .queue_len = s->queue_len,
 	};
 
 	s->h = vigil_luahost__new(&o);
 	assert_non_null(s->h);
+}
+
+static void start_host(struct state *s, size_t mem, uint64_t budget)
+{
+	start_host_opts(s, mem, budget, 0);
+}
+
+static void start_host_rate(struct state *s, uint32_t deny_rate)
+{
+	start_host_opts(s, 0, 0, deny_rate);
 }
 
 /* Run one exec event of p (parent from the cache) through the host. */
@@ -228,7 +248,7 @@ static size_t count_with(struct state *s, const char *needle)
 struct listing {
 	char state[16];
 	char reason[1024];
-	uint64_t calls, alerts, actions, errors;
+	uint64_t calls, alerts, actions, errors, denies_limited, dropped;
 	size_t memory, timers;
 	int found;
 };
@@ -246,6 +266,8 @@ static void list_one(const struct vigil_rule_status *st, void *ctx)
 	l->alerts = st->alerts;
 	l->actions = st->actions;
 	l->errors = st->errors;
+	l->denies_limited = st->denies_limited;
+	l->dropped = st->dropped;
 	l->memory = st->memory;
 	l->timers = st->timers;
 }
@@ -309,6 +331,8 @@ static void test_sandbox_refuses_each_forbidden_facility(void **ctx)
 		{ "require('../../../etc/passwd')", "not found" },
 		{ "require('vigil.nope')", "not found" },
 		{ "collectgarbage('stop')", "invalid option 'stop'" },
+		{ "collectgarbage('collect')", "invalid option 'collect'" },
+		{ "collectgarbage()", "invalid option 'collect'" },
 		{ "warn('@on')", "global 'warn'" },
 	};
 	struct state *s = *ctx;
@@ -341,7 +365,7 @@ static void test_sandbox_keeps_the_safe_library(void **ctx)
 		   "assert(load('return 1 + 1')() == 2)\n"
 		   "assert(pcall(error, 'x') == false)\n"
 		   "assert(select(2, xpcall(error, function(m) return 'handled' end, 'x')) == 'handled')\n"
-		   "assert(type(collectgarbage('count')) == 'number')\n"
+		   "assert(type(collectgarbage('count')) == 'number' and collectgarbage('step') ~= nil)\n"
 		   "assert(require('vigil.lru') == require('vigil.lru'))\n" RULE_HEAD("ok") "on_event = function() end }\n");
 	start_host(s, 0, 0);
 	assert_int_equal(vigil_luahost__reload(s->h, note_refusal, &r), 0);
@@ -357,6 +381,7 @@ static void test_infinite_loop_is_stopped_and_the_rule_disabled(void **ctx)
 
 	write_rule(s, "a_loop.lua", RULE_HEAD("loop") "on_event = function(ev) while true do end end }\n");
 	write_rule(s, "b_other.lua", RULE_HEAD("other") "on_event = function(ev) alert{} end }\n");
+	s->deadline_ms = 10000;		/* the budget's test: the deadline must not fire first on a loaded machine */
 	start_host(s, 0, 0);
 	t0 = mono_s();
 	assert_int_equal(feed(s, VIGIL_EVENT_EXEC, p), 2);
@@ -381,6 +406,7 @@ static void test_loop_that_catches_the_budget_error_still_stops(void **ctx)
 		   RULE_HEAD("sly") "on_event = function(ev)\n"
 				    "  while true do pcall(function() while true do end end) end\n"
 				    "end }\n");
+	s->deadline_ms = 10000;
 	start_host(s, 0, 0);
 	t0 = mono_s();
 	feed(s, VIGIL_EVENT_EXEC, p);
@@ -399,13 +425,17 @@ static void test_memory_bomb_is_stopped_and_the_rule_disabled(void **ctx)
 		   "local hoard = {}\n" RULE_HEAD("bomb") "on_event = function(ev)\n"
 							   "  while true do hoard[#hoard + 1] = string.rep('x', 4096) .. #hoard end\n"
 							   "end }\n");
-	start_host(s, 8u << 20, 1000000000000ULL);	/* a budget it cannot reach first */
+	/* a budget and a deadline it cannot reach first: filling a capped state takes ~50 ms
+	 * of emergency collections */
+	s->deadline_ms = 10000;
+	start_host(s, 8u << 20, 1000000000000ULL);
 	t0 = mono_s();
 	feed(s, VIGIL_EVENT_EXEC, p);
 	assert_true(mono_s() - t0 < 0.5);
 	l = rule_status(s, "bomb");
 	assert_string_equal(l.state, "disabled");
-	assert_non_null(strstr(l.reason, "memory cap of 8388608 bytes exceeded"));
+	if (!strstr(l.reason, "memory cap of 8388608 bytes exceeded"))
+		fail_msg("reason: %s", l.reason);
 	assert_int_equal(l.memory, 0);	/* the state is closed at once */
 	assert_emitted(s, "memory cap");
 }
@@ -417,9 +447,11 @@ static void test_memory_bomb_caught_by_pcall_still_disables(void **ctx)
 
 	write_rule(s, "bomb.lua",
 		   RULE_HEAD("bomb") "on_event = function(ev)\n"
-				     "  local ok = pcall(string.rep, 'x', 1 << 30)\n"
+				     "  local ok = pcall(function() local t = {}\n"
+				     "    while true do t[#t + 1] = string.rep('x', 1 << 16) .. #t end end)\n"
 				     "  alert{output = 'survived'}\n"
 				     "end }\n");
+	s->deadline_ms = 10000;
 	start_host(s, 4u << 20, 0);
 	feed(s, VIGIL_EVENT_EXEC, p);
 	assert_string_equal(rule_status(s, "bomb").state, "disabled");
@@ -801,10 +833,37 @@ static void test_deny_reaches_the_kernel_list_and_is_an_event(void **ctx)
 				  "  assert(n == 1, err)\nend }\n");
 	start_host(s, 0, 0);
 	feed(s, VIGIL_EVENT_EXEC, p);
-	assert_string_equal(s->denied[0], "lua-denied-binaries=/tmp/xmrig");
+	assert_string_equal(s->denied[0], "lua-denied-binaries=/tmp/xmrig by miner pid 100 on process_exec");
 	assert_emitted(s, "\"rule\":\"miner\",\"action\":\"deny\",\"list\":\"lua-denied-binaries\","
-					"\"value\":\"/tmp/xmrig\",\"maps_updated\":1,\"exec_ids\":[\"id-100\"]");
+					"\"value\":\"/tmp/xmrig\",\"maps_updated\":1,\"cause_uid\":0,"
+					"\"evidence\":{\"type\":\"process_exec\",\"time\":\"2022-10-18T03:16:21.373327754Z\"},"
+					"\"exec_ids\":[\"id-100\"]");
 	assert_int_equal(rule_status(s, "miner").actions, 1);
+}
+
+static void test_deny_is_rate_limited_per_rule_and_the_excess_counted(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/tmp/xmrig", 0);
+	int i;
+
+	write_rule(s, "deny.lua", RULE_HEAD("miner") "on_event = function(ev)\n"
+				  "  for i = 1, 5 do\n"
+				  "    local n, err = deny('lua-denied-binaries', ev.process.binary)\n"
+				  "    if not n then alert{output = err} end\n"
+				  "  end\nend }\n");
+	start_host_rate(s, 3);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_int_equal(s->ndenied, 3);
+	assert_int_equal(rule_status(s, "miner").denies_limited, 2);
+	assert_emitted(s, "\"output\":\"rate limited: too many deny() calls from this rule\"");
+	/* the bucket refills at the rate a minute: 20 s later, one more */
+	s->clock_ns += 20ULL * 1000000000ULL;
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_int_equal(s->ndenied, 4);
+	assert_int_equal(rule_status(s, "miner").denies_limited, 6);
+	for (i = 0; i < 4; i++)
+		assert_non_null(strstr(s->denied[i], "by miner"));
 }
 
 static void test_failed_deny_returns_the_error_and_reports_it(void **ctx)
@@ -818,8 +877,9 @@ static void test_failed_deny_returns_the_error_and_reports_it(void **ctx)
 	start_host(s, 0, 0);
 	s->deny_rc = -ENOENT;
 	feed(s, VIGIL_EVENT_EXEC, p);
-	assert_emitted(s, "\"output\":\"nil No such file or directory\"");
-	assert_emitted(s, "\"action\":\"deny\",\"list\":\"no-such-list\",\"value\":\"x\",\"error\":\"No such file or directory\"");
+	assert_emitted(s, "\"output\":\"nil refused for the test\"");
+	assert_emitted(s, "\"action\":\"deny\",\"list\":\"no-such-list\",\"value\":\"x\",\"error\":\"No such file or directory\","
+			  "\"reason\":\"refused for the test\"");
 }
 
 static void test_kill_signals_the_target_and_names_it(void **ctx)
@@ -837,6 +897,297 @@ static void test_kill_signals_the_target_and_names_it(void **ctx)
 	assert_emitted(s, "{\"rule_action\":{\"process\":{\"exec_id\":\"id-4242\"");
 	assert_emitted(s, "\"rule\":\"killer\",\"action\":\"kill\",\"pid\":4242,\"signal\":\"SIGTERM\"");
 	assert_string_equal(rule_status(s, "killer").state, "enabled");
+}
+
+/* ---- the deadline, and C functions that run long on one instruction ---- */
+
+/* The issue's pattern: 30-35 s in one string.find before, now refused up front. */
+static void test_pattern_bomb_is_refused_at_once_and_the_rule_disabled(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	struct listing l;
+	double t0;
+
+	write_rule(s, "bomb.lua", RULE_HEAD("pattern") "on_event = function(ev)\n"
+				  "  local r = ('a'):rep(200):find(('a-'):rep(4) .. 'b')\n"
+				  "  alert{output = 'survived'}\nend }\n");
+	start_host(s, 0, 0);
+	t0 = mono_s();
+	assert_int_equal(feed(s, VIGIL_EVENT_EXEC, p), 1);
+	assert_true(mono_s() - t0 < 0.25);
+	l = rule_status(s, "pattern");
+	assert_string_equal(l.state, "disabled");
+	if (!strstr(l.reason, "string.find on a 200-byte subject (pattern \"a-a-a-a-b\") would cost"))
+		fail_msg("reason: %s", l.reason);
+	assert_emitted(s, "\"state\":\"disabled\",\"reason\":\"string.find on a 200-byte subject");
+	assert_null(emitted_with(s, "survived"));
+}
+
+static void test_ordinary_patterns_cost_little(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/usr/bin/python3.11", 0);
+
+	write_rule(s, "ok.lua", RULE_HEAD("ok") "on_event = function(ev)\n"
+				"  local b = ev.process.binary\n"
+				"  assert(b:match('([^/]+)$') == 'python3.11' and b:find('/usr/', 1, true) == 1)\n"
+				"  assert(select(2, b:gsub('/', '')) == 3 and b:match('^/usr/bin/(%a+)') == 'python')\n"
+				"  for w in b:gmatch('[^/]+') do assert(#w > 0) end\n"
+				"  alert{output = 'fine'}\nend }\n");
+	s->deadline_ms = 10000;
+	start_host(s, 0, 20000);	/* a small budget: these patterns charge hundreds */
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_string_equal(rule_status(s, "ok").state, "enabled");
+	assert_emitted(s, "\"output\":\"fine\"");
+}
+
+/* The charge is the matcher's worst case on this very subject: a pattern that could
+ * backtrack badly in general is cheap where its classes meet only short runs. */
+static void test_pattern_cost_is_computed_on_the_subject(void **ctx)
+{
+	static const char path[] = "/tmp/vigil-lua-x7bezkdp/rules/work/doc17.txt.locked";
+	static const char ransom[] = "[^/]+%.[^./]+%.([%w_-]+)$";
+	char as[201];
+	double c;
+
+	(void)ctx;
+	memset(as, 'a', 200);
+	as[200] = '\0';
+	/* the bound on any 51-byte subject is in the millions; on this one, hundreds */
+	assert_true(lh_pattern_work(ransom, strlen(ransom), strlen(path), false) > 1e6);
+	c = lh_pattern_cost(ransom, strlen(ransom), path, strlen(path));
+	if (c > 2000)
+		fail_msg("cost %.0f", c);
+	/* the issue's bomb: about C(200, 5) calls */
+	assert_true(lh_pattern_cost("a-a-a-a-b", 9, as, 200) > 2e9);
+	/* one greedy item on n equal bytes, anchored: 1 call + the n-byte scan + n + 1 tails */
+	assert_true(lh_pattern_cost("^a*b", 4, as, 200) < 1000);
+	assert_true(lh_pattern_cost("a*b", 3, as, 200) > 200.0 * 200 / 2);
+}
+
+static void test_loop_within_the_budget_is_stopped_at_the_deadline(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	struct listing l;
+	double t0, took;
+
+	write_rule(s, "loop.lua", RULE_HEAD("slow") "on_event = function(ev) while true do end end }\n");
+	s->deadline_ms = 50;
+	start_host(s, 0, 1000000000000ULL);	/* the budget would allow minutes */
+	t0 = mono_s();
+	feed(s, VIGIL_EVENT_EXEC, p);
+	took = mono_s() - t0;
+	assert_true(took >= 0.05 && took < 0.5);
+	l = rule_status(s, "slow");
+	assert_string_equal(l.state, "disabled");
+	if (!strstr(l.reason, "deadline of 50 ms exceeded"))
+		fail_msg("reason: %s", l.reason);
+}
+
+/* utf8.len of 4 MiB is ~9 ms of C (bounded by the memory cap, so not charged): the hook,
+ * every 1000 instructions, would first look at the clock after ~200 of them (about two
+ * seconds); the watchdog makes the next instruction raise. */
+static void test_watchdog_stops_slow_c_calls_between_hook_checks(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	double t0, took;
+
+	write_rule(s, "slowc.lua", RULE_HEAD("slowc") "on_event = function(ev)\n"
+				   "  local a = ('a'):rep(1 << 20)\n"
+				   "  a = a .. a .. a .. a\n"
+				   "  while true do utf8.len(a) end\nend }\n");
+	s->deadline_ms = 50;
+	start_host(s, 0, 1000000000000ULL);
+	t0 = mono_s();
+	feed(s, VIGIL_EVENT_EXEC, p);
+	took = mono_s() - t0;
+	if (took > 0.5)
+		fail_msg("the call ran %.3f s", took);
+	assert_non_null(strstr(rule_status(s, "slowc").reason, "deadline of 50 ms exceeded"));
+}
+
+static void test_rep_is_capped_and_charged(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	struct listing l;
+	double t0;
+
+	write_rule(s, "a_cap.lua", RULE_HEAD("cap") "on_event = function(ev)\n"
+				   "  local ok, err = pcall(string.rep, 'x', 2 << 20)\n"
+				   "  assert(not ok and err:find('over the cap of 1048576'), err)\n"
+				   "  assert(('').rep('', 1 << 60) == '' and ('ab'):rep(2, ',') == 'ab,ab')\n"
+				   "  ok, err = pcall(string.find, 'x', ('x'):rep(600))\n"
+				   "  assert(not ok and err:find('a pattern of 600 bytes is over the cap of 512'), err)\n"
+				   "  alert{output = 'capped'}\nend }\n");
+	write_rule(s, "b_charged.lua", RULE_HEAD("charged") "on_event = function(ev)\n"
+				       "  for i = 1, 1000 do local x = ('x'):rep(1 << 20) end\nend }\n");
+	write_rule(s, "c_move.lua", RULE_HEAD("move") "on_event = function(ev)\n"
+				    "  table.move({}, 1, 1 << 40, 1)\nend }\n");
+	s->deadline_ms = 10000;
+	start_host(s, 0, 100000);
+	t0 = mono_s();
+	assert_int_equal(feed(s, VIGIL_EVENT_EXEC, p), 3);
+	assert_true(mono_s() - t0 < 0.25);
+	assert_emitted(s, "\"output\":\"capped\"");
+	assert_string_equal(rule_status(s, "cap").state, "enabled");
+	l = rule_status(s, "charged");
+	assert_string_equal(l.state, "disabled");
+	if (!strstr(l.reason, "string.rep would cost about 3.28e+04 instructions"))
+		fail_msg("reason: %s", l.reason);
+	l = rule_status(s, "move");
+	assert_string_equal(l.state, "disabled");
+	if (!strstr(l.reason, "table.move would cost about 1.1e+12 instructions"))
+		fail_msg("reason: %s", l.reason);
+}
+
+/* ---- the rules thread ---- */
+
+static struct vigil_buf encode_exec(const struct vigil_process *p)
+{
+	struct vigil_event ev = { .type = VIGIL_EVENT_EXEC, .time = 1666062981373327754ULL,
+				  .node_name = "test-node", .process = p };
+	struct vigil_buf wire = { 0 };
+
+	assert_int_equal(vigil_encode_msgpack(&ev, &wire), 0);
+	return wire;
+}
+
+/* While one rule is stuck in its first call (to its 1.5 s deadline), posting never waits:
+ * the queue takes what fits and drops the rest, counted exactly, against each rule that
+ * wanted them; the queued events then run. */
+static void test_post_never_waits_for_a_stuck_rule_and_counts_drops(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	struct vigil_buf wire = encode_exec(p);
+	struct listing l;
+	int i, rc, ok = 0, dropped = 0;
+	double t0;
+
+	write_rule(s, "a_stuck.lua", "local first = true\n" RULE_HEAD("stuck") "on_event = function(ev)\n"
+				     "  if first then first = false; while true do end end\nend }\n");
+	write_rule(s, "b_count.lua", RULE_HEAD("count") "on_event = function(ev) alert{output = 'seen'} end }\n");
+	s->deadline_ms = 1500;
+	s->queue_len = 4;
+	start_host(s, 0, 1000000000000ULL);
+	assert_int_equal(vigil_luahost__post(s->h, VIGIL_EVENT_EXEC, wire.data, wire.len), -EINVAL);
+	assert_int_equal(vigil_luahost__start(s->h), 0);
+	t0 = mono_s();
+	for (i = 0; i < 11; i++) {
+		rc = vigil_luahost__post(s->h, VIGIL_EVENT_EXEC, wire.data, wire.len);
+		ok += rc == 0;
+		dropped += rc == -EAGAIN;
+	}
+	assert_true(mono_s() - t0 < 0.1);
+	assert_int_equal(ok, 4);
+	assert_int_equal(dropped, 7);
+	assert_int_equal(vigil_luahost__dropped(s->h), 7);
+	/* listing does not wait for the stuck call either */
+	usleep(100000);
+	t0 = mono_s();
+	l = rule_status(s, "stuck");
+	assert_true(mono_s() - t0 < 0.1);
+	assert_string_equal(l.state, "enabled");
+	assert_int_equal(l.dropped, 7);
+	/* the queued four run once the stuck call hits its deadline */
+	for (t0 = mono_s(); mono_s() - t0 < 10; usleep(20000)) {
+		l = rule_status(s, "count");
+		if (l.calls == 4)
+			break;
+	}
+	assert_int_equal(l.calls, 4);
+	assert_int_equal(l.dropped, 7);
+	l = rule_status(s, "stuck");
+	assert_string_equal(l.state, "disabled");
+	assert_int_equal(l.dropped, 7);
+	assert_non_null(strstr(l.reason, "deadline of 1500 ms exceeded"));
+	vigil_luahost__free(s->h);	/* joins the rules thread before the emitted list is read */
+	s->h = NULL;
+	assert_int_equal(count_with(s, "\"output\":\"seen\""), 4);
+	vigil_buf_free(&wire);
+}
+
+/* ---- kill() through a pidfd ---- */
+
+/* A child that sleeps, its incarnation's ktime as the /proc scan would key it. */
+static pid_t sleeper(uint64_t *ktime)
+{
+	pid_t pid = fork();
+	char path[64], buf[1024], *q;
+	unsigned long long ticks = 0;
+	int field;
+	FILE *f;
+
+	assert_true(pid >= 0);
+	if (!pid) {
+		pause();
+		_exit(0);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	q = strrchr(buf, ')');
+	for (field = 2; q && field < 22; field++)
+		q = strchr(q + 1, ' ');
+	assert_non_null(q);
+	assert_int_equal(sscanf(q + 1, "%llu", &ticks), 1);
+	*ktime = ticks * 10000000ULL;
+	return pid;
+}
+
+static void test_kill_through_a_pidfd_signals_the_incarnation_it_names(void **ctx)
+{
+	struct state *s = *ctx;
+	uint64_t kt;
+	pid_t pid = sleeper(&kt);
+	struct vigil_process *p = add_proc(s, (uint32_t)pid, 0, "/tmp/xmrig", 0);
+	int status;
+
+	p->ktime = kt;
+	vigil_exec_id_format("test-node", kt, (uint32_t)pid, p->exec_id);
+	assert_int_equal(lh_exec_id_ktime(p->exec_id), kt);
+	write_rule(s, "kill.lua", RULE_HEAD("killer") "on_event = function(ev)\n"
+				  "  assert(kill(ev.process.pid, 'TERM'))\nend }\n");
+	s->real_kill = true;
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	assert_emitted(s, "\"action\":\"kill\",\"pid\":");
+	assert_null(emitted_with(s, "\"error\""));
+}
+
+/* The pid is held by a process that started after the incarnation the rule meant (which
+ * is what a reused pid looks like): ESRCH, reported, and the holder lives. */
+static void test_kill_of_a_reused_pid_is_refused_with_esrch(void **ctx)
+{
+	struct state *s = *ctx;
+	uint64_t kt;
+	pid_t pid = sleeper(&kt);
+	struct vigil_process *p = add_proc(s, (uint32_t)pid, 0, "/tmp/xmrig", 0);
+	int status;
+
+	p->ktime = kt - 1000000000ULL;	/* the meant process started a second earlier */
+	vigil_exec_id_format("test-node", p->ktime, (uint32_t)pid, p->exec_id);
+	write_rule(s, "kill.lua", RULE_HEAD("killer") "on_event = function(ev)\n"
+				  "  local ok, err = kill(ev.process.pid)\n"
+				  "  alert{output = tostring(ok) .. ' ' .. err}\nend }\n");
+	s->real_kill = true;
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_emitted(s, "\"output\":\"nil No such process\"");
+	assert_emitted(s, "\"action\":\"kill\",\"pid\":");
+	assert_emitted(s, "\"error\":\"No such process\"");
+	assert_int_equal(waitpid(pid, &status, WNOHANG), 0);	/* still alive */
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
 /* ---- timers and helper modules, on the fake clock ---- */
@@ -1061,6 +1412,15 @@ int main(void)
 		T(test_loop_that_catches_the_budget_error_still_stops),
 		T(test_memory_bomb_is_stopped_and_the_rule_disabled),
 		T(test_memory_bomb_caught_by_pcall_still_disables),
+		T(test_pattern_bomb_is_refused_at_once_and_the_rule_disabled),
+		T(test_ordinary_patterns_cost_little),
+		T(test_pattern_cost_is_computed_on_the_subject),
+		T(test_loop_within_the_budget_is_stopped_at_the_deadline),
+		T(test_watchdog_stops_slow_c_calls_between_hook_checks),
+		T(test_rep_is_capped_and_charged),
+		T(test_post_never_waits_for_a_stuck_rule_and_counts_drops),
+		T(test_kill_through_a_pidfd_signals_the_incarnation_it_names),
+		T(test_kill_of_a_reused_pid_is_refused_with_esrch),
 		T(test_runtime_error_disables_with_file_and_line),
 		T(test_actions_are_refused_while_the_file_loads),
 		T(test_syntax_error_is_refused_with_file_and_line),
@@ -1082,6 +1442,7 @@ int main(void)
 		T(test_alert_rebuilds_the_process_when_the_cache_lost_it),
 		T(test_deny_reaches_the_kernel_list_and_is_an_event),
 		T(test_failed_deny_returns_the_error_and_reports_it),
+		T(test_deny_is_rate_limited_per_rule_and_the_excess_counted),
 		T(test_kill_signals_the_target_and_names_it),
 		T(test_timer_runs_each_period_and_can_be_cancelled),
 		T(test_timer_error_disables_the_rule),

@@ -159,7 +159,8 @@ static void test_the_issue_names_are_all_there(void **state)
 		"vigil_ringbuf_records_bad_total", "vigil_bus_dropped_total", "vigil_process_cache_size",
 		"vigil_process_cache_evictions_total", "vigil_process_cache_misses_total", "vigil_policy_state",
 		"vigil_lua_rule_calls_total", "vigil_lua_rule_alerts_total", "vigil_lua_rule_errors_total",
-		"vigil_lua_rule_seconds_total", "vigil_bpf_prog_run_count_total", "vigil_bpf_prog_run_seconds_total",
+		"vigil_lua_rule_seconds_total", "vigil_lua_rule_dropped_total", "vigil_bpf_prog_run_count_total",
+		"vigil_bpf_prog_run_seconds_total",
 		"vigil_events_exported_total", "vigil_export_ratelimit_events_dropped_total",
 	};
 	struct vigil_metrics *m = metrics(0);
@@ -282,7 +283,7 @@ static void two_rules(void *ctx, vigil_metrics_rule_emit emit, void *ectx)
 	const struct vigil_metrics_rule a = {.name = "shell_in_container", .calls = 10, .alerts = 2, .errors = 0,
 					     .seconds = 0.25};
 	const struct vigil_metrics_rule b = {.name = "crypto_miner", .calls = 7, .alerts = 0, .errors = 1,
-					     .seconds = 1.5};
+					     .seconds = 1.5, .dropped = 42};
 
 	emit(ectx, &a);
 	emit(ectx, &b);
@@ -298,6 +299,8 @@ static void test_rule_source_gives_one_sample_per_rule_and_counter(void **state)
 	assert_int_equal(value_of(text, "vigil_lua_rule_calls_total", "rule=shell_in_container"), 10);
 	assert_int_equal(value_of(text, "vigil_lua_rule_alerts_total", "rule=shell_in_container"), 2);
 	assert_int_equal(value_of(text, "vigil_lua_rule_errors_total", "rule=crypto_miner"), 1);
+	assert_int_equal(value_of(text, "vigil_lua_rule_dropped_total", "rule=crypto_miner"), 42);
+	assert_int_equal(value_of(text, "vigil_lua_rule_dropped_total", "rule=shell_in_container"), 0);
 	assert_true(value_of(text, "vigil_lua_rule_seconds_total", "rule=crypto_miner") == 1.5);
 	free(text);
 	vigil_metrics__set_rule_source(m, NULL, NULL);
@@ -316,18 +319,25 @@ static void fake_reader(void *ctx, struct vigil_decoder_stats *d, struct vigil_p
 	p->size = 77;
 	p->evictions = 3;
 	p->misses = 9;
+	p->evicted_exited = 1;
+	p->evicted_live = 2;
+	p->running = 70;
+	d->degraded[VIGIL_DEGRADED_PROCESS_UNKNOWN] = 4;
+	d->dropped[VIGIL_DROPPED_CACHE_FULL] = 6;
 }
 
 static void test_sources_feed_the_reader_bus_and_cache_families(void **state)
 {
 	struct vigil_metrics *m = metrics(0);
-	char url[128];
+	char url[128], dir[] = "/tmp/vigil-test-metrics-XXXXXX";
 	struct vigil_pub *pub;
 	struct vigil_metrics_sources src = {.sz = sizeof(src), .reader_stats = fake_reader};
 	char *text;
 	int i;
 
-	snprintf(url, sizeof(url), "ipc:///tmp/vigil-test-metrics-%d.sock", getpid());
+	/* a directory of our own: the bus refuses one others can write, such as /tmp */
+	assert_non_null(mkdtemp(dir));
+	snprintf(url, sizeof(url), "ipc://%s/events.sock", dir);
 	pub = vigil_pub__open(url, 0600);
 	assert_non_null(pub);
 	for (i = 0; i < 3; i++)
@@ -340,6 +350,14 @@ static void test_sources_feed_the_reader_bus_and_cache_families(void **state)
 	assert_int_equal(value_of(text, "vigil_process_cache_size", ""), 77);
 	assert_int_equal(value_of(text, "vigil_process_cache_evictions_total", ""), 3);
 	assert_int_equal(value_of(text, "vigil_process_cache_misses_total", ""), 9);
+	assert_int_equal(value_of(text, "vigil_process_cache_running", ""), 70);
+	assert_int_equal(value_of(text, "vigil_process_cache_evicted_total", "state=unreferenced"), 0);
+	assert_int_equal(value_of(text, "vigil_process_cache_evicted_total", "state=exited"), 1);
+	assert_int_equal(value_of(text, "vigil_process_cache_evicted_total", "state=running"), 2);
+	assert_int_equal(value_of(text, "vigil_events_degraded_total", "reason=process_unknown"), 4);
+	assert_int_equal(value_of(text, "vigil_events_degraded_total", "reason=uncached"), 0);
+	assert_int_equal(value_of(text, "vigil_events_dropped_total", "reason=cache_full"), 6);
+	assert_int_equal(value_of(text, "vigil_events_dropped_total", "reason=duplicate"), 0);
 	assert_int_equal(value_of(text, "vigil_bus_sent_total", ""), 3);
 	assert_int_equal(value_of(text, "vigil_bus_dropped_total", "subscriber=all"), 0);
 	/* no loader: the kernel families are declared without samples */
@@ -348,6 +366,7 @@ static void test_sources_feed_the_reader_bus_and_cache_families(void **state)
 	free(text);
 	vigil_metrics__free(m);
 	vigil_pub__close(pub);
+	rmdir(dir);
 }
 
 static void test_pack_gives_one_entry_per_sample_keyed_by_its_text(void **state)
@@ -437,6 +456,62 @@ static void test_http_serves_metrics_on_the_loopback_and_404_elsewhere(void **st
 	vigil_metrics__free(m);
 }
 
+/* The metrics of a server on addr with binary labels mode, after one exec of /usr/bin/true
+ * before serving and one of /usr/bin/id after; the body of GET /metrics. */
+static char *served_body(const char *addr, enum vigil_metrics_binary_labels mode)
+{
+	struct vigil_metrics_opts o = {.sz = sizeof(o), .binary_labels = mode};
+	struct vigil_metrics *m = vigil_metrics__new(&o);
+	char *resp, *body;
+
+	assert_non_null(m);
+	count(m, VIGIL_EVENT_EXEC, "/usr/bin/true", NULL, 0, false);
+	assert_int_equal(vigil_metrics__serve(m, addr), 0);
+	count(m, VIGIL_EVENT_EXEC, "/usr/bin/id", NULL, 0, false);
+	resp = http(vigil_metrics__port(m), "GET", "/metrics");
+	body = strstr(resp, "\r\n\r\n");
+	assert_non_null(body);
+	body = strdup(body + 4);
+	free(resp);
+	vigil_metrics__free(m);
+	return body;
+}
+
+static void test_binary_labels_stay_on_a_loopback_endpoint(void **state)
+{
+	char *body = served_body("127.0.0.1:0", VIGIL_METRICS_BINARY_AUTO);
+
+	assert_int_equal(value_of(body, "vigil_events_total", "type=PROCESS_EXEC,binary=/usr/bin/true,policy="), 1);
+	assert_int_equal(value_of(body, "vigil_events_total", "type=PROCESS_EXEC,binary=/usr/bin/id,policy="), 1);
+	assert_null(strstr(body, "hidden"));
+	free(body);
+}
+
+/* Other users' activity must not reach the network: binary labels off by default on an
+ * endpoint that is not loopback, those counted before serving included. */
+static void test_binary_labels_are_hidden_by_default_on_a_non_loopback_endpoint(void **state)
+{
+	char *body = served_body("0.0.0.0:0", VIGIL_METRICS_BINARY_AUTO);
+
+	assert_int_equal(value_of(body, "vigil_events_total", "type=PROCESS_EXEC,binary=hidden,policy="), 2);
+	assert_null(strstr(body, "/usr/bin/true"));
+	assert_null(strstr(body, "/usr/bin/id"));
+	free(body);
+}
+
+static void test_binary_labels_on_or_off_when_asked_whatever_the_endpoint(void **state)
+{
+	char *body = served_body("0.0.0.0:0", VIGIL_METRICS_BINARY_ON);
+
+	assert_int_equal(value_of(body, "vigil_events_total", "type=PROCESS_EXEC,binary=/usr/bin/true,policy="), 1);
+	assert_int_equal(value_of(body, "vigil_events_total", "type=PROCESS_EXEC,binary=/usr/bin/id,policy="), 1);
+	free(body);
+	body = served_body("127.0.0.1:0", VIGIL_METRICS_BINARY_OFF);
+	assert_int_equal(value_of(body, "vigil_events_total", "type=PROCESS_EXEC,binary=hidden,policy="), 2);
+	assert_null(strstr(body, "/usr/bin/"));
+	free(body);
+}
+
 static void test_serve_refuses_bad_addresses_and_taken_ports(void **state)
 {
 	struct vigil_metrics *m = metrics(0);
@@ -474,6 +549,9 @@ int main(void)
 		cmocka_unit_test(test_pack_gives_one_entry_per_sample_keyed_by_its_text),
 		cmocka_unit_test(test_http_serves_metrics_on_the_loopback_and_404_elsewhere),
 		cmocka_unit_test(test_serve_refuses_bad_addresses_and_taken_ports),
+		cmocka_unit_test(test_binary_labels_stay_on_a_loopback_endpoint),
+		cmocka_unit_test(test_binary_labels_are_hidden_by_default_on_a_non_loopback_endpoint),
+		cmocka_unit_test(test_binary_labels_on_or_off_when_asked_whatever_the_endpoint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

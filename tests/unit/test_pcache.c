@@ -104,9 +104,29 @@ static void test_args_escape_quote_and_backslash_inside_quotes(void **state)
 	assert_args(RAW("sh\0-c\0echo \"hi\" \\n\0"), "-c \"echo \\\"hi\\\" \\\\n\"");
 }
 
-static void test_args_leave_quotes_alone_without_a_space(void **state)
+static void test_args_quote_an_argument_holding_a_quote_without_a_space(void **state)
 {
-	assert_args(RAW("x\0say\"hi\"\0"), "say\"hi\"");
+	assert_args(RAW("x\0say\"hi\"\0"), "\"say\\\"hi\\\"\"");
+}
+
+static void test_args_quote_an_argument_holding_a_backslash(void **state)
+{
+	assert_args(RAW("x\0a\\b\0"), "\"a\\\\b\"");
+}
+
+static void test_args_quote_tabs_and_newlines(void **state)
+{
+	assert_args(RAW("x\0a\tb\0c\nd\0"), "\"a\tb\" \"c\nd\"");
+}
+
+/* The ambiguity this quoting exists for: argv ["\"-rf", "/\""] used to print "-rf /"
+ * when quoting followed only spaces, the same as argv ["-rf", "/"]. */
+static void test_args_quotes_inside_arguments_do_not_read_as_argument_boundaries(void **state)
+{
+	assert_args(RAW("rm\0\"-rf\0/\"\0"), "\"\\\"-rf\" \"/\\\"\"");
+	assert_args(RAW("rm\0-rf\0/\0"), "-rf /");
+	assert_args(RAW("sh\0\"a b\"\0"), "\"\\\"a b\\\"\"");
+	assert_args(RAW("sh\0\"a\0b\"\0"), "\"\\\"a\" \"b\\\"\"");
 }
 
 static void test_args_keep_a_truncated_last_argument(void **state)
@@ -426,7 +446,7 @@ static void test_clone_of_unknown_parent_is_flagged_miss(void **state)
 	struct vigil_process *fork = vigil_pcache__clone(s->c, 11, 150, 10, 100, 0, 0);
 
 	assert_non_null(fork);
-	assert_int_equal(fork->flags, VIGIL_PROC_CLONE | VIGIL_PROC_MISS);
+	assert_int_equal(fork->flags, VIGIL_PROC_CLONE | VIGIL_PROC_MISS | VIGIL_PROC_NOPARENT);
 	assert_string_equal(fork->binary, "");
 }
 
@@ -536,7 +556,23 @@ static void test_full_cache_spares_parent_of_new_entry(void **state)
 	assert_int_equal(vigil_pcache__lookup(s->c, 1, 10)->refcnt, 1);
 }
 
-static void test_full_cache_of_referenced_entries_fails_with_enospc(void **state)
+/* An exec of pid as uid (root's entries are evicted last). */
+static struct vigil_process *exec_uid(struct vigil_pcache *c, uint32_t pid, uint64_t ktime, uint32_t ppid,
+				      uint64_t pktime, uint32_t uid)
+{
+	struct vigil_process *p = vigil_process__new();
+
+	assert_non_null(p);
+	p->pid = p->tid = pid;
+	p->ktime = ktime;
+	p->ppid = ppid;
+	p->pktime = pktime;
+	p->flags = VIGIL_PROC_EXECVE;
+	p->creds.uid = uid;
+	return vigil_pcache__exec(c, p, 0);
+}
+
+static void test_full_cache_of_running_root_entries_still_takes_an_exec(void **state)
 {
 	struct cache_state *s = *state;
 
@@ -544,13 +580,121 @@ static void test_full_cache_of_referenced_entries_fails_with_enospc(void **state
 	exec_of(s->c, 2, 20, 0, 0);
 	exec_of(s->c, 3, 30, 0, 0);
 	exec_of(s->c, 4, 40, 0, 0);
-	errno = 0;
-	assert_null(exec_of(s->c, 5, 50, 0, 0));
-	assert_int_equal(errno, ENOSPC);
-	assert_null(vigil_pcache__clone(s->c, 6, 60, 1, 10, 0, 0));
-	assert_int_equal(errno, ENOSPC);
+	assert_non_null(exec_of(s->c, 5, 50, 0, 0));
+	assert_null(vigil_pcache__lookup(s->c, 1, 10));		/* least recently used */
+	assert_non_null(vigil_pcache__clone(s->c, 6, 60, 5, 50, 0, 0));
 	assert_int_equal(STAT(s->c, size), 4);
+	assert_int_equal(STAT(s->c, evicted_live), 2);
+	assert_int_equal(STAT(s->c, uncached), 0);
+}
+
+static void test_full_cache_evicts_least_recently_used_user_entry_before_root(void **state)
+{
+	struct cache_state *s = *state;
+
+	exec_uid(s->c, 1, 10, 0, 0, 0);		/* root's, and the oldest */
+	exec_uid(s->c, 2, 20, 0, 0, 1000);
+	exec_uid(s->c, 3, 30, 0, 0, 1000);
+	exec_uid(s->c, 4, 40, 0, 0, 1000);
+	assert_non_null(vigil_pcache__lookup(s->c, 2, 20));	/* used: 3 is now the LRU user entry */
+	assert_non_null(exec_uid(s->c, 5, 50, 0, 0, 1000));
+	assert_null(vigil_pcache__lookup(s->c, 3, 30));
+	assert_non_null(vigil_pcache__lookup(s->c, 1, 10));
+	assert_non_null(vigil_pcache__lookup(s->c, 2, 20));
+	assert_int_equal(STAT(s->c, evicted_live), 1);
+}
+
+static void test_full_cache_evicts_exited_parent_before_running_entries(void **state)
+{
+	struct cache_state *s = *state;
+
+	exec_uid(s->c, 1, 10, 0, 0, 1000);
+	exec_uid(s->c, 2, 20, 1, 10, 1000);	/* holds a reference on 1 */
+	exec_uid(s->c, 3, 30, 0, 0, 1000);
+	exec_uid(s->c, 4, 40, 0, 0, 1000);
+	vigil_pcache__exit(s->c, 1, 10, 5);	/* exited, still named by 2 */
+	assert_non_null(vigil_pcache__lookup(s->c, 2, 20));	/* 3 is the LRU running one */
+	assert_non_null(exec_uid(s->c, 5, 50, 0, 0, 1000));
+	assert_null(vigil_pcache__lookup(s->c, 1, 10));
+	assert_non_null(vigil_pcache__lookup(s->c, 3, 30));
+	assert_int_equal(STAT(s->c, evicted_exited), 1);
+	assert_int_equal(STAT(s->c, evicted_live), 0);
+	/* the child's exit finds no parent to release, and the cache stays consistent */
+	assert_non_null(vigil_pcache__exit(s->c, 2, 20, 6));
+	vigil_pcache__gc(s->c, 6 + GC_DELAY + 1);
+	assert_int_equal(STAT(s->c, size), 3);
+}
+
+static void test_evicted_running_entry_releases_its_parent(void **state)
+{
+	struct cache_state *s = *state;
+
+	exec_uid(s->c, 1, 10, 0, 0, 0);
+	exec_uid(s->c, 2, 20, 1, 10, 1000);
+	assert_int_equal(vigil_pcache__lookup(s->c, 1, 10)->refcnt, 2);
+	exec_uid(s->c, 3, 30, 0, 0, 1000);
+	exec_uid(s->c, 4, 40, 0, 0, 1000);
+	exec_uid(s->c, 5, 50, 0, 0, 1000);	/* evicts 2, the LRU user entry */
+	assert_null(vigil_pcache__lookup(s->c, 2, 20));
 	assert_int_equal(vigil_pcache__lookup(s->c, 1, 10)->refcnt, 1);
+	/* so the parent's exit lets the GC free it: the cache shrinks back */
+	vigil_pcache__exit(s->c, 1, 10, 7);
+	vigil_pcache__gc(s->c, 7 + GC_DELAY + 1);
+	assert_null(vigil_pcache__lookup(s->c, 1, 10));
+	assert_int_equal(STAT(s->c, size), 3);
+}
+
+static int cache_setup_one(void **state)
+{
+	return cache_setup_cap(state, 1);
+}
+
+static void test_exec_nothing_can_make_room_for_is_returned_uncached(void **state)
+{
+	struct cache_state *s = *state;
+	struct vigil_process *parent = exec_of(s->c, 1, 10, 0, 0);
+	struct vigil_process *p = exec_of(s->c, 2, 20, 1, 10);	/* the only entry is its parent */
+
+	assert_non_null(p);
+	assert_true(p->flags & VIGIL_PROC_UNCACHED);
+	assert_int_equal(p->pid, 2);
+	assert_true(p->exec_id[0] != '\0');
+	assert_string_equal(p->parent_exec_id, parent->exec_id);
+	assert_null(vigil_pcache__lookup(s->c, 2, 20));
+	assert_int_equal(parent->refcnt, 1);
+	assert_int_equal(STAT(s->c, uncached), 1);
+	/* the next insert releases it (the sanitizer lane checks nothing leaks) */
+	assert_non_null(exec_of(s->c, 3, 30, 1, 10));
+	assert_int_equal(STAT(s->c, size), 1);
+}
+
+static void test_proc_entry_is_found_by_a_kernel_key_of_the_same_tick(void **state)
+{
+	struct cache_state *s = *state;
+	struct vigil_process *p = vigil_process__new(), *child;
+	const uint64_t tick = 10000000ULL;
+
+	/* the scan saw start tick 3; the kernel counts two execs made before the agent ran */
+	p->pid = p->tid = 10;
+	p->ktime = 3 * tick;
+	p->flags = VIGIL_PROC_PROCFS;
+	assert_non_null(vigil_pcache__exec(s->c, p, 0));
+	assert_ptr_equal(vigil_pcache__lookup(s->c, 10, 3 * tick + 2), p);
+	assert_null(vigil_pcache__lookup(s->c, 10, 4 * tick));	/* another tick: another process */
+	child = exec_of(s->c, 11, 5 * tick, 10, 3 * tick + 2);
+	assert_int_equal(child->pktime, 3 * tick);
+	assert_string_equal(child->parent_exec_id, p->exec_id);
+	assert_int_equal(p->refcnt, 2);
+	assert_ptr_equal(vigil_pcache__exit(s->c, 10, 3 * tick + 2, 1), p);
+	assert_int_equal(p->refcnt, 1);
+}
+
+static void test_exec_entry_is_not_found_by_tick(void **state)
+{
+	struct cache_state *s = *state;
+
+	exec_of(s->c, 10, 30000000, 0, 0);
+	assert_null(vigil_pcache__lookup(s->c, 10, 30000001));
 }
 
 static void test_lookup_misses_are_counted(void **state)
@@ -1097,7 +1241,10 @@ int main(void)
 		cmocka_unit_test(test_args_are_empty_for_an_empty_area),
 		cmocka_unit_test(test_args_quote_an_empty_argument),
 		cmocka_unit_test(test_args_escape_quote_and_backslash_inside_quotes),
-		cmocka_unit_test(test_args_leave_quotes_alone_without_a_space),
+		cmocka_unit_test(test_args_quote_an_argument_holding_a_quote_without_a_space),
+		cmocka_unit_test(test_args_quote_an_argument_holding_a_backslash),
+		cmocka_unit_test(test_args_quote_tabs_and_newlines),
+		cmocka_unit_test(test_args_quotes_inside_arguments_do_not_read_as_argument_boundaries),
 		cmocka_unit_test(test_args_keep_a_truncated_last_argument),
 		cmocka_unit_test(test_args_append_to_what_the_buffer_holds),
 
@@ -1129,7 +1276,14 @@ int main(void)
 		CACHE_TEST(test_gc_frees_revived_entry_after_its_new_delay),
 		SMALL_TEST(test_full_cache_evicts_oldest_zero_ref_entry),
 		SMALL_TEST(test_full_cache_spares_parent_of_new_entry),
-		SMALL_TEST(test_full_cache_of_referenced_entries_fails_with_enospc),
+		SMALL_TEST(test_full_cache_of_running_root_entries_still_takes_an_exec),
+		SMALL_TEST(test_full_cache_evicts_least_recently_used_user_entry_before_root),
+		SMALL_TEST(test_full_cache_evicts_exited_parent_before_running_entries),
+		SMALL_TEST(test_evicted_running_entry_releases_its_parent),
+		cmocka_unit_test_setup_teardown(test_exec_nothing_can_make_room_for_is_returned_uncached, cache_setup_one,
+						cache_teardown),
+		CACHE_TEST(test_proc_entry_is_found_by_a_kernel_key_of_the_same_tick),
+		CACHE_TEST(test_exec_entry_is_not_found_by_tick),
 		CACHE_TEST(test_lookup_misses_are_counted),
 		CACHE_TEST(test_stats_count_inserts_and_size),
 		CACHE_TEST(test_many_entries_stay_findable),

@@ -934,6 +934,19 @@ static void test_refuses_list_without_type(void **state)
 		    7, 5);
 }
 
+static void test_refuses_files_list_with_a_relative_path(void **state)
+{
+	check_error(HDR "  lists:\n  - {name: l, type: files, values: [/usr/bin/x, tmp/xmrig]}\n",
+		    "\"tmp/xmrig\" is not an absolute path", 7, 49);
+}
+
+static void test_refuses_unknown_list_type_naming_files(void **state)
+{
+	check_error(HDR "  lists:\n  - {name: l, type: inodes}\n",
+		    "list type must be syscalls, generated_syscalls, generated_ftrace, values or files, not \"inodes\"", 7,
+		    21);
+}
+
 static void test_refuses_generated_list_with_values(void **state)
 {
 	check_error(HDR "  lists:\n  - {name: l, type: generated_syscalls, values: [sys_read]}\n",
@@ -1519,6 +1532,8 @@ int main(void)
 		cmocka_unit_test(test_refuses_unknown_option),
 		cmocka_unit_test(test_refuses_list_without_type),
 		cmocka_unit_test(test_refuses_generated_list_with_values),
+		cmocka_unit_test(test_refuses_files_list_with_a_relative_path),
+		cmocka_unit_test(test_refuses_unknown_list_type_naming_files),
 		cmocka_unit_test(test_refuses_bad_syscall_name_in_list),
 		cmocka_unit_test(test_refuses_undefined_list_in_call),
 		cmocka_unit_test(test_refuses_two_enforcers),

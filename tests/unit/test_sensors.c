@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -269,6 +270,56 @@ static void test_values_list_is_expanded_and_recorded_for_run_time_additions(voi
 	assert_int_equal(f->hook.lists[0].filter_id, f->hook.cfg.sel[0].args[0].filter_id);
 }
 
+#define BPRM_SPEC(selectors)                                                                              \
+	"  tracepoints:\n  - subsystem: sched\n    event: sched_process_exec\n    raw: true\n    args:\n" \
+	"    - index: 2\n      type: linux_binprm\n    selectors:\n" selectors
+
+static void test_files_list_keys_are_the_files_device_and_inode(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_file_key *k;
+	struct stat st;
+
+	assert_int_equal(stat("/bin/sh", &st), 0);
+	assert_int_equal(compile(f, "  lists:\n  - name: deny\n    type: files\n    values: [\"/bin/sh\"]\n"
+				    BPRM_SPEC("    - matchArgs:\n      - index: 2\n        operator: Equal\n"
+					      "        values: [\"list:deny\"]\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_int_equal(f->hook.cfg.sel[0].args[0].kind, VG_F_FILE_ID);
+	assert_int_equal(f->hook.lists[0].kind, VG_F_FILE_ID);
+	assert_int_equal(f->hook.int_set.n, 1);
+	k = (const struct vg_file_key *)f->hook.int_set.keys;
+	assert_int_equal(k->filter_id, f->hook.cfg.sel[0].args[0].filter_id);
+	assert_int_equal(k->dev, vigil_dev_to_kernel(st.st_dev));
+	assert_int_equal(k->ino, st.st_ino);
+}
+
+static void test_files_list_is_refused_where_it_cannot_match(void **state)
+{
+	struct fixture *f = *state;
+
+	/* a string argument has no file behind it */
+	assert_int_equal(compile(f, "  lists:\n  - name: deny\n    type: files\n"
+				    EXECVE_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+						"        values: [\"list:deny\"]\n"),
+				 VIGIL_MODE_ENFORCE),
+			 -EINVAL);
+	assert_non_null(strstr(f->err.reason, "a files list matches only a file argument"));
+}
+
+static void test_files_list_with_a_missing_file_names_the_list(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, "  lists:\n  - name: deny\n    type: files\n    values: [\"/no/such/file\"]\n"
+				    BPRM_SPEC("    - matchArgs:\n      - index: 2\n        operator: Equal\n"
+					      "        values: [\"list:deny\"]\n"),
+				 VIGIL_MODE_ENFORCE),
+			 -ENOENT);
+	assert_non_null(strstr(f->err.reason, "list deny: cannot stat \"/no/such/file\""));
+}
+
 /* ---- integers ---- */
 
 static void test_integer_operators_fill_values_in_the_filter(void **state)
@@ -485,12 +536,64 @@ static void test_override_at_the_return_is_refused(void **state)
 	assert_non_null(strstr(f->err.reason, "too late"));
 }
 
+/* ---- what --keep-enforcing pins ---- */
+
+static void test_sigkill_in_enforce_mode_is_pinned(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchActions:\n      - action: Sigkill\n"), VIGIL_MODE_ENFORCE), 0);
+	assert_true(hook_enforces(&f->hook));
+}
+
+static void test_signal_in_a_later_selector_is_pinned(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchPIDs:\n      - operator: In\n        values: [1]\n"
+					       "    - matchActions:\n      - action: Signal\n        argSig: 10\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_true(hook_enforces(&f->hook));
+}
+
+static void test_override_of_connect_is_pinned(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, CONNECT_SPEC("    - matchArgs:\n      - index: 1\n        operator: SAddr\n"
+						 "        values: [\"192.0.2.0/24\"]\n      matchActions:\n"
+						 "      - action: Override\n        argError: -1\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_true(hook_enforces(&f->hook));
+}
+
+static void test_observing_hook_is_not_pinned(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchActions:\n      - action: Post\n"), VIGIL_MODE_ENFORCE), 0);
+	assert_false(hook_enforces(&f->hook));
+}
+
+static void test_sigkill_in_monitor_mode_is_not_pinned(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchActions:\n      - action: Sigkill\n"), VIGIL_MODE_MONITOR), 0);
+	assert_false(hook_enforces(&f->hook));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_syscall_hook_without_kprobes_lands_on_raw_syscalls_with_its_number),
+		T(test_files_list_keys_are_the_files_device_and_inode),
+		T(test_files_list_is_refused_where_it_cannot_match),
+		T(test_files_list_with_a_missing_file_names_the_list),
 		T(test_syscall_hook_prefers_kprobe_where_the_kernel_has_it),
 		T(test_override_on_raw_syscalls_is_refused_with_its_position),
 		T(test_override_in_monitor_mode_is_accepted_and_marked_monitor),
@@ -514,6 +617,11 @@ int main(void)
 		T(test_unsupported_argument_type_is_refused_at_the_argument),
 		T(test_return_probe_keeps_the_record_for_the_exit_and_filters_the_value),
 		T(test_override_at_the_return_is_refused),
+		T(test_sigkill_in_enforce_mode_is_pinned),
+		T(test_signal_in_a_later_selector_is_pinned),
+		T(test_override_of_connect_is_pinned),
+		T(test_observing_hook_is_not_pinned),
+		T(test_sigkill_in_monitor_mode_is_not_pinned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,7 @@
 #include "bus/bus.h"
 #include "common/common.h"
 #include "framework_v3.h"
+#include "falco_yaml.h"
 #include "testevents.h"
 
 /* ---- the plugin, as the framework's loader resolves it ---- */
@@ -511,7 +512,8 @@ static void test_init_schema_is_a_json_schema_of_the_four_options(void **ctx)
 	assert_int_equal(type, 1);	/* SS_PLUGIN_SCHEMA_JSON */
 	assert_true(json_valid(schema));
 	assert_non_null(strstr(schema, "\"bus\":{\"type\":\"string\""));
-	assert_non_null(strstr(schema, "\"event_types\":{\"type\":\"array\""));
+	/* null too: Falco's YAML to JSON conversion turns an empty list into null */
+	assert_non_null(strstr(schema, "\"event_types\":{\"type\":[\"array\",\"null\"]"));
 	assert_non_null(strstr(schema, "\"batch_size\":{\"type\":\"integer\""));
 	assert_non_null(strstr(schema, "\"timeout_ms\":{\"type\":\"integer\""));
 	assert_non_null(strstr(schema, "\"additionalProperties\":false"));
@@ -618,6 +620,36 @@ static void test_init_rejects_bad_config_saying_what_is_wrong(void **ctx)
 				 bad[i].says);
 		P.destroy(st);
 	}
+}
+
+/* Real Falco reads init_config from YAML and converts it to JSON itself, turning an empty
+ * list into null: the shipped snippet, converted the same way, must initialise the plugin. */
+static void test_shipped_falco_yaml_init_config_loads_as_falco_converts_it(void **ctx)
+{
+	static const char *const yamls[] = {
+		VIGIL_SOURCE_DIR "/integrations/falco/falco.yaml",
+		VIGIL_SOURCE_DIR "/tests/plugins/falco/empty_event_types.yaml",
+	};
+	struct fw_init_input in = { 0 };
+	struct vigil_buf json = { 0 };
+	int32_t rc;
+	void *st;
+	size_t i;
+
+	for (i = 0; i < sizeof(yamls) / sizeof(yamls[0]); i++) {
+		vigil_buf_reset(&json);
+		assert_int_equal(falco_init_config_json(yamls[i], "vigil", &json), 0);
+		assert_int_equal(vigil_buf_append(&json, "", 1), 0);
+		in.config = json.data;
+		rc = -2;
+		st = P.init(&in, &rc);
+		if (rc != FW_SUCCESS)
+			fail_msg("%s as Falco converts it: %s: %s", yamls[i], json.data, P.get_last_error(st));
+		P.destroy(st);
+	}
+	/* the second holds `event_types: []`, which Falco hands over as null */
+	assert_non_null(strstr(json.data, "\"event_types\":null"));
+	vigil_buf_free(&json);
 }
 
 static void test_open_fails_clearly_for_a_bus_url_nanomsg_cannot_use(void **ctx)
@@ -1029,6 +1061,7 @@ int main(int argc, char **argv)
 		T(test_fields_json_declares_the_typed_fields_rules_need),
 		T(test_init_without_config_takes_the_defaults),
 		T(test_init_rejects_bad_config_saying_what_is_wrong),
+		T(test_shipped_falco_yaml_init_config_loads_as_falco_converts_it),
 		T(test_open_fails_clearly_for_a_bus_url_nanomsg_cannot_use),
 		T(test_next_batch_times_out_as_configured_without_spinning),
 		T(test_event_has_the_scap_plugin_event_layout),

@@ -25,7 +25,7 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-static int reply_with_file(const void *req, size_t len, struct vigil_buf *reply, void *ctx)
+static int reply_with_file(const struct vigil_ctl_peer *peer, const void *req, size_t len, struct vigil_buf *reply, void *ctx)
 {
 	const struct vigil_buf *canned = ctx;
 	struct vigil_buf json = { 0 };
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	pub = vigil_pub__open(argv[1], 0660);
-	ctl = pub ? vigil_ctl_server__start(argv[2], reply_with_file, &canned) : NULL;
+	ctl = pub ? vigil_ctl_server__start(argv[2], NULL, reply_with_file, &canned) : NULL;
 	if (!ctl) {
 		fprintf(stderr, "osq_fake_agent: cannot bind: %s\n", strerror(errno));
 		goto out;

@@ -1,0 +1,184 @@
+/* queue.c - the rules thread and the bounded queue that feeds it.
+ *
+ * The agent's reader must keep draining the kernel ring buffer whatever a rule does: a rule
+ * call may last up to its deadline, and a reload holds the host lock while it swaps rules in.
+ * So the reader only copies each wanted event's msgpack bytes into a slot of a fixed ring and
+ * goes on; the rules thread decodes and runs them, and runs the timers between batches. When
+ * the ring is full the event is dropped, never waited for, and counted per event type: a rule
+ * has missed exactly the drops of the types it wants since it came in (lh_queue_dropped
+ * against its baseline), which is what `vigil rules list` reports as its "dropped".
+ *
+ * Slots keep their buffers between events, so a steady stream allocates nothing. The rules
+ * thread takes every queued slot as one batch and pops them all once they have run; until
+ * then they are its own: the poster writes only at head + count, which never reaches them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "luahost_internal.h"
+
+/* How long the rules thread sleeps without events before it looks at the timers again: the
+ * agent's poll interval, and every()'s resolution. */
+#define TICK_NS 20000000ULL
+
+int lh_queue_init(struct vigil_luahost *h)
+{
+	struct lh_queue *q = &h->q;
+	pthread_condattr_t ca;
+
+	q->cap = h->opts.queue_len;
+	q->slots = calloc(q->cap, sizeof(*q->slots));
+	if (!q->slots)
+		return -ENOMEM;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	return 0;
+}
+
+static void run_slot(struct vigil_luahost *h, struct lh_slot *s)
+{
+	struct vigil_msg *m = vigil_msg__decode(s->data.data, s->data.len);
+
+	if (!m) {
+		pr_warn("luahost: a queued event does not decode (%zu bytes)", s->data.len);
+		return;
+	}
+	vigil_luahost__event(h, m);
+	vigil_msg__free(m);
+}
+
+static void *rules_main(void *arg)
+{
+	struct vigil_luahost *h = arg;
+	struct lh_queue *q = &h->q;
+	uint64_t last_tick = 0, now;
+	struct timespec ts;
+	size_t head, n, i;
+
+	pthread_mutex_lock(&q->lock);
+	while (!q->stop) {
+		if (!q->count) {
+			now = lh_mono_ns() + TICK_NS;
+			ts = (struct timespec){ .tv_sec = (time_t)(now / 1000000000ULL),
+						.tv_nsec = (long)(now % 1000000000ULL) };
+			q->waiting = true;
+			pthread_cond_timedwait(&q->wake, &q->lock, &ts);
+			q->waiting = false;
+		}
+		/* take what is there as one batch: the slots stay ours until popped */
+		head = q->head;
+		n = q->count;
+		pthread_mutex_unlock(&q->lock);
+		for (i = 0; i < n; i++)
+			run_slot(h, &q->slots[(head + i) % q->cap]);
+		now = lh_mono_ns();
+		if (!n || now - last_tick >= TICK_NS) {
+			vigil_luahost__tick(h);
+			last_tick = now;
+		}
+		pthread_mutex_lock(&q->lock);
+		q->head = (q->head + n) % q->cap;
+		q->count -= n;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+int vigil_luahost__start(struct vigil_luahost *h)
+{
+	struct lh_queue *q = &h->q;
+	int err;
+
+	if (!h)
+		return -EINVAL;
+	if (q->started)
+		return -EALREADY;
+	err = pthread_create(&q->thread, NULL, rules_main, h);
+	if (err)
+		return -err;
+	q->started = true;
+	return 0;
+}
+
+int vigil_luahost__post(struct vigil_luahost *h, enum vigil_event_type type, const void *data, size_t len)
+{
+	struct lh_queue *q = &h->q;
+	int bit = lh_type_bit(type), err = 0;
+	struct lh_slot *s;
+
+	if (!q->started || bit < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&q->lock);
+	if (q->count == q->cap) {
+		atomic_fetch_add(&q->dropped[bit], 1);
+		atomic_fetch_add(&q->dropped_all, 1);
+		err = -EAGAIN;
+		goto out;
+	}
+	s = &q->slots[(q->head + q->count) % q->cap];
+	vigil_buf_reset(&s->data);
+	if (vigil_buf_append(&s->data, data, len)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	s->bit = bit;
+	q->count++;
+	if (q->waiting)
+		pthread_cond_signal(&q->wake);
+out:
+	pthread_mutex_unlock(&q->lock);
+	return err;
+}
+
+uint64_t vigil_luahost__dropped(struct vigil_luahost *h)
+{
+	return h ? atomic_load(&h->q.dropped_all) : 0;
+}
+
+uint64_t lh_rule_dropped(struct vigil_luahost *h, const struct lh_rule *r)
+{
+	uint64_t n = 0;
+	int bit;
+
+	if (r->pub.disabled)
+		return r->dropped_final;
+	for (bit = 0; bit < 8; bit++)
+		if (r->events & (1u << bit))
+			n += atomic_load(&h->q.dropped[bit]) - r->dropped_base[bit];
+	return n;
+}
+
+void lh_queue_baseline(struct vigil_luahost *h, struct lh_rule *r)
+{
+	int bit;
+
+	for (bit = 0; bit < 8; bit++)
+		r->dropped_base[bit] = atomic_load(&h->q.dropped[bit]);
+}
+
+void lh_queue_fini(struct vigil_luahost *h)
+{
+	struct lh_queue *q = &h->q;
+	size_t i;
+
+	if (!q->slots)
+		return;
+	if (q->started) {
+		pthread_mutex_lock(&q->lock);
+		q->stop = true;
+		pthread_cond_signal(&q->wake);
+		pthread_mutex_unlock(&q->lock);
+		pthread_join(q->thread, NULL);
+		q->started = false;
+	}
+	for (i = 0; i < q->cap; i++)
+		vigil_buf_free(&q->slots[i].data);
+	free(q->slots);
+	q->slots = NULL;
+	pthread_cond_destroy(&q->wake);
+	pthread_mutex_destroy(&q->lock);
+}
