@@ -71,12 +71,28 @@ int __wrap_sensor_map_fd(const struct sensor *s, uint8_t kind)
 	return 1000 + kind;
 }
 
+int __wrap_sensor_pin(struct sensor *s, const char *dir, const char *name)
+{
+	check(s != NULL, "pin: no sensor");
+	return 0;
+}
+
+void __wrap_sensor_keep_pins(struct sensor *s)
+{
+	check(s != NULL, "keep_pins: no sensor");
+}
+
 void __wrap_sensor_free(struct sensor *s)
 {
 	free(s);
 }
 
 int __wrap_bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)
+{
+	return 0;
+}
+
+int __wrap_bpf_map_delete_elem(int fd, const void *key)
 {
 	return 0;
 }
