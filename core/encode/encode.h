@@ -45,15 +45,17 @@ VIGIL_API const msgpack_object *vigil_msg__find(const struct vigil_msg *m, const
 VIGIL_API int vigil_msg__find_str(const struct vigil_msg *m, const char *path, char *out, size_t size);
 VIGIL_API int vigil_msg__find_u64(const struct vigil_msg *m, const char *path, uint64_t *out);
 
+/* Check the first msgpack object of data[0..len) without unpacking it: every length and
+ * count is backed by bytes and the nesting is within what msgpack-c accepts. Run it before
+ * msgpack_unpack or msgpack_unpack_next sees bytes from another process: they allocate a
+ * container's elements from the count in its header before the bytes exist, so a 5-byte
+ * map32 header asks for ~100 GB. Returns 0 with *used the object's length (the bytes after
+ * it are not looked at), or -EBADMSG (invalid, cut short, or nested too deep). */
+VIGIL_API int vigil_msgpack_scan(const void *data, size_t len, size_t *used);
+
 /* The value of string key `key` in a msgpack map (the first if keys repeat), or NULL when
  * map is not a map or has no such key. For any msgpack tree: control replies, configs. */
 VIGIL_API const msgpack_object *vigil_msgpack_get(const msgpack_object *map, const char *key);
-
-/* false when msgpack bytes from a peer declare more than they can hold (a container count
- * or a string length beyond the bytes left, or the unused type 0xc1; most truncated input
- * too): refuse them before msgpack_unpack_next, which would allocate what the header asks
- * for. true does not mean valid: msgpack-c still checks the rest. */
-VIGIL_API bool vigil_msgpack_plausible(const void *data, size_t len);
 
 /* Render any msgpack object as JSON (compact, no newline). Strings are escaped as JSON
  * requires; binary as base64 (protojson's bytes). Appends. Returns 0 or -ENOMEM / -EINVAL. */

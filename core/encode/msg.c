@@ -5,6 +5,7 @@
  * front from the count in its header (a 5-byte array32 header asks for ~100 GB), and fails
  * deep nesting with a misleading NOMEM. The scan proves every count is backed by bytes and
  * the nesting fits, without recursion, so msgpack_unpack only ever parses well-formed input.
+ * The control socket's requests go through the same scan (vigil_msgpack_scan).
  */
 #include <errno.h>
 #include <limits.h>
@@ -95,10 +96,11 @@ static bool is_container(unsigned char c)
 	return (c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf);
 }
 
-/* Walk the whole document once. left[d] counts the objects still owed to the container
+/* Walk the first object once. left[d] counts the objects still owed to the container
  * open at depth d; left[0] is the document itself, which owes one. */
-static int scan(const unsigned char *p, size_t len)
+int vigil_msgpack_scan(const void *data, size_t len, size_t *used)
 {
+	const unsigned char *p = data;
 	uint64_t left[ENCODE_MAX_DEPTH + 1], payload, items;
 	size_t off = 0, hlen;
 	int depth = 0, err = -EBADMSG;
@@ -130,8 +132,8 @@ static int scan(const unsigned char *p, size_t len)
 		if (items)
 			left[++depth] = items;
 	}
-	if (off == len)
-		err = 0;
+	*used = off;
+	err = 0;
 out:
 	return err;
 }
@@ -176,14 +178,16 @@ out:
 struct vigil_msg *vigil_msg__decode(const void *data, size_t len)
 {
 	struct vigil_msg *m = NULL;
-	size_t off = 0;
+	size_t off = 0, used = 0;
 	int err;
 
 	if (!data || !len) {
 		err = -EBADMSG;
 		goto err_out;
 	}
-	err = scan(data, len);
+	err = vigil_msgpack_scan(data, len, &used);
+	if (!err && used != len)
+		err = -EBADMSG;		/* trailing bytes */
 	if (err)
 		goto err_out;
 	m = calloc(1, sizeof(*m) + len);

@@ -20,6 +20,11 @@ int export_fail(struct vigil_export_error *err, int line, int column, int index,
 typedef int (*export_json_fn)(void *ctx, json_t *obj, int index, int line, struct vigil_export_error *err);
 int export_json_each(const char *text, export_json_fn fn, void *ctx, struct vigil_export_error *err);
 
+/* Whether a filter regex is safe to hand glibc's regcomp (regex.c): RE2's rules on
+ * repetitions, and a cap on the copies glibc makes of repeated parts. 0, or -EINVAL with
+ * the reason in why. */
+int export_regex_check(const char *pattern, char *why, size_t size);
+
 /* A set of event types (event_set). */
 #define EXPORT_MAX_TYPES 32
 

@@ -34,14 +34,20 @@ static int parse_regexes(struct filter_regexes *r, json_t *v, const char *key, i
 	if (!r->re)
 		return -ENOMEM;
 	for (i = 0; i < json_array_size(v); i++) {
-		if (!json_is_string(json_array_get(v, i)))
+		const char *pattern = json_string_value(json_array_get(v, i));
+
+		if (!pattern)
 			return export_fail(err, line, 0, index, "%s: expected strings", key);
-		rc = regcomp(&r->re[i], json_string_value(json_array_get(v, i)), REG_EXTENDED | REG_NOSUB);
-		if (rc) {
-			regerror(rc, &r->re[i], msg, sizeof(msg));
-			return export_fail(err, line, 0, index, "%s: bad regex '%s': %s", key,
-					   json_string_value(json_array_get(v, i)), msg);
+		rc = export_regex_check(pattern, msg, sizeof(msg));
+		if (!rc) {
+			rc = regcomp(&r->re[i], pattern, REG_EXTENDED | REG_NOSUB);
+			if (rc)
+				regerror(rc, &r->re[i], msg, sizeof(msg));
 		}
+		/* a long pattern is cut so that the reason still fits the error */
+		if (rc)
+			return export_fail(err, line, 0, index, "%s: bad regex '%.64s%s': %s", key, pattern,
+					   strlen(pattern) > 64 ? "..." : "", msg);
 		r->n++;
 	}
 	return 0;

@@ -7,9 +7,8 @@
  * properties checked besides memory safety: a prefix of an accepted message is never
  * malformed (-EAGAIN only), and an accepted message reports a length inside the input.
  *
- * Built with clang -fsanitize=fuzzer when VIGIL_FUZZ is on; with OSQ_FUZZ_REPLAY it gets
- * a main() that runs the files named on its command line instead (the ctest corpus
- * replay, built with the normal compiler).
+ * Built with clang -fsanitize=fuzzer when VIGIL_FUZZ is on; replay.c's main() runs the
+ * corpus through it in the normal builds (tests/fuzz/CMakeLists.txt).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -79,33 +78,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_context(data, size);
 	return 0;
 }
-
-#ifdef OSQ_FUZZ_REPLAY
-int main(int argc, char **argv)
-{
-	uint8_t *buf = NULL;
-	long n;
-	FILE *f;
-	int i, rc = 0;
-
-	for (i = 1; i < argc; i++) {
-		f = fopen(argv[i], "rb");
-		if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-			fprintf(stderr, "osquery_codec_replay: cannot read %s\n", argv[i]);
-			rc = 1;
-			if (f)
-				fclose(f);
-			continue;
-		}
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
-			LLVMFuzzerTestOneInput(buf, (size_t)n);
-		else
-			rc = 1;
-		free(buf);
-		fclose(f);
-	}
-	printf("%d inputs replayed\n", argc - 1);
-	return rc;
-}
-#endif

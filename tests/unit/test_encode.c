@@ -2321,32 +2321,39 @@ static void test_compact_rule_status_line(void **ctx)
 			    "⚠️ rule    my-node loop: disabled: instruction budget of 2000000 exhausted");
 }
 
-/* ---- vigil_msgpack_plausible: the control socket's guard before msgpack-c ---- */
+/* ---- vigil_msgpack_scan: the control socket's guard before msgpack-c ---- */
+
+static bool plausible(const void *data, size_t len)
+{
+	size_t used;
+
+	return !vigil_msgpack_scan(data, len, &used) && used == len;
+}
 
 static void test_plausible_accepts_whole_requests(void **ctx)
 {
 	static const char req[] = "\x82\xa3""cmd\xa6status\xa4yaml\xda\x00\x02hi";
 
 	(void)ctx;
-	assert_true(vigil_msgpack_plausible(req, sizeof(req) - 1));
-	assert_true(vigil_msgpack_plausible("\x93\x01\xcb\x00\x00\x00\x00\x00\x00\x00\x00\xc0", 12));
+	assert_true(plausible(req, sizeof(req) - 1));
+	assert_true(plausible("\x93\x01\xcb\x00\x00\x00\x00\x00\x00\x00\x00\xc0", 12));
 }
 
 static void test_plausible_refuses_a_map_count_the_bytes_cannot_hold(void **ctx)
 {
 	(void)ctx;
 	/* 2^32 - 1 entries: msgpack-c would ask for 64 GiB */
-	assert_false(vigil_msgpack_plausible("\xdf\xff\xff\xff\xff", 5));
-	assert_false(vigil_msgpack_plausible("\xdc\x00\x10\x01", 4));
-	assert_false(vigil_msgpack_plausible("\x81\xa1k\x9f\x01", 5));	/* nested: 15 items in 1 byte */
+	assert_false(plausible("\xdf\xff\xff\xff\xff", 5));
+	assert_false(plausible("\xdc\x00\x10\x01", 4));
+	assert_false(plausible("\x81\xa1k\x9f\x01", 5));	/* nested: 15 items in 1 byte */
 }
 
 static void test_plausible_refuses_strings_longer_than_the_bytes_left_and_0xc1(void **ctx)
 {
 	(void)ctx;
-	assert_false(vigil_msgpack_plausible("\xdb\xff\xff\xff\xf0" "abc", 8));
-	assert_false(vigil_msgpack_plausible("\xa5" "ab", 3));
-	assert_false(vigil_msgpack_plausible("\xc1", 1));
+	assert_false(plausible("\xdb\xff\xff\xff\xf0" "abc", 8));
+	assert_false(plausible("\xa5" "ab", 3));
+	assert_false(plausible("\xc1", 1));
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

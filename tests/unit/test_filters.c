@@ -433,6 +433,75 @@ static void test_bad_regex_is_refused_with_the_regex(void **state)
 	assert_non_null(strstr(err.reason, "binary_regex: bad regex '(unclosed'"));
 }
 
+/* glibc's regcomp copies repeated parts out (x+ is xx*): stacked and nested repetitions
+ * ran it out of memory (tests/fuzz/regressions/export_filter). RE2's rules apply instead. */
+static void test_regex_that_would_expand_without_bound_is_refused(void **state)
+{
+	static const char *const refused[] = {
+		"{\"binary_regex\":[\"^/usr/++++++++bin\"]}",		/* stacked repetitions */
+		"{\"binary_regex\":[\"a*{2}\"]}",
+		"{\"arguments_regex\":[\"(a{1000}){1000}\"]}",		/* a million copies */
+		"{\"arguments_regex\":[\"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+\"]}",	/* 2^13 */
+		"{\"parent_binary_regex\":[\"x{1001}\"]}",			/* RE2's limit is 1000 */
+		"{\"parent_binary_regex\":[\"(){20501}\"]}",			/* every digit counts */
+		"{\"parent_binary_regex\":[\"x{2,99999999999999999999999}\"]}",
+		"{\"binary_regex\":[\"(a)\\\\1\"]}",			/* back-reference */
+	};
+	struct vigil_export_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_null(vigil_filter__new_json(refused[i], &err));
+		assert_int_equal(errno, EINVAL);
+		assert_non_null(strstr(err.reason, "bad regex"));
+	}
+}
+
+/* glibc's closures over repeated groups grow about cubically with their number ("()*"
+ * 1000 times took 2.3 s in regcomp; 64 repeated groups pass, 65 do not), and double with
+ * each repetition of what can match nothing (8 pass, 9 do not). */
+static void test_regex_with_too_many_repeated_groups_is_refused(void **state)
+{
+	struct vigil_export_error err;
+	struct vigil_filter *f;
+	char json[1024];
+	int n, i, len;
+
+	for (n = 64; n <= 65; n++) {
+		len = snprintf(json, sizeof(json), "{\"binary_regex\":[\"");
+		for (i = 0; i < n; i++)
+			len += snprintf(json + len, sizeof(json) - (size_t)len, "(a)*");
+		snprintf(json + len, sizeof(json) - (size_t)len, "\"]}");
+		f = vigil_filter__new_json(json, &err);
+		if (n == 64) {
+			assert_non_null(f);
+		} else {
+			assert_null(f);
+			assert_non_null(strstr(err.reason, "repeated groups"));
+		}
+		vigil_filter__free(f);
+	}
+	/* repetitions of what can match nothing double glibc's closures next to an anchor */
+	f = vigil_filter__new_json("{\"binary_regex\":[\"^(a*)*(b|)*(c?)*($)*(d*)*(e*)*(f*)*(g*)*$\"]}", &err);
+	assert_non_null(f);
+	vigil_filter__free(f);
+	assert_null(vigil_filter__new_json("{\"binary_regex\":[\"^(a*)*(b|)*(c?)+($)*(d*)*(e*)*(f*)*(g*)*(h*)*$\"]}",
+					   &err));
+	assert_non_null(strstr(err.reason, "can match nothing"));
+	assert_null(vigil_filter__new_json("{\"binary_regex\":[\"(()*){1000}\"]}", &err));
+	assert_null(vigil_filter__new_json("{\"binary_regex\":[\"((((a)+)+)+)+\"]}", &err));
+	assert_non_null(strstr(err.reason, "nested deeper"));
+}
+
+static void test_regex_with_bounded_repetitions_is_accepted(void **state)
+{
+	struct vigil_filter *f = filter("{\"binary_regex\":[\"^/usr/s?bin/(curl|wget)+$\","
+					"\"^([0-9]{1,3}\\\\.){3}[0-9]{1,3}$\", \"a{,5}b{2,}[]a-z]+\", \"x{1000}\"]}");
+
+	assert_int_equal(vigil_filter__count(f), 1);
+	vigil_filter__free(f);
+}
+
 /* ================================================================ field filters */
 
 static struct vigil_field_filter *fields(const char *json)
@@ -572,6 +641,9 @@ int main(void)
 		cmocka_unit_test(test_binary_regex_searches_unanchored_and_ors_its_list),
 		cmocka_unit_test(test_parent_binary_regex_looks_at_the_parent),
 		cmocka_unit_test(test_arguments_regex_matches_the_argument_string),
+		cmocka_unit_test(test_regex_that_would_expand_without_bound_is_refused),
+		cmocka_unit_test(test_regex_with_too_many_repeated_groups_is_refused),
+		cmocka_unit_test(test_regex_with_bounded_repetitions_is_accepted),
 		cmocka_unit_test(test_pid_matches_the_process_not_its_parent),
 		cmocka_unit_test(test_policy_names_match_policy_events_only),
 		cmocka_unit_test(test_health_check_matches_the_installed_client_run_by_root_or_its_children),

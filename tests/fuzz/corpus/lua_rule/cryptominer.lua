@@ -1,0 +1,74 @@
+-- cryptominer: a process that looks like a miner (run from a staging directory, or with
+-- pool arguments such as stratum+tcp://) holds a connection to a high port for 10 s: it is
+-- killed, and its binary denied in the kernel, so the next attempt dies at exec before
+-- running an instruction.
+--
+-- Connects come from rules/policies/lua-network.yaml; the kernel side of deny() is the
+-- lua-denied-binaries list of rules/policies/lua-deny-exec.yaml. "Holds" means the process
+-- has not exited 10 s after its connect (the timer below checks each second).
+local lru = require "vigil.lru"
+local event = require "vigil.event"
+
+local HOLD = 10
+local MIN_PORT = 1024
+local DENY_LIST = "lua-denied-binaries"
+local STAGING = { "/tmp/", "/var/tmp/", "/dev/shm/", "/run/user/" }
+local POOL_ARGS = { "stratum%+tcp://", "stratum%+ssl://", "stratum2%+tcp://", "%-%-donate%-level",
+                    "%-%-coin[ =]", "%-%-algo[ =]", "cryptonight", "randomx", "nicehash" }
+
+local pending = lru.new(10000)	-- exec_id -> {pid, binary, dest, t, ev}
+local acted = lru.new(10000)	-- exec_ids already dealt with
+
+local function suspicious(p)
+  if event.has_prefix(p.binary, STAGING) then return "run from " .. p.binary:match("^(/[^/]+/)") end
+  local args = (p.arguments or ""):lower()
+  for _, pat in ipairs(POOL_ARGS) do
+    if args:find(pat) then return "pool arguments" end
+  end
+  return nil
+end
+
+local function act(rec)
+  alert{ ev = rec.ev, fields = { dest = rec.dest, hold = HOLD, why = rec.why } }
+  deny(DENY_LIST, rec.binary, rec.ev)
+  kill(rec.pid, "SIGKILL")
+end
+
+every(1, function()
+  local due = {}
+  for id, rec in pending:pairs() do
+    if now() - rec.t >= HOLD then due[#due + 1] = id end
+  end
+  for _, id in ipairs(due) do
+    local rec = pending:delete(id)
+    acted:set(id, true)
+    act(rec)
+  end
+end)
+
+return {
+  name = "cryptominer",
+  desc = "A miner-like process holds a high-port connection for 10 s: killed, and its binary denied",
+  priority = "critical",
+  tags = { "MITRE:T1496", "cryptomining", "enforce" },
+  output = "Cryptominer: %proc.exepath (pid %proc.pid, %{why}) held a connection to %{dest} " ..
+           "for %{hold} s: killed, binary denied in the kernel",
+  events = { "process_tracepoint", "process_exit" },
+  on_event = function(ev)
+    if ev.type == "process_exit" then
+      if pending:size() > 0 then pending:delete(ev["process.exec_id"]) end
+      return
+    end
+    if ev.event ~= "sys_enter_connect" then return end
+    local id = ev["process.exec_id"]
+    if pending:peek(id) or acted:peek(id) then return end
+    local addr = event.arg(ev, "addr")
+    if not addr or (addr.port or 0) < MIN_PORT then return end
+    local c = copy(ev)
+    local why = suspicious(c.process)
+    if why then
+      pending:set(id, { pid = c.process.pid, binary = c.process.binary, t = now(), ev = c, why = why,
+                        dest = tostring(addr.addr) .. ":" .. tostring(addr.port) })
+    end
+  end,
+}

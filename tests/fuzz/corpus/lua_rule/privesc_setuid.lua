@@ -1,0 +1,56 @@
+-- privesc_setuid: a non-root user runs a setuid-root binary, and within 10 s that process
+-- (after an exec) or one of its descendants runs as real uid 0 with CAP_SYS_ADMIN: the
+-- privileges the setuid bit lent were made permanent, as an exploit or a planted SUID shell
+-- does (setuid(0); execve("/bin/sh")).
+--
+-- Only exec events are needed (their credentials and capabilities are the new image's).
+-- The setuid helpers that exist to change users are left out: their escalation is their
+-- purpose and is audited elsewhere (sudo logs, PAM).
+local sequence = require "vigil.sequence"
+local proctree = require "vigil.proctree"
+
+local WITHIN = 10
+local HELPERS = { "sudo", "su", "pkexec", "doas", "newgrp", "sg", "passwd", "chsh", "chfn", "gpasswd",
+                  "mount", "umount", "fusermount", "fusermount3", "ntfs-3g", "unix_chkpwd", "ssh-keysign",
+                  "Xorg.wrap", "polkit-agent-helper-1", "dbus-daemon-launch-helper" }
+
+local seq = sequence.new{ within = WITHIN, by = "tree" }
+
+local function has_cap(p, cap)
+  local eff = p.cap and p.cap.effective
+  if eff == nil then return false end
+  for i = 1, #eff do
+    if eff[i] == cap then return true end
+  end
+  return false
+end
+
+return {
+  name = "privesc_setuid",
+  desc = "A setuid-root exec by a non-root user is followed by a full-root process in its tree",
+  priority = "critical",
+  tags = { "MITRE:T1548.001", "MITRE:T1068", "privilege-escalation" },
+  output = "Privilege escalation: uid %{uid} ran setuid %{setuid}, then %proc.exepath %proc.args " ..
+           "runs as uid 0 with CAP_SYS_ADMIN (pid %proc.pid, parent %proc.pname)",
+  events = { "process_exec" },
+  on_event = function(ev)
+    local p = ev.process
+    local creds = p.process_credentials
+    local uid, euid = p.uid, creds and creds.euid
+    -- step A: the setuid bit made a non-root user's process root
+    if euid == 0 and uid ~= 0 then
+      if not proctree.matches(p.binary, HELPERS) then
+        seq:first(ev, { uid = uid, setuid = p.binary })
+      end
+      return
+    end
+    -- step B: real uid 0 with CAP_SYS_ADMIN, in A's process or below it
+    if uid == 0 and has_cap(p, "CAP_SYS_ADMIN") then
+      local a = seq:match(ev)
+      if a then
+        seq:forget(a)
+        alert{ fields = a.data, exec_ids = { a.exec_id } }
+      end
+    end
+  end,
+}
