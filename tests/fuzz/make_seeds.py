@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """make_seeds.py - (re)build tests/fuzz/corpus/<target>/ from files the project ships.
 
-Seeds are copies of shipped inputs (rules/policies/*.yaml, rules/lua/*.lua, the Falco
-init_config of integrations/falco/*.yaml, tests/unit goldens and policies), or inputs
+Seeds are copies of shipped inputs (the Falco init_config of integrations/falco/*.yaml,
+tests/unit goldens), or inputs
 built from them in the format a target reads (msgpack from the golden JSON events, the
 control requests the CLI sends, spool files as disk.c writes them). Run it from anywhere
 with Debian's python3 (python3-msgpack, python3-yaml); it only adds and overwrites the
@@ -28,24 +28,14 @@ def out(target, name, data):
         f.write(data if isinstance(data, bytes) else data.encode())
 
 
-def copy(target, pattern, prefix=""):
-    for src in sorted(glob.glob(os.path.join(ROOT, pattern))):
-        with open(src, "rb") as f:
-            out(target, prefix + os.path.basename(src), f.read())
-
-
 def goldens():
     for src in sorted(glob.glob(os.path.join(ROOT, "tests/unit/golden/*.json"))):
         with open(src) as f:
             yield os.path.basename(src)[:-5], json.load(f)
 
 
-# policy: every shipped TracingPolicy, the unit tests' policies
-copy("policy", "rules/policies/*.yaml")
-copy("policy", "tests/unit/policies/*.yaml", "unit_")
-
-# lua_rule: every shipped rule
-copy("lua_rule", "rules/lua/*.lua")
+# policy and lua_rule read rules/policies, tests/unit/policies and rules/lua in place
+# (tests/fuzz/CMakeLists.txt SEEDS): no copies here to go stale
 
 # bus_msg: the golden events as the agent publishes them (msgpack, key for key the JSON)
 for name, ev in goldens():

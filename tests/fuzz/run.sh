@@ -33,6 +33,14 @@ fi
 work=$(mktemp -d /tmp/vigil-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
+# Seeds read where the project ships them (tests/fuzz/CMakeLists.txt's SEEDS).
+shipped_seeds() {
+  case $1 in
+  policy) echo rules/policies tests/unit/policies ;;
+  lua_rule) echo rules/lua ;;
+  esac
+}
+
 # One target: its corpus copied, libFuzzer for $secs seconds, the exit status kept.
 run_one() {
   local t=$1 exe=$build/tests/fuzz/$1_fuzz dir=$work/$1
@@ -43,7 +51,12 @@ run_one() {
   else
     mkdir "$dir/corpus"
   fi
-  cp "$src/tests/fuzz/corpus/$t/"* "$dir/corpus/"
+  if [ -d "$src/tests/fuzz/corpus/$t" ]; then
+    cp "$src/tests/fuzz/corpus/$t/"* "$dir/corpus/"
+  fi
+  for d in $(shipped_seeds "$t"); do
+    cp "$src/$d/"* "$dir/corpus/"
+  done
   if [ -d "$src/tests/fuzz/regressions/$t" ]; then
     cp "$src/tests/fuzz/regressions/$t/"* "$dir/corpus/" 2>/dev/null || true
   fi
