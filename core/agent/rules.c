@@ -55,57 +55,6 @@ void agent_rules_close(struct vigil_agent *a)
 	}
 }
 
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* exec_id is base64("node:ktime:pid") (core/pcache execid.c): the cache's key is in it. */
-static int exec_id_key(const char *exec_id, uint32_t *pid, uint64_t *ktime)
-{
-	char raw[VIGIL_EXEC_ID_MAX], *end, *colon;
-	size_t n = 0, i;
-	uint32_t acc = 0;
-	int bits = 0, v;
-	unsigned long long kt, p;
-
-	for (i = 0; exec_id[i] && exec_id[i] != '='; i++) {
-		v = b64_value(exec_id[i]);
-		if (v < 0 || n + 1 >= sizeof(raw))
-			return -EINVAL;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			raw[n++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	raw[n] = '\0';
-	/* the node name may hold anything but the last two fields are numbers */
-	colon = strrchr(raw, ':');
-	if (!colon)
-		return -EINVAL;
-	p = strtoull(colon + 1, &end, 10);
-	if (*end || end == colon + 1 || p > UINT32_MAX)
-		return -EINVAL;
-	*colon = '\0';
-	colon = strrchr(raw, ':');
-	if (!colon)
-		return -EINVAL;
-	kt = strtoull(colon + 1, &end, 10);
-	if (*end || end == colon + 1)
-		return -EINVAL;
-	*pid = (uint32_t)p;
-	*ktime = kt;
-	return 0;
-}
-
 /* The cache's plain tables, as the exporter reads them: a rule walking off the top of a
  * tree is not a cache miss, and must not count as one. */
 static const struct vigil_process *rules_process(void *ctx, const char *exec_id)
@@ -115,7 +64,7 @@ static const struct vigil_process *rules_process(void *ctx, const char *exec_id)
 	uint64_t ktime;
 	uint32_t pid;
 
-	if (exec_id_key(exec_id, &pid, &ktime))
+	if (vigil_exec_id_parse(exec_id, &ktime, &pid))
 		return NULL;
 	pthread_mutex_lock(&a->pipe_lock);
 	p = copy_out(a, pcache_key_find(a->cache, pid, ktime));

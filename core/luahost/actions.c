@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../pcache/pcache.h"
 #include "luahost_internal.h"
 
 static const struct {
@@ -59,6 +60,15 @@ static int result(lua_State *L, int err, lua_Integer ok_value)
 	return 2;
 }
 
+/* The ktime inside an exec_id (base64 of "node:ktime:pid"); 0 when it has none. */
+static uint64_t exec_id_ktime(const char *exec_id)
+{
+	uint64_t ktime;
+	uint32_t pid;
+
+	return vigil_exec_id_parse(exec_id, &ktime, &pid) ? 0 : ktime;
+}
+
 /* kill(pid [, sig]): never the agent itself, init or a process group. The target is the
  * incarnation the rule saw: the event's process when it has that pid, else the cache's live
  * process with it; the signal goes through a pidfd checked against that incarnation's start
@@ -86,7 +96,7 @@ int lh_kill(lua_State *L)
 		ev.parent = ev.process && o->process ? o->process(o->ctx, ev.process->parent_exec_id) : NULL;
 	}
 	if (ev.process)
-		start_ktime = ev.process->ktime ? ev.process->ktime : lh_exec_id_ktime(ev.process->exec_id);
+		start_ktime = ev.process->ktime ? ev.process->ktime : exec_id_ktime(ev.process->exec_id);
 	/* the target's exec_id, then the triggering event's */
 	if (ev.process)
 		lh_scratch_add_id(sc, ev.process->exec_id, strlen(ev.process->exec_id));

@@ -249,8 +249,6 @@ void lh_queue_baseline(struct vigil_luahost *h, struct lh_rule *r);
 /* Send sig to pid through a pidfd when the process holding pid started no later than
  * start_ktime (CLOCK_BOOTTIME ns; 0: unchecked). 0 or -errno; -ESRCH for a reused pid. */
 int lh_signal(int pid, uint64_t start_ktime, int sig);
-/* The ktime inside an exec_id (base64 of "node:ktime:pid"); 0 when it has none. */
-uint64_t lh_exec_id_ktime(const char *exec_id);
 
 /* ---- modules.c (generated from lua/vigil/ *.lua) ---- */
 

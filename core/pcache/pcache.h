@@ -18,6 +18,8 @@
 /* Write base64("node:ktime:pid") into out (VIGIL_EXEC_ID_MAX bytes). Returns the length, or
  * -ENAMETOOLONG if it does not fit. */
 VIGIL_API int vigil_exec_id_format(const char *node, uint64_t ktime, uint32_t pid, char *out);
+/* The ktime and pid an exec_id was made of. 0, or -EINVAL when it is not one. */
+VIGIL_API int vigil_exec_id_parse(const char *exec_id, uint64_t *ktime, uint32_t *pid);
 
 /* ---- arguments ---- */
 

@@ -50,6 +50,25 @@ static void test_exec_id_pads_with_one_or_no_equals(void **state)
 	assert_string_equal(out, "YWI6MTox");
 }
 
+static void test_exec_id_parses_back_to_ktime_and_pid_whatever_the_node_holds(void **state)
+{
+	char out[VIGIL_EXEC_ID_MAX];
+	uint64_t ktime;
+	uint32_t pid;
+
+	vigil_exec_id_format("node:with:colons", 13548674321373ULL, 52699, out);
+	assert_int_equal(vigil_exec_id_parse(out, &ktime, &pid), 0);
+	assert_int_equal(ktime, 13548674321373ULL);
+	assert_int_equal(pid, 52699);
+	assert_int_equal(vigil_exec_id_parse("YWJjZDoxOjE=", &ktime, &pid), 0);	/* abcd:1:1 */
+	assert_int_equal(ktime, 1);
+	assert_int_equal(pid, 1);
+	assert_int_equal(vigil_exec_id_parse("not base64!", &ktime, &pid), -EINVAL);
+	assert_int_equal(vigil_exec_id_parse("YWJjZA==", &ktime, &pid), -EINVAL);	/* abcd: no fields */
+	assert_int_equal(vigil_exec_id_parse("YTp4OjE=", &ktime, &pid), -EINVAL);	/* a:x:1 */
+	assert_int_equal(vigil_exec_id_parse(NULL, &ktime, &pid), -EINVAL);
+}
+
 static void test_exec_id_rejects_what_does_not_fit(void **state)
 {
 	char node[101], out[VIGIL_EXEC_ID_MAX];
@@ -1233,6 +1252,7 @@ int main(void)
 		cmocka_unit_test(test_exec_id_is_base64_of_node_ktime_pid),
 		cmocka_unit_test(test_exec_id_matches_tetragon_example),
 		cmocka_unit_test(test_exec_id_pads_with_one_or_no_equals),
+		cmocka_unit_test(test_exec_id_parses_back_to_ktime_and_pid_whatever_the_node_holds),
 		cmocka_unit_test(test_exec_id_rejects_what_does_not_fit),
 
 		cmocka_unit_test(test_args_join_argv_after_argv0_with_spaces),
