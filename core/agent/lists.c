@@ -279,15 +279,34 @@ int agent_lists_deny(struct vigil_agent *a, const struct vigil_deny_request *req
 	return rc;
 }
 
-/* On the reader, under the pipeline lock. */
-void agent_lists_expire(struct vigil_agent *a)
+/* What take() unlinks: entries past their expiry, or those naming a value of a list. */
+struct entry_match {
+	uint64_t now;			/* expired at this wall time, or: */
+	const char *list, *value;	/* the value, path or "major:minor:inode" of list */
+};
+
+static bool matches(const struct list_entry *e, const struct entry_match *m)
+{
+	char ident[64];
+
+	if (!m->list)
+		return e->expires && e->expires <= m->now;
+	if (strcmp(e->list, m->list))
+		return false;
+	snprintf(ident, sizeof(ident), "%u:%u:%" PRIu64, e->file.dev >> 20, e->file.dev & 0xfffff, e->file.ino);
+	return !strcmp(e->value, m->value) || (e->is_file && !strcmp(ident, m->value));
+}
+
+/* Unlink the matching entries into a list of their own. The caller takes them out of the
+ * kernel and reports them outside lists_lock: a dispatch may reach the rules, whose deny()
+ * takes it. */
+static struct list_entry *take(struct vigil_agent *a, const struct entry_match *m)
 {
 	struct list_entry *gone = NULL, **pe, *e;
-	uint64_t now = wall_ns();
 
 	pthread_mutex_lock(&a->lists_lock);
 	for (pe = &a->list_entries; (e = *pe);) {
-		if (!e->expires || e->expires > now) {
+		if (!matches(e, m)) {
 			pe = &e->next;
 			continue;
 		}
@@ -297,7 +316,15 @@ void agent_lists_expire(struct vigil_agent *a)
 		gone = e;
 	}
 	pthread_mutex_unlock(&a->lists_lock);
-	/* events outside the lock: dispatch may reach the rules, whose deny() takes it */
+	return gone;
+}
+
+/* On the reader, under the pipeline lock. */
+void agent_lists_expire(struct vigil_agent *a)
+{
+	struct entry_match m = {.now = wall_ns()};
+	struct list_entry *gone = take(a, &m), *e;
+
 	while ((e = gone)) {
 		int rc = forget(a, e);
 
@@ -389,27 +416,16 @@ int agent_policy_list_add(struct vigil_agent *a, const msgpack_object *req, msgp
  * path an entry was added under, or "device:inode" ("8:1:1234") */
 int agent_policy_list_remove(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
 {
-	struct list_entry *gone = NULL, **pe, *e;
-	char list[64], value[4096], msg[4096 + 256], ident[64];
+	char list[64], value[4096], msg[4096 + 256];
+	struct entry_match m = {.list = list, .value = value};
+	struct list_entry *gone, *e;
 	int removed = 0, rc = 0;
 
 	if (ctl_get_str(req, "list", list, sizeof(list)) || ctl_get_str(req, "value", value, sizeof(value))) {
 		ctl_pack_error(pk, "policy_list_remove needs \"list\" and \"value\"");
 		return 0;
 	}
-	pthread_mutex_lock(&a->lists_lock);
-	for (pe = &a->list_entries; (e = *pe);) {
-		snprintf(ident, sizeof(ident), "%u:%u:%" PRIu64, e->file.dev >> 20, e->file.dev & 0xfffff, e->file.ino);
-		if (strcmp(e->list, list) || (strcmp(e->value, value) && !(e->is_file && !strcmp(ident, value)))) {
-			pe = &e->next;
-			continue;
-		}
-		*pe = e->next;
-		a->nlist_entries--;
-		e->next = gone;
-		gone = e;
-	}
-	pthread_mutex_unlock(&a->lists_lock);
+	gone = take(a, &m);
 	while ((e = gone)) {
 		int n = forget(a, e);
 
