@@ -149,6 +149,23 @@ int __wrap_vigil_metrics__render(struct vigil_metrics *m, struct vigil_buf *out)
 	return vigil_buf_puts(out, "# fuzz\n");
 }
 
+/* The sinks: the agent here has none (no bus, no export). What a command reports as an
+ * event (an operator's list change) must still encode, and read back as JSON. */
+void __wrap_agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev)
+{
+	struct vigil_buf wire = { 0 }, json = { 0 };
+	struct vigil_msg *m;
+
+	if (vigil_encode_msgpack(ev, &wire))
+		abort();
+	m = vigil_msg__decode(wire.data, wire.len);
+	if (!m || vigil_msg__to_json(m, &json))
+		abort();
+	vigil_msg__free(m);
+	vigil_buf_free(&json);
+	vigil_buf_free(&wire);
+}
+
 /* ---- the harness ---- */
 
 static struct vigil_probe_report probe;

@@ -11,7 +11,9 @@
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_CC (default clang), FUZZ_JOBS
 # (targets run at once, default 1), FUZZ_BUILD_JOBS (default nproc), FUZZ_CORPUS_DIR (keep
 # each target's grown corpus in $FUZZ_CORPUS_DIR/<target>/ across runs instead of a
-# temporary copy). Run it under `nice -n 10` on a shared machine.
+# temporary copy), FUZZ_SEED (libFuzzer's -seed: the same mutations every run, as CI's
+# fuzz.run uses, so a CI run explores what the last one did and a new finding shows up
+# where someone fuzzes on purpose). Run it under `nice -n 10` on a shared machine.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
@@ -61,7 +63,7 @@ run_one() {
     cp "$src/tests/fuzz/regressions/$t/"* "$dir/corpus/" 2>/dev/null || true
   fi
   local rc=0 TIMEFORMAT='%U %S'
-  { time "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  { time "$exe" -max_total_time="$secs" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$dir/" "$dir/corpus" >"$dir/log" 2>&1 || rc=$?; } 2>"$dir/cpu"
   echo "$rc" >"$dir/rc"
 }
