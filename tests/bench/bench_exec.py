@@ -4,6 +4,10 @@ the agent running, in paired rounds within one run. Reports the median overhead 
 the agent's CPU time and peak RSS, and whether every exec reached the bus.
 
 usage: bench_exec.py [--execs 5000] [--rounds 5] [--build build] [--wakeup-batch N]
+                     [--default-config [SOURCE]]
+
+--default-config runs the agent as scripts/run.sh does (every shipped policy and Lua rule,
+from SOURCE's rules/, default this checkout), not bare.
 """
 import argparse
 import os
@@ -42,7 +46,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--build", default=vh.BUILD)
     ap.add_argument("--wakeup-batch", type=int, default=64)
+    ap.add_argument("--default-config", nargs="?", const=os.path.join(os.path.dirname(__file__), "..", ".."),
+                    metavar="SOURCE")
     args = ap.parse_args()
+    extra = []
+    if args.default_config:
+        rules = os.path.join(os.path.abspath(args.default_config), "rules")
+        extra = ["--tracing-policy-dir", os.path.join(rules, "policies"), "--rules-dir", os.path.join(rules, "lua")]
     args.build = os.path.abspath(args.build)
     vh.BUILD = args.build
     vh.VIGILD = os.path.join(args.build, "core", "cli", "vigild")
@@ -55,7 +65,7 @@ def main():
     # Paired rounds: agent-free baseline, then with a freshly started agent.
     for r in range(args.rounds):
         base = storm(args.build, args.execs)
-        with vh.Agent("--wakeup-batch", str(args.wakeup_batch), outputs=("json",)) as agent:
+        with vh.Agent("--wakeup-batch", str(args.wakeup_batch), *extra, outputs=("json",)) as agent:
             pid = agent.proc.pid
             cpu0 = proc_cpu_seconds(pid)
             t = storm(args.build, args.execs)
@@ -71,7 +81,8 @@ def main():
         ratios.append(t / base)
         print("round %d: baseline %.3fs agent %.3fs ratio %.3f; execs on bus %d/%d; kernel lost %d; bus dropped %d"
               % (r + 1, base, t, t / base, seen, args.execs, st["kernel_ringbuf_full"], st["bus_dropped"]))
-    print("exec storm, %d execs x %d paired rounds, wake-up batch %d" % (args.execs, args.rounds, args.wakeup_batch))
+    print("exec storm, %d execs x %d paired rounds, wake-up batch %d, %s" % (args.execs, args.rounds, args.wakeup_batch,
+          "default configuration (shipped policies and rules)" if extra else "bare agent"))
     print("  median ratio (agent / no agent): %.3f" % statistics.median(ratios))
     print("  median baseline %.3fs, with agent %.3fs" % (statistics.median(base_times), statistics.median(agent_times)))
     print("  agent CPU during storms: %.3fs total (%.1f us per exec)" % (cpu, cpu / (args.execs * args.rounds) * 1e6))
