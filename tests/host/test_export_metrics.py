@@ -67,13 +67,6 @@ def of(lines, key, binary):
     return [l for l in lines if json.loads(l).get(key, {}).get("process", {}).get("binary") == binary]
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def scrape(port, path="/metrics"):
     r = subprocess.run(["curl", "-s", "-S", "-i", "--max-time", "10", "http://127.0.0.1:%d%s" % (port, path)],
@@ -256,7 +249,7 @@ class ExportRateLimit(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="vigil-rl-")
         cls.mark = markers(cls.tmp, "r")["r"]
         path = os.path.join(cls.tmp, "events.json")
-        cls.port = free_port()
+        cls.port = vh.free_port()
         with vh.Agent("--export-file", path, "--export-rate-limit", "exec=5",
                       "--export-allowlist", '{"binary_regex":["/vigil-mark-r$"]}',
                       "--metrics-server", "127.0.0.1:%d" % cls.port) as agent:
@@ -338,7 +331,7 @@ class Metrics(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="vigil-met-")
         cls.mark = markers(cls.tmp, "m")["m"]
-        cls.port = free_port()
+        cls.port = vh.free_port()
         post = policy_file(cls.tmp, "open-watch", "/etc/vigil-metrics-")
         kill = policy_file(cls.tmp, "open-kill", "/tmp/vigil-metrics-kill-", "Sigkill")
         rules = os.path.join(cls.tmp, "rules")
@@ -489,7 +482,7 @@ class RingbufOverflow(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.port = free_port()
+        cls.port = vh.free_port()
         with vh.Agent("--rb-size", "4096", "--metrics-server", "127.0.0.1:%d" % cls.port, outputs=()) as agent:
             if os.access(EXEC_STORM, os.X_OK):
                 subprocess.run([EXEC_STORM, "3000", TRUE], check=True, capture_output=True)

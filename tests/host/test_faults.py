@@ -88,13 +88,6 @@ def owned_bpf(pid):
     return out
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 @vh.require_root
 class RingbufOverflow(unittest.TestCase):
@@ -106,7 +99,7 @@ class RingbufOverflow(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="vigil-fault-")
         cls.mark = marker(cls.tmp, "storm")
         # --metrics-server keeps BPF run counts on; --poll-ms 5: records are read within 5 ms
-        with vh.Agent("--rb-size", "4096", "--metrics-server", "127.0.0.1:%d" % free_port(), "--poll-ms", "5",
+        with vh.Agent("--rb-size", "4096", "--metrics-server", "127.0.0.1:%d" % vh.free_port(), "--poll-ms", "5",
                       outputs=("json",)) as agent:
             pid = agent.proc.pid
             cls.before = cls.quiet(agent)

@@ -54,13 +54,6 @@ def as_user(name, argv, **kw):
                            "--groups=" + groups, "--"] + argv, capture_output=True, text=True, timeout=60, **kw)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 @vh.require_root
 class Users(unittest.TestCase):
@@ -209,11 +202,11 @@ class ControlSocket(Users):
         self.assertIn("refusing socket directory %s" % shared, log)
 
     def test_tcp_control_binds_loopback_only_and_is_read_only(self):
-        rc, log = self.start_fails("tcp://0.0.0.0:%d" % free_port())
+        rc, log = self.start_fails("tcp://0.0.0.0:%d" % vh.free_port())
         self.assertNotEqual(rc, 0)
         self.assertIn("must bind 127.x.x.x", log)
         a = self.agent("--tracing-policy", self.policy_file("holes-watch"))
-        a.control = "tcp://127.0.0.1:%d" % free_port()
+        a.control = "tcp://127.0.0.1:%d" % vh.free_port()
         with a:
             add = subprocess.run([vh.VIGIL, "tracingpolicy", "add", self.policy_file("holes-extra"),
                                   "--control", a.control], capture_output=True, text=True)
@@ -300,18 +293,18 @@ class Metrics(Users):
         return marker
 
     def test_binary_labels_are_hidden_on_a_non_loopback_endpoint_unless_asked(self):
-        port = free_port()
+        port = vh.free_port()
         with self.agent("--metrics-server", "0.0.0.0:%d" % port) as a:
             marker = self.run_marker(a)
             text = self.scrape(port)
             self.assertNotIn(marker, text)
             self.assertIn('binary="hidden"', text)
             self.assertNotIn('binary="/', text)
-        port = free_port()
+        port = vh.free_port()
         with self.agent("--metrics-server", "0.0.0.0:%d" % port, "--metrics-binary-labels", "on") as a:
             marker = self.run_marker(a)
             self.assertIn('binary="%s"' % marker, self.scrape(port))
-        port = free_port()
+        port = vh.free_port()
         with self.agent("--metrics-server", "127.0.0.1:%d" % port) as a:
             marker = self.run_marker(a)
             text = self.scrape(port)
