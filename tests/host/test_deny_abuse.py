@@ -244,4 +244,4 @@ class DenyAbuse(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

@@ -219,4 +219,4 @@ class Enforcement(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

@@ -511,4 +511,4 @@ class RingbufOverflow(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

@@ -505,4 +505,4 @@ class PolicyCycles(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

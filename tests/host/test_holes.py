@@ -313,4 +313,4 @@ class Metrics(Users):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

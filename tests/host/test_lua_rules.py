@@ -493,4 +493,4 @@ class LuaRules(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

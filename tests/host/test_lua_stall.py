@@ -161,4 +161,4 @@ class LuaStall(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

@@ -248,4 +248,4 @@ class PcacheExhaustion(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

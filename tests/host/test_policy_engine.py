@@ -371,4 +371,4 @@ class PolicyEngine(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

@@ -183,4 +183,4 @@ class ProcessEvents(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

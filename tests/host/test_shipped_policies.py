@@ -193,4 +193,4 @@ class ShippedPolicies(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

@@ -490,4 +490,4 @@ class SysdigSyntheticKprobe(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

@@ -164,4 +164,4 @@ class BadPeer(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    ft.vh.main()

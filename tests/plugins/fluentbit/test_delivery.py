@@ -153,4 +153,4 @@ class Delivery(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    ft.vh.main()

@@ -128,4 +128,4 @@ class SpoolCap(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    ft.vh.main()

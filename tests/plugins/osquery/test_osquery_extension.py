@@ -361,4 +361,4 @@ class ExtensionWithAgent(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    oq.vh.main()

@@ -237,4 +237,4 @@ class Malformed(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    oq.vh.main()

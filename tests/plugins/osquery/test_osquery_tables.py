@@ -356,4 +356,4 @@ class BoundedBuffers(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    oq.vh.main()
