@@ -67,5 +67,9 @@ VIGIL_API int64_t vigil_boot_to_wall_offset(void);
 /* Format wall-clock ns as protojson does: RFC 3339 UTC with 0, 3, 6 or 9 fractional digits
  * (trailing zero groups dropped). out must hold 40 bytes. */
 VIGIL_API void vigil_format_time(uint64_t wall_ns, char out[40]);
+/* The inverse of vigil_format_time: a UTC RFC 3339 time with "Z" and 0 to 9 fractional
+ * digits (n bytes at s, no terminator needed) to nanoseconds since the epoch. Anything else
+ * (another offset, a date before 1970, 31 February) is -EINVAL. */
+VIGIL_API int vigil_parse_time(const char *s, size_t n, uint64_t *wall_ns);
 
 #endif

@@ -1,4 +1,7 @@
-/* timefmt.c - boot-time to wall-clock conversion and protojson timestamp formatting. */
+/* timefmt.c - boot-time to wall-clock conversion, protojson timestamp formatting and its
+ * inverse. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -32,4 +35,72 @@ void vigil_format_time(uint64_t wall_ns, char out[40])
 		snprintf(out + n, 40 - n, ".%06uZ", nsec / 1000);
 	else
 		snprintf(out + n, 40 - n, ".%09uZ", nsec);
+}
+
+/* n decimal digits at s; false if any is not a digit. */
+static bool digits(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's
+ * days_from_civil: the year starts in March so the leap day comes last). Plain arithmetic:
+ * timegm would consult the time zone state on every call. */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static bool leap_year(uint64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int vigil_parse_time(const char *s, size_t n, uint64_t *wall_ns)
+{
+	static const uint8_t mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	uint64_t y, mo, d, h, mi, se, frac = 0;
+	size_t i = 19, nfrac = 0;
+
+	/* "YYYY-MM-DDTHH:MM:SS", then "Z" or "." 1 to 9 digits "Z" */
+	if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+	    !digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) || !digits(s + 11, 2, &h) ||
+	    !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se))
+		return -EINVAL;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap_year(y)) ||
+	    h > 23 || mi > 59 || se > 59)
+		return -EINVAL;
+	if (s[i] == '.') {
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, nfrac++) {
+			if (nfrac == 9)
+				return -EINVAL;
+			frac = frac * 10 + (uint64_t)(s[i] - '0');
+		}
+		if (!nfrac)
+			return -EINVAL;
+	}
+	if (i + 1 != n || s[i] != 'Z')
+		return -EINVAL;
+	for (; nfrac < 9; nfrac++)
+		frac *= 10;
+	*wall_ns = ((uint64_t)days_from_civil((int64_t)y, (int64_t)mo, (int64_t)d) * 86400 + h * 3600 + mi * 60 + se) *
+			   1000000000ULL +
+		   frac;
+	return 0;
 }

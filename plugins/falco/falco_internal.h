@@ -155,10 +155,4 @@ void fx_text(struct fx *x, const msgpack_object *o);
 /* Make the result something a 0.3.0 framework can hold: one string or one uint64. */
 int fx_flatten(struct fx *x);
 
-/* ---- time (timeparse.c) ---- */
-
-/* protojson's RFC 3339 UTC timestamp ("2026-11-29T08:02:18.369395371Z") as ns since the
- * epoch. Returns 0 or -EINVAL. */
-int parse_rfc3339(const char *s, size_t n, uint64_t *ns);
-
 #endif

@@ -40,7 +40,7 @@ static void get_time(struct fx *x, const struct fp_field *f)
 	const msgpack_object *o = vigil_msg__find(x->m, f->path);
 	uint64_t ns;
 
-	if (o && o->type == MSGPACK_OBJECT_STR && !parse_rfc3339(o->via.str.ptr, o->via.str.size, &ns))
+	if (o && o->type == MSGPACK_OBJECT_STR && !vigil_parse_time(o->via.str.ptr, o->via.str.size, &ns))
 		fx_u64(x, ns);
 }
 

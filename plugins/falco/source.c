@@ -132,7 +132,7 @@ static int take(struct fp_state *st, struct fp_source *src, const void *data, si
 	s->ev.len = (uint32_t)len;
 	/* the kernel's time, not the time we read it; unreadable: the framework stamps it */
 	t = vigil_msg__find(s->msg, "/time");
-	if (!t || t->type != MSGPACK_OBJECT_STR || parse_rfc3339(t->via.str.ptr, t->via.str.size, &s->ev.ts))
+	if (!t || t->type != MSGPACK_OBJECT_STR || vigil_parse_time(t->via.str.ptr, t->via.str.size, &s->ev.ts))
 		s->ev.ts = UINT64_MAX;
 	src->n++;
 	st->cnt.delivered++;

@@ -2356,6 +2356,30 @@ static void test_plausible_refuses_strings_longer_than_the_bytes_left_and_0xc1(v
 	assert_false(plausible("\xc1", 1));
 }
 
+/* vigil_parse_time undoes vigil_format_time, to the nanosecond, and refuses what it never writes. */
+static void test_parse_time_inverts_format_time(void **ctx)
+{
+	static const uint64_t times[] = { 0, 1000000000ULL, 951782400123000000ULL /* 2000-02-29 */,
+					  1795000000123456789ULL, 4102444799999999999ULL };
+	static const char *bad[] = { "1969-12-31T23:59:59Z", "2026-02-29T00:00:00Z", "2026-11-31T00:00:00Z",
+				     "2026-11-29T08:02:18+01:00", "2026-11-29T08:02:18.Z",
+				     "2026-11-29T08:02:18.1234567890Z", "2026-11-29 08:02:18Z", "2026-11-29T24:00:00Z" };
+	char text[40];
+	uint64_t ns;
+	size_t i;
+
+	(void)ctx;
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		vigil_format_time(times[i], text);
+		assert_int_equal(vigil_parse_time(text, strlen(text), &ns), 0);
+		assert_true(ns == times[i]);
+	}
+	assert_int_equal(vigil_parse_time("2026-11-29T08:02:18.5Z", 22, &ns), 0);
+	assert_true(ns % 1000000000ULL == 500000000ULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(vigil_parse_time(bad[i], strlen(bad[i]), &ns), -EINVAL);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -2536,6 +2560,7 @@ int main(void)
 		cmocka_unit_test(test_plausible_accepts_whole_requests),
 		cmocka_unit_test(test_plausible_refuses_a_map_count_the_bytes_cannot_hold),
 		cmocka_unit_test(test_plausible_refuses_strings_longer_than_the_bytes_left_and_0xc1),
+		cmocka_unit_test(test_parse_time_inverts_format_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
