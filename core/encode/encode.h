@@ -52,6 +52,11 @@ VIGIL_API int vigil_msg__find_u64(const struct vigil_msg *m, const char *path, u
  * map32 header asks for ~100 GB. Returns 0 with *used the object's length (the bytes after
  * it are not looked at), or -EBADMSG (invalid, cut short, or nested too deep). */
 VIGIL_API int vigil_msgpack_scan(const void *data, size_t len, size_t *used);
+/* The same check on a stream's first bytes: data[0..len) may hold only the start of an
+ * object that may take up to max bytes. Returns 0 with *used as above, -EAGAIN when more
+ * bytes could complete it within max, or -EBADMSG when nothing can (invalid, a length or
+ * count that max cannot hold, or max bytes read without an end). */
+VIGIL_API int vigil_msgpack_scan_prefix(const void *data, size_t len, size_t max, size_t *used);
 
 /* The value of string key `key` in a msgpack map (the first if keys repeat), or NULL when
  * map is not a map or has no such key. For any msgpack tree: control replies, configs. */

@@ -62,7 +62,7 @@ static uint64_t be(const unsigned char *p, size_t n)
 }
 
 /* What the object header at p says: payload bytes follow it, then items child objects.
- * Returns the header length, or 0 for an invalid marker or a length field cut short. */
+ * Returns the header length, or 0 for 0xc1 or a length field cut short. */
 static size_t header(const unsigned char *p, size_t avail, uint64_t *payload, uint64_t *items)
 {
 	unsigned char c = p[0];
@@ -97,15 +97,18 @@ static bool is_container(unsigned char c)
 }
 
 /* Walk the first object once. left[d] counts the objects still owed to the container
- * open at depth d; left[0] is the document itself, which owes one. */
-int vigil_msgpack_scan(const void *data, size_t len, size_t *used)
+ * open at depth d; left[0] is the document itself, which owes one. Every child takes at
+ * least one byte, so a count or length that max - off cannot hold is invalid at once. */
+int vigil_msgpack_scan_prefix(const void *data, size_t len, size_t max, size_t *used)
 {
 	const unsigned char *p = data;
 	uint64_t left[ENCODE_MAX_DEPTH + 1], payload, items;
 	size_t off = 0, hlen;
-	int depth = 0, err = -EBADMSG;
+	int depth = 0;
 	unsigned char c;
 
+	if (len > max)
+		len = max;
 	left[0] = 1;
 	while (depth >= 0) {
 		if (!left[depth]) {
@@ -114,28 +117,38 @@ int vigil_msgpack_scan(const void *data, size_t len, size_t *used)
 		}
 		left[depth]--;
 		if (off >= len)
-			goto out;
+			goto short_read;
 		c = p[off];
+		if (c == 0xc1)
+			return -EBADMSG;
 		hlen = header(p + off, len - off, &payload, &items);
 		if (!hlen)
-			goto out;
+			goto short_read;	/* the length field is cut short */
 		off += hlen;
+		if (payload > max - off)
+			return -EBADMSG;
 		if (payload > len - off)
-			goto out;
+			goto short_read;
 		off += payload;
 		if (!is_container(c))
 			continue;
-		/* msgpack-c refuses any container, even an empty one, past its stack; and every
-		 * child takes at least one byte */
-		if (depth == ENCODE_MAX_DEPTH || items > len - off)
-			goto out;
+		/* msgpack-c refuses any container, even an empty one, past its stack */
+		if (depth == ENCODE_MAX_DEPTH || items > max - off)
+			return -EBADMSG;
 		if (items)
 			left[++depth] = items;
 	}
 	*used = off;
-	err = 0;
-out:
-	return err;
+	return 0;
+short_read:
+	return len >= max ? -EBADMSG : -EAGAIN;
+}
+
+int vigil_msgpack_scan(const void *data, size_t len, size_t *used)
+{
+	int err = vigil_msgpack_scan_prefix(data, len, len, used);
+
+	return err == -EAGAIN ? -EBADMSG : err;
 }
 
 void vigil_msg__free(struct vigil_msg *m)
