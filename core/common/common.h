@@ -58,6 +58,15 @@ VIGIL_API void vigil_buf_free(struct vigil_buf *b);
 /* Parse a decimal integer in [min, max]. Returns 0 or -EINVAL / -ERANGE. */
 VIGIL_API int vigil_parse_long(const char *s, long min, long max, long *out);
 
+/* ---- files ---- */
+
+struct iovec;
+/* Write iov to tmp (created with mode, truncated), then rename it over path, so a reader or
+ * a crash sees the old file or the new one whole. tmp must be on path's file system. On
+ * error tmp is removed and path untouched. Returns 0 or -errno (-ENOSPC for a short write). */
+VIGIL_API int vigil_file_replace(const char *tmp, const char *path, unsigned int mode, const struct iovec *iov,
+				 int iovcnt);
+
 /* ---- time ---- */
 
 /* CLOCK_REALTIME ns minus CLOCK_BOOTTIME ns, measured once; add to a BPF boot-time stamp

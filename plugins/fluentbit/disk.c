@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -72,38 +73,15 @@ int disk_write(const char *dir, const struct frame *f, const unsigned char *data
 {
 	struct disk_hdr h = { .magic = DISK_MAGIC, .version = DISK_VERSION, .nevents = f->nevents,
 			      .len = f->len };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)data, f->len } };
 	char tmp[4096], path[4096];
-	int fd = -1, err;
+	int err;
 
 	memcpy(h.chunk, f->chunk, strlen(f->chunk));
 	err = name(tmp, sizeof(tmp), dir, f->seq, ".tmp");
-	if (err || (err = name(path, sizeof(path), dir, f->seq, ".vfw")))
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	/* short writes to a regular file mean the disk is full: treat them as errors */
-	if (write(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) || write(fd, data, f->len) != (ssize_t)f->len) {
-		err = errno ? -errno : -ENOSPC;
-		goto out;
-	}
-	if (close(fd)) {
-		fd = -1;
-		err = -errno;
-		goto out;
-	}
-	fd = -1;
-	/* rename makes the file appear whole or not at all if we die here */
-	if (rename(tmp, path))
-		err = -errno;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (err)
-		unlink(tmp);
-	return err;
+	if (!err)
+		err = name(path, sizeof(path), dir, f->seq, ".vfw");
+	return err ? err : vigil_file_replace(tmp, path, 0600, iov, 2);
 }
 
 /* Open a batch file and check its header and its size. Fills h; the file offset is left at

@@ -1,9 +1,8 @@
 /* stats.c - the counters as JSON, from a const table of names and offsets. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <unistd.h>
+#include <sys/uio.h>
 
 #include "stats.h"
 
@@ -37,36 +36,19 @@ int stats_json(const struct fwd_stats *s, struct vigil_buf *out)
 int stats_write(const struct fwd_stats *s, const char *path)
 {
 	struct vigil_buf b = { 0 };
+	struct iovec iov;
 	char tmp[4096];
-	int fd = -1, err;
+	int err;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		err = -ENAMETOOLONG;
-		goto out;
-	}
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
 	err = stats_json(s, &b);
-	if (err || (err = vigil_buf_puts(&b, "\n")))
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
+	if (!err)
+		err = vigil_buf_puts(&b, "\n");
+	if (!err) {
+		iov = (struct iovec){ b.data, b.len };
+		err = vigil_file_replace(tmp, path, 0644, &iov, 1);
 	}
-	if (write(fd, b.data, b.len) != (ssize_t)b.len) {
-		err = errno ? -errno : -EIO;
-		goto out;
-	}
-	if (close(fd)) {
-		fd = -1;
-		err = -errno;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path))
-		err = -errno;
-out:
-	if (fd >= 0)
-		close(fd);
 	vigil_buf_free(&b);
 	return err;
 }
