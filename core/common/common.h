@@ -58,6 +58,15 @@ VIGIL_API void vigil_buf_free(struct vigil_buf *b);
 /* Parse a decimal integer in [min, max]. Returns 0 or -EINVAL / -ERANGE. */
 VIGIL_API int vigil_parse_long(const char *s, long min, long max, long *out);
 
+/* ---- base64 (standard alphabet, '=' padding) ---- */
+
+/* Encode n bytes into out, which must hold 4 * ((n + 2) / 3) + 1 bytes; NUL-terminated.
+ * Returns the length written. */
+VIGIL_API size_t vigil_base64_encode(const void *in, size_t n, char *out);
+/* Decode up to n characters of in (stopping at '=' or n) into out (size bytes). Returns the
+ * bytes written, or -EINVAL for a character outside the alphabet or more than size bytes. */
+VIGIL_API int vigil_base64_decode(const char *in, size_t n, void *out, size_t size);
+
 /* ---- files ---- */
 
 struct iovec;

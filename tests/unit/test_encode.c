@@ -2356,6 +2356,27 @@ static void test_plausible_refuses_strings_longer_than_the_bytes_left_and_0xc1(v
 	assert_false(plausible("\xc1", 1));
 }
 
+/* vigil_base64_*: RFC 4648's test vectors both ways, and what decoding refuses. */
+static void test_base64_rfc4648_vectors(void **ctx)
+{
+	static const char *plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	static const char *coded[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+	char text[16], back[16];
+	size_t i;
+	int n;
+
+	(void)ctx;
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		assert_int_equal(vigil_base64_encode(plain[i], strlen(plain[i]), text), strlen(coded[i]));
+		assert_string_equal(text, coded[i]);
+		n = vigil_base64_decode(coded[i], strlen(coded[i]), back, sizeof(back));
+		assert_int_equal(n, (int)strlen(plain[i]));
+		assert_memory_equal(back, plain[i], (size_t)n);
+	}
+	assert_int_equal(vigil_base64_decode("Zm9v!", 5, back, sizeof(back)), -EINVAL);
+	assert_int_equal(vigil_base64_decode("Zm9vYmFy", 8, back, 5), -EINVAL);
+}
+
 /* vigil_parse_time undoes vigil_format_time, to the nanosecond, and refuses what it never writes. */
 static void test_parse_time_inverts_format_time(void **ctx)
 {
@@ -2561,6 +2582,7 @@ int main(void)
 		cmocka_unit_test(test_plausible_refuses_a_map_count_the_bytes_cannot_hold),
 		cmocka_unit_test(test_plausible_refuses_strings_longer_than_the_bytes_left_and_0xc1),
 		cmocka_unit_test(test_parse_time_inverts_format_time),
+		cmocka_unit_test(test_base64_rfc4648_vectors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
