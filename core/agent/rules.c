@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "agent_internal.h"
-#include "pcache/pcache_internal.h"
 
 /* Alerts, actions and rule status go where every event goes. */
 static void rules_emit(void *ctx, const struct vigil_event *ev)
@@ -21,22 +20,22 @@ static void rules_emit(void *ctx, const struct vigil_event *ev)
 	pthread_mutex_unlock(&a->pipe_lock);
 }
 
-/* A copy of n's process in the next of the agent's copy slots, which stays valid for the
- * host's next three lookups (it holds at most a process and its parent at a time); NULL
- * for no entry. Under pipe_lock. */
-static const struct vigil_process *copy_out(struct vigil_agent *a, const struct pcache_node *n)
+/* A copy of p in the next of the agent's copy slots, which stays valid for the host's next
+ * three lookups (it holds at most a process and its parent at a time); NULL for no entry.
+ * Under pipe_lock. */
+static const struct vigil_process *copy_out(struct vigil_agent *a, const struct vigil_process *p)
 {
 	struct agent_proc_copy *c;
 
-	if (!n)
+	if (!p)
 		return NULL;
 	c = &a->rule_procs[a->rule_proc_next++ % VIGIL_ARRAY_SIZE(a->rule_procs)];
-	c->p = n->proc;
+	c->p = *p;
 	vigil_buf_reset(&c->binary);
 	vigil_buf_reset(&c->arguments);
 	vigil_buf_reset(&c->cwd);
-	if (vigil_buf_puts(&c->binary, n->proc.binary) || vigil_buf_puts(&c->arguments, n->proc.arguments) ||
-	    vigil_buf_puts(&c->cwd, n->proc.cwd))
+	if (vigil_buf_puts(&c->binary, p->binary) || vigil_buf_puts(&c->arguments, p->arguments) ||
+	    vigil_buf_puts(&c->cwd, p->cwd))
 		return NULL;
 	c->p.binary = c->binary.data;
 	c->p.arguments = c->arguments.data;
@@ -55,8 +54,8 @@ void agent_rules_close(struct vigil_agent *a)
 	}
 }
 
-/* The cache's plain tables, as the exporter reads them: a rule walking off the top of a
- * tree is not a cache miss, and must not count as one. */
+/* Peeks, as the exporter reads the cache: a rule walking off the top of a tree is not a
+ * cache miss, and must not count as one. */
 static const struct vigil_process *rules_process(void *ctx, const char *exec_id)
 {
 	struct vigil_agent *a = ctx;
@@ -67,7 +66,7 @@ static const struct vigil_process *rules_process(void *ctx, const char *exec_id)
 	if (vigil_exec_id_parse(exec_id, &ktime, &pid))
 		return NULL;
 	pthread_mutex_lock(&a->pipe_lock);
-	p = copy_out(a, pcache_key_find(a->cache, pid, ktime));
+	p = copy_out(a, vigil_pcache__peek(a->cache, pid, ktime));
 	pthread_mutex_unlock(&a->pipe_lock);
 	return p;
 }
@@ -78,7 +77,7 @@ static const struct vigil_process *rules_process_by_pid(void *ctx, uint32_t pid)
 	const struct vigil_process *p;
 
 	pthread_mutex_lock(&a->pipe_lock);
-	p = copy_out(a, pcache_pid_find(a->cache, pid));
+	p = copy_out(a, vigil_pcache__peek_pid(a->cache, pid));
 	pthread_mutex_unlock(&a->pipe_lock);
 	return p;
 }

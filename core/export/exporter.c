@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "export_ratelimit.h"
-#include "pcache/pcache_internal.h"
+#include "pcache/pcache.h"
 
 #define DEFAULT_REPORT_NS 10000000000ULL
 #define MAX_WALK 128
@@ -35,19 +35,17 @@ struct vigil_exporter {
 	_Atomic size_t nslots;
 };
 
-/* pid_set's ancestors from the process cache, parents first. The cache's own lookups
- * count misses, and walking off the top of a tree is not a miss: use the plain table. */
+/* pid_set's ancestors from the process cache, parents first, by peeking: walking off the
+ * top of a tree is not a cache miss. */
 static size_t cache_ancestors(void *ctx, const struct vigil_msg *m, uint32_t *pids, size_t max)
 {
 	struct vigil_exporter *x = ctx;
 	const struct vigil_process *p = x->cur ? x->cur->process : NULL;
-	struct pcache_node *n;
 	size_t k = 0;
 
 	while (p && p->ppid && k < max && k < MAX_WALK) {
 		pids[k++] = p->ppid;	/* known even when the parent's entry is gone */
-		n = pcache_key_find(x->cache, p->ppid, p->pktime);
-		p = n ? &n->proc : NULL;
+		p = vigil_pcache__peek(x->cache, p->ppid, p->pktime);
 	}
 	return k;
 }

@@ -144,6 +144,20 @@ struct vigil_process *vigil_pcache__find_pid(struct vigil_pcache *c, uint32_t pi
 	return &n->proc;
 }
 
+const struct vigil_process *vigil_pcache__peek(const struct vigil_pcache *c, uint32_t pid, uint64_t ktime)
+{
+	const struct pcache_node *n = c ? pcache_key_find(c, pid, ktime) : NULL;
+
+	return n ? &n->proc : NULL;
+}
+
+const struct vigil_process *vigil_pcache__peek_pid(const struct vigil_pcache *c, uint32_t pid)
+{
+	const struct pcache_node *n = c ? pcache_pid_find(c, pid) : NULL;
+
+	return n ? &n->proc : NULL;
+}
+
 void vigil_pcache__stats(const struct vigil_pcache *c, struct vigil_pcache_stats *out)
 {
 	if (!out)

@@ -76,6 +76,10 @@ VIGIL_API const char *vigil_pcache__node_name(const struct vigil_pcache *c);
 VIGIL_API struct vigil_process *vigil_pcache__lookup(struct vigil_pcache *c, uint32_t pid, uint64_t ktime);
 /* The newest live incarnation of tgid pid, or NULL (counted as a miss). */
 VIGIL_API struct vigil_process *vigil_pcache__find_pid(struct vigil_pcache *c, uint32_t pid);
+/* The same two lookups for readers that only look (rules, export filters): an exact key,
+ * no miss counted, no use recorded. A walk off the top of a process tree is not a miss. */
+VIGIL_API const struct vigil_process *vigil_pcache__peek(const struct vigil_pcache *c, uint32_t pid, uint64_t ktime);
+VIGIL_API const struct vigil_process *vigil_pcache__peek_pid(const struct vigil_pcache *c, uint32_t pid);
 
 /* Insert an exec'd process. Takes ownership of p, whose pid, ktime, ppid and pktime must be
  * set; fills exec_id and parent_exec_id (pktime becomes the cached parent's key when the
