@@ -7,6 +7,38 @@
 
 #include "sensors_internal.h"
 
+/* The kernel's copy of the argument types (bpf/generic.h enum vg_arg, which cannot include
+ * policy.h) must keep the policy's numbers: a spec's type is cast across below. */
+#define SAME_ARG(t) _Static_assert((int)VIGIL_ARG_##t == (int)VG_ARG_##t, "bpf/generic.h enum vg_arg: " #t)
+SAME_ARG(NOP);
+SAME_ARG(INT);
+SAME_ARG(SINT8);
+SAME_ARG(UINT8);
+SAME_ARG(SINT16);
+SAME_ARG(UINT16);
+SAME_ARG(UINT32);
+SAME_ARG(LONG);
+SAME_ARG(ULONG);
+SAME_ARG(SIZE_T);
+SAME_ARG(STRING);
+SAME_ARG(CHAR_BUF);
+SAME_ARG(CHAR_IOVEC);
+SAME_ARG(FD);
+SAME_ARG(FILE);
+SAME_ARG(PATH);
+SAME_ARG(DENTRY);
+SAME_ARG(LINUX_BINPRM);
+SAME_ARG(FILENAME);
+SAME_ARG(SOCK);
+SAME_ARG(SOCKADDR);
+SAME_ARG(SKB);
+SAME_ARG(CRED);
+SAME_ARG(CAPABILITY);
+SAME_ARG(KERNEL_CAP_T);
+SAME_ARG(SYSCALL64);
+SAME_ARG(DATA_LOC);
+#undef SAME_ARG
+
 static const char *const mech_names[] = {
 	[MECH_RAW_SYSCALL_TP_BTF] = "raw_syscalls/sys_enter (tp_btf) + syscall filter",
 	[MECH_RAW_SYSCALL_RAW_TP] = "raw_syscalls/sys_enter (raw_tp) + syscall filter",

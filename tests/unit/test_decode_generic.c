@@ -1,0 +1,257 @@
+/* test_decode_generic.c - unit tests for core/events/decode_generic.c: a policy hook's record
+ * (bpf/generic.h), the contract between the kernel side and user space, into a policy event.
+ * Well-formed records of every argument class, and the malformed ones the reader must drop
+ * and count instead of reading past the record. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "events/events.h"
+#include "generic.h"
+#include "pcache/pcache.h"
+#include "policy/policy.h"
+
+#define HOOK_ID 7
+
+struct fixture {
+	struct vigil_pcache *cache;
+	struct vigil_decoder *dec;
+	struct vigil_hook_info hook;
+	struct vg_generic_record rec;
+	size_t used;		/* bytes of rec.data filled */
+};
+
+static const struct vigil_hook_info *resolve(void *ctx, uint32_t hook_id)
+{
+	struct fixture *f = ctx;
+
+	return hook_id == f->hook.id ? &f->hook : NULL;
+}
+
+static int setup(void **state)
+{
+	struct vigil_pcache_opts o = { .sz = sizeof(o), .node_name = "node" };
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->cache = vigil_pcache__new(&o);
+	f->dec = vigil_decoder__new(f->cache, 0, "/nonexistent");
+	if (!f->cache || !f->dec)
+		return -1;
+	vigil_decoder__set_hook_resolver(f->dec, resolve, f);
+	f->hook = (struct vigil_hook_info){ .id = HOOK_ID, .type = VIGIL_EVENT_KPROBE, .policy_name = "p",
+					    .function_name = "security_file_open" };
+	f->rec.hdr.op = VIGIL_OP_GENERIC;
+	f->rec.hdr.ktime = 1000;
+	f->rec.pid = f->rec.tid = 4242;
+	f->rec.proc_ktime = 99;
+	f->rec.hook_id = HOOK_ID;
+	f->rec.selector = VG_MAX_SELECTORS;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	vigil_decoder__free(f->dec);
+	vigil_pcache__free(f->cache);
+	free(f);
+	return 0;
+}
+
+/* Append an argument of `type` whose captured bytes are data[0..len) (integers: value). */
+static void add_arg(struct fixture *f, int type, const void *data, size_t len, uint64_t value)
+{
+	uint32_t i = f->rec.nargs++;
+
+	f->hook.args[f->hook.nargs++].type = type;
+	f->rec.arg_off[i] = (uint16_t)f->used;
+	f->rec.arg_len[i] = (uint16_t)len;
+	f->rec.arg_int[i] = value;
+	memcpy(f->rec.data + f->used, data, len);
+	f->used += len;
+}
+
+static size_t rec_size(const struct fixture *f)
+{
+	return offsetof(struct vg_generic_record, data) + f->used;
+}
+
+static int decode(struct fixture *f, size_t size, struct vigil_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	f->rec.hdr.size = (uint32_t)size;
+	return vigil_decoder__record(f->dec, &f->rec, size, ev);
+}
+
+static uint64_t bad_records(const struct fixture *f)
+{
+	struct vigil_decoder_stats st;
+
+	vigil_decoder__stats(f->dec, &st);
+	return st.bad_records;
+}
+
+static void test_int_string_and_path_arguments_decode(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char path[sizeof(struct vg_path_hdr) + 10];
+	struct vg_path_hdr h = { .mode = 0100644, .flags = 2, .ino = 77 };
+	struct vigil_event ev;
+
+	memcpy(path, &h, sizeof(h));
+	memcpy(path + sizeof(h), "/etc/shado", 10);
+	add_arg(f, VIGIL_ARG_INT, NULL, 0, (uint64_t)-13);
+	add_arg(f, VIGIL_ARG_STRING, "hello", 5, 0);
+	add_arg(f, VIGIL_ARG_FILE, path, sizeof(path), 0);
+	f->rec.arg_flags[2] = VG_ARGF_TRUNCATED;
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_int_equal(ev.type, VIGIL_EVENT_KPROBE);
+	assert_ptr_equal(ev.policy.hook, &f->hook);
+	assert_int_equal(ev.policy.nargs, 3);
+	assert_true(ev.policy.args[0].value == (uint64_t)-13);
+	assert_int_equal(ev.policy.args[1].len, 5);
+	assert_memory_equal(ev.policy.args[1].bytes, "hello", 5);
+	assert_int_equal(ev.policy.args[2].mode, 0100644);
+	assert_int_equal(ev.policy.args[2].file_flags, 2);
+	assert_int_equal(ev.policy.args[2].len, 10);
+	assert_memory_equal(ev.policy.args[2].bytes, "/etc/shado", 10);
+	assert_true(ev.policy.args[2].flags & VIGIL_ARG_TRUNCATED);
+	/* a process the cache never saw is a stand-in named by its pid */
+	assert_non_null(ev.process);
+	assert_int_equal(ev.process->pid, 4242);
+}
+
+static void test_strongest_action_and_monitor_mode(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_event ev;
+
+	f->rec.actions = 1u << VG_ACT_POST | 1u << VG_ACT_SIGNAL | 1u << VG_ACT_SIGKILL;
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_int_equal(ev.policy.action, VIGIL_EVENT_ACTION_SIGKILL);
+	assert_false(ev.policy.monitored);
+	f->rec.actions = 1u << VG_ACT_POST;
+	f->rec.monitored = 1u << VG_ACT_OVERRIDE;
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_int_equal(ev.policy.action, VIGIL_EVENT_ACTION_OVERRIDE);
+	assert_true(ev.policy.monitored);
+}
+
+static void test_return_value_and_return_action(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_event ev;
+
+	f->hook.return_type = VIGIL_ARG_INT;
+	f->rec.has_ret = 1;
+	f->rec.ret_value = (uint64_t)-1;
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_true(ev.policy.has_return);
+	assert_int_equal(ev.policy.ret.type, VIGIL_ARG_INT);
+	assert_true(ev.policy.ret.value == (uint64_t)-1);
+	assert_int_equal(ev.policy.return_action, VIGIL_EVENT_ACTION_POST);
+}
+
+static void test_unknown_hook_is_dropped_and_counted_apart(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_decoder_stats st;
+	struct vigil_event ev;
+
+	f->rec.hook_id = HOOK_ID + 1;
+	assert_int_equal(decode(f, rec_size(f), &ev), 0);
+	vigil_decoder__stats(f->dec, &st);
+	assert_int_equal(st.unknown_hook, 1);
+	assert_int_equal(st.dropped[VIGIL_DROPPED_UNKNOWN_HOOK], 1);
+	assert_int_equal(st.bad_records, 0);
+}
+
+static void test_records_cut_short_or_too_long_are_bad(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_event ev;
+
+	assert_true(decode(f, offsetof(struct vg_generic_record, data) - 1, &ev) <= 0);
+	assert_true(decode(f, sizeof(f->rec) + 1, &ev) <= 0);
+	assert_int_equal(bad_records(f), 2);
+}
+
+static void test_argument_counts_the_hook_does_not_have_are_bad(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_event ev;
+
+	add_arg(f, VIGIL_ARG_INT, NULL, 0, 1);
+	f->rec.nargs = 2;		/* the hook declares one */
+	assert_true(decode(f, rec_size(f), &ev) <= 0);
+	f->rec.nargs = VG_MAX_ARGS + 1;
+	assert_true(decode(f, rec_size(f), &ev) <= 0);
+	assert_int_equal(bad_records(f), 2);
+}
+
+static void test_argument_bytes_past_the_record_are_bad(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_event ev;
+
+	add_arg(f, VIGIL_ARG_STRING, "abcdef", 6, 0);
+	/* the record ends two bytes into the string */
+	assert_true(decode(f, rec_size(f) - 4, &ev) <= 0);
+	f->rec.arg_off[0] = 0xfff0;
+	assert_true(decode(f, rec_size(f), &ev) <= 0);
+	assert_int_equal(bad_records(f), 2);
+}
+
+static void test_short_struct_arguments_are_bad_unless_the_kernel_said_error(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char few[4] = { 0 };
+	struct vigil_event ev;
+
+	add_arg(f, VIGIL_ARG_SOCK, few, sizeof(few), 0);
+	assert_true(decode(f, rec_size(f), &ev) <= 0);
+	assert_int_equal(bad_records(f), 1);
+	f->rec.arg_flags[0] = VG_ARGF_ERROR;
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_true(ev.policy.args[0].flags & VIGIL_ARG_ERROR);
+}
+
+static void test_path_shorter_than_its_header_is_an_unreadable_argument(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_event ev;
+
+	add_arg(f, VIGIL_ARG_PATH, "abc", 3, 0);
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_true(ev.policy.args[0].flags & VIGIL_ARG_ERROR);
+	assert_int_equal(ev.policy.args[0].len, 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_int_string_and_path_arguments_decode),
+		T(test_strongest_action_and_monitor_mode),
+		T(test_return_value_and_return_action),
+		T(test_unknown_hook_is_dropped_and_counted_apart),
+		T(test_records_cut_short_or_too_long_are_bad),
+		T(test_argument_counts_the_hook_does_not_have_are_bad),
+		T(test_argument_bytes_past_the_record_are_bad),
+		T(test_short_struct_arguments_are_bad_unless_the_kernel_said_error),
+		T(test_path_shorter_than_its_header_is_an_unreadable_argument),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
