@@ -38,6 +38,8 @@ enum vigil_kerr {
 	VIGIL_KERR_PENDING_FULL,	/* a return probe's call could not be kept: no event for it */
 	VIGIL_KERR_RINGBUF_FULL_EXEC,	/* of RINGBUF_FULL, the exec records: execs seen = exec
 					 * records read + these, exactly */
+	VIGIL_KERR_SIGNAL_FAILED,	/* bpf_send_signal refused (an exiting task, a kernel
+					 * thread): the event does not claim the action */
 	VIGIL_KERR_MAX,
 };
 

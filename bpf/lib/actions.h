@@ -73,7 +73,10 @@ static __always_inline bool run_actions(struct generic_scratch *s, const volatil
 				s->rec.monitored |= bit;
 				continue;
 			}
-			bpf_send_signal(a->kind == VG_ACT_SIGKILL ? SIGKILL : a->arg);
+			if (bpf_send_signal(a->kind == VG_ACT_SIGKILL ? SIGKILL : a->arg)) {
+				count_error(VIGIL_KERR_SIGNAL_FAILED);
+				continue;
+			}
 			break;
 		case VG_ACT_OVERRIDE:
 			if (cfg.monitor || !cfg.can_override) {

@@ -53,7 +53,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 
 	if (a->sensors)
 		vigil_sensors__stats(a->sensors, &ss);
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -74,6 +74,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "kernel_path_read_errors", k.path_read);
 	pack_kv_u64(pk, "kernel_args_read_errors", k.args_read);
 	pack_kv_u64(pk, "kernel_return_pending_full", k.pending_full);
+	pack_kv_u64(pk, "kernel_signal_failed", k.signal_failed);
 	pack_kv_u64(pk, "bus_sent", vigil_pub__sent(a->pub));
 	pack_kv_u64(pk, "bus_dropped", vigil_pub__dropped(a->pub));
 	pack_kv_u64(pk, "pcache_size", c.pcache.size);

@@ -242,6 +242,7 @@ int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_cou
 	out->args_read = sums[VIGIL_KERR_ARGS_READ];
 	out->pending_full = sums[VIGIL_KERR_PENDING_FULL];
 	out->ringbuf_full_exec = sums[VIGIL_KERR_RINGBUF_FULL_EXEC];
+	out->signal_failed = sums[VIGIL_KERR_SIGNAL_FAILED];
 	return err;
 }
 

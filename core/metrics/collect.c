@@ -54,6 +54,8 @@ static void kernel_families(struct vigil_metrics *m, struct prom_out *o)
 				k.path_read);
 		prom_sample_u64(o, "vigil_bpf_errors_total", (const char *const[]){"reason", "args_read"}, 1,
 				k.args_read);
+		prom_sample_u64(o, "vigil_bpf_errors_total", (const char *const[]){"reason", "signal_failed"}, 1,
+				k.signal_failed);
 	}
 }
 

@@ -218,5 +218,62 @@ class Enforcement(unittest.TestCase):
         self.assertNotIn("/etc/hostname", paths)
 
 
+
+EXIT_KILL_POLICY = """\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "kill-on-exit"
+spec:
+  tracepoints:
+  - subsystem: "sched"
+    event: "sched_process_exit"
+    args:
+    - index: 6
+      type: "int"
+      label: "prio"
+    selectors:
+    - matchArgs:
+      - index: 6
+        operator: "Equal"
+        values: ["139"]
+      matchActions:
+      - action: Sigkill
+"""
+
+
+@vh.require_root
+class RefusedSignal(unittest.TestCase):
+    """The kernel refuses bpf_send_signal to a task that is already exiting: the refusal is
+    counted (status kernel_signal_failed, metric vigil_bpf_errors_total{reason=signal_failed})
+    and the event does not claim a Sigkill that never happened."""
+
+    def test_a_refused_sigkill_is_counted_and_not_reported_as_done(self):
+        tmp = tempfile.mkdtemp(prefix="vigil-sigfail-")
+        try:
+            exiting = os.path.join(tmp, "exiting")
+            shutil.copy(MARKER, exiting)
+            policy = os.path.join(tmp, "kill-on-exit.yaml")
+            with open(policy, "w") as f:
+                f.write(EXIT_KILL_POLICY)
+            with vh.Agent("--tracing-policy", policy, outputs=("json",)) as agent:
+                before = agent.status()["counters"]["kernel_signal_failed"]
+                # nice 19 is prio 139: what the policy matches at exit
+                self.assertEqual(run("nice", "-n", "19", exiting, os.path.join(tmp, "m")), 0)
+                deadline = time.time() + 5
+                while time.time() < deadline:
+                    after = agent.status()["counters"]["kernel_signal_failed"]
+                    if after > before:
+                        break
+                    time.sleep(0.1)
+                events = [e["process_tracepoint"] for e in agent.events("json")
+                          if "process_tracepoint" in e and e["process_tracepoint"]["process"]["binary"] == exiting]
+            # >= : another nice-19 process on this machine may exit meanwhile
+            self.assertGreaterEqual(after - before, 1)
+            self.assertEqual(len(events), 1, events)
+            self.assertNotEqual(events[0].get("action"), "KPROBE_ACTION_SIGKILL", events[0])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
 if __name__ == "__main__":
     vh.main()
