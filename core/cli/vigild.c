@@ -15,9 +15,14 @@
 #include "metrics/metrics.h"
 
 static struct vigil_agent *running;
+/* A signal that came while the agent was still starting (loading BPF takes seconds): main
+ * sees it once vigil_agent__new returns, instead of the agent running on regardless. */
+static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
+	(void)sig;
+	stop_requested = 1;
 	if (running)
 		vigil_agent__stop(running);
 }
@@ -464,8 +469,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vigild: cannot start: %s\n", strerror(errno));
 		return 1;
 	}
-	fprintf(stderr, "vigild: running; events on %s\n", opts.events_url ? opts.events_url : "ipc:///run/vigil/events.sock");
-	err = vigil_agent__run(running);
+	if (stop_requested) {
+		fprintf(stderr, "vigild: stopped while starting\n");
+		err = 0;
+	} else {
+		fprintf(stderr, "vigild: running; events on %s\n",
+			opts.events_url ? opts.events_url : "ipc:///run/vigil/events.sock");
+		err = vigil_agent__run(running);
+	}
 	vigil_agent__free(running);
 	running = NULL;
 	fprintf(stderr, "vigild: stopped\n");

@@ -182,5 +182,47 @@ class ProcessEvents(unittest.TestCase):
         self.assertEqual(self.links_after - self.links_before, set())
 
 
+
+def catches_sigterm(pid):
+    """Whether pid has a SIGTERM handler installed (/proc/<pid>/status SigCgt)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    except OSError:
+        pass
+    return False
+
+
+@vh.require_root
+class StopWhileStarting(unittest.TestCase):
+    """SIGTERM while the agent is still loading its programs stops it once the load is done,
+    instead of being lost (the agent used to run on until a second signal)."""
+
+    def test_sigterm_during_start_up_is_not_lost(self):
+        d = vh.tempfile.mkdtemp(prefix="vigil-early-")
+        try:
+            with open(os.path.join(d, "vigild.log"), "w") as log:
+                proc = subprocess.Popen([vh.VIGILD, "--bus", "ipc://" + d + "/ev.sock", "--control",
+                                         "ipc://" + d + "/ctl.sock", "--tracing-policy-dir", ""],
+                                        stdout=log, stderr=subprocess.STDOUT)
+                # as soon as the handler is in place, well before the ~0.5 s BPF load ends
+                while not catches_sigterm(proc.pid) and proc.poll() is None:
+                    time.sleep(0.001)
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    rc = proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                    rc = None
+            with open(os.path.join(d, "vigild.log")) as f:
+                text = f.read()
+            self.assertEqual(rc, 0, text)
+            self.assertIn("stopped while starting", text)
+        finally:
+            vh.shutil.rmtree(d, ignore_errors=True)
+
 if __name__ == "__main__":
     vh.main()
