@@ -198,8 +198,9 @@ static inline struct lh_rule *lh_rule_of(lua_State *L)
 lua_State *lh_state_new(struct lh_rule *r);
 /* Call the function below nargs arguments on the stack, protected, with the budget reset
  * and a traceback handler; nresults results are left on the stack. Counts the call and its
- * time. Returns 0, or -1 with r->reason saying why and nothing left on the stack (the
- * caller disables the rule). */
+ * time. Returns 0, or with r->reason saying why and nothing left on the stack (the caller
+ * disables the rule): -E2BIG (instruction budget or a costed call), -ENOMEM (memory cap),
+ * -ETIMEDOUT (deadline), -ECANCELED (the rule raised an error). */
 int lh_call(struct lh_rule *r, int nargs, int nresults);
 /* Refuse a call that needs a loaded rule (actions, lookups) while the file runs. */
 void lh_check_live(lua_State *L, struct lh_rule *r, const char *what);

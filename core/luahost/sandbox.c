@@ -338,6 +338,22 @@ static void set_reason(struct lh_rule *r, const char *msg, uint64_t elapsed_ns)
 		snprintf(r->reason, sizeof(r->reason), "%.*s", (int)(n < 400 ? n : 400), msg);
 }
 
+/* Why a call failed, as an errno: a limit it ran into, or an error the rule raised. */
+static int call_errno(enum lh_fatal fatal)
+{
+	switch (fatal) {
+	case LH_FATAL_MEMORY:
+		return -ENOMEM;
+	case LH_FATAL_DEADLINE:
+		return -ETIMEDOUT;
+	case LH_FATAL_BUDGET:
+	case LH_FATAL_COST:
+		return -E2BIG;
+	default:
+		return -ECANCELED;
+	}
+}
+
 int lh_call(struct lh_rule *r, int nargs, int nresults)
 {
 	lua_State *L = r->L;
@@ -371,5 +387,5 @@ int lh_call(struct lh_rule *r, int nargs, int nresults)
 	pr_warn("luahost: rule %s (%s): %s", r->name ? r->name : "?", r->file, msg ? msg : r->reason);
 	lua_settop(L, base - 1);
 	r->errors++;
-	return -1;
+	return call_errno(r->fatal);
 }
