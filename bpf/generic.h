@@ -101,7 +101,7 @@ struct vg_arg_spec {
 	__u8 user;		/* pointer into user memory (syscall arguments) */
 	__u8 tp_size;		/* tracepoint field size in bytes */
 	__u8 tp_signed;
-	__u8 pad;
+	__u8 tp_inline;		/* a string held in the tracepoint record (char comm[16]) */
 	__u16 tp_offset;	/* tracepoint field offset */
 	__u16 max_len;		/* bytes captured for strings and buffers */
 };

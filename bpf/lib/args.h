@@ -105,6 +105,8 @@ static __always_inline __u64 fetch_raw(void *ctx, __u32 i)
 	case VG_FETCH_RAW_SYSCALL:
 		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
 	case VG_FETCH_TRACEPOINT:
+		if (a->tp_inline)
+			return (__u64)(long)(ctx + a->tp_offset);	/* read as a kernel string */
 		if (a->type == VG_ARG_DATA_LOC) {
 			__u32 loc = 0;
 

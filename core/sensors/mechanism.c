@@ -368,6 +368,19 @@ static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hoo
 		out->cfg.args[i].tp_offset = f->offset;
 		out->cfg.args[i].tp_size = f->size;
 		out->cfg.args[i].tp_signed = f->is_signed;
+		if (vg_arg_class(args[i].type) != VG_CLASS_STRING || args[i].type == VIGIL_ARG_DATA_LOC)
+			continue;
+		if (f->is_array) {
+			/* the string is in the record: at most the field, its NUL included */
+			out->cfg.args[i].tp_inline = 1;
+			if (out->cfg.args[i].max_len > f->size - 1)
+				out->cfg.args[i].max_len = (uint16_t)(f->size ? f->size - 1 : 0);
+		} else if (f->size != sizeof(uint64_t)) {
+			return sensor_error(ctx, args[i].pos, -EINVAL,
+					    "argument index %u: field %s (%s, %u bytes) is neither a pointer nor a char "
+					    "array: type \"%s\" cannot read it",
+					    args[i].index, f->name, f->type, f->size, vigil_arg_type_name(args[i].type));
+		}
 	}
 	return 0;
 }

@@ -102,6 +102,7 @@ struct tp_field {
 	uint16_t offset;
 	uint8_t size;
 	bool is_signed;
+	bool is_array;		/* "char comm[16]": the bytes are in the record itself */
 };
 
 /* Read /sys/kernel/tracing/events/<subsys>/<event>/format. Returns the number of fields

@@ -24,6 +24,7 @@ static int parse_field(const char *line, struct tp_field *f)
 	while (p > decl && p[-1] == ']')
 		while (p > decl && *--p != '[')
 			;
+	f->is_array = p != semi;
 	name = p;
 	while (name > decl && (name[-1] == '_' || (name[-1] >= 'a' && name[-1] <= 'z') ||
 			       (name[-1] >= 'A' && name[-1] <= 'Z') || (name[-1] >= '0' && name[-1] <= '9')))
@@ -34,6 +35,8 @@ static int parse_field(const char *line, struct tp_field *f)
 	memcpy(f->name, name, len);
 	f->name[len] = '\0';
 	len = (size_t)(name - decl);
+	while (len && decl[len - 1] == ' ')
+		len--;
 	if (len >= sizeof(f->type))
 		len = sizeof(f->type) - 1;
 	memcpy(f->type, decl, len);

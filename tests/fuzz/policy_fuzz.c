@@ -30,17 +30,18 @@ static void check(int cond, const char *what)
 int __wrap_tp_format_read(const char *subsys, const char *event, struct tp_field *out, size_t max)
 {
 	static const struct tp_field fields[] = {
-		{"common_type", "unsigned short", 0, 2, false},
-		{"common_flags", "unsigned char", 2, 1, false},
-		{"common_preempt_count", "unsigned char", 3, 1, false},
-		{"common_pid", "int", 4, 4, true},
-		{"__syscall_nr", "int", 8, 4, true},
-		{"dfd", "int", 16, 8, false},
-		{"filename", "const char *", 24, 8, false},
-		{"flags", "int", 32, 8, false},
-		{"mode", "umode_t", 40, 8, false},
-		{"name", "__data_loc char[]", 48, 4, true},
-		{"small", "short", 52, 2, true},
+		{"common_type", "unsigned short", 0, 2, false, false},
+		{"common_flags", "unsigned char", 2, 1, false, false},
+		{"common_preempt_count", "unsigned char", 3, 1, false, false},
+		{"common_pid", "int", 4, 4, true, false},
+		{"__syscall_nr", "int", 8, 4, true, false},
+		{"dfd", "int", 16, 8, false, false},
+		{"filename", "const char *", 24, 8, false, false},
+		{"flags", "int", 32, 8, false, false},
+		{"mode", "umode_t", 40, 8, false, false},
+		{"name", "__data_loc char[]", 48, 4, true, false},
+		{"small", "short", 52, 2, true, false},
+		{"comm", "char", 54, 16, false, true},
 	};
 	size_t n = sizeof(fields) / sizeof(fields[0]);
 

@@ -370,5 +370,61 @@ class PolicyEngine(unittest.TestCase):
                             or ("tracepoint" in l and OPENER in l) for l in lines), lines[-20:])
 
 
+
+@vh.require_root
+class TracepointInlineString(unittest.TestCase):
+    """A `string` argument on a tracepoint field that is a char array in the record itself
+    (sched_process_exit's `char comm[16]`) is read from the record, and matched there."""
+
+    def test_comm_array_is_read_and_matched(self):
+        tmp = tempfile.mkdtemp(prefix="vigil-comm-")
+        try:
+            named, other = os.path.join(tmp, "vigil-inline"), os.path.join(tmp, "vigil-other")
+            for path in (named, other):
+                with open(path, "wb") as out, open(vh.os.path.join(vh.PROGS, "marker"), "rb") as src:
+                    out.write(src.read())
+                os.chmod(path, 0o755)
+            pol = os.path.join(tmp, "comm.yaml")
+            with open(pol, "w") as f:
+                f.write(policy("exit-comm", """\
+                    tracepoints:
+                    - subsystem: "sched"
+                      event: "sched_process_exit"
+                      args:
+                      - index: 4
+                        type: "string"
+                        label: "comm"
+                      selectors:
+                      - matchArgs:
+                        - index: 4
+                          operator: "Equal"
+                          values: ["vigil-inline"]
+                    """))
+            bad = os.path.join(tmp, "bad.yaml")
+            with open(bad, "w") as f:
+                f.write(policy("exit-prio-string", """\
+                    tracepoints:
+                    - subsystem: "sched"
+                      event: "sched_process_exit"
+                      args:
+                      - index: 6
+                        type: "string"
+                    """))
+            with vh.Agent("--tracing-policy", pol) as agent:
+                for path in (named, other):
+                    subprocess.run([path, os.path.join(tmp, "m")], check=True)
+                refused = subprocess.run([vh.VIGIL, "tp", "add", bad, "--control", agent.control],
+                                         capture_output=True, text=True)
+                events = [e["process_tracepoint"] for e in agent.events("json")
+                          if "process_tracepoint" in e and e["process_tracepoint"]["policy_name"] == "exit-comm"]
+            self.assertEqual([e["process"]["binary"] for e in events], [named], events)
+            self.assertEqual(events[0]["args"][0], {"string_arg": "vigil-inline", "label": "comm"})
+            # an int field read as a string would dereference the number: refused, with where
+            self.assertNotEqual(refused.returncode, 0)
+            self.assertIn("bad.yaml:10:", refused.stderr + refused.stdout)
+            self.assertIn("neither a pointer nor a char array", refused.stderr + refused.stdout)
+        finally:
+            vh.shutil.rmtree(tmp, ignore_errors=True)
+
 if __name__ == "__main__":
     vh.main()
