@@ -77,7 +77,8 @@ static void add_arg(struct fixture *f, int type, const void *data, size_t len, u
 	f->rec.arg_off[i] = (uint16_t)f->used;
 	f->rec.arg_len[i] = (uint16_t)len;
 	f->rec.arg_int[i] = value;
-	memcpy(f->rec.data + f->used, data, len);
+	if (len)
+		memcpy(f->rec.data + f->used, data, len);
 	f->used += len;
 }
 
