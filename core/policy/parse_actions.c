@@ -41,6 +41,8 @@ static const struct policy_field action_fields[] = {
 	POLICY_NODE("argSig", struct action_parse, arg_sig, 0),
 	POLICY_NODE("argUrl", struct action_parse, arg_url, 0),
 	POLICY_NODE("argFqdn", struct action_parse, arg_fqdn, 0),
+	/* an argument the action does not use is ignored, as Tetragon does (its examples put
+	 * argError on Sigkill): the policy behaves the same on both */
 	POLICY_U32("argSock", struct action_parse, a.arg_sock, 0),
 	POLICY_U32("argFd", struct action_parse, a.arg_fd, 0),
 	POLICY_U32("argName", struct action_parse, a.arg_name, 0),
@@ -82,10 +84,15 @@ static int post_options(struct policy_ctx *c, struct action_parse *ap)
 		err = policy_bool(c, ap->kernel_stack, "kernelStackTrace", &ap->a.kernel_stack);
 	if (!err && ap->a.kernel_stack)
 		err = post_only(c, ap, ap->kernel_stack, "kernelStackTrace");
+	/* the event has no stack_trace field yet: refused rather than posted without one */
+	if (!err && ap->a.kernel_stack)
+		err = policy_error(c, ap->kernel_stack, "kernelStackTrace is not supported yet");
 	if (!err && ap->user_stack)
 		err = policy_bool(c, ap->user_stack, "userStackTrace", &ap->a.user_stack);
 	if (!err && ap->a.user_stack)
 		err = post_only(c, ap, ap->user_stack, "userStackTrace");
+	if (!err && ap->a.user_stack)
+		err = policy_error(c, ap->user_stack, "userStackTrace is not supported yet");
 	if (!err && ap->rate_limit) {
 		err = policy_str(c, ap->rate_limit, "rateLimit", &s);
 		if (!err && policy_parse_rate_limit(s, &ap->a.rate_limit_ms))
@@ -206,6 +213,27 @@ static int action_args(struct policy_ctx *c, struct action_parse *ap)
 	}
 }
 
+/* What the kernel side and the agent carry out; the rest of the CRD's actions parse (their
+ * arguments are checked above) and are refused here, so no policy believes it acts. */
+static int action_honoured(struct policy_ctx *c, const struct action_parse *ap)
+{
+	switch (ap->a.kind) {
+	case VIGIL_ACTION_POST:
+	case VIGIL_ACTION_NOPOST:
+	case VIGIL_ACTION_SIGKILL:
+	case VIGIL_ACTION_SIGNAL:
+	case VIGIL_ACTION_OVERRIDE:
+		return 0;
+	case VIGIL_ACTION_FOLLOWFD:
+	case VIGIL_ACTION_UNFOLLOWFD:
+	case VIGIL_ACTION_COPYFD:
+		return policy_error(c, ap->action, "action %s is not supported (Tetragon deprecated it; fd "
+				    "arguments resolve their path without it)", vigil_action_name(ap->a.kind));
+	default:
+		return policy_error(c, ap->action, "action %s is not supported yet", vigil_action_name(ap->a.kind));
+	}
+}
+
 static int parse_action(struct policy_ctx *c, yaml_node_t *item, struct action_parse *ap)
 {
 	const char *s;
@@ -222,6 +250,8 @@ static int parse_action(struct policy_ctx *c, yaml_node_t *item, struct action_p
 	if (err)
 		return policy_error(c, ap->action, "unknown action \"%s\"", s);
 	err = post_options(c, ap);
+	if (!err)
+		err = action_honoured(c, ap);
 	if (!err)
 		err = action_args(c, ap);
 	return err;

@@ -85,10 +85,13 @@ static int kprobe_call(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *valu
 	err = hook_name(c, value, "call", &hp->h.call, &hp->h);
 	if (!err && !strncmp(hp->h.call, "list:", 5) && !policy_list_find(c->policy, hp->h.call + 5))
 		err = policy_error(c, value, "list \"%s\" is not defined in spec.lists", hp->h.call + 5);
+	else if (!err && !strncmp(hp->h.call, "list:", 5))
+		err = policy_error(c, value, "call \"%s\": hooking every call of a list is not supported yet",
+				   hp->h.call);
 	return err;
 }
 
-/* Checked, but dropped: policy.h has no field for it yet. */
+/* TrackSock/UntrackSock on the returned sock: checked, then refused (no socket tracking). */
 static int kprobe_return_action(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
 	enum vigil_action_kind k;
@@ -98,6 +101,20 @@ static int kprobe_return_action(struct policy_ctx *c, yaml_node_t *key, yaml_nod
 	err = policy_str(c, value, "returnArgAction", &s);
 	if (!err && (policy_action_lookup(s, &k) || (k != VIGIL_ACTION_TRACKSOCK && k != VIGIL_ACTION_UNTRACKSOCK)))
 		err = policy_error(c, value, "returnArgAction must be TrackSock or UntrackSock, not \"%s\"", s);
+	if (!err)
+		err = policy_error(c, key, "returnArgAction is not supported yet");
+	return err;
+}
+
+/* data entries read through current_task or pt_regs with a BTF path (resolve): the kernel
+ * side has no such reader yet. */
+static int hook_data(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	int err;
+
+	err = policy_expect(c, value, YAML_SEQUENCE_NODE, "data");
+	if (!err && policy_seq_len(value))
+		err = policy_error(c, key, "data is not supported yet");
 	return err;
 }
 
@@ -124,7 +141,7 @@ static const struct policy_field kprobe_fields[] = {
 	POLICY_NODE("returnArg", struct hook_parse, return_arg, 0),
 	POLICY_FN("returnArgAction", kprobe_return_action, 0),
 	POLICY_NODE("args", struct hook_parse, args, 0),
-	POLICY_NODE("data", struct hook_parse, data, 0),
+	POLICY_FN("data", hook_data, 0),
 	POLICY_NODE("selectors", struct hook_parse, selectors, 0),
 	POLICY_FN("message", hook_message, 0),
 	POLICY_FN("tags", hook_tags, 0),
@@ -207,16 +224,30 @@ static int uprobe_symbols(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *v
 		if (!hp->h.symbols[i][0])
 			err = policy_error(c, policy_node(c, value->data.sequence.items.start[i]),
 					   "symbols[%zu] must not be empty", i);
+	if (!err && hp->h.nsymbols > 1)
+		err = policy_error(c, policy_node(c, value->data.sequence.items.start[1]),
+				   "symbols: more than one symbol per uprobe is not supported yet");
+	return err;
+}
+
+static int uprobe_return(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct hook_parse *hp = obj;
+	int err;
+
+	err = policy_bool(c, value, "return", &hp->h.is_return);
+	if (!err && hp->h.is_return)
+		err = policy_error(c, key, "return: uprobe return probes are not supported yet");
 	return err;
 }
 
 static const struct policy_field uprobe_fields[] = {
 	POLICY_FN("path", uprobe_path, POLICY_REQUIRED),
 	POLICY_FN("symbols", uprobe_symbols, POLICY_REQUIRED),
-	POLICY_BOOL("return", struct hook_parse, h.is_return),
+	POLICY_FN("return", uprobe_return, 0),
 	POLICY_NODE("returnArg", struct hook_parse, return_arg, 0),
 	POLICY_NODE("args", struct hook_parse, args, 0),
-	POLICY_NODE("data", struct hook_parse, data, 0),
+	POLICY_FN("data", hook_data, 0),
 	POLICY_NODE("selectors", struct hook_parse, selectors, 0),
 	POLICY_FN("message", hook_message, 0),
 	POLICY_FN("tags", hook_tags, 0),

@@ -510,7 +510,7 @@ static int parse_entry(struct policy_ctx *c, yaml_node_t *item, enum policy_matc
 		return err;
 	err = policy_op_lookup(m.op_name, &m.op);
 	if (err == -ENOTSUP)
-		return policy_error(c, mp->op, "operator \"%s\" is not supported by vigil", m.op_name);
+		return policy_error(c, mp->op, "operator \"%s\" is not supported yet", m.op_name);
 	if (err)
 		return policy_error(c, mp->op, "unknown operator \"%s\"", m.op_name);
 	if (mp->values && (err = policy_expect(c, mp->values, YAML_SEQUENCE_NODE, "values")))
@@ -531,7 +531,11 @@ static int parse_entry(struct policy_ctx *c, yaml_node_t *item, enum policy_matc
 	if (m.op == VIGIL_OP_CAPABILITIES_GAINED) {
 		if (mp->values && policy_seq_len(mp->values))
 			return policy_error(c, mp->values, "operator %s takes no values", m.op_name);
-		return entry_cap_gained(c, item, kind, mp);
+		err = entry_cap_gained(c, item, kind, mp);
+		/* the kernel side has no two-argument comparison yet */
+		if (!err)
+			err = policy_error(c, mp->op, "operator CapabilitiesGained is not supported yet");
+		return err;
 	}
 	return entry_values(c, r, &m, mp);
 }

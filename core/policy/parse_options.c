@@ -69,20 +69,26 @@ static int opt_bool(struct policy_ctx *c, const char *v, yaml_node_t *at)
 	return policy_error(c, at, "option value must be true or false, not \"%s\"", v);
 }
 
+/* fmod-ret: the compiler then overrides through fmod_ret only (no cgroup connect programs);
+ * vigil never calls bpf_override_return, so override-return is refused. */
 static int opt_override(struct policy_ctx *c, const char *v, yaml_node_t *at)
 {
 	if (strcmp(v, "fmod-ret") && strcmp(v, "override-return"))
 		return policy_error(c, at, "override-method must be fmod-ret or override-return, not \"%s\"", v);
+	if (!strcmp(v, "override-return"))
+		return policy_error(c, at, "override-method override-return is not supported (vigil overrides "
+				    "through fmod_ret, BPF LSM or cgroup programs, never bpf_override_return)");
 	return 0;
 }
 
+/* Tetragon's sleepable programs pre-read user memory; vigil has none to size. */
 static int opt_positive(struct policy_ctx *c, const char *v, yaml_node_t *at)
 {
 	int64_t n;
 
 	if (policy_parse_s64(v, 1, INT32_MAX, &n))
 		return policy_error(c, at, "sleepable-preload-size must be a positive integer, not \"%s\"", v);
-	return 0;
+	return policy_error(c, at, "sleepable-preload-size is not supported yet (vigil has no sleepable programs)");
 }
 
 /* pkg/sensors/tracing/options.go; sleepable-preload-size is Tetragon main's. */
@@ -91,6 +97,7 @@ static const struct {
 	int (*check)(struct policy_ctx *c, const char *value, yaml_node_t *at);
 } option_defs[] = {
 	{ "policy-mode", opt_mode },
+	/* vigil attaches one link per function and never a multi link: honoured either way */
 	{ "disable-kprobe-multi", opt_bool },
 	{ "disable-uprobe-multi", opt_bool },
 	{ "override-method", opt_override },

@@ -29,15 +29,16 @@ static const struct {
 
 /* ---- spec keys that are not lists ---- */
 
-/* Tetragon's CRD allows only null and {} ("for now only ~ (none) and {} (all)"). vigil has
- * no notion of pods, so every process is a host process to it and {} changes nothing. */
+/* Tetragon's CRD allows only null and {} ("for now only ~ (none) and {} (all)"); {} limits
+ * the policy to processes outside pods, which vigil cannot tell apart yet. */
 static int spec_host_selector(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
 	if (c->policy->namespaced)
 		return policy_error(c, key, "hostSelector is not allowed in a TracingPolicyNamespaced");
 	if (value->type != YAML_MAPPING_NODE || value->data.mapping.pairs.top != value->data.mapping.pairs.start)
 		return policy_error(c, value, "hostSelector must be {} or null: vigil does not select hosts by label");
-	return 0;
+	return policy_error(c, key, "hostSelector is not supported yet (vigil does not tell host processes "
+			    "from pods)");
 }
 
 /* loader events (library mmaps) are not implemented; `loader: false` asks for nothing. */
@@ -198,6 +199,9 @@ int policy_parse_spec(struct policy_ctx *c, yaml_node_t *node)
 		err = policy_parse_options(c, s.options);
 	if (!err && s.enforcers)
 		err = policy_parse_enforcers(c, s.enforcers);
+	/* checked first, so a wrong entry gets its own message */
+	if (!err && s.enforcers && policy_seq_len(s.enforcers))
+		err = policy_error_bare(c, s.enforcers, "enforcers are not supported yet");
 	if (!err && s.macros)
 		err = parse_macros(c, s.macros);
 	if (!err)

@@ -204,6 +204,14 @@ static int expand_list(struct compile_ctx *ctx, struct compiled_hook *h, uint8_t
 	snprintf(ref->name, sizeof(ref->name), "%s", l->name);
 	ref->filter_id = filter;
 	ref->kind = kind;
+	/* generated_syscalls: every syscall this build knows (Tetragon: every one of the arch) */
+	for (i = 0; kind == VG_F_INT_MAP && l->type == VIGIL_LIST_GENERATED_SYSCALLS && syscall_nth(i) >= 0; i++) {
+		struct vg_int_key k = {.filter_id = filter, .value = (uint64_t)syscall_nth(i)};
+
+		err = keys_push(&h->int_set, &k);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < l->nvalues; i++) {
 		struct vigil_file_id file;
 		struct list_value v = {.text = l->values[i]};

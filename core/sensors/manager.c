@@ -272,6 +272,17 @@ static int compile_policy(struct vigil_sensors *s, struct loaded_policy *lp, str
 		snprintf(h->desc, sizeof(h->desc), "%s %s", hook_kind_name(hook->kind),
 			 hook->call ? hook->call : hook->event ? hook->event : "?");
 		h->status.hook = h->desc;
+		if (rc == -ENOENT && hook->kind == VIGIL_HOOK_KPROBE && hook->ignore_call_not_found) {
+			/* ignore.callNotFound: a function this kernel lacks is left out, as in Tetragon */
+			h->skipped = true;
+			snprintf(h->why, sizeof(h->why), "skipped (ignore.callNotFound): %s",
+				 err ? err->reason : "call not found");
+			h->status.mechanism = "none";
+			h->status.note = h->why;
+			if (err)
+				memset(err, 0, sizeof(*err));
+			continue;
+		}
 		if (rc && (rc == -EOPNOTSUPP || rc == -ENOENT) && skips_unsupported(lp->policy)) {
 			/* the policy asked for the best this kernel offers: leave the hook out, say why */
 			h->skipped = true;

@@ -139,12 +139,26 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 	return 0;
 }
 
+/* options: override-method: fmod-ret asks for fmod_ret and nothing else. */
+static bool fmod_ret_only(const struct vigil_policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->noptions; i++)
+		if (!strcmp(p->options[i].name, "override-method"))
+			return p->options[i].value && !strcmp(p->options[i].value, "fmod-ret");
+	return false;
+}
+
 /* Override of connect() where no fmod_ret exists: the cgroup sock_addr programs see every
- * connect on the machine (attached to the cgroup v2 root) and can refuse it with EPERM. */
-static bool connect_like(const char *call)
+ * connect on the machine (attached to the cgroup v2 root) and can refuse it with EPERM;
+ * not when the policy asked for fmod_ret only. */
+static bool connect_like(struct compile_ctx *ctx, const char *call)
 {
 	const char *name = syscall_base_name(call);
 
+	if (fmod_ret_only(ctx->policy))
+		return false;
 	return !strcmp(name, "connect") || !strcmp(call, "tcp_connect") || !strcmp(call, "security_socket_connect");
 }
 
@@ -209,7 +223,7 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 
 	/* connect first: fmod_ret on a syscall also needs the kernel's error-injection list,
 	 * which stock kernels often lack (Debian 12's cloud kernel among them) */
-	if (override && connect_like(hook->call) && permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR)) {
+	if (override && connect_like(ctx, hook->call) && permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR)) {
 		return cgroup_connect_hook(ctx, hook, out);
 	} else if (override && permits(ctx, VIGIL_MECH_FMOD_RET) && params >= 0) {
 		out->mech = MECH_FMOD_RET;
@@ -257,7 +271,7 @@ static int kprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, s
 		out->cfg.can_override = 1;
 		return fill_args(ctx, hook, out, false, params, 11);
 	}
-	if (override && connect_like(hook->call) && permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR))
+	if (override && connect_like(ctx, hook->call) && permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR))
 		return cgroup_connect_hook(ctx, hook, out);
 	if (override && !monitor)
 		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP,

@@ -92,6 +92,8 @@ int sensor_error(struct compile_ctx *ctx, struct vigil_pos pos, int errcode, con
 
 /* x86-64 syscall number of "openat" (also accepts "sys_openat", "__x64_sys_openat"), -1 if unknown. */
 int syscall_nr(const char *name);
+/* The number of the i-th known syscall, -1 past the end (generated_syscalls lists). */
+int syscall_nth(size_t i);
 /* The bare syscall name of a kprobe call ("sys_openat" -> "openat"), or NULL. */
 const char *syscall_base_name(const char *call);
 

@@ -23,11 +23,17 @@ const char *syscall_base_name(const char *call)
 
 int syscall_nr(const char *name)
 {
-	const char *base = syscall_base_name(name);
+	/* Tetragon's lists may name the ABI; x64 is the only one vigil hooks */
+	const char *base = syscall_base_name(strncmp(name, "x64/", 4) ? name : name + 4);
 	size_t i;
 
 	for (i = 0; i < VIGIL_ARRAY_SIZE(syscalls); i++)
 		if (!strcmp(syscalls[i].name, base))
 			return syscalls[i].nr;
 	return -1;
+}
+
+int syscall_nth(size_t i)
+{
+	return i < VIGIL_ARRAY_SIZE(syscalls) ? syscalls[i].nr : -1;
 }

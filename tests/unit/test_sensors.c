@@ -488,18 +488,6 @@ static void test_selector_without_actions_posts(void **state)
 	assert_int_equal(f->hook.cfg.sel[0].actions[0].kind, VG_ACT_POST);
 }
 
-static void test_unsupported_argument_type_is_refused_at_the_argument(void **state)
-{
-	struct fixture *f = *state;
-
-	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_writev\n    syscall: true\n    args:\n    - index: 1\n"
-				    "      type: char_iovec\n      sizeArgIndex: 3\n    - index: 2\n      type: int\n",
-				 VIGIL_MODE_ENFORCE),
-			 -EOPNOTSUPP);
-	assert_int_equal(f->err.line, 10);	/* the argument */
-	assert_non_null(strstr(f->err.reason, "char_iovec"));
-}
-
 static void test_return_probe_keeps_the_record_for_the_exit_and_filters_the_value(void **state)
 {
 	struct fixture *f = *state;
@@ -614,7 +602,6 @@ int main(void)
 		T(test_process_filters_and_host_ns_resolution),
 		T(test_actions_carry_their_arguments),
 		T(test_selector_without_actions_posts),
-		T(test_unsupported_argument_type_is_refused_at_the_argument),
 		T(test_return_probe_keeps_the_record_for_the_exit_and_filters_the_value),
 		T(test_override_at_the_return_is_refused),
 		T(test_sigkill_in_enforce_mode_is_pinned),
