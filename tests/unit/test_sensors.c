@@ -158,6 +158,18 @@ static void test_override_of_connect_uses_cgroup_programs(void **state)
 	assert_int_equal(f->hook.cfg.can_override, 1);
 }
 
+/* options: override-method: fmod-ret leaves fmod_ret as the only way, which this kernel lacks */
+static void test_override_method_fmod_ret_keeps_connect_off_cgroup_programs(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, "  options:\n  - {name: override-method, value: fmod-ret}\n"
+				    CONNECT_SPEC("    - matchActions:\n      - action: Override\n        argError: -1\n"),
+				 VIGIL_MODE_ENFORCE),
+			 -EOPNOTSUPP);
+	assert_non_null(strstr(f->err.reason, "needs fmod_ret"));
+}
+
 static void test_cgroup_connect_refuses_what_it_cannot_do(void **state)
 {
 	struct fixture *f = *state;
@@ -378,6 +390,24 @@ static void test_in_map_expands_ranges_into_set_keys(void **state)
 	assert_int_equal(k[3].filter_id, f->hook.cfg.sel[0].args[0].filter_id);
 }
 
+/* Tetragon's generated_syscalls list stands for every syscall; a syscalls list may name the ABI. */
+static void test_generated_and_x64_syscall_lists_expand_to_numbers(void **state)
+{
+	struct fixture *f = *state;
+	const struct vg_int_key *k;
+
+	assert_int_equal(compile(f, "  lists:\n  - {name: all, type: generated_syscalls}\n"
+				    "  - {name: some, type: syscalls, values: [x64/sys_kexec_load]}\n"
+				    "  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n"
+				    "    args: [{index: 4, type: syscall64}]\n    selectors:\n"
+				    "    - matchArgs: [{index: 4, operator: InMap, values: [\"list:some\", \"list:all\"]}]\n",
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_true(f->hook.int_set.n > 300);	/* x86-64 has some 360 syscalls */
+	k = f->hook.int_set.keys;
+	assert_int_equal(k[0].value, 246);	/* kexec_load */
+}
+
 /* ---- sockets ---- */
 
 static void test_address_cidrs_become_lpm_keys_for_v4_and_v6(void **state)
@@ -586,6 +616,7 @@ int main(void)
 		T(test_override_on_raw_syscalls_is_refused_with_its_position),
 		T(test_override_in_monitor_mode_is_accepted_and_marked_monitor),
 		T(test_override_of_connect_uses_cgroup_programs),
+		T(test_override_method_fmod_ret_keeps_connect_off_cgroup_programs),
 		T(test_cgroup_connect_refuses_what_it_cannot_do),
 		T(test_lsm_hook_without_lsm_or_fmod_ret_is_refused_with_both_reasons),
 		T(test_lsm_hook_falls_back_to_fmod_ret_on_the_security_function),
@@ -597,6 +628,7 @@ int main(void)
 		T(test_integer_operators_fill_values_in_the_filter),
 		T(test_in_range_stores_pairs),
 		T(test_in_map_expands_ranges_into_set_keys),
+		T(test_generated_and_x64_syscall_lists_expand_to_numbers),
 		T(test_address_cidrs_become_lpm_keys_for_v4_and_v6),
 		T(test_ports_family_and_privileged_ports),
 		T(test_process_filters_and_host_ns_resolution),
