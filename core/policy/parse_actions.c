@@ -27,7 +27,7 @@ static int action_ima(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value
 
 	err = policy_bool(c, value, "imaHash", &on);
 	if (!err && on)
-		err = policy_error(c, key, "not supported by vigil: imaHash");
+		err = policy_error(c, key, "not supported by vigil: imaHash (no bpf_ima_file_hash call yet)");
 	return err;
 }
 
@@ -48,12 +48,12 @@ static const struct policy_field action_fields[] = {
 	POLICY_U32("argName", struct action_parse, a.arg_name, 0),
 	POLICY_FN("imaHash", action_ima, 0),
 	/* Set (USDT) and the uprobe-only Override variants */
-	POLICY_REFUSE("argIndex"),
-	POLICY_REFUSE("argValue"),
-	POLICY_REFUSE("argRegs"),
-	POLICY_REFUSE("argNewSymbol"),
-	POLICY_REFUSE("argNewAddr"),
-	POLICY_REFUSE("argNewOffset"),
+	POLICY_REFUSE("argIndex", "the Set action, which writes USDT arguments, is not supported yet"),
+	POLICY_REFUSE("argValue", "the Set action, which writes USDT arguments, is not supported yet"),
+	POLICY_REFUSE("argRegs", "uprobe Override of registers is not supported yet"),
+	POLICY_REFUSE("argNewSymbol", "uprobe Override to a new target is not supported yet"),
+	POLICY_REFUSE("argNewAddr", "uprobe Override to a new target is not supported yet"),
+	POLICY_REFUSE("argNewOffset", "uprobe Override to a new target is not supported yet"),
 };
 
 /* ---- Post ---- */

@@ -252,12 +252,12 @@ static const struct policy_field uprobe_fields[] = {
 	POLICY_FN("message", hook_message, 0),
 	POLICY_FN("tags", hook_tags, 0),
 	/* symbols are the one way vigil finds uprobe targets; BTF and digests come later */
-	POLICY_REFUSE("offsets"),
-	POLICY_REFUSE("addrs"),
-	POLICY_REFUSE("refCtrOffsets"),
-	POLICY_REFUSE("btfPath"),
-	POLICY_REFUSE("binaryDigests"),
-	POLICY_REFUSE("ignore"),
+	POLICY_REFUSE("offsets", "uprobes attach by symbol only, for now"),
+	POLICY_REFUSE("addrs", "uprobes attach by symbol only, for now"),
+	POLICY_REFUSE("refCtrOffsets", "USDT semaphores are not supported yet"),
+	POLICY_REFUSE("btfPath", "uprobe arguments are read from registers, without BTF"),
+	POLICY_REFUSE("binaryDigests", "digest verification of the traced binary is not supported yet"),
+	POLICY_REFUSE("ignore", "digest verification of the traced binary is not supported yet"),
 };
 
 /* ---- what every hook does after its own keys ---- */

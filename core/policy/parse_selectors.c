@@ -105,7 +105,7 @@ const struct policy_field policy_selector_fields[] = {
 	POLICY_FN("matchReturnActions", sel_return_actions, 0),
 	POLICY_IGNORE("macros"),	/* merged before the walk */
 	POLICY_FN("label", sel_label, 0),
-	POLICY_REFUSE("matchWorkloads"),	/* pods and containers: no Kubernetes here */
+	POLICY_REFUSE("matchWorkloads", "vigil runs without Kubernetes: no pods or containers to select"),
 };
 const size_t policy_selector_nfields = VIGIL_ARRAY_SIZE(policy_selector_fields);
 

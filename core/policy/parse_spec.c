@@ -49,7 +49,7 @@ static int spec_loader(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *valu
 
 	err = policy_bool(c, value, "loader", &on);
 	if (!err && on)
-		err = policy_error(c, key, "not supported by vigil: loader");
+		err = policy_error(c, key, "not supported by vigil: loader (process_loader events are not built yet)");
 	return err;
 }
 
@@ -66,10 +66,10 @@ static const struct policy_field spec_fields[] = {
 	POLICY_FN("hostSelector", spec_host_selector, 0),
 	POLICY_FN("loader", spec_loader, 0),
 	/* Kubernetes workload selection: vigil runs without Kubernetes */
-	POLICY_REFUSE("podSelector"),
-	POLICY_REFUSE("containerSelector"),
-	POLICY_REFUSE("nodeSelector"),
-	POLICY_REFUSE("usdts"),
+	POLICY_REFUSE("podSelector", "vigil runs without Kubernetes: no pods to select"),
+	POLICY_REFUSE("containerSelector", "vigil runs without Kubernetes: no containers to select"),
+	POLICY_REFUSE("nodeSelector", "vigil runs without Kubernetes: no nodes to select"),
+	POLICY_REFUSE("usdts", "USDT probes are not supported yet"),
 };
 
 /* ---- selectorsMacros: keys checked here, contents when a selector uses them ---- */

@@ -287,7 +287,7 @@ static int store(struct policy_ctx *c, const struct policy_field *f, yaml_node_t
 	case POLICY_F_REFUSE:
 		break;
 	}
-	return policy_error(c, key, "not supported by vigil: %s", f->key);
+	return policy_error(c, key, "not supported by vigil: %s (%s)", f->key, f->why);
 }
 
 struct walk {

@@ -103,15 +103,16 @@ struct policy_field {
 	size_t off;
 	policy_field_fn fn;
 	unsigned int flags;
+	const char *why;	/* POLICY_F_REFUSE: the reason, said after the field's name */
 };
 
-#define POLICY_FN(k, f, fl)		{ (k), POLICY_F_FN, 0, (f), (fl) }
-#define POLICY_STR(k, type, m, fl)	{ (k), POLICY_F_STR, offsetof(type, m), NULL, (fl) }
-#define POLICY_BOOL(k, type, m)		{ (k), POLICY_F_BOOL, offsetof(type, m), NULL, 0 }
-#define POLICY_U32(k, type, m, fl)	{ (k), POLICY_F_U32, offsetof(type, m), NULL, (fl) }
-#define POLICY_NODE(k, type, m, fl)	{ (k), POLICY_F_NODE, offsetof(type, m), NULL, (fl) }
-#define POLICY_IGNORE(k)		{ (k), POLICY_F_IGNORE, 0, NULL, 0 }
-#define POLICY_REFUSE(k)		{ (k), POLICY_F_REFUSE, 0, NULL, 0 }
+#define POLICY_FN(k, f, fl)		{ (k), POLICY_F_FN, 0, (f), (fl), NULL }
+#define POLICY_STR(k, type, m, fl)	{ (k), POLICY_F_STR, offsetof(type, m), NULL, (fl), NULL }
+#define POLICY_BOOL(k, type, m)		{ (k), POLICY_F_BOOL, offsetof(type, m), NULL, 0, NULL }
+#define POLICY_U32(k, type, m, fl)	{ (k), POLICY_F_U32, offsetof(type, m), NULL, (fl), NULL }
+#define POLICY_NODE(k, type, m, fl)	{ (k), POLICY_F_NODE, offsetof(type, m), NULL, (fl), NULL }
+#define POLICY_IGNORE(k)		{ (k), POLICY_F_IGNORE, 0, NULL, 0, NULL }
+#define POLICY_REFUSE(k, why)		{ (k), POLICY_F_REFUSE, 0, NULL, 0, (why) }
 
 /* Parse a mapping node against fields (at most 64). Unknown and duplicate keys are refused
  * at the key, a null value counts as absent, required fields missing are refused at map.

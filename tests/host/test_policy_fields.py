@@ -17,6 +17,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 import vigilhost as vh  # noqa: E402
 
 OPENER = os.path.join(vh.PROGS, "opener")
+SPAWNER = os.path.join(vh.PROGS, "spawner")
+SYSCALLER = OPENER    # opens and closes each existing file: one close(2) per file
+CAT = os.path.realpath("/bin/cat")
 
 
 def policy(name, body):
@@ -50,14 +53,35 @@ def missing_call_policy(name, tmp, ignore):
         """ % ("  ignore: {callNotFound: true}" if ignore else "", tmp))
 
 
+def open_policy(name, prefix, selector="", hook="", extra_spec=""):
+    """A tracepoint on openat reporting opens under prefix/, plus more selector (and hook)
+    fields; each part is YAML at column 0."""
+    block = lambda text, pad: textwrap.indent(textwrap.dedent(text), pad) if text else ""
+    body = block(extra_spec, "")
+    body += "tracepoints:\n- subsystem: syscalls\n  event: sys_enter_openat\n" + block(hook, "  ")
+    body += ("  args:\n  - index: 6\n    type: string\n  selectors:\n  - matchArgs:\n    - index: 6\n"
+             "      operator: Prefix\n      values: [\"%s/\"]\n" % prefix)
+    body += block(selector, "    ")
+    return policy(name, body)
+
+
+# unshare(CLONE_NEWNS) after exec, then open: the mount namespace differs from the one at exec
+UNSHARE_THEN_OPEN = "import ctypes, sys; ctypes.CDLL(None).unshare(0x00020000) == 0 or sys.exit(3); open(sys.argv[1], 'a')"
+
+
 @vh.require_root
 class PolicyFields(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="vigil-fields-")
+        t = cls.tmp = tempfile.mkdtemp(prefix="vigil-fields-")
+        me = os.getpid()
+        cls.p = {k: os.path.join(t, k) for k in (
+            "ignored", "strict", "follow", "nofollow", "notin", "nspid", "parent", "nschange", "macro",
+            "msg", "monitor", "global", "process", "permitted", "effective", "nscap")}
+        p = cls.p
         files = {
-            "ignored.yaml": missing_call_policy("missing-call-ignored", cls.tmp + "/ignored", True),
-            "strict.yaml": missing_call_policy("missing-call-strict", cls.tmp + "/strict", False),
+            "ignored.yaml": missing_call_policy("missing-call-ignored", p["ignored"], True),
+            "strict.yaml": missing_call_policy("missing-call-strict", p["strict"], False),
             "stack.yaml": policy("stack-trace", """\
                 tracepoints:
                 - subsystem: "syscalls"
@@ -67,32 +91,153 @@ class PolicyFields(unittest.TestCase):
                     - action: Post
                       kernelStackTrace: true
                 """),
+            "follow.yaml": open_policy("pids-follow", p["follow"], """\
+                matchPIDs:
+                - {operator: In, values: [%d], followForks: true}
+                """ % me),
+            "nofollow.yaml": open_policy("pids-nofollow", p["nofollow"], """\
+                matchPIDs:
+                - {operator: In, values: [%d]}
+                """ % me),
+            "notin.yaml": open_policy("pids-notin", p["notin"], """\
+                matchPIDs:
+                - {operator: NotIn, values: [%d]}
+                """ % me),
+            "nspid.yaml": open_policy("pids-nspid", p["nspid"], """\
+                matchPIDs:
+                - {operator: In, values: [1], isNamespacePID: true}
+                """),
+            "parent.yaml": open_policy("parent-bin", p["parent"], """\
+                matchParentBinaries:
+                - {operator: In, values: ["%s"]}
+                """ % SPAWNER),
+            "nschange.yaml": open_policy("ns-change", p["nschange"], """\
+                matchNamespaceChanges:
+                - {operator: In, values: [Mnt]}
+                """),
+            "macro.yaml": open_policy("macro", p["macro"], """\
+                macros: [only-opener]
+                """, extra_spec="""\
+                selectorsMacros:
+                  only-opener:
+                    matchBinaries:
+                    - {operator: In, values: ["%s"]}
+                """ % OPENER),
+            "msg.yaml": open_policy("msg-tags", p["msg"], hook="""\
+                message: "an open under msg"
+                tags: ["vigil.test", "files"]
+                """),
+            "monitor.yaml": open_policy("mode-monitor", p["monitor"], """\
+                matchActions:
+                - action: Sigkill
+                """, extra_spec="""\
+                options:
+                - name: policy-mode
+                  value: monitor
+                """),
+            "global.yaml": open_policy("rate-global", p["global"], """\
+                matchActions:
+                - {action: Post, rateLimit: 1m, rateLimitScope: global}
+                """),
+            "process.yaml": open_policy("rate-process", p["process"], """\
+                matchActions:
+                - {action: Post, rateLimit: 1m, rateLimitScope: process}
+                """),
+            "permitted.yaml": open_policy("caps-permitted", p["permitted"], """\
+                matchCapabilities:
+                - {type: Permitted, operator: In, values: [CAP_SYS_ADMIN]}
+                """),
+            "effective.yaml": open_policy("caps-effective", p["effective"], """\
+                matchCapabilities:
+                - {type: Effective, operator: In, values: [CAP_SYS_ADMIN]}
+                """),
+            "nscap.yaml": open_policy("caps-nsonly", p["nscap"], """\
+                matchCapabilities:
+                - {operator: In, isNamespaceCapability: true, values: [CAP_SYS_ADMIN]}
+                """),
+            "syscalls.yaml": policy("syscall-list", """\
+                lists:
+                - name: "closes"
+                  type: "syscalls"
+                  values: ["x64/sys_close"]
+                tracepoints:
+                - subsystem: "raw_syscalls"
+                  event: "sys_enter"
+                  args:
+                  - index: 4
+                    type: "syscall64"
+                  selectors:
+                  - matchArgs:
+                    - index: 4
+                      operator: "InMap"
+                      values: ["list:closes"]
+                    matchBinaries:
+                    - operator: "In"
+                      values: ["%s"]
+                """ % SYSCALLER),
         }
         cls.files = {}
         for name, text in files.items():
-            path = os.path.join(cls.tmp, name)
+            path = os.path.join(t, name)
             with open(path, "w") as f:
                 f.write(text)
             cls.files[name] = path
-        add = lambda agent, name: subprocess.run(
-            [vh.VIGIL, "tracingpolicy", "add", cls.files[name], "--control", agent.control],
-            capture_output=True, text=True)
+        for d in cls.p.values():
+            os.makedirs(d)
+        run = lambda *a: subprocess.run(list(a), check=False).returncode
         with vh.Agent() as agent:
-            cls.ignored = add(agent, "ignored.yaml")
-            cls.strict = add(agent, "strict.yaml")
-            cls.stack = add(agent, "stack.yaml")
+            cls.added = {}
+            for name in files:
+                cls.added[name] = subprocess.run(
+                    [vh.VIGIL, "tracingpolicy", "add", cls.files[name], "--control", agent.control],
+                    capture_output=True, text=True)
             time.sleep(0.2)
-            subprocess.run([OPENER, cls.tmp + "/ignored/a", cls.tmp + "/strict/b"], check=False)
+            run(OPENER, p["ignored"] + "/a", p["strict"] + "/b")
+            # matchPIDs: this test process is the pid; its children only count with followForks
+            for key in ("follow", "nofollow", "notin"):
+                os.close(os.open(p[key] + "/self", os.O_RDONLY | os.O_CREAT))
+                run(OPENER, p[key] + "/child")
+            run(OPENER, p["nspid"] + "/host")
+            run("unshare", "--pid", "--fork", OPENER, p["nspid"] + "/pid1")
+            run(SPAWNER, OPENER, p["parent"] + "/under-spawner")
+            run(OPENER, p["parent"] + "/alone")
+            run(sys.executable, "-c", UNSHARE_THEN_OPEN, p["nschange"] + "/after-unshare")
+            run(sys.executable, "-c", "import sys; open(sys.argv[1], 'a')", p["nschange"] + "/no-unshare")
+            run(OPENER, p["macro"] + "/opener")
+            subprocess.run([CAT, p["macro"] + "/cat"], stderr=subprocess.DEVNULL, check=False)
+            run(OPENER, p["msg"] + "/x")
+            cls.rc_monitor = run(OPENER, p["monitor"] + "/x")
+            for key in ("global", "process"):
+                run(OPENER, p[key] + "/x", p[key] + "/x")       # one process: one slot in either scope
+                run(OPENER, p[key] + "/x")                      # another process
+            for key in ("permitted", "effective"):
+                run(OPENER, p[key] + "/root")
+                # euid 65534 with ruid 0: the kernel clears the effective set, keeps the permitted one
+                run("setpriv", "--euid=65534", OPENER, p[key] + "/euid-nobody")
+            run(OPENER, p["nscap"] + "/host-root")
+            run("unshare", "--user", "--map-root-user", OPENER, p["nscap"] + "/userns-root")
+            exist = [os.path.join(t, "c1"), os.path.join(t, "c2")]
+            for e in exist:
+                open(e, "w").close()
+            cls.syscaller_rc = run(SYSCALLER, *exist)
             cls.status = agent.status()
             cls.events = agent.events("json")
 
+    def tracepoints(self, policy_name):
+        return [e["process_tracepoint"] for e in self.events
+                if e.get("process_tracepoint", {}).get("policy_name") == policy_name]
+
     def opened(self, policy_name):
-        return sorted(e["process_tracepoint"]["args"][0]["string_arg"] for e in self.events
-                      if e.get("process_tracepoint", {}).get("policy_name") == policy_name)
+        return sorted(os.path.relpath(ev["args"][0]["string_arg"], self.tmp) for ev in self.tracepoints(policy_name))
+
+    def assert_added(self, name):
+        self.assertEqual(self.added[name].returncode, 0, self.added[name].stderr)
+
+    # ---- ignore.callNotFound, and a refused field through the agent ----
 
     def test_call_not_found_is_left_out_and_the_rest_of_the_policy_runs(self):
-        self.assertEqual(self.ignored.returncode, 0, self.ignored.stderr)
-        self.assertEqual(self.opened("missing-call-ignored"), [self.tmp + "/ignored/a"])
+        self.assert_added("ignored.yaml")
+        self.assertEqual(self.opened("missing-call-ignored"), ["ignored/a"])
 
     def test_status_says_the_missing_call_was_skipped_and_why(self):
         pol = [p for p in self.status["policies"] if p["name"] == "missing-call-ignored"]
@@ -102,17 +247,87 @@ class PolicyFields(unittest.TestCase):
         self.assertIn("vigil_no_such_kernel_function", text)
 
     def test_without_ignore_the_missing_call_refuses_the_policy_at_its_position(self):
-        self.assertNotEqual(self.strict.returncode, 0)
-        self.assertIn(self.files["strict.yaml"] + ":7:11:", self.strict.stderr)
-        self.assertIn("vigil_no_such_kernel_function", self.strict.stderr)
+        r = self.added["strict.yaml"]
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(self.files["strict.yaml"] + ":7:11:", r.stderr)
+        self.assertIn("vigil_no_such_kernel_function", r.stderr)
         self.assertEqual(self.opened("missing-call-strict"), [])
 
     def test_agent_refuses_a_field_it_does_not_honour_by_name_and_position(self):
-        self.assertNotEqual(self.stack.returncode, 0)
-        self.assertIn(self.files["stack.yaml"] + ":12:27:", self.stack.stderr)
-        self.assertIn("kernelStackTrace is not supported yet", self.stack.stderr)
-        names = {p["name"] for p in self.status["policies"]}
-        self.assertNotIn("stack-trace", names)
+        r = self.added["stack.yaml"]
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(self.files["stack.yaml"] + ":12:27:", r.stderr)
+        self.assertIn("kernelStackTrace is not supported yet", r.stderr)
+        self.assertNotIn("stack-trace", {p["name"] for p in self.status["policies"]})
+
+    # ---- process filters ----
+
+    def test_match_pids_follow_forks_matches_the_children_of_the_pid(self):
+        self.assert_added("follow.yaml")
+        self.assertEqual(self.opened("pids-follow"), ["follow/child", "follow/self"])
+        self.assertEqual(self.opened("pids-nofollow"), ["nofollow/self"])
+
+    def test_match_pids_not_in_leaves_out_the_named_pid(self):
+        self.assert_added("notin.yaml")
+        self.assertEqual(self.opened("pids-notin"), ["notin/child"])
+
+    def test_match_pids_namespace_pid_matches_pid_1_of_a_new_pid_namespace(self):
+        self.assert_added("nspid.yaml")
+        self.assertEqual(self.opened("pids-nspid"), ["nspid/pid1"])
+
+    def test_match_parent_binaries_matches_only_children_of_the_spawner(self):
+        self.assert_added("parent.yaml")
+        self.assertEqual(self.opened("parent-bin"), ["parent/under-spawner"])
+
+    def test_match_namespace_changes_reports_the_open_after_unshare(self):
+        self.assert_added("nschange.yaml")
+        self.assertEqual(self.opened("ns-change"), ["nschange/after-unshare"])
+
+    def test_macro_selector_filters_like_an_inline_one(self):
+        self.assert_added("macro.yaml")
+        self.assertEqual(self.opened("macro"), ["macro/opener"])
+
+    def test_match_capabilities_permitted_differs_from_effective(self):
+        self.assert_added("permitted.yaml")
+        self.assertEqual(self.opened("caps-permitted"), ["permitted/euid-nobody", "permitted/root"])
+        self.assertEqual(self.opened("caps-effective"), ["effective/root"])
+
+    def test_namespace_capability_matches_only_outside_the_host_user_namespace(self):
+        self.assert_added("nscap.yaml")
+        self.assertEqual(self.opened("caps-nsonly"), ["nscap/userns-root"])
+
+    # ---- hooks, actions, options ----
+
+    def test_message_and_tags_are_in_the_event(self):
+        self.assert_added("msg.yaml")
+        evs = self.tracepoints("msg-tags")
+        self.assertEqual(len(evs), 1, evs)
+        self.assertEqual(evs[0]["message"], "an open under msg")
+        self.assertEqual(evs[0]["tags"], ["vigil.test", "files"])
+
+    def test_policy_mode_option_reports_the_kill_without_killing(self):
+        self.assert_added("monitor.yaml")
+        self.assertEqual(self.rc_monitor, 0)
+        evs = self.tracepoints("mode-monitor")
+        self.assertEqual(len(evs), 1, evs)
+        self.assertEqual(evs[0]["action"], "KPROBE_ACTION_SIGKILL")
+        self.assertTrue(evs[0].get("monitored"), evs[0])
+        pol = {p["name"]: p for p in self.status["policies"]}
+        self.assertEqual(pol["mode-monitor"]["mode"], "monitor")
+
+    def test_rate_limit_scope_global_posts_once_for_two_processes(self):
+        self.assert_added("global.yaml")
+        self.assertEqual(self.opened("rate-global"), ["global/x"])
+        self.assertEqual(self.opened("rate-process"), ["process/x", "process/x"])
+
+    def test_in_map_over_a_syscall_list_on_raw_syscalls(self):
+        self.assert_added("syscalls.yaml")
+        self.assertEqual(self.syscaller_rc, 0)
+        evs = self.tracepoints("syscall-list")
+        self.assertEqual(len(evs), 2, evs)
+        for ev in evs:
+            self.assertEqual(ev["subsys"], "raw_syscalls")
+            self.assertEqual(ev["args"][0]["syscall_id"], {"id": 3, "abi": "x64"})   # __NR_close
 
 
 if __name__ == "__main__":
