@@ -20,9 +20,10 @@
 #define VG_MAX_SELECTORS 16
 #define VG_MAX_MATCH_ARGS 5
 #define VG_MAX_VALUES 8		/* integer values per arg filter, pids per pid filter */
-#define VG_MAX_NS_FILTERS 4	/* matchNamespaces entries per selector */
+#define VG_MAX_PID_FILTERS 4	/* matchPIDs entries per selector */
+#define VG_MAX_NS_FILTERS 10	/* matchNamespaces entries per selector: one per namespace type */
 #define VG_MAX_NS_VALUES 4
-#define VG_MAX_CAP_FILTERS 2	/* matchCapabilities entries per selector */
+#define VG_MAX_CAP_FILTERS 8	/* matchCapabilities + matchCapabilityChanges entries per selector */
 #define VG_MAX_ACTIONS 3
 #define VG_STR_KEY 256		/* string Equal keys (Tetragon: 255) */
 /* Prefix keys: an LPM trie key holds at most 256 data bytes (LPM_DATA_SIZE_MAX), 4 of which
@@ -32,7 +33,7 @@
 #define VG_ARG_STR_MAX 4096	/* bytes of one string argument captured; power of two */
 #define VG_DATA_MAX (4 * 4096)	/* record data area; offsets masked to 2 * 4096 - 1 (per-CPU values are limited to 32 KiB) */
 #define VG_ANCESTOR_DEPTH 16	/* followForks / followChildren look this far up */
-#define VG_MAX_RET_FILTERS 2	/* matchReturnArgs entries per selector */
+#define VG_MAX_RET_FILTERS 5	/* matchReturnArgs entries per selector (as matchArgs) */
 #define VG_PENDING_MAX 256	/* calls of a return hook in flight at once (threads inside it) */
 
 /* How the program finds the hook's arguments (chosen with the mechanism). */
@@ -201,7 +202,7 @@ struct vg_selector {
 	__u8 ns_changes_negate;
 	__u32 ns_changes_mask;	/* matchNamespaceChanges: bit per namespace, 0 = none */
 	__u32 pad;
-	struct vg_pid_filter pids[2];
+	struct vg_pid_filter pids[VG_MAX_PID_FILTERS];
 	struct vg_ns_filter ns[VG_MAX_NS_FILTERS];
 	struct vg_cap_filter caps[VG_MAX_CAP_FILTERS];
 	struct vg_binary_filter binary;

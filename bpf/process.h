@@ -57,6 +57,7 @@ enum vigil_kflag {
 };
 
 #define VIGIL_NS_SLOTS 10	/* uts ipc mnt pid pid_for_children net time time_for_children cgroup user */
+#define VIGIL_NS_SLOT_USER 9	/* the slots follow enum vigil_ns_kind (core/events/events.h) */
 
 struct vigil_msg_hdr {
 	__u16 op;			/* enum vigil_msg_op */

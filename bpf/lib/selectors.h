@@ -213,7 +213,7 @@ static __always_inline bool match_caps(struct generic_scratch *s, const volatile
 	__u64 cur = s->caps[idx];
 	bool hit;
 
-	if (f->ns_only && s->ns[9] == cfg.host_user_ns)
+	if (f->ns_only && s->ns[VIGIL_NS_SLOT_USER] == cfg.host_user_ns)
 		return false;
 	if (f->changes) {
 		if (!e)
@@ -372,7 +372,7 @@ static __always_inline bool match_selector(struct generic_scratch *s, const vola
 {
 	int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < VG_MAX_PID_FILTERS; i++) {
 		if (i >= sel->npids)
 			break;
 		if (!match_pids(&sel->pids[i], task, tgid))

@@ -115,7 +115,8 @@ int policy_filter_pids(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *valu
 {
 	struct vigil_selector *s = ((struct policy_selector_parse *)obj)->s;
 
-	return each_entry(c, key, value, SIZE_MAX, sizeof(*s->pids), (void **)&s->pids, &s->npids, one_pids);
+	return each_entry(c, key, value, VIGIL_POLICY_MAX_PID_ENTRIES, sizeof(*s->pids), (void **)&s->pids, &s->npids,
+			  one_pids);
 }
 
 /* ---- matchBinaries, matchParentBinaries ---- */
@@ -399,13 +400,14 @@ int policy_filter_caps(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *valu
 {
 	struct vigil_selector *s = ((struct policy_selector_parse *)obj)->s;
 
-	return each_entry(c, key, value, SIZE_MAX, sizeof(*s->caps), (void **)&s->caps, &s->ncaps, one_caps);
+	return each_entry(c, key, value, VIGIL_POLICY_MAX_CAP_ENTRIES, sizeof(*s->caps), (void **)&s->caps, &s->ncaps,
+			  one_caps);
 }
 
 int policy_filter_cap_changes(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
 	struct vigil_selector *s = ((struct policy_selector_parse *)obj)->s;
 
-	return each_entry(c, key, value, SIZE_MAX, sizeof(*s->cap_changes), (void **)&s->cap_changes,
+	return each_entry(c, key, value, VIGIL_POLICY_MAX_CAP_ENTRIES, sizeof(*s->cap_changes), (void **)&s->cap_changes,
 			  &s->ncap_changes, one_caps);
 }

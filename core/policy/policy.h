@@ -24,6 +24,10 @@
 #define VIGIL_POLICY_MAX_MATCH_ARGS 5		/* matchArgs entries per selector (kept) */
 #define VIGIL_POLICY_MAX_INT_VALUES 8		/* values per integer matchArgs (Tetragon: 4, lifted) */
 #define VIGIL_POLICY_MAX_PIDS 8			/* values per matchPIDs entry (Tetragon: 4, lifted) */
+/* entries per selector; Tetragon parses any number but its kernel side reads only the first
+ * matchPIDs and the first matchCapabilities entry */
+#define VIGIL_POLICY_MAX_PID_ENTRIES 4		/* matchPIDs */
+#define VIGIL_POLICY_MAX_CAP_ENTRIES 4		/* matchCapabilities, and matchCapabilityChanges */
 #define VIGIL_POLICY_MAX_NS_VALUES 4		/* values per matchNamespaces entry (kept) */
 #define VIGIL_POLICY_MAX_ACTIONS 3		/* per selector (kept) */
 #define VIGIL_POLICY_MAX_TAGS 16		/* (kept) */

@@ -548,8 +548,9 @@ int compile_selectors(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 		const struct vigil_selector *sel = &hook->selectors[i];
 		struct vg_selector *out = &h->cfg.sel[i];
 
-		if (sel->npids > 2)
-			return sensor_error(ctx, sel->pos, -E2BIG, "at most 2 matchPIDs entries per selector");
+		if (sel->npids > VG_MAX_PID_FILTERS)
+			return sensor_error(ctx, sel->pos, -E2BIG, "at most %d matchPIDs entries per selector",
+					    VG_MAX_PID_FILTERS);
 		for (j = 0; j < sel->npids; j++) {
 			const struct vigil_match_pids *m = &sel->pids[j];
 

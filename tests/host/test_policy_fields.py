@@ -77,7 +77,8 @@ class PolicyFields(unittest.TestCase):
         me = os.getpid()
         cls.p = {k: os.path.join(t, k) for k in (
             "ignored", "strict", "follow", "nofollow", "notin", "nspid", "parent", "nschange", "macro",
-            "msg", "monitor", "global", "process", "permitted", "effective", "nscap")}
+            "msg", "monitor", "global", "process", "permitted", "effective", "nscap", "pids4", "ns10", "caps4",
+            "ret")}
         p = cls.p
         files = {
             "ignored.yaml": missing_call_policy("missing-call-ignored", p["ignored"], True),
@@ -155,6 +156,46 @@ class PolicyFields(unittest.TestCase):
                 matchCapabilities:
                 - {operator: In, isNamespaceCapability: true, values: [CAP_SYS_ADMIN]}
                 """),
+            # limits: the last entry of each list is the one that decides, so it must be enforced
+            "pids4.yaml": open_policy("limit-pids", p["pids4"], """\
+                matchPIDs:
+                - {operator: NotIn, values: [1]}
+                - {operator: NotIn, values: [2]}
+                - {operator: NotIn, values: [3]}
+                - {operator: In, values: [%d]}
+                """ % me),
+            "ns10.yaml": open_policy("limit-ns", p["ns10"], "matchNamespaces:\n" + "".join(
+                "- {namespace: %s, operator: In, values: [host_ns]}\n" % ns
+                for ns in ("Uts", "Ipc", "Mnt", "Pid", "PidForChildren", "Net", "Time", "TimeForChildren",
+                           "Cgroup", "User"))),
+            "caps4.yaml": open_policy("limit-caps", p["caps4"], """\
+                matchCapabilities:
+                - {type: Permitted, operator: In, values: [CAP_SYS_ADMIN]}
+                - {type: Permitted, operator: In, values: [CAP_CHOWN]}
+                - {type: Inheritable, operator: NotIn, values: [CAP_SYS_MODULE]}
+                - {type: Effective, operator: In, values: [CAP_SYS_ADMIN]}
+                """),
+            "ret.yaml": policy("limit-return-args", """\
+                kprobes:
+                - call: "sys_openat"
+                  syscall: true
+                  return: true
+                  args:
+                  - index: 1
+                    type: "string"
+                  returnArg:
+                    index: 0
+                    type: "int"
+                  selectors:
+                  - matchArgs:
+                    - index: 1
+                      operator: "Prefix"
+                      values: ["%s/"]
+                    matchReturnArgs:
+                    - {index: 0, operator: LT, values: ["0"]}
+                    - {index: 0, operator: GT, values: ["-4096"]}
+                    - {index: 0, operator: NotEqual, values: ["-2"]}
+                """ % p["ret"]),
             "syscalls.yaml": policy("syscall-list", """\
                 lists:
                 - name: "closes"
@@ -216,6 +257,14 @@ class PolicyFields(unittest.TestCase):
                 run("setpriv", "--euid=65534", OPENER, p[key] + "/euid-nobody")
             run(OPENER, p["nscap"] + "/host-root")
             run("unshare", "--user", "--map-root-user", OPENER, p["nscap"] + "/userns-root")
+            for key in ("pids4", "ns10", "caps4"):
+                os.close(os.open(p[key] + "/self", os.O_RDONLY | os.O_CREAT))
+                run(OPENER, p[key] + "/child")
+            run("unshare", "--user", "--map-root-user", OPENER, p["ns10"] + "/userns")
+            run("setpriv", "--euid=65534", OPENER, p["caps4"] + "/euid-nobody")
+            open(p["ret"] + "/file", "w").close()
+            # fd >= 0, -ENOENT, -ENOTDIR: only the last passes all three matchReturnArgs
+            run(OPENER, p["ret"] + "/file", p["ret"] + "/missing", p["ret"] + "/file/x")
             exist = [os.path.join(t, "c1"), os.path.join(t, "c2")]
             for e in exist:
                 open(e, "w").close()
@@ -296,6 +345,27 @@ class PolicyFields(unittest.TestCase):
         self.assert_added("nscap.yaml")
         self.assertEqual(self.opened("caps-nsonly"), ["nscap/userns-root"])
 
+    # ---- limits beyond Tetragon's first entry ----
+
+    def test_four_match_pids_entries_all_apply(self):
+        self.assert_added("pids4.yaml")
+        self.assertEqual(self.opened("limit-pids"), ["pids4/self"])
+
+    def test_ten_match_namespaces_entries_all_apply(self):
+        self.assert_added("ns10.yaml")
+        self.assertEqual(self.opened("limit-ns"), ["ns10/child", "ns10/self"])
+
+    def test_four_match_capabilities_entries_all_apply(self):
+        self.assert_added("caps4.yaml")
+        self.assertEqual(self.opened("limit-caps"), ["caps4/child", "caps4/self"])
+
+    def test_three_match_return_args_entries_all_apply(self):
+        self.assert_added("ret.yaml")
+        evs = [e["process_kprobe"] for e in self.events
+               if e.get("process_kprobe", {}).get("policy_name") == "limit-return-args"]
+        self.assertEqual([os.path.relpath(ev["args"][0]["string_arg"], self.tmp) for ev in evs], ["ret/file/x"], evs)
+        self.assertEqual(evs[0]["return"], {"int_arg": -20})
+
     # ---- hooks, actions, options ----
 
     def test_message_and_tags_are_in_the_event(self):
@@ -323,8 +393,9 @@ class PolicyFields(unittest.TestCase):
     def test_in_map_over_a_syscall_list_on_raw_syscalls(self):
         self.assert_added("syscalls.yaml")
         self.assertEqual(self.syscaller_rc, 0)
-        evs = self.tracepoints("syscall-list")
-        self.assertEqual(len(evs), 2, evs)
+        # the same binary runs elsewhere in this test: count the run on c1 and c2
+        evs = [ev for ev in self.tracepoints("syscall-list") if ev["process"]["arguments"].endswith("/c2")]
+        self.assertEqual(len(evs), 2, [ev["args"] for ev in evs])
         for ev in evs:
             self.assertEqual(ev["subsys"], "raw_syscalls")
             self.assertEqual(ev["args"][0]["syscall_id"], {"id": 3, "abi": "x64"})   # __NR_close

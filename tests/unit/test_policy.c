@@ -1151,6 +1151,22 @@ static void test_refuses_nine_pids(void **state)
 		    "too many values (max 8)", 10, 67);
 }
 
+static void test_refuses_five_match_pids_entries(void **state)
+{
+	check_error(KPROBE("[]", "matchPIDs:\n      - {operator: In, values: [1]}\n      - {operator: In, values: [1]}\n"
+				 "      - {operator: In, values: [1]}\n      - {operator: In, values: [1]}\n"
+				 "      - {operator: In, values: [1]}\n"),
+		    "too many matchPIDs entries (max 4)", 15, 9);
+}
+
+static void test_refuses_five_match_capability_changes_entries(void **state)
+{
+	check_error(KPROBE("[]", "matchCapabilityChanges:\n      - {operator: In, values: [CAP_BPF]}\n"
+				 "      - {operator: In, values: [CAP_BPF]}\n      - {operator: In, values: [CAP_BPF]}\n"
+				 "      - {operator: In, values: [CAP_BPF]}\n      - {operator: In, values: [CAP_BPF]}\n"),
+		    "too many matchCapabilityChanges entries (max 4)", 15, 9);
+}
+
 static void test_refuses_two_match_binaries(void **state)
 {
 	check_error(KPROBE("[]", "matchBinaries: [{operator: In, values: [/a]}, {operator: In, values: [/b]}]\n"),
@@ -1555,6 +1571,8 @@ int main(void)
 		cmocka_unit_test(test_refuses_field_in_two_macros),
 		cmocka_unit_test(test_refuses_pid_operator_other_than_in),
 		cmocka_unit_test(test_refuses_nine_pids),
+		cmocka_unit_test(test_refuses_five_match_pids_entries),
+		cmocka_unit_test(test_refuses_five_match_capability_changes_entries),
 		cmocka_unit_test(test_refuses_two_match_binaries),
 		cmocka_unit_test(test_refuses_follow_children_with_prefix),
 		cmocka_unit_test(test_refuses_lowercase_namespace_name),
