@@ -80,15 +80,54 @@ static int hook_name(struct policy_ctx *c, yaml_node_t *value, const char *field
 static int kprobe_call(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
 	struct hook_parse *hp = obj;
+	const struct vigil_policy_list *l;
+	const char *name;
 	int err;
 
 	err = hook_name(c, value, "call", &hp->h.call, &hp->h);
-	if (!err && !strncmp(hp->h.call, "list:", 5) && !policy_list_find(c->policy, hp->h.call + 5))
-		err = policy_error(c, value, "list \"%s\" is not defined in spec.lists", hp->h.call + 5);
-	else if (!err && !strncmp(hp->h.call, "list:", 5))
-		err = policy_error(c, value, "call \"%s\": hooking every call of a list is not supported yet",
-				   hp->h.call);
-	return err;
+	if (err || strncmp(hp->h.call, "list:", 5))
+		return err;
+	l = policy_list_find(c->policy, hp->h.call + 5);
+	if (!l)
+		return policy_error(c, value, "list \"%s\" is not defined in spec.lists", hp->h.call + 5);
+	if (l->type == VIGIL_LIST_GENERATED_SYSCALLS)
+		return policy_error(c, value, "call \"%s\": a generated_syscalls list would attach one program per "
+				    "syscall; not supported yet (name the syscalls in a syscalls list)", hp->h.call);
+	if (l->type == VIGIL_LIST_GENERATED_FTRACE)
+		return policy_error(c, value, "call \"%s\": generated_ftrace lists are not supported yet", hp->h.call);
+	if (l->type != VIGIL_LIST_SYSCALLS || !c->call_override)
+		return policy_error(c, value, "call \"%s\": list \"%s\" is not a syscalls list", hp->h.call, l->name);
+	/* this pass is the hook of one value: "sys_dup", "x64/sys_dup" */
+	name = c->call_override;
+	if (!strncmp(name, "x64/", 4))
+		name += 4;
+	else if (strchr(name, '/'))
+		return policy_error(c, value, "call \"%s\": \"%s\" is not an x86-64 syscall; vigil hooks x64 ones only",
+				    hp->h.call, name);
+	free(hp->h.call);
+	hp->h.call = strdup(name);
+	return hp->h.call ? 0 : policy_nomem(c);
+}
+
+const struct vigil_policy_list *policy_kprobe_call_list(struct policy_ctx *c, yaml_node_t *item)
+{
+	const struct vigil_policy_list *l;
+	yaml_node_pair_t *p;
+	yaml_node_t *key, *value;
+
+	if (item->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
+		key = policy_node(c, p->key);
+		value = policy_node(c, p->value);
+		if (!key || !value || key->type != YAML_SCALAR_NODE || value->type != YAML_SCALAR_NODE ||
+		    strcmp((const char *)key->data.scalar.value, "call") ||
+		    strncmp((const char *)value->data.scalar.value, "list:", 5))
+			continue;
+		l = policy_list_find(c->policy, (const char *)value->data.scalar.value + 5);
+		return l && l->type == VIGIL_LIST_SYSCALLS && l->nvalues ? l : NULL;
+	}
+	return NULL;
 }
 
 /* TrackSock/UntrackSock on the returned sock: checked, then refused (no socket tracking). */
@@ -354,6 +393,8 @@ static int parse_hook(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook
 	hp.h.syscall = kind == VIGIL_HOOK_KPROBE;	/* the CRD's default for kprobes: true */
 	hp.h.pos = policy_pos(item);
 	err = policy_parse_map(c, item, NULL, fields, nfields, &hp);
+	if (c->call_override)
+		hp.h.syscall = true;	/* a syscalls list names syscalls, whatever `syscall` says */
 	if (!err)
 		err = hook_finish(c, item, &hp);
 	if (err) {

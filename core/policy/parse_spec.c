@@ -16,10 +16,12 @@ struct spec {
 };
 
 /* The hook sections, in the order vigil_policy.hooks lists them. */
-static const struct {
+struct section {
 	const char *key;
 	int (*parse)(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h);
-} sections[] = {
+};
+
+static const struct section sections[] = {
 	{ "kprobes", policy_parse_kprobe },
 	{ "fentries", policy_parse_kprobe },	/* the same spec; how to attach is the loader's choice */
 	{ "tracepoints", policy_parse_tracepoint },
@@ -149,10 +151,20 @@ static int parse_macros(struct policy_ctx *c, yaml_node_t *map)
 
 /* ---- hooks ---- */
 
+/* How many hooks a list item becomes: one, or one per value of the syscalls list it calls. */
+static size_t expansion(struct policy_ctx *c, const struct section *section, yaml_node_t *item)
+{
+	const struct vigil_policy_list *l;
+
+	l = item && section->parse == policy_parse_kprobe ? policy_kprobe_call_list(c, item) : NULL;
+	return l ? l->nvalues : 1;
+}
+
 static int parse_hooks(struct policy_ctx *c, const struct spec *s)
 {
+	const struct vigil_policy_list *l;
 	struct vigil_policy *p = c->policy;
-	size_t i, j, n = 0, len;
+	size_t i, j, k, n = 0, len;
 	yaml_node_t *item;
 	int err;
 
@@ -162,7 +174,8 @@ static int parse_hooks(struct policy_ctx *c, const struct spec *s)
 		err = policy_expect(c, s->hooks[i], YAML_SEQUENCE_NODE, sections[i].key);
 		if (err)
 			return err;
-		n += policy_seq_len(s->hooks[i]);
+		for (j = 0; j < policy_seq_len(s->hooks[i]); j++)
+			n += expansion(c, &sections[i], policy_node(c, s->hooks[i]->data.sequence.items.start[j]));
 	}
 	p->hooks = calloc(n ? n : 1, sizeof(*p->hooks));
 	if (!p->hooks)
@@ -177,7 +190,17 @@ static int parse_hooks(struct policy_ctx *c, const struct spec *s)
 				return -EINVAL;
 			len = policy_path_key(c, sections[i].key);
 			policy_path_index(c, j);
-			err = sections[i].parse(c, item, &p->hooks[n++]);
+			l = sections[i].parse == policy_parse_kprobe ? policy_kprobe_call_list(c, item) : NULL;
+			if (!l) {
+				err = sections[i].parse(c, item, &p->hooks[n++]);
+			} else {
+				/* call: "list:NAME": one hook per syscall of the list */
+				for (k = 0, err = 0; k < l->nvalues && !err; k++) {
+					c->call_override = l->values[k];
+					err = sections[i].parse(c, item, &p->hooks[n++]);
+				}
+				c->call_override = NULL;
+			}
 			policy_path_pop(c, len);
 			if (err)
 				return err;

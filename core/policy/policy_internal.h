@@ -40,6 +40,9 @@ struct policy_ctx {
 	size_t pathlen;
 	yaml_node_t *macros;		/* spec.selectorsMacros (a mapping) or NULL */
 	bool has_enforcers;		/* spec.enforcers has an entry (NotifyEnforcer needs one) */
+	/* a kprobe whose call is "list:NAME" (a syscalls list) is parsed once per value: the
+	 * value this pass stands for */
+	const char *call_override;
 	/* the hook whose selectors are being parsed */
 	struct vigil_hook *hook;
 	size_t hook_nspec_args;		/* hook->args[] entries from `args`; the rest came from `data` */
@@ -144,6 +147,9 @@ int policy_parse_kprobe(struct policy_ctx *c, yaml_node_t *item, struct vigil_ho
 int policy_parse_tracepoint(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h);
 int policy_parse_lsm(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h);
 int policy_parse_uprobe(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h);
+/* The syscalls list a kprobe item's call names ("list:NAME"), or NULL: the item stands for
+ * one hook per value of that list. */
+const struct vigil_policy_list *policy_kprobe_call_list(struct policy_ctx *c, yaml_node_t *item);
 
 /* parse_args.c: one args/data/returnArg entry of a hook of kind. */
 enum policy_arg_role {

@@ -196,6 +196,18 @@ class PolicyFields(unittest.TestCase):
                     - {index: 0, operator: GT, values: ["-4096"]}
                     - {index: 0, operator: NotEqual, values: ["-2"]}
                 """ % p["ret"]),
+            "calllist.yaml": policy("call-list", """\
+                lists:
+                - name: "opener-calls"
+                  type: "syscalls"
+                  values: ["sys_openat", "x64/sys_close"]
+                kprobes:
+                - call: "list:opener-calls"
+                  selectors:
+                  - matchBinaries:
+                    - operator: "In"
+                      values: ["%s"]
+                """ % SYSCALLER),
             "syscalls.yaml": policy("syscall-list", """\
                 lists:
                 - name: "closes"
@@ -367,6 +379,16 @@ class PolicyFields(unittest.TestCase):
         self.assertEqual(evs[0]["return"], {"int_arg": -20})
 
     # ---- hooks, actions, options ----
+
+    def test_call_list_hooks_each_syscall_of_the_list(self):
+        self.assert_added("calllist.yaml")
+        evs = [e["process_kprobe"] for e in self.events
+               if e.get("process_kprobe", {}).get("policy_name") == "call-list"
+               and e["process_kprobe"]["process"]["arguments"].endswith("/c2")]
+        names = sorted(ev["function_name"] for ev in evs)
+        self.assertEqual(names, ["__x64_sys_close"] * 2 + ["__x64_sys_openat"] * 2, names)
+        pol = [p for p in self.status["policies"] if p["name"] == "call-list"]
+        self.assertEqual(len(pol[0]["hooks"]), 2, pol)
 
     def test_message_and_tags_are_in_the_event(self):
         self.assert_added("msg.yaml")

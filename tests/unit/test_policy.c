@@ -955,6 +955,30 @@ static void test_refuses_undefined_list_in_call(void **state)
 	check_error(HDR "  kprobes:\n  - call: \"list:nope\"\n", "list \"nope\" is not defined in spec.lists", 7, 11);
 }
 
+static void test_call_list_becomes_one_syscall_hook_per_value(void **state)
+{
+	struct vigil_policy *p = parse_ok(HDR "  lists: [{name: dups, type: syscalls, values: [sys_dup, x64/sys_dup2]}]\n"
+					      "  kprobes:\n  - call: \"list:dups\"\n    syscall: false\n"
+					      "    selectors: [{matchBinaries: [{operator: In, values: [/bin/x]}]}]\n"
+					      "  - call: sys_read\n");
+
+	assert_int_equal(p->nhooks, 3);
+	assert_string_equal(p->hooks[0].call, "sys_dup");
+	assert_string_equal(p->hooks[1].call, "sys_dup2");
+	assert_true(p->hooks[0].syscall && p->hooks[1].syscall);	/* a syscalls list names syscalls */
+	assert_int_equal(p->hooks[1].nselectors, 1);
+	assert_string_equal(p->hooks[1].selectors[0].binaries[0].values[0], "/bin/x");
+	assert_int_equal(p->hooks[1].call_pos.line, 8);
+	assert_string_equal(p->hooks[2].call, "sys_read");
+	vigil_policy_free(p);
+}
+
+static void test_refuses_call_list_of_another_abi(void **state)
+{
+	check_error(HDR "  lists: [{name: l, type: syscalls, values: [i386/sys_dup]}]\n  kprobes:\n  - call: \"list:l\"\n",
+		    "\"i386/sys_dup\" is not an x86-64 syscall", 8, 11);
+}
+
 static void test_refuses_two_enforcers(void **state)
 {
 	check_error(HDR "  enforcers:\n  - calls: [sys_read]\n  - calls: [sys_write]\n",
@@ -1541,6 +1565,8 @@ int main(void)
 		cmocka_unit_test(test_refuses_unknown_list_type_naming_files),
 		cmocka_unit_test(test_refuses_bad_syscall_name_in_list),
 		cmocka_unit_test(test_refuses_undefined_list_in_call),
+		cmocka_unit_test(test_call_list_becomes_one_syscall_hook_per_value),
+		cmocka_unit_test(test_refuses_call_list_of_another_abi),
 		cmocka_unit_test(test_refuses_two_enforcers),
 		cmocka_unit_test(test_refuses_macro_using_macros),
 		cmocka_unit_test(test_refuses_unknown_key_in_macro),

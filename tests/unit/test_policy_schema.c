@@ -82,7 +82,7 @@ static const struct row rows[] = {
 		 T_FIELDS "test_in_map_over_a_syscall_list_on_raw_syscalls"),
 	HONOURED("spec.lists[].type: generated_syscalls", "  lists: [{name: l, type: generated_syscalls}]\n",
 		 T_SENSORS "test_generated_and_x64_syscall_lists_expand_to_numbers"),
-	/* a generated_ftrace list only serves call: "list:NAME", refused below */
+	/* a generated_ftrace list only serves call: "list:NAME", refused there */
 	HONOURED("spec.lists[].type: generated_ftrace", "  lists: [{name: l, type: generated_ftrace, pattern: \"^vfs_\"}]\n",
 		 T_POLICY "test_full_policy_keeps_options_and_lists"),
 	HONOURED("spec.lists[].values", "  lists: [{name: l, type: syscalls, values: [x64/sys_openat]}]\n",
@@ -123,8 +123,14 @@ static const struct row rows[] = {
 
 	/* ================================ kprobes[] (and fentries[]) */
 	HONOURED("kprobes[].call", KP(""), T_ENGINE "test_syscall_kprobe_lands_on_raw_syscalls_with_args"),
-	REFUSED("kprobes[].call: list:NAME", "  lists: [{name: l, type: syscalls, values: [sys_openat]}]\n"
-		"  kprobes:\n  - call: \"list:l\"\n", "\"list:l\"", "call \"list:l\": hooking every call of a list is not supported yet"),
+	HONOURED("kprobes[].call: list:NAME (syscalls)", "  lists: [{name: l, type: syscalls, values: [sys_openat]}]\n"
+		 "  kprobes:\n  - call: \"list:l\"\n", T_FIELDS "test_call_list_hooks_each_syscall_of_the_list"),
+	REFUSED("kprobes[].call: list:NAME (generated_syscalls)", "  lists: [{name: l, type: generated_syscalls}]\n"
+		"  kprobes:\n  - call: \"list:l\"\n", "\"list:l\"",
+		"call \"list:l\": a generated_syscalls list would attach one program per syscall; not supported yet"),
+	REFUSED("kprobes[].call: list:NAME (generated_ftrace)", "  lists: [{name: l, type: generated_ftrace, pattern: \"^vfs_\"}]\n"
+		"  kprobes:\n  - call: \"list:l\"\n", "\"list:l\"",
+		"call \"list:l\": generated_ftrace lists are not supported yet"),
 	HONOURED("kprobes[].syscall", KP("    syscall: true\n"), T_ENGINE "test_syscall_kprobe_lands_on_raw_syscalls_with_args"),
 	HONOURED("kprobes[].return", RET(""), T_ENGINE "test_return_probe_reports_only_failed_calls_with_their_return_value"),
 	HONOURED("kprobes[].returnArg", RET(""), T_ENGINE "test_return_probe_reports_only_failed_calls_with_their_return_value"),
