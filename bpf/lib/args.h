@@ -340,6 +340,9 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 		used = capture_cred(s, o, (const struct cred *)raw);
 		break;
 	case VG_ARG_KERNEL_CAP_T:
+	case VG_ARG_CAP_INHERITABLE:
+	case VG_ARG_CAP_PERMITTED:
+	case VG_ARG_CAP_EFFECTIVE:
 		if (!a->user && cfg.fetch != VG_FETCH_TRACEPOINT) {
 			__u64 caps = 0;
 

@@ -87,9 +87,13 @@ enum vigil_arg_type {
 	VIGIL_ARG_SKB,
 	VIGIL_ARG_CRED,
 	VIGIL_ARG_CAPABILITY,
-	VIGIL_ARG_KERNEL_CAP_T,	/* kernel_cap_t, cap_inheritable, cap_permitted, cap_effective */
+	VIGIL_ARG_KERNEL_CAP_T,	/* a kernel_cap_t *, read as its 64-bit mask */
 	VIGIL_ARG_SYSCALL64,
 	VIGIL_ARG_DATA_LOC,
+	/* read as kernel_cap_t; their own types so that events can name the set */
+	VIGIL_ARG_CAP_INHERITABLE,
+	VIGIL_ARG_CAP_PERMITTED,
+	VIGIL_ARG_CAP_EFFECTIVE,
 	VIGIL_ARG_TYPE_COUNT,
 };
 

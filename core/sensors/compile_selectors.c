@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../policy/policy_internal.h"	/* the value checkers the parser used */
 #include "sensors_internal.h"
 
 /* InMap ranges are expanded element by element into the hash map: bound the expansion. */
@@ -291,6 +292,12 @@ static int files_list_filter(struct compile_ctx *ctx, const struct vigil_match_a
 	return 0;
 }
 
+static bool cap_set_type(enum vigil_arg_type t)
+{
+	return t == VIGIL_ARG_KERNEL_CAP_T || t == VIGIL_ARG_CAP_INHERITABLE || t == VIGIL_ARG_CAP_PERMITTED ||
+	       t == VIGIL_ARG_CAP_EFFECTIVE;
+}
+
 /* Translate one matchArgs entry. */
 /* type and cls are those of the value filtered: an argument's, or a return value's. */
 static int compile_arg_filter(struct compile_ctx *ctx, enum vigil_arg_type type, uint8_t cls,
@@ -443,13 +450,14 @@ static int compile_arg_filter(struct compile_ctx *ctx, enum vigil_arg_type type,
 		return sensor_error(ctx, m->pos, -EOPNOTSUPP, "operator %s is not supported by vigil yet", vigil_op_name(op));
 	}
 
-	/* the integer comparisons: each value a number or a symbol */
+	/* the integer comparisons: each value a number or a symbol; capability sets take masks
+	 * ("CAP_A,CAP_B" is both bits), not capability numbers */
 	if (m->nvalues > VG_MAX_VALUES)
 		return sensor_error(ctx, m->pos, -E2BIG, "at most %d values (use InMap for more)", VG_MAX_VALUES);
 	for (i = 0; i < m->nvalues; i++) {
 		uint64_t v;
 
-		if (parse_value(m->values[i], &v))
+		if (cap_set_type(type) ? policy_parse_cap_mask(m->values[i], &v) : parse_value(m->values[i], &v))
 			return bad_value(ctx, m->pos, m->values[i]);
 		f->values[i] = v;
 	}

@@ -408,6 +408,22 @@ static void test_generated_and_x64_syscall_lists_expand_to_numbers(void **state)
 	assert_int_equal(k[0].value, 246);	/* kexec_load */
 }
 
+/* kernel_cap_t and the cap_* sets compare 64-bit masks: CAP_ names are bits, not numbers */
+static void test_capability_set_values_become_masks(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_capset\n    args: [{index: 1, type: cap_effective}]\n"
+				    "    selectors:\n    - matchArgs: [{index: 1, operator: Mask, values: [\"CAP_CHOWN,CAP_SYS_ADMIN\"]}]\n"
+				    "    - matchArgs: [{index: 1, operator: Equal, values: [CAP_BPF, \"0x3\"]}]\n",
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_int_equal(f->hook.cfg.args[0].type, VG_ARG_CAP_EFFECTIVE);
+	assert_int_equal(f->hook.cfg.sel[0].args[0].values[0], 1ULL | 1ULL << 21);
+	assert_int_equal(f->hook.cfg.sel[1].args[0].values[0], 1ULL << 39);
+	assert_int_equal(f->hook.cfg.sel[1].args[0].values[1], 3);
+}
+
 /* ---- sockets ---- */
 
 static void test_address_cidrs_become_lpm_keys_for_v4_and_v6(void **state)
@@ -629,6 +645,7 @@ int main(void)
 		T(test_in_range_stores_pairs),
 		T(test_in_map_expands_ranges_into_set_keys),
 		T(test_generated_and_x64_syscall_lists_expand_to_numbers),
+		T(test_capability_set_values_become_masks),
 		T(test_address_cidrs_become_lpm_keys_for_v4_and_v6),
 		T(test_ports_family_and_privileged_ports),
 		T(test_process_filters_and_host_ns_resolution),
