@@ -118,6 +118,7 @@ enum vg_filter_kind {
 	VG_F_PORT,		/* values[] as [min, max] pairs */
 	VG_F_FILE_TYPE,		/* values[0] is a mask of S_IFMT types (1 << (mode >> 12)) */
 	VG_F_FILE_ID,		/* a "files" list: vg_int_set keyed as struct vg_file_key */
+	VG_F_CAPS_GAINED,	/* CapabilitiesGained: values[0] is the second slot; bits it has, slot lacks */
 };
 
 /* Which field of a captured argument an operator looks at. */

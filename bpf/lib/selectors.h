@@ -350,6 +350,14 @@ static __always_inline bool match_arg(struct generic_scratch *s, const volatile 
 		hit = bpf_map_lookup_elem(&int_set, &k) != NULL;
 		break;
 	}
+	case VG_F_CAPS_GAINED: {
+		/* Tetragon's order, args: [a, b]: a capability b holds and a does not */
+		__u32 other = f->values[0] & 7;
+
+		if (!(s->rec.arg_flags[other] & VG_ARGF_ERROR))
+			hit = (s->rec.arg_int[other] & ~s->rec.arg_int[slot]) != 0;
+		break;
+	}
 	case VG_F_ADDR:
 		if (class == VG_CLASS_SOCK) {
 			struct vg_sock *sk = (void *)data;

@@ -417,8 +417,9 @@ static const struct vigil_policy_arg *target(const struct policy_ctx *c, enum po
 	return kind == POLICY_MATCH_RETURN_ARGS ? &c->hook->return_arg : &c->hook->args[slot];
 }
 
-/* CapabilitiesGained compares two cap arguments, new then old. vigil_match_arg has one
- * slot, so the old one's slot travels as the single value, in decimal. */
+/* CapabilitiesGained compares two cap arguments, args: [a, b], and matches when b holds a
+ * capability a lacks (Tetragon's (a ^ b) & b; its test passes the old set first). vigil_match_arg
+ * has one slot, so b's slot travels as the single value, in decimal. */
 static int entry_cap_gained(struct policy_ctx *c, yaml_node_t *item, enum policy_match_kind kind,
 			    struct match_parse *mp)
 {
@@ -428,7 +429,7 @@ static int entry_cap_gained(struct policy_ctx *c, yaml_node_t *item, enum policy
 	int err;
 
 	if (kind != POLICY_MATCH_ARGS || mp->nslots != 2)
-		return policy_error(c, mp->op, "CapabilitiesGained needs matchArgs with args: [new, old]");
+		return policy_error(c, mp->op, "CapabilitiesGained needs matchArgs with args: [before, after]");
 	err = slot_from_args(c, mp, 1, 0, c->hook_nspec_args, "args", &old);
 	if (err)
 		return err;
@@ -532,11 +533,7 @@ static int parse_entry(struct policy_ctx *c, yaml_node_t *item, enum policy_matc
 	if (m.op == VIGIL_OP_CAPABILITIES_GAINED) {
 		if (mp->values && policy_seq_len(mp->values))
 			return policy_error(c, mp->values, "operator %s takes no values", m.op_name);
-		err = entry_cap_gained(c, item, kind, mp);
-		/* the kernel side has no two-argument comparison yet */
-		if (!err)
-			err = policy_error(c, mp->op, "operator CapabilitiesGained is not supported yet");
-		return err;
+		return entry_cap_gained(c, item, kind, mp);
 	}
 	return entry_values(c, r, &m, mp);
 }

@@ -185,9 +185,9 @@ int policy_filter_cap_changes(struct policy_ctx *c, yaml_node_t *key, yaml_node_
 
 /* parse_match.c: matchArgs / matchData / matchReturnArgs entries, appended to out[*count].
  * matchData entries get the arg_slot of their data entry (after the hook's args) and the
- * index that entry declares. CapabilitiesGained names two arguments (args: [new, old]) and
- * vigil_match_arg has one slot: arg_slot is the new one, values[0] the old one's slot in
- * decimal. matchReturnArgs entries have arg_slot 0 and filter hook->return_arg. */
+ * index that entry declares. CapabilitiesGained names two arguments (args: [a, b], matching
+ * when b holds a capability a lacks) and vigil_match_arg has one slot: arg_slot is a,
+ * values[0] b's slot in decimal. matchReturnArgs entries have arg_slot 0 and filter hook->return_arg. */
 enum policy_match_kind {
 	POLICY_MATCH_ARGS,
 	POLICY_MATCH_DATA,

@@ -431,6 +431,17 @@ static int compile_arg_filter(struct compile_ctx *ctx, enum vigil_arg_type type,
 		f->int_op = VG_INT_EQ;
 		f->field = op == VIGIL_OP_FAMILY ? VG_FIELD_FAMILY : op == VIGIL_OP_PROTOCOL ? VG_FIELD_PROTOCOL : VG_FIELD_STATE;
 		break;
+	case VIGIL_OP_CAPABILITIES_GAINED: {
+		uint64_t other;
+
+		/* the parser put the second argument's slot in values[0] */
+		if (m->nvalues != 1 || parse_value(m->values[0], &other) || other >= VG_MAX_ARGS)
+			return bad_value(ctx, m->pos, m->nvalues ? m->values[0] : "");
+		f->kind = VG_F_CAPS_GAINED;
+		f->values[0] = other;
+		f->nvalues = 1;
+		return 0;
+	}
 	case VIGIL_OP_FILE_TYPE:
 	case VIGIL_OP_NOT_FILE_TYPE:
 		f->kind = VG_F_FILE_TYPE;

@@ -705,11 +705,17 @@ static void test_integer_values_take_hex_octal_and_negative(void **state)
 	vigil_policy_free(p);
 }
 
-static void test_refuses_capabilities_gained_after_checking_it(void **state)
+static void test_capabilities_gained_keeps_the_second_slot_as_value(void **state)
 {
-	check_error(KPROBE("[{index: 0, type: cap_effective}, {index: 1, type: kernel_cap_t}]",
-			   "matchArgs: [{args: [0, 1], operator: CapabilitiesGained}]\n"),
-		    "operator CapabilitiesGained is not supported yet", 10, 44);
+	struct vigil_policy *p = parse_ok(KPROBE("[{index: 0, type: cap_effective}, {index: 1, type: kernel_cap_t}]",
+						 "matchArgs: [{args: [0, 1], operator: CapabilitiesGained}]\n"));
+	const struct vigil_match_arg *m = p->hooks[0].selectors[0].args;
+
+	assert_int_equal(m[0].op, VIGIL_OP_CAPABILITIES_GAINED);
+	assert_int_equal(m[0].arg_slot, 0);
+	assert_int_equal(m[0].nvalues, 1);
+	assert_string_equal(m[0].values[0], "1");
+	vigil_policy_free(p);
 }
 
 static void test_tracepoint_match_index_falls_back_to_position(void **state)
@@ -1388,7 +1394,7 @@ static void test_refuses_postfix_longer_than_127(void **state)
 static void test_refuses_capabilities_gained_on_one_arg(void **state)
 {
 	check_error(KPROBE("[{index: 0, type: kernel_cap_t}]", "matchArgs: [{index: 0, operator: CapabilitiesGained}]\n"),
-		    "CapabilitiesGained needs matchArgs with args: [new, old]", 10, 40);
+		    "CapabilitiesGained needs matchArgs with args: [before, after]", 10, 40);
 }
 
 /* ================================================================ refusals: actions */
@@ -1526,7 +1532,7 @@ int main(void)
 		cmocka_unit_test(test_action_names_are_case_insensitive),
 		cmocka_unit_test(test_rate_limit_units_convert_to_ms),
 		cmocka_unit_test(test_integer_values_take_hex_octal_and_negative),
-		cmocka_unit_test(test_refuses_capabilities_gained_after_checking_it),
+		cmocka_unit_test(test_capabilities_gained_keeps_the_second_slot_as_value),
 		cmocka_unit_test(test_tracepoint_match_index_falls_back_to_position),
 		cmocka_unit_test(test_override_error_may_be_positive_or_an_errno_name),
 		cmocka_unit_test(test_string_value_drops_one_trailing_nul),

@@ -379,10 +379,10 @@ static const struct row rows[] = {
 		"operator \"SubStringIgnCase\" is not supported yet"),
 	REFUSED("operator: CelExpr", OP("int", "CelExpr", ", values: [\"arg0 > 1\"]"), "CelExpr",
 		"operator \"CelExpr\" is not supported yet"),
-	REFUSED("operator: CapabilitiesGained",
-		KP("    args: [{index: 0, type: kernel_cap_t}, {index: 1, type: kernel_cap_t}]\n"
-		   "    selectors: [{matchArgs: [{args: [0, 1], operator: CapabilitiesGained}]}]\n"), "CapabilitiesGained",
-		"operator CapabilitiesGained is not supported yet"),
+	HONOURED("operator: CapabilitiesGained",
+		 KP("    args: [{index: 0, type: kernel_cap_t}, {index: 1, type: kernel_cap_t}]\n"
+		    "    selectors: [{matchArgs: [{args: [0, 1], operator: CapabilitiesGained}]}]\n"),
+		 T_VM "14_cap_args.sh::CapabilitiesGained"),
 
 	/* ================================ matchActions[] (ActionSelector) */
 	HONOURED("action: Post", ACT("action: Post"), T_ENGINE "test_first_matching_selector_wins_and_nopost_suppresses"),
