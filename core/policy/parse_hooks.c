@@ -263,10 +263,39 @@ static int uprobe_symbols(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *v
 		if (!hp->h.symbols[i][0])
 			err = policy_error(c, policy_node(c, value->data.sequence.items.start[i]),
 					   "symbols[%zu] must not be empty", i);
-	if (!err && hp->h.nsymbols > 1)
-		err = policy_error(c, policy_node(c, value->data.sequence.items.start[1]),
-				   "symbols: more than one symbol per uprobe is not supported yet");
+	/* several symbols: this pass keeps the one it stands for (see parse_spec.c) */
+	if (!err && c->symbol_pass && c->symbol_pass <= hp->h.nsymbols) {
+		char *keep = hp->h.symbols[c->symbol_pass - 1];
+
+		hp->h.symbols[c->symbol_pass - 1] = NULL;
+		policy_strv_free(hp->h.symbols, hp->h.nsymbols);
+		hp->h.symbols = calloc(1, sizeof(*hp->h.symbols));
+		if (!hp->h.symbols) {
+			free(keep);
+			hp->h.nsymbols = 0;
+			return policy_nomem(c);
+		}
+		hp->h.symbols[0] = keep;
+		hp->h.nsymbols = 1;
+	}
 	return err;
+}
+
+size_t policy_uprobe_symbol_count(struct policy_ctx *c, yaml_node_t *item)
+{
+	yaml_node_pair_t *p;
+	yaml_node_t *key, *value;
+
+	if (item->type != YAML_MAPPING_NODE)
+		return 1;
+	for (p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
+		key = policy_node(c, p->key);
+		value = policy_node(c, p->value);
+		if (key && value && key->type == YAML_SCALAR_NODE && value->type == YAML_SEQUENCE_NODE &&
+		    !strcmp((const char *)key->data.scalar.value, "symbols") && policy_seq_len(value) > 1)
+			return policy_seq_len(value);
+	}
+	return 1;
 }
 
 static int uprobe_return(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)

@@ -156,6 +156,8 @@ static size_t expansion(struct policy_ctx *c, const struct section *section, yam
 {
 	const struct vigil_policy_list *l;
 
+	if (item && section->parse == policy_parse_uprobe)
+		return policy_uprobe_symbol_count(c, item);
 	l = item && section->parse == policy_parse_kprobe ? policy_kprobe_call_list(c, item) : NULL;
 	return l ? l->nvalues : 1;
 }
@@ -164,7 +166,7 @@ static int parse_hooks(struct policy_ctx *c, const struct spec *s)
 {
 	const struct vigil_policy_list *l;
 	struct vigil_policy *p = c->policy;
-	size_t i, j, k, n = 0, len;
+	size_t i, j, k, n = 0, len, nsym;
 	yaml_node_t *item;
 	int err;
 
@@ -191,7 +193,15 @@ static int parse_hooks(struct policy_ctx *c, const struct spec *s)
 			len = policy_path_key(c, sections[i].key);
 			policy_path_index(c, j);
 			l = sections[i].parse == policy_parse_kprobe ? policy_kprobe_call_list(c, item) : NULL;
-			if (!l) {
+			nsym = sections[i].parse == policy_parse_uprobe ? policy_uprobe_symbol_count(c, item) : 1;
+			if (nsym > 1) {
+				/* several uprobe symbols: one hook per symbol */
+				for (k = 0, err = 0; k < nsym && !err; k++) {
+					c->symbol_pass = k + 1;
+					err = sections[i].parse(c, item, &p->hooks[n++]);
+				}
+				c->symbol_pass = 0;
+			} else if (!l) {
 				err = sections[i].parse(c, item, &p->hooks[n++]);
 			} else {
 				/* call: "list:NAME": one hook per syscall of the list */

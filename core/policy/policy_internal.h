@@ -43,6 +43,9 @@ struct policy_ctx {
 	/* a kprobe whose call is "list:NAME" (a syscalls list) is parsed once per value: the
 	 * value this pass stands for */
 	const char *call_override;
+	/* an uprobe with several symbols is parsed once per symbol: this pass's symbol + 1, 0 when
+	 * the item is parsed whole */
+	size_t symbol_pass;
 	/* the hook whose selectors are being parsed */
 	struct vigil_hook *hook;
 	size_t hook_nspec_args;		/* hook->args[] entries from `args`; the rest came from `data` */
@@ -150,6 +153,8 @@ int policy_parse_uprobe(struct policy_ctx *c, yaml_node_t *item, struct vigil_ho
 /* The syscalls list a kprobe item's call names ("list:NAME"), or NULL: the item stands for
  * one hook per value of that list. */
 const struct vigil_policy_list *policy_kprobe_call_list(struct policy_ctx *c, yaml_node_t *item);
+/* How many symbols an uprobe item names (at least 1): the item stands for one hook each. */
+size_t policy_uprobe_symbol_count(struct policy_ctx *c, yaml_node_t *item);
 
 /* parse_args.c: one args/data/returnArg entry of a hook of kind. */
 enum policy_arg_role {

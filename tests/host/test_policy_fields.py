@@ -18,6 +18,7 @@ import vigilhost as vh  # noqa: E402
 
 OPENER = os.path.join(vh.PROGS, "opener")
 SPAWNER = os.path.join(vh.PROGS, "spawner")
+UPROBE = os.path.join(vh.PROGS, "uprobe_target")
 SYSCALLER = OPENER    # opens and closes each existing file: one close(2) per file
 CAT = os.path.realpath("/bin/cat")
 
@@ -208,6 +209,14 @@ class PolicyFields(unittest.TestCase):
                     - operator: "In"
                       values: ["%s"]
                 """ % SYSCALLER),
+            "usyms.yaml": policy("uprobe-symbols", """\
+                uprobes:
+                - path: "%s"
+                  symbols: ["vigil_uprobe_target", "main"]
+                  args:
+                  - index: 0
+                    type: "int"
+                """ % UPROBE),
             "syscalls.yaml": policy("syscall-list", """\
                 lists:
                 - name: "closes"
@@ -277,6 +286,7 @@ class PolicyFields(unittest.TestCase):
             open(p["ret"] + "/file", "w").close()
             # fd >= 0, -ENOENT, -ENOTDIR: only the last passes all three matchReturnArgs
             run(OPENER, p["ret"] + "/file", p["ret"] + "/missing", p["ret"] + "/file/x")
+            run(UPROBE, "42", "hello")
             exist = [os.path.join(t, "c1"), os.path.join(t, "c2")]
             for e in exist:
                 open(e, "w").close()
@@ -379,6 +389,13 @@ class PolicyFields(unittest.TestCase):
         self.assertEqual(evs[0]["return"], {"int_arg": -20})
 
     # ---- hooks, actions, options ----
+
+    def test_uprobe_with_two_symbols_reports_each(self):
+        self.assert_added("usyms.yaml")
+        evs = [e["process_uprobe"] for e in self.events
+               if e.get("process_uprobe", {}).get("policy_name") == "uprobe-symbols"]
+        got = sorted((ev["symbol"], ev["args"][0]["int_arg"]) for ev in evs)
+        self.assertEqual(got, [("main", 3), ("vigil_uprobe_target", 42)])   # main(argc = 3, ...)
 
     def test_call_list_hooks_each_syscall_of_the_list(self):
         self.assert_added("calllist.yaml")

@@ -985,6 +985,21 @@ static void test_refuses_call_list_of_another_abi(void **state)
 		    "\"i386/sys_dup\" is not an x86-64 syscall", 8, 11);
 }
 
+static void test_uprobe_symbols_become_one_hook_each(void **state)
+{
+	struct vigil_policy *p = parse_ok(HDR "  uprobes:\n  - path: /bin/x\n    symbols: [a, b, c]\n"
+					      "    args: [{index: 0, type: int}]\n  - path: /bin/y\n    symbols: [d]\n");
+
+	assert_int_equal(p->nhooks, 4);
+	assert_int_equal(p->hooks[0].nsymbols, 1);
+	assert_string_equal(p->hooks[0].symbols[0], "a");
+	assert_string_equal(p->hooks[2].symbols[0], "c");
+	assert_string_equal(p->hooks[2].path, "/bin/x");
+	assert_int_equal(p->hooks[2].nargs, 1);
+	assert_string_equal(p->hooks[3].symbols[0], "d");
+	vigil_policy_free(p);
+}
+
 static void test_refuses_two_enforcers(void **state)
 {
 	check_error(HDR "  enforcers:\n  - calls: [sys_read]\n  - calls: [sys_write]\n",
@@ -1573,6 +1588,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_undefined_list_in_call),
 		cmocka_unit_test(test_call_list_becomes_one_syscall_hook_per_value),
 		cmocka_unit_test(test_refuses_call_list_of_another_abi),
+		cmocka_unit_test(test_uprobe_symbols_become_one_hook_each),
 		cmocka_unit_test(test_refuses_two_enforcers),
 		cmocka_unit_test(test_refuses_macro_using_macros),
 		cmocka_unit_test(test_refuses_unknown_key_in_macro),

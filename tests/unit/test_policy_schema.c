@@ -161,8 +161,8 @@ static const struct row rows[] = {
 	/* ================================ uprobes[] */
 	HONOURED("uprobes[].path", UP(""), T_ENGINE "test_uprobe_reports_user_function_arguments"),
 	HONOURED("uprobes[].symbols", UP(""), T_ENGINE "test_uprobe_reports_user_function_arguments"),
-	REFUSED("uprobes[].symbols (several)", "  uprobes:\n  - path: /bin/true\n    symbols: [main, exit]\n", "exit",
-		"symbols: more than one symbol per uprobe is not supported yet"),
+	HONOURED("uprobes[].symbols (several)", "  uprobes:\n  - path: /bin/true\n    symbols: [main, exit]\n",
+		 T_FIELDS "test_uprobe_with_two_symbols_reports_each"),
 	REFUSED("uprobes[].offsets", UP("    offsets: [16]\n"), "offsets",
 		"not supported by vigil: offsets (uprobes attach by symbol only"),
 	REFUSED("uprobes[].addrs", UP("    addrs: [4096]\n"), "addrs", "not supported by vigil: addrs (uprobes attach by symbol only"),
