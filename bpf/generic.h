@@ -57,6 +57,7 @@ enum vg_arg {
 	VG_ARG_SOCK, VG_ARG_SOCKADDR, VG_ARG_SKB, VG_ARG_CRED, VG_ARG_CAPABILITY, VG_ARG_KERNEL_CAP_T,
 	VG_ARG_SYSCALL64, VG_ARG_DATA_LOC,
 	VG_ARG_CAP_INHERITABLE, VG_ARG_CAP_PERMITTED, VG_ARG_CAP_EFFECTIVE,
+	VG_ARG_SOCKET,
 };
 
 /* What the matcher compares: the class of the argument's captured form. */
@@ -85,6 +86,7 @@ static inline enum vg_class vg_arg_class(unsigned int type)
 	case VG_ARG_LINUX_BINPRM:
 		return VG_CLASS_PATH;
 	case VG_ARG_SOCK:
+	case VG_ARG_SOCKET:
 		return VG_CLASS_SOCK;
 	case VG_ARG_SOCKADDR:
 		return VG_CLASS_SOCKADDR;

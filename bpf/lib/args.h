@@ -333,6 +333,9 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 	case VG_ARG_SOCK:
 		used = capture_sock(s, o, (struct sock *)raw);
 		break;
+	case VG_ARG_SOCKET:
+		used = capture_sock(s, o, BPF_CORE_READ((struct socket *)raw, sk));
+		break;
 	case VG_ARG_SOCKADDR:
 		used = capture_sockaddr(s, o, slot, raw, a->user);
 		break;

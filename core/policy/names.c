@@ -40,6 +40,7 @@ static const char *const type_names[VIGIL_ARG_TYPE_COUNT] = {
 	[VIGIL_ARG_CAP_INHERITABLE] = "cap_inheritable",
 	[VIGIL_ARG_CAP_PERMITTED] = "cap_permitted",
 	[VIGIL_ARG_CAP_EFFECTIVE] = "cap_effective",
+	[VIGIL_ARG_SOCKET] = "socket",
 };
 
 /* Aliases that collapse onto another type (the canonical names are found above). */
@@ -50,7 +51,7 @@ static const struct {
 	{ "sint32", VIGIL_ARG_INT },		{ "int32", VIGIL_ARG_INT },
 	{ "int8", VIGIL_ARG_SINT8 },		{ "int16", VIGIL_ARG_SINT16 },
 	{ "sint64", VIGIL_ARG_LONG },		{ "int64", VIGIL_ARG_LONG },
-	{ "uint64", VIGIL_ARG_ULONG },		{ "socket", VIGIL_ARG_SOCK },
+	{ "uint64", VIGIL_ARG_ULONG },
 };
 
 /* In the CRD's enum, but vigil has no decoder for them yet: refused by name, so users

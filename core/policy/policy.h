@@ -82,7 +82,7 @@ enum vigil_arg_type {
 	VIGIL_ARG_DENTRY,
 	VIGIL_ARG_LINUX_BINPRM,
 	VIGIL_ARG_FILENAME,
-	VIGIL_ARG_SOCK,		/* sock, socket */
+	VIGIL_ARG_SOCK,		/* struct sock * */
 	VIGIL_ARG_SOCKADDR,
 	VIGIL_ARG_SKB,
 	VIGIL_ARG_CRED,
@@ -94,6 +94,7 @@ enum vigil_arg_type {
 	VIGIL_ARG_CAP_INHERITABLE,
 	VIGIL_ARG_CAP_PERMITTED,
 	VIGIL_ARG_CAP_EFFECTIVE,
+	VIGIL_ARG_SOCKET,	/* struct socket *: its sk is read as a sock */
 	VIGIL_ARG_TYPE_COUNT,
 };
 

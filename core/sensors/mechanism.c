@@ -168,7 +168,7 @@ static int check_cgroup_connect(struct compile_ctx *ctx, const struct vigil_hook
 	size_t i, j;
 
 	for (i = 0; i < hook->nargs; i++)
-		if (hook->args[i].type == VIGIL_ARG_SOCK)
+		if (hook->args[i].type == VIGIL_ARG_SOCK || hook->args[i].type == VIGIL_ARG_SOCKET)
 			return sensor_error(ctx, hook->args[i].pos, -EOPNOTSUPP,
 					    "Override of %s here uses cgroup connect programs, which see the "
 					    "destination as a sockaddr, not a sock: declare the argument as sockaddr",

@@ -240,7 +240,7 @@ static const struct row rows[] = {
 	HONOURED("type: linux_binprm", TYPE("linux_binprm"), T_ENFORCE "test_cryptominer_is_killed_before_running_one_instruction"),
 	HONOURED("type: nop", TYPE("nop"), T_POLICY "test_names_are_the_crd_spellings"),
 	HONOURED("type: sock", TYPE("sock"), T_VM "10_kprobe_file_open.sh::type: \"sock\""),
-	REFUSED("type: socket", TYPE("socket"), "socket", "argument type \"socket\" is not supported yet"),
+	HONOURED("type: socket", TYPE("socket"), T_VM "15_socket_arg.sh::type: \"socket\""),
 	REFUSED("type: skb", TYPE("skb"), "skb", "argument type \"skb\" is not supported yet"),
 	HONOURED("type: sockaddr", TYPE("sockaddr"), T_SHIPPED "test_connect_to_denied_network_fails_with_eperm_others_untouched"),
 	REFUSED("type: sockaddr_un", TYPE("sockaddr_un"), "sockaddr_un", "argument type \"sockaddr_un\" is not supported by vigil"),
