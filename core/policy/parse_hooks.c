@@ -14,6 +14,7 @@ struct hook_parse {
 	yaml_node_t *data;
 	yaml_node_t *return_arg;
 	yaml_node_t *selectors;
+	yaml_node_t *offsets;		/* uprobes: the key, when given */
 };
 
 /* ---- fields every hook has ---- */
@@ -281,6 +282,40 @@ static int uprobe_symbols(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *v
 	return err;
 }
 
+/* offsets: file offsets in the binary, each one hook; this pass keeps the one it stands for. */
+static int uprobe_offsets(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct hook_parse *hp = obj;
+	size_t i, n, want;
+	yaml_node_t *item;
+	const char *s;
+	uint64_t off;
+	int err;
+
+	err = policy_expect(c, value, YAML_SEQUENCE_NODE, "offsets");
+	if (err)
+		return err;
+	n = policy_seq_len(value);
+	if (!n)
+		return policy_error(c, value, "offsets must not be empty");
+	want = c->symbol_pass ? c->symbol_pass - 1 : 0;
+	for (i = 0; i < n; i++) {
+		item = policy_seq_item(c, value, i);
+		if (!item)
+			return -EINVAL;
+		err = policy_str(c, item, "offsets", &s);
+		if (!err && policy_parse_u64(s, UINT64_MAX, &off))
+			err = policy_error(c, item, "offsets[%zu] \"%s\" is not an offset", i, s);
+		if (err)
+			return err;
+		if (i == want)
+			hp->h.offset = off;
+	}
+	hp->h.has_offset = true;
+	hp->offsets = key;
+	return 0;
+}
+
 size_t policy_uprobe_symbol_count(struct policy_ctx *c, yaml_node_t *item)
 {
 	yaml_node_pair_t *p;
@@ -292,7 +327,9 @@ size_t policy_uprobe_symbol_count(struct policy_ctx *c, yaml_node_t *item)
 		key = policy_node(c, p->key);
 		value = policy_node(c, p->value);
 		if (key && value && key->type == YAML_SCALAR_NODE && value->type == YAML_SEQUENCE_NODE &&
-		    !strcmp((const char *)key->data.scalar.value, "symbols") && policy_seq_len(value) > 1)
+		    (!strcmp((const char *)key->data.scalar.value, "symbols") ||
+		     !strcmp((const char *)key->data.scalar.value, "offsets")) &&
+		    policy_seq_len(value) > 1)
 			return policy_seq_len(value);
 	}
 	return 1;
@@ -311,7 +348,8 @@ static int uprobe_return(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *va
 
 static const struct policy_field uprobe_fields[] = {
 	POLICY_FN("path", uprobe_path, POLICY_REQUIRED),
-	POLICY_FN("symbols", uprobe_symbols, POLICY_REQUIRED),
+	POLICY_FN("symbols", uprobe_symbols, 0),
+	POLICY_FN("offsets", uprobe_offsets, 0),
 	POLICY_FN("return", uprobe_return, 0),
 	POLICY_NODE("returnArg", struct hook_parse, return_arg, 0),
 	POLICY_NODE("args", struct hook_parse, args, 0),
@@ -320,8 +358,7 @@ static const struct policy_field uprobe_fields[] = {
 	POLICY_FN("message", hook_message, 0),
 	POLICY_FN("tags", hook_tags, 0),
 	/* symbols are the one way vigil finds uprobe targets; BTF and digests come later */
-	POLICY_REFUSE("offsets", "uprobes attach by symbol only, for now"),
-	POLICY_REFUSE("addrs", "uprobes attach by symbol only, for now"),
+	POLICY_REFUSE("addrs", "uprobes attach by symbol or file offset only, for now"),
 	POLICY_REFUSE("refCtrOffsets", "USDT semaphores are not supported yet"),
 	POLICY_REFUSE("btfPath", "uprobe arguments are read from registers, without BTF"),
 	POLICY_REFUSE("binaryDigests", "digest verification of the traced binary is not supported yet"),
@@ -394,6 +431,11 @@ static int hook_finish(struct policy_ctx *c, yaml_node_t *item, struct hook_pars
 
 	if (h->is_return && !hp->return_arg)
 		return policy_error(c, item, "returnArg is required when return is true");
+	/* the CRD's rule: at most one of symbols, addrs and offsets; vigil needs one */
+	if (h->kind == VIGIL_HOOK_UPROBE && h->nsymbols && hp->offsets)
+		return policy_error(c, hp->offsets, "an uprobe takes symbols or offsets, not both");
+	if (h->kind == VIGIL_HOOK_UPROBE && !h->nsymbols && !hp->offsets)
+		return policy_error(c, item, "an uprobe needs symbols or offsets");
 	err = hook_args(c, item, hp);
 	if (!err && hp->return_arg) {
 		len = policy_path_key(c, "returnArg");

@@ -260,8 +260,10 @@ struct vigil_hook {
 	char *event;
 	bool raw;
 	char *path;			/* uprobes: binary path; owned */
-	char **symbols;			/* uprobes */
+	char **symbols;			/* uprobes: one symbol (several are one hook each) */
 	size_t nsymbols;
+	bool has_offset;		/* uprobes: attached at a file offset instead (`offsets`) */
+	uint64_t offset;
 	struct vigil_policy_arg *args;	/* args then data, at most VIGIL_POLICY_MAX_ARGS */
 	size_t nargs;
 	struct vigil_selector *selectors;

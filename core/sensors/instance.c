@@ -26,6 +26,7 @@ struct sensor {
 	char target[128];
 	char subsys[64];
 	char path[256];
+	uint64_t offset;	/* uprobes without a symbol */
 	bool is_return;
 	bool keep_pins;		/* freed at shutdown under --keep-enforcing: the pins outlive us */
 };
@@ -107,6 +108,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	snprintf(s->target, sizeof(s->target), "%s", h->target);
 	snprintf(s->subsys, sizeof(s->subsys), "%s", h->subsys);
 	snprintf(s->path, sizeof(s->path), "%s", h->path);
+	s->offset = h->offset;
 	s->skel = generic_bpf__open();
 	if (!s->skel) {
 		err = -errno;
@@ -231,9 +233,9 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		s->link = bpf_program__attach_kprobe(s->prog, false, s->target);
 		break;
 	case MECH_UPROBE: {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = s->target);
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = s->target[0] ? s->target : NULL);
 
-		s->link = bpf_program__attach_uprobe_opts(s->prog, -1, s->path, 0, &uo);
+		s->link = bpf_program__attach_uprobe_opts(s->prog, -1, s->path, s->target[0] ? 0 : s->offset, &uo);
 		break;
 	}
 	case MECH_CGROUP_CONNECT:

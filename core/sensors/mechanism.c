@@ -401,12 +401,17 @@ static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hoo
 
 static int uprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
-	if (hook->nsymbols != 1)
-		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "vigil attaches one symbol per uprobe hook (%zu given)",
-				    hook->nsymbols);
+	if (hook->has_offset ? hook->nsymbols != 0 : hook->nsymbols != 1)
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "vigil attaches one symbol or offset per uprobe hook");
 	snprintf(out->path, sizeof(out->path), "%s", hook->path);
-	snprintf(out->target, sizeof(out->target), "%s", hook->symbols[0]);
-	snprintf(out->function_name, sizeof(out->function_name), "%s", hook->symbols[0]);
+	if (hook->has_offset) {
+		/* attached at a file offset: no symbol to name it by */
+		out->offset = hook->offset;
+		snprintf(out->function_name, sizeof(out->function_name), "0x%llx", (unsigned long long)hook->offset);
+	} else {
+		snprintf(out->target, sizeof(out->target), "%s", hook->symbols[0]);
+		snprintf(out->function_name, sizeof(out->function_name), "%s", hook->symbols[0]);
+	}
 	out->mech = MECH_UPROBE;
 	out->cfg.fetch = VG_FETCH_REGS;
 	out->cfg.syscall_nr = -1;

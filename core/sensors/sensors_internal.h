@@ -52,6 +52,7 @@ struct compiled_hook {
 	char target[128];		/* function, LSM hook, tracepoint event or uprobe symbol */
 	char subsys[64];		/* tracepoints */
 	char path[256];			/* uprobes */
+	uint64_t offset;		/* uprobes without a symbol (target ""): the file offset */
 	struct key_list str_eq;		/* struct vg_str_key */
 	struct key_list str_prefix;	/* struct vg_lpm_str_key */
 	struct key_list str_postfix;	/* struct vg_lpm_str_key */

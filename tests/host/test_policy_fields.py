@@ -66,6 +66,21 @@ def open_policy(name, prefix, selector="", hook="", extra_spec=""):
     return policy(name, body)
 
 
+def file_offset(binary, symbol):
+    """The file offset of symbol's code in binary, from readelf (binutils, which builds us)."""
+    syms = subprocess.run(["readelf", "-sW", binary], capture_output=True, text=True, check=True).stdout
+    addr = next(int(line.split()[1], 16) for line in syms.splitlines()
+                if line.split()[-1:] == [symbol] and "FUNC" in line)
+    segs = subprocess.run(["readelf", "-lW", binary], capture_output=True, text=True, check=True).stdout
+    for line in segs.splitlines():
+        f = line.split()
+        if f[:1] == ["LOAD"]:
+            off, vaddr, memsz = int(f[1], 16), int(f[2], 16), int(f[5], 16)
+            if vaddr <= addr < vaddr + memsz:
+                return addr - vaddr + off
+    raise RuntimeError("%s not in a LOAD segment of %s" % (symbol, binary))
+
+
 # unshare(CLONE_NEWNS) after exec, then open: the mount namespace differs from the one at exec
 UNSHARE_THEN_OPEN = "import ctypes, sys; ctypes.CDLL(None).unshare(0x00020000) == 0 or sys.exit(3); open(sys.argv[1], 'a')"
 
@@ -217,6 +232,14 @@ class PolicyFields(unittest.TestCase):
                   - index: 0
                     type: "int"
                 """ % UPROBE),
+            "uoffset.yaml": policy("uprobe-offset", """\
+                uprobes:
+                - path: "%s"
+                  offsets: [%d]
+                  args:
+                  - index: 0
+                    type: "int"
+                """ % (UPROBE, file_offset(UPROBE, "vigil_uprobe_target"))),
             "syscalls.yaml": policy("syscall-list", """\
                 lists:
                 - name: "closes"
@@ -396,6 +419,13 @@ class PolicyFields(unittest.TestCase):
                if e.get("process_uprobe", {}).get("policy_name") == "uprobe-symbols"]
         got = sorted((ev["symbol"], ev["args"][0]["int_arg"]) for ev in evs)
         self.assertEqual(got, [("main", 3), ("vigil_uprobe_target", 42)])   # main(argc = 3, ...)
+
+    def test_uprobe_at_a_file_offset_reports_the_call(self):
+        self.assert_added("uoffset.yaml")
+        evs = [e["process_uprobe"] for e in self.events
+               if e.get("process_uprobe", {}).get("policy_name") == "uprobe-offset"]
+        self.assertEqual([ev["args"] for ev in evs], [[{"int_arg": 42}]], evs)
+        self.assertEqual(evs[0]["path"], UPROBE)
 
     def test_call_list_hooks_each_syscall_of_the_list(self):
         self.assert_added("calllist.yaml")

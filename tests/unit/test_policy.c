@@ -1000,6 +1000,23 @@ static void test_uprobe_symbols_become_one_hook_each(void **state)
 	vigil_policy_free(p);
 }
 
+static void test_uprobe_offsets_become_one_hook_each(void **state)
+{
+	struct vigil_policy *p = parse_ok(HDR "  uprobes:\n  - path: /bin/x\n    offsets: [16, \"0x1660\"]\n");
+
+	assert_int_equal(p->nhooks, 2);
+	assert_true(p->hooks[0].has_offset && p->hooks[1].has_offset);
+	assert_int_equal(p->hooks[0].offset, 16);
+	assert_int_equal(p->hooks[1].offset, 0x1660);
+	assert_int_equal(p->hooks[1].nsymbols, 0);
+	vigil_policy_free(p);
+}
+
+static void test_refuses_uprobe_without_symbols_or_offsets(void **state)
+{
+	check_error(HDR "  uprobes:\n  - path: /bin/x\n", "an uprobe needs symbols or offsets", 7, 5);
+}
+
 static void test_refuses_two_enforcers(void **state)
 {
 	check_error(HDR "  enforcers:\n  - calls: [sys_read]\n  - calls: [sys_write]\n",
@@ -1058,10 +1075,10 @@ static void test_refuses_lsm_hook_with_security_prefix(void **state)
 		    "hook \"security_file_open\" must be named without its \"security_\" prefix (\"file_open\")", 7, 11);
 }
 
-static void test_refuses_uprobe_offsets(void **state)
+static void test_refuses_uprobe_with_symbols_and_offsets(void **state)
 {
 	check_error(HDR "  uprobes:\n  - path: /bin/sh\n    symbols: [main]\n    offsets: [16]\n",
-		    "uprobes[0]: not supported by vigil: offsets", 9, 5);
+		    "uprobes[0]: an uprobe takes symbols or offsets, not both", 9, 5);
 }
 
 static void test_refuses_uprobe_without_symbols(void **state)
@@ -1589,6 +1606,8 @@ int main(void)
 		cmocka_unit_test(test_call_list_becomes_one_syscall_hook_per_value),
 		cmocka_unit_test(test_refuses_call_list_of_another_abi),
 		cmocka_unit_test(test_uprobe_symbols_become_one_hook_each),
+		cmocka_unit_test(test_uprobe_offsets_become_one_hook_each),
+		cmocka_unit_test(test_refuses_uprobe_without_symbols_or_offsets),
 		cmocka_unit_test(test_refuses_two_enforcers),
 		cmocka_unit_test(test_refuses_macro_using_macros),
 		cmocka_unit_test(test_refuses_unknown_key_in_macro),
@@ -1599,7 +1618,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_unknown_key_in_hook),
 		cmocka_unit_test(test_refuses_return_without_return_arg),
 		cmocka_unit_test(test_refuses_lsm_hook_with_security_prefix),
-		cmocka_unit_test(test_refuses_uprobe_offsets),
+		cmocka_unit_test(test_refuses_uprobe_with_symbols_and_offsets),
 		cmocka_unit_test(test_refuses_uprobe_without_symbols),
 		cmocka_unit_test(test_refuses_long_message),
 		cmocka_unit_test(test_refuses_seventeen_tags),
