@@ -47,6 +47,7 @@ struct row {
 #define T_ENFORCE "tests/host/test_enforcement.py::"
 #define T_SHIPPED "tests/host/test_shipped_policies.py::"
 #define T_VM "tests/vm/cases/"
+#define T_ENCODE "tests/unit/test_encode.c::"
 
 /* ---- minimal hooks ---- */
 
@@ -214,20 +215,20 @@ static const struct row rows[] = {
 	/* ================================ argument types (the CRD's enum) */
 	HONOURED("type: auto", TP("    args: [{index: 6}]\n"), T_POLICY "test_full_policy_tracepoint_args_default_to_auto"),
 	HONOURED("type: int", TYPE("int"), T_ENGINE "test_syscall_kprobe_lands_on_raw_syscalls_with_args"),
-	HONOURED("type: sint32", TYPE("sint32"), T_POLICY "test_names_are_the_crd_spellings"),
-	HONOURED("type: int32", TYPE("int32"), T_POLICY "test_names_are_the_crd_spellings"),
-	HONOURED("type: sint8", TYPE("sint8"), T_POLICY "test_names_are_the_crd_spellings"),
-	HONOURED("type: int8", TYPE("int8"), T_POLICY "test_names_are_the_crd_spellings"),
+	HONOURED("type: sint32", TYPE("sint32"), T_ENCODE "test_int_args_are_int_arg"),
+	HONOURED("type: int32", TYPE("int32"), T_ENCODE "test_int_args_are_int_arg"),
+	HONOURED("type: sint8", TYPE("sint8"), T_ENCODE "test_int_args_are_int_arg"),
+	HONOURED("type: int8", TYPE("int8"), T_ENCODE "test_int_args_are_int_arg"),
 	HONOURED("type: uint8", TYPE("uint8"), T_POLICY "test_refuses_uint8_value_300"),
-	HONOURED("type: sint16", TYPE("sint16"), T_POLICY "test_names_are_the_crd_spellings"),
-	HONOURED("type: int16", TYPE("int16"), T_POLICY "test_names_are_the_crd_spellings"),
-	HONOURED("type: uint16", TYPE("uint16"), T_POLICY "test_names_are_the_crd_spellings"),
+	HONOURED("type: sint16", TYPE("sint16"), T_ENCODE "test_int_args_are_int_arg"),
+	HONOURED("type: int16", TYPE("int16"), T_ENCODE "test_int_args_are_int_arg"),
+	HONOURED("type: uint16", TYPE("uint16"), T_ENCODE "test_uint_args_are_uint_arg"),
 	HONOURED("type: uint32", TYPE("uint32"), T_POLICY "test_refuses_negative_value_for_unsigned"),
 	HONOURED("type: long", TYPE("long"), T_SHIPPED "test_ptrace_attach_reported_peek_not"),
-	HONOURED("type: sint64", TYPE("sint64"), T_POLICY "test_names_are_the_crd_spellings"),
-	HONOURED("type: int64", TYPE("int64"), T_POLICY "test_names_are_the_crd_spellings"),
-	HONOURED("type: ulong", TYPE("ulong"), T_POLICY "test_names_are_the_crd_spellings"),
-	HONOURED("type: uint64", TYPE("uint64"), T_POLICY "test_names_are_the_crd_spellings"),
+	HONOURED("type: sint64", TYPE("sint64"), T_ENCODE "test_64_bit_args_are_decimal_strings"),
+	HONOURED("type: int64", TYPE("int64"), T_ENCODE "test_64_bit_args_are_decimal_strings"),
+	HONOURED("type: ulong", TYPE("ulong"), T_ENCODE "test_64_bit_args_are_decimal_strings"),
+	HONOURED("type: uint64", TYPE("uint64"), T_ENCODE "test_64_bit_args_are_decimal_strings"),
 	HONOURED("type: size_t", TYPE("size_t"), T_ENGINE "test_char_buf_with_size_argument_and_fd_resolved_to_its_file"),
 	HONOURED("type: string", TYPE("string"), T_ENGINE "test_tracepoint_prefix_matches_only_etc_opens_of_the_opener"),
 	HONOURED("type: char_buf", TYPE("char_buf"), T_ENGINE "test_char_buf_with_size_argument_and_fd_resolved_to_its_file"),
@@ -235,10 +236,10 @@ static const struct row rows[] = {
 	HONOURED("type: fd", TYPE("fd"), T_ENGINE "test_char_buf_with_size_argument_and_fd_resolved_to_its_file"),
 	HONOURED("type: file", LSM("    args: [{index: 0, type: file}]\n"), T_VM "10_kprobe_file_open.sh::type: \"file\""),
 	HONOURED("type: path", TYPE("path"), T_SHIPPED "test_write_under_etc_reported_read_not"),
-	HONOURED("type: dentry", TYPE("dentry"), T_POLICY "test_names_are_the_crd_spellings"),
-	HONOURED("type: filename", TYPE("filename"), T_POLICY "test_names_are_the_crd_spellings"),
+	HONOURED("type: dentry", TYPE("dentry"), T_ENCODE "test_path_types_are_path_arg"),
+	HONOURED("type: filename", TYPE("filename"), T_ENCODE "test_string_types_are_string_arg"),
 	HONOURED("type: linux_binprm", TYPE("linux_binprm"), T_ENFORCE "test_cryptominer_is_killed_before_running_one_instruction"),
-	HONOURED("type: nop", TYPE("nop"), T_POLICY "test_names_are_the_crd_spellings"),
+	HONOURED("type: nop", TYPE("nop"), T_ENCODE "test_args_without_spelling_are_skipped"),
 	HONOURED("type: sock", TYPE("sock"), T_VM "10_kprobe_file_open.sh::type: \"sock\""),
 	HONOURED("type: socket", TYPE("socket"), T_VM "15_socket_arg.sh::type: \"socket\""),
 	REFUSED("type: skb", TYPE("skb"), "skb", "argument type \"skb\" is not supported yet"),
@@ -252,7 +253,7 @@ static const struct row rows[] = {
 	HONOURED("type: cap_effective", TYPE("cap_effective"), T_VM "14_cap_args.sh::cap_effective"),
 	HONOURED("type: syscall64", "  tracepoints:\n  - {subsystem: raw_syscalls, event: sys_enter, args: [{index: 1, type: syscall64}]}\n",
 		 T_FIELDS "test_in_map_over_a_syscall_list_on_raw_syscalls"),
-	HONOURED("type: data_loc", TP("    args: [{index: 6, type: data_loc}]\n"), T_POLICY "test_names_are_the_crd_spellings"),
+	HONOURED("type: data_loc", TP("    args: [{index: 6, type: data_loc}]\n"), T_ENCODE "test_string_types_are_string_arg"),
 	REFUSED("type: bpf_attr", TYPE("bpf_attr"), "bpf_attr", "argument type \"bpf_attr\" is not supported by vigil"),
 	REFUSED("type: bpf_prog", TYPE("bpf_prog"), "bpf_prog", "argument type \"bpf_prog\" is not supported by vigil"),
 	REFUSED("type: bpf_map", TYPE("bpf_map"), "bpf_map", "argument type \"bpf_map\" is not supported by vigil"),
