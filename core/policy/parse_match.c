@@ -99,7 +99,7 @@ static int int_range(struct policy_ctx *c, const struct match *m, yaml_node_t *v
 	return 0;
 }
 
-/* InMap: values, "a:b" ranges, or "list:NAME" of syscalls for a syscall64 argument. */
+/* InMap: values, "a:b" ranges, or "list:NAME" of syscalls or values. */
 static int v_in_map(struct policy_ctx *c, const struct match *m, yaml_node_t *v, const char *s)
 {
 	const struct vigil_policy_list *l;
@@ -112,10 +112,9 @@ static int v_in_map(struct policy_ctx *c, const struct match *m, yaml_node_t *v,
 	/* Tetragon's listReader: only syscall lists turn into ids, only for syscall64 */
 	if (l->type == VIGIL_LIST_GENERATED_FTRACE)
 		return policy_error(c, v, "list \"%s\" is not a syscall list", s + 5);
-	if (l->type == VIGIL_LIST_VALUES)
-		return 0;	/* vigil: numbers, checked when the hook is compiled */
-	if (m->type != VIGIL_ARG_SYSCALL64)
-		return policy_error(c, v, "list values need a syscall64 argument, not %s", m->type_name);
+	/* values lists: numbers, checked when the hook is compiled; syscall lists: their
+	 * numbers, for any integer argument (Tetragon's writeListValuesInMap), raw_syscalls'
+	 * id included */
 	return 0;
 }
 

@@ -240,6 +240,27 @@ class PolicyFields(unittest.TestCase):
                   - index: 0
                     type: "int"
                 """ % (UPROBE, file_offset(UPROBE, "vigil_uprobe_target"))),
+            # Tetragon's examples/tracingpolicy/list-syscalls-tracepoint.yaml, unchanged
+            "dups.yaml": policy("list-syscalls-tracepoint", """\
+                lists:
+                - name: "dups"
+                  type: "syscalls"
+                  values:
+                  - "sys_dup"
+                  - "sys_dup2"
+                tracepoints:
+                - subsystem: "raw_syscalls"
+                  event: "sys_enter"
+                  args:
+                  - index: 4
+                    type: "uint64"
+                  selectors:
+                  - matchArgs:
+                    - index: 0
+                      operator: "InMap"
+                      values:
+                      - "list:dups"
+                """),
             "syscalls.yaml": policy("syscall-list", """\
                 lists:
                 - name: "closes"
@@ -310,6 +331,9 @@ class PolicyFields(unittest.TestCase):
             # fd >= 0, -ENOENT, -ENOTDIR: only the last passes all three matchReturnArgs
             run(OPENER, p["ret"] + "/file", p["ret"] + "/missing", p["ret"] + "/file/x")
             run(UPROBE, "42", "hello")
+            duper = subprocess.Popen([sys.executable, "-c", "import ctypes, os; libc = ctypes.CDLL(None); libc.dup(0); os.dup2(0, 9); libc.dup(0)"])
+            duper.wait()
+            cls.duper_pid = duper.pid
             exist = [os.path.join(t, "c1"), os.path.join(t, "c2")]
             for e in exist:
                 open(e, "w").close()
@@ -426,6 +450,13 @@ class PolicyFields(unittest.TestCase):
                if e.get("process_uprobe", {}).get("policy_name") == "uprobe-offset"]
         self.assertEqual([ev["args"] for ev in evs], [[{"int_arg": 42}]], evs)
         self.assertEqual(evs[0]["path"], UPROBE)
+
+    def test_syscall_list_in_map_on_an_uint64_id_as_tetragons_example(self):
+        self.assert_added("dups.yaml")
+        ids = sorted(ev["args"][0]["size_arg"] for ev in self.tracepoints("list-syscalls-tracepoint")
+                     if ev["process"]["pid"] == self.duper_pid)
+        # libc's dup(), twice, and os.dup2 (python's os.dup is fcntl, not dup); uint64 prints as a string
+        self.assertEqual(ids, ["32", "32", "33"])
 
     def test_call_list_hooks_each_syscall_of_the_list(self):
         self.assert_added("calllist.yaml")

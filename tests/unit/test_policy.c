@@ -1387,12 +1387,15 @@ static void test_refuses_missing_list_in_in_map(void **state)
 		    "list \"nope\" is not defined in spec.lists", 11, 56);
 }
 
-static void test_refuses_list_values_for_non_syscall64(void **state)
+/* Tetragon's list-syscalls-tracepoint example filters raw_syscalls' id typed uint64 */
+static void test_syscall_list_fits_any_integer_argument(void **state)
 {
-	check_error(HDR "  lists: [{name: l, type: syscalls, values: [sys_read]}]\n"
-		    "  kprobes:\n  - call: x\n    args: [{index: 0, type: int}]\n"
-		    "    selectors:\n    - matchArgs: [{index: 0, operator: NotInMap, values: [\"list:l\"]}]\n",
-		    "list values need a syscall64 argument, not int", 11, 59);
+	struct vigil_policy *p = parse_ok(HDR "  lists: [{name: l, type: syscalls, values: [sys_read]}]\n"
+					      "  kprobes:\n  - call: x\n    args: [{index: 0, type: uint64}]\n"
+					      "    selectors:\n    - matchArgs: [{index: 0, operator: NotInMap, values: [\"list:l\"]}]\n");
+
+	assert_string_equal(p->hooks[0].selectors[0].args[0].values[0], "list:l");
+	vigil_policy_free(p);
 }
 
 static void test_refuses_reversed_range(void **state)
@@ -1664,7 +1667,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_index_not_declared),
 		cmocka_unit_test(test_refuses_args_slot_past_the_end),
 		cmocka_unit_test(test_refuses_missing_list_in_in_map),
-		cmocka_unit_test(test_refuses_list_values_for_non_syscall64),
+		cmocka_unit_test(test_syscall_list_fits_any_integer_argument),
 		cmocka_unit_test(test_refuses_reversed_range),
 		cmocka_unit_test(test_refuses_prefix_longer_than_256),
 		cmocka_unit_test(test_refuses_postfix_longer_than_127),
