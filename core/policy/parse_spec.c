@@ -176,8 +176,13 @@ static int parse_hooks(struct policy_ctx *c, const struct spec *s)
 		err = policy_expect(c, s->hooks[i], YAML_SEQUENCE_NODE, sections[i].key);
 		if (err)
 			return err;
-		for (j = 0; j < policy_seq_len(s->hooks[i]); j++)
-			n += expansion(c, &sections[i], policy_node(c, s->hooks[i]->data.sequence.items.start[j]));
+		for (j = 0; j < policy_seq_len(s->hooks[i]); j++) {
+			item = policy_node(c, s->hooks[i]->data.sequence.items.start[j]);
+			n += expansion(c, &sections[i], item);
+			if (n > POLICY_MAX_HOOKS)
+				return policy_error_bare(c, item, "too many hooks (max %d, syscall lists and uprobe symbols "
+							 "counted one by one)", POLICY_MAX_HOOKS);
+		}
 	}
 	p->hooks = calloc(n ? n : 1, sizeof(*p->hooks));
 	if (!p->hooks)

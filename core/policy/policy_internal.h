@@ -20,6 +20,9 @@
 #define POLICY_MAX_TAG 128		/* Tetragon cuts longer tags; we refuse them */
 #define POLICY_MIN_TEXT 2		/* message and tags: Tetragon refuses 1-character ones */
 #define POLICY_MAX_ARG_INDEX 4		/* function arguments reachable from registers (Tetragon) */
+/* Hooks of one policy once syscall lists and uprobe symbols are expanded: each becomes its
+ * own BPF program, and aliases could otherwise ask for billions. */
+#define POLICY_MAX_HOOKS 1024
 /* Aliases let a 1 MiB document name the same subtree millions of times; every mapping pair
  * and sequence item we visit costs one unit, and the parse stops when the budget is gone. */
 #define POLICY_WORK_BUDGET (1UL << 22)

@@ -1017,6 +1017,22 @@ static void test_refuses_uprobe_without_symbols_or_offsets(void **state)
 	check_error(HDR "  uprobes:\n  - path: /bin/x\n", "an uprobe needs symbols or offsets", 7, 5);
 }
 
+static void test_refuses_expansion_past_the_hook_limit(void **state)
+{
+	char yaml[32768];
+	int n, i;
+
+	/* 40 uprobe items of 30 symbols each: 1200 hooks */
+	n = snprintf(yaml, sizeof(yaml), HDR "  uprobes:\n");
+	for (i = 0; i < 40; i++) {
+		n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "  - path: /bin/x\n    symbols: [");
+		for (int k = 0; k < 30; k++)
+			n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "%ss%d", k ? ", " : "", k);
+		n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "]\n");
+	}
+	check_error(yaml, "too many hooks (max 1024", 7 + 2 * 34, 5);
+}
+
 static void test_refuses_two_enforcers(void **state)
 {
 	check_error(HDR "  enforcers:\n  - calls: [sys_read]\n  - calls: [sys_write]\n",
@@ -1611,6 +1627,7 @@ int main(void)
 		cmocka_unit_test(test_uprobe_symbols_become_one_hook_each),
 		cmocka_unit_test(test_uprobe_offsets_become_one_hook_each),
 		cmocka_unit_test(test_refuses_uprobe_without_symbols_or_offsets),
+		cmocka_unit_test(test_refuses_expansion_past_the_hook_limit),
 		cmocka_unit_test(test_refuses_two_enforcers),
 		cmocka_unit_test(test_refuses_macro_using_macros),
 		cmocka_unit_test(test_refuses_unknown_key_in_macro),
