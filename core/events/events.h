@@ -137,6 +137,8 @@ struct vigil_hook_info {
 		const char *label;	/* NULL when none */
 	} args[VIGIL_EVENT_MAX_ARGS];
 	int return_type;		/* return probes: returnArg's type; 0 (nop) otherwise */
+	const char *const *selector_labels;	/* per selector, NULL where it has no `label` */
+	size_t nselectors;
 };
 
 enum vigil_event_arg_flag {

@@ -114,7 +114,8 @@ void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_even
 	const char *type = vigil_event_type_name(ev->type), *policy = "", *binary, *enf, *action;
 	bool is_policy = ev->type == VIGIL_EVENT_KPROBE || ev->type == VIGIL_EVENT_TRACEPOINT ||
 			 ev->type == VIGIL_EVENT_LSM || ev->type == VIGIL_EVENT_UPROBE;
-	char hook[256], selector[280], sel_action[48];
+	char hook[256], selector[400], sel_action[48];
+	const struct vigil_hook_info *h;
 
 	if (!m)
 		return;
@@ -132,7 +133,12 @@ void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_even
 		if (enf)
 			series_add(&m->table, SERIES_ENFORCEMENT, policy, enf,
 				   ev->policy.monitored ? "monitor" : "enforce", 1);
-		snprintf(selector, sizeof(selector), "%s[%u]", hook, ev->policy.selector);
+		/* a selector's `label` names it in place of its index */
+		h = ev->policy.hook;
+		if (h->selector_labels && ev->policy.selector < h->nselectors && h->selector_labels[ev->policy.selector])
+			snprintf(selector, sizeof(selector), "%s[%s]", hook, h->selector_labels[ev->policy.selector]);
+		else
+			snprintf(selector, sizeof(selector), "%s[%u]", hook, ev->policy.selector);
 		selector_action(ev, sel_action, sizeof(sel_action));
 		series_add(&m->table, SERIES_SELECTOR_ACTIONS, policy, selector, sel_action, 1);
 	}

@@ -67,6 +67,7 @@ void policy_selector_free(struct vigil_selector *s)
 	free(s->cap_changes);
 	actions_free(s->actions, s->nactions);
 	actions_free(s->return_actions, s->nreturn_actions);
+	free(s->label);
 }
 
 void policy_hook_free(struct vigil_hook *h)

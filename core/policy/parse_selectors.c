@@ -66,16 +66,16 @@ static int sel_return_actions(struct policy_ctx *c, yaml_node_t *key, yaml_node_
 	return err;
 }
 
-/* Tetragon main's selector label names the selector in its per-selector action metrics,
- * which vigil does not count yet. */
+/* Tetragon main's selector label names the selector in the per-selector action metrics
+ * (vigil_policy_selector_actions_total's selector="<hook>[<label>]"). */
 static int sel_label(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
-	const char *s;
+	struct vigil_selector *s = ((struct policy_selector_parse *)obj)->s;
 	int err;
 
-	err = policy_str(c, value, "label", &s);
-	if (!err)
-		err = policy_error(c, key, "label is not supported yet (no per-selector metrics)");
+	err = policy_strdup(c, value, "label", &s->label);
+	if (!err && !s->label[0])
+		err = policy_error(c, value, "label must not be empty");
 	return err;
 }
 

@@ -246,6 +246,7 @@ struct vigil_selector {
 	struct vigil_match_caps *cap_changes;		size_t ncap_changes;
 	struct vigil_action *actions;			size_t nactions;	/* empty means Post */
 	struct vigil_action *return_actions;		size_t nreturn_actions;
+	char *label;		/* `label` (names the selector in metrics), owned; NULL when absent */
 	struct vigil_pos pos;
 };
 

@@ -17,6 +17,7 @@ static enum vigil_event_type event_type(enum vigil_hook_kind k)
 int compile_hook(struct compile_ctx *ctx, size_t i, struct compiled_hook *out)
 {
 	const struct vigil_hook *hook = &ctx->policy->hooks[i];
+	size_t sel;
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -48,6 +49,10 @@ int compile_hook(struct compile_ctx *ctx, size_t i, struct compiled_hook *out)
 	out->info.message = hook->message;
 	out->info.tags = (const char *const *)hook->tags;
 	out->info.ntags = hook->ntags;
+	for (sel = 0; sel < hook->nselectors && sel < VG_MAX_SELECTORS; sel++)
+		out->selector_labels[sel] = hook->selectors[sel].label;
+	out->info.selector_labels = out->selector_labels;
+	out->info.nselectors = hook->nselectors;
 	return 0;
 
 err_out:

@@ -65,6 +65,7 @@ struct compiled_hook {
 	struct vigil_hook_info info;	/* strings point into `strings` below */
 	char function_name[160];
 	char label[VG_MAX_ARGS][64];
+	const char *selector_labels[VG_MAX_SELECTORS];	/* borrowed from the policy tree */
 };
 
 void compiled_hook_free(struct compiled_hook *h);

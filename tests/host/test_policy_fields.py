@@ -94,7 +94,7 @@ class PolicyFields(unittest.TestCase):
         cls.p = {k: os.path.join(t, k) for k in (
             "ignored", "strict", "follow", "nofollow", "notin", "nspid", "parent", "nschange", "macro",
             "msg", "monitor", "global", "process", "permitted", "effective", "nscap", "pids4", "ns10", "caps4",
-            "ret")}
+            "ret", "label")}
         p = cls.p
         files = {
             "ignored.yaml": missing_call_policy("missing-call-ignored", p["ignored"], True),
@@ -224,6 +224,11 @@ class PolicyFields(unittest.TestCase):
                     - operator: "In"
                       values: ["%s"]
                 """ % SYSCALLER),
+            "label.yaml": open_policy("labelled", p["label"], """\
+                label: "first-opens"
+                matchActions:
+                - {action: Post}
+                """),
             "usyms.yaml": policy("uprobe-symbols", """\
                 uprobes:
                 - path: "%s"
@@ -331,6 +336,7 @@ class PolicyFields(unittest.TestCase):
             # fd >= 0, -ENOENT, -ENOTDIR: only the last passes all three matchReturnArgs
             run(OPENER, p["ret"] + "/file", p["ret"] + "/missing", p["ret"] + "/file/x")
             run(UPROBE, "42", "hello")
+            run(OPENER, p["label"] + "/a", p["label"] + "/b")
             duper = subprocess.Popen([sys.executable, "-c", "import ctypes, os; libc = ctypes.CDLL(None); libc.dup(0); os.dup2(0, 9); libc.dup(0)"])
             duper.wait()
             cls.duper_pid = duper.pid
@@ -436,6 +442,13 @@ class PolicyFields(unittest.TestCase):
         self.assertEqual(evs[0]["return"], {"int_arg": -20})
 
     # ---- hooks, actions, options ----
+
+    def test_selector_label_names_the_selector_in_metrics(self):
+        self.assert_added("label.yaml")
+        counts = {k: v for k, v in self.status["metrics"].items()
+                  if k.startswith("vigil_policy_selector_actions_total") and 'policy="labelled"' in k}
+        self.assertEqual(list(counts.values()), [2], counts)
+        self.assertIn('selector="tracepoint:syscalls/sys_enter_openat[first-opens]"', list(counts)[0])
 
     def test_uprobe_with_two_symbols_reports_each(self):
         self.assert_added("usyms.yaml")

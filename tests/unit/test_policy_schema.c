@@ -339,7 +339,7 @@ static const struct row rows[] = {
 	HONOURED("selectors[].macros",
 		 "  selectorsMacros:\n    m: {matchBinaries: [{operator: In, values: [/bin/cat]}]}\n" SEL("macros: [m]"),
 		 T_FIELDS "test_macro_selector_filters_like_an_inline_one"),
-	REFUSED("selectors[].label", SEL("label: opens"), "label:", "label is not supported yet"),
+	HONOURED("selectors[].label", SEL("label: opens"), T_FIELDS "test_selector_label_names_the_selector_in_metrics"),
 	HONOURED("selectors[].matchActions", SEL("matchActions: [{action: NoPost}]"),
 		 T_ENGINE "test_first_matching_selector_wins_and_nopost_suppresses"),
 
