@@ -17,6 +17,7 @@
 #include "process.h"
 
 #define VG_MAX_ARGS 5
+#define VG_MAX_RESOLVE_STEPS 8	/* fields in a data entry's resolve path ("mm.owner.real_parent.pid") */
 #define VG_MAX_SELECTORS 16
 #define VG_MAX_MATCH_ARGS 5
 #define VG_MAX_VALUES 8		/* integer values per arg filter, pids per pid filter */
@@ -108,6 +109,12 @@ struct vg_arg_spec {
 	__u8 tp_inline;		/* a string held in the tracepoint record (char comm[16]) */
 	__u16 tp_offset;	/* tracepoint field offset */
 	__u16 max_len;		/* bytes captured for strings and buffers */
+	/* data entries with source current_task: the resolve path, walked from the task. Step k
+	 * adds step_off[k] to the address; with bit k of step_deref it then reads the u64 there
+	 * (a pointer to follow, or the value itself at the last step). */
+	__u8 nsteps;		/* 0: not a data entry */
+	__u8 step_deref;
+	__u16 step_off[VG_MAX_RESOLVE_STEPS];
 };
 
 enum vg_filter_kind {

@@ -86,11 +86,36 @@ static __always_inline __u64 ctx_arg(void *ctx, __u32 i)
 	}
 }
 
-/* The raw value of argument i: a register, a ctx slot or a tracepoint field. */
+/* A data entry: the current task's field at the end of the resolve path, as the compiler
+ * laid it out from BTF; a pointer on the way that reads as 0 ends the walk at 0. */
+static __always_inline __u64 walk_task(const volatile struct vg_arg_spec *a)
+{
+	__u64 p = bpf_get_current_task();
+	int k;
+
+	for (k = 0; k < VG_MAX_RESOLVE_STEPS; k++) {
+		if (k >= a->nsteps || !p)
+			break;
+		p += a->step_off[k];
+		if (a->step_deref & (1u << k)) {
+			__u64 next = 0;
+
+			bpf_probe_read_kernel(&next, sizeof(next), (void *)p);
+			p = next;
+		}
+	}
+	return p;
+}
+
+/* The raw value of argument i: a register, a ctx slot, a tracepoint field or a field of the
+ * current task. */
 static __always_inline __u64 fetch_raw(void *ctx, __u32 i)
 {
 	const volatile struct vg_arg_spec *a = &cfg.args[i];
 	__u64 v = 0;
+
+	if (a->nsteps)
+		return walk_task(a);
 
 	if (a->type == VG_ARG_SYSCALL64 && cfg.fetch == VG_FETCH_RAW_SYSCALL)
 		return ctx_arg(ctx, 1);
@@ -346,7 +371,7 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 	case VG_ARG_CAP_INHERITABLE:
 	case VG_ARG_CAP_PERMITTED:
 	case VG_ARG_CAP_EFFECTIVE:
-		if (!a->user && cfg.fetch != VG_FETCH_TRACEPOINT) {
+		if (a->nsteps || (!a->user && cfg.fetch != VG_FETCH_TRACEPOINT)) {
 			__u64 caps = 0;
 
 			bpf_probe_read_kernel(&caps, sizeof(caps), (void *)raw);

@@ -92,7 +92,7 @@ static const struct policy_field arg_fields[] = {
 	POLICY_U32("sizeArgIndex", struct arg_parse, a.size_arg_index, 0),
 	POLICY_FN("returnCopy", arg_return_copy, 0),
 	POLICY_FN("maxData", arg_max_data, 0),
-	POLICY_FN("resolve", arg_btf_walk, 0),
+	POLICY_STR("resolve", struct arg_parse, a.resolve, 0),
 	POLICY_FN("source", arg_source, 0),
 	POLICY_FN("btfType", arg_btf_walk, 0),
 	POLICY_FN("btfTypeModule", arg_btf_walk, 0),
@@ -141,6 +141,9 @@ static int check_source(struct policy_ctx *c, yaml_node_t *n, enum policy_arg_ro
 		return policy_error(c, ap->source, "source must be current_task or pt_regs, not \"%s\"", s);
 	if (!ap->a.resolve || !ap->a.resolve[0])
 		return policy_error(c, n, "data entries need \"resolve\" (the field to read from %s)", s);
+	if (!strcmp(s, "pt_regs"))
+		return policy_error(c, ap->source, "source pt_regs is not supported yet (current_task is)");
+	ap->a.current_task = true;
 	return 0;
 }
 
@@ -154,6 +157,10 @@ static int check_arg(struct policy_ctx *c, yaml_node_t *n, enum vigil_hook_kind 
 		err = check_source(c, n, role, ap);
 	if (err)
 		return err;
+	/* a BTF walk from an argument needs the argument's type, which vigil does not look up yet */
+	if (ap->a.resolve && role != POLICY_DATA)
+		return policy_error(c, n, "resolve is not supported yet on args (it is on data entries with source "
+				    "current_task)");
 	/* functions get their first five arguments in registers, all a probe can read */
 	if (kind != VIGIL_HOOK_TRACEPOINT && role != POLICY_RETURN_ARG) {
 		if (ap->a.index > POLICY_MAX_ARG_INDEX)

@@ -146,17 +146,6 @@ static int kprobe_return_action(struct policy_ctx *c, yaml_node_t *key, yaml_nod
 	return err;
 }
 
-/* data entries read through current_task or pt_regs with a BTF path (resolve): the kernel
- * side has no such reader yet. */
-static int hook_data(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
-{
-	int err;
-
-	err = policy_expect(c, value, YAML_SEQUENCE_NODE, "data");
-	if (!err && policy_seq_len(value))
-		err = policy_error(c, key, "data is not supported yet");
-	return err;
-}
 
 static const struct policy_field ignore_fields[] = {
 	POLICY_BOOL("callNotFound", struct vigil_hook, ignore_call_not_found),
@@ -181,7 +170,7 @@ static const struct policy_field kprobe_fields[] = {
 	POLICY_NODE("returnArg", struct hook_parse, return_arg, 0),
 	POLICY_FN("returnArgAction", kprobe_return_action, 0),
 	POLICY_NODE("args", struct hook_parse, args, 0),
-	POLICY_FN("data", hook_data, 0),
+	POLICY_NODE("data", struct hook_parse, data, 0),
 	POLICY_NODE("selectors", struct hook_parse, selectors, 0),
 	POLICY_FN("message", hook_message, 0),
 	POLICY_FN("tags", hook_tags, 0),
@@ -353,7 +342,7 @@ static const struct policy_field uprobe_fields[] = {
 	POLICY_FN("return", uprobe_return, 0),
 	POLICY_NODE("returnArg", struct hook_parse, return_arg, 0),
 	POLICY_NODE("args", struct hook_parse, args, 0),
-	POLICY_FN("data", hook_data, 0),
+	POLICY_NODE("data", struct hook_parse, data, 0),
 	POLICY_NODE("selectors", struct hook_parse, selectors, 0),
 	POLICY_FN("message", hook_message, 0),
 	POLICY_FN("tags", hook_tags, 0),

@@ -79,21 +79,11 @@ static int sel_label(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value,
 	return err;
 }
 
-/* matchData filters data entries, which are refused (parse_hooks.c). */
-static int sel_match_data(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
-{
-	int err;
-
-	err = policy_expect(c, value, YAML_SEQUENCE_NODE, "matchData");
-	if (!err && policy_seq_len(value))
-		err = policy_error(c, key, "matchData is not supported yet (nor are data entries)");
-	return err;
-}
 
 const struct policy_field policy_selector_fields[] = {
 	POLICY_FN("matchPIDs", policy_filter_pids, 0),
 	POLICY_NODE("matchArgs", struct policy_selector_parse, match_args, 0),
-	POLICY_FN("matchData", sel_match_data, 0),
+	POLICY_NODE("matchData", struct policy_selector_parse, match_data, 0),
 	POLICY_FN("matchReturnArgs", sel_return_args, 0),
 	POLICY_FN("matchBinaries", policy_filter_binaries, 0),
 	POLICY_FN("matchParentBinaries", policy_filter_parent_binaries, 0),

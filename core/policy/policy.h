@@ -109,7 +109,8 @@ struct vigil_policy_arg {
 	uint32_t size_arg_index;	/* sizeArgIndex: 1-based, 0 when absent */
 	bool return_copy;
 	uint32_t max_data;		/* maxData, 0 when absent */
-	char *resolve;			/* owned, NULL when absent */
+	char *resolve;			/* data entries: the field path from the task; owned, NULL when absent */
+	bool current_task;		/* a data entry with source current_task */
 	struct vigil_pos pos;
 };
 

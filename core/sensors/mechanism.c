@@ -110,7 +110,7 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 		if (a->type == VIGIL_ARG_CHAR_IOVEC || a->type == VIGIL_ARG_SKB || a->type == VIGIL_ARG_AUTO)
 			return sensor_error(ctx, a->pos, -EOPNOTSUPP, "argument type \"%s\" is not supported by vigil yet",
 					    a->type_name ? a->type_name : vigil_arg_type_name(a->type));
-		if ((params >= 0 && (int)a->index >= params) || (int)a->index > max_index)
+		if (!a->current_task && ((params >= 0 && (int)a->index >= params) || (int)a->index > max_index))
 			return sensor_error(ctx, a->pos, -EINVAL, "argument index %u: %s has %d argument%s", a->index,
 					    out->target, params >= 0 ? params : max_index + 1,
 					    (params >= 0 ? params : max_index + 1) == 1 ? "" : "s");
@@ -119,6 +119,12 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 		spec->index = (uint8_t)a->index;
 		spec->user = user;
 		spec->max_len = VG_ARG_STR_MAX - 1;
+		if (a->current_task) {
+			int err = resolve_task_path(ctx, a, spec);
+
+			if (err)
+				return err;
+		}
 		if (a->max_data && a->max_data < spec->max_len)
 			spec->max_len = (uint16_t)a->max_data;
 		if (a->size_arg_index) {

@@ -88,6 +88,10 @@ int compile_selectors(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 /* Mechanism and argument fetching for one hook. */
 int compile_mechanism(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out);
 
+/* resolve.c: a data entry with source current_task: its resolve path into spec's steps.
+ * 0 or -errno with ctx->err filled. */
+int resolve_task_path(struct compile_ctx *ctx, const struct vigil_policy_arg *a, struct vg_arg_spec *spec);
+
 /* Fill err at pos with a formatted reason; returns -EINVAL. */
 int sensor_error(struct compile_ctx *ctx, struct vigil_pos pos, int errcode, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

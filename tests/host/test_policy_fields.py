@@ -94,7 +94,7 @@ class PolicyFields(unittest.TestCase):
         cls.p = {k: os.path.join(t, k) for k in (
             "ignored", "strict", "follow", "nofollow", "notin", "nspid", "parent", "nschange", "macro",
             "msg", "monitor", "global", "process", "permitted", "effective", "nscap", "pids4", "ns10", "caps4",
-            "ret", "label")}
+            "ret", "label", "data")}
         p = cls.p
         files = {
             "ignored.yaml": missing_call_policy("missing-call-ignored", p["ignored"], True),
@@ -229,6 +229,32 @@ class PolicyFields(unittest.TestCase):
                 matchActions:
                 - {action: Post}
                 """),
+            "data.yaml": policy("task-data", """\
+                kprobes:
+                - call: "sys_openat"
+                  syscall: true
+                  args:
+                  - index: 1
+                    type: "string"
+                  data:
+                  - index: 0
+                    type: "string"
+                    source: "current_task"
+                    resolve: "comm"
+                  - index: 0
+                    type: "int"
+                    source: "current_task"
+                    resolve: "real_parent.tgid"
+                  selectors:
+                  - matchArgs:
+                    - index: 1
+                      operator: "Prefix"
+                      values: ["%s/"]
+                    matchData:
+                    - index: 0
+                      operator: "Equal"
+                      values: ["opener"]
+                """ % p["data"]),
             "usyms.yaml": policy("uprobe-symbols", """\
                 uprobes:
                 - path: "%s"
@@ -337,6 +363,8 @@ class PolicyFields(unittest.TestCase):
             run(OPENER, p["ret"] + "/file", p["ret"] + "/missing", p["ret"] + "/file/x")
             run(UPROBE, "42", "hello")
             run(OPENER, p["label"] + "/a", p["label"] + "/b")
+            run(OPENER, p["data"] + "/by-opener")
+            subprocess.run([CAT, p["data"] + "/by-cat"], stderr=subprocess.DEVNULL, check=False)
             duper = subprocess.Popen([sys.executable, "-c", "import ctypes, os; libc = ctypes.CDLL(None); libc.dup(0); os.dup2(0, 9); libc.dup(0)"])
             duper.wait()
             cls.duper_pid = duper.pid
@@ -449,6 +477,17 @@ class PolicyFields(unittest.TestCase):
                   if k.startswith("vigil_policy_selector_actions_total") and 'policy="labelled"' in k}
         self.assertEqual(list(counts.values()), [2], counts)
         self.assertIn('selector="tracepoint:syscalls/sys_enter_openat[first-opens]"', list(counts)[0])
+
+    def test_data_from_the_current_task_is_reported_and_filtered(self):
+        self.assert_added("data.yaml")
+        evs = [e["process_kprobe"] for e in self.events
+               if e.get("process_kprobe", {}).get("policy_name") == "task-data"]
+        self.assertEqual(len(evs), 1, evs)     # cat's open is left out by matchData on comm
+        ev = evs[0]
+        self.assertEqual(ev["args"][0]["string_arg"], self.p["data"] + "/by-opener")
+        data = ev.get("data") or ev["args"][1:]     # where data entries go is the encoder's choice
+        self.assertEqual(data[0]["string_arg"], "opener")
+        self.assertEqual(data[1]["int_arg"], os.getpid())   # the opener's parent is this test
 
     def test_uprobe_with_two_symbols_reports_each(self):
         self.assert_added("usyms.yaml")

@@ -1159,10 +1159,24 @@ static void test_refuses_arg_index_above_four(void **state)
 		    "index 5 is out of range (0..4)", 8, 12);
 }
 
-static void test_refuses_data_entries(void **state)
+static void test_data_entry_from_current_task_keeps_its_path(void **state)
 {
-	check_error(HDR "  kprobes:\n  - call: x\n    data: [{index: 0, type: int, source: current_task, resolve: pid}]\n",
-		    "kprobes[0]: data is not supported yet", 8, 5);
+	struct vigil_policy *p = parse_ok(HDR "  kprobes:\n  - call: x\n    args: [{index: 1, type: string}]\n"
+					      "    data: [{index: 0, type: int, source: current_task, resolve: real_parent.tgid}]\n"
+					      "    selectors: [{matchData: [{index: 0, operator: Equal, values: [\"1\"]}]}]\n");
+	const struct vigil_hook *h = &p->hooks[0];
+
+	assert_int_equal(h->nargs, 2);
+	assert_true(h->args[1].current_task);
+	assert_string_equal(h->args[1].resolve, "real_parent.tgid");
+	assert_int_equal(h->selectors[0].args[0].arg_slot, 1);	/* matchData: after the args */
+	vigil_policy_free(p);
+}
+
+static void test_refuses_data_from_pt_regs(void **state)
+{
+	check_error(HDR "  kprobes:\n  - call: x\n    data: [{index: 0, type: int, source: pt_regs, resolve: ax}]\n",
+		    "kprobes[0].data[0]: source pt_regs is not supported yet", 8, 34);
 }
 
 static void test_refuses_source_on_plain_args(void **state)
@@ -1648,7 +1662,8 @@ int main(void)
 		cmocka_unit_test(test_refuses_auto_on_kprobe),
 		cmocka_unit_test(test_refuses_missing_type_on_lsm_arg),
 		cmocka_unit_test(test_refuses_arg_index_above_four),
-		cmocka_unit_test(test_refuses_data_entries),
+		cmocka_unit_test(test_data_entry_from_current_task_keeps_its_path),
+		cmocka_unit_test(test_refuses_data_from_pt_regs),
 		cmocka_unit_test(test_refuses_source_on_plain_args),
 		cmocka_unit_test(test_refuses_unknown_key_in_selector),
 		cmocka_unit_test(test_refuses_seventeen_selectors),
