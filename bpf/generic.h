@@ -109,12 +109,13 @@ struct vg_arg_spec {
 	__u8 tp_inline;		/* a string held in the tracepoint record (char comm[16]) */
 	__u16 tp_offset;	/* tracepoint field offset */
 	__u16 max_len;		/* bytes captured for strings and buffers */
-	/* data entries with source current_task: the resolve path, walked from the task. Step k
+	/* resolve paths (data entries with source current_task: from the task). Step k
 	 * adds step_off[k] to the address; with bit k of step_deref it then reads the u64 there
 	 * (a pointer to follow, or the value itself at the last step). */
-	__u8 nsteps;		/* 0: not a data entry */
+	__u8 nsteps;		/* 0: no resolve path */
 	__u8 step_deref;
 	__u16 step_off[VG_MAX_RESOLVE_STEPS];
+	__u8 steps_from_arg;	/* args with resolve: the walk starts at the argument, not the task */
 };
 
 enum vg_filter_kind {

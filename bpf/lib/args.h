@@ -88,9 +88,8 @@ static __always_inline __u64 ctx_arg(void *ctx, __u32 i)
 
 /* A data entry: the current task's field at the end of the resolve path, as the compiler
  * laid it out from BTF; a pointer on the way that reads as 0 ends the walk at 0. */
-static __always_inline __u64 walk_task(const volatile struct vg_arg_spec *a)
+static __always_inline __u64 walk_path(const volatile struct vg_arg_spec *a, __u64 p)
 {
-	__u64 p = bpf_get_current_task();
 	int k;
 
 	for (k = 0; k < VG_MAX_RESOLVE_STEPS; k++) {
@@ -107,15 +106,11 @@ static __always_inline __u64 walk_task(const volatile struct vg_arg_spec *a)
 	return p;
 }
 
-/* The raw value of argument i: a register, a ctx slot, a tracepoint field or a field of the
- * current task. */
-static __always_inline __u64 fetch_raw(void *ctx, __u32 i)
+/* The raw value of argument i: a register, a ctx slot or a tracepoint field. */
+static __always_inline __u64 fetch_arg(void *ctx, __u32 i)
 {
 	const volatile struct vg_arg_spec *a = &cfg.args[i];
 	__u64 v = 0;
-
-	if (a->nsteps)
-		return walk_task(a);
 
 	if (a->type == VG_ARG_SYSCALL64 && cfg.fetch == VG_FETCH_RAW_SYSCALL)
 		return ctx_arg(ctx, 1);
@@ -148,6 +143,19 @@ static __always_inline __u64 fetch_raw(void *ctx, __u32 i)
 		return v;
 	}
 	return 0;
+}
+
+/* What argument i stands for: the raw value, or the field its resolve path reaches from the
+ * argument or from the current task. */
+static __always_inline __u64 fetch_raw(void *ctx, __u32 i)
+{
+	const volatile struct vg_arg_spec *a = &cfg.args[i];
+
+	if (!a->nsteps)
+		return fetch_arg(ctx, i);
+	if (!a->steps_from_arg)
+		return walk_path(a, bpf_get_current_task());
+	return walk_path(a, fetch_arg(ctx, i));
 }
 
 static __always_inline long read_str(char *dst, __u32 size, __u64 ptr, bool user)

@@ -157,10 +157,12 @@ static int check_arg(struct policy_ctx *c, yaml_node_t *n, enum vigil_hook_kind 
 		err = check_source(c, n, role, ap);
 	if (err)
 		return err;
-	/* a BTF walk from an argument needs the argument's type, which vigil does not look up yet */
-	if (ap->a.resolve && role != POLICY_DATA)
-		return policy_error(c, n, "resolve is not supported yet on args (it is on data entries with source "
-				    "current_task)");
+	/* a BTF walk from an argument: the kernel function's BTF types it (kprobes, LSM hooks) */
+	if (ap->a.resolve && role == POLICY_RETURN_ARG)
+		return policy_error(c, n, "resolve is not supported on returnArg");
+	if (ap->a.resolve && role == POLICY_ARG && kind != VIGIL_HOOK_KPROBE && kind != VIGIL_HOOK_LSM)
+		return policy_error(c, n, "resolve on args needs a kernel function or LSM hook, not %s",
+				    section_of(kind));
 	/* functions get their first five arguments in registers, all a probe can read */
 	if (kind != VIGIL_HOOK_TRACEPOINT && role != POLICY_RETURN_ARG) {
 		if (ap->a.index > POLICY_MAX_ARG_INDEX)

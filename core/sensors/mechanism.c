@@ -94,6 +94,22 @@ static bool wants_override(const struct vigil_hook *hook)
 	return false;
 }
 
+/* An argument with resolve: a walk from a kernel pointer, typed by the function's BTF. */
+static int resolve_arg(struct compile_ctx *ctx, const struct vigil_hook *hook, const struct compiled_hook *out,
+		       const struct vigil_policy_arg *a, struct vg_arg_spec *spec)
+{
+	char fn[192];
+
+	if (hook->kind == VIGIL_HOOK_LSM)
+		snprintf(fn, sizeof(fn), "bpf_lsm_%s", out->function_name);
+	else if (hook->kind == VIGIL_HOOK_KPROBE && !hook->syscall)
+		snprintf(fn, sizeof(fn), "%s", hook->call);
+	else
+		return sensor_error(ctx, a->pos, -EOPNOTSUPP, "resolve on an argument needs a kernel function or LSM "
+				    "hook (its BTF types the argument)");
+	return resolve_arg_path(ctx, fn, a, spec);
+}
+
 /* The kernel-side argument specs, common to every mechanism; `user` marks syscall hooks,
  * whose pointers point into user memory. params is the function's parameter count where
  * the program reads a ctx array (-1: unchecked). */
@@ -119,8 +135,8 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 		spec->index = (uint8_t)a->index;
 		spec->user = user;
 		spec->max_len = VG_ARG_STR_MAX - 1;
-		if (a->current_task) {
-			int err = resolve_task_path(ctx, a, spec);
+		if (a->current_task || a->resolve) {
+			int err = a->current_task ? resolve_task_path(ctx, a, spec) : resolve_arg(ctx, hook, out, a, spec);
 
 			if (err)
 				return err;

@@ -41,19 +41,15 @@ static int find_member(const struct btf *btf, int id, const char *name, unsigned
 	return -ENOENT;
 }
 
-int resolve_task_path(struct compile_ctx *ctx, const struct vigil_policy_arg *a, struct vg_arg_spec *spec)
+/* Walk a->resolve from the struct id into spec's steps. */
+static int walk(struct compile_ctx *ctx, const struct vigil_policy_arg *a, int id, struct vg_arg_spec *spec)
 {
 	char path[256], *field, *save = NULL;
 	const struct btf_type *t;
 	unsigned int bits;
-	int id, mid, k = 0;
+	int mid, k = 0;
 	bool last;
 
-	if (!ctx->vmlinux)
-		return sensor_error(ctx, a->pos, -EOPNOTSUPP, "resolve needs the kernel's BTF, which this kernel lacks");
-	id = btf__find_by_name_kind(ctx->vmlinux, "task_struct", BTF_KIND_STRUCT);
-	if (id < 0)
-		return sensor_error(ctx, a->pos, -ENOENT, "no struct task_struct in the kernel's BTF");
 	snprintf(path, sizeof(path), "%s", a->resolve);
 	for (field = strtok_r(path, ".", &save); field; field = strtok_r(NULL, ".", &save), k++) {
 		if (k == VG_MAX_RESOLVE_STEPS)
@@ -92,4 +88,39 @@ int resolve_task_path(struct compile_ctx *ctx, const struct vigil_policy_arg *a,
 	spec->nsteps = (uint8_t)k;
 	spec->user = 0;
 	return 0;
+}
+
+int resolve_task_path(struct compile_ctx *ctx, const struct vigil_policy_arg *a, struct vg_arg_spec *spec)
+{
+	int id;
+
+	if (!ctx->vmlinux)
+		return sensor_error(ctx, a->pos, -EOPNOTSUPP, "resolve needs the kernel's BTF, which this kernel lacks");
+	id = btf__find_by_name_kind(ctx->vmlinux, "task_struct", BTF_KIND_STRUCT);
+	if (id < 0)
+		return sensor_error(ctx, a->pos, -ENOENT, "no struct task_struct in the kernel's BTF");
+	return walk(ctx, a, id, spec);
+}
+
+int resolve_arg_path(struct compile_ctx *ctx, const char *fn, const struct vigil_policy_arg *a,
+		     struct vg_arg_spec *spec)
+{
+	const struct btf_param *params;
+	const struct btf_type *t;
+	int id;
+
+	if (!ctx->vmlinux)
+		return sensor_error(ctx, a->pos, -EOPNOTSUPP, "resolve needs the kernel's BTF, which this kernel lacks");
+	id = btf__find_by_name_kind(ctx->vmlinux, fn, BTF_KIND_FUNC);
+	t = id < 0 ? NULL : btf__type_by_id(ctx->vmlinux, btf__type_by_id(ctx->vmlinux, id)->type);
+	if (!t || !btf_is_func_proto(t) || a->index >= btf_vlen(t))
+		return sensor_error(ctx, a->pos, -EINVAL, "resolve: %s has no argument %u in the kernel's BTF", fn,
+				    a->index);
+	params = btf_params(t);
+	t = btf__type_by_id(ctx->vmlinux, btf__resolve_type(ctx->vmlinux, params[a->index].type));
+	if (!t || !btf_is_ptr(t))
+		return sensor_error(ctx, a->pos, -EINVAL, "resolve: argument %u of %s is not a pointer to a struct",
+				    a->index, fn);
+	spec->steps_from_arg = 1;
+	return walk(ctx, a, btf__resolve_type(ctx->vmlinux, t->type), spec);
 }

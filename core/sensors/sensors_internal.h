@@ -91,6 +91,10 @@ int compile_mechanism(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 /* resolve.c: a data entry with source current_task: its resolve path into spec's steps.
  * 0 or -errno with ctx->err filled. */
 int resolve_task_path(struct compile_ctx *ctx, const struct vigil_policy_arg *a, struct vg_arg_spec *spec);
+/* An argument with resolve: the walk from the pointer argument a->index of kernel function fn
+ * (its BTF type names the struct). */
+int resolve_arg_path(struct compile_ctx *ctx, const char *fn, const struct vigil_policy_arg *a,
+		     struct vg_arg_spec *spec);
 
 /* Fill err at pos with a formatted reason; returns -EINVAL. */
 int sensor_error(struct compile_ctx *ctx, struct vigil_pos pos, int errcode, const char *fmt, ...)

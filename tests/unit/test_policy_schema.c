@@ -209,8 +209,10 @@ static const struct row rows[] = {
 		"returnCopy is not supported yet"),
 	REFUSED("args[].maxData", KP("    args: [{index: 1, type: char_buf, maxData: true}]\n"), "maxData",
 		"maxData is not supported yet"),
-	REFUSED("args[].resolve", KP("    args: [{index: 1, type: int, resolve: f_inode}]\n"), "{index: 1, type: int, r",
-		"resolve is not supported yet on args"),
+	HONOURED("args[].resolve", "  kprobes:\n  - {call: security_file_open, syscall: false, "
+		 "args: [{index: 0, type: uint64, resolve: f_inode.i_ino}]}\n", T_VM "10_kprobe_file_open.sh::resolve:"),
+	REFUSED("args[].resolve (tracepoint)", TP("    args: [{index: 6, type: int, resolve: f_inode}]\n"),
+		"{index: 6, type: int, r", "resolve on args needs a kernel function or LSM hook, not tracepoints"),
 	REFUSED("args[].source", KP("    args: [{index: 1, type: int, source: pt_regs}]\n"), "source: pt",
 		"source is only valid for data entries"),
 	REFUSED("args[].btfType", KP("    args: [{index: 1, type: int, btfType: file}]\n"), "btfType",

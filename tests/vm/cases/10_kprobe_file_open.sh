@@ -17,6 +17,9 @@ spec:
     args:
     - index: 0
       type: "file"
+    - index: 0
+      type: "uint64"
+      resolve: "f_inode.i_ino"
     selectors:
     - matchArgs:
       - index: 0
@@ -74,8 +77,11 @@ echo hi | nc -w 1 127.0.0.1 8081 >/dev/null 2>&1
 echo hi | nc -w 1 127.0.0.1 8082 >/dev/null 2>&1	# refused, and not our port anyway
 kill "$srv" 2>/dev/null
 
+ino=$(stat -c %i /etc/vigil-vm-test)
+# resolve on an argument: the struct file's f_inode->i_ino, typed by security_file_open's BTF
 expect_event '.process_kprobe.function_name == "security_file_open"
 	and .process_kprobe.args[0].file_arg.path == "/etc/vigil-vm-test"
+	and .process_kprobe.args[1].size_arg == "'"$ino"'"
 	and .process_kprobe.process.binary == "/usr/bin/cat" and .process_kprobe.policy_name == "file-open"'
 expect_event '.process_kprobe.function_name == "tcp_connect"
 	and .process_kprobe.args[0].sock_arg.daddr == "127.0.0.1" and .process_kprobe.args[0].sock_arg.dport == 8081'
