@@ -195,6 +195,7 @@ enum field {
 	F_TAGS,
 	F_RETURN,	/* "return": the value of a return probe, as an argument */
 	F_RETURN_ACTION,
+	F_DATA,		/* the hook's `data` entries, as arguments */
 };
 
 #define BODY_FIELDS 10
@@ -205,12 +206,12 @@ static const struct {
 	enum field fields[BODY_FIELDS];
 } bodies[] = {
 	{ VIGIL_EVENT_KPROBE,
-	  { F_FUNCTION, F_ARGS, F_RETURN, F_ACTION, F_POLICY, F_RETURN_ACTION, F_MESSAGE, F_TAGS } },
+	  { F_FUNCTION, F_ARGS, F_RETURN, F_ACTION, F_POLICY, F_RETURN_ACTION, F_MESSAGE, F_TAGS, F_DATA } },
 	{ VIGIL_EVENT_TRACEPOINT,
 	  { F_SUBSYS, F_EVENT, F_ARGS, F_POLICY, F_ACTION, F_MESSAGE, F_TAGS } },
 	{ VIGIL_EVENT_LSM, { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS } },
 	{ VIGIL_EVENT_UPROBE,
-	  { F_PATH, F_SYMBOL, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ACTION } },
+	  { F_PATH, F_SYMBOL, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ACTION, F_DATA } },
 };
 
 static const enum field *body_fields(enum vigil_event_type type)
@@ -275,13 +276,32 @@ static const char *arg_label(const struct vigil_event *ev, size_t i)
 	return label && label[0] ? label : NULL;
 }
 
-static size_t arg_count(const struct vigil_event *ev)
+/* Whether argument i came from the hook's `data` list (Tetragon's data field) or `args`. */
+static bool arg_is_data(const struct vigil_event *ev, size_t i)
+{
+	const struct vigil_hook_info *h = ev->policy.hook;
+
+	return i < h->nargs && i < VIGIL_EVENT_MAX_ARGS && h->args[i].data;
+}
+
+static size_t arg_count(const struct vigil_event *ev, bool data)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < ev->policy.nargs; i++)
-		n += encode_arg_present(&ev->policy.args[i]);
+		n += arg_is_data(ev, i) == data && encode_arg_present(&ev->policy.args[i]);
 	return n;
+}
+
+static void put_arg_list(struct encode_tree *t, const struct vigil_event *ev, const char *key, bool data)
+{
+	size_t i;
+
+	encode_tree_str(t, key);
+	msgpack_pack_array(&t->pk, arg_count(ev, data));
+	for (i = 0; i < ev->policy.nargs; i++)
+		if (arg_is_data(ev, i) == data && encode_arg_present(&ev->policy.args[i]))
+			encode_tree_arg(t, &ev->policy.args[i], arg_label(ev, i));
 }
 
 static size_t tag_count(const struct vigil_hook_info *h)
@@ -304,8 +324,8 @@ static bool field_present(const struct vigil_event *ev, enum field f)
 	const char *key = NULL, *text = field_text(ev->policy.hook, f, &key);
 	bool present;
 
-	if (f == F_ARGS)
-		present = arg_count(ev);
+	if (f == F_ARGS || f == F_DATA)
+		present = arg_count(ev, f == F_DATA);
 	else if (f == F_RETURN)
 		present = ev->policy.has_return && encode_arg_present(&ev->policy.ret);
 	else if (f == F_RETURN_ACTION)
@@ -327,11 +347,8 @@ static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum 
 
 	switch (f) {
 	case F_ARGS:
-		encode_tree_str(t, "args");
-		msgpack_pack_array(&t->pk, arg_count(ev));
-		for (i = 0; i < ev->policy.nargs; i++)
-			if (encode_arg_present(&ev->policy.args[i]))
-				encode_tree_arg(t, &ev->policy.args[i], arg_label(ev, i));
+	case F_DATA:
+		put_arg_list(t, ev, f == F_DATA ? "data" : "args", f == F_DATA);
 		break;
 	case F_ACTION:
 		encode_tree_kv_str(t, "action", action_name(ev));

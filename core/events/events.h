@@ -135,6 +135,7 @@ struct vigil_hook_info {
 	struct {
 		int type;		/* enum vigil_arg_type (core/policy/policy.h) */
 		const char *label;	/* NULL when none */
+		bool data;		/* from the hook's `data`: the event's data field, not args */
 	} args[VIGIL_EVENT_MAX_ARGS];
 	int return_type;		/* return probes: returnArg's type; 0 (nop) otherwise */
 };

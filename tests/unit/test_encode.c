@@ -1043,6 +1043,20 @@ static void test_kernel_cap_t_is_hex_like_tetragon(void **ctx)
 	assert_string_equal(arg_json(s, &s->ev), "{\"kernel_cap_t_arg\":\"0000000000200001\"}");
 }
 
+static void test_cap_sets_have_their_own_keys(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_CAP_INHERITABLE, (int64_t)CAP(1));
+	add_int(s, VIGIL_ARG_CAP_PERMITTED, (int64_t)CAP(2));
+	add_int(s, VIGIL_ARG_CAP_EFFECTIVE, (int64_t)CAP(3));
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"cap_inheritable_arg\":\"0000000000000002\"},"
+			    "{\"cap_permitted_arg\":\"0000000000000004\"},"
+			    "{\"cap_effective_arg\":\"0000000000000008\"}]");
+}
+
 static void test_syscall64_is_syscall_id_with_abi(void **ctx)
 {
 	struct state *s = *ctx;
@@ -1066,7 +1080,36 @@ static void test_unreadable_arg_is_error_arg_with_label(void **ctx)
 	s->ev.policy.args[0].flags = VIGIL_ARG_ERROR;
 	s->hook.args[0].label = "name";
 	assert_string_equal(arg_json(s, &s->ev),
-			    "{\"error_arg\":{\"message\":\"could not read argument\"},\"label\":\"name\"}");
+			    "{\"error_arg\":{\"Message\":\"could not read argument\"},\"label\":\"name\"}");
+}
+
+static void test_data_entries_go_to_data_not_args(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_INT, 1);
+	add_text(s, VIGIL_ARG_STRING, "comm");
+	s->hook.args[1].data = true;
+	s->hook.args[1].label = "owner";
+	add_int(s, VIGIL_ARG_UINT32, 7);
+	s->hook.args[2].data = true;
+	assert_string_equal(json_at(s, &s->ev, "args"), "[{\"int_arg\":1}]");
+	assert_string_equal(json_at(s, &s->ev, "data"),
+			    "[{\"string_arg\":\"comm\",\"label\":\"owner\"},{\"uint_arg\":7}]");
+	/* ProcessKprobe field 14: after tags, the last field vigil writes before its own */
+	assert_non_null(strstr(json_of(s, &s->ev), "\"data\":[{\"string_arg\":\"comm\""));
+}
+
+static void test_only_data_entries_omit_args(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_INT, 3);
+	s->hook.args[0].data = true;
+	assert_null(strstr(json_of(s, &s->ev), "\"args\""));
+	assert_string_equal(json_at(s, &s->ev, "data"), "[{\"int_arg\":3}]");
 }
 
 static void test_args_without_spelling_are_skipped(void **ctx)
@@ -2470,6 +2513,9 @@ int main(void)
 		T(test_cred_is_process_credentials_arg),
 		T(test_capability_is_capability_arg),
 		T(test_kernel_cap_t_is_hex_like_tetragon),
+		T(test_cap_sets_have_their_own_keys),
+		T(test_data_entries_go_to_data_not_args),
+		T(test_only_data_entries_omit_args),
 		T(test_syscall64_is_syscall_id_with_abi),
 		T(test_unreadable_arg_is_error_arg_with_label),
 		T(test_args_without_spelling_are_skipped),
