@@ -83,6 +83,7 @@ enum {
 	OPT_EXPORT_DENY,
 	OPT_FIELD_FILTERS,
 	OPT_EXPORT_RATE,
+	OPT_EXPORT_OWN,
 	OPT_METRICS_SERVER,
 	OPT_DENY_TTL,
 	OPT_DENY_RATE,
@@ -180,6 +181,7 @@ static const struct option options[] = {
 	{"export-denylist", required_argument, NULL, OPT_EXPORT_DENY},
 	{"field-filters", required_argument, NULL, OPT_FIELD_FILTERS},
 	{"export-rate-limit", required_argument, NULL, OPT_EXPORT_RATE},
+	{"export-vigil-events", required_argument, NULL, OPT_EXPORT_OWN},
 	{"metrics-server", required_argument, NULL, OPT_METRICS_SERVER},
 	{"deny-ttl", required_argument, NULL, OPT_DENY_TTL},
 	{"deny-rate", required_argument, NULL, OPT_DENY_RATE},
@@ -247,6 +249,13 @@ static void usage(FILE *f)
 		"      --field-filters JSON|@FILE         include/exclude fields per event type\n"
 		"      --export-rate-limit N|TYPE=N,...   events a minute per event type; drops reported as\n"
 		"                                         rate_limit_info events (-1: unlimited, 0: none)\n"
+		"      --export-vigil-events file|same|bus|PATH  where vigil's own kinds (process_alert,\n"
+		"                                         rule_action, rule_status) go. file (default): their own\n"
+		"                                         file beside the export file (events.vigil.json), the\n"
+		"                                         export file then holds only Tetragon's schema (strict\n"
+		"                                         protojson readers accept every line); same: one file\n"
+		"                                         with everything, vigil's extra fields too; bus: not\n"
+		"                                         exported; PATH: their own file there\n"
 		"metrics:\n"
 		"      --metrics-server ADDR    Prometheus /metrics on ADDR (\":2112\" is 127.0.0.1:2112)\n"
 		"      --metrics-binary-labels auto|on|off  binary paths as labels (default auto: on for a\n"
@@ -283,6 +292,25 @@ static int parse_binary_labels(const char *s, int *out)
 		*out = VIGIL_METRICS_BINARY_OFF;
 	else
 		return -EINVAL;
+	return 0;
+}
+
+/* file, same, bus, or an absolute path (their own file there) */
+static int parse_own(const char *s, struct vigil_exporter_opts *x)
+{
+	x->own_path = NULL;
+	if (!strcmp(s, "file"))
+		x->own = VIGIL_EXPORT_OWN_FILE;
+	else if (!strcmp(s, "same"))
+		x->own = VIGIL_EXPORT_OWN_SAME;
+	else if (!strcmp(s, "bus"))
+		x->own = VIGIL_EXPORT_OWN_BUS;
+	else if (s[0] == '/' && s[1]) {
+		x->own = VIGIL_EXPORT_OWN_FILE;
+		x->own_path = s;
+	} else {
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -367,6 +395,10 @@ int main(int argc, char **argv)
 				xopts.field_filters = text;
 			break;
 		case OPT_EXPORT_RATE: xopts.rate_limit = optarg; break;
+		case OPT_EXPORT_OWN:
+			if (parse_own(optarg, &xopts))
+				return bad_value("export-vigil-events", optarg);
+			break;
 		case OPT_METRICS_SERVER: opts.metrics_server = optarg; break;
 		case OPT_DENY_TTL:
 			if (parse_duration(optarg, &ttl_ns) || ttl_ns % 1000000000ULL || ttl_ns / 1000000000ULL > UINT32_MAX)
