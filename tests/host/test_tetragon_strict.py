@@ -171,5 +171,56 @@ class StrictReader(unittest.TestCase):
                 self.json_format.Parse(line, self.pb.GetEventsResponse(), ignore_unknown_fields=False)
 
 
+class EveryForm(unittest.TestCase):
+    """Every form the encoder has (encode_forms: each argument type as args and as data,
+    unreadable ones, return values, each event kind, a process with every field) and the
+    encoder's golden files, through the same strict reader. Needs no root."""
+
+    @classmethod
+    def setUpClass(cls):
+        from google.protobuf import json_format
+        cls.json_format = json_format
+        cls.tmp = tempfile.mkdtemp(prefix="vigil-strict-forms-")
+        cls.pb = compile_schema(cls.tmp)
+        out = subprocess.run([os.path.join(vh.PROGS, "encode_forms")], capture_output=True, text=True, check=True)
+        cls.forms = out.stdout.splitlines()
+        golden = os.path.join(SOURCE, "tests", "unit", "golden")
+        cls.golden = {}
+        for name in sorted(os.listdir(golden)):
+            if name.endswith(".json"):
+                with open(os.path.join(golden, name)) as f:
+                    cls.golden[name] = f.read().strip()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def parse_all(self, lines):
+        bad = []
+        for name, line in lines:
+            try:
+                self.json_format.Parse(line, self.pb.GetEventsResponse(), ignore_unknown_fields=False)
+            except self.json_format.ParseError as e:
+                bad.append("%s: %s" % (name, e))
+        return bad
+
+    def test_every_encoder_form_parses_strictly(self):
+        self.assertEqual(len(self.forms), 23)
+        self.assertEqual(self.parse_all(("line %d" % (i + 1), l) for i, l in enumerate(self.forms)), [])
+
+    def test_the_forms_cover_every_argument_key(self):
+        text = "\n".join(self.forms)
+        for key in ("int_arg", "uint_arg", "long_arg", "size_arg", "string_arg", "bytes_arg",
+                    "truncated_bytes_arg", "file_arg", "path_arg", "linux_binprm_arg", "sock_arg",
+                    "sockaddr_arg", "sockaddrun_arg", "process_credentials_arg", "capability_arg",
+                    "kernel_cap_t_arg", "cap_inheritable_arg", "cap_permitted_arg", "cap_effective_arg",
+                    "syscall_id", "error_arg", '"data":[', '"return":{'):
+            self.assertIn('"%s' % key if not key.startswith('"') else key, text)
+
+    def test_every_golden_file_parses_strictly(self):
+        self.assertGreaterEqual(len(self.golden), 7)
+        self.assertEqual(self.parse_all(self.golden.items()), [])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
