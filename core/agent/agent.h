@@ -40,6 +40,7 @@ struct vigil_agent_opts {
 	const struct vigil_exporter_opts *export_opts;
 	const char *metrics_server;	/* --metrics-server ":2112" (core/metrics); NULL: none */
 	int metrics_binary_labels;	/* --metrics-binary-labels: enum vigil_metrics_binary_labels (0: auto) */
+	int metrics_names;		/* --metrics-names: enum vigil_metrics_names (0: both) */
 	const char *rules_dir;		/* --rules-dir: Lua rules, every *.lua (core/luahost); NULL: none */
 	/* What a rule's deny() may add to a kernel list (core/agent/lists.c). */
 	uint32_t deny_ttl_s;		/* --deny-ttl: entries expire after this; 0 never (default 3600) */

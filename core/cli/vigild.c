@@ -91,6 +91,7 @@ enum {
 	OPT_DENY_SYSTEM_FILES,
 	OPT_PROCESS_CACHE_SIZE,
 	OPT_METRICS_BINARY_LABELS,
+	OPT_METRICS_NAMES,
 	OPT_CONTROL_GROUP,
 	OPT_KEEP_ENFORCING,
 	OPT_PIN_DIR,
@@ -188,6 +189,7 @@ static const struct option options[] = {
 	{"deny-protect", required_argument, NULL, OPT_DENY_PROTECT},
 	{"deny-system-files", no_argument, NULL, OPT_DENY_SYSTEM_FILES},
 	{"metrics-binary-labels", required_argument, NULL, OPT_METRICS_BINARY_LABELS},
+	{"metrics-names", required_argument, NULL, OPT_METRICS_NAMES},
 	{"rb-size", required_argument, NULL, 'r'},
 	{"process-cache-size", required_argument, NULL, OPT_PROCESS_CACHE_SIZE},
 	{"wakeup-batch", required_argument, NULL, 'w'},
@@ -260,6 +262,8 @@ static void usage(FILE *f)
 		"      --metrics-server ADDR    Prometheus /metrics on ADDR (\":2112\" is 127.0.0.1:2112)\n"
 		"      --metrics-binary-labels auto|on|off  binary paths as labels (default auto: on for a\n"
 		"                               loopback ADDR, \"hidden\" for any other)\n"
+		"      --metrics-names both|vigil|tetragon  families served: vigil_* and Tetragon's tetragon_*\n"
+		"                               (names, labels, meanings) side by side (default both), or one\n"
 		"what a Lua rule's deny() may add to a kernel list (README: \"Lua deny, checked\"):\n"
 		"      --deny-ttl D             entries expire after D (\"1h\", \"10m\", seconds; default 1h; 0: never)\n"
 		"      --deny-rate N            deny() calls per rule per minute, 1-10000 (default 10)\n"
@@ -421,6 +425,14 @@ int main(int argc, char **argv)
 			if (parse_binary_labels(optarg, &opts.metrics_binary_labels))
 				return bad_value("metrics-binary-labels", optarg);
 			break;
+		case OPT_METRICS_NAMES: {
+			enum vigil_metrics_names names;
+
+			if (vigil_metrics_names_parse(optarg, &names))
+				return bad_value("metrics-names", optarg);
+			opts.metrics_names = (int)names;
+			break;
+		}
 		case OPT_RULE_DEADLINE:
 			if (vigil_parse_long(optarg, 1, 600000, &v))
 				return bad_value("rule-deadline-ms", optarg);
