@@ -92,6 +92,8 @@ enum {
 	OPT_PROCESS_CACHE_SIZE,
 	OPT_METRICS_BINARY_LABELS,
 	OPT_METRICS_NAMES,
+	OPT_ANCESTORS,
+	OPT_USERNAME,
 	OPT_CONTROL_GROUP,
 	OPT_KEEP_ENFORCING,
 	OPT_PIN_DIR,
@@ -190,6 +192,8 @@ static const struct option options[] = {
 	{"deny-system-files", no_argument, NULL, OPT_DENY_SYSTEM_FILES},
 	{"metrics-binary-labels", required_argument, NULL, OPT_METRICS_BINARY_LABELS},
 	{"metrics-names", required_argument, NULL, OPT_METRICS_NAMES},
+	{"enable-ancestors", required_argument, NULL, OPT_ANCESTORS},
+	{"username-metadata", required_argument, NULL, OPT_USERNAME},
 	{"rb-size", required_argument, NULL, 'r'},
 	{"process-cache-size", required_argument, NULL, OPT_PROCESS_CACHE_SIZE},
 	{"wakeup-batch", required_argument, NULL, 'w'},
@@ -239,6 +243,10 @@ static void usage(FILE *f)
 		"      --rule-deadline-ms N       wall-clock limit of one rule call; an overrun disables the\n"
 		"                                 rule (default 50)\n"
 		"      --rule-queue-len N         events the rules thread may lag by before drops (default 4096)\n"
+		"      --enable-ancestors LIST  ancestors beyond the parent in these events: base (exec, exit;\n"
+		"                           needed by the others), kprobe, tracepoint, uprobe, lsm (as Tetragon)\n"
+		"      --username-metadata unix|disabled  process.user.name from /etc/passwd for host\n"
+		"                           user-namespace processes (default disabled, as Tetragon)\n"
 		"  -d, --debug              debug messages\n"
 		"export file (Tetragon's flags; backups are PATH-<UTC time>.EXT, .gz when compressed):\n"
 		"      --export-file-max-size-mb N        rotate before passing N MB (default 10; 0: never)\n"
@@ -424,6 +432,15 @@ int main(int argc, char **argv)
 		case OPT_METRICS_BINARY_LABELS:
 			if (parse_binary_labels(optarg, &opts.metrics_binary_labels))
 				return bad_value("metrics-binary-labels", optarg);
+			break;
+		case OPT_ANCESTORS:
+			if (vigil_agent_ancestors_parse(optarg, &opts.ancestors))
+				return bad_value("enable-ancestors", optarg);
+			break;
+		case OPT_USERNAME:
+			if (strcmp(optarg, "unix") && strcmp(optarg, "disabled"))
+				return bad_value("username-metadata", optarg);
+			opts.username_metadata = !strcmp(optarg, "unix");
 			break;
 		case OPT_METRICS_NAMES: {
 			enum vigil_metrics_names names;

@@ -108,6 +108,7 @@ void encode_tree_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
 static void put_process(struct encode_tree *t, const char *key, const struct vigil_process *p)
 {
 	bool caps = encode_caps_known(&p->caps);
+	const char *user = t->ev->user_name ? t->ev->user_name(t->ev->user_ctx, p) : NULL;
 	char flags[FLAGS_MAX];
 	size_t nns = 0, n;
 	int k;
@@ -118,9 +119,10 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 
 	/* pid, uid, auid and process_credentials are always there */
 	n = 4 + !!p->exec_id[0] + !!p->cwd[0] + !!p->binary[0] + !!p->arguments[0] + !!flags[0] +
-	    !!p->start_time + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns + !!p->tid;
+	    !!p->start_time + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns + !!p->tid + (user && user[0]);
 
-	encode_tree_str(t, key);
+	if (key)
+		encode_tree_str(t, key);
 	msgpack_pack_map(&t->pk, n);
 	if (p->exec_id[0])
 		encode_tree_kv_str(t, "exec_id", p->exec_id);
@@ -150,15 +152,45 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	encode_tree_str(t, "process_credentials");
 	msgpack_pack_map(&t->pk, 8);
 	encode_tree_cred_ids(t, &p->creds);
+	if (user && user[0]) {
+		encode_tree_str(t, "user");	/* UserRecord {name} */
+		msgpack_pack_map(&t->pk, 1);
+		encode_tree_kv_str(t, "name", user);
+	}
 }
 
-/* ProcessExec {process, parent} */
+static size_t ancestor_count(const struct vigil_event *ev)
+{
+	size_t i, n = 0;
+
+	for (i = 0; ev->ancestors && i < ev->nancestors; i++)
+		n += ev->ancestors[i] != NULL;
+	return n;
+}
+
+/* "ancestors": [Process, ...], the processes beyond the parent (--enable-ancestors) */
+static void put_ancestors(struct encode_tree *t, const struct vigil_event *ev)
+{
+	size_t i;
+
+	encode_tree_str(t, "ancestors");
+	msgpack_pack_array(&t->pk, ancestor_count(ev));
+	for (i = 0; i < ev->nancestors; i++)
+		if (ev->ancestors[i])
+			put_process(t, NULL, ev->ancestors[i]);
+}
+
+/* ProcessExec {process, parent, ancestors} */
 static void put_exec(struct encode_tree *t, const struct vigil_event *ev)
 {
-	msgpack_pack_map(&t->pk, 1 + !!ev->parent);
+	size_t anc = ancestor_count(ev);
+
+	msgpack_pack_map(&t->pk, 1 + !!ev->parent + !!anc);
 	put_process(t, "process", ev->process);
 	if (ev->parent)
 		put_process(t, "parent", ev->parent);
+	if (anc)
+		put_ancestors(t, ev);
 }
 
 /* ProcessExit {process, parent, signal, status, time}. A signal number without a name
@@ -167,7 +199,9 @@ static void put_exit(struct encode_tree *t, const struct vigil_event *ev)
 {
 	const char *sig = vigil_signal_name(ev->exit.signal);
 
-	msgpack_pack_map(&t->pk, 2 + !!ev->parent + !!sig + !!ev->exit.status);
+	size_t anc = ancestor_count(ev);
+
+	msgpack_pack_map(&t->pk, 2 + !!ev->parent + !!sig + !!ev->exit.status + !!anc);
 	put_process(t, "process", ev->process);
 	if (ev->parent)
 		put_process(t, "parent", ev->parent);
@@ -176,6 +210,8 @@ static void put_exit(struct encode_tree *t, const struct vigil_event *ev)
 	if (ev->exit.status)
 		encode_tree_kv_u32(t, "status", ev->exit.status);
 	encode_tree_kv_str(t, "time", t->time);
+	if (anc)
+		put_ancestors(t, ev);
 }
 
 /* ---- policy events ---- */
@@ -196,9 +232,10 @@ enum field {
 	F_RETURN,	/* "return": the value of a return probe, as an argument */
 	F_RETURN_ACTION,
 	F_DATA,		/* the hook's `data` entries, as arguments */
+	F_ANCESTORS,	/* --enable-ancestors */
 };
 
-#define BODY_FIELDS 10
+#define BODY_FIELDS 12
 
 /* Each message's fields in its proto order (tetragon.proto ProcessKprobe and so on). */
 static const struct {
@@ -206,12 +243,13 @@ static const struct {
 	enum field fields[BODY_FIELDS];
 } bodies[] = {
 	{ VIGIL_EVENT_KPROBE,
-	  { F_FUNCTION, F_ARGS, F_RETURN, F_ACTION, F_POLICY, F_RETURN_ACTION, F_MESSAGE, F_TAGS, F_DATA } },
+	  { F_FUNCTION, F_ARGS, F_RETURN, F_ACTION, F_POLICY, F_RETURN_ACTION, F_MESSAGE, F_TAGS, F_ANCESTORS,
+	    F_DATA } },
 	{ VIGIL_EVENT_TRACEPOINT,
-	  { F_SUBSYS, F_EVENT, F_ARGS, F_POLICY, F_ACTION, F_MESSAGE, F_TAGS } },
-	{ VIGIL_EVENT_LSM, { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS } },
+	  { F_SUBSYS, F_EVENT, F_ARGS, F_POLICY, F_ACTION, F_MESSAGE, F_TAGS, F_ANCESTORS } },
+	{ VIGIL_EVENT_LSM, { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS, F_ANCESTORS } },
 	{ VIGIL_EVENT_UPROBE,
-	  { F_PATH, F_SYMBOL, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ACTION, F_DATA } },
+	  { F_PATH, F_SYMBOL, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ANCESTORS, F_ACTION, F_DATA } },
 };
 
 static const enum field *body_fields(enum vigil_event_type type)
@@ -332,6 +370,8 @@ static bool field_present(const struct vigil_event *ev, enum field f)
 		present = ev->policy.has_return && ev->policy.return_action;
 	else if (f == F_ACTION)
 		present = action_name(ev);
+	else if (f == F_ANCESTORS)
+		present = ancestor_count(ev);
 	else if (f == F_TAGS)
 		present = tag_count(ev->policy.hook);
 	else
@@ -349,6 +389,9 @@ static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum 
 	case F_ARGS:
 	case F_DATA:
 		put_arg_list(t, ev, f == F_DATA ? "data" : "args", f == F_DATA);
+		break;
+	case F_ANCESTORS:
+		put_ancestors(t, ev);
 		break;
 	case F_ACTION:
 		encode_tree_kv_str(t, "action", action_name(ev));
@@ -563,6 +606,7 @@ int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 	msgpack_packer_init(&t.pk, &t.out, tree_write);
 	vigil_format_time(ev->time, ts);
 	t.time = ts;
+	t.ev = ev;
 
 	/* GetEventsResponse: {"<event>": {...}, "node_name": ..., "time": ...} */
 	msgpack_pack_map(&t.pk, 2 + node);

@@ -197,6 +197,14 @@ struct vigil_event {
 	const char *node_name;		/* borrowed */
 	const struct vigil_process *process;
 	const struct vigil_process *parent;	/* NULL when unknown */
+	/* Optional process fields, set by the agent when asked (--enable-ancestors,
+	 * --username-metadata) and written by the encoder when set: the processes beyond the
+	 * parent, nearest first (Tetragon's ancestors), and the user name of a process's uid
+	 * (NULL when it has none to give). */
+	const struct vigil_process *const *ancestors;
+	size_t nancestors;
+	const char *(*user_name)(void *ctx, const struct vigil_process *p);
+	void *user_ctx;
 	union {
 		struct {
 			uint32_t status;	/* exit code (the value passed to exit()) */

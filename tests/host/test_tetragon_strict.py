@@ -84,7 +84,8 @@ class StrictReader(unittest.TestCase):
         stage = tempfile.mkdtemp(prefix="vigil-strict-", dir="/tmp")
         os.chmod(stage, 0o755)
         with vh.Agent("--tracing-policy-dir", POLICIES, "--rules-dir", RULES, "--tracing-policy", monitored,
-                      "--export-file", cls.export, outputs=()) as agent:
+                      "--export-file", cls.export, "--enable-ancestors", "base,kprobe,tracepoint,uprobe,lsm",
+                      "--username-metadata", "unix", outputs=()) as agent:
             cls.policies = agent.status()["policies"]
             run("sh", "-c", "cat /etc/hostname; echo x > /etc/vigil-strict-test; rm -f /etc/vigil-strict-test")
             run("sh", "-c", "kill -TERM $$")                     # an exit by signal
@@ -159,6 +160,16 @@ class StrictReader(unittest.TestCase):
         self.assertEqual(hits[0]["action"], "KPROBE_ACTION_SIGKILL")
         self.assertNotIn("monitored", hits[0])
 
+    def test_ancestors_and_user_names_are_there_when_asked(self):
+        execs = [json.loads(line)["process_exec"] for line in self.lines if line.startswith('{"process_exec"')]
+        mine = [e for e in execs if e["process"].get("binary") == "/usr/bin/dash"
+                or e["process"].get("binary", "").endswith("/sh")]
+        self.assertTrue(any(e.get("ancestors") for e in execs))
+        self.assertTrue(any(e["process"].get("user") == {"name": "root"} for e in mine or execs))
+        with_anc = next(e for e in execs if e.get("ancestors"))
+        # the first ancestor is the parent's parent
+        self.assertEqual(with_anc["ancestors"][0]["exec_id"], with_anc["parent"]["parent_exec_id"])
+
     def test_vigil_kinds_went_to_their_own_file(self):
         self.assertNotIn("process_alert", self.kinds())
         own = {next(iter(json.loads(line))) for line in self.own_lines}
@@ -214,7 +225,7 @@ class EveryForm(unittest.TestCase):
                     "truncated_bytes_arg", "file_arg", "path_arg", "linux_binprm_arg", "sock_arg",
                     "sockaddr_arg", "sockaddrun_arg", "process_credentials_arg", "capability_arg",
                     "kernel_cap_t_arg", "cap_inheritable_arg", "cap_permitted_arg", "cap_effective_arg",
-                    "syscall_id", "error_arg", '"data":[', '"return":{'):
+                    "syscall_id", "error_arg", '"data":[', '"return":{', '"ancestors":[', '"user":{"name":"root"}'):
             self.assertIn('"%s' % key if not key.startswith('"') else key, text)
 
     def test_every_golden_file_parses_strictly(self):

@@ -1043,6 +1043,39 @@ static void test_kernel_cap_t_is_hex_like_tetragon(void **ctx)
 	assert_string_equal(arg_json(s, &s->ev), "{\"kernel_cap_t_arg\":\"0000000000200001\"}");
 }
 
+static const char *name_of_1000(void *ctx, const struct vigil_process *p)
+{
+	return p->creds.uid == 1000 ? "alice" : NULL;
+}
+
+static void test_ancestors_follow_the_parent_nearest_first(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process grand = s->parent, great = s->parent;
+	const struct vigil_process *anc[] = { &grand, &great };
+
+	grand.pid = 600;
+	great.pid = 1;
+	s->exec.ancestors = anc;
+	s->exec.nancestors = 2;
+	assert_string_equal(json_at(s, &s->exec, "ancestors.0.pid"), "600");
+	assert_string_equal(json_at(s, &s->exec, "ancestors.1.pid"), "1");
+	/* ProcessExec field 3: after the parent */
+	assert_non_null(strstr(json_of(s, &s->exec), "}},\"ancestors\":[{\"exec_id\""));
+	s->exec.nancestors = 0;
+	assert_null(strstr(json_of(s, &s->exec), "ancestors"));
+}
+
+static void test_user_name_only_where_the_resolver_has_one(void **ctx)
+{
+	struct state *s = *ctx;
+
+	s->exec.user_name = name_of_1000;
+	assert_string_equal(json_at(s, &s->exec, "parent.user"), "{\"name\":\"alice\"}");
+	s->exec.user_name = NULL;
+	assert_null(strstr(json_of(s, &s->exec), "\"user\":{\"name\""));
+}
+
 static void test_cap_sets_have_their_own_keys(void **ctx)
 {
 	struct state *s = *ctx;
@@ -2514,6 +2547,8 @@ int main(void)
 		T(test_capability_is_capability_arg),
 		T(test_kernel_cap_t_is_hex_like_tetragon),
 		T(test_cap_sets_have_their_own_keys),
+		T(test_ancestors_follow_the_parent_nearest_first),
+		T(test_user_name_only_where_the_resolver_has_one),
 		T(test_data_entries_go_to_data_not_args),
 		T(test_only_data_entries_omit_args),
 		T(test_syscall64_is_syscall_id_with_abi),

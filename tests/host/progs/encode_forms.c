@@ -13,7 +13,8 @@
 
 #define CAP(n) (1ULL << (n))
 
-static struct vigil_process child, parent;
+static struct vigil_process child, parent, grand, great;
+static const struct vigil_process *const ancestors[] = { &grand, &great };
 static struct vigil_hook_info hook;
 static struct vigil_event ev;
 
@@ -37,6 +38,11 @@ static void fill_process(struct vigil_process *p, uint32_t pid, const char *bina
 		p->ns[k] = 4026531835u + (uint32_t)k;
 	p->ns_host_mask = 0x155;
 	p->refcnt = 2;
+}
+
+static const char *root_name(void *ctx, const struct vigil_process *p)
+{
+	return p->pid == 68862 ? "root" : NULL;
 }
 
 static int print(void)
@@ -76,7 +82,8 @@ static void policy_event(enum vigil_event_type type)
 	hook.tags = tags;
 	hook.ntags = 2;
 	ev = (struct vigil_event){ .type = type, .time = 1666062981500000001ULL, .node_name = "node",
-				   .process = &child, .parent = &parent };
+				   .process = &child, .parent = &parent, .ancestors = ancestors, .nancestors = 2,
+				   .user_name = root_name };
 	ev.policy.hook = &hook;
 	ev.policy.action = VIGIL_EVENT_ACTION_SIGKILL;
 }
@@ -184,14 +191,18 @@ int main(void)
 
 	fill_process(&child, 68862, "/usr/bin/curl");
 	fill_process(&parent, 68635, "/bin/bash");
+	fill_process(&grand, 600, "/usr/sbin/sshd");
+	fill_process(&great, 1, "/sbin/init");
 	ev = (struct vigil_event){ .type = VIGIL_EVENT_EXEC, .time = 1666062981373327754ULL, .node_name = "node",
-				   .process = &child, .parent = &parent };
+				   .process = &child, .parent = &parent, .ancestors = ancestors, .nancestors = 2,
+				   .user_name = root_name };
 	bad |= print();
 	ev.process = &parent;
 	ev.parent = NULL;	/* no parent known */
 	bad |= print();
 	ev = (struct vigil_event){ .type = VIGIL_EVENT_EXIT, .time = 1666062981616000000ULL, .node_name = "node",
-				   .process = &child, .parent = &parent, .exit = { .status = 3, .signal = 9 } };
+				   .process = &child, .parent = &parent, .exit = { .status = 3, .signal = 9 },
+				   .ancestors = ancestors, .nancestors = 2 };
 	bad |= print();
 	for (k = 0; k < VIGIL_ARRAY_SIZE(kinds); k++)
 		for (which = 0; which < 5; which++)
