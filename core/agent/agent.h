@@ -43,6 +43,7 @@ struct vigil_agent_opts {
 	int metrics_names;		/* --metrics-names: enum vigil_metrics_names (0: both) */
 	uint32_t ancestors;		/* --enable-ancestors: VIGIL_AGENT_ANCESTORS_BIT of event types */
 	bool username_metadata;		/* --username-metadata unix: process.user.name */
+	bool process_cred;		/* --enable-process-cred: exec's binary_properties */
 	const char *rules_dir;		/* --rules-dir: Lua rules, every *.lua (core/luahost); NULL: none */
 	/* What a rule's deny() may add to a kernel list (core/agent/lists.c). */
 	uint32_t deny_ttl_s;		/* --deny-ttl: entries expire after this; 0 never (default 3600) */

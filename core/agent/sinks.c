@@ -21,10 +21,11 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 	bool rules;
 
 	/* the optional process fields, when asked for: on a copy, the caller's is const */
-	if (a->opts.ancestors || a->opts.username_metadata) {
+	if (a->opts.ancestors || a->opts.username_metadata || a->opts.process_cred) {
 		extended = *in;
 		extended.nancestors = agent_ancestors(a, in, anc, MAX_ANCESTORS);
 		extended.ancestors = extended.nancestors ? anc : NULL;
+		extended.binary_properties = a->opts.process_cred;
 		if (a->opts.username_metadata) {
 			extended.user_name = agent_user_name;
 			extended.user_ctx = a;

@@ -94,6 +94,7 @@ enum {
 	OPT_METRICS_NAMES,
 	OPT_ANCESTORS,
 	OPT_USERNAME,
+	OPT_PROCESS_CRED,
 	OPT_CONTROL_GROUP,
 	OPT_KEEP_ENFORCING,
 	OPT_PIN_DIR,
@@ -194,6 +195,7 @@ static const struct option options[] = {
 	{"metrics-names", required_argument, NULL, OPT_METRICS_NAMES},
 	{"enable-ancestors", required_argument, NULL, OPT_ANCESTORS},
 	{"username-metadata", required_argument, NULL, OPT_USERNAME},
+	{"enable-process-cred", no_argument, NULL, OPT_PROCESS_CRED},
 	{"rb-size", required_argument, NULL, 'r'},
 	{"process-cache-size", required_argument, NULL, OPT_PROCESS_CACHE_SIZE},
 	{"wakeup-batch", required_argument, NULL, 'w'},
@@ -247,6 +249,9 @@ static void usage(FILE *f)
 		"                           needed by the others), kprobe, tracepoint, uprobe, lsm (as Tetragon)\n"
 		"      --username-metadata unix|disabled  process.user.name from /etc/passwd for host\n"
 		"                           user-namespace processes (default disabled, as Tetragon)\n"
+		"      --enable-process-cred  exec events carry binary_properties (setuid/setgid execs,\n"
+		"                           privileges_changed, the inode of an unlinked binary), as Tetragon;\n"
+		"                           process_credentials are always there\n"
 		"  -d, --debug              debug messages\n"
 		"export file (Tetragon's flags; backups are PATH-<UTC time>.EXT, .gz when compressed):\n"
 		"      --export-file-max-size-mb N        rotate before passing N MB (default 10; 0: never)\n"
@@ -433,6 +438,7 @@ int main(int argc, char **argv)
 			if (parse_binary_labels(optarg, &opts.metrics_binary_labels))
 				return bad_value("metrics-binary-labels", optarg);
 			break;
+		case OPT_PROCESS_CRED: opts.process_cred = true; break;
 		case OPT_ANCESTORS:
 			if (vigil_agent_ancestors_parse(optarg, &opts.ancestors))
 				return bad_value("enable-ancestors", optarg);

@@ -10,7 +10,9 @@
  * both the count and the write.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "encode_internal.h"
 
@@ -104,11 +106,59 @@ void encode_tree_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
 	encode_tree_kv_u32(t, "fsgid", c->fsgid);
 }
 
+/* BinaryProperties as Tetragon derives them at exec (pkg/process): setuid/setgid when the
+ * file's set-id bit changed the effective id (the real one stayed the caller's), and the
+ * inode of a binary that has no name left (nlink 0: deleted, or a memfd). */
+struct binprops {
+	bool setuid, setgid, unlinked;
+};
+
+static bool binary_properties(const struct vigil_process *p, struct binprops *b)
+{
+	b->setuid = (p->file.mode & S_ISUID) && p->creds.euid == p->file.uid && p->creds.euid != p->creds.uid;
+	b->setgid = (p->file.mode & S_ISGID) && p->creds.egid != p->creds.gid;
+	b->unlinked = p->file.ino && !p->file.nlink && p->file.dev;
+	return b->setuid || b->setgid || b->unlinked;
+}
+
+static void put_binary_properties(struct encode_tree *t, const struct vigil_process *p, const struct binprops *b)
+{
+	char ino[24];
+
+	encode_tree_str(t, "binary_properties");
+	msgpack_pack_map(&t->pk, b->setuid + b->setgid + (b->setuid || b->setgid) + b->unlinked);
+	if (b->setuid)
+		encode_tree_kv_u32(t, "setuid", p->creds.euid);
+	if (b->setgid)
+		encode_tree_kv_u32(t, "setgid", p->creds.egid);
+	if (b->setuid || b->setgid) {
+		encode_tree_str(t, "privileges_changed");
+		msgpack_pack_array(&t->pk, b->setuid + b->setgid);
+		if (b->setuid)
+			encode_tree_str(t, "PRIVILEGES_RAISED_EXEC_FILE_SETUID");
+		if (b->setgid)
+			encode_tree_str(t, "PRIVILEGES_RAISED_EXEC_FILE_SETGID");
+	}
+	if (b->unlinked) {
+		snprintf(ino, sizeof(ino), "%llu", (unsigned long long)p->file.ino);
+		encode_tree_str(t, "file");
+		msgpack_pack_map(&t->pk, 1);
+		encode_tree_str(t, "inode");
+		msgpack_pack_map(&t->pk, 2);
+		encode_tree_kv_str(t, "number", ino);
+		encode_tree_kv_u32(t, "links", p->file.nlink);
+	}
+}
+
 /* Tetragon's Process message, fields in proto order. */
 static void put_process(struct encode_tree *t, const char *key, const struct vigil_process *p)
 {
 	bool caps = encode_caps_known(&p->caps);
 	const char *user = t->ev->user_name ? t->ev->user_name(t->ev->user_ctx, p) : NULL;
+	struct binprops bp;
+	/* exec only, and only its process (Tetragon's UpdateExecOutsideCache) */
+	bool props = t->ev->binary_properties && t->ev->type == VIGIL_EVENT_EXEC && p == t->ev->process &&
+		     key && !strcmp(key, "process") && binary_properties(p, &bp);
 	char flags[FLAGS_MAX];
 	size_t nns = 0, n;
 	int k;
@@ -119,7 +169,7 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 
 	/* pid, uid, auid and process_credentials are always there */
 	n = 4 + !!p->exec_id[0] + !!p->cwd[0] + !!p->binary[0] + !!p->arguments[0] + !!flags[0] +
-	    !!p->start_time + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns + !!p->tid + (user && user[0]);
+	    !!p->start_time + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns + !!p->tid + (user && user[0]) + props;
 
 	if (key)
 		encode_tree_str(t, key);
@@ -152,6 +202,8 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	encode_tree_str(t, "process_credentials");
 	msgpack_pack_map(&t->pk, 8);
 	encode_tree_cred_ids(t, &p->creds);
+	if (props)
+		put_binary_properties(t, p, &bp);
 	if (user && user[0]) {
 		encode_tree_str(t, "user");	/* UserRecord {name} */
 		msgpack_pack_map(&t->pk, 1);

@@ -205,6 +205,7 @@ struct vigil_event {
 	size_t nancestors;
 	const char *(*user_name)(void *ctx, const struct vigil_process *p);
 	void *user_ctx;
+	bool binary_properties;		/* exec: the process's binary_properties (--enable-process-cred) */
 	union {
 		struct {
 			uint32_t status;	/* exit code (the value passed to exit()) */

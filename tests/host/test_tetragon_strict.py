@@ -84,8 +84,11 @@ class StrictReader(unittest.TestCase):
         stage = tempfile.mkdtemp(prefix="vigil-strict-", dir="/tmp")
         os.chmod(stage, 0o755)
         with vh.Agent("--tracing-policy-dir", POLICIES, "--rules-dir", RULES, "--tracing-policy", monitored,
-                      "--export-file", cls.export, "--enable-ancestors", "base,kprobe,tracepoint,uprobe,lsm",
-                      "--username-metadata", "unix", outputs=()) as agent:
+                      # never rotated: every line is read back; ancestors make lines long, and
+                      # other agents' tests exec a lot meanwhile
+                      "--export-file", cls.export, "--export-file-max-size-mb", "0",
+                      "--enable-ancestors", "base,tracepoint",
+                      "--username-metadata", "unix", "--enable-process-cred", outputs=()) as agent:
             cls.policies = agent.status()["policies"]
             run("sh", "-c", "cat /etc/hostname; echo x > /etc/vigil-strict-test; rm -f /etc/vigil-strict-test")
             run("sh", "-c", "kill -TERM $$")                     # an exit by signal
@@ -104,6 +107,15 @@ class StrictReader(unittest.TestCase):
             shutil.copy(MARKER, dropped)
             os.chmod(dropped, 0o755)
             run(dropped, os.path.join(stage, "dropped.ran"))
+            cls.suid = os.path.join(stage, "vigil-strict-suid")      # binary_properties: setuid
+            shutil.copy(MARKER, cls.suid)
+            os.chown(cls.suid, 65534, 65534)
+            os.chmod(cls.suid, 0o4755)
+            run(cls.suid, os.path.join(stage, "suid.ran"))
+            # an unlinked binary: a memfd holding the marker, executed through /proc/self/fd
+            run(PY, "-c", "import os; fd = os.memfd_create('vigil-strict-memfd', 0); "
+                "os.write(fd, open(%r, 'rb').read()); os.execv('/proc/self/fd/%%d' %% fd, ['m', %r])"
+                % (MARKER, os.path.join(stage, "memfd.ran")))
             mon = os.path.join(stage, "vigil-strict-monitored")
             shutil.copy(MARKER, mon)
             os.chmod(mon, 0o755)
@@ -170,6 +182,16 @@ class StrictReader(unittest.TestCase):
         # the first ancestor is the parent's parent
         self.assertEqual(with_anc["ancestors"][0]["exec_id"], with_anc["parent"]["parent_exec_id"])
 
+    def test_binary_properties_of_setuid_and_unlinked_execs(self):
+        execs = [json.loads(line)["process_exec"]["process"] for line in self.lines
+                 if line.startswith('{"process_exec"')]
+        suid = next(p for p in execs if p.get("binary") == self.suid)
+        self.assertEqual(suid["binary_properties"], {"setuid": 65534,
+                                                     "privileges_changed": ["PRIVILEGES_RAISED_EXEC_FILE_SETUID"]})
+        memfd = [p for p in execs if p.get("arguments", "").endswith("/memfd.ran")]
+        self.assertTrue(memfd, "no memfd exec")
+        self.assertEqual(memfd[0]["binary_properties"]["file"]["inode"]["links"], 0)
+
     def test_vigil_kinds_went_to_their_own_file(self):
         self.assertNotIn("process_alert", self.kinds())
         own = {next(iter(json.loads(line))) for line in self.own_lines}
@@ -216,7 +238,7 @@ class EveryForm(unittest.TestCase):
         return bad
 
     def test_every_encoder_form_parses_strictly(self):
-        self.assertEqual(len(self.forms), 23)
+        self.assertEqual(len(self.forms), 24)
         self.assertEqual(self.parse_all(("line %d" % (i + 1), l) for i, l in enumerate(self.forms)), [])
 
     def test_the_forms_cover_every_argument_key(self):
@@ -225,7 +247,9 @@ class EveryForm(unittest.TestCase):
                     "truncated_bytes_arg", "file_arg", "path_arg", "linux_binprm_arg", "sock_arg",
                     "sockaddr_arg", "sockaddrun_arg", "process_credentials_arg", "capability_arg",
                     "kernel_cap_t_arg", "cap_inheritable_arg", "cap_permitted_arg", "cap_effective_arg",
-                    "syscall_id", "error_arg", '"data":[', '"return":{', '"ancestors":[', '"user":{"name":"root"}'):
+                    "syscall_id", "error_arg", '"data":[', '"return":{', '"ancestors":[', '"user":{"name":"root"}',
+                    '"binary_properties":{"setuid":0,"setgid":0,"privileges_changed":["PRIVILEGES_RAISED_EXEC_FILE_SETUID",'
+                    '"PRIVILEGES_RAISED_EXEC_FILE_SETGID"],"file":{"inode":{"number":"99","links":0}}}'):
             self.assertIn('"%s' % key if not key.startswith('"') else key, text)
 
     def test_every_golden_file_parses_strictly(self):

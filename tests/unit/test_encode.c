@@ -1076,6 +1076,29 @@ static void test_user_name_only_where_the_resolver_has_one(void **ctx)
 	assert_null(strstr(json_of(s, &s->exec), "\"user\":{\"name\""));
 }
 
+static void test_binary_properties_of_a_setuid_exec_and_an_unlinked_binary(void **ctx)
+{
+	struct state *s = *ctx;
+
+	s->child.file = (struct vigil_file_id){ .dev = 8, .uid = 0, .ino = 99, .mode = 0104755, .nlink = 1 };
+	s->child.creds.uid = 1000;
+	s->child.creds.euid = 0;
+	s->exec.binary_properties = true;
+	assert_string_equal(json_at(s, &s->exec, "process.binary_properties"),
+			    "{\"setuid\":0,\"privileges_changed\":[\"PRIVILEGES_RAISED_EXEC_FILE_SETUID\"]}");
+	assert_null(vigil_msg__find(wire(s, &s->exec), "parent.binary_properties"));
+	s->child.file.mode = 0100755;
+	s->child.file.nlink = 0;
+	assert_string_equal(json_at(s, &s->exec, "process.binary_properties"),
+			    "{\"file\":{\"inode\":{\"number\":\"99\",\"links\":0}}}");
+	s->exec.binary_properties = false;
+	assert_null(vigil_msg__find(wire(s, &s->exec), "process.binary_properties"));
+	/* an exec that changed nothing has none */
+	s->exec.binary_properties = true;
+	s->child.file.nlink = 1;
+	assert_null(vigil_msg__find(wire(s, &s->exec), "process.binary_properties"));
+}
+
 static void test_cap_sets_have_their_own_keys(void **ctx)
 {
 	struct state *s = *ctx;
@@ -2548,6 +2571,7 @@ int main(void)
 		T(test_kernel_cap_t_is_hex_like_tetragon),
 		T(test_cap_sets_have_their_own_keys),
 		T(test_ancestors_follow_the_parent_nearest_first),
+		T(test_binary_properties_of_a_setuid_exec_and_an_unlinked_binary),
 		T(test_user_name_only_where_the_resolver_has_one),
 		T(test_data_entries_go_to_data_not_args),
 		T(test_only_data_entries_omit_args),

@@ -197,6 +197,11 @@ int main(void)
 				   .process = &child, .parent = &parent, .ancestors = ancestors, .nancestors = 2,
 				   .user_name = root_name };
 	bad |= print();
+	ev.binary_properties = true;	/* a setuid and setgid exec of an unlinked file */
+	child.file = (struct vigil_file_id){ .dev = 8, .uid = 0, .ino = 99, .mode = 0106755, .nlink = 0 };
+	child.creds.uid = child.creds.gid = 1000;
+	bad |= print();
+	ev.binary_properties = false;
 	ev.process = &parent;
 	ev.parent = NULL;	/* no parent known */
 	bad |= print();
