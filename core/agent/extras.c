@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 
 #include "agent_internal.h"
-#include "pcache/pcache_internal.h"
 
 /* Tetragon's --enable-ancestors values: "base" is exec and exit. */
 static const struct {
@@ -45,20 +44,18 @@ int vigil_agent_ancestors_parse(const char *list, uint32_t *mask)
 	return err;
 }
 
-/* The ancestors beyond ev's parent, nearest first, into out (at most max). The plain
- * table is walked: running off the top of a tree is not a cache miss. */
+/* The ancestors beyond ev's parent, nearest first, into out (at most max). Peeked, not
+ * looked up: running off the top of a tree is not a cache miss. */
 size_t agent_ancestors(struct vigil_agent *a, const struct vigil_event *ev, const struct vigil_process **out,
 		       size_t max)
 {
 	const struct vigil_process *p = ev->parent;
-	struct pcache_node *n;
 	size_t k = 0;
 
 	if (!(a->opts.ancestors & VIGIL_AGENT_ANCESTORS_BIT(ev->type)))
 		return 0;
 	while (p && p->ppid && k < max) {
-		n = pcache_key_find(a->cache, p->ppid, p->pktime);
-		p = n ? &n->proc : NULL;
+		p = vigil_pcache__peek(a->cache, p->ppid, p->pktime);
 		if (p)
 			out[k++] = p;
 	}

@@ -242,4 +242,4 @@ class TetraCli(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

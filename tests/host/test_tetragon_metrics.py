@@ -196,4 +196,4 @@ class TetragonMetrics(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()

@@ -258,4 +258,4 @@ class EveryForm(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    vh.main()
