@@ -165,6 +165,26 @@ class TetraCli(unittest.TestCase):
         for flag in ("--pod", "--pods", "--containers"):
             self.assertEqual(self.events(flag, "nothing-runs-in-a-pod-here"), [])
 
+    def test_a_hostile_file_is_skipped_line_by_line_not_fatal(self):
+        """Export files come from anywhere: a reader of them meets junk. Each bad line is
+        skipped and counted; the good ones around it still print; nothing crashes."""
+        good = next(line for line in self.export_text.splitlines()
+                    if line.startswith('{"process_exec"') and self.tool in line)
+        junk = ["not json", "[1,2,3]", "{}", '{"process_loader":{"path":"/x"}}', "\x00\xff\xfe" * 100,
+                "{" * 100000, '{"process_exec":' + "[" * 5000 + "]" * 5000 + "}",
+                '{"process_exec":{"process":{"binary":"' + "A" * (1 << 20) + '"}}}', '{"process_exec":null}',
+                '{"process_exec":{"process":{"pid":"NaN"}}}']
+        path = os.path.join(self.tmp, "hostile.json")
+        with open(path, "w", errors="surrogateescape") as f:
+            f.write("\n".join([good] + junk + [good]) + "\n")
+        r = vigil("getevents", "-o", "compact", "--color", "never", "--input", path)
+        self.assertEqual(r.returncode, 0, r.stderr[-500:])
+        binary = json.loads(good)["process_exec"]["process"]["binary"]
+        self.assertEqual(sum(1 for line in r.stdout.splitlines() if binary in line), 2)
+        # the malformed seven; the loader event and the string pid are events, printed as tetra would
+        self.assertIn("skipped 7 lines", r.stderr)
+        self.assertIn("A" * 1000, r.stdout)
+
     # ---- getevents from the bus, with tetra's connection flags ----
 
     def test_bus_subscriber_with_connection_flags_printed_what_was_asked(self):
