@@ -18,6 +18,7 @@ static const struct {
 	{"top", cmd_top, "live event rates per policy and per binary (--once: one table)"},
 	{"rules", cmd_rules, "list the Lua rules and their counters, reload them"},
 	{"version", cmd_version, "the client's version and the agent's (-s: fail without the agent)"},
+	{"debug", cmd_debug, "progs: the agent's BPF programs by overhead (--all: every program)"},
 	{"bugtool", cmd_bugtool, "one archive with what a bug report needs (status, policies, programs...)"},
 };
 

@@ -22,6 +22,20 @@ import vigilhost as vh  # noqa: E402
 MARKER = os.path.join(vh.PROGS, "marker")
 
 
+def prog_ids_held_by(pid):
+    ids = set()
+    fdinfo = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
 def vigil(*args, stdin=subprocess.DEVNULL, **kw):
     return subprocess.run([vh.VIGIL] + list(args), capture_output=True, text=True, stdin=stdin, timeout=60, **kw)
 
@@ -65,6 +79,8 @@ class TetraCli(unittest.TestCase):
             cls.listing = vigil("tracingpolicy", "list", "-o", "json", "--server-address", agent.control)
             cls.bugtool_path = os.path.join(t, "bug.tar.gz")
             cls.bugtool = vigil("bugtool", "--out", cls.bugtool_path, "--server-address", agent.control)
+            cls.agent_progs = prog_ids_held_by(agent.proc.pid)
+            cls.debug_progs = vigil("debug", "progs", "--once", "--timeout", "1")
             time.sleep(0.5)
         with open(cls.export) as f:
             cls.export_text = f.read()
@@ -247,6 +263,17 @@ class TetraCli(unittest.TestCase):
         self.assertTrue(p["enabled"])
         self.assertIsInstance(p["id"], str)
         self.assertEqual(p["hook_statuses"][0]["state"], "STATUS_LOADED")
+
+    def test_debug_progs_lists_the_agents_programs_by_overhead(self):
+        self.assertEqual(self.debug_progs.returncode, 0, self.debug_progs.stderr)
+        lines = self.debug_progs.stdout.splitlines()
+        head = next(i for i, line in enumerate(lines) if line.split()[:2] == ["Ovh(%)", "Id"])
+        rows = {int(r[1]): r for r in (line.split() for line in lines[head + 1:] if line.strip())}
+        # other agents run here too: ours must be among the rows, each with its name
+        self.assertTrue(self.agent_progs)
+        self.assertLessEqual(self.agent_progs, set(rows))
+        self.assertTrue(any(rows[i][4] == "tp_btf_exec" or rows[i][4] == "raw_tp_exec" for i in self.agent_progs))
+        self.assertTrue(all(float(r[0]) >= 0 for r in rows.values()))
 
     def test_bugtool_archive_has_what_a_report_needs(self):
         self.assertEqual(self.bugtool.returncode, 0, self.bugtool.stderr)
