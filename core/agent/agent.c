@@ -195,6 +195,9 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	a->metrics = vigil_metrics__new(&(struct vigil_metrics_opts){
 		.sz = sizeof(struct vigil_metrics_opts),
 		.binary_labels = (enum vigil_metrics_binary_labels)a->opts.metrics_binary_labels,
+		.names = (enum vigil_metrics_names)a->opts.metrics_names,
+		.node_name = a->node_name,
+		.process_cache_capacity = a->opts.process_cache_size ? a->opts.process_cache_size : 65536,
 	});
 	if (!a->metrics) {
 		err = -errno;

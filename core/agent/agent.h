@@ -40,6 +40,10 @@ struct vigil_agent_opts {
 	const struct vigil_exporter_opts *export_opts;
 	const char *metrics_server;	/* --metrics-server ":2112" (core/metrics); NULL: none */
 	int metrics_binary_labels;	/* --metrics-binary-labels: enum vigil_metrics_binary_labels (0: auto) */
+	int metrics_names;		/* --metrics-names: enum vigil_metrics_names (0: both) */
+	uint32_t ancestors;		/* --enable-ancestors: VIGIL_AGENT_ANCESTORS_BIT of event types */
+	bool username_metadata;		/* --username-metadata unix: process.user.name */
+	bool process_cred;		/* --enable-process-cred: exec's binary_properties */
 	const char *rules_dir;		/* --rules-dir: Lua rules, every *.lua (core/luahost); NULL: none */
 	/* What a rule's deny() may add to a kernel list (core/agent/lists.c). */
 	uint32_t deny_ttl_s;		/* --deny-ttl: entries expire after this; 0 never (default 3600) */
@@ -63,6 +67,12 @@ struct vigil_agent_opts {
 };
 
 struct vigil_agent;
+
+#define VIGIL_AGENT_ANCESTORS_BIT(type) (1u << ((unsigned int)(type) & 31))
+
+/* --enable-ancestors "base,kprobe,tracepoint,uprobe,lsm" into a mask of event types
+ * ("base": exec and exit, which the others need, as Tetragon). 0 or -EINVAL. */
+VIGIL_API int vigil_agent_ancestors_parse(const char *list, uint32_t *mask);
 
 /* Strings in opts are borrowed: they must outlive the agent. */
 

@@ -67,6 +67,15 @@ struct vigil_agent {
 	} rule_procs[4];
 	unsigned int rule_proc_next;
 
+	struct agent_users {			/* --username-metadata: uid -> name (extras.c) */
+		long mtime, mtime_ns;		/* of /etc/passwd when read */
+		struct {
+			bool known;
+			uint32_t uid;
+			char name[64];
+		} slot[256];
+	} users;
+
 	pthread_mutex_t snap_lock;
 	struct agent_counters snap;		/* copy for the control thread */
 
@@ -87,6 +96,13 @@ int agent_seed_from_proc(struct vigil_agent *a);
 /* Send one event to every sink: the bus always, stdout and the export file when set, and a
  * copy to the Lua rules thread when a rule wants it. Under pipe_lock. */
 void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev);
+/* The ancestors of ev beyond its parent when --enable-ancestors asks for its type, nearest
+ * first, at most max (extras.c). Under pipe_lock. */
+size_t agent_ancestors(struct vigil_agent *a, const struct vigil_event *ev, const struct vigil_process **out,
+		       size_t max);
+/* vigil_event.user_name for --username-metadata unix; ctx is the agent. Under pipe_lock. */
+const char *agent_user_name(void *ctx, const struct vigil_process *p);
+
 /* Flush the line-oriented sinks (after each reader batch). Under pipe_lock. */
 void agent_flush(struct vigil_agent *a);
 

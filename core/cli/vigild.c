@@ -83,6 +83,7 @@ enum {
 	OPT_EXPORT_DENY,
 	OPT_FIELD_FILTERS,
 	OPT_EXPORT_RATE,
+	OPT_EXPORT_OWN,
 	OPT_METRICS_SERVER,
 	OPT_DENY_TTL,
 	OPT_DENY_RATE,
@@ -90,6 +91,10 @@ enum {
 	OPT_DENY_SYSTEM_FILES,
 	OPT_PROCESS_CACHE_SIZE,
 	OPT_METRICS_BINARY_LABELS,
+	OPT_METRICS_NAMES,
+	OPT_ANCESTORS,
+	OPT_USERNAME,
+	OPT_PROCESS_CRED,
 	OPT_CONTROL_GROUP,
 	OPT_KEEP_ENFORCING,
 	OPT_PIN_DIR,
@@ -180,12 +185,17 @@ static const struct option options[] = {
 	{"export-denylist", required_argument, NULL, OPT_EXPORT_DENY},
 	{"field-filters", required_argument, NULL, OPT_FIELD_FILTERS},
 	{"export-rate-limit", required_argument, NULL, OPT_EXPORT_RATE},
+	{"export-vigil-events", required_argument, NULL, OPT_EXPORT_OWN},
 	{"metrics-server", required_argument, NULL, OPT_METRICS_SERVER},
 	{"deny-ttl", required_argument, NULL, OPT_DENY_TTL},
 	{"deny-rate", required_argument, NULL, OPT_DENY_RATE},
 	{"deny-protect", required_argument, NULL, OPT_DENY_PROTECT},
 	{"deny-system-files", no_argument, NULL, OPT_DENY_SYSTEM_FILES},
 	{"metrics-binary-labels", required_argument, NULL, OPT_METRICS_BINARY_LABELS},
+	{"metrics-names", required_argument, NULL, OPT_METRICS_NAMES},
+	{"enable-ancestors", required_argument, NULL, OPT_ANCESTORS},
+	{"username-metadata", required_argument, NULL, OPT_USERNAME},
+	{"enable-process-cred", no_argument, NULL, OPT_PROCESS_CRED},
 	{"rb-size", required_argument, NULL, 'r'},
 	{"process-cache-size", required_argument, NULL, OPT_PROCESS_CACHE_SIZE},
 	{"wakeup-batch", required_argument, NULL, 'w'},
@@ -235,6 +245,13 @@ static void usage(FILE *f)
 		"      --rule-deadline-ms N       wall-clock limit of one rule call; an overrun disables the\n"
 		"                                 rule (default 50)\n"
 		"      --rule-queue-len N         events the rules thread may lag by before drops (default 4096)\n"
+		"      --enable-ancestors LIST  ancestors beyond the parent in these events: base (exec, exit;\n"
+		"                           needed by the others), kprobe, tracepoint, uprobe, lsm (as Tetragon)\n"
+		"      --username-metadata unix|disabled  process.user.name from /etc/passwd for host\n"
+		"                           user-namespace processes (default disabled, as Tetragon)\n"
+		"      --enable-process-cred  exec events carry binary_properties (setuid/setgid execs,\n"
+		"                           privileges_changed, the inode of an unlinked binary), as Tetragon;\n"
+		"                           process_credentials are always there\n"
 		"  -d, --debug              debug messages\n"
 		"export file (Tetragon's flags; backups are PATH-<UTC time>.EXT, .gz when compressed):\n"
 		"      --export-file-max-size-mb N        rotate before passing N MB (default 10; 0: never)\n"
@@ -247,10 +264,19 @@ static void usage(FILE *f)
 		"      --field-filters JSON|@FILE         include/exclude fields per event type\n"
 		"      --export-rate-limit N|TYPE=N,...   events a minute per event type; drops reported as\n"
 		"                                         rate_limit_info events (-1: unlimited, 0: none)\n"
+		"      --export-vigil-events file|same|bus|PATH  where vigil's own kinds (process_alert,\n"
+		"                                         rule_action, rule_status) go. file (default): their own\n"
+		"                                         file beside the export file (events.vigil.json), the\n"
+		"                                         export file then holds only Tetragon's schema (strict\n"
+		"                                         protojson readers accept every line); same: one file\n"
+		"                                         with everything, vigil's extra fields too; bus: not\n"
+		"                                         exported; PATH: their own file there\n"
 		"metrics:\n"
 		"      --metrics-server ADDR    Prometheus /metrics on ADDR (\":2112\" is 127.0.0.1:2112)\n"
 		"      --metrics-binary-labels auto|on|off  binary paths as labels (default auto: on for a\n"
 		"                               loopback ADDR, \"hidden\" for any other)\n"
+		"      --metrics-names both|vigil|tetragon  families served: vigil_* and Tetragon's tetragon_*\n"
+		"                               (names, labels, meanings) side by side (default both), or one\n"
 		"what a Lua rule's deny() may add to a kernel list (README: \"Lua deny, checked\"):\n"
 		"      --deny-ttl D             entries expire after D (\"1h\", \"10m\", seconds; default 1h; 0: never)\n"
 		"      --deny-rate N            deny() calls per rule per minute, 1-10000 (default 10)\n"
@@ -283,6 +309,25 @@ static int parse_binary_labels(const char *s, int *out)
 		*out = VIGIL_METRICS_BINARY_OFF;
 	else
 		return -EINVAL;
+	return 0;
+}
+
+/* file, same, bus, or an absolute path (their own file there) */
+static int parse_own(const char *s, struct vigil_exporter_opts *x)
+{
+	x->own_path = NULL;
+	if (!strcmp(s, "file"))
+		x->own = VIGIL_EXPORT_OWN_FILE;
+	else if (!strcmp(s, "same"))
+		x->own = VIGIL_EXPORT_OWN_SAME;
+	else if (!strcmp(s, "bus"))
+		x->own = VIGIL_EXPORT_OWN_BUS;
+	else if (s[0] == '/' && s[1]) {
+		x->own = VIGIL_EXPORT_OWN_FILE;
+		x->own_path = s;
+	} else {
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -367,6 +412,10 @@ int main(int argc, char **argv)
 				xopts.field_filters = text;
 			break;
 		case OPT_EXPORT_RATE: xopts.rate_limit = optarg; break;
+		case OPT_EXPORT_OWN:
+			if (parse_own(optarg, &xopts))
+				return bad_value("export-vigil-events", optarg);
+			break;
 		case OPT_METRICS_SERVER: opts.metrics_server = optarg; break;
 		case OPT_DENY_TTL:
 			if (parse_duration(optarg, &ttl_ns) || ttl_ns % 1000000000ULL || ttl_ns / 1000000000ULL > UINT32_MAX)
@@ -389,6 +438,24 @@ int main(int argc, char **argv)
 			if (parse_binary_labels(optarg, &opts.metrics_binary_labels))
 				return bad_value("metrics-binary-labels", optarg);
 			break;
+		case OPT_PROCESS_CRED: opts.process_cred = true; break;
+		case OPT_ANCESTORS:
+			if (vigil_agent_ancestors_parse(optarg, &opts.ancestors))
+				return bad_value("enable-ancestors", optarg);
+			break;
+		case OPT_USERNAME:
+			if (strcmp(optarg, "unix") && strcmp(optarg, "disabled"))
+				return bad_value("username-metadata", optarg);
+			opts.username_metadata = !strcmp(optarg, "unix");
+			break;
+		case OPT_METRICS_NAMES: {
+			enum vigil_metrics_names names;
+
+			if (vigil_metrics_names_parse(optarg, &names))
+				return bad_value("metrics-names", optarg);
+			opts.metrics_names = (int)names;
+			break;
+		}
 		case OPT_RULE_DEADLINE:
 			if (vigil_parse_long(optarg, 1, 600000, &v))
 				return bad_value("rule-deadline-ms", optarg);

@@ -135,6 +135,7 @@ struct vigil_hook_info {
 	struct {
 		int type;		/* enum vigil_arg_type (core/policy/policy.h) */
 		const char *label;	/* NULL when none */
+		bool data;		/* from the hook's `data`: the event's data field, not args */
 	} args[VIGIL_EVENT_MAX_ARGS];
 	int return_type;		/* return probes: returnArg's type; 0 (nop) otherwise */
 };
@@ -196,6 +197,15 @@ struct vigil_event {
 	const char *node_name;		/* borrowed */
 	const struct vigil_process *process;
 	const struct vigil_process *parent;	/* NULL when unknown */
+	/* Optional process fields, set by the agent when asked (--enable-ancestors,
+	 * --username-metadata) and written by the encoder when set: the processes beyond the
+	 * parent, nearest first (Tetragon's ancestors), and the user name of a process's uid
+	 * (NULL when it has none to give). */
+	const struct vigil_process *const *ancestors;
+	size_t nancestors;
+	const char *(*user_name)(void *ctx, const struct vigil_process *p);
+	void *user_ctx;
+	bool binary_properties;		/* exec: the process's binary_properties (--enable-process-cred) */
 	union {
 		struct {
 			uint32_t status;	/* exit code (the value passed to exit()) */

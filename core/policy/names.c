@@ -37,6 +37,9 @@ static const char *const type_names[VIGIL_ARG_TYPE_COUNT] = {
 	[VIGIL_ARG_KERNEL_CAP_T] = "kernel_cap_t",
 	[VIGIL_ARG_SYSCALL64] = "syscall64",
 	[VIGIL_ARG_DATA_LOC] = "data_loc",
+	[VIGIL_ARG_CAP_INHERITABLE] = "cap_inheritable",
+	[VIGIL_ARG_CAP_PERMITTED] = "cap_permitted",
+	[VIGIL_ARG_CAP_EFFECTIVE] = "cap_effective",
 };
 
 /* Aliases that collapse onto another type (the canonical names are found above). */
@@ -48,9 +51,6 @@ static const struct {
 	{ "int8", VIGIL_ARG_SINT8 },		{ "int16", VIGIL_ARG_SINT16 },
 	{ "sint64", VIGIL_ARG_LONG },		{ "int64", VIGIL_ARG_LONG },
 	{ "uint64", VIGIL_ARG_ULONG },		{ "socket", VIGIL_ARG_SOCK },
-	{ "cap_inheritable", VIGIL_ARG_KERNEL_CAP_T },
-	{ "cap_permitted", VIGIL_ARG_KERNEL_CAP_T },
-	{ "cap_effective", VIGIL_ARG_KERNEL_CAP_T },
 };
 
 /* In the CRD's enum, but vigil has no decoder for them yet: refused by name, so users

@@ -83,9 +83,14 @@ enum vigil_arg_type {
 	VIGIL_ARG_SKB,
 	VIGIL_ARG_CRED,
 	VIGIL_ARG_CAPABILITY,
-	VIGIL_ARG_KERNEL_CAP_T,	/* kernel_cap_t, cap_inheritable, cap_permitted, cap_effective */
+	VIGIL_ARG_KERNEL_CAP_T,
 	VIGIL_ARG_SYSCALL64,
 	VIGIL_ARG_DATA_LOC,
+	/* kernel_cap_t read from one of a cred's three sets: the kernel reads them as
+	 * kernel_cap_t (core/sensors gives it that type), events name them apart */
+	VIGIL_ARG_CAP_INHERITABLE,
+	VIGIL_ARG_CAP_PERMITTED,
+	VIGIL_ARG_CAP_EFFECTIVE,
 	VIGIL_ARG_TYPE_COUNT,
 };
 
@@ -101,6 +106,7 @@ struct vigil_policy_arg {
 	bool return_copy;
 	uint32_t max_data;		/* maxData, 0 when absent */
 	char *resolve;			/* owned, NULL when absent */
+	bool data;			/* a `data` entry (events carry it in their data field) */
 	struct vigil_pos pos;
 };
 

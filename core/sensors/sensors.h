@@ -116,6 +116,9 @@ typedef void (*vigil_policy_status_fn)(const struct vigil_policy_status *st, voi
 VIGIL_API void vigil_sensors__list(struct vigil_sensors *s, vigil_policy_status_fn fn, void *ctx);
 VIGIL_API size_t vigil_sensors__count(struct vigil_sensors *s);
 
+/* The x86-64 syscall of number nr ("openat"), NULL when none has it. */
+VIGIL_API const char *vigil_syscall_name(unsigned int nr);
+
 /* Count a decoded record against its policy (reader thread). */
 VIGIL_API void vigil_sensors__count_event(struct vigil_sensors *s, uint32_t hook_id);
 
