@@ -110,6 +110,14 @@ endforeach()
 foreach(unit vigild.service vigil-forward.service vigil-osquery.service)
   vigil_install_rewritten(${CMAKE_SOURCE_DIR}/integrations/systemd/${unit} ${VIGIL_UNIT_DIR})
 endforeach()
+# man pages gzipped as Debian installs them (-n: no name or time inside, reproducible)
+set(pages "")
 foreach(page vigild.8 vigil.8)
-  vigil_install_rewritten(${CMAKE_SOURCE_DIR}/man/${page} ${CMAKE_INSTALL_MANDIR}/man8)
+  add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/man/${page}.gz
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
+    COMMAND sh -c "gzip -9nc '${CMAKE_SOURCE_DIR}/man/${page}' > '${CMAKE_BINARY_DIR}/man/${page}.gz'"
+    DEPENDS ${CMAKE_SOURCE_DIR}/man/${page} VERBATIM)
+  list(APPEND pages ${CMAKE_BINARY_DIR}/man/${page}.gz)
 endforeach()
+add_custom_target(vigil_man ALL DEPENDS ${pages})
+install(FILES ${pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
