@@ -203,6 +203,11 @@ class Deb(unittest.TestCase):
             self.assertRegex(ldd, r"libvigil\.so\.0 => (/usr)?/lib/x86_64-linux-gnu/libvigil\.so\.0", path)
             self.assertNotIn(os.path.realpath(BUILD), run("readelf", "-d", path).stdout, path)
 
+        # ---- the installed units: systemd-analyze verify finds nothing to say ----
+        units = [UNIT, "/lib/systemd/system/vigil-forward.service", "/lib/systemd/system/vigil-osquery.service"]
+        r = run("systemd-analyze", "verify", "--man=no", *units)
+        self.assertEqual((r.returncode, r.stdout + r.stderr), (0, ""))
+
         # ---- run as installed: observe only ----
         self.exec_start = unit_values(UNIT, "ExecStart")[0]
         self.assertIn("--default-policy-mode monitor", self.exec_start)
