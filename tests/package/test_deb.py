@@ -30,7 +30,11 @@ STATE = ["/var/log/vigil", "/run/vigil", "/var/lib/vigil", "/sys/fs/bpf/vigil",
          "/etc/systemd/system/multi-user.target.wants/vigild.service",
          "/var/lib/systemd/deb-systemd-helper-enabled/vigild.service.dsh-also",
          "/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/vigild.service",
-         "/var/lib/systemd/deb-systemd-helper-masked/vigild.service"]
+         "/var/lib/systemd/deb-systemd-helper-masked/vigild.service",
+         "/var/lib/systemd/deb-systemd-helper-masked/vigil-forward.service",
+         "/var/lib/systemd/deb-systemd-helper-masked/vigil-osquery.service",
+         "/etc/systemd/system/vigild.service", "/etc/systemd/system/vigil-forward.service",
+         "/etc/systemd/system/vigil-osquery.service"]
 
 
 # other work on the machine may hold dpkg's lock for a while: wait for it, never fail on it
@@ -77,7 +81,8 @@ class Deb(unittest.TestCase):
             self.skipTest("installs a package: needs root")
         # this test purges the package and /run/vigil: never on a machine that uses them
         self.assertFalse(installed(), "vigil is installed on this machine; the test would purge it")
-        self.assertFalse(os.path.exists(CONTROL) and run("vigil", "status").returncode == 0,
+        self.assertFalse(os.path.exists(CONTROL) and
+                         run(os.path.join(BUILD, "core", "cli", "vigil"), "status").returncode == 0,
                          "an agent already serves %s" % CONTROL)
         self.tmp = tempfile.mkdtemp(prefix="vigil-deb-")
         os.chmod(self.tmp, 0o755)
@@ -159,6 +164,16 @@ class Deb(unittest.TestCase):
         r = run("/usr/bin/vigil", "tp", "add-value", "denied-binaries", denied)
         self.assertEqual(r.returncode, 0, r.stderr)
         rc_denied = subprocess.run([denied]).returncode
+        # an unprivileged user gets nothing from the installed agent: no control, no events,
+        # no export file, no way to add a value
+        nobody = ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"]
+        abuse = {	# what worked
+            "status": run(*nobody, "/usr/bin/vigil", "status").returncode == 0,
+            "add-value": run(*nobody, "/usr/bin/vigil", "tp", "add-value", "denied-binaries",
+                             "/usr/bin/ls").returncode == 0,
+            "getevents": run(*nobody, "/usr/bin/vigil", "getevents", "-n", "1", "--timeout", "2").stdout != "",
+            "export": run(*nobody, "cat", "/var/log/vigil/events.json").returncode == 0,
+        }
         policies = json.loads(run("/usr/bin/vigil", "tp", "list", "-o", "json", check=True).stdout)
         time.sleep(1.0)
         sub.send_signal(signal.SIGTERM)
@@ -173,7 +188,7 @@ class Deb(unittest.TestCase):
                  and e["process_tracepoint"].get("policy_name") == "block-cryptominers"
                  and e["process_tracepoint"]["process"]["binary"] == denied]
         self.debug = "%d events, %d execs, last: %s" % (len(events), len(execs), [p["binary"] for p in execs][-5:])
-        return dict(rc_plain=rc_plain, rc_denied=rc_denied, kills=kills,
+        return dict(rc_plain=rc_plain, rc_denied=rc_denied, kills=kills, abuse=abuse,
                     exec_seen=any(p["binary"] == plain for p in execs),
                     modes={p["name"]: p["mode"] for p in policies})
 
@@ -193,6 +208,13 @@ class Deb(unittest.TestCase):
                      "/usr/lib/vigil/vigil.ext", "/usr/lib/vigil/libvigil_falco.so",
                      "/etc/vigil/policies/block-cryptominers.yaml", UNIT):
             self.assertIn(path, files)
+
+        # ---- every file root's and not writable by others ----
+        for path in files:
+            st = os.lstat(path)
+            if path != "/." and not os.path.islink(path):
+                self.assertEqual((st.st_uid, st.st_mode & 0o022 if os.path.isfile(path) else st.st_mode & 0o002),
+                                 (0, 0), path)
 
         # ---- installed, enabled, not started; every binary finds the installed libvigil ----
         self.assertTrue(os.path.islink("/etc/systemd/system/multi-user.target.wants/vigild.service"))
@@ -217,6 +239,7 @@ class Deb(unittest.TestCase):
         self.assertEqual(seen["modes"]["block-cryptominers"], "monitor")
         self.assertEqual(seen["rc_denied"], 0, "the installed default configuration killed")
         self.assertEqual([k.get("monitored") for k in seen["kills"]], [True], seen["kills"])
+        self.assertEqual([k for k, worked in seen["abuse"].items() if worked], [], "an unprivileged user could")
 
         # ---- the setting flipped: the same shipped policy kills ----
         seen = self.session("enforce", "e")
