@@ -145,4 +145,4 @@ class DefaultPolicyMode(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    vh.main()

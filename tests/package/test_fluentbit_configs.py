@@ -77,4 +77,4 @@ class FluentBitConfigs(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    unittest.main(verbosity=2)

@@ -132,4 +132,4 @@ class UnitSandbox(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    vh.main()
