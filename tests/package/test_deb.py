@@ -229,6 +229,18 @@ class Deb(unittest.TestCase):
             self.assertRegex(ldd, r"libvigil\.so\.0 => (/usr)?/lib/x86_64-linux-gnu/libvigil\.so\.0", path)
             self.assertNotIn(os.path.realpath(BUILD), run("readelf", "-d", path).stdout, path)
 
+        # ---- a library user builds against the installed headers and vigil.pc ----
+        src = os.path.join(self.tmp, "user.c")
+        with open(src, "w") as f:
+            f.write("".join('#include <%s/%s.h>\n' % (d, d) for d in (
+                "agent", "bus", "common", "encode", "events", "export", "loader", "luahost",
+                "metrics", "pcache", "policy", "sensors")) +
+                "#include <stdio.h>\nint main(void) { puts(vigil_event_type_name(VIGIL_EVENT_EXEC)); return 0; }\n")
+        flags = run("pkg-config", "--cflags", "--libs", "vigil", check=True).stdout.split()
+        r = run("cc", "-Wall", "-Werror", src, "-o", os.path.join(self.tmp, "user"), *flags)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(run(os.path.join(self.tmp, "user"), check=True).stdout, "PROCESS_EXEC\n")
+
         # ---- the installed units: systemd-analyze verify finds nothing to say ----
         units = [UNIT, "/lib/systemd/system/vigil-forward.service", "/lib/systemd/system/vigil-osquery.service"]
         r = run("systemd-analyze", "verify", "--man=no", *units)
