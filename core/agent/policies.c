@@ -17,7 +17,6 @@ static int add_policy(struct vigil_agent *a, struct vigil_policy *p, int mode, s
 	if (mode < 0 && !p->mode_set && a->opts.monitor_by_default)
 		mode = VIGIL_MODE_MONITOR;
 	rc = vigil_sensors__add(a->sensors, p, mode, err);
-
 	if (rc)
 		vigil_policy_free(p);
 	return rc;
