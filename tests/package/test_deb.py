@@ -229,6 +229,15 @@ class Deb(unittest.TestCase):
             self.assertRegex(ldd, r"libvigil\.so\.0 => (/usr)?/lib/x86_64-linux-gnu/libvigil\.so\.0", path)
             self.assertNotIn(os.path.realpath(BUILD), run("readelf", "-d", path).stdout, path)
 
+        # ---- the installed plugins load and run ----
+        for prog in ("/usr/lib/vigil/vigil-forward", "/usr/lib/vigil/vigil.ext"):
+            r = run(prog, "--help")
+            self.assertEqual(r.returncode, 0, prog + ": " + r.stderr)
+        for lib in ("/usr/lib/vigil/libvigil_falco.so", "/usr/lib/vigil/libvigil_falco_legacy.so"):
+            r = run(sys.executable, "-c", "import ctypes; f = ctypes.CDLL(%r).plugin_get_name; "
+                    "f.restype = ctypes.c_char_p; print(f().decode())" % lib)
+            self.assertEqual((r.returncode, r.stdout), (0, "vigil\n"), lib + ": " + r.stderr)
+
         # ---- a library user builds against the installed headers and vigil.pc ----
         src = os.path.join(self.tmp, "user.c")
         with open(src, "w") as f:
