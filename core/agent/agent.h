@@ -64,6 +64,10 @@ struct vigil_agent_opts {
 	bool drop_privileges;
 	unsigned int rule_deadline_ms;	/* --rule-deadline-ms: per rule call; 0: the host's default */
 	size_t rule_queue_len;		/* --rule-queue-len: events queued for the rules; 0: default */
+	/* --default-policy-mode monitor: a policy that does not name its mode (spec.options
+	 * policy-mode; policy_add without "mode") runs in monitor mode, and Lua rules' kill()
+	 * reports instead of signalling. A policy that says enforce still enforces. */
+	bool monitor_by_default;
 };
 
 struct vigil_agent;

@@ -8,11 +8,15 @@
 
 #include "agent_internal.h"
 
-/* Parse and load one policy; on failure err says where and why. */
+/* Load one parsed policy in mode (-1: its own, else the agent's default when it names none);
+ * on failure err says where and why. */
 static int add_policy(struct vigil_agent *a, struct vigil_policy *p, int mode, struct vigil_policy_error *err)
 {
-	int rc = vigil_sensors__add(a->sensors, p, mode, err);
+	int rc;
 
+	if (mode < 0 && !p->mode_set && a->opts.monitor_by_default)
+		mode = VIGIL_MODE_MONITOR;
+	rc = vigil_sensors__add(a->sensors, p, mode, err);
 	if (rc)
 		vigil_policy_free(p);
 	return rc;

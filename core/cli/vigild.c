@@ -27,49 +27,28 @@ static void on_signal(int sig)
 		vigil_agent__stop(running);
 }
 
-/* rules/policies of the checkout this binary was built in (build/core/cli/vigild), else the
- * installed directory, else none. */
-static const char *default_policy_dir(const char *argv0)
+/* Where the shipped policies and rules are when no option names them: a binary running from
+ * its build tree (VIGIL_BUILD_TREE, set by core/cli/CMakeLists.txt) reads its checkout's
+ * rules/, so scripts/run.sh and the tests never pick up an installed copy; any other binary
+ * (the installed one) reads the install's sysconfdir (VIGIL_SYSCONF_DIR: /etc/vigil for the
+ * package). A directory that is not there means none. */
+static bool in_build_tree(void)
 {
-	static char path[PATH_MAX];
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *p;
-	int up;
+	size_t len = strlen(VIGIL_BUILD_TREE);
 
-	(void)argv0;
-	if (n > 0) {
-		exe[n] = '\0';
-		/* walk up from the binary looking for rules/policies */
-		for (up = 0; up < 5 && (p = strrchr(exe, '/')); up++) {
-			*p = '\0';
-			if (snprintf(path, sizeof(path), "%.4000s/rules/policies", exe) < (int)sizeof(path) &&
-			    !access(path, R_OK))
-				return path;
-		}
-	}
-	return access("/etc/vigil/policies", R_OK) ? NULL : "/etc/vigil/policies";
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	return !strncmp(exe, VIGIL_BUILD_TREE, len) && exe[len] == '/';
 }
 
-/* rules/lua of the checkout (as default_policy_dir), else /etc/vigil/rules, else none. */
-static const char *default_rules_dir(void)
+static const char *default_dir(const char *shipped, const char *installed)
 {
-	static char path[PATH_MAX];
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *p;
-	int up;
+	const char *dir = in_build_tree() ? shipped : installed;
 
-	if (n > 0) {
-		exe[n] = '\0';
-		for (up = 0; up < 5 && (p = strrchr(exe, '/')); up++) {
-			*p = '\0';
-			if (snprintf(path, sizeof(path), "%.4000s/rules/lua", exe) < (int)sizeof(path) &&
-			    !access(path, R_OK))
-				return path;
-		}
-	}
-	return access("/etc/vigil/rules", R_OK) ? NULL : "/etc/vigil/rules";
+	return access(dir, R_OK) ? NULL : dir;
 }
 
 /* Long-only options of the export file and the metrics endpoint (core/export, core/metrics). */
@@ -101,6 +80,7 @@ enum {
 	OPT_NO_CAP_DROP,
 	OPT_RULE_DEADLINE,
 	OPT_RULE_QUEUE,
+	OPT_DEFAULT_POLICY_MODE,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -204,6 +184,7 @@ static const struct option options[] = {
 	{"tracing-policy", required_argument, NULL, 't'},
 	{"tracing-policy-dir", required_argument, NULL, 'T'},
 	{"rules-dir", required_argument, NULL, 'R'},
+	{"default-policy-mode", required_argument, NULL, OPT_DEFAULT_POLICY_MODE},
 	{"keep-enforcing", no_argument, NULL, OPT_KEEP_ENFORCING},
 	{"pin-dir", required_argument, NULL, OPT_PIN_DIR},
 	{"no-cap-drop", no_argument, NULL, OPT_NO_CAP_DROP},
@@ -232,10 +213,15 @@ static void usage(FILE *f)
 		"                           entries are evicted (see README), no event is dropped\n"
 		"      --node-name NAME     node name in events and exec_ids (default $NODE_NAME or hostname)\n"
 		"      --tracing-policy FILE      load this policy at start (repeatable; a bad one stops the start)\n"
-		"      --tracing-policy-dir DIR   load every *.yaml here (default: rules/policies in a checkout,\n"
-		"                                 else /etc/vigil/policies when present; \"\" for none)\n"
-		"      --rules-dir DIR            Lua correlation rules, every *.lua (default: rules/lua in a\n"
-		"                                 checkout, else /etc/vigil/rules when present; \"\" for none)\n"
+		"      --tracing-policy-dir DIR   load every *.yaml here (default: %s/policies when\n"
+		"                                 present; rules/policies of the checkout for a build-tree\n"
+		"                                 binary; \"\" for none)\n"
+		"      --rules-dir DIR            Lua correlation rules, every *.lua (default: %s/rules\n"
+		"                                 when present; rules/lua for a build-tree binary; \"\" for none)\n"
+		"      --default-policy-mode enforce|monitor  mode of policies that name none (options\n"
+		"                                 policy-mode, tp add --mode) and of Lua kill(): monitor\n"
+		"                                 reports what would have been done (default enforce;\n"
+		"                                 the packaged unit: monitor)\n"
 		"      --keep-enforcing     pin enforcing policies (Sigkill/Signal/Override) under --pin-dir so\n"
 		"                           they go on enforcing while no agent runs (crash, SIGKILL, stop);\n"
 		"                           the next agent replaces them once its own are attached\n"
@@ -283,7 +269,7 @@ static void usage(FILE *f)
 		"      --deny-protect PATH      no rule may deny a file at or under PATH (repeatable)\n"
 		"      --deny-system-files      let rules deny root-owned system files and files their\n"
 		"                               process's user does not own (off by default)\n",
-		"ipc:///run/vigil/events.sock", "ipc:///run/vigil/control.sock");
+		"ipc:///run/vigil/events.sock", "ipc:///run/vigil/control.sock", VIGIL_SYSCONF_DIR, VIGIL_SYSCONF_DIR);
 }
 
 static int parse_output(const char *s, enum vigil_output *out)
@@ -496,6 +482,11 @@ int main(int argc, char **argv)
 			break;
 		case 'T': policy_dir = optarg; policy_dir_set = true; break;
 		case 'R': rules_dir = optarg; rules_dir_set = true; break;
+		case OPT_DEFAULT_POLICY_MODE:
+			if (strcmp(optarg, "enforce") && strcmp(optarg, "monitor"))
+				return bad_value("default-policy-mode", optarg);
+			opts.monitor_by_default = !strcmp(optarg, "monitor");
+			break;
 		case OPT_KEEP_ENFORCING: opts.keep_enforcing = true; break;
 		case OPT_PIN_DIR:
 			if (optarg[0] != '/' || strlen(optarg) > 200 || strstr(optarg, "/../") || strstr(optarg, "/./"))
@@ -515,7 +506,7 @@ int main(int argc, char **argv)
 	}
 
 	if (!policy_dir_set)
-		policy_dir = default_policy_dir(argv[0]);
+		policy_dir = default_dir(VIGIL_SOURCE_TREE "/rules/policies", VIGIL_SYSCONF_DIR "/policies");
 	opts.export_opts = &xopts;
 	opts.policy_files = policies;
 	opts.npolicy_files = npolicies;
@@ -523,7 +514,7 @@ int main(int argc, char **argv)
 	opts.ndeny_protect = nprotect;
 	opts.policy_dir = policy_dir && *policy_dir ? policy_dir : NULL;
 	if (!rules_dir_set)
-		rules_dir = default_rules_dir();
+		rules_dir = default_dir(VIGIL_SOURCE_TREE "/rules/lua", VIGIL_SYSCONF_DIR "/rules");
 	opts.rules_dir = rules_dir && *rules_dir ? rules_dir : NULL;
 
 	sigemptyset(&sa.sa_mask);

@@ -302,6 +302,7 @@ struct vigil_policy {
 	bool namespaced;		/* kind: TracingPolicyNamespaced */
 	char *file;			/* where it was read from */
 	enum vigil_policy_mode mode;	/* options: policy-mode (default enforce) */
+	bool mode_set;			/* the policy named its mode: the agent's default does not apply */
 	struct vigil_hook *hooks;	/* kprobes, then tracepoints, then lsmhooks, then uprobes */
 	size_t nhooks;
 	struct vigil_policy_list *lists;
