@@ -35,6 +35,7 @@ static void print_policies(const struct tp_opts *o, const msgpack_object *reply)
 
 	if (!o->json) {
 		cli_print_policies(vigil_msgpack_get(reply, "policies"));
+		cli_print_policy_dir(vigil_msgpack_get(reply, "policy_dir"));
 		return;
 	}
 	if (!vigil_json_from_msgpack(vigil_msgpack_get(reply, "policies"), &json))

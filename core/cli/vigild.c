@@ -21,7 +21,13 @@ static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGHUP) {
+		/* policies and Lua rules read again (core/agent/watch.c); one that comes during
+		 * the start is not needed: the watch reads both directories once it runs */
+		if (running)
+			vigil_agent__reload(running);
+		return;
+	}
 	stop_requested = 1;
 	if (running)
 		vigil_agent__stop(running);
@@ -223,7 +229,10 @@ static void usage(FILE *f)
 		"      --node-name NAME     node name in events and exec_ids (default $NODE_NAME or hostname)\n"
 		"      --tracing-policy FILE      load this policy at start (repeatable; a bad one stops the start)\n"
 		"      --tracing-policy-dir DIR   load every *.yaml here (default: rules/policies in a checkout,\n"
-		"                                 else /etc/vigil/policies when present; \"\" for none)\n"
+		"                                 else /etc/vigil/policies when present; \"\" for none); watched:\n"
+		"                                 files added, changed or removed take effect without a restart\n"
+		"                                 (SIGHUP: read it and --rules-dir again now). Must be root's and\n"
+		"                                 writable by nobody else, or it is not read\n"
 		"      --rules-dir DIR            Lua correlation rules, every *.lua (default: rules/lua in a\n"
 		"                                 checkout, else /etc/vigil/rules when present; \"\" for none)\n"
 		"      --keep-enforcing     pin enforcing policies (Sigkill/Signal/Override) under --pin-dir so\n"
@@ -462,6 +471,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	running = vigil_agent__new(&opts);
