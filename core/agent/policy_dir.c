@@ -7,8 +7,9 @@
  *
  * Who may write there decides what the kernel enforces, so the directory is only read when
  * it belongs to root (or to the agent's user, or to the owner of the agent's own binary, who
- * controls the agent anyway) and nobody else may write to it; each file, and the directory
- * its symlink resolves into (a Kubernetes ConfigMap's ..data), is checked the same way. */
+ * controls the agent anyway) and nobody else may write to it, or when it is on a read-only
+ * mount; each file, and the directory its symlink resolves into (a Kubernetes ConfigMap's
+ * ..data), is checked the same way. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,9 +63,16 @@ static bool trusted_owner(uid_t uid)
 	return !stat("/proc/self/exe", &exe) && exe.st_uid == uid;
 }
 
-/* 0 when only trusted users can change what st describes; else -EPERM and why. */
+/* 0 when only trusted users can change what st describes; else -EPERM and why. On a
+ * read-only mount nobody here can change it, whatever its mode: a Kubernetes ConfigMap
+ * volume is a 0777 directory, mounted read-only into the container, that only the kubelet
+ * writes from outside. */
 static int check_trusted(const char *what, const char *path, const struct stat *st, char *why, size_t size)
 {
+	struct statvfs vfs;
+
+	if (!statvfs(path, &vfs) && (vfs.f_flag & ST_RDONLY))
+		return 0;
 	if (!trusted_owner(st->st_uid)) {
 		snprintf(why, size, "%s %.700s is owned by uid %u, not root: refused, anyone owning it could aim the agent",
 			 what, path, (unsigned int)st->st_uid);

@@ -236,35 +236,55 @@ class PolicyReload(unittest.TestCase):
         self.assertEqual(self.agent.status()["policy_dir"]["refused"], [])
 
     def test_2_configmap_swap(self):
-        """The kubelet's atomic writer, step by step."""
+        """The kubelet's atomic writer, step by step, in a volume as a pod sees it: a 0777
+        directory (kubelet's ConfigMap volumes are) mounted read-only where the agent reads."""
+        src = os.path.join(self.tmp, "configmap-volume")
+        seen = os.path.join(self.tmp, "configmap-mount")
+        os.mkdir(src)
+        os.chmod(src, 0o777)
+        os.mkdir(seen, 0o755)
+        subprocess.run(["mount", "--bind", src, seen], check=True)
+        try:
+            subprocess.run(["mount", "-o", "remount,bind,ro", seen], check=True)
+            self._configmap_swap(src, seen)
+        finally:
+            subprocess.run(["umount", "-l", seen], check=False)
+
+    def _configmap_swap(self, src, seen):
         def ts_dir(n):
-            d = os.path.join(self.pol, "..2026_12_06_10_00_0%d.00000000%d" % (n, n))
+            d = os.path.join(src, "..2026_12_06_10_00_0%d.00000000%d" % (n, n))
             os.mkdir(d, 0o755)
             return d
 
         old = ts_dir(1)
         write(os.path.join(old, "cm.yaml"), policy("reload-cm", [self.tgt + "/cm1/"]))
-        os.symlink(os.path.basename(old), os.path.join(self.pol, "..data"))
-        os.symlink("..data/cm.yaml", os.path.join(self.pol, "cm.yaml"))
-        self.open_until_seen("reload-cm", "cm1", timeout=1.0)
+        os.symlink(os.path.basename(old), os.path.join(src, "..data"))
+        os.symlink("..data/cm.yaml", os.path.join(src, "cm.yaml"))
+        with vh.Agent("--tracing-policy-dir", seen) as agent:
+            main, PolicyReload.agent = PolicyReload.agent, agent
+            try:
+                self.assertTrue(agent.status()["policy_dir"]["watching"], agent.status()["policy_dir"])
+                self.open_until_seen("reload-cm", "cm1", timeout=1.0)
 
-        new = ts_dir(2)
-        write(os.path.join(new, "cm.yaml"), policy("reload-cm", [self.tgt + "/cm2/"]))
-        tmp_link = os.path.join(self.pol, "..data_tmp")
-        os.symlink(os.path.basename(new), tmp_link)
-        os.rename(tmp_link, os.path.join(self.pol, "..data"))
-        shutil.rmtree(old)
-        self.open_until_seen("reload-cm", "cm2", timeout=1.0)
-        self.wait_status("replaced", lambda s: s["policy"] == "reload-cm")
-        self.assert_not_seen("reload-cm", "cm1")
-        self.assertEqual(self.agent.status()["policy_dir"]["refused"], [])
+                # the update: new timestamped directory, ..data_tmp renamed over ..data,
+                # the old directory removed
+                new = ts_dir(2)
+                write(os.path.join(new, "cm.yaml"), policy("reload-cm", [self.tgt + "/cm2/"]))
+                tmp_link = os.path.join(src, "..data_tmp")
+                os.symlink(os.path.basename(new), tmp_link)
+                os.rename(tmp_link, os.path.join(src, "..data"))
+                shutil.rmtree(old)
+                self.open_until_seen("reload-cm", "cm2", timeout=1.0)
+                self.wait_status("replaced", lambda s: s["policy"] == "reload-cm")
+                self.assert_not_seen("reload-cm", "cm1")
+                self.assertEqual(agent.status()["policy_dir"]["refused"], [])
 
-        # the key removed from the ConfigMap: its symlink goes
-        os.unlink(os.path.join(self.pol, "cm.yaml"))
-        self.wait_status("unloaded", lambda s: s["policy"] == "reload-cm")
-        for link in ("..data",):
-            os.unlink(os.path.join(self.pol, link))
-        shutil.rmtree(new)
+                # the key removed from the ConfigMap: its symlink goes
+                os.unlink(os.path.join(src, "cm.yaml"))
+                self.wait_status("unloaded", lambda s: s["policy"] == "reload-cm")
+                self.assert_not_seen("reload-cm", "cm2")
+            finally:
+                PolicyReload.agent = main
 
     def test_3_sighup_and_rules(self):
         # a file refused because its name is taken (over the control socket); the name freed,
