@@ -39,6 +39,7 @@ struct agent_policy_dir {
 	size_t nfiles;
 	char refused[512];			/* why the directory is not read; "" when it is */
 	uint64_t syncs, refusals;
+	bool synced;				/* the start's sync is done: changes are events */
 	atomic_bool watching;			/* inotify sees it (watch.c) */
 };
 

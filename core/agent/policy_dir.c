@@ -180,10 +180,13 @@ static void report(struct vigil_agent *a, const char *policy, const char *file, 
 	ev.policy_status.file = file;
 	ev.policy_status.state = state;
 	ev.policy_status.reason = reason && *reason ? reason : NULL;
-	if (reason && *reason)
+	if (reason && *reason) {
 		pr_warn("agent: policy directory: %s", reason);
-	else
+	} else {
 		pr_info("agent: policy directory: %s %s (%s)", state, policy, file);
+		if (!a->pdir.synced)	/* the start's load: its policies are in status, not news */
+			return;
+	}
 	pthread_mutex_lock(&a->pipe_lock);
 	agent_dispatch(a, &ev);
 	agent_flush(a);
@@ -348,6 +351,7 @@ int agent_policy_dir_sync(struct vigil_agent *a, bool retry)
 	d->nfiles = kept;
 	rc = 0;
 out:
+	d->synced = true;
 	pthread_mutex_unlock(&d->lock);
 	return rc;
 }
