@@ -117,6 +117,8 @@ int agent_load_policies(struct vigil_agent *a);
  * even when unchanged. Serialised by pdir.lock. 0, or -errno when the directory is not read
  * (untrusted: pdir.refused says why). */
 int agent_policy_dir_sync(struct vigil_agent *a, bool retry);
+/* The mode argument for vigil_sensors__add/__replace of a policy of the directory (policies.c). */
+int agent_policy_dir_mode(struct vigil_agent *a, const struct vigil_policy *p);
 /* 0 when dir is a directory only root (or the agent's user) can change; else -errno, why. */
 int agent_policy_dir_check(const char *dir, char *why, size_t size);
 /* {"path", "watching", "reason"?, "syncs", "refusals", "refused": [{"file", "running", "reason"}]} */

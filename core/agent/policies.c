@@ -48,6 +48,15 @@ int agent_load_policies(struct vigil_agent *a)
 	return 0;
 }
 
+/* The mode a policy from the policy directory loads in: -1, its own. (Where the agent has a
+ * default mode for policies that name none, this is where the directory's follow it.) */
+int agent_policy_dir_mode(struct vigil_agent *a, const struct vigil_policy *p)
+{
+	(void)a;
+	(void)p;
+	return -1;
+}
+
 static int parse_mode(const char *s)
 {
 	if (!strcmp(s, "enforce"))

@@ -208,15 +208,16 @@ static void apply(struct vigil_agent *a, struct policy_dir_file *f, const char *
 	char msg[1024], name[256];
 	bool had = f->policy[0] != '\0';
 	bool same = false;
-	int rc;
+	int mode, rc;
 
 	rc = vigil_policy_parse(path, text, len, &p, &err);
 	if (!rc) {
 		snprintf(name, sizeof(name), "%s", p->name);
 		same = had && !strcmp(name, f->policy);
 		/* a renamed policy is added under its new name before the old name goes */
-		rc = same ? vigil_sensors__replace(a->sensors, p, -1, &err)
-			  : vigil_sensors__add(a->sensors, p, -1, &err);
+		mode = agent_policy_dir_mode(a, p);
+		rc = same ? vigil_sensors__replace(a->sensors, p, mode, &err)
+			  : vigil_sensors__add(a->sensors, p, mode, &err);
 		if (rc)
 			vigil_policy_free(p);
 	}
