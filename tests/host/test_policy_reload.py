@@ -32,6 +32,19 @@ import vigilhost as vh  # noqa: E402
 OPENER = os.path.join(vh.PROGS, "opener")
 
 
+def sanitized_build():
+    try:
+        with open(os.path.join(vh.BUILD, "CMakeCache.txt")) as f:
+            return "VIGIL_SANITIZE:BOOL=ON" in f.read()
+    except OSError:
+        return False
+
+
+# A file dropped in takes effect within this. An ASan/UBSan agent compiles and loads a policy
+# several times slower: the claim is the plain build's, the sanitized lane checks behaviour.
+EFFECT_S = 3.0 if sanitized_build() else 1.0
+
+
 def policy(name, prefixes):
     values = ", ".join('"%s"' % p for p in prefixes)
     return textwrap.dedent("""\
@@ -190,7 +203,7 @@ class PolicyReload(unittest.TestCase):
         write(a, policy("reload-a", [self.tgt + "/both/", self.tgt + "/v1/"]))
         self.open_until_seen("reload-a", "v1")
         took = time.monotonic() - t0
-        self.assertLess(took, 1.0, "a new policy file took %.2f s" % took)
+        self.assertLess(took, EFFECT_S, "a new policy file took %.2f s" % took)
         self.wait_status("loaded", lambda s: s["policy"] == "reload-a")
 
         # changed while opens run: every open under both/ reported by one version or the
@@ -207,7 +220,7 @@ class PolicyReload(unittest.TestCase):
                 changed = True
             time.sleep(0.01)
         self.wait_status("replaced", lambda s: s["policy"] == "reload-a")
-        self.open_until_seen("reload-a", "v2", timeout=1.0)
+        self.open_until_seen("reload-a", "v2")
         time.sleep(0.3)
         seen = set(self.opened("reload-a"))
         lost = [p for p in paths if p not in seen]
@@ -218,7 +231,7 @@ class PolicyReload(unittest.TestCase):
         write(a, BROKEN)
         st = self.wait_status("refused", lambda s: s["policy"] == "reload-a")
         self.assertIn("a.yaml:%d:%d:" % (BROKEN_LINE, BROKEN_COL), st["reason"])
-        self.open_until_seen("reload-a", "v2", timeout=1.0)
+        self.open_until_seen("reload-a", "v2")
         refused = self.agent.status()["policy_dir"]["refused"]
         self.assertEqual([r["file"] for r in refused], ["a.yaml"])
         self.assertEqual(refused[0]["running"], "reload-a")
@@ -264,7 +277,7 @@ class PolicyReload(unittest.TestCase):
             main, PolicyReload.agent = PolicyReload.agent, agent
             try:
                 self.assertTrue(agent.status()["policy_dir"]["watching"], agent.status()["policy_dir"])
-                self.open_until_seen("reload-cm", "cm1", timeout=1.0)
+                self.open_until_seen("reload-cm", "cm1")
 
                 # the update: new timestamped directory, ..data_tmp renamed over ..data,
                 # the old directory removed
@@ -274,7 +287,7 @@ class PolicyReload(unittest.TestCase):
                 os.symlink(os.path.basename(new), tmp_link)
                 os.rename(tmp_link, os.path.join(src, "..data"))
                 shutil.rmtree(old)
-                self.open_until_seen("reload-cm", "cm2", timeout=1.0)
+                self.open_until_seen("reload-cm", "cm2")
                 self.wait_status("replaced", lambda s: s["policy"] == "reload-cm")
                 self.assert_not_seen("reload-cm", "cm1")
                 self.assertEqual(agent.status()["policy_dir"]["refused"], [])
@@ -301,7 +314,7 @@ class PolicyReload(unittest.TestCase):
         time.sleep(0.3)
         self.assertNotIn("reload-hup", self.loaded_names())
         self.agent.proc.send_signal(signal.SIGHUP)
-        self.open_until_seen("reload-hup", "hup", timeout=1.0)
+        self.open_until_seen("reload-hup", "hup")
         self.assertIsNone(self.agent.proc.poll(), "SIGHUP stopped the agent")
         os.unlink(os.path.join(self.pol, "hup.yaml"))
         self.wait_status("unloaded", lambda s: s["policy"] == "reload-hup")
@@ -357,6 +370,13 @@ class PolicyReload(unittest.TestCase):
             self.assertFalse(pd["watching"])
             self.assertIn("owned by uid %d" % self.uid, pd["reason"])
             self.assertNotIn("reload-user", {p["name"] for p in agent.status()["policies"]})
+
+    def test_9_agent_stops_cleanly(self):
+        # after every reload above (under ASan: no leak, no error at exit)
+        rc = self.agent.stop()
+        log = self.agent.read_log()
+        self.assertEqual(rc, 0, log[-3000:])
+        self.assertNotIn("Sanitizer", log)
 
 
 if __name__ == "__main__":
