@@ -51,13 +51,41 @@ static uint64_t due_ms(uint64_t first, uint64_t last)
 	return last + DEBOUNCE_MS < first + DEBOUNCE_MAX_MS ? last + DEBOUNCE_MS : first + DEBOUNCE_MAX_MS;
 }
 
+/* A rule file the reload refused (its previous version, if any, keeps running): a
+ * rule_status event, as a rule disabled at run time is. */
+static void rule_reloaded(const char *file, const char *name, enum vigil_rule_outcome outcome,
+			  const struct vigil_rule_error *err, void *ctx)
+{
+	struct vigil_agent *a = ctx;
+	struct vigil_event ev = {.type = VIGIL_EVENT_RULE_STATUS};
+	char reason[sizeof(err->file) + sizeof(err->reason) + 16];
+	const char *base = strrchr(file, '/');
+	struct timespec ts;
+
+	if (outcome != VIGIL_RULE_REFUSED || !err)
+		return;
+	snprintf(reason, sizeof(reason), "%s:%d: %s", err->file, err->line, err->reason);
+	pr_warn("agent: rules directory: %s", reason);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev.time = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	ev.node_name = a->node_name;
+	ev.rule_status.rule = name ? name : base ? base + 1 : file;
+	ev.rule_status.file = file;
+	ev.rule_status.state = "refused";
+	ev.rule_status.reason = reason;
+	pthread_mutex_lock(&a->pipe_lock);
+	agent_dispatch(a, &ev);
+	agent_flush(a);
+	pthread_mutex_unlock(&a->pipe_lock);
+}
+
 static void reload_rules(struct vigil_agent *a)
 {
 	int rc;
 
 	if (!a->luahost)
 		return;
-	rc = vigil_luahost__reload(a->luahost, NULL, NULL);	/* refusals are logged and listed */
+	rc = vigil_luahost__reload(a->luahost, rule_reloaded, a);
 	if (rc < 0)
 		pr_warn("agent: cannot reload the rules in %s: %s", a->opts.rules_dir, strerror(-rc));
 }

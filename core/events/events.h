@@ -250,7 +250,8 @@ struct vigil_event {
 		struct {
 			const char *rule;
 			const char *file;
-			const char *state;		/* "disabled" */
+			const char *state;		/* "disabled"; "refused": a file the rules
+							 * directory's watch could not load */
 			const char *reason;
 		} rule_status;	/* RULE_STATUS */
 		struct {

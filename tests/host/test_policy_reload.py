@@ -333,6 +333,22 @@ class PolicyReload(unittest.TestCase):
             time.sleep(0.1)
         self.assertIn("reload_probe_rule", names)
 
+        # a broken change to it: refused as a rule_status event, the rule keeps running
+        write(os.path.join(self.rules, "probe.lua"), "return {\n  name = \n")
+        deadline = time.monotonic() + 3
+        refused = []
+        while time.monotonic() < deadline and not refused:
+            refused = [e["rule_status"] for e in self.events() if "rule_status" in e
+                       and e["rule_status"]["state"] == "refused" and e["rule_status"]["file"].endswith("probe.lua")]
+            time.sleep(0.1)
+        self.assertTrue(refused, "no rule_status refused event")
+        self.assertIn("probe.lua:", refused[0]["reason"])
+        r = subprocess.run([vh.VIGIL, "rules", "list", "-o", "json", "--control", self.agent.control],
+                           capture_output=True, text=True, check=True)
+        out = json.loads(r.stdout)
+        rules = {x["name"]: x for x in (out["rules"] if isinstance(out, dict) else out)}
+        self.assertEqual(rules["reload_probe_rule"]["state"], "enabled")
+
     def test_4_unprivileged_user_cannot_aim_it(self):
         # the directory made writable by everyone: the agent stops reading it, says why
         os.chmod(self.pol, 0o777)
