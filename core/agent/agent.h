@@ -87,6 +87,10 @@ VIGIL_API struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *op
 VIGIL_API int vigil_agent__run(struct vigil_agent *a);
 /* Ask run() to return. Async-signal-safe. */
 VIGIL_API void vigil_agent__stop(struct vigil_agent *a);
+/* Read the policy directory and the rules directory again now, as their watch does when they
+ * change, and retry the files refused before (SIGHUP in vigild). Returns at once: the watch
+ * thread does the work. Async-signal-safe. */
+VIGIL_API void vigil_agent__reload(struct vigil_agent *a);
 /* Detach everything, close the sockets, free. Accepts NULL. */
 VIGIL_API void vigil_agent__free(struct vigil_agent *a);
 

@@ -31,6 +31,20 @@ struct agent_counters {
 	uint64_t output_errors;
 };
 
+/* The policy directory as last synced (policy_dir.c). */
+struct policy_dir_file;
+struct agent_policy_dir {
+	pthread_mutex_t lock;			/* one sync at a time; status reads */
+	struct policy_dir_file *files;
+	size_t nfiles;
+	char refused[512];			/* why the directory is not read; "" when it is */
+	uint64_t syncs, refusals;
+	bool synced;				/* the start's sync is done: changes are events */
+	atomic_bool watching;			/* inotify sees it (watch.c) */
+};
+
+struct agent_watch;
+
 struct vigil_agent {
 	struct vigil_agent_opts opts;
 	char node_name[128];
@@ -83,6 +97,9 @@ struct vigil_agent {
 	struct list_entry *list_entries;	/* lists.c */
 	size_t nlist_entries;
 
+	struct agent_policy_dir pdir;		/* --tracing-policy-dir (policy_dir.c) */
+	struct agent_watch *watch;		/* its inotify thread, and the rules' (watch.c) */
+
 	atomic_bool stop;
 };
 
@@ -109,6 +126,25 @@ void agent_flush(struct vigil_agent *a);
 /* Load the policies named on the command line and in the policy directory. A bad file
  * from the command line is an error; in the directory it is reported and skipped. */
 int agent_load_policies(struct vigil_agent *a);
+
+/* Bring the loaded policies in step with the policy directory: load new files, replace the
+ * policies of changed ones (the old one stays when the new one is refused), unload those
+ * of removed ones; each a policy_status event. retry: files refused before are tried again
+ * even when unchanged. Serialised by pdir.lock. 0, or -errno when the directory is not read
+ * (untrusted: pdir.refused says why). */
+int agent_policy_dir_sync(struct vigil_agent *a, bool retry);
+/* The mode argument for vigil_sensors__add/__replace of a policy of the directory (policies.c). */
+int agent_policy_dir_mode(struct vigil_agent *a, const struct vigil_policy *p);
+/* 0 when dir is a directory only root (or the agent's user) can change; else -errno, why. */
+int agent_policy_dir_check(const char *dir, char *why, size_t size);
+/* {"path", "watching", "reason"?, "syncs", "refusals", "refused": [{"file", "running", "reason"}]} */
+void agent_policy_dir_pack(struct vigil_agent *a, msgpack_packer *pk);
+void agent_policy_dir_free(struct vigil_agent *a);
+
+/* The watch thread (watch.c) over opts.policy_dir and opts.rules_dir. 0 or -errno. */
+int agent_watch_start(struct vigil_agent *a);
+/* Stop and join it. Accepts an agent without one. */
+void agent_watch_stop(struct vigil_agent *a);
 
 /* Control commands about policies; each packs its whole reply ({"ok": ..., ...}). */
 int agent_policy_add(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);

@@ -41,7 +41,7 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 	else if (ev->type == VIGIL_EVENT_ALERT || ev->type == VIGIL_EVENT_RULE_ACTION ||
 		 ev->type == VIGIL_EVENT_RULE_STATUS)
 		a->counters.events_rules++;
-	else
+	else if (ev->type != VIGIL_EVENT_POLICY_STATUS)	/* the policy directory's own reports */
 		a->counters.events_policy++;
 
 	vigil_buf_reset(&a->msgpack);

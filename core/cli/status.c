@@ -44,6 +44,7 @@ static void print_text(const msgpack_object *root)
 	}
 	printf("\npolicies:\n");
 	cli_print_policies(vigil_msgpack_get(root, "policies"));
+	cli_print_policy_dir(vigil_msgpack_get(root, "policy_dir"));
 	printf("\ncounters:\n");
 	for (i = 0; counters && counters->type == MSGPACK_OBJECT_MAP && i < counters->via.map.size; i++) {
 		const msgpack_object_kv *kv = &counters->via.map.ptr[i];

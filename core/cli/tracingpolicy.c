@@ -31,10 +31,12 @@ static void pack_str(msgpack_packer *pk, const char *s)
 
 static void print_policies(const struct tp_opts *o, const msgpack_object *reply)
 {
-	if (!o->json)
-		cli_print_policies(vigil_msgpack_get(reply, "policies"));
-	else
+	if (o->json) {
 		cli_print_policies_tetra_json(vigil_msgpack_get(reply, "policies"));
+		return;
+	}
+	cli_print_policies(vigil_msgpack_get(reply, "policies"));
+	cli_print_policy_dir(vigil_msgpack_get(reply, "policy_dir"));
 }
 
 static void print_str(const msgpack_object *map, const char *key, int width)

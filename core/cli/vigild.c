@@ -21,7 +21,13 @@ static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGHUP) {
+		/* policies and Lua rules read again (core/agent/watch.c); one that comes during
+		 * the start is not needed: the watch reads both directories once it runs */
+		if (running)
+			vigil_agent__reload(running);
+		return;
+	}
 	stop_requested = 1;
 	if (running)
 		vigil_agent__stop(running);
@@ -215,7 +221,10 @@ static void usage(FILE *f)
 		"      --tracing-policy FILE      load this policy at start (repeatable; a bad one stops the start)\n"
 		"      --tracing-policy-dir DIR   load every *.yaml here (default: %s/policies when\n"
 		"                                 present; rules/policies of the checkout for a build-tree\n"
-		"                                 binary; \"\" for none)\n"
+		"                                 binary; \"\" for none); watched: files added, changed or\n"
+		"                                 removed take effect without a restart (SIGHUP: read it and\n"
+		"                                 --rules-dir again now). Must be root's and writable by\n"
+		"                                 nobody else (or on a read-only mount), or it is not read\n"
 		"      --rules-dir DIR            Lua correlation rules, every *.lua (default: %s/rules\n"
 		"                                 when present; rules/lua for a build-tree binary; \"\" for none)\n"
 		"      --default-policy-mode enforce|monitor  mode of policies that name none (options\n"
@@ -520,6 +529,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	running = vigil_agent__new(&opts);

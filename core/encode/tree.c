@@ -619,6 +619,16 @@ static void put_rule_status(struct encode_tree *t, const struct vigil_event *ev)
 	put_kv_opt(t, "reason", ev->rule_status.reason);
 }
 
+/* policy_status {policy, file, state, reason} */
+static void put_policy_status(struct encode_tree *t, const struct vigil_event *ev)
+{
+	msgpack_pack_map(&t->pk, 2 + has_text(ev->policy_status.file) + has_text(ev->policy_status.reason));
+	encode_tree_kv_str(t, "policy", ev->policy_status.policy);
+	put_kv_opt(t, "file", ev->policy_status.file);
+	encode_tree_kv_str(t, "state", ev->policy_status.state);
+	put_kv_opt(t, "reason", ev->policy_status.reason);
+}
+
 static bool rule_event(const struct vigil_event *ev)
 {
 	switch (ev->type) {
@@ -628,6 +638,8 @@ static bool rule_event(const struct vigil_event *ev)
 		return has_text(ev->rule_action.rule) && has_text(ev->rule_action.action);
 	case VIGIL_EVENT_RULE_STATUS:
 		return has_text(ev->rule_status.rule) && has_text(ev->rule_status.state);
+	case VIGIL_EVENT_POLICY_STATUS:	/* the agent's own, without a process either */
+		return has_text(ev->policy_status.policy) && has_text(ev->policy_status.state);
 	default:
 		return false;
 	}
@@ -673,6 +685,8 @@ int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 		put_rule_action(&t, ev);
 	else if (ev->type == VIGIL_EVENT_RULE_STATUS)
 		put_rule_status(&t, ev);
+	else if (ev->type == VIGIL_EVENT_POLICY_STATUS)
+		put_policy_status(&t, ev);
 	else
 		put_policy(&t, ev);
 	if (node)

@@ -25,6 +25,9 @@ enum vigil_event_type {
 	VIGIL_EVENT_ALERT = 40100,		/* "process_alert" */
 	VIGIL_EVENT_RULE_ACTION = 40101,	/* "rule_action": a kill or deny a rule took */
 	VIGIL_EVENT_RULE_STATUS = 40102,	/* "rule_status": a rule disabled at run time */
+	/* raised by the agent's policy directory watch (core/agent/policy_dir.c) */
+	VIGIL_EVENT_POLICY_STATUS = 40103,	/* "policy_status": a policy file loaded, replaced,
+						 * unloaded or refused without a restart */
 };
 
 /* Process flags, rendered space-separated in this order as Tetragon names them. */
@@ -257,9 +260,16 @@ struct vigil_event {
 		struct {
 			const char *rule;
 			const char *file;
-			const char *state;		/* "disabled" */
+			const char *state;		/* "disabled"; "refused": a file the rules
+							 * directory's watch could not load */
 			const char *reason;
 		} rule_status;	/* RULE_STATUS */
+		struct {
+			const char *policy;		/* the policy's name; the file's when it never parsed */
+			const char *file;
+			const char *state;		/* "loaded", "replaced", "unloaded", "refused" */
+			const char *reason;		/* refused: "file:line:column: why"; else NULL */
+		} policy_status;	/* POLICY_STATUS */
 	};
 };
 

@@ -44,6 +44,12 @@ VIGIL_API void vigil_sensors__free(struct vigil_sensors *s);
  * name is loaded), -EINVAL / -EOPNOTSUPP / -ENOENT (err says why) or -errno. */
 VIGIL_API int vigil_sensors__add(struct vigil_sensors *s, struct vigil_policy *p, int mode,
 				 struct vigil_policy_error *err);
+/* Load p in place of the loaded policy of the same name (or add it when there is none). The
+ * new hooks are attached before the old ones are detached, so an event is seen by one or
+ * both, never by neither; on failure the old policy keeps running and the caller keeps p.
+ * Returns as vigil_sensors__add, without -EEXIST. */
+VIGIL_API int vigil_sensors__replace(struct vigil_sensors *s, struct vigil_policy *p, int mode,
+				     struct vigil_policy_error *err);
 /* Detach and unload a policy. -ENOENT when no policy has that name. */
 VIGIL_API int vigil_sensors__delete(struct vigil_sensors *s, const char *name);
 /* Detach (disable) or re-attach (enable) a policy's hooks; it stays loaded. */

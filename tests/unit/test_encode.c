@@ -2368,6 +2368,32 @@ static void test_rule_status_has_rule_file_state_and_reason(void **ctx)
 			    "\"time\":\"2022-10-18T03:16:21.500000001Z\"}");
 }
 
+/* the policy directory's reports (core/agent/policy_dir.c): no process, like rule_status */
+static struct vigil_event *policy_status_event(struct state *s)
+{
+	s->ev = (struct vigil_event){ .type = VIGIL_EVENT_POLICY_STATUS, .time = POLICY_TIME, .node_name = "my-node" };
+	s->ev.policy_status.policy = "open-etc";
+	s->ev.policy_status.file = "/etc/vigil/policies/etc.yaml";
+	s->ev.policy_status.state = "refused";
+	s->ev.policy_status.reason = "/etc/vigil/policies/etc.yaml:15:19: unknown operator \"Nonsense\"";
+	return &s->ev;
+}
+
+static void test_policy_status_has_policy_file_state_and_reason(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event *ev = policy_status_event(s);
+
+	assert_string_equal(json_of(s, ev),
+			    "{\"policy_status\":{\"policy\":\"open-etc\",\"file\":\"/etc/vigil/policies/etc.yaml\","
+			    "\"state\":\"refused\",\"reason\":\"/etc/vigil/policies/etc.yaml:15:19: unknown operator "
+			    "\\\"Nonsense\\\"\"},\"node_name\":\"my-node\",\"time\":\"2022-10-18T03:16:21.500000001Z\"}");
+	ev->policy_status.state = "loaded";
+	ev->policy_status.reason = NULL;
+	assert_string_equal(compact_of(s, ev, false, false),
+			    "📜 policy  open-etc /etc/vigil/policies/etc.yaml: loaded");
+}
+
 static void test_compact_alert_line(void **ctx)
 {
 	struct state *s = *ctx;
@@ -2678,6 +2704,7 @@ int main(void)
 		T(test_rule_action_kill_names_pid_and_signal),
 		T(test_rule_action_deny_names_list_value_and_error),
 		T(test_rule_status_has_rule_file_state_and_reason),
+		T(test_policy_status_has_policy_file_state_and_reason),
 		T(test_compact_alert_line),
 		T(test_compact_alert_without_process_names_the_node),
 		T(test_compact_alert_output_with_control_characters_is_quoted),
