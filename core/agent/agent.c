@@ -151,6 +151,7 @@ static void init_locks(struct vigil_agent *a)
 	pthread_mutex_init(&a->snap_lock, NULL);
 	pthread_mutex_init(&a->pipe_lock, NULL);
 	pthread_mutex_init(&a->lists_lock, NULL);
+	pthread_mutex_init(&a->pdir.lock, NULL);
 }
 
 struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
@@ -195,6 +196,9 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	a->metrics = vigil_metrics__new(&(struct vigil_metrics_opts){
 		.sz = sizeof(struct vigil_metrics_opts),
 		.binary_labels = (enum vigil_metrics_binary_labels)a->opts.metrics_binary_labels,
+		.names = (enum vigil_metrics_names)a->opts.metrics_names,
+		.node_name = a->node_name,
+		.process_cache_capacity = a->opts.process_cache_size ? a->opts.process_cache_size : 65536,
 	});
 	if (!a->metrics) {
 		err = -errno;
@@ -253,6 +257,10 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	if (err)
 		goto err_out;
 	err = start_metrics(a);
+	if (err)
+		goto err_out;
+	/* from here on the directories reload without a restart */
+	err = agent_watch_start(a);
 	if (err)
 		goto err_out;
 	/* this run enforces now: the previous agent's pins can go without a gap */
@@ -350,6 +358,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	if (!a)
 		return;
 	vigil_ctl_server__close(a->ctl);
+	agent_watch_stop(a);			/* its syncs reach the sensors and the rules */
 	vigil_metrics__free(a->metrics);	/* its server reads the objects below */
 	vigil_luahost__free(a->luahost);	/* joins the rules thread; its deny() reaches the sensors */
 	agent_rules_close(a);
@@ -363,6 +372,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
 	agent_lists_free(a);
+	agent_policy_dir_free(a);
 	pthread_mutex_destroy(&a->lists_lock);
 	pthread_mutex_destroy(&a->snap_lock);
 	pthread_mutex_destroy(&a->pipe_lock);

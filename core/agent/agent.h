@@ -40,6 +40,10 @@ struct vigil_agent_opts {
 	const struct vigil_exporter_opts *export_opts;
 	const char *metrics_server;	/* --metrics-server ":2112" (core/metrics); NULL: none */
 	int metrics_binary_labels;	/* --metrics-binary-labels: enum vigil_metrics_binary_labels (0: auto) */
+	int metrics_names;		/* --metrics-names: enum vigil_metrics_names (0: both) */
+	uint32_t ancestors;		/* --enable-ancestors: VIGIL_AGENT_ANCESTORS_BIT of event types */
+	bool username_metadata;		/* --username-metadata unix: process.user.name */
+	bool process_cred;		/* --enable-process-cred: exec's binary_properties */
 	const char *rules_dir;		/* --rules-dir: Lua rules, every *.lua (core/luahost); NULL: none */
 	/* What a rule's deny() may add to a kernel list (core/agent/lists.c). */
 	uint32_t deny_ttl_s;		/* --deny-ttl: entries expire after this; 0 never (default 3600) */
@@ -60,9 +64,19 @@ struct vigil_agent_opts {
 	bool drop_privileges;
 	unsigned int rule_deadline_ms;	/* --rule-deadline-ms: per rule call; 0: the host's default */
 	size_t rule_queue_len;		/* --rule-queue-len: events queued for the rules; 0: default */
+	/* --default-policy-mode monitor: a policy that does not name its mode (spec.options
+	 * policy-mode; policy_add without "mode") runs in monitor mode, and Lua rules' kill()
+	 * reports instead of signalling. A policy that says enforce still enforces. */
+	bool monitor_by_default;
 };
 
 struct vigil_agent;
+
+#define VIGIL_AGENT_ANCESTORS_BIT(type) (1u << ((unsigned int)(type) & 31))
+
+/* --enable-ancestors "base,kprobe,tracepoint,uprobe,lsm" into a mask of event types
+ * ("base": exec and exit, which the others need, as Tetragon). 0 or -EINVAL. */
+VIGIL_API int vigil_agent_ancestors_parse(const char *list, uint32_t *mask);
 
 /* Strings in opts are borrowed: they must outlive the agent. */
 
@@ -73,6 +87,10 @@ VIGIL_API struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *op
 VIGIL_API int vigil_agent__run(struct vigil_agent *a);
 /* Ask run() to return. Async-signal-safe. */
 VIGIL_API void vigil_agent__stop(struct vigil_agent *a);
+/* Read the policy directory and the rules directory again now, as their watch does when they
+ * change, and retry the files refused before (SIGHUP in vigild). Returns at once: the watch
+ * thread does the work. Async-signal-safe. */
+VIGIL_API void vigil_agent__reload(struct vigil_agent *a);
 /* Detach everything, close the sockets, free. Accepts NULL. */
 VIGIL_API void vigil_agent__free(struct vigil_agent *a);
 

@@ -31,6 +31,20 @@ struct agent_counters {
 	uint64_t output_errors;
 };
 
+/* The policy directory as last synced (policy_dir.c). */
+struct policy_dir_file;
+struct agent_policy_dir {
+	pthread_mutex_t lock;			/* one sync at a time; status reads */
+	struct policy_dir_file *files;
+	size_t nfiles;
+	char refused[512];			/* why the directory is not read; "" when it is */
+	uint64_t syncs, refusals;
+	bool synced;				/* the start's sync is done: changes are events */
+	atomic_bool watching;			/* inotify sees it (watch.c) */
+};
+
+struct agent_watch;
+
 struct vigil_agent {
 	struct vigil_agent_opts opts;
 	char node_name[128];
@@ -67,12 +81,24 @@ struct vigil_agent {
 	} rule_procs[4];
 	unsigned int rule_proc_next;
 
+	struct agent_users {			/* --username-metadata: uid -> name (extras.c) */
+		long mtime, mtime_ns;		/* of /etc/passwd when read */
+		struct {
+			bool known;
+			uint32_t uid;
+			char name[64];
+		} slot[256];
+	} users;
+
 	pthread_mutex_t snap_lock;
 	struct agent_counters snap;		/* copy for the control thread */
 
 	pthread_mutex_t lists_lock;		/* what was added to kernel lists at run time */
 	struct list_entry *list_entries;	/* lists.c */
 	size_t nlist_entries;
+
+	struct agent_policy_dir pdir;		/* --tracing-policy-dir (policy_dir.c) */
+	struct agent_watch *watch;		/* its inotify thread, and the rules' (watch.c) */
 
 	atomic_bool stop;
 };
@@ -87,12 +113,38 @@ int agent_seed_from_proc(struct vigil_agent *a);
 /* Send one event to every sink: the bus always, stdout and the export file when set, and a
  * copy to the Lua rules thread when a rule wants it. Under pipe_lock. */
 void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev);
+/* The ancestors of ev beyond its parent when --enable-ancestors asks for its type, nearest
+ * first, at most max (extras.c). Under pipe_lock. */
+size_t agent_ancestors(struct vigil_agent *a, const struct vigil_event *ev, const struct vigil_process **out,
+		       size_t max);
+/* vigil_event.user_name for --username-metadata unix; ctx is the agent. Under pipe_lock. */
+const char *agent_user_name(void *ctx, const struct vigil_process *p);
+
 /* Flush the line-oriented sinks (after each reader batch). Under pipe_lock. */
 void agent_flush(struct vigil_agent *a);
 
 /* Load the policies named on the command line and in the policy directory. A bad file
  * from the command line is an error; in the directory it is reported and skipped. */
 int agent_load_policies(struct vigil_agent *a);
+
+/* Bring the loaded policies in step with the policy directory: load new files, replace the
+ * policies of changed ones (the old one stays when the new one is refused), unload those
+ * of removed ones; each a policy_status event. retry: files refused before are tried again
+ * even when unchanged. Serialised by pdir.lock. 0, or -errno when the directory is not read
+ * (untrusted: pdir.refused says why). */
+int agent_policy_dir_sync(struct vigil_agent *a, bool retry);
+/* The mode argument for vigil_sensors__add/__replace of a policy of the directory (policies.c). */
+int agent_policy_dir_mode(struct vigil_agent *a, const struct vigil_policy *p);
+/* 0 when dir is a directory only root (or the agent's user) can change; else -errno, why. */
+int agent_policy_dir_check(const char *dir, char *why, size_t size);
+/* {"path", "watching", "reason"?, "syncs", "refusals", "refused": [{"file", "running", "reason"}]} */
+void agent_policy_dir_pack(struct vigil_agent *a, msgpack_packer *pk);
+void agent_policy_dir_free(struct vigil_agent *a);
+
+/* The watch thread (watch.c) over opts.policy_dir and opts.rules_dir. 0 or -errno. */
+int agent_watch_start(struct vigil_agent *a);
+/* Stop and join it. Accepts an agent without one. */
+void agent_watch_stop(struct vigil_agent *a);
 
 /* Control commands about policies; each packs its whole reply ({"ok": ..., ...}). */
 int agent_policy_add(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);

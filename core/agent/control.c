@@ -117,7 +117,7 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 
 	if (!uname(&u))
 		snprintf(kernel, sizeof(kernel), "%s %s", u.release, u.version);
-	msgpack_pack_map(pk, 9 + 1);
+	msgpack_pack_map(pk, 10 + 1);
 	ctl_pack_str(pk, "ok");
 	msgpack_pack_true(pk);
 	ctl_pack_str(pk, "version");
@@ -135,6 +135,8 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 	pack_counters(pk, a);
 	ctl_pack_str(pk, "policies");
 	agent_policy_list(a, NULL, pk);
+	ctl_pack_str(pk, "policy_dir");		/* its watch, and the files refused (policy_dir.c) */
+	agent_policy_dir_pack(a, pk);
 	ctl_pack_str(pk, "metrics");		/* every sample of /metrics (core/metrics) */
 	vigil_metrics__pack(a->metrics, pk);
 }

@@ -1,6 +1,5 @@
 /* policies.c - TracingPolicies in the agent: loaded at start from files and a directory,
  * and managed at run time over the control socket. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +7,15 @@
 
 #include "agent_internal.h"
 
-/* Parse and load one policy; on failure err says where and why. */
+/* Load one parsed policy in mode (-1: its own, else the agent's default when it names none);
+ * on failure err says where and why. */
 static int add_policy(struct vigil_agent *a, struct vigil_policy *p, int mode, struct vigil_policy_error *err)
 {
-	int rc = vigil_sensors__add(a->sensors, p, mode, err);
+	int rc;
 
+	if (mode < 0 && !p->mode_set && a->opts.monitor_by_default)
+		mode = VIGIL_MODE_MONITOR;
+	rc = vigil_sensors__add(a->sensors, p, mode, err);
 	if (rc)
 		vigil_policy_free(p);
 	return rc;
@@ -33,47 +36,27 @@ static int load_file(struct vigil_agent *a, const char *path)
 	return rc;
 }
 
-static int by_name(const struct dirent **x, const struct dirent **y)
-{
-	return strcmp((*x)->d_name, (*y)->d_name);
-}
-
-static bool is_yaml(const char *name)
-{
-	size_t n = strlen(name);
-
-	return name[0] != '.' && ((n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml")));
-}
-
 int agent_load_policies(struct vigil_agent *a)
 {
-	struct dirent **names = NULL;
-	char path[4096];
 	size_t i;
-	int n, rc;
+	int rc;
 
 	for (i = 0; i < a->opts.npolicy_files; i++) {
 		rc = load_file(a, a->opts.policy_files[i]);
 		if (rc)
 			return rc;
 	}
-	if (!a->opts.policy_dir)
-		return 0;
-	n = scandir(a->opts.policy_dir, &names, NULL, by_name);
-	if (n < 0) {
-		rc = -errno;
-		pr_warn("agent: cannot read policy directory %s: %s", a->opts.policy_dir, strerror(-rc));
-		return rc;
-	}
-	for (i = 0; i < (size_t)n; i++) {
-		if (is_yaml(names[i]->d_name)) {
-			snprintf(path, sizeof(path), "%s/%s", a->opts.policy_dir, names[i]->d_name);
-			load_file(a, path);	/* a bad file is reported; the others still load */
-		}
-		free(names[i]);
-	}
-	free(names);
+	/* a bad file in the directory is reported and skipped; an untrusted directory is not
+	 * read at all (policy_dir.c), and the agent runs without it, saying why in status */
+	agent_policy_dir_sync(a, false);
 	return 0;
+}
+
+/* The mode a policy from the policy directory loads in: -1 for its own, or monitor when it
+ * names none and the agent's default mode is monitor (--default-policy-mode). */
+int agent_policy_dir_mode(struct vigil_agent *a, const struct vigil_policy *p)
+{
+	return !p->mode_set && a->opts.monitor_by_default ? VIGIL_MODE_MONITOR : -1;
 }
 
 static int parse_mode(const char *s)
@@ -168,9 +151,11 @@ int agent_policy_list(struct vigil_agent *a, const msgpack_object *req, msgpack_
 	if (a->sensors)
 		vigil_sensors__list(a->sensors, pack_policy, &list);
 	if (req) {
-		msgpack_pack_map(pk, 2);
+		msgpack_pack_map(pk, 3);
 		ctl_pack_str(pk, "ok");
 		msgpack_pack_true(pk);
+		ctl_pack_str(pk, "policy_dir");
+		agent_policy_dir_pack(a, pk);
 		ctl_pack_str(pk, "policies");
 	}
 	ctl_list_flush(&list, pk);

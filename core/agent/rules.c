@@ -98,6 +98,7 @@ int agent_rules_open(struct vigil_agent *a)
 		.process_by_pid = rules_process_by_pid,
 		.deny = rules_deny,
 		.deny_rate = a->opts.deny_rate,
+		.monitor = a->opts.monitor_by_default,
 		.ctx = a,
 	};
 	int err;

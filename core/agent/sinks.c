@@ -9,10 +9,29 @@ static void write_line(struct vigil_agent *a, FILE *f, const struct vigil_buf *l
 		a->counters.output_errors++;
 }
 
-void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev)
+/* Tetragon walks to the root; a deeper chain than this is cut (a fork bomb's) */
+#define MAX_ANCESTORS 64
+
+void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 {
+	const struct vigil_process *anc[MAX_ANCESTORS];
+	struct vigil_event extended;
+	const struct vigil_event *ev = in;
 	struct vigil_msg *msg;
 	bool rules;
+
+	/* the optional process fields, when asked for: on a copy, the caller's is const */
+	if (a->opts.ancestors || a->opts.username_metadata || a->opts.process_cred) {
+		extended = *in;
+		extended.nancestors = agent_ancestors(a, in, anc, MAX_ANCESTORS);
+		extended.ancestors = extended.nancestors ? anc : NULL;
+		extended.binary_properties = a->opts.process_cred;
+		if (a->opts.username_metadata) {
+			extended.user_name = agent_user_name;
+			extended.user_ctx = a;
+		}
+		ev = &extended;
+	}
 
 	vigil_metrics__count_event(a->metrics, ev);
 	if (ev->type == VIGIL_EVENT_EXEC)
@@ -22,7 +41,7 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev)
 	else if (ev->type == VIGIL_EVENT_ALERT || ev->type == VIGIL_EVENT_RULE_ACTION ||
 		 ev->type == VIGIL_EVENT_RULE_STATUS)
 		a->counters.events_rules++;
-	else
+	else if (ev->type != VIGIL_EVENT_POLICY_STATUS)	/* the policy directory's own reports */
 		a->counters.events_policy++;
 
 	vigil_buf_reset(&a->msgpack);

@@ -1,4 +1,4 @@
-/* getevents.c - `vigil getevents`: subscribe to the bus, filter, print. */
+/* getevents.c - `vigil getevents`: subscribe to the bus (or read an export file), filter, print. */
 #include <errno.h>
 #include <getopt.h>
 #include <regex.h>
@@ -7,22 +7,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <nanomsg/nn.h>
 
 #include "bus/bus.h"
 #include "cli.h"
 #include "encode/encode.h"
 #include "export/export.h"
+#include "getevents_tetra.h"
 
 #define MAX_TYPES 16
 
 struct filter {
 	bool has_pid;
 	uint32_t pid;
-	bool has_process;
-	regex_t process;		/* matched against process.binary */
+	struct tetra_filter tetra;	/* --process, --policy-names, --host, --namespace-regex */
 	size_t ntypes;
 	enum vigil_event_type types[MAX_TYPES];
+};
+
+/* Long-only options; the letters are tetra's short options. */
+enum {
+	OPT_PROCESS = 0x100, OPT_PID, OPT_BUS, OPT_COLOR, OPT_TIMESTAMPS, OPT_COUNT, OPT_TIMEOUT, OPT_ALLOW,
+	OPT_DENY, OPT_FIELD_FILTERS, OPT_POLICY_NAMES, OPT_HOST, OPT_NS_REGEX, OPT_CEL, OPT_STACK_TRACES,
+	OPT_IMA_HASH, OPT_RECONNECT, OPT_RECONNECT_WAIT, OPT_SERVER, OPT_RETRIES, OPT_MAX_RECV, OPT_INPUT,
+	OPT_DURATION, OPT_TLS,
 };
 
 static volatile sig_atomic_t stopping;
@@ -34,37 +45,76 @@ static void on_signal(int sig)
 
 static const struct option options[] = {
 	{"output", required_argument, NULL, 'o'},
-	{"process", required_argument, NULL, 'p'},
-	{"pid", required_argument, NULL, 'P'},
+	{"process", required_argument, NULL, OPT_PROCESS},
+	{"processes", required_argument, NULL, OPT_PROCESS},	/* tetra's hidden plural */
+	{"pid", required_argument, NULL, OPT_PID},
 	{"event-types", required_argument, NULL, 'e'},
-	{"bus", required_argument, NULL, 'b'},
-	{"color", required_argument, NULL, 'c'},
-	{"timestamps", no_argument, NULL, 't'},
-	{"count", required_argument, NULL, 'n'},
-	{"timeout", required_argument, NULL, 'T'},
-	{"allow", required_argument, NULL, 'A'},
-	{"deny", required_argument, NULL, 'D'},
-	{"field-filters", required_argument, NULL, 'F'},
+	{"bus", required_argument, NULL, OPT_BUS},
+	{"color", required_argument, NULL, OPT_COLOR},
+	{"timestamps", no_argument, NULL, OPT_TIMESTAMPS},
+	{"count", required_argument, NULL, OPT_COUNT},
+	{"duration", required_argument, NULL, OPT_DURATION},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"allow", required_argument, NULL, OPT_ALLOW},
+	{"deny", required_argument, NULL, OPT_DENY},
+	{"field-filters", required_argument, NULL, OPT_FIELD_FILTERS},
+	{"include-fields", required_argument, NULL, 'f'},
+	{"exclude-fields", required_argument, NULL, 'F'},
+	{"policy-names", required_argument, NULL, OPT_POLICY_NAMES},
+	{"host", no_argument, NULL, OPT_HOST},
+	{"namespace-regex", required_argument, NULL, OPT_NS_REGEX},
+	{"cel-expression", required_argument, NULL, OPT_CEL},
+	{"tty-encode", required_argument, NULL, 't'},
+	{"stack-traces", optional_argument, NULL, OPT_STACK_TRACES},
+	{"ima-hash", optional_argument, NULL, OPT_IMA_HASH},
+	{"reconnect", optional_argument, NULL, OPT_RECONNECT},
+	{"reconnect-wait", required_argument, NULL, OPT_RECONNECT_WAIT},
+	{"server-address", required_argument, NULL, OPT_SERVER},
+	{"retries", required_argument, NULL, OPT_RETRIES},
+	{"max-recv-size", required_argument, NULL, OPT_MAX_RECV},
+	{"tls-ca-cert", required_argument, NULL, OPT_TLS},
+	{"tls-cert-file", required_argument, NULL, OPT_TLS},
+	{"tls-key-file", required_argument, NULL, OPT_TLS},
+	{"tls-server-name", required_argument, NULL, OPT_TLS},
+	{"input", required_argument, NULL, OPT_INPUT},
+	{"debug", no_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vigil getevents [options]\n"
+	fprintf(f, "usage: vigil getevents [options]      (tetra getevents' flags; events come from the bus,\n"
+		   "                                       or from standard input when it is a file or a pipe\n"
+		   "                                       and no --bus/--server-address is given, or --input)\n"
 		   "  -o, --output json|compact   output format (default json)\n"
-		   "      --process REGEX         only processes whose binary matches\n"
+		   "      --process REGEX,...     only processes whose binary matches one (repeatable)\n"
+		   "      --policy-names NAME,... only events of these policies\n"
+		   "      --host                  only host processes (no pod namespace)\n"
+		   "      --namespace-regex RE,... only processes whose pod namespace matches (\"\" on the host)\n"
 		   "      --pid N                 only this pid\n"
-		   "  -e, --event-types LIST      comma-separated: exec,exit (or PROCESS_EXEC,...)\n"
+		   "  -e, --event-types LIST      comma-separated: PROCESS_EXEC,... (or exec,exit,...)\n"
+		   "  -f, --include-fields F,...  keep only these fields (process.binary,parent.pid,...)\n"
+		   "  -F, --exclude-fields F,...  remove these fields\n"
 		   "      --bus URL               event bus (default %s)\n"
+		   "      --input FILE            read events from an export file (\"-\": standard input)\n"
 		   "      --color auto|always|never\n"
 		   "      --timestamps            prefix compact lines with the event time\n"
-		   "  -n, --count N               exit after N events\n"
-		   "      --timeout SECONDS       exit after this long\n"
+		   "      --count N               exit after N events\n"
+		   "      --duration D            exit after D (\"90s\", \"5m\", seconds)\n"
+		   "      --timeout D             as tetra: how long to wait for the agent to answer (\"30s\");\n"
+		   "                              checked at --server-address when given\n"
+		   "      --server-address URL    the agent's control socket (default %s)\n"
+		   "      --retries N             connection attempts after the first (with --timeout)\n"
+		   "      --reconnect[=BOOL], --reconnect-wait D  the bus always reconnects; D is its interval\n"
+		   "      --max-recv-size BYTES   largest message accepted from the bus\n"
+		   "      --stack-traces[=BOOL], --ima-hash[=BOOL]  shown when events carry them (default true)\n"
 		   "      --allow JSON|@FILE      only events matching one of these Tetragon Filter objects\n"
 		   "      --deny JSON|@FILE       never events matching one of these (deny wins; both repeatable)\n"
-		   "      --field-filters JSON|@FILE  include/exclude fields per event type (-o json)\n",
-		VIGIL_BUS_DEFAULT_EVENTS);
+		   "      --field-filters JSON|@FILE  include/exclude fields per event type (-o json)\n"
+		   "  -d, --debug                 debug messages\n"
+		   "refused with the reason: --cel-expression, -t/--tty-encode, --tls-* (see README)\n",
+		VIGIL_BUS_DEFAULT_EVENTS, VIGIL_BUS_DEFAULT_CONTROL);
 }
 
 static int parse_types(char *list, struct filter *f)
@@ -82,7 +132,6 @@ static int parse_types(char *list, struct filter *f)
 /* Tetragon's allow-list semantics: every given field must match. */
 static bool matches(const struct filter *f, const struct vigil_msg *m)
 {
-	char binary[4096];
 	uint64_t pid;
 	size_t i;
 
@@ -97,13 +146,7 @@ static bool matches(const struct filter *f, const struct vigil_msg *m)
 	}
 	if (f->has_pid && (vigil_msg__find_u64(m, "process.pid", &pid) || pid != f->pid))
 		return false;
-	if (f->has_process) {
-		if (vigil_msg__find_str(m, "process.binary", binary, sizeof(binary)) < 0)
-			return false;
-		if (regexec(&f->process, binary, 0, NULL, 0))
-			return false;
-	}
-	return true;
+	return tetra_filter_match(&f->tetra, m);
 }
 
 /* Append a filter option's value (JSON, or @FILE for a file's) to the list's text. */
@@ -149,100 +192,295 @@ static int compile_filters(struct vigil_buf *text, struct vigil_filter **allow, 
 	return 0;
 }
 
+/* What printing one event needs, for the bus and for an export file alike. */
+struct printer {
+	const struct filter *f;
+	struct vigil_filter *allow, *deny;
+	struct vigil_field_filter *fields;
+	struct vigil_compact_opts copts;
+	bool json;
+	long count;			/* < 0: no limit */
+	struct vigil_buf line;
+};
+
+/* Filter and print one decoded event. */
+static void emit(struct printer *pr, const struct vigil_msg *m)
+{
+	const msgpack_object *root;
+
+	if (!matches(pr->f, m) || !vigil_filter__pass(pr->allow, pr->deny, m))
+		return;
+	vigil_buf_reset(&pr->line);
+	root = pr->json && pr->fields ? vigil_field_filter__apply(pr->fields, m) : vigil_msg__root(m);
+	if (root && !(pr->json ? vigil_json_from_msgpack(root, &pr->line) : vigil_msg__to_compact(m, &pr->copts, &pr->line))) {
+		fwrite(pr->line.data, 1, pr->line.len, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+		if (pr->count > 0)
+			pr->count--;
+	}
+}
+
+/* `vigil getevents -o compact < events.json`: an export file, line by line. Lines that are
+ * no event (not JSON, or a kind vigil cannot read) are skipped and counted on stderr. */
+static int read_file(struct printer *pr, FILE *in, const char *name)
+{
+	struct vigil_buf scratch = {0};
+	struct vigil_msg *m;
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long bad = 0, lineno = 0, first_bad = 0;
+
+	while (!stopping && pr->count != 0) {
+		m = tetra_read_event(in, &line, &cap, &scratch);
+		lineno++;
+		if (!m && !errno)
+			break;
+		if (!m) {
+			if (!bad++)
+				first_bad = lineno;
+			continue;
+		}
+		emit(pr, m);
+		vigil_msg__free(m);
+	}
+	if (bad)
+		fprintf(stderr, "vigil getevents: %s: skipped %lu line%s that %s no event vigil reads (first: line %lu)\n",
+			name, bad, bad == 1 ? "" : "s", bad == 1 ? "is" : "are", first_bad);
+	free(line);
+	vigil_buf_free(&scratch);
+	return 0;
+}
+
+/* tetra's --timeout: give up when the agent does not answer within it (and --retries more
+ * times). Only when asked: a subscriber may well start before its agent. */
+static int wait_agent(const char *control, long timeout_ms, long retries)
+{
+	static const char req[] = "\x81\xa3" "cmd" "\xa6" "status";	/* msgpack {"cmd": "status"} */
+	struct vigil_buf reply = {0};
+	int err = -ETIMEDOUT;
+	long i;
+
+	for (i = 0; i <= retries && err; i++) {
+		vigil_buf_reset(&reply);
+		err = vigil_ctl_request(control, req, sizeof(req) - 1, &reply, (int)timeout_ms);
+	}
+	vigil_buf_free(&reply);
+	if (err)
+		fprintf(stderr, "vigil getevents: no agent answered at %s within %ld ms (%ld attempt%s): %s\n", control,
+			timeout_ms, retries + 1, retries ? "s" : "", strerror(-err));
+	return err ? 1 : 0;
+}
+
+/* tetra reads standard input when it is not a terminal or other character device. */
+static bool stdin_has_events(void)
+{
+	struct stat st;
+
+	return !fstat(STDIN_FILENO, &st) && !S_ISCHR(st.st_mode);
+}
+
+static int refuse(const char *opt, const char *why)
+{
+	fprintf(stderr, "vigil getevents: --%s is not supported: %s\n", opt, why);
+	return 2;
+}
+
 int cmd_getevents(int argc, char **argv)
 {
-	struct vigil_compact_opts copts = {0};
+	struct printer pr = {.count = -1, .json = true};
 	struct filter f = {0};
-	struct vigil_buf line = {0};
 	struct vigil_sub *sub = NULL;
-	struct vigil_buf ftext[3] = {{0}};	/* --allow, --deny, --field-filters */
-	struct vigil_filter *allow = NULL, *deny = NULL;
-	struct vigil_field_filter *fields = NULL;
-	const msgpack_object *root;
+	struct vigil_buf ftext[3] = {{0}};	/* --allow, --deny, --field-filters (and -f/-F) */
 	struct sigaction sa = {.sa_handler = on_signal};
-	const char *url = VIGIL_BUS_DEFAULT_EVENTS, *color = "auto";
-	bool json = true;
-	long count = -1, timeout = -1, v;
+	const char *url = VIGIL_BUS_DEFAULT_EVENTS, *color = "auto", *control = VIGIL_BUS_DEFAULT_CONTROL;
+	const char *input = NULL;
+	bool source_given = false, flag;
+	long duration = -1, timeout_ms = -1, retries = 0, reconnect_ms = -1, max_recv = -1, v;
 	struct timespec start, now;
+	FILE *in = NULL;
 	int c, rc = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:e:n:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:e:f:F:t:dh", options, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (strcmp(optarg, "json") && strcmp(optarg, "compact"))
 				return cli_bad_value("getevents", "output", optarg);
-			json = !strcmp(optarg, "json");
+			pr.json = !strcmp(optarg, "json");
 			break;
-		case 'p':
-			if (regcomp(&f.process, optarg, REG_EXTENDED | REG_NOSUB))
-				return cli_bad_value("getevents", "process", optarg);
-			f.has_process = true;
+		case OPT_PROCESS:
+			if (tetra_filter_add_process(&f.tetra, optarg)) {
+				rc = cli_bad_value("getevents", "process", optarg);
+				goto out;
+			}
 			break;
-		case 'P':
-			if (vigil_parse_long(optarg, 0, UINT32_MAX, &v))
-				return cli_bad_value("getevents", "pid", optarg);
+		case OPT_NS_REGEX:
+			if (tetra_filter_add_ns_regex(&f.tetra, optarg)) {
+				rc = cli_bad_value("getevents", "namespace-regex", optarg);
+				goto out;
+			}
+			break;
+		case OPT_POLICY_NAMES:
+			if (tetra_filter_add_policies(&f.tetra, optarg)) {
+				rc = cli_bad_value("getevents", "policy-names", optarg);
+				goto out;
+			}
+			break;
+		case OPT_HOST: f.tetra.host = true; break;
+		case OPT_PID:
+			if (vigil_parse_long(optarg, 0, UINT32_MAX, &v)) {
+				rc = cli_bad_value("getevents", "pid", optarg);
+				goto out;
+			}
 			f.has_pid = true;
 			f.pid = (uint32_t)v;
 			break;
 		case 'e':
-			if (parse_types(optarg, &f))
-				return cli_bad_value("getevents", "event-types", optarg);
+			if (parse_types(optarg, &f)) {
+				rc = cli_bad_value("getevents", "event-types", optarg);
+				goto out;
+			}
 			break;
-		case 'b': url = optarg; break;
-		case 'c':
-			if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never"))
-				return cli_bad_value("getevents", "color", optarg);
+		case 'f':
+		case 'F':
+			if (tetra_field_mask(&ftext[2], optarg, c == 'f')) {
+				rc = cli_bad_value("getevents", c == 'f' ? "include-fields" : "exclude-fields", optarg);
+				goto out;
+			}
+			break;
+		case OPT_BUS: url = optarg; source_given = true; break;
+		case OPT_SERVER: control = optarg; source_given = true; break;
+		case OPT_INPUT: input = optarg; break;
+		case OPT_COLOR:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
+				rc = cli_bad_value("getevents", "color", optarg);
+				goto out;
+			}
 			color = optarg;
 			break;
-		case 't': copts.timestamps = true; break;
-		case 'n':
-			if (vigil_parse_long(optarg, 1, LONG_MAX, &count))
-				return cli_bad_value("getevents", "count", optarg);
+		case OPT_TIMESTAMPS: pr.copts.timestamps = true; break;
+		case OPT_COUNT:
+			if (vigil_parse_long(optarg, 1, LONG_MAX, &pr.count)) {
+				rc = cli_bad_value("getevents", "count", optarg);
+				goto out;
+			}
 			break;
-		case 'T':
-			if (vigil_parse_long(optarg, 1, 86400 * 365, &timeout))
-				return cli_bad_value("getevents", "timeout", optarg);
+		case OPT_DURATION:
+		case OPT_TIMEOUT:
+		case OPT_RECONNECT_WAIT:
+			if (tetra_duration_ms(optarg, &v) || v < 1) {
+				rc = cli_bad_value("getevents", c == OPT_DURATION ? "duration" : c == OPT_TIMEOUT ? "timeout" :
+								 "reconnect-wait", optarg);
+				goto out;
+			}
+			*(c == OPT_DURATION ? &duration : c == OPT_TIMEOUT ? &timeout_ms : &reconnect_ms) = v;
 			break;
-		case 'A':
-		case 'D':
-		case 'F':
-			if (add_filter_text(&ftext[c == 'A' ? 0 : c == 'D' ? 1 : 2], optarg)) {
-				rc = cli_bad_value("getevents", c == 'A' ? "allow" : c == 'D' ? "deny" : "field-filters",
+		case OPT_RETRIES:
+			if (vigil_parse_long(optarg, 0, 1000, &retries)) {
+				rc = cli_bad_value("getevents", "retries", optarg);
+				goto out;
+			}
+			break;
+		case OPT_MAX_RECV:
+			if (vigil_parse_long(optarg, 1024, INT32_MAX, &max_recv)) {
+				rc = cli_bad_value("getevents", "max-recv-size", optarg);
+				goto out;
+			}
+			break;
+		/* vigil's events carry no stack trace or IMA hash yet: with either value the output
+		 * is what tetra prints for such events */
+		case OPT_STACK_TRACES:
+		case OPT_IMA_HASH:
+		case OPT_RECONNECT:
+			if (optarg && tetra_bool(optarg, &flag)) {
+				rc = cli_bad_value("getevents", c == OPT_STACK_TRACES ? "stack-traces" :
+								c == OPT_IMA_HASH ? "ima-hash" : "reconnect", optarg);
+				goto out;
+			}
+			if (c == OPT_RECONNECT && optarg && !flag) {
+				rc = refuse("reconnect=false", "the bus subscription always reconnects (nanomsg)");
+				goto out;
+			}
+			break;
+		case OPT_CEL:
+			rc = refuse("cel-expression", "vigil has no CEL engine; --allow takes Tetragon Filter objects "
+				    "(binary_regex, pid_set, arguments_regex, ...)");
+			goto out;
+		case 't':
+			rc = refuse("tty-encode", "vigil has no tty events");
+			goto out;
+		case OPT_TLS:
+			rc = refuse("tls-*", "vigil's sockets are local (ipc://, with file permissions) or plain tcp://");
+			goto out;
+		case OPT_ALLOW:
+		case OPT_DENY:
+		case OPT_FIELD_FILTERS:
+			if (add_filter_text(&ftext[c == OPT_ALLOW ? 0 : c == OPT_DENY ? 1 : 2], optarg)) {
+				rc = cli_bad_value("getevents", c == OPT_ALLOW ? "allow" : c == OPT_DENY ? "deny" : "field-filters",
 						   optarg);
 				goto out;
 			}
 			break;
+		case 'd': vigil_print_set_debug(1); break;
 		case 'h': usage(stdout); goto out;
 		default: usage(stderr); rc = 2; goto out;
 		}
 	}
-	rc = compile_filters(ftext, &allow, &deny, &fields);
+	if (optind < argc) {
+		fprintf(stderr, "vigil getevents: unexpected argument '%s'\n", argv[optind]);
+		rc = 2;
+		goto out;
+	}
+	rc = compile_filters(ftext, &pr.allow, &pr.deny, &pr.fields);
 	if (rc)
 		goto out;
-	copts.color = !strcmp(color, "always") || (!strcmp(color, "auto") && isatty(STDOUT_FILENO));
+	pr.f = &f;
+	pr.copts.color = !strcmp(color, "always") || (!strcmp(color, "auto") && isatty(STDOUT_FILENO));
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* a short receive timeout lets signals and --timeout be noticed */
+	if (!input && !source_given && stdin_has_events())
+		input = "-";
+	if (input) {
+		in = strcmp(input, "-") ? fopen(input, "re") : stdin;
+		if (!in) {
+			fprintf(stderr, "vigil getevents: cannot open %s: %s\n", input, strerror(errno));
+			rc = 1;
+			goto out;
+		}
+		rc = read_file(&pr, in, strcmp(input, "-") ? input : "standard input");
+		goto out;
+	}
+	if (timeout_ms > 0) {
+		rc = wait_agent(control, timeout_ms, retries);
+		if (rc)
+			goto out;
+	}
+
+	/* a short receive timeout lets signals and --duration be noticed */
 	sub = vigil_sub__open(url, 200);
 	if (!sub) {
 		fprintf(stderr, "vigil getevents: cannot subscribe to %s: %s\n", url, strerror(errno));
 		rc = 1;
 		goto out;
 	}
+	if (reconnect_ms > 0)
+		nn_setsockopt(vigil_sub__socket(sub), NN_SOL_SOCKET, NN_RECONNECT_IVL, &(int){(int)reconnect_ms}, sizeof(int));
+	if (max_recv > 0)
+		nn_setsockopt(vigil_sub__socket(sub), NN_SOL_SOCKET, NN_RCVMAXSIZE, &(int){(int)max_recv}, sizeof(int));
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (!stopping && count != 0) {
+	while (!stopping && pr.count != 0) {
 		struct vigil_msg *m;
 		void *data = NULL;
 		int n = vigil_sub__recv(sub, &data);
 
-		if (timeout > 0) {
+		if (duration > 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (now.tv_sec - start.tv_sec >= timeout) {
+			if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= duration) {
 				vigil_bus_msg_free(data);
 				break;
 			}
@@ -260,27 +498,18 @@ int cmd_getevents(int argc, char **argv)
 			fprintf(stderr, "vigil getevents: dropped a malformed message (%d bytes)\n", n);
 			continue;
 		}
-		if (matches(&f, m) && vigil_filter__pass(allow, deny, m)) {
-			vigil_buf_reset(&line);
-			root = json && fields ? vigil_field_filter__apply(fields, m) : vigil_msg__root(m);
-			if (root && !(json ? vigil_json_from_msgpack(root, &line) : vigil_msg__to_compact(m, &copts, &line))) {
-				fwrite(line.data, 1, line.len, stdout);
-				fputc('\n', stdout);
-				fflush(stdout);
-				if (count > 0)
-					count--;
-			}
-		}
+		emit(&pr, m);
 		vigil_msg__free(m);
 	}
 out:
+	if (in && in != stdin)
+		fclose(in);
 	vigil_sub__close(sub);
-	vigil_buf_free(&line);
-	if (f.has_process)
-		regfree(&f.process);
-	vigil_filter__free(allow);
-	vigil_filter__free(deny);
-	vigil_field_filter__free(fields);
+	vigil_buf_free(&pr.line);
+	tetra_filter_free(&f.tetra);
+	vigil_filter__free(pr.allow);
+	vigil_filter__free(pr.deny);
+	vigil_field_filter__free(pr.fields);
 	for (c = 0; c < 3; c++)
 		vigil_buf_free(&ftext[c]);
 	return rc;

@@ -46,3 +46,38 @@ void cli_print_policies(const msgpack_object *policies)
 		}
 	}
 }
+
+/* The policy directory's watch and the files whose current content was refused (the policy
+ * loaded from an earlier version keeps running). */
+void cli_print_policy_dir(const msgpack_object *dir)
+{
+	const msgpack_object *path = vigil_msgpack_get(dir, "path"), *watching = vigil_msgpack_get(dir, "watching");
+	const msgpack_object *reason = vigil_msgpack_get(dir, "reason"), *refused = vigil_msgpack_get(dir, "refused");
+	uint32_t i;
+
+	if (!path || path->type != MSGPACK_OBJECT_STR || !path->via.str.size)
+		return;
+	printf("policy directory ");
+	put(path);
+	printf(watching && watching->type == MSGPACK_OBJECT_BOOLEAN && watching->via.boolean ? " (watched)\n"
+											: " (not watched)\n");
+	if (reason) {
+		printf("  refused: ");
+		put(reason);
+		printf("\n");
+	}
+	for (i = 0; refused && refused->type == MSGPACK_OBJECT_ARRAY && i < refused->via.array.size; i++) {
+		const msgpack_object *f = &refused->via.array.ptr[i], *running = vigil_msgpack_get(f, "running");
+
+		printf("  ");
+		put(vigil_msgpack_get(f, "file"));
+		printf(" refused: ");
+		put(vigil_msgpack_get(f, "reason"));
+		if (running && running->type == MSGPACK_OBJECT_STR && running->via.str.size) {
+			printf(" (still running: ");
+			put(running);
+			printf(")");
+		}
+		printf("\n");
+	}
+}

@@ -44,6 +44,7 @@ static void print_text(const msgpack_object *root)
 	}
 	printf("\npolicies:\n");
 	cli_print_policies(vigil_msgpack_get(root, "policies"));
+	cli_print_policy_dir(vigil_msgpack_get(root, "policy_dir"));
 	printf("\ncounters:\n");
 	for (i = 0; counters && counters->type == MSGPACK_OBJECT_MAP && i < counters->via.map.size; i++) {
 		const msgpack_object_kv *kv = &counters->via.map.ptr[i];
@@ -59,6 +60,7 @@ int cmd_status(int argc, char **argv)
 	static const struct option options[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"control", required_argument, NULL, 'c'},
+		{"server-address", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -80,7 +82,7 @@ int cmd_status(int argc, char **argv)
 			json = !strcmp(optarg, "json");
 			break;
 		case 'c': url = optarg; break;
-		case 'h': printf("usage: vigil status [-o text|json] [--control URL]\n"); return 0;
+		case 'h': printf("usage: vigil status [-o text|json] [--control URL | --server-address URL]\n"); return 0;
 		default: return 2;
 		}
 	}
@@ -103,11 +105,14 @@ int cmd_status(int argc, char **argv)
 			e && e->type == MSGPACK_OBJECT_STR ? e->via.str.ptr : "unknown");
 		goto out;
 	}
+	/* tetra's GetHealthStatusResponse first, then vigil's own fields */
 	if (json) {
-		if (vigil_json_from_msgpack(&up.data, &out))
+		if (vigil_json_from_msgpack(&up.data, &out) || out.len < 2)
 			goto out;
-		printf("%s\n", out.data);
+		printf("{\"health_status\":[{\"event\":\"HEALTH_STATUS_TYPE_STATUS\",\"status\":\"HEALTH_STATUS_RUNNING\","
+		       "\"details\":\"running\"}],%s\n", out.data + 1);
 	} else {
+		printf("Health Status: running\n\n");
 		print_text(&up.data);
 	}
 	rc = 0;

@@ -31,15 +31,12 @@ static void pack_str(msgpack_packer *pk, const char *s)
 
 static void print_policies(const struct tp_opts *o, const msgpack_object *reply)
 {
-	struct vigil_buf json = {0};
-
-	if (!o->json) {
-		cli_print_policies(vigil_msgpack_get(reply, "policies"));
+	if (o->json) {
+		cli_print_policies_tetra_json(vigil_msgpack_get(reply, "policies"));
 		return;
 	}
-	if (!vigil_json_from_msgpack(vigil_msgpack_get(reply, "policies"), &json))
-		printf("%s\n", json.data);
-	vigil_buf_free(&json);
+	cli_print_policies(vigil_msgpack_get(reply, "policies"));
+	cli_print_policy_dir(vigil_msgpack_get(reply, "policy_dir"));
 }
 
 static void print_str(const msgpack_object *map, const char *key, int width)
@@ -253,7 +250,10 @@ static void usage(FILE *f)
 		   "                   the entry expires after the agent's --deny-ttl, or SECONDS; 0: never)\n"
 		   "       vigil tracingpolicy remove-value LIST VALUE   (a value, a path, or DEVICE:INODE)\n"
 		   "       vigil tracingpolicy list-values LIST [-o text|json]   (what was added at run time)\n"
-		   "options: --control URL (default %s)\n",
+		   "       vigil tracingpolicy generate empty|all-syscalls|all-syscalls-list|file-prefix PREFIX...\n"
+		   "                  [-m BINARY]   (a policy on standard output, as tetra's; -m: matchBinaries In)\n"
+		   "options: --control URL, or tetra's --server-address URL (default %s)\n"
+		   "(list -o json prints tetra's shape: {\"policies\":[{\"id\",\"name\",\"state\":\"TP_STATE_ENABLED\",...}]})\n",
 		VIGIL_BUS_DEFAULT_CONTROL);
 }
 
@@ -263,6 +263,7 @@ int cmd_tracingpolicy(int argc, char **argv)
 		{"mode", required_argument, NULL, 'm'},
 		{"output", required_argument, NULL, 'o'},
 		{"control", required_argument, NULL, 'c'},
+		{"server-address", required_argument, NULL, 'c'},
 		{"ttl", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -279,6 +280,8 @@ int cmd_tracingpolicy(int argc, char **argv)
 		return 2;
 	}
 	sub = argv[1];
+	if (!strcmp(sub, "generate"))
+		return cli_tp_generate(argc - 1, argv + 1);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "m:o:c:t:h", options, NULL)) != -1) {
 		switch (c) {

@@ -17,6 +17,9 @@ static const struct {
 	{"tp", cmd_tracingpolicy, "alias of tracingpolicy"},
 	{"top", cmd_top, "live event rates per policy and per binary (--once: one table)"},
 	{"rules", cmd_rules, "list the Lua rules and their counters, reload them"},
+	{"version", cmd_version, "the client's version and the agent's (-s: fail without the agent)"},
+	{"debug", cmd_debug, "progs: the agent's BPF programs by overhead (--all: every program)"},
+	{"bugtool", cmd_bugtool, "one archive with what a bug report needs (status, policies, programs...)"},
 };
 
 static void usage(FILE *f)
@@ -26,7 +29,6 @@ static void usage(FILE *f)
 	fprintf(f, "usage: vigil <command> [options]\n\ncommands:\n");
 	for (i = 0; i < VIGIL_ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "  %-10s %s\n", "version", "print the client version");
 }
 
 int cli_bad_value(const char *cmd, const char *opt, const char *val)
@@ -45,10 +47,6 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return 0;
-	}
-	if (!strcmp(argv[1], "version")) {
-		printf("vigil %s\n", VIGIL_VERSION);
 		return 0;
 	}
 	for (i = 0; i < VIGIL_ARRAY_SIZE(commands); i++)

@@ -21,55 +21,40 @@ static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGHUP) {
+		/* policies and Lua rules read again (core/agent/watch.c); one that comes during
+		 * the start is not needed: the watch reads both directories once it runs */
+		if (running)
+			vigil_agent__reload(running);
+		return;
+	}
 	stop_requested = 1;
 	if (running)
 		vigil_agent__stop(running);
 }
 
-/* rules/policies of the checkout this binary was built in (build/core/cli/vigild), else the
- * installed directory, else none. */
-static const char *default_policy_dir(const char *argv0)
+/* Where the shipped policies and rules are when no option names them: a binary running from
+ * its build tree (VIGIL_BUILD_TREE, set by core/cli/CMakeLists.txt) reads its checkout's
+ * rules/, so scripts/run.sh and the tests never pick up an installed copy; any other binary
+ * (the installed one) reads the install's sysconfdir (VIGIL_SYSCONF_DIR: /etc/vigil for the
+ * package). A directory that is not there means none. */
+static bool in_build_tree(void)
 {
-	static char path[PATH_MAX];
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *p;
-	int up;
+	size_t len = strlen(VIGIL_BUILD_TREE);
 
-	(void)argv0;
-	if (n > 0) {
-		exe[n] = '\0';
-		/* walk up from the binary looking for rules/policies */
-		for (up = 0; up < 5 && (p = strrchr(exe, '/')); up++) {
-			*p = '\0';
-			if (snprintf(path, sizeof(path), "%.4000s/rules/policies", exe) < (int)sizeof(path) &&
-			    !access(path, R_OK))
-				return path;
-		}
-	}
-	return access("/etc/vigil/policies", R_OK) ? NULL : "/etc/vigil/policies";
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	return !strncmp(exe, VIGIL_BUILD_TREE, len) && exe[len] == '/';
 }
 
-/* rules/lua of the checkout (as default_policy_dir), else /etc/vigil/rules, else none. */
-static const char *default_rules_dir(void)
+static const char *default_dir(const char *shipped, const char *installed)
 {
-	static char path[PATH_MAX];
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *p;
-	int up;
+	const char *dir = in_build_tree() ? shipped : installed;
 
-	if (n > 0) {
-		exe[n] = '\0';
-		for (up = 0; up < 5 && (p = strrchr(exe, '/')); up++) {
-			*p = '\0';
-			if (snprintf(path, sizeof(path), "%.4000s/rules/lua", exe) < (int)sizeof(path) &&
-			    !access(path, R_OK))
-				return path;
-		}
-	}
-	return access("/etc/vigil/rules", R_OK) ? NULL : "/etc/vigil/rules";
+	return access(dir, R_OK) ? NULL : dir;
 }
 
 /* Long-only options of the export file and the metrics endpoint (core/export, core/metrics). */
@@ -83,6 +68,7 @@ enum {
 	OPT_EXPORT_DENY,
 	OPT_FIELD_FILTERS,
 	OPT_EXPORT_RATE,
+	OPT_EXPORT_OWN,
 	OPT_METRICS_SERVER,
 	OPT_DENY_TTL,
 	OPT_DENY_RATE,
@@ -90,12 +76,17 @@ enum {
 	OPT_DENY_SYSTEM_FILES,
 	OPT_PROCESS_CACHE_SIZE,
 	OPT_METRICS_BINARY_LABELS,
+	OPT_METRICS_NAMES,
+	OPT_ANCESTORS,
+	OPT_USERNAME,
+	OPT_PROCESS_CRED,
 	OPT_CONTROL_GROUP,
 	OPT_KEEP_ENFORCING,
 	OPT_PIN_DIR,
 	OPT_NO_CAP_DROP,
 	OPT_RULE_DEADLINE,
 	OPT_RULE_QUEUE,
+	OPT_DEFAULT_POLICY_MODE,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -180,12 +171,17 @@ static const struct option options[] = {
 	{"export-denylist", required_argument, NULL, OPT_EXPORT_DENY},
 	{"field-filters", required_argument, NULL, OPT_FIELD_FILTERS},
 	{"export-rate-limit", required_argument, NULL, OPT_EXPORT_RATE},
+	{"export-vigil-events", required_argument, NULL, OPT_EXPORT_OWN},
 	{"metrics-server", required_argument, NULL, OPT_METRICS_SERVER},
 	{"deny-ttl", required_argument, NULL, OPT_DENY_TTL},
 	{"deny-rate", required_argument, NULL, OPT_DENY_RATE},
 	{"deny-protect", required_argument, NULL, OPT_DENY_PROTECT},
 	{"deny-system-files", no_argument, NULL, OPT_DENY_SYSTEM_FILES},
 	{"metrics-binary-labels", required_argument, NULL, OPT_METRICS_BINARY_LABELS},
+	{"metrics-names", required_argument, NULL, OPT_METRICS_NAMES},
+	{"enable-ancestors", required_argument, NULL, OPT_ANCESTORS},
+	{"username-metadata", required_argument, NULL, OPT_USERNAME},
+	{"enable-process-cred", no_argument, NULL, OPT_PROCESS_CRED},
 	{"rb-size", required_argument, NULL, 'r'},
 	{"process-cache-size", required_argument, NULL, OPT_PROCESS_CACHE_SIZE},
 	{"wakeup-batch", required_argument, NULL, 'w'},
@@ -194,6 +190,7 @@ static const struct option options[] = {
 	{"tracing-policy", required_argument, NULL, 't'},
 	{"tracing-policy-dir", required_argument, NULL, 'T'},
 	{"rules-dir", required_argument, NULL, 'R'},
+	{"default-policy-mode", required_argument, NULL, OPT_DEFAULT_POLICY_MODE},
 	{"keep-enforcing", no_argument, NULL, OPT_KEEP_ENFORCING},
 	{"pin-dir", required_argument, NULL, OPT_PIN_DIR},
 	{"no-cap-drop", no_argument, NULL, OPT_NO_CAP_DROP},
@@ -222,10 +219,18 @@ static void usage(FILE *f)
 		"                           entries are evicted (see README), no event is dropped\n"
 		"      --node-name NAME     node name in events and exec_ids (default $NODE_NAME or hostname)\n"
 		"      --tracing-policy FILE      load this policy at start (repeatable; a bad one stops the start)\n"
-		"      --tracing-policy-dir DIR   load every *.yaml here (default: rules/policies in a checkout,\n"
-		"                                 else /etc/vigil/policies when present; \"\" for none)\n"
-		"      --rules-dir DIR            Lua correlation rules, every *.lua (default: rules/lua in a\n"
-		"                                 checkout, else /etc/vigil/rules when present; \"\" for none)\n"
+		"      --tracing-policy-dir DIR   load every *.yaml here (default: %s/policies when\n"
+		"                                 present; rules/policies of the checkout for a build-tree\n"
+		"                                 binary; \"\" for none); watched: files added, changed or\n"
+		"                                 removed take effect without a restart (SIGHUP: read it and\n"
+		"                                 --rules-dir again now). Must be root's and writable by\n"
+		"                                 nobody else (or on a read-only mount), or it is not read\n"
+		"      --rules-dir DIR            Lua correlation rules, every *.lua (default: %s/rules\n"
+		"                                 when present; rules/lua for a build-tree binary; \"\" for none)\n"
+		"      --default-policy-mode enforce|monitor  mode of policies that name none (options\n"
+		"                                 policy-mode, tp add --mode) and of Lua kill(): monitor\n"
+		"                                 reports what would have been done (default enforce;\n"
+		"                                 the packaged unit: monitor)\n"
 		"      --keep-enforcing     pin enforcing policies (Sigkill/Signal/Override) under --pin-dir so\n"
 		"                           they go on enforcing while no agent runs (crash, SIGKILL, stop);\n"
 		"                           the next agent replaces them once its own are attached\n"
@@ -235,6 +240,13 @@ static void usage(FILE *f)
 		"      --rule-deadline-ms N       wall-clock limit of one rule call; an overrun disables the\n"
 		"                                 rule (default 50)\n"
 		"      --rule-queue-len N         events the rules thread may lag by before drops (default 4096)\n"
+		"      --enable-ancestors LIST  ancestors beyond the parent in these events: base (exec, exit;\n"
+		"                           needed by the others), kprobe, tracepoint, uprobe, lsm (as Tetragon)\n"
+		"      --username-metadata unix|disabled  process.user.name from /etc/passwd for host\n"
+		"                           user-namespace processes (default disabled, as Tetragon)\n"
+		"      --enable-process-cred  exec events carry binary_properties (setuid/setgid execs,\n"
+		"                           privileges_changed, the inode of an unlinked binary), as Tetragon;\n"
+		"                           process_credentials are always there\n"
 		"  -d, --debug              debug messages\n"
 		"export file (Tetragon's flags; backups are PATH-<UTC time>.EXT, .gz when compressed):\n"
 		"      --export-file-max-size-mb N        rotate before passing N MB (default 10; 0: never)\n"
@@ -247,17 +259,26 @@ static void usage(FILE *f)
 		"      --field-filters JSON|@FILE         include/exclude fields per event type\n"
 		"      --export-rate-limit N|TYPE=N,...   events a minute per event type; drops reported as\n"
 		"                                         rate_limit_info events (-1: unlimited, 0: none)\n"
+		"      --export-vigil-events file|same|bus|PATH  where vigil's own kinds (process_alert,\n"
+		"                                         rule_action, rule_status) go. file (default): their own\n"
+		"                                         file beside the export file (events.vigil.json), the\n"
+		"                                         export file then holds only Tetragon's schema (strict\n"
+		"                                         protojson readers accept every line); same: one file\n"
+		"                                         with everything, vigil's extra fields too; bus: not\n"
+		"                                         exported; PATH: their own file there\n"
 		"metrics:\n"
 		"      --metrics-server ADDR    Prometheus /metrics on ADDR (\":2112\" is 127.0.0.1:2112)\n"
 		"      --metrics-binary-labels auto|on|off  binary paths as labels (default auto: on for a\n"
 		"                               loopback ADDR, \"hidden\" for any other)\n"
+		"      --metrics-names both|vigil|tetragon  families served: vigil_* and Tetragon's tetragon_*\n"
+		"                               (names, labels, meanings) side by side (default both), or one\n"
 		"what a Lua rule's deny() may add to a kernel list (README: \"Lua deny, checked\"):\n"
 		"      --deny-ttl D             entries expire after D (\"1h\", \"10m\", seconds; default 1h; 0: never)\n"
 		"      --deny-rate N            deny() calls per rule per minute, 1-10000 (default 10)\n"
 		"      --deny-protect PATH      no rule may deny a file at or under PATH (repeatable)\n"
 		"      --deny-system-files      let rules deny root-owned system files and files their\n"
 		"                               process's user does not own (off by default)\n",
-		"ipc:///run/vigil/events.sock", "ipc:///run/vigil/control.sock");
+		"ipc:///run/vigil/events.sock", "ipc:///run/vigil/control.sock", VIGIL_SYSCONF_DIR, VIGIL_SYSCONF_DIR);
 }
 
 static int parse_output(const char *s, enum vigil_output *out)
@@ -283,6 +304,25 @@ static int parse_binary_labels(const char *s, int *out)
 		*out = VIGIL_METRICS_BINARY_OFF;
 	else
 		return -EINVAL;
+	return 0;
+}
+
+/* file, same, bus, or an absolute path (their own file there) */
+static int parse_own(const char *s, struct vigil_exporter_opts *x)
+{
+	x->own_path = NULL;
+	if (!strcmp(s, "file"))
+		x->own = VIGIL_EXPORT_OWN_FILE;
+	else if (!strcmp(s, "same"))
+		x->own = VIGIL_EXPORT_OWN_SAME;
+	else if (!strcmp(s, "bus"))
+		x->own = VIGIL_EXPORT_OWN_BUS;
+	else if (s[0] == '/' && s[1]) {
+		x->own = VIGIL_EXPORT_OWN_FILE;
+		x->own_path = s;
+	} else {
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -367,6 +407,10 @@ int main(int argc, char **argv)
 				xopts.field_filters = text;
 			break;
 		case OPT_EXPORT_RATE: xopts.rate_limit = optarg; break;
+		case OPT_EXPORT_OWN:
+			if (parse_own(optarg, &xopts))
+				return bad_value("export-vigil-events", optarg);
+			break;
 		case OPT_METRICS_SERVER: opts.metrics_server = optarg; break;
 		case OPT_DENY_TTL:
 			if (parse_duration(optarg, &ttl_ns) || ttl_ns % 1000000000ULL || ttl_ns / 1000000000ULL > UINT32_MAX)
@@ -389,6 +433,24 @@ int main(int argc, char **argv)
 			if (parse_binary_labels(optarg, &opts.metrics_binary_labels))
 				return bad_value("metrics-binary-labels", optarg);
 			break;
+		case OPT_PROCESS_CRED: opts.process_cred = true; break;
+		case OPT_ANCESTORS:
+			if (vigil_agent_ancestors_parse(optarg, &opts.ancestors))
+				return bad_value("enable-ancestors", optarg);
+			break;
+		case OPT_USERNAME:
+			if (strcmp(optarg, "unix") && strcmp(optarg, "disabled"))
+				return bad_value("username-metadata", optarg);
+			opts.username_metadata = !strcmp(optarg, "unix");
+			break;
+		case OPT_METRICS_NAMES: {
+			enum vigil_metrics_names names;
+
+			if (vigil_metrics_names_parse(optarg, &names))
+				return bad_value("metrics-names", optarg);
+			opts.metrics_names = (int)names;
+			break;
+		}
 		case OPT_RULE_DEADLINE:
 			if (vigil_parse_long(optarg, 1, 600000, &v))
 				return bad_value("rule-deadline-ms", optarg);
@@ -429,6 +491,11 @@ int main(int argc, char **argv)
 			break;
 		case 'T': policy_dir = optarg; policy_dir_set = true; break;
 		case 'R': rules_dir = optarg; rules_dir_set = true; break;
+		case OPT_DEFAULT_POLICY_MODE:
+			if (strcmp(optarg, "enforce") && strcmp(optarg, "monitor"))
+				return bad_value("default-policy-mode", optarg);
+			opts.monitor_by_default = !strcmp(optarg, "monitor");
+			break;
 		case OPT_KEEP_ENFORCING: opts.keep_enforcing = true; break;
 		case OPT_PIN_DIR:
 			if (optarg[0] != '/' || strlen(optarg) > 200 || strstr(optarg, "/../") || strstr(optarg, "/./"))
@@ -448,7 +515,7 @@ int main(int argc, char **argv)
 	}
 
 	if (!policy_dir_set)
-		policy_dir = default_policy_dir(argv[0]);
+		policy_dir = default_dir(VIGIL_SOURCE_TREE "/rules/policies", VIGIL_SYSCONF_DIR "/policies");
 	opts.export_opts = &xopts;
 	opts.policy_files = policies;
 	opts.npolicy_files = npolicies;
@@ -456,12 +523,13 @@ int main(int argc, char **argv)
 	opts.ndeny_protect = nprotect;
 	opts.policy_dir = policy_dir && *policy_dir ? policy_dir : NULL;
 	if (!rules_dir_set)
-		rules_dir = default_rules_dir();
+		rules_dir = default_dir(VIGIL_SOURCE_TREE "/rules/lua", VIGIL_SYSCONF_DIR "/rules");
 	opts.rules_dir = rules_dir && *rules_dir ? rules_dir : NULL;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	running = vigil_agent__new(&opts);

@@ -743,7 +743,8 @@ static void put_enforcement(struct line *l)
 
 static bool is_rule_event(enum vigil_event_type type)
 {
-	return type == VIGIL_EVENT_ALERT || type == VIGIL_EVENT_RULE_ACTION || type == VIGIL_EVENT_RULE_STATUS;
+	return type == VIGIL_EVENT_ALERT || type == VIGIL_EVENT_RULE_ACTION || type == VIGIL_EVENT_RULE_STATUS ||
+	       type == VIGIL_EVENT_POLICY_STATUS;	/* the agent's own: no process either */
 }
 
 /* " <source> <binary> <rule>: ", the binary only when the event has a process */
@@ -822,6 +823,29 @@ static void put_rule_status(struct line *l)
 	}
 }
 
+/* "📜 policy  <policy> <file>: <state>: <reason>" */
+static void put_policy_status(struct line *l)
+{
+	struct text file = str_at(l->m, "file"), reason = str_at(l->m, "reason");
+
+	put_label(l, "📜", (struct text){ "policy", 6 });
+	encode_puts(&l->o, " ");
+	put_text(l, str_at(l->m, "policy"));
+	if (file.n) {
+		encode_puts(&l->o, " ");
+		put_text(l, file);
+	}
+	encode_puts(&l->o, ": ");
+	if (reason.n)
+		color_on(l, RED);
+	put_text(l, str_at(l->m, "state"));
+	if (reason.n) {
+		color_off(l);
+		encode_puts(&l->o, ": ");
+		put_text(l, reason);
+	}
+}
+
 int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_opts *opts,
 			  struct vigil_buf *out)
 {
@@ -866,6 +890,8 @@ int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_
 		put_rule_action(&l);
 	} else if (type == VIGIL_EVENT_RULE_STATUS) {
 		put_rule_status(&l);
+	} else if (type == VIGIL_EVENT_POLICY_STATUS) {
+		put_policy_status(&l);
 	} else {
 		put_label(&l, "❓", (struct text){ key, strlen(key) });
 		put_process(&l);

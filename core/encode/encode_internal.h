@@ -69,6 +69,7 @@ struct encode_tree {
 	msgpack_packer pk;	/* writes through out */
 	struct encode_out out;
 	const char *time;	/* the event time, formatted once for root and exit body */
+	const struct vigil_event *ev;	/* its optional process fields (user names) */
 };
 
 static inline void encode_tree_strn(struct encode_tree *t, const char *s, size_t n)

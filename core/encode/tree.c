@@ -10,7 +10,9 @@
  * both the count and the write.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "encode_internal.h"
 
@@ -104,10 +106,59 @@ void encode_tree_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
 	encode_tree_kv_u32(t, "fsgid", c->fsgid);
 }
 
+/* BinaryProperties as Tetragon derives them at exec (pkg/process): setuid/setgid when the
+ * file's set-id bit changed the effective id (the real one stayed the caller's), and the
+ * inode of a binary that has no name left (nlink 0: deleted, or a memfd). */
+struct binprops {
+	bool setuid, setgid, unlinked;
+};
+
+static bool binary_properties(const struct vigil_process *p, struct binprops *b)
+{
+	b->setuid = (p->file.mode & S_ISUID) && p->creds.euid == p->file.uid && p->creds.euid != p->creds.uid;
+	b->setgid = (p->file.mode & S_ISGID) && p->creds.egid != p->creds.gid;
+	b->unlinked = p->file.ino && !p->file.nlink && p->file.dev;
+	return b->setuid || b->setgid || b->unlinked;
+}
+
+static void put_binary_properties(struct encode_tree *t, const struct vigil_process *p, const struct binprops *b)
+{
+	char ino[24];
+
+	encode_tree_str(t, "binary_properties");
+	msgpack_pack_map(&t->pk, b->setuid + b->setgid + (b->setuid || b->setgid) + b->unlinked);
+	if (b->setuid)
+		encode_tree_kv_u32(t, "setuid", p->creds.euid);
+	if (b->setgid)
+		encode_tree_kv_u32(t, "setgid", p->creds.egid);
+	if (b->setuid || b->setgid) {
+		encode_tree_str(t, "privileges_changed");
+		msgpack_pack_array(&t->pk, b->setuid + b->setgid);
+		if (b->setuid)
+			encode_tree_str(t, "PRIVILEGES_RAISED_EXEC_FILE_SETUID");
+		if (b->setgid)
+			encode_tree_str(t, "PRIVILEGES_RAISED_EXEC_FILE_SETGID");
+	}
+	if (b->unlinked) {
+		snprintf(ino, sizeof(ino), "%llu", (unsigned long long)p->file.ino);
+		encode_tree_str(t, "file");
+		msgpack_pack_map(&t->pk, 1);
+		encode_tree_str(t, "inode");
+		msgpack_pack_map(&t->pk, 2);
+		encode_tree_kv_str(t, "number", ino);
+		encode_tree_kv_u32(t, "links", p->file.nlink);
+	}
+}
+
 /* Tetragon's Process message, fields in proto order. */
 static void put_process(struct encode_tree *t, const char *key, const struct vigil_process *p)
 {
 	bool caps = encode_caps_known(&p->caps);
+	const char *user = t->ev->user_name ? t->ev->user_name(t->ev->user_ctx, p) : NULL;
+	struct binprops bp;
+	/* exec only, and only its process (Tetragon's UpdateExecOutsideCache) */
+	bool props = t->ev->binary_properties && t->ev->type == VIGIL_EVENT_EXEC && p == t->ev->process &&
+		     key && !strcmp(key, "process") && binary_properties(p, &bp);
 	char flags[FLAGS_MAX];
 	size_t nns = 0, n;
 	int k;
@@ -118,9 +169,10 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 
 	/* pid, uid, auid and process_credentials are always there */
 	n = 4 + !!p->exec_id[0] + !!p->cwd[0] + !!p->binary[0] + !!p->arguments[0] + !!flags[0] +
-	    !!p->start_time + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns + !!p->tid;
+	    !!p->start_time + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns + !!p->tid + (user && user[0]) + props;
 
-	encode_tree_str(t, key);
+	if (key)
+		encode_tree_str(t, key);
 	msgpack_pack_map(&t->pk, n);
 	if (p->exec_id[0])
 		encode_tree_kv_str(t, "exec_id", p->exec_id);
@@ -150,15 +202,47 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	encode_tree_str(t, "process_credentials");
 	msgpack_pack_map(&t->pk, 8);
 	encode_tree_cred_ids(t, &p->creds);
+	if (props)
+		put_binary_properties(t, p, &bp);
+	if (user && user[0]) {
+		encode_tree_str(t, "user");	/* UserRecord {name} */
+		msgpack_pack_map(&t->pk, 1);
+		encode_tree_kv_str(t, "name", user);
+	}
 }
 
-/* ProcessExec {process, parent} */
+static size_t ancestor_count(const struct vigil_event *ev)
+{
+	size_t i, n = 0;
+
+	for (i = 0; ev->ancestors && i < ev->nancestors; i++)
+		n += ev->ancestors[i] != NULL;
+	return n;
+}
+
+/* "ancestors": [Process, ...], the processes beyond the parent (--enable-ancestors) */
+static void put_ancestors(struct encode_tree *t, const struct vigil_event *ev)
+{
+	size_t i;
+
+	encode_tree_str(t, "ancestors");
+	msgpack_pack_array(&t->pk, ancestor_count(ev));
+	for (i = 0; i < ev->nancestors; i++)
+		if (ev->ancestors[i])
+			put_process(t, NULL, ev->ancestors[i]);
+}
+
+/* ProcessExec {process, parent, ancestors} */
 static void put_exec(struct encode_tree *t, const struct vigil_event *ev)
 {
-	msgpack_pack_map(&t->pk, 1 + !!ev->parent);
+	size_t anc = ancestor_count(ev);
+
+	msgpack_pack_map(&t->pk, 1 + !!ev->parent + !!anc);
 	put_process(t, "process", ev->process);
 	if (ev->parent)
 		put_process(t, "parent", ev->parent);
+	if (anc)
+		put_ancestors(t, ev);
 }
 
 /* ProcessExit {process, parent, signal, status, time}. A signal number without a name
@@ -167,7 +251,9 @@ static void put_exit(struct encode_tree *t, const struct vigil_event *ev)
 {
 	const char *sig = vigil_signal_name(ev->exit.signal);
 
-	msgpack_pack_map(&t->pk, 2 + !!ev->parent + !!sig + !!ev->exit.status);
+	size_t anc = ancestor_count(ev);
+
+	msgpack_pack_map(&t->pk, 2 + !!ev->parent + !!sig + !!ev->exit.status + !!anc);
 	put_process(t, "process", ev->process);
 	if (ev->parent)
 		put_process(t, "parent", ev->parent);
@@ -176,6 +262,8 @@ static void put_exit(struct encode_tree *t, const struct vigil_event *ev)
 	if (ev->exit.status)
 		encode_tree_kv_u32(t, "status", ev->exit.status);
 	encode_tree_kv_str(t, "time", t->time);
+	if (anc)
+		put_ancestors(t, ev);
 }
 
 /* ---- policy events ---- */
@@ -195,9 +283,11 @@ enum field {
 	F_TAGS,
 	F_RETURN,	/* "return": the value of a return probe, as an argument */
 	F_RETURN_ACTION,
+	F_DATA,		/* the hook's `data` entries, as arguments */
+	F_ANCESTORS,	/* --enable-ancestors */
 };
 
-#define BODY_FIELDS 10
+#define BODY_FIELDS 12
 
 /* Each message's fields in its proto order (tetragon.proto ProcessKprobe and so on). */
 static const struct {
@@ -205,12 +295,13 @@ static const struct {
 	enum field fields[BODY_FIELDS];
 } bodies[] = {
 	{ VIGIL_EVENT_KPROBE,
-	  { F_FUNCTION, F_ARGS, F_RETURN, F_ACTION, F_POLICY, F_RETURN_ACTION, F_MESSAGE, F_TAGS } },
+	  { F_FUNCTION, F_ARGS, F_RETURN, F_ACTION, F_POLICY, F_RETURN_ACTION, F_MESSAGE, F_TAGS, F_ANCESTORS,
+	    F_DATA } },
 	{ VIGIL_EVENT_TRACEPOINT,
-	  { F_SUBSYS, F_EVENT, F_ARGS, F_POLICY, F_ACTION, F_MESSAGE, F_TAGS } },
-	{ VIGIL_EVENT_LSM, { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS } },
+	  { F_SUBSYS, F_EVENT, F_ARGS, F_POLICY, F_ACTION, F_MESSAGE, F_TAGS, F_ANCESTORS } },
+	{ VIGIL_EVENT_LSM, { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS, F_ANCESTORS } },
 	{ VIGIL_EVENT_UPROBE,
-	  { F_PATH, F_SYMBOL, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ACTION } },
+	  { F_PATH, F_SYMBOL, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ANCESTORS, F_ACTION, F_DATA } },
 };
 
 static const enum field *body_fields(enum vigil_event_type type)
@@ -275,13 +366,32 @@ static const char *arg_label(const struct vigil_event *ev, size_t i)
 	return label && label[0] ? label : NULL;
 }
 
-static size_t arg_count(const struct vigil_event *ev)
+/* Whether argument i came from the hook's `data` list (Tetragon's data field) or `args`. */
+static bool arg_is_data(const struct vigil_event *ev, size_t i)
+{
+	const struct vigil_hook_info *h = ev->policy.hook;
+
+	return i < h->nargs && i < VIGIL_EVENT_MAX_ARGS && h->args[i].data;
+}
+
+static size_t arg_count(const struct vigil_event *ev, bool data)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < ev->policy.nargs; i++)
-		n += encode_arg_present(&ev->policy.args[i]);
+		n += arg_is_data(ev, i) == data && encode_arg_present(&ev->policy.args[i]);
 	return n;
+}
+
+static void put_arg_list(struct encode_tree *t, const struct vigil_event *ev, const char *key, bool data)
+{
+	size_t i;
+
+	encode_tree_str(t, key);
+	msgpack_pack_array(&t->pk, arg_count(ev, data));
+	for (i = 0; i < ev->policy.nargs; i++)
+		if (arg_is_data(ev, i) == data && encode_arg_present(&ev->policy.args[i]))
+			encode_tree_arg(t, &ev->policy.args[i], arg_label(ev, i));
 }
 
 static size_t tag_count(const struct vigil_hook_info *h)
@@ -304,14 +414,16 @@ static bool field_present(const struct vigil_event *ev, enum field f)
 	const char *key = NULL, *text = field_text(ev->policy.hook, f, &key);
 	bool present;
 
-	if (f == F_ARGS)
-		present = arg_count(ev);
+	if (f == F_ARGS || f == F_DATA)
+		present = arg_count(ev, f == F_DATA);
 	else if (f == F_RETURN)
 		present = ev->policy.has_return && encode_arg_present(&ev->policy.ret);
 	else if (f == F_RETURN_ACTION)
 		present = ev->policy.has_return && ev->policy.return_action;
 	else if (f == F_ACTION)
 		present = action_name(ev);
+	else if (f == F_ANCESTORS)
+		present = ancestor_count(ev);
 	else if (f == F_TAGS)
 		present = tag_count(ev->policy.hook);
 	else
@@ -327,11 +439,11 @@ static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum 
 
 	switch (f) {
 	case F_ARGS:
-		encode_tree_str(t, "args");
-		msgpack_pack_array(&t->pk, arg_count(ev));
-		for (i = 0; i < ev->policy.nargs; i++)
-			if (encode_arg_present(&ev->policy.args[i]))
-				encode_tree_arg(t, &ev->policy.args[i], arg_label(ev, i));
+	case F_DATA:
+		put_arg_list(t, ev, f == F_DATA ? "data" : "args", f == F_DATA);
+		break;
+	case F_ANCESTORS:
+		put_ancestors(t, ev);
 		break;
 	case F_ACTION:
 		encode_tree_kv_str(t, "action", action_name(ev));
@@ -507,6 +619,16 @@ static void put_rule_status(struct encode_tree *t, const struct vigil_event *ev)
 	put_kv_opt(t, "reason", ev->rule_status.reason);
 }
 
+/* policy_status {policy, file, state, reason} */
+static void put_policy_status(struct encode_tree *t, const struct vigil_event *ev)
+{
+	msgpack_pack_map(&t->pk, 2 + has_text(ev->policy_status.file) + has_text(ev->policy_status.reason));
+	encode_tree_kv_str(t, "policy", ev->policy_status.policy);
+	put_kv_opt(t, "file", ev->policy_status.file);
+	encode_tree_kv_str(t, "state", ev->policy_status.state);
+	put_kv_opt(t, "reason", ev->policy_status.reason);
+}
+
 static bool rule_event(const struct vigil_event *ev)
 {
 	switch (ev->type) {
@@ -516,6 +638,8 @@ static bool rule_event(const struct vigil_event *ev)
 		return has_text(ev->rule_action.rule) && has_text(ev->rule_action.action);
 	case VIGIL_EVENT_RULE_STATUS:
 		return has_text(ev->rule_status.rule) && has_text(ev->rule_status.state);
+	case VIGIL_EVENT_POLICY_STATUS:	/* the agent's own, without a process either */
+		return has_text(ev->policy_status.policy) && has_text(ev->policy_status.state);
 	default:
 		return false;
 	}
@@ -546,6 +670,7 @@ int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 	msgpack_packer_init(&t.pk, &t.out, tree_write);
 	vigil_format_time(ev->time, ts);
 	t.time = ts;
+	t.ev = ev;
 
 	/* GetEventsResponse: {"<event>": {...}, "node_name": ..., "time": ...} */
 	msgpack_pack_map(&t.pk, 2 + node);
@@ -560,6 +685,8 @@ int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 		put_rule_action(&t, ev);
 	else if (ev->type == VIGIL_EVENT_RULE_STATUS)
 		put_rule_status(&t, ev);
+	else if (ev->type == VIGIL_EVENT_POLICY_STATUS)
+		put_policy_status(&t, ev);
 	else
 		put_policy(&t, ev);
 	if (node)

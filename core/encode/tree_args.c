@@ -33,13 +33,12 @@ enum form {
 	FORM_SOCKADDR,	/* sockaddr_arg, or sockaddrun_arg for AF_UNIX */
 	FORM_CRED,	/* process_credentials_arg */
 	FORM_CAPABILITY,	/* capability_arg {value, name} */
-	FORM_CAP_MASK,	/* kernel_cap_t_arg: hex string */
+	FORM_CAP_MASK,	/* kernel_cap_t_arg, cap_{inheritable,permitted,effective}_arg: hex string */
 	FORM_SYSCALL,	/* syscall_id {id, abi} */
 };
 
 /* skb has no member of vigil_event_arg to carry it, so it is skipped until the decoder
- * reads one; the cap_inheritable/cap_permitted/cap_effective flavours collapse into
- * kernel_cap_t in the parser, so all four are written as kernel_cap_t_arg. */
+ * reads one. */
 static const enum form forms[VIGIL_ARG_TYPE_COUNT] = {
 	[VIGIL_ARG_INT] = FORM_INT,		[VIGIL_ARG_SINT8] = FORM_INT,
 	[VIGIL_ARG_SINT16] = FORM_INT,		[VIGIL_ARG_UINT8] = FORM_UINT,
@@ -57,6 +56,22 @@ static const enum form forms[VIGIL_ARG_TYPE_COUNT] = {
 	[VIGIL_ARG_CAP_INHERITABLE] = FORM_CAP_MASK,	[VIGIL_ARG_CAP_PERMITTED] = FORM_CAP_MASK,
 	[VIGIL_ARG_CAP_EFFECTIVE] = FORM_CAP_MASK,	[VIGIL_ARG_SOCKET] = FORM_SOCK,
 };
+
+/* The oneof member of a capability mask: each policy type has its own (tetragon.proto
+ * KprobeArgument 22..25), so a consumer knows which set it is looking at. */
+static const char *cap_mask_key(int type)
+{
+	switch (type) {
+	case VIGIL_ARG_CAP_INHERITABLE:
+		return "cap_inheritable_arg";
+	case VIGIL_ARG_CAP_PERMITTED:
+		return "cap_permitted_arg";
+	case VIGIL_ARG_CAP_EFFECTIVE:
+		return "cap_effective_arg";
+	default:
+		return "kernel_cap_t_arg";
+	}
+}
 
 static enum form form_of(const struct vigil_event_arg *a)
 {
@@ -418,7 +433,7 @@ static void put_value(struct encode_tree *t, const struct vigil_event_arg *a)
 	case FORM_CAP_MASK:
 		/* Tetragon's caps.GetCapabilitiesHex: %016x, no 0x */
 		snprintf(text, sizeof(text), "%016" PRIx64, a->value);
-		encode_tree_kv_str(t, "kernel_cap_t_arg", text);
+		encode_tree_kv_str(t, cap_mask_key(a->type), text);
 		break;
 	case FORM_SYSCALL:
 		put_syscall(t, a);
@@ -434,9 +449,11 @@ void encode_tree_arg(struct encode_tree *t, const struct vigil_event_arg *a, con
 
 	msgpack_pack_map(&t->pk, 1 + has_label);
 	if (a->flags & VIGIL_ARG_ERROR) {
+		/* KprobeError's one field is spelled "Message" in tetragon.proto, and
+		 * protojson with proto names keeps that spelling */
 		encode_tree_str(t, "error_arg");
 		msgpack_pack_map(&t->pk, 1);
-		encode_tree_kv_str(t, "message", "could not read argument");
+		encode_tree_kv_str(t, "Message", "could not read argument");
 	} else {
 		put_value(t, a);
 	}

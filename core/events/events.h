@@ -25,6 +25,9 @@ enum vigil_event_type {
 	VIGIL_EVENT_ALERT = 40100,		/* "process_alert" */
 	VIGIL_EVENT_RULE_ACTION = 40101,	/* "rule_action": a kill or deny a rule took */
 	VIGIL_EVENT_RULE_STATUS = 40102,	/* "rule_status": a rule disabled at run time */
+	/* raised by the agent's policy directory watch (core/agent/policy_dir.c) */
+	VIGIL_EVENT_POLICY_STATUS = 40103,	/* "policy_status": a policy file loaded, replaced,
+						 * unloaded or refused without a restart */
 };
 
 /* Process flags, rendered space-separated in this order as Tetragon names them. */
@@ -135,6 +138,7 @@ struct vigil_hook_info {
 	struct {
 		int type;		/* enum vigil_arg_type (core/policy/policy.h) */
 		const char *label;	/* NULL when none */
+		bool data;		/* from the hook's `data`: the event's data field, not args */
 	} args[VIGIL_EVENT_MAX_ARGS];
 	int return_type;		/* return probes: returnArg's type; 0 (nop) otherwise */
 	const char *const *selector_labels;	/* per selector, NULL where it has no `label` */
@@ -198,6 +202,15 @@ struct vigil_event {
 	const char *node_name;		/* borrowed */
 	const struct vigil_process *process;
 	const struct vigil_process *parent;	/* NULL when unknown */
+	/* Optional process fields, set by the agent when asked (--enable-ancestors,
+	 * --username-metadata) and written by the encoder when set: the processes beyond the
+	 * parent, nearest first (Tetragon's ancestors), and the user name of a process's uid
+	 * (NULL when it has none to give). */
+	const struct vigil_process *const *ancestors;
+	size_t nancestors;
+	const char *(*user_name)(void *ctx, const struct vigil_process *p);
+	void *user_ctx;
+	bool binary_properties;		/* exec: the process's binary_properties (--enable-process-cred) */
 	union {
 		struct {
 			uint32_t status;	/* exit code (the value passed to exit()) */
@@ -249,9 +262,16 @@ struct vigil_event {
 		struct {
 			const char *rule;
 			const char *file;
-			const char *state;		/* "disabled" */
+			const char *state;		/* "disabled"; "refused": a file the rules
+							 * directory's watch could not load */
 			const char *reason;
 		} rule_status;	/* RULE_STATUS */
+		struct {
+			const char *policy;		/* the policy's name; the file's when it never parsed */
+			const char *file;
+			const char *state;		/* "loaded", "replaced", "unloaded", "refused" */
+			const char *reason;		/* refused: "file:line:column: why"; else NULL */
+		} policy_status;	/* POLICY_STATUS */
 	};
 };
 

@@ -23,6 +23,8 @@ static const struct {
 	{ VIGIL_EVENT_ALERT, "PROCESS_ALERT", "process_alert", "alert" },
 	{ VIGIL_EVENT_RULE_ACTION, "RULE_ACTION", "rule_action", "action" },
 	{ VIGIL_EVENT_RULE_STATUS, "RULE_STATUS", "rule_status", "rule" },
+	/* the agent's policy directory (core/agent/policy_dir.c) */
+	{ VIGIL_EVENT_POLICY_STATUS, "POLICY_STATUS", "policy_status", "policy" },
 };
 
 /* Linux x86-64 numbering, with the names golang.org/x/sys/unix.SignalName gives, so the

@@ -170,6 +170,20 @@ struct vigil_pcache;
 
 #define VIGIL_EXPORT_RATE_TYPES 32	/* event types the rate limit tracks apart */
 
+/* Where vigil's own event kinds (process_alert, rule_action, rule_status) and vigil's own
+ * fields in Tetragon's messages (a policy event's "monitored") are exported. Tetragon's
+ * GetEventsResponse has no member for them, so a strict protojson reader (Go's protojson,
+ * Python's json_format) refuses a file that carries them. */
+enum vigil_export_own {
+	/* their own file (own_path), rotated like the export file: the export file holds
+	 * only what Tetragon's schema describes. The default. */
+	VIGIL_EXPORT_OWN_FILE,
+	/* the export file, extensions kept: one file with everything, for vigil's own tools */
+	VIGIL_EXPORT_OWN_SAME,
+	/* not exported (subscribers of the bus still get them); the export file is pure */
+	VIGIL_EXPORT_OWN_BUS,
+};
+
 struct vigil_exporter_opts {
 	size_t sz;				/* sizeof(struct vigil_exporter_opts) */
 	struct vigil_export_file_opts file;	/* file.path required */
@@ -184,6 +198,10 @@ struct vigil_exporter_opts {
 	const char *node_name;			/* for rate_limit_info events (copied) */
 	struct vigil_pcache *cache;		/* pid_set ancestors (borrowed; reader thread) */
 	uint64_t rate_report_ns;		/* how often drops are reported; 0: 10 s */
+	enum vigil_export_own own;		/* where vigil's own kinds go (default: their file) */
+	/* VIGIL_EXPORT_OWN_FILE: that file, opened when the first such event comes; NULL:
+	 * beside file.path with ".vigil" before its extension (events.vigil.json) */
+	const char *own_path;
 };
 
 struct vigil_exporter_stats {
@@ -198,6 +216,9 @@ struct vigil_exporter_stats {
 		uint64_t dropped;
 	} rate_limited_by_type[VIGIL_EXPORT_RATE_TYPES];
 	uint64_t errors;			/* events that could not be rendered */
+	uint64_t own;				/* vigil's own kinds written to their own file */
+	uint64_t own_bus_only;			/* vigil's own kinds left to the bus (OWN_BUS) */
+	uint64_t stripped;			/* events whose vigil-only fields were left out */
 };
 
 struct vigil_exporter;
@@ -207,7 +228,7 @@ struct vigil_exporter;
 VIGIL_API struct vigil_exporter *vigil_exporter__new(const struct vigil_exporter_opts *opts,
 						      struct vigil_export_error *err);
 /* Offer one event: allow/deny lists, then the rate limit, then the field filters, then a
- * JSON line. ev, when given, is the event m was encoded from: pid_set walks its
+ * JSON line in the export file or, for vigil's own kinds, where opts.own says. ev, when given, is the event m was encoded from: pid_set walks its
  * ancestors in opts.cache. Reader thread only. 0 or -errno. */
 VIGIL_API int vigil_exporter__write(struct vigil_exporter *x, const struct vigil_msg *m, const struct vigil_event *ev);
 /* After a batch: report drops when due, flush, rotate by interval. Reader thread. */

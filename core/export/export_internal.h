@@ -41,6 +41,14 @@ bool export_types_has(const struct export_types *s, enum vigil_event_type t);
  * Tetragon EventType number. 0 or -EINVAL. */
 int export_event_type(json_t *v, enum vigil_event_type *out);
 
+/* ---- Tetragon-pure lines (pure.c) ---- */
+
+/* process_alert, rule_action, rule_status: kinds Tetragon's GetEventsResponse lacks. */
+bool export_is_own_kind(enum vigil_event_type t);
+/* root without the vigil-only fields of its body: root itself when it has none, else a
+ * copy built in z (leaves shared) at out. NULL on ENOMEM. */
+const msgpack_object *export_strip_own(msgpack_zone *z, const msgpack_object *root, msgpack_object *out);
+
 /* The clock, one function so unit tests can wrap it (-Wl,--wrap=export_clock_ns). */
 uint64_t export_clock_ns(clockid_t clock);
 

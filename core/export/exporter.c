@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "export_internal.h"
 #include "export_ratelimit.h"
 #include "pcache/pcache.h"
 
@@ -27,8 +28,15 @@ struct vigil_exporter {
 	const struct vigil_event *cur;		/* the event being written, for pid_set */
 	struct vigil_buf line;
 	struct vigil_buf pack;
+	enum vigil_export_own own;
+	struct vigil_export_file_opts own_opts;	/* own_opts.path points at own_path */
+	char own_path[4096];
+	struct vigil_export_file *own_file;	/* opened by the first own event */
+	msgpack_zone zone;			/* stripped copies of the current line */
+	bool zone_ready;
+	msgpack_object stripped_root;
 
-	_Atomic uint64_t events, exported, filtered, rate_limited, errors;
+	_Atomic uint64_t events, exported, filtered, rate_limited, errors, own_written, own_bus_only, stripped;
 	/* per rate limit slot, for the stats: the type is published before the count */
 	_Atomic int slot_type[VIGIL_EXPORT_RATE_TYPES];
 	_Atomic uint64_t slot_dropped[VIGIL_EXPORT_RATE_TYPES];
@@ -75,6 +83,43 @@ static int load_filter(struct vigil_filter **out, const char *text, const char *
 	return e;
 }
 
+/* events.json -> events.vigil.json; a name without extension gets ".vigil" appended */
+static int own_path_beside(char *out, size_t size, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+	int n;
+
+	if (!dot || (slash && dot < slash) || dot == (slash ? slash + 1 : path))
+		n = snprintf(out, size, "%s.vigil", path);
+	else
+		n = snprintf(out, size, "%.*s.vigil%s", (int)(dot - path), path, dot);
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+static int setup_own(struct vigil_exporter *x, const struct vigil_exporter_opts *o, struct vigil_export_error *err)
+{
+	int e = 0;
+
+	if ((unsigned int)o->own > VIGIL_EXPORT_OWN_BUS)
+		return export_fail(err, 0, 0, 0, "--export-vigil-events: unknown destination %d", (int)o->own);
+	x->own = o->own;
+	if (x->own != VIGIL_EXPORT_OWN_FILE || !o->file.path)
+		return 0;
+	if (o->own_path) {
+		if (snprintf(x->own_path, sizeof(x->own_path), "%s", o->own_path) >= (int)sizeof(x->own_path))
+			e = -ENAMETOOLONG;
+	} else {
+		e = own_path_beside(x->own_path, sizeof(x->own_path), o->file.path);
+	}
+	if (!e && !strcmp(x->own_path, o->file.path))
+		return export_fail(err, 0, 0, 0, "--export-vigil-events: the file is the export file itself "
+				   "(use \"same\" for one file)");
+	x->own_opts = o->file;
+	x->own_opts.sz = sizeof(x->own_opts);
+	x->own_opts.path = x->own_path;
+	return e;
+}
+
 struct vigil_exporter *vigil_exporter__new(const struct vigil_exporter_opts *in, struct vigil_export_error *err)
 {
 	struct vigil_exporter *x = calloc(1, sizeof(*x));
@@ -90,6 +135,14 @@ struct vigil_exporter *vigil_exporter__new(const struct vigil_exporter_opts *in,
 		goto err_out;
 	}
 	memcpy(&o, in, in->sz && in->sz < sizeof(o) ? in->sz : sizeof(o));
+	x->zone_ready = msgpack_zone_init(&x->zone, 4096);
+	if (!x->zone_ready) {
+		e = -ENOMEM;
+		goto err_out;
+	}
+	e = setup_own(x, &o, err);
+	if (e)
+		goto err_out;
 	snprintf(x->node_name, sizeof(x->node_name), "%s", o.node_name ? o.node_name : "");
 	x->report_ns = o.rate_report_ns ? o.rate_report_ns : DEFAULT_REPORT_NS;
 	x->cache = o.cache;
@@ -134,7 +187,7 @@ err_out:
 	return NULL;
 }
 
-static int write_root(struct vigil_exporter *x, const msgpack_object *root)
+static int write_line_to(struct vigil_exporter *x, struct vigil_export_file *f, const msgpack_object *root)
 {
 	int err;
 
@@ -144,10 +197,57 @@ static int write_root(struct vigil_exporter *x, const msgpack_object *root)
 		atomic_fetch_add(&x->errors, 1);
 		return err;
 	}
-	err = vigil_export_file__write(x->file, x->line.data, x->line.len);
+	err = vigil_export_file__write(f, x->line.data, x->line.len);
 	if (!err)
 		atomic_fetch_add(&x->exported, 1);
 	return err;
+}
+
+static int write_root(struct vigil_exporter *x, const msgpack_object *root)
+{
+	return write_line_to(x, x->file, root);
+}
+
+/* A line of one of vigil's own kinds, where opts.own says. */
+static int write_own(struct vigil_exporter *x, const msgpack_object *root)
+{
+	int err;
+
+	if (x->own == VIGIL_EXPORT_OWN_SAME)
+		return write_root(x, root);
+	if (x->own == VIGIL_EXPORT_OWN_BUS) {
+		atomic_fetch_add(&x->own_bus_only, 1);
+		return 0;
+	}
+	if (!x->own_file) {
+		x->own_file = vigil_export_file__open(&x->own_opts);
+		if (!x->own_file) {
+			atomic_fetch_add(&x->errors, 1);
+			return -errno;
+		}
+	}
+	err = write_line_to(x, x->own_file, root);
+	if (!err)
+		atomic_fetch_add(&x->own_written, 1);
+	return err;
+}
+
+/* A line of Tetragon's kinds: without vigil's own fields unless one file keeps everything. */
+static int write_tetragon(struct vigil_exporter *x, const msgpack_object *root)
+{
+	const msgpack_object *pure = root;
+
+	if (x->own != VIGIL_EXPORT_OWN_SAME) {
+		msgpack_zone_clear(&x->zone);
+		pure = export_strip_own(&x->zone, root, &x->stripped_root);
+		if (!pure) {
+			atomic_fetch_add(&x->errors, 1);
+			return -ENOMEM;
+		}
+		if (pure != root)
+			atomic_fetch_add(&x->stripped, 1);
+	}
+	return write_root(x, pure);
 }
 
 static int pack_write(void *data, const char *buf, size_t len)
@@ -223,13 +323,15 @@ int vigil_exporter__write(struct vigil_exporter *x, const struct vigil_msg *m, c
 		atomic_fetch_add(&x->errors, 1);
 		return -ENOMEM;
 	}
-	return write_root(x, root);
+	return export_is_own_kind(t) ? write_own(x, root) : write_tetragon(x, root);
 }
 
 int vigil_exporter__flush(struct vigil_exporter *x)
 {
 	if (x->pending_drops && export_clock_ns(CLOCK_MONOTONIC) - x->last_report_ns >= x->report_ns)
 		report_drops(x);
+	if (x->own_file)
+		vigil_export_file__flush(x->own_file);
 	return vigil_export_file__flush(x->file);
 }
 
@@ -246,6 +348,9 @@ void vigil_exporter__stats(const struct vigil_exporter *x, struct vigil_exporter
 	out->filtered = atomic_load(&x->filtered);
 	out->rate_limited = atomic_load(&x->rate_limited);
 	out->errors = atomic_load(&x->errors);
+	out->own = atomic_load(&x->own_written);
+	out->own_bus_only = atomic_load(&x->own_bus_only);
+	out->stripped = atomic_load(&x->stripped);
 	out->nrate_types = atomic_load(&x->nslots);
 	for (i = 0; i < out->nrate_types; i++) {
 		out->rate_limited_by_type[i].type = (enum vigil_event_type)atomic_load(&x->slot_type[i]);
@@ -261,6 +366,9 @@ void vigil_exporter__free(struct vigil_exporter *x)
 		report_drops(x);	/* nothing dropped goes unreported */
 		vigil_export_file__close(x->file);
 	}
+	vigil_export_file__close(x->own_file);
+	if (x->zone_ready)
+		msgpack_zone_destroy(&x->zone);
 	vigil_filter__free(x->allow);
 	vigil_filter__free(x->deny);
 	vigil_field_filter__free(x->fields);

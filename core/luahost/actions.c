@@ -102,10 +102,14 @@ int lh_kill(lua_State *L)
 		lh_scratch_add_id(sc, ev.process->exec_id, strlen(ev.process->exec_id));
 	lh_src_at(L, r, 0, &src);
 	lh_src_exec_ids(L, &src, 0, 0, sc);
-	if (o->kill)
+	if (o->monitor) {
+		err = 0;
+		ev.rule_action.reason = "monitor mode: not signalled (--default-policy-mode monitor)";
+	} else if (o->kill) {
 		err = -o->kill(o->ctx, (int)pid, sig);
-	else
+	} else {
 		err = -lh_signal((int)pid, start_ktime, sig);
+	}
 
 	ev.rule_action.rule = r->name;
 	ev.rule_action.action = "kill";
@@ -116,6 +120,11 @@ int lh_kill(lua_State *L)
 	ev.rule_action.nexec_ids = sc->nids;
 	r->actions++;
 	lh_emit(r, &ev);
+	if (o->monitor) {
+		lua_pushnil(L);
+		lua_pushstring(L, "monitor mode: not signalled");
+		return 2;
+	}
 	return result(L, err, -1);
 }
 

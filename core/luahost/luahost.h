@@ -120,6 +120,9 @@ struct vigil_luahost_opts {
 	void *ctx;
 	unsigned int deadline_ms;	/* 0: VIGIL_LUAHOST_DEFAULT_DEADLINE_MS */
 	size_t queue_len;		/* events the rules thread may lag by; 0: VIGIL_LUAHOST_DEFAULT_QUEUE */
+	/* kill() only reports: its rule_action event says "monitor mode" and nothing is
+	 * signalled (the agent's --default-policy-mode monitor) */
+	bool monitor;
 };
 
 struct vigil_luahost;

@@ -122,6 +122,7 @@ int metrics_bpf_progs(struct prog_stat **out)
 			snprintf(v[n].name, sizeof(v[n].name), "%s", info.name[0] ? info.name : "unnamed");
 			v[n].run_cnt = info.run_cnt;
 			v[n].run_time_ns = info.run_time_ns;
+			v[n].recursion_misses = info.recursion_misses;
 			n++;
 		}
 		close(fd);
@@ -133,6 +134,7 @@ int metrics_bpf_progs(struct prog_stat **out)
 		if (!strcmp(v[i].name, v[k - 1].name)) {
 			v[k - 1].run_cnt += v[i].run_cnt;
 			v[k - 1].run_time_ns += v[i].run_time_ns;
+			v[k - 1].recursion_misses += v[i].recursion_misses;
 		} else {
 			v[k++] = v[i];
 		}

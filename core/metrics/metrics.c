@@ -22,6 +22,9 @@ struct vigil_metrics *vigil_metrics__new(const struct vigil_metrics_opts *in)
 	m->stats_fd = -1;
 	m->binary_labels = o.binary_labels;
 	m->hide_binaries = o.binary_labels == VIGIL_METRICS_BINARY_OFF;
+	m->names = o.names;
+	snprintf(m->node_name, sizeof(m->node_name), "%s", o.node_name ? o.node_name : "");
+	m->process_cache_capacity = o.process_cache_capacity;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->render_lock, NULL);
 	err = series_init(&m->table, o.binary_cap ? o.binary_cap : DEFAULT_BINARY_CAP);
@@ -142,16 +145,21 @@ void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_even
 		selector_action(ev, sel_action, sizeof(sel_action));
 		series_add(&m->table, SERIES_SELECTOR_ACTIONS, policy, selector, sel_action, 1);
 	}
+	if (m->names != VIGIL_METRICS_NAMES_VIGIL)
+		metrics_count_tetragon(m, ev, binary);
 	pthread_mutex_unlock(&m->lock);
 }
 
-int vigil_metrics__render(struct vigil_metrics *m, struct vigil_buf *out)
+int metrics_render(struct vigil_metrics *m, struct vigil_buf *out, bool own, bool tetragon)
 {
 	struct prom_out o = {.buf = out};
 	size_t start = out->len;
 
 	pthread_mutex_lock(&m->render_lock);
-	metrics_collect(m, &o);
+	if (own)
+		metrics_collect(m, &o);
+	if (tetragon)
+		metrics_collect_tetragon(m, &o);
 	pthread_mutex_unlock(&m->render_lock);
 	if (o.err) {
 		out->len = start;
@@ -159,6 +167,11 @@ int vigil_metrics__render(struct vigil_metrics *m, struct vigil_buf *out)
 			out->data[start] = '\0';
 	}
 	return o.err;
+}
+
+int vigil_metrics__render(struct vigil_metrics *m, struct vigil_buf *out)
+{
+	return metrics_render(m, out, m->names != VIGIL_METRICS_NAMES_TETRAGON, m->names != VIGIL_METRICS_NAMES_VIGIL);
 }
 
 /* Binary paths say what every user runs: not for an endpoint the network can reach unless
@@ -212,6 +225,24 @@ int vigil_metrics__serve(struct vigil_metrics *m, const char *addr)
 	else
 		m->stats_fd = fd;
 	return 0;
+}
+
+int vigil_metrics_names_parse(const char *s, enum vigil_metrics_names *out)
+{
+	static const char *const names[] = {
+		[VIGIL_METRICS_NAMES_BOTH] = "both",
+		[VIGIL_METRICS_NAMES_VIGIL] = "vigil",
+		[VIGIL_METRICS_NAMES_TETRAGON] = "tetragon",
+	};
+	size_t i;
+
+	for (i = 0; s && i < VIGIL_ARRAY_SIZE(names); i++) {
+		if (!strcmp(s, names[i])) {
+			*out = (enum vigil_metrics_names)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 int vigil_metrics__port(const struct vigil_metrics *m)

@@ -29,6 +29,9 @@
  *   vigil_events_exported_total, _exported_bytes_total, vigil_export_filtered_total,
  *   vigil_export_ratelimit_events_dropped_total{type}, vigil_export_rotations_total,
  *   vigil_export_compressed_total, vigil_export_errors_total{op="write|compress|render"}
+ * With Tetragon's names on (vigil_metrics_names), the same numbers are also served as
+ * Tetragon's families, labels and meanings (core/metrics/tetragon.c says which), so alert
+ * rules and Grafana dashboards written for Tetragon work unchanged.
  * Label cardinality is bounded: binary labels past binary_cap distinct values count as
  * "other". Binary labels are "hidden" when the endpoint is not on loopback (see
  * vigil_metrics_binary_labels).
@@ -64,10 +67,20 @@ enum vigil_metrics_binary_labels {
 	VIGIL_METRICS_BINARY_OFF,
 };
 
+/* Which families are served: --metrics-names. */
+enum vigil_metrics_names {
+	VIGIL_METRICS_NAMES_BOTH,	/* vigil_* and tetragon_* side by side (the default) */
+	VIGIL_METRICS_NAMES_VIGIL,	/* vigil_* only */
+	VIGIL_METRICS_NAMES_TETRAGON,	/* tetragon_* only */
+};
+
 struct vigil_metrics_opts {
 	size_t sz;			/* sizeof(struct vigil_metrics_opts) */
 	size_t binary_cap;		/* distinct binary label values before "other"; 0: 200 */
 	enum vigil_metrics_binary_labels binary_labels;	/* default AUTO */
+	enum vigil_metrics_names names;	/* default BOTH */
+	const char *node_name;		/* Tetragon's node_name label (copied); NULL: "" */
+	uint64_t process_cache_capacity;	/* tetragon_process_cache_capacity; 0: not served */
 };
 
 /* NULL + errno. */
@@ -113,8 +126,9 @@ VIGIL_API void vigil_metrics__set_rule_source(struct vigil_metrics *m, vigil_met
  * serialised. 0 or -ENOMEM. */
 VIGIL_API int vigil_metrics__render(struct vigil_metrics *m, struct vigil_buf *out);
 
-/* Pack every sample as one msgpack map {"name{label=\"value\",...}": value} (keys as in
- * the text; integral values as integers), for the control socket. 0 or -ENOMEM. */
+/* Pack every sample of vigil's own families (whatever the names option says) as one
+ * msgpack map {"name{label=\"value\",...}": value} (keys as in the text; integral values
+ * as integers), for the control socket. 0 or -ENOMEM. */
 VIGIL_API int vigil_metrics__pack(struct vigil_metrics *m, msgpack_packer *pk);
 
 /* Serve GET /metrics on addr: ":2112" (127.0.0.1), "HOST:PORT", "[V6]:PORT"; port 0 picks
@@ -125,6 +139,9 @@ VIGIL_API int vigil_metrics__pack(struct vigil_metrics *m, msgpack_packer *pk);
 VIGIL_API int vigil_metrics__serve(struct vigil_metrics *m, const char *addr);
 /* Whether events are counted with their binary label (false: "hidden"). */
 VIGIL_API bool vigil_metrics__binary_labels(struct vigil_metrics *m);
+/* "both", "vigil", "tetragon" into *out; -EINVAL for anything else. */
+VIGIL_API int vigil_metrics_names_parse(const char *s, enum vigil_metrics_names *out);
+
 /* The port being served, 0 when not serving. */
 VIGIL_API int vigil_metrics__port(const struct vigil_metrics *m);
 

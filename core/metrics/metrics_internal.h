@@ -15,6 +15,9 @@ enum series_family {
 	SERIES_POLICY_EVENTS,	/* policy, hook, action */
 	SERIES_ENFORCEMENT,	/* policy, action, mode */
 	SERIES_SELECTOR_ACTIONS,	/* policy, selector ("<hook>[<index>]"), action ("sigkill", "monitor_sigkill") */
+	/* counted only with Tetragon's names on (tetragon.c) */
+	SERIES_TG_POLICY_EVENTS,	/* policy, binary, hook (Tetragon's spelling) */
+	SERIES_TG_SYSCALLS,		/* syscall, binary, "" */
 	SERIES_FAMILIES,
 };
 
@@ -43,6 +46,8 @@ void series_free(struct series_table *t);
 /* Add delta to the series; -ENOMEM when it could not be created. */
 int series_add(struct series_table *t, enum series_family f, const char *l0, const char *l1, const char *l2,
 	       uint64_t delta);
+/* Whether label[1] of family f is a binary path. */
+bool series_has_binary(enum series_family f);
 /* binary itself while fewer than binary_cap distinct values were seen, else "other". */
 const char *series_binary_label(struct series_table *t, const char *binary);
 /* Replace every binary label given so far by value, merging the series that then agree,
@@ -73,6 +78,7 @@ struct prog_stat {
 	char name[17];		/* BPF_OBJ_NAME_LEN: the kernel keeps 15 characters */
 	uint64_t run_cnt;
 	uint64_t run_time_ns;
+	uint64_t recursion_misses;	/* runs the kernel skipped: the program was already running */
 };
 
 /* The programs this process holds (found through /proc/self/fdinfo, read by id),
@@ -95,11 +101,20 @@ struct vigil_metrics {
 	struct metrics_http *http;
 	enum vigil_metrics_binary_labels binary_labels;
 	bool hide_binaries;			/* under lock: events counted with METRICS_HIDDEN_BINARY */
+	enum vigil_metrics_names names;
+	char node_name[256];
+	uint64_t process_cache_capacity;
 	int stats_fd;				/* BPF_ENABLE_STATS while serving, else -1 */
 };
 
 /* The families other modules own, rendered in order (collect.c). */
 void metrics_collect(struct vigil_metrics *m, struct prom_out *o);
+/* Render vigil's own families, Tetragon's, or both (metrics.c). 0 or -ENOMEM. */
+int metrics_render(struct vigil_metrics *m, struct vigil_buf *out, bool own, bool tetragon);
+/* Tetragon's families from the same numbers (tetragon.c). */
+void metrics_collect_tetragon(struct vigil_metrics *m, struct prom_out *o);
+/* Count what only Tetragon's families need (tetragon.c); under m->lock, reader thread. */
+void metrics_count_tetragon(struct vigil_metrics *m, const struct vigil_event *ev, const char *binary);
 
 /* http.c: serve m on addr; NULL + errno. */
 struct metrics_http *metrics_http_start(struct vigil_metrics *m, const char *addr);

@@ -41,7 +41,8 @@ static size_t each_sample(const struct vigil_buf *text, msgpack_packer *pk)
 int vigil_metrics__pack(struct vigil_metrics *m, msgpack_packer *pk)
 {
 	struct vigil_buf text = {0};
-	int err = vigil_metrics__render(m, &text);
+	/* vigil's own tools (status, top) read vigil's names, whatever /metrics serves */
+	int err = metrics_render(m, &text, true, false);
 
 	if (err || !text.data) {
 		vigil_buf_free(&text);

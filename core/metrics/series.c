@@ -145,6 +145,11 @@ const char *series_binary_label(struct series_table *t, const char *binary)
 	return t->binaries[k];
 }
 
+bool series_has_binary(enum series_family f)
+{
+	return f == SERIES_EVENTS || f == SERIES_TG_POLICY_EVENTS || f == SERIES_TG_SYSCALLS;
+}
+
 int series_hide_binaries(struct series_table *t, const char *value)
 {
 	struct series_table fresh;
@@ -156,7 +161,7 @@ int series_hide_binaries(struct series_table *t, const char *value)
 	for (i = 0; !err && i < t->nbuckets; i++)
 		for (s = t->buckets[i]; !err && s; s = s->next)
 			err = series_add(&fresh, s->family, s->label[0],
-					 s->family == SERIES_EVENTS ? value : s->label[1], s->label[2], s->value);
+					 series_has_binary(s->family) ? value : s->label[1], s->label[2], s->value);
 	if (err) {
 		series_free(&fresh);
 		return err;

@@ -186,6 +186,7 @@ int policy_parse_arg(struct policy_ctx *c, yaml_node_t *n, enum vigil_hook_kind 
 	err = policy_parse_map(c, n, NULL, arg_fields, VIGIL_ARRAY_SIZE(arg_fields), &ap);
 	if (!err)
 		err = check_arg(c, n, kind, role, &ap);
+	ap.a.data = role == POLICY_DATA;
 	/* the caller's slot owns whatever was built, so its destructor frees it either way */
 	*a = ap.a;
 	return err;

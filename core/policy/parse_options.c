@@ -53,6 +53,7 @@ static int opt_mode(struct policy_ctx *c, const char *v, yaml_node_t *at)
 		c->policy->mode = VIGIL_MODE_MONITOR;
 	else
 		return policy_error(c, at, "policy-mode must be enforce or monitor, not \"%s\"", v);
+	c->policy->mode_set = true;
 	return 0;
 }
 

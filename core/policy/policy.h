@@ -87,10 +87,11 @@ enum vigil_arg_type {
 	VIGIL_ARG_SKB,
 	VIGIL_ARG_CRED,
 	VIGIL_ARG_CAPABILITY,
-	VIGIL_ARG_KERNEL_CAP_T,	/* a kernel_cap_t *, read as its 64-bit mask */
+	VIGIL_ARG_KERNEL_CAP_T,
 	VIGIL_ARG_SYSCALL64,
 	VIGIL_ARG_DATA_LOC,
-	/* read as kernel_cap_t; their own types so that events can name the set */
+	/* kernel_cap_t read from one of a cred's three sets: the kernel reads them as
+	 * kernel_cap_t (core/sensors gives it that type), events name them apart */
 	VIGIL_ARG_CAP_INHERITABLE,
 	VIGIL_ARG_CAP_PERMITTED,
 	VIGIL_ARG_CAP_EFFECTIVE,
@@ -109,7 +110,8 @@ struct vigil_policy_arg {
 	uint32_t size_arg_index;	/* sizeArgIndex: 1-based, 0 when absent */
 	bool return_copy;
 	uint32_t max_data;		/* maxData, 0 when absent */
-	char *resolve;			/* data entries: the field path from the task; owned, NULL when absent */
+	char *resolve;			/* the field path (data entries: from the task); owned, NULL when absent */
+	bool data;			/* a `data` entry (events carry it in their data field) */
 	bool current_task;		/* a data entry with source current_task */
 	struct vigil_pos pos;
 };
@@ -309,6 +311,7 @@ struct vigil_policy {
 	bool namespaced;		/* kind: TracingPolicyNamespaced */
 	char *file;			/* where it was read from */
 	enum vigil_policy_mode mode;	/* options: policy-mode (default enforce) */
+	bool mode_set;			/* the policy named its mode: the agent's default does not apply */
 	struct vigil_hook *hooks;	/* kprobes, then tracepoints, then lsmhooks, then uprobes */
 	size_t nhooks;
 	struct vigil_policy_list *lists;

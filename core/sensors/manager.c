@@ -500,6 +500,38 @@ int vigil_sensors__set_mode(struct vigil_sensors *s, const char *name, enum vigi
 	return 0;
 }
 
+int vigil_sensors__replace(struct vigil_sensors *s, struct vigil_policy *p, int mode, struct vigil_policy_error *err)
+{
+	struct loaded_policy *old, *fresh, **link;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	old = find(s, p->name, NULL);
+	pthread_mutex_unlock(&s->lock);
+	if (!old)
+		return vigil_sensors__add(s, p, mode, err);
+	/* as set_mode: the new instances attach before the old ones go */
+	fresh = build(s, p, mode, err, &rc);
+	if (!fresh)
+		return rc;
+	pthread_mutex_lock(&s->lock);
+	old = find(s, p->name, &link);	/* the control thread may have deleted it meanwhile */
+	if (old) {
+		*link = old->next;
+		fresh->events = old->events;
+	}
+	fresh->next = s->policies;
+	s->policies = fresh;
+	pthread_mutex_unlock(&s->lock);
+	if (old) {
+		unload_policy(old);
+		retire(s, old);
+	}
+	pr_info("sensors: policy %s replaced (%zu hook%s, %s)", p->name, fresh->nhooks, fresh->nhooks == 1 ? "" : "s",
+		fresh->mode == VIGIL_MODE_MONITOR ? "monitor" : "enforce");
+	return 0;
+}
+
 const struct vigil_hook_info *vigil_sensors__hook(struct vigil_sensors *s, uint32_t hook_id)
 {
 	const struct vigil_hook_info *info = NULL;

@@ -37,6 +37,10 @@ SAME_ARG(CAPABILITY);
 SAME_ARG(KERNEL_CAP_T);
 SAME_ARG(SYSCALL64);
 SAME_ARG(DATA_LOC);
+SAME_ARG(CAP_INHERITABLE);
+SAME_ARG(CAP_PERMITTED);
+SAME_ARG(CAP_EFFECTIVE);
+SAME_ARG(SOCKET);
 #undef SAME_ARG
 
 static const char *const mech_names[] = {
@@ -110,6 +114,15 @@ static int resolve_arg(struct compile_ctx *ctx, const struct vigil_hook *hook, c
 	return resolve_arg_path(ctx, fn, a, spec);
 }
 
+/* The type the kernel side reads: a cred's capability sets are kernel_cap_t there, only
+ * events name the set. */
+static uint8_t kernel_arg_type(enum vigil_arg_type t)
+{
+	if (t == VIGIL_ARG_CAP_INHERITABLE || t == VIGIL_ARG_CAP_PERMITTED || t == VIGIL_ARG_CAP_EFFECTIVE)
+		t = VIGIL_ARG_KERNEL_CAP_T;
+	return (uint8_t)t;
+}
+
 /* The kernel-side argument specs, common to every mechanism; `user` marks syscall hooks,
  * whose pointers point into user memory. params is the function's parameter count where
  * the program reads a ctx array (-1: unchecked). */
@@ -130,8 +143,8 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 			return sensor_error(ctx, a->pos, -EINVAL, "argument index %u: %s has %d argument%s", a->index,
 					    out->target, params >= 0 ? params : max_index + 1,
 					    (params >= 0 ? params : max_index + 1) == 1 ? "" : "s");
-		spec->type = (uint8_t)a->type;
-		spec->class = (uint8_t)vg_arg_class(a->type);
+		spec->type = kernel_arg_type(a->type);
+		spec->class = (uint8_t)vg_arg_class(spec->type);
 		spec->index = (uint8_t)a->index;
 		spec->user = user;
 		spec->max_len = VG_ARG_STR_MAX - 1;
@@ -156,6 +169,7 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 			snprintf(out->label[i], sizeof(out->label[i]), "%s", a->label);
 		out->info.args[i].type = a->type;
 		out->info.args[i].label = a->label ? out->label[i] : NULL;
+		out->info.args[i].data = a->data;
 	}
 	out->info.nargs = hook->nargs;
 	return 0;
@@ -469,7 +483,7 @@ static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 				    sensor_mech_name(out->mech));
 	}
 	out->cfg.is_return = 1;
-	out->cfg.ret_type = (uint8_t)hook->return_arg.type;
+	out->cfg.ret_type = kernel_arg_type(hook->return_arg.type);
 	out->info.return_type = hook->return_arg.type;
 	return 0;
 }

@@ -44,6 +44,12 @@ VIGIL_API void vigil_sensors__free(struct vigil_sensors *s);
  * name is loaded), -EINVAL / -EOPNOTSUPP / -ENOENT (err says why) or -errno. */
 VIGIL_API int vigil_sensors__add(struct vigil_sensors *s, struct vigil_policy *p, int mode,
 				 struct vigil_policy_error *err);
+/* Load p in place of the loaded policy of the same name (or add it when there is none). The
+ * new hooks are attached before the old ones are detached, so an event is seen by one or
+ * both, never by neither; on failure the old policy keeps running and the caller keeps p.
+ * Returns as vigil_sensors__add, without -EEXIST. */
+VIGIL_API int vigil_sensors__replace(struct vigil_sensors *s, struct vigil_policy *p, int mode,
+				     struct vigil_policy_error *err);
 /* Detach and unload a policy. -ENOENT when no policy has that name. */
 VIGIL_API int vigil_sensors__delete(struct vigil_sensors *s, const char *name);
 /* Detach (disable) or re-attach (enable) a policy's hooks; it stays loaded. */
@@ -115,6 +121,9 @@ struct vigil_policy_status {
 typedef void (*vigil_policy_status_fn)(const struct vigil_policy_status *st, void *ctx);
 VIGIL_API void vigil_sensors__list(struct vigil_sensors *s, vigil_policy_status_fn fn, void *ctx);
 VIGIL_API size_t vigil_sensors__count(struct vigil_sensors *s);
+
+/* The x86-64 syscall of number nr ("openat"), NULL when none has it. */
+VIGIL_API const char *vigil_syscall_name(unsigned int nr);
 
 /* Count a decoded record against its policy (reader thread). */
 VIGIL_API void vigil_sensors__count_event(struct vigil_sensors *s, uint32_t hook_id);

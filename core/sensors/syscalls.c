@@ -21,6 +21,16 @@ const char *syscall_base_name(const char *call)
 	return call;
 }
 
+const char *vigil_syscall_name(unsigned int nr)
+{
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(syscalls); i++)
+		if (syscalls[i].nr >= 0 && (unsigned int)syscalls[i].nr == nr)
+			return syscalls[i].name;
+	return NULL;
+}
+
 int syscall_nr(const char *name)
 {
 	/* Tetragon's lists may name the ABI; x64 is the only one vigil hooks */

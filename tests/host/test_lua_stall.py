@@ -83,7 +83,9 @@ class LuaStall(unittest.TestCase):
         # between to drop (a bus subscriber that falls behind loses messages nanomsg drops
         # silently, on its side: not what this test is about)
         cls.export = os.path.join(cls.tmp, "export.json")
+        # rule_status events too: vigil's own kinds go to the export file only when asked
         args = ["--rules-dir", rules, "--export-file", cls.export, "--export-file-max-size-mb", "0",
+                "--export-vigil-events", "same",
                 "--rule-deadline-ms", str(DEADLINE_MS), "--rule-queue-len", str(QUEUE),
                 "--rb-size", str(1 << 20)]
         with vh.Agent(*args) as agent:

@@ -1043,6 +1043,76 @@ static void test_kernel_cap_t_is_hex_like_tetragon(void **ctx)
 	assert_string_equal(arg_json(s, &s->ev), "{\"kernel_cap_t_arg\":\"0000000000200001\"}");
 }
 
+static const char *name_of_1000(void *ctx, const struct vigil_process *p)
+{
+	return p->creds.uid == 1000 ? "alice" : NULL;
+}
+
+static void test_ancestors_follow_the_parent_nearest_first(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process grand = s->parent, great = s->parent;
+	const struct vigil_process *anc[] = { &grand, &great };
+
+	grand.pid = 600;
+	great.pid = 1;
+	s->exec.ancestors = anc;
+	s->exec.nancestors = 2;
+	assert_string_equal(json_at(s, &s->exec, "ancestors.0.pid"), "600");
+	assert_string_equal(json_at(s, &s->exec, "ancestors.1.pid"), "1");
+	/* ProcessExec field 3: after the parent */
+	assert_non_null(strstr(json_of(s, &s->exec), "}},\"ancestors\":[{\"exec_id\""));
+	s->exec.nancestors = 0;
+	assert_null(strstr(json_of(s, &s->exec), "ancestors"));
+}
+
+static void test_user_name_only_where_the_resolver_has_one(void **ctx)
+{
+	struct state *s = *ctx;
+
+	s->exec.user_name = name_of_1000;
+	assert_string_equal(json_at(s, &s->exec, "parent.user"), "{\"name\":\"alice\"}");
+	s->exec.user_name = NULL;
+	assert_null(strstr(json_of(s, &s->exec), "\"user\":{\"name\""));
+}
+
+static void test_binary_properties_of_a_setuid_exec_and_an_unlinked_binary(void **ctx)
+{
+	struct state *s = *ctx;
+
+	s->child.file = (struct vigil_file_id){ .dev = 8, .uid = 0, .ino = 99, .mode = 0104755, .nlink = 1 };
+	s->child.creds.uid = 1000;
+	s->child.creds.euid = 0;
+	s->exec.binary_properties = true;
+	assert_string_equal(json_at(s, &s->exec, "process.binary_properties"),
+			    "{\"setuid\":0,\"privileges_changed\":[\"PRIVILEGES_RAISED_EXEC_FILE_SETUID\"]}");
+	assert_null(vigil_msg__find(wire(s, &s->exec), "parent.binary_properties"));
+	s->child.file.mode = 0100755;
+	s->child.file.nlink = 0;
+	assert_string_equal(json_at(s, &s->exec, "process.binary_properties"),
+			    "{\"file\":{\"inode\":{\"number\":\"99\",\"links\":0}}}");
+	s->exec.binary_properties = false;
+	assert_null(vigil_msg__find(wire(s, &s->exec), "process.binary_properties"));
+	/* an exec that changed nothing has none */
+	s->exec.binary_properties = true;
+	s->child.file.nlink = 1;
+	assert_null(vigil_msg__find(wire(s, &s->exec), "process.binary_properties"));
+}
+
+static void test_cap_sets_have_their_own_keys(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_CAP_INHERITABLE, (int64_t)CAP(1));
+	add_int(s, VIGIL_ARG_CAP_PERMITTED, (int64_t)CAP(2));
+	add_int(s, VIGIL_ARG_CAP_EFFECTIVE, (int64_t)CAP(3));
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"cap_inheritable_arg\":\"0000000000000002\"},"
+			    "{\"cap_permitted_arg\":\"0000000000000004\"},"
+			    "{\"cap_effective_arg\":\"0000000000000008\"}]");
+}
+
 static void test_syscall64_is_syscall_id_with_abi(void **ctx)
 {
 	struct state *s = *ctx;
@@ -1066,7 +1136,36 @@ static void test_unreadable_arg_is_error_arg_with_label(void **ctx)
 	s->ev.policy.args[0].flags = VIGIL_ARG_ERROR;
 	s->hook.args[0].label = "name";
 	assert_string_equal(arg_json(s, &s->ev),
-			    "{\"error_arg\":{\"message\":\"could not read argument\"},\"label\":\"name\"}");
+			    "{\"error_arg\":{\"Message\":\"could not read argument\"},\"label\":\"name\"}");
+}
+
+static void test_data_entries_go_to_data_not_args(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_INT, 1);
+	add_text(s, VIGIL_ARG_STRING, "comm");
+	s->hook.args[1].data = true;
+	s->hook.args[1].label = "owner";
+	add_int(s, VIGIL_ARG_UINT32, 7);
+	s->hook.args[2].data = true;
+	assert_string_equal(json_at(s, &s->ev, "args"), "[{\"int_arg\":1}]");
+	assert_string_equal(json_at(s, &s->ev, "data"),
+			    "[{\"string_arg\":\"comm\",\"label\":\"owner\"},{\"uint_arg\":7}]");
+	/* ProcessKprobe field 14: after tags, the last field vigil writes before its own */
+	assert_non_null(strstr(json_of(s, &s->ev), "\"data\":[{\"string_arg\":\"comm\""));
+}
+
+static void test_only_data_entries_omit_args(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "f");
+	add_int(s, VIGIL_ARG_INT, 3);
+	s->hook.args[0].data = true;
+	assert_null(strstr(json_of(s, &s->ev), "\"args\""));
+	assert_string_equal(json_at(s, &s->ev, "data"), "[{\"int_arg\":3}]");
 }
 
 static void test_args_without_spelling_are_skipped(void **ctx)
@@ -2269,6 +2368,32 @@ static void test_rule_status_has_rule_file_state_and_reason(void **ctx)
 			    "\"time\":\"2022-10-18T03:16:21.500000001Z\"}");
 }
 
+/* the policy directory's reports (core/agent/policy_dir.c): no process, like rule_status */
+static struct vigil_event *policy_status_event(struct state *s)
+{
+	s->ev = (struct vigil_event){ .type = VIGIL_EVENT_POLICY_STATUS, .time = POLICY_TIME, .node_name = "my-node" };
+	s->ev.policy_status.policy = "open-etc";
+	s->ev.policy_status.file = "/etc/vigil/policies/etc.yaml";
+	s->ev.policy_status.state = "refused";
+	s->ev.policy_status.reason = "/etc/vigil/policies/etc.yaml:15:19: unknown operator \"Nonsense\"";
+	return &s->ev;
+}
+
+static void test_policy_status_has_policy_file_state_and_reason(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event *ev = policy_status_event(s);
+
+	assert_string_equal(json_of(s, ev),
+			    "{\"policy_status\":{\"policy\":\"open-etc\",\"file\":\"/etc/vigil/policies/etc.yaml\","
+			    "\"state\":\"refused\",\"reason\":\"/etc/vigil/policies/etc.yaml:15:19: unknown operator "
+			    "\\\"Nonsense\\\"\"},\"node_name\":\"my-node\",\"time\":\"2022-10-18T03:16:21.500000001Z\"}");
+	ev->policy_status.state = "loaded";
+	ev->policy_status.reason = NULL;
+	assert_string_equal(compact_of(s, ev, false, false),
+			    "📜 policy  open-etc /etc/vigil/policies/etc.yaml: loaded");
+}
+
 static void test_compact_alert_line(void **ctx)
 {
 	struct state *s = *ctx;
@@ -2470,6 +2595,12 @@ int main(void)
 		T(test_cred_is_process_credentials_arg),
 		T(test_capability_is_capability_arg),
 		T(test_kernel_cap_t_is_hex_like_tetragon),
+		T(test_cap_sets_have_their_own_keys),
+		T(test_ancestors_follow_the_parent_nearest_first),
+		T(test_binary_properties_of_a_setuid_exec_and_an_unlinked_binary),
+		T(test_user_name_only_where_the_resolver_has_one),
+		T(test_data_entries_go_to_data_not_args),
+		T(test_only_data_entries_omit_args),
 		T(test_syscall64_is_syscall_id_with_abi),
 		T(test_unreadable_arg_is_error_arg_with_label),
 		T(test_args_without_spelling_are_skipped),
@@ -2573,6 +2704,7 @@ int main(void)
 		T(test_rule_action_kill_names_pid_and_signal),
 		T(test_rule_action_deny_names_list_value_and_error),
 		T(test_rule_status_has_rule_file_state_and_reason),
+		T(test_policy_status_has_policy_file_state_and_reason),
 		T(test_compact_alert_line),
 		T(test_compact_alert_without_process_names_the_node),
 		T(test_compact_alert_output_with_control_characters_is_quoted),

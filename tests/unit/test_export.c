@@ -463,6 +463,54 @@ static void offer(struct vigil_exporter *x, enum vigil_event_type type, const st
 	vigil_buf_free(&wire);
 }
 
+/* Encode ev as it is and hand it to the exporter. */
+static void offer_event(struct vigil_exporter *x, const struct vigil_event *ev)
+{
+	struct vigil_buf wire = {0};
+	struct vigil_msg *m;
+
+	assert_int_equal(vigil_encode_msgpack(ev, &wire), 0);
+	m = vigil_msg__decode(wire.data, wire.len);
+	assert_non_null(m);
+	assert_int_equal(vigil_exporter__write(x, m, ev), 0);
+	vigil_msg__free(m);
+	vigil_buf_free(&wire);
+}
+
+/* One event of each of vigil's own kinds, and a policy event in monitor mode. */
+static void offer_own_kinds(struct vigil_exporter *x, const struct vigil_process *p)
+{
+	struct vigil_event alert = {.type = VIGIL_EVENT_ALERT, .time = REAL_T0, .node_name = "n1", .process = p,
+				    .alert = {.rule = "r1", .priority = "Warning", .output = "seen"}};
+	struct vigil_event action = {.type = VIGIL_EVENT_RULE_ACTION, .time = REAL_T0, .node_name = "n1",
+				     .rule_action = {.rule = "r1", .action = "kill", .pid = 7, .signal = 9}};
+	struct vigil_event status = {.type = VIGIL_EVENT_RULE_STATUS, .time = REAL_T0, .node_name = "n1",
+				     .rule_status = {.rule = "r1", .state = "disabled", .reason = "budget"}};
+	struct vigil_event monitored = {.type = VIGIL_EVENT_KPROBE, .time = REAL_T0, .node_name = "n1", .process = p};
+
+	monitored.policy.hook = &hook;
+	monitored.policy.action = VIGIL_EVENT_ACTION_SIGKILL;
+	monitored.policy.monitored = true;
+	offer_event(x, &alert);
+	offer_event(x, &action);
+	offer_event(x, &status);
+	offer_event(x, &monitored);
+}
+
+static struct vigil_exporter *exporter_own(struct state *s, enum vigil_export_own own, const char *own_path)
+{
+	struct vigil_exporter_opts o = {
+		.sz = sizeof(o), .file = {.sz = sizeof(o.file), .path = s->path}, .node_name = "n1",
+		.own = own, .own_path = own_path,
+	};
+	struct vigil_export_error err;
+	struct vigil_exporter *x = vigil_exporter__new(&o, &err);
+
+	if (!x)
+		fail_msg("exporter: %s", err.reason);
+	return x;
+}
+
 static struct vigil_exporter *exporter(struct state *s, const char *allow, const char *deny, const char *fields,
 				       const char *rate, struct vigil_pcache *cache)
 {
@@ -623,6 +671,105 @@ static void test_exporter_refuses_a_bad_filter_naming_the_option(void **ctx)
 	assert_string_equal(err.reason, "--export-rate-limit: expected N or TYPE=N,... (events a minute)");
 }
 
+static void test_own_kinds_go_to_their_own_file_by_default(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_exporter *x = exporter_own(s, 0, NULL);
+	struct vigil_process *p = proc(10, 1, 1, 1, "/usr/bin/true");
+	struct vigil_exporter_stats st;
+	char *text;
+
+	offer(x, VIGIL_EVENT_EXEC, p);
+	offer_own_kinds(x, p);
+	vigil_exporter__stats(x, &st);
+	assert_int_equal(st.own, 3);
+	assert_int_equal(st.stripped, 1);
+	vigil_exporter__free(x);
+	text = slurp(s, "events.json");
+	assert_int_equal(count_of(text, "\n"), 2);
+	assert_int_equal(count_of(text, "{\"process_exec\""), 1);
+	assert_int_equal(count_of(text, "{\"process_kprobe\""), 1);
+	assert_null(strstr(text, "monitored"));		/* vigil's field: not in Tetragon's ProcessKprobe */
+	assert_non_null(strstr(text, "\"action\":\"KPROBE_ACTION_SIGKILL\""));
+	free(text);
+	text = slurp(s, "events.vigil.json");
+	assert_int_equal(count_of(text, "\n"), 3);
+	assert_int_equal(count_of(text, "{\"process_alert\""), 1);
+	assert_int_equal(count_of(text, "{\"rule_action\""), 1);
+	assert_int_equal(count_of(text, "{\"rule_status\""), 1);
+	free(text);
+	vigil_process__free(p);
+}
+
+static void test_own_kinds_in_the_same_file_keep_every_field(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_exporter *x = exporter_own(s, VIGIL_EXPORT_OWN_SAME, NULL);
+	struct vigil_process *p = proc(10, 1, 1, 1, "/usr/bin/true");
+	size_t n;
+	char *text, **v;
+
+	offer_own_kinds(x, p);
+	vigil_exporter__free(x);
+	text = slurp(s, "events.json");
+	assert_int_equal(count_of(text, "\n"), 4);
+	assert_non_null(strstr(text, "\"monitored\":true"));
+	assert_int_equal(count_of(text, "{\"process_alert\""), 1);
+	free(text);
+	v = names(s, &n);
+	assert_int_equal(n, 1);		/* no second file */
+	free_names(v, n);
+	vigil_process__free(p);
+}
+
+static void test_own_kinds_bus_only_are_counted_not_written(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_exporter *x = exporter_own(s, VIGIL_EXPORT_OWN_BUS, NULL);
+	struct vigil_process *p = proc(10, 1, 1, 1, "/usr/bin/true");
+	struct vigil_exporter_stats st;
+	size_t n;
+	char *text, **v;
+
+	offer_own_kinds(x, p);
+	vigil_exporter__stats(x, &st);
+	assert_int_equal(st.own_bus_only, 3);
+	assert_int_equal(st.own, 0);
+	vigil_exporter__free(x);
+	text = slurp(s, "events.json");
+	assert_int_equal(count_of(text, "\n"), 1);
+	assert_null(strstr(text, "monitored"));
+	free(text);
+	v = names(s, &n);
+	assert_int_equal(n, 1);
+	free_names(v, n);
+	vigil_process__free(p);
+}
+
+static void test_own_kinds_file_path_is_taken_and_never_the_export_file(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_exporter_opts o = {
+		.sz = sizeof(o), .file = {.sz = sizeof(o.file), .path = s->path}, .own = VIGIL_EXPORT_OWN_FILE,
+		.own_path = s->path,
+	};
+	struct vigil_process *p = proc(10, 1, 1, 1, "/usr/bin/true");
+	struct vigil_export_error err;
+	struct vigil_exporter *x;
+	char path[160], *text;
+
+	assert_null(vigil_exporter__new(&o, &err));
+	assert_non_null(strstr(err.reason, "the export file itself"));
+	snprintf(path, sizeof(path), "%s/alerts.log", s->dir);
+	x = exporter_own(s, VIGIL_EXPORT_OWN_FILE, path);
+	offer_own_kinds(x, p);
+	vigil_exporter__free(x);
+	text = slurp(s, "alerts.log");
+	assert_int_equal(count_of(text, "\n"), 3);
+	free(text);
+	vigil_process__free(p);
+}
+
 static void test_rate_limit_spec_forms(void **ctx)
 {
 	struct export_rate r;
@@ -673,6 +820,11 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_exporter_refuses_a_bad_filter_naming_the_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_spec_forms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_kinds_go_to_their_own_file_by_default, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_kinds_in_the_same_file_keep_every_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_kinds_bus_only_are_counted_not_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_kinds_file_path_is_taken_and_never_the_export_file, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@
 #include "events/events.h"
 #include "metrics/metrics.h"
 #include "pcache/pcache.h"
+#include "policy/policy.h"
 
 /* ================================================================ helpers */
 
@@ -403,6 +404,137 @@ static void test_pack_gives_one_entry_per_sample_keyed_by_its_text(void **state)
 	vigil_metrics__free(m);
 }
 
+/* ================================================================ Tetragon's names */
+
+static struct vigil_metrics *metrics_named(enum vigil_metrics_names names)
+{
+	struct vigil_metrics_opts o = {.sz = sizeof(o), .names = names, .node_name = "n1",
+				       .process_cache_capacity = 4096};
+	struct vigil_metrics *m = vigil_metrics__new(&o);
+
+	assert_non_null(m);
+	return m;
+}
+
+static const struct vigil_hook_info raw_enter = {
+	.id = 3, .type = VIGIL_EVENT_TRACEPOINT, .policy_name = "sys", .subsys = "raw_syscalls", .event = "sys_enter",
+	.nargs = 1, .args = {{.type = VIGIL_ARG_SYSCALL64}},
+};
+
+static void count_syscall(struct vigil_metrics *m, const char *binary, uint64_t id)
+{
+	struct vigil_process *p = vigil_process__new();
+	struct vigil_event ev = {.type = VIGIL_EVENT_TRACEPOINT, .process = p};
+
+	assert_non_null(p);
+	assert_int_equal(vigil_process__set_str(&p->binary, binary, strlen(binary)), 0);
+	ev.policy.hook = &raw_enter;
+	ev.policy.action = VIGIL_EVENT_ACTION_POST;
+	ev.policy.nargs = 1;
+	ev.policy.args[0].type = VIGIL_ARG_SYSCALL64;
+	ev.policy.args[0].value = id;
+	vigil_metrics__count_event(m, &ev);
+	vigil_process__free(p);
+}
+
+#define PROC_LABELS(binary) "binary=" binary ",namespace=,node_name=n1,pod="
+
+static void test_tetragon_events_total_sums_over_policies_with_tetragons_labels(void **state)
+{
+	struct vigil_metrics *m = metrics_named(VIGIL_METRICS_NAMES_BOTH);
+	char *text;
+
+	count(m, VIGIL_EVENT_EXEC, "/usr/bin/true", NULL, 0, false);
+	count(m, VIGIL_EVENT_EXEC, "/usr/bin/true", NULL, 0, false);
+	count(m, VIGIL_EVENT_KPROBE, "/usr/bin/curl", &kprobe, VIGIL_EVENT_ACTION_POST, false);
+	count(m, VIGIL_EVENT_TRACEPOINT, "/usr/bin/curl", &tracepoint, VIGIL_EVENT_ACTION_POST, false);
+	count(m, VIGIL_EVENT_TRACEPOINT, "/usr/bin/curl", &tracepoint, VIGIL_EVENT_ACTION_POST, false);
+	count(m, VIGIL_EVENT_ALERT, "/usr/bin/curl", NULL, 0, false);
+	text = render(m);
+	assert_int_equal(value_of(text, "tetragon_events_total",
+				  PROC_LABELS("/usr/bin/true") ",type=PROCESS_EXEC,workload="), 2);
+	assert_int_equal(value_of(text, "tetragon_events_total",
+				  PROC_LABELS("/usr/bin/curl") ",type=PROCESS_TRACEPOINT,workload="), 2);
+	assert_int_equal(value_of(text, "tetragon_process_exec_total", PROC_LABELS("/usr/bin/true") ",workload="), 2);
+	assert_int_equal(value_of(text, "tetragon_policy_events_total",
+				  "binary=/usr/bin/curl,hook=kprobe:security_bprm_check,namespace=,node_name=n1,pod=,"
+				  "policy=block-curl,workload="), 1);
+	assert_int_equal(value_of(text, "tetragon_policy_events_total",
+				  "binary=/usr/bin/curl,hook=tracepoint:syscalls/sys_enter_openat,namespace=,node_name=n1,"
+				  "pod=,policy=opens,workload="), 2);
+	/* vigil's own kinds have no Tetragon type */
+	assert_null(strstr(text, "tetragon_events_total{binary=\"/usr/bin/curl\",namespace=\"\",node_name=\"n1\","
+				 "pod=\"\",type=\"PROCESS_ALERT\""));
+	assert_int_equal(value_of(text, "tetragon_process_cache_capacity", ""), 4096);
+	free(text);
+	vigil_metrics__free(m);
+}
+
+static void test_tetragon_syscalls_total_names_raw_syscalls(void **state)
+{
+	struct vigil_metrics *m = metrics_named(VIGIL_METRICS_NAMES_TETRAGON);
+	char *text;
+
+	count_syscall(m, "/bin/sh", 257);
+	count_syscall(m, "/bin/sh", 257);
+	count_syscall(m, "/bin/sh", 0x80000000u | 5);
+	count_syscall(m, "/bin/sh", 100000);
+	text = render(m);
+	assert_int_equal(value_of(text, "tetragon_syscalls_total", PROC_LABELS("/bin/sh") ",syscall=openat,workload="), 2);
+	assert_int_equal(value_of(text, "tetragon_syscalls_total", PROC_LABELS("/bin/sh") ",syscall=i386/5,workload="), 1);
+	assert_int_equal(value_of(text, "tetragon_syscalls_total", PROC_LABELS("/bin/sh") ",syscall=100000,workload="), 1);
+	free(text);
+	vigil_metrics__free(m);
+}
+
+static void test_selector_actions_take_tetragons_labels(void **state)
+{
+	struct vigil_metrics *m = metrics_named(VIGIL_METRICS_NAMES_TETRAGON);
+	char *text;
+
+	count(m, VIGIL_EVENT_KPROBE, "/usr/bin/curl", &kprobe, VIGIL_EVENT_ACTION_SIGKILL, true);
+	text = render(m);
+	assert_int_equal(value_of(text, "tetragon_tracingpolicy_selector_actions_total",
+				  "action=monitor_sigkill,hook=security_bprm_check,hook_index=0,policy=block-curl,"
+				  "policy_namespace=,selector_index=0,selector_label="), 1);
+	free(text);
+	vigil_metrics__free(m);
+}
+
+static void test_metrics_names_choose_the_families_and_pack_keeps_vigils(void **state)
+{
+	static const enum vigil_metrics_names all[] = {VIGIL_METRICS_NAMES_BOTH, VIGIL_METRICS_NAMES_VIGIL,
+						       VIGIL_METRICS_NAMES_TETRAGON};
+	enum vigil_metrics_names parsed;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t i;
+	char *text;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(all); i++) {
+		struct vigil_metrics *m = metrics_named(all[i]);
+
+		count(m, VIGIL_EVENT_EXEC, "/usr/bin/true", NULL, 0, false);
+		text = render(m);
+		assert_int_equal(!!strstr(text, "\nvigil_events_total{"), all[i] != VIGIL_METRICS_NAMES_TETRAGON);
+		assert_int_equal(!!strstr(text, "\ntetragon_events_total{"), all[i] != VIGIL_METRICS_NAMES_VIGIL);
+		free(text);
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		assert_int_equal(vigil_metrics__pack(m, &pk), 0);
+		assert_non_null(memmem(sb.data, sb.size, "vigil_events_total{", 19));
+		assert_null(memmem(sb.data, sb.size, "tetragon_", 9));
+		msgpack_sbuffer_destroy(&sb);
+		vigil_metrics__free(m);
+	}
+	assert_int_equal(vigil_metrics_names_parse("tetragon", &parsed), 0);
+	assert_int_equal(parsed, VIGIL_METRICS_NAMES_TETRAGON);
+	assert_int_equal(vigil_metrics_names_parse("both", &parsed), 0);
+	assert_int_equal(parsed, VIGIL_METRICS_NAMES_BOTH);
+	assert_int_equal(vigil_metrics_names_parse("Tetragon", &parsed), -EINVAL);
+	assert_int_equal(vigil_metrics_names_parse("", &parsed), -EINVAL);
+}
+
 /* ================================================================ HTTP */
 
 /* One HTTP/1.0 request to 127.0.0.1:port; the whole response. */
@@ -547,6 +679,10 @@ int main(void)
 		cmocka_unit_test(test_rule_source_gives_one_sample_per_rule_and_counter),
 		cmocka_unit_test(test_sources_feed_the_reader_bus_and_cache_families),
 		cmocka_unit_test(test_pack_gives_one_entry_per_sample_keyed_by_its_text),
+		cmocka_unit_test(test_tetragon_events_total_sums_over_policies_with_tetragons_labels),
+		cmocka_unit_test(test_tetragon_syscalls_total_names_raw_syscalls),
+		cmocka_unit_test(test_selector_actions_take_tetragons_labels),
+		cmocka_unit_test(test_metrics_names_choose_the_families_and_pack_keeps_vigils),
 		cmocka_unit_test(test_http_serves_metrics_on_the_loopback_and_404_elsewhere),
 		cmocka_unit_test(test_serve_refuses_bad_addresses_and_taken_ports),
 		cmocka_unit_test(test_binary_labels_stay_on_a_loopback_endpoint),

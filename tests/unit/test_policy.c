@@ -309,6 +309,7 @@ static void test_full_policy_puts_data_after_args(void **state)
 	assert_int_equal(h->args[2].type, VIGIL_ARG_UINT32);
 	assert_int_equal(h->args[2].size_arg_index, 1);
 	assert_int_equal(h->args[2].pos.line, 38);
+	assert_false(h->args[2].data);
 }
 
 static void test_full_policy_process_filters(void **state)
@@ -715,6 +716,20 @@ static void test_capabilities_gained_keeps_the_second_slot_as_value(void **state
 	assert_int_equal(m[0].arg_slot, 0);
 	assert_int_equal(m[0].nvalues, 1);
 	assert_string_equal(m[0].values[0], "1");
+	vigil_policy_free(p);
+}
+
+/* Events name the set a mask came from (cap_effective_arg...), so the parser keeps it. */
+static void test_cap_set_types_stay_apart(void **state)
+{
+	struct vigil_policy *p = parse_ok(KPROBE("[{index: 0, type: cap_inheritable}, {index: 1, type: cap_permitted}, "
+						 "{index: 2, type: cap_effective}]",
+						 "matchArgs: [{index: 2, operator: Mask, values: [CAP_SYS_ADMIN]}]\n"));
+
+	assert_int_equal(p->hooks[0].args[0].type, VIGIL_ARG_CAP_INHERITABLE);
+	assert_int_equal(p->hooks[0].args[1].type, VIGIL_ARG_CAP_PERMITTED);
+	assert_int_equal(p->hooks[0].args[2].type, VIGIL_ARG_CAP_EFFECTIVE);
+	assert_string_equal(vigil_arg_type_name(VIGIL_ARG_CAP_EFFECTIVE), "cap_effective");
 	vigil_policy_free(p);
 }
 
@@ -1598,6 +1613,7 @@ int main(void)
 		cmocka_unit_test(test_rate_limit_units_convert_to_ms),
 		cmocka_unit_test(test_integer_values_take_hex_octal_and_negative),
 		cmocka_unit_test(test_capabilities_gained_keeps_the_second_slot_as_value),
+		cmocka_unit_test(test_cap_set_types_stay_apart),
 		cmocka_unit_test(test_tracepoint_match_index_falls_back_to_position),
 		cmocka_unit_test(test_override_error_may_be_positive_or_an_errno_name),
 		cmocka_unit_test(test_string_value_drops_one_trailing_nul),

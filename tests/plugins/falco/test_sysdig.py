@@ -435,7 +435,7 @@ class SysdigSyntheticKprobe(unittest.TestCase):
     def test_plugin_config_file_in_the_integration_format_loads(self):
         with open(os.path.join(SOURCE, "integrations", "falco", "sysdig-plugins.yaml")) as f:
             text = f.read()
-        text = text.replace("/usr/local/lib/vigil/libvigil_falco_legacy.so", LEGACY)
+        text = text.replace("/usr/lib/vigil/libvigil_falco_legacy.so", LEGACY)
         text = text.replace("ipc:///run/vigil/events.sock", self.bus)
         cfg = os.path.join(self.work, "plugins.yaml")
         with open(cfg, "w") as f:

@@ -68,10 +68,10 @@ info "capset via $(jq -r '.policies[] | select(.name == "capset-sets") | .hooks[
 
 # effective 0x1 (CAP_CHOWN only); inheritable 0; permitted full: what root had
 expect_event '.process_lsm.function_name == "capset" and .process_lsm.process.binary == "/opt/vigil/tests/vm/capdrop"
-	and .process_lsm.args[0].kernel_cap_t_arg == "0000000000000001"
-	and .process_lsm.args[1].kernel_cap_t_arg == "0000000000000000"
-	and (.process_lsm.args[2].kernel_cap_t_arg | test("^000001ff"))'
-expect_no_event '.process_lsm.process.binary == "/opt/vigil/tests/vm/capdrop" and .process_lsm.args[0].kernel_cap_t_arg != "0000000000000001"'
+	and .process_lsm.args[0].cap_effective_arg == "0000000000000001"
+	and .process_lsm.args[1].cap_inheritable_arg == "0000000000000000"
+	and (.process_lsm.args[2].cap_permitted_arg | test("^000001ff"))'
+expect_no_event '.process_lsm.process.binary == "/opt/vigil/tests/vm/capdrop" and .process_lsm.args[0].cap_effective_arg != "0000000000000001"'
 expect_event '.process_lsm.policy_name == "capset-gained" and .process_lsm.process.binary == "/opt/vigil/tests/vm/capdrop"'
 expect_no_event '.process_lsm.policy_name == "capset-gained" and .process_lsm.process.binary == "/opt/vigil/tests/host/capraise"'
 expect_event '.process_exec.process.binary == "/opt/vigil/tests/host/capraise"'

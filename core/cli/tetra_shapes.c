@@ -1,0 +1,79 @@
+/* tetra_shapes.c - the agent's replies in the shapes tetra prints: `tracingpolicy list -o
+ * json` as ListTracingPoliciesResponse (sensors.proto, protojson), `status` as tetra's
+ * "Health Status" and GetHealthStatusResponse, `version` as "CLI version"/"Server version". */
+#include <jansson.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "encode/encode.h"
+
+static json_t *str_of(const msgpack_object *o)
+{
+	return o && o->type == MSGPACK_OBJECT_STR ? json_stringn(o->via.str.ptr, o->via.str.size) : json_string("");
+}
+
+static bool str_is(const msgpack_object *o, const char *s)
+{
+	return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) && !memcmp(o->via.str.ptr, s, o->via.str.size);
+}
+
+/* HookStatus {section, state, hook_description}: vigil's hook, the mechanism it got on
+ * this kernel, whether it is attached. */
+static json_t *hook_statuses(const msgpack_object *hooks)
+{
+	json_t *a = json_array();
+	char desc[512];
+	uint32_t i;
+
+	for (i = 0; a && hooks && hooks->type == MSGPACK_OBJECT_ARRAY && i < hooks->via.array.size; i++) {
+		const msgpack_object *h = &hooks->via.array.ptr[i], *hook = vigil_msgpack_get(h, "hook");
+		const msgpack_object *mech = vigil_msgpack_get(h, "mechanism"), *att = vigil_msgpack_get(h, "attached");
+		bool attached = att && att->type == MSGPACK_OBJECT_BOOLEAN && att->via.boolean;
+
+		snprintf(desc, sizeof(desc), "%.*s via %.*s%s", hook && hook->type == MSGPACK_OBJECT_STR ? (int)hook->via.str.size : 0,
+			 hook ? hook->via.str.ptr : "", mech && mech->type == MSGPACK_OBJECT_STR ? (int)mech->via.str.size : 0,
+			 mech ? mech->via.str.ptr : "", attached ? "" : " (detached)");
+		json_array_append_new(a, json_pack("{s:o, s:s, s:s, s:i}", "section", str_of(mech),
+						   "state", attached ? "STATUS_LOADED" : "STATUS_UNSPECIFIED",
+						   "hook_description", desc, "hook_idx", (int)i));
+	}
+	return a;
+}
+
+int cli_print_policies_tetra_json(const msgpack_object *policies)
+{
+	json_t *root = json_object(), *list = json_array();
+	char id[24], *text;
+	uint32_t i;
+
+	for (i = 0; policies && policies->type == MSGPACK_OBJECT_ARRAY && i < policies->via.array.size; i++) {
+		const msgpack_object *p = &policies->via.array.ptr[i], *state = vigil_msgpack_get(p, "state");
+		const msgpack_object *mode = vigil_msgpack_get(p, "mode"), *file = vigil_msgpack_get(p, "file");
+		bool enabled = str_is(state, "enabled");
+		json_t *o;
+
+		/* protojson: uint64 as a string, enums by name, defaults left out */
+		snprintf(id, sizeof(id), "%u", i + 1);
+		o = json_pack("{s:s, s:o}", "id", id, "name", str_of(vigil_msgpack_get(p, "name")));
+		if (file && file->type == MSGPACK_OBJECT_STR && file->via.str.size)
+			json_object_set_new(o, "info", str_of(file));
+		json_object_set_new(o, "sensors", json_pack("[s]", "generic_sensor"));
+		if (enabled)
+			json_object_set_new(o, "enabled", json_true());
+		json_object_set_new(o, "state", json_string(enabled ? "TP_STATE_ENABLED" : "TP_STATE_DISABLED"));
+		json_object_set_new(o, "mode", json_string(str_is(mode, "monitor") ? "TP_MODE_MONITOR" : "TP_MODE_ENFORCE"));
+		json_object_set_new(o, "hook_statuses", hook_statuses(vigil_msgpack_get(p, "hooks")));
+		json_array_append_new(list, o);
+	}
+	json_object_set_new(root, "policies", list);
+	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!text)
+		return 1;
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}

@@ -1,0 +1,258 @@
+/* version_bugtool.c - `vigil version` (the client's and the agent's, as tetra prints them)
+ * and `vigil bugtool` (one .tar.gz with what a bug report needs). */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus/bus.h"
+#include "cli.h"
+#include "common/common.h"
+#include "encode/encode.h"
+
+static const char status_req[] = "\x81\xa3" "cmd" "\xa6" "status";	/* {"cmd": "status"} */
+
+/* The agent's status reply as JSON into out; 0 or -errno (-ETIMEDOUT: no agent). */
+static int agent_status_json(const char *control, int timeout_ms, struct vigil_buf *out)
+{
+	struct vigil_buf reply = {0};
+	msgpack_unpacked up;
+	size_t off = 0;
+	int err;
+
+	err = vigil_ctl_request(control, status_req, sizeof(status_req) - 1, &reply, timeout_ms);
+	msgpack_unpacked_init(&up);
+	if (!err && msgpack_unpack_next(&up, reply.data, reply.len, &off) != MSGPACK_UNPACK_SUCCESS)
+		err = -EBADMSG;
+	if (!err)
+		err = vigil_json_from_msgpack(&up.data, out);
+	msgpack_unpacked_destroy(&up);
+	vigil_buf_free(&reply);
+	return err;
+}
+
+/* The agent's version from its status reply; 0 or -errno. */
+static int agent_version(const char *control, int timeout_ms, char *out, size_t size)
+{
+	struct vigil_buf reply = {0};
+	const msgpack_object *v;
+	msgpack_unpacked up;
+	size_t off = 0;
+	int err;
+
+	err = vigil_ctl_request(control, status_req, sizeof(status_req) - 1, &reply, timeout_ms);
+	msgpack_unpacked_init(&up);
+	if (!err && msgpack_unpack_next(&up, reply.data, reply.len, &off) != MSGPACK_UNPACK_SUCCESS)
+		err = -EBADMSG;
+	v = err ? NULL : vigil_msgpack_get(&up.data, "version");
+	if (!err && (!v || v->type != MSGPACK_OBJECT_STR))
+		err = -EBADMSG;
+	if (!err)
+		snprintf(out, size, "%.*s", (int)v->via.str.size, v->via.str.ptr);
+	msgpack_unpacked_destroy(&up);
+	vigil_buf_free(&reply);
+	return err;
+}
+
+int cmd_version(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"server", no_argument, NULL, 's'},
+		{"build", no_argument, NULL, 'b'},
+		{"server-address", required_argument, NULL, 'c'},
+		{"control", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *control = VIGIL_BUS_DEFAULT_CONTROL;
+	bool server = false, build = false;
+	char version[64];
+	int c, err;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "sbh", options, NULL)) != -1) {
+		switch (c) {
+		case 's': server = true; break;
+		case 'b': build = true; break;
+		case 'c': control = optarg; break;
+		case 'h':
+			printf("usage: vigil version [-s|--server] [-b|--build] [--server-address URL]\n"
+			       "  the client's version, and the agent's when one answers (-s: exit 1 when none does)\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	printf("CLI version: %s\n", VIGIL_VERSION);
+	/* without -s a missing agent is no error: the client's version is still the answer */
+	err = agent_version(control, server ? 3000 : 500, version, sizeof(version));
+	if (!err)
+		printf("Server version: %s\n", version);
+	else if (server)
+		fprintf(stderr, "vigil version: no agent answered at %s: %s\n", control, strerror(-err));
+	else
+		printf("Server version: unavailable (no agent answered at %s)\n", control);
+	if (build)
+		printf("Build: vigil %s, compiler %s, built %s %s\n", VIGIL_VERSION, __VERSION__, __DATE__, __TIME__);
+	return err && server ? 1 : 0;
+}
+
+/* ---- bugtool ---- */
+
+/* Run argv with its standard output (and error) into path; 0, or the reason in the file. */
+static void run_to_file(const char *const argv[], const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), status;
+	pid_t pid;
+
+	if (fd < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execvp(argv[0], (char *const *)argv);
+		dprintf(STDOUT_FILENO, "could not run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	else
+		dprintf(fd, "could not fork for %s: %s\n", argv[0], strerror(errno));
+	close(fd);
+}
+
+static void write_file(const char *dir, const char *name, const char *text, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "we");
+	if (!f)
+		return;
+	fwrite(text, 1, len, f);
+	fclose(f);
+}
+
+/* A file of the host (kernel version, OS) copied in, when readable. */
+static void copy_file(const char *dir, const char *name, const char *src)
+{
+	char buf[65536];
+	size_t n;
+	FILE *f = fopen(src, "re");
+
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	write_file(dir, name, buf, n);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+int cmd_bugtool(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"out", required_argument, NULL, 'o'},
+		{"server-address", required_argument, NULL, 'c'},
+		{"control", required_argument, NULL, 'c'},
+		{"log", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *control = VIGIL_BUS_DEFAULT_CONTROL, *log = NULL;
+	char out[4096] = "", dir[] = "/tmp/vigil-bugtool-XXXXXX", path[4200], stamp[32], self[4096];
+	struct vigil_buf status = {0};
+	struct utsname u;
+	time_t now = time(NULL);
+	ssize_t n;
+	int c, err, rc = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'o': snprintf(out, sizeof(out), "%s", optarg); break;
+		case 'c': control = optarg; break;
+		case 'l': log = optarg; break;
+		case 'h':
+			printf("usage: vigil bugtool [--out FILE.tar.gz] [--server-address URL] [--log FILE]\n"
+			       "  status (with counters, metrics, policies and the mechanism of each hook), probed kernel\n"
+			       "  mechanisms, the agent's BPF programs and maps (bpftool), recent log (--log FILE, else\n"
+			       "  journalctl -u vigild), versions (client, agent, kernel, OS) in one archive\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", gmtime(&now));
+	if (!out[0])
+		snprintf(out, sizeof(out), "vigil-bugtool-%s.tar.gz", stamp);
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "vigil bugtool: cannot make a directory in /tmp: %s\n", strerror(errno));
+		return 1;
+	}
+	/* status: the agent's own view, the first thing a bug report needs */
+	err = agent_status_json(control, 3000, &status);
+	if (!err) {
+		write_file(dir, "status.json", status.data, status.len);
+	} else {
+		snprintf(path, sizeof(path), "no agent answered at %s: %s\n", control, strerror(-err));
+		write_file(dir, "status.error", path, strlen(path));
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	{
+		const char *status_text[] = {self, "status", "--control", control, NULL};
+		const char *policies[] = {self, "tracingpolicy", "list", "-o", "json", "--control", control, NULL};
+		const char *version[] = {self, "version", "--control", control, NULL};
+		const char *probe[] = {self, "probe", NULL};
+		const char *progs[] = {"bpftool", "-j", "prog", "show", NULL};
+		const char *maps[] = {"bpftool", "-j", "map", "show", NULL};
+		const char *links[] = {"bpftool", "-j", "link", "show", NULL};
+		const char *journal[] = {"journalctl", "-u", "vigild", "--no-pager", "-n", "2000", NULL};
+		const char *tail[] = {"tail", "-n", "2000", log, NULL};
+		const char *tar[] = {"tar", "-czf", out, "-C", dir, ".", NULL};
+
+		snprintf(path, sizeof(path), "%s/status.txt", dir);
+		run_to_file(status_text, path);
+		snprintf(path, sizeof(path), "%s/policies.json", dir);
+		run_to_file(policies, path);
+		snprintf(path, sizeof(path), "%s/versions.txt", dir);
+		run_to_file(version, path);
+		snprintf(path, sizeof(path), "%s/probe.txt", dir);
+		run_to_file(probe, path);
+		snprintf(path, sizeof(path), "%s/bpftool-prog.json", dir);
+		run_to_file(progs, path);
+		snprintf(path, sizeof(path), "%s/bpftool-map.json", dir);
+		run_to_file(maps, path);
+		snprintf(path, sizeof(path), "%s/bpftool-link.json", dir);
+		run_to_file(links, path);
+		snprintf(path, sizeof(path), "%s/log.txt", dir);
+		run_to_file(log ? tail : journal, path);
+		if (!uname(&u)) {
+			snprintf(path, sizeof(path), "%s %s %s %s\n", u.sysname, u.release, u.version, u.machine);
+			write_file(dir, "uname.txt", path, strlen(path));
+		}
+		copy_file(dir, "os-release", "/etc/os-release");
+		copy_file(dir, "proc-version", "/proc/version");
+		run_to_file(tar, "/dev/null");
+	}
+	if (access(out, R_OK)) {
+		fprintf(stderr, "vigil bugtool: could not write %s\n", out);
+	} else {
+		printf("%s\n", out);
+		rc = 0;
+	}
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	vigil_buf_free(&status);
+	return rc;
+}
