@@ -1,6 +1,7 @@
 /* control.c - the agent's answers on the control socket: {"cmd": "status"} and friends. */
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,6 +78,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "kernel_signal_failed", k.signal_failed);
 	pack_kv_u64(pk, "bus_sent", vigil_pub__sent(a->pub));
 	pack_kv_u64(pk, "bus_dropped", vigil_pub__dropped(a->pub));
+	pack_kv_u64(pk, "bus_last_seq", vigil_pub__last_seq(a->pub));	/* the delivery stamp's */
 	pack_kv_u64(pk, "pcache_size", c.pcache.size);
 	pack_kv_u64(pk, "pcache_evictions", c.pcache.evictions);
 	pack_kv_u64(pk, "pcache_misses", c.pcache.misses);
@@ -110,6 +112,36 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "hook_ids_in_use", ss.ids_in_use);
 }
 
+/* What the agent knows of delivery: its stamp's incarnation and last seq (a subscriber
+ * compares them with what it received), and per subscriber connection of its own SP
+ * listener what could not be queued for it. nanomsg transports say nothing per peer. */
+static void pack_delivery(msgpack_packer *pk, struct vigil_agent *a)
+{
+	struct vigil_pub_peer peers[128];
+	char inc[17];
+	size_t n = vigil_pub__peers(a->pub, peers, VIGIL_ARRAY_SIZE(peers)), i;
+
+	if (n > VIGIL_ARRAY_SIZE(peers))
+		n = VIGIL_ARRAY_SIZE(peers);
+	snprintf(inc, sizeof(inc), "%016" PRIx64, vigil_pub__incarnation(a->pub));
+	msgpack_pack_map(pk, 3);
+	ctl_pack_str(pk, "incarnation");
+	ctl_pack_str(pk, inc);
+	pack_kv_u64(pk, "last_seq", vigil_pub__last_seq(a->pub));
+	ctl_pack_str(pk, "subscribers");
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_map(pk, 5);
+		ctl_pack_str(pk, "pid");
+		msgpack_pack_int32(pk, peers[i].pid);
+		ctl_pack_str(pk, "uid");
+		msgpack_pack_int64(pk, peers[i].uid);
+		pack_kv_u64(pk, "sent", peers[i].sent);
+		pack_kv_u64(pk, "dropped", peers[i].dropped);
+		pack_kv_u64(pk, "queued_bytes", peers[i].queued_bytes);
+	}
+}
+
 static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 {
 	struct utsname u;
@@ -117,7 +149,7 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 
 	if (!uname(&u))
 		snprintf(kernel, sizeof(kernel), "%s %s", u.release, u.version);
-	msgpack_pack_map(pk, 10 + 1);
+	msgpack_pack_map(pk, 10 + 1 + 1);
 	ctl_pack_str(pk, "ok");
 	msgpack_pack_true(pk);
 	ctl_pack_str(pk, "version");
@@ -137,6 +169,8 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 	agent_policy_list(a, NULL, pk);
 	ctl_pack_str(pk, "policy_dir");		/* its watch, and the files refused (policy_dir.c) */
 	agent_policy_dir_pack(a, pk);
+	ctl_pack_str(pk, "delivery");
+	pack_delivery(pk, a);
 	ctl_pack_str(pk, "metrics");		/* every sample of /metrics (core/metrics) */
 	vigil_metrics__pack(a->metrics, pk);
 }

@@ -29,8 +29,63 @@ VIGIL_API struct vigil_pub *vigil_pub__open(const char *url, unsigned int mode);
 VIGIL_API int vigil_pub__send(struct vigil_pub *p, const void *data, size_t len);
 VIGIL_API uint64_t vigil_pub__sent(const struct vigil_pub *p);
 VIGIL_API uint64_t vigil_pub__dropped(const struct vigil_pub *p);
+/* Stamp msg (a msgpack map, changed in place) with this publisher's incarnation and
+ * its next sequence number, then send it as vigil_pub__send does. The number is used up
+ * even when sending fails, so every subscriber sees the hole. *seq (may be NULL) is the
+ * number given. Returns what vigil_pub__send returns, or -EINVAL when msg is no map. */
+VIGIL_API int vigil_pub__publish(struct vigil_pub *p, struct vigil_buf *msg, uint64_t *seq);
+/* Random, fixed for the publisher's life, never 0: a restarted agent is a new stream. */
+VIGIL_API uint64_t vigil_pub__incarnation(const struct vigil_pub *p);
+/* The last sequence number given (0 before the first). */
+VIGIL_API uint64_t vigil_pub__last_seq(const struct vigil_pub *p);
+
+/* One subscriber connection of our own SP listener (ipc:// and tcp://), as the agent sees
+ * it: what it could not queue for that subscriber alone. pid/uid are the kernel's for
+ * ipc:// (SO_PEERCRED), -1 for tcp://. */
+struct vigil_pub_peer {
+	int32_t pid;
+	int64_t uid;
+	uint64_t sent, dropped, queued_bytes;
+};
+
+/* Copy up to max subscriber connections into out; returns how many there are (possibly
+ * more than max). 0 for nanomsg transports, which never say who dropped what. */
+VIGIL_API size_t vigil_pub__peers(struct vigil_pub *p, struct vigil_pub_peer *out, size_t max);
 /* Close the socket (and remove an ipc socket file). Accepts NULL. */
 VIGIL_API void vigil_pub__close(struct vigil_pub *p);
+
+/* ---- the delivery stamp (stamp.c) ----
+ *
+ * Every message the agent publishes is a msgpack map whose last two entries are
+ *   "vigil_seq": uint64          1, 2, 3... for every message of this incarnation
+ *   "vigil_incarnation": uint64  random per agent start, never 0
+ * written as 0xcf + 8 bytes. Decoders that do not know them see two more keys;
+ * vigil_msg__decode hides them (vigil_msg__delivery reads them), so the JSON and compact
+ * renderings stay Tetragon's. A subscriber that sees seq jump from a to b missed
+ * b - a - 1 messages; a new incarnation is a restart, not a loss. */
+#define VIGIL_BUS_KEY_SEQ "vigil_seq"
+#define VIGIL_BUS_KEY_INCARNATION "vigil_incarnation"
+#define VIGIL_BUS_STAMP_LEN (1 + 9 + 9 + 1 + 17 + 9)
+
+/* Append the stamp to msg, a msgpack map (its header is rewritten; the buffer may move).
+ * 0, -EINVAL when msg does not start with a map, -ENOMEM (msg unchanged on failure). */
+VIGIL_API int vigil_bus_stamp(struct vigil_buf *msg, uint64_t incarnation, uint64_t seq);
+/* Read the stamp of a message: 0, -ENOENT when it has none (or a 0 in either), -EBADMSG
+ * when the bytes are not one msgpack map. */
+VIGIL_API int vigil_bus_stamp_read(const void *data, size_t len, uint64_t *incarnation, uint64_t *seq);
+
+/* What a subscriber saw of the stream (vigil_sub__delivery), counted from the stamps. */
+struct vigil_delivery {
+	uint64_t received;	/* messages received */
+	uint64_t missed;	/* messages the stamps say never arrived */
+	uint64_t gaps;		/* holes those were in */
+	uint64_t restarts;	/* times a new incarnation appeared after another */
+	uint64_t unstamped;	/* messages without a (valid) stamp: not counted for gaps */
+	uint64_t reordered;	/* a seq at or below the last one: repeats, not loss */
+	uint64_t incarnation;	/* of the last stamped message; 0 before one */
+	uint64_t last_seq;
+	uint64_t last_gap_first, last_gap_last;	/* the last hole, inclusive; 0 before one */
+};
 
 /* ---- subscriber (CLI, plugins) ---- */
 
@@ -43,6 +98,14 @@ VIGIL_API struct vigil_sub *vigil_sub__open(const char *url, int recv_timeout_ms
 /* Receive one message into *data (owned by the caller, release with vigil_bus_msg_free).
  * Returns the length, -ETIMEDOUT when the timeout passed with nothing, -EINTR, or -errno. */
 VIGIL_API int vigil_sub__recv(struct vigil_sub *s, void **data);
+/* What the stamps of every message received so far say (see struct vigil_delivery). */
+VIGIL_API void vigil_sub__delivery(const struct vigil_sub *s, struct vigil_delivery *out);
+VIGIL_API uint64_t vigil_sub__missed(const struct vigil_sub *s);
+VIGIL_API uint64_t vigil_sub__restarts(const struct vigil_sub *s);
+/* Called from vigil_sub__recv, before it returns the message after a hole, with the
+ * hole's first and last missing seq (inclusive) in incarnation. fn NULL: none. */
+typedef void (*vigil_gap_fn)(void *ctx, uint64_t incarnation, uint64_t first, uint64_t last);
+VIGIL_API void vigil_sub__on_gap(struct vigil_sub *s, vigil_gap_fn fn, void *ctx);
 /* The nanomsg socket, for callers that poll several (nn_poll). */
 VIGIL_API int vigil_sub__socket(const struct vigil_sub *s);
 VIGIL_API void vigil_sub__close(struct vigil_sub *s);
