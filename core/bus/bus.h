@@ -83,6 +83,8 @@ struct vigil_delivery {
 	uint64_t unstamped;	/* messages without a (valid) stamp: not counted for gaps */
 	uint64_t reordered;	/* a seq at or below the last one: repeats, not loss */
 	uint64_t incarnation;	/* of the last stamped message; 0 before one */
+	uint64_t first_seq;	/* the first of this incarnation seen (or asked for): with last_seq,
+				 * the span received + missed covers, unless reordered */
 	uint64_t last_seq;
 	uint64_t last_gap_first, last_gap_last;	/* the last hole, inclusive; 0 before one */
 };
@@ -110,6 +112,104 @@ VIGIL_API void vigil_sub__on_gap(struct vigil_sub *s, vigil_gap_fn fn, void *ctx
 VIGIL_API int vigil_sub__socket(const struct vigil_sub *s);
 VIGIL_API void vigil_sub__close(struct vigil_sub *s);
 VIGIL_API void vigil_bus_msg_free(void *data);
+
+/* ---- the journal (agent side): every published message, bounded, on disk ----
+ *
+ * The lossless path. The agent appends every message it publishes, keyed by its seq; a
+ * consumer that must not lose events pulls them over the control socket ("events_read",
+ * vigil_reader below) at its own pace. Appending never blocks: the messages wait on a
+ * list (bounded in bytes) for the journal's own writer thread, and one that does not fit
+ * is counted as dropped. The files are bounded too: past max_bytes the oldest segment is
+ * removed, its messages counted as evicted. A consumer asking for an evicted seq is told
+ * exactly how many it lost. The files belong to one incarnation: removed at open (what a
+ * previous agent left) and at close. */
+
+#define VIGIL_JOURNAL_DEFAULT_BYTES (256ULL << 20)
+
+struct vigil_journal_opts {
+	size_t sz;			/* sizeof(struct vigil_journal_opts) */
+	const char *dir;		/* created 0700 if missing; must be the agent's alone */
+	uint64_t max_bytes;		/* 0: VIGIL_JOURNAL_DEFAULT_BYTES */
+	uint64_t queue_bytes;		/* the writer may lag by this much; 0: 32 MiB */
+};
+
+struct vigil_journal_stats {
+	uint64_t written;		/* messages in segment files, ever */
+	uint64_t dropped;		/* never journaled: the writer was a whole queue behind */
+	uint64_t evicted;		/* removed by the size bound */
+	uint64_t write_errors;		/* the disk refused (full?): not journaled either */
+	uint64_t bytes, segments;	/* on disk now */
+	uint64_t oldest, last;		/* seqs kept now (0, 0: none) */
+};
+
+/* Where a read stopped. */
+struct vigil_journal_pos {
+	uint64_t next;		/* the seq to ask for next */
+	uint64_t count;		/* messages handed over */
+	uint64_t lost;		/* seqs in [from, next) not in the journal: evicted or dropped */
+	uint64_t oldest, last;	/* what the journal holds (0 when empty) */
+};
+
+struct vigil_journal;
+
+/* Open (clearing old segment files) and start the writer thread. NULL + errno: EPERM when
+ * the directory is someone else's or open to group or others (logged). */
+VIGIL_API struct vigil_journal *vigil_journal__open(const struct vigil_journal_opts *o);
+/* Queue a copy of one message. Never blocks on the disk. 0, or -ENOBUFS / -ENOMEM /
+ * -EMSGSIZE (counted as dropped). One appending thread at a time. */
+VIGIL_API int vigil_journal__append(struct vigil_journal *j, uint64_t seq, const void *data, size_t len);
+/* Called for each message read; data is valid for the call. Non-zero stops the read. */
+typedef int (*vigil_journal_msg_fn)(void *ctx, uint64_t seq, const void *data, size_t len);
+/* Hand over up to max_msgs messages (and about max_bytes, at least one) from seq `from`
+ * on (0: the oldest kept), oldest first. 0 or -errno; *pos filled either way. */
+VIGIL_API int vigil_journal__read(struct vigil_journal *j, uint64_t from, size_t max_msgs, size_t max_bytes,
+				  vigil_journal_msg_fn fn, void *ctx, struct vigil_journal_pos *pos);
+/* All zero for NULL. */
+VIGIL_API void vigil_journal__stats(struct vigil_journal *j, struct vigil_journal_stats *out);
+/* Stop the writer (what is queued is written first), remove the files. Accepts NULL. */
+VIGIL_API void vigil_journal__close(struct vigil_journal *j);
+
+/* ---- the journal's consumer (reader.c): pulls over the control socket ----
+ *
+ * Request {"cmd": "events_read", "max": N, "from": seq, "incarnation": I}; without "from",
+ * from what is published next; "from": 0 for the oldest kept; an "incarnation" that is
+ * not the agent's reads its stream from 1. Reply {"ok": true, "incarnation": I, "from":
+ * the seq read from, "next": the seq to ask next, "lost": seqs in [from, next) not kept,
+ * "oldest": .., "last": .., "events": [bin, ...]} where each bin is a stamped bus message.
+ * Reading the journal is root's, as subscribing to the events socket is (its file is
+ * root's, 0660): a --control-group member is refused. */
+
+#define VIGIL_READER_MAX_BATCH 10000
+
+enum vigil_reader_start {
+	VIGIL_READER_NOW,	/* what is published after the first pull */
+	VIGIL_READER_OLDEST,	/* the oldest message the journal keeps */
+	VIGIL_READER_SEQ,	/* from_seq of incarnation */
+};
+
+struct vigil_reader_opts {
+	size_t sz;			/* sizeof(struct vigil_reader_opts) */
+	enum vigil_reader_start start;
+	uint64_t from_seq;		/* VIGIL_READER_SEQ */
+	uint64_t incarnation;		/* VIGIL_READER_SEQ: whose seq (0: the agent's now) */
+	uint32_t batch;			/* messages per pull (0: 1000, at most VIGIL_READER_MAX_BATCH) */
+	int timeout_ms;			/* per pull (0: 5000) */
+};
+
+struct vigil_reader;
+
+/* No request is made until the first pull. opts may be NULL. NULL + errno. */
+VIGIL_API struct vigil_reader *vigil_reader__open(const char *control_url, const struct vigil_reader_opts *opts);
+/* One request: fn is called for each message (stamped bus bytes, valid for the call)
+ * in seq order. Returns how many (0: nothing new yet), or -errno: -EACCES (not root),
+ * -EPROTO (no journal, or another refusal; logged), -ETIMEDOUT, -EBADMSG, or fn's. */
+VIGIL_API int vigil_reader__pull(struct vigil_reader *r, vigil_journal_msg_fn fn, void *ctx);
+/* missed: seqs the journal no longer had (its bound, or its queue) when asked, exact. */
+VIGIL_API void vigil_reader__delivery(const struct vigil_reader *r, struct vigil_delivery *out);
+VIGIL_API void vigil_reader__on_gap(struct vigil_reader *r, vigil_gap_fn fn, void *ctx);
+/* The seq the next pull asks for (0 before the first). */
+VIGIL_API uint64_t vigil_reader__next(const struct vigil_reader *r);
+VIGIL_API void vigil_reader__close(struct vigil_reader *r);
 
 /* ---- control: request/reply ---- */
 

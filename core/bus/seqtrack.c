@@ -19,6 +19,7 @@ uint64_t bus_seqtrack_note(struct vigil_delivery *t, const void *data, size_t le
 		if (t->incarnation)
 			t->restarts++;
 		t->incarnation = inc;
+		t->first_seq = seq;
 		t->last_seq = seq;
 		return 0;
 	}
