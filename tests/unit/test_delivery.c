@@ -2,7 +2,8 @@
  * subscriber's gap counting (seqtrack.c, sub.c): the stamp survives every map header
  * form, decoding hides it so JSON is unchanged, crafted streams (holes, restarts,
  * repeats, unstamped, malformed, a stamp of the wrong type) are counted as what they are,
- * and a real publisher and subscriber over ipc:// agree. */
+ * and a real publisher and subscriber over ipc:// agree. The journal (journal.c) reads
+ * back by seq, counts what it never had and what its bound evicted, exactly. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -301,6 +303,152 @@ static void test_subscriber_counts_what_a_real_publisher_skipped(void **state)
 	rmdir(dir);
 }
 
+/* ---- the journal (journal.c) ---- */
+
+struct got {
+	uint64_t seqs[4096];
+	size_t n;
+	bool bad;
+};
+
+static int collect(void *ctx, uint64_t seq, const void *data, size_t len)
+{
+	struct got *g = ctx;
+	uint64_t inc, s;
+
+	/* what comes back is the message as appended: here a stamped event of that seq */
+	if (vigil_bus_stamp_read(data, len, &inc, &s) || s != seq || inc != 77)
+		g->bad = true;
+	if (g->n < 4096)
+		g->seqs[g->n++] = seq;
+	return 0;
+}
+
+static void append(struct vigil_journal *j, uint64_t seq, unsigned int entries)
+{
+	struct vigil_buf msg = {0};
+
+	event(&msg, entries);
+	assert_int_equal(vigil_bus_stamp(&msg, 77, seq), 0);
+	assert_int_equal(vigil_journal__append(j, seq, msg.data, msg.len), 0);
+	vigil_buf_free(&msg);
+}
+
+static void wait_written(struct vigil_journal *j, uint64_t n)
+{
+	struct vigil_journal_stats st;
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		vigil_journal__stats(j, &st);
+		if (st.written >= n)
+			return;
+		usleep(10000);
+	}
+	fail_msg("the journal wrote %llu of %llu", (unsigned long long)st.written, (unsigned long long)n);
+}
+
+static struct vigil_journal *journal_in(char *dir, uint64_t max_bytes)
+{
+	struct vigil_journal_opts o = {.sz = sizeof(o), .dir = dir, .max_bytes = max_bytes};
+	struct vigil_journal *j;
+
+	assert_non_null(mkdtemp(dir));
+	chmod(dir, 0700);
+	j = vigil_journal__open(&o);
+	assert_non_null(j);
+	return j;
+}
+
+static void test_journal_reads_back_by_seq_and_counts_holes(void **state)
+{
+	char dir[] = "/tmp/vigil-test-journal-XXXXXX";
+	struct vigil_journal *j = journal_in(dir, 0);
+	struct vigil_journal_pos pos;
+	struct got *g = calloc(1, sizeof(*g));
+	uint64_t s;
+
+	for (s = 1; s <= 100; s++)
+		append(j, s, 3);
+	append(j, 104, 3);		/* 101..103 never reached the journal */
+	wait_written(j, 101);
+
+	assert_int_equal(vigil_journal__read(j, 0, 1000, 1 << 20, collect, g, &pos), 0);
+	assert_false(g->bad);
+	assert_int_equal(g->n, 101);
+	assert_int_equal(g->seqs[0], 1);
+	assert_int_equal(g->seqs[100], 104);
+	assert_int_equal(pos.lost, 3);
+	assert_int_equal(pos.next, 105);
+	assert_int_equal(pos.oldest, 1);
+	assert_int_equal(pos.last, 104);
+
+	g->n = 0;
+	assert_int_equal(vigil_journal__read(j, 50, 10, 1 << 20, collect, g, &pos), 0);
+	assert_int_equal(g->n, 10);
+	assert_int_equal(g->seqs[0], 50);
+	assert_int_equal(pos.next, 60);
+	assert_int_equal(pos.lost, 0);
+
+	/* nothing new past the end: an empty answer that keeps the place */
+	g->n = 0;
+	assert_int_equal(vigil_journal__read(j, 105, 10, 1 << 20, collect, g, &pos), 0);
+	assert_int_equal(g->n, 0);
+	assert_int_equal(pos.next, 105);
+	vigil_journal__close(j);
+	assert_int_equal(rmdir(dir), 0);	/* its files went with it */
+	free(g);
+}
+
+static void test_journal_bound_evicts_and_the_reader_is_told_exactly(void **state)
+{
+	char dir[] = "/tmp/vigil-test-journal-XXXXXX";
+	struct vigil_journal *j = journal_in(dir, 1 << 20);	/* 1 MiB: segments of 1 MiB */
+	struct vigil_journal_stats st;
+	struct vigil_journal_pos pos;
+	struct got *g = calloc(1, sizeof(*g));
+	uint64_t s, total = 0;
+
+	/* ~3 MiB of 200-entry events */
+	for (s = 1; s <= 1500; s++)
+		append(j, s, 200);
+	wait_written(j, 1500);
+	vigil_journal__stats(j, &st);
+	assert_true(st.evicted > 0);
+	assert_true(st.bytes <= (2u << 20));
+	assert_int_equal(st.oldest, st.evicted + 1);
+	/* from 1: told exactly what the bound cost, then everything still kept, in order */
+	do {
+		g->n = 0;
+		assert_int_equal(vigil_journal__read(j, total ? pos.next : 1, 4096, 1 << 20, collect, g, &pos), 0);
+		if (!total)
+			assert_int_equal(pos.lost, st.evicted);
+		else
+			assert_int_equal(pos.lost, 0);
+		total += g->n;
+	} while (g->n);
+	assert_false(g->bad);
+	assert_int_equal(total + st.evicted, 1500);
+	vigil_journal__close(j);
+	rmdir(dir);
+	free(g);
+}
+
+static void test_journal_refuses_a_directory_others_can_read(void **state)
+{
+	char dir[] = "/tmp/vigil-test-journal-XXXXXX";
+	struct vigil_journal_opts o = {.sz = sizeof(o), .dir = dir};
+
+	assert_non_null(mkdtemp(dir));
+	chmod(dir, 0755);
+	assert_null(vigil_journal__open(&o));
+	assert_int_equal(errno, EPERM);
+	o.dir = "";
+	assert_null(vigil_journal__open(&o));
+	assert_int_equal(errno, EINVAL);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +458,9 @@ int main(void)
 		cmocka_unit_test(test_stamp_read_absent_malformed_and_mistyped),
 		cmocka_unit_test(test_track_counts_holes_restarts_repeats),
 		cmocka_unit_test(test_subscriber_counts_what_a_real_publisher_skipped),
+		cmocka_unit_test(test_journal_reads_back_by_seq_and_counts_holes),
+		cmocka_unit_test(test_journal_bound_evicts_and_the_reader_is_told_exactly),
+		cmocka_unit_test(test_journal_refuses_a_directory_others_can_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
