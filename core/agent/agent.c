@@ -139,6 +139,7 @@ static int start_metrics(struct vigil_agent *a)
 		.exporter = a->exporter,
 		.reader_stats = reader_stats,
 		.ctx = a,
+		.journal = a->journal,
 	};
 
 	vigil_metrics__set_sources(a->metrics, &src);

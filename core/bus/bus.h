@@ -50,7 +50,7 @@ struct vigil_pub_peer {
 
 /* Copy up to max subscriber connections into out; returns how many there are (possibly
  * more than max). 0 for nanomsg transports, which never say who dropped what. */
-VIGIL_API size_t vigil_pub__peers(struct vigil_pub *p, struct vigil_pub_peer *out, size_t max);
+VIGIL_API size_t vigil_pub__peers(const struct vigil_pub *p, struct vigil_pub_peer *out, size_t max);
 /* Close the socket (and remove an ipc socket file). Accepts NULL. */
 VIGIL_API void vigil_pub__close(struct vigil_pub *p);
 

@@ -139,7 +139,7 @@ uint64_t vigil_pub__last_seq(const struct vigil_pub *p)
 	return atomic_load(&p->seq);
 }
 
-size_t vigil_pub__peers(struct vigil_pub *p, struct vigil_pub_peer *out, size_t max)
+size_t vigil_pub__peers(const struct vigil_pub *p, struct vigil_pub_peer *out, size_t max)
 {
 	return p->sp ? pub_sp_peers(p->sp, out, max) : 0;
 }

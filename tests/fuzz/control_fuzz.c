@@ -149,7 +149,7 @@ uint64_t __wrap_vigil_pub__incarnation(const struct vigil_pub *p)
 	return 1;
 }
 
-size_t __wrap_vigil_pub__peers(struct vigil_pub *p, struct vigil_pub_peer *out, size_t max)
+size_t __wrap_vigil_pub__peers(const struct vigil_pub *p, struct vigil_pub_peer *out, size_t max)
 {
 	return 0;
 }
