@@ -196,6 +196,12 @@ class Storm(unittest.TestCase):
             c = self.agent.status()["counters"]
             return c["journal_written"] == c["bus_last_seq"]
         self.assertTrue(wait_for(caught_up, 5, step=0.05))
+        # the status reply stays whole with the counters added for this (a miscounted map
+        # header would push its last keys out)
+        st = self.agent.status()
+        self.assertEqual(set(st) - {"ok"}, {"version", "kernel", "node_name", "uptime_s", "process_mechanism",
+                                            "mechanisms", "counters", "policies", "delivery", "metrics"})
+        self.assertIn("hook_ids_in_use", st["counters"])
 
 
 @vh.require_root
