@@ -124,11 +124,22 @@ static bool read_uint(const unsigned char *p, size_t len, uint64_t *out)
 	return true;
 }
 
+/* A string object (any of msgpack's four string forms) equal to key. */
 static bool is_key(const unsigned char *p, size_t len, const char *key)
 {
-	size_t n = strlen(key);
+	size_t n = strlen(key), head;
 
-	return len == 1 + n && p[0] == (0xa0 | n) && !memcmp(p + 1, key, n);
+	if (p[0] >= 0xa0 && p[0] <= 0xbf)
+		head = 1;
+	else if (p[0] == 0xd9)
+		head = 2;
+	else if (p[0] == 0xda)
+		head = 3;
+	else if (p[0] == 0xdb)
+		head = 5;
+	else
+		return false;
+	return len == head + n && !memcmp(p + head, key, n);
 }
 
 int vigil_bus_stamp_read(const void *data, size_t len, uint64_t *incarnation, uint64_t *seq)

@@ -171,15 +171,24 @@ static void take_stamp(struct vigil_msg *m)
 {
 	msgpack_object_map *map = &m->root.via.map;
 	const msgpack_object_kv *kv;
+	bool have_seq = false, have_inc = false;
 
+	/* from the end, as a reader of the bytes sees them: when a key repeats, the last wins */
 	while (map->size > 1) {
 		kv = &map->ptr[map->size - 1];
-		if (key_is(&kv->key, "vigil_seq") && kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-			m->seq = kv->val.via.u64;
-		else if (key_is(&kv->key, "vigil_incarnation") && kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-			m->incarnation = kv->val.via.u64;
-		else
+		if (kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 			break;
+		if (key_is(&kv->key, "vigil_seq")) {
+			if (!have_seq)
+				m->seq = kv->val.via.u64;
+			have_seq = true;
+		} else if (key_is(&kv->key, "vigil_incarnation")) {
+			if (!have_inc)
+				m->incarnation = kv->val.via.u64;
+			have_inc = true;
+		} else {
+			break;
+		}
 		map->size--;
 	}
 }
