@@ -129,7 +129,8 @@ VIGIL_API void vigil_bus_msg_free(void *data);
 struct vigil_journal_opts {
 	size_t sz;			/* sizeof(struct vigil_journal_opts) */
 	const char *dir;		/* created 0700 if missing; must be the agent's alone */
-	uint64_t max_bytes;		/* 0: VIGIL_JOURNAL_DEFAULT_BYTES */
+	uint64_t max_bytes;		/* 0: VIGIL_JOURNAL_DEFAULT_BYTES; its index takes 16 bytes
+					 * of memory per message kept (~4 MiB per GiB of exec events) */
 	uint64_t queue_bytes;		/* the writer may lag by this much; 0: 32 MiB */
 };
 

@@ -387,8 +387,11 @@ struct vigil_journal *vigil_journal__open(const struct vigil_journal_opts *o)
 	pthread_cond_init(&j->queue_cond, NULL);
 	pthread_mutex_init(&j->index_lock, NULL);
 	j->max_bytes = o->max_bytes ? o->max_bytes : VIGIL_JOURNAL_DEFAULT_BYTES;
-	/* eight segments to the bound: evicting one gives back an eighth */
+	/* eight segments to the bound: evicting one gives back an eighth; record offsets are
+	 * 32-bit, so a segment stays below 1 GiB (more segments for a larger bound) */
 	j->segment_bytes = j->max_bytes / 8 < (1u << 20) ? (1u << 20) : j->max_bytes / 8;
+	if (j->segment_bytes > (1u << 30))
+		j->segment_bytes = 1u << 30;
 	j->queue_bytes = o->queue_bytes ? o->queue_bytes : (32u << 20);
 	j->dir = strdup(o->dir ? o->dir : "");
 	if (!j->dir || !*j->dir) {
