@@ -102,21 +102,24 @@ int vigil_bus_stamp(struct vigil_buf *msg, uint64_t incarnation, uint64_t seq)
 	return err;
 }
 
-/* A positive integer object's value, or false. */
+/* A non-negative integer object's value, or false: any of msgpack's integer forms, the
+ * signed ones included when the value is not negative (msgpack-c reads them the same). */
 static bool read_uint(const unsigned char *p, size_t len, uint64_t *out)
 {
 	static const uint8_t width[4] = {1, 2, 4, 8};
 	uint64_t v = 0;
 	size_t i, w;
+	bool is_signed;
 
 	if (len >= 1 && p[0] <= 0x7f) {
 		*out = p[0];
 		return true;
 	}
-	if (len < 1 || p[0] < 0xcc || p[0] > 0xcf)
+	if (len < 1 || p[0] < 0xcc || p[0] > 0xd3)
 		return false;
-	w = width[p[0] - 0xcc];
-	if (len < 1 + w)
+	is_signed = p[0] >= 0xd0;
+	w = width[(p[0] - 0xcc) & 3];
+	if (len < 1 + w || (is_signed && (p[1] & 0x80)))
 		return false;
 	for (i = 0; i < w; i++)
 		v = (v << 8) | p[1 + i];

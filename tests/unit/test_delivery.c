@@ -143,9 +143,18 @@ static void test_stamp_read_absent_malformed_and_mistyped(void **state)
 	assert_int_equal(vigil_bus_stamp_read("\xc1", 1, &inc, &seq), -EBADMSG);
 	assert_int_equal(vigil_bus_stamp_read(mistyped, sizeof(mistyped) - 1, &inc, &seq), -ENOENT);
 	assert_int_equal(vigil_bus_stamp_read(zero, sizeof(zero) - 1, &inc, &seq), -ENOENT);
+	/* signed forms of a non-negative value (msgpack-c reads them as the same), not negative */
+	static const char signed_ok[] = "\x82\xa9vigil_seq\xd0\x03\xb1vigil_incarnation\xd3\x00\x00\x00\x00\x00\x00\x00\x09";
+	static const char negative[] = "\x82\xa9vigil_seq\xd0\xfd\xb1vigil_incarnation\x09";
+
 	assert_int_equal(vigil_bus_stamp_read(small, sizeof(small) - 1, &inc, &seq), 0);
 	assert_int_equal(seq, 3);
 	assert_int_equal(inc, 9);
+	seq = inc = 0;
+	assert_int_equal(vigil_bus_stamp_read(signed_ok, sizeof(signed_ok) - 1, &inc, &seq), 0);
+	assert_int_equal(seq, 3);
+	assert_int_equal(inc, 9);
+	assert_int_equal(vigil_bus_stamp_read(negative, sizeof(negative) - 1, &inc, &seq), -ENOENT);
 	/* a stamped message cut short is malformed, not a message with a stamp */
 	assert_int_equal(vigil_bus_stamp(&msg, 1, 1), 0);
 	assert_int_equal(vigil_bus_stamp_read(msg.data, msg.len - 3, &inc, &seq), -EBADMSG);
