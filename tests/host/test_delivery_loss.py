@@ -106,7 +106,7 @@ class Storm(unittest.TestCase):
         cls.agent.__enter__()
         a = cls.agent
         cls.bus = Consumer(cls.tmp, "bus", ["--bus", a.bus])
-        cls.rel = Consumer(cls.tmp, "rel", ["--reliable", "--control", a.control])
+        cls.rel = Consumer(cls.tmp, "rel", ["--reliable", "--server-address", a.control])
         assert wait_for(lambda: peer(a, cls.bus.p.pid), 10), "the bus subscriber never connected"
         assert marker_seen(a, cls.bus, "loss-ready-bus")
         assert marker_seen(a, cls.rel, "loss-ready-rel")
@@ -210,7 +210,7 @@ class SmallJournal(unittest.TestCase):
         tmp = tempfile.mkdtemp(prefix="vigil-loss-")
         try:
             with vh.Agent("--journal-dir", os.path.join(tmp, "j"), "--journal-max-mb", "1", outputs=()) as a:
-                rel = Consumer(tmp, "rel", ["--reliable", "--control", a.control])
+                rel = Consumer(tmp, "rel", ["--reliable", "--server-address", a.control])
                 self.assertTrue(marker_seen(a, rel, "small-ready"))
                 tag = "small-storm-%d" % os.getpid()
                 rel.p.send_signal(signal.SIGSTOP)
@@ -272,8 +272,8 @@ class Access(unittest.TestCase):
                 st = subprocess.run([vh.VIGIL, "status", "--control", a.control], preexec_fn=member,
                                     capture_output=True, text=True)
                 self.assertEqual(st.returncode, 0, st.stderr)   # a member reads status
-                r = subprocess.run([vh.VIGIL, "getevents", "--from-seq", "0", "--control", a.control, "-n", "1",
-                                    "--timeout", "10"], preexec_fn=member, capture_output=True, text=True)
+                r = subprocess.run([vh.VIGIL, "getevents", "--from-seq", "0", "--server-address", a.control, "--count", "1",
+                                    "--duration", "10s"], preexec_fn=member, capture_output=True, text=True)
                 self.assertEqual(r.returncode, 1)
                 self.assertEqual(r.stdout, "")
                 self.assertIn("permission denied", r.stderr)
