@@ -139,6 +139,7 @@ static int start_metrics(struct vigil_agent *a)
 		.exporter = a->exporter,
 		.reader_stats = reader_stats,
 		.ctx = a,
+		.journal = a->journal,
 	};
 
 	vigil_metrics__set_sources(a->metrics, &src);
@@ -192,6 +193,17 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	if (!a->pub) {
 		err = -errno;
 		goto err_out;
+	}
+	if (a->opts.journal_dir) {
+		a->journal = vigil_journal__open(&(struct vigil_journal_opts){
+			.sz = sizeof(struct vigil_journal_opts),
+			.dir = a->opts.journal_dir,
+			.max_bytes = a->opts.journal_max_bytes,
+		});
+		if (!a->journal) {
+			err = -errno;
+			goto err_out;
+		}
 	}
 	a->metrics = vigil_metrics__new(&(struct vigil_metrics_opts){
 		.sz = sizeof(struct vigil_metrics_opts),
@@ -367,6 +379,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_decoder__free(a->decoder);
 	vigil_pcache__free(a->cache);
 	vigil_pub__close(a->pub);
+	vigil_journal__close(a->journal);
 	vigil_exporter__free(a->exporter);	/* reports pending drops, finishes compression */
 	vigil_pins__close(a->pins);		/* what is pinned stays: --keep-enforcing */
 	vigil_buf_free(&a->msgpack);

@@ -68,6 +68,10 @@ struct vigil_agent_opts {
 	 * policy-mode; policy_add without "mode") runs in monitor mode, and Lua rules' kill()
 	 * reports instead of signalling. A policy that says enforce still enforces. */
 	bool monitor_by_default;
+	/* --journal-dir: keep every published message on disk (core/bus journal.c) for
+	 * consumers that pull them over the control socket (events_read); NULL: no journal */
+	const char *journal_dir;
+	uint64_t journal_max_bytes;	/* --journal-max-mb; 0: VIGIL_JOURNAL_DEFAULT_BYTES */
 };
 
 struct vigil_agent;

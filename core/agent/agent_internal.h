@@ -57,6 +57,7 @@ struct vigil_agent {
 	struct vigil_decoder *decoder;
 	struct vigil_sensors *sensors;
 	struct vigil_pub *pub;
+	struct vigil_journal *journal;		/* --journal-dir, NULL for none */
 	struct vigil_ctl_server *ctl;
 	struct vigil_exporter *exporter;	/* --export-file, NULL for none */
 	struct vigil_metrics *metrics;		/* always: the control socket reads it too */

@@ -1,6 +1,7 @@
 /* control.c - the agent's answers on the control socket: {"cmd": "status"} and friends. */
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	struct vigil_kernel_counters k = {0};
 	struct vigil_sensors_stats ss = {0};
 	struct vigil_exporter_stats x;
+	struct vigil_journal_stats js;
 	struct agent_counters c;
 	struct vigil_ctl_server *ctl;
 	char key[64];
@@ -53,7 +55,8 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 
 	if (a->sensors)
 		vigil_sensors__stats(a->sensors, &ss);
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1);
+	vigil_journal__stats(a->journal, &js);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1 + 1 + 6);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -77,6 +80,14 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "kernel_signal_failed", k.signal_failed);
 	pack_kv_u64(pk, "bus_sent", vigil_pub__sent(a->pub));
 	pack_kv_u64(pk, "bus_dropped", vigil_pub__dropped(a->pub));
+	pack_kv_u64(pk, "bus_last_seq", vigil_pub__last_seq(a->pub));	/* the delivery stamp's */
+	/* the journal (--journal-dir): all 0 without one */
+	pack_kv_u64(pk, "journal_written", js.written);
+	pack_kv_u64(pk, "journal_dropped", js.dropped + js.write_errors);	/* never journaled */
+	pack_kv_u64(pk, "journal_evicted", js.evicted);			/* removed by --journal-max-mb */
+	pack_kv_u64(pk, "journal_bytes", js.bytes);
+	pack_kv_u64(pk, "journal_oldest_seq", js.oldest);
+	pack_kv_u64(pk, "journal_last_seq", js.last);
 	pack_kv_u64(pk, "pcache_size", c.pcache.size);
 	pack_kv_u64(pk, "pcache_evictions", c.pcache.evictions);
 	pack_kv_u64(pk, "pcache_misses", c.pcache.misses);
@@ -110,6 +121,36 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "hook_ids_in_use", ss.ids_in_use);
 }
 
+/* What the agent knows of delivery: its stamp's incarnation and last seq (a subscriber
+ * compares them with what it received), and per subscriber connection of its own SP
+ * listener what could not be queued for it. nanomsg transports say nothing per peer. */
+static void pack_delivery(msgpack_packer *pk, struct vigil_agent *a)
+{
+	struct vigil_pub_peer peers[128];
+	char inc[17];
+	size_t n = vigil_pub__peers(a->pub, peers, VIGIL_ARRAY_SIZE(peers)), i;
+
+	if (n > VIGIL_ARRAY_SIZE(peers))
+		n = VIGIL_ARRAY_SIZE(peers);
+	snprintf(inc, sizeof(inc), "%016" PRIx64, vigil_pub__incarnation(a->pub));
+	msgpack_pack_map(pk, 3);
+	ctl_pack_str(pk, "incarnation");
+	ctl_pack_str(pk, inc);
+	pack_kv_u64(pk, "last_seq", vigil_pub__last_seq(a->pub));
+	ctl_pack_str(pk, "subscribers");
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_map(pk, 5);
+		ctl_pack_str(pk, "pid");
+		msgpack_pack_int32(pk, peers[i].pid);
+		ctl_pack_str(pk, "uid");
+		msgpack_pack_int64(pk, peers[i].uid);
+		pack_kv_u64(pk, "sent", peers[i].sent);
+		pack_kv_u64(pk, "dropped", peers[i].dropped);
+		pack_kv_u64(pk, "queued_bytes", peers[i].queued_bytes);
+	}
+}
+
 static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 {
 	struct utsname u;
@@ -117,7 +158,7 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 
 	if (!uname(&u))
 		snprintf(kernel, sizeof(kernel), "%s %s", u.release, u.version);
-	msgpack_pack_map(pk, 10 + 1);
+	msgpack_pack_map(pk, 10 + 1 + 1);
 	ctl_pack_str(pk, "ok");
 	msgpack_pack_true(pk);
 	ctl_pack_str(pk, "version");
@@ -137,6 +178,8 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 	agent_policy_list(a, NULL, pk);
 	ctl_pack_str(pk, "policy_dir");		/* its watch, and the files refused (policy_dir.c) */
 	agent_policy_dir_pack(a, pk);
+	ctl_pack_str(pk, "delivery");
+	pack_delivery(pk, a);
 	ctl_pack_str(pk, "metrics");		/* every sample of /metrics (core/metrics) */
 	vigil_metrics__pack(a->metrics, pk);
 }
@@ -164,26 +207,88 @@ static int cmd_metrics(struct vigil_agent *a, const msgpack_object *req, msgpack
 	return err;
 }
 
+/* ---- events_read: the journal's messages, for consumers that must not lose any ---- */
+
+#define EVENTS_READ_MAX_BYTES (4u << 20)
+
+static int pack_journal_msg(void *ctx, uint64_t seq, const void *data, size_t len)
+{
+	struct ctl_list *l = ctx;
+
+	msgpack_pack_bin(&l->pk, len);
+	msgpack_pack_bin_body(&l->pk, data, len);
+	l->n++;
+	return 0;
+}
+
+/* {"cmd": "events_read", "from": seq, "incarnation": I, "max": N} (core/bus/bus.h). */
+static int cmd_events_read(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
+{
+	const msgpack_object *from_o = ctl_get(req, "from"), *inc_o = ctl_get(req, "incarnation");
+	const msgpack_object *max_o = ctl_get(req, "max");
+	uint64_t inc = vigil_pub__incarnation(a->pub), from, max = 1000;
+	struct vigil_journal_pos pos;
+	struct ctl_list l;
+	int err;
+
+	if (!a->journal) {
+		ctl_pack_error(pk, "no journal: start vigild with --journal-dir");
+		return 0;
+	}
+	if ((from_o && from_o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) ||
+	    (inc_o && inc_o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) ||
+	    (max_o && (max_o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !max_o->via.u64))) {
+		ctl_pack_error(pk, "events_read: from, incarnation and max must be unsigned integers (max > 0)");
+		return 0;
+	}
+	if (max_o)
+		max = max_o->via.u64 < VIGIL_READER_MAX_BATCH ? max_o->via.u64 : VIGIL_READER_MAX_BATCH;
+	/* no from: what is published from now on; another incarnation's seq: ours from 1 */
+	from = from_o ? from_o->via.u64 : vigil_pub__last_seq(a->pub) + 1;
+	if (inc_o && inc_o->via.u64 && inc_o->via.u64 != inc)
+		from = 1;
+	ctl_list_init(&l);
+	err = vigil_journal__read(a->journal, from, (size_t)max, EVENTS_READ_MAX_BYTES, pack_journal_msg, &l, &pos);
+	if (err) {
+		msgpack_sbuffer_destroy(&l.sb);
+		return err;
+	}
+	msgpack_pack_map(pk, 8);
+	ctl_pack_str(pk, "ok");
+	msgpack_pack_true(pk);
+	pack_kv_u64(pk, "incarnation", inc);
+	pack_kv_u64(pk, "from", from ? from : pos.next - pos.count - pos.lost);
+	pack_kv_u64(pk, "next", pos.next);
+	pack_kv_u64(pk, "lost", pos.lost);
+	pack_kv_u64(pk, "oldest", pos.oldest);
+	pack_kv_u64(pk, "last", pos.last);
+	ctl_pack_str(pk, "events");
+	ctl_list_flush(&l, pk);
+	return 0;
+}
+
 /* read_only: the command changes nothing, so a --control-group member may run it; the
  * others change what the agent enforces and are root's alone. */
 static const struct {
 	const char *name;
 	bool read_only;
+	bool events;		/* hands out events: root's, as the events socket is (0660 root:root) */
 	int (*run)(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 } commands[] = {
-	{"status", true, cmd_status},
-	{"metrics", true, cmd_metrics},
-	{"policy_add", false, agent_policy_add},
-	{"policy_list", true, agent_policy_list},
-	{"policy_delete", false, agent_policy_delete},
-	{"policy_enable", false, agent_policy_enable},
-	{"policy_disable", false, agent_policy_disable},
-	{"policy_set_mode", false, agent_policy_set_mode},
-	{"policy_list_add", false, agent_policy_list_add},
-	{"policy_list_remove", false, agent_policy_list_remove},
-	{"policy_list_values", true, agent_policy_list_values},
-	{"rules_list", true, agent_rules_list},
-	{"rules_reload", false, agent_rules_reload},
+	{"status", true, false, cmd_status},
+	{"metrics", true, false, cmd_metrics},
+	{"policy_add", false, false, agent_policy_add},
+	{"policy_list", true, false, agent_policy_list},
+	{"policy_delete", false, false, agent_policy_delete},
+	{"policy_enable", false, false, agent_policy_enable},
+	{"policy_disable", false, false, agent_policy_disable},
+	{"policy_set_mode", false, false, agent_policy_set_mode},
+	{"policy_list_add", false, false, agent_policy_list_add},
+	{"policy_list_remove", false, false, agent_policy_list_remove},
+	{"policy_list_values", true, false, agent_policy_list_values},
+	{"rules_list", true, false, agent_rules_list},
+	{"rules_reload", false, false, agent_rules_reload},
+	{"events_read", true, true, cmd_events_read},
 };
 
 const msgpack_object *ctl_get(const msgpack_object *map, const char *key)
@@ -283,7 +388,11 @@ int agent_control(const struct vigil_ctl_peer *peer, const void *req, size_t len
 		err = -EOPNOTSUPP;
 		goto out;
 	}
-	if (peer->access != VIGIL_CTL_ALL && !commands[i].read_only)
+	if (peer->access != VIGIL_CTL_ALL && commands[i].events) {
+		ctl_pack_error(&pk, "permission denied: 'events_read' hands out every event, as the events socket "
+				    "does, and needs root");
+		err = -EACCES;
+	} else if (peer->access != VIGIL_CTL_ALL && !commands[i].read_only)
 		err = refuse(peer, cmd, &pk);
 	else
 		err = commands[i].run(a, &up.data, &pk);

@@ -1,4 +1,5 @@
 /* sinks.c - where events go: the bus (msgpack), the terminal and the export file (text). */
+#include <errno.h>
 #include <stdio.h>
 
 #include "agent_internal.h"
@@ -18,6 +19,7 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 	struct vigil_event extended;
 	const struct vigil_event *ev = in;
 	struct vigil_msg *msg;
+	uint64_t seq = 0;
 	bool rules;
 
 	/* the optional process fields, when asked for: on a copy, the caller's is const */
@@ -49,8 +51,16 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 		a->counters.encode_errors++;
 		return;
 	}
-	/* a slow or absent subscriber costs a counted drop, never a blocked reader */
-	vigil_pub__send(a->pub, a->msgpack.data, a->msgpack.len);
+	/* stamped with the next sequence number (subscribers count holes from it); a slow or
+	 * absent subscriber costs a counted drop, never a blocked reader */
+	if (vigil_pub__publish(a->pub, &a->msgpack, &seq) == -EINVAL) {
+		a->counters.encode_errors++;
+		return;
+	}
+	/* the lossless path: a copy for the journal's writer thread, never a wait (a full
+	 * queue is counted there as journal_dropped) */
+	if (a->journal)
+		vigil_journal__append(a->journal, seq, a->msgpack.data, a->msgpack.len);
 
 	/* the Lua rules get a copy of the bus bytes on their own thread: a full queue drops
 	 * (counted per rule by the host), a stuck rule never holds the reader up */

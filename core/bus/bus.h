@@ -29,8 +29,65 @@ VIGIL_API struct vigil_pub *vigil_pub__open(const char *url, unsigned int mode);
 VIGIL_API int vigil_pub__send(struct vigil_pub *p, const void *data, size_t len);
 VIGIL_API uint64_t vigil_pub__sent(const struct vigil_pub *p);
 VIGIL_API uint64_t vigil_pub__dropped(const struct vigil_pub *p);
+/* Stamp msg (a msgpack map, changed in place) with this publisher's incarnation and
+ * its next sequence number, then send it as vigil_pub__send does. The number is used up
+ * even when sending fails, so every subscriber sees the hole. *seq (may be NULL) is the
+ * number given. Returns what vigil_pub__send returns, or -EINVAL when msg is no map. */
+VIGIL_API int vigil_pub__publish(struct vigil_pub *p, struct vigil_buf *msg, uint64_t *seq);
+/* Random, fixed for the publisher's life, never 0: a restarted agent is a new stream. */
+VIGIL_API uint64_t vigil_pub__incarnation(const struct vigil_pub *p);
+/* The last sequence number given (0 before the first). */
+VIGIL_API uint64_t vigil_pub__last_seq(const struct vigil_pub *p);
+
+/* One subscriber connection of our own SP listener (ipc:// and tcp://), as the agent sees
+ * it: what it could not queue for that subscriber alone. pid/uid are the kernel's for
+ * ipc:// (SO_PEERCRED), -1 for tcp://. */
+struct vigil_pub_peer {
+	int32_t pid;
+	int64_t uid;
+	uint64_t sent, dropped, queued_bytes;
+};
+
+/* Copy up to max subscriber connections into out; returns how many there are (possibly
+ * more than max). 0 for nanomsg transports, which never say who dropped what. */
+VIGIL_API size_t vigil_pub__peers(const struct vigil_pub *p, struct vigil_pub_peer *out, size_t max);
 /* Close the socket (and remove an ipc socket file). Accepts NULL. */
 VIGIL_API void vigil_pub__close(struct vigil_pub *p);
+
+/* ---- the delivery stamp (stamp.c) ----
+ *
+ * Every message the agent publishes is a msgpack map whose last two entries are
+ *   "vigil_seq": uint64          1, 2, 3... for every message of this incarnation
+ *   "vigil_incarnation": uint64  random per agent start, never 0
+ * written as 0xcf + 8 bytes. Decoders that do not know them see two more keys;
+ * vigil_msg__decode hides them (vigil_msg__delivery reads them), so the JSON and compact
+ * renderings stay Tetragon's. A subscriber that sees seq jump from a to b missed
+ * b - a - 1 messages; a new incarnation is a restart, not a loss. */
+#define VIGIL_BUS_KEY_SEQ "vigil_seq"
+#define VIGIL_BUS_KEY_INCARNATION "vigil_incarnation"
+#define VIGIL_BUS_STAMP_LEN (1 + 9 + 9 + 1 + 17 + 9)
+
+/* Append the stamp to msg, a msgpack map (its header is rewritten; the buffer may move).
+ * 0, -EINVAL when msg does not start with a map, -ENOMEM (msg unchanged on failure). */
+VIGIL_API int vigil_bus_stamp(struct vigil_buf *msg, uint64_t incarnation, uint64_t seq);
+/* Read the stamp of a message: 0, -ENOENT when it has none (or a 0 in either), -EBADMSG
+ * when the bytes are not one msgpack map. */
+VIGIL_API int vigil_bus_stamp_read(const void *data, size_t len, uint64_t *incarnation, uint64_t *seq);
+
+/* What a subscriber saw of the stream (vigil_sub__delivery), counted from the stamps. */
+struct vigil_delivery {
+	uint64_t received;	/* messages received */
+	uint64_t missed;	/* messages the stamps say never arrived */
+	uint64_t gaps;		/* holes those were in */
+	uint64_t restarts;	/* times a new incarnation appeared after another */
+	uint64_t unstamped;	/* messages without a (valid) stamp: not counted for gaps */
+	uint64_t reordered;	/* a seq at or below the last one: repeats, not loss */
+	uint64_t incarnation;	/* of the last stamped message; 0 before one */
+	uint64_t first_seq;	/* the first of this incarnation seen (or asked for): with last_seq,
+				 * the span received + missed covers, unless reordered */
+	uint64_t last_seq;
+	uint64_t last_gap_first, last_gap_last;	/* the last hole, inclusive; 0 before one */
+};
 
 /* ---- subscriber (CLI, plugins) ---- */
 
@@ -43,10 +100,117 @@ VIGIL_API struct vigil_sub *vigil_sub__open(const char *url, int recv_timeout_ms
 /* Receive one message into *data (owned by the caller, release with vigil_bus_msg_free).
  * Returns the length, -ETIMEDOUT when the timeout passed with nothing, -EINTR, or -errno. */
 VIGIL_API int vigil_sub__recv(struct vigil_sub *s, void **data);
+/* What the stamps of every message received so far say (see struct vigil_delivery). */
+VIGIL_API void vigil_sub__delivery(const struct vigil_sub *s, struct vigil_delivery *out);
+VIGIL_API uint64_t vigil_sub__missed(const struct vigil_sub *s);
+VIGIL_API uint64_t vigil_sub__restarts(const struct vigil_sub *s);
+/* Called from vigil_sub__recv, before it returns the message after a hole, with the
+ * hole's first and last missing seq (inclusive) in incarnation. fn NULL: none. */
+typedef void (*vigil_gap_fn)(void *ctx, uint64_t incarnation, uint64_t first, uint64_t last);
+VIGIL_API void vigil_sub__on_gap(struct vigil_sub *s, vigil_gap_fn fn, void *ctx);
 /* The nanomsg socket, for callers that poll several (nn_poll). */
 VIGIL_API int vigil_sub__socket(const struct vigil_sub *s);
 VIGIL_API void vigil_sub__close(struct vigil_sub *s);
 VIGIL_API void vigil_bus_msg_free(void *data);
+
+/* ---- the journal (agent side): every published message, bounded, on disk ----
+ *
+ * The lossless path. The agent appends every message it publishes, keyed by its seq; a
+ * consumer that must not lose events pulls them over the control socket ("events_read",
+ * vigil_reader below) at its own pace. Appending never blocks: the messages wait on a
+ * list (bounded in bytes) for the journal's own writer thread, and one that does not fit
+ * is counted as dropped. The files are bounded too: past max_bytes the oldest segment is
+ * removed, its messages counted as evicted. A consumer asking for an evicted seq is told
+ * exactly how many it lost. The files belong to one incarnation: removed at open (what a
+ * previous agent left) and at close. */
+
+#define VIGIL_JOURNAL_DEFAULT_BYTES (256ULL << 20)
+
+struct vigil_journal_opts {
+	size_t sz;			/* sizeof(struct vigil_journal_opts) */
+	const char *dir;		/* created 0700 if missing; must be the agent's alone */
+	uint64_t max_bytes;		/* 0: VIGIL_JOURNAL_DEFAULT_BYTES; its index takes 16 bytes
+					 * of memory per message kept (~4 MiB per GiB of exec events) */
+	uint64_t queue_bytes;		/* the writer may lag by this much; 0: 32 MiB */
+};
+
+struct vigil_journal_stats {
+	uint64_t written;		/* messages in segment files, ever */
+	uint64_t dropped;		/* never journaled: the writer was a whole queue behind */
+	uint64_t evicted;		/* removed by the size bound */
+	uint64_t write_errors;		/* the disk refused (full?): not journaled either */
+	uint64_t bytes, segments;	/* on disk now */
+	uint64_t oldest, last;		/* seqs kept now (0, 0: none) */
+};
+
+/* Where a read stopped. */
+struct vigil_journal_pos {
+	uint64_t next;		/* the seq to ask for next */
+	uint64_t count;		/* messages handed over */
+	uint64_t lost;		/* seqs in [from, next) not in the journal: evicted or dropped */
+	uint64_t oldest, last;	/* what the journal holds (0 when empty) */
+};
+
+struct vigil_journal;
+
+/* Open (clearing old segment files) and start the writer thread. NULL + errno: EPERM when
+ * the directory is someone else's or open to group or others (logged). */
+VIGIL_API struct vigil_journal *vigil_journal__open(const struct vigil_journal_opts *o);
+/* Queue a copy of one message. Never blocks on the disk. 0, or -ENOBUFS / -ENOMEM /
+ * -EMSGSIZE (counted as dropped). One appending thread at a time. */
+VIGIL_API int vigil_journal__append(struct vigil_journal *j, uint64_t seq, const void *data, size_t len);
+/* Called for each message read; data is valid for the call. Non-zero stops the read. */
+typedef int (*vigil_journal_msg_fn)(void *ctx, uint64_t seq, const void *data, size_t len);
+/* Hand over up to max_msgs messages (and about max_bytes, at least one) from seq `from`
+ * on (0: the oldest kept), oldest first. 0 or -errno; *pos filled either way. */
+VIGIL_API int vigil_journal__read(struct vigil_journal *j, uint64_t from, size_t max_msgs, size_t max_bytes,
+				  vigil_journal_msg_fn fn, void *ctx, struct vigil_journal_pos *pos);
+/* All zero for NULL. */
+VIGIL_API void vigil_journal__stats(struct vigil_journal *j, struct vigil_journal_stats *out);
+/* Stop the writer (what is queued is written first), remove the files. Accepts NULL. */
+VIGIL_API void vigil_journal__close(struct vigil_journal *j);
+
+/* ---- the journal's consumer (reader.c): pulls over the control socket ----
+ *
+ * Request {"cmd": "events_read", "max": N, "from": seq, "incarnation": I}; without "from",
+ * from what is published next; "from": 0 for the oldest kept; an "incarnation" that is
+ * not the agent's reads its stream from 1. Reply {"ok": true, "incarnation": I, "from":
+ * the seq read from, "next": the seq to ask next, "lost": seqs in [from, next) not kept,
+ * "oldest": .., "last": .., "events": [bin, ...]} where each bin is a stamped bus message.
+ * Reading the journal is root's, as subscribing to the events socket is (its file is
+ * root's, 0660): a --control-group member is refused. */
+
+#define VIGIL_READER_MAX_BATCH 10000
+
+enum vigil_reader_start {
+	VIGIL_READER_NOW,	/* what is published after the first pull */
+	VIGIL_READER_OLDEST,	/* the oldest message the journal keeps */
+	VIGIL_READER_SEQ,	/* from_seq of incarnation */
+};
+
+struct vigil_reader_opts {
+	size_t sz;			/* sizeof(struct vigil_reader_opts) */
+	enum vigil_reader_start start;
+	uint64_t from_seq;		/* VIGIL_READER_SEQ */
+	uint64_t incarnation;		/* VIGIL_READER_SEQ: whose seq (0: the agent's now) */
+	uint32_t batch;			/* messages per pull (0: 1000, at most VIGIL_READER_MAX_BATCH) */
+	int timeout_ms;			/* per pull (0: 5000) */
+};
+
+struct vigil_reader;
+
+/* No request is made until the first pull. opts may be NULL. NULL + errno. */
+VIGIL_API struct vigil_reader *vigil_reader__open(const char *control_url, const struct vigil_reader_opts *opts);
+/* One request: fn is called for each message (stamped bus bytes, valid for the call)
+ * in seq order. Returns how many (0: nothing new yet), or -errno: -EACCES (not root),
+ * -EPROTO (no journal, or another refusal; logged), -ETIMEDOUT, -EBADMSG, or fn's. */
+VIGIL_API int vigil_reader__pull(struct vigil_reader *r, vigil_journal_msg_fn fn, void *ctx);
+/* missed: seqs the journal no longer had (its bound, or its queue) when asked, exact. */
+VIGIL_API void vigil_reader__delivery(const struct vigil_reader *r, struct vigil_delivery *out);
+VIGIL_API void vigil_reader__on_gap(struct vigil_reader *r, vigil_gap_fn fn, void *ctx);
+/* The seq the next pull asks for (0 before the first). */
+VIGIL_API uint64_t vigil_reader__next(const struct vigil_reader *r);
+VIGIL_API void vigil_reader__close(struct vigil_reader *r);
 
 /* ---- control: request/reply ---- */
 

@@ -63,6 +63,12 @@ int bus_ctl_nn_start(struct vigil_ctl_server *s);
 void bus_ctl_nn_close(struct vigil_ctl_server *s);
 int bus_ctl_nn_request(const char *url, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms);
 
+/* seqtrack.c: note one received message in t; returns how many messages the stamps say
+ * were missed just before it (0 for none, an unstamped message, or a new incarnation),
+ * and the hole in *gap_first..*gap_last when there was one (either may be NULL). */
+uint64_t bus_seqtrack_note(struct vigil_delivery *t, const void *data, size_t len,
+			   uint64_t *gap_first, uint64_t *gap_last);
+
 /* ---- sp.c: nanomsg's wire (SP over ipc:// and tcp://) on our own sockets ---- */
 
 #define SP_HDR_LEN 8
@@ -82,6 +88,9 @@ struct sp_peer {
 	uint8_t hdr[SP_HDR_LEN];
 	size_t hdr_len;
 	uint64_t accepted_ns;		/* CLOCK_MONOTONIC */
+	int32_t pid;			/* ipc://: SO_PEERCRED at accept; tcp://: -1 */
+	int64_t uid;
+	uint64_t sent, dropped;		/* messages queued for it / not (its queue was full) */
 	char *out;			/* queued bytes: our header, then frames */
 	size_t off, len, cap;		/* sent up to off, queued up to len */
 };
@@ -112,6 +121,8 @@ struct pub_sp *pub_sp_open(const char *url, unsigned int mode, size_t queue_max)
 /* Queue one message for every subscriber; each one whose queue is full misses it and
  * adds 1 to *dropped. 0 or -errno. */
 int pub_sp_send(struct pub_sp *s, const void *data, size_t len, uint64_t *dropped);
+/* Copy up to max subscribers' counters (vigil_pub__peers); returns how many there are. */
+size_t pub_sp_peers(struct pub_sp *s, struct vigil_pub_peer *out, size_t max);
 void pub_sp_close(struct pub_sp *s);
 
 #endif

@@ -6,6 +6,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "bus_internal.h"
@@ -20,7 +23,22 @@ struct vigil_pub {
 	char *url;
 	_Atomic uint64_t sent;
 	_Atomic uint64_t dropped;
+	uint64_t incarnation;		/* stamp.c: fixed for the publisher's life */
+	_Atomic uint64_t seq;		/* the last number given */
 };
+
+/* 64 random bits, never 0; the clock stands in when getrandom cannot answer. */
+static uint64_t new_incarnation(void)
+{
+	struct timespec ts;
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		v = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 48);
+	}
+	return v ? v : 1;
+}
 
 struct vigil_pub *vigil_pub__open(const char *url, unsigned int mode)
 {
@@ -31,6 +49,7 @@ struct vigil_pub *vigil_pub__open(const char *url, unsigned int mode)
 	if (!p)
 		return NULL;
 	p->sock = -1;
+	p->incarnation = new_incarnation();
 	p->url = strdup(url);
 	if (!p->url) {
 		err = -ENOMEM;
@@ -93,6 +112,36 @@ int vigil_pub__send(struct vigil_pub *p, const void *data, size_t len)
 	}
 	atomic_fetch_add(&p->sent, 1);
 	return 0;
+}
+
+int vigil_pub__publish(struct vigil_pub *p, struct vigil_buf *msg, uint64_t *seq)
+{
+	/* one publishing thread at a time in the agent (under its pipe lock); the atomic keeps
+	 * the readers of vigil_pub__last_seq honest */
+	uint64_t n = atomic_load(&p->seq) + 1;
+	int err = vigil_bus_stamp(msg, p->incarnation, n);
+
+	if (err)
+		return err;
+	atomic_store(&p->seq, n);
+	if (seq)
+		*seq = n;
+	return vigil_pub__send(p, msg->data, msg->len);
+}
+
+uint64_t vigil_pub__incarnation(const struct vigil_pub *p)
+{
+	return p->incarnation;
+}
+
+uint64_t vigil_pub__last_seq(const struct vigil_pub *p)
+{
+	return atomic_load(&p->seq);
+}
+
+size_t vigil_pub__peers(const struct vigil_pub *p, struct vigil_pub_peer *out, size_t max)
+{
+	return p->sp ? pub_sp_peers(p->sp, out, max) : 0;
 }
 
 uint64_t vigil_pub__sent(const struct vigil_pub *p)

@@ -50,8 +50,10 @@ int pub_sp_send(struct pub_sp *s, const void *data, size_t len, uint64_t *droppe
 			continue;
 		if (p->len - p->off + hlen + len > s->queue_max || sp_queue(p, head, hlen, data, len)) {
 			(*dropped)++;	/* this subscriber alone misses it */
+			p->dropped++;
 			continue;
 		}
+		p->sent++;
 		if (sp_flush(p)) {
 			p->off = p->len;	/* gone: the thread sees the hang-up and closes it */
 			continue;
@@ -62,6 +64,24 @@ int pub_sp_send(struct pub_sp *s, const void *data, size_t len, uint64_t *droppe
 	if (wake && write(s->wake[1], "", 1) < 0 && errno != EAGAIN)
 		return -errno;
 	return 0;
+}
+
+size_t pub_sp_peers(struct pub_sp *s, struct vigil_pub_peer *out, size_t max)
+{
+	size_t i, n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->npeers;
+	for (i = 0; i < n && i < max; i++)
+		out[i] = (struct vigil_pub_peer){
+			.pid = s->peers[i].pid,
+			.uid = s->peers[i].uid,
+			.sent = s->peers[i].sent,
+			.dropped = s->peers[i].dropped,
+			.queued_bytes = s->peers[i].len - s->peers[i].off,
+		};
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 static void drop_peer(struct pub_sp *s, size_t i)

@@ -136,6 +136,17 @@ int sp_accept(int lfd, bool ipc, uint16_t our_proto, struct sp_peer *p)
 	memset(p, 0, sizeof(*p));
 	p->fd = fd;
 	p->accepted_ns = sp_now_ns();
+	p->pid = -1;
+	p->uid = -1;
+	if (ipc) {
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+
+		if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
+			p->pid = cred.pid;
+			p->uid = cred.uid;
+		}
+	}
 	sp_header(ours, our_proto);
 	if (sp_queue(p, ours, sizeof(ours), NULL, 0) || sp_flush(p)) {
 		sp_peer_close(p);

@@ -1,13 +1,18 @@
-/* sub.c - a subscriber to the event bus. */
+/* sub.c - a subscriber to the event bus, counting from the delivery stamps what it
+ * missed (seqtrack.c). */
 #include <errno.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/pubsub.h>
 #include <stdlib.h>
 
 #include "bus.h"
+#include "bus_internal.h"
 
 struct vigil_sub {
 	int sock;
+	struct vigil_delivery seen;
+	vigil_gap_fn on_gap;
+	void *on_gap_ctx;
 };
 
 struct vigil_sub *vigil_sub__open(const char *url, int recv_timeout_ms)
@@ -45,10 +50,35 @@ int vigil_sub__recv(struct vigil_sub *s, void **data)
 	void *msg = NULL;
 	int n = nn_recv(s->sock, &msg, NN_MSG, 0);
 
+	uint64_t first = 0, last = 0;
+
 	if (n < 0)
 		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	if (bus_seqtrack_note(&s->seen, msg, (size_t)n, &first, &last) && s->on_gap)
+		s->on_gap(s->on_gap_ctx, s->seen.incarnation, first, last);
 	*data = msg;
 	return n;
+}
+
+void vigil_sub__delivery(const struct vigil_sub *s, struct vigil_delivery *out)
+{
+	*out = s->seen;
+}
+
+uint64_t vigil_sub__missed(const struct vigil_sub *s)
+{
+	return s->seen.missed;
+}
+
+uint64_t vigil_sub__restarts(const struct vigil_sub *s)
+{
+	return s->seen.restarts;
+}
+
+void vigil_sub__on_gap(struct vigil_sub *s, vigil_gap_fn fn, void *ctx)
+{
+	s->on_gap = fn;
+	s->on_gap_ctx = ctx;
 }
 
 int vigil_sub__socket(const struct vigil_sub *s)

@@ -1,6 +1,7 @@
 /* getevents.c - `vigil getevents`: subscribe to the bus (or read an export file), filter, print. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ enum {
 	OPT_PROCESS = 0x100, OPT_PID, OPT_BUS, OPT_COLOR, OPT_TIMESTAMPS, OPT_COUNT, OPT_TIMEOUT, OPT_ALLOW,
 	OPT_DENY, OPT_FIELD_FILTERS, OPT_POLICY_NAMES, OPT_HOST, OPT_NS_REGEX, OPT_CEL, OPT_STACK_TRACES,
 	OPT_IMA_HASH, OPT_RECONNECT, OPT_RECONNECT_WAIT, OPT_SERVER, OPT_RETRIES, OPT_MAX_RECV, OPT_INPUT,
-	OPT_DURATION, OPT_TLS,
+	OPT_DURATION, OPT_TLS, OPT_RELIABLE, OPT_FROM_SEQ,
 };
 
 static volatile sig_atomic_t stopping;
@@ -77,6 +78,8 @@ static const struct option options[] = {
 	{"tls-key-file", required_argument, NULL, OPT_TLS},
 	{"tls-server-name", required_argument, NULL, OPT_TLS},
 	{"input", required_argument, NULL, OPT_INPUT},
+	{"reliable", no_argument, NULL, OPT_RELIABLE},
+	{"from-seq", required_argument, NULL, OPT_FROM_SEQ},
 	{"debug", no_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -112,7 +115,14 @@ static void usage(FILE *f)
 		   "      --allow JSON|@FILE      only events matching one of these Tetragon Filter objects\n"
 		   "      --deny JSON|@FILE       never events matching one of these (deny wins; both repeatable)\n"
 		   "      --field-filters JSON|@FILE  include/exclude fields per event type (-o json)\n"
+		   "      --reliable              read the agent's journal at --server-address instead of the\n"
+		   "                              bus: nothing is lost while this reader lags, up to the\n"
+		   "                              journal's bound (vigild --journal-dir; needs root)\n"
+		   "      --from-seq N            the journal from seq N of the agent's current incarnation\n"
+		   "                              (0: the oldest kept; default with --reliable: from now)\n"
 		   "  -d, --debug                 debug messages\n"
+		   "Gaps (events the agent published that this reader never got) are reported on stderr,\n"
+		   "with a total at exit.\n"
 		   "refused with the reason: --cel-expression, -t/--tty-encode, --tls-* (see README)\n",
 		VIGIL_BUS_DEFAULT_EVENTS, VIGIL_BUS_DEFAULT_CONTROL);
 }
@@ -221,6 +231,73 @@ static void emit(struct printer *pr, const struct vigil_msg *m)
 	}
 }
 
+/* vigil_journal_msg_fn, and the bus loop's: decode, filter, print one message. Returns 1
+ * once --count events were printed. */
+static int emit_bytes(void *ctx, uint64_t seq, const void *data, size_t len)
+{
+	struct printer *pr = ctx;
+	struct vigil_msg *m = vigil_msg__decode(data, len);
+
+	if (!m) {
+		fprintf(stderr, "vigil getevents: dropped a malformed message (%zu bytes)\n", len);
+		return 0;
+	}
+	emit(pr, m);
+	vigil_msg__free(m);
+	return pr->count == 0;
+}
+
+/* A hole in the stamps' sequence: the agent published these and they never arrived. */
+static void on_gap(void *ctx, uint64_t incarnation, uint64_t first, uint64_t last)
+{
+	fprintf(stderr, "vigil getevents: missed %" PRIu64 " events (seq %" PRIu64 "..%" PRIu64
+		" of agent incarnation %016" PRIx64 "): this subscriber fell behind\n",
+		last - first + 1, first, last, incarnation);
+}
+
+/* The totals, on stderr at exit, once anything arrived. */
+static void report_delivery(const struct vigil_delivery *d)
+{
+	if (!d->received && !d->missed)
+		return;
+	fprintf(stderr, "vigil getevents: missed %" PRIu64 " events in %" PRIu64 " gaps; %" PRIu64
+		" received, %" PRIu64 " agent restarts seen; seq %" PRIu64 "..%" PRIu64 " of incarnation %016" PRIx64 "\n",
+		d->missed, d->gaps, d->received, d->restarts, d->first_seq, d->last_seq, d->incarnation);
+}
+
+static long elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* --reliable: pull from the agent's journal until stopped, --count or --duration. The
+ * agent may not be up yet (or restart): keep asking; a refusal ends it. 0 or 1. */
+static int read_journal(struct vigil_reader *r, const char *control, struct printer *pr, long duration,
+			const struct timespec *start)
+{
+	int n;
+
+	vigil_reader__on_gap(r, on_gap, NULL);
+	while (!stopping && pr->count != 0) {
+		if (duration > 0 && elapsed_ms(start) >= duration)
+			break;
+		n = vigil_reader__pull(r, emit_bytes, pr);
+		if (n == -EACCES || n == -EPROTO || n == -EBADMSG) {
+			fprintf(stderr, "vigil getevents: cannot read the journal at %s: %s\n", control,
+				n == -EACCES ? "permission denied (needs root)" :
+				n == -EPROTO ? "refused (is vigild running with --journal-dir?)" : "malformed reply");
+			return 1;
+		}
+		/* nothing new (or no agent): wait a little; a full batch: ask again at once */
+		if (n <= 0)
+			usleep(n == 0 ? 50000 : 200000);
+	}
+	return 0;
+}
+
 /* `vigil getevents -o compact < events.json`: an export file, line by line. Lines that are
  * no event (not JSON, or a kind vigil cannot read) are skipped and counted on stderr. */
 static int read_file(struct printer *pr, FILE *in, const char *name)
@@ -291,13 +368,16 @@ int cmd_getevents(int argc, char **argv)
 	struct printer pr = {.count = -1, .json = true};
 	struct filter f = {0};
 	struct vigil_sub *sub = NULL;
+	struct vigil_reader_opts ropts = {.sz = sizeof(ropts), .start = VIGIL_READER_NOW};
+	struct vigil_reader *reader = NULL;
+	bool reliable = false;
 	struct vigil_buf ftext[3] = {{0}};	/* --allow, --deny, --field-filters (and -f/-F) */
 	struct sigaction sa = {.sa_handler = on_signal};
 	const char *url = VIGIL_BUS_DEFAULT_EVENTS, *color = "auto", *control = VIGIL_BUS_DEFAULT_CONTROL;
 	const char *input = NULL;
 	bool source_given = false, flag;
 	long duration = -1, timeout_ms = -1, retries = 0, reconnect_ms = -1, max_recv = -1, v;
-	struct timespec start, now;
+	struct timespec start;
 	FILE *in = NULL;
 	int c, rc = 0;
 
@@ -352,6 +432,17 @@ int cmd_getevents(int argc, char **argv)
 		case OPT_BUS: url = optarg; source_given = true; break;
 		case OPT_SERVER: control = optarg; source_given = true; break;
 		case OPT_INPUT: input = optarg; break;
+		case OPT_RELIABLE: reliable = true; source_given = true; break;
+		case OPT_FROM_SEQ:
+			if (vigil_parse_long(optarg, 0, LONG_MAX, &v)) {
+				rc = cli_bad_value("getevents", "from-seq", optarg);
+				goto out;
+			}
+			ropts.start = v ? VIGIL_READER_SEQ : VIGIL_READER_OLDEST;
+			ropts.from_seq = (uint64_t)v;
+			reliable = true;
+			source_given = true;
+			break;
 		case OPT_COLOR:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
 				rc = cli_bad_value("getevents", "color", optarg);
@@ -461,6 +552,17 @@ int cmd_getevents(int argc, char **argv)
 			goto out;
 	}
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (reliable) {
+		reader = vigil_reader__open(control, &ropts);
+		if (!reader) {
+			fprintf(stderr, "vigil getevents: %s\n", strerror(errno));
+			rc = 1;
+			goto out;
+		}
+		rc = read_journal(reader, control, &pr, duration, &start);
+		goto out;
+	}
 	/* a short receive timeout lets signals and --duration be noticed */
 	sub = vigil_sub__open(url, 200);
 	if (!sub) {
@@ -472,18 +574,14 @@ int cmd_getevents(int argc, char **argv)
 		nn_setsockopt(vigil_sub__socket(sub), NN_SOL_SOCKET, NN_RECONNECT_IVL, &(int){(int)reconnect_ms}, sizeof(int));
 	if (max_recv > 0)
 		nn_setsockopt(vigil_sub__socket(sub), NN_SOL_SOCKET, NN_RCVMAXSIZE, &(int){(int)max_recv}, sizeof(int));
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	vigil_sub__on_gap(sub, on_gap, NULL);
 	while (!stopping && pr.count != 0) {
-		struct vigil_msg *m;
 		void *data = NULL;
 		int n = vigil_sub__recv(sub, &data);
 
-		if (duration > 0) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= duration) {
-				vigil_bus_msg_free(data);
-				break;
-			}
+		if (duration > 0 && elapsed_ms(&start) >= duration) {
+			vigil_bus_msg_free(data);
+			break;
 		}
 		if (n == -ETIMEDOUT || n == -EINTR)
 			continue;
@@ -492,19 +590,23 @@ int cmd_getevents(int argc, char **argv)
 			rc = 1;
 			break;
 		}
-		m = vigil_msg__decode(data, (size_t)n);
+		emit_bytes(&pr, 0, data, (size_t)n);
 		vigil_bus_msg_free(data);
-		if (!m) {
-			fprintf(stderr, "vigil getevents: dropped a malformed message (%d bytes)\n", n);
-			continue;
-		}
-		emit(&pr, m);
-		vigil_msg__free(m);
 	}
 out:
+	if (sub || reader) {
+		struct vigil_delivery d;
+
+		if (sub)
+			vigil_sub__delivery(sub, &d);
+		else
+			vigil_reader__delivery(reader, &d);
+		report_delivery(&d);
+	}
 	if (in && in != stdin)
 		fclose(in);
 	vigil_sub__close(sub);
+	vigil_reader__close(reader);
 	vigil_buf_free(&pr.line);
 	tetra_filter_free(&f.tetra);
 	vigil_filter__free(pr.allow);

@@ -87,6 +87,8 @@ enum {
 	OPT_RULE_DEADLINE,
 	OPT_RULE_QUEUE,
 	OPT_DEFAULT_POLICY_MODE,
+	OPT_JOURNAL_DIR,
+	OPT_JOURNAL_MAX,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -196,6 +198,8 @@ static const struct option options[] = {
 	{"no-cap-drop", no_argument, NULL, OPT_NO_CAP_DROP},
 	{"rule-deadline-ms", required_argument, NULL, OPT_RULE_DEADLINE},
 	{"rule-queue-len", required_argument, NULL, OPT_RULE_QUEUE},
+	{"journal-dir", required_argument, NULL, OPT_JOURNAL_DIR},
+	{"journal-max-mb", required_argument, NULL, OPT_JOURNAL_MAX},
 	{"debug", no_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -247,6 +251,11 @@ static void usage(FILE *f)
 		"      --enable-process-cred  exec events carry binary_properties (setuid/setgid execs,\n"
 		"                           privileges_changed, the inode of an unlinked binary), as Tetragon;\n"
 		"                           process_credentials are always there\n"
+		"      --journal-dir DIR          keep every published event on disk (DIR made 0700, the agent's\n"
+		"                                 alone) for consumers that must not lose any: they pull over the\n"
+		"                                 control socket (vigil getevents --reliable, vigil-forward)\n"
+		"      --journal-max-mb N         bound on the journal, 1-16384 (default 256); past it the oldest\n"
+		"                                 events go, counted (journal_evicted)\n"
 		"  -d, --debug              debug messages\n"
 		"export file (Tetragon's flags; backups are PATH-<UTC time>.EXT, .gz when compressed):\n"
 		"      --export-file-max-size-mb N        rotate before passing N MB (default 10; 0: never)\n"
@@ -455,6 +464,16 @@ int main(int argc, char **argv)
 			if (vigil_parse_long(optarg, 1, 600000, &v))
 				return bad_value("rule-deadline-ms", optarg);
 			opts.rule_deadline_ms = (unsigned int)v;
+			break;
+		case OPT_JOURNAL_DIR:
+			if (!*optarg)
+				return bad_value("journal-dir", optarg);
+			opts.journal_dir = optarg;
+			break;
+		case OPT_JOURNAL_MAX:
+			if (vigil_parse_long(optarg, 1, 16384, &v))
+				return bad_value("journal-max-mb", optarg);
+			opts.journal_max_bytes = (uint64_t)v << 20;
 			break;
 		case OPT_RULE_QUEUE:
 			if (vigil_parse_long(optarg, 1, 1L << 20, &v))

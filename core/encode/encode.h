@@ -31,6 +31,9 @@ VIGIL_API struct vigil_msg *vigil_msg__decode(const void *data, size_t len);
 /* Accepts NULL. */
 VIGIL_API void vigil_msg__free(struct vigil_msg *m);
 
+/* The bus's delivery stamp (core/bus/bus.h): decoding takes it off the root map, so
+ * vigil_msg__root, the renderings and lookups never show it. 0, or -ENOENT without one. */
+VIGIL_API int vigil_msg__delivery(const struct vigil_msg *m, uint64_t *incarnation, uint64_t *seq);
 VIGIL_API const msgpack_object *vigil_msg__root(const struct vigil_msg *m);
 /* The event key ("process_exec") and its type; the body is the map under that key. */
 VIGIL_API const char *vigil_msg__type_key(const struct vigil_msg *m);

@@ -21,6 +21,7 @@ struct vigil_msg {
 	const msgpack_object *body;
 	char *type_key;			/* NUL-terminated copy, in the zone */
 	enum vigil_event_type type;
+	uint64_t incarnation, seq;	/* the delivery stamp (core/bus stamp.c), 0 without */
 	char data[];			/* our copy of the bytes: unpacked strings point into it */
 };
 
@@ -158,6 +159,40 @@ void vigil_msg__free(struct vigil_msg *m)
 	free(m);
 }
 
+static bool key_is(const msgpack_object *k, const char *s)
+{
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(s) && !memcmp(k->via.str.ptr, s, k->via.str.size);
+}
+
+/* The bus's delivery stamp ("vigil_seq", "vigil_incarnation": the root's last entries, see
+ * core/bus/bus.h) is the transport's, not the event's: read it, then hide it from every
+ * rendering and lookup by shortening the root map. */
+static void take_stamp(struct vigil_msg *m)
+{
+	msgpack_object_map *map = &m->root.via.map;
+	const msgpack_object_kv *kv;
+	bool have_seq = false, have_inc = false;
+
+	/* from the end, as a reader of the bytes sees them: when a key repeats, the last wins */
+	while (map->size > 1) {
+		kv = &map->ptr[map->size - 1];
+		if (kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			break;
+		if (key_is(&kv->key, "vigil_seq")) {
+			if (!have_seq)
+				m->seq = kv->val.via.u64;
+			have_seq = true;
+		} else if (key_is(&kv->key, "vigil_incarnation")) {
+			if (!have_inc)
+				m->incarnation = kv->val.via.u64;
+			have_inc = true;
+		} else {
+			break;
+		}
+		map->size--;
+	}
+}
+
 /* The root must be a map whose first entry is "<event key>": {body}. Anything else may
  * follow; unknown event keys are accepted so newer producers reach older consumers. */
 static int check_root(struct vigil_msg *m)
@@ -179,6 +214,7 @@ static int check_root(struct vigil_msg *m)
 	memcpy(m->type_key, first->key.via.str.ptr, first->key.via.str.size);
 	m->type_key[first->key.via.str.size] = '\0';
 	m->body = &first->val;
+	take_stamp(m);
 	/* a known type only when spelled as its key ("process_exec", not "exec") */
 	if (vigil_event_type_parse(m->type_key, &m->type) ||
 	    strcmp(vigil_event_type_key(m->type), m->type_key))
@@ -236,6 +272,15 @@ err_out:
 	vigil_msg__free(m);
 	errno = -err;
 	return NULL;
+}
+
+int vigil_msg__delivery(const struct vigil_msg *m, uint64_t *incarnation, uint64_t *seq)
+{
+	if (!m->seq || !m->incarnation)
+		return -ENOENT;
+	*incarnation = m->incarnation;
+	*seq = m->seq;
+	return 0;
 }
 
 const msgpack_object *vigil_msg__root(const struct vigil_msg *m)

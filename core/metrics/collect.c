@@ -97,6 +97,39 @@ static void reader_families(struct vigil_metrics *m, struct prom_out *o)
 				1, d.dropped[i]);
 }
 
+/* Our own SP listener knows each subscriber connection's drops (ipc:// and tcp://). */
+static void subscriber_families(struct vigil_metrics *m, struct prom_out *o)
+{
+	struct vigil_pub_peer peers[128];
+	size_t n = m->src.pub ? vigil_pub__peers(m->src.pub, peers, VIGIL_ARRAY_SIZE(peers)) : 0, i;
+	char pid[16];
+
+	if (n > VIGIL_ARRAY_SIZE(peers))
+		n = VIGIL_ARRAY_SIZE(peers);
+	prom_family(o, "vigil_bus_subscriber_dropped_total", "counter",
+		    "Messages not queued for one subscriber connection (its queue was full), by its pid.");
+	for (i = 0; i < n; i++) {
+		snprintf(pid, sizeof(pid), "%d", peers[i].pid);
+		prom_sample_u64(o, "vigil_bus_subscriber_dropped_total", (const char *const[]){"pid", pid}, 1,
+				peers[i].dropped);
+	}
+}
+
+static void journal_families(struct vigil_metrics *m, struct prom_out *o)
+{
+	struct vigil_journal_stats js;
+
+	if (!m->src.journal)
+		return;
+	vigil_journal__stats(m->src.journal, &js);
+	counter(o, "vigil_journal_written_total", "Messages written to the journal.", js.written);
+	counter(o, "vigil_journal_dropped_total", "Messages never journaled (its writer a whole queue behind, or the disk refused).",
+		js.dropped + js.write_errors);
+	counter(o, "vigil_journal_evicted_total", "Messages removed by the journal's size bound.", js.evicted);
+	prom_family(o, "vigil_journal_bytes", "gauge", "Bytes of the journal on disk.");
+	prom_sample_u64(o, "vigil_journal_bytes", NULL, 0, js.bytes);
+}
+
 static void bus_families(struct vigil_metrics *m, struct prom_out *o)
 {
 	counter(o, "vigil_bus_sent_total", "Events published on the bus.",
@@ -106,6 +139,11 @@ static void bus_families(struct vigil_metrics *m, struct prom_out *o)
 		    "Events the bus refused; nanomsg does not tell per subscriber, so subscriber is \"all\".");
 	prom_sample_u64(o, "vigil_bus_dropped_total", (const char *const[]){"subscriber", "all"}, 1,
 			m->src.pub ? vigil_pub__dropped(m->src.pub) : 0);
+	/* the delivery stamp: subscribers compare what they received with this */
+	prom_family(o, "vigil_bus_last_seq", "gauge", "Sequence number of the last message published (this incarnation).");
+	prom_sample_u64(o, "vigil_bus_last_seq", NULL, 0, m->src.pub ? vigil_pub__last_seq(m->src.pub) : 0);
+	subscriber_families(m, o);
+	journal_families(m, o);
 }
 
 static void policy_state(const struct vigil_policy_status *st, void *ctx)

@@ -49,6 +49,7 @@
 
 struct vigil_loader;
 struct vigil_pub;
+struct vigil_journal;
 struct vigil_sensors;
 struct vigil_exporter;
 struct vigil_pcache_stats;
@@ -102,6 +103,7 @@ struct vigil_metrics_sources {
 	/* The reader thread's latest decoder and process cache counters (any thread). */
 	void (*reader_stats)(void *ctx, struct vigil_decoder_stats *dec, struct vigil_pcache_stats *pc);
 	void *ctx;
+	struct vigil_journal *journal;		/* the lossless path's counters (--journal-dir) */
 };
 
 /* Set once the agent is built, before rendering starts (not thread-safe with render). */

@@ -1,9 +1,10 @@
 /* abi_v3.c - the plugin API 3.x shim (libvigil_falco.so): Falco 0.35 and later.
  *
  * Capabilities are inferred from the exported symbols: open/close/next_batch make it an
- * event source, get_fields/extract_fields a field extractor. It asks for API 3.0.0, the
- * lowest 3.x it uses, so every Falco from 0.35 loads it; get_extract_event_types is not
- * exported because its signature changed in 3.2.
+ * event source, get_fields/extract_fields a field extractor. It asks for API 3.6.0, the
+ * lowest 3.x with get_metrics (where Falco shows the bus gaps the plugin counted) and
+ * log_fn, so every Falco from 0.39 loads it; get_extract_event_types is not exported
+ * because its signature changed in 3.2.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@
 #include "falco.h"
 
 _Static_assert(sizeof(ss_plugin_event) == 26, "libscap's event header is 26 packed bytes");
+_Static_assert(sizeof(ss_plugin_metric) == 32 && offsetof(ss_plugin_metric, value) == 16 &&
+		       offsetof(ss_plugin_metric, value_type) == 24,
+	       "ss_plugin_metric: name, type, the 8-byte value union, value_type");
 _Static_assert(sizeof(struct fp_bytes) == sizeof(ss_plugin_byte_buffer) &&
 		       offsetof(struct fp_bytes, ptr) == offsetof(ss_plugin_byte_buffer, ptr),
 	       "core address values are handed to the framework as they are");
@@ -29,9 +33,35 @@ PLUGIN_EXPORT ss_plugin_t *plugin_init(const ss_plugin_init_input *in, ss_plugin
 	struct fp_state *st = fp_state__new(PLUGIN_EVENT_PAYLOAD_OFFSET);
 
 	*rc = SS_PLUGIN_FAILURE;
+	if (st && in && in->log_fn)
+		fp_state__set_log(st, (fp_log_fn)in->log_fn, in->owner);
 	if (st && !fp_state__configure(st, in ? in->config : NULL))
 		*rc = SS_PLUGIN_SUCCESS;
 	return st;
+}
+
+/* The counters (first of all the events the bus dropped for us, from the stamps' gaps),
+ * in an array kept with the state until the next call. */
+PLUGIN_EXPORT ss_plugin_metric *plugin_get_metrics(ss_plugin_t *s, uint32_t *num_metrics)
+{
+	struct fp_metric m[FP_METRICS_MAX];
+	ss_plugin_metric **arr = (ss_plugin_metric **)fp_state__abi_scratch(s);
+	uint32_t n = fp_state__metrics(s, m), i;
+
+	*num_metrics = 0;
+	if (!*arr)
+		*arr = calloc(FP_METRICS_MAX, sizeof(**arr));
+	if (!*arr)
+		return NULL;
+	for (i = 0; i < n; i++)
+		(*arr)[i] = (ss_plugin_metric){
+			.name = m[i].name,
+			.type = m[i].monotonic ? SS_PLUGIN_METRIC_TYPE_MONOTONIC : SS_PLUGIN_METRIC_TYPE_NON_MONOTONIC,
+			.value.u64 = m[i].value,
+			.value_type = SS_PLUGIN_METRIC_VALUE_TYPE_U64,
+		};
+	*num_metrics = n;
+	return *arr;
 }
 
 PLUGIN_EXPORT void plugin_destroy(ss_plugin_t *s)

@@ -1,7 +1,8 @@
 /* abi_v3.h - the part of the Falco plugin API 3.0.0 this plugin implements, declared from
  * the API's documented layout (falcosecurity/libs userspace/plugin/plugin_api.h and
- * plugin_types.h, first shipped in libs 0.11 / Falco 0.35). Frameworks up to API 3.12 call
- * these same structs: later versions only append members, which we never read.
+ * plugin_types.h, first shipped in libs 0.11 / Falco 0.35; log_fn and get_metrics came in
+ * 3.3 and 3.6). Frameworks up to API 3.12 call these same structs: later versions only
+ * append members, which we never read.
  *
  * The other side of this contract is libsinsp (plugin.cpp, plugin_filtercheck.cpp) and
  * libscap (engine/source_plugin/source_plugin.c).
@@ -13,7 +14,8 @@
 
 #include "abi_common.h"
 
-#define PLUGIN_REQUIRED_API_VERSION "3.0.0"
+/* 3.6.0: get_metrics (3.6) and the init input's log_fn (3.3); Falco 0.39 and later. */
+#define PLUGIN_REQUIRED_API_VERSION "3.6.0"
 
 typedef uint32_t ss_plugin_bool;	/* 4 bytes, as libs encode booleans */
 
@@ -76,14 +78,39 @@ typedef struct ss_plugin_extract_field {
 	ss_plugin_bool flist;
 } ss_plugin_extract_field;
 
-/* Only the leading members are ours to read; the table vtables that follow differ across
- * 3.x minors and are not used. */
+/* Severities of the framework's logging (3.3). */
+enum { SS_PLUGIN_LOG_SEV_WARNING = 4 };
+
+typedef void (*ss_plugin_log_fn_t)(ss_plugin_owner_t *o, const char *component, const char *msg, int severity);
+
+/* The table vtables behind `tables` differ across 3.x minors and are not used; log_fn is
+ * there from 3.3 on, which the required version guarantees. */
 typedef struct ss_plugin_init_input {
 	const char *config;
 	ss_plugin_owner_t *owner;
 	const char *(*get_owner_last_error)(ss_plugin_owner_t *o);
 	const void *tables;
+	ss_plugin_log_fn_t log_fn;
 } ss_plugin_init_input;
+
+/* get_metrics (3.6): an array the plugin owns, valid until the next call. */
+enum { SS_PLUGIN_METRIC_TYPE_MONOTONIC = 0, SS_PLUGIN_METRIC_TYPE_NON_MONOTONIC = 1 };
+enum { SS_PLUGIN_METRIC_VALUE_TYPE_U64 = 2 };
+
+typedef struct ss_plugin_metric {
+	const char *name;	/* the framework prefixes it with the plugin's name */
+	uint32_t type;		/* SS_PLUGIN_METRIC_TYPE_* */
+	union {
+		uint32_t u32;
+		int32_t s32;
+		uint64_t u64;
+		int64_t s64;
+		double d;
+		float f;
+		int i;
+	} value;
+	uint32_t value_type;	/* SS_PLUGIN_METRIC_VALUE_TYPE_* */
+} ss_plugin_metric;
 
 typedef struct ss_plugin_field_extract_input {
 	ss_plugin_owner_t *owner;

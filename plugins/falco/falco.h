@@ -88,6 +88,26 @@ void fp_state__free(struct fp_state *st);
 const char *fp_state__last_error(struct fp_state *st);
 uint32_t fp_state__batch_size(const struct fp_state *st);
 
+/* Where the framework takes log lines (3.x's log_fn, severity as its scale: 4 warning);
+ * fn NULL: none (the legacy API has no logging: its gaps show in last_error's summary). */
+typedef void (*fp_log_fn)(void *owner, const char *component, const char *msg, int severity);
+void fp_state__set_log(struct fp_state *st, fp_log_fn fn, void *owner);
+
+/* One counter for the framework's metrics. */
+struct fp_metric {
+	const char *name;
+	bool monotonic;
+	uint64_t value;
+};
+
+#define FP_METRICS_MAX 8
+
+/* The plugin's counters, delivery from the bus (the stamps' gaps) first. Returns how many
+ * were written (at most FP_METRICS_MAX). */
+uint32_t fp_state__metrics(const struct fp_state *st, struct fp_metric *out);
+/* Scratch the shim may keep per state (its metric array); freed with the state. */
+void **fp_state__abi_scratch(struct fp_state *st);
+
 /* Subscribe to the bus (params, when not blank, override the configured address). nanomsg
  * connects lazily, so this succeeds while the agent is down and next() times out until it
  * is back. NULL on failure, with the reason in the state. */

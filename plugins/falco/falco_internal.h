@@ -92,6 +92,12 @@ struct fp_counters {
 	uint64_t filtered;		/* event types the config did not ask for */
 	uint64_t delivered;		/* events handed to the framework */
 	uint64_t undecodable;		/* payloads extraction could not decode */
+	/* delivery, from the bus messages' stamps (core/bus): what the agent published and
+	 * this plugin never received, because Falco fell behind and the bus dropped it */
+	uint64_t missed;
+	uint64_t gaps;
+	uint64_t restarts;		/* agent restarts seen (a new stream, not a loss) */
+	uint64_t last_seq;
 };
 
 struct fp_state {
@@ -106,6 +112,9 @@ struct fp_state {
 	struct arena arena;		/* extraction results */
 	struct vigil_buf text;		/* fp_describe's line */
 	struct vigil_buf scratch;	/* JSON rendering of argument values */
+	fp_log_fn log;			/* the framework's logging, NULL for none */
+	void *log_owner;
+	void *abi_scratch;		/* the shim's, freed with the state */
 };
 
 /* Record a failure for fp_state__last_error. */

@@ -8,7 +8,9 @@
  * does not decode it again.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <nanomsg/nn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +24,24 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A hole in the stamps: the agent published these and the bus dropped them for us. Told
+ * to the framework's log as it happens, and counted for its metrics. */
+static void on_gap(void *ctx, uint64_t incarnation, uint64_t first, uint64_t last)
+{
+	struct fp_state *st = ctx;
+	char msg[200];
+
+	st->cnt.missed += last - first + 1;
+	st->cnt.gaps++;
+	if (!st->log)
+		return;
+	snprintf(msg, sizeof(msg),
+		 "missed %" PRIu64 " events (seq %" PRIu64 "..%" PRIu64 " of agent incarnation %016" PRIx64
+		 "): Falco fell behind the vigil bus; %" PRIu64 " missed in all",
+		 last - first + 1, first, last, incarnation, st->cnt.missed);
+	st->log(st->log_owner, "vigil", msg, 4 /* SS_PLUGIN_LOG_SEV_WARNING */);
 }
 
 static void release_batch(struct fp_state *st, struct fp_source *src)
@@ -82,6 +102,7 @@ struct fp_source *fp_source__open(struct fp_state *st, const char *params)
 		goto err_out;
 	}
 	src->sock = vigil_sub__socket(src->sub);
+	vigil_sub__on_gap(src->sub, on_gap, st);
 	st->src = src;
 	st->error[0] = '\0';
 	return src;
@@ -148,6 +169,7 @@ out:
 /* Take what is queued, without waiting, until the batch is full. */
 static int drain(struct fp_state *st, struct fp_source *src)
 {
+	struct vigil_delivery d;
 	void *msg = NULL;
 	int n, err = 0;
 
@@ -170,6 +192,9 @@ static int drain(struct fp_state *st, struct fp_source *src)
 		}
 		err = 0;
 	}
+	vigil_sub__delivery(src->sub, &d);
+	st->cnt.restarts = d.restarts;
+	st->cnt.last_seq = d.last_seq;
 	return err;
 }
 

@@ -47,6 +47,7 @@ void fp_state__free(struct fp_state *st)
 	vigil_buf_free(&st->text);
 	vigil_buf_free(&st->scratch);
 	config_free(&st->cfg);
+	free(st->abi_scratch);
 	free(st);
 }
 
@@ -68,12 +69,45 @@ const char *fp_state__last_error(struct fp_state *st)
 	/* no failure: say what was seen, so a quiet source can be told from a broken one */
 	snprintf(st->summary, sizeof(st->summary),
 		 "vigil: no error; bus %s: %" PRIu64 " events delivered, %" PRIu64 " malformed messages skipped, %" PRIu64
-		 " events filtered out, %" PRIu64 " payloads undecodable at extraction",
-		 st->src ? st->src->url : st->cfg.bus, st->cnt.delivered, st->cnt.malformed, st->cnt.filtered, st->cnt.undecodable);
+		 " events filtered out, %" PRIu64 " payloads undecodable at extraction, %" PRIu64
+		 " events missed (bus gaps)",
+		 st->src ? st->src->url : st->cfg.bus, st->cnt.delivered, st->cnt.malformed, st->cnt.filtered, st->cnt.undecodable,
+		 st->cnt.missed);
 	return st->summary;
 }
 
 uint32_t fp_state__batch_size(const struct fp_state *st)
 {
 	return st->cfg.batch_size;
+}
+
+void fp_state__set_log(struct fp_state *st, fp_log_fn fn, void *owner)
+{
+	st->log = fn;
+	st->log_owner = owner;
+}
+
+uint32_t fp_state__metrics(const struct fp_state *st, struct fp_metric *out)
+{
+	const struct fp_metric m[] = {
+		{"events_missed", true, st->cnt.missed},	/* the bus dropped them: Falco fell behind */
+		{"bus_gaps", true, st->cnt.gaps},
+		{"agent_restarts", true, st->cnt.restarts},
+		{"last_seq", false, st->cnt.last_seq},
+		{"messages_received", true, st->cnt.received},
+		{"events_delivered", true, st->cnt.delivered},
+		{"messages_malformed", true, st->cnt.malformed},
+		{"events_filtered", true, st->cnt.filtered},
+	};
+	uint32_t i;
+
+	_Static_assert(sizeof(m) / sizeof(m[0]) <= FP_METRICS_MAX, "FP_METRICS_MAX holds every metric");
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		out[i] = m[i];
+	return i;
+}
+
+void **fp_state__abi_scratch(struct fp_state *st)
+{
+	return &st->abi_scratch;
 }

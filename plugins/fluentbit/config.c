@@ -39,6 +39,7 @@ struct opt {
 
 static const char *const compress_names[] = { "none", "gzip", NULL };
 static const char *const onoff_names[] = { "off", "on", NULL };
+static const char *const source_names[] = { "bus", "journal", NULL };
 
 #define OFF(field) offsetof(struct fwd_config, field)
 
@@ -46,6 +47,10 @@ static const struct opt opts[] = {
 	{ "to", 't', K_STR, OFF(to), 0, 0, NULL, "URL",
 	  "Forward peer: unix:///path/to.sock or tcp://host:port (required)" },
 	{ "bus", 'b', K_STR, OFF(bus), 0, 0, NULL, "URL", "vigil event bus to subscribe to" },
+	{ "source", 0, K_CHOICE, OFF(source), 0, 0, source_names, "bus|journal",
+	  "bus: subscribe, report losses as vigil.delivery_loss records; journal: pull the agent's "
+	  "journal (vigild --journal-dir, needs root): nothing lost while its bound holds" },
+	{ "control", 0, K_STR, OFF(control), 0, 0, NULL, "URL", "the agent's control socket (--source journal)" },
 	{ "tag", 0, K_STR, OFF(tag), 0, 0, NULL, "TEMPLATE",
 	  "tag; {event_type} and {node_name} are replaced" },
 	{ "compress", 0, K_CHOICE, OFF(compress), 0, 0, compress_names, "none|gzip",
@@ -77,6 +82,8 @@ static const struct opt opts[] = {
 
 static const struct fwd_config defaults = {
 	.bus = VIGIL_BUS_DEFAULT_EVENTS,
+	.control = VIGIL_BUS_DEFAULT_CONTROL,
+	.source = FWD_SOURCE_BUS,
 	.tag = "vigil.{event_type}",
 	.compress = FWD_COMPRESS_NONE,
 	.ack = 1,

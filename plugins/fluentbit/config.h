@@ -6,11 +6,16 @@
 #include <stdbool.h>
 
 enum fwd_compress { FWD_COMPRESS_NONE, FWD_COMPRESS_GZIP };
+/* bus: the event bus, losses reported; journal: the agent's journal, none while its bound
+ * holds (vigild --journal-dir, root) */
+enum fwd_source { FWD_SOURCE_BUS, FWD_SOURCE_JOURNAL };
 
 /* Every numeric setting is a long so one table can describe them all. Strings are borrowed
  * from argv (or are static defaults) and live as long as the process. */
 struct fwd_config {
 	const char *bus;		/* vigil event bus URL */
+	const char *control;		/* the agent's control socket (--source journal) */
+	long source;			/* enum fwd_source */
 	const char *to;			/* Forward peer: unix:///path or tcp://host:port */
 	const char *tag;		/* tag template, see tag.h */
 	const char *spool_dir;		/* NULL: memory spool only */

@@ -96,6 +96,15 @@ static void write_stats(const struct pipeline *p)
 		fwd_warn("cannot write %s: %s", p->cfg->stats_file, strerror(-err));
 }
 
+/* The journal is pulled only while our own backlog is short: what the peer has not taken
+ * yet waits in the agent's journal, not in our memory, where the spool's cap would drop
+ * it. */
+static bool journal_may_pull(const struct pipeline *p)
+{
+	return p->st.queued_batches < (uint64_t)p->cfg->max_inflight * 2 &&
+	       p->st.mem_bytes + (8u << 20) < (uint64_t)p->cfg->mem_limit;
+}
+
 /* The loop. Returns 0 after a requested stop, or -errno when the bus failed. */
 static int run(struct pipeline *p, const sigset_t *waitmask)
 {
@@ -122,6 +131,8 @@ static int run(struct pipeline *p, const sigset_t *waitmask)
 			break;
 
 		due = min3(batcher_deadline(p->batcher), ship_deadline(p->ship), drain_until);
+		if (p->intake && journal_may_pull(p) && intake_pull_due(p->intake) < due)
+			due = intake_pull_due(p->intake);
 		if (cfg->stats_file && stats_at < due)
 			due = stats_at;
 		due = due <= now ? 0 : due - now;
@@ -140,7 +151,8 @@ static int run(struct pipeline *p, const sigset_t *waitmask)
 			break;
 		}
 		now = now_ms();
-		if (n > 0 && p->intake && pfd[0].revents) {
+		if (p->intake && ((n > 0 && pfd[0].revents) ||
+				  (journal_may_pull(p) && now >= intake_pull_due(p->intake)))) {
 			n = intake_drain(p->intake, p->batcher, &p->st, now, DRAIN_PER_TURN);
 			if (n < 0) {
 				err = n;
@@ -203,12 +215,16 @@ int main(int argc, char **argv)
 		fwd_warn("cannot use --to %s: %s", cfg.to, strerror(errno));
 		goto out;
 	}
-	p.intake = intake_open(cfg.bus, cfg.bus_rcvbuf, cfg.tag);
+	p.intake = cfg.source == FWD_SOURCE_JOURNAL ? intake_open_journal(cfg.control, cfg.tag)
+						    : intake_open(cfg.bus, cfg.bus_rcvbuf, cfg.tag);
 	if (!p.intake) {
-		fwd_warn("cannot subscribe to %s: %s", cfg.bus, strerror(errno));
+		fwd_warn("cannot subscribe to %s: %s", cfg.source == FWD_SOURCE_JOURNAL ? cfg.control : cfg.bus,
+			 strerror(errno));
 		goto out;
 	}
-	fwd_info("forwarding %s to %s (tag %s, %s, acks %s)", cfg.bus, cfg.to, cfg.tag,
+	fwd_info("forwarding %s%s to %s (tag %s, %s, acks %s)",
+		 cfg.source == FWD_SOURCE_JOURNAL ? "the journal at " : "",
+		 cfg.source == FWD_SOURCE_JOURNAL ? cfg.control : cfg.bus, cfg.to, cfg.tag,
 		 cfg.compress == FWD_COMPRESS_GZIP ? "CompressedPackedForward" : "PackedForward",
 		 cfg.ack ? "on" : "off");
 	write_stats(&p);

@@ -12,7 +12,8 @@ static const struct {
 	const char *name;
 	size_t off;
 } fields[] = {
-	F(events_in), F(events_malformed), F(time_fallbacks), F(batches_sealed), F(encode_errors),
+	F(events_in), F(events_malformed), F(time_fallbacks), F(events_missed), F(gaps), F(loss_records),
+	F(journal_errors), F(batches_sealed), F(encode_errors),
 	F(batches_sent), F(batches_resent), F(bytes_sent), F(batches_acked), F(events_acked),
 	F(acks_unknown), F(replies_bad), F(replies_garbage), F(ack_timeouts), F(connects),
 	F(connect_failures), F(disconnects), F(dropped_batches), F(dropped_events), F(disk_writes),

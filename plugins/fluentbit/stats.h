@@ -12,6 +12,10 @@ struct fwd_stats {
 	uint64_t events_in;		/* decoded from the bus */
 	uint64_t events_malformed;	/* bus messages that did not decode */
 	uint64_t time_fallbacks;	/* events without a usable "time": receive time used */
+	uint64_t events_missed;		/* published by the agent, never received (the stamps' gaps) */
+	uint64_t gaps;			/* holes those were in */
+	uint64_t loss_records;		/* vigil.delivery_loss records shipped for them */
+	uint64_t journal_errors;	/* pulls from the agent's journal that failed (agent away?) */
 	/* batches */
 	uint64_t batches_sealed;
 	uint64_t encode_errors;		/* batches lost to ENOMEM or zlib */

@@ -3,6 +3,7 @@
 #ifndef OSQ_EXT_H
 #define OSQ_EXT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,6 +53,10 @@ struct ext {
 	char *path;			/* where we serve: <socket>.<uuid> */
 	_Atomic int stop;		/* enum ext_stop */
 	struct store **stores;		/* ntables entries, in tables[] order; NULL for live tables */
+	/* what the feed's subscription saw of the stream (the stamps' gaps), for
+	 * vigil_delivery; written by the feed, read by queries */
+	pthread_mutex_t delivery_lock;
+	struct osq_delivery delivery;
 };
 
 static inline bool ext_stopping(struct ext *x)

@@ -46,6 +46,26 @@ static void offer(struct feed *f, const struct vigil_msg *m, struct row_builder 
 	}
 }
 
+/* A hole in the stamps: the agent published these and the bus dropped them for us. */
+static void on_gap(void *ctx, uint64_t incarnation, uint64_t first, uint64_t last)
+{
+	log_warn("bus: missed %" PRIu64 " events (seq %" PRIu64 "..%" PRIu64 " of agent incarnation %016" PRIx64
+		 "): the extension fell behind; see the vigil_delivery table", last - first + 1, first, last,
+		 incarnation);
+}
+
+/* Publish the subscription's counters for vigil_delivery. */
+static void share_delivery(struct feed *f)
+{
+	struct ext *x = f->x;
+
+	pthread_mutex_lock(&x->delivery_lock);
+	vigil_sub__delivery(f->sub, &x->delivery.d);
+	x->delivery.malformed = f->malformed;
+	x->delivery.subscribed = true;
+	pthread_mutex_unlock(&x->delivery_lock);
+}
+
 static void *feed_main(void *arg)
 {
 	struct feed *f = arg;
@@ -67,10 +87,11 @@ static void *feed_main(void *arg)
 		f->received++;
 		m = vigil_msg__decode(data, (size_t)n);
 		vigil_bus_msg_free(data);
-		if (!m) {
+		if (!m)
 			f->malformed++;
+		share_delivery(f);
+		if (!m)
 			continue;
-		}
 		offer(f, m, &rb);
 		vigil_msg__free(m);
 	}
@@ -98,6 +119,8 @@ struct feed *feed_start(struct ext *x)
 		log_warn("cannot subscribe to %s: %s", x->opt.bus_url, strerror(-err));
 		goto err_out;
 	}
+	vigil_sub__on_gap(f->sub, on_gap, f);
+	share_delivery(f);
 	err = -pthread_create(&f->thread, NULL, feed_main, f);
 	if (err)
 		goto err_out;

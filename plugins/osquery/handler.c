@@ -32,12 +32,16 @@ static void columns(struct tb_writer *w, struct ext *x, const struct osq_request
 static void generate(struct tb_writer *w, struct ext *x, const struct osq_request *req, const struct table *t)
 {
 	const struct tb_slice *context = osq_request_get(req, "context");
-	struct live_ctx live = { .control_url = x->opt.control_url, .timeout_ms = EXT_CONTROL_TIMEOUT_MS };
+	struct live_ctx live = { .control_url = x->opt.control_url, .timeout_ms = EXT_CONTROL_TIMEOUT_MS,
+				 .bus_url = x->opt.bus_url };
 	struct osq_constraints c;
 	struct osq_rows rows;
 	size_t mark;
 	int err;
 
+	pthread_mutex_lock(&x->delivery_lock);
+	live.delivery = x->delivery;
+	pthread_mutex_unlock(&x->delivery_lock);
 	osq_constraints_init(&c);
 	if (context && osq_constraints_parse(context->p, context->n, &c))
 		log_debug("%s: context not understood, answering every row", t->name);

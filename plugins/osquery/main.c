@@ -204,7 +204,7 @@ static void stores_free(struct ext *x)
 
 int main(int argc, char **argv)
 {
-	struct ext x = { .stop = EXT_RUNNING };
+	struct ext x = { .stop = EXT_RUNNING, .delivery_lock = PTHREAD_MUTEX_INITIALIZER };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct feed *feed = NULL;
 	struct server *srv = NULL;

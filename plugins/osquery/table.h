@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus/bus.h"
 #include "constraints.h"
 #include "encode/encode.h"
 #include "wire.h"
@@ -38,10 +39,19 @@ struct column {
 struct row_builder;
 struct table;
 
+/* The bus subscription's delivery, as vigil_delivery shows it. */
+struct osq_delivery {
+	struct vigil_delivery d;	/* from the stamps (core/bus) */
+	uint64_t malformed;		/* not a vigil event: skipped */
+	bool subscribed;
+};
+
 /* What a live table needs at query time. */
 struct live_ctx {
 	const char *control_url;
 	int timeout_ms;
+	const char *bus_url;
+	struct osq_delivery delivery;	/* a copy taken for this query */
 };
 
 struct table {
@@ -65,6 +75,7 @@ extern const struct table table_file_events;
 extern const struct table table_policy_events;
 extern const struct table table_alerts;
 extern const struct table table_policies;
+extern const struct table table_delivery;
 
 extern const struct table *const tables[];
 extern const size_t ntables;

@@ -11,6 +11,7 @@ const struct table *const tables[] = {
 	&table_policy_events,
 	&table_alerts,
 	&table_policies,
+	&table_delivery,
 };
 
 const size_t ntables = VIGIL_ARRAY_SIZE(tables);

@@ -2,7 +2,7 @@
  * receives (anything that can connect to the bus socket can publish to a subscriber's
  * view of it, and plugins run on other hosts over tcp://): vigil_msg__decode
  * (core/encode/msg.c), the path lookups plugins and rules make, and the JSON and compact
- * renderings that `vigil getevents` prints.
+ * renderings that `vigil getevents` prints, and the delivery stamp read before any of it.
  *
  * Properties besides memory safety: a decoded message has a type key and a body map; a
  * strict prefix of a message that decodes is refused (one message is one whole msgpack
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/bus.h"
 #include "encode/encode.h"
 
 static void check(int cond, const char *what)
@@ -120,11 +121,25 @@ static void renderings(const struct vigil_msg *m)
 	vigil_buf_free(&out);
 }
 
+/* The delivery stamp (core/bus stamp.c): what a subscriber reads of every message before
+ * it decodes it. Whatever the bytes, a stamp read agrees with the decoded view's. */
+static void stamp(const uint8_t *data, size_t size, const struct vigil_msg *m)
+{
+	uint64_t inc = 0, seq = 0, minc = 0, mseq = 0;
+	int r = vigil_bus_stamp_read(data, size, &inc, &seq);
+
+	check(r == 0 || r == -ENOENT || r == -EBADMSG, "stamp_read: unexpected error");
+	check(r != 0 || (inc && seq), "stamp_read: a zero stamp accepted");
+	if (m && !vigil_msg__delivery(m, &minc, &mseq))
+		check(r == 0 && minc == inc && mseq == seq, "stamp: the decoded view and the reader disagree");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vigil_msg *m = vigil_msg__decode(data, size);
 	size_t cut;
 
+	stamp(data, size, m);
 	if (!m)
 		return 0;
 	check(vigil_msg__type_key(m) != NULL, "decode: no type key");

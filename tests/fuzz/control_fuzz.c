@@ -139,6 +139,21 @@ uint64_t __wrap_vigil_pub__dropped(const struct vigil_pub *p)
 	return 0;
 }
 
+uint64_t __wrap_vigil_pub__last_seq(const struct vigil_pub *p)
+{
+	return 0;
+}
+
+uint64_t __wrap_vigil_pub__incarnation(const struct vigil_pub *p)
+{
+	return 1;
+}
+
+size_t __wrap_vigil_pub__peers(const struct vigil_pub *p, struct vigil_pub_peer *out, size_t max)
+{
+	return 0;
+}
+
 int __wrap_vigil_metrics__pack(struct vigil_metrics *m, msgpack_packer *pk)
 {
 	return msgpack_pack_map(pk, 0);

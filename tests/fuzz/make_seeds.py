@@ -40,6 +40,10 @@ def goldens():
 # bus_msg: the golden events as the agent publishes them (msgpack, key for key the JSON)
 for name, ev in goldens():
     out("bus_msg", name + ".msgpack", msgpack.packb(ev))
+    if name == "exec":
+        # as the bus carries it: the delivery stamp appended (core/bus/bus.h)
+        out("bus_msg", "exec_stamped.msgpack",
+            msgpack.packb(dict(ev, vigil_seq=42, vigil_incarnation=0x7e6ada1e405aebbf)))
 
 # export_filter: <filter JSON> NUL <field filter JSON> NUL <msgpack event>
 FILTERS = [

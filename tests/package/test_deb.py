@@ -175,7 +175,7 @@ class Deb(unittest.TestCase):
             "status": run(*nobody, "/usr/bin/vigil", "status").returncode == 0,
             "add-value": run(*nobody, "/usr/bin/vigil", "tp", "add-value", "denied-binaries",
                              "/usr/bin/ls").returncode == 0,
-            "getevents": run(*nobody, "/usr/bin/vigil", "getevents", "-n", "1", "--timeout", "2").stdout != "",
+            "getevents": run(*nobody, "/usr/bin/vigil", "getevents", "--count", "1", "--duration", "2s").stdout != "",
             "export": run(*nobody, "cat", "/var/log/vigil/events.json").returncode == 0,
         }
         policies = json.loads(run("/usr/bin/vigil", "tp", "list", "-o", "json", check=True).stdout)
@@ -194,7 +194,7 @@ class Deb(unittest.TestCase):
         self.debug = "%d events, %d execs, last: %s" % (len(events), len(execs), [p["binary"] for p in execs][-5:])
         return dict(rc_plain=rc_plain, rc_denied=rc_denied, kills=kills, abuse=abuse,
                     exec_seen=any(p["binary"] == plain for p in execs),
-                    modes={p["name"]: p["mode"] for p in policies})
+                    modes={p["name"]: p["mode"] for p in policies["policies"]})
 
     def test_install_run_purge(self):
         # ---- build the package from this tree ----
@@ -261,14 +261,14 @@ class Deb(unittest.TestCase):
         seen = self.session("monitor", "m")
         self.assertTrue(seen["exec_seen"], "no exec event through /usr/bin/vigil getevents: " + self.debug)
         self.assertEqual(seen["rc_plain"], 0)
-        self.assertEqual(seen["modes"]["block-cryptominers"], "monitor")
+        self.assertEqual(seen["modes"]["block-cryptominers"], "TP_MODE_MONITOR")
         self.assertEqual(seen["rc_denied"], 0, "the installed default configuration killed")
         self.assertEqual([k.get("monitored") for k in seen["kills"]], [True], seen["kills"])
         self.assertEqual([k for k, worked in seen["abuse"].items() if worked], [], "an unprivileged user could")
 
         # ---- the setting flipped: the same shipped policy kills ----
         seen = self.session("enforce", "e")
-        self.assertEqual(seen["modes"]["block-cryptominers"], "enforce")
+        self.assertEqual(seen["modes"]["block-cryptominers"], "TP_MODE_ENFORCE")
         self.assertEqual(seen["rc_denied"], -9)
         self.assertEqual([k.get("monitored", False) for k in seen["kills"]], [False], seen["kills"])
 

@@ -67,6 +67,17 @@ struct fw_init_input {
 	void (*log_fn)(void *owner, const char *component, const char *msg, int sev);
 };
 
+/* get_metrics (3.6): what the framework reads of each metric. */
+struct fw_metric {
+	const char *name;
+	uint32_t type;			/* 0 monotonic, 1 non-monotonic */
+	union {
+		uint64_t u64;
+		double d;
+	} value;
+	uint32_t value_type;		/* 2: u64 */
+};
+
 /* 3.12's extract input; the table vtables are passed as NULLs here. */
 struct fw_extract_input {
 	void *owner;

@@ -48,6 +48,7 @@ struct api {
 	const char *(*event_to_string)(void *s, const struct fw_event_input *evt);
 	const char *(*get_fields)(void);
 	int32_t (*extract_fields)(void *s, const struct fw_event_input *evt, const struct fw_extract_input *in);
+	struct fw_metric *(*get_metrics)(void *s, uint32_t *num_metrics);
 };
 
 static const char *plugin_path;
@@ -250,6 +251,7 @@ static int load_plugin(void **ctx)
 	LOAD(event_to_string);
 	LOAD(get_fields);
 	LOAD(extract_fields);
+	LOAD(get_metrics);
 	if (!P.get_fields || read_fields(P.get_fields()))
 		return -1;
 	return 0;
@@ -441,11 +443,11 @@ static void test_exports_the_3x_sourcing_and_extraction_symbol_set(void **ctx)
 	static const char *const required[] = { "get_required_api_version", "get_version", "get_name",
 						"get_description", "get_contact", "init", "destroy", "get_last_error" };
 	/* parsing, async, capture listening; get_extract_event_types changed signature in 3.2,
-	 * set_config/get_metrics/dump_state need newer frameworks than 3.0.0 promises */
+	 * set_config/dump_state need newer frameworks than 3.6.0 promises */
 	static const char *const absent[] = { "get_type", "parse_event", "get_parse_event_types",
 					      "get_async_events", "set_async_event_handler", "capture_open",
 					      "capture_close", "get_extract_event_types", "set_config",
-					      "get_metrics", "dump_state", "get_required_event_schema_version" };
+					      "dump_state", "get_required_event_schema_version" };
 	size_t i;
 
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
@@ -463,6 +465,7 @@ static void test_exports_the_3x_sourcing_and_extraction_symbol_set(void **ctx)
 	assert_non_null(P.event_to_string);
 	assert_non_null(P.list_open_params);
 	assert_non_null(P.get_init_schema);
+	assert_non_null(P.get_metrics);		/* 3.6: the bus gaps, where Falco shows plugin metrics */
 	/* the core stays inside the library */
 	assert_null(dlsym(dl, "fp_state__new"));
 	assert_null(dlsym(dl, "config_parse"));
@@ -478,14 +481,16 @@ static bool framework_accepts(const char *req, int major, int minor, int patch)
 	return major == rmaj && (minor > rmin || (minor == rmin && patch >= rpat));
 }
 
-static void test_required_api_version_is_3_0_0_and_loads_in_every_3x_framework(void **ctx)
+/* 3.6.0: get_metrics and log_fn; Falco 0.39 (libs 0.18, API 3.7) and later load it, 0.38
+ * (3.5) refuses it at load, before reading any struct we would misread */
+static void test_required_api_version_is_3_6_0_and_loads_from_3_6_on(void **ctx)
 {
 	const char *req = P.get_required_api_version();
 	int minor;
 
-	assert_string_equal(req, "3.0.0");
+	assert_string_equal(req, "3.6.0");
 	for (minor = 0; minor <= FW_API_MINOR; minor++)
-		assert_true(framework_accepts(req, FW_API_MAJOR, minor, 0));
+		assert_true(framework_accepts(req, FW_API_MAJOR, minor, 0) == (minor >= 6));
 	assert_false(framework_accepts(req, 2, 0, 0));
 	assert_false(framework_accepts(req, 4, 0, 0));
 }
@@ -1041,6 +1046,81 @@ static void test_unknown_field_id_fails_with_a_message(void **ctx)
 	assert_non_null(strstr(P.get_last_error(fw->st), "no field with id 1000"));
 }
 
+/* ---- delivery: the stamps' gaps in Falco's metrics and log ---- */
+
+static char logged[512];
+static int nlogged, logged_sev;
+
+static void fw_log(void *owner, const char *component, const char *msg, int sev)
+{
+	snprintf(logged, sizeof(logged), "%s: %s", component, msg);
+	logged_sev = sev;
+	nlogged++;
+}
+
+static uint64_t metric(struct fw *fw, const char *name, uint32_t *type)
+{
+	uint32_t n = 0, i;
+	struct fw_metric *m = P.get_metrics(fw->st, &n);
+
+	assert_non_null(m);
+	for (i = 0; i < n; i++)
+		if (!strcmp(m[i].name, name)) {
+			assert_int_equal(m[i].value_type, 2);
+			if (type)
+				*type = m[i].type;
+			return m[i].value.u64;
+		}
+	fail_msg("no metric %s", name);
+	return 0;
+}
+
+static void publish_stamped(struct fw *fw, uint64_t seq)
+{
+	assert_int_equal(tev_exec(&fw->ev, 1, "/stamped", ""), 0);
+	assert_int_equal(vigil_bus_stamp(&fw->ev, 0xabcdef, seq), 0);
+	publish(fw);
+}
+
+static void test_bus_gaps_show_in_get_metrics_and_the_log(void **ctx)
+{
+	struct fw *fw = *ctx;
+	char config[256];
+	struct fw_init_input in = { .config = config, .owner = fw, .log_fn = fw_log };
+	struct fw_event **evts;
+	uint32_t type = 9, n, got;
+	int32_t rc = -2;
+	int i;
+
+	nlogged = 0;
+	snprintf(config, sizeof(config), "{\"bus\":\"%s\",\"timeout_ms\":50}", fw->url);
+	fw->st = P.init(&in, &rc);
+	assert_int_equal(rc, FW_SUCCESS);
+	fw->inst = P.open(fw->st, "", &rc);
+	assert_int_equal(rc, FW_SUCCESS);
+	agent_up(fw);
+	assert_int_equal(metric(fw, "events_missed", &type), 0);
+	assert_int_equal(type, 0);		/* monotonic */
+
+	/* seq 1, 2, then 10: 3..9 never came */
+	publish_stamped(fw, 1);
+	publish_stamped(fw, 2);
+	publish_stamped(fw, 10);
+	for (i = 0, got = 0; i < 100 && got < 3; i++)
+		if (P.next_batch(fw->st, fw->inst, &n, &evts) == FW_SUCCESS)
+			got += n;
+	assert_int_equal(got, 3);
+	assert_int_equal(metric(fw, "events_missed", NULL), 7);
+	assert_int_equal(metric(fw, "bus_gaps", NULL), 1);
+	assert_int_equal(metric(fw, "last_seq", &type), 10);
+	assert_int_equal(type, 1);		/* a gauge */
+	assert_int_equal(metric(fw, "agent_restarts", NULL), 0);
+	assert_int_equal(nlogged, 1);
+	assert_int_equal(logged_sev, 4);	/* warning */
+	assert_non_null(strstr(logged, "vigil: missed 7 events (seq 3..9 of agent incarnation 0000000000abcdef)"));
+	assert_non_null(strstr(P.get_last_error(fw->st), "7 events missed (bus gaps)"));
+}
+
 static void test_last_error_without_a_state_still_explains(void **ctx)
 {
 	const char *e = P.get_last_error(NULL);
@@ -1055,7 +1135,8 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_exports_the_3x_sourcing_and_extraction_symbol_set),
-		T(test_required_api_version_is_3_0_0_and_loads_in_every_3x_framework),
+		T(test_required_api_version_is_3_6_0_and_loads_from_3_6_on),
+		T(test_bus_gaps_show_in_get_metrics_and_the_log),
 		T(test_identity_is_the_vigil_source_with_a_private_block_id),
 		T(test_init_schema_is_a_json_schema_of_the_four_options),
 		T(test_fields_json_declares_the_typed_fields_rules_need),

@@ -46,7 +46,7 @@ spec:
 """
 
 TABLES = ["vigil_process_events", "vigil_socket_events", "vigil_file_events", "vigil_policy_events",
-          "vigil_alerts", "vigil_policies"]
+          "vigil_alerts", "vigil_policies", "vigil_delivery"]
 
 # bpf_process_events' columns and types (osquery's last spec of it), which this table keeps
 BPF_PROCESS_COLUMNS = [

@@ -105,6 +105,65 @@ POLICIES_REPLY = {"ok": True, "policies": [
     {"name": "shadow", "file": "", "state": "disabled", "mode": "monitor", "events": 0, "hooks": []}]}
 
 
+class Delivery(unittest.TestCase):
+    """vigil_delivery: the bus subscription's gaps, from the stamps the agent puts on every
+    message (vigil_seq, vigil_incarnation: the root map's last entries)."""
+
+    @classmethod
+    def setUpClass(cls):
+        oq.require(msgpack=True, fake_agent=True)
+        cls.tmp = tempfile.mkdtemp(prefix="vigil-osq-delivery-")
+        cls.agent = FakeAgent(cls.tmp, POLICIES_REPLY)
+        cls.manager, cls.ext, cls.uuid, cls.path = oq.start_registered(
+            cls.tmp, env={"VIGIL_BUS": cls.agent.bus, "VIGIL_CONTROL": cls.agent.control})
+        subscribed(cls.agent, cls.path)
+
+    @classmethod
+    def tearDownClass(cls):
+        for what in ("ext", "manager", "agent"):
+            obj = getattr(cls, what, None)
+            if obj:
+                obj.stop()
+        shutil.rmtree(getattr(cls, "tmp", "/nonexistent"), ignore_errors=True)
+
+    def stamped(self, pid, seq, inc):
+        ev = exec_event(pid)
+        ev["vigil_seq"] = seq
+        ev["vigil_incarnation"] = inc
+        self.agent.send(ev)
+
+    def row(self):
+        rows = oq.generate(self.path, "vigil_delivery")
+        self.assertEqual(len(rows), 1)
+        return rows[0]
+
+    def test_holes_and_restarts_in_the_stamps_show_in_vigil_delivery(self):
+        before = self.row()
+        self.assertEqual((before["missed"], before["gaps"], before["subscribed"]), ("0", "0", "1"))
+        inc = 0x1234abcd
+        # seq 10, 11, then 15: 12..14 never came; then a restarted agent from 1
+        for pid, seq in ((7001, 10), (7002, 11), (7003, 15)):
+            self.stamped(pid, seq, inc)
+        self.stamped(7004, 1, inc + 1)
+        self.stamped(7005, 2, inc + 1)
+        deadline = time.time() + 10
+        while time.time() < deadline and not oq.generate(self.path, "vigil_process_events",
+                                                         ("pid", oq.EQUALS, 7005)):
+            time.sleep(0.1)
+        r = self.row()
+        self.assertEqual((r["missed"], r["gaps"], r["restarts"]), ("3", "1", "1"))
+        self.assertEqual((r["last_gap_first"], r["last_gap_last"]), ("12", "14"))
+        self.assertEqual(r["incarnation"], "%016x" % (inc + 1))
+        self.assertEqual((r["first_seq"], r["last_seq"]), ("1", "2"))
+        self.assertEqual(int(r["received"]) - int(before["received"]), 5)
+        self.assertEqual(r["bus"], self.agent.bus)
+        # the stamps stay out of the rows: the event tables see Tetragon's tree
+        row = oq.generate(self.path, "vigil_process_events", ("pid", oq.EQUALS, 7003))[0]
+        self.assertNotIn("vigil_seq", row.get("json", "") + str(row))
+        # and the gap was logged
+        self.assertIn("missed 3 events (seq 12..14 of agent incarnation %016x)" % inc, self.ext.log())
+
+
 class TablesFromPolicyEvents(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
