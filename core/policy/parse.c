@@ -73,6 +73,7 @@ static const struct policy_field meta_fields[] = {
 
 struct top {
 	struct vigil_policy *policy;
+	yaml_node_t *kind;
 	yaml_node_t *metadata;
 	yaml_node_t *spec;
 };
@@ -97,6 +98,7 @@ static int top_kind(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, 
 	err = policy_str(c, value, "kind", &s);
 	if (err)
 		return err;
+	t->kind = value;
 	if (!strcmp(s, "TracingPolicyNamespaced"))
 		t->policy->namespaced = true;
 	else if (strcmp(s, "TracingPolicy"))
@@ -131,7 +133,7 @@ static const struct policy_field top_fields[] = {
 static int parse_top(struct policy_ctx *c, yaml_node_t *root)
 {
 	struct vigil_policy *p = c->policy;
-	struct top t = { p, NULL, NULL };
+	struct top t = { p, NULL, NULL, NULL };
 	size_t len;
 	int err;
 
@@ -145,6 +147,15 @@ static int parse_top(struct policy_ctx *c, yaml_node_t *root)
 	policy_path_pop(c, len);
 	if (!err)
 		err = policy_parse_spec(c, t.spec);
+	/* Loading it would run the policy on every process of the host, the opposite of what
+	 * its author asked: refuse it (after the other checks) until pods can be told apart
+	 * in the kernel. */
+	if (!err && p->namespaced)
+		err = policy_error_bare(c, t.kind,
+					"kind TracingPolicyNamespaced is not supported yet: vigil cannot restrict "
+					"a policy to the pods of namespace \"%s\" and would run it host-wide; "
+					"use kind TracingPolicy",
+					p->namespace_);
 	return err;
 }
 

@@ -117,10 +117,10 @@ static void check_error(const char *yaml, const char *want, int line, int col)
 
 static const char full_yaml[] =
 	"apiVersion: cilium.io/v1alpha1\n"						/* 1 */
-	"kind: TracingPolicyNamespaced\n"						/* 2 */
+	"kind: TracingPolicy\n"							/* 2 */
 	"metadata:\n"									/* 3 */
 	"  name: full.policy-1\n"							/* 4 */
-	"  namespace: team-a\n"								/* 5 */
+	"  annotations: {team: a}\n"							/* 5 */
 	"  labels: {app: vigil}\n"							/* 6 */
 	"spec:\n"									/* 7 */
 	"  options:\n"									/* 8 */
@@ -242,8 +242,8 @@ static void test_full_policy_keeps_metadata_and_mode(void **state)
 	const struct vigil_policy *p = *state;
 
 	assert_string_equal(p->name, "full.policy-1");
-	assert_true(p->namespaced);
-	assert_string_equal(p->namespace_, "team-a");
+	assert_false(p->namespaced);
+	assert_null(p->namespace_);
 	assert_string_equal(p->file, "full.yaml");
 	assert_int_equal(p->mode, VIGIL_MODE_MONITOR);
 }
@@ -894,6 +894,24 @@ static void test_refuses_namespaced_policy_without_namespace(void **state)
 		    "missing required field \"namespace\"", 4, 3);
 }
 
+/* It would run host-wide: refused at its kind, naming the namespace it asked for. */
+static void test_refuses_namespaced_policy_until_pods_are_told_apart(void **state)
+{
+	check_error("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicyNamespaced\nmetadata: {name: a, namespace: b}\n"
+		    "spec:\n  tracepoints: []\n",
+		    "kind TracingPolicyNamespaced is not supported yet: vigil cannot restrict a policy to the pods "
+		    "of namespace \"b\" and would run it host-wide",
+		    2, 7);
+}
+
+/* The other mistakes in a namespaced policy are still named first. */
+static void test_namespaced_policy_reports_spec_errors_before_the_kind(void **state)
+{
+	check_error("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicyNamespaced\nmetadata: {name: a, namespace: b}\n"
+		    "spec:\n  bogus: 1\n",
+		    "unknown key \"bogus\" in spec", 5, 3);
+}
+
 static void test_refuses_missing_spec(void **state)
 {
 	check_error("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata: {name: a}\n",
@@ -905,6 +923,12 @@ static void test_refuses_missing_spec(void **state)
 static void test_refuses_kubernetes_selectors(void **state)
 {
 	check_error(HDR "  podSelector:\n    matchLabels: {app: x}\n", "not supported by vigil: podSelector", 6, 3);
+}
+
+static void test_refuses_container_selector(void **state)
+{
+	check_error(HDR "  containerSelector:\n    matchLabels: {name: x}\n", "not supported by vigil: containerSelector",
+		    6, 3);
 }
 
 static void test_refuses_host_selector_with_labels(void **state)
@@ -1638,8 +1662,11 @@ int main(void)
 		cmocka_unit_test(test_refuses_name_that_is_not_dns1123),
 		cmocka_unit_test(test_refuses_namespace_on_cluster_policy),
 		cmocka_unit_test(test_refuses_namespaced_policy_without_namespace),
+		cmocka_unit_test(test_refuses_namespaced_policy_until_pods_are_told_apart),
+		cmocka_unit_test(test_namespaced_policy_reports_spec_errors_before_the_kind),
 		cmocka_unit_test(test_refuses_missing_spec),
 		cmocka_unit_test(test_refuses_kubernetes_selectors),
+		cmocka_unit_test(test_refuses_container_selector),
 		cmocka_unit_test(test_refuses_host_selector_with_labels),
 		cmocka_unit_test(test_refuses_host_selector_in_namespaced_policy),
 		cmocka_unit_test(test_refuses_loader_events),
