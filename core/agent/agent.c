@@ -51,6 +51,11 @@ static void apply_defaults(struct vigil_agent_opts *o, const struct vigil_agent_
 		o->deny_ttl_s = DEFAULT_DENY_TTL_S;
 }
 
+static size_t resolve_container(void *ctx, uint64_t cgroup_id, uint32_t pid, char out[VIGIL_CONTAINER_ID_MAX])
+{
+	return vigil_cgroups__container_id(ctx, cgroup_id, pid, out);
+}
+
 static const struct vigil_hook_info *resolve_hook(void *ctx, uint32_t hook_id)
 {
 	return vigil_sensors__hook(ctx, hook_id);
@@ -242,6 +247,12 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 		err = -errno;
 		goto err_out;
 	}
+	a->cgroups = vigil_cgroups__new("/proc/self/mounts", a->opts.proc_root, 0);
+	if (!a->cgroups) {
+		err = -errno;
+		goto err_out;
+	}
+	vigil_decoder__set_container_resolver(a->decoder, resolve_container, a->cgroups);
 	err = open_export(a);
 	if (err)
 		goto err_out;
@@ -295,6 +306,7 @@ static void publish_counters(struct vigil_agent *a)
 {
 	vigil_decoder__stats(a->decoder, &a->counters.decoder);
 	vigil_pcache__stats(a->cache, &a->counters.pcache);
+	vigil_cgroups__stats(a->cgroups, &a->counters.cgroups);
 	pthread_mutex_lock(&a->snap_lock);
 	a->snap = a->counters;
 	pthread_mutex_unlock(&a->snap_lock);
@@ -377,6 +389,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_sensors__free(a->sensors);	/* policy programs before the maps they share */
 	vigil_loader__destroy(a->loader);
 	vigil_decoder__free(a->decoder);
+	vigil_cgroups__free(a->cgroups);
 	vigil_pcache__free(a->cache);
 	vigil_pub__close(a->pub);
 	vigil_journal__close(a->journal);

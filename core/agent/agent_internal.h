@@ -12,6 +12,7 @@
 #include "encode/encode.h"
 #include "events/events.h"
 #include "export/export.h"
+#include "containers/containers.h"
 #include "loader/loader.h"
 #include "luahost/luahost.h"
 #include "metrics/metrics.h"
@@ -22,6 +23,7 @@
 struct agent_counters {
 	struct vigil_decoder_stats decoder;
 	struct vigil_pcache_stats pcache;
+	struct vigil_cgroups_stats cgroups;
 	uint64_t events_exec;
 	uint64_t events_exit;
 	uint64_t events_policy;
@@ -55,6 +57,7 @@ struct vigil_agent {
 	struct vigil_loader *loader;
 	struct vigil_pcache *cache;
 	struct vigil_decoder *decoder;
+	struct vigil_cgroups *cgroups;		/* cgroup id -> container id, for the decoder */
 	struct vigil_sensors *sensors;
 	struct vigil_pub *pub;
 	struct vigil_journal *journal;		/* --journal-dir, NULL for none */

@@ -56,7 +56,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	if (a->sensors)
 		vigil_sensors__stats(a->sensors, &ss);
 	vigil_journal__stats(a->journal, &js);
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1 + 1 + 6);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1 + 1 + 6 + 4);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -95,6 +95,12 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "kernel_execs_entries", vigil_loader__execs_count(a->loader));
 	pack_kv_u64(pk, "pcache_evicted_exited", c.pcache.evicted_exited);
 	pack_kv_u64(pk, "pcache_evicted_running", c.pcache.evicted_live);
+	/* container ids (core/containers): cgroups looked up, the cached ones that are a
+	 * container's, misses answered from the cgroup, and misses nothing answered */
+	pack_kv_u64(pk, "cgroup_lookups", c.cgroups.lookups);
+	pack_kv_u64(pk, "cgroup_containers_cached", c.cgroups.containers);
+	pack_kv_u64(pk, "cgroup_resolved", c.cgroups.resolved);
+	pack_kv_u64(pk, "cgroup_unresolved", c.cgroups.unresolved);
 	/* events sent with less than usual, and records that produced none, by reason */
 	for (r = 0; r < VIGIL_DEGRADED_COUNT; r++) {
 		snprintf(key, sizeof(key), "events_degraded_%s", vigil_degraded_reason_name(r));
@@ -172,6 +178,9 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 	ctl_pack_str(pk, vigil_loader__mechanism(a->loader));
 	ctl_pack_str(pk, "mechanisms");
 	pack_mechanisms(pk, &a->probe);
+	/* where container ids come from: "" when the host has no cgroup v2 mount */
+	ctl_pack_str(pk, "cgroup_v2");
+	ctl_pack_str(pk, vigil_cgroups__mount(a->cgroups) ? vigil_cgroups__mount(a->cgroups) : "");
 	ctl_pack_str(pk, "counters");
 	pack_counters(pk, a);
 	ctl_pack_str(pk, "policies");

@@ -29,6 +29,7 @@ static void print_text(const msgpack_object *root)
 	if (up && up->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 		printf("%-18s %llu s\n", "uptime", (unsigned long long)up->via.u64);
 	print_str("process hooks", vigil_msgpack_get(root, "process_mechanism"));
+	print_str("cgroup v2", vigil_msgpack_get(root, "cgroup_v2"));
 	printf("\nmechanisms this kernel permits (probed):\n");
 	for (i = 0; mechs && mechs->type == MSGPACK_OBJECT_ARRAY && i < mechs->via.array.size; i++) {
 		const msgpack_object *m = &mechs->via.array.ptr[i];

@@ -169,7 +169,8 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 
 	/* pid, uid, auid and process_credentials are always there */
 	n = 4 + !!p->exec_id[0] + !!p->cwd[0] + !!p->binary[0] + !!p->arguments[0] + !!flags[0] +
-	    !!p->start_time + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns + !!p->tid + (user && user[0]) + props;
+	    !!p->start_time + !!p->container_id[0] + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns + !!p->tid +
+	    (user && user[0]) + props;
 
 	if (key)
 		encode_tree_str(t, key);
@@ -189,6 +190,11 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	if (p->start_time)
 		put_kv_time(t, "start_time", p->start_time);
 	encode_tree_kv_u32(t, "auid", p->auid);
+	/* Tetragon's docker: the container id cut to 31 characters */
+	if (p->container_id[0]) {
+		encode_tree_str(t, "docker");
+		encode_tree_strn(t, p->container_id, strnlen(p->container_id, VIGIL_DOCKER_ID_LEN));
+	}
 	if (p->parent_exec_id[0])
 		encode_tree_kv_str(t, "parent_exec_id", p->parent_exec_id);
 	if (p->refcnt)

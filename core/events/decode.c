@@ -134,6 +134,8 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 			p->ns_host_mask |= 1u << k;
 	}
 	p->cgroup_id = r->cgroup_id;
+	if (d->container)
+		d->container(d->container_ctx, r->cgroup_id, r->pid, p->container_id);
 	p->file = (struct vigil_file_id){
 		.dev = r->file_dev,
 		.uid = r->file_uid,
@@ -251,6 +253,12 @@ void vigil_decoder__set_hook_resolver(struct vigil_decoder *d, vigil_hook_resolv
 {
 	d->resolve = fn;
 	d->resolve_ctx = ctx;
+}
+
+void vigil_decoder__set_container_resolver(struct vigil_decoder *d, vigil_container_resolver fn, void *ctx)
+{
+	d->container = fn;
+	d->container_ctx = ctx;
 }
 
 void vigil_decoder__stats(const struct vigil_decoder *d, struct vigil_decoder_stats *out)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../common/common.h"
+#include "../containers/containers.h"
 
 /* Event types; values are Tetragon's EventType numbers so filters and plugins agree. */
 enum vigil_event_type {
@@ -109,9 +110,10 @@ struct vigil_process {
 	struct vigil_caps caps;
 	uint32_t ns[VIGIL_NS_COUNT];	/* inode numbers, 0 = unknown */
 	uint32_t ns_host_mask;		/* bit k set: ns[k] equals the host's (pid 1's) namespace */
-	uint64_t cgroup_id;
+	uint64_t cgroup_id;		/* the cgroup v2 id at exec; 0 when unknown (/proc scan) */
 	struct vigil_file_id file;	/* the binary's identity; file.dev 0 when unknown */
 	uint32_t refcnt;		/* the cache's reference count, reported as Tetragon does */
+	char container_id[VIGIL_CONTAINER_ID_MAX];	/* the container it runs in, "" on the host */
 };
 
 /* ---- policy events: what a hook of a TracingPolicy reported ---- */
@@ -348,6 +350,14 @@ VIGIL_API int vigil_decoder__record(struct vigil_decoder *d, const void *data, s
 /* Resolve a policy record's hook id to what the event reports (core/sensors). */
 typedef const struct vigil_hook_info *(*vigil_hook_resolver)(void *ctx, uint32_t hook_id);
 VIGIL_API void vigil_decoder__set_hook_resolver(struct vigil_decoder *d, vigil_hook_resolver fn, void *ctx);
+
+/* Name the container an exec'd process runs in from its cgroup id (and pid, while it
+ * lives): vigil_cgroups__container_id has this shape. Writes out ("" when none) and returns
+ * the length. Without one, processes carry no container id. */
+typedef size_t (*vigil_container_resolver)(void *ctx, uint64_t cgroup_id, uint32_t pid,
+					   char out[VIGIL_CONTAINER_ID_MAX]);
+VIGIL_API void vigil_decoder__set_container_resolver(struct vigil_decoder *d, vigil_container_resolver fn,
+						     void *ctx);
 
 VIGIL_API void vigil_decoder__stats(const struct vigil_decoder *d, struct vigil_decoder_stats *out);
 /* The host namespace inode numbers the decoder compares against. */

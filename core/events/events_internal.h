@@ -14,6 +14,8 @@ struct vigil_decoder {
 	struct vigil_decoder_stats stats;
 	vigil_hook_resolver resolve;
 	void *resolve_ctx;
+	vigil_container_resolver container;
+	void *container_ctx;
 	struct vigil_process *unknown;	/* stands in for processes the cache does not know */
 };
 

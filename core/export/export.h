@@ -44,6 +44,8 @@ struct vigil_export_error {
  *   binary_regex         [regex, ...] against process.binary
  *   parent_binary_regex  [regex, ...] against parent.binary
  *   arguments_regex      [regex, ...] against process.arguments
+ *   container_id         [regex, ...] against process.docker (the container id's first 31
+ *                        characters; events from the host have none and never match)
  *   pid                  [pid, ...]: process.pid
  *   pid_set              [pid, ...]: process.pid or one of its ancestors
  *   policy_names         [name, ...]: the policy that produced the event (kprobe,
@@ -55,7 +57,7 @@ struct vigil_export_error {
  *                        when its parent is such a probe. Anything else named vigil is not.
  * Regexes are POSIX extended (regcomp REG_EXTENDED), unanchored like RE2's Match: most
  * Tetragon patterns carry over; Perl classes such as \d do not. Any other key (the
- * Kubernetes ones: namespace, pod_regex, labels, ...) is refused rather than ignored, so
+ * pod ones: namespace, pod_regex, labels, ...) is refused rather than ignored, so
  * an allow list never lets through more than it says. */
 struct vigil_filter;
 

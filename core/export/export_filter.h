@@ -36,7 +36,7 @@ struct filter_pids {
 struct filter_obj {
 	bool has_types;
 	struct export_types types;
-	struct filter_regexes binary, parent_binary, arguments;
+	struct filter_regexes binary, parent_binary, arguments, container;
 	struct filter_pids pid, pid_set;
 	bool has_policies;
 	char **policies;

@@ -92,6 +92,12 @@ static int key_arguments_regex(struct filter_obj *o, json_t *v, int index, int l
 	return parse_regexes(&o->arguments, v, "arguments_regex", index, line, err);
 }
 
+/* Tetragon matches these against process.docker, the id's first 31 characters */
+static int key_container_id(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
+{
+	return parse_regexes(&o->container, v, "container_id", index, line, err);
+}
+
 static int key_pid(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
 {
 	return parse_pids(&o->pid, v, "pid", index, line, err);
@@ -137,6 +143,7 @@ static const struct {
 	{"binary_regex", true, key_binary_regex},
 	{"parent_binary_regex", true, key_parent_binary_regex},
 	{"arguments_regex", true, key_arguments_regex},
+	{"container_id", true, key_container_id},
 	{"pid", true, key_pid},
 	{"pid_set", true, key_pid_set},
 	{"policy_names", true, key_policy_names},
@@ -145,7 +152,7 @@ static const struct {
 
 static void obj_free(struct filter_obj *o)
 {
-	struct filter_regexes *rs[] = {&o->binary, &o->parent_binary, &o->arguments};
+	struct filter_regexes *rs[] = {&o->binary, &o->parent_binary, &o->arguments, &o->container};
 	size_t i, k;
 
 	for (k = 0; k < VIGIL_ARRAY_SIZE(rs); k++) {
@@ -328,6 +335,8 @@ static bool obj_match(struct vigil_filter *f, struct filter_obj *o, const struct
 	if (o->parent_binary.n && !any_regex(&o->parent_binary, m, "parent.binary"))
 		return false;
 	if (o->arguments.n && !any_regex(&o->arguments, m, "process.arguments"))
+		return false;
+	if (o->container.n && !any_regex(&o->container, m, "process.docker"))
 		return false;
 	if (o->pid_set.n && !filter_pid_set_match(f, o, m))
 		return false;

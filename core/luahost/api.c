@@ -85,6 +85,11 @@ static void push_process(lua_State *L, const struct vigil_process *p)
 		set_str(L, "start_time", ts);
 	}
 	set_int(L, "auid", p->auid);
+	/* as in the JSON: Tetragon's docker, the container id's first 31 characters */
+	if (p->container_id[0]) {
+		lua_pushlstring(L, p->container_id, strnlen(p->container_id, VIGIL_DOCKER_ID_LEN));
+		lua_setfield(L, -2, "docker");
+	}
 	set_str(L, "parent_exec_id", p->parent_exec_id);
 	set_int(L, "refcnt", p->refcnt);
 	set_int(L, "tid", p->tid);

@@ -82,6 +82,7 @@ int pcache_process_inherit(struct vigil_process *dst, const struct vigil_process
 	memcpy(dst->ns, src->ns, sizeof(dst->ns));
 	dst->ns_host_mask = src->ns_host_mask;
 	dst->cgroup_id = src->cgroup_id;
+	memcpy(dst->container_id, src->container_id, sizeof(dst->container_id));
 	dst->file = src->file;
 	return 0;
 }

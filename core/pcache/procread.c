@@ -242,6 +242,26 @@ static void read_auid(int dfd, struct vigil_process *p)
 	vigil_buf_free(&b);
 }
 
+/* The container it runs in, from its cgroup v2 line ("0::/path"). */
+static void read_container(int dfd, struct vigil_process *p)
+{
+	struct vigil_buf b = { 0 };
+	char *line, *nl;
+
+	if (read_file(dfd, "cgroup", &b, 65536) >= 0 && b.len) {
+		for (line = b.data; line; line = nl ? nl + 1 : NULL) {
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl = '\0';
+			if (!strncmp(line, "0::", 3)) {
+				vigil_container_id_from_path(line + 3, p->container_id);
+				break;
+			}
+		}
+	}
+	vigil_buf_free(&b);
+}
+
 int pcache_read_process(int dfd, const struct pcache_host_ns *host, struct vigil_process *p)
 {
 	struct vigil_buf cmdline = { 0 }, status = { 0 };
@@ -276,6 +296,7 @@ int pcache_read_process(int dfd, const struct pcache_host_ns *host, struct vigil
 	if (err)
 		goto out;
 	read_auid(dfd, p);
+	read_container(dfd, p);
 	pcache_read_ns(dfd, p->ns);
 	for (k = 0; k < VIGIL_NS_COUNT; k++)
 		if (p->ns[k] && p->ns[k] == host->ns[k])

@@ -26,6 +26,7 @@ struct proc {
 	const char *exec_id;		/* NULL: "id-<pid>" */
 	const char *parent_exec_id;	/* NULL: "" */
 	uint32_t uid, euid;		/* real and effective uid (0: root) */
+	const char *container;		/* container id, NULL: the host */
 };
 
 static struct vigil_hook_info hook = {
@@ -53,6 +54,8 @@ static struct vigil_process *process_of(const struct proc *s)
 	p->flags = VIGIL_PROC_EXECVE;
 	p->creds.uid = s->uid;
 	p->creds.euid = s->euid;
+	if (s->container)
+		snprintf(p->container_id, sizeof(p->container_id), "%s", s->container);
 	return p;
 }
 
@@ -146,6 +149,24 @@ static void test_arguments_regex_matches_the_argument_string(void **state)
 	assert_true(matches("{\"arguments_regex\":[\"--silent\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
 	assert_true(matches("{\"arguments_regex\":[\"^https://[a-z]+\\\\.com\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
 	assert_false(matches("{\"arguments_regex\":[\"--verbose\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+}
+
+/* Tetragon's container_id: regexes against process.docker, the id's first 31 characters */
+static void test_container_id_matches_the_docker_field(void **state)
+{
+	static const struct proc in_ct = {
+		.pid = 300,
+		.binary = "/bin/sh",
+		.container = "5290f4228a5e723bfcb581de489a4b2d6376e4d3978332d43cf9b715e2a5d0a0",
+	};
+
+	assert_true(matches("{\"container_id\":[\"^5290f4228a5e\"]}", VIGIL_EVENT_EXEC, &in_ct, &bash));
+	assert_true(matches("{\"container_id\":[\"nope\",\"^5290f4228a5e723bfcb581de489a4b2$\"]}", VIGIL_EVENT_EXEC,
+			    &in_ct, &bash));
+	/* past the 31 characters the event carries */
+	assert_false(matches("{\"container_id\":[\"5290f4228a5e723bfcb581de489a4b2d6\"]}", VIGIL_EVENT_EXEC, &in_ct,
+			     &bash));
+	assert_false(matches("{\"container_id\":[\".*\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
 }
 
 static void test_pid_matches_the_process_not_its_parent(void **state)
@@ -644,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_regex_that_would_expand_without_bound_is_refused),
 		cmocka_unit_test(test_regex_with_too_many_repeated_groups_is_refused),
 		cmocka_unit_test(test_regex_with_bounded_repetitions_is_accepted),
+		cmocka_unit_test(test_container_id_matches_the_docker_field),
 		cmocka_unit_test(test_pid_matches_the_process_not_its_parent),
 		cmocka_unit_test(test_policy_names_match_policy_events_only),
 		cmocka_unit_test(test_health_check_matches_the_installed_client_run_by_root_or_its_children),

@@ -1,0 +1,170 @@
+"""Host lane: where an event ran. Processes in a Podman container carry the container id
+(Tetragon's process.docker, its first 31 characters) that Podman reports; the same
+binary on the host carries none; an export filter on container_id selects them.
+
+Podman runs with private storage (vfs) and state in a temporary directory, runc and the
+cgroupfs manager (our hosts boot without systemd, hybrid cgroup layout), from an image
+imported from a busybox-static rootfs: nothing is pulled.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vigilhost as vh  # noqa: E402
+
+BUSYBOX = "/bin/busybox"
+APPLETS = ("sh", "true", "sleep", "touch", "cat")
+
+
+def need(path_or_cmd, package):
+    """A tool the test needs: CI installs it (scripts/deps.d/containers.txt)."""
+    if shutil.which(path_or_cmd) or os.path.exists(path_or_cmd):
+        return
+    msg = "%s not found (Debian package %s, scripts/deps.d/containers.txt)" % (path_or_cmd, package)
+    if os.environ.get("CI"):
+        raise RuntimeError(msg)
+    raise unittest.SkipTest(msg)
+
+
+class Podman:
+    """podman with private storage and state under dir."""
+
+    def __init__(self, dir):
+        self.dir = dir
+        self.base = ["podman", "--root", os.path.join(dir, "root"), "--runroot", os.path.join(dir, "run"),
+                     "--tmpdir", os.path.join(dir, "tmp"), "--storage-driver", "vfs", "--runtime", "runc",
+                     "--cgroup-manager", "cgroupfs", "--events-backend", "file"]
+
+    def __call__(self, *args, check=True, timeout=120):
+        r = subprocess.run(self.base + list(args), capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode:
+            raise RuntimeError("podman %s: rc %d\n%s" % (" ".join(args), r.returncode, r.stderr))
+        return r.stdout.strip()
+
+    def run_args(self):
+        return ["run", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--network", "none"]
+
+
+@vh.require_root
+class Containers(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        need("podman", "podman")
+        need("runc", "runc")
+        need(BUSYBOX, "busybox-static")
+        cls.dir = tempfile.mkdtemp(prefix="vigil-containers-")
+        cls.podman = Podman(cls.dir)
+        rootfs = os.path.join(cls.dir, "rootfs")
+        os.makedirs(os.path.join(rootfs, "bin"))
+        os.makedirs(os.path.join(rootfs, "tmp"))
+        shutil.copy(BUSYBOX, os.path.join(rootfs, "bin", "busybox"))
+        for a in APPLETS:
+            os.symlink("busybox", os.path.join(rootfs, "bin", a))
+        tar = os.path.join(cls.dir, "rootfs.tar")
+        subprocess.run(["tar", "-C", rootfs, "-cf", tar, "."], check=True)
+        cls.image = "localhost/vigil-test-busybox:%d" % os.getpid()
+        cls.podman("import", tar, cls.image)
+        cls.mark = "vigil-ct-" + uuid.uuid4().hex[:12]
+        cls.containers = []
+        try:
+            cls.run_scenario()
+        finally:
+            for c in cls.containers:
+                cls.podman("rm", "-f", c, check=False)
+            cls.podman("rmi", "-f", cls.image, check=False)
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def run_scenario(cls):
+        p = cls.podman
+        mark = cls.mark
+        # running before the agent: its processes are known from the /proc scan only
+        cls.early = p(*p.run_args(), "-d", cls.image, "/bin/sh", "-c",
+                      "while [ ! -e /tmp/go ]; do sleep 0.1; done; /bin/true %s-early" % mark)
+        cls.containers.append(cls.early)
+        time.sleep(0.5)
+        with vh.Agent("--node-name", "ct-test", outputs=("json", "compact")) as agent:
+            cls.status = agent.status()
+            # created, not started: a subscriber filtering on its id is listening before it runs
+            cls.cid = p("create", *p.run_args()[1:], cls.image, "/bin/sh", "-c",
+                        "/bin/busybox true %s-run; /bin/sleep 1" % mark)
+            cls.containers.append(cls.cid)
+            filt = os.path.join(cls.dir, "filtered.json")
+            with open(filt, "w") as out:
+                sub = subprocess.Popen([vh.VIGIL, "getevents", "--bus", agent.bus, "--allow",
+                                        json.dumps({"container_id": ["^" + cls.cid[:12]]})], stdout=out)
+                time.sleep(0.5)
+                p("start", "--attach", cls.cid)
+                # the same binary and arguments on the host
+                subprocess.run([BUSYBOX, "true", mark + "-run"], check=True)
+                # a process podman exec starts inside the early container, and the one its
+                # /proc-scanned shell runs next
+                p("exec", cls.early, "/bin/touch", "/tmp/go")
+                p("wait", cls.early)
+                time.sleep(0.5)
+                sub.terminate()
+                sub.wait(timeout=10)
+            with open(filt) as f:
+                cls.filtered = [json.loads(line) for line in f if line.strip()]
+            cls.events = agent.events("json")
+            cls.compact = agent.events("compact", settle=0)
+            cls.final = agent.status()
+
+    def execs(self, events, args):
+        return [e["process"] for e in vh.of_type(events, "process_exec") if e["process"].get("arguments") == args]
+
+    def test_exec_in_container_carries_the_id_podman_reports(self):
+        procs = self.execs(self.events, "true " + self.mark + "-run")
+        inside = [p for p in procs if "docker" in p]
+        self.assertEqual(len(inside), 1, procs)
+        self.assertEqual(inside[0]["docker"], self.cid[:31])
+        self.assertEqual(len(self.cid), 64)
+
+    def test_parent_in_container_carries_it_too(self):
+        inside = [p for p in self.execs(self.events, "true " + self.mark + "-run") if "docker" in p]
+        execs = vh.of_type(self.events, "process_exec")
+        parent = [e["parent"] for e in execs if e["process"] is inside[0]]
+        self.assertEqual(parent[0].get("docker"), self.cid[:31])
+
+    def test_same_binary_on_the_host_has_no_container_id(self):
+        host = [p for p in self.execs(self.events, "true " + self.mark + "-run") if "docker" not in p]
+        self.assertEqual(len(host), 1)
+        self.assertEqual(host[0]["binary"], os.path.realpath(BUSYBOX))
+
+    def test_podman_exec_and_procfs_scanned_processes_carry_the_id(self):
+        touch = self.execs(self.events, "/tmp/go")
+        self.assertEqual([p.get("docker") for p in touch], [self.early[:31]])
+        early = [e for e in vh.of_type(self.events, "process_exec")
+                 if e["process"].get("arguments") == self.mark + "-early"]
+        self.assertEqual(len(early), 1)
+        self.assertEqual(early[0]["process"].get("docker"), self.early[:31])
+        # the shell it replaced was running before the agent: known from the /proc scan
+        scanned = [e["process"] for e in vh.of_type(self.events, "process_exec")
+                   if e["process"]["pid"] == early[0]["process"]["pid"] and "procFS" in e["process"]["flags"]]
+        self.assertEqual(len(scanned), 1)
+        self.assertEqual(scanned[0].get("docker"), self.early[:31])
+
+    def test_container_id_filter_selects_only_that_container(self):
+        self.assertTrue(self.filtered)
+        for e in self.filtered:
+            body = next(iter(v for k, v in e.items() if k.startswith("process_")))
+            self.assertEqual(body["process"].get("docker"), self.cid[:31], e)
+        self.assertTrue(self.execs(self.filtered, "true " + self.mark + "-run"))
+
+    def test_status_names_the_cgroup_v2_mount_and_counts_lookups(self):
+        self.assertTrue(self.status["cgroup_v2"].startswith("/sys/fs/cgroup"), self.status["cgroup_v2"])
+        c = self.final["counters"]
+        self.assertGreater(c["cgroup_lookups"], 0)
+        self.assertGreater(c["cgroup_resolved"], 0)
+        self.assertGreaterEqual(c["cgroup_containers_cached"], 2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

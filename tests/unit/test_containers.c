@@ -1,0 +1,267 @@
+/* test_containers.c - unit tests for core/containers: the container id in the cgroup paths
+ * of each runtime and cgroup driver, a process's cgroup line, and the resolver's answers
+ * when the cgroup cannot be opened by its id. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "containers/containers.h"
+
+#define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define ID2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+static void check_path(const char *path, const char *want)
+{
+	char out[VIGIL_CONTAINER_ID_MAX];
+	size_t n;
+
+	n = vigil_container_id_from_path(path, out);
+	if (strcmp(out, want)) {
+		print_error("path %s: want \"%s\", got \"%s\"\n", path, want, out);
+		fail();
+	}
+	assert_int_equal(n, strlen(want));
+}
+
+/* ================================================================ systemd cgroup driver */
+
+static void test_docker_systemd_scope(void **state)
+{
+	check_path("/system.slice/docker-" ID ".scope", ID);
+}
+
+static void test_containerd_kubepods_systemd_scope(void **state)
+{
+	check_path("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1b2c3d4e_aaaa_bbbb_cccc_"
+		   "0123456789ab.slice/cri-containerd-" ID ".scope",
+		   ID);
+}
+
+static void test_crio_systemd_scope(void **state)
+{
+	check_path("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod11111111_2222_3333_4444_"
+		   "555555555555.slice/crio-" ID ".scope",
+		   ID);
+}
+
+static void test_podman_systemd_scope(void **state)
+{
+	check_path("/machine.slice/libpod-" ID ".scope", ID);
+}
+
+/* with a systemd inside, Podman runs the payload in a child cgroup of its scope */
+static void test_podman_scope_child_cgroup(void **state)
+{
+	check_path("/machine.slice/libpod-" ID ".scope/container", ID);
+}
+
+static void test_podman_rootless_user_slice(void **state)
+{
+	check_path("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID ".scope", ID);
+}
+
+/* ================================================================ cgroupfs driver */
+
+static void test_docker_cgroupfs(void **state)
+{
+	check_path("/docker/" ID, ID);
+}
+
+static void test_containerd_kubepods_cgroupfs(void **state)
+{
+	check_path("/kubepods/besteffort/pod1b2c3d4e-aaaa-bbbb-cccc-0123456789ab/" ID, ID);
+}
+
+static void test_containerd_namespace_cgroupfs(void **state)
+{
+	check_path("/k8s.io/" ID, ID);
+}
+
+static void test_podman_cgroupfs(void **state)
+{
+	check_path("/libpod_parent/libpod-" ID, ID);
+}
+
+static void test_crio_cgroupfs(void **state)
+{
+	check_path("/kubepods/burstable/pod1b2c3d4e-aaaa-bbbb-cccc-0123456789ab/crio-" ID, ID);
+}
+
+/* ================================================================ what is not a container */
+
+static void test_host_cgroups_name_no_container(void **state)
+{
+	check_path("/", "");
+	check_path("", "");
+	check_path("/system.slice/ssh.service", "");
+	check_path("/user.slice/user-0.slice/session-3.scope", "");
+	check_path("/kubepods.slice/kubepods-besteffort.slice", "");
+}
+
+static void test_conmon_cgroups_name_no_container(void **state)
+{
+	check_path("/machine.slice/libpod-conmon-" ID ".scope", "");
+	check_path("/system.slice/crio-conmon-" ID ".scope", "");
+}
+
+static void test_ids_must_be_64_lowercase_hex(void **state)
+{
+	check_path("/docker/0123456789abcdef", "");
+	check_path("/docker/" ID "0", "");
+	check_path("/docker/0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", "");
+	check_path("/system.slice/docker-" ID ".service", "");
+	check_path("/system.slice/other-" ID ".scope", "");
+}
+
+/* a container started inside another: the innermost names the process's own */
+static void test_nested_container_wins(void **state)
+{
+	check_path("/docker/" ID2 "/docker/" ID, ID);
+	check_path("/docker/" ID "/init.scope", ID);
+}
+
+/* ================================================================ /proc and the resolver */
+
+struct fake {
+	char root[64];			/* a fake proc_root with pid 42's cgroup file */
+	char mounts[96];
+};
+
+static int fake_setup(void **state)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	char path[160];
+	FILE *fp;
+
+	assert_non_null(f);
+	snprintf(f->root, sizeof(f->root), "/tmp/vigil-test-containers-XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	snprintf(path, sizeof(path), "%s/42", f->root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/42/cgroup", f->root);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "4:memory:/docker/" ID2 "\n1:cpu:/\n0::/libpod_parent/libpod-" ID "\n");
+	fclose(fp);
+	/* a cgroup2 "mount" that is a plain directory, with a space escaped as /proc does */
+	snprintf(path, sizeof(path), "%s/un ified", f->root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(f->mounts, sizeof(f->mounts), "%s/mounts", f->root);
+	fp = fopen(f->mounts, "w");
+	assert_non_null(fp);
+	fprintf(fp, "tmpfs /sys/fs/cgroup tmpfs rw 0 0\ncgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0\n"
+		    "cgroup2 %s/un\\040ified cgroup2 rw 0 0\n", f->root);
+	fclose(fp);
+	*state = f;
+	return 0;
+}
+
+static int fake_teardown(void **state)
+{
+	struct fake *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void test_cgroup_path_of_pid_reads_the_v2_line(void **state)
+{
+	struct fake *f = *state;
+	char path[256];
+
+	assert_int_equal(vigil_cgroup_path_of_pid(f->root, 42, path, sizeof(path)), 0);
+	assert_string_equal(path, "/libpod_parent/libpod-" ID);
+	assert_int_equal(vigil_cgroup_path_of_pid(f->root, 43, path, sizeof(path)), -ENOENT);
+	assert_int_equal(vigil_cgroup_path_of_pid(f->root, 42, path, 10), -ENAMETOOLONG);
+}
+
+static void test_resolver_finds_the_v2_mount_unescaped(void **state)
+{
+	struct fake *f = *state;
+	struct vigil_cgroups *cg = vigil_cgroups__new(f->mounts, f->root, 16);
+	char want[96];
+
+	assert_non_null(cg);
+	snprintf(want, sizeof(want), "%s/un ified", f->root);
+	assert_string_equal(vigil_cgroups__mount(cg), want);
+	vigil_cgroups__free(cg);
+}
+
+/* the "mount" is no cgroupfs: no handle opens there, so the answer comes from the process,
+ * and is not cached against the cgroup id (the process may move) */
+static void test_resolver_falls_back_to_the_process_and_counts(void **state)
+{
+	struct fake *f = *state;
+	struct vigil_cgroups *cg = vigil_cgroups__new(f->mounts, f->root, 16);
+	struct vigil_cgroups_stats st;
+	char out[VIGIL_CONTAINER_ID_MAX];
+
+	assert_non_null(cg);
+	assert_int_equal(vigil_cgroups__container_id(cg, 1234, 42, out), 64);
+	assert_string_equal(out, ID);
+	assert_int_equal(vigil_cgroups__container_id(cg, 1234, 43, out), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(vigil_cgroups__container_id(cg, 0, 42, out), 64);
+	vigil_cgroups__stats(cg, &st);
+	assert_int_equal(st.lookups, 3);
+	assert_int_equal(st.hits, 0);
+	assert_int_equal(st.resolved, 2);
+	assert_int_equal(st.unresolved, 1);
+	assert_int_equal(st.containers, 0);
+	vigil_cgroups__free(cg);
+}
+
+static void test_resolver_without_v2_mount_still_answers_by_pid(void **state)
+{
+	struct fake *f = *state;
+	struct vigil_cgroups *cg = vigil_cgroups__new("/nonexistent/mounts", f->root, 0);
+	char out[VIGIL_CONTAINER_ID_MAX], path[64];
+
+	assert_non_null(cg);
+	assert_null(vigil_cgroups__mount(cg));
+	assert_int_equal(vigil_cgroups__path(cg, 1, path, sizeof(path)), -ENOENT);
+	assert_int_equal(vigil_cgroups__container_id(cg, 99, 42, out), 64);
+	assert_string_equal(out, ID);
+	vigil_cgroups__free(cg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_docker_systemd_scope),
+		cmocka_unit_test(test_containerd_kubepods_systemd_scope),
+		cmocka_unit_test(test_crio_systemd_scope),
+		cmocka_unit_test(test_podman_systemd_scope),
+		cmocka_unit_test(test_podman_scope_child_cgroup),
+		cmocka_unit_test(test_podman_rootless_user_slice),
+		cmocka_unit_test(test_docker_cgroupfs),
+		cmocka_unit_test(test_containerd_kubepods_cgroupfs),
+		cmocka_unit_test(test_containerd_namespace_cgroupfs),
+		cmocka_unit_test(test_podman_cgroupfs),
+		cmocka_unit_test(test_crio_cgroupfs),
+		cmocka_unit_test(test_host_cgroups_name_no_container),
+		cmocka_unit_test(test_conmon_cgroups_name_no_container),
+		cmocka_unit_test(test_ids_must_be_64_lowercase_hex),
+		cmocka_unit_test(test_nested_container_wins),
+		cmocka_unit_test_setup_teardown(test_cgroup_path_of_pid_reads_the_v2_line, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_resolver_finds_the_v2_mount_unescaped, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_resolver_falls_back_to_the_process_and_counts, fake_setup,
+						fake_teardown),
+		cmocka_unit_test_setup_teardown(test_resolver_without_v2_mount_still_answers_by_pid, fake_setup,
+						fake_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
