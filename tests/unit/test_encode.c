@@ -497,6 +497,20 @@ static void test_minimal_process_keeps_only_wrapper_fields(void **ctx)
 			    "\"time\":\"1970-01-01T00:00:00Z\"}");
 }
 
+/* Tetragon's docker: after auid, before parent_exec_id, the container id's first 31 characters */
+static void test_container_id_is_docker_cut_to_31_characters(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process p = { .pid = 7, .auid = 4294967295u, .binary = (char *)"",
+				   .arguments = (char *)"", .cwd = (char *)"",
+				   .parent_exec_id = "cGFyZW50",
+				   .container_id = "16ecce28d6808e01f6b91f990b07616c0fc8dff67036231f9911191c7ff3d1cd" };
+	struct vigil_event ev = { .type = VIGIL_EVENT_EXEC, .time = 0, .process = &p };
+
+	assert_non_null(strstr(json_of(s, &ev), "\"auid\":4294967295,\"docker\":\"16ecce28d6808e01f6b91f990b07616\","
+						"\"parent_exec_id\":\"cGFyZW50\""));
+}
+
 static void test_host_namespace_without_inode_keeps_is_host(void **ctx)
 {
 	struct state *s = *ctx;
@@ -2550,6 +2564,7 @@ int main(void)
 		T(test_empty_arguments_are_omitted),
 		T(test_missing_parent_omits_parent_key),
 		T(test_minimal_process_keeps_only_wrapper_fields),
+		T(test_container_id_is_docker_cut_to_31_characters),
 		T(test_host_namespace_without_inode_keeps_is_host),
 		T(test_unnamed_signal_is_omitted),
 		T(test_encode_rejects_type_it_cannot_build),
