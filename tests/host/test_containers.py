@@ -17,6 +17,7 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
+import crihost  # noqa: E402
 import vigilhost as vh  # noqa: E402
 
 BUSYBOX = "/bin/busybox"
@@ -164,6 +165,33 @@ class Containers(unittest.TestCase):
         self.assertGreater(c["cgroup_lookups"], 0)
         self.assertGreater(c["cgroup_resolved"], 0)
         self.assertGreaterEqual(c["cgroup_containers_cached"], 2)
+
+
+@vh.require_root
+class ContainerdPods(unittest.TestCase):
+    """containerd's CRI plugin: a pod sandbox (its pause process) and a container in it,
+    made through the CRI API; their cgroups follow containerd's cgroupfs layout under the
+    pod's cgroup parent (/vigil-kubepods/pod<uid>/<id>)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.mark = "vigil-cri-" + uuid.uuid4().hex[:12]
+        with crihost.Containerd() as ctd, vh.Agent("--node-name", "cri-test") as agent:
+            cls.pod = ctd.run_pod("web-1", "team-a", str(uuid.uuid4()), {"app": "web"})
+            cls.cid = ctd.run_container(cls.pod, "app", "/bin/sh", "-c",
+                                        "/bin/busybox true %s; /bin/sleep 0.5" % cls.mark)
+            time.sleep(1.0)
+            cls.events = agent.events("json")
+
+    def test_container_exec_carries_the_cri_container_id(self):
+        procs = [e["process"] for e in vh.of_type(self.events, "process_exec")
+                 if e["process"].get("arguments") == "true " + self.mark]
+        self.assertEqual([p.get("docker") for p in procs], [self.cid[:31]])
+
+    def test_sandbox_pause_process_carries_the_sandbox_id(self):
+        pause = [e["process"] for e in vh.of_type(self.events, "process_exec")
+                 if e["process"].get("arguments") == "100000" and e["process"].get("docker") == self.pod[:31]]
+        self.assertEqual(len(pause), 1)
 
 
 if __name__ == "__main__":
