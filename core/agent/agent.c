@@ -253,6 +253,15 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 		goto err_out;
 	}
 	vigil_decoder__set_container_resolver(a->decoder, resolve_container, a->cgroups);
+	if (!a->opts.cri_endpoint || strcmp(a->opts.cri_endpoint, "none")) {
+		struct vigil_cri_opts ropts = { .sz = sizeof(ropts), .endpoint = a->opts.cri_endpoint };
+
+		a->cri = vigil_cri__new(&ropts);
+		if (!a->cri) {
+			err = -errno;
+			goto err_out;
+		}
+	}
 	err = open_export(a);
 	if (err)
 		goto err_out;
@@ -312,6 +321,20 @@ static void publish_counters(struct vigil_agent *a)
 	pthread_mutex_unlock(&a->snap_lock);
 }
 
+/* The pod of a process in a container, from the CRI cache; a container it does not list
+ * yet (just started: the lookup asked for a refresh) goes without, counted. */
+static const struct vigil_pod *pod_of(struct vigil_agent *a, const struct vigil_process *p)
+{
+	const struct vigil_pod *pod;
+
+	if (!a->cri || !p || !p->container_id[0])
+		return NULL;
+	pod = vigil_cri__get(a->cri, p->container_id);
+	if (!pod)
+		a->counters.events_pod_unknown++;
+	return pod;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct vigil_agent *a = ctx;
@@ -320,9 +343,13 @@ static int on_record(void *ctx, void *data, size_t size)
 	pthread_mutex_lock(&a->pipe_lock);
 	if (vigil_decoder__record(a->decoder, data, size, &ev) == 1) {
 		ev.node_name = a->node_name;
+		ev.pod = pod_of(a, ev.process);
+		ev.parent_pod = pod_of(a, ev.parent);
 		if (ev.type != VIGIL_EVENT_EXEC && ev.type != VIGIL_EVENT_EXIT)
 			vigil_sensors__count_event(a->sensors, ev.policy.hook->id);
 		agent_dispatch(a, &ev);
+		vigil_pod__put(ev.pod);
+		vigil_pod__put(ev.parent_pod);
 	}
 	pthread_mutex_unlock(&a->pipe_lock);
 	return 0;	/* never stop the ring buffer over one record */
@@ -390,6 +417,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_loader__destroy(a->loader);
 	vigil_decoder__free(a->decoder);
 	vigil_cgroups__free(a->cgroups);
+	vigil_cri__free(a->cri);
 	vigil_pcache__free(a->cache);
 	vigil_pub__close(a->pub);
 	vigil_journal__close(a->journal);

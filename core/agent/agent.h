@@ -31,6 +31,7 @@ struct vigil_agent_opts {
 	uint32_t wakeup_batch;		/* 0: default (64) */
 	int poll_ms;			/* reader latency bound; 0: default (20 ms) */
 	const char *proc_root;		/* default "/proc" */
+	const char *cri_endpoint;	/* CRI socket for pods; NULL: containerd's; "none": no pods */
 	const char *const *policy_files;	/* --tracing-policy: loaded at start; a bad one stops the start */
 	size_t npolicy_files;
 	const char *policy_dir;		/* --tracing-policy-dir: every *.yaml; bad ones are reported and skipped */

@@ -24,6 +24,7 @@ struct agent_counters {
 	struct vigil_decoder_stats decoder;
 	struct vigil_pcache_stats pcache;
 	struct vigil_cgroups_stats cgroups;
+	uint64_t events_pod_unknown;		/* a container's event sent without its pod (not listed yet) */
 	uint64_t events_exec;
 	uint64_t events_exit;
 	uint64_t events_policy;
@@ -58,6 +59,7 @@ struct vigil_agent {
 	struct vigil_pcache *cache;
 	struct vigil_decoder *decoder;
 	struct vigil_cgroups *cgroups;		/* cgroup id -> container id, for the decoder */
+	struct vigil_cri *cri;			/* container id -> pod; NULL with --cri-endpoint none */
 	struct vigil_sensors *sensors;
 	struct vigil_pub *pub;
 	struct vigil_journal *journal;		/* --journal-dir, NULL for none */

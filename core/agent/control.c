@@ -56,7 +56,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	if (a->sensors)
 		vigil_sensors__stats(a->sensors, &ss);
 	vigil_journal__stats(a->journal, &js);
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1 + 1 + 6 + 4);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1 + 1 + 6 + 4 + 1);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -101,6 +101,8 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "cgroup_containers_cached", c.cgroups.containers);
 	pack_kv_u64(pk, "cgroup_resolved", c.cgroups.resolved);
 	pack_kv_u64(pk, "cgroup_unresolved", c.cgroups.unresolved);
+	/* pods (CRI): events of a container the runtime had not listed yet went without */
+	pack_kv_u64(pk, "events_pod_unknown", c.events_pod_unknown);
 	/* events sent with less than usual, and records that produced none, by reason */
 	for (r = 0; r < VIGIL_DEGRADED_COUNT; r++) {
 		snprintf(key, sizeof(key), "events_degraded_%s", vigil_degraded_reason_name(r));
@@ -157,6 +159,30 @@ static void pack_delivery(msgpack_packer *pk, struct vigil_agent *a)
 	}
 }
 
+/* Where pods come from: {connected, runtime, error, pods, containers}; a host without a
+ * runtime runs on, and the error says why there are no pod fields. */
+static void pack_runtime(msgpack_packer *pk, struct vigil_cri *cri)
+{
+	struct vigil_cri_status st = { 0 };
+
+	if (cri)
+		vigil_cri__status(cri, &st);
+	else
+		snprintf(st.error, sizeof(st.error), "disabled (--cri-endpoint none)");
+	msgpack_pack_map(pk, 5);
+	ctl_pack_str(pk, "connected");
+	if (st.connected)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	ctl_pack_str(pk, "runtime");
+	ctl_pack_str(pk, st.runtime);
+	ctl_pack_str(pk, "error");
+	ctl_pack_str(pk, st.error);
+	pack_kv_u64(pk, "pods", st.pods);
+	pack_kv_u64(pk, "containers", st.containers);
+}
+
 static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 {
 	struct utsname u;
@@ -164,7 +190,7 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 
 	if (!uname(&u))
 		snprintf(kernel, sizeof(kernel), "%s %s", u.release, u.version);
-	msgpack_pack_map(pk, 10 + 1 + 1);
+	msgpack_pack_map(pk, 10 + 1 + 1 + 1 + 1);
 	ctl_pack_str(pk, "ok");
 	msgpack_pack_true(pk);
 	ctl_pack_str(pk, "version");
@@ -181,6 +207,8 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 	/* where container ids come from: "" when the host has no cgroup v2 mount */
 	ctl_pack_str(pk, "cgroup_v2");
 	ctl_pack_str(pk, vigil_cgroups__mount(a->cgroups) ? vigil_cgroups__mount(a->cgroups) : "");
+	ctl_pack_str(pk, "container_runtime");
+	pack_runtime(pk, a->cri);
 	ctl_pack_str(pk, "counters");
 	pack_counters(pk, a);
 	ctl_pack_str(pk, "policies");

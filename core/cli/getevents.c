@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ enum {
 	OPT_PROCESS = 0x100, OPT_PID, OPT_BUS, OPT_COLOR, OPT_TIMESTAMPS, OPT_COUNT, OPT_TIMEOUT, OPT_ALLOW,
 	OPT_DENY, OPT_FIELD_FILTERS, OPT_POLICY_NAMES, OPT_HOST, OPT_NS_REGEX, OPT_CEL, OPT_STACK_TRACES,
 	OPT_IMA_HASH, OPT_RECONNECT, OPT_RECONNECT_WAIT, OPT_SERVER, OPT_RETRIES, OPT_MAX_RECV, OPT_INPUT,
-	OPT_DURATION, OPT_TLS, OPT_RELIABLE, OPT_FROM_SEQ,
+	OPT_DURATION, OPT_TLS, OPT_RELIABLE, OPT_FROM_SEQ, OPT_NAMESPACE, OPT_POD, OPT_CONTAINER,
 };
 
 static volatile sig_atomic_t stopping;
@@ -63,6 +64,13 @@ static const struct option options[] = {
 	{"exclude-fields", required_argument, NULL, 'F'},
 	{"policy-names", required_argument, NULL, OPT_POLICY_NAMES},
 	{"host", no_argument, NULL, OPT_HOST},
+	/* tetra's pod filters, AND'ed with the rest; the plurals are tetra's hidden aliases */
+	{"namespace", required_argument, NULL, 'n'},
+	{"namespaces", required_argument, NULL, 'n'},
+	{"pod", required_argument, NULL, OPT_POD},
+	{"pods", required_argument, NULL, OPT_POD},
+	{"container", required_argument, NULL, OPT_CONTAINER},
+	{"containers", required_argument, NULL, OPT_CONTAINER},
 	{"namespace-regex", required_argument, NULL, OPT_NS_REGEX},
 	{"cel-expression", required_argument, NULL, OPT_CEL},
 	{"tty-encode", required_argument, NULL, 't'},
@@ -95,6 +103,9 @@ static void usage(FILE *f)
 		   "      --policy-names NAME,... only events of these policies\n"
 		   "      --host                  only host processes (no pod namespace)\n"
 		   "      --namespace-regex RE,... only processes whose pod namespace matches (\"\" on the host)\n"
+		   "  -n, --namespace NS,...      only events of pods in these namespaces (repeatable)\n"
+		   "      --pod REGEX,...         only events of pods whose name matches one (repeatable)\n"
+		   "      --container REGEX,...   only events of containers whose id (process.docker) matches one\n"
 		   "      --pid N                 only this pid\n"
 		   "  -e, --event-types LIST      comma-separated: PROCESS_EXEC,... (or exec,exit,...)\n"
 		   "  -f, --include-fields F,...  keep only these fields (process.binary,parent.pid,...)\n"
@@ -204,6 +215,7 @@ static int compile_filters(struct vigil_buf *text, struct vigil_filter **allow, 
 
 /* What printing one event needs, for the bus and for an export file alike. */
 struct printer {
+	struct vigil_filter *pods;	/* --namespace, --pod, --container as one Filter object */
 	const struct filter *f;
 	struct vigil_filter *allow, *deny;
 	struct vigil_field_filter *fields;
@@ -218,7 +230,8 @@ static void emit(struct printer *pr, const struct vigil_msg *m)
 {
 	const msgpack_object *root;
 
-	if (!matches(pr->f, m) || !vigil_filter__pass(pr->allow, pr->deny, m))
+	if (!matches(pr->f, m) || (pr->pods && !vigil_filter__match(pr->pods, m)) ||
+	    !vigil_filter__pass(pr->allow, pr->deny, m))
 		return;
 	vigil_buf_reset(&pr->line);
 	root = pr->json && pr->fields ? vigil_field_filter__apply(pr->fields, m) : vigil_msg__root(m);
@@ -357,6 +370,34 @@ static bool stdin_has_events(void)
 	return !fstat(STDIN_FILENO, &st) && !S_ISCHR(st.st_mode);
 }
 
+/* Add the comma-separated values of list (tetra's string slices) to the key list of the
+ * pod filter object. 0, -EINVAL (an empty value), -ENOMEM. */
+static int kube_add(json_t **kube, const char *key, const char *list)
+{
+	char *copy = strdup(list), *save = NULL, *tok;
+	json_t *values;
+	int err = 0;
+
+	if (!*kube)
+		*kube = json_object();
+	if (!copy || !*kube) {
+		free(copy);
+		return -ENOMEM;
+	}
+	values = json_object_get(*kube, key);
+	if (!values) {
+		values = json_array();
+		if (!values || json_object_set_new(*kube, key, values))
+			err = -ENOMEM;
+	}
+	if (!err && !list[0])
+		err = -EINVAL;
+	for (tok = strtok_r(copy, ",", &save); !err && tok; tok = strtok_r(NULL, ",", &save))
+		err = json_array_append_new(values, json_string(tok)) ? -ENOMEM : 0;
+	free(copy);
+	return err;
+}
+
 static int refuse(const char *opt, const char *why)
 {
 	fprintf(stderr, "vigil getevents: --%s is not supported: %s\n", opt, why);
@@ -379,10 +420,11 @@ int cmd_getevents(int argc, char **argv)
 	long duration = -1, timeout_ms = -1, retries = 0, reconnect_ms = -1, max_recv = -1, v;
 	struct timespec start;
 	FILE *in = NULL;
+	json_t *kube = NULL;
 	int c, rc = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:e:f:F:t:dh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:e:f:F:t:n:dh", options, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (strcmp(optarg, "json") && strcmp(optarg, "compact"))
@@ -408,6 +450,15 @@ int cmd_getevents(int argc, char **argv)
 			}
 			break;
 		case OPT_HOST: f.tetra.host = true; break;
+		case 'n':
+		case OPT_POD:
+		case OPT_CONTAINER:
+			if (kube_add(&kube, c == 'n' ? "namespace" : c == OPT_POD ? "pod_regex" : "container_id", optarg)) {
+				rc = cli_bad_value("getevents", c == 'n' ? "namespace" : c == OPT_POD ? "pod" : "container",
+						   optarg);
+				goto out;
+			}
+			break;
 		case OPT_PID:
 			if (vigil_parse_long(optarg, 0, UINT32_MAX, &v)) {
 				rc = cli_bad_value("getevents", "pid", optarg);
@@ -524,6 +575,17 @@ int cmd_getevents(int argc, char **argv)
 		goto out;
 	}
 	rc = compile_filters(ftext, &pr.allow, &pr.deny, &pr.fields);
+	if (!rc && kube) {
+		char *text = json_dumps(kube, JSON_COMPACT);
+		struct vigil_export_error err;
+
+		pr.pods = text ? vigil_filter__new_json(text, &err) : NULL;
+		if (!pr.pods) {
+			fprintf(stderr, "vigil getevents: %s\n", text && errno == EINVAL ? err.reason : strerror(errno));
+			rc = 2;
+		}
+		free(text);
+	}
 	if (rc)
 		goto out;
 	pr.f = &f;
@@ -611,6 +673,8 @@ out:
 	tetra_filter_free(&f.tetra);
 	vigil_filter__free(pr.allow);
 	vigil_filter__free(pr.deny);
+	vigil_filter__free(pr.pods);
+	json_decref(kube);
 	vigil_field_filter__free(pr.fields);
 	for (c = 0; c < 3; c++)
 		vigil_buf_free(&ftext[c]);

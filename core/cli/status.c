@@ -16,6 +16,23 @@ static void print_str(const char *label, const msgpack_object *o)
 		printf("%-18s %.*s\n", label, (int)o->via.str.size, o->via.str.ptr);
 }
 
+static void print_runtime(const msgpack_object *rt)
+{
+	const msgpack_object *ok = vigil_msgpack_get(rt, "connected"), *name = vigil_msgpack_get(rt, "runtime");
+	const msgpack_object *why = vigil_msgpack_get(rt, "error"), *pods = vigil_msgpack_get(rt, "pods");
+	const msgpack_object *ctrs = vigil_msgpack_get(rt, "containers");
+
+	if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN || !name || name->type != MSGPACK_OBJECT_STR || !why ||
+	    why->type != MSGPACK_OBJECT_STR || !pods || !ctrs)
+		return;
+	if (ok->via.boolean)
+		printf("%-18s %.*s: %llu pods, %llu containers\n", "container runtime", (int)name->via.str.size,
+		       name->via.str.ptr, (unsigned long long)pods->via.u64, (unsigned long long)ctrs->via.u64);
+	else
+		printf("%-18s none: events carry no pod (%.*s)\n", "container runtime", (int)why->via.str.size,
+		       why->via.str.ptr);
+}
+
 static void print_text(const msgpack_object *root)
 {
 	const msgpack_object *mechs = vigil_msgpack_get(root, "mechanisms");
@@ -30,6 +47,7 @@ static void print_text(const msgpack_object *root)
 		printf("%-18s %llu s\n", "uptime", (unsigned long long)up->via.u64);
 	print_str("process hooks", vigil_msgpack_get(root, "process_mechanism"));
 	print_str("cgroup v2", vigil_msgpack_get(root, "cgroup_v2"));
+	print_runtime(vigil_msgpack_get(root, "container_runtime"));
 	printf("\nmechanisms this kernel permits (probed):\n");
 	for (i = 0; mechs && mechs->type == MSGPACK_OBJECT_ARRAY && i < mechs->via.array.size; i++) {
 		const msgpack_object *m = &mechs->via.array.ptr[i];

@@ -84,6 +84,7 @@ enum {
 	OPT_KEEP_ENFORCING,
 	OPT_PIN_DIR,
 	OPT_NO_CAP_DROP,
+	OPT_CRI_ENDPOINT,
 	OPT_RULE_DEADLINE,
 	OPT_RULE_QUEUE,
 	OPT_DEFAULT_POLICY_MODE,
@@ -196,6 +197,7 @@ static const struct option options[] = {
 	{"keep-enforcing", no_argument, NULL, OPT_KEEP_ENFORCING},
 	{"pin-dir", required_argument, NULL, OPT_PIN_DIR},
 	{"no-cap-drop", no_argument, NULL, OPT_NO_CAP_DROP},
+	{"cri-endpoint", required_argument, NULL, OPT_CRI_ENDPOINT},
 	{"rule-deadline-ms", required_argument, NULL, OPT_RULE_DEADLINE},
 	{"rule-queue-len", required_argument, NULL, OPT_RULE_QUEUE},
 	{"journal-dir", required_argument, NULL, OPT_JOURNAL_DIR},
@@ -241,6 +243,8 @@ static void usage(FILE *f)
 		"      --pin-dir DIR        absolute bpffs directory of --keep-enforcing (default /sys/fs/bpf/vigil;\n"
 		"                           pins of an earlier run there are removed at start even without the flag)\n"
 		"      --no-cap-drop        keep every capability (default: drop all but the run-time set after start-up mounts)\n"
+		"      --cri-endpoint PATH  the container runtime's CRI socket, where pods come from (default\n"
+		"                           " VIGIL_CRI_DEFAULT_ENDPOINT "; \"none\": no pods)\n"
 		"      --rule-deadline-ms N       wall-clock limit of one rule call; an overrun disables the\n"
 		"                                 rule (default 50)\n"
 		"      --rule-queue-len N         events the rules thread may lag by before drops (default 4096)\n"
@@ -522,6 +526,11 @@ int main(int argc, char **argv)
 			opts.pin_root = optarg;
 			break;
 		case OPT_NO_CAP_DROP: opts.drop_privileges = false; break;
+		case OPT_CRI_ENDPOINT:
+			if (strcmp(optarg, "none") && (strncmp(optarg, "unix://", 7) ? optarg[0] != '/' : optarg[7] != '/'))
+				return bad_value("cri-endpoint", optarg);
+			opts.cri_endpoint = optarg;
+			break;
 		case 'd': vigil_print_set_debug(1); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -7,6 +7,7 @@
 #ifndef VIGIL_CONTAINERS_H
 #define VIGIL_CONTAINERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,5 +69,66 @@ VIGIL_API size_t vigil_cgroups__container_id(struct vigil_cgroups *cg, uint64_t 
 VIGIL_API int vigil_cgroups__path(const struct vigil_cgroups *cg, uint64_t cgroup_id, char *out, size_t size);
 
 VIGIL_API void vigil_cgroups__stats(const struct vigil_cgroups *cg, struct vigil_cgroups_stats *out);
+
+/* ---- pods: what the node's container runtime says through the CRI API ---- */
+
+#define VIGIL_CRI_DEFAULT_ENDPOINT "/run/containerd/containerd.sock"
+
+struct vigil_pod_label {
+	const char *key, *value;
+};
+
+/* A container of a pod, as the runtime listed it. Read-only; owned by the CRI cache and
+ * valid until vigil_pod__put. */
+struct vigil_pod {
+	const char *runtime;		/* "containerd", "cri-o": the prefix of container ids ("containerd://") */
+	const char *container_id;	/* 64 hex */
+	const char *container_name;
+	const char *image_name;		/* as the pod spec named it ("docker.io/library/busybox:latest") */
+	const char *image_id;		/* the runtime's image reference (a digest), "" when unknown */
+	uint64_t start_time;		/* wall-clock ns the container was created; 0 when unknown */
+	const char *name;		/* the pod's */
+	const char *namespace_;
+	const char *uid;
+	const char *workload;		/* the owner its labels name, else the pod's name */
+	const char *workload_kind;	/* "Deployment", "StatefulSet", "Pod" */
+	const struct vigil_pod_label *labels;	/* the pod's own labels (not kubelet's io.kubernetes.*) */
+	size_t nlabels;
+	const void *owner_;		/* private: the snapshot that holds it */
+};
+
+struct vigil_cri;
+
+struct vigil_cri_opts {
+	size_t sz;			/* sizeof(struct vigil_cri_opts) */
+	const char *endpoint;		/* unix socket path ("unix://" accepted); default containerd's */
+	unsigned int refresh_ms;	/* full refresh period (default 5000) */
+	unsigned int timeout_ms;	/* per call (default 2000) */
+};
+
+struct vigil_cri_status {
+	bool connected;			/* the last refresh succeeded */
+	char runtime[64];		/* "containerd 1.6.20~ds1" */
+	char error[256];		/* why the last refresh failed, "" when it did not */
+	uint64_t pods, containers;	/* in the cache now */
+	uint64_t refreshes, failures;
+	uint64_t lookups, unknown;	/* lookups, and those of a container the cache did not know */
+};
+
+/* Start the CRI client thread: it lists pod sandboxes and containers now, every refresh_ms,
+ * and soon after a lookup missed. A runtime that is not there is no error (the host runs
+ * without pods; status says why). NULL + errno (ENOMEM, EINVAL). */
+VIGIL_API struct vigil_cri *vigil_cri__new(const struct vigil_cri_opts *opts);
+/* Stop the thread and free the cache; pods still held stay valid until put. Accepts NULL. */
+VIGIL_API void vigil_cri__free(struct vigil_cri *cri);
+/* The pod container container_id (64 hex) belongs to, or NULL: then a refresh is asked
+ * for (at most one a second) and the caller goes on without. Never waits on the runtime.
+ * The result is held: release it with vigil_pod__put. */
+VIGIL_API const struct vigil_pod *vigil_cri__get(struct vigil_cri *cri, const char *container_id);
+/* Accepts NULL. */
+VIGIL_API void vigil_pod__put(const struct vigil_pod *pod);
+VIGIL_API void vigil_cri__status(struct vigil_cri *cri, struct vigil_cri_status *out);
+/* Refresh now, on the caller's thread (tests). 0 or a negative errno. */
+VIGIL_API int vigil_cri__refresh(struct vigil_cri *cri);
 
 #endif

@@ -150,8 +150,58 @@ static void put_binary_properties(struct encode_tree *t, const struct vigil_proc
 	}
 }
 
-/* Tetragon's Process message, fields in proto order. */
-static void put_process(struct encode_tree *t, const char *key, const struct vigil_process *p)
+static size_t nonempty(const char *s)
+{
+	return s && s[0];
+}
+
+/* Tetragon's Pod: namespace, name, uid, container {id "<runtime>://<id>", name, image {id,
+ * name}, start_time}, pod_labels, workload, workload_kind. */
+static void put_pod(struct encode_tree *t, const struct vigil_pod *pod)
+{
+	char id[VIGIL_CONTAINER_ID_MAX + 64];
+	size_t i, nimage = nonempty(pod->image_id) + nonempty(pod->image_name);
+
+	snprintf(id, sizeof(id), "%s://%s", pod->runtime, pod->container_id);
+	encode_tree_str(t, "pod");
+	msgpack_pack_map(&t->pk, nonempty(pod->namespace_) + nonempty(pod->name) + nonempty(pod->uid) + 1 +
+					 !!pod->nlabels + nonempty(pod->workload) + nonempty(pod->workload_kind));
+	if (nonempty(pod->namespace_))
+		encode_tree_kv_str(t, "namespace", pod->namespace_);
+	if (nonempty(pod->name))
+		encode_tree_kv_str(t, "name", pod->name);
+	if (nonempty(pod->uid))
+		encode_tree_kv_str(t, "uid", pod->uid);
+	encode_tree_str(t, "container");
+	msgpack_pack_map(&t->pk, 1 + nonempty(pod->container_name) + !!nimage + !!pod->start_time);
+	encode_tree_kv_str(t, "id", id);
+	if (nonempty(pod->container_name))
+		encode_tree_kv_str(t, "name", pod->container_name);
+	if (nimage) {
+		encode_tree_str(t, "image");
+		msgpack_pack_map(&t->pk, nimage);
+		if (nonempty(pod->image_id))
+			encode_tree_kv_str(t, "id", pod->image_id);
+		if (nonempty(pod->image_name))
+			encode_tree_kv_str(t, "name", pod->image_name);
+	}
+	if (pod->start_time)
+		put_kv_time(t, "start_time", pod->start_time);
+	if (pod->nlabels) {
+		encode_tree_str(t, "pod_labels");
+		msgpack_pack_map(&t->pk, pod->nlabels);
+		for (i = 0; i < pod->nlabels; i++)
+			encode_tree_kv_str(t, pod->labels[i].key, pod->labels[i].value);
+	}
+	if (nonempty(pod->workload))
+		encode_tree_kv_str(t, "workload", pod->workload);
+	if (nonempty(pod->workload_kind))
+		encode_tree_kv_str(t, "workload_kind", pod->workload_kind);
+}
+
+/* Tetragon's Process message, fields in proto order; pod: the pod it runs in, or NULL. */
+static void put_process(struct encode_tree *t, const char *key, const struct vigil_process *p,
+			const struct vigil_pod *pod)
 {
 	bool caps = encode_caps_known(&p->caps);
 	const char *user = t->ev->user_name ? t->ev->user_name(t->ev->user_ctx, p) : NULL;
@@ -169,8 +219,8 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 
 	/* pid, uid, auid and process_credentials are always there */
 	n = 4 + !!p->exec_id[0] + !!p->cwd[0] + !!p->binary[0] + !!p->arguments[0] + !!flags[0] +
-	    !!p->start_time + !!p->container_id[0] + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns + !!p->tid +
-	    (user && user[0]) + props;
+	    !!p->start_time + !!pod + !!p->container_id[0] + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns +
+	    !!p->tid + (user && user[0]) + props;
 
 	if (key)
 		encode_tree_str(t, key);
@@ -190,6 +240,8 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	if (p->start_time)
 		put_kv_time(t, "start_time", p->start_time);
 	encode_tree_kv_u32(t, "auid", p->auid);
+	if (pod)
+		put_pod(t, pod);
 	/* Tetragon's docker: the container id cut to 31 characters */
 	if (p->container_id[0]) {
 		encode_tree_str(t, "docker");
@@ -235,7 +287,7 @@ static void put_ancestors(struct encode_tree *t, const struct vigil_event *ev)
 	msgpack_pack_array(&t->pk, ancestor_count(ev));
 	for (i = 0; i < ev->nancestors; i++)
 		if (ev->ancestors[i])
-			put_process(t, NULL, ev->ancestors[i]);
+			put_process(t, NULL, ev->ancestors[i], NULL);
 }
 
 /* ProcessExec {process, parent, ancestors} */
@@ -244,9 +296,9 @@ static void put_exec(struct encode_tree *t, const struct vigil_event *ev)
 	size_t anc = ancestor_count(ev);
 
 	msgpack_pack_map(&t->pk, 1 + !!ev->parent + !!anc);
-	put_process(t, "process", ev->process);
+	put_process(t, "process", ev->process, ev->pod);
 	if (ev->parent)
-		put_process(t, "parent", ev->parent);
+		put_process(t, "parent", ev->parent, ev->parent_pod);
 	if (anc)
 		put_ancestors(t, ev);
 }
@@ -260,9 +312,9 @@ static void put_exit(struct encode_tree *t, const struct vigil_event *ev)
 	size_t anc = ancestor_count(ev);
 
 	msgpack_pack_map(&t->pk, 2 + !!ev->parent + !!sig + !!ev->exit.status + !!anc);
-	put_process(t, "process", ev->process);
+	put_process(t, "process", ev->process, ev->pod);
 	if (ev->parent)
-		put_process(t, "parent", ev->parent);
+		put_process(t, "parent", ev->parent, ev->parent_pod);
 	if (sig)
 		encode_tree_kv_str(t, "signal", sig);
 	if (ev->exit.status)
@@ -485,9 +537,9 @@ static void put_policy(struct encode_tree *t, const struct vigil_event *ev)
 	for (i = 0; i < BODY_FIELDS && fields[i] != F_END; i++)
 		n += field_present(ev, fields[i]);
 	msgpack_pack_map(&t->pk, n);
-	put_process(t, "process", ev->process);
+	put_process(t, "process", ev->process, ev->pod);
 	if (ev->parent)
-		put_process(t, "parent", ev->parent);
+		put_process(t, "parent", ev->parent, ev->parent_pod);
 	for (i = 0; i < BODY_FIELDS && fields[i] != F_END; i++)
 		if (field_present(ev, fields[i]))
 			put_field(t, ev, fields[i]);
@@ -540,9 +592,9 @@ static void put_alert(struct encode_tree *t, const struct vigil_event *ev)
 	msgpack_pack_map(&t->pk, !!ev->process + (ev->process && ev->parent) + 1 + has_text(ev->alert.priority) +
 					 has_text(ev->alert.output) + !!ntags + !!nids);
 	if (ev->process)
-		put_process(t, "process", ev->process);
+		put_process(t, "process", ev->process, ev->pod);
 	if (ev->process && ev->parent)
-		put_process(t, "parent", ev->parent);
+		put_process(t, "parent", ev->parent, ev->parent_pod);
 	encode_tree_kv_str(t, "rule", ev->alert.rule);
 	put_kv_opt(t, "priority", ev->alert.priority);
 	put_kv_opt(t, "output", ev->alert.output);
@@ -583,9 +635,9 @@ static void put_rule_action(struct encode_tree *t, const struct vigil_event *ev)
 					 has_text(ra->reason) + !!ra->cause_uid + !!ra->expires +
 					 has_text(ra->evidence) + !!nids);
 	if (ev->process)
-		put_process(t, "process", ev->process);
+		put_process(t, "process", ev->process, ev->pod);
 	if (ev->process && ev->parent)
-		put_process(t, "parent", ev->parent);
+		put_process(t, "parent", ev->parent, ev->parent_pod);
 	encode_tree_kv_str(t, "rule", ra->rule);
 	encode_tree_kv_str(t, "action", ra->action);
 	if (ra->pid)

@@ -213,6 +213,9 @@ struct vigil_event {
 	const char *(*user_name)(void *ctx, const struct vigil_process *p);
 	void *user_ctx;
 	bool binary_properties;		/* exec: the process's binary_properties (--enable-process-cred) */
+	/* the pods process and parent run in (core/containers), NULL when none is known */
+	const struct vigil_pod *pod;
+	const struct vigil_pod *parent_pod;
 	union {
 		struct {
 			uint32_t status;	/* exit code (the value passed to exit()) */

@@ -36,7 +36,12 @@ struct filter_pids {
 struct filter_obj {
 	bool has_types;
 	struct export_types types;
-	struct filter_regexes binary, parent_binary, arguments, container;
+	struct filter_regexes binary, parent_binary, arguments, container, pod;
+	char **namespaces;		/* namespace: exact names, "" for events without a pod */
+	size_t nnamespaces;
+	bool has_namespaces;
+	struct label_selector **selectors;	/* labels: any of these */
+	size_t nselectors;
 	struct filter_pids pid, pid_set;
 	bool has_policies;
 	char **policies;
@@ -54,6 +59,14 @@ struct vigil_filter {
 };
 
 bool filter_pid_in(const struct filter_pids *p, uint32_t pid);
+
+/* labels.c: Kubernetes label selectors (=, ==, !=, in, notin, key, !key; comma = and).
+ * parse: NULL + errno (EINVAL when the text is not one, ENOMEM). match: false for an
+ * event without a pod, as Tetragon. */
+struct label_selector;
+struct label_selector *filter_selector_parse(const char *text);
+void filter_selector_free(struct label_selector *sel);
+bool filter_selector_match(const struct label_selector *sel, const struct vigil_msg *m);
 /* pid_set of o against m: the process, its ancestors (resolver) or learned descendants. */
 bool filter_pid_set_match(struct vigil_filter *f, struct filter_obj *o, const struct vigil_msg *m);
 void filter_learned_free(struct filter_learned *l);

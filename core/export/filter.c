@@ -98,6 +98,53 @@ static int key_container_id(struct filter_obj *o, json_t *v, int index, int line
 	return parse_regexes(&o->container, v, "container_id", index, line, err);
 }
 
+/* namespace: the pod's namespace, "" for events outside pods (Tetragon's host) */
+static int key_namespace(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
+{
+	size_t i;
+
+	o->namespaces = calloc(json_array_size(v) ? json_array_size(v) : 1, sizeof(*o->namespaces));
+	if (!o->namespaces)
+		return -ENOMEM;
+	for (i = 0; i < json_array_size(v); i++) {
+		if (!json_is_string(json_array_get(v, i)))
+			return export_fail(err, line, 0, index, "namespace: expected strings");
+		o->namespaces[i] = strdup(json_string_value(json_array_get(v, i)));
+		if (!o->namespaces[i])
+			return -ENOMEM;
+		o->nnamespaces++;
+	}
+	o->has_namespaces = true;
+	return 0;
+}
+
+static int key_pod_regex(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
+{
+	return parse_regexes(&o->pod, v, "pod_regex", index, line, err);
+}
+
+static int key_labels(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
+{
+	const char *text;
+	size_t i;
+
+	o->selectors = calloc(json_array_size(v) ? json_array_size(v) : 1, sizeof(*o->selectors));
+	if (!o->selectors)
+		return -ENOMEM;
+	for (i = 0; i < json_array_size(v); i++) {
+		text = json_string_value(json_array_get(v, i));
+		if (!text)
+			return export_fail(err, line, 0, index, "labels: expected strings");
+		o->selectors[i] = filter_selector_parse(text);
+		if (!o->selectors[i] && errno == ENOMEM)
+			return -ENOMEM;
+		if (!o->selectors[i])
+			return export_fail(err, line, 0, index, "labels: '%.64s' is not a label selector", text);
+		o->nselectors++;
+	}
+	return 0;
+}
+
 static int key_pid(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
 {
 	return parse_pids(&o->pid, v, "pid", index, line, err);
@@ -144,6 +191,9 @@ static const struct {
 	{"parent_binary_regex", true, key_parent_binary_regex},
 	{"arguments_regex", true, key_arguments_regex},
 	{"container_id", true, key_container_id},
+	{"namespace", true, key_namespace},
+	{"pod_regex", true, key_pod_regex},
+	{"labels", true, key_labels},
 	{"pid", true, key_pid},
 	{"pid_set", true, key_pid_set},
 	{"policy_names", true, key_policy_names},
@@ -152,7 +202,7 @@ static const struct {
 
 static void obj_free(struct filter_obj *o)
 {
-	struct filter_regexes *rs[] = {&o->binary, &o->parent_binary, &o->arguments, &o->container};
+	struct filter_regexes *rs[] = {&o->binary, &o->parent_binary, &o->arguments, &o->container, &o->pod};
 	size_t i, k;
 
 	for (k = 0; k < VIGIL_ARRAY_SIZE(rs); k++) {
@@ -165,6 +215,12 @@ static void obj_free(struct filter_obj *o)
 	for (i = 0; i < o->npolicies; i++)
 		free(o->policies[i]);
 	free(o->policies);
+	for (i = 0; i < o->nnamespaces; i++)
+		free(o->namespaces[i]);
+	free(o->namespaces);
+	for (i = 0; i < o->nselectors; i++)
+		filter_selector_free(o->selectors[i]);
+	free(o->selectors);
 	filter_learned_free(&o->learned);
 }
 
@@ -317,6 +373,28 @@ static bool policy_in(const struct filter_obj *o, const struct vigil_msg *m)
 	return false;
 }
 
+static bool namespace_in(const struct filter_obj *o, const struct vigil_msg *m)
+{
+	const char *s = "";
+	size_t n = 0, i;
+
+	str_at(m, "process.pod.namespace", &s, &n);
+	for (i = 0; i < o->nnamespaces; i++)
+		if (strlen(o->namespaces[i]) == n && !memcmp(o->namespaces[i], s, n))
+			return true;
+	return false;
+}
+
+static bool any_selector(const struct filter_obj *o, const struct vigil_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < o->nselectors; i++)
+		if (filter_selector_match(o->selectors[i], m))
+			return true;
+	return false;
+}
+
 static bool obj_match(struct vigil_filter *f, struct filter_obj *o, const struct vigil_msg *m)
 {
 	uint64_t pid;
@@ -337,6 +415,12 @@ static bool obj_match(struct vigil_filter *f, struct filter_obj *o, const struct
 	if (o->arguments.n && !any_regex(&o->arguments, m, "process.arguments"))
 		return false;
 	if (o->container.n && !any_regex(&o->container, m, "process.docker"))
+		return false;
+	if (o->has_namespaces && !namespace_in(o, m))
+		return false;
+	if (o->pod.n && !any_regex(&o->pod, m, "process.pod.name"))
+		return false;
+	if (o->nselectors && !any_selector(o, m))
 		return false;
 	if (o->pid_set.n && !filter_pid_set_match(f, o, m))
 		return false;

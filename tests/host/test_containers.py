@@ -176,17 +176,80 @@ class ContainerdPods(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.mark = "vigil-cri-" + uuid.uuid4().hex[:12]
-        with crihost.Containerd() as ctd, vh.Agent("--node-name", "cri-test") as agent:
-            cls.pod = ctd.run_pod("web-1", "team-a", str(uuid.uuid4()), {"app": "web"})
-            cls.cid = ctd.run_container(cls.pod, "app", "/bin/sh", "-c",
-                                        "/bin/busybox true %s; /bin/sleep 0.5" % cls.mark)
-            time.sleep(1.0)
-            cls.events = agent.events("json")
+        cls.uid = str(uuid.uuid4())
+        with crihost.Containerd() as ctd:
+            # a pod the agent finds at start, and one created while it runs
+            cls.pod = ctd.run_pod("web-6f87496b94-qdlh8", "team-a", cls.uid,
+                                  {"app": "web", "pod-template-hash": "6f87496b94"})
+            with vh.Agent("--node-name", "cri-test", "--cri-endpoint", ctd.sock,
+                          outputs=("json", "compact")) as agent:
+                filt = os.path.join(ctd.dir, "filtered.json")
+                with open(filt, "w") as out:
+                    sub = subprocess.Popen([vh.VIGIL, "getevents", "--bus", agent.bus, "--namespace", "team-b"],
+                                           stdout=out)
+                    time.sleep(0.5)
+                    cls.cid = ctd.run_container(cls.pod, "app", "/bin/sh", "-c",
+                                                "/bin/sleep 0.5; /bin/busybox true %s-a" % cls.mark)
+                    cls.pod_b = ctd.run_pod("db-0", "team-b", str(uuid.uuid4()),
+                                            {"app": "db", "statefulset.kubernetes.io/pod-name": "db-0"})
+                    cls.cid_b = ctd.run_container(cls.pod_b, "db", "/bin/sh", "-c",
+                                                  "/bin/sleep 0.5; /bin/busybox true %s-b" % cls.mark)
+                    time.sleep(1.5)
+                    sub.terminate()
+                    sub.wait(timeout=10)
+                with open(filt) as f:
+                    cls.filtered = [json.loads(line) for line in f if line.strip()]
+                cls.status = agent.status()
+                cls.events = agent.events("json")
+                cls.compact = agent.events("compact", settle=0)
+
+    def exec_of(self, events, args):
+        return [e["process"] for e in vh.of_type(events, "process_exec") if e["process"].get("arguments") == args]
 
     def test_container_exec_carries_the_cri_container_id(self):
-        procs = [e["process"] for e in vh.of_type(self.events, "process_exec")
-                 if e["process"].get("arguments") == "true " + self.mark]
+        procs = self.exec_of(self.events, "true %s-a" % self.mark)
         self.assertEqual([p.get("docker") for p in procs], [self.cid[:31]])
+
+    def test_container_exec_carries_its_pod_as_tetragon_prints_it(self):
+        pod = self.exec_of(self.events, "true %s-a" % self.mark)[0]["pod"]
+        self.assertEqual(pod["namespace"], "team-a")
+        self.assertEqual(pod["name"], "web-6f87496b94-qdlh8")
+        self.assertEqual(pod["uid"], self.uid)
+        self.assertEqual(pod["container"]["id"], "containerd://" + self.cid)
+        self.assertEqual(pod["container"]["name"], "app")
+        self.assertEqual(pod["container"]["image"]["name"], crihost.IMAGE)
+        self.assertTrue(pod["container"]["image"]["id"])
+        self.assertIn("start_time", pod["container"])
+        self.assertEqual(pod["pod_labels"], {"app": "web", "pod-template-hash": "6f87496b94"})
+        self.assertEqual((pod["workload"], pod["workload_kind"]), ("web", "Deployment"))
+
+    def test_pod_created_while_running_is_found(self):
+        pod = self.exec_of(self.events, "true %s-b" % self.mark)[0]["pod"]
+        self.assertEqual((pod["namespace"], pod["name"], pod["container"]["name"]), ("team-b", "db-0", "db"))
+        self.assertEqual((pod["workload"], pod["workload_kind"]), ("db", "StatefulSet"))
+
+    def test_host_process_has_no_pod(self):
+        host = [e["process"] for e in vh.of_type(self.events, "process_exec")
+                if "getevents" in e["process"].get("arguments", "")]
+        self.assertTrue(host)
+        self.assertTrue(all("pod" not in p for p in host))
+
+    def test_compact_names_namespace_and_pod(self):
+        lines = [l for l in self.compact if l.endswith("true %s-a" % self.mark) and "process" in l]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn(" team-a/web-6f87496b94-qdlh8 /bin/busybox ", lines[0])
+
+    def test_getevents_namespace_shows_only_that_namespace(self):
+        self.assertTrue(self.exec_of(self.filtered, "true %s-b" % self.mark))
+        for e in self.filtered:
+            body = next(iter(v for k, v in e.items() if k.startswith("process_")))
+            self.assertEqual(body["process"]["pod"]["namespace"], "team-b", e)
+
+    def test_status_names_the_runtime(self):
+        rt = self.status["container_runtime"]
+        self.assertTrue(rt["connected"], rt)
+        self.assertTrue(rt["runtime"].startswith("containerd"), rt)
+        self.assertEqual(rt["pods"], 2)
 
     def test_sandbox_pause_process_carries_the_sandbox_id(self):
         pause = [e["process"] for e in vh.of_type(self.events, "process_exec")
