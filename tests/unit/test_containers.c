@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "containers/containers.h"
+#include "containers/containers_internal.h"
 
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define ID2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
@@ -237,6 +238,73 @@ static void test_resolver_without_v2_mount_still_answers_by_pid(void **state)
 	vigil_cgroups__free(cg);
 }
 
+/* ================================================================ protobuf */
+
+static void test_pb_reads_varints_strings_and_fixed_fields(void **state)
+{
+	/* field 1 varint 300, field 2 "hi", field 3 fixed64 1, field 4 fixed32 2 */
+	static const uint8_t msg[] = { 0x08, 0xac, 0x02, 0x12, 0x02, 'h', 'i', 0x19, 1, 0, 0, 0, 0, 0, 0, 0,
+				       0x25, 2, 0, 0, 0 };
+	struct pb_reader r = pb_reader_of(msg, sizeof(msg));
+	struct pb_field f;
+	char *s;
+
+	assert_int_equal(pb_next(&r, &f), 1);
+	assert_int_equal(f.num, 1);
+	assert_int_equal(f.v, 300);
+	assert_int_equal(pb_next(&r, &f), 1);
+	assert_int_equal(f.num, 2);
+	s = pb_strdup(&f);
+	assert_string_equal(s, "hi");
+	free(s);
+	assert_int_equal(pb_next(&r, &f), 1);
+	assert_int_equal(f.v, 1);
+	assert_int_equal(pb_next(&r, &f), 1);
+	assert_int_equal(f.v, 2);
+	assert_int_equal(pb_next(&r, &f), 0);
+}
+
+static void test_pb_refuses_truncated_and_bad_input(void **state)
+{
+	static const uint8_t cut_len[] = { 0x12, 0x05, 'h' };		/* 5 bytes announced, 1 there */
+	static const uint8_t cut_varint[] = { 0x08, 0xff };
+	static const uint8_t group[] = { 0x0b };			/* wire type 3 */
+	static const uint8_t field0[] = { 0x00, 0x01 };
+	const struct { const uint8_t *p; size_t n; } bad[] = {
+		{ cut_len, sizeof(cut_len) }, { cut_varint, sizeof(cut_varint) }, { group, sizeof(group) },
+		{ field0, sizeof(field0) },
+	};
+	struct pb_reader r;
+	struct pb_field f;
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(bad); i++) {
+		r = pb_reader_of(bad[i].p, bad[i].n);
+		assert_int_equal(pb_next(&r, &f), -EBADMSG);
+	}
+}
+
+/* ================================================================ CRI without a runtime */
+
+static void test_cri_without_runtime_says_why_and_finds_nothing(void **state)
+{
+	struct vigil_cri_opts o = { .sz = sizeof(o), .endpoint = "unix:///nonexistent/cri.sock", .refresh_ms = 60000 };
+	struct vigil_cri *cri = vigil_cri__new(&o);
+	struct vigil_cri_status st;
+
+	assert_non_null(cri);
+	assert_int_equal(vigil_cri__refresh(cri), -ENOENT);
+	assert_null(vigil_cri__get(cri, ID));
+	vigil_cri__status(cri, &st);
+	assert_false(st.connected);
+	assert_non_null(strstr(st.error, "connect /nonexistent/cri.sock: No such file or directory"));
+	assert_int_equal(st.unknown, 1);
+	vigil_cri__free(cri);
+	o.endpoint = "tcp://127.0.0.1:1";
+	assert_null(vigil_cri__new(&o));
+	assert_int_equal(errno, EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +323,9 @@ int main(void)
 		cmocka_unit_test(test_conmon_cgroups_name_no_container),
 		cmocka_unit_test(test_ids_must_be_64_lowercase_hex),
 		cmocka_unit_test(test_nested_container_wins),
+		cmocka_unit_test(test_pb_reads_varints_strings_and_fixed_fields),
+		cmocka_unit_test(test_pb_refuses_truncated_and_bad_input),
+		cmocka_unit_test(test_cri_without_runtime_says_why_and_finds_nothing),
 		cmocka_unit_test_setup_teardown(test_cgroup_path_of_pid_reads_the_v2_line, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_resolver_finds_the_v2_mount_unescaped, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_resolver_falls_back_to_the_process_and_counts, fake_setup,

@@ -511,6 +511,32 @@ static void test_container_id_is_docker_cut_to_31_characters(void **ctx)
 						"\"parent_exec_id\":\"cGFyZW50\""));
 }
 
+/* Tetragon's pod object, after auid and before docker; compact names namespace/pod */
+static void test_pod_is_written_as_tetragon_prints_it(void **ctx)
+{
+	static const struct vigil_pod_label labels[] = { {"app", "web"} };
+	static const struct vigil_pod pod = {
+		.runtime = "containerd", .container_id = "16ecce28d6808e01f6b91f990b07616c0fc8dff67036231f9911191c7ff3d1cd",
+		.container_name = "web", .image_name = "docker.io/library/busybox:latest", .image_id = "sha256:abc",
+		.start_time = 1666062981000000000ULL, .name = "web-6f87496b94-qdlh8", .namespace_ = "team-a", .uid = "u-1",
+		.workload = "web", .workload_kind = "Deployment", .labels = labels, .nlabels = 1,
+	};
+	struct state *s = *ctx;
+	struct vigil_process p = { .pid = 7, .auid = 4294967295u, .binary = (char *)"/bin/sh",
+				   .arguments = (char *)"", .cwd = (char *)"",
+				   .container_id = "16ecce28d6808e01f6b91f990b07616c0fc8dff67036231f9911191c7ff3d1cd" };
+	struct vigil_event ev = { .type = VIGIL_EVENT_EXEC, .time = 0, .process = &p, .pod = &pod };
+
+	assert_non_null(strstr(json_of(s, &ev),
+			       "\"auid\":4294967295,\"pod\":{\"namespace\":\"team-a\",\"name\":\"web-6f87496b94-qdlh8\","
+			       "\"uid\":\"u-1\",\"container\":{\"id\":\"containerd://16ecce28d6808e01f6b91f990b07616c0fc8dff"
+			       "67036231f9911191c7ff3d1cd\",\"name\":\"web\",\"image\":{\"id\":\"sha256:abc\",\"name\":"
+			       "\"docker.io/library/busybox:latest\"},\"start_time\":\"2022-10-18T03:16:21Z\"},"
+			       "\"pod_labels\":{\"app\":\"web\"},\"workload\":\"web\",\"workload_kind\":\"Deployment\"},"
+			       "\"docker\":\"16ecce28d6808e01f6b91f990b07616\""));
+	assert_non_null(strstr(compact_of(s, &ev, false, false), " team-a/web-6f87496b94-qdlh8 /bin/sh"));
+}
+
 static void test_host_namespace_without_inode_keeps_is_host(void **ctx)
 {
 	struct state *s = *ctx;
@@ -2565,6 +2591,7 @@ int main(void)
 		T(test_missing_parent_omits_parent_key),
 		T(test_minimal_process_keeps_only_wrapper_fields),
 		T(test_container_id_is_docker_cut_to_31_characters),
+		T(test_pod_is_written_as_tetragon_prints_it),
 		T(test_host_namespace_without_inode_keeps_is_host),
 		T(test_unnamed_signal_is_omitted),
 		T(test_encode_rejects_type_it_cannot_build),

@@ -27,6 +27,7 @@ struct proc {
 	const char *parent_exec_id;	/* NULL: "" */
 	uint32_t uid, euid;		/* real and effective uid (0: root) */
 	const char *container;		/* container id, NULL: the host */
+	const struct vigil_pod *pod;	/* NULL: not in a pod */
 };
 
 static struct vigil_hook_info hook = {
@@ -72,6 +73,8 @@ static struct vigil_msg *msg_of(enum vigil_event_type type, const struct proc *s
 	ev.node_name = "node";
 	ev.process = p;
 	ev.parent = pp;
+	ev.pod = s->pod;
+	ev.parent_pod = ps ? ps->pod : NULL;
 	if (type != VIGIL_EVENT_EXEC && type != VIGIL_EVENT_EXIT) {
 		ev.policy.hook = &hook;
 		ev.policy.action = VIGIL_EVENT_ACTION_POST;
@@ -167,6 +170,57 @@ static void test_container_id_matches_the_docker_field(void **state)
 	assert_false(matches("{\"container_id\":[\"5290f4228a5e723bfcb581de489a4b2d6\"]}", VIGIL_EVENT_EXEC, &in_ct,
 			     &bash));
 	assert_false(matches("{\"container_id\":[\".*\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+}
+
+static const struct vigil_pod_label web_labels[] = { {"app", "web"}, {"tier", "front"} };
+static const struct vigil_pod web_pod = {
+	.runtime = "containerd", .container_id = "16ecce28d6808e01f6b91f990b07616c0fc8dff67036231f9911191c7ff3d1cd",
+	.container_name = "web", .name = "web-6f87496b94-qdlh8", .namespace_ = "team-a", .uid = "u-1",
+	.workload = "web", .workload_kind = "Deployment", .labels = web_labels, .nlabels = 2,
+};
+static const struct proc in_pod = {
+	.pid = 400, .binary = "/bin/sh", .container = "16ecce28d6808e01f6b91f990b07616c0fc8dff67036231f9911191c7ff3d1cd",
+	.pod = &web_pod,
+};
+
+static void test_namespace_matches_the_pod_and_empty_matches_the_host(void **state)
+{
+	assert_true(matches("{\"namespace\":[\"team-a\"]}", VIGIL_EVENT_EXEC, &in_pod, &bash));
+	assert_true(matches("{\"namespace\":[\"other\",\"team-a\"]}", VIGIL_EVENT_EXEC, &in_pod, &bash));
+	assert_false(matches("{\"namespace\":[\"team\"]}", VIGIL_EVENT_EXEC, &in_pod, &bash));
+	assert_false(matches("{\"namespace\":[\"team-a\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_true(matches("{\"namespace\":[\"\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_false(matches("{\"namespace\":[\"\"]}", VIGIL_EVENT_EXEC, &in_pod, &bash));
+}
+
+static void test_pod_regex_matches_the_pod_name(void **state)
+{
+	assert_true(matches("{\"pod_regex\":[\"^web-\"]}", VIGIL_EVENT_EXEC, &in_pod, &bash));
+	assert_false(matches("{\"pod_regex\":[\"^db-\"]}", VIGIL_EVENT_EXEC, &in_pod, &bash));
+	assert_false(matches("{\"pod_regex\":[\".*\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+}
+
+static void test_labels_are_kubernetes_selectors_any_of_which_matches(void **state)
+{
+	assert_true(matches("{\"labels\":[\"app=web\"]}", VIGIL_EVENT_EXEC, &in_pod, &bash));
+	assert_true(matches("{\"labels\":[\"app==web, tier in (front,back)\"]}", VIGIL_EVENT_EXEC, &in_pod, &bash));
+	assert_false(matches("{\"labels\":[\"app=web,tier notin (front)\"]}", VIGIL_EVENT_EXEC, &in_pod, &bash));
+	assert_true(matches("{\"labels\":[\"app!=db,!legacy,tier\"]}", VIGIL_EVENT_EXEC, &in_pod, &bash));
+	assert_false(matches("{\"labels\":[\"legacy\"]}", VIGIL_EVENT_EXEC, &in_pod, &bash));
+	assert_true(matches("{\"labels\":[\"legacy\",\"app=web\"]}", VIGIL_EVENT_EXEC, &in_pod, &bash));
+	/* no pod, no match (Tetragon), even for a selector only of absences */
+	assert_false(matches("{\"labels\":[\"!legacy\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+}
+
+static void test_bad_label_selector_is_refused(void **state)
+{
+	struct vigil_export_error err;
+
+	assert_null(vigil_filter__new_json("{\"labels\":[\"app in web\"]}", &err));
+	assert_string_equal(err.reason, "labels: 'app in web' is not a label selector");
+	assert_null(vigil_filter__new_json("{\"labels\":[\"app=web,\"]}", &err));
+	assert_null(vigil_filter__new_json("{\"labels\":[\"=web\"]}", &err));
+	assert_null(vigil_filter__new_json("{\"labels\":[\"app=(\"]}", &err));
 }
 
 static void test_pid_matches_the_process_not_its_parent(void **state)
@@ -408,11 +462,11 @@ static void test_unsupported_key_is_refused_naming_key_and_object(void **state)
 {
 	struct vigil_export_error err;
 
-	assert_null(vigil_filter__new_json("{\"pid\":[1]}\n{\"namespace\":[\"\"]}", &err));
+	assert_null(vigil_filter__new_json("{\"pid\":[1]}\n{\"cel_expression\":[\"\"]}", &err));
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(err.index, 2);
 	assert_int_equal(err.line, 2);
-	assert_string_equal(err.reason, "unknown or unsupported filter key 'namespace'");
+	assert_string_equal(err.reason, "unknown or unsupported filter key 'cel_expression'");
 }
 
 static void test_bad_json_reports_line_and_column(void **state)
@@ -666,6 +720,10 @@ int main(void)
 		cmocka_unit_test(test_regex_with_too_many_repeated_groups_is_refused),
 		cmocka_unit_test(test_regex_with_bounded_repetitions_is_accepted),
 		cmocka_unit_test(test_container_id_matches_the_docker_field),
+		cmocka_unit_test(test_namespace_matches_the_pod_and_empty_matches_the_host),
+		cmocka_unit_test(test_pod_regex_matches_the_pod_name),
+		cmocka_unit_test(test_labels_are_kubernetes_selectors_any_of_which_matches),
+		cmocka_unit_test(test_bad_label_selector_is_refused),
 		cmocka_unit_test(test_pid_matches_the_process_not_its_parent),
 		cmocka_unit_test(test_policy_names_match_policy_events_only),
 		cmocka_unit_test(test_health_check_matches_the_installed_client_run_by_root_or_its_children),
