@@ -46,6 +46,11 @@ struct vigil_export_error {
  *   arguments_regex      [regex, ...] against process.arguments
  *   container_id         [regex, ...] against process.docker (the container id's first 31
  *                        characters; events from the host have none and never match)
+ *   namespace            [name, ...]: process.pod.namespace; "" matches events outside pods
+ *   pod_regex            [regex, ...] against process.pod.name
+ *   labels               [selector, ...]: Kubernetes label selectors (=, ==, !=, in, notin,
+ *                        key, !key; commas AND) on process.pod.pod_labels; any may match;
+ *                        an event without a pod matches none
  *   pid                  [pid, ...]: process.pid
  *   pid_set              [pid, ...]: process.pid or one of its ancestors
  *   policy_names         [name, ...]: the policy that produced the event (kprobe,
@@ -56,8 +61,8 @@ struct vigil_export_error {
  *                        `status` as its first argument; a process is a probe's child only
  *                        when its parent is such a probe. Anything else named vigil is not.
  * Regexes are POSIX extended (regcomp REG_EXTENDED), unanchored like RE2's Match: most
- * Tetragon patterns carry over; Perl classes such as \d do not. Any other key (the
- * pod ones: namespace, pod_regex, labels, ...) is refused rather than ignored, so
+ * Tetragon patterns carry over; Perl classes such as \d do not. Any other key (cel_expression,
+ * capabilities, ...) is refused rather than ignored, so
  * an allow list never lets through more than it says. */
 struct vigil_filter;
 
