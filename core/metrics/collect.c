@@ -11,19 +11,30 @@
 #include "pcache/pcache.h"
 #include "sensors/sensors.h"
 
+/* A family of the series table; names its labels, 3 to SERIES_LABELS of them (NULL-ended). */
 static void table_family(struct vigil_metrics *m, struct prom_out *o, enum series_family f, const char *name,
-			 const char *help, const char *l0, const char *l1, const char *l2)
+			 const char *help, const char *const *names)
 {
+	const char *labels[2 * SERIES_LABELS];
 	struct series **v;
-	size_t n, i;
+	size_t n, i, k, nl = 0, np;
 
+	while (nl < SERIES_LABELS && names[nl])
+		nl++;
 	prom_family(o, name, "counter", help);
 	pthread_mutex_lock(&m->lock);
 	n = series_sorted(&m->table, f, &v);
 	for (i = 0; i < n; i++) {
-		const char *labels[] = {l0, v[i]->label[0], l1, v[i]->label[1], l2, v[i]->label[2]};
-
-		prom_sample_u64(o, name, labels, 3, v[i]->value);
+		/* past the third, a label with no value is left out: Prometheus reads an empty
+		 * label as an absent one, and events outside pods keep their old samples */
+		for (k = np = 0; k < nl; k++) {
+			if (k >= 3 && !v[i]->label[k][0])
+				continue;
+			labels[2 * np] = names[k];
+			labels[2 * np + 1] = v[i]->label[k];
+			np++;
+		}
+		prom_sample_u64(o, name, labels, np, v[i]->value);
 	}
 	pthread_mutex_unlock(&m->lock);
 	free(v);
@@ -245,16 +256,18 @@ void metrics_collect(struct vigil_metrics *m, struct prom_out *o)
 	prom_family(o, "vigil_build_info", "gauge", "Build information.");
 	prom_sample_u64(o, "vigil_build_info", (const char *const[]){"version", VIGIL_VERSION}, 1, 1);
 
-	table_family(m, o, SERIES_EVENTS, "vigil_events_total", "Events dispatched, by type, binary and policy.",
-		     "type", "binary", "policy");
+	table_family(m, o, SERIES_EVENTS, "vigil_events_total",
+		     "Events dispatched, by type, binary, policy and the pod (namespace, pod, workload; \"\" outside pods).",
+		     (const char *const[]){"type", "binary", "policy", "namespace", "pod", "workload", NULL});
 	table_family(m, o, SERIES_POLICY_EVENTS, "vigil_policy_events_total",
-		     "Policy events, by policy, hook and action.", "policy", "hook", "action");
+		     "Policy events, by policy, hook, action and the pod (namespace, pod, workload).",
+		     (const char *const[]){"policy", "hook", "action", "namespace", "pod", "workload", NULL});
 	table_family(m, o, SERIES_ENFORCEMENT, "vigil_enforcement_total",
-		     "Enforcement actions taken (mode enforce) or that would have been (mode monitor).", "policy",
-		     "action", "mode");
+		     "Enforcement actions taken (mode enforce) or that would have been (mode monitor).",
+		     (const char *const[]){"policy", "action", "mode", NULL});
 	table_family(m, o, SERIES_SELECTOR_ACTIONS, "vigil_policy_selector_actions_total",
-		     "Actions per policy, hook and selector; monitor_* for what monitor mode only reported.", "policy",
-		     "selector", "action");
+		     "Actions per policy, hook and selector; monitor_* for what monitor mode only reported.",
+		     (const char *const[]){"policy", "selector", "action", NULL});
 	kernel_families(m, o);
 	reader_families(m, o);
 	bus_families(m, o);

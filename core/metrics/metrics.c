@@ -119,6 +119,9 @@ void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_even
 			 ev->type == VIGIL_EVENT_LSM || ev->type == VIGIL_EVENT_UPROBE;
 	char hook[256], selector[400], sel_action[48];
 	const struct vigil_hook_info *h;
+	/* Tetragon's namespace, pod and workload labels: "" outside pods */
+	const char *ns = ev->pod ? ev->pod->namespace_ : "", *pod = ev->pod ? ev->pod->name : "";
+	const char *workload = ev->pod ? ev->pod->workload : "";
 
 	if (!m)
 		return;
@@ -127,11 +130,13 @@ void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_even
 	pthread_mutex_lock(&m->lock);
 	binary = m->hide_binaries ? METRICS_HIDDEN_BINARY :
 		 series_binary_label(&m->table, ev->process && ev->process->binary ? ev->process->binary : "");
-	series_add(&m->table, SERIES_EVENTS, type ? type : "unknown", binary, policy, 1);
+	series_addv(&m->table, SERIES_EVENTS,
+		    (const char *const[SERIES_LABELS]){type ? type : "unknown", binary, policy, ns, pod, workload}, 1);
 	if (is_policy && ev->policy.hook) {
 		hook_label(ev->policy.hook, hook, sizeof(hook));
 		action = vigil_event_action_name(ev->policy.action);
-		series_add(&m->table, SERIES_POLICY_EVENTS, policy, hook, action ? action : "", 1);
+		series_addv(&m->table, SERIES_POLICY_EVENTS,
+			    (const char *const[SERIES_LABELS]){policy, hook, action ? action : "", ns, pod, workload}, 1);
 		enf = enforcement_name(ev->policy.action);
 		if (enf)
 			series_add(&m->table, SERIES_ENFORCEMENT, policy, enf,

@@ -11,8 +11,8 @@
 /* ---- labelled counters the reader thread increments (series.c) ---- */
 
 enum series_family {
-	SERIES_EVENTS,		/* type, binary, policy */
-	SERIES_POLICY_EVENTS,	/* policy, hook, action */
+	SERIES_EVENTS,		/* type, binary, policy, namespace, pod, workload */
+	SERIES_POLICY_EVENTS,	/* policy, hook, action, namespace, pod, workload */
 	SERIES_ENFORCEMENT,	/* policy, action, mode */
 	SERIES_SELECTOR_ACTIONS,	/* policy, selector ("<hook>[<index>]"), action ("sigkill", "monitor_sigkill") */
 	/* counted only with Tetragon's names on (tetragon.c) */
@@ -21,7 +21,8 @@ enum series_family {
 	SERIES_FAMILIES,
 };
 
-#define SERIES_LABELS 3
+/* the most any family has; the others leave the last ones "" */
+#define SERIES_LABELS 6
 
 struct series {
 	struct series *next;
@@ -43,9 +44,11 @@ struct series_table {
 
 int series_init(struct series_table *t, size_t binary_cap);
 void series_free(struct series_table *t);
-/* Add delta to the series; -ENOMEM when it could not be created. */
+/* Add delta to the series; -ENOMEM when it could not be created. series_add gives three
+ * labels (the rest ""), series_addv all of them (NULL is ""). */
 int series_add(struct series_table *t, enum series_family f, const char *l0, const char *l1, const char *l2,
 	       uint64_t delta);
+int series_addv(struct series_table *t, enum series_family f, const char *const l[SERIES_LABELS], uint64_t delta);
 /* Whether label[1] of family f is a binary path. */
 bool series_has_binary(enum series_family f);
 /* binary itself while fewer than binary_cap distinct values were seen, else "other". */

@@ -77,8 +77,7 @@ static void grow(struct series_table *t)
 		return;
 	for (i = 0; i < t->nbuckets; i++) {
 		for (s = t->buckets[i]; s; s = next) {
-			const char *l[SERIES_LABELS] = {s->label[0], s->label[1], s->label[2]};
-			size_t k = key_hash(s->family, l) & (n - 1);
+			size_t k = key_hash(s->family, (const char *const *)s->label) & (n - 1);
 
 			next = s->next;
 			s->next = b[k];
@@ -90,17 +89,36 @@ static void grow(struct series_table *t)
 	t->nbuckets = n;
 }
 
+static bool same_labels(const struct series *s, const char *const l[SERIES_LABELS])
+{
+	int i;
+
+	for (i = 0; i < SERIES_LABELS; i++)
+		if (strcmp(s->label[i], l[i]))
+			return false;
+	return true;
+}
+
 int series_add(struct series_table *t, enum series_family f, const char *l0, const char *l1, const char *l2,
 	       uint64_t delta)
 {
-	const char *l[SERIES_LABELS] = {l0 ? l0 : "", l1 ? l1 : "", l2 ? l2 : ""};
-	size_t k = key_hash(f, l) & (t->nbuckets - 1);
+	const char *l[SERIES_LABELS] = {l0, l1, l2};
+
+	return series_addv(t, f, l, delta);
+}
+
+int series_addv(struct series_table *t, enum series_family f, const char *const labels[SERIES_LABELS], uint64_t delta)
+{
+	const char *l[SERIES_LABELS];
 	struct series *s;
+	size_t k;
 	int i;
 
+	for (i = 0; i < SERIES_LABELS; i++)
+		l[i] = labels[i] ? labels[i] : "";
+	k = key_hash(f, l) & (t->nbuckets - 1);
 	for (s = t->buckets[k]; s; s = s->next) {
-		if (s->family == f && !strcmp(s->label[0], l[0]) && !strcmp(s->label[1], l[1]) &&
-		    !strcmp(s->label[2], l[2])) {
+		if (s->family == f && same_labels(s, l)) {
 			s->value += delta;
 			return 0;
 		}
@@ -158,10 +176,18 @@ int series_hide_binaries(struct series_table *t, const char *value)
 	int err;
 
 	err = series_init(&fresh, t->binary_cap);
-	for (i = 0; !err && i < t->nbuckets; i++)
-		for (s = t->buckets[i]; !err && s; s = s->next)
-			err = series_add(&fresh, s->family, s->label[0],
-					 series_has_binary(s->family) ? value : s->label[1], s->label[2], s->value);
+	for (i = 0; !err && i < t->nbuckets; i++) {
+		for (s = t->buckets[i]; !err && s; s = s->next) {
+			const char *l[SERIES_LABELS];
+			int j;
+
+			for (j = 0; j < SERIES_LABELS; j++)
+				l[j] = s->label[j];
+			if (series_has_binary(s->family))
+				l[1] = value;
+			err = series_addv(&fresh, s->family, l, s->value);
+		}
+	}
 	if (err) {
 		series_free(&fresh);
 		return err;

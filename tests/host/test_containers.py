@@ -245,6 +245,10 @@ class ContainerdPods(unittest.TestCase):
             body = next(iter(v for k, v in e.items() if k.startswith("process_")))
             self.assertEqual(body["process"]["pod"]["namespace"], "team-b", e)
 
+    def test_metrics_count_events_by_namespace_pod_and_workload(self):
+        keys = [k for k in self.status["metrics"] if k.startswith("vigil_events_total{")]
+        self.assertTrue(any('namespace="team-a",pod="web-6f87496b94-qdlh8",workload="web"' in k for k in keys), keys)
+
     def test_status_names_the_runtime(self):
         rt = self.status["container_runtime"]
         self.assertTrue(rt["connected"], rt)

@@ -198,6 +198,35 @@ static void test_events_are_counted_by_type_binary_and_policy(void **state)
 	vigil_metrics__free(m);
 }
 
+/* Tetragon's namespace, pod and workload labels on events of a pod; none outside pods */
+static void test_events_of_a_pod_carry_namespace_pod_and_workload(void **state)
+{
+	static const struct vigil_pod pod = { .runtime = "containerd", .container_id = "c", .name = "web-1",
+					      .namespace_ = "team-a", .workload = "web", .workload_kind = "Deployment" };
+	struct vigil_metrics *m = metrics(0);
+	struct vigil_process *p = vigil_process__new();
+	struct vigil_event ev = { .type = VIGIL_EVENT_KPROBE, .process = p, .pod = &pod };
+	char *text;
+
+	assert_non_null(p);
+	assert_int_equal(vigil_process__set_str(&p->binary, "/bin/sh", 7), 0);
+	ev.policy.hook = &kprobe;
+	ev.policy.action = VIGIL_EVENT_ACTION_POST;
+	vigil_metrics__count_event(m, &ev);
+	vigil_process__free(p);
+	count(m, VIGIL_EVENT_KPROBE, "/bin/sh", &kprobe, VIGIL_EVENT_ACTION_POST, false);
+	text = render(m);
+	assert_int_equal(value_of(text, "vigil_events_total",
+				  "type=PROCESS_KPROBE,binary=/bin/sh,policy=block-curl,namespace=team-a,pod=web-1,"
+				  "workload=web"), 1);
+	assert_int_equal(value_of(text, "vigil_events_total", "type=PROCESS_KPROBE,binary=/bin/sh,policy=block-curl"), 1);
+	assert_int_equal(value_of(text, "vigil_policy_events_total",
+				  "policy=block-curl,hook=kprobe:security_bprm_check,action=KPROBE_ACTION_POST,"
+				  "namespace=team-a,pod=web-1,workload=web"), 1);
+	free(text);
+	vigil_metrics__free(m);
+}
+
 static void test_policy_events_carry_hook_and_action_and_enforcement_its_mode(void **state)
 {
 	struct vigil_metrics *m = metrics(0);
@@ -672,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_every_line_is_valid_exposition_text),
 		cmocka_unit_test(test_the_issue_names_are_all_there),
 		cmocka_unit_test(test_events_are_counted_by_type_binary_and_policy),
+		cmocka_unit_test(test_events_of_a_pod_carry_namespace_pod_and_workload),
 		cmocka_unit_test(test_policy_events_carry_hook_and_action_and_enforcement_its_mode),
 		cmocka_unit_test(test_binary_labels_past_the_cap_count_as_other),
 		cmocka_unit_test(test_label_values_are_escaped_and_read_back_unchanged),
