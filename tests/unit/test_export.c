@@ -658,13 +658,13 @@ static void test_exporter_refuses_a_bad_filter_naming_the_option(void **ctx)
 {
 	struct state *s = *ctx;
 	struct vigil_exporter_opts o = {
-		.sz = sizeof(o), .file = {.sz = sizeof(o.file), .path = s->path}, .denylist = "{\"pod_regex\":[\"x\"]}",
+		.sz = sizeof(o), .file = {.sz = sizeof(o.file), .path = s->path}, .denylist = "{\"cel_expression\":[\"x\"]}",
 	};
 	struct vigil_export_error err;
 
 	assert_null(vigil_exporter__new(&o, &err));
 	assert_int_equal(errno, EINVAL);
-	assert_string_equal(err.reason, "--export-denylist: unknown or unsupported filter key 'pod_regex'");
+	assert_string_equal(err.reason, "--export-denylist: unknown or unsupported filter key 'cel_expression'");
 	o.denylist = NULL;
 	o.rate_limit = "exec=fast";
 	assert_null(vigil_exporter__new(&o, &err));
