@@ -109,6 +109,13 @@ static __always_inline int generic_run(void *ctx)
 
 	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && ctx_arg(ctx, 1) != (__u64)cfg.syscall_nr)
 		return 0;
+	if (cfg.scope) {
+		/* a scoped policy: only the cgroups of the workloads it selects */
+		struct vigil_scope_key key = { .cgroup_id = bpf_get_current_cgroup_id(), .scope = cfg.scope };
+
+		if (!bpf_map_lookup_elem(&vg_scopes, &key))
+			return 0;
+	}
 	s = bpf_map_lookup_elem(&generic_heap, &zero);
 	if (!s)
 		return 0;

@@ -84,6 +84,13 @@ struct vigil_creds_raw {
 	__u32 uid, gid, euid, egid, suid, sgid, fsuid, fsgid;
 };
 
+/* vg_scopes' key; written by core/agent/scopes.c. */
+struct vigil_scope_key {
+	__u64 cgroup_id;		/* bpf_get_current_cgroup_id(): the task's cgroup v2 id */
+	__u32 scope;			/* the policy's scope (vg_hook_config.scope) */
+	__u32 pad;
+};
+
 struct vigil_exec_record {
 	struct vigil_msg_hdr hdr;	/* hdr.ktime is the exec time (the event's time) */
 	__u32 pid;

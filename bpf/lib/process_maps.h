@@ -36,6 +36,17 @@ struct {
 	__type(value, __u64);
 } vg_wake SEC(".maps");
 
+/* (cgroup id, scope) -> 1: the cgroups of the containers a scoped policy applies to
+ * (TracingPolicyNamespaced, podSelector, containerSelector). The agent keeps it current
+ * from the container runtime (core/agent/scopes.c); a policy hook with a scope runs only
+ * in its cgroups. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct vigil_scope_key);
+	__type(value, __u8);
+} vg_scopes SEC(".maps");
+
 static __always_inline void count_error(enum vigil_kerr reason)
 {
 	__u32 key = reason;

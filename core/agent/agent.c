@@ -51,6 +51,12 @@ static void apply_defaults(struct vigil_agent_opts *o, const struct vigil_agent_
 		o->deny_ttl_s = DEFAULT_DENY_TTL_S;
 }
 
+/* The CRI thread listed the pods again: scoped policies follow them. */
+static void on_pods_changed(void *ctx)
+{
+	agent_scopes_sync(ctx);
+}
+
 static size_t resolve_container(void *ctx, uint64_t cgroup_id, uint32_t pid, char out[VIGIL_CONTAINER_ID_MAX])
 {
 	return vigil_cgroups__container_id(ctx, cgroup_id, pid, out);
@@ -158,6 +164,7 @@ static void init_locks(struct vigil_agent *a)
 	pthread_mutex_init(&a->pipe_lock, NULL);
 	pthread_mutex_init(&a->lists_lock, NULL);
 	pthread_mutex_init(&a->pdir.lock, NULL);
+	pthread_mutex_init(&a->scopes_lock, NULL);
 }
 
 struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
@@ -261,6 +268,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 			err = -errno;
 			goto err_out;
 		}
+		vigil_cri__set_listener(a->cri, on_pods_changed, a);
 	}
 	err = open_export(a);
 	if (err)
@@ -410,6 +418,7 @@ void vigil_agent__free(struct vigil_agent *a)
 		return;
 	vigil_ctl_server__close(a->ctl);
 	agent_watch_stop(a);			/* its syncs reach the sensors and the rules */
+	vigil_cri__free(a->cri);		/* its thread writes the scopes map (loader) */
 	vigil_metrics__free(a->metrics);	/* its server reads the objects below */
 	vigil_luahost__free(a->luahost);	/* joins the rules thread; its deny() reaches the sensors */
 	agent_rules_close(a);
@@ -417,7 +426,6 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_loader__destroy(a->loader);
 	vigil_decoder__free(a->decoder);
 	vigil_cgroups__free(a->cgroups);
-	vigil_cri__free(a->cri);
 	vigil_pcache__free(a->cache);
 	vigil_pub__close(a->pub);
 	vigil_journal__close(a->journal);
@@ -428,6 +436,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	agent_lists_free(a);
 	agent_policy_dir_free(a);
 	pthread_mutex_destroy(&a->lists_lock);
+	pthread_mutex_destroy(&a->scopes_lock);
 	pthread_mutex_destroy(&a->snap_lock);
 	pthread_mutex_destroy(&a->pipe_lock);
 	free(a);

@@ -60,6 +60,10 @@ struct vigil_agent {
 	struct vigil_decoder *decoder;
 	struct vigil_cgroups *cgroups;		/* cgroup id -> container id, for the decoder */
 	struct vigil_cri *cri;			/* container id -> pod; NULL with --cri-endpoint none */
+	/* what vg_scopes holds for the scoped policies (scopes.c) */
+	pthread_mutex_t scopes_lock;
+	size_t scope_entries;
+	bool scopes_warned;
 	struct vigil_sensors *sensors;
 	struct vigil_pub *pub;
 	struct vigil_journal *journal;		/* --journal-dir, NULL for none */
@@ -207,5 +211,9 @@ int agent_control_start(struct vigil_agent *a);
 
 /* Boot-time clock in ns, the clock of kernel ktimes. */
 uint64_t agent_now_ns(void);
+
+/* scopes.c: bring vg_scopes up to date with the scoped policies the sensors hold and the
+ * pods the runtime lists; after every policy change and every CRI refresh. */
+void agent_scopes_sync(struct vigil_agent *a);
 
 #endif

@@ -18,6 +18,8 @@ static int add_policy(struct vigil_agent *a, struct vigil_policy *p, int mode, s
 	rc = vigil_sensors__add(a->sensors, p, mode, err);
 	if (rc)
 		vigil_policy_free(p);
+	else if (vigil_policy_is_scoped(p))
+		agent_scopes_sync(a);
 	return rc;
 }
 
@@ -187,7 +189,11 @@ static int named(struct vigil_agent *a, const msgpack_object *req, msgpack_packe
 
 static int op_delete(struct vigil_agent *a, const char *name)
 {
-	return vigil_sensors__delete(a->sensors, name);
+	int rc;
+
+	rc = vigil_sensors__delete(a->sensors, name);
+	agent_scopes_sync(a);
+	return rc;
 }
 
 static int op_enable(struct vigil_agent *a, const char *name)

@@ -230,6 +230,7 @@ static void apply(struct vigil_agent *a, struct policy_dir_file *f, const char *
 	snprintf(f->policy, sizeof(f->policy), "%s", name);
 	f->reason[0] = '\0';
 	report(a, name, path, same ? "replaced" : "loaded", NULL);
+	agent_scopes_sync(a);	/* a scoped policy (or one that no longer is) */
 }
 
 static struct policy_dir_file *find_file(struct agent_policy_dir *d, const char *name)
@@ -349,6 +350,8 @@ int agent_policy_dir_sync(struct vigil_agent *a, bool retry)
 		if (f->policy[0] && vigil_sensors__delete(a->sensors, f->policy) == 0)
 			report(a, f->policy, path, "unloaded", NULL);
 	}
+	if (kept != d->nfiles)
+		agent_scopes_sync(a);
 	d->nfiles = kept;
 	rc = 0;
 out:

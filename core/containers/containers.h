@@ -128,6 +128,13 @@ VIGIL_API const struct vigil_pod *vigil_cri__get(struct vigil_cri *cri, const ch
 /* Accepts NULL. */
 VIGIL_API void vigil_pod__put(const struct vigil_pod *pod);
 VIGIL_API void vigil_cri__status(struct vigil_cri *cri, struct vigil_cri_status *out);
+/* Call fn for every container (and pod sandbox) of the current snapshot; pods are valid
+ * during the call only. Returns how many. */
+typedef void (*vigil_pod_fn)(void *ctx, const struct vigil_pod *pod);
+VIGIL_API size_t vigil_cri__each(struct vigil_cri *cri, vigil_pod_fn fn, void *ctx);
+/* fn(ctx) runs on the CRI thread after every successful refresh (policy scopes follow the
+ * pods from there). NULL removes it. */
+VIGIL_API void vigil_cri__set_listener(struct vigil_cri *cri, void (*fn)(void *ctx), void *ctx);
 /* Refresh now, on the caller's thread (tests). 0 or a negative errno. */
 VIGIL_API int vigil_cri__refresh(struct vigil_cri *cri);
 

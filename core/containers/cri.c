@@ -55,6 +55,8 @@ struct vigil_cri {
 	size_t not_cri_next;
 	char refreshing[MISSED_MAX][VIGIL_CONTAINER_ID_MAX];	/* the thread's copy of missed */
 	struct vigil_cri_status status;
+	void (*listener)(void *ctx);
+	void *listener_ctx;
 };
 
 /* ---- snapshots ---- */
@@ -413,6 +415,8 @@ int vigil_cri__refresh(struct vigil_cri *cri)
 	char err[256] = "";
 	size_t nsb = 0, i;
 	int ret, rc = 0;
+	void (*listener)(void *ctx);
+	void *listener_ctx;
 
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -535,9 +539,13 @@ out:
 		gone = cri->snap;
 		cri->snap = s;
 	}
+	listener = ret ? NULL : cri->listener;
+	listener_ctx = cri->listener_ctx;
 	pthread_mutex_unlock(&cri->lock);
 	snap_put(gone);
 	snap_put(old);
+	if (listener)
+		listener(listener_ctx);
 	for (i = 0; i < nsb; i++)
 		sandbox_free(&sbs[i]);
 	free(sbs);
@@ -687,6 +695,25 @@ const struct vigil_pod *vigil_cri__get(struct vigil_cri *cri, const char *contai
 	}
 	pthread_mutex_unlock(&cri->lock);
 	return it ? &it->pod : NULL;
+}
+
+size_t vigil_cri__each(struct vigil_cri *cri, vigil_pod_fn fn, void *ctx)
+{
+	struct cri_snap *s = current(cri);
+	size_t i, n = s ? s->n : 0;
+
+	for (i = 0; i < n; i++)
+		fn(ctx, &s->items[i].pod);
+	snap_put(s);
+	return n;
+}
+
+void vigil_cri__set_listener(struct vigil_cri *cri, void (*fn)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&cri->lock);
+	cri->listener = fn;
+	cri->listener_ctx = ctx;
+	pthread_mutex_unlock(&cri->lock);
 }
 
 void vigil_cri__status(struct vigil_cri *cri, struct vigil_cri_status *out)

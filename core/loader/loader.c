@@ -163,6 +163,11 @@ int vigil_loader__execs_fd(const struct vigil_loader *l)
 	return bpf_map__fd(l->skel->maps.vg_execs);
 }
 
+int vigil_loader__scopes_fd(const struct vigil_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.vg_scopes);
+}
+
 uint64_t vigil_loader__execs_count(const struct vigil_loader *l)
 {
 	int fd = vigil_loader__execs_fd(l);
@@ -248,7 +253,7 @@ int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_cou
 
 int vigil_loader__reuse_shared_maps(const struct vigil_loader *l, struct bpf_object *obj)
 {
-	static const char *const shared[] = {"vg_events", "vg_execs", "vg_errors", "vg_wake"};
+	static const char *const shared[] = {"vg_events", "vg_execs", "vg_errors", "vg_wake", "vg_scopes"};
 	size_t i;
 	int err;
 

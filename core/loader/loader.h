@@ -117,6 +117,8 @@ VIGIL_API const char *vigil_loader__mechanism(const struct vigil_loader *l);
 VIGIL_API int vigil_loader__ringbuf_fd(const struct vigil_loader *l);
 /* The exec map fd (borrowed): tgid -> current incarnation. */
 VIGIL_API int vigil_loader__execs_fd(const struct vigil_loader *l);
+/* vg_scopes (struct vigil_scope_key -> 1): the cgroups each scoped policy applies to. */
+VIGIL_API int vigil_loader__scopes_fd(const struct vigil_loader *l);
 
 /* Entries in the exec map now (walks its keys: for status, not for a hot path). */
 VIGIL_API uint64_t vigil_loader__execs_count(const struct vigil_loader *l);

@@ -147,15 +147,6 @@ static int parse_top(struct policy_ctx *c, yaml_node_t *root)
 	policy_path_pop(c, len);
 	if (!err)
 		err = policy_parse_spec(c, t.spec);
-	/* Loading it would run the policy on every process of the host, the opposite of what
-	 * its author asked: refuse it (after the other checks) until pods can be told apart
-	 * in the kernel. */
-	if (!err && p->namespaced)
-		err = policy_error_bare(c, t.kind,
-					"kind TracingPolicyNamespaced is not supported yet: vigil cannot restrict "
-					"a policy to the pods of namespace \"%s\" and would run it host-wide; "
-					"use kind TracingPolicy",
-					p->namespace_);
 	return err;
 }
 

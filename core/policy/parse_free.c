@@ -110,6 +110,8 @@ void vigil_policy_free(struct vigil_policy *p)
 		free(p->options[i].value);
 	}
 	free(p->options);
+	policy_free_label_selector(&p->pod_selector);
+	policy_free_label_selector(&p->container_selector);
 	free(p->name);
 	free(p->namespace_);
 	free(p->file);

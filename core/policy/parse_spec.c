@@ -35,12 +35,23 @@ static const struct section sections[] = {
  * the policy to processes outside pods, which vigil cannot tell apart yet. */
 static int spec_host_selector(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
+	c->host_selector = key;
 	if (c->policy->namespaced)
 		return policy_error(c, key, "hostSelector is not allowed in a TracingPolicyNamespaced");
 	if (value->type != YAML_MAPPING_NODE || value->data.mapping.pairs.top != value->data.mapping.pairs.start)
 		return policy_error(c, value, "hostSelector must be {} or null: vigil does not select hosts by label");
 	return policy_error(c, key, "hostSelector is not supported yet (vigil does not tell host processes "
 			    "from pods)");
+}
+
+static int spec_pod_selector(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	return policy_parse_label_selector(c, key, value, &c->policy->pod_selector, "podSelector", false);
+}
+
+static int spec_container_selector(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	return policy_parse_label_selector(c, key, value, &c->policy->container_selector, "containerSelector", true);
 }
 
 /* loader events (library mmaps) are not implemented; `loader: false` asks for nothing. */
@@ -67,9 +78,9 @@ static const struct policy_field spec_fields[] = {
 	POLICY_NODE("selectorsMacros", struct spec, macros, 0),
 	POLICY_FN("hostSelector", spec_host_selector, 0),
 	POLICY_FN("loader", spec_loader, 0),
-	/* Kubernetes workload selection: vigil runs without Kubernetes */
-	POLICY_REFUSE("podSelector", "vigil runs without Kubernetes: no pods to select"),
-	POLICY_REFUSE("containerSelector", "vigil runs without Kubernetes: no containers to select"),
+	/* workloads: pods through the node's container runtime (CRI), decided in the kernel */
+	POLICY_FN("podSelector", spec_pod_selector, 0),
+	POLICY_FN("containerSelector", spec_container_selector, 0),
 	POLICY_REFUSE("nodeSelector", "vigil runs without Kubernetes: no nodes to select"),
 	POLICY_REFUSE("usdts", "USDT probes are not supported yet"),
 };
@@ -230,6 +241,10 @@ int policy_parse_spec(struct policy_ctx *c, yaml_node_t *node)
 	int err;
 
 	err = policy_parse_map(c, node, "spec", spec_fields, VIGIL_ARRAY_SIZE(spec_fields), &s);
+	/* pods and the host together would need the kernel to know every pod's cgroup too */
+	if (!err && c->host_selector && (c->policy->pod_selector.present || c->policy->container_selector.present))
+		err = policy_error(c, c->host_selector,
+				   "hostSelector with podSelector or containerSelector is not supported yet: use two policies");
 	/* what hooks refer to comes first: lists, then enforcers (NotifyEnforcer), macros */
 	if (!err && s.lists)
 		err = policy_parse_lists(c, s.lists);

@@ -305,6 +305,32 @@ enum vigil_policy_mode {
 	VIGIL_MODE_MONITOR,
 };
 
+/* A Kubernetes LabelSelector (podSelector, containerSelector): every requirement must hold;
+ * matchLabels {k: v} are "k In (v)". Present and empty ({}) selects everything. */
+enum vigil_label_op {
+	VIGIL_LABEL_IN,
+	VIGIL_LABEL_NOT_IN,
+	VIGIL_LABEL_EXISTS,
+	VIGIL_LABEL_DOES_NOT_EXIST,
+};
+
+struct vigil_label_req {
+	enum vigil_label_op op;
+	char *key;
+	char **values;
+	size_t nvalues;
+};
+
+struct vigil_label_selector {
+	bool present;			/* given in the policy */
+	struct vigil_label_req *reqs;
+	size_t nreqs;
+};
+
+/* Whether labels (n pairs: keys[i] = values[i]) satisfy sel. */
+VIGIL_API bool vigil_label_selector_match(const struct vigil_label_selector *sel, const char *const *keys,
+					  const char *const *values, size_t n);
+
 struct vigil_policy {
 	char *name;			/* metadata.name */
 	char *namespace_;		/* metadata.namespace (TracingPolicyNamespaced), NULL otherwise */
@@ -318,7 +344,18 @@ struct vigil_policy {
 	size_t nlists;
 	struct { char *name; char *value; } *options;
 	size_t noptions;
+	/* the workloads it applies to (with namespace_ when namespaced); neither present and not
+	 * namespaced: every process of the host */
+	struct vigil_label_selector pod_selector;
+	struct vigil_label_selector container_selector;	/* on the container's "name" */
 };
+
+/* Whether the policy applies to chosen workloads only (namespaced or a selector). */
+VIGIL_API bool vigil_policy_is_scoped(const struct vigil_policy *p);
+/* The kernel's name for a scoped policy's workloads (vg_scopes, bpf/lib/process_maps.h): a
+ * hash of its name, never 0; 0 for a policy that is not scoped. Two loaded policies must not
+ * share one (the agent refuses the second). */
+VIGIL_API uint32_t vigil_policy_scope_id(const struct vigil_policy *p);
 
 /* Parse one policy from memory. file names the source in diagnostics. On success *out is
  * the policy (free with vigil_policy_free) and 0 is returned; on a refusal, -EINVAL and err

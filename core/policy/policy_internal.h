@@ -49,6 +49,7 @@ struct policy_ctx {
 	/* an uprobe with several symbols is parsed once per symbol: this pass's symbol + 1, 0 when
 	 * the item is parsed whole */
 	size_t symbol_pass;
+	yaml_node_t *host_selector;	/* spec.hostSelector's key, NULL when absent */
 	/* the hook whose selectors are being parsed */
 	struct vigil_hook *hook;
 	size_t hook_nspec_args;		/* hook->args[] entries from `args`; the rest came from `data` */
@@ -135,6 +136,12 @@ int policy_parse_pairs(struct policy_ctx *c, yaml_node_t *map, const char *what,
 const struct policy_field *policy_field_find(const struct policy_field *fields, size_t nfields, const char *key);
 
 /* ---- the parts of the document ---- */
+
+/* parse_workloads.c: a LabelSelector at value into sel; name_only: only the key "name"
+ * (containerSelector). */
+int policy_parse_label_selector(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value,
+				struct vigil_label_selector *sel, const char *what, bool name_only);
+void policy_free_label_selector(struct vigil_label_selector *sel);
 
 /* parse_spec.c */
 int policy_parse_spec(struct policy_ctx *c, yaml_node_t *spec);

@@ -38,6 +38,7 @@ int compile_hook(struct compile_ctx *ctx, size_t i, struct compiled_hook *out)
 		goto err_out;
 	out->cfg.monitor = ctx->mode == VIGIL_MODE_MONITOR;
 	out->cfg.host_user_ns = ctx->host_ns[VIGIL_NS_USER];
+	out->cfg.scope = vigil_policy_scope_id(ctx->policy);
 
 	out->info.type = event_type(hook->kind);
 	out->info.policy_name = ctx->policy->name;

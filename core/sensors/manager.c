@@ -350,6 +350,28 @@ static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct
 	return rc;
 }
 
+/* A scoped policy's scope id is a hash of its name (vg_scopes): two live policies of other
+ * names must not share one. Under the lock. */
+static int scope_taken(struct vigil_sensors *s, const struct vigil_policy *p, struct vigil_policy_error *err)
+{
+	uint32_t id = vigil_policy_scope_id(p);
+	struct loaded_policy *lp;
+
+	for (lp = s->policies; id && lp; lp = lp->next) {
+		if (!lp->policy || !strcmp(lp->policy->name, p->name) || vigil_policy_scope_id(lp->policy) != id)
+			continue;
+		if (err) {
+			snprintf(err->file, sizeof(err->file), "%s", p->file ? p->file : "<policy>");
+			err->line = err->col = 1;
+			snprintf(err->reason, sizeof(err->reason),
+				 "the scope of policy \"%s\" (a hash of its name) collides with that of \"%s\": rename one",
+				 p->name, lp->policy->name);
+		}
+		return -EEXIST;
+	}
+	return 0;
+}
+
 static struct loaded_policy *build(struct vigil_sensors *s, struct vigil_policy *p, int mode,
 				   struct vigil_policy_error *err, int *rc)
 {
@@ -363,7 +385,7 @@ static struct loaded_policy *build(struct vigil_sensors *s, struct vigil_policy 
 	lp->mode = mode >= 0 ? (enum vigil_policy_mode)mode : p->mode;
 	lp->enabled = true;
 	pthread_mutex_lock(&s->lock);
-	*rc = compile_policy(s, lp, err) ?: assign_ids(s, lp);
+	*rc = scope_taken(s, p, err) ?: compile_policy(s, lp, err) ?: assign_ids(s, lp);
 	pthread_mutex_unlock(&s->lock);
 	if (!*rc)
 		*rc = load_policy(s, lp, err);
@@ -411,6 +433,18 @@ int vigil_sensors__add(struct vigil_sensors *s, struct vigil_policy *p, int mode
 	pr_info("sensors: policy %s loaded (%zu hook%s, %s)", p->name, lp->nhooks, lp->nhooks == 1 ? "" : "s",
 		lp->mode == VIGIL_MODE_MONITOR ? "monitor" : "enforce");
 	return 0;
+}
+
+void vigil_sensors__each_policy(struct vigil_sensors *s, void (*fn)(void *ctx, const struct vigil_policy *p),
+				void *ctx)
+{
+	struct loaded_policy *lp;
+
+	pthread_mutex_lock(&s->lock);
+	for (lp = s->policies; lp; lp = lp->next)
+		if (lp->policy)
+			fn(ctx, lp->policy);
+	pthread_mutex_unlock(&s->lock);
 }
 
 int vigil_sensors__delete(struct vigil_sensors *s, const char *name)

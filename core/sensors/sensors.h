@@ -52,6 +52,10 @@ VIGIL_API int vigil_sensors__replace(struct vigil_sensors *s, struct vigil_polic
 				     struct vigil_policy_error *err);
 /* Detach and unload a policy. -ENOENT when no policy has that name. */
 VIGIL_API int vigil_sensors__delete(struct vigil_sensors *s, const char *name);
+/* fn(ctx, policy) for every live policy, under the table's lock: fn must be short and must
+ * not call back into the sensors. */
+VIGIL_API void vigil_sensors__each_policy(struct vigil_sensors *s,
+					  void (*fn)(void *ctx, const struct vigil_policy *p), void *ctx);
 /* Detach (disable) or re-attach (enable) a policy's hooks; it stays loaded. */
 VIGIL_API int vigil_sensors__enable(struct vigil_sensors *s, const char *name, bool enable);
 /* Switch enforce/monitor: the hooks are recompiled and swapped without a gap in coverage. */

@@ -35,11 +35,14 @@ def need(cmd, package, part="containers"):
     raise unittest.SkipTest(msg)
 
 
-def busybox_rootfs_tar(dir):
+def busybox_rootfs_tar(dir, extra=None):
+    """A busybox rootfs as a tar; extra maps paths in it to host files copied there."""
     rootfs = os.path.join(dir, "rootfs")
     os.makedirs(os.path.join(rootfs, "bin"))
     os.makedirs(os.path.join(rootfs, "tmp"))
     shutil.copy(BUSYBOX, os.path.join(rootfs, "bin", "busybox"))
+    for dst, src in (extra or {}).items():
+        shutil.copy(src, os.path.join(rootfs, dst.lstrip("/")))
     for a in APPLETS:
         os.symlink("busybox", os.path.join(rootfs, "bin", a))
     tar = os.path.join(dir, "rootfs.tar")
@@ -68,7 +71,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 
 
 class Containerd:
-    def __init__(self):
+    def __init__(self, extra=None):
+        self.extra = extra
         for cmd, pkg in (("containerd", "containerd"), ("runc", "runc"), ("podman", "podman"),
                          (BUSYBOX, "busybox-static")):
             need(cmd, pkg)
@@ -111,7 +115,7 @@ class Containerd:
         raise RuntimeError("containerd not ready")
 
     def _import_image(self):
-        tar = busybox_rootfs_tar(self.dir)
+        tar = busybox_rootfs_tar(self.dir, self.extra)
         store = ["podman", "--root", os.path.join(self.dir, "podman"), "--runroot",
                  os.path.join(self.dir, "podman-run"), "--storage-driver", "vfs"]
         subprocess.run(store + ["import", "--change", 'CMD ["/bin/sleep","100000"]', tar, IMAGE],

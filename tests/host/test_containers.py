@@ -261,5 +261,127 @@ class ContainerdPods(unittest.TestCase):
         self.assertEqual(len(pause), 1)
 
 
+SCOPED_POLICY = """\
+apiVersion: cilium.io/v1alpha1
+kind: %(kind)s
+metadata:
+  name: "%(name)s"
+%(namespace)sspec:
+%(selector)s  tracepoints:
+  - subsystem: "sched"
+    event: "sched_process_exec"
+    raw: true
+    args:
+    - index: 2
+      type: "linux_binprm"
+    selectors:
+    - matchArgs:
+      - index: 2
+        operator: "Postfix"
+        values: ["/%(victim)s"]
+      matchActions:
+      - action: Sigkill
+"""
+
+
+@vh.require_root
+class ScopedPolicies(unittest.TestCase):
+    """Policies scoped to workloads, decided in the kernel: a TracingPolicyNamespaced kills
+    in its namespace and leaves the same binary in another namespace and on the host alone;
+    a podSelector follows a pod created after the policy; a containerSelector picks one
+    container of a pod."""
+
+    @classmethod
+    def setUpClass(cls):
+        marker = os.path.join(vh.PROGS, "marker")
+        cls.tmp = tempfile.mkdtemp(prefix="vigil-scoped-")
+        names = ("victim-ns", "victim-pod", "victim-ctr")
+        host = {n: os.path.join(cls.tmp, n) for n in names}
+        for path in host.values():
+            shutil.copy(marker, path)
+        policies = os.path.join(cls.tmp, "policies")
+        os.makedirs(policies)
+        docs = {
+            "ns": {"kind": "TracingPolicyNamespaced", "name": "kill-in-team-a", "namespace": "  namespace: team-a\n",
+                   "selector": "", "victim": "victim-ns"},
+            "pod": {"kind": "TracingPolicy", "name": "kill-in-late-pods", "namespace": "",
+                    "selector": "  podSelector:\n    matchLabels:\n      app: late\n"
+                                "    matchExpressions:\n    - {key: tier, operator: NotIn, values: [safe]}\n",
+                    "victim": "victim-pod"},
+            "ctr": {"kind": "TracingPolicy", "name": "kill-in-sidecars", "namespace": "",
+                    "selector": "  containerSelector:\n    matchLabels:\n      name: sidecar\n",
+                    "victim": "victim-ctr"},
+        }
+        for k, d in docs.items():
+            with open(os.path.join(policies, k + ".yaml"), "w") as f:
+                f.write(SCOPED_POLICY % d)
+        run = "/bin/sleep 1.5; /bin/%s /tmp/ran; /bin/busybox true done-%s"
+        try:
+            with crihost.Containerd(extra={"/bin/" + n: host[n] for n in names}) as ctd:
+                a = ctd.run_pod("a-1", "team-a", str(uuid.uuid4()), {"app": "early"})
+                b = ctd.run_pod("b-1", "team-b", str(uuid.uuid4()), {"app": "early"})
+                with vh.Agent("--node-name", "scoped", "--cri-endpoint", ctd.sock,
+                              "--tracing-policy-dir", policies) as agent:
+                    cls.status = agent.status()
+                    # created after the policies
+                    late = ctd.run_pod("late-1", "team-b", str(uuid.uuid4()), {"app": "late"})
+                    safe = ctd.run_pod("late-2", "team-b", str(uuid.uuid4()), {"app": "late", "tier": "safe"})
+                    cls.ids = {
+                        "a-ns": ctd.run_container(a, "app", "/bin/sh", "-c", run % ("victim-ns", "a-ns")),
+                        "b-ns": ctd.run_container(b, "app", "/bin/sh", "-c", run % ("victim-ns", "b-ns")),
+                        "late-pod": ctd.run_container(late, "app", "/bin/sh", "-c", run % ("victim-pod", "late-pod")),
+                        "safe-pod": ctd.run_container(safe, "app", "/bin/sh", "-c", run % ("victim-pod", "safe-pod")),
+                        "b-pod": ctd.run_container(b, "other", "/bin/sh", "-c", run % ("victim-pod", "b-pod")),
+                        "a-sidecar": ctd.run_container(a, "sidecar", "/bin/sh", "-c", run % ("victim-ctr", "a-sidecar")),
+                        "a-ctr": ctd.run_container(a, "main", "/bin/sh", "-c", run % ("victim-ctr", "a-ctr")),
+                    }
+                    cls.host_rc = {n: subprocess.run([host[n], os.path.join(cls.tmp, n + ".ran")]).returncode
+                                   for n in names}
+                    time.sleep(3.0)
+                    cls.events = agent.events("json")
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def exit_of(self, key, victim):
+        exits = [e for e in vh.of_type(self.events, "process_exit")
+                 if e["process"].get("binary") == "/bin/" + victim and e["process"].get("docker") == self.ids[key][:31]]
+        self.assertEqual(len(exits), 1, (key, [e["process"].get("docker") for e in vh.of_type(self.events, "process_exit")
+                                               if e["process"].get("binary") == "/bin/" + victim]))
+        return exits[0]
+
+    def assert_killed(self, key, victim):
+        self.assertEqual(self.exit_of(key, victim).get("signal"), "SIGKILL", key)
+
+    def assert_spared(self, key, victim):
+        e = self.exit_of(key, victim)
+        self.assertNotIn("signal", e, key)
+        self.assertNotIn("status", e, key)   # exit 0: marker created its file
+
+    def test_namespaced_policy_kills_in_its_namespace(self):
+        self.assert_killed("a-ns", "victim-ns")
+
+    def test_namespaced_policy_spares_another_namespace_and_the_host(self):
+        self.assert_spared("b-ns", "victim-ns")
+        self.assertEqual(self.host_rc["victim-ns"], 0)
+
+    def test_pod_selector_follows_a_pod_created_after_the_policy(self):
+        self.assert_killed("late-pod", "victim-pod")
+        self.assert_spared("safe-pod", "victim-pod")
+        self.assert_spared("b-pod", "victim-pod")
+        self.assertEqual(self.host_rc["victim-pod"], 0)
+
+    def test_container_selector_picks_the_named_container(self):
+        self.assert_killed("a-sidecar", "victim-ctr")
+        self.assert_spared("a-ctr", "victim-ctr")
+        self.assertEqual(self.host_rc["victim-ctr"], 0)
+
+    def test_the_kill_is_reported_with_the_pod(self):
+        kp = [e["process_tracepoint"] for e in self.events if "process_tracepoint" in e
+              and e["process_tracepoint"].get("policy_name") == "kill-in-team-a"]
+        self.assertEqual(len(kp), 1, kp)
+        self.assertEqual(kp[0]["action"], "KPROBE_ACTION_SIGKILL")
+        self.assertEqual(kp[0]["process"]["pod"]["namespace"], "team-a")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -894,19 +894,17 @@ static void test_refuses_namespaced_policy_without_namespace(void **state)
 		    "missing required field \"namespace\"", 4, 3);
 }
 
-/* It would run host-wide: refused at its kind, naming the namespace it asked for. */
-static void test_refuses_namespaced_policy_until_pods_are_told_apart(void **state)
+/* A namespaced policy keeps its namespace; the other mistakes in one are still named. */
+static void test_namespaced_policy_is_scoped_to_its_namespace(void **state)
 {
-	check_error("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicyNamespaced\nmetadata: {name: a, namespace: b}\n"
-		    "spec:\n  tracepoints: []\n",
-		    "kind TracingPolicyNamespaced is not supported yet: vigil cannot restrict a policy to the pods "
-		    "of namespace \"b\" and would run it host-wide",
-		    2, 7);
-}
+	struct vigil_policy *p = parse_ok("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicyNamespaced\n"
+					  "metadata: {name: a, namespace: b}\nspec:\n  tracepoints: []\n");
 
-/* The other mistakes in a namespaced policy are still named first. */
-static void test_namespaced_policy_reports_spec_errors_before_the_kind(void **state)
-{
+	assert_true(p->namespaced);
+	assert_string_equal(p->namespace_, "b");
+	assert_true(vigil_policy_is_scoped(p));
+	assert_int_not_equal(vigil_policy_scope_id(p), 0);
+	vigil_policy_free(p);
 	check_error("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicyNamespaced\nmetadata: {name: a, namespace: b}\n"
 		    "spec:\n  bogus: 1\n",
 		    "unknown key \"bogus\" in spec", 5, 3);
@@ -920,15 +918,73 @@ static void test_refuses_missing_spec(void **state)
 
 /* ================================================================ refusals: spec */
 
-static void test_refuses_kubernetes_selectors(void **state)
+static void test_pod_selector_keeps_labels_and_expressions(void **state)
 {
-	check_error(HDR "  podSelector:\n    matchLabels: {app: x}\n", "not supported by vigil: podSelector", 6, 3);
+	struct vigil_policy *p = parse_ok(HDR "  podSelector:\n    matchLabels: {app: web}\n    matchExpressions:\n"
+					      "    - {key: tier, operator: NotIn, values: [a, b]}\n"
+					      "    - {key: legacy, operator: DoesNotExist}\n");
+	const struct vigil_label_selector *sel = &p->pod_selector;
+	const char *keys[] = {"app", "tier"}, *web[] = {"web", "c"}, *wrong_tier[] = {"web", "a"};
+
+	assert_true(sel->present);
+	assert_int_equal(sel->nreqs, 3);
+	assert_int_equal(sel->reqs[0].op, VIGIL_LABEL_IN);
+	assert_string_equal(sel->reqs[0].key, "app");
+	assert_string_equal(sel->reqs[0].values[0], "web");
+	assert_int_equal(sel->reqs[1].op, VIGIL_LABEL_NOT_IN);
+	assert_int_equal(sel->reqs[1].nvalues, 2);
+	assert_int_equal(sel->reqs[2].op, VIGIL_LABEL_DOES_NOT_EXIST);
+	assert_true(vigil_label_selector_match(sel, keys, web, 2));
+	assert_false(vigil_label_selector_match(sel, keys, wrong_tier, 2));
+	assert_false(vigil_label_selector_match(sel, keys, web, 1 - 1));
+	assert_true(vigil_policy_is_scoped(p));
+	assert_false(p->container_selector.present);
+	vigil_policy_free(p);
 }
 
-static void test_refuses_container_selector(void **state)
+static void test_empty_pod_selector_selects_every_pod(void **state)
 {
-	check_error(HDR "  containerSelector:\n    matchLabels: {name: x}\n", "not supported by vigil: containerSelector",
-		    6, 3);
+	struct vigil_policy *p = parse_ok(HDR "  podSelector: {}\n");
+
+	assert_true(p->pod_selector.present);
+	assert_true(vigil_label_selector_match(&p->pod_selector, NULL, NULL, 0));
+	vigil_policy_free(p);
+}
+
+static void test_unscoped_policy_has_no_scope_id(void **state)
+{
+	struct vigil_policy *p = parse_ok(HDR "  tracepoints: []\n");
+
+	assert_false(vigil_policy_is_scoped(p));
+	assert_int_equal(vigil_policy_scope_id(p), 0);
+	vigil_policy_free(p);
+}
+
+static void test_refuses_bad_selector_operators_and_values(void **state)
+{
+	check_error(HDR "  podSelector:\n    matchExpressions:\n    - {key: a, operator: Like, values: [x]}\n",
+		    "podSelector.matchExpressions[0]: operator must be In, NotIn, Exists or DoesNotExist, not \"Like\"", 8, 26);
+	check_error(HDR "  podSelector:\n    matchExpressions:\n    - {key: a, operator: In}\n",
+		    "operator In needs values", 8, 26);
+	check_error(HDR "  podSelector:\n    matchExpressions:\n    - {key: a, operator: Exists, values: [x]}\n",
+		    "operator Exists takes no values", 8, 42);
+	check_error(HDR "  podSelector:\n    matchLabel: {a: b}\n", "unknown key \"matchLabel\"", 7, 5);
+}
+
+static void test_container_selector_selects_by_name_only(void **state)
+{
+	struct vigil_policy *p = parse_ok(HDR "  containerSelector:\n    matchLabels: {name: sidecar}\n");
+
+	assert_true(p->container_selector.present);
+	vigil_policy_free(p);
+	check_error(HDR "  containerSelector:\n    matchLabels: {repo: x}\n",
+		    "containerSelector selects by \"name\" only, not \"repo\"", 7, 5);
+}
+
+static void test_refuses_host_selector_with_pod_selector(void **state)
+{
+	check_error(HDR "  hostSelector: {}\n  podSelector: {}\n",
+		    "hostSelector with podSelector or containerSelector is not supported yet", 6, 3);
 }
 
 static void test_refuses_host_selector_with_labels(void **state)
@@ -1662,11 +1718,14 @@ int main(void)
 		cmocka_unit_test(test_refuses_name_that_is_not_dns1123),
 		cmocka_unit_test(test_refuses_namespace_on_cluster_policy),
 		cmocka_unit_test(test_refuses_namespaced_policy_without_namespace),
-		cmocka_unit_test(test_refuses_namespaced_policy_until_pods_are_told_apart),
-		cmocka_unit_test(test_namespaced_policy_reports_spec_errors_before_the_kind),
+		cmocka_unit_test(test_namespaced_policy_is_scoped_to_its_namespace),
 		cmocka_unit_test(test_refuses_missing_spec),
-		cmocka_unit_test(test_refuses_kubernetes_selectors),
-		cmocka_unit_test(test_refuses_container_selector),
+		cmocka_unit_test(test_pod_selector_keeps_labels_and_expressions),
+		cmocka_unit_test(test_empty_pod_selector_selects_every_pod),
+		cmocka_unit_test(test_unscoped_policy_has_no_scope_id),
+		cmocka_unit_test(test_refuses_bad_selector_operators_and_values),
+		cmocka_unit_test(test_container_selector_selects_by_name_only),
+		cmocka_unit_test(test_refuses_host_selector_with_pod_selector),
 		cmocka_unit_test(test_refuses_host_selector_with_labels),
 		cmocka_unit_test(test_refuses_host_selector_in_namespaced_policy),
 		cmocka_unit_test(test_refuses_loader_events),
