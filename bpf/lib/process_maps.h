@@ -42,6 +42,7 @@ struct {
  * in its cgroups. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* written from user space only: no need to preallocate */
 	__uint(max_entries, 16384);
 	__type(key, struct vigil_scope_key);
 	__type(value, __u8);
