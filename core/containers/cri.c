@@ -472,8 +472,11 @@ int vigil_cri__refresh(struct vigil_cri *cri)
 				c.image = strdup(known->pod.image_name);
 				c.image_ref = strdup(known->pod.image_id);
 				c.created = known->pod.start_time;
+			} else if (container_status(cri, &c, err, sizeof(err)) == -ENOMEM) {
+				ret = -ENOMEM;
 			} else {
-				ret = container_status(cri, &c, err, sizeof(err));
+				/* gone since the list (or no status): the list's image id stands in */
+				err[0] = '\0';
 			}
 			if (!ret && s->n == s->cap) {
 				grown = realloc(s->items, (s->cap ? 2 * s->cap : 64) * sizeof(*s->items));

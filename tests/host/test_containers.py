@@ -91,8 +91,12 @@ class Containers(unittest.TestCase):
                       "while [ ! -e /tmp/go ]; do sleep 0.1; done; /bin/true %s-early" % mark)
         cls.containers.append(cls.early)
         time.sleep(0.5)
-        with vh.Agent("--node-name", "ct-test", outputs=("json", "compact")) as agent:
+        # no container runtime here: the agent runs on, without pods, and says why
+        with vh.Agent("--node-name", "ct-test", "--cri-endpoint", "unix:///nonexistent/cri.sock",
+                      outputs=("json", "compact")) as agent:
             cls.status = agent.status()
+            cls.status_text = subprocess.run([vh.VIGIL, "status", "--control", agent.control], capture_output=True,
+                                             text=True).stdout
             # created, not started: a subscriber filtering on its id is listening before it runs
             cls.cid = p("create", *p.run_args()[1:], cls.image, "/bin/sh", "-c",
                         "/bin/busybox true %s-run; /bin/sleep 1" % mark)
@@ -158,6 +162,13 @@ class Containers(unittest.TestCase):
             body = next(iter(v for k, v in e.items() if k.startswith("process_")))
             self.assertEqual(body["process"].get("docker"), self.cid[:31], e)
         self.assertTrue(self.execs(self.filtered, "true " + self.mark + "-run"))
+
+    def test_host_without_runtime_runs_without_pods_and_says_why(self):
+        rt = self.status["container_runtime"]
+        self.assertFalse(rt["connected"])
+        self.assertIn("connect /nonexistent/cri.sock: No such file or directory", rt["error"])
+        self.assertIn("container runtime  none: events carry no pod (connect /nonexistent/cri.sock", self.status_text)
+        self.assertFalse(any("pod" in e.get("process_exec", {}).get("process", {}) for e in self.events))
 
     def test_status_names_the_cgroup_v2_mount_and_counts_lookups(self):
         self.assertTrue(self.status["cgroup_v2"].startswith("/sys/fs/cgroup"), self.status["cgroup_v2"])
