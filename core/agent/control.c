@@ -206,7 +206,7 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 	pack_mechanisms(pk, &a->probe);
 	/* where container ids come from: "" when the host has no cgroup v2 mount */
 	ctl_pack_str(pk, "cgroup_v2");
-	ctl_pack_str(pk, vigil_cgroups__mount(a->cgroups) ? vigil_cgroups__mount(a->cgroups) : "");
+	ctl_pack_str(pk, a->cgroups && vigil_cgroups__mount(a->cgroups) ? vigil_cgroups__mount(a->cgroups) : "");
 	ctl_pack_str(pk, "container_runtime");
 	pack_runtime(pk, a->cri);
 	ctl_pack_str(pk, "counters");

@@ -238,6 +238,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pthread_mutex_init(&a->snap_lock, NULL);
 	pthread_mutex_init(&a->pipe_lock, NULL);
 	pthread_mutex_init(&a->lists_lock, NULL);
+	pthread_mutex_init(&a->scopes_lock, NULL);
 	a->sensors = vigil_sensors__new(&so);
 	check(a->sensors != NULL, "sensors: cannot create");
 
@@ -257,6 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	agent_lists_free(a);
 	vigil_sensors__free(a->sensors);
 	pthread_mutex_destroy(&a->lists_lock);
+	pthread_mutex_destroy(&a->scopes_lock);
 	pthread_mutex_destroy(&a->pipe_lock);
 	pthread_mutex_destroy(&a->snap_lock);
 	free(a);
