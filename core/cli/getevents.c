@@ -371,7 +371,7 @@ static bool stdin_has_events(void)
 }
 
 /* Add the comma-separated values of list (tetra's string slices) to the key list of the
- * pod filter object. 0, -EINVAL (an empty value), -ENOMEM. */
+ * pod filter object; an empty list is the value "". 0 or -ENOMEM. */
 static int kube_add(json_t **kube, const char *key, const char *list)
 {
 	char *copy = strdup(list), *save = NULL, *tok;
@@ -390,8 +390,9 @@ static int kube_add(json_t **kube, const char *key, const char *list)
 		if (!values || json_object_set_new(*kube, key, values))
 			err = -ENOMEM;
 	}
+	/* tetra's --namespace "": events outside pods */
 	if (!err && !list[0])
-		err = -EINVAL;
+		err = json_array_append_new(values, json_string("")) ? -ENOMEM : 0;
 	for (tok = strtok_r(copy, ",", &save); !err && tok; tok = strtok_r(NULL, ",", &save))
 		err = json_array_append_new(values, json_string(tok)) ? -ENOMEM : 0;
 	free(copy);
