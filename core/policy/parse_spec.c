@@ -35,7 +35,6 @@ static const struct section sections[] = {
  * the policy to processes outside pods, which vigil cannot tell apart yet. */
 static int spec_host_selector(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
-	c->host_selector = key;
 	if (c->policy->namespaced)
 		return policy_error(c, key, "hostSelector is not allowed in a TracingPolicyNamespaced");
 	if (value->type != YAML_MAPPING_NODE || value->data.mapping.pairs.top != value->data.mapping.pairs.start)
@@ -241,10 +240,6 @@ int policy_parse_spec(struct policy_ctx *c, yaml_node_t *node)
 	int err;
 
 	err = policy_parse_map(c, node, "spec", spec_fields, VIGIL_ARRAY_SIZE(spec_fields), &s);
-	/* pods and the host together would need the kernel to know every pod's cgroup too */
-	if (!err && c->host_selector && (c->policy->pod_selector.present || c->policy->container_selector.present))
-		err = policy_error(c, c->host_selector,
-				   "hostSelector with podSelector or containerSelector is not supported yet: use two policies");
 	/* what hooks refer to comes first: lists, then enforcers (NotifyEnforcer), macros */
 	if (!err && s.lists)
 		err = policy_parse_lists(c, s.lists);

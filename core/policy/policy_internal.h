@@ -49,7 +49,6 @@ struct policy_ctx {
 	/* an uprobe with several symbols is parsed once per symbol: this pass's symbol + 1, 0 when
 	 * the item is parsed whole */
 	size_t symbol_pass;
-	yaml_node_t *host_selector;	/* spec.hostSelector's key, NULL when absent */
 	/* the hook whose selectors are being parsed */
 	struct vigil_hook *hook;
 	size_t hook_nspec_args;		/* hook->args[] entries from `args`; the rest came from `data` */

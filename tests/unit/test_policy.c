@@ -981,12 +981,6 @@ static void test_container_selector_selects_by_name_only(void **state)
 		    "containerSelector selects by \"name\" only, not \"repo\"", 7, 5);
 }
 
-static void test_refuses_host_selector_with_pod_selector(void **state)
-{
-	check_error(HDR "  hostSelector: {}\n  podSelector: {}\n",
-		    "hostSelector with podSelector or containerSelector is not supported yet", 6, 3);
-}
-
 static void test_refuses_host_selector_with_labels(void **state)
 {
 	check_error(HDR "  hostSelector: {matchLabels: {a: b}}\n", "hostSelector must be {} or null", 6, 17);
@@ -1725,7 +1719,6 @@ int main(void)
 		cmocka_unit_test(test_unscoped_policy_has_no_scope_id),
 		cmocka_unit_test(test_refuses_bad_selector_operators_and_values),
 		cmocka_unit_test(test_container_selector_selects_by_name_only),
-		cmocka_unit_test(test_refuses_host_selector_with_pod_selector),
 		cmocka_unit_test(test_refuses_host_selector_with_labels),
 		cmocka_unit_test(test_refuses_host_selector_in_namespaced_policy),
 		cmocka_unit_test(test_refuses_loader_events),

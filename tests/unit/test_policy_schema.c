@@ -48,6 +48,7 @@ struct row {
 #define T_SHIPPED "tests/host/test_shipped_policies.py::"
 #define T_VM "tests/vm/cases/"
 #define T_ENCODE "tests/unit/test_encode.c::"
+#define T_CONTAINERS "tests/host/test_containers.py::"
 
 /* ---- minimal hooks ---- */
 
@@ -109,10 +110,10 @@ static const struct row rows[] = {
 		"override-method override-return is not supported"),
 	REFUSED("spec.options[].name: sleepable-preload-size", "  options: [{name: sleepable-preload-size, value: \"4\"}]\n",
 		"value: ^\"4\"", "sleepable-preload-size is not supported yet"),
-	REFUSED("spec.podSelector", "  podSelector: {matchLabels: {app: x}}\n", "podSelector",
-		"not supported by vigil: podSelector (vigil runs without Kubernetes"),
-	REFUSED("spec.containerSelector", "  containerSelector: {matchLabels: {name: x}}\n", "containerSelector",
-		"not supported by vigil: containerSelector (vigil runs without Kubernetes"),
+	HONOURED("spec.podSelector", "  podSelector: {matchLabels: {app: x}}\n",
+		 T_CONTAINERS "test_pod_selector_follows_a_pod_created_after_the_policy"),
+	HONOURED("spec.containerSelector", "  containerSelector: {matchLabels: {name: x}}\n",
+		 T_CONTAINERS "test_container_selector_picks_the_named_container"),
 	REFUSED("spec.nodeSelector", "  nodeSelector: {matchLabels: {a: b}}\n", "nodeSelector",
 		"not supported by vigil: nodeSelector (vigil runs without Kubernetes"),
 	REFUSED("spec.hostSelector", "  hostSelector: {}\n", "hostSelector", "hostSelector is not supported yet"),
