@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""vigil-forward at fixed offered rates: acked events per second and the forwarder's CPU per
+event, into the Forward server the plugin tests use (fluent_server.js, count-only mode).
+
+A C publisher (tests/plugins/falco's falco_feed, libvigil's vigil_pub__send) offers a mix of
+exec, exit, kprobe and alert events as the agent encodes them on a private ipc:// bus, at
+each rate for --seconds. Per rate: offered, taken by the forwarder, acked, dropped anywhere
+(bus + spool), the wall rate of acks, and the forwarder's user+system CPU per taken event
+(/proc/<pid>/stat, so it includes every syscall it makes).
+
+usage: bench_forward_rate.py [--build build] [--rates 20000,50000,100000] [--seconds 3]
+Runs as any user; needs node (tests/plugins/fluentbit/flbtest.py sets the server up).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "plugins", "fluentbit"))
+import flbtest as ft  # noqa: E402
+
+SPECS = ["exec:4242:/usr/bin/curl:-s https://example.com/install.sh", "exit:4242:/usr/bin/curl:0",
+         "kprobe:4243:/usr/bin/cat:/etc/shadow:10.0.0.7:443", "alert:4244:shell-in-container:warning"]
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(fwd, timeout=120):
+    last = [None, time.time()]
+
+    def done(s):
+        key = (s["events_in"], s["events_acked"])
+        if key != last[0]:
+            last[:] = [key, time.time()]
+        return (s["events_acked"] + s["dropped_events"] == s["events_in"] and s["queued_batches"] == 0
+                and time.time() - last[1] > 0.3)
+    return fwd.wait_stats(done, timeout, "the forwarder to settle")
+
+
+def one(args, node, wd, rate, feed):
+    url = "ipc://" + os.path.join(wd, "bus-%d.sock" % rate)
+    server = ft.Server(node, wd, "server-%d" % rate, unix=os.path.join(wd, "s%d.sock" % rate), count=True).start()
+    fwd = ft.Forwarder(wd, "fwd-%d" % rate, url, "unix://" + server.unix).start()
+    try:
+        count = int(rate * args.seconds)
+        cpu0 = cpu_seconds(fwd.proc.pid)
+        out = subprocess.run([feed, "--bus", url, "--count", str(count), "--rate", str(rate)] + SPECS,
+                             capture_output=True, text=True, timeout=300)
+        t_fed = time.time() - 0.5       # falco_feed lingers 0.5 s after its last send
+        if out.returncode:
+            raise RuntimeError("falco_feed: " + out.stderr)
+        send_s = float(out.stdout.split()[-2])
+        st = settle(fwd)
+        t1 = time.time() - 0.3          # settle() waits 0.3 s of quiet
+        # wall time from the first send to the last ack: the feeder's send time, then the tail
+        wall = send_s + max(t1 - t_fed, 0)
+        cpu = cpu_seconds(fwd.proc.pid) - cpu0
+    finally:
+        fwd.stop()
+        server.kill()
+    taken = st["events_in"]
+    return {"rate": rate, "offered": count, "taken": taken, "acked": st["events_acked"],
+            "dropped": count - st["events_acked"], "acked_rate": st["events_acked"] / wall,
+            "cpu": cpu, "us_per_event": 1e6 * cpu / max(taken, 1), "batches": st.get("batches_acked", 0)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"))
+    ap.add_argument("--rates", default="20000,50000,100000")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    ft.FORWARD = os.path.join(build, "plugins", "fluentbit", "vigil-forward")
+    feed = os.path.join(build, "tests", "plugins", "falco", "falco_feed")
+    for path in (ft.FORWARD, feed):
+        if not os.path.exists(path):
+            sys.exit("bench_forward_rate: %s not built" % path)
+    node = ft.ensure_server()
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-fwd-") as wd:
+        for rate in (int(r) for r in args.rates.split(",")):
+            r = one(args, node, wd, rate, feed)
+            print("vigil-forward offered %6d/s for %.1f s: offered %d, taken %d, acked %d, lost %d; "
+                  "%.0f acked events/s; forwarder CPU %.3f s = %.2f us per event (%d batches)"
+                  % (rate, args.seconds, r["offered"], r["taken"], r["acked"], r["dropped"], r["acked_rate"],
+                     r["cpu"], r["us_per_event"], r["batches"]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
