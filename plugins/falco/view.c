@@ -42,7 +42,8 @@ static uint64_t be(const uint8_t *p, size_t n)
 
 /* One object header at p: its length, the payload bytes after it and the child objects
  * after those. 0 for 0xc1 or a header cut short. */
-static size_t header(const uint8_t *p, size_t avail, uint64_t *payload, uint64_t *items)
+static inline __attribute__((always_inline)) size_t header(const uint8_t *p, size_t avail, uint64_t *payload,
+								    uint64_t *items)
 {
 	/* 0xc4..0xdf: bytes of the length field, fixed payload, payload per n, items per n */
 	static const uint8_t lenb[32] = { 0, 0, 0, 0, 1, 2, 4, 1, 2, 4, 0, 0, 0, 0, 0, 0,
@@ -111,8 +112,8 @@ static int name_index(const char *const *names, size_t nnames, const uint8_t *s,
 	size_t i;
 
 	/* the first byte rules out most names before their length is looked at */
-	for (i = 0; n && i < nnames; i++)
-		if (names[i] && names[i][0] == s[0] && strlen(names[i]) == n && !memcmp(names[i], s, n))
+	for (i = 0; n && n < 16 && i < nnames; i++)
+		if (names[i] && names[i][0] == s[0] && !memcmp(names[i], s, n) && !names[i][n])
 			return (int)i;
 	return -1;
 }
@@ -166,6 +167,14 @@ static int skip(const uint8_t *data, size_t len, size_t *off, int depth)
 	size_t o = *off, h;
 	int d = 0;
 
+	/* most values are scalars: no stack for them */
+	if (o < len && !is_container(data[o])) {
+		h = header(data + o, len - o, &payload, &items);
+		if (!h || payload > len - o - h)
+			return -EBADMSG;
+		*off = o + h + payload;
+		return 0;
+	}
 	left[0] = 1;
 	while (d >= 0) {
 		if (!left[d]) {
@@ -252,6 +261,46 @@ int view_build(struct fp_view *v, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/* Strings, integers, nil and booleans as msgpack-c unpacks them (a signed integer that is
+ * not negative is a POSITIVE_INTEGER); false for anything else, which msgpack-c does. */
+static bool scalar(const uint8_t *p, msgpack_object *o)
+{
+	uint8_t c = p[0];
+	int64_t i;
+
+	if (c <= 0x7f) {
+		*o = (msgpack_object){ .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = c };
+	} else if (c >= 0xe0) {
+		*o = (msgpack_object){ .type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = (int8_t)c };
+	} else if ((c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb)) {
+		size_t h = c <= 0xbf ? 1 : c == 0xd9 ? 2 : c == 0xda ? 3 : 5;
+		uint64_t n = c <= 0xbf ? (uint64_t)(c & 0x1f) : be(p + 1, h - 1);
+
+		*o = (msgpack_object){ .type = MSGPACK_OBJECT_STR };
+		o->via.str.size = (uint32_t)n;
+		o->via.str.ptr = (const char *)p + h;
+	} else if (c >= 0xcc && c <= 0xcf) {
+		*o = (msgpack_object){ .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = be(p + 1, 1u << (c - 0xcc)) };
+	} else if (c >= 0xd0 && c <= 0xd3) {
+		size_t n = 1u << (c - 0xd0);
+		uint64_t u = be(p + 1, n);
+
+		/* sign-extend from n bytes */
+		i = n == 8 ? (int64_t)u : (int64_t)(u ^ (1ull << (8 * n - 1))) - (int64_t)(1ull << (8 * n - 1));
+		if (i < 0)
+			*o = (msgpack_object){ .type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = i };
+		else
+			*o = (msgpack_object){ .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = (uint64_t)i };
+	} else if (c == 0xc0) {
+		*o = (msgpack_object){ .type = MSGPACK_OBJECT_NIL };
+	} else if (c == 0xc2 || c == 0xc3) {
+		*o = (msgpack_object){ .type = MSGPACK_OBJECT_BOOLEAN, .via.boolean = c == 0xc3 };
+	} else {
+		return false;
+	}
+	return true;
+}
+
 const msgpack_object *view_get(struct fp_state *st, struct fp_view *v, int key, int *err)
 {
 	const struct view_span *s;
@@ -272,6 +321,10 @@ const msgpack_object *view_get(struct fp_state *st, struct fp_view *v, int key, 
 		v->zone_gen = ++st->zone_gen;
 		v->have &= ~v->zoned;
 		v->zoned = 0;
+	}
+	if (scalar(v->data + s->off, &v->obj[key])) {
+		v->have |= bit;
+		return &v->obj[key];
 	}
 	/* view_build proved these bytes well-formed: only memory can fail */
 	if (msgpack_unpack((const char *)v->data + s->off, s->len, &off, &st->zone, &v->obj[key]) !=

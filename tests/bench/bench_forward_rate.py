@@ -8,7 +8,11 @@ each rate for --seconds. Per rate: offered, taken by the forwarder, acked, dropp
 (bus + spool), the wall rate of acks, and the forwarder's user+system CPU per taken event
 (/proc/<pid>/stat, so it includes every syscall it makes).
 
-usage: bench_forward_rate.py [--build build] [--rates 20000,50000,100000] [--seconds 3]
+With --callgrind the forwarder runs under valgrind's callgrind instead, and the line says
+how many instructions it executed per event taken (start-up included; use a low rate, the
+forwarder runs ~50 times slower): a count that repeats on a loaded machine.
+
+usage: bench_forward_rate.py [--build build] [--rates 20000,50000,100000] [--seconds 3] [--callgrind]
 Runs as any user; needs node (tests/plugins/fluentbit/flbtest.py sets the server up).
 """
 import argparse
@@ -47,7 +51,11 @@ def settle(fwd, timeout=120):
 def one(args, node, wd, rate, feed):
     url = "ipc://" + os.path.join(wd, "bus-%d.sock" % rate)
     server = ft.Server(node, wd, "server-%d" % rate, unix=os.path.join(wd, "s%d.sock" % rate), count=True).start()
-    fwd = ft.Forwarder(wd, "fwd-%d" % rate, url, "unix://" + server.unix).start()
+    fwd = ft.Forwarder(wd, "fwd-%d" % rate, url, "unix://" + server.unix)
+    cg = os.path.join(wd, "callgrind.%d.out" % rate)
+    if args.callgrind:
+        fwd.args = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg] + fwd.args
+    fwd.start()
     try:
         count = int(rate * args.seconds)
         cpu0 = cpu_seconds(fwd.proc.pid)
@@ -57,18 +65,24 @@ def one(args, node, wd, rate, feed):
         if out.returncode:
             raise RuntimeError("falco_feed: " + out.stderr)
         send_s = float(out.stdout.split()[-2])
+        fed_dropped = int(out.stdout.split()[3])
         st = settle(fwd)
         t1 = time.time() - 0.3          # settle() waits 0.3 s of quiet
         # wall time from the first send to the last ack: the feeder's send time, then the tail
         wall = send_s + max(t1 - t_fed, 0)
         cpu = cpu_seconds(fwd.proc.pid) - cpu0
     finally:
-        fwd.stop()
+        fwd.stop(timeout=120)
         server.kill()
     taken = st["events_in"]
+    ir = None
+    if args.callgrind:
+        with open(cg) as f:
+            ir = next(int(l.split()[1]) for l in f if l.startswith(("summary:", "totals:")))
     return {"rate": rate, "offered": count, "taken": taken, "acked": st["events_acked"],
             "dropped": count - st["events_acked"], "acked_rate": st["events_acked"] / wall,
-            "cpu": cpu, "us_per_event": 1e6 * cpu / max(taken, 1), "batches": st.get("batches_acked", 0)}
+            "cpu": cpu, "us_per_event": 1e6 * cpu / max(taken, 1), "batches": st.get("batches_acked", 0),
+            "fed_dropped": fed_dropped, "ir_per_event": ir / max(taken, 1) if ir else None}
 
 
 def main():
@@ -76,6 +90,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"))
     ap.add_argument("--rates", default="20000,50000,100000")
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--callgrind", action="store_true")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     ft.FORWARD = os.path.join(build, "plugins", "fluentbit", "vigil-forward")
@@ -84,14 +99,19 @@ def main():
         if not os.path.exists(path):
             sys.exit("bench_forward_rate: %s not built" % path)
     node = ft.ensure_server()
+    failed = False
     with tempfile.TemporaryDirectory(prefix="vigil-bench-fwd-") as wd:
         for rate in (int(r) for r in args.rates.split(",")):
             r = one(args, node, wd, rate, feed)
-            print("vigil-forward offered %6d/s for %.1f s: offered %d, taken %d, acked %d, lost %d; "
-                  "%.0f acked events/s; forwarder CPU %.3f s = %.2f us per event (%d batches)"
-                  % (rate, args.seconds, r["offered"], r["taken"], r["acked"], r["dropped"], r["acked_rate"],
-                     r["cpu"], r["us_per_event"], r["batches"]), flush=True)
+            failed |= r["acked"] == 0
+            print("vigil-forward offered %6d/s for %.1f s: offered %d (publisher refused %d), taken %d, acked %d, "
+                  "lost %d; %.0f acked events/s; forwarder CPU %.3f s = %.2f us per event (%d batches)%s"
+                  % (rate, args.seconds, r["offered"], r["fed_dropped"], r["taken"], r["acked"], r["dropped"],
+                     r["acked_rate"], r["cpu"], r["us_per_event"], r["batches"],
+                     "; %.0f instructions per event (callgrind)" % r["ir_per_event"] if r["ir_per_event"] else ""),
+                  flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
