@@ -51,14 +51,14 @@ def settle(fwd, timeout=120):
 def one(args, node, wd, rate, feed):
     url = "ipc://" + os.path.join(wd, "bus-%d.sock" % rate)
     server = ft.Server(node, wd, "server-%d" % rate, unix=os.path.join(wd, "s%d.sock" % rate), count=True).start()
-    fwd = ft.Forwarder(wd, "fwd-%d" % rate, url, "unix://" + server.unix)
+    fwd = ft.Forwarder(wd, "fwd-%d" % rate, url, "unix://" + server.unix, *args.forward_args)
     cg = os.path.join(wd, "callgrind.%d.out" % rate)
     if args.callgrind:
         fwd.args = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg] + fwd.args
     fwd.start()
     try:
         count = int(rate * args.seconds)
-        cpu0 = cpu_seconds(fwd.proc.pid)
+        cpu0, scpu0 = cpu_seconds(fwd.proc.pid), cpu_seconds(server.proc.pid)
         out = subprocess.run([feed, "--bus", url, "--count", str(count), "--rate", str(rate)] + SPECS,
                              capture_output=True, text=True, timeout=300)
         t_fed = time.time() - 0.5       # falco_feed lingers 0.5 s after its last send
@@ -71,6 +71,7 @@ def one(args, node, wd, rate, feed):
         # wall time from the first send to the last ack: the feeder's send time, then the tail
         wall = send_s + max(t1 - t_fed, 0)
         cpu = cpu_seconds(fwd.proc.pid) - cpu0
+        scpu = cpu_seconds(server.proc.pid) - scpu0
     finally:
         fwd.stop(timeout=120)
         server.kill()
@@ -82,7 +83,7 @@ def one(args, node, wd, rate, feed):
     return {"rate": rate, "offered": count, "taken": taken, "acked": st["events_acked"],
             "dropped": count - st["events_acked"], "acked_rate": st["events_acked"] / wall,
             "cpu": cpu, "us_per_event": 1e6 * cpu / max(taken, 1), "batches": st.get("batches_acked", 0),
-            "fed_dropped": fed_dropped, "ir_per_event": ir / max(taken, 1) if ir else None}
+            "fed_dropped": fed_dropped, "server_cpu": scpu, "ir_per_event": ir / max(taken, 1) if ir else None}
 
 
 def main():
@@ -91,9 +92,12 @@ def main():
     ap.add_argument("--rates", default="20000,50000,100000")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--callgrind", action="store_true")
+    ap.add_argument("--forward-args", type=lambda a: a.split(), default=[],
+                    help="extra vigil-forward options, space-separated")
+    ap.add_argument("--forward", help="another vigil-forward binary to measure (default: the build's)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
-    ft.FORWARD = os.path.join(build, "plugins", "fluentbit", "vigil-forward")
+    ft.FORWARD = args.forward or os.path.join(build, "plugins", "fluentbit", "vigil-forward")
     feed = os.path.join(build, "tests", "plugins", "falco", "falco_feed")
     for path in (ft.FORWARD, feed):
         if not os.path.exists(path):
@@ -105,9 +109,9 @@ def main():
             r = one(args, node, wd, rate, feed)
             failed |= r["acked"] == 0
             print("vigil-forward offered %6d/s for %.1f s: offered %d (publisher refused %d), taken %d, acked %d, "
-                  "lost %d; %.0f acked events/s; forwarder CPU %.3f s = %.2f us per event (%d batches)%s"
+                  "lost %d; %.0f acked events/s; forwarder CPU %.3f s = %.2f us per event (%d batches); server CPU %.2f s%s"
                   % (rate, args.seconds, r["offered"], r["fed_dropped"], r["taken"], r["acked"], r["dropped"],
-                     r["acked_rate"], r["cpu"], r["us_per_event"], r["batches"],
+                     r["acked_rate"], r["cpu"], r["us_per_event"], r["batches"], r["server_cpu"],
                      "; %.0f instructions per event (callgrind)" % r["ir_per_event"] if r["ir_per_event"] else ""),
                   flush=True)
     return 1 if failed else 0
