@@ -112,8 +112,8 @@ static int name_index(const char *const *names, size_t nnames, const uint8_t *s,
 	size_t i;
 
 	/* the first byte rules out most names before their length is looked at */
-	for (i = 0; n && n < 16 && i < nnames; i++)
-		if (names[i] && names[i][0] == s[0] && !memcmp(names[i], s, n) && !names[i][n])
+	for (i = 0; n && i < nnames; i++)
+		if (names[i] && names[i][0] == s[0] && strnlen(names[i], n + 1) == n && !memcmp(names[i], s, n))
 			return (int)i;
 	return -1;
 }
