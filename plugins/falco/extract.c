@@ -1,4 +1,4 @@
-/* extract.c - field extraction and the event's text line, over the decode-once lookup. */
+/* extract.c - field extraction over the read-once view, and the event's text line. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +11,7 @@ int fp_extract__begin(struct fp_state *st, const void *payload, size_t len, uint
 
 	/* the previous call's results may be dropped now: the ABIs keep them only until here */
 	arena_reset(&st->arena);
-	st->cur = payload && len ? lookup_msg(st, payload, len, evtnum) : NULL;
+	st->cur = payload && len ? lookup_view(st, payload, len, evtnum) : NULL;
 	if (!st->cur) {
 		err = payload && len && errno == ENOMEM ? -ENOMEM : -EBADMSG;
 		st->cnt.undecodable++;
@@ -25,7 +25,7 @@ int fp_extract__field(struct fp_state *st, uint32_t field_id, bool arg_present, 
 		      enum fp_flavour flavour, struct fp_values *out)
 {
 	const struct fp_field *f;
-	struct fx x = { .st = st, .m = st->cur, .arg_present = arg_present, .arg_index = arg_index };
+	struct fx x = { .st = st, .v = st->cur, .arg_present = arg_present, .arg_index = arg_index };
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -37,7 +37,7 @@ int fp_extract__field(struct fp_state *st, uint32_t field_id, bool arg_present, 
 	f = &fp_fields[field_id];
 	x.type = f->type;
 	out->type = f->type;
-	if (!x.m)
+	if (!x.v)
 		goto out;
 	f->get(&x, f);
 	if (flavour == FP_FLAVOUR_V0)
@@ -59,9 +59,14 @@ out:
 
 const char *fp_describe(struct fp_state *st, const void *payload, size_t len)
 {
-	const struct vigil_msg *m = payload && len ? lookup_msg(st, payload, len, FP_NO_EVTNUM) : NULL;
-	int err = m ? 0 : -EBADMSG;
+	const struct vigil_msg *m;
+	int err;
 
+	/* a full decode: only lines that are shown pay for it */
+	vigil_msg__free(st->shown);
+	st->shown = payload && len ? vigil_msg__decode(payload, len) : NULL;
+	m = st->shown;
+	err = m ? 0 : -EBADMSG;
 	vigil_buf_reset(&st->text);
 	if (m)
 		err = vigil_msg__to_compact(m, NULL, &st->text);

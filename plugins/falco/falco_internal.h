@@ -44,12 +44,54 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 void arena_reset(struct arena *a);
 void arena_free(struct arena *a);
 
+/* ---- an event read once (view.c) ---- */
+
+/* The values the field table reads, by where they sit in Tetragon's export. */
+enum view_key {
+	VK_TIME, VK_NODE_NAME,				/* root */
+	VK_BODY, VK_POLICY = VK_BODY, VK_ACTION, VK_FUNCTION, VK_SUBSYS, VK_EVENT, VK_MESSAGE, VK_TAGS,
+	VK_ARGS, VK_STATUS, VK_SIGNAL, VK_RULE, VK_PRIORITY,
+	VK_PROCESS,					/* process.<proc_names[i]> */
+	VK_PROC_KEYS = 10,
+	VK_PARENT = VK_PROCESS + VK_PROC_KEYS,		/* parent.<proc_names[i]> */
+	VK_BODY_MAP = VK_PARENT + VK_PROC_KEYS, VK_PROCESS_MAP, VK_PARENT_MAP,
+	VK_N
+};
+_Static_assert(VK_N <= 64, "view bitmasks are 64 bits");
+
+#define VIEW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct view_span {
+	uint32_t off, len;		/* the value's bytes in the event; len 0: absent */
+};
+
+struct fp_view {
+	const uint8_t *data;		/* the event's bytes (the slot's or the lookup's copy) */
+	size_t len;
+	uint32_t type_off, type_len;	/* the root's first key: "process_exec" */
+	struct view_span at[VK_N];
+	uint64_t have;			/* obj[k] is unpacked */
+	uint64_t zoned;			/* ... into the state's zone, in generation zone_gen */
+	uint64_t zone_gen;
+	msgpack_object obj[VK_N];	/* last: view_build clears what is before it */
+};
+
+/* Validate data (as vigil_msg__decode would) and index it. 0 or -EBADMSG. data must stay
+ * put while the view is used. */
+int view_build(struct fp_view *v, const uint8_t *data, size_t len);
+struct fp_state;
+/* The value at key, unpacked once per event; NULL when absent (or *err = -ENOMEM). */
+const msgpack_object *view_get(struct fp_state *st, struct fp_view *v, int key, int *err);
+/* The key a field table path names ("process.pid", "/time"), or -1. */
+int view_key_of(const char *path);
+bool view_type_is(const struct fp_view *v, const char *key);
+
 /* ---- the bus (source.c) ---- */
 
 struct slot {
 	struct fp_event ev;		/* first: fp_source__event hands out &slot.ev */
 	size_t cap;			/* bytes allocated at ev.buf */
-	struct vigil_msg *msg;		/* ev's payload, decoded once */
+	struct fp_view view;		/* ev's payload, read once */
 };
 
 struct fp_source {
@@ -69,17 +111,18 @@ struct lookup {
 	const void *data;
 	size_t len;
 	uint64_t evtnum;
-	const struct vigil_msg *msg;
-	/* a private decode, for payloads that are not in the current batch (capture files,
+	struct fp_view *view;
+	/* a private view, for payloads that are not in the current batch (capture files,
 	 * frameworks that copy events) */
 	uint8_t *own;
 	size_t own_len, own_cap;
-	struct vigil_msg *own_msg;
+	bool own_ok;
+	struct fp_view own_view;
 };
 
-/* The decoded message for payload, or NULL + errno (EBADMSG, ENOMEM). Borrowed until the
- * next lookup, fp_source__next or fp_source__close. */
-const struct vigil_msg *lookup_msg(struct fp_state *st, const void *payload, size_t len, uint64_t evtnum);
+/* The view of payload, or NULL + errno (EBADMSG, ENOMEM). Borrowed until the next lookup,
+ * fp_source__next or fp_source__close. */
+struct fp_view *lookup_view(struct fp_state *st, const void *payload, size_t len, uint64_t evtnum);
 /* Drop references into the batch (it is about to be released). */
 void lookup_forget_batch(struct lookup *lk);
 void lookup_free(struct lookup *lk);
@@ -108,7 +151,10 @@ struct fp_state {
 	struct fp_counters cnt;
 	struct fp_source *src;		/* the open source whose batch extraction looks into */
 	struct lookup lookup;
-	const struct vigil_msg *cur;	/* the event fp_extract__begin resolved */
+	struct fp_view *cur;		/* the event fp_extract__begin resolved */
+	msgpack_zone zone;		/* containers view_get unpacked, of one event at a time */
+	uint64_t zone_gen;		/* bumped at every clear of the zone; starts at 1 */
+	struct vigil_msg *shown;	/* fp_describe's full decode */
 	struct arena arena;		/* extraction results */
 	struct vigil_buf text;		/* fp_describe's line */
 	struct vigil_buf scratch;	/* JSON rendering of argument values */
@@ -128,7 +174,7 @@ void state_fail(struct fp_state *st, const char *fmt, ...) __attribute__((format
 /* An extraction in progress: getters append values of the field's type. */
 struct fx {
 	struct fp_state *st;
-	const struct vigil_msg *m;
+	struct fp_view *v;
 	uint32_t n, cap;
 	enum fp_type type;
 	union {
@@ -153,6 +199,8 @@ struct fp_field {
 
 extern const struct fp_field fp_fields[];
 extern const size_t fp_nfields;
+/* Resolve the table's paths to view keys (once; fp_state__new calls it). */
+void fields_init(void);
 
 /* ---- values (values.c): appending getter results ---- */
 

@@ -6,21 +6,71 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "falco_internal.h"
 
+/* The view key of each field's path, resolved once per process. */
+static int8_t field_keys[64];
+static pthread_once_t field_keys_once = PTHREAD_ONCE_INIT;
+
+static void resolve_field_keys(void)
+{
+	size_t i;
+
+	for (i = 0; i < fp_nfields; i++)
+		field_keys[i] = (int8_t)(fp_fields[i].path ? view_key_of(fp_fields[i].path) : -1);
+}
+
+void fields_init(void)
+{
+	pthread_once(&field_keys_once, resolve_field_keys);
+}
+
+static const msgpack_object *find(struct fx *x, const struct fp_field *f)
+{
+	return view_get(x->st, x->v, field_keys[f - fp_fields], &x->err);
+}
+
+static const msgpack_object *find_key(struct fx *x, int key)
+{
+	return view_get(x->st, x->v, key, &x->err);
+}
+
+/* Integers, or the decimal strings protojson writes for 64-bit ones (libvigil's rule). */
+static int as_u64(const msgpack_object *o, uint64_t *out)
+{
+	uint64_t v = 0, d;
+	uint32_t i;
+
+	if (!o)
+		return -ENOENT;
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		v = o->via.u64;
+	} else if (o->type == MSGPACK_OBJECT_STR && o->via.str.size) {
+		for (i = 0; i < o->via.str.size; i++) {
+			d = (uint64_t)(o->via.str.ptr[i] - '0');
+			if (d > 9 || v > (UINT64_MAX - d) / 10)
+				return -ENOENT;
+			v = v * 10 + d;
+		}
+	} else {
+		return -ENOENT;
+	}
+	*out = v;
+	return 0;
+}
+
 static void get_type_key(struct fx *x, const struct fp_field *f)
 {
-	const char *key = vigil_msg__type_key(x->m);
-
-	fx_str(x, key, strlen(key));
+	fx_str(x, (const char *)x->v->data + x->v->type_off, x->v->type_len);
 }
 
 /* Any scalar as text; absent and null are absent. */
 static void get_text(struct fx *x, const struct fp_field *f)
 {
-	const msgpack_object *o = vigil_msg__find(x->m, f->path);
+	const msgpack_object *o = find(x, f);
 
 	if (o)
 		fx_text(x, o);
@@ -31,13 +81,13 @@ static void get_u64(struct fx *x, const struct fp_field *f)
 {
 	uint64_t v;
 
-	if (!vigil_msg__find_u64(x->m, f->path, &v))
+	if (!as_u64(find(x, f), &v))
 		fx_u64(x, v);
 }
 
 static void get_time(struct fx *x, const struct fp_field *f)
 {
-	const msgpack_object *o = vigil_msg__find(x->m, f->path);
+	const msgpack_object *o = find(x, f);
 	uint64_t ns;
 
 	if (o && o->type == MSGPACK_OBJECT_STR && !vigil_parse_time(o->via.str.ptr, o->via.str.size, &ns))
@@ -46,7 +96,7 @@ static void get_time(struct fx *x, const struct fp_field *f)
 
 static void get_list(struct fx *x, const struct fp_field *f)
 {
-	const msgpack_object *o = vigil_msg__find(x->m, f->path);
+	const msgpack_object *o = find(x, f);
 	uint32_t i;
 
 	for (i = 0; o && o->type == MSGPACK_OBJECT_ARRAY && i < o->via.array.size; i++)
@@ -57,8 +107,8 @@ static void get_list(struct fx *x, const struct fp_field *f)
  * subsystem and event instead, written perf's way ("syscalls:sys_enter_openat"). */
 static void get_function(struct fx *x, const struct fp_field *f)
 {
-	const msgpack_object *fn = vigil_msg__find(x->m, "function_name");
-	const msgpack_object *sub = vigil_msg__find(x->m, "subsys"), *ev = vigil_msg__find(x->m, "event");
+	const msgpack_object *fn = find_key(x, VK_FUNCTION);
+	const msgpack_object *sub = find_key(x, VK_SUBSYS), *ev = find_key(x, VK_EVENT);
 	struct vigil_buf *b = &x->st->scratch;
 
 	if (fn) {
@@ -80,17 +130,17 @@ static void get_exit_status(struct fx *x, const struct fp_field *f)
 {
 	uint64_t v = 0;
 
-	if (vigil_msg__type(x->m) != VIGIL_EVENT_EXIT)
+	if (!view_type_is(x->v, vigil_event_type_key(VIGIL_EVENT_EXIT)))
 		return;
-	vigil_msg__find_u64(x->m, f->path, &v);
+	as_u64(find(x, f), &v);
 	fx_u64(x, v);
 }
 
 /* ---- kprobe / tracepoint / lsm arguments: "args": [{"<kind>_arg": value}, ...] ---- */
 
-static const msgpack_object *args_of(const struct vigil_msg *m)
+static const msgpack_object *args_of(struct fx *x)
 {
-	const msgpack_object *a = vigil_msg__find(m, "args");
+	const msgpack_object *a = find_key(x, VK_ARGS);
 
 	return a && a->type == MSGPACK_OBJECT_ARRAY ? a : NULL;
 }
@@ -126,7 +176,7 @@ static const msgpack_object *member(const msgpack_object *map, const char *key)
 /* vigil.args[N]: the value of argument N as text (objects as JSON). */
 static void get_arg_n(struct fx *x, const struct fp_field *f)
 {
-	const msgpack_object *args = args_of(x->m), *kind, *val;
+	const msgpack_object *args = args_of(x), *kind, *val;
 
 	if (!args || !x->arg_present || x->arg_index >= args->via.array.size)
 		return;
@@ -142,10 +192,10 @@ struct pick {
 	const char *kind, *member;
 };
 
-static const msgpack_object *first_arg(const struct vigil_msg *m, const struct pick *picks, size_t npicks,
+static const msgpack_object *first_arg(struct fx *x, const struct pick *picks, size_t npicks,
 				       bool (*accept)(const msgpack_object *))
 {
-	const msgpack_object *args = args_of(m), *kind, *val, *v;
+	const msgpack_object *args = args_of(x), *kind, *val, *v;
 	uint32_t i;
 	size_t p;
 
@@ -186,7 +236,7 @@ static const struct pick path_picks[] = {
 
 static void get_arg_path(struct fx *x, const struct fp_field *f)
 {
-	const msgpack_object *v = first_arg(x->m, path_picks, VIGIL_ARRAY_SIZE(path_picks), is_path);
+	const msgpack_object *v = first_arg(x, path_picks, VIGIL_ARRAY_SIZE(path_picks), is_path);
 
 	if (v)
 		fx_str(x, v->via.str.ptr, v->via.str.size);
@@ -198,7 +248,7 @@ static const struct pick daddr_picks[] = {
 
 static void get_arg_daddr(struct fx *x, const struct fp_field *f)
 {
-	const msgpack_object *v = first_arg(x->m, daddr_picks, VIGIL_ARRAY_SIZE(daddr_picks), is_text);
+	const msgpack_object *v = first_arg(x, daddr_picks, VIGIL_ARRAY_SIZE(daddr_picks), is_text);
 	unsigned char addr[16];
 	char text[64];
 
@@ -218,7 +268,7 @@ static const struct pick dport_picks[] = {
 
 static void get_arg_dport(struct fx *x, const struct fp_field *f)
 {
-	const msgpack_object *v = first_arg(x->m, dport_picks, VIGIL_ARRAY_SIZE(dport_picks), is_port);
+	const msgpack_object *v = first_arg(x, dport_picks, VIGIL_ARRAY_SIZE(dport_picks), is_port);
 
 	if (v)
 		fx_u64(x, v->via.u64);

@@ -1,4 +1,4 @@
-/* lookup.c - from the payload the framework hands back to the tree next() decoded.
+/* lookup.c - from the payload the framework hands back to the view next() built.
  *
  * The framework asks for one field at a time, so the same event comes back once per field
  * of every rule: it must be decoded once, not per call. Three places are tried in turn:
@@ -13,18 +13,18 @@
 
 #include "falco_internal.h"
 
-static void remember(struct lookup *lk, const void *data, size_t len, uint64_t evtnum, const struct vigil_msg *m)
+static void remember(struct lookup *lk, const void *data, size_t len, uint64_t evtnum, struct fp_view *v)
 {
 	lk->data = data;
 	lk->len = len;
 	lk->evtnum = evtnum;
-	lk->msg = m;
+	lk->view = v;
 }
 
-static const struct vigil_msg *in_batch(struct fp_state *st, const void *data, size_t len)
+static struct fp_view *in_batch(struct fp_state *st, const void *data, size_t len)
 {
 	struct fp_source *src = st->src;
-	const struct slot *s;
+	struct slot *s;
 	const uint8_t *payload;
 	uint32_t k, i;
 
@@ -34,20 +34,19 @@ static const struct vigil_msg *in_batch(struct fp_state *st, const void *data, s
 		payload = s->ev.buf + st->headroom;
 		if (s->ev.len == len && (payload == data || !memcmp(payload, data, len))) {
 			src->cursor = i + 1 < src->n ? i + 1 : 0;
-			return s->msg;
+			return &s->view;
 		}
 	}
 	return NULL;
 }
 
-static const struct vigil_msg *own_decode(struct lookup *lk, const void *data, size_t len)
+static struct fp_view *own_view(struct lookup *lk, const void *data, size_t len)
 {
 	uint8_t *buf;
 
-	if (lk->own_msg && lk->own_len == len && !memcmp(lk->own, data, len))
-		return lk->own_msg;
-	vigil_msg__free(lk->own_msg);
-	lk->own_msg = NULL;
+	if (lk->own_ok && lk->own_len == len && !memcmp(lk->own, data, len))
+		return &lk->own_view;
+	lk->own_ok = false;
 	lk->own_len = 0;
 	if (lk->own_cap < len) {
 		buf = realloc(lk->own, len);
@@ -58,25 +57,27 @@ static const struct vigil_msg *own_decode(struct lookup *lk, const void *data, s
 		lk->own = buf;
 		lk->own_cap = len;
 	}
-	lk->own_msg = vigil_msg__decode(data, len);
-	if (lk->own_msg) {
-		memcpy(lk->own, data, len);
-		lk->own_len = len;
+	memcpy(lk->own, data, len);
+	if (view_build(&lk->own_view, lk->own, len)) {
+		errno = EBADMSG;
+		return NULL;
 	}
-	return lk->own_msg;
+	lk->own_len = len;
+	lk->own_ok = true;
+	return &lk->own_view;
 }
 
-const struct vigil_msg *lookup_msg(struct fp_state *st, const void *payload, size_t len, uint64_t evtnum)
+struct fp_view *lookup_view(struct fp_state *st, const void *payload, size_t len, uint64_t evtnum)
 {
 	struct lookup *lk = &st->lookup;
-	const struct vigil_msg *m;
+	struct fp_view *m;
 
 	/* the event number tells events apart that the framework stores at one address */
-	if (lk->msg && payload == lk->data && len == lk->len && evtnum == lk->evtnum && evtnum != FP_NO_EVTNUM)
-		return lk->msg;
+	if (lk->view && payload == lk->data && len == lk->len && evtnum == lk->evtnum && evtnum != FP_NO_EVTNUM)
+		return lk->view;
 	m = in_batch(st, payload, len);
 	if (!m)
-		m = own_decode(lk, payload, len);
+		m = own_view(lk, payload, len);
 	if (m)
 		remember(lk, payload, len, evtnum, m);
 	else
@@ -86,13 +87,12 @@ const struct vigil_msg *lookup_msg(struct fp_state *st, const void *payload, siz
 
 void lookup_forget_batch(struct lookup *lk)
 {
-	if (lk->msg != lk->own_msg)
+	if (lk->view != &lk->own_view)
 		remember(lk, NULL, 0, FP_NO_EVTNUM, NULL);
 }
 
 void lookup_free(struct lookup *lk)
 {
-	vigil_msg__free(lk->own_msg);
 	free(lk->own);
 	memset(lk, 0, sizeof(*lk));
 }

@@ -3,9 +3,9 @@
  * A batch is taken as soon as anything is queued (a partial batch beats latency), and
  * next() waits on the socket with nn_poll until the configured timeout when nothing is:
  * Falco calls next_batch again at once after SS_PLUGIN_TIMEOUT, so returning early would
- * spin a CPU. Every message is decoded here, once: malformed ones are counted and skipped,
- * unwanted event types dropped, and the decoded tree stays with the event so extraction
- * does not decode it again.
+ * spin a CPU. Every message is read here, once, into a view (view.c): malformed ones are
+ * counted and skipped, unwanted event types dropped, and the view stays with the event so
+ * extraction reads values without decoding the event again.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -46,15 +46,9 @@ static void on_gap(void *ctx, uint64_t incarnation, uint64_t first, uint64_t las
 
 static void release_batch(struct fp_state *st, struct fp_source *src)
 {
-	uint32_t i;
-
 	lookup_forget_batch(&st->lookup);
 	if (st->cur && src == st->src)
 		st->cur = NULL;
-	for (i = 0; i < src->n; i++) {
-		vigil_msg__free(src->slots[i].msg);
-		src->slots[i].msg = NULL;
-	}
 	src->n = 0;
 	src->cursor = 0;
 }
@@ -112,7 +106,22 @@ err_out:
 	return NULL;
 }
 
-/* Copy one message into the next free slot and decode it there. Returns 1 when it joined
+/* Does the config want events of the view's type? */
+static bool wanted(const struct fp_state *st, const struct fp_view *v)
+{
+	char key[128];
+
+	if (!st->cfg.ntypes)
+		return true;
+	/* no configured type is this long: see config.c */
+	if (v->type_len >= sizeof(key))
+		return false;
+	memcpy(key, v->data + v->type_off, v->type_len);
+	key[v->type_len] = '\0';
+	return config_wants(&st->cfg, key);
+}
+
+/* Copy one message into the next free slot and read it there. Returns 1 when it joined
  * the batch, 0 when it was skipped (malformed or unwanted), -ENOMEM. */
 static int take(struct fp_state *st, struct fp_source *src, const void *data, size_t len)
 {
@@ -120,50 +129,39 @@ static int take(struct fp_state *st, struct fp_source *src, const void *data, si
 	const msgpack_object *t;
 	size_t need = st->headroom + len;
 	uint8_t *buf;
-	int ret = 0;
+	int err = 0;
 
 	st->cnt.received++;
-	s->msg = vigil_msg__decode(data, len);
-	if (!s->msg) {
-		if (errno == ENOMEM) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		st->cnt.malformed++;
-		goto out;
-	}
-	if (!config_wants(&st->cfg, vigil_msg__type_key(s->msg))) {
-		st->cnt.filtered++;
-		goto drop;
-	}
 	if (len > UINT32_MAX - st->headroom) {
 		st->cnt.malformed++;
-		goto drop;
+		return 0;
 	}
 	if (s->cap < need) {
 		buf = realloc(s->ev.buf, need);
-		if (!buf) {
-			ret = -ENOMEM;
-			goto drop;
-		}
+		if (!buf)
+			return -ENOMEM;
 		s->ev.buf = buf;
 		s->cap = need;
 	}
 	memcpy(s->ev.buf + st->headroom, data, len);
+	if (view_build(&s->view, s->ev.buf + st->headroom, len)) {
+		st->cnt.malformed++;
+		return 0;
+	}
+	if (!wanted(st, &s->view)) {
+		st->cnt.filtered++;
+		return 0;
+	}
 	s->ev.len = (uint32_t)len;
 	/* the kernel's time, not the time we read it; unreadable: the framework stamps it */
-	t = vigil_msg__find(s->msg, "/time");
+	t = view_get(st, &s->view, VK_TIME, &err);
+	if (err)
+		return -ENOMEM;
 	if (!t || t->type != MSGPACK_OBJECT_STR || vigil_parse_time(t->via.str.ptr, t->via.str.size, &s->ev.ts))
 		s->ev.ts = UINT64_MAX;
 	src->n++;
 	st->cnt.delivered++;
-	ret = 1;
-	goto out;
-drop:
-	vigil_msg__free(s->msg);
-	s->msg = NULL;
-out:
-	return ret;
+	return 1;
 }
 
 /* Take what is queued, without waiting, until the batch is full. */

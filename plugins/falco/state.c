@@ -17,6 +17,13 @@ struct fp_state *fp_state__new(size_t headroom)
 	if (!st)
 		return NULL;
 	st->headroom = headroom;
+	fields_init();
+	st->zone_gen = 1;		/* views start at 0: their first container clears the zone */
+	if (!msgpack_zone_init(&st->zone, 2048)) {
+		free(st);
+		errno = ENOMEM;
+		return NULL;
+	}
 	err = config_parse(NULL, &st->cfg, st->error, sizeof(st->error));
 	if (err) {
 		fp_state__free(st);
@@ -43,6 +50,8 @@ void fp_state__free(struct fp_state *st)
 		return;
 	fp_source__close(st, st->src);
 	lookup_free(&st->lookup);
+	msgpack_zone_destroy(&st->zone);
+	vigil_msg__free(st->shown);
 	arena_free(&st->arena);
 	vigil_buf_free(&st->text);
 	vigil_buf_free(&st->scratch);

@@ -90,13 +90,13 @@ static struct batch *slot_for(struct fwd_batcher *b, const char *tag)
 	return free_slot;
 }
 
-int batcher_add(struct fwd_batcher *b, const char *tag, struct fwd_evtime t, const msgpack_object *record,
-		uint64_t now_ms)
+int batcher_add(struct fwd_batcher *b, const char *tag, struct fwd_evtime t, const void *head, size_t head_len,
+		const void *body, size_t body_len, uint64_t now_ms)
 {
 	struct batch *s = slot_for(b, tag);
 	int err;
 
-	err = frame_pack_entry(&s->entries, t, record);
+	err = frame_pack_entry_raw(&s->entries, t, head, head_len, body, body_len);
 	if (err)
 		return err;
 	if (!s->n) {

@@ -20,10 +20,11 @@ struct fwd_batcher *batcher_new(uint32_t count_max, size_t bytes_max, uint64_t f
 				void *ctx);
 /* Accepts NULL. Open batches are dropped: flush them first. */
 void batcher_free(struct fwd_batcher *b);
-/* Add one event (record borrowed, packed at once) to the batch of its tag; the batch is
- * sealed when it reaches the count or byte limit. 0 or -ENOMEM (the event is lost). */
-int batcher_add(struct fwd_batcher *b, const char *tag, struct fwd_evtime t, const msgpack_object *record,
-		uint64_t now_ms);
+/* Add one event to the batch of its tag: its record is head then body, together the bytes
+ * of one well-formed msgpack map, copied at once. The batch is sealed when it reaches the
+ * count or byte limit. 0 or -ENOMEM (the event is lost). */
+int batcher_add(struct fwd_batcher *b, const char *tag, struct fwd_evtime t, const void *head, size_t head_len,
+		const void *body, size_t body_len, uint64_t now_ms);
 /* Seal the batches whose first event is flush_ms old by now_ms, or all of them. */
 void batcher_flush(struct fwd_batcher *b, uint64_t now_ms, bool all);
 /* When the oldest open batch falls due, or UINT64_MAX when none is open. */

@@ -45,6 +45,23 @@ int frame_pack_entry(struct vigil_buf *out, struct fwd_evtime t, const msgpack_o
 	return 0;
 }
 
+int frame_pack_entry_raw(struct vigil_buf *out, struct fwd_evtime t, const void *head, size_t head_len,
+			 const void *body, size_t body_len)
+{
+	/* fixarray 2, then EventTime as fixext8 type 0: d7 00 ssss nnnn */
+	unsigned char et[11] = { 0x92, 0xd7, 0x00 };
+	size_t old = out->len;
+
+	be32(et + 3, t.sec);
+	be32(et + 7, t.nsec);
+	if (vigil_buf_append(out, et, sizeof(et)) || vigil_buf_append(out, head, head_len) ||
+	    vigil_buf_append(out, body, body_len)) {
+		truncate_to(out, old);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int frame_chunk_id(char out[FWD_CHUNK_LEN + 1])
 {
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

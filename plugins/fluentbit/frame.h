@@ -22,6 +22,10 @@
  * (Fluentd, FluentServer) reject Fluent Bit's v2 shape [[time, meta], record], so this is
  * the only shape we write. Returns 0, or -ENOMEM with out as it was. */
 int frame_pack_entry(struct vigil_buf *out, struct fwd_evtime t, const msgpack_object *record);
+/* The same entry around a record that is already msgpack: head then body together are one
+ * well-formed map (the bus message, its header rewritten), copied as they are. */
+int frame_pack_entry_raw(struct vigil_buf *out, struct fwd_evtime t, const void *head, size_t head_len,
+			 const void *body, size_t body_len);
 
 /* A fresh chunk id, NUL-terminated, from the kernel's random pool. 0 or -errno. */
 int frame_chunk_id(char out[FWD_CHUNK_LEN + 1]);

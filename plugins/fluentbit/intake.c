@@ -1,6 +1,10 @@
-/* intake.c - bus messages to batch entries. The record is the decoded tree re-packed as
- * received, so Fluent Bit sees the same keys as vigil's JSON export; the EventTime comes
- * from the event's own "time" (nanoseconds), not from when we happened to read it.
+/* intake.c - bus messages to batch entries. The record is the message's own bytes: they
+ * are validated as libvigil's decoder would (well-formed msgpack, a root map whose first
+ * entry is "<event type>": {map}, nothing trailing), the bus's delivery stamp is cut off
+ * the root's end as the decoder hides it, and only the root's keys are read, so Fluent
+ * Bit sees the same keys as vigil's JSON export and nothing is decoded or re-encoded per
+ * event. The EventTime comes from the event's own "time" (nanoseconds), not from when we
+ * happened to read it.
  *
  * Two sources: the bus (nanomsg SUB: a subscriber that falls behind loses messages, which
  * the stamps' sequence numbers reveal), or the agent's journal pulled over the control
@@ -91,10 +95,7 @@ static void on_gap(void *ctx, uint64_t incarnation, uint64_t first, uint64_t las
 	char inc[17], when[40];
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	msgpack_zone zone;
-	msgpack_object rec;
 	struct timespec ts;
-	size_t off = 0;
 	const char *source = in->reader ? "journal" : "bus";
 
 	in->st->events_missed += last - first + 1;
@@ -122,14 +123,10 @@ static void on_gap(void *ctx, uint64_t incarnation, uint64_t first, uint64_t las
 	msgpack_pack_str_with_body(&pk, source, strlen(source));
 	msgpack_pack_str_with_body(&pk, "time", 4);
 	msgpack_pack_str_with_body(&pk, when, strlen(when));
-	msgpack_zone_init(&zone, 1024);
-	if (msgpack_unpack(sb.data, sb.size, &off, &zone, &rec) != MSGPACK_UNPACK_SUCCESS ||
-	    batcher_add(in->b, FWD_LOSS_TAG, evtime_now(), &rec, in->now_ms)) {
+	if (!sb.data || batcher_add(in->b, FWD_LOSS_TAG, evtime_now(), NULL, 0, sb.data, sb.size, in->now_ms))
 		in->st->encode_errors++;
-	} else {
+	else
 		in->st->loss_records++;
-	}
-	msgpack_zone_destroy(&zone);
 	msgpack_sbuffer_destroy(&sb);
 }
 
@@ -157,34 +154,174 @@ uint64_t intake_pull_due(const struct fwd_intake *in)
 	return in->reader ? in->next_pull_ms : UINT64_MAX;
 }
 
-/* The string at path as a NUL-terminated copy in out, or "" when absent. */
-static const char *str_or_empty(const struct vigil_msg *m, const char *path, char *out, size_t size)
+/* What intake reads of a bus message: its root keys. Strings point into the message;
+ * NULL when absent. A repeated key counts once, the first time, as libvigil's lookups do. */
+struct root {
+	const char *type, *time, *node;
+	size_t type_len, time_len, node_len;
+	bool time_seen, node_seen;
+	/* the record: a map header for the entries that are the event's, then their bytes */
+	uint8_t head[5];
+	size_t head_len;
+	const uint8_t *body;
+	size_t body_len;
+};
+
+/* Stamp entries looked back over at the root's end; a root ending in more than this many
+ * stamp keys keeps the ones before them (no producer writes more than two). */
+#define STAMP_LOOKBACK 64
+
+static uint32_t be_n(const uint8_t *p, size_t n)
 {
-	if (vigil_msg__find_str(m, path, out, size) < 0)
-		out[0] = '\0';
+	uint32_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* The string whose (validated) object starts at p, or NULL when it is not a str. */
+static const char *str_at(const uint8_t *p, size_t *n)
+{
+	size_t h;
+
+	if (p[0] >= 0xa0 && p[0] <= 0xbf)
+		h = 1, *n = p[0] & 0x1f;
+	else if (p[0] >= 0xd9 && p[0] <= 0xdb)
+		h = (size_t)1 << (p[0] - 0xd9), *n = be_n(p + 1, h), h++;
+	else
+		return NULL;
+	return (const char *)p + h;
+}
+
+static bool is_map(uint8_t c)
+{
+	return (c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf;
+}
+
+/* An integer msgpack-c unpacks as POSITIVE_INTEGER: unsigned forms, and signed ones whose
+ * value is not negative. */
+static bool is_positive_int(const uint8_t *p)
+{
+	return p[0] <= 0x7f || (p[0] >= 0xcc && p[0] <= 0xcf) || (p[0] >= 0xd0 && p[0] <= 0xd3 && !(p[1] & 0x80));
+}
+
+/* The bus's delivery stamp entry (core/bus/stamp.c), as vigil_msg__decode recognises it. */
+static bool is_stamp(const char *k, size_t kn, const uint8_t *v)
+{
+	return k && is_positive_int(v) &&
+	       ((kn == 9 && !memcmp(k, "vigil_seq", 9)) || (kn == 17 && !memcmp(k, "vigil_incarnation", 17)));
+}
+
+static size_t map_header(uint8_t *out, uint32_t n)
+{
+	if (n <= 15) {
+		out[0] = (uint8_t)(0x80 | n);
+		return 1;
+	}
+	if (n <= 0xffff) {
+		out[0] = 0xde;
+		out[1] = (uint8_t)(n >> 8);
+		out[2] = (uint8_t)n;
+		return 3;
+	}
+	out[0] = 0xdf;
+	out[1] = (uint8_t)(n >> 24);
+	out[2] = (uint8_t)(n >> 16);
+	out[3] = (uint8_t)(n >> 8);
+	out[4] = (uint8_t)n;
+	return 5;
+}
+
+/* Validate one bus message and read its root keys. 0 or -EBADMSG. Each key and value is
+ * checked by libvigil's own scan (vigil_msgpack_scan), one top-level object at a time. */
+static int read_root(const uint8_t *p, size_t len, struct root *r)
+{
+	size_t off, used, h, kn, vn, start[STAMP_LOOKBACK];
+	bool stamp[STAMP_LOOKBACK];
+	uint32_t n, i, keep;
+	const char *k, *v;
+
+	memset(r, 0, sizeof(*r));
+	if (!len || !is_map(p[0]))
+		return -EBADMSG;
+	h = p[0] <= 0x8f ? 1 : p[0] == 0xde ? 3 : 5;
+	if (len < h)
+		return -EBADMSG;
+	n = h == 1 ? p[0] & 0x0f : be_n(p + 1, h - 1);
+	if (!n || n > (len - h) / 2)
+		return -EBADMSG;
+	for (i = 0, off = h; i < n; i++) {
+		start[i % STAMP_LOOKBACK] = off;
+		if (vigil_msgpack_scan(p + off, len - off, &used))
+			return -EBADMSG;
+		k = str_at(p + off, &kn);
+		off += used;
+		if (vigil_msgpack_scan(p + off, len - off, &used))
+			return -EBADMSG;
+		v = str_at(p + off, &vn);
+		stamp[i % STAMP_LOOKBACK] = is_stamp(k, kn, p + off);
+		if (!i) {
+			/* the first entry names the event and holds its body */
+			if (!k || !kn || !is_map(p[off]))
+				return -EBADMSG;
+			r->type = k;
+			r->type_len = kn;
+		}
+		if (k && kn == 4 && !memcmp(k, "time", 4) && !r->time_seen) {
+			r->time_seen = true;
+			r->time = v;
+			r->time_len = v ? vn : 0;
+		} else if (k && kn == 9 && !memcmp(k, "node_name", 9) && !r->node_seen) {
+			r->node_seen = true;
+			r->node = v;
+			r->node_len = v ? vn : 0;
+		}
+		off += used;
+	}
+	if (off != len)
+		return -EBADMSG;
+	/* the stamp is the transport's: cut it off the end, never the event's own first entry */
+	for (keep = n; keep > 1 && n - keep < STAMP_LOOKBACK && stamp[(keep - 1) % STAMP_LOOKBACK]; keep--)
+		;
+	r->head_len = map_header(r->head, keep);
+	r->body = p + h;
+	r->body_len = (keep == n ? len : start[keep % STAMP_LOOKBACK]) - h;
+	return 0;
+}
+
+/* s as a NUL-terminated copy in out (cut to fit; a tag is cut at FWD_TAG_MAX anyway). */
+static const char *cstr(const char *s, size_t n, char *out, size_t size)
+{
+	if (!s)
+		n = 0;
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, s ? s : "", n);
+	out[n] = '\0';
 	return out;
 }
 
-static void take(struct fwd_intake *in, const struct vigil_msg *m, struct fwd_batcher *b, struct fwd_stats *st,
+static void take(struct fwd_intake *in, const struct root *r, struct fwd_batcher *b, struct fwd_stats *st,
 		 uint64_t now_ms)
 {
-	const msgpack_object *time = vigil_msg__find(m, "/time");
 	struct fwd_evtime t;
-	char tag[FWD_TAG_MAX], node[FWD_TAG_MAX];
+	char tag[FWD_TAG_MAX], node[FWD_TAG_MAX], type[FWD_TAG_MAX];
 
-	if (!time || time->type != MSGPACK_OBJECT_STR || evtime_parse(time->via.str.ptr, time->via.str.size, &t)) {
+	cstr(r->type, r->type_len, type, sizeof(type));
+	if (!r->time || evtime_parse(r->time, r->time_len, &t)) {
 		t = evtime_now();
 		st->time_fallbacks++;
 		if (!in->warned_time) {
 			fwd_warn("a %s event has no usable \"time\"; using the receive time (counted as "
-				 "time_fallbacks)", vigil_msg__type_key(m));
+				 "time_fallbacks)", type);
 			in->warned_time = true;
 		}
 	}
 	/* a tag cut short still routes; only templates near FWD_TAG_MAX can hit it */
-	tag_expand(in->tag_tmpl, vigil_msg__type_key(m),
-		   in->tag_node ? str_or_empty(m, "/node_name", node, sizeof(node)) : NULL, tag);
-	if (batcher_add(b, tag, t, vigil_msg__root(m), now_ms)) {
+	tag_expand(in->tag_tmpl, type, in->tag_node ? cstr(r->node, r->node_len, node, sizeof(node)) : NULL, tag);
+	if (batcher_add(b, tag, t, r->head, r->head_len, r->body, r->body_len, now_ms)) {
 		st->encode_errors++;
 		st->dropped_events++;
 	}
@@ -194,16 +331,15 @@ static void take(struct fwd_intake *in, const struct vigil_msg *m, struct fwd_ba
 static int take_pulled(void *ctx, uint64_t seq, const void *data, size_t len)
 {
 	struct fwd_intake *in = ctx;
-	struct vigil_msg *m = vigil_msg__decode(data, len);
+	struct root r;
 
 	in->taken++;
-	if (!m) {
+	if (read_root(data, len, &r)) {
 		in->st->events_malformed++;
 		return 0;
 	}
 	in->st->events_in++;
-	take(in, m, in->b, in->st, in->now_ms);
-	vigil_msg__free(m);
+	take(in, &r, in->b, in->st, in->now_ms);
 	return 0;
 }
 
@@ -244,7 +380,7 @@ int intake_drain(struct fwd_intake *in, struct fwd_batcher *b, struct fwd_stats 
 		return pull(in, max);
 
 	while (taken < max) {
-		struct vigil_msg *m;
+		struct root r;
 		void *data = NULL;
 		int n = vigil_sub__recv(in->sub, &data);
 
@@ -257,15 +393,14 @@ int intake_drain(struct fwd_intake *in, struct fwd_batcher *b, struct fwd_stats 
 			break;
 		}
 		taken++;
-		m = vigil_msg__decode(data, (size_t)n);
-		vigil_bus_msg_free(data);
-		if (!m) {
+		if (read_root(data, (size_t)n, &r)) {
+			vigil_bus_msg_free(data);
 			st->events_malformed++;
 			continue;
 		}
 		st->events_in++;
-		take(in, m, b, st, now_ms);
-		vigil_msg__free(m);
+		take(in, &r, b, st, now_ms);
+		vigil_bus_msg_free(data);
 	}
 	return err ? err : (int)taken;
 }

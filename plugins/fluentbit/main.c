@@ -28,6 +28,11 @@
 
 /* Bus messages taken per loop turn, so a storm cannot starve the peer's socket. */
 #define DRAIN_PER_TURN 1024
+/* After a turn that emptied the bus queue, the bus is not watched for this long: events
+ * that trickle in are then taken a few hundred at a time instead of one wake-up (poll,
+ * nanomsg's receive, clock reads) each. Batches wait --flush-ms (200 by default) anyway,
+ * and the receive buffer (--bus-rcvbuf, 4 MiB) holds far more than this at any rate. */
+#define INTAKE_LINGER_MS 2
 
 static volatile sig_atomic_t stop_requested;
 
@@ -110,6 +115,7 @@ static int run(struct pipeline *p, const sigset_t *waitmask)
 {
 	const struct fwd_config *cfg = p->cfg;
 	uint64_t now = now_ms(), stats_at = now + (uint64_t)cfg->stats_ms, drain_until = UINT64_MAX;
+	uint64_t intake_at = 0;		/* when the bus is watched again */
 	int err = 0;
 
 	for (;;) {
@@ -135,12 +141,15 @@ static int run(struct pipeline *p, const sigset_t *waitmask)
 			due = intake_pull_due(p->intake);
 		if (cfg->stats_file && stats_at < due)
 			due = stats_at;
+		if (p->intake && intake_at > now && intake_at < due)
+			due = intake_at;
 		due = due <= now ? 0 : due - now;
 		if (due > 60000)
 			due = 60000;		/* nothing due: wake up once a minute anyway */
 		ts.tv_sec = (time_t)(due / 1000);
 		ts.tv_nsec = (long)(due % 1000) * 1000000;
-		pfd[0] = (struct pollfd){ .fd = p->intake ? intake_fd(p->intake) : -1, .events = POLLIN };
+		pfd[0] = (struct pollfd){ .fd = p->intake && now >= intake_at ? intake_fd(p->intake) : -1,
+					  .events = POLLIN };
 		ship_poll_events(p->ship, &pfd[1]);
 		/* ppoll unblocks SIGTERM/SIGINT only while waiting: a stop can never slip in
 		 * between the check above and the wait */
@@ -159,6 +168,8 @@ static int run(struct pipeline *p, const sigset_t *waitmask)
 				fwd_warn("bus %s failed: %s", cfg->bus, strerror(-err));
 				break;
 			}
+			if (n < DRAIN_PER_TURN)
+				intake_at = now + INTAKE_LINGER_MS;
 		}
 		batcher_flush(p->batcher, now, false);
 		ship_run(p->ship, pfd[1].revents, now);

@@ -89,6 +89,10 @@ int main(int argc, char **argv)
 		count = nspecs;
 
 	sock = nn_socket(AF_SP, NN_PUB);
+	/* the agent's publisher queues 4 MiB per subscriber (core/bus/pub.c): so does this one,
+	 * so that a feeder that falls behind and catches up in a burst is not what drops */
+	if (sock >= 0)
+		nn_setsockopt(sock, NN_SOL_SOCKET, NN_SNDBUF, &(int){ 4 * 1024 * 1024 }, sizeof(int));
 	if (sock < 0 || nn_bind(sock, bus) < 0) {
 		fprintf(stderr, "falco_feed: cannot bind %s: %s\n", bus, nn_strerror(errno));
 		goto out;

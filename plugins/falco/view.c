@@ -1,0 +1,370 @@
+/* view.c - an event read once into the offsets of the values the field table knows.
+ *
+ * next_batch walks each message once: it proves the bytes are well-formed msgpack (the
+ * same rules as libvigil's decoder: every count backed by bytes, no 0xc1, nesting within
+ * msgpack-c's stack, nothing trailing, the root a map whose first entry is "<type>": {map})
+ * and notes where the root, body, process and parent keys the fields read begin and end.
+ * Extraction then unpacks only the value a field asks for, once per event: strings point
+ * into the event's own bytes, and only containers (tags, args) use the state's zone.
+ * Lookups keep libvigil's path rules: the first of repeated keys wins, a missing or non-map
+ * parent finds nothing.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "falco_internal.h"
+
+#define VIEW_MAX_DEPTH 32		/* msgpack-c's unpack stack, as libvigil's scan enforces */
+
+/* names of the keys, by level; a process.* key and its parent.* twin share a name */
+static const char *const root_names[] = { [VK_TIME] = "time", [VK_NODE_NAME] = "node_name" };
+static const char *const body_names[] = {
+	[VK_POLICY - VK_BODY] = "policy_name", [VK_ACTION - VK_BODY] = "action",
+	[VK_FUNCTION - VK_BODY] = "function_name", [VK_SUBSYS - VK_BODY] = "subsys",
+	[VK_EVENT - VK_BODY] = "event", [VK_MESSAGE - VK_BODY] = "message", [VK_TAGS - VK_BODY] = "tags",
+	[VK_ARGS - VK_BODY] = "args", [VK_STATUS - VK_BODY] = "status", [VK_SIGNAL - VK_BODY] = "signal",
+	[VK_RULE - VK_BODY] = "rule", [VK_PRIORITY - VK_BODY] = "priority",
+};
+static const char *const proc_names[VK_PROC_KEYS] = {
+	"pid", "tid", "uid", "auid", "binary", "arguments", "cwd", "exec_id", "start_time", "flags",
+};
+
+static uint64_t be(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* One object header at p: its length, the payload bytes after it and the child objects
+ * after those. 0 for 0xc1 or a header cut short. */
+static inline __attribute__((always_inline)) size_t header(const uint8_t *p, size_t avail, uint64_t *payload,
+								    uint64_t *items)
+{
+	/* 0xc4..0xdf: bytes of the length field, fixed payload, payload per n, items per n */
+	static const uint8_t lenb[32] = { 0, 0, 0, 0, 1, 2, 4, 1, 2, 4, 0, 0, 0, 0, 0, 0,
+					  0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 2, 4, 2, 4 };
+	static const uint8_t fixed[32] = { 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 4, 8, 1, 2, 4, 8,
+					   1, 2, 4, 8, 2, 3, 5, 9, 17, 0, 0, 0, 0, 0, 0, 0 };
+	uint8_t c = p[0], m;
+	uint64_t n;
+
+	*payload = 0;
+	*items = 0;
+	if (c < 0x80 || c >= 0xe0)
+		return 1;				/* fixints */
+	if (c <= 0x8f) {
+		*items = 2 * (uint64_t)(c & 0x0f);
+		return 1;
+	}
+	if (c <= 0x9f) {
+		*items = c & 0x0f;
+		return 1;
+	}
+	if (c <= 0xbf) {
+		*payload = c & 0x1f;
+		return 1;
+	}
+	if (c == 0xc1)
+		return 0;
+	m = c - 0xc0;
+	if (avail < 1u + lenb[m])
+		return 0;
+	n = be(p + 1, lenb[m]);
+	if (m >= 0x1c)					/* array16/32, map16/32 */
+		*items = (m >= 0x1e ? 2 : 1) * n;
+	else if (lenb[m])				/* bin, ext, str: n bytes */
+		*payload = fixed[m] + n;
+	else
+		*payload = fixed[m];
+	return 1u + lenb[m];
+}
+
+static bool is_container(uint8_t c)
+{
+	return (c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf);
+}
+
+static bool is_map(uint8_t c)
+{
+	return (c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf;
+}
+
+/* The key (a str) at p: its bytes, or NULL when it is not a string. */
+static const uint8_t *key_str(const uint8_t *p, size_t len, uint32_t *n)
+{
+	uint64_t payload, items;
+	size_t h;
+
+	if (!((p[0] >= 0xa0 && p[0] <= 0xbf) || (p[0] >= 0xd9 && p[0] <= 0xdb)))
+		return NULL;
+	h = header(p, len, &payload, &items);
+	*n = (uint32_t)payload;
+	return p + h;
+}
+
+static int name_index(const char *const *names, size_t nnames, const uint8_t *s, uint32_t n)
+{
+	size_t i;
+
+	/* the first byte rules out most names before their length is looked at */
+	for (i = 0; n && i < nnames; i++)
+		if (names[i] && names[i][0] == s[0] && strnlen(names[i], n + 1) == n && !memcmp(names[i], s, n))
+			return (int)i;
+	return -1;
+}
+
+/* The slot a key names in the map owned by owner (0 root, 1 body, 2 process, 3 parent), and
+ * the owner its value's map gets (-1: not indexed). The first of repeated keys wins. */
+static void classify(struct fp_view *v, int owner, uint64_t entry, const uint8_t *k, uint32_t kn, int *slot,
+		     int *child)
+{
+	int i;
+
+	*slot = *child = -1;
+	if (owner == 0) {
+		if (!entry) {
+			v->type_off = (uint32_t)(k - v->data);
+			v->type_len = kn;
+			*child = 1;
+			*slot = VK_BODY_MAP;
+			return;
+		}
+		*slot = name_index(root_names, VIEW_ARRAY_SIZE(root_names), k, kn);
+	} else if (owner == 1) {
+		i = name_index(body_names, VIEW_ARRAY_SIZE(body_names), k, kn);
+		*slot = i >= 0 ? VK_BODY + i : -1;
+		if (kn == 7 && !memcmp(k, "process", 7) && !v->at[VK_PROCESS_MAP].len) {
+			*slot = VK_PROCESS_MAP;
+			*child = 2;
+		} else if (kn == 6 && !memcmp(k, "parent", 6) && !v->at[VK_PARENT_MAP].len) {
+			*slot = VK_PARENT_MAP;
+			*child = 3;
+		}
+	} else {
+		i = name_index(proc_names, VK_PROC_KEYS, k, kn);
+		*slot = i < 0 ? -1 : (owner == 2 ? VK_PROCESS : VK_PARENT) + i;
+	}
+}
+
+static void note(struct fp_view *v, int slot, size_t off, size_t len)
+{
+	if (slot >= 0 && !v->at[slot].len) {
+		v->at[slot].off = (uint32_t)off;
+		v->at[slot].len = (uint32_t)len;
+	}
+}
+
+/* Step over one whole value at *off (containers and all) without looking inside: every
+ * count backed by bytes, nesting under VIEW_MAX_DEPTH counting depth levels above it. */
+static int skip(const uint8_t *data, size_t len, size_t *off, int depth)
+{
+	uint64_t left[VIEW_MAX_DEPTH + 1], payload, items;
+	size_t o = *off, h;
+	int d = 0;
+
+	/* most values are scalars: no stack for them */
+	if (o < len && !is_container(data[o])) {
+		h = header(data + o, len - o, &payload, &items);
+		if (!h || payload > len - o - h)
+			return -EBADMSG;
+		*off = o + h + payload;
+		return 0;
+	}
+	left[0] = 1;
+	while (d >= 0) {
+		if (!left[d]) {
+			d--;
+			continue;
+		}
+		left[d]--;
+		if (o >= len)
+			return -EBADMSG;
+		h = header(data + o, len - o, &payload, &items);
+		if (!h || payload > len - o - h)
+			return -EBADMSG;
+		if (is_container(data[o])) {
+			o += h;
+			if (depth + d == VIEW_MAX_DEPTH || items > len - o)
+				return -EBADMSG;
+			if (items)
+				left[++d] = items;
+			continue;
+		}
+		o += h + payload;
+	}
+	*off = o;
+	return 0;
+}
+
+/* The entries of the map at *off (owner 0 root, 1 body, 2 process, 3 parent), which sits
+ * depth levels below the document (the root is 0): keys the field table reads are noted, the maps it reads
+ * into are walked the same way, everything else is skipped whole. */
+static int walk_map(struct fp_view *v, size_t *off, int owner, int depth)
+{
+	const uint8_t *data = v->data, *k;
+	uint64_t payload, items, i;
+	size_t o = *off, h, start;
+	uint32_t kn = 0;
+	int slot, child, err;
+
+	h = header(data + o, v->len - o, &payload, &items);
+	if (!h || !is_map(data[o]))
+		return -EBADMSG;
+	o += h;
+	if (depth == VIEW_MAX_DEPTH || items > v->len - o)
+		return -EBADMSG;
+	for (i = 0; i < items; i += 2) {
+		/* the key */
+		if (o >= v->len)
+			return -EBADMSG;
+		k = key_str(data + o, v->len - o, &kn);
+		err = skip(data, v->len, &o, depth + 1);
+		if (err)
+			return err;
+		slot = child = -1;
+		if (owner == 0 && !i && (!k || !kn))
+			return -EBADMSG;	/* the root's first key names the event */
+		if (k)
+			classify(v, owner, i, k, kn, &slot, &child);
+		/* the value */
+		start = o;
+		if (o >= v->len)
+			return -EBADMSG;
+		if (slot == VK_BODY_MAP && !is_map(data[o]))
+			return -EBADMSG;	/* ... and its value is the body map */
+		if (child >= 0 && is_map(data[o]))
+			err = walk_map(v, &o, child, depth + 1);
+		else
+			err = skip(data, v->len, &o, depth + 1);
+		if (err)
+			return err;
+		note(v, slot, start, o - start);
+	}
+	*off = o;
+	return 0;
+}
+
+int view_build(struct fp_view *v, const uint8_t *data, size_t len)
+{
+	size_t off = 0;
+
+	memset(v, 0, offsetof(struct fp_view, obj));
+	v->data = data;
+	v->len = len;
+	if (!len || walk_map(v, &off, 0, 0) || off != len || !v->type_len)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Strings, integers, nil and booleans as msgpack-c unpacks them (a signed integer that is
+ * not negative is a POSITIVE_INTEGER); false for anything else, which msgpack-c does. */
+static bool scalar(const uint8_t *p, msgpack_object *o)
+{
+	uint8_t c = p[0];
+	int64_t i;
+
+	if (c <= 0x7f) {
+		*o = (msgpack_object){ .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = c };
+	} else if (c >= 0xe0) {
+		*o = (msgpack_object){ .type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = (int8_t)c };
+	} else if ((c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb)) {
+		size_t h = c <= 0xbf ? 1 : c == 0xd9 ? 2 : c == 0xda ? 3 : 5;
+		uint64_t n = c <= 0xbf ? (uint64_t)(c & 0x1f) : be(p + 1, h - 1);
+
+		*o = (msgpack_object){ .type = MSGPACK_OBJECT_STR };
+		o->via.str.size = (uint32_t)n;
+		o->via.str.ptr = (const char *)p + h;
+	} else if (c >= 0xcc && c <= 0xcf) {
+		*o = (msgpack_object){ .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = be(p + 1, 1u << (c - 0xcc)) };
+	} else if (c >= 0xd0 && c <= 0xd3) {
+		size_t n = 1u << (c - 0xd0);
+		uint64_t u = be(p + 1, n);
+
+		/* sign-extend from n bytes */
+		i = n == 8 ? (int64_t)u : (int64_t)(u ^ (1ull << (8 * n - 1))) - (int64_t)(1ull << (8 * n - 1));
+		if (i < 0)
+			*o = (msgpack_object){ .type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = i };
+		else
+			*o = (msgpack_object){ .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = (uint64_t)i };
+	} else if (c == 0xc0) {
+		*o = (msgpack_object){ .type = MSGPACK_OBJECT_NIL };
+	} else if (c == 0xc2 || c == 0xc3) {
+		*o = (msgpack_object){ .type = MSGPACK_OBJECT_BOOLEAN, .via.boolean = c == 0xc3 };
+	} else {
+		return false;
+	}
+	return true;
+}
+
+const msgpack_object *view_get(struct fp_state *st, struct fp_view *v, int key, int *err)
+{
+	const struct view_span *s;
+	uint64_t bit;
+	size_t off = 0;
+	bool container;
+
+	if (key < 0 || !v->at[key].len)
+		return NULL;
+	s = &v->at[key];
+	bit = 1ull << key;
+	if ((v->have & bit) && (!(v->zoned & bit) || v->zone_gen == st->zone_gen))
+		return &v->obj[key];
+	container = is_container(v->data[s->off]);
+	if (container && v->zone_gen != st->zone_gen) {
+		/* the zone holds another event's containers: they go, this event's come in */
+		msgpack_zone_clear(&st->zone);
+		v->zone_gen = ++st->zone_gen;
+		v->have &= ~v->zoned;
+		v->zoned = 0;
+	}
+	if (scalar(v->data + s->off, &v->obj[key])) {
+		v->have |= bit;
+		return &v->obj[key];
+	}
+	/* view_build proved these bytes well-formed: only memory can fail */
+	if (msgpack_unpack((const char *)v->data + s->off, s->len, &off, &st->zone, &v->obj[key]) !=
+	    MSGPACK_UNPACK_SUCCESS) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	v->have |= bit;
+	if (container)
+		v->zoned |= bit;
+	return &v->obj[key];
+}
+
+int view_key_of(const char *path)
+{
+	const char *dot;
+	int i;
+
+	if (path[0] == '/') {
+		i = name_index(root_names, VIEW_ARRAY_SIZE(root_names), (const uint8_t *)path + 1, (uint32_t)strlen(path + 1));
+		return i;
+	}
+	dot = strchr(path, '.');
+	if (!dot) {
+		i = name_index(body_names, VIEW_ARRAY_SIZE(body_names), (const uint8_t *)path, (uint32_t)strlen(path));
+		return i < 0 ? -1 : VK_BODY + i;
+	}
+	i = name_index(proc_names, VK_PROC_KEYS, (const uint8_t *)dot + 1, (uint32_t)strlen(dot + 1));
+	if (i < 0)
+		return -1;
+	if (dot - path == 7 && !memcmp(path, "process", 7))
+		return VK_PROCESS + i;
+	if (dot - path == 6 && !memcmp(path, "parent", 6))
+		return VK_PARENT + i;
+	return -1;
+}
+
+bool view_type_is(const struct fp_view *v, const char *key)
+{
+	size_t n = strlen(key);
+
+	return v->type_len == n && !memcmp(v->data + v->type_off, key, n);
+}
