@@ -211,6 +211,13 @@ int generic_raw_tp_sys_exit(__u64 *ctx)
 	return syscall_exit(ctx);
 }
 
+/* syscalls:sys_exit_X: `long ret` follows the common fields and the syscall number */
+SEC("tracepoint")
+int generic_tracepoint_sys_exit(void *ctx)
+{
+	return generic_exit(*(long *)(ctx + 16));
+}
+
 SEC("fexit")
 int generic_fexit(__u64 *ctx)
 {

@@ -44,6 +44,7 @@ static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_me
 	case MECH_LSM: return skel->progs.generic_lsm;
 	case MECH_UPROBE: return skel->progs.generic_uprobe;
 	case MECH_CGROUP_CONNECT: return skel->progs.generic_connect4;
+	case MECH_SYSCALL_TRACEPOINT: return skel->progs.generic_tracepoint;
 	}
 	return NULL;
 }
@@ -61,6 +62,7 @@ static struct bpf_program *second_program(struct generic_bpf *skel, const struct
 	case MECH_RAW_SYSCALL_RAW_TP: return skel->progs.generic_raw_tp_sys_exit;
 	case MECH_FENTRY: return skel->progs.generic_fexit;
 	case MECH_KPROBE: return skel->progs.generic_kretprobe;
+	case MECH_SYSCALL_TRACEPOINT: return skel->progs.generic_tracepoint_sys_exit;
 	default: return NULL;
 	}
 }
@@ -217,8 +219,17 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		return 0;
 	/* a return probe's exit goes first, so no call's record waits for an exit not yet there */
 	if (s->is_return && !s->link2) {
-		s->link2 = s->mech == MECH_KPROBE ? bpf_program__attach_kprobe(s->prog2, true, s->target)
-						  : bpf_program__attach(s->prog2);
+		char exit_event[128];
+
+		if (s->mech == MECH_KPROBE) {
+			s->link2 = bpf_program__attach_kprobe(s->prog2, true, s->target);
+		} else if (s->mech == MECH_SYSCALL_TRACEPOINT) {
+			/* sys_enter_X's twin is sys_exit_X */
+			snprintf(exit_event, sizeof(exit_event), "sys_exit_%s", s->target + strlen("sys_enter_"));
+			s->link2 = bpf_program__attach_tracepoint(s->prog2, s->subsys, exit_event);
+		} else {
+			s->link2 = bpf_program__attach(s->prog2);
+		}
 		if (!s->link2) {
 			err = -errno;
 			snprintf(why, why_size, "attach the return program of %s: %s", s->target, strerror(-err));
@@ -227,6 +238,7 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 	}
 	switch (s->mech) {
 	case MECH_TRACEPOINT:
+	case MECH_SYSCALL_TRACEPOINT:
 		s->link = bpf_program__attach_tracepoint(s->prog, s->subsys, s->target);
 		break;
 	case MECH_KPROBE:

@@ -19,6 +19,7 @@ enum sensor_mech {
 	MECH_LSM,
 	MECH_UPROBE,
 	MECH_CGROUP_CONNECT,		/* cgroup connect4 + connect6 on the cgroup v2 root */
+	MECH_SYSCALL_TRACEPOINT,	/* syscalls:sys_enter_X (+ sys_exit_X): runs on X only */
 };
 
 const char *sensor_mech_name(enum sensor_mech m);
