@@ -241,7 +241,9 @@ struct vg_hook_config {
 	__u32 is_return;	/* return probe: the entry keeps the record, the exit completes it */
 	__u32 ret_index;	/* fexit: the return value's slot in ctx (the function's arity) */
 	__u8 ret_type;		/* enum vg_arg of returnArg (an integer type) */
-	__u8 pad[7];
+	__u8 pad[3];
+	__u32 dispatch_slot;	/* raw_syscalls hooks: 0 attached alone; k + 1 the k-th of its
+				 * syscall's hooks in the dispatcher's table (bpf/dispatch.h) */
 	struct vg_arg_spec args[VG_MAX_ARGS];
 	struct vg_selector sel[VG_MAX_SELECTORS];
 };

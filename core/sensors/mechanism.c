@@ -55,6 +55,7 @@ static const char *const mech_names[] = {
 	[MECH_UPROBE] = "uprobe",
 	[MECH_CGROUP_CONNECT] = "cgroup connect4/connect6",
 	[MECH_SYSCALL_TRACEPOINT] = "syscalls:sys_enter_X tracepoint (runs on that syscall only)",
+	[MECH_RAW_SYSCALL_DISPATCH] = "raw_syscalls dispatcher (raw_tp, tail call by syscall number)",
 };
 
 const char *sensor_mech_name(enum sensor_mech m)
@@ -318,8 +319,14 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 		out->cfg.fetch = VG_FETCH_SYSCALL_PTREGS;
 	} else if (permits(ctx, VIGIL_MECH_TRACEPOINT) && syscall_tracepoint_exists(name, hook->is_return)) {
 		return syscall_tracepoint_hook(ctx, hook, out, name);
-	} else if (permits(ctx, VIGIL_MECH_TP_BTF) || permits(ctx, VIGIL_MECH_RAW_TP)) {
-		out->mech = permits(ctx, VIGIL_MECH_TP_BTF) ? MECH_RAW_SYSCALL_TP_BTF : MECH_RAW_SYSCALL_RAW_TP;
+	} else if (permits(ctx, VIGIL_MECH_RAW_TP)) {
+		/* the dispatcher tail-calls raw_tp programs: a tp_btf one may not share its table */
+		out->mech = MECH_RAW_SYSCALL_DISPATCH;
+		out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
+		snprintf(out->note, sizeof(out->note),
+			 "no kprobe, fentry or syscalls:sys_enter_%s here: Sigkill/Signal only, no Override", name);
+	} else if (permits(ctx, VIGIL_MECH_TP_BTF)) {
+		out->mech = MECH_RAW_SYSCALL_TP_BTF;
 		out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
 		snprintf(out->note, sizeof(out->note),
 			 "no kprobe or fentry here: every syscall passes a filter for %s; Sigkill/Signal only, no Override",
@@ -512,6 +519,7 @@ static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	case MECH_RAW_SYSCALL_TP_BTF:
 	case MECH_RAW_SYSCALL_RAW_TP:
 	case MECH_SYSCALL_TRACEPOINT:
+	case MECH_RAW_SYSCALL_DISPATCH:
 	case MECH_KPROBE:
 		break;
 	case MECH_FENTRY:
