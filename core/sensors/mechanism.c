@@ -253,6 +253,23 @@ static int cgroup_connect_hook(struct compile_ctx *ctx, const struct vigil_hook 
  * long per argument from offset 16}; sys_exit_X has `long ret` at offset 16. */
 #define SYSCALL_TP_ARGS_OFFSET 16
 
+/* The event's name where the kernel defines the syscall under another name (x86-64). */
+static const char *syscall_event_name(const char *name)
+{
+	static const struct {
+		const char *syscall, *event;
+	} aliases[] = {
+		{"stat", "newstat"}, {"fstat", "newfstat"}, {"lstat", "newlstat"},
+		{"uname", "newuname"}, {"sendfile", "sendfile64"}, {"umount2", "umount"},
+	};
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(aliases); i++)
+		if (!strcmp(name, aliases[i].syscall))
+			return aliases[i].event;
+	return name;
+}
+
 static bool syscall_tracepoint_exists(const char *name, bool is_return)
 {
 	struct tp_field fields[16];
@@ -317,8 +334,9 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	} else if (permits(ctx, VIGIL_MECH_KPROBE)) {
 		out->mech = MECH_KPROBE;
 		out->cfg.fetch = VG_FETCH_SYSCALL_PTREGS;
-	} else if (permits(ctx, VIGIL_MECH_TRACEPOINT) && syscall_tracepoint_exists(name, hook->is_return)) {
-		return syscall_tracepoint_hook(ctx, hook, out, name);
+	} else if (permits(ctx, VIGIL_MECH_TRACEPOINT) &&
+		   syscall_tracepoint_exists(syscall_event_name(name), hook->is_return)) {
+		return syscall_tracepoint_hook(ctx, hook, out, syscall_event_name(name));
 	} else if (permits(ctx, VIGIL_MECH_RAW_TP)) {
 		/* the dispatcher tail-calls raw_tp programs: a tp_btf one may not share its table */
 		out->mech = MECH_RAW_SYSCALL_DISPATCH;

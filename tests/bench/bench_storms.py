@@ -176,6 +176,8 @@ def main():
     args.build = os.path.abspath(args.build)
     vh.BUILD = args.build
     vh.VIGIL = os.path.join(args.build, "core", "cli", "vigil")
+    if args.vigil and os.path.exists(os.path.join(args.vigil, "vigil")):
+        vh.VIGIL = os.path.join(os.path.abspath(args.vigil), "vigil")
     bench = os.path.join(args.build, "tests", "bench")
     storms = [Storm("open_out", [os.path.join(bench, "open_storm"), str(args.opens), "/etc/hostname"], args.opens),
               Storm("open_in", [os.path.join(bench, "open_storm"), str(args.opens // 10), "/etc/shadow"],
