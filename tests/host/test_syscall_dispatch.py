@@ -5,7 +5,8 @@ syscalls:sys_enter_X tracepoint, which runs only on syscall X; a syscall without
 kernel has no modules, so no sys_enter_finit_module) goes into the raw_syscalls dispatcher's
 table, which tail-calls only the hooks of the running syscall. Checked here: the mechanism
 each hook got, events from two hooks on one dispatched syscall, the second still running
-after the first is deleted (a hole in the table), and a hook's program not running at all on
+after the first is deleted (a hole in the table), a return hook through the sys_exit
+dispatcher, and a hook's program not running at all on
 20,000 unrelated syscalls (kernel.bpf_stats_enabled run counts).
 """
 import ctypes
@@ -40,6 +41,33 @@ spec:
         operator: "Equal"
         values: ["%d"]
 """
+
+FINIT_RET = """\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "fm-ret"
+spec:
+  kprobes:
+  - call: "sys_finit_module"
+    syscall: true
+    return: true
+    args:
+    - index: 0
+      type: "int"
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values: ["%d"]
+      matchReturnArgs:
+      - index: 0
+        operator: "LT"
+        values: ["0"]
+""" % MARK_FD
 
 SETNS_QUIET = """\
 apiVersion: cilium.io/v1alpha1
@@ -96,7 +124,7 @@ class SyscallDispatch(unittest.TestCase):
         tmp = tempfile.mkdtemp(prefix="vigil-dispatch-")
         cls.files = {}
         for name, text in (("fm-a", FINIT % ("fm-a", MARK_FD)), ("fm-b", FINIT % ("fm-b", MARK_FD)),
-                           ("setns-quiet", SETNS_QUIET)):
+                           ("fm-ret", FINIT_RET), ("setns-quiet", SETNS_QUIET)):
             cls.files[name] = os.path.join(tmp, name + ".yaml")
             with open(cls.files[name], "w") as f:
                 f.write(text)
@@ -156,6 +184,12 @@ class SyscallDispatch(unittest.TestCase):
         self.assertEqual(self.deleted.returncode, 0, self.deleted.stderr)
         fd = [e["process_kprobe"]["args"][0] for e in finit_events(self.events, "fm-b")]
         self.assertEqual(fd, [{"int_arg": MARK_FD}] * 2)
+
+    def test_return_hook_on_a_dispatched_syscall_reports_the_return_value(self):
+        self.assertIn("raw_syscalls dispatcher", self.mechanism("fm-ret"))
+        evs = [e["process_kprobe"] for e in finit_events(self.events, "fm-ret")]
+        self.assertEqual(len(evs), 2, evs)
+        self.assertLess(evs[0]["return"]["int_arg"], 0)  # ENOSYS here (no modules), EBADF elsewhere
 
     def test_hook_program_does_not_run_on_unrelated_syscalls(self):
         delta, progs = self.runs
