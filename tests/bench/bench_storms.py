@@ -62,9 +62,15 @@ class Storm:
         self.name, self.argv, self.ops = name, argv, ops
 
     def run(self):
-        """Seconds the loop took, and the storm's pid (to find its events)."""
-        p = subprocess.Popen(self.argv, stdout=subprocess.PIPE, text=True)
-        out, _ = p.communicate()
+        """Seconds the loop took, and the storm's pid (to find its events). A storm killed by
+        a signal is run again (twice at most): other agents on shared machines enforce too."""
+        for attempt in range(5):
+            p = subprocess.Popen(self.argv, stdout=subprocess.PIPE, text=True)
+            out, _ = p.communicate()
+            if p.returncode >= 0:
+                break
+            print("%s (pid %d) killed by signal %d; again" % (self.name, p.pid, -p.returncode), flush=True)
+            time.sleep(2)
         if p.returncode:
             raise RuntimeError("%s failed (%d)" % (self.argv[0], p.returncode))
         return float(out), p.pid
@@ -118,6 +124,7 @@ def vigil_agent(build, default_config, libdir=None):
 
 def measure(cond, make, storms, results):
     """One round of one condition: every storm under one instance of the condition."""
+    print("round: %s" % cond, flush=True)
     with make() as agent:
         proc = getattr(agent, "proc", None)
         is_vigil = isinstance(agent, vh.Agent)
