@@ -2,6 +2,7 @@
 """Syscall-storm benchmark: what tracing costs the traced, per condition, in one run.
 
 Workloads (each a C program timing its own loop):
+  other      N getppid calls: a syscall no policy hooks
   open_out   N open+close of /etc/hostname (outside every watched prefix)
   open_in    N/10 open+close of /etc/shadow (inside monitor-sensitive-files' prefix: an event each)
   connect    N/20 TCP connects to a loopback listener, accepted and closed
@@ -186,7 +187,8 @@ def main():
     if args.vigil and os.path.exists(os.path.join(args.vigil, "vigil")):
         vh.VIGIL = os.path.join(os.path.abspath(args.vigil), "vigil")
     bench = os.path.join(args.build, "tests", "bench")
-    storms = [Storm("open_out", [os.path.join(bench, "open_storm"), str(args.opens), "/etc/hostname"], args.opens),
+    storms = [Storm("other", [os.path.join(bench, "getppid_storm"), str(args.opens)], args.opens),
+              Storm("open_out", [os.path.join(bench, "open_storm"), str(args.opens), "/etc/hostname"], args.opens),
               Storm("open_in", [os.path.join(bench, "open_storm"), str(args.opens // 10), "/etc/shadow"],
                     args.opens // 10),
               Storm("connect", [os.path.join(bench, "connect_storm"), str(args.opens // 20)], args.opens // 20)]
@@ -202,6 +204,7 @@ def main():
 
     for s in storms:  # warm the page cache and the listener path
         Storm(s.name, s.argv[:1] + ["100"] + s.argv[2:], 100).run()
+    print("storms: " + ", ".join("%s %d ops" % (s.name, s.ops) for s in storms), flush=True)
     results = {}
     for r in range(args.rounds):
         order = conds[r % len(conds):] + conds[:r % len(conds)]
@@ -209,8 +212,7 @@ def main():
             measure(cond, makers[cond], storms, results)
         print("round %d done (%s)" % (r + 1, " ".join(order)), flush=True)
 
-    print("\nstorms: open_out %d, open_in %d, connect %d ops; %d rounds, conditions interleaved"
-          % (args.opens, args.opens // 10, args.opens // 20, args.rounds))
+    print("\n%d rounds, conditions interleaved" % args.rounds)
     print("%-8s %-9s %-22s %10s %8s %9s %6s %7s" % ("storm", "condition", "ratio median [min-max]", "agent us/op",
                                                    "RSS MiB", "delivered", "lost", "dropped"))
     for s in storms:

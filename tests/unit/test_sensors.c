@@ -24,10 +24,10 @@ int __wrap_tp_format_read(const char *subsys, const char *event, struct tp_field
 int __wrap_tp_format_read(const char *subsys, const char *event, struct tp_field *out, size_t max)
 {
 	static const struct tp_field fields[] = {
-		{"common_type", "unsigned short", 0, 2, false},
-		{"__syscall_nr", "int", 8, 4, true},
-		{"arg0", "unsigned long", 16, 8, false},
-		{"arg1", "unsigned long", 24, 8, false},
+		{"common_type", "unsigned short", 0, 2, false, false},
+		{"__syscall_nr", "int", 8, 4, true, false},
+		{"arg0", "unsigned long", 16, 8, false, false},
+		{"arg1", "unsigned long", 24, 8, false, false},
 	};
 	size_t i;
 
