@@ -19,7 +19,8 @@
 #define HOST_PID_NS 4026531836u
 
 /* tracefs as on our machines: every syscalls event but finit_module's (no modules), the
- * setns/newstat layout for all of them. */
+ * setns/newstat layout for all of them; other subsystems from the real tracefs. */
+int __real_tp_format_read(const char *subsys, const char *event, struct tp_field *out, size_t max);
 int __wrap_tp_format_read(const char *subsys, const char *event, struct tp_field *out, size_t max);
 int __wrap_tp_format_read(const char *subsys, const char *event, struct tp_field *out, size_t max)
 {
@@ -31,7 +32,9 @@ int __wrap_tp_format_read(const char *subsys, const char *event, struct tp_field
 	};
 	size_t i;
 
-	if (strcmp(subsys, "syscalls") || strstr(event, "finit_module") || !strcmp(event, "sys_enter_stat"))
+	if (strcmp(subsys, "syscalls"))
+		return __real_tp_format_read(subsys, event, out, max);
+	if (strstr(event, "finit_module") || !strcmp(event, "sys_enter_stat"))
 		return -ENOENT;
 	for (i = 0; i < max && i < sizeof(fields) / sizeof(fields[0]); i++)
 		out[i] = fields[i];
