@@ -23,6 +23,7 @@ const volatile struct vg_hook_config cfg = {};
 #include "lib/args.h"
 #include "lib/selectors.h"
 #include "lib/actions.h"
+#include "lib/dispatch_maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -212,10 +213,22 @@ int generic_tp_btf_sys_exit(__u64 *ctx)
 	return syscall_exit(ctx);
 }
 
+/* Also the dispatcher's tail-call target (bpf/dispatch.h): once done, the next hook of the
+ * same syscall runs. */
 SEC("raw_tp/sys_exit")
 int generic_raw_tp_sys_exit(__u64 *ctx)
 {
-	return syscall_exit(ctx);
+	syscall_exit(ctx);
+	if (cfg.dispatch_slot)
+		dispatch_from(ctx, &vg_sys_exit, cfg.syscall_nr, cfg.dispatch_slot);
+	return 0;
+}
+
+/* syscalls:sys_exit_X: `long ret` follows the common fields and the syscall number */
+SEC("tracepoint")
+int generic_tracepoint_sys_exit(void *ctx)
+{
+	return generic_exit(*(long *)(ctx + 16));
 }
 
 SEC("fexit")
@@ -241,6 +254,8 @@ SEC("raw_tp/sys_enter")
 int generic_raw_tp_sys_enter(__u64 *ctx)
 {
 	generic_run(ctx);
+	if (cfg.dispatch_slot)
+		dispatch_from(ctx, &vg_sys_enter, cfg.syscall_nr, cfg.dispatch_slot);
 	return 0;
 }
 

@@ -243,6 +243,8 @@ struct vg_hook_config {
 	__u8 ret_type;		/* enum vg_arg of returnArg (an integer type) */
 	__u8 pad[3];
 	__u32 scope;		/* scoped policy: runs only in cgroups vg_scopes lists for it; 0: everywhere */
+	__u32 dispatch_slot;	/* raw_syscalls hooks: 0 attached alone; k + 1 the k-th of its
+				 * syscall's hooks in the dispatcher's table (bpf/dispatch.h) */
 	struct vg_arg_spec args[VG_MAX_ARGS];
 	struct vg_selector sel[VG_MAX_SELECTORS];
 };

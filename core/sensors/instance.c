@@ -29,6 +29,10 @@ struct sensor {
 	uint64_t offset;	/* uprobes without a symbol */
 	bool is_return;
 	bool keep_pins;		/* freed at shutdown under --keep-enforcing: the pins outlive us */
+	bool dispatch_ref;	/* the instance's tables are the dispatcher's (dispatch_ref) */
+	int nr;			/* the dispatcher: syscall number and slot; slot -1: not in it */
+	int slot;
+	bool in_table;		/* attached: in the dispatcher's table */
 };
 
 static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_mech m)
@@ -44,6 +48,8 @@ static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_me
 	case MECH_LSM: return skel->progs.generic_lsm;
 	case MECH_UPROBE: return skel->progs.generic_uprobe;
 	case MECH_CGROUP_CONNECT: return skel->progs.generic_connect4;
+	case MECH_SYSCALL_TRACEPOINT: return skel->progs.generic_tracepoint;
+	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_raw_tp_sys_enter;
 	}
 	return NULL;
 }
@@ -58,9 +64,11 @@ static struct bpf_program *second_program(struct generic_bpf *skel, const struct
 		return NULL;
 	switch (h->mech) {
 	case MECH_RAW_SYSCALL_TP_BTF: return skel->progs.generic_tp_btf_sys_exit;
-	case MECH_RAW_SYSCALL_RAW_TP: return skel->progs.generic_raw_tp_sys_exit;
+	case MECH_RAW_SYSCALL_RAW_TP:
+	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_raw_tp_sys_exit;
 	case MECH_FENTRY: return skel->progs.generic_fexit;
 	case MECH_KPROBE: return skel->progs.generic_kretprobe;
+	case MECH_SYSCALL_TRACEPOINT: return skel->progs.generic_tracepoint_sys_exit;
 	default: return NULL;
 	}
 }
@@ -104,6 +112,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 
 	if (!s)
 		return -ENOMEM;
+	s->slot = -1;
 	s->mech = h->mech;
 	snprintf(s->target, sizeof(s->target), "%s", h->target);
 	snprintf(s->subsys, sizeof(s->subsys), "%s", h->subsys);
@@ -128,7 +137,23 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		snprintf(why, why_size, "reuse shared maps: %s", strerror(-err));
 		goto err_out;
 	}
+	/* the dispatcher's tables, so a raw_syscalls hook can be tail-called; other instances
+	 * share them too rather than each creating two of its own */
+	if (!dispatch_ref(s->skel->obj)) {
+		s->dispatch_ref = true;
+	} else {
+		bpf_map__set_max_entries(s->skel->maps.vg_sys_enter, 1);
+		bpf_map__set_max_entries(s->skel->maps.vg_sys_exit, 1);
+	}
 	memcpy((void *)&s->skel->rodata->cfg, &h->cfg, sizeof(h->cfg));
+	if (h->mech == MECH_RAW_SYSCALL_DISPATCH) {
+		s->nr = h->cfg.syscall_nr;
+		if (s->dispatch_ref && !h->attach_alone)
+			s->slot = dispatch_reserve(s->nr);
+		if (s->slot < 0)	/* table full, pinned or no dispatcher: alone on raw_syscalls */
+			s->mech = MECH_RAW_SYSCALL_RAW_TP;
+		s->skel->rodata->cfg.dispatch_slot = s->slot < 0 ? 0 : (uint32_t)s->slot + 1;
+	}
 	s->skel->rodata->wakeup_batch = wakeup_batch;
 	size_map(s->skel->maps.str_eq, &h->str_eq, has_list(h, VG_F_STR_EQ));
 	size_map(s->skel->maps.str_prefix, &h->str_prefix, false);
@@ -213,12 +238,34 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 {
 	int err;
 
-	if (s->link)
+	if (s->link || s->in_table)
 		return 0;
+	if (s->mech == MECH_RAW_SYSCALL_DISPATCH) {
+		/* the exit first, as below */
+		err = s->is_return ? dispatch_add(s->nr, s->slot, 1, bpf_program__fd(s->prog2)) : 0;
+		if (!err) {
+			err = dispatch_add(s->nr, s->slot, 0, bpf_program__fd(s->prog));
+			if (err && s->is_return)
+				dispatch_remove(s->nr, s->slot, 1);
+		}
+		if (err)
+			snprintf(why, why_size, "add %s to the raw_syscalls dispatcher: %s", s->target, strerror(-err));
+		s->in_table = !err;
+		return err;
+	}
 	/* a return probe's exit goes first, so no call's record waits for an exit not yet there */
 	if (s->is_return && !s->link2) {
-		s->link2 = s->mech == MECH_KPROBE ? bpf_program__attach_kprobe(s->prog2, true, s->target)
-						  : bpf_program__attach(s->prog2);
+		char exit_event[128];
+
+		if (s->mech == MECH_KPROBE) {
+			s->link2 = bpf_program__attach_kprobe(s->prog2, true, s->target);
+		} else if (s->mech == MECH_SYSCALL_TRACEPOINT) {
+			/* sys_enter_X's twin is sys_exit_X */
+			snprintf(exit_event, sizeof(exit_event), "sys_exit_%s", s->target + strlen("sys_enter_"));
+			s->link2 = bpf_program__attach_tracepoint(s->prog2, s->subsys, exit_event);
+		} else {
+			s->link2 = bpf_program__attach(s->prog2);
+		}
 		if (!s->link2) {
 			err = -errno;
 			snprintf(why, why_size, "attach the return program of %s: %s", s->target, strerror(-err));
@@ -227,6 +274,7 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 	}
 	switch (s->mech) {
 	case MECH_TRACEPOINT:
+	case MECH_SYSCALL_TRACEPOINT:
 		s->link = bpf_program__attach_tracepoint(s->prog, s->subsys, s->target);
 		break;
 	case MECH_KPROBE:
@@ -287,6 +335,12 @@ static void unpin(struct bpf_link *link)
 
 void sensor_detach(struct sensor *s)
 {
+	if (s->in_table) {
+		dispatch_remove(s->nr, s->slot, 0);
+		if (s->is_return)
+			dispatch_remove(s->nr, s->slot, 1);
+		s->in_table = false;
+	}
 	unpin(s->link);
 	unpin(s->link2);
 	bpf_link__destroy(s->link);
@@ -299,10 +353,19 @@ void sensor_free(struct sensor *s)
 {
 	if (!s)
 		return;
-	if (!s->keep_pins)
+	if (!s->keep_pins || s->in_table)
 		sensor_detach(s);
 	bpf_link__destroy(s->link);	/* a pinned link stays attached: the pin holds it */
 	bpf_link__destroy(s->link2);
 	generic_bpf__destroy(s->skel);
+	if (s->slot >= 0)
+		dispatch_release(s->nr, s->slot);
+	if (s->dispatch_ref)
+		dispatch_unref();
 	free(s);
+}
+
+enum sensor_mech sensor_mech_used(const struct sensor *s)
+{
+	return s->mech;
 }

@@ -332,7 +332,10 @@ static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct
 
 		if (h->skipped)
 			continue;
+		h->compiled->attach_alone = s->pin_dir[0] && hook_enforces(h->compiled);
 		rc = sensor_load(h->compiled, s->loader, s->wakeup_batch, &h->sensor, why, sizeof(why));
+		if (!rc)
+			h->status.mechanism = sensor_mech_name(sensor_mech_used(h->sensor));
 		if (!rc && lp->enabled)
 			rc = attach_hook(s, lp, h, why, sizeof(why));
 		h->status.attached = !rc && lp->enabled;

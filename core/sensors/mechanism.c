@@ -54,6 +54,8 @@ static const char *const mech_names[] = {
 	[MECH_LSM] = "lsm",
 	[MECH_UPROBE] = "uprobe",
 	[MECH_CGROUP_CONNECT] = "cgroup connect4/connect6",
+	[MECH_SYSCALL_TRACEPOINT] = "syscalls:sys_enter_X tracepoint (runs on that syscall only)",
+	[MECH_RAW_SYSCALL_DISPATCH] = "raw_syscalls dispatcher (raw_tp, tail call by syscall number)",
 };
 
 const char *sensor_mech_name(enum sensor_mech m)
@@ -244,6 +246,62 @@ static int cgroup_connect_hook(struct compile_ctx *ctx, const struct vigil_hook 
 	return fill_args(ctx, hook, out, true, -1, 11);
 }
 
+/* The kernel's own per-syscall tracepoints: one probe on raw_syscalls/sys_enter tests a bitmap
+ * of enabled syscall numbers and runs only the programs attached to that syscall's event, so
+ * a hook here costs nothing on other syscalls (on raw_syscalls every program runs on every
+ * syscall of the machine). The record is {common fields, int __syscall_nr, then one unsigned
+ * long per argument from offset 16}; sys_exit_X has `long ret` at offset 16. */
+#define SYSCALL_TP_ARGS_OFFSET 16
+
+/* The event's name where the kernel defines the syscall under another name (x86-64). */
+static const char *syscall_event_name(const char *name)
+{
+	static const struct {
+		const char *syscall, *event;
+	} aliases[] = {
+		{"stat", "newstat"}, {"fstat", "newfstat"}, {"lstat", "newlstat"},
+		{"uname", "newuname"}, {"sendfile", "sendfile64"}, {"umount2", "umount"},
+	};
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(aliases); i++)
+		if (!strcmp(name, aliases[i].syscall))
+			return aliases[i].event;
+	return name;
+}
+
+static bool syscall_tracepoint_exists(const char *name, bool is_return)
+{
+	struct tp_field fields[16];
+	char event[96];
+
+	snprintf(event, sizeof(event), "sys_enter_%s", name);
+	if (tp_format_read("syscalls", event, fields, VIGIL_ARRAY_SIZE(fields)) < 0)
+		return false;
+	snprintf(event, sizeof(event), "sys_exit_%s", name);
+	return !is_return || tp_format_read("syscalls", event, fields, VIGIL_ARRAY_SIZE(fields)) >= 0;
+}
+
+static int syscall_tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out,
+				   const char *name)
+{
+	size_t i;
+	int err;
+
+	out->mech = MECH_SYSCALL_TRACEPOINT;
+	out->cfg.fetch = VG_FETCH_TRACEPOINT;
+	snprintf(out->subsys, sizeof(out->subsys), "syscalls");
+	snprintf(out->target, sizeof(out->target), "sys_enter_%s", name);
+	snprintf(out->note, sizeof(out->note), "no kprobe or fentry here: Sigkill/Signal only, no Override");
+	err = fill_args(ctx, hook, out, true, -1, 5);
+	for (i = 0; !err && i < hook->nargs; i++) {
+		out->cfg.args[i].tp_offset = (uint16_t)(SYSCALL_TP_ARGS_OFFSET + 8 * hook->args[i].index);
+		out->cfg.args[i].tp_size = 8;
+		out->cfg.args[i].tp_signed = 0;	/* sign_extend() applies the declared type */
+	}
+	return err;
+}
+
 static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	const char *name = syscall_base_name(hook->call);
@@ -276,8 +334,17 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	} else if (permits(ctx, VIGIL_MECH_KPROBE)) {
 		out->mech = MECH_KPROBE;
 		out->cfg.fetch = VG_FETCH_SYSCALL_PTREGS;
-	} else if (permits(ctx, VIGIL_MECH_TP_BTF) || permits(ctx, VIGIL_MECH_RAW_TP)) {
-		out->mech = permits(ctx, VIGIL_MECH_TP_BTF) ? MECH_RAW_SYSCALL_TP_BTF : MECH_RAW_SYSCALL_RAW_TP;
+	} else if (permits(ctx, VIGIL_MECH_TRACEPOINT) &&
+		   syscall_tracepoint_exists(syscall_event_name(name), hook->is_return)) {
+		return syscall_tracepoint_hook(ctx, hook, out, syscall_event_name(name));
+	} else if (permits(ctx, VIGIL_MECH_RAW_TP)) {
+		/* the dispatcher tail-calls raw_tp programs: a tp_btf one may not share its table */
+		out->mech = MECH_RAW_SYSCALL_DISPATCH;
+		out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
+		snprintf(out->note, sizeof(out->note),
+			 "no kprobe, fentry or syscalls:sys_enter_%s here: Sigkill/Signal only, no Override", name);
+	} else if (permits(ctx, VIGIL_MECH_TP_BTF)) {
+		out->mech = MECH_RAW_SYSCALL_TP_BTF;
 		out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
 		snprintf(out->note, sizeof(out->note),
 			 "no kprobe or fentry here: every syscall passes a filter for %s; Sigkill/Signal only, no Override",
@@ -469,6 +536,8 @@ static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	switch (out->mech) {
 	case MECH_RAW_SYSCALL_TP_BTF:
 	case MECH_RAW_SYSCALL_RAW_TP:
+	case MECH_SYSCALL_TRACEPOINT:
+	case MECH_RAW_SYSCALL_DISPATCH:
 	case MECH_KPROBE:
 		break;
 	case MECH_FENTRY:

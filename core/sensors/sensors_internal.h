@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "generic.h"
+#include "dispatch.h"
 #include "sensors.h"
 
 /* How a hook is attached; each maps to one program of bpf/generic.bpf.c. */
@@ -19,6 +20,8 @@ enum sensor_mech {
 	MECH_LSM,
 	MECH_UPROBE,
 	MECH_CGROUP_CONNECT,		/* cgroup connect4 + connect6 on the cgroup v2 root */
+	MECH_SYSCALL_TRACEPOINT,	/* syscalls:sys_enter_X (+ sys_exit_X): runs on X only */
+	MECH_RAW_SYSCALL_DISPATCH,	/* raw_tp in the raw_syscalls dispatcher's table (dispatch.c) */
 };
 
 const char *sensor_mech_name(enum sensor_mech m);
@@ -66,6 +69,8 @@ struct compiled_hook {
 	char function_name[160];
 	char label[VG_MAX_ARGS][64];
 	const char *selector_labels[VG_MAX_SELECTORS];	/* borrowed from the policy tree */
+	bool attach_alone;		/* set by the manager: pinned under --keep-enforcing, so
+					 * not in the dispatcher's table (the pin holds one link) */
 };
 
 void compiled_hook_free(struct compiled_hook *h);
@@ -161,5 +166,22 @@ union list_key {
  * text for a files list, a file for a values list). */
 int list_key(const struct list_ref *ref, const struct list_value *value, union list_key *key);
 void sensor_free(struct sensor *s);
+/* The mechanism the loaded sensor got: a dispatcher hook whose syscall's table was full
+ * (or that is pinned) attaches alone on raw_syscalls. */
+enum sensor_mech sensor_mech_used(const struct sensor *s);
+
+/* dispatch.c: the raw_syscalls dispatcher, one per process (bpf/dispatch.h).
+ * dispatch_ref: make obj's vg_sys_enter/vg_sys_exit the dispatcher's tables, loading the
+ * dispatcher first if needed; 0 or -errno (then obj keeps tables of its own). Each 0 is
+ * paired with a dispatch_unref. dispatch_reserve: a free slot of syscall nr (0 ..
+ * VG_SYSCALL_CHAIN - 1) or -ENOSPC; dispatch_release frees it. dispatch_add puts prog_fd in
+ * the slot of direction dir (0 enter, 1 exit) and attaches that direction's dispatcher if
+ * it was not; dispatch_remove takes it out and detaches the dispatcher after the last. */
+int dispatch_ref(struct bpf_object *obj);
+void dispatch_unref(void);
+int dispatch_reserve(int nr);
+void dispatch_release(int nr, int slot);
+int dispatch_add(int nr, int slot, int dir, int prog_fd);
+void dispatch_remove(int nr, int slot, int dir);
 
 #endif

@@ -39,6 +39,7 @@ static void check(int cond, const char *what)
 
 struct sensor {
 	bool attached;
+	enum sensor_mech mech;
 };
 
 int __wrap_sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader, uint32_t wakeup_batch,
@@ -49,7 +50,15 @@ int __wrap_sensor_load(const struct compiled_hook *h, const struct vigil_loader 
 		return -ENOENT;
 	}
 	*out = calloc(1, sizeof(**out));
+	if (*out)
+		(*out)->mech = h->mech;
 	return *out ? 0 : -ENOMEM;
+}
+
+enum sensor_mech __wrap_sensor_mech_used(const struct sensor *s)
+{
+	check(s != NULL, "mech_used: no sensor");
+	return s->mech;
 }
 
 int __wrap_sensor_attach(struct sensor *s, char *why, size_t why_size)

@@ -1,5 +1,5 @@
 """Host lane: TracingPolicies matched in the kernel of this machine (Linux 6.18, no kprobes,
-no trampolines): classic tracepoints, syscall kprobes landing on raw_syscalls/sys_enter,
+no trampolines): classic tracepoints, syscall kprobes landing on syscalls:sys_enter_X,
 binary / namespace / rate-limit / NoPost selectors, and policy management at run time.
 
 Every assertion is on events a `vigil getevents` subscriber received, and on their count:
@@ -294,7 +294,7 @@ class PolicyEngine(unittest.TestCase):
         self.assertEqual(buf, {"bytes_arg": base64.b64encode(b"vigil charbuf\n").decode()})
         self.assertEqual(size, {"size_arg": "14"})
 
-    def test_syscall_kprobe_lands_on_raw_syscalls_with_args(self):
+    def test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args(self):
         evs = [e["process_kprobe"] for e in self.events
                if "process_kprobe" in e and e["process_kprobe"]["policy_name"] == "setns-watch"]
         self.assertEqual(len(evs), 1, evs)
@@ -308,7 +308,8 @@ class PolicyEngine(unittest.TestCase):
         pols = {p["name"]: p for p in self.status["policies"]}
         hook = pols["setns-watch"]["hooks"][0]
         self.assertEqual(hook["hook"], "kprobe __x64_sys_setns")
-        self.assertIn("raw_syscalls/sys_enter", hook["mechanism"])
+        # the kernel's per-syscall event: other syscalls never run this hook
+        self.assertIn("syscalls:sys_enter_X", hook["mechanism"])
         self.assertIn("Sigkill/Signal only", hook["note"])
         self.assertTrue(hook["attached"])
         self.assertEqual(pols["open-etc"]["hooks"][0]["mechanism"], "tracepoint")

@@ -232,7 +232,7 @@ class Privileges(unittest.TestCase):
         self.assertEqual(mechs.pop("lua-deny-exec"), "tp_btf")
         self.assertEqual(mechs, {
             "cap-tp-btf": "tp_btf",
-            "cap-raw-syscalls": "raw_syscalls/sys_enter (tp_btf) + syscall filter",
+            "cap-raw-syscalls": "syscalls:sys_enter_X tracepoint (runs on that syscall only)",
             "cap-tracepoint": "tracepoint",
             "cap-uprobe": "uprobe",
             "cap-cgroup-connect": "cgroup connect4/connect6",

@@ -18,6 +18,29 @@
 
 #define HOST_PID_NS 4026531836u
 
+/* tracefs as on our machines: every syscalls event but finit_module's (no modules), the
+ * setns/newstat layout for all of them; other subsystems from the real tracefs. */
+int __real_tp_format_read(const char *subsys, const char *event, struct tp_field *out, size_t max);
+int __wrap_tp_format_read(const char *subsys, const char *event, struct tp_field *out, size_t max);
+int __wrap_tp_format_read(const char *subsys, const char *event, struct tp_field *out, size_t max)
+{
+	static const struct tp_field fields[] = {
+		{"common_type", "unsigned short", 0, 2, false, false},
+		{"__syscall_nr", "int", 8, 4, true, false},
+		{"arg0", "unsigned long", 16, 8, false, false},
+		{"arg1", "unsigned long", 24, 8, false, false},
+	};
+	size_t i;
+
+	if (strcmp(subsys, "syscalls"))
+		return __real_tp_format_read(subsys, event, out, max);
+	if (strstr(event, "finit_module") || !strcmp(event, "sys_enter_stat"))
+		return -ENOENT;
+	for (i = 0; i < max && i < sizeof(fields) / sizeof(fields[0]); i++)
+		out[i] = fields[i];
+	return (int)i;
+}
+
 struct fixture {
 	struct vigil_probe_report probe;
 	uint32_t host_ns[VIGIL_NS_COUNT];
@@ -93,18 +116,42 @@ static int compile(struct fixture *f, const char *spec, int mode)
 
 /* ---- mechanisms ---- */
 
-static void test_syscall_hook_without_kprobes_lands_on_raw_syscalls_with_its_number(void **state)
+static void test_syscall_hook_without_kprobes_lands_on_its_syscall_tracepoint(void **state)
 {
 	struct fixture *f = *state;
 
 	assert_int_equal(compile(f, SETNS_SPEC("    - matchActions:\n      - action: Sigkill\n"), VIGIL_MODE_ENFORCE), 0);
-	assert_int_equal(f->hook.mech, MECH_RAW_SYSCALL_TP_BTF);
-	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_RAW_SYSCALL);
-	assert_int_equal(f->hook.cfg.syscall_nr, 308);	/* setns on x86-64 */
+	assert_int_equal(f->hook.mech, MECH_SYSCALL_TRACEPOINT);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_TRACEPOINT);
+	assert_string_equal(f->hook.subsys, "syscalls");
+	assert_string_equal(f->hook.target, "sys_enter_setns");
 	assert_string_equal(f->hook.function_name, "__x64_sys_setns");
 	assert_non_null(strstr(f->hook.note, "Sigkill/Signal only"));
 	assert_int_equal(f->hook.cfg.args[0].user, 1);
-	assert_int_equal(f->hook.cfg.args[1].index, 1);
+	/* one unsigned long per argument after the common fields and the syscall number */
+	assert_int_equal(f->hook.cfg.args[0].tp_offset, 16);
+	assert_int_equal(f->hook.cfg.args[1].tp_offset, 24);
+	assert_int_equal(f->hook.cfg.args[1].tp_size, 8);
+}
+
+static void test_syscall_event_named_otherwise_is_found_under_its_kernel_name(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_stat\n    syscall: true\n", VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_SYSCALL_TRACEPOINT);
+	assert_string_equal(f->hook.target, "sys_enter_newstat");
+}
+
+static void test_syscall_without_a_tracepoint_goes_to_the_raw_syscalls_dispatcher(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_finit_module\n    syscall: true\n", VIGIL_MODE_ENFORCE),
+			 0);
+	assert_int_equal(f->hook.mech, MECH_RAW_SYSCALL_DISPATCH);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_RAW_SYSCALL);
+	assert_int_equal(f->hook.cfg.syscall_nr, 313);	/* finit_module on x86-64 */
 }
 
 static void test_syscall_hook_prefers_kprobe_where_the_kernel_has_it(void **state)
@@ -624,7 +671,9 @@ static void test_sigkill_in_monitor_mode_is_not_pinned(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_syscall_hook_without_kprobes_lands_on_raw_syscalls_with_its_number),
+		T(test_syscall_hook_without_kprobes_lands_on_its_syscall_tracepoint),
+		T(test_syscall_event_named_otherwise_is_found_under_its_kernel_name),
+		T(test_syscall_without_a_tracepoint_goes_to_the_raw_syscalls_dispatcher),
 		T(test_files_list_keys_are_the_files_device_and_inode),
 		T(test_files_list_is_refused_where_it_cannot_match),
 		T(test_files_list_with_a_missing_file_names_the_list),

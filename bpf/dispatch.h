@@ -1,0 +1,16 @@
+/* dispatch.h - the raw_syscalls dispatcher's table, both sides.
+ *
+ * Where a syscall has no syscalls:sys_enter_X tracepoint of its own (kprobes and fentry
+ * missing too), its hooks go on raw_syscalls/sys_enter, which every syscall of every task
+ * passes. One dispatcher program sits there and tail-calls only the hooks registered for
+ * the syscall's number, so a tenth such hook costs nothing on other syscalls. Slot
+ * nr * VG_SYSCALL_CHAIN + k holds the k-th hook of syscall nr; a hook, once done, tail-calls
+ * the next filled slot of its syscall (bpf/generic.bpf.c). Filled by core/sensors/dispatch.c.
+ */
+#ifndef VIGIL_BPF_DISPATCH_H
+#define VIGIL_BPF_DISPATCH_H
+
+#define VG_SYSCALL_SLOTS 512	/* x86-64 syscall numbers; x32 ones (512 and up) are not hooked */
+#define VG_SYSCALL_CHAIN 4	/* hooks per syscall number in the table; more attach alone */
+
+#endif

@@ -1,0 +1,39 @@
+/* dispatch_maps.h - the dispatcher's program tables (bpf/dispatch.h), one per direction.
+ * Defined alike in the dispatcher and in every hook instance, which reuses the
+ * dispatcher's fds (core/sensors/dispatch.c). */
+#ifndef VIGIL_DISPATCH_MAPS_H
+#define VIGIL_DISPATCH_MAPS_H
+
+#include "dispatch.h"
+
+/* nr * VG_SYSCALL_CHAIN + k -> the k-th entry program on syscall nr */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, VG_SYSCALL_SLOTS * VG_SYSCALL_CHAIN);
+	__type(key, __u32);
+	__type(value, __u32);
+} vg_sys_enter SEC(".maps");
+
+/* nr * VG_SYSCALL_CHAIN + k -> the k-th return program on syscall nr */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, VG_SYSCALL_SLOTS * VG_SYSCALL_CHAIN);
+	__type(key, __u32);
+	__type(value, __u32);
+} vg_sys_exit SEC(".maps");
+
+/* Run the filled slots of syscall nr from slot `from` on: the first tail call that finds a
+ * program does not return; an empty slot (a hook removed) falls through to the next. */
+static __always_inline void dispatch_from(void *ctx, void *table, __u64 nr, __u32 from)
+{
+	__u32 k;
+
+	if (nr >= VG_SYSCALL_SLOTS)
+		return;
+#pragma unroll
+	for (k = 0; k < VG_SYSCALL_CHAIN; k++)
+		if (k >= from)
+			bpf_tail_call(ctx, table, nr * VG_SYSCALL_CHAIN + k);
+}
+
+#endif

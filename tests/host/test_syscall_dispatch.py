@@ -1,0 +1,202 @@
+"""Host lane: syscall hooks cost one program per syscall, not one per hook on every syscall.
+
+On this kernel (no kprobes, no trampolines) a `syscall: true` hook lands on the kernel's own
+syscalls:sys_enter_X tracepoint, which runs only on syscall X; a syscall without one (this
+kernel has no modules, so no sys_enter_finit_module) goes into the raw_syscalls dispatcher's
+table, which tail-calls only the hooks of the running syscall. Checked here: the mechanism
+each hook got, events from two hooks on one dispatched syscall, the second still running
+after the first is deleted (a hole in the table), a return hook through the sys_exit
+dispatcher, and a hook's program not running at all on
+20,000 unrelated syscalls (kernel.bpf_stats_enabled run counts).
+"""
+import ctypes
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vigilhost as vh  # noqa: E402
+
+NR_FINIT_MODULE = 313
+MARK_FD = 4242  # the fd our finit_module calls pass: nobody else's
+
+FINIT = """\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "%s"
+spec:
+  kprobes:
+  - call: "sys_finit_module"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values: ["%d"]
+"""
+
+FINIT_RET = """\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "fm-ret"
+spec:
+  kprobes:
+  - call: "sys_finit_module"
+    syscall: true
+    return: true
+    args:
+    - index: 0
+      type: "int"
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values: ["%d"]
+      matchReturnArgs:
+      - index: 0
+        operator: "LT"
+        values: ["0"]
+""" % MARK_FD
+
+SETNS_QUIET = """\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "setns-quiet"
+spec:
+  kprobes:
+  - call: "sys_setns"
+    syscall: true
+    args:
+    - index: 1
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values: ["12345"]
+"""
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def finit_module():
+    LIBC.syscall(NR_FINIT_MODULE, MARK_FD, b"", 0)  # fails (no such fd, no modules): still seen
+
+
+def tracefs():
+    with open("/proc/mounts") as f:
+        for line in f:
+            if line.split()[2] == "tracefs":
+                return line.split()[1]
+    return "/sys/kernel/tracing"
+
+
+def bpftool_json(*argv):
+    return json.loads(subprocess.run(["bpftool", "-j"] + list(argv), capture_output=True, text=True,
+                                     check=True).stdout)
+
+
+def run_count(prog_id):
+    return bpftool_json("prog", "show", "id", str(prog_id)).get("run_cnt", 0)
+
+
+def finit_events(agent_events, policy):
+    return [e for e in agent_events if "process_kprobe" in e and e["process_kprobe"]["policy_name"] == policy
+            and e["process_kprobe"]["process"]["pid"] == os.getpid()]
+
+
+@vh.require_root
+class SyscallDispatch(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        tmp = tempfile.mkdtemp(prefix="vigil-dispatch-")
+        cls.files = {}
+        for name, text in (("fm-a", FINIT % ("fm-a", MARK_FD)), ("fm-b", FINIT % ("fm-b", MARK_FD)),
+                           ("fm-ret", FINIT_RET), ("setns-quiet", SETNS_QUIET)):
+            cls.files[name] = os.path.join(tmp, name + ".yaml")
+            with open(cls.files[name], "w") as f:
+                f.write(text)
+        cls.has_finit_tp = None
+        args = []
+        for path in cls.files.values():
+            args += ["--tracing-policy", path]
+        with vh.Agent(*args, outputs=("json",)) as agent:
+            cls.has_finit_tp = os.path.exists(os.path.join(tracefs(), "events/syscalls/sys_enter_finit_module"))
+            cls.status = agent.status()
+            finit_module()
+            # delete the first hook of the syscall's table: the second must still run
+            cls.deleted = subprocess.run([vh.VIGIL, "tp", "delete", "fm-a", "--control", agent.control],
+                                         capture_output=True, text=True)
+            finit_module()
+            cls.runs = cls.count_unrelated(agent.proc.pid)
+            cls.events = agent.events("json")
+
+    @classmethod
+    def count_unrelated(cls, agent_pid):
+        """Run counts of the setns hook's program across 20,000 getppid calls."""
+        prog = [p["prog_id"] for p in bpftool_json("perf", "list")
+                if p.get("pid") == agent_pid and p.get("tracepoint") == "sys_enter_setns"]
+        if len(prog) != 1:
+            return None, prog
+        with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+            was = f.read().strip()
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write("1")
+        try:
+            before = run_count(prog[0])
+            for _ in range(20000):
+                os.getppid()
+            return run_count(prog[0]) - before, prog
+        finally:
+            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                f.write(was)
+
+    def mechanism(self, policy):
+        pols = {p["name"]: p for p in self.status["policies"]}
+        return pols[policy]["hooks"][0]["mechanism"]
+
+    def test_syscall_with_a_tracepoint_gets_its_own_event(self):
+        self.assertIn("syscalls:sys_enter_X", self.mechanism("setns-quiet"))
+
+    def test_syscall_without_a_tracepoint_goes_to_the_dispatcher(self):
+        if self.has_finit_tp:
+            self.skipTest("this kernel has sys_enter_finit_module: nothing here needs the dispatcher")
+        self.assertIn("raw_syscalls dispatcher", self.mechanism("fm-a"))
+        self.assertIn("raw_syscalls dispatcher", self.mechanism("fm-b"))
+
+    def test_two_hooks_on_one_dispatched_syscall_both_post(self):
+        self.assertEqual(len(finit_events(self.events, "fm-a")), 1, self.events[-20:])
+        self.assertEqual(len(finit_events(self.events, "fm-b")), 2)
+
+    def test_deleting_the_first_hook_leaves_the_second_running(self):
+        self.assertEqual(self.deleted.returncode, 0, self.deleted.stderr)
+        fd = [e["process_kprobe"]["args"][0] for e in finit_events(self.events, "fm-b")]
+        self.assertEqual(fd, [{"int_arg": MARK_FD}] * 2)
+
+    def test_return_hook_on_a_dispatched_syscall_reports_the_return_value(self):
+        self.assertIn("raw_syscalls dispatcher", self.mechanism("fm-ret"))
+        evs = [e["process_kprobe"] for e in finit_events(self.events, "fm-ret")]
+        self.assertEqual(len(evs), 2, evs)
+        self.assertLess(evs[0]["return"]["int_arg"], 0)  # ENOSYS here (no modules), EBADF elsewhere
+
+    def test_hook_program_does_not_run_on_unrelated_syscalls(self):
+        delta, progs = self.runs
+        self.assertIsNotNone(delta, "setns hook programs of the agent: %s" % progs)
+        # a raw_syscalls program would have run >= 20,000 times; other tasks' setns calls are rare
+        self.assertLess(delta, 200)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
