@@ -3,8 +3,8 @@
  * Grafana dashboards written for Tetragon read vigil's /metrics unchanged.
  *
  * Only what vigil has the data for is served, each family from the counter that means
- * the same thing; the Kubernetes labels (namespace, pod, workload) are present and empty,
- * as Tetragon's are for host processes. Two families are not in Tetragon's current
+ * the same thing; the Kubernetes labels (namespace, pod, workload) are the event's pod's,
+ * as vigil_events_total has them, and empty for host processes as Tetragon's are. Two families are not in Tetragon's current
  * registry but in alert rules written against older releases: tetragon_missed_events_total
  * (now tetragon_bpf_missed_events_total) and tetragon_process_exec_total (exec events,
  * tetragon_events_total{type="PROCESS_EXEC"}); both are served with the same numbers.
@@ -48,12 +48,27 @@ static void tetragon_hook(const struct vigil_hook_info *h, char *out, size_t siz
 	}
 }
 
+/* Labels of a per-event series into l: three of the family's, then the event's
+ * namespace, pod and workload ("" outside pods). */
+static const char *const *pod_labels(const char *l[SERIES_LABELS], const struct vigil_event *ev, const char *l0,
+				     const char *l1, const char *l2)
+{
+	l[0] = l0;
+	l[1] = l1;
+	l[2] = l2;
+	l[3] = ev->pod ? ev->pod->namespace_ : "";
+	l[4] = ev->pod ? ev->pod->name : "";
+	l[5] = ev->pod ? ev->pod->workload : "";
+	return l;
+}
+
 /* tetragon_syscalls_total counts raw_syscalls/sys_enter events by the syscall their id
  * argument names (pkg/metrics/syscallmetrics); a 32-bit syscall is "i386/<number>". */
 static void count_syscall(struct vigil_metrics *m, const struct vigil_event *ev, const char *binary)
 {
 	const struct vigil_hook_info *h = ev->policy.hook;
 	const char *name = NULL;
+	const char *l[SERIES_LABELS];
 	char num[24];
 	uint64_t id;
 	size_t i;
@@ -78,11 +93,12 @@ static void count_syscall(struct vigil_metrics *m, const struct vigil_event *ev,
 		break;
 	}
 	if (name)
-		series_add(&m->table, SERIES_TG_SYSCALLS, name, binary, "", 1);
+		series_addv(&m->table, SERIES_TG_SYSCALLS, pod_labels(l, ev, name, binary, ""), 1);
 }
 
 void metrics_count_tetragon(struct vigil_metrics *m, const struct vigil_event *ev, const char *binary)
 {
+	const char *l[SERIES_LABELS];
 	char hook[300];
 
 	if (ev->type != VIGIL_EVENT_KPROBE && ev->type != VIGIL_EVENT_TRACEPOINT && ev->type != VIGIL_EVENT_LSM &&
@@ -91,22 +107,23 @@ void metrics_count_tetragon(struct vigil_metrics *m, const struct vigil_event *e
 	if (!ev->policy.hook)
 		return;
 	tetragon_hook(ev->policy.hook, hook, sizeof(hook));
-	series_add(&m->table, SERIES_TG_POLICY_EVENTS,
-		   ev->policy.hook->policy_name ? ev->policy.hook->policy_name : "", binary, hook, 1);
+	series_addv(&m->table, SERIES_TG_POLICY_EVENTS,
+		    pod_labels(l, ev, ev->policy.hook->policy_name ? ev->policy.hook->policy_name : "", binary, hook), 1);
 	count_syscall(m, ev, binary);
 }
 
 /* ---- rendering ---- */
 
 /* The process labels every Tetragon event family carries, in its order, around one
- * family-specific label (name, value) placed where it sorts. */
+ * family-specific label (name, value) placed where it sorts; s's labels 3-5 are its
+ * namespace, pod and workload. */
 static void process_sample(struct vigil_metrics *m, struct prom_out *o, const char *family, const char *binary,
-			   const char *extra, const char *extra_value, uint64_t v)
+			   const struct series *s, const char *extra, const char *extra_value, uint64_t v)
 {
-	const char *const with[] = {"binary", binary, "namespace", "", "node_name", m->node_name, "pod", "",
-				    extra, extra_value, "workload", ""};
-	const char *const without[] = {"binary", binary, "namespace", "", "node_name", m->node_name,
-				       "pod", "", "workload", ""};
+	const char *const with[] = {"binary", binary, "namespace", s->label[3], "node_name", m->node_name,
+				    "pod", s->label[4], extra, extra_value, "workload", s->label[5]};
+	const char *const without[] = {"binary", binary, "namespace", s->label[3], "node_name", m->node_name,
+				       "pod", s->label[4], "workload", s->label[5]};
 
 	if (extra)
 		prom_sample_u64(o, family, with, 6, v);
@@ -119,8 +136,25 @@ static bool tetragon_kind(const char *type)
 	return strcmp(type, "PROCESS_ALERT") && strcmp(type, "RULE_ACTION") && strcmp(type, "RULE_STATUS");
 }
 
+/* vigil's event series ordered by every label but the policy (2), so the rows that
+ * tetragon_events_total sums are adjacent. */
+static int cmp_but_policy(const void *a, const void *b)
+{
+	const struct series *x = *(struct series *const *)a, *y = *(struct series *const *)b;
+	static const int order[] = {0, 1, 3, 4, 5};
+	size_t i;
+	int c;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		c = strcmp(x->label[order[i]], y->label[order[i]]);
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
 /* tetragon_events_total{type,...} and tetragon_process_exec_total: vigil's event series
- * summed over the policy label (sorted, so the rows of one type and binary are adjacent). */
+ * summed over the policy label. */
 static void event_families(struct vigil_metrics *m, struct prom_out *o)
 {
 	struct series **v;
@@ -130,6 +164,7 @@ static void event_families(struct vigil_metrics *m, struct prom_out *o)
 
 	pthread_mutex_lock(&m->lock);
 	n = series_sorted(&m->table, SERIES_EVENTS, &v);
+	qsort(v, n, sizeof(*v), cmp_but_policy);
 	for (pass = 0; pass < 2; pass++) {
 		if (pass == 0)
 			prom_family(o, "tetragon_events_total", "counter", "The total number of Tetragon events");
@@ -137,22 +172,22 @@ static void event_families(struct vigil_metrics *m, struct prom_out *o)
 			prom_family(o, "tetragon_process_exec_total", "counter",
 				    "Process exec events (tetragon_events_total{type=\"PROCESS_EXEC\"}; an older name).");
 		for (i = 0; i < n; i = j) {
-			for (sum = 0, j = i; j < n && !strcmp(v[j]->label[0], v[i]->label[0]) &&
-					     !strcmp(v[j]->label[1], v[i]->label[1]); j++)
+			for (sum = 0, j = i; j < n && !cmp_but_policy(&v[j], &v[i]); j++)
 				sum += v[j]->value;
 			if (pass == 0 && tetragon_kind(v[i]->label[0]))
-				process_sample(m, o, "tetragon_events_total", v[i]->label[1], "type", v[i]->label[0], sum);
+				process_sample(m, o, "tetragon_events_total", v[i]->label[1], v[i], "type", v[i]->label[0],
+					       sum);
 			else if (pass == 1 && !strcmp(v[i]->label[0], "PROCESS_EXEC"))
-				process_sample(m, o, "tetragon_process_exec_total", v[i]->label[1], NULL, NULL, sum);
+				process_sample(m, o, "tetragon_process_exec_total", v[i]->label[1], v[i], NULL, NULL, sum);
 		}
 	}
 	free(v);
 	n = series_sorted(&m->table, SERIES_TG_POLICY_EVENTS, &v);
 	prom_family(o, "tetragon_policy_events_total", "counter", "Policy events calls observed.");
 	for (i = 0; i < n; i++) {
-		const char *const labels[] = {"binary", v[i]->label[1], "hook", v[i]->label[2], "namespace", "",
-					      "node_name", m->node_name, "pod", "", "policy", v[i]->label[0],
-					      "workload", ""};
+		const char *const labels[] = {"binary", v[i]->label[1], "hook", v[i]->label[2], "namespace",
+					      v[i]->label[3], "node_name", m->node_name, "pod", v[i]->label[4],
+					      "policy", v[i]->label[0], "workload", v[i]->label[5]};
 
 		prom_sample_u64(o, "tetragon_policy_events_total", labels, 7, v[i]->value);
 	}
@@ -160,7 +195,8 @@ static void event_families(struct vigil_metrics *m, struct prom_out *o)
 	n = series_sorted(&m->table, SERIES_TG_SYSCALLS, &v);
 	prom_family(o, "tetragon_syscalls_total", "counter", "System calls observed.");
 	for (i = 0; i < n; i++)
-		process_sample(m, o, "tetragon_syscalls_total", v[i]->label[1], "syscall", v[i]->label[0], v[i]->value);
+		process_sample(m, o, "tetragon_syscalls_total", v[i]->label[1], v[i], "syscall", v[i]->label[0],
+			       v[i]->value);
 	free(v);
 	pthread_mutex_unlock(&m->lock);
 }

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -192,8 +193,9 @@ class ContainerdPods(unittest.TestCase):
             # a pod the agent finds at start, and one created while it runs
             cls.pod = ctd.run_pod("web-6f87496b94-qdlh8", "team-a", cls.uid,
                                   {"app": "web", "pod-template-hash": "6f87496b94"})
+            port = vh.free_port()
             with vh.Agent("--node-name", "cri-test", "--cri-endpoint", ctd.sock,
-                          outputs=("json", "compact")) as agent:
+                          "--metrics-server", "127.0.0.1:%d" % port, outputs=("json", "compact")) as agent:
                 filt = os.path.join(ctd.dir, "filtered.json")
                 with open(filt, "w") as out:
                     sub = subprocess.Popen([vh.VIGIL, "getevents", "--bus", agent.bus, "--namespace", "team-b"],
@@ -213,6 +215,8 @@ class ContainerdPods(unittest.TestCase):
                 cls.status = agent.status()
                 cls.events = agent.events("json")
                 cls.compact = agent.events("compact", settle=0)
+                with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+                    cls.prom = r.read().decode()
 
     def exec_of(self, events, args):
         return [e["process"] for e in vh.of_type(events, "process_exec") if e["process"].get("arguments") == args]
@@ -259,6 +263,16 @@ class ContainerdPods(unittest.TestCase):
     def test_metrics_count_events_by_namespace_pod_and_workload(self):
         keys = [k for k in self.status["metrics"] if k.startswith("vigil_events_total{")]
         self.assertTrue(any('namespace="team-a",pod="web-6f87496b94-qdlh8",workload="web"' in k for k in keys), keys)
+
+    def test_tetragon_metrics_carry_namespace_pod_and_workload(self):
+        want = 'namespace="team-a",node_name="cri-test",pod="web-6f87496b94-qdlh8",type="PROCESS_EXEC",workload="web"'
+        lines = [l for l in self.prom.splitlines() if l.startswith("tetragon_events_total{")]
+        self.assertTrue(any(want in l for l in lines), lines)
+        # the host's own processes stay in rows with the labels empty
+        self.assertTrue(any('namespace="",node_name="cri-test",pod=""' in l for l in lines), lines)
+        execs = [l for l in self.prom.splitlines() if l.startswith("tetragon_process_exec_total{")]
+        self.assertTrue(any('namespace="team-b",node_name="cri-test",pod="db-0",workload="db"' in l
+                            for l in execs), execs)
 
     def test_status_names_the_runtime(self):
         rt = self.status["container_runtime"]
