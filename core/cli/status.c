@@ -33,6 +33,52 @@ static void print_runtime(const msgpack_object *rt)
 		       why->via.str.ptr);
 }
 
+static unsigned long long u64_of(const msgpack_object *map, const char *key)
+{
+	const msgpack_object *o = map ? vigil_msgpack_get(map, key) : NULL;
+
+	return o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (unsigned long long)o->via.u64 : 0;
+}
+
+/* The bus's delivery stamps and who fell behind (README "Delivery"): the incarnation and
+ * last seq a consumer's gap report names, each subscriber connection's sent / dropped /
+ * queued, and the journal's counters (all 0 without --journal-dir). */
+static void print_delivery(const msgpack_object *d, const msgpack_object *counters)
+{
+	const msgpack_object *inc = d ? vigil_msgpack_get(d, "incarnation") : NULL;
+	const msgpack_object *subs = d ? vigil_msgpack_get(d, "subscribers") : NULL;
+	uint32_t i;
+
+	if (!inc || inc->type != MSGPACK_OBJECT_STR)
+		return;
+	printf("\ndelivery:\n");
+	printf("  %-18s %.*s\n", "incarnation", (int)inc->via.str.size, inc->via.str.ptr);
+	printf("  %-18s %llu\n", "last seq", u64_of(d, "last_seq"));
+	printf("  %-18s %llu sent, %llu dropped\n", "bus", u64_of(counters, "bus_sent"), u64_of(counters, "bus_dropped"));
+	printf("  %-18s %llu written, %llu dropped, %llu evicted, %llu bytes, seq %llu..%llu\n", "journal",
+	       u64_of(counters, "journal_written"), u64_of(counters, "journal_dropped"),
+	       u64_of(counters, "journal_evicted"), u64_of(counters, "journal_bytes"),
+	       u64_of(counters, "journal_oldest_seq"), u64_of(counters, "journal_last_seq"));
+	if (!subs || subs->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	printf("  subscribers: %u\n", subs->via.array.size);
+	if (subs->via.array.size)
+		printf("    %-8s %-8s %12s %12s %14s\n", "PID", "UID", "SENT", "DROPPED", "QUEUED_BYTES");
+	for (i = 0; i < subs->via.array.size; i++) {
+		const msgpack_object *s = &subs->via.array.ptr[i];
+		const msgpack_object *pid = vigil_msgpack_get(s, "pid"), *uid = vigil_msgpack_get(s, "uid");
+		char p[24] = "-", u[24] = "-";
+
+		/* pid and uid are known for ipc:// peers only; -1 elsewhere */
+		if (pid && pid->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			snprintf(p, sizeof(p), "%llu", (unsigned long long)pid->via.u64);
+		if (uid && uid->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			snprintf(u, sizeof(u), "%llu", (unsigned long long)uid->via.u64);
+		printf("    %-8s %-8s %12llu %12llu %14llu\n", p, u, u64_of(s, "sent"), u64_of(s, "dropped"),
+		       u64_of(s, "queued_bytes"));
+	}
+}
+
 static void print_text(const msgpack_object *root)
 {
 	const msgpack_object *mechs = vigil_msgpack_get(root, "mechanisms");
@@ -64,6 +110,7 @@ static void print_text(const msgpack_object *root)
 	printf("\npolicies:\n");
 	cli_print_policies(vigil_msgpack_get(root, "policies"));
 	cli_print_policy_dir(vigil_msgpack_get(root, "policy_dir"));
+	print_delivery(vigil_msgpack_get(root, "delivery"), counters);
 	printf("\ncounters:\n");
 	for (i = 0; counters && counters->type == MSGPACK_OBJECT_MAP && i < counters->via.map.size; i++) {
 		const msgpack_object_kv *kv = &counters->via.map.ptr[i];

@@ -3,8 +3,8 @@
  * Grafana dashboards written for Tetragon read vigil's /metrics unchanged.
  *
  * Only what vigil has the data for is served, each family from the counter that means
- * the same thing; the Kubernetes labels (namespace, pod, workload) are the event's pod's,
- * as vigil_events_total has them, and empty for host processes as Tetragon's are. Two families are not in Tetragon's current
+ * the same thing; the Kubernetes labels (namespace, pod, workload) are the event's pod's
+ * (empty for host processes, as Tetragon's). Two families are not in Tetragon's current
  * registry but in alert rules written against older releases: tetragon_missed_events_total
  * (now tetragon_bpf_missed_events_total) and tetragon_process_exec_total (exec events,
  * tetragon_events_total{type="PROCESS_EXEC"}); both are served with the same numbers.

@@ -19,6 +19,7 @@ struct batch {
 	struct vigil_buf entries;	/* packed [EventTime, record] entries */
 	uint32_t n;			/* 0: the slot is free */
 	uint64_t opened_ms;
+	uint64_t first_seq;		/* the lowest journal seq in it, 0: none */
 };
 
 struct fwd_batcher {
@@ -58,10 +59,11 @@ void batcher_free(struct fwd_batcher *b)
 
 static void seal(struct fwd_batcher *b, struct batch *s)
 {
-	b->seal(b->ctx, s->tag, s->entries.data, s->entries.len, s->n);
+	b->seal(b->ctx, s->tag, s->entries.data, s->entries.len, s->n, s->first_seq);
 	/* keep the memory: the next batch of this tag is about as large */
 	vigil_buf_reset(&s->entries);
 	s->n = 0;
+	s->first_seq = 0;
 }
 
 /* The open batch for tag, or a free slot, or the oldest slot sealed to make room. */
@@ -91,7 +93,7 @@ static struct batch *slot_for(struct fwd_batcher *b, const char *tag)
 }
 
 int batcher_add(struct fwd_batcher *b, const char *tag, struct fwd_evtime t, const void *head, size_t head_len,
-		const void *body, size_t body_len, uint64_t now_ms)
+		const void *body, size_t body_len, uint64_t seq, uint64_t now_ms)
 {
 	struct batch *s = slot_for(b, tag);
 	int err;
@@ -104,6 +106,8 @@ int batcher_add(struct fwd_batcher *b, const char *tag, struct fwd_evtime t, con
 		s->opened_ms = now_ms;
 	}
 	s->n++;
+	if (seq && (!s->first_seq || seq < s->first_seq))
+		s->first_seq = seq;
 	if (s->n >= b->count_max || s->entries.len >= b->bytes_max)
 		seal(b, s);
 	return 0;
@@ -119,6 +123,17 @@ void batcher_flush(struct fwd_batcher *b, uint64_t now_ms, bool all)
 		if (s->n && (all || now_ms >= s->opened_ms + b->flush_ms))
 			seal(b, s);
 	}
+}
+
+uint64_t batcher_min_seq(const struct fwd_batcher *b)
+{
+	uint64_t m = 0;
+	size_t i;
+
+	for (i = 0; i < BATCH_SLOTS; i++)
+		if (b->slots[i].n && b->slots[i].first_seq && (!m || b->slots[i].first_seq < m))
+			m = b->slots[i].first_seq;
+	return m;
 }
 
 uint64_t batcher_deadline(const struct fwd_batcher *b)

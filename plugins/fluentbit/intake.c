@@ -123,14 +123,17 @@ static void on_gap(void *ctx, uint64_t incarnation, uint64_t first, uint64_t las
 	msgpack_pack_str_with_body(&pk, source, strlen(source));
 	msgpack_pack_str_with_body(&pk, "time", 4);
 	msgpack_pack_str_with_body(&pk, when, strlen(when));
-	if (!sb.data || batcher_add(in->b, FWD_LOSS_TAG, evtime_now(), NULL, 0, sb.data, sb.size, in->now_ms))
+	/* the record stands for the seqs it reports: a restart before its ack reports them again */
+	if (!sb.data || batcher_add(in->b, FWD_LOSS_TAG, evtime_now(), NULL, 0, sb.data, sb.size,
+				    in->reader ? first : 0, in->now_ms))
 		in->st->encode_errors++;
 	else
 		in->st->loss_records++;
 	msgpack_sbuffer_destroy(&sb);
 }
 
-struct fwd_intake *intake_open_journal(const char *control_url, const char *tag_tmpl)
+struct fwd_intake *intake_open_journal(const char *control_url, const char *tag_tmpl, uint64_t incarnation,
+				       uint64_t from_seq)
 {
 	struct vigil_reader_opts ro = { .sz = sizeof(ro), .start = VIGIL_READER_NOW };
 	struct fwd_intake *in = calloc(1, sizeof(*in));
@@ -140,6 +143,11 @@ struct fwd_intake *intake_open_journal(const char *control_url, const char *tag_
 	in->fd = -1;
 	in->tag_tmpl = tag_tmpl;
 	in->tag_node = tag_uses_node(tag_tmpl);
+	if (incarnation && from_seq) {
+		ro.start = VIGIL_READER_SEQ;
+		ro.from_seq = from_seq;
+		ro.incarnation = incarnation;
+	}
 	in->reader = vigil_reader__open(control_url, &ro);
 	if (!in->reader) {
 		free(in);
@@ -147,6 +155,18 @@ struct fwd_intake *intake_open_journal(const char *control_url, const char *tag_
 	}
 	vigil_reader__on_gap(in->reader, on_gap, in);
 	return in;
+}
+
+bool intake_position(const struct fwd_intake *in, uint64_t *incarnation, uint64_t *next)
+{
+	struct vigil_delivery d;
+
+	if (!in || !in->reader || !vigil_reader__next(in->reader))
+		return false;
+	vigil_reader__delivery(in->reader, &d);
+	*incarnation = d.incarnation;
+	*next = vigil_reader__next(in->reader);
+	return true;
 }
 
 uint64_t intake_pull_due(const struct fwd_intake *in)
@@ -303,8 +323,8 @@ static const char *cstr(const char *s, size_t n, char *out, size_t size)
 	return out;
 }
 
-static void take(struct fwd_intake *in, const struct root *r, struct fwd_batcher *b, struct fwd_stats *st,
-		 uint64_t now_ms)
+static void take(struct fwd_intake *in, const struct root *r, uint64_t seq, struct fwd_batcher *b,
+		 struct fwd_stats *st, uint64_t now_ms)
 {
 	struct fwd_evtime t;
 	char tag[FWD_TAG_MAX], node[FWD_TAG_MAX], type[FWD_TAG_MAX];
@@ -321,7 +341,7 @@ static void take(struct fwd_intake *in, const struct root *r, struct fwd_batcher
 	}
 	/* a tag cut short still routes; only templates near FWD_TAG_MAX can hit it */
 	tag_expand(in->tag_tmpl, type, in->tag_node ? cstr(r->node, r->node_len, node, sizeof(node)) : NULL, tag);
-	if (batcher_add(b, tag, t, r->head, r->head_len, r->body, r->body_len, now_ms)) {
+	if (batcher_add(b, tag, t, r->head, r->head_len, r->body, r->body_len, seq, now_ms)) {
 		st->encode_errors++;
 		st->dropped_events++;
 	}
@@ -339,7 +359,7 @@ static int take_pulled(void *ctx, uint64_t seq, const void *data, size_t len)
 		return 0;
 	}
 	in->st->events_in++;
-	take(in, &r, in->b, in->st, in->now_ms);
+	take(in, &r, seq, in->b, in->st, in->now_ms);
 	return 0;
 }
 
@@ -399,7 +419,7 @@ int intake_drain(struct fwd_intake *in, struct fwd_batcher *b, struct fwd_stats 
 			continue;
 		}
 		st->events_in++;
-		take(in, &r, b, st, now_ms);
+		take(in, &r, 0, b, st, now_ms);
 		vigil_bus_msg_free(data);
 	}
 	return err ? err : (int)taken;

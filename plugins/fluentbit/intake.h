@@ -3,6 +3,7 @@
 #ifndef FWD_INTAKE_H
 #define FWD_INTAKE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "batch.h"
@@ -17,8 +18,13 @@ struct fwd_intake *intake_open(const char *url, long rcvbuf, const char *tag_tmp
 #define FWD_LOSS_TAG "vigil.delivery_loss"
 
 /* Read the agent's journal over its control socket instead (vigild --journal-dir; root),
- * from the messages published after the first pull. NULL + errno. */
-struct fwd_intake *intake_open_journal(const char *control_url, const char *tag_tmpl);
+ * from seq from_seq of that agent incarnation (a later incarnation: from its start), or
+ * with 0s from the messages published after the first pull. NULL + errno. */
+struct fwd_intake *intake_open_journal(const char *control_url, const char *tag_tmpl, uint64_t incarnation,
+				       uint64_t from_seq);
+/* The journal: the incarnation and the seq the next pull asks for, once a pull answered.
+ * false before, and for the bus. */
+bool intake_position(const struct fwd_intake *in, uint64_t *incarnation, uint64_t *next);
 /* An fd that polls readable while bus messages wait; -1 for the journal. */
 int intake_fd(const struct fwd_intake *in);
 /* The journal: when the next pull is due (CLOCK_MONOTONIC ms); UINT64_MAX for the bus. */

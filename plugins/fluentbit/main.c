@@ -7,6 +7,12 @@
  *   with backoff -> peer.
  * SIGTERM stops the intake, seals open batches, keeps delivering for --drain-ms, then
  * saves what is left to the spool directory.
+ *
+ * With --source journal and a spool directory, where to resume is kept there too
+ * (resume.c): the lowest seq not yet acknowledged by the peer, so events published while
+ * the forwarder was down (or taken but not delivered when it died) are read again from the
+ * journal. At a clean stop every event taken is in the spool files, so the position is
+ * then the next seq to take.
  */
 #include <errno.h>
 #include <poll.h>
@@ -22,9 +28,13 @@
 #include "frame.h"
 #include "intake.h"
 #include "log.h"
+#include "resume.h"
 #include "ship.h"
 #include "spool.h"
 #include "stats.h"
+
+/* The journal position is saved at most this often (and at exit). */
+#define RESUME_SAVE_MS 500
 
 /* Bus messages taken per loop turn, so a storm cannot starve the peer's socket. */
 #define DRAIN_PER_TURN 1024
@@ -56,10 +66,14 @@ struct pipeline {
 	struct fwd_batcher *batcher;
 	struct fwd_intake *intake;
 	struct fwd_ship *ship;
+	uint64_t saved_inc, saved_next;	/* the journal position last written */
+	uint64_t save_at;
+	bool stop_known;		/* the journal position when the intake stopped */
+	uint64_t stop_inc, stop_next;
 };
 
 /* batch_seal_fn: a sealed batch becomes a Forward message in the spool. */
-static void seal(void *ctx, const char *tag, const void *entries, size_t len, uint32_t n)
+static void seal(void *ctx, const char *tag, const void *entries, size_t len, uint32_t n, uint64_t first_seq)
 {
 	struct pipeline *p = ctx;
 	struct vigil_buf msg = { 0 };
@@ -80,7 +94,7 @@ static void seal(void *ctx, const char *tag, const void *entries, size_t len, ui
 		return;
 	}
 	p->st.batches_sealed++;
-	spool_push(p->spool, &msg, n, p->cfg->ack ? chunk : NULL);
+	spool_push(p->spool, &msg, n, p->cfg->ack ? chunk : NULL, first_seq);
 }
 
 static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
@@ -99,6 +113,43 @@ static void write_stats(const struct pipeline *p)
 	err = stats_write(&p->st, p->cfg->stats_file);
 	if (err)
 		fwd_warn("cannot write %s: %s", p->cfg->stats_file, strerror(-err));
+}
+
+/* Save where the journal is to be read from next start: the lowest seq still waiting for
+ * the peer's ack, in an open batch or in the spool, or the next seq to take. At exit
+ * (at_exit), the next seq to take: whatever was taken is in the spool directory now. */
+static void save_position(struct pipeline *p, bool at_exit)
+{
+	uint64_t inc, next, b, s;
+	int err;
+
+	if (!p->cfg->spool_dir || p->cfg->source != FWD_SOURCE_JOURNAL)
+		return;
+	if (at_exit) {
+		if (!p->stop_known && !intake_position(p->intake, &p->stop_inc, &p->stop_next))
+			return;
+		inc = p->stop_inc;
+		next = p->stop_next;
+	} else if (!intake_position(p->intake, &inc, &next)) {
+		return;
+	} else {
+		b = batcher_min_seq(p->batcher);
+		s = spool_min_seq(p->spool);
+		if (b && b < next)
+			next = b;
+		if (s && s < next)
+			next = s;
+	}
+	if (inc == p->saved_inc && next == p->saved_next)
+		return;
+	err = resume_save(p->cfg->spool_dir, inc, next);
+	if (err) {
+		p->st.disk_errors++;
+		fwd_warn("cannot save the journal position in %s: %s", p->cfg->spool_dir, strerror(-err));
+		return;
+	}
+	p->saved_inc = inc;
+	p->saved_next = next;
 }
 
 /* The journal is pulled only while our own backlog is short: what the peer has not taken
@@ -125,9 +176,11 @@ static int run(struct pipeline *p, const sigset_t *waitmask)
 		int n;
 
 		if (stop_requested && p->intake) {
+			batcher_flush(p->batcher, now, true);
+			save_position(p, false);
+			p->stop_known = intake_position(p->intake, &p->stop_inc, &p->stop_next);
 			intake_close(p->intake);
 			p->intake = NULL;
-			batcher_flush(p->batcher, now, true);
 			ship_run(p->ship, 0, now);
 			drain_until = now + (uint64_t)cfg->drain_ms;
 			fwd_info("stopping: %llu batches still to deliver, waiting up to %ld ms",
@@ -173,12 +226,36 @@ static int run(struct pipeline *p, const sigset_t *waitmask)
 		}
 		batcher_flush(p->batcher, now, false);
 		ship_run(p->ship, pfd[1].revents, now);
+		if (p->intake && now >= p->save_at) {
+			save_position(p, false);
+			p->save_at = now + RESUME_SAVE_MS;
+		}
 		if (cfg->stats_file && now >= stats_at) {
 			write_stats(p);
 			stats_at = now + (uint64_t)cfg->stats_ms;
 		}
 	}
 	return err;
+}
+
+/* The journal intake, from where the spool directory says the last run stopped. */
+static struct fwd_intake *open_journal(struct pipeline *p)
+{
+	const struct fwd_config *cfg = p->cfg;
+	uint64_t inc = 0, next = 0;
+	int err = cfg->spool_dir ? resume_load(cfg->spool_dir, &inc, &next) : -ENOENT;
+
+	if (!err)
+		fwd_info("resuming the journal at seq %llu of agent incarnation %016llx", (unsigned long long)next,
+			 (unsigned long long)inc);
+	else if (err != -ENOENT)
+		fwd_warn("ignoring %s/" FWD_RESUME_FILE " (%s): reading the journal from now on", cfg->spool_dir,
+			 strerror(-err));
+	if (err)
+		inc = next = 0;
+	p->saved_inc = inc;
+	p->saved_next = next;
+	return intake_open_journal(cfg->control, cfg->tag, inc, next);
 }
 
 int main(int argc, char **argv)
@@ -226,8 +303,10 @@ int main(int argc, char **argv)
 		fwd_warn("cannot use --to %s: %s", cfg.to, strerror(errno));
 		goto out;
 	}
-	p.intake = cfg.source == FWD_SOURCE_JOURNAL ? intake_open_journal(cfg.control, cfg.tag)
-						    : intake_open(cfg.bus, cfg.bus_rcvbuf, cfg.tag);
+	if (cfg.source == FWD_SOURCE_JOURNAL)
+		p.intake = open_journal(&p);
+	else
+		p.intake = intake_open(cfg.bus, cfg.bus_rcvbuf, cfg.tag);
 	if (!p.intake) {
 		fwd_warn("cannot subscribe to %s: %s", cfg.source == FWD_SOURCE_JOURNAL ? cfg.control : cfg.bus,
 			 strerror(errno));
@@ -244,11 +323,13 @@ int main(int argc, char **argv)
 	rc = err ? 1 : 0;
 
 out:
-	intake_close(p.intake);
 	if (p.batcher)
 		batcher_flush(p.batcher, now_ms(), true);	/* nothing is left open to lose silently */
 	ship_free(p.ship);
 	spool_close(p.spool, true);
+	if (p.spool)
+		save_position(&p, true);
+	intake_close(p.intake);
 	batcher_free(p.batcher);
 	write_stats(&p);
 	if (!stats_json(&p.st, &summary))

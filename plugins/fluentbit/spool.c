@@ -104,7 +104,8 @@ static void drop_new(struct fwd_spool *sp, struct frame *f, uint32_t nevents, co
 	free(f);
 }
 
-void spool_push(struct fwd_spool *sp, struct vigil_buf *msg, uint32_t nevents, const char *chunk)
+void spool_push(struct fwd_spool *sp, struct vigil_buf *msg, uint32_t nevents, const char *chunk,
+		uint64_t first_seq)
 {
 	struct frame *f = calloc(1, sizeof(*f));
 	uint64_t need;
@@ -117,6 +118,7 @@ void spool_push(struct fwd_spool *sp, struct vigil_buf *msg, uint32_t nevents, c
 	}
 	f->seq = sp->next_seq++;
 	f->nevents = nevents;
+	f->first_seq = first_seq;
 	f->len = (uint32_t)msg->len;
 	snprintf(f->chunk, sizeof(f->chunk), "%s", chunk ? chunk : "");
 	f->data = (unsigned char *)msg->data;
@@ -212,6 +214,17 @@ void spool_set_state(struct fwd_spool *sp, struct frame *f, enum frame_state sta
 void spool_remove(struct fwd_spool *sp, struct frame *f)
 {
 	release(sp, f);
+}
+
+uint64_t spool_min_seq(const struct fwd_spool *sp)
+{
+	const struct frame *f;
+	uint64_t m = 0;
+
+	for (f = sp->head; f; f = f->next)
+		if (f->first_seq && (!m || f->first_seq < m))
+			m = f->first_seq;
+	return m;
 }
 
 bool spool_empty(const struct fwd_spool *sp)

@@ -28,6 +28,7 @@ struct frame {
 	struct frame *next, *prev;
 	uint64_t seq;			/* spool order; also the file name on disk */
 	uint32_t nevents;
+	uint64_t first_seq;		/* its lowest journal seq; 0: none, or loaded from disk */
 	uint32_t len;			/* bytes of the message */
 	char chunk[FWD_CHUNK_LEN + 1];	/* "" with --ack off */
 	unsigned char *data;		/* NULL while the batch lives only on disk */
@@ -54,9 +55,13 @@ struct fwd_spool *spool_open(const struct spool_opts *opts, struct fwd_stats *st
  * dropped. Accepts NULL. */
 void spool_close(struct fwd_spool *sp, bool persist);
 
-/* Queue a sealed message; msg->data is taken (msg is left empty). Never fails to the
- * caller: when nothing can hold it, a batch is dropped and counted. */
-void spool_push(struct fwd_spool *sp, struct vigil_buf *msg, uint32_t nevents, const char *chunk);
+/* Queue a sealed message; msg->data is taken (msg is left empty); first_seq as in struct
+ * frame. Never fails to the caller: when nothing can hold it, a batch is dropped and
+ * counted. */
+void spool_push(struct fwd_spool *sp, struct vigil_buf *msg, uint32_t nevents, const char *chunk,
+		uint64_t first_seq);
+/* The lowest first_seq of the batches not yet delivered, or 0 when none has one. */
+uint64_t spool_min_seq(const struct fwd_spool *sp);
 /* The oldest queued batch, loaded into memory, or NULL when there is none or memory has no
  * room for the next one yet. */
 struct frame *spool_next_queued(struct fwd_spool *sp);

@@ -370,7 +370,7 @@ static void push(struct spool_fx *fx, uint32_t n, char fill)
 	snprintf(chunk, sizeof(chunk), "%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c==", fill, fill, fill, fill,
 		 fill, fill, fill, fill, fill, fill, fill, fill, fill, fill, fill, fill, fill, fill, fill, fill,
 		 fill, fill);
-	spool_push(fx->sp, &m, n, chunk);
+	spool_push(fx->sp, &m, n, chunk, 0);
 	assert_null(m.data);
 }
 
