@@ -62,8 +62,11 @@ class Resume(unittest.TestCase):
             cls.log2 = f.log()
             # 2. the peer goes away, events are taken but never acknowledged, SIGKILL
             srv.kill()
+            before = f.stats()["events_in"]
             subprocess.run([BURST, str(N), cls.tag + "b"], check=True)
-            f.wait_stats(lambda st: st["events_in"] >= 2 * N, 20, "the second burst to be taken")
+            # its execs and exits taken in, none acknowledged (no peer)
+            cls.taken = f.wait_stats(lambda st: st["events_in"] >= before + 2 * N, 20,
+                                     "the second burst to be taken")
             f.proc.send_signal(signal.SIGKILL)
             f.proc.wait()
             srv = ft.Server(node, wd, "server2", unix=sock).start()
@@ -87,6 +90,7 @@ class Resume(unittest.TestCase):
         self.assertEqual((self.stats3["events_missed"], self.stats3["gaps"]), (0, 0))
 
     def test_unacknowledged_events_are_read_again_after_a_kill(self):
+        self.assertEqual(self.taken["connected"], 0)
         self.assertGreaterEqual(burst_execs(self.entries, self.tag + "b"), N)
         self.assertFalse([e for e in self.entries if e["tag"] == "vigil.delivery_loss"])
 
