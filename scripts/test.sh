@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh build
 scripts/build.sh build-asan -DVIGIL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+# the Fluent Bit lane's Forward server (npm, from its package-lock.json): installed here, once,
+# so a slow registry does not eat the first test's timeout
+python3 -c 'import sys; sys.path.insert(0, "tests/plugins/fluentbit"); import flbtest; flbtest.ensure_server()'
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== tests (plain build)"
