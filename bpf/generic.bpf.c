@@ -13,7 +13,7 @@
 #include <bpf/bpf_endian.h>
 #include "generic.h"
 
-/* The hook's compiled configuration (core/policy/compile*.c); frozen before load, so the
+/* The hook's compiled configuration (core/sensors/compile*.c); frozen before load, so the
  * verifier prunes everything this hook does not use. */
 const volatile struct vg_hook_config cfg = {};
 
@@ -67,7 +67,7 @@ static __always_inline int select_act_post(struct generic_scratch *s, struct tas
 	for (i = 0; i < VG_MAX_SELECTORS; i++) {
 		if (i >= cfg.nselectors)
 			break;
-		if (match_selector(s, &cfg.sel[i], task, tgid, e)) {
+		if (match_selector(&cfg, s, &cfg.sel[i], task, tgid, e)) {
 			matched = i;
 			post = do_actions(s, &cfg.sel[i], i, &override);
 			break;
@@ -135,22 +135,6 @@ static __always_inline int generic_run(void *ctx)
 	return select_act_post(s, task, tgid, e);
 }
 
-/* The value a return filter looks at: the return value, sign-extended for its type. */
-static __always_inline bool match_return(struct generic_scratch *s, const volatile struct vg_arg_filter *f)
-{
-	__u64 v = s->rec.ret_value;
-	bool hit = false;
-
-	if (f->kind == VG_F_INT) {
-		hit = int_match(f, v);
-	} else if (f->kind == VG_F_INT_MAP) {
-		struct vg_int_key k = {.filter_id = f->filter_id, .value = v};
-
-		hit = bpf_map_lookup_elem(&int_set, &k) != NULL;
-	}
-	return hit != f->negate;
-}
-
 /* Return probes: pick up the record the entry kept, add the return value, run the
  * selector's matchReturnArgs and matchReturnActions, post. */
 static __always_inline int generic_exit(__u64 ret)
@@ -159,7 +143,7 @@ static __always_inline int generic_exit(__u64 ret)
 	struct vg_generic_record *kept;
 	struct generic_scratch *s;
 	__u32 zero = 0;
-	int override = 0, i, j;
+	int override = 0, i;
 	bool post = true;
 
 	kept = bpf_map_lookup_elem(&pending, &key);
@@ -177,12 +161,8 @@ static __always_inline int generic_exit(__u64 ret)
 			break;
 		if (i != s->rec.selector)
 			continue;
-		for (j = 0; j < VG_MAX_RET_FILTERS; j++) {
-			if (j >= sel->nret_args)
-				break;
-			if (!match_return(s, &sel->ret_args[j]))
-				return 0;	/* the return value does not match: no event */
-		}
+		if (!match_return_args(s, sel))
+			return 0;	/* the return value does not match: no event */
 		post = run_actions(s, sel->ret_actions, sel->nret_actions, i, &s->rec.ret_actions, &override);
 		break;
 	}

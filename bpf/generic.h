@@ -1,7 +1,7 @@
 /* generic.h - the policy hook programs' configuration and records, both sides.
  *
  * Each hook of each TracingPolicy loads its own instance of bpf/generic.bpf.c. Its
- * configuration (struct vg_hook_config) is compiled by core/policy/compile*.c into the
+ * configuration (struct vg_hook_config) is compiled by core/sensors/compile*.c into the
  * instance's read-only data before load, so the verifier sees it as constants and prunes
  * every selector, filter and action the hook does not use. Strings, addresses and InMap
  * values live in the instance's own maps, keyed by a filter id the compiler assigns.
@@ -120,14 +120,14 @@ struct vg_arg_spec {
 
 enum vg_filter_kind {
 	VG_F_INT,		/* values[] against the u64 */
-	VG_F_INT_MAP,		/* InMap/NotInMap: vg_int_set keyed (filter, value) */
-	VG_F_STR_EQ,		/* vg_str_eq keyed (filter, len, bytes) */
-	VG_F_STR_PREFIX,	/* vg_str_prefix LPM keyed (filter, bytes) */
-	VG_F_STR_POSTFIX,	/* vg_str_postfix LPM keyed (filter, reversed bytes) */
-	VG_F_ADDR,		/* vg_addr4 / vg_addr6 LPM keyed (filter, address) */
+	VG_F_INT_MAP,		/* InMap/NotInMap: int_set keyed (filter, value) */
+	VG_F_STR_EQ,		/* str_eq keyed (filter, len, bytes) */
+	VG_F_STR_PREFIX,	/* str_prefix LPM keyed (filter, bytes) */
+	VG_F_STR_POSTFIX,	/* str_postfix LPM keyed (filter, reversed bytes) */
+	VG_F_ADDR,		/* addr4 / addr6 LPM keyed (filter, address) */
 	VG_F_PORT,		/* values[] as [min, max] pairs */
 	VG_F_FILE_TYPE,		/* values[0] is a mask of S_IFMT types (1 << (mode >> 12)) */
-	VG_F_FILE_ID,		/* a "files" list: vg_int_set keyed as struct vg_file_key */
+	VG_F_FILE_ID,		/* a "files" list: int_set keyed as struct vg_file_key */
 	VG_F_CAPS_GAINED,	/* CapabilitiesGained: values[0] is the second slot; bits it has, slot lacks */
 };
 
@@ -173,8 +173,15 @@ struct vg_ns_filter {
 	__u32 values[VG_MAX_NS_VALUES];
 };
 
+/* The capability set a vg_cap_filter reads: enum vigil_cap_set's order (policy.h). */
+enum vg_cap_set {
+	VG_CAPSET_EFFECTIVE,
+	VG_CAPSET_INHERITABLE,
+	VG_CAPSET_PERMITTED,
+};
+
 struct vg_cap_filter {
-	__u8 set;		/* 0 effective, 1 inheritable, 2 permitted */
+	__u8 set;		/* enum vg_cap_set */
 	__u8 negate;
 	__u8 ns_only;		/* isNamespaceCapability: only outside the host user ns */
 	__u8 changes;		/* matchCapabilityChanges: compare with the caps at exec */
@@ -198,9 +205,16 @@ enum vg_action {
 	VG_ACT_OVERRIDE,
 };
 
+/* Who shares a Post rateLimit slot: enum vigil_rate_scope's order (policy.h). */
+enum vg_rate_scope {
+	VG_RATE_THREAD,
+	VG_RATE_PROCESS,
+	VG_RATE_GLOBAL,
+};
+
 struct vg_action_spec {
 	__u8 kind;		/* enum vg_action */
-	__u8 rate_scope;	/* 0 thread, 1 process, 2 global */
+	__u8 rate_scope;	/* enum vg_rate_scope */
 	__u16 pad;
 	__s32 arg;		/* Signal: signal; Override: errno (negative) */
 	__u64 rate_limit_ns;

@@ -59,6 +59,14 @@ enum vigil_kflag {
 #define VIGIL_NS_SLOTS 10	/* uts ipc mnt pid pid_for_children net time time_for_children cgroup user */
 #define VIGIL_NS_SLOT_USER 9	/* the slots follow enum vigil_ns_kind (core/events/events.h) */
 
+/* Where each capability set sits in a caps[3] array (vg_execs entries, read_cred's output). */
+enum vigil_caps_slot {
+	VIGIL_CAPS_PERMITTED,
+	VIGIL_CAPS_EFFECTIVE,
+	VIGIL_CAPS_INHERITABLE,
+	VIGIL_CAPS_SLOTS,
+};
+
 struct vigil_msg_hdr {
 	__u16 op;			/* enum vigil_msg_op */
 	__u16 pad;
@@ -77,7 +85,7 @@ struct vigil_exec_entry {
 	char binary[VIGIL_BINARY_KEY];	/* path prefix, NUL-padded */
 	/* namespaces and capabilities at exec, for matchNamespaceChanges/CapabilityChanges */
 	__u32 ns[VIGIL_NS_SLOTS];
-	__u64 caps[3];			/* permitted, effective, inheritable */
+	__u64 caps[VIGIL_CAPS_SLOTS];	/* enum vigil_caps_slot order */
 };
 
 struct vigil_creds_raw {

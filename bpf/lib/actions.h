@@ -34,7 +34,7 @@ static __always_inline bool rate_limited(struct generic_scratch *s, const volati
 
 	if (!a->rate_limit_ns)
 		return false;
-	k.who = a->rate_scope == 0 ? s->rec.tid : a->rate_scope == 1 ? s->rec.pid : 0;
+	k.who = a->rate_scope == VG_RATE_THREAD ? s->rec.tid : a->rate_scope == VG_RATE_PROCESS ? s->rec.pid : 0;
 	k.arg_hash = args_digest(s);
 	last = bpf_map_lookup_elem(&rate_last, &k);
 	if (last && now - *last < a->rate_limit_ns)

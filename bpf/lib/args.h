@@ -9,16 +9,9 @@
 
 #include "generic_maps.h"
 #include "path.h"
+#include "record.h"
 #include "task.h"
 
-/* data[] writes start below this, and one argument writes at most VG_ARG_STR_MAX plus a
- * small header, so masked offsets stay inside data[] (see generic.h). */
-#define DATA_OFF_LIMIT (VG_DATA_MAX / 2 - 1)
-#define ARG_LEN_MASK (VG_ARG_STR_MAX - 1)
-
-#define AF_INET 2
-#define AF_INET6 10
-#define AF_UNIX 1
 
 /* x86-64 syscall argument registers, in order. */
 static __always_inline __u64 syscall_reg(struct pt_regs *regs, __u32 i)

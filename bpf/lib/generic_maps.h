@@ -83,13 +83,18 @@ struct {
 	__type(value, struct vg_generic_record);
 } pending SEC(".maps");
 
+/* VIGIL_NS_SLOTS rounded up to a power of two: an index masked with SCRATCH_NS_SLOTS - 1
+ * stays inside ns[] for the verifier. */
+#define SCRATCH_NS_SLOTS 16
+_Static_assert(SCRATCH_NS_SLOTS >= VIGIL_NS_SLOTS, "scratch ns slots");
+
 struct generic_scratch {
 	struct vg_generic_record rec;
 	struct path_buf path;
 	struct vg_str_key key;
 	struct vg_lpm_str_key lpm;
-	__u32 ns[16];			/* current namespaces (VIGIL_NS_SLOTS used; 16 for masking) */
-	__u64 caps[3];			/* current permitted, effective, inheritable */
+	__u32 ns[SCRATCH_NS_SLOTS];	/* current namespaces (VIGIL_NS_SLOTS used) */
+	__u64 caps[VIGIL_CAPS_SLOTS];	/* current capabilities, enum vigil_caps_slot order */
 };
 
 /* 0 -> per-CPU scratch: the record and lookup keys are far larger than the BPF stack. */

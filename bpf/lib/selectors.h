@@ -2,11 +2,16 @@
  * current process. Tetragon's semantics: filters inside a selector are ANDed, values
  * inside a filter are ORed (Not* operators: none of them), the first selector that
  * matches wins. Strings are matched with one map lookup each: hash for Equal, LPM trie
- * for Prefix, LPM trie over the reversed string for Postfix. */
+ * for Prefix, LPM trie over the reversed string for Postfix.
+ *
+ * The hook's configuration comes in as a parameter (never a global), so a test program can
+ * run this library on records it builds itself (tests/unit/bpf/selectors_test.bpf.c). */
 #ifndef VIGIL_SELECTORS_H
 #define VIGIL_SELECTORS_H
 
-#include "args.h"
+#include "generic_maps.h"
+#include "process_maps.h"
+#include "record.h"
 #include "task.h"
 
 /* ---- strings ---- */
@@ -179,7 +184,7 @@ static __always_inline bool match_pids(const volatile struct vg_pid_filter *f, s
 
 static __always_inline bool match_ns(struct generic_scratch *s, const volatile struct vg_ns_filter *f)
 {
-	__u32 cur = s->ns[f->ns & 15];
+	__u32 cur = s->ns[f->ns & (SCRATCH_NS_SLOTS - 1)];
 	bool in = false;
 	int i;
 
@@ -205,15 +210,24 @@ static __always_inline bool match_ns_changes(struct generic_scratch *s, const vo
 	return (changed != 0) != sel->ns_changes_negate;
 }
 
-static __always_inline bool match_caps(struct generic_scratch *s, const volatile struct vg_cap_filter *f,
-				       struct vigil_exec_entry *e)
+/* The slot of caps[] (enum vigil_caps_slot) that holds a filter's set (enum vg_cap_set). */
+static __always_inline __u32 caps_slot(__u8 set)
 {
-	/* vg_cap_filter.set: 0 effective, 1 inheritable, 2 permitted; caps[] is p, e, i */
-	__u32 idx = f->set == 0 ? 1 : f->set == 1 ? 2 : 0;
+	switch (set) {
+	case VG_CAPSET_EFFECTIVE: return VIGIL_CAPS_EFFECTIVE;
+	case VG_CAPSET_INHERITABLE: return VIGIL_CAPS_INHERITABLE;
+	default: return VIGIL_CAPS_PERMITTED;
+	}
+}
+
+static __always_inline bool match_caps(const volatile struct vg_hook_config *cfg, struct generic_scratch *s,
+				       const volatile struct vg_cap_filter *f, struct vigil_exec_entry *e)
+{
+	__u32 idx = caps_slot(f->set);
 	__u64 cur = s->caps[idx];
 	bool hit;
 
-	if (f->ns_only && s->ns[VIGIL_NS_SLOT_USER] == cfg.host_user_ns)
+	if (f->ns_only && s->ns[VIGIL_NS_SLOT_USER] == cfg->host_user_ns)
 		return false;
 	if (f->changes) {
 		if (!e)
@@ -273,11 +287,11 @@ static __always_inline bool addr_match(struct generic_scratch *s, __u32 filter, 
 }
 
 /* The integer a field of a captured socket or address stands for. */
-static __always_inline __u64 net_field(struct generic_scratch *s, __u32 slot, __u8 field)
+static __always_inline __u64 net_field(struct generic_scratch *s, __u8 class, __u32 slot, __u8 field)
 {
-	__u32 off = s->rec.arg_off[slot & 7] & DATA_OFF_LIMIT;
+	__u32 off = s->rec.arg_off[slot & ARG_SLOT_MASK] & DATA_OFF_LIMIT;
 
-	if (cfg.args[slot & 7].class == VG_CLASS_SOCK) {
+	if (class == VG_CLASS_SOCK) {
 		struct vg_sock *sk = (void *)&s->rec.data[off];
 
 		switch (field) {
@@ -299,12 +313,13 @@ static __always_inline __u64 net_field(struct generic_scratch *s, __u32 slot, __
 	return 0;
 }
 
-static __always_inline bool match_arg(struct generic_scratch *s, const volatile struct vg_arg_filter *f)
+static __always_inline bool match_arg(const volatile struct vg_hook_config *cfg, struct generic_scratch *s,
+				      const volatile struct vg_arg_filter *f)
 {
-	__u32 slot = f->slot & 7;
+	__u32 slot = f->slot & ARG_SLOT_MASK;
 	__u32 off = s->rec.arg_off[slot] & DATA_OFF_LIMIT;
 	__u32 len = s->rec.arg_len[slot] & ARG_LEN_MASK;
-	__u8 class = cfg.args[slot].class;
+	__u8 class = cfg->args[slot].class;
 	const char *data = &s->rec.data[off];
 	bool hit = false;
 
@@ -316,7 +331,7 @@ static __always_inline bool match_arg(struct generic_scratch *s, const volatile 
 		if (f->field == VG_FIELD_VALUE)
 			hit = int_match(f, s->rec.arg_int[slot]);
 		else
-			hit = int_match(f, net_field(s, slot, f->field));
+			hit = int_match(f, net_field(s, class, slot, f->field));
 		break;
 	case VG_F_INT_MAP: {
 		struct vg_int_key k = {.filter_id = f->filter_id, .value = s->rec.arg_int[slot]};
@@ -352,7 +367,7 @@ static __always_inline bool match_arg(struct generic_scratch *s, const volatile 
 	}
 	case VG_F_CAPS_GAINED: {
 		/* Tetragon's order, args: [a, b]: a capability b holds and a does not */
-		__u32 other = f->values[0] & 7;
+		__u32 other = f->values[0] & ARG_SLOT_MASK;
 
 		if (!(s->rec.arg_flags[other] & VG_ARGF_ERROR))
 			hit = (s->rec.arg_int[other] & ~s->rec.arg_int[slot]) != 0;
@@ -375,8 +390,11 @@ static __always_inline bool match_arg(struct generic_scratch *s, const volatile 
 
 /* ---- one selector ---- */
 
-static __always_inline bool match_selector(struct generic_scratch *s, const volatile struct vg_selector *sel,
-					   struct task_struct *task, __u32 tgid, struct vigil_exec_entry *e)
+/* task may be NULL where the compiler keeps selectors from needing it (cgroup programs);
+ * e is the process's vg_execs entry, NULL when unknown. */
+static __always_inline bool match_selector(const volatile struct vg_hook_config *cfg, struct generic_scratch *s,
+					   const volatile struct vg_selector *sel, struct task_struct *task,
+					   __u32 tgid, struct vigil_exec_entry *e)
 {
 	int i;
 
@@ -397,7 +415,7 @@ static __always_inline bool match_selector(struct generic_scratch *s, const vola
 	for (i = 0; i < VG_MAX_CAP_FILTERS; i++) {
 		if (i >= sel->ncaps)
 			break;
-		if (!match_caps(s, &sel->caps[i], e))
+		if (!match_caps(cfg, s, &sel->caps[i], e))
 			return false;
 	}
 	if (sel->has_binary && !match_binary(s, &sel->binary, tgid))
@@ -407,7 +425,39 @@ static __always_inline bool match_selector(struct generic_scratch *s, const vola
 	for (i = 0; i < VG_MAX_MATCH_ARGS; i++) {
 		if (i >= sel->nargs)
 			break;
-		if (!match_arg(s, &sel->args[i]))
+		if (!match_arg(cfg, s, &sel->args[i]))
+			return false;
+	}
+	return true;
+}
+
+/* ---- return values (matchReturnArgs) ---- */
+
+/* Does the return value, sign-extended for its type, pass one matchReturnArgs filter? */
+static __always_inline bool match_return(struct generic_scratch *s, const volatile struct vg_arg_filter *f)
+{
+	__u64 v = s->rec.ret_value;
+	bool hit = false;
+
+	if (f->kind == VG_F_INT) {
+		hit = int_match(f, v);
+	} else if (f->kind == VG_F_INT_MAP) {
+		struct vg_int_key k = {.filter_id = f->filter_id, .value = v};
+
+		hit = bpf_map_lookup_elem(&int_set, &k) != NULL;
+	}
+	return hit != f->negate;
+}
+
+/* All of a selector's matchReturnArgs (ANDed, as matchArgs). */
+static __always_inline bool match_return_args(struct generic_scratch *s, const volatile struct vg_selector *sel)
+{
+	int j;
+
+	for (j = 0; j < VG_MAX_RET_FILTERS; j++) {
+		if (j >= sel->nret_args)
+			break;
+		if (!match_return(s, &sel->ret_args[j]))
 			return false;
 	}
 	return true;

@@ -51,9 +51,9 @@ static __always_inline void read_cred(const struct cred *cred, struct vigil_cred
 	c->fsuid = BPF_CORE_READ(cred, fsuid.val);
 	c->fsgid = BPF_CORE_READ(cred, fsgid.val);
 	/* kernel_cap_t is a u64 since 6.3 and two u32 before: 8 little-endian bytes either way */
-	bpf_probe_read_kernel(&caps[0], sizeof(__u64), &cred->cap_permitted);
-	bpf_probe_read_kernel(&caps[1], sizeof(__u64), &cred->cap_effective);
-	bpf_probe_read_kernel(&caps[2], sizeof(__u64), &cred->cap_inheritable);
+	bpf_probe_read_kernel(&caps[VIGIL_CAPS_PERMITTED], sizeof(__u64), &cred->cap_permitted);
+	bpf_probe_read_kernel(&caps[VIGIL_CAPS_EFFECTIVE], sizeof(__u64), &cred->cap_effective);
+	bpf_probe_read_kernel(&caps[VIGIL_CAPS_INHERITABLE], sizeof(__u64), &cred->cap_inheritable);
 }
 
 static __always_inline void task_creds(struct task_struct *task, struct vigil_creds_raw *c, __u64 caps[3])

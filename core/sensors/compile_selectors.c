@@ -11,6 +11,14 @@
 #include "../policy/policy_internal.h"	/* the value checkers the parser used */
 #include "sensors_internal.h"
 
+/* The kernel side reads these enums' values as its own. */
+_Static_assert(VG_CAPSET_EFFECTIVE == (int)VIGIL_CAP_EFFECTIVE && VG_CAPSET_INHERITABLE == (int)VIGIL_CAP_INHERITABLE &&
+		       VG_CAPSET_PERMITTED == (int)VIGIL_CAP_PERMITTED,
+	       "enum vg_cap_set follows enum vigil_cap_set");
+_Static_assert(VG_RATE_THREAD == (int)VIGIL_RATE_THREAD && VG_RATE_PROCESS == (int)VIGIL_RATE_PROCESS &&
+		       VG_RATE_GLOBAL == (int)VIGIL_RATE_GLOBAL,
+	       "enum vg_rate_scope follows enum vigil_rate_scope");
+
 /* InMap ranges are expanded element by element into the hash map: bound the expansion. */
 #define MAX_INMAP_ENTRIES 65536
 
