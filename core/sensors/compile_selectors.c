@@ -306,171 +306,78 @@ static bool cap_set_type(enum vigil_arg_type t)
 	       t == VIGIL_ARG_CAP_EFFECTIVE;
 }
 
-/* Translate one matchArgs entry. */
-/* type and cls are those of the value filtered: an argument's, or a return value's. */
-static int compile_arg_filter(struct compile_ctx *ctx, enum vigil_arg_type type, uint8_t cls,
-			      const struct vigil_match_arg *m, struct compiled_hook *h, struct vg_arg_filter *f,
-			      uint32_t filter)
+static bool signed_type(enum vigil_arg_type t)
 {
-	enum vigil_op op = m->op;
+	return t == VIGIL_ARG_INT || t == VIGIL_ARG_LONG || t == VIGIL_ARG_SINT8 || t == VIGIL_ARG_SINT16;
+}
+
+/* How an operator's values become the filter's values or map keys. */
+enum value_form {
+	FORM_UNSUPPORTED,	/* not a matchArgs operator of this build */
+	FORM_STRINGS,		/* string or path: keys of the rule's string kind (or "files" lists) */
+	FORM_INTS,		/* numbers or symbols in values[] (capability sets: masks) */
+	FORM_RANGES,		/* "lo:hi" or "n" as [lo, hi] pairs in values[] */
+	FORM_PORTS,		/* as FORM_RANGES, each bound a port */
+	FORM_PRIV_PORTS,	/* no values: the range [0, 1023] */
+	FORM_INT_KEYS,		/* InMap: int_set keys, ranges expanded; "list:NAME" */
+	FORM_ADDRS,		/* addresses and CIDRs: addr4 / addr6 keys */
+	FORM_FILE_TYPES,	/* type names as a mask in values[0] */
+	FORM_SECOND_SLOT,	/* CapabilitiesGained: the second argument's slot in values[0] */
+};
+
+/* One matchArgs operator: which filter it compiles to, the field it reads, the comparison,
+ * the negation, and how its values compile. The parser has already checked it against the
+ * argument's type (policy/parse_match.c). */
+struct op_rule {
+	uint8_t kind;		/* enum vg_filter_kind */
+	uint8_t field;		/* enum vg_field */
+	uint8_t int_op;		/* enum vg_int_op */
+	bool negate;		/* Not*: none of the values */
+	bool also_int;		/* FORM_STRINGS: an argument of another class compares as an integer */
+	enum value_form form;
+};
+
+static const struct op_rule op_rules[VIGIL_OP_COUNT] = {
+	[VIGIL_OP_EQUAL] = {VG_F_STR_EQ, VG_FIELD_VALUE, VG_INT_EQ, false, true, FORM_STRINGS},
+	[VIGIL_OP_NOT_EQUAL] = {VG_F_STR_EQ, VG_FIELD_VALUE, VG_INT_EQ, true, true, FORM_STRINGS},
+	[VIGIL_OP_PREFIX] = {VG_F_STR_PREFIX, VG_FIELD_VALUE, 0, false, false, FORM_STRINGS},
+	[VIGIL_OP_NOT_PREFIX] = {VG_F_STR_PREFIX, VG_FIELD_VALUE, 0, true, false, FORM_STRINGS},
+	[VIGIL_OP_POSTFIX] = {VG_F_STR_POSTFIX, VG_FIELD_VALUE, 0, false, false, FORM_STRINGS},
+	[VIGIL_OP_NOT_POSTFIX] = {VG_F_STR_POSTFIX, VG_FIELD_VALUE, 0, true, false, FORM_STRINGS},
+	[VIGIL_OP_GT] = {VG_F_INT, VG_FIELD_VALUE, VG_INT_GT, false, false, FORM_INTS},
+	[VIGIL_OP_LT] = {VG_F_INT, VG_FIELD_VALUE, VG_INT_LT, false, false, FORM_INTS},
+	[VIGIL_OP_MASK] = {VG_F_INT, VG_FIELD_VALUE, VG_INT_MASK, false, false, FORM_INTS},
+	[VIGIL_OP_IN_MAP] = {VG_F_INT_MAP, VG_FIELD_VALUE, 0, false, false, FORM_INT_KEYS},
+	[VIGIL_OP_NOT_IN_MAP] = {VG_F_INT_MAP, VG_FIELD_VALUE, 0, true, false, FORM_INT_KEYS},
+	[VIGIL_OP_IN_RANGE] = {VG_F_INT, VG_FIELD_VALUE, VG_INT_RANGE, false, false, FORM_RANGES},
+	[VIGIL_OP_NOT_IN_RANGE] = {VG_F_INT, VG_FIELD_VALUE, VG_INT_RANGE, true, false, FORM_RANGES},
+	[VIGIL_OP_SADDR] = {VG_F_ADDR, VG_FIELD_SADDR, 0, false, false, FORM_ADDRS},
+	[VIGIL_OP_NOT_SADDR] = {VG_F_ADDR, VG_FIELD_SADDR, 0, true, false, FORM_ADDRS},
+	[VIGIL_OP_DADDR] = {VG_F_ADDR, VG_FIELD_DADDR, 0, false, false, FORM_ADDRS},
+	[VIGIL_OP_NOT_DADDR] = {VG_F_ADDR, VG_FIELD_DADDR, 0, true, false, FORM_ADDRS},
+	[VIGIL_OP_SPORT] = {VG_F_PORT, VG_FIELD_SPORT, VG_INT_RANGE, false, false, FORM_PORTS},
+	[VIGIL_OP_NOT_SPORT] = {VG_F_PORT, VG_FIELD_SPORT, VG_INT_RANGE, true, false, FORM_PORTS},
+	[VIGIL_OP_SPORT_PRIV] = {VG_F_PORT, VG_FIELD_SPORT, VG_INT_RANGE, false, false, FORM_PRIV_PORTS},
+	[VIGIL_OP_NOT_SPORT_PRIV] = {VG_F_PORT, VG_FIELD_SPORT, VG_INT_RANGE, true, false, FORM_PRIV_PORTS},
+	[VIGIL_OP_DPORT] = {VG_F_PORT, VG_FIELD_DPORT, VG_INT_RANGE, false, false, FORM_PORTS},
+	[VIGIL_OP_NOT_DPORT] = {VG_F_PORT, VG_FIELD_DPORT, VG_INT_RANGE, true, false, FORM_PORTS},
+	[VIGIL_OP_DPORT_PRIV] = {VG_F_PORT, VG_FIELD_DPORT, VG_INT_RANGE, false, false, FORM_PRIV_PORTS},
+	[VIGIL_OP_NOT_DPORT_PRIV] = {VG_F_PORT, VG_FIELD_DPORT, VG_INT_RANGE, true, false, FORM_PRIV_PORTS},
+	[VIGIL_OP_FAMILY] = {VG_F_INT, VG_FIELD_FAMILY, VG_INT_EQ, false, false, FORM_INTS},
+	[VIGIL_OP_PROTOCOL] = {VG_F_INT, VG_FIELD_PROTOCOL, VG_INT_EQ, false, false, FORM_INTS},
+	[VIGIL_OP_STATE] = {VG_F_INT, VG_FIELD_STATE, VG_INT_EQ, false, false, FORM_INTS},
+	[VIGIL_OP_FILE_TYPE] = {VG_F_FILE_TYPE, VG_FIELD_VALUE, 0, false, false, FORM_FILE_TYPES},
+	[VIGIL_OP_NOT_FILE_TYPE] = {VG_F_FILE_TYPE, VG_FIELD_VALUE, 0, true, false, FORM_FILE_TYPES},
+	[VIGIL_OP_CAPABILITIES_GAINED] = {VG_F_CAPS_GAINED, VG_FIELD_VALUE, 0, false, false, FORM_SECOND_SLOT},
+};
+
+/* The integer comparisons: each value a number or a symbol; capability sets take masks
+ * ("CAP_A,CAP_B" is both bits), not capability numbers. */
+static int compile_ints(struct compile_ctx *ctx, enum vigil_arg_type type, const struct vigil_match_arg *m,
+			struct vg_arg_filter *f)
+{
 	size_t i;
-	int err = 0;
 
-	f->slot = (uint8_t)m->arg_slot;
-	f->filter_id = filter;
-	f->is_signed = type == VIGIL_ARG_INT || type == VIGIL_ARG_LONG || type == VIGIL_ARG_SINT8 ||
-		       type == VIGIL_ARG_SINT16;
-	f->negate = op == VIGIL_OP_NOT_EQUAL || op == VIGIL_OP_NOT_PREFIX || op == VIGIL_OP_NOT_POSTFIX ||
-		    op == VIGIL_OP_NOT_IN_MAP || op == VIGIL_OP_NOT_IN_RANGE || op == VIGIL_OP_NOT_SADDR ||
-		    op == VIGIL_OP_NOT_DADDR || op == VIGIL_OP_NOT_SPORT || op == VIGIL_OP_NOT_DPORT ||
-		    op == VIGIL_OP_NOT_SPORT_PRIV || op == VIGIL_OP_NOT_DPORT_PRIV || op == VIGIL_OP_NOT_FILE_TYPE;
-
-	switch (op) {
-	case VIGIL_OP_EQUAL:
-	case VIGIL_OP_NOT_EQUAL:
-	case VIGIL_OP_PREFIX:
-	case VIGIL_OP_NOT_PREFIX:
-	case VIGIL_OP_POSTFIX:
-	case VIGIL_OP_NOT_POSTFIX: {
-		bool files = false;
-
-		err = files_list_filter(ctx, m, &files);
-		if (err)
-			return err;
-		if (files) {
-			if (cls != VG_CLASS_PATH || (op != VIGIL_OP_EQUAL && op != VIGIL_OP_NOT_EQUAL))
-				return sensor_error(ctx, m->pos, -EINVAL, "a files list matches only a file argument "
-						    "(file, fd, path, dentry, linux_binprm) with Equal or NotEqual");
-			f->kind = VG_F_FILE_ID;
-			for (i = 0; i < m->nvalues && !err; i++)
-				err = expand_list(ctx, h, VG_F_FILE_ID, filter, m->values[i], m->pos);
-			return err;
-		}
-		if (cls == VG_CLASS_STRING || cls == VG_CLASS_PATH) {
-			f->kind = op == VIGIL_OP_EQUAL || op == VIGIL_OP_NOT_EQUAL   ? VG_F_STR_EQ
-				  : op == VIGIL_OP_PREFIX || op == VIGIL_OP_NOT_PREFIX ? VG_F_STR_PREFIX
-										       : VG_F_STR_POSTFIX;
-			for (i = 0; i < m->nvalues && !err; i++)
-				err = f->kind == VG_F_STR_EQ && !strncmp(m->values[i], "list:", 5)
-					      ? expand_list(ctx, h, VG_F_STR_EQ, filter, m->values[i], m->pos)
-					      : add_string_key(ctx, h, f->kind, filter, m->values[i], m->pos);
-			return err;
-		}
-		if (op != VIGIL_OP_EQUAL && op != VIGIL_OP_NOT_EQUAL)
-			return sensor_error(ctx, m->pos, -EINVAL, "operator %s needs a string argument", vigil_op_name(op));
-		f->kind = VG_F_INT;
-		f->int_op = VG_INT_EQ;
-		break;
-	}
-	case VIGIL_OP_GT: f->kind = VG_F_INT; f->int_op = VG_INT_GT; break;
-	case VIGIL_OP_LT: f->kind = VG_F_INT; f->int_op = VG_INT_LT; break;
-	case VIGIL_OP_MASK: f->kind = VG_F_INT; f->int_op = VG_INT_MASK; break;
-	case VIGIL_OP_IN_RANGE:
-	case VIGIL_OP_NOT_IN_RANGE: {
-		uint64_t lo, hi;
-
-		f->kind = VG_F_INT;
-		f->int_op = VG_INT_RANGE;
-		if (m->nvalues * 2 > VG_MAX_VALUES)
-			return sensor_error(ctx, m->pos, -E2BIG, "at most %d ranges", VG_MAX_VALUES / 2);
-		for (i = 0; i < m->nvalues; i++) {
-			if (parse_range(m->values[i], &lo, &hi))
-				return bad_value(ctx, m->pos, m->values[i]);
-			f->values[2 * i] = lo;
-			f->values[2 * i + 1] = hi;
-		}
-		f->nvalues = (uint8_t)(2 * m->nvalues);
-		return 0;
-	}
-	case VIGIL_OP_IN_MAP:
-	case VIGIL_OP_NOT_IN_MAP:
-		f->kind = VG_F_INT_MAP;
-		for (i = 0; i < m->nvalues && !err; i++)
-			err = !strncmp(m->values[i], "list:", 5) ? expand_list(ctx, h, VG_F_INT_MAP, filter, m->values[i], m->pos)
-								 : add_int_keys(ctx, h, filter, m->values[i], m->pos);
-		return err;
-	case VIGIL_OP_SADDR:
-	case VIGIL_OP_NOT_SADDR:
-	case VIGIL_OP_DADDR:
-	case VIGIL_OP_NOT_DADDR:
-		f->kind = VG_F_ADDR;
-		f->field = op == VIGIL_OP_SADDR || op == VIGIL_OP_NOT_SADDR ? VG_FIELD_SADDR : VG_FIELD_DADDR;
-		for (i = 0; i < m->nvalues && !err; i++)
-			err = add_addr_key(ctx, h, filter, m->values[i], m->pos);
-		return err;
-	case VIGIL_OP_SPORT:
-	case VIGIL_OP_NOT_SPORT:
-	case VIGIL_OP_DPORT:
-	case VIGIL_OP_NOT_DPORT:
-	case VIGIL_OP_SPORT_PRIV:
-	case VIGIL_OP_NOT_SPORT_PRIV:
-	case VIGIL_OP_DPORT_PRIV:
-	case VIGIL_OP_NOT_DPORT_PRIV: {
-		bool src = op == VIGIL_OP_SPORT || op == VIGIL_OP_NOT_SPORT || op == VIGIL_OP_SPORT_PRIV ||
-			   op == VIGIL_OP_NOT_SPORT_PRIV;
-		bool priv = op == VIGIL_OP_SPORT_PRIV || op == VIGIL_OP_NOT_SPORT_PRIV || op == VIGIL_OP_DPORT_PRIV ||
-			    op == VIGIL_OP_NOT_DPORT_PRIV;
-		uint64_t lo, hi;
-
-		f->kind = VG_F_PORT;
-		f->int_op = VG_INT_RANGE;
-		f->field = src ? VG_FIELD_SPORT : VG_FIELD_DPORT;
-		if (priv) {
-			f->values[0] = 0;
-			f->values[1] = 1023;
-			f->nvalues = 2;
-			return 0;
-		}
-		if (m->nvalues * 2 > VG_MAX_VALUES)
-			return sensor_error(ctx, m->pos, -E2BIG, "at most %d ports or port ranges", VG_MAX_VALUES / 2);
-		for (i = 0; i < m->nvalues; i++) {
-			if (parse_range(m->values[i], &lo, &hi) || hi > 65535)
-				return bad_value(ctx, m->pos, m->values[i]);
-			f->values[2 * i] = lo;
-			f->values[2 * i + 1] = hi;
-		}
-		f->nvalues = (uint8_t)(2 * m->nvalues);
-		return 0;
-	}
-	case VIGIL_OP_FAMILY:
-	case VIGIL_OP_PROTOCOL:
-	case VIGIL_OP_STATE:
-		f->kind = VG_F_INT;
-		f->int_op = VG_INT_EQ;
-		f->field = op == VIGIL_OP_FAMILY ? VG_FIELD_FAMILY : op == VIGIL_OP_PROTOCOL ? VG_FIELD_PROTOCOL : VG_FIELD_STATE;
-		break;
-	case VIGIL_OP_CAPABILITIES_GAINED: {
-		uint64_t other;
-
-		/* the parser put the second argument's slot in values[0] */
-		if (m->nvalues != 1 || parse_value(m->values[0], &other) || other >= VG_MAX_ARGS)
-			return bad_value(ctx, m->pos, m->nvalues ? m->values[0] : "");
-		f->kind = VG_F_CAPS_GAINED;
-		f->values[0] = other;
-		f->nvalues = 1;
-		return 0;
-	}
-	case VIGIL_OP_FILE_TYPE:
-	case VIGIL_OP_NOT_FILE_TYPE:
-		f->kind = VG_F_FILE_TYPE;
-		for (i = 0; i < m->nvalues; i++) {
-			size_t t;
-
-			for (t = 0; t < VIGIL_ARRAY_SIZE(file_types); t++)
-				if (!strcmp(m->values[i], file_types[t].name))
-					break;
-			if (t == VIGIL_ARRAY_SIZE(file_types))
-				return bad_value(ctx, m->pos, m->values[i]);
-			f->values[0] |= 1ULL << file_types[t].type;
-		}
-		f->nvalues = 1;
-		return 0;
-	default:
-		return sensor_error(ctx, m->pos, -EOPNOTSUPP, "operator %s is not supported by vigil yet", vigil_op_name(op));
-	}
-
-	/* the integer comparisons: each value a number or a symbol; capability sets take masks
-	 * ("CAP_A,CAP_B" is both bits), not capability numbers */
 	if (m->nvalues > VG_MAX_VALUES)
 		return sensor_error(ctx, m->pos, -E2BIG, "at most %d values (use InMap for more)", VG_MAX_VALUES);
 	for (i = 0; i < m->nvalues; i++) {
@@ -482,6 +389,136 @@ static int compile_arg_filter(struct compile_ctx *ctx, enum vigil_arg_type type,
 	}
 	f->nvalues = (uint8_t)m->nvalues;
 	return 0;
+}
+
+/* Equal, Prefix, Postfix and their Not*: keys of the string kind on strings and paths, the
+ * file identities of "files" lists on paths, and (Equal, NotEqual) integers otherwise. */
+static int compile_strings(struct compile_ctx *ctx, const struct op_rule *r, enum vigil_arg_type type, uint8_t cls,
+			   const struct vigil_match_arg *m, struct compiled_hook *h, struct vg_arg_filter *f,
+			   uint32_t filter)
+{
+	bool files = false;
+	size_t i;
+	int err;
+
+	err = files_list_filter(ctx, m, &files);
+	if (err)
+		return err;
+	if (files) {
+		if (cls != VG_CLASS_PATH || r->kind != VG_F_STR_EQ)
+			return sensor_error(ctx, m->pos, -EINVAL, "a files list matches only a file argument "
+					    "(file, fd, path, dentry, linux_binprm) with Equal or NotEqual");
+		f->kind = VG_F_FILE_ID;
+		for (i = 0; i < m->nvalues && !err; i++)
+			err = expand_list(ctx, h, VG_F_FILE_ID, filter, m->values[i], m->pos);
+		return err;
+	}
+	if (cls == VG_CLASS_STRING || cls == VG_CLASS_PATH) {
+		f->kind = r->kind;
+		for (i = 0; i < m->nvalues && !err; i++)
+			err = f->kind == VG_F_STR_EQ && !strncmp(m->values[i], "list:", 5)
+				      ? expand_list(ctx, h, VG_F_STR_EQ, filter, m->values[i], m->pos)
+				      : add_string_key(ctx, h, f->kind, filter, m->values[i], m->pos);
+		return err;
+	}
+	if (!r->also_int)
+		return sensor_error(ctx, m->pos, -EINVAL, "operator %s needs a string argument", vigil_op_name(m->op));
+	f->kind = VG_F_INT;
+	return compile_ints(ctx, type, m, f);
+}
+
+/* "lo:hi" or "n" values as [lo, hi] pairs; ports are at most 65535. */
+static int compile_ranges(struct compile_ctx *ctx, const struct vigil_match_arg *m, struct vg_arg_filter *f,
+			  bool ports)
+{
+	uint64_t lo, hi;
+	size_t i;
+
+	if (m->nvalues * 2 > VG_MAX_VALUES)
+		return sensor_error(ctx, m->pos, -E2BIG, ports ? "at most %d ports or port ranges" : "at most %d ranges",
+				    VG_MAX_VALUES / 2);
+	for (i = 0; i < m->nvalues; i++) {
+		if (parse_range(m->values[i], &lo, &hi) || (ports && hi > 65535))
+			return bad_value(ctx, m->pos, m->values[i]);
+		f->values[2 * i] = lo;
+		f->values[2 * i + 1] = hi;
+	}
+	f->nvalues = (uint8_t)(2 * m->nvalues);
+	return 0;
+}
+
+static int compile_file_types(struct compile_ctx *ctx, const struct vigil_match_arg *m, struct vg_arg_filter *f)
+{
+	size_t i, t;
+
+	for (i = 0; i < m->nvalues; i++) {
+		for (t = 0; t < VIGIL_ARRAY_SIZE(file_types); t++)
+			if (!strcmp(m->values[i], file_types[t].name))
+				break;
+		if (t == VIGIL_ARRAY_SIZE(file_types))
+			return bad_value(ctx, m->pos, m->values[i]);
+		f->values[0] |= 1ULL << file_types[t].type;
+	}
+	f->nvalues = 1;
+	return 0;
+}
+
+/* Translate one matchArgs entry. type and cls are those of the value filtered: an
+ * argument's, or a return value's. */
+static int compile_arg_filter(struct compile_ctx *ctx, enum vigil_arg_type type, uint8_t cls,
+			      const struct vigil_match_arg *m, struct compiled_hook *h, struct vg_arg_filter *f,
+			      uint32_t filter)
+{
+	const struct op_rule *r = (unsigned int)m->op < VIGIL_OP_COUNT ? &op_rules[m->op] : NULL;
+	uint64_t other;
+	size_t i;
+	int err = 0;
+
+	if (!r || r->form == FORM_UNSUPPORTED)
+		return sensor_error(ctx, m->pos, -EOPNOTSUPP, "operator %s is not supported by vigil yet",
+				    vigil_op_name(m->op));
+	f->slot = (uint8_t)m->arg_slot;
+	f->filter_id = filter;
+	f->is_signed = signed_type(type);
+	f->negate = r->negate;
+	f->kind = r->kind;
+	f->field = r->field;
+	f->int_op = r->int_op;
+	switch (r->form) {
+	case FORM_STRINGS:
+		return compile_strings(ctx, r, type, cls, m, h, f, filter);
+	case FORM_INTS:
+		return compile_ints(ctx, type, m, f);
+	case FORM_RANGES:
+	case FORM_PORTS:
+		return compile_ranges(ctx, m, f, r->form == FORM_PORTS);
+	case FORM_PRIV_PORTS:
+		f->values[0] = 0;
+		f->values[1] = 1023;
+		f->nvalues = 2;
+		return 0;
+	case FORM_INT_KEYS:
+		for (i = 0; i < m->nvalues && !err; i++)
+			err = !strncmp(m->values[i], "list:", 5) ? expand_list(ctx, h, VG_F_INT_MAP, filter, m->values[i], m->pos)
+								 : add_int_keys(ctx, h, filter, m->values[i], m->pos);
+		return err;
+	case FORM_ADDRS:
+		for (i = 0; i < m->nvalues && !err; i++)
+			err = add_addr_key(ctx, h, filter, m->values[i], m->pos);
+		return err;
+	case FORM_FILE_TYPES:
+		return compile_file_types(ctx, m, f);
+	case FORM_SECOND_SLOT:
+		/* the parser put the second argument's slot in values[0] */
+		if (m->nvalues != 1 || parse_value(m->values[0], &other) || other >= VG_MAX_ARGS)
+			return bad_value(ctx, m->pos, m->nvalues ? m->values[0] : "");
+		f->values[0] = other;
+		f->nvalues = 1;
+		return 0;
+	case FORM_UNSUPPORTED:
+		break;
+	}
+	return -EINVAL;
 }
 
 static int compile_binaries(struct compile_ctx *ctx, const struct vigil_match_binaries *m, struct compiled_hook *h,
