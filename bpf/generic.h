@@ -129,6 +129,7 @@ enum vg_filter_kind {
 	VG_F_FILE_TYPE,		/* values[0] is a mask of S_IFMT types (1 << (mode >> 12)) */
 	VG_F_FILE_ID,		/* a "files" list: int_set keyed as struct vg_file_key */
 	VG_F_CAPS_GAINED,	/* CapabilitiesGained: values[0] is the second slot; bits it has, slot lacks */
+	VG_F_STR_SUB,		/* SubString: str_sub holds value k at (filter, k), k < nvalues */
 };
 
 /* Which field of a captured argument an operator looks at. */
@@ -275,6 +276,12 @@ struct vg_lpm_str_key {
 	__u32 prefixlen;	/* bits, counting filter_id's 32 */
 	__u32 filter_id;	/* big-endian, so it is the leading bits of the prefix */
 	char data[VG_PREFIX_KEY];
+};
+
+/* A SubString value's place in str_sub; the value is a struct vg_str_key (NUL-padded). */
+struct vg_sub_key {
+	__u32 filter_id;
+	__u32 index;
 };
 
 struct vg_int_key {

@@ -33,6 +33,15 @@ struct {
 	__type(value, __u8);
 } str_postfix SEC(".maps");
 
+/* (filter, k) -> the k-th SubString value of the filter (objects built with the
+ * bpf_strnstr kfunc only use it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct vg_sub_key);
+	__type(value, struct vg_str_key);
+} str_sub SEC(".maps");
+
 /* (filter, value) -> 1: InMap / NotInMap. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

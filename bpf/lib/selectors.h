@@ -80,6 +80,36 @@ static __always_inline bool str_match(struct generic_scratch *s, __u8 kind, __u3
 	return false;
 }
 
+/* SubString: is one of the filter's values inside data[0..len)? Only objects built with
+ * VG_STRNSTR_KFUNC (bpf/generic_strnstr.bpf.c) call the kfunc: kernels before 6.17 lack it
+ * and would refuse the whole program, so the compiler picks that object only for hooks
+ * that use SubString, and refuses those where the kernel lacks bpf_strnstr. */
+#ifdef VG_STRNSTR_KFUNC
+extern int bpf_strnstr(const char *s1__ign, const char *s2__ign, size_t len) __ksym;
+
+static __always_inline bool str_sub_match(const volatile struct vg_arg_filter *f, const char *data, __u32 len)
+{
+	struct vg_sub_key k = {.filter_id = f->filter_id};
+	struct vg_str_key *v;
+	int i;
+
+	for (i = 0; i < VG_MAX_VALUES; i++) {
+		if (i >= f->nvalues)
+			break;
+		k.index = i;
+		v = bpf_map_lookup_elem(&str_sub, &k);
+		if (v && bpf_strnstr(data, v->data, len) >= 0)
+			return true;
+	}
+	return false;
+}
+#else
+static __always_inline bool str_sub_match(const volatile struct vg_arg_filter *f, const char *data, __u32 len)
+{
+	return false;	/* never compiled into a hook: see above */
+}
+#endif
+
 /* ---- binaries ---- */
 
 struct ancestor_ctx {
@@ -347,6 +377,13 @@ static __always_inline bool match_arg(const volatile struct vg_hook_config *cfg,
 			len = len > sizeof(struct vg_path_hdr) ? len - sizeof(struct vg_path_hdr) : 0;
 		}
 		hit = str_match(s, f->kind, f->filter_id, data, len);
+		break;
+	case VG_F_STR_SUB:
+		if (class == VG_CLASS_PATH) {
+			data += sizeof(struct vg_path_hdr);
+			len = len > sizeof(struct vg_path_hdr) ? len - sizeof(struct vg_path_hdr) : 0;
+		}
+		hit = str_sub_match(f, data, len);
 		break;
 	case VG_F_FILE_TYPE: {
 		struct vg_path_hdr *h = (void *)data;

@@ -122,6 +122,7 @@ static const char *const op_names[VIGIL_OP_COUNT] = {
 	[VIGIL_OP_FILE_TYPE] = "FileType",
 	[VIGIL_OP_NOT_FILE_TYPE] = "NotFileType",
 	[VIGIL_OP_CAPABILITIES_GAINED] = "CapabilitiesGained",
+	[VIGIL_OP_SUBSTRING] = "SubString",
 	[VIGIL_OP_IN] = "In",
 	[VIGIL_OP_NOT_IN] = "NotIn",
 };
@@ -153,9 +154,10 @@ static const struct {
 	{ "state", VIGIL_OP_STATE },
 };
 
-/* Tetragon operators vigil has no kernel side for: SubString needs the 6.17 bpf_strnstr
- * kfunc, CelExpr a CEL-to-BPF compiler. */
-static const char *const ops_unsupported[] = { "SubString", "SubStringIgnCase", "CelExpr" };
+/* Tetragon operators vigil has no kernel side for: SubStringIgnCase needs bpf_strncasestr
+ * (newer than our 6.18 kernels), CelExpr a CEL-to-BPF compiler. (SubString parses; the
+ * compiler refuses it on kernels without bpf_strnstr.) */
+static const char *const ops_unsupported[] = { "SubStringIgnCase", "CelExpr" };
 
 const char *vigil_op_name(enum vigil_op op)
 {

@@ -155,6 +155,11 @@ static int v_postfix(struct policy_ctx *c, const struct match *m, yaml_node_t *v
 	return text_max(c, v, s, VIGIL_POLICY_MAX_POSTFIX);
 }
 
+static int v_substring(struct policy_ctx *c, const struct match *m, yaml_node_t *v, const char *s)
+{
+	return text_max(c, v, s, VIGIL_POLICY_MAX_STRING);
+}
+
 static int v_caps(struct policy_ctx *c, const struct match *m, yaml_node_t *v, const char *s)
 {
 	uint64_t mask;
@@ -286,6 +291,7 @@ static const struct rule {
 	{ VIGIL_OP_STATE, C_SOCK, MANY, v_state },
 	/* the values slot carries the second argument, see entry_cap_gained() */
 	{ VIGIL_OP_CAPABILITIES_GAINED, C_CAPS, 0, NULL },
+	{ VIGIL_OP_SUBSTRING, C_TEXT, VIGIL_POLICY_MAX_SUBSTRINGS, v_substring },
 };
 
 /* The rule for op on a type; auto takes any rule of op and leaves values to the compiler. */

@@ -35,6 +35,7 @@
 #define VIGIL_POLICY_MAX_PREFIX 256		/* Prefix value length (kept) */
 #define VIGIL_POLICY_MAX_POSTFIX 127		/* Postfix value length (kept) */
 #define VIGIL_POLICY_MAX_STRING 255		/* Equal on strings and binaries (kept: 255) */
+#define VIGIL_POLICY_MAX_SUBSTRINGS 8		/* values per SubString entry: each is a kfunc call */
 
 /* Where a node came from: every error and every kernel-side refusal points here. */
 struct vigil_pos {
@@ -131,6 +132,7 @@ enum vigil_op {
 	VIGIL_OP_PROTOCOL, VIGIL_OP_FAMILY, VIGIL_OP_STATE,
 	VIGIL_OP_FILE_TYPE, VIGIL_OP_NOT_FILE_TYPE,
 	VIGIL_OP_CAPABILITIES_GAINED,
+	VIGIL_OP_SUBSTRING,		/* needs the kernel's bpf_strnstr: the compiler checks */
 	VIGIL_OP_IN, VIGIL_OP_NOT_IN,		/* matchPIDs, matchNamespaces, matchCapabilities, matchBinaries */
 	VIGIL_OP_COUNT,
 };

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <bpf/btf.h>
+
 #include "../policy/policy_internal.h"	/* the value checkers the parser used */
 #include "sensors_internal.h"
 
@@ -323,6 +325,7 @@ enum value_form {
 	FORM_ADDRS,		/* addresses and CIDRs: addr4 / addr6 keys */
 	FORM_FILE_TYPES,	/* type names as a mask in values[0] */
 	FORM_SECOND_SLOT,	/* CapabilitiesGained: the second argument's slot in values[0] */
+	FORM_SUBSTRINGS,	/* str_sub entries (filter, k) -> value; the kernel's kfunc compares */
 };
 
 /* One matchArgs operator: which filter it compiles to, the field it reads, the comparison,
@@ -369,7 +372,50 @@ static const struct op_rule op_rules[VIGIL_OP_COUNT] = {
 	[VIGIL_OP_FILE_TYPE] = {VG_F_FILE_TYPE, VG_FIELD_VALUE, 0, false, false, FORM_FILE_TYPES},
 	[VIGIL_OP_NOT_FILE_TYPE] = {VG_F_FILE_TYPE, VG_FIELD_VALUE, 0, true, false, FORM_FILE_TYPES},
 	[VIGIL_OP_CAPABILITIES_GAINED] = {VG_F_CAPS_GAINED, VG_FIELD_VALUE, 0, false, false, FORM_SECOND_SLOT},
+	[VIGIL_OP_SUBSTRING] = {VG_F_STR_SUB, VG_FIELD_VALUE, 0, false, false, FORM_SUBSTRINGS},
 };
+
+_Static_assert(VIGIL_POLICY_MAX_SUBSTRINGS <= VG_MAX_VALUES, "SubString values fit a filter");
+
+/* Whether the running kernel offers kfunc `name` (its BTF lists it). */
+static bool kernel_has_kfunc(const struct compile_ctx *ctx, const char *name)
+{
+	return ctx->vmlinux && btf__find_by_name_kind(ctx->vmlinux, name, BTF_KIND_FUNC) > 0;
+}
+
+/* SubString: each value an str_sub entry the kernel's bpf_strnstr (Linux 6.17+) looks for;
+ * the hook then loads bpf/generic_strnstr.bpf.c. */
+static int compile_substrings(struct compile_ctx *ctx, uint8_t cls,
+			      const struct vigil_match_arg *m, struct compiled_hook *h, struct vg_arg_filter *f,
+			      uint32_t filter)
+{
+	size_t i;
+	int err;
+
+	if (!kernel_has_kfunc(ctx, "bpf_strnstr"))
+		return sensor_error(ctx, m->pos, -EOPNOTSUPP, "SubString needs the bpf_strnstr kfunc (Linux 6.17+); "
+				    "this kernel lacks it");
+	if (cls != VG_CLASS_STRING && cls != VG_CLASS_PATH)
+		return sensor_error(ctx, m->pos, -EINVAL, "operator %s needs a string argument", vigil_op_name(m->op));
+	if (m->nvalues > VG_MAX_VALUES)
+		return sensor_error(ctx, m->pos, -E2BIG, "at most %d SubString values", VG_MAX_VALUES);
+	for (i = 0; i < m->nvalues; i++) {
+		struct substring_entry e = {.key = {.filter_id = filter, .index = (uint32_t)i}};
+		size_t len = strlen(m->values[i]);
+
+		if (!len || len > VG_STR_KEY - 1)
+			return bad_value(ctx, m->pos, m->values[i]);
+		e.value.filter_id = filter;
+		e.value.len = (uint32_t)len;
+		memcpy(e.value.data, m->values[i], len);	/* NUL-padded: the kfunc reads a C string */
+		err = keys_push(&h->str_sub, &e);
+		if (err)
+			return err;
+	}
+	f->nvalues = (uint8_t)m->nvalues;
+	h->uses_strnstr = true;
+	return 0;
+}
 
 /* The integer comparisons: each value a number or a symbol; capability sets take masks
  * ("CAP_A,CAP_B" is both bits), not capability numbers. */
@@ -515,6 +561,8 @@ static int compile_arg_filter(struct compile_ctx *ctx, enum vigil_arg_type type,
 		f->values[0] = other;
 		f->nvalues = 1;
 		return 0;
+	case FORM_SUBSTRINGS:
+		return compile_substrings(ctx, cls, m, h, f, filter);
 	case FORM_UNSUPPORTED:
 		break;
 	}

@@ -15,6 +15,7 @@
 #include "loader/loader.h"
 #include "sensors_internal.h"	/* generic.h: the skeleton's config type */
 #include "generic.skel.h"
+#include "generic_strnstr.skel.h"	/* only its ELF bytes: see open_generic() */
 
 struct sensor {
 	struct generic_bpf *skel;
@@ -103,6 +104,48 @@ static bool has_list(const struct compiled_hook *h, uint8_t kind)
 	return false;
 }
 
+/* SubString's (filter, k) -> value entries into str_sub. */
+static int fill_substrings(struct bpf_map *map, const struct key_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct substring_entry *e = (const struct substring_entry *)((const char *)l->keys + i * l->size);
+
+		if (bpf_map_update_elem(bpf_map__fd(map), &e->key, &e->value, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* The instance's object: generic.bpf.c, or for hooks with SubString its twin built with the
+ * bpf_strnstr kfunc (bpf/generic_strnstr.bpf.c). The twin has the same maps, programs and
+ * data, so generic.bpf.c's skeleton serves both: only its ELF bytes change. */
+static struct generic_bpf *open_generic(bool strnstr)
+{
+	struct generic_bpf *obj;
+	size_t size = 0;
+	int err;
+
+	if (!strnstr)
+		return generic_bpf__open();
+	obj = calloc(1, sizeof(*obj));
+	if (!obj)
+		return NULL;
+	err = generic_bpf__create_skeleton(obj);
+	if (!err) {
+		obj->skeleton->data = (void *)generic_strnstr_bpf__elf_bytes(&size);
+		obj->skeleton->data_sz = size;
+		err = bpf_object__open_skeleton(obj->skeleton, NULL);
+	}
+	if (err) {
+		generic_bpf__destroy(obj);
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
+
 int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader, uint32_t wakeup_batch,
 		struct sensor **out, char *why, size_t why_size)
 {
@@ -118,7 +161,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	snprintf(s->subsys, sizeof(s->subsys), "%s", h->subsys);
 	snprintf(s->path, sizeof(s->path), "%s", h->path);
 	s->offset = h->offset;
-	s->skel = generic_bpf__open();
+	s->skel = open_generic(h->uses_strnstr);
 	if (!s->skel) {
 		err = -errno;
 		snprintf(why, why_size, "open: %s", strerror(-err));
@@ -161,6 +204,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	size_map(s->skel->maps.int_set, &h->int_set, has_list(h, VG_F_INT_MAP) || has_list(h, VG_F_FILE_ID));
 	size_map(s->skel->maps.addr4, &h->addr4, false);
 	size_map(s->skel->maps.addr6, &h->addr6, false);
+	size_map(s->skel->maps.str_sub, &h->str_sub, false);
 
 	switch (h->mech) {
 	case MECH_FENTRY:
@@ -190,7 +234,8 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	}
 	err = fill_map(s->skel->maps.str_eq, &h->str_eq) ?: fill_map(s->skel->maps.str_prefix, &h->str_prefix) ?:
 	      fill_map(s->skel->maps.str_postfix, &h->str_postfix) ?: fill_map(s->skel->maps.int_set, &h->int_set) ?:
-	      fill_map(s->skel->maps.addr4, &h->addr4) ?: fill_map(s->skel->maps.addr6, &h->addr6);
+	      fill_map(s->skel->maps.addr4, &h->addr4) ?: fill_map(s->skel->maps.addr6, &h->addr6) ?:
+	      fill_substrings(s->skel->maps.str_sub, &h->str_sub);
 	if (err) {
 		snprintf(why, why_size, "fill selector maps: %s", strerror(-err));
 		goto err_out;

@@ -40,6 +40,7 @@ void compiled_hook_free(struct compiled_hook *h)
 	keys_free(&h->int_set);
 	keys_free(&h->addr4);
 	keys_free(&h->addr6);
+	keys_free(&h->str_sub);
 }
 
 int sensor_error(struct compile_ctx *ctx, struct vigil_pos pos, int errcode, const char *fmt, ...)

@@ -49,6 +49,12 @@ struct list_ref {
 /* Maps that back a list get this much room beyond their initial keys. */
 #define LIST_HEADROOM 1024
 
+/* A SubString value: its place in str_sub and its bytes. */
+struct substring_entry {
+	struct vg_sub_key key;
+	struct vg_str_key value;
+};
+
 struct compiled_hook {
 	struct vg_hook_config cfg;
 	enum sensor_mech mech;
@@ -62,6 +68,8 @@ struct compiled_hook {
 	struct key_list int_set;	/* struct vg_int_key */
 	struct key_list addr4;		/* struct vg_addr4_key */
 	struct key_list addr6;		/* struct vg_addr6_key */
+	struct key_list str_sub;	/* struct substring_entry */
+	bool uses_strnstr;		/* a SubString filter: load bpf/generic_strnstr.bpf.c */
 	struct list_ref lists[MAX_LIST_REFS];
 	size_t nlists;
 	char note[160];			/* limits of the mechanism, shown by status */

@@ -1411,10 +1411,10 @@ static void test_refuses_unknown_operator(void **state)
 		    "unknown operator \"Like\"", 10, 40);
 }
 
-static void test_refuses_substring_operator(void **state)
+static void test_refuses_substring_ign_case_operator(void **state)
 {
-	check_error(KPROBE("[{index: 0, type: string}]", "matchArgs: [{index: 0, operator: SubString, values: [a]}]\n"),
-		    "operator \"SubString\" is not supported yet", 10, 40);
+	check_error(KPROBE("[{index: 0, type: string}]", "matchArgs: [{index: 0, operator: SubStringIgnCase, values: [a]}]\n"),
+		    "operator \"SubStringIgnCase\" is not supported yet", 10, 40);
 }
 
 static void test_refuses_uint8_value_300(void **state)
@@ -1780,7 +1780,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_file_type_on_fd),
 		cmocka_unit_test(test_refuses_daddr_on_sockaddr),
 		cmocka_unit_test(test_refuses_unknown_operator),
-		cmocka_unit_test(test_refuses_substring_operator),
+		cmocka_unit_test(test_refuses_substring_ign_case_operator),
 		cmocka_unit_test(test_refuses_uint8_value_300),
 		cmocka_unit_test(test_refuses_negative_value_for_unsigned),
 		cmocka_unit_test(test_refuses_non_integer_value),

@@ -47,6 +47,7 @@ struct row {
 #define T_ENFORCE "tests/host/test_enforcement.py::"
 #define T_SHIPPED "tests/host/test_shipped_policies.py::"
 #define T_VM "tests/vm/cases/"
+#define T_SELECTORS "tests/unit/test_selectors_bpf.c::"
 #define T_ENCODE "tests/unit/test_encode.c::"
 #define T_CONTAINERS "tests/host/test_containers.py::"
 
@@ -385,8 +386,8 @@ static const struct row rows[] = {
 	HONOURED("operator: State", OP("sock", "State", ", values: [TCP_ESTABLISHED]"), T_SENSORS "test_ports_family_and_privileged_ports"),
 	HONOURED("operator: FileType", OP("file", "FileType", ", values: [reg]"), T_POLICY "test_full_policy_fentry_is_a_kprobe"),
 	HONOURED("operator: NotFileType", OP("file", "NotFileType", ", values: [dir]"), T_POLICY "test_full_policy_fentry_is_a_kprobe"),
-	REFUSED("operator: SubString", OP("string", "SubString", ", values: [etc]"), "SubString",
-		"operator \"SubString\" is not supported yet"),
+	HONOURED("operator: SubString", OP("string", "SubString", ", values: [etc]"),
+		 T_SELECTORS "test_string_substring"),
 	REFUSED("operator: SubStringIgnCase", OP("string", "SubStringIgnCase", ", values: [etc]"), "SubStringIgnCase",
 		"operator \"SubStringIgnCase\" is not supported yet"),
 	REFUSED("operator: CelExpr", OP("int", "CelExpr", ", values: [\"arg0 > 1\"]"), "CelExpr",

@@ -19,12 +19,16 @@
 
 #include <cmocka.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "sensors/sensors_internal.h"
 #include "selectors_test.skel.h"
+#include "selectors_strnstr_test.skel.h"
 
 #define NONE VG_MAX_SELECTORS	/* no selector matched */
+
+static struct btf *vmlinux;	/* the kernel's BTF, loaded once: SubString asks it for bpf_strnstr */
 #define HOST_PID_NS 4026531836u
 
 struct fixture {
@@ -84,11 +88,28 @@ static void set_entries(struct bpf_map *m, const struct key_list *l)
 	assert_int_equal(bpf_map__set_max_entries(m, l->n ? (uint32_t)l->n : 1), 0);
 }
 
-/* Compile hook 0 of `spec` (the body under spec:) and load the test program with it. */
-static void load(struct fixture *f, const char *spec)
+/* The test object, or for hooks with SubString its twin with the kfunc: the same maps,
+ * program and data, so one skeleton type serves both (as core/sensors/instance.c does). */
+static struct selectors_test_bpf *open_test_object(bool strnstr)
+{
+	struct selectors_test_bpf *obj;
+	size_t size = 0;
+
+	if (!strnstr)
+		return selectors_test_bpf__open();
+	obj = calloc(1, sizeof(*obj));
+	assert_non_null(obj);
+	assert_int_equal(selectors_test_bpf__create_skeleton(obj), 0);
+	obj->skeleton->data = (void *)selectors_strnstr_test_bpf__elf_bytes(&size);
+	obj->skeleton->data_sz = size;
+	assert_int_equal(bpf_object__open_skeleton(obj->skeleton, NULL), 0);
+	return obj;
+}
+
+/* Parse and compile hook 0 of `spec` (the body under spec:): 0 or the compiler's error. */
+static int compile(struct fixture *f, const char *spec)
 {
 	struct compile_ctx ctx = {0};
-	struct selectors_test_bpf *skel;
 	char yaml[8192];
 	int n;
 
@@ -103,10 +124,18 @@ static void load(struct fixture *f, const char *spec)
 	ctx.host_ns = f->host_ns;
 	ctx.mode = VIGIL_MODE_ENFORCE;
 	ctx.err = &f->err;
-	if (compile_hook(&ctx, 0, &f->hook))
-		fail_msg("compile: %s", f->err.reason);
+	ctx.vmlinux = vmlinux;
+	return compile_hook(&ctx, 0, &f->hook);
+}
 
-	skel = selectors_test_bpf__open();
+/* Compile hook 0 of `spec` and load the test program with it. */
+static void load(struct fixture *f, const char *spec)
+{
+	struct selectors_test_bpf *skel;
+
+	if (compile(f, spec))
+		fail_msg("compile: %s", f->err.reason);
+	skel = open_test_object(f->hook.uses_strnstr);
 	assert_non_null(skel);
 	memcpy((void *)&skel->rodata->test_cfg, &f->hook.cfg, sizeof(f->hook.cfg));
 	set_entries(skel->maps.str_eq, &f->hook.str_eq);
@@ -115,6 +144,7 @@ static void load(struct fixture *f, const char *spec)
 	set_entries(skel->maps.int_set, &f->hook.int_set);
 	set_entries(skel->maps.addr4, &f->hook.addr4);
 	set_entries(skel->maps.addr6, &f->hook.addr6);
+	set_entries(skel->maps.str_sub, &f->hook.str_sub);
 	assert_int_equal(bpf_map__set_max_entries(skel->maps.vg_execs, 16), 0);
 	assert_int_equal(selectors_test_bpf__load(skel), 0);
 	push_keys(bpf_map__fd(skel->maps.str_eq), &f->hook.str_eq);
@@ -123,6 +153,11 @@ static void load(struct fixture *f, const char *spec)
 	push_keys(bpf_map__fd(skel->maps.int_set), &f->hook.int_set);
 	push_keys(bpf_map__fd(skel->maps.addr4), &f->hook.addr4);
 	push_keys(bpf_map__fd(skel->maps.addr6), &f->hook.addr6);
+	for (size_t i = 0; i < f->hook.str_sub.n; i++) {
+		const struct substring_entry *e = (const struct substring_entry *)f->hook.str_sub.keys + i;
+
+		assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.str_sub), &e->key, &e->value, BPF_ANY), 0);
+	}
 	f->skel = skel;
 	reset(f);
 }
@@ -405,6 +440,33 @@ static void test_unreadable_argument_matches_no_operator(void **state)
 	assert_int_equal(run(f), NONE);
 }
 
+static bool kernel_has_strnstr(void)
+{
+	return vmlinux && btf__find_by_name_kind(vmlinux, "bpf_strnstr", BTF_KIND_FUNC) > 0;
+}
+
+static void test_string_substring(void **state)
+{
+	struct fixture *f = *state;
+
+	if (!kernel_has_strnstr()) {
+		/* the refusal, exact, where the kernel lacks the kfunc (Debian 12's 6.1) */
+		assert_int_not_equal(compile(f, HOOK(ARG(0, "string"), MATCH_ARG(0, "SubString", "[\"passwd\"]"))), 0);
+		assert_string_equal(f->err.reason, "SubString needs the bpf_strnstr kfunc (Linux 6.17+); this kernel lacks it");
+		return;
+	}
+	CHECK_ARG(f, "string", "SubString", "[\"shadow\", \"passwd\"]", arg_str(f, 0, "/etc/passwd-"),
+		  arg_str(f, 0, "/etc/passw"));
+	/* a path's header is not part of the string; the match may end the string */
+	CHECK_ARG(f, "file", "SubString", "[\"/.ssh/\"]", arg_path(f, 0, "/root/.ssh/id_rsa", S_IFREG | 0600, 1, 2),
+		  arg_path(f, 0, "/root/.sshd/x", S_IFREG | 0600, 1, 2));
+	/* only the captured length counts, not the bytes after it in the record */
+	load(f, HOOK(ARG(0, "string") ARG(1, "string"), MATCH_ARG(0, "SubString", "[\"ab\"]")));
+	arg_str(f, 0, "xa");
+	arg_str(f, 1, "b");
+	assert_int_equal(run(f), NONE);
+}
+
 /* ---- sockets and addresses ---- */
 
 #define SOCK_CHECK(f, op, values, yes, no) \
@@ -673,6 +735,7 @@ static void test_match_return_args(void **state)
 
 int main(void)
 {
+	int rc;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_int_equal_and_not_equal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_int_not_equal, setup, teardown),
@@ -691,6 +754,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_string_not_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_string_postfix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_string_not_postfix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_string_substring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_path_prefix_skips_the_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_argument_matches_no_operator, setup, teardown),
@@ -715,5 +779,8 @@ int main(void)
 		return 77;
 	}
 	libbpf_set_print(NULL);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	vmlinux = btf__load_vmlinux_btf();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	btf__free(vmlinux);
+	return rc;
 }

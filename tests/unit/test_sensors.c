@@ -496,6 +496,20 @@ static void test_address_cidrs_become_lpm_keys_for_v4_and_v6(void **state)
 	assert_int_equal(f->hook.cfg.sel[0].args[0].field, VG_FIELD_SADDR);
 }
 
+/* No kernel BTF here (ctx.vmlinux is NULL), as on a kernel without bpf_strnstr: SubString is
+ * refused at its operator with the reason; test_selectors_bpf.c runs it where the kernel has it. */
+static void test_substring_without_the_kfunc_is_refused_with_the_reason(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, EXECVE_SPEC("    - matchArgs:\n      - index: 0\n        operator: SubString\n"
+						"        values: [\"passwd\"]\n"), VIGIL_MODE_ENFORCE),
+			 -EOPNOTSUPP);
+	assert_string_equal(f->err.reason, "SubString needs the bpf_strnstr kfunc (Linux 6.17+); this kernel lacks it");
+	assert_int_equal(f->err.line, 14);	/* the matchArgs entry */
+	assert_false(f->hook.uses_strnstr);
+}
+
 static void test_ports_family_and_privileged_ports(void **state)
 {
 	struct fixture *f = *state;
@@ -697,6 +711,7 @@ int main(void)
 		T(test_capability_set_values_become_masks),
 		T(test_address_cidrs_become_lpm_keys_for_v4_and_v6),
 		T(test_ports_family_and_privileged_ports),
+		T(test_substring_without_the_kfunc_is_refused_with_the_reason),
 		T(test_process_filters_and_host_ns_resolution),
 		T(test_actions_carry_their_arguments),
 		T(test_selector_without_actions_posts),
