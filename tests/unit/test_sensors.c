@@ -507,6 +507,7 @@ static void test_substring_without_the_kfunc_is_refused_with_the_reason(void **s
 			 -EOPNOTSUPP);
 	assert_string_equal(f->err.reason, "SubString needs the bpf_strnstr kfunc (Linux 6.17+); this kernel lacks it");
 	assert_int_equal(f->err.line, 14);	/* the matchArgs entry */
+	assert_int_equal(f->err.col, 9);
 	assert_false(f->hook.uses_strnstr);
 }
 
