@@ -402,6 +402,11 @@ def build_initramfs(build, cases_dir, cases, kernel, out_path, ci, shell):
         for f in sorted(glob.glob(os.path.join(d, "*")) + glob.glob(os.path.join(d, "progs", "*"))):
             if os.path.isfile(f) and os.access(f, os.X_OK) and is_elf(f):
                 ir.add_elf(f, "%s/tests/%s/%s" % (GUEST_ROOT, lane, os.path.basename(f)))
+    # the selector library's PROG_TEST_RUN test, for the stock kernel's verifier (case 20)
+    for name in ("test_selectors_bpf",):
+        f = os.path.join(build, "tests", "unit", name)
+        if os.path.isfile(f):
+            ir.add_elf(f, "%s/tests/unit/%s" % (GUEST_ROOT, name))
     for tree in ("rules", "lua"):
         if os.path.isdir(os.path.join(SOURCE, tree)):
             ir.add_tree(os.path.join(SOURCE, tree), GUEST_ROOT + "/" + tree)
