@@ -343,6 +343,13 @@ static __always_inline __u64 net_field(struct generic_scratch *s, __u8 class, __
 	return 0;
 }
 
+/* A captured path's string: the bytes after its header. */
+static __always_inline void skip_path_hdr(const char **data, __u32 *len)
+{
+	*data += sizeof(struct vg_path_hdr);
+	*len = *len > sizeof(struct vg_path_hdr) ? *len - sizeof(struct vg_path_hdr) : 0;
+}
+
 static __always_inline bool match_arg(const volatile struct vg_hook_config *cfg, struct generic_scratch *s,
 				      const volatile struct vg_arg_filter *f)
 {
@@ -372,17 +379,13 @@ static __always_inline bool match_arg(const volatile struct vg_hook_config *cfg,
 	case VG_F_STR_EQ:
 	case VG_F_STR_PREFIX:
 	case VG_F_STR_POSTFIX:
-		if (class == VG_CLASS_PATH) {
-			data += sizeof(struct vg_path_hdr);
-			len = len > sizeof(struct vg_path_hdr) ? len - sizeof(struct vg_path_hdr) : 0;
-		}
+		if (class == VG_CLASS_PATH)
+			skip_path_hdr(&data, &len);
 		hit = str_match(s, f->kind, f->filter_id, data, len);
 		break;
 	case VG_F_STR_SUB:
-		if (class == VG_CLASS_PATH) {
-			data += sizeof(struct vg_path_hdr);
-			len = len > sizeof(struct vg_path_hdr) ? len - sizeof(struct vg_path_hdr) : 0;
-		}
+		if (class == VG_CLASS_PATH)
+			skip_path_hdr(&data, &len);
 		hit = str_sub_match(f, data, len);
 		break;
 	case VG_F_FILE_TYPE: {

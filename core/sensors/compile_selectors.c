@@ -647,6 +647,65 @@ static int compile_return(struct compile_ctx *ctx, const struct vigil_hook *hook
 	return 0;
 }
 
+/* The process filters of one selector: matchPIDs, matchNamespaces, matchNamespaceChanges,
+ * matchCapabilities and matchCapabilityChanges. */
+static int compile_process_filters(struct compile_ctx *ctx, const struct vigil_selector *sel, struct vg_selector *out)
+{
+	size_t j;
+
+	if (sel->npids > VG_MAX_PID_FILTERS)
+		return sensor_error(ctx, sel->pos, -E2BIG, "at most %d matchPIDs entries per selector",
+				    VG_MAX_PID_FILTERS);
+	for (j = 0; j < sel->npids; j++) {
+		const struct vigil_match_pids *m = &sel->pids[j];
+
+		out->pids[j].negate = m->op == VIGIL_OP_NOT_IN;
+		out->pids[j].ns_pid = m->is_namespace_pid;
+		out->pids[j].follow_forks = m->follow_forks;
+		out->pids[j].nvalues = (uint8_t)m->nvalues;
+		memcpy(out->pids[j].values, m->values, m->nvalues * sizeof(uint32_t));
+	}
+	out->npids = (uint8_t)sel->npids;
+
+	if (sel->nnamespaces > VG_MAX_NS_FILTERS)
+		return sensor_error(ctx, sel->pos, -E2BIG, "at most %d matchNamespaces entries", VG_MAX_NS_FILTERS);
+	for (j = 0; j < sel->nnamespaces; j++) {
+		const struct vigil_match_namespaces *m = &sel->namespaces[j];
+		struct vg_ns_filter *f = &out->ns[j];
+		size_t v;
+
+		f->ns = (uint8_t)m->ns;
+		f->negate = m->op == VIGIL_OP_NOT_IN;
+		for (v = 0; v < m->nvalues && f->nvalues < VG_MAX_NS_VALUES; v++)
+			f->values[f->nvalues++] = m->values[v];
+		if (m->host_ns) {
+			if (f->nvalues == VG_MAX_NS_VALUES)
+				return sensor_error(ctx, m->pos, -E2BIG, "at most %d values", VG_MAX_NS_VALUES);
+			f->values[f->nvalues++] = ctx->host_ns[m->ns];
+		}
+	}
+	out->nns = (uint8_t)sel->nnamespaces;
+
+	if (sel->nns_changes) {
+		out->ns_changes_mask = sel->ns_changes[0].ns_mask;
+		out->ns_changes_negate = sel->ns_changes[0].op == VIGIL_OP_NOT_IN;
+	}
+	if (sel->ncaps + sel->ncap_changes > VG_MAX_CAP_FILTERS)
+		return sensor_error(ctx, sel->pos, -E2BIG, "at most %d capability filters per selector", VG_MAX_CAP_FILTERS);
+	for (j = 0; j < sel->ncaps + sel->ncap_changes; j++) {
+		bool changes = j >= sel->ncaps;
+		const struct vigil_match_caps *m = changes ? &sel->cap_changes[j - sel->ncaps] : &sel->caps[j];
+
+		out->caps[j].set = (uint8_t)m->type;
+		out->caps[j].negate = m->op == VIGIL_OP_NOT_IN;
+		out->caps[j].ns_only = m->is_namespace_capability;
+		out->caps[j].changes = changes;
+		out->caps[j].mask = m->mask;
+	}
+	out->ncaps = (uint8_t)(sel->ncaps + sel->ncap_changes);
+	return 0;
+}
+
 int compile_selectors(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *h)
 {
 	uint32_t next_filter = 1;
@@ -660,57 +719,9 @@ int compile_selectors(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 		const struct vigil_selector *sel = &hook->selectors[i];
 		struct vg_selector *out = &h->cfg.sel[i];
 
-		if (sel->npids > VG_MAX_PID_FILTERS)
-			return sensor_error(ctx, sel->pos, -E2BIG, "at most %d matchPIDs entries per selector",
-					    VG_MAX_PID_FILTERS);
-		for (j = 0; j < sel->npids; j++) {
-			const struct vigil_match_pids *m = &sel->pids[j];
-
-			out->pids[j].negate = m->op == VIGIL_OP_NOT_IN;
-			out->pids[j].ns_pid = m->is_namespace_pid;
-			out->pids[j].follow_forks = m->follow_forks;
-			out->pids[j].nvalues = (uint8_t)m->nvalues;
-			memcpy(out->pids[j].values, m->values, m->nvalues * sizeof(uint32_t));
-		}
-		out->npids = (uint8_t)sel->npids;
-
-		if (sel->nnamespaces > VG_MAX_NS_FILTERS)
-			return sensor_error(ctx, sel->pos, -E2BIG, "at most %d matchNamespaces entries", VG_MAX_NS_FILTERS);
-		for (j = 0; j < sel->nnamespaces; j++) {
-			const struct vigil_match_namespaces *m = &sel->namespaces[j];
-			struct vg_ns_filter *f = &out->ns[j];
-			size_t v;
-
-			f->ns = (uint8_t)m->ns;
-			f->negate = m->op == VIGIL_OP_NOT_IN;
-			for (v = 0; v < m->nvalues && f->nvalues < VG_MAX_NS_VALUES; v++)
-				f->values[f->nvalues++] = m->values[v];
-			if (m->host_ns) {
-				if (f->nvalues == VG_MAX_NS_VALUES)
-					return sensor_error(ctx, m->pos, -E2BIG, "at most %d values", VG_MAX_NS_VALUES);
-				f->values[f->nvalues++] = ctx->host_ns[m->ns];
-			}
-		}
-		out->nns = (uint8_t)sel->nnamespaces;
-
-		if (sel->nns_changes) {
-			out->ns_changes_mask = sel->ns_changes[0].ns_mask;
-			out->ns_changes_negate = sel->ns_changes[0].op == VIGIL_OP_NOT_IN;
-		}
-		if (sel->ncaps + sel->ncap_changes > VG_MAX_CAP_FILTERS)
-			return sensor_error(ctx, sel->pos, -E2BIG, "at most %d capability filters per selector", VG_MAX_CAP_FILTERS);
-		for (j = 0; j < sel->ncaps + sel->ncap_changes; j++) {
-			bool changes = j >= sel->ncaps;
-			const struct vigil_match_caps *m = changes ? &sel->cap_changes[j - sel->ncaps] : &sel->caps[j];
-
-			out->caps[j].set = (uint8_t)m->type;
-			out->caps[j].negate = m->op == VIGIL_OP_NOT_IN;
-			out->caps[j].ns_only = m->is_namespace_capability;
-			out->caps[j].changes = changes;
-			out->caps[j].mask = m->mask;
-		}
-		out->ncaps = (uint8_t)(sel->ncaps + sel->ncap_changes);
-
+		err = compile_process_filters(ctx, sel, out);
+		if (err)
+			return err;
 		if (sel->nbinaries) {
 			err = compile_binaries(ctx, &sel->binaries[0], h, &out->binary, next_filter++, false);
 			if (err)
