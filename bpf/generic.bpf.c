@@ -23,6 +23,7 @@ const volatile struct vg_hook_config cfg = {};
 #include "lib/args.h"
 #include "lib/selectors.h"
 #include "lib/actions.h"
+#include "lib/stacks.h"
 #include "lib/dispatch_maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -57,8 +58,8 @@ static __always_inline void record_begin(struct generic_scratch *s, __u64 pid_tg
 /* Match the selectors in order, run the first match's actions, post the record when they
  * say so. Returns the error the operation must fail with (Override), else 0. task may be
  * NULL where the compiler keeps selectors from needing it (cgroup programs). */
-static __always_inline int select_act_post(struct generic_scratch *s, struct task_struct *task, __u32 tgid,
-					   struct vigil_exec_entry *e)
+static __always_inline int select_act_post(struct generic_scratch *s, void *ctx, struct task_struct *task,
+					   __u32 tgid, struct vigil_exec_entry *e)
 {
 	__u32 matched = VG_MAX_SELECTORS;
 	bool post = true;
@@ -70,13 +71,16 @@ static __always_inline int select_act_post(struct generic_scratch *s, struct tas
 		if (match_selector(s, &cfg.sel[i], task, tgid, e)) {
 			matched = i;
 			post = do_actions(s, &cfg.sel[i], i, &override);
+			capture_stacks(s, ctx, post ? selector_stacks(&cfg.sel[i]) : 0);
 			break;
 		}
 	}
 	if (cfg.nselectors && matched == VG_MAX_SELECTORS)
 		return 0;	/* no selector matched: nothing reaches user space */
-	if (!cfg.nselectors)
+	if (!cfg.nselectors) {
 		s->rec.actions = 1u << VG_ACT_POST;
+		capture_stacks(s, ctx, 0);
+	}
 	s->rec.selector = matched;
 	s->rec.has_ret = 0;
 	s->rec.ret_actions = 0;
@@ -132,7 +136,7 @@ static __always_inline int generic_run(void *ctx)
 		s->caps[1] = caps[1];
 		s->caps[2] = caps[2];
 	}
-	return select_act_post(s, task, tgid, e);
+	return select_act_post(s, ctx, task, tgid, e);
 }
 
 /* The value a return filter looks at: the return value, sign-extended for its type. */
@@ -361,7 +365,7 @@ static __always_inline int connect_run(struct bpf_sock_addr *ctx, bool v6)
 		return 1;
 	record_begin(s, pid_tgid, e ? e->ktime : 0);
 	capture_destination(s, ctx, v6);
-	return select_act_post(s, NULL, tgid, e) ? 0 : 1;
+	return select_act_post(s, ctx, NULL, tgid, e) ? 0 : 1;
 }
 
 SEC("cgroup/connect4")

@@ -226,6 +226,10 @@ static int check_cgroup_connect(struct compile_ctx *ctx, const struct vigil_hook
 			if (sel->actions[j].kind == VIGIL_ACTION_SIGKILL || sel->actions[j].kind == VIGIL_ACTION_SIGNAL)
 				return sensor_error(ctx, sel->actions[j].pos, -EOPNOTSUPP,
 						    "cgroup connect programs cannot send signals: use Override alone here");
+			else if (sel->actions[j].kernel_stack || sel->actions[j].user_stack)
+				return sensor_error(ctx, sel->actions[j].pos, -EOPNOTSUPP,
+						    "cgroup connect programs (the Override mechanism here) cannot read "
+						    "stack traces");
 	}
 	return 0;
 }

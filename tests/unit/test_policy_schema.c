@@ -49,6 +49,7 @@ struct row {
 #define T_VM "tests/vm/cases/"
 #define T_ENCODE "tests/unit/test_encode.c::"
 #define T_CONTAINERS "tests/host/test_containers.py::"
+#define T_STACKS "tests/host/test_stack_traces.py::"
 
 /* ---- minimal hooks ---- */
 
@@ -441,10 +442,10 @@ static const struct row rows[] = {
 	HONOURED("matchActions[].rateLimit", ACT("action: Post, rateLimit: 1m"), T_ENGINE "test_rate_limit_posts_one_of_five"),
 	HONOURED("matchActions[].rateLimitScope", ACT("action: Post, rateLimit: 1m, rateLimitScope: global"),
 		 T_FIELDS "test_rate_limit_scope_global_posts_once_for_two_processes"),
-	REFUSED("matchActions[].kernelStackTrace", ACT("action: Post, kernelStackTrace: true"), "kernelStackTrace: ^true",
-		"kernelStackTrace is not supported yet"),
-	REFUSED("matchActions[].userStackTrace", ACT("action: Post, userStackTrace: true"), "userStackTrace: ^true",
-		"userStackTrace is not supported yet"),
+	HONOURED("matchActions[].kernelStackTrace", ACT("action: Post, kernelStackTrace: true"),
+		 T_STACKS "test_kernel_stack_is_named_from_kallsyms"),
+	HONOURED("matchActions[].userStackTrace", ACT("action: Post, userStackTrace: true"),
+		 T_STACKS "test_user_stack_is_named_from_the_binary"),
 	HONOURED("matchActions[].kernelStackTrace: false", ACT("action: Post, kernelStackTrace: false"),
 		 T_POLICY "test_full_policy_actions"),
 	REFUSED("matchActions[].imaHash", ACT("action: Post, imaHash: true"), "imaHash",
