@@ -247,6 +247,13 @@ int generic_kretprobe(struct pt_regs *ctx)
 	return generic_exit(PT_REGS_RC_CORE(ctx));
 }
 
+/* uprobe return probes: the user function's return value in the user registers */
+SEC("uretprobe")
+int generic_uretprobe(struct pt_regs *ctx)
+{
+	return generic_exit(PT_REGS_RC_CORE(ctx));
+}
+
 SEC("tp_btf/sys_enter")
 int generic_tp_btf_sys_enter(__u64 *ctx)
 {

@@ -348,7 +348,7 @@ enum field {
 	F_USER_STACK,	/* "user_stack_trace": userStackTrace */
 };
 
-#define BODY_FIELDS 12
+#define BODY_FIELDS 14
 
 /* Each message's fields in its proto order (tetragon.proto ProcessKprobe and so on). */
 static const struct {
@@ -358,8 +358,8 @@ static const struct {
 	{ VIGIL_EVENT_KPROBE,
 	  { F_FUNCTION, F_ARGS, F_RETURN, F_ACTION, F_KERNEL_STACK, F_POLICY, F_RETURN_ACTION, F_MESSAGE, F_TAGS,
 	    F_USER_STACK, F_ANCESTORS, F_DATA } },
-	/* Tetragon's tracepoint, LSM and uprobe messages carry no stacks: vigil adds the kprobe's
-	 * keys to them when a policy asks for stacks there */
+	/* Tetragon's tracepoint, LSM and uprobe messages carry no stacks (nor, for uprobes, a
+	 * return value): vigil adds the kprobe's keys to them when a policy asks for these */
 	{ VIGIL_EVENT_TRACEPOINT,
 	  { F_SUBSYS, F_EVENT, F_ARGS, F_POLICY, F_ACTION, F_MESSAGE, F_TAGS, F_ANCESTORS, F_KERNEL_STACK,
 	    F_USER_STACK } },
@@ -367,7 +367,7 @@ static const struct {
 	  { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS, F_ANCESTORS, F_KERNEL_STACK, F_USER_STACK } },
 	{ VIGIL_EVENT_UPROBE,
 	  { F_PATH, F_SYMBOL, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ANCESTORS, F_ACTION, F_DATA, F_KERNEL_STACK,
-	    F_USER_STACK } },
+	    F_USER_STACK, F_RETURN, F_RETURN_ACTION } },
 };
 
 static const enum field *body_fields(enum vigil_event_type type)

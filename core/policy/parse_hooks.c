@@ -327,12 +327,9 @@ size_t policy_uprobe_symbol_count(struct policy_ctx *c, yaml_node_t *item)
 static int uprobe_return(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
 	struct hook_parse *hp = obj;
-	int err;
 
-	err = policy_bool(c, value, "return", &hp->h.is_return);
-	if (!err && hp->h.is_return)
-		err = policy_error(c, key, "return: uprobe return probes are not supported yet");
-	return err;
+	(void)key;
+	return policy_bool(c, value, "return", &hp->h.is_return);
 }
 
 static const struct policy_field uprobe_fields[] = {

@@ -68,6 +68,7 @@ static struct bpf_program *second_program(struct generic_bpf *skel, const struct
 	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_raw_tp_sys_exit;
 	case MECH_FENTRY: return skel->progs.generic_fexit;
 	case MECH_KPROBE: return skel->progs.generic_kretprobe;
+	case MECH_UPROBE: return skel->progs.generic_uretprobe;
 	case MECH_SYSCALL_TRACEPOINT: return skel->progs.generic_tracepoint_sys_exit;
 	default: return NULL;
 	}
@@ -259,6 +260,10 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 
 		if (s->mech == MECH_KPROBE) {
 			s->link2 = bpf_program__attach_kprobe(s->prog2, true, s->target);
+		} else if (s->mech == MECH_UPROBE) {
+			LIBBPF_OPTS(bpf_uprobe_opts, ro, .func_name = s->target[0] ? s->target : NULL, .retprobe = true);
+
+			s->link2 = bpf_program__attach_uprobe_opts(s->prog2, -1, s->path, s->target[0] ? 0 : s->offset, &ro);
 		} else if (s->mech == MECH_SYSCALL_TRACEPOINT) {
 			/* sys_enter_X's twin is sys_exit_X */
 			snprintf(exit_event, sizeof(exit_event), "sys_exit_%s", s->target + strlen("sys_enter_"));

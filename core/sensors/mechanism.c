@@ -543,6 +543,7 @@ static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	case MECH_SYSCALL_TRACEPOINT:
 	case MECH_RAW_SYSCALL_DISPATCH:
 	case MECH_KPROBE:
+	case MECH_UPROBE:	/* a uretprobe at the same symbol or offset */
 		break;
 	case MECH_FENTRY:
 		/* fexit finds the return value after the arguments */
@@ -576,9 +577,10 @@ int compile_mechanism(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 	case VIGIL_HOOK_TRACEPOINT:
 		return tracepoint_hook(ctx, hook, out);
 	case VIGIL_HOOK_UPROBE:
-		if (hook->is_return)
-			return sensor_error(ctx, hook->pos, -EOPNOTSUPP, "return probes are not supported by vigil yet");
-		return uprobe_hook(ctx, hook, out);
+		err = uprobe_hook(ctx, hook, out);
+		if (!err && hook->is_return)
+			err = return_probe(ctx, hook, out);
+		return err;
 	}
 	return -EINVAL;
 }

@@ -50,6 +50,7 @@ struct row {
 #define T_ENCODE "tests/unit/test_encode.c::"
 #define T_CONTAINERS "tests/host/test_containers.py::"
 #define T_STACKS "tests/host/test_stack_traces.py::"
+#define T_URET "tests/host/test_uprobe_return.py::"
 
 /* ---- minimal hooks ---- */
 
@@ -182,8 +183,10 @@ static const struct row rows[] = {
 		"not supported by vigil: binaryDigests (digest verification"),
 	REFUSED("uprobes[].ignore.digestVerificationFailure", UP("    ignore: {digestVerificationFailure: true}\n"), "ignore",
 		"not supported by vigil: ignore (digest verification"),
-	REFUSED("uprobes[].return", UP("    return: true\n    returnArg: {index: 0, type: int}\n"), "return:",
-		"return: uprobe return probes are not supported yet"),
+	HONOURED("uprobes[].return", UP("    return: true\n    returnArg: {index: 0, type: int}\n"),
+		 T_URET "test_return_value_is_reported_with_the_entry_arguments"),
+	HONOURED("uprobes[].returnArg", UP("    return: true\n    returnArg: {index: 0, type: int}\n"),
+		 T_URET "test_return_value_is_reported_with_the_entry_arguments"),
 	HONOURED("uprobes[].args", UP("    args: [{index: 0, type: int}]\n"), T_ENGINE "test_uprobe_reports_user_function_arguments"),
 	HONOURED("uprobes[].data", UP("    data: [{index: 0, type: int, source: current_task, resolve: pid}]\n"),
 		 T_FIELDS "test_data_from_the_current_task_is_reported_and_filtered"),
