@@ -519,6 +519,7 @@ static int uprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, s
 		snprintf(out->target, sizeof(out->target), "%s", hook->symbols[0]);
 		snprintf(out->function_name, sizeof(out->function_name), "%s", hook->symbols[0]);
 	}
+	out->ref_ctr_offset = hook->ref_ctr_offset;
 	out->mech = MECH_UPROBE;
 	out->cfg.fetch = VG_FETCH_REGS;
 	out->cfg.syscall_nr = -1;

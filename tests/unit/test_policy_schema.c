@@ -50,7 +50,7 @@ struct row {
 #define T_ENCODE "tests/unit/test_encode.c::"
 #define T_CONTAINERS "tests/host/test_containers.py::"
 #define T_STACKS "tests/host/test_stack_traces.py::"
-#define T_URET "tests/host/test_uprobe_return.py::"
+#define T_URET "tests/host/test_uprobe_fields.py::"
 
 /* ---- minimal hooks ---- */
 
@@ -176,8 +176,10 @@ static const struct row rows[] = {
 	HONOURED("uprobes[].offsets", "  uprobes:\n  - path: /bin/true\n    offsets: [16]\n",
 		 T_FIELDS "test_uprobe_at_a_file_offset_reports_the_call"),
 	REFUSED("uprobes[].addrs", UP("    addrs: [4096]\n"), "addrs", "not supported by vigil: addrs (uprobes attach by symbol or file offset only"),
-	REFUSED("uprobes[].refCtrOffsets", UP("    refCtrOffsets: [8]\n"), "refCtrOffsets",
-		"not supported by vigil: refCtrOffsets (USDT semaphores"),
+	HONOURED("uprobes[].refCtrOffsets", UP("    refCtrOffsets: [8]\n"),
+		 T_URET "test_ref_ctr_offset_raises_the_semaphore_while_attached"),
+	REFUSED("uprobes[].refCtrOffsets (count)", UP("    refCtrOffsets: [8, 16]\n"), "^[8, 16]",
+		"refCtrOffsets has 2 entries for 1 symbols: one each"),
 	REFUSED("uprobes[].btfPath", UP("    btfPath: /sys/kernel/btf/vmlinux\n"), "btfPath", "not supported by vigil: btfPath ("),
 	REFUSED("uprobes[].binaryDigests", UP("    binaryDigests: [\"sha256:00\"]\n"), "binaryDigests",
 		"not supported by vigil: binaryDigests (digest verification"),
