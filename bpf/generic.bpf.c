@@ -155,6 +155,32 @@ static __always_inline bool match_return(struct generic_scratch *s, const volati
 	return hit != f->negate;
 }
 
+/* returnCopy: read each such buffer now that the call filled it, as many bytes as it
+ * returned (at most the room its entry kept); the pointer leaves the record. */
+static __always_inline void copy_at_return(struct generic_scratch *s, __s64 ret)
+{
+	int i;
+
+	for (i = 0; i < VG_MAX_ARGS; i++) {
+		const volatile struct vg_arg_spec *a = &cfg.args[i];
+		__u32 off = s->rec.arg_off[i], room = s->rec.arg_len[i] & ARG_LEN_MASK, n;
+
+		if (i >= cfg.nargs)
+			break;
+		if (!a->return_copy)
+			continue;
+		n = ret <= 0 ? 0 : ret < room ? (__u32)ret : room;
+		/* truncated only when the call returned more than the room */
+		s->rec.arg_flags[i] &= ~VG_ARGF_TRUNCATED;
+		if (ret > room)
+			s->rec.arg_flags[i] |= VG_ARGF_TRUNCATED;
+		if (n && read_buf(&s->rec.data[off & DATA_OFF_LIMIT], n & ARG_LEN_MASK, s->rec.arg_int[i], a->user))
+			s->rec.arg_flags[i] |= VG_ARGF_ERROR, n = 0;
+		s->rec.arg_len[i] = n & ARG_LEN_MASK;
+		s->rec.arg_int[i] = 0;
+	}
+}
+
 /* Return probes: pick up the record the entry kept, add the return value, run the
  * selector's matchReturnArgs and matchReturnActions, post. */
 static __always_inline int generic_exit(__u64 ret)
@@ -174,6 +200,7 @@ static __always_inline int generic_exit(__u64 ret)
 	bpf_map_delete_elem(&pending, &key);
 	s->rec.ret_value = sign_extend(ret, cfg.ret_type);
 	s->rec.has_ret = 1;
+	copy_at_return(s, (__s64)ret);
 	for (i = 0; i < VG_MAX_SELECTORS; i++) {
 		const volatile struct vg_selector *sel = &cfg.sel[i];
 

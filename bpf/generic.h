@@ -117,6 +117,8 @@ struct vg_arg_spec {
 	__u8 step_deref;
 	__u16 step_off[VG_MAX_RESOLVE_STEPS];
 	__u8 steps_from_arg;	/* args with resolve: the walk starts at the argument, not the task */
+	__u8 return_copy;	/* char_buf of a return probe: room kept at entry, filled at the
+				 * return with as many bytes as the call returned */
 };
 
 enum vg_filter_kind {

@@ -158,6 +158,11 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 		}
 		if (a->max_data && a->max_data < spec->max_len)
 			spec->max_len = (uint16_t)a->max_data;
+		if (a->return_copy && (!hook->is_return || a->type != VIGIL_ARG_CHAR_BUF || a->data))
+			return sensor_error(ctx, a->pos, -EOPNOTSUPP,
+					    "returnCopy reads a char_buf argument when the call returns: it needs "
+					    "return: true and type char_buf");
+		spec->return_copy = a->return_copy;
 		if (a->size_arg_index) {
 			for (j = 0; j < hook->nargs; j++)
 				if (hook->args[j].index == a->size_arg_index - 1)

@@ -51,6 +51,7 @@ struct row {
 #define T_CONTAINERS "tests/host/test_containers.py::"
 #define T_STACKS "tests/host/test_stack_traces.py::"
 #define T_URET "tests/host/test_uprobe_fields.py::"
+#define T_RETCOPY "tests/host/test_return_copy.py::"
 
 /* ---- minimal hooks ---- */
 
@@ -212,8 +213,8 @@ static const struct row rows[] = {
 		 T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
 	HONOURED("args[].sizeArgIndex", KP("    args: [{index: 1, type: char_buf, sizeArgIndex: 3}, {index: 2, type: size_t}]\n"),
 		 T_ENGINE "test_char_buf_with_size_argument_and_fd_resolved_to_its_file"),
-	REFUSED("args[].returnCopy", KP("    args: [{index: 1, type: char_buf, returnCopy: true}]\n"), "returnCopy",
-		"returnCopy is not supported yet"),
+	HONOURED("args[].returnCopy", RET("    args: [{index: 1, type: char_buf, returnCopy: true}]\n"),
+		 T_RETCOPY "test_buffer_is_read_when_the_call_returns"),
 	REFUSED("args[].maxData", KP("    args: [{index: 1, type: char_buf, maxData: true}]\n"), "maxData",
 		"maxData is not supported yet"),
 	HONOURED("args[].resolve", "  kprobes:\n  - {call: security_file_open, syscall: false, "
