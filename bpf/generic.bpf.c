@@ -23,6 +23,7 @@ const volatile struct vg_hook_config cfg = {};
 #include "lib/args.h"
 #include "lib/selectors.h"
 #include "lib/actions.h"
+#include "lib/stacks.h"
 #include "lib/dispatch_maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -57,8 +58,8 @@ static __always_inline void record_begin(struct generic_scratch *s, __u64 pid_tg
 /* Match the selectors in order, run the first match's actions, post the record when they
  * say so. Returns the error the operation must fail with (Override), else 0. task may be
  * NULL where the compiler keeps selectors from needing it (cgroup programs). */
-static __always_inline int select_act_post(struct generic_scratch *s, struct task_struct *task, __u32 tgid,
-					   struct vigil_exec_entry *e)
+static __always_inline int select_act_post(struct generic_scratch *s, void *ctx, struct task_struct *task,
+					   __u32 tgid, struct vigil_exec_entry *e)
 {
 	__u32 matched = VG_MAX_SELECTORS;
 	bool post = true;
@@ -70,13 +71,16 @@ static __always_inline int select_act_post(struct generic_scratch *s, struct tas
 		if (match_selector(&cfg, s, &cfg.sel[i], task, tgid, e)) {
 			matched = i;
 			post = do_actions(s, &cfg.sel[i], i, &override);
+			capture_stacks(s, ctx, post ? selector_stacks(&cfg.sel[i]) : 0);
 			break;
 		}
 	}
 	if (cfg.nselectors && matched == VG_MAX_SELECTORS)
 		return 0;	/* no selector matched: nothing reaches user space */
-	if (!cfg.nselectors)
+	if (!cfg.nselectors) {
 		s->rec.actions = 1u << VG_ACT_POST;
+		capture_stacks(s, ctx, 0);
+	}
 	s->rec.selector = matched;
 	s->rec.has_ret = 0;
 	s->rec.ret_actions = 0;
@@ -132,7 +136,33 @@ static __always_inline int generic_run(void *ctx)
 		s->caps[1] = caps[1];
 		s->caps[2] = caps[2];
 	}
-	return select_act_post(s, task, tgid, e);
+	return select_act_post(s, ctx, task, tgid, e);
+}
+
+/* returnCopy: read each such buffer now that the call filled it, as many bytes as it
+ * returned (at most the room its entry kept); the pointer leaves the record. */
+static __always_inline void copy_at_return(struct generic_scratch *s, __s64 ret)
+{
+	int i;
+
+	for (i = 0; i < VG_MAX_ARGS; i++) {
+		const volatile struct vg_arg_spec *a = &cfg.args[i];
+		__u32 off = s->rec.arg_off[i], room = s->rec.arg_len[i] & ARG_LEN_MASK, n;
+
+		if (i >= cfg.nargs)
+			break;
+		if (!a->return_copy)
+			continue;
+		n = ret <= 0 ? 0 : ret < room ? (__u32)ret : room;
+		/* truncated only when the call returned more than the room */
+		s->rec.arg_flags[i] &= ~VG_ARGF_TRUNCATED;
+		if (ret > room)
+			s->rec.arg_flags[i] |= VG_ARGF_TRUNCATED;
+		if (n && read_buf(&s->rec.data[off & DATA_OFF_LIMIT], n & ARG_LEN_MASK, s->rec.arg_int[i], a->user))
+			s->rec.arg_flags[i] |= VG_ARGF_ERROR, n = 0;
+		s->rec.arg_len[i] = n & ARG_LEN_MASK;
+		s->rec.arg_int[i] = 0;
+	}
 }
 
 /* Return probes: pick up the record the entry kept, add the return value, run the
@@ -154,6 +184,7 @@ static __always_inline int generic_exit(__u64 ret)
 	bpf_map_delete_elem(&pending, &key);
 	s->rec.ret_value = sign_extend(ret, cfg.ret_type);
 	s->rec.has_ret = 1;
+	copy_at_return(s, (__s64)ret);
 	for (i = 0; i < VG_MAX_SELECTORS; i++) {
 		const volatile struct vg_selector *sel = &cfg.sel[i];
 
@@ -219,6 +250,13 @@ int generic_fexit(__u64 *ctx)
 
 SEC("kretprobe")
 int generic_kretprobe(struct pt_regs *ctx)
+{
+	return generic_exit(PT_REGS_RC_CORE(ctx));
+}
+
+/* uprobe return probes: the user function's return value in the user registers */
+SEC("uretprobe")
+int generic_uretprobe(struct pt_regs *ctx)
 {
 	return generic_exit(PT_REGS_RC_CORE(ctx));
 }
@@ -341,7 +379,7 @@ static __always_inline int connect_run(struct bpf_sock_addr *ctx, bool v6)
 		return 1;
 	record_begin(s, pid_tgid, e ? e->ktime : 0);
 	capture_destination(s, ctx, v6);
-	return select_act_post(s, NULL, tgid, e) ? 0 : 1;
+	return select_act_post(s, ctx, NULL, tgid, e) ? 0 : 1;
 }
 
 SEC("cgroup/connect4")

@@ -36,6 +36,7 @@
 #define VG_ANCESTOR_DEPTH 16	/* followForks / followChildren look this far up */
 #define VG_MAX_RET_FILTERS 5	/* matchReturnArgs entries per selector (as matchArgs) */
 #define VG_PENDING_MAX 256	/* calls of a return hook in flight at once (threads inside it) */
+#define VG_STACK_FRAMES 127	/* frames of one stack trace (Tetragon's PERF_MAX_STACK_DEPTH) */
 
 /* How the program finds the hook's arguments (chosen with the mechanism). */
 enum vg_fetch {
@@ -116,6 +117,8 @@ struct vg_arg_spec {
 	__u8 step_deref;
 	__u16 step_off[VG_MAX_RESOLVE_STEPS];
 	__u8 steps_from_arg;	/* args with resolve: the walk starts at the argument, not the task */
+	__u8 return_copy;	/* char_buf of a return probe: room kept at entry, filled at the
+				 * return with as many bytes as the call returned */
 };
 
 enum vg_filter_kind {
@@ -213,10 +216,17 @@ enum vg_rate_scope {
 	VG_RATE_GLOBAL,
 };
 
+/* Stack traces a Post action asks for (kernelStackTrace, userStackTrace). */
+enum vg_stack_flag {
+	VG_STACK_KERNEL = 1,
+	VG_STACK_USER = 2,
+};
+
 struct vg_action_spec {
 	__u8 kind;		/* enum vg_action */
 	__u8 rate_scope;	/* enum vg_rate_scope */
-	__u16 pad;
+	__u8 stacks;		/* Post: enum vg_stack_flag bits */
+	__u8 pad;
 	__s32 arg;		/* Signal: signal; Override: errno (negative) */
 	__u64 rate_limit_ns;
 };
@@ -376,6 +386,12 @@ struct vg_generic_record {
 	__u64 ret_value;		/* return probes: the value returned */
 	__u32 has_ret;			/* 1 when ret_value is set */
 	__u32 ret_actions;		/* bits of the matchReturnActions taken */
+	/* stack traces: kstack_len bytes of kernel addresses at data + stack_off, then
+	 * ustack_len bytes of user addresses (u64 each, innermost first) */
+	__u16 stack_off;		/* 8-aligned */
+	__u16 kstack_len;
+	__u16 ustack_len;
+	__u16 pad_stack;
 	char data[VG_DATA_MAX];
 };
 

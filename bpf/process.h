@@ -40,6 +40,7 @@ enum vigil_kerr {
 					 * records read + these, exactly */
 	VIGIL_KERR_SIGNAL_FAILED,	/* bpf_send_signal refused (an exiting task, a kernel
 					 * thread): the event does not claim the action */
+	VIGIL_KERR_STACK_NO_ROOM,	/* arguments filled the record: posted without its stacks */
 	VIGIL_KERR_MAX,
 };
 

@@ -301,6 +301,8 @@ static __always_inline __u32 capture_bytes(struct generic_scratch *s, void *ctx,
 			size = max;
 			s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
 		}
+		if (a->return_copy)
+			return size & ARG_LEN_MASK;	/* the room; filled at the return */
 		if (read_buf(dst, size & ARG_LEN_MASK, ptr, a->user)) {
 			s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
 			return 0;
@@ -384,8 +386,8 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 		break;
 	}
 	/* pointers stay in the kernel: only integer arguments report arg_int */
-	if (a->class != VG_CLASS_INT)
-		s->rec.arg_int[slot] = 0;
+	if (a->class != VG_CLASS_INT && !a->return_copy)
+		s->rec.arg_int[slot] = 0;	/* returnCopy: the exit reads it, then clears it */
 	s->rec.arg_len[slot] = used;
 	*off = o + used;
 }

@@ -1,5 +1,7 @@
 /* agent.c - the agent's lifecycle and its reader loop. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -177,6 +179,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 
 	if (!a)
 		return NULL;
+	a->kallsyms_fd = -1;
 	init_locks(a);
 	apply_defaults(&a->opts, opts);
 	pick_node_name(a);
@@ -188,6 +191,15 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	err = vigil_mount_fs();
 	if (err)
 		pr_warn("agent: continuing without some BPF filesystems");
+	/* /proc/kallsyms shows addresses to the credentials that opened it (CAP_SYSLOG): opened
+	 * before the drop, kept for kernelStackTrace's symbols, so the agent need not keep
+	 * CAP_SYSLOG itself */
+	{
+		char path[256];
+
+		snprintf(path, sizeof(path), "%s/kallsyms", a->opts.proc_root);
+		a->kallsyms_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	if (a->opts.drop_privileges) {
 		err = agent_drop_privileges(&a->opts);
 		if (err)
@@ -254,6 +266,8 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 		err = -errno;
 		goto err_out;
 	}
+	vigil_decoder__set_kallsyms(a->decoder, a->kallsyms_fd);
+	a->kallsyms_fd = -1;
 	a->cgroups = vigil_cgroups__new("/proc/self/mounts", a->opts.proc_root, 0);
 	if (!a->cgroups) {
 		err = -errno;
@@ -425,6 +439,8 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_sensors__free(a->sensors);	/* policy programs before the maps they share */
 	vigil_loader__destroy(a->loader);
 	vigil_decoder__free(a->decoder);
+	if (a->kallsyms_fd >= 0)
+		close(a->kallsyms_fd);
 	vigil_cgroups__free(a->cgroups);
 	vigil_pcache__free(a->cache);
 	vigil_pub__close(a->pub);

@@ -53,6 +53,7 @@ struct vigil_agent {
 	char node_name[128];
 	int64_t boot_to_wall;
 	uint64_t started_ns;			/* CLOCK_BOOTTIME */
+	int kallsyms_fd;			/* opened before the capability drop, until the decoder takes it */
 
 	struct vigil_probe_report probe;
 	struct vigil_loader *loader;

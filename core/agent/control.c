@@ -56,7 +56,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	if (a->sensors)
 		vigil_sensors__stats(a->sensors, &ss);
 	vigil_journal__stats(a->journal, &js);
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1 + 1 + 6 + 4 + 1);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1 + 1 + 6 + 4 + 1 + 1);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -78,6 +78,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "kernel_args_read_errors", k.args_read);
 	pack_kv_u64(pk, "kernel_return_pending_full", k.pending_full);
 	pack_kv_u64(pk, "kernel_signal_failed", k.signal_failed);
+	pack_kv_u64(pk, "kernel_stack_no_room", k.stack_no_room);
 	pack_kv_u64(pk, "bus_sent", vigil_pub__sent(a->pub));
 	pack_kv_u64(pk, "bus_dropped", vigil_pub__dropped(a->pub));
 	pack_kv_u64(pk, "bus_last_seq", vigil_pub__last_seq(a->pub));	/* the delivery stamp's */

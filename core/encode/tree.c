@@ -10,6 +10,7 @@
  * both the count and the write.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -343,9 +344,11 @@ enum field {
 	F_RETURN_ACTION,
 	F_DATA,		/* the hook's `data` entries, as arguments */
 	F_ANCESTORS,	/* --enable-ancestors */
+	F_KERNEL_STACK,	/* "kernel_stack_trace": kernelStackTrace */
+	F_USER_STACK,	/* "user_stack_trace": userStackTrace */
 };
 
-#define BODY_FIELDS 12
+#define BODY_FIELDS 14
 
 /* Each message's fields in its proto order (tetragon.proto ProcessKprobe and so on). */
 static const struct {
@@ -353,13 +356,18 @@ static const struct {
 	enum field fields[BODY_FIELDS];
 } bodies[] = {
 	{ VIGIL_EVENT_KPROBE,
-	  { F_FUNCTION, F_ARGS, F_RETURN, F_ACTION, F_POLICY, F_RETURN_ACTION, F_MESSAGE, F_TAGS, F_ANCESTORS,
-	    F_DATA } },
+	  { F_FUNCTION, F_ARGS, F_RETURN, F_ACTION, F_KERNEL_STACK, F_POLICY, F_RETURN_ACTION, F_MESSAGE, F_TAGS,
+	    F_USER_STACK, F_ANCESTORS, F_DATA } },
+	/* Tetragon's tracepoint, LSM and uprobe messages carry no stacks (nor, for uprobes, a
+	 * return value): vigil adds the kprobe's keys to them when a policy asks for these */
 	{ VIGIL_EVENT_TRACEPOINT,
-	  { F_SUBSYS, F_EVENT, F_ARGS, F_POLICY, F_ACTION, F_MESSAGE, F_TAGS, F_ANCESTORS } },
-	{ VIGIL_EVENT_LSM, { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS, F_ANCESTORS } },
+	  { F_SUBSYS, F_EVENT, F_ARGS, F_POLICY, F_ACTION, F_MESSAGE, F_TAGS, F_ANCESTORS, F_KERNEL_STACK,
+	    F_USER_STACK } },
+	{ VIGIL_EVENT_LSM,
+	  { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS, F_ANCESTORS, F_KERNEL_STACK, F_USER_STACK } },
 	{ VIGIL_EVENT_UPROBE,
-	  { F_PATH, F_SYMBOL, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ANCESTORS, F_ACTION, F_DATA } },
+	  { F_PATH, F_SYMBOL, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ANCESTORS, F_ACTION, F_DATA, F_KERNEL_STACK,
+	    F_USER_STACK, F_RETURN, F_RETURN_ACTION } },
 };
 
 static const enum field *body_fields(enum vigil_event_type type)
@@ -482,11 +490,44 @@ static bool field_present(const struct vigil_event *ev, enum field f)
 		present = action_name(ev);
 	else if (f == F_ANCESTORS)
 		present = ancestor_count(ev);
+	else if (f == F_KERNEL_STACK)
+		present = ev->policy.nkernel_stack;
+	else if (f == F_USER_STACK)
+		present = ev->policy.nuser_stack;
 	else if (f == F_TAGS)
 		present = tag_count(ev->policy.hook);
 	else
 		present = text && text[0];
 	return present;
+}
+
+static void put_kv_u64_text(struct encode_tree *t, const char *key, uint64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%" PRIu64, v);
+	encode_tree_kv_str(t, key, num);
+}
+
+/* StackTraceEntry {address, offset, symbol, module}, zero and empty fields left out as
+ * protojson does; uint64 fields as decimal strings. The address is left out as Tetragon
+ * leaves it out by default (its --expose-stack-addresses): it says where the kernel or a
+ * library was loaded, which KASLR and ASLR keep secret. */
+static void put_stack(struct encode_tree *t, const char *key, const struct vigil_stack_frame *f, size_t n)
+{
+	size_t i;
+
+	encode_tree_str(t, key);
+	msgpack_pack_array(&t->pk, n);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_map(&t->pk, !!f[i].offset + !!f[i].symbol + !!f[i].module);
+		if (f[i].offset)
+			put_kv_u64_text(t, "offset", f[i].offset);
+		if (f[i].symbol)
+			encode_tree_kv_str(t, "symbol", f[i].symbol);
+		if (f[i].module)
+			encode_tree_kv_str(t, "module", f[i].module);
+	}
 }
 
 static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum field f)
@@ -502,6 +543,12 @@ static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum 
 		break;
 	case F_ANCESTORS:
 		put_ancestors(t, ev);
+		break;
+	case F_KERNEL_STACK:
+		put_stack(t, "kernel_stack_trace", ev->policy.kernel_stack, ev->policy.nkernel_stack);
+		break;
+	case F_USER_STACK:
+		put_stack(t, "user_stack_trace", ev->policy.user_stack, ev->policy.nuser_stack);
 		break;
 	case F_ACTION:
 		encode_tree_kv_str(t, "action", action_name(ev));
@@ -527,7 +574,7 @@ static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum 
 }
 
 /* ProcessKprobe, ProcessTracepoint, ProcessLsm, ProcessUprobe. Fields vigil does not
- * produce yet (stack traces, ancestors, ima_hash) never appear. */
+ * produce yet (ima_hash) never appear. */
 static void put_policy(struct encode_tree *t, const struct vigil_event *ev)
 {
 	const enum field *fields = body_fields(ev->type);

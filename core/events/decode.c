@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "events.h"
 #include "events_internal.h"
+#include "stacks.h"
 #include "pcache/pcache.h"
 #include "process.h"
 
@@ -44,8 +46,10 @@ struct vigil_decoder *vigil_decoder__new(struct vigil_pcache *cache, int64_t boo
 	if (!d)
 		return NULL;
 	d->cache = cache;
+	d->kallsyms_fd = -1;
 	d->boot_to_wall = boot_to_wall;
 	vigil_host_ns_read(proc_root ? proc_root : "/proc", d->host_ns);
+	snprintf(d->proc_root, sizeof(d->proc_root), "%s", proc_root ? proc_root : "/proc");
 	d->unknown = vigil_process__new();
 	if (!d->unknown) {
 		free(d);
@@ -59,7 +63,17 @@ void vigil_decoder__free(struct vigil_decoder *d)
 	if (!d)
 		return;
 	vigil_process__free(d->unknown);
+	stack_symbols_free(d->stacks);
+	if (d->kallsyms_fd >= 0)
+		close(d->kallsyms_fd);
 	free(d);
+}
+
+void vigil_decoder__set_kallsyms(struct vigil_decoder *d, int fd)
+{
+	if (d->kallsyms_fd >= 0)
+		close(d->kallsyms_fd);
+	d->kallsyms_fd = fd;
 }
 
 int decode_bad(struct vigil_decoder *d)

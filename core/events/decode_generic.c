@@ -6,6 +6,7 @@
 #include "events_internal.h"
 #include "generic.h"
 #include "pcache/pcache.h"
+#include "stacks.h"
 
 /* The strongest action in a set of vg_action bits, as Tetragon reports one. */
 static enum vigil_event_action strongest(uint32_t bits)
@@ -106,6 +107,33 @@ static int decode_arg(const struct vg_generic_record *r, size_t data_len, unsign
 	return 0;
 }
 
+/* The record's stack traces, named. A stack area outside the record is malformed. */
+static int decode_stacks(struct vigil_decoder *d, const struct vg_generic_record *r, size_t data_len,
+			 struct vigil_event *ev)
+{
+	uint64_t addrs[VG_STACK_FRAMES];
+	size_t klen = r->kstack_len, ulen = r->ustack_len;
+
+	if (!klen && !ulen)
+		return 0;
+	if (klen % 8 || ulen % 8 || klen / 8 > VG_STACK_FRAMES || ulen / 8 > VG_STACK_FRAMES ||
+	    (size_t)r->stack_off + klen + ulen > data_len)
+		return -EBADMSG;
+	if (!d->stacks)
+		d->stacks = stack_symbols_new(d->proc_root, d->kallsyms_fd);
+	if (!d->stacks)
+		return 0;	/* no memory: the event goes out without its stacks */
+	if (klen) {
+		memcpy(addrs, r->data + r->stack_off, klen);
+		ev->policy.kernel_stack = stack_symbols_kernel(d->stacks, addrs, klen / 8, &ev->policy.nkernel_stack);
+	}
+	if (ulen) {
+		memcpy(addrs, r->data + r->stack_off + klen, ulen);
+		ev->policy.user_stack = stack_symbols_user(d->stacks, r->pid, addrs, ulen / 8, &ev->policy.nuser_stack);
+	}
+	return 0;
+}
+
 int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev)
 {
 	const struct vg_generic_record *r = data;
@@ -129,6 +157,8 @@ int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struc
 		if (decode_arg(r, data_len, (unsigned int)i, hook->args[i].type, &ev->policy.args[i]))
 			return decode_bad(d);
 	}
+	if (decode_stacks(d, r, data_len, ev))
+		return decode_bad(d);
 	p = record_process(d, r);
 	ev->type = hook->type;
 	ev->time = r->hdr.ktime + d->boot_to_wall;

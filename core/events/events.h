@@ -197,6 +197,14 @@ enum vigil_event_action {
 /* "KPROBE_ACTION_POST" and so on. */
 VIGIL_API const char *vigil_event_action_name(enum vigil_event_action a);
 
+/* One frame of a stack trace (Tetragon's StackTraceEntry). */
+struct vigil_stack_frame {
+	uint64_t address;
+	uint64_t offset;	/* from the symbol's start; without a symbol, from the file's start */
+	const char *symbol;	/* NULL when nothing names the address */
+	const char *module;	/* kernel module name, or the path of the mapped file; NULL for the kernel */
+};
+
 /* A decoded event. Processes are borrowed from the process cache. */
 struct vigil_event {
 	enum vigil_event_type type;
@@ -232,6 +240,12 @@ struct vigil_event {
 			int32_t override_err;	/* Override: the errno the operation failed with */
 			size_t nargs;
 			struct vigil_event_arg args[VIGIL_EVENT_MAX_ARGS];
+			/* kernelStackTrace / userStackTrace, innermost first; borrowed until the
+			 * next record */
+			const struct vigil_stack_frame *kernel_stack;
+			size_t nkernel_stack;
+			const struct vigil_stack_frame *user_stack;
+			size_t nuser_stack;
 		} policy;	/* KPROBE, TRACEPOINT, LSM, UPROBE */
 		/* Rule events: strings are borrowed for the dispatch. process is the process of
 		 * the triggering event (ALERT, RULE_ACTION deny), the target (RULE_ACTION kill), or
@@ -341,6 +355,10 @@ struct vigil_decoder_stats {
 VIGIL_API struct vigil_decoder *vigil_decoder__new(struct vigil_pcache *cache, int64_t boot_to_wall,
 						   const char *proc_root);
 VIGIL_API void vigil_decoder__free(struct vigil_decoder *d);
+/* Kernel stack traces are named from fd, an open /proc/kallsyms, which the decoder takes
+ * (-1: none). The file shows addresses to the credentials that opened it: an agent that
+ * drops CAP_SYSLOG opens it first. Without one the decoder opens PROC_ROOT/kallsyms itself. */
+VIGIL_API void vigil_decoder__set_kallsyms(struct vigil_decoder *d, int fd);
 
 /* Apply one record (borrowed; decode or copy before returning). Returns 1 when *ev holds an
  * event (its processes are borrowed from the cache until the next call), 0 when the record

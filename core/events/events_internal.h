@@ -17,6 +17,9 @@ struct vigil_decoder {
 	vigil_container_resolver container;
 	void *container_ctx;
 	struct vigil_process *unknown;	/* stands in for processes the cache does not know */
+	struct stack_symbols *stacks;	/* made at the first record with a stack trace */
+	int kallsyms_fd;		/* -1: open PROC_ROOT/kallsyms when needed */
+	char proc_root[128];
 };
 
 /* Count a malformed record; returns -EBADMSG. */

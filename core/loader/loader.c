@@ -248,6 +248,7 @@ int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_cou
 	out->pending_full = sums[VIGIL_KERR_PENDING_FULL];
 	out->ringbuf_full_exec = sums[VIGIL_KERR_RINGBUF_FULL_EXEC];
 	out->signal_failed = sums[VIGIL_KERR_SIGNAL_FAILED];
+	out->stack_no_room = sums[VIGIL_KERR_STACK_NO_ROOM];
 	return err;
 }
 

@@ -102,6 +102,7 @@ struct vigil_kernel_counters {
 	uint64_t pending_full;		/* return-probe calls dropped: too many in flight */
 	uint64_t ringbuf_full_exec;	/* of ringbuf_full, the exec records */
 	uint64_t signal_failed;		/* Sigkill/Signal actions the kernel refused */
+	uint64_t stack_no_room;		/* events posted without the stacks asked for */
 };
 
 /* Open, size, load and attach the exec/fork/exit programs on the best tracepoint mechanism

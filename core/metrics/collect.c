@@ -67,6 +67,8 @@ static void kernel_families(struct vigil_metrics *m, struct prom_out *o)
 				k.args_read);
 		prom_sample_u64(o, "vigil_bpf_errors_total", (const char *const[]){"reason", "signal_failed"}, 1,
 				k.signal_failed);
+		prom_sample_u64(o, "vigil_bpf_errors_total", (const char *const[]){"reason", "stack_no_room"}, 1,
+				k.stack_no_room);
 	}
 }
 

@@ -84,15 +84,10 @@ static int post_options(struct policy_ctx *c, struct action_parse *ap)
 		err = policy_bool(c, ap->kernel_stack, "kernelStackTrace", &ap->a.kernel_stack);
 	if (!err && ap->a.kernel_stack)
 		err = post_only(c, ap, ap->kernel_stack, "kernelStackTrace");
-	/* the event has no stack_trace field yet: refused rather than posted without one */
-	if (!err && ap->a.kernel_stack)
-		err = policy_error(c, ap->kernel_stack, "kernelStackTrace is not supported yet");
 	if (!err && ap->user_stack)
 		err = policy_bool(c, ap->user_stack, "userStackTrace", &ap->a.user_stack);
 	if (!err && ap->a.user_stack)
 		err = post_only(c, ap, ap->user_stack, "userStackTrace");
-	if (!err && ap->a.user_stack)
-		err = policy_error(c, ap->user_stack, "userStackTrace is not supported yet");
 	if (!err && ap->rate_limit) {
 		err = policy_str(c, ap->rate_limit, "rateLimit", &s);
 		if (!err && policy_parse_rate_limit(s, &ap->a.rate_limit_ms))

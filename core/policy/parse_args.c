@@ -60,16 +60,14 @@ static int arg_max_data(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *val
 	return err;
 }
 
-/* The argument is read at entry: a buffer the call fills would be read empty. */
+/* returnCopy: a buffer the call fills is read at its return (core/sensors checks the hook
+ * returns and the type is char_buf). */
 static int arg_return_copy(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
 	struct arg_parse *ap = obj;
-	int err;
 
-	err = policy_bool(c, value, "returnCopy", &ap->a.return_copy);
-	if (!err && ap->a.return_copy)
-		err = policy_error(c, key, "returnCopy is not supported yet");
-	return err;
+	(void)key;
+	return policy_bool(c, value, "returnCopy", &ap->a.return_copy);
 }
 
 /* BTF walks (resolve, btfType, btfTypeModule) are not in the kernel side yet: the argument

@@ -15,6 +15,7 @@ struct hook_parse {
 	yaml_node_t *return_arg;
 	yaml_node_t *selectors;
 	yaml_node_t *offsets;		/* uprobes: the key, when given */
+	yaml_node_t *ref_ctr;		/* uprobes: refCtrOffsets' value, when given */
 };
 
 /* ---- fields every hook has ---- */
@@ -305,6 +306,38 @@ static int uprobe_offsets(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *v
 	return 0;
 }
 
+/* refCtrOffsets: one per symbol or offset, in their order; this pass keeps its own. */
+static int uprobe_ref_ctr(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct hook_parse *hp = obj;
+	size_t i, n, want;
+	yaml_node_t *item;
+	const char *s;
+	uint64_t off;
+	int err;
+
+	(void)key;
+	err = policy_expect(c, value, YAML_SEQUENCE_NODE, "refCtrOffsets");
+	if (err)
+		return err;
+	n = policy_seq_len(value);
+	want = c->symbol_pass ? c->symbol_pass - 1 : 0;
+	for (i = 0; i < n; i++) {
+		item = policy_seq_item(c, value, i);
+		if (!item)
+			return -EINVAL;
+		err = policy_str(c, item, "refCtrOffsets", &s);
+		if (!err && policy_parse_u64(s, UINT64_MAX, &off))
+			err = policy_error(c, item, "refCtrOffsets[%zu] \"%s\" is not an offset", i, s);
+		if (err)
+			return err;
+		if (i == want)
+			hp->h.ref_ctr_offset = off;
+	}
+	hp->ref_ctr = value;
+	return 0;
+}
+
 size_t policy_uprobe_symbol_count(struct policy_ctx *c, yaml_node_t *item)
 {
 	yaml_node_pair_t *p;
@@ -327,12 +360,9 @@ size_t policy_uprobe_symbol_count(struct policy_ctx *c, yaml_node_t *item)
 static int uprobe_return(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
 	struct hook_parse *hp = obj;
-	int err;
 
-	err = policy_bool(c, value, "return", &hp->h.is_return);
-	if (!err && hp->h.is_return)
-		err = policy_error(c, key, "return: uprobe return probes are not supported yet");
-	return err;
+	(void)key;
+	return policy_bool(c, value, "return", &hp->h.is_return);
 }
 
 static const struct policy_field uprobe_fields[] = {
@@ -340,6 +370,7 @@ static const struct policy_field uprobe_fields[] = {
 	POLICY_FN("symbols", uprobe_symbols, 0),
 	POLICY_FN("offsets", uprobe_offsets, 0),
 	POLICY_FN("return", uprobe_return, 0),
+	POLICY_FN("refCtrOffsets", uprobe_ref_ctr, 0),
 	POLICY_NODE("returnArg", struct hook_parse, return_arg, 0),
 	POLICY_NODE("args", struct hook_parse, args, 0),
 	POLICY_NODE("data", struct hook_parse, data, 0),
@@ -348,7 +379,6 @@ static const struct policy_field uprobe_fields[] = {
 	POLICY_FN("tags", hook_tags, 0),
 	/* symbols are the one way vigil finds uprobe targets; BTF and digests come later */
 	POLICY_REFUSE("addrs", "uprobes attach by symbol or file offset only, for now"),
-	POLICY_REFUSE("refCtrOffsets", "USDT semaphores are not supported yet"),
 	POLICY_REFUSE("btfPath", "uprobe arguments are read from registers, without BTF"),
 	POLICY_REFUSE("binaryDigests", "digest verification of the traced binary is not supported yet"),
 	POLICY_REFUSE("ignore", "digest verification of the traced binary is not supported yet"),
@@ -425,6 +455,10 @@ static int hook_finish(struct policy_ctx *c, yaml_node_t *item, struct hook_pars
 		return policy_error(c, hp->offsets, "an uprobe takes symbols or offsets, not both");
 	if (h->kind == VIGIL_HOOK_UPROBE && !h->nsymbols && !hp->offsets)
 		return policy_error(c, item, "an uprobe needs symbols or offsets");
+	if (hp->ref_ctr && policy_seq_len(hp->ref_ctr) != policy_uprobe_symbol_count(c, item))
+		return policy_error(c, hp->ref_ctr, "refCtrOffsets has %zu entries for %zu %s: one each",
+				    policy_seq_len(hp->ref_ctr), policy_uprobe_symbol_count(c, item),
+				    hp->offsets ? "offsets" : "symbols");
 	err = hook_args(c, item, hp);
 	if (!err && hp->return_arg) {
 		len = policy_path_key(c, "returnArg");

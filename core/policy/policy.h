@@ -270,6 +270,8 @@ struct vigil_hook {
 	size_t nsymbols;
 	bool has_offset;		/* uprobes: attached at a file offset instead (`offsets`) */
 	uint64_t offset;
+	uint64_t ref_ctr_offset;	/* uprobes: `refCtrOffsets`' entry for this hook (a USDT
+					 * semaphore's file offset, counted up while attached); 0 none */
 	struct vigil_policy_arg *args;	/* args then data, at most VIGIL_POLICY_MAX_ARGS */
 	size_t nargs;
 	struct vigil_selector *selectors;

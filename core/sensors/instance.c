@@ -28,6 +28,7 @@ struct sensor {
 	char subsys[64];
 	char path[256];
 	uint64_t offset;	/* uprobes without a symbol */
+	uint64_t ref_ctr_offset;
 	bool is_return;
 	bool keep_pins;		/* freed at shutdown under --keep-enforcing: the pins outlive us */
 	bool dispatch_ref;	/* the instance's tables are the dispatcher's (dispatch_ref) */
@@ -69,6 +70,7 @@ static struct bpf_program *second_program(struct generic_bpf *skel, const struct
 	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_raw_tp_sys_exit;
 	case MECH_FENTRY: return skel->progs.generic_fexit;
 	case MECH_KPROBE: return skel->progs.generic_kretprobe;
+	case MECH_UPROBE: return skel->progs.generic_uretprobe;
 	case MECH_SYSCALL_TRACEPOINT: return skel->progs.generic_tracepoint_sys_exit;
 	default: return NULL;
 	}
@@ -161,6 +163,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	snprintf(s->subsys, sizeof(s->subsys), "%s", h->subsys);
 	snprintf(s->path, sizeof(s->path), "%s", h->path);
 	s->offset = h->offset;
+	s->ref_ctr_offset = h->ref_ctr_offset;
 	s->skel = open_generic(h->uses_strnstr);
 	if (!s->skel) {
 		err = -errno;
@@ -304,6 +307,11 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 
 		if (s->mech == MECH_KPROBE) {
 			s->link2 = bpf_program__attach_kprobe(s->prog2, true, s->target);
+		} else if (s->mech == MECH_UPROBE) {
+			LIBBPF_OPTS(bpf_uprobe_opts, ro, .func_name = s->target[0] ? s->target : NULL, .retprobe = true,
+				    .ref_ctr_offset = s->ref_ctr_offset);
+
+			s->link2 = bpf_program__attach_uprobe_opts(s->prog2, -1, s->path, s->target[0] ? 0 : s->offset, &ro);
 		} else if (s->mech == MECH_SYSCALL_TRACEPOINT) {
 			/* sys_enter_X's twin is sys_exit_X */
 			snprintf(exit_event, sizeof(exit_event), "sys_exit_%s", s->target + strlen("sys_enter_"));
@@ -326,7 +334,8 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		s->link = bpf_program__attach_kprobe(s->prog, false, s->target);
 		break;
 	case MECH_UPROBE: {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = s->target[0] ? s->target : NULL);
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = s->target[0] ? s->target : NULL,
+			    .ref_ctr_offset = s->ref_ctr_offset);
 
 		s->link = bpf_program__attach_uprobe_opts(s->prog, -1, s->path, s->target[0] ? 0 : s->offset, &uo);
 		break;

@@ -158,6 +158,11 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 		}
 		if (a->max_data && a->max_data < spec->max_len)
 			spec->max_len = (uint16_t)a->max_data;
+		if (a->return_copy && (!hook->is_return || a->type != VIGIL_ARG_CHAR_BUF || a->data))
+			return sensor_error(ctx, a->pos, -EOPNOTSUPP,
+					    "returnCopy reads a char_buf argument when the call returns: it needs "
+					    "return: true and type char_buf");
+		spec->return_copy = a->return_copy;
 		if (a->size_arg_index) {
 			for (j = 0; j < hook->nargs; j++)
 				if (hook->args[j].index == a->size_arg_index - 1)
@@ -226,6 +231,10 @@ static int check_cgroup_connect(struct compile_ctx *ctx, const struct vigil_hook
 			if (sel->actions[j].kind == VIGIL_ACTION_SIGKILL || sel->actions[j].kind == VIGIL_ACTION_SIGNAL)
 				return sensor_error(ctx, sel->actions[j].pos, -EOPNOTSUPP,
 						    "cgroup connect programs cannot send signals: use Override alone here");
+			else if (sel->actions[j].kernel_stack || sel->actions[j].user_stack)
+				return sensor_error(ctx, sel->actions[j].pos, -EOPNOTSUPP,
+						    "cgroup connect programs (the Override mechanism here) cannot read "
+						    "stack traces");
 	}
 	return 0;
 }
@@ -515,6 +524,7 @@ static int uprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, s
 		snprintf(out->target, sizeof(out->target), "%s", hook->symbols[0]);
 		snprintf(out->function_name, sizeof(out->function_name), "%s", hook->symbols[0]);
 	}
+	out->ref_ctr_offset = hook->ref_ctr_offset;
 	out->mech = MECH_UPROBE;
 	out->cfg.fetch = VG_FETCH_REGS;
 	out->cfg.syscall_nr = -1;
@@ -539,6 +549,7 @@ static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	case MECH_SYSCALL_TRACEPOINT:
 	case MECH_RAW_SYSCALL_DISPATCH:
 	case MECH_KPROBE:
+	case MECH_UPROBE:	/* a uretprobe at the same symbol or offset */
 		break;
 	case MECH_FENTRY:
 		/* fexit finds the return value after the arguments */
@@ -572,9 +583,10 @@ int compile_mechanism(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 	case VIGIL_HOOK_TRACEPOINT:
 		return tracepoint_hook(ctx, hook, out);
 	case VIGIL_HOOK_UPROBE:
-		if (hook->is_return)
-			return sensor_error(ctx, hook->pos, -EOPNOTSUPP, "return probes are not supported by vigil yet");
-		return uprobe_hook(ctx, hook, out);
+		err = uprobe_hook(ctx, hook, out);
+		if (!err && hook->is_return)
+			err = return_probe(ctx, hook, out);
+		return err;
 	}
 	return -EINVAL;
 }

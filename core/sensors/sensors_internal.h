@@ -62,6 +62,7 @@ struct compiled_hook {
 	char subsys[64];		/* tracepoints */
 	char path[256];			/* uprobes */
 	uint64_t offset;		/* uprobes without a symbol (target ""): the file offset */
+	uint64_t ref_ctr_offset;	/* uprobes: the semaphore's file offset, 0 none */
 	struct key_list str_eq;		/* struct vg_str_key */
 	struct key_list str_prefix;	/* struct vg_lpm_str_key */
 	struct key_list str_postfix;	/* struct vg_lpm_str_key */

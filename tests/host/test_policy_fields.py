@@ -99,14 +99,14 @@ class PolicyFields(unittest.TestCase):
         files = {
             "ignored.yaml": missing_call_policy("missing-call-ignored", p["ignored"], True),
             "strict.yaml": missing_call_policy("missing-call-strict", p["strict"], False),
-            "stack.yaml": policy("stack-trace", """\
+            "stack.yaml": policy("ima-hash", """\
                 tracepoints:
                 - subsystem: "syscalls"
                   event: "sys_enter_openat"
                   selectors:
                   - matchActions:
                     - action: Post
-                      kernelStackTrace: true
+                      imaHash: true
                 """),
             "follow.yaml": open_policy("pids-follow", p["follow"], """\
                 matchPIDs:
@@ -408,9 +408,9 @@ class PolicyFields(unittest.TestCase):
     def test_agent_refuses_a_field_it_does_not_honour_by_name_and_position(self):
         r = self.added["stack.yaml"]
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn(self.files["stack.yaml"] + ":12:27:", r.stderr)
-        self.assertIn("kernelStackTrace is not supported yet", r.stderr)
-        self.assertNotIn("stack-trace", {p["name"] for p in self.status["policies"]})
+        self.assertIn(self.files["stack.yaml"] + ":12:9:", r.stderr)
+        self.assertIn("not supported by vigil: imaHash", r.stderr)
+        self.assertNotIn("ima-hash", {p["name"] for p in self.status["policies"]})
 
     # ---- process filters ----
 

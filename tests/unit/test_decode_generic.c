@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -238,6 +240,66 @@ static void test_path_shorter_than_its_header_is_an_unreadable_argument(void **s
 	assert_int_equal(ev.policy.args[0].len, 0);
 }
 
+/* Put n kernel then m user addresses after the arguments, as bpf/lib/stacks.h does. */
+static void add_stacks(struct fixture *f, const uint64_t *addrs, size_t nk, size_t nu)
+{
+	f->used = (f->used + 7) & ~(size_t)7;
+	f->rec.stack_off = (uint16_t)f->used;
+	f->rec.kstack_len = (uint16_t)(nk * 8);
+	f->rec.ustack_len = (uint16_t)(nu * 8);
+	memcpy(f->rec.data + f->used, addrs, (nk + nu) * 8);
+	f->used += (nk + nu) * 8;
+}
+
+static void test_kernel_stack_is_named_from_kallsyms(void **state)
+{
+	static const char kallsyms[] = "ffffffff81000000 T _stext\n"
+				       "ffffffff81001000 T do_syscall_64\n"
+				       "ffffffff81002000 D some_data\n"
+				       "ffffffffc0000000 t helper\t[mymod]\n";
+	const uint64_t addrs[] = { 0xffffffff81001010ULL, 0xffffffffc0000004ULL, 0x1000 };
+	struct fixture *f = *state;
+	struct vigil_event ev;
+	int fd = memfd_create("kallsyms", 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, kallsyms, sizeof(kallsyms) - 1), (ssize_t)sizeof(kallsyms) - 1);
+	vigil_decoder__set_kallsyms(f->dec, fd);	/* the decoder reads it from the start */
+	add_arg(f, VIGIL_ARG_STRING, "abc", 3, 0);
+	add_stacks(f, addrs, 3, 0);
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_int_equal(ev.policy.nkernel_stack, 3);
+	assert_int_equal(ev.policy.nuser_stack, 0);
+	assert_string_equal(ev.policy.kernel_stack[0].symbol, "do_syscall_64");
+	assert_int_equal(ev.policy.kernel_stack[0].offset, 0x10);
+	assert_null(ev.policy.kernel_stack[0].module);
+	assert_string_equal(ev.policy.kernel_stack[1].symbol, "helper");
+	assert_int_equal(ev.policy.kernel_stack[1].offset, 4);
+	assert_string_equal(ev.policy.kernel_stack[1].module, "mymod");
+	assert_null(ev.policy.kernel_stack[2].symbol);	/* below every symbol */
+	assert_int_equal(ev.policy.kernel_stack[2].address, 0x1000);
+}
+
+static void test_stacks_past_the_record_or_not_whole_frames_are_bad(void **state)
+{
+	const uint64_t addrs[] = { 1, 2 };
+	struct fixture *f = *state;
+	struct vigil_event ev;
+
+	add_stacks(f, addrs, 1, 1);
+	assert_true(decode(f, rec_size(f) - 8, &ev) <= 0);	/* the user frame is cut */
+	f->rec.ustack_len = 4;
+	assert_true(decode(f, rec_size(f), &ev) <= 0);
+	assert_int_equal(bad_records(f), 2);
+	/* a process gone: user frames keep their addresses, no names */
+	f->rec.ustack_len = 8;
+	f->rec.pid = 0x7ffffff0;
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_int_equal(ev.policy.nuser_stack, 1);
+	assert_int_equal(ev.policy.user_stack[0].address, 2);
+	assert_null(ev.policy.user_stack[0].symbol);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -252,6 +314,8 @@ int main(void)
 		T(test_argument_bytes_past_the_record_are_bad),
 		T(test_short_struct_arguments_are_bad_unless_the_kernel_said_error),
 		T(test_path_shorter_than_its_header_is_an_unreadable_argument),
+		T(test_kernel_stack_is_named_from_kallsyms),
+		T(test_stacks_past_the_record_or_not_whole_frames_are_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

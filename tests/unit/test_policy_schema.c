@@ -50,6 +50,9 @@ struct row {
 #define T_SELECTORS "tests/unit/test_selectors_bpf.c::"
 #define T_ENCODE "tests/unit/test_encode.c::"
 #define T_CONTAINERS "tests/host/test_containers.py::"
+#define T_STACKS "tests/host/test_stack_traces.py::"
+#define T_URET "tests/host/test_uprobe_fields.py::"
+#define T_RETCOPY "tests/host/test_return_copy.py::"
 
 /* ---- minimal hooks ---- */
 
@@ -175,15 +178,19 @@ static const struct row rows[] = {
 	HONOURED("uprobes[].offsets", "  uprobes:\n  - path: /bin/true\n    offsets: [16]\n",
 		 T_FIELDS "test_uprobe_at_a_file_offset_reports_the_call"),
 	REFUSED("uprobes[].addrs", UP("    addrs: [4096]\n"), "addrs", "not supported by vigil: addrs (uprobes attach by symbol or file offset only"),
-	REFUSED("uprobes[].refCtrOffsets", UP("    refCtrOffsets: [8]\n"), "refCtrOffsets",
-		"not supported by vigil: refCtrOffsets (USDT semaphores"),
+	HONOURED("uprobes[].refCtrOffsets", UP("    refCtrOffsets: [8]\n"),
+		 T_URET "test_ref_ctr_offset_raises_the_semaphore_while_attached"),
+	REFUSED("uprobes[].refCtrOffsets (count)", UP("    refCtrOffsets: [8, 16]\n"), "^[8, 16]",
+		"refCtrOffsets has 2 entries for 1 symbols: one each"),
 	REFUSED("uprobes[].btfPath", UP("    btfPath: /sys/kernel/btf/vmlinux\n"), "btfPath", "not supported by vigil: btfPath ("),
 	REFUSED("uprobes[].binaryDigests", UP("    binaryDigests: [\"sha256:00\"]\n"), "binaryDigests",
 		"not supported by vigil: binaryDigests (digest verification"),
 	REFUSED("uprobes[].ignore.digestVerificationFailure", UP("    ignore: {digestVerificationFailure: true}\n"), "ignore",
 		"not supported by vigil: ignore (digest verification"),
-	REFUSED("uprobes[].return", UP("    return: true\n    returnArg: {index: 0, type: int}\n"), "return:",
-		"return: uprobe return probes are not supported yet"),
+	HONOURED("uprobes[].return", UP("    return: true\n    returnArg: {index: 0, type: int}\n"),
+		 T_URET "test_return_value_is_reported_with_the_entry_arguments"),
+	HONOURED("uprobes[].returnArg", UP("    return: true\n    returnArg: {index: 0, type: int}\n"),
+		 T_URET "test_return_value_is_reported_with_the_entry_arguments"),
 	HONOURED("uprobes[].args", UP("    args: [{index: 0, type: int}]\n"), T_ENGINE "test_uprobe_reports_user_function_arguments"),
 	HONOURED("uprobes[].data", UP("    data: [{index: 0, type: int, source: current_task, resolve: pid}]\n"),
 		 T_FIELDS "test_data_from_the_current_task_is_reported_and_filtered"),
@@ -207,8 +214,8 @@ static const struct row rows[] = {
 		 T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
 	HONOURED("args[].sizeArgIndex", KP("    args: [{index: 1, type: char_buf, sizeArgIndex: 3}, {index: 2, type: size_t}]\n"),
 		 T_ENGINE "test_char_buf_with_size_argument_and_fd_resolved_to_its_file"),
-	REFUSED("args[].returnCopy", KP("    args: [{index: 1, type: char_buf, returnCopy: true}]\n"), "returnCopy",
-		"returnCopy is not supported yet"),
+	HONOURED("args[].returnCopy", RET("    args: [{index: 1, type: char_buf, returnCopy: true}]\n"),
+		 T_RETCOPY "test_buffer_is_read_when_the_call_returns"),
 	REFUSED("args[].maxData", KP("    args: [{index: 1, type: char_buf, maxData: true}]\n"), "maxData",
 		"maxData is not supported yet"),
 	HONOURED("args[].resolve", "  kprobes:\n  - {call: security_file_open, syscall: false, "
@@ -442,10 +449,10 @@ static const struct row rows[] = {
 	HONOURED("matchActions[].rateLimit", ACT("action: Post, rateLimit: 1m"), T_ENGINE "test_rate_limit_posts_one_of_five"),
 	HONOURED("matchActions[].rateLimitScope", ACT("action: Post, rateLimit: 1m, rateLimitScope: global"),
 		 T_FIELDS "test_rate_limit_scope_global_posts_once_for_two_processes"),
-	REFUSED("matchActions[].kernelStackTrace", ACT("action: Post, kernelStackTrace: true"), "kernelStackTrace: ^true",
-		"kernelStackTrace is not supported yet"),
-	REFUSED("matchActions[].userStackTrace", ACT("action: Post, userStackTrace: true"), "userStackTrace: ^true",
-		"userStackTrace is not supported yet"),
+	HONOURED("matchActions[].kernelStackTrace", ACT("action: Post, kernelStackTrace: true"),
+		 T_STACKS "test_kernel_stack_is_named_from_kallsyms"),
+	HONOURED("matchActions[].userStackTrace", ACT("action: Post, userStackTrace: true"),
+		 T_STACKS "test_user_stack_is_named_from_the_binary"),
 	HONOURED("matchActions[].kernelStackTrace: false", ACT("action: Post, kernelStackTrace: false"),
 		 T_POLICY "test_full_policy_actions"),
 	REFUSED("matchActions[].imaHash", ACT("action: Post, imaHash: true"), "imaHash",
