@@ -80,9 +80,14 @@ foreach(t vigil_falco vigil_falco_legacy vigil.ext vigil-forward)
 endforeach()
 
 # ---- headers: each core folder's public face only (no *_internal.h), and vigil.pc ----
-foreach(dir agent bus common encode events export loader luahost metrics pcache policy sensors)
-  install(FILES ${CMAKE_SOURCE_DIR}/core/${dir}/${dir}.h
-          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/vigil/${dir} COMPONENT dev)
+# every core/<dir>/<dir>.h of the library (cli/ is the programs'): a new folder's face is
+# installed without a list to forget
+file(GLOB vigil_core_dirs LIST_DIRECTORIES true RELATIVE ${CMAKE_SOURCE_DIR}/core ${CMAKE_SOURCE_DIR}/core/*)
+foreach(dir ${vigil_core_dirs})
+  if(NOT dir STREQUAL "cli" AND EXISTS ${CMAKE_SOURCE_DIR}/core/${dir}/${dir}.h)
+    install(FILES ${CMAKE_SOURCE_DIR}/core/${dir}/${dir}.h
+            DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/vigil/${dir} COMPONENT dev)
+  endif()
 endforeach()
 configure_file(${CMAKE_SOURCE_DIR}/cmake/vigil.pc.in ${CMAKE_BINARY_DIR}/vigil.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/vigil.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
