@@ -160,7 +160,7 @@ class PolicyReload(unittest.TestCase):
         os.makedirs(d, exist_ok=True)
         return os.path.join(d, "f%d" % self.seq)
 
-    def open_until_seen(self, policy, sub, timeout=3.0):
+    def open_until_seen(self, policy, sub, timeout=10.0):
         """Open fresh paths under sub until policy reports one; the seconds it took."""
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
