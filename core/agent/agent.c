@@ -1,4 +1,6 @@
 /* agent.c - the agent's lifecycle and its reader loop. */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +12,8 @@
 #include <bpf/libbpf.h>
 
 #include "agent_internal.h"
+
+static int on_user_record(void *ctx, void *data, size_t size);
 
 #define DEFAULT_POLL_MS 20
 #define GC_INTERVAL_NS 1000000000ULL
@@ -164,6 +168,8 @@ static void init_locks(struct vigil_agent *a)
 {
 	pthread_mutex_init(&a->snap_lock, NULL);
 	pthread_mutex_init(&a->pipe_lock, NULL);
+	pthread_mutex_init(&a->user_lock, NULL);
+	a->user_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&a->lists_lock, NULL);
 	pthread_mutex_init(&a->pdir.lock, NULL);
 	pthread_mutex_init(&a->scopes_lock, NULL);
@@ -302,6 +308,7 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 		err = -errno;
 		goto err_out;
 	}
+	vigil_sensors__set_record_sink(on_user_record, a);
 	vigil_decoder__set_hook_resolver(a->decoder, resolve_hook, a->sensors);
 	err = agent_load_policies(a);
 	if (err)
@@ -377,6 +384,62 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;	/* never stop the ring buffer over one record */
 }
 
+/* A record from a hook watched in user space (fanotify thread): queued for the reader, which
+ * wakes (the eventfd is in the ring buffer's epoll set), consumes the ring buffer first (the
+ * opener's exec record came before its open) and then decodes it. Full queue: counted. */
+static int on_user_record(void *ctx, void *data, size_t size)
+{
+	struct vigil_agent *a = ctx;
+	uint64_t one = 1;
+	size_t *copy = malloc(sizeof(size_t) + size);	/* the size, then the record */
+
+	pthread_mutex_lock(&a->user_lock);
+	if (!copy || a->user_n == VIGIL_ARRAY_SIZE(a->user_q)) {
+		a->user_dropped++;
+		pthread_mutex_unlock(&a->user_lock);
+		free(copy);
+		return 0;
+	}
+	*copy = size;
+	memcpy(copy + 1, data, size);
+	a->user_q[(a->user_head + a->user_n++) % VIGIL_ARRAY_SIZE(a->user_q)] = copy;
+	pthread_mutex_unlock(&a->user_lock);
+	if (write(a->user_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_warn("agent: cannot wake the reader: %s", strerror(errno));
+	return 0;
+}
+
+/* The reader: decode the queued user-space records (after the ring buffer was consumed). */
+static void drain_user_records(struct vigil_agent *a)
+{
+	uint64_t n, ev, mk, ov;
+	void *r;
+
+	if (read(a->user_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		pr_warn("agent: eventfd: %s", strerror(errno));
+	for (;;) {
+		pthread_mutex_lock(&a->user_lock);
+		r = a->user_n ? a->user_q[a->user_head] : NULL;
+		if (r) {
+			a->user_head = (a->user_head + 1) % VIGIL_ARRAY_SIZE(a->user_q);
+			a->user_n--;
+		}
+		n = a->user_dropped;
+		pthread_mutex_unlock(&a->user_lock);
+		if (!r)
+			break;
+		on_record(a, (size_t *)r + 1, *(size_t *)r);
+		free(r);
+	}
+	vigil_sensors__fanotify_stats(&ev, &mk, &ov);
+	pthread_mutex_lock(&a->pipe_lock);
+	a->counters.user_records_dropped = n;
+	a->counters.fanotify_events = ev;
+	a->counters.fanotify_marks = mk;
+	a->counters.fanotify_overflows = ov;
+	pthread_mutex_unlock(&a->pipe_lock);
+}
+
 int vigil_agent__run(struct vigil_agent *a)
 {
 	struct ring_buffer *rb;
@@ -388,6 +451,12 @@ int vigil_agent__run(struct vigil_agent *a)
 		err = -errno;
 		pr_warn("agent: cannot map the ring buffer: %s", strerror(-err));
 		return err;
+	}
+	{
+		struct epoll_event ee = {.events = EPOLLIN, .data.fd = 0};	/* ring 0: a harmless extra consume */
+
+		if (epoll_ctl(ring_buffer__epoll_fd(rb), EPOLL_CTL_ADD, a->user_efd, &ee))
+			pr_warn("agent: fanotify records wait for the poll bound: %s", strerror(errno));
 	}
 	pthread_mutex_lock(&a->pipe_lock);
 	publish_counters(a);
@@ -405,6 +474,7 @@ int vigil_agent__run(struct vigil_agent *a)
 		drain_start = agent_now_ns();
 		if (ring_buffer__consume(rb) >= 0)
 			vigil_sensors__reap(a->sensors, drain_start);	/* deleted policies drained past */
+		drain_user_records(a);
 		/* (the rules' every() timers run on the rules thread) */
 		pthread_mutex_lock(&a->pipe_lock);
 		agent_flush(a);
@@ -437,6 +507,14 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_luahost__free(a->luahost);	/* joins the rules thread; its deny() reaches the sensors */
 	agent_rules_close(a);
 	vigil_sensors__free(a->sensors);	/* policy programs before the maps they share */
+	vigil_sensors__set_record_sink(NULL, NULL);	/* the watch threads are gone */
+	while (a->user_n) {
+		free(a->user_q[a->user_head]);
+		a->user_head = (a->user_head + 1) % VIGIL_ARRAY_SIZE(a->user_q);
+		a->user_n--;
+	}
+	if (a->user_efd >= 0)
+		close(a->user_efd);
 	vigil_loader__destroy(a->loader);
 	vigil_decoder__free(a->decoder);
 	if (a->kallsyms_fd >= 0)

@@ -25,6 +25,8 @@ struct agent_counters {
 	struct vigil_pcache_stats pcache;
 	struct vigil_cgroups_stats cgroups;
 	uint64_t events_pod_unknown;		/* a container's event sent without its pod (not listed yet) */
+	uint64_t user_records_dropped;		/* fanotify records dropped: the reader's queue was full */
+	uint64_t fanotify_events, fanotify_marks, fanotify_overflows;
 	uint64_t events_exec;
 	uint64_t events_exit;
 	uint64_t events_policy;
@@ -84,6 +86,13 @@ struct vigil_agent {
 	struct vigil_buf msgpack;		/* reused per event */
 	struct vigil_buf line;
 	struct agent_counters counters;		/* under pipe_lock */
+	/* records of hooks watched in user space (fanotify threads), handed to the reader so
+	 * they are decoded after the ring buffer's exec records that came before them */
+	pthread_mutex_t user_lock;
+	void *user_q[4096];
+	size_t user_head, user_n;
+	uint64_t user_dropped;			/* under user_lock */
+	int user_efd;
 	/* the rules thread's copies of cache entries (rules.c), four so that the host can hold
 	 * a process and its parent while it looks up another pair */
 	struct agent_proc_copy {

@@ -104,6 +104,12 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "cgroup_unresolved", c.cgroups.unresolved);
 	/* pods (CRI): events of a container the runtime had not listed yet went without */
 	pack_kv_u64(pk, "events_pod_unknown", c.events_pod_unknown);
+	/* fanotify watches: opens reported, marks placed, kernel queue overflows, records
+	 * dropped because the reader's queue was full */
+	pack_kv_u64(pk, "fanotify_events", c.fanotify_events);
+	pack_kv_u64(pk, "fanotify_marks", c.fanotify_marks);
+	pack_kv_u64(pk, "fanotify_overflows", c.fanotify_overflows);
+	pack_kv_u64(pk, "fanotify_records_dropped", c.user_records_dropped);
 	/* events sent with less than usual, and records that produced none, by reason */
 	for (r = 0; r < VIGIL_DEGRADED_COUNT; r++) {
 		snprintf(key, sizeof(key), "events_degraded_%s", vigil_degraded_reason_name(r));

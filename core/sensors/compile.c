@@ -28,6 +28,8 @@ int compile_hook(struct compile_ctx *ctx, size_t i, struct compiled_hook *out)
 	out->addr4.size = sizeof(struct vg_addr4_key);
 	out->addr6.size = sizeof(struct vg_addr6_key);
 	out->str_sub.size = sizeof(struct substring_entry);
+	out->fan_equal.size = VG_STR_KEY;
+	out->fan_prefix.size = VG_STR_KEY;
 
 	if (hook->nargs > VG_MAX_ARGS)
 		return sensor_error(ctx, hook->pos, -E2BIG, "too many arguments (max %d)", VG_MAX_ARGS);

@@ -35,6 +35,8 @@ struct sensor {
 	int nr;			/* the dispatcher: syscall number and slot; slot -1: not in it */
 	int slot;
 	bool in_table;		/* attached: in the dispatcher's table */
+	const struct compiled_hook *fan_hook;	/* MECH_FANOTIFY: no program; the watch */
+	struct fanwatch *fan;
 };
 
 static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_mech m)
@@ -52,6 +54,7 @@ static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_me
 	case MECH_CGROUP_CONNECT: return skel->progs.generic_connect4;
 	case MECH_SYSCALL_TRACEPOINT: return skel->progs.generic_tracepoint;
 	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_raw_tp_sys_enter;
+	case MECH_FANOTIFY: return NULL;
 	}
 	return NULL;
 }
@@ -164,6 +167,11 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	snprintf(s->path, sizeof(s->path), "%s", h->path);
 	s->offset = h->offset;
 	s->ref_ctr_offset = h->ref_ctr_offset;
+	if (h->mech == MECH_FANOTIFY) {
+		s->fan_hook = h;	/* the marks are placed at attach */
+		*out = s;
+		return 0;
+	}
 	s->skel = open_generic(h->uses_strnstr);
 	if (!s->skel) {
 		err = -errno;
@@ -286,8 +294,10 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 {
 	int err;
 
-	if (s->link || s->in_table)
+	if (s->link || s->in_table || s->fan)
 		return 0;
+	if (s->mech == MECH_FANOTIFY)
+		return fanwatch_start(s->fan_hook, &s->fan, why, why_size);
 	if (s->mech == MECH_RAW_SYSCALL_DISPATCH) {
 		/* the exit first, as below */
 		err = s->is_return ? dispatch_add(s->nr, s->slot, 1, bpf_program__fd(s->prog2)) : 0;
@@ -355,6 +365,8 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 
 int sensor_map_fd(const struct sensor *s, uint8_t kind)
 {
+	if (!s->skel)
+		return -1;
 	if (kind == VG_F_STR_EQ)
 		return bpf_map__fd(s->skel->maps.str_eq);
 	if (kind == VG_F_INT_MAP || kind == VG_F_FILE_ID)
@@ -389,6 +401,8 @@ static void unpin(struct bpf_link *link)
 
 void sensor_detach(struct sensor *s)
 {
+	fanwatch_stop(s->fan);
+	s->fan = NULL;
 	if (s->in_table) {
 		dispatch_remove(s->nr, s->slot, 0);
 		if (s->is_return)
@@ -407,6 +421,8 @@ void sensor_free(struct sensor *s)
 {
 	if (!s)
 		return;
+	fanwatch_stop(s->fan);	/* a watch holds no pin: it ends with the agent */
+	s->fan = NULL;
 	if (!s->keep_pins || s->in_table)
 		sensor_detach(s);
 	bpf_link__destroy(s->link);	/* a pinned link stays attached: the pin holds it */

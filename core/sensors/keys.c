@@ -41,6 +41,8 @@ void compiled_hook_free(struct compiled_hook *h)
 	keys_free(&h->addr4);
 	keys_free(&h->addr6);
 	keys_free(&h->str_sub);
+	keys_free(&h->fan_equal);
+	keys_free(&h->fan_prefix);
 }
 
 int sensor_error(struct compile_ctx *ctx, struct vigil_pos pos, int errcode, const char *fmt, ...)

@@ -56,6 +56,7 @@ static const char *const mech_names[] = {
 	[MECH_CGROUP_CONNECT] = "cgroup connect4/connect6",
 	[MECH_SYSCALL_TRACEPOINT] = "syscalls:sys_enter_X tracepoint (runs on that syscall only)",
 	[MECH_RAW_SYSCALL_DISPATCH] = "raw_syscalls dispatcher (raw_tp, tail call by syscall number)",
+	[MECH_FANOTIFY] = "fanotify (opens of the watched paths only)",
 };
 
 const char *sensor_mech_name(enum sensor_mech m)
@@ -311,6 +312,44 @@ static int syscall_tracepoint_hook(struct compile_ctx *ctx, const struct vigil_h
 	return err;
 }
 
+/* The open syscalls fanotify sees: argument indexes of the file name and flags, as a kprobe
+ * on the syscall numbers them (a syscalls:sys_enter_X tracepoint adds 5). */
+static const struct {
+	const char *name;
+	int path, flags;
+} fan_opens[] = {
+	{"openat", 1, 2}, {"open", 0, 1}, {"creat", 0, -1},
+};
+
+/* On a kernel without trampolines or BPF LSM, a hook on an open syscall whose selectors only
+ * name paths becomes fanotify marks on those paths: no program runs on any other open.
+ * 1 when chosen; 0 with the reason in out->note when the hook keeps a syscall hook. */
+static int fanotify_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out,
+			 const char *name, int shift)
+{
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(fan_opens); i++)
+		if (!strcmp(name, fan_opens[i].name))
+			break;
+	if (i == VIGIL_ARRAY_SIZE(fan_opens))
+		return 0;
+	if (permits(ctx, VIGIL_MECH_LSM) || permits(ctx, VIGIL_MECH_FENTRY))
+		return 0;
+	if (!fanwatch_plan(hook, fan_opens[i].path + shift, fan_opens[i].flags < 0 ? -1 : fan_opens[i].flags + shift,
+			   out, why, sizeof(why))) {
+		snprintf(out->note, sizeof(out->note), "not fanotify: %s", why);
+		return 0;
+	}
+	out->mech = MECH_FANOTIFY;
+	out->cfg.syscall_nr = -1;
+	snprintf(out->note, sizeof(out->note),
+		 "path as resolved (any name, relative too); flags unknown (0, marked error); tid is the "
+		 "pid; no rate limit");
+	return 1;
+}
+
 static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	const char *name = syscall_base_name(hook->call);
@@ -324,6 +363,8 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	out->cfg.syscall_nr = nr;
 	params = btf_func_params(ctx, out->target);
 
+	if (!override && !hook->is_return && fanotify_hook(ctx, hook, out, name, 0))
+		return fill_args(ctx, hook, out, true, -1, 5);
 	/* connect first: fmod_ret on a syscall also needs the kernel's error-injection list,
 	 * which stock kernels often lack (Debian 12's cloud kernel among them) */
 	if (override && connect_like(ctx, hook->call) && permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR)) {
@@ -466,6 +507,9 @@ static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hoo
 		out->cfg.fetch = VG_FETCH_CTX;
 		return fill_args(ctx, hook, out, false, -1, 11);
 	}
+	if (user && !strncmp(hook->event, "sys_enter_", 10) &&
+	    fanotify_hook(ctx, hook, out, hook->event + 10, 5))
+		return fill_args(ctx, hook, out, true, -1, 31);
 	if (!permits(ctx, VIGIL_MECH_TRACEPOINT))
 		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "tracepoints are not available: %s",
 				    why_not(ctx, VIGIL_MECH_TRACEPOINT));

@@ -130,6 +130,12 @@ VIGIL_API size_t vigil_sensors__count(struct vigil_sensors *s);
 VIGIL_API const char *vigil_syscall_name(unsigned int nr);
 
 /* Count a decoded record against its policy (reader thread). */
+/* Where hooks watched from user space (fanotify) hand the record their BPF program would have
+ * written (bpf/generic.h); called from their own threads. One sink per process. */
+typedef int (*vigil_record_fn)(void *ctx, void *data, size_t size);
+VIGIL_API void vigil_sensors__set_record_sink(vigil_record_fn fn, void *ctx);
+/* Opens reported by fanotify watches, marks placed, queue overflows (since start). */
+VIGIL_API void vigil_sensors__fanotify_stats(uint64_t *events, uint64_t *marks, uint64_t *overflows);
 VIGIL_API void vigil_sensors__count_event(struct vigil_sensors *s, uint32_t hook_id);
 
 #endif

@@ -22,6 +22,7 @@ enum sensor_mech {
 	MECH_CGROUP_CONNECT,		/* cgroup connect4 + connect6 on the cgroup v2 root */
 	MECH_SYSCALL_TRACEPOINT,	/* syscalls:sys_enter_X (+ sys_exit_X): runs on X only */
 	MECH_RAW_SYSCALL_DISPATCH,	/* raw_tp in the raw_syscalls dispatcher's table (dispatch.c) */
+	MECH_FANOTIFY,			/* no program: fanotify marks on the named paths (fanwatch.c) */
 };
 
 const char *sensor_mech_name(enum sensor_mech m);
@@ -54,6 +55,7 @@ struct substring_entry {
 	struct vg_sub_key key;
 	struct vg_str_key value;
 };
+#define FAN_MAX_VALUES 64
 
 struct compiled_hook {
 	struct vg_hook_config cfg;
@@ -78,6 +80,11 @@ struct compiled_hook {
 	char function_name[160];
 	char label[VG_MAX_ARGS][64];
 	const char *selector_labels[VG_MAX_SELECTORS];	/* borrowed from the policy tree */
+	/* MECH_FANOTIFY: the paths the selectors name (char[VG_STR_KEY] each), Equal then
+	 * Prefix, and the selector of each value in that order */
+	struct key_list fan_equal;
+	struct key_list fan_prefix;
+	uint8_t fan_sel[FAN_MAX_VALUES];
 	bool attach_alone;		/* set by the manager: pinned under --keep-enforcing, so
 					 * not in the dispatcher's table (the pin holds one link) */
 };
@@ -192,5 +199,16 @@ int dispatch_reserve(int nr);
 void dispatch_release(int nr, int slot);
 int dispatch_add(int nr, int slot, int dir, int prog_fd);
 void dispatch_remove(int nr, int slot, int dir);
+
+/* fanwatch.c: a hook whose selectors only name paths, watched with fanotify marks on those
+ * paths. fanwatch_plan: 1 when the hook qualifies (out's fan_* lists filled), 0 with the
+ * reason in why when it does not. path_index/flags_index: the argument indexes of the
+ * file name and the open flags at this hook (-1: none). */
+struct fanwatch;
+bool fanwatch_usable(void);
+int fanwatch_plan(const struct vigil_hook *hook, int path_index, int flags_index, struct compiled_hook *out,
+		  char *why, size_t why_size);
+int fanwatch_start(const struct compiled_hook *h, struct fanwatch **out, char *why, size_t why_size);
+void fanwatch_stop(struct fanwatch *w);
 
 #endif

@@ -1,0 +1,385 @@
+/* fanwatch.c - a file policy whose selectors only name paths, watched with fanotify marks on
+ * exactly those files and directories instead of a program on every openat of the machine:
+ * opens of anything else cost nothing. Each open of a watched path becomes the record the
+ * hook's BPF program would have written (bpf/generic.h), handed to the record sink. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "sensors_internal.h"
+
+#define FAN_MASK (FAN_OPEN | FAN_OPEN_EXEC)
+#define MAX_DIR_MARKS 4096	/* directories marked under one Prefix subtree */
+
+static vigil_record_fn sink_fn;
+static void *sink_ctx;
+static _Atomic uint64_t fan_events, fan_marks, fan_overflows;
+
+void vigil_sensors__set_record_sink(vigil_record_fn fn, void *ctx)
+{
+	sink_fn = fn;
+	sink_ctx = ctx;
+}
+
+void vigil_sensors__fanotify_stats(uint64_t *events, uint64_t *marks, uint64_t *overflows)
+{
+	*events = fan_events;
+	*marks = fan_marks;
+	*overflows = fan_overflows;
+}
+
+bool fanwatch_usable(void)
+{
+	static int usable = -1;
+	int fd;
+
+	if (usable < 0) {
+		fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE);
+		usable = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	return usable;
+}
+
+struct fanwatch {
+	const struct compiled_hook *h;	/* borrowed: lives as long as the sensor */
+	int fan, ino, stop;
+	pthread_t thread;
+	bool running;
+};
+
+/* Inode marks on every entry of dir whose name starts with base (a Prefix on a file name,
+ * "/etc/shadow" also covers "/etc/shadow-"), or is base (Equal). */
+static void mark_names(struct fanwatch *w, const char *dir, const char *base, bool prefix)
+{
+	char path[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (prefix ? strncmp(de->d_name, base, strlen(base)) : strcmp(de->d_name, base))
+			continue;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", !strcmp(dir, "/") ? "" : dir, de->d_name) >= (int)sizeof(path))
+			continue;
+		if (!fanotify_mark(w->fan, FAN_MARK_ADD, FAN_MASK, AT_FDCWD, path))
+			fan_marks++;
+	}
+	closedir(d);
+}
+
+static struct fanwatch *walking;	/* nftw has no context argument; marks are added under the manager */
+static size_t walked;
+
+static int mark_dir(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type != FTW_D)
+		return 0;
+	if (walked++ >= MAX_DIR_MARKS)
+		return 1;
+	if (!fanotify_mark(walking->fan, FAN_MARK_ADD, FAN_MASK | FAN_EVENT_ON_CHILD, AT_FDCWD, path))
+		fan_marks++;
+	inotify_add_watch(walking->ino, path, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+	return 0;
+}
+
+static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Marks for one value: a directory (or a Prefix ending in '/') is marked with its subtree,
+ * each directory reporting opens of its children; a file by its inode, and its parent
+ * watched with inotify so a file created or renamed into place later is marked too. */
+static void mark_value(struct fanwatch *w, const char *value, bool prefix)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", value);
+	if (prefix && (value[strlen(value) - 1] == '/' || (!stat(value, &st) && S_ISDIR(st.st_mode)))) {
+		pthread_mutex_lock(&walk_lock);
+		walking = w;
+		walked = 0;
+		nftw(dir, mark_dir, 32, FTW_PHYS | FTW_MOUNT);
+		pthread_mutex_unlock(&walk_lock);
+		return;
+	}
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return;
+	*slash = 0;
+	mark_names(w, dir[0] ? dir : "/", slash + 1, prefix);
+	inotify_add_watch(w->ino, dir[0] ? dir : "/", IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+}
+
+static void mark_all(struct fanwatch *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->h->fan_equal.n; i++)
+		mark_value(w, (const char *)w->h->fan_equal.keys + i * w->h->fan_equal.size, false);
+	for (i = 0; i < w->h->fan_prefix.n; i++)
+		mark_value(w, (const char *)w->h->fan_prefix.keys + i * w->h->fan_prefix.size, true);
+}
+
+/* The selector the path matches, in policy order; -1 for none (a directory mark also
+ * reports children outside a file-name prefix). */
+static int match(const struct compiled_hook *h, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < h->fan_equal.n; i++)
+		if (!strcmp(path, (const char *)h->fan_equal.keys + i * h->fan_equal.size))
+			return h->fan_sel[i];
+	for (i = 0; i < h->fan_prefix.n; i++) {
+		const char *v = (const char *)h->fan_prefix.keys + i * h->fan_prefix.size;
+
+		if (!strncmp(path, v, strlen(v)))
+			return h->fan_sel[h->fan_equal.n + i];
+	}
+	return -1;
+}
+
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void post(struct fanwatch *w, const struct fanotify_event_metadata *m)
+{
+	static __thread struct vg_generic_record r;
+	const struct compiled_hook *h = w->h;
+	char link[64], path[PATH_MAX];
+	size_t used = 0, i;
+	ssize_t n;
+	int sel;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", m->fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return;
+	path[n] = 0;
+	sel = match(h, path);
+	if (sel < 0 || !sink_fn)
+		return;
+	memset(&r, 0, offsetof(struct vg_generic_record, data));
+	r.hdr.op = VIGIL_OP_GENERIC;
+	r.hdr.ktime = boot_ns();
+	r.pid = (uint32_t)m->pid;
+	r.tid = (uint32_t)m->pid;	/* fanotify names the thread group only */
+	r.hook_id = h->cfg.hook_id;
+	r.selector = (uint32_t)sel;
+	r.actions = 1u << VG_ACT_POST;
+	r.nargs = h->cfg.nargs;
+	for (i = 0; i < h->cfg.nargs; i++) {
+		r.arg_off[i] = (uint16_t)used;
+		if (vg_arg_class(h->cfg.args[i].type) == VG_CLASS_STRING) {
+			size_t len = (size_t)n > h->cfg.args[i].max_len ? h->cfg.args[i].max_len : (size_t)n;
+
+			memcpy(r.data + used, path, len);
+			r.arg_len[i] = (uint16_t)len;
+			r.arg_flags[i] = len < (size_t)n ? VG_ARGF_TRUNCATED : 0;
+			used += len;
+		} else {
+			/* the only integer argument fanwatch accepts: the opener's flags are not in
+			 * the event (its fd is our own open of the file), so it is marked an error */
+			r.arg_flags[i] = VG_ARGF_ERROR;
+		}
+	}
+	r.hdr.size = (uint32_t)(offsetof(struct vg_generic_record, data) + used);
+	fan_events++;
+	sink_fn(sink_ctx, &r, r.hdr.size);
+}
+
+static void read_fanotify(struct fanwatch *w)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	const struct fanotify_event_metadata *m;
+	ssize_t len;
+
+	while ((len = read(w->fan, buf, sizeof(buf))) > 0) {
+		for (m = (const void *)buf; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+			if (m->vers != FANOTIFY_METADATA_VERSION)
+				continue;
+			if (m->mask & FAN_Q_OVERFLOW)
+				fan_overflows++;
+			if (m->fd >= 0) {
+				if (m->pid != getpid())
+					post(w, m);
+				close(m->fd);
+			}
+		}
+	}
+}
+
+/* A directory entry created or renamed into a watched directory: mark again (marks are
+ * idempotent) so a replaced /etc/shadow is watched by its new inode. */
+static void read_inotify(struct fanwatch *w)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t len;
+	bool changed = false;
+
+	while ((len = read(w->ino, buf, sizeof(buf))) > 0)
+		changed = true;
+	if (changed)
+		mark_all(w);
+}
+
+static void *watch_thread(void *arg)
+{
+	struct fanwatch *w = arg;
+	struct pollfd p[3] = {{.fd = w->fan, .events = POLLIN}, {.fd = w->ino, .events = POLLIN},
+			      {.fd = w->stop, .events = POLLIN}};
+
+	while (poll(p, 3, -1) >= 0 || errno == EINTR) {
+		if (p[2].revents)
+			break;
+		if (p[0].revents)
+			read_fanotify(w);
+		if (p[1].revents)
+			read_inotify(w);
+	}
+	return NULL;
+}
+
+void fanwatch_stop(struct fanwatch *w)
+{
+	uint64_t one = 1;
+
+	if (!w)
+		return;
+	if (w->running) {
+		if (write(w->stop, &one, sizeof(one)) < 0)
+			pr_warn("fanwatch: cannot stop the watch thread: %s", strerror(errno));
+		pthread_join(w->thread, NULL);
+	}
+	if (w->fan >= 0)
+		close(w->fan);
+	if (w->ino >= 0)
+		close(w->ino);
+	if (w->stop >= 0)
+		close(w->stop);
+	free(w);
+}
+
+int fanwatch_start(const struct compiled_hook *h, struct fanwatch **out, char *why, size_t why_size)
+{
+	struct fanwatch *w = calloc(1, sizeof(*w));
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	w->h = h;
+	w->fan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	w->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	w->stop = eventfd(0, EFD_CLOEXEC);
+	if (w->fan < 0 || w->ino < 0 || w->stop < 0) {
+		err = -errno;
+		snprintf(why, why_size, "fanotify: %s", strerror(-err));
+		fanwatch_stop(w);
+		return err;
+	}
+	mark_all(w);
+	err = -pthread_create(&w->thread, NULL, watch_thread, w);
+	if (err) {
+		snprintf(why, why_size, "fanotify thread: %s", strerror(-err));
+		fanwatch_stop(w);
+		return err;
+	}
+	w->running = true;
+	*out = w;
+	return 0;
+}
+
+/* ---- compile side: does the hook only name paths? ---- */
+
+static bool int_type(enum vigil_arg_type t)
+{
+	return vg_arg_class((unsigned int)t) == VG_CLASS_INT && t != VIGIL_ARG_NOP;
+}
+
+int fanwatch_plan(const struct vigil_hook *hook, int path_index, int flags_index, struct compiled_hook *out,
+		  char *why, size_t why_size)
+{
+	size_t i, j, k, nvalues = 0;
+
+#define REFUSE(...) do { snprintf(why, why_size, __VA_ARGS__); keys_free(&out->fan_equal); \
+			 keys_free(&out->fan_prefix); return 0; } while (0)
+	if (!fanwatch_usable())
+		REFUSE("fanotify is not available to the agent");
+	if (hook->is_return)
+		REFUSE("a return probe needs the call's result");
+	if (!hook->nselectors)
+		REFUSE("no selector names a path: every open would be an event");
+	for (i = 0; i < hook->nargs; i++) {
+		const struct vigil_policy_arg *a = &hook->args[i];
+
+		if (a->current_task || a->resolve)
+			REFUSE("argument %u reads kernel data", a->index);
+		if ((int)a->index == path_index && vg_arg_class((unsigned int)a->type) == VG_CLASS_STRING)
+			continue;
+		if ((int)a->index == flags_index && int_type(a->type))
+			continue;
+		REFUSE("argument %u is neither the file name nor the open flags", a->index);
+	}
+	for (i = 0; i < hook->nselectors; i++) {
+		const struct vigil_selector *sel = &hook->selectors[i];
+
+		if (sel->npids || sel->nbinaries || sel->nparent_binaries || sel->nnamespaces || sel->nns_changes ||
+		    sel->ncaps || sel->ncap_changes || sel->nreturn_args || sel->nreturn_actions)
+			REFUSE("selector %zu filters on more than the path", i + 1);
+		for (j = 0; j < sel->nactions; j++)
+			if (sel->actions[j].kind != VIGIL_ACTION_POST || sel->actions[j].rate_limit_ms ||
+			    sel->actions[j].kernel_stack || sel->actions[j].user_stack)
+				REFUSE("selector %zu acts beyond a plain Post (Override through fanotify "
+				       "permission events is not built yet)", i + 1);
+		if (sel->nargs != 1 || (int)sel->args[0].index != path_index)
+			REFUSE("selector %zu filters on more than the path", i + 1);
+		if (sel->args[0].op != VIGIL_OP_EQUAL && sel->args[0].op != VIGIL_OP_PREFIX)
+			REFUSE("selector %zu: %s is not a path fanotify can mark (Equal and Prefix are)", i + 1,
+			       vigil_op_name(sel->args[0].op));
+	}
+	/* Equal values first, then Prefix: the order fanwatch's match() tests them in */
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < hook->nselectors; i++) {
+			const struct vigil_match_arg *m = &hook->selectors[i].args[0];
+			struct key_list *l = m->op == VIGIL_OP_EQUAL ? &out->fan_equal : &out->fan_prefix;
+			char key[VG_STR_KEY] = {0};
+
+			if ((m->op == VIGIL_OP_EQUAL) != (k == 0))
+				continue;
+			for (j = 0; j < m->nvalues; j++) {
+				if (m->values[j][0] != '/' || strlen(m->values[j]) >= sizeof(key))
+					REFUSE("selector %zu: \"%s\" is not an absolute path", i + 1, m->values[j]);
+				if (nvalues >= FAN_MAX_VALUES)
+					REFUSE("more than %d paths", FAN_MAX_VALUES);
+				snprintf(key, sizeof(key), "%s", m->values[j]);
+				if (keys_push(l, key))
+					REFUSE("out of memory");
+				out->fan_sel[nvalues++] = (uint8_t)i;
+			}
+		}
+	}
+#undef REFUSE
+	return 1;
+}
