@@ -1,0 +1,164 @@
+"""Host lane: an open hook whose selectors only name paths is watched with fanotify marks.
+
+On this kernel (no trampolines, no BPF LSM) the hook gets no program at all: fanotify marks on
+the named file and directory report opens of exactly those, so opens of anything else cost
+nothing. Checked here, with real opens by an unprivileged user: the mechanism `vigil tp list`
+names; the event of a watched open (policy, path; flags marked unknown); no event and no
+fanotify report for 2,000 unwatched opens (the agent's own counter), and no program of the
+agent on sys_enter_openat; a hook that also tests the flags keeps its tracepoint and says why.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vigilhost as vh  # noqa: E402
+
+PATHS = """\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "fan-paths"
+spec:
+  tracepoints:
+  - subsystem: "syscalls"
+    event: "sys_enter_openat"
+    args:
+    - index: 6
+      type: "string"
+      label: "path"
+    - index: 7
+      type: "int"
+      label: "flags"
+    selectors:
+    - matchArgs:
+      - index: 6
+        operator: "Equal"
+        values: ["%(file)s"]
+    - matchArgs:
+      - index: 6
+        operator: "Prefix"
+        values: ["%(dir)s/"]
+"""
+
+FLAGS = """\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "fan-flags"
+spec:
+  tracepoints:
+  - subsystem: "syscalls"
+    event: "sys_enter_openat"
+    args:
+    - index: 6
+      type: "string"
+    - index: 7
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 6
+        operator: "Prefix"
+        values: ["%(dir)s/"]
+      - index: 7
+        operator: "Mask"
+        values: ["0x43"]
+"""
+
+AS_NOBODY = ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"]
+
+
+def counter(status, name):
+    """A counter of `vigil status -o json`, wherever the status nests it."""
+    def walk(o):
+        if isinstance(o, dict):
+            if name in o:
+                return o[name]
+            for v in o.values():
+                r = walk(v)
+                if r is not None:
+                    return r
+        return None
+    return walk(status)
+
+
+@vh.require_root
+class FanotifyWatch(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        tmp = tempfile.mkdtemp(prefix="vigil-fan-")
+        os.chmod(tmp, 0o755)
+        cls.file = os.path.join(tmp, "secret.key")
+        cls.dir = os.path.join(tmp, "vault")
+        cls.nested = os.path.join(cls.dir, "sub", "token")
+        cls.other = os.path.join(tmp, "public.txt")
+        os.makedirs(os.path.dirname(cls.nested), mode=0o755)
+        os.chmod(cls.dir, 0o755)
+        for p in (cls.file, cls.nested, cls.other):
+            with open(p, "w") as f:
+                f.write("x\n")
+            os.chmod(p, 0o644)
+        pols = []
+        for name, text in (("paths", PATHS), ("flags", FLAGS)):
+            pols.append(os.path.join(tmp, name + ".yaml"))
+            with open(pols[-1], "w") as f:
+                f.write(text % {"file": cls.file, "dir": cls.dir})
+        with vh.Agent("--tracing-policy", pols[0], "--tracing-policy", pols[1]) as agent:
+            cls.tplist = subprocess.run([vh.VIGIL, "tp", "list", "--control", agent.control],
+                                        capture_output=True, text=True).stdout
+            cls.perf = [p for p in json.loads(subprocess.run(["bpftool", "-j", "perf", "list"], capture_output=True,
+                                                             text=True, check=True).stdout or "[]")
+                        if p.get("pid") == agent.proc.pid and p.get("tracepoint") == "sys_enter_openat"]
+            before = counter(agent.status(), "fanotify_events")
+            # 2,000 unwatched opens by an unprivileged user, in one process
+            cls.unwatched = subprocess.run(AS_NOBODY + ["python3", "-c",
+                                           "import sys\nfor _ in range(2000): open(sys.argv[1]).close()",
+                                           cls.other], capture_output=True, text=True)
+            cls.gained_unwatched = counter(agent.status(), "fanotify_events") - before
+            cls.cat_file = subprocess.Popen(AS_NOBODY + ["cat", cls.file], stdout=subprocess.DEVNULL)
+            cls.cat_file.wait()
+            cls.cat_nested = subprocess.Popen(AS_NOBODY + ["cat", cls.nested], stdout=subprocess.DEVNULL)
+            cls.cat_nested.wait()
+            cls.events = agent.events("json", settle=1.0)
+
+    def hook_line(self, policy):
+        """The hook line under the policy's line in `vigil tp list`."""
+        lines = self.tplist.splitlines()
+        at = [i for i, line in enumerate(lines) if line.startswith(policy + " ")]
+        self.assertEqual(len(at), 1, self.tplist)
+        return lines[at[0] + 1]
+
+    def opens(self, path):
+        return [e["process_tracepoint"] for e in self.events if "process_tracepoint" in e
+                and e["process_tracepoint"]["policy_name"] == "fan-paths"
+                and e["process_tracepoint"]["args"][0].get("string_arg") == path]
+
+    def test_path_filter_hook_is_watched_with_fanotify(self):
+        self.assertIn("via fanotify (opens of the watched paths only)", self.hook_line("fan-paths"))
+        # the agent's one program on sys_enter_openat is fan-flags' (below)
+        self.assertEqual(len(self.perf), 1, self.perf)
+
+    def test_flags_filter_keeps_the_tracepoint_and_says_why(self):
+        line = self.hook_line("fan-flags")
+        self.assertIn("via tracepoint", line)
+        self.assertIn("not fanotify: selector 1 filters on more than the path", line)
+
+    def test_watched_file_open_is_an_event(self):
+        ev = self.opens(self.file)
+        self.assertEqual([e["process"]["pid"] for e in ev], [self.cat_file.pid])
+        self.assertIn("error_arg", ev[0]["args"][1])  # the opener's flags: not in a fanotify event
+
+    def test_watched_prefix_reaches_nested_directories(self):
+        self.assertEqual([e["process"]["pid"] for e in self.opens(self.nested)], [self.cat_nested.pid])
+
+    def test_unwatched_opens_cost_nothing(self):
+        self.assertEqual(self.unwatched.returncode, 0, self.unwatched.stderr)
+        self.assertEqual(self.gained_unwatched, 0)
+        self.assertEqual(self.opens(self.other), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
