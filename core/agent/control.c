@@ -56,7 +56,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	if (a->sensors)
 		vigil_sensors__stats(a->sensors, &ss);
 	vigil_journal__stats(a->journal, &js);
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1 + 1 + 6 + 4 + 1 + 1);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1 + 1 + 6 + 4 + 1 + 1 + 4 /* fanotify */);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
