@@ -18,6 +18,9 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include <bpf/bpf.h>
+
+#include "process.h"
 #include "sensors_internal.h"
 
 #define FAN_MASK (FAN_OPEN | FAN_OPEN_EXEC)
@@ -57,6 +60,7 @@ bool fanwatch_usable(void)
 struct fanwatch {
 	const struct compiled_hook *h;	/* borrowed: lives as long as the sensor */
 	int fan, ino, stop;
+	int execs;		/* vg_execs (borrowed) */
 	pthread_t thread;
 	bool running;
 };
@@ -167,6 +171,7 @@ static uint64_t boot_ns(void)
 static void post(struct fanwatch *w, const struct fanotify_event_metadata *m)
 {
 	static __thread struct vg_generic_record r;
+	static __thread struct vigil_exec_entry e;
 	const struct compiled_hook *h = w->h;
 	char link[64], path[PATH_MAX];
 	size_t used = 0, i;
@@ -186,6 +191,10 @@ static void post(struct fanwatch *w, const struct fanotify_event_metadata *m)
 	r.hdr.ktime = boot_ns();
 	r.pid = (uint32_t)m->pid;
 	r.tid = (uint32_t)m->pid;	/* fanotify names the thread group only */
+	/* the process's key now, while it likely still runs: by the time the reader decodes
+	 * this, its exit may have been read and its pid taken out of the cache */
+	if (w->execs >= 0 && !bpf_map_lookup_elem(w->execs, &r.pid, &e))
+		r.proc_ktime = e.ktime;
 	r.hook_id = h->cfg.hook_id;
 	r.selector = (uint32_t)sel;
 	r.actions = 1u << VG_ACT_POST;
@@ -282,7 +291,7 @@ void fanwatch_stop(struct fanwatch *w)
 	free(w);
 }
 
-int fanwatch_start(const struct compiled_hook *h, struct fanwatch **out, char *why, size_t why_size)
+int fanwatch_start(const struct compiled_hook *h, int execs_fd, struct fanwatch **out, char *why, size_t why_size)
 {
 	struct fanwatch *w = calloc(1, sizeof(*w));
 	int err;
@@ -290,6 +299,7 @@ int fanwatch_start(const struct compiled_hook *h, struct fanwatch **out, char *w
 	if (!w)
 		return -ENOMEM;
 	w->h = h;
+	w->execs = execs_fd;
 	w->fan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	w->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	w->stop = eventfd(0, EFD_CLOEXEC);

@@ -37,6 +37,7 @@ struct sensor {
 	bool in_table;		/* attached: in the dispatcher's table */
 	const struct compiled_hook *fan_hook;	/* MECH_FANOTIFY: no program; the watch */
 	struct fanwatch *fan;
+	int execs_fd;		/* the opener's incarnation, looked up when its open is read */
 };
 
 static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_mech m)
@@ -169,6 +170,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	s->ref_ctr_offset = h->ref_ctr_offset;
 	if (h->mech == MECH_FANOTIFY) {
 		s->fan_hook = h;	/* the marks are placed at attach */
+		s->execs_fd = vigil_loader__execs_fd(loader);
 		*out = s;
 		return 0;
 	}
@@ -297,7 +299,7 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 	if (s->link || s->in_table || s->fan)
 		return 0;
 	if (s->mech == MECH_FANOTIFY)
-		return fanwatch_start(s->fan_hook, &s->fan, why, why_size);
+		return fanwatch_start(s->fan_hook, s->execs_fd, &s->fan, why, why_size);
 	if (s->mech == MECH_RAW_SYSCALL_DISPATCH) {
 		/* the exit first, as below */
 		err = s->is_return ? dispatch_add(s->nr, s->slot, 1, bpf_program__fd(s->prog2)) : 0;

@@ -208,7 +208,8 @@ struct fanwatch;
 bool fanwatch_usable(void);
 int fanwatch_plan(const struct vigil_hook *hook, int path_index, int flags_index, struct compiled_hook *out,
 		  char *why, size_t why_size);
-int fanwatch_start(const struct compiled_hook *h, struct fanwatch **out, char *why, size_t why_size);
+/* execs_fd: vg_execs, for the opener's process key while it still runs. */
+int fanwatch_start(const struct compiled_hook *h, int execs_fd, struct fanwatch **out, char *why, size_t why_size);
 void fanwatch_stop(struct fanwatch *w);
 
 #endif

@@ -149,6 +149,8 @@ class FanotifyWatch(unittest.TestCase):
     def test_watched_file_open_is_an_event(self):
         ev = self.opens(self.file)
         self.assertEqual([e["process"]["pid"] for e in ev], [self.cat_file.pid])
+        self.assertEqual(ev[0]["process"]["binary"], "/usr/bin/cat", ev[0]["process"])
+        self.assertEqual(ev[0]["process"]["uid"], 65534)
         self.assertIn("error_arg", ev[0]["args"][1])  # the opener's flags: not in a fanotify event
 
     def test_watched_prefix_reaches_nested_directories(self):
