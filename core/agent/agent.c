@@ -412,7 +412,7 @@ static int on_user_record(void *ctx, void *data, size_t size)
 /* The reader: decode the queued user-space records (after the ring buffer was consumed). */
 static void drain_user_records(struct vigil_agent *a)
 {
-	uint64_t n, ev, mk, ov;
+	uint64_t n, ev, mk, ov, late;
 	void *r;
 
 	if (read(a->user_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
@@ -431,12 +431,13 @@ static void drain_user_records(struct vigil_agent *a)
 		on_record(a, (size_t *)r + 1, *(size_t *)r);
 		free(r);
 	}
-	vigil_sensors__fanotify_stats(&ev, &mk, &ov);
+	vigil_sensors__fanotify_stats(&ev, &mk, &ov, &late);
 	pthread_mutex_lock(&a->pipe_lock);
 	a->counters.user_records_dropped = n;
 	a->counters.fanotify_events = ev;
 	a->counters.fanotify_marks = mk;
 	a->counters.fanotify_overflows = ov;
+	a->counters.fanotify_allowed_late = late;
 	pthread_mutex_unlock(&a->pipe_lock);
 }
 

@@ -27,6 +27,7 @@ struct agent_counters {
 	uint64_t events_pod_unknown;		/* a container's event sent without its pod (not listed yet) */
 	uint64_t user_records_dropped;		/* fanotify records dropped: the reader's queue was full */
 	uint64_t fanotify_events, fanotify_marks, fanotify_overflows;
+	uint64_t fanotify_allowed_late;		/* opens allowed: the responder missed the deadline */
 	uint64_t events_exec;
 	uint64_t events_exit;
 	uint64_t events_policy;

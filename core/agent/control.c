@@ -56,7 +56,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	if (a->sensors)
 		vigil_sensors__stats(a->sensors, &ss);
 	vigil_journal__stats(a->journal, &js);
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1 + 1 + 6 + 4 + 1 + 1 + 4 /* fanotify */);
+	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1 + 1 + 6 + 4 + 1 + 1 + 5 /* fanotify */);
 	pack_kv_u64(pk, "records", c.decoder.records);
 	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
 	pack_kv_u64(pk, "exec_records", c.decoder.exec);
@@ -110,6 +110,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kv_u64(pk, "fanotify_marks", c.fanotify_marks);
 	pack_kv_u64(pk, "fanotify_overflows", c.fanotify_overflows);
 	pack_kv_u64(pk, "fanotify_records_dropped", c.user_records_dropped);
+	pack_kv_u64(pk, "fanotify_allowed_past_deadline", c.fanotify_allowed_late);
 	/* events sent with less than usual, and records that produced none, by reason */
 	for (r = 0; r < VIGIL_DEGRADED_COUNT; r++) {
 		snprintf(key, sizeof(key), "events_degraded_%s", vigil_degraded_reason_name(r));

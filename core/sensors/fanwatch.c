@@ -17,6 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include <bpf/bpf.h>
 
@@ -28,7 +32,7 @@
 
 static vigil_record_fn sink_fn;
 static void *sink_ctx;
-static _Atomic uint64_t fan_events, fan_marks, fan_overflows;
+static _Atomic uint64_t fan_events, fan_marks, fan_overflows, fan_allowed_late;
 
 void vigil_sensors__set_record_sink(vigil_record_fn fn, void *ctx)
 {
@@ -36,8 +40,9 @@ void vigil_sensors__set_record_sink(vigil_record_fn fn, void *ctx)
 	sink_ctx = ctx;
 }
 
-void vigil_sensors__fanotify_stats(uint64_t *events, uint64_t *marks, uint64_t *overflows)
+void vigil_sensors__fanotify_stats(uint64_t *events, uint64_t *marks, uint64_t *overflows, uint64_t *allowed_late)
 {
+	*allowed_late = fan_allowed_late;
 	*events = fan_events;
 	*marks = fan_marks;
 	*overflows = fan_overflows;
@@ -57,10 +62,40 @@ bool fanwatch_usable(void)
 	return usable;
 }
 
+/* Permission events (Override in enforce mode) are answered by a small child process, not by
+ * the agent: the decision is the path alone, so nothing waits on the agent, and a stopped or
+ * busy agent never holds an open. The agent watches the child in turn: events left pending
+ * past DEADLINE_MS with the child's answer count unchanged are allowed by the agent and
+ * counted (never denied on a timeout). If the agent dies, the child dies with it (parent
+ * death signal) and the kernel allows whatever was pending when the group closes. */
+#define DEADLINE_MS 250
+#define PERM_MASK (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM)
+
+struct perm_shared {			/* MAP_SHARED between the agent and the responder */
+	_Atomic uint64_t answered;
+	_Atomic uint64_t denied;
+	_Atomic uint64_t forward_dropped;	/* the pipe to the agent was full */
+};
+
+struct perm_msg {			/* responder -> agent, one write (< PIPE_BUF) */
+	int32_t pid;
+	int32_t sel;
+	int32_t denied;
+	int32_t len;
+	char path[3072];
+};
+
+
 struct fanwatch {
 	const struct compiled_hook *h;	/* borrowed: lives as long as the sensor */
 	int fan, ino, stop;
 	int execs;		/* vg_execs (borrowed) */
+	uint64_t mask;		/* FAN_MASK, or PERM_MASK for a permission group */
+	bool perm;
+	pid_t child;		/* the responder; 0 none */
+	pid_t agent;
+	int pipe_rd;
+	struct perm_shared *sh;
 	pthread_t thread;
 	bool running;
 };
@@ -82,14 +117,15 @@ static void mark_names(struct fanwatch *w, const char *dir, const char *base, bo
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", !strcmp(dir, "/") ? "" : dir, de->d_name) >= (int)sizeof(path))
 			continue;
-		if (!fanotify_mark(w->fan, FAN_MARK_ADD, FAN_MASK, AT_FDCWD, path))
+		if (!fanotify_mark(w->fan, FAN_MARK_ADD, w->mask, AT_FDCWD, path))
 			fan_marks++;
 	}
 	closedir(d);
 }
 
-static struct fanwatch *walking;	/* nftw has no context argument; marks are added under the manager */
+static struct fanwatch *walking;	/* nftw has no context argument: one walk at a time */
 static size_t walked;
+static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int mark_dir(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -99,13 +135,11 @@ static int mark_dir(const char *path, const struct stat *st, int type, struct FT
 		return 0;
 	if (walked++ >= MAX_DIR_MARKS)
 		return 1;
-	if (!fanotify_mark(walking->fan, FAN_MARK_ADD, FAN_MASK | FAN_EVENT_ON_CHILD, AT_FDCWD, path))
+	if (!fanotify_mark(walking->fan, FAN_MARK_ADD, walking->mask | FAN_EVENT_ON_CHILD, AT_FDCWD, path))
 		fan_marks++;
 	inotify_add_watch(walking->ino, path, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
 	return 0;
 }
-
-static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Marks for one value: a directory (or a Prefix ending in '/') is marked with its subtree,
  * each directory reporting opens of its children; a file by its inode, and its parent
@@ -143,7 +177,7 @@ static void mark_all(struct fanwatch *w)
 }
 
 /* The selector the path matches, in policy order; -1 for none (a directory mark also
- * reports children outside a file-name prefix). */
+ * reports children outside a file-name prefix). No allocation: the responder calls it. */
 static int match(const struct compiled_hook *h, const char *path)
 {
 	size_t i;
@@ -168,45 +202,49 @@ static uint64_t boot_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static void post(struct fanwatch *w, const struct fanotify_event_metadata *m)
+/* The record the hook's program would have written, to the sink. */
+static void post(struct fanwatch *w, uint32_t pid, const char *path, size_t n, int sel, bool denied)
 {
 	static __thread struct vg_generic_record r;
 	static __thread struct vigil_exec_entry e;
 	const struct compiled_hook *h = w->h;
-	char link[64], path[PATH_MAX];
+	uint32_t bits = h->fan_actions[sel];
 	size_t used = 0, i;
-	ssize_t n;
-	int sel;
 
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", m->fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n <= 0)
-		return;
-	path[n] = 0;
-	sel = match(h, path);
-	if (sel < 0 || !sink_fn)
+	if (!sink_fn)
 		return;
 	memset(&r, 0, offsetof(struct vg_generic_record, data));
 	r.hdr.op = VIGIL_OP_GENERIC;
 	r.hdr.ktime = boot_ns();
-	r.pid = (uint32_t)m->pid;
-	r.tid = (uint32_t)m->pid;	/* fanotify names the thread group only */
+	r.pid = pid;
+	r.tid = pid;	/* fanotify names the thread group only */
 	/* the process's key now, while it likely still runs: by the time the reader decodes
 	 * this, its exit may have been read and its pid taken out of the cache */
 	if (w->execs >= 0 && !bpf_map_lookup_elem(w->execs, &r.pid, &e))
 		r.proc_ktime = e.ktime;
 	r.hook_id = h->cfg.hook_id;
 	r.selector = (uint32_t)sel;
-	r.actions = 1u << VG_ACT_POST;
+	if (bits & (1u << VG_ACT_OVERRIDE)) {
+		if (denied) {
+			r.override_err = -EPERM;	/* what FAN_DENY makes the open return */
+			r.actions = bits;
+		} else {
+			/* monitor mode, or allowed past the deadline: not enforced */
+			r.actions = bits & ~(1u << VG_ACT_OVERRIDE);
+			r.monitored = 1u << VG_ACT_OVERRIDE;
+		}
+	} else {
+		r.actions = bits;
+	}
 	r.nargs = h->cfg.nargs;
 	for (i = 0; i < h->cfg.nargs; i++) {
 		r.arg_off[i] = (uint16_t)used;
 		if (vg_arg_class(h->cfg.args[i].type) == VG_CLASS_STRING) {
-			size_t len = (size_t)n > h->cfg.args[i].max_len ? h->cfg.args[i].max_len : (size_t)n;
+			size_t len = n > h->cfg.args[i].max_len ? h->cfg.args[i].max_len : n;
 
 			memcpy(r.data + used, path, len);
 			r.arg_len[i] = (uint16_t)len;
-			r.arg_flags[i] = len < (size_t)n ? VG_ARGF_TRUNCATED : 0;
+			r.arg_flags[i] = len < n ? VG_ARGF_TRUNCATED : 0;
 			used += len;
 		} else {
 			/* the only integer argument fanwatch accepts: the opener's flags are not in
@@ -219,24 +257,119 @@ static void post(struct fanwatch *w, const struct fanotify_event_metadata *m)
 	sink_fn(sink_ctx, &r, r.hdr.size);
 }
 
-static void read_fanotify(struct fanwatch *w)
+static ssize_t fd_path(int fd, char *path, size_t size)
+{
+	char link[32] = "/proc/self/fd/";
+	char digits[12];
+	size_t k = 0, at = strlen(link);
+	ssize_t n;
+
+	/* no snprintf: the responder, a fork of a threaded process, stays async-signal-safe */
+	do {
+		digits[k++] = (char)('0' + fd % 10);
+		fd /= 10;
+	} while (fd && k < sizeof(digits));
+	while (k)
+		link[at++] = digits[--k];
+	link[at] = 0;
+	n = readlink(link, path, size - 1);
+	if (n > 0)
+		path[n] = 0;
+	return n;
+}
+
+/* Read the group's events and answer permission events: deny when the matched selector
+ * overrides (enforce), otherwise allow. forward >= 0: the pipe to the agent (responder);
+ * -1: the agent itself, allowing what the stalled responder left (counted). */
+static void read_events(struct fanwatch *w, int forward, pid_t self)
 {
 	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	const struct fanotify_event_metadata *m;
+	static __thread struct perm_msg msg;
 	ssize_t len;
 
 	while ((len = read(w->fan, buf, sizeof(buf))) > 0) {
 		for (m = (const void *)buf; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+			ssize_t n;
+			int sel = -1;
+			bool deny = false;
+
 			if (m->vers != FANOTIFY_METADATA_VERSION)
 				continue;
 			if (m->mask & FAN_Q_OVERFLOW)
 				fan_overflows++;
-			if (m->fd >= 0) {
-				if (m->pid != getpid())
-					post(w, m);
-				close(m->fd);
+			if (m->fd < 0)
+				continue;
+			n = fd_path(m->fd, msg.path, sizeof(msg.path));
+			if (n > 0 && m->pid != self && m->pid != getppid())
+				sel = match(w->h, msg.path);
+			if (sel >= 0 && forward >= 0 && w->h->fan_enforce)
+				deny = (w->h->fan_actions[sel] & (1u << VG_ACT_OVERRIDE)) != 0;
+			if (m->mask & PERM_MASK) {
+				struct fanotify_response resp = {.fd = m->fd, .response = deny ? FAN_DENY : FAN_ALLOW};
+
+				if (write(w->fan, &resp, sizeof(resp)) == sizeof(resp)) {
+					if (forward < 0)
+						fan_allowed_late++;
+					else
+						w->sh->answered++;
+					if (deny)
+						w->sh->denied++;
+				}
+			}
+			close(m->fd);
+			if (sel < 0)
+				continue;
+			if (forward < 0 && w->perm) {
+				post(w, (uint32_t)m->pid, msg.path, (size_t)n, sel, false);
+			} else if (forward >= 0) {
+				msg.pid = m->pid;
+				msg.sel = sel;
+				msg.denied = deny;
+				msg.len = (int32_t)n;
+				if (write(forward, &msg, offsetof(struct perm_msg, path) + (size_t)n) < 0)
+					w->sh->forward_dropped++;
+			} else {
+				post(w, (uint32_t)m->pid, msg.path, (size_t)n, sel, false);
 			}
 		}
+	}
+}
+
+/* The responder: answer permission events, forward the matches; dies with the agent. */
+static void responder(struct fanwatch *w, int forward)
+{
+	struct pollfd p = {.fd = w->fan, .events = POLLIN};
+	int keep_lo = w->fan < forward ? w->fan : forward, keep_hi = w->fan < forward ? forward : w->fan;
+	pid_t self = getpid();
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != w->agent)
+		_exit(0);	/* the agent died before the death signal was armed */
+	setpgid(0, 0);	/* a stop of the agent's process group leaves the responder running */
+	/* hold nothing of the agent's (BPF links, sockets): only the group and the pipe */
+	if (keep_lo > 3)
+		close_range(3, (unsigned int)keep_lo - 1, 0);
+	if (keep_hi > keep_lo + 1)
+		close_range((unsigned int)keep_lo + 1, (unsigned int)keep_hi - 1, 0);
+	close_range((unsigned int)keep_hi + 1, ~0U, 0);
+	for (;;) {
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			_exit(1);
+		read_events(w, forward, self);
+	}
+}
+
+static void read_forwarded(struct fanwatch *w)
+{
+	static __thread struct perm_msg msg;
+	ssize_t n;
+
+	while ((n = read(w->pipe_rd, &msg, sizeof(msg))) >= (ssize_t)offsetof(struct perm_msg, path)) {
+		if (msg.sel < 0 || msg.sel >= VG_MAX_SELECTORS || msg.len < 0 ||
+		    (size_t)msg.len > (size_t)n - offsetof(struct perm_msg, path))
+			continue;
+		post(w, (uint32_t)msg.pid, msg.path, (size_t)msg.len, msg.sel, msg.denied);
 	}
 }
 
@@ -245,10 +378,9 @@ static void read_fanotify(struct fanwatch *w)
 static void read_inotify(struct fanwatch *w)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t len;
 	bool changed = false;
 
-	while ((len = read(w->ino, buf, sizeof(buf))) > 0)
+	while (read(w->ino, buf, sizeof(buf)) > 0)
 		changed = true;
 	if (changed)
 		mark_all(w);
@@ -257,16 +389,36 @@ static void read_inotify(struct fanwatch *w)
 static void *watch_thread(void *arg)
 {
 	struct fanwatch *w = arg;
-	struct pollfd p[3] = {{.fd = w->fan, .events = POLLIN}, {.fd = w->ino, .events = POLLIN},
-			      {.fd = w->stop, .events = POLLIN}};
+	struct pollfd p[3] = {{.fd = w->perm ? w->pipe_rd : w->fan, .events = POLLIN},
+			      {.fd = w->ino, .events = POLLIN}, {.fd = w->stop, .events = POLLIN}};
+	uint64_t seen_answered = 0, pending_since = 0;
 
-	while (poll(p, 3, -1) >= 0 || errno == EINTR) {
+	for (;;) {
+		int rc = poll(p, 3, w->perm ? DEADLINE_MS / 5 : -1);
+
+		if (rc < 0 && errno != EINTR)
+			break;
 		if (p[2].revents)
 			break;
-		if (p[0].revents)
-			read_fanotify(w);
-		if (p[1].revents)
+		if (rc > 0 && p[0].revents)
+			w->perm ? read_forwarded(w) : read_events(w, -1, getpid());
+		if (rc > 0 && p[1].revents)
 			read_inotify(w);
+		if (w->perm) {
+			/* the responder's watchdog: events pending and no answer for DEADLINE_MS */
+			struct pollfd q = {.fd = w->fan, .events = POLLIN};
+			uint64_t now = boot_ns(), answered = w->sh->answered;
+
+			if (poll(&q, 1, 0) <= 0 || answered != seen_answered) {
+				seen_answered = answered;
+				pending_since = 0;
+			} else if (!pending_since) {
+				pending_since = now;
+			} else if (now - pending_since >= DEADLINE_MS * 1000000ULL) {
+				read_events(w, -1, getpid());
+				pending_since = 0;
+			}
+		}
 	}
 	return NULL;
 }
@@ -282,13 +434,53 @@ void fanwatch_stop(struct fanwatch *w)
 			pr_warn("fanwatch: cannot stop the watch thread: %s", strerror(errno));
 		pthread_join(w->thread, NULL);
 	}
+	if (w->child > 0) {
+		kill(w->child, SIGKILL);
+		waitpid(w->child, NULL, 0);
+	}
 	if (w->fan >= 0)
-		close(w->fan);
+		close(w->fan);	/* the kernel allows what is still pending */
 	if (w->ino >= 0)
 		close(w->ino);
 	if (w->stop >= 0)
 		close(w->stop);
+	if (w->pipe_rd >= 0)
+		close(w->pipe_rd);
+	if (w->sh)
+		munmap(w->sh, sizeof(*w->sh));
 	free(w);
+}
+
+static int start_responder(struct fanwatch *w, char *why, size_t why_size)
+{
+	int fds[2], err;
+
+	w->sh = mmap(NULL, sizeof(*w->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (w->sh == MAP_FAILED) {
+		w->sh = NULL;
+		err = -errno;
+		snprintf(why, why_size, "fanotify responder memory: %s", strerror(-err));
+		return err;
+	}
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK)) {
+		err = -errno;
+		snprintf(why, why_size, "fanotify responder pipe: %s", strerror(-err));
+		return err;
+	}
+	w->pipe_rd = fds[0];
+	w->agent = getpid();
+	w->child = fork();
+	if (w->child < 0) {
+		err = -errno;
+		w->child = 0;
+		close(fds[1]);
+		snprintf(why, why_size, "fanotify responder: %s", strerror(-err));
+		return err;
+	}
+	if (!w->child)
+		responder(w, fds[1]);	/* never returns */
+	close(fds[1]);
+	return 0;
 }
 
 int fanwatch_start(const struct compiled_hook *h, int execs_fd, struct fanwatch **out, char *why, size_t why_size)
@@ -300,7 +492,11 @@ int fanwatch_start(const struct compiled_hook *h, int execs_fd, struct fanwatch 
 		return -ENOMEM;
 	w->h = h;
 	w->execs = execs_fd;
-	w->fan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	w->pipe_rd = -1;
+	w->perm = h->fan_enforce;
+	w->mask = w->perm ? PERM_MASK : FAN_MASK;
+	w->fan = fanotify_init((w->perm ? FAN_CLASS_CONTENT : FAN_CLASS_NOTIF) | FAN_CLOEXEC | FAN_NONBLOCK,
+			       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	w->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	w->stop = eventfd(0, EFD_CLOEXEC);
 	if (w->fan < 0 || w->ino < 0 || w->stop < 0) {
@@ -308,6 +504,13 @@ int fanwatch_start(const struct compiled_hook *h, int execs_fd, struct fanwatch 
 		snprintf(why, why_size, "fanotify: %s", strerror(-err));
 		fanwatch_stop(w);
 		return err;
+	}
+	if (w->perm) {
+		err = start_responder(w, why, why_size);
+		if (err) {
+			fanwatch_stop(w);
+			return err;
+		}
 	}
 	mark_all(w);
 	err = -pthread_create(&w->thread, NULL, watch_thread, w);
@@ -328,13 +531,13 @@ static bool int_type(enum vigil_arg_type t)
 	return vg_arg_class((unsigned int)t) == VG_CLASS_INT && t != VIGIL_ARG_NOP;
 }
 
-int fanwatch_plan(const struct vigil_hook *hook, int path_index, int flags_index, struct compiled_hook *out,
-		  char *why, size_t why_size)
+int fanwatch_plan(const struct vigil_hook *hook, int path_index, int flags_index, bool enforce,
+		  struct compiled_hook *out, char *why, size_t why_size)
 {
 	size_t i, j, k, nvalues = 0;
 
 #define REFUSE(...) do { snprintf(why, why_size, __VA_ARGS__); keys_free(&out->fan_equal); \
-			 keys_free(&out->fan_prefix); return 0; } while (0)
+			 keys_free(&out->fan_prefix); out->fan_enforce = false; return 0; } while (0)
 	if (!fanwatch_usable())
 		REFUSE("fanotify is not available to the agent");
 	if (hook->is_return)
@@ -358,11 +561,25 @@ int fanwatch_plan(const struct vigil_hook *hook, int path_index, int flags_index
 		if (sel->npids || sel->nbinaries || sel->nparent_binaries || sel->nnamespaces || sel->nns_changes ||
 		    sel->ncaps || sel->ncap_changes || sel->nreturn_args || sel->nreturn_actions)
 			REFUSE("selector %zu filters on more than the path", i + 1);
-		for (j = 0; j < sel->nactions; j++)
-			if (sel->actions[j].kind != VIGIL_ACTION_POST || sel->actions[j].rate_limit_ms ||
-			    sel->actions[j].kernel_stack || sel->actions[j].user_stack)
-				REFUSE("selector %zu acts beyond a plain Post (Override through fanotify "
-				       "permission events is not built yet)", i + 1);
+		if (i >= VG_MAX_SELECTORS)
+			REFUSE("more than %d selectors", VG_MAX_SELECTORS);
+		out->fan_actions[i] = sel->nactions ? 0 : 1u << VG_ACT_POST;
+		for (j = 0; j < sel->nactions; j++) {
+			const struct vigil_action *a = &sel->actions[j];
+
+			if (a->kind == VIGIL_ACTION_OVERRIDE && (a->arg_error == 0 || a->arg_error == -EPERM ||
+								 a->arg_error == EPERM)) {
+				out->fan_actions[i] |= 1u << VG_ACT_OVERRIDE;
+				out->fan_enforce = out->fan_enforce || enforce;
+				continue;
+			}
+			if (a->kind == VIGIL_ACTION_OVERRIDE)
+				REFUSE("selector %zu: a fanotify denial fails the open with EPERM only, not "
+				       "argError %d", i + 1, a->arg_error);
+			if (a->kind != VIGIL_ACTION_POST || a->rate_limit_ms || a->kernel_stack || a->user_stack)
+				REFUSE("selector %zu acts beyond Post and Override", i + 1);
+			out->fan_actions[i] |= 1u << VG_ACT_POST;
+		}
 		if (sel->nargs != 1 || (int)sel->args[0].index != path_index)
 			REFUSE("selector %zu filters on more than the path", i + 1);
 		if (sel->args[0].op != VIGIL_OP_EQUAL && sel->args[0].op != VIGIL_OP_PREFIX)

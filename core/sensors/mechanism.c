@@ -338,15 +338,16 @@ static int fanotify_hook(struct compile_ctx *ctx, const struct vigil_hook *hook,
 	if (permits(ctx, VIGIL_MECH_LSM) || permits(ctx, VIGIL_MECH_FENTRY))
 		return 0;
 	if (!fanwatch_plan(hook, fan_opens[i].path + shift, fan_opens[i].flags < 0 ? -1 : fan_opens[i].flags + shift,
-			   out, why, sizeof(why))) {
+			   ctx->mode != VIGIL_MODE_MONITOR, out, why, sizeof(why))) {
 		snprintf(out->note, sizeof(out->note), "not fanotify: %s", why);
 		return 0;
 	}
 	out->mech = MECH_FANOTIFY;
 	out->cfg.syscall_nr = -1;
+	out->cfg.can_override = out->fan_enforce;
 	snprintf(out->note, sizeof(out->note),
 		 "path as resolved (any name, relative too); flags unknown (0, marked error); tid is the "
-		 "pid; no rate limit");
+		 "pid; Override: EPERM");
 	return 1;
 }
 
@@ -363,7 +364,7 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	out->cfg.syscall_nr = nr;
 	params = btf_func_params(ctx, out->target);
 
-	if (!override && !hook->is_return && fanotify_hook(ctx, hook, out, name, 0))
+	if (!hook->is_return && fanotify_hook(ctx, hook, out, name, 0))
 		return fill_args(ctx, hook, out, true, -1, 5);
 	/* connect first: fmod_ret on a syscall also needs the kernel's error-injection list,
 	 * which stock kernels often lack (Debian 12's cloud kernel among them) */

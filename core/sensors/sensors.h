@@ -134,8 +134,10 @@ VIGIL_API const char *vigil_syscall_name(unsigned int nr);
  * written (bpf/generic.h); called from their own threads. One sink per process. */
 typedef int (*vigil_record_fn)(void *ctx, void *data, size_t size);
 VIGIL_API void vigil_sensors__set_record_sink(vigil_record_fn fn, void *ctx);
-/* Opens reported by fanotify watches, marks placed, queue overflows (since start). */
-VIGIL_API void vigil_sensors__fanotify_stats(uint64_t *events, uint64_t *marks, uint64_t *overflows);
+/* Opens reported by fanotify watches, marks placed, queue overflows, and permission events
+ * the agent allowed because its responder had not answered within the deadline. */
+VIGIL_API void vigil_sensors__fanotify_stats(uint64_t *events, uint64_t *marks, uint64_t *overflows,
+					     uint64_t *allowed_late);
 VIGIL_API void vigil_sensors__count_event(struct vigil_sensors *s, uint32_t hook_id);
 
 #endif

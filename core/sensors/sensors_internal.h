@@ -85,6 +85,8 @@ struct compiled_hook {
 	struct key_list fan_equal;
 	struct key_list fan_prefix;
 	uint8_t fan_sel[FAN_MAX_VALUES];
+	uint32_t fan_actions[VG_MAX_SELECTORS];	/* bits (1 << enum vg_action) per selector */
+	bool fan_enforce;		/* an Override in enforce mode: permission events */
 	bool attach_alone;		/* set by the manager: pinned under --keep-enforcing, so
 					 * not in the dispatcher's table (the pin holds one link) */
 };
@@ -206,8 +208,8 @@ void dispatch_remove(int nr, int slot, int dir);
  * file name and the open flags at this hook (-1: none). */
 struct fanwatch;
 bool fanwatch_usable(void);
-int fanwatch_plan(const struct vigil_hook *hook, int path_index, int flags_index, struct compiled_hook *out,
-		  char *why, size_t why_size);
+int fanwatch_plan(const struct vigil_hook *hook, int path_index, int flags_index, bool enforce,
+		  struct compiled_hook *out, char *why, size_t why_size);
 /* execs_fd: vg_execs, for the opener's process key while it still runs. */
 int fanwatch_start(const struct compiled_hook *h, int execs_fd, struct fanwatch **out, char *why, size_t why_size);
 void fanwatch_stop(struct fanwatch *w);
