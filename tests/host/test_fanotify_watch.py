@@ -9,9 +9,11 @@ agent on sys_enter_openat; a hook that also tests the flags keeps its tracepoint
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -163,6 +165,90 @@ class FanotifyWatch(unittest.TestCase):
         self.assertEqual(self.unwatched.returncode, 0, self.unwatched.stderr)
         self.assertEqual(self.gained_unwatched, 0)
         self.assertEqual(self.opens(self.other), [])
+
+
+DENY = """\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "fan-deny"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - index: 1
+      type: "string"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values: ["%(file)s"]
+      matchActions:
+      - action: Override
+        argError: -1
+"""
+
+
+def children(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(c) for c in f.read().split()]
+
+
+@vh.require_root
+class FanotifyDeny(unittest.TestCase):
+    """Override through permission events; neither a stopped agent nor a stopped responder
+    holds an open past the deadline, and a stall is allowed, not denied."""
+
+    def cat(self, path, timeout=10):
+        t = time.monotonic()
+        r = subprocess.run(AS_NOBODY + ["cat", path], capture_output=True, text=True, timeout=timeout)
+        return r, time.monotonic() - t
+
+    def test_deny_and_stalls(self):
+        tmp = tempfile.mkdtemp(prefix="vigil-fan-deny-")
+        os.chmod(tmp, 0o755)
+        secret, other = os.path.join(tmp, "deny.key"), os.path.join(tmp, "other")
+        for p in (secret, other):
+            with open(p, "w") as f:
+                f.write("x\n")
+            os.chmod(p, 0o644)
+        pol = os.path.join(tmp, "deny.yaml")
+        with open(pol, "w") as f:
+            f.write(DENY % {"file": secret})
+        with vh.Agent("--tracing-policy", pol) as agent:
+            tplist = subprocess.run([vh.VIGIL, "tp", "list", "--control", agent.control],
+                                    capture_output=True, text=True).stdout
+            self.assertIn("via fanotify", tplist)
+            denied, _ = self.cat(secret)
+            self.assertNotEqual(denied.returncode, 0)
+            self.assertIn("Operation not permitted", denied.stderr)
+            self.assertEqual(self.cat(other)[0].returncode, 0)
+            responder = children(agent.proc.pid)
+            self.assertEqual(len(responder), 1, responder)
+            # the agent stopped: the responder still answers, at once
+            os.kill(agent.proc.pid, signal.SIGSTOP)
+            try:
+                stopped, took = self.cat(secret)
+            finally:
+                os.kill(agent.proc.pid, signal.SIGCONT)
+            self.assertIn("Operation not permitted", stopped.stderr)
+            self.assertLess(took, 2.0)
+            # the responder stopped: the agent allows past the deadline (250 ms) and counts
+            os.kill(responder[0], signal.SIGSTOP)
+            try:
+                late, took = self.cat(secret)
+            finally:
+                os.kill(responder[0], signal.SIGCONT)
+            self.assertEqual(late.returncode, 0, late.stderr)
+            self.assertLess(took, 3.0)
+            self.assertGreaterEqual(counter(agent.status(), "fanotify_allowed_past_deadline"), 1)
+            events = [e["process_kprobe"] for e in agent.events("json", settle=1.0) if "process_kprobe" in e
+                      and e["process_kprobe"]["policy_name"] == "fan-deny"]
+            self.assertEqual(events[0]["action"], "KPROBE_ACTION_OVERRIDE", events[0])
+            self.assertEqual(events[0]["process"]["uid"], 65534)
+        # the agent gone: its responder too, and opens go on
+        self.assertEqual(self.cat(secret, timeout=5)[0].returncode, 0)
 
 
 if __name__ == "__main__":
