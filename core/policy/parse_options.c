@@ -92,6 +92,16 @@ static int opt_positive(struct policy_ctx *c, const char *v, yaml_node_t *at)
 	return policy_error(c, at, "sleepable-preload-size is not supported yet (vigil has no sleepable programs)");
 }
 
+/* vigil: how open hooks that only name paths are watched; fanotify (the default where the
+ * kernel has no trampolines or BPF LSM) sees successful opens of the files, the syscall
+ * hook every attempt, failed ones included, at the cost of a program on every open. */
+static int opt_file_watch(struct policy_ctx *c, const char *v, yaml_node_t *at)
+{
+	if (strcmp(v, "fanotify") && strcmp(v, "syscall"))
+		return policy_error(c, at, "file-watch must be fanotify or syscall, not \"%s\"", v);
+	return 0;
+}
+
 /* pkg/sensors/tracing/options.go; sleepable-preload-size is Tetragon main's. */
 static const struct {
 	const char *name;
@@ -104,6 +114,7 @@ static const struct {
 	{ "override-method", opt_override },
 	{ "sleepable-preload-size", opt_positive },
 	{ "on-unsupported-hook", opt_unsupported },	/* vigil */
+	{ "file-watch", opt_file_watch },		/* vigil */
 };
 
 static int option_check(struct policy_ctx *c, yaml_node_t *item, const struct option_parse *op)

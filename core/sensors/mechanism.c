@@ -328,6 +328,7 @@ static int fanotify_hook(struct compile_ctx *ctx, const struct vigil_hook *hook,
 			 const char *name, int shift)
 {
 	char why[128];
+	bool want = false;
 	size_t i;
 
 	for (i = 0; i < VIGIL_ARRAY_SIZE(fan_opens); i++)
@@ -335,10 +336,30 @@ static int fanotify_hook(struct compile_ctx *ctx, const struct vigil_hook *hook,
 			break;
 	if (i == VIGIL_ARRAY_SIZE(fan_opens))
 		return 0;
-	if (permits(ctx, VIGIL_MECH_LSM) || permits(ctx, VIGIL_MECH_FENTRY))
+	for (i = 0; i < ctx->policy->noptions; i++) {
+		const char *oname = ctx->policy->options[i].name, *oval = ctx->policy->options[i].value;
+
+		if (strcmp(oname, "file-watch") || !oval)
+			continue;
+		if (!strcmp(oval, "syscall")) {
+			snprintf(out->note, sizeof(out->note), "not fanotify: the policy asks for file-watch: syscall");
+			return 0;
+		}
+		want = true;
+	}
+	if (permits(ctx, VIGIL_MECH_LSM) || permits(ctx, VIGIL_MECH_FENTRY)) {
+		if (want)
+			return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "file-watch: fanotify: this kernel has "
+					    "trampolines or BPF LSM, which vigil uses for open hooks instead");
 		return 0;
+	}
+	for (i = 0; i < VIGIL_ARRAY_SIZE(fan_opens); i++)
+		if (!strcmp(name, fan_opens[i].name))
+			break;
 	if (!fanwatch_plan(hook, fan_opens[i].path + shift, fan_opens[i].flags < 0 ? -1 : fan_opens[i].flags + shift,
 			   ctx->mode != VIGIL_MODE_MONITOR, out, why, sizeof(why))) {
+		if (want)
+			return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "file-watch: fanotify: %s", why);
 		snprintf(out->note, sizeof(out->note), "not fanotify: %s", why);
 		return 0;
 	}
@@ -355,7 +376,7 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 {
 	const char *name = syscall_base_name(hook->call);
 	bool override = wants_override(hook), monitor = ctx->mode == VIGIL_MODE_MONITOR;
-	int nr = syscall_nr(name), params;
+	int nr = syscall_nr(name), params, err;
 
 	if (nr < 0)
 		return sensor_error(ctx, hook->call_pos, -ENOENT, "unknown syscall \"%s\" on x86-64", hook->call);
@@ -364,8 +385,9 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	out->cfg.syscall_nr = nr;
 	params = btf_func_params(ctx, out->target);
 
-	if (!hook->is_return && fanotify_hook(ctx, hook, out, name, 0))
-		return fill_args(ctx, hook, out, true, -1, 5);
+	err = hook->is_return ? 0 : fanotify_hook(ctx, hook, out, name, 0);
+	if (err)
+		return err < 0 ? err : fill_args(ctx, hook, out, true, -1, 5);
 	/* connect first: fmod_ret on a syscall also needs the kernel's error-injection list,
 	 * which stock kernels often lack (Debian 12's cloud kernel among them) */
 	if (override && connect_like(ctx, hook->call) && permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR)) {
@@ -508,9 +530,9 @@ static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hoo
 		out->cfg.fetch = VG_FETCH_CTX;
 		return fill_args(ctx, hook, out, false, -1, 11);
 	}
-	if (user && !strncmp(hook->event, "sys_enter_", 10) &&
-	    fanotify_hook(ctx, hook, out, hook->event + 10, 5))
-		return fill_args(ctx, hook, out, true, -1, 31);
+	err = user && !strncmp(hook->event, "sys_enter_", 10) ? fanotify_hook(ctx, hook, out, hook->event + 10, 5) : 0;
+	if (err)
+		return err < 0 ? err : fill_args(ctx, hook, out, true, -1, 31);
 	if (!permits(ctx, VIGIL_MECH_TRACEPOINT))
 		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "tracepoints are not available: %s",
 				    why_not(ctx, VIGIL_MECH_TRACEPOINT));

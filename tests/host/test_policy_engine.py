@@ -42,7 +42,12 @@ def policy(name, body):
 
 
 def openat_policy(name, selectors):
+    # file-watch: syscall: these test the kernel-side selectors, on every open attempt (missing
+    # files included), not the fanotify watch a path-only hook gets (test_fanotify_watch.py)
     head = textwrap.dedent("""\
+        options:
+        - name: "file-watch"
+          value: "syscall"
         tracepoints:
         - subsystem: "syscalls"
           event: "sys_enter_openat"
