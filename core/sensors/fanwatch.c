@@ -19,7 +19,6 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <bpf/bpf.h>
@@ -66,8 +65,8 @@ bool fanwatch_usable(void)
  * the agent: the decision is the path alone, so nothing waits on the agent, and a stopped or
  * busy agent never holds an open. The agent watches the child in turn: events left pending
  * past DEADLINE_MS with the child's answer count unchanged are allowed by the agent and
- * counted (never denied on a timeout). If the agent dies, the child dies with it (parent
- * death signal) and the kernel allows whatever was pending when the group closes. */
+ * counted (never denied on a timeout). If the agent dies, the child ends with it (its
+ * lifeline pipe closes) and the kernel allows whatever was pending when the group closes. */
 #define DEADLINE_MS 250
 #define PERM_MASK (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM)
 
@@ -93,7 +92,7 @@ struct fanwatch {
 	uint64_t mask;		/* FAN_MASK, or PERM_MASK for a permission group */
 	bool perm;
 	pid_t child;		/* the responder; 0 none */
-	pid_t agent;
+	int life_wr;		/* the lifeline: the responder ends when it closes */
 	int pipe_rd;
 	struct perm_shared *sh;
 	pthread_t thread;
@@ -336,27 +335,36 @@ static void read_events(struct fanwatch *w, int forward, pid_t self)
 	}
 }
 
-/* The responder: answer permission events, forward the matches; dies with the agent. */
-static void responder(struct fanwatch *w, int forward)
+static int cmp_int(const void *a, const void *b)
 {
-	struct pollfd p = {.fd = w->fan, .events = POLLIN};
-	int keep_lo = w->fan < forward ? w->fan : forward, keep_hi = w->fan < forward ? forward : w->fan;
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The responder: answer permission events, forward the matches; ends when the agent's end of
+ * the lifeline closes (the agent died: not a parent death signal, which would fire when the
+ * thread that forked it ends, such as a control connection's). */
+static void responder(struct fanwatch *w, int forward, int lifeline)
+{
+	struct pollfd p[2] = {{.fd = w->fan, .events = POLLIN}, {.fd = lifeline, .events = POLLIN}};
+	int keep[3] = {w->fan, forward, lifeline}, lo = 3, i;
 	pid_t self = getpid();
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != w->agent)
-		_exit(0);	/* the agent died before the death signal was armed */
 	setpgid(0, 0);	/* a stop of the agent's process group leaves the responder running */
-	/* hold nothing of the agent's (BPF links, sockets): only the group and the pipe */
-	if (keep_lo > 3)
-		close_range(3, (unsigned int)keep_lo - 1, 0);
-	if (keep_hi > keep_lo + 1)
-		close_range((unsigned int)keep_lo + 1, (unsigned int)keep_hi - 1, 0);
-	close_range((unsigned int)keep_hi + 1, ~0U, 0);
+	/* hold nothing of the agent's (BPF links, sockets): only the group and the two pipes */
+	qsort(keep, 3, sizeof(keep[0]), cmp_int);
+	for (i = 0; i < 3; i++) {
+		if (keep[i] > lo)
+			close_range((unsigned int)lo, (unsigned int)keep[i] - 1, 0);
+		lo = keep[i] + 1;
+	}
+	close_range((unsigned int)lo, ~0U, 0);
 	for (;;) {
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			_exit(1);
-		read_events(w, forward, self);
+		if (p[1].revents)
+			_exit(0);	/* the agent is gone: closing the group allows what is pending */
+		if (p[0].revents)
+			read_events(w, forward, self);
 	}
 }
 
@@ -446,6 +454,8 @@ void fanwatch_stop(struct fanwatch *w)
 		close(w->stop);
 	if (w->pipe_rd >= 0)
 		close(w->pipe_rd);
+	if (w->life_wr >= 0)
+		close(w->life_wr);
 	if (w->sh)
 		munmap(w->sh, sizeof(*w->sh));
 	free(w);
@@ -453,7 +463,7 @@ void fanwatch_stop(struct fanwatch *w)
 
 static int start_responder(struct fanwatch *w, char *why, size_t why_size)
 {
-	int fds[2], err;
+	int fds[2], life[2], err;
 
 	w->sh = mmap(NULL, sizeof(*w->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (w->sh == MAP_FAILED) {
@@ -468,18 +478,28 @@ static int start_responder(struct fanwatch *w, char *why, size_t why_size)
 		return err;
 	}
 	w->pipe_rd = fds[0];
-	w->agent = getpid();
+	if (pipe2(life, O_CLOEXEC)) {
+		err = -errno;
+		close(fds[1]);
+		snprintf(why, why_size, "fanotify responder pipe: %s", strerror(-err));
+		return err;
+	}
+	w->life_wr = life[1];
 	w->child = fork();
 	if (w->child < 0) {
 		err = -errno;
 		w->child = 0;
 		close(fds[1]);
+		close(life[0]);
 		snprintf(why, why_size, "fanotify responder: %s", strerror(-err));
 		return err;
 	}
-	if (!w->child)
-		responder(w, fds[1]);	/* never returns */
+	if (!w->child) {
+		close(life[1]);
+		responder(w, fds[1], life[0]);	/* never returns */
+	}
 	close(fds[1]);
+	close(life[0]);
 	return 0;
 }
 
@@ -493,6 +513,7 @@ int fanwatch_start(const struct compiled_hook *h, int execs_fd, struct fanwatch 
 	w->h = h;
 	w->execs = execs_fd;
 	w->pipe_rd = -1;
+	w->life_wr = -1;
 	w->perm = h->fan_enforce;
 	w->mask = w->perm ? PERM_MASK : FAN_MASK;
 	w->fan = fanotify_init((w->perm ? FAN_CLASS_CONTENT : FAN_CLASS_NOTIF) | FAN_CLOEXEC | FAN_NONBLOCK,

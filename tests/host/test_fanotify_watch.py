@@ -190,6 +190,15 @@ spec:
 """
 
 
+def alive(pid):
+    """Running (a zombie waiting for its new parent to reap it is not)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def children(pid):
     with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
         return [int(c) for c in f.read().split()]
@@ -216,7 +225,13 @@ class FanotifyDeny(unittest.TestCase):
         pol = os.path.join(tmp, "deny.yaml")
         with open(pol, "w") as f:
             f.write(DENY % {"file": secret})
-        with vh.Agent("--tracing-policy", pol) as agent:
+        with vh.Agent() as agent:
+            # added through the control socket: its connection's thread forks the responder
+            # and ends; the responder must outlive that thread
+            added = subprocess.run([vh.VIGIL, "tp", "add", pol, "--control", agent.control],
+                                   capture_output=True, text=True)
+            self.assertEqual(added.returncode, 0, added.stderr)
+            time.sleep(0.5)
             tplist = subprocess.run([vh.VIGIL, "tp", "list", "--control", agent.control],
                                     capture_output=True, text=True).stdout
             self.assertIn("via fanotify", tplist)
@@ -247,8 +262,12 @@ class FanotifyDeny(unittest.TestCase):
                       and e["process_kprobe"]["policy_name"] == "fan-deny"]
             self.assertEqual(events[0]["action"], "KPROBE_ACTION_OVERRIDE", events[0])
             self.assertEqual(events[0]["process"]["uid"], 65534)
-        # the agent gone: its responder too, and opens go on
-        self.assertEqual(self.cat(secret, timeout=5)[0].returncode, 0)
+            # the agent killed: its responder ends with it, and opens go on
+            agent.proc.kill()
+            agent.proc.wait()
+            time.sleep(0.5)
+            self.assertFalse(alive(responder[0]), "the responder outlived the agent")
+            self.assertEqual(self.cat(secret, timeout=5)[0].returncode, 0)
 
 
 if __name__ == "__main__":
