@@ -368,16 +368,34 @@ static void responder(struct fanwatch *w, int forward, int lifeline)
 	}
 }
 
+/* The responder's messages: each written whole (under PIPE_BUF), read back to back. */
 static void read_forwarded(struct fanwatch *w)
 {
-	static __thread struct perm_msg msg;
+	static __thread char buf[65536];
+	static __thread size_t have;
+	const size_t hdr = offsetof(struct perm_msg, path);
 	ssize_t n;
 
-	while ((n = read(w->pipe_rd, &msg, sizeof(msg))) >= (ssize_t)offsetof(struct perm_msg, path)) {
-		if (msg.sel < 0 || msg.sel >= VG_MAX_SELECTORS || msg.len < 0 ||
-		    (size_t)msg.len > (size_t)n - offsetof(struct perm_msg, path))
-			continue;
-		post(w, (uint32_t)msg.pid, msg.path, (size_t)msg.len, msg.sel, msg.denied);
+	while ((n = read(w->pipe_rd, buf + have, sizeof(buf) - have)) > 0) {
+		size_t at = 0;
+
+		have += (size_t)n;
+		while (have - at >= hdr) {
+			struct perm_msg m;
+
+			memcpy(&m, buf + at, hdr);
+			if (m.len < 0 || (size_t)m.len > sizeof(m.path)) {
+				have = 0;	/* cannot happen: the responder writes whole messages */
+				return;
+			}
+			if (have - at < hdr + (size_t)m.len)
+				break;
+			if (m.sel >= 0 && m.sel < VG_MAX_SELECTORS)
+				post(w, (uint32_t)m.pid, buf + at + hdr, (size_t)m.len, m.sel, m.denied);
+			at += hdr + (size_t)m.len;
+		}
+		memmove(buf, buf + at, have - at);
+		have -= at;
 	}
 }
 
