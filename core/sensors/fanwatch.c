@@ -77,6 +77,7 @@ struct perm_shared {			/* MAP_SHARED between the agent and the responder */
 };
 
 struct perm_msg {			/* responder -> agent, one write (< PIPE_BUF) */
+	uint64_t ktime;			/* the opener's key, read while it waits for the answer */
 	int32_t pid;
 	int32_t sel;
 	int32_t denied;
@@ -202,7 +203,7 @@ static uint64_t boot_ns(void)
 }
 
 /* The record the hook's program would have written, to the sink. */
-static void post(struct fanwatch *w, uint32_t pid, const char *path, size_t n, int sel, bool denied)
+static void post(struct fanwatch *w, uint32_t pid, uint64_t ktime, const char *path, size_t n, int sel, bool denied)
 {
 	static __thread struct vg_generic_record r;
 	static __thread struct vigil_exec_entry e;
@@ -219,7 +220,8 @@ static void post(struct fanwatch *w, uint32_t pid, const char *path, size_t n, i
 	r.tid = pid;	/* fanotify names the thread group only */
 	/* the process's key now, while it likely still runs: by the time the reader decodes
 	 * this, its exit may have been read and its pid taken out of the cache */
-	if (w->execs >= 0 && !bpf_map_lookup_elem(w->execs, &r.pid, &e))
+	r.proc_ktime = ktime;
+	if (!ktime && w->execs >= 0 && !bpf_map_lookup_elem(w->execs, &r.pid, &e))
 		r.proc_ktime = e.ktime;
 	r.hook_id = h->cfg.hook_id;
 	r.selector = (uint32_t)sel;
@@ -304,6 +306,14 @@ static void read_events(struct fanwatch *w, int forward, pid_t self)
 				sel = match(w->h, msg.path);
 			if (sel >= 0 && forward >= 0 && w->h->fan_enforce)
 				deny = (w->h->fan_actions[sel] & (1u << VG_ACT_OVERRIDE)) != 0;
+			msg.ktime = 0;
+			if (sel >= 0 && forward >= 0 && w->execs >= 0) {
+				/* the opener waits for our answer: it surely still runs */
+				struct vigil_exec_entry e;
+
+				if (!bpf_map_lookup_elem(w->execs, &m->pid, &e))
+					msg.ktime = e.ktime;
+			}
 			if (m->mask & PERM_MASK) {
 				struct fanotify_response resp = {.fd = m->fd, .response = deny ? FAN_DENY : FAN_ALLOW};
 
@@ -320,7 +330,7 @@ static void read_events(struct fanwatch *w, int forward, pid_t self)
 			if (sel < 0)
 				continue;
 			if (forward < 0 && w->perm) {
-				post(w, (uint32_t)m->pid, msg.path, (size_t)n, sel, false);
+				post(w, (uint32_t)m->pid, 0, msg.path, (size_t)n, sel, false);
 			} else if (forward >= 0) {
 				msg.pid = m->pid;
 				msg.sel = sel;
@@ -329,7 +339,7 @@ static void read_events(struct fanwatch *w, int forward, pid_t self)
 				if (write(forward, &msg, offsetof(struct perm_msg, path) + (size_t)n) < 0)
 					w->sh->forward_dropped++;
 			} else {
-				post(w, (uint32_t)m->pid, msg.path, (size_t)n, sel, false);
+				post(w, (uint32_t)m->pid, 0, msg.path, (size_t)n, sel, false);
 			}
 		}
 	}
@@ -346,13 +356,16 @@ static int cmp_int(const void *a, const void *b)
 static void responder(struct fanwatch *w, int forward, int lifeline)
 {
 	struct pollfd p[2] = {{.fd = w->fan, .events = POLLIN}, {.fd = lifeline, .events = POLLIN}};
-	int keep[3] = {w->fan, forward, lifeline}, lo = 3, i;
+	int keep[4] = {w->fan, forward, lifeline, w->execs}, lo = 3, i;
 	pid_t self = getpid();
 
 	setpgid(0, 0);	/* a stop of the agent's process group leaves the responder running */
-	/* hold nothing of the agent's (BPF links, sockets): only the group and the two pipes */
-	qsort(keep, 3, sizeof(keep[0]), cmp_int);
-	for (i = 0; i < 3; i++) {
+	/* hold nothing of the agent's (BPF links, sockets): only the group, the two pipes and the
+	 * exec map (read-only lookups) */
+	qsort(keep, 4, sizeof(keep[0]), cmp_int);
+	for (i = 0; i < 4; i++) {
+		if (keep[i] < lo)
+			continue;
 		if (keep[i] > lo)
 			close_range((unsigned int)lo, (unsigned int)keep[i] - 1, 0);
 		lo = keep[i] + 1;
@@ -391,7 +404,7 @@ static void read_forwarded(struct fanwatch *w)
 			if (have - at < hdr + (size_t)m.len)
 				break;
 			if (m.sel >= 0 && m.sel < VG_MAX_SELECTORS)
-				post(w, (uint32_t)m.pid, buf + at + hdr, (size_t)m.len, m.sel, m.denied);
+				post(w, (uint32_t)m.pid, m.ktime, buf + at + hdr, (size_t)m.len, m.sel, m.denied);
 			at += hdr + (size_t)m.len;
 		}
 		memmove(buf, buf + at, have - at);
