@@ -92,13 +92,14 @@ static int opt_positive(struct policy_ctx *c, const char *v, yaml_node_t *at)
 	return policy_error(c, at, "sleepable-preload-size is not supported yet (vigil has no sleepable programs)");
 }
 
-/* vigil: how open hooks that only name paths are watched; fanotify (the default where the
- * kernel has no trampolines or BPF LSM) sees successful opens of the files, the syscall
- * hook every attempt, failed ones included, at the cost of a program on every open. */
+/* vigil: how open hooks that only name paths are watched. syscall (the default): the hook
+ * sees every attempt, failed ones included, at the cost of a program on every open;
+ * fanotify: marks on the named files, which see only successful opens (refused if the hook
+ * cannot be watched so); auto: fanotify where it can, else the syscall hook. */
 static int opt_file_watch(struct policy_ctx *c, const char *v, yaml_node_t *at)
 {
-	if (strcmp(v, "fanotify") && strcmp(v, "syscall"))
-		return policy_error(c, at, "file-watch must be fanotify or syscall, not \"%s\"", v);
+	if (strcmp(v, "fanotify") && strcmp(v, "syscall") && strcmp(v, "auto"))
+		return policy_error(c, at, "file-watch must be syscall, auto or fanotify, not \"%s\"", v);
 	return 0;
 }
 

@@ -328,7 +328,7 @@ static int fanotify_hook(struct compile_ctx *ctx, const struct vigil_hook *hook,
 			 const char *name, int shift)
 {
 	char why[128];
-	bool want = false;
+	bool want = false, auto_ok = false;
 	size_t i;
 
 	for (i = 0; i < VIGIL_ARRAY_SIZE(fan_opens); i++)
@@ -336,16 +336,23 @@ static int fanotify_hook(struct compile_ctx *ctx, const struct vigil_hook *hook,
 			break;
 	if (i == VIGIL_ARRAY_SIZE(fan_opens))
 		return 0;
+	/* file-watch: syscall (the default), auto or fanotify: fanotify misses failed attempts
+	 * (EACCES, missing files), which a sensitive-file policy exists to see, so it is asked
+	 * for, never assumed */
 	for (i = 0; i < ctx->policy->noptions; i++) {
 		const char *oname = ctx->policy->options[i].name, *oval = ctx->policy->options[i].value;
 
 		if (strcmp(oname, "file-watch") || !oval)
 			continue;
-		if (!strcmp(oval, "syscall")) {
-			snprintf(out->note, sizeof(out->note), "not fanotify: the policy asks for file-watch: syscall");
-			return 0;
-		}
-		want = true;
+		if (!strcmp(oval, "auto"))
+			auto_ok = true;
+		else if (!strcmp(oval, "fanotify"))
+			want = true;
+	}
+	if (!want && !auto_ok) {
+		snprintf(out->note, sizeof(out->note),
+			 "not fanotify: file-watch is syscall unless the policy asks for auto or fanotify");
+		return 0;
 	}
 	if (permits(ctx, VIGIL_MECH_LSM) || permits(ctx, VIGIL_MECH_FENTRY)) {
 		if (want)

@@ -25,6 +25,9 @@ kind: TracingPolicy
 metadata:
   name: "fan-paths"
 spec:
+  options:
+  - name: "file-watch"
+    value: "auto"
   tracepoints:
   - subsystem: "syscalls"
     event: "sys_enter_openat"
@@ -52,6 +55,9 @@ kind: TracingPolicy
 metadata:
   name: "fan-flags"
 spec:
+  options:
+  - name: "file-watch"
+    value: "auto"
   tracepoints:
   - subsystem: "syscalls"
     event: "sys_enter_openat"
@@ -173,6 +179,9 @@ kind: TracingPolicy
 metadata:
   name: "fan-deny"
 spec:
+  options:
+  - name: "file-watch"
+    value: "fanotify"
   kprobes:
   - call: "sys_openat"
     syscall: true

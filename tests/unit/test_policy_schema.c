@@ -113,7 +113,7 @@ static const struct row rows[] = {
 		"  options: [{name: override-method, value: override-return}]\n", "value: ^override-return",
 		"override-method override-return is not supported"),
 	REFUSED("spec.options[].name: file-watch", "  options: [{name: file-watch, value: inotify}]\n",
-		"value: ^inotify", "file-watch must be fanotify or syscall"),
+		"value: ^inotify", "file-watch must be syscall, auto or fanotify"),
 	REFUSED("spec.options[].name: sleepable-preload-size", "  options: [{name: sleepable-preload-size, value: \"4\"}]\n",
 		"value: ^\"4\"", "sleepable-preload-size is not supported yet"),
 	HONOURED("spec.podSelector", "  podSelector: {matchLabels: {app: x}}\n",
