@@ -191,6 +191,8 @@ class StrictReader(unittest.TestCase):
         memfd = [p for p in execs if p.get("arguments", "").endswith("/memfd.ran")]
         self.assertTrue(memfd, "no memfd exec")
         self.assertEqual(memfd[0]["binary_properties"]["file"]["inode"]["links"], 0)
+        # the kernel's d_path of a memfd (Tetragon reports it so), not the pseudo root "/"
+        self.assertEqual(memfd[0]["binary"], "/memfd:vigil-strict-memfd (deleted)")
 
     def test_vigil_kinds_went_to_their_own_file(self):
         self.assertNotIn("process_alert", self.kinds())
