@@ -235,7 +235,7 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	if (p->binary[0])
 		encode_tree_kv_str(t, "binary", p->binary);
 	if (p->arguments[0])
-		encode_tree_kv_str(t, "arguments", p->arguments);
+		encode_tree_kv_str(t, "arguments", t->ev->arguments ? t->ev->arguments(t->ev->user_ctx, p) : p->arguments);
 	if (flags[0])
 		encode_tree_kv_str(t, "flags", flags);
 	if (p->start_time)

@@ -221,6 +221,8 @@ struct vigil_event {
 	const char *(*user_name)(void *ctx, const struct vigil_process *p);
 	void *user_ctx;
 	bool binary_properties;		/* exec: the process's binary_properties (--enable-process-cred) */
+	/* a process's arguments as they may leave the agent (--redaction-filters); NULL: as they are */
+	const char *(*arguments)(void *ctx, const struct vigil_process *p);
 	/* the pods process and parent run in (core/containers), NULL when none is known */
 	const struct vigil_pod *pod;
 	const struct vigil_pod *parent_pod;
