@@ -68,6 +68,19 @@ static __always_inline __u32 task_auid(struct task_struct *task)
 	return (__u32)-1;
 }
 
+/* pid 1 of a pid namespace other than the initial one: a container's (or unshare's) init */
+static __always_inline bool task_is_ns_init(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid upid = {};
+
+	if (!level)
+		return false;
+	bpf_core_read(&upid, sizeof(upid), &pid->numbers[level & 31]);
+	return upid.nr == 1;
+}
+
 /* Namespace inode numbers in the slot order of struct vigil_exec_record.ns. */
 static __always_inline void task_namespaces(struct task_struct *task, __u32 ns[VIGIL_NS_SLOTS])
 {

@@ -210,6 +210,8 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	/* exec only, and only its process (Tetragon's UpdateExecOutsideCache) */
 	bool props = t->ev->binary_properties && t->ev->type == VIGIL_EVENT_EXEC && p == t->ev->process &&
 		     key && !strcmp(key, "process") && binary_properties(p, &bp);
+	/* in_init_tree says something only inside a pid namespace of its own */
+	bool init_tree = p->ns[VIGIL_NS_PID] && !(p->ns_host_mask & (1u << VIGIL_NS_PID));
 	char flags[FLAGS_MAX];
 	size_t nns = 0, n;
 	int k;
@@ -221,7 +223,7 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	/* pid, uid, auid and process_credentials are always there */
 	n = 4 + !!p->exec_id[0] + !!p->cwd[0] + !!p->binary[0] + !!p->arguments[0] + !!flags[0] +
 	    !!p->start_time + !!pod + !!p->container_id[0] + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns +
-	    !!p->tid + (user && user[0]) + props;
+	    !!p->tid + (user && user[0]) + props + init_tree;
 
 	if (key)
 		encode_tree_str(t, key);
@@ -267,6 +269,13 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 		encode_tree_str(t, "user");	/* UserRecord {name} */
 		msgpack_pack_map(&t->pk, 1);
 		encode_tree_kv_str(t, "name", user);
+	}
+	if (init_tree) {
+		encode_tree_str(t, "in_init_tree");
+		if (p->in_init_tree)
+			msgpack_pack_true(&t->pk);
+		else
+			msgpack_pack_false(&t->pk);
 	}
 }
 

@@ -180,6 +180,10 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 	ev->time = r->hdr.ktime + d->boot_to_wall;
 	ev->process = p;
 	ev->parent = decode_parent(d, p);
+	/* an init's tree: the init itself, or a child of the tree in the same pid namespace (a
+	 * fork inherited its parent's; a setns'd process's parent is outside the namespace) */
+	p->in_init_tree = (r->flags & VIGIL_KF_NS_INIT) ||
+			  (ev->parent && ev->parent->in_init_tree && ev->parent->ns[VIGIL_NS_PID] == p->ns[VIGIL_NS_PID]);
 	return 1;
 }
 

@@ -114,6 +114,10 @@ struct vigil_process {
 	struct vigil_file_id file;	/* the binary's identity; file.dev 0 when unknown */
 	uint32_t refcnt;		/* the cache's reference count, reported as Tetragon does */
 	char container_id[VIGIL_CONTAINER_ID_MAX];	/* the container it runs in, "" on the host */
+	/* Tetragon's in_init_tree, for processes in a pid namespace other than the host's: the
+	 * namespace's init, or a descendant of it through forks and execs that stayed in that
+	 * namespace (not a process that entered it by setns, as `kubectl exec` does) */
+	bool in_init_tree;
 };
 
 /* ---- policy events: what a hook of a TracingPolicy reported ---- */

@@ -83,6 +83,7 @@ int pcache_process_inherit(struct vigil_process *dst, const struct vigil_process
 	dst->ns_host_mask = src->ns_host_mask;
 	dst->cgroup_id = src->cgroup_id;
 	memcpy(dst->container_id, src->container_id, sizeof(dst->container_id));
+	dst->in_init_tree = src->in_init_tree;
 	dst->file = src->file;
 	return 0;
 }

@@ -124,6 +124,21 @@ class StrictReader(unittest.TestCase):
             cls.redacted_ran = os.path.join(stage, "redacted.ran")
             run(MARKER, cls.redacted_ran, "--password=hunter2", "-p", "s3cret", "--user", "bob")
             run("sh", "-c", "true --password=visible", "vigil-strict-redact")
+            # in_init_tree: a pid namespace's init and its children are in it; a process that
+            # entered the namespace with setns (nsenter, as kubectl exec does) is not
+            cls.tree_ran = os.path.join(stage, "tree.ran")
+            cls.entered_ran = os.path.join(stage, "entered.ran")
+            ns = subprocess.Popen(["unshare", "-pf", "sh", "-c", "%s %s; exec sleep 5" % (MARKER, cls.tree_ran)])
+            init = None
+            for _ in range(100):
+                kids = open("/proc/%d/task/%d/children" % (ns.pid, ns.pid)).read().split()
+                if kids and os.path.exists(cls.tree_ran):
+                    init = int(kids[0])
+                    break
+                time.sleep(0.05)
+            run("nsenter", "-t", str(init), "-p", MARKER, cls.entered_ran)
+            ns.kill()
+            ns.wait()
             mon = os.path.join(stage, "vigil-strict-monitored")
             shutil.copy(MARKER, mon)
             os.chmod(mon, 0o755)
@@ -211,6 +226,17 @@ class StrictReader(unittest.TestCase):
         self.assertNotIn("hunter2", "\n".join(self.lines))
         # binary_regex decides: sh is not the marker, its argument stays
         self.assertTrue(any("--password=visible" in p.get("arguments", "") for p in execs))
+
+    def test_in_init_tree_tells_the_init_tree_from_a_setns_entry(self):
+        execs = [json.loads(line)["process_exec"]["process"] for line in self.lines
+                 if line.startswith('{"process_exec"')]
+        tree = next(p for p in execs if p.get("arguments") == self.tree_ran)
+        entered = next(p for p in execs if p.get("arguments") == self.entered_ran)
+        self.assertIs(tree["in_init_tree"], True)
+        self.assertIs(entered["in_init_tree"], False)
+        # both in the new pid namespace; host processes carry no in_init_tree
+        self.assertEqual(tree["ns"]["pid"]["inum"], entered["ns"]["pid"]["inum"])
+        self.assertTrue(all("in_init_tree" not in p for p in execs if p.get("ns", {}).get("pid", {}).get("is_host")))
 
     def test_vigil_kinds_went_to_their_own_file(self):
         self.assertNotIn("process_alert", self.kinds())
