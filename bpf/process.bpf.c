@@ -130,6 +130,7 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	s->rec.cap_effective = s->caps[1];
 	s->rec.cap_inheritable = s->caps[2];
 	s->rec.auid = task_auid(task);
+	task_cred_extra(task, &s->rec.securebits);
 	__builtin_memset(s->rec.ns, 0, sizeof(s->rec.ns));
 	task_namespaces(task, s->rec.ns);
 	if (task_is_ns_init(task))

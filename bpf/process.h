@@ -128,6 +128,12 @@ struct vigil_exec_record {
 	__u16 args_len;
 	__u16 pad2;
 	__u64 proc_ktime;		/* the process's key after this exec (task_key) */
+	/* the rest of the credentials (Tetragon's --enable-process-cred): securebits, and the
+	 * user namespace's nesting level, owner and group */
+	__u32 securebits;
+	__u32 userns_level;
+	__u32 userns_owner;
+	__u32 userns_group;
 	char data[VIGIL_DATA_MAX];	/* only the used part is sent */
 };
 

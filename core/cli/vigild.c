@@ -278,7 +278,7 @@ static void usage(FILE *f)
 		"                           user-namespace processes (default disabled, as Tetragon)\n"
 		"      --enable-process-cred  exec events carry binary_properties (setuid/setgid execs,\n"
 		"                           privileges_changed, the inode of an unlinked binary), as Tetragon;\n"
-		"                           process_credentials are always there\n"
+		"                           process_credentials carry securebits, caps and user_ns\n"
 		"      --redaction-filters JSON|@FILE  Tetragon's {\"binary_regex\":[..],\"redact\":[..]} objects:\n"
 		"                           what a redact regex's capture groups match in arguments becomes\n"
 		"                           \"*****\" on every output\n"

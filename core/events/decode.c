@@ -139,6 +139,9 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 	p->start_time = r->hdr.ktime + d->boot_to_wall;
 	p->auid = r->auid;
 	memcpy(&p->creds, &r->creds, sizeof(p->creds));
+	p->cred_extra = (struct vigil_cred_extra){.known = true, .securebits = r->securebits,
+						 .userns_level = r->userns_level, .userns_owner = r->userns_owner,
+						 .userns_group = r->userns_group};
 	p->caps.permitted = r->cap_permitted;
 	p->caps.effective = r->cap_effective;
 	p->caps.inheritable = r->cap_inheritable;

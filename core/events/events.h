@@ -70,6 +70,14 @@ struct vigil_creds {
 	uint32_t uid, gid, euid, egid, suid, sgid, fsuid, fsgid;
 };
 
+/* The rest of a process's credentials, known from an exec record (not the /proc scan). */
+struct vigil_cred_extra {
+	bool known;
+	uint32_t securebits;		/* SECBIT_* bits */
+	uint32_t userns_level;		/* 0: the initial user namespace */
+	uint32_t userns_owner, userns_group;
+};
+
 struct vigil_caps {
 	uint64_t permitted, effective, inheritable;	/* bit n = capability n (CAP_CHOWN = 0) */
 };
@@ -107,6 +115,7 @@ struct vigil_process {
 	uint64_t start_time;		/* wall-clock ns */
 	uint32_t auid;			/* 4294967295 when unset */
 	struct vigil_creds creds;
+	struct vigil_cred_extra cred_extra;	/* securebits, user namespace (--enable-process-cred) */
 	struct vigil_caps caps;
 	uint32_t ns[VIGIL_NS_COUNT];	/* inode numbers, 0 = unknown */
 	uint32_t ns_host_mask;		/* bit k set: ns[k] equals the host's (pid 1's) namespace */

@@ -78,6 +78,7 @@ int pcache_process_inherit(struct vigil_process *dst, const struct vigil_process
 		return err;
 	dst->auid = src->auid;
 	dst->creds = src->creds;
+	dst->cred_extra = src->cred_extra;
 	dst->caps = src->caps;
 	memcpy(dst->ns, src->ns, sizeof(dst->ns));
 	dst->ns_host_mask = src->ns_host_mask;

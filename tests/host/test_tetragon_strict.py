@@ -139,6 +139,12 @@ class StrictReader(unittest.TestCase):
             run("nsenter", "-t", str(init), "-p", MARKER, cls.entered_ran)
             ns.kill()
             ns.wait()
+            # process_credentials' securebits (NO_SETUID_FIXUP survives exec) and user_ns (unshare -U)
+            cls.secbits_ran = os.path.join(stage, "secbits.ran")
+            run(PY, "-c", "import ctypes, os; assert ctypes.CDLL(None).prctl(28, 4, 0, 0, 0) == 0; "
+                "os.execv(%r, [%r, %r])" % (MARKER, MARKER, cls.secbits_ran))
+            cls.userns_ran = os.path.join(stage, "userns.ran")
+            run("unshare", "-U", MARKER, cls.userns_ran)
             mon = os.path.join(stage, "vigil-strict-monitored")
             shutil.copy(MARKER, mon)
             os.chmod(mon, 0o755)
@@ -237,6 +243,21 @@ class StrictReader(unittest.TestCase):
         # both in the new pid namespace; host processes carry no in_init_tree
         self.assertEqual(tree["ns"]["pid"]["inum"], entered["ns"]["pid"]["inum"])
         self.assertTrue(all("in_init_tree" not in p for p in execs if p.get("ns", {}).get("pid", {}).get("is_host")))
+
+    def test_process_credentials_carry_securebits_caps_and_user_ns(self):
+        execs = [json.loads(line)["process_exec"]["process"] for line in self.lines
+                 if line.startswith('{"process_exec"')]
+        sec = next(p for p in execs if p.get("arguments") == self.secbits_ran)["process_credentials"]
+        self.assertEqual(sec["securebits"], ["SecBitNoSetUidFixup"])
+        self.assertIn("CAP_SYS_ADMIN", sec["caps"]["effective"])
+        self.assertEqual(sec["user_ns"]["level"], 0)
+        self.assertTrue(sec["user_ns"]["ns"]["is_host"])
+        uns = next(p for p in execs if p.get("arguments") == self.userns_ran)["process_credentials"]
+        self.assertNotIn("securebits", uns)
+        self.assertEqual(uns["user_ns"]["level"], 1)
+        self.assertEqual((uns["user_ns"]["uid"], uns["user_ns"]["gid"]), (0, 0))    # root made it
+        self.assertNotIn("is_host", uns["user_ns"]["ns"])
+        self.assertNotEqual(uns["user_ns"]["ns"]["inum"], sec["user_ns"]["ns"]["inum"])
 
     def test_vigil_kinds_went_to_their_own_file(self):
         self.assertNotIn("process_alert", self.kinds())
