@@ -130,8 +130,11 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	s->rec.cap_effective = s->caps[1];
 	s->rec.cap_inheritable = s->caps[2];
 	s->rec.auid = task_auid(task);
+	task_cred_extra(task, &s->rec.securebits);
 	__builtin_memset(s->rec.ns, 0, sizeof(s->rec.ns));
 	task_namespaces(task, s->rec.ns);
+	if (task_is_ns_init(task))
+		s->rec.flags |= VIGIL_KF_NS_INIT;
 	s->rec.cgroup_id = bpf_get_current_cgroup_id();
 	file_identity(&s->rec, BPF_CORE_READ(bprm, file, f_inode));
 

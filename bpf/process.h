@@ -55,6 +55,8 @@ enum vigil_kflag {
 	VIGIL_KF_ERROR_CWD = 1u << 6,
 	VIGIL_KF_MISS = 1u << 7,		/* fork/exit: the process was not in vg_execs */
 	VIGIL_KF_PROCFS = 1u << 8,		/* entry seeded by the /proc scan */
+	VIGIL_KF_NS_INIT = 1u << 9,		/* exec: the task is pid 1 of a pid namespace below the
+						 * host's (a container's init): in_init_tree */
 };
 
 #define VIGIL_NS_SLOTS 10	/* uts ipc mnt pid pid_for_children net time time_for_children cgroup user */
@@ -126,6 +128,12 @@ struct vigil_exec_record {
 	__u16 args_len;
 	__u16 pad2;
 	__u64 proc_ktime;		/* the process's key after this exec (task_key) */
+	/* the rest of the credentials (Tetragon's --enable-process-cred): securebits, and the
+	 * user namespace's nesting level, owner and group */
+	__u32 securebits;
+	__u32 userns_level;
+	__u32 userns_owner;
+	__u32 userns_group;
 	char data[VIGIL_DATA_MAX];	/* only the used part is sent */
 };
 

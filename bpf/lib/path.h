@@ -39,6 +39,30 @@ struct path_walk {
 	bool error;
 };
 
+/* "/NAME (deleted)" at the end of the buffer: the name of a dentry that has no parent and is
+ * not its mount's root (alloc_file_pseudo's dentries), as the kernel's simple_dname does. */
+static __always_inline void pseudo_name(struct path_walk *w, struct dentry *dentry)
+{
+	static const char deleted[] = " (deleted)";
+	__u32 off = w->off, len, i;
+	struct qstr name;
+
+	if (bpf_core_read(&name, sizeof(name), &dentry->d_name))
+		return;
+	len = name.len & (VIGIL_NAME_MAX - 1);
+	if (len + sizeof(deleted) + 1 >= off)
+		return;
+	off -= sizeof(deleted) - 1;
+	for (i = 0; i < sizeof(deleted) - 1; i++)
+		w->buf->data[(off + i) & (VIGIL_PATH_MAX - 1)] = deleted[i];
+	off -= len;
+	if (bpf_probe_read_kernel(&w->buf->data[off & (VIGIL_PATH_MAX - 1)], len, name.name))
+		return;
+	off -= 1;
+	w->buf->data[off & (VIGIL_PATH_MAX - 1)] = '/';
+	w->off = off;
+}
+
 /* One step up the tree; bpf_loop callback, so the verifier checks it once rather than
  * once per unrolled iteration. Returns 1 to stop. */
 static long path_step(__u64 index, struct path_walk *w)
@@ -62,8 +86,13 @@ static long path_step(__u64 index, struct path_walk *w)
 		return 0;
 	}
 	parent = BPF_CORE_READ(dentry, d_parent);
-	if (parent == dentry)
+	if (parent == dentry) {
+		/* the walk's own file on a pseudo filesystem (a memfd, an anonymous inode): d_path
+		 * names it with its d_dname, "/memfd:NAME (deleted)" as simple_dname writes it */
+		if (index == 0 && BPF_CORE_READ(dentry, d_op, d_dname))
+			pseudo_name(w, dentry);
 		return 1;	/* root of an unmounted or pseudo filesystem */
+	}
 	if (bpf_core_read(&name, sizeof(name), &dentry->d_name)) {
 		w->error = true;
 		return 1;

@@ -61,11 +61,35 @@ static __always_inline void task_creds(struct task_struct *task, struct vigil_cr
 	read_cred(BPF_CORE_READ(task, cred), c, caps);
 }
 
+/* securebits and the user namespace (level, owner, group) of the task's credentials */
+static __always_inline void task_cred_extra(struct task_struct *task, __u32 out[4])
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+
+	out[0] = BPF_CORE_READ(cred, securebits);
+	out[1] = BPF_CORE_READ(cred, user_ns, level);
+	out[2] = BPF_CORE_READ(cred, user_ns, owner.val);
+	out[3] = BPF_CORE_READ(cred, user_ns, group.val);
+}
+
 static __always_inline __u32 task_auid(struct task_struct *task)
 {
 	if (bpf_core_field_exists(task->loginuid))
 		return BPF_CORE_READ(task, loginuid.val);
 	return (__u32)-1;
+}
+
+/* pid 1 of a pid namespace other than the initial one: a container's (or unshare's) init */
+static __always_inline bool task_is_ns_init(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid upid = {};
+
+	if (!level)
+		return false;
+	bpf_core_read(&upid, sizeof(upid), &pid->numbers[level & 31]);
+	return upid.nr == 1;
 }
 
 /* Namespace inode numbers in the slot order of struct vigil_exec_record.ns. */

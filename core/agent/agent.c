@@ -528,6 +528,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_pins__close(a->pins);		/* what is pinned stays: --keep-enforcing */
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
+	vigil_buf_free(&a->redacted);
 	agent_lists_free(a);
 	agent_policy_dir_free(a);
 	pthread_mutex_destroy(&a->lists_lock);

@@ -17,6 +17,7 @@ enum vigil_output {
 };
 
 struct vigil_exporter_opts;
+struct vigil_redaction;
 
 struct vigil_agent_opts {
 	size_t sz;			/* sizeof(struct vigil_agent_opts) */
@@ -45,6 +46,8 @@ struct vigil_agent_opts {
 	uint32_t ancestors;		/* --enable-ancestors: VIGIL_AGENT_ANCESTORS_BIT of event types */
 	bool username_metadata;		/* --username-metadata unix: process.user.name */
 	bool process_cred;		/* --enable-process-cred: exec's binary_properties */
+	/* --redaction-filters, compiled (core/export); the caller's, kept until the agent is freed */
+	const struct vigil_redaction *redaction;
 	const char *rules_dir;		/* --rules-dir: Lua rules, every *.lua (core/luahost); NULL: none */
 	/* What a rule's deny() may add to a kernel list (core/agent/lists.c). */
 	uint32_t deny_ttl_s;		/* --deny-ttl: entries expire after this; 0 never (default 3600) */

@@ -110,6 +110,7 @@ struct vigil_agent {
 			char name[64];
 		} slot[256];
 	} users;
+	struct vigil_buf redacted;		/* --redaction-filters: the last arguments redacted (extras.c) */
 
 	pthread_mutex_t snap_lock;
 	struct agent_counters snap;		/* copy for the control thread */
@@ -140,6 +141,8 @@ size_t agent_ancestors(struct vigil_agent *a, const struct vigil_event *ev, cons
 		       size_t max);
 /* vigil_event.user_name for --username-metadata unix; ctx is the agent. Under pipe_lock. */
 const char *agent_user_name(void *ctx, const struct vigil_process *p);
+/* p's arguments through --redaction-filters; valid until the next call (reader thread) */
+const char *agent_redacted_arguments(void *ctx, const struct vigil_process *p);
 
 /* Flush the line-oriented sinks (after each reader batch). Under pipe_lock. */
 void agent_flush(struct vigil_agent *a);

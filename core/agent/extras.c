@@ -1,6 +1,7 @@
 /* extras.c - the optional process fields the agent adds to an event before it is encoded:
  * ancestors (--enable-ancestors) from the process cache, and user names
- * (--username-metadata unix) from the host's /etc/passwd, as Tetragon fills them. */
+ * (--username-metadata unix) from the host's /etc/passwd, as Tetragon fills them, and
+ * arguments through --redaction-filters. */
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -102,4 +103,13 @@ const char *agent_user_name(void *ctx, const struct vigil_process *p)
 	if (f)
 		fclose(f);
 	return u->slot[slot].name[0] ? u->slot[slot].name : NULL;
+}
+
+/* ---- redaction ---- */
+
+const char *agent_redacted_arguments(void *ctx, const struct vigil_process *p)
+{
+	struct vigil_agent *a = ctx;
+
+	return vigil_redaction__apply(a->opts.redaction, p->binary, p->arguments, &a->redacted);
 }

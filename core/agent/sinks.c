@@ -23,13 +23,17 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 	bool rules;
 
 	/* the optional process fields, when asked for: on a copy, the caller's is const */
-	if (a->opts.ancestors || a->opts.username_metadata || a->opts.process_cred) {
+	if (a->opts.ancestors || a->opts.username_metadata || a->opts.process_cred || a->opts.redaction) {
 		extended = *in;
 		extended.nancestors = agent_ancestors(a, in, anc, MAX_ANCESTORS);
 		extended.ancestors = extended.nancestors ? anc : NULL;
 		extended.binary_properties = a->opts.process_cred;
 		if (a->opts.username_metadata) {
 			extended.user_name = agent_user_name;
+			extended.user_ctx = a;
+		}
+		if (a->opts.redaction) {
+			extended.arguments = agent_redacted_arguments;
 			extended.user_ctx = a;
 		}
 		ev = &extended;

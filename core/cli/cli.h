@@ -24,6 +24,8 @@ int cli_print_policies_tetra_json(const struct msgpack_object *policies);
 int cmd_version(int argc, char **argv);
 int cmd_debug(int argc, char **argv);
 int cmd_bugtool(int argc, char **argv);
+/* `vigil sensors list` (sensors.c), as tetra's */
+int cmd_sensors(int argc, char **argv);
 /* `vigil tracingpolicy generate ...` (tp_generate.c): a policy on standard output. */
 int cli_tp_generate(int argc, char **argv);
 

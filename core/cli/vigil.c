@@ -19,6 +19,7 @@ static const struct {
 	{"rules", cmd_rules, "list the Lua rules and their counters, reload them"},
 	{"version", cmd_version, "the client's version and the agent's (-s: fail without the agent)"},
 	{"debug", cmd_debug, "progs: the agent's BPF programs by overhead (--all: every program)"},
+	{"sensors", cmd_sensors, "list: the base sensor and each policy's sensors by hook kind (as tetra)"},
 	{"bugtool", cmd_bugtool, "one archive with what a bug report needs (status, policies, programs...)"},
 };
 

@@ -80,6 +80,7 @@ enum {
 	OPT_ANCESTORS,
 	OPT_USERNAME,
 	OPT_PROCESS_CRED,
+	OPT_REDACTION,
 	OPT_CONTROL_GROUP,
 	OPT_KEEP_ENFORCING,
 	OPT_PIN_DIR,
@@ -115,6 +116,28 @@ static const char *value_or_file(const char *v)
 	fclose(f);
 	kept[nkept++] = text;
 	return text;
+}
+
+/* --redaction-filters: compiled once, kept for the agent's life; 0, or 2 after the reason */
+static int redaction_option(const char *arg, const struct vigil_redaction **out)
+{
+	static struct vigil_redaction *kept;
+	struct vigil_export_error err = {0};
+	const char *text = value_or_file(arg);
+
+	if (!text) {
+		fprintf(stderr, "vigild: --redaction-filters: cannot read %s\n", arg);
+		return 2;
+	}
+	vigil_redaction__free(kept);
+	kept = vigil_redaction__new_json(text, &err);
+	if (!kept) {
+		fprintf(stderr, "vigild: %s (filter %d, line %d)\n", err.reason[0] ? err.reason : strerror(errno),
+			err.index, err.line);
+		return 2;
+	}
+	*out = kept;
+	return 0;
 }
 
 /* A Go-style duration ("90s", "5m", "1h30m", "500ms") or plain seconds, into ns. */
@@ -185,6 +208,7 @@ static const struct option options[] = {
 	{"enable-ancestors", required_argument, NULL, OPT_ANCESTORS},
 	{"username-metadata", required_argument, NULL, OPT_USERNAME},
 	{"enable-process-cred", no_argument, NULL, OPT_PROCESS_CRED},
+	{"redaction-filters", required_argument, NULL, OPT_REDACTION},
 	{"rb-size", required_argument, NULL, 'r'},
 	{"process-cache-size", required_argument, NULL, OPT_PROCESS_CACHE_SIZE},
 	{"wakeup-batch", required_argument, NULL, 'w'},
@@ -254,7 +278,10 @@ static void usage(FILE *f)
 		"                           user-namespace processes (default disabled, as Tetragon)\n"
 		"      --enable-process-cred  exec events carry binary_properties (setuid/setgid execs,\n"
 		"                           privileges_changed, the inode of an unlinked binary), as Tetragon;\n"
-		"                           process_credentials are always there\n"
+		"                           process_credentials carry securebits, caps and user_ns\n"
+		"      --redaction-filters JSON|@FILE  Tetragon's {\"binary_regex\":[..],\"redact\":[..]} objects:\n"
+		"                           what a redact regex's capture groups match in arguments becomes\n"
+		"                           \"*****\" on every output\n"
 		"      --journal-dir DIR          keep every published event on disk (DIR made 0700, the agent's\n"
 		"                                 alone) for consumers that must not lose any: they pull over the\n"
 		"                                 control socket (vigil getevents --reliable, vigil-forward)\n"
@@ -447,6 +474,10 @@ int main(int argc, char **argv)
 				return bad_value("metrics-binary-labels", optarg);
 			break;
 		case OPT_PROCESS_CRED: opts.process_cred = true; break;
+		case OPT_REDACTION:
+			if (redaction_option(optarg, &opts.redaction))
+				return 2;
+			break;
 		case OPT_ANCESTORS:
 			if (vigil_agent_ancestors_parse(optarg, &opts.ancestors))
 				return bad_value("enable-ancestors", optarg);

@@ -107,6 +107,49 @@ void encode_tree_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
 	encode_tree_kv_u32(t, "fsgid", c->fsgid);
 }
 
+/* The rest of ProcessCredentials (--enable-process-cred): securebits by SecureBitsType
+ * name (each name's value is its SECBIT_ mask), caps, and user_ns {level, uid, gid, ns}. */
+static size_t cred_extra_count(const struct vigil_process *p)
+{
+	return !!(p->cred_extra.securebits & 0xff) + encode_caps_known(&p->caps) + 1;
+}
+
+static void put_cred_extra(struct encode_tree *t, const struct vigil_process *p)
+{
+	static const char *const secbits[] = {"SecBitNoRoot", "SecBitNoRootLocked", "SecBitNoSetUidFixup",
+					      "SecBitNoSetUidFixupLocked", "SecBitKeepCaps", "SecBitKeepCapsLocked",
+					      "SecBitNoCapAmbientRaise", "SecBitNoCapAmbientRaiseLocked"};
+	bool host = p->ns_host_mask & (1u << VIGIL_NS_USER);
+	uint32_t bits = p->cred_extra.securebits & 0xff;
+	size_t i;
+
+	if (bits) {
+		encode_tree_str(t, "securebits");
+		msgpack_pack_array(&t->pk, (size_t)__builtin_popcount(bits));
+		for (i = 0; i < VIGIL_ARRAY_SIZE(secbits); i++)
+			if (bits & (1u << i))
+				encode_tree_str(t, secbits[i]);
+	}
+	if (encode_caps_known(&p->caps))
+		encode_tree_caps(t, "caps", &p->caps);
+	encode_tree_str(t, "user_ns");
+	msgpack_pack_map(&t->pk, 3 + !!(p->ns[VIGIL_NS_USER] || host));
+	encode_tree_str(t, "level");
+	msgpack_pack_int32(&t->pk, (int32_t)p->cred_extra.userns_level);
+	encode_tree_kv_u32(t, "uid", p->cred_extra.userns_owner);
+	encode_tree_kv_u32(t, "gid", p->cred_extra.userns_group);
+	if (p->ns[VIGIL_NS_USER] || host) {
+		encode_tree_str(t, "ns");
+		msgpack_pack_map(&t->pk, !!p->ns[VIGIL_NS_USER] + host);
+		if (p->ns[VIGIL_NS_USER])
+			encode_tree_kv_u32(t, "inum", p->ns[VIGIL_NS_USER]);
+		if (host) {
+			encode_tree_str(t, "is_host");
+			msgpack_pack_true(&t->pk);
+		}
+	}
+}
+
 /* BinaryProperties as Tetragon derives them at exec (pkg/process): setuid/setgid when the
  * file's set-id bit changed the effective id (the real one stayed the caller's), and the
  * inode of a binary that has no name left (nlink 0: deleted, or a memfd). */
@@ -210,6 +253,10 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	/* exec only, and only its process (Tetragon's UpdateExecOutsideCache) */
 	bool props = t->ev->binary_properties && t->ev->type == VIGIL_EVENT_EXEC && p == t->ev->process &&
 		     key && !strcmp(key, "process") && binary_properties(p, &bp);
+	/* securebits, caps and user_ns: asked for, and known (an exec record, not the /proc scan) */
+	bool cred_extra = t->ev->binary_properties && p->cred_extra.known;
+	/* in_init_tree says something only inside a pid namespace of its own */
+	bool init_tree = p->ns[VIGIL_NS_PID] && !(p->ns_host_mask & (1u << VIGIL_NS_PID));
 	char flags[FLAGS_MAX];
 	size_t nns = 0, n;
 	int k;
@@ -221,7 +268,7 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	/* pid, uid, auid and process_credentials are always there */
 	n = 4 + !!p->exec_id[0] + !!p->cwd[0] + !!p->binary[0] + !!p->arguments[0] + !!flags[0] +
 	    !!p->start_time + !!pod + !!p->container_id[0] + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns +
-	    !!p->tid + (user && user[0]) + props;
+	    !!p->tid + (user && user[0]) + props + init_tree;
 
 	if (key)
 		encode_tree_str(t, key);
@@ -235,7 +282,7 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	if (p->binary[0])
 		encode_tree_kv_str(t, "binary", p->binary);
 	if (p->arguments[0])
-		encode_tree_kv_str(t, "arguments", p->arguments);
+		encode_tree_kv_str(t, "arguments", t->ev->arguments ? t->ev->arguments(t->ev->user_ctx, p) : p->arguments);
 	if (flags[0])
 		encode_tree_kv_str(t, "flags", flags);
 	if (p->start_time)
@@ -259,14 +306,23 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	if (p->tid)
 		encode_tree_kv_u32(t, "tid", p->tid);
 	encode_tree_str(t, "process_credentials");
-	msgpack_pack_map(&t->pk, 8);
+	msgpack_pack_map(&t->pk, 8 + (cred_extra ? cred_extra_count(p) : 0));
 	encode_tree_cred_ids(t, &p->creds);
+	if (cred_extra)
+		put_cred_extra(t, p);
 	if (props)
 		put_binary_properties(t, p, &bp);
 	if (user && user[0]) {
 		encode_tree_str(t, "user");	/* UserRecord {name} */
 		msgpack_pack_map(&t->pk, 1);
 		encode_tree_kv_str(t, "name", user);
+	}
+	if (init_tree) {
+		encode_tree_str(t, "in_init_tree");
+		if (p->in_init_tree)
+			msgpack_pack_true(&t->pk);
+		else
+			msgpack_pack_false(&t->pk);
 	}
 }
 

@@ -139,6 +139,9 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 	p->start_time = r->hdr.ktime + d->boot_to_wall;
 	p->auid = r->auid;
 	memcpy(&p->creds, &r->creds, sizeof(p->creds));
+	p->cred_extra = (struct vigil_cred_extra){.known = true, .securebits = r->securebits,
+						 .userns_level = r->userns_level, .userns_owner = r->userns_owner,
+						 .userns_group = r->userns_group};
 	p->caps.permitted = r->cap_permitted;
 	p->caps.effective = r->cap_effective;
 	p->caps.inheritable = r->cap_inheritable;
@@ -180,6 +183,10 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 	ev->time = r->hdr.ktime + d->boot_to_wall;
 	ev->process = p;
 	ev->parent = decode_parent(d, p);
+	/* an init's tree: the init itself, or a child of the tree in the same pid namespace (a
+	 * fork inherited its parent's; a setns'd process's parent is outside the namespace) */
+	p->in_init_tree = (r->flags & VIGIL_KF_NS_INIT) ||
+			  (ev->parent && ev->parent->in_init_tree && ev->parent->ns[VIGIL_NS_PID] == p->ns[VIGIL_NS_PID]);
 	return 1;
 }
 

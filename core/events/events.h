@@ -70,6 +70,14 @@ struct vigil_creds {
 	uint32_t uid, gid, euid, egid, suid, sgid, fsuid, fsgid;
 };
 
+/* The rest of a process's credentials, known from an exec record (not the /proc scan). */
+struct vigil_cred_extra {
+	bool known;
+	uint32_t securebits;		/* SECBIT_* bits */
+	uint32_t userns_level;		/* 0: the initial user namespace */
+	uint32_t userns_owner, userns_group;
+};
+
 struct vigil_caps {
 	uint64_t permitted, effective, inheritable;	/* bit n = capability n (CAP_CHOWN = 0) */
 };
@@ -107,6 +115,7 @@ struct vigil_process {
 	uint64_t start_time;		/* wall-clock ns */
 	uint32_t auid;			/* 4294967295 when unset */
 	struct vigil_creds creds;
+	struct vigil_cred_extra cred_extra;	/* securebits, user namespace (--enable-process-cred) */
 	struct vigil_caps caps;
 	uint32_t ns[VIGIL_NS_COUNT];	/* inode numbers, 0 = unknown */
 	uint32_t ns_host_mask;		/* bit k set: ns[k] equals the host's (pid 1's) namespace */
@@ -114,6 +123,10 @@ struct vigil_process {
 	struct vigil_file_id file;	/* the binary's identity; file.dev 0 when unknown */
 	uint32_t refcnt;		/* the cache's reference count, reported as Tetragon does */
 	char container_id[VIGIL_CONTAINER_ID_MAX];	/* the container it runs in, "" on the host */
+	/* Tetragon's in_init_tree, for processes in a pid namespace other than the host's: the
+	 * namespace's init, or a descendant of it through forks and execs that stayed in that
+	 * namespace (not a process that entered it by setns, as `kubectl exec` does) */
+	bool in_init_tree;
 };
 
 /* ---- policy events: what a hook of a TracingPolicy reported ---- */
@@ -221,6 +234,8 @@ struct vigil_event {
 	const char *(*user_name)(void *ctx, const struct vigil_process *p);
 	void *user_ctx;
 	bool binary_properties;		/* exec: the process's binary_properties (--enable-process-cred) */
+	/* a process's arguments as they may leave the agent (--redaction-filters); NULL: as they are */
+	const char *(*arguments)(void *ctx, const struct vigil_process *p);
 	/* the pods process and parent run in (core/containers), NULL when none is known */
 	const struct vigil_pod *pod;
 	const struct vigil_pod *parent_pod;

@@ -228,6 +228,22 @@ struct vigil_exporter_stats {
 	uint64_t stripped;			/* events whose vigil-only fields were left out */
 };
 
+/* ---- redaction (--redaction-filters) ---- */
+
+/* Tetragon's redaction filters, one JSON object per line (or an array):
+ * {"binary_regex": [regex, ...], "redact": [regex, ...]} (also {"match": {"binary_regex":
+ * [...]}, "redact": [...]}). For a process whose binary matches any binary_regex (all
+ * processes without one), what each capturing group of a redact regex matches in its
+ * arguments becomes "*****". RE2's (?:...) groups are read as non-capturing. NULL + errno;
+ * err says why (a regex without a capturing group is refused). */
+struct vigil_redaction;
+VIGIL_API struct vigil_redaction *vigil_redaction__new_json(const char *text, struct vigil_export_error *err);
+VIGIL_API void vigil_redaction__free(struct vigil_redaction *r);
+/* s redacted for binary: s itself when nothing matched, else scratch's data (valid until
+ * scratch changes); "*****" when memory ran out. */
+VIGIL_API const char *vigil_redaction__apply(const struct vigil_redaction *r, const char *binary, const char *s,
+					     struct vigil_buf *scratch);
+
 struct vigil_exporter;
 
 /* Build the pipeline and open the file. NULL + errno; err says what was wrong with a

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
+
 #include "bus/bus.h"
 #include "events/events.h"
 #include "export/export.h"
@@ -272,6 +274,68 @@ static void loss_families(struct vigil_metrics *m, struct prom_out *o)
 	}
 }
 
+/* events of one kind counted so far, every label summed */
+static uint64_t events_of_type(struct vigil_metrics *m, const char *type)
+{
+	struct series **v;
+	uint64_t sum = 0;
+	size_t n, i;
+
+	pthread_mutex_lock(&m->lock);
+	n = series_sorted(&m->table, SERIES_EVENTS, &v);
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i]->label[0], type))
+			sum += v[i]->value;
+	pthread_mutex_unlock(&m->lock);
+	free(v);
+	return sum;
+}
+
+/* tetragon_msg_op_total{msg_op}: messages handled, by Tetragon's op numbers
+ * (bpf/lib/msg_types.h there): exit 7 and clone 23 are the decoder's records; exec 5 is
+ * the exec events, the /proc scan's included (Tetragon's scan sends MSG_OP_EXECVE
+ * messages); a policy hook's record is one op in vigil, so those are the events of each
+ * kind (13 kprobe, 14 tracepoint, 15 uprobe, 16 lsm). */
+static void msg_op_family(struct vigil_metrics *m, struct prom_out *o, const struct vigil_decoder_stats *d)
+{
+	static const struct {
+		const char *op, *type;
+	} events[] = {{"5", "PROCESS_EXEC"}, {"13", "PROCESS_KPROBE"}, {"14", "PROCESS_TRACEPOINT"}, {"15", "PROCESS_UPROBE"},
+		       {"16", "PROCESS_LSM"}};
+	size_t i;
+
+	prom_family(o, "tetragon_msg_op_total", "counter", "The total number of times we encounter a given message opcode.");
+	for (i = 0; i < VIGIL_ARRAY_SIZE(events); i++)
+		prom_sample_u64(o, "tetragon_msg_op_total", (const char *const[]){"msg_op", events[i].op}, 1,
+				events_of_type(m, events[i].type));
+	prom_sample_u64(o, "tetragon_msg_op_total", (const char *const[]){"msg_op", "7"}, 1, d->exit);
+	prom_sample_u64(o, "tetragon_msg_op_total", (const char *const[]){"msg_op", "23"}, 1, d->clone);
+}
+
+/* tetragon_map_entries / map_capacity / map_errors_update_total for Tetragon's execve_map,
+ * which is vigil's vg_execs (tgid -> the process's current incarnation). The entries are
+ * counted by walking the keys when scraped, as Tetragon's collector does. */
+static void map_families(struct vigil_metrics *m, struct prom_out *o)
+{
+	const char *const map[] = {"map", "execve_map"};
+	struct vigil_kernel_counters k = {0};
+	struct bpf_map_info info = {0};
+	uint32_t len = sizeof(info);
+	int fd;
+
+	prom_family(o, "tetragon_map_entries", "gauge", "The total number of in-use entries per map.");
+	prom_family(o, "tetragon_map_capacity", "gauge", "Capacity of a BPF map. Expected to be constant.");
+	prom_family(o, "tetragon_map_errors_update_total", "counter", "The number of failed updates per map.");
+	if (!m->src.loader)
+		return;
+	fd = vigil_loader__execs_fd(m->src.loader);
+	prom_sample_u64(o, "tetragon_map_entries", map, 1, vigil_loader__execs_count(m->src.loader));
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+		prom_sample_u64(o, "tetragon_map_capacity", map, 1, info.max_entries);
+	if (!vigil_loader__counters(m->src.loader, &k))
+		prom_sample_u64(o, "tetragon_map_errors_update_total", map, 1, k.execs_full);
+}
+
 static void reader_families(struct vigil_metrics *m, struct prom_out *o)
 {
 	struct vigil_decoder_stats d = {0};
@@ -303,6 +367,7 @@ static void reader_families(struct vigil_metrics *m, struct prom_out *o)
 	prom_sample_u64(o, "tetragon_event_cache_fetch_failures_total",
 			(const char *const[]){"entry_type", "parent_info", "event_type", ""}, 2,
 			d.degraded[VIGIL_DEGRADED_PARENT_UNKNOWN]);
+	msg_op_family(m, o, &d);
 }
 
 struct policy_counts {
@@ -381,6 +446,7 @@ void metrics_collect_tetragon(struct vigil_metrics *m, struct prom_out *o)
 	event_families(m, o);
 	loss_families(m, o);
 	reader_families(m, o);
+	map_families(m, o);
 	policy_families(m, o);
 	prog_families(o);
 	export_families(m, o);

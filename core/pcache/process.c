@@ -78,11 +78,13 @@ int pcache_process_inherit(struct vigil_process *dst, const struct vigil_process
 		return err;
 	dst->auid = src->auid;
 	dst->creds = src->creds;
+	dst->cred_extra = src->cred_extra;
 	dst->caps = src->caps;
 	memcpy(dst->ns, src->ns, sizeof(dst->ns));
 	dst->ns_host_mask = src->ns_host_mask;
 	dst->cgroup_id = src->cgroup_id;
 	memcpy(dst->container_id, src->container_id, sizeof(dst->container_id));
+	dst->in_init_tree = src->in_init_tree;
 	dst->file = src->file;
 	return 0;
 }

@@ -77,6 +77,8 @@ class TetraCli(unittest.TestCase):
             cls.version = vigil("version", "--server-address", agent.control)
             cls.version_s = vigil("version", "-s", "--server-address", agent.control)
             cls.listing = vigil("tracingpolicy", "list", "-o", "json", "--server-address", agent.control)
+            cls.sensors = vigil("sensors", "list", "--server-address", agent.control)
+            cls.sensors_json = vigil("sensors", "list", "-o", "json", "--server-address", agent.control)
             cls.bugtool_path = os.path.join(t, "bug.tar.gz")
             cls.bugtool = vigil("bugtool", "--out", cls.bugtool_path, "--server-address", agent.control)
             cls.agent_progs = prog_ids_held_by(agent.proc.pid)
@@ -263,6 +265,21 @@ class TetraCli(unittest.TestCase):
         self.assertTrue(p["enabled"])
         self.assertIsInstance(p["id"], str)
         self.assertEqual(p["hook_statuses"][0]["state"], "STATUS_LOADED")
+
+    def test_sensors_list_names_the_base_and_each_policys_hook_kinds(self):
+        self.assertEqual(self.sensors.returncode, 0, self.sensors.stderr)
+        doc = json.loads(self.sensors_json.stdout)["sensors"]
+        self.assertEqual(doc[0], {"name": "__base__", "enabled": True, "collection": "base"})
+        mine = {d["name"] for d in doc if d["collection"] == "file-prefix"}
+        # the policy's hooks by kind, from tp list's own descriptions ("<kind> <target> via ...")
+        hooks = next(p for p in json.loads(self.listing.stdout)["policies"] if p["name"] == "file-prefix")
+        self.assertEqual(mine, {"generic_" + h["hook_description"].split()[0] for h in hooks["hook_statuses"]})
+        self.assertIn("__base__ enabled (base)", self.sensors.stdout.splitlines())
+        for name in mine:
+            self.assertIn("%s enabled (file-prefix)" % name, self.sensors.stdout.splitlines())
+        r = vigil("sensors", "enable", "generic_kprobe")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("vigil tracingpolicy enable", r.stderr)
 
     def test_debug_progs_lists_the_agents_programs_by_overhead(self):
         self.assertEqual(self.debug_progs.returncode, 0, self.debug_progs.stderr)

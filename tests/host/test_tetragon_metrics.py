@@ -183,6 +183,23 @@ class TetragonMetrics(unittest.TestCase):
                   if n == "tetragon_syscalls_total" and dict(labels).get("syscall") == "getpgid")
         self.assertGreaterEqual(got, 5)
 
+    def test_msg_op_counts_the_burst_execs_as_op_5(self):
+        key = ("tetragon_msg_op_total", frozenset({"msg_op": "5"}.items()))
+        self.assertGreaterEqual(self.s1[key] - self.s0.get(key, 0), BURST)
+        execs = sum(v for (n, labels), v in self.s1.items()
+                    if n == "tetragon_events_total" and dict(labels)["type"] == "PROCESS_EXEC")
+        self.assertEqual(self.s1[key], execs)   # the /proc scan's execs included, as Tetragon's
+        exits = ("tetragon_msg_op_total", frozenset({"msg_op": "7"}.items()))
+        self.assertGreaterEqual(self.s1[exits] - self.s0.get(exits, 0), BURST)
+
+    def test_execve_map_entries_within_its_capacity(self):
+        lab = frozenset({"map": "execve_map"}.items())
+        entries, cap = self.s1[("tetragon_map_entries", lab)], self.s1[("tetragon_map_capacity", lab)]
+        self.assertGreater(entries, 10)          # every process on the host is in it
+        self.assertGreaterEqual(cap, entries)
+        self.assertEqual(cap, 32768)             # vg_execs' size, Tetragon's --execve-map-entries default
+        self.assertIn(("tetragon_map_errors_update_total", lab), self.s1)
+
     def test_the_evaluator_refuses_a_label_the_family_lacks(self):
         with self.assertRaises(ValueError):
             evaluate("sum by (container) (rate(tetragon_events_total[5m])) > 0",

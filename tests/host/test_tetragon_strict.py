@@ -53,6 +53,9 @@ spec:
       - action: Sigkill
 """
 
+# Tetragon's documented example, RE2's (?:...) groups and \s/\S included, for the marker only
+REDACTION = {"binary_regex": ["/marker$"], "redact": [r"(?:--password|-p)(?:\s+|=)(\S*)"]}
+
 
 def compile_schema(out):
     """protoc the schema into out; return the module. Fails (not skips) without the tools:
@@ -88,7 +91,8 @@ class StrictReader(unittest.TestCase):
                       # other agents' tests exec a lot meanwhile
                       "--export-file", cls.export, "--export-file-max-size-mb", "0",
                       "--enable-ancestors", "base,tracepoint",
-                      "--username-metadata", "unix", "--enable-process-cred", outputs=()) as agent:
+                      "--username-metadata", "unix", "--enable-process-cred",
+                      "--redaction-filters", json.dumps(REDACTION), outputs=()) as agent:
             cls.policies = agent.status()["policies"]
             run("sh", "-c", "cat /etc/hostname; echo x > /etc/vigil-strict-test; rm -f /etc/vigil-strict-test")
             run("sh", "-c", "kill -TERM $$")                     # an exit by signal
@@ -116,6 +120,31 @@ class StrictReader(unittest.TestCase):
             run(PY, "-c", "import os; fd = os.memfd_create('vigil-strict-memfd', 0); "
                 "os.write(fd, open(%r, 'rb').read()); os.execv('/proc/self/fd/%%d' %% fd, ['m', %r])"
                 % (MARKER, os.path.join(stage, "memfd.ran")))
+            # secrets on a command line: redacted for the marker, as they are for any other binary not
+            cls.redacted_ran = os.path.join(stage, "redacted.ran")
+            run(MARKER, cls.redacted_ran, "--password=hunter2", "-p", "s3cret", "--user", "bob")
+            run("sh", "-c", "true --password=visible", "vigil-strict-redact")
+            # in_init_tree: a pid namespace's init and its children are in it; a process that
+            # entered the namespace with setns (nsenter, as kubectl exec does) is not
+            cls.tree_ran = os.path.join(stage, "tree.ran")
+            cls.entered_ran = os.path.join(stage, "entered.ran")
+            ns = subprocess.Popen(["unshare", "-pf", "sh", "-c", "%s %s; exec sleep 5" % (MARKER, cls.tree_ran)])
+            init = None
+            for _ in range(100):
+                kids = open("/proc/%d/task/%d/children" % (ns.pid, ns.pid)).read().split()
+                if kids and os.path.exists(cls.tree_ran):
+                    init = int(kids[0])
+                    break
+                time.sleep(0.05)
+            run("nsenter", "-t", str(init), "-p", MARKER, cls.entered_ran)
+            ns.kill()
+            ns.wait()
+            # process_credentials' securebits (NO_SETUID_FIXUP survives exec) and user_ns (unshare -U)
+            cls.secbits_ran = os.path.join(stage, "secbits.ran")
+            run(PY, "-c", "import ctypes, os; assert ctypes.CDLL(None).prctl(28, 4, 0, 0, 0) == 0; "
+                "os.execv(%r, [%r, %r])" % (MARKER, MARKER, cls.secbits_ran))
+            cls.userns_ran = os.path.join(stage, "userns.ran")
+            run("unshare", "-U", MARKER, cls.userns_ran)
             mon = os.path.join(stage, "vigil-strict-monitored")
             shutil.copy(MARKER, mon)
             os.chmod(mon, 0o755)
@@ -191,6 +220,44 @@ class StrictReader(unittest.TestCase):
         memfd = [p for p in execs if p.get("arguments", "").endswith("/memfd.ran")]
         self.assertTrue(memfd, "no memfd exec")
         self.assertEqual(memfd[0]["binary_properties"]["file"]["inode"]["links"], 0)
+        # the kernel's d_path of a memfd (Tetragon reports it so), not the pseudo root "/"
+        self.assertEqual(memfd[0]["binary"], "/memfd:vigil-strict-memfd (deleted)")
+
+    def test_redaction_filters_hide_capture_groups_of_the_binaries_named(self):
+        execs = [json.loads(line)["process_exec"]["process"] for line in self.lines
+                 if line.startswith('{"process_exec"')]
+        marker = [p for p in execs if p.get("arguments", "").startswith(self.redacted_ran)]
+        self.assertTrue(marker, "no exec of the marker with secrets")
+        self.assertEqual(marker[0]["arguments"], self.redacted_ran + " --password=***** -p ***** --user bob")
+        self.assertNotIn("hunter2", "\n".join(self.lines))
+        # binary_regex decides: sh is not the marker, its argument stays
+        self.assertTrue(any("--password=visible" in p.get("arguments", "") for p in execs))
+
+    def test_in_init_tree_tells_the_init_tree_from_a_setns_entry(self):
+        execs = [json.loads(line)["process_exec"]["process"] for line in self.lines
+                 if line.startswith('{"process_exec"')]
+        tree = next(p for p in execs if p.get("arguments") == self.tree_ran)
+        entered = next(p for p in execs if p.get("arguments") == self.entered_ran)
+        self.assertIs(tree["in_init_tree"], True)
+        self.assertIs(entered["in_init_tree"], False)
+        # both in the new pid namespace; host processes carry no in_init_tree
+        self.assertEqual(tree["ns"]["pid"]["inum"], entered["ns"]["pid"]["inum"])
+        self.assertTrue(all("in_init_tree" not in p for p in execs if p.get("ns", {}).get("pid", {}).get("is_host")))
+
+    def test_process_credentials_carry_securebits_caps_and_user_ns(self):
+        execs = [json.loads(line)["process_exec"]["process"] for line in self.lines
+                 if line.startswith('{"process_exec"')]
+        sec = next(p for p in execs if p.get("arguments") == self.secbits_ran)["process_credentials"]
+        self.assertEqual(sec["securebits"], ["SecBitNoSetUidFixup"])
+        self.assertIn("CAP_SYS_ADMIN", sec["caps"]["effective"])
+        self.assertEqual(sec["user_ns"]["level"], 0)
+        self.assertTrue(sec["user_ns"]["ns"]["is_host"])
+        uns = next(p for p in execs if p.get("arguments") == self.userns_ran)["process_credentials"]
+        self.assertNotIn("securebits", uns)
+        self.assertEqual(uns["user_ns"]["level"], 1)
+        self.assertEqual((uns["user_ns"]["uid"], uns["user_ns"]["gid"]), (0, 0))    # root made it
+        self.assertNotIn("is_host", uns["user_ns"]["ns"])
+        self.assertNotEqual(uns["user_ns"]["ns"]["inum"], sec["user_ns"]["ns"]["inum"])
 
     def test_vigil_kinds_went_to_their_own_file(self):
         self.assertNotIn("process_alert", self.kinds())
@@ -255,6 +322,25 @@ class EveryForm(unittest.TestCase):
     def test_every_golden_file_parses_strictly(self):
         self.assertGreaterEqual(len(self.golden), 7)
         self.assertEqual(self.parse_all(self.golden.items()), [])
+
+
+class RedactionRefusals(unittest.TestCase):
+    """--redaction-filters that would leak or do nothing stop vigild before it starts, with the
+    reason. Needs no root: options are read first."""
+
+    def refused(self, text):
+        r = subprocess.run([vh.VIGILD, "--redaction-filters", text], capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        return r.stderr
+
+    def test_bad_filters_are_refused_with_the_reason(self):
+        self.assertIn("no capture group", self.refused(json.dumps({"redact": [r"--password=\S+"]})))
+        self.assertIn("(?:...)", self.refused('{"redact":["(?i)(secret)"]}'))
+        self.assertIn("unknown key 'redacts'", self.refused('{"redacts":["(x)"]}'))
+        self.assertIn("needs \"redact\"", self.refused('{"binary_regex":["x"]}'))
+        self.assertIn("bad regex", self.refused('{"redact":["(a"]}'))
+        self.assertIn("only binary_regex", self.refused('{"match":{"pid":[1]},"redact":["(a)"]}'))
+        self.assertIn("filter 2", self.refused('{"redact":["(a)"]}\n{"redact":[]}'))
 
 
 if __name__ == "__main__":

@@ -644,7 +644,7 @@ static void test_kprobe_without_args_tags_or_message_omits_them(void **ctx)
 	assert_null(strstr(json, "\"message\""));
 	assert_null(strstr(json, "\"parent\""));
 	assert_null(strstr(json, "\"monitored\""));
-	assert_non_null(strstr(json, "}},\"function_name\":\"security_file_open\","
+	assert_non_null(strstr(json, "},\"in_init_tree\":false},\"function_name\":\"security_file_open\","
 				     "\"action\":\"KPROBE_ACTION_POST\",\"policy_name\":\"p\"},"));
 }
 
@@ -659,7 +659,7 @@ static void test_kprobe_return_and_return_action_in_proto_order(void **ctx)
 	s->ev.policy.ret.value = (uint64_t)-13;
 	s->ev.policy.return_action = VIGIL_EVENT_ACTION_POST;
 	assert_non_null(strstr(json_of(s, &s->ev),
-			       "}},\"function_name\":\"security_file_open\",\"return\":{\"int_arg\":-13},"
+			       "},\"in_init_tree\":false},\"function_name\":\"security_file_open\",\"return\":{\"int_arg\":-13},"
 			       "\"action\":\"KPROBE_ACTION_POST\",\"policy_name\":\"p\","
 			       "\"return_action\":\"KPROBE_ACTION_POST\"},"));
 }

@@ -499,6 +499,56 @@ static void test_tetragon_events_total_sums_over_policies_with_tetragons_labels(
 	vigil_metrics__free(m);
 }
 
+/* Tetragon's families carry the pod's namespace, pod and workload, and sum over policies
+ * only events of the same pod: two policies' events in one pod are one row, another pod's
+ * and the host's are rows of their own */
+static void test_tetragon_families_carry_the_pod_and_sum_per_pod(void **state)
+{
+	static const struct vigil_pod web = { .runtime = "containerd", .container_id = "c", .name = "web-1",
+					      .namespace_ = "team-a", .workload = "web" };
+	static const struct vigil_pod db = { .runtime = "containerd", .container_id = "d", .name = "db-0",
+					     .namespace_ = "team-b", .workload = "db" };
+	static const struct vigil_hook_info other = {
+		.id = 4, .type = VIGIL_EVENT_KPROBE, .policy_name = "other", .function_name = "security_bprm_check",
+	};
+	static const struct vigil_hook_info *const hooks[] = {&kprobe, &tracepoint, &kprobe, &other};
+	const struct vigil_pod *const pods[] = {&web, &web, &db, &web};
+	struct vigil_metrics *m = metrics_named(VIGIL_METRICS_NAMES_BOTH);
+	struct vigil_process *p = vigil_process__new();
+	char *text;
+	size_t i;
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(vigil_process__set_str(&p->binary, "/bin/sh", 7), 0);
+	for (i = 0; i < VIGIL_ARRAY_SIZE(hooks); i++) {
+		struct vigil_event ev = {.type = hooks[i]->type, .process = p, .pod = pods[i]};
+
+		ev.policy.hook = hooks[i];
+		ev.policy.action = VIGIL_EVENT_ACTION_POST;
+		vigil_metrics__count_event(m, &ev);
+	}
+	vigil_process__free(p);
+	count(m, VIGIL_EVENT_KPROBE, "/bin/sh", &kprobe, VIGIL_EVENT_ACTION_POST, false);
+	text = render(m);
+	assert_int_equal(value_of(text, "tetragon_events_total",
+				  "binary=/bin/sh,namespace=team-a,node_name=n1,pod=web-1,type=PROCESS_KPROBE,workload=web"), 2);
+	assert_int_equal(value_of(text, "tetragon_events_total",
+				  "binary=/bin/sh,namespace=team-b,node_name=n1,pod=db-0,type=PROCESS_KPROBE,workload=db"), 1);
+	assert_int_equal(value_of(text, "tetragon_events_total", PROC_LABELS("/bin/sh") ",type=PROCESS_KPROBE,workload="), 1);
+	assert_int_equal(value_of(text, "tetragon_policy_events_total",
+				  "binary=/bin/sh,hook=kprobe:security_bprm_check,namespace=team-a,node_name=n1,pod=web-1,"
+				  "policy=block-curl,workload=web"), 1);
+	assert_int_equal(value_of(text, "tetragon_policy_events_total",
+				  "binary=/bin/sh,hook=tracepoint:syscalls/sys_enter_openat,namespace=team-a,node_name=n1,"
+				  "pod=web-1,policy=opens,workload=web"), 1);
+	/* the generic ops of tetragon_msg_op_total are the events of each kind */
+	assert_int_equal(value_of(text, "tetragon_msg_op_total", "msg_op=13"), 4);
+	assert_int_equal(value_of(text, "tetragon_msg_op_total", "msg_op=14"), 1);
+	free(text);
+	vigil_metrics__free(m);
+}
+
 static void test_tetragon_syscalls_total_names_raw_syscalls(void **state)
 {
 	struct vigil_metrics *m = metrics_named(VIGIL_METRICS_NAMES_TETRAGON);
@@ -718,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_binary_labels_stay_on_a_loopback_endpoint),
 		cmocka_unit_test(test_binary_labels_are_hidden_by_default_on_a_non_loopback_endpoint),
 		cmocka_unit_test(test_binary_labels_on_or_off_when_asked_whatever_the_endpoint),
+		cmocka_unit_test(test_tetragon_families_carry_the_pod_and_sum_per_pod),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
