@@ -71,7 +71,7 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 	if (a->opts.output == VIGIL_OUTPUT_NONE && !a->exporter)
 		return;
 	/* the text sinks render from the bus bytes, so they print what subscribers print */
-	msg = vigil_msg__decode(a->msgpack.data, a->msgpack.len);
+	msg = vigil_msg__decode_own(a->msgpack.data, a->msgpack.len);
 	if (!msg) {
 		a->counters.encode_errors++;
 		return;

@@ -34,8 +34,17 @@ static inline void encode_out_begin(struct encode_out *o, struct vigil_buf *buf)
 
 static inline void encode_put(struct encode_out *o, const void *data, size_t len)
 {
+	struct vigil_buf *b = o->buf;
+
+	/* the common case inline (room left, no error): a tree is hundreds of small writes */
+	if (!o->err && len < b->cap - b->len && b->data) {
+		memcpy(b->data + b->len, data, len);
+		b->len += len;
+		b->data[b->len] = '\0';
+		return;
+	}
 	if (!o->err)
-		o->err = vigil_buf_append(o->buf, data, len);
+		o->err = vigil_buf_append(b, data, len);
 }
 
 static inline void encode_puts(struct encode_out *o, const char *s)

@@ -92,15 +92,21 @@ static void put_float(struct encode_out *o, double v, bool single)
 	}
 }
 
+/* Decimal digits by hand: snprintf was a tenth of a JSON line's cost. */
 static void put_number(struct encode_out *o, const msgpack_object *v)
 {
-	char num[24];
+	char num[24], *p = num + sizeof(num);
+	bool neg = v->type != MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.i64 < 0;
+	/* the magnitude as unsigned, INT64_MIN included */
+	uint64_t u = neg ? 0 - (uint64_t)v->via.i64 : v->via.u64;
 
-	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		snprintf(num, sizeof(num), "%" PRIu64, v->via.u64);
-	else
-		snprintf(num, sizeof(num), "%" PRId64, v->via.i64);
-	encode_puts(o, num);
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (neg)
+		*--p = '-';
+	encode_put(o, p, (size_t)(num + sizeof(num) - p));
 }
 
 static void render(struct encode_out *o, const msgpack_object *v, int depth);
