@@ -32,6 +32,11 @@ VIGIL_API struct vigil_msg *vigil_msg__decode(const void *data, size_t len);
  * sinks), without the flat scan that guards msgpack-c from other processes' bytes. Never
  * for bytes from outside. Not exported. */
 struct vigil_msg *vigil_msg__decode_own(const void *data, size_t len);
+/* The JSON line of a message vigil_encode_msgpack wrote in this process, before the bus
+ * stamped it, rendered straight from its bytes without unpacking: what vigil_msg__to_json
+ * prints for it. Appends; 0, -ENOMEM, or -EINVAL for a form the encoder does not write.
+ * Never for bytes from outside. Not exported. */
+int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *out);
 /* Accepts NULL. */
 VIGIL_API void vigil_msg__free(struct vigil_msg *m);
 

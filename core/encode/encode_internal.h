@@ -119,6 +119,7 @@ void encode_tree_arg(struct encode_tree *t, const struct vigil_event_arg *a, con
 
 /* ---- text ---- */
 
+
 /* Decode one UTF-8 sequence from s (n bytes available, n > 0) into *cp. Returns its length,
  * or 0 when the bytes are not valid UTF-8 (overlong forms, surrogates and values past
  * U+10FFFF included), in which case the caller treats s[0] as one stray byte. */
