@@ -34,32 +34,54 @@ static const unsigned char plain[256] = {
 	[0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1,	/* all but '"' and '\\' */
 };
 
+/* Whether JSON takes s as it is: eight bytes at a time, the classic exact "any byte less
+ * than" and "any byte zero" tests (on x ^ '"' and x ^ '\\') plus the top bits; the tail
+ * byte by byte. */
+static bool all_plain(const unsigned char *s, size_t n)
+{
+	const uint64_t lo = 0x0101010101010101ULL, hi = 0x8080808080808080ULL;
+	uint64_t x, q, b;
+	size_t i = 0;
+
+	for (; n - i >= 8; i += 8) {
+		memcpy(&x, s + i, 8);
+		q = x ^ (lo * '"');
+		b = x ^ (lo * '\\');
+		if (((x - lo * 0x20) & ~x & hi) | (x & hi) | ((q - lo) & ~q & hi) | ((b - lo) & ~b & hi))
+			return false;
+	}
+	for (; i < n; i++)
+		if (!plain[s[i]])
+			return false;
+	return true;
+}
+
 /* Bytes that are not UTF-8 become U+FFFD, one per byte, as Go's encoding/json does:
  * protojson would refuse the whole event, and a file name is allowed to be any bytes. */
 static void put_string(struct encode_out *o, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
+	struct vigil_buf *buf = o->buf;
 	size_t i = 0, run = 0, len;
 	uint32_t cp;
 
+	/* most strings need no escape: one write, quotes included */
+	if (all_plain(s, n)) {
+		if (!o->err && buf->data && n + 2 < buf->cap - buf->len) {
+			buf->data[buf->len] = '"';
+			memcpy(buf->data + buf->len + 1, s, n);
+			buf->data[buf->len + 1 + n] = '"';
+			buf->len += n + 2;
+			buf->data[buf->len] = '\0';
+		} else {
+			encode_put(o, "\"", 1);
+			encode_put(o, s, n);
+			encode_put(o, "\"", 1);
+		}
+		return;
+	}
 	encode_put(o, "\"", 1);
 	while (i < n) {
-		/* eight plain bytes at a time: the classic exact "any byte less than" and "any
-		 * byte zero" tests (on x ^ '"' and x ^ '\\'), plus the top bits; a hit goes
-		 * byte by byte below */
-		while (n - i >= 8) {
-			const uint64_t lo = 0x0101010101010101ULL, hi = 0x8080808080808080ULL;
-			uint64_t x, q, b;
-
-			memcpy(&x, s + i, 8);
-			q = x ^ (lo * '"');
-			b = x ^ (lo * '\\');
-			if (((x - lo * 0x20) & ~x & hi) | (x & hi) | ((q - lo) & ~q & hi) | ((b - lo) & ~b & hi))
-				break;
-			i += 8;
-		}
-		if (i >= n)
-			break;
 		if (plain[s[i]]) {
 			i++;
 			continue;
