@@ -81,10 +81,43 @@ struct encode_tree {
 	const struct vigil_event *ev;	/* its optional process fields (user names) */
 };
 
+/* A string in one write, header and body (msgpack-c's packer makes two calls through its
+ * callback); the header forms are the packer's: fixstr, str8, str16, str32. */
 static inline void encode_tree_strn(struct encode_tree *t, const char *s, size_t n)
 {
-	msgpack_pack_str(&t->pk, n);
-	msgpack_pack_str_body(&t->pk, s, n);
+	struct vigil_buf *b = t->out.buf;
+	unsigned char h[5];
+	size_t hl;
+
+	if (n < 32) {
+		h[0] = (unsigned char)(0xa0 | n);
+		hl = 1;
+	} else if (n < 256) {
+		h[0] = 0xd9;
+		h[1] = (unsigned char)n;
+		hl = 2;
+	} else if (n < 65536) {
+		h[0] = 0xda;
+		h[1] = (unsigned char)(n >> 8);
+		h[2] = (unsigned char)n;
+		hl = 3;
+	} else {
+		h[0] = 0xdb;
+		h[1] = (unsigned char)(n >> 24);
+		h[2] = (unsigned char)(n >> 16);
+		h[3] = (unsigned char)(n >> 8);
+		h[4] = (unsigned char)n;
+		hl = 5;
+	}
+	if (!t->out.err && b->data && hl + n < b->cap - b->len) {
+		memcpy(b->data + b->len, h, hl);
+		memcpy(b->data + b->len + hl, s, n);
+		b->len += hl + n;
+		b->data[b->len] = '\0';
+		return;
+	}
+	encode_put(&t->out, h, hl);
+	encode_put(&t->out, s, n);
 }
 
 static inline void encode_tree_str(struct encode_tree *t, const char *s)
