@@ -20,7 +20,7 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 	const struct vigil_event *ev = in;
 	struct vigil_msg *msg;
 	uint64_t seq = 0;
-	bool rules;
+	bool rules, json_line;
 
 	/* the optional process fields, when asked for: on a copy, the caller's is const */
 	if (a->opts.ancestors || a->opts.username_metadata || a->opts.process_cred || a->opts.redaction) {
@@ -55,6 +55,15 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 		a->counters.encode_errors++;
 		return;
 	}
+	/* the JSON line from the bytes just built, before the stamp: nothing is unpacked
+	 * (the compact line and the export file read the decoded tree, below) */
+	json_line = a->opts.output == VIGIL_OUTPUT_JSON;
+	if (json_line) {
+		vigil_buf_reset(&a->line);
+		json_line = !vigil_json_from_own_msgpack(a->msgpack.data, a->msgpack.len, &a->line);
+		if (!json_line)
+			a->counters.encode_errors++;
+	}
 	/* stamped with the next sequence number (subscribers count holes from it); a slow or
 	 * absent subscriber costs a counted drop, never a blocked reader */
 	if (vigil_pub__publish(a->pub, &a->msgpack, &seq) == -EINVAL) {
@@ -71,11 +80,13 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 	rules = a->luahost && vigil_luahost__wants(a->luahost, ev->type);
 	if (rules)
 		vigil_luahost__post(a->luahost, ev->type, a->msgpack.data, a->msgpack.len);
-	/* the text sinks read the decoded event: decode once, and only for them */
-	if (a->opts.output == VIGIL_OUTPUT_NONE && !a->exporter)
+	if (json_line)
+		write_line(a, stdout, &a->line);
+	/* the compact line and the export file read the decoded tree: decode only for them.
+	 * They render from the bus bytes, so they print what subscribers print */
+	if (a->opts.output != VIGIL_OUTPUT_COMPACT && !a->exporter)
 		return;
-	/* the text sinks render from the bus bytes, so they print what subscribers print */
-	msg = vigil_msg__decode(a->msgpack.data, a->msgpack.len);
+	msg = vigil_msg__decode_own(a->msgpack.data, a->msgpack.len);
 	if (!msg) {
 		a->counters.encode_errors++;
 		return;
@@ -83,14 +94,11 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 	/* export: allow/deny lists, rate limit, field filters, rotation (core/export) */
 	if (a->exporter && vigil_exporter__write(a->exporter, msg, ev))
 		a->counters.output_errors++;
-	if (a->opts.output != VIGIL_OUTPUT_NONE) {
+	if (a->opts.output == VIGIL_OUTPUT_COMPACT) {
 		struct vigil_compact_opts copts = {.color = a->opts.color};
-		int err;
 
 		vigil_buf_reset(&a->line);
-		err = a->opts.output == VIGIL_OUTPUT_JSON ? vigil_msg__to_json(msg, &a->line)
-							  : vigil_msg__to_compact(msg, &copts, &a->line);
-		if (!err)
+		if (!vigil_msg__to_compact(msg, &copts, &a->line))
 			write_line(a, stdout, &a->line);
 	}
 	vigil_msg__free(msg);

@@ -71,7 +71,9 @@ VIGIL_API void vigil_pub__close(struct vigil_pub *p);
  * 0, -EINVAL when msg does not start with a map, -ENOMEM (msg unchanged on failure). */
 VIGIL_API int vigil_bus_stamp(struct vigil_buf *msg, uint64_t incarnation, uint64_t seq);
 /* Read the stamp of a message: 0, -ENOENT when it has none (or a 0 in either), -EBADMSG
- * when the bytes are not one msgpack map. */
+ * when the bytes are not one msgpack map. One walk over the bytes (they are checked as
+ * vigil_msgpack_scan checks them), and only the root's last two entries are read, as
+ * vigil_msg__decode takes them: a stamp key elsewhere in the map is not a stamp. */
 VIGIL_API int vigil_bus_stamp_read(const void *data, size_t len, uint64_t *incarnation, uint64_t *seq);
 
 /* What a subscriber saw of the stream (vigil_sub__delivery), counted from the stamps. */

@@ -145,40 +145,54 @@ static bool is_key(const unsigned char *p, size_t len, const char *key)
 	return len == head + n && !memcmp(p + head, key, n);
 }
 
+/* Root child i's bytes: from its start to the next child's, or to the end. */
+static const unsigned char *tail_item(const unsigned char *d, const struct vigil_msgpack_tail *t, uint64_t i,
+				      size_t *len)
+{
+	size_t start = t->start[i % VIGIL_MSGPACK_TAIL];
+	size_t end = i + 1 < t->items ? t->start[(i + 1) % VIGIL_MSGPACK_TAIL] : t->len;
+
+	*len = end - start;
+	return d + start;
+}
+
 int vigil_bus_stamp_read(const void *data, size_t len, uint64_t *incarnation, uint64_t *seq)
 {
-	const unsigned char *d = data;
-	size_t off, used, klen;
-	uint64_t n, i, inc = 0, sq = 0;
+	const unsigned char *d = data, *k, *v;
+	struct vigil_msgpack_tail t;
+	uint64_t entries, e, stop, val, inc = 0, sq = 0;
 	bool have_inc = false, have_seq = false;
+	size_t klen, vlen;
 
 	if (!d || !len)
 		return -EBADMSG;
-	/* the whole message must be one well-formed object before its entries are walked */
-	if (vigil_msgpack_scan(d, len, &used) || used != len)
+	/* one walk proves the message is one well-formed object and notes where the root's
+	 * last entries start: the stamp is there, nothing else is read again */
+	if (vigil_msgpack_scan_tail(d, len, &t))
 		return -EBADMSG;
-	if (d[0] >= 0x80 && d[0] <= 0x8f) {
-		n = d[0] & 0x0f;
-		off = 1;
-	} else if (d[0] == 0xde) {
-		n = ((uint64_t)d[1] << 8) | d[2];
-		off = 3;
-	} else if (d[0] == 0xdf) {
-		n = ((uint64_t)d[1] << 24) | ((uint64_t)d[2] << 16) | ((uint64_t)d[3] << 8) | d[4];
-		off = 5;
-	} else {
+	if (!((d[0] >= 0x80 && d[0] <= 0x8f) || d[0] == 0xde || d[0] == 0xdf))
 		return -EBADMSG;
-	}
-	for (i = 0; i < n; i++) {
-		/* the scan above proved every entry is there: these cannot fail */
-		if (vigil_msgpack_scan(d + off, len - off, &klen) ||
-		    vigil_msgpack_scan(d + off + klen, len - off - klen, &used))
-			return -EBADMSG;
-		if (is_key(d + off, klen, VIGIL_BUS_KEY_SEQ))
-			have_seq = read_uint(d + off + klen, used, &sq);
-		else if (is_key(d + off, klen, VIGIL_BUS_KEY_INCARNATION))
-			have_inc = read_uint(d + off + klen, used, &inc);
-		off += klen + used;
+	/* as vigil_msg__decode takes it: from the last entry back, at most two (a decoded
+	 * event's first entry holds a map, never an integer); when a key repeats the last
+	 * wins; anything else ends it */
+	entries = t.items / 2;
+	stop = entries > VIGIL_BUS_STAMP_ENTRIES ? entries - VIGIL_BUS_STAMP_ENTRIES : 0;
+	for (e = entries; e > stop; e--) {
+		k = tail_item(d, &t, 2 * (e - 1), &klen);
+		v = tail_item(d, &t, 2 * (e - 1) + 1, &vlen);
+		if (!read_uint(v, vlen, &val))
+			break;
+		if (is_key(k, klen, VIGIL_BUS_KEY_SEQ)) {
+			if (!have_seq)
+				sq = val;
+			have_seq = true;
+		} else if (is_key(k, klen, VIGIL_BUS_KEY_INCARNATION)) {
+			if (!have_inc)
+				inc = val;
+			have_inc = true;
+		} else {
+			break;
+		}
 	}
 	if (!have_seq || !have_inc || !sq || !inc)
 		return -ENOENT;

@@ -17,24 +17,54 @@ int64_t vigil_boot_to_wall_offset(void)
 	return ((int64_t)rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
 }
 
+/* digits decimal digits of v at out, zero-padded */
+static void put_digits(char *out, uint32_t v, int digits)
+{
+	while (digits--) {
+		out[digits] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void vigil_format_time(uint64_t wall_ns, char out[40])
 {
+	/* an event formats several times of the same few seconds (its own, its processes'
+	 * starts): the calendar part is kept per thread for the last second seen */
+	static __thread time_t last_secs = -1;
+	static __thread char last[32];
+	static __thread size_t last_n;
 	time_t secs = (time_t)(wall_ns / 1000000000ULL);
 	uint32_t nsec = (uint32_t)(wall_ns % 1000000000ULL);
 	struct tm tm;
 	size_t n;
 
-	gmtime_r(&secs, &tm);
-	n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (secs != last_secs) {
+		gmtime_r(&secs, &tm);
+		last_n = strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
+		if (last_n > 28)	/* never: uint64 ns end in year 2554; room for ".123456789Z" */
+			last_n = 0;
+		last_secs = secs;
+	}
+	n = last_n;
+	memcpy(out, last, n);
 	/* protojson prints 0, 3, 6 or 9 fractional digits: the shortest that is exact */
-	if (nsec == 0)
-		snprintf(out + n, 40 - n, "Z");
-	else if (nsec % 1000000 == 0)
-		snprintf(out + n, 40 - n, ".%03uZ", nsec / 1000000);
-	else if (nsec % 1000 == 0)
-		snprintf(out + n, 40 - n, ".%06uZ", nsec / 1000);
-	else
-		snprintf(out + n, 40 - n, ".%09uZ", nsec);
+	if (nsec == 0) {
+		out[n++] = 'Z';
+	} else {
+		out[n++] = '.';
+		if (nsec % 1000000 == 0) {
+			put_digits(out + n, nsec / 1000000, 3);
+			n += 3;
+		} else if (nsec % 1000 == 0) {
+			put_digits(out + n, nsec / 1000, 6);
+			n += 6;
+		} else {
+			put_digits(out + n, nsec, 9);
+			n += 9;
+		}
+		out[n++] = 'Z';
+	}
+	out[n] = '\0';
 }
 
 /* n decimal digits at s; false if any is not a digit. */

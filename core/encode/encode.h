@@ -28,6 +28,15 @@ struct vigil_msg;
  * NULL + errno (EBADMSG for malformed or trailing bytes, or a root that is not a map whose
  * first key names an event). */
 VIGIL_API struct vigil_msg *vigil_msg__decode(const void *data, size_t len);
+/* vigil_msg__decode of bytes vigil_encode_msgpack wrote in this process (the agent's text
+ * sinks), without the flat scan that guards msgpack-c from other processes' bytes. Never
+ * for bytes from outside. Not exported. */
+struct vigil_msg *vigil_msg__decode_own(const void *data, size_t len);
+/* The JSON line of a message vigil_encode_msgpack wrote in this process, before the bus
+ * stamped it, rendered straight from its bytes without unpacking: what vigil_msg__to_json
+ * prints for it. Appends; 0, -ENOMEM, or -EINVAL for a form the encoder does not write.
+ * Never for bytes from outside. Not exported. */
+int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *out);
 /* Accepts NULL. */
 VIGIL_API void vigil_msg__free(struct vigil_msg *m);
 
@@ -60,6 +69,20 @@ VIGIL_API int vigil_msgpack_scan(const void *data, size_t len, size_t *used);
  * bytes could complete it within max, or -EBADMSG when nothing can (invalid, a length or
  * count that max cannot hold, or max bytes read without an end). */
 VIGIL_API int vigil_msgpack_scan_prefix(const void *data, size_t len, size_t max, size_t *used);
+
+/* Where the root's last children start, from one scan of a whole message: the bus stamp
+ * (core/bus stamp.c) is the root map's last two entries, read without a second walk. */
+#define VIGIL_MSGPACK_TAIL 4
+/* A root map's entries that may hold the bus stamp: its last two (never the first). */
+#define VIGIL_BUS_STAMP_ENTRIES 2
+struct vigil_msgpack_tail {
+	size_t len;				/* the object's length (all of data) */
+	uint64_t items;				/* children of the root (2 per map entry) */
+	size_t start[VIGIL_MSGPACK_TAIL];	/* child i starts at start[i % VIGIL_MSGPACK_TAIL] */
+};
+/* vigil_msgpack_scan of data[0..len) as one whole object (trailing bytes refused), noting
+ * where the root's last VIGIL_MSGPACK_TAIL children start. 0 or -EBADMSG. */
+VIGIL_API int vigil_msgpack_scan_tail(const void *data, size_t len, struct vigil_msgpack_tail *tail);
 
 /* The value of string key `key` in a msgpack map (the first if keys repeat), or NULL when
  * map is not a map or has no such key. For any msgpack tree: control replies, configs. */

@@ -34,8 +34,17 @@ static inline void encode_out_begin(struct encode_out *o, struct vigil_buf *buf)
 
 static inline void encode_put(struct encode_out *o, const void *data, size_t len)
 {
+	struct vigil_buf *b = o->buf;
+
+	/* the common case inline (room left, no error): a tree is hundreds of small writes */
+	if (!o->err && len < b->cap - b->len && b->data) {
+		memcpy(b->data + b->len, data, len);
+		b->len += len;
+		b->data[b->len] = '\0';
+		return;
+	}
 	if (!o->err)
-		o->err = vigil_buf_append(o->buf, data, len);
+		o->err = vigil_buf_append(b, data, len);
 }
 
 static inline void encode_puts(struct encode_out *o, const char *s)
@@ -72,10 +81,43 @@ struct encode_tree {
 	const struct vigil_event *ev;	/* its optional process fields (user names) */
 };
 
+/* A string in one write, header and body (msgpack-c's packer makes two calls through its
+ * callback); the header forms are the packer's: fixstr, str8, str16, str32. */
 static inline void encode_tree_strn(struct encode_tree *t, const char *s, size_t n)
 {
-	msgpack_pack_str(&t->pk, n);
-	msgpack_pack_str_body(&t->pk, s, n);
+	struct vigil_buf *b = t->out.buf;
+	unsigned char h[5];
+	size_t hl;
+
+	if (n < 32) {
+		h[0] = (unsigned char)(0xa0 | n);
+		hl = 1;
+	} else if (n < 256) {
+		h[0] = 0xd9;
+		h[1] = (unsigned char)n;
+		hl = 2;
+	} else if (n < 65536) {
+		h[0] = 0xda;
+		h[1] = (unsigned char)(n >> 8);
+		h[2] = (unsigned char)n;
+		hl = 3;
+	} else {
+		h[0] = 0xdb;
+		h[1] = (unsigned char)(n >> 24);
+		h[2] = (unsigned char)(n >> 16);
+		h[3] = (unsigned char)(n >> 8);
+		h[4] = (unsigned char)n;
+		hl = 5;
+	}
+	if (!t->out.err && b->data && hl + n < b->cap - b->len) {
+		memcpy(b->data + b->len, h, hl);
+		memcpy(b->data + b->len + hl, s, n);
+		b->len += hl + n;
+		b->data[b->len] = '\0';
+		return;
+	}
+	encode_put(&t->out, h, hl);
+	encode_put(&t->out, s, n);
 }
 
 static inline void encode_tree_str(struct encode_tree *t, const char *s)
@@ -109,6 +151,7 @@ bool encode_arg_present(const struct vigil_event_arg *a);
 void encode_tree_arg(struct encode_tree *t, const struct vigil_event_arg *a, const char *label);
 
 /* ---- text ---- */
+
 
 /* Decode one UTF-8 sequence from s (n bytes available, n > 0) into *cp. Returns its length,
  * or 0 when the bytes are not valid UTF-8 (overlong forms, surrogates and values past

@@ -99,10 +99,10 @@ static bool is_container(unsigned char c)
 
 /* Walk the first object once. left[d] counts the objects still owed to the container
  * open at depth d; left[0] is the document itself, which owes one. Every child takes at
- * least one byte, so a count or length that max - off cannot hold is invalid at once. */
-int vigil_msgpack_scan_prefix(const void *data, size_t len, size_t max, size_t *used)
+ * least one byte, so a count or length that max - off cannot hold is invalid at once.
+ * tail, when not NULL, gets where the root's children start (the last four kept). */
+static int scan(const unsigned char *p, size_t len, size_t max, size_t *used, struct vigil_msgpack_tail *tail)
 {
-	const unsigned char *p = data;
 	uint64_t left[ENCODE_MAX_DEPTH + 1], payload, items;
 	size_t off = 0, hlen;
 	int depth = 0;
@@ -117,6 +117,8 @@ int vigil_msgpack_scan_prefix(const void *data, size_t len, size_t max, size_t *
 			continue;
 		}
 		left[depth]--;
+		if (depth == 1 && tail)
+			tail->start[tail->items++ % VIGIL_MSGPACK_TAIL] = off;
 		if (off >= len)
 			goto short_read;
 		c = p[off];
@@ -145,11 +147,31 @@ short_read:
 	return len >= max ? -EBADMSG : -EAGAIN;
 }
 
+int vigil_msgpack_scan_prefix(const void *data, size_t len, size_t max, size_t *used)
+{
+	return scan(data, len, max, used, NULL);
+}
+
 int vigil_msgpack_scan(const void *data, size_t len, size_t *used)
 {
-	int err = vigil_msgpack_scan_prefix(data, len, len, used);
+	int err = scan(data, len, len, used, NULL);
 
 	return err == -EAGAIN ? -EBADMSG : err;
+}
+
+int vigil_msgpack_scan_tail(const void *data, size_t len, struct vigil_msgpack_tail *tail)
+{
+	size_t used = 0;
+	int err;
+
+	memset(tail, 0, sizeof(*tail));
+	err = scan(data, len, len, &used, tail);
+	if (!err && used != len)
+		err = -EBADMSG;
+	if (err)
+		return -EBADMSG;
+	tail->len = len;
+	return 0;
 }
 
 void vigil_msg__free(struct vigil_msg *m)
@@ -173,8 +195,11 @@ static void take_stamp(struct vigil_msg *m)
 	const msgpack_object_kv *kv;
 	bool have_seq = false, have_inc = false;
 
-	/* from the end, as a reader of the bytes sees them: when a key repeats, the last wins */
-	while (map->size > 1) {
+	uint32_t stop = map->size > VIGIL_BUS_STAMP_ENTRIES + 1 ? map->size - VIGIL_BUS_STAMP_ENTRIES : 1;
+
+	/* from the end, as a reader of the bytes sees them (core/bus stamp.c reads the last
+	 * two entries only, without walking the rest again): when a key repeats, the last wins */
+	while (map->size > stop) {
 		kv = &map->ptr[map->size - 1];
 		if (kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 			break;
@@ -224,7 +249,7 @@ out:
 	return err;
 }
 
-struct vigil_msg *vigil_msg__decode(const void *data, size_t len)
+static struct vigil_msg *decode(const void *data, size_t len, bool trusted)
 {
 	struct vigil_msg *m = NULL;
 	size_t off = 0, used = 0;
@@ -234,8 +259,8 @@ struct vigil_msg *vigil_msg__decode(const void *data, size_t len)
 		err = -EBADMSG;
 		goto err_out;
 	}
-	err = vigil_msgpack_scan(data, len, &used);
-	if (!err && used != len)
+	err = trusted ? 0 : vigil_msgpack_scan(data, len, &used);
+	if (!err && !trusted && used != len)
 		err = -EBADMSG;		/* trailing bytes */
 	if (err)
 		goto err_out;
@@ -272,6 +297,16 @@ err_out:
 	vigil_msg__free(m);
 	errno = -err;
 	return NULL;
+}
+
+struct vigil_msg *vigil_msg__decode(const void *data, size_t len)
+{
+	return decode(data, len, false);
+}
+
+struct vigil_msg *vigil_msg__decode_own(const void *data, size_t len)
+{
+	return decode(data, len, true);
 }
 
 int vigil_msg__delivery(const struct vigil_msg *m, uint64_t *incarnation, uint64_t *seq)

@@ -249,7 +249,7 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 {
 	bool caps = encode_caps_known(&p->caps);
 	const char *user = t->ev->user_name ? t->ev->user_name(t->ev->user_ctx, p) : NULL;
-	struct binprops bp;
+	struct binprops bp = {0};	/* (gcc cannot see binary_properties() sets it) */
 	/* exec only, and only its process (Tetragon's UpdateExecOutsideCache) */
 	bool props = t->ev->binary_properties && t->ev->type == VIGIL_EVENT_EXEC && p == t->ev->process &&
 		     key && !strcmp(key, "process") && binary_properties(p, &bp);

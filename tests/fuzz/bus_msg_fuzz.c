@@ -134,12 +134,35 @@ static void stamp(const uint8_t *data, size_t size, const struct vigil_msg *m)
 		check(r == 0 && minc == inc && mseq == seq, "stamp: the decoded view and the reader disagree");
 }
 
+/* The agent's own JSON path (straight from the bytes, for its own encoding only) must stay
+ * in bounds on any bytes, and print what the decoded view prints whenever both render and
+ * decoding hid nothing (no stamp entries taken off the root). */
+static void own_json(const uint8_t *data, size_t size, const struct vigil_msg *m)
+{
+	struct vigil_buf own = {0}, view = {0};
+	uint64_t entries = 0;
+	int r = vigil_json_from_own_msgpack(data, size, &own);
+
+	if (size && data[0] >= 0x80 && data[0] <= 0x8f)
+		entries = data[0] & 0x0f;
+	else if (size >= 3 && data[0] == 0xde)
+		entries = ((uint64_t)data[1] << 8) | data[2];
+	else if (size >= 5 && data[0] == 0xdf)
+		entries = ((uint64_t)data[1] << 24) | ((uint64_t)data[2] << 16) | ((uint64_t)data[3] << 8) | data[4];
+	if (m && !r && vigil_msg__root(m)->via.map.size == entries && !vigil_msg__to_json(m, &view))
+		check(own.len == view.len && !memcmp(own.data, view.data, own.len),
+		      "own JSON: differs from the decoded view's");
+	vigil_buf_free(&own);
+	vigil_buf_free(&view);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vigil_msg *m = vigil_msg__decode(data, size);
 	size_t cut;
 
 	stamp(data, size, m);
+	own_json(data, size, m);
 	if (!m)
 		return 0;
 	check(vigil_msg__type_key(m) != NULL, "decode: no type key");

@@ -264,10 +264,17 @@ static struct vigil_msg *wire(struct state *s, const struct vigil_event *ev)
 	return s->msg;
 }
 
+/* The JSON line of ev, as subscribers print it; the agent's own stdout path (straight from
+ * the encoded bytes, nothing unpacked) must print the same, byte for byte. */
 static const char *json_of(struct state *s, const struct vigil_event *ev)
 {
+	struct vigil_buf own = {0};
+
 	vigil_buf_reset(&s->out);
 	assert_int_equal(vigil_msg__to_json(wire(s, ev), &s->out), 0);
+	assert_int_equal(vigil_json_from_own_msgpack(s->wire.data, s->wire.len, &own), 0);
+	assert_string_equal(own.data, s->out.data);
+	vigil_buf_free(&own);
 	return s->out.data;
 }
 
