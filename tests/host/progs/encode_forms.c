@@ -171,7 +171,9 @@ static int args_line(enum vigil_event_type type, int which)
 		arg(VIGIL_ARG_SYSCALL64, false, NULL)->value = 0;
 		arg(VIGIL_ARG_SINT8, false, NULL)->value = (uint64_t)-1;
 		arg(VIGIL_ARG_UINT16, false, NULL)->value = 65535;
-		ev.policy.has_return = true;
+		/* a uprobe's return is vigil's extension, left out of the Tetragon-pure export
+		 * (core/export/pure.c); the other kinds have no return probes */
+		ev.policy.has_return = type == VIGIL_EVENT_KPROBE;
 		ev.policy.ret.type = VIGIL_ARG_INT;
 		ev.policy.ret.value = (uint64_t)-13;
 		ev.policy.return_action = VIGIL_EVENT_ACTION_POST;
