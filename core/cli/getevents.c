@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nanomsg/nn.h>
-
 #include "bus/bus.h"
 #include "cli.h"
 #include "encode/encode.h"
@@ -601,11 +599,9 @@ static int follow_bus(struct vigil_sub *sub, const struct getevents_args *a, str
 		      const struct timespec *start)
 {
 	if (a->reconnect_ms > 0)
-		nn_setsockopt(vigil_sub__socket(sub), NN_SOL_SOCKET, NN_RECONNECT_IVL, &(int){(int)a->reconnect_ms},
-			      sizeof(int));
+		vigil_sub__set(sub, VIGIL_SUB_RECONNECT_MS, (int)a->reconnect_ms);
 	if (a->max_recv > 0)
-		nn_setsockopt(vigil_sub__socket(sub), NN_SOL_SOCKET, NN_RCVMAXSIZE, &(int){(int)a->max_recv},
-			      sizeof(int));
+		vigil_sub__set(sub, VIGIL_SUB_MAX_MESSAGE, (int)a->max_recv);
 	vigil_sub__on_gap(sub, on_gap, NULL);
 	while (!stopping && pr->count != 0) {
 		void *data = NULL;
