@@ -19,18 +19,27 @@
 
 static const char status_req[] = "\x81\xa3" "cmd" "\xa6" "status";	/* {"cmd": "status"} */
 
+/* The agent's status reply unpacked into up (reply holds its bytes; free both either way).
+ * 0 or -errno (-ETIMEDOUT: no agent, -EBADMSG: not msgpack). */
+static int agent_status(const char *control, int timeout_ms, struct vigil_buf *reply, msgpack_unpacked *up)
+{
+	size_t off = 0;
+	int err;
+
+	msgpack_unpacked_init(up);
+	err = vigil_ctl_request(control, status_req, sizeof(status_req) - 1, reply, timeout_ms);
+	if (!err && msgpack_unpack_next(up, reply->data, reply->len, &off) != MSGPACK_UNPACK_SUCCESS)
+		err = -EBADMSG;
+	return err;
+}
+
 /* The agent's status reply as JSON into out; 0 or -errno (-ETIMEDOUT: no agent). */
 static int agent_status_json(const char *control, int timeout_ms, struct vigil_buf *out)
 {
 	struct vigil_buf reply = {0};
 	msgpack_unpacked up;
-	size_t off = 0;
-	int err;
+	int err = agent_status(control, timeout_ms, &reply, &up);
 
-	err = vigil_ctl_request(control, status_req, sizeof(status_req) - 1, &reply, timeout_ms);
-	msgpack_unpacked_init(&up);
-	if (!err && msgpack_unpack_next(&up, reply.data, reply.len, &off) != MSGPACK_UNPACK_SUCCESS)
-		err = -EBADMSG;
 	if (!err)
 		err = vigil_json_from_msgpack(&up.data, out);
 	msgpack_unpacked_destroy(&up);
@@ -44,13 +53,8 @@ static int agent_version(const char *control, int timeout_ms, char *out, size_t 
 	struct vigil_buf reply = {0};
 	const msgpack_object *v;
 	msgpack_unpacked up;
-	size_t off = 0;
-	int err;
+	int err = agent_status(control, timeout_ms, &reply, &up);
 
-	err = vigil_ctl_request(control, status_req, sizeof(status_req) - 1, &reply, timeout_ms);
-	msgpack_unpacked_init(&up);
-	if (!err && msgpack_unpack_next(&up, reply.data, reply.len, &off) != MSGPACK_UNPACK_SUCCESS)
-		err = -EBADMSG;
 	v = err ? NULL : vigil_msgpack_get(&up.data, "version");
 	if (!err && (!v || v->type != MSGPACK_OBJECT_STR))
 		err = -EBADMSG;
