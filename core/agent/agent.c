@@ -524,7 +524,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	}
 	if (a->user_efd >= 0)
 		close(a->user_efd);
-	vigil_loader__destroy(a->loader);
+	vigil_loader__close(a->loader);
 	vigil_decoder__free(a->decoder);
 	if (a->kallsyms_fd >= 0)
 		close(a->kallsyms_fd);

@@ -12,7 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "loader/loader.h"
+#include "loader/loader_maps.h"
 #include "sensors_internal.h"	/* generic.h: the skeleton's config type */
 #include "generic.skel.h"
 #include "generic_strnstr.skel.h"	/* only its ELF bytes: see open_generic() */
