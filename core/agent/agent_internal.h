@@ -9,6 +9,7 @@
 
 #include "agent.h"
 #include "bus/bus.h"
+#include "decode/decode.h"
 #include "encode/encode.h"
 #include "events/events.h"
 #include "export/export.h"
