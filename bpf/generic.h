@@ -5,7 +5,7 @@
  * instance's read-only data before load, so the verifier sees it as constants and prunes
  * every selector, filter and action the hook does not use. Strings, addresses and InMap
  * values live in the instance's own maps, keyed by a filter id the compiler assigns.
- * Records are decoded by core/events/decode_generic.c.
+ * Records are decoded by core/decode/decode_generic.c.
  */
 #ifndef VIGIL_BPF_GENERIC_H
 #define VIGIL_BPF_GENERIC_H

@@ -1,6 +1,6 @@
 /* process.h - the process lifecycle records and map values both sides compile.
  *
- * Written by bpf/process.bpf.c, decoded by core/events/decode.c. Fixed-width types and
+ * Written by bpf/process.bpf.c, decoded by core/decode/decode.c. Fixed-width types and
  * fixed-size arrays only; every record opens with struct vigil_msg_hdr and the reader
  * checks hdr.size against the size it expects before decoding.
  */

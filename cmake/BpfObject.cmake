@@ -4,6 +4,17 @@ find_program(BPFTOOL_EXE NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
 find_program(BPF_CLANG_EXE NAMES clang clang-14 REQUIRED)
 
 set(VIGIL_VMLINUX_BTF "/sys/kernel/btf/vmlinux" CACHE FILEPATH "BTF used to generate vmlinux.h")
+# The architecture the BPF objects read registers and syscall arguments for (libbpf's
+# bpf_tracing.h __TARGET_ARCH_<arch>): the target's by default. Another architecture also
+# needs that architecture's BTF in VIGIL_VMLINUX_BTF and its syscall table
+# (VIGIL_UNISTD_H, core/sensors).
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64)$")
+  set(vigil_default_bpf_arch arm64)
+else()
+  set(vigil_default_bpf_arch x86)
+endif()
+set(VIGIL_BPF_ARCH ${vigil_default_bpf_arch} CACHE STRING "__TARGET_ARCH of the BPF objects: x86 or arm64")
+set_property(CACHE VIGIL_BPF_ARCH PROPERTY STRINGS x86 arm64)
 set(VIGIL_BPF_GEN ${CMAKE_BINARY_DIR}/bpf-gen)
 set(VIGIL_VMLINUX_H ${VIGIL_BPF_GEN}/vmlinux.h)
 
@@ -29,7 +40,7 @@ function(vigil_bpf_object name source)
   set(skel ${VIGIL_BPF_GEN}/${name}.skel.h)
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${BPF_CLANG_EXE} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror
+    COMMAND ${BPF_CLANG_EXE} -g -O2 -target bpf -D__TARGET_ARCH_${VIGIL_BPF_ARCH} -Wall -Werror
             -Wno-unused-function -Wno-compare-distinct-pointer-types
             -I${VIGIL_BPF_GEN} -I${CMAKE_SOURCE_DIR}/bpf -I${CMAKE_SOURCE_DIR}/bpf/include
             -c ${source} -o ${obj}

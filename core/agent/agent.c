@@ -175,12 +175,131 @@ static void init_locks(struct vigil_agent *a)
 	pthread_mutex_init(&a->scopes_lock, NULL);
 }
 
+/* Where events go and what outlives the agent: the pins, the bus, the journal and the metrics.
+ * The bus binds first: subscribers waiting for the agent connect while it loads, and then see
+ * the procFS events of the scan. */
+static int open_outputs(struct vigil_agent *a)
+{
+	a->pins = vigil_pins__open(a->opts.pin_root, a->opts.keep_enforcing);
+	if (!a->pins)
+		return -errno;
+	a->pub = vigil_pub__open(a->opts.events_url, 0660);
+	if (!a->pub)
+		return -errno;
+	if (a->opts.journal_dir) {
+		a->journal = vigil_journal__open(&(struct vigil_journal_opts){
+			.sz = sizeof(struct vigil_journal_opts),
+			.dir = a->opts.journal_dir,
+			.max_bytes = a->opts.journal_max_bytes,
+		});
+		if (!a->journal)
+			return -errno;
+	}
+	a->metrics = vigil_metrics__new(&(struct vigil_metrics_opts){
+		.sz = sizeof(struct vigil_metrics_opts),
+		.binary_labels = (enum vigil_metrics_binary_labels)a->opts.metrics_binary_labels,
+		.names = (enum vigil_metrics_names)a->opts.metrics_names,
+		.node_name = a->node_name,
+		.process_cache_capacity = a->opts.process_cache_size ? a->opts.process_cache_size : 65536,
+	});
+	return a->metrics ? 0 : -errno;
+}
+
+/* What this kernel can do, and the process programs loaded on it. */
+static int open_kernel(struct vigil_agent *a)
+{
+	struct vigil_loader_opts lopts = {.sz = sizeof(lopts)};
+	int err = vigil_probe_kernel(&a->probe);
+
+	if (err)
+		return err;
+	lopts.ringbuf_bytes = a->opts.ringbuf_bytes;
+	lopts.wakeup_batch = a->opts.wakeup_batch;
+	lopts.pin_dir = vigil_pins__run_dir(a->pins);
+	a->loader = vigil_loader__open(&lopts, &a->probe);
+	return a->loader ? 0 : -errno;
+}
+
+/* The process cache, the decoder that fills it, and where container ids and pods come from. */
+static int open_processes(struct vigil_agent *a)
+{
+	struct vigil_pcache_opts copts = {.sz = sizeof(copts)};
+
+	copts.node_name = a->node_name;
+	copts.capacity = a->opts.process_cache_size;
+	a->cache = vigil_pcache__new(&copts);
+	if (!a->cache)
+		return -errno;
+	a->decoder = vigil_decoder__new(a->cache, a->boot_to_wall, a->opts.proc_root);
+	if (!a->decoder)
+		return -errno;
+	vigil_decoder__set_kallsyms(a->decoder, a->kallsyms_fd);
+	a->kallsyms_fd = -1;
+	a->cgroups = vigil_cgroups__new("/proc/self/mounts", a->opts.proc_root, 0);
+	if (!a->cgroups)
+		return -errno;
+	vigil_decoder__set_container_resolver(a->decoder, resolve_container, a->cgroups);
+	if (!a->opts.cri_endpoint || strcmp(a->opts.cri_endpoint, "none")) {
+		struct vigil_cri_opts ropts = { .sz = sizeof(ropts), .endpoint = a->opts.cri_endpoint };
+
+		a->cri = vigil_cri__new(&ropts);
+		if (!a->cri)
+			return -errno;
+		vigil_cri__set_listener(a->cri, on_pods_changed, a);
+	}
+	return 0;
+}
+
+/* The policies' sensors, then the policies themselves. */
+static int open_policies(struct vigil_agent *a)
+{
+	struct vigil_sensors_opts sopts = {.sz = sizeof(sopts)};
+
+	sopts.probe = &a->probe;
+	sopts.loader = a->loader;
+	sopts.wakeup_batch = a->opts.wakeup_batch;
+	sopts.host_ns = vigil_decoder__host_ns(a->decoder);
+	sopts.pin_dir = vigil_pins__run_dir(a->pins);
+	a->sensors = vigil_sensors__new(&sopts);
+	if (!a->sensors)
+		return -errno;
+	vigil_sensors__set_record_sink(on_user_record, a);
+	vigil_decoder__set_hook_resolver(a->decoder, resolve_hook, a->sensors);
+	return agent_load_policies(a);
+}
+
+/* Rules, metrics, the directory watch and the control socket, once everything they reach runs. */
+static int start_services(struct vigil_agent *a)
+{
+	/* after the policies: a rule's deny() reaches the kernel lists they declare */
+	int err = agent_rules_open(a);
+
+	if (!err)
+		err = start_metrics(a);
+	/* from here on the directories reload without a restart */
+	if (!err)
+		err = agent_watch_start(a);
+	if (err)
+		return err;
+	/* this run enforces now: the previous agent's pins can go without a gap */
+	vigil_pins__remove_previous(a->pins);
+	return agent_control_start(a);
+}
+
+/* /proc/kallsyms shows addresses to the credentials that opened it (CAP_SYSLOG): opened
+ * before the drop, kept for kernelStackTrace's symbols, so the agent need not keep
+ * CAP_SYSLOG itself. */
+static void open_kallsyms(struct vigil_agent *a)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/kallsyms", a->opts.proc_root);
+	a->kallsyms_fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
 struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 {
 	struct vigil_agent *a = calloc(1, sizeof(*a));
-	struct vigil_loader_opts lopts = {.sz = sizeof(lopts)};
-	struct vigil_pcache_opts copts = {.sz = sizeof(copts)};
-	struct vigil_sensors_opts sopts = {.sz = sizeof(sopts)};
 	int err;
 
 	if (!a)
@@ -197,137 +316,26 @@ struct vigil_agent *vigil_agent__new(const struct vigil_agent_opts *opts)
 	err = vigil_mount_fs();
 	if (err)
 		pr_warn("agent: continuing without some BPF filesystems");
-	/* /proc/kallsyms shows addresses to the credentials that opened it (CAP_SYSLOG): opened
-	 * before the drop, kept for kernelStackTrace's symbols, so the agent need not keep
-	 * CAP_SYSLOG itself */
-	{
-		char path[256];
-
-		snprintf(path, sizeof(path), "%s/kallsyms", a->opts.proc_root);
-		a->kallsyms_fd = open(path, O_RDONLY | O_CLOEXEC);
+	open_kallsyms(a);
+	err = a->opts.drop_privileges ? agent_drop_privileges(&a->opts) : 0;
+	if (!err)
+		err = open_outputs(a);
+	if (!err)
+		err = open_kernel(a);
+	if (!err)
+		err = open_processes(a);
+	if (!err)
+		err = open_export(a);
+	if (!err) {
+		err = agent_seed_from_proc(a);
+		err = err < 0 ? err : 0;
 	}
-	if (a->opts.drop_privileges) {
-		err = agent_drop_privileges(&a->opts);
-		if (err)
-			goto err_out;
-	}
-	a->pins = vigil_pins__open(a->opts.pin_root, a->opts.keep_enforcing);
-	if (!a->pins) {
-		err = -errno;
-		goto err_out;
-	}
-
-	/* bind the bus first: subscribers waiting for the agent connect while it loads, and
-	 * then see the procFS events of the scan */
-	a->pub = vigil_pub__open(a->opts.events_url, 0660);
-	if (!a->pub) {
-		err = -errno;
-		goto err_out;
-	}
-	if (a->opts.journal_dir) {
-		a->journal = vigil_journal__open(&(struct vigil_journal_opts){
-			.sz = sizeof(struct vigil_journal_opts),
-			.dir = a->opts.journal_dir,
-			.max_bytes = a->opts.journal_max_bytes,
-		});
-		if (!a->journal) {
-			err = -errno;
-			goto err_out;
-		}
-	}
-	a->metrics = vigil_metrics__new(&(struct vigil_metrics_opts){
-		.sz = sizeof(struct vigil_metrics_opts),
-		.binary_labels = (enum vigil_metrics_binary_labels)a->opts.metrics_binary_labels,
-		.names = (enum vigil_metrics_names)a->opts.metrics_names,
-		.node_name = a->node_name,
-		.process_cache_capacity = a->opts.process_cache_size ? a->opts.process_cache_size : 65536,
-	});
-	if (!a->metrics) {
-		err = -errno;
-		goto err_out;
-	}
-
-	err = vigil_probe_kernel(&a->probe);
 	if (err)
-		goto err_out;
-
-	lopts.ringbuf_bytes = a->opts.ringbuf_bytes;
-	lopts.wakeup_batch = a->opts.wakeup_batch;
-	lopts.pin_dir = vigil_pins__run_dir(a->pins);
-	a->loader = vigil_loader__open(&lopts, &a->probe);
-	if (!a->loader) {
-		err = -errno;
-		goto err_out;
-	}
-
-	copts.node_name = a->node_name;
-	copts.capacity = a->opts.process_cache_size;
-	a->cache = vigil_pcache__new(&copts);
-	if (!a->cache) {
-		err = -errno;
-		goto err_out;
-	}
-	a->decoder = vigil_decoder__new(a->cache, a->boot_to_wall, a->opts.proc_root);
-	if (!a->decoder) {
-		err = -errno;
-		goto err_out;
-	}
-	vigil_decoder__set_kallsyms(a->decoder, a->kallsyms_fd);
-	a->kallsyms_fd = -1;
-	a->cgroups = vigil_cgroups__new("/proc/self/mounts", a->opts.proc_root, 0);
-	if (!a->cgroups) {
-		err = -errno;
-		goto err_out;
-	}
-	vigil_decoder__set_container_resolver(a->decoder, resolve_container, a->cgroups);
-	if (!a->opts.cri_endpoint || strcmp(a->opts.cri_endpoint, "none")) {
-		struct vigil_cri_opts ropts = { .sz = sizeof(ropts), .endpoint = a->opts.cri_endpoint };
-
-		a->cri = vigil_cri__new(&ropts);
-		if (!a->cri) {
-			err = -errno;
-			goto err_out;
-		}
-		vigil_cri__set_listener(a->cri, on_pods_changed, a);
-	}
-	err = open_export(a);
-	if (err)
-		goto err_out;
-	err = agent_seed_from_proc(a);
-	if (err < 0)
 		goto err_out;
 	agent_flush(a);
-
-	sopts.probe = &a->probe;
-	sopts.loader = a->loader;
-	sopts.wakeup_batch = a->opts.wakeup_batch;
-	sopts.host_ns = vigil_decoder__host_ns(a->decoder);
-	sopts.pin_dir = vigil_pins__run_dir(a->pins);
-	a->sensors = vigil_sensors__new(&sopts);
-	if (!a->sensors) {
-		err = -errno;
-		goto err_out;
-	}
-	vigil_sensors__set_record_sink(on_user_record, a);
-	vigil_decoder__set_hook_resolver(a->decoder, resolve_hook, a->sensors);
-	err = agent_load_policies(a);
-	if (err)
-		goto err_out;
-	/* after the policies: a rule's deny() reaches the kernel lists they declare */
-	err = agent_rules_open(a);
-	if (err)
-		goto err_out;
-	err = start_metrics(a);
-	if (err)
-		goto err_out;
-	/* from here on the directories reload without a restart */
-	err = agent_watch_start(a);
-	if (err)
-		goto err_out;
-	/* this run enforces now: the previous agent's pins can go without a gap */
-	vigil_pins__remove_previous(a->pins);
-
-	err = agent_control_start(a);
+	err = open_policies(a);
+	if (!err)
+		err = start_services(a);
 	if (err)
 		goto err_out;
 	return a;
@@ -516,7 +524,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	}
 	if (a->user_efd >= 0)
 		close(a->user_efd);
-	vigil_loader__destroy(a->loader);
+	vigil_loader__close(a->loader);
 	vigil_decoder__free(a->decoder);
 	if (a->kallsyms_fd >= 0)
 		close(a->kallsyms_fd);

@@ -9,6 +9,7 @@
 
 #include "agent.h"
 #include "bus/bus.h"
+#include "decode/decode.h"
 #include "encode/encode.h"
 #include "events/events.h"
 #include "export/export.h"
@@ -206,6 +207,18 @@ struct ctl_list {
 void ctl_list_init(struct ctl_list *l);
 /* Write the array (header, then the items) to pk and release l. */
 void ctl_list_flush(struct ctl_list *l, msgpack_packer *pk);
+
+/* A map packed aside in the same way: each entry's key goes through ctl_map_key, which counts
+ * it, so the header written by ctl_map_flush always says how many entries follow. */
+struct ctl_map {
+	struct ctl_list entries;	/* n counts keys */
+};
+
+void ctl_map_init(struct ctl_map *m);
+/* Pack key into m and count the entry; its value follows on m->entries.pk. */
+msgpack_packer *ctl_map_key(struct ctl_map *m, const char *key);
+/* Write the map (header, then the entries) to pk and release m. */
+void ctl_map_flush(struct ctl_map *m, msgpack_packer *pk);
 
 /* Small msgpack helpers the control files share. */
 const msgpack_object *ctl_get(const msgpack_object *map, const char *key);

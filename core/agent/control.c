@@ -16,6 +16,11 @@ static void pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v)
 	msgpack_pack_uint64(pk, v);
 }
 
+static void map_u64(struct ctl_map *m, const char *k, uint64_t v)
+{
+	msgpack_pack_uint64(ctl_map_key(m, k), v);
+}
+
 static void pack_mechanisms(msgpack_packer *pk, const struct vigil_probe_report *probe)
 {
 	int m;
@@ -35,106 +40,139 @@ static void pack_mechanisms(msgpack_packer *pk, const struct vigil_probe_report 
 	}
 }
 
-static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
+/* What the decoder made of the kernel's records, and the events the agent sent. */
+static void pack_event_counters(struct ctl_map *m, const struct agent_counters *c, struct vigil_agent *a)
 {
-	struct vigil_kernel_counters k = {0};
-	struct vigil_sensors_stats ss = {0};
-	struct vigil_exporter_stats x;
-	struct vigil_journal_stats js;
-	struct agent_counters c;
-	struct vigil_ctl_server *ctl;
 	char key[64];
 	int r;
+
+	map_u64(m, "records", c->decoder.records);
+	map_u64(m, "bad_records", c->decoder.bad_records);
+	map_u64(m, "exec_records", c->decoder.exec);
+	map_u64(m, "clone_records", c->decoder.clone);
+	map_u64(m, "exit_records", c->decoder.exit);
+	map_u64(m, "exit_unknown", c->decoder.exit_unknown);
+	map_u64(m, "events_exec", c->events_exec);
+	map_u64(m, "events_exit", c->events_exit);
+	map_u64(m, "events_policy", c->events_policy);
+	map_u64(m, "events_rules", c->events_rules);	/* alerts, rule actions and status (core/luahost) */
+	map_u64(m, "rules_queue_dropped", vigil_luahost__dropped(a->luahost));
+	map_u64(m, "policy_records", c->decoder.policy);
+	map_u64(m, "policy_records_unknown_hook", c->decoder.unknown_hook);
+	map_u64(m, "procfs_seeded", c->procfs_seeded);
+	/* pods (CRI): events of a container the runtime had not listed yet went without */
+	map_u64(m, "events_pod_unknown", c->events_pod_unknown);
+	/* fanotify watches: opens reported, marks placed, kernel queue overflows, records
+	 * dropped because the reader's queue was full */
+	map_u64(m, "fanotify_events", c->fanotify_events);
+	map_u64(m, "fanotify_marks", c->fanotify_marks);
+	map_u64(m, "fanotify_overflows", c->fanotify_overflows);
+	map_u64(m, "fanotify_records_dropped", c->user_records_dropped);
+	map_u64(m, "fanotify_allowed_past_deadline", c->fanotify_allowed_late);
+	/* events sent with less than usual, and records that produced none, by reason */
+	for (r = 0; r < VIGIL_DEGRADED_COUNT; r++) {
+		snprintf(key, sizeof(key), "events_degraded_%s", vigil_degraded_reason_name(r));
+		map_u64(m, key, c->decoder.degraded[r]);
+	}
+	for (r = 0; r < VIGIL_DROPPED_COUNT; r++) {
+		snprintf(key, sizeof(key), "events_dropped_%s", vigil_dropped_reason_name(r));
+		map_u64(m, key, c->decoder.dropped[r]);
+	}
+	map_u64(m, "output_errors", c->output_errors + c->encode_errors);
+}
+
+/* The kernel side's failure counters (vigil_kernel_counters). */
+static void pack_kernel_counters(struct ctl_map *m, struct vigil_agent *a)
+{
+	struct vigil_kernel_counters k = {0};
+
+	vigil_loader__counters(a->loader, &k);
+	map_u64(m, "kernel_ringbuf_full", k.ringbuf_full);
+	map_u64(m, "kernel_ringbuf_full_exec", k.ringbuf_full_exec);
+	map_u64(m, "kernel_execs_full", k.execs_full);
+	map_u64(m, "kernel_path_read_errors", k.path_read);
+	map_u64(m, "kernel_args_read_errors", k.args_read);
+	map_u64(m, "kernel_return_pending_full", k.pending_full);
+	map_u64(m, "kernel_signal_failed", k.signal_failed);
+	map_u64(m, "kernel_stack_no_room", k.stack_no_room);
+	map_u64(m, "kernel_execs_entries", vigil_loader__execs_count(a->loader));
+}
+
+/* The bus publisher and the journal (--journal-dir: all 0 without one). */
+static void pack_bus_counters(struct ctl_map *m, struct vigil_agent *a)
+{
+	struct vigil_journal_stats js;
+
+	vigil_journal__stats(a->journal, &js);
+	map_u64(m, "bus_sent", vigil_pub__sent(a->pub));
+	map_u64(m, "bus_dropped", vigil_pub__dropped(a->pub));
+	map_u64(m, "bus_last_seq", vigil_pub__last_seq(a->pub));	/* the delivery stamp's */
+	map_u64(m, "journal_written", js.written);
+	map_u64(m, "journal_dropped", js.dropped + js.write_errors);	/* never journaled */
+	map_u64(m, "journal_evicted", js.evicted);			/* removed by --journal-max-mb */
+	map_u64(m, "journal_bytes", js.bytes);
+	map_u64(m, "journal_oldest_seq", js.oldest);
+	map_u64(m, "journal_last_seq", js.last);
+}
+
+/* The process cache, and container ids (core/containers): cgroups looked up, the cached ones
+ * that are a container's, misses answered from the cgroup, and misses nothing answered. */
+static void pack_cache_counters(struct ctl_map *m, const struct agent_counters *c)
+{
+	map_u64(m, "pcache_size", c->pcache.size);
+	map_u64(m, "pcache_evictions", c->pcache.evictions);
+	map_u64(m, "pcache_misses", c->pcache.misses);
+	map_u64(m, "pcache_running", c->pcache.running);
+	map_u64(m, "pcache_evicted_exited", c->pcache.evicted_exited);
+	map_u64(m, "pcache_evicted_running", c->pcache.evicted_live);
+	map_u64(m, "cgroup_lookups", c->cgroups.lookups);
+	map_u64(m, "cgroup_containers_cached", c->cgroups.containers);
+	map_u64(m, "cgroup_resolved", c->cgroups.resolved);
+	map_u64(m, "cgroup_unresolved", c->cgroups.unresolved);
+}
+
+/* The export file (core/export; the same numbers as its vigil_export_* metrics), the control
+ * server's refusals (not root, not in --control-group) and malformed requests, and the sensor
+ * table's size (deleted policies are freed once the reader has drained past them). */
+static void pack_output_counters(struct ctl_map *m, struct vigil_agent *a, struct vigil_ctl_server *ctl)
+{
+	struct vigil_sensors_stats ss = {0};
+	struct vigil_exporter_stats x;
+
+	vigil_exporter__stats(a->exporter, &x);
+	if (a->sensors)
+		vigil_sensors__stats(a->sensors, &ss);
+	map_u64(m, "export_written", x.file.lines);
+	map_u64(m, "export_filtered", x.filtered);
+	map_u64(m, "export_rate_limited", x.rate_limited);
+	map_u64(m, "export_rotations", x.file.rotations);
+	map_u64(m, "export_compressed", x.file.compressed);
+	map_u64(m, "export_errors", x.file.write_errors + x.file.compress_errors + x.errors);
+	map_u64(m, "control_refused", ctl ? vigil_ctl_server__refused(ctl) : 0);
+	map_u64(m, "control_bad_requests", ctl ? vigil_ctl_server__bad_requests(ctl) : 0);
+	map_u64(m, "policies_retired", ss.retired);
+	map_u64(m, "hook_id_slots", ss.id_slots);
+	map_u64(m, "hook_ids_in_use", ss.ids_in_use);
+}
+
+static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
+{
+	struct agent_counters c;
+	struct vigil_ctl_server *ctl;
+	struct ctl_map m;
 
 	pthread_mutex_lock(&a->snap_lock);
 	c = a->snap;
 	ctl = a->ctl;		/* set under this lock once the server runs: it may answer first */
 	pthread_mutex_unlock(&a->snap_lock);
-	vigil_loader__counters(a->loader, &k);
-	vigil_exporter__stats(a->exporter, &x);
 
-	if (a->sensors)
-		vigil_sensors__stats(a->sensors, &ss);
-	vigil_journal__stats(a->journal, &js);
-	msgpack_pack_map(pk, 22 + 6 + 1 + 1 + 4 + VIGIL_DEGRADED_COUNT + VIGIL_DROPPED_COUNT + 1 + 1 + 5 + 1 + 1 + 6 + 4 + 1 + 1 + 5 /* fanotify */);
-	pack_kv_u64(pk, "records", c.decoder.records);
-	pack_kv_u64(pk, "bad_records", c.decoder.bad_records);
-	pack_kv_u64(pk, "exec_records", c.decoder.exec);
-	pack_kv_u64(pk, "clone_records", c.decoder.clone);
-	pack_kv_u64(pk, "exit_records", c.decoder.exit);
-	pack_kv_u64(pk, "exit_unknown", c.decoder.exit_unknown);
-	pack_kv_u64(pk, "events_exec", c.events_exec);
-	pack_kv_u64(pk, "events_exit", c.events_exit);
-	pack_kv_u64(pk, "events_policy", c.events_policy);
-	pack_kv_u64(pk, "events_rules", c.events_rules);	/* alerts, rule actions and status (core/luahost) */
-	pack_kv_u64(pk, "rules_queue_dropped", vigil_luahost__dropped(a->luahost));
-	pack_kv_u64(pk, "policy_records", c.decoder.policy);
-	pack_kv_u64(pk, "policy_records_unknown_hook", c.decoder.unknown_hook);
-	pack_kv_u64(pk, "procfs_seeded", c.procfs_seeded);
-	pack_kv_u64(pk, "kernel_ringbuf_full", k.ringbuf_full);
-	pack_kv_u64(pk, "kernel_ringbuf_full_exec", k.ringbuf_full_exec);
-	pack_kv_u64(pk, "kernel_execs_full", k.execs_full);
-	pack_kv_u64(pk, "kernel_path_read_errors", k.path_read);
-	pack_kv_u64(pk, "kernel_args_read_errors", k.args_read);
-	pack_kv_u64(pk, "kernel_return_pending_full", k.pending_full);
-	pack_kv_u64(pk, "kernel_signal_failed", k.signal_failed);
-	pack_kv_u64(pk, "kernel_stack_no_room", k.stack_no_room);
-	pack_kv_u64(pk, "bus_sent", vigil_pub__sent(a->pub));
-	pack_kv_u64(pk, "bus_dropped", vigil_pub__dropped(a->pub));
-	pack_kv_u64(pk, "bus_last_seq", vigil_pub__last_seq(a->pub));	/* the delivery stamp's */
-	/* the journal (--journal-dir): all 0 without one */
-	pack_kv_u64(pk, "journal_written", js.written);
-	pack_kv_u64(pk, "journal_dropped", js.dropped + js.write_errors);	/* never journaled */
-	pack_kv_u64(pk, "journal_evicted", js.evicted);			/* removed by --journal-max-mb */
-	pack_kv_u64(pk, "journal_bytes", js.bytes);
-	pack_kv_u64(pk, "journal_oldest_seq", js.oldest);
-	pack_kv_u64(pk, "journal_last_seq", js.last);
-	pack_kv_u64(pk, "pcache_size", c.pcache.size);
-	pack_kv_u64(pk, "pcache_evictions", c.pcache.evictions);
-	pack_kv_u64(pk, "pcache_misses", c.pcache.misses);
-	pack_kv_u64(pk, "pcache_running", c.pcache.running);
-	pack_kv_u64(pk, "kernel_execs_entries", vigil_loader__execs_count(a->loader));
-	pack_kv_u64(pk, "pcache_evicted_exited", c.pcache.evicted_exited);
-	pack_kv_u64(pk, "pcache_evicted_running", c.pcache.evicted_live);
-	/* container ids (core/containers): cgroups looked up, the cached ones that are a
-	 * container's, misses answered from the cgroup, and misses nothing answered */
-	pack_kv_u64(pk, "cgroup_lookups", c.cgroups.lookups);
-	pack_kv_u64(pk, "cgroup_containers_cached", c.cgroups.containers);
-	pack_kv_u64(pk, "cgroup_resolved", c.cgroups.resolved);
-	pack_kv_u64(pk, "cgroup_unresolved", c.cgroups.unresolved);
-	/* pods (CRI): events of a container the runtime had not listed yet went without */
-	pack_kv_u64(pk, "events_pod_unknown", c.events_pod_unknown);
-	/* fanotify watches: opens reported, marks placed, kernel queue overflows, records
-	 * dropped because the reader's queue was full */
-	pack_kv_u64(pk, "fanotify_events", c.fanotify_events);
-	pack_kv_u64(pk, "fanotify_marks", c.fanotify_marks);
-	pack_kv_u64(pk, "fanotify_overflows", c.fanotify_overflows);
-	pack_kv_u64(pk, "fanotify_records_dropped", c.user_records_dropped);
-	pack_kv_u64(pk, "fanotify_allowed_past_deadline", c.fanotify_allowed_late);
-	/* events sent with less than usual, and records that produced none, by reason */
-	for (r = 0; r < VIGIL_DEGRADED_COUNT; r++) {
-		snprintf(key, sizeof(key), "events_degraded_%s", vigil_degraded_reason_name(r));
-		pack_kv_u64(pk, key, c.decoder.degraded[r]);
-	}
-	for (r = 0; r < VIGIL_DROPPED_COUNT; r++) {
-		snprintf(key, sizeof(key), "events_dropped_%s", vigil_dropped_reason_name(r));
-		pack_kv_u64(pk, key, c.decoder.dropped[r]);
-	}
-	pack_kv_u64(pk, "output_errors", c.output_errors + c.encode_errors);
-	/* the export file (core/export); the same numbers as its vigil_export_* metrics */
-	pack_kv_u64(pk, "export_written", x.file.lines);
-	pack_kv_u64(pk, "export_filtered", x.filtered);
-	pack_kv_u64(pk, "export_rate_limited", x.rate_limited);
-	pack_kv_u64(pk, "export_rotations", x.file.rotations);
-	pack_kv_u64(pk, "export_compressed", x.file.compressed);
-	pack_kv_u64(pk, "control_refused", ctl ? vigil_ctl_server__refused(ctl) : 0);	/* not root, not in --control-group */
-	pack_kv_u64(pk, "export_errors", x.file.write_errors + x.file.compress_errors + x.errors);
-	/* faults: malformed control requests dropped, and the sensor table's size (deleted
-	 * policies are freed once the reader has drained past them) */
-	pack_kv_u64(pk, "control_bad_requests", ctl ? vigil_ctl_server__bad_requests(ctl) : 0);
-	pack_kv_u64(pk, "policies_retired", ss.retired);
-	pack_kv_u64(pk, "hook_id_slots", ss.id_slots);
-	pack_kv_u64(pk, "hook_ids_in_use", ss.ids_in_use);
+	ctl_map_init(&m);
+	pack_event_counters(&m, &c, a);
+	pack_kernel_counters(&m, a);
+	pack_bus_counters(&m, a);
+	pack_cache_counters(&m, &c);
+	pack_output_counters(&m, a, ctl);
+	ctl_map_flush(&m, pk);
 }
 
 /* What the agent knows of delivery: its stamp's incarnation and last seq (a subscriber
@@ -195,38 +233,30 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 {
 	struct utsname u;
 	char kernel[sizeof(u.release) + sizeof(u.version) + 2] = "unknown";
+	struct ctl_map m;
 
 	if (!uname(&u))
 		snprintf(kernel, sizeof(kernel), "%s %s", u.release, u.version);
-	msgpack_pack_map(pk, 10 + 1 + 1 + 1 + 1);
-	ctl_pack_str(pk, "ok");
-	msgpack_pack_true(pk);
-	ctl_pack_str(pk, "version");
-	ctl_pack_str(pk, VIGIL_VERSION);
-	ctl_pack_str(pk, "kernel");
-	ctl_pack_str(pk, kernel);
-	ctl_pack_str(pk, "node_name");
-	ctl_pack_str(pk, a->node_name);
-	pack_kv_u64(pk, "uptime_s", (agent_now_ns() - a->started_ns) / 1000000000ULL);
-	ctl_pack_str(pk, "process_mechanism");
-	ctl_pack_str(pk, vigil_loader__mechanism(a->loader));
-	ctl_pack_str(pk, "mechanisms");
-	pack_mechanisms(pk, &a->probe);
+	ctl_map_init(&m);
+	msgpack_pack_true(ctl_map_key(&m, "ok"));
+	ctl_pack_str(ctl_map_key(&m, "version"), VIGIL_VERSION);
+	ctl_pack_str(ctl_map_key(&m, "kernel"), kernel);
+	ctl_pack_str(ctl_map_key(&m, "node_name"), a->node_name);
+	map_u64(&m, "uptime_s", (agent_now_ns() - a->started_ns) / 1000000000ULL);
+	ctl_pack_str(ctl_map_key(&m, "process_mechanism"), vigil_loader__mechanism(a->loader));
+	pack_mechanisms(ctl_map_key(&m, "mechanisms"), &a->probe);
 	/* where container ids come from: "" when the host has no cgroup v2 mount */
-	ctl_pack_str(pk, "cgroup_v2");
-	ctl_pack_str(pk, a->cgroups && vigil_cgroups__mount(a->cgroups) ? vigil_cgroups__mount(a->cgroups) : "");
-	ctl_pack_str(pk, "container_runtime");
-	pack_runtime(pk, a->cri);
-	ctl_pack_str(pk, "counters");
-	pack_counters(pk, a);
-	ctl_pack_str(pk, "policies");
-	agent_policy_list(a, NULL, pk);
-	ctl_pack_str(pk, "policy_dir");		/* its watch, and the files refused (policy_dir.c) */
-	agent_policy_dir_pack(a, pk);
-	ctl_pack_str(pk, "delivery");
-	pack_delivery(pk, a);
-	ctl_pack_str(pk, "metrics");		/* every sample of /metrics (core/metrics) */
-	vigil_metrics__pack(a->metrics, pk);
+	ctl_pack_str(ctl_map_key(&m, "cgroup_v2"),
+		     a->cgroups && vigil_cgroups__mount(a->cgroups) ? vigil_cgroups__mount(a->cgroups) : "");
+	pack_runtime(ctl_map_key(&m, "container_runtime"), a->cri);
+	pack_counters(ctl_map_key(&m, "counters"), a);
+	agent_policy_list(a, NULL, ctl_map_key(&m, "policies"));
+	/* its watch, and the files refused (policy_dir.c) */
+	agent_policy_dir_pack(a, ctl_map_key(&m, "policy_dir"));
+	pack_delivery(ctl_map_key(&m, "delivery"), a);
+	/* every sample of /metrics (core/metrics) */
+	vigil_metrics__pack(a->metrics, ctl_map_key(&m, "metrics"));
+	ctl_map_flush(&m, pk);
 }
 
 static int cmd_status(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
@@ -367,6 +397,26 @@ void ctl_list_flush(struct ctl_list *l, msgpack_packer *pk)
 	if (l->sb.size)
 		pk->callback(pk->data, l->sb.data, l->sb.size);
 	msgpack_sbuffer_destroy(&l->sb);
+}
+
+void ctl_map_init(struct ctl_map *m)
+{
+	ctl_list_init(&m->entries);
+}
+
+msgpack_packer *ctl_map_key(struct ctl_map *m, const char *key)
+{
+	ctl_pack_str(&m->entries.pk, key);
+	m->entries.n++;
+	return &m->entries.pk;
+}
+
+void ctl_map_flush(struct ctl_map *m, msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, m->entries.n);
+	if (m->entries.sb.size)
+		pk->callback(pk->data, m->entries.sb.data, m->entries.sb.size);
+	msgpack_sbuffer_destroy(&m->entries.sb);
 }
 
 void ctl_pack_str(msgpack_packer *pk, const char *s)

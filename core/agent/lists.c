@@ -451,46 +451,37 @@ int agent_policy_list_remove(struct vigil_agent *a, const msgpack_object *req, m
 	return 0;
 }
 
-static void pack_time(msgpack_packer *pk, const char *key, uint64_t wall)
+static void pack_time(struct ctl_map *m, const char *key, uint64_t wall)
 {
 	char buf[40];
 
 	vigil_format_time(wall, buf);
-	ctl_pack_str(pk, key);
-	ctl_pack_str(pk, buf);
+	ctl_pack_str(ctl_map_key(m, key), buf);
 }
 
 static void pack_entry(msgpack_packer *pk, const struct list_entry *e)
 {
+	struct ctl_map m;
 	char dev[24];
 
-	msgpack_pack_map(pk, 4 + 3 * e->is_file + e->has_cause + !!e->evidence[0] + !!e->expires);
-	ctl_pack_str(pk, "list");
-	ctl_pack_str(pk, e->list);
-	ctl_pack_str(pk, "value");
-	ctl_pack_str(pk, e->value);
+	ctl_map_init(&m);
+	ctl_pack_str(ctl_map_key(&m, "list"), e->list);
+	ctl_pack_str(ctl_map_key(&m, "value"), e->value);
 	if (e->is_file) {
 		snprintf(dev, sizeof(dev), "%u:%u", e->file.dev >> 20, e->file.dev & 0xfffff);
-		ctl_pack_str(pk, "device");
-		ctl_pack_str(pk, dev);
-		ctl_pack_str(pk, "inode");
-		msgpack_pack_uint64(pk, e->file.ino);
-		ctl_pack_str(pk, "owner_uid");
-		msgpack_pack_uint32(pk, e->file.uid);
+		ctl_pack_str(ctl_map_key(&m, "device"), dev);
+		msgpack_pack_uint64(ctl_map_key(&m, "inode"), e->file.ino);
+		msgpack_pack_uint32(ctl_map_key(&m, "owner_uid"), e->file.uid);
 	}
-	ctl_pack_str(pk, "by");
-	ctl_pack_str(pk, e->by);
-	if (e->has_cause) {
-		ctl_pack_str(pk, "cause_uid");
-		msgpack_pack_uint32(pk, e->cause_uid);
-	}
-	if (e->evidence[0]) {
-		ctl_pack_str(pk, "evidence_exec_id");
-		ctl_pack_str(pk, e->evidence);
-	}
-	pack_time(pk, "added", e->added);
+	ctl_pack_str(ctl_map_key(&m, "by"), e->by);
+	if (e->has_cause)
+		msgpack_pack_uint32(ctl_map_key(&m, "cause_uid"), e->cause_uid);
+	if (e->evidence[0])
+		ctl_pack_str(ctl_map_key(&m, "evidence_exec_id"), e->evidence);
+	pack_time(&m, "added", e->added);
 	if (e->expires)
-		pack_time(pk, "expires", e->expires);
+		pack_time(&m, "expires", e->expires);
+	ctl_map_flush(&m, pk);
 }
 
 /* {"cmd": "policy_list_values", "list": L}: what was added at run time and is still there */

@@ -117,54 +117,47 @@ int agent_rules_open(struct vigil_agent *a)
 	return err;
 }
 
-static void pack_strs(msgpack_packer *pk, const char *key, const char *const *v, size_t n)
+static void pack_strs(struct ctl_map *m, const char *key, const char *const *v, size_t n)
 {
+	msgpack_packer *pk = ctl_map_key(m, key);
 	size_t i;
 
-	ctl_pack_str(pk, key);
 	msgpack_pack_array(pk, n);
 	for (i = 0; i < n; i++)
 		ctl_pack_str(pk, v[i]);
 }
 
-static void pack_u64(msgpack_packer *pk, const char *key, uint64_t v)
+static void pack_u64(struct ctl_map *m, const char *key, uint64_t v)
 {
-	ctl_pack_str(pk, key);
-	msgpack_pack_uint64(pk, v);
+	msgpack_pack_uint64(ctl_map_key(m, key), v);
 }
 
 static void pack_rule(const struct vigil_rule_status *st, void *ctx)
 {
 	struct ctl_list *l = ctx;
-	msgpack_packer *pk = &l->pk;
+	struct ctl_map m;
 
 	l->n++;
-	msgpack_pack_map(pk, 16 + !!st->reason);
-	ctl_pack_str(pk, "name");
-	ctl_pack_str(pk, st->name);
-	ctl_pack_str(pk, "file");
-	ctl_pack_str(pk, st->file);
-	ctl_pack_str(pk, "state");
-	ctl_pack_str(pk, st->state);
-	if (st->reason) {
-		ctl_pack_str(pk, "reason");
-		ctl_pack_str(pk, st->reason);
-	}
-	ctl_pack_str(pk, "priority");
-	ctl_pack_str(pk, st->priority);
-	ctl_pack_str(pk, "desc");
-	ctl_pack_str(pk, st->desc);
-	pack_strs(pk, "events", st->events, st->nevents);
-	pack_strs(pk, "tags", st->tags, st->ntags);
-	pack_u64(pk, "calls", st->calls);
-	pack_u64(pk, "alerts", st->alerts);
-	pack_u64(pk, "actions", st->actions);
-	pack_u64(pk, "denies_limited", st->denies_limited);
-	pack_u64(pk, "errors", st->errors);
-	pack_u64(pk, "time_ns", st->time_ns);
-	pack_u64(pk, "dropped", st->dropped);
-	pack_u64(pk, "memory", st->memory);
-	pack_u64(pk, "timers", st->timers);
+	ctl_map_init(&m);
+	ctl_pack_str(ctl_map_key(&m, "name"), st->name);
+	ctl_pack_str(ctl_map_key(&m, "file"), st->file);
+	ctl_pack_str(ctl_map_key(&m, "state"), st->state);
+	if (st->reason)
+		ctl_pack_str(ctl_map_key(&m, "reason"), st->reason);
+	ctl_pack_str(ctl_map_key(&m, "priority"), st->priority);
+	ctl_pack_str(ctl_map_key(&m, "desc"), st->desc);
+	pack_strs(&m, "events", st->events, st->nevents);
+	pack_strs(&m, "tags", st->tags, st->ntags);
+	pack_u64(&m, "calls", st->calls);
+	pack_u64(&m, "alerts", st->alerts);
+	pack_u64(&m, "actions", st->actions);
+	pack_u64(&m, "denies_limited", st->denies_limited);
+	pack_u64(&m, "errors", st->errors);
+	pack_u64(&m, "time_ns", st->time_ns);
+	pack_u64(&m, "dropped", st->dropped);
+	pack_u64(&m, "memory", st->memory);
+	pack_u64(&m, "timers", st->timers);
+	ctl_map_flush(&m, &l->pk);
 }
 
 /* {"ok": true, "rules": [...]}; packed aside first so the array header has the count */

@@ -110,8 +110,21 @@ VIGIL_API uint64_t vigil_sub__restarts(const struct vigil_sub *s);
  * hole's first and last missing seq (inclusive) in incarnation. fn NULL: none. */
 typedef void (*vigil_gap_fn)(void *ctx, uint64_t incarnation, uint64_t first, uint64_t last);
 VIGIL_API void vigil_sub__on_gap(struct vigil_sub *s, vigil_gap_fn fn, void *ctx);
-/* The nanomsg socket, for callers that poll several (nn_poll). */
-VIGIL_API int vigil_sub__socket(const struct vigil_sub *s);
+/* Socket settings a subscriber may change after vigil_sub__open. */
+enum vigil_sub_option {
+	VIGIL_SUB_RECV_BUFFER,		/* bytes queued for this subscriber before drops (nanomsg's
+					 * NN_RCVBUF; the agent counts what does not fit) */
+	VIGIL_SUB_MAX_MESSAGE,		/* largest message accepted, in bytes (NN_RCVMAXSIZE) */
+	VIGIL_SUB_RECONNECT_MS,		/* wait before reconnecting to a lost agent (NN_RECONNECT_IVL) */
+};
+/* Set opt to value. 0 or -errno. */
+VIGIL_API int vigil_sub__set(struct vigil_sub *s, enum vigil_sub_option opt, int value);
+/* Wait up to timeout_ms (< 0: for ever) for a message. 1 when one waits (vigil_sub__recv
+ * takes it), 0 when the time passed, -EINTR on a signal, or -errno. */
+VIGIL_API int vigil_sub__wait(struct vigil_sub *s, int timeout_ms);
+/* A file descriptor that polls readable while a message waits, for callers that wait on
+ * several with poll(2); owned by s (never read or close it). -errno when there is none. */
+VIGIL_API int vigil_sub__fd(const struct vigil_sub *s);
 VIGIL_API void vigil_sub__close(struct vigil_sub *s);
 VIGIL_API void vigil_bus_msg_free(void *data);
 

@@ -81,9 +81,35 @@ void vigil_sub__on_gap(struct vigil_sub *s, vigil_gap_fn fn, void *ctx)
 	s->on_gap_ctx = ctx;
 }
 
-int vigil_sub__socket(const struct vigil_sub *s)
+int vigil_sub__set(struct vigil_sub *s, enum vigil_sub_option opt, int value)
 {
-	return s->sock;
+	static const int nn_option[] = {
+		[VIGIL_SUB_RECV_BUFFER] = NN_RCVBUF,
+		[VIGIL_SUB_MAX_MESSAGE] = NN_RCVMAXSIZE,
+		[VIGIL_SUB_RECONNECT_MS] = NN_RECONNECT_IVL,
+	};
+
+	if ((unsigned int)opt >= VIGIL_ARRAY_SIZE(nn_option))
+		return -EINVAL;
+	return nn_setsockopt(s->sock, NN_SOL_SOCKET, nn_option[opt], &value, sizeof(value)) < 0 ? -errno : 0;
+}
+
+int vigil_sub__wait(struct vigil_sub *s, int timeout_ms)
+{
+	struct nn_pollfd pfd = { .fd = s->sock, .events = NN_POLLIN };
+	int n = nn_poll(&pfd, 1, timeout_ms);
+
+	if (n < 0)
+		return -errno;
+	return n > 0 && (pfd.revents & NN_POLLIN) ? 1 : 0;
+}
+
+int vigil_sub__fd(const struct vigil_sub *s)
+{
+	int fd = -1;
+	size_t sz = sizeof(fd);
+
+	return nn_getsockopt(s->sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &sz) < 0 ? -errno : fd;
 }
 
 void vigil_sub__close(struct vigil_sub *s)

@@ -2,14 +2,16 @@
 #ifndef VIGIL_CLI_H
 #define VIGIL_CLI_H
 
+#include <msgpack.h>
+
+#include "common/common.h"
+
 int cmd_getevents(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_tracingpolicy(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
-
-struct msgpack_object;
 
 /* Print the "policies" array of a control reply as text, a policy a line and its hooks
  * (how each was realised on this kernel) below it. */
@@ -28,6 +30,21 @@ int cmd_bugtool(int argc, char **argv);
 int cmd_sensors(int argc, char **argv);
 /* `vigil tracingpolicy generate ...` (tp_generate.c): a policy on standard output. */
 int cli_tp_generate(int argc, char **argv);
+
+/* A control request's answer (request.c): its bytes and the map unpacked from them. */
+struct cli_reply {
+	struct vigil_buf bytes;
+	msgpack_unpacked up;
+	const msgpack_object *root;	/* the reply map; NULL unless cli_request returned 0 */
+};
+
+/* Send req (msgpack) to the agent at control and wait up to timeout_ms for the reply. 0 when
+ * the reply is a map with "ok": true; otherwise 1 (the exit code) once "vigil <cmd>: <why>"
+ * (no answer, malformed reply, or the reply's "error") is printed. Free r with
+ * cli_reply_free either way. */
+int cli_request(const char *cmd, const char *control, const void *req, size_t len, int timeout_ms,
+		struct cli_reply *r);
+void cli_reply_free(struct cli_reply *r);
 
 /* Print "vigil <cmd>: invalid value for --<opt>: '<val>'" and return the usage exit code. */
 int cli_bad_value(const char *cmd, const char *opt, const char *val);

@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nanomsg/nn.h>
-
 #include "bus/bus.h"
 #include "cli.h"
 #include "encode/encode.h"
@@ -405,244 +403,211 @@ static int refuse(const char *opt, const char *why)
 	return 2;
 }
 
-int cmd_getevents(int argc, char **argv)
+/* What the command line asked for, beyond the printer and the event filter. */
+struct getevents_args {
+	struct vigil_reader_opts ropts;
+	struct vigil_buf ftext[3];	/* --allow, --deny, --field-filters (and -f/-F) */
+	const char *url, *color, *control, *input;
+	bool reliable, source_given;
+	long duration, timeout_ms, retries, reconnect_ms, max_recv;
+	json_t *kube;			/* --namespace, --pod, --container */
+};
+
+/* A parse_*_option's answer for an option that another one parses. */
+#define NOT_MINE (-1)
+
+static int bad(const char *opt)
 {
-	struct printer pr = {.count = -1, .json = true};
-	struct filter f = {0};
-	struct vigil_sub *sub = NULL;
-	struct vigil_reader_opts ropts = {.sz = sizeof(ropts), .start = VIGIL_READER_NOW};
-	struct vigil_reader *reader = NULL;
-	bool reliable = false;
-	struct vigil_buf ftext[3] = {{0}};	/* --allow, --deny, --field-filters (and -f/-F) */
-	struct sigaction sa = {.sa_handler = on_signal};
-	const char *url = VIGIL_BUS_DEFAULT_EVENTS, *color = "auto", *control = VIGIL_BUS_DEFAULT_CONTROL;
-	const char *input = NULL;
-	bool source_given = false, flag;
-	long duration = -1, timeout_ms = -1, retries = 0, reconnect_ms = -1, max_recv = -1, v;
-	struct timespec start;
-	FILE *in = NULL;
-	json_t *kube = NULL;
-	int c, rc = 0;
+	return cli_bad_value("getevents", opt, optarg);
+}
+
+/* Options that choose events: process, pod, pid, type, fields and filter objects. */
+static int parse_filter_option(int c, struct getevents_args *a, struct filter *f)
+{
+	long v;
+
+	switch (c) {
+	case OPT_PROCESS: return tetra_filter_add_process(&f->tetra, optarg) ? bad("process") : 0;
+	case OPT_NS_REGEX: return tetra_filter_add_ns_regex(&f->tetra, optarg) ? bad("namespace-regex") : 0;
+	case OPT_POLICY_NAMES: return tetra_filter_add_policies(&f->tetra, optarg) ? bad("policy-names") : 0;
+	case OPT_HOST: f->tetra.host = true; return 0;
+	case 'n': return kube_add(&a->kube, "namespace", optarg) ? bad("namespace") : 0;
+	case OPT_POD: return kube_add(&a->kube, "pod_regex", optarg) ? bad("pod") : 0;
+	case OPT_CONTAINER: return kube_add(&a->kube, "container_id", optarg) ? bad("container") : 0;
+	case OPT_PID:
+		if (vigil_parse_long(optarg, 0, UINT32_MAX, &v))
+			return bad("pid");
+		f->has_pid = true;
+		f->pid = (uint32_t)v;
+		return 0;
+	case 'e': return parse_types(optarg, f) ? bad("event-types") : 0;
+	case 'f': return tetra_field_mask(&a->ftext[2], optarg, true) ? bad("include-fields") : 0;
+	case 'F': return tetra_field_mask(&a->ftext[2], optarg, false) ? bad("exclude-fields") : 0;
+	case OPT_ALLOW: return add_filter_text(&a->ftext[0], optarg) ? bad("allow") : 0;
+	case OPT_DENY: return add_filter_text(&a->ftext[1], optarg) ? bad("deny") : 0;
+	case OPT_FIELD_FILTERS: return add_filter_text(&a->ftext[2], optarg) ? bad("field-filters") : 0;
+	}
+	return NOT_MINE;
+}
+
+/* tetra's duration options ("5s", "100ms"), at least a millisecond. */
+static int parse_duration(const char *opt, long *out)
+{
+	long v;
+
+	if (tetra_duration_ms(optarg, &v) || v < 1)
+		return bad(opt);
+	*out = v;
+	return 0;
+}
+
+/* Options that choose where events come from and how long to wait for them. */
+static int parse_source_option(int c, struct getevents_args *a)
+{
+	long v;
+
+	switch (c) {
+	case OPT_BUS: a->url = optarg; a->source_given = true; return 0;
+	case OPT_SERVER: a->control = optarg; a->source_given = true; return 0;
+	case OPT_INPUT: a->input = optarg; return 0;
+	case OPT_RELIABLE: a->reliable = true; a->source_given = true; return 0;
+	case OPT_FROM_SEQ:
+		if (vigil_parse_long(optarg, 0, LONG_MAX, &v))
+			return bad("from-seq");
+		a->ropts.start = v ? VIGIL_READER_SEQ : VIGIL_READER_OLDEST;
+		a->ropts.from_seq = (uint64_t)v;
+		a->reliable = true;
+		a->source_given = true;
+		return 0;
+	case OPT_DURATION: return parse_duration("duration", &a->duration);
+	case OPT_TIMEOUT: return parse_duration("timeout", &a->timeout_ms);
+	case OPT_RECONNECT_WAIT: return parse_duration("reconnect-wait", &a->reconnect_ms);
+	case OPT_RETRIES: return vigil_parse_long(optarg, 0, 1000, &a->retries) ? bad("retries") : 0;
+	case OPT_MAX_RECV: return vigil_parse_long(optarg, 1024, INT32_MAX, &a->max_recv) ? bad("max-recv-size") : 0;
+	}
+	return NOT_MINE;
+}
+
+/* Options about the output, and tetra's options that vigil accepts without effect or refuses. */
+static int parse_output_option(int c, struct getevents_args *a, struct printer *pr)
+{
+	bool flag;
+
+	switch (c) {
+	case 'o':
+		if (strcmp(optarg, "json") && strcmp(optarg, "compact"))
+			return bad("output");
+		pr->json = !strcmp(optarg, "json");
+		return 0;
+	case OPT_COLOR:
+		if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never"))
+			return bad("color");
+		a->color = optarg;
+		return 0;
+	case OPT_TIMESTAMPS: pr->copts.timestamps = true; return 0;
+	case OPT_COUNT: return vigil_parse_long(optarg, 1, LONG_MAX, &pr->count) ? bad("count") : 0;
+	/* vigil's events carry no stack trace or IMA hash yet: with either value the output
+	 * is what tetra prints for such events */
+	case OPT_STACK_TRACES:
+	case OPT_IMA_HASH:
+	case OPT_RECONNECT:
+		if (optarg && tetra_bool(optarg, &flag))
+			return bad(c == OPT_STACK_TRACES ? "stack-traces" : c == OPT_IMA_HASH ? "ima-hash" : "reconnect");
+		if (c == OPT_RECONNECT && optarg && !flag)
+			return refuse("reconnect=false", "the bus subscription always reconnects (nanomsg)");
+		return 0;
+	case OPT_CEL:
+		return refuse("cel-expression", "vigil has no CEL engine; --allow takes Tetragon Filter objects "
+			      "(binary_regex, pid_set, arguments_regex, ...)");
+	case 't': return refuse("tty-encode", "vigil has no tty events");
+	case OPT_TLS:
+		return refuse("tls-*", "vigil's sockets are local (ipc://, with file permissions) or plain tcp://");
+	case 'd': vigil_print_set_debug(1); return 0;
+	}
+	return NOT_MINE;
+}
+
+/* The command line into a, pr and f. 0 to go on; otherwise the exit code (*help: exit 0 after usage). */
+static int parse_args(int argc, char **argv, struct getevents_args *a, struct printer *pr, struct filter *f,
+		      bool *help)
+{
+	int c, rc;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:e:f:F:t:n:dh", options, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "compact"))
-				return cli_bad_value("getevents", "output", optarg);
-			pr.json = !strcmp(optarg, "json");
-			break;
-		case OPT_PROCESS:
-			if (tetra_filter_add_process(&f.tetra, optarg)) {
-				rc = cli_bad_value("getevents", "process", optarg);
-				goto out;
-			}
-			break;
-		case OPT_NS_REGEX:
-			if (tetra_filter_add_ns_regex(&f.tetra, optarg)) {
-				rc = cli_bad_value("getevents", "namespace-regex", optarg);
-				goto out;
-			}
-			break;
-		case OPT_POLICY_NAMES:
-			if (tetra_filter_add_policies(&f.tetra, optarg)) {
-				rc = cli_bad_value("getevents", "policy-names", optarg);
-				goto out;
-			}
-			break;
-		case OPT_HOST: f.tetra.host = true; break;
-		case 'n':
-		case OPT_POD:
-		case OPT_CONTAINER:
-			if (kube_add(&kube, c == 'n' ? "namespace" : c == OPT_POD ? "pod_regex" : "container_id", optarg)) {
-				rc = cli_bad_value("getevents", c == 'n' ? "namespace" : c == OPT_POD ? "pod" : "container",
-						   optarg);
-				goto out;
-			}
-			break;
-		case OPT_PID:
-			if (vigil_parse_long(optarg, 0, UINT32_MAX, &v)) {
-				rc = cli_bad_value("getevents", "pid", optarg);
-				goto out;
-			}
-			f.has_pid = true;
-			f.pid = (uint32_t)v;
-			break;
-		case 'e':
-			if (parse_types(optarg, &f)) {
-				rc = cli_bad_value("getevents", "event-types", optarg);
-				goto out;
-			}
-			break;
-		case 'f':
-		case 'F':
-			if (tetra_field_mask(&ftext[2], optarg, c == 'f')) {
-				rc = cli_bad_value("getevents", c == 'f' ? "include-fields" : "exclude-fields", optarg);
-				goto out;
-			}
-			break;
-		case OPT_BUS: url = optarg; source_given = true; break;
-		case OPT_SERVER: control = optarg; source_given = true; break;
-		case OPT_INPUT: input = optarg; break;
-		case OPT_RELIABLE: reliable = true; source_given = true; break;
-		case OPT_FROM_SEQ:
-			if (vigil_parse_long(optarg, 0, LONG_MAX, &v)) {
-				rc = cli_bad_value("getevents", "from-seq", optarg);
-				goto out;
-			}
-			ropts.start = v ? VIGIL_READER_SEQ : VIGIL_READER_OLDEST;
-			ropts.from_seq = (uint64_t)v;
-			reliable = true;
-			source_given = true;
-			break;
-		case OPT_COLOR:
-			if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
-				rc = cli_bad_value("getevents", "color", optarg);
-				goto out;
-			}
-			color = optarg;
-			break;
-		case OPT_TIMESTAMPS: pr.copts.timestamps = true; break;
-		case OPT_COUNT:
-			if (vigil_parse_long(optarg, 1, LONG_MAX, &pr.count)) {
-				rc = cli_bad_value("getevents", "count", optarg);
-				goto out;
-			}
-			break;
-		case OPT_DURATION:
-		case OPT_TIMEOUT:
-		case OPT_RECONNECT_WAIT:
-			if (tetra_duration_ms(optarg, &v) || v < 1) {
-				rc = cli_bad_value("getevents", c == OPT_DURATION ? "duration" : c == OPT_TIMEOUT ? "timeout" :
-								 "reconnect-wait", optarg);
-				goto out;
-			}
-			*(c == OPT_DURATION ? &duration : c == OPT_TIMEOUT ? &timeout_ms : &reconnect_ms) = v;
-			break;
-		case OPT_RETRIES:
-			if (vigil_parse_long(optarg, 0, 1000, &retries)) {
-				rc = cli_bad_value("getevents", "retries", optarg);
-				goto out;
-			}
-			break;
-		case OPT_MAX_RECV:
-			if (vigil_parse_long(optarg, 1024, INT32_MAX, &max_recv)) {
-				rc = cli_bad_value("getevents", "max-recv-size", optarg);
-				goto out;
-			}
-			break;
-		/* vigil's events carry no stack trace or IMA hash yet: with either value the output
-		 * is what tetra prints for such events */
-		case OPT_STACK_TRACES:
-		case OPT_IMA_HASH:
-		case OPT_RECONNECT:
-			if (optarg && tetra_bool(optarg, &flag)) {
-				rc = cli_bad_value("getevents", c == OPT_STACK_TRACES ? "stack-traces" :
-								c == OPT_IMA_HASH ? "ima-hash" : "reconnect", optarg);
-				goto out;
-			}
-			if (c == OPT_RECONNECT && optarg && !flag) {
-				rc = refuse("reconnect=false", "the bus subscription always reconnects (nanomsg)");
-				goto out;
-			}
-			break;
-		case OPT_CEL:
-			rc = refuse("cel-expression", "vigil has no CEL engine; --allow takes Tetragon Filter objects "
-				    "(binary_regex, pid_set, arguments_regex, ...)");
-			goto out;
-		case 't':
-			rc = refuse("tty-encode", "vigil has no tty events");
-			goto out;
-		case OPT_TLS:
-			rc = refuse("tls-*", "vigil's sockets are local (ipc://, with file permissions) or plain tcp://");
-			goto out;
-		case OPT_ALLOW:
-		case OPT_DENY:
-		case OPT_FIELD_FILTERS:
-			if (add_filter_text(&ftext[c == OPT_ALLOW ? 0 : c == OPT_DENY ? 1 : 2], optarg)) {
-				rc = cli_bad_value("getevents", c == OPT_ALLOW ? "allow" : c == OPT_DENY ? "deny" : "field-filters",
-						   optarg);
-				goto out;
-			}
-			break;
-		case 'd': vigil_print_set_debug(1); break;
-		case 'h': usage(stdout); goto out;
-		default: usage(stderr); rc = 2; goto out;
+		if (c == 'h') {
+			usage(stdout);
+			*help = true;
+			return 0;
 		}
+		rc = parse_filter_option(c, a, f);
+		if (rc == NOT_MINE)
+			rc = parse_source_option(c, a);
+		if (rc == NOT_MINE)
+			rc = parse_output_option(c, a, pr);
+		if (rc == NOT_MINE) {
+			usage(stderr);
+			return 2;
+		}
+		if (rc)
+			return rc;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "vigil getevents: unexpected argument '%s'\n", argv[optind]);
-		rc = 2;
-		goto out;
+		return 2;
 	}
-	rc = compile_filters(ftext, &pr.allow, &pr.deny, &pr.fields);
-	if (!rc && kube) {
-		char *text = json_dumps(kube, JSON_COMPACT);
+	return 0;
+}
+
+/* The filter objects and the pod filter compiled into pr. 0, or the usage exit code. */
+static int build_filters(struct getevents_args *a, struct printer *pr)
+{
+	int rc = compile_filters(a->ftext, &pr->allow, &pr->deny, &pr->fields);
+
+	if (!rc && a->kube) {
+		char *text = json_dumps(a->kube, JSON_COMPACT);
 		struct vigil_export_error err;
 
-		pr.pods = text ? vigil_filter__new_json(text, &err) : NULL;
-		if (!pr.pods) {
+		pr->pods = text ? vigil_filter__new_json(text, &err) : NULL;
+		if (!pr->pods) {
 			fprintf(stderr, "vigil getevents: %s\n", text && errno == EINVAL ? err.reason : strerror(errno));
 			rc = 2;
 		}
 		free(text);
 	}
-	if (rc)
-		goto out;
-	pr.f = &f;
-	pr.copts.color = !strcmp(color, "always") || (!strcmp(color, "auto") && isatty(STDOUT_FILENO));
+	return rc;
+}
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+/* Print the export file (or standard input, "-") named input. */
+static int print_input(struct printer *pr, const char *input)
+{
+	FILE *in = strcmp(input, "-") ? fopen(input, "re") : stdin;
+	int rc;
 
-	if (!input && !source_given && stdin_has_events())
-		input = "-";
-	if (input) {
-		in = strcmp(input, "-") ? fopen(input, "re") : stdin;
-		if (!in) {
-			fprintf(stderr, "vigil getevents: cannot open %s: %s\n", input, strerror(errno));
-			rc = 1;
-			goto out;
-		}
-		rc = read_file(&pr, in, strcmp(input, "-") ? input : "standard input");
-		goto out;
+	if (!in) {
+		fprintf(stderr, "vigil getevents: cannot open %s: %s\n", input, strerror(errno));
+		return 1;
 	}
-	if (timeout_ms > 0) {
-		rc = wait_agent(control, timeout_ms, retries);
-		if (rc)
-			goto out;
-	}
+	rc = read_file(pr, in, strcmp(input, "-") ? input : "standard input");
+	if (in != stdin)
+		fclose(in);
+	return rc;
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	if (reliable) {
-		reader = vigil_reader__open(control, &ropts);
-		if (!reader) {
-			fprintf(stderr, "vigil getevents: %s\n", strerror(errno));
-			rc = 1;
-			goto out;
-		}
-		rc = read_journal(reader, control, &pr, duration, &start);
-		goto out;
-	}
-	/* a short receive timeout lets signals and --duration be noticed */
-	sub = vigil_sub__open(url, 200);
-	if (!sub) {
-		fprintf(stderr, "vigil getevents: cannot subscribe to %s: %s\n", url, strerror(errno));
-		rc = 1;
-		goto out;
-	}
-	if (reconnect_ms > 0)
-		nn_setsockopt(vigil_sub__socket(sub), NN_SOL_SOCKET, NN_RECONNECT_IVL, &(int){(int)reconnect_ms}, sizeof(int));
-	if (max_recv > 0)
-		nn_setsockopt(vigil_sub__socket(sub), NN_SOL_SOCKET, NN_RCVMAXSIZE, &(int){(int)max_recv}, sizeof(int));
+/* Print what the bus publishes until a signal, --count or --duration. */
+static int follow_bus(struct vigil_sub *sub, const struct getevents_args *a, struct printer *pr,
+		      const struct timespec *start)
+{
+	if (a->reconnect_ms > 0)
+		vigil_sub__set(sub, VIGIL_SUB_RECONNECT_MS, (int)a->reconnect_ms);
+	if (a->max_recv > 0)
+		vigil_sub__set(sub, VIGIL_SUB_MAX_MESSAGE, (int)a->max_recv);
 	vigil_sub__on_gap(sub, on_gap, NULL);
-	while (!stopping && pr.count != 0) {
+	while (!stopping && pr->count != 0) {
 		void *data = NULL;
 		int n = vigil_sub__recv(sub, &data);
 
-		if (duration > 0 && elapsed_ms(&start) >= duration) {
+		if (a->duration > 0 && elapsed_ms(start) >= a->duration) {
 			vigil_bus_msg_free(data);
 			break;
 		}
@@ -650,12 +615,80 @@ int cmd_getevents(int argc, char **argv)
 			continue;
 		if (n < 0) {
 			fprintf(stderr, "vigil getevents: receive failed: %s\n", strerror(-n));
-			rc = 1;
-			break;
+			return 1;
 		}
-		emit_bytes(&pr, 0, data, (size_t)n);
+		emit_bytes(pr, 0, data, (size_t)n);
 		vigil_bus_msg_free(data);
 	}
+	return 0;
+}
+
+/* SIGINT and SIGTERM end the loops (stopping); a closed pipe is a write error, not death. */
+static void catch_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int cmd_getevents(int argc, char **argv)
+{
+	struct printer pr = {.count = -1, .json = true};
+	struct filter f = {0};
+	struct getevents_args a = {
+		.ropts = {.sz = sizeof(a.ropts), .start = VIGIL_READER_NOW},
+		.url = VIGIL_BUS_DEFAULT_EVENTS, .color = "auto", .control = VIGIL_BUS_DEFAULT_CONTROL,
+		.duration = -1, .timeout_ms = -1, .reconnect_ms = -1, .max_recv = -1,
+	};
+	struct vigil_sub *sub = NULL;
+	struct vigil_reader *reader = NULL;
+	struct timespec start;
+	bool help = false;
+	int i, rc;
+
+	rc = parse_args(argc, argv, &a, &pr, &f, &help);
+	if (!rc && !help)
+		rc = build_filters(&a, &pr);
+	if (rc || help)
+		goto out;
+	pr.f = &f;
+	pr.copts.color = !strcmp(a.color, "always") || (!strcmp(a.color, "auto") && isatty(STDOUT_FILENO));
+
+	catch_signals();
+	if (!a.input && !a.source_given && stdin_has_events())
+		a.input = "-";
+	if (a.input) {
+		rc = print_input(&pr, a.input);
+		goto out;
+	}
+	if (a.timeout_ms > 0) {
+		rc = wait_agent(a.control, a.timeout_ms, a.retries);
+		if (rc)
+			goto out;
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (a.reliable) {
+		reader = vigil_reader__open(a.control, &a.ropts);
+		if (!reader) {
+			fprintf(stderr, "vigil getevents: %s\n", strerror(errno));
+			rc = 1;
+			goto out;
+		}
+		rc = read_journal(reader, a.control, &pr, a.duration, &start);
+		goto out;
+	}
+	/* a short receive timeout lets signals and --duration be noticed */
+	sub = vigil_sub__open(a.url, 200);
+	if (!sub) {
+		fprintf(stderr, "vigil getevents: cannot subscribe to %s: %s\n", a.url, strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	rc = follow_bus(sub, &a, &pr, &start);
 out:
 	if (sub || reader) {
 		struct vigil_delivery d;
@@ -666,8 +699,6 @@ out:
 			vigil_reader__delivery(reader, &d);
 		report_delivery(&d);
 	}
-	if (in && in != stdin)
-		fclose(in);
 	vigil_sub__close(sub);
 	vigil_reader__close(reader);
 	vigil_buf_free(&pr.line);
@@ -675,9 +706,9 @@ out:
 	vigil_filter__free(pr.allow);
 	vigil_filter__free(pr.deny);
 	vigil_filter__free(pr.pods);
-	json_decref(kube);
+	json_decref(a.kube);
 	vigil_field_filter__free(pr.fields);
-	for (c = 0; c < 3; c++)
-		vigil_buf_free(&ftext[c]);
+	for (i = 0; i < 3; i++)
+		vigil_buf_free(&a.ftext[i]);
 	return rc;
 }

@@ -97,12 +97,10 @@ static int print_reload(const msgpack_object *reply)
 
 static int request(const struct rules_opts *o, const char *cmd, bool list)
 {
-	struct vigil_buf reply = { 0 }, json = { 0 };
-	const msgpack_object *ok, *e;
+	struct vigil_buf json = { 0 };
+	struct cli_reply reply;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	msgpack_unpacked up;
-	size_t off = 0;
 	int err, rc = 1;
 
 	msgpack_sbuffer_init(&sb);
@@ -110,38 +108,22 @@ static int request(const struct rules_opts *o, const char *cmd, bool list)
 	msgpack_pack_map(&pk, 1);
 	msgpack_pack_str_with_body(&pk, "cmd", 3);
 	msgpack_pack_str_with_body(&pk, cmd, strlen(cmd));
-	err = vigil_ctl_request(o->control, sb.data, sb.size, &reply, 30000);
+	err = cli_request("rules", o->control, sb.data, sb.size, 30000, &reply);
 	msgpack_sbuffer_destroy(&sb);
-	if (err) {
-		fprintf(stderr, "vigil rules: no answer from the agent at %s: %s\n", o->control,
-			err == -ETIMEDOUT ? "timed out (is vigild running?)" : strerror(-err));
-		return 1;
-	}
-	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, reply.data, reply.len, &off) != MSGPACK_UNPACK_SUCCESS) {
-		fprintf(stderr, "vigil rules: malformed reply\n");
+	if (err)
 		goto out;
-	}
-	ok = get(&up.data, "ok");
-	if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
-		e = get(&up.data, "error");
-		fprintf(stderr, "vigil rules: %.*s\n", e && e->type == MSGPACK_OBJECT_STR ? (int)e->via.str.size : 28,
-			e && e->type == MSGPACK_OBJECT_STR ? e->via.str.ptr : "the agent refused the request");
-		goto out;
-	}
 	if (o->json) {
-		if (!vigil_json_from_msgpack(list ? get(&up.data, "rules") : &up.data, &json))
+		if (!vigil_json_from_msgpack(list ? get(reply.root, "rules") : reply.root, &json))
 			printf("%s\n", json.data);
-		rc = list ? 0 : num(get(&up.data, "refused")) ? 1 : 0;
+		rc = list ? 0 : num(get(reply.root, "refused")) ? 1 : 0;
 	} else if (list) {
-		print_list(get(&up.data, "rules"));
+		print_list(get(reply.root, "rules"));
 		rc = 0;
 	} else {
-		rc = print_reload(&up.data);
+		rc = print_reload(reply.root);
 	}
 out:
-	msgpack_unpacked_destroy(&up);
-	vigil_buf_free(&reply);
+	cli_reply_free(&reply);
 	vigil_buf_free(&json);
 	return rc;
 }

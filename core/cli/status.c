@@ -132,12 +132,10 @@ int cmd_status(int argc, char **argv)
 	};
 	static const char request[] = "\x81\xa3" "cmd" "\xa6" "status";	/* {"cmd": "status"} */
 	const char *url = VIGIL_BUS_DEFAULT_CONTROL;
-	struct vigil_buf reply = {0}, out = {0};
-	msgpack_unpacked up;
-	const msgpack_object *ok;
+	struct vigil_buf out = {0};
+	struct cli_reply reply;
 	bool json = false;
-	size_t off = 0;
-	int c, err, rc = 1;
+	int c, rc = 1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:c:h", options, NULL)) != -1) {
@@ -152,39 +150,21 @@ int cmd_status(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	err = vigil_ctl_request(url, request, sizeof(request) - 1, &reply, 3000);
-	if (err) {
-		fprintf(stderr, "vigil status: no answer from the agent at %s: %s\n", url,
-			err == -ETIMEDOUT ? "timed out (is vigild running?)" : strerror(-err));
-		return 1;
-	}
-	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, reply.data, reply.len, &off) != MSGPACK_UNPACK_SUCCESS) {
-		fprintf(stderr, "vigil status: malformed reply\n");
+	if (cli_request("status", url, request, sizeof(request) - 1, 3000, &reply))
 		goto out;
-	}
-	ok = vigil_msgpack_get(&up.data, "ok");
-	if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
-		const msgpack_object *e = vigil_msgpack_get(&up.data, "error");
-
-		fprintf(stderr, "vigil status: agent error: %.*s\n", e && e->type == MSGPACK_OBJECT_STR ? (int)e->via.str.size : 7,
-			e && e->type == MSGPACK_OBJECT_STR ? e->via.str.ptr : "unknown");
-		goto out;
-	}
 	/* tetra's GetHealthStatusResponse first, then vigil's own fields */
 	if (json) {
-		if (vigil_json_from_msgpack(&up.data, &out) || out.len < 2)
+		if (vigil_json_from_msgpack(reply.root, &out) || out.len < 2)
 			goto out;
 		printf("{\"health_status\":[{\"event\":\"HEALTH_STATUS_TYPE_STATUS\",\"status\":\"HEALTH_STATUS_RUNNING\","
 		       "\"details\":\"running\"}],%s\n", out.data + 1);
 	} else {
 		printf("Health Status: running\n\n");
-		print_text(&up.data);
+		print_text(reply.root);
 	}
 	rc = 0;
 out:
-	msgpack_unpacked_destroy(&up);
-	vigil_buf_free(&reply);
+	cli_reply_free(&reply);
 	vigil_buf_free(&out);
 	return rc;
 }

@@ -83,40 +83,12 @@ static void print_values(const struct tp_opts *o, const msgpack_object *reply)
 /* Send one request; print the error, or what print makes of the reply; returns the exit code. */
 static int request(const struct tp_opts *o, msgpack_sbuffer *req, tp_print_fn print)
 {
-	struct vigil_buf reply = {0};
-	const msgpack_object *ok;
-	msgpack_unpacked up;
-	size_t off = 0;
-	int err, rc = 1;
+	struct cli_reply reply;
+	int rc = cli_request("tracingpolicy", o->control, req->data, req->size, 10000, &reply);
 
-	err = vigil_ctl_request(o->control, req->data, req->size, &reply, 10000);
-	if (err) {
-		fprintf(stderr, "vigil tracingpolicy: no answer from the agent at %s: %s\n", o->control,
-			err == -ETIMEDOUT ? "timed out (is vigild running?)" : strerror(-err));
-		return 1;
-	}
-	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, reply.data, reply.len, &off) != MSGPACK_UNPACK_SUCCESS) {
-		fprintf(stderr, "vigil tracingpolicy: malformed reply\n");
-		goto out;
-	}
-	ok = vigil_msgpack_get(&up.data, "ok");
-	if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
-		const msgpack_object *e = vigil_msgpack_get(&up.data, "error");
-
-		fprintf(stderr, "vigil tracingpolicy: ");
-		if (e && e->type == MSGPACK_OBJECT_STR)
-			fprintf(stderr, "%.*s\n", (int)e->via.str.size, e->via.str.ptr);
-		else
-			fprintf(stderr, "the agent refused the request\n");
-		goto out;
-	}
-	if (print)
-		print(o, &up.data);
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&up);
-	vigil_buf_free(&reply);
+	if (!rc && print)
+		print(o, reply.root);
+	cli_reply_free(&reply);
 	return rc;
 }
 

@@ -19,18 +19,27 @@
 
 static const char status_req[] = "\x81\xa3" "cmd" "\xa6" "status";	/* {"cmd": "status"} */
 
+/* The agent's status reply unpacked into up (reply holds its bytes; free both either way).
+ * 0 or -errno (-ETIMEDOUT: no agent, -EBADMSG: not msgpack). */
+static int agent_status(const char *control, int timeout_ms, struct vigil_buf *reply, msgpack_unpacked *up)
+{
+	size_t off = 0;
+	int err;
+
+	msgpack_unpacked_init(up);
+	err = vigil_ctl_request(control, status_req, sizeof(status_req) - 1, reply, timeout_ms);
+	if (!err && msgpack_unpack_next(up, reply->data, reply->len, &off) != MSGPACK_UNPACK_SUCCESS)
+		err = -EBADMSG;
+	return err;
+}
+
 /* The agent's status reply as JSON into out; 0 or -errno (-ETIMEDOUT: no agent). */
 static int agent_status_json(const char *control, int timeout_ms, struct vigil_buf *out)
 {
 	struct vigil_buf reply = {0};
 	msgpack_unpacked up;
-	size_t off = 0;
-	int err;
+	int err = agent_status(control, timeout_ms, &reply, &up);
 
-	err = vigil_ctl_request(control, status_req, sizeof(status_req) - 1, &reply, timeout_ms);
-	msgpack_unpacked_init(&up);
-	if (!err && msgpack_unpack_next(&up, reply.data, reply.len, &off) != MSGPACK_UNPACK_SUCCESS)
-		err = -EBADMSG;
 	if (!err)
 		err = vigil_json_from_msgpack(&up.data, out);
 	msgpack_unpacked_destroy(&up);
@@ -44,13 +53,8 @@ static int agent_version(const char *control, int timeout_ms, char *out, size_t 
 	struct vigil_buf reply = {0};
 	const msgpack_object *v;
 	msgpack_unpacked up;
-	size_t off = 0;
-	int err;
+	int err = agent_status(control, timeout_ms, &reply, &up);
 
-	err = vigil_ctl_request(control, status_req, sizeof(status_req) - 1, &reply, timeout_ms);
-	msgpack_unpacked_init(&up);
-	if (!err && msgpack_unpack_next(&up, reply.data, reply.len, &off) != MSGPACK_UNPACK_SUCCESS)
-		err = -EBADMSG;
 	v = err ? NULL : vigil_msgpack_get(&up.data, "version");
 	if (!err && (!v || v->type != MSGPACK_OBJECT_STR))
 		err = -EBADMSG;
@@ -160,6 +164,61 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 	return remove(p);
 }
 
+/* Placeholders in collected[]'s command lines, filled in when they run. */
+#define ARG_SELF "\001self"
+#define ARG_CONTROL "\001control"
+#define ARG_LOG "\001log"
+
+/* What the archive holds beside status.json: the file, and the command whose output it is. */
+enum when { ALWAYS, WITH_LOG, WITHOUT_LOG };	/* --log FILE: its tail; without, journalctl's */
+
+static const struct {
+	const char *file;
+	enum when when;
+	const char *argv[8];
+} collected[] = {
+	{"status.txt", ALWAYS, {ARG_SELF, "status", "--control", ARG_CONTROL}},
+	{"policies.json", ALWAYS, {ARG_SELF, "tracingpolicy", "list", "-o", "json", "--control", ARG_CONTROL}},
+	{"versions.txt", ALWAYS, {ARG_SELF, "version", "--control", ARG_CONTROL}},
+	{"probe.txt", ALWAYS, {ARG_SELF, "probe"}},
+	{"bpftool-prog.json", ALWAYS, {"bpftool", "-j", "prog", "show"}},
+	{"bpftool-map.json", ALWAYS, {"bpftool", "-j", "map", "show"}},
+	{"bpftool-link.json", ALWAYS, {"bpftool", "-j", "link", "show"}},
+	{"log.txt", WITH_LOG, {"tail", "-n", "2000", ARG_LOG}},
+	{"log.txt", WITHOUT_LOG, {"journalctl", "-u", "vigild", "--no-pager", "-n", "2000"}},
+};
+
+/* Run collected[]'s commands into dir, then add uname and the OS's version files. */
+static void collect(const char *dir, const char *control, const char *log)
+{
+	char self[4096], path[4200];
+	const char *argv[9];
+	struct utsname u;
+	size_t i, j;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	self[n > 0 ? n : 0] = '\0';
+	for (i = 0; i < VIGIL_ARRAY_SIZE(collected); i++) {
+		if (collected[i].when == (log ? WITHOUT_LOG : WITH_LOG))
+			continue;
+		for (j = 0; collected[i].argv[j]; j++) {
+			const char *a = collected[i].argv[j];
+
+			argv[j] = !strcmp(a, ARG_SELF) ? self : !strcmp(a, ARG_CONTROL) ? control :
+				  !strcmp(a, ARG_LOG) ? log : a;
+		}
+		argv[j] = NULL;
+		snprintf(path, sizeof(path), "%s/%s", dir, collected[i].file);
+		run_to_file(argv, path);
+	}
+	if (!uname(&u)) {
+		snprintf(path, sizeof(path), "%s %s %s %s\n", u.sysname, u.release, u.version, u.machine);
+		write_file(dir, "uname.txt", path, strlen(path));
+	}
+	copy_file(dir, "os-release", "/etc/os-release");
+	copy_file(dir, "proc-version", "/proc/version");
+}
+
 int cmd_bugtool(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -171,11 +230,9 @@ int cmd_bugtool(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *control = VIGIL_BUS_DEFAULT_CONTROL, *log = NULL;
-	char out[4096] = "", dir[] = "/tmp/vigil-bugtool-XXXXXX", path[4200], stamp[32], self[4096];
+	char out[4096] = "", dir[] = "/tmp/vigil-bugtool-XXXXXX", why[4200], stamp[32];
 	struct vigil_buf status = {0};
-	struct utsname u;
 	time_t now = time(NULL);
-	ssize_t n;
 	int c, err, rc = 1;
 
 	optind = 1;
@@ -205,47 +262,11 @@ int cmd_bugtool(int argc, char **argv)
 	if (!err) {
 		write_file(dir, "status.json", status.data, status.len);
 	} else {
-		snprintf(path, sizeof(path), "no agent answered at %s: %s\n", control, strerror(-err));
-		write_file(dir, "status.error", path, strlen(path));
+		snprintf(why, sizeof(why), "no agent answered at %s: %s\n", control, strerror(-err));
+		write_file(dir, "status.error", why, strlen(why));
 	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
-	{
-		const char *status_text[] = {self, "status", "--control", control, NULL};
-		const char *policies[] = {self, "tracingpolicy", "list", "-o", "json", "--control", control, NULL};
-		const char *version[] = {self, "version", "--control", control, NULL};
-		const char *probe[] = {self, "probe", NULL};
-		const char *progs[] = {"bpftool", "-j", "prog", "show", NULL};
-		const char *maps[] = {"bpftool", "-j", "map", "show", NULL};
-		const char *links[] = {"bpftool", "-j", "link", "show", NULL};
-		const char *journal[] = {"journalctl", "-u", "vigild", "--no-pager", "-n", "2000", NULL};
-		const char *tail[] = {"tail", "-n", "2000", log, NULL};
-		const char *tar[] = {"tar", "-czf", out, "-C", dir, ".", NULL};
-
-		snprintf(path, sizeof(path), "%s/status.txt", dir);
-		run_to_file(status_text, path);
-		snprintf(path, sizeof(path), "%s/policies.json", dir);
-		run_to_file(policies, path);
-		snprintf(path, sizeof(path), "%s/versions.txt", dir);
-		run_to_file(version, path);
-		snprintf(path, sizeof(path), "%s/probe.txt", dir);
-		run_to_file(probe, path);
-		snprintf(path, sizeof(path), "%s/bpftool-prog.json", dir);
-		run_to_file(progs, path);
-		snprintf(path, sizeof(path), "%s/bpftool-map.json", dir);
-		run_to_file(maps, path);
-		snprintf(path, sizeof(path), "%s/bpftool-link.json", dir);
-		run_to_file(links, path);
-		snprintf(path, sizeof(path), "%s/log.txt", dir);
-		run_to_file(log ? tail : journal, path);
-		if (!uname(&u)) {
-			snprintf(path, sizeof(path), "%s %s %s %s\n", u.sysname, u.release, u.version, u.machine);
-			write_file(dir, "uname.txt", path, strlen(path));
-		}
-		copy_file(dir, "os-release", "/etc/os-release");
-		copy_file(dir, "proc-version", "/proc/version");
-		run_to_file(tar, "/dev/null");
-	}
+	collect(dir, control, log);
+	run_to_file((const char *[]){"tar", "-czf", out, "-C", dir, ".", NULL}, "/dev/null");
 	if (access(out, R_OK)) {
 		fprintf(stderr, "vigil bugtool: could not write %s\n", out);
 	} else {

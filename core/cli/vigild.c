@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "bus/bus.h"
 #include "common/common.h"
 #include "export/export.h"
 #include "metrics/metrics.h"
@@ -231,7 +232,7 @@ static const struct option options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static void usage(FILE *f)
+static void usage_agent(FILE *f)
 {
 	fprintf(f,
 		"usage: vigild [options]\n"
@@ -287,8 +288,13 @@ static void usage(FILE *f)
 		"                                 control socket (vigil getevents --reliable, vigil-forward)\n"
 		"      --journal-max-mb N         bound on the journal, 1-16384 (default 256); past it the oldest\n"
 		"                                 events go, counted (journal_evicted)\n"
-		"  -d, --debug              debug messages\n"
-		"export file (Tetragon's flags; backups are PATH-<UTC time>.EXT, .gz when compressed):\n"
+		"  -d, --debug              debug messages\n",
+		VIGIL_BUS_DEFAULT_EVENTS, VIGIL_BUS_DEFAULT_CONTROL, VIGIL_SYSCONF_DIR, VIGIL_SYSCONF_DIR);
+}
+
+static void usage_export(FILE *f)
+{
+	fputs("export file (Tetragon's flags; backups are PATH-<UTC time>.EXT, .gz when compressed):\n"
 		"      --export-file-max-size-mb N        rotate before passing N MB (default 10; 0: never)\n"
 		"      --export-file-rotation-interval D  also rotate every D (\"1h\", \"30m\", seconds; default 0: never)\n"
 		"      --export-file-max-backups N        rotated files kept (default 5; 0: all)\n"
@@ -305,8 +311,12 @@ static void usage(FILE *f)
 		"                                         export file then holds only Tetragon's schema (strict\n"
 		"                                         protojson readers accept every line); same: one file\n"
 		"                                         with everything, vigil's extra fields too; bus: not\n"
-		"                                         exported; PATH: their own file there\n"
-		"metrics:\n"
+		"                                         exported; PATH: their own file there\n", f);
+}
+
+static void usage_metrics_deny(FILE *f)
+{
+	fputs("metrics:\n"
 		"      --metrics-server ADDR    Prometheus /metrics on ADDR (\":2112\" is 127.0.0.1:2112)\n"
 		"      --metrics-binary-labels auto|on|off  binary paths as labels (default auto: on for a\n"
 		"                               loopback ADDR, \"hidden\" for any other)\n"
@@ -317,8 +327,14 @@ static void usage(FILE *f)
 		"      --deny-rate N            deny() calls per rule per minute, 1-10000 (default 10)\n"
 		"      --deny-protect PATH      no rule may deny a file at or under PATH (repeatable)\n"
 		"      --deny-system-files      let rules deny root-owned system files and files their\n"
-		"                               process's user does not own (off by default)\n",
-		"ipc:///run/vigil/events.sock", "ipc:///run/vigil/control.sock", VIGIL_SYSCONF_DIR, VIGIL_SYSCONF_DIR);
+		"                               process's user does not own (off by default)\n", f);
+}
+
+static void usage(FILE *f)
+{
+	usage_agent(f);
+	usage_export(f);
+	usage_metrics_deny(f);
 }
 
 static int parse_output(const char *s, enum vigil_output *out)
@@ -373,217 +389,290 @@ static int bad_value(const char *opt, const char *val)
 	return 2;
 }
 
-int main(int argc, char **argv)
+/* What the command line asked for: the agent's and the exporter's options, and the lists and
+ * directories they point at. */
+struct vigild_args {
+	struct vigil_agent_opts opts;
+	struct vigil_exporter_opts xopts;
+	const char *policies[64];
+	size_t npolicies;
+	const char *protect[64];
+	size_t nprotect;
+	const char *policy_dir, *rules_dir;
+	bool policy_dir_set, rules_dir_set;
+};
+
+/* A parse_*_option's answer for an option that another one parses. */
+#define NOT_MINE (-1)
+
+/* The export file's options (core/export). */
+static int parse_export_option(int c, struct vigil_exporter_opts *x)
 {
-	struct vigil_agent_opts opts = {.sz = sizeof(opts), .drop_privileges = true};
-	/* Tetragon's defaults: rotate at 10 MB, keep 5 backups */
-	struct vigil_exporter_opts xopts = {
-		.sz = sizeof(xopts),
-		.file = {.sz = sizeof(xopts.file), .max_bytes = 10ULL << 20, .max_backups = 5, .perm = 0600},
-	};
 	const char *text;
 	char *end;
-	struct sigaction sa = {.sa_handler = on_signal};
-	const char *policies[64];
-	size_t npolicies = 0;
-	const char *protect[64];
-	size_t nprotect = 0;
-	uint64_t ttl_ns;
-	const char *policy_dir = NULL;
-	bool policy_dir_set = false;
-	const char *rules_dir = NULL;
-	bool rules_dir_set = false;
 	long v;
-	int c, err;
+
+	switch (c) {
+	case OPT_EXPORT_MAX_SIZE:
+		if (vigil_parse_long(optarg, 0, 1L << 20, &v))
+			return bad_value("export-file-max-size-mb", optarg);
+		x->file.max_bytes = (uint64_t)v << 20;
+		return 0;
+	case OPT_EXPORT_INTERVAL:
+		return parse_duration(optarg, &x->file.interval_ns) ? bad_value("export-file-rotation-interval", optarg) : 0;
+	case OPT_EXPORT_BACKUPS:
+		if (vigil_parse_long(optarg, 0, 100000, &v))
+			return bad_value("export-file-max-backups", optarg);
+		x->file.max_backups = (unsigned int)v;
+		return 0;
+	case OPT_EXPORT_COMPRESS: x->file.compress = true; return 0;
+	case OPT_EXPORT_PERM:
+		v = strtol(optarg, &end, 8);
+		if (!*optarg || *end || v <= 0 || v > 0777)
+			return bad_value("export-file-perm", optarg);
+		x->file.perm = (unsigned int)v;
+		return 0;
+	case OPT_EXPORT_ALLOW:
+	case OPT_EXPORT_DENY:
+	case OPT_FIELD_FILTERS:
+		text = value_or_file(optarg);
+		if (!text)
+			return bad_value(c == OPT_EXPORT_ALLOW ? "export-allowlist" :
+					 c == OPT_EXPORT_DENY ? "export-denylist" : "field-filters", optarg);
+		*(c == OPT_EXPORT_ALLOW ? &x->allowlist : c == OPT_EXPORT_DENY ? &x->denylist : &x->field_filters) = text;
+		return 0;
+	case OPT_EXPORT_RATE: x->rate_limit = optarg; return 0;
+	case OPT_EXPORT_OWN: return parse_own(optarg, x) ? bad_value("export-vigil-events", optarg) : 0;
+	}
+	return NOT_MINE;
+}
+
+/* What Lua rules may do (deny() and its bounds) and how they run, and the metrics endpoint. */
+static int parse_rules_option(int c, struct vigild_args *a)
+{
+	struct vigil_agent_opts *o = &a->opts;
+	enum vigil_metrics_names names;
+	uint64_t ttl_ns;
+	long v;
+
+	switch (c) {
+	case OPT_DENY_TTL:
+		if (parse_duration(optarg, &ttl_ns) || ttl_ns % 1000000000ULL || ttl_ns / 1000000000ULL > UINT32_MAX)
+			return bad_value("deny-ttl", optarg);
+		o->deny_ttl_s = (uint32_t)(ttl_ns / 1000000000ULL);
+		o->deny_ttl_set = true;
+		return 0;
+	case OPT_DENY_RATE:
+		if (vigil_parse_long(optarg, 1, 10000, &v))
+			return bad_value("deny-rate", optarg);
+		o->deny_rate = (uint32_t)v;
+		return 0;
+	case OPT_DENY_PROTECT:
+		if (optarg[0] != '/' || a->nprotect == VIGIL_ARRAY_SIZE(a->protect))
+			return bad_value("deny-protect", optarg);
+		a->protect[a->nprotect++] = optarg;
+		return 0;
+	case OPT_DENY_SYSTEM_FILES: o->deny_system_files = true; return 0;
+	case OPT_RULE_DEADLINE:
+		if (vigil_parse_long(optarg, 1, 600000, &v))
+			return bad_value("rule-deadline-ms", optarg);
+		o->rule_deadline_ms = (unsigned int)v;
+		return 0;
+	case OPT_RULE_QUEUE:
+		if (vigil_parse_long(optarg, 1, 1L << 20, &v))
+			return bad_value("rule-queue-len", optarg);
+		o->rule_queue_len = (size_t)v;
+		return 0;
+	case OPT_METRICS_SERVER: o->metrics_server = optarg; return 0;
+	case OPT_METRICS_BINARY_LABELS:
+		return parse_binary_labels(optarg, &o->metrics_binary_labels) ? bad_value("metrics-binary-labels", optarg) : 0;
+	case OPT_METRICS_NAMES:
+		if (vigil_metrics_names_parse(optarg, &names))
+			return bad_value("metrics-names", optarg);
+		o->metrics_names = (int)names;
+		return 0;
+	}
+	return NOT_MINE;
+}
+
+/* Policies: which to load, their default mode, and what outlives the agent. */
+static int parse_policy_option(int c, struct vigild_args *a)
+{
+	struct vigil_agent_opts *o = &a->opts;
+
+	switch (c) {
+	case 't':
+		if (a->npolicies == VIGIL_ARRAY_SIZE(a->policies)) {
+			fprintf(stderr, "vigild: at most %zu --tracing-policy options\n", VIGIL_ARRAY_SIZE(a->policies));
+			return 2;
+		}
+		a->policies[a->npolicies++] = optarg;
+		return 0;
+	case 'T': a->policy_dir = optarg; a->policy_dir_set = true; return 0;
+	case 'R': a->rules_dir = optarg; a->rules_dir_set = true; return 0;
+	case OPT_DEFAULT_POLICY_MODE:
+		if (strcmp(optarg, "enforce") && strcmp(optarg, "monitor"))
+			return bad_value("default-policy-mode", optarg);
+		o->monitor_by_default = !strcmp(optarg, "monitor");
+		return 0;
+	case OPT_KEEP_ENFORCING: o->keep_enforcing = true; return 0;
+	case OPT_PIN_DIR:
+		if (optarg[0] != '/' || strlen(optarg) > 200 || strstr(optarg, "/../") || strstr(optarg, "/./"))
+			return bad_value("pin-dir", optarg);
+		o->pin_root = optarg;
+		return 0;
+	}
+	return NOT_MINE;
+}
+
+/* The events: what each carries, and how the reader and the process cache are sized. */
+static int parse_event_option(int c, struct vigil_agent_opts *o)
+{
+	long v;
+
+	switch (c) {
+	case OPT_PROCESS_CRED: o->process_cred = true; return 0;
+	case OPT_REDACTION: return redaction_option(optarg, &o->redaction);
+	case OPT_ANCESTORS:
+		return vigil_agent_ancestors_parse(optarg, &o->ancestors) ? bad_value("enable-ancestors", optarg) : 0;
+	case OPT_USERNAME:
+		if (strcmp(optarg, "unix") && strcmp(optarg, "disabled"))
+			return bad_value("username-metadata", optarg);
+		o->username_metadata = !strcmp(optarg, "unix");
+		return 0;
+	case 'r':
+		if (vigil_parse_long(optarg, 4096, 1L << 30, &v) || (v & (v - 1)))
+			return bad_value("rb-size", optarg);
+		o->ringbuf_bytes = (uint32_t)v;
+		return 0;
+	case OPT_PROCESS_CACHE_SIZE:
+		if (vigil_parse_long(optarg, 64, 1L << 24, &v))
+			return bad_value("process-cache-size", optarg);
+		o->process_cache_size = (uint32_t)v;
+		return 0;
+	case 'w':
+		if (vigil_parse_long(optarg, 1, 4096, &v))
+			return bad_value("wakeup-batch", optarg);
+		o->wakeup_batch = (uint32_t)v;
+		return 0;
+	case 'p':
+		if (vigil_parse_long(optarg, 1, 1000, &v))
+			return bad_value("poll-ms", optarg);
+		o->poll_ms = (int)v;
+		return 0;
+	case 'n': o->node_name = optarg; return 0;
+	}
+	return NOT_MINE;
+}
+
+/* Where the agent talks (bus, control, journal, CRI), what it prints, and its privileges. */
+static int parse_io_option(int c, struct vigil_agent_opts *o)
+{
+	long v;
+
+	switch (c) {
+	case 'b': o->events_url = optarg; return 0;
+	case 'c': o->control_url = optarg; return 0;
+	case OPT_CONTROL_GROUP:
+		if (!*optarg || !getgrnam(optarg))
+			return bad_value("control-group", optarg);
+		o->control_group = optarg;
+		return 0;
+	case 'o': return parse_output(optarg, &o->output) ? bad_value("output", optarg) : 0;
+	case 'C': o->color = true; return 0;
+	case 'e': o->export_file = optarg; return 0;
+	case OPT_JOURNAL_DIR:
+		if (!*optarg)
+			return bad_value("journal-dir", optarg);
+		o->journal_dir = optarg;
+		return 0;
+	case OPT_JOURNAL_MAX:
+		if (vigil_parse_long(optarg, 1, 16384, &v))
+			return bad_value("journal-max-mb", optarg);
+		o->journal_max_bytes = (uint64_t)v << 20;
+		return 0;
+	case OPT_NO_CAP_DROP: o->drop_privileges = false; return 0;
+	case OPT_CRI_ENDPOINT:
+		if (strcmp(optarg, "none") && (strncmp(optarg, "unix://", 7) ? optarg[0] != '/' : optarg[7] != '/'))
+			return bad_value("cri-endpoint", optarg);
+		o->cri_endpoint = optarg;
+		return 0;
+	case 'd': vigil_print_set_debug(1); return 0;
+	}
+	return NOT_MINE;
+}
+
+/* The command line into a. 0 to start; otherwise the exit code (*help: 0 after usage). */
+static int parse_args(int argc, char **argv, struct vigild_args *a, bool *help)
+{
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "b:c:o:e:n:dh", options, NULL)) != -1) {
-		switch (c) {
-		case 'b': opts.events_url = optarg; break;
-		case 'c': opts.control_url = optarg; break;
-		case OPT_CONTROL_GROUP:
-			if (!*optarg || !getgrnam(optarg))
-				return bad_value("control-group", optarg);
-			opts.control_group = optarg;
-			break;
-		case 'o':
-			if (parse_output(optarg, &opts.output))
-				return bad_value("output", optarg);
-			break;
-		case 'C': opts.color = true; break;
-		case 'e': opts.export_file = optarg; break;
-		case OPT_EXPORT_MAX_SIZE:
-			if (vigil_parse_long(optarg, 0, 1L << 20, &v))
-				return bad_value("export-file-max-size-mb", optarg);
-			xopts.file.max_bytes = (uint64_t)v << 20;
-			break;
-		case OPT_EXPORT_INTERVAL:
-			if (parse_duration(optarg, &xopts.file.interval_ns))
-				return bad_value("export-file-rotation-interval", optarg);
-			break;
-		case OPT_EXPORT_BACKUPS:
-			if (vigil_parse_long(optarg, 0, 100000, &v))
-				return bad_value("export-file-max-backups", optarg);
-			xopts.file.max_backups = (unsigned int)v;
-			break;
-		case OPT_EXPORT_COMPRESS: xopts.file.compress = true; break;
-		case OPT_EXPORT_PERM:
-			v = strtol(optarg, &end, 8);
-			if (!*optarg || *end || v <= 0 || v > 0777)
-				return bad_value("export-file-perm", optarg);
-			xopts.file.perm = (unsigned int)v;
-			break;
-		case OPT_EXPORT_ALLOW:
-		case OPT_EXPORT_DENY:
-		case OPT_FIELD_FILTERS:
-			text = value_or_file(optarg);
-			if (!text)
-				return bad_value(c == OPT_EXPORT_ALLOW ? "export-allowlist" :
-						 c == OPT_EXPORT_DENY ? "export-denylist" : "field-filters", optarg);
-			if (c == OPT_EXPORT_ALLOW)
-				xopts.allowlist = text;
-			else if (c == OPT_EXPORT_DENY)
-				xopts.denylist = text;
-			else
-				xopts.field_filters = text;
-			break;
-		case OPT_EXPORT_RATE: xopts.rate_limit = optarg; break;
-		case OPT_EXPORT_OWN:
-			if (parse_own(optarg, &xopts))
-				return bad_value("export-vigil-events", optarg);
-			break;
-		case OPT_METRICS_SERVER: opts.metrics_server = optarg; break;
-		case OPT_DENY_TTL:
-			if (parse_duration(optarg, &ttl_ns) || ttl_ns % 1000000000ULL || ttl_ns / 1000000000ULL > UINT32_MAX)
-				return bad_value("deny-ttl", optarg);
-			opts.deny_ttl_s = (uint32_t)(ttl_ns / 1000000000ULL);
-			opts.deny_ttl_set = true;
-			break;
-		case OPT_DENY_RATE:
-			if (vigil_parse_long(optarg, 1, 10000, &v))
-				return bad_value("deny-rate", optarg);
-			opts.deny_rate = (uint32_t)v;
-			break;
-		case OPT_DENY_PROTECT:
-			if (optarg[0] != '/' || nprotect == VIGIL_ARRAY_SIZE(protect))
-				return bad_value("deny-protect", optarg);
-			protect[nprotect++] = optarg;
-			break;
-		case OPT_DENY_SYSTEM_FILES: opts.deny_system_files = true; break;
-		case OPT_METRICS_BINARY_LABELS:
-			if (parse_binary_labels(optarg, &opts.metrics_binary_labels))
-				return bad_value("metrics-binary-labels", optarg);
-			break;
-		case OPT_PROCESS_CRED: opts.process_cred = true; break;
-		case OPT_REDACTION:
-			if (redaction_option(optarg, &opts.redaction))
-				return 2;
-			break;
-		case OPT_ANCESTORS:
-			if (vigil_agent_ancestors_parse(optarg, &opts.ancestors))
-				return bad_value("enable-ancestors", optarg);
-			break;
-		case OPT_USERNAME:
-			if (strcmp(optarg, "unix") && strcmp(optarg, "disabled"))
-				return bad_value("username-metadata", optarg);
-			opts.username_metadata = !strcmp(optarg, "unix");
-			break;
-		case OPT_METRICS_NAMES: {
-			enum vigil_metrics_names names;
-
-			if (vigil_metrics_names_parse(optarg, &names))
-				return bad_value("metrics-names", optarg);
-			opts.metrics_names = (int)names;
-			break;
+		if (c == 'h') {
+			usage(stdout);
+			*help = true;
+			return 0;
 		}
-		case OPT_RULE_DEADLINE:
-			if (vigil_parse_long(optarg, 1, 600000, &v))
-				return bad_value("rule-deadline-ms", optarg);
-			opts.rule_deadline_ms = (unsigned int)v;
-			break;
-		case OPT_JOURNAL_DIR:
-			if (!*optarg)
-				return bad_value("journal-dir", optarg);
-			opts.journal_dir = optarg;
-			break;
-		case OPT_JOURNAL_MAX:
-			if (vigil_parse_long(optarg, 1, 16384, &v))
-				return bad_value("journal-max-mb", optarg);
-			opts.journal_max_bytes = (uint64_t)v << 20;
-			break;
-		case OPT_RULE_QUEUE:
-			if (vigil_parse_long(optarg, 1, 1L << 20, &v))
-				return bad_value("rule-queue-len", optarg);
-			opts.rule_queue_len = (size_t)v;
-			break;
-		case 'r':
-			if (vigil_parse_long(optarg, 4096, 1L << 30, &v) || (v & (v - 1)))
-				return bad_value("rb-size", optarg);
-			opts.ringbuf_bytes = (uint32_t)v;
-			break;
-		case OPT_PROCESS_CACHE_SIZE:
-			if (vigil_parse_long(optarg, 64, 1L << 24, &v))
-				return bad_value("process-cache-size", optarg);
-			opts.process_cache_size = (uint32_t)v;
-			break;
-		case 'w':
-			if (vigil_parse_long(optarg, 1, 4096, &v))
-				return bad_value("wakeup-batch", optarg);
-			opts.wakeup_batch = (uint32_t)v;
-			break;
-		case 'p':
-			if (vigil_parse_long(optarg, 1, 1000, &v))
-				return bad_value("poll-ms", optarg);
-			opts.poll_ms = (int)v;
-			break;
-		case 'n': opts.node_name = optarg; break;
-		case 't':
-			if (npolicies == VIGIL_ARRAY_SIZE(policies)) {
-				fprintf(stderr, "vigild: at most %zu --tracing-policy options\n", VIGIL_ARRAY_SIZE(policies));
-				return 2;
-			}
-			policies[npolicies++] = optarg;
-			break;
-		case 'T': policy_dir = optarg; policy_dir_set = true; break;
-		case 'R': rules_dir = optarg; rules_dir_set = true; break;
-		case OPT_DEFAULT_POLICY_MODE:
-			if (strcmp(optarg, "enforce") && strcmp(optarg, "monitor"))
-				return bad_value("default-policy-mode", optarg);
-			opts.monitor_by_default = !strcmp(optarg, "monitor");
-			break;
-		case OPT_KEEP_ENFORCING: opts.keep_enforcing = true; break;
-		case OPT_PIN_DIR:
-			if (optarg[0] != '/' || strlen(optarg) > 200 || strstr(optarg, "/../") || strstr(optarg, "/./"))
-				return bad_value("pin-dir", optarg);
-			opts.pin_root = optarg;
-			break;
-		case OPT_NO_CAP_DROP: opts.drop_privileges = false; break;
-		case OPT_CRI_ENDPOINT:
-			if (strcmp(optarg, "none") && (strncmp(optarg, "unix://", 7) ? optarg[0] != '/' : optarg[7] != '/'))
-				return bad_value("cri-endpoint", optarg);
-			opts.cri_endpoint = optarg;
-			break;
-		case 'd': vigil_print_set_debug(1); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		rc = parse_io_option(c, &a->opts);
+		if (rc == NOT_MINE)
+			rc = parse_event_option(c, &a->opts);
+		if (rc == NOT_MINE)
+			rc = parse_policy_option(c, a);
+		if (rc == NOT_MINE)
+			rc = parse_rules_option(c, a);
+		if (rc == NOT_MINE)
+			rc = parse_export_option(c, &a->xopts);
+		if (rc == NOT_MINE) {
+			usage(stderr);
+			return 2;
 		}
+		if (rc)
+			return rc;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "vigild: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}
+	return 0;
+}
 
-	if (!policy_dir_set)
-		policy_dir = default_dir(VIGIL_SOURCE_TREE "/rules/policies", VIGIL_SYSCONF_DIR "/policies");
-	opts.export_opts = &xopts;
-	opts.policy_files = policies;
-	opts.npolicy_files = npolicies;
-	opts.deny_protect = protect;
-	opts.ndeny_protect = nprotect;
-	opts.policy_dir = policy_dir && *policy_dir ? policy_dir : NULL;
-	if (!rules_dir_set)
-		rules_dir = default_dir(VIGIL_SOURCE_TREE "/rules/lua", VIGIL_SYSCONF_DIR "/rules");
-	opts.rules_dir = rules_dir && *rules_dir ? rules_dir : NULL;
+/* The lists and directories into a->opts, with the shipped policies and rules by default. */
+static void finish_opts(struct vigild_args *a)
+{
+	struct vigil_agent_opts *o = &a->opts;
+
+	if (!a->policy_dir_set)
+		a->policy_dir = default_dir(VIGIL_SOURCE_TREE "/rules/policies", VIGIL_SYSCONF_DIR "/policies");
+	if (!a->rules_dir_set)
+		a->rules_dir = default_dir(VIGIL_SOURCE_TREE "/rules/lua", VIGIL_SYSCONF_DIR "/rules");
+	o->export_opts = &a->xopts;
+	o->policy_files = a->policies;
+	o->npolicy_files = a->npolicies;
+	o->deny_protect = a->protect;
+	o->ndeny_protect = a->nprotect;
+	o->policy_dir = a->policy_dir && *a->policy_dir ? a->policy_dir : NULL;
+	o->rules_dir = a->rules_dir && *a->rules_dir ? a->rules_dir : NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static struct vigild_args a = {
+		.opts = {.sz = sizeof(a.opts), .drop_privileges = true},
+		/* Tetragon's defaults: rotate at 10 MB, keep 5 backups */
+		.xopts = {
+			.sz = sizeof(a.xopts),
+			.file = {.sz = sizeof(a.xopts.file), .max_bytes = 10ULL << 20, .max_backups = 5, .perm = 0600},
+		},
+	};
+	struct sigaction sa = {.sa_handler = on_signal};
+	bool help = false;
+	int err;
+
+	err = parse_args(argc, argv, &a, &help);
+	if (err || help)
+		return err;
+	finish_opts(&a);
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -591,7 +680,7 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	running = vigil_agent__new(&opts);
+	running = vigil_agent__new(&a.opts);
 	if (!running) {
 		fprintf(stderr, "vigild: cannot start: %s\n", strerror(errno));
 		return 1;
@@ -601,7 +690,7 @@ int main(int argc, char **argv)
 		err = 0;
 	} else {
 		fprintf(stderr, "vigild: running; events on %s\n",
-			opts.events_url ? opts.events_url : "ipc:///run/vigil/events.sock");
+			a.opts.events_url ? a.opts.events_url : VIGIL_BUS_DEFAULT_EVENTS);
 		err = vigil_agent__run(running);
 	}
 	vigil_agent__free(running);

@@ -404,154 +404,200 @@ static struct cri_snap *current(struct vigil_cri *cri)
 	return s;
 }
 
-int vigil_cri__refresh(struct vigil_cri *cri)
+/* A zeroed item appended to s (counted in s->n, so snap_put frees what it holds); NULL: ENOMEM. */
+static struct cri_item *snap_add(struct cri_snap *s)
 {
-	struct vigil_buf pods = { 0 }, ctrs = { 0 };
-	struct sandbox *sbs = NULL;
-	struct cri_snap *s = NULL, *old = current(cri), *gone;
-	struct pb_reader r;
-	struct pb_field f;
-	struct ctr c;
-	char err[256] = "";
-	size_t nsb = 0, i;
-	int ret, rc = 0;
-	void (*listener)(void *ctx);
-	void *listener_ctx;
+	struct cri_item *grown;
 
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		ret = -ENOMEM;
-		goto out;
+	if (s->n == s->cap) {
+		grown = realloc(s->items, (s->cap ? 2 * s->cap : 64) * sizeof(*s->items));
+		if (!grown)
+			return NULL;
+		s->items = grown;
+		s->cap = s->cap ? 2 * s->cap : 64;
 	}
-	atomic_init(&s->refs, 1);
-	ret = version(cri, &s->runtime, err, sizeof(err));
-	if (!ret)
-		ret = list(cri, SVC "ListPodSandbox", &pods, err, sizeof(err));
-	if (!ret)
-		ret = list(cri, SVC "ListContainers", &ctrs, err, sizeof(err));
-	/* ListPodSandboxResponse {items 1} */
-	r = pb_reader_of(pods.data, pods.len);
+	memset(&s->items[s->n], 0, sizeof(*s->items));
+	return &s->items[s->n++];
+}
+
+/* ListPodSandboxResponse {items 1} into *sbs (the caller frees them, even on error). */
+static int read_sandboxes(const struct vigil_buf *pods, struct sandbox **sbs, size_t *nsb)
+{
+	struct pb_reader r = pb_reader_of(pods->data, pods->len);
+	struct pb_field f;
+	int ret = 0, rc = 0;
+
 	while (!ret && (rc = pb_next(&r, &f)) == 1) {
 		struct sandbox *grown;
 
 		if (f.num != 1 || f.wire != 2)
 			continue;
-		grown = realloc(sbs, (nsb + 1) * sizeof(*sbs));
-		if (!grown) {
-			ret = -ENOMEM;
-			break;
-		}
-		sbs = grown;
-		memset(&sbs[nsb], 0, sizeof(*sbs));
-		ret = parse_sandbox(&f, &sbs[nsb++]);
-		if (!ret && !sbs[nsb - 1].id)
+		grown = realloc(*sbs, (*nsb + 1) * sizeof(**sbs));
+		if (!grown)
+			return -ENOMEM;
+		*sbs = grown;
+		memset(&grown[*nsb], 0, sizeof(**sbs));
+		ret = parse_sandbox(&f, &grown[(*nsb)++]);
+		if (!ret && !grown[*nsb - 1].id)
 			ret = -EBADMSG;
 	}
-	if (!ret && rc < 0)
-		ret = rc;
-	s->pods = nsb;
-	/* ListContainersResponse {containers 1} */
-	r = pb_reader_of(ctrs.data, ctrs.len);
+	return ret ? ret : rc < 0 ? rc : 0;
+}
+
+/* The running refresh: the snapshot it builds, the one it replaces, the pods read. */
+struct refresh {
+	struct vigil_cri *cri;
+	struct cri_snap *s, *old;
+	struct sandbox *sbs;
+	size_t nsb;
+	char err[256];
+};
+
+static const struct sandbox *sandbox_of(const struct refresh *rf, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id && i < rf->nsb; i++)
+		if (!strcmp(rf->sbs[i].id, id))
+			return &rf->sbs[i];
+	return NULL;
+}
+
+/* One container of a known pod into the snapshot; its image name comes from ContainerStatus,
+ * once per container (the previous snapshot remembers it). */
+static int add_container(struct refresh *rf, struct ctr *c, const struct sandbox *sb)
+{
+	struct cri_item *known = rf->old ? snap_find(rf->old, c->id) : NULL, *it;
+
+	if (known) {
+		free(c->image);
+		free(c->image_ref);
+		c->image = strdup(known->pod.image_name);
+		c->image_ref = strdup(known->pod.image_id);
+		c->created = known->pod.start_time;
+	} else if (container_status(rf->cri, c, rf->err, sizeof(rf->err)) == -ENOMEM) {
+		return -ENOMEM;
+	} else {
+		/* gone since the list (or no status): the list's image id stands in */
+		rf->err[0] = '\0';
+	}
+	it = snap_add(rf->s);
+	return it ? item_fill(it, rf->s->runtime, c, sb) : -ENOMEM;
+}
+
+/* ListContainersResponse {containers 1}: the containers of known pods into the snapshot. */
+static int read_containers(struct refresh *rf, const struct vigil_buf *ctrs)
+{
+	struct pb_reader r = pb_reader_of(ctrs->data, ctrs->len);
+	struct pb_field f;
+	struct ctr c;
+	int ret = 0, rc = 0;
+
 	while (!ret && (rc = pb_next(&r, &f)) == 1) {
-		struct cri_item *known, *grown;
-		const struct sandbox *sb = NULL;
+		const struct sandbox *sb;
 
 		if (f.num != 1 || f.wire != 2)
 			continue;
 		memset(&c, 0, sizeof(c));
 		ret = parse_container(&f, &c);
-		for (i = 0; !ret && c.sandbox && i < nsb; i++)
-			if (!strcmp(sbs[i].id, c.sandbox))
-				sb = &sbs[i];
-		if (!ret && c.id && sb) {
-			/* the image name comes from ContainerStatus, once per container */
-			known = old ? snap_find(old, c.id) : NULL;
-			if (known) {
-				free(c.image);
-				free(c.image_ref);
-				c.image = strdup(known->pod.image_name);
-				c.image_ref = strdup(known->pod.image_id);
-				c.created = known->pod.start_time;
-			} else if (container_status(cri, &c, err, sizeof(err)) == -ENOMEM) {
-				ret = -ENOMEM;
-			} else {
-				/* gone since the list (or no status): the list's image id stands in */
-				err[0] = '\0';
-			}
-			if (!ret && s->n == s->cap) {
-				grown = realloc(s->items, (s->cap ? 2 * s->cap : 64) * sizeof(*s->items));
-				if (grown) {
-					s->items = grown;
-					s->cap = s->cap ? 2 * s->cap : 64;
-				} else {
-					ret = -ENOMEM;
-				}
-			}
-			if (!ret) {
-				memset(&s->items[s->n], 0, sizeof(*s->items));
-				s->n++;
-				ret = item_fill(&s->items[s->n - 1], s->runtime, &c, sb);
-			}
-		}
+		sb = ret ? NULL : sandbox_of(rf, c.sandbox);
+		if (!ret && c.id && sb)
+			ret = add_container(rf, &c, sb);
 		free(c.id);
 		free(c.sandbox);
 		free(c.name);
 		free(c.image);
 		free(c.image_ref);
 	}
-	if (!ret && rc < 0)
-		ret = rc;
-	/* the sandboxes too: a pod's pause process runs in the sandbox's own cgroup */
-	for (i = 0; !ret && i < nsb; i++) {
-		struct cri_item *grown;
+	return ret ? ret : rc < 0 ? rc : 0;
+}
 
+/* The sandboxes too: a pod's pause process runs in the sandbox's own cgroup. Then the items
+ * sorted for lookups (their pods' pointers go to heap copies, so moving them is safe). */
+static int add_sandboxes(struct refresh *rf)
+{
+	struct cri_snap *s = rf->s;
+	struct cri_item *it;
+	struct ctr c;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < rf->nsb; i++) {
 		memset(&c, 0, sizeof(c));
-		c.id = sbs[i].id;
-		if (s->n == s->cap) {
-			grown = realloc(s->items, (s->cap ? 2 * s->cap : 64) * sizeof(*s->items));
-			if (!grown) {
-				ret = -ENOMEM;
-				break;
-			}
-			s->items = grown;
-			s->cap = s->cap ? 2 * s->cap : 64;
-		}
-		memset(&s->items[s->n], 0, sizeof(*s->items));
-		s->n++;
-		ret = item_fill(&s->items[s->n - 1], s->runtime, &c, &sbs[i]);
+		c.id = rf->sbs[i].id;
+		it = snap_add(s);
+		ret = it ? item_fill(it, s->runtime, &c, &rf->sbs[i]) : -ENOMEM;
+		if (ret)
+			return ret;
 	}
-	if (!ret) {
-		for (i = 0; i < s->n; i++)
-			s->items[i].pod.owner_ = s;
-		qsort(s->items, s->n, sizeof(*s->items), by_id);
-		/* qsort moved the items: their pods' pointers into item storage stay valid
-		 * (strings are heap copies), only labels need no fixing either */
-	}
-out:
+	for (i = 0; i < s->n; i++)
+		s->items[i].pod.owner_ = s;
+	qsort(s->items, s->n, sizeof(*s->items), by_id);
+	return 0;
+}
+
+/* The refresh's outcome into the status; on success its snapshot replaces the old one and the
+ * listener hears of it. Takes rf->s and rf->old. */
+static void publish(struct refresh *rf, int ret)
+{
+	struct vigil_cri *cri = rf->cri;
+	struct cri_snap *gone;
+	void (*listener)(void *ctx);
+	void *listener_ctx;
+
 	pthread_mutex_lock(&cri->lock);
 	cri->status.refreshes++;
 	cri->status.connected = !ret;
 	if (ret) {
 		cri->status.failures++;
-		snprintf(cri->status.error, sizeof(cri->status.error), "%s", err[0] ? err : strerror(-ret));
-		gone = s;
+		snprintf(cri->status.error, sizeof(cri->status.error), "%s", rf->err[0] ? rf->err : strerror(-ret));
+		gone = rf->s;
 	} else {
 		cri->status.error[0] = '\0';
-		cri->status.pods = s->pods;
-		cri->status.containers = s->n - s->pods;
+		cri->status.pods = rf->s->pods;
+		cri->status.containers = rf->s->n - rf->s->pods;
 		gone = cri->snap;
-		cri->snap = s;
+		cri->snap = rf->s;
 	}
 	listener = ret ? NULL : cri->listener;
 	listener_ctx = cri->listener_ctx;
 	pthread_mutex_unlock(&cri->lock);
 	snap_put(gone);
-	snap_put(old);
+	snap_put(rf->old);
 	if (listener)
 		listener(listener_ctx);
-	for (i = 0; i < nsb; i++)
-		sandbox_free(&sbs[i]);
-	free(sbs);
+}
+
+int vigil_cri__refresh(struct vigil_cri *cri)
+{
+	struct refresh rf = { .cri = cri, .old = current(cri) };
+	struct vigil_buf pods = { 0 }, ctrs = { 0 };
+	size_t i;
+	int ret;
+
+	rf.s = calloc(1, sizeof(*rf.s));
+	if (!rf.s) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	atomic_init(&rf.s->refs, 1);
+	ret = version(cri, &rf.s->runtime, rf.err, sizeof(rf.err));
+	if (!ret)
+		ret = list(cri, SVC "ListPodSandbox", &pods, rf.err, sizeof(rf.err));
+	if (!ret)
+		ret = list(cri, SVC "ListContainers", &ctrs, rf.err, sizeof(rf.err));
+	if (!ret)
+		ret = read_sandboxes(&pods, &rf.sbs, &rf.nsb);
+	rf.s->pods = rf.nsb;
+	if (!ret)
+		ret = read_containers(&rf, &ctrs);
+	if (!ret)
+		ret = add_sandboxes(&rf);
+out:
+	publish(&rf, ret);
+	for (i = 0; i < rf.nsb; i++)
+		sandbox_free(&rf.sbs[i]);
+	free(rf.sbs);
 	vigil_buf_free(&pods);
 	vigil_buf_free(&ctrs);
 	return ret;

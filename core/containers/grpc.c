@@ -177,13 +177,47 @@ static int pump(nghttp2_session *s, struct call *c)
 	return 0;
 }
 
-int cri_grpc_call(const char *path, const char *method, const void *req, size_t req_len, struct vigil_buf *resp,
-		  int timeout_ms, char *err, size_t err_size)
+/* An HTTP/2 client session whose callbacks fill c; *cb is freed by the caller. 0 or -ENOMEM. */
+static int new_session(struct call *c, nghttp2_session_callbacks **cb, nghttp2_session **s)
 {
 	nghttp2_settings_entry settings[] = {
 		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, WINDOW },
 		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
 	};
+
+	if (nghttp2_session_callbacks_new(cb))
+		return -ENOMEM;
+	nghttp2_session_callbacks_set_send_callback(*cb, on_send);
+	nghttp2_session_callbacks_set_on_header_callback(*cb, on_header);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(*cb, on_data);
+	nghttp2_session_callbacks_set_on_stream_close_callback(*cb, on_close);
+	if (nghttp2_session_client_new(s, *cb, c))
+		return -ENOMEM;
+	nghttp2_submit_settings(*s, NGHTTP2_FLAG_NONE, settings, VIGIL_ARRAY_SIZE(settings));
+	nghttp2_session_set_local_window_size(*s, NGHTTP2_FLAG_NONE, 0, WINDOW);
+	return 0;
+}
+
+/* The reply from start on is one gRPC message: drop its 5-byte prefix. A compressed one we
+ * never asked for, or any other length, is -EPROTO. */
+static int unframe(struct vigil_buf *resp, size_t start, const char *method, char *err, size_t err_size)
+{
+	const uint8_t *p = (const uint8_t *)resp->data + start;
+	size_t mlen = resp->len - start;
+
+	if (mlen < 5 || p[0] != 0 || ((size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4]) != mlen - 5) {
+		snprintf(err, err_size, "%s: not one uncompressed gRPC message (%zu bytes)", method, mlen);
+		return -EPROTO;
+	}
+	memmove(resp->data + start, resp->data + start + 5, mlen - 5);
+	resp->len -= 5;
+	resp->data[resp->len] = '\0';
+	return 0;
+}
+
+int cri_grpc_call(const char *path, const char *method, const void *req, size_t req_len, struct vigil_buf *resp,
+		  int timeout_ms, char *err, size_t err_size)
+{
 	nghttp2_session_callbacks *cb = NULL;
 	nghttp2_session *s = NULL;
 	struct vigil_buf framed = { 0 };
@@ -195,7 +229,6 @@ int cri_grpc_call(const char *path, const char *method, const void *req, size_t 
 		HDR(":method", "POST"), HDR(":scheme", "http"), HDR(":authority", "localhost"), HDR(":path", method),
 		HDR("content-type", "application/grpc"), HDR("te", "trailers"),
 	};
-	size_t mlen;
 	int ret;
 
 	err[0] = '\0';
@@ -212,20 +245,9 @@ int cri_grpc_call(const char *path, const char *method, const void *req, size_t 
 		snprintf(err, err_size, "connect %s: %s", path, strerror(-ret));
 		goto out;
 	}
-	if (nghttp2_session_callbacks_new(&cb)) {
-		ret = -ENOMEM;
+	ret = new_session(&c, &cb, &s);
+	if (ret)
 		goto out;
-	}
-	nghttp2_session_callbacks_set_send_callback(cb, on_send);
-	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
-	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
-	if (nghttp2_session_client_new(&s, cb, &c)) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, settings, VIGIL_ARRAY_SIZE(settings));
-	nghttp2_session_set_local_window_size(s, NGHTTP2_FLAG_NONE, 0, WINDOW);
 	c.stream = nghttp2_submit_request(s, NULL, hdrs, VIGIL_ARRAY_SIZE(hdrs), &dp, NULL);
 	if (c.stream < 0) {
 		ret = -EPROTO;
@@ -242,18 +264,7 @@ int cri_grpc_call(const char *path, const char *method, const void *req, size_t 
 			 c.grpc_message[0] ? ": " : "", c.grpc_message, c.h2_error);
 		goto out;
 	}
-	/* one message: drop the prefix; a compressed one we never asked for is an error */
-	mlen = resp->len - c.resp_start;
-	if (mlen < 5 || resp->data[c.resp_start] != 0 ||
-	    ((size_t)(uint8_t)resp->data[c.resp_start + 1] << 24 | (size_t)(uint8_t)resp->data[c.resp_start + 2] << 16 |
-	     (size_t)(uint8_t)resp->data[c.resp_start + 3] << 8 | (uint8_t)resp->data[c.resp_start + 4]) != mlen - 5) {
-		ret = -EPROTO;
-		snprintf(err, err_size, "%s: not one uncompressed gRPC message (%zu bytes)", method, mlen);
-		goto out;
-	}
-	memmove(resp->data + c.resp_start, resp->data + c.resp_start + 5, mlen - 5);
-	resp->len -= 5;
-	resp->data[resp->len] = '\0';
+	ret = unframe(resp, c.resp_start, method, err, err_size);
 out:
 	if (ret)
 		resp->len = c.resp_start;

@@ -540,7 +540,9 @@ static void put_arg_path(struct line *l, unsigned int i, const char *member)
 		put_cyan(l, arg_str(l->m, i, path));
 }
 
-static void put_known_kprobe(struct line *l, int form)
+/* The emoji and label of a known hook, then the process; some hooks' labels depend on their
+ * arguments. */
+static void put_kprobe_label(struct line *l, int form)
 {
 	const char *emoji = kprobe_forms[form].emoji, *label = kprobe_forms[form].label;
 	enum shape shape = kprobe_forms[form].shape;
@@ -565,6 +567,13 @@ static void put_known_kprobe(struct line *l, int form)
 	}
 	put_label(l, emoji, (struct text){ label, strlen(label) });
 	put_process(l);
+}
+
+/* A known hook's arguments, in the shape tetra prints them. */
+static void put_kprobe_args(struct line *l, enum shape shape)
+{
+	uint32_t n = arg_count(l->m);
+	char text[40];
 
 	switch (shape) {
 	case SHAPE_FILE_BYTES:
@@ -630,6 +639,12 @@ static void put_known_kprobe(struct line *l, int form)
 			put_cyan(l, arg_str(l->m, 0, "path_arg.path"));
 		break;
 	}
+}
+
+static void put_known_kprobe(struct line *l, int form)
+{
+	put_kprobe_label(l, form);
+	put_kprobe_args(l, kprobe_forms[form].shape);
 }
 
 static void put_kprobe(struct line *l)

@@ -187,27 +187,3 @@ size_t vigil_process_flags_format(uint32_t flags, char *out, size_t size)
 	out[len] = '\0';
 	return len;
 }
-
-static const char *const degraded_names[VIGIL_DEGRADED_COUNT] = {
-	[VIGIL_DEGRADED_UNCACHED] = "uncached",
-	[VIGIL_DEGRADED_PROCESS_UNKNOWN] = "process_unknown",
-	[VIGIL_DEGRADED_PARENT_UNKNOWN] = "parent_unknown",
-};
-
-static const char *const dropped_names[VIGIL_DROPPED_COUNT] = {
-	[VIGIL_DROPPED_BAD_RECORD] = "bad_record",
-	[VIGIL_DROPPED_UNKNOWN_HOOK] = "unknown_hook",
-	[VIGIL_DROPPED_DUPLICATE] = "duplicate",
-	[VIGIL_DROPPED_NOMEM] = "nomem",
-	[VIGIL_DROPPED_CACHE_FULL] = "cache_full",
-};
-
-const char *vigil_degraded_reason_name(enum vigil_degraded_reason r)
-{
-	return (unsigned int)r < VIGIL_DEGRADED_COUNT ? degraded_names[r] : NULL;
-}
-
-const char *vigil_dropped_reason_name(enum vigil_dropped_reason r)
-{
-	return (unsigned int)r < VIGIL_DROPPED_COUNT ? dropped_names[r] : NULL;
-}

@@ -7,7 +7,7 @@
 
 #include <bpf/bpf.h>
 
-#include "loader.h"
+#include "loader_maps.h"
 #include "events/events.h"
 #include "loader_internal.h"
 #include "process.h"
@@ -135,12 +135,12 @@ struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, co
 	return l;
 
 err_out:
-	vigil_loader__destroy(l);
+	vigil_loader__close(l);
 	errno = -err;
 	return NULL;
 }
 
-void vigil_loader__destroy(struct vigil_loader *l)
+void vigil_loader__close(struct vigil_loader *l)
 {
 	if (!l)
 		return;

@@ -110,7 +110,7 @@ struct vigil_kernel_counters {
 VIGIL_API struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts,
 						  const struct vigil_probe_report *probe);
 /* Detach every link and unload everything. Accepts NULL. */
-VIGIL_API void vigil_loader__destroy(struct vigil_loader *l);
+VIGIL_API void vigil_loader__close(struct vigil_loader *l);
 
 /* "tp_btf" or "raw_tp": the mechanism in use. */
 VIGIL_API const char *vigil_loader__mechanism(const struct vigil_loader *l);
@@ -142,12 +142,6 @@ VIGIL_API int vigil_loader__task_keys(const struct vigil_loader *l, struct vigil
  * exited before it was seeded: its exit came and went, so nothing else would delete it).
  * Returns 0 or -errno (-ENOENT when there is nothing of p's to delete). */
 VIGIL_API int vigil_loader__unseed(struct vigil_loader *l, const struct vigil_process *p);
-
-struct bpf_object;
-
-/* Make obj use the process programs' shared maps (ring buffer, exec map, error counters,
- * wake-up counter) instead of creating its own; call before loading obj. 0 or -errno. */
-int vigil_loader__reuse_shared_maps(const struct vigil_loader *l, struct bpf_object *obj);
 
 VIGIL_API int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_counters *out);
 

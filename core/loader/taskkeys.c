@@ -8,7 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "loader.h"
+#include "loader_maps.h"
 #include "taskkeys.h"
 #include "taskkeys.skel.h"
 

@@ -45,6 +45,7 @@
 #include <stdint.h>
 
 #include "../common/common.h"
+#include "../decode/decode.h"
 #include "../events/events.h"
 
 struct vigil_loader;

@@ -12,7 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "loader/loader.h"
+#include "loader/loader_maps.h"
 #include "sensors_internal.h"	/* generic.h: the skeleton's config type */
 #include "generic.skel.h"
 #include "generic_strnstr.skel.h"	/* only its ELF bytes: see open_generic() */
@@ -152,6 +152,49 @@ static struct generic_bpf *open_generic(bool strnstr)
 	return obj;
 }
 
+/* The selector value maps sized for what the hook's selectors hold (size_map). */
+static void size_selector_maps(struct generic_bpf *skel, const struct compiled_hook *h)
+{
+	size_map(skel->maps.str_eq, &h->str_eq, has_list(h, VG_F_STR_EQ));
+	size_map(skel->maps.str_prefix, &h->str_prefix, false);
+	size_map(skel->maps.str_postfix, &h->str_postfix, false);
+	size_map(skel->maps.int_set, &h->int_set, has_list(h, VG_F_INT_MAP) || has_list(h, VG_F_FILE_ID));
+	size_map(skel->maps.addr4, &h->addr4, false);
+	size_map(skel->maps.addr6, &h->addr6, false);
+	size_map(skel->maps.str_sub, &h->str_sub, false);
+}
+
+/* ...and filled once loaded. 0 or -errno. */
+static int fill_selector_maps(struct generic_bpf *skel, const struct compiled_hook *h)
+{
+	return fill_map(skel->maps.str_eq, &h->str_eq) ?: fill_map(skel->maps.str_prefix, &h->str_prefix) ?:
+	       fill_map(skel->maps.str_postfix, &h->str_postfix) ?: fill_map(skel->maps.int_set, &h->int_set) ?:
+	       fill_map(skel->maps.addr4, &h->addr4) ?: fill_map(skel->maps.addr6, &h->addr6) ?:
+	       fill_substrings(skel->maps.str_sub, &h->str_sub);
+}
+
+/* The BTF target of the mechanisms that attach by BTF id. 0 or -errno. */
+static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
+{
+	int err;
+
+	switch (h->mech) {
+	case MECH_FENTRY:
+		err = bpf_program__set_attach_target(s->prog, 0, h->target);
+		if (!err && s->prog2)
+			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
+		return err;
+	case MECH_FMOD_RET:
+	case MECH_LSM:
+		return bpf_program__set_attach_target(s->prog, 0, h->target);
+	case MECH_TP_BTF:
+		bpf_program__set_expected_attach_type(s->prog, BPF_TRACE_RAW_TP);
+		return bpf_program__set_attach_target(s->prog, 0, h->target);
+	default:
+		return 0;
+	}
+}
+
 int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader, uint32_t wakeup_batch,
 		struct sensor **out, char *why, size_t why_size)
 {
@@ -211,31 +254,8 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		s->skel->rodata->cfg.dispatch_slot = s->slot < 0 ? 0 : (uint32_t)s->slot + 1;
 	}
 	s->skel->rodata->wakeup_batch = wakeup_batch;
-	size_map(s->skel->maps.str_eq, &h->str_eq, has_list(h, VG_F_STR_EQ));
-	size_map(s->skel->maps.str_prefix, &h->str_prefix, false);
-	size_map(s->skel->maps.str_postfix, &h->str_postfix, false);
-	size_map(s->skel->maps.int_set, &h->int_set, has_list(h, VG_F_INT_MAP) || has_list(h, VG_F_FILE_ID));
-	size_map(s->skel->maps.addr4, &h->addr4, false);
-	size_map(s->skel->maps.addr6, &h->addr6, false);
-	size_map(s->skel->maps.str_sub, &h->str_sub, false);
-
-	switch (h->mech) {
-	case MECH_FENTRY:
-		err = bpf_program__set_attach_target(s->prog, 0, h->target);
-		if (!err && s->prog2)
-			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
-		break;
-	case MECH_FMOD_RET:
-	case MECH_LSM:
-		err = bpf_program__set_attach_target(s->prog, 0, h->target);
-		break;
-	case MECH_TP_BTF:
-		bpf_program__set_expected_attach_type(s->prog, BPF_TRACE_RAW_TP);
-		err = bpf_program__set_attach_target(s->prog, 0, h->target);
-		break;
-	default:
-		err = 0;
-	}
+	size_selector_maps(s->skel, h);
+	err = set_attach_target(s, h);
 	if (err) {
 		snprintf(why, why_size, "attach target %s: %s", h->target, strerror(-err));
 		goto err_out;
@@ -245,10 +265,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		snprintf(why, why_size, "load (%s): %s", sensor_mech_name(h->mech), strerror(-err));
 		goto err_out;
 	}
-	err = fill_map(s->skel->maps.str_eq, &h->str_eq) ?: fill_map(s->skel->maps.str_prefix, &h->str_prefix) ?:
-	      fill_map(s->skel->maps.str_postfix, &h->str_postfix) ?: fill_map(s->skel->maps.int_set, &h->int_set) ?:
-	      fill_map(s->skel->maps.addr4, &h->addr4) ?: fill_map(s->skel->maps.addr6, &h->addr6) ?:
-	      fill_substrings(s->skel->maps.str_sub, &h->str_sub);
+	err = fill_selector_maps(s->skel, h);
 	if (err) {
 		snprintf(why, why_size, "fill selector maps: %s", strerror(-err));
 		goto err_out;

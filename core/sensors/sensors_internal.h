@@ -195,6 +195,7 @@ enum sensor_mech sensor_mech_used(const struct sensor *s);
  * VG_SYSCALL_CHAIN - 1) or -ENOSPC; dispatch_release frees it. dispatch_add puts prog_fd in
  * the slot of direction dir (0 enter, 1 exit) and attaches that direction's dispatcher if
  * it was not; dispatch_remove takes it out and detaches the dispatcher after the last. */
+struct bpf_object;
 int dispatch_ref(struct bpf_object *obj);
 void dispatch_unref(void);
 int dispatch_reserve(int nr);

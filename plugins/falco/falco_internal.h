@@ -97,7 +97,6 @@ struct slot {
 struct fp_source {
 	char *url;			/* owned: the bus this source reads */
 	struct vigil_sub *sub;
-	int sock;			/* the sub's nanomsg socket, for nn_poll */
 	struct slot *slots;		/* batch_size of them */
 	uint32_t nslots;
 	uint32_t n;			/* events in the current batch */

@@ -1,7 +1,7 @@
 /* source.c - the event source: a subscription to vigild's bus, read in batches.
  *
  * A batch is taken as soon as anything is queued (a partial batch beats latency), and
- * next() waits on the socket with nn_poll until the configured timeout when nothing is:
+ * next() waits on the subscription (vigil_sub__wait) until the configured timeout when nothing is:
  * Falco calls next_batch again at once after SS_PLUGIN_TIMEOUT, so returning early would
  * spin a CPU. Every message is read here, once, into a view (view.c): malformed ones are
  * counted and skipped, unwanted event types dropped, and the view stays with the event so
@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <nanomsg/nn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +79,6 @@ struct fp_source *fp_source__open(struct fp_state *st, const char *params)
 		state_fail(st, "vigil: cannot open the event source: out of memory");
 		goto err_out;
 	}
-	src->sock = -1;
 	src->url = strdup(url);
 	src->nslots = st->cfg.batch_size;
 	src->slots = calloc(src->nslots, sizeof(*src->slots));
@@ -88,14 +86,13 @@ struct fp_source *fp_source__open(struct fp_state *st, const char *params)
 		state_fail(st, "vigil: cannot open the event source: out of memory");
 		goto err_out;
 	}
-	/* a receive timeout of 0 makes vigil_sub__recv a non-blocking take: waiting is nn_poll's */
+	/* a receive timeout of 0 makes vigil_sub__recv a non-blocking take: waiting is vigil_sub__wait's */
 	src->sub = vigil_sub__open(url, 0);
 	if (!src->sub) {
 		err = errno;
-		state_fail(st, "vigil: cannot subscribe to the event bus '%s': %s", url, nn_strerror(err));
+		state_fail(st, "vigil: cannot subscribe to the event bus '%s': %s", url, strerror(err));
 		goto err_out;
 	}
-	src->sock = vigil_sub__socket(src->sub);
 	vigil_sub__on_gap(src->sub, on_gap, st);
 	st->src = src;
 	st->error[0] = '\0';
@@ -178,7 +175,7 @@ static int drain(struct fp_state *st, struct fp_source *src)
 		if (n < 0) {
 			err = n;
 			state_fail(st, "vigil: receiving from the event bus '%s' failed: %s", src->url,
-				   nn_strerror(-n));
+				   strerror(-n));
 			break;
 		}
 		err = take(st, src, msg, (size_t)n);
@@ -198,7 +195,6 @@ static int drain(struct fp_state *st, struct fp_source *src)
 
 int fp_source__next(struct fp_state *st, struct fp_source *src)
 {
-	struct nn_pollfd pfd = { .fd = src->sock, .events = NN_POLLIN };
 	int64_t deadline = now_ms() + st->cfg.timeout_ms, left;
 	int err;
 
@@ -210,15 +206,17 @@ int fp_source__next(struct fp_state *st, struct fp_source *src)
 		left = deadline - now_ms();
 		if (left <= 0)
 			break;
-		pfd.revents = 0;
-		if (nn_poll(&pfd, 1, (int)left) < 0) {
+		err = vigil_sub__wait(src->sub, (int)left);
+		if (err < 0) {
 			/* a signal (sysdig's SIGINT) ends the wait: the caller checks its flags */
-			if (errno == EINTR)
+			if (err == -EINTR) {
+				err = 0;
 				break;
-			err = -errno;
-			state_fail(st, "vigil: waiting on the event bus '%s' failed: %s", src->url, nn_strerror(errno));
+			}
+			state_fail(st, "vigil: waiting on the event bus '%s' failed: %s", src->url, strerror(-err));
 			break;
 		}
+		err = 0;
 	}
 	return err ? err : (int)src->n;
 }

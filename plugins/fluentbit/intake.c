@@ -13,7 +13,6 @@
  * its own, tagged vigil.delivery_loss, so the SIEM sees it where it sees the events. */
 #include <errno.h>
 #include <inttypes.h>
-#include <nanomsg/nn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +49,6 @@ static void on_gap(void *ctx, uint64_t incarnation, uint64_t first, uint64_t las
 struct fwd_intake *intake_open(const char *url, long rcvbuf, const char *tag_tmpl)
 {
 	struct fwd_intake *in = calloc(1, sizeof(*in));
-	size_t sz = sizeof(in->fd);
 	int err, buf = (int)rcvbuf;
 
 	if (!in)
@@ -64,15 +62,15 @@ struct fwd_intake *intake_open(const char *url, long rcvbuf, const char *tag_tmp
 		err = -errno;
 		goto err_out;
 	}
-	/* bus.h hands out the nanomsg socket for exactly this: waiting on it with others.
-	 * NN_RCVFD is an fd that polls readable while a message waits. A larger receive
-	 * buffer absorbs exec storms while we are busy writing; nanomsg drops (and the agent
-	 * counts) what does not fit. */
-	if (nn_setsockopt(vigil_sub__socket(in->sub), NN_SOL_SOCKET, NN_RCVBUF, &buf, sizeof(buf)) < 0 ||
-	    nn_getsockopt(vigil_sub__socket(in->sub), NN_SOL_SOCKET, NN_RCVFD, &in->fd, &sz) < 0) {
-		err = -errno;
+	/* vigil_sub__fd polls readable while a message waits: we wait on it with others. A
+	 * larger receive buffer absorbs exec storms while we are busy writing; what does not
+	 * fit is dropped (and counted by the agent). */
+	err = vigil_sub__set(in->sub, VIGIL_SUB_RECV_BUFFER, buf);
+	in->fd = err ? -1 : vigil_sub__fd(in->sub);
+	if (!err && in->fd < 0)
+		err = in->fd;
+	if (err)
 		goto err_out;
-	}
 	vigil_sub__on_gap(in->sub, on_gap, in);
 	return in;
 

@@ -1,4 +1,4 @@
-/* test_decode.c - unit tests for core/events/decode.c: kernel records into cache and events. */
+/* test_decode.c - unit tests for core/decode/decode.c: kernel records into cache and events. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "decode/decode.h"
 #include "events/events.h"
 #include "pcache/pcache.h"
 #include "process.h"

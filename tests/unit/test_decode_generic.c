@@ -1,4 +1,4 @@
-/* test_decode_generic.c - unit tests for core/events/decode_generic.c: a policy hook's record
+/* test_decode_generic.c - unit tests for core/decode/decode_generic.c: a policy hook's record
  * (bpf/generic.h), the contract between the kernel side and user space, into a policy event.
  * Well-formed records of every argument class, and the malformed ones the reader must drop
  * and count instead of reading past the record. */
@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "decode/decode.h"
 #include "events/events.h"
 #include "generic.h"
 #include "pcache/pcache.h"

@@ -1,11 +1,11 @@
-/* events_internal.h - the decoder object and what the decode files share. */
-#ifndef VIGIL_EVENTS_INTERNAL_H
-#define VIGIL_EVENTS_INTERNAL_H
+/* decode_internal.h - the decoder object and what the decode files share. */
+#ifndef VIGIL_DECODE_INTERNAL_H
+#define VIGIL_DECODE_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "events.h"
+#include "decode.h"
 
 struct vigil_decoder {
 	struct vigil_pcache *cache;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "events.h"
+#include "decode.h"
 
 struct stack_symbols;
 

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "events.h"
-#include "events_internal.h"
+#include "decode.h"
+#include "decode_internal.h"
 #include "stacks.h"
 #include "pcache/pcache.h"
 #include "process.h"
@@ -290,4 +290,28 @@ void vigil_decoder__stats(const struct vigil_decoder *d, struct vigil_decoder_st
 const uint32_t *vigil_decoder__host_ns(const struct vigil_decoder *d)
 {
 	return d->host_ns;
+}
+
+static const char *const degraded_names[VIGIL_DEGRADED_COUNT] = {
+	[VIGIL_DEGRADED_UNCACHED] = "uncached",
+	[VIGIL_DEGRADED_PROCESS_UNKNOWN] = "process_unknown",
+	[VIGIL_DEGRADED_PARENT_UNKNOWN] = "parent_unknown",
+};
+
+static const char *const dropped_names[VIGIL_DROPPED_COUNT] = {
+	[VIGIL_DROPPED_BAD_RECORD] = "bad_record",
+	[VIGIL_DROPPED_UNKNOWN_HOOK] = "unknown_hook",
+	[VIGIL_DROPPED_DUPLICATE] = "duplicate",
+	[VIGIL_DROPPED_NOMEM] = "nomem",
+	[VIGIL_DROPPED_CACHE_FULL] = "cache_full",
+};
+
+const char *vigil_degraded_reason_name(enum vigil_degraded_reason r)
+{
+	return (unsigned int)r < VIGIL_DEGRADED_COUNT ? degraded_names[r] : NULL;
+}
+
+const char *vigil_dropped_reason_name(enum vigil_dropped_reason r)
+{
+	return (unsigned int)r < VIGIL_DROPPED_COUNT ? dropped_names[r] : NULL;
 }

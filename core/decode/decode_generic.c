@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "events_internal.h"
+#include "decode_internal.h"
 #include "generic.h"
 #include "pcache/pcache.h"
 #include "stacks.h"

@@ -1,0 +1,49 @@
+/* request.c - one control request from a CLI command: send, unpack, check "ok", say why not. */
+#include <errno.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus/bus.h"
+#include "cli.h"
+#include "encode/encode.h"
+#include "common/common.h"
+
+int cli_request(const char *cmd, const char *control, const void *req, size_t len, int timeout_ms,
+		struct cli_reply *r)
+{
+	const msgpack_object *ok, *e;
+	size_t off = 0;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	msgpack_unpacked_init(&r->up);
+	err = vigil_ctl_request(control, req, len, &r->bytes, timeout_ms);
+	if (err) {
+		fprintf(stderr, "vigil %s: no answer from the agent at %s: %s\n", cmd, control,
+			err == -ETIMEDOUT ? "timed out (is vigild running?)" : strerror(-err));
+		return 1;
+	}
+	if (msgpack_unpack_next(&r->up, r->bytes.data, r->bytes.len, &off) != MSGPACK_UNPACK_SUCCESS) {
+		fprintf(stderr, "vigil %s: malformed reply\n", cmd);
+		return 1;
+	}
+	ok = vigil_msgpack_get(&r->up.data, "ok");
+	if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
+		e = vigil_msgpack_get(&r->up.data, "error");
+		if (e && e->type == MSGPACK_OBJECT_STR)
+			fprintf(stderr, "vigil %s: %.*s\n", cmd, (int)e->via.str.size, e->via.str.ptr);
+		else
+			fprintf(stderr, "vigil %s: the agent refused the request\n", cmd);
+		return 1;
+	}
+	r->root = &r->up.data;
+	return 0;
+}
+
+void cli_reply_free(struct cli_reply *r)
+{
+	msgpack_unpacked_destroy(&r->up);
+	vigil_buf_free(&r->bytes);
+	r->root = NULL;
+}
