@@ -195,7 +195,8 @@ class TetragonMetrics(unittest.TestCase):
     def test_execve_map_entries_within_its_capacity(self):
         lab = frozenset({"map": "execve_map"}.items())
         entries, cap = self.s1[("tetragon_map_entries", lab)], self.s1[("tetragon_map_capacity", lab)]
-        self.assertGreater(entries, 10)          # every process on the host is in it
+        # live processes the kernel saw exec (a quiet CI machine has a handful)
+        self.assertGreaterEqual(entries, 1)
         self.assertGreaterEqual(cap, entries)
         self.assertEqual(cap, 32768)             # vg_execs' size, Tetragon's --execve-map-entries default
         self.assertIn(("tetragon_map_errors_update_total", lab), self.s1)
