@@ -41,6 +41,19 @@ static const char *const type_names[VIGIL_ARG_TYPE_COUNT] = {
 	[VIGIL_ARG_CAP_PERMITTED] = "cap_permitted",
 	[VIGIL_ARG_CAP_EFFECTIVE] = "cap_effective",
 	[VIGIL_ARG_SOCKET] = "socket",
+	[VIGIL_ARG_NET_DEVICE] = "net_device",
+	[VIGIL_ARG_SOCKADDR_UN] = "sockaddr_un",
+	[VIGIL_ARG_BPF_ATTR] = "bpf_attr",
+	[VIGIL_ARG_BPF_CMD] = "bpf_cmd",
+	[VIGIL_ARG_BPF_PROG] = "bpf_prog",
+	[VIGIL_ARG_BPF_MAP] = "bpf_map",
+	[VIGIL_ARG_PERF_EVENT] = "perf_event",
+	[VIGIL_ARG_USER_NAMESPACE] = "user_namespace",
+	[VIGIL_ARG_LOAD_INFO] = "load_info",
+	[VIGIL_ARG_MODULE] = "module",
+	[VIGIL_ARG_KIOCB] = "kiocb",
+	[VIGIL_ARG_IOV_ITER] = "iov_iter",
+	[VIGIL_ARG_CONST_BUF] = "const_buf",
 };
 
 /* Aliases that collapse onto another type (the canonical names are found above). */
@@ -52,13 +65,6 @@ static const struct {
 	{ "int8", VIGIL_ARG_SINT8 },		{ "int16", VIGIL_ARG_SINT16 },
 	{ "sint64", VIGIL_ARG_LONG },		{ "int64", VIGIL_ARG_LONG },
 	{ "uint64", VIGIL_ARG_ULONG },
-};
-
-/* In the CRD's enum, but vigil has no decoder for them yet: refused by name, so users
- * learn it is vigil's gap and not their typo. */
-static const char *const types_unsupported[] = {
-	"sockaddr_un", "bpf_attr", "perf_event", "bpf_map", "user_namespace", "kiocb", "iov_iter",
-	"const_buf", "load_info", "module", "net_device", "bpf_cmd", "bpf_prog",
 };
 
 const char *vigil_arg_type_name(enum vigil_arg_type t)
@@ -82,9 +88,6 @@ int policy_arg_type_lookup(const char *name, enum vigil_arg_type *out)
 			return 0;
 		}
 	}
-	for (i = 0; i < VIGIL_ARRAY_SIZE(types_unsupported); i++)
-		if (!strcmp(name, types_unsupported[i]))
-			return -ENOTSUP;
 	return -ENOENT;
 }
 
