@@ -523,6 +523,8 @@ static int compile_arg_filter(struct compile_ctx *ctx, enum vigil_arg_type type,
 	if (!r || r->form == FORM_UNSUPPORTED)
 		return sensor_error(ctx, m->pos, -EOPNOTSUPP, "operator %s is not supported by vigil yet",
 				    vigil_op_name(m->op));
+	if (type == VIGIL_ARG_SKB && m->op == VIGIL_OP_STATE)
+		return sensor_error(ctx, m->pos, -EINVAL, "operator State needs a sock: a packet (skb) has no TCP state");
 	f->slot = (uint8_t)m->arg_slot;
 	f->filter_id = filter;
 	f->is_signed = signed_type(type);
