@@ -631,8 +631,10 @@ static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 		return sensor_error(ctx, hook->return_arg.pos, -EOPNOTSUPP,
 				    "returnArg type \"%s\" is not supported by vigil yet (integer types, sock and socket are)",
 				    vigil_arg_type_name(hook->return_arg.type));
-	if (vg_arg_class(hook->return_arg.type) == VG_CLASS_SOCK && out->mech == MECH_UPROBE)
-		return sensor_error(ctx, hook->return_arg.pos, -EINVAL, "a uprobe returns no kernel sock");
+	if (vg_arg_class(hook->return_arg.type) == VG_CLASS_SOCK && (out->mech == MECH_UPROBE || hook->syscall))
+		return sensor_error(ctx, hook->return_arg.pos, -EINVAL,
+				    "returnArg type \"%s\": only a kernel function returns a sock (a syscall or a user "
+				    "function returns a number)", vigil_arg_type_name(hook->return_arg.type));
 	switch (out->mech) {
 	case MECH_RAW_SYSCALL_TP_BTF:
 	case MECH_RAW_SYSCALL_RAW_TP:

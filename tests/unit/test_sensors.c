@@ -667,6 +667,14 @@ static void test_returned_sock_and_its_action(void **state)
 				 VIGIL_MODE_ENFORCE),
 			 -EOPNOTSUPP);
 	assert_non_null(strstr(f->err.reason, "matchReturnArgs on a returned sock"));
+	compiled_hook_free(&f->hook);
+	vigil_policy_free(f->policy);
+	f->policy = NULL;
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_socket\n    syscall: true\n    return: true\n"
+				    "    returnArg:\n      index: 0\n      type: sock\n",
+				 VIGIL_MODE_ENFORCE),
+			 -EINVAL);
+	assert_non_null(strstr(f->err.reason, "only a kernel function returns a sock"));
 }
 
 static void test_override_at_the_return_is_refused(void **state)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # 33_return_sock - a sock as returnArg: inet_csk_accept's accepted connection reported at the
 # return as Tetragon's "return": {"sock_arg": ...} (the listener's port as sport, the client's
-# as dport, established), the listener argument filtered by SPort at the entry; accepts on
+# as dport, established; busybox nc listens dual-stack, so the IPv4 client shows as an
+# IPv4-mapped IPv6 peer), the listener argument filtered by SPort at the entry; accepts on
 # another listener post nothing.
 . "$(dirname "$0")/lib.sh"
 
@@ -42,7 +43,7 @@ done
 expect_event '.process_kprobe.function_name == "inet_csk_accept" and .process_kprobe.args[0].sock_arg.sport == 8331
 	and .process_kprobe.args[0].sock_arg.state == "TCP_LISTEN"
 	and .process_kprobe.return.sock_arg.sport == 8331 and .process_kprobe.return.sock_arg.dport > 0
-	and .process_kprobe.return.sock_arg.daddr == "127.0.0.1" and .process_kprobe.return.sock_arg.family == "AF_INET"
+	and .process_kprobe.return.sock_arg.daddr == "::ffff:127.0.0.1" and .process_kprobe.return.sock_arg.family == "AF_INET6"
 	and .process_kprobe.return.sock_arg.state == "TCP_ESTABLISHED"'
 expect_no_event '.process_kprobe.policy_name == "accepted" and .process_kprobe.args[0].sock_arg.sport != 8331'
 stop_agent || fail "vigild exited $AGENT_RC"
