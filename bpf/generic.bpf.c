@@ -77,13 +77,20 @@ static __always_inline int select_act_post(struct generic_scratch *s, void *ctx,
 	}
 	if (cfg.nselectors && matched == VG_MAX_SELECTORS)
 		return 0;	/* no selector matched: nothing reaches user space */
+	if (!post && cfg.is_return && cfg.ret_action) {
+		/* NoPost at the entry: no event, but the returned sock is still (un)tracked */
+		s->rec.ret_actions = VG_RET_SILENT;
+		post = true;
+	} else {
+		s->rec.ret_actions = 0;
+	}
 	if (!cfg.nselectors) {
 		s->rec.actions = 1u << VG_ACT_POST;
 		capture_stacks(s, ctx, 0);
 	}
 	s->rec.selector = matched;
 	s->rec.has_ret = 0;
-	s->rec.ret_actions = 0;
+	s->rec.ret_len = 0;
 	if (cfg.is_return) {
 		/* the exit program completes and posts the record */
 		__u64 key = ((__u64)tgid << 32) | s->rec.tid;	/* the thread's pid_tgid */
@@ -165,6 +172,26 @@ static __always_inline void copy_at_return(struct generic_scratch *s, __s64 ret)
 	}
 }
 
+/* A sock returnArg: its vg_sock after everything else in the record (ret_len says so), the
+ * pointer itself never leaving the kernel; returnArgAction (un)tracks it, whatever the
+ * selectors say next, as Tetragon does. */
+static __always_inline void return_sock(struct generic_scratch *s, __u64 ret)
+{
+	struct sock *sk = cfg.ret_type == VG_ARG_SOCKET ? BPF_CORE_READ((struct socket *)ret, sk) : (struct sock *)ret;
+	__u32 off = (s->rec.hdr.size - offsetof(struct vg_generic_record, data) + 7) & ~7u;
+
+	s->rec.ret_value = 0;
+	if (cfg.ret_action)
+		sock_track(s, (__u64)sk, cfg.ret_action == VG_ACT_TRACKSOCK);
+	if (off > VG_DATA_MAX - sizeof(struct vg_sock)) {
+		count_error(VIGIL_KERR_STACK_NO_ROOM);	/* the stacks took the room: no fields */
+		return;
+	}
+	fill_sock((void *)&s->rec.data[off & (VG_DATA_MAX - 1)], sk);
+	s->rec.ret_len = sizeof(struct vg_sock);
+	s->rec.hdr.size = offsetof(struct vg_generic_record, data) + off + sizeof(struct vg_sock);
+}
+
 /* Return probes: pick up the record the entry kept, add the return value, run the
  * selector's matchReturnArgs and matchReturnActions, post. */
 static __always_inline int generic_exit(__u64 ret)
@@ -174,7 +201,7 @@ static __always_inline int generic_exit(__u64 ret)
 	struct generic_scratch *s;
 	__u32 zero = 0;
 	int override = 0, i;
-	bool post = true;
+	bool post = true, silent;
 
 	kept = bpf_map_lookup_elem(&pending, &key);
 	s = bpf_map_lookup_elem(&generic_heap, &zero);
@@ -184,6 +211,10 @@ static __always_inline int generic_exit(__u64 ret)
 	bpf_map_delete_elem(&pending, &key);
 	s->rec.ret_value = sign_extend(ret, cfg.ret_type);
 	s->rec.has_ret = 1;
+	silent = s->rec.ret_actions & VG_RET_SILENT;
+	s->rec.ret_actions = 0;
+	if (cfg.ret_type == VG_ARG_SOCK || cfg.ret_type == VG_ARG_SOCKET)
+		return_sock(s, ret);
 	copy_at_return(s, (__s64)ret);
 	for (i = 0; i < VG_MAX_SELECTORS; i++) {
 		const volatile struct vg_selector *sel = &cfg.sel[i];
@@ -197,7 +228,7 @@ static __always_inline int generic_exit(__u64 ret)
 		post = run_actions(s, sel->ret_actions, sel->nret_actions, i, &s->rec.ret_actions, &override);
 		break;
 	}
-	if (post) {
+	if (post && !silent) {
 		__u32 size = s->rec.hdr.size;
 
 		if (size > sizeof(s->rec))

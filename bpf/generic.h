@@ -74,6 +74,7 @@ enum vg_class {
 	VG_CLASS_SOCK,		/* struct vg_sock */
 	VG_CLASS_SOCKADDR,	/* struct vg_sockaddr */
 	VG_CLASS_CRED,		/* struct vg_cred */
+	VG_CLASS_SKB,		/* struct vg_skb: a vg_sock's fields first, so socket filters read both */
 };
 
 /* The captured form of each argument type: both sides agree through this one table. */
@@ -84,6 +85,7 @@ static inline enum vg_class vg_arg_class(unsigned int type)
 	case VG_ARG_FILENAME:
 	case VG_ARG_DATA_LOC:
 	case VG_ARG_CHAR_BUF:
+	case VG_ARG_NET_DEVICE:	/* its name */
 		return VG_CLASS_STRING;
 	case VG_ARG_FD:
 	case VG_ARG_FILE:
@@ -98,6 +100,8 @@ static inline enum vg_class vg_arg_class(unsigned int type)
 		return VG_CLASS_SOCKADDR;
 	case VG_ARG_CRED:
 		return VG_CLASS_CRED;
+	case VG_ARG_SKB:
+		return VG_CLASS_SKB;
 	default:
 		return VG_CLASS_INT;
 	}
@@ -205,12 +209,18 @@ struct vg_binary_filter {
 	__u32 filter_id;
 };
 
+/* In a kept record's ret_actions until the return: the entry's actions said NoPost, the
+ * record was kept only for returnArgAction. */
+#define VG_RET_SILENT (1u << 31)
+
 enum vg_action {
 	VG_ACT_POST = 1,
 	VG_ACT_NOPOST,
 	VG_ACT_SIGKILL,
 	VG_ACT_SIGNAL,
 	VG_ACT_OVERRIDE,
+	VG_ACT_TRACKSOCK,	/* arg: the slot of the sock argument */
+	VG_ACT_UNTRACKSOCK,
 };
 
 /* Who shares a Post rateLimit slot: enum vigil_rate_scope's order (policy.h). */
@@ -269,8 +279,9 @@ struct vg_hook_config {
 	__u32 host_user_ns;	/* for isNamespaceCapability */
 	__u32 is_return;	/* return probe: the entry keeps the record, the exit completes it */
 	__u32 ret_index;	/* fexit: the return value's slot in ctx (the function's arity) */
-	__u8 ret_type;		/* enum vg_arg of returnArg (an integer type) */
-	__u8 pad[3];
+	__u8 ret_type;		/* enum vg_arg of returnArg (an integer type, sock or socket) */
+	__u8 ret_action;	/* returnArgAction: VG_ACT_TRACKSOCK / _UNTRACKSOCK on the returned sock, or 0 */
+	__u8 pad[2];
 	__u32 scope;		/* scoped policy: runs only in cgroups vg_scopes lists for it; 0: everywhere */
 	__u32 dispatch_slot;	/* raw_syscalls hooks: 0 attached alone; k + 1 the k-th of its
 				 * syscall's hooks in the dispatcher's table (bpf/dispatch.h) */
@@ -350,6 +361,16 @@ struct vg_sock {
 	__u64 cookie;
 };
 
+/* An skb: the addresses, ports and protocol of its IP and TCP/UDP headers in a vg_sock's
+ * places (type, state and cookie stay 0), then what only an skb has. */
+struct vg_skb {
+	struct vg_sock tuple;
+	__u32 hash;
+	__u32 len;
+	__u32 secpath_len;	/* IPsec: the skb's sec_path extension, 0 without one */
+	__u32 secpath_olen;
+};
+
 struct vg_sockaddr {
 	__u16 family;
 	__u16 port;		/* host order */
@@ -395,7 +416,8 @@ struct vg_generic_record {
 	__u16 stack_off;		/* 8-aligned */
 	__u16 kstack_len;
 	__u16 ustack_len;
-	__u16 pad_stack;
+	__u16 ret_len;			/* a sock returnArg: its struct vg_sock, the last ret_len
+					 * bytes of the data area (0: ret_value holds the value) */
 	char data[VG_DATA_MAX];
 };
 

@@ -5,6 +5,7 @@
 #define VIGIL_ACTIONS_H
 
 #include "generic_maps.h"
+#include "socktrack.h"
 
 /* A cheap digest of the arguments: two events with equal arguments share a rate slot. */
 static __always_inline __u64 args_digest(struct generic_scratch *s)
@@ -85,6 +86,10 @@ static __always_inline bool run_actions(struct generic_scratch *s, const volatil
 			}
 			*override = a->arg;
 			s->rec.override_err = a->arg;
+			break;
+		case VG_ACT_TRACKSOCK:
+		case VG_ACT_UNTRACKSOCK:
+			sock_track(s, s->sk[a->arg & ARG_SLOT_MASK], a->kind == VG_ACT_TRACKSOCK);
 			break;
 		}
 		*taken |= bit;

@@ -10,6 +10,8 @@
 #include "generic_maps.h"
 #include "path.h"
 #include "record.h"
+#include "skb.h"
+#include "socktrack.h"
 #include "task.h"
 
 
@@ -217,10 +219,8 @@ static __always_inline __u32 capture_file(struct generic_scratch *s, __u32 off, 
 	return capture_path(s, off, slot, &f->f_path, BPF_CORE_READ(f, f_inode), BPF_CORE_READ(f, f_flags));
 }
 
-static __always_inline __u32 capture_sock(struct generic_scratch *s, __u32 off, struct sock *sk)
+static __always_inline void fill_sock(struct vg_sock *out, struct sock *sk)
 {
-	struct vg_sock *out = (void *)&s->rec.data[off & DATA_OFF_LIMIT];
-
 	__builtin_memset(out, 0, sizeof(*out));
 	out->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	out->state = BPF_CORE_READ(sk, __sk_common.skc_state);
@@ -238,7 +238,12 @@ static __always_inline __u32 capture_sock(struct generic_scratch *s, __u32 off, 
 		bpf_core_read(out->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
 		bpf_core_read(out->daddr, 4, &sk->__sk_common.skc_daddr);
 	}
-	return sizeof(*out);
+}
+
+static __always_inline __u32 capture_sock(struct generic_scratch *s, __u32 off, struct sock *sk)
+{
+	fill_sock((void *)&s->rec.data[off & DATA_OFF_LIMIT], sk);
+	return sizeof(struct vg_sock);
 }
 
 static __always_inline __u32 capture_sockaddr(struct generic_scratch *s, __u32 off, __u32 slot, __u64 ptr,
@@ -292,6 +297,8 @@ static __always_inline __u32 capture_bytes(struct generic_scratch *s, void *ctx,
 
 	if (a->type == VG_ARG_FILENAME)
 		ptr = (__u64)BPF_CORE_READ((struct filename *)ptr, name);
+	if (a->type == VG_ARG_NET_DEVICE)	/* its name, char name[IFNAMSIZ] */
+		ptr = (__u64)__builtin_preserve_access_index(&((struct net_device *)ptr)->name);
 	if (a->type == VG_ARG_DATA_LOC)	/* low 16 bits: offset in the record; high: length */
 		ptr = (__u64)ctx + (ptr & 0xffff);
 	if (a->type == VG_ARG_CHAR_BUF) {
@@ -309,7 +316,8 @@ static __always_inline __u32 capture_bytes(struct generic_scratch *s, void *ctx,
 		}
 		return size & ARG_LEN_MASK;
 	}
-	n = read_str(dst, max + 1, ptr, a->user && a->type != VG_ARG_FILENAME && a->type != VG_ARG_DATA_LOC);
+	n = read_str(dst, max + 1, ptr, a->user && a->type != VG_ARG_FILENAME && a->type != VG_ARG_DATA_LOC &&
+				   a->type != VG_ARG_NET_DEVICE);
 	if (n <= 0) {
 		s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
 		return 0;
@@ -337,6 +345,7 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 	case VG_ARG_FILENAME:
 	case VG_ARG_DATA_LOC:
 	case VG_ARG_CHAR_BUF:
+	case VG_ARG_NET_DEVICE:
 		used = capture_bytes(s, ctx, o, slot);
 		break;
 	case VG_ARG_FD:
@@ -359,10 +368,16 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 		used = capture_file(s, o, slot, BPF_CORE_READ((struct linux_binprm *)raw, file));
 		break;
 	case VG_ARG_SOCK:
-		used = capture_sock(s, o, (struct sock *)raw);
+	case VG_ARG_SOCKET: {
+		struct sock *sk = a->type == VG_ARG_SOCK ? (struct sock *)raw : BPF_CORE_READ((struct socket *)raw, sk);
+
+		s->sk[slot & ARG_SLOT_MASK] = (__u64)sk;
+		used = capture_sock(s, o, sk);
+		sock_owner_apply(s, (__u64)sk);	/* a tracked sock reports its owner */
 		break;
-	case VG_ARG_SOCKET:
-		used = capture_sock(s, o, BPF_CORE_READ((struct socket *)raw, sk));
+	}
+	case VG_ARG_SKB:
+		used = capture_skb(s, o, slot, (struct sk_buff *)raw);
 		break;
 	case VG_ARG_SOCKADDR:
 		used = capture_sockaddr(s, o, slot, raw, a->user);

@@ -6,6 +6,7 @@
 
 #include "generic.h"
 #include "path.h"
+#include "record.h"
 
 /* (filter, len, bytes) -> 1: string and binary Equal / In. */
 struct {
@@ -104,6 +105,8 @@ struct generic_scratch {
 	struct vg_lpm_str_key lpm;
 	__u32 ns[SCRATCH_NS_SLOTS];	/* current namespaces (VIGIL_NS_SLOTS used) */
 	__u64 caps[VIGIL_CAPS_SLOTS];	/* current capabilities, enum vigil_caps_slot order */
+	__u64 sk[ARG_SLOT_MASK + 1];	/* each sock argument's kernel address (TrackSock's key); it
+					 * never enters the record */
 };
 
 /* 0 -> per-CPU scratch: the record and lookup keys are far larger than the BPF stack. */

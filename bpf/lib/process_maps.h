@@ -48,6 +48,22 @@ struct {
 	__type(value, __u8);
 } vg_scopes SEC(".maps");
 
+/* A tracked sock's owner (TrackSock, bpf/lib/socktrack.h). */
+struct vg_sock_owner {
+	__u32 pid;
+	__u32 tid;
+	__u64 ktime;		/* the owner's process key, as in vg_execs */
+};
+
+/* struct sock address -> its owner. LRU, as Tetragon's socktrack_map: a sock freed without
+ * UntrackSock ages out instead of filling the map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u64);
+	__type(value, struct vg_sock_owner);
+} vg_socks SEC(".maps");
+
 static __always_inline void count_error(enum vigil_kerr reason)
 {
 	__u32 key = reason;

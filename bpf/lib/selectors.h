@@ -321,7 +321,7 @@ static __always_inline __u64 net_field(struct generic_scratch *s, __u8 class, __
 {
 	__u32 off = s->rec.arg_off[slot & ARG_SLOT_MASK] & DATA_OFF_LIMIT;
 
-	if (class == VG_CLASS_SOCK) {
+	if (class == VG_CLASS_SOCK || class == VG_CLASS_SKB) {	/* an skb opens with a vg_sock */
 		struct vg_sock *sk = (void *)&s->rec.data[off];
 
 		switch (field) {
@@ -414,7 +414,7 @@ static __always_inline bool match_arg(const volatile struct vg_hook_config *cfg,
 		break;
 	}
 	case VG_F_ADDR:
-		if (class == VG_CLASS_SOCK) {
+		if (class == VG_CLASS_SOCK || class == VG_CLASS_SKB) {
 			struct vg_sock *sk = (void *)data;
 
 			hit = addr_match(s, f->filter_id, sk->family, f->field == VG_FIELD_SADDR ? sk->saddr : sk->daddr);

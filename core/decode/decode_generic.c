@@ -33,6 +33,44 @@ static struct vigil_process *record_process(struct vigil_decoder *d, const struc
 	return p ? p : decode_stand_in(d, r->pid, r->tid, r->proc_ktime);
 }
 
+static void decode_sock(const char *data, struct vigil_sock_info *out)
+{
+	struct vg_sock sk;
+
+	memcpy(&sk, data, sizeof(sk));
+	*out = (struct vigil_sock_info){
+		.family = sk.family, .type = sk.type, .protocol = sk.protocol, .state = sk.state,
+		.mark = sk.mark, .priority = sk.priority, .sport = sk.sport, .dport = sk.dport,
+		.cookie = sk.cookie,
+	};
+	memcpy(out->saddr, sk.saddr, 16);
+	memcpy(out->daddr, sk.daddr, 16);
+}
+
+/* An skb: its tuple in the arg's sock (as the kernel's filters read it), the rest in skb. */
+static int decode_skb(const char *data, size_t len, struct vigil_event_arg *a)
+{
+	struct vg_skb skb;
+
+	if (len < sizeof(skb))
+		return a->flags & VIGIL_ARG_ERROR ? 0 : -EBADMSG;
+	memcpy(&skb, data, sizeof(skb));
+	decode_sock(data, &a->sock);
+	a->skb = (struct vigil_skb_info){skb.hash, skb.len, skb.secpath_len, skb.secpath_olen};
+	return 0;
+}
+
+/* A sock returnArg: the kernel put its vg_sock in the last ret_len bytes of the data. */
+static int decode_return_sock(const struct vg_generic_record *r, size_t data_len, struct vigil_event_arg *ret)
+{
+	if (!r->ret_len)
+		return 0;	/* no room was left for it: the return names no fields */
+	if (r->ret_len != sizeof(struct vg_sock) || data_len < r->ret_len)
+		return -EBADMSG;
+	decode_sock(r->data + data_len - r->ret_len, &ret->sock);
+	return 0;
+}
+
 static int decode_arg(const struct vg_generic_record *r, size_t data_len, unsigned int i, int type,
 		      struct vigil_event_arg *a)
 {
@@ -66,21 +104,13 @@ static int decode_arg(const struct vg_generic_record *r, size_t data_len, unsign
 		a->len = len - sizeof(h);
 		break;
 	}
-	case VG_CLASS_SOCK: {
-		struct vg_sock sk;
-
-		if (len < sizeof(sk))
+	case VG_CLASS_SOCK:
+		if (len < sizeof(struct vg_sock))
 			return a->flags & VIGIL_ARG_ERROR ? 0 : -EBADMSG;
-		memcpy(&sk, data, sizeof(sk));
-		a->sock = (struct vigil_sock_info){
-			.family = sk.family, .type = sk.type, .protocol = sk.protocol, .state = sk.state,
-			.mark = sk.mark, .priority = sk.priority, .sport = sk.sport, .dport = sk.dport,
-			.cookie = sk.cookie,
-		};
-		memcpy(a->sock.saddr, sk.saddr, 16);
-		memcpy(a->sock.daddr, sk.daddr, 16);
+		decode_sock(data, &a->sock);
 		break;
-	}
+	case VG_CLASS_SKB:
+		return decode_skb(data, len, a);
 	case VG_CLASS_SOCKADDR: {
 		const struct vg_sockaddr *sa = (const void *)data;
 
@@ -172,6 +202,9 @@ int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struc
 		ev->policy.has_return = true;
 		ev->policy.ret.type = hook->return_type;
 		ev->policy.ret.value = r->ret_value;
+		if (vg_arg_class((unsigned int)hook->return_type) == VG_CLASS_SOCK &&
+		    decode_return_sock(r, data_len, &ev->policy.ret))
+			return decode_bad(d);
 		ev->policy.return_action = r->ret_actions ? strongest(r->ret_actions) : VIGIL_EVENT_ACTION_POST;
 	}
 	if (r->monitored) {

@@ -35,10 +35,10 @@ enum form {
 	FORM_CAPABILITY,	/* capability_arg {value, name} */
 	FORM_CAP_MASK,	/* kernel_cap_t_arg, cap_{inheritable,permitted,effective}_arg: hex string */
 	FORM_SYSCALL,	/* syscall_id {id, abi} */
+	FORM_SKB,	/* skb_arg */
+	FORM_NET_DEV,	/* net_dev_arg {name} */
 };
 
-/* skb has no member of vigil_event_arg to carry it, so it is skipped until the decoder
- * reads one. */
 static const enum form forms[VIGIL_ARG_TYPE_COUNT] = {
 	[VIGIL_ARG_INT] = FORM_INT,		[VIGIL_ARG_SINT8] = FORM_INT,
 	[VIGIL_ARG_SINT16] = FORM_INT,		[VIGIL_ARG_UINT8] = FORM_UINT,
@@ -55,6 +55,7 @@ static const enum form forms[VIGIL_ARG_TYPE_COUNT] = {
 	[VIGIL_ARG_SYSCALL64] = FORM_SYSCALL,
 	[VIGIL_ARG_CAP_INHERITABLE] = FORM_CAP_MASK,	[VIGIL_ARG_CAP_PERMITTED] = FORM_CAP_MASK,
 	[VIGIL_ARG_CAP_EFFECTIVE] = FORM_CAP_MASK,	[VIGIL_ARG_SOCKET] = FORM_SOCK,
+	[VIGIL_ARG_SKB] = FORM_SKB,			[VIGIL_ARG_NET_DEVICE] = FORM_NET_DEV,
 };
 
 /* The oneof member of a capability mask: each policy type has its own (tetragon.proto
@@ -317,6 +318,59 @@ static void put_sock(struct encode_tree *t, const struct vigil_sock_info *s)
 		put_kv_name(t, "state", tcp_states, VIGIL_ARRAY_SIZE(tcp_states), s->state);
 }
 
+/* KprobeSkb, fields in proto order: proto is the number, protocol its name. A packet that
+ * is not IP has family 0 and no addresses. */
+static void put_skb(struct encode_tree *t, const struct vigil_event_arg *a)
+{
+	const struct vigil_sock_info *s = &a->sock;
+	const struct vigil_skb_info *k = &a->skb;
+	char saddr[INET6_ADDRSTRLEN], daddr[INET6_ADDRSTRLEN], num[12];
+	bool addrs = addr_text(s->family, s->saddr, saddr) && addr_text(s->family, s->daddr, daddr);
+
+	encode_tree_str(t, "skb_arg");
+	msgpack_pack_map(&t->pk, !!k->hash + !!k->len + !!s->priority + !!s->mark + 2 * addrs + !!s->sport +
+				 !!s->dport + 2 * !!s->protocol + !!k->secpath_len + !!k->secpath_olen + !!s->family);
+	if (k->hash)
+		encode_tree_kv_u32(t, "hash", k->hash);
+	if (k->len)
+		encode_tree_kv_u32(t, "len", k->len);
+	if (s->priority)
+		encode_tree_kv_u32(t, "priority", s->priority);
+	if (s->mark)
+		encode_tree_kv_u32(t, "mark", s->mark);
+	if (addrs) {
+		encode_tree_kv_str(t, "saddr", saddr);
+		encode_tree_kv_str(t, "daddr", daddr);
+	}
+	if (s->sport)
+		encode_tree_kv_u32(t, "sport", s->sport);
+	if (s->dport)
+		encode_tree_kv_u32(t, "dport", s->dport);
+	if (s->protocol)
+		encode_tree_kv_u32(t, "proto", s->protocol);
+	if (k->secpath_len)
+		encode_tree_kv_u32(t, "sec_path_len", k->secpath_len);
+	if (k->secpath_olen)
+		encode_tree_kv_u32(t, "sec_path_olen", k->secpath_olen);
+	if (s->protocol)
+		encode_tree_kv_str(t, "protocol", protocol_name(s->protocol, num));
+	if (s->family)
+		put_kv_name(t, "family", families, VIGIL_ARRAY_SIZE(families), s->family);
+}
+
+/* KprobeNetDev {name} */
+static void put_net_dev(struct encode_tree *t, const struct vigil_event_arg *a)
+{
+	bool name = a->bytes && a->len;
+
+	encode_tree_str(t, "net_dev_arg");
+	msgpack_pack_map(&t->pk, name);
+	if (name) {
+		encode_tree_str(t, "name");
+		put_text(t, a);
+	}
+}
+
 /* KprobeSockaddr {family, addr, port}; AF_UNIX is KprobeSockaddrUn {family, path}, the
  * path as the decoder gives it (abstract names already "@"-prefixed). */
 static void put_sockaddr(struct encode_tree *t, const struct vigil_sockaddr_info *sa)
@@ -437,6 +491,12 @@ static void put_value(struct encode_tree *t, const struct vigil_event_arg *a)
 		break;
 	case FORM_SYSCALL:
 		put_syscall(t, a);
+		break;
+	case FORM_SKB:
+		put_skb(t, a);
+		break;
+	case FORM_NET_DEV:
+		put_net_dev(t, a);
 		break;
 	case FORM_SKIP:
 		break;

@@ -173,6 +173,13 @@ struct vigil_sock_info {
 	uint64_t cookie;
 };
 
+/* What an skb has beyond its addresses, ports, protocol, mark and priority (those are in
+ * the arg's sock, type and state 0). */
+struct vigil_skb_info {
+	uint32_t hash, len;
+	uint32_t secpath_len, secpath_olen;
+};
+
 struct vigil_sockaddr_info {
 	uint16_t family;
 	uint16_t port;
@@ -191,7 +198,8 @@ struct vigil_event_arg {
 	size_t len;
 	uint32_t mode;			/* files and paths: i_mode (type and permission bits) */
 	uint32_t file_flags;
-	struct vigil_sock_info sock;
+	struct vigil_sock_info sock;	/* sock, socket; skb: its IP/TCP/UDP headers */
+	struct vigil_skb_info skb;
 	struct vigil_sockaddr_info sockaddr;
 	struct vigil_creds creds;	/* cred */
 	struct vigil_caps cred_caps;

@@ -218,6 +218,8 @@ static int action_honoured(struct policy_ctx *c, const struct action_parse *ap)
 	case VIGIL_ACTION_SIGKILL:
 	case VIGIL_ACTION_SIGNAL:
 	case VIGIL_ACTION_OVERRIDE:
+	case VIGIL_ACTION_TRACKSOCK:	/* argSock: core/sensors checks it names a sock argument */
+	case VIGIL_ACTION_UNTRACKSOCK:
 		return 0;
 	case VIGIL_ACTION_FOLLOWFD:
 	case VIGIL_ACTION_UNFOLLOWFD:

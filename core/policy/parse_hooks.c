@@ -13,6 +13,7 @@ struct hook_parse {
 	yaml_node_t *args;
 	yaml_node_t *data;
 	yaml_node_t *return_arg;
+	yaml_node_t *return_action;	/* returnArgAction's value, when given */
 	yaml_node_t *selectors;
 	yaml_node_t *offsets;		/* uprobes: the key, when given */
 	yaml_node_t *ref_ctr;		/* uprobes: refCtrOffsets' value, when given */
@@ -132,18 +133,23 @@ const struct vigil_policy_list *policy_kprobe_call_list(struct policy_ctx *c, ya
 	return NULL;
 }
 
-/* TrackSock/UntrackSock on the returned sock: checked, then refused (no socket tracking). */
+/* TrackSock/UntrackSock on the returned sock (hook_finish checks there is one). */
 static int kprobe_return_action(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
+	struct hook_parse *hp = obj;
 	enum vigil_action_kind k;
 	const char *s;
 	int err;
 
+	(void)key;
 	err = policy_str(c, value, "returnArgAction", &s);
 	if (!err && (policy_action_lookup(s, &k) || (k != VIGIL_ACTION_TRACKSOCK && k != VIGIL_ACTION_UNTRACKSOCK)))
 		err = policy_error(c, value, "returnArgAction must be TrackSock or UntrackSock, not \"%s\"", s);
-	if (!err)
-		err = policy_error(c, key, "returnArgAction is not supported yet");
+	if (!err) {
+		hp->return_action = value;
+		hp->h.has_return_arg_action = true;
+		hp->h.return_arg_action = k;
+	}
 	return err;
 }
 
@@ -466,6 +472,10 @@ static int hook_finish(struct policy_ctx *c, yaml_node_t *item, struct hook_pars
 		policy_path_pop(c, len);
 		h->has_return_arg = !err;
 	}
+	if (!err && hp->return_action &&
+	    (!h->is_return || (h->return_arg.type != VIGIL_ARG_SOCK && h->return_arg.type != VIGIL_ARG_SOCKET)))
+		err = policy_error(c, hp->return_action, "returnArgAction acts on a returned sock: it needs return: true "
+				   "and a returnArg of type sock or socket");
 	if (!err && hp->selectors) {
 		c->hook = h;
 		c->hook_nspec_args = hp->args ? policy_seq_len(hp->args) : 0;

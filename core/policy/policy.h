@@ -275,6 +275,8 @@ struct vigil_hook {
 	bool is_return;			/* kprobes/uprobes: `return: true` */
 	bool has_return_arg;
 	struct vigil_policy_arg return_arg;
+	bool has_return_arg_action;	/* returnArgAction: TrackSock/UntrackSock on the returned sock */
+	enum vigil_action_kind return_arg_action;
 	char *subsystem;		/* tracepoints */
 	char *event;
 	bool raw;

@@ -523,6 +523,8 @@ static int compile_arg_filter(struct compile_ctx *ctx, enum vigil_arg_type type,
 	if (!r || r->form == FORM_UNSUPPORTED)
 		return sensor_error(ctx, m->pos, -EOPNOTSUPP, "operator %s is not supported by vigil yet",
 				    vigil_op_name(m->op));
+	if (type == VIGIL_ARG_SKB && m->op == VIGIL_OP_STATE)
+		return sensor_error(ctx, m->pos, -EINVAL, "operator State needs a sock: a packet (skb) has no TCP state");
 	f->slot = (uint8_t)m->arg_slot;
 	f->filter_id = filter;
 	f->is_signed = signed_type(type);
@@ -590,9 +592,27 @@ static int compile_binaries(struct compile_ctx *ctx, const struct vigil_match_bi
 	return err;
 }
 
+/* TrackSock/UntrackSock: argSock is a position in the hook's args (as Tetragon's argsoff),
+ * and the argument there must be a sock or socket. */
+static int sock_action_arg(struct compile_ctx *ctx, const struct vigil_hook *hook, const struct vigil_action *a)
+{
+	if (a->kind != VIGIL_ACTION_TRACKSOCK && a->kind != VIGIL_ACTION_UNTRACKSOCK)
+		return 0;
+	if (a->arg_sock >= hook->nargs || hook->args[a->arg_sock].data ||
+	    (hook->args[a->arg_sock].type != VIGIL_ARG_SOCK && hook->args[a->arg_sock].type != VIGIL_ARG_SOCKET))
+		return sensor_error(ctx, a->pos, -EINVAL, "%s: argSock %u must name a sock or socket argument of the "
+				    "hook (its position in args)", vigil_action_name(a->kind), a->arg_sock);
+	return 0;
+}
+
 static int compile_action(struct compile_ctx *ctx, const struct vigil_action *a, struct vg_action_spec *out)
 {
 	switch (a->kind) {
+	case VIGIL_ACTION_TRACKSOCK:
+	case VIGIL_ACTION_UNTRACKSOCK:
+		out->kind = a->kind == VIGIL_ACTION_TRACKSOCK ? VG_ACT_TRACKSOCK : VG_ACT_UNTRACKSOCK;
+		out->arg = (int32_t)a->arg_sock;	/* the slot: sock_action_arg checked it */
+		return 0;
 	case VIGIL_ACTION_POST:
 		out->kind = VG_ACT_POST;
 		out->rate_limit_ns = (uint64_t)a->rate_limit_ms * 1000000ULL;
@@ -629,6 +649,10 @@ static int compile_return(struct compile_ctx *ctx, const struct vigil_hook *hook
 		return sensor_error(ctx, sel->pos, -EINVAL, "matchReturnArgs and matchReturnActions need return: true");
 	if (sel->nreturn_args > VG_MAX_RET_FILTERS)
 		return sensor_error(ctx, sel->pos, -E2BIG, "at most %d matchReturnArgs per selector", VG_MAX_RET_FILTERS);
+	if (sel->nreturn_args && vg_arg_class(hook->return_arg.type) != VG_CLASS_INT)
+		return sensor_error(ctx, sel->return_args[0].pos, -EOPNOTSUPP,
+				    "matchReturnArgs on a returned %s is not supported by vigil yet (integers are)",
+				    vigil_arg_type_name(hook->return_arg.type));
 	for (j = 0; j < sel->nreturn_args; j++) {
 		err = compile_arg_filter(ctx, hook->return_arg.type, VG_CLASS_INT, &sel->return_args[j], h,
 					 &out->ret_args[j], (*next_filter)++);
@@ -640,6 +664,11 @@ static int compile_return(struct compile_ctx *ctx, const struct vigil_hook *hook
 		if (sel->return_actions[j].kind == VIGIL_ACTION_OVERRIDE)
 			return sensor_error(ctx, sel->return_actions[j].pos, -EOPNOTSUPP,
 					    "Override at the return is too late: the operation has happened");
+		if (sel->return_actions[j].kind == VIGIL_ACTION_TRACKSOCK ||
+		    sel->return_actions[j].kind == VIGIL_ACTION_UNTRACKSOCK)
+			return sensor_error(ctx, sel->return_actions[j].pos, -EOPNOTSUPP,
+					    "%s at the return: use the hook's returnArgAction",
+					    vigil_action_name(sel->return_actions[j].kind));
 		err = compile_action(ctx, &sel->return_actions[j], &out->ret_actions[j]);
 		if (err)
 			return err;
@@ -751,7 +780,9 @@ int compile_selectors(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 		out->nargs = (uint8_t)sel->nargs;
 
 		for (j = 0; j < sel->nactions; j++) {
-			err = compile_action(ctx, &sel->actions[j], &out->actions[j]);
+			err = sock_action_arg(ctx, hook, &sel->actions[j]);
+			if (!err)
+				err = compile_action(ctx, &sel->actions[j], &out->actions[j]);
 			if (err)
 				return err;
 		}

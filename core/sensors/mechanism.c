@@ -152,7 +152,7 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 		const struct vigil_policy_arg *a = &hook->args[i];
 		struct vg_arg_spec *spec = &out->cfg.args[i];
 
-		if (a->type == VIGIL_ARG_CHAR_IOVEC || a->type == VIGIL_ARG_SKB || a->type == VIGIL_ARG_AUTO)
+		if (a->type == VIGIL_ARG_CHAR_IOVEC || a->type == VIGIL_ARG_AUTO)
 			return sensor_error(ctx, a->pos, -EOPNOTSUPP, "argument type \"%s\" is not supported by vigil yet",
 					    a->type_name ? a->type_name : vigil_arg_type_name(a->type));
 		if (!a->current_task && ((params >= 0 && (int)a->index >= params) || (int)a->index > max_index))
@@ -626,10 +626,15 @@ static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 
 	if (!hook->has_return_arg)
 		return sensor_error(ctx, hook->pos, -EINVAL, "return: true needs returnArg");
-	if (vg_arg_class(hook->return_arg.type) != VG_CLASS_INT || hook->return_arg.type == VIGIL_ARG_NOP)
+	if ((vg_arg_class(hook->return_arg.type) != VG_CLASS_INT && vg_arg_class(hook->return_arg.type) != VG_CLASS_SOCK) ||
+	    hook->return_arg.type == VIGIL_ARG_NOP)
 		return sensor_error(ctx, hook->return_arg.pos, -EOPNOTSUPP,
-				    "returnArg type \"%s\" is not supported by vigil yet (integer types are)",
+				    "returnArg type \"%s\" is not supported by vigil yet (integer types, sock and socket are)",
 				    vigil_arg_type_name(hook->return_arg.type));
+	if (vg_arg_class(hook->return_arg.type) == VG_CLASS_SOCK && (out->mech == MECH_UPROBE || hook->syscall))
+		return sensor_error(ctx, hook->return_arg.pos, -EINVAL,
+				    "returnArg type \"%s\": only a kernel function returns a sock (a syscall or a user "
+				    "function returns a number)", vigil_arg_type_name(hook->return_arg.type));
 	switch (out->mech) {
 	case MECH_RAW_SYSCALL_TP_BTF:
 	case MECH_RAW_SYSCALL_RAW_TP:
@@ -652,6 +657,8 @@ static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	out->cfg.is_return = 1;
 	out->cfg.ret_type = kernel_arg_type(hook->return_arg.type);
 	out->info.return_type = hook->return_arg.type;
+	if (hook->has_return_arg_action)
+		out->cfg.ret_action = hook->return_arg_action == VIGIL_ACTION_TRACKSOCK ? VG_ACT_TRACKSOCK : VG_ACT_UNTRACKSOCK;
 	return 0;
 }
 

@@ -230,6 +230,57 @@ static void test_short_struct_arguments_are_bad_unless_the_kernel_said_error(voi
 	assert_true(ev.policy.args[0].flags & VIGIL_ARG_ERROR);
 }
 
+static void test_skb_decodes_its_tuple_and_packet_fields(void **state)
+{
+	struct fixture *f = *state;
+	struct vg_skb skb = { .tuple = { .family = 2, .protocol = 17, .mark = 3, .priority = 4,
+					 .saddr = { 127, 0, 0, 1 }, .daddr = { 127, 0, 0, 2 }, .sport = 1000, .dport = 53 },
+			      .hash = 11, .len = 70, .secpath_len = 1, .secpath_olen = 2 };
+	struct vigil_event ev;
+
+	add_arg(f, VIGIL_ARG_SKB, &skb, sizeof(skb), 0);
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_int_equal(ev.policy.args[0].sock.family, 2);
+	assert_int_equal(ev.policy.args[0].sock.protocol, 17);
+	assert_int_equal(ev.policy.args[0].sock.dport, 53);
+	assert_int_equal(ev.policy.args[0].sock.daddr[3], 2);
+	assert_int_equal(ev.policy.args[0].skb.len, 70);
+	assert_int_equal(ev.policy.args[0].skb.hash, 11);
+	assert_int_equal(ev.policy.args[0].skb.secpath_olen, 2);
+	/* a short skb is malformed, as a short sock */
+	f->rec.arg_len[0] = sizeof(struct vg_sock);
+	assert_true(decode(f, rec_size(f), &ev) <= 0);
+	assert_int_equal(bad_records(f), 1);
+}
+
+/* a sock returnArg: its vg_sock is the last ret_len bytes of the data */
+static void test_returned_sock_is_read_from_the_end_of_the_data(void **state)
+{
+	struct fixture *f = *state;
+	struct vg_sock sk = { .family = 2, .state = 1, .sport = 8331, .dport = 50000 };
+	struct vigil_event ev;
+
+	f->hook.return_type = VIGIL_ARG_SOCK;
+	add_arg(f, VIGIL_ARG_INT, NULL, 0, 5);
+	memcpy(f->rec.data + f->used, &sk, sizeof(sk));
+	f->used += sizeof(sk);
+	f->rec.has_ret = 1;
+	f->rec.ret_len = sizeof(sk);
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_true(ev.policy.has_return);
+	assert_int_equal(ev.policy.ret.type, VIGIL_ARG_SOCK);
+	assert_int_equal(ev.policy.ret.sock.sport, 8331);
+	assert_int_equal(ev.policy.ret.sock.dport, 50000);
+	/* no room was left for it: a return without fields, not a bad record */
+	f->rec.ret_len = 0;
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_int_equal(ev.policy.ret.sock.sport, 0);
+	/* a length that is not a vg_sock is malformed */
+	f->rec.ret_len = 7;
+	assert_true(decode(f, rec_size(f), &ev) <= 0);
+	assert_int_equal(bad_records(f), 1);
+}
+
 static void test_path_shorter_than_its_header_is_an_unreadable_argument(void **state)
 {
 	struct fixture *f = *state;
@@ -315,6 +366,8 @@ int main(void)
 		T(test_argument_bytes_past_the_record_are_bad),
 		T(test_short_struct_arguments_are_bad_unless_the_kernel_said_error),
 		T(test_path_shorter_than_its_header_is_an_unreadable_argument),
+		T(test_skb_decodes_its_tuple_and_packet_fields),
+		T(test_returned_sock_is_read_from_the_end_of_the_data),
 		T(test_kernel_stack_is_named_from_kallsyms),
 		T(test_stacks_past_the_record_or_not_whole_frames_are_bad),
 	};

@@ -1018,6 +1018,66 @@ static void test_sock_unbound_ipv4_keeps_zero_addresses(void **ctx)
 			    "\"saddr\":\"0.0.0.0\",\"daddr\":\"0.0.0.0\"}}");
 }
 
+/* skb_arg in tetragon.proto's KprobeSkb order: proto the number, protocol its name */
+static void test_skb_is_skb_arg(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "ip_output");
+	a = add_arg(s, VIGIL_ARG_SKB);
+	a->sock = (struct vigil_sock_info){
+		.family = 2, .protocol = 17, .mark = 5, .priority = 4,
+		.saddr = { 127, 0, 0, 1 }, .daddr = { 127, 0, 0, 53 }, .sport = 40000, .dport = 53,
+	};
+	a->skb = (struct vigil_skb_info){ .hash = 99, .len = 70, .secpath_len = 1, .secpath_olen = 2 };
+	s->hook.args[0].label = "datagram";
+	assert_string_equal(arg_json(s, &s->ev),
+			    "{\"skb_arg\":{\"hash\":99,\"len\":70,\"priority\":4,\"mark\":5,"
+			    "\"saddr\":\"127.0.0.1\",\"daddr\":\"127.0.0.53\",\"sport\":40000,\"dport\":53,"
+			    "\"proto\":17,\"sec_path_len\":1,\"sec_path_olen\":2,\"protocol\":\"IPPROTO_UDP\","
+			    "\"family\":\"AF_INET\"},\"label\":\"datagram\"}");
+}
+
+/* a packet that is not IP (ARP): no family, so no addresses */
+static void test_skb_not_ip_has_no_addresses(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "dev_queue_xmit");
+	add_arg(s, VIGIL_ARG_SKB)->skb = (struct vigil_skb_info){ .len = 42 };
+	assert_string_equal(arg_json(s, &s->ev), "{\"skb_arg\":{\"len\":42}}");
+}
+
+static void test_net_device_is_net_dev_arg(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "dev_hard_start_xmit");
+	add_text(s, VIGIL_ARG_NET_DEVICE, "lo");
+	assert_string_equal(arg_json(s, &s->ev), "{\"net_dev_arg\":{\"name\":\"lo\"}}");
+}
+
+/* a sock returnArg (inet_csk_accept) is the return's sock_arg */
+static void test_returned_sock_is_return_sock_arg(void **ctx)
+{
+	struct state *s = *ctx;
+
+	kprobe_on(s, "inet_csk_accept");
+	s->ev.parent = NULL;
+	s->ev.policy.has_return = true;
+	s->ev.policy.ret.type = VIGIL_ARG_SOCK;
+	s->ev.policy.ret.sock = (struct vigil_sock_info){
+		.family = 2, .type = 1, .protocol = 6, .state = 1,
+		.saddr = { 127, 0, 0, 1 }, .daddr = { 127, 0, 0, 1 }, .sport = 8331, .dport = 50000,
+	};
+	s->ev.policy.return_action = VIGIL_EVENT_ACTION_POST;
+	assert_non_null(strstr(json_of(s, &s->ev),
+			       "\"function_name\":\"inet_csk_accept\",\"return\":{\"sock_arg\":{\"family\":\"AF_INET\","
+			       "\"type\":\"SOCK_STREAM\",\"protocol\":\"IPPROTO_TCP\",\"saddr\":\"127.0.0.1\","
+			       "\"daddr\":\"127.0.0.1\",\"sport\":8331,\"dport\":50000,\"state\":\"TCP_ESTABLISHED\"}},"));
+}
+
 static void test_sockaddr_is_sockaddr_arg(void **ctx)
 {
 	struct state *s = *ctx;
@@ -1221,7 +1281,7 @@ static void test_args_without_spelling_are_skipped(void **ctx)
 
 	kprobe_on(s, "f");
 	add_int(s, VIGIL_ARG_NOP, 1);
-	add_int(s, VIGIL_ARG_SKB, 1);
+	add_int(s, VIGIL_ARG_AUTO, 1);
 	add_int(s, VIGIL_ARG_TYPE_COUNT, 1);
 	add_int(s, -1, 1);
 	add_int(s, VIGIL_ARG_INT, 9);
@@ -2639,6 +2699,10 @@ int main(void)
 		T(test_sock_ipv6_uses_standard_text_form),
 		T(test_sock_unknown_numbers_are_decimal_and_zeros_omitted),
 		T(test_sock_unbound_ipv4_keeps_zero_addresses),
+		T(test_skb_is_skb_arg),
+		T(test_skb_not_ip_has_no_addresses),
+		T(test_net_device_is_net_dev_arg),
+		T(test_returned_sock_is_return_sock_arg),
 		T(test_sockaddr_is_sockaddr_arg),
 		T(test_sockaddr_unix_is_sockaddrun_arg),
 		T(test_cred_is_process_credentials_arg),

@@ -53,6 +53,7 @@ struct row {
 #define T_STACKS "tests/host/test_stack_traces.py::"
 #define T_URET "tests/host/test_uprobe_fields.py::"
 #define T_RETCOPY "tests/host/test_return_copy.py::"
+#define T_NET "tests/host/test_net_args.py::"
 
 /* ---- minimal hooks ---- */
 
@@ -142,8 +143,11 @@ static const struct row rows[] = {
 	HONOURED("kprobes[].syscall", KP("    syscall: true\n"), T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
 	HONOURED("kprobes[].return", RET(""), T_ENGINE "test_return_probe_reports_only_failed_calls_with_their_return_value"),
 	HONOURED("kprobes[].returnArg", RET(""), T_ENGINE "test_return_probe_reports_only_failed_calls_with_their_return_value"),
-	REFUSED("kprobes[].returnArgAction", RET("    returnArgAction: TrackSock\n"), "returnArgAction",
-		"returnArgAction is not supported yet"),
+	HONOURED("kprobes[].returnArgAction",
+		 KP("    return: true\n    returnArg: {index: 0, type: sock}\n    returnArgAction: TrackSock\n"),
+		 T_VM "32_sock_tracking.sh::returnArgAction: \"TrackSock\""),
+	REFUSED("kprobes[].returnArgAction on an int", RET("    returnArgAction: TrackSock\n"), "^TrackSock",
+		"returnArgAction acts on a returned sock"),
 	HONOURED("kprobes[].args", KP_ARGS(""), T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
 	HONOURED("kprobes[].data", KP("    data: [{index: 0, type: string, source: current_task, resolve: comm}]\n"),
 		 T_FIELDS "test_data_from_the_current_task_is_reported_and_filtered"),
@@ -261,7 +265,7 @@ static const struct row rows[] = {
 	HONOURED("type: nop", TYPE("nop"), T_ENCODE "test_args_without_spelling_are_skipped"),
 	HONOURED("type: sock", TYPE("sock"), T_VM "10_kprobe_file_open.sh::type: \"sock\""),
 	HONOURED("type: socket", TYPE("socket"), T_VM "15_socket_arg.sh::type: \"socket\""),
-	REFUSED("type: skb", TYPE("skb"), "skb", "argument type \"skb\" is not supported yet"),
+	HONOURED("type: skb", TYPE("skb"), T_NET "test_skb_fields_and_filters"),
 	HONOURED("type: sockaddr", TYPE("sockaddr"), T_SHIPPED "test_connect_to_denied_network_fails_with_eperm_others_untouched"),
 	REFUSED("type: sockaddr_un", TYPE("sockaddr_un"), "sockaddr_un", "argument type \"sockaddr_un\" is not supported by vigil"),
 	HONOURED("type: cred", TYPE("cred"), T_VM "10_kprobe_file_open.sh::cred"),
@@ -285,7 +289,7 @@ static const struct row rows[] = {
 	REFUSED("type: const_buf", TYPE("const_buf"), "const_buf", "argument type \"const_buf\" is not supported by vigil"),
 	REFUSED("type: load_info", TYPE("load_info"), "load_info", "argument type \"load_info\" is not supported by vigil"),
 	REFUSED("type: module", TYPE("module"), "module", "argument type \"module\" is not supported by vigil"),
-	REFUSED("type: net_device", TYPE("net_device"), "net_device", "argument type \"net_device\" is not supported by vigil"),
+	HONOURED("type: net_device", TYPE("net_device"), T_NET "test_net_device_name"),
 
 	/* ================================ selectors[] (KProbeSelector) */
 	HONOURED("selectors[].matchPIDs", SEL("matchPIDs: [{operator: In, values: [1]}]"),
@@ -414,8 +418,8 @@ static const struct row rows[] = {
 	HONOURED("action: Override", ACT("action: Override, argError: -1"), T_ENFORCE "test_connect_to_denied_address_fails_with_eperm"),
 	REFUSED("action: GetUrl", ACT("action: GetUrl, argUrl: http://x"), "GetUrl", "action GetUrl is not supported yet"),
 	REFUSED("action: DnsLookup", ACT("action: DnsLookup, argFqdn: x.org"), "DnsLookup", "action DnsLookup is not supported yet"),
-	REFUSED("action: TrackSock", ACT("action: TrackSock, argSock: 0"), "TrackSock", "action TrackSock is not supported yet"),
-	REFUSED("action: UntrackSock", ACT("action: UntrackSock, argSock: 0"), "UntrackSock", "action UntrackSock is not supported yet"),
+	HONOURED("action: TrackSock", ACT("action: TrackSock, argSock: 0"), T_NET "test_tracked_sock_reports_its_owner"),
+	HONOURED("action: UntrackSock", ACT("action: UntrackSock, argSock: 0"), T_VM "32_sock_tracking.sh::action: \"UntrackSock\""),
 	REFUSED("action: NotifyEnforcer", ACT("action: NotifyEnforcer, argError: -1"), "NotifyEnforcer",
 		"action NotifyEnforcer is not supported yet"),
 	REFUSED("action: CleanupEnforcerNotification", ACT("action: CleanupEnforcerNotification"),

@@ -225,6 +225,19 @@ static void arg_sockaddr6(struct fixture *f, unsigned int slot, const char *addr
 	arg_bytes(f, slot, &sa, sizeof(sa));
 }
 
+/* A captured skb: its IP/TCP/UDP tuple (family 0: not IP, no addresses) and a length. */
+static void arg_skb(struct fixture *f, unsigned int slot, uint16_t family, const char *saddr, uint16_t sport,
+		    const char *daddr, uint16_t dport, uint16_t protocol)
+{
+	struct vg_skb skb = {.tuple = {.family = family, .protocol = protocol, .sport = sport, .dport = dport}, .len = 60};
+
+	if (family) {
+		assert_int_equal(inet_pton(family, saddr, skb.tuple.saddr), 1);
+		assert_int_equal(inet_pton(family, daddr, skb.tuple.daddr), 1);
+	}
+	arg_bytes(f, slot, &skb, sizeof(skb));
+}
+
 /* The test process's vg_execs entry: its binary, parent, and namespaces and
  * capabilities at exec. */
 static void exec_entry(struct fixture *f, const char *binary, uint32_t ppid, const uint32_t *ns, const uint64_t *caps)
@@ -532,6 +545,39 @@ static void test_sockaddr_ipv6_address_and_port(void **state)
 		  arg_sockaddr6(f, 0, "fd12::1", 81));
 }
 
+/* An skb is filtered by its packet's own addresses, ports, protocol and family. */
+static void test_skb_tuple_filters(void **state)
+{
+	struct fixture *f = *state;
+
+	CHECK_ARG(f, "skb", "DAddr", "[\"127.0.0.0/8\"]", arg_skb(f, 0, AF_INET, "10.0.0.1", 4000, "127.0.0.53", 53, 17),
+		  arg_skb(f, 0, AF_INET, "10.0.0.1", 4000, "10.0.0.2", 53, 17));
+	CHECK_ARG(f, "skb", "NotDAddr", "[\"127.0.0.53\"]", arg_skb(f, 0, AF_INET, "10.0.0.1", 4000, "8.8.8.8", 53, 17),
+		  arg_skb(f, 0, AF_INET, "10.0.0.1", 4000, "127.0.0.53", 53, 17));
+	CHECK_ARG(f, "skb", "SAddr", "[\"::1/128\"]", arg_skb(f, 0, AF_INET6, "::1", 4000, "::1", 53, 6),
+		  arg_skb(f, 0, AF_INET6, "::2", 4000, "::1", 53, 6));
+	CHECK_ARG(f, "skb", "Protocol", "[\"IPPROTO_UDP\"]", arg_skb(f, 0, AF_INET, "10.0.0.1", 4000, "1.1.1.1", 53, 17),
+		  arg_skb(f, 0, AF_INET, "10.0.0.1", 4000, "1.1.1.1", 53, 6));
+	CHECK_ARG(f, "skb", "DPort", "[\"53\"]", arg_skb(f, 0, AF_INET, "10.0.0.1", 4000, "1.1.1.1", 53, 17),
+		  arg_skb(f, 0, AF_INET, "10.0.0.1", 4000, "1.1.1.1", 54, 17));
+	CHECK_ARG(f, "skb", "SPortPriv", "[]", arg_skb(f, 0, AF_INET, "10.0.0.1", 22, "1.1.1.1", 4000, 6),
+		  arg_skb(f, 0, AF_INET, "10.0.0.1", 4000, "1.1.1.1", 22, 6));
+	CHECK_ARG(f, "skb", "Family", "[\"AF_INET6\"]", arg_skb(f, 0, AF_INET6, "::1", 4000, "::1", 53, 6),
+		  arg_skb(f, 0, AF_INET, "10.0.0.1", 4000, "1.1.1.1", 53, 6));
+	/* a packet that is not IP (family 0) has no address for any CIDR to match */
+	CHECK_ARG(f, "skb", "SAddr", "[\"0.0.0.0/0\"]", arg_skb(f, 0, AF_INET, "10.0.0.1", 4000, "1.1.1.1", 53, 6),
+		  arg_skb(f, 0, 0, NULL, 0, NULL, 0, 0));
+}
+
+/* A net_device is its name: the string operators. */
+static void test_net_device_name(void **state)
+{
+	struct fixture *f = *state;
+
+	CHECK_ARG(f, "net_device", "Equal", "[\"lo\"]", arg_str(f, 0, "lo"), arg_str(f, 0, "lo0"));
+	CHECK_ARG(f, "net_device", "Prefix", "[\"veth\"]", arg_str(f, 0, "veth12ab"), arg_str(f, 0, "eth0"));
+}
+
 /* ---- selectors: matchArgs are ANDed, the first matching selector wins ---- */
 
 static void test_match_args_are_anded_and_first_selector_wins(void **state)
@@ -763,6 +809,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sock_privileged_ports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sock_protocol_family_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sockaddr_ipv6_address_and_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_skb_tuple_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_device_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_match_args_are_anded_and_first_selector_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_match_binaries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_match_binaries_follow_children_and_parent, setup, teardown),

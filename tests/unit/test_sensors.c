@@ -619,6 +619,64 @@ static void test_return_probe_keeps_the_record_for_the_exit_and_filters_the_valu
 	assert_int_equal(s->ret_actions[0].kind, VG_ACT_POST);
 }
 
+#define SOCK_STATE_SPEC(actions)                                                                         \
+	"  tracepoints:\n  - subsystem: sock\n    event: inet_sock_set_state\n    raw: true\n    args:\n"     \
+	"    - index: 0\n      type: sock\n    - index: 2\n      type: int\n    selectors:\n"                 \
+	"    - matchActions:\n" actions
+
+/* TrackSock/UntrackSock carry the slot of their sock argument; one naming an int is refused */
+static void test_track_sock_names_a_sock_argument(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, SOCK_STATE_SPEC("      - action: TrackSock\n        argSock: 0\n"
+						    "      - action: NoPost\n"),
+				 VIGIL_MODE_ENFORCE),
+			 0);
+	assert_int_equal(f->hook.cfg.sel[0].actions[0].kind, VG_ACT_TRACKSOCK);
+	assert_int_equal(f->hook.cfg.sel[0].actions[0].arg, 0);
+	assert_int_equal(f->hook.cfg.sel[0].actions[1].kind, VG_ACT_NOPOST);
+	compiled_hook_free(&f->hook);
+	vigil_policy_free(f->policy);
+	f->policy = NULL;
+	assert_int_equal(compile(f, SOCK_STATE_SPEC("      - action: UntrackSock\n        argSock: 1\n"), VIGIL_MODE_ENFORCE),
+			 -EINVAL);
+	assert_non_null(strstr(f->err.reason, "argSock 1 must name a sock or socket argument"));
+}
+
+/* returnArg sock: read at the return, returnArgAction set; matchReturnArgs on it refused */
+static void test_returned_sock_and_its_action(void **state)
+{
+	struct fixture *f = *state;
+	static const char spec[] = "  kprobes:\n  - call: inet_csk_accept\n    syscall: false\n    return: true\n"
+				   "    args:\n    - index: 0\n      type: sock\n"
+				   "    returnArg:\n      index: 0\n      type: sock\n    returnArgAction: UntrackSock\n";
+
+	f->probe.mech[VIGIL_MECH_KPROBE].ok = true;
+	assert_int_equal(compile(f, spec, VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.cfg.is_return, 1);
+	assert_int_equal(f->hook.cfg.ret_type, VG_ARG_SOCK);
+	assert_int_equal(f->hook.cfg.ret_action, VG_ACT_UNTRACKSOCK);
+	compiled_hook_free(&f->hook);
+	vigil_policy_free(f->policy);
+	f->policy = NULL;
+	assert_int_equal(compile(f, "  kprobes:\n  - call: inet_csk_accept\n    syscall: false\n    return: true\n"
+				    "    returnArg:\n      index: 0\n      type: sock\n"
+				    "    selectors:\n    - matchReturnArgs:\n      - index: 0\n        operator: DPort\n"
+				    "        values: [\"80\"]\n",
+				 VIGIL_MODE_ENFORCE),
+			 -EOPNOTSUPP);
+	assert_non_null(strstr(f->err.reason, "matchReturnArgs on a returned sock"));
+	compiled_hook_free(&f->hook);
+	vigil_policy_free(f->policy);
+	f->policy = NULL;
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_socket\n    syscall: true\n    return: true\n"
+				    "    returnArg:\n      index: 0\n      type: sock\n",
+				 VIGIL_MODE_ENFORCE),
+			 -EINVAL);
+	assert_non_null(strstr(f->err.reason, "only a kernel function returns a sock"));
+}
+
 static void test_override_at_the_return_is_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -718,6 +776,8 @@ int main(void)
 		T(test_selector_without_actions_posts),
 		T(test_return_probe_keeps_the_record_for_the_exit_and_filters_the_value),
 		T(test_override_at_the_return_is_refused),
+		T(test_track_sock_names_a_sock_argument),
+		T(test_returned_sock_and_its_action),
 		T(test_sigkill_in_enforce_mode_is_pinned),
 		T(test_signal_in_a_later_selector_is_pinned),
 		T(test_override_of_connect_is_pinned),
