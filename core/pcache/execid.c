@@ -7,20 +7,41 @@
 
 #include "pcache.h"
 
+/* ":<v>" at out, v in decimal; its length */
+static size_t put_field(char *out, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0, i;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	out[0] = ':';
+	for (i = 0; i < n; i++)
+		out[1 + i] = digits[n - 1 - i];
+	return n + 1;
+}
+
 int vigil_exec_id_format(const char *node, uint64_t ktime, uint32_t pid, char *out)
 {
 	char raw[VIGIL_EXEC_ID_MAX];
-	int n;
+	size_t n, len;
 
 	if (!node || !out)
 		return -EINVAL;
-	n = snprintf(raw, sizeof(raw), "%s:%" PRIu64 ":%" PRIu32, node, ktime, pid);
-	if (n < 0)
-		return -EINVAL;
-	/* 4 output bytes per 3 input bytes, plus the NUL. */
-	if ((size_t)n >= sizeof(raw) || ((size_t)n + 2) / 3 * 4 + 1 > VIGIL_EXEC_ID_MAX)
+	/* by hand, not snprintf: every exec, clone and stand-in formats one or two (the numbers
+	 * take at most 21 + 11 bytes) */
+	len = strlen(node);
+	if (len + 32 >= sizeof(raw))
 		return -ENAMETOOLONG;
-	return (int)vigil_base64_encode(raw, (size_t)n, out);
+	memcpy(raw, node, len);
+	n = len + put_field(raw + len, ktime);
+	n += put_field(raw + n, pid);
+	/* 4 output bytes per 3 input bytes, plus the NUL. */
+	if ((n + 2) / 3 * 4 + 1 > VIGIL_EXEC_ID_MAX)
+		return -ENAMETOOLONG;
+	return (int)vigil_base64_encode(raw, n, out);
 }
 
 /* The last ':'-separated field of raw as a number, cut off; -EINVAL when it is none. */
