@@ -198,10 +198,59 @@ bool vigil_luahost__wants(struct vigil_luahost *h, enum vigil_event_type type)
 	return h && bit >= 0 && (atomic_load(&h->wants) & (1u << bit));
 }
 
+/* The name a rule's `hooks` list matches for a policy event: the tracepoint's event, the
+ * kprobe's or LSM hook's function, the uprobe's symbol; NULL for other events (and for a
+ * policy event without one, which no hooks list selects). */
+static const msgpack_object *hook_name(const struct vigil_msg *m)
+{
+	const char *key;
+	const msgpack_object *o;
+
+	switch (vigil_msg__type(m)) {
+	case VIGIL_EVENT_TRACEPOINT:
+		key = "event";
+		break;
+	case VIGIL_EVENT_KPROBE:
+	case VIGIL_EVENT_LSM:
+		key = "function_name";
+		break;
+	case VIGIL_EVENT_UPROBE:
+		key = "symbol";
+		break;
+	default:
+		return NULL;
+	}
+	o = vigil_msg__find(m, key);
+	return o && o->type == MSGPACK_OBJECT_STR ? o : NULL;
+}
+
+/* Whether r's hooks list (if any) selects the event: exec and exit always pass. */
+static bool hook_selected(const struct lh_rule *r, const struct vigil_msg *m, bool policy, const msgpack_object **name,
+			  bool *looked)
+{
+	size_t i;
+
+	if (!r->nhooks || !policy)
+		return true;
+	if (!*looked) {
+		*name = hook_name(m);
+		*looked = true;
+	}
+	for (i = 0; *name && i < r->nhooks; i++)
+		if (strlen(r->hooks[i]) == (*name)->via.str.size &&
+		    !memcmp(r->hooks[i], (*name)->via.str.ptr, (*name)->via.str.size))
+			return true;
+	return false;
+}
+
 int vigil_luahost__event(struct vigil_luahost *h, const struct vigil_msg *m)
 {
-	int bit = lh_type_bit(vigil_msg__type(m)), called = 0;
-	bool changed = false;
+	enum vigil_event_type type = vigil_msg__type(m);
+	int bit = lh_type_bit(type), called = 0;
+	bool changed = false, looked = false;
+	bool policy = type == VIGIL_EVENT_KPROBE || type == VIGIL_EVENT_TRACEPOINT || type == VIGIL_EVENT_LSM ||
+		      type == VIGIL_EVENT_UPROBE;
+	const msgpack_object *name = NULL;
 	struct lh_rule *r;
 	size_t i;
 
@@ -210,7 +259,8 @@ int vigil_luahost__event(struct vigil_luahost *h, const struct vigil_msg *m)
 	pthread_mutex_lock(&h->run_lock);
 	for (i = 0; i < h->nrules; i++) {
 		r = h->rules[i];
-		if (r->disabled || !(r->events & (1u << bit)) || r->on_event_ref == LUA_NOREF)
+		if (r->disabled || !(r->events & (1u << bit)) || r->on_event_ref == LUA_NOREF ||
+		    !hook_selected(r, m, policy, &name, &looked))
 			continue;
 		lua_rawgeti(r->L, LUA_REGISTRYINDEX, r->on_event_ref);
 		r->msg = m;

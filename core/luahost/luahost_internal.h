@@ -17,6 +17,7 @@
 #define LH_MAX_TIMERS 64
 #define LH_MAX_EXEC_IDS 16		/* exec_ids one alert or action carries */
 #define LH_MAX_TAGS 32
+#define LH_MAX_HOOKS 64
 #define LH_MAX_FILE (1u << 20)		/* a rule file larger than this is refused */
 #define LH_MAX_DEPTH 32			/* copy() and the template's Lua traversal */
 
@@ -74,6 +75,10 @@ struct lh_rule {
 	uint32_t events;		/* bit lh_type_bit(type) per wanted event type */
 	const char *event_keys[8];
 	size_t nevents;
+	/* `hooks`: the policy events (kprobe, tracepoint, lsm, uprobe) it gets are only those of
+	 * these hooks (lh_hook_name); none listed: all of its types' */
+	char *hooks[LH_MAX_HOOKS];
+	size_t nhooks;
 	int on_event_ref;		/* LUA_NOREF for timer-only rules */
 
 	/* the call in progress */
