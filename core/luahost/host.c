@@ -97,14 +97,78 @@ static void publish_all(struct vigil_luahost *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
+static void filter_free(struct lh_hook_filter *f)
+{
+	struct lh_hook_filter *older;
+	size_t i;
+
+	for (; f; f = older) {
+		older = f->older;
+		for (i = 0; i < f->n; i++)
+			free(f->names[i]);
+		free(f->names);
+		free(f);
+	}
+}
+
+/* The enabled rules' hooks, copied (a reload frees rules a reader's filter may name). NULL
+ * when memory runs out: the reader then posts every event of a wanted type. */
+static struct lh_hook_filter *filter_new(const struct vigil_luahost *h)
+{
+	struct lh_hook_filter *f = calloc(1, sizeof(*f));
+	size_t i, j, total = 0;
+
+	for (i = 0; f && i < h->nrules; i++)
+		if (!h->rules[i]->disabled)
+			total += h->rules[i]->nhooks;
+	if (f && total)
+		f->names = calloc(total, sizeof(*f->names));
+	if (!f || (total && !f->names)) {
+		free(f);
+		return NULL;
+	}
+	for (i = 0; i < h->nrules; i++) {
+		const struct lh_rule *r = h->rules[i];
+
+		if (r->disabled)
+			continue;
+		if (!r->nhooks)
+			f->all |= r->events;
+		f->hooked |= r->nhooks ? r->events : 0;
+		for (j = 0; j < r->nhooks; j++) {
+			f->names[f->n] = strdup(r->hooks[j]);
+			if (!f->names[f->n]) {
+				f->older = NULL;
+				filter_free(f);
+				return NULL;
+			}
+			f->n++;
+		}
+	}
+	return f;
+}
+
 void lh_update_wants(struct vigil_luahost *h)
 {
+	struct lh_hook_filter *f = filter_new(h), *old = atomic_load(&h->filter);
 	unsigned int wants = 0;
 	size_t i;
 
 	for (i = 0; i < h->nrules; i++)
 		if (!h->rules[i]->disabled)
 			wants |= h->rules[i]->events;
+	if (f) {
+		f->older = old;
+	} else if (old) {
+		/* no filter: the reader falls back to wants; the old ones are kept for freeing */
+		struct lh_hook_filter *end = old;
+
+		while (end->older)
+			end = end->older;
+		end->older = h->filter_lost;
+		h->filter_lost = old;
+	}
+	atomic_store(&h->filter, f);
 	atomic_store(&h->wants, wants);
 }
 
@@ -185,6 +249,8 @@ void vigil_luahost__free(struct vigil_luahost *h)
 	lh_watchdog_stop(h);
 	free(h->rules);
 	free_refused(h->refused, h->nrefused);
+	filter_free(atomic_load(&h->filter));
+	filter_free(h->filter_lost);
 	pthread_mutex_destroy(&h->run_lock);
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->reload_lock);
@@ -196,6 +262,25 @@ bool vigil_luahost__wants(struct vigil_luahost *h, enum vigil_event_type type)
 	int bit = lh_type_bit(type);
 
 	return h && bit >= 0 && (atomic_load(&h->wants) & (1u << bit));
+}
+
+bool vigil_luahost__wants_hook(struct vigil_luahost *h, enum vigil_event_type type, const char *hook)
+{
+	const struct lh_hook_filter *f;
+	uint32_t bit;
+	size_t i;
+
+	if (!vigil_luahost__wants(h, type))
+		return false;
+	bit = 1u << lh_type_bit(type);
+	f = atomic_load(&h->filter);
+	if (!f || (f->all & bit) || !(f->hooked & bit))
+		return true;
+	/* a name some rule lists, maybe for another of its types: the host checks exactly */
+	for (i = 0; hook && i < f->n; i++)
+		if (!strcmp(f->names[i], hook))
+			return true;
+	return false;
 }
 
 /* The name a rule's `hooks` list matches for a policy event: the tracepoint's event, the

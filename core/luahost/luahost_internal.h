@@ -59,6 +59,15 @@ struct lh_scratch {
 };
 
 /* One rule: its file, its Lua state and what the host reports about it. */
+/* The hooks the enabled rules select, for the reader (host.c). */
+struct lh_hook_filter {
+	uint32_t all;			/* type bits some rule takes without a hooks list */
+	uint32_t hooked;		/* type bits some rule takes for listed hooks only */
+	char **names;			/* those rules' hooks, all of them */
+	size_t n;
+	struct lh_hook_filter *older;
+};
+
 struct lh_rule {
 	struct vigil_luahost *host;
 	char *file;			/* full path */
@@ -177,6 +186,11 @@ struct vigil_luahost {
 	struct lh_refused *refused;
 	size_t nrefused;
 	atomic_uint wants;		/* OR of the enabled rules' event bits */
+	/* what vigil_luahost__wants_hook reads without a lock: the filter lh_update_wants built
+	 * last; the ones before it stay (older) until the host is freed, as a reader may still
+	 * hold one (a reload or a disabled rule makes one, never the event path) */
+	_Atomic(struct lh_hook_filter *) filter;
+	struct lh_hook_filter *filter_lost;	/* filters retired while none could be made */
 	struct lh_watchdog wd;
 	struct lh_queue q;
 };

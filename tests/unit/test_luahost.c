@@ -596,6 +596,28 @@ static void test_rule_with_hooks_sees_only_those_hooks_policy_events(void **ctx)
 	assert_int_equal(count_with(s, "\"process_alert\""), 4);
 }
 
+/* The reader's question before it posts an event: only hooks some rule can get. */
+static void test_wants_hook_skips_only_hooks_no_rule_selects(void **ctx)
+{
+	struct state *s = *ctx;
+
+	write_rule(s, "a.lua", "return { name = 'a', events = {'tracepoint', 'kprobe'}, hooks = {'sys_enter_connect'},\n"
+			       "  on_event = function(ev) end }\n");
+	write_rule(s, "b.lua", "return { name = 'b', events = {'exec', 'kprobe'}, on_event = function(ev) end }\n");
+	start_host(s, 0, 0);
+	assert_true(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_TRACEPOINT, "sys_enter_connect"));
+	assert_false(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_TRACEPOINT, "sys_enter_openat"));
+	assert_false(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_TRACEPOINT, NULL));
+	/* b takes every kprobe event */
+	assert_true(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_KPROBE, "security_file_open"));
+	assert_true(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_EXEC, NULL));
+	assert_false(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_LSM, "file_open"));
+	/* a reload without the hooks list: every tracepoint again */
+	write_rule(s, "a.lua", "return { name = 'a', events = {'tracepoint'}, on_event = function(ev) end }\n");
+	assert_int_equal(vigil_luahost__reload(s->h, NULL, NULL), 0);
+	assert_true(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_TRACEPOINT, "sys_enter_openat"));
+}
+
 static void test_hooks_without_a_policy_event_type_are_refused(void **ctx)
 {
 	struct state *s = *ctx;
@@ -1492,6 +1514,7 @@ int main(void)
 		T(test_rule_only_sees_the_event_types_it_asked_for),
 		T(test_rule_with_hooks_sees_only_those_hooks_policy_events),
 		T(test_hooks_without_a_policy_event_type_are_refused),
+		T(test_wants_hook_skips_only_hooks_no_rule_selects),
 		T(test_reload_keeps_the_state_of_unchanged_rules),
 		T(test_reload_replaces_a_changed_rule_with_fresh_state),
 		T(test_reload_with_syntax_error_keeps_the_previous_version),
