@@ -35,12 +35,46 @@ void encode_tree_put_slow(struct encode_tree *t, const unsigned char *h, size_t 
 		encode_put(&t->out, s, n);
 }
 
+/* Processes' start times and flags repeat from event to event (the same few processes):
+ * their text is kept per thread, a few of each, keyed by value. */
+#define TEXT_MEMO 8
+
 static void put_kv_time(struct encode_tree *t, const char *key, uint64_t wall_ns)
 {
-	char ts[40];
+	static __thread struct {
+		uint64_t ns;
+		size_t len;
+		char text[40];
+	} memo[TEXT_MEMO];
+	size_t k = (size_t)(wall_ns ^ (wall_ns >> 17) ^ (wall_ns >> 31)) % TEXT_MEMO;
 
-	vigil_format_time(wall_ns, ts);
-	encode_tree_kv_str(t, key, ts);
+	if (memo[k].ns != wall_ns || !memo[k].len) {
+		vigil_format_time(wall_ns, memo[k].text);
+		memo[k].len = strlen(memo[k].text);
+		memo[k].ns = wall_ns;
+	}
+	encode_tree_str(t, key);
+	encode_tree_strn(t, memo[k].text, memo[k].len);
+}
+
+/* vigil_process_flags_format's text of flags, and its length */
+static const char *flags_text(uint32_t flags, size_t *len)
+{
+	static __thread struct {
+		uint32_t flags;
+		bool set;
+		size_t len;
+		char text[FLAGS_MAX];
+	} memo[TEXT_MEMO];
+	size_t k = (flags ^ (flags >> 3) ^ (flags >> 7)) % TEXT_MEMO;
+
+	if (!memo[k].set || memo[k].flags != flags) {
+		memo[k].len = vigil_process_flags_format(flags, memo[k].text, sizeof(memo[k].text));
+		memo[k].flags = flags;
+		memo[k].set = true;
+	}
+	*len = memo[k].len;
+	return memo[k].text;
 }
 
 static void put_cap_list(struct encode_tree *t, const char *key, uint64_t mask)
@@ -264,11 +298,10 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	bool cred_extra = t->ev->binary_properties && p->cred_extra.known;
 	/* in_init_tree says something only inside a pid namespace of its own */
 	bool init_tree = p->ns[VIGIL_NS_PID] && !(p->ns_host_mask & (1u << VIGIL_NS_PID));
-	char flags[FLAGS_MAX];
-	size_t nns = 0, n;
+	size_t nns = 0, n, flags_len;
+	const char *flags = flags_text(p->flags, &flags_len);
 	int k;
 
-	vigil_process_flags_format(p->flags, flags, sizeof(flags));
 	for (k = 0; k < VIGIL_NS_COUNT; k++)
 		nns += ns_present(p, k);
 
@@ -290,8 +323,10 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 		encode_tree_kv_str(t, "binary", p->binary);
 	if (p->arguments[0])
 		encode_tree_kv_str(t, "arguments", t->ev->arguments ? t->ev->arguments(t->ev->user_ctx, p) : p->arguments);
-	if (flags[0])
-		encode_tree_kv_str(t, "flags", flags);
+	if (flags[0]) {
+		encode_tree_str(t, "flags");
+		encode_tree_strn(t, flags, flags_len);
+	}
 	if (p->start_time)
 		put_kv_time(t, "start_time", p->start_time);
 	encode_tree_kv_u32(t, "auid", p->auid);
