@@ -272,6 +272,10 @@ bool vigil_luahost__wants_hook(struct vigil_luahost *h, enum vigil_event_type ty
 
 	if (!vigil_luahost__wants(h, type))
 		return false;
+	/* hooks narrow policy events only: exec and exit go to every rule that wants them */
+	if (type != VIGIL_EVENT_KPROBE && type != VIGIL_EVENT_TRACEPOINT && type != VIGIL_EVENT_LSM &&
+	    type != VIGIL_EVENT_UPROBE)
+		return true;
 	bit = 1u << lh_type_bit(type);
 	f = atomic_load(&h->filter);
 	if (!f || (f->all & bit) || !(f->hooked & bit))

@@ -601,7 +601,7 @@ static void test_wants_hook_skips_only_hooks_no_rule_selects(void **ctx)
 {
 	struct state *s = *ctx;
 
-	write_rule(s, "a.lua", "return { name = 'a', events = {'tracepoint', 'kprobe'}, hooks = {'sys_enter_connect'},\n"
+	write_rule(s, "a.lua", "return { name = 'a', events = {'tracepoint', 'kprobe', 'exit'}, hooks = {'sys_enter_connect'},\n"
 			       "  on_event = function(ev) end }\n");
 	write_rule(s, "b.lua", "return { name = 'b', events = {'exec', 'kprobe'}, on_event = function(ev) end }\n");
 	start_host(s, 0, 0);
@@ -611,6 +611,8 @@ static void test_wants_hook_skips_only_hooks_no_rule_selects(void **ctx)
 	/* b takes every kprobe event */
 	assert_true(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_KPROBE, "security_file_open"));
 	assert_true(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_EXEC, NULL));
+	/* only a, which lists hooks, wants exits: hooks do not narrow them */
+	assert_true(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_EXIT, NULL));
 	assert_false(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_LSM, "file_open"));
 	/* a reload without the hooks list: every tracepoint again */
 	write_rule(s, "a.lua", "return { name = 'a', events = {'tracepoint'}, on_event = function(ev) end }\n");
