@@ -372,7 +372,7 @@ static const struct vigil_pod *pod_of(struct vigil_agent *a, const struct vigil_
 	return pod;
 }
 
-static int on_record(void *ctx, void *data, size_t size)
+int agent_on_record(void *ctx, void *data, size_t size)
 {
 	struct vigil_agent *a = ctx;
 	struct vigil_event ev;
@@ -436,7 +436,7 @@ static void drain_user_records(struct vigil_agent *a)
 		pthread_mutex_unlock(&a->user_lock);
 		if (!r)
 			break;
-		on_record(a, (size_t *)r + 1, *(size_t *)r);
+		agent_on_record(a, (size_t *)r + 1, *(size_t *)r);
 		free(r);
 	}
 	vigil_sensors__fanotify_stats(&ev, &mk, &ov, &late);
@@ -455,7 +455,7 @@ int vigil_agent__run(struct vigil_agent *a)
 	uint64_t last_gc = agent_now_ns();
 	int err = 0;
 
-	rb = ring_buffer__new(vigil_loader__ringbuf_fd(a->loader), on_record, a, NULL);
+	rb = ring_buffer__new(vigil_loader__ringbuf_fd(a->loader), agent_on_record, a, NULL);
 	if (!rb) {
 		err = -errno;
 		pr_warn("agent: cannot map the ring buffer: %s", strerror(-err));

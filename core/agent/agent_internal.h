@@ -133,6 +133,10 @@ int agent_drop_privileges(const struct vigil_agent_opts *o);
 /* Seed the exec map and the cache from /proc, publishing a procFS exec event for each. */
 int agent_seed_from_proc(struct vigil_agent *a);
 
+/* One kernel record (ring buffer callback; ctx is the agent): decoded, then dispatched when it
+ * is an event. Takes pipe_lock. Always 0: one bad record never stops the ring buffer. */
+int agent_on_record(void *ctx, void *data, size_t size);
+
 /* Send one event to every sink: the bus always, stdout and the export file when set, and a
  * copy to the Lua rules thread when a rule wants it. Under pipe_lock. */
 void agent_dispatch(struct vigil_agent *a, const struct vigil_event *ev);

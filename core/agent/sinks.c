@@ -10,6 +10,24 @@ static void write_line(struct vigil_agent *a, FILE *f, const struct vigil_buf *l
 		a->counters.output_errors++;
 }
 
+/* The name a rule's `hooks` list selects a policy event by (core/luahost); NULL for others. */
+static const char *hook_name(const struct vigil_event *ev)
+{
+	const struct vigil_hook_info *h = ev->policy.hook;
+
+	switch (ev->type) {
+	case VIGIL_EVENT_TRACEPOINT:
+		return h ? h->event : NULL;
+	case VIGIL_EVENT_KPROBE:
+	case VIGIL_EVENT_LSM:
+		return h ? h->function_name : NULL;
+	case VIGIL_EVENT_UPROBE:
+		return h ? h->symbol : NULL;
+	default:
+		return NULL;
+	}
+}
+
 /* Tetragon walks to the root; a deeper chain than this is cut (a fork bomb's) */
 #define MAX_ANCESTORS 64
 
@@ -77,7 +95,7 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 
 	/* the Lua rules get a copy of the bus bytes on their own thread: a full queue drops
 	 * (counted per rule by the host), a stuck rule never holds the reader up */
-	rules = a->luahost && vigil_luahost__wants(a->luahost, ev->type);
+	rules = a->luahost && vigil_luahost__wants_hook(a->luahost, ev->type, hook_name(ev));
 	if (rules)
 		vigil_luahost__post(a->luahost, ev->type, a->msgpack.data, a->msgpack.len);
 	if (json_line)

@@ -4,6 +4,7 @@
 #ifndef VIGIL_ENCODE_INTERNAL_H
 #define VIGIL_ENCODE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -81,60 +82,156 @@ struct encode_tree {
 	const struct vigil_event *ev;	/* its optional process fields (user names) */
 };
 
-/* A string in one write, header and body (msgpack-c's packer makes two calls through its
- * callback); the header forms are the packer's: fixstr, str8, str16, str32. */
-static inline void encode_tree_strn(struct encode_tree *t, const char *s, size_t n)
+/* The tree is hundreds of small writes per event: each is inlined with a fast path that
+ * copies a fixed number of bytes while the buffer has room (and no write failed), and
+ * falls back to encode_put otherwise. The forms are msgpack-c's packer's, byte for byte
+ * (the smallest that holds the value): tests compare with its output. */
+#define ENCODE_INLINE static inline __attribute__((always_inline))
+
+/* The fallback of the writers below: header, then body, through encode_put. */
+void encode_tree_put_slow(struct encode_tree *t, const unsigned char *h, size_t hl, const void *s, size_t n);
+
+/* Up to 9 header bytes of which hl count, in one fixed-size copy. */
+ENCODE_INLINE void encode_tree_head(struct encode_tree *t, const unsigned char h[9], size_t hl)
+{
+	struct vigil_buf *b = t->out.buf;
+
+	if (__builtin_expect(!t->out.err && b->cap - b->len > 9, 1)) {
+		memcpy(b->data + b->len, h, 9);
+		b->len += hl;
+		b->data[b->len] = '\0';
+		return;
+	}
+	encode_tree_put_slow(t, h, hl, NULL, 0);
+}
+
+/* A string: header and body in one write (fixstr, str8, str16, str32). A literal's length
+ * is a constant here, so keys cost a few stores. */
+ENCODE_INLINE void encode_tree_strn(struct encode_tree *t, const char *s, size_t n)
 {
 	struct vigil_buf *b = t->out.buf;
 	unsigned char h[5];
-	size_t hl;
 
+	if (__builtin_expect(n < 32 && !t->out.err && n + 1 < b->cap - b->len, 1)) {
+		char *d = b->data + b->len;
+
+		d[0] = (char)(0xa0 | n);
+		memcpy(d + 1, s, n);
+		b->len += n + 1;
+		d[n + 1] = '\0';
+		return;
+	}
 	if (n < 32) {
 		h[0] = (unsigned char)(0xa0 | n);
-		hl = 1;
+		encode_tree_put_slow(t, h, 1, s, n);
 	} else if (n < 256) {
 		h[0] = 0xd9;
 		h[1] = (unsigned char)n;
-		hl = 2;
+		encode_tree_put_slow(t, h, 2, s, n);
 	} else if (n < 65536) {
 		h[0] = 0xda;
 		h[1] = (unsigned char)(n >> 8);
 		h[2] = (unsigned char)n;
-		hl = 3;
+		encode_tree_put_slow(t, h, 3, s, n);
 	} else {
 		h[0] = 0xdb;
 		h[1] = (unsigned char)(n >> 24);
 		h[2] = (unsigned char)(n >> 16);
 		h[3] = (unsigned char)(n >> 8);
 		h[4] = (unsigned char)n;
-		hl = 5;
+		encode_tree_put_slow(t, h, 5, s, n);
 	}
-	if (!t->out.err && b->data && hl + n < b->cap - b->len) {
-		memcpy(b->data + b->len, h, hl);
-		memcpy(b->data + b->len + hl, s, n);
-		b->len += hl + n;
-		b->data[b->len] = '\0';
-		return;
-	}
-	encode_put(&t->out, h, hl);
-	encode_put(&t->out, s, n);
 }
 
-static inline void encode_tree_str(struct encode_tree *t, const char *s)
+ENCODE_INLINE void encode_tree_str(struct encode_tree *t, const char *s)
 {
 	encode_tree_strn(t, s, strlen(s));
 }
 
-static inline void encode_tree_kv_str(struct encode_tree *t, const char *key, const char *val)
+/* msgpack_pack_uint32/uint64: fixint, uint8, uint16, uint32, uint64 */
+ENCODE_INLINE void encode_tree_u64(struct encode_tree *t, uint64_t v)
+{
+	unsigned char h[9] = {0};
+	size_t hl, i;
+
+	if (v < 128) {
+		h[0] = (unsigned char)v;
+		hl = 1;
+	} else if (v < 256) {
+		h[0] = 0xcc;
+		h[1] = (unsigned char)v;
+		hl = 2;
+	} else if (v < 65536) {
+		h[0] = 0xcd;
+		h[1] = (unsigned char)(v >> 8);
+		h[2] = (unsigned char)v;
+		hl = 3;
+	} else if (v < (1ULL << 32)) {
+		h[0] = 0xce;
+		for (i = 0; i < 4; i++)
+			h[1 + i] = (unsigned char)(v >> (24 - 8 * i));
+		hl = 5;
+	} else {
+		h[0] = 0xcf;
+		for (i = 0; i < 8; i++)
+			h[1 + i] = (unsigned char)(v >> (56 - 8 * i));
+		hl = 9;
+	}
+	encode_tree_head(t, h, hl);
+}
+
+/* msgpack_pack_map / _array: fixmap/fixarray, 16-bit, 32-bit counts */
+ENCODE_INLINE void encode_tree_container(struct encode_tree *t, unsigned char fix, unsigned char c16, size_t n)
+{
+	unsigned char h[9] = {0};
+	size_t hl;
+
+	if (n < 16) {
+		h[0] = (unsigned char)(fix | n);
+		hl = 1;
+	} else if (n < 65536) {
+		h[0] = c16;
+		h[1] = (unsigned char)(n >> 8);
+		h[2] = (unsigned char)n;
+		hl = 3;
+	} else {
+		h[0] = (unsigned char)(c16 + 1);
+		h[1] = (unsigned char)(n >> 24);
+		h[2] = (unsigned char)(n >> 16);
+		h[3] = (unsigned char)(n >> 8);
+		h[4] = (unsigned char)n;
+		hl = 5;
+	}
+	encode_tree_head(t, h, hl);
+}
+
+ENCODE_INLINE void encode_tree_map(struct encode_tree *t, size_t n)
+{
+	encode_tree_container(t, 0x80, 0xde, n);
+}
+
+ENCODE_INLINE void encode_tree_array(struct encode_tree *t, size_t n)
+{
+	encode_tree_container(t, 0x90, 0xdc, n);
+}
+
+ENCODE_INLINE void encode_tree_bool(struct encode_tree *t, bool v)
+{
+	unsigned char h[9] = {v ? 0xc3 : 0xc2};
+
+	encode_tree_head(t, h, 1);
+}
+
+ENCODE_INLINE void encode_tree_kv_str(struct encode_tree *t, const char *key, const char *val)
 {
 	encode_tree_str(t, key);
 	encode_tree_str(t, val);
 }
 
-static inline void encode_tree_kv_u32(struct encode_tree *t, const char *key, uint32_t val)
+ENCODE_INLINE void encode_tree_kv_u32(struct encode_tree *t, const char *key, uint32_t val)
 {
 	encode_tree_str(t, key);
-	msgpack_pack_uint32(&t->pk, val);
+	encode_tree_u64(t, val);
 }
 
 /* "<key>": {"permitted": [...], "effective": [...], "inheritable": [...]}, empty lists left

@@ -28,12 +28,53 @@ static int tree_write(void *data, const char *buf, size_t len)
 	return o->err;
 }
 
+void encode_tree_put_slow(struct encode_tree *t, const unsigned char *h, size_t hl, const void *s, size_t n)
+{
+	encode_put(&t->out, h, hl);
+	if (n)
+		encode_put(&t->out, s, n);
+}
+
+/* Processes' start times and flags repeat from event to event (the same few processes):
+ * their text is kept per thread, a few of each, keyed by value. */
+#define TEXT_MEMO 8
+
 static void put_kv_time(struct encode_tree *t, const char *key, uint64_t wall_ns)
 {
-	char ts[40];
+	static __thread struct {
+		uint64_t ns;
+		size_t len;
+		char text[40];
+	} memo[TEXT_MEMO];
+	size_t k = (size_t)(wall_ns ^ (wall_ns >> 17) ^ (wall_ns >> 31)) % TEXT_MEMO;
 
-	vigil_format_time(wall_ns, ts);
-	encode_tree_kv_str(t, key, ts);
+	if (memo[k].ns != wall_ns || !memo[k].len) {
+		vigil_format_time(wall_ns, memo[k].text);
+		memo[k].len = strlen(memo[k].text);
+		memo[k].ns = wall_ns;
+	}
+	encode_tree_str(t, key);
+	encode_tree_strn(t, memo[k].text, memo[k].len);
+}
+
+/* vigil_process_flags_format's text of flags, and its length */
+static const char *flags_text(uint32_t flags, size_t *len)
+{
+	static __thread struct {
+		uint32_t flags;
+		bool set;
+		size_t len;
+		char text[FLAGS_MAX];
+	} memo[TEXT_MEMO];
+	size_t k = (flags ^ (flags >> 3) ^ (flags >> 7)) % TEXT_MEMO;
+
+	if (!memo[k].set || memo[k].flags != flags) {
+		memo[k].len = vigil_process_flags_format(flags, memo[k].text, sizeof(memo[k].text));
+		memo[k].flags = flags;
+		memo[k].set = true;
+	}
+	*len = memo[k].len;
+	return memo[k].text;
 }
 
 static void put_cap_list(struct encode_tree *t, const char *key, uint64_t mask)
@@ -41,7 +82,7 @@ static void put_cap_list(struct encode_tree *t, const char *key, uint64_t mask)
 	unsigned int bit;
 
 	encode_tree_str(t, key);
-	msgpack_pack_array(&t->pk, (size_t)__builtin_popcountll(mask));
+	encode_tree_array(t, (size_t)__builtin_popcountll(mask));
 	for (bit = 0; mask; bit++, mask >>= 1)
 		if (mask & 1)
 			encode_tree_str(t, vigil_cap_name(bit));
@@ -58,7 +99,7 @@ void encode_tree_caps(struct encode_tree *t, const char *key, const struct vigil
 	uint64_t i = c->inheritable & ENCODE_CAPS_KNOWN;
 
 	encode_tree_str(t, key);
-	msgpack_pack_map(&t->pk, (p != 0) + (e != 0) + (i != 0));
+	encode_tree_map(t, (p != 0) + (e != 0) + (i != 0));
 	if (p)
 		put_cap_list(t, "permitted", p);
 	if (e)
@@ -79,18 +120,18 @@ static void put_ns(struct encode_tree *t, const struct vigil_process *p, size_t 
 	int k;
 
 	encode_tree_str(t, "ns");
-	msgpack_pack_map(&t->pk, count);
+	encode_tree_map(t, count);
 	for (k = 0; k < VIGIL_NS_COUNT; k++) {
 		if (!ns_present(p, k))
 			continue;
 		host = p->ns_host_mask & (1u << k);
 		encode_tree_str(t, vigil_ns_name(k));
-		msgpack_pack_map(&t->pk, (p->ns[k] != 0) + host);
+		encode_tree_map(t, (p->ns[k] != 0) + host);
 		if (p->ns[k])
 			encode_tree_kv_u32(t, "inum", p->ns[k]);
 		if (host) {
 			encode_tree_str(t, "is_host");
-			msgpack_pack_true(&t->pk);
+			encode_tree_bool(t, true);
 		}
 	}
 }
@@ -125,7 +166,7 @@ static void put_cred_extra(struct encode_tree *t, const struct vigil_process *p)
 
 	if (bits) {
 		encode_tree_str(t, "securebits");
-		msgpack_pack_array(&t->pk, (size_t)__builtin_popcount(bits));
+		encode_tree_array(t, (size_t)__builtin_popcount(bits));
 		for (i = 0; i < VIGIL_ARRAY_SIZE(secbits); i++)
 			if (bits & (1u << i))
 				encode_tree_str(t, secbits[i]);
@@ -133,19 +174,19 @@ static void put_cred_extra(struct encode_tree *t, const struct vigil_process *p)
 	if (encode_caps_known(&p->caps))
 		encode_tree_caps(t, "caps", &p->caps);
 	encode_tree_str(t, "user_ns");
-	msgpack_pack_map(&t->pk, 3 + !!(p->ns[VIGIL_NS_USER] || host));
+	encode_tree_map(t, 3 + !!(p->ns[VIGIL_NS_USER] || host));
 	encode_tree_str(t, "level");
 	msgpack_pack_int32(&t->pk, (int32_t)p->cred_extra.userns_level);
 	encode_tree_kv_u32(t, "uid", p->cred_extra.userns_owner);
 	encode_tree_kv_u32(t, "gid", p->cred_extra.userns_group);
 	if (p->ns[VIGIL_NS_USER] || host) {
 		encode_tree_str(t, "ns");
-		msgpack_pack_map(&t->pk, !!p->ns[VIGIL_NS_USER] + host);
+		encode_tree_map(t, !!p->ns[VIGIL_NS_USER] + host);
 		if (p->ns[VIGIL_NS_USER])
 			encode_tree_kv_u32(t, "inum", p->ns[VIGIL_NS_USER]);
 		if (host) {
 			encode_tree_str(t, "is_host");
-			msgpack_pack_true(&t->pk);
+			encode_tree_bool(t, true);
 		}
 	}
 }
@@ -170,14 +211,14 @@ static void put_binary_properties(struct encode_tree *t, const struct vigil_proc
 	char ino[24];
 
 	encode_tree_str(t, "binary_properties");
-	msgpack_pack_map(&t->pk, b->setuid + b->setgid + (b->setuid || b->setgid) + b->unlinked);
+	encode_tree_map(t, b->setuid + b->setgid + (b->setuid || b->setgid) + b->unlinked);
 	if (b->setuid)
 		encode_tree_kv_u32(t, "setuid", p->creds.euid);
 	if (b->setgid)
 		encode_tree_kv_u32(t, "setgid", p->creds.egid);
 	if (b->setuid || b->setgid) {
 		encode_tree_str(t, "privileges_changed");
-		msgpack_pack_array(&t->pk, b->setuid + b->setgid);
+		encode_tree_array(t, b->setuid + b->setgid);
 		if (b->setuid)
 			encode_tree_str(t, "PRIVILEGES_RAISED_EXEC_FILE_SETUID");
 		if (b->setgid)
@@ -186,9 +227,9 @@ static void put_binary_properties(struct encode_tree *t, const struct vigil_proc
 	if (b->unlinked) {
 		snprintf(ino, sizeof(ino), "%llu", (unsigned long long)p->file.ino);
 		encode_tree_str(t, "file");
-		msgpack_pack_map(&t->pk, 1);
+		encode_tree_map(t, 1);
 		encode_tree_str(t, "inode");
-		msgpack_pack_map(&t->pk, 2);
+		encode_tree_map(t, 2);
 		encode_tree_kv_str(t, "number", ino);
 		encode_tree_kv_u32(t, "links", p->file.nlink);
 	}
@@ -208,7 +249,7 @@ static void put_pod(struct encode_tree *t, const struct vigil_pod *pod)
 
 	snprintf(id, sizeof(id), "%s://%s", pod->runtime, pod->container_id);
 	encode_tree_str(t, "pod");
-	msgpack_pack_map(&t->pk, nonempty(pod->namespace_) + nonempty(pod->name) + nonempty(pod->uid) + 1 +
+	encode_tree_map(t, nonempty(pod->namespace_) + nonempty(pod->name) + nonempty(pod->uid) + 1 +
 					 !!pod->nlabels + nonempty(pod->workload) + nonempty(pod->workload_kind));
 	if (nonempty(pod->namespace_))
 		encode_tree_kv_str(t, "namespace", pod->namespace_);
@@ -217,13 +258,13 @@ static void put_pod(struct encode_tree *t, const struct vigil_pod *pod)
 	if (nonempty(pod->uid))
 		encode_tree_kv_str(t, "uid", pod->uid);
 	encode_tree_str(t, "container");
-	msgpack_pack_map(&t->pk, 1 + nonempty(pod->container_name) + !!nimage + !!pod->start_time);
+	encode_tree_map(t, 1 + nonempty(pod->container_name) + !!nimage + !!pod->start_time);
 	encode_tree_kv_str(t, "id", id);
 	if (nonempty(pod->container_name))
 		encode_tree_kv_str(t, "name", pod->container_name);
 	if (nimage) {
 		encode_tree_str(t, "image");
-		msgpack_pack_map(&t->pk, nimage);
+		encode_tree_map(t, nimage);
 		if (nonempty(pod->image_id))
 			encode_tree_kv_str(t, "id", pod->image_id);
 		if (nonempty(pod->image_name))
@@ -233,7 +274,7 @@ static void put_pod(struct encode_tree *t, const struct vigil_pod *pod)
 		put_kv_time(t, "start_time", pod->start_time);
 	if (pod->nlabels) {
 		encode_tree_str(t, "pod_labels");
-		msgpack_pack_map(&t->pk, pod->nlabels);
+		encode_tree_map(t, pod->nlabels);
 		for (i = 0; i < pod->nlabels; i++)
 			encode_tree_kv_str(t, pod->labels[i].key, pod->labels[i].value);
 	}
@@ -257,11 +298,10 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	bool cred_extra = t->ev->binary_properties && p->cred_extra.known;
 	/* in_init_tree says something only inside a pid namespace of its own */
 	bool init_tree = p->ns[VIGIL_NS_PID] && !(p->ns_host_mask & (1u << VIGIL_NS_PID));
-	char flags[FLAGS_MAX];
-	size_t nns = 0, n;
+	size_t nns = 0, n, flags_len;
+	const char *flags = flags_text(p->flags, &flags_len);
 	int k;
 
-	vigil_process_flags_format(p->flags, flags, sizeof(flags));
 	for (k = 0; k < VIGIL_NS_COUNT; k++)
 		nns += ns_present(p, k);
 
@@ -272,7 +312,7 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 
 	if (key)
 		encode_tree_str(t, key);
-	msgpack_pack_map(&t->pk, n);
+	encode_tree_map(t, n);
 	if (p->exec_id[0])
 		encode_tree_kv_str(t, "exec_id", p->exec_id);
 	encode_tree_kv_u32(t, "pid", p->pid);
@@ -283,8 +323,10 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 		encode_tree_kv_str(t, "binary", p->binary);
 	if (p->arguments[0])
 		encode_tree_kv_str(t, "arguments", t->ev->arguments ? t->ev->arguments(t->ev->user_ctx, p) : p->arguments);
-	if (flags[0])
-		encode_tree_kv_str(t, "flags", flags);
+	if (flags[0]) {
+		encode_tree_str(t, "flags");
+		encode_tree_strn(t, flags, flags_len);
+	}
 	if (p->start_time)
 		put_kv_time(t, "start_time", p->start_time);
 	encode_tree_kv_u32(t, "auid", p->auid);
@@ -306,7 +348,7 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	if (p->tid)
 		encode_tree_kv_u32(t, "tid", p->tid);
 	encode_tree_str(t, "process_credentials");
-	msgpack_pack_map(&t->pk, 8 + (cred_extra ? cred_extra_count(p) : 0));
+	encode_tree_map(t, 8 + (cred_extra ? cred_extra_count(p) : 0));
 	encode_tree_cred_ids(t, &p->creds);
 	if (cred_extra)
 		put_cred_extra(t, p);
@@ -314,15 +356,15 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 		put_binary_properties(t, p, &bp);
 	if (user && user[0]) {
 		encode_tree_str(t, "user");	/* UserRecord {name} */
-		msgpack_pack_map(&t->pk, 1);
+		encode_tree_map(t, 1);
 		encode_tree_kv_str(t, "name", user);
 	}
 	if (init_tree) {
 		encode_tree_str(t, "in_init_tree");
 		if (p->in_init_tree)
-			msgpack_pack_true(&t->pk);
+			encode_tree_bool(t, true);
 		else
-			msgpack_pack_false(&t->pk);
+			encode_tree_bool(t, false);
 	}
 }
 
@@ -341,7 +383,7 @@ static void put_ancestors(struct encode_tree *t, const struct vigil_event *ev)
 	size_t i;
 
 	encode_tree_str(t, "ancestors");
-	msgpack_pack_array(&t->pk, ancestor_count(ev));
+	encode_tree_array(t, ancestor_count(ev));
 	for (i = 0; i < ev->nancestors; i++)
 		if (ev->ancestors[i])
 			put_process(t, NULL, ev->ancestors[i], NULL);
@@ -352,7 +394,7 @@ static void put_exec(struct encode_tree *t, const struct vigil_event *ev)
 {
 	size_t anc = ancestor_count(ev);
 
-	msgpack_pack_map(&t->pk, 1 + !!ev->parent + !!anc);
+	encode_tree_map(t, 1 + !!ev->parent + !!anc);
 	put_process(t, "process", ev->process, ev->pod);
 	if (ev->parent)
 		put_process(t, "parent", ev->parent, ev->parent_pod);
@@ -368,7 +410,7 @@ static void put_exit(struct encode_tree *t, const struct vigil_event *ev)
 
 	size_t anc = ancestor_count(ev);
 
-	msgpack_pack_map(&t->pk, 2 + !!ev->parent + !!sig + !!ev->exit.status + !!anc);
+	encode_tree_map(t, 2 + !!ev->parent + !!sig + !!ev->exit.status + !!anc);
 	put_process(t, "process", ev->process, ev->pod);
 	if (ev->parent)
 		put_process(t, "parent", ev->parent, ev->parent_pod);
@@ -510,7 +552,7 @@ static void put_arg_list(struct encode_tree *t, const struct vigil_event *ev, co
 	size_t i;
 
 	encode_tree_str(t, key);
-	msgpack_pack_array(&t->pk, arg_count(ev, data));
+	encode_tree_array(t, arg_count(ev, data));
 	for (i = 0; i < ev->policy.nargs; i++)
 		if (arg_is_data(ev, i) == data && encode_arg_present(&ev->policy.args[i]))
 			encode_tree_arg(t, &ev->policy.args[i], arg_label(ev, i));
@@ -574,9 +616,9 @@ static void put_stack(struct encode_tree *t, const char *key, const struct vigil
 	size_t i;
 
 	encode_tree_str(t, key);
-	msgpack_pack_array(&t->pk, n);
+	encode_tree_array(t, n);
 	for (i = 0; i < n; i++) {
-		msgpack_pack_map(&t->pk, !!f[i].offset + !!f[i].symbol + !!f[i].module);
+		encode_tree_map(t, !!f[i].offset + !!f[i].symbol + !!f[i].module);
 		if (f[i].offset)
 			put_kv_u64_text(t, "offset", f[i].offset);
 		if (f[i].symbol)
@@ -618,7 +660,7 @@ static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum 
 		break;
 	case F_TAGS:
 		encode_tree_str(t, "tags");
-		msgpack_pack_array(&t->pk, tag_count(h));
+		encode_tree_array(t, tag_count(h));
 		for (i = 0; i < h->ntags; i++)
 			if (h->tags[i])
 				encode_tree_str(t, h->tags[i]);
@@ -639,7 +681,7 @@ static void put_policy(struct encode_tree *t, const struct vigil_event *ev)
 
 	for (i = 0; i < BODY_FIELDS && fields[i] != F_END; i++)
 		n += field_present(ev, fields[i]);
-	msgpack_pack_map(&t->pk, n);
+	encode_tree_map(t, n);
 	put_process(t, "process", ev->process, ev->pod);
 	if (ev->parent)
 		put_process(t, "parent", ev->parent, ev->parent_pod);
@@ -648,7 +690,7 @@ static void put_policy(struct encode_tree *t, const struct vigil_event *ev)
 			put_field(t, ev, fields[i]);
 	if (monitored) {
 		encode_tree_str(t, "monitored");
-		msgpack_pack_true(&t->pk);
+		encode_tree_bool(t, true);
 	}
 }
 
@@ -669,7 +711,7 @@ static void put_str_list(struct encode_tree *t, const char *key, const char *con
 	size_t i;
 
 	encode_tree_str(t, key);
-	msgpack_pack_array(&t->pk, str_count(v, n));
+	encode_tree_array(t, str_count(v, n));
 	for (i = 0; i < n; i++)
 		if (v[i] && v[i][0])
 			encode_tree_str(t, v[i]);
@@ -692,7 +734,7 @@ static void put_alert(struct encode_tree *t, const struct vigil_event *ev)
 	size_t ntags = str_count(ev->alert.tags, ev->alert.ntags);
 	size_t nids = str_count(ev->alert.exec_ids, ev->alert.nexec_ids);
 
-	msgpack_pack_map(&t->pk, !!ev->process + (ev->process && ev->parent) + 1 + has_text(ev->alert.priority) +
+	encode_tree_map(t, !!ev->process + (ev->process && ev->parent) + 1 + has_text(ev->alert.priority) +
 					 has_text(ev->alert.output) + !!ntags + !!nids);
 	if (ev->process)
 		put_process(t, "process", ev->process, ev->pod);
@@ -714,10 +756,10 @@ static void put_file_id(struct encode_tree *t, const struct vigil_file_id *f)
 
 	snprintf(dev, sizeof(dev), "%u:%u", f->dev >> 20, f->dev & 0xfffff);
 	encode_tree_str(t, "file");
-	msgpack_pack_map(&t->pk, 4);
+	encode_tree_map(t, 4);
 	encode_tree_kv_str(t, "device", dev);
 	encode_tree_str(t, "inode");
-	msgpack_pack_uint64(&t->pk, f->ino);
+	encode_tree_u64(t, f->ino);
 	encode_tree_kv_u32(t, "uid", f->uid);
 	encode_tree_kv_u32(t, "links", f->nlink);
 }
@@ -733,7 +775,7 @@ static void put_rule_action(struct encode_tree *t, const struct vigil_event *ev)
 	const char *err = ra->error ? strerror(ra->error) : NULL;
 	size_t nids = str_count(ra->exec_ids, ra->nexec_ids);
 
-	msgpack_pack_map(&t->pk, !!ev->process + (ev->process && ev->parent) + 2 + !!ra->pid + !!sig +
+	encode_tree_map(t, !!ev->process + (ev->process && ev->parent) + 2 + !!ra->pid + !!sig +
 					 has_text(ra->list) + has_text(ra->value) + !!ra->file + !!ra->maps + !!err +
 					 has_text(ra->reason) + !!ra->cause_uid + !!ra->expires +
 					 has_text(ra->evidence) + !!nids);
@@ -762,7 +804,7 @@ static void put_rule_action(struct encode_tree *t, const struct vigil_event *ev)
 		put_kv_time(t, "expires", ra->expires);
 	if (has_text(ra->evidence)) {
 		encode_tree_str(t, "evidence");
-		msgpack_pack_map(&t->pk, 1 + has_text(ra->evidence_time));
+		encode_tree_map(t, 1 + has_text(ra->evidence_time));
 		encode_tree_kv_str(t, "type", ra->evidence);
 		put_kv_opt(t, "time", ra->evidence_time);
 	}
@@ -773,7 +815,7 @@ static void put_rule_action(struct encode_tree *t, const struct vigil_event *ev)
 /* rule_status {rule, file, state, reason} */
 static void put_rule_status(struct encode_tree *t, const struct vigil_event *ev)
 {
-	msgpack_pack_map(&t->pk, 2 + has_text(ev->rule_status.file) + has_text(ev->rule_status.reason));
+	encode_tree_map(t, 2 + has_text(ev->rule_status.file) + has_text(ev->rule_status.reason));
 	encode_tree_kv_str(t, "rule", ev->rule_status.rule);
 	put_kv_opt(t, "file", ev->rule_status.file);
 	encode_tree_kv_str(t, "state", ev->rule_status.state);
@@ -783,7 +825,7 @@ static void put_rule_status(struct encode_tree *t, const struct vigil_event *ev)
 /* policy_status {policy, file, state, reason} */
 static void put_policy_status(struct encode_tree *t, const struct vigil_event *ev)
 {
-	msgpack_pack_map(&t->pk, 2 + has_text(ev->policy_status.file) + has_text(ev->policy_status.reason));
+	encode_tree_map(t, 2 + has_text(ev->policy_status.file) + has_text(ev->policy_status.reason));
 	encode_tree_kv_str(t, "policy", ev->policy_status.policy);
 	put_kv_opt(t, "file", ev->policy_status.file);
 	encode_tree_kv_str(t, "state", ev->policy_status.state);
@@ -834,7 +876,7 @@ int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 	t.ev = ev;
 
 	/* GetEventsResponse: {"<event>": {...}, "node_name": ..., "time": ...} */
-	msgpack_pack_map(&t.pk, 2 + node);
+	encode_tree_map(&t, 2 + node);
 	encode_tree_str(&t, key);
 	if (ev->type == VIGIL_EVENT_EXEC)
 		put_exec(&t, ev);

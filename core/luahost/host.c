@@ -97,14 +97,78 @@ static void publish_all(struct vigil_luahost *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
+static void filter_free(struct lh_hook_filter *f)
+{
+	struct lh_hook_filter *older;
+	size_t i;
+
+	for (; f; f = older) {
+		older = f->older;
+		for (i = 0; i < f->n; i++)
+			free(f->names[i]);
+		free(f->names);
+		free(f);
+	}
+}
+
+/* The enabled rules' hooks, copied (a reload frees rules a reader's filter may name). NULL
+ * when memory runs out: the reader then posts every event of a wanted type. */
+static struct lh_hook_filter *filter_new(const struct vigil_luahost *h)
+{
+	struct lh_hook_filter *f = calloc(1, sizeof(*f));
+	size_t i, j, total = 0;
+
+	for (i = 0; f && i < h->nrules; i++)
+		if (!h->rules[i]->disabled)
+			total += h->rules[i]->nhooks;
+	if (f && total)
+		f->names = calloc(total, sizeof(*f->names));
+	if (!f || (total && !f->names)) {
+		free(f);
+		return NULL;
+	}
+	for (i = 0; i < h->nrules; i++) {
+		const struct lh_rule *r = h->rules[i];
+
+		if (r->disabled)
+			continue;
+		if (!r->nhooks)
+			f->all |= r->events;
+		f->hooked |= r->nhooks ? r->events : 0;
+		for (j = 0; j < r->nhooks; j++) {
+			f->names[f->n] = strdup(r->hooks[j]);
+			if (!f->names[f->n]) {
+				f->older = NULL;
+				filter_free(f);
+				return NULL;
+			}
+			f->n++;
+		}
+	}
+	return f;
+}
+
 void lh_update_wants(struct vigil_luahost *h)
 {
+	struct lh_hook_filter *f = filter_new(h), *old = atomic_load(&h->filter);
 	unsigned int wants = 0;
 	size_t i;
 
 	for (i = 0; i < h->nrules; i++)
 		if (!h->rules[i]->disabled)
 			wants |= h->rules[i]->events;
+	if (f) {
+		f->older = old;
+	} else if (old) {
+		/* no filter: the reader falls back to wants; the old ones are kept for freeing */
+		struct lh_hook_filter *end = old;
+
+		while (end->older)
+			end = end->older;
+		end->older = h->filter_lost;
+		h->filter_lost = old;
+	}
+	atomic_store(&h->filter, f);
 	atomic_store(&h->wants, wants);
 }
 
@@ -185,6 +249,8 @@ void vigil_luahost__free(struct vigil_luahost *h)
 	lh_watchdog_stop(h);
 	free(h->rules);
 	free_refused(h->refused, h->nrefused);
+	filter_free(atomic_load(&h->filter));
+	filter_free(h->filter_lost);
 	pthread_mutex_destroy(&h->run_lock);
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->reload_lock);
@@ -198,10 +264,82 @@ bool vigil_luahost__wants(struct vigil_luahost *h, enum vigil_event_type type)
 	return h && bit >= 0 && (atomic_load(&h->wants) & (1u << bit));
 }
 
+bool vigil_luahost__wants_hook(struct vigil_luahost *h, enum vigil_event_type type, const char *hook)
+{
+	const struct lh_hook_filter *f;
+	uint32_t bit;
+	size_t i;
+
+	if (!vigil_luahost__wants(h, type))
+		return false;
+	/* hooks narrow policy events only: exec and exit go to every rule that wants them */
+	if (type != VIGIL_EVENT_KPROBE && type != VIGIL_EVENT_TRACEPOINT && type != VIGIL_EVENT_LSM &&
+	    type != VIGIL_EVENT_UPROBE)
+		return true;
+	bit = 1u << lh_type_bit(type);
+	f = atomic_load(&h->filter);
+	if (!f || (f->all & bit) || !(f->hooked & bit))
+		return true;
+	/* a name some rule lists, maybe for another of its types: the host checks exactly */
+	for (i = 0; hook && i < f->n; i++)
+		if (!strcmp(f->names[i], hook))
+			return true;
+	return false;
+}
+
+/* The name a rule's `hooks` list matches for a policy event: the tracepoint's event, the
+ * kprobe's or LSM hook's function, the uprobe's symbol; NULL for other events (and for a
+ * policy event without one, which no hooks list selects). */
+static const msgpack_object *hook_name(const struct vigil_msg *m)
+{
+	const char *key;
+	const msgpack_object *o;
+
+	switch (vigil_msg__type(m)) {
+	case VIGIL_EVENT_TRACEPOINT:
+		key = "event";
+		break;
+	case VIGIL_EVENT_KPROBE:
+	case VIGIL_EVENT_LSM:
+		key = "function_name";
+		break;
+	case VIGIL_EVENT_UPROBE:
+		key = "symbol";
+		break;
+	default:
+		return NULL;
+	}
+	o = vigil_msg__find(m, key);
+	return o && o->type == MSGPACK_OBJECT_STR ? o : NULL;
+}
+
+/* Whether r's hooks list (if any) selects the event: exec and exit always pass. */
+static bool hook_selected(const struct lh_rule *r, const struct vigil_msg *m, bool policy, const msgpack_object **name,
+			  bool *looked)
+{
+	size_t i;
+
+	if (!r->nhooks || !policy)
+		return true;
+	if (!*looked) {
+		*name = hook_name(m);
+		*looked = true;
+	}
+	for (i = 0; *name && i < r->nhooks; i++)
+		if (strlen(r->hooks[i]) == (*name)->via.str.size &&
+		    !memcmp(r->hooks[i], (*name)->via.str.ptr, (*name)->via.str.size))
+			return true;
+	return false;
+}
+
 int vigil_luahost__event(struct vigil_luahost *h, const struct vigil_msg *m)
 {
-	int bit = lh_type_bit(vigil_msg__type(m)), called = 0;
-	bool changed = false;
+	enum vigil_event_type type = vigil_msg__type(m);
+	int bit = lh_type_bit(type), called = 0;
+	bool changed = false, looked = false;
+	bool policy = type == VIGIL_EVENT_KPROBE || type == VIGIL_EVENT_TRACEPOINT || type == VIGIL_EVENT_LSM ||
+		      type == VIGIL_EVENT_UPROBE;
+	const msgpack_object *name = NULL;
 	struct lh_rule *r;
 	size_t i;
 
@@ -210,7 +348,8 @@ int vigil_luahost__event(struct vigil_luahost *h, const struct vigil_msg *m)
 	pthread_mutex_lock(&h->run_lock);
 	for (i = 0; i < h->nrules; i++) {
 		r = h->rules[i];
-		if (r->disabled || !(r->events & (1u << bit)) || r->on_event_ref == LUA_NOREF)
+		if (r->disabled || !(r->events & (1u << bit)) || r->on_event_ref == LUA_NOREF ||
+		    !hook_selected(r, m, policy, &name, &looked))
 			continue;
 		lua_rawgeti(r->L, LUA_REGISTRYINDEX, r->on_event_ref);
 		r->msg = m;

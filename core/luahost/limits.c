@@ -70,6 +70,7 @@ static int charge_pattern(lua_State *L, const char *what, bool may_be_plain, boo
 	size_t n, lp;
 	const char *p;
 	char label[160];
+	struct lh_rule *r;
 	double work;
 
 	const char *subject = luaL_checklstring(L, 1, &n);
@@ -85,9 +86,14 @@ static int charge_pattern(lua_State *L, const char *what, bool may_be_plain, boo
 		work = lh_pattern_cost(p, lp, subject, n);
 	if (whole)	/* gsub and gmatch go on past the first match: the subject's length again */
 		work += (double)n;
-	snprintf(label, sizeof(label), "%s on a %zu-byte subject (pattern \"%.*s\")", what, n,
-		 (int)(lp < 40 ? lp : 40), p);
-	lh_charge(L, lh_rule_of(L), work, label);
+	/* the label says what ran out: written only when it will (lh_charge reads it then) */
+	r = lh_rule_of(L);
+	if (r->fatal || work >= (double)r->steps_left)
+		snprintf(label, sizeof(label), "%s on a %zu-byte subject (pattern \"%.*s\")", what, n,
+			 (int)(lp < 40 ? lp : 40), p);
+	else
+		label[0] = '\0';
+	lh_charge(L, r, work, label);
 	return 0;
 }
 

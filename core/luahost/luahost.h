@@ -137,6 +137,11 @@ VIGIL_API void vigil_luahost__free(struct vigil_luahost *h);
 /* Whether any enabled rule listed this event type: the caller decodes an event only then.
  * Lock-free. */
 VIGIL_API bool vigil_luahost__wants(struct vigil_luahost *h, enum vigil_event_type type);
+/* The same for a policy event of the hook named hook (the tracepoint's event, the kprobe's
+ * or LSM hook's function, the uprobe's symbol; NULL: unnamed): false when every rule that
+ * wants its type lists hooks (`hooks`) and none lists this one, so the caller posts only
+ * what some rule can get. For other types, vigil_luahost__wants. Lock-free. */
+VIGIL_API bool vigil_luahost__wants_hook(struct vigil_luahost *h, enum vigil_event_type type, const char *hook);
 /* Call on_event(ev) of every enabled rule that listed the event's type, in file order. m is
  * borrowed for the call; views of it that a rule keeps expire when it returns. A rule that
  * errs, runs out of instructions or memory is disabled and a rule_status event emitted.

@@ -17,6 +17,7 @@
 #define LH_MAX_TIMERS 64
 #define LH_MAX_EXEC_IDS 16		/* exec_ids one alert or action carries */
 #define LH_MAX_TAGS 32
+#define LH_MAX_HOOKS 64
 #define LH_MAX_FILE (1u << 20)		/* a rule file larger than this is refused */
 #define LH_MAX_DEPTH 32			/* copy() and the template's Lua traversal */
 
@@ -58,6 +59,15 @@ struct lh_scratch {
 };
 
 /* One rule: its file, its Lua state and what the host reports about it. */
+/* The hooks the enabled rules select, for the reader (host.c). */
+struct lh_hook_filter {
+	uint32_t all;			/* type bits some rule takes without a hooks list */
+	uint32_t hooked;		/* type bits some rule takes for listed hooks only */
+	char **names;			/* those rules' hooks, all of them */
+	size_t n;
+	struct lh_hook_filter *older;
+};
+
 struct lh_rule {
 	struct vigil_luahost *host;
 	char *file;			/* full path */
@@ -74,6 +84,10 @@ struct lh_rule {
 	uint32_t events;		/* bit lh_type_bit(type) per wanted event type */
 	const char *event_keys[8];
 	size_t nevents;
+	/* `hooks`: the policy events (kprobe, tracepoint, lsm, uprobe) it gets are only those of
+	 * these hooks (lh_hook_name); none listed: all of its types' */
+	char *hooks[LH_MAX_HOOKS];
+	size_t nhooks;
 	int on_event_ref;		/* LUA_NOREF for timer-only rules */
 
 	/* the call in progress */
@@ -172,6 +186,11 @@ struct vigil_luahost {
 	struct lh_refused *refused;
 	size_t nrefused;
 	atomic_uint wants;		/* OR of the enabled rules' event bits */
+	/* what vigil_luahost__wants_hook reads without a lock: the filter lh_update_wants built
+	 * last; the ones before it stay (older) until the host is freed, as a reader may still
+	 * hold one (a reload or a disabled rule makes one, never the event path) */
+	_Atomic(struct lh_hook_filter *) filter;
+	struct lh_hook_filter *filter_lost;	/* filters retired while none could be made */
 	struct lh_watchdog wd;
 	struct lh_queue q;
 };

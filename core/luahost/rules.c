@@ -36,6 +36,8 @@ void lh_rule_free(struct lh_rule *r)
 	free(r->output);
 	for (i = 0; i < r->ntags; i++)
 		free(r->tags[i]);
+	for (i = 0; i < r->nhooks; i++)
+		free(r->hooks[i]);
 	if (r->scratch)
 		vigil_buf_free(&r->scratch->text);
 	free(r->scratch);
@@ -180,6 +182,30 @@ static int add_event(struct lh_rule *r, const char *s, struct vigil_rule_error *
 	return 0;
 }
 
+static int add_hook(struct lh_rule *r, const char *s, struct vigil_rule_error *err)
+{
+	if (r->nhooks == LH_MAX_HOOKS)
+		return refuse(err, r->file, 0, "at most %d hooks", LH_MAX_HOOKS);
+	if (!s[0])
+		return refuse(err, r->file, 0, "hooks: an empty hook name");
+	r->hooks[r->nhooks] = strdup(s);
+	return r->hooks[r->nhooks++] ? 0 : -ENOMEM;
+}
+
+/* hooks narrow the policy events a rule gets: listing them for a rule that asks for none
+ * would be accepted and then ignored */
+static bool wants_policy_events(const struct lh_rule *r)
+{
+	static const enum vigil_event_type policy[] = { VIGIL_EVENT_KPROBE, VIGIL_EVENT_TRACEPOINT, VIGIL_EVENT_LSM,
+							VIGIL_EVENT_UPROBE };
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(policy); i++)
+		if (lh_type_bit(policy[i]) >= 0 && (r->events & (1u << lh_type_bit(policy[i]))))
+			return true;
+	return false;
+}
+
 /* The table the chunk returned, on top of the stack. */
 static int check_table(lua_State *L, struct lh_rule *r, struct vigil_rule_error *err)
 {
@@ -207,6 +233,12 @@ static int check_table(lua_State *L, struct lh_rule *r, struct vigil_rule_error 
 		rc = get_list(L, "tags", r, err, add_tag);
 	if (!rc)
 		rc = get_list(L, "events", r, err, add_event);
+	if (!rc)
+		rc = get_list(L, "hooks", r, err, add_hook);
+	if (!rc && r->nhooks && !wants_policy_events(r))
+		rc = refuse(err, r->file, 0,
+			    "hooks: the rule's events list no policy event (process_kprobe, process_tracepoint, "
+			    "process_lsm, process_uprobe) for them to select");
 	if (rc)
 		return rc;
 	if (!r->desc && !(r->desc = strdup("")))

@@ -28,6 +28,7 @@ struct vigil_metrics *vigil_metrics__new(const struct vigil_metrics_opts *in)
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->render_lock, NULL);
 	err = series_init(&m->table, o.binary_cap ? o.binary_cap : DEFAULT_BINARY_CAP);
+	m->memo = m->table.memo;	/* the same entries for the table's life (series_hide_binaries) */
 	if (err) {
 		vigil_metrics__free(m);
 		errno = -err;
@@ -122,12 +123,21 @@ void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_even
 	/* Tetragon's namespace, pod and workload labels: "" outside pods */
 	const char *ns = ev->pod ? ev->pod->namespace_ : "", *pod = ev->pod ? ev->pod->name : "";
 	const char *workload = ev->pod ? ev->pod->workload : "";
+	struct series_record rec = {0};
+	struct count_memo key, *e;
 
 	if (!m)
 		return;
+	/* a label set counted before: one add, no lock (memo.c) */
+	e = memo_find(m->memo, ev, &key);
+	if (e) {
+		memo_count(e);
+		return;
+	}
 	if (is_policy && ev->policy.hook && ev->policy.hook->policy_name)
 		policy = ev->policy.hook->policy_name;
 	pthread_mutex_lock(&m->lock);
+	m->table.record = &rec;
 	binary = m->hide_binaries ? METRICS_HIDDEN_BINARY :
 		 series_binary_label(&m->table, ev->process && ev->process->binary ? ev->process->binary : "");
 	series_addv(&m->table, SERIES_EVENTS,
@@ -152,6 +162,8 @@ void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_even
 	}
 	if (m->names != VIGIL_METRICS_NAMES_VIGIL)
 		metrics_count_tetragon(m, ev, binary);
+	m->table.record = NULL;
+	memo_fill(&m->table, ev, &key, &rec);
 	pthread_mutex_unlock(&m->lock);
 }
 

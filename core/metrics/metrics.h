@@ -90,7 +90,8 @@ VIGIL_API struct vigil_metrics *vigil_metrics__new(const struct vigil_metrics_op
 /* Stops the server if running. Accepts NULL. */
 VIGIL_API void vigil_metrics__free(struct vigil_metrics *m);
 
-/* Count one dispatched event (reader thread; cheap, one lock). Accepts m == NULL. */
+/* Count one dispatched event. One thread at a time (the agent's callers hold its pipeline
+ * lock); a label set counted before costs no lock (memo.c). Accepts m == NULL. */
 VIGIL_API void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_event *ev);
 
 /* Where the other families come from, read when rendering. Every pointer is borrowed and

@@ -31,6 +31,39 @@ struct series {
 	char *label[SERIES_LABELS];
 };
 
+/* The most series one event bumps: events, policy events, enforcement, selector actions,
+ * Tetragon's policy events and syscalls. */
+#define MEMO_ROWS 6
+
+/* The series one event bumped, kept for the next event with the same labels (memo.c), so
+ * that it is counted without a lock, a label or a hash of labels: the counting thread adds
+ * to pending alone; pending - folded is added to the rows under the table's lock whenever
+ * the table is read (series_fold) and before the entry is reused. The key and rows are
+ * written under the lock by the counting thread only. */
+struct count_memo {
+	uint64_t hash;				/* 0: empty */
+	const struct vigil_hook_info *hook;
+	uint32_t hook_id, selector;
+	int type, action;
+	bool monitored;
+	int sysclass;				/* raw_syscalls/sys_enter: which id argument (memo.c) */
+	uint64_t sysid;
+	char *binary;				/* binary, policy, namespace, pod, workload as
+						 * counted, each NUL-terminated; owned (memo.c) */
+	size_t binary_len;
+	struct series *rows[MEMO_ROWS];
+	size_t nrows;
+	_Atomic uint64_t pending;
+	uint64_t folded;
+};
+
+/* Where series_addv notes the rows it bumps while an event is counted the slow way. */
+struct series_record {
+	struct series *rows[MEMO_ROWS];
+	size_t n;
+	bool failed;				/* a row could not be created or noted: no memo */
+};
+
 struct series_table {
 	struct series **buckets;
 	size_t nbuckets;
@@ -40,6 +73,8 @@ struct series_table {
 	size_t nbinaries_buckets;
 	size_t nbinaries;
 	size_t binary_cap;
+	struct count_memo *memo;		/* MEMO_SLOTS entries (memo.c) */
+	struct series_record *record;		/* non-NULL while an event is counted the slow way */
 };
 
 int series_init(struct series_table *t, size_t binary_cap);
@@ -56,8 +91,28 @@ const char *series_binary_label(struct series_table *t, const char *binary);
 /* Replace every binary label given so far by value, merging the series that then agree,
  * and forget the binaries seen. 0 or -ENOMEM (the table is then left as it was). */
 int series_hide_binaries(struct series_table *t, const char *value);
-/* The series of a family sorted by labels, into a malloc'd array (caller frees). */
-size_t series_sorted(const struct series_table *t, enum series_family f, struct series ***out);
+/* The series of a family sorted by labels, into a malloc'd array (caller frees); the memo's
+ * pending counts are folded in first. */
+size_t series_sorted(struct series_table *t, enum series_family f, struct series ***out);
+
+/* ---- the memo of counted label sets (memo.c) ---- */
+
+int memo_init(struct series_table *t);
+void memo_free(struct series_table *t);
+/* Add every entry's pending count to its rows. Under the table's lock. */
+void series_fold(struct series_table *t);
+/* While from is rebuilt into to with binaries hidden (value): point from's entries at to's
+ * rows (from's pending counts folded before). 0 or -ENOMEM (from is left as it was). */
+int memo_rebind(struct series_table *from, struct series_table *to, const char *value);
+/* The entry counting events like ev, or NULL; key is filled either way (for memo_fill). */
+struct count_memo *memo_find(struct count_memo *memo, const struct vigil_event *ev, struct count_memo *key);
+/* One more event for e (the counting thread, no lock). */
+void memo_count(struct count_memo *e);
+/* Remember the rows r noted for key (under the lock, after counting the slow way). */
+void memo_fill(struct series_table *t, const struct vigil_event *ev, const struct count_memo *key,
+	       const struct series_record *r);
+/* The series of f with these labels, created at 0 when new; NULL when it cannot be. */
+struct series *series_get(struct series_table *t, enum series_family f, const char *const l[SERIES_LABELS]);
 
 /* ---- the exposition format (prom.c) ---- */
 
@@ -97,6 +152,7 @@ struct metrics_http;
 struct vigil_metrics {
 	pthread_mutex_t lock;			/* the table */
 	struct series_table table;
+	struct count_memo *memo;		/* table.memo, read without the lock (memo.c) */
 	pthread_mutex_t render_lock;		/* one render at a time; the rule source */
 	struct vigil_metrics_sources src;
 	vigil_metrics_rule_source rules;

@@ -33,7 +33,7 @@ int series_init(struct series_table *t, size_t binary_cap)
 	t->nbinaries_buckets = binary_cap * 2 + 1;
 	t->binaries = calloc(t->nbinaries_buckets, sizeof(*t->binaries));
 	t->binary_cap = binary_cap;
-	if (!t->buckets || !t->binaries) {
+	if (!t->buckets || !t->binaries || memo_init(t)) {
 		series_free(t);
 		return -ENOMEM;
 	}
@@ -62,6 +62,7 @@ void series_free(struct series_table *t)
 	}
 	for (i = 0; t->binaries && i < t->nbinaries_buckets; i++)
 		free(t->binaries[i]);
+	memo_free(t);
 	free(t->buckets);
 	free(t->binaries);
 	memset(t, 0, sizeof(*t));
@@ -107,7 +108,7 @@ int series_add(struct series_table *t, enum series_family f, const char *l0, con
 	return series_addv(t, f, l, delta);
 }
 
-int series_addv(struct series_table *t, enum series_family f, const char *const labels[SERIES_LABELS], uint64_t delta)
+struct series *series_get(struct series_table *t, enum series_family f, const char *const labels[SERIES_LABELS])
 {
 	const char *l[SERIES_LABELS];
 	struct series *s;
@@ -117,28 +118,39 @@ int series_addv(struct series_table *t, enum series_family f, const char *const 
 	for (i = 0; i < SERIES_LABELS; i++)
 		l[i] = labels[i] ? labels[i] : "";
 	k = key_hash(f, l) & (t->nbuckets - 1);
-	for (s = t->buckets[k]; s; s = s->next) {
-		if (s->family == f && same_labels(s, l)) {
-			s->value += delta;
-			return 0;
-		}
-	}
+	for (s = t->buckets[k]; s; s = s->next)
+		if (s->family == f && same_labels(s, l))
+			return s;
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return -ENOMEM;
+		return NULL;
 	s->family = f;
-	s->value = delta;
 	for (i = 0; i < SERIES_LABELS; i++) {
 		s->label[i] = strdup(l[i]);
 		if (!s->label[i]) {
 			series_destroy(s);
-			return -ENOMEM;
+			return NULL;
 		}
 	}
 	s->next = t->buckets[k];
 	t->buckets[k] = s;
 	if (++t->count > t->nbuckets * 2)
 		grow(t);
+	return s;
+}
+
+int series_addv(struct series_table *t, enum series_family f, const char *const labels[SERIES_LABELS], uint64_t delta)
+{
+	struct series *s = series_get(t, f, labels);
+	struct series_record *r = t->record;
+
+	if (r && (!s || r->n == MEMO_ROWS))
+		r->failed = true;
+	else if (r)
+		r->rows[r->n++] = s;
+	if (!s)
+		return -ENOMEM;
+	s->value += delta;
 	return 0;
 }
 
@@ -175,6 +187,7 @@ int series_hide_binaries(struct series_table *t, const char *value)
 	size_t i;
 	int err;
 
+	series_fold(t);
 	err = series_init(&fresh, t->binary_cap);
 	for (i = 0; !err && i < t->nbuckets; i++) {
 		for (s = t->buckets[i]; !err && s; s = s->next) {
@@ -188,10 +201,16 @@ int series_hide_binaries(struct series_table *t, const char *value)
 			err = series_addv(&fresh, s->family, l, s->value);
 		}
 	}
+	if (!err)
+		err = memo_rebind(t, &fresh, value);
 	if (err) {
 		series_free(&fresh);
 		return err;
 	}
+	/* the memo (its entries now on fresh's rows) moves over with the counting it holds */
+	memo_free(&fresh);
+	fresh.memo = t->memo;
+	t->memo = NULL;
 	series_free(t);
 	*t = fresh;
 	return 0;
@@ -210,12 +229,13 @@ static int cmp_series(const void *a, const void *b)
 	return 0;
 }
 
-size_t series_sorted(const struct series_table *t, enum series_family f, struct series ***out)
+size_t series_sorted(struct series_table *t, enum series_family f, struct series ***out)
 {
 	struct series *s, **v;
 	size_t n = 0, i;
 
 	*out = NULL;
+	series_fold(t);
 	v = malloc((t->count ? t->count : 1) * sizeof(*v));
 	if (!v)
 		return 0;

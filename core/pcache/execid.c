@@ -7,20 +7,50 @@
 
 #include "pcache.h"
 
+/* ":<v>" at out, v in decimal; its length. Two digits a division: a ktime has 13 to 20. */
+static size_t put_field(char *out, uint64_t v)
+{
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				    "8081828384858687888990919293949596979899";
+	char digits[20];
+	size_t n = sizeof(digits);
+
+	while (v >= 100) {
+		n -= 2;
+		memcpy(digits + n, pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(digits + n, pairs + 2 * v, 2);
+	} else {
+		digits[--n] = (char)('0' + v);
+	}
+	out[0] = ':';
+	memcpy(out + 1, digits + n, sizeof(digits) - n);
+	return sizeof(digits) - n + 1;
+}
+
 int vigil_exec_id_format(const char *node, uint64_t ktime, uint32_t pid, char *out)
 {
 	char raw[VIGIL_EXEC_ID_MAX];
-	int n;
+	size_t n, len;
 
 	if (!node || !out)
 		return -EINVAL;
-	n = snprintf(raw, sizeof(raw), "%s:%" PRIu64 ":%" PRIu32, node, ktime, pid);
-	if (n < 0)
-		return -EINVAL;
-	/* 4 output bytes per 3 input bytes, plus the NUL. */
-	if ((size_t)n >= sizeof(raw) || ((size_t)n + 2) / 3 * 4 + 1 > VIGIL_EXEC_ID_MAX)
+	/* by hand, not snprintf: every exec, clone and stand-in formats one or two (the numbers
+	 * take at most 21 + 11 bytes) */
+	len = strlen(node);
+	if (len + 32 >= sizeof(raw))
 		return -ENAMETOOLONG;
-	return (int)vigil_base64_encode(raw, (size_t)n, out);
+	memcpy(raw, node, len);
+	n = len + put_field(raw + len, ktime);
+	n += put_field(raw + n, pid);
+	/* 4 output bytes per 3 input bytes, plus the NUL. */
+	if ((n + 2) / 3 * 4 + 1 > VIGIL_EXEC_ID_MAX)
+		return -ENAMETOOLONG;
+	return (int)vigil_base64_encode(raw, n, out);
 }
 
 /* The last ':'-separated field of raw as a number, cut off; -EINVAL when it is none. */

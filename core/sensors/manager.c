@@ -587,6 +587,8 @@ void vigil_sensors__count_event(struct vigil_sensors *s, uint32_t hook_id)
 {
 	size_t slot;
 
+	if (!s)
+		return;
 	pthread_mutex_lock(&s->lock);
 	slot = slot_of(s, hook_id);
 	if (slot)

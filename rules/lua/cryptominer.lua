@@ -63,6 +63,7 @@ return {
   output = "Cryptominer: %proc.exepath (pid %proc.pid, %{why}) held a connection to %{dest} " ..
            "for %{hold} s: killed, %{verdict}",
   events = { "process_tracepoint", "process_exit" },
+  hooks = { "sys_enter_connect" },	-- of the tracepoints, only connects
   on_event = function(ev)
     if ev.type == "process_exit" then
       if pending:size() > 0 then pending:delete(ev["process.exec_id"]) end

@@ -59,6 +59,8 @@ return {
   tags = { "MITRE:T1105", "MITRE:T1204.002", "dropper" },
   output = "Dropped binary executed: %proc.cmdline (%{how}) pid %proc.pid parent %proc.pname",
   events = { "process_exec", "process_tracepoint" },
+  hooks = { "sys_enter_openat", "sys_enter_chmod", "sys_enter_fchmodat", "sys_enter_rename", "sys_enter_renameat",
+            "sys_enter_renameat2" },	-- the handlers above
   on_event = function(ev)
     if ev.type == "process_exec" then
       local path = ev["process.binary"]

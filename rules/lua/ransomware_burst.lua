@@ -44,6 +44,7 @@ return {
   output = "Ransomware-like burst: %proc.exepath (pid %proc.pid) gave %{n} files the extension " ..
            ".%{ext} in %{seconds} s (%{first} ... %{last})",
   events = { "process_tracepoint" },
+  hooks = { "sys_enter_openat", "sys_enter_rename", "sys_enter_renameat", "sys_enter_renameat2" },
   on_event = function(ev)
     local what = ev.event
     if what == "sys_enter_openat" then

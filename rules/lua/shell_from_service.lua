@@ -62,6 +62,7 @@ return {
   output = "Shell %{shell} spawned by network service %{service} connected to %{dest} " ..
            "(process %proc.exepath %proc.args, pid %proc.pid)",
   events = { "process_exec", "process_tracepoint" },
+  hooks = { "sys_enter_listen", "sys_enter_connect" },
   on_event = function(ev)
     if ev.type == "process_exec" then
       on_exec(ev)

@@ -253,11 +253,33 @@ static const char *golden(struct state *s, const char *name)
 	return s->golden;
 }
 
+/* The tree writes msgpack itself (encode_internal.h): its bytes must be the forms msgpack-c's
+ * packer chooses (the smallest for each value), which unpacking and packing again shows. */
+static void assert_packer_forms(const struct vigil_buf *b)
+{
+	msgpack_unpacked u;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t off = 0;
+
+	msgpack_unpacked_init(&u);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	assert_int_equal(msgpack_unpack_next(&u, b->data, b->len, &off), MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(off, b->len);
+	assert_int_equal(msgpack_pack_object(&pk, u.data), 0);
+	assert_int_equal(sb.size, b->len);
+	assert_memory_equal(sb.data, b->data, b->len);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_unpacked_destroy(&u);
+}
+
 /* Encode ev and decode it back into s->msg. */
 static struct vigil_msg *wire(struct state *s, const struct vigil_event *ev)
 {
 	vigil_buf_reset(&s->wire);
 	assert_int_equal(vigil_encode_msgpack(ev, &s->wire), 0);
+	assert_packer_forms(&s->wire);
 	vigil_msg__free(s->msg);
 	s->msg = vigil_msg__decode(s->wire.data, s->wire.len);
 	assert_non_null(s->msg);

@@ -546,6 +546,95 @@ static void test_rule_only_sees_the_event_types_it_asked_for(void **ctx)
 	assert_int_equal(count_with(s, "\"process_alert\""), 1);
 }
 
+/* A policy event of p from a hook of the given type and name (tracepoint event, kprobe or
+ * LSM function, uprobe symbol), through the host; the number of rules called. */
+static int feed_hook(struct state *s, enum vigil_event_type type, const char *name, const struct vigil_process *p)
+{
+	struct vigil_hook_info hook = { .id = 1, .type = type, .policy_name = "p", .subsys = "syscalls",
+					.path = "/bin/sh" };
+	struct vigil_event ev = { .type = type, .time = 1666062981373327754ULL, .node_name = "test-node",
+				  .process = p };
+	struct vigil_buf wire = { 0 };
+	struct vigil_msg *m;
+	int called;
+
+	if (type == VIGIL_EVENT_TRACEPOINT)
+		hook.event = name;
+	else if (type == VIGIL_EVENT_UPROBE)
+		hook.symbol = name;
+	else
+		hook.function_name = name;
+	ev.policy.hook = &hook;
+	assert_int_equal(vigil_encode_msgpack(&ev, &wire), 0);
+	m = vigil_msg__decode(wire.data, wire.len);
+	assert_non_null(m);
+	called = vigil_luahost__event(s->h, m);
+	vigil_msg__free(m);
+	vigil_buf_free(&wire);
+	return called;
+}
+
+static void test_rule_with_hooks_sees_only_those_hooks_policy_events(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+
+	write_rule(s, "a_hooks.lua", "return { name = 'hooks', events = {'exec', 'tracepoint', 'kprobe', 'uprobe'},\n"
+				     "  hooks = {'sys_enter_connect', 'security_file_open', 'readline'},\n"
+				     "  on_event = function(ev) alert{} end }\n");
+	write_rule(s, "b_all.lua", "return { name = 'all', events = {'tracepoint'}, on_event = function(ev) end }\n");
+	start_host(s, 0, 0);
+	/* the listed hooks reach both rules; another reaches only the rule without hooks */
+	assert_int_equal(feed_hook(s, VIGIL_EVENT_TRACEPOINT, "sys_enter_connect", p), 2);
+	assert_int_equal(feed_hook(s, VIGIL_EVENT_TRACEPOINT, "sys_enter_openat", p), 1);
+	assert_int_equal(feed_hook(s, VIGIL_EVENT_TRACEPOINT, "sys_enter_connec", p), 1);
+	assert_int_equal(feed_hook(s, VIGIL_EVENT_KPROBE, "security_file_open", p), 1);
+	assert_int_equal(feed_hook(s, VIGIL_EVENT_KPROBE, "security_bprm_check", p), 0);
+	assert_int_equal(feed_hook(s, VIGIL_EVENT_UPROBE, "readline", p), 1);
+	/* exec events are not narrowed by hooks */
+	assert_int_equal(feed(s, VIGIL_EVENT_EXEC, p), 1);
+	assert_int_equal(count_with(s, "\"process_alert\""), 4);
+}
+
+/* The reader's question before it posts an event: only hooks some rule can get. */
+static void test_wants_hook_skips_only_hooks_no_rule_selects(void **ctx)
+{
+	struct state *s = *ctx;
+
+	write_rule(s, "a.lua", "return { name = 'a', events = {'tracepoint', 'kprobe', 'exit'}, hooks = {'sys_enter_connect'},\n"
+			       "  on_event = function(ev) end }\n");
+	write_rule(s, "b.lua", "return { name = 'b', events = {'exec', 'kprobe'}, on_event = function(ev) end }\n");
+	start_host(s, 0, 0);
+	assert_true(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_TRACEPOINT, "sys_enter_connect"));
+	assert_false(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_TRACEPOINT, "sys_enter_openat"));
+	assert_false(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_TRACEPOINT, NULL));
+	/* b takes every kprobe event */
+	assert_true(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_KPROBE, "security_file_open"));
+	assert_true(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_EXEC, NULL));
+	/* only a, which lists hooks, wants exits: hooks do not narrow them */
+	assert_true(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_EXIT, NULL));
+	assert_false(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_LSM, "file_open"));
+	/* a reload without the hooks list: every tracepoint again */
+	write_rule(s, "a.lua", "return { name = 'a', events = {'tracepoint'}, on_event = function(ev) end }\n");
+	assert_int_equal(vigil_luahost__reload(s->h, NULL, NULL), 0);
+	assert_true(vigil_luahost__wants_hook(s->h, VIGIL_EVENT_TRACEPOINT, "sys_enter_openat"));
+}
+
+static void test_hooks_without_a_policy_event_type_are_refused(void **ctx)
+{
+	struct state *s = *ctx;
+	struct refusal_ctx r = { 0 };
+
+	start_host(s, 0, 0);
+	write_rule(s, "t.lua", "return { name = 'x', events = {'exec'}, hooks = {'sys_enter_connect'}, on_event = print }");
+	assert_int_equal(vigil_luahost__reload(s->h, note_refusal, &r), 1);
+	assert_non_null(strstr(r.reason, "hooks: the rule's events list no policy event"));
+	memset(&r, 0, sizeof(r));
+	write_rule(s, "t.lua", "return { name = 'x', events = {'tracepoint'}, hooks = 'sys_enter_connect', on_event = print }");
+	assert_int_equal(vigil_luahost__reload(s->h, note_refusal, &r), 1);
+	assert_non_null(strstr(r.reason, "'hooks' must be a list"));
+}
+
 /* ---- reload ---- */
 
 static const char counting_rule[] =
@@ -1425,6 +1514,9 @@ int main(void)
 		T(test_syntax_error_is_refused_with_file_and_line),
 		T(test_bad_rule_tables_are_refused_with_the_reason),
 		T(test_rule_only_sees_the_event_types_it_asked_for),
+		T(test_rule_with_hooks_sees_only_those_hooks_policy_events),
+		T(test_hooks_without_a_policy_event_type_are_refused),
+		T(test_wants_hook_skips_only_hooks_no_rule_selects),
 		T(test_reload_keeps_the_state_of_unchanged_rules),
 		T(test_reload_replaces_a_changed_rule_with_fresh_state),
 		T(test_reload_with_syntax_error_keeps_the_previous_version),

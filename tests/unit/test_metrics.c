@@ -22,6 +22,7 @@
 #include "bus/bus.h"
 #include "events/events.h"
 #include "metrics/metrics.h"
+#include "metrics/metrics_internal.h"
 #include "pcache/pcache.h"
 #include "policy/policy.h"
 
@@ -195,6 +196,58 @@ static void test_events_are_counted_by_type_binary_and_policy(void **state)
 	assert_int_equal(value_of(text, "vigil_events_total",
 				  "type=PROCESS_KPROBE,binary=/usr/bin/curl,policy=block-curl"), 1);
 	free(text);
+	vigil_metrics__free(m);
+}
+
+/* A label set counted before is counted without the lock (memo.c): every event is still in
+ * the table when read, whether read between events, after the same pod object changed its
+ * labels, or after binary labels were hidden under the memo's entries. */
+static void test_repeated_label_sets_count_every_event(void **state)
+{
+	struct vigil_pod pod = { .runtime = "containerd", .container_id = "c", .name = "web-1", .namespace_ = "team-a",
+				 .workload = "web" };
+	struct vigil_metrics *m = metrics(0);
+	struct vigil_process *p = vigil_process__new();
+	struct vigil_event ev = { .type = VIGIL_EVENT_KPROBE, .process = p, .pod = &pod };
+	char *text;
+	int i;
+
+	assert_non_null(p);
+	assert_int_equal(vigil_process__set_str(&p->binary, "/bin/sh", 7), 0);
+	ev.policy.hook = &kprobe;
+	ev.policy.action = VIGIL_EVENT_ACTION_POST;
+	for (i = 0; i < 1000; i++)
+		count(m, VIGIL_EVENT_EXEC, "/usr/bin/true", NULL, 0, false);
+	for (i = 0; i < 300; i++)
+		vigil_metrics__count_event(m, &ev);
+	text = render(m);
+	assert_int_equal(value_of(text, "vigil_events_total", "type=PROCESS_EXEC,binary=/usr/bin/true,policy="), 1000);
+	assert_int_equal(value_of(text, "vigil_policy_events_total",
+				  "policy=block-curl,hook=kprobe:security_bprm_check,action=KPROBE_ACTION_POST,"
+				  "namespace=team-a,pod=web-1,workload=web"), 300);
+	free(text);
+	/* the same pod object, renamed: its events go to the new labels */
+	pod.name = "web-2";
+	for (i = 0; i < 7; i++)
+		vigil_metrics__count_event(m, &ev);
+	for (i = 0; i < 5; i++)
+		count(m, VIGIL_EVENT_EXEC, "/usr/bin/true", NULL, 0, false);
+	text = render(m);
+	assert_int_equal(value_of(text, "vigil_events_total", "type=PROCESS_EXEC,binary=/usr/bin/true,policy="), 1005);
+	assert_int_equal(value_of(text, "vigil_events_total",
+				  "type=PROCESS_KPROBE,binary=/bin/sh,policy=block-curl,namespace=team-a,pod=web-2,"
+				  "workload=web"), 7);
+	free(text);
+	/* binaries hidden: the entries go on counting into the hidden series */
+	assert_int_equal(metrics_listening_on(m, "0.0.0.0:0", false), 0);
+	for (i = 0; i < 10; i++)
+		count(m, VIGIL_EVENT_EXEC, "/usr/bin/true", NULL, 0, false);
+	count(m, VIGIL_EVENT_EXEC, "/usr/bin/id", NULL, 0, false);
+	text = render(m);
+	assert_int_equal(value_of(text, "vigil_events_total", "type=PROCESS_EXEC,binary=hidden,policy="), 1016);
+	assert_null(strstr(text, "/usr/bin/true"));
+	free(text);
+	vigil_process__free(p);
 	vigil_metrics__free(m);
 }
 
@@ -751,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_every_line_is_valid_exposition_text),
 		cmocka_unit_test(test_the_issue_names_are_all_there),
 		cmocka_unit_test(test_events_are_counted_by_type_binary_and_policy),
+		cmocka_unit_test(test_repeated_label_sets_count_every_event),
 		cmocka_unit_test(test_events_of_a_pod_carry_namespace_pod_and_workload),
 		cmocka_unit_test(test_policy_events_carry_hook_and_action_and_enforcement_its_mode),
 		cmocka_unit_test(test_binary_labels_past_the_cap_count_as_other),

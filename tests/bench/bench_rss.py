@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Agent memory with the shipped configuration (rules/policies, rules/lua) on a private bus:
+its resident set when started, with N more live processes (forked sleepers, each in the
+process cache), and after they are gone; where it is (heap, BPF map mappings: the ring buffer
+is mapped twice, so its pages count twice in RSS, libraries).
+
+usage: sudo python3 tests/bench/bench_rss.py [--procs 30000] [--build build]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+
+def memory(pid):
+    """VmRSS, VmHWM and the resident kB of [heap], bpf maps and the rest, from smaps."""
+    out = {"heap": 0, "bpf_maps": 0, "other": 0}
+    name = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 5 and "-" in parts[0] and ":" not in parts[0]:
+                name = parts[5] if len(parts) > 5 else ""
+            elif parts and parts[0] == "Rss:":
+                key = "heap" if name == "[heap]" else "bpf_maps" if name and "bpf-map" in name else "other"
+                out[key] += int(parts[1])
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                out[line.split(":")[0]] = int(line.split()[1])
+    return {k: round(v / 1024, 1) for k, v in out.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--procs", type=int, default=30000)
+    ap.add_argument("--build", default=os.path.join(SOURCE, "build"))
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("bench_rss: needs root (loads BPF programs)", file=sys.stderr)
+        return 77
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    live = len([d for d in os.listdir("/proc") if d.isdigit()])
+    if args.procs + live + 2000 > pid_max:
+        print("bench_rss: %d processes would leave fewer than 2000 pids free (pid_max %d, %d live): "
+              "raise kernel.pid_max or ask for fewer" % (args.procs, pid_max, live), file=sys.stderr)
+        return 2
+    build = os.path.abspath(args.build)
+    vigil = os.path.join(build, "core", "cli", "vigil")
+    d = tempfile.mkdtemp(prefix="vigil-bench-rss-")
+    os.chmod(d, 0o700)
+    bus, ctl = "ipc://%s/events.sock" % d, "ipc://%s/control.sock" % d
+    log = open(os.path.join(d, "vigild.log"), "w")
+    agent = subprocess.Popen([os.path.join(build, "core", "cli", "vigild"), "--bus", bus, "--control", ctl,
+                              "--tracing-policy-dir", os.path.join(SOURCE, "rules", "policies"),
+                              "--rules-dir", os.path.join(SOURCE, "rules", "lua")],
+                             stdout=subprocess.DEVNULL, stderr=log)
+
+    def cache_size():
+        r = subprocess.run([vigil, "status", "-o", "json", "--control", ctl], capture_output=True, text=True)
+        return json.loads(r.stdout)["counters"].get("pcache_size", -1) if r.returncode == 0 else None
+
+    res = {}
+    try:
+        for _ in range(240):
+            if cache_size() is not None:
+                break
+            if agent.poll() is not None:
+                raise RuntimeError("vigild exited: " + open(os.path.join(d, "vigild.log")).read())
+            time.sleep(0.5)
+        time.sleep(2)
+        res["started"] = memory(agent.pid)
+        res["started"]["cache"] = cache_size()
+        sl = subprocess.Popen([os.path.join(build, "tests", "bench", "sleepers"), str(args.procs)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        ready = sl.stdout.readline()
+        time.sleep(3)   # the reader drains the forks
+        res["with_%d" % args.procs] = memory(agent.pid)
+        res["with_%d" % args.procs]["cache"] = cache_size()
+        res["with_%d" % args.procs]["sleepers"] = ready.strip()
+        sl.stdin.close()
+        sl.wait(timeout=300)
+        time.sleep(3)
+        res["after"] = memory(agent.pid)
+        res["after"]["cache"] = cache_size()
+    finally:
+        agent.terminate()
+        agent.wait(timeout=60)
+        log.close()
+    print(json.dumps(res))
+    for k, v in res.items():
+        print("%-14s RSS %6.1f MiB (peak %6.1f): heap %6.1f, BPF maps %5.1f, other %5.1f; cache %s" %
+              (k, v["VmRSS"], v["VmHWM"], v["heap"], v["bpf_maps"], v["other"], v.get("cache")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
