@@ -244,7 +244,7 @@ static __always_inline int syscall_exit(__u64 *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx_arg(ctx, 0);
 
-	if (cfg.syscall_nr >= 0 && BPF_CORE_READ(regs, orig_ax) != (__u64)cfg.syscall_nr)
+	if (cfg.syscall_nr >= 0 && VG_SYSCALL_NR_CORE(regs) != (__u64)cfg.syscall_nr)
 		return 0;
 	return generic_exit(ctx_arg(ctx, 1));
 }
