@@ -25,6 +25,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 EXIT_UNAVAILABLE = 77
 # struct btf_header (include/uapi/linux/btf.h): magic 0xeB9F, version 1, flags 0, hdr_len 24,
@@ -56,7 +57,8 @@ def apt_options(state, arch):
 def apt(tool, opts, args, cwd=None):
     if not shutil.which(tool):
         raise Unavailable("%s not found" % tool)
-    for attempt in (1, 2):  # a mirror connection that fails once often works the next time
+    for pause in (0, 15, 45):  # a mirror connection refused once often works a little later
+        time.sleep(pause)
         try:
             r = run([tool, "-q"] + opts + args, cwd=cwd, timeout=600)
         except subprocess.TimeoutExpired:
