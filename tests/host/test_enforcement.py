@@ -20,30 +20,6 @@ MARKER = os.path.join(vh.PROGS, "marker")
 SETNS = os.path.join(vh.PROGS, "setns_self")
 
 
-SIGNAL_POLICY = """\
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "signal-usr1"
-spec:
-  tracepoints:
-  - subsystem: "sched"
-    event: "sched_process_exec"
-    raw: true
-    args:
-    - index: 2
-      type: "linux_binprm"
-    selectors:
-    - matchArgs:
-      - index: 2
-        operator: "Equal"
-        values: ["%s"]
-      matchActions:
-      - action: Signal
-        argSig: 10
-"""
-
-
 def run(*argv):
     return subprocess.run(list(argv), capture_output=True, text=True).returncode
 
@@ -84,7 +60,7 @@ class Enforcement(unittest.TestCase):
         shutil.copy(MARKER, cls.signalled)
         sig_policy = os.path.join(t, "signal.yaml")
         with open(sig_policy, "w") as f:
-            f.write(SIGNAL_POLICY % cls.signalled)
+            f.write(vh.exec_policy("signal-usr1", cls.signalled, "action: Signal\nargSig: 10"))
         with vh.Agent("--tracing-policy-dir", POLICIES, "--tracing-policy", local, "--tracing-policy", sig_policy,
                       outputs=("json",)) as agent:
             c = agent.control
@@ -216,7 +192,6 @@ class Enforcement(unittest.TestCase):
         paths = [e["args"][0]["string_arg"] for e in self.policy_events("monitor-sensitive-files")]
         self.assertIn("/etc/shadow", paths)
         self.assertNotIn("/etc/hostname", paths)
-
 
 
 EXIT_KILL_POLICY = """\

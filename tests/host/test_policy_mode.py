@@ -22,32 +22,7 @@ MARKER = os.path.join(vh.PROGS, "marker")
 
 
 def kill_policy(name, binary, mode=None):
-    options = ""
-    if mode:
-        options = 'options:\n- name: "policy-mode"\n  value: "%s"\n' % mode
-    body = options + textwrap.dedent("""\
-        tracepoints:
-        - subsystem: "sched"
-          event: "sched_process_exec"
-          raw: true
-          args:
-          - index: 2
-            type: "linux_binprm"
-          selectors:
-          - matchArgs:
-            - index: 2
-              operator: "Equal"
-              values: ["%s"]
-            matchActions:
-            - action: Sigkill
-        """) % binary
-    return textwrap.dedent("""\
-        apiVersion: cilium.io/v1alpha1
-        kind: TracingPolicy
-        metadata:
-          name: "%s"
-        spec:
-        """) % name + textwrap.indent(body, "  ")
+    return vh.exec_policy(name, binary, "action: Sigkill", mode)
 
 
 @vh.require_root

@@ -107,22 +107,7 @@ class Privileges(unittest.TestCase):
                 }
                 """ % cls.victim))
         files = {
-            "tp_btf": policy("cap-tp-btf", """\
-                tracepoints:
-                - subsystem: "sched"
-                  event: "sched_process_exec"
-                  raw: true
-                  args:
-                  - index: 2
-                    type: "linux_binprm"
-                  selectors:
-                  - matchArgs:
-                    - index: 2
-                      operator: "Equal"
-                      values: ["%s"]
-                    matchActions:
-                    - action: Sigkill
-                """ % cls.miner),
+            "tp_btf": vh.exec_policy("cap-tp-btf", cls.miner, "action: Sigkill"),
             "raw_syscalls": policy("cap-raw-syscalls", """\
                 kprobes:
                 - call: "sys_mkdir"

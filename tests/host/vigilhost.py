@@ -168,3 +168,22 @@ def of_type(events, key):
 
 def find(events, key, pred):
     return [e[key] for e in events if key in e and pred(e[key])]
+
+
+def exec_policy(name, binary, action=None, mode=None):
+    """A TracingPolicy that selects the exec of one binary: sched_process_exec as a raw
+    tracepoint, linux_binprm's path Equal to binary. action: the matchActions entry as YAML
+    lines ("action: Sigkill", "action: Signal\\nargSig: 10"), None to only observe; mode: the
+    policy-mode option ("enforce", "monitor"), None for the agent's default."""
+    lines = ["apiVersion: cilium.io/v1alpha1", "kind: TracingPolicy", "metadata:",
+             '  name: "%s"' % name, "spec:"]
+    if mode:
+        lines += ["  options:", '  - name: "policy-mode"', '    value: "%s"' % mode]
+    lines += ["  tracepoints:", '  - subsystem: "sched"', '    event: "sched_process_exec"',
+              "    raw: true", "    args:", "    - index: 2", '      type: "linux_binprm"',
+              "    selectors:", "    - matchArgs:", "      - index: 2", '        operator: "Equal"',
+              '        values: ["%s"]' % binary]
+    if action:
+        first, *rest = action.splitlines()
+        lines += ["      matchActions:", "      - " + first] + ["        " + line for line in rest]
+    return "\n".join(lines) + "\n"
