@@ -24,18 +24,6 @@ def run(*argv):
     return subprocess.run(list(argv), capture_output=True, text=True).returncode
 
 
-def connect_errno(addr):
-    import socket
-    s = socket.socket()
-    try:
-        s.connect(addr)
-        return 0
-    except OSError as e:
-        return e.errno
-    finally:
-        s.close()
-
-
 @vh.require_root
 class Enforcement(unittest.TestCase):
     @classmethod
@@ -70,7 +58,7 @@ class Enforcement(unittest.TestCase):
             cls.rc_signalled = run(cls.signalled, os.path.join(t, "signalled.marker"))
             cls.rc_setns_ns = run("unshare", "--pid", "--fork", "--kill-child", SETNS)
             cls.rc_setns_host = run(SETNS)
-            cls.connect_enforced = connect_errno(("127.0.0.2", 9))
+            cls.connect_enforced = vh.connect_errno(("127.0.0.2", 9))
             # a kernel list extended at run time: allowed before, killed after
             cls.rc_later1 = run(cls.denied_later, cls.m["later1"])
             cls.add_value = subprocess.run([vh.VIGIL, "tp", "add-value", "denied-binaries", cls.denied_later,
@@ -83,7 +71,7 @@ class Enforcement(unittest.TestCase):
             for name in ("detect-container-escape", "deny-outbound-local"):
                 subprocess.run([vh.VIGIL, "tp", "set-mode", name, "monitor", "--control", c], check=True)
             cls.rc_setns_monitor = run("unshare", "--pid", "--fork", "--kill-child", SETNS)
-            cls.connect_monitored = connect_errno(("127.0.0.2", 9))
+            cls.connect_monitored = vh.connect_errno(("127.0.0.2", 9))
             cls.rc_shadow = run("cat", "/etc/shadow")
             cls.rc_hostname = run("cat", "/etc/hostname")
             cls.events = agent.events("json")

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import unittest
 
@@ -187,3 +188,33 @@ def exec_policy(name, binary, action=None, mode=None):
         first, *rest = action.splitlines()
         lines += ["      matchActions:", "      - " + first] + ["        " + line for line in rest]
     return "\n".join(lines) + "\n"
+
+
+def connect_errno(addr, timeout=None):
+    """The errno a TCP connect to addr fails with, 0 when it succeeds."""
+    s = socket.socket()
+    s.settimeout(timeout)
+    try:
+        s.connect(addr)
+        return 0
+    except OSError as e:
+        return e.errno
+    finally:
+        s.close()
+
+
+def kill_rule(name, desc, output, binary):
+    """A Lua rule (rules/lua's form) that kill()s every exec of binary."""
+    return textwrap.dedent("""\
+        return {
+          name = "%s",
+          desc = "%s",
+          priority = "critical",
+          tags = { "test" },
+          output = "%s",
+          events = { "process_exec" },
+          on_event = function(ev)
+            if ev["process.binary"] == "%s" then kill(ev["process.pid"]) end
+          end,
+        }
+        """) % (name, desc, output, binary)
