@@ -19,6 +19,6 @@ int raw_tp_dispatch_exit(__u64 *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx[0];
 
-	dispatch_from(ctx, &vg_sys_exit, BPF_CORE_READ(regs, orig_ax), 0);
+	dispatch_from(ctx, &vg_sys_exit, VG_SYSCALL_NR_CORE(regs), 0);
 	return 0;
 }

@@ -10,7 +10,7 @@
 #ifndef VIGIL_BPF_DISPATCH_H
 #define VIGIL_BPF_DISPATCH_H
 
-#define VG_SYSCALL_SLOTS 512	/* x86-64 syscall numbers; x32 ones (512 and up) are not hooked */
+#define VG_SYSCALL_SLOTS 512	/* x86-64 syscall numbers (x32 ones, 512 and up, are not hooked); arm64 ends below 470 */
 #define VG_SYSCALL_CHAIN 4	/* hooks per syscall number in the table; more attach alone */
 
 #endif

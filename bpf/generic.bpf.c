@@ -55,6 +55,17 @@ static __always_inline void record_begin(struct generic_scratch *s, __u64 pid_tg
 	s->rec.proc_ktime = proc_ktime;
 }
 
+/* Submit the used part of the record to the ring buffer (its size bounded for the verifier). */
+static __always_inline void post_record(struct generic_scratch *s)
+{
+	__u32 size = s->rec.hdr.size;
+
+	if (size > sizeof(s->rec))
+		size = sizeof(s->rec);
+	barrier_var(size);
+	output_record(&s->rec, size);
+}
+
 /* Match the selectors in order, run the first match's actions, post the record when they
  * say so. Returns the error the operation must fail with (Override), else 0. task may be
  * NULL where the compiler keeps selectors from needing it (cgroup programs). */
@@ -99,14 +110,8 @@ static __always_inline int select_act_post(struct generic_scratch *s, void *ctx,
 			count_error(VIGIL_KERR_PENDING_FULL);
 		return override;
 	}
-	if (post) {
-		__u32 size = s->rec.hdr.size;
-
-		if (size > sizeof(s->rec))
-			size = sizeof(s->rec);
-		barrier_var(size);
-		output_record(&s->rec, size);
-	}
+	if (post)
+		post_record(s);
 	return override;
 }
 
@@ -228,14 +233,8 @@ static __always_inline int generic_exit(__u64 ret)
 		post = run_actions(s, sel->ret_actions, sel->nret_actions, i, &s->rec.ret_actions, &override);
 		break;
 	}
-	if (post && !silent) {
-		__u32 size = s->rec.hdr.size;
-
-		if (size > sizeof(s->rec))
-			size = sizeof(s->rec);
-		barrier_var(size);
-		output_record(&s->rec, size);
-	}
+	if (post && !silent)
+		post_record(s);
 	return 0;
 }
 
@@ -244,7 +243,7 @@ static __always_inline int syscall_exit(__u64 *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx_arg(ctx, 0);
 
-	if (cfg.syscall_nr >= 0 && BPF_CORE_READ(regs, orig_ax) != (__u64)cfg.syscall_nr)
+	if (cfg.syscall_nr >= 0 && VG_SYSCALL_NR_CORE(regs) != (__u64)cfg.syscall_nr)
 		return 0;
 	return generic_exit(ctx_arg(ctx, 1));
 }

@@ -42,8 +42,8 @@
 enum vg_fetch {
 	VG_FETCH_CTX,		/* fentry, fmod_ret, lsm, tp_btf: ctx is an array of u64 args */
 	VG_FETCH_REGS,		/* kprobe on a kernel function: ctx is struct pt_regs */
-	VG_FETCH_SYSCALL_PTREGS,	/* kprobe on __x64_sys_*: its first argument points to the user regs */
-	VG_FETCH_SYSCALL_CTX,	/* fentry/fmod_ret on __x64_sys_*: ctx[0] points to the user regs */
+	VG_FETCH_SYSCALL_PTREGS,	/* kprobe on __x64_sys_* (__arm64_sys_*): its first argument points to the user regs */
+	VG_FETCH_SYSCALL_CTX,	/* fentry/fmod_ret on __x64_sys_* (__arm64_sys_*): ctx[0] points to the user regs */
 	VG_FETCH_RAW_SYSCALL,	/* raw_syscalls/sys_enter (tp_btf or raw_tp): ctx = {regs, id} */
 	VG_FETCH_TRACEPOINT,	/* classic tracepoint: fields at offsets of the format file */
 	VG_FETCH_SOCK_ADDR,	/* cgroup connect4/6: the destination from struct bpf_sock_addr */

@@ -15,16 +15,17 @@
 #include "task.h"
 
 
-/* x86-64 syscall argument registers, in order. */
+/* Syscall argument i from the user registers the entry saved (the syscall convention, not
+ * the function call one: x86-64's fourth is r10, arm64's first is orig_x0). */
 static __always_inline __u64 syscall_reg(struct pt_regs *regs, __u32 i)
 {
 	switch (i) {
-	case 0: return BPF_CORE_READ(regs, di);
-	case 1: return BPF_CORE_READ(regs, si);
-	case 2: return BPF_CORE_READ(regs, dx);
-	case 3: return BPF_CORE_READ(regs, r10);
-	case 4: return BPF_CORE_READ(regs, r8);
-	default: return BPF_CORE_READ(regs, r9);
+	case 0: return PT_REGS_PARM1_CORE_SYSCALL(regs);
+	case 1: return PT_REGS_PARM2_CORE_SYSCALL(regs);
+	case 2: return PT_REGS_PARM3_CORE_SYSCALL(regs);
+	case 3: return PT_REGS_PARM4_CORE_SYSCALL(regs);
+	case 4: return PT_REGS_PARM5_CORE_SYSCALL(regs);
+	default: return VG_SYSCALL_PARM6_CORE(regs);
 	}
 }
 

@@ -515,7 +515,7 @@ int agent_control_start(struct vigil_agent *a)
 		}
 		o.read_gid = g->gr_gid;
 	}
-	ctl = vigil_ctl_server__start(a->opts.control_url, &o, agent_control, a);
+	ctl = vigil_ctl_server__open(a->opts.control_url, &o, agent_control, a);
 	if (!ctl)
 		return -errno;
 	pthread_mutex_lock(&a->snap_lock);

@@ -363,43 +363,40 @@ out:
 void agent_policy_dir_pack(struct vigil_agent *a, msgpack_packer *pk)
 {
 	struct agent_policy_dir *d = &a->pdir;
-	size_t i, nrefused = 0;
+	struct ctl_list refused;
+	struct ctl_map m;
+	size_t i;
 
+	ctl_map_init(&m);
+	ctl_list_init(&refused);
 	pthread_mutex_lock(&d->lock);
-	for (i = 0; i < d->nfiles; i++)
-		nrefused += d->files[i].reason[0] != '\0';
-	msgpack_pack_map(pk, 5 + !!d->refused[0]);
-	ctl_pack_str(pk, "path");
-	ctl_pack_str(pk, a->opts.policy_dir ? a->opts.policy_dir : "");
-	ctl_pack_str(pk, "watching");
+	ctl_pack_str(ctl_map_key(&m, "path"), a->opts.policy_dir ? a->opts.policy_dir : "");
 	if (a->opts.policy_dir && !d->refused[0] && atomic_load(&d->watching))
-		msgpack_pack_true(pk);
+		msgpack_pack_true(ctl_map_key(&m, "watching"));
 	else
-		msgpack_pack_false(pk);
-	if (d->refused[0]) {
-		ctl_pack_str(pk, "reason");
-		ctl_pack_str(pk, d->refused);
-	}
-	ctl_pack_str(pk, "syncs");
-	msgpack_pack_uint64(pk, d->syncs);
-	ctl_pack_str(pk, "refusals");
-	msgpack_pack_uint64(pk, d->refusals);
-	ctl_pack_str(pk, "refused");	/* each file whose current content is not loaded */
-	msgpack_pack_array(pk, nrefused);
+		msgpack_pack_false(ctl_map_key(&m, "watching"));
+	if (d->refused[0])
+		ctl_pack_str(ctl_map_key(&m, "reason"), d->refused);
+	msgpack_pack_uint64(ctl_map_key(&m, "syncs"), d->syncs);
+	msgpack_pack_uint64(ctl_map_key(&m, "refusals"), d->refusals);
+	/* each file whose current content is not loaded */
 	for (i = 0; i < d->nfiles; i++) {
 		const struct policy_dir_file *f = &d->files[i];
+		struct ctl_map file;
 
 		if (!f->reason[0])
 			continue;
-		msgpack_pack_map(pk, 3);
-		ctl_pack_str(pk, "file");
-		ctl_pack_str(pk, f->name);
-		ctl_pack_str(pk, "running");	/* the policy still loaded from its previous version */
-		ctl_pack_str(pk, f->policy);
-		ctl_pack_str(pk, "reason");
-		ctl_pack_str(pk, f->reason);
+		ctl_map_init(&file);
+		ctl_pack_str(ctl_map_key(&file, "file"), f->name);
+		/* the policy still loaded from its previous version */
+		ctl_pack_str(ctl_map_key(&file, "running"), f->policy);
+		ctl_pack_str(ctl_map_key(&file, "reason"), f->reason);
+		ctl_map_flush(&file, &refused.pk);
+		refused.n++;
 	}
 	pthread_mutex_unlock(&d->lock);
+	ctl_list_flush(&refused, ctl_map_key(&m, "refused"));
+	ctl_map_flush(&m, pk);
 }
 
 void agent_policy_dir_free(struct vigil_agent *a)

@@ -164,17 +164,16 @@ static void pack_rule(const struct vigil_rule_status *st, void *ctx)
 int agent_rules_list(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
 {
 	struct ctl_list list;
+	struct ctl_map m;
 
 	ctl_list_init(&list);
 	if (a->luahost)
 		vigil_luahost__list(a->luahost, pack_rule, &list);
-	msgpack_pack_map(pk, 3);
-	ctl_pack_str(pk, "ok");
-	msgpack_pack_true(pk);
-	ctl_pack_str(pk, "rules_dir");
-	ctl_pack_str(pk, a->opts.rules_dir ? a->opts.rules_dir : "");
-	ctl_pack_str(pk, "rules");
-	ctl_list_flush(&list, pk);
+	ctl_map_init(&m);
+	msgpack_pack_true(ctl_map_key(&m, "ok"));
+	ctl_pack_str(ctl_map_key(&m, "rules_dir"), a->opts.rules_dir ? a->opts.rules_dir : "");
+	ctl_list_flush(&list, ctl_map_key(&m, "rules"));
+	ctl_map_flush(&m, pk);
 	return 0;
 }
 
@@ -182,23 +181,20 @@ static void pack_outcome(const char *file, const char *name, enum vigil_rule_out
 			 const struct vigil_rule_error *err, void *ctx)
 {
 	struct ctl_list *l = ctx;
-	msgpack_packer *pk = &l->pk;
 	char msg[sizeof(err->file) + sizeof(err->reason) + 16];
+	struct ctl_map m;
 
 	l->n++;
-	msgpack_pack_map(pk, 3 + !!err);
-	ctl_pack_str(pk, "file");
-	ctl_pack_str(pk, file);
-	ctl_pack_str(pk, "rule");
-	ctl_pack_str(pk, name ? name : "");
-	ctl_pack_str(pk, "outcome");
-	ctl_pack_str(pk, vigil_rule_outcome_name(outcome));
+	ctl_map_init(&m);
+	ctl_pack_str(ctl_map_key(&m, "file"), file);
+	ctl_pack_str(ctl_map_key(&m, "rule"), name ? name : "");
+	ctl_pack_str(ctl_map_key(&m, "outcome"), vigil_rule_outcome_name(outcome));
 	if (err) {
 		snprintf(msg, sizeof(msg), "%s:%d: %s", err->file, err->line, err->reason);
-		ctl_pack_str(pk, "error");
-		ctl_pack_str(pk, msg);
+		ctl_pack_str(ctl_map_key(&m, "error"), msg);
 		pr_warn("luahost: reload: %s", msg);
 	}
+	ctl_map_flush(&m, &l->pk);
 }
 
 /* {"ok": true, "refused": N, "files": [{"file", "rule", "outcome", "error"?}]}: the rules keep
@@ -206,6 +202,7 @@ static void pack_outcome(const char *file, const char *name, enum vigil_rule_out
 int agent_rules_reload(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
 {
 	struct ctl_list list;
+	struct ctl_map m;
 	char msg[512];
 	int rc;
 
@@ -221,12 +218,10 @@ int agent_rules_reload(struct vigil_agent *a, const msgpack_object *req, msgpack
 		msgpack_sbuffer_destroy(&list.sb);
 		return 0;
 	}
-	msgpack_pack_map(pk, 3);
-	ctl_pack_str(pk, "ok");
-	msgpack_pack_true(pk);
-	ctl_pack_str(pk, "refused");
-	msgpack_pack_uint32(pk, (uint32_t)rc);
-	ctl_pack_str(pk, "files");
-	ctl_list_flush(&list, pk);
+	ctl_map_init(&m);
+	msgpack_pack_true(ctl_map_key(&m, "ok"));
+	msgpack_pack_uint32(ctl_map_key(&m, "refused"), (uint32_t)rc);
+	ctl_list_flush(&list, ctl_map_key(&m, "files"));
+	ctl_map_flush(&m, pk);
 	return 0;
 }

@@ -31,31 +31,36 @@ static const char *hook_name(const struct vigil_event *ev)
 /* Tetragon walks to the root; a deeper chain than this is cut (a fork bomb's) */
 #define MAX_ANCESTORS 64
 
+/* in with the optional process fields, when asked for: on the copy *extended (the caller's
+ * is const), whose ancestors point into anc[MAX_ANCESTORS]. */
+static const struct vigil_event *extend(struct vigil_agent *a, const struct vigil_event *in,
+					struct vigil_event *extended, const struct vigil_process **anc)
+{
+	if (!a->opts.ancestors && !a->opts.username_metadata && !a->opts.process_cred && !a->opts.redaction)
+		return in;
+	*extended = *in;
+	extended->nancestors = agent_ancestors(a, in, anc, MAX_ANCESTORS);
+	extended->ancestors = extended->nancestors ? anc : NULL;
+	extended->binary_properties = a->opts.process_cred;
+	if (a->opts.username_metadata) {
+		extended->user_name = agent_user_name;
+		extended->user_ctx = a;
+	}
+	if (a->opts.redaction) {
+		extended->arguments = agent_redacted_arguments;
+		extended->user_ctx = a;
+	}
+	return extended;
+}
+
 void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 {
 	const struct vigil_process *anc[MAX_ANCESTORS];
 	struct vigil_event extended;
-	const struct vigil_event *ev = in;
+	const struct vigil_event *ev = extend(a, in, &extended, anc);
 	struct vigil_msg *msg;
 	uint64_t seq = 0;
 	bool rules, json_line;
-
-	/* the optional process fields, when asked for: on a copy, the caller's is const */
-	if (a->opts.ancestors || a->opts.username_metadata || a->opts.process_cred || a->opts.redaction) {
-		extended = *in;
-		extended.nancestors = agent_ancestors(a, in, anc, MAX_ANCESTORS);
-		extended.ancestors = extended.nancestors ? anc : NULL;
-		extended.binary_properties = a->opts.process_cred;
-		if (a->opts.username_metadata) {
-			extended.user_name = agent_user_name;
-			extended.user_ctx = a;
-		}
-		if (a->opts.redaction) {
-			extended.arguments = agent_redacted_arguments;
-			extended.user_ctx = a;
-		}
-		ev = &extended;
-	}
 
 	vigil_metrics__count_event(a->metrics, ev);
 	if (ev->type == VIGIL_EVENT_EXEC)

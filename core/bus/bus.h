@@ -272,7 +272,7 @@ typedef int (*vigil_ctl_handler)(const struct vigil_ctl_peer *peer, const void *
  * and writable by root alone (created so if missing); the socket is mode 0600 (0660 with a
  * read group), and a failed chmod or chown stops the start. tcp://: only 127.x.x.x, [::1]
  * or localhost. opts may be NULL. NULL + errno, the reason logged. */
-VIGIL_API struct vigil_ctl_server *vigil_ctl_server__start(const char *url, const struct vigil_ctl_server_opts *opts,
+VIGIL_API struct vigil_ctl_server *vigil_ctl_server__open(const char *url, const struct vigil_ctl_server_opts *opts,
 							   vigil_ctl_handler handler, void *ctx);
 VIGIL_API uint64_t vigil_ctl_server__bad_requests(const struct vigil_ctl_server *s);
 /* Requests refused: from a VIGIL_CTL_DENIED peer, or that the handler refused (-EACCES). */

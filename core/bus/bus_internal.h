@@ -59,7 +59,7 @@ int bus_ctl_unix_start(struct vigil_ctl_server *s);
 int bus_ctl_unix_request(const char *path, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms);
 
 /* ctl_nn.c: the same over nanomsg for tcp://. */
-int bus_ctl_nn_start(struct vigil_ctl_server *s);
+int bus_ctl_nn_open(struct vigil_ctl_server *s);
 void bus_ctl_nn_close(struct vigil_ctl_server *s);
 int bus_ctl_nn_request(const char *url, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms);
 

@@ -57,7 +57,7 @@ void bus_ctl_answer(struct vigil_ctl_server *s, const struct vigil_ctl_peer *pee
 		error_reply(reply, strerror(-err));
 }
 
-struct vigil_ctl_server *vigil_ctl_server__start(const char *url, const struct vigil_ctl_server_opts *opts,
+struct vigil_ctl_server *vigil_ctl_server__open(const char *url, const struct vigil_ctl_server_opts *opts,
 						  vigil_ctl_handler handler, void *ctx)
 {
 	struct vigil_ctl_server *s = calloc(1, sizeof(*s));
@@ -80,7 +80,7 @@ struct vigil_ctl_server *vigil_ctl_server__start(const char *url, const struct v
 		err = -ENOMEM;
 		goto err_out;
 	}
-	err = bus_ipc_path(url) ? bus_ctl_unix_start(s) : bus_ctl_nn_start(s);
+	err = bus_ipc_path(url) ? bus_ctl_unix_start(s) : bus_ctl_nn_open(s);
 	if (err)
 		goto err_out;
 	return s;

@@ -43,7 +43,7 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-int bus_ctl_nn_start(struct vigil_ctl_server *s)
+int bus_ctl_nn_open(struct vigil_ctl_server *s)
 {
 	int timeout = CTL_POLL_MS;
 	int err;

@@ -81,39 +81,16 @@ static void print_text(json_t *list)
 
 static int list(const char *control, bool json)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	struct vigil_buf reply = {0};
-	const msgpack_object *ok;
-	msgpack_unpacked up;
+	static const char request[] = "\x81\xa3" "cmd" "\xab" "policy_list";	/* {"cmd": "policy_list"} */
+	struct cli_reply reply;
 	json_t *sensors = NULL;
-	size_t off = 0;
 	char *text;
-	int err, rc = 1;
+	int rc;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 1);
-	msgpack_pack_str_with_body(&pk, "cmd", 3);
-	msgpack_pack_str_with_body(&pk, "policy_list", 11);
-	err = vigil_ctl_request(control, sb.data, sb.size, &reply, 10000);
-	msgpack_sbuffer_destroy(&sb);
-	if (err) {
-		fprintf(stderr, "vigil sensors: no answer from the agent at %s: %s\n", control,
-			err == -ETIMEDOUT ? "timed out (is vigild running?)" : strerror(-err));
-		return 1;
-	}
-	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, reply.data, reply.len, &off) != MSGPACK_UNPACK_SUCCESS) {
-		fprintf(stderr, "vigil sensors: malformed reply\n");
+	rc = cli_request("sensors", control, request, sizeof(request) - 1, 10000, &reply);
+	if (rc)
 		goto out;
-	}
-	ok = vigil_msgpack_get(&up.data, "ok");
-	if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
-		fprintf(stderr, "vigil sensors: the agent refused the request\n");
-		goto out;
-	}
-	sensors = sensor_list(vigil_msgpack_get(&up.data, "policies"));
+	sensors = sensor_list(vigil_msgpack_get(reply.root, "policies"));
 	if (json) {
 		/* ListSensorsResponse {sensors: [SensorStatus]} in protojson */
 		json_t *resp = json_pack("{s:O}", "sensors", sensors);
@@ -126,11 +103,9 @@ static int list(const char *control, bool json)
 	} else {
 		print_text(sensors);
 	}
-	rc = 0;
 out:
 	json_decref(sensors);
-	msgpack_unpacked_destroy(&up);
-	vigil_buf_free(&reply);
+	cli_reply_free(&reply);
 	return rc;
 }
 

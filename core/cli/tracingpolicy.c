@@ -29,6 +29,38 @@ static void pack_str(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
+/* One field of a request. A field with no key is an option not given and is left out: the
+ * map's header counts the table, so it cannot disagree with the fields packed. */
+struct tp_field {
+	const char *key;
+	const char *str;	/* a string of len bytes; NULL: the value is num */
+	size_t len;
+	uint64_t num;
+};
+
+static struct tp_field field_str(const char *key, const char *s)
+{
+	return (struct tp_field){.key = key, .str = s, .len = s ? strlen(s) : 0};
+}
+
+static void pack_fields(msgpack_packer *pk, const struct tp_field *f, size_t n)
+{
+	size_t i, count = 0;
+
+	for (i = 0; i < n; i++)
+		count += f[i].key != NULL;
+	msgpack_pack_map(pk, count);
+	for (i = 0; i < n; i++) {
+		if (!f[i].key)
+			continue;
+		pack_str(pk, f[i].key);
+		if (f[i].str)
+			msgpack_pack_str_with_body(pk, f[i].str, f[i].len);
+		else
+			msgpack_pack_uint64(pk, f[i].num);
+	}
+}
+
 static void print_policies(const struct tp_opts *o, const msgpack_object *reply)
 {
 	if (o->json) {
@@ -127,17 +159,13 @@ static int tp_add(const struct tp_opts *o, int argc, char **argv, msgpack_packer
 		fprintf(stderr, "vigil tracingpolicy: cannot read %s: %s\n", argv[0], strerror(errno));
 		return 1;
 	}
-	msgpack_pack_map(pk, o->mode ? 4 : 3);
-	pack_str(pk, "cmd");
-	pack_str(pk, "policy_add");
-	pack_str(pk, "file");
-	pack_str(pk, argv[0]);
-	pack_str(pk, "yaml");
-	msgpack_pack_str_with_body(pk, yaml, len);
-	if (o->mode) {
-		pack_str(pk, "mode");
-		pack_str(pk, o->mode);
-	}
+	const struct tp_field fields[] = {
+		field_str("cmd", "policy_add"),
+		field_str("file", argv[0]),
+		{.key = "yaml", .str = yaml, .len = len},
+		field_str(o->mode ? "mode" : NULL, o->mode),
+	};
+	pack_fields(pk, fields, VIGIL_ARRAY_SIZE(fields));
 	free(yaml);
 	rc = request(o, sb, NULL);
 	if (!rc)
@@ -154,17 +182,14 @@ static int tp_named(const struct tp_opts *o, const char *cmd, int argc, char **a
 		fprintf(stderr, "usage: vigil tracingpolicy %s NAME%s\n", cmd + 7, set_mode ? " enforce|monitor" : "");
 		return 2;
 	}
-	msgpack_pack_map(pk, set_mode ? 3 : 2);
-	pack_str(pk, "cmd");
-	pack_str(pk, cmd);
-	pack_str(pk, "name");
-	pack_str(pk, argv[0]);
-	if (set_mode) {
-		if (strcmp(argv[1], "enforce") && strcmp(argv[1], "monitor"))
-			return cli_bad_value("tracingpolicy set-mode", "mode", argv[1]);
-		pack_str(pk, "mode");
-		pack_str(pk, argv[1]);
-	}
+	if (set_mode && strcmp(argv[1], "enforce") && strcmp(argv[1], "monitor"))
+		return cli_bad_value("tracingpolicy set-mode", "mode", argv[1]);
+	const struct tp_field fields[] = {
+		field_str("cmd", cmd),
+		field_str("name", argv[0]),
+		field_str(set_mode ? "mode" : NULL, set_mode ? argv[1] : NULL),
+	};
+	pack_fields(pk, fields, VIGIL_ARRAY_SIZE(fields));
 	return request(o, sb, NULL);
 }
 
@@ -180,19 +205,13 @@ static int tp_list_value(const struct tp_opts *o, const char *cmd, int argc, cha
 			values ? " [-o text|json]" : add ? " VALUE [--ttl SECONDS]" : " VALUE");
 		return 2;
 	}
-	msgpack_pack_map(pk, 2 + !values + (add && o->ttl >= 0));
-	pack_str(pk, "cmd");
-	pack_str(pk, cmd);
-	pack_str(pk, "list");
-	pack_str(pk, argv[0]);
-	if (!values) {
-		pack_str(pk, "value");
-		pack_str(pk, argv[1]);
-	}
-	if (add && o->ttl >= 0) {
-		pack_str(pk, "ttl");
-		msgpack_pack_uint64(pk, (uint64_t)o->ttl);
-	}
+	const struct tp_field fields[] = {
+		field_str("cmd", cmd),
+		field_str("list", argv[0]),
+		field_str(values ? NULL : "value", values ? NULL : argv[1]),
+		{.key = add && o->ttl >= 0 ? "ttl" : NULL, .num = (uint64_t)o->ttl},
+	};
+	pack_fields(pk, fields, VIGIL_ARRAY_SIZE(fields));
 	return request(o, sb, values ? print_values : NULL);
 }
 
@@ -289,9 +308,9 @@ int cmd_tracingpolicy(int argc, char **argv)
 	if (!strcmp(sub, "add")) {
 		rc = tp_add(&o, argc - optind, argv + optind, &pk, &sb);
 	} else if (!strcmp(sub, "list")) {
-		msgpack_pack_map(&pk, 1);
-		pack_str(&pk, "cmd");
-		pack_str(&pk, "policy_list");
+		const struct tp_field list = field_str("cmd", "policy_list");
+
+		pack_fields(&pk, &list, 1);
 		rc = request(&o, &sb, print_policies);
 	} else if (!strncmp(subcommands[i].cmd, "policy_list_", 12)) {
 		rc = tp_list_value(&o, subcommands[i].cmd, argc - optind, argv + optind, &pk, &sb);

@@ -284,6 +284,16 @@ static void put_pod(struct encode_tree *t, const struct vigil_pod *pod)
 		encode_tree_kv_str(t, "workload_kind", pod->workload_kind);
 }
 
+/* process_credentials: the ids, then securebits, caps and user_ns when cred_extra. */
+static void put_credentials(struct encode_tree *t, const struct vigil_process *p, bool cred_extra)
+{
+	encode_tree_str(t, "process_credentials");
+	encode_tree_map(t, 8 + (cred_extra ? cred_extra_count(p) : 0));
+	encode_tree_cred_ids(t, &p->creds);
+	if (cred_extra)
+		put_cred_extra(t, p);
+}
+
 /* Tetragon's Process message, fields in proto order; pod: the pod it runs in, or NULL. */
 static void put_process(struct encode_tree *t, const char *key, const struct vigil_process *p,
 			const struct vigil_pod *pod)
@@ -347,11 +357,7 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 		put_ns(t, p, nns);
 	if (p->tid)
 		encode_tree_kv_u32(t, "tid", p->tid);
-	encode_tree_str(t, "process_credentials");
-	encode_tree_map(t, 8 + (cred_extra ? cred_extra_count(p) : 0));
-	encode_tree_cred_ids(t, &p->creds);
-	if (cred_extra)
-		put_cred_extra(t, p);
+	put_credentials(t, p, cred_extra);
 	if (props)
 		put_binary_properties(t, p, &bp);
 	if (user && user[0]) {

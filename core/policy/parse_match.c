@@ -165,7 +165,7 @@ static int v_caps(struct policy_ctx *c, const struct match *m, yaml_node_t *v, c
 {
 	uint64_t mask;
 
-	if (policy_parse_cap_mask(s, &mask))
+	if (vigil_policy_parse_cap_mask(s, &mask))
 		return policy_error(c, v, "value \"%s\" is not a capability mask (a number, or CAP_ names joined by "
 				    "commas)", s);
 	return 0;

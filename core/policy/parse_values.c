@@ -176,7 +176,7 @@ int policy_cap_lookup(const char *name, unsigned int *cap)
 	return -ENOENT;
 }
 
-int policy_parse_cap_mask(const char *s, uint64_t *mask)
+int vigil_policy_parse_cap_mask(const char *s, uint64_t *mask)
 {
 	char name[64];
 	const char *end;

@@ -155,6 +155,11 @@ VIGIL_API const char *vigil_op_name(enum vigil_op op);
 
 /* One matchArgs / matchReturnArgs entry. Values stay strings here; the compiler converts
  * them for the argument's type (this parser has already checked that they convert). */
+/* kernel_cap_t values as matchArgs give them: a number, or CAP_* names joined by commas. The
+ * parser checks values with it and the compiler (core/sensors) converts them with it, so a
+ * value that parses converts. Returns 0 or -EINVAL. */
+int vigil_policy_parse_cap_mask(const char *s, uint64_t *mask);
+
 struct vigil_match_arg {
 	uint32_t index;			/* an index that one of the hook's args declares */
 	uint32_t arg_slot;		/* position of that arg in the hook's args[] (resolved) */

@@ -251,8 +251,7 @@ int policy_arg_int(enum vigil_arg_type t, const char *s, uint64_t *out);
 
 /* A capability name, case-insensitive: CAP_CHOWN, ..., and Tetragon's DAC_OVERRIDE. */
 int policy_cap_lookup(const char *name, unsigned int *cap);
-/* kernel_cap_t values: a number, or CAP_* names joined by commas. */
-int policy_parse_cap_mask(const char *s, uint64_t *mask);
+/* kernel_cap_t values: vigil_policy_parse_cap_mask (policy.h). */
 
 /* Namespace type names. exact: the CRD's spelling (Uts, PidForChildren); otherwise any case. */
 int policy_ns_lookup(const char *name, bool exact, enum vigil_ns_kind *out);

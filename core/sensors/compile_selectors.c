@@ -10,7 +10,6 @@
 
 #include <bpf/btf.h>
 
-#include "../policy/policy_internal.h"	/* the value checkers the parser used */
 #include "sensors_internal.h"
 
 /* The kernel side reads these enums' values as its own. */
@@ -429,7 +428,7 @@ static int compile_ints(struct compile_ctx *ctx, enum vigil_arg_type type, const
 	for (i = 0; i < m->nvalues; i++) {
 		uint64_t v;
 
-		if (cap_set_type(type) ? policy_parse_cap_mask(m->values[i], &v) : parse_value(m->values[i], &v))
+		if (cap_set_type(type) ? vigil_policy_parse_cap_mask(m->values[i], &v) : parse_value(m->values[i], &v))
 			return bad_value(ctx, m->pos, m->values[i]);
 		f->values[i] = v;
 	}

@@ -195,6 +195,17 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 	}
 }
 
+/* A raw_syscalls hook's slot in the dispatcher's table, in the rodata the load freezes. */
+static void take_dispatch_slot(struct sensor *s, const struct compiled_hook *h)
+{
+	s->nr = h->cfg.syscall_nr;
+	if (s->dispatch_ref && !h->attach_alone)
+		s->slot = dispatch_reserve(s->nr);
+	if (s->slot < 0)	/* table full, pinned or no dispatcher: alone on raw_syscalls */
+		s->mech = MECH_RAW_SYSCALL_RAW_TP;
+	s->skel->rodata->cfg.dispatch_slot = s->slot < 0 ? 0 : (uint32_t)s->slot + 1;
+}
+
 int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader, uint32_t wakeup_batch,
 		struct sensor **out, char *why, size_t why_size)
 {
@@ -245,14 +256,8 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		bpf_map__set_max_entries(s->skel->maps.vg_sys_exit, 1);
 	}
 	memcpy((void *)&s->skel->rodata->cfg, &h->cfg, sizeof(h->cfg));
-	if (h->mech == MECH_RAW_SYSCALL_DISPATCH) {
-		s->nr = h->cfg.syscall_nr;
-		if (s->dispatch_ref && !h->attach_alone)
-			s->slot = dispatch_reserve(s->nr);
-		if (s->slot < 0)	/* table full, pinned or no dispatcher: alone on raw_syscalls */
-			s->mech = MECH_RAW_SYSCALL_RAW_TP;
-		s->skel->rodata->cfg.dispatch_slot = s->slot < 0 ? 0 : (uint32_t)s->slot + 1;
-	}
+	if (h->mech == MECH_RAW_SYSCALL_DISPATCH)
+		take_dispatch_slot(s, h);
 	s->skel->rodata->wakeup_batch = wakeup_batch;
 	size_selector_maps(s->skel, h);
 	err = set_attach_target(s, h);

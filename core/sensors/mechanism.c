@@ -399,9 +399,10 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	int nr = syscall_nr(name), params, err;
 
 	if (nr < 0)
-		return sensor_error(ctx, hook->call_pos, -ENOENT, "unknown syscall \"%s\" on x86-64", hook->call);
-	snprintf(out->target, sizeof(out->target), "__x64_sys_%s", name);
-	snprintf(out->function_name, sizeof(out->function_name), "__x64_sys_%s", name);
+		return sensor_error(ctx, hook->call_pos, -ENOENT, "unknown syscall \"%s\" on %s", hook->call,
+				    syscall_arch_name);
+	snprintf(out->target, sizeof(out->target), "%s%s", syscall_sym_prefix, name);
+	snprintf(out->function_name, sizeof(out->function_name), "%s%s", syscall_sym_prefix, name);
 	out->cfg.syscall_nr = nr;
 	params = btf_func_params(ctx, out->target);
 

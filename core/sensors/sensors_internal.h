@@ -129,6 +129,10 @@ int syscall_nr(const char *name);
 int syscall_nth(size_t i);
 /* The bare syscall name of a kprobe call ("sys_openat" -> "openat"), or NULL. */
 const char *syscall_base_name(const char *call);
+/* The syscall wrappers' symbol prefix of the build architecture ("__x64_sys_", "__arm64_sys_")
+ * and its name in messages ("x86-64", "arm64"). */
+extern const char syscall_sym_prefix[];
+extern const char syscall_arch_name[];
 
 /* One field of a tracepoint's format file. */
 struct tp_field {

@@ -1,7 +1,12 @@
-/* syscalls.c - x86-64 syscall names and numbers (from the kernel headers at build time). */
+/* syscalls.c - the build architecture's syscall names and numbers (from the kernel headers at
+ * build time, core/sensors/CMakeLists.txt). */
 #include <string.h>
 
 #include "sensors_internal.h"
+#include "syscall_arch.h"
+
+const char syscall_sym_prefix[] = SYSCALL_SYM_PREFIX;
+const char syscall_arch_name[] = SYSCALL_ARCH_NAME;
 
 static const struct {
 	const char *name;
@@ -12,7 +17,7 @@ static const struct {
 
 const char *syscall_base_name(const char *call)
 {
-	static const char *const prefixes[] = {"__x64_sys_", "__ia32_sys_", "sys_"};
+	static const char *const prefixes[] = {SYSCALL_SYM_PREFIX, "__ia32_sys_", "sys_"};
 	size_t i;
 
 	for (i = 0; i < VIGIL_ARRAY_SIZE(prefixes); i++)

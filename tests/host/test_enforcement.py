@@ -20,44 +20,8 @@ MARKER = os.path.join(vh.PROGS, "marker")
 SETNS = os.path.join(vh.PROGS, "setns_self")
 
 
-SIGNAL_POLICY = """\
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "signal-usr1"
-spec:
-  tracepoints:
-  - subsystem: "sched"
-    event: "sched_process_exec"
-    raw: true
-    args:
-    - index: 2
-      type: "linux_binprm"
-    selectors:
-    - matchArgs:
-      - index: 2
-        operator: "Equal"
-        values: ["%s"]
-      matchActions:
-      - action: Signal
-        argSig: 10
-"""
-
-
 def run(*argv):
     return subprocess.run(list(argv), capture_output=True, text=True).returncode
-
-
-def connect_errno(addr):
-    import socket
-    s = socket.socket()
-    try:
-        s.connect(addr)
-        return 0
-    except OSError as e:
-        return e.errno
-    finally:
-        s.close()
 
 
 @vh.require_root
@@ -84,7 +48,7 @@ class Enforcement(unittest.TestCase):
         shutil.copy(MARKER, cls.signalled)
         sig_policy = os.path.join(t, "signal.yaml")
         with open(sig_policy, "w") as f:
-            f.write(SIGNAL_POLICY % cls.signalled)
+            f.write(vh.exec_policy("signal-usr1", cls.signalled, "action: Signal\nargSig: 10"))
         with vh.Agent("--tracing-policy-dir", POLICIES, "--tracing-policy", local, "--tracing-policy", sig_policy,
                       outputs=("json",)) as agent:
             c = agent.control
@@ -94,7 +58,7 @@ class Enforcement(unittest.TestCase):
             cls.rc_signalled = run(cls.signalled, os.path.join(t, "signalled.marker"))
             cls.rc_setns_ns = run("unshare", "--pid", "--fork", "--kill-child", SETNS)
             cls.rc_setns_host = run(SETNS)
-            cls.connect_enforced = connect_errno(("127.0.0.2", 9))
+            cls.connect_enforced = vh.connect_errno(("127.0.0.2", 9))
             # a kernel list extended at run time: allowed before, killed after
             cls.rc_later1 = run(cls.denied_later, cls.m["later1"])
             cls.add_value = subprocess.run([vh.VIGIL, "tp", "add-value", "denied-binaries", cls.denied_later,
@@ -107,7 +71,7 @@ class Enforcement(unittest.TestCase):
             for name in ("detect-container-escape", "deny-outbound-local"):
                 subprocess.run([vh.VIGIL, "tp", "set-mode", name, "monitor", "--control", c], check=True)
             cls.rc_setns_monitor = run("unshare", "--pid", "--fork", "--kill-child", SETNS)
-            cls.connect_monitored = connect_errno(("127.0.0.2", 9))
+            cls.connect_monitored = vh.connect_errno(("127.0.0.2", 9))
             cls.rc_shadow = run("cat", "/etc/shadow")
             cls.rc_hostname = run("cat", "/etc/hostname")
             cls.events = agent.events("json")
@@ -216,7 +180,6 @@ class Enforcement(unittest.TestCase):
         paths = [e["args"][0]["string_arg"] for e in self.policy_events("monitor-sensitive-files")]
         self.assertIn("/etc/shadow", paths)
         self.assertNotIn("/etc/hostname", paths)
-
 
 
 EXIT_KILL_POLICY = """\

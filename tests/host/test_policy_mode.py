@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -22,32 +21,7 @@ MARKER = os.path.join(vh.PROGS, "marker")
 
 
 def kill_policy(name, binary, mode=None):
-    options = ""
-    if mode:
-        options = 'options:\n- name: "policy-mode"\n  value: "%s"\n' % mode
-    body = options + textwrap.dedent("""\
-        tracepoints:
-        - subsystem: "sched"
-          event: "sched_process_exec"
-          raw: true
-          args:
-          - index: 2
-            type: "linux_binprm"
-          selectors:
-          - matchArgs:
-            - index: 2
-              operator: "Equal"
-              values: ["%s"]
-            matchActions:
-            - action: Sigkill
-        """) % binary
-    return textwrap.dedent("""\
-        apiVersion: cilium.io/v1alpha1
-        kind: TracingPolicy
-        metadata:
-          name: "%s"
-        spec:
-        """) % name + textwrap.indent(body, "  ")
+    return vh.exec_policy(name, binary, "action: Sigkill", mode)
 
 
 @vh.require_root
@@ -72,19 +46,8 @@ class DefaultPolicyMode(unittest.TestCase):
         self.rules = os.path.join(self.tmp, "rules")
         os.mkdir(self.rules)
         with open(os.path.join(self.rules, "kill_victim.lua"), "w") as f:
-            f.write(textwrap.dedent("""\
-                return {
-                  name = "mode_kill_victim",
-                  desc = "kill() of the victim",
-                  priority = "critical",
-                  tags = { "test" },
-                  output = "victim %%proc.pid",
-                  events = { "process_exec" },
-                  on_event = function(ev)
-                    if ev["process.binary"] == "%s" then kill(ev["process.pid"]) end
-                  end,
-                }
-                """ % self.bins["victim"]))
+            f.write(vh.kill_rule("mode_kill_victim", "kill() of the victim", "victim %proc.pid",
+                                 self.bins["victim"]))
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -12,7 +12,6 @@ import errno
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,18 +52,6 @@ def caps_of(pid):
     return out
 
 
-def connect_errno(addr):
-    s = socket.socket()
-    s.settimeout(2)
-    try:
-        s.connect(addr)
-        return 0
-    except OSError as e:
-        return e.errno
-    finally:
-        s.close()
-
-
 def run(*argv, **kw):
     return subprocess.run(list(argv), capture_output=True, text=True, **kw)
 
@@ -93,36 +80,10 @@ class Privileges(unittest.TestCase):
         rules = os.path.join(t, "rules")
         os.mkdir(rules)
         with open(os.path.join(rules, "kill_victim.lua"), "w") as f:
-            f.write(textwrap.dedent("""\
-                return {
-                  name = "kill_victim",
-                  desc = "kill() of the victim, whoever runs it",
-                  priority = "critical",
-                  tags = { "test" },
-                  output = "victim %%proc.pid killed",
-                  events = { "process_exec" },
-                  on_event = function(ev)
-                    if ev["process.binary"] == "%s" then kill(ev["process.pid"]) end
-                  end,
-                }
-                """ % cls.victim))
+            f.write(vh.kill_rule("kill_victim", "kill() of the victim, whoever runs it", "victim %proc.pid killed",
+                                 cls.victim))
         files = {
-            "tp_btf": policy("cap-tp-btf", """\
-                tracepoints:
-                - subsystem: "sched"
-                  event: "sched_process_exec"
-                  raw: true
-                  args:
-                  - index: 2
-                    type: "linux_binprm"
-                  selectors:
-                  - matchArgs:
-                    - index: 2
-                      operator: "Equal"
-                      values: ["%s"]
-                    matchActions:
-                    - action: Sigkill
-                """ % cls.miner),
+            "tp_btf": vh.exec_policy("cap-tp-btf", cls.miner, "action: Sigkill"),
             "raw_syscalls": policy("cap-raw-syscalls", """\
                 kprobes:
                 - call: "sys_mkdir"
@@ -187,7 +148,7 @@ class Privileges(unittest.TestCase):
             cls.rc_mkdir_deny = run(*mk, os.path.join(t, "deny-x")).returncode
             cls.mkdir_ok = run(*mk, os.path.join(t, "ok-x"))
             cls.rc_uprobe = run(UPROBE, "7", "capcheck").returncode
-            cls.connect = connect_errno(("127.0.0.3", 9))
+            cls.connect = vh.connect_errno(("127.0.0.3", 9), timeout=2)
             # another user's process: kill() needs CAP_KILL
             cls.victim_run = run("setpriv", "--reuid", str(cls.uid), "--regid", str(cls.uid), "--clear-groups",
                                  cls.victim, "20", timeout=30)

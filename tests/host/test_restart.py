@@ -28,49 +28,6 @@ import vigilhost as vh  # noqa: E402
 MARKER = os.path.join(vh.PROGS, "marker")
 USER = "vigilrst"
 
-KILL_POLICY = """\
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "kill-restart-miner"
-spec:
-  tracepoints:
-  - subsystem: "sched"
-    event: "sched_process_exec"
-    raw: true
-    args:
-    - index: 2
-      type: "linux_binprm"
-    selectors:
-    - matchArgs:
-      - index: 2
-        operator: "Equal"
-        values: ["%s"]
-      matchActions:
-      - action: Sigkill
-"""
-
-# observes only: never pinned
-WATCH_POLICY = """\
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "watch-restart-marker"
-spec:
-  tracepoints:
-  - subsystem: "sched"
-    event: "sched_process_exec"
-    raw: true
-    args:
-    - index: 2
-      type: "linux_binprm"
-    selectors:
-    - matchArgs:
-      - index: 2
-        operator: "Equal"
-        values: ["%s"]
-"""
-
 
 def run(*argv):
     return subprocess.run(list(argv), capture_output=True, text=True).returncode
@@ -140,7 +97,7 @@ class RestartWithoutKeep(unittest.TestCase):
         shutil.copy(MARKER, cls.miner)
         kill_yaml = os.path.join(cls.tmp, "kill.yaml")
         with open(kill_yaml, "w") as f:
-            f.write(KILL_POLICY % cls.miner)
+            f.write(vh.exec_policy("kill-restart-miner", cls.miner, "action: Sigkill"))
         with vh.Agent("--tracing-policy", kill_yaml, outputs=("json",)) as a1:
             m = os.path.join(cls.tmp, "alive.marker")
             cls.alive = (run(cls.miner, m), os.path.exists(m))
@@ -216,9 +173,9 @@ class KeepEnforcing(unittest.TestCase):
         kill_yaml = os.path.join(cls.tmp, "kill.yaml")
         watch_yaml = os.path.join(cls.tmp, "watch.yaml")
         with open(kill_yaml, "w") as f:
-            f.write(KILL_POLICY % cls.miner)
+            f.write(vh.exec_policy("kill-restart-miner", cls.miner, "action: Sigkill"))
         with open(watch_yaml, "w") as f:
-            f.write(WATCH_POLICY % cls.watched)
+            f.write(vh.exec_policy("watch-restart-marker", cls.watched))  # observes only: never pinned
         args = ("--keep-enforcing", "--pin-dir", cls.pin, "--tracing-policy", kill_yaml,
                 "--tracing-policy", watch_yaml)
         subprocess.run(["useradd", "-M", "-s", "/bin/sh", USER], capture_output=True)

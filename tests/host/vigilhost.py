@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import unittest
 
@@ -168,3 +169,52 @@ def of_type(events, key):
 
 def find(events, key, pred):
     return [e[key] for e in events if key in e and pred(e[key])]
+
+
+def exec_policy(name, binary, action=None, mode=None):
+    """A TracingPolicy that selects the exec of one binary: sched_process_exec as a raw
+    tracepoint, linux_binprm's path Equal to binary. action: the matchActions entry as YAML
+    lines ("action: Sigkill", "action: Signal\\nargSig: 10"), None to only observe; mode: the
+    policy-mode option ("enforce", "monitor"), None for the agent's default."""
+    lines = ["apiVersion: cilium.io/v1alpha1", "kind: TracingPolicy", "metadata:",
+             '  name: "%s"' % name, "spec:"]
+    if mode:
+        lines += ["  options:", '  - name: "policy-mode"', '    value: "%s"' % mode]
+    lines += ["  tracepoints:", '  - subsystem: "sched"', '    event: "sched_process_exec"',
+              "    raw: true", "    args:", "    - index: 2", '      type: "linux_binprm"',
+              "    selectors:", "    - matchArgs:", "      - index: 2", '        operator: "Equal"',
+              '        values: ["%s"]' % binary]
+    if action:
+        first, *rest = action.splitlines()
+        lines += ["      matchActions:", "      - " + first] + ["        " + line for line in rest]
+    return "\n".join(lines) + "\n"
+
+
+def connect_errno(addr, timeout=None):
+    """The errno a TCP connect to addr fails with, 0 when it succeeds."""
+    s = socket.socket()
+    s.settimeout(timeout)
+    try:
+        s.connect(addr)
+        return 0
+    except OSError as e:
+        return e.errno
+    finally:
+        s.close()
+
+
+def kill_rule(name, desc, output, binary):
+    """A Lua rule (rules/lua's form) that kill()s every exec of binary."""
+    return textwrap.dedent("""\
+        return {
+          name = "%s",
+          desc = "%s",
+          priority = "critical",
+          tags = { "test" },
+          output = "%s",
+          events = { "process_exec" },
+          on_event = function(ev)
+            if ev["process.binary"] == "%s" then kill(ev["process.pid"]) end
+          end,
+        }
+        """) % (name, desc, output, binary)

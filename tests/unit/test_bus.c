@@ -74,7 +74,7 @@ static void start(struct fixture *f, int64_t read_gid)
 {
 	struct vigil_ctl_server_opts o = {.sz = sizeof(o), .read_gid = read_gid};
 
-	f->srv = vigil_ctl_server__start(f->url, &o, echo, f);
+	f->srv = vigil_ctl_server__open(f->url, &o, echo, f);
 	assert_non_null(f->srv);
 }
 
@@ -189,12 +189,12 @@ static void test_a_directory_others_can_write_is_refused(void **state)
 	struct vigil_ctl_server_opts o = {.sz = sizeof(o), .read_gid = -1};
 
 	assert_int_equal(chmod(f->dir, 0775), 0);
-	assert_null(vigil_ctl_server__start(f->url, &o, echo, f));
+	assert_null(vigil_ctl_server__open(f->url, &o, echo, f));
 	assert_int_equal(errno, EPERM);
 	assert_null(vigil_pub__open(f->url, 0660));
 	assert_int_equal(errno, EPERM);
 	assert_int_equal(chmod(f->dir, 0702), 0);
-	assert_null(vigil_ctl_server__start(f->url, &o, echo, f));
+	assert_null(vigil_ctl_server__open(f->url, &o, echo, f));
 	assert_int_equal(errno, EPERM);
 	assert_int_equal(chmod(f->dir, 0700), 0);
 	start(f, -1);
@@ -210,7 +210,7 @@ static void test_a_missing_directory_is_created_root_only_writable(void **state)
 	snprintf(sub, sizeof(sub), "%s/a/b", f->dir);
 	snprintf(path, sizeof(path), "%s/control.sock", sub);
 	snprintf(url, sizeof(url), "ipc://%s", path);
-	s = vigil_ctl_server__start(url, NULL, echo, f);
+	s = vigil_ctl_server__open(url, NULL, echo, f);
 	assert_non_null(s);
 	assert_int_equal(stat(sub, &st), 0);
 	assert_int_equal(st.st_mode & 022, 0);
@@ -224,11 +224,11 @@ static void test_tcp_is_refused_beyond_loopback(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_null(vigil_ctl_server__start("tcp://0.0.0.0:0", NULL, echo, f));
+	assert_null(vigil_ctl_server__open("tcp://0.0.0.0:0", NULL, echo, f));
 	assert_int_equal(errno, EINVAL);
-	assert_null(vigil_ctl_server__start("tcp://*:5999", NULL, echo, f));
+	assert_null(vigil_ctl_server__open("tcp://*:5999", NULL, echo, f));
 	assert_int_equal(errno, EINVAL);
-	assert_null(vigil_ctl_server__start("tcp://eth0:5999", NULL, echo, f));
+	assert_null(vigil_ctl_server__open("tcp://eth0:5999", NULL, echo, f));
 	assert_int_equal(errno, EINVAL);
 }
 

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	pub = vigil_pub__open(argv[1], 0660);
-	ctl = pub ? vigil_ctl_server__start(argv[2], NULL, reply_with_file, &canned) : NULL;
+	ctl = pub ? vigil_ctl_server__open(argv[2], NULL, reply_with_file, &canned) : NULL;
 	if (!ctl) {
 		fprintf(stderr, "osq_fake_agent: cannot bind: %s\n", strerror(errno));
 		goto out;
