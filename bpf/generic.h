@@ -15,6 +15,7 @@
 #endif
 
 #include "process.h"
+#include "generic_kobj.h"
 
 #define VG_MAX_ARGS 5
 #define VG_MAX_RESOLVE_STEPS 8	/* fields in a data entry's resolve path ("mm.owner.real_parent.pid") */
@@ -75,6 +76,7 @@ enum vg_class {
 	VG_CLASS_SOCKADDR,	/* struct vg_sockaddr */
 	VG_CLASS_CRED,		/* struct vg_cred */
 	VG_CLASS_SKB,		/* struct vg_skb: a vg_sock's fields first, so socket filters read both */
+	VG_CLASS_KOBJ,		/* struct vg_kobj: a kernel object's summary (generic_kobj.h) */
 };
 
 /* The captured form of each argument type: both sides agree through this one table. */
@@ -86,7 +88,11 @@ static inline enum vg_class vg_arg_class(unsigned int type)
 	case VG_ARG_DATA_LOC:
 	case VG_ARG_CHAR_BUF:
 	case VG_ARG_NET_DEVICE:	/* its name */
+	case VG_ARG_CHAR_IOVEC:
+	case VG_ARG_IOV_ITER:
+	case VG_ARG_CONST_BUF:
 		return VG_CLASS_STRING;
+	case VG_ARG_KIOCB:
 	case VG_ARG_FD:
 	case VG_ARG_FILE:
 	case VG_ARG_PATH:
@@ -97,11 +103,20 @@ static inline enum vg_class vg_arg_class(unsigned int type)
 	case VG_ARG_SOCKET:
 		return VG_CLASS_SOCK;
 	case VG_ARG_SOCKADDR:
+	case VG_ARG_SOCKADDR_UN:
 		return VG_CLASS_SOCKADDR;
 	case VG_ARG_CRED:
 		return VG_CLASS_CRED;
 	case VG_ARG_SKB:
 		return VG_CLASS_SKB;
+	case VG_ARG_BPF_ATTR:
+	case VG_ARG_BPF_PROG:
+	case VG_ARG_BPF_MAP:
+	case VG_ARG_PERF_EVENT:
+	case VG_ARG_USER_NAMESPACE:
+	case VG_ARG_LOAD_INFO:
+	case VG_ARG_MODULE:
+		return VG_CLASS_KOBJ;
 	default:
 		return VG_CLASS_INT;
 	}

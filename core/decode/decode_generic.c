@@ -133,6 +133,11 @@ static int decode_arg(const struct vg_generic_record *r, size_t data_len, unsign
 		a->cred_caps = (struct vigil_caps){c.cap_permitted, c.cap_effective, c.cap_inheritable};
 		break;
 	}
+	case VG_CLASS_KOBJ:
+		if (len < sizeof(struct vg_kobj))
+			return a->flags & VIGIL_ARG_ERROR ? 0 : -EBADMSG;
+		decode_kobj(data, &a->kobj);
+		break;
 	}
 	return 0;
 }

@@ -35,4 +35,8 @@ struct vigil_process *decode_stand_in(struct vigil_decoder *d, uint32_t pid, uin
 /* A policy hook record (bpf/generic.h). Same contract as vigil_decoder__record. */
 int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev);
 
+/* A captured struct vg_kobj (bpf/generic_kobj.h, at least its size at data) into out; the
+ * name borrows the record. */
+void decode_kobj(const void *data, struct vigil_kobj_info *out);
+
 #endif

@@ -187,6 +187,21 @@ struct vigil_sockaddr_info {
 	const char *path;		/* AF_UNIX, borrowed */
 };
 
+/* A kernel object an argument names (bpf_attr, bpf_prog, bpf_map, perf_event,
+ * user_namespace, module, load_info): which fields mean something follows the type. */
+struct vigil_kobj_info {
+	uint32_t type;			/* bpf prog type, bpf map type, perf event type */
+	uint32_t insn_cnt;
+	uint32_t key_size, value_size, max_entries;
+	int32_t level;			/* user namespace nesting, 0 for the host's */
+	uint32_t uid, gid, inum;
+	int sig_ok;			/* load_info: 1 / 0; -1 where the kernel does not say */
+	uint64_t config, probe_offset;
+	uint64_t taints;
+	const char *name;		/* borrowed, name_len bytes, not NUL-terminated */
+	size_t name_len;
+};
+
 /* One argument of a policy event, decoded. Pointers borrow the kernel record: valid only
  * while the event is being dispatched. Which member holds the value follows `type`. */
 struct vigil_event_arg {
@@ -203,6 +218,7 @@ struct vigil_event_arg {
 	struct vigil_sockaddr_info sockaddr;
 	struct vigil_creds creds;	/* cred */
 	struct vigil_caps cred_caps;
+	struct vigil_kobj_info kobj;	/* the kernel object types */
 };
 
 /* KprobeAction values (Tetragon's enum), reported as "KPROBE_ACTION_<NAME>". */

@@ -27,11 +27,6 @@ static int arg_type(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, 
 	err = policy_arg_type_lookup(s, &ap->a.type);
 	if (err)
 		return policy_error(c, value, "unknown argument type \"%s\"", s);
-	/* named in the CRD and in policy.h, but without a reader in the kernel side yet */
-	if (ap->a.type == VIGIL_ARG_CHAR_IOVEC)
-		return policy_error(c, value, "argument type \"%s\" is not supported yet", s);
-	if (ap->a.type > VIGIL_ARG_NET_DEVICE)
-		return policy_error(c, value, "argument type \"%s\" is not supported by vigil", s);
 	ap->a.type_name = strdup(s);
 	return ap->a.type_name ? 0 : policy_nomem(c);
 }

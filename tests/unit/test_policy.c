@@ -1224,10 +1224,14 @@ static void test_refuses_unknown_arg_type(void **state)
 		    "kprobes[0].args[0]: unknown argument type \"integer\"", 10, 13);
 }
 
-static void test_refuses_crd_type_vigil_lacks(void **state)
+static void test_kernel_object_arg_types_parse(void **state)
 {
-	check_error(HDR "  kprobes:\n  - call: bpf_check\n    args: [{index: 0, type: bpf_attr}]\n",
-		    "argument type \"bpf_attr\" is not supported by vigil", 8, 29);
+	struct vigil_policy *p = parse_ok(HDR "  kprobes:\n  - call: bpf_check\n"
+					  "    args: [{index: 1, type: bpf_attr}, {index: 0, type: load_info}]\n");
+
+	assert_int_equal(p->hooks[0].args[0].type, VIGIL_ARG_BPF_ATTR);
+	assert_int_equal(p->hooks[0].args[1].type, VIGIL_ARG_LOAD_INFO);
+	vigil_policy_free(p);
 }
 
 static void test_refuses_auto_on_kprobe(void **state)
@@ -1753,7 +1757,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_seventeen_tags),
 		cmocka_unit_test(test_refuses_too_many_arguments),
 		cmocka_unit_test(test_refuses_unknown_arg_type),
-		cmocka_unit_test(test_refuses_crd_type_vigil_lacks),
+		cmocka_unit_test(test_kernel_object_arg_types_parse),
 		cmocka_unit_test(test_refuses_auto_on_kprobe),
 		cmocka_unit_test(test_refuses_missing_type_on_lsm_arg),
 		cmocka_unit_test(test_refuses_arg_index_above_four),
