@@ -218,5 +218,13 @@ int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struc
 	} else {
 		ev->policy.action = strongest(r->actions);
 	}
+	/* a selector's GetUrl / DnsLookup (done by the agent) is the action Tetragon reports
+	 * when nothing stronger than Post was taken */
+	if (ev->policy.action == VIGIL_EVENT_ACTION_POST || ev->policy.action == VIGIL_EVENT_ACTION_UNKNOWN) {
+		for (i = 0; i < hook->ncanaries; i++)
+			if (hook->canaries[i].selector == r->selector)
+				ev->policy.action = hook->canaries[i].kind ? VIGIL_EVENT_ACTION_DNSLOOKUP
+									   : VIGIL_EVENT_ACTION_GETURL;
+	}
 	return 1;
 }

@@ -137,6 +137,14 @@ struct vigil_process {
  * sensor table, which keeps it after its policy is deleted until the reader has drained
  * the ring buffer past the deletion (records of a deleted policy may still be in flight):
  * see vigil_sensors__reap. */
+/* A GetUrl or DnsLookup action of a hook's selector: the agent makes the request when that
+ * selector matched (core/canary). */
+struct vigil_hook_canary {
+	uint32_t selector;
+	int kind;			/* enum vigil_canary_kind: 0 GetUrl, 1 DnsLookup */
+	const char *target;		/* argUrl / argFqdn, borrowed from the policy */
+};
+
 struct vigil_hook_info {
 	uint32_t id;
 	enum vigil_event_type type;	/* KPROBE, TRACEPOINT, LSM or UPROBE */
@@ -158,6 +166,8 @@ struct vigil_hook_info {
 	int return_type;		/* return probes: returnArg's type; 0 (nop) otherwise */
 	const char *const *selector_labels;	/* per selector, NULL where it has no `label` */
 	size_t nselectors;
+	const struct vigil_hook_canary *canaries;	/* every selector's, in order */
+	size_t ncanaries;
 };
 
 enum vigil_event_arg_flag {
@@ -227,6 +237,8 @@ enum vigil_event_action {
 	VIGIL_EVENT_ACTION_POST = 1,
 	VIGIL_EVENT_ACTION_SIGKILL = 3,
 	VIGIL_EVENT_ACTION_OVERRIDE = 5,
+	VIGIL_EVENT_ACTION_GETURL = 7,
+	VIGIL_EVENT_ACTION_DNSLOOKUP = 8,
 	VIGIL_EVENT_ACTION_NOPOST = 9,
 	VIGIL_EVENT_ACTION_SIGNAL = 10,
 };
