@@ -38,6 +38,11 @@
 #define VG_MAX_RET_FILTERS 5	/* matchReturnArgs entries per selector (as matchArgs) */
 #define VG_PENDING_MAX 256	/* calls of a return hook in flight at once (threads inside it) */
 #define VG_STACK_FRAMES 127	/* frames of one stack trace (Tetragon's PERF_MAX_STACK_DEPTH) */
+/* maxData: an argument's bytes beyond what its record holds go out first, in chunk records
+ * of VG_CHUNK_MAX bytes (struct vg_chunk_record), up to Tetragon's 327360 bytes */
+#define VG_MAX_DATA_BYTES 327360
+#define VG_CHUNK_MAX 8192	/* power of two */
+#define VG_MAX_CHUNKS ((VG_MAX_DATA_BYTES + VG_CHUNK_MAX - 1) / VG_CHUNK_MAX)
 
 /* How the program finds the hook's arguments (chosen with the mechanism). */
 enum vg_fetch {
@@ -142,6 +147,7 @@ struct vg_arg_spec {
 	__u8 steps_from_arg;	/* args with resolve: the walk starts at the argument, not the task */
 	__u8 return_copy;	/* char_buf of a return probe: room kept at entry, filled at the
 				 * return with as many bytes as the call returned */
+	__u8 max_data;		/* maxData: the whole buffer in chunk records, up to VG_MAX_DATA_BYTES */
 };
 
 enum vg_filter_kind {
@@ -433,7 +439,23 @@ struct vg_generic_record {
 	__u16 ustack_len;
 	__u16 ret_len;			/* a sock returnArg: its struct vg_sock, the last ret_len
 					 * bytes of the data area (0: ret_value holds the value) */
+	/* maxData arguments: the bytes the chunk records before this one carry (0: none, the
+	 * record's own bytes are the argument), and the buffer's size as the call gave it */
+	__u32 arg_full[VG_MAX_ARGS];
+	__u32 arg_orig[VG_MAX_ARGS];
 	char data[VG_DATA_MAX];
+};
+
+/* Part of a maxData argument (op VIGIL_OP_GENERIC_CHUNK): bytes [offset, offset + len) of
+ * argument `slot` of the record the same thread posts next at `event_ktime`. */
+struct vg_chunk_record {
+	struct vigil_msg_hdr hdr;
+	__u32 tid;
+	__u32 slot;
+	__u64 event_ktime;
+	__u32 offset;
+	__u32 len;
+	char data[VG_CHUNK_MAX];
 };
 
 #endif

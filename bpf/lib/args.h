@@ -291,6 +291,7 @@ static __always_inline __u32 capture_cred(struct generic_scratch *s, __u32 off, 
 }
 
 #include "args_kobj.h"
+#include "maxdata.h"
 
 /* A string or buffer argument. Returns bytes used (without a NUL). */
 static __always_inline __u32 capture_bytes(struct generic_scratch *s, void *ctx, __u32 off, __u32 slot)
@@ -318,9 +319,12 @@ static __always_inline __u32 capture_bytes(struct generic_scratch *s, void *ctx,
 			s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
 			return 0;
 		}
+		if (a->max_data)
+			note_big(s, slot, base, len, user, max);
 		if (len > max) {
 			len = max;
-			s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
+			if (!a->max_data)
+				s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
 		}
 		if (read_buf(dst, len & ARG_LEN_MASK, base, user)) {
 			s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
@@ -331,9 +335,12 @@ static __always_inline __u32 capture_bytes(struct generic_scratch *s, void *ctx,
 	if (a->type == VG_ARG_CHAR_BUF || a->type == VG_ARG_CONST_BUF) {
 		__u64 size = a->size_slot ? s->rec.arg_int[(a->size_slot - 1) & 7] : max;
 
+		if (a->max_data)
+			note_big(s, slot, ptr, size, a->user && !a->tp_inline, max);
 		if (size > max) {
 			size = max;
-			s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
+			if (!a->max_data)	/* with maxData the chunks carry the rest */
+				s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
 		}
 		if (a->return_copy)
 			return size & ARG_LEN_MASK;	/* the room; filled at the return */
@@ -461,6 +468,8 @@ static __always_inline void capture_args(struct generic_scratch *s, void *ctx)
 			break;
 		s->rec.arg_int[i] = fetch_raw(ctx, i);
 		s->rec.arg_flags[i] = 0;
+		s->rec.arg_full[i] = 0;
+		s->rec.arg_orig[i] = 0;
 	}
 	for (i = 0; i < VG_MAX_ARGS; i++) {
 		if (i >= cfg.nargs)

@@ -220,10 +220,12 @@ static void put_base64(struct encode_tree *t, const struct vigil_event_arg *a)
 	encode_base64(a->bytes, n, base64_sink, t);
 }
 
-/* vigil's record has no original size, so orig_size is the length we have. */
+/* orig_size: the size the call gave the buffer where the kernel side knew it (char_buf
+ * with a size argument, iov_iter), else the length we have. */
 static void put_bytes(struct encode_tree *t, const struct vigil_event_arg *a)
 {
 	size_t n = a->bytes ? a->len : 0;
+	size_t orig = a->orig_len > n ? a->orig_len : n;
 
 	if (a->flags & VIGIL_ARG_TRUNCATED) {
 		encode_tree_str(t, "truncated_bytes_arg");
@@ -231,7 +233,7 @@ static void put_bytes(struct encode_tree *t, const struct vigil_event_arg *a)
 		if (n) {
 			encode_tree_str(t, "bytes_arg");
 			put_base64(t, a);
-			put_kv_u64_text(t, "orig_size", n);
+			put_kv_u64_text(t, "orig_size", orig);
 		}
 	} else {
 		encode_tree_str(t, "bytes_arg");

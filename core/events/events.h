@@ -221,6 +221,7 @@ struct vigil_event_arg {
 	uint64_t value;			/* integers (sign-extended for signed types), caps, syscall ids */
 	const char *bytes;		/* strings, buffers, paths */
 	size_t len;
+	size_t orig_len;		/* buffers the kernel knew the size of: that size (>= len), else 0 */
 	uint32_t mode;			/* files and paths: i_mode (type and permission bits) */
 	uint32_t file_flags;
 	struct vigil_sock_info sock;	/* sock, socket; skb: its IP/TCP/UDP headers */

@@ -48,10 +48,6 @@ static int arg_max_data(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *val
 	err = policy_bool(c, value, "maxData", &ap->max_data);
 	ap->max_data_key = key;
 	ap->a.max_data = ap->max_data ? POLICY_MAX_DATA_BYTES : 0;
-	/* a record carries VG_ARG_STR_MAX bytes of one argument: more would be cut silently */
-	if (!err && ap->max_data)
-		err = policy_error(c, key, "maxData is not supported yet (vigil captures at most 4095 bytes of a "
-				   "buffer)");
 	return err;
 }
 

@@ -170,8 +170,18 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 			if (err)
 				return err;
 		}
-		if (a->max_data && a->max_data < spec->max_len)
-			spec->max_len = (uint16_t)a->max_data;
+		if (a->max_data) {
+			/* the record holds what it can; chunk records carry the rest (bpf/lib/maxdata.h) */
+			if (a->type != VIGIL_ARG_CHAR_BUF && a->type != VIGIL_ARG_CONST_BUF && a->type != VIGIL_ARG_IOV_ITER)
+				return sensor_error(ctx, a->pos, -EOPNOTSUPP,
+						    "maxData reads char_buf, const_buf and iov_iter arguments, not %s",
+						    vigil_arg_type_name(a->type));
+			if (hook->is_return)
+				return sensor_error(ctx, a->pos, -EOPNOTSUPP,
+						    "maxData on a return probe is not supported yet (the entry's "
+						    "pointer is gone when the record is posted)");
+			spec->max_data = 1;
+		}
 		if (a->return_copy && (!hook->is_return || a->type != VIGIL_ARG_CHAR_BUF || a->data))
 			return sensor_error(ctx, a->pos, -EOPNOTSUPP,
 					    "returnCopy reads a char_buf argument when the call returns: it needs "

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -69,7 +70,21 @@ POLICIES = {
         - index: 6
           type: "sockaddr_un"
         """),
+    "maxdata.yaml": policy("argtypes-maxdata", "sys_enter_pwrite64", """\
+        - index: 6
+          type: "char_buf"
+          sizeArgIndex: 8
+          maxData: true
+        - index: 7
+          type: "size_t"
+        """),
 }
+
+# maxData: 100 KB come out whole; past Tetragon's 327360 bytes the rest is cut, flagged and
+# counted. pwrite64 so that only these two writes reach the policy.
+BIG = bytes((i * 7 + i // 251) & 0xff for i in range(100 * 1024))
+HUGE = bytes((i * 13) & 0xff for i in range(400 * 1024))
+MAX_DATA = 327360
 
 
 class BpfAttr(ctypes.Structure):
@@ -123,6 +138,11 @@ class ArgTypes(unittest.TestCase):
                     c.connect(addr)
             listener.close()
             abstract.close()
+            with open(os.devnull, "wb") as null:
+                os.pwrite(null.fileno(), BIG, 0)
+                os.pwrite(null.fileno(), HUGE, 0)
+            time.sleep(0.5)
+            cls.status = agent.status()
             cls.events = agent.events("json")
 
     def policy_events(self, name):
@@ -155,6 +175,22 @@ class ArgTypes(unittest.TestCase):
         got = [ev["args"][0] for ev in evs]
         self.assertIn({"sockaddrun_arg": {"family": "AF_UNIX", "path": self.unix_path}}, got)
         self.assertIn({"sockaddrun_arg": {"family": "AF_UNIX", "path": "@" + MARK.decode()}}, got)
+
+    def test_max_data_carries_100_kb_whole(self):
+        evs = self.policy_events("maxdata.yaml")
+        whole = [ev for ev in evs if ev["args"][1] == {"size_arg": str(len(BIG))}]
+        self.assertEqual(len(whole), 1, [ev["args"][1] for ev in evs])
+        self.assertEqual(base64.b64decode(whole[0]["args"][0]["bytes_arg"]), BIG)
+
+    def test_max_data_past_the_limit_is_cut_flagged_and_counted(self):
+        evs = self.policy_events("maxdata.yaml")
+        cut = [ev["args"][0] for ev in evs if ev["args"][1] == {"size_arg": str(len(HUGE))}]
+        self.assertEqual(len(cut), 1)
+        t = cut[0]["truncated_bytes_arg"]
+        self.assertEqual(t["orig_size"], str(len(HUGE)))
+        self.assertEqual(base64.b64decode(t["bytes_arg"]), HUGE[:MAX_DATA])
+        c = self.status.get("counters", self.status)
+        self.assertGreaterEqual(c["events_degraded_arg_truncated"], 1, c)
 
 
 if __name__ == "__main__":

@@ -772,11 +772,11 @@ static void test_refuses_trailing_nul_on_char_buf_value(void **state)
 		    "values contains a NUL byte", 10, 56);
 }
 
-static void test_refuses_max_data(void **state)
+static void test_refuses_max_data_with_return_copy(void **state)
 {
-	check_error(HDR "  kprobes:\n  - call: sys_write\n"
-			"    args: [{index: 1, type: char_buf, maxData: true, sizeArgIndex: 3}]\n",
-		    "maxData is not supported yet", 8, 39);
+	check_error(HDR "  kprobes:\n  - call: sys_read\n"
+			"    args: [{index: 1, type: char_buf, maxData: true, returnCopy: true}]\n",
+		    "maxData cannot be combined with returnCopy", 8, 39);
 }
 
 static void test_alias_reuses_a_subtree(void **state)
@@ -1695,7 +1695,7 @@ int main(void)
 		cmocka_unit_test(test_tracepoint_match_index_falls_back_to_position),
 		cmocka_unit_test(test_override_error_may_be_positive_or_an_errno_name),
 		cmocka_unit_test(test_string_value_drops_one_trailing_nul),
-		cmocka_unit_test(test_refuses_max_data),
+		cmocka_unit_test(test_refuses_max_data_with_return_copy),
 		cmocka_unit_test(test_alias_reuses_a_subtree),
 		cmocka_unit_test(test_names_are_the_crd_spellings),
 		cmocka_unit_test(test_error_format_is_file_line_col_reason),

@@ -55,6 +55,7 @@ struct row {
 #define T_RETCOPY "tests/host/test_return_copy.py::"
 #define T_NET "tests/host/test_net_args.py::"
 #define T_ARGTYPES "tests/host/test_arg_types.py::"
+#define T_CANARY "tests/host/test_canary.py::"
 
 /* ---- minimal hooks ---- */
 
@@ -223,8 +224,8 @@ static const struct row rows[] = {
 		 T_ENGINE "test_char_buf_with_size_argument_and_fd_resolved_to_its_file"),
 	HONOURED("args[].returnCopy", RET("    args: [{index: 1, type: char_buf, returnCopy: true}]\n"),
 		 T_RETCOPY "test_buffer_is_read_when_the_call_returns"),
-	REFUSED("args[].maxData", KP("    args: [{index: 1, type: char_buf, maxData: true}]\n"), "maxData",
-		"maxData is not supported yet"),
+	HONOURED("args[].maxData", KP("    args: [{index: 1, type: char_buf, maxData: true}]\n"),
+		 T_ARGTYPES "test_max_data_carries_100_kb_whole"),
 	HONOURED("args[].resolve", "  kprobes:\n  - {call: security_file_open, syscall: false, "
 		 "args: [{index: 0, type: uint64, resolve: f_inode.i_ino}]}\n", T_VM "10_kprobe_file_open.sh::resolve:"),
 	REFUSED("args[].resolve (tracepoint)", TP("    args: [{index: 6, type: int, resolve: f_inode}]\n"),
@@ -416,8 +417,11 @@ static const struct row rows[] = {
 	HONOURED("action: Sigkill", ACT("action: Sigkill"), T_ENFORCE "test_cryptominer_is_killed_before_running_one_instruction"),
 	HONOURED("action: Signal", ACT("action: Signal, argSig: SIGUSR1"), T_ENFORCE "test_signal_action_delivers_the_named_signal"),
 	HONOURED("action: Override", ACT("action: Override, argError: -1"), T_ENFORCE "test_connect_to_denied_address_fails_with_eperm"),
-	REFUSED("action: GetUrl", ACT("action: GetUrl, argUrl: http://x"), "GetUrl", "action GetUrl is not supported yet"),
-	REFUSED("action: DnsLookup", ACT("action: DnsLookup, argFqdn: x.org"), "DnsLookup", "action DnsLookup is not supported yet"),
+	HONOURED("action: GetUrl", ACT("action: GetUrl, argUrl: http://x"), T_CANARY "test_get_url_reaches_the_listener"),
+	/* the agent's client speaks plain HTTP */
+	REFUSED("action: GetUrl, argUrl: https", ACT("action: GetUrl, argUrl: https://x"), "https://x",
+		"argUrl: https is not supported"),
+	HONOURED("action: DnsLookup", ACT("action: DnsLookup, argFqdn: x.org"), T_CANARY "test_dns_lookup_reaches_the_responder"),
 	HONOURED("action: TrackSock", ACT("action: TrackSock, argSock: 0"), T_NET "test_tracked_sock_reports_its_owner"),
 	HONOURED("action: UntrackSock", ACT("action: UntrackSock, argSock: 0"), T_VM "32_sock_tracking.sh::action: \"UntrackSock\""),
 	REFUSED("action: NotifyEnforcer", ACT("action: NotifyEnforcer, argError: -1"), "NotifyEnforcer",

@@ -70,11 +70,13 @@ spec:
     - matchBinaries: [{operator: "In", values: ["$KOBJS"]}]
 YAML
 
-# Tetragon's example hooks find_module_sections, which 6.1's compiler inlined: take the first
-# function of the module loader that still takes the load_info and exists here
+# Tetragon's example hooks find_module_sections, which 6.1's compiler inlined (as it did
+# every static function of kernel/module/main.c that takes the load_info): take the first
+# that exists here, the loader's functions in other files after it (module_sig_check runs
+# before the name is read: too early)
 LOADINFO_CALL= LOADINFO_INDEX=
-# (module_sig_check comes before the name is read: too early)
-for cand in find_module_sections:1 layout_and_allocate:0 simplify_symbols:1 apply_relocations:1 post_relocation:1; do
+for cand in find_module_sections:1 layout_and_allocate:0 check_modstruct_version:0 layout_symtab:1 \
+	add_kallsyms:1 mod_sysfs_setup:1; do
 	if grep -q "^${cand%:*}\b" /sys/kernel/tracing/available_filter_functions; then
 		LOADINFO_CALL=${cand%:*} LOADINFO_INDEX=${cand#*:}
 		break
