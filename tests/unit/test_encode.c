@@ -2300,6 +2300,28 @@ static void test_compact_path_truncate_shows_path(void **ctx)
 	assert_string_equal(compact_ev(s), "📝 truncate my-node /usr/bin/curl /var/log/auth.log");
 }
 
+/* tetra's bpf and perf lines: the kernel object's fields in one span */
+static void test_compact_bpf_load_map_and_perf_event(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "bpf_check");
+	a = add_arg(s, VIGIL_ARG_BPF_ATTR);
+	a->kobj = (struct vigil_kobj_info){ .type = 2, .insn_cnt = 12, .name = "probe", .name_len = 5 };
+	assert_string_equal(compact_ev(s), "🐝 bpf_load my-node /usr/bin/curl BPF_PROG_TYPE_KPROBE probe instruction count 12");
+	kprobe_on(s, "security_bpf_map_create");
+	a = add_arg(s, VIGIL_ARG_BPF_MAP);
+	a->kobj = (struct vigil_kobj_info){ .type = 1, .key_size = 4, .value_size = 8, .max_entries = 16,
+					    .name = "m", .name_len = 1 };
+	assert_string_equal(compact_ev(s),
+			    "🗺 bpf_map_create my-node /usr/bin/curl BPF_MAP_TYPE_HASH m key size 4 value size 8 max entries 16");
+	kprobe_on(s, "security_perf_event_alloc");
+	a = add_arg(s, VIGIL_ARG_PERF_EVENT);
+	a->kobj = (struct vigil_kobj_info){ .type = 1, .name = "vfs_read", .name_len = 8 };
+	assert_string_equal(compact_ev(s), "🐝 perf_event_alloc my-node /usr/bin/curl PERF_TYPE_SOFTWARE vfs_read");
+}
+
 static void test_compact_other_kprobe_names_function(void **ctx)
 {
 	struct state *s = *ctx;
@@ -2903,6 +2925,7 @@ int main(void)
 		T(test_compact_tcp_sendmsg_without_args),
 		T(test_compact_file_permission_by_mask),
 		T(test_compact_mmap_names_protection),
+		T(test_compact_bpf_load_map_and_perf_event),
 		T(test_compact_path_truncate_shows_path),
 		T(test_compact_other_kprobe_names_function),
 		T(test_compact_prefix_must_be_whole),
