@@ -150,7 +150,15 @@ class Canary(unittest.TestCase):
                     time.sleep(0.1)
                 cls.loop_rc = loop.wait()
                 cls.loop_secs = time.monotonic() - t0
-                time.sleep(1.0)
+                # the reader may still be behind the loop (a sanitizer build): wait until every
+                # record is decoded or counted lost, and the counters' snapshot shows it
+                def caught_up():
+                    c = agent.status()
+                    c = c.get("counters", c)
+                    done = c["canary_requested"] + c["kernel_ringbuf_full"] >= LOOPS + 2
+                    return done and c["events_policy"] >= c["canary_requested"]
+                wait_until(caught_up, timeout=60)
+                cls.settle_secs = time.monotonic() - t0 - cls.loop_secs
                 cls.status = agent.status()
                 cls.events = agent.events("json", settle=1.0)
         finally:
@@ -179,13 +187,16 @@ class Canary(unittest.TestCase):
         c = self.status["counters"] if "counters" in self.status else self.status
         # one token went on the first GET; refill is PER_MINUTE a minute over the loop and
         # the settle after it, plus one for rounding
-        bound = BURST + int((self.loop_secs + 2.5) * PER_MINUTE / 60) + 1
+        bound = BURST + int((self.loop_secs + self.settle_secs + 2) * PER_MINUTE / 60) + 1
         self.assertLessEqual(len(self.http.paths), bound, (len(self.http.paths), self.loop_secs))
         self.assertGreaterEqual(len(self.http.paths), 2)
         # the events still flow, every one decoded (the bus subscriber here may drop some,
         # counted, when it cannot keep up): the limit is on the requests, not the events
-        self.assertGreaterEqual(c["events_policy"], LOOPS + 2, c)
-        self.assertEqual(c["canary_requested"], LOOPS + 2, c)
+        # every trigger asked, unless the ring buffer lost its record (counted)
+        self.assertLessEqual(c["canary_requested"], LOOPS + 2, c)
+        self.assertGreaterEqual(c["canary_requested"] + c["kernel_ringbuf_full"], LOOPS + 2, c)
+        self.assertGreater(c["canary_requested"], LOOPS // 2, c)
+        self.assertEqual(c["events_policy"], c["canary_requested"], c)
         self.assertEqual(c["canary_rate_limited"] + c["canary_queue_full"],
                          c["canary_requested"] - c["canary_sent"] - c["canary_failed"], c)
         self.assertEqual(c["canary_sent"], len(self.http.paths) + len(self.dns.names), c)
