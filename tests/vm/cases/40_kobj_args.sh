@@ -2,7 +2,8 @@
 # 40_kobj_args - the kernel object argument types on kprobes, on a stock kernel: bpf_check's
 # attr (type: "bpf_attr"), security_bpf_prog (type: "bpf_prog"), security_bpf_map_alloc
 # (type: "bpf_map"), security_perf_event_alloc (type: "perf_event"), cap_capable's namespace
-# (type: "user_namespace"), tty_write (type: "kiocb", type: "iov_iter"), and a module load
+# (type: "user_namespace"), tty_write (type: "kiocb", type: "iov_iter" with maxData: a
+# 6000-byte write comes out whole), and a module load
 # and unload: do_init_module and free_module (type: "module"), find_module_sections
 # (type: "load_info"). Each comes out under Tetragon's key with the values kobjs and the
 # module gave the kernel.
@@ -66,6 +67,7 @@ spec:
       type: "kiocb"
     - index: 1
       type: "iov_iter"
+      maxData: true
     selectors:
     - matchBinaries: [{operator: "In", values: ["$KOBJS"]}]
 YAML
@@ -132,6 +134,10 @@ expect_event "$K"' == "cap_capable" and .process_kprobe.args[0].user_ns_arg.leve
 	and .process_kprobe.args[0].user_ns_arg.ns.is_host == true'
 expect_event "$K"' == "tty_write" and .process_kprobe.args[0].file_arg.path == "/dev/ttyS0"
 	and (.process_kprobe.args[1].bytes_arg | @base64d) == "vigil-kobjs-tty\n"'
+# maxData: the 6000-byte write whole (a record holds 4095), a..z repeated then a newline
+expect_event "$K"' == "tty_write" and (.process_kprobe.args[1].bytes_arg | @base64d | length) == 6000
+	and (.process_kprobe.args[1].bytes_arg | @base64d | .[0:30]) == "abcdefghijklmnopqrstuvwxyzabcd"
+	and (.process_kprobe.args[1].bytes_arg | @base64d | .[5980:6000]) == "abcdefghijklmnopqrs\n"'
 expect_event '.process_kprobe.function_name == "'$LOADINFO_CALL'"'
 info "crc7 load_info: $(echo "$MATCH" | jq -c .process_kprobe.args[0])"
 expect_event '.process_kprobe.function_name == "'$LOADINFO_CALL'"

@@ -2,8 +2,9 @@
  * with a name the vm case looks for: a BPF array map "vg_vm_map" (key 4, value 8, 2
  * entries), a socket filter "vg_vm_prog" of 2 instructions (bpf_check sees its attr,
  * security_bpf_prog the program), a kprobe perf event on "vfs_read" (security_perf_event_alloc),
- * a capability check inside a new user namespace (cap_capable's user_namespace), and one
- * line on the console tty (tty_write's kiocb and iov_iter). Exits 0 when every step worked. */
+ * a capability check inside a new user namespace (cap_capable's user_namespace), and on
+ * the serial tty one short line and one of 6000 bytes (tty_write's kiocb and iov_iter, and
+ * maxData past a record's 4095 bytes). Exits 0 when every step worked. */
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
@@ -81,5 +82,17 @@ int main(void)
 		rc = 1;
 	if (tty < 0 || write(tty, "vigil-kobjs-tty\n", 16) != 16)
 		rc = 1;
+	/* then one write past a record's 4095 bytes, for maxData: 6000 bytes, a pattern the
+	 * case rebuilds, ending in a newline */
+	{
+		static char big[6000];
+		size_t i;
+
+		for (i = 0; i < sizeof(big) - 1; i++)
+			big[i] = (char)('a' + i % 26);
+		big[sizeof(big) - 1] = '\n';
+		if (tty < 0 || write(tty, big, sizeof(big)) != (ssize_t)sizeof(big))
+			rc = 1;
+	}
 	return rc;
 }
