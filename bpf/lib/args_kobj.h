@@ -140,6 +140,10 @@ struct iov_iter___old {
 	const struct iovec *iov;
 } __attribute__((preserve_access_index));
 
+struct iov_iter___new {
+	const struct iovec *__iov;
+} __attribute__((preserve_access_index));
+
 /* The first segment of an iov_iter, as Tetragon reads one: a user buffer (ITER_UBUF, one
  * iovec in ITER_IOVEC) or a kernel one (ITER_KVEC); other kinds (pages) are not bytes in
  * memory we can read and report an error. Sets *base and *len; returns whether user memory. */
@@ -155,9 +159,10 @@ static __always_inline int iov_iter_segment(struct iov_iter *it, __u64 *base, __
 	if (kind == bpf_core_enum_value(enum iter_type, ITER_IOVEC)) {
 		const struct iovec *iov;
 
-		/* kernels before 6.4 call the iovec array `iov` (6.1: the vm lane) */
-		if (bpf_core_field_exists(it->__iov))
-			iov = BPF_CORE_READ(it, __iov);
+		/* kernels before 6.4 call the iovec array `iov` (6.1: the vm lane); both names
+		 * through flavours, so the object builds against either kernel's BTF */
+		if (bpf_core_field_exists(((struct iov_iter___new *)it)->__iov))
+			iov = BPF_CORE_READ((struct iov_iter___new *)it, __iov);
 		else
 			iov = BPF_CORE_READ((struct iov_iter___old *)it, iov);
 
