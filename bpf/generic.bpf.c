@@ -110,8 +110,10 @@ static __always_inline int select_act_post(struct generic_scratch *s, void *ctx,
 			count_error(VIGIL_KERR_PENDING_FULL);
 		return override;
 	}
-	if (post)
+	if (post) {
+		emit_chunks(s);	/* maxData arguments' bytes go first (bpf/lib/maxdata.h) */
 		post_record(s);
+	}
 	return override;
 }
 
@@ -370,6 +372,8 @@ static __always_inline void capture_destination(struct generic_scratch *s, struc
 			break;
 		s->rec.arg_int[i] = 0;
 		s->rec.arg_flags[i] = 0;
+		s->rec.arg_full[i] = 0;
+		s->rec.arg_orig[i] = 0;
 		s->rec.arg_off[i] = off;
 		s->rec.arg_len[i] = 0;
 		if (a->class == VG_CLASS_SOCKADDR) {

@@ -15,6 +15,7 @@
 #endif
 
 #include "process.h"
+#include "generic_kobj.h"
 
 #define VG_MAX_ARGS 5
 #define VG_MAX_RESOLVE_STEPS 8	/* fields in a data entry's resolve path ("mm.owner.real_parent.pid") */
@@ -37,6 +38,11 @@
 #define VG_MAX_RET_FILTERS 5	/* matchReturnArgs entries per selector (as matchArgs) */
 #define VG_PENDING_MAX 256	/* calls of a return hook in flight at once (threads inside it) */
 #define VG_STACK_FRAMES 127	/* frames of one stack trace (Tetragon's PERF_MAX_STACK_DEPTH) */
+/* maxData: an argument's bytes beyond what its record holds go out first, in chunk records
+ * of VG_CHUNK_MAX bytes (struct vg_chunk_record), up to Tetragon's 327360 bytes */
+#define VG_MAX_DATA_BYTES 327360
+#define VG_CHUNK_MAX 8192	/* power of two */
+#define VG_MAX_CHUNKS ((VG_MAX_DATA_BYTES + VG_CHUNK_MAX - 1) / VG_CHUNK_MAX)
 
 /* How the program finds the hook's arguments (chosen with the mechanism). */
 enum vg_fetch {
@@ -75,6 +81,7 @@ enum vg_class {
 	VG_CLASS_SOCKADDR,	/* struct vg_sockaddr */
 	VG_CLASS_CRED,		/* struct vg_cred */
 	VG_CLASS_SKB,		/* struct vg_skb: a vg_sock's fields first, so socket filters read both */
+	VG_CLASS_KOBJ,		/* struct vg_kobj: a kernel object's summary (generic_kobj.h) */
 };
 
 /* The captured form of each argument type: both sides agree through this one table. */
@@ -86,7 +93,11 @@ static inline enum vg_class vg_arg_class(unsigned int type)
 	case VG_ARG_DATA_LOC:
 	case VG_ARG_CHAR_BUF:
 	case VG_ARG_NET_DEVICE:	/* its name */
+	case VG_ARG_CHAR_IOVEC:
+	case VG_ARG_IOV_ITER:
+	case VG_ARG_CONST_BUF:
 		return VG_CLASS_STRING;
+	case VG_ARG_KIOCB:
 	case VG_ARG_FD:
 	case VG_ARG_FILE:
 	case VG_ARG_PATH:
@@ -97,11 +108,20 @@ static inline enum vg_class vg_arg_class(unsigned int type)
 	case VG_ARG_SOCKET:
 		return VG_CLASS_SOCK;
 	case VG_ARG_SOCKADDR:
+	case VG_ARG_SOCKADDR_UN:
 		return VG_CLASS_SOCKADDR;
 	case VG_ARG_CRED:
 		return VG_CLASS_CRED;
 	case VG_ARG_SKB:
 		return VG_CLASS_SKB;
+	case VG_ARG_BPF_ATTR:
+	case VG_ARG_BPF_PROG:
+	case VG_ARG_BPF_MAP:
+	case VG_ARG_PERF_EVENT:
+	case VG_ARG_USER_NAMESPACE:
+	case VG_ARG_LOAD_INFO:
+	case VG_ARG_MODULE:
+		return VG_CLASS_KOBJ;
 	default:
 		return VG_CLASS_INT;
 	}
@@ -127,6 +147,7 @@ struct vg_arg_spec {
 	__u8 steps_from_arg;	/* args with resolve: the walk starts at the argument, not the task */
 	__u8 return_copy;	/* char_buf of a return probe: room kept at entry, filled at the
 				 * return with as many bytes as the call returned */
+	__u8 max_data;		/* maxData: the whole buffer in chunk records, up to VG_MAX_DATA_BYTES */
 };
 
 enum vg_filter_kind {
@@ -418,7 +439,23 @@ struct vg_generic_record {
 	__u16 ustack_len;
 	__u16 ret_len;			/* a sock returnArg: its struct vg_sock, the last ret_len
 					 * bytes of the data area (0: ret_value holds the value) */
+	/* maxData arguments: the bytes the chunk records before this one carry (0: none, the
+	 * record's own bytes are the argument), and the buffer's size as the call gave it */
+	__u32 arg_full[VG_MAX_ARGS];
+	__u32 arg_orig[VG_MAX_ARGS];
 	char data[VG_DATA_MAX];
+};
+
+/* Part of a maxData argument (op VIGIL_OP_GENERIC_CHUNK): bytes [offset, offset + len) of
+ * argument `slot` of the record the same thread posts next at `event_ktime`. */
+struct vg_chunk_record {
+	struct vigil_msg_hdr hdr;
+	__u32 tid;
+	__u32 slot;
+	__u64 event_ktime;
+	__u32 offset;
+	__u32 len;
+	char data[VG_CHUNK_MAX];
 };
 
 #endif

@@ -267,6 +267,9 @@ static __always_inline __u32 capture_sockaddr(struct generic_scratch *s, __u32 o
 		read_buf((char *)out->addr, 16, ptr + 8, user);
 	} else if (family == AF_UNIX) {
 		read_buf(out->path, sizeof(out->path) - 1, ptr + 2, user);
+		/* an abstract name starts with a NUL: shown with "@" as ss(8) and Tetragon do */
+		if (!out->path[0] && out->path[1])
+			out->path[0] = '@';
 	}
 	out->port = bpf_ntohs(port);
 	return sizeof(*out);
@@ -287,6 +290,9 @@ static __always_inline __u32 capture_cred(struct generic_scratch *s, __u32 off, 
 	return sizeof(*out);
 }
 
+#include "args_kobj.h"
+#include "maxdata.h"
+
 /* A string or buffer argument. Returns bytes used (without a NUL). */
 static __always_inline __u32 capture_bytes(struct generic_scratch *s, void *ctx, __u32 off, __u32 slot)
 {
@@ -302,16 +308,43 @@ static __always_inline __u32 capture_bytes(struct generic_scratch *s, void *ctx,
 		ptr = (__u64)__builtin_preserve_access_index(&((struct net_device *)ptr)->name);
 	if (a->type == VG_ARG_DATA_LOC)	/* low 16 bits: offset in the record; high: length */
 		ptr = (__u64)ctx + (ptr & 0xffff);
-	if (a->type == VG_ARG_CHAR_BUF) {
+	if (a->type == VG_ARG_CHAR_IOVEC)
+		return capture_iovec(s, off, slot, ptr, a->size_slot ? s->rec.arg_int[(a->size_slot - 1) & 7] : 1, max,
+				     a->user);
+	if (a->type == VG_ARG_IOV_ITER) {
+		__u64 base = 0, len = 0;
+		int user = iov_iter_segment((struct iov_iter *)ptr, &base, &len);
+
+		if (user < 0) {
+			s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
+			return 0;
+		}
+		if (a->max_data)
+			note_big(s, slot, base, len, user, max);
+		if (len > max) {
+			len = max;
+			if (!a->max_data)
+				s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
+		}
+		if (read_buf(dst, len & ARG_LEN_MASK, base, user)) {
+			s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
+			return 0;
+		}
+		return len & ARG_LEN_MASK;
+	}
+	if (a->type == VG_ARG_CHAR_BUF || a->type == VG_ARG_CONST_BUF) {
 		__u64 size = a->size_slot ? s->rec.arg_int[(a->size_slot - 1) & 7] : max;
 
+		if (a->max_data)
+			note_big(s, slot, ptr, size, a->user && !a->tp_inline, max);
 		if (size > max) {
 			size = max;
-			s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
+			if (!a->max_data)	/* with maxData the chunks carry the rest */
+				s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
 		}
 		if (a->return_copy)
 			return size & ARG_LEN_MASK;	/* the room; filled at the return */
-		if (read_buf(dst, size & ARG_LEN_MASK, ptr, a->user)) {
+		if (read_buf(dst, size & ARG_LEN_MASK, ptr, a->user && !a->tp_inline)) {
 			s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
 			return 0;
 		}
@@ -336,6 +369,7 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 	__u32 o = *off, used = 0;
 
 	s->rec.arg_off[slot] = o;
+	_Static_assert(sizeof(struct vg_kobj) <= sizeof(struct vg_sockaddr), "the largest fixed form");
 	if (a->class != VG_CLASS_INT && o > DATA_OFF_LIMIT - sizeof(struct vg_sockaddr)) {
 		s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;	/* data area full */
 		s->rec.arg_len[slot] = 0;
@@ -347,7 +381,22 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 	case VG_ARG_DATA_LOC:
 	case VG_ARG_CHAR_BUF:
 	case VG_ARG_NET_DEVICE:
+	case VG_ARG_CHAR_IOVEC:
+	case VG_ARG_IOV_ITER:
+	case VG_ARG_CONST_BUF:
 		used = capture_bytes(s, ctx, o, slot);
+		break;
+	case VG_ARG_KIOCB:
+		used = capture_file(s, o, slot, raw ? BPF_CORE_READ((struct kiocb *)raw, ki_filp) : NULL);
+		break;
+	case VG_ARG_BPF_ATTR:
+	case VG_ARG_BPF_PROG:
+	case VG_ARG_BPF_MAP:
+	case VG_ARG_PERF_EVENT:
+	case VG_ARG_USER_NAMESPACE:
+	case VG_ARG_LOAD_INFO:
+	case VG_ARG_MODULE:
+		used = capture_kobj(s, o, slot, raw, a->type, a->user);
 		break;
 	case VG_ARG_FD:
 		used = capture_file(s, o, slot, fd_file(raw));
@@ -381,6 +430,7 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 		used = capture_skb(s, o, slot, (struct sk_buff *)raw);
 		break;
 	case VG_ARG_SOCKADDR:
+	case VG_ARG_SOCKADDR_UN:
 		used = capture_sockaddr(s, o, slot, raw, a->user);
 		break;
 	case VG_ARG_CRED:
@@ -418,6 +468,8 @@ static __always_inline void capture_args(struct generic_scratch *s, void *ctx)
 			break;
 		s->rec.arg_int[i] = fetch_raw(ctx, i);
 		s->rec.arg_flags[i] = 0;
+		s->rec.arg_full[i] = 0;
+		s->rec.arg_orig[i] = 0;
 	}
 	for (i = 0; i < VG_MAX_ARGS; i++) {
 		if (i >= cfg.nargs)

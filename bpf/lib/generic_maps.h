@@ -107,7 +107,18 @@ struct generic_scratch {
 	__u64 caps[VIGIL_CAPS_SLOTS];	/* current capabilities, enum vigil_caps_slot order */
 	__u64 sk[ARG_SLOT_MASK + 1];	/* each sock argument's kernel address (TrackSock's key); it
 					 * never enters the record */
+	/* maxData arguments: where the whole buffer is, for the chunk records */
+	__u64 big_ptr[VG_MAX_ARGS];
+	__u8 big_user[VG_MAX_ARGS];
 };
+
+/* 0 -> per-CPU room for one chunk record (maxData). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vg_chunk_record);
+} chunk_heap SEC(".maps");
 
 /* 0 -> per-CPU scratch: the record and lookup keys are far larger than the BPF stack. */
 struct {

@@ -274,6 +274,16 @@ static int start_services(struct vigil_agent *a)
 	/* after the policies: a rule's deny() reaches the kernel lists they declare */
 	int err = agent_rules_open(a);
 
+	if (!err) {
+		struct vigil_canary_opts co = { .sz = sizeof(co), .dns_server = a->opts.dns_lookup_server };
+
+		a->canary = vigil_canary__new(&co);
+		if (!a->canary) {
+			err = -errno;
+			pr_warn("agent: --dns-lookup-server %s: %s", co.dns_server ? co.dns_server : VIGIL_CANARY_DNS_DEFAULT,
+				err == -EINVAL ? "not ADDR:PORT" : strerror(-err));
+		}
+	}
 	if (!err)
 		err = start_metrics(a);
 	/* from here on the directories reload without a restart */
@@ -385,6 +395,7 @@ int agent_on_record(void *ctx, void *data, size_t size)
 		if (ev.type != VIGIL_EVENT_EXEC && ev.type != VIGIL_EVENT_EXIT)
 			vigil_sensors__count_event(a->sensors, ev.policy.hook->id);
 		agent_dispatch(a, &ev);
+		agent_canaries(a, &ev);
 		vigil_pod__put(ev.pod);
 		vigil_pod__put(ev.parent_pod);
 	}
@@ -516,6 +527,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_luahost__free(a->luahost);	/* joins the rules thread; its deny() reaches the sensors */
 	agent_rules_close(a);
 	vigil_sensors__free(a->sensors);	/* policy programs before the maps they share */
+	vigil_canary__free(a->canary);		/* after the reader: it submits */
 	vigil_sensors__set_record_sink(NULL, NULL);	/* the watch threads are gone */
 	while (a->user_n) {
 		free(a->user_q[a->user_head]);

@@ -76,6 +76,7 @@ struct vigil_agent_opts {
 	 * consumers that pull them over the control socket (events_read); NULL: no journal */
 	const char *journal_dir;
 	uint64_t journal_max_bytes;	/* --journal-max-mb; 0: VIGIL_JOURNAL_DEFAULT_BYTES */
+	const char *dns_lookup_server;	/* --dns-lookup-server: DnsLookup's resolver; NULL: 1.1.1.1:53 */
 };
 
 struct vigil_agent;

@@ -9,6 +9,7 @@
 
 #include "agent.h"
 #include "bus/bus.h"
+#include "canary/canary.h"
 #include "decode/decode.h"
 #include "encode/encode.h"
 #include "events/events.h"
@@ -77,6 +78,7 @@ struct vigil_agent {
 	struct vigil_metrics *metrics;		/* always: the control socket reads it too */
 	struct vigil_luahost *luahost;		/* --rules-dir, NULL for none */
 	struct vigil_pins *pins;		/* the bpffs directory of --keep-enforcing */
+	struct vigil_canary *canary;		/* GetUrl / DnsLookup requests (canaries.c) */
 
 	/* The pipeline's lock: the process cache and the decoder, whose entries the events being
 	 * dispatched point into. The reader holds it for each record; the Lua rules thread for a
@@ -125,6 +127,10 @@ struct vigil_agent {
 
 	atomic_bool stop;
 };
+
+/* The matched selector's GetUrl / DnsLookup actions of a policy event, queued for the
+ * canary worker (never blocks). Under pipe_lock. */
+void agent_canaries(struct vigil_agent *a, const struct vigil_event *ev);
 
 /* Drop every capability but the run-time set (privileges.c), in this thread, before any
  * other thread exists, so that every thread inherits the reduced sets. 0 or -errno. */

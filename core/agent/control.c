@@ -155,6 +155,21 @@ static void pack_output_counters(struct ctl_map *m, struct vigil_agent *a, struc
 	map_u64(m, "hook_ids_in_use", ss.ids_in_use);
 }
 
+/* GetUrl / DnsLookup (core/canary): asked for by a matching selector, made (answered or
+ * failed), and not made (the policy's rate limit, the full queue). */
+static void pack_canary_counters(struct ctl_map *m, struct vigil_agent *a)
+{
+	struct vigil_canary_stats cs = { 0 };
+
+	if (a->canary)
+		vigil_canary__stats(a->canary, &cs);
+	map_u64(m, "canary_requested", cs.requested);
+	map_u64(m, "canary_sent", cs.sent);
+	map_u64(m, "canary_failed", cs.failed);
+	map_u64(m, "canary_rate_limited", cs.rate_limited);
+	map_u64(m, "canary_queue_full", cs.queue_full);
+}
+
 static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 {
 	struct agent_counters c;
@@ -172,6 +187,7 @@ static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_bus_counters(&m, a);
 	pack_cache_counters(&m, &c);
 	pack_output_counters(&m, a, ctl);
+	pack_canary_counters(&m, a);
 	ctl_map_flush(&m, pk);
 }
 

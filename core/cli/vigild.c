@@ -92,6 +92,7 @@ enum {
 	OPT_DEFAULT_POLICY_MODE,
 	OPT_JOURNAL_DIR,
 	OPT_JOURNAL_MAX,
+	OPT_DNS_LOOKUP_SERVER,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -227,6 +228,7 @@ static const struct option options[] = {
 	{"rule-queue-len", required_argument, NULL, OPT_RULE_QUEUE},
 	{"journal-dir", required_argument, NULL, OPT_JOURNAL_DIR},
 	{"journal-max-mb", required_argument, NULL, OPT_JOURNAL_MAX},
+	{"dns-lookup-server", required_argument, NULL, OPT_DNS_LOOKUP_SERVER},
 	{"debug", no_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -288,6 +290,8 @@ static void usage_agent(FILE *f)
 		"                                 control socket (vigil getevents --reliable, vigil-forward)\n"
 		"      --journal-max-mb N         bound on the journal, 1-16384 (default 256); past it the oldest\n"
 		"                                 events go, counted (journal_evicted)\n"
+		"      --dns-lookup-server ADDR:PORT  where DnsLookup actions send their query (default\n"
+		"                                 1.1.1.1:53, as Tetragon; [v6]:PORT for IPv6)\n"
 		"  -d, --debug              debug messages\n",
 		VIGIL_BUS_DEFAULT_EVENTS, VIGIL_BUS_DEFAULT_CONTROL, VIGIL_SYSCONF_DIR, VIGIL_SYSCONF_DIR);
 }
@@ -590,6 +594,9 @@ static int parse_io_option(int c, struct vigil_agent_opts *o)
 		if (vigil_parse_long(optarg, 1, 16384, &v))
 			return bad_value("journal-max-mb", optarg);
 		o->journal_max_bytes = (uint64_t)v << 20;
+		return 0;
+	case OPT_DNS_LOOKUP_SERVER:
+		o->dns_lookup_server = optarg;	/* checked by the agent, which names it when bad */
 		return 0;
 	case OPT_NO_CAP_DROP: o->drop_privileges = false; return 0;
 	case OPT_CRI_ENDPOINT:

@@ -64,6 +64,7 @@ void vigil_decoder__free(struct vigil_decoder *d)
 		return;
 	vigil_process__free(d->unknown);
 	stack_symbols_free(d->stacks);
+	decode_chunks_free(d);
 	if (d->kallsyms_fd >= 0)
 		close(d->kallsyms_fd);
 	free(d);
@@ -255,6 +256,8 @@ static int decode_record(struct vigil_decoder *d, const void *data, size_t size,
 	case VIGIL_OP_GENERIC:
 		d->stats.policy++;
 		return decode_generic(d, data, size, ev);
+	case VIGIL_OP_GENERIC_CHUNK:
+		return decode_chunk(d, data, size);
 	case VIGIL_OP_EXIT:
 		if (size != sizeof(struct vigil_exit_record))
 			return decode_bad(d);
@@ -296,6 +299,7 @@ static const char *const degraded_names[VIGIL_DEGRADED_COUNT] = {
 	[VIGIL_DEGRADED_UNCACHED] = "uncached",
 	[VIGIL_DEGRADED_PROCESS_UNKNOWN] = "process_unknown",
 	[VIGIL_DEGRADED_PARENT_UNKNOWN] = "parent_unknown",
+	[VIGIL_DEGRADED_ARG_TRUNCATED] = "arg_truncated",
 };
 
 static const char *const dropped_names[VIGIL_DROPPED_COUNT] = {

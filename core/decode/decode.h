@@ -17,6 +17,8 @@ enum vigil_degraded_reason {
 	VIGIL_DEGRADED_UNCACHED,	/* "uncached": exec the full cache could not keep (flag uncached) */
 	VIGIL_DEGRADED_PROCESS_UNKNOWN,	/* "process_unknown": exit/policy event of a process not cached */
 	VIGIL_DEGRADED_PARENT_UNKNOWN,	/* "parent_unknown": exec/exit whose parent is not cached */
+	VIGIL_DEGRADED_ARG_TRUNCATED,	/* "arg_truncated": a maxData argument cut (past 327360
+					 * bytes, or a chunk the ring buffer lost) */
 	VIGIL_DEGRADED_COUNT,
 };
 

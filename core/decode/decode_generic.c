@@ -89,6 +89,7 @@ static int decode_arg(const struct vg_generic_record *r, size_t data_len, unsign
 	case VG_CLASS_STRING:
 		a->bytes = data;
 		a->len = len;
+		a->orig_len = r->arg_orig[i];
 		break;
 	case VG_CLASS_PATH: {
 		struct vg_path_hdr h;
@@ -133,8 +134,33 @@ static int decode_arg(const struct vg_generic_record *r, size_t data_len, unsign
 		a->cred_caps = (struct vigil_caps){c.cap_permitted, c.cap_effective, c.cap_inheritable};
 		break;
 	}
+	case VG_CLASS_KOBJ:
+		if (len < sizeof(struct vg_kobj))
+			return a->flags & VIGIL_ARG_ERROR ? 0 : -EBADMSG;
+		decode_kobj(data, &a->kobj);
+		break;
 	}
 	return 0;
+}
+
+/* maxData: the whole buffer from the chunk records that came before, when they all did;
+ * else the record's own bytes, flagged truncated. Either cut is counted. */
+static void take_chunks(struct vigil_decoder *d, const struct vg_generic_record *r, unsigned int i,
+			struct vigil_event_arg *a)
+{
+	const char *whole = NULL;
+
+	if (r->arg_full[i] > a->len && vg_arg_class((unsigned int)a->type) == VG_CLASS_STRING) {
+		whole = decode_chunks_take(d, r->tid, r->hdr.ktime, i, r->arg_full[i]);
+		if (whole) {
+			a->bytes = whole;
+			a->len = r->arg_full[i];
+		} else {
+			a->flags |= VIGIL_ARG_TRUNCATED;
+		}
+	}
+	if ((r->arg_full[i] || r->arg_orig[i] > a->len) && (a->flags & VIGIL_ARG_TRUNCATED))
+		d->stats.degraded[VIGIL_DEGRADED_ARG_TRUNCATED]++;
 }
 
 /* The record's stack traces, named. A stack area outside the record is malformed. */
@@ -186,6 +212,7 @@ int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struc
 		ev->policy.args[i].label = hook->args[i].label;
 		if (decode_arg(r, data_len, (unsigned int)i, hook->args[i].type, &ev->policy.args[i]))
 			return decode_bad(d);
+		take_chunks(d, r, (unsigned int)i, &ev->policy.args[i]);
 	}
 	if (decode_stacks(d, r, data_len, ev))
 		return decode_bad(d);
@@ -212,6 +239,14 @@ int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struc
 		ev->policy.monitored = true;
 	} else {
 		ev->policy.action = strongest(r->actions);
+	}
+	/* a selector's GetUrl / DnsLookup (done by the agent) is the action Tetragon reports
+	 * when nothing stronger than Post was taken */
+	if (ev->policy.action == VIGIL_EVENT_ACTION_POST || ev->policy.action == VIGIL_EVENT_ACTION_UNKNOWN) {
+		for (i = 0; i < hook->ncanaries; i++)
+			if (hook->canaries[i].selector == r->selector)
+				ev->policy.action = hook->canaries[i].kind ? VIGIL_EVENT_ACTION_DNSLOOKUP
+									   : VIGIL_EVENT_ACTION_GETURL;
 	}
 	return 1;
 }

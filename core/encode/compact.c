@@ -440,6 +440,9 @@ enum shape {
 	SHAPE_FILE_PERMISSION,	/* write or read by the mask in args[1], " <args[0] file>" */
 	SHAPE_MMAP,		/* "mmap-rwx" by the prot in args[1], " <args[0] file>" */
 	SHAPE_TRUNCATE,		/* " <args[0] path>" */
+	SHAPE_BPF_LOAD,		/* " <ProgType> <ProgName> instruction count N" of args[0] */
+	SHAPE_PERF_EVENT,	/* " <Type> <KprobeFunc>" of args[0] */
+	SHAPE_BPF_MAP,		/* " <MapType> <MapName> key size K value size V max entries M" */
 };
 
 static const struct {
@@ -466,6 +469,10 @@ static const struct {
 	{ "security_file_permission", "❓", "security_file_permission", SHAPE_FILE_PERMISSION },
 	{ "security_mmap_file", "❓", "security_mmap_file", SHAPE_MMAP },
 	{ "security_path_truncate", "❓", "security_path_truncate", SHAPE_TRUNCATE },
+	{ "bpf_check", "🐝", "bpf_load", SHAPE_BPF_LOAD },
+	{ "security_perf_event_alloc", "🐝", "perf_event_alloc", SHAPE_PERF_EVENT },
+	{ "security_bpf_map_alloc", "🗺", "bpf_map_create", SHAPE_BPF_MAP },
+	{ "security_bpf_map_create", "🗺", "bpf_map_create", SHAPE_BPF_MAP },
 };
 
 /* arch.CutSyscallPrefix: the prefixes of the architectures Tetragon supports */
@@ -569,6 +576,38 @@ static void put_kprobe_label(struct line *l, int form)
 	put_process(l);
 }
 
+/* The kernel object of args[0] as tetra prints the bpf and perf hooks, one cyan span. */
+static void put_kobj(struct line *l, enum shape shape)
+{
+	const char *m = shape == SHAPE_BPF_LOAD ? "bpf_attr_arg" : shape == SHAPE_PERF_EVENT ? "perf_event_arg"
+											   : "bpf_map_arg";
+	char path[40], num[96];
+	struct text a, c;
+
+#define FIELD(name) (snprintf(path, sizeof(path), "%s.%s", m, name), arg_str(l->m, 0, path))
+#define COUNT(name) (snprintf(path, sizeof(path), "%s.%s", m, name), arg_int(l->m, 0, path))
+	if (shape == SHAPE_BPF_LOAD) {
+		a = FIELD("ProgType"), c = FIELD("ProgName");
+		snprintf(num, sizeof(num), " instruction count %" PRId64, COUNT("InsnCnt"));
+	} else if (shape == SHAPE_PERF_EVENT) {
+		a = FIELD("Type"), c = FIELD("KprobeFunc");
+		num[0] = '\0';
+	} else {
+		int64_t k = COUNT("KeySize"), v = COUNT("ValueSize"), e = COUNT("MaxEntries");
+
+		a = FIELD("MapType"), c = FIELD("MapName");
+		snprintf(num, sizeof(num), " key size %" PRId64 " value size %" PRId64 " max entries %" PRId64, k, v, e);
+	}
+#undef FIELD
+#undef COUNT
+	color_on(l, CYAN);
+	put_text(l, a);
+	put_text(l, (struct text){ " ", 1 });
+	put_text(l, c);
+	put_text(l, (struct text){ num, strlen(num) });
+	color_off(l);
+}
+
 /* A known hook's arguments, in the shape tetra prints them. */
 static void put_kprobe_args(struct line *l, enum shape shape)
 {
@@ -637,6 +676,13 @@ static void put_kprobe_args(struct line *l, enum shape shape)
 		encode_put(&l->o, " ", 1);
 		if (n > 0)
 			put_cyan(l, arg_str(l->m, 0, "path_arg.path"));
+		break;
+	case SHAPE_BPF_LOAD:
+	case SHAPE_PERF_EVENT:
+	case SHAPE_BPF_MAP:
+		encode_put(&l->o, " ", 1);
+		if (n > 0)
+			put_kobj(l, shape);
 		break;
 	}
 }

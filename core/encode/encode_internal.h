@@ -246,6 +246,9 @@ void encode_tree_cred_ids(struct encode_tree *t, const struct vigil_creds *c);
 bool encode_arg_present(const struct vigil_event_arg *a);
 /* One KprobeArgument map; label (NULL or "" for none) is added after the value. */
 void encode_tree_arg(struct encode_tree *t, const struct vigil_event_arg *a, const char *label);
+/* The member (key and value) of the kernel object types and bpf_cmd (tree_kobj.c); false
+ * for any other type, with nothing written. */
+bool encode_tree_kobj(struct encode_tree *t, const struct vigil_event_arg *a);
 
 /* ---- text ---- */
 

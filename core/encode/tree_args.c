@@ -37,6 +37,8 @@ enum form {
 	FORM_SYSCALL,	/* syscall_id {id, abi} */
 	FORM_SKB,	/* skb_arg */
 	FORM_NET_DEV,	/* net_dev_arg {name} */
+	FORM_SOCKADDR_UN,	/* sockaddrun_arg, whatever the family */
+	FORM_KOBJ,	/* kernel objects and bpf_cmd: tree_kobj.c */
 };
 
 static const enum form forms[VIGIL_ARG_TYPE_COUNT] = {
@@ -56,6 +58,12 @@ static const enum form forms[VIGIL_ARG_TYPE_COUNT] = {
 	[VIGIL_ARG_CAP_INHERITABLE] = FORM_CAP_MASK,	[VIGIL_ARG_CAP_PERMITTED] = FORM_CAP_MASK,
 	[VIGIL_ARG_CAP_EFFECTIVE] = FORM_CAP_MASK,	[VIGIL_ARG_SOCKET] = FORM_SOCK,
 	[VIGIL_ARG_SKB] = FORM_SKB,			[VIGIL_ARG_NET_DEVICE] = FORM_NET_DEV,
+	[VIGIL_ARG_IOV_ITER] = FORM_BYTES,	[VIGIL_ARG_CONST_BUF] = FORM_BYTES,
+	[VIGIL_ARG_KIOCB] = FORM_FILE,		[VIGIL_ARG_SOCKADDR_UN] = FORM_SOCKADDR_UN,
+	[VIGIL_ARG_BPF_CMD] = FORM_KOBJ,	[VIGIL_ARG_BPF_ATTR] = FORM_KOBJ,
+	[VIGIL_ARG_BPF_PROG] = FORM_KOBJ,	[VIGIL_ARG_BPF_MAP] = FORM_KOBJ,
+	[VIGIL_ARG_PERF_EVENT] = FORM_KOBJ,	[VIGIL_ARG_USER_NAMESPACE] = FORM_KOBJ,
+	[VIGIL_ARG_LOAD_INFO] = FORM_KOBJ,	[VIGIL_ARG_MODULE] = FORM_KOBJ,
 };
 
 /* The oneof member of a capability mask: each policy type has its own (tetragon.proto
@@ -212,10 +220,12 @@ static void put_base64(struct encode_tree *t, const struct vigil_event_arg *a)
 	encode_base64(a->bytes, n, base64_sink, t);
 }
 
-/* vigil's record has no original size, so orig_size is the length we have. */
+/* orig_size: the size the call gave the buffer where the kernel side knew it (char_buf
+ * with a size argument, iov_iter), else the length we have. */
 static void put_bytes(struct encode_tree *t, const struct vigil_event_arg *a)
 {
 	size_t n = a->bytes ? a->len : 0;
+	size_t orig = a->orig_len > n ? a->orig_len : n;
 
 	if (a->flags & VIGIL_ARG_TRUNCATED) {
 		encode_tree_str(t, "truncated_bytes_arg");
@@ -223,7 +233,7 @@ static void put_bytes(struct encode_tree *t, const struct vigil_event_arg *a)
 		if (n) {
 			encode_tree_str(t, "bytes_arg");
 			put_base64(t, a);
-			put_kv_u64_text(t, "orig_size", n);
+			put_kv_u64_text(t, "orig_size", orig);
 		}
 	} else {
 		encode_tree_str(t, "bytes_arg");
@@ -373,12 +383,19 @@ static void put_net_dev(struct encode_tree *t, const struct vigil_event_arg *a)
 
 /* KprobeSockaddr {family, addr, port}; AF_UNIX is KprobeSockaddrUn {family, path}, the
  * path as the decoder gives it (abstract names already "@"-prefixed). */
-static void put_sockaddr(struct encode_tree *t, const struct vigil_sockaddr_info *sa)
+static void put_sockaddr(struct encode_tree *t, const struct vigil_sockaddr_info *sa, bool un)
 {
-	char addr[INET6_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN], num[12];
 	bool has_addr = addr_text(sa->family, sa->addr, addr), path = sa->path && sa->path[0];
 
-	if (sa->family == AF_UNIX) {
+	if (un && sa->family != AF_UNIX) {
+		/* a sockaddr_un argument whose family is not AF_UNIX: Tetragon's family name */
+		encode_tree_str(t, "sockaddrun_arg");
+		msgpack_pack_map(&t->pk, 1 + path);
+		encode_tree_kv_str(t, "family", number_name(families, VIGIL_ARRAY_SIZE(families), sa->family, num));
+		if (path)
+			encode_tree_kv_str(t, "path", sa->path);
+	} else if (sa->family == AF_UNIX) {
 		encode_tree_str(t, "sockaddrun_arg");
 		msgpack_pack_map(&t->pk, 1 + path);
 		encode_tree_kv_str(t, "family", "AF_UNIX");
@@ -476,7 +493,11 @@ static void put_value(struct encode_tree *t, const struct vigil_event_arg *a)
 		put_sock(t, &a->sock);
 		break;
 	case FORM_SOCKADDR:
-		put_sockaddr(t, &a->sockaddr);
+	case FORM_SOCKADDR_UN:
+		put_sockaddr(t, &a->sockaddr, form_of(a) == FORM_SOCKADDR_UN);
+		break;
+	case FORM_KOBJ:
+		encode_tree_kobj(t, a);
 		break;
 	case FORM_CRED:
 		put_cred(t, a);

@@ -137,6 +137,14 @@ struct vigil_process {
  * sensor table, which keeps it after its policy is deleted until the reader has drained
  * the ring buffer past the deletion (records of a deleted policy may still be in flight):
  * see vigil_sensors__reap. */
+/* A GetUrl or DnsLookup action of a hook's selector: the agent makes the request when that
+ * selector matched (core/canary). */
+struct vigil_hook_canary {
+	uint32_t selector;
+	int kind;			/* enum vigil_canary_kind: 0 GetUrl, 1 DnsLookup */
+	const char *target;		/* argUrl / argFqdn, borrowed from the policy */
+};
+
 struct vigil_hook_info {
 	uint32_t id;
 	enum vigil_event_type type;	/* KPROBE, TRACEPOINT, LSM or UPROBE */
@@ -158,6 +166,8 @@ struct vigil_hook_info {
 	int return_type;		/* return probes: returnArg's type; 0 (nop) otherwise */
 	const char *const *selector_labels;	/* per selector, NULL where it has no `label` */
 	size_t nselectors;
+	const struct vigil_hook_canary *canaries;	/* every selector's, in order */
+	size_t ncanaries;
 };
 
 enum vigil_event_arg_flag {
@@ -187,6 +197,21 @@ struct vigil_sockaddr_info {
 	const char *path;		/* AF_UNIX, borrowed */
 };
 
+/* A kernel object an argument names (bpf_attr, bpf_prog, bpf_map, perf_event,
+ * user_namespace, module, load_info): which fields mean something follows the type. */
+struct vigil_kobj_info {
+	uint32_t type;			/* bpf prog type, bpf map type, perf event type */
+	uint32_t insn_cnt;
+	uint32_t key_size, value_size, max_entries;
+	int32_t level;			/* user namespace nesting, 0 for the host's */
+	uint32_t uid, gid, inum;
+	int sig_ok;			/* load_info: 1 / 0; -1 where the kernel does not say */
+	uint64_t config, probe_offset;
+	uint64_t taints;
+	const char *name;		/* borrowed, name_len bytes, not NUL-terminated */
+	size_t name_len;
+};
+
 /* One argument of a policy event, decoded. Pointers borrow the kernel record: valid only
  * while the event is being dispatched. Which member holds the value follows `type`. */
 struct vigil_event_arg {
@@ -196,6 +221,7 @@ struct vigil_event_arg {
 	uint64_t value;			/* integers (sign-extended for signed types), caps, syscall ids */
 	const char *bytes;		/* strings, buffers, paths */
 	size_t len;
+	size_t orig_len;		/* buffers the kernel knew the size of: that size (>= len), else 0 */
 	uint32_t mode;			/* files and paths: i_mode (type and permission bits) */
 	uint32_t file_flags;
 	struct vigil_sock_info sock;	/* sock, socket; skb: its IP/TCP/UDP headers */
@@ -203,6 +229,7 @@ struct vigil_event_arg {
 	struct vigil_sockaddr_info sockaddr;
 	struct vigil_creds creds;	/* cred */
 	struct vigil_caps cred_caps;
+	struct vigil_kobj_info kobj;	/* the kernel object types */
 };
 
 /* KprobeAction values (Tetragon's enum), reported as "KPROBE_ACTION_<NAME>". */
@@ -211,6 +238,8 @@ enum vigil_event_action {
 	VIGIL_EVENT_ACTION_POST = 1,
 	VIGIL_EVENT_ACTION_SIGKILL = 3,
 	VIGIL_EVENT_ACTION_OVERRIDE = 5,
+	VIGIL_EVENT_ACTION_GETURL = 7,
+	VIGIL_EVENT_ACTION_DNSLOOKUP = 8,
 	VIGIL_EVENT_ACTION_NOPOST = 9,
 	VIGIL_EVENT_ACTION_SIGNAL = 10,
 };

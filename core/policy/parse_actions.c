@@ -200,9 +200,21 @@ static int action_args(struct policy_ctx *c, struct action_parse *ap)
 			err = policy_error(c, ap->action, "NotifyEnforcer needs an entry in spec.enforcers");
 		return err;
 	case VIGIL_ACTION_GETURL:
-		return text_arg(c, ap, ap->arg_url, "argUrl", &ap->a.arg_url);
+		err = text_arg(c, ap, ap->arg_url, "argUrl", &ap->a.arg_url);
+		/* the agent's client speaks plain HTTP (core/canary): no TLS library is linked */
+		if (!err && !strncmp(ap->a.arg_url, "https://", 8))
+			err = policy_error(c, ap->arg_url, "argUrl: https is not supported (vigil's GetUrl speaks plain "
+					   "http)");
+		else if (!err && strncmp(ap->a.arg_url, "http://", 7))
+			err = policy_error(c, ap->arg_url, "argUrl must be an http:// URL");
+		return err;
 	case VIGIL_ACTION_DNSLOOKUP:
-		return text_arg(c, ap, ap->arg_fqdn, "argFqdn", &ap->a.arg_fqdn);
+		err = text_arg(c, ap, ap->arg_fqdn, "argFqdn", &ap->a.arg_fqdn);
+		if (!err && (strlen(ap->a.arg_fqdn) > 253 || strspn(ap->a.arg_fqdn, "abcdefghijklmnopqrstuvwxyz"
+								     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") !=
+									   strlen(ap->a.arg_fqdn)))
+			err = policy_error(c, ap->arg_fqdn, "argFqdn \"%s\" is not a DNS name", ap->a.arg_fqdn);
+		return err;
 	default:
 		return 0;
 	}
@@ -220,6 +232,8 @@ static int action_honoured(struct policy_ctx *c, const struct action_parse *ap)
 	case VIGIL_ACTION_OVERRIDE:
 	case VIGIL_ACTION_TRACKSOCK:	/* argSock: core/sensors checks it names a sock argument */
 	case VIGIL_ACTION_UNTRACKSOCK:
+	case VIGIL_ACTION_GETURL:	/* the agent, off the event path (core/canary) */
+	case VIGIL_ACTION_DNSLOOKUP:
 		return 0;
 	case VIGIL_ACTION_FOLLOWFD:
 	case VIGIL_ACTION_UNFOLLOWFD:

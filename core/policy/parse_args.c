@@ -27,11 +27,6 @@ static int arg_type(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, 
 	err = policy_arg_type_lookup(s, &ap->a.type);
 	if (err)
 		return policy_error(c, value, "unknown argument type \"%s\"", s);
-	/* named in the CRD and in policy.h, but without a reader in the kernel side yet */
-	if (ap->a.type == VIGIL_ARG_CHAR_IOVEC)
-		return policy_error(c, value, "argument type \"%s\" is not supported yet", s);
-	if (ap->a.type > VIGIL_ARG_NET_DEVICE)
-		return policy_error(c, value, "argument type \"%s\" is not supported by vigil", s);
 	ap->a.type_name = strdup(s);
 	return ap->a.type_name ? 0 : policy_nomem(c);
 }
@@ -53,10 +48,6 @@ static int arg_max_data(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *val
 	err = policy_bool(c, value, "maxData", &ap->max_data);
 	ap->max_data_key = key;
 	ap->a.max_data = ap->max_data ? POLICY_MAX_DATA_BYTES : 0;
-	/* a record carries VG_ARG_STR_MAX bytes of one argument: more would be cut silently */
-	if (!err && ap->max_data)
-		err = policy_error(c, key, "maxData is not supported yet (vigil captures at most 4095 bytes of a "
-				   "buffer)");
 	return err;
 }
 

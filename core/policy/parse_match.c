@@ -38,6 +38,10 @@ static const uint8_t type_class[VIGIL_ARG_TYPE_COUNT] = {
 	[VIGIL_ARG_DATA_LOC] = C_STR,	   [VIGIL_ARG_CAP_INHERITABLE] = C_CAPS,
 	[VIGIL_ARG_CAP_PERMITTED] = C_CAPS, [VIGIL_ARG_CAP_EFFECTIVE] = C_CAPS, [VIGIL_ARG_SOCKET] = C_SOCK,
 	[VIGIL_ARG_NET_DEVICE] = C_STR,
+	/* buffers compare as bytes, a kiocb as its file; the kernel objects have no operators
+	 * (Tetragon has none for them either) */
+	[VIGIL_ARG_IOV_ITER] = C_STR,	   [VIGIL_ARG_CONST_BUF] = C_STR,    [VIGIL_ARG_KIOCB] = C_FILE,
+	[VIGIL_ARG_SOCKADDR_UN] = C_SOCKADDR, [VIGIL_ARG_BPF_CMD] = C_INT,
 };
 
 /* ---- what one entry is filtering ---- */

@@ -14,6 +14,30 @@ static enum vigil_event_type event_type(enum vigil_hook_kind k)
 	}
 }
 
+/* The selectors' GetUrl and DnsLookup actions, for the agent (core/canary). */
+static void collect_canaries(const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	size_t sel, j, n = 0;
+
+	for (sel = 0; sel < hook->nselectors && sel < VG_MAX_SELECTORS; sel++) {
+		const struct vigil_selector *s = &hook->selectors[sel];
+
+		for (j = 0; j < s->nactions && n < VIGIL_ARRAY_SIZE(out->canaries); j++) {
+			const struct vigil_action *a = &s->actions[j];
+
+			if (a->kind != VIGIL_ACTION_GETURL && a->kind != VIGIL_ACTION_DNSLOOKUP)
+				continue;
+			out->canaries[n++] = (struct vigil_hook_canary){
+				.selector = (uint32_t)sel,
+				.kind = a->kind == VIGIL_ACTION_DNSLOOKUP,
+				.target = a->kind == VIGIL_ACTION_DNSLOOKUP ? a->arg_fqdn : a->arg_url,
+			};
+		}
+	}
+	out->info.canaries = out->canaries;
+	out->info.ncanaries = n;
+}
+
 int compile_hook(struct compile_ctx *ctx, size_t i, struct compiled_hook *out)
 {
 	const struct vigil_hook *hook = &ctx->policy->hooks[i];
@@ -57,6 +81,7 @@ int compile_hook(struct compile_ctx *ctx, size_t i, struct compiled_hook *out)
 		out->selector_labels[sel] = hook->selectors[sel].label;
 	out->info.selector_labels = out->selector_labels;
 	out->info.nselectors = hook->nselectors;
+	collect_canaries(hook, out);
 	return 0;
 
 err_out:

@@ -668,6 +668,10 @@ static int compile_return(struct compile_ctx *ctx, const struct vigil_hook *hook
 			return sensor_error(ctx, sel->return_actions[j].pos, -EOPNOTSUPP,
 					    "%s at the return: use the hook's returnArgAction",
 					    vigil_action_name(sel->return_actions[j].kind));
+		if (sel->return_actions[j].kind == VIGIL_ACTION_GETURL || sel->return_actions[j].kind == VIGIL_ACTION_DNSLOOKUP)
+			return sensor_error(ctx, sel->return_actions[j].pos, -EOPNOTSUPP,
+					    "%s is supported in matchActions, not in matchReturnActions",
+					    vigil_action_name(sel->return_actions[j].kind));
 		err = compile_action(ctx, &sel->return_actions[j], &out->ret_actions[j]);
 		if (err)
 			return err;
@@ -778,14 +782,18 @@ int compile_selectors(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 			return err;
 		out->nargs = (uint8_t)sel->nargs;
 
+		out->nactions = 0;
 		for (j = 0; j < sel->nactions; j++) {
+			/* GetUrl and DnsLookup are the agent's (hook info's canaries): the kernel
+			 * only posts the record, which names the selector */
+			if (sel->actions[j].kind == VIGIL_ACTION_GETURL || sel->actions[j].kind == VIGIL_ACTION_DNSLOOKUP)
+				continue;
 			err = sock_action_arg(ctx, hook, &sel->actions[j]);
 			if (!err)
-				err = compile_action(ctx, &sel->actions[j], &out->actions[j]);
+				err = compile_action(ctx, &sel->actions[j], &out->actions[out->nactions++]);
 			if (err)
 				return err;
 		}
-		out->nactions = (uint8_t)sel->nactions;
 		if (!sel->nactions) {	/* a selector without matchActions posts */
 			out->actions[0].kind = VG_ACT_POST;
 			out->nactions = 1;

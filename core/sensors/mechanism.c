@@ -152,7 +152,7 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 		const struct vigil_policy_arg *a = &hook->args[i];
 		struct vg_arg_spec *spec = &out->cfg.args[i];
 
-		if (a->type == VIGIL_ARG_CHAR_IOVEC || a->type == VIGIL_ARG_AUTO)
+		if (a->type == VIGIL_ARG_AUTO)
 			return sensor_error(ctx, a->pos, -EOPNOTSUPP, "argument type \"%s\" is not supported by vigil yet",
 					    a->type_name ? a->type_name : vigil_arg_type_name(a->type));
 		if (!a->current_task && ((params >= 0 && (int)a->index >= params) || (int)a->index > max_index))
@@ -170,8 +170,18 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 			if (err)
 				return err;
 		}
-		if (a->max_data && a->max_data < spec->max_len)
-			spec->max_len = (uint16_t)a->max_data;
+		if (a->max_data) {
+			/* the record holds what it can; chunk records carry the rest (bpf/lib/maxdata.h) */
+			if (a->type != VIGIL_ARG_CHAR_BUF && a->type != VIGIL_ARG_CONST_BUF && a->type != VIGIL_ARG_IOV_ITER)
+				return sensor_error(ctx, a->pos, -EOPNOTSUPP,
+						    "maxData reads char_buf, const_buf and iov_iter arguments, not %s",
+						    vigil_arg_type_name(a->type));
+			if (hook->is_return)
+				return sensor_error(ctx, a->pos, -EOPNOTSUPP,
+						    "maxData on a return probe is not supported yet (the entry's "
+						    "pointer is gone when the record is posted)");
+			spec->max_data = 1;
+		}
 		if (a->return_copy && (!hook->is_return || a->type != VIGIL_ARG_CHAR_BUF || a->data))
 			return sensor_error(ctx, a->pos, -EOPNOTSUPP,
 					    "returnCopy reads a char_buf argument when the call returns: it needs "
@@ -589,6 +599,9 @@ static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hoo
 			out->cfg.args[i].tp_inline = 1;
 			if (out->cfg.args[i].max_len > f->size - 1)
 				out->cfg.args[i].max_len = (uint16_t)(f->size ? f->size - 1 : 0);
+			/* a const_buf is the whole array, no NUL to leave room for */
+			if (args[i].type == VIGIL_ARG_CONST_BUF)
+				out->cfg.args[i].max_len = (uint16_t)f->size;
 		} else if (f->size != sizeof(uint64_t)) {
 			return sensor_error(ctx, args[i].pos, -EINVAL,
 					    "argument index %u: field %s (%s, %u bytes) is neither a pointer nor a char "

@@ -80,6 +80,7 @@ struct compiled_hook {
 	char function_name[160];
 	char label[VG_MAX_ARGS][64];
 	const char *selector_labels[VG_MAX_SELECTORS];	/* borrowed from the policy tree */
+	struct vigil_hook_canary canaries[VG_MAX_SELECTORS * VG_MAX_ACTIONS];	/* targets borrowed likewise */
 	/* MECH_FANOTIFY: the paths the selectors name (char[VG_STR_KEY] each), Equal then
 	 * Prefix, and the selector of each value in that order */
 	struct key_list fan_equal;

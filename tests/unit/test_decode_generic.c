@@ -354,10 +354,92 @@ static void test_stacks_past_the_record_or_not_whole_frames_are_bad(void **state
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* maxData: chunk records ahead of the event, in order */
+static int send_chunk(struct fixture *f, uint32_t slot, uint32_t off, const char *bytes, uint32_t len)
+{
+	static struct vg_chunk_record c;
+	struct vigil_event ev;
+	size_t size = offsetof(struct vg_chunk_record, data) + len;
+
+	memset(&c, 0, offsetof(struct vg_chunk_record, data));
+	c.hdr.op = VIGIL_OP_GENERIC_CHUNK;
+	c.hdr.size = (uint32_t)size;
+	c.hdr.ktime = f->rec.hdr.ktime;
+	c.tid = f->rec.tid;
+	c.slot = slot;
+	c.event_ktime = f->rec.hdr.ktime;
+	c.offset = off;
+	c.len = len;
+	memcpy(c.data, bytes + off, len);
+	return vigil_decoder__record(f->dec, &c, size, &ev);
+}
+
+static uint64_t truncated_args(const struct fixture *f)
+{
+	struct vigil_decoder_stats st;
+
+	vigil_decoder__stats(f->dec, &st);
+	return st.degraded[VIGIL_DEGRADED_ARG_TRUNCATED];
+}
+
+static void test_max_data_chunks_make_the_argument_whole(void **state)
+{
+	struct fixture *f = *state;
+	static char big[3 * VG_CHUNK_MAX - 100];
+	struct vigil_event ev;
+	uint32_t off;
+	size_t i;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 7);
+	add_arg(f, VIGIL_ARG_CHAR_BUF, big, 4095, 0);
+	f->rec.arg_full[0] = sizeof(big);
+	f->rec.arg_orig[0] = sizeof(big);
+	for (off = 0; off < sizeof(big); off += VG_CHUNK_MAX)
+		assert_int_equal(send_chunk(f, 0, off, big, sizeof(big) - off < VG_CHUNK_MAX ? sizeof(big) - off : VG_CHUNK_MAX),
+				 0);
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_int_equal(ev.policy.args[0].len, sizeof(big));
+	assert_memory_equal(ev.policy.args[0].bytes, big, sizeof(big));
+	assert_false(ev.policy.args[0].flags & VIGIL_ARG_TRUNCATED);
+	assert_int_equal(truncated_args(f), 0);
+}
+
+static void test_max_data_with_a_lost_chunk_is_truncated_and_counted(void **state)
+{
+	struct fixture *f = *state;
+	static char big[3 * VG_CHUNK_MAX];
+	struct vigil_event ev;
+
+	memset(big, 'x', sizeof(big));
+	add_arg(f, VIGIL_ARG_CHAR_BUF, big, 4095, 0);
+	f->rec.arg_full[0] = sizeof(big);
+	f->rec.arg_orig[0] = sizeof(big);
+	assert_int_equal(send_chunk(f, 0, 0, big, VG_CHUNK_MAX), 0);
+	assert_int_equal(send_chunk(f, 0, 2 * VG_CHUNK_MAX, big, VG_CHUNK_MAX), 0);	/* the middle one lost */
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_int_equal(ev.policy.args[0].len, 4095);
+	assert_true(ev.policy.args[0].flags & VIGIL_ARG_TRUNCATED);
+	assert_int_equal(ev.policy.args[0].orig_len, sizeof(big));
+	assert_int_equal(truncated_args(f), 1);
+}
+
+static void test_chunk_past_the_limit_is_malformed(void **state)
+{
+	struct fixture *f = *state;
+	static char big[VG_MAX_DATA_BYTES + VG_CHUNK_MAX];
+
+	assert_int_equal(send_chunk(f, 0, VG_MAX_DATA_BYTES - 10, big, 100), -EBADMSG);
+	assert_int_equal(bad_records(f), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_int_string_and_path_arguments_decode),
+		T(test_max_data_chunks_make_the_argument_whole),
+		T(test_max_data_with_a_lost_chunk_is_truncated_and_counted),
+		T(test_chunk_past_the_limit_is_malformed),
 		T(test_strongest_action_and_monitor_mode),
 		T(test_return_value_and_return_action),
 		T(test_unknown_hook_is_dropped_and_counted_apart),

@@ -1163,6 +1163,87 @@ static void test_capability_is_capability_arg(void **ctx)
 			    "{\"capability_arg\":{\"value\":63}}]");
 }
 
+/* The kernel object types: Tetragon's capitalised members, enum names (a number without
+ * one in decimal), scalars at zero left out, 64-bit values as strings. */
+static void test_bpf_objects_are_bpf_attr_prog_and_map_args(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "bpf_check");
+	a = add_arg(s, VIGIL_ARG_BPF_ATTR);
+	a->kobj = (struct vigil_kobj_info){ .type = 1, .insn_cnt = 2, .name = "vg_prog", .name_len = 7 };
+	a = add_arg(s, VIGIL_ARG_BPF_PROG);
+	a->kobj = (struct vigil_kobj_info){ .type = 99 };
+	a = add_arg(s, VIGIL_ARG_BPF_MAP);
+	a->kobj = (struct vigil_kobj_info){ .type = 2, .key_size = 4, .value_size = 8, .max_entries = 2,
+					    .name = "vg_mapXX", .name_len = 6 };
+	add_int(s, VIGIL_ARG_BPF_CMD, 5);
+	add_int(s, VIGIL_ARG_BPF_CMD, 400);
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"bpf_attr_arg\":{\"ProgType\":\"BPF_PROG_TYPE_SOCKET_FILTER\",\"InsnCnt\":2,"
+			    "\"ProgName\":\"vg_prog\"}},"
+			    "{\"bpf_prog_arg\":{\"ProgType\":\"99\"}},"
+			    "{\"bpf_map_arg\":{\"MapType\":\"BPF_MAP_TYPE_ARRAY\",\"KeySize\":4,\"ValueSize\":8,"
+			    "\"MaxEntries\":2,\"MapName\":\"vg_map\"}},"
+			    "{\"bpf_cmd_arg\":\"BPF_PROG_LOAD\"},{\"bpf_cmd_arg\":400}]");
+}
+
+static void test_perf_event_user_ns_and_module_args(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "f");
+	a = add_arg(s, VIGIL_ARG_PERF_EVENT);
+	a->kobj = (struct vigil_kobj_info){ .type = 6, .config = 1ull << 40, .name = "vfs_read", .name_len = 8 };
+	a = add_arg(s, VIGIL_ARG_USER_NAMESPACE);
+	a->kobj = (struct vigil_kobj_info){ .level = 0, .inum = 4026531837u };
+	a = add_arg(s, VIGIL_ARG_USER_NAMESPACE);
+	a->kobj = (struct vigil_kobj_info){ .level = 1, .uid = 1000, .gid = 1000, .inum = 4026532000u };
+	a = add_arg(s, VIGIL_ARG_LOAD_INFO);
+	a->kobj = (struct vigil_kobj_info){ .sig_ok = 1, .taints = 4096 | 8192 | 8, .name = "crc7", .name_len = 4 };
+	a = add_arg(s, VIGIL_ARG_MODULE);
+	a->kobj = (struct vigil_kobj_info){ .sig_ok = -1, .name = "crc7", .name_len = 4 };
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"perf_event_arg\":{\"KprobeFunc\":\"vfs_read\",\"Type\":\"PERF_TYPE_MAX\","
+			    "\"Config\":\"1099511627776\"}},"
+			    "{\"user_ns_arg\":{\"level\":0,\"uid\":0,\"gid\":0,\"ns\":{\"inum\":4026531837,"
+			    "\"is_host\":true}}},"
+			    "{\"user_ns_arg\":{\"level\":1,\"uid\":1000,\"gid\":1000,\"ns\":{\"inum\":4026532000}}},"
+			    "{\"module_arg\":{\"name\":\"crc7\",\"signature_ok\":true,"
+			    "\"tainted\":[\"TAINT_OUT_OF_TREE_MODULE\",\"TAINT_UNSIGNED_MODULE\"]}},"
+			    "{\"module_arg\":{\"name\":\"crc7\"}}]");
+}
+
+/* kiocb is its file; iov_iter, char_iovec and const_buf are bytes; sockaddr_un is
+ * sockaddrun_arg whatever the family it holds */
+static void test_kiocb_buffers_and_sockaddr_un(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "f");
+	add_file(s, VIGIL_ARG_KIOCB, "/dev/ttyS0", 020620);
+	a = add_arg(s, VIGIL_ARG_IOV_ITER);
+	a->bytes = "hi";
+	a->len = 2;
+	a = add_arg(s, VIGIL_ARG_CONST_BUF);
+	a->bytes = "abc";
+	a->len = 3;
+	a->flags = VIGIL_ARG_TRUNCATED;
+	a = add_arg(s, VIGIL_ARG_SOCKADDR_UN);
+	a->sockaddr = (struct vigil_sockaddr_info){ .family = AF_UNIX, .path = "@abstract" };
+	a = add_arg(s, VIGIL_ARG_SOCKADDR_UN);
+	a->sockaddr = (struct vigil_sockaddr_info){ .family = AF_INET, .path = "" };
+	assert_string_equal(json_at(s, &s->ev, "args"),
+			    "[{\"file_arg\":{\"path\":\"/dev/ttyS0\",\"permission\":\"crw--w----\"}},"
+			    "{\"bytes_arg\":\"aGk=\"},"
+			    "{\"truncated_bytes_arg\":{\"bytes_arg\":\"YWJj\",\"orig_size\":\"3\"}},"
+			    "{\"sockaddrun_arg\":{\"family\":\"AF_UNIX\",\"path\":\"@abstract\"}},"
+			    "{\"sockaddrun_arg\":{\"family\":\"AF_INET\"}}]");
+}
+
 static void test_kernel_cap_t_is_hex_like_tetragon(void **ctx)
 {
 	struct state *s = *ctx;
@@ -2219,6 +2300,28 @@ static void test_compact_path_truncate_shows_path(void **ctx)
 	assert_string_equal(compact_ev(s), "📝 truncate my-node /usr/bin/curl /var/log/auth.log");
 }
 
+/* tetra's bpf and perf lines: the kernel object's fields in one span */
+static void test_compact_bpf_load_map_and_perf_event(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_event_arg *a;
+
+	kprobe_on(s, "bpf_check");
+	a = add_arg(s, VIGIL_ARG_BPF_ATTR);
+	a->kobj = (struct vigil_kobj_info){ .type = 2, .insn_cnt = 12, .name = "probe", .name_len = 5 };
+	assert_string_equal(compact_ev(s), "🐝 bpf_load my-node /usr/bin/curl BPF_PROG_TYPE_KPROBE probe instruction count 12");
+	kprobe_on(s, "security_bpf_map_create");
+	a = add_arg(s, VIGIL_ARG_BPF_MAP);
+	a->kobj = (struct vigil_kobj_info){ .type = 1, .key_size = 4, .value_size = 8, .max_entries = 16,
+					    .name = "m", .name_len = 1 };
+	assert_string_equal(compact_ev(s),
+			    "🗺 bpf_map_create my-node /usr/bin/curl BPF_MAP_TYPE_HASH m key size 4 value size 8 max entries 16");
+	kprobe_on(s, "security_perf_event_alloc");
+	a = add_arg(s, VIGIL_ARG_PERF_EVENT);
+	a->kobj = (struct vigil_kobj_info){ .type = 1, .name = "vfs_read", .name_len = 8 };
+	assert_string_equal(compact_ev(s), "🐝 perf_event_alloc my-node /usr/bin/curl PERF_TYPE_SOFTWARE vfs_read");
+}
+
 static void test_compact_other_kprobe_names_function(void **ctx)
 {
 	struct state *s = *ctx;
@@ -2730,6 +2833,9 @@ int main(void)
 		T(test_cred_is_process_credentials_arg),
 		T(test_capability_is_capability_arg),
 		T(test_kernel_cap_t_is_hex_like_tetragon),
+		T(test_bpf_objects_are_bpf_attr_prog_and_map_args),
+		T(test_perf_event_user_ns_and_module_args),
+		T(test_kiocb_buffers_and_sockaddr_un),
 		T(test_cap_sets_have_their_own_keys),
 		T(test_ancestors_follow_the_parent_nearest_first),
 		T(test_binary_properties_of_a_setuid_exec_and_an_unlinked_binary),
@@ -2819,6 +2925,7 @@ int main(void)
 		T(test_compact_tcp_sendmsg_without_args),
 		T(test_compact_file_permission_by_mask),
 		T(test_compact_mmap_names_protection),
+		T(test_compact_bpf_load_map_and_perf_event),
 		T(test_compact_path_truncate_shows_path),
 		T(test_compact_other_kprobe_names_function),
 		T(test_compact_prefix_must_be_whole),

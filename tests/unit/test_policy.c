@@ -772,11 +772,11 @@ static void test_refuses_trailing_nul_on_char_buf_value(void **state)
 		    "values contains a NUL byte", 10, 56);
 }
 
-static void test_refuses_max_data(void **state)
+static void test_refuses_max_data_with_return_copy(void **state)
 {
-	check_error(HDR "  kprobes:\n  - call: sys_write\n"
-			"    args: [{index: 1, type: char_buf, maxData: true, sizeArgIndex: 3}]\n",
-		    "maxData is not supported yet", 8, 39);
+	check_error(HDR "  kprobes:\n  - call: sys_read\n"
+			"    args: [{index: 1, type: char_buf, maxData: true, returnCopy: true}]\n",
+		    "maxData cannot be combined with returnCopy", 8, 39);
 }
 
 static void test_alias_reuses_a_subtree(void **state)
@@ -1224,10 +1224,14 @@ static void test_refuses_unknown_arg_type(void **state)
 		    "kprobes[0].args[0]: unknown argument type \"integer\"", 10, 13);
 }
 
-static void test_refuses_crd_type_vigil_lacks(void **state)
+static void test_kernel_object_arg_types_parse(void **state)
 {
-	check_error(HDR "  kprobes:\n  - call: bpf_check\n    args: [{index: 0, type: bpf_attr}]\n",
-		    "argument type \"bpf_attr\" is not supported by vigil", 8, 29);
+	struct vigil_policy *p = parse_ok(HDR "  kprobes:\n  - call: bpf_check\n"
+					  "    args: [{index: 1, type: bpf_attr}, {index: 0, type: load_info}]\n");
+
+	assert_int_equal(p->hooks[0].args[0].type, VIGIL_ARG_BPF_ATTR);
+	assert_int_equal(p->hooks[0].args[1].type, VIGIL_ARG_LOAD_INFO);
+	vigil_policy_free(p);
 }
 
 static void test_refuses_auto_on_kprobe(void **state)
@@ -1691,7 +1695,7 @@ int main(void)
 		cmocka_unit_test(test_tracepoint_match_index_falls_back_to_position),
 		cmocka_unit_test(test_override_error_may_be_positive_or_an_errno_name),
 		cmocka_unit_test(test_string_value_drops_one_trailing_nul),
-		cmocka_unit_test(test_refuses_max_data),
+		cmocka_unit_test(test_refuses_max_data_with_return_copy),
 		cmocka_unit_test(test_alias_reuses_a_subtree),
 		cmocka_unit_test(test_names_are_the_crd_spellings),
 		cmocka_unit_test(test_error_format_is_file_line_col_reason),
@@ -1753,7 +1757,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_seventeen_tags),
 		cmocka_unit_test(test_refuses_too_many_arguments),
 		cmocka_unit_test(test_refuses_unknown_arg_type),
-		cmocka_unit_test(test_refuses_crd_type_vigil_lacks),
+		cmocka_unit_test(test_kernel_object_arg_types_parse),
 		cmocka_unit_test(test_refuses_auto_on_kprobe),
 		cmocka_unit_test(test_refuses_missing_type_on_lsm_arg),
 		cmocka_unit_test(test_refuses_arg_index_above_four),

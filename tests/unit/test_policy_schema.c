@@ -54,6 +54,8 @@ struct row {
 #define T_URET "tests/host/test_uprobe_fields.py::"
 #define T_RETCOPY "tests/host/test_return_copy.py::"
 #define T_NET "tests/host/test_net_args.py::"
+#define T_ARGTYPES "tests/host/test_arg_types.py::"
+#define T_CANARY "tests/host/test_canary.py::"
 
 /* ---- minimal hooks ---- */
 
@@ -222,8 +224,8 @@ static const struct row rows[] = {
 		 T_ENGINE "test_char_buf_with_size_argument_and_fd_resolved_to_its_file"),
 	HONOURED("args[].returnCopy", RET("    args: [{index: 1, type: char_buf, returnCopy: true}]\n"),
 		 T_RETCOPY "test_buffer_is_read_when_the_call_returns"),
-	REFUSED("args[].maxData", KP("    args: [{index: 1, type: char_buf, maxData: true}]\n"), "maxData",
-		"maxData is not supported yet"),
+	HONOURED("args[].maxData", KP("    args: [{index: 1, type: char_buf, maxData: true}]\n"),
+		 T_ARGTYPES "test_max_data_carries_100_kb_whole"),
 	HONOURED("args[].resolve", "  kprobes:\n  - {call: security_file_open, syscall: false, "
 		 "args: [{index: 0, type: uint64, resolve: f_inode.i_ino}]}\n", T_VM "10_kprobe_file_open.sh::resolve:"),
 	REFUSED("args[].resolve (tracepoint)", TP("    args: [{index: 6, type: int, resolve: f_inode}]\n"),
@@ -255,7 +257,7 @@ static const struct row rows[] = {
 	HONOURED("type: size_t", TYPE("size_t"), T_ENGINE "test_char_buf_with_size_argument_and_fd_resolved_to_its_file"),
 	HONOURED("type: string", TYPE("string"), T_ENGINE "test_tracepoint_prefix_matches_only_etc_opens_of_the_opener"),
 	HONOURED("type: char_buf", TYPE("char_buf"), T_ENGINE "test_char_buf_with_size_argument_and_fd_resolved_to_its_file"),
-	REFUSED("type: char_iovec", TYPE("char_iovec"), "char_iovec", "argument type \"char_iovec\" is not supported yet"),
+	HONOURED("type: char_iovec", TYPE("char_iovec"), T_ARGTYPES "test_char_iovec_concatenates_the_segments"),
 	HONOURED("type: fd", TYPE("fd"), T_ENGINE "test_char_buf_with_size_argument_and_fd_resolved_to_its_file"),
 	HONOURED("type: file", LSM("    args: [{index: 0, type: file}]\n"), T_VM "10_kprobe_file_open.sh::type: \"file\""),
 	HONOURED("type: path", TYPE("path"), T_SHIPPED "test_write_under_etc_reported_read_not"),
@@ -267,7 +269,7 @@ static const struct row rows[] = {
 	HONOURED("type: socket", TYPE("socket"), T_VM "15_socket_arg.sh::type: \"socket\""),
 	HONOURED("type: skb", TYPE("skb"), T_NET "test_skb_fields_and_filters"),
 	HONOURED("type: sockaddr", TYPE("sockaddr"), T_SHIPPED "test_connect_to_denied_network_fails_with_eperm_others_untouched"),
-	REFUSED("type: sockaddr_un", TYPE("sockaddr_un"), "sockaddr_un", "argument type \"sockaddr_un\" is not supported by vigil"),
+	HONOURED("type: sockaddr_un", TYPE("sockaddr_un"), T_ARGTYPES "test_sockaddr_un_path_and_abstract_name"),
 	HONOURED("type: cred", TYPE("cred"), T_VM "10_kprobe_file_open.sh::cred"),
 	HONOURED("type: capability", TYPE("capability"), T_SHIPPED "test_capability_raised_after_exec_reported_plain_binary_not"),
 	HONOURED("type: kernel_cap_t", TYPE("kernel_cap_t"), T_SENSORS "test_capability_set_values_become_masks"),
@@ -277,18 +279,17 @@ static const struct row rows[] = {
 	HONOURED("type: syscall64", "  tracepoints:\n  - {subsystem: raw_syscalls, event: sys_enter, args: [{index: 1, type: syscall64}]}\n",
 		 T_FIELDS "test_in_map_over_a_syscall_list_on_raw_syscalls"),
 	HONOURED("type: data_loc", TP("    args: [{index: 6, type: data_loc}]\n"), T_ENCODE "test_string_types_are_string_arg"),
-	REFUSED("type: bpf_attr", TYPE("bpf_attr"), "bpf_attr", "argument type \"bpf_attr\" is not supported by vigil"),
-	REFUSED("type: bpf_prog", TYPE("bpf_prog"), "bpf_prog", "argument type \"bpf_prog\" is not supported by vigil"),
-	REFUSED("type: bpf_map", TYPE("bpf_map"), "bpf_map", "argument type \"bpf_map\" is not supported by vigil"),
-	REFUSED("type: bpf_cmd", TYPE("bpf_cmd"), "bpf_cmd", "argument type \"bpf_cmd\" is not supported by vigil"),
-	REFUSED("type: perf_event", TYPE("perf_event"), "perf_event", "argument type \"perf_event\" is not supported by vigil"),
-	REFUSED("type: user_namespace", TYPE("user_namespace"), "user_namespace",
-		"argument type \"user_namespace\" is not supported by vigil"),
-	REFUSED("type: kiocb", TYPE("kiocb"), "kiocb", "argument type \"kiocb\" is not supported by vigil"),
-	REFUSED("type: iov_iter", TYPE("iov_iter"), "iov_iter", "argument type \"iov_iter\" is not supported by vigil"),
-	REFUSED("type: const_buf", TYPE("const_buf"), "const_buf", "argument type \"const_buf\" is not supported by vigil"),
-	REFUSED("type: load_info", TYPE("load_info"), "load_info", "argument type \"load_info\" is not supported by vigil"),
-	REFUSED("type: module", TYPE("module"), "module", "argument type \"module\" is not supported by vigil"),
+	HONOURED("type: bpf_attr", TYPE("bpf_attr"), T_ARGTYPES "test_bpf_cmd_and_bpf_attr"),
+	HONOURED("type: bpf_prog", TYPE("bpf_prog"), T_VM "40_kobj_args.sh::type: \"bpf_prog\""),
+	HONOURED("type: bpf_map", TYPE("bpf_map"), T_VM "40_kobj_args.sh::type: \"bpf_map\""),
+	HONOURED("type: bpf_cmd", TYPE("bpf_cmd"), T_ARGTYPES "test_bpf_cmd_and_bpf_attr"),
+	HONOURED("type: perf_event", TYPE("perf_event"), T_VM "40_kobj_args.sh::type: \"perf_event\""),
+	HONOURED("type: user_namespace", TYPE("user_namespace"), T_VM "40_kobj_args.sh::type: \"user_namespace\""),
+	HONOURED("type: kiocb", TYPE("kiocb"), T_VM "40_kobj_args.sh::type: \"kiocb\""),
+	HONOURED("type: iov_iter", TYPE("iov_iter"), T_VM "40_kobj_args.sh::type: \"iov_iter\""),
+	HONOURED("type: const_buf", TYPE("const_buf"), T_ARGTYPES "test_const_buf_reads_as_many_bytes_as_its_size_argument"),
+	HONOURED("type: load_info", TYPE("load_info"), T_VM "40_kobj_args.sh::type: \"load_info\""),
+	HONOURED("type: module", TYPE("module"), T_VM "40_kobj_args.sh::type: \"module\""),
 	HONOURED("type: net_device", TYPE("net_device"), T_NET "test_net_device_name"),
 
 	/* ================================ selectors[] (KProbeSelector) */
@@ -416,8 +417,11 @@ static const struct row rows[] = {
 	HONOURED("action: Sigkill", ACT("action: Sigkill"), T_ENFORCE "test_cryptominer_is_killed_before_running_one_instruction"),
 	HONOURED("action: Signal", ACT("action: Signal, argSig: SIGUSR1"), T_ENFORCE "test_signal_action_delivers_the_named_signal"),
 	HONOURED("action: Override", ACT("action: Override, argError: -1"), T_ENFORCE "test_connect_to_denied_address_fails_with_eperm"),
-	REFUSED("action: GetUrl", ACT("action: GetUrl, argUrl: http://x"), "GetUrl", "action GetUrl is not supported yet"),
-	REFUSED("action: DnsLookup", ACT("action: DnsLookup, argFqdn: x.org"), "DnsLookup", "action DnsLookup is not supported yet"),
+	HONOURED("action: GetUrl", ACT("action: GetUrl, argUrl: http://x"), T_CANARY "test_get_url_reaches_the_listener"),
+	/* the agent's client speaks plain HTTP */
+	REFUSED("action: GetUrl, argUrl: https", ACT("action: GetUrl, argUrl: https://x"), "https://x",
+		"argUrl: https is not supported"),
+	HONOURED("action: DnsLookup", ACT("action: DnsLookup, argFqdn: x.org"), T_CANARY "test_dns_lookup_reaches_the_responder"),
 	HONOURED("action: TrackSock", ACT("action: TrackSock, argSock: 0"), T_NET "test_tracked_sock_reports_its_owner"),
 	HONOURED("action: UntrackSock", ACT("action: UntrackSock, argSock: 0"), T_VM "32_sock_tracking.sh::action: \"UntrackSock\""),
 	REFUSED("action: NotifyEnforcer", ACT("action: NotifyEnforcer, argError: -1"), "NotifyEnforcer",
