@@ -38,6 +38,8 @@
 #define VG_PENDING_MAX 256	/* calls of a return hook in flight at once (threads inside it) */
 #define VG_STACK_FRAMES 127	/* frames of one stack trace (Tetragon's PERF_MAX_STACK_DEPTH) */
 
+#include "prefilter.h"	/* uses the limits above */
+
 /* How the program finds the hook's arguments (chosen with the mechanism). */
 enum vg_fetch {
 	VG_FETCH_CTX,		/* fentry, fmod_ret, lsm, tp_btf: ctx is an array of u64 args */
@@ -287,6 +289,7 @@ struct vg_hook_config {
 				 * syscall's hooks in the dispatcher's table (bpf/dispatch.h) */
 	struct vg_arg_spec args[VG_MAX_ARGS];
 	struct vg_selector sel[VG_MAX_SELECTORS];
+	struct vg_prefilter pf;	/* checks before any read (bpf/prefilter.h) */
 };
 
 /* ---- map keys ---- */

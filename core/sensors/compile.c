@@ -39,6 +39,7 @@ int compile_hook(struct compile_ctx *ctx, size_t i, struct compiled_hook *out)
 	err = compile_selectors(ctx, hook, out);
 	if (err)
 		goto err_out;
+	compile_prefilter(hook, out);
 	out->cfg.monitor = ctx->mode == VIGIL_MODE_MONITOR;
 	out->cfg.host_user_ns = ctx->host_ns[VIGIL_NS_USER];
 	out->cfg.scope = vigil_policy_scope_id(ctx->policy);
