@@ -8,7 +8,10 @@
  *     a pointer instead: not taken);
  *   - one Prefix or Equal filter (not negated, no "list:" values, which change at run
  *     time) of a string argument read as-is (type string), on the hook's first such
- *     argument: its values' first VG_PF_BYTES bytes. */
+ *     argument: its values' first VG_PF_BYTES bytes.
+ * VIGIL_PREFILTER=off in the agent's environment compiles none: the same events, at the
+ * full pipeline's cost (tests/host/test_prefilter.py compares the two). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sensors_internal.h"
@@ -63,12 +66,13 @@ static bool str_check(const struct vg_hook_config *cfg, const struct vg_arg_filt
 
 void compile_prefilter(const struct vigil_hook *hook, struct compiled_hook *h)
 {
+	const char *knob = getenv("VIGIL_PREFILTER");
 	struct vg_prefilter *pf = &h->cfg.pf;
 	bool have_slot = false;
 	size_t i, j;
 
 	memset(pf, 0, sizeof(*pf));
-	if (!h->cfg.nselectors || h->cfg.fetch == VG_FETCH_SOCK_ADDR)
+	if (!h->cfg.nselectors || h->cfg.fetch == VG_FETCH_SOCK_ADDR || (knob && !strcmp(knob, "off")))
 		return;
 	for (i = 0; i < h->cfg.nselectors; i++) {
 		const struct vg_selector *sel = &h->cfg.sel[i];
