@@ -289,6 +289,9 @@ struct vg_hook_config {
 				 * syscall's hooks in the dispatcher's table (bpf/dispatch.h) */
 	struct vg_arg_spec args[VG_MAX_ARGS];
 	struct vg_selector sel[VG_MAX_SELECTORS];
+	__u32 exec_path_once;	/* sched_process_exec: the binary's path walked once per exec
+				 * for all such hooks (bpf/lib/exec_path.h) */
+	__u32 pad_pf;
 	struct vg_prefilter pf;	/* checks before any read (bpf/prefilter.h) */
 };
 
