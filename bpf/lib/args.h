@@ -210,9 +210,9 @@ static __always_inline __u32 capture_path(struct generic_scratch *s, __u32 off, 
 
 		bpf_core_read(&root, sizeof(root), &fs->root);
 		path_walk(path, &root, &s->path, &res);
-		if (once)
-			exec_path_keep(once, task, path, &s->path, &res);
 		src = &s->path.data[res.start & (VIGIL_PATH_MAX - 1)];
+		if (once)
+			exec_path_keep(once, task, path, src, res.len, res.truncated, res.error);
 	}
 	if (res.truncated)
 		s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
