@@ -130,6 +130,10 @@ static __always_inline __u64 fetch_arg(void *ctx, __u32 i)
 			bpf_probe_read_kernel(&loc, sizeof(loc), ctx + a->tp_offset);
 			return loc;
 		}
+		/* a whole u64 field among the first 12 (every syscalls:sys_enter_X argument): one
+		 * load, no helper call (the verifier allows ctx loads at constant offsets only) */
+		if (a->tp_size == 8 && !(a->tp_offset & 7) && a->tp_offset >= 8 && a->tp_offset < 96)
+			return ctx_arg(ctx, a->tp_offset / 8);
 		bpf_probe_read_kernel(&v, a->tp_size & 15, ctx + a->tp_offset);
 		if (a->tp_signed && a->tp_size == 4)
 			v = (__u64)(__s64)(__s32)v;
