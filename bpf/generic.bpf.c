@@ -1,7 +1,8 @@
 /* generic.bpf.c - one policy hook: capture arguments, match selectors, act, post.
  *
  * Pipeline (one instance per hook, configured through read-only `cfg`):
- *   filter:  raw_syscalls hooks drop every syscall but the hook's own first;
+ *   filter:  raw_syscalls hooks drop every syscall but the hook's own first, then the
+ *            prefilter drops calls no selector can match, from the raw arguments;
  *   capture: read the arguments the policy declares into a per-CPU record;
  *   match:   evaluate the selectors in order; the first match wins; none = no event
  *            (a hook without selectors always posts);
@@ -22,6 +23,7 @@ const volatile struct vg_hook_config cfg = {};
 #include "lib/generic_maps.h"
 #include "lib/args.h"
 #include "lib/selectors.h"
+#include "lib/prefilter.h"
 #include "lib/actions.h"
 #include "lib/stacks.h"
 #include "lib/dispatch_maps.h"
@@ -127,6 +129,8 @@ static __always_inline int generic_run(void *ctx)
 	struct generic_scratch *s;
 
 	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && ctx_arg(ctx, 1) != (__u64)cfg.syscall_nr)
+		return 0;
+	if (!prefilter_pass(ctx))
 		return 0;
 	if (cfg.scope) {
 		/* a scoped policy: only the cgroups of the workloads it selects */

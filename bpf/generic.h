@@ -44,6 +44,8 @@
 #define VG_CHUNK_MAX 8192	/* power of two */
 #define VG_MAX_CHUNKS ((VG_MAX_DATA_BYTES + VG_CHUNK_MAX - 1) / VG_CHUNK_MAX)
 
+#include "prefilter.h"	/* uses the limits above */
+
 /* How the program finds the hook's arguments (chosen with the mechanism). */
 enum vg_fetch {
 	VG_FETCH_CTX,		/* fentry, fmod_ret, lsm, tp_btf: ctx is an array of u64 args */
@@ -308,6 +310,10 @@ struct vg_hook_config {
 				 * syscall's hooks in the dispatcher's table (bpf/dispatch.h) */
 	struct vg_arg_spec args[VG_MAX_ARGS];
 	struct vg_selector sel[VG_MAX_SELECTORS];
+	__u32 exec_path_once;	/* sched_process_exec: the binary's path walked once per exec
+				 * for all such hooks (bpf/lib/exec_path.h) */
+	__u32 pad_pf;
+	struct vg_prefilter pf;	/* checks before any read (bpf/prefilter.h) */
 };
 
 /* ---- map keys ---- */

@@ -17,6 +17,7 @@
 #include "lib/output.h"
 #include "lib/path.h"
 #include "lib/task.h"
+#include "lib/exec_path.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -143,6 +144,9 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	bpf_core_read(&s->pwd, sizeof(s->pwd), &task->fs->pwd);
 	off = put_path(s, 0, &bprm->file->f_path, &s->root, VIGIL_KF_TRUNC_FILENAME, VIGIL_KF_ERROR_FILENAME);
 	s->rec.binary_len = off;
+	if (off)	/* 0: nothing walked, or the copy failed: the policies walk themselves */
+		exec_path_share(task, &bprm->file->f_path, s->rec.data, off, s->rec.flags & VIGIL_KF_TRUNC_FILENAME,
+				s->rec.flags & VIGIL_KF_ERROR_FILENAME);
 	len = put_path(s, off, &s->pwd, &s->root, 0, VIGIL_KF_ERROR_CWD);
 	s->rec.cwd_len = len;
 	off += len;

@@ -13,6 +13,7 @@
 #include "skb.h"
 #include "socktrack.h"
 #include "task.h"
+#include "exec_path.h"
 
 
 /* Syscall argument i from the user registers the entry saved (the syscall convention, not
@@ -129,6 +130,10 @@ static __always_inline __u64 fetch_arg(void *ctx, __u32 i)
 			bpf_probe_read_kernel(&loc, sizeof(loc), ctx + a->tp_offset);
 			return loc;
 		}
+		/* a whole u64 field among the first 12 (every syscalls:sys_enter_X argument): one
+		 * load, no helper call (the verifier allows ctx loads at constant offsets only) */
+		if (a->tp_size == 8 && !(a->tp_offset & 7) && a->tp_offset >= 8 && a->tp_offset < 96)
+			return ctx_arg(ctx, a->tp_offset / 8);
 		bpf_probe_read_kernel(&v, a->tp_size & 15, ctx + a->tp_offset);
 		if (a->tp_signed && a->tp_size == 4)
 			v = (__u64)(__s64)(__s32)v;
@@ -191,23 +196,35 @@ static __always_inline __u32 capture_path(struct generic_scratch *s, __u32 off, 
 		.uid = BPF_CORE_READ(inode, i_uid.val),
 		.ino = BPF_CORE_READ(inode, i_ino),
 	};
+	struct vg_exec_path *once = NULL;
 	struct path_result res;
-	struct path root;
+	const char *src;
+	bool hit = false;
 	__u32 len;
 
-	/* task is a plain number here (bpf_get_current_task): every step is a probe read */
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	if (cfg.exec_path_once)
+		once = exec_path_slot(task, path, &hit);
+	if (hit) {
+		res = (struct path_result){.len = once->len, .truncated = once->truncated, .error = once->error};
+		src = once->data;
+	} else {
+		/* task is a plain number here (bpf_get_current_task): every step is a probe read */
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+		struct path root;
 
-	bpf_core_read(&root, sizeof(root), &fs->root);
-	path_walk(path, &root, &s->path, &res);
+		bpf_core_read(&root, sizeof(root), &fs->root);
+		path_walk(path, &root, &s->path, &res);
+		src = &s->path.data[res.start & (VIGIL_PATH_MAX - 1)];
+		if (once)
+			exec_path_keep(once, task, path, src, res.len, res.truncated, res.error);
+	}
 	if (res.truncated)
 		s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
 	if (res.error)
 		s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
 	__builtin_memcpy(&s->rec.data[off & DATA_OFF_LIMIT], &hdr, sizeof(hdr));
 	len = res.len & ARG_LEN_MASK;
-	bpf_probe_read_kernel(&s->rec.data[(off + sizeof(hdr)) & DATA_OFF_LIMIT], len,
-			      &s->path.data[res.start & (VIGIL_PATH_MAX - 1)]);
+	bpf_probe_read_kernel(&s->rec.data[(off + sizeof(hdr)) & DATA_OFF_LIMIT], len, src);
 	return sizeof(hdr) + len;
 }
 

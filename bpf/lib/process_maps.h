@@ -64,6 +64,22 @@ struct {
 	__type(value, struct vg_sock_owner);
 } vg_socks SEC(".maps");
 
+/* The path of the binary an exec runs, walked by the first exec policy that needs it and
+ * read by the others (bpf/lib/exec_path.h): one slot per CPU. */
+struct vg_exec_path {
+	__u64 task, pid_tgid, exec_id, file, stamp;	/* whose exec, and when the walk ran */
+	__u32 len;
+	__u8 truncated, error, pad[2];
+	char data[VIGIL_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vg_exec_path);
+} vg_exec_path SEC(".maps");
+
 static __always_inline void count_error(enum vigil_kerr reason)
 {
 	__u32 key = reason;

@@ -254,7 +254,8 @@ int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_cou
 
 int vigil_loader__reuse_shared_maps(const struct vigil_loader *l, struct bpf_object *obj)
 {
-	static const char *const shared[] = {"vg_events", "vg_execs", "vg_errors", "vg_wake", "vg_scopes", "vg_socks"};
+	static const char *const shared[] = {"vg_events", "vg_execs", "vg_errors", "vg_wake", "vg_scopes", "vg_socks",
+					     "vg_exec_path"};
 	size_t i;
 	int err;
 

@@ -63,6 +63,10 @@ int compile_hook(struct compile_ctx *ctx, size_t i, struct compiled_hook *out)
 	err = compile_selectors(ctx, hook, out);
 	if (err)
 		goto err_out;
+	compile_prefilter(hook, out);
+	/* the programs on sched_process_exec share the binary's path walk (bpf/lib/exec_path.h) */
+	out->cfg.exec_path_once = hook->kind == VIGIL_HOOK_TRACEPOINT && hook->subsystem && hook->event &&
+				  !strcmp(hook->subsystem, "sched") && !strcmp(hook->event, "sched_process_exec");
 	out->cfg.monitor = ctx->mode == VIGIL_MODE_MONITOR;
 	out->cfg.host_user_ns = ctx->host_ns[VIGIL_NS_USER];
 	out->cfg.scope = vigil_policy_scope_id(ctx->policy);

@@ -20,11 +20,22 @@ static struct {
 	struct bpf_link *link[2];		/* enter, exit */
 	unsigned int users[2];			/* hooks registered per direction */
 	uint8_t taken[VG_SYSCALL_SLOTS];	/* bit k: slot k of syscall nr reserved */
+	uint8_t filled[2][VG_SYSCALL_SLOTS];	/* hooks in the table per direction and nr */
 } d = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct bpf_map *table(int dir)
 {
 	return dir ? d.skel->maps.vg_sys_exit : d.skel->maps.vg_sys_enter;
+}
+
+/* The dispatcher's bitmap of hooked numbers (its .bss, mmapped): set once the slot is in
+ * the table, cleared when the number's last hook leaves. */
+static void mark(int dir, int nr, bool on)
+{
+	volatile __u64 *w = &d.skel->bss->vg_hooked[dir][nr / 64];
+	__u64 bit = 1ULL << (nr % 64);
+
+	*w = on ? *w | bit : *w & ~bit;
 }
 
 int dispatch_ref(struct bpf_object *obj)
@@ -66,6 +77,7 @@ void dispatch_unref(void)
 		d.link[0] = d.link[1] = NULL;
 		d.users[0] = d.users[1] = 0;
 		memset(d.taken, 0, sizeof(d.taken));
+		memset(d.filled, 0, sizeof(d.filled));
 		dispatch_bpf__destroy(d.skel);
 		d.skel = NULL;
 	}
@@ -103,6 +115,8 @@ int dispatch_add(int nr, int slot, int dir, int prog_fd)
 	struct bpf_program *p;
 	int err = 0;
 
+	if (nr < 0 || nr >= VG_SYSCALL_SLOTS || dir < 0 || dir > 1)
+		return -ERANGE;
 	pthread_mutex_lock(&d.lock);
 	if (!d.skel) {
 		err = -ENODEV;
@@ -122,6 +136,8 @@ int dispatch_add(int nr, int slot, int dir, int prog_fd)
 		}
 	}
 	d.users[dir]++;
+	if (!d.filled[dir][nr]++)
+		mark(dir, nr, true);
 out:
 	pthread_mutex_unlock(&d.lock);
 	return err;
@@ -131,8 +147,12 @@ void dispatch_remove(int nr, int slot, int dir)
 {
 	uint32_t key = (uint32_t)(nr * VG_SYSCALL_CHAIN + slot);
 
+	if (nr < 0 || nr >= VG_SYSCALL_SLOTS || dir < 0 || dir > 1)
+		return;
 	pthread_mutex_lock(&d.lock);
 	if (d.skel && d.users[dir]) {
+		if (d.filled[dir][nr] && !--d.filled[dir][nr])
+			mark(dir, nr, false);
 		bpf_map_delete_elem(bpf_map__fd(table(dir)), &key);
 		/* the last hook gone: no program on raw_syscalls at all, no cost to any syscall */
 		if (!--d.users[dir]) {

@@ -109,6 +109,9 @@ int compile_hook(struct compile_ctx *ctx, size_t i, struct compiled_hook *out);
 /* Selectors of one hook into out->cfg and the key lists. */
 int compile_selectors(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out);
 
+/* prefilter.c: the checks before any read (bpf/prefilter.h), from the compiled selectors. */
+void compile_prefilter(const struct vigil_hook *hook, struct compiled_hook *out);
+
 /* Mechanism and argument fetching for one hook. */
 int compile_mechanism(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out);
 
