@@ -109,7 +109,7 @@ static void pack_policy(const struct vigil_policy_status *st, void *ctx)
 	size_t i;
 
 	l->n++;
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 7);
 	ctl_pack_str(pk, "name");
 	ctl_pack_str(pk, st->name);
 	ctl_pack_str(pk, "file");
@@ -120,6 +120,8 @@ static void pack_policy(const struct vigil_policy_status *st, void *ctx)
 	ctl_pack_str(pk, st->mode);
 	ctl_pack_str(pk, "events");
 	msgpack_pack_uint64(pk, st->events);
+	ctl_pack_str(pk, "kernel_memory_bytes");
+	msgpack_pack_uint64(pk, st->kernel_memory_bytes);
 	ctl_pack_str(pk, "hooks");
 	msgpack_pack_array(pk, st->nhooks);
 	for (i = 0; i < st->nhooks; i++) {

@@ -16,6 +16,8 @@ int cmd_rules(int argc, char **argv);
 /* Print the "policies" array of a control reply as text, a policy a line and its hooks
  * (how each was realised on this kernel) below it. */
 void cli_print_policies(const struct msgpack_object *policies);
+/* tetra's HumanizeByteCount ("4.46 MB") into out */
+void cli_humanize_bytes(uint64_t b, char *out, size_t size);
 /* The policy directory of a status or policy_list reply ("policy_dir"); nothing when none. */
 void cli_print_policy_dir(const struct msgpack_object *dir);
 

@@ -119,6 +119,9 @@ struct vigil_policy_status {
 	size_t nhooks;
 	const struct vigil_hook_status *hooks;
 	uint64_t events;		/* records decoded for this policy */
+	/* locked kernel memory of the maps and programs its hooks own (Tetragon's
+	 * kernel_memory_bytes; shared maps left out) */
+	uint64_t kernel_memory_bytes;
 };
 
 /* Call fn for every loaded policy, under the table lock (do not call back into s). */
