@@ -284,6 +284,7 @@ static __always_inline int handle_exit(struct task_struct *task)
 		/* its exec went unreported (--cgroup-rate): so does its end */
 		if (rec.flags & VIGIL_KF_THROTTLED) {
 			count_error(VIGIL_KERR_THROTTLED_EXIT);
+			cgroup_rate_held_exit();
 			return 0;
 		}
 	} else {

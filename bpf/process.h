@@ -171,6 +171,8 @@ struct vigil_cgroup_rate {
 	__u64 time;			/* start of the current window */
 	__u64 rate;			/* last computed rate */
 	__u64 throttled;		/* when it was throttled, 0 when not: user space clears it */
+	__u64 held_execs;		/* exec records not sent while throttled, ever */
+	__u64 held_exits;		/* and the exit records of those execs */
 };
 
 struct vigil_exit_record {

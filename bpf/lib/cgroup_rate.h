@@ -68,7 +68,19 @@ static __always_inline bool cgroup_rate_allows(__u64 cgroup_id, __u64 now)
 		v->throttled = now;
 		send_throttle(cgroup_id, now);
 	}
+	if (v->throttled)
+		v->held_execs++;
 	return !v->throttled;
+}
+
+/* An exit held back with its exec: counted against the cgroup it exits in. */
+static __always_inline void cgroup_rate_held_exit(void)
+{
+	__u64 id = bpf_get_current_cgroup_id();
+	struct vigil_cgroup_rate *v = bpf_map_lookup_elem(&vg_cgrate, &id);
+
+	if (v)
+		v->held_exits++;
 }
 
 #endif

@@ -171,6 +171,10 @@ void agent_environment(struct vigil_agent *a, struct vigil_event *ev);
 void agent_throttle_start(struct vigil_agent *a, const struct vigil_event *ev);
 /* Every second: THROTTLE_STOP for the cgroups quiet again. Under pipe_lock. */
 void agent_throttle_tick(struct vigil_agent *a, uint64_t now_boot);
+/* {"events", "interval_ns", "cgroups": [{cgroup, cgroup_id, throttled, held_execs,
+ * held_exits}]}: every cgroup with records held back, read from the kernel's windows
+ * (control thread). */
+void agent_throttle_pack(struct vigil_agent *a, msgpack_packer *pk);
 
 /* Flush the line-oriented sinks (after each reader batch). Under pipe_lock. */
 void agent_flush(struct vigil_agent *a);

@@ -277,6 +277,8 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 	/* its watch, and the files refused (policy_dir.c) */
 	agent_policy_dir_pack(a, ctl_map_key(&m, "policy_dir"));
 	pack_delivery(ctl_map_key(&m, "delivery"), a);
+	if (a->opts.cgroup_rate_events)
+		agent_throttle_pack(a, ctl_map_key(&m, "cgroup_rate"));
 	/* every sample of /metrics (core/metrics) */
 	vigil_metrics__pack(a->metrics, ctl_map_key(&m, "metrics"));
 	ctl_map_flush(&m, pk);

@@ -111,3 +111,74 @@ void agent_throttle_tick(struct vigil_agent *a, uint64_t now_boot)
 		a->throttled[i] = a->throttled[--a->nthrottled];
 	}
 }
+
+/* One cgroup's windows summed over CPUs: held records, and whether any CPU throttles it. */
+struct held {
+	uint64_t cgroup_id, execs, exits;
+	bool throttled;
+};
+
+static int read_held(int fd, uint64_t id, struct vigil_cgroup_rate *v, int ncpus, struct held *h)
+{
+	int cpu;
+
+	if (bpf_map_lookup_elem(fd, &id, v))
+		return -errno;
+	*h = (struct held){.cgroup_id = id};
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		h->execs += v[cpu].held_execs;
+		h->exits += v[cpu].held_exits;
+		h->throttled |= v[cpu].throttled != 0;
+	}
+	return 0;
+}
+
+void agent_throttle_pack(struct vigil_agent *a, msgpack_packer *pk)
+{
+	int fd = vigil_loader__cgrate_fd(a->loader), ncpus = libbpf_num_possible_cpus();
+	struct vigil_cgroup_rate *v = ncpus > 0 ? calloc((size_t)ncpus, sizeof(*v)) : NULL;
+	struct held *found = NULL, *grown, h;
+	uint64_t key, next, *prev = NULL;
+	size_t n = 0, i;
+	char path[256];
+
+	/* the windows with something held back (an LRU map: a long-idle cgroup may be gone) */
+	while (v && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (read_held(fd, key, v, ncpus, &h) || (!h.execs && !h.exits && !h.throttled))
+			continue;
+		grown = realloc(found, (n + 1) * sizeof(*found));
+		if (!grown)
+			break;
+		found = grown;
+		found[n++] = h;
+	}
+	msgpack_pack_map(pk, 3);
+	ctl_pack_str(pk, "events");
+	msgpack_pack_uint64(pk, a->opts.cgroup_rate_events);
+	ctl_pack_str(pk, "interval_ns");
+	msgpack_pack_uint64(pk, a->opts.cgroup_rate_interval_ns);
+	ctl_pack_str(pk, "cgroups");
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++) {
+		if (!a->cgroups || vigil_cgroups__path(a->cgroups, found[i].cgroup_id, path, sizeof(path)))
+			snprintf(path, sizeof(path), "%" PRIu64, found[i].cgroup_id);
+		msgpack_pack_map(pk, 5);
+		ctl_pack_str(pk, "cgroup");
+		ctl_pack_str(pk, path);
+		ctl_pack_str(pk, "cgroup_id");
+		msgpack_pack_uint64(pk, found[i].cgroup_id);
+		ctl_pack_str(pk, "throttled");
+		if (found[i].throttled)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		ctl_pack_str(pk, "held_execs");
+		msgpack_pack_uint64(pk, found[i].execs);
+		ctl_pack_str(pk, "held_exits");
+		msgpack_pack_uint64(pk, found[i].exits);
+	}
+	free(found);
+	free(v);
+}
