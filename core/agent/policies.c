@@ -109,9 +109,13 @@ static void pack_policy(const struct vigil_policy_status *st, void *ctx)
 	size_t i;
 
 	l->n++;
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 7 + !!st->namespace_);
 	ctl_pack_str(pk, "name");
 	ctl_pack_str(pk, st->name);
+	if (st->namespace_) {
+		ctl_pack_str(pk, "namespace");
+		ctl_pack_str(pk, st->namespace_);
+	}
 	ctl_pack_str(pk, "file");
 	ctl_pack_str(pk, st->file ? st->file : "");
 	ctl_pack_str(pk, "state");

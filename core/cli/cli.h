@@ -17,6 +17,8 @@ int cmd_rules(int argc, char **argv);
  * (how each was realised on this kernel) below it. */
 void cli_print_policies(const struct msgpack_object *policies);
 /* tetra's HumanizeByteCount ("4.46 MB") into out */
+/* `vigil tracingpolicy modify FILE [-m MODE]`: the policy with its mode set, on stdout */
+int cli_tp_modify(int argc, char **argv);
 void cli_humanize_bytes(uint64_t b, char *out, size_t size);
 /* The policy directory of a status or policy_list reply ("policy_dir"); nothing when none. */
 void cli_print_policy_dir(const struct msgpack_object *dir);

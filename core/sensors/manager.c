@@ -654,6 +654,7 @@ void vigil_sensors__list(struct vigil_sensors *s, vigil_policy_status_fn fn, voi
 		struct vigil_policy_status st = {
 			.name = lp->policy->name,
 			.file = lp->policy->file,
+			.namespace_ = lp->policy->namespace_,
 			.state = lp->enabled ? "enabled" : "disabled",
 			.mode = lp->mode == VIGIL_MODE_MONITOR ? "monitor" : "enforce",
 			.nhooks = lp->nhooks,

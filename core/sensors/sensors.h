@@ -114,6 +114,7 @@ struct vigil_hook_status {
 struct vigil_policy_status {
 	const char *name;
 	const char *file;
+	const char *namespace_;		/* a TracingPolicyNamespaced's, else NULL */
 	const char *state;		/* "enabled", "disabled" */
 	const char *mode;		/* "enforce", "monitor" */
 	size_t nhooks;
