@@ -17,6 +17,8 @@ int cmd_rules(int argc, char **argv);
  * (how each was realised on this kernel) below it. */
 void cli_print_policies(const struct msgpack_object *policies);
 /* tetra's HumanizeByteCount ("4.46 MB") into out */
+/* 2 (after saying why) when argv names a tetra command vigil refuses, else -1 */
+int cli_refused(int argc, char **argv);
 /* `vigil tracingpolicy modify FILE [-m MODE]`: the policy with its mode set, on stdout */
 int cli_tp_modify(int argc, char **argv);
 void cli_humanize_bytes(uint64_t b, char *out, size_t size);

@@ -33,6 +33,18 @@ RATE = 20                   # --cgroup-rate RATE,1s
 ENV_MAX = 1024
 TAG = "vigil-t17-%d" % os.getpid()
 
+# kernel memory per policy: one hook, and three
+HOOK = """  - subsystem: syscalls
+    event: %s
+    args:
+    - index: 5
+      type: int
+"""
+SMALL = "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: t17-small\nspec:\n  tracepoints:\n" + \
+    HOOK % "sys_enter_fchmodat"
+LARGE = "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: t17-large\nspec:\n  tracepoints:\n" + \
+    "".join(HOOK % e for e in ("sys_enter_fchmodat", "sys_enter_fchownat", "sys_enter_unlinkat"))
+
 
 def cgroup2_mount():
     with open("/proc/mounts") as f:
@@ -117,7 +129,13 @@ class TetraExtras(unittest.TestCase):
     def run_agent(cls, t):
         cls.seed_processes()
         redaction = {"redact": [r"VIGIL_T17_PASSWORD=(\S+)"]}
-        with vh.Agent("--export-file", cls.export, "--export-file-max-size-mb", "0",
+        policies = []
+        for name, text in (("small.yaml", SMALL), ("large.yaml", LARGE)):
+            policies += ["--tracing-policy", os.path.join(cls.export_dir, name)]
+            with open(policies[-1], "w") as f:
+                f.write(text)
+        port = vh.free_port()
+        with vh.Agent(*policies, "--metrics-server", "127.0.0.1:%d" % port,"--export-file", cls.export, "--export-file-max-size-mb", "0",
                       "--enable-process-cred",
                       "--enable-process-environment-variables",
                       "--filter-environment-variables", "VIGIL_T17_PASSWORD,VIGIL_T17_PLAIN,VIGIL_T17_LONG",
@@ -125,6 +143,12 @@ class TetraExtras(unittest.TestCase):
                       "--redaction-filters", json.dumps(redaction),
                       "--cgroup-rate", "%d,1s" % RATE, outputs=()) as agent:
             cls.before = agent.status()["counters"]
+            cls.tp_json = json.loads(subprocess.run([vh.VIGIL, "tp", "list", "-o", "json", "--server-address",
+                                                     agent.control], capture_output=True, text=True).stdout)
+            cls.tp_text = subprocess.run([vh.VIGIL, "tp", "list", "--server-address", agent.control],
+                                         capture_output=True, text=True).stdout
+            import urllib.request
+            cls.metrics = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read().decode()
             env = {"PATH": "/usr/bin:/bin", "VIGIL_T17_PASSWORD": "hunter2-%s" % TAG, "VIGIL_T17_PLAIN": "visible",
                    "VIGIL_T17_HIDDEN": "not-named"}
             other = dict(cwd=t, preexec_fn=in_cgroup(cls.other_cg))
@@ -247,6 +271,19 @@ class TetraExtras(unittest.TestCase):
         uns = self.seeded_exec("4")["process_credentials"]
         self.assertEqual(uns["user_ns"]["level"], 1)
         self.assertNotEqual(uns["user_ns"]["ns"]["inum"], sec["user_ns"]["ns"]["inum"])
+
+    # ---- kernel memory per policy ----
+
+    def test_kernel_memory_per_policy_in_tp_list_and_metrics(self):
+        mem = {p["name"]: int(p["kernel_memory_bytes"]) for p in self.tp_json["policies"]}
+        self.assertGreater(mem["t17-small"], 0)
+        # three hooks' maps and programs against one
+        self.assertGreater(mem["t17-large"], 2 * mem["t17-small"])
+        self.assertRegex(self.tp_text, r"t17-small .* kernel_memory=\d+\.\d\d [kM]B")
+        from prometheus_client.parser import text_string_to_metric_families
+        samples = {s.labels["policy"]: s.value for fam in text_string_to_metric_families(self.metrics)
+                   for s in fam.samples if s.name == "tetragon_tracingpolicy_kernel_memory_bytes"}
+        self.assertEqual(samples, {"t17-small": mem["t17-small"], "t17-large": mem["t17-large"]})
 
     # ---- strict readers ----
 
