@@ -223,6 +223,15 @@ class TetraExtras(unittest.TestCase):
         self.assertEqual([t["type"] for t in mine], ["THROTTLE_START", "THROTTLE_STOP"], self.throttles())
         self.assertEqual(self.storm_rc, 0)
 
+    def test_throttle_events_print_as_tetra_compact(self):
+        with open(os.path.join(self.tmp, "export.json"), "w") as f:
+            f.write("\n".join(self.lines) + "\n")
+        r = subprocess.run([vh.VIGIL, "getevents", "-o", "compact", "--color", "never", "-e", "PROCESS_THROTTLE",
+                            "--input", os.path.join(self.tmp, "export.json")], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("🧬 throttle START %s" % self.storm_cg_rel, r.stdout.splitlines())
+        self.assertIn("🧬 throttle STOP  %s" % self.storm_cg_rel, r.stdout.splitlines())
+
     def test_another_cgroup_still_reports_while_the_storm_is_throttled(self):
         p = self.by_arguments(self.during_ran)
         self.assertEqual(p["uid"], NOBODY)
