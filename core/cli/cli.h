@@ -17,6 +17,15 @@ int cmd_rules(int argc, char **argv);
  * (how each was realised on this kernel) below it. */
 void cli_print_policies(const struct msgpack_object *policies);
 /* tetra's HumanizeByteCount ("4.46 MB") into out */
+/* tetra's global flags (globals.c), taken out of argv before a command parses its own */
+struct cli_globals {
+	bool debug;
+	int timeout_ms;		/* --timeout: 0 = each command's own */
+	int retries;		/* --retries: more attempts after a timeout */
+};
+extern struct cli_globals cli_globals;
+/* 0, or 2 after saying why (a bad value, a refused --tls-*) */
+int cli_global_flags(int *argc, char **argv);
 /* 2 (after saying why) when argv names a tetra command vigil refuses, else -1 */
 int cli_refused(int argc, char **argv);
 /* `vigil tracingpolicy modify FILE [-m MODE]`: the policy with its mode set, on stdout */

@@ -51,6 +51,8 @@ int main(int argc, char **argv)
 	rc = cli_refused(argc - 1, argv + 1);
 	if (rc >= 0)
 		return rc;
+	if (cli_global_flags(&argc, argv))
+		return 2;
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;

@@ -308,6 +308,20 @@ class TetraCli(unittest.TestCase):
             self.assertIn("not in vigil (tetra has it): ", r.stderr, args)
             self.assertGreater(len(r.stderr.split(": ", 2)[-1]), 20, args)
 
+    def test_global_flags_on_every_command_that_asks_the_agent(self):
+        nobody = "ipc://" + os.path.join(self.tmp, "nobody.sock")
+        for args in (["status"], ["tp", "list"], ["sensors", "list"]):
+            t0 = time.monotonic()
+            r = vigil(*args, "-d", "--timeout", "1s", "--retries", "1", "--max-recv-size", "65536",
+                      "--server-address", nobody)
+            self.assertEqual(r.returncode, 1, (args, r.stderr))
+            self.assertIn("timed out", r.stderr)
+            self.assertLess(time.monotonic() - t0, 8, args)      # 2 attempts of 1 s, not the default
+            r = vigil(*args, "--tls-ca-cert", "/etc/ca.pem", "--server-address", nobody)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn("refused", r.stderr)
+            self.assertEqual(vigil(*args, "--timeout", "soon").returncode, 2, args)
+
     def test_plural_aliases_as_tetra(self):
         self.assertEqual(self.events("--processes", "vigil-cli-marker"), self.events("--process", "vigil-cli-marker"))
 
