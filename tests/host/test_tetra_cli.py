@@ -243,6 +243,9 @@ class TetraCli(unittest.TestCase):
         self.assertGreater(len(allsys), 300)
         self.assertEqual(vigil("tp", "generate", "file-prefix", "relative").returncode, 2)
         self.assertEqual(vigil("tp", "generate", "nonsense").returncode, 2)
+        usdts = vigil("tp", "generate", "usdts", "--binary", "/bin/true")
+        self.assertEqual(usdts.returncode, 2)
+        self.assertIn("refused: vigil does not load usdts hooks", usdts.stderr)
 
     def test_status_has_tetras_health_line_and_shape(self):
         self.assertEqual(self.status_text.returncode, 0)
