@@ -104,6 +104,26 @@ static __always_inline void remember_exec(__u32 tgid, struct vigil_exec_record *
 		count_error(VIGIL_KERR_EXECS_FULL);
 }
 
+/* The argument area (NUL-separated) at data + off, cut to VIGIL_ARGS_MAX - 1 bytes and
+ * flagged when longer. Returns the bytes appended. */
+static __always_inline __u32 put_args(struct exec_scratch *s, struct mm_struct *mm, __u32 off)
+{
+	unsigned long start = BPF_CORE_READ(mm, arg_start), end = BPF_CORE_READ(mm, arg_end);
+	__u32 len = end > start ? end - start : 0;
+
+	if (len > VIGIL_ARGS_MAX - 1) {
+		len = VIGIL_ARGS_MAX - 1;
+		s->rec.flags |= VIGIL_KF_TRUNC_ARGS;
+	}
+	if (bpf_probe_read_user(&s->rec.data[off & DATA_OFF_MASK], len & (VIGIL_ARGS_MAX - 1), (void *)start)) {
+		s->rec.flags |= VIGIL_KF_ERROR_ARGS;
+		count_error(VIGIL_KERR_ARGS_READ);
+		len = 0;
+	}
+	s->rec.args_len = len;
+	return len;
+}
+
 /* The environment area (NUL-separated KEY=VALUE strings) at data + off, at most env_max
  * bytes; a longer one is cut (user space drops the partial last string), flagged and
  * counted. Returns the bytes appended. */
@@ -145,7 +165,6 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	struct vigil_exec_entry *prev;
 	struct exec_scratch *s;
 	struct mm_struct *mm;
-	unsigned long arg_start, arg_end;
 	__u32 zero = 0, off, len;
 
 	s = bpf_map_lookup_elem(&exec_heap, &zero);
@@ -189,21 +208,7 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	off += len;
 
 	mm = BPF_CORE_READ(task, mm);
-	arg_start = BPF_CORE_READ(mm, arg_start);
-	arg_end = BPF_CORE_READ(mm, arg_end);
-	len = arg_end > arg_start ? arg_end - arg_start : 0;
-	if (len > VIGIL_ARGS_MAX - 1) {
-		len = VIGIL_ARGS_MAX - 1;
-		s->rec.flags |= VIGIL_KF_TRUNC_ARGS;
-	}
-	if (bpf_probe_read_user(&s->rec.data[off & DATA_OFF_MASK], len & (VIGIL_ARGS_MAX - 1),
-				(void *)arg_start)) {
-		s->rec.flags |= VIGIL_KF_ERROR_ARGS;
-		count_error(VIGIL_KERR_ARGS_READ);
-		len = 0;
-	}
-	s->rec.args_len = len;
-	off += len;
+	off += put_args(s, mm, off);
 	off += put_env(s, mm, off);
 
 	len = offsetof(struct vigil_exec_record, data) + (off & (VIGIL_DATA_MAX - 1));

@@ -291,6 +291,22 @@ static void usage(FILE *f)
 		VIGIL_BUS_DEFAULT_CONTROL);
 }
 
+/* tetra's --domain (only its grpc domain is vigil's to manage) and -n NAMESPACE; 0 or 2 */
+static int scope_option(int c, struct tp_opts *o)
+{
+	/* tetra's domains: grpc (the API's, its default), k8s (CRDs), static (files) */
+	if (c == 'D' && optarg[0] && strcmp(optarg, "grpc")) {
+		fprintf(stderr, "vigil tracingpolicy: --domain %s refused: vigil manages only the control "
+				"socket's policies (tetra's grpc domain); file policies change with their files "
+				"(--tracing-policy-dir), and there are no Kubernetes CRD policies\n", optarg);
+		return 2;
+	}
+	/* a TracingPolicyNamespaced is named by its name alone here (names are unique) */
+	if (c == 'n')
+		o->namespace_ = optarg;
+	return 0;
+}
+
 int cmd_tracingpolicy(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -339,17 +355,9 @@ int cmd_tracingpolicy(int argc, char **argv)
 				return cli_bad_value("tracingpolicy", "ttl", optarg);
 			break;
 		case 'D':
-			/* tetra's domains: grpc (the API's, its default), k8s (CRDs), static (files) */
-			if (optarg[0] && strcmp(optarg, "grpc")) {
-				fprintf(stderr, "vigil tracingpolicy: --domain %s refused: vigil manages only the control "
-						"socket's policies (tetra's grpc domain); file policies change with their files "
-						"(--tracing-policy-dir), and there are no Kubernetes CRD policies\n", optarg);
-				return 2;
-			}
-			break;
 		case 'n':
-			/* a TracingPolicyNamespaced is named by its name alone here (names are unique) */
-			o.namespace_ = optarg;
+			if (scope_option(c, &o))
+				return 2;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -398,10 +398,7 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	}
 	if (init_tree) {
 		encode_tree_str(t, "in_init_tree");
-		if (p->in_init_tree)
-			encode_tree_bool(t, true);
-		else
-			encode_tree_bool(t, false);
+		encode_tree_bool(t, p->in_init_tree);
 	}
 	if (env)
 		put_env(t, t->ev->env, t->ev->env_len);
