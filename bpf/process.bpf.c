@@ -18,14 +18,23 @@
 #include "lib/path.h"
 #include "lib/task.h"
 #include "lib/exec_path.h"
+#include "lib/cgroup_rate.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* offsets into data[] are masked to this, lengths to VIGIL_PATH_MAX - 1: see process.h */
 #define DATA_OFF_MASK (2 * VIGIL_PATH_MAX - 1)
 
+/* Environment bytes to capture at exec (--enable-process-environment-variables): 0 = none,
+ * at most VIGIL_ENV_MAX - 1. Set by the loader. */
+const volatile __u32 env_max = 0;
+
 struct exec_scratch {
 	struct vigil_exec_record rec;
+	/* the environment starts at a masked offset below VIGIL_DATA_MAX with a masked length:
+	 * the verifier's bound on its end runs past data[] (the real end never does, it is
+	 * checked), so the scratch value has room behind the record */
+	char env_slack[VIGIL_ENV_MAX];
 	struct path_buf path;
 	/* kept here, not on the stack: with the path walk's bpf_loop callback the exec
 	 * program's combined stack must stay under 512 bytes (6.1's verifier counts both) */
@@ -73,13 +82,13 @@ static __always_inline void file_identity(struct vigil_exec_record *rec, struct 
 	rec->file_nlink = BPF_CORE_READ(inode, __i_nlink);
 }
 
-static __always_inline void remember_exec(__u32 tgid, struct vigil_exec_record *rec)
+static __always_inline void remember_exec(__u32 tgid, struct vigil_exec_record *rec, __u32 flags)
 {
 	struct vigil_exec_entry entry = {
 		.ktime = rec->proc_ktime,
 		.pktime = rec->pktime,
 		.ppid = rec->ppid,
-		.flags = VIGIL_KF_EXECVE,
+		.flags = VIGIL_KF_EXECVE | flags,
 	};
 	__u32 len = rec->binary_len;
 
@@ -96,6 +105,58 @@ static __always_inline void remember_exec(__u32 tgid, struct vigil_exec_record *
 		count_error(VIGIL_KERR_EXECS_FULL);
 }
 
+/* The argument area (NUL-separated) at data + off, cut to VIGIL_ARGS_MAX - 1 bytes and
+ * flagged when longer. Returns the bytes appended. */
+static __always_inline __u32 put_args(struct exec_scratch *s, struct mm_struct *mm, __u32 off)
+{
+	unsigned long start = BPF_CORE_READ(mm, arg_start), end = BPF_CORE_READ(mm, arg_end);
+	__u32 len = end > start ? end - start : 0;
+
+	if (len > VIGIL_ARGS_MAX - 1) {
+		len = VIGIL_ARGS_MAX - 1;
+		s->rec.flags |= VIGIL_KF_TRUNC_ARGS;
+	}
+	if (bpf_probe_read_user(&s->rec.data[off & DATA_OFF_MASK], len & (VIGIL_ARGS_MAX - 1), (void *)start)) {
+		s->rec.flags |= VIGIL_KF_ERROR_ARGS;
+		count_error(VIGIL_KERR_ARGS_READ);
+		len = 0;
+	}
+	s->rec.args_len = len;
+	return len;
+}
+
+/* The environment area (NUL-separated KEY=VALUE strings) at data + off, at most env_max
+ * bytes; a longer one is cut (user space drops the partial last string), flagged and
+ * counted. Returns the bytes appended. */
+static __always_inline __u32 put_env(struct exec_scratch *s, struct mm_struct *mm, __u32 off)
+{
+	unsigned long start, end;
+	__u32 len, max = env_max;
+
+	s->rec.env_len = 0;
+	if (!max)
+		return 0;
+	if (max > VIGIL_ENV_MAX - 1)
+		max = VIGIL_ENV_MAX - 1;
+	start = BPF_CORE_READ(mm, env_start);
+	end = BPF_CORE_READ(mm, env_end);
+	len = end > start ? end - start : 0;
+	if (len > max) {
+		len = max;
+		s->rec.flags |= VIGIL_KF_TRUNC_ENV;
+		count_error(VIGIL_KERR_ENV_TRUNCATED);
+	}
+	if (off + len > VIGIL_DATA_MAX)		/* never with the limits above; says so to the reader */
+		return 0;
+	if (bpf_probe_read_user(&s->rec.data[off & (VIGIL_DATA_MAX - 1)], len & (VIGIL_ENV_MAX - 1),
+				(void *)start)) {
+		s->rec.flags |= VIGIL_KF_ERROR_ENV;
+		return 0;
+	}
+	s->rec.env_len = len;
+	return len;
+}
+
 static __always_inline int handle_exec(struct task_struct *task, struct linux_binprm *bprm)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -105,7 +166,6 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	struct vigil_exec_entry *prev;
 	struct exec_scratch *s;
 	struct mm_struct *mm;
-	unsigned long arg_start, arg_end;
 	__u32 zero = 0, off, len;
 
 	s = bpf_map_lookup_elem(&exec_heap, &zero);
@@ -152,25 +212,19 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	off += len;
 
 	mm = BPF_CORE_READ(task, mm);
-	arg_start = BPF_CORE_READ(mm, arg_start);
-	arg_end = BPF_CORE_READ(mm, arg_end);
-	len = arg_end > arg_start ? arg_end - arg_start : 0;
-	if (len > VIGIL_ARGS_MAX - 1) {
-		len = VIGIL_ARGS_MAX - 1;
-		s->rec.flags |= VIGIL_KF_TRUNC_ARGS;
-	}
-	if (bpf_probe_read_user(&s->rec.data[off & DATA_OFF_MASK], len & (VIGIL_ARGS_MAX - 1),
-				(void *)arg_start)) {
-		s->rec.flags |= VIGIL_KF_ERROR_ARGS;
-		count_error(VIGIL_KERR_ARGS_READ);
-		len = 0;
-	}
-	s->rec.args_len = len;
-	off += len;
+	off += put_args(s, mm, off);
+	off += put_env(s, mm, off);
 
 	len = offsetof(struct vigil_exec_record, data) + (off & (VIGIL_DATA_MAX - 1));
 	s->rec.hdr.size = len;
-	remember_exec(tgid, &s->rec);
+	/* over --cgroup-rate: remembered (selectors, later records) but not sent, and neither
+	 * will its exit be */
+	if (!cgroup_rate_allows(s->rec.cgroup_id, s->rec.hdr.ktime)) {
+		remember_exec(tgid, &s->rec, VIGIL_KF_THROTTLED);
+		count_error(VIGIL_KERR_THROTTLED_EXEC);
+		return 0;
+	}
+	remember_exec(tgid, &s->rec, 0);
 	output_record(&s->rec, len);
 	return 0;
 }
@@ -236,6 +290,12 @@ static __always_inline int handle_exit(struct task_struct *task)
 		/* two threads may both see live == 0: only the one that deletes reports */
 		if (bpf_map_delete_elem(&vg_execs, &tgid))
 			return 0;
+		/* its exec went unreported (--cgroup-rate): so does its end */
+		if (rec.flags & VIGIL_KF_THROTTLED) {
+			count_error(VIGIL_KERR_THROTTLED_EXIT);
+			cgroup_rate_held_exit();
+			return 0;
+		}
 	} else {
 		rec.flags = VIGIL_KF_MISS;
 	}

@@ -18,9 +18,10 @@
 #define VIGIL_NAME_MAX 256
 #define VIGIL_ARGS_MAX 4096
 #define VIGIL_PATH_DEPTH 64		/* components walked before a path is marked truncated */
-/* binary | cwd | args, each shorter than its limit; masked offsets stay inside. */
+/* binary | cwd | args | env, each shorter than its limit; masked offsets stay inside. */
 #define VIGIL_DATA_MAX (4 * 4096)
 #define VIGIL_BINARY_KEY 256		/* binary prefix kept in the exec map for selectors */
+#define VIGIL_ENV_MAX 4096		/* environment bytes an exec record can carry */
 
 enum vigil_msg_op {
 	VIGIL_OP_EXEC = 1,
@@ -28,6 +29,7 @@ enum vigil_msg_op {
 	VIGIL_OP_EXIT = 3,
 	VIGIL_OP_GENERIC = 4,		/* a policy hook fired: bpf/generic.h */
 	VIGIL_OP_GENERIC_CHUNK = 5,	/* a maxData argument's bytes, before its record: bpf/generic.h */
+	VIGIL_OP_THROTTLE = 6,		/* a cgroup went over --cgroup-rate: struct vigil_throttle_record */
 };
 
 /* Kernel-side counters, one slot per reason in the per-CPU vg_errors map. */
@@ -42,6 +44,9 @@ enum vigil_kerr {
 	VIGIL_KERR_SIGNAL_FAILED,	/* bpf_send_signal refused (an exiting task, a kernel
 					 * thread): the event does not claim the action */
 	VIGIL_KERR_STACK_NO_ROOM,	/* arguments filled the record: posted without its stacks */
+	VIGIL_KERR_ENV_TRUNCATED,	/* exec: the environment was cut to --process-environment-max */
+	VIGIL_KERR_THROTTLED_EXEC,	/* exec records not sent: the cgroup is over --cgroup-rate */
+	VIGIL_KERR_THROTTLED_EXIT,	/* exit records of those execs, not sent either */
 	VIGIL_KERR_MAX,
 };
 
@@ -58,6 +63,9 @@ enum vigil_kflag {
 	VIGIL_KF_PROCFS = 1u << 8,		/* entry seeded by the /proc scan */
 	VIGIL_KF_NS_INIT = 1u << 9,		/* exec: the task is pid 1 of a pid namespace below the
 						 * host's (a container's init): in_init_tree */
+	VIGIL_KF_TRUNC_ENV = 1u << 10,		/* exec: the environment was cut (truncEnvs) */
+	VIGIL_KF_ERROR_ENV = 1u << 11,		/* exec: the environment could not be read (errorEnvs) */
+	VIGIL_KF_THROTTLED = 1u << 12,		/* vg_execs: this exec's record was throttled, so is its exit */
 };
 
 #define VIGIL_NS_SLOTS 10	/* uts ipc mnt pid pid_for_children net time time_for_children cgroup user */
@@ -127,7 +135,7 @@ struct vigil_exec_record {
 	__u16 binary_len;		/* data = binary, then cwd, then args (NUL-separated) */
 	__u16 cwd_len;
 	__u16 args_len;
-	__u16 pad2;
+	__u16 env_len;			/* then the environment (NUL-separated), when captured */
 	__u64 proc_ktime;		/* the process's key after this exec (task_key) */
 	/* the rest of the credentials (Tetragon's --enable-process-cred): securebits, and the
 	 * user namespace's nesting level, owner and group */
@@ -146,6 +154,25 @@ struct vigil_clone_record {
 	__u32 flags;
 	__u64 pktime;			/* the parent's key */
 	__u64 proc_ktime;		/* the child's key (task_key) */
+};
+
+/* A cgroup's exec rate reached --cgroup-rate on one CPU: its exec records (and their exits)
+ * are held back until user space sees the rate fall and clears the throttle. */
+struct vigil_throttle_record {
+	struct vigil_msg_hdr hdr;
+	__u64 cgroup_id;
+};
+
+/* vg_cgrate value, per CPU, keyed by cgroup id: the sliding-window exec rate of a cgroup
+ * (Tetragon's cgroup_rate_value). Times are bpf_ktime_get_boot_ns(). */
+struct vigil_cgroup_rate {
+	__u64 curr;			/* execs in the current window */
+	__u64 prev;			/* execs in the window before */
+	__u64 time;			/* start of the current window */
+	__u64 rate;			/* last computed rate */
+	__u64 throttled;		/* when it was throttled, 0 when not: user space clears it */
+	__u64 held_execs;		/* exec records not sent while throttled, ever */
+	__u64 held_exits;		/* and the exit records of those execs */
 };
 
 struct vigil_exit_record {

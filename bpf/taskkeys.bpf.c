@@ -2,7 +2,8 @@
  *
  * The /proc scan sees a process's start time but not how often it exec'd, which the key
  * counts (bpf/lib/task.h task_key). Reading the keys here lets the seeded entries carry the
- * very key the exec, fork and exit programs will name them by. The loader reuses the
+ * very key the exec, fork and exit programs will name them by, and the credentials and
+ * init-tree flag an exec record would have given them. The loader reuses the
  * process object's maps, so this one-shot object allocates none of its own.
  */
 #include "vigil_bpf.h"
@@ -24,6 +25,9 @@ int iter_task_keys(struct bpf_iter__task *ctx)
 		return 0;
 	k.pid = task->tgid;
 	k.ktime = task_key(task);
+	if (task_is_ns_init(task))
+		k.flags |= VIGIL_TASK_NS_INIT;
+	task_cred_extra(task, k.cred_extra);
 	bpf_seq_write(ctx->meta->seq, &k, sizeof(k));
 	return 0;
 }

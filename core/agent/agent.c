@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent_internal.h"
+#include "process.h"
 
 static int on_user_record(void *ctx, void *data, size_t size);
 
@@ -216,6 +217,9 @@ static int open_kernel(struct vigil_agent *a)
 	lopts.ringbuf_bytes = a->opts.ringbuf_bytes;
 	lopts.wakeup_batch = a->opts.wakeup_batch;
 	lopts.pin_dir = vigil_pins__run_dir(a->pins);
+	lopts.env_max = a->opts.process_env ? (a->opts.env_max ? a->opts.env_max : VIGIL_ENV_MAX - 1) : 0;
+	lopts.cgroup_rate_events = a->opts.cgroup_rate_events;
+	lopts.cgroup_rate_interval_ns = a->opts.cgroup_rate_interval_ns;
 	a->loader = vigil_loader__open(&lopts, &a->probe);
 	return a->loader ? 0 : -errno;
 }
@@ -392,10 +396,16 @@ int agent_on_record(void *ctx, void *data, size_t size)
 		ev.node_name = a->node_name;
 		ev.pod = pod_of(a, ev.process);
 		ev.parent_pod = pod_of(a, ev.parent);
-		if (ev.type != VIGIL_EVENT_EXEC && ev.type != VIGIL_EVENT_EXIT)
+		if (ev.type == VIGIL_EVENT_THROTTLE)
+			agent_throttle_start(a, &ev);
+		else if (ev.type != VIGIL_EVENT_EXEC && ev.type != VIGIL_EVENT_EXIT)
 			vigil_sensors__count_event(a->sensors, ev.policy.hook->id);
-		agent_dispatch(a, &ev);
-		agent_canaries(a, &ev);
+		if (ev.type == VIGIL_EVENT_EXEC)
+			agent_environment(a, &ev);
+		if (ev.type != VIGIL_EVENT_THROTTLE) {
+			agent_dispatch(a, &ev);
+			agent_canaries(a, &ev);
+		}
 		vigil_pod__put(ev.pod);
 		vigil_pod__put(ev.parent_pod);
 	}
@@ -504,6 +514,7 @@ int vigil_agent__run(struct vigil_agent *a)
 			agent_lists_expire(a);
 			last_gc = now;
 		}
+		agent_throttle_tick(a, now);
 		publish_counters(a);
 		pthread_mutex_unlock(&a->pipe_lock);
 	}
@@ -549,6 +560,9 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
 	vigil_buf_free(&a->redacted);
+	vigil_buf_free(&a->environ);
+	vigil_buf_free(&a->environ_scratch);
+	free(a->throttled);
 	agent_lists_free(a);
 	agent_policy_dir_free(a);
 	pthread_mutex_destroy(&a->lists_lock);

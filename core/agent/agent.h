@@ -48,6 +48,17 @@ struct vigil_agent_opts {
 	bool process_cred;		/* --enable-process-cred: exec's binary_properties */
 	/* --redaction-filters, compiled (core/export); the caller's, kept until the agent is freed */
 	const struct vigil_redaction *redaction;
+	/* --enable-process-environment-variables: exec events carry the environment, at most
+	 * env_max bytes of it (0: 4095) read in the kernel, only the variables env_filter
+	 * names (--filter-environment-variables; none: all) */
+	bool process_env;
+	uint32_t env_max;
+	const char *const *env_filter;
+	size_t nenv_filter;
+	/* --cgroup-rate N,INTERVAL: a cgroup's execs over N per interval and CPU are held back
+	 * between process_throttle START and STOP events; 0: off */
+	uint64_t cgroup_rate_events;
+	uint64_t cgroup_rate_interval_ns;
 	const char *rules_dir;		/* --rules-dir: Lua rules, every *.lua (core/luahost); NULL: none */
 	/* What a rule's deny() may add to a kernel list (core/agent/lists.c). */
 	uint32_t deny_ttl_s;		/* --deny-ttl: entries expire after this; 0 never (default 3600) */

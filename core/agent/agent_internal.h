@@ -37,6 +37,8 @@ struct agent_counters {
 	uint64_t procfs_seeded;
 	uint64_t encode_errors;
 	uint64_t output_errors;
+	uint64_t throttle_start, throttle_stop;	/* --cgroup-rate's events sent (throttle.c) */
+	uint64_t throttle_untracked;		/* a throttled cgroup that could not be followed */
 };
 
 /* The policy directory as last synced (policy_dir.c). */
@@ -114,6 +116,13 @@ struct vigil_agent {
 		} slot[256];
 	} users;
 	struct vigil_buf redacted;		/* --redaction-filters: the last arguments redacted (extras.c) */
+	struct vigil_buf environ, environ_scratch;	/* the last exec's environment as sent (environ.c) */
+	struct agent_throttled {		/* cgroups --cgroup-rate throttles now (throttle.c) */
+		uint64_t cgroup_id;
+		char cgroup[256];		/* its path, or its id */
+	} *throttled;
+	size_t nthrottled;
+	uint64_t throttle_tick;			/* CLOCK_BOOTTIME of the last look */
 
 	pthread_mutex_t snap_lock;
 	struct agent_counters snap;		/* copy for the control thread */
@@ -154,6 +163,18 @@ size_t agent_ancestors(struct vigil_agent *a, const struct vigil_event *ev, cons
 const char *agent_user_name(void *ctx, const struct vigil_process *p);
 /* p's arguments through --redaction-filters; valid until the next call (reader thread) */
 const char *agent_redacted_arguments(void *ctx, const struct vigil_process *p);
+
+/* ev's environment filtered (--filter-environment-variables) and redacted, or dropped
+ * when not asked for (environ.c). Under pipe_lock. */
+void agent_environment(struct vigil_agent *a, struct vigil_event *ev);
+/* A cgroup went over --cgroup-rate: name it and send THROTTLE_START once (throttle.c). */
+void agent_throttle_start(struct vigil_agent *a, const struct vigil_event *ev);
+/* Every second: THROTTLE_STOP for the cgroups quiet again. Under pipe_lock. */
+void agent_throttle_tick(struct vigil_agent *a, uint64_t now_boot);
+/* {"events", "interval_ns", "cgroups": [{cgroup, cgroup_id, throttled, held_execs,
+ * held_exits}]}: every cgroup with records held back, read from the kernel's windows
+ * (control thread). */
+void agent_throttle_pack(struct vigil_agent *a, msgpack_packer *pk);
 
 /* Flush the line-oriented sinks (after each reader batch). Under pipe_lock. */
 void agent_flush(struct vigil_agent *a);

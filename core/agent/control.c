@@ -60,6 +60,10 @@ static void pack_event_counters(struct ctl_map *m, const struct agent_counters *
 	map_u64(m, "policy_records", c->decoder.policy);
 	map_u64(m, "policy_records_unknown_hook", c->decoder.unknown_hook);
 	map_u64(m, "procfs_seeded", c->procfs_seeded);
+	/* --cgroup-rate: process_throttle events sent, cgroups that could not be followed */
+	map_u64(m, "throttle_start", c->throttle_start);
+	map_u64(m, "throttle_stop", c->throttle_stop);
+	map_u64(m, "throttle_untracked", c->throttle_untracked);
 	/* pods (CRI): events of a container the runtime had not listed yet went without */
 	map_u64(m, "events_pod_unknown", c->events_pod_unknown);
 	/* fanotify watches: opens reported, marks placed, kernel queue overflows, records
@@ -95,6 +99,9 @@ static void pack_kernel_counters(struct ctl_map *m, struct vigil_agent *a)
 	map_u64(m, "kernel_return_pending_full", k.pending_full);
 	map_u64(m, "kernel_signal_failed", k.signal_failed);
 	map_u64(m, "kernel_stack_no_room", k.stack_no_room);
+	map_u64(m, "kernel_env_truncated", k.env_truncated);
+	map_u64(m, "kernel_throttled_exec", k.throttled_exec);
+	map_u64(m, "kernel_throttled_exit", k.throttled_exit);
 	map_u64(m, "kernel_execs_entries", vigil_loader__execs_count(a->loader));
 }
 
@@ -270,6 +277,8 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 	/* its watch, and the files refused (policy_dir.c) */
 	agent_policy_dir_pack(a, ctl_map_key(&m, "policy_dir"));
 	pack_delivery(ctl_map_key(&m, "delivery"), a);
+	if (a->opts.cgroup_rate_events)
+		agent_throttle_pack(a, ctl_map_key(&m, "cgroup_rate"));
 	/* every sample of /metrics (core/metrics) */
 	vigil_metrics__pack(a->metrics, ctl_map_key(&m, "metrics"));
 	ctl_map_flush(&m, pk);

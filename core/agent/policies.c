@@ -109,9 +109,13 @@ static void pack_policy(const struct vigil_policy_status *st, void *ctx)
 	size_t i;
 
 	l->n++;
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 7 + !!st->namespace_);
 	ctl_pack_str(pk, "name");
 	ctl_pack_str(pk, st->name);
+	if (st->namespace_) {
+		ctl_pack_str(pk, "namespace");
+		ctl_pack_str(pk, st->namespace_);
+	}
 	ctl_pack_str(pk, "file");
 	ctl_pack_str(pk, st->file ? st->file : "");
 	ctl_pack_str(pk, "state");
@@ -120,6 +124,8 @@ static void pack_policy(const struct vigil_policy_status *st, void *ctx)
 	ctl_pack_str(pk, st->mode);
 	ctl_pack_str(pk, "events");
 	msgpack_pack_uint64(pk, st->events);
+	ctl_pack_str(pk, "kernel_memory_bytes");
+	msgpack_pack_uint64(pk, st->kernel_memory_bytes);
 	ctl_pack_str(pk, "hooks");
 	msgpack_pack_array(pk, st->nhooks);
 	for (i = 0; i < st->nhooks; i++) {

@@ -68,21 +68,46 @@ struct seed {
 	size_t nkeys;
 };
 
-/* pid's kernel key when the task iterator saw the same process (same start tick; a pid
- * reused since has another), else the scan's tick: the cache finds a /proc entry by its
- * tick then (vigil_pcache__lookup). */
-static uint64_t kernel_key(const struct seed *s, uint32_t pid, uint64_t scan_ktime)
+/* pid's kernel record when the task iterator saw the same process (same start tick; a pid
+ * reused since has another), else NULL: the cache finds a /proc entry by the scan's tick
+ * then (vigil_pcache__lookup). */
+static const struct vigil_task_key *kernel_task(const struct seed *s, uint32_t pid, uint64_t scan_ktime)
 {
 	const struct vigil_task_key want = {.pid = pid}, *k;
 
 	k = s->nkeys ? bsearch(&want, s->keys, s->nkeys, sizeof(*k), by_pid) : NULL;
-	return k && k->ktime / TICK_NS == scan_ktime / TICK_NS ? k->ktime : scan_ktime;
+	return k && k->ktime / TICK_NS == scan_ktime / TICK_NS ? k : NULL;
+}
+
+static uint64_t kernel_key(const struct seed *s, uint32_t pid, uint64_t scan_ktime)
+{
+	const struct vigil_task_key *k = kernel_task(s, pid, scan_ktime);
+
+	return k ? k->ktime : scan_ktime;
+}
+
+/* What an exec record would have said and /proc does not: securebits and the user
+ * namespace (the task iterator read them), and in_init_tree (the namespace's init, or a
+ * child of the tree in the same pid namespace; the scan hands parents over first). */
+static void exec_like(const struct seed *s, struct vigil_process *p, const struct vigil_task_key *k)
+{
+	const struct vigil_process *parent;
+
+	if (!k)
+		return;
+	p->cred_extra = (struct vigil_cred_extra){.known = true, .securebits = k->cred_extra[0],
+						 .userns_level = k->cred_extra[1], .userns_owner = k->cred_extra[2],
+						 .userns_group = k->cred_extra[3]};
+	parent = p->ppid ? vigil_pcache__peek(s->a->cache, p->ppid, p->pktime) : NULL;
+	p->in_init_tree = (k->flags & VIGIL_TASK_NS_INIT) ||
+			  (parent && parent->in_init_tree && parent->ns[VIGIL_NS_PID] == p->ns[VIGIL_NS_PID]);
 }
 
 static int seed_one(const struct vigil_process *found, void *ctx)
 {
 	struct seed *s = ctx;
 	struct vigil_agent *a = s->a;
+	const struct vigil_task_key *k;
 	struct vigil_process *p;
 	struct vigil_event ev = {0};
 	uint64_t kernel_ktime = 0;
@@ -91,9 +116,11 @@ static int seed_one(const struct vigil_process *found, void *ctx)
 	p = copy_process(found);
 	if (!p)
 		return 0;
-	p->ktime = kernel_key(s, p->pid, p->ktime);
+	k = kernel_task(s, p->pid, p->ktime);
+	p->ktime = k ? k->ktime : p->ktime;
 	if (p->ppid)
 		p->pktime = kernel_key(s, p->ppid, p->pktime);
+	exec_like(s, p, k);
 
 	err = vigil_loader__seed(a->loader, p, &kernel_ktime);
 	/* the kernel saw it exec or fork since attaching: its own record will follow */

@@ -16,6 +16,21 @@ int cmd_rules(int argc, char **argv);
 /* Print the "policies" array of a control reply as text, a policy a line and its hooks
  * (how each was realised on this kernel) below it. */
 void cli_print_policies(const struct msgpack_object *policies);
+/* tetra's HumanizeByteCount ("4.46 MB") into out */
+/* tetra's global flags (globals.c), taken out of argv before a command parses its own */
+struct cli_globals {
+	bool debug;
+	int timeout_ms;		/* --timeout: 0 = each command's own */
+	int retries;		/* --retries: more attempts after a timeout */
+};
+extern struct cli_globals cli_globals;
+/* 0, or 2 after saying why (a bad value, a refused --tls-*) */
+int cli_global_flags(int *argc, char **argv);
+/* 2 (after saying why) when argv names a tetra command vigil refuses, else -1 */
+int cli_refused(int argc, char **argv);
+/* `vigil tracingpolicy modify FILE [-m MODE]`: the policy with its mode set, on stdout */
+int cli_tp_modify(int argc, char **argv);
+void cli_humanize_bytes(uint64_t b, char *out, size_t size);
 /* The policy directory of a status or policy_list reply ("policy_dir"); nothing when none. */
 void cli_print_policy_dir(const struct msgpack_object *dir);
 

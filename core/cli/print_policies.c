@@ -11,6 +11,23 @@ static void put(const msgpack_object *o)
 		printf("%.*s", (int)o->via.str.size, o->via.str.ptr);
 }
 
+/* tetra's HumanizeByteCount: powers of 1000, two decimals ("4.46 MB"), "N B" below 1000 */
+void cli_humanize_bytes(uint64_t b, char *out, size_t size)
+{
+	uint64_t div = 1000;
+	int exp = 0;
+
+	if (b < 1000) {
+		snprintf(out, size, "%llu B", (unsigned long long)b);
+		return;
+	}
+	for (uint64_t n = b / 1000; n >= 1000 && exp < 5; n /= 1000) {
+		div *= 1000;
+		exp++;
+	}
+	snprintf(out, size, "%.2f %cB", (double)b / (double)div, "kMGTPE"[exp]);
+}
+
 void cli_print_policies(const msgpack_object *policies)
 {
 	uint32_t i, j;
@@ -22,13 +39,20 @@ void cli_print_policies(const msgpack_object *policies)
 	for (i = 0; i < policies->via.array.size; i++) {
 		const msgpack_object *p = &policies->via.array.ptr[i];
 		const msgpack_object *hooks = vigil_msgpack_get(p, "hooks"), *ev = vigil_msgpack_get(p, "events");
+		const msgpack_object *mem = vigil_msgpack_get(p, "kernel_memory_bytes");
+		char human[32];
 
 		put(vigil_msgpack_get(p, "name"));
 		printf("  state=");
 		put(vigil_msgpack_get(p, "state"));
 		printf(" mode=");
 		put(vigil_msgpack_get(p, "mode"));
-		printf(" events=%llu\n", ev && ev->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (unsigned long long)ev->via.u64 : 0ULL);
+		printf(" events=%llu", ev && ev->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (unsigned long long)ev->via.u64 : 0ULL);
+		if (mem && mem->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+			cli_humanize_bytes(mem->via.u64, human, sizeof(human));
+			printf(" kernel_memory=%s", human);
+		}
+		printf("\n");
 		for (j = 0; hooks && hooks->type == MSGPACK_OBJECT_ARRAY && j < hooks->via.array.size; j++) {
 			const msgpack_object *h = &hooks->via.array.ptr[j];
 			const msgpack_object *att = vigil_msgpack_get(h, "attached"), *note = vigil_msgpack_get(h, "note");

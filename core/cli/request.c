@@ -16,9 +16,18 @@ int cli_request(const char *cmd, const char *control, const void *req, size_t le
 	size_t off = 0;
 	int err;
 
+	int attempt;
+
 	memset(r, 0, sizeof(*r));
 	msgpack_unpacked_init(&r->up);
+	/* tetra's --timeout and --retries (globals.c) when given */
+	if (cli_globals.timeout_ms)
+		timeout_ms = cli_globals.timeout_ms;
 	err = vigil_ctl_request(control, req, len, &r->bytes, timeout_ms);
+	for (attempt = 0; err == -ETIMEDOUT && attempt < cli_globals.retries; attempt++) {
+		vigil_buf_free(&r->bytes);
+		err = vigil_ctl_request(control, req, len, &r->bytes, timeout_ms);
+	}
 	if (err) {
 		fprintf(stderr, "vigil %s: no answer from the agent at %s: %s\n", cmd, control,
 			err == -ETIMEDOUT ? "timed out (is vigild running?)" : strerror(-err));

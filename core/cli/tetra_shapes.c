@@ -53,6 +53,8 @@ int cli_print_policies_tetra_json(const msgpack_object *policies)
 		const msgpack_object *p = &policies->via.array.ptr[i], *state = vigil_msgpack_get(p, "state");
 		const msgpack_object *mode = vigil_msgpack_get(p, "mode"), *file = vigil_msgpack_get(p, "file");
 		bool enabled = str_is(state, "enabled");
+		const msgpack_object *mem;
+		char bytes[24];
 		json_t *o;
 
 		/* protojson: uint64 as a string, enums by name, defaults left out */
@@ -64,6 +66,11 @@ int cli_print_policies_tetra_json(const msgpack_object *policies)
 		if (enabled)
 			json_object_set_new(o, "enabled", json_true());
 		json_object_set_new(o, "state", json_string(enabled ? "TP_STATE_ENABLED" : "TP_STATE_DISABLED"));
+		mem = vigil_msgpack_get(p, "kernel_memory_bytes");
+		if (mem && mem->type == MSGPACK_OBJECT_POSITIVE_INTEGER && mem->via.u64) {
+			snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)mem->via.u64);
+			json_object_set_new(o, "kernel_memory_bytes", json_string(bytes));
+		}
 		json_object_set_new(o, "mode", json_string(str_is(mode, "monitor") ? "TP_MODE_MONITOR" : "TP_MODE_ENFORCE"));
 		json_object_set_new(o, "hook_statuses", hook_statuses(vigil_msgpack_get(p, "hooks")));
 		json_array_append_new(list, o);

@@ -141,6 +141,11 @@ int cli_tp_generate(int argc, char **argv)
 			if (argv[i][0] != '/')
 				return cli_bad_value("tracingpolicy generate file-prefix", "prefix", argv[i]);
 		file_prefix(binary, argv + optind, argc - optind);
+	} else if (!strcmp(what, "usdts")) {
+		/* tetra's usdts generator writes a usdts: hook per probe of the binary */
+		fprintf(stderr, "vigil tracingpolicy generate usdts: refused: vigil does not load usdts hooks yet "
+				"(a uprobes hook with refCtrOffsets reaches a USDT site, see README)\n");
+		return 2;
 	} else {
 		fprintf(stderr, "vigil tracingpolicy generate: unknown generator or arguments: '%s'\n", what);
 		return 2;

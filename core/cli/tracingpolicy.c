@@ -19,6 +19,7 @@ struct tp_opts {
 	const char *mode;
 	long ttl;		/* add-value --ttl seconds; -1: the agent's default */
 	bool json;
+	const char *namespace_;	/* -n: the named policy must be a TracingPolicyNamespaced of it */
 };
 
 /* What a successful reply prints, if anything. */
@@ -173,6 +174,44 @@ static int tp_add(const struct tp_opts *o, int argc, char **argv, msgpack_packer
 	return rc;
 }
 
+/* tetra's -n NAMESPACE: names are unique across namespaces here, so -n only confirms that
+ * the policy named is that namespace's; 0 when it is, 1 (said why) when not */
+static int check_namespace(const struct tp_opts *o, const char *name)
+{
+	const msgpack_object *pols, *p, *n, *ns;
+	struct cli_reply reply;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint32_t i;
+	int rc;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	pack_str(&pk, "cmd");
+	pack_str(&pk, "policy_list");
+	rc = cli_request("tracingpolicy", o->control, sb.data, sb.size, 10000, &reply);
+	msgpack_sbuffer_destroy(&sb);
+	if (rc)
+		return rc;
+	pols = vigil_msgpack_get(reply.root, "policies");
+	for (i = 0, rc = 1; pols && pols->type == MSGPACK_OBJECT_ARRAY && i < pols->via.array.size; i++) {
+		p = &pols->via.array.ptr[i];
+		n = vigil_msgpack_get(p, "name");
+		ns = vigil_msgpack_get(p, "namespace");
+		if (!n || n->type != MSGPACK_OBJECT_STR || n->via.str.size != strlen(name) ||
+		    memcmp(n->via.str.ptr, name, n->via.str.size))
+			continue;
+		if (ns && ns->type == MSGPACK_OBJECT_STR && ns->via.str.size == strlen(o->namespace_) &&
+		    !memcmp(ns->via.str.ptr, o->namespace_, ns->via.str.size))
+			rc = 0;
+	}
+	cli_reply_free(&reply);
+	if (rc)
+		fprintf(stderr, "vigil tracingpolicy: no policy %s in namespace %s\n", name, o->namespace_);
+	return rc;
+}
+
 static int tp_named(const struct tp_opts *o, const char *cmd, int argc, char **argv, msgpack_packer *pk,
 		    msgpack_sbuffer *sb)
 {
@@ -184,6 +223,8 @@ static int tp_named(const struct tp_opts *o, const char *cmd, int argc, char **a
 	}
 	if (set_mode && strcmp(argv[1], "enforce") && strcmp(argv[1], "monitor"))
 		return cli_bad_value("tracingpolicy set-mode", "mode", argv[1]);
+	if (o->namespace_ && o->namespace_[0] && check_namespace(o, argv[0]))
+		return 1;
 	const struct tp_field fields[] = {
 		field_str("cmd", cmd),
 		field_str("name", argv[0]),
@@ -232,10 +273,12 @@ static const struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vigil tracingpolicy add FILE [-m enforce|monitor]\n"
+	fprintf(f, "usage: vigil tracingpolicy add FILE [-m enforce|monitor] [--domain grpc]\n"
 		   "       vigil tracingpolicy list [-o text|json]\n"
-		   "       vigil tracingpolicy delete|enable|disable NAME\n"
-		   "       vigil tracingpolicy set-mode NAME enforce|monitor\n"
+		   "       vigil tracingpolicy delete|enable|disable NAME [-n NAMESPACE]\n"
+		   "       vigil tracingpolicy set-mode NAME enforce|monitor [-n NAMESPACE]\n"
+		   "       vigil tracingpolicy modify FILE [-m enforce|monitor]   (the policy with its mode set,\n"
+		   "                  on standard output, as tetra's)\n"
 		   "       vigil tracingpolicy add-value LIST VALUE [--ttl SECONDS]\n"
 		   "                  (extend a list in the kernel; a \"files\" list takes the file at the path now;\n"
 		   "                   the entry expires after the agent's --deny-ttl, or SECONDS; 0: never)\n"
@@ -248,6 +291,22 @@ static void usage(FILE *f)
 		VIGIL_BUS_DEFAULT_CONTROL);
 }
 
+/* tetra's --domain (only its grpc domain is vigil's to manage) and -n NAMESPACE; 0 or 2 */
+static int scope_option(int c, struct tp_opts *o)
+{
+	/* tetra's domains: grpc (the API's, its default), k8s (CRDs), static (files) */
+	if (c == 'D' && optarg[0] && strcmp(optarg, "grpc")) {
+		fprintf(stderr, "vigil tracingpolicy: --domain %s refused: vigil manages only the control "
+				"socket's policies (tetra's grpc domain); file policies change with their files "
+				"(--tracing-policy-dir), and there are no Kubernetes CRD policies\n", optarg);
+		return 2;
+	}
+	/* a TracingPolicyNamespaced is named by its name alone here (names are unique) */
+	if (c == 'n')
+		o->namespace_ = optarg;
+	return 0;
+}
+
 int cmd_tracingpolicy(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -256,6 +315,8 @@ int cmd_tracingpolicy(int argc, char **argv)
 		{"control", required_argument, NULL, 'c'},
 		{"server-address", required_argument, NULL, 'c'},
 		{"ttl", required_argument, NULL, 't'},
+		{"domain", required_argument, NULL, 'D'},
+		{"namespace", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -273,8 +334,10 @@ int cmd_tracingpolicy(int argc, char **argv)
 	sub = argv[1];
 	if (!strcmp(sub, "generate"))
 		return cli_tp_generate(argc - 1, argv + 1);
+	if (!strcmp(sub, "modify"))
+		return cli_tp_modify(argc - 1, argv + 1);
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "m:o:c:t:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:o:c:t:n:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (strcmp(optarg, "enforce") && strcmp(optarg, "monitor"))
@@ -290,6 +353,11 @@ int cmd_tracingpolicy(int argc, char **argv)
 		case 't':
 			if (vigil_parse_long(optarg, 0, 10L * 365 * 86400, &o.ttl))
 				return cli_bad_value("tracingpolicy", "ttl", optarg);
+			break;
+		case 'D':
+		case 'n':
+			if (scope_option(c, &o))
+				return 2;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

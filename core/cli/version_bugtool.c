@@ -27,6 +27,8 @@ static int agent_status(const char *control, int timeout_ms, struct vigil_buf *r
 	int err;
 
 	msgpack_unpacked_init(up);
+	if (cli_globals.timeout_ms)	/* tetra's --timeout */
+		timeout_ms = cli_globals.timeout_ms;
 	err = vigil_ctl_request(control, status_req, sizeof(status_req) - 1, reply, timeout_ms);
 	if (!err && msgpack_unpack_next(up, reply->data, reply->len, &off) != MSGPACK_UNPACK_SUCCESS)
 		err = -EBADMSG;

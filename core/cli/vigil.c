@@ -41,11 +41,18 @@ int cli_bad_value(const char *cmd, const char *opt, const char *val)
 int main(int argc, char **argv)
 {
 	size_t i;
+	int rc;
 
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
+	/* tetra's commands (and subcommands) that vigil refuses, with the reason */
+	rc = cli_refused(argc - 1, argv + 1);
+	if (rc >= 0)
+		return rc;
+	if (cli_global_flags(&argc, argv))
+		return 2;
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;

@@ -82,6 +82,10 @@ enum {
 	OPT_USERNAME,
 	OPT_PROCESS_CRED,
 	OPT_REDACTION,
+	OPT_PROCESS_ENV,
+	OPT_ENV_FILTER,
+	OPT_ENV_MAX,
+	OPT_CGROUP_RATE,
 	OPT_CONTROL_GROUP,
 	OPT_KEEP_ENFORCING,
 	OPT_PIN_DIR,
@@ -211,6 +215,10 @@ static const struct option options[] = {
 	{"username-metadata", required_argument, NULL, OPT_USERNAME},
 	{"enable-process-cred", no_argument, NULL, OPT_PROCESS_CRED},
 	{"redaction-filters", required_argument, NULL, OPT_REDACTION},
+	{"enable-process-environment-variables", no_argument, NULL, OPT_PROCESS_ENV},
+	{"filter-environment-variables", required_argument, NULL, OPT_ENV_FILTER},
+	{"process-environment-max", required_argument, NULL, OPT_ENV_MAX},
+	{"cgroup-rate", required_argument, NULL, OPT_CGROUP_RATE},
 	{"rb-size", required_argument, NULL, 'r'},
 	{"process-cache-size", required_argument, NULL, OPT_PROCESS_CACHE_SIZE},
 	{"wakeup-batch", required_argument, NULL, 'w'},
@@ -284,7 +292,16 @@ static void usage_agent(FILE *f)
 		"                           process_credentials carry securebits, caps and user_ns\n"
 		"      --redaction-filters JSON|@FILE  Tetragon's {\"binary_regex\":[..],\"redact\":[..]} objects:\n"
 		"                           what a redact regex's capture groups match in arguments becomes\n"
-		"                           \"*****\" on every output\n"
+		"                           \"*****\" in arguments and environment variables, on every output\n"
+		"      --enable-process-environment-variables  exec events carry the environment\n"
+		"                           (process.environment_variables), as Tetragon; it is redacted too\n"
+		"      --filter-environment-variables LIST  only these variables (comma-separated names)\n"
+		"      --process-environment-max BYTES  environment read per exec, 1-4095 (default 4095);\n"
+		"                           a longer one is cut (flag truncEnvs, counted: kernel_env_truncated)\n"
+		"      --cgroup-rate N,INTERVAL  at most N execs per INTERVAL (\"1s\") per cgroup and CPU are\n"
+		"                           reported; past it process_throttle THROTTLE_START, the cgroup's\n"
+		"                           execs and their exits are counted (kernel_throttled_exec/_exit),\n"
+		"                           THROTTLE_STOP once it is quiet for 5 s (as Tetragon)\n"
 		"      --journal-dir DIR          keep every published event on disk (DIR made 0700, the agent's\n"
 		"                                 alone) for consumers that must not lose any: they pull over the\n"
 		"                                 control socket (vigil getevents --reliable, vigil-forward)\n"
@@ -529,6 +546,43 @@ static int parse_policy_option(int c, struct vigild_args *a)
 	return NOT_MINE;
 }
 
+/* --filter-environment-variables A,B (repeatable): names kept for the agent's life */
+static int env_filter_option(const char *arg, struct vigil_agent_opts *o)
+{
+	static const char *names[64];
+	static size_t n;
+	char *copy = strdup(arg), *save = NULL, *tok;
+
+	if (!copy)
+		return bad_value("filter-environment-variables", arg);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == VIGIL_ARRAY_SIZE(names) || strchr(tok, '='))
+			return bad_value("filter-environment-variables", arg);
+		names[n++] = tok;	/* copy is kept: the names point into it */
+	}
+	o->env_filter = names;
+	o->nenv_filter = n;
+	return 0;
+}
+
+/* --cgroup-rate N,INTERVAL as Tetragon's ("1000,1s"); N 0 turns it off */
+static int cgroup_rate_option(const char *arg, struct vigil_agent_opts *o)
+{
+	const char *comma = strchr(arg, ',');
+	char num[32];
+	long v;
+
+	if (!comma || (size_t)(comma - arg) >= sizeof(num))
+		return bad_value("cgroup-rate", arg);
+	memcpy(num, arg, (size_t)(comma - arg));
+	num[comma - arg] = '\0';
+	if (vigil_parse_long(num, 0, 1L << 30, &v) || parse_duration(comma + 1, &o->cgroup_rate_interval_ns) ||
+	    !o->cgroup_rate_interval_ns)
+		return bad_value("cgroup-rate", arg);
+	o->cgroup_rate_events = (uint64_t)v;
+	return 0;
+}
+
 /* The events: what each carries, and how the reader and the process cache are sized. */
 static int parse_event_option(int c, struct vigil_agent_opts *o)
 {
@@ -537,6 +591,14 @@ static int parse_event_option(int c, struct vigil_agent_opts *o)
 	switch (c) {
 	case OPT_PROCESS_CRED: o->process_cred = true; return 0;
 	case OPT_REDACTION: return redaction_option(optarg, &o->redaction);
+	case OPT_PROCESS_ENV: o->process_env = true; return 0;
+	case OPT_ENV_FILTER: return env_filter_option(optarg, o);
+	case OPT_ENV_MAX:
+		if (vigil_parse_long(optarg, 1, 4095, &v))
+			return bad_value("process-environment-max", optarg);
+		o->env_max = (uint32_t)v;
+		return 0;
+	case OPT_CGROUP_RATE: return cgroup_rate_option(optarg, o);
 	case OPT_ANCESTORS:
 		return vigil_agent_ancestors_parse(optarg, &o->ancestors) ? bad_value("enable-ancestors", optarg) : 0;
 	case OPT_USERNAME:

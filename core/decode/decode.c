@@ -26,6 +26,8 @@ static const struct {
 	{VIGIL_KF_ERROR_ARGS, VIGIL_PROC_ERROR_ARGS},
 	{VIGIL_KF_ERROR_CWD, VIGIL_PROC_ERROR_CWD},
 	{VIGIL_KF_PROCFS, VIGIL_PROC_PROCFS},
+	{VIGIL_KF_TRUNC_ENV, VIGIL_PROC_TRUNC_ENV},
+	{VIGIL_KF_ERROR_ENV, VIGIL_PROC_ERROR_ENV},
 };
 
 static uint32_t process_flags(uint32_t kflags)
@@ -112,6 +114,8 @@ struct vigil_process *decode_stand_in(struct vigil_decoder *d, uint32_t pid, uin
 	return p;
 }
 
+static void decode_env(struct vigil_event *ev, const char *env, size_t len);
+
 static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *r, size_t size,
 		       struct vigil_event *ev)
 {
@@ -121,7 +125,7 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 	struct vigil_buf argbuf = {0};
 	int k, err;
 
-	if ((size_t)r->binary_len + r->cwd_len + r->args_len > data_len)
+	if ((size_t)r->binary_len + r->cwd_len + r->args_len + r->env_len > data_len)
 		return decode_bad(d);
 	cwd = bin + r->binary_len;
 	args = cwd + r->cwd_len;
@@ -188,6 +192,25 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 	 * fork inherited its parent's; a setns'd process's parent is outside the namespace) */
 	p->in_init_tree = (r->flags & VIGIL_KF_NS_INIT) ||
 			  (ev->parent && ev->parent->in_init_tree && ev->parent->ns[VIGIL_NS_PID] == p->ns[VIGIL_NS_PID]);
+	decode_env(ev, args + r->args_len, r->env_len);
+	return 1;
+}
+
+/* The captured environment, whole strings only: a cut one (truncEnvs) loses its tail. */
+static void decode_env(struct vigil_event *ev, const char *env, size_t len)
+{
+	while (len && env[len - 1] != '\0')
+		len--;
+	ev->env = len ? env : NULL;
+	ev->env_len = len;
+}
+
+static int decode_throttle(struct vigil_decoder *d, const struct vigil_throttle_record *r, struct vigil_event *ev)
+{
+	ev->type = VIGIL_EVENT_THROTTLE;
+	ev->time = r->hdr.ktime + d->boot_to_wall;
+	ev->throttle.type = 1;		/* THROTTLE_START; the agent sends STOP (core/agent/throttle.c) */
+	ev->throttle.cgroup_id = r->cgroup_id;
 	return 1;
 }
 
@@ -263,6 +286,10 @@ static int decode_record(struct vigil_decoder *d, const void *data, size_t size,
 			return decode_bad(d);
 		d->stats.exit++;
 		return decode_exit(d, data, ev);
+	case VIGIL_OP_THROTTLE:
+		if (size != sizeof(struct vigil_throttle_record))
+			return decode_bad(d);
+		return decode_throttle(d, data, ev);
 	default:
 		return decode_bad(d);
 	}

@@ -907,6 +907,23 @@ static void put_policy_status(struct line *l)
 	}
 }
 
+/* tetra's "🧬 throttle START <cgroup>" (STOP padded to START's width), all its own colours */
+static void put_throttle(struct line *l)
+{
+	struct text type = str_at(l->m, "type");
+	bool stop = type.n == 13 && !memcmp(type.s, "THROTTLE_STOP", 13);
+
+	color_on(l, RED);
+	encode_puts(&l->o, "🧬 throttle");
+	color_off(l);
+	encode_puts(&l->o, " ");
+	color_on(l, stop ? GREEN : RED);
+	encode_puts(&l->o, stop ? "STOP " : "START");
+	color_off(l);
+	encode_puts(&l->o, " ");
+	put_maybe_quoted(l, str_at(l->m, "cgroup"));
+}
+
 int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_opts *opts,
 			  struct vigil_buf *out)
 {
@@ -918,7 +935,7 @@ int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_
 
 	encode_out_begin(&l.o, out);
 	/* tetra refuses the events it knows when they lack their process (rule events may) */
-	if (type && !is_rule_event(type) && (!proc || proc->type != MSGPACK_OBJECT_MAP)) {
+	if (type && !is_rule_event(type) && type != VIGIL_EVENT_THROTTLE && (!proc || proc->type != MSGPACK_OBJECT_MAP)) {
 		encode_fail(&l.o, -EINVAL);
 		goto out;
 	}
@@ -953,6 +970,8 @@ int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_
 		put_rule_status(&l);
 	} else if (type == VIGIL_EVENT_POLICY_STATUS) {
 		put_policy_status(&l);
+	} else if (type == VIGIL_EVENT_THROTTLE) {
+		put_throttle(&l);
 	} else {
 		put_label(&l, "❓", (struct text){ key, strlen(key) });
 		put_process(&l);

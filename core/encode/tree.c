@@ -18,7 +18,7 @@
 #include "encode_internal.h"
 
 /* Longest vigil_process_flags_format() output: all eleven names and ten spaces (97). */
-#define FLAGS_MAX 128
+#define FLAGS_MAX 160	/* every flag name, space-separated, fits */
 
 static int tree_write(void *data, const char *buf, size_t len)
 {
@@ -294,6 +294,34 @@ static void put_credentials(struct encode_tree *t, const struct vigil_process *p
 		put_cred_extra(t, p);
 }
 
+/* "environment_variables": [{"Key": k, "Value": v}, ...] from NUL-terminated "k=v" strings;
+ * one without '=' is Tetragon's {"Key": "invalid", "Value": it} */
+static void put_env(struct encode_tree *t, const char *env, size_t len)
+{
+	const char *s, *end = env + len, *eq;
+	size_t n = 0, l;
+
+	for (s = env; s < end; s += strlen(s) + 1)
+		n++;
+	encode_tree_str(t, "environment_variables");
+	encode_tree_array(t, n);
+	for (s = env; s < end; s += l + 1) {
+		l = strlen(s);
+		eq = memchr(s, '=', l);
+		encode_tree_map(t, 2);
+		encode_tree_str(t, "Key");
+		if (eq)
+			encode_tree_strn(t, s, (size_t)(eq - s));
+		else
+			encode_tree_str(t, "invalid");
+		encode_tree_str(t, "Value");
+		if (eq)
+			encode_tree_strn(t, eq + 1, l - (size_t)(eq - s) - 1);
+		else
+			encode_tree_strn(t, s, l);
+	}
+}
+
 /* Tetragon's Process message, fields in proto order; pod: the pod it runs in, or NULL. */
 static void put_process(struct encode_tree *t, const char *key, const struct vigil_process *p,
 			const struct vigil_pod *pod)
@@ -308,6 +336,9 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	bool cred_extra = t->ev->binary_properties && p->cred_extra.known;
 	/* in_init_tree says something only inside a pid namespace of its own */
 	bool init_tree = p->ns[VIGIL_NS_PID] && !(p->ns_host_mask & (1u << VIGIL_NS_PID));
+	/* exec only, its process (Tetragon's --enable-process-environment-variables) */
+	bool env = t->ev->env_len && t->ev->type == VIGIL_EVENT_EXEC && p == t->ev->process && key &&
+		   !strcmp(key, "process");
 	size_t nns = 0, n, flags_len;
 	const char *flags = flags_text(p->flags, &flags_len);
 	int k;
@@ -318,7 +349,7 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	/* pid, uid, auid and process_credentials are always there */
 	n = 4 + !!p->exec_id[0] + !!p->cwd[0] + !!p->binary[0] + !!p->arguments[0] + !!flags[0] +
 	    !!p->start_time + !!pod + !!p->container_id[0] + !!p->parent_exec_id[0] + !!p->refcnt + caps + !!nns +
-	    !!p->tid + (user && user[0]) + props + init_tree;
+	    !!p->tid + (user && user[0]) + props + init_tree + env;
 
 	if (key)
 		encode_tree_str(t, key);
@@ -367,11 +398,10 @@ static void put_process(struct encode_tree *t, const char *key, const struct vig
 	}
 	if (init_tree) {
 		encode_tree_str(t, "in_init_tree");
-		if (p->in_init_tree)
-			encode_tree_bool(t, true);
-		else
-			encode_tree_bool(t, false);
+		encode_tree_bool(t, p->in_init_tree);
 	}
+	if (env)
+		put_env(t, t->ev->env, t->ev->env_len);
 }
 
 static size_t ancestor_count(const struct vigil_event *ev)
@@ -828,6 +858,14 @@ static void put_rule_status(struct encode_tree *t, const struct vigil_event *ev)
 	put_kv_opt(t, "reason", ev->rule_status.reason);
 }
 
+/* process_throttle {type, cgroup} */
+static void put_throttle(struct encode_tree *t, const struct vigil_event *ev)
+{
+	encode_tree_map(t, 2);
+	encode_tree_kv_str(t, "type", ev->throttle.type == 2 ? "THROTTLE_STOP" : "THROTTLE_START");
+	encode_tree_kv_str(t, "cgroup", ev->throttle.cgroup);
+}
+
 /* policy_status {policy, file, state, reason} */
 static void put_policy_status(struct encode_tree *t, const struct vigil_event *ev)
 {
@@ -860,7 +898,7 @@ static bool encodable(const struct vigil_event *ev)
 	bool policy = body_fields(ev->type) && ev->policy.hook &&
 		      ev->policy.nargs <= VIGIL_EVENT_MAX_ARGS;
 
-	return rule_event(ev) ||
+	return rule_event(ev) || (ev->type == VIGIL_EVENT_THROTTLE && has_text(ev->throttle.cgroup)) ||
 	       (ev->process && (ev->type == VIGIL_EVENT_EXEC || ev->type == VIGIL_EVENT_EXIT || policy));
 }
 
@@ -896,6 +934,8 @@ int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 		put_rule_status(&t, ev);
 	else if (ev->type == VIGIL_EVENT_POLICY_STATUS)
 		put_policy_status(&t, ev);
+	else if (ev->type == VIGIL_EVENT_THROTTLE)
+		put_throttle(&t, ev);
 	else
 		put_policy(&t, ev);
 	if (node)

@@ -19,6 +19,7 @@ enum vigil_event_type {
 	VIGIL_EVENT_KPROBE = 9,
 	VIGIL_EVENT_TRACEPOINT = 10,
 	VIGIL_EVENT_UPROBE = 12,
+	VIGIL_EVENT_THROTTLE = 27,		/* "process_throttle": --cgroup-rate started/stopped */
 	VIGIL_EVENT_LSM = 28,
 	/* vigil's own, raised by the Lua rules (core/luahost). Tetragon's enum ends at TEST
 	 * (40000) and RATE_LIMIT_INFO (40001); 401xx stays clear of it and of its future
@@ -49,6 +50,8 @@ enum vigil_process_flag {
 						 * the exec record carried; later events say "unknown" */
 	VIGIL_PROC_NOPARENT = 1u << 12,		/* "noParent": the parent was not in the cache (never
 						 * seen, or evicted): no `parent`; parent_exec_id stands */
+	VIGIL_PROC_TRUNC_ENV = 1u << 13,	/* "truncEnvs": the environment was cut in the kernel */
+	VIGIL_PROC_ERROR_ENV = 1u << 14,	/* "errorEnvs" (Tetragon's): it could not be read */
 };
 
 /* Namespaces in the order Tetragon's Namespaces message lists them. */
@@ -273,6 +276,11 @@ struct vigil_event {
 	bool binary_properties;		/* exec: the process's binary_properties (--enable-process-cred) */
 	/* a process's arguments as they may leave the agent (--redaction-filters); NULL: as they are */
 	const char *(*arguments)(void *ctx, const struct vigil_process *p);
+	/* exec: the environment as NUL-terminated "KEY=VALUE" strings back to back, borrowed
+	 * (--enable-process-environment-variables; the agent filters and redacts it before
+	 * encoding); NULL when not captured */
+	const char *env;
+	size_t env_len;
 	/* the pods process and parent run in (core/containers), NULL when none is known */
 	const struct vigil_pod *pod;
 	const struct vigil_pod *parent_pod;
@@ -343,6 +351,11 @@ struct vigil_event {
 			const char *state;		/* "loaded", "replaced", "unloaded", "refused" */
 			const char *reason;		/* refused: "file:line:column: why"; else NULL */
 		} policy_status;	/* POLICY_STATUS */
+		struct {
+			int32_t type;			/* Tetragon's ThrottleType: 1 START, 2 STOP */
+			uint64_t cgroup_id;
+			const char *cgroup;		/* the cgroup's path, or its id in decimal */
+		} throttle;	/* THROTTLE (no process) */
 	};
 };
 

@@ -19,6 +19,7 @@ static const struct {
 	{ VIGIL_EVENT_TRACEPOINT, "PROCESS_TRACEPOINT", "process_tracepoint", "tracepoint" },
 	{ VIGIL_EVENT_UPROBE, "PROCESS_UPROBE", "process_uprobe", "uprobe" },
 	{ VIGIL_EVENT_LSM, "PROCESS_LSM", "process_lsm", "lsm" },
+	{ VIGIL_EVENT_THROTTLE, "PROCESS_THROTTLE", "process_throttle", "throttle" },
 	/* vigil's rule events (core/luahost) */
 	{ VIGIL_EVENT_ALERT, "PROCESS_ALERT", "process_alert", "alert" },
 	{ VIGIL_EVENT_RULE_ACTION, "RULE_ACTION", "rule_action", "action" },
@@ -100,6 +101,8 @@ static const struct {
 	{ VIGIL_PROC_UNKNOWN, "unknown" },
 	{ VIGIL_PROC_UNCACHED, "uncached" },
 	{ VIGIL_PROC_NOPARENT, "noParent" },
+	{ VIGIL_PROC_TRUNC_ENV, "truncEnvs" },
+	{ VIGIL_PROC_ERROR_ENV, "errorEnvs" },
 };
 
 const char *vigil_event_type_name(enum vigil_event_type type)

@@ -89,6 +89,9 @@ struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, co
 		if (opts->wakeup_batch)
 			o.wakeup_batch = opts->wakeup_batch;
 		o.pin_dir = opts->pin_dir;
+		o.env_max = opts->env_max;
+		o.cgroup_rate_events = opts->cgroup_rate_events;
+		o.cgroup_rate_interval_ns = opts->cgroup_rate_interval_ns;
 	}
 	if (!is_pow2(o.ringbuf_bytes) || o.ringbuf_bytes < (uint32_t)getpagesize()) {
 		pr_warn("loader: ring buffer size %u is not a power of two >= page size", o.ringbuf_bytes);
@@ -113,6 +116,9 @@ struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, co
 	bpf_map__set_max_entries(l->skel->maps.vg_events, o.ringbuf_bytes);
 	bpf_map__set_max_entries(l->skel->maps.vg_execs, o.exec_map_entries);
 	l->skel->rodata->wakeup_batch = o.wakeup_batch;
+	l->skel->rodata->env_max = o.env_max < VIGIL_ENV_MAX ? o.env_max : VIGIL_ENV_MAX - 1;
+	l->skel->rodata->cgroup_rate_events = o.cgroup_rate_events;
+	l->skel->rodata->cgroup_rate_interval = o.cgroup_rate_interval_ns;
 	pr_info("loader: ring buffer %u bytes, exec map %u entries (%zu bytes each), wake-up every %u records",
 		o.ringbuf_bytes, o.exec_map_entries, sizeof(struct vigil_exec_entry), o.wakeup_batch);
 
@@ -166,6 +172,11 @@ int vigil_loader__execs_fd(const struct vigil_loader *l)
 int vigil_loader__scopes_fd(const struct vigil_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.vg_scopes);
+}
+
+int vigil_loader__cgrate_fd(const struct vigil_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.vg_cgrate);
 }
 
 uint64_t vigil_loader__execs_count(const struct vigil_loader *l)
@@ -249,6 +260,9 @@ int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_cou
 	out->ringbuf_full_exec = sums[VIGIL_KERR_RINGBUF_FULL_EXEC];
 	out->signal_failed = sums[VIGIL_KERR_SIGNAL_FAILED];
 	out->stack_no_room = sums[VIGIL_KERR_STACK_NO_ROOM];
+	out->env_truncated = sums[VIGIL_KERR_ENV_TRUNCATED];
+	out->throttled_exec = sums[VIGIL_KERR_THROTTLED_EXEC];
+	out->throttled_exit = sums[VIGIL_KERR_THROTTLED_EXIT];
 	return err;
 }
 

@@ -91,6 +91,13 @@ struct vigil_loader_opts {
 	/* pin the links here (vigil_pins__run_dir) so the exec map stays current for the
 	 * pinned policies when the agent dies; NULL: links die with the agent */
 	const char *pin_dir;
+	/* environment bytes each exec record carries (--enable-process-environment-variables):
+	 * 0 = none, at most VIGIL_ENV_MAX - 1 (bpf/process.h) */
+	uint32_t env_max;
+	/* --cgroup-rate: execs per interval per cgroup and CPU before its records are held
+	 * back (0 = off), and the interval */
+	uint64_t cgroup_rate_events;
+	uint64_t cgroup_rate_interval_ns;
 };
 
 /* Kernel-side loss and failure counters, summed over CPUs. */
@@ -103,6 +110,9 @@ struct vigil_kernel_counters {
 	uint64_t ringbuf_full_exec;	/* of ringbuf_full, the exec records */
 	uint64_t signal_failed;		/* Sigkill/Signal actions the kernel refused */
 	uint64_t stack_no_room;		/* events posted without the stacks asked for */
+	uint64_t env_truncated;		/* exec records whose environment was cut */
+	uint64_t throttled_exec;	/* exec records held back by --cgroup-rate */
+	uint64_t throttled_exit;	/* exit records of those execs, held back too */
 };
 
 /* Open, size, load and attach the exec/fork/exit programs on the best tracepoint mechanism
@@ -120,6 +130,9 @@ VIGIL_API int vigil_loader__ringbuf_fd(const struct vigil_loader *l);
 VIGIL_API int vigil_loader__execs_fd(const struct vigil_loader *l);
 /* vg_scopes (struct vigil_scope_key -> 1): the cgroups each scoped policy applies to. */
 VIGIL_API int vigil_loader__scopes_fd(const struct vigil_loader *l);
+
+/* vg_cgrate (cgroup id -> struct vigil_cgroup_rate per CPU): --cgroup-rate's windows. */
+VIGIL_API int vigil_loader__cgrate_fd(const struct vigil_loader *l);
 
 /* Entries in the exec map now (walks its keys: for status, not for a hot path). */
 VIGIL_API uint64_t vigil_loader__execs_count(const struct vigil_loader *l);

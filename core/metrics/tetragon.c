@@ -384,6 +384,12 @@ static void count_policy(const struct vigil_policy_status *st, void *ctx)
 		c->disabled++;
 }
 
+static void policy_memory(const struct vigil_policy_status *st, void *ctx)
+{
+	prom_sample_u64(ctx, "tetragon_tracingpolicy_kernel_memory_bytes",
+			(const char *const[]){"policy", st->name, "policy_namespace", ""}, 2, st->kernel_memory_bytes);
+}
+
 static void policy_families(struct vigil_metrics *m, struct prom_out *o)
 {
 	struct policy_counts c = {0};
@@ -396,6 +402,10 @@ static void policy_families(struct vigil_metrics *m, struct prom_out *o)
 	prom_sample_u64(o, "tetragon_tracingpolicy_loaded", (const char *const[]){"state", "enabled"}, 1, c.enabled);
 	prom_sample_u64(o, "tetragon_tracingpolicy_loaded", (const char *const[]){"state", "error"}, 1, 0);
 	prom_sample_u64(o, "tetragon_tracingpolicy_loaded", (const char *const[]){"state", "load_error"}, 1, 0);
+	prom_family(o, "tetragon_tracingpolicy_kernel_memory_bytes", "gauge",
+		    "The amount of kernel memory in bytes used by policy's sensors non-shared BPF maps and programs (memlock).");
+	if (m->src.sensors)
+		vigil_sensors__list(m->src.sensors, policy_memory, o);
 	selector_family(m, o);
 }
 

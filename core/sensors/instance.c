@@ -459,6 +459,11 @@ void sensor_free(struct sensor *s)
 	free(s);
 }
 
+struct bpf_object *sensor_object(const struct sensor *s)
+{
+	return s && s->skel ? s->skel->obj : NULL;
+}
+
 enum sensor_mech sensor_mech_used(const struct sensor *s)
 {
 	return s->mech;

@@ -20,6 +20,7 @@ struct loaded_hook {
 	bool skipped;				/* on-unsupported-hook: skip, and this kernel cannot */
 	char why[600];			/* "skipped: " + a diagnostic reason */
 	struct vigil_hook_status status;
+	uint64_t memlock;			/* its maps' and programs' (memory.c), read once */
 };
 
 struct loaded_policy {
@@ -653,6 +654,7 @@ void vigil_sensors__list(struct vigil_sensors *s, vigil_policy_status_fn fn, voi
 		struct vigil_policy_status st = {
 			.name = lp->policy->name,
 			.file = lp->policy->file,
+			.namespace_ = lp->policy->namespace_,
 			.state = lp->enabled ? "enabled" : "disabled",
 			.mode = lp->mode == VIGIL_MODE_MONITOR ? "monitor" : "enforce",
 			.nhooks = lp->nhooks,
@@ -660,8 +662,13 @@ void vigil_sensors__list(struct vigil_sensors *s, vigil_policy_status_fn fn, voi
 			.events = lp->events,
 		};
 
-		for (i = 0; i < lp->nhooks; i++)
+		for (i = 0; i < lp->nhooks; i++) {
 			lp->statuses[i] = lp->hooks[i].status;
+			/* fixed once loaded (map sizes are set before the load) */
+			if (!lp->hooks[i].memlock && lp->hooks[i].sensor)
+				lp->hooks[i].memlock = sensor_memlock(lp->hooks[i].sensor);
+			st.kernel_memory_bytes += lp->hooks[i].memlock;
+		}
 		fn(&st, ctx);
 	}
 	pthread_mutex_unlock(&s->lock);

@@ -114,11 +114,15 @@ struct vigil_hook_status {
 struct vigil_policy_status {
 	const char *name;
 	const char *file;
+	const char *namespace_;		/* a TracingPolicyNamespaced's, else NULL */
 	const char *state;		/* "enabled", "disabled" */
 	const char *mode;		/* "enforce", "monitor" */
 	size_t nhooks;
 	const struct vigil_hook_status *hooks;
 	uint64_t events;		/* records decoded for this policy */
+	/* locked kernel memory of the maps and programs its hooks own (Tetragon's
+	 * kernel_memory_bytes; shared maps left out) */
+	uint64_t kernel_memory_bytes;
 };
 
 /* Call fn for every loaded policy, under the table lock (do not call back into s). */

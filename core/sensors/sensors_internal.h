@@ -195,6 +195,10 @@ void sensor_free(struct sensor *s);
 /* The mechanism the loaded sensor got: a dispatcher hook whose syscall's table was full
  * (or that is pinned) attaches alone on raw_syscalls. */
 enum sensor_mech sensor_mech_used(const struct sensor *s);
+/* The instance's BPF object, NULL when it has none (a fanotify watch). */
+struct bpf_object *sensor_object(const struct sensor *s);
+/* Bytes of locked kernel memory its own maps and programs hold (memory.c). */
+uint64_t sensor_memlock(const struct sensor *s);
 
 /* dispatch.c: the raw_syscalls dispatcher, one per process (bpf/dispatch.h).
  * dispatch_ref: make obj's vg_sys_enter/vg_sys_exit the dispatcher's tables, loading the

@@ -59,7 +59,10 @@ class TetraCli(unittest.TestCase):
             pol = os.path.join(t, "file-prefix.yaml")
             with open(pol, "w") as f:
                 f.write(gen.stdout)
-            cls.added = vigil("tp", "add", pol, "--server-address", agent.control)
+            cls.added = vigil("tp", "add", pol, "--domain", "grpc", "--server-address", agent.control)
+            cls.pol = pol
+            cls.k8s_domain = vigil("tp", "add", pol, "--domain", "k8s", "--server-address", agent.control)
+            cls.wrong_ns = vigil("tp", "disable", "file-prefix", "-n", "team-a", "--server-address", agent.control)
             # a bus subscriber with tetra's connection flags, started before the activity
             cls.sub = subprocess.Popen([vh.VIGIL, "getevents", "--bus", agent.bus, "--server-address", agent.control,
                                         "--timeout", "5s", "--retries", "1", "--reconnect", "--reconnect-wait", "1s",
@@ -83,6 +86,7 @@ class TetraCli(unittest.TestCase):
             cls.bugtool = vigil("bugtool", "--out", cls.bugtool_path, "--server-address", agent.control)
             cls.agent_progs = prog_ids_held_by(agent.proc.pid)
             cls.debug_progs = vigil("debug", "progs", "--once", "--timeout", "1")
+            cls.listing_text = vigil("tp", "list", "--server-address", agent.control)
             time.sleep(0.5)
         with open(cls.export) as f:
             cls.export_text = f.read()
@@ -239,6 +243,9 @@ class TetraCli(unittest.TestCase):
         self.assertGreater(len(allsys), 300)
         self.assertEqual(vigil("tp", "generate", "file-prefix", "relative").returncode, 2)
         self.assertEqual(vigil("tp", "generate", "nonsense").returncode, 2)
+        usdts = vigil("tp", "generate", "usdts", "--binary", "/bin/true")
+        self.assertEqual(usdts.returncode, 2)
+        self.assertIn("refused: vigil does not load usdts hooks", usdts.stderr)
 
     def test_status_has_tetras_health_line_and_shape(self):
         self.assertEqual(self.status_text.returncode, 0)
@@ -265,6 +272,61 @@ class TetraCli(unittest.TestCase):
         self.assertTrue(p["enabled"])
         self.assertIsInstance(p["id"], str)
         self.assertEqual(p["hook_statuses"][0]["state"], "STATUS_LOADED")
+
+    def test_tracingpolicy_list_shows_kernel_memory_as_tetra(self):
+        p = next(p for p in json.loads(self.listing.stdout)["policies"] if p["name"] == "file-prefix")
+        self.assertRegex(p["kernel_memory_bytes"], r"^[1-9][0-9]*$")     # protojson uint64: a string
+        self.assertRegex(self.listing_text.stdout, r"file-prefix .*kernel_memory=[0-9.]+ [kM]?B")
+
+    def test_tracingpolicy_modify_sets_the_mode_locally(self):
+        import yaml
+        mon = vigil("tp", "modify", self.pol, "-m", "monitor")
+        self.assertEqual(mon.returncode, 0, mon.stderr)
+        doc = yaml.safe_load(mon.stdout)
+        self.assertEqual(doc["metadata"]["name"], "file-prefix")
+        self.assertIn({"name": "policy-mode", "value": "monitor"}, doc["spec"]["options"])
+        again = os.path.join(self.tmp, "monitored.yaml")
+        with open(again, "w") as f:
+            f.write(mon.stdout)
+        doc = yaml.safe_load(vigil("tp", "modify", again, "--mode", "enforce").stdout)
+        self.assertEqual([o for o in doc["spec"]["options"] if o["name"] == "policy-mode"],
+                         [{"name": "policy-mode", "value": "enforce"}])
+        self.assertEqual(yaml.safe_load(vigil("tp", "modify", self.pol).stdout), yaml.safe_load(self.generated))
+        self.assertEqual(vigil("tp", "modify", self.pol, "-m", "loud").returncode, 2)
+        self.assertEqual(vigil("tp", "modify", "/etc/hostname", "-m", "monitor").returncode, 1)
+
+    def test_domain_and_namespace_flags(self):
+        self.assertEqual(self.k8s_domain.returncode, 2)
+        self.assertIn("--domain k8s refused", self.k8s_domain.stderr)
+        self.assertEqual(self.wrong_ns.returncode, 1)
+        self.assertIn("no policy file-prefix in namespace team-a", self.wrong_ns.stderr)
+        p = next(p for p in json.loads(self.listing.stdout)["policies"] if p["name"] == "file-prefix")
+        self.assertEqual(p["state"], "TP_STATE_ENABLED")     # the refused -n touched nothing
+
+    def test_tetra_commands_vigil_lacks_are_refused_with_the_reason(self):
+        for args in (["info"], ["debug", "maps"], ["tp", "domains"], ["tracingpolicy", "domains"], ["policyfilter"],
+                     ["cri"], ["cgtracker"], ["rthooks"], ["loglevel"], ["policytest"], ["explain"], ["eventlog"]):
+            r = vigil(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn("not in vigil (tetra has it): ", r.stderr, args)
+            self.assertGreater(len(r.stderr.split(": ", 2)[-1]), 20, args)
+
+    def test_global_flags_on_every_command_that_asks_the_agent(self):
+        nobody = "ipc://" + os.path.join(self.tmp, "nobody.sock")
+        for args in (["status"], ["tp", "list"], ["sensors", "list"]):
+            t0 = time.monotonic()
+            r = vigil(*args, "-d", "--timeout", "1s", "--retries", "1", "--max-recv-size", "65536",
+                      "--server-address", nobody)
+            self.assertEqual(r.returncode, 1, (args, r.stderr))
+            self.assertIn("timed out", r.stderr)
+            self.assertLess(time.monotonic() - t0, 8, args)      # 2 attempts of 1 s, not the default
+            r = vigil(*args, "--tls-ca-cert", "/etc/ca.pem", "--server-address", nobody)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn("refused", r.stderr)
+            self.assertEqual(vigil(*args, "--timeout", "soon").returncode, 2, args)
+
+    def test_plural_aliases_as_tetra(self):
+        self.assertEqual(self.events("--processes", "vigil-cli-marker"), self.events("--process", "vigil-cli-marker"))
 
     def test_sensors_list_names_the_base_and_each_policys_hook_kinds(self):
         self.assertEqual(self.sensors.returncode, 0, self.sensors.stderr)
