@@ -138,6 +138,7 @@ static __always_inline int generic_run(void *ctx)
 		return 0;
 	e = bpf_map_lookup_elem(&vg_execs, &tgid);
 	record_begin(s, pid_tgid, task_key(task));
+	s->rec.syscall_id = cfg.fetch == VG_FETCH_RAW_SYSCALL ? (__u16)ctx_arg(ctx, 1) : 0;
 	capture_args(s, ctx);
 	if (uses_namespaces()) {
 		__u64 caps[3] = {};

@@ -406,7 +406,9 @@ struct vg_generic_record {
 	__u16 arg_off[VG_MAX_ARGS];
 	__u16 arg_len[VG_MAX_ARGS];
 	__u8 arg_flags[VG_MAX_ARGS];
-	__u8 pad[3];
+	__u8 pad;
+	__u16 syscall_id;		/* raw_syscalls hooks: the syscall's number (hooks for every
+					 * syscall name it in their events) */
 	__u64 arg_int[VG_MAX_ARGS];	/* integer value of each argument (fd, size, ...) */
 	__u64 ret_value;		/* return probes: the value returned */
 	__u32 has_ret;			/* 1 when ret_value is set */

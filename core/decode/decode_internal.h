@@ -20,6 +20,7 @@ struct vigil_decoder {
 	struct stack_symbols *stacks;	/* made at the first record with a stack trace */
 	int kallsyms_fd;		/* -1: open PROC_ROOT/kallsyms when needed */
 	char proc_root[128];
+	char function_name[64];		/* the event's, for hooks on every syscall (until the next record) */
 };
 
 /* Count a malformed record; returns -EBADMSG. */

@@ -486,14 +486,15 @@ static const enum field *body_fields(enum vigil_event_type type)
 }
 
 /* The hook's text for a string field, and its JSON key; NULL for the other fields. */
-static const char *field_text(const struct vigil_hook_info *h, enum field f, const char **key)
+static const char *field_text(const struct vigil_event *ev, enum field f, const char **key)
 {
+	const struct vigil_hook_info *h = ev->policy.hook;
 	const char *text = NULL;
 
 	switch (f) {
 	case F_FUNCTION:
 		*key = "function_name";
-		text = h->function_name;
+		text = ev->policy.function_name ? ev->policy.function_name : h->function_name;
 		break;
 	case F_SUBSYS:
 		*key = "subsys";
@@ -581,7 +582,7 @@ static const char *action_name(const struct vigil_event *ev)
 
 static bool field_present(const struct vigil_event *ev, enum field f)
 {
-	const char *key = NULL, *text = field_text(ev->policy.hook, f, &key);
+	const char *key = NULL, *text = field_text(ev, f, &key);
 	bool present;
 
 	if (f == F_ARGS || f == F_DATA)
@@ -637,7 +638,7 @@ static void put_stack(struct encode_tree *t, const char *key, const struct vigil
 static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum field f)
 {
 	const struct vigil_hook_info *h = ev->policy.hook;
-	const char *key = NULL, *text = field_text(h, f, &key);
+	const char *key = NULL, *text = field_text(ev, f, &key);
 	size_t i;
 
 	switch (f) {

@@ -142,6 +142,8 @@ struct vigil_hook_info {
 	enum vigil_event_type type;	/* KPROBE, TRACEPOINT, LSM or UPROBE */
 	const char *policy_name;
 	const char *function_name;	/* kprobe: "__x64_sys_setns", "security_file_open"; lsm: "file_open" */
+	bool per_syscall;		/* one hook for every syscall (generated_syscalls): each event
+					 * names its own, policy.function_name */
 	const char *subsys;		/* tracepoints */
 	const char *event;
 	const char *path;		/* uprobes */
@@ -261,6 +263,9 @@ struct vigil_event {
 			struct vigil_event_arg ret;
 			enum vigil_event_action return_action;
 			int32_t override_err;	/* Override: the errno the operation failed with */
+			/* the function this event ran in where the hook covers many (per_syscall):
+			 * "__x64_sys_kill"; NULL: the hook's. Borrowed until the next record */
+			const char *function_name;
 			size_t nargs;
 			struct vigil_event_arg args[VIGIL_EVENT_MAX_ARGS];
 			/* kernelStackTrace / userStackTrace, innermost first; borrowed until the

@@ -17,6 +17,7 @@ struct hook_parse {
 	yaml_node_t *selectors;
 	yaml_node_t *offsets;		/* uprobes: the key, when given */
 	yaml_node_t *ref_ctr;		/* uprobes: refCtrOffsets' value, when given */
+	bool ftrace;			/* kprobes: this pass is one function of a generated_ftrace list */
 };
 
 /* ---- fields every hook has ---- */
@@ -93,13 +94,35 @@ static int kprobe_call(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *valu
 	l = policy_list_find(c->policy, hp->h.call + 5);
 	if (!l)
 		return policy_error(c, value, "list \"%s\" is not defined in spec.lists", hp->h.call + 5);
-	if (l->type == VIGIL_LIST_GENERATED_SYSCALLS)
-		return policy_error(c, value, "call \"%s\": a generated_syscalls list would attach one program per "
-				    "syscall; not supported yet (name the syscalls in a syscalls list)", hp->h.call);
-	if (l->type == VIGIL_LIST_GENERATED_FTRACE)
-		return policy_error(c, value, "call \"%s\": generated_ftrace lists are not supported yet", hp->h.call);
-	if (l->type != VIGIL_LIST_SYSCALLS || !c->call_override)
-		return policy_error(c, value, "call \"%s\": list \"%s\" is not a syscalls list", hp->h.call, l->name);
+	if (l->type == VIGIL_LIST_GENERATED_SYSCALLS) {
+		/* every syscall: one hook on raw_syscalls, not one per syscall (core/sensors) */
+		hp->h.all_syscalls = true;
+		return 0;
+	}
+	if (l->type == VIGIL_LIST_GENERATED_FTRACE) {
+		char why[256];
+
+		if (!c->call_override) {
+			/* the list matched nothing here: say why (parse_spec.c expanded it) */
+			struct vigil_policy_list copy = *l;
+
+			copy.values = NULL;
+			copy.nvalues = 0;
+			if (!policy_ftrace_expand(&copy, why, sizeof(why))) {
+				policy_strv_free(copy.values, copy.nvalues);
+				snprintf(why, sizeof(why), "the list changed while the policy was read");
+			}
+			return policy_error(c, value, "call \"%s\": generated_ftrace list \"%s\": %s", hp->h.call, l->name,
+					    why);
+		}
+		/* this pass is the hook of one function: a kernel function, not a syscall; one
+		 * that cannot be hooked here (no BTF, not traceable) is left detached */
+		hp->ftrace = true;
+		hp->h.ignore_call_not_found = true;
+		free(hp->h.call);
+		hp->h.call = strdup(c->call_override);
+		return hp->h.call ? 0 : policy_nomem(c);
+	}
 	/* this pass is the hook of one value: "sys_dup", "x64/sys_dup" */
 	name = c->call_override;
 	if (!strncmp(name, "x64/", 4))
@@ -128,7 +151,8 @@ const struct vigil_policy_list *policy_kprobe_call_list(struct policy_ctx *c, ya
 		    strncmp((const char *)value->data.scalar.value, "list:", 5))
 			continue;
 		l = policy_list_find(c->policy, (const char *)value->data.scalar.value + 5);
-		return l && l->type == VIGIL_LIST_SYSCALLS && l->nvalues ? l : NULL;
+		return l && (l->type == VIGIL_LIST_SYSCALLS || l->type == VIGIL_LIST_GENERATED_FTRACE) && l->nvalues ?
+			       l : NULL;
 	}
 	return NULL;
 }
@@ -497,8 +521,8 @@ static int parse_hook(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook
 	hp.h.syscall = kind == VIGIL_HOOK_KPROBE;	/* the CRD's default for kprobes: true */
 	hp.h.pos = policy_pos(item);
 	err = policy_parse_map(c, item, NULL, fields, nfields, &hp);
-	if (c->call_override)
-		hp.h.syscall = true;	/* a syscalls list names syscalls, whatever `syscall` says */
+	if (c->call_override || hp.h.all_syscalls)
+		hp.h.syscall = !hp.ftrace;	/* a syscalls list names syscalls, whatever `syscall` says */
 	if (!err)
 		err = hook_finish(c, item, &hp);
 	if (err) {

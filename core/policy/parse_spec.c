@@ -234,6 +234,19 @@ static int parse_hooks(struct policy_ctx *c, const struct spec *s)
 	return 0;
 }
 
+/* generated_ftrace lists name what this kernel can trace: read now, so a kprobe that calls
+ * one becomes one hook per function like a syscalls list. One that cannot be read stays
+ * empty; a kprobe that calls it says why (parse_hooks.c). */
+static void expand_ftrace_lists(struct policy_ctx *c)
+{
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < c->policy->nlists; i++)
+		if (c->policy->lists[i].type == VIGIL_LIST_GENERATED_FTRACE)
+			policy_ftrace_expand(&c->policy->lists[i], why, sizeof(why));
+}
+
 int policy_parse_spec(struct policy_ctx *c, yaml_node_t *node)
 {
 	struct spec s = { 0 };
@@ -243,6 +256,8 @@ int policy_parse_spec(struct policy_ctx *c, yaml_node_t *node)
 	/* what hooks refer to comes first: lists, then enforcers (NotifyEnforcer), macros */
 	if (!err && s.lists)
 		err = policy_parse_lists(c, s.lists);
+	if (!err && s.lists)
+		expand_ftrace_lists(c);
 	if (!err && s.options)
 		err = policy_parse_options(c, s.options);
 	if (!err && s.enforcers)

@@ -300,6 +300,8 @@ struct vigil_hook {
 	char **tags;
 	size_t ntags;
 	bool ignore_call_not_found;	/* ignore.callNotFound */
+	bool all_syscalls;		/* kprobes: call names a generated_syscalls list: every
+					 * syscall, one hook (call keeps "list:NAME") */
 	struct vigil_pos pos;		/* the list item */
 	struct vigil_pos call_pos;	/* the call/hook/event value, for kernel-side refusals */
 };

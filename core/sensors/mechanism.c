@@ -451,6 +451,32 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	return fill_args(ctx, hook, out, true, -1, 5);
 }
 
+/* call: "list:NAME" over a generated_syscalls list: every syscall. One program where every
+ * syscall passes anyway (raw_syscalls/sys_enter without a syscall-id filter), not one per
+ * syscall; the record carries the syscall's number and each event names its syscall. */
+static int all_syscalls_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	if (wants_override(hook))
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP,
+				    "Override on a generated_syscalls list: vigil hooks every syscall with one "
+				    "raw_syscalls program, which cannot override; use Sigkill or Signal");
+	snprintf(out->target, sizeof(out->target), "sys_enter");
+	snprintf(out->function_name, sizeof(out->function_name), "%s", hook->call);
+	out->cfg.syscall_nr = -1;
+	out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
+	out->info.per_syscall = true;
+	if (permits(ctx, VIGIL_MECH_TP_BTF))
+		out->mech = MECH_RAW_SYSCALL_TP_BTF;
+	else if (permits(ctx, VIGIL_MECH_RAW_TP))
+		out->mech = MECH_RAW_SYSCALL_RAW_TP;
+	else
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "no mechanism for every syscall: tp_btf %s; raw_tp %s",
+				    why_not(ctx, VIGIL_MECH_TP_BTF), why_not(ctx, VIGIL_MECH_RAW_TP));
+	snprintf(out->note, sizeof(out->note),
+		 "generated_syscalls: one program on raw_syscalls for every syscall; Sigkill/Signal only, no Override");
+	return fill_args(ctx, hook, out, true, -1, 5);
+}
+
 static int kprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	bool override = wants_override(hook), monitor = ctx->mode == VIGIL_MODE_MONITOR;
@@ -669,7 +695,8 @@ int compile_mechanism(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 
 	switch (hook->kind) {
 	case VIGIL_HOOK_KPROBE:
-		err = hook->syscall ? syscall_hook(ctx, hook, out) : kprobe_hook(ctx, hook, out);
+		err = hook->all_syscalls ? all_syscalls_hook(ctx, hook, out) :
+		      hook->syscall ? syscall_hook(ctx, hook, out) : kprobe_hook(ctx, hook, out);
 		if (!err && hook->is_return)
 			err = return_probe(ctx, hook, out);
 		return err;
