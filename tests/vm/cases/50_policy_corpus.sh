@@ -2,6 +2,7 @@
 # 50_policy_corpus - scripts/policy-corpus.sh on the stock kernel: every shipped policy loads
 # through it (the tool's own check), and when the runner was given a corpus (env
 # VIGIL_VM_CORPUS, e.g. Tetragon's example policies) its verdict per file and the total.
+# vm-bin: /bin/bash
 # vm-timeout: 500
 . "$(dirname "$0")/lib.sh"
 
