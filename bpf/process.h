@@ -27,6 +27,7 @@ enum vigil_msg_op {
 	VIGIL_OP_CLONE = 2,
 	VIGIL_OP_EXIT = 3,
 	VIGIL_OP_GENERIC = 4,		/* a policy hook fired: bpf/generic.h */
+	VIGIL_OP_LOADER = 5,		/* an executable file mapped: bpf/loader.h */
 };
 
 /* Kernel-side counters, one slot per reason in the per-CPU vg_errors map. */

@@ -64,6 +64,7 @@ void vigil_decoder__free(struct vigil_decoder *d)
 		return;
 	vigil_process__free(d->unknown);
 	stack_symbols_free(d->stacks);
+	free(d->build_ids);
 	if (d->kallsyms_fd >= 0)
 		close(d->kallsyms_fd);
 	free(d);
@@ -255,6 +256,9 @@ static int decode_record(struct vigil_decoder *d, const void *data, size_t size,
 	case VIGIL_OP_GENERIC:
 		d->stats.policy++;
 		return decode_generic(d, data, size, ev);
+	case VIGIL_OP_LOADER:
+		d->stats.policy++;
+		return decode_loader(d, data, size, ev);
 	case VIGIL_OP_EXIT:
 		if (size != sizeof(struct vigil_exit_record))
 			return decode_bad(d);

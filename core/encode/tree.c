@@ -429,6 +429,27 @@ static void put_exit(struct encode_tree *t, const struct vigil_event *ev)
 		put_ancestors(t, ev);
 }
 
+/* ProcessLoader {process, parent, path, buildid (bytes: base64), ancestors} */
+static void put_loader(struct encode_tree *t, const struct vigil_event *ev)
+{
+	char id[64];
+	size_t anc = ancestor_count(ev), n = ev->loader.build_id_len;
+
+	msgpack_pack_map(&t->pk, 2 + !!ev->parent + !!n + !!anc);
+	put_process(t, "process", ev->process, ev->pod);
+	if (ev->parent)
+		put_process(t, "parent", ev->parent, ev->parent_pod);
+	encode_tree_kv_str(t, "path", ev->loader.path ? ev->loader.path : "");
+	if (n && n <= 40) {
+		vigil_base64_encode(ev->loader.build_id, n, id);
+		encode_tree_kv_str(t, "buildid", id);
+	} else if (n) {
+		encode_tree_kv_str(t, "buildid", "");
+	}
+	if (anc)
+		put_ancestors(t, ev);
+}
+
 /* ---- policy events ---- */
 
 /* Body fields after process and parent; "monitored" (a vigil extension) closes every body. */
@@ -862,7 +883,8 @@ static bool encodable(const struct vigil_event *ev)
 		      ev->policy.nargs <= VIGIL_EVENT_MAX_ARGS;
 
 	return rule_event(ev) ||
-	       (ev->process && (ev->type == VIGIL_EVENT_EXEC || ev->type == VIGIL_EVENT_EXIT || policy));
+	       (ev->process && (ev->type == VIGIL_EVENT_EXEC || ev->type == VIGIL_EVENT_EXIT ||
+				ev->type == VIGIL_EVENT_LOADER || policy));
 }
 
 int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
@@ -889,6 +911,8 @@ int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 		put_exec(&t, ev);
 	else if (ev->type == VIGIL_EVENT_EXIT)
 		put_exit(&t, ev);
+	else if (ev->type == VIGIL_EVENT_LOADER)
+		put_loader(&t, ev);
 	else if (ev->type == VIGIL_EVENT_ALERT)
 		put_alert(&t, ev);
 	else if (ev->type == VIGIL_EVENT_RULE_ACTION)

@@ -18,6 +18,7 @@ enum vigil_event_type {
 	VIGIL_EVENT_EXIT = 5,
 	VIGIL_EVENT_KPROBE = 9,
 	VIGIL_EVENT_TRACEPOINT = 10,
+	VIGIL_EVENT_LOADER = 11,		/* "process_loader": spec.loader */
 	VIGIL_EVENT_UPROBE = 12,
 	VIGIL_EVENT_LSM = 28,
 	/* vigil's own, raised by the Lua rules (core/luahost). Tetragon's enum ends at TEST
@@ -275,6 +276,11 @@ struct vigil_event {
 			const struct vigil_stack_frame *user_stack;
 			size_t nuser_stack;
 		} policy;	/* KPROBE, TRACEPOINT, LSM, UPROBE */
+		struct {
+			const char *path;	/* the file mapped executable (or exec'd); borrowed */
+			const uint8_t *build_id;	/* its GNU build id, NULL when it has none */
+			size_t build_id_len;
+		} loader;	/* LOADER */
 		/* Rule events: strings are borrowed for the dispatch. process is the process of
 		 * the triggering event (ALERT, RULE_ACTION deny), the target (RULE_ACTION kill), or
 		 * NULL (an alert from a timer, RULE_STATUS). */

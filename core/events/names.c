@@ -17,6 +17,7 @@ static const struct {
 	{ VIGIL_EVENT_EXIT, "PROCESS_EXIT", "process_exit", "exit" },
 	{ VIGIL_EVENT_KPROBE, "PROCESS_KPROBE", "process_kprobe", "kprobe" },
 	{ VIGIL_EVENT_TRACEPOINT, "PROCESS_TRACEPOINT", "process_tracepoint", "tracepoint" },
+	{ VIGIL_EVENT_LOADER, "PROCESS_LOADER", "process_loader", "loader" },
 	{ VIGIL_EVENT_UPROBE, "PROCESS_UPROBE", "process_uprobe", "uprobe" },
 	{ VIGIL_EVENT_LSM, "PROCESS_LSM", "process_lsm", "lsm" },
 	/* vigil's rule events (core/luahost) */

@@ -53,16 +53,13 @@ static int spec_container_selector(struct policy_ctx *c, yaml_node_t *key, yaml_
 	return policy_parse_label_selector(c, key, value, &c->policy->container_selector, "containerSelector", true);
 }
 
-/* loader events (library mmaps) are not implemented; `loader: false` asks for nothing. */
+/* loader: true asks for process_loader events (executable files mapped), as long as the
+ * policy is loaded. */
 static int spec_loader(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
-	bool on;
-	int err;
-
-	err = policy_bool(c, value, "loader", &on);
-	if (!err && on)
-		err = policy_error(c, key, "not supported by vigil: loader (process_loader events are not built yet)");
-	return err;
+	(void)key;
+	(void)obj;
+	return policy_bool(c, value, "loader", &c->policy->loader);
 }
 
 static const struct policy_field spec_fields[] = {

@@ -370,6 +370,7 @@ struct vigil_policy {
 	size_t nlists;
 	struct { char *name; char *value; } *options;
 	size_t noptions;
+	bool loader;			/* spec.loader: process_loader events (core/sensors/loader_sensor.c) */
 	/* the workloads it applies to (with namespace_ when namespaced); neither present and not
 	 * namespaced: every process of the host */
 	struct vigil_label_selector pod_selector;

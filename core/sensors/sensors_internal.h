@@ -207,6 +207,14 @@ void dispatch_release(int nr, int slot);
 int dispatch_add(int nr, int slot, int dir, int prog_fd);
 void dispatch_remove(int nr, int slot, int dir);
 
+/* loader_sensor.c: process_loader events while some policy asks (spec.loader). ref loads
+ * and attaches bpf/loader.bpf.c at the first reference (0, or -errno with the reason in
+ * why); unref detaches it after the last. mechanism: what it attaches to, for status. */
+struct vigil_loader;
+int loader_sensor_ref(const struct vigil_loader *loader, uint32_t wakeup_batch, char *why, size_t why_size);
+void loader_sensor_unref(void);
+const char *loader_sensor_mechanism(void);
+
 /* fanwatch.c: a hook whose selectors only name paths, watched with fanotify marks on those
  * paths. fanwatch_plan: 1 when the hook qualifies (out's fan_* lists filled), 0 with the
  * reason in why when it does not. path_index/flags_index: the argument indexes of the

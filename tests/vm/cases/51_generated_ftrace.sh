@@ -4,7 +4,6 @@
 # function; and a generated_syscalls list on the same kernel, one raw_syscalls hook.
 . "$(dirname "$0")/lib.sh"
 
-require_mechanism kprobe
 cp /bin/busybox "$WORK/busybox"	# its own path: the policy matches only it
 cat >"$WORK/ftrace.yaml" <<POL
 apiVersion: cilium.io/v1alpha1
@@ -26,6 +25,7 @@ spec:
         - "$WORK/busybox"
 POL
 start_agent
+require_mechanism kprobe
 add_policy "$WORK/ftrace.yaml"
 agent_status
 hooks=$(jq -r '[.policies[] | select(.name == "ftrace-list") | .hooks[] | .hook + "=" + .mechanism] | join(" ")' "$STATUS")
