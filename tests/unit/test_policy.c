@@ -993,9 +993,13 @@ static void test_refuses_host_selector_in_namespaced_policy(void **state)
 		    "hostSelector is not allowed in a TracingPolicyNamespaced", 5, 3);
 }
 
-static void test_refuses_loader_events(void **state)
+static void test_loader_true_asks_for_loader_events(void **state)
 {
-	check_error(HDR "  loader: true\n", "not supported by vigil: loader", 6, 3);
+	struct vigil_policy *p = parse_ok(HDR "  loader: true\n");
+
+	assert_true(p->loader);
+	assert_int_equal(p->nhooks, 0);
+	vigil_policy_free(p);
 }
 
 static void test_refuses_usdts(void **state)
@@ -1721,7 +1725,7 @@ int main(void)
 		cmocka_unit_test(test_container_selector_selects_by_name_only),
 		cmocka_unit_test(test_refuses_host_selector_with_labels),
 		cmocka_unit_test(test_refuses_host_selector_in_namespaced_policy),
-		cmocka_unit_test(test_refuses_loader_events),
+		cmocka_unit_test(test_loader_true_asks_for_loader_events),
 		cmocka_unit_test(test_refuses_usdts),
 		cmocka_unit_test(test_refuses_bad_policy_mode),
 		cmocka_unit_test(test_refuses_unknown_option),

@@ -55,6 +55,7 @@ struct row {
 #define T_URET "tests/host/test_uprobe_fields.py::"
 #define T_RETCOPY "tests/host/test_return_copy.py::"
 #define T_NET "tests/host/test_net_args.py::"
+#define T_LOADER "tests/host/test_loader.py::"
 #define T_GENLISTS "tests/host/test_generated_lists.py::"
 
 /* ---- minimal hooks ---- */
@@ -129,7 +130,7 @@ static const struct row rows[] = {
 	HONOURED("spec.selectorsMacros",
 		 "  selectorsMacros:\n    m: {matchBinaries: [{operator: In, values: [/bin/cat]}]}\n" SEL("macros: [m]"),
 		 T_FIELDS "test_macro_selector_filters_like_an_inline_one"),
-	REFUSED("spec.loader", "  loader: true\n", "loader", "not supported by vigil: loader (process_loader events"),
+	HONOURED("spec.loader", "  loader: true\n", T_LOADER "test_binary_and_libc_are_reported_with_their_build_ids"),
 	HONOURED("spec.loader: false", "  loader: false\n", T_POLICY "test_loader_false_is_accepted"),
 
 	/* ================================ kprobes[] (and fentries[]) */
