@@ -322,6 +322,15 @@ int generic_kprobe(struct pt_regs *ctx)
 	return 0;
 }
 
+/* USDT probes: libbpf attaches it as a uprobe with a cookie naming the probe's argument
+ * specs, which bpf_usdt_arg (lib/args.h) reads */
+SEC("usdt")
+int generic_usdt(struct pt_regs *ctx)
+{
+	generic_run(ctx);
+	return 0;
+}
+
 SEC("fentry")
 int generic_fentry(__u64 *ctx)
 {

@@ -47,6 +47,7 @@ enum vg_fetch {
 	VG_FETCH_RAW_SYSCALL,	/* raw_syscalls/sys_enter (tp_btf or raw_tp): ctx = {regs, id} */
 	VG_FETCH_TRACEPOINT,	/* classic tracepoint: fields at offsets of the format file */
 	VG_FETCH_SOCK_ADDR,	/* cgroup connect4/6: the destination from struct bpf_sock_addr */
+	VG_FETCH_USDT,		/* USDT probe: argument k where the probe's note places it (usdt.bpf.h) */
 };
 
 /* Argument types as the kernel side reads them; the values of enum vigil_arg_type. */

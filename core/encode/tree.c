@@ -471,6 +471,8 @@ enum field {
 	F_ANCESTORS,	/* --enable-ancestors */
 	F_KERNEL_STACK,	/* "kernel_stack_trace": kernelStackTrace */
 	F_USER_STACK,	/* "user_stack_trace": userStackTrace */
+	F_PROVIDER,	/* usdt: "provider" */
+	F_NAME,		/* usdt: "name" */
 };
 
 #define BODY_FIELDS 14
@@ -490,6 +492,11 @@ static const struct {
 	    F_USER_STACK } },
 	{ VIGIL_EVENT_LSM,
 	  { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS, F_ANCESTORS, F_KERNEL_STACK, F_USER_STACK } },
+	/* ProcessUsdt {process, parent, path, provider, name, policy_name, message, args, tags,
+	 * ancestors, action} */
+	{ VIGIL_EVENT_USDT,
+	  { F_PATH, F_PROVIDER, F_NAME, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ANCESTORS, F_ACTION, F_KERNEL_STACK,
+	    F_USER_STACK } },
 	{ VIGIL_EVENT_UPROBE,
 	  { F_PATH, F_SYMBOL, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ANCESTORS, F_ACTION, F_DATA, F_KERNEL_STACK,
 	    F_USER_STACK, F_RETURN, F_RETURN_ACTION } },
@@ -532,6 +539,14 @@ static const char *field_text(const struct vigil_event *ev, enum field f, const 
 	case F_SYMBOL:
 		*key = "symbol";
 		text = h->symbol;
+		break;
+	case F_PROVIDER:
+		*key = "provider";
+		text = h->subsys;
+		break;
+	case F_NAME:
+		*key = "name";
+		text = h->event;
 		break;
 	case F_POLICY:
 		*key = "policy_name";

@@ -21,6 +21,7 @@ enum vigil_event_type {
 	VIGIL_EVENT_LOADER = 11,		/* "process_loader": spec.loader */
 	VIGIL_EVENT_UPROBE = 12,
 	VIGIL_EVENT_LSM = 28,
+	VIGIL_EVENT_USDT = 29,			/* "process_usdt": spec.usdts */
 	/* vigil's own, raised by the Lua rules (core/luahost). Tetragon's enum ends at TEST
 	 * (40000) and RATE_LIMIT_INFO (40001); 401xx stays clear of it and of its future
 	 * process events, which it numbers from 1 up. */

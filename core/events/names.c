@@ -20,6 +20,7 @@ static const struct {
 	{ VIGIL_EVENT_LOADER, "PROCESS_LOADER", "process_loader", "loader" },
 	{ VIGIL_EVENT_UPROBE, "PROCESS_UPROBE", "process_uprobe", "uprobe" },
 	{ VIGIL_EVENT_LSM, "PROCESS_LSM", "process_lsm", "lsm" },
+	{ VIGIL_EVENT_USDT, "PROCESS_USDT", "process_usdt", "usdt" },
 	/* vigil's rule events (core/luahost) */
 	{ VIGIL_EVENT_ALERT, "PROCESS_ALERT", "process_alert", "alert" },
 	{ VIGIL_EVENT_RULE_ACTION, "RULE_ACTION", "rule_action", "action" },

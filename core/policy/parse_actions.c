@@ -48,8 +48,10 @@ static const struct policy_field action_fields[] = {
 	POLICY_U32("argName", struct action_parse, a.arg_name, 0),
 	POLICY_FN("imaHash", action_ima, 0),
 	/* Set (USDT) and the uprobe-only Override variants */
-	POLICY_REFUSE("argIndex", "the Set action, which writes USDT arguments, is not supported yet"),
-	POLICY_REFUSE("argValue", "the Set action, which writes USDT arguments, is not supported yet"),
+	POLICY_REFUSE("argIndex", "the Set action writes a USDT argument into the traced process's memory "
+		      "(bpf_probe_write_user): vigil does not write user memory"),
+	POLICY_REFUSE("argValue", "the Set action writes a USDT argument into the traced process's memory "
+		      "(bpf_probe_write_user): vigil does not write user memory"),
 	POLICY_REFUSE("argRegs", "uprobe Override of registers is not supported yet"),
 	POLICY_REFUSE("argNewSymbol", "uprobe Override to a new target is not supported yet"),
 	POLICY_REFUSE("argNewAddr", "uprobe Override to a new target is not supported yet"),

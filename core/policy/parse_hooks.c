@@ -414,6 +414,40 @@ static const struct policy_field uprobe_fields[] = {
 	POLICY_REFUSE("ignore", "digest verification of the traced binary is not supported yet"),
 };
 
+/* ---- usdts ---- */
+
+static int usdt_provider(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct hook_parse *hp = obj;
+	int err;
+
+	(void)key;
+	err = policy_strdup(c, value, "provider", &hp->h.subsystem);
+	if (!err && !hp->h.subsystem[0])
+		err = policy_error(c, value, "provider must not be empty");
+	return err;
+}
+
+static int usdt_name(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct hook_parse *hp = obj;
+
+	(void)key;
+	return hook_name(c, value, "name", &hp->h.event, &hp->h);
+}
+
+static const struct policy_field usdt_fields[] = {
+	POLICY_FN("path", uprobe_path, POLICY_REQUIRED),
+	POLICY_FN("provider", usdt_provider, POLICY_REQUIRED),
+	POLICY_FN("name", usdt_name, POLICY_REQUIRED),
+	POLICY_NODE("args", struct hook_parse, args, 0),
+	POLICY_NODE("selectors", struct hook_parse, selectors, 0),
+	POLICY_FN("message", hook_message, 0),
+	POLICY_FN("tags", hook_tags, 0),
+	/* USDT arguments are read where the probe's note says (libbpf's usdt.bpf.h) */
+	POLICY_REFUSE("btfPath", "USDT arguments are read where the probe's ELF note places them, without BTF"),
+};
+
 /* ---- what every hook does after its own keys ---- */
 
 static int parse_arg_list(struct policy_ctx *c, yaml_node_t *seq, const char *field, enum policy_arg_role role,
@@ -551,4 +585,9 @@ int policy_parse_lsm(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook 
 int policy_parse_uprobe(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h)
 {
 	return parse_hook(c, item, h, VIGIL_HOOK_UPROBE, uprobe_fields, VIGIL_ARRAY_SIZE(uprobe_fields));
+}
+
+int policy_parse_usdt(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h)
+{
+	return parse_hook(c, item, h, VIGIL_HOOK_USDT, usdt_fields, VIGIL_ARRAY_SIZE(usdt_fields));
 }

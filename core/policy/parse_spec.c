@@ -8,7 +8,7 @@
 #include "policy_internal.h"
 
 struct spec {
-	yaml_node_t *hooks[5];		/* in sections[] order */
+	yaml_node_t *hooks[6];		/* in sections[] order */
 	yaml_node_t *lists;
 	yaml_node_t *options;
 	yaml_node_t *enforcers;
@@ -27,6 +27,7 @@ static const struct section sections[] = {
 	{ "tracepoints", policy_parse_tracepoint },
 	{ "lsmhooks", policy_parse_lsm },
 	{ "uprobes", policy_parse_uprobe },
+	{ "usdts", policy_parse_usdt },
 };
 
 /* ---- spec keys that are not lists ---- */
@@ -68,6 +69,7 @@ static const struct policy_field spec_fields[] = {
 	POLICY_NODE("tracepoints", struct spec, hooks[2], 0),
 	POLICY_NODE("lsmhooks", struct spec, hooks[3], 0),
 	POLICY_NODE("uprobes", struct spec, hooks[4], 0),
+	POLICY_NODE("usdts", struct spec, hooks[5], 0),
 	POLICY_NODE("lists", struct spec, lists, 0),
 	POLICY_NODE("options", struct spec, options, 0),
 	POLICY_NODE("enforcers", struct spec, enforcers, 0),
@@ -78,7 +80,6 @@ static const struct policy_field spec_fields[] = {
 	POLICY_FN("podSelector", spec_pod_selector, 0),
 	POLICY_FN("containerSelector", spec_container_selector, 0),
 	POLICY_REFUSE("nodeSelector", "vigil runs without Kubernetes: no nodes to select"),
-	POLICY_REFUSE("usdts", "USDT probes are not supported yet"),
 };
 
 /* ---- selectorsMacros: keys checked here, contents when a selector uses them ---- */

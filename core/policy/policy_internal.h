@@ -163,6 +163,7 @@ int policy_parse_kprobe(struct policy_ctx *c, yaml_node_t *item, struct vigil_ho
 int policy_parse_tracepoint(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h);
 int policy_parse_lsm(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h);
 int policy_parse_uprobe(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h);
+int policy_parse_usdt(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h);
 /* The syscalls list a kprobe item's call names ("list:NAME"), or NULL: the item stands for
  * one hook per value of that list. */
 const struct vigil_policy_list *policy_kprobe_call_list(struct policy_ctx *c, yaml_node_t *item);

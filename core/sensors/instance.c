@@ -52,6 +52,7 @@ static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_me
 	case MECH_FMOD_RET: return skel->progs.generic_fmod_ret;
 	case MECH_LSM: return skel->progs.generic_lsm;
 	case MECH_UPROBE: return skel->progs.generic_uprobe;
+	case MECH_USDT: return skel->progs.generic_usdt;
 	case MECH_CGROUP_CONNECT: return skel->progs.generic_connect4;
 	case MECH_SYSCALL_TRACEPOINT: return skel->progs.generic_tracepoint;
 	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_raw_tp_sys_enter;
@@ -240,6 +241,11 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	bpf_object__for_each_program(p, s->skel->obj)
 		bpf_program__set_autoload(p, p == s->prog || p == s->prog2);
 	bpf_map__set_max_entries(s->skel->maps.pending, h->cfg.is_return ? VG_PENDING_MAX : 1);
+	if (h->mech != MECH_USDT) {
+		/* usdt.bpf.h's argument specs: only a USDT hook's are filled (by libbpf) */
+		bpf_map__set_max_entries(s->skel->maps.__bpf_usdt_specs, 1);
+		bpf_map__set_max_entries(s->skel->maps.__bpf_usdt_ip_to_spec_id, 1);
+	}
 
 	/* one ring buffer, one exec map, one set of counters for every program */
 	err = vigil_loader__reuse_shared_maps(loader, s->skel->obj);
@@ -376,6 +382,10 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 	}
 	case MECH_CGROUP_CONNECT:
 		return attach_cgroup(s, why, why_size);
+	case MECH_USDT:
+		/* every process that runs the binary; s->subsys is the provider */
+		s->link = bpf_program__attach_usdt(s->prog, -1, s->path, s->subsys, s->target, NULL);
+		break;
 	default:
 		s->link = bpf_program__attach(s->prog);
 	}

@@ -235,7 +235,7 @@ static void retire(struct vigil_sensors *s, struct loaded_policy *lp)
 
 static const char *hook_kind_name(enum vigil_hook_kind k)
 {
-	static const char *const names[] = {"kprobe", "tracepoint", "lsm", "uprobe"};
+	static const char *const names[] = {"kprobe", "tracepoint", "lsm", "uprobe", "usdt"};
 
 	return k < VIGIL_ARRAY_SIZE(names) ? names[k] : "hook";
 }

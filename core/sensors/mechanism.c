@@ -70,6 +70,7 @@ static const char *const mech_names[] = {
 	[MECH_SYSCALL_TRACEPOINT] = "syscalls:sys_enter_X tracepoint (runs on that syscall only)",
 	[MECH_RAW_SYSCALL_DISPATCH] = "raw_syscalls dispatcher (raw_tp, tail call by syscall number)",
 	[MECH_FANOTIFY] = "fanotify (opens of the watched paths only)",
+	[MECH_USDT] = "usdt (uprobe at the probe's note)",
 };
 
 const char *sensor_mech_name(enum sensor_mech m)
@@ -645,6 +646,22 @@ static int uprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, s
 	return fill_args(ctx, hook, out, true, -1, 4);
 }
 
+/* A USDT probe: libbpf finds it in the binary's .note.stapsdt and attaches a uprobe there
+ * (counting up its semaphore, if it has one); arguments are read where the note says. */
+static int usdt_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	if (wants_override(hook))
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "Override is not possible at a USDT probe");
+	snprintf(out->path, sizeof(out->path), "%s", hook->path);
+	snprintf(out->subsys, sizeof(out->subsys), "%s", hook->subsystem);
+	snprintf(out->target, sizeof(out->target), "%s", hook->event);
+	snprintf(out->function_name, sizeof(out->function_name), "%s:%s", hook->subsystem, hook->event);
+	out->mech = MECH_USDT;
+	out->cfg.fetch = VG_FETCH_USDT;
+	out->cfg.syscall_nr = -1;
+	return fill_args(ctx, hook, out, true, -1, 11);
+}
+
 /* return: true on a kprobe hook: the entry program keeps the record, an exit program on the
  * same target (raw_syscalls/sys_exit, fexit, kretprobe) adds the return value and posts. */
 static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
@@ -704,6 +721,8 @@ int compile_mechanism(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 		return lsm_hook(ctx, hook, out);
 	case VIGIL_HOOK_TRACEPOINT:
 		return tracepoint_hook(ctx, hook, out);
+	case VIGIL_HOOK_USDT:
+		return usdt_hook(ctx, hook, out);
 	case VIGIL_HOOK_UPROBE:
 		err = uprobe_hook(ctx, hook, out);
 		if (!err && hook->is_return)

@@ -23,6 +23,7 @@ enum sensor_mech {
 	MECH_SYSCALL_TRACEPOINT,	/* syscalls:sys_enter_X (+ sys_exit_X): runs on X only */
 	MECH_RAW_SYSCALL_DISPATCH,	/* raw_tp in the raw_syscalls dispatcher's table (dispatch.c) */
 	MECH_FANOTIFY,			/* no program: fanotify marks on the named paths (fanwatch.c) */
+	MECH_USDT,			/* a uprobe at a USDT note, arguments as the note says */
 };
 
 const char *sensor_mech_name(enum sensor_mech m);
