@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "policy_internal.h"
 
@@ -244,6 +245,9 @@ static int parse_action(struct policy_ctx *c, yaml_node_t *item, struct action_p
 	if (err)
 		return err;
 	err = policy_action_lookup(s, &ap->a.kind);
+	if (err == -ENOTSUP && !strcasecmp(s, "Set"))
+		return policy_error(c, ap->action, "action \"%s\" is not supported by vigil: it writes a USDT argument "
+				    "into the traced process's memory (bpf_probe_write_user), which vigil does not do", s);
 	if (err == -ENOTSUP)
 		return policy_error(c, ap->action, "action \"%s\" is not supported by vigil", s);
 	if (err)

@@ -1002,9 +1002,20 @@ static void test_loader_true_asks_for_loader_events(void **state)
 	vigil_policy_free(p);
 }
 
-static void test_refuses_usdts(void **state)
+static void test_usdt_keeps_path_provider_and_name(void **state)
 {
-	check_error(HDR "  usdts: []\n", "not supported by vigil: usdts", 6, 3);
+	struct vigil_policy *p = parse_ok(HDR "  usdts:\n  - {path: /bin/x, provider: prov, name: probe,"
+					      " args: [{index: 7, type: int64}]}\n");
+
+	assert_int_equal(p->nhooks, 1);
+	assert_int_equal(p->hooks[0].kind, VIGIL_HOOK_USDT);
+	assert_string_equal(p->hooks[0].path, "/bin/x");
+	assert_string_equal(p->hooks[0].subsystem, "prov");
+	assert_string_equal(p->hooks[0].event, "probe");
+	assert_int_equal(p->hooks[0].args[0].index, 7);
+	vigil_policy_free(p);
+	check_error(HDR "  usdts:\n  - {path: /bin/x, provider: p, name: n, args: [{index: 12, type: int}]}\n",
+		    "index 12 is out of range (0..11 for a USDT probe)", 7, 49);
 }
 
 static void test_refuses_bad_policy_mode(void **state)
@@ -1726,7 +1737,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_host_selector_with_labels),
 		cmocka_unit_test(test_refuses_host_selector_in_namespaced_policy),
 		cmocka_unit_test(test_loader_true_asks_for_loader_events),
-		cmocka_unit_test(test_refuses_usdts),
+		cmocka_unit_test(test_usdt_keeps_path_provider_and_name),
 		cmocka_unit_test(test_refuses_bad_policy_mode),
 		cmocka_unit_test(test_refuses_unknown_option),
 		cmocka_unit_test(test_refuses_list_without_type),

@@ -55,6 +55,7 @@ struct row {
 #define T_URET "tests/host/test_uprobe_fields.py::"
 #define T_RETCOPY "tests/host/test_return_copy.py::"
 #define T_NET "tests/host/test_net_args.py::"
+#define T_USDT "tests/host/test_usdt.py::"
 #define T_LOADER "tests/host/test_loader.py::"
 #define T_GENLISTS "tests/host/test_generated_lists.py::"
 
@@ -79,8 +80,16 @@ static const struct row rows[] = {
 	HONOURED("spec.tracepoints", TP(""), T_ENGINE "test_tracepoint_prefix_matches_only_etc_opens_of_the_opener"),
 	HONOURED("spec.uprobes", UP(""), T_ENGINE "test_uprobe_reports_user_function_arguments"),
 	HONOURED("spec.lsmhooks", LSM(""), T_VM "11_lsm_override.sh::lsmhooks:"),
-	REFUSED("spec.usdts", "  usdts:\n  - {path: /bin/true, provider: p, name: n}\n", "usdts",
-		"not supported by vigil: usdts (USDT probes are not supported yet)"),
+	HONOURED("spec.usdts", "  usdts:\n  - {path: /bin/true, provider: p, name: n}\n",
+		 T_USDT "test_probe_fires_events_with_its_arguments_filtered_in_the_kernel"),
+	HONOURED("usdts[].path, provider, name, args, selectors",
+		 "  usdts:\n  - {path: /bin/true, provider: p, name: n, args: [{index: 0, type: int}],"
+		 " selectors: [{matchArgs: [{index: 0, operator: Equal, values: [\"1\"]}]}]}\n",
+		 T_USDT "test_probe_fires_events_with_its_arguments_filtered_in_the_kernel"),
+	HONOURED("usdts[].message, tags", "  usdts:\n  - {path: /bin/true, provider: p, name: n, message: hello,"
+		 " tags: [one]}\n", T_USDT "test_probe_fires_events_with_its_arguments_filtered_in_the_kernel"),
+	REFUSED("usdts[].btfPath", "  usdts:\n  - {path: /bin/true, provider: p, name: n, btfPath: /x}\n", "btfPath",
+		"not supported by vigil: btfPath (USDT arguments are read where the probe's ELF note"),
 	REFUSED("spec.enforcers", "  enforcers:\n  - calls: [sys_openat]\n", "- calls", "enforcers are not supported yet"),
 	REFUSED("spec.enforcers[].calls", "  enforcers: [{calls: [sys_openat, sys_read]}]\n", "[{calls",
 		"enforcers are not supported yet"),
@@ -427,7 +436,7 @@ static const struct row rows[] = {
 		"action NotifyEnforcer is not supported yet"),
 	REFUSED("action: CleanupEnforcerNotification", ACT("action: CleanupEnforcerNotification"),
 		"CleanupEnforcerNotification", "action \"CleanupEnforcerNotification\" is not supported by vigil"),
-	REFUSED("action: Set", ACT("action: Set"), "Set", "action \"Set\" is not supported by vigil"),
+	REFUSED("action: Set", ACT("action: Set"), "Set", "action \"Set\" is not supported by vigil: it writes a USDT"),
 	REFUSED("action: FollowFD", ACT("action: FollowFD, argFd: 0, argName: 1"), "FollowFD",
 		"action FollowFD is not supported (Tetragon deprecated it"),
 	REFUSED("action: UnfollowFD", ACT("action: UnfollowFD, argFd: 0"), "UnfollowFD",
