@@ -724,6 +724,19 @@ static void put_uprobe(struct line *l)
 	put_text(l, str_at(l->m, "symbol"));
 }
 
+/* tetra's usdt line: "🕵️ usdt <process> <path> <provider> <name>" */
+static void put_usdt(struct line *l)
+{
+	put_label(l, "🕵️", (struct text){ "usdt", 4 });
+	put_process(l);
+	encode_put(&l->o, " ", 1);
+	put_text(l, str_at(l->m, "path"));
+	encode_put(&l->o, " ", 1);
+	put_text(l, str_at(l->m, "provider"));
+	encode_put(&l->o, " ", 1);
+	put_text(l, str_at(l->m, "name"));
+}
+
 /* tetra's loader line: "🧬 loader <process> [<build id in hex> ]<path>" */
 static void put_loader(struct line *l)
 {
@@ -910,13 +923,15 @@ int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_
 		put_args(&l);
 		put_exit_status(&l);
 	} else if (type == VIGIL_EVENT_KPROBE || type == VIGIL_EVENT_TRACEPOINT ||
-		   type == VIGIL_EVENT_LSM || type == VIGIL_EVENT_UPROBE) {
+		   type == VIGIL_EVENT_LSM || type == VIGIL_EVENT_UPROBE || type == VIGIL_EVENT_USDT) {
 		if (type == VIGIL_EVENT_KPROBE)
 			put_kprobe(&l);
 		else if (type == VIGIL_EVENT_TRACEPOINT)
 			put_tracepoint(&l);
 		else if (type == VIGIL_EVENT_LSM)
 			put_lsm(&l);
+		else if (type == VIGIL_EVENT_USDT)
+			put_usdt(&l);
 		else
 			put_uprobe(&l);
 		put_enforcement(&l);

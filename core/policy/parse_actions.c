@@ -201,6 +201,17 @@ static int action_args(struct policy_ctx *c, struct action_parse *ap)
 		err = needs(c, ap, ap->arg_error ? ap->arg_error : ap->arg_sig, "argError or argSig");
 		if (!err && !c->has_enforcers)
 			err = policy_error(c, ap->action, "NotifyEnforcer needs an entry in spec.enforcers");
+		/* Tetragon's enforcer overrides the listed syscalls' return (bpf_override_return
+		 * or fmod_ret on each): neither works on syscalls of the kernels vigil runs on (no
+		 * CONFIG_FUNCTION_ERROR_INJECTION), so the error form is refused; the signal form
+		 * signals at the notifying hook, on the same syscall entry */
+		if (!err && ap->arg_error && ap->a.arg_error)
+			err = policy_error(c, ap->arg_error, "NotifyEnforcer with argError needs the enforcer to override "
+					   "the listed syscalls' return (bpf_override_return or fmod_ret on them, "
+					   "CONFIG_FUNCTION_ERROR_INJECTION), which vigil does not build; argSig alone is "
+					   "supported");
+		if (!err && !ap->arg_sig)
+			err = needs(c, ap, NULL, "argSig (its signal form is the one vigil supports)");
 		return err;
 	case VIGIL_ACTION_GETURL:
 		return text_arg(c, ap, ap->arg_url, "argUrl", &ap->a.arg_url);
@@ -223,6 +234,7 @@ static int action_honoured(struct policy_ctx *c, const struct action_parse *ap)
 	case VIGIL_ACTION_OVERRIDE:
 	case VIGIL_ACTION_TRACKSOCK:	/* argSock: core/sensors checks it names a sock argument */
 	case VIGIL_ACTION_UNTRACKSOCK:
+	case VIGIL_ACTION_NOTIFY_ENFORCER:	/* its signal form (action_args) */
 		return 0;
 	case VIGIL_ACTION_FOLLOWFD:
 	case VIGIL_ACTION_UNFOLLOWFD:

@@ -260,9 +260,6 @@ int policy_parse_spec(struct policy_ctx *c, yaml_node_t *node)
 		err = policy_parse_options(c, s.options);
 	if (!err && s.enforcers)
 		err = policy_parse_enforcers(c, s.enforcers);
-	/* checked first, so a wrong entry gets its own message */
-	if (!err && s.enforcers && policy_seq_len(s.enforcers))
-		err = policy_error_bare(c, s.enforcers, "enforcers are not supported yet");
 	if (!err && s.macros)
 		err = parse_macros(c, s.macros);
 	if (!err)

@@ -1623,7 +1623,7 @@ static void test_refuses_notify_enforcer_without_enforcers(void **state)
 {
 	check_error(HDR "  kprobes:\n  - call: sys_read\n    selectors:\n"
 		    "    - matchActions: [{action: NotifyEnforcer, argError: -1}]\n",
-		    "action NotifyEnforcer is not supported yet", 9, 31);
+		    "NotifyEnforcer needs an entry in spec.enforcers", 9, 31);
 }
 
 static void test_refuses_ima_hash(void **state)

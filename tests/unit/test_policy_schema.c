@@ -55,6 +55,7 @@ struct row {
 #define T_URET "tests/host/test_uprobe_fields.py::"
 #define T_RETCOPY "tests/host/test_return_copy.py::"
 #define T_NET "tests/host/test_net_args.py::"
+#define T_ENFORCER "tests/host/test_enforcer.py::"
 #define T_USDT "tests/host/test_usdt.py::"
 #define T_LOADER "tests/host/test_loader.py::"
 #define T_GENLISTS "tests/host/test_generated_lists.py::"
@@ -90,9 +91,10 @@ static const struct row rows[] = {
 		 " tags: [one]}\n", T_USDT "test_probe_fires_events_with_its_arguments_filtered_in_the_kernel"),
 	REFUSED("usdts[].btfPath", "  usdts:\n  - {path: /bin/true, provider: p, name: n, btfPath: /x}\n", "btfPath",
 		"not supported by vigil: btfPath (USDT arguments are read where the probe's ELF note"),
-	REFUSED("spec.enforcers", "  enforcers:\n  - calls: [sys_openat]\n", "- calls", "enforcers are not supported yet"),
-	REFUSED("spec.enforcers[].calls", "  enforcers: [{calls: [sys_openat, sys_read]}]\n", "[{calls",
-		"enforcers are not supported yet"),
+	HONOURED("spec.enforcers", "  enforcers:\n  - calls: [sys_openat]\n",
+		 T_ENFORCER "test_notify_enforcer_kills_the_shell_at_its_dup2"),
+	HONOURED("spec.enforcers[].calls", "  enforcers: [{calls: [sys_openat, sys_read]}]\n",
+		 T_ENFORCER "test_notify_enforcer_kills_the_shell_at_its_dup2"),
 	HONOURED("spec.lists", "  lists: [{name: l, type: syscalls, values: [sys_openat]}]\n",
 		 T_SENSORS "test_generated_and_x64_syscall_lists_expand_to_numbers"),
 	HONOURED("spec.lists[].name", "  lists: [{name: l, type: syscalls, values: [sys_openat]}]\n",
@@ -434,6 +436,13 @@ static const struct row rows[] = {
 	HONOURED("action: UntrackSock", ACT("action: UntrackSock, argSock: 0"), T_VM "32_sock_tracking.sh::action: \"UntrackSock\""),
 	REFUSED("action: NotifyEnforcer", ACT("action: NotifyEnforcer, argError: -1"), "NotifyEnforcer",
 		"action NotifyEnforcer is not supported yet"),
+	REFUSED("action: TrackSock", ACT("action: TrackSock, argSock: 0"), "TrackSock", "action TrackSock is not supported yet"),
+	REFUSED("action: UntrackSock", ACT("action: UntrackSock, argSock: 0"), "UntrackSock", "action UntrackSock is not supported yet"),
+	HONOURED("action: NotifyEnforcer (argSig)", "  enforcers: [{calls: [sys_openat]}]\n"
+		 ACT("action: NotifyEnforcer, argSig: 9"), T_ENFORCER "test_notify_enforcer_kills_the_shell_at_its_dup2"),
+	REFUSED("action: NotifyEnforcer (argError)", "  enforcers: [{calls: [sys_openat]}]\n"
+		ACT("action: NotifyEnforcer, argError: -1"), "argError: ^-1",
+		"NotifyEnforcer with argError needs the enforcer to override the listed syscalls' return"),
 	REFUSED("action: CleanupEnforcerNotification", ACT("action: CleanupEnforcerNotification"),
 		"CleanupEnforcerNotification", "action \"CleanupEnforcerNotification\" is not supported by vigil"),
 	REFUSED("action: Set", ACT("action: Set"), "Set", "action \"Set\" is not supported by vigil: it writes a USDT"),
