@@ -391,7 +391,10 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 	}
 	if (!s->link) {
 		err = -errno;
-		snprintf(why, why_size, "attach %s %s: %s", sensor_mech_name(s->mech), s->target, strerror(-err));
+		if (s->mech == MECH_USDT)
+			snprintf(why, why_size, "attach usdt %s:%s in %s: %s", s->subsys, s->target, s->path, strerror(-err));
+		else
+			snprintf(why, why_size, "attach %s %s: %s", sensor_mech_name(s->mech), s->target, strerror(-err));
 		return err;
 	}
 	return 0;
