@@ -73,7 +73,8 @@ static struct bpf_program *second_program(struct generic_bpf *skel, const struct
 	case MECH_RAW_SYSCALL_TP_BTF: return skel->progs.generic_tp_btf_sys_exit;
 	case MECH_RAW_SYSCALL_RAW_TP:
 	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_raw_tp_sys_exit;
-	case MECH_FENTRY: return skel->progs.generic_fexit;
+	case MECH_FENTRY:
+	case MECH_FMOD_RET: return skel->progs.generic_fexit;
 	case MECH_KPROBE: return skel->progs.generic_kretprobe;
 	case MECH_UPROBE: return skel->progs.generic_uretprobe;
 	case MECH_SYSCALL_TRACEPOINT: return skel->progs.generic_tracepoint_sys_exit;
@@ -186,6 +187,10 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
 		return err;
 	case MECH_FMOD_RET:
+		err = bpf_program__set_attach_target(s->prog, 0, h->target);
+		if (!err && s->prog2)
+			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
+		return err;
 	case MECH_LSM:
 		return bpf_program__set_attach_target(s->prog, 0, h->target);
 	case MECH_TP_BTF:
@@ -272,6 +277,14 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		goto err_out;
 	}
 	err = generic_bpf__load(s->skel);
+	if (err && err == -EINVAL && h->mech == MECH_FMOD_RET && strncmp(h->target, "security_", 9)) {
+		/* the verifier lets fmod_ret change only security_* functions and those in the
+		 * kernel's error-injection list, which is empty without CONFIG_FUNCTION_ERROR_INJECTION
+		 * (Debian 12's cloud kernel): "%s() is not modifiable" */
+		snprintf(why, why_size, "load (fmod_ret): %s: this kernel does not let BPF change %s's return "
+			 "(not in its error-injection list: CONFIG_FUNCTION_ERROR_INJECTION)", strerror(-err), h->target);
+		goto err_out;
+	}
 	if (err) {
 		snprintf(why, why_size, "load (%s): %s", sensor_mech_name(h->mech), strerror(-err));
 		goto err_out;

@@ -688,6 +688,7 @@ static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	case MECH_UPROBE:	/* a uretprobe at the same symbol or offset */
 		break;
 	case MECH_FENTRY:
+	case MECH_FMOD_RET:	/* fexit runs after fmod_ret too, and sees the value it forced */
 		/* fexit finds the return value after the arguments */
 		params = ctx->vmlinux ? btf_func_params(ctx, out->target) : -1;
 		if (params < 0)
