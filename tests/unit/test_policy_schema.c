@@ -434,10 +434,6 @@ static const struct row rows[] = {
 	REFUSED("action: DnsLookup", ACT("action: DnsLookup, argFqdn: x.org"), "DnsLookup", "action DnsLookup is not supported yet"),
 	HONOURED("action: TrackSock", ACT("action: TrackSock, argSock: 0"), T_NET "test_tracked_sock_reports_its_owner"),
 	HONOURED("action: UntrackSock", ACT("action: UntrackSock, argSock: 0"), T_VM "32_sock_tracking.sh::action: \"UntrackSock\""),
-	REFUSED("action: NotifyEnforcer", ACT("action: NotifyEnforcer, argError: -1"), "NotifyEnforcer",
-		"action NotifyEnforcer is not supported yet"),
-	REFUSED("action: TrackSock", ACT("action: TrackSock, argSock: 0"), "TrackSock", "action TrackSock is not supported yet"),
-	REFUSED("action: UntrackSock", ACT("action: UntrackSock, argSock: 0"), "UntrackSock", "action UntrackSock is not supported yet"),
 	HONOURED("action: NotifyEnforcer (argSig)", "  enforcers: [{calls: [sys_openat]}]\n"
 		 ACT("action: NotifyEnforcer, argSig: 9"), T_ENFORCER "test_notify_enforcer_kills_the_shell_at_its_dup2"),
 	REFUSED("action: NotifyEnforcer (argError)", "  enforcers: [{calls: [sys_openat]}]\n"
