@@ -39,7 +39,8 @@ static FILE *open_functions(char *why, size_t size)
 	}
 	if (!f)
 		snprintf(why, size, "cannot read tracefs's available_filter_functions: %s%s", strerror(err),
-			 err == ENOENT ? " (this kernel has no function tracer, or tracefs is not mounted)" : "");
+			 err == ENOENT ? " (this kernel has no function tracer, or tracefs is not mounted)" :
+			 err == EPERM ? " (this kernel does not permit function tracing)" : "");
 	return f;
 }
 
