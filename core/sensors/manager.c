@@ -506,6 +506,14 @@ int vigil_sensors__enable(struct vigil_sensors *s, const char *name, bool enable
 			sensor_detach(h->sensor);
 		h->status.attached = enable && !rc;
 	}
+	/* the loader sensor is shared: this policy takes or drops its reference */
+	if (!rc && lp->policy->loader && enable && !lp->loader_on) {
+		rc = loader_sensor_ref(s->loader, s->wakeup_batch, why, sizeof(why));
+		lp->loader_on = !rc;
+	} else if (!rc && !enable && lp->loader_on) {
+		loader_sensor_unref();
+		lp->loader_on = false;
+	}
 	if (rc)	/* all or nothing */
 		for (i = 0; i < lp->nhooks; i++) {
 			if (lp->hooks[i].sensor)
@@ -678,7 +686,7 @@ void vigil_sensors__list(struct vigil_sensors *s, vigil_policy_status_fn fn, voi
 		if (lp->loader_on)
 			lp->statuses[st.nhooks++] = (struct vigil_hook_status){
 				.hook = "loader", .mechanism = loader_sensor_mechanism(), .attached = true,
-				.note = "process_loader events for every process, whatever the policy's state",
+				.note = "process_loader events for every process",
 			};
 		fn(&st, ctx);
 	}

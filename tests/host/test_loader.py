@@ -2,7 +2,7 @@
 such a policy is loaded yields process_loader events for its binary and for each library
 the dynamic loader maps executable (libc among them), each with the file's GNU build id as
 readelf reads it (base64, as protojson writes bytes); `vigil tp list` says what the sensor is
-attached to; once the policy is deleted no more loader events come.
+attached to; while the policy is disabled, and once it is deleted, no loader events come.
 """
 import base64
 import os
@@ -48,7 +48,10 @@ class Loader(unittest.TestCase):
         cls.binary = os.path.join(cls.tmp, "loaded-true")
         shutil.copy(os.path.realpath("/bin/true"), cls.binary)
         cls.after = os.path.join(cls.tmp, "after-true")
-        shutil.copy(os.path.realpath("/bin/true"), cls.after)
+        cls.disabled = os.path.join(cls.tmp, "disabled-true")
+        cls.reenabled = os.path.join(cls.tmp, "reenabled-true")
+        for copy in (cls.after, cls.disabled, cls.reenabled):
+            shutil.copy(os.path.realpath("/bin/true"), copy)
         path = os.path.join(cls.tmp, "loader.yaml")
         with open(path, "w") as f:
             f.write(LOADER)
@@ -58,6 +61,11 @@ class Loader(unittest.TestCase):
             cls.listing = subprocess.run([vh.VIGIL, "tracingpolicy", "list", "--control", agent.control],
                                          capture_output=True, text=True).stdout
             subprocess.run([cls.binary], check=True)
+            tp = [vh.VIGIL, "tracingpolicy"]
+            subprocess.run(tp + ["disable", "loader", "--control", agent.control], check=True, capture_output=True)
+            subprocess.run([cls.disabled], check=True)
+            subprocess.run(tp + ["enable", "loader", "--control", agent.control], check=True, capture_output=True)
+            subprocess.run([cls.reenabled], check=True)
             time.sleep(0.5)
             subprocess.run([vh.VIGIL, "tracingpolicy", "delete", "loader", "--control", agent.control],
                            check=True, capture_output=True)
@@ -88,6 +96,10 @@ class Loader(unittest.TestCase):
 
     def test_no_loader_events_once_the_policy_is_deleted(self):
         self.assertEqual(self.loads(self.after), [])
+
+    def test_disable_stops_the_events_and_enable_brings_them_back(self):
+        self.assertEqual(self.loads(self.disabled), [])
+        self.assertIn(self.reenabled, [ev["path"] for ev in self.loads(self.reenabled)])
 
 
 if __name__ == "__main__":
