@@ -144,6 +144,7 @@ static __always_inline int generic_run(void *ctx)
 		return 0;
 	e = bpf_map_lookup_elem(&vg_execs, &tgid);
 	record_begin(s, pid_tgid, task_key(task));
+	s->rec.syscall_id = cfg.fetch == VG_FETCH_RAW_SYSCALL ? (__u16)ctx_arg(ctx, 1) : 0;
 	capture_args(s, ctx);
 	if (uses_namespaces()) {
 		__u64 caps[3] = {};
@@ -322,6 +323,15 @@ int generic_tracepoint(void *ctx)
 
 SEC("kprobe")
 int generic_kprobe(struct pt_regs *ctx)
+{
+	generic_run(ctx);
+	return 0;
+}
+
+/* USDT probes: libbpf attaches it as a uprobe with a cookie naming the probe's argument
+ * specs, which bpf_usdt_arg (lib/args.h) reads */
+SEC("usdt")
+int generic_usdt(struct pt_regs *ctx)
 {
 	generic_run(ctx);
 	return 0;

@@ -55,6 +55,7 @@ enum vg_fetch {
 	VG_FETCH_RAW_SYSCALL,	/* raw_syscalls/sys_enter (tp_btf or raw_tp): ctx = {regs, id} */
 	VG_FETCH_TRACEPOINT,	/* classic tracepoint: fields at offsets of the format file */
 	VG_FETCH_SOCK_ADDR,	/* cgroup connect4/6: the destination from struct bpf_sock_addr */
+	VG_FETCH_USDT,		/* USDT probe: argument k where the probe's note places it (usdt.bpf.h) */
 };
 
 /* Argument types as the kernel side reads them; the values of enum vigil_arg_type. */
@@ -433,7 +434,9 @@ struct vg_generic_record {
 	__u16 arg_off[VG_MAX_ARGS];
 	__u16 arg_len[VG_MAX_ARGS];
 	__u8 arg_flags[VG_MAX_ARGS];
-	__u8 pad[3];
+	__u8 pad;
+	__u16 syscall_id;		/* raw_syscalls hooks: the syscall's number (hooks for every
+					 * syscall name it in their events) */
 	__u64 arg_int[VG_MAX_ARGS];	/* integer value of each argument (fd, size, ...) */
 	__u64 ret_value;		/* return probes: the value returned */
 	__u32 has_ret;			/* 1 when ret_value is set */

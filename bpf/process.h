@@ -30,6 +30,7 @@ enum vigil_msg_op {
 	VIGIL_OP_GENERIC = 4,		/* a policy hook fired: bpf/generic.h */
 	VIGIL_OP_GENERIC_CHUNK = 5,	/* a maxData argument's bytes, before its record: bpf/generic.h */
 	VIGIL_OP_THROTTLE = 6,		/* a cgroup went over --cgroup-rate: struct vigil_throttle_record */
+	VIGIL_OP_LOADER = 7,		/* an executable file mapped: bpf/loader.h */
 };
 
 /* Kernel-side counters, one slot per reason in the per-CPU vg_errors map. */

@@ -7,6 +7,8 @@
 #ifndef VIGIL_ARGS_H
 #define VIGIL_ARGS_H
 
+#include <bpf/usdt.bpf.h>	/* bpf_usdt_arg, and the spec maps libbpf fills at attach */
+
 #include "generic_maps.h"
 #include "path.h"
 #include "record.h"
@@ -121,6 +123,12 @@ static __always_inline __u64 fetch_arg(void *ctx, __u32 i)
 	case VG_FETCH_SYSCALL_CTX:
 	case VG_FETCH_RAW_SYSCALL:
 		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
+	case VG_FETCH_USDT: {
+		long u = 0;
+
+		bpf_usdt_arg(ctx, a->index, &u);
+		return (__u64)u;
+	}
 	case VG_FETCH_TRACEPOINT:
 		if (a->tp_inline)
 			return (__u64)(long)(ctx + a->tp_offset);	/* read as a kernel string */

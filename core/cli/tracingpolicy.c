@@ -20,7 +20,12 @@ struct tp_opts {
 	long ttl;		/* add-value --ttl seconds; -1: the agent's default */
 	bool json;
 	const char *namespace_;	/* -n: the named policy must be a TracingPolicyNamespaced of it */
+	int timeout_ms;		/* for the agent's answer; 0: the default (10 s) */
 };
+
+/* Adding a policy loads one BPF program per hook: a generated_ftrace list of dozens of
+ * functions takes tens of seconds on a slow (emulated) machine. */
+#define ADD_TIMEOUT_MS 120000
 
 /* What a successful reply prints, if anything. */
 typedef void (*tp_print_fn)(const struct tp_opts *o, const msgpack_object *reply);
@@ -117,7 +122,8 @@ static void print_values(const struct tp_opts *o, const msgpack_object *reply)
 static int request(const struct tp_opts *o, msgpack_sbuffer *req, tp_print_fn print)
 {
 	struct cli_reply reply;
-	int rc = cli_request("tracingpolicy", o->control, req->data, req->size, 10000, &reply);
+	int rc = cli_request("tracingpolicy", o->control, req->data, req->size, o->timeout_ms ? o->timeout_ms : 10000,
+			     &reply);
 
 	if (!rc && print)
 		print(o, reply.root);
@@ -145,11 +151,14 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-static int tp_add(const struct tp_opts *o, int argc, char **argv, msgpack_packer *pk, msgpack_sbuffer *sb)
+static int tp_add(const struct tp_opts *opts, int argc, char **argv, msgpack_packer *pk, msgpack_sbuffer *sb)
 {
+	struct tp_opts add = *opts, *o = &add;
 	size_t len = 0;
 	char *yaml;
 	int rc;
+
+	add.timeout_ms = ADD_TIMEOUT_MS;
 
 	if (argc != 1) {
 		fprintf(stderr, "usage: vigil tracingpolicy add FILE [--mode enforce|monitor]\n");

@@ -67,6 +67,7 @@ void vigil_decoder__free(struct vigil_decoder *d)
 	vigil_process__free(d->unknown);
 	stack_symbols_free(d->stacks);
 	decode_chunks_free(d);
+	free(d->build_ids);
 	if (d->kallsyms_fd >= 0)
 		close(d->kallsyms_fd);
 	free(d);
@@ -281,6 +282,9 @@ static int decode_record(struct vigil_decoder *d, const void *data, size_t size,
 		return decode_generic(d, data, size, ev);
 	case VIGIL_OP_GENERIC_CHUNK:
 		return decode_chunk(d, data, size);
+	case VIGIL_OP_LOADER:
+		d->stats.policy++;
+		return decode_loader(d, data, size, ev);
 	case VIGIL_OP_EXIT:
 		if (size != sizeof(struct vigil_exit_record))
 			return decode_bad(d);

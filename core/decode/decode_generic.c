@@ -1,11 +1,13 @@
 /* decode_generic.c - a policy hook's record (bpf/generic.h) into a policy event. */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "decode_internal.h"
 #include "generic.h"
 #include "pcache/pcache.h"
+#include "sensors/sensors.h"
 #include "stacks.h"
 
 /* The strongest action in a set of vg_action bits, as Tetragon reports one. */
@@ -224,6 +226,16 @@ int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struc
 	ev->policy.hook = hook;
 	ev->policy.nargs = r->nargs;
 	ev->policy.override_err = r->override_err;
+	ev->policy.function_name = NULL;
+	if (hook->per_syscall) {
+		const char *name = vigil_syscall_name(r->syscall_id);
+
+		if (name)
+			snprintf(d->function_name, sizeof(d->function_name), "__x64_sys_%s", name);
+		else
+			snprintf(d->function_name, sizeof(d->function_name), "syscall %u", r->syscall_id);
+		ev->policy.function_name = d->function_name;
+	}
 	ev->policy.selector = r->selector;
 	if (r->has_ret) {
 		ev->policy.has_return = true;

@@ -33,6 +33,8 @@ struct vigil_decoder {
 	char proc_root[128];
 	struct chunk_asm chunks[CHUNK_SLOTS];
 	unsigned int next_chunk;
+	char function_name[64];		/* the event's, for hooks on every syscall (until the next record) */
+	struct build_id_cache *build_ids;	/* loader records: made at the first one */
 };
 
 /* Count a malformed record; returns -EBADMSG. */
@@ -44,6 +46,9 @@ struct vigil_process *decode_parent(struct vigil_decoder *d, struct vigil_proces
  * record carries (flag unknown); counted as degraded (process_unknown). Valid until the
  * next record. */
 struct vigil_process *decode_stand_in(struct vigil_decoder *d, uint32_t pid, uint32_t tid, uint64_t ktime);
+
+/* A loader record (bpf/loader.h). Same contract as vigil_decoder__record. */
+int decode_loader(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev);
 
 /* A policy hook record (bpf/generic.h). Same contract as vigil_decoder__record. */
 int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struct vigil_event *ev);

@@ -770,6 +770,40 @@ static void put_uprobe(struct line *l)
 	put_text(l, str_at(l->m, "symbol"));
 }
 
+/* tetra's usdt line: "🕵️ usdt <process> <path> <provider> <name>" */
+static void put_usdt(struct line *l)
+{
+	put_label(l, "🕵️", (struct text){ "usdt", 4 });
+	put_process(l);
+	encode_put(&l->o, " ", 1);
+	put_text(l, str_at(l->m, "path"));
+	encode_put(&l->o, " ", 1);
+	put_text(l, str_at(l->m, "provider"));
+	encode_put(&l->o, " ", 1);
+	put_text(l, str_at(l->m, "name"));
+}
+
+/* tetra's loader line: "🧬 loader <process> [<build id in hex> ]<path>" */
+static void put_loader(struct line *l)
+{
+	struct text id = str_at(l->m, "buildid");
+	uint8_t raw[64];
+	char hex[3];
+	int n, i;
+
+	put_label(l, "🧬", (struct text){ "loader", 6 });
+	put_process(l);
+	encode_put(&l->o, " ", 1);
+	n = id.n ? vigil_base64_decode(id.s, id.n, raw, sizeof(raw)) : 0;
+	for (i = 0; i < n; i++) {
+		snprintf(hex, sizeof(hex), "%02x", raw[i]);
+		encode_put(&l->o, hex, 2);
+	}
+	if (n > 0)
+		encode_put(&l->o, " ", 1);
+	put_text(l, str_at(l->m, "path"));
+}
+
 /* vigil's mark for enforcement, in red after the line: " 💀 SIGKILL", and " (monitor)"
  * after it when the policy only monitors, i.e. the action was not taken. */
 static const struct {
@@ -952,16 +986,20 @@ int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_
 		put_args(&l);
 		put_exit_status(&l);
 	} else if (type == VIGIL_EVENT_KPROBE || type == VIGIL_EVENT_TRACEPOINT ||
-		   type == VIGIL_EVENT_LSM || type == VIGIL_EVENT_UPROBE) {
+		   type == VIGIL_EVENT_LSM || type == VIGIL_EVENT_UPROBE || type == VIGIL_EVENT_USDT) {
 		if (type == VIGIL_EVENT_KPROBE)
 			put_kprobe(&l);
 		else if (type == VIGIL_EVENT_TRACEPOINT)
 			put_tracepoint(&l);
 		else if (type == VIGIL_EVENT_LSM)
 			put_lsm(&l);
+		else if (type == VIGIL_EVENT_USDT)
+			put_usdt(&l);
 		else
 			put_uprobe(&l);
 		put_enforcement(&l);
+	} else if (type == VIGIL_EVENT_LOADER) {
+		put_loader(&l);
 	} else if (type == VIGIL_EVENT_ALERT) {
 		put_alert(&l);
 	} else if (type == VIGIL_EVENT_RULE_ACTION) {

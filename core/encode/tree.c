@@ -459,6 +459,27 @@ static void put_exit(struct encode_tree *t, const struct vigil_event *ev)
 		put_ancestors(t, ev);
 }
 
+/* ProcessLoader {process, parent, path, buildid (bytes: base64), ancestors} */
+static void put_loader(struct encode_tree *t, const struct vigil_event *ev)
+{
+	char id[64];
+	size_t anc = ancestor_count(ev), n = ev->loader.build_id_len;
+
+	msgpack_pack_map(&t->pk, 2 + !!ev->parent + !!n + !!anc);
+	put_process(t, "process", ev->process, ev->pod);
+	if (ev->parent)
+		put_process(t, "parent", ev->parent, ev->parent_pod);
+	encode_tree_kv_str(t, "path", ev->loader.path ? ev->loader.path : "");
+	if (n && n <= 40) {
+		vigil_base64_encode(ev->loader.build_id, n, id);
+		encode_tree_kv_str(t, "buildid", id);
+	} else if (n) {
+		encode_tree_kv_str(t, "buildid", "");
+	}
+	if (anc)
+		put_ancestors(t, ev);
+}
+
 /* ---- policy events ---- */
 
 /* Body fields after process and parent; "monitored" (a vigil extension) closes every body. */
@@ -480,6 +501,8 @@ enum field {
 	F_ANCESTORS,	/* --enable-ancestors */
 	F_KERNEL_STACK,	/* "kernel_stack_trace": kernelStackTrace */
 	F_USER_STACK,	/* "user_stack_trace": userStackTrace */
+	F_PROVIDER,	/* usdt: "provider" */
+	F_NAME,		/* usdt: "name" */
 };
 
 #define BODY_FIELDS 14
@@ -499,6 +522,11 @@ static const struct {
 	    F_USER_STACK } },
 	{ VIGIL_EVENT_LSM,
 	  { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS, F_ANCESTORS, F_KERNEL_STACK, F_USER_STACK } },
+	/* ProcessUsdt {process, parent, path, provider, name, policy_name, message, args, tags,
+	 * ancestors, action} */
+	{ VIGIL_EVENT_USDT,
+	  { F_PATH, F_PROVIDER, F_NAME, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ANCESTORS, F_ACTION, F_KERNEL_STACK,
+	    F_USER_STACK } },
 	{ VIGIL_EVENT_UPROBE,
 	  { F_PATH, F_SYMBOL, F_POLICY, F_MESSAGE, F_ARGS, F_TAGS, F_ANCESTORS, F_ACTION, F_DATA, F_KERNEL_STACK,
 	    F_USER_STACK, F_RETURN, F_RETURN_ACTION } },
@@ -516,14 +544,15 @@ static const enum field *body_fields(enum vigil_event_type type)
 }
 
 /* The hook's text for a string field, and its JSON key; NULL for the other fields. */
-static const char *field_text(const struct vigil_hook_info *h, enum field f, const char **key)
+static const char *field_text(const struct vigil_event *ev, enum field f, const char **key)
 {
+	const struct vigil_hook_info *h = ev->policy.hook;
 	const char *text = NULL;
 
 	switch (f) {
 	case F_FUNCTION:
 		*key = "function_name";
-		text = h->function_name;
+		text = ev->policy.function_name ? ev->policy.function_name : h->function_name;
 		break;
 	case F_SUBSYS:
 		*key = "subsys";
@@ -540,6 +569,14 @@ static const char *field_text(const struct vigil_hook_info *h, enum field f, con
 	case F_SYMBOL:
 		*key = "symbol";
 		text = h->symbol;
+		break;
+	case F_PROVIDER:
+		*key = "provider";
+		text = h->subsys;
+		break;
+	case F_NAME:
+		*key = "name";
+		text = h->event;
 		break;
 	case F_POLICY:
 		*key = "policy_name";
@@ -611,7 +648,7 @@ static const char *action_name(const struct vigil_event *ev)
 
 static bool field_present(const struct vigil_event *ev, enum field f)
 {
-	const char *key = NULL, *text = field_text(ev->policy.hook, f, &key);
+	const char *key = NULL, *text = field_text(ev, f, &key);
 	bool present;
 
 	if (f == F_ARGS || f == F_DATA)
@@ -667,7 +704,7 @@ static void put_stack(struct encode_tree *t, const char *key, const struct vigil
 static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum field f)
 {
 	const struct vigil_hook_info *h = ev->policy.hook;
-	const char *key = NULL, *text = field_text(h, f, &key);
+	const char *key = NULL, *text = field_text(ev, f, &key);
 	size_t i;
 
 	switch (f) {
@@ -899,7 +936,8 @@ static bool encodable(const struct vigil_event *ev)
 		      ev->policy.nargs <= VIGIL_EVENT_MAX_ARGS;
 
 	return rule_event(ev) || (ev->type == VIGIL_EVENT_THROTTLE && has_text(ev->throttle.cgroup)) ||
-	       (ev->process && (ev->type == VIGIL_EVENT_EXEC || ev->type == VIGIL_EVENT_EXIT || policy));
+	       (ev->process && (ev->type == VIGIL_EVENT_EXEC || ev->type == VIGIL_EVENT_EXIT ||
+				ev->type == VIGIL_EVENT_LOADER || policy));
 }
 
 int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
@@ -926,6 +964,8 @@ int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 		put_exec(&t, ev);
 	else if (ev->type == VIGIL_EVENT_EXIT)
 		put_exit(&t, ev);
+	else if (ev->type == VIGIL_EVENT_LOADER)
+		put_loader(&t, ev);
 	else if (ev->type == VIGIL_EVENT_ALERT)
 		put_alert(&t, ev);
 	else if (ev->type == VIGIL_EVENT_RULE_ACTION)

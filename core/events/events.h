@@ -18,9 +18,11 @@ enum vigil_event_type {
 	VIGIL_EVENT_EXIT = 5,
 	VIGIL_EVENT_KPROBE = 9,
 	VIGIL_EVENT_TRACEPOINT = 10,
+	VIGIL_EVENT_LOADER = 11,		/* "process_loader": spec.loader */
 	VIGIL_EVENT_UPROBE = 12,
 	VIGIL_EVENT_THROTTLE = 27,		/* "process_throttle": --cgroup-rate started/stopped */
 	VIGIL_EVENT_LSM = 28,
+	VIGIL_EVENT_USDT = 29,			/* "process_usdt": spec.usdts */
 	/* vigil's own, raised by the Lua rules (core/luahost). Tetragon's enum ends at TEST
 	 * (40000) and RATE_LIMIT_INFO (40001); 401xx stays clear of it and of its future
 	 * process events, which it numbers from 1 up. */
@@ -153,6 +155,8 @@ struct vigil_hook_info {
 	enum vigil_event_type type;	/* KPROBE, TRACEPOINT, LSM or UPROBE */
 	const char *policy_name;
 	const char *function_name;	/* kprobe: "__x64_sys_setns", "security_file_open"; lsm: "file_open" */
+	bool per_syscall;		/* one hook for every syscall (generated_syscalls): each event
+					 * names its own, policy.function_name */
 	const char *subsys;		/* tracepoints */
 	const char *event;
 	const char *path;		/* uprobes */
@@ -298,6 +302,9 @@ struct vigil_event {
 			struct vigil_event_arg ret;
 			enum vigil_event_action return_action;
 			int32_t override_err;	/* Override: the errno the operation failed with */
+			/* the function this event ran in where the hook covers many (per_syscall):
+			 * "__x64_sys_kill"; NULL: the hook's. Borrowed until the next record */
+			const char *function_name;
 			size_t nargs;
 			struct vigil_event_arg args[VIGIL_EVENT_MAX_ARGS];
 			/* kernelStackTrace / userStackTrace, innermost first; borrowed until the
@@ -307,6 +314,11 @@ struct vigil_event {
 			const struct vigil_stack_frame *user_stack;
 			size_t nuser_stack;
 		} policy;	/* KPROBE, TRACEPOINT, LSM, UPROBE */
+		struct {
+			const char *path;	/* the file mapped executable (or exec'd); borrowed */
+			const uint8_t *build_id;	/* its GNU build id, NULL when it has none */
+			size_t build_id_len;
+		} loader;	/* LOADER */
 		/* Rule events: strings are borrowed for the dispatch. process is the process of
 		 * the triggering event (ALERT, RULE_ACTION deny), the target (RULE_ACTION kill), or
 		 * NULL (an alert from a timer, RULE_STATUS). */

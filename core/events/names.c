@@ -17,9 +17,11 @@ static const struct {
 	{ VIGIL_EVENT_EXIT, "PROCESS_EXIT", "process_exit", "exit" },
 	{ VIGIL_EVENT_KPROBE, "PROCESS_KPROBE", "process_kprobe", "kprobe" },
 	{ VIGIL_EVENT_TRACEPOINT, "PROCESS_TRACEPOINT", "process_tracepoint", "tracepoint" },
+	{ VIGIL_EVENT_LOADER, "PROCESS_LOADER", "process_loader", "loader" },
 	{ VIGIL_EVENT_UPROBE, "PROCESS_UPROBE", "process_uprobe", "uprobe" },
 	{ VIGIL_EVENT_LSM, "PROCESS_LSM", "process_lsm", "lsm" },
 	{ VIGIL_EVENT_THROTTLE, "PROCESS_THROTTLE", "process_throttle", "throttle" },
+	{ VIGIL_EVENT_USDT, "PROCESS_USDT", "process_usdt", "usdt" },
 	/* vigil's rule events (core/luahost) */
 	{ VIGIL_EVENT_ALERT, "PROCESS_ALERT", "process_alert", "alert" },
 	{ VIGIL_EVENT_RULE_ACTION, "RULE_ACTION", "rule_action", "action" },

@@ -82,6 +82,10 @@ static void hook_label(const struct vigil_hook_info *h, char *out, size_t size)
 	case VIGIL_EVENT_UPROBE:
 		snprintf(out, size, "uprobe:%s:%s", h->path ? h->path : "", h->symbol ? h->symbol : "");
 		break;
+	case VIGIL_EVENT_USDT:
+		snprintf(out, size, "usdt:%s:%s:%s", h->path ? h->path : "", h->subsys ? h->subsys : "",
+			 h->event ? h->event : "");
+		break;
 	default:
 		snprintf(out, size, "kprobe:%s", fn);
 		break;
@@ -117,7 +121,7 @@ void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_even
 {
 	const char *type = vigil_event_type_name(ev->type), *policy = "", *binary, *enf, *action;
 	bool is_policy = ev->type == VIGIL_EVENT_KPROBE || ev->type == VIGIL_EVENT_TRACEPOINT ||
-			 ev->type == VIGIL_EVENT_LSM || ev->type == VIGIL_EVENT_UPROBE;
+			 ev->type == VIGIL_EVENT_LSM || ev->type == VIGIL_EVENT_UPROBE || ev->type == VIGIL_EVENT_USDT;
 	char hook[256], selector[400], sel_action[48];
 	const struct vigil_hook_info *h;
 	/* Tetragon's namespace, pod and workload labels: "" outside pods */

@@ -44,6 +44,10 @@ static void tetragon_hook(const struct vigil_hook_info *h, char *out, size_t siz
 	case VIGIL_EVENT_UPROBE:
 		snprintf(out, size, "uprobe:%s/%s", h->path ? h->path : "", h->symbol ? h->symbol : "");
 		break;
+	case VIGIL_EVENT_USDT:
+		snprintf(out, size, "usdt:%s/%s:%s", h->path ? h->path : "", h->subsys ? h->subsys : "",
+			 h->event ? h->event : "");
+		break;
 	default:
 		snprintf(out, size, "kprobe:%s", h->function_name ? h->function_name : "");
 		break;
@@ -104,7 +108,7 @@ void metrics_count_tetragon(struct vigil_metrics *m, const struct vigil_event *e
 	char hook[300];
 
 	if (ev->type != VIGIL_EVENT_KPROBE && ev->type != VIGIL_EVENT_TRACEPOINT && ev->type != VIGIL_EVENT_LSM &&
-	    ev->type != VIGIL_EVENT_UPROBE)
+	    ev->type != VIGIL_EVENT_UPROBE && ev->type != VIGIL_EVENT_USDT)
 		return;
 	if (!ev->policy.hook)
 		return;

@@ -207,8 +207,8 @@ static const char *const action_names[VIGIL_ACTION_COUNT] = {
 	[VIGIL_ACTION_COPYFD] = "CopyFD",
 };
 
-/* Set writes USDT arguments (USDT is not supported); CleanupEnforcerNotification is
- * Tetragon-internal. */
+/* Set writes USDT arguments into user memory, which vigil does not do;
+ * CleanupEnforcerNotification is Tetragon-internal. */
 static const char *const actions_unsupported[] = { "Set", "CleanupEnforcerNotification" };
 
 const char *vigil_action_name(enum vigil_action_kind k)

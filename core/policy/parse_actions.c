@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "policy_internal.h"
 
@@ -48,8 +49,10 @@ static const struct policy_field action_fields[] = {
 	POLICY_U32("argName", struct action_parse, a.arg_name, 0),
 	POLICY_FN("imaHash", action_ima, 0),
 	/* Set (USDT) and the uprobe-only Override variants */
-	POLICY_REFUSE("argIndex", "the Set action, which writes USDT arguments, is not supported yet"),
-	POLICY_REFUSE("argValue", "the Set action, which writes USDT arguments, is not supported yet"),
+	POLICY_REFUSE("argIndex", "the Set action writes a USDT argument into the traced process's memory "
+		      "(bpf_probe_write_user): vigil does not write user memory"),
+	POLICY_REFUSE("argValue", "the Set action writes a USDT argument into the traced process's memory "
+		      "(bpf_probe_write_user): vigil does not write user memory"),
 	POLICY_REFUSE("argRegs", "uprobe Override of registers is not supported yet"),
 	POLICY_REFUSE("argNewSymbol", "uprobe Override to a new target is not supported yet"),
 	POLICY_REFUSE("argNewAddr", "uprobe Override to a new target is not supported yet"),
@@ -198,6 +201,17 @@ static int action_args(struct policy_ctx *c, struct action_parse *ap)
 		err = needs(c, ap, ap->arg_error ? ap->arg_error : ap->arg_sig, "argError or argSig");
 		if (!err && !c->has_enforcers)
 			err = policy_error(c, ap->action, "NotifyEnforcer needs an entry in spec.enforcers");
+		/* Tetragon's enforcer overrides the listed syscalls' return (bpf_override_return
+		 * or fmod_ret on each): neither works on syscalls of the kernels vigil runs on (no
+		 * CONFIG_FUNCTION_ERROR_INJECTION), so the error form is refused; the signal form
+		 * signals at the notifying hook, on the same syscall entry */
+		if (!err && ap->arg_error && ap->a.arg_error)
+			err = policy_error(c, ap->arg_error, "NotifyEnforcer with argError needs the enforcer to override "
+					   "the listed syscalls' return (bpf_override_return or fmod_ret on them, "
+					   "CONFIG_FUNCTION_ERROR_INJECTION), which vigil does not build; argSig alone is "
+					   "supported");
+		if (!err && !ap->arg_sig)
+			err = needs(c, ap, NULL, "argSig (its signal form is the one vigil supports)");
 		return err;
 	case VIGIL_ACTION_GETURL:
 		err = text_arg(c, ap, ap->arg_url, "argUrl", &ap->a.arg_url);
@@ -234,6 +248,7 @@ static int action_honoured(struct policy_ctx *c, const struct action_parse *ap)
 	case VIGIL_ACTION_UNTRACKSOCK:
 	case VIGIL_ACTION_GETURL:	/* the agent, off the event path (core/canary) */
 	case VIGIL_ACTION_DNSLOOKUP:
+	case VIGIL_ACTION_NOTIFY_ENFORCER:	/* its signal form (action_args) */
 		return 0;
 	case VIGIL_ACTION_FOLLOWFD:
 	case VIGIL_ACTION_UNFOLLOWFD:
@@ -256,6 +271,9 @@ static int parse_action(struct policy_ctx *c, yaml_node_t *item, struct action_p
 	if (err)
 		return err;
 	err = policy_action_lookup(s, &ap->a.kind);
+	if (err == -ENOTSUP && !strcasecmp(s, "Set"))
+		return policy_error(c, ap->action, "action \"%s\" is not supported by vigil: it writes a USDT argument "
+				    "into the traced process's memory (bpf_probe_write_user), which vigil does not do", s);
 	if (err == -ENOTSUP)
 		return policy_error(c, ap->action, "action \"%s\" is not supported by vigil", s);
 	if (err)

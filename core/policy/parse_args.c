@@ -94,6 +94,7 @@ static const char *section_of(enum vigil_hook_kind kind)
 		[VIGIL_HOOK_TRACEPOINT] = "tracepoints",
 		[VIGIL_HOOK_LSM] = "lsmhooks",
 		[VIGIL_HOOK_UPROBE] = "uprobes",
+		[VIGIL_HOOK_USDT] = "usdts",
 	};
 
 	return names[kind];
@@ -152,8 +153,11 @@ static int check_arg(struct policy_ctx *c, yaml_node_t *n, enum vigil_hook_kind 
 	if (ap->a.resolve && role == POLICY_ARG && kind != VIGIL_HOOK_KPROBE && kind != VIGIL_HOOK_LSM)
 		return policy_error(c, n, "resolve on args needs a kernel function or LSM hook, not %s",
 				    section_of(kind));
-	/* functions get their first five arguments in registers, all a probe can read */
-	if (kind != VIGIL_HOOK_TRACEPOINT && role != POLICY_RETURN_ARG) {
+	/* functions get their first five arguments in registers, all a probe can read; a USDT
+	 * probe names up to 12 (libbpf's BPF_USDT_MAX_ARG_CNT), each read where its note says */
+	if (kind == VIGIL_HOOK_USDT && ap->a.index > 11)
+		return policy_error(c, n, "index %u is out of range (0..11 for a USDT probe)", ap->a.index);
+	if (kind != VIGIL_HOOK_TRACEPOINT && kind != VIGIL_HOOK_USDT && role != POLICY_RETURN_ARG) {
 		if (ap->a.index > POLICY_MAX_ARG_INDEX)
 			return policy_error(c, n, "index %u is out of range (0..%d)", ap->a.index, POLICY_MAX_ARG_INDEX);
 		if (ap->a.size_arg_index > POLICY_MAX_ARG_INDEX + 1)

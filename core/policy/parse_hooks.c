@@ -17,6 +17,7 @@ struct hook_parse {
 	yaml_node_t *selectors;
 	yaml_node_t *offsets;		/* uprobes: the key, when given */
 	yaml_node_t *ref_ctr;		/* uprobes: refCtrOffsets' value, when given */
+	bool ftrace;			/* kprobes: this pass is one function of a generated_ftrace list */
 };
 
 /* ---- fields every hook has ---- */
@@ -93,13 +94,35 @@ static int kprobe_call(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *valu
 	l = policy_list_find(c->policy, hp->h.call + 5);
 	if (!l)
 		return policy_error(c, value, "list \"%s\" is not defined in spec.lists", hp->h.call + 5);
-	if (l->type == VIGIL_LIST_GENERATED_SYSCALLS)
-		return policy_error(c, value, "call \"%s\": a generated_syscalls list would attach one program per "
-				    "syscall; not supported yet (name the syscalls in a syscalls list)", hp->h.call);
-	if (l->type == VIGIL_LIST_GENERATED_FTRACE)
-		return policy_error(c, value, "call \"%s\": generated_ftrace lists are not supported yet", hp->h.call);
-	if (l->type != VIGIL_LIST_SYSCALLS || !c->call_override)
-		return policy_error(c, value, "call \"%s\": list \"%s\" is not a syscalls list", hp->h.call, l->name);
+	if (l->type == VIGIL_LIST_GENERATED_SYSCALLS) {
+		/* every syscall: one hook on raw_syscalls, not one per syscall (core/sensors) */
+		hp->h.all_syscalls = true;
+		return 0;
+	}
+	if (l->type == VIGIL_LIST_GENERATED_FTRACE) {
+		char why[256];
+
+		if (!c->call_override) {
+			/* the list matched nothing here: say why (parse_spec.c expanded it) */
+			struct vigil_policy_list copy = *l;
+
+			copy.values = NULL;
+			copy.nvalues = 0;
+			if (!policy_ftrace_expand(&copy, why, sizeof(why))) {
+				policy_strv_free(copy.values, copy.nvalues);
+				snprintf(why, sizeof(why), "the list changed while the policy was read");
+			}
+			return policy_error(c, value, "call \"%s\": generated_ftrace list \"%s\": %s", hp->h.call, l->name,
+					    why);
+		}
+		/* this pass is the hook of one function: a kernel function, not a syscall; one
+		 * that cannot be hooked here (no BTF, not traceable) is left detached */
+		hp->ftrace = true;
+		hp->h.ignore_call_not_found = true;
+		free(hp->h.call);
+		hp->h.call = strdup(c->call_override);
+		return hp->h.call ? 0 : policy_nomem(c);
+	}
 	/* this pass is the hook of one value: "sys_dup", "x64/sys_dup" */
 	name = c->call_override;
 	if (!strncmp(name, "x64/", 4))
@@ -128,7 +151,8 @@ const struct vigil_policy_list *policy_kprobe_call_list(struct policy_ctx *c, ya
 		    strncmp((const char *)value->data.scalar.value, "list:", 5))
 			continue;
 		l = policy_list_find(c->policy, (const char *)value->data.scalar.value + 5);
-		return l && l->type == VIGIL_LIST_SYSCALLS && l->nvalues ? l : NULL;
+		return l && (l->type == VIGIL_LIST_SYSCALLS || l->type == VIGIL_LIST_GENERATED_FTRACE) && l->nvalues ?
+			       l : NULL;
 	}
 	return NULL;
 }
@@ -390,6 +414,40 @@ static const struct policy_field uprobe_fields[] = {
 	POLICY_REFUSE("ignore", "digest verification of the traced binary is not supported yet"),
 };
 
+/* ---- usdts ---- */
+
+static int usdt_provider(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct hook_parse *hp = obj;
+	int err;
+
+	(void)key;
+	err = policy_strdup(c, value, "provider", &hp->h.subsystem);
+	if (!err && !hp->h.subsystem[0])
+		err = policy_error(c, value, "provider must not be empty");
+	return err;
+}
+
+static int usdt_name(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct hook_parse *hp = obj;
+
+	(void)key;
+	return hook_name(c, value, "name", &hp->h.event, &hp->h);
+}
+
+static const struct policy_field usdt_fields[] = {
+	POLICY_FN("path", uprobe_path, POLICY_REQUIRED),
+	POLICY_FN("provider", usdt_provider, POLICY_REQUIRED),
+	POLICY_FN("name", usdt_name, POLICY_REQUIRED),
+	POLICY_NODE("args", struct hook_parse, args, 0),
+	POLICY_NODE("selectors", struct hook_parse, selectors, 0),
+	POLICY_FN("message", hook_message, 0),
+	POLICY_FN("tags", hook_tags, 0),
+	/* USDT arguments are read where the probe's note says (libbpf's usdt.bpf.h) */
+	POLICY_REFUSE("btfPath", "USDT arguments are read where the probe's ELF note places them, without BTF"),
+};
+
 /* ---- what every hook does after its own keys ---- */
 
 static int parse_arg_list(struct policy_ctx *c, yaml_node_t *seq, const char *field, enum policy_arg_role role,
@@ -497,8 +555,8 @@ static int parse_hook(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook
 	hp.h.syscall = kind == VIGIL_HOOK_KPROBE;	/* the CRD's default for kprobes: true */
 	hp.h.pos = policy_pos(item);
 	err = policy_parse_map(c, item, NULL, fields, nfields, &hp);
-	if (c->call_override)
-		hp.h.syscall = true;	/* a syscalls list names syscalls, whatever `syscall` says */
+	if (c->call_override || hp.h.all_syscalls)
+		hp.h.syscall = !hp.ftrace;	/* a syscalls list names syscalls, whatever `syscall` says */
 	if (!err)
 		err = hook_finish(c, item, &hp);
 	if (err) {
@@ -527,4 +585,9 @@ int policy_parse_lsm(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook 
 int policy_parse_uprobe(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h)
 {
 	return parse_hook(c, item, h, VIGIL_HOOK_UPROBE, uprobe_fields, VIGIL_ARRAY_SIZE(uprobe_fields));
+}
+
+int policy_parse_usdt(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h)
+{
+	return parse_hook(c, item, h, VIGIL_HOOK_USDT, usdt_fields, VIGIL_ARRAY_SIZE(usdt_fields));
 }

@@ -8,7 +8,7 @@
 #include "policy_internal.h"
 
 struct spec {
-	yaml_node_t *hooks[5];		/* in sections[] order */
+	yaml_node_t *hooks[6];		/* in sections[] order */
 	yaml_node_t *lists;
 	yaml_node_t *options;
 	yaml_node_t *enforcers;
@@ -27,6 +27,7 @@ static const struct section sections[] = {
 	{ "tracepoints", policy_parse_tracepoint },
 	{ "lsmhooks", policy_parse_lsm },
 	{ "uprobes", policy_parse_uprobe },
+	{ "usdts", policy_parse_usdt },
 };
 
 /* ---- spec keys that are not lists ---- */
@@ -53,16 +54,13 @@ static int spec_container_selector(struct policy_ctx *c, yaml_node_t *key, yaml_
 	return policy_parse_label_selector(c, key, value, &c->policy->container_selector, "containerSelector", true);
 }
 
-/* loader events (library mmaps) are not implemented; `loader: false` asks for nothing. */
+/* loader: true asks for process_loader events (executable files mapped), as long as the
+ * policy is loaded. */
 static int spec_loader(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
-	bool on;
-	int err;
-
-	err = policy_bool(c, value, "loader", &on);
-	if (!err && on)
-		err = policy_error(c, key, "not supported by vigil: loader (process_loader events are not built yet)");
-	return err;
+	(void)key;
+	(void)obj;
+	return policy_bool(c, value, "loader", &c->policy->loader);
 }
 
 static const struct policy_field spec_fields[] = {
@@ -71,6 +69,7 @@ static const struct policy_field spec_fields[] = {
 	POLICY_NODE("tracepoints", struct spec, hooks[2], 0),
 	POLICY_NODE("lsmhooks", struct spec, hooks[3], 0),
 	POLICY_NODE("uprobes", struct spec, hooks[4], 0),
+	POLICY_NODE("usdts", struct spec, hooks[5], 0),
 	POLICY_NODE("lists", struct spec, lists, 0),
 	POLICY_NODE("options", struct spec, options, 0),
 	POLICY_NODE("enforcers", struct spec, enforcers, 0),
@@ -81,7 +80,6 @@ static const struct policy_field spec_fields[] = {
 	POLICY_FN("podSelector", spec_pod_selector, 0),
 	POLICY_FN("containerSelector", spec_container_selector, 0),
 	POLICY_REFUSE("nodeSelector", "vigil runs without Kubernetes: no nodes to select"),
-	POLICY_REFUSE("usdts", "USDT probes are not supported yet"),
 };
 
 /* ---- selectorsMacros: keys checked here, contents when a selector uses them ---- */
@@ -234,6 +232,19 @@ static int parse_hooks(struct policy_ctx *c, const struct spec *s)
 	return 0;
 }
 
+/* generated_ftrace lists name what this kernel can trace: read now, so a kprobe that calls
+ * one becomes one hook per function like a syscalls list. One that cannot be read stays
+ * empty; a kprobe that calls it says why (parse_hooks.c). */
+static void expand_ftrace_lists(struct policy_ctx *c)
+{
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < c->policy->nlists; i++)
+		if (c->policy->lists[i].type == VIGIL_LIST_GENERATED_FTRACE)
+			policy_ftrace_expand(&c->policy->lists[i], why, sizeof(why));
+}
+
 int policy_parse_spec(struct policy_ctx *c, yaml_node_t *node)
 {
 	struct spec s = { 0 };
@@ -243,13 +254,12 @@ int policy_parse_spec(struct policy_ctx *c, yaml_node_t *node)
 	/* what hooks refer to comes first: lists, then enforcers (NotifyEnforcer), macros */
 	if (!err && s.lists)
 		err = policy_parse_lists(c, s.lists);
+	if (!err && s.lists)
+		expand_ftrace_lists(c);
 	if (!err && s.options)
 		err = policy_parse_options(c, s.options);
 	if (!err && s.enforcers)
 		err = policy_parse_enforcers(c, s.enforcers);
-	/* checked first, so a wrong entry gets its own message */
-	if (!err && s.enforcers && policy_seq_len(s.enforcers))
-		err = policy_error_bare(c, s.enforcers, "enforcers are not supported yet");
 	if (!err && s.macros)
 		err = parse_macros(c, s.macros);
 	if (!err)

@@ -59,6 +59,7 @@ enum vigil_hook_kind {
 	VIGIL_HOOK_TRACEPOINT,	/* spec.tracepoints */
 	VIGIL_HOOK_LSM,		/* spec.lsmhooks */
 	VIGIL_HOOK_UPROBE,	/* spec.uprobes */
+	VIGIL_HOOK_USDT,	/* spec.usdts: path, and provider/name in subsystem/event */
 };
 
 /* Argument types (the CRD enum). Aliases collapse: int/sint32/int32 -> VIGIL_ARG_INT and so on. */
@@ -282,8 +283,8 @@ struct vigil_hook {
 	struct vigil_policy_arg return_arg;
 	bool has_return_arg_action;	/* returnArgAction: TrackSock/UntrackSock on the returned sock */
 	enum vigil_action_kind return_arg_action;
-	char *subsystem;		/* tracepoints */
-	char *event;
+	char *subsystem;		/* tracepoints; usdts: the provider */
+	char *event;			/* tracepoints; usdts: the probe's name */
 	bool raw;
 	char *path;			/* uprobes: binary path; owned */
 	char **symbols;			/* uprobes: one symbol (several are one hook each) */
@@ -300,6 +301,8 @@ struct vigil_hook {
 	char **tags;
 	size_t ntags;
 	bool ignore_call_not_found;	/* ignore.callNotFound */
+	bool all_syscalls;		/* kprobes: call names a generated_syscalls list: every
+					 * syscall, one hook (call keeps "list:NAME") */
 	struct vigil_pos pos;		/* the list item */
 	struct vigil_pos call_pos;	/* the call/hook/event value, for kernel-side refusals */
 };
@@ -368,6 +371,7 @@ struct vigil_policy {
 	size_t nlists;
 	struct { char *name; char *value; } *options;
 	size_t noptions;
+	bool loader;			/* spec.loader: process_loader events (core/sensors/loader_sensor.c) */
 	/* the workloads it applies to (with namespace_ when namespaced); neither present and not
 	 * namespaced: every process of the host */
 	struct vigil_label_selector pod_selector;

@@ -147,6 +147,10 @@ int policy_parse_spec(struct policy_ctx *c, yaml_node_t *spec);
 
 /* parse_lists.c: spec.lists into c->policy, spec.enforcers (checked, c->has_enforcers). */
 int policy_parse_lists(struct policy_ctx *c, yaml_node_t *seq);
+/* parse_ftrace.c: fill a generated_ftrace list with the traceable kernel functions its
+ * pattern matches (sorted, each once). 0, or -errno with the reason in why (no tracefs, no
+ * match, too many). */
+int policy_ftrace_expand(struct vigil_policy_list *l, char *why, size_t size);
 int policy_parse_enforcers(struct policy_ctx *c, yaml_node_t *seq);
 /* The spec.lists entry called name, or NULL. */
 const struct vigil_policy_list *policy_list_find(const struct vigil_policy *p, const char *name);
@@ -159,6 +163,7 @@ int policy_parse_kprobe(struct policy_ctx *c, yaml_node_t *item, struct vigil_ho
 int policy_parse_tracepoint(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h);
 int policy_parse_lsm(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h);
 int policy_parse_uprobe(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h);
+int policy_parse_usdt(struct policy_ctx *c, yaml_node_t *item, struct vigil_hook *h);
 /* The syscalls list a kprobe item's call names ("list:NAME"), or NULL: the item stands for
  * one hook per value of that list. */
 const struct vigil_policy_list *policy_kprobe_call_list(struct policy_ctx *c, yaml_node_t *item);

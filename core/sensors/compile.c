@@ -10,6 +10,7 @@ static enum vigil_event_type event_type(enum vigil_hook_kind k)
 	case VIGIL_HOOK_TRACEPOINT: return VIGIL_EVENT_TRACEPOINT;
 	case VIGIL_HOOK_LSM: return VIGIL_EVENT_LSM;
 	case VIGIL_HOOK_UPROBE: return VIGIL_EVENT_UPROBE;
+	case VIGIL_HOOK_USDT: return VIGIL_EVENT_USDT;
 	default: return VIGIL_EVENT_KPROBE;
 	}
 }

@@ -625,6 +625,7 @@ static int compile_action(struct compile_ctx *ctx, const struct vigil_action *a,
 		out->kind = VG_ACT_SIGKILL;
 		return 0;
 	case VIGIL_ACTION_SIGNAL:
+	case VIGIL_ACTION_NOTIFY_ENFORCER:	/* argSig alone: sent at the notifying hook itself */
 		out->kind = VG_ACT_SIGNAL;
 		out->arg = a->arg_sig;
 		return 0;

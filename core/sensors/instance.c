@@ -52,6 +52,7 @@ static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_me
 	case MECH_FMOD_RET: return skel->progs.generic_fmod_ret;
 	case MECH_LSM: return skel->progs.generic_lsm;
 	case MECH_UPROBE: return skel->progs.generic_uprobe;
+	case MECH_USDT: return skel->progs.generic_usdt;
 	case MECH_CGROUP_CONNECT: return skel->progs.generic_connect4;
 	case MECH_SYSCALL_TRACEPOINT: return skel->progs.generic_tracepoint;
 	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_raw_tp_sys_enter;
@@ -72,7 +73,8 @@ static struct bpf_program *second_program(struct generic_bpf *skel, const struct
 	case MECH_RAW_SYSCALL_TP_BTF: return skel->progs.generic_tp_btf_sys_exit;
 	case MECH_RAW_SYSCALL_RAW_TP:
 	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_raw_tp_sys_exit;
-	case MECH_FENTRY: return skel->progs.generic_fexit;
+	case MECH_FENTRY:
+	case MECH_FMOD_RET: return skel->progs.generic_fexit;
 	case MECH_KPROBE: return skel->progs.generic_kretprobe;
 	case MECH_UPROBE: return skel->progs.generic_uretprobe;
 	case MECH_SYSCALL_TRACEPOINT: return skel->progs.generic_tracepoint_sys_exit;
@@ -185,6 +187,10 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
 		return err;
 	case MECH_FMOD_RET:
+		err = bpf_program__set_attach_target(s->prog, 0, h->target);
+		if (!err && s->prog2)
+			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
+		return err;
 	case MECH_LSM:
 		return bpf_program__set_attach_target(s->prog, 0, h->target);
 	case MECH_TP_BTF:
@@ -240,6 +246,11 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	bpf_object__for_each_program(p, s->skel->obj)
 		bpf_program__set_autoload(p, p == s->prog || p == s->prog2);
 	bpf_map__set_max_entries(s->skel->maps.pending, h->cfg.is_return ? VG_PENDING_MAX : 1);
+	if (h->mech != MECH_USDT) {
+		/* usdt.bpf.h's argument specs: only a USDT hook's are filled (by libbpf) */
+		bpf_map__set_max_entries(s->skel->maps.__bpf_usdt_specs, 1);
+		bpf_map__set_max_entries(s->skel->maps.__bpf_usdt_ip_to_spec_id, 1);
+	}
 
 	/* one ring buffer, one exec map, one set of counters for every program */
 	err = vigil_loader__reuse_shared_maps(loader, s->skel->obj);
@@ -266,6 +277,14 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		goto err_out;
 	}
 	err = generic_bpf__load(s->skel);
+	if (err && err == -EINVAL && h->mech == MECH_FMOD_RET && strncmp(h->target, "security_", 9)) {
+		/* the verifier lets fmod_ret change only security_* functions and those in the
+		 * kernel's error-injection list, which is empty without CONFIG_FUNCTION_ERROR_INJECTION
+		 * (Debian 12's cloud kernel): "%s() is not modifiable" */
+		snprintf(why, why_size, "load (fmod_ret): %s: this kernel does not let BPF change %s's return "
+			 "(not in its error-injection list: CONFIG_FUNCTION_ERROR_INJECTION)", strerror(-err), h->target);
+		goto err_out;
+	}
 	if (err) {
 		snprintf(why, why_size, "load (%s): %s", sensor_mech_name(h->mech), strerror(-err));
 		goto err_out;
@@ -376,12 +395,19 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 	}
 	case MECH_CGROUP_CONNECT:
 		return attach_cgroup(s, why, why_size);
+	case MECH_USDT:
+		/* every process that runs the binary; s->subsys is the provider */
+		s->link = bpf_program__attach_usdt(s->prog, -1, s->path, s->subsys, s->target, NULL);
+		break;
 	default:
 		s->link = bpf_program__attach(s->prog);
 	}
 	if (!s->link) {
 		err = -errno;
-		snprintf(why, why_size, "attach %s %s: %s", sensor_mech_name(s->mech), s->target, strerror(-err));
+		if (s->mech == MECH_USDT)
+			snprintf(why, why_size, "attach usdt %s:%s in %s: %s", s->subsys, s->target, s->path, strerror(-err));
+		else
+			snprintf(why, why_size, "attach %s %s: %s", sensor_mech_name(s->mech), s->target, strerror(-err));
 		return err;
 	}
 	return 0;

@@ -29,7 +29,8 @@ struct loaded_policy {
 	bool enabled;
 	size_t nhooks;
 	struct loaded_hook *hooks;
-	struct vigil_hook_status *statuses;	/* for listing */
+	struct vigil_hook_status *statuses;	/* for listing: the hooks, then the loader sensor */
+	bool loader_on;				/* holds a reference on the loader sensor */
 	uint64_t events;
 	uint64_t retired_ns;			/* CLOCK_BOOTTIME once its programs were detached */
 	struct loaded_policy *next;
@@ -107,6 +108,9 @@ static void unload_policy(struct loaded_policy *lp)
 		lp->hooks[i].sensor = NULL;
 		lp->hooks[i].status.attached = false;
 	}
+	if (lp->loader_on)
+		loader_sensor_unref();
+	lp->loader_on = false;
 }
 
 static void free_policy(struct loaded_policy *lp)
@@ -232,7 +236,7 @@ static void retire(struct vigil_sensors *s, struct loaded_policy *lp)
 
 static const char *hook_kind_name(enum vigil_hook_kind k)
 {
-	static const char *const names[] = {"kprobe", "tracepoint", "lsm", "uprobe"};
+	static const char *const names[] = {"kprobe", "tracepoint", "lsm", "uprobe", "usdt"};
 
 	return k < VIGIL_ARRAY_SIZE(names) ? names[k] : "hook";
 }
@@ -258,7 +262,7 @@ static int compile_policy(struct vigil_sensors *s, struct loaded_policy *lp, str
 	int rc;
 
 	lp->hooks = calloc(lp->policy->nhooks ? lp->policy->nhooks : 1, sizeof(*lp->hooks));
-	lp->statuses = calloc(lp->policy->nhooks ? lp->policy->nhooks : 1, sizeof(*lp->statuses));
+	lp->statuses = calloc(lp->policy->nhooks + 1, sizeof(*lp->statuses));
 	if (!lp->hooks || !lp->statuses)
 		return -ENOMEM;
 	for (i = 0; i < lp->policy->nhooks; i++) {
@@ -347,6 +351,15 @@ static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct
 			err->line = hook->call_pos.line;
 			err->col = hook->call_pos.col;
 			snprintf(err->reason, sizeof(err->reason), "%s: %s", h->desc, why);
+		}
+	}
+	if (!rc && lp->policy->loader) {
+		rc = loader_sensor_ref(s->loader, s->wakeup_batch, why, sizeof(why));
+		lp->loader_on = !rc;
+		if (rc && err) {
+			snprintf(err->file, sizeof(err->file), "%s", lp->policy->file ? lp->policy->file : "<policy>");
+			err->line = err->col = 1;
+			snprintf(err->reason, sizeof(err->reason), "loader: %s", why);
 		}
 	}
 	if (rc)
@@ -493,6 +506,14 @@ int vigil_sensors__enable(struct vigil_sensors *s, const char *name, bool enable
 		else
 			sensor_detach(h->sensor);
 		h->status.attached = enable && !rc;
+	}
+	/* the loader sensor is shared: this policy takes or drops its reference */
+	if (!rc && lp->policy->loader && enable && !lp->loader_on) {
+		rc = loader_sensor_ref(s->loader, s->wakeup_batch, why, sizeof(why));
+		lp->loader_on = !rc;
+	} else if (!rc && !enable && lp->loader_on) {
+		loader_sensor_unref();
+		lp->loader_on = false;
 	}
 	if (rc)	/* all or nothing */
 		for (i = 0; i < lp->nhooks; i++) {
@@ -669,6 +690,11 @@ void vigil_sensors__list(struct vigil_sensors *s, vigil_policy_status_fn fn, voi
 				lp->hooks[i].memlock = sensor_memlock(lp->hooks[i].sensor);
 			st.kernel_memory_bytes += lp->hooks[i].memlock;
 		}
+		if (lp->loader_on)
+			lp->statuses[st.nhooks++] = (struct vigil_hook_status){
+				.hook = "loader", .mechanism = loader_sensor_mechanism(), .attached = true,
+				.note = "process_loader events for every process",
+			};
 		fn(&st, ctx);
 	}
 	pthread_mutex_unlock(&s->lock);

@@ -70,6 +70,7 @@ static const char *const mech_names[] = {
 	[MECH_SYSCALL_TRACEPOINT] = "syscalls:sys_enter_X tracepoint (runs on that syscall only)",
 	[MECH_RAW_SYSCALL_DISPATCH] = "raw_syscalls dispatcher (raw_tp, tail call by syscall number)",
 	[MECH_FANOTIFY] = "fanotify (opens of the watched paths only)",
+	[MECH_USDT] = "usdt (uprobe at the probe's note)",
 };
 
 const char *sensor_mech_name(enum sensor_mech m)
@@ -461,6 +462,32 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	return fill_args(ctx, hook, out, true, -1, 5);
 }
 
+/* call: "list:NAME" over a generated_syscalls list: every syscall. One program where every
+ * syscall passes anyway (raw_syscalls/sys_enter without a syscall-id filter), not one per
+ * syscall; the record carries the syscall's number and each event names its syscall. */
+static int all_syscalls_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	if (wants_override(hook))
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP,
+				    "Override on a generated_syscalls list: vigil hooks every syscall with one "
+				    "raw_syscalls program, which cannot override; use Sigkill or Signal");
+	snprintf(out->target, sizeof(out->target), "sys_enter");
+	snprintf(out->function_name, sizeof(out->function_name), "%s", hook->call);
+	out->cfg.syscall_nr = -1;
+	out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
+	out->info.per_syscall = true;
+	if (permits(ctx, VIGIL_MECH_TP_BTF))
+		out->mech = MECH_RAW_SYSCALL_TP_BTF;
+	else if (permits(ctx, VIGIL_MECH_RAW_TP))
+		out->mech = MECH_RAW_SYSCALL_RAW_TP;
+	else
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "no mechanism for every syscall: tp_btf %s; raw_tp %s",
+				    why_not(ctx, VIGIL_MECH_TP_BTF), why_not(ctx, VIGIL_MECH_RAW_TP));
+	snprintf(out->note, sizeof(out->note),
+		 "generated_syscalls: one program on raw_syscalls for every syscall; Sigkill/Signal only, no Override");
+	return fill_args(ctx, hook, out, true, -1, 5);
+}
+
 static int kprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	bool override = wants_override(hook), monitor = ctx->mode == VIGIL_MODE_MONITOR;
@@ -632,6 +659,22 @@ static int uprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, s
 	return fill_args(ctx, hook, out, true, -1, 4);
 }
 
+/* A USDT probe: libbpf finds it in the binary's .note.stapsdt and attaches a uprobe there
+ * (counting up its semaphore, if it has one); arguments are read where the note says. */
+static int usdt_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	if (wants_override(hook))
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "Override is not possible at a USDT probe");
+	snprintf(out->path, sizeof(out->path), "%s", hook->path);
+	snprintf(out->subsys, sizeof(out->subsys), "%s", hook->subsystem);
+	snprintf(out->target, sizeof(out->target), "%s", hook->event);
+	snprintf(out->function_name, sizeof(out->function_name), "%s:%s", hook->subsystem, hook->event);
+	out->mech = MECH_USDT;
+	out->cfg.fetch = VG_FETCH_USDT;
+	out->cfg.syscall_nr = -1;
+	return fill_args(ctx, hook, out, true, -1, 11);
+}
+
 /* return: true on a kprobe hook: the entry program keeps the record, an exit program on the
  * same target (raw_syscalls/sys_exit, fexit, kretprobe) adds the return value and posts. */
 static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
@@ -658,6 +701,7 @@ static int return_probe(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	case MECH_UPROBE:	/* a uretprobe at the same symbol or offset */
 		break;
 	case MECH_FENTRY:
+	case MECH_FMOD_RET:	/* fexit runs after fmod_ret too, and sees the value it forced */
 		/* fexit finds the return value after the arguments */
 		params = ctx->vmlinux ? btf_func_params(ctx, out->target) : -1;
 		if (params < 0)
@@ -682,7 +726,8 @@ int compile_mechanism(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 
 	switch (hook->kind) {
 	case VIGIL_HOOK_KPROBE:
-		err = hook->syscall ? syscall_hook(ctx, hook, out) : kprobe_hook(ctx, hook, out);
+		err = hook->all_syscalls ? all_syscalls_hook(ctx, hook, out) :
+		      hook->syscall ? syscall_hook(ctx, hook, out) : kprobe_hook(ctx, hook, out);
 		if (!err && hook->is_return)
 			err = return_probe(ctx, hook, out);
 		return err;
@@ -690,6 +735,8 @@ int compile_mechanism(struct compile_ctx *ctx, const struct vigil_hook *hook, st
 		return lsm_hook(ctx, hook, out);
 	case VIGIL_HOOK_TRACEPOINT:
 		return tracepoint_hook(ctx, hook, out);
+	case VIGIL_HOOK_USDT:
+		return usdt_hook(ctx, hook, out);
 	case VIGIL_HOOK_UPROBE:
 		err = uprobe_hook(ctx, hook, out);
 		if (!err && hook->is_return)

@@ -23,6 +23,7 @@ enum sensor_mech {
 	MECH_SYSCALL_TRACEPOINT,	/* syscalls:sys_enter_X (+ sys_exit_X): runs on X only */
 	MECH_RAW_SYSCALL_DISPATCH,	/* raw_tp in the raw_syscalls dispatcher's table (dispatch.c) */
 	MECH_FANOTIFY,			/* no program: fanotify marks on the named paths (fanwatch.c) */
+	MECH_USDT,			/* a uprobe at a USDT note, arguments as the note says */
 };
 
 const char *sensor_mech_name(enum sensor_mech m);
@@ -214,6 +215,14 @@ int dispatch_reserve(int nr);
 void dispatch_release(int nr, int slot);
 int dispatch_add(int nr, int slot, int dir, int prog_fd);
 void dispatch_remove(int nr, int slot, int dir);
+
+/* loader_sensor.c: process_loader events while some policy asks (spec.loader). ref loads
+ * and attaches bpf/loader.bpf.c at the first reference (0, or -errno with the reason in
+ * why); unref detaches it after the last. mechanism: what it attaches to, for status. */
+struct vigil_loader;
+int loader_sensor_ref(const struct vigil_loader *loader, uint32_t wakeup_batch, char *why, size_t why_size);
+void loader_sensor_unref(void);
+const char *loader_sensor_mechanism(void);
 
 /* fanwatch.c: a hook whose selectors only name paths, watched with fanotify marks on those
  * paths. fanwatch_plan: 1 when the hook qualifies (out's fan_* lists filled), 0 with the

@@ -993,14 +993,29 @@ static void test_refuses_host_selector_in_namespaced_policy(void **state)
 		    "hostSelector is not allowed in a TracingPolicyNamespaced", 5, 3);
 }
 
-static void test_refuses_loader_events(void **state)
+static void test_loader_true_asks_for_loader_events(void **state)
 {
-	check_error(HDR "  loader: true\n", "not supported by vigil: loader", 6, 3);
+	struct vigil_policy *p = parse_ok(HDR "  loader: true\n");
+
+	assert_true(p->loader);
+	assert_int_equal(p->nhooks, 0);
+	vigil_policy_free(p);
 }
 
-static void test_refuses_usdts(void **state)
+static void test_usdt_keeps_path_provider_and_name(void **state)
 {
-	check_error(HDR "  usdts: []\n", "not supported by vigil: usdts", 6, 3);
+	struct vigil_policy *p = parse_ok(HDR "  usdts:\n  - {path: /bin/x, provider: prov, name: probe,"
+					      " args: [{index: 7, type: int64}]}\n");
+
+	assert_int_equal(p->nhooks, 1);
+	assert_int_equal(p->hooks[0].kind, VIGIL_HOOK_USDT);
+	assert_string_equal(p->hooks[0].path, "/bin/x");
+	assert_string_equal(p->hooks[0].subsystem, "prov");
+	assert_string_equal(p->hooks[0].event, "probe");
+	assert_int_equal(p->hooks[0].args[0].index, 7);
+	vigil_policy_free(p);
+	check_error(HDR "  usdts:\n  - {path: /bin/x, provider: p, name: n, args: [{index: 12, type: int}]}\n",
+		    "index 12 is out of range (0..11 for a USDT probe)", 7, 49);
 }
 
 static void test_refuses_bad_policy_mode(void **state)
@@ -1612,7 +1627,7 @@ static void test_refuses_notify_enforcer_without_enforcers(void **state)
 {
 	check_error(HDR "  kprobes:\n  - call: sys_read\n    selectors:\n"
 		    "    - matchActions: [{action: NotifyEnforcer, argError: -1}]\n",
-		    "action NotifyEnforcer is not supported yet", 9, 31);
+		    "NotifyEnforcer needs an entry in spec.enforcers", 9, 31);
 }
 
 static void test_refuses_ima_hash(void **state)
@@ -1725,8 +1740,8 @@ int main(void)
 		cmocka_unit_test(test_container_selector_selects_by_name_only),
 		cmocka_unit_test(test_refuses_host_selector_with_labels),
 		cmocka_unit_test(test_refuses_host_selector_in_namespaced_policy),
-		cmocka_unit_test(test_refuses_loader_events),
-		cmocka_unit_test(test_refuses_usdts),
+		cmocka_unit_test(test_loader_true_asks_for_loader_events),
+		cmocka_unit_test(test_usdt_keeps_path_provider_and_name),
 		cmocka_unit_test(test_refuses_bad_policy_mode),
 		cmocka_unit_test(test_refuses_unknown_option),
 		cmocka_unit_test(test_refuses_list_without_type),

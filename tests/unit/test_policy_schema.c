@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -56,6 +57,10 @@ struct row {
 #define T_NET "tests/host/test_net_args.py::"
 #define T_ARGTYPES "tests/host/test_arg_types.py::"
 #define T_CANARY "tests/host/test_canary.py::"
+#define T_ENFORCER "tests/host/test_enforcer.py::"
+#define T_USDT "tests/host/test_usdt.py::"
+#define T_LOADER "tests/host/test_loader.py::"
+#define T_GENLISTS "tests/host/test_generated_lists.py::"
 
 /* ---- minimal hooks ---- */
 
@@ -78,11 +83,20 @@ static const struct row rows[] = {
 	HONOURED("spec.tracepoints", TP(""), T_ENGINE "test_tracepoint_prefix_matches_only_etc_opens_of_the_opener"),
 	HONOURED("spec.uprobes", UP(""), T_ENGINE "test_uprobe_reports_user_function_arguments"),
 	HONOURED("spec.lsmhooks", LSM(""), T_VM "11_lsm_override.sh::lsmhooks:"),
-	REFUSED("spec.usdts", "  usdts:\n  - {path: /bin/true, provider: p, name: n}\n", "usdts",
-		"not supported by vigil: usdts (USDT probes are not supported yet)"),
-	REFUSED("spec.enforcers", "  enforcers:\n  - calls: [sys_openat]\n", "- calls", "enforcers are not supported yet"),
-	REFUSED("spec.enforcers[].calls", "  enforcers: [{calls: [sys_openat, sys_read]}]\n", "[{calls",
-		"enforcers are not supported yet"),
+	HONOURED("spec.usdts", "  usdts:\n  - {path: /bin/true, provider: p, name: n}\n",
+		 T_USDT "test_probe_fires_events_with_its_arguments_filtered_in_the_kernel"),
+	HONOURED("usdts[].path, provider, name, args, selectors",
+		 "  usdts:\n  - {path: /bin/true, provider: p, name: n, args: [{index: 0, type: int}],"
+		 " selectors: [{matchArgs: [{index: 0, operator: Equal, values: [\"1\"]}]}]}\n",
+		 T_USDT "test_probe_fires_events_with_its_arguments_filtered_in_the_kernel"),
+	HONOURED("usdts[].message, tags", "  usdts:\n  - {path: /bin/true, provider: p, name: n, message: hello,"
+		 " tags: [one]}\n", T_USDT "test_probe_fires_events_with_its_arguments_filtered_in_the_kernel"),
+	REFUSED("usdts[].btfPath", "  usdts:\n  - {path: /bin/true, provider: p, name: n, btfPath: /x}\n", "btfPath",
+		"not supported by vigil: btfPath (USDT arguments are read where the probe's ELF note"),
+	HONOURED("spec.enforcers", "  enforcers:\n  - calls: [sys_openat]\n",
+		 T_ENFORCER "test_notify_enforcer_kills_the_shell_at_its_dup2"),
+	HONOURED("spec.enforcers[].calls", "  enforcers: [{calls: [sys_openat, sys_read]}]\n",
+		 T_ENFORCER "test_notify_enforcer_kills_the_shell_at_its_dup2"),
 	HONOURED("spec.lists", "  lists: [{name: l, type: syscalls, values: [sys_openat]}]\n",
 		 T_SENSORS "test_generated_and_x64_syscall_lists_expand_to_numbers"),
 	HONOURED("spec.lists[].name", "  lists: [{name: l, type: syscalls, values: [sys_openat]}]\n",
@@ -129,19 +143,19 @@ static const struct row rows[] = {
 	HONOURED("spec.selectorsMacros",
 		 "  selectorsMacros:\n    m: {matchBinaries: [{operator: In, values: [/bin/cat]}]}\n" SEL("macros: [m]"),
 		 T_FIELDS "test_macro_selector_filters_like_an_inline_one"),
-	REFUSED("spec.loader", "  loader: true\n", "loader", "not supported by vigil: loader (process_loader events"),
+	HONOURED("spec.loader", "  loader: true\n", T_LOADER "test_binary_and_libc_are_reported_with_their_build_ids"),
 	HONOURED("spec.loader: false", "  loader: false\n", T_POLICY "test_loader_false_is_accepted"),
 
 	/* ================================ kprobes[] (and fentries[]) */
 	HONOURED("kprobes[].call", KP(""), T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
 	HONOURED("kprobes[].call: list:NAME (syscalls)", "  lists: [{name: l, type: syscalls, values: [sys_openat]}]\n"
 		 "  kprobes:\n  - call: \"list:l\"\n", T_FIELDS "test_call_list_hooks_each_syscall_of_the_list"),
-	REFUSED("kprobes[].call: list:NAME (generated_syscalls)", "  lists: [{name: l, type: generated_syscalls}]\n"
-		"  kprobes:\n  - call: \"list:l\"\n", "\"list:l\"",
-		"call \"list:l\": a generated_syscalls list would attach one program per syscall; not supported yet"),
-	REFUSED("kprobes[].call: list:NAME (generated_ftrace)", "  lists: [{name: l, type: generated_ftrace, pattern: \"^vfs_\"}]\n"
-		"  kprobes:\n  - call: \"list:l\"\n", "\"list:l\"",
-		"call \"list:l\": generated_ftrace lists are not supported yet"),
+	HONOURED("kprobes[].call: list:NAME (generated_syscalls)", "  lists: [{name: l, type: generated_syscalls}]\n"
+		 "  kprobes:\n  - call: \"list:l\"\n",
+		 T_GENLISTS "test_every_syscall_of_the_binary_is_an_event_naming_its_syscall"),
+	/* the functions come from tracefs; main() hands the parser a kernel's list of two */
+	HONOURED("kprobes[].call: list:NAME (generated_ftrace)", "  lists: [{name: l, type: generated_ftrace, pattern: \"^vfs_\"}]\n"
+		 "  kprobes:\n  - call: \"list:l\"\n", T_VM "51_generated_ftrace.sh::list:ksys"),
 	HONOURED("kprobes[].syscall", KP("    syscall: true\n"), T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
 	HONOURED("kprobes[].return", RET(""), T_ENGINE "test_return_probe_reports_only_failed_calls_with_their_return_value"),
 	HONOURED("kprobes[].returnArg", RET(""), T_ENGINE "test_return_probe_reports_only_failed_calls_with_their_return_value"),
@@ -424,11 +438,14 @@ static const struct row rows[] = {
 	HONOURED("action: DnsLookup", ACT("action: DnsLookup, argFqdn: x.org"), T_CANARY "test_dns_lookup_reaches_the_responder"),
 	HONOURED("action: TrackSock", ACT("action: TrackSock, argSock: 0"), T_NET "test_tracked_sock_reports_its_owner"),
 	HONOURED("action: UntrackSock", ACT("action: UntrackSock, argSock: 0"), T_VM "32_sock_tracking.sh::action: \"UntrackSock\""),
-	REFUSED("action: NotifyEnforcer", ACT("action: NotifyEnforcer, argError: -1"), "NotifyEnforcer",
-		"action NotifyEnforcer is not supported yet"),
+	HONOURED("action: NotifyEnforcer (argSig)", "  enforcers: [{calls: [sys_openat]}]\n"
+		 ACT("action: NotifyEnforcer, argSig: 9"), T_ENFORCER "test_notify_enforcer_kills_the_shell_at_its_dup2"),
+	REFUSED("action: NotifyEnforcer (argError)", "  enforcers: [{calls: [sys_openat]}]\n"
+		ACT("action: NotifyEnforcer, argError: -1"), "argError: ^-1",
+		"NotifyEnforcer with argError needs the enforcer to override the listed syscalls' return"),
 	REFUSED("action: CleanupEnforcerNotification", ACT("action: CleanupEnforcerNotification"),
 		"CleanupEnforcerNotification", "action \"CleanupEnforcerNotification\" is not supported by vigil"),
-	REFUSED("action: Set", ACT("action: Set"), "Set", "action \"Set\" is not supported by vigil"),
+	REFUSED("action: Set", ACT("action: Set"), "Set", "action \"Set\" is not supported by vigil: it writes a USDT"),
 	REFUSED("action: FollowFD", ACT("action: FollowFD, argFd: 0, argName: 1"), "FollowFD",
 		"action FollowFD is not supported (Tetragon deprecated it"),
 	REFUSED("action: UnfollowFD", ACT("action: UnfollowFD, argFd: 0"), "UnfollowFD",
@@ -564,7 +581,17 @@ int main(void)
 	struct CMUnitTest tests[VIGIL_ARRAY_SIZE(rows)];
 	size_t i;
 
+	char functions[] = "/tmp/vigil-schema-ftrace-XXXXXX";
+	int fd = mkstemp(functions), rc;
+
+	/* generated_ftrace lists read tracefs's available_filter_functions: give them this */
+	if (fd < 0 || write(fd, "vfs_read\nvfs_write [ext4]\nvfs_read\n", 35) != 35)
+		return 1;
+	close(fd);
+	setenv("VIGIL_FTRACE_FUNCTIONS", functions, 1);
 	for (i = 0; i < VIGIL_ARRAY_SIZE(rows); i++)
 		tests[i] = (struct CMUnitTest){ rows[i].field, check_row, NULL, NULL, (void *)&rows[i] };
-	return _cmocka_run_group_tests("policy_schema", tests, VIGIL_ARRAY_SIZE(rows), NULL, NULL);
+	rc = _cmocka_run_group_tests("policy_schema", tests, VIGIL_ARRAY_SIZE(rows), NULL, NULL);
+	unlink(functions);
+	return rc;
 }

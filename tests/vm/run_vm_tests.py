@@ -411,6 +411,16 @@ def build_initramfs(build, cases_dir, cases, kernel, out_path, ci, shell):
         if os.path.isdir(os.path.join(SOURCE, tree)):
             ir.add_tree(os.path.join(SOURCE, tree), GUEST_ROOT + "/" + tree)
     ir.add_tree(cases_dir, GUEST_ROOT + "/cases")
+    # the policy corpus tool (case 50), and a corpus to measure it on (env VIGIL_VM_CORPUS:
+    # a directory of policies nobody here wrote, e.g. Tetragon's examples; not in the tree)
+    corpus_tool = os.path.join(SOURCE, "scripts", "policy-corpus.sh")
+    if os.path.isfile(corpus_tool):
+        c.copy(corpus_tool, GUEST_ROOT + "/bin/policy-corpus.sh", 0o755)
+    corpus = os.environ.get("VIGIL_VM_CORPUS")
+    if corpus:
+        if not os.path.isdir(corpus):
+            raise RuntimeError("VIGIL_VM_CORPUS %s is not a directory" % corpus)
+        ir.add_tree(corpus, GUEST_ROOT + "/corpus")
 
     # what the chosen cases ask for in their headers
     modules = []
