@@ -76,9 +76,15 @@ struct fp_view {
 	msgpack_object obj[VK_N];	/* last: view_build clears what is before it */
 };
 
+/* Bytes past the end of an event that view_build may read (and ignores): key names are
+ * compared a word at a time. Buffers handed to it are allocated this much longer. */
+#define VIEW_PAD 8
 /* Validate data (as vigil_msg__decode would) and index it. 0 or -EBADMSG. data must stay
- * put while the view is used. */
-int view_build(struct fp_view *v, const uint8_t *data, size_t len);
+ * put while the view is used, with VIEW_PAD readable bytes after len. tail, when not NULL, gets where the root's last children
+ * start (as vigil_msgpack_scan_tail notes them: the bus reads its stamp there). */
+int view_build(struct fp_view *v, const uint8_t *data, size_t len, struct vigil_msgpack_tail *tail);
+/* Once per process, before the first view_build (fp_state__new calls it). */
+void view_init(void);
 struct fp_state;
 /* The value at key, unpacked once per event; NULL when absent (or *err = -ENOMEM). */
 const msgpack_object *view_get(struct fp_state *st, struct fp_view *v, int key, int *err);

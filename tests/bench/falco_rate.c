@@ -103,7 +103,9 @@ static int field_id(const char *json, const char *name)
 
 int main(int argc, char **argv)
 {
-	struct fw_init_input in = { .config = "{\"bus\":\"inproc://vigil-falco-rate\",\"batch_size\":512}" };
+	/* a timeout long enough for a run under callgrind on a busy machine: it ends the run */
+	struct fw_init_input in = { .config = "{\"bus\":\"inproc://vigil-falco-rate\",\"batch_size\":512,"
+					      "\"timeout_ms\":2000}" };
 	struct fw_extract_field fields[NRULE_FIELDS];
 	struct fw_extract_input xin = { 0 };
 	struct fw_event **evts;
@@ -180,7 +182,7 @@ int main(int argc, char **argv)
 	while (atomic_load(&consumed) < total) {
 		rc = P.next_batch(st, inst, &n, &evts);
 		if (rc == FW_TIMEOUT)
-			break;		/* 50 ms with nothing: the rest was lost */
+			break;		/* 2 s with nothing: the rest was lost */
 		if (rc != FW_SUCCESS) {
 			fprintf(stderr, "falco_rate: next_batch: %s\n", P.get_last_error(st));
 			return 1;

@@ -1121,6 +1121,48 @@ static void test_bus_gaps_show_in_get_metrics_and_the_log(void **ctx)
 	assert_non_null(strstr(P.get_last_error(fw->st), "7 events missed (bus gaps)"));
 }
 
+/* The plugin reads the stamp from its own walk of each event (no second walk in the bus):
+ * a message it refuses as an event but that is well-formed msgpack still counts as
+ * arrived (the bus reads its stamp itself), and one that is not msgpack at all has no
+ * stamp, so the seqs after it say what never came. */
+static void test_stamps_of_messages_the_plugin_refuses(void **ctx)
+{
+	struct fw *fw = *ctx;
+	char config[256];
+	struct fw_init_input in = { .config = config };
+	struct fw_event **evts;
+	uint32_t n, got;
+	int32_t rc = -2;
+	int i;
+
+	snprintf(config, sizeof(config), "{\"bus\":\"%s\",\"timeout_ms\":50}", fw->url);
+	fw->st = P.init(&in, &rc);
+	assert_int_equal(rc, FW_SUCCESS);
+	fw->inst = P.open(fw->st, "", &rc);
+	assert_int_equal(rc, FW_SUCCESS);
+	agent_up(fw);
+	publish_stamped(fw, 1);
+	/* {1: {}} + the stamp: msgpack, but the root's first key does not name an event */
+	assert_int_equal(vigil_buf_append(&fw->ev, "\x81\x01\x80", 3), 0);
+	assert_int_equal(vigil_bus_stamp(&fw->ev, 0xabcdef, 2), 0);
+	publish(fw);
+	publish_stamped(fw, 3);
+	/* seq 5 on bytes cut short: nothing says it was 5 */
+	assert_int_equal(tev_exec(&fw->ev, 1, "/stamped", ""), 0);
+	assert_int_equal(vigil_bus_stamp(&fw->ev, 0xabcdef, 5), 0);
+	fw->ev.len -= 3;
+	publish(fw);
+	publish_stamped(fw, 6);
+	for (i = 0, got = 0; i < 100 && got < 3; i++)
+		if (P.next_batch(fw->st, fw->inst, &n, &evts) == FW_SUCCESS)
+			got += n;
+	assert_int_equal(got, 3);
+	assert_int_equal(metric(fw, "messages_malformed", NULL), 2);
+	assert_int_equal(metric(fw, "events_missed", NULL), 2);	/* 4 and 5 */
+	assert_int_equal(metric(fw, "bus_gaps", NULL), 1);
+	assert_int_equal(metric(fw, "last_seq", NULL), 6);
+}
+
 static void test_last_error_without_a_state_still_explains(void **ctx)
 {
 	const char *e = P.get_last_error(NULL);
@@ -1137,6 +1179,7 @@ int main(int argc, char **argv)
 		T(test_exports_the_3x_sourcing_and_extraction_symbol_set),
 		T(test_required_api_version_is_3_6_0_and_loads_from_3_6_on),
 		T(test_bus_gaps_show_in_get_metrics_and_the_log),
+		T(test_stamps_of_messages_the_plugin_refuses),
 		T(test_identity_is_the_vigil_source_with_a_private_block_id),
 		T(test_init_schema_is_a_json_schema_of_the_four_options),
 		T(test_fields_json_declares_the_typed_fields_rules_need),
