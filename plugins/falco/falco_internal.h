@@ -132,6 +132,24 @@ struct fp_view *lookup_view(struct fp_state *st, const void *payload, size_t len
 void lookup_forget_batch(struct lookup *lk);
 void lookup_free(struct lookup *lk);
 
+/* ---- extraction results of the current event (extract.c) ---- */
+
+#define FP_FIELDS_MAX 64		/* field ids are < this (fields.c checks the table) */
+
+/* One field's values for the event begun last: Falco evaluates rules field by field and
+ * several rules read the same field, so each is computed once per event. */
+struct fp_result {
+	uint64_t gen;			/* the event (fp_state.event_gen) they are of; 0: none */
+	uint64_t arg_index;
+	bool arg_present;
+	struct fp_values v;
+	union {				/* a lone value of a field without an index lives here */
+		const char *str;
+		uint64_t u64;
+		struct fp_bytes buf;
+	} one;
+};
+
 /* ---- the state (state.c) ---- */
 
 struct fp_counters {
@@ -157,6 +175,8 @@ struct fp_state {
 	struct fp_source *src;		/* the open source whose batch extraction looks into */
 	struct lookup lookup;
 	struct fp_view *cur;		/* the event fp_extract__begin resolved */
+	uint64_t event_gen;		/* bumped whenever begin resolves another event */
+	struct fp_result results[FP_FIELDS_MAX];
 	msgpack_zone zone;		/* containers view_get unpacked, of one event at a time */
 	uint64_t zone_gen;		/* bumped at every clear of the zone; starts at 1 */
 	struct vigil_msg *shown;	/* fp_describe's full decode */
@@ -190,6 +210,7 @@ struct fx {
 	bool arg_present;
 	uint64_t arg_index;
 	int err;			/* sticky: first failure of an append */
+	void *one;			/* room for the first value (NULL: the arena's) */
 };
 
 struct fp_field {
