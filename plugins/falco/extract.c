@@ -32,7 +32,7 @@ int fp_extract__field(struct fp_state *st, uint32_t field_id, bool arg_present, 
 {
 	const struct fp_field *f;
 	struct fp_result *r;
-	struct fx x = { .st = st, .v = st->cur, .arg_present = arg_present, .arg_index = arg_index };
+	struct fx x;
 	int err = 0;
 
 	if (field_id >= fp_nfields) {
@@ -41,17 +41,19 @@ int fp_extract__field(struct fp_state *st, uint32_t field_id, bool arg_present, 
 		return -EINVAL;
 	}
 	f = &fp_fields[field_id];
-	r = &st->results[field_id];
-	if (r->gen == st->event_gen && x.v && r->arg_present == arg_present && (!arg_present || r->arg_index == arg_index)) {
+	r = f->flags & FIELD_INDEX ? &st->indexed[(field_id * 7 + arg_index) % FP_INDEXED_RESULTS]
+				   : &st->results[field_id];
+	if (r->gen == st->event_gen && st->cur && r->field_id == field_id && r->arg_present == arg_present &&
+	    (!arg_present || r->arg_index == arg_index)) {
 		*out = r->v;
 		return 0;
 	}
 	*out = (struct fp_values){ .type = f->type };
-	if (!x.v)
+	if (!st->cur)
 		return 0;
-	x.type = f->type;
+	x = (struct fx){ .st = st, .v = st->cur, .type = f->type, .arg_present = arg_present, .arg_index = arg_index };
 	/* an indexed field may be asked for twice in one call (args[0], args[1]): its values
-	 * live in the arena, so the second does not overwrite what the first returned */
+	 * live in the arena, so another index does not overwrite what the first returned */
 	if (!(f->flags & FIELD_INDEX))
 		x.one = &r->one;
 	f->get(&x, f);
@@ -69,10 +71,8 @@ int fp_extract__field(struct fp_state *st, uint32_t field_id, bool arg_present, 
 	out->type = x.type;
 	out->n = x.n;
 	out->str = x.str;
-	r->gen = st->event_gen;
-	r->arg_present = arg_present;
-	r->arg_index = arg_index;
-	r->v = *out;
+	*r = (struct fp_result){ .gen = st->event_gen, .field_id = field_id, .arg_index = arg_index,
+				 .arg_present = arg_present, .v = *out, .one = r->one };
 	return 0;
 }
 

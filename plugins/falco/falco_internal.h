@@ -135,11 +135,13 @@ void lookup_free(struct lookup *lk);
 /* ---- extraction results of the current event (extract.c) ---- */
 
 #define FP_FIELDS_MAX 64		/* field ids are < this (fields.c checks the table) */
+#define FP_INDEXED_RESULTS 16		/* vigil.args[0], [1], ...: by field and index, hashed */
 
 /* One field's values for the event begun last: Falco evaluates rules field by field and
  * several rules read the same field, so each is computed once per event. */
 struct fp_result {
 	uint64_t gen;			/* the event (fp_state.event_gen) they are of; 0: none */
+	uint32_t field_id;
 	uint64_t arg_index;
 	bool arg_present;
 	struct fp_values v;
@@ -176,7 +178,8 @@ struct fp_state {
 	struct lookup lookup;
 	struct fp_view *cur;		/* the event fp_extract__begin resolved */
 	uint64_t event_gen;		/* bumped whenever begin resolves another event */
-	struct fp_result results[FP_FIELDS_MAX];
+	struct fp_result results[FP_FIELDS_MAX];		/* fields without an index, by id */
+	struct fp_result indexed[FP_INDEXED_RESULTS];	/* fields with one */
 	msgpack_zone zone;		/* containers view_get unpacked, of one event at a time */
 	uint64_t zone_gen;		/* bumped at every clear of the zone; starts at 1 */
 	struct vigil_msg *shown;	/* fp_describe's full decode */

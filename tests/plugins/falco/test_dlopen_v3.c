@@ -881,6 +881,55 @@ static void test_extracts_several_fields_in_one_call(void **ctx)
 	assert_int_equal(((const uint8_t *)f[4].res.buf[0].ptr)[0], 192);
 }
 
+/* Each field is computed once per event and served again to the next rule that asks: an
+ * index is part of what is remembered (args[0] and args[1] in one call, then again), and
+ * the next event never sees the previous one's values. */
+static void test_repeated_fields_are_the_events_own(void **ctx)
+{
+	struct fw *fw = *ctx;
+	const struct fw_event *e[2];
+	struct fw_extract_field f[5];
+	struct fw_extract_input in = { .num_fields = 5, .fields = f };
+	struct fw_event_input ei;
+	static const char *const args0[2] = { "{\"path\":\"/etc/shadow\",\"permission\":\"-rw-r-----\"}",
+					      "{\"path\":\"/etc/hosts\",\"permission\":\"-rw-r-----\"}" };
+	static const char *const bins[2] = { "/usr/bin/cat", "/usr/bin/vi" };
+	uint32_t n;
+	struct fw_event **evts;
+	int i, pass, got = 0;
+
+	start(fw, NULL);
+	agent_up(fw);
+	assert_int_equal(tev_kprobe(&fw->ev, 80, bins[0], "/etc/shadow", "10.0.0.1", 22), 0);
+	publish(fw);
+	assert_int_equal(tev_kprobe(&fw->ev, 81, bins[1], "/etc/hosts", "10.0.0.2", 23), 0);
+	publish(fw);
+	for (i = 0; i < 100 && got < 2; i++)
+		if (P.next_batch(fw->st, fw->inst, &n, &evts) == FW_SUCCESS)
+			while (n-- && got < 2)
+				e[got++] = *evts++;
+	assert_int_equal(got, 2);
+	for (i = 0; i < 2; i++) {
+		ei = (struct fw_event_input){ .evt = e[i], .evtnum = 1000 + (uint64_t)i, .evtsrc = "vigil" };
+		for (pass = 0; pass < 3; pass++) {
+			f[0] = (struct fw_extract_field){ .field_id = (uint32_t)field_id("vigil.args"), .arg_present = true };
+			f[1] = f[0];
+			f[1].arg_index = 1;
+			f[2] = (struct fw_extract_field){ .field_id = (uint32_t)field_id("vigil.process.binary") };
+			f[3] = f[2];
+			f[4] = (struct fw_extract_field){ .field_id = (uint32_t)field_id("vigil.process.pid") };
+			assert_int_equal(P.extract_fields(fw->st, &ei, &in), FW_SUCCESS);
+			assert_int_equal(f[0].res_len, 1);
+			assert_string_equal(f[0].res.str[0], args0[i]);
+			assert_int_equal(f[1].res_len, 1);
+			assert_non_null(strstr(f[1].res.str[0], i ? "10.0.0.2" : "10.0.0.1"));
+			assert_string_equal(f[2].res.str[0], bins[i]);
+			assert_string_equal(f[3].res.str[0], bins[i]);
+			assert_true(f[4].res.u64[0] == 80u + (unsigned int)i);
+		}
+	}
+}
+
 /* A framework that copied the event (or replays a capture file) gets the same fields. */
 static void test_extracts_from_a_copied_event(void **ctx)
 {
@@ -1180,6 +1229,7 @@ int main(int argc, char **argv)
 		T(test_required_api_version_is_3_6_0_and_loads_from_3_6_on),
 		T(test_bus_gaps_show_in_get_metrics_and_the_log),
 		T(test_stamps_of_messages_the_plugin_refuses),
+		T(test_repeated_fields_are_the_events_own),
 		T(test_identity_is_the_vigil_source_with_a_private_block_id),
 		T(test_init_schema_is_a_json_schema_of_the_four_options),
 		T(test_fields_json_declares_the_typed_fields_rules_need),
