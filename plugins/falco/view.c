@@ -307,7 +307,7 @@ static int walk_map(struct fp_view *v, size_t *off, int owner, int depth, struct
 {
 	const uint8_t *data = v->data, *k;
 	const size_t len = v->len;
-	uint64_t payload, items, i;
+	uint64_t payload, items, kitems, i;
 	size_t o = *off, h, start;
 	uint32_t kn;
 	int slot, child, err;
@@ -332,7 +332,8 @@ static int walk_map(struct fp_view *v, size_t *off, int owner, int depth, struct
 			kn = c & 0x1fu;
 			h = 1;
 		} else if (c >= 0xd9 && c <= 0xdb) {
-			h = header(data + o, len - o, &payload, &items);
+			/* its own payload and count: items is this map's */
+			h = header(data + o, len - o, &payload, &kitems);
 			if (!h)
 				return -EBADMSG;
 			kn = (uint32_t)payload;
