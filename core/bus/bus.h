@@ -12,6 +12,8 @@
 
 #include "../common/common.h"
 
+struct vigil_msgpack_tail;		/* encode/encode.h */
+
 #define VIGIL_BUS_DEFAULT_EVENTS "ipc:///run/vigil/events.sock"
 #define VIGIL_BUS_DEFAULT_CONTROL "ipc:///run/vigil/control.sock"
 
@@ -75,6 +77,11 @@ VIGIL_API int vigil_bus_stamp(struct vigil_buf *msg, uint64_t incarnation, uint6
  * vigil_msgpack_scan checks them), and only the root's last two entries are read, as
  * vigil_msg__decode takes them: a stamp key elsewhere in the map is not a stamp. */
 VIGIL_API int vigil_bus_stamp_read(const void *data, size_t len, uint64_t *incarnation, uint64_t *seq);
+/* The same from a walk the caller already made: tail is where the root's last children of
+ * the well-formed message at data start (vigil_msgpack_scan_tail's, or a reader's own walk
+ * that proved the same). */
+VIGIL_API int vigil_bus_stamp_from_tail(const void *data, const struct vigil_msgpack_tail *tail,
+					uint64_t *incarnation, uint64_t *seq);
 
 /* What a subscriber saw of the stream (vigil_sub__delivery), counted from the stamps. */
 struct vigil_delivery {
@@ -102,6 +109,15 @@ VIGIL_API struct vigil_sub *vigil_sub__open(const char *url, int recv_timeout_ms
 /* Receive one message into *data (owned by the caller, release with vigil_bus_msg_free).
  * Returns the length, -ETIMEDOUT when the timeout passed with nothing, -EINTR, or -errno. */
 VIGIL_API int vigil_sub__recv(struct vigil_sub *s, void **data);
+/* For a reader that walks every message anyway (the Falco plugin): vigil_sub__recv without
+ * reading the stamp, which is a second walk. Each message taken so must then be noted, in
+ * the order taken, with vigil_sub__note: tail is where the root's last children start, from
+ * the reader's walk of the well-formed message (see vigil_bus_stamp_from_tail); NULL when
+ * the reader's walk refused it, and the bus reads the stamp itself as vigil_sub__recv does.
+ * The gap callback runs from vigil_sub__note. */
+VIGIL_API int vigil_sub__take(struct vigil_sub *s, void **data);
+VIGIL_API void vigil_sub__note(struct vigil_sub *s, const void *data, size_t len,
+			       const struct vigil_msgpack_tail *tail);
 /* What the stamps of every message received so far say (see struct vigil_delivery). */
 VIGIL_API void vigil_sub__delivery(const struct vigil_sub *s, struct vigil_delivery *out);
 VIGIL_API uint64_t vigil_sub__missed(const struct vigil_sub *s);

@@ -68,6 +68,9 @@ int bus_ctl_nn_request(const char *url, const void *req, size_t req_len, struct 
  * and the hole in *gap_first..*gap_last when there was one (either may be NULL). */
 uint64_t bus_seqtrack_note(struct vigil_delivery *t, const void *data, size_t len,
 			   uint64_t *gap_first, uint64_t *gap_last);
+/* The same with the stamp already read (stamp_err: vigil_bus_stamp_read's result). */
+uint64_t bus_seqtrack_stamp(struct vigil_delivery *t, int stamp_err, uint64_t inc, uint64_t seq,
+			    uint64_t *gap_first, uint64_t *gap_last);
 
 /* ---- sp.c: nanomsg's wire (SP over ipc:// and tcp://) on our own sockets ---- */
 

@@ -8,10 +8,19 @@
 uint64_t bus_seqtrack_note(struct vigil_delivery *t, const void *data, size_t len,
 			   uint64_t *gap_first, uint64_t *gap_last)
 {
-	uint64_t inc, seq, missed = 0;
+	uint64_t inc = 0, seq = 0;
+	int err = vigil_bus_stamp_read(data, len, &inc, &seq);
+
+	return bus_seqtrack_stamp(t, err, inc, seq, gap_first, gap_last);
+}
+
+uint64_t bus_seqtrack_stamp(struct vigil_delivery *t, int stamp_err, uint64_t inc, uint64_t seq,
+			    uint64_t *gap_first, uint64_t *gap_last)
+{
+	uint64_t missed = 0;
 
 	t->received++;
-	if (vigil_bus_stamp_read(data, len, &inc, &seq)) {
+	if (stamp_err) {
 		t->unstamped++;		/* an older agent, a test publisher, or garbage */
 		return 0;
 	}

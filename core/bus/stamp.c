@@ -158,28 +158,37 @@ static const unsigned char *tail_item(const unsigned char *d, const struct vigil
 
 int vigil_bus_stamp_read(const void *data, size_t len, uint64_t *incarnation, uint64_t *seq)
 {
-	const unsigned char *d = data, *k, *v;
 	struct vigil_msgpack_tail t;
+
+	if (!data || !len)
+		return -EBADMSG;
+	/* one walk proves the message is one well-formed object and notes where the root's
+	 * last entries start: the stamp is there, nothing else is read again */
+	if (vigil_msgpack_scan_tail(data, len, &t))
+		return -EBADMSG;
+	return vigil_bus_stamp_from_tail(data, &t, incarnation, seq);
+}
+
+int vigil_bus_stamp_from_tail(const void *data, const struct vigil_msgpack_tail *tail, uint64_t *incarnation,
+			      uint64_t *seq)
+{
+	const unsigned char *d = data, *k, *v;
 	uint64_t entries, e, stop, val, inc = 0, sq = 0;
 	bool have_inc = false, have_seq = false;
 	size_t klen, vlen;
 
-	if (!d || !len)
-		return -EBADMSG;
-	/* one walk proves the message is one well-formed object and notes where the root's
-	 * last entries start: the stamp is there, nothing else is read again */
-	if (vigil_msgpack_scan_tail(d, len, &t))
+	if (!d || !tail->len)
 		return -EBADMSG;
 	if (!((d[0] >= 0x80 && d[0] <= 0x8f) || d[0] == 0xde || d[0] == 0xdf))
 		return -EBADMSG;
 	/* as vigil_msg__decode takes it: from the last entry back, at most two (a decoded
 	 * event's first entry holds a map, never an integer); when a key repeats the last
 	 * wins; anything else ends it */
-	entries = t.items / 2;
+	entries = tail->items / 2;
 	stop = entries > VIGIL_BUS_STAMP_ENTRIES ? entries - VIGIL_BUS_STAMP_ENTRIES : 0;
 	for (e = entries; e > stop; e--) {
-		k = tail_item(d, &t, 2 * (e - 1), &klen);
-		v = tail_item(d, &t, 2 * (e - 1) + 1, &vlen);
+		k = tail_item(d, tail, 2 * (e - 1), &klen);
+		v = tail_item(d, tail, 2 * (e - 1) + 1, &vlen);
 		if (!read_uint(v, vlen, &val))
 			break;
 		if (is_key(k, klen, VIGIL_BUS_KEY_SEQ)) {

@@ -60,6 +60,32 @@ int vigil_sub__recv(struct vigil_sub *s, void **data)
 	return n;
 }
 
+int vigil_sub__take(struct vigil_sub *s, void **data)
+{
+	void *msg = NULL;
+	int n = nn_recv(s->sock, &msg, NN_MSG, 0);
+
+	if (n < 0)
+		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	*data = msg;
+	return n;
+}
+
+void vigil_sub__note(struct vigil_sub *s, const void *data, size_t len, const struct vigil_msgpack_tail *tail)
+{
+	uint64_t inc = 0, seq = 0, first = 0, last = 0;
+	int err;
+
+	if (!tail) {
+		if (bus_seqtrack_note(&s->seen, data, len, &first, &last) && s->on_gap)
+			s->on_gap(s->on_gap_ctx, s->seen.incarnation, first, last);
+		return;
+	}
+	err = vigil_bus_stamp_from_tail(data, tail, &inc, &seq);
+	if (bus_seqtrack_stamp(&s->seen, err, inc, seq, &first, &last) && s->on_gap)
+		s->on_gap(s->on_gap_ctx, s->seen.incarnation, first, last);
+}
+
 void vigil_sub__delivery(const struct vigil_sub *s, struct vigil_delivery *out)
 {
 	*out = s->seen;

@@ -168,16 +168,20 @@ PLUGIN_EXPORT ss_plugin_rc plugin_extract_fields(ss_plugin_t *s, const ss_plugin
 	const uint8_t *payload = payload_of(evt, &len);
 	int err;
 
-	for (i = 0; i < in->num_fields; i++)
-		in->fields[i].res_len = 0;
 	/* an event that does not decode has no fields: rules simply do not match it */
-	if (fp_extract__begin(s, payload, len, evt->evtnum))
+	if (fp_extract__begin(s, payload, len, evt->evtnum)) {
+		for (i = 0; i < in->num_fields; i++)
+			in->fields[i].res_len = 0;
 		return SS_PLUGIN_SUCCESS;
+	}
 	for (i = 0; i < in->num_fields; i++) {
 		f = &in->fields[i];
 		err = fp_extract__field(s, f->field_id, f->arg_present, f->arg_index, FP_FLAVOUR_V3, &v);
-		if (err)
+		if (err) {
+			for (; i < in->num_fields; i++)
+				in->fields[i].res_len = 0;
 			return SS_PLUGIN_FAILURE;
+		}
 		switch (v.type) {
 		case FP_STRING:
 			f->res.str = v.str;

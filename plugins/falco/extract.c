@@ -7,10 +7,16 @@
 
 int fp_extract__begin(struct fp_state *st, const void *payload, size_t len, uint64_t evtnum)
 {
+	const struct lookup *lk = &st->lookup;
 	int err = 0;
 
-	/* the previous call's results may be dropped now: the ABIs keep them only until here */
+	/* the same event as the last call (Falco asks field by field): its results stand */
+	if (st->cur && lk->view == st->cur && payload == lk->data && len == lk->len && evtnum == lk->evtnum &&
+	    evtnum != FP_NO_EVTNUM)
+		return 0;
+	/* another event: the previous results may go, the ABIs keep them only until here */
 	arena_reset(&st->arena);
+	st->event_gen++;
 	st->cur = payload && len ? lookup_view(st, payload, len, evtnum) : NULL;
 	if (!st->cur) {
 		err = payload && len && errno == ENOMEM ? -ENOMEM : -EBADMSG;
@@ -25,20 +31,31 @@ int fp_extract__field(struct fp_state *st, uint32_t field_id, bool arg_present, 
 		      enum fp_flavour flavour, struct fp_values *out)
 {
 	const struct fp_field *f;
-	struct fx x = { .st = st, .v = st->cur, .arg_present = arg_present, .arg_index = arg_index };
+	struct fp_result *r;
+	struct fx x;
 	int err = 0;
 
-	memset(out, 0, sizeof(*out));
 	if (field_id >= fp_nfields) {
+		memset(out, 0, sizeof(*out));
 		state_fail(st, "vigil: no field with id %u (the plugin has %zu)", field_id, fp_nfields);
-		err = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
 	f = &fp_fields[field_id];
-	x.type = f->type;
-	out->type = f->type;
-	if (!x.v)
-		goto out;
+	r = f->flags & FIELD_INDEX ? &st->indexed[(field_id * 7 + arg_index) % FP_INDEXED_RESULTS]
+				   : &st->results[field_id];
+	if (r->gen == st->event_gen && st->cur && r->field_id == field_id && r->arg_present == arg_present &&
+	    (!arg_present || r->arg_index == arg_index)) {
+		*out = r->v;
+		return 0;
+	}
+	*out = (struct fp_values){ .type = f->type };
+	if (!st->cur)
+		return 0;
+	x = (struct fx){ .st = st, .v = st->cur, .type = f->type, .arg_present = arg_present, .arg_index = arg_index };
+	/* an indexed field may be asked for twice in one call (args[0], args[1]): its values
+	 * live in the arena, so another index does not overwrite what the first returned */
+	if (!(f->flags & FIELD_INDEX))
+		x.one = &r->one;
 	f->get(&x, f);
 	if (flavour == FP_FLAVOUR_V0)
 		fx_flatten(&x);
@@ -47,14 +64,16 @@ int fp_extract__field(struct fp_state *st, uint32_t field_id, bool arg_present, 
 		x.n = 1;
 	err = x.err;
 	if (err) {
+		r->gen = 0;
 		state_fail(st, "vigil: extracting %s failed: %s", f->name, strerror(-err));
-		goto out;
+		return err;
 	}
 	out->type = x.type;
 	out->n = x.n;
 	out->str = x.str;
-out:
-	return err;
+	*r = (struct fp_result){ .gen = st->event_gen, .field_id = field_id, .arg_index = arg_index,
+				 .arg_present = arg_present, .v = *out, .one = r->one };
+	return 0;
 }
 
 const char *fp_describe(struct fp_state *st, const void *payload, size_t len)

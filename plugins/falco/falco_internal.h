@@ -76,9 +76,15 @@ struct fp_view {
 	msgpack_object obj[VK_N];	/* last: view_build clears what is before it */
 };
 
+/* Bytes past the end of an event that view_build may read (and ignores): key names are
+ * compared a word at a time. Buffers handed to it are allocated this much longer. */
+#define VIEW_PAD 8
 /* Validate data (as vigil_msg__decode would) and index it. 0 or -EBADMSG. data must stay
- * put while the view is used. */
-int view_build(struct fp_view *v, const uint8_t *data, size_t len);
+ * put while the view is used, with VIEW_PAD readable bytes after len. tail, when not NULL, gets where the root's last children
+ * start (as vigil_msgpack_scan_tail notes them: the bus reads its stamp there). */
+int view_build(struct fp_view *v, const uint8_t *data, size_t len, struct vigil_msgpack_tail *tail);
+/* Once per process, before the first view_build (fp_state__new calls it). */
+void view_init(void);
 struct fp_state;
 /* The value at key, unpacked once per event; NULL when absent (or *err = -ENOMEM). */
 const msgpack_object *view_get(struct fp_state *st, struct fp_view *v, int key, int *err);
@@ -126,6 +132,26 @@ struct fp_view *lookup_view(struct fp_state *st, const void *payload, size_t len
 void lookup_forget_batch(struct lookup *lk);
 void lookup_free(struct lookup *lk);
 
+/* ---- extraction results of the current event (extract.c) ---- */
+
+#define FP_FIELDS_MAX 64		/* field ids are < this (fields.c checks the table) */
+#define FP_INDEXED_RESULTS 16		/* vigil.args[0], [1], ...: by field and index, hashed */
+
+/* One field's values for the event begun last: Falco evaluates rules field by field and
+ * several rules read the same field, so each is computed once per event. */
+struct fp_result {
+	uint64_t gen;			/* the event (fp_state.event_gen) they are of; 0: none */
+	uint32_t field_id;
+	uint64_t arg_index;
+	bool arg_present;
+	struct fp_values v;
+	union {				/* a lone value of a field without an index lives here */
+		const char *str;
+		uint64_t u64;
+		struct fp_bytes buf;
+	} one;
+};
+
 /* ---- the state (state.c) ---- */
 
 struct fp_counters {
@@ -151,6 +177,9 @@ struct fp_state {
 	struct fp_source *src;		/* the open source whose batch extraction looks into */
 	struct lookup lookup;
 	struct fp_view *cur;		/* the event fp_extract__begin resolved */
+	uint64_t event_gen;		/* bumped whenever begin resolves another event */
+	struct fp_result results[FP_FIELDS_MAX];		/* fields without an index, by id */
+	struct fp_result indexed[FP_INDEXED_RESULTS];	/* fields with one */
 	msgpack_zone zone;		/* containers view_get unpacked, of one event at a time */
 	uint64_t zone_gen;		/* bumped at every clear of the zone; starts at 1 */
 	struct vigil_msg *shown;	/* fp_describe's full decode */
@@ -184,6 +213,7 @@ struct fx {
 	bool arg_present;
 	uint64_t arg_index;
 	int err;			/* sticky: first failure of an append */
+	void *one;			/* room for the first value (NULL: the arena's) */
 };
 
 struct fp_field {

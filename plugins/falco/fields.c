@@ -321,3 +321,4 @@ const struct fp_field fp_fields[] = {
 };
 
 const size_t fp_nfields = VIGIL_ARRAY_SIZE(fp_fields);
+_Static_assert(VIGIL_ARRAY_SIZE(fp_fields) <= FP_FIELDS_MAX, "extraction keeps one result per field id");

@@ -48,17 +48,17 @@ static struct fp_view *own_view(struct lookup *lk, const void *data, size_t len)
 		return &lk->own_view;
 	lk->own_ok = false;
 	lk->own_len = 0;
-	if (lk->own_cap < len) {
-		buf = realloc(lk->own, len);
+	if (lk->own_cap < len + VIEW_PAD) {
+		buf = realloc(lk->own, len + VIEW_PAD);
 		if (!buf) {
 			errno = ENOMEM;
 			return NULL;
 		}
 		lk->own = buf;
-		lk->own_cap = len;
+		lk->own_cap = len + VIEW_PAD;
 	}
 	memcpy(lk->own, data, len);
-	if (view_build(&lk->own_view, lk->own, len)) {
+	if (view_build(&lk->own_view, lk->own, len, NULL)) {
 		errno = EBADMSG;
 		return NULL;
 	}

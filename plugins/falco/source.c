@@ -123,28 +123,35 @@ static bool wanted(const struct fp_state *st, const struct fp_view *v)
 static int take(struct fp_state *st, struct fp_source *src, const void *data, size_t len)
 {
 	struct slot *s = &src->slots[src->n];
+	struct vigil_msgpack_tail tail;
 	const msgpack_object *t;
-	size_t need = st->headroom + len;
+	size_t need = st->headroom + len + VIEW_PAD;
 	uint8_t *buf;
 	int err = 0;
 
 	st->cnt.received++;
 	if (len > UINT32_MAX - st->headroom) {
+		vigil_sub__note(src->sub, data, len, NULL);
 		st->cnt.malformed++;
 		return 0;
 	}
 	if (s->cap < need) {
 		buf = realloc(s->ev.buf, need);
-		if (!buf)
+		if (!buf) {
+			vigil_sub__note(src->sub, data, len, NULL);
 			return -ENOMEM;
+		}
 		s->ev.buf = buf;
 		s->cap = need;
 	}
 	memcpy(s->ev.buf + st->headroom, data, len);
-	if (view_build(&s->view, s->ev.buf + st->headroom, len)) {
+	/* one walk validates and indexes the event and finds the bus's stamp for the gap count */
+	if (view_build(&s->view, s->ev.buf + st->headroom, len, &tail)) {
+		vigil_sub__note(src->sub, data, len, NULL);
 		st->cnt.malformed++;
 		return 0;
 	}
+	vigil_sub__note(src->sub, s->ev.buf + st->headroom, len, &tail);
 	if (!wanted(st, &s->view)) {
 		st->cnt.filtered++;
 		return 0;
@@ -169,7 +176,7 @@ static int drain(struct fp_state *st, struct fp_source *src)
 	int n, err = 0;
 
 	while (src->n < src->nslots) {
-		n = vigil_sub__recv(src->sub, &msg);
+		n = vigil_sub__take(src->sub, &msg);
 		if (n == -ETIMEDOUT || n == -EAGAIN || n == -EINTR)
 			break;
 		if (n < 0) {

@@ -18,6 +18,7 @@ struct fp_state *fp_state__new(size_t headroom)
 		return NULL;
 	st->headroom = headroom;
 	fields_init();
+	view_init();
 	st->zone_gen = 1;		/* views start at 0: their first container clears the zone */
 	if (!msgpack_zone_init(&st->zone, 2048)) {
 		free(st);

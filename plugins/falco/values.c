@@ -17,6 +17,12 @@ static void *grow(struct fx *x, size_t elem)
 		return NULL;
 	if (x->n < x->cap)
 		return x->str;
+	if (!x->cap && x->one) {
+		/* most fields have one value: it needs no allocation */
+		x->str = x->one;
+		x->cap = 1;
+		return x->str;
+	}
 	p = arena_alloc(&x->st->arena, cap * elem);
 	if (!p) {
 		x->err = -ENOMEM;

@@ -94,19 +94,6 @@ static bool is_map(uint8_t c)
 	return (c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf;
 }
 
-/* The key (a str) at p: its bytes, or NULL when it is not a string. */
-static const uint8_t *key_str(const uint8_t *p, size_t len, uint32_t *n)
-{
-	uint64_t payload, items;
-	size_t h;
-
-	if (!((p[0] >= 0xa0 && p[0] <= 0xbf) || (p[0] >= 0xd9 && p[0] <= 0xdb)))
-		return NULL;
-	h = header(p, len, &payload, &items);
-	*n = (uint32_t)payload;
-	return p + h;
-}
-
 static int name_index(const char *const *names, size_t nnames, const uint8_t *s, uint32_t n)
 {
 	size_t i;
@@ -118,40 +105,128 @@ static int name_index(const char *const *names, size_t nnames, const uint8_t *s,
 	return -1;
 }
 
-/* The slot a key names in the map owned by owner (0 root, 1 body, 2 process, 3 parent), and
- * the owner its value's map gets (-1: not indexed). The first of repeated keys wins. */
-static void classify(struct fp_view *v, int owner, uint64_t entry, const uint8_t *k, uint32_t kn, int *slot,
-		     int *child)
-{
-	int i;
+/* The keys the walk looks for, per map (0 root, 1 body, 2 process, 3 parent), in a small
+ * open-addressed hash of (length, first byte, last byte): a known key costs one probe and
+ * one compare, most unknown ones a probe that finds an empty bucket. */
+#define KEY_BUCKETS 64
+#define KEY_OWNERS 4
 
-	*slot = *child = -1;
-	if (owner == 0) {
-		if (!entry) {
-			v->type_off = (uint32_t)(k - v->data);
-			v->type_len = kn;
-			*child = 1;
-			*slot = VK_BODY_MAP;
-			return;
-		}
-		*slot = name_index(root_names, VIEW_ARRAY_SIZE(root_names), k, kn);
-	} else if (owner == 1) {
-		i = name_index(body_names, VIEW_ARRAY_SIZE(body_names), k, kn);
-		*slot = i >= 0 ? VK_BODY + i : -1;
-		if (kn == 7 && !memcmp(k, "process", 7) && !v->at[VK_PROCESS_MAP].len) {
-			*slot = VK_PROCESS_MAP;
-			*child = 2;
-		} else if (kn == 6 && !memcmp(k, "parent", 6) && !v->at[VK_PARENT_MAP].len) {
-			*slot = VK_PARENT_MAP;
-			*child = 3;
-		}
-	} else {
-		i = name_index(proc_names, VK_PROC_KEYS, k, kn);
-		*slot = i < 0 ? -1 : (owner == 2 ? VK_PROCESS : VK_PARENT) + i;
+struct key_entry {
+	uint64_t w[2];			/* the name's bytes, zero-padded: compared a word at a time */
+	uint8_t len;
+	int8_t slot;			/* the view key it fills */
+	int8_t child;			/* the owner its value's map gets, -1 none */
+};
+
+struct key_table {
+	uint8_t bucket[KEY_BUCKETS];	/* entry index + 1; 0 empty */
+	struct key_entry e[16];
+	uint8_t n;
+};
+
+static struct key_table key_tables[KEY_OWNERS];
+static pthread_once_t key_tables_once = PTHREAD_ONCE_INIT;
+
+static inline unsigned int key_hash(const uint8_t *s, uint32_t n)
+{
+	return (n * 13u + s[0] * 5u + s[n - 1] * 3u) & (KEY_BUCKETS - 1);
+}
+
+static void key_add(struct key_table *t, const char *name, int slot, int child)
+{
+	uint32_t n = (uint32_t)strlen(name);
+	unsigned int h = key_hash((const uint8_t *)name, n);
+
+	t->e[t->n] = (struct key_entry){ .len = (uint8_t)n, .slot = (int8_t)slot, .child = (int8_t)child };
+	memcpy(t->e[t->n].w, name, n);	/* every name fits 16 bytes (build_key_tables) */
+	while (t->bucket[h])
+		h = (h + 1) & (KEY_BUCKETS - 1);
+	t->bucket[h] = ++t->n;
+}
+
+static void build_key_tables(void)
+{
+	size_t i;
+
+	_Static_assert(sizeof("function_name") <= 16, "key names are compared as two words");
+	for (i = 0; i < VIEW_ARRAY_SIZE(root_names); i++)
+		key_add(&key_tables[0], root_names[i], (int)i, -1);
+	for (i = 0; i < VIEW_ARRAY_SIZE(body_names); i++)
+		key_add(&key_tables[1], body_names[i], VK_BODY + (int)i, -1);
+	key_add(&key_tables[1], "process", VK_PROCESS_MAP, 2);
+	key_add(&key_tables[1], "parent", VK_PARENT_MAP, 3);
+	for (i = 0; i < VK_PROC_KEYS; i++) {
+		key_add(&key_tables[2], proc_names[i], VK_PROCESS + (int)i, -1);
+		key_add(&key_tables[3], proc_names[i], VK_PARENT + (int)i, -1);
 	}
 }
 
-static void note(struct fp_view *v, int slot, size_t off, size_t len)
+void view_init(void)
+{
+	pthread_once(&key_tables_once, build_key_tables);
+}
+
+/* The bytes of a key as two zero-padded words; the view's data has VIEW_PAD readable bytes
+ * past its end, so the loads may run over the key. */
+static inline void key_words(const uint8_t *k, uint32_t kn, uint64_t w[2])
+{
+	static const uint64_t mask[9] = { 0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffffull, 0xffffffffffffull,
+					  0xffffffffffffffull, ~0ull };
+
+	memcpy(&w[0], k, 8);
+	w[0] &= mask[kn < 8 ? kn : 8];
+	w[1] = 0;
+	if (kn > 8) {
+		memcpy(&w[1], k + 8, 8);
+		w[1] &= mask[kn - 8];
+	}
+}
+
+static inline const struct key_entry *key_find(int owner, const uint8_t *k, uint32_t kn)
+{
+	const struct key_table *t = &key_tables[owner];
+	const struct key_entry *e;
+	unsigned int h = key_hash(k, kn);
+	uint64_t w[2];
+
+	if (!t->bucket[h] || kn > 16)
+		return NULL;
+	key_words(k, kn, w);
+	for (; t->bucket[h]; h = (h + 1) & (KEY_BUCKETS - 1)) {
+		e = &t->e[t->bucket[h] - 1];
+		if (e->len == kn && e->w[0] == w[0] && e->w[1] == w[1])
+			return e;
+	}
+	return NULL;
+}
+
+/* The slot a key names in the map owned by owner, and the owner its value's map gets (-1:
+ * not indexed). The root's first key names the event; the first of repeated keys wins. */
+static inline void classify(struct fp_view *v, int owner, uint64_t entry, const uint8_t *k, uint32_t kn, int *slot,
+			    int *child)
+{
+	const struct key_entry *e;
+
+	*slot = *child = -1;
+	if (owner == 0 && !entry) {
+		v->type_off = (uint32_t)(k - v->data);
+		v->type_len = kn;
+		*child = 1;
+		*slot = VK_BODY_MAP;
+		return;
+	}
+	e = kn ? key_find(owner, k, kn) : NULL;
+	if (!e)
+		return;
+	*slot = e->slot;
+	/* a second "process" map is not walked: the first one's keys stand */
+	if (e->child >= 0 && !v->at[e->slot].len)
+		*child = e->child;
+	else if (e->child >= 0)
+		*slot = -1;
+}
+
+static inline void note(struct fp_view *v, int slot, size_t off, size_t len)
 {
 	if (slot >= 0 && !v->at[slot].len) {
 		v->at[slot].off = (uint32_t)off;
@@ -167,14 +242,6 @@ static int skip(const uint8_t *data, size_t len, size_t *off, int depth)
 	size_t o = *off, h;
 	int d = 0;
 
-	/* most values are scalars: no stack for them */
-	if (o < len && !is_container(data[o])) {
-		h = header(data + o, len - o, &payload, &items);
-		if (!h || payload > len - o - h)
-			return -EBADMSG;
-		*off = o + h + payload;
-		return 0;
-	}
 	left[0] = 1;
 	while (d >= 0) {
 		if (!left[d]) {
@@ -201,46 +268,103 @@ static int skip(const uint8_t *data, size_t len, size_t *off, int depth)
 	return 0;
 }
 
+/* Step over a value: the scalars whose size the first byte says here, the rest in skip(). */
+static inline int step(const uint8_t *data, size_t len, size_t *off, int depth)
+{
+	size_t o = *off;
+	uint8_t c = data[o];
+	uint32_t n;
+
+	if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+		*off = o + 1;
+		return 0;
+	}
+	if (c >= 0xa0 && c <= 0xbf) {
+		n = c & 0x1fu;
+		if (n > len - o - 1)
+			return -EBADMSG;
+		*off = o + 1 + n;
+		return 0;
+	}
+	if (c >= 0xca && c <= 0xd3) {
+		/* float32/64, uint8..64, int8..64: 1 + 4, 8, 1, 2, 4, 8, 1, 2, 4, 8 bytes */
+		static const uint8_t size[10] = { 5, 9, 2, 3, 5, 9, 2, 3, 5, 9 };
+
+		n = size[c - 0xca];
+		if (n > len - o)
+			return -EBADMSG;
+		*off = o + n;
+		return 0;
+	}
+	return skip(data, len, off, depth);
+}
+
 /* The entries of the map at *off (owner 0 root, 1 body, 2 process, 3 parent), which sits
- * depth levels below the document (the root is 0): keys the field table reads are noted, the maps it reads
- * into are walked the same way, everything else is skipped whole. */
-static int walk_map(struct fp_view *v, size_t *off, int owner, int depth)
+ * depth levels below the document (the root is 0): keys the field table reads are noted,
+ * the maps it reads into are walked the same way, everything else is stepped over. tail
+ * (root only) gets where the root's children start. */
+static int walk_map(struct fp_view *v, size_t *off, int owner, int depth, struct vigil_msgpack_tail *tail)
 {
 	const uint8_t *data = v->data, *k;
-	uint64_t payload, items, i;
+	const size_t len = v->len;
+	uint64_t payload, items, kitems, i;
 	size_t o = *off, h, start;
-	uint32_t kn = 0;
+	uint32_t kn;
 	int slot, child, err;
+	uint8_t c;
 
-	h = header(data + o, v->len - o, &payload, &items);
+	h = header(data + o, len - o, &payload, &items);
 	if (!h || !is_map(data[o]))
 		return -EBADMSG;
 	o += h;
-	if (depth == VIEW_MAX_DEPTH || items > v->len - o)
+	if (depth == VIEW_MAX_DEPTH || items > len - o)
 		return -EBADMSG;
 	for (i = 0; i < items; i += 2) {
-		/* the key */
-		if (o >= v->len)
+		/* the key: nearly always a fixstr */
+		if (o >= len)
 			return -EBADMSG;
-		k = key_str(data + o, v->len - o, &kn);
-		err = skip(data, v->len, &o, depth + 1);
-		if (err)
-			return err;
-		slot = child = -1;
-		if (owner == 0 && !i && (!k || !kn))
+		if (tail)
+			tail->start[tail->items++ % VIGIL_MSGPACK_TAIL] = o;
+		c = data[o];
+		k = NULL;
+		kn = 0;
+		if (c >= 0xa0 && c <= 0xbf) {
+			kn = c & 0x1fu;
+			h = 1;
+		} else if (c >= 0xd9 && c <= 0xdb) {
+			/* its own payload and count: items is this map's */
+			h = header(data + o, len - o, &payload, &kitems);
+			if (!h)
+				return -EBADMSG;
+			kn = (uint32_t)payload;
+		}
+		if (kn) {
+			if (kn > len - o - h)
+				return -EBADMSG;
+			k = data + o + h;
+			o += h + kn;
+		} else {
+			err = step(data, len, &o, depth + 1);
+			if (err)
+				return err;
+		}
+		if (owner == 0 && !i && !kn)
 			return -EBADMSG;	/* the root's first key names the event */
-		if (k)
+		slot = child = -1;
+		if (kn)
 			classify(v, owner, i, k, kn, &slot, &child);
 		/* the value */
-		start = o;
-		if (o >= v->len)
+		if (o >= len)
 			return -EBADMSG;
+		if (tail)
+			tail->start[tail->items++ % VIGIL_MSGPACK_TAIL] = o;
+		start = o;
 		if (slot == VK_BODY_MAP && !is_map(data[o]))
 			return -EBADMSG;	/* ... and its value is the body map */
 		if (child >= 0 && is_map(data[o]))
-			err = walk_map(v, &o, child, depth + 1);
+			err = walk_map(v, &o, child, depth + 1, NULL);
 		else
-			err = skip(data, v->len, &o, depth + 1);
+			err = step(data, len, &o, depth + 1);
 		if (err)
 			return err;
 		note(v, slot, start, o - start);
@@ -249,15 +373,19 @@ static int walk_map(struct fp_view *v, size_t *off, int owner, int depth)
 	return 0;
 }
 
-int view_build(struct fp_view *v, const uint8_t *data, size_t len)
+int view_build(struct fp_view *v, const uint8_t *data, size_t len, struct vigil_msgpack_tail *tail)
 {
 	size_t off = 0;
 
 	memset(v, 0, offsetof(struct fp_view, obj));
 	v->data = data;
 	v->len = len;
-	if (!len || walk_map(v, &off, 0, 0) || off != len || !v->type_len)
+	if (tail)
+		memset(tail, 0, sizeof(*tail));
+	if (!len || walk_map(v, &off, 0, 0, tail) || off != len || !v->type_len)
 		return -EBADMSG;
+	if (tail)
+		tail->len = len;
 	return 0;
 }
 
