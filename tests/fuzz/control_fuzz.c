@@ -91,6 +91,12 @@ void __wrap_sensor_keep_pins(struct sensor *s)
 	check(s != NULL, "keep_pins: no sensor");
 }
 
+uint64_t __wrap_sensor_memlock(const struct sensor *s)
+{
+	check(s != NULL, "memlock: no sensor");
+	return 4096;	/* a fake sensor has no BPF object to read it from */
+}
+
 void __wrap_sensor_free(struct sensor *s)
 {
 	free(s);

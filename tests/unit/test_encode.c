@@ -439,7 +439,7 @@ static void test_event_type_parse_rejects_unknown(void **ctx)
 {
 	enum vigil_event_type t = VIGIL_EVENT_EXEC;
 
-	assert_int_equal(vigil_event_type_parse("process_throttle", &t), -EINVAL);
+	assert_int_equal(vigil_event_type_parse("process_fuzzy_future", &t), -EINVAL);
 	assert_int_equal(vigil_event_type_parse("", &t), -EINVAL);
 	assert_int_equal(vigil_event_type_parse(NULL, &t), -EINVAL);
 	assert_int_equal(t, VIGIL_EVENT_EXEC);
@@ -1567,12 +1567,12 @@ static void test_decode_accepts_unknown_event_key(void **ctx)
 
 	mp_init(&m);
 	msgpack_pack_map(&m.pk, 1);
-	mp_str(&m, "process_throttle");
+	mp_str(&m, "process_fuzzy_future");
 	msgpack_pack_map(&m.pk, 0);
 	msg = vigil_msg__decode(m.sb.data, m.sb.size);
 	assert_non_null(msg);
 	assert_int_equal(vigil_msg__type(msg), 0);
-	assert_string_equal(vigil_msg__type_key(msg), "process_throttle");
+	assert_string_equal(vigil_msg__type_key(msg), "process_fuzzy_future");
 	vigil_msg__free(msg);
 	msgpack_sbuffer_destroy(&m.sb);
 }
@@ -2056,7 +2056,7 @@ static void test_compact_unknown_event_type(void **ctx)
 
 	mp_init(&m);
 	msgpack_pack_map(&m.pk, 2);
-	mp_str(&m, "process_throttle");
+	mp_str(&m, "process_fuzzy_future");
 	msgpack_pack_map(&m.pk, 1);
 	mp_str(&m, "process");
 	msgpack_pack_map(&m.pk, 1);
@@ -2066,7 +2066,7 @@ static void test_compact_unknown_event_type(void **ctx)
 	mp_str(&m, "my node");
 	s->msg = decode_or_fail(&m);
 	assert_int_equal(vigil_msg__to_compact(s->msg, NULL, &s->out), 0);
-	assert_string_equal(s->out.data, "❓ process_throttle \"my node\" /bin/sh");
+	assert_string_equal(s->out.data, "❓ process_fuzzy_future \"my node\" /bin/sh");
 }
 
 static void test_compact_rejects_exec_without_process(void **ctx)
