@@ -153,17 +153,21 @@ class Bpftrace:
         self.out = os.path.join(self.dir, "out")
 
     def __enter__(self):
-        self.proc = subprocess.Popen(["bpftrace", "-o", self.out, "-e", BPFTRACE], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
+        # line-buffered standard output into the file: with -o, bpftrace holds its output in a
+        # block buffer, so "ready" would not show on a quiet machine until 4 KiB had followed it
+        with open(self.out, "w") as out:
+            self.proc = subprocess.Popen(["bpftrace", "-B", "line", "-e", BPFTRACE], stdout=out,
+                                         stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("bpftrace exited: " + self.proc.stderr.read())
-            if os.path.exists(self.out):
-                with open(self.out) as f:
-                    if "ready" in f.read(4096):
-                        return self
+            with open(self.out) as f:
+                if "ready" in f.read(4096):
+                    return self
             time.sleep(0.2)
+        self.proc.kill()
+        self.proc.wait()
         raise RuntimeError("bpftrace did not attach")
 
     def __exit__(self, *exc):
