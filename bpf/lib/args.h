@@ -386,6 +386,47 @@ static __always_inline __u32 capture_bytes(struct generic_scratch *s, void *ctx,
 	return (n - 1) & ARG_LEN_MASK;
 }
 
+/* A dentry's path, walked up to the caller's root mount. */
+static __always_inline __u32 capture_dentry(struct generic_scratch *s, __u32 o, __u32 slot, struct dentry *d)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct path p = {.dentry = d, .mnt = BPF_CORE_READ(task, fs, root.mnt)};
+
+	return capture_path(s, o, slot, &p, BPF_CORE_READ(d, d_inode), 0);
+}
+
+/* A sock (or a socket's): its tuple, kept for TrackSock, and its owner if it is tracked. */
+static __always_inline __u32 capture_sock_arg(struct generic_scratch *s, __u32 o, __u32 slot, struct sock *sk)
+{
+	__u32 used;
+
+	s->sk[slot & ARG_SLOT_MASK] = (__u64)sk;
+	used = capture_sock(s, o, sk);
+	sock_owner_apply(s, (__u64)sk);	/* a tracked sock reports its owner */
+	return used;
+}
+
+static __always_inline __u64 read_caps(__u64 ptr)
+{
+	__u64 caps = 0;
+
+	bpf_probe_read_kernel(&caps, sizeof(caps), (void *)ptr);
+	return caps;
+}
+
+/* Whether the data area still holds the largest fixed form at o; if not, the argument is
+ * flagged truncated with nothing captured. */
+static __always_inline bool arg_has_room(struct generic_scratch *s, const volatile struct vg_arg_spec *a,
+					 __u32 slot, __u32 o)
+{
+	_Static_assert(sizeof(struct vg_kobj) <= sizeof(struct vg_sockaddr), "the largest fixed form");
+	if (a->class == VG_CLASS_INT || o <= DATA_OFF_LIMIT - sizeof(struct vg_sockaddr))
+		return true;
+	s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;	/* data area full */
+	s->rec.arg_len[slot] = 0;
+	return false;
+}
+
 /* Capture argument `slot` at *off; advance *off. */
 static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __u32 slot, __u32 *off)
 {
@@ -394,12 +435,8 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 	__u32 o = *off, used = 0;
 
 	s->rec.arg_off[slot] = o;
-	_Static_assert(sizeof(struct vg_kobj) <= sizeof(struct vg_sockaddr), "the largest fixed form");
-	if (a->class != VG_CLASS_INT && o > DATA_OFF_LIMIT - sizeof(struct vg_sockaddr)) {
-		s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;	/* data area full */
-		s->rec.arg_len[slot] = 0;
+	if (!arg_has_room(s, a, slot, o))
 		return;
-	}
 	switch (a->type) {
 	case VG_ARG_STRING:
 	case VG_ARG_FILENAME:
@@ -432,25 +469,17 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 	case VG_ARG_PATH:
 		used = capture_path(s, o, slot, (struct path *)raw, BPF_CORE_READ((struct path *)raw, dentry, d_inode), 0);
 		break;
-	case VG_ARG_DENTRY: {
-		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-		struct path p = {.dentry = (struct dentry *)raw, .mnt = BPF_CORE_READ(task, fs, root.mnt)};
-
-		used = capture_path(s, o, slot, &p, BPF_CORE_READ((struct dentry *)raw, d_inode), 0);
+	case VG_ARG_DENTRY:
+		used = capture_dentry(s, o, slot, (struct dentry *)raw);
 		break;
-	}
 	case VG_ARG_LINUX_BINPRM:
 		used = capture_file(s, o, slot, BPF_CORE_READ((struct linux_binprm *)raw, file));
 		break;
 	case VG_ARG_SOCK:
-	case VG_ARG_SOCKET: {
-		struct sock *sk = a->type == VG_ARG_SOCK ? (struct sock *)raw : BPF_CORE_READ((struct socket *)raw, sk);
-
-		s->sk[slot & ARG_SLOT_MASK] = (__u64)sk;
-		used = capture_sock(s, o, sk);
-		sock_owner_apply(s, (__u64)sk);	/* a tracked sock reports its owner */
+	case VG_ARG_SOCKET:
+		used = capture_sock_arg(s, o, slot, a->type == VG_ARG_SOCK ? (struct sock *)raw :
+						    BPF_CORE_READ((struct socket *)raw, sk));
 		break;
-	}
 	case VG_ARG_SKB:
 		used = capture_skb(s, o, slot, (struct sk_buff *)raw);
 		break;
@@ -465,12 +494,9 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 	case VG_ARG_CAP_INHERITABLE:
 	case VG_ARG_CAP_PERMITTED:
 	case VG_ARG_CAP_EFFECTIVE:
-		if (a->nsteps || (!a->user && cfg.fetch != VG_FETCH_TRACEPOINT)) {
-			__u64 caps = 0;
-
-			bpf_probe_read_kernel(&caps, sizeof(caps), (void *)raw);
-			s->rec.arg_int[slot] = caps;
-		}
+		/* a pointer to the kernel_cap_t, except a tracepoint's own field (the value) */
+		if (a->nsteps || (!a->user && cfg.fetch != VG_FETCH_TRACEPOINT))
+			s->rec.arg_int[slot] = read_caps(raw);
 		break;
 	default:
 		s->rec.arg_int[slot] = sign_extend(raw, a->type);

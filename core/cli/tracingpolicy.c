@@ -316,7 +316,8 @@ static int scope_option(int c, struct tp_opts *o)
 	return 0;
 }
 
-int cmd_tracingpolicy(int argc, char **argv)
+/* The options after the subcommand (argv[1]); -1 when the command goes on, else its exit code. */
+static int tp_options(int argc, char **argv, struct tp_opts *o)
 {
 	static const struct option options[] = {
 		{"mode", required_argument, NULL, 'm'},
@@ -329,12 +330,46 @@ int cmd_tracingpolicy(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	int c;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "m:o:c:t:n:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (strcmp(optarg, "enforce") && strcmp(optarg, "monitor"))
+				return cli_bad_value("tracingpolicy", "mode", optarg);
+			o->mode = optarg;
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
+				return cli_bad_value("tracingpolicy", "output", optarg);
+			o->json = !strcmp(optarg, "json");
+			break;
+		case 'c': o->control = optarg; break;
+		case 't':
+			if (vigil_parse_long(optarg, 0, 10L * 365 * 86400, &o->ttl))
+				return cli_bad_value("tracingpolicy", "ttl", optarg);
+			break;
+		case 'D':
+		case 'n':
+			if (scope_option(c, o))
+				return 2;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	return -1;
+}
+
+int cmd_tracingpolicy(int argc, char **argv)
+{
 	struct tp_opts o = {.control = VIGIL_BUS_DEFAULT_CONTROL, .ttl = -1};
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	const char *sub;
 	size_t i;
-	int c, rc;
+	int rc;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -345,33 +380,9 @@ int cmd_tracingpolicy(int argc, char **argv)
 		return cli_tp_generate(argc - 1, argv + 1);
 	if (!strcmp(sub, "modify"))
 		return cli_tp_modify(argc - 1, argv + 1);
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "m:o:c:t:n:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (strcmp(optarg, "enforce") && strcmp(optarg, "monitor"))
-				return cli_bad_value("tracingpolicy", "mode", optarg);
-			o.mode = optarg;
-			break;
-		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
-				return cli_bad_value("tracingpolicy", "output", optarg);
-			o.json = !strcmp(optarg, "json");
-			break;
-		case 'c': o.control = optarg; break;
-		case 't':
-			if (vigil_parse_long(optarg, 0, 10L * 365 * 86400, &o.ttl))
-				return cli_bad_value("tracingpolicy", "ttl", optarg);
-			break;
-		case 'D':
-		case 'n':
-			if (scope_option(c, &o))
-				return 2;
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
+	rc = tp_options(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
 	for (i = 0; i < VIGIL_ARRAY_SIZE(subcommands); i++)
 		if (!strcmp(sub, subcommands[i].name))
 			break;
