@@ -13,6 +13,7 @@
 #include "events/events.h"
 #include "pcache/pcache.h"
 #include "process.h"
+#include "records.h"
 
 #define B2W 1000000000000LL
 
@@ -41,36 +42,6 @@ static int teardown(void **state)
 	vigil_pcache__free(f->cache);
 	free(f);
 	return 0;
-}
-
-/* An exec record of `binary` run in `cwd` with NUL-separated `args` (argv[0] included). */
-static size_t make_exec(struct vigil_exec_record *r, uint32_t pid, uint64_t ktime, const char *binary,
-			const char *cwd, const char *args, size_t args_len, uint32_t kflags)
-{
-	size_t off = 0;
-
-	memset(r, 0, sizeof(*r));
-	r->hdr.op = VIGIL_OP_EXEC;
-	r->hdr.ktime = ktime;
-	r->proc_ktime = ktime;
-	r->pid = r->tid = pid;
-	r->ppid = 1;
-	r->pktime = 10;
-	r->flags = kflags;
-	r->auid = 1000;
-	r->creds.uid = 1000;
-	r->cap_effective = 1ULL << 21;
-	r->binary_len = (uint16_t)strlen(binary);
-	memcpy(r->data, binary, r->binary_len);
-	off += r->binary_len;
-	r->cwd_len = (uint16_t)strlen(cwd);
-	memcpy(r->data + off, cwd, r->cwd_len);
-	off += r->cwd_len;
-	r->args_len = (uint16_t)args_len;
-	memcpy(r->data + off, args, args_len);
-	off += args_len;
-	r->hdr.size = (uint32_t)(offsetof(struct vigil_exec_record, data) + off);
-	return r->hdr.size;
 }
 
 static void test_exec_record_becomes_exec_event_with_process(void **state)

@@ -1,0 +1,224 @@
+/* test_agent.c - unit tests for the agent's record path (core/agent/agent.c agent_on_record,
+ * sinks.c agent_dispatch) without BPF: the ring buffer callback fed by hand. The agent is the
+ * smallest one the path needs, as tests/fuzz/control_fuzz.c builds it: a zeroed struct
+ * vigil_agent with a real process cache, decoder, metrics and a real publisher on an ipc://
+ * socket in a private directory, read back by a real subscriber.
+ *
+ * Malformed records (empty, shorter than a header, truncated, oversized, unknown op, lengths
+ * past the end, a policy record of a hook nobody knows) must each be counted by the decoder,
+ * reach no sink and leave the callback returning 0 (the ring buffer goes on); a well-formed
+ * exec record must reach the bus whole. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/agent_internal.h"
+#include "generic.h"
+#include "records.h"
+
+struct fixture {
+	char dir[64], url[128];
+	struct vigil_agent *a;
+	struct vigil_sub *sub;
+};
+
+static int setup(void **state)
+{
+	struct vigil_pcache_opts co = {.sz = sizeof(co), .node_name = "unit"};
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct vigil_agent *a;
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vigil-agent-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->url, sizeof(f->url), "ipc://%s/events.sock", f->dir);
+	f->a = a = calloc(1, sizeof(*a));
+	if (!a)
+		return -1;
+	snprintf(a->node_name, sizeof(a->node_name), "unit");
+	pthread_mutex_init(&a->pipe_lock, NULL);
+	pthread_mutex_init(&a->snap_lock, NULL);
+	pthread_mutex_init(&a->lists_lock, NULL);
+	pthread_mutex_init(&a->scopes_lock, NULL);
+	a->cache = vigil_pcache__new(&co);
+	a->decoder = a->cache ? vigil_decoder__new(a->cache, 0, "/nonexistent") : NULL;
+	a->metrics = vigil_metrics__new(NULL);
+	a->pub = vigil_pub__open(f->url, 0600);
+	f->sub = vigil_sub__open(f->url, 500);
+	*state = f;
+	return a->decoder && a->metrics && a->pub && f->sub ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_agent *a = f->a;
+
+	if (f->sub)
+		vigil_sub__close(f->sub);
+	vigil_pub__close(a->pub);
+	vigil_metrics__free(a->metrics);
+	vigil_decoder__free(a->decoder);
+	vigil_pcache__free(a->cache);
+	vigil_buf_free(&a->msgpack);
+	vigil_buf_free(&a->line);
+	vigil_buf_free(&a->environ);
+	pthread_mutex_destroy(&a->pipe_lock);
+	pthread_mutex_destroy(&a->snap_lock);
+	pthread_mutex_destroy(&a->lists_lock);
+	pthread_mutex_destroy(&a->scopes_lock);
+	free(a);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Unstamped probes until the subscription is through (nanomsg connects lazily): after this
+ * the subscriber receives what the agent publishes. */
+static void subscribe(struct fixture *f)
+{
+	static const char empty_map[] = "\x80";
+	void *data;
+	int i, r = -ETIMEDOUT;
+
+	for (i = 0; i < 100 && r <= 0; i++) {
+		assert_int_equal(vigil_pub__send(f->a->pub, empty_map, 1), 0);
+		r = vigil_sub__recv(f->sub, &data);
+		if (r > 0)
+			vigil_bus_msg_free(data);
+	}
+	assert_true(r > 0);
+	/* drain the probes that were still in flight */
+	while (vigil_sub__wait(f->sub, 50) == 1 && vigil_sub__recv(f->sub, &data) > 0)
+		vigil_bus_msg_free(data);
+}
+
+static void feed(struct fixture *f, const void *rec, size_t size)
+{
+	/* the ring buffer callback's contract: 0 whatever the record, or the reader stops */
+	assert_int_equal(agent_on_record(f->a, (void *)rec, size), 0);
+}
+
+static void test_malformed_records_are_counted_and_reach_no_sink(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_agent *a = f->a;
+	struct vigil_exec_record *big = calloc(1, sizeof(*big) + 64);
+	struct vigil_exec_record rec;
+	struct vigil_clone_record clone = {.hdr = {.op = VIGIL_OP_CLONE, .size = sizeof(clone)}};
+	struct vigil_exit_record ex = {.hdr = {.op = VIGIL_OP_EXIT, .size = sizeof(ex) - 1}};
+	struct vg_generic_record *gen = calloc(1, sizeof(*gen));
+	struct vigil_decoder_stats st;
+	size_t n;
+
+	assert_non_null(big);
+	assert_non_null(gen);
+	subscribe(f);
+	/* zero bytes, then fewer bytes than a header */
+	feed(f, &clone, 0);
+	feed(f, &clone, 3);
+	/* the header says more than arrived: a record cut short */
+	feed(f, &clone, sizeof(clone) - 1);
+	/* a clone or exit of the wrong size, its header agreeing */
+	clone.hdr.size = sizeof(clone) - 4;
+	feed(f, &clone, sizeof(clone) - 4);
+	feed(f, &ex, sizeof(ex) - 1);
+	/* an op nobody defines */
+	clone.hdr.size = sizeof(clone);
+	clone.hdr.op = 0xee;
+	feed(f, &clone, sizeof(clone));
+	/* an exec larger than the largest the kernel side writes */
+	make_exec(big, 50, 6000, "/bin/x", "/", "x", 1, VIGIL_KF_EXECVE);
+	big->hdr.size = (uint32_t)(sizeof(*big) + 64);
+	feed(f, big, sizeof(*big) + 64);
+	/* an exec whose strings claim more bytes than the record holds */
+	n = make_exec(&rec, 51, 6001, "/bin/x", "/", "x", 1, VIGIL_KF_EXECVE);
+	rec.binary_len = 60000;
+	feed(f, &rec, n);
+	/* a policy record with too many arguments */
+	gen->hdr.op = VIGIL_OP_GENERIC;
+	gen->hdr.size = (uint32_t)offsetof(struct vg_generic_record, data);
+	gen->nargs = VG_MAX_ARGS + 1;
+	feed(f, gen, gen->hdr.size);
+
+	vigil_decoder__stats(a->decoder, &st);
+	assert_int_equal(st.records, 9);
+	assert_int_equal(st.bad_records, 9);
+	assert_int_equal(st.dropped[VIGIL_DROPPED_BAD_RECORD], 9);
+
+	/* a well-formed policy record of a hook this agent does not know: dropped by reason */
+	gen->nargs = 0;
+	gen->hook_id = 12345;
+	feed(f, gen, gen->hdr.size);
+	vigil_decoder__stats(a->decoder, &st);
+	assert_int_equal(st.records, 10);
+	assert_int_equal(st.bad_records, 9);
+	assert_int_equal(st.unknown_hook, 1);
+	assert_int_equal(st.dropped[VIGIL_DROPPED_UNKNOWN_HOOK], 1);
+
+	/* none of them became an event: no sink saw anything, the bus has no number given */
+	assert_int_equal(a->counters.events_exec + a->counters.events_exit + a->counters.events_policy, 0);
+	assert_int_equal(a->counters.encode_errors, 0);
+	assert_int_equal(vigil_pub__last_seq(a->pub), 0);
+	assert_int_equal(vigil_sub__wait(f->sub, 100), 0);
+	free(gen);
+	free(big);
+}
+
+static void test_exec_record_reaches_the_bus(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_agent *a = f->a;
+	static const char args[] = "/usr/bin/true\0--unit-marker";
+	struct vigil_exec_record rec;
+	struct vigil_buf json = {0};
+	struct vigil_msg *m;
+	size_t n = make_exec(&rec, 4711, 7000, "/usr/bin/true", "/tmp", args, sizeof(args), VIGIL_KF_EXECVE);
+	void *data;
+	int len;
+
+	subscribe(f);
+	feed(f, &rec, n);
+	assert_int_equal(a->counters.events_exec, 1);
+	assert_int_equal(a->counters.encode_errors, 0);
+	assert_int_equal(vigil_pub__last_seq(a->pub), 1);
+
+	len = vigil_sub__recv(f->sub, &data);
+	assert_true(len > 0);
+	m = vigil_msg__decode(data, (size_t)len);
+	assert_non_null(m);
+	assert_int_equal(vigil_msg__to_json(m, &json), 0);
+	assert_non_null(strstr(json.data, "\"process_exec\""));
+	assert_non_null(strstr(json.data, "\"binary\":\"/usr/bin/true\""));
+	assert_non_null(strstr(json.data, "--unit-marker"));
+	assert_non_null(strstr(json.data, "\"pid\":4711"));
+	vigil_msg__free(m);
+	vigil_bus_msg_free(data);
+	vigil_buf_free(&json);
+
+	/* the same exec again: the decoder drops it as a duplicate, nothing more is sent */
+	feed(f, &rec, n);
+	assert_int_equal(a->counters.events_exec, 1);
+	assert_int_equal(vigil_pub__last_seq(a->pub), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_malformed_records_are_counted_and_reach_no_sink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_record_reaches_the_bus, setup, teardown),
+	};
+
+	vigil_set_print(NULL);	/* the bus's and decoder's warnings are expected here */
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
