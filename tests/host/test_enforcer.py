@@ -64,15 +64,8 @@ class Enforcer(unittest.TestCase):
             "signal.yaml": killer("kill-dups", cls.shell, "argSig: 9\n"),
             "error.yaml": killer("deny-dups", cls.shell, "argError: -1\nargSig: 9\n"),
         }
-        cls.added = {}
         with vh.Agent() as agent:
-            for name, text in files.items():
-                path = os.path.join(cls.tmp, name)
-                with open(path, "w") as f:
-                    f.write(text)
-                cls.added[name] = subprocess.run(
-                    [vh.VIGIL, "tracingpolicy", "add", path, "--control", agent.control],
-                    capture_output=True, text=True)
+            cls.added = agent.add_policy_files(cls.tmp, files)
             cls.enforced = subprocess.run([cls.shell, "-c", "exec 3>&1; echo after"], capture_output=True, text=True)
             cls.other = subprocess.run([BASH, "-c", "exec 3>&1; echo after"], capture_output=True, text=True)
             cls.events = agent.events(settle=1.0)

@@ -70,15 +70,8 @@ class GeneratedLists(unittest.TestCase):
                 - call: "list:ksys"
                 """),
         }
-        cls.added = {}
         with vh.Agent() as agent:
-            for name, text in files.items():
-                path = os.path.join(cls.tmp, name)
-                with open(path, "w") as f:
-                    f.write(text)
-                cls.added[name] = subprocess.run(
-                    [vh.VIGIL, "tracingpolicy", "add", path, "--control", agent.control],
-                    capture_output=True, text=True)
+            cls.added = agent.add_policy_files(cls.tmp, files)
             cls.status = agent.status()
             cls.fd_path = os.path.join(cls.tmp, "watched.out")
             cls.watched_rc = subprocess.run([cls.watched, cls.fd_path]).returncode

@@ -67,15 +67,8 @@ class Usdt(unittest.TestCase):
                     argValue: 32
                 """),
         }
-        cls.added = {}
         with vh.Agent() as agent:
-            for name, text in files.items():
-                path = os.path.join(cls.tmp, name)
-                with open(path, "w") as f:
-                    f.write(text)
-                cls.added[name] = subprocess.run(
-                    [vh.VIGIL, "tracingpolicy", "add", path, "--control", agent.control],
-                    capture_output=True, text=True)
+            cls.added = agent.add_policy_files(cls.tmp, files)
             cls.status = agent.status()
             cls.watched_rc = subprocess.run([cls.watched, "4"]).returncode   # values 40..43
             cls.killed_rc = subprocess.run([cls.killed, "1"]).returncode

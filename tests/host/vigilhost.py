@@ -137,6 +137,18 @@ class Agent:
                 self.proc.wait()
         return self.proc.returncode
 
+    def add_policy_files(self, directory, files):
+        """Write each {name: yaml text} into directory and `vigil tracingpolicy add` it:
+        {name: CompletedProcess}, so a test can assert on each refusal or success."""
+        added = {}
+        for name, text in files.items():
+            path = os.path.join(directory, name)
+            with open(path, "w") as f:
+                f.write(text)
+            added[name] = subprocess.run([VIGIL, "tracingpolicy", "add", path, "--control", self.control],
+                                         capture_output=True, text=True)
+        return added
+
     def events(self, fmt="json", settle=0.5):
         """Stop the subscriber for fmt after a settle delay; return its output."""
         time.sleep(settle)
