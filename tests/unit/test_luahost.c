@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1230,11 +1231,30 @@ static pid_t sleeper(uint64_t *ktime)
 	return pid;
 }
 
+/* pidfd_open is 5.3's; valgrind 3.19 answers ENOSYS for it. There kill() has nothing to
+ * signal through and this test would wait for a child that is never killed. */
+static void skip_without_pidfd_open(void)
+{
+	int fd = (int)syscall(434 /* SYS_pidfd_open */, getpid(), 0);
+
+	if (fd >= 0) {
+		close(fd);
+		return;
+	}
+	if (errno == ENOSYS) {
+		print_message("skipped: pidfd_open(2) answers ENOSYS here (valgrind 3.19 does not emulate it)\n");
+		skip();
+	}
+}
+
 static void test_kill_through_a_pidfd_signals_the_incarnation_it_names(void **ctx)
 {
 	struct state *s = *ctx;
 	uint64_t kt;
-	pid_t pid = sleeper(&kt);
+	pid_t pid;
+
+	skip_without_pidfd_open();
+	pid = sleeper(&kt);
 	struct vigil_process *p = add_proc(s, (uint32_t)pid, 0, "/tmp/xmrig", 0);
 	int status;
 
@@ -1257,7 +1277,10 @@ static void test_kill_of_a_reused_pid_is_refused_with_esrch(void **ctx)
 {
 	struct state *s = *ctx;
 	uint64_t kt;
-	pid_t pid = sleeper(&kt);
+	pid_t pid;
+
+	skip_without_pidfd_open();
+	pid = sleeper(&kt);
 	struct vigil_process *p = add_proc(s, (uint32_t)pid, 0, "/tmp/xmrig", 0);
 	int status;
 
