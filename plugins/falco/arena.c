@@ -44,7 +44,17 @@ out:
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = n + 1 ? arena_alloc(a, n + 1) : NULL;
+	struct arena_block *b = a->head;
+	size_t need = (n + 8) & ~(size_t)7;
+	char *p;
+
+	/* the common case without a call: room in the current block */
+	if (b && need > n && b->size - b->used >= need) {
+		p = (char *)b->data + b->used;
+		b->used += need;
+	} else {
+		p = n + 1 ? arena_alloc(a, n + 1) : NULL;
+	}
 
 	if (p) {
 		memcpy(p, s, n);

@@ -65,6 +65,13 @@ struct view_span {
 	uint32_t off, len;		/* the value's bytes in the event; len 0: absent */
 };
 
+/* Where the containers of an event's body are (view_scan notes the first VIEW_CONTS). */
+#define VIEW_CONTS 32
+struct view_conts {
+	uint32_t n;
+	struct view_span at[VIEW_CONTS];	/* in the order they start; len 0: not closed */
+};
+
 struct fp_view {
 	const uint8_t *data;		/* the event's bytes (the slot's or the lookup's copy) */
 	size_t len;
@@ -73,24 +80,51 @@ struct fp_view {
 	uint64_t have;			/* obj[k] is unpacked */
 	uint64_t zoned;			/* ... into the state's zone, in generation zone_gen */
 	uint64_t zone_gen;
-	msgpack_object obj[VK_N];	/* last: view_build clears what is before it */
+	bool indexed;			/* the body's keys are in at[] (view_index) */
+	uint32_t cont_cursor;		/* view_index's place in conts */
+	msgpack_object obj[VK_N];	/* view_scan clears what is before it */
+	struct view_conts conts;	/* view_scan sets conts.n, the rest as it goes */
 };
 
 /* Bytes past the end of an event that view_build may read (and ignores): key names are
  * compared a word at a time. Buffers handed to it are allocated this much longer. */
 #define VIEW_PAD 8
-/* Validate data (as vigil_msg__decode would) and index it. 0 or -EBADMSG. data must stay
- * put while the view is used, with VIEW_PAD readable bytes after len. tail, when not NULL, gets where the root's last children
- * start (as vigil_msgpack_scan_tail notes them: the bus reads its stamp there). */
+/* Validate data (as vigil_msg__decode would) and note the root's keys (the event type, time,
+ * node, where the body is): what next_batch needs. 0 or -EBADMSG. data must stay put while
+ * the view is used, with VIEW_PAD readable bytes after len. tail, when not NULL, gets where
+ * the root's last children start (as vigil_msgpack_scan_tail notes them: the bus reads its
+ * stamp there). */
+int view_scan(struct fp_view *v, const uint8_t *data, size_t len, struct vigil_msgpack_tail *tail);
+/* Find the body's keys the fields read (once; view_get does it at the first body key, so
+ * events no rule looks into never pay for it). 0 or -EBADMSG. */
+int view_index(struct fp_view *v);
+/* view_scan and view_index. */
 int view_build(struct fp_view *v, const uint8_t *data, size_t len, struct vigil_msgpack_tail *tail);
 /* Once per process, before the first view_build (fp_state__new calls it). */
 void view_init(void);
 struct fp_state;
 /* The value at key, unpacked once per event; NULL when absent (or *err = -ENOMEM). */
 const msgpack_object *view_get(struct fp_state *st, struct fp_view *v, int key, int *err);
+/* The string at key, without unpacking it: false when absent or not a string. */
+bool view_str(struct fp_view *v, int key, const char **s, uint32_t *n);
 /* The key a field table path names ("process.pid", "/time"), or -1. */
 int view_key_of(const char *path);
 bool view_type_is(const struct fp_view *v, const char *key);
+
+/* ---- event time (evtime.c) ---- */
+
+#define EVTIME_MINUTE 16		/* "YYYY-MM-DDTHH:MM" */
+
+/* The minute the last events fell in, converted. */
+struct evtime_cache {
+	char minute[EVTIME_MINUTE];
+	uint64_t base_ns;		/* ns since the epoch at minute:00 */
+	bool valid;
+};
+
+/* vigil_parse_time, with what the last call's minute needed remembered: same acceptance,
+ * same value. 0 or -EINVAL. */
+int evtime_parse(struct evtime_cache *c, const char *s, size_t n, uint64_t *wall_ns);
 
 /* ---- the bus (source.c) ---- */
 
@@ -176,6 +210,7 @@ struct fp_state {
 	struct fp_counters cnt;
 	struct fp_source *src;		/* the open source whose batch extraction looks into */
 	struct lookup lookup;
+	struct evtime_cache evtime;	/* next_batch's event times */
 	struct fp_view *cur;		/* the event fp_extract__begin resolved */
 	uint64_t event_gen;		/* bumped whenever begin resolves another event */
 	struct fp_result results[FP_FIELDS_MAX];		/* fields without an index, by id */

@@ -67,11 +67,19 @@ static void get_type_key(struct fx *x, const struct fp_field *f)
 	fx_str(x, (const char *)x->v->data + x->v->type_off, x->v->type_len);
 }
 
-/* Any scalar as text; absent and null are absent. */
+/* Any scalar as text; absent and null are absent. Strings, nearly all of them, are taken
+ * from the event's bytes as they are. */
 static void get_text(struct fx *x, const struct fp_field *f)
 {
-	const msgpack_object *o = find(x, f);
+	const msgpack_object *o;
+	const char *s;
+	uint32_t n;
 
+	if (view_str(x->v, field_keys[f - fp_fields], &s, &n)) {
+		fx_str(x, s, n);
+		return;
+	}
+	o = find(x, f);
 	if (o)
 		fx_text(x, o);
 }

@@ -145,8 +145,9 @@ static int take(struct fp_state *st, struct fp_source *src, const void *data, si
 		s->cap = need;
 	}
 	memcpy(s->ev.buf + st->headroom, data, len);
-	/* one walk validates and indexes the event and finds the bus's stamp for the gap count */
-	if (view_build(&s->view, s->ev.buf + st->headroom, len, &tail)) {
+	/* one walk validates the event, notes its root keys and finds the bus's stamp for the
+	 * gap count; the body's keys are found when a field first asks (view_index) */
+	if (view_scan(&s->view, s->ev.buf + st->headroom, len, &tail)) {
 		vigil_sub__note(src->sub, data, len, NULL);
 		st->cnt.malformed++;
 		return 0;
@@ -161,7 +162,7 @@ static int take(struct fp_state *st, struct fp_source *src, const void *data, si
 	t = view_get(st, &s->view, VK_TIME, &err);
 	if (err)
 		return -ENOMEM;
-	if (!t || t->type != MSGPACK_OBJECT_STR || vigil_parse_time(t->via.str.ptr, t->via.str.size, &s->ev.ts))
+	if (!t || t->type != MSGPACK_OBJECT_STR || evtime_parse(&st->evtime, t->via.str.ptr, t->via.str.size, &s->ev.ts))
 		s->ev.ts = UINT64_MAX;
 	src->n++;
 	st->cnt.delivered++;

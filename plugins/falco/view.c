@@ -234,38 +234,130 @@ static inline void note(struct fp_view *v, int slot, size_t off, size_t len)
 	}
 }
 
-/* Step over one whole value at *off (containers and all) without looking inside: every
- * count backed by bytes, nesting under VIEW_MAX_DEPTH counting depth levels above it. */
-static int skip(const uint8_t *data, size_t len, size_t *off, int depth)
+/* How a value's first byte lays it out (msgpack's format table). */
+enum {
+	MC_BAD,		/* 0xc1, never used */
+	MC_ONE,		/* the byte is the whole value: fixints, nil, booleans */
+	MC_FIXSTR,	/* 0xa0..0xbf: the low five bits are the length */
+	MC_FIXED,	/* a fixed size in all (mc_len): numbers, fixext */
+	MC_VAR,		/* mc_len bytes of length follow, then the bytes: str, bin, ext (+1 type byte) */
+	MC_FIXMAP, MC_FIXARRAY,
+	MC_MAP, MC_ARRAY,	/* mc_len bytes of count follow */
+};
+
+static const uint8_t mc_class[256] = {
+	[0x00 ... 0x7f] = MC_ONE, [0x80 ... 0x8f] = MC_FIXMAP, [0x90 ... 0x9f] = MC_FIXARRAY,
+	[0xa0 ... 0xbf] = MC_FIXSTR, [0xc0] = MC_ONE, [0xc1] = MC_BAD, [0xc2 ... 0xc3] = MC_ONE,
+	[0xc4 ... 0xc9] = MC_VAR, [0xca ... 0xd8] = MC_FIXED, [0xd9 ... 0xdb] = MC_VAR,
+	[0xdc ... 0xdd] = MC_ARRAY, [0xde ... 0xdf] = MC_MAP, [0xe0 ... 0xff] = MC_ONE,
+};
+
+static const uint8_t mc_len[256] = {
+	[0xc4] = 1, [0xc5] = 2, [0xc6] = 4, [0xc7] = 1, [0xc8] = 2, [0xc9] = 4,
+	[0xca] = 5, [0xcb] = 9, [0xcc] = 2, [0xcd] = 3, [0xce] = 5, [0xcf] = 9,
+	[0xd0] = 2, [0xd1] = 3, [0xd2] = 5, [0xd3] = 9, [0xd4] = 3, [0xd5] = 4, [0xd6] = 6, [0xd7] = 10, [0xd8] = 18,
+	[0xd9] = 1, [0xda] = 2, [0xdb] = 4, [0xdc] = 2, [0xdd] = 4, [0xde] = 2, [0xdf] = 4,
+};
+
+static inline uint64_t be_len(const uint8_t *p, size_t n)
 {
-	uint64_t left[VIEW_MAX_DEPTH + 1], payload, items;
-	size_t o = *off, h;
-	int d = 0;
+	if (n == 1)
+		return p[0];
+	if (n == 2)
+		return (uint64_t)p[0] << 8 | p[1];
+	return (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
+}
+
+/* Step over one whole value at *off (containers and all) without looking inside: every
+ * length and count backed by bytes, nesting under VIEW_MAX_DEPTH counting depth levels
+ * above it. One pass, one table look-up per value: this is most of what next_batch costs.
+ * rec, when not NULL, gets where the containers inside start and end (the first
+ * VIEW_CONTS, in order), so that view_index jumps over them instead of stepping again. */
+static int skip(const uint8_t *data, size_t len, size_t *off, int depth, struct view_conts *rec)
+{
+	uint64_t left[VIEW_MAX_DEPTH + 1], n;
+	uint8_t slot[VIEW_MAX_DEPTH + 1];	/* rec's entry of the container at each level */
+	size_t o = *off, room, lb, start;
+	int top = 0;
+	uint8_t c;
 
 	left[0] = 1;
-	while (d >= 0) {
-		if (!left[d]) {
-			d--;
-			continue;
-		}
-		left[d]--;
+	for (;;) {
 		if (o >= len)
 			return -EBADMSG;
-		h = header(data + o, len - o, &payload, &items);
-		if (!h || payload > len - o - h)
-			return -EBADMSG;
-		if (is_container(data[o])) {
-			o += h;
-			if (depth + d == VIEW_MAX_DEPTH || items > len - o)
+		c = data[o];
+		room = len - o;
+		start = o;
+		switch (mc_class[c]) {
+		case MC_ONE:
+			o++;
+			break;
+		case MC_FIXSTR:
+			n = 1u + (c & 0x1fu);
+			if (n > room)
 				return -EBADMSG;
-			if (items)
-				left[++d] = items;
+			o += n;
+			break;
+		case MC_FIXED:
+			n = mc_len[c];
+			if (n > room)
+				return -EBADMSG;
+			o += n;
+			break;
+		case MC_VAR:
+			lb = mc_len[c];
+			if (1 + lb > room)
+				return -EBADMSG;
+			n = be_len(data + o + 1, lb) + (c >= 0xc7 && c <= 0xc9);
+			if (n > room - 1 - lb)
+				return -EBADMSG;
+			o += 1 + lb + n;
+			break;
+		case MC_FIXMAP:
+			n = 2 * (uint64_t)(c & 0x0fu);
+			o++;
+			goto container;
+		case MC_FIXARRAY:
+			n = c & 0x0fu;
+			o++;
+			goto container;
+		case MC_MAP:
+		case MC_ARRAY:
+			lb = mc_len[c];
+			if (1 + lb > room)
+				return -EBADMSG;
+			n = be_len(data + o + 1, lb) * (mc_class[c] == MC_MAP ? 2 : 1);
+			o += 1 + lb;
+			goto container;
+		default:
+			return -EBADMSG;
+		}
+		goto one_done;
+container:
+		if (depth + top == VIEW_MAX_DEPTH || n > len - o)
+			return -EBADMSG;
+		if (n) {
+			left[++top] = n;
+			slot[top] = VIEW_CONTS;
+			if (rec && rec->n < VIEW_CONTS) {
+				slot[top] = rec->n;
+				rec->at[rec->n].off = (uint32_t)start;
+				rec->at[rec->n++].len = 0;
+			}
 			continue;
 		}
-		o += h + payload;
+one_done:
+		/* a value is complete: so is every container it was the last child of */
+		while (!--left[top]) {
+			if (!top) {
+				*off = o;
+				return 0;
+			}
+			if (slot[top] < VIEW_CONTS)
+				rec->at[slot[top]].len = (uint32_t)(o - rec->at[slot[top]].off);
+			top--;
+		}
 	}
-	*off = o;
-	return 0;
 }
 
 /* Step over a value: the scalars whose size the first byte says here, the rest in skip(). */
@@ -275,35 +367,27 @@ static inline int step(const uint8_t *data, size_t len, size_t *off, int depth)
 	uint8_t c = data[o];
 	uint32_t n;
 
-	if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+	if (mc_class[c] == MC_ONE) {
 		*off = o + 1;
 		return 0;
 	}
-	if (c >= 0xa0 && c <= 0xbf) {
+	if (mc_class[c] == MC_FIXSTR) {
 		n = c & 0x1fu;
 		if (n > len - o - 1)
 			return -EBADMSG;
 		*off = o + 1 + n;
 		return 0;
 	}
-	if (c >= 0xca && c <= 0xd3) {
-		/* float32/64, uint8..64, int8..64: 1 + 4, 8, 1, 2, 4, 8, 1, 2, 4, 8 bytes */
-		static const uint8_t size[10] = { 5, 9, 2, 3, 5, 9, 2, 3, 5, 9 };
-
-		n = size[c - 0xca];
-		if (n > len - o)
-			return -EBADMSG;
-		*off = o + n;
-		return 0;
-	}
-	return skip(data, len, off, depth);
+	return skip(data, len, off, depth, NULL);
 }
 
 /* The entries of the map at *off (owner 0 root, 1 body, 2 process, 3 parent), which sits
  * depth levels below the document (the root is 0): keys the field table reads are noted,
  * the maps it reads into are walked the same way, everything else is stepped over. tail
- * (root only) gets where the root's children start. */
-static int walk_map(struct fp_view *v, size_t *off, int owner, int depth, struct vigil_msgpack_tail *tail)
+ * (root only) gets where the root's children start. With descend false, the maps below
+ * are stepped over (and validated) like any value, their spans noted: next_batch's scan. */
+static int walk_map(struct fp_view *v, size_t *off, int owner, int depth, struct vigil_msgpack_tail *tail,
+		    bool descend)
 {
 	const uint8_t *data = v->data, *k;
 	const size_t len = v->len;
@@ -361,8 +445,10 @@ static int walk_map(struct fp_view *v, size_t *off, int owner, int depth, struct
 		start = o;
 		if (slot == VK_BODY_MAP && !is_map(data[o]))
 			return -EBADMSG;	/* ... and its value is the body map */
-		if (child >= 0 && is_map(data[o]))
-			err = walk_map(v, &o, child, depth + 1, NULL);
+		if (descend && child >= 0 && is_map(data[o]))
+			err = walk_map(v, &o, child, depth + 1, NULL, true);
+		else if (slot == VK_BODY_MAP && !descend)
+			err = skip(data, len, &o, depth + 1, &v->conts);
 		else
 			err = step(data, len, &o, depth + 1);
 		if (err)
@@ -373,20 +459,111 @@ static int walk_map(struct fp_view *v, size_t *off, int owner, int depth, struct
 	return 0;
 }
 
-int view_build(struct fp_view *v, const uint8_t *data, size_t len, struct vigil_msgpack_tail *tail)
+int view_scan(struct fp_view *v, const uint8_t *data, size_t len, struct vigil_msgpack_tail *tail)
 {
 	size_t off = 0;
 
 	memset(v, 0, offsetof(struct fp_view, obj));
+	v->conts.n = 0;
 	v->data = data;
 	v->len = len;
 	if (tail)
 		memset(tail, 0, sizeof(*tail));
-	if (!len || walk_map(v, &off, 0, 0, tail) || off != len || !v->type_len)
+	if (!len || walk_map(v, &off, 0, 0, tail, false) || off != len || !v->type_len)
 		return -EBADMSG;
 	if (tail)
 		tail->len = len;
 	return 0;
+}
+
+/* Past the container at *o when view_scan noted where it ends. The containers are noted
+ * in order and the index walks forward, so a cursor finds them. */
+static inline bool jump(struct fp_view *v, size_t *o)
+{
+	const struct view_conts *r = &v->conts;
+
+	while (v->cont_cursor < r->n && r->at[v->cont_cursor].off < *o)
+		v->cont_cursor++;
+	if (v->cont_cursor >= r->n || r->at[v->cont_cursor].off != *o || !r->at[v->cont_cursor].len)
+		return false;
+	*o += r->at[v->cont_cursor].len;
+	return true;
+}
+
+/* The entries of a map view_scan has proved well-formed (owner 1 body, 2 process, 3
+ * parent), at *off and depth levels down: walk_map's rules for the keys (the first of
+ * repeated keys wins; a key's value map is walked only the first time and only if it is a
+ * map), without its checks, which view_scan made on these very bytes. Keys are nearly
+ * always fixstrs and values fixstrs or one-byte scalars: those take a few instructions. */
+static int index_map(struct fp_view *v, size_t *off, int owner, int depth)
+{
+	const uint8_t *data = v->data;
+	const struct key_entry *e;
+	uint64_t payload, items, kitems, i;
+	size_t o = *off, h, start;
+	uint32_t kn;
+	uint8_t c;
+	int err;
+
+	h = header(data + o, v->len - o, &payload, &items);
+	o += h;
+	for (i = 0; i < items; i += 2) {
+		/* the key */
+		c = data[o];
+		e = NULL;
+		if (mc_class[c] == MC_FIXSTR) {
+			kn = c & 0x1fu;
+			if (kn)
+				e = key_find(owner, data + o + 1, kn);
+			o += 1 + kn;
+		} else if (c >= 0xd9 && c <= 0xdb) {
+			h = header(data + o, v->len - o, &payload, &kitems);
+			kn = (uint32_t)payload;
+			if (kn)
+				e = key_find(owner, data + o + h, kn);
+			o += h + kn;
+		} else if ((err = skip(data, v->len, &o, depth + 1, NULL))) {
+			return err;
+		}
+		/* the value */
+		start = o;
+		c = data[o];
+		if (e && e->child >= 0 && !v->at[e->slot].len && is_map(c)) {
+			if ((err = index_map(v, &o, e->child, depth + 1)))
+				return err;
+		} else if (mc_class[c] == MC_ONE) {
+			o++;
+		} else if (mc_class[c] == MC_FIXSTR) {
+			o += 1 + (c & 0x1fu);
+		} else if (!jump(v, &o) && (err = skip(data, v->len, &o, depth + 1, NULL))) {
+			return err;
+		}
+		if (e)
+			note(v, e->slot, start, o - start);
+		if (o > v->len)
+			return -EBADMSG;
+	}
+	*off = o;
+	return 0;
+}
+
+int view_index(struct fp_view *v)
+{
+	size_t off = v->at[VK_BODY_MAP].off;
+
+	if (v->indexed)
+		return 0;
+	v->cont_cursor = 0;
+	/* view_scan proved the body well-formed; its map is the root's first value */
+	if (!v->at[VK_BODY_MAP].len || !is_map(v->data[off]) || index_map(v, &off, 1, 1))
+		return -EBADMSG;
+	v->indexed = true;
+	return 0;
+}
+
+int view_build(struct fp_view *v, const uint8_t *data, size_t len, struct vigil_msgpack_tail *tail)
+{
+	return view_scan(v, data, len, tail) || view_index(v) ? -EBADMSG : 0;
 }
 
 /* Strings, integers, nil and booleans as msgpack-c unpacks them (a signed integer that is
@@ -436,6 +613,9 @@ const msgpack_object *view_get(struct fp_state *st, struct fp_view *v, int key, 
 	size_t off = 0;
 	bool container;
 
+	/* the body's keys are found at the first extraction, not in next_batch */
+	if (key >= VK_BODY && !v->indexed && view_index(v))
+		return NULL;
 	if (key < 0 || !v->at[key].len)
 		return NULL;
 	s = &v->at[key];
@@ -464,6 +644,29 @@ const msgpack_object *view_get(struct fp_state *st, struct fp_view *v, int key, 
 	if (container)
 		v->zoned |= bit;
 	return &v->obj[key];
+}
+
+bool view_str(struct fp_view *v, int key, const char **s, uint32_t *n)
+{
+	const uint8_t *p;
+	uint8_t c;
+
+	if (key >= VK_BODY && !v->indexed && view_index(v))
+		return false;
+	if (key < 0 || !v->at[key].len)
+		return false;
+	p = v->data + v->at[key].off;
+	c = p[0];
+	if (mc_class[c] == MC_FIXSTR) {
+		*s = (const char *)p + 1;
+		*n = c & 0x1fu;
+	} else if (c >= 0xd9 && c <= 0xdb) {
+		*n = (uint32_t)be_len(p + 1, mc_len[c]);
+		*s = (const char *)p + 1 + mc_len[c];
+	} else {
+		return false;
+	}
+	return true;
 }
 
 int view_key_of(const char *path)
