@@ -65,6 +65,18 @@ struct view_span {
 	uint32_t off, len;		/* the value's bytes in the event; len 0: absent */
 };
 
+/* The keys last seen at each position of the body, process and parent maps (view.c). */
+#define VIEW_MEMO_KEYS 32
+struct key_entry;
+struct view_key_memo {
+	uint64_t w[2];			/* the key's bytes, zero-padded */
+	uint8_t len;			/* 0: none yet */
+	const struct key_entry *e;	/* what it names, NULL: nothing a field reads */
+};
+struct view_key_memos {
+	struct view_key_memo at[4][VIEW_MEMO_KEYS];	/* by owner (1 body, 2 process, 3 parent) */
+};
+
 /* Where the containers of an event's body are (view_scan notes the first VIEW_CONTS). */
 #define VIEW_CONTS 32
 struct view_conts {
@@ -84,6 +96,8 @@ struct fp_view {
 	uint32_t cont_cursor;		/* view_index's place in conts */
 	msgpack_object obj[VK_N];	/* view_scan clears what is before it */
 	struct view_conts conts;	/* view_scan sets conts.n, the rest as it goes */
+	struct view_key_memos *memo;	/* the owner's (one thread's at a time), or NULL; view_scan
+					 * leaves it */
 };
 
 /* Bytes past the end of an event that view_build may read (and ignores): key names are
@@ -211,6 +225,7 @@ struct fp_state {
 	struct fp_source *src;		/* the open source whose batch extraction looks into */
 	struct lookup lookup;
 	struct evtime_cache evtime;	/* next_batch's event times */
+	struct view_key_memos memo;	/* the index's keys, for every view of this state */
 	struct fp_view *cur;		/* the event fp_extract__begin resolved */
 	uint64_t event_gen;		/* bumped whenever begin resolves another event */
 	struct fp_result results[FP_FIELDS_MAX];		/* fields without an index, by id */

@@ -40,7 +40,7 @@ static struct fp_view *in_batch(struct fp_state *st, const void *data, size_t le
 	return NULL;
 }
 
-static struct fp_view *own_view(struct lookup *lk, const void *data, size_t len)
+static struct fp_view *own_view(struct fp_state *st, struct lookup *lk, const void *data, size_t len)
 {
 	uint8_t *buf;
 
@@ -58,6 +58,7 @@ static struct fp_view *own_view(struct lookup *lk, const void *data, size_t len)
 		lk->own_cap = len + VIEW_PAD;
 	}
 	memcpy(lk->own, data, len);
+	lk->own_view.memo = &st->memo;
 	if (view_build(&lk->own_view, lk->own, len, NULL)) {
 		errno = EBADMSG;
 		return NULL;
@@ -77,7 +78,7 @@ struct fp_view *lookup_view(struct fp_state *st, const void *payload, size_t len
 		return lk->view;
 	m = in_batch(st, payload, len);
 	if (!m)
-		m = own_view(lk, payload, len);
+		m = own_view(st, lk, payload, len);
 	if (m)
 		remember(lk, payload, len, evtnum, m);
 	else

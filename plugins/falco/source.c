@@ -147,6 +147,7 @@ static int take(struct fp_state *st, struct fp_source *src, const void *data, si
 	memcpy(s->ev.buf + st->headroom, data, len);
 	/* one walk validates the event, notes its root keys and finds the bus's stamp for the
 	 * gap count; the body's keys are found when a field first asks (view_index) */
+	s->view.memo = &st->memo;
 	if (view_scan(&s->view, s->ev.buf + st->headroom, len, &tail)) {
 		vigil_sub__note(src->sub, data, len, NULL);
 		st->cnt.malformed++;

@@ -182,7 +182,7 @@ static inline void key_words(const uint8_t *k, uint32_t kn, uint64_t w[2])
 	}
 }
 
-static inline const struct key_entry *key_find(int owner, const uint8_t *k, uint32_t kn)
+static inline __attribute__((always_inline)) const struct key_entry *key_find(int owner, const uint8_t *k, uint32_t kn)
 {
 	const struct key_table *t = &key_tables[owner];
 	const struct key_entry *e;
@@ -200,30 +200,23 @@ static inline const struct key_entry *key_find(int owner, const uint8_t *k, uint
 	return NULL;
 }
 
-/* The slot a key names in the map owned by owner, and the owner its value's map gets (-1:
- * not indexed). The root's first key names the event; the first of repeated keys wins. */
-static inline void classify(struct fp_view *v, int owner, uint64_t entry, const uint8_t *k, uint32_t kn, int *slot,
-			    int *child)
+/* The key at one position of a map, as the last event had it there: the maps the index
+ * reads are written by one encoder, so their keys come in the same order event after
+ * event, and a key the memo holds costs one compare instead of a table look-up. */
+static inline __attribute__((always_inline)) const struct key_entry *key_of(struct view_key_memo *m, int owner, const uint8_t *k, uint32_t kn)
 {
 	const struct key_entry *e;
+	uint64_t w[2];
 
-	*slot = *child = -1;
-	if (owner == 0 && !entry) {
-		v->type_off = (uint32_t)(k - v->data);
-		v->type_len = kn;
-		*child = 1;
-		*slot = VK_BODY_MAP;
-		return;
-	}
-	e = kn ? key_find(owner, k, kn) : NULL;
-	if (!e)
-		return;
-	*slot = e->slot;
-	/* a second "process" map is not walked: the first one's keys stand */
-	if (e->child >= 0 && !v->at[e->slot].len)
-		*child = e->child;
-	else if (e->child >= 0)
-		*slot = -1;
+	if (kn > 16)
+		return NULL;		/* no name the fields read is this long */
+	key_words(k, kn, w);
+	if (m && m->len == kn && m->w[0] == w[0] && m->w[1] == w[1])
+		return m->e;
+	e = key_find(owner, k, kn);
+	if (m)
+		*m = (struct view_key_memo){ .w = { w[0], w[1] }, .len = (uint8_t)kn, .e = e };
+	return e;
 }
 
 static inline void note(struct fp_view *v, int slot, size_t off, size_t len)
@@ -275,89 +268,84 @@ static inline uint64_t be_len(const uint8_t *p, size_t n)
  * VIEW_CONTS, in order), so that view_index jumps over them instead of stepping again. */
 static int skip(const uint8_t *data, size_t len, size_t *off, int depth, struct view_conts *rec)
 {
-	uint64_t left[VIEW_MAX_DEPTH + 1], n;
+	uint64_t left[VIEW_MAX_DEPTH + 1], cnt = 1, n;
 	uint8_t slot[VIEW_MAX_DEPTH + 1];	/* rec's entry of the container at each level */
-	size_t o = *off, room, lb, start;
+	size_t o = *off, lb;
 	int top = 0;
-	uint8_t c;
+	uint8_t c, cls;
 
-	left[0] = 1;
 	for (;;) {
-		if (o >= len)
-			return -EBADMSG;
-		c = data[o];
-		room = len - o;
-		start = o;
-		switch (mc_class[c]) {
-		case MC_ONE:
-			o++;
-			break;
-		case MC_FIXSTR:
-			n = 1u + (c & 0x1fu);
-			if (n > room)
+		/* the cnt values left in the container at level top, scalars without leaving the
+		 * loop; a string or number that runs past the end leaves o > len, which the next
+		 * turn (or the end) refuses */
+		while (cnt) {
+			if (o >= len)
 				return -EBADMSG;
-			o += n;
-			break;
-		case MC_FIXED:
-			n = mc_len[c];
-			if (n > room)
+			c = data[o];
+			cls = mc_class[c];
+			if (cls == MC_FIXSTR) {
+				o += 1u + (c & 0x1fu);
+				cnt--;
+				continue;
+			}
+			if (cls == MC_ONE) {
+				o++;
+				cnt--;
+				continue;
+			}
+			if (cls == MC_FIXED) {
+				o += mc_len[c];
+				cnt--;
+				continue;
+			}
+			if (cls == MC_BAD)
 				return -EBADMSG;
-			o += n;
-			break;
-		case MC_VAR:
 			lb = mc_len[c];
-			if (1 + lb > room)
+			if (1 + lb > len - o)
 				return -EBADMSG;
-			n = be_len(data + o + 1, lb) + (c >= 0xc7 && c <= 0xc9);
-			if (n > room - 1 - lb)
+			if (cls == MC_VAR) {
+				n = be_len(data + o + 1, lb) + (c >= 0xc7 && c <= 0xc9);
+				if (n > len - o - 1 - lb)
+					return -EBADMSG;
+				o += 1 + lb + n;
+				cnt--;
+				continue;
+			}
+			/* a container */
+			if (cls == MC_FIXMAP)
+				n = 2 * (uint64_t)(c & 0x0fu);
+			else if (cls == MC_FIXARRAY)
+				n = c & 0x0fu;
+			else
+				n = be_len(data + o + 1, lb) * (cls == MC_MAP ? 2 : 1);
+			if (depth + top == VIEW_MAX_DEPTH || n > len - o - 1 - lb)
 				return -EBADMSG;
-			o += 1 + lb + n;
-			break;
-		case MC_FIXMAP:
-			n = 2 * (uint64_t)(c & 0x0fu);
-			o++;
-			goto container;
-		case MC_FIXARRAY:
-			n = c & 0x0fu;
-			o++;
-			goto container;
-		case MC_MAP:
-		case MC_ARRAY:
-			lb = mc_len[c];
-			if (1 + lb > room)
-				return -EBADMSG;
-			n = be_len(data + o + 1, lb) * (mc_class[c] == MC_MAP ? 2 : 1);
-			o += 1 + lb;
-			goto container;
-		default:
-			return -EBADMSG;
-		}
-		goto one_done;
-container:
-		if (depth + top == VIEW_MAX_DEPTH || n > len - o)
-			return -EBADMSG;
-		if (n) {
-			left[++top] = n;
+			cnt--;
+			if (!n) {
+				o += 1 + lb;
+				continue;
+			}
+			left[top++] = cnt;
 			slot[top] = VIEW_CONTS;
 			if (rec && rec->n < VIEW_CONTS) {
-				slot[top] = rec->n;
-				rec->at[rec->n].off = (uint32_t)start;
+				slot[top] = (uint8_t)rec->n;
+				rec->at[rec->n].off = (uint32_t)o;
 				rec->at[rec->n++].len = 0;
 			}
-			continue;
+			o += 1 + lb;
+			cnt = n;
 		}
-one_done:
-		/* a value is complete: so is every container it was the last child of */
-		while (!--left[top]) {
-			if (!top) {
-				*off = o;
-				return 0;
-			}
-			if (slot[top] < VIEW_CONTS)
-				rec->at[slot[top]].len = (uint32_t)(o - rec->at[slot[top]].off);
-			top--;
-		}
+		/* the container at level top is complete */
+		if (!top)
+			break;
+		if (slot[top] < VIEW_CONTS)
+			rec->at[slot[top]].len = (uint32_t)(o - rec->at[slot[top]].off);
+		cnt = left[--top];
 	}
+	if (o > len)
+		return -EBADMSG;
+	*off = o;
+	return 0;
 }
 
 /* Step over a value: the scalars whose size the first byte says here, the rest in skip(). */
@@ -378,98 +366,97 @@ static inline int step(const uint8_t *data, size_t len, size_t *off, int depth)
 		*off = o + 1 + n;
 		return 0;
 	}
+	if (mc_class[c] == MC_FIXED) {
+		n = mc_len[c];
+		if (n > len - o)
+			return -EBADMSG;
+		*off = o + n;
+		return 0;
+	}
 	return skip(data, len, off, depth, NULL);
 }
 
-/* The entries of the map at *off (owner 0 root, 1 body, 2 process, 3 parent), which sits
- * depth levels below the document (the root is 0): keys the field table reads are noted,
- * the maps it reads into are walked the same way, everything else is stepped over. tail
- * (root only) gets where the root's children start. With descend false, the maps below
- * are stepped over (and validated) like any value, their spans noted: next_batch's scan. */
-static int walk_map(struct fp_view *v, size_t *off, int owner, int depth, struct vigil_msgpack_tail *tail,
-		    bool descend)
+/* The root map of the event, at the start of its bytes: every key and value checked
+ * (values stepped over, the body map with the containers in it noted), the keys the
+ * fields read noted, and tail (when not NULL) given where the root's children start. The
+ * root's first key names the event and its value is the body map. Returns the bytes read,
+ * or 0 when they are not such a map. */
+static size_t scan_root(struct fp_view *v, struct vigil_msgpack_tail *tail)
 {
-	const uint8_t *data = v->data, *k;
+	struct view_key_memo *memo = v->memo ? v->memo->at[0] : NULL;
+	const uint8_t *data = v->data, *k = NULL;
 	const size_t len = v->len;
+	const struct key_entry *e;
 	uint64_t payload, items, kitems, i;
-	size_t o = *off, h, start;
+	size_t o, h, start;
 	uint32_t kn;
-	int slot, child, err;
 	uint8_t c;
+	int slot;
 
-	h = header(data + o, len - o, &payload, &items);
-	if (!h || !is_map(data[o]))
-		return -EBADMSG;
-	o += h;
-	if (depth == VIEW_MAX_DEPTH || items > len - o)
-		return -EBADMSG;
+	h = header(data, len, &payload, &items);
+	if (!h || !is_map(data[0]) || items > len - h)
+		return 0;
+	o = h;
 	for (i = 0; i < items; i += 2) {
 		/* the key: nearly always a fixstr */
 		if (o >= len)
-			return -EBADMSG;
+			return 0;
 		if (tail)
 			tail->start[tail->items++ % VIGIL_MSGPACK_TAIL] = o;
 		c = data[o];
-		k = NULL;
 		kn = 0;
-		if (c >= 0xa0 && c <= 0xbf) {
+		h = 1;
+		if (mc_class[c] == MC_FIXSTR) {
 			kn = c & 0x1fu;
-			h = 1;
 		} else if (c >= 0xd9 && c <= 0xdb) {
-			/* its own payload and count: items is this map's */
+			/* its own payload and count: items is the map's */
 			h = header(data + o, len - o, &payload, &kitems);
 			if (!h)
-				return -EBADMSG;
+				return 0;
 			kn = (uint32_t)payload;
 		}
 		if (kn) {
 			if (kn > len - o - h)
-				return -EBADMSG;
+				return 0;
 			k = data + o + h;
 			o += h + kn;
-		} else {
-			err = step(data, len, &o, depth + 1);
-			if (err)
-				return err;
+		} else if (!i || step(data, len, &o, 1)) {
+			return 0;	/* the root's first key names the event */
 		}
-		if (owner == 0 && !i && !kn)
-			return -EBADMSG;	/* the root's first key names the event */
-		slot = child = -1;
-		if (kn)
-			classify(v, owner, i, k, kn, &slot, &child);
+		slot = -1;
+		if (!i) {
+			v->type_off = (uint32_t)(k - data);
+			v->type_len = kn;
+			slot = VK_BODY_MAP;
+		} else if (kn && (e = key_of(memo && i / 2 < VIEW_MEMO_KEYS ? &memo[i / 2] : NULL, 0, k, kn))) {
+			slot = e->slot;
+		}
 		/* the value */
 		if (o >= len)
-			return -EBADMSG;
+			return 0;
 		if (tail)
 			tail->start[tail->items++ % VIGIL_MSGPACK_TAIL] = o;
 		start = o;
-		if (slot == VK_BODY_MAP && !is_map(data[o]))
-			return -EBADMSG;	/* ... and its value is the body map */
-		if (descend && child >= 0 && is_map(data[o]))
-			err = walk_map(v, &o, child, depth + 1, NULL, true);
-		else if (slot == VK_BODY_MAP && !descend)
-			err = skip(data, len, &o, depth + 1, &v->conts);
-		else
-			err = step(data, len, &o, depth + 1);
-		if (err)
-			return err;
+		if (!i) {
+			if (!is_map(data[o]) || skip(data, len, &o, 1, &v->conts))
+				return 0;
+		} else if (step(data, len, &o, 1)) {
+			return 0;
+		}
 		note(v, slot, start, o - start);
 	}
-	*off = o;
-	return 0;
+	return o;
 }
 
 int view_scan(struct fp_view *v, const uint8_t *data, size_t len, struct vigil_msgpack_tail *tail)
 {
-	size_t off = 0;
-
 	memset(v, 0, offsetof(struct fp_view, obj));
 	v->conts.n = 0;
 	v->data = data;
 	v->len = len;
 	if (tail)
 		memset(tail, 0, sizeof(*tail));
-	if (!len || walk_map(v, &off, 0, 0, tail, false) || off != len || !v->type_len)
+	if (!len || scan_root(v, tail) != len || !v->type_len)
 		return -EBADMSG;
 	if (tail)
 		tail->len = len;
@@ -494,33 +481,28 @@ static inline bool jump(struct fp_view *v, size_t *o)
  * parent), at *off and depth levels down: walk_map's rules for the keys (the first of
  * repeated keys wins; a key's value map is walked only the first time and only if it is a
  * map), without its checks, which view_scan made on these very bytes. Keys are nearly
- * always fixstrs and values fixstrs or one-byte scalars: those take a few instructions. */
+ * always fixstrs and values scalars: those take a few instructions each. */
 static int index_map(struct fp_view *v, size_t *off, int owner, int depth)
 {
 	const uint8_t *data = v->data;
+	struct view_key_memo *memo = v->memo ? v->memo->at[owner] : NULL;
 	const struct key_entry *e;
-	uint64_t payload, items, kitems, i;
-	size_t o = *off, h, start;
+	uint64_t payload, items, i;
+	size_t o = *off, h, lb, start;
 	uint32_t kn;
 	uint8_t c;
 	int err;
 
-	h = header(data + o, v->len - o, &payload, &items);
-	o += h;
+	o += header(data + o, v->len - o, &payload, &items);
 	for (i = 0; i < items; i += 2) {
 		/* the key */
 		c = data[o];
 		e = NULL;
-		if (mc_class[c] == MC_FIXSTR) {
-			kn = c & 0x1fu;
+		if (mc_class[c] == MC_FIXSTR || (c >= 0xd9 && c <= 0xdb)) {
+			h = mc_class[c] == MC_FIXSTR ? 1 : 1 + mc_len[c];
+			kn = mc_class[c] == MC_FIXSTR ? c & 0x1fu : (uint32_t)be_len(data + o + 1, mc_len[c]);
 			if (kn)
-				e = key_find(owner, data + o + 1, kn);
-			o += 1 + kn;
-		} else if (c >= 0xd9 && c <= 0xdb) {
-			h = header(data + o, v->len - o, &payload, &kitems);
-			kn = (uint32_t)payload;
-			if (kn)
-				e = key_find(owner, data + o + h, kn);
+				e = key_of(memo && i / 2 < VIEW_MEMO_KEYS ? &memo[i / 2] : NULL, owner, data + o + h, kn);
 			o += h + kn;
 		} else if ((err = skip(data, v->len, &o, depth + 1, NULL))) {
 			return err;
@@ -531,17 +513,30 @@ static int index_map(struct fp_view *v, size_t *off, int owner, int depth)
 		if (e && e->child >= 0 && !v->at[e->slot].len && is_map(c)) {
 			if ((err = index_map(v, &o, e->child, depth + 1)))
 				return err;
-		} else if (mc_class[c] == MC_ONE) {
-			o++;
-		} else if (mc_class[c] == MC_FIXSTR) {
-			o += 1 + (c & 0x1fu);
-		} else if (!jump(v, &o) && (err = skip(data, v->len, &o, depth + 1, NULL))) {
-			return err;
+		} else {
+			switch (mc_class[c]) {
+			case MC_ONE:
+				o++;
+				break;
+			case MC_FIXSTR:
+				o += 1 + (c & 0x1fu);
+				break;
+			case MC_FIXED:
+				o += mc_len[c];
+				break;
+			case MC_VAR:
+				lb = mc_len[c];
+				o += 1 + lb + be_len(data + o + 1, lb) + (c >= 0xc7 && c <= 0xc9);
+				break;
+			default:
+				if (!jump(v, &o) && (err = skip(data, v->len, &o, depth + 1, NULL)))
+					return err;
+			}
 		}
-		if (e)
-			note(v, e->slot, start, o - start);
 		if (o > v->len)
 			return -EBADMSG;
+		if (e)
+			note(v, e->slot, start, o - start);
 	}
 	*off = o;
 	return 0;
