@@ -121,6 +121,10 @@ struct fp_state;
 const msgpack_object *view_get(struct fp_state *st, struct fp_view *v, int key, int *err);
 /* The string at key, without unpacking it: false when absent or not a string. */
 bool view_str(struct fp_view *v, int key, const char **s, uint32_t *n);
+/* Whether the event has a value at key (null included). */
+bool view_has(struct fp_view *v, int key);
+/* The integer at key when it is a non-negative one (as msgpack-c reads it); false otherwise. */
+bool view_uint(struct fp_view *v, int key, uint64_t *u);
 /* The key a field table path names ("process.pid", "/time"), or -1. */
 int view_key_of(const char *path);
 bool view_type_is(const struct fp_view *v, const char *key);
@@ -248,6 +252,8 @@ void state_fail(struct fp_state *st, const char *fmt, ...) __attribute__((format
 
 #define FIELD_LIST	(1u << 0)	/* several values (3.x isList) */
 #define FIELD_INDEX	(1u << 1)	/* needs an index argument: vigil.args[2] */
+#define FIELD_TEXT	(1u << 2)	/* get_text of path: strings are answered without the getter */
+#define FIELD_UINT	(1u << 3)	/* get_u64 of path: integers are answered without the getter */
 
 /* An extraction in progress: getters append values of the field's type. */
 struct fx {
@@ -278,6 +284,8 @@ struct fp_field {
 
 extern const struct fp_field fp_fields[];
 extern const size_t fp_nfields;
+/* The view key of each field's path (-1: none), by field id. */
+extern int8_t fp_field_keys[FP_FIELDS_MAX];
 /* Resolve the table's paths to view keys (once; fp_state__new calls it). */
 void fields_init(void);
 

@@ -12,7 +12,8 @@
 #include "falco_internal.h"
 
 /* The view key of each field's path, resolved once per process. */
-static int8_t field_keys[64];
+int8_t fp_field_keys[FP_FIELDS_MAX];
+#define field_keys fp_field_keys
 static pthread_once_t field_keys_once = PTHREAD_ONCE_INIT;
 
 static void resolve_field_keys(void)
@@ -282,8 +283,8 @@ static void get_arg_dport(struct fx *x, const struct fp_field *f)
 		fx_u64(x, v->via.u64);
 }
 
-#define STR(n, p, d, ds) { n, FP_STRING, 0, d, ds, get_text, p }
-#define U64(n, p, d, ds) { n, FP_U64, 0, d, ds, get_u64, p }
+#define STR(n, p, d, ds) { n, FP_STRING, FIELD_TEXT, d, ds, get_text, p }
+#define U64(n, p, d, ds) { n, FP_U64, FIELD_UINT, d, ds, get_u64, p }
 
 const struct fp_field fp_fields[] = {
 	{ "vigil.event_type", FP_STRING, 0, "Event type",

@@ -664,6 +664,26 @@ bool view_str(struct fp_view *v, int key, const char **s, uint32_t *n)
 	return true;
 }
 
+bool view_has(struct fp_view *v, int key)
+{
+	if (key >= VK_BODY && !v->indexed && view_index(v))
+		return false;
+	return key >= 0 && v->at[key].len;
+}
+
+bool view_uint(struct fp_view *v, int key, uint64_t *u)
+{
+	msgpack_object o;
+
+	if (key >= VK_BODY && !v->indexed && view_index(v))
+		return false;
+	if (key < 0 || !v->at[key].len || !scalar(v->data + v->at[key].off, &o) ||
+	    o.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return false;
+	*u = o.via.u64;
+	return true;
+}
+
 int view_key_of(const char *path)
 {
 	const char *dot;
