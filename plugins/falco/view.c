@@ -477,62 +477,120 @@ static inline bool jump(struct fp_view *v, size_t *o)
 	return true;
 }
 
-/* The entries of a map view_scan has proved well-formed (owner 1 body, 2 process, 3
- * parent), at *off and depth levels down: walk_map's rules for the keys (the first of
- * repeated keys wins; a key's value map is walked only the first time and only if it is a
- * map), without its checks, which view_scan made on these very bytes. Keys are nearly
+/* Step over the value at *o of a map view_scan has proved well-formed. */
+static inline int step_known(struct fp_view *v, size_t *o, int depth)
+{
+	const uint8_t *p = v->data + *o;
+	uint8_t c = p[0];
+	size_t lb;
+
+	switch (mc_class[c]) {
+	case MC_FIXSTR:
+		*o += 1u + (c & 0x1fu);
+		return 0;
+	case MC_ONE:
+		*o += 1;
+		return 0;
+	case MC_FIXED:
+		*o += mc_len[c];
+		return 0;
+	case MC_VAR:
+		lb = mc_len[c];
+		*o += 1 + lb + be_len(p + 1, lb) + (c >= 0xc7 && c <= 0xc9);
+		return 0;
+	default:
+		return jump(v, o) ? 0 : skip(v->data, v->len, o, depth, NULL);
+	}
+}
+
+/* The key of entry i at *o of a map view_scan has proved well-formed, stepped over: what
+ * it names for owner (NULL: nothing the fields read). The common key, a fixstr of at most
+ * 8 bytes in the place the memo has it, takes one load, one mask and one compare. */
+static inline __attribute__((always_inline)) int read_key(struct fp_view *v, struct view_key_memo *memo, int owner,
+							   uint64_t i, size_t *o, int depth,
+							   const struct key_entry **e)
+{
+	static const uint64_t mask[9] = { 0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffffull, 0xffffffffffffull,
+					  0xffffffffffffffull, ~0ull };
+	const uint8_t *p = v->data + *o;
+	uint8_t c = p[0];
+	uint64_t w;
+	uint32_t kn;
+	size_t h;
+
+	if (i >= VIEW_MEMO_KEYS)
+		memo = NULL;
+	if (c > 0xa0 && c <= 0xa8 && memo) {
+		kn = c & 0x1fu;
+		memcpy(&w, p + 1, 8);
+		w &= mask[kn];
+		*e = memo[i].len == kn && memo[i].w[0] == w ? memo[i].e : key_of(&memo[i], owner, p + 1, kn);
+		*o += 1 + kn;
+	} else if (mc_class[c] == MC_FIXSTR || (c >= 0xd9 && c <= 0xdb)) {
+		h = mc_class[c] == MC_FIXSTR ? 1 : 1 + mc_len[c];
+		kn = mc_class[c] == MC_FIXSTR ? c & 0x1fu : (uint32_t)be_len(p + 1, mc_len[c]);
+		*e = kn ? key_of(memo ? &memo[i] : NULL, owner, p + h, kn) : NULL;
+		*o += h + kn;
+	} else {
+		*e = NULL;
+		return skip(v->data, v->len, o, depth, NULL);
+	}
+	return 0;
+}
+
+/* The entries of a process or parent map (owner 2 or 3): index_map for maps whose keys
+ * open no map the index reads. */
+static int index_leaf(struct fp_view *v, size_t *off, int owner, int depth)
+{
+	struct view_key_memo *memo = v->memo ? v->memo->at[owner] : NULL;
+	const struct key_entry *e;
+	uint64_t payload, items, entries, i;
+	size_t o = *off, start;
+	int err;
+
+	o += header(v->data + o, v->len - o, &payload, &items);
+	entries = items / 2;
+	for (i = 0; i < entries; i++) {
+		if ((err = read_key(v, memo, owner, i, &o, depth + 1, &e)))
+			return err;
+		start = o;
+		if ((err = step_known(v, &o, depth + 1)))
+			return err;
+		if (o > v->len)
+			return -EBADMSG;
+		if (e)
+			note(v, e->slot, start, o - start);
+	}
+	*off = o;
+	return 0;
+}
+
+/* The entries of the body map (owner 1), at *off and depth levels down, which view_scan
+ * has proved well-formed (so nothing is checked again): the keys the fields read are
+ * noted with libvigil's path rules (the first of repeated keys wins; the process and
+ * parent maps are walked the first time only, and only if they are maps). Keys are nearly
  * always fixstrs and values scalars: those take a few instructions each. */
 static int index_map(struct fp_view *v, size_t *off, int owner, int depth)
 {
-	const uint8_t *data = v->data;
 	struct view_key_memo *memo = v->memo ? v->memo->at[owner] : NULL;
 	const struct key_entry *e;
-	uint64_t payload, items, i;
-	size_t o = *off, h, lb, start;
-	uint32_t kn;
-	uint8_t c;
+	uint64_t payload, items, entries, i;
+	size_t o = *off, start;
 	int err;
 
-	o += header(data + o, v->len - o, &payload, &items);
-	for (i = 0; i < items; i += 2) {
-		/* the key */
-		c = data[o];
-		e = NULL;
-		if (mc_class[c] == MC_FIXSTR || (c >= 0xd9 && c <= 0xdb)) {
-			h = mc_class[c] == MC_FIXSTR ? 1 : 1 + mc_len[c];
-			kn = mc_class[c] == MC_FIXSTR ? c & 0x1fu : (uint32_t)be_len(data + o + 1, mc_len[c]);
-			if (kn)
-				e = key_of(memo && i / 2 < VIEW_MEMO_KEYS ? &memo[i / 2] : NULL, owner, data + o + h, kn);
-			o += h + kn;
-		} else if ((err = skip(data, v->len, &o, depth + 1, NULL))) {
+	o += header(v->data + o, v->len - o, &payload, &items);
+	entries = items / 2;
+	for (i = 0; i < entries; i++) {
+		if ((err = read_key(v, memo, owner, i, &o, depth + 1, &e)))
 			return err;
-		}
 		/* the value */
 		start = o;
-		c = data[o];
-		if (e && e->child >= 0 && !v->at[e->slot].len && is_map(c)) {
-			if ((err = index_map(v, &o, e->child, depth + 1)))
-				return err;
-		} else {
-			switch (mc_class[c]) {
-			case MC_ONE:
-				o++;
-				break;
-			case MC_FIXSTR:
-				o += 1 + (c & 0x1fu);
-				break;
-			case MC_FIXED:
-				o += mc_len[c];
-				break;
-			case MC_VAR:
-				lb = mc_len[c];
-				o += 1 + lb + be_len(data + o + 1, lb) + (c >= 0xc7 && c <= 0xc9);
-				break;
-			default:
-				if (!jump(v, &o) && (err = skip(data, v->len, &o, depth + 1, NULL)))
-					return err;
-			}
-		}
+		if (e && e->child >= 0 && !v->at[e->slot].len && is_map(v->data[o]))
+			err = index_leaf(v, &o, e->child, depth + 1);
+		else
+			err = step_known(v, &o, depth + 1);
+		if (err)
+			return err;
 		if (o > v->len)
 			return -EBADMSG;
 		if (e)

@@ -40,6 +40,7 @@ shipped_seeds() {
   case $1 in
   policy) echo rules/policies tests/unit/policies ;;
   lua_rule) echo rules/lua ;;
+  falco_view) echo tests/fuzz/corpus/bus_msg ;;
   esac
 }
 
