@@ -5,16 +5,13 @@
 
 #include "falco_internal.h"
 
-int fp_extract__begin(struct fp_state *st, const void *payload, size_t len, uint64_t evtnum)
+/* Another event than the last call's: the previous results may go, the ABIs keep them only
+ * until here. Apart from the check for the same event so that check saves no registers. */
+static __attribute__((noinline)) int begin_event(struct fp_state *st, const void *payload, size_t len,
+						  uint64_t evtnum)
 {
-	const struct lookup *lk = &st->lookup;
 	int err = 0;
 
-	/* the same event as the last call (Falco asks field by field): its results stand */
-	if (st->cur && lk->view == st->cur && payload == lk->data && len == lk->len && evtnum == lk->evtnum &&
-	    evtnum != FP_NO_EVTNUM)
-		return 0;
-	/* another event: the previous results may go, the ABIs keep them only until here */
 	arena_reset(&st->arena);
 	st->event_gen++;
 	st->cur = payload && len ? lookup_view(st, payload, len, evtnum) : NULL;
@@ -25,6 +22,17 @@ int fp_extract__begin(struct fp_state *st, const void *payload, size_t len, uint
 			   strerror(-err));
 	}
 	return err;
+}
+
+int fp_extract__begin(struct fp_state *st, const void *payload, size_t len, uint64_t evtnum)
+{
+	const struct lookup *lk = &st->lookup;
+
+	/* the same event as the last call (Falco asks field by field): its results stand */
+	if (st->cur && lk->view == st->cur && payload == lk->data && len == lk->len && evtnum == lk->evtnum &&
+	    evtnum != FP_NO_EVTNUM)
+		return 0;
+	return begin_event(st, payload, len, evtnum);
 }
 
 /* A field that reads one string or integer as it is, and finds one: answered here, without
@@ -59,27 +67,15 @@ static bool plain(struct fp_state *st, const struct fp_field *f, uint32_t field_
 	return true;
 }
 
-int fp_extract__field(struct fp_state *st, uint32_t field_id, bool arg_present, uint64_t arg_index,
-		      enum fp_flavour flavour, struct fp_values *out)
+/* A field not computed yet for this event: the getter, its result kept for the next rule.
+ * Apart from the cached path so that path saves no registers. */
+static __attribute__((noinline)) int compute(struct fp_state *st, const struct fp_field *f, uint32_t field_id,
+					      struct fp_result *r, bool arg_present, uint64_t arg_index,
+					      enum fp_flavour flavour, struct fp_values *out)
 {
-	const struct fp_field *f;
-	struct fp_result *r;
 	struct fx x;
 	int err = 0;
 
-	if (field_id >= fp_nfields) {
-		memset(out, 0, sizeof(*out));
-		state_fail(st, "vigil: no field with id %u (the plugin has %zu)", field_id, fp_nfields);
-		return -EINVAL;
-	}
-	f = &fp_fields[field_id];
-	r = f->flags & FIELD_INDEX ? &st->indexed[(field_id * 7 + arg_index) % FP_INDEXED_RESULTS]
-				   : &st->results[field_id];
-	if (r->gen == st->event_gen && st->cur && r->field_id == field_id && r->arg_present == arg_present &&
-	    (!arg_present || r->arg_index == arg_index)) {
-		*out = r->v;
-		return 0;
-	}
 	if (st->cur && !arg_present && plain(st, f, field_id, r)) {
 		*out = r->v;
 		return 0;
@@ -110,6 +106,33 @@ int fp_extract__field(struct fp_state *st, uint32_t field_id, bool arg_present, 
 	*r = (struct fp_result){ .gen = st->event_gen, .field_id = field_id, .arg_index = arg_index,
 				 .arg_present = arg_present, .v = *out, .one = r->one };
 	return 0;
+}
+
+static __attribute__((noinline)) int no_field(struct fp_state *st, uint32_t field_id, struct fp_values *out)
+{
+	memset(out, 0, sizeof(*out));
+	state_fail(st, "vigil: no field with id %u (the plugin has %zu)", field_id, fp_nfields);
+	return -EINVAL;
+}
+
+int fp_extract__field(struct fp_state *st, uint32_t field_id, bool arg_present, uint64_t arg_index,
+		      enum fp_flavour flavour, struct fp_values *out)
+{
+	const struct fp_field *f;
+	struct fp_result *r;
+
+	if (field_id >= fp_nfields)
+		return no_field(st, field_id, out);
+	f = &fp_fields[field_id];
+	r = f->flags & FIELD_INDEX ? &st->indexed[(field_id * 7 + arg_index) % FP_INDEXED_RESULTS]
+				   : &st->results[field_id];
+	/* computed for this event already: the next rule asking for it gets the same values */
+	if (r->gen == st->event_gen && st->cur && r->field_id == field_id && r->arg_present == arg_present &&
+	    (!arg_present || r->arg_index == arg_index)) {
+		*out = r->v;
+		return 0;
+	}
+	return compute(st, f, field_id, r, arg_present, arg_index, flavour, out);
 }
 
 const char *fp_describe(struct fp_state *st, const void *payload, size_t len)
