@@ -96,8 +96,8 @@ struct fp_view {
 	uint32_t cont_cursor;		/* view_index's place in conts */
 	msgpack_object obj[VK_N];	/* view_scan clears what is before it */
 	struct view_conts conts;	/* view_scan sets conts.n, the rest as it goes */
-	struct view_key_memos *memo;	/* the owner's (one thread's at a time), or NULL; view_scan
-					 * leaves it */
+	struct view_key_memos *memo;	/* set by the view's owner before view_scan, which leaves
+					 * it: the state's (one thread at a time), or NULL */
 };
 
 /* Bytes past the end of an event that view_build may read (and ignores): key names are

@@ -20,7 +20,7 @@ int main(void)
 {
 	struct vigil_buf ev[4] = { 0 };
 	struct vigil_msgpack_tail walked, scanned;
-	struct fp_view v;
+	struct fp_view v = { 0 };	/* memo NULL: no key memo */
 	unsigned char *m;
 	long accepted = 0, refused_by_scan = 0, other_tail = 0, i;
 	size_t len, pos;
