@@ -228,6 +228,7 @@ static __always_inline int generic_exit(__u64 ret)
 	if (cfg.ret_type == VG_ARG_SOCK || cfg.ret_type == VG_ARG_SOCKET)
 		return_sock(s, ret);
 	copy_at_return(s, (__s64)ret);
+	maxdata_at_return(s);
 	for (i = 0; i < VG_MAX_SELECTORS; i++) {
 		const volatile struct vg_selector *sel = &cfg.sel[i];
 
@@ -240,8 +241,10 @@ static __always_inline int generic_exit(__u64 ret)
 		post = run_actions(s, sel->ret_actions, sel->nret_actions, i, &s->rec.ret_actions, &override);
 		break;
 	}
-	if (post && !silent)
+	if (post && !silent) {
+		emit_chunks(s);	/* maxData arguments' bytes go first (bpf/lib/maxdata.h) */
 		post_record(s);
+	}
 	return 0;
 }
 

@@ -11,4 +11,5 @@ pkg_check_modules(NANOMSG  REQUIRED IMPORTED_TARGET nanomsg)
 pkg_check_modules(JANSSON  REQUIRED IMPORTED_TARGET jansson)          # export filters (JSON)
 pkg_check_modules(MHD      REQUIRED IMPORTED_TARGET libmicrohttpd)    # metrics endpoint
 pkg_check_modules(NGHTTP2  REQUIRED IMPORTED_TARGET libnghttp2)       # CRI client (gRPC over HTTP/2)
+pkg_check_modules(CURL     REQUIRED IMPORTED_TARGET libcurl)         # GetUrl over https
 pkg_check_modules(CMOCKA   IMPORTED_TARGET cmocka)

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang llvm bpftool
   libbpf-dev libelf-dev zlib1g-dev libyaml-dev liblua5.4-dev libmsgpack-dev libnanomsg-dev libcmocka-dev
-  libjansson-dev libmicrohttpd-dev libnghttp2-dev curl
+  libjansson-dev libmicrohttpd-dev libnghttp2-dev libcurl4-openssl-dev curl
   python3 jq iproute2 util-linux libcap2-bin valgrind
 )
 # each part that needs more lists it in scripts/deps.d/<part>.txt, one package a line

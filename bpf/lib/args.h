@@ -85,9 +85,10 @@ static __always_inline __u64 ctx_arg(void *ctx, __u32 i)
 	}
 }
 
-/* A data entry: the current task's field at the end of the resolve path, as the compiler
- * laid it out from BTF; a pointer on the way that reads as 0 ends the walk at 0. */
-static __always_inline __u64 walk_path(const volatile struct vg_arg_spec *a, __u64 p)
+/* A resolve path: the field at its end, from the current task or a pointer argument, as
+ * the compiler laid it out from BTF; a pointer on the way that reads as 0 ends the walk at
+ * 0. user: the structs are in user memory (a syscall's or a user function's argument). */
+static __always_inline __u64 walk_path(const volatile struct vg_arg_spec *a, __u64 p, bool user)
 {
 	int k;
 
@@ -98,7 +99,10 @@ static __always_inline __u64 walk_path(const volatile struct vg_arg_spec *a, __u
 		if (a->step_deref & (1u << k)) {
 			__u64 next = 0;
 
-			bpf_probe_read_kernel(&next, sizeof(next), (void *)p);
+			if (user)
+				bpf_probe_read_user(&next, sizeof(next), (void *)p);
+			else
+				bpf_probe_read_kernel(&next, sizeof(next), (void *)p);
 			p = next;
 		}
 	}
@@ -163,8 +167,8 @@ static __always_inline __u64 fetch_raw(void *ctx, __u32 i)
 	if (!a->nsteps)
 		return fetch_arg(ctx, i);
 	if (!a->steps_from_arg)
-		return walk_path(a, bpf_get_current_task());
-	return walk_path(a, fetch_arg(ctx, i));
+		return walk_path(a, bpf_get_current_task(), false);
+	return walk_path(a, fetch_arg(ctx, i), a->user);
 }
 
 static __always_inline long read_str(char *dst, __u32 size, __u64 ptr, bool user)
@@ -333,9 +337,14 @@ static __always_inline __u32 capture_bytes(struct generic_scratch *s, void *ctx,
 		ptr = (__u64)__builtin_preserve_access_index(&((struct net_device *)ptr)->name);
 	if (a->type == VG_ARG_DATA_LOC)	/* low 16 bits: offset in the record; high: length */
 		ptr = (__u64)ctx + (ptr & 0xffff);
-	if (a->type == VG_ARG_CHAR_IOVEC)
-		return capture_iovec(s, off, slot, ptr, a->size_slot ? s->rec.arg_int[(a->size_slot - 1) & 7] : 1, max,
-				     a->user);
+	if (a->type == VG_ARG_CHAR_IOVEC) {
+		__u64 cnt = a->size_slot ? s->rec.arg_int[(a->size_slot - 1) & 7] : 1, total;
+		__u32 used = capture_iovec(s, off, slot, ptr, cnt, max, a->user, a->max_data, &total);
+
+		if (a->max_data)
+			note_big_iovec(s, slot, ptr, cnt, total, a->user, used);
+		return used;
+	}
 	if (a->type == VG_ARG_IOV_ITER) {
 		__u64 base = 0, len = 0;
 		int user = iov_iter_segment((struct iov_iter *)ptr, &base, &len);
@@ -502,9 +511,10 @@ static __always_inline void capture_arg(struct generic_scratch *s, void *ctx, __
 		s->rec.arg_int[slot] = sign_extend(raw, a->type);
 		break;
 	}
-	/* pointers stay in the kernel: only integer arguments report arg_int */
+	/* pointers stay in the kernel: only integer arguments report arg_int; returnCopy and a
+	 * return probe's maxData keep theirs for the exit, which reads it and clears it */
 	if (a->class != VG_CLASS_INT && !a->return_copy)
-		s->rec.arg_int[slot] = 0;	/* returnCopy: the exit reads it, then clears it */
+		s->rec.arg_int[slot] = cfg.is_return && a->max_data && s->rec.arg_full[slot] ? s->big_ptr[slot & 7] : 0;
 	s->rec.arg_len[slot] = used;
 	*off = o + used;
 }

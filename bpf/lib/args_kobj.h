@@ -184,12 +184,16 @@ static __always_inline int iov_iter_segment(struct iov_iter *it, __u64 *base, __
 
 /* char_iovec: the iovec array at ptr with cnt entries (sizeArgIndex), concatenated into
  * dst up to max bytes. Returns bytes used; flags a cut. */
+/* A char_iovec: the segments' bytes one after the other, up to max; *total gets the sum of
+ * the segments' lengths read (maxData: the chunks carry what max leaves out, so the cut is
+ * not flagged here). */
 static __always_inline __u32 capture_iovec(struct generic_scratch *s, __u32 off, __u32 slot, __u64 ptr, __u64 cnt,
-					   __u32 max, bool user)
+					   __u32 max, bool user, bool big, __u64 *total)
 {
 	__u32 used = 0;
 	int i;
 
+	*total = 0;
 	for (i = 0; i < VG_IOVEC_MAX; i++) {
 		struct iovec v = {};
 		__u64 n;
@@ -201,11 +205,13 @@ static __always_inline __u32 capture_iovec(struct generic_scratch *s, __u32 off,
 			break;
 		}
 		n = (__u64)v.iov_len;
+		*total += n;
 		if (used >= max)
 			n = 0;
 		if (n > max - used) {
 			n = max - used;
-			s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
+			if (!big)
+				s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
 		}
 		if (!n)
 			continue;

@@ -110,6 +110,7 @@ struct generic_scratch {
 	/* maxData arguments: where the whole buffer is, for the chunk records */
 	__u64 big_ptr[VG_MAX_ARGS];
 	__u8 big_user[VG_MAX_ARGS];
+	__u8 big_iov[VG_MAX_ARGS];	/* char_iovec: big_ptr is the iovec array of this many segments */
 };
 
 /* 0 -> per-CPU room for one chunk record (maxData). */

@@ -5,7 +5,12 @@
  * is to be posted, emit_chunks reads the buffer again in VG_CHUNK_MAX pieces, each its own
  * ring buffer record, all before the event's record: user space (core/decode/chunks.c)
  * gathers them and hands the whole buffer to the event. A chunk the ring buffer cannot take
- * is counted (VIGIL_KERR_RINGBUF_FULL) and the event's argument arrives flagged truncated. */
+ * is counted (VIGIL_KERR_RINGBUF_FULL) and the event's argument arrives flagged truncated.
+ *
+ * A char_iovec's buffer is its segments one after the other: its chunks follow the iovec
+ * array (big_iov segments), a chunk never crossing a segment's end. On a return probe the
+ * scratch does not survive until the exit: the record the entry keeps holds the buffer's
+ * address in arg_int (args.h capture_arg), and the exit takes it back (maxdata_at_return). */
 #ifndef VIGIL_MAXDATA_H
 #define VIGIL_MAXDATA_H
 
@@ -27,6 +32,71 @@ static __always_inline void note_big(struct generic_scratch *s, __u32 slot, __u6
 	s->rec.arg_full[slot & 7] = (__u32)full;
 	s->big_ptr[slot & 7] = ptr;
 	s->big_user[slot & 7] = user;
+}
+
+/* A char_iovec of cnt segments at ptr holding total bytes, used of them in the record. */
+static __always_inline void note_big_iovec(struct generic_scratch *s, __u32 slot, __u64 ptr, __u64 cnt, __u64 total,
+					   bool user, __u32 used)
+{
+	s->big_iov[slot & 7] = cnt > VG_IOVEC_MAX ? VG_IOVEC_MAX : (__u8)cnt;
+	note_big(s, slot, ptr, total, user, used);
+}
+
+/* One chunk of n bytes (1..VG_CHUNK_MAX, any value: bounded here) at src, buffer offset off. */
+static __always_inline bool emit_chunk(struct generic_scratch *s, struct vg_chunk_record *c, __u32 slot, __u32 off,
+				       __u64 src, __u64 n, bool user)
+{
+	n = ((n - 1) & (VG_CHUNK_MAX - 1)) + 1;
+	c->hdr.op = VIGIL_OP_GENERIC_CHUNK;
+	c->hdr.ktime = s->rec.hdr.ktime;
+	c->tid = s->rec.tid;
+	c->slot = slot;
+	c->event_ktime = s->rec.hdr.ktime;
+	c->offset = off;
+	c->len = (__u32)n;
+	if (read_buf(c->data, n, src, user))
+		return false;	/* the rest is missing: user space flags the argument truncated */
+	c->hdr.size = offsetof(struct vg_chunk_record, data) + (__u32)n;
+	output_record(c, offsetof(struct vg_chunk_record, data) + n);
+	return true;
+}
+
+/* A char_iovec's chunks: walk the segments, cutting each into chunks. One loop for both (a
+ * step either reads the next segment or emits a chunk), which keeps the verifier's work
+ * linear: at most VG_MAX_CHUNKS full chunks plus one short one per segment. */
+static __always_inline void emit_iovec_chunks(struct generic_scratch *s, struct vg_chunk_record *c, __u32 slot)
+{
+	__u32 full = s->rec.arg_full[slot & 7], done = 0, seg = 0;
+	__u64 base = 0, len = 0, at = 0, n;
+	bool user = s->big_user[slot & 7];
+	int k;
+
+	for (k = 0; k < VG_MAX_CHUNKS + 2 * VG_IOVEC_MAX; k++) {
+		if (done >= full)
+			break;
+		if (at >= len) {	/* this segment is done: the next one */
+			struct iovec v = {};
+
+			if (seg >= s->big_iov[slot & 7] || seg >= VG_IOVEC_MAX)
+				break;
+			if (read_buf((char *)&v, sizeof(v), s->big_ptr[slot & 7] + seg * sizeof(v), user))
+				break;
+			base = (__u64)v.iov_base;
+			len = v.iov_len;
+			at = 0;
+			seg++;
+			continue;
+		}
+		n = len - at;
+		if (n > full - done)
+			n = full - done;
+		if (n > VG_CHUNK_MAX)
+			n = VG_CHUNK_MAX;
+		if (!emit_chunk(s, c, slot, done, base + at, n, user))
+			break;
+		at += n;
+		done += (__u32)n;
+	}
 }
 
 static __always_inline void emit_arg_chunks(struct generic_scratch *s, struct vg_chunk_record *c, __u32 slot)
@@ -73,7 +143,33 @@ static __always_inline void emit_chunks(struct generic_scratch *s)
 		c = bpf_map_lookup_elem(&chunk_heap, &zero);
 		if (!c)
 			return;
-		emit_arg_chunks(s, c, i);
+		if (cfg.args[i].type == VG_ARG_CHAR_IOVEC)
+			emit_iovec_chunks(s, c, i);
+		else
+			emit_arg_chunks(s, c, i);
+	}
+}
+
+/* A return probe's exit: where each maxData buffer is, from the record the entry kept (the
+ * address in arg_int, which then leaves the record), and for a char_iovec its segment count
+ * from its size argument, as the entry read it. */
+static __always_inline void maxdata_at_return(struct generic_scratch *s)
+{
+	int i;
+
+	for (i = 0; i < VG_MAX_ARGS; i++) {
+		const volatile struct vg_arg_spec *a = &cfg.args[i];
+		__u64 cnt;
+
+		if (i >= cfg.nargs)
+			break;
+		if (!a->max_data || !s->rec.arg_full[i])
+			continue;
+		s->big_ptr[i] = s->rec.arg_int[i];
+		s->big_user[i] = a->user && !a->tp_inline;
+		cnt = a->size_slot ? s->rec.arg_int[(a->size_slot - 1) & 7] : 1;
+		s->big_iov[i] = cnt > VG_IOVEC_MAX ? VG_IOVEC_MAX : (__u8)cnt;
+		s->rec.arg_int[i] = 0;
 	}
 }
 

@@ -158,6 +158,7 @@ static int start_metrics(struct vigil_agent *a)
 		.reader_stats = reader_stats,
 		.ctx = a,
 		.journal = a->journal,
+		.canary = a->canary,
 	};
 
 	vigil_metrics__set_sources(a->metrics, &src);
@@ -279,13 +280,19 @@ static int start_services(struct vigil_agent *a)
 	int err = agent_rules_open(a);
 
 	if (!err) {
-		struct vigil_canary_opts co = { .sz = sizeof(co), .dns_server = a->opts.dns_lookup_server };
+		struct vigil_canary_opts co = { .sz = sizeof(co), .dns_server = a->opts.dns_lookup_server,
+						.ca_file = a->opts.get_url_ca_file };
 
 		a->canary = vigil_canary__new(&co);
 		if (!a->canary) {
 			err = -errno;
-			pr_warn("agent: --dns-lookup-server %s: %s", co.dns_server ? co.dns_server : VIGIL_CANARY_DNS_DEFAULT,
-				err == -EINVAL ? "not ADDR:PORT" : strerror(-err));
+			if (err == -EINVAL)
+				pr_warn("agent: --dns-lookup-server %s: not ADDR:PORT",
+					co.dns_server ? co.dns_server : VIGIL_CANARY_DNS_DEFAULT);
+			else if (co.ca_file)
+				pr_warn("agent: --get-url-ca-file %s: %s", co.ca_file, strerror(-err));
+			else
+				pr_warn("agent: GetUrl/DnsLookup worker: %s", strerror(-err));
 		}
 	}
 	if (!err)

@@ -88,6 +88,7 @@ struct vigil_agent_opts {
 	const char *journal_dir;
 	uint64_t journal_max_bytes;	/* --journal-max-mb; 0: VIGIL_JOURNAL_DEFAULT_BYTES */
 	const char *dns_lookup_server;	/* --dns-lookup-server: DnsLookup's resolver; NULL: 1.1.1.1:53 */
+	const char *get_url_ca_file;	/* --get-url-ca-file: CAs https GetUrl trusts; NULL: the system's */
 };
 
 struct vigil_agent;

@@ -1,5 +1,6 @@
 /* canary.c - the queue, the per-policy token buckets and the worker of GetUrl/DnsLookup. */
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "canary.h"
 #include "canary_internal.h"
@@ -32,8 +34,9 @@ struct vigil_canary {
 	struct sockaddr_storage dns;
 	socklen_t dns_len;
 	int timeout_ms;
+	char *ca_file;		/* https: the CAs to trust; NULL: the system's */
 	pthread_t thread;
-	bool started, stop, busy;
+	bool started, stop, busy, curl;
 	pthread_mutex_t lock;
 	pthread_cond_t wake, idle;
 	struct request q[VIGIL_CANARY_QUEUE];
@@ -135,17 +138,21 @@ static void *worker(void *arg)
 		c->n--;
 		c->busy = true;
 		pthread_mutex_unlock(&c->lock);
-		if (r.kind == VIGIL_CANARY_URL)
+		if (r.kind == VIGIL_CANARY_URL && !strncmp(r.target, "https://", 8))
+			err = canary_https_get(r.target, c->timeout_ms, c->ca_file);
+		else if (r.kind == VIGIL_CANARY_URL)
 			err = canary_http_get(r.target, c->timeout_ms);
 		else
 			err = canary_dns_lookup((struct sockaddr *)&c->dns, c->dns_len, r.target, c->timeout_ms);
 		pthread_mutex_lock(&c->lock);
 		if (err) {
 			c->stats.failed++;
+			c->stats.kind[r.kind].failed++;
 			pr_debug("canary: %s %s: %s", r.kind == VIGIL_CANARY_URL ? "GET" : "lookup of", r.target,
 				 strerror(-err));
 		} else {
 			c->stats.sent++;
+			c->stats.kind[r.kind].sent++;
 		}
 	}
 	c->busy = false;
@@ -167,6 +174,16 @@ struct vigil_canary *vigil_canary__new(const struct vigil_canary_opts *opts)
 	pthread_cond_init(&c->idle, NULL);
 	c->timeout_ms = opts && opts->timeout_ms ? (int)opts->timeout_ms : 3000;
 	err = parse_server(dns, &c->dns, &c->dns_len);
+	/* a CA file that cannot be read would fail every https request later: say so now */
+	if (!err && opts && opts->ca_file && access(opts->ca_file, R_OK))
+		err = -errno;
+	if (!err && opts && opts->ca_file && !(c->ca_file = strdup(opts->ca_file)))
+		err = -ENOMEM;
+	/* before the worker exists: curl_global_init is not thread-safe on every build */
+	if (!err && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		err = -ENOMEM;
+	if (!err)
+		c->curl = true;
 	if (!err)
 		err = -pthread_create(&c->thread, NULL, worker, c);
 	if (err)
@@ -216,14 +233,19 @@ int vigil_canary__submit(struct vigil_canary *c, const char *policy, enum vigil_
 
 	if (strlen(target) >= TARGET_MAX)
 		return -ENAMETOOLONG;
+	if (kind != VIGIL_CANARY_URL && kind != VIGIL_CANARY_DNS)
+		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
 	c->stats.requested++;
+	c->stats.kind[kind].requested++;
 	b = bucket_of(c, policy ? policy : "", now);
 	if (b->tokens < 1) {
 		c->stats.rate_limited++;
+		c->stats.kind[kind].rate_limited++;
 		err = -EAGAIN;
 	} else if (c->n == VIGIL_CANARY_QUEUE) {
 		c->stats.queue_full++;
+		c->stats.kind[kind].queue_full++;
 		err = -ENOBUFS;
 	} else {
 		b->tokens -= 1;
@@ -276,8 +298,11 @@ void vigil_canary__free(struct vigil_canary *c)
 		pthread_mutex_unlock(&c->lock);
 		pthread_join(c->thread, NULL);
 	}
+	if (c->curl)
+		curl_global_cleanup();
 	pthread_cond_destroy(&c->idle);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
+	free(c->ca_file);
 	free(c);
 }

@@ -5,8 +5,13 @@
 #include <sys/socket.h>
 
 /* An HTTP/1.0 GET of url ("http://host[:port]/path"); 0 when an HTTP status line came
- * back, else -errno (-EPROTONOSUPPORT: https, which needs TLS vigil does not link). */
+ * back, else -errno (-EPROTONOSUPPORT: https, which canary_https_get makes). */
 int canary_http_get(const char *url, int timeout_ms);
+
+/* A GET of url ("https://...") through libcurl, the certificate verified against ca_file
+ * (a PEM bundle; NULL: the system's CA store); 0 when a status line came back, else -errno
+ * (-EKEYREJECTED: the certificate did not verify, logged). */
+int canary_https_get(const char *url, int timeout_ms, const char *ca_file);
 
 /* A DNS A query for name to server; 0 when an answer with the query's id came back, else
  * -errno. */

@@ -97,6 +97,7 @@ enum {
 	OPT_JOURNAL_DIR,
 	OPT_JOURNAL_MAX,
 	OPT_DNS_LOOKUP_SERVER,
+	OPT_GET_URL_CA_FILE,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -237,6 +238,7 @@ static const struct option options[] = {
 	{"journal-dir", required_argument, NULL, OPT_JOURNAL_DIR},
 	{"journal-max-mb", required_argument, NULL, OPT_JOURNAL_MAX},
 	{"dns-lookup-server", required_argument, NULL, OPT_DNS_LOOKUP_SERVER},
+	{"get-url-ca-file", required_argument, NULL, OPT_GET_URL_CA_FILE},
 	{"debug", no_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -309,6 +311,8 @@ static void usage_agent(FILE *f)
 		"                                 events go, counted (journal_evicted)\n"
 		"      --dns-lookup-server ADDR:PORT  where DnsLookup actions send their query (default\n"
 		"                                 1.1.1.1:53, as Tetragon; [v6]:PORT for IPv6)\n"
+		"      --get-url-ca-file PEM      https GetUrl trusts the CAs in PEM instead of the system's\n"
+		"                                 store (/etc/ssl/certs); certificates are always verified\n"
 		"  -d, --debug              debug messages\n",
 		VIGIL_BUS_DEFAULT_EVENTS, VIGIL_BUS_DEFAULT_CONTROL, VIGIL_SYSCONF_DIR, VIGIL_SYSCONF_DIR);
 }
@@ -659,6 +663,9 @@ static int parse_io_option(int c, struct vigil_agent_opts *o)
 		return 0;
 	case OPT_DNS_LOOKUP_SERVER:
 		o->dns_lookup_server = optarg;	/* checked by the agent, which names it when bad */
+		return 0;
+	case OPT_GET_URL_CA_FILE:
+		o->get_url_ca_file = optarg;	/* checked readable by the agent */
 		return 0;
 	case OPT_NO_CAP_DROP: o->drop_privileges = false; return 0;
 	case OPT_CRI_ENDPOINT:

@@ -279,4 +279,5 @@ void metrics_collect(struct vigil_metrics *m, struct prom_out *o)
 	rule_families(m, o);
 	prog_families(o);
 	export_families(m, o);
+	metrics_collect_canary(m, o);
 }

@@ -29,6 +29,11 @@
  *   vigil_events_exported_total, _exported_bytes_total, vigil_export_filtered_total,
  *   vigil_export_ratelimit_events_dropped_total{type}, vigil_export_rotations_total,
  *   vigil_export_compressed_total, vigil_export_errors_total{op="write|compress|render"}
+ *   vigil_canary_requests_total{kind="url|dns",result}      GetUrl / DnsLookup (core/canary):
+ *                                                            result "requested" (selectors that
+ *                                                            matched), "sent", "failed",
+ *                                                            "rate_limited", "queue_full"; vigil's
+ *                                                            own (Tetragon counts no such thing)
  * With Tetragon's names on (vigil_metrics_names), the same numbers are also served as
  * Tetragon's families, labels and meanings (core/metrics/tetragon.c says which), so alert
  * rules and Grafana dashboards written for Tetragon work unchanged.
@@ -51,6 +56,7 @@
 struct vigil_loader;
 struct vigil_pub;
 struct vigil_journal;
+struct vigil_canary;
 struct vigil_sensors;
 struct vigil_exporter;
 struct vigil_pcache_stats;
@@ -106,6 +112,7 @@ struct vigil_metrics_sources {
 	void (*reader_stats)(void *ctx, struct vigil_decoder_stats *dec, struct vigil_pcache_stats *pc);
 	void *ctx;
 	struct vigil_journal *journal;		/* the lossless path's counters (--journal-dir) */
+	struct vigil_canary *canary;		/* GetUrl / DnsLookup counters */
 };
 
 /* Set once the agent is built, before rendering starts (not thread-safe with render). */

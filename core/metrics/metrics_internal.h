@@ -168,6 +168,8 @@ struct vigil_metrics {
 
 /* The families other modules own, rendered in order (collect.c). */
 void metrics_collect(struct vigil_metrics *m, struct prom_out *o);
+/* vigil_canary_requests_total (canary.c), part of metrics_collect. */
+void metrics_collect_canary(struct vigil_metrics *m, struct prom_out *o);
 /* Render vigil's own families, Tetragon's, or both (metrics.c). 0 or -ENOMEM. */
 int metrics_render(struct vigil_metrics *m, struct vigil_buf *out, bool own, bool tetragon);
 /* Tetragon's families from the same numbers (tetragon.c). */

@@ -215,12 +215,9 @@ static int action_args(struct policy_ctx *c, struct action_parse *ap)
 		return err;
 	case VIGIL_ACTION_GETURL:
 		err = text_arg(c, ap, ap->arg_url, "argUrl", &ap->a.arg_url);
-		/* the agent's client speaks plain HTTP (core/canary): no TLS library is linked */
-		if (!err && !strncmp(ap->a.arg_url, "https://", 8))
-			err = policy_error(c, ap->arg_url, "argUrl: https is not supported (vigil's GetUrl speaks plain "
-					   "http)");
-		else if (!err && strncmp(ap->a.arg_url, "http://", 7))
-			err = policy_error(c, ap->arg_url, "argUrl must be an http:// URL");
+		/* the agent's client (core/canary) speaks http, and https through libcurl */
+		if (!err && strncmp(ap->a.arg_url, "http://", 7) && strncmp(ap->a.arg_url, "https://", 8))
+			err = policy_error(c, ap->arg_url, "argUrl must be an http:// or https:// URL");
 		return err;
 	case VIGIL_ACTION_DNSLOOKUP:
 		err = text_arg(c, ap, ap->arg_fqdn, "argFqdn", &ap->a.arg_fqdn);

@@ -147,12 +147,13 @@ static int check_arg(struct policy_ctx *c, yaml_node_t *n, enum vigil_hook_kind 
 		err = check_source(c, n, role, ap);
 	if (err)
 		return err;
-	/* a BTF walk from an argument: the kernel function's BTF types it (kprobes, LSM hooks) */
+	/* a BTF walk from an argument: the kernel function's BTF types it (kprobes, LSM hooks),
+	 * the format file or btf_trace_ typedef (tracepoints), btfPath (uprobes); core/sensors */
 	if (ap->a.resolve && role == POLICY_RETURN_ARG)
 		return policy_error(c, n, "resolve is not supported on returnArg");
-	if (ap->a.resolve && role == POLICY_ARG && kind != VIGIL_HOOK_KPROBE && kind != VIGIL_HOOK_LSM)
-		return policy_error(c, n, "resolve on args needs a kernel function or LSM hook, not %s",
-				    section_of(kind));
+	if (ap->a.resolve && role == POLICY_ARG && kind == VIGIL_HOOK_USDT)
+		return policy_error(c, n, "resolve on args is not supported on usdts (no BTF types a USDT "
+				    "probe's operands)");
 	/* functions get their first five arguments in registers, all a probe can read; a USDT
 	 * probe names up to 12 (libbpf's BPF_USDT_MAX_ARG_CNT), each read where its note says */
 	if (kind == VIGIL_HOOK_USDT && ap->a.index > 11)

@@ -78,6 +78,7 @@ void policy_hook_free(struct vigil_hook *h)
 	free(h->subsystem);
 	free(h->event);
 	free(h->path);
+	free(h->btf_path);
 	policy_strv_free(h->symbols, h->nsymbols);
 	for (i = 0; h->args && i < h->nargs; i++)
 		policy_arg_free(&h->args[i]);

@@ -15,7 +15,7 @@ struct hook_parse {
 	yaml_node_t *return_arg;
 	yaml_node_t *return_action;	/* returnArgAction's value, when given */
 	yaml_node_t *selectors;
-	yaml_node_t *offsets;		/* uprobes: the key, when given */
+	yaml_node_t *offsets;		/* uprobes: the offsets or addrs key, when given */
 	yaml_node_t *ref_ctr;		/* uprobes: refCtrOffsets' value, when given */
 	bool ftrace;			/* kprobes: this pass is one function of a generated_ftrace list */
 };
@@ -302,9 +302,12 @@ static int uprobe_symbols(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *v
 	return err;
 }
 
-/* offsets: file offsets in the binary, each one hook; this pass keeps the one it stands for. */
-static int uprobe_offsets(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+/* offsets (file offsets in the binary) or addrs (virtual addresses, which core/sensors turns
+ * into file offsets through the ELF's program headers): each one hook; this pass keeps the
+ * one it stands for. */
+static int uprobe_places(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
+	const char *field = (const char *)key->data.scalar.value;
 	struct hook_parse *hp = obj;
 	size_t i, n, want;
 	yaml_node_t *item;
@@ -312,26 +315,30 @@ static int uprobe_offsets(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *v
 	uint64_t off;
 	int err;
 
-	err = policy_expect(c, value, YAML_SEQUENCE_NODE, "offsets");
+	if (hp->offsets)
+		return policy_error(c, key, "an uprobe takes one of offsets and addrs, not both");
+	err = policy_expect(c, value, YAML_SEQUENCE_NODE, field);
 	if (err)
 		return err;
 	n = policy_seq_len(value);
 	if (!n)
-		return policy_error(c, value, "offsets must not be empty");
+		return policy_error(c, value, "%s must not be empty", field);
 	want = c->symbol_pass ? c->symbol_pass - 1 : 0;
 	for (i = 0; i < n; i++) {
 		item = policy_seq_item(c, value, i);
 		if (!item)
 			return -EINVAL;
-		err = policy_str(c, item, "offsets", &s);
+		err = policy_str(c, item, field, &s);
 		if (!err && policy_parse_u64(s, UINT64_MAX, &off))
-			err = policy_error(c, item, "offsets[%zu] \"%s\" is not an offset", i, s);
+			err = policy_error(c, item, "%s[%zu] \"%s\" is not %s", field, i, s,
+					   strcmp(field, "addrs") ? "an offset" : "an address");
 		if (err)
 			return err;
 		if (i == want)
 			hp->h.offset = off;
 	}
 	hp->h.has_offset = true;
+	hp->h.offset_is_addr = !strcmp(field, "addrs");
 	hp->offsets = key;
 	return 0;
 }
@@ -380,7 +387,8 @@ size_t policy_uprobe_symbol_count(struct policy_ctx *c, yaml_node_t *item)
 		value = policy_node(c, p->value);
 		if (key && value && key->type == YAML_SCALAR_NODE && value->type == YAML_SEQUENCE_NODE &&
 		    (!strcmp((const char *)key->data.scalar.value, "symbols") ||
-		     !strcmp((const char *)key->data.scalar.value, "offsets")) &&
+		     !strcmp((const char *)key->data.scalar.value, "offsets") ||
+		     !strcmp((const char *)key->data.scalar.value, "addrs")) &&
 		    policy_seq_len(value) > 1)
 			return policy_seq_len(value);
 	}
@@ -398,7 +406,8 @@ static int uprobe_return(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *va
 static const struct policy_field uprobe_fields[] = {
 	POLICY_FN("path", uprobe_path, POLICY_REQUIRED),
 	POLICY_FN("symbols", uprobe_symbols, 0),
-	POLICY_FN("offsets", uprobe_offsets, 0),
+	POLICY_FN("offsets", uprobe_places, 0),
+	POLICY_FN("addrs", uprobe_places, 0),
 	POLICY_FN("return", uprobe_return, 0),
 	POLICY_FN("refCtrOffsets", uprobe_ref_ctr, 0),
 	POLICY_NODE("returnArg", struct hook_parse, return_arg, 0),
@@ -407,9 +416,8 @@ static const struct policy_field uprobe_fields[] = {
 	POLICY_NODE("selectors", struct hook_parse, selectors, 0),
 	POLICY_FN("message", hook_message, 0),
 	POLICY_FN("tags", hook_tags, 0),
-	/* symbols are the one way vigil finds uprobe targets; BTF and digests come later */
-	POLICY_REFUSE("addrs", "uprobes attach by symbol or file offset only, for now"),
-	POLICY_REFUSE("btfPath", "uprobe arguments are read from registers, without BTF"),
+	POLICY_STR("btfPath", struct hook_parse, h.btf_path, 0),
+	/* digests come later */
 	POLICY_REFUSE("binaryDigests", "digest verification of the traced binary is not supported yet"),
 	POLICY_REFUSE("ignore", "digest verification of the traced binary is not supported yet"),
 };
@@ -516,13 +524,14 @@ static int hook_finish(struct policy_ctx *c, yaml_node_t *item, struct hook_pars
 		return policy_error(c, item, "returnArg is required when return is true");
 	/* the CRD's rule: at most one of symbols, addrs and offsets; vigil needs one */
 	if (h->kind == VIGIL_HOOK_UPROBE && h->nsymbols && hp->offsets)
-		return policy_error(c, hp->offsets, "an uprobe takes symbols or offsets, not both");
+		return policy_error(c, hp->offsets, "an uprobe takes symbols or %s, not both",
+				    (const char *)hp->offsets->data.scalar.value);
 	if (h->kind == VIGIL_HOOK_UPROBE && !h->nsymbols && !hp->offsets)
-		return policy_error(c, item, "an uprobe needs symbols or offsets");
+		return policy_error(c, item, "an uprobe needs symbols, offsets or addrs");
 	if (hp->ref_ctr && policy_seq_len(hp->ref_ctr) != policy_uprobe_symbol_count(c, item))
 		return policy_error(c, hp->ref_ctr, "refCtrOffsets has %zu entries for %zu %s: one each",
 				    policy_seq_len(hp->ref_ctr), policy_uprobe_symbol_count(c, item),
-				    hp->offsets ? "offsets" : "symbols");
+				    hp->offsets ? (const char *)hp->offsets->data.scalar.value : "symbols");
 	err = hook_args(c, item, hp);
 	if (!err && hp->return_arg) {
 		len = policy_path_key(c, "returnArg");

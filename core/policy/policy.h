@@ -287,9 +287,12 @@ struct vigil_hook {
 	char *event;			/* tracepoints; usdts: the probe's name */
 	bool raw;
 	char *path;			/* uprobes: binary path; owned */
+	char *btf_path;			/* uprobes: `btfPath`, the BTF file describing the binary's
+					 * types (resolve on its arguments); owned, NULL when absent */
 	char **symbols;			/* uprobes: one symbol (several are one hook each) */
 	size_t nsymbols;
 	bool has_offset;		/* uprobes: attached at a file offset instead (`offsets`) */
+	bool offset_is_addr;		/* uprobes: `addrs`, offset is a virtual address in the ELF */
 	uint64_t offset;
 	uint64_t ref_ctr_offset;	/* uprobes: `refCtrOffsets`' entry for this hook (a USDT
 					 * semaphore's file offset, counted up while attached); 0 none */

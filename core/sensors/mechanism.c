@@ -115,20 +115,69 @@ static bool wants_override(const struct vigil_hook *hook)
 	return false;
 }
 
-/* An argument with resolve: a walk from a kernel pointer, typed by the function's BTF. */
+/* The C type of a syscall's argument i, from its syscalls/sys_enter_ format file (the
+ * arguments follow __syscall_nr there). NULL with the reason in ctx when there is none. */
+static const char *syscall_arg_type(struct compile_ctx *ctx, const char *call, const struct vigil_policy_arg *a,
+				    struct tp_field *fields, int max)
+{
+	const char *name = syscall_base_name(call);
+	char event[96];
+	int n, i;
+
+	snprintf(event, sizeof(event), "sys_enter_%s", name ? name : call);
+	n = tp_format_read("syscalls", event, fields, (size_t)max);
+	for (i = 0; i < n && strcmp(fields[i].name, "__syscall_nr"); i++)
+		;
+	if (n < 0 || i + 1 + (int)a->index >= n) {
+		sensor_error(ctx, a->pos, -ENOENT, "resolve: %s has no argument %u in syscalls/%s (its format types "
+			     "a syscall's arguments)", call, a->index, event);
+		return NULL;
+	}
+	return fields[i + 1 + a->index].type;
+}
+
+/* An argument with resolve: a walk from a pointer, typed by what knows the argument's type:
+ * the function's BTF (kernel functions, LSM hooks), the format file (syscalls, tracepoints),
+ * the btf_trace_ typedef (raw tracepoints), btfPath (uprobes). */
 static int resolve_arg(struct compile_ctx *ctx, const struct vigil_hook *hook, const struct compiled_hook *out,
 		       const struct vigil_policy_arg *a, struct vg_arg_spec *spec)
 {
+	struct tp_field fields[32];
+	const char *type;
 	char fn[192];
+	int n;
 
-	if (hook->kind == VIGIL_HOOK_LSM)
+	switch (hook->kind) {
+	case VIGIL_HOOK_LSM:
 		snprintf(fn, sizeof(fn), "bpf_lsm_%s", out->function_name);
-	else if (hook->kind == VIGIL_HOOK_KPROBE && !hook->syscall)
-		snprintf(fn, sizeof(fn), "%s", hook->call);
-	else
-		return sensor_error(ctx, a->pos, -EOPNOTSUPP, "resolve on an argument needs a kernel function or LSM "
-				    "hook (its BTF types the argument)");
-	return resolve_arg_path(ctx, fn, a, spec);
+		return resolve_arg_path(ctx, fn, a, spec);
+	case VIGIL_HOOK_KPROBE:
+		if (!hook->syscall)
+			return resolve_arg_path(ctx, hook->call, a, spec);
+		type = syscall_arg_type(ctx, hook->call, a, fields, VIGIL_ARRAY_SIZE(fields));
+		return type ? resolve_arg_type(ctx, hook->call, type, a, spec, true) : -ENOENT;
+	case VIGIL_HOOK_TRACEPOINT:
+		if (hook->raw)
+			return resolve_raw_tp_arg(ctx, hook->event, a, spec);
+		n = tp_format_read(hook->subsystem, hook->event, fields, VIGIL_ARRAY_SIZE(fields));
+		if (n < 0 || (int)a->index >= n)
+			return sensor_error(ctx, a->pos, -ENOENT, "resolve: tracepoint %s/%s has no field %u",
+					    hook->subsystem, hook->event, a->index);
+		snprintf(fn, sizeof(fn), "%s/%s", hook->subsystem, hook->event);
+		/* a syscall tracepoint's pointers point into the caller's memory */
+		return resolve_arg_type(ctx, fn, fields[a->index].type, a, spec, !strcmp(hook->subsystem, "syscalls"));
+	case VIGIL_HOOK_UPROBE:
+		if (!hook->btf_path)
+			return sensor_error(ctx, a->pos, -EOPNOTSUPP, "resolve on an uprobe argument needs btfPath (the "
+					    "BTF file describing %s's types)", hook->path);
+		if (!hook->nsymbols)
+			return sensor_error(ctx, a->pos, -EOPNOTSUPP, "resolve on an uprobe argument needs the hook's "
+					    "symbol (btfPath types functions by name), not an offset or address");
+		return resolve_uprobe_arg(ctx, hook->btf_path, hook->symbols[0], a, spec);
+	default:
+		return sensor_error(ctx, a->pos, -EOPNOTSUPP, "resolve is not supported on %s arguments",
+				    hook->kind == VIGIL_HOOK_USDT ? "USDT" : "these");
+	}
 }
 
 /* The type the kernel side reads: a cred's capability sets are kernel_cap_t there, only
@@ -173,14 +222,17 @@ static int fill_args(struct compile_ctx *ctx, const struct vigil_hook *hook, str
 		}
 		if (a->max_data) {
 			/* the record holds what it can; chunk records carry the rest (bpf/lib/maxdata.h) */
-			if (a->type != VIGIL_ARG_CHAR_BUF && a->type != VIGIL_ARG_CONST_BUF && a->type != VIGIL_ARG_IOV_ITER)
+			if (a->type != VIGIL_ARG_CHAR_BUF && a->type != VIGIL_ARG_CONST_BUF && a->type != VIGIL_ARG_IOV_ITER &&
+			    a->type != VIGIL_ARG_CHAR_IOVEC)
 				return sensor_error(ctx, a->pos, -EOPNOTSUPP,
-						    "maxData reads char_buf, const_buf and iov_iter arguments, not %s",
-						    vigil_arg_type_name(a->type));
-			if (hook->is_return)
+						    "maxData reads char_buf, const_buf, char_iovec and iov_iter arguments, "
+						    "not %s", vigil_arg_type_name(a->type));
+			/* a return probe reads the buffer at the return, from the address the entry
+			 * kept: an iov_iter has been advanced past its bytes by then */
+			if (hook->is_return && a->type == VIGIL_ARG_IOV_ITER)
 				return sensor_error(ctx, a->pos, -EOPNOTSUPP,
-						    "maxData on a return probe is not supported yet (the entry's "
-						    "pointer is gone when the record is posted)");
+						    "maxData on an iov_iter of a return probe: the call advances the "
+						    "iterator past its bytes before the return");
 			spec->max_data = 1;
 		}
 		if (a->return_copy && (!hook->is_return || a->type != VIGIL_ARG_CHAR_BUF || a->data))
@@ -644,13 +696,33 @@ static int uprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, s
 	if (hook->has_offset ? hook->nsymbols != 0 : hook->nsymbols != 1)
 		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "vigil attaches one symbol or offset per uprobe hook");
 	snprintf(out->path, sizeof(out->path), "%s", hook->path);
-	if (hook->has_offset) {
+	if (hook->has_offset && hook->offset_is_addr) {
+		/* addrs: the address as the ELF names it, attached at its file offset */
+		int err = uprobe_addr_offset(hook->path, hook->offset, &out->offset);
+
+		if (err)
+			return sensor_error(ctx, hook->call_pos, err,
+					    "addrs: 0x%llx in %s: %s", (unsigned long long)hook->offset, hook->path,
+					    err == -ERANGE ? "no executable segment of the file holds this address" :
+					    err == -ENOEXEC ? "the file is not an ELF object" : strerror(-err));
+		snprintf(out->function_name, sizeof(out->function_name), "0x%llx", (unsigned long long)hook->offset);
+	} else if (hook->has_offset) {
 		/* attached at a file offset: no symbol to name it by */
 		out->offset = hook->offset;
 		snprintf(out->function_name, sizeof(out->function_name), "0x%llx", (unsigned long long)hook->offset);
 	} else {
 		snprintf(out->target, sizeof(out->target), "%s", hook->symbols[0]);
 		snprintf(out->function_name, sizeof(out->function_name), "%s", hook->symbols[0]);
+	}
+	/* btfPath serves resolve (resolve.c); a file that is no BTF is refused even without one */
+	if (hook->btf_path) {
+		struct btf *btf = btf__parse(hook->btf_path, NULL);
+		int err = btf ? 0 : -errno;
+
+		btf__free(btf);
+		if (err)
+			return sensor_error(ctx, hook->call_pos, err, "btfPath %s: not a BTF file (%s)", hook->btf_path,
+					    strerror(-err));
 	}
 	out->ref_ctr_offset = hook->ref_ctr_offset;
 	out->mech = MECH_UPROBE;

@@ -123,6 +123,22 @@ int resolve_task_path(struct compile_ctx *ctx, const struct vigil_policy_arg *a,
  * (its BTF type names the struct). */
 int resolve_arg_path(struct compile_ctx *ctx, const char *fn, const struct vigil_policy_arg *a,
 		     struct vg_arg_spec *spec);
+/* An argument whose C type is written out (a format file's "const struct open_how *"):
+ * the walk from the struct it points to; where names the hook in messages; user: the
+ * pointers are user memory. */
+int resolve_arg_type(struct compile_ctx *ctx, const char *where, const char *type, const struct vigil_policy_arg *a,
+		     struct vg_arg_spec *spec, bool user);
+/* A raw tracepoint's argument a->index, typed by btf_trace_<event>. */
+int resolve_raw_tp_arg(struct compile_ctx *ctx, const char *event, const struct vigil_policy_arg *a,
+		       struct vg_arg_spec *spec);
+/* An uprobe's argument a->index of function symbol, typed by the BTF file btf_path. */
+int resolve_uprobe_arg(struct compile_ctx *ctx, const char *btf_path, const char *symbol,
+		       const struct vigil_policy_arg *a, struct vg_arg_spec *spec);
+
+/* uaddr.c: the file offset of virtual address addr in the ELF at path (an uprobe's `addrs`).
+ * 0, -ERANGE when no executable segment holds it, -ENOEXEC for a file that is no ELF, or
+ * open's -errno. */
+int uprobe_addr_offset(const char *path, uint64_t addr, uint64_t *off);
 
 /* Fill err at pos with a formatted reason; returns -EINVAL. */
 int sensor_error(struct compile_ctx *ctx, struct vigil_pos pos, int errcode, const char *fmt, ...)

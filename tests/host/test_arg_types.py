@@ -5,6 +5,10 @@ program), writev(2)'s iovec array as char_iovec, write(2)'s buffer as const_buf 
 size from another argument, connect(2)'s address as sockaddr_un (a path and an abstract
 name): each comes out under the key and in the shape Tetragon writes. Only this test's own
 process matches (matchPIDs), so other agents' traffic cannot interfere.
+
+maxData: a 100 KB pwrite64 buffer comes out whole, a 400 KB one cut at Tetragon's limit; a
+pwritev's three segments (110 KB together) come out whole as one char_iovec; and a return
+probe (pwrite64 as a syscall kprobe with return: true) reads its 100 KB at the return.
 """
 import base64
 import ctypes
@@ -80,11 +84,53 @@ POLICIES = {
         """),
 }
 
+def return_policy(name, call, args):
+    return textwrap.dedent("""\
+        apiVersion: cilium.io/v1alpha1
+        kind: TracingPolicy
+        metadata:
+          name: "%s"
+        spec:
+          kprobes:
+          - call: "%s"
+            syscall: true
+            return: true
+            returnArg:
+              index: 0
+              type: "int"
+            args:
+        %s
+            selectors:
+            - matchPIDs:
+              - operator: "In"
+                followForks: false
+                values: [%d]
+        """) % (name, call, textwrap.indent(textwrap.dedent(args), "    "), PID)
+
+
+POLICIES["iovecmax.yaml"] = policy("argtypes-iovecmax", "sys_enter_pwritev", """\
+        - index: 6
+          type: "char_iovec"
+          sizeArgIndex: 8
+          maxData: true
+        - index: 7
+          type: "int"
+        """)
+POLICIES["retmax.yaml"] = return_policy("argtypes-retmax", "sys_pwrite64", """\
+        - index: 1
+          type: "char_buf"
+          sizeArgIndex: 3
+          maxData: true
+        - index: 2
+          type: "size_t"
+        """)
+
 # maxData: 100 KB come out whole; past Tetragon's 327360 bytes the rest is cut, flagged and
 # counted. pwrite64 so that only these two writes reach the policy.
 BIG = bytes((i * 7 + i // 251) & 0xff for i in range(100 * 1024))
 HUGE = bytes((i * 13) & 0xff for i in range(400 * 1024))
 MAX_DATA = 327360
+SEGMENTS = [bytes((i * 3 + k) & 0xff for i in range(n)) for k, n in ((1, 60 * 1024), (2, 50 * 1024), (3, 77))]
 
 
 class BpfAttr(ctypes.Structure):
@@ -141,6 +187,7 @@ class ArgTypes(unittest.TestCase):
             with open(os.devnull, "wb") as null:
                 os.pwrite(null.fileno(), BIG, 0)
                 os.pwrite(null.fileno(), HUGE, 0)
+                os.pwritev(null.fileno(), SEGMENTS, 0)
             time.sleep(0.5)
             cls.status = agent.status()
             cls.events = agent.events("json")
@@ -180,6 +227,20 @@ class ArgTypes(unittest.TestCase):
         evs = self.policy_events("maxdata.yaml")
         whole = [ev for ev in evs if ev["args"][1] == {"size_arg": str(len(BIG))}]
         self.assertEqual(len(whole), 1, [ev["args"][1] for ev in evs])
+        self.assertEqual(base64.b64decode(whole[0]["args"][0]["bytes_arg"]), BIG)
+
+    def test_max_data_on_char_iovec_carries_every_segment_whole(self):
+        evs = self.policy_events("iovecmax.yaml")
+        self.assertEqual([ev["args"][1] for ev in evs], [{"int_arg": len(SEGMENTS)}], evs)
+        self.assertEqual(base64.b64decode(evs[0]["args"][0]["bytes_arg"]), b"".join(SEGMENTS))
+
+    def test_max_data_on_a_return_probe_reads_the_buffer_at_the_return(self):
+        self.assertEqual(self.added["retmax.yaml"].returncode, 0, self.added["retmax.yaml"].stderr)
+        evs = [e["process_kprobe"] for e in self.events
+               if e.get("process_kprobe", {}).get("policy_name") == "argtypes-retmax"]
+        whole = [ev for ev in evs if ev["args"][1] == {"size_arg": str(len(BIG))}]
+        self.assertEqual(len(whole), 1, [ev["args"][1] for ev in evs])
+        self.assertEqual(whole[0]["return"], {"int_arg": len(BIG)})
         self.assertEqual(base64.b64decode(whole[0]["args"][0]["bytes_arg"]), BIG)
 
     def test_max_data_past_the_limit_is_cut_flagged_and_counted(self):

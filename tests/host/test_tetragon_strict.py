@@ -6,7 +6,9 @@ timestamp fails the line) over GetEventsResponse, from tests/host/tetragon_event
 compiled here by Debian's protoc. The agent runs every shipped policy and Lua rule, plus a
 policy in monitor mode, with its default --export-vigil-events (their own file); the test
 makes execs, exits, signals, file opens, a ptrace, a capability raise, a connect, a dropped
-binary (a Lua alert) and a monitored would-be kill, then parses every line of the export.
+binary (a Lua alert), a monitored would-be kill, a USDT probe (process_usdt) and, with the
+loader sensor on, mapped binaries and libraries (process_loader), then parses every line of
+the export.
 """
 import importlib
 import json
@@ -27,6 +29,7 @@ POLICIES = os.path.join(SOURCE, "rules", "policies")
 RULES = os.path.join(SOURCE, "rules", "lua")
 MARKER = os.path.join(vh.PROGS, "marker")
 CAPRAISE = os.path.join(vh.PROGS, "capraise")
+USDT = os.path.join(vh.PROGS, "usdt_target")
 PY = sys.executable
 
 MONITORED = """apiVersion: cilium.io/v1alpha1
@@ -52,6 +55,25 @@ spec:
       matchActions:
       - action: Sigkill
 """
+
+# process_usdt from the test program's probe, and process_loader (the loader sensor) for
+# what dynamically linked programs map
+USDT_AND_LOADER = """apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "strict-usdt-loader"
+spec:
+  loader: true
+  usdts:
+  - path: "%s"
+    provider: "vigiltest"
+    name: "probe2"
+    args:
+    - index: 0
+      type: "int32"
+    - index: 1
+      type: "int64"
+""" % USDT
 
 # Tetragon's documented example, RE2's (?:...) groups and \s/\S included, for the marker only
 REDACTION = {"binary_regex": ["/marker$"], "redact": [r"(?:--password|-p)(?:\s+|=)(\S*)"]}
@@ -82,11 +104,15 @@ class StrictReader(unittest.TestCase):
         monitored = os.path.join(t, "monitored.yaml")
         with open(monitored, "w") as f:
             f.write(MONITORED)
+        usdt_loader = os.path.join(t, "usdt-loader.yaml")
+        with open(usdt_loader, "w") as f:
+            f.write(USDT_AND_LOADER)
         cls.export = os.path.join(t, "events.json")
         cls.own = os.path.join(t, "events.vigil.json")
         stage = tempfile.mkdtemp(prefix="vigil-strict-", dir="/tmp")
         os.chmod(stage, 0o755)
         with vh.Agent("--tracing-policy-dir", POLICIES, "--rules-dir", RULES, "--tracing-policy", monitored,
+                      "--tracing-policy", usdt_loader,
                       # never rotated: every line is read back; ancestors make lines long, and
                       # other agents' tests exec a lot meanwhile
                       "--export-file", cls.export, "--export-file-max-size-mb", "0",
@@ -145,6 +171,8 @@ class StrictReader(unittest.TestCase):
                 "os.execv(%r, [%r, %r])" % (MARKER, MARKER, cls.secbits_ran))
             cls.userns_ran = os.path.join(stage, "userns.ran")
             run("unshare", "-U", MARKER, cls.userns_ran)
+            run(USDT, "1")                                       # process_usdt
+            run("/bin/sh", "-c", "true")                         # dynamically linked: process_loader
             mon = os.path.join(stage, "vigil-strict-monitored")
             shutil.copy(MARKER, mon)
             os.chmod(mon, 0o755)
@@ -177,8 +205,8 @@ class StrictReader(unittest.TestCase):
         self.assertEqual(bad, [], "%d of %d lines refused:\n%s" % (len(bad), len(self.lines), "\n".join(bad[:5])))
 
     def test_the_export_holds_the_kinds_the_test_made(self):
-        self.assertEqual(len(self.policies), len([p for p in os.listdir(POLICIES) if p.endswith(".yaml")]) + 1)
-        for kind in ("process_exec", "process_exit", "process_tracepoint"):
+        self.assertEqual(len(self.policies), len([p for p in os.listdir(POLICIES) if p.endswith(".yaml")]) + 2)
+        for kind in ("process_exec", "process_exit", "process_tracepoint", "process_loader", "process_usdt"):
             self.assertIn(kind, self.kinds())
 
     def test_a_parsed_event_keeps_its_values(self):
@@ -192,6 +220,24 @@ class StrictReader(unittest.TestCase):
                 self.assertEqual(m.node_name, ev["node_name"])
                 return
         self.fail("no exit by SIGTERM in the export")
+
+    def test_loader_and_usdt_events_parse_with_their_values(self):
+        """ProcessLoader and ProcessUsdt as Tetragon defines them, values read back."""
+        loaders = [line for line in self.lines if line.startswith('{"process_loader"')]
+        usdts = [line for line in self.lines if '"strict-usdt-loader"' in line and "process_usdt" in line]
+        self.assertTrue(loaders, "no process_loader line")
+        self.assertTrue(usdts, "no process_usdt line")
+        m = self.json_format.Parse(usdts[0], self.pb.GetEventsResponse())
+        self.assertEqual((m.process_usdt.provider, m.process_usdt.name, m.process_usdt.path),
+                         ("vigiltest", "probe2", USDT))
+        self.assertEqual(m.process_usdt.policy_name, "strict-usdt-loader")
+        self.assertEqual(len(m.process_usdt.args), 2)
+        with_id = [line for line in loaders if '"buildid"' in line]
+        self.assertTrue(with_id, "no process_loader line with a build id")
+        m = self.json_format.Parse(with_id[0], self.pb.GetEventsResponse())
+        self.assertTrue(m.process_loader.path.startswith("/"), m.process_loader.path)
+        self.assertEqual(len(m.process_loader.buildid), 20)     # GNU build id: SHA-1
+        self.assertEqual(m.process_loader.process.pid.value, json.loads(with_id[0])["process_loader"]["process"]["pid"])
 
     def test_the_monitored_would_be_kill_is_there_without_vigil_fields(self):
         self.assertEqual(self.monitored_rc, 0)   # monitor mode: not killed

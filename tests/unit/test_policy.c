@@ -1118,7 +1118,7 @@ static void test_uprobe_offsets_become_one_hook_each(void **state)
 
 static void test_refuses_uprobe_without_symbols_or_offsets(void **state)
 {
-	check_error(HDR "  uprobes:\n  - path: /bin/x\n", "an uprobe needs symbols or offsets", 7, 5);
+	check_error(HDR "  uprobes:\n  - path: /bin/x\n", "an uprobe needs symbols, offsets or addrs", 7, 5);
 }
 
 static void test_refuses_expansion_past_the_hook_limit(void **state)
