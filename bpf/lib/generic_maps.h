@@ -107,10 +107,11 @@ struct generic_scratch {
 	__u64 caps[VIGIL_CAPS_SLOTS];	/* current capabilities, enum vigil_caps_slot order */
 	__u64 sk[ARG_SLOT_MASK + 1];	/* each sock argument's kernel address (TrackSock's key); it
 					 * never enters the record */
-	/* maxData arguments: where the whole buffer is, for the chunk records */
-	__u64 big_ptr[VG_MAX_ARGS];
-	__u8 big_user[VG_MAX_ARGS];
-	__u8 big_iov[VG_MAX_ARGS];	/* char_iovec: big_ptr is the iovec array of this many segments */
+	/* maxData arguments: where the whole buffer is, for the chunk records (indexed by a
+	 * slot masked with ARG_SLOT_MASK, hence the size) */
+	__u64 big_ptr[ARG_SLOT_MASK + 1];
+	__u8 big_user[ARG_SLOT_MASK + 1];
+	__u8 big_iov[ARG_SLOT_MASK + 1];	/* char_iovec: big_ptr is the iovec array of this many segments */
 };
 
 /* 0 -> per-CPU room for one chunk record (maxData). */

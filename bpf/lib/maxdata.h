@@ -61,42 +61,58 @@ static __always_inline bool emit_chunk(struct generic_scratch *s, struct vg_chun
 	return true;
 }
 
-/* A char_iovec's chunks: walk the segments, cutting each into chunks. One loop for both (a
- * step either reads the next segment or emits a chunk), which keeps the verifier's work
- * linear: at most VG_MAX_CHUNKS full chunks plus one short one per segment. */
+/* A char_iovec's chunks: walk the segments, cutting each into chunks. One step either reads
+ * the next segment or emits a chunk; a bpf_loop callback, so the verifier checks it once
+ * (unrolled, the steps took the program past the verifier's limit). */
+struct iovec_chunks {
+	struct generic_scratch *s;
+	struct vg_chunk_record *c;
+	__u64 base, len, at;	/* the segment being cut, and how far */
+	__u32 slot, full, done, seg;
+	bool user;
+};
+
+static long iovec_chunk_step(__u64 index, struct iovec_chunks *w)
+{
+	struct generic_scratch *s = w->s;
+	__u32 slot = w->slot & 7;
+	__u64 n;
+
+	if (w->done >= w->full)
+		return 1;
+	if (w->at >= w->len) {	/* this segment is done: the next one */
+		struct iovec v = {};
+
+		if (w->seg >= s->big_iov[slot] || w->seg >= VG_IOVEC_MAX)
+			return 1;
+		if (read_buf((char *)&v, sizeof(v), s->big_ptr[slot] + w->seg * sizeof(v), w->user))
+			return 1;
+		w->base = (__u64)v.iov_base;
+		w->len = v.iov_len;
+		w->at = 0;
+		w->seg++;
+		return 0;
+	}
+	n = w->len - w->at;
+	if (n > w->full - w->done)
+		n = w->full - w->done;
+	if (n > VG_CHUNK_MAX)
+		n = VG_CHUNK_MAX;
+	if (!emit_chunk(s, w->c, slot, w->done, w->base + w->at, n, w->user))
+		return 1;
+	w->at += n;
+	w->done += (__u32)n;
+	return 0;
+}
+
+/* At most VG_MAX_CHUNKS full chunks, plus per segment one short chunk and the step to it. */
 static __always_inline void emit_iovec_chunks(struct generic_scratch *s, struct vg_chunk_record *c, __u32 slot)
 {
-	__u32 full = s->rec.arg_full[slot & 7], done = 0, seg = 0;
-	__u64 base = 0, len = 0, at = 0, n;
-	bool user = s->big_user[slot & 7];
-	int k;
+	struct iovec_chunks w = {
+		.s = s, .c = c, .slot = slot, .full = s->rec.arg_full[slot & 7], .user = s->big_user[slot & 7],
+	};
 
-	for (k = 0; k < VG_MAX_CHUNKS + 2 * VG_IOVEC_MAX; k++) {
-		if (done >= full)
-			break;
-		if (at >= len) {	/* this segment is done: the next one */
-			struct iovec v = {};
-
-			if (seg >= s->big_iov[slot & 7] || seg >= VG_IOVEC_MAX)
-				break;
-			if (read_buf((char *)&v, sizeof(v), s->big_ptr[slot & 7] + seg * sizeof(v), user))
-				break;
-			base = (__u64)v.iov_base;
-			len = v.iov_len;
-			at = 0;
-			seg++;
-			continue;
-		}
-		n = len - at;
-		if (n > full - done)
-			n = full - done;
-		if (n > VG_CHUNK_MAX)
-			n = VG_CHUNK_MAX;
-		if (!emit_chunk(s, c, slot, done, base + at, n, user))
-			break;
-		at += n;
-		done += (__u32)n;
-	}
+	bpf_loop(VG_MAX_CHUNKS + 2 * VG_IOVEC_MAX, iovec_chunk_step, &w, 0);
 }
 
 static __always_inline void emit_arg_chunks(struct generic_scratch *s, struct vg_chunk_record *c, __u32 slot)

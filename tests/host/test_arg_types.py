@@ -6,9 +6,10 @@ size from another argument, connect(2)'s address as sockaddr_un (a path and an a
 name): each comes out under the key and in the shape Tetragon writes. Only this test's own
 process matches (matchPIDs), so other agents' traffic cannot interfere.
 
-maxData: a 100 KB pwrite64 buffer comes out whole, a 400 KB one cut at Tetragon's limit; a
-pwritev's three segments (110 KB together) come out whole as one char_iovec; and a return
-probe (pwrite64 as a syscall kprobe with return: true) reads its 100 KB at the return.
+maxData: a 100 KB pwrite64 buffer comes out whole, a 400 KB one cut at Tetragon's limit; the
+three segments (110 KB together) of a pwritev2 (Python's os.pwritev) come out whole as one
+char_iovec; and a return probe (pwrite64 as a syscall kprobe with return: true) reads its
+100 KB at the return.
 """
 import base64
 import ctypes
@@ -108,7 +109,7 @@ def return_policy(name, call, args):
         """) % (name, call, textwrap.indent(textwrap.dedent(args), "    "), PID)
 
 
-POLICIES["iovecmax.yaml"] = policy("argtypes-iovecmax", "sys_enter_pwritev", """\
+POLICIES["iovecmax.yaml"] = policy("argtypes-iovecmax", "sys_enter_pwritev2", """\
         - index: 6
           type: "char_iovec"
           sizeArgIndex: 8
