@@ -132,6 +132,8 @@ BIG = bytes((i * 7 + i // 251) & 0xff for i in range(100 * 1024))
 HUGE = bytes((i * 13) & 0xff for i in range(400 * 1024))
 MAX_DATA = 327360
 SEGMENTS = [bytes((i * 3 + k) & 0xff for i in range(n)) for k, n in ((1, 60 * 1024), (2, 50 * 1024), (3, 77))]
+# more segments than are read (8), more bytes than maxData carries: cut at both bounds
+MANY = [bytes([k]) * (64 * 1024) for k in range(16)]
 
 
 class BpfAttr(ctypes.Structure):
@@ -189,6 +191,7 @@ class ArgTypes(unittest.TestCase):
                 os.pwrite(null.fileno(), BIG, 0)
                 os.pwrite(null.fileno(), HUGE, 0)
                 os.pwritev(null.fileno(), SEGMENTS, 0)
+                os.pwritev(null.fileno(), MANY, 0)
             time.sleep(0.5)
             cls.status = agent.status()
             cls.events = agent.events("json")
@@ -232,8 +235,16 @@ class ArgTypes(unittest.TestCase):
 
     def test_max_data_on_char_iovec_carries_every_segment_whole(self):
         evs = self.policy_events("iovecmax.yaml")
-        self.assertEqual([ev["args"][1] for ev in evs], [{"int_arg": len(SEGMENTS)}], evs)
+        self.assertEqual([ev["args"][1] for ev in evs], [{"int_arg": len(SEGMENTS)}, {"int_arg": len(MANY)}], evs)
         self.assertEqual(base64.b64decode(evs[0]["args"][0]["bytes_arg"]), b"".join(SEGMENTS))
+
+    def test_max_data_on_char_iovec_stops_at_8_segments_and_the_limit(self):
+        evs = self.policy_events("iovecmax.yaml")
+        cut = [ev["args"][0] for ev in evs if ev["args"][1] == {"int_arg": len(MANY)}]
+        self.assertEqual(len(cut), 1, evs)
+        t = cut[0]["truncated_bytes_arg"]
+        self.assertEqual(t["orig_size"], str(8 * 64 * 1024))     # the 8 segments read
+        self.assertEqual(base64.b64decode(t["bytes_arg"]), b"".join(MANY[:8])[:MAX_DATA])
 
     def test_max_data_on_a_return_probe_reads_the_buffer_at_the_return(self):
         self.assertEqual(self.added["retmax.yaml"].returncode, 0, self.added["retmax.yaml"].stderr)
