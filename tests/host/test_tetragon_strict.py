@@ -174,7 +174,8 @@ class StrictReader(unittest.TestCase):
             run(USDT, "1")                                       # process_usdt
             run("/bin/sh", "-c", "true")                         # dynamically linked: process_loader
             time.sleep(0.3)
-            run(vh.VIGIL, "tracingpolicy", "delete", "strict-usdt-loader", "--control", agent.control)
+            subprocess.run([vh.VIGIL, "tracingpolicy", "delete", "strict-usdt-loader", "--control", agent.control],
+                           check=True, capture_output=True)
             mon = os.path.join(stage, "vigil-strict-monitored")
             shutil.copy(MARKER, mon)
             os.chmod(mon, 0o755)

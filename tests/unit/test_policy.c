@@ -1116,6 +1116,25 @@ static void test_uprobe_offsets_become_one_hook_each(void **state)
 	vigil_policy_free(p);
 }
 
+static void test_uprobe_addrs_become_one_hook_each_marked_as_addresses(void **state)
+{
+	struct vigil_policy *p = parse_ok(HDR "  uprobes:\n  - path: /bin/x\n    addrs: [\"0x401136\", 4198710]\n"
+					  "    btfPath: /tmp/x.btf\n");
+
+	assert_int_equal(p->nhooks, 2);
+	assert_true(p->hooks[0].has_offset && p->hooks[0].offset_is_addr && p->hooks[1].offset_is_addr);
+	assert_int_equal(p->hooks[0].offset, 0x401136);
+	assert_int_equal(p->hooks[1].offset, 4198710);
+	assert_string_equal(p->hooks[1].btf_path, "/tmp/x.btf");
+	vigil_policy_free(p);
+}
+
+static void test_refuses_uprobe_with_offsets_and_addrs(void **state)
+{
+	check_error(HDR "  uprobes:\n  - path: /bin/sh\n    offsets: [16]\n    addrs: [4096]\n",
+		    "uprobes[0]: an uprobe takes one of offsets and addrs, not both", 9, 5);
+}
+
 static void test_refuses_uprobe_without_symbols_or_offsets(void **state)
 {
 	check_error(HDR "  uprobes:\n  - path: /bin/x\n", "an uprobe needs symbols, offsets or addrs", 7, 5);
@@ -1754,6 +1773,8 @@ int main(void)
 		cmocka_unit_test(test_refuses_call_list_of_another_abi),
 		cmocka_unit_test(test_uprobe_symbols_become_one_hook_each),
 		cmocka_unit_test(test_uprobe_offsets_become_one_hook_each),
+		cmocka_unit_test(test_uprobe_addrs_become_one_hook_each_marked_as_addresses),
+		cmocka_unit_test(test_refuses_uprobe_with_offsets_and_addrs),
 		cmocka_unit_test(test_refuses_uprobe_without_symbols_or_offsets),
 		cmocka_unit_test(test_refuses_expansion_past_the_hook_limit),
 		cmocka_unit_test(test_refuses_two_enforcers),
