@@ -173,7 +173,13 @@ class StrictReader(unittest.TestCase):
             assert added.returncode == 0, added.stderr
             run(USDT, "1")                                       # process_usdt
             run("/bin/sh", "-c", "true")                         # dynamically linked: process_loader
-            time.sleep(0.3)
+            # off again as soon as both kinds are exported (its records must be read first)
+            for _ in range(200):
+                with open(cls.export) as f:
+                    text = f.read()
+                if '"strict-usdt-loader"' in text and '{"process_loader"' in text:
+                    break
+                time.sleep(0.05)
             subprocess.run([vh.VIGIL, "tracingpolicy", "delete", "strict-usdt-loader", "--control", agent.control],
                            check=True, capture_output=True)
             mon = os.path.join(stage, "vigil-strict-monitored")
