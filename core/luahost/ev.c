@@ -344,8 +344,94 @@ static int native_arg(lua_State *L)
 	return 1;
 }
 
+/* basename(s): what follows the last '/' of the string s (all of it without one): what
+ * vigil.proctree.basename computes with ("([^/]*)$"), without the matcher's backtracking. */
+static int native_basename(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n), *slash = n ? memrchr(s, '/', n) : NULL;
+
+	if (slash)
+		lua_pushlstring(L, slash + 1, n - (size_t)(slash + 1 - s));
+	else
+		lua_pushvalue(L, 1);
+	return 1;
+}
+
+/* abspath(path, cwd): vigil.event.abspath for a string path and a string (or nil) cwd: a
+ * relative path is taken from cwd (or "/"); then "." segments are dropped, ".." drops the
+ * segment before it (none at the top), empty ones vanish; the result starts with "/". */
+static int native_abspath(lua_State *L)
+{
+	size_t lp, lc = 1, seg;
+	const char *path = luaL_checklstring(L, 1, &lp), *cwd = luaL_optlstring(L, 2, "/", &lc), *src, *end;
+	size_t len = 0;
+	luaL_Buffer b;
+	char *out;
+	int pass;
+
+	/* each segment kept is its bytes and a '/': at most twice the input, plus the root */
+	out = luaL_buffinitsize(L, &b, 2 * (lc + lp) + 2);
+	/* two pieces: cwd then path, as if joined with a '/' between them */
+	for (pass = path[0] == '/' ? 1 : 0; pass < 2; pass++) {
+		src = pass ? path : cwd;
+		end = src + (pass ? lp : lc);
+		while (src < end) {
+			while (src < end && *src == '/')
+				src++;
+			for (seg = 0; src + seg < end && src[seg] != '/'; seg++)
+				;
+			if (seg == 2 && src[0] == '.' && src[1] == '.') {
+				while (len && out[len - 1] != '/')
+					len--;
+				if (len)
+					len--;		/* the '/' before the dropped segment */
+			} else if (seg && !(seg == 1 && src[0] == '.')) {
+				out[len++] = '/';
+				memcpy(out + len, src, seg);
+				len += seg;
+			}
+			src += seg;
+		}
+	}
+	if (!len)
+		out[len++] = '/';
+	luaL_pushresultsize(&b, len);
+	return 1;
+}
+
+/* has_prefix(s, prefixes): whether the string s starts with one of the strings in the list;
+ * nil when the list holds something else before a match (vigil.event then asks Lua). */
+static int native_has_prefix(lua_State *L)
+{
+	size_t n, lp;
+	const char *s = luaL_checklstring(L, 1, &n), *p;
+	lua_Integer i;
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	for (i = 1;; i++) {
+		if (lua_geti(L, 2, i) == LUA_TNIL)
+			break;
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			lua_pushnil(L);
+			return 1;
+		}
+		p = lua_tolstring(L, -1, &lp);
+		lua_pop(L, 1);
+		if (lp <= n && !memcmp(s, p, lp)) {
+			lua_pushboolean(L, 1);
+			return 1;
+		}
+	}
+	lua_pushboolean(L, 0);
+	return 1;
+}
+
 static const luaL_Reg native_funcs[] = {
 	{ "arg", native_arg },
+	{ "basename", native_basename },
+	{ "abspath", native_abspath },
+	{ "has_prefix", native_has_prefix },
 	{ NULL, NULL },
 };
 
