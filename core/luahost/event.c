@@ -15,20 +15,34 @@
  * vigil_msg__decode hides it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "luahost_internal.h"
 
-/* The event types rules receive, by the key that names them in the root map. */
+/* The event types rules receive, by the key that names them in the root map (looked up
+ * once: the names table is walked by vigil_event_type_key). */
 static const enum vigil_event_type rule_types[] = {
 	VIGIL_EVENT_EXEC, VIGIL_EVENT_EXIT, VIGIL_EVENT_KPROBE, VIGIL_EVENT_TRACEPOINT, VIGIL_EVENT_UPROBE, VIGIL_EVENT_LSM,
 };
+static const char *type_keys[VIGIL_ARRAY_SIZE(rule_types)];
+static size_t type_lens[VIGIL_ARRAY_SIZE(rule_types)];
+
+static void type_keys_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(rule_types); i++) {
+		type_keys[i] = vigil_event_type_key(rule_types[i]);
+		type_lens[i] = strlen(type_keys[i]);
+	}
+}
 
 int lh_event_init(struct lh_event *e, const void *data, size_t len)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct lh_mpval root, key, body;
-	const char *name;
 	size_t i;
 
 	e->data = data;
@@ -45,11 +59,11 @@ int lh_event_init(struct lh_event *e, const void *data, size_t len)
 		return -EBADMSG;
 	e->body = key.next;
 	/* a known type only when spelled as its key, as vigil_msg__type reads it */
+	pthread_once(&once, type_keys_init);
 	for (i = 0; i < VIGIL_ARRAY_SIZE(rule_types); i++) {
-		name = vigil_event_type_key(rule_types[i]);
-		if (strlen(name) == key.len && !memcmp(name, key.str, key.len)) {
+		if (type_lens[i] == key.len && !memcmp(type_keys[i], key.str, key.len)) {
 			e->type = rule_types[i];
-			e->type_key = name;
+			e->type_key = type_keys[i];
 		}
 	}
 	return 0;

@@ -1,8 +1,11 @@
 /* bench_lua RULES_DIR EVENTS [post] - the agent's per-event work around the Lua host, on a
  * synthetic stream: encode each event to msgpack (what every event costs, rules or not),
- * then, when a loaded rule wants its type, decode it and hand it to the host (what the
- * rules add). RULES_DIR "" runs the same stream with no rules. Prints one line of JSON:
- * {"events": N, "seconds": S, "events_per_s": R, "ns_per_event": C, "calls": K, "alerts": A}.
+ * then, when a loaded rule wants its type, hand its bytes to the host as the rules thread
+ * does (vigil_luahost__event_raw; in a library without it, decode and vigil_luahost__event,
+ * as that thread did before: one driver measures both). RULES_DIR "" runs the same stream
+ * with no rules. Prints one line of JSON: {"events": N, "seconds": S, "events_per_s": R,
+ * "ns_per_event": C, "cpu_seconds": U, "events_per_cpu_s": E, "lazy": B, "calls": K,
+ * "alerts": A, ...}.
  * With "post", the agent's way since rules have their own thread: the events are queued
  * (vigil_luahost__post) for the rules thread, and the line adds what the posting loop alone
  * took (reader_events_per_s, reader_ns_per_event).
