@@ -1,12 +1,14 @@
-/* ev.c - the event as rules see it: a lazy view of the decoded bus message.
+/* ev.c - the event as rules see it: a lazy view of the bus message's bytes.
  *
- * Nothing is converted up front. `ev` is a small userdata standing for the msgpack root;
- * indexing it finds the key in the tree and pushes scalars as Lua values and maps and
- * arrays as further views, so a rule that reads two fields pays for two lookups. The view
- * borrows the message, which lives only for the on_event call: each view records the rule's
- * call generation and refuses to be read once the call has returned (copy() keeps a plain
- * table instead). The metatable is hidden from Lua (__metatable), so the metamethods are
- * only ever called on views and can trust their first argument.
+ * Nothing is converted up front, nor unpacked: `ev` is a small userdata standing for the
+ * msgpack root; indexing it finds the key in the bytes (event.c, which notes the keys it
+ * passes, so each value is skipped once per event whatever the rules ask) and pushes
+ * scalars as Lua values and maps and arrays as further views, so a rule that reads two
+ * fields pays for two lookups. The view borrows the bytes, which live only for the
+ * on_event call: each view records the rule's call generation and refuses to be read once
+ * the call has returned (copy() keeps a plain table instead). The metatable is hidden from
+ * Lua (__metatable), so the metamethods are only ever called on views and can trust their
+ * first argument.
  *
  * The event view answers the keys of the root ("process_exec", "node_name", "time"), then
  * those of the body ("process", "parent", "args", ...), then "type" (the event key). A key
@@ -21,8 +23,7 @@ static char view_key;		/* registry key of the view metatable */
 
 struct lh_view {
 	uint64_t gen;			/* 0 once closed */
-	const msgpack_object *obj;
-	bool root;
+	size_t off;			/* the value in the event's bytes; 0: the event itself */
 };
 
 const msgpack_object *lh_obj_child(const msgpack_object *o, const char *seg, size_t n)
@@ -67,52 +68,49 @@ const msgpack_object *lh_obj_find(const msgpack_object *o, const char *path, siz
 	return o;
 }
 
-const msgpack_object *lh_msg_find(const struct vigil_msg *m, const char *path, size_t len)
-{
-	const msgpack_object *o = lh_obj_find(vigil_msg__body(m), path, len);
-
-	return o ? o : lh_obj_find(vigil_msg__root(m), path, len);
-}
-
-static void push_view(lua_State *L, struct lh_rule *r, const msgpack_object *o, bool root)
+static void push_view(lua_State *L, struct lh_rule *r, size_t off)
 {
 	struct lh_view *v = lua_newuserdatauv(L, sizeof(*v), 0);
 
 	v->gen = r->gen;
-	v->obj = o;
-	v->root = root;
+	v->off = off;
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &view_key);
 	lua_setmetatable(L, -2);
 }
 
-static void push_obj(lua_State *L, struct lh_rule *r, const msgpack_object *o)
+/* The value at off as Lua pushes it: scalars as values, containers as views; nil when
+ * absent (off 0) or unreadable. */
+static void push_val(lua_State *L, struct lh_rule *r, size_t off)
 {
-	switch (o ? o->type : MSGPACK_OBJECT_NIL) {
-	case MSGPACK_OBJECT_BOOLEAN:
-		lua_pushboolean(L, o->via.boolean);
+	struct lh_mpval v;
+
+	if (!off || !lh_mp_read(r->ev->data, r->ev->len, off, &v)) {
+		lua_pushnil(L);
+		return;
+	}
+	switch (v.type) {
+	case LH_MP_BOOL:
+		lua_pushboolean(L, v.b);
 		break;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		if (o->via.u64 <= (uint64_t)LUA_MAXINTEGER)
-			lua_pushinteger(L, (lua_Integer)o->via.u64);
+	case LH_MP_UINT:
+		if (v.u <= (uint64_t)LUA_MAXINTEGER)
+			lua_pushinteger(L, (lua_Integer)v.u);
 		else
-			lua_pushnumber(L, (lua_Number)o->via.u64);
+			lua_pushnumber(L, (lua_Number)v.u);
 		break;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		lua_pushinteger(L, (lua_Integer)o->via.i64);
+	case LH_MP_INT:
+		lua_pushinteger(L, (lua_Integer)v.i);
 		break;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		lua_pushnumber(L, (lua_Number)o->via.f64);
+	case LH_MP_FLOAT:
+		lua_pushnumber(L, (lua_Number)v.f);
 		break;
-	case MSGPACK_OBJECT_STR:
-		lua_pushlstring(L, o->via.str.ptr, o->via.str.size);
+	case LH_MP_STR:
+	case LH_MP_BIN:
+		lua_pushlstring(L, v.str, v.len);
 		break;
-	case MSGPACK_OBJECT_BIN:
-		lua_pushlstring(L, o->via.bin.ptr, o->via.bin.size);
-		break;
-	case MSGPACK_OBJECT_ARRAY:
-	case MSGPACK_OBJECT_MAP:
-		push_view(L, r, o, false);
+	case LH_MP_ARRAY:
+	case LH_MP_MAP:
+		push_view(L, r, off);
 		break;
 	default:
 		lua_pushnil(L);
@@ -122,7 +120,7 @@ static void push_obj(lua_State *L, struct lh_rule *r, const msgpack_object *o)
 
 void lh_push_event(lua_State *L, struct lh_rule *r)
 {
-	push_view(L, r, vigil_msg__root(r->msg), true);
+	push_view(L, r, 0);
 }
 
 /* The view at idx (a metamethod's self: the metatable is hidden, so it is one), checked to
@@ -132,58 +130,56 @@ static struct lh_view *live_view(lua_State *L, int idx, struct lh_rule **rp)
 	struct lh_view *v = lua_touserdata(L, idx);
 	struct lh_rule *r = lh_rule_of(L);
 
-	if (!v || !r->msg || v->gen != r->gen)
+	if (!v || !r->ev || v->gen != r->gen)
 		luaL_error(L, "event used after its on_event call returned (copy() what you keep)");
 	*rp = r;
 	return v;
 }
 
-const msgpack_object *lh_view_object(lua_State *L, int idx, bool *root)
+bool lh_view_at(lua_State *L, int idx, size_t *off)
 {
 	struct lh_view *v = lua_touserdata(L, idx);
 	struct lh_rule *r;
 	bool is_view;
 
 	if (!v || !lua_getmetatable(L, idx))
-		return NULL;
+		return false;
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &view_key);
 	is_view = lua_rawequal(L, -1, -2);
 	lua_pop(L, 2);
 	if (!is_view)
-		return NULL;
+		return false;
 	live_view(L, idx, &r);
-	*root = v->root;
-	return v->obj;
+	*off = v->off;
+	return true;
 }
 
 static int view_index(lua_State *L)
 {
 	struct lh_rule *r;
 	struct lh_view *v = live_view(L, 1, &r);
-	const msgpack_object *o = NULL;
+	struct lh_event *e = r->ev;
+	size_t off = 0, n;
 	lua_Integer i;
 	const char *key;
-	size_t n;
 
 	if (lua_type(L, 2) == LUA_TNUMBER) {
 		i = lua_tointeger(L, 2);
-		if (v->obj->type == MSGPACK_OBJECT_ARRAY && i >= 1 && (uint64_t)i <= v->obj->via.array.size)
-			o = &v->obj->via.array.ptr[i - 1];
+		if (v->off && i >= 1)
+			off = lh_array_at(e, v->off, (uint64_t)i - 1);
 	} else if ((key = lua_tolstring(L, 2, &n))) {
-		if (v->root) {
+		if (!v->off) {
 			/* no event has a "type" key: the pseudo-key goes first, as rules ask it most */
 			if (n == 4 && !memcmp(key, "type", 4)) {
-				lua_pushstring(L, vigil_msg__type_key(r->msg));
+				lua_pushstring(L, e->type_key);
 				return 1;
 			}
-			o = memchr(key, '.', n) ? lh_msg_find(r->msg, key, n) : lh_obj_child(v->obj, key, n);
-			if (!o)
-				o = lh_obj_child(vigil_msg__body(r->msg), key, n);
+			off = memchr(key, '.', n) ? lh_event_find(e, key, n) : lh_event_get(e, key, n);
 		} else {
-			o = memchr(key, '.', n) ? lh_obj_find(v->obj, key, n) : lh_obj_child(v->obj, key, n);
+			off = memchr(key, '.', n) ? lh_find(e, v->off, key, n) : lh_child(e, v->off, key, n);
 		}
 	}
-	push_obj(L, r, o);
+	push_val(L, r, off);
 	return 1;
 }
 
@@ -191,30 +187,45 @@ static int view_len(lua_State *L)
 {
 	struct lh_rule *r;
 	struct lh_view *v = live_view(L, 1, &r);
+	struct lh_mpval m;
 
-	lua_pushinteger(L, v->obj->type == MSGPACK_OBJECT_ARRAY ? (lua_Integer)v->obj->via.array.size
-			   : v->obj->type == MSGPACK_OBJECT_MAP	  ? (lua_Integer)v->obj->via.map.size
-								  : 0);
+	if (!v->off)
+		lua_pushinteger(L, lh_root_count(r->ev));
+	else
+		lua_pushinteger(L, lh_mp_read(r->ev->data, r->ev->len, v->off, &m) &&
+					   (m.type == LH_MP_ARRAY || m.type == LH_MP_MAP) ? (lua_Integer)m.count : 0);
 	return 1;
 }
 
-/* The iterator __pairs returns: upvalues are the view and the next position. */
+/* The iterator __pairs returns: upvalues are the view, the next position and, for an
+ * array, where that element starts. */
 static int view_next(lua_State *L)
 {
 	struct lh_rule *r;
 	struct lh_view *v = live_view(L, lua_upvalueindex(1), &r);
+	struct lh_event *e = r->ev;
 	lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
-	const msgpack_object *o = v->obj;
+	size_t at = (size_t)lua_tointeger(L, lua_upvalueindex(3));
+	struct lh_mpval m;
+	struct lh_entry en;
+	uint32_t count;
 
+	if (!lh_mp_read(e->data, e->len, v->off, &m)) {
+		lua_pushnil(L);
+		return 1;
+	}
+	count = v->off ? m.count : lh_root_count(e);
 	for (;; i++) {
-		if (o->type == MSGPACK_OBJECT_ARRAY && (uint64_t)i < o->via.array.size) {
+		if (m.type == LH_MP_ARRAY && (uint64_t)i < count && at) {
 			lua_pushinteger(L, i + 1);
-			push_obj(L, r, &o->via.array.ptr[i]);
-		} else if (o->type == MSGPACK_OBJECT_MAP && (uint64_t)i < o->via.map.size) {
-			if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+			push_val(L, r, at);
+			lua_pushinteger(L, (lua_Integer)lh_mp_next(e->data, e->len, at));
+			lua_replace(L, lua_upvalueindex(3));
+		} else if (m.type == LH_MP_MAP && (uint64_t)i < count && lh_map_at(e, v->off, (uint32_t)i, &en)) {
+			if (!en.str)
 				continue;
-			push_obj(L, r, &o->via.map.ptr[i].key);
-			push_obj(L, r, &o->via.map.ptr[i].val);
+			lua_pushlstring(L, (const char *)e->data + en.key, en.klen);
+			push_val(L, r, en.val);
 		} else {
 			lua_pushnil(L);
 			return 1;
@@ -228,11 +239,13 @@ static int view_next(lua_State *L)
 static int view_pairs(lua_State *L)
 {
 	struct lh_rule *r;
+	struct lh_view *v = live_view(L, 1, &r);
+	struct lh_mpval m;
 
-	live_view(L, 1, &r);
 	lua_pushvalue(L, 1);
 	lua_pushinteger(L, 0);
-	lua_pushcclosure(L, view_next, 2);
+	lua_pushinteger(L, lh_mp_read(r->ev->data, r->ev->len, v->off, &m) ? (lua_Integer)m.next : 0);
+	lua_pushcclosure(L, view_next, 3);
 	return 1;
 }
 
@@ -240,9 +253,10 @@ static int view_tostring(lua_State *L)
 {
 	struct lh_rule *r;
 	struct lh_view *v = live_view(L, 1, &r);
+	const msgpack_object *o = lh_event_obj(r->ev, v->off);
 	struct vigil_buf b = { 0 };
 
-	if (vigil_json_from_msgpack(v->obj, &b)) {
+	if (!o || vigil_json_from_msgpack(o, &b)) {
 		vigil_buf_free(&b);
 		return luaL_error(L, "cannot render the event as JSON");
 	}
@@ -281,16 +295,16 @@ void lh_view_open(lua_State *L)
 
 /* ---- vigil.native: what is worth doing in C for the modules ---- */
 
-/* The value of a policy argument map: its one key besides "label". */
-static const msgpack_object *arg_value(const msgpack_object *a)
+/* The value of a policy argument map: its one key besides "label"; 0 when none. */
+static size_t arg_value(struct lh_event *e, size_t a)
 {
+	struct lh_entry en;
 	uint32_t i;
 
-	for (i = 0; a->type == MSGPACK_OBJECT_MAP && i < a->via.map.size; i++)
-		if (!(a->via.map.ptr[i].key.type == MSGPACK_OBJECT_STR && a->via.map.ptr[i].key.via.str.size == 5 &&
-		      !memcmp(a->via.map.ptr[i].key.via.str.ptr, "label", 5)))
-			return &a->via.map.ptr[i].val;
-	return NULL;
+	for (i = 0; lh_map_at(e, a, i, &en); i++)
+		if (!(en.str && en.klen == 5 && !memcmp(e->data + en.key, "label", 5)))
+			return en.val;
+	return 0;
 }
 
 /* arg(ev, which): the value of the event's argument labelled which, or at position which
@@ -298,39 +312,126 @@ static const msgpack_object *arg_value(const msgpack_object *a)
 static int native_arg(lua_State *L)
 {
 	struct lh_rule *r = lh_rule_of(L);
-	const msgpack_object *o, *args, *a, *label, *found = NULL;
+	struct lh_event *e;
+	size_t off = 0, args, a, label, found = 0, n, at;
+	struct lh_mpval v, l;
 	lua_Integer idx;
 	const char *want;
-	bool root = false;
-	size_t n;
 	uint32_t i;
 
-	o = lh_view_object(L, 1, &root);
-	if (!o)
+	if (!lh_view_at(L, 1, &off))
 		return luaL_argerror(L, 1, "an event (or a part of one holding args)");
-	args = lh_obj_child(root ? vigil_msg__body(r->msg) : o, "args", 4);
-	if (args && args->type == MSGPACK_OBJECT_ARRAY) {
+	e = r->ev;
+	args = lh_child(e, off ? off : e->body, "args", 4);
+	if (args && lh_mp_read(e->data, e->len, args, &v) && v.type == LH_MP_ARRAY) {
 		if (lua_type(L, 2) == LUA_TNUMBER) {
 			idx = luaL_checkinteger(L, 2);
-			if (idx >= 1 && (uint64_t)idx <= args->via.array.size)
-				found = arg_value(&args->via.array.ptr[idx - 1]);
+			if (idx >= 1 && (uint64_t)idx <= v.count && (a = lh_array_at(e, args, (uint64_t)idx - 1)))
+				found = arg_value(e, a);
 		} else {
 			want = luaL_checklstring(L, 2, &n);
-			for (i = 0; i < args->via.array.size && !found; i++) {
-				a = &args->via.array.ptr[i];
-				label = lh_obj_child(a, "label", 5);
-				if (label && label->type == MSGPACK_OBJECT_STR && label->via.str.size == n &&
-				    !memcmp(label->via.str.ptr, want, n))
-					found = arg_value(a);
+			for (i = 0, at = v.next; i < v.count && at && !found; i++) {
+				a = at;
+				label = lh_child(e, a, "label", 5);
+				if (label && lh_mp_read(e->data, e->len, label, &l) && l.type == LH_MP_STR && l.len == n &&
+				    !memcmp(l.str, want, n))
+					found = arg_value(e, a);
+				at = lh_mp_next(e->data, e->len, a);
 			}
 		}
 	}
-	push_obj(L, r, found);
+	push_val(L, r, found);
+	return 1;
+}
+
+/* basename(s): what follows the last '/' of the string s (all of it without one): what
+ * vigil.proctree.basename computes with ("([^/]*)$"), without the matcher's backtracking. */
+static int native_basename(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n), *slash = n ? memrchr(s, '/', n) : NULL;
+
+	if (slash)
+		lua_pushlstring(L, slash + 1, n - (size_t)(slash + 1 - s));
+	else
+		lua_pushvalue(L, 1);
+	return 1;
+}
+
+/* abspath(path, cwd): vigil.event.abspath for a string path and a string (or nil) cwd: a
+ * relative path is taken from cwd (or "/"); then "." segments are dropped, ".." drops the
+ * segment before it (none at the top), empty ones vanish; the result starts with "/". */
+static int native_abspath(lua_State *L)
+{
+	size_t lp, lc = 1, seg;
+	const char *path = luaL_checklstring(L, 1, &lp), *cwd = luaL_optlstring(L, 2, "/", &lc), *src, *end;
+	size_t len = 0;
+	luaL_Buffer b;
+	char *out;
+	int pass;
+
+	/* each segment kept is its bytes and a '/': at most twice the input, plus the root */
+	out = luaL_buffinitsize(L, &b, 2 * (lc + lp) + 2);
+	/* two pieces: cwd then path, as if joined with a '/' between them */
+	for (pass = path[0] == '/' ? 1 : 0; pass < 2; pass++) {
+		src = pass ? path : cwd;
+		end = src + (pass ? lp : lc);
+		while (src < end) {
+			while (src < end && *src == '/')
+				src++;
+			for (seg = 0; src + seg < end && src[seg] != '/'; seg++)
+				;
+			if (seg == 2 && src[0] == '.' && src[1] == '.') {
+				while (len && out[len - 1] != '/')
+					len--;
+				if (len)
+					len--;		/* the '/' before the dropped segment */
+			} else if (seg && !(seg == 1 && src[0] == '.')) {
+				out[len++] = '/';
+				memcpy(out + len, src, seg);
+				len += seg;
+			}
+			src += seg;
+		}
+	}
+	if (!len)
+		out[len++] = '/';
+	luaL_pushresultsize(&b, len);
+	return 1;
+}
+
+/* has_prefix(s, prefixes): whether the string s starts with one of the strings in the list;
+ * nil when the list holds something else before a match (vigil.event then asks Lua). */
+static int native_has_prefix(lua_State *L)
+{
+	size_t n, lp;
+	const char *s = luaL_checklstring(L, 1, &n), *p;
+	lua_Integer i;
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	for (i = 1;; i++) {
+		if (lua_geti(L, 2, i) == LUA_TNIL)
+			break;
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			lua_pushnil(L);
+			return 1;
+		}
+		p = lua_tolstring(L, -1, &lp);
+		lua_pop(L, 1);
+		if (lp <= n && !memcmp(s, p, lp)) {
+			lua_pushboolean(L, 1);
+			return 1;
+		}
+	}
+	lua_pushboolean(L, 0);
 	return 1;
 }
 
 static const luaL_Reg native_funcs[] = {
 	{ "arg", native_arg },
+	{ "basename", native_basename },
+	{ "abspath", native_abspath },
+	{ "has_prefix", native_has_prefix },
 	{ NULL, NULL },
 };
 
@@ -342,73 +443,96 @@ int lh_open_native(lua_State *L)
 
 /* ---- copy() ---- */
 
-static void copy_obj(lua_State *L, const msgpack_object *o, int depth);
+static size_t copy_val(lua_State *L, struct lh_rule *r, size_t off, int depth);
 
-static void copy_map_into(lua_State *L, const msgpack_object *o, int depth)
+/* The map's string keys and their values into the table on top; the offset past the map,
+ * or 0 when its bytes end early (what was read is kept). */
+static size_t copy_map_into(lua_State *L, struct lh_rule *r, const struct lh_mpval *m, int depth)
 {
+	const struct lh_event *e = r->ev;
+	struct lh_mpval k;
+	size_t at = m->next;
 	uint32_t i;
 
-	for (i = 0; i < o->via.map.size; i++) {
-		if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+	for (i = 0; i < m->count && at; i++) {
+		if (!lh_mp_read(e->data, e->len, at, &k))
+			return 0;
+		if (k.type != LH_MP_STR) {
+			at = lh_mp_next(e->data, e->len, at);
+			at = at ? lh_mp_next(e->data, e->len, at) : 0;
 			continue;
-		lua_pushlstring(L, o->via.map.ptr[i].key.via.str.ptr, o->via.map.ptr[i].key.via.str.size);
-		copy_obj(L, &o->via.map.ptr[i].val, depth + 1);
+		}
+		lua_pushlstring(L, k.str, k.len);
+		at = copy_val(L, r, k.next, depth + 1);
 		lua_rawset(L, -3);
 	}
+	return at;
 }
 
-static void copy_obj(lua_State *L, const msgpack_object *o, int depth)
+/* Push the value at off as plain Lua values and tables; returns the offset past it, or 0
+ * when its bytes end early (nil, or the part read, is pushed). */
+static size_t copy_val(lua_State *L, struct lh_rule *r, size_t off, int depth)
 {
-	struct lh_rule *r = lh_rule_of(L);
+	const struct lh_event *e = r->ev;
+	struct lh_mpval v;
+	size_t at;
 	uint32_t i;
 
 	if (depth > LH_MAX_DEPTH)
 		luaL_error(L, "copy(): nested deeper than %d", LH_MAX_DEPTH);
 	luaL_checkstack(L, 4, "copy()");
-	if (o->type == MSGPACK_OBJECT_ARRAY) {
-		lua_createtable(L, (int)o->via.array.size, 0);
-		for (i = 0; i < o->via.array.size; i++) {
-			copy_obj(L, &o->via.array.ptr[i], depth + 1);
+	if (!lh_mp_read(e->data, e->len, off, &v)) {
+		lua_pushnil(L);
+		return 0;
+	}
+	if (v.type == LH_MP_ARRAY) {
+		lua_createtable(L, (int)v.count, 0);
+		for (i = 0, at = v.next; i < v.count && at; i++) {
+			at = copy_val(L, r, at, depth + 1);
 			lua_rawseti(L, -2, (lua_Integer)i + 1);
 		}
-	} else if (o->type == MSGPACK_OBJECT_MAP) {
-		lua_createtable(L, 0, (int)o->via.map.size);
-		copy_map_into(L, o, depth);
-	} else {
-		push_obj(L, r, o);
+		return at;
 	}
+	if (v.type == LH_MP_MAP) {
+		lua_createtable(L, 0, (int)v.count);
+		return copy_map_into(L, r, &v, depth);
+	}
+	push_val(L, r, off);
+	return v.next;
 }
 
 int lh_copy(lua_State *L)
 {
 	struct lh_rule *r = lh_rule_of(L);
-	const msgpack_object *o;
-	bool root = false;
+	struct lh_event *e;
+	struct lh_mpval body;
+	size_t off = 0;
 
 	luaL_checkany(L, 1);
-	o = lh_view_object(L, 1, &root);
-	if (!o) {
+	if (!lh_view_at(L, 1, &off)) {
 		lua_settop(L, 1);
 		return 1;
 	}
-	if (!root) {
-		copy_obj(L, o, 0);
+	if (off) {
+		copy_val(L, r, off, 0);
 		return 1;
 	}
 	/* the event, flattened: the body's keys, then type, node_name and time */
-	o = vigil_msg__body(r->msg);
-	lua_createtable(L, 0, (int)o->via.map.size + 3);
-	copy_map_into(L, o, 0);
-	lua_pushstring(L, vigil_msg__type_key(r->msg));
+	e = r->ev;
+	if (!lh_mp_read(e->data, e->len, e->body, &body))
+		return luaL_error(L, "copy(): the event does not read");
+	lua_createtable(L, 0, (int)body.count + 3);
+	copy_map_into(L, r, &body, 0);
+	lua_pushstring(L, e->type_key);
 	lua_setfield(L, -2, "type");
-	o = lh_obj_child(vigil_msg__root(r->msg), "node_name", 9);
-	if (o) {
-		copy_obj(L, o, 1);
+	off = lh_root_get(e, "node_name", 9);
+	if (off) {
+		copy_val(L, r, off, 1);
 		lua_setfield(L, -2, "node_name");
 	}
-	o = lh_obj_child(vigil_msg__root(r->msg), "time", 4);
-	if (o) {
-		copy_obj(L, o, 1);
+	off = lh_root_get(e, "time", 4);
+	if (off) {
+		copy_val(L, r, off, 1);
 		lua_setfield(L, -2, "time");
 	}
 	return 1;

@@ -205,6 +205,11 @@ struct vigil_luahost *vigil_luahost__new(const struct vigil_luahost_opts *opts)
 	if (!h->opts.queue_len)
 		h->opts.queue_len = VIGIL_LUAHOST_DEFAULT_QUEUE;
 	h->deadline_ns = (uint64_t)h->opts.deadline_ms * 1000000ULL;
+	h->event = calloc(1, sizeof(*h->event));
+	if (!h->event) {
+		free(h);
+		return NULL;
+	}
 	pthread_mutex_init(&h->run_lock, NULL);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->reload_lock, NULL);
@@ -251,6 +256,10 @@ void vigil_luahost__free(struct vigil_luahost *h)
 	free_refused(h->refused, h->nrefused);
 	filter_free(atomic_load(&h->filter));
 	filter_free(h->filter_lost);
+	if (h->event)
+		lh_event_fini(h->event);
+	free(h->event);
+	vigil_buf_free(&h->packed);
 	pthread_mutex_destroy(&h->run_lock);
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->reload_lock);
@@ -287,89 +296,99 @@ bool vigil_luahost__wants_hook(struct vigil_luahost *h, enum vigil_event_type ty
 	return false;
 }
 
-/* The name a rule's `hooks` list matches for a policy event: the tracepoint's event, the
- * kprobe's or LSM hook's function, the uprobe's symbol; NULL for other events (and for a
- * policy event without one, which no hooks list selects). */
-static const msgpack_object *hook_name(const struct vigil_msg *m)
-{
-	const char *key;
-	const msgpack_object *o;
-
-	switch (vigil_msg__type(m)) {
-	case VIGIL_EVENT_TRACEPOINT:
-		key = "event";
-		break;
-	case VIGIL_EVENT_KPROBE:
-	case VIGIL_EVENT_LSM:
-		key = "function_name";
-		break;
-	case VIGIL_EVENT_UPROBE:
-		key = "symbol";
-		break;
-	default:
-		return NULL;
-	}
-	o = vigil_msg__find(m, key);
-	return o && o->type == MSGPACK_OBJECT_STR ? o : NULL;
-}
-
 /* Whether r's hooks list (if any) selects the event: exec and exit always pass. */
-static bool hook_selected(const struct lh_rule *r, const struct vigil_msg *m, bool policy, const msgpack_object **name,
-			  bool *looked)
+static bool hook_selected(const struct lh_rule *r, struct lh_event *e, bool policy)
 {
-	size_t i;
+	const char *name;
+	size_t i, n;
 
 	if (!r->nhooks || !policy)
 		return true;
-	if (!*looked) {
-		*name = hook_name(m);
-		*looked = true;
-	}
-	for (i = 0; *name && i < r->nhooks; i++)
-		if (strlen(r->hooks[i]) == (*name)->via.str.size &&
-		    !memcmp(r->hooks[i], (*name)->via.str.ptr, (*name)->via.str.size))
+	if (!lh_event_hook(e, &name, &n))
+		return false;
+	for (i = 0; i < r->nhooks; i++)
+		if (strlen(r->hooks[i]) == n && !memcmp(r->hooks[i], name, n))
 			return true;
 	return false;
 }
 
-int vigil_luahost__event(struct vigil_luahost *h, const struct vigil_msg *m)
+/* lh_run_event under run_lock */
+static int run_locked(struct vigil_luahost *h, const void *data, size_t len)
 {
-	enum vigil_event_type type = vigil_msg__type(m);
-	int bit = lh_type_bit(type), called = 0;
-	bool changed = false, looked = false;
-	bool policy = type == VIGIL_EVENT_KPROBE || type == VIGIL_EVENT_TRACEPOINT || type == VIGIL_EVENT_LSM ||
-		      type == VIGIL_EVENT_UPROBE;
-	const msgpack_object *name = NULL;
+	struct lh_event *e = h->event;
+	bool changed = false, policy;
+	int bit, called = 0;
 	struct lh_rule *r;
 	size_t i;
 
-	if (bit < 0)
-		return 0;
-	pthread_mutex_lock(&h->run_lock);
-	for (i = 0; i < h->nrules; i++) {
+	if (lh_event_init(e, data, len))
+		return -EBADMSG;
+	bit = lh_type_bit(e->type);
+	policy = e->type == VIGIL_EVENT_KPROBE || e->type == VIGIL_EVENT_TRACEPOINT || e->type == VIGIL_EVENT_LSM ||
+		 e->type == VIGIL_EVENT_UPROBE;
+	/* dispatch by type and hook before anything is read: a rule that does not get the
+	 * event costs a bit test and, for a policy event, a name compare */
+	for (i = 0; bit >= 0 && i < h->nrules; i++) {
 		r = h->rules[i];
 		if (r->disabled || !(r->events & (1u << bit)) || r->on_event_ref == LUA_NOREF ||
-		    !hook_selected(r, m, policy, &name, &looked))
+		    !hook_selected(r, e, policy))
 			continue;
 		lua_rawgeti(r->L, LUA_REGISTRYINDEX, r->on_event_ref);
-		r->msg = m;
+		r->ev = e;
 		lh_push_event(r->L, r);
 		called++;
 		if (lh_call(r, 1, 0)) {
-			r->msg = NULL;
+			r->ev = NULL;
 			lh_rule_disable(r);
 			changed = true;
 			continue;
 		}
-		r->msg = NULL;
+		r->ev = NULL;
 		r->gen++;
 	}
+	lh_event_end(e);
 	if (changed)
 		lh_update_wants(h);
 	if (called)
 		publish_all(h);
+	return called;
+}
+
+int lh_run_event(struct vigil_luahost *h, const void *data, size_t len)
+{
+	int called;
+
+	pthread_mutex_lock(&h->run_lock);
+	called = run_locked(h, data, len);
 	pthread_mutex_unlock(&h->run_lock);
 	return called;
+}
+
+int vigil_luahost__event_raw(struct vigil_luahost *h, const void *data, size_t len)
+{
+	return lh_run_event(h, data, len);
+}
+
+static int packed_write(void *data, const char *buf, size_t len)
+{
+	return vigil_buf_append(data, buf, len) ? -1 : 0;
+}
+
+int vigil_luahost__event(struct vigil_luahost *h, const struct vigil_msg *m)
+{
+	msgpack_packer pk;
+	int called = 0;
+
+	if (lh_type_bit(vigil_msg__type(m)) < 0)
+		return 0;
+	/* the rules read bytes (event.c): the decoded message packed back, its stamp gone */
+	pthread_mutex_lock(&h->run_lock);
+	vigil_buf_reset(&h->packed);
+	msgpack_packer_init(&pk, &h->packed, packed_write);
+	if (!msgpack_pack_object(&pk, *vigil_msg__root(m)))
+		called = run_locked(h, h->packed.data, h->packed.len);
+	pthread_mutex_unlock(&h->run_lock);
+	return called < 0 ? 0 : called;
 }
 
 void vigil_luahost__tick(struct vigil_luahost *h)

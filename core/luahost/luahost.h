@@ -5,8 +5,8 @@
  * sandbox without os, io, debug, package or bytecode loading, whose allocator enforces a
  * memory cap and whose count hook enforces an instruction budget per call. A rule file
  * returns a table {name, desc, priority, tags, output, events, on_event}; the host calls
- * on_event(ev) for the event types the rule listed, with ev a lazy view of the decoded bus
- * message (struct vigil_msg) that reads the msgpack tree only where the rule looks. Rules
+ * on_event(ev) for the event types (and hooks) the rule listed, with ev a lazy view of the
+ * bus message that reads its msgpack bytes only where the rule looks. Rules
  * raise alerts (alert{...}), act (kill(pid, sig), deny(list, value)) and set timers
  * (every(seconds, fn)); alerts, actions and the disabling of a broken rule are events of
  * their own (VIGIL_EVENT_ALERT, _RULE_ACTION, _RULE_STATUS) handed to the emit callback.
@@ -142,11 +142,18 @@ VIGIL_API bool vigil_luahost__wants(struct vigil_luahost *h, enum vigil_event_ty
  * wants its type lists hooks (`hooks`) and none lists this one, so the caller posts only
  * what some rule can get. For other types, vigil_luahost__wants. Lock-free. */
 VIGIL_API bool vigil_luahost__wants_hook(struct vigil_luahost *h, enum vigil_event_type type, const char *hook);
-/* Call on_event(ev) of every enabled rule that listed the event's type, in file order. m is
- * borrowed for the call; views of it that a rule keeps expire when it returns. A rule that
- * errs, runs out of instructions or memory is disabled and a rule_status event emitted.
- * Returns the number of rules called. */
+/* Call on_event(ev) of every enabled rule that listed the event's type (and, for a policy
+ * event, its hook when the rule lists hooks), in file order. m is borrowed for the call;
+ * views of it that a rule keeps expire when it returns. A rule that errs, runs out of
+ * instructions or memory is disabled and a rule_status event emitted. Returns the number of
+ * rules called. */
 VIGIL_API int vigil_luahost__event(struct vigil_luahost *h, const struct vigil_msg *m);
+/* The same for one event's msgpack bytes as vigil_encode_msgpack wrote them (what
+ * vigil_luahost__post queues and the rules thread runs): nothing is decoded up front, the
+ * rules' views read the bytes where they look, and bytes that do not read are absent
+ * values, never read past len. data is borrowed for the call. Returns the number of rules
+ * called, or -EBADMSG when the root is not a map whose first entry is an event's body. */
+VIGIL_API int vigil_luahost__event_raw(struct vigil_luahost *h, const void *data, size_t len);
 /* Run the timers that are due. Call often (the agent does after every reader poll). */
 VIGIL_API void vigil_luahost__tick(struct vigil_luahost *h);
 

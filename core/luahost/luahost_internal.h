@@ -93,7 +93,7 @@ struct lh_rule {
 	/* the call in progress */
 	bool live;			/* loaded: actions and lookups are allowed (not while the file runs) */
 	uint64_t gen;			/* bumped after every call: views of older events expire */
-	const struct vigil_msg *msg;	/* the event being handled, NULL in timers */
+	struct lh_event *ev;		/* the event being handled, NULL in timers */
 	enum lh_fatal fatal;
 	int64_t steps_left;
 	uint64_t deadline_at;		/* CLOCK_MONOTONIC ns when the call in progress must end */
@@ -193,6 +193,10 @@ struct vigil_luahost {
 	struct lh_hook_filter *filter_lost;	/* filters retired while none could be made */
 	struct lh_watchdog wd;
 	struct lh_queue q;
+	/* under run_lock: the event the rules are handling (event.c), and vigil_luahost__event's
+	 * message packed back into bytes for it */
+	struct lh_event *event;
+	struct vigil_buf packed;
 };
 
 /* ---- host.c ---- */
@@ -200,6 +204,9 @@ struct vigil_luahost {
 /* Bit of an event type in lh_rule.events, or -1 for types rules cannot ask for. */
 int lh_type_bit(enum vigil_event_type type);
 uint64_t lh_clock(const struct vigil_luahost *h);
+/* Run the rules that want the event in data[0..len) (borrowed for the call); under no lock.
+ * Returns the number of rules called, or -EBADMSG when the bytes are no event. */
+int lh_run_event(struct vigil_luahost *h, const void *data, size_t len);
 /* Recompute host->wants; under run_lock. */
 void lh_update_wants(struct vigil_luahost *h);
 /* Copy r's counters and state to r->pub; under the lock. */
@@ -282,20 +289,142 @@ struct lh_module {
 extern const struct lh_module lh_modules[];
 extern const size_t lh_nmodules;
 
+/* ---- mpread.c: msgpack values read from bytes ---- */
+
+enum lh_mptype { LH_MP_NIL, LH_MP_BOOL, LH_MP_UINT, LH_MP_INT, LH_MP_FLOAT, LH_MP_STR, LH_MP_BIN, LH_MP_ARRAY,
+		 LH_MP_MAP, LH_MP_EXT, LH_MP_BAD };
+
+/* One header and, for a scalar, its value. A non-negative signed integer reads as
+ * LH_MP_UINT, as msgpack-c unpacks it. */
+struct lh_mpval {
+	uint8_t type;			/* enum lh_mptype */
+	union {
+		bool b;
+		uint64_t u;
+		int64_t i;		/* LH_MP_INT: negative */
+		double f;
+	};
+	const char *str;		/* LH_MP_STR, LH_MP_BIN: the bytes */
+	uint32_t len;
+	uint32_t count;			/* LH_MP_ARRAY elements, LH_MP_MAP entries */
+	size_t next;			/* past the header and a scalar's payload: a container's first child */
+};
+
+/* The value at off of p[0..len); false when it does not read within len. */
+bool lh_mp_read(const unsigned char *p, size_t len, size_t off, struct lh_mpval *v);
+/* The offset past the whole object at off, or 0 when it does not read within len. */
+size_t lh_mp_skip(const unsigned char *p, size_t len, size_t off);
+
+/* lh_mp_skip, with the scalars an event is mostly made of (small integers, short strings,
+ * 8- to 64-bit integers, str8) inline. */
+static inline size_t lh_mp_next(const unsigned char *p, size_t len, size_t off)
+{
+	unsigned char c;
+	size_t end;
+
+	if (off >= len)
+		return 0;
+	c = p[off];
+	if (c < 0x80 || c >= 0xe0)
+		end = off + 1;
+	else if (c >= 0xa0 && c <= 0xbf)
+		end = off + 1 + (c & 0x1f);
+	else if (c >= 0xcc && c <= 0xd3)
+		end = off + 1 + (1u << ((c - 0xcc) & 3));
+	else if (c == 0xd9 && off + 1 < len)
+		end = off + 2 + p[off + 1];
+	else
+		return lh_mp_skip(p, len, off);
+	return end <= len ? end : 0;
+}
+
+/* ---- event.c: the event being handled, read from its bytes ---- */
+
+#define LH_EV_MAPS 8			/* maps whose keys one event notes (event.c) */
+#define LH_EV_KEYS 32			/* keys noted per map */
+#define LH_EV_OBJS 16			/* subtrees unpacked per event, remembered */
+
+/* A map entry: its key (when a string) and where its value starts. */
+struct lh_entry {
+	size_t key;
+	size_t val;
+	uint32_t klen;
+	bool str;
+};
+
+struct lh_mapidx {
+	size_t off;			/* the map's header */
+	size_t next;			/* the last noted entry's key (its value is skipped lazily) */
+	uint32_t count, done;
+	struct lh_entry e[LH_EV_KEYS];
+};
+
+/* Offsets are from the start of the bytes; 0, the root's header, means "absent" wherever a
+ * value is looked up (no value starts there). */
+struct lh_event {
+	const unsigned char *data;	/* borrowed for the event */
+	size_t len;
+	enum vigil_event_type type;	/* 0 for a type rules cannot receive */
+	const char *type_key;		/* "process_exec"; NULL with type 0 */
+	size_t body;			/* the map under the type key */
+	struct lh_mapidx maps[LH_EV_MAPS];
+	unsigned int nmaps;
+	bool root_done;
+	uint32_t root_count;		/* the root's entries, the delivery stamp left out */
+	bool hook_done;
+	const char *hook;		/* lh_event_hook's answer */
+	size_t hook_len;
+	msgpack_zone *zone;		/* unpacked subtrees; kept across events, emptied after */
+	bool zone_used;
+	struct {
+		size_t off;
+		const msgpack_object *obj;
+	} objs[LH_EV_OBJS];
+	unsigned int nobjs;
+};
+
+/* Start reading an event (data borrowed until lh_event_end): the root must be a map whose
+ * first entry is "<event key>": {body}. 0, or -EBADMSG. */
+int lh_event_init(struct lh_event *e, const void *data, size_t len);
+/* The event is over: forget its bytes and empty the zone. */
+void lh_event_end(struct lh_event *e);
+void lh_event_fini(struct lh_event *e);
+/* The value of key in the map at off (the first, if keys repeat), or 0. */
+size_t lh_map_get(struct lh_event *e, size_t off, const char *key, size_t n);
+/* Entry i of the map at off; false past its end. */
+bool lh_map_at(struct lh_event *e, size_t off, uint32_t i, struct lh_entry *en);
+/* Element idx (0-based) of the array at off, or 0. */
+size_t lh_array_at(const struct lh_event *e, size_t off, uint64_t idx);
+/* One step of a path under off: a map key, or a 0-based index into an array; 0 if absent. */
+size_t lh_child(struct lh_event *e, size_t off, const char *seg, size_t n);
+/* A dotted path under off ("process.binary", "args.0.string_arg"); 0 when absent. */
+size_t lh_find(struct lh_event *e, size_t off, const char *path, size_t len);
+/* The root's visible entries (the stamp left out), and the value of one of its keys. */
+uint32_t lh_root_count(struct lh_event *e);
+size_t lh_root_get(struct lh_event *e, const char *key, size_t n);
+/* A key of the event: the body's, else the root's ("node_name" and "time" the root's
+ * first; the type key's value is the body). */
+size_t lh_event_get(struct lh_event *e, const char *key, size_t n);
+/* A dotted path under the event: the body first, then the root. */
+size_t lh_event_find(struct lh_event *e, const char *path, size_t len);
+/* The name a rule's hooks list matches (host.c hook_selected); false when none. */
+bool lh_event_hook(struct lh_event *e, const char **name, size_t *n);
+/* The subtree at off unpacked (off 0: the root, the stamp hidden), valid until the event
+ * ends; NULL when it does not unpack. */
+const msgpack_object *lh_event_obj(struct lh_event *e, size_t off);
+
 /* ---- ev.c: the event view ---- */
 
 void lh_view_open(lua_State *L);
-/* Push the view of r->msg's root. */
+/* Push the view of r->ev's root. */
 void lh_push_event(lua_State *L, struct lh_rule *r);
-/* The object a live view at idx stands for, or NULL when idx is no view; raises an error
- * for an expired one. *root is set for the event itself. */
-const msgpack_object *lh_view_object(lua_State *L, int idx, bool *root);
+/* Whether idx is a live view (raises an error for an expired one): *off is the value it
+ * stands for, 0 for the event itself. */
+bool lh_view_at(lua_State *L, int idx, size_t *off);
 /* One step of a path under o: a map key, or a 0-based index into an array. */
 const msgpack_object *lh_obj_child(const msgpack_object *o, const char *seg, size_t n);
 /* A dotted path under o ("process.binary", "args.0.string_arg"); NULL when absent. */
 const msgpack_object *lh_obj_find(const msgpack_object *o, const char *path, size_t len);
-/* The dotted path under the event: the body first, then the root ("node_name", "time"). */
-const msgpack_object *lh_msg_find(const struct vigil_msg *m, const char *path, size_t len);
 /* require "vigil.native": the C helpers the modules use (arg). */
 int lh_open_native(lua_State *L);
 /* copy(v): a plain table for a view (the event flattened: its body's keys, type, node_name,
@@ -327,8 +456,8 @@ struct lh_scratch *lh_scratch(lua_State *L, struct lh_rule *r);
 /* ---- src.c: where an alert or action reads its event from ---- */
 
 struct lh_src {
-	const struct vigil_msg *msg;	/* the current event, or a view of its root */
-	const msgpack_object *obj;	/* a nested view (a process map, say) */
+	struct lh_event *ev;		/* the current event, or a view of its root */
+	const msgpack_object *obj;	/* a nested view (a process map, say), unpacked */
 	int idx;			/* a plain table at this stack index (from copy()) */
 };
 

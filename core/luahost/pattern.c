@@ -22,6 +22,7 @@
 
 #define LH_DP_MAX (64u << 10)		/* subject bytes the exact count runs on (16 bytes each) */
 #define LH_DP_SKIP 4096.0		/* a bound below this is charged as it is */
+#define LH_DP_STACK 258			/* subjects of up to 256 bytes count on the stack */
 
 /* The end of the set starting at p ('[' already skipped), or ep when it has none. */
 static const char *set_end(const char *p, const char *ep)
@@ -206,6 +207,7 @@ double lh_pattern_cost(const char *p, size_t lp, const char *s, size_t n)
 {
 	struct item items[LH_MAX_PATTERN];
 	double bound = lh_pattern_work(p, lp, n, false), total = 0, *next = NULL, *cur = NULL, *tmp;
+	double stack_next[LH_DP_STACK], stack_cur[LH_DP_STACK];
 	size_t pos, k, kmin, kmax, run;
 	bool anchored;
 	int ni, i;
@@ -213,11 +215,18 @@ double lh_pattern_cost(const char *p, size_t lp, const char *s, size_t n)
 	if (bound < LH_DP_SKIP || n > LH_DP_MAX)
 		return bound;
 	ni = parse_items(p, lp, items, LH_MAX_PATTERN, &anchored);
-	/* suffix sums of calls(i + 1, .) over positions 0..n, and one past for the empty tail */
-	next = ni >= 0 ? malloc((n + 2) * sizeof(*next)) : NULL;
-	cur = next ? malloc((n + 2) * sizeof(*cur)) : NULL;
+	/* suffix sums of calls(i + 1, .) over positions 0..n, and one past for the empty tail;
+	 * on the stack for the short subjects rules match most (a path, a name) */
+	if (ni >= 0 && n + 2 <= LH_DP_STACK) {
+		next = stack_next;
+		cur = stack_cur;
+	} else if (ni >= 0) {
+		next = malloc((n + 2) * sizeof(*next));
+		cur = next ? malloc((n + 2) * sizeof(*cur)) : NULL;
+	}
 	if (!cur) {
-		free(next);
+		if (next != stack_next)
+			free(next);
 		return bound;
 	}
 	/* past the last item: one call per position */
@@ -242,7 +251,9 @@ double lh_pattern_cost(const char *p, size_t lp, const char *s, size_t n)
 	}
 	/* next holds suffix sums of calls(0, .): one start, or every start */
 	total = anchored ? next[0] - next[1] : next[0];
-	free(next);
-	free(cur);
+	if (next != stack_next && next != stack_cur) {
+		free(next);
+		free(cur);
+	}
 	return total < bound ? total : bound;
 }

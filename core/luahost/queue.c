@@ -3,7 +3,7 @@
  * The agent's reader must keep draining the kernel ring buffer whatever a rule does: a rule
  * call may last up to its deadline, and a reload holds the host lock while it swaps rules in.
  * So the reader only copies each wanted event's msgpack bytes into a slot of a fixed ring and
- * goes on; the rules thread decodes and runs them, and runs the timers between batches. When
+ * goes on; the rules thread runs them (the rules read the bytes where they look), and runs the timers between batches. When
  * the ring is full the event is dropped, never waited for, and counted per event type: a rule
  * has missed exactly the drops of the types it wants since it came in (lh_queue_dropped
  * against its baseline), which is what `vigil rules list` reports as its "dropped".
@@ -41,14 +41,9 @@ int lh_queue_init(struct vigil_luahost *h)
 
 static void run_slot(struct vigil_luahost *h, struct lh_slot *s)
 {
-	struct vigil_msg *m = vigil_msg__decode(s->data.data, s->data.len);
-
-	if (!m) {
-		pr_warn("luahost: a queued event does not decode (%zu bytes)", s->data.len);
-		return;
-	}
-	vigil_luahost__event(h, m);
-	vigil_msg__free(m);
+	/* read where the rules look (event.c), never decoded whole */
+	if (lh_run_event(h, s->data.data, s->data.len) < 0)
+		pr_warn("luahost: a queued event is not an event (%zu bytes)", s->data.len);
 }
 
 static void *rules_main(void *arg)

@@ -8,18 +8,24 @@
 
 #include "luahost_internal.h"
 
+/* The value at off of the event unpacked, or NULL (off 0: absent). */
+static const msgpack_object *event_obj(struct lh_event *e, size_t off)
+{
+	return off ? lh_event_obj(e, off) : NULL;
+}
+
 void lh_src_at(lua_State *L, struct lh_rule *r, int idx, struct lh_src *s)
 {
-	bool root = false;
+	size_t off = 0;
 
 	memset(s, 0, sizeof(*s));
 	if (!idx || lua_isnoneornil(L, idx)) {
-		s->msg = r->msg;
-	} else if ((s->obj = lh_view_object(L, idx, &root))) {
-		if (root) {
-			s->msg = r->msg;
-			s->obj = NULL;
-		}
+		s->ev = r->ev;
+	} else if (lh_view_at(L, idx, &off)) {
+		if (off)
+			s->obj = lh_event_obj(r->ev, off);
+		else
+			s->ev = r->ev;
 	} else if (lua_istable(L, idx)) {
 		s->idx = lua_absindex(L, idx);
 	} else {
@@ -62,10 +68,10 @@ void lh_push_path(lua_State *L, int idx, const char *path, size_t n)
 /* The Lua value on top as template text (popped); 1, or 0 for nil. */
 static int format_top(lua_State *L, struct vigil_buf *out)
 {
+	struct lh_rule *r;
 	const msgpack_object *o;
 	const char *s;
-	bool root;
-	size_t n;
+	size_t n, off = 0;
 	int found = 1;
 
 	switch (lua_type(L, -1)) {
@@ -83,8 +89,9 @@ static int format_top(lua_State *L, struct vigil_buf *out)
 		lua_pop(L, 1);
 		break;
 	default:
-		o = lh_view_object(L, -1, &root);
-		if (o && !root)
+		r = lh_rule_of(L);
+		o = lh_view_at(L, -1, &off) && off ? lh_event_obj(r->ev, off) : NULL;
+		if (o)
 			lh_format_obj(o, out);
 		else
 			vigil_buf_puts(out, luaL_typename(L, -1));
@@ -96,8 +103,8 @@ static int format_top(lua_State *L, struct vigil_buf *out)
 
 static int format_path(lua_State *L, const struct lh_src *s, const char *path, size_t n, struct vigil_buf *out)
 {
-	if (s->msg)
-		return lh_format_obj(lh_msg_find(s->msg, path, n), out);
+	if (s->ev)
+		return lh_format_obj(event_obj(s->ev, lh_event_find(s->ev, path, n)), out);
 	if (s->obj)
 		return lh_format_obj(lh_obj_find(s->obj, path, n), out);
 	if (s->idx) {
@@ -164,8 +171,8 @@ int lh_src_format(lua_State *L, const struct lh_src *s, const char *path, size_t
 		format_path(L, s, path, strlen(path), out);
 		return 1;
 	case TYPE:
-		if (s->msg)
-			return vigil_buf_puts(out, vigil_msg__type_key(s->msg)) == 0;
+		if (s->ev)
+			return vigil_buf_puts(out, s->ev->type_key) == 0;
 		return format_path(L, s, path, strlen(path), out);
 	case BASENAME:
 		found = format_path(L, s, path, strlen(path), out);
@@ -330,8 +337,8 @@ static const struct vigil_process *rebuild(lua_State *L, const struct lh_src *s,
 	const char *key = which ? "parent" : "process";
 	const struct vigil_process *p = NULL;
 
-	if (s->msg) {
-		p = from_obj(lh_obj_child(vigil_msg__body(s->msg), key, strlen(key)), &sc->procs[which]);
+	if (s->ev) {
+		p = from_obj(event_obj(s->ev, lh_map_get(s->ev, s->ev->body, key, strlen(key))), &sc->procs[which]);
 	} else if (s->obj) {
 		/* a view of a process map itself, or of something holding one */
 		p = lh_obj_child(s->obj, "exec_id", 7) && !which ? from_obj(s->obj, &sc->procs[which])
@@ -393,7 +400,7 @@ static void add_src_id(lua_State *L, const struct lh_src *s, struct lh_scratch *
 
 	if (lh_src_format(L, s, "process.exec_id", 15, &id) && id.data)
 		lh_scratch_add_id(sc, id.data, id.len);
-	else if (!s->msg && lh_src_format(L, s, "exec_id", 7, &id) && id.data)
+	else if (!s->ev && lh_src_format(L, s, "exec_id", 7, &id) && id.data)
 		lh_scratch_add_id(sc, id.data, id.len);
 	vigil_buf_free(&id);
 }

@@ -124,7 +124,7 @@ int lh_timers_run(struct lh_rule *r, uint64_t now)
 		if (t->next_ns <= now)
 			t->next_ns = now + t->interval_ns;
 		lua_rawgeti(r->L, LUA_REGISTRYINDEX, t->fn_ref);
-		r->msg = NULL;
+		r->ev = NULL;
 		err = lh_call(r, 0, 0);
 		r->gen++;
 	}

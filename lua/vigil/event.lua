@@ -13,8 +13,12 @@ local M = {}
 -- in C: rules call it on every policy event
 M.arg = native.arg
 
+local native_abspath, native_has_prefix = native.abspath, native.has_prefix
+
 function M.abspath(path, cwd)
   if path == nil then return nil end
+  -- the usual arguments, in C (the same result as the lines below)
+  if type(path) == "string" and (cwd == nil or type(cwd) == "string") then return native_abspath(path, cwd) end
   if path:sub(1, 1) ~= "/" then path = (cwd or "/") .. "/" .. path end
   local parts = {}
   for seg in path:gmatch("[^/]+") do
@@ -29,6 +33,10 @@ end
 
 function M.has_prefix(s, prefixes)
   if s == nil then return false end
+  if type(s) == "string" and type(prefixes) == "table" then
+    local r = native_has_prefix(s, prefixes)   -- nil when the list holds other than strings
+    if r ~= nil then return r end
+  end
   for _, p in ipairs(prefixes) do
     if s:sub(1, #p) == p then return true end
   end

@@ -25,7 +25,10 @@ local function lookup(id)
   return p
 end
 
+local native_basename = require("vigil.native").basename
+
 function M.basename(path)
+  if type(path) == "string" then return native_basename(path) end   -- the same, in C
   return (tostring(path or ""):match("([^/]*)$"))
 end
 
@@ -64,8 +67,19 @@ end
 -- of either.
 local function matches(binary, want)
   if type(want) == "table" then
+    -- the basename once for the whole list, not once per name in it
+    local base
     for _, w in ipairs(want) do
-      if matches(binary, w) then return true end
+      if type(w) == "string" then
+        if #native_basename(w) ~= #w then   -- a path: it has a '/'
+          if (binary or "") == w then return true end
+        else
+          if base == nil then base = M.basename(binary or "") end
+          if base == w then return true end
+        end
+      elseif matches(binary, w) then
+        return true
+      end
     end
     return false
   end

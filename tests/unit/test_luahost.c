@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "bus/bus.h"
 #include "encode/encode.h"
 #include "events/events.h"
 #include "luahost/luahost.h"
@@ -789,6 +790,173 @@ static void test_event_kept_past_its_call_is_refused(void **ctx)
 	assert_non_null(strstr(l.reason, "event used after its on_event call returned"));
 }
 
+/* An exec event of p as the agent posts it: encoded, then stamped by the bus. The bytes are
+ * a heap block of exactly their size, so that a read past them is ASan's to see. */
+static unsigned char *posted_bytes(struct state *s, const struct vigil_process *p, size_t *len)
+{
+	struct vigil_event ev = { .type = VIGIL_EVENT_EXEC, .time = 1666062981373327754ULL, .node_name = "test-node",
+				  .process = p, .parent = find_process(s, p->parent_exec_id) };
+	struct vigil_buf wire = { 0 };
+	unsigned char *out;
+
+	assert_int_equal(vigil_encode_msgpack(&ev, &wire), 0);
+	assert_int_equal(vigil_bus_stamp(&wire, 7, 42), 0);
+	out = malloc(wire.len);
+	assert_non_null(out);
+	memcpy(out, wire.data, wire.len);
+	*len = wire.len;
+	vigil_buf_free(&wire);
+	return out;
+}
+
+/* The rules thread's way: the posted bytes, read where the rule looks; the stamp is not the
+ * event's; a view kept in a global and read from a timer, after the bytes are freed, is an
+ * error that disables the rule, never a read of freed memory. */
+static void test_raw_event_hides_the_stamp_and_a_kept_view_expires(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/usr/bin/curl", 0);
+	unsigned char *bytes;
+	struct listing l;
+	size_t len;
+
+	write_rule(s, "raw.lua",
+		   "local keep\n"
+		   "every(1, function() if keep then return keep.binary end end)\n"
+		   RULE_HEAD("raw") "on_event = function(ev)\n"
+				    "  assert(ev.type == 'process_exec' and ev.process.binary == '/usr/bin/curl')\n"
+				    "  assert(ev.vigil_seq == nil and ev.vigil_incarnation == nil)\n"
+				    "  local n = 0\n"
+				    "  for k in pairs(ev) do n = n + 1 end\n"
+				    "  assert(n == 3 and #ev == 3, 'root entries: ' .. n .. ' ' .. #ev)\n"
+				    "  assert(ev.node_name == 'test-node' and type(ev.time) == 'string')\n"
+				    "  assert(not tostring(ev):find('vigil_seq', 1, true))\n"
+				    "  local c = copy(ev)\n"
+				    "  assert(c.vigil_seq == nil and c.node_name == 'test-node' and c.process.pid == 100)\n"
+				    "  keep = ev.process\n"
+				    "  alert{output = 'raw ok'}\n"
+				    "end }\n");
+	start_host(s, 0, 0);
+	bytes = posted_bytes(s, p, &len);
+	assert_int_equal(vigil_luahost__event_raw(s->h, bytes, len), 1);
+	free(bytes);
+	assert_emitted(s, "raw ok");
+	assert_string_equal(rule_status(s, "raw").state, "enabled");
+	s->clock_ns += 2000000000ULL;
+	vigil_luahost__tick(s->h);
+	l = rule_status(s, "raw");
+	assert_string_equal(l.state, "disabled");
+	assert_non_null(strstr(l.reason, "event used after its on_event call returned"));
+}
+
+/* Bytes cut short, or with a marker that lies about what follows, read as absent values:
+ * every prefix of an event and every byte replaced by a huge map32 header or the invalid
+ * 0xc1, through every reader of the view (ASan sees any read past the block). */
+static void test_raw_event_of_cut_or_lying_bytes_reads_absent_values(void **ctx)
+{
+	static const unsigned char lies[] = { 0xdf, 0xc1, 0xdd, 0xdb };
+	struct state *s = *ctx;
+	struct vigil_process *parent = add_proc(s, 50, 0, "/usr/bin/bash", 0);
+	struct vigil_process *p = add_proc(s, 100, 50, "/usr/bin/curl", 0);
+	unsigned char *bytes, *copy;
+	struct listing l;
+	size_t len, i, k;
+	int rc;
+
+	(void)parent;
+	write_rule(s, "cut.lua",
+		   "local event = require 'vigil.event'\n"
+		   RULE_HEAD("cut") "on_event = function(ev)\n"
+				    "  local t = { ev.type, ev.process, ev['process.binary'], ev['parent.exec_id'], ev.node_name,\n"
+				    "              ev.time, #ev, ev.process_exec, event.arg(ev, 1), event.arg(ev, 'path') }\n"
+				    "  for k, v in pairs(ev) do t[#t + 1] = k end\n"
+				    "  local p = ev.process\n"
+				    "  if type(p) == 'userdata' then\n"
+				    "    for k, v in pairs(p) do t[#t + 1] = v end\n"
+				    "    t[#t + 1] = #p\n"
+				    "    t[#t + 1] = p.process_credentials and p.process_credentials.uid\n"
+				    "  end\n"
+				    "  pcall(copy, ev)\n"
+				    "  pcall(tostring, ev)\n"
+				    "  pcall(tostring, p)\n"
+				    "end }\n");
+	s->deadline_ms = 10000;	/* thousands of calls: a loaded machine's preemption is no failure */
+	start_host(s, 0, 0);
+	bytes = posted_bytes(s, p, &len);
+	for (i = 0; i <= len; i++) {
+		copy = malloc(i ? i : 1);
+		assert_non_null(copy);
+		memcpy(copy, bytes, i);
+		rc = vigil_luahost__event_raw(s->h, copy, i);
+		assert_true(rc == -EBADMSG || rc == 0 || rc == 1);
+		free(copy);
+		for (k = 0; i < len && k < sizeof(lies); k++) {
+			copy = malloc(len);
+			assert_non_null(copy);
+			memcpy(copy, bytes, len);
+			copy[i] = lies[k];
+			rc = vigil_luahost__event_raw(s->h, copy, len);
+			assert_true(rc == -EBADMSG || rc == 0 || rc == 1);
+			free(copy);
+		}
+	}
+	/* the whole event reads, and the rule never failed on the broken ones */
+	l = rule_status(s, "cut");
+	if (strcmp(l.state, "enabled"))
+		fail_msg("the rule was disabled: %s", l.reason);
+	assert_int_equal(vigil_luahost__event_raw(s->h, bytes, len), 1);
+	free(bytes);
+}
+
+/* vigil.native's basename, abspath and has_prefix give what the Lua lines they stand in
+ * for give (those lines, copied here, are the reference). */
+static void test_native_helpers_match_their_lua_formulas(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/usr/bin/curl", 0);
+
+	write_rule(s, "native.lua",
+		   "local event = require 'vigil.event'\n"
+		   "local proctree = require 'vigil.proctree'\n"
+		   "local function abspath(path, cwd)\n"
+		   "  if path:sub(1, 1) ~= '/' then path = (cwd or '/') .. '/' .. path end\n"
+		   "  local parts = {}\n"
+		   "  for seg in path:gmatch('[^/]+') do\n"
+		   "    if seg == '..' then parts[#parts] = nil elseif seg ~= '.' then parts[#parts + 1] = seg end\n"
+		   "  end\n"
+		   "  return '/' .. table.concat(parts, '/')\n"
+		   "end\n"
+		   "local function has_prefix(s, prefixes)\n"
+		   "  for _, p in ipairs(prefixes) do if s:sub(1, #p) == p then return true end end\n"
+		   "  return false\n"
+		   "end\n"
+		   "local paths = { 'a/b', '/x/../y', '../../a', '', '.', './a/./b/', '/', '//a//b//', 'a/..', '/../x',\n"
+		   "                'x/y/../../..', '..', 'a\\0b/c', '/tmp/job/file5.txt', 'f.txt.bak' }\n"
+		   "local cwds = { false, '/', '/tmp', '/tmp/', 'rel/dir', '', '/a/b/..', '..' }\n"
+		   "for _, path in ipairs(paths) do\n"
+		   "  assert(proctree.basename(path) == path:match('([^/]*)$'), 'basename ' .. path)\n"
+		   "  for _, cwd in ipairs(cwds) do\n"
+		   "    cwd = cwd or nil\n"
+		   "    assert(event.abspath(path, cwd) == abspath(path, cwd), 'abspath ' .. path .. ' ' .. tostring(cwd))\n"
+		   "  end\n"
+		   "  for _, list in ipairs({ {}, { '' }, { '/tmp/', '/var/tmp/' }, { path .. 'x' }, { path }, { 'a', '/' } }) do\n"
+		   "    assert(event.has_prefix(path, list) == has_prefix(path, list), 'has_prefix ' .. path)\n"
+		   "  end\n"
+		   "end\n"
+		   "assert(not pcall(event.has_prefix, '/tmp/x', { 5 }))\n"
+		   "assert(event.has_prefix(nil, { '/' }) == false and event.abspath(nil) == nil)\n"
+		   "assert(proctree.basename(nil) == '' and proctree.basename(12) == '12')\n"
+		   "assert(proctree.matches('/usr/sbin/nginx', { 'x', { '/usr/sbin/nginx' } }))\n"
+		   "assert(proctree.matches('/usr/sbin/nginx', { '/usr/bin/nginx', 'nginx' }))\n"
+		   "assert(not proctree.matches('/usr/sbin/nginx', { '/usr/bin/nginx', 'ngin' }))\n"
+		   "assert(not pcall(proctree.matches, '/bin/sh', { 5 }))\n"
+		   RULE_HEAD("native") "on_event = function(ev) alert{output = 'native ok'} end }\n");
+	s->deadline_ms = 10000;
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_emitted(s, "native ok");
+}
+
 static void test_event_view_metatable_is_hidden(void **ctx)
 {
 	struct state *s = *ctx;
@@ -1549,6 +1717,9 @@ int main(void)
 		T(test_event_view_reads_json_keys_lazily),
 		T(test_event_kept_past_its_call_is_refused),
 		T(test_event_view_metatable_is_hidden),
+		T(test_raw_event_hides_the_stamp_and_a_kept_view_expires),
+		T(test_raw_event_of_cut_or_lying_bytes_reads_absent_values),
+		T(test_native_helpers_match_their_lua_formulas),
 		T(test_template_renders_names_braces_and_percent),
 		T(test_alert_has_rule_priority_tags_output_and_process),
 		T(test_falco_names_of_a_process_without_arguments_are_empty_not_na),
