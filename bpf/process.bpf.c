@@ -6,7 +6,8 @@
  *         (task_key: never looked up, so a full vg_execs cannot make them disagree);
  *         replace this tgid's vg_execs entry; submit the used part of the record.
  *   fork: a new process (not a thread) inherits its parent's vg_execs entry with its own
- *         key and the clone flag; a clone record tells user space.
+ *         key and the clone flag; a clone record tells user space (unless --cgroup-rate
+ *         holds it back: lib/cgroup_rate.h).
  *   exit: only when the last thread of the group is gone; the entry is deleted and the
  *         exit code goes out with the key of the incarnation that ended.
  * Each hook has a tp_btf wrapper and a raw_tp one; the loader autoloads one set.
@@ -219,7 +220,7 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	s->rec.hdr.size = len;
 	/* over --cgroup-rate: remembered (selectors, later records) but not sent, and neither
 	 * will its exit be */
-	if (!cgroup_rate_allows(s->rec.cgroup_id, s->rec.hdr.ktime)) {
+	if (!cgroup_rate_allows(s->rec.cgroup_id, s->rec.hdr.ktime, CGROUP_RATE_EXEC)) {
 		remember_exec(tgid, &s->rec, VIGIL_KF_THROTTLED);
 		count_error(VIGIL_KERR_THROTTLED_EXEC);
 		return 0;
@@ -260,9 +261,16 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	entry.pktime = rec.pktime;
 	entry.ppid = ptgid;
 	entry.flags = VIGIL_KF_CLONE;
+	/* over --cgroup-rate (the child's cgroup: CLONE_INTO_CGROUP may differ from the
+	 * parent's): remembered, not sent, and neither will its exit be unless it execs */
+	if (!cgroup_rate_allows(BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id), rec.hdr.ktime, CGROUP_RATE_CLONE)) {
+		entry.flags |= VIGIL_KF_THROTTLED;
+		count_error(VIGIL_KERR_THROTTLED_CLONE);
+	}
 	if (bpf_map_update_elem(&vg_execs, &tgid, &entry, BPF_ANY))
 		count_error(VIGIL_KERR_EXECS_FULL);
-	output_record(&rec, sizeof(rec));
+	if (!(entry.flags & VIGIL_KF_THROTTLED))
+		output_record(&rec, sizeof(rec));
 	return 0;
 }
 
@@ -290,14 +298,15 @@ static __always_inline int handle_exit(struct task_struct *task)
 		/* two threads may both see live == 0: only the one that deletes reports */
 		if (bpf_map_delete_elem(&vg_execs, &tgid))
 			return 0;
-		/* its exec went unreported (--cgroup-rate): so does its end */
+		/* its exec or clone went unreported (--cgroup-rate): so does its end */
+		cgroup_rate_exit(rec.hdr.ktime, rec.flags & VIGIL_KF_THROTTLED);
 		if (rec.flags & VIGIL_KF_THROTTLED) {
 			count_error(VIGIL_KERR_THROTTLED_EXIT);
-			cgroup_rate_held_exit();
 			return 0;
 		}
 	} else {
 		rec.flags = VIGIL_KF_MISS;
+		cgroup_rate_exit(rec.hdr.ktime, false);
 	}
 	output_record(&rec, sizeof(rec));
 	return 0;

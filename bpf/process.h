@@ -47,7 +47,8 @@ enum vigil_kerr {
 	VIGIL_KERR_STACK_NO_ROOM,	/* arguments filled the record: posted without its stacks */
 	VIGIL_KERR_ENV_TRUNCATED,	/* exec: the environment was cut to --process-environment-max */
 	VIGIL_KERR_THROTTLED_EXEC,	/* exec records not sent: the cgroup is over --cgroup-rate */
-	VIGIL_KERR_THROTTLED_EXIT,	/* exit records of those execs, not sent either */
+	VIGIL_KERR_THROTTLED_EXIT,	/* exit records of those execs (and clones), not sent either */
+	VIGIL_KERR_THROTTLED_CLONE,	/* clone records not sent: the cgroup is over --cgroup-rate */
 	VIGIL_KERR_MAX,
 };
 
@@ -66,7 +67,8 @@ enum vigil_kflag {
 						 * host's (a container's init): in_init_tree */
 	VIGIL_KF_TRUNC_ENV = 1u << 10,		/* exec: the environment was cut (truncEnvs) */
 	VIGIL_KF_ERROR_ENV = 1u << 11,		/* exec: the environment could not be read (errorEnvs) */
-	VIGIL_KF_THROTTLED = 1u << 12,		/* vg_execs: this exec's record was throttled, so is its exit */
+	VIGIL_KF_THROTTLED = 1u << 12,		/* vg_execs: this exec's (or clone's) record was throttled,
+						 * so is its exit */
 };
 
 #define VIGIL_NS_SLOTS 10	/* uts ipc mnt pid pid_for_children net time time_for_children cgroup user */
@@ -157,23 +159,25 @@ struct vigil_clone_record {
 	__u64 proc_ktime;		/* the child's key (task_key) */
 };
 
-/* A cgroup's exec rate reached --cgroup-rate on one CPU: its exec records (and their exits)
- * are held back until user space sees the rate fall and clears the throttle. */
+/* A cgroup's process event rate reached --cgroup-rate on one CPU: its exec and clone records
+ * (and their exits) are held back until user space sees the rate fall and clears the throttle. */
 struct vigil_throttle_record {
 	struct vigil_msg_hdr hdr;
 	__u64 cgroup_id;
 };
 
-/* vg_cgrate value, per CPU, keyed by cgroup id: the sliding-window exec rate of a cgroup
- * (Tetragon's cgroup_rate_value). Times are bpf_ktime_get_boot_ns(). */
+/* vg_cgrate value, per CPU, keyed by cgroup id: the sliding-window rate of a cgroup's exec,
+ * clone and exit records, as Tetragon counts them (its cgroup_rate_value). Times are
+ * bpf_ktime_get_boot_ns(). */
 struct vigil_cgroup_rate {
-	__u64 curr;			/* execs in the current window */
-	__u64 prev;			/* execs in the window before */
+	__u64 curr;			/* records in the current window */
+	__u64 prev;			/* records in the window before */
 	__u64 time;			/* start of the current window */
 	__u64 rate;			/* last computed rate */
 	__u64 throttled;		/* when it was throttled, 0 when not: user space clears it */
 	__u64 held_execs;		/* exec records not sent while throttled, ever */
-	__u64 held_exits;		/* and the exit records of those execs */
+	__u64 held_exits;		/* and the exit records of those execs and clones */
+	__u64 held_clones;		/* clone records (fork without exec) not sent, ever */
 };
 
 struct vigil_exit_record {

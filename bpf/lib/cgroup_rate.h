@@ -1,11 +1,16 @@
-/* cgroup_rate.h - --cgroup-rate: per-cgroup exec rate limiting, as Tetragon's.
+/* cgroup_rate.h - --cgroup-rate: per-cgroup rate limiting of process records, as Tetragon's.
  *
- * Each CPU keeps a sliding window of its execs per cgroup (the current and the previous
- * interval, the previous one weighted by how much of it the window still covers). When
- * the rate reaches the limit, the cgroup is throttled on that CPU: one throttle record
- * tells user space (THROTTLE_START), and from then on that cgroup's exec records on that
- * CPU are counted, not sent, until user space sees the rate fall and clears `throttled`
- * (THROTTLE_STOP). The process is still remembered in vg_execs: selectors keep working.
+ * Each CPU keeps a sliding window of a cgroup's exec, clone and exit records (the current
+ * and the previous interval, the previous one weighted by how much of it the window still
+ * covers): Tetragon counts the same three (its bpf_execve_event.c, bpf_fork.c and
+ * bpf_exit.h each call cgroup_rate). When the rate reaches the limit, the cgroup is
+ * throttled on that CPU: one throttle record tells user space (THROTTLE_START), and from
+ * then on that cgroup's exec and clone records on that CPU are counted, not sent, until
+ * user space sees the rate fall and clears `throttled` (THROTTLE_STOP). An exit goes
+ * where its exec or clone went (vg_execs' VIGIL_KF_THROTTLED), where Tetragon drops an
+ * exit by the rate at exit time: a consumer never sees an exit without its start, nor a
+ * start without its exit. The process is still remembered in vg_execs: selectors keep
+ * working.
  */
 #ifndef VIGIL_CGROUP_RATE_H
 #define VIGIL_CGROUP_RATE_H
@@ -35,8 +40,16 @@ static __always_inline void send_throttle(__u64 cgroup_id, __u64 now)
 	output_record(&rec, sizeof(rec));
 }
 
-/* Whether this exec of cgroup_id may be sent: false while the cgroup is throttled. */
-static __always_inline bool cgroup_rate_allows(__u64 cgroup_id, __u64 now)
+/* Which record a window counts: the held_* counter it bumps while throttled. */
+enum cgroup_rate_kind {
+	CGROUP_RATE_EXEC,
+	CGROUP_RATE_CLONE,
+	CGROUP_RATE_EXIT,	/* counted in the rate; its fate is its start's */
+};
+
+/* Count one record of cgroup_id in its window; whether the cgroup is not throttled (an exec
+ * or clone record may then be sent). */
+static __always_inline bool cgroup_rate_allows(__u64 cgroup_id, __u64 now, enum cgroup_rate_kind kind)
 {
 	__u64 interval = cgroup_rate_interval, delta, slide;
 	struct vigil_cgroup_rate *v;
@@ -68,17 +81,28 @@ static __always_inline bool cgroup_rate_allows(__u64 cgroup_id, __u64 now)
 		v->throttled = now;
 		send_throttle(cgroup_id, now);
 	}
-	if (v->throttled)
-		v->held_execs++;
+	if (v->throttled) {
+		if (kind == CGROUP_RATE_EXEC)
+			v->held_execs++;
+		else if (kind == CGROUP_RATE_CLONE)
+			v->held_clones++;
+	}
 	return !v->throttled;
 }
 
-/* An exit held back with its exec: counted against the cgroup it exits in. */
-static __always_inline void cgroup_rate_held_exit(void)
+/* An exit: counted in the current cgroup's rate, and when its exec or clone was held back
+ * (held true), counted as held with it. */
+static __always_inline void cgroup_rate_exit(__u64 now, bool held)
 {
 	__u64 id = bpf_get_current_cgroup_id();
-	struct vigil_cgroup_rate *v = bpf_map_lookup_elem(&vg_cgrate, &id);
+	struct vigil_cgroup_rate *v;
 
+	if (!cgroup_rate_events || !cgroup_rate_interval)
+		return;
+	cgroup_rate_allows(id, now, CGROUP_RATE_EXIT);
+	if (!held)
+		return;
+	v = bpf_map_lookup_elem(&vg_cgrate, &id);
 	if (v)
 		v->held_exits++;
 }

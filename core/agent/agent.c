@@ -115,6 +115,23 @@ static void reader_stats(void *ctx, struct vigil_decoder_stats *dec, struct vigi
 	pthread_mutex_unlock(&a->snap_lock);
 }
 
+static bool cgroup_rate_stats(void *ctx, struct vigil_cgroup_rate_stats *out)
+{
+	struct vigil_agent *a = ctx;
+
+	if (!a->opts.cgroup_rate_events)
+		return false;
+	pthread_mutex_lock(&a->snap_lock);
+	out->throttle_start = a->snap.throttle_start;
+	out->throttle_stop = a->snap.throttle_stop;
+	out->check = a->snap.throttle_checks;
+	out->process = a->snap.throttle_processed;
+	out->lookup_fail = a->snap.throttle_lookup_fail;
+	out->update_fail = a->snap.throttle_update_fail;
+	pthread_mutex_unlock(&a->snap_lock);
+	return true;
+}
+
 /* vigil_lua_rule_*: the Lua host's per-rule counters, read under its lock when rendering. */
 struct rule_emit {
 	vigil_metrics_rule_emit emit;
@@ -159,6 +176,7 @@ static int start_metrics(struct vigil_agent *a)
 		.ctx = a,
 		.journal = a->journal,
 		.canary = a->canary,
+		.cgroup_rate_stats = cgroup_rate_stats,
 	};
 
 	vigil_metrics__set_sources(a->metrics, &src);

@@ -39,6 +39,10 @@ struct agent_counters {
 	uint64_t output_errors;
 	uint64_t throttle_start, throttle_stop;	/* --cgroup-rate's events sent (throttle.c) */
 	uint64_t throttle_untracked;		/* a throttled cgroup that could not be followed */
+	/* the rest of Tetragon's tetragon_cgroup_rate_total{type}: throttle records read
+	 * ("check"), looks at a throttled cgroup's windows ("process"), windows gone
+	 * ("lookup_fail") and throttles that could not be cleared ("update_fail") */
+	uint64_t throttle_checks, throttle_processed, throttle_lookup_fail, throttle_update_fail;
 };
 
 /* The policy directory as last synced (policy_dir.c). */
@@ -167,12 +171,19 @@ const char *agent_redacted_arguments(void *ctx, const struct vigil_process *p);
 /* ev's environment filtered (--filter-environment-variables) and redacted, or dropped
  * when not asked for (environ.c). Under pipe_lock. */
 void agent_environment(struct vigil_agent *a, struct vigil_event *ev);
+/* tetra's debugging commands' control commands (introspect.c); loglevel_set is root's. */
+int agent_maps(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_domains(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_policyfilter(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_loglevel(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_loglevel_set(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+
 /* A cgroup went over --cgroup-rate: name it and send THROTTLE_START once (throttle.c). */
 void agent_throttle_start(struct vigil_agent *a, const struct vigil_event *ev);
 /* Every second: THROTTLE_STOP for the cgroups quiet again. Under pipe_lock. */
 void agent_throttle_tick(struct vigil_agent *a, uint64_t now_boot);
 /* {"events", "interval_ns", "cgroups": [{cgroup, cgroup_id, throttled, held_execs,
- * held_exits}]}: every cgroup with records held back, read from the kernel's windows
+ * held_clones, held_exits}]}: every cgroup with records held back, read from the kernel's windows
  * (control thread). */
 void agent_throttle_pack(struct vigil_agent *a, msgpack_packer *pk);
 

@@ -64,6 +64,8 @@ static void pack_event_counters(struct ctl_map *m, const struct agent_counters *
 	map_u64(m, "throttle_start", c->throttle_start);
 	map_u64(m, "throttle_stop", c->throttle_stop);
 	map_u64(m, "throttle_untracked", c->throttle_untracked);
+	map_u64(m, "throttle_records", c->throttle_checks);
+	map_u64(m, "throttle_checked", c->throttle_processed);
 	/* pods (CRI): events of a container the runtime had not listed yet went without */
 	map_u64(m, "events_pod_unknown", c->events_pod_unknown);
 	/* fanotify watches: opens reported, marks placed, kernel queue overflows, records
@@ -102,6 +104,7 @@ static void pack_kernel_counters(struct ctl_map *m, struct vigil_agent *a)
 	map_u64(m, "kernel_env_truncated", k.env_truncated);
 	map_u64(m, "kernel_throttled_exec", k.throttled_exec);
 	map_u64(m, "kernel_throttled_exit", k.throttled_exit);
+	map_u64(m, "kernel_throttled_clone", k.throttled_clone);
 	map_u64(m, "kernel_execs_entries", vigil_loader__execs_count(a->loader));
 }
 
@@ -389,6 +392,11 @@ static const struct {
 	{"rules_list", true, false, agent_rules_list},
 	{"rules_reload", false, false, agent_rules_reload},
 	{"events_read", true, true, cmd_events_read},
+	{"maps", true, false, agent_maps},
+	{"domains", true, false, agent_domains},
+	{"policyfilter", true, false, agent_policyfilter},
+	{"loglevel", true, false, agent_loglevel},
+	{"loglevel_set", false, false, agent_loglevel_set},
 };
 
 const msgpack_object *ctl_get(const msgpack_object *map, const char *key)

@@ -1,5 +1,5 @@
 /* throttle.c - --cgroup-rate's events, as Tetragon's: the kernel throttles a cgroup whose
- * exec rate reached the limit on a CPU (bpf/lib/cgroup_rate.h) and says so once; the agent
+ * exec/clone/exit rate reached the limit on a CPU (bpf/lib/cgroup_rate.h) and says so once; the agent
  * names the cgroup and sends THROTTLE_START, then looks at the cgroup's windows every
  * second and, once every CPU has been quiet or under the limit for ALIVE_NS, clears the
  * kernel's throttle and sends THROTTLE_STOP. */
@@ -42,6 +42,7 @@ void agent_throttle_start(struct vigil_agent *a, const struct vigil_event *ev)
 {
 	struct agent_throttled *t, *grown;
 
+	a->counters.throttle_checks++;
 	/* one START per cgroup: every CPU that throttles it says so */
 	if (find(a, ev->throttle.cgroup_id))
 		return;
@@ -73,7 +74,9 @@ static bool quiet(struct vigil_agent *a, const struct agent_throttled *t, uint64
 	v = calloc((size_t)ncpus, sizeof(*v));
 	if (!v)
 		return false;
+	a->counters.throttle_processed++;
 	if (bpf_map_lookup_elem(fd, &t->cgroup_id, v)) {
+		a->counters.throttle_lookup_fail++;
 		free(v);
 		return true;
 	}
@@ -87,8 +90,10 @@ static bool quiet(struct vigil_agent *a, const struct agent_throttled *t, uint64
 	if (stop) {
 		for (cpu = 0; cpu < ncpus; cpu++)
 			v[cpu].throttled = 0;
-		if (bpf_map_update_elem(fd, &t->cgroup_id, v, BPF_EXIST))
+		if (bpf_map_update_elem(fd, &t->cgroup_id, v, BPF_EXIST)) {
 			a->counters.throttle_untracked++;
+			a->counters.throttle_update_fail++;
+		}
 	}
 	free(v);
 	return stop;
@@ -114,7 +119,7 @@ void agent_throttle_tick(struct vigil_agent *a, uint64_t now_boot)
 
 /* One cgroup's windows summed over CPUs: held records, and whether any CPU throttles it. */
 struct held {
-	uint64_t cgroup_id, execs, exits;
+	uint64_t cgroup_id, execs, clones, exits;
 	bool throttled;
 };
 
@@ -127,6 +132,7 @@ static int read_held(int fd, uint64_t id, struct vigil_cgroup_rate *v, int ncpus
 	*h = (struct held){.cgroup_id = id};
 	for (cpu = 0; cpu < ncpus; cpu++) {
 		h->execs += v[cpu].held_execs;
+		h->clones += v[cpu].held_clones;
 		h->exits += v[cpu].held_exits;
 		h->throttled |= v[cpu].throttled != 0;
 	}
@@ -146,7 +152,7 @@ void agent_throttle_pack(struct vigil_agent *a, msgpack_packer *pk)
 	while (v && !bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (read_held(fd, key, v, ncpus, &h) || (!h.execs && !h.exits && !h.throttled))
+		if (read_held(fd, key, v, ncpus, &h) || (!h.execs && !h.clones && !h.exits && !h.throttled))
 			continue;
 		grown = realloc(found, (n + 1) * sizeof(*found));
 		if (!grown)
@@ -164,7 +170,7 @@ void agent_throttle_pack(struct vigil_agent *a, msgpack_packer *pk)
 	for (i = 0; i < n; i++) {
 		if (!a->cgroups || vigil_cgroups__path(a->cgroups, found[i].cgroup_id, path, sizeof(path)))
 			snprintf(path, sizeof(path), "%" PRIu64, found[i].cgroup_id);
-		msgpack_pack_map(pk, 5);
+		msgpack_pack_map(pk, 6);
 		ctl_pack_str(pk, "cgroup");
 		ctl_pack_str(pk, path);
 		ctl_pack_str(pk, "cgroup_id");
@@ -176,6 +182,8 @@ void agent_throttle_pack(struct vigil_agent *a, msgpack_packer *pk)
 			msgpack_pack_false(pk);
 		ctl_pack_str(pk, "held_execs");
 		msgpack_pack_uint64(pk, found[i].execs);
+		ctl_pack_str(pk, "held_clones");
+		msgpack_pack_uint64(pk, found[i].clones);
 		ctl_pack_str(pk, "held_exits");
 		msgpack_pack_uint64(pk, found[i].exits);
 	}

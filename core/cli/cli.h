@@ -43,6 +43,15 @@ int cmd_debug(int argc, char **argv);
 int cmd_bugtool(int argc, char **argv);
 /* `vigil sensors list` (sensors.c), as tetra's */
 int cmd_sensors(int argc, char **argv);
+/* tetra's debugging commands (introspect.c) */
+int cmd_info(int argc, char **argv);
+int cmd_loglevel(int argc, char **argv);
+int cmd_policyfilter(int argc, char **argv);
+int cmd_cgtracker(int argc, char **argv);
+int cmd_cri(int argc, char **argv);
+/* `vigil debug maps` and `vigil tracingpolicy domains`, argv[0] being "maps" / "domains" */
+int cli_debug_maps(int argc, char **argv);
+int cli_tp_domains(int argc, char **argv);
 /* `vigil tracingpolicy generate ...` (tp_generate.c): a policy on standard output. */
 int cli_tp_generate(int argc, char **argv);
 

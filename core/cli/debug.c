@@ -208,6 +208,9 @@ int cmd_debug(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "progs"))
 		return debug_progs(argc - 1, argv + 1);
-	fprintf(stderr, "usage: vigil debug progs [--all] [--once] [--timeout SECONDS] [--no-clear]\n");
+	if (argc >= 2 && (!strcmp(argv[1], "maps") || !strcmp(argv[1], "map")))
+		return cli_debug_maps(argc - 1, argv + 1);
+	fprintf(stderr, "usage: vigil debug progs [--all] [--once] [--timeout SECONDS] [--no-clear]\n"
+			"       vigil debug maps [-o tab|json] [-n LINES]\n");
 	return 2;
 }

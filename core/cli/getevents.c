@@ -132,7 +132,9 @@ static void usage(FILE *f)
 		   "  -d, --debug                 debug messages\n"
 		   "Gaps (events the agent published that this reader never got) are reported on stderr,\n"
 		   "with a total at exit.\n"
-		   "refused with the reason: --cel-expression, -t/--tty-encode, --tls-* (see README)\n",
+		   "  -t, --tty-encode TTY        only what was written to the tty file TTY (process_kprobe\n"
+		   "                              events with a file then a bytes argument), raw\n"
+		   "refused with the reason: --cel-expression, --tls-* (see README)\n",
 		VIGIL_BUS_DEFAULT_EVENTS, VIGIL_BUS_DEFAULT_CONTROL);
 }
 
@@ -219,9 +221,38 @@ struct printer {
 	struct vigil_field_filter *fields;
 	struct vigil_compact_opts copts;
 	bool json;
+	const char *tty;		/* -t/--tty-encode: only this tty's written bytes, raw */
 	long count;			/* < 0: no limit */
 	struct vigil_buf line;
 };
+
+/* tetra's -t TTY (its TtyEncoder): a process_kprobe event whose first argument is a file at
+ * TTY and whose second is bytes (a tty_write hook, say) has those bytes written raw to
+ * standard output; every other event prints nothing. true when m was such an event. */
+static bool emit_tty(const char *tty, const msgpack_object *root)
+{
+	const msgpack_object *k = root ? vigil_msgpack_get(root, "process_kprobe") : NULL;
+	const msgpack_object *args = k ? vigil_msgpack_get(k, "args") : NULL, *file, *path, *bytes;
+	char *raw;
+	int n;
+
+	if (!args || args->type != MSGPACK_OBJECT_ARRAY || args->via.array.size < 2)
+		return false;
+	file = vigil_msgpack_get(&args->via.array.ptr[0], "file_arg");
+	path = file ? vigil_msgpack_get(file, "path") : NULL;
+	bytes = vigil_msgpack_get(&args->via.array.ptr[1], "bytes_arg");
+	if (!path || path->type != MSGPACK_OBJECT_STR || strlen(tty) != path->via.str.size ||
+	    memcmp(tty, path->via.str.ptr, path->via.str.size) || !bytes || bytes->type != MSGPACK_OBJECT_STR)
+		return false;
+	raw = malloc(bytes->via.str.size + 1);
+	n = raw ? vigil_base64_decode(bytes->via.str.ptr, bytes->via.str.size, raw, bytes->via.str.size + 1) : -ENOMEM;
+	if (n > 0) {
+		fwrite(raw, 1, (size_t)n, stdout);
+		fflush(stdout);
+	}
+	free(raw);
+	return n >= 0;
+}
 
 /* Filter and print one decoded event. */
 static void emit(struct printer *pr, const struct vigil_msg *m)
@@ -231,6 +262,11 @@ static void emit(struct printer *pr, const struct vigil_msg *m)
 	if (!matches(pr->f, m) || (pr->pods && !vigil_filter__match(pr->pods, m)) ||
 	    !vigil_filter__pass(pr->allow, pr->deny, m))
 		return;
+	if (pr->tty) {
+		if (emit_tty(pr->tty, vigil_msg__root(m)) && pr->count > 0)
+			pr->count--;
+		return;
+	}
 	vigil_buf_reset(&pr->line);
 	root = pr->json && pr->fields ? vigil_field_filter__apply(pr->fields, m) : vigil_msg__root(m);
 	if (root && !(pr->json ? vigil_json_from_msgpack(root, &pr->line) : vigil_msg__to_compact(m, &pr->copts, &pr->line))) {
@@ -519,7 +555,11 @@ static int parse_output_option(int c, struct getevents_args *a, struct printer *
 	case OPT_CEL:
 		return refuse("cel-expression", "vigil has no CEL engine; --allow takes Tetragon Filter objects "
 			      "(binary_regex, pid_set, arguments_regex, ...)");
-	case 't': return refuse("tty-encode", "vigil has no tty events");
+	case 't':
+		if (!*optarg)
+			return bad("tty-encode");
+		pr->tty = optarg;
+		return 0;
 	case OPT_TLS:
 		return refuse("tls-*", "vigil's sockets are local (ipc://, with file permissions) or plain tcp://");
 	case 'd': vigil_print_set_debug(1); return 0;

@@ -9,22 +9,17 @@ static const struct {
 	const char *command;	/* "debug maps": the command and its first argument */
 	const char *why;
 } refused[] = {
-	{"info", "vigil status -o json carries the agent's version, kernel, node and mechanisms"},
-	{"debug maps", "the agent's maps are in vigil bugtool's bpftool-map.json, each policy's kernel memory in "
-		       "vigil tracingpolicy list"},
-	{"tracingpolicy domains", "vigil has one policy domain you manage (tetra's grpc: vigil tracingpolicy add); "
-				  "file policies (--tracing-policy, --tracing-policy-dir) change with their files"},
-	{"tp domains", "vigil has one policy domain you manage (tetra's grpc: vigil tracingpolicy add); "
-		       "file policies (--tracing-policy, --tracing-policy-dir) change with their files"},
-	{"policyfilter", "vigil scopes namespaced and pod-selected policies by cgroup without Tetragon's policy "
-			 "filter maps; vigil status lists the container runtime it follows"},
-	{"cri", "vigil status shows the CRI endpoint and what it lists (container_runtime)"},
-	{"cgtracker", "vigil resolves cgroups by id as events arrive; there is no cgroup tracker map to dump"},
-	{"rthooks", "vigil installs no OCI/NRI runtime hooks: policies apply to a container once its cgroup is known"},
-	{"loglevel", "the agent's log level is set at start (vigild -d); it does not change at run time"},
-	{"policytest", "vigil has no policy test runner; tests/host shows how to trigger and check a policy"},
-	{"explain", "the policy language is Tetragon's CRD; README's policy section lists what vigil accepts"},
-	{"eventlog", "vigil getevents --input FILE (or standard input) reads and filters an export file"},
+	{"rthooks", "tetra's rthooks answers the OCI/NRI createContainer hook Tetragon installs in the runtime; vigil "
+		    "installs no runtime hook: it learns a container's cgroup and pod from the CRI API "
+		    "(vigil cri version, vigil cgtracker dump)"},
+	{"policytest", "tetra's policytest runs Tetragon's built-in policy test scenarios against a live agent; vigil "
+		       "ships no such scenarios: tests/host shows how to trigger and check a policy"},
+	{"eventlog", "tetra's eventlog get/set changes the export file's rotation (max size, backups, interval) at "
+		     "run time; vigil sets it at start only (vigild --export-file-max-size-mb, "
+		     "--export-file-max-backups, --export-file-rotation-interval)"},
+	{"explain", "tetra's explain prints the TracingPolicy CRD's field descriptions, which vigil's policy parser "
+		    "does not carry; README's policy section lists every field vigil honours or refuses, and a "
+		    "refused field names itself with file:line:column"},
 };
 
 int cli_refused(int argc, char **argv)

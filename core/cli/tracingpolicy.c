@@ -380,6 +380,8 @@ int cmd_tracingpolicy(int argc, char **argv)
 		return cli_tp_generate(argc - 1, argv + 1);
 	if (!strcmp(sub, "modify"))
 		return cli_tp_modify(argc - 1, argv + 1);
+	if (!strcmp(sub, "domains"))
+		return cli_tp_domains(argc - 1, argv + 1);
 	rc = tp_options(argc, argv, &o);
 	if (rc >= 0)
 		return rc;

@@ -18,9 +18,15 @@ static const struct {
 	{"top", cmd_top, "live event rates per policy and per binary (--once: one table)"},
 	{"rules", cmd_rules, "list the Lua rules and their counters, reload them"},
 	{"version", cmd_version, "the client's version and the agent's (-s: fail without the agent)"},
-	{"debug", cmd_debug, "progs: the agent's BPF programs by overhead (--all: every program)"},
+	{"debug", cmd_debug, "progs: the agent's BPF programs by overhead; maps: its maps by memory"},
 	{"sensors", cmd_sensors, "list: the base sensor and each policy's sensors by hook kind (as tetra)"},
 	{"bugtool", cmd_bugtool, "one archive with what a bug report needs (status, policies, programs...)"},
+	{"info", cmd_info, "the agent's version, node, kernel, mechanisms and runtime, as JSON"},
+	{"loglevel", cmd_loglevel, "get, or set (root), the agent's log level at run time"},
+	{"log", cmd_loglevel, "alias of loglevel"},
+	{"policyfilter", cmd_policyfilter, "dump: the scoped policies and the cgroups each runs in"},
+	{"cgtracker", cmd_cgtracker, "dump: the cgroups that name a container, as vigil resolves them"},
+	{"cri", cmd_cri, "version: the container runtime the agent follows; cgroup_path ID"},
 };
 
 static void usage(FILE *f)

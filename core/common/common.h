@@ -26,9 +26,13 @@ typedef void (*vigil_print_fn)(enum vigil_log_level level, const char *fmt, va_l
 /* Install the print callback; NULL silences the library. Returns the previous one. */
 VIGIL_API vigil_print_fn vigil_set_print(vigil_print_fn fn);
 
-/* The default callback: warnings and info to stderr, debug only when enabled. */
+/* The default callback: messages up to its level (info unless set) to stderr. */
 VIGIL_API void vigil_print_stderr(enum vigil_log_level level, const char *fmt, va_list ap);
+/* The default callback's level: enabled sets debug, else info. */
 VIGIL_API void vigil_print_set_debug(int enabled);
+/* Set or read the default callback's level (any thread, at run time: vigil loglevel). */
+VIGIL_API void vigil_print_set_level(enum vigil_log_level level);
+VIGIL_API enum vigil_log_level vigil_print_level(void);
 
 void vigil_log(enum vigil_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

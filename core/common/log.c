@@ -3,7 +3,9 @@
 
 #include "common.h"
 
-static int debug_enabled;
+/* the default callback's level; changed at run time by the control socket (loglevel_set),
+ * read by every thread that logs */
+static int max_level = VIGIL_LOG_INFO;
 static vigil_print_fn print_fn = vigil_print_stderr;
 
 vigil_print_fn vigil_set_print(vigil_print_fn fn)
@@ -16,12 +18,22 @@ vigil_print_fn vigil_set_print(vigil_print_fn fn)
 
 void vigil_print_set_debug(int enabled)
 {
-	debug_enabled = enabled;
+	vigil_print_set_level(enabled ? VIGIL_LOG_DEBUG : VIGIL_LOG_INFO);
+}
+
+void vigil_print_set_level(enum vigil_log_level level)
+{
+	__atomic_store_n(&max_level, (int)level, __ATOMIC_RELAXED);
+}
+
+enum vigil_log_level vigil_print_level(void)
+{
+	return (enum vigil_log_level)__atomic_load_n(&max_level, __ATOMIC_RELAXED);
 }
 
 void vigil_print_stderr(enum vigil_log_level level, const char *fmt, va_list ap)
 {
-	if (level == VIGIL_LOG_DEBUG && !debug_enabled)
+	if ((int)level > __atomic_load_n(&max_level, __ATOMIC_RELAXED))
 		return;
 	vfprintf(stderr, fmt, ap);
 }

@@ -263,6 +263,7 @@ int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_cou
 	out->env_truncated = sums[VIGIL_KERR_ENV_TRUNCATED];
 	out->throttled_exec = sums[VIGIL_KERR_THROTTLED_EXEC];
 	out->throttled_exit = sums[VIGIL_KERR_THROTTLED_EXIT];
+	out->throttled_clone = sums[VIGIL_KERR_THROTTLED_CLONE];
 	return err;
 }
 

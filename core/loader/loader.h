@@ -112,7 +112,8 @@ struct vigil_kernel_counters {
 	uint64_t stack_no_room;		/* events posted without the stacks asked for */
 	uint64_t env_truncated;		/* exec records whose environment was cut */
 	uint64_t throttled_exec;	/* exec records held back by --cgroup-rate */
-	uint64_t throttled_exit;	/* exit records of those execs, held back too */
+	uint64_t throttled_exit;	/* exit records of those execs and clones, held back too */
+	uint64_t throttled_clone;	/* clone records held back by --cgroup-rate */
 };
 
 /* Open, size, load and attach the exec/fork/exit programs on the best tracepoint mechanism

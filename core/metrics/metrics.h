@@ -100,6 +100,17 @@ VIGIL_API void vigil_metrics__free(struct vigil_metrics *m);
  * lock); a label set counted before costs no lock (memo.c). Accepts m == NULL. */
 VIGIL_API void vigil_metrics__count_event(struct vigil_metrics *m, const struct vigil_event *ev);
 
+/* --cgroup-rate's counters, as Tetragon's tetragon_cgroup_rate_total{type} counts them
+ * (pkg/metrics/cgroupratemetrics there). */
+struct vigil_cgroup_rate_stats {
+	uint64_t throttle_start;	/* THROTTLE_START events sent */
+	uint64_t throttle_stop;		/* THROTTLE_STOP events sent */
+	uint64_t check;			/* throttle records read from the kernel (one per CPU that throttles) */
+	uint64_t process;		/* looks at a throttled cgroup's windows (each second) */
+	uint64_t lookup_fail;		/* a throttled cgroup's windows were gone */
+	uint64_t update_fail;		/* a throttle could not be cleared in the kernel */
+};
+
 /* Where the other families come from, read when rendering. Every pointer is borrowed and
  * may be NULL (its families then have no samples). */
 struct vigil_metrics_sources {
@@ -113,6 +124,8 @@ struct vigil_metrics_sources {
 	void *ctx;
 	struct vigil_journal *journal;		/* the lossless path's counters (--journal-dir) */
 	struct vigil_canary *canary;		/* GetUrl / DnsLookup counters */
+	/* --cgroup-rate's counters (any thread); NULL, or false returned: throttling is off */
+	bool (*cgroup_rate_stats)(void *ctx, struct vigil_cgroup_rate_stats *out);
 };
 
 /* Set once the agent is built, before rendering starts (not thread-safe with render). */

@@ -453,6 +453,29 @@ static void export_families(struct vigil_metrics *m, struct prom_out *o)
 		m->src.pub ? vigil_pub__dropped(m->src.pub) : 0);
 }
 
+/* tetragon_cgroup_rate_total{type}: --cgroup-rate's counters. Tetragon's "delete" and
+ * "delete_fail" count its sweep of idle cgroups' windows; vigil's windows are an LRU map
+ * the kernel evicts from, never swept, so those two have no sample. */
+static void cgroup_rate_family(struct vigil_metrics *m, struct prom_out *o)
+{
+	struct vigil_cgroup_rate_stats c = {0};
+	const struct {
+		const char *type;
+		const uint64_t *v;
+	} rows[] = {{"check", &c.check}, {"lookup_fail", &c.lookup_fail}, {"process", &c.process},
+		    {"throttle_start", &c.throttle_start}, {"throttle_stop", &c.throttle_stop},
+		    {"update_fail", &c.update_fail}};
+	size_t i;
+
+	prom_family(o, "tetragon_cgroup_rate_total", "counter",
+		    "The total number of Tetragon cgroup rate counters (--cgroup-rate).");
+	if (!m->src.cgroup_rate_stats || !m->src.cgroup_rate_stats(m->src.ctx, &c))
+		return;
+	for (i = 0; i < VIGIL_ARRAY_SIZE(rows); i++)
+		prom_sample_u64(o, "tetragon_cgroup_rate_total", (const char *const[]){"type", rows[i].type}, 1,
+				*rows[i].v);
+}
+
 void metrics_collect_tetragon(struct vigil_metrics *m, struct prom_out *o)
 {
 	prom_family(o, "tetragon_build_info", "gauge", "Build information about tetragon");
@@ -464,4 +487,5 @@ void metrics_collect_tetragon(struct vigil_metrics *m, struct prom_out *o)
 	policy_families(m, o);
 	prog_families(o);
 	export_families(m, o);
+	cgroup_rate_family(m, o);
 }

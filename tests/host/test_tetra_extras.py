@@ -7,7 +7,9 @@
 - --cgroup-rate: an unprivileged user's exec storm in its own cgroup is throttled
   (process_throttle THROTTLE_START, then THROTTLE_STOP once quiet); another cgroup's execs
   still arrive meanwhile; the storm's execs delivered plus those the kernel held back for
-  that cgroup are exactly the execs it made.
+  that cgroup are exactly the execs it made. A fork storm without exec (clones, as Tetragon
+  counts them) is throttled too: its children's exits delivered plus the clones held back
+  are exactly the forks it made. tetragon_cgroup_rate_total counts both throttles by type.
 - Processes seeded from /proc at start carry in_init_tree and process_credentials'
   securebits and user_ns as exec'd ones do.
 - Every line of the export parses with protobuf's strict JSON reader.
@@ -27,6 +29,8 @@ from test_tetragon_strict import compile_schema  # noqa: E402
 
 MARKER = os.path.abspath(os.path.join(vh.PROGS, "marker"))
 BURST = os.path.abspath(os.path.join(vh.PROGS, "exec_burst"))
+FORK_BURST = os.path.abspath(os.path.join(vh.PROGS, "fork_burst"))
+FORKS = 400                 # children of the fork storm, none of which execs
 NOBODY = 65534
 STORM = 400                 # execs of the storm's exec_burst children
 RATE = 20                   # --cgroup-rate RATE,1s
@@ -82,10 +86,13 @@ class TetraExtras(unittest.TestCase):
             raise RuntimeError("no cgroup v2 mount: --cgroup-rate keys on cgroup v2 ids")
         cls.storm_cg_rel = "/vigil-t17-storm-%d" % os.getpid()
         cls.other_cg_rel = "/vigil-t17-other-%d" % os.getpid()
+        cls.fork_cg_rel = "/vigil-t17-fork-%d" % os.getpid()
         cls.storm_cg = mount + cls.storm_cg_rel
         cls.other_cg = mount + cls.other_cg_rel
+        cls.fork_cg = mount + cls.fork_cg_rel
         os.mkdir(cls.storm_cg)
         os.mkdir(cls.other_cg)
+        os.mkdir(cls.fork_cg)
         cls.export = os.path.join(cls.export_dir, "events.json")
         cls.seeded = []
         try:
@@ -94,7 +101,7 @@ class TetraExtras(unittest.TestCase):
             for p in cls.seeded:
                 p.kill()
                 p.wait()
-            for cg in (cls.storm_cg, cls.other_cg):
+            for cg in (cls.storm_cg, cls.other_cg, cls.fork_cg):
                 for _ in range(50):
                     try:
                         os.rmdir(cg)
@@ -164,12 +171,16 @@ class TetraExtras(unittest.TestCase):
             cls.during_ran = os.path.join(t, "during.ran")
             subprocess.run(as_nobody([MARKER, cls.during_ran]), check=True, **other)
             cls.storm_rc = storm.wait(timeout=60)
+            # the fork storm, by nobody in a third cgroup: clones and exits, no exec
+            cls.fork_rc = subprocess.run(as_nobody([FORK_BURST, str(FORKS)]), preexec_fn=in_cgroup(cls.fork_cg),
+                                         env={"PATH": "/usr/bin:/bin"}, cwd=t, timeout=60).returncode
             time.sleep(0.5)
             cls.held = agent.status()["cgroup_rate"]
             # THROTTLE_STOP once every CPU has been quiet for 5 s
             deadline = time.time() + 15
             while time.time() < deadline and not cls.stopped():
                 time.sleep(0.5)
+            cls.metrics_after = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read().decode()
             cls.after = agent.status()["counters"]
             agent.stop()
 
@@ -178,7 +189,8 @@ class TetraExtras(unittest.TestCase):
         if not os.path.exists(cls.export):
             return False
         with open(cls.export) as f:
-            return any('"THROTTLE_STOP"' in line and cls.storm_cg_rel in line for line in f)
+            stops = [line for line in f if '"THROTTLE_STOP"' in line]
+        return all(any('"%s"' % cg in line for line in stops) for cg in (cls.storm_cg_rel, cls.fork_cg_rel))
 
     def execs(self):
         return [e["process_exec"]["process"] for e in self.events if "process_exec" in e]
@@ -258,6 +270,55 @@ class TetraExtras(unittest.TestCase):
         self.assertTrue(all("unknown" not in x["process"].get("flags", "") for x in delivered_exits))
         # (other agents' builds may throttle other cgroups meanwhile: at least the storm's)
         self.assertGreaterEqual(self.after["throttle_start"] - self.before["throttle_start"], 1)
+
+    def test_a_fork_storm_without_exec_is_throttled_and_counted(self):
+        """Tetragon counts clones in a cgroup's rate and drops them while it is throttled; an
+        unprivileged user forking instead of exec'ing does not get past the limit."""
+        self.assertEqual(self.fork_rc, 0)
+        mine = [t for t in self.throttles() if t.get("cgroup") == self.fork_cg_rel]
+        self.assertEqual([t["type"] for t in mine], ["THROTTLE_START", "THROTTLE_STOP"], self.throttles())
+        parent = [p for p in self.execs() if p.get("binary") == FORK_BURST]
+        self.assertEqual(len(parent), 1, parent)
+        self.assertEqual(parent[0]["uid"], NOBODY)
+        children = [e["process_exit"]["process"] for e in self.events if "process_exit" in e and
+                    e["process_exit"]["process"].get("binary") == FORK_BURST and
+                    e["process_exit"]["process"]["pid"] != parent[0]["pid"]]
+        cg = [c for c in self.held["cgroups"] if c["cgroup"] == self.fork_cg_rel]
+        self.assertEqual(len(cg), 1, self.held)
+        held = cg[0]["held_clones"]
+        lost = (self.after["kernel_ringbuf_full"] - self.after["kernel_ringbuf_full_exec"]) - \
+            (self.before["kernel_ringbuf_full"] - self.before["kernel_ringbuf_full_exec"])
+        print("fork storm of %d: children's exits delivered %d, clones held back %d (exits %d), lost %d" %
+              (FORKS, len(children), held, cg[0]["held_exits"], lost), file=sys.stderr)
+        self.assertLessEqual(len(children) + held, FORKS)
+        self.assertGreaterEqual(len(children) + held + lost, FORKS)
+        self.assertGreater(held, FORKS // 2)
+        self.assertLess(len(children), FORKS // 2)
+        # no exec was held there; each held clone's exit was held with it, none sent alone
+        self.assertEqual(cg[0]["held_execs"], 0)
+        self.assertEqual(cg[0]["held_exits"], held)
+        self.assertTrue(all("clone" in c.get("flags", "").split() for c in children), children[:3])
+        self.assertGreaterEqual(self.after["kernel_throttled_clone"] - self.before["kernel_throttled_clone"], held)
+
+    def test_cgroup_rate_total_counts_as_tetragons(self):
+        from prometheus_client.parser import text_string_to_metric_families
+        fams = {f.name: f for f in text_string_to_metric_families(self.metrics_after)}
+        fam = fams["tetragon_cgroup_rate"]          # the parser drops a counter's _total
+        self.assertEqual(fam.type, "counter")
+        by = {s.labels["type"]: s.value for s in fam.samples if s.name == "tetragon_cgroup_rate_total"}
+        self.assertEqual(set(by), {"check", "lookup_fail", "process", "throttle_start", "throttle_stop", "update_fail"})
+        # the two storms at least (other agents' builds may throttle cgroups of their own)
+        self.assertGreaterEqual(by["throttle_start"], 2)
+        self.assertGreaterEqual(by["throttle_stop"], 2)
+        self.assertGreaterEqual(by["check"], by["throttle_start"])
+        self.assertGreaterEqual(by["process"], by["throttle_stop"])
+        self.assertEqual(by["update_fail"], 0)
+        self.assertLessEqual(by["throttle_start"], self.after["throttle_start"])
+        # served under --metrics-names' Tetragon family only, and before any throttle: all types present
+        before = {s.labels["type"]: s.value for f in text_string_to_metric_families(self.metrics)
+                  for s in f.samples if s.name == "tetragon_cgroup_rate_total"}
+        self.assertEqual(set(before), set(by))
+        self.assertLessEqual(before["throttle_start"], by["throttle_start"] - 2)
 
     # ---- /proc-seeded processes ----
 
