@@ -1,8 +1,12 @@
 """Host lane: every `tetra` flag of the reference guide (shared/reference/tetragon.md §6.2) with
 `vigil` in its place, against a real agent: getevents reading the agent's export file from
 standard input (tetra's daily `tetra getevents -o compact < events.json`) and from the bus,
-status, version, bugtool, tracingpolicy list -o json and generate. A flag either does what
-tetra's does or is refused with the reason (CEL, tty-encode, TLS); none is silently ignored.
+status, version, bugtool, tracingpolicy list -o json and generate, info, loglevel get/set,
+debug maps, tp domains, policyfilter dump, cri version/cgroup_path, cgtracker dump and
+getevents -t. A flag either does what tetra's does or is refused with the reason (CEL, TLS,
+and the commands vigil has no counterpart of); none is silently ignored. The socket is opened
+to a control group (nogroup): its member `nobody` reads but cannot change the log level, and
+a user outside it reads nothing.
 The namespace and pod flags (-n/--namespace, --pod, --containers and the plurals) come with
 the container support of issue 15 and are checked once `getevents --help` lists them.
 """
@@ -20,6 +24,28 @@ sys.path.insert(0, os.path.dirname(__file__))
 import vigilhost as vh  # noqa: E402
 
 MARKER = os.path.join(vh.PROGS, "marker")
+NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--"]     # in nogroup
+OUTSIDER = ["setpriv", "--reuid", "65533", "--regid", "65533", "--clear-groups", "--"]  # in no group
+CONTAINER = "c0ffee%058x" % os.getpid()
+FILE_POLICY = """apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: t17-file
+spec:
+  tracepoints:
+  - subsystem: syscalls
+    event: sys_enter_acct
+"""
+SCOPED_POLICY = """apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: t17-scoped
+  namespace: team-a
+spec:
+  tracepoints:
+  - subsystem: syscalls
+    event: sys_enter_pivot_root
+"""
 
 
 def prog_ids_held_by(pid):
@@ -40,6 +66,29 @@ def vigil(*args, stdin=subprocess.DEVNULL, **kw):
     return subprocess.run([vh.VIGIL] + list(args), capture_output=True, text=True, stdin=stdin, timeout=60, **kw)
 
 
+def map_ids_held_by(pid):
+    ids = set()
+    fdinfo = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                for line in f:
+                    if line.startswith("map_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
+def cgroup2_mount():
+    with open("/proc/mounts") as f:
+        for line in f:
+            parts = line.split()
+            if parts[2] == "cgroup2":
+                return parts[1]
+    return None
+
+
 @vh.require_root
 class TetraCli(unittest.TestCase):
     @classmethod
@@ -51,7 +100,12 @@ class TetraCli(unittest.TestCase):
         shutil.copy(MARKER, cls.tool)
         cls.watched = os.path.join(t, "watched")
         os.mkdir(cls.watched)
-        with vh.Agent("--export-file", cls.export, outputs=()) as agent:
+        file_policy = os.path.join(t, "t17-file.yaml")
+        with open(file_policy, "w") as f:
+            f.write(FILE_POLICY)
+        with vh.Agent("--export-file", cls.export, "--tracing-policy", file_policy, "--control-group", "nogroup",
+                      outputs=()) as agent:
+            os.chmod(agent.dir, 0o755)      # a user may reach the socket: its mode and the group decide
             cls.control = agent.control
             cls.bus = agent.bus
             gen = vigil("tracingpolicy", "generate", "file-prefix", cls.watched + "/", "-m", cls.tool)
@@ -87,10 +141,62 @@ class TetraCli(unittest.TestCase):
             cls.agent_progs = prog_ids_held_by(agent.proc.pid)
             cls.debug_progs = vigil("debug", "progs", "--once", "--timeout", "1")
             cls.listing_text = vigil("tp", "list", "--server-address", agent.control)
+            cls.introspect(agent)
             time.sleep(0.5)
         with open(cls.export) as f:
             cls.export_text = f.read()
         cls.help = vigil("getevents", "--help").stdout
+
+    @classmethod
+    def introspect(cls, agent):
+        """tetra's debugging commands against the same agent, and what other users get"""
+        c = ("--server-address", agent.control)
+        scoped = os.path.join(cls.tmp, "t17-scoped.yaml")
+        with open(scoped, "w") as f:
+            f.write(SCOPED_POLICY)
+        cls.scoped_added = vigil("tp", "add", scoped, *c)
+        cls.info = vigil("info", *c)
+        cls.info_status = agent.status()
+        cls.maps_tab = vigil("debug", "maps", "-n", "0", *c)
+        cls.maps_json = vigil("debug", "maps", "-o", "json", *c)
+        cls.agent_maps = map_ids_held_by(agent.proc.pid)
+        cls.domains = vigil("tp", "domains", *c)
+        cls.pfilter = vigil("policyfilter", "dump", *c)
+        cls.pfilter_json = vigil("policyfilter", "dump", "-o", "json", *c)
+        cls.cri = vigil("cri", "version", *c)
+        cls.cri_json = vigil("cri", "version", "-o", "json", *c)
+        # log level: root reads and sets it; a control group member reads it and cannot set it
+        cls.level = [vigil("loglevel", "get", *c), vigil("loglevel", "set", "debug", *c), vigil("log", "get", *c)]
+        cls.level_member = [subprocess.run(NOBODY + [vh.VIGIL, "loglevel", "get", *c], capture_output=True,
+                                           text=True, timeout=60),
+                            subprocess.run(NOBODY + [vh.VIGIL, "loglevel", "set", "info", *c], capture_output=True,
+                                           text=True, timeout=60)]
+        cls.level_after_member = vigil("loglevel", "get", *c)
+        cls.level_bad = [vigil("loglevel", "set", "panic", *c), vigil("loglevel", "set", "loud", *c)]
+        cls.level.append(vigil("loglevel", "set", "info", *c))
+        cls.member_reads = {name: subprocess.run(NOBODY + [vh.VIGIL] + args + list(c), capture_output=True, text=True,
+                                                 timeout=60)
+                            for name, args in (("info", ["info"]), ("maps", ["debug", "maps"]),
+                                               ("domains", ["tp", "domains"]), ("policyfilter", ["policyfilter", "dump"]))}
+        cls.outsider = [subprocess.run(OUTSIDER + [vh.VIGIL] + args + list(c), capture_output=True, text=True,
+                                       timeout=60)
+                        for args in (["info"], ["loglevel", "get"], ["loglevel", "set", "debug"], ["debug", "maps"],
+                                     ["tp", "domains"], ["policyfilter", "dump"], ["cri", "version"])]
+        cls.level_final = vigil("loglevel", "get", *c)
+        # cgtracker and cri cgroup_path read the cgroup v2 tree as the agent's resolver
+        mount = cgroup2_mount()
+        parent = os.path.join(mount, "vigil-t17cli-%d" % os.getpid())
+        cls.cg_rel = "/vigil-t17cli-%d/docker-%s.scope" % (os.getpid(), CONTAINER)
+        os.mkdir(parent)
+        os.mkdir(mount + cls.cg_rel)
+        try:
+            cls.cg_ino = os.stat(mount + cls.cg_rel).st_ino
+            cls.cgtracker = vigil("cgtracker", "dump")
+            cls.cri_path = vigil("cri", "cgroup_path", CONTAINER)
+            cls.cri_nopath = vigil("cri", "cgroup_path", "f" * 64)
+        finally:
+            os.rmdir(mount + cls.cg_rel)
+            os.rmdir(parent)
 
     @classmethod
     def tearDownClass(cls):
@@ -164,7 +270,7 @@ class TetraCli(unittest.TestCase):
                                         "--process", "vigil-cli-marker"), plain)
 
     def test_refused_flags_say_why(self):
-        for args in (["--cel-expression", "process.pid > 1"], ["-t", "/dev/pts/0"], ["--tty-encode", "x"],
+        for args in (["--cel-expression", "process.pid > 1"], ["--tty-encode", ""],
                      ["--tls-ca-cert", "/etc/ca.pem"], ["--reconnect=false"], ["--stack-traces=maybe"]):
             with open(self.export) as f:
                 r = vigil("getevents", *args, stdin=f)
@@ -304,12 +410,20 @@ class TetraCli(unittest.TestCase):
         self.assertEqual(p["state"], "TP_STATE_ENABLED")     # the refused -n touched nothing
 
     def test_tetra_commands_vigil_lacks_are_refused_with_the_reason(self):
-        for args in (["info"], ["debug", "maps"], ["tp", "domains"], ["tracingpolicy", "domains"], ["policyfilter"],
-                     ["cri"], ["cgtracker"], ["rthooks"], ["loglevel"], ["policytest"], ["explain"], ["eventlog"]):
+        why = {"rthooks": "installs no runtime hook", "policytest": "ships no such scenarios",
+               "eventlog": "sets it at start only", "explain": "does not carry"}
+        for cmd, reason in why.items():
+            for args in ([cmd], [cmd, "get"]):
+                r = vigil(*args)
+                self.assertEqual(r.returncode, 2, args)
+                self.assertIn("vigil %s: not in vigil (tetra has it): " % cmd, r.stderr, args)
+                self.assertIn(reason, r.stderr, args)
+        # the commands vigil has now are not refused, and a wrong subcommand is a usage error
+        for args in (["policyfilter"], ["cgtracker"], ["cri"], ["loglevel"], ["loglevel", "set"], ["debug", "nothing"]):
             r = vigil(*args)
             self.assertEqual(r.returncode, 2, args)
-            self.assertIn("not in vigil (tetra has it): ", r.stderr, args)
-            self.assertGreater(len(r.stderr.split(": ", 2)[-1]), 20, args)
+            self.assertNotIn("not in vigil", r.stderr, args)
+            self.assertIn("usage: vigil", r.stderr, args)
 
     def test_global_flags_on_every_command_that_asks_the_agent(self):
         nobody = "ipc://" + os.path.join(self.tmp, "nobody.sock")
@@ -353,6 +467,130 @@ class TetraCli(unittest.TestCase):
         self.assertLessEqual(self.agent_progs, set(rows))
         self.assertTrue(any(rows[i][4] == "tp_btf_exec" or rows[i][4] == "raw_tp_exec" for i in self.agent_progs))
         self.assertTrue(all(float(r[0]) >= 0 for r in rows.values()))
+
+    # ---- tetra's debugging commands ----
+
+    def test_info_is_the_agents_version_kernel_and_mechanisms_as_json(self):
+        self.assertEqual(self.info.returncode, 0, self.info.stderr)
+        doc = json.loads(self.info.stdout)
+        st = self.info_status
+        for key in ("version", "node_name", "kernel", "process_mechanism", "cgroup_v2"):
+            self.assertEqual(doc[key], st[key], key)
+        self.assertTrue(doc["kernel"].startswith(os.uname().release))
+        self.assertIn({"name": "tp_btf", "ok": True, "reason": "ok"}, doc["mechanisms"])
+        self.assertEqual(doc["container_runtime"], st["container_runtime"])
+
+    def test_loglevel_get_and_set_at_run_time_root_only(self):
+        get, set_, alias, back = self.level
+        self.assertEqual(get.stdout, "Current log level: info\n", get.stderr)
+        self.assertEqual(set_.stdout, "Log level set to: debug\n", set_.stderr)
+        self.assertEqual(alias.stdout, "Current log level: debug\n", alias.stderr)
+        self.assertEqual(back.stdout, "Log level set to: info\n", back.stderr)
+        # a control group member reads it, and cannot change it
+        mget, mset = self.level_member
+        self.assertEqual(mget.stdout, "Current log level: debug\n", mget.stderr)
+        self.assertEqual(mset.returncode, 1)
+        self.assertIn("permission denied: 'loglevel_set' changes the agent and needs root", mset.stderr)
+        self.assertEqual(self.level_after_member.stdout, "Current log level: debug\n")
+        panic, loud = self.level_bad
+        self.assertEqual(panic.returncode, 1)
+        self.assertIn("no level below warning", panic.stderr)
+        self.assertIn("unknown level", loud.stderr)
+        self.assertEqual(self.level_final.stdout, "Current log level: info\n")
+
+    def test_a_user_outside_the_control_group_reads_nothing(self):
+        for r in self.outsider:
+            self.assertEqual(r.returncode, 1, r.args)
+            self.assertEqual(r.stdout, "", r.args)
+            self.assertIn("Permission denied", r.stderr, r.args)
+
+    def test_a_control_group_member_reads_the_introspection(self):
+        for name, r in self.member_reads.items():
+            self.assertEqual(r.returncode, 0, (name, r.stderr))
+        self.assertEqual(self.member_reads["domains"].stdout, self.domains.stdout)
+
+    def test_debug_maps_lists_the_agents_maps_by_memory_as_tetra(self):
+        self.assertEqual(self.maps_tab.returncode, 0, self.maps_tab.stderr)
+        doc = json.loads(self.maps_json.stdout)
+        ids = {m["id"] for m in doc["maps"]}
+        # exactly the maps the agent holds (the first table counts them all)
+        self.assertEqual(ids, self.agent_maps)
+        self.assertEqual(doc["total_memlock_bytes"]["all_maps"], sum(m["memlock"] for m in doc["maps"]))
+        lines = self.maps_tab.stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["AllMaps", "Maps"])
+        self.assertEqual(int(lines[1].split()[-1]), len(ids))
+        head = lines[3].split()
+        self.assertEqual(head, ["Name", "Type", "KeySize", "ValueSize", "MaxEntries", "Entries", "Count",
+                                "TotalMemlock", "PercentOfTotal"])
+        rows = {r.split()[0]: r.split() for r in lines[4:]}
+        execs = rows["vg_execs"]
+        self.assertEqual(execs[1:3], ["hash", "4"])
+        self.assertGreater(int(execs[5]), 0)                    # processes in the exec map
+        self.assertLessEqual(int(execs[5]), int(execs[4]))      # no more than its capacity
+        self.assertEqual(rows["vg_events"][1], "ringbuf")
+        agg = {a["name"]: a for a in doc["aggregated_maps"]}
+        self.assertEqual(sorted(agg), sorted(rows))
+        mems = [a["total_memlock_bytes"] for a in doc["aggregated_maps"]]
+        self.assertEqual(mems, sorted(mems, reverse=True))      # the largest first
+        self.assertAlmostEqual(sum(a["percent_of_total"] for a in doc["aggregated_maps"]), 100.0, places=3)
+
+    def test_tp_domains_names_each_policys_domain(self):
+        self.assertEqual(self.domains.returncode, 0, self.domains.stderr)
+        rows = {line.split()[0]: line.split()[1] for line in self.domains.stdout.splitlines()[1:]}
+        self.assertEqual(set(rows["grpc"].split(",")), {"file-prefix", "t17-scoped"})
+        self.assertEqual(rows["file"], "t17-file")
+
+    def test_policyfilter_dump_shows_the_scoped_policies(self):
+        self.assertEqual(self.scoped_added.returncode, 0, self.scoped_added.stderr)
+        self.assertEqual(self.pfilter.returncode, 0, self.pfilter.stderr)
+        doc = json.loads(self.pfilter_json.stdout)
+        mine = [p for p in doc["policies"] if p["policy"] == "t17-scoped"]
+        self.assertEqual(len(mine), 1, doc)
+        self.assertEqual(mine[0]["namespace"], "team-a")
+        self.assertGreater(mine[0]["scope"], 0)
+        self.assertNotIn("file-prefix", [p["policy"] for p in doc["policies"]])     # not scoped
+        # no pod runs here: the policy runs in no cgroup
+        self.assertEqual([e for e in doc["entries"] if e["scope"] == mine[0]["scope"]], [])
+        self.assertIn("%d team-a/t17-scoped:" % mine[0]["scope"], self.pfilter.stdout.splitlines())
+
+    def test_cri_version_is_the_runtime_the_agent_follows(self):
+        rt = self.info_status["container_runtime"]
+        self.assertEqual(json.loads(self.cri_json.stdout), rt)
+        self.assertEqual(self.cri.returncode, 0, self.cri.stderr)
+        self.assertTrue(self.cri.stdout.startswith('runtime_name:"%s" connected:%s ' %
+                                                   (rt["runtime"], "true" if rt["connected"] else "false")))
+        if rt["error"]:
+            self.assertIn('error:"%s"' % rt["error"], self.cri.stdout)
+
+    def test_cgtracker_and_cri_cgroup_path_find_a_containers_cgroup(self):
+        self.assertEqual(self.cgtracker.returncode, 0, self.cgtracker.stderr)
+        self.assertIn("%d %s %s" % (self.cg_ino, CONTAINER, self.cg_rel),
+                      [" ".join(line.split()) for line in self.cgtracker.stdout.splitlines()])
+        self.assertEqual(self.cri_path.stdout, self.cg_rel + "\n", self.cri_path.stderr)
+        self.assertEqual(self.cri_nopath.returncode, 1)
+        self.assertIn("names container " + "f" * 64, self.cri_nopath.stderr)
+
+    def test_tty_encode_writes_only_that_ttys_bytes_raw(self):
+        import base64
+
+        def write(path, data):
+            return json.dumps({"process_kprobe": {"process": {"pid": 7, "binary": "/bin/sh"},
+                                                  "function_name": "tty_write",
+                                                  "args": [{"file_arg": {"path": path}},
+                                                           {"bytes_arg": base64.b64encode(data).decode()}]},
+                               "node_name": "n", "time": "2026-12-06T00:00:00Z"})
+        lines = [write("/dev/pts/9", b"hello \x1b[1mtty\x1b[0m\r\n"), write("/dev/pts/8", b"other tty"),
+                 self.export_text.splitlines()[0], write("/dev/pts/9", b"$ ")]
+        path = os.path.join(self.tmp, "tty.json")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        for flag in ("-t", "--tty-encode"):
+            r = subprocess.run([vh.VIGIL, "getevents", flag, "/dev/pts/9", "--input", path], capture_output=True,
+                               timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, b"hello \x1b[1mtty\x1b[0m\r\n$ ")
+        r = subprocess.run([vh.VIGIL, "getevents", "-t", "/dev/pts/1", "--input", path], capture_output=True, timeout=60)
+        self.assertEqual(r.stdout, b"")
 
     def test_bugtool_archive_has_what_a_report_needs(self):
         self.assertEqual(self.bugtool.returncode, 0, self.bugtool.stderr)
