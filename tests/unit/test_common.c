@@ -424,6 +424,35 @@ static void test_print_stderr_hides_debug_unless_enabled(void **state)
 	assert_string_equal(got, "w1;d2;i;");
 }
 
+/* vigil loglevel set: the level changes at run time; warning hides info and debug */
+static void test_print_level_set_at_run_time_hides_what_is_above_it(void **state)
+{
+	struct tmpdir *t = *state;
+	char got[128];
+	int saved = dup(STDERR_FILENO), fd = open(t->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(saved >= 0 && fd >= 0);
+	assert_int_equal(vigil_print_level(), VIGIL_LOG_INFO);
+	fflush(stderr);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	close(fd);
+	vigil_print_set_level(VIGIL_LOG_WARN);
+	assert_int_equal(vigil_print_level(), VIGIL_LOG_WARN);
+	print_stderr(VIGIL_LOG_INFO, "hidden;");
+	print_stderr(VIGIL_LOG_DEBUG, "hidden;");
+	print_stderr(VIGIL_LOG_WARN, "w;");
+	vigil_print_set_level(VIGIL_LOG_DEBUG);
+	print_stderr(VIGIL_LOG_DEBUG, "d;");
+	vigil_print_set_level(VIGIL_LOG_INFO);
+	print_stderr(VIGIL_LOG_DEBUG, "hidden;");
+	print_stderr(VIGIL_LOG_INFO, "i;");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	slurp(t->path, got, sizeof(got));
+	assert_string_equal(got, "w;d;i;");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +471,8 @@ int main(void)
 						tmpdir_teardown),
 		cmocka_unit_test(test_log_goes_to_the_installed_callback_only),
 		cmocka_unit_test_setup_teardown(test_print_stderr_hides_debug_unless_enabled, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_print_level_set_at_run_time_hides_what_is_above_it, tmpdir_setup,
 						tmpdir_teardown),
 	};
 
