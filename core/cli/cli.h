@@ -49,6 +49,8 @@ int cmd_loglevel(int argc, char **argv);
 int cmd_policyfilter(int argc, char **argv);
 int cmd_cgtracker(int argc, char **argv);
 int cmd_cri(int argc, char **argv);
+/* `vigil explain RESOURCE[.FIELD...]` (explain.c) */
+int cmd_explain(int argc, char **argv);
 /* `vigil debug maps` and `vigil tracingpolicy domains`, argv[0] being "maps" / "domains" */
 int cli_debug_maps(int argc, char **argv);
 int cli_tp_domains(int argc, char **argv);

@@ -17,9 +17,6 @@ static const struct {
 	{"eventlog", "tetra's eventlog get/set changes the export file's rotation (max size, backups, interval) at "
 		     "run time; vigil sets it at start only (vigild --export-file-max-size-mb, "
 		     "--export-file-max-backups, --export-file-rotation-interval)"},
-	{"explain", "tetra's explain prints the TracingPolicy CRD's field descriptions, which vigil's policy parser "
-		    "does not carry; README's policy section lists every field vigil honours or refuses, and a "
-		    "refused field names itself with file:line:column"},
 };
 
 int cli_refused(int argc, char **argv)

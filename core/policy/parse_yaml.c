@@ -290,6 +290,17 @@ static int store(struct policy_ctx *c, const struct policy_field *f, yaml_node_t
 	return policy_error(c, key, "not supported by vigil: %s (%s)", f->key, f->why);
 }
 
+/* vigil_policy_explain's recorder (explain.c): every key the walk meets, with the table it
+ * was found in. Thread-local: only explain's own parse of its examples is watched. */
+static __thread policy_schema_fn schema_fn;
+static __thread void *schema_ctx;
+
+void policy_schema_watch(policy_schema_fn fn, void *ctx)
+{
+	schema_fn = fn;
+	schema_ctx = ctx;
+}
+
 struct walk {
 	const char *what;
 	const struct policy_field *fields;
@@ -313,6 +324,8 @@ static int walk_pair(struct policy_ctx *c, struct walk *w, yaml_node_t *key, yam
 	f = policy_field_find(w->fields, w->nfields, name);
 	if (!f)
 		return policy_error_bare(c, key, "unknown key \"%s\" in %s", name, c->pathlen ? c->path : w->what);
+	if (schema_fn)
+		schema_fn(schema_ctx, c->doc, c->path, w->fields, w->nfields, name, value);
 	bit = 1ULL << (f - w->fields);
 	if (w->seen & bit)
 		return policy_error_bare(c, key, "duplicate key \"%s\" in %s", name, c->pathlen ? c->path : w->what);

@@ -394,6 +394,24 @@ VIGIL_API uint32_t vigil_policy_scope_id(const struct vigil_policy *p);
 VIGIL_API int vigil_policy_parse(const char *file, const char *data, size_t len, struct vigil_policy **out,
 				 struct vigil_policy_error *err);
 
+/* One field of the TracingPolicy schema as vigil's parser walks it (vigil_policy_explain). */
+struct vigil_policy_field_info {
+	const char *name;
+	const char *type;	/* "string", "integer", "boolean", "object", "[]object", "[]string",
+				 * "map[string]string", or "value" when unknown */
+	bool required;
+	bool has_fields;	/* an object whose own fields explain lists (PATH.name) */
+	const char *refused;	/* why vigil refuses the field, NULL when it takes it */
+	bool ignored;		/* accepted and dropped (Tetragon's bookkeeping) */
+};
+typedef void (*vigil_policy_field_fn)(void *ctx, const struct vigil_policy_field_info *f);
+/* The fields of the object at path: "" is the document, then "spec", "spec.kprobes",
+ * "spec.kprobes.selectors.matchArgs"...: dot-separated, no indexes (hooks are under spec).
+ * fn (when not NULL) once per field in the parser's order; *type (when type is not NULL) the type of path
+ * itself, NULL when unknown. 0, or -ENOENT when the parser walks no object there (*type may
+ * still say what the path is: a string, a list of strings). Thread-safe. */
+VIGIL_API int vigil_policy_explain(const char *path, vigil_policy_field_fn fn, void *ctx, const char **type);
+
 /* Read and parse a file. -errno for I/O failures (err filled too). */
 VIGIL_API int vigil_policy_parse_file(const char *path, struct vigil_policy **out, struct vigil_policy_error *err);
 

@@ -133,6 +133,12 @@ int policy_parse_pairs(struct policy_ctx *c, yaml_node_t *map, const char *what,
 		       size_t npairs, const struct policy_field *fields, size_t nfields, void *obj);
 /* The field of a table named key, or NULL. */
 const struct policy_field *policy_field_find(const struct policy_field *fields, size_t nfields, const char *key);
+/* Called for every key the walk finds in its table, with the path of the map that holds it
+ * ("" at the top, "kprobes[0]"...) and the key's value in doc (explain.c). */
+typedef void (*policy_schema_fn)(void *ctx, yaml_document_t *doc, const char *path, const struct policy_field *fields,
+				 size_t nfields, const char *key, const yaml_node_t *value);
+/* Watch this thread's walks (NULL: stop). */
+void policy_schema_watch(policy_schema_fn fn, void *ctx);
 
 /* ---- the parts of the document ---- */
 

@@ -411,7 +411,7 @@ class TetraCli(unittest.TestCase):
 
     def test_tetra_commands_vigil_lacks_are_refused_with_the_reason(self):
         why = {"rthooks": "installs no runtime hook", "policytest": "ships no such scenarios",
-               "eventlog": "sets it at start only", "explain": "does not carry"}
+               "eventlog": "sets it at start only"}
         for cmd, reason in why.items():
             for args in ([cmd], [cmd, "get"]):
                 r = vigil(*args)
@@ -591,6 +591,31 @@ class TetraCli(unittest.TestCase):
             self.assertEqual(r.stdout, b"hello \x1b[1mtty\x1b[0m\r\n$ ")
         r = subprocess.run([vh.VIGIL, "getevents", "-t", "/dev/pts/1", "--input", path], capture_output=True, timeout=60)
         self.assertEqual(r.stdout, b"")
+
+    def test_explain_prints_the_fields_vigils_parser_takes_as_tetra_explain(self):
+        r = vigil("explain", "tracingpolicy.spec.kprobes")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[:5], ["KIND:     TracingPolicy", "VERSION:  v1alpha1", "", "FIELD:    kprobes <[]object>", ""])
+        self.assertEqual(lines[5], "FIELDS:")
+        self.assertIn("   call\t<string> -required-", lines)
+        self.assertIn("   selectors\t<[]object>", lines)
+        # tetra's bracket notation and short names, the same answer
+        self.assertEqual(vigil("explain", "tp[spec][kprobes]").stdout, r.stdout)
+        # a refused field says why, as the parser does when a policy uses it
+        spec = vigil("explain", "tp.spec").stdout
+        self.assertIn("   nodeSelector\t<value>\n     refused by vigil: vigil runs without Kubernetes", spec)
+        doc = json.loads(vigil("explain", "tpn.spec.kprobes.selectors", "-o", "json", "-R").stdout)
+        self.assertEqual(doc["kind"], "TracingPolicyNamespaced")
+        acts = next(f for f in doc["fields"] if f["name"] == "matchActions")
+        self.assertEqual(acts["type"], "[]object")
+        self.assertIn({"name": "action", "type": "string", "required": True, "has_fields": False, "refused": None,
+                       "ignored": False}, acts["fields"])
+        self.assertIn("TracingPolicyNamespaced  tpn", vigil("explain", "--list").stdout)
+        bad = vigil("explain", "tp.spec.nosuch")
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn('field "nosuch" not found in TracingPolicy.spec', bad.stderr)
+        self.assertIn("unsupported resource: pod", vigil("explain", "pod.spec").stderr)
 
     def test_bugtool_archive_has_what_a_report_needs(self):
         self.assertEqual(self.bugtool.returncode, 0, self.bugtool.stderr)
