@@ -176,6 +176,7 @@ int agent_maps(struct vigil_agent *a, const msgpack_object *req, msgpack_packer 
 int agent_domains(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_policyfilter(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_loglevel(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+int agent_eventlog(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_loglevel_set(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 
 /* A cgroup went over --cgroup-rate: name it and send THROTTLE_START once (throttle.c). */

@@ -396,6 +396,7 @@ static const struct {
 	{"domains", true, false, agent_domains},
 	{"policyfilter", true, false, agent_policyfilter},
 	{"loglevel", true, false, agent_loglevel},
+	{"eventlog", true, false, agent_eventlog},
 	{"loglevel_set", false, false, agent_loglevel_set},
 };
 

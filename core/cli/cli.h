@@ -49,6 +49,7 @@ int cmd_loglevel(int argc, char **argv);
 int cmd_policyfilter(int argc, char **argv);
 int cmd_cgtracker(int argc, char **argv);
 int cmd_cri(int argc, char **argv);
+int cmd_eventlog(int argc, char **argv);
 /* `vigil explain RESOURCE[.FIELD...]` (explain.c) */
 int cmd_explain(int argc, char **argv);
 /* `vigil debug maps` and `vigil tracingpolicy domains`, argv[0] being "maps" / "domains" */

@@ -185,6 +185,50 @@ int cmd_loglevel(int argc, char **argv)
 	return rc;
 }
 
+/* ---- eventlog ---- */
+
+int cmd_eventlog(int argc, char **argv)
+{
+	static const char usage[] = "usage: vigil eventlog get [--server-address URL]\n"
+				    "  the export file's rotation: its maximum size (MB), rotation interval and backups kept\n"
+				    "  (tetra eventlog get; vigil sets them at start only: eventlog set is refused)\n";
+	struct intro_opts o = {0};
+	struct cli_reply r;
+	const msgpack_object *c;
+	char file[512];
+	int rc;
+
+	/* before the options: set's own (--max-size...) are tetra's, not errors to report */
+	if (argc > 1 && !strcmp(argv[1], "set")) {
+		fprintf(stderr, "vigil eventlog set: not in vigil (tetra has it): vigil sets the export file's rotation at "
+				"start only (vigild --export-file-max-size-mb, --export-file-max-backups, "
+				"--export-file-rotation-interval); it does not change at run time\n");
+		return 2;
+	}
+	rc = parse_opts("eventlog", argc, argv, &o, usage);
+	if (rc >= 0)
+		return rc;
+	if (o.first + 1 != argc || strcmp(argv[o.first], "get")) {
+		fprintf(stderr, "%s", usage);
+		return 2;
+	}
+	rc = ask("eventlog", o.control, "eventlog", &r);
+	if (!rc) {
+		uint64_t ns = get_u64(r.root, "rotation_interval_ns");
+
+		c = vigil_msgpack_get(r.root, "compress");
+		/* tetra prints GetEventLogParamsResponse's fields */
+		printf("Current logging parameters: max_size:%llu rotation_interval:\"%llus\" max_backups:%llu "
+		       "compress:%s file:\"%s\"\n",
+		       (unsigned long long)get_u64(r.root, "max_size_mb"), (unsigned long long)(ns / 1000000000ULL),
+		       (unsigned long long)get_u64(r.root, "max_backups"),
+		       c && c->type == MSGPACK_OBJECT_BOOLEAN && c->via.boolean ? "true" : "false",
+		       get_str(r.root, "file", file, sizeof(file)));
+	}
+	cli_reply_free(&r);
+	return rc;
+}
+
 /* ---- debug maps ---- */
 
 struct agg {

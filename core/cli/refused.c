@@ -14,9 +14,6 @@ static const struct {
 		    "(vigil cri version, vigil cgtracker dump)"},
 	{"policytest", "tetra's policytest runs Tetragon's built-in policy test scenarios against a live agent; vigil "
 		       "ships no such scenarios: tests/host shows how to trigger and check a policy"},
-	{"eventlog", "tetra's eventlog get/set changes the export file's rotation (max size, backups, interval) at "
-		     "run time; vigil sets it at start only (vigild --export-file-max-size-mb, "
-		     "--export-file-max-backups, --export-file-rotation-interval)"},
 };
 
 int cli_refused(int argc, char **argv)

@@ -27,6 +27,7 @@ static const struct {
 	{"policyfilter", cmd_policyfilter, "dump: the scoped policies and the cgroups each runs in"},
 	{"cgtracker", cmd_cgtracker, "dump: the cgroups that name a container, as vigil resolves them"},
 	{"cri", cmd_cri, "version: the container runtime the agent follows; cgroup_path ID"},
+	{"eventlog", cmd_eventlog, "get: the export file's rotation (size, interval, backups)"},
 	{"explain", cmd_explain, "the TracingPolicy fields vigil's parser takes, refuses or ignores"},
 };
 

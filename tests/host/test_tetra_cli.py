@@ -165,6 +165,7 @@ class TetraCli(unittest.TestCase):
         cls.pfilter_json = vigil("policyfilter", "dump", "-o", "json", *c)
         cls.cri = vigil("cri", "version", *c)
         cls.cri_json = vigil("cri", "version", "-o", "json", *c)
+        cls.eventlog = vigil("eventlog", "get", *c)
         # log level: root reads and sets it; a control group member reads it and cannot set it
         cls.level = [vigil("loglevel", "get", *c), vigil("loglevel", "set", "debug", *c), vigil("log", "get", *c)]
         cls.level_member = [subprocess.run(NOBODY + [vh.VIGIL, "loglevel", "get", *c], capture_output=True,
@@ -181,7 +182,8 @@ class TetraCli(unittest.TestCase):
         cls.outsider = [subprocess.run(OUTSIDER + [vh.VIGIL] + args + list(c), capture_output=True, text=True,
                                        timeout=60)
                         for args in (["info"], ["loglevel", "get"], ["loglevel", "set", "debug"], ["debug", "maps"],
-                                     ["tp", "domains"], ["policyfilter", "dump"], ["cri", "version"])]
+                                     ["tp", "domains"], ["policyfilter", "dump"], ["cri", "version"],
+                                     ["eventlog", "get"])]
         cls.level_final = vigil("loglevel", "get", *c)
         # cgtracker and cri cgroup_path read the cgroup v2 tree as the agent's resolver
         mount = cgroup2_mount()
@@ -410,16 +412,20 @@ class TetraCli(unittest.TestCase):
         self.assertEqual(p["state"], "TP_STATE_ENABLED")     # the refused -n touched nothing
 
     def test_tetra_commands_vigil_lacks_are_refused_with_the_reason(self):
-        why = {"rthooks": "installs no runtime hook", "policytest": "ships no such scenarios",
-               "eventlog": "sets it at start only"}
+        why = {"rthooks": "installs no runtime hook", "policytest": "ships no such scenarios"}
         for cmd, reason in why.items():
             for args in ([cmd], [cmd, "get"]):
                 r = vigil(*args)
                 self.assertEqual(r.returncode, 2, args)
                 self.assertIn("vigil %s: not in vigil (tetra has it): " % cmd, r.stderr, args)
                 self.assertIn(reason, r.stderr, args)
+        r = vigil("eventlog", "set", "--max-size", "5")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("vigil eventlog set: not in vigil (tetra has it): ", r.stderr)
+        self.assertIn("at start only", r.stderr)
         # the commands vigil has now are not refused, and a wrong subcommand is a usage error
-        for args in (["policyfilter"], ["cgtracker"], ["cri"], ["loglevel"], ["loglevel", "set"], ["debug", "nothing"]):
+        for args in (["policyfilter"], ["cgtracker"], ["cri"], ["loglevel"], ["loglevel", "set"], ["debug", "nothing"],
+                     ["eventlog"]):
             r = vigil(*args)
             self.assertEqual(r.returncode, 2, args)
             self.assertNotIn("not in vigil", r.stderr, args)
@@ -561,6 +567,12 @@ class TetraCli(unittest.TestCase):
                                                    (rt["runtime"], "true" if rt["connected"] else "false")))
         if rt["error"]:
             self.assertIn('error:"%s"' % rt["error"], self.cri.stdout)
+
+    def test_eventlog_get_is_the_export_files_rotation(self):
+        # vigild's defaults (Tetragon's): 10 MB, 5 backups, no interval
+        self.assertEqual(self.eventlog.returncode, 0, self.eventlog.stderr)
+        self.assertEqual(self.eventlog.stdout, 'Current logging parameters: max_size:10 rotation_interval:"0s" '
+                                               'max_backups:5 compress:false file:"%s"\n' % self.export)
 
     def test_cgtracker_and_cri_cgroup_path_find_a_containers_cgroup(self):
         self.assertEqual(self.cgtracker.returncode, 0, self.cgtracker.stderr)

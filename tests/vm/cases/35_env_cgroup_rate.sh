@@ -1,7 +1,8 @@
 #!/bin/sh
 # 35_env_cgroup_rate - the exec program with environment capture and --cgroup-rate passes the
 # stock 6.1 kernel's verifier (both paths are cut out when off, so they are switched on here):
-# an exec's environment arrives redacted, and an exec burst is throttled and released.
+# an exec's environment arrives redacted, and an exec burst is throttled and released; a
+# burst of forks without exec (subshells) is held back too, in the fork program.
 # vm-bin: /usr/bin/true /usr/bin/env
 . "$(dirname "$0")/lib.sh"
 
@@ -26,6 +27,17 @@ held=$(jq '.counters.kernel_throttled_exec' "$STATUS")
 [ "$held" -gt 0 ] || fail "no exec held back by --cgroup-rate (kernel_throttled_exec $held)"
 info "execs held back: $held"
 expect_event '.process_throttle.type == "THROTTLE_STOP"'
+
+# clones count in the rate too: subshells fork without exec
+i=0
+while [ $i -lt 300 ]; do
+	( : )
+	i=$((i + 1))
+done
+agent_status
+clones=$(jq '.counters.kernel_throttled_clone' "$STATUS")
+[ "$clones" -gt 0 ] || fail "no clone held back by --cgroup-rate (kernel_throttled_clone $clones)"
+info "clones held back: $clones"
 
 stop_agent || fail "vigild exited $AGENT_RC on SIGTERM, expected 0"
 pass
