@@ -262,8 +262,10 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	entry.ppid = ptgid;
 	entry.flags = VIGIL_KF_CLONE;
 	/* over --cgroup-rate (the child's cgroup: CLONE_INTO_CGROUP may differ from the
-	 * parent's): remembered, not sent, and neither will its exit be unless it execs */
-	if (!cgroup_rate_allows(BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id), rec.hdr.ktime, CGROUP_RATE_CLONE)) {
+	 * parent's): remembered, not sent, and neither will its exit be unless it execs. The
+	 * reads of its cgroup are left out by the verifier when the rate is off. */
+	if (cgroup_rate_events &&
+	    !cgroup_rate_allows(BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id), rec.hdr.ktime, CGROUP_RATE_CLONE)) {
 		entry.flags |= VIGIL_KF_THROTTLED;
 		count_error(VIGIL_KERR_THROTTLED_CLONE);
 	}
