@@ -103,8 +103,10 @@ class TetraCli(unittest.TestCase):
         file_policy = os.path.join(t, "t17-file.yaml")
         with open(file_policy, "w") as f:
             f.write(FILE_POLICY)
-        with vh.Agent("--export-file", cls.export, "--tracing-policy", file_policy, "--control-group", "nogroup",
-                      outputs=()) as agent:
+        # never rotated (the host's other activity could fill Tetragon's default 10 MB meanwhile,
+        # under ASan) and so the tests read one file; eventlog get says so
+        with vh.Agent("--export-file", cls.export, "--export-file-max-size-mb", "0", "--export-file-max-backups", "3",
+                      "--tracing-policy", file_policy, "--control-group", "nogroup", outputs=()) as agent:
             os.chmod(agent.dir, 0o755)      # a user may reach the socket: its mode and the group decide
             cls.control = agent.control
             cls.bus = agent.bus
@@ -569,10 +571,10 @@ class TetraCli(unittest.TestCase):
             self.assertIn('error:"%s"' % rt["error"], self.cri.stdout)
 
     def test_eventlog_get_is_the_export_files_rotation(self):
-        # vigild's defaults (Tetragon's): 10 MB, 5 backups, no interval
+        # as the agent was started: never by size, 3 backups, no interval
         self.assertEqual(self.eventlog.returncode, 0, self.eventlog.stderr)
-        self.assertEqual(self.eventlog.stdout, 'Current logging parameters: max_size:10 rotation_interval:"0s" '
-                                               'max_backups:5 compress:false file:"%s"\n' % self.export)
+        self.assertEqual(self.eventlog.stdout, 'Current logging parameters: max_size:0 rotation_interval:"0s" '
+                                               'max_backups:3 compress:false file:"%s"\n' % self.export)
 
     def test_cgtracker_and_cri_cgroup_path_find_a_containers_cgroup(self):
         self.assertEqual(self.cgtracker.returncode, 0, self.cgtracker.stderr)
