@@ -50,6 +50,8 @@ int cmd_policyfilter(int argc, char **argv);
 int cmd_cgtracker(int argc, char **argv);
 int cmd_cri(int argc, char **argv);
 int cmd_eventlog(int argc, char **argv);
+/* `vigil probe config` (probe_config.c) */
+int cli_probe_config(void);
 /* `vigil explain RESOURCE[.FIELD...]` (explain.c) */
 int cmd_explain(int argc, char **argv);
 /* `vigil debug maps` and `vigil tracingpolicy domains`, argv[0] being "maps" / "domains" */

@@ -174,6 +174,13 @@ int cmd_probe(int argc, char **argv)
 	struct vigil_probe_report r;
 	int m;
 
+	if (argc == 2 && !strcmp(argv[1], "config"))
+		return cli_probe_config();
+	if (argc > 1) {
+		fprintf(stderr, "usage: vigil probe [config]\n"
+				"  the BPF mechanisms this kernel permits; config: the kernel options they depend on\n");
+		return 2;
+	}
 	vigil_mount_fs();
 	if (vigil_probe_kernel(&r)) {
 		fprintf(stderr, "vigil probe: probing failed\n");

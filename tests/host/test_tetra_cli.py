@@ -606,6 +606,21 @@ class TetraCli(unittest.TestCase):
         r = subprocess.run([vh.VIGIL, "getevents", "-t", "/dev/pts/1", "--input", path], capture_output=True, timeout=60)
         self.assertEqual(r.stdout, b"")
 
+    def test_probe_config_prints_the_kernels_bpf_options_as_built(self):
+        import gzip
+        r = vigil("probe", "config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = dict(line.split("=", 1) for line in r.stdout.splitlines())
+        path = "/proc/config.gz" if os.path.exists("/proc/config.gz") else "/boot/config-" + os.uname().release
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rt") as f:
+            built = dict(line.strip().split("=", 1) for line in f if line.startswith("CONFIG_") and "=" in line)
+        self.assertIn("CONFIG_BPF_SYSCALL", got)
+        self.assertIn("CONFIG_KPROBES", got)
+        for name, value in got.items():
+            self.assertEqual(value, built.get(name, "n"), name)
+        self.assertEqual(vigil("probe", "nonsense").returncode, 2)
+
     def test_explain_prints_the_fields_vigils_parser_takes_as_tetra_explain(self):
         r = vigil("explain", "tracingpolicy.spec.kprobes")
         self.assertEqual(r.returncode, 0, r.stderr)
