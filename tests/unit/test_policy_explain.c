@@ -109,7 +109,7 @@ static void test_a_field_says_its_type_and_whether_it_is_required(void **state)
 
 static void test_refused_and_ignored_fields_say_so_with_the_parsers_reason(void **state)
 {
-	struct found node = explain("spec", "nodeSelector"), addrs = explain("spec.uprobes", "addrs");
+	struct found node = explain("spec", "nodeSelector"), wl = explain("spec.kprobes.selectors", "matchWorkloads");
 	struct found validated = explain("spec.lists", "validated"), kp = explain("spec", "kprobes");
 	struct vigil_policy_error err;
 	struct vigil_policy *p = NULL;
@@ -122,7 +122,7 @@ static void test_refused_and_ignored_fields_say_so_with_the_parsers_reason(void 
 	/* the parser refuses it with that same reason */
 	assert_int_not_equal(vigil_policy_parse("x.yaml", doc, sizeof(doc) - 1, &p, &err), 0);
 	assert_non_null(strstr(err.reason, node.want.refused));
-	assert_non_null(addrs.want.refused);
+	assert_non_null(wl.want.refused);
 	assert_true(validated.have && validated.want.ignored && !validated.want.refused);
 	assert_true(kp.have && !kp.want.refused && !kp.want.ignored);
 }
