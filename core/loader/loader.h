@@ -98,6 +98,9 @@ struct vigil_loader_opts {
 	 * back (0 = off), and the interval */
 	uint64_t cgroup_rate_events;
 	uint64_t cgroup_rate_interval_ns;
+	/* a record wakes the reader when this CPU's last wake-up is this old (bpf/lib/output.h),
+	 * in µs: 0 = default (500), -1 = never (wake-ups by wakeup_batch alone) */
+	int32_t wakeup_us;
 };
 
 /* Kernel-side loss and failure counters, summed over CPUs. */
