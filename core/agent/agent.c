@@ -18,9 +18,11 @@ static int on_user_record(void *ctx, void *data, size_t size);
 
 #define DEFAULT_POLL_MS 20
 /* The reader's poll timeout while records are coming: a record that followed a kernel
- * wake-up too closely to force another and ended its burst waits this long, not poll_ms
- * (bpf/lib/output.h). A timer wakes only the reader; a kernel wake-up costs the program
- * that forces it (~15-20 us on our VMs: an inter-processor interrupt). */
+ * wake-up too closely to force another (bpf/lib/output.h) waits this long, not poll_ms. A
+ * timer wakes only the reader, while a kernel wake-up costs the traced task whose program
+ * forces it (~15-20 us on our VMs: an inter-processor interrupt), so the kernel's bound is
+ * the longer one. The reader keeps polling this often until no record came for the kernel's
+ * bound and one such timeout: after that, any record forces a wake-up. */
 #define ACTIVE_POLL_NS 500000L
 #define GC_INTERVAL_NS 1000000000ULL
 #define DEFAULT_DENY_TTL_S 3600	/* a rule's deny() lasts an hour unless --deny-ttl says */
@@ -502,7 +504,8 @@ static int reader_wait(struct ring_buffer *rb, bool active, int poll_ms)
 int vigil_agent__run(struct vigil_agent *a)
 {
 	struct ring_buffer *rb;
-	uint64_t last_gc = agent_now_ns();
+	uint64_t last_gc = agent_now_ns(), last_records = 0;
+	uint64_t window = vigil_loader__wakeup_ns(a->loader) + ACTIVE_POLL_NS;
 	bool active = false;
 	int err = 0;
 
@@ -535,7 +538,9 @@ int vigil_agent__run(struct vigil_agent *a)
 		consumed = ring_buffer__consume(rb);
 		if (consumed >= 0)
 			vigil_sensors__reap(a->sensors, drain_start);	/* deleted policies drained past */
-		active = n > 0 || consumed > 0;
+		if (n > 0 || consumed > 0)
+			last_records = drain_start;
+		active = drain_start - last_records < window;
 		drain_user_records(a);
 		/* (the rules' every() timers run on the rules thread) */
 		pthread_mutex_lock(&a->pipe_lock);

@@ -260,7 +260,7 @@ static void usage_agent(FILE *f)
 		"      --rb-size BYTES      ring buffer size, power of two (default 8388608)\n"
 		"      --wakeup-batch N     records per reader wake-up, 1-4096 (default 64)\n"
 		"      --wakeup-us N        a record also wakes the reader when its CPU's last wake-up is\n"
-		"                           N us old, 0-1000000 (default 500; 0: by --wakeup-batch alone)\n"
+		"                           N us old, 0-1000000 (default 2000; 0: by --wakeup-batch alone)\n"
 		"      --poll-ms N          reader latency bound in ms, 1-1000 (default 20)\n"
 		"      --process-cache-size N  processes cached, 64-16777216 (default 65536); when full,\n"
 		"                           entries are evicted (see README), no event is dropped\n"

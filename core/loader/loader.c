@@ -16,12 +16,13 @@
 #define DEFAULT_RINGBUF_BYTES (8u << 20)
 #define DEFAULT_EXEC_ENTRIES 32768u
 #define DEFAULT_WAKEUP_BATCH 64u
-#define DEFAULT_WAKEUP_US 500
+#define DEFAULT_WAKEUP_US 2000
 
 struct vigil_loader {
 	struct process_bpf *skel;
 	const char *mechanism;
 	int ncpus;
+	uint64_t wakeup_ns;	/* the time bound of wake-ups in effect; 0: none */
 };
 
 static bool is_pow2(uint32_t v)
@@ -150,7 +151,8 @@ struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, co
 		pr_warn("loader: cannot load the process programs (%s): %s", l->mechanism, strerror(-err));
 		goto err_out;
 	}
-	err = set_wakeup_bound(l, o.wakeup_us < 0 ? 0 : (uint64_t)o.wakeup_us * 1000);
+	l->wakeup_ns = o.wakeup_us < 0 ? 0 : (uint64_t)o.wakeup_us * 1000;
+	err = set_wakeup_bound(l, l->wakeup_ns);
 	if (err) {
 		pr_warn("loader: cannot set the wake-up bound: %s", strerror(-err));
 		goto err_out;
@@ -185,6 +187,11 @@ void vigil_loader__close(struct vigil_loader *l)
 const char *vigil_loader__mechanism(const struct vigil_loader *l)
 {
 	return l->mechanism;
+}
+
+uint64_t vigil_loader__wakeup_ns(const struct vigil_loader *l)
+{
+	return l->wakeup_ns;
 }
 
 int vigil_loader__ringbuf_fd(const struct vigil_loader *l)

@@ -5,7 +5,7 @@ sleepers, each in the process cache), and after they are gone; where it is (heap
 anonymous memory, BPF map mappings: the ring buffer is mapped twice, so its pages count twice
 in RSS and once in PSS, libvigil.so, the rest).
 
-usage: sudo python3 tests/bench/bench_rss.py [--procs 30000] [--build build]
+usage: sudo python3 tests/bench/bench_rss.py [--procs 30000] [--build build] [--settle 12]
 """
 import argparse
 import json
@@ -58,6 +58,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--procs", type=int, default=30000)
     ap.add_argument("--build", default=os.path.join(SOURCE, "build"))
+    ap.add_argument("--settle", type=float, default=12,
+                    help="seconds after start-up before measuring (the kernel BTF the policies' compiles "
+                         "loaded is freed 10 s after the last one)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("bench_rss: needs root (loads BPF programs)", file=sys.stderr)
@@ -92,7 +95,7 @@ def main():
             if agent.poll() is not None:
                 raise RuntimeError("vigild exited: " + open(os.path.join(d, "vigild.log")).read())
             time.sleep(0.5)
-        time.sleep(2)
+        time.sleep(args.settle)
         res["started"] = memory(agent.pid)
         res["started"]["cache"] = cache_size()
         sl = subprocess.Popen([os.path.join(build, "tests", "bench", "sleepers"), str(args.procs)],
