@@ -2,6 +2,7 @@
  * resolve hook ids for the decoder, list for status. */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,13 +117,19 @@ static struct btf *vmlinux_get(struct vigil_sensors *s)
 	return s->vmlinux;
 }
 
-/* Free the kernel's BTF when no compile needed it for VMLINUX_IDLE_NS. Called with s->lock
- * held. */
+/* Free the kernel's BTF when no compile needed it for VMLINUX_IDLE_NS, and give the heap's
+ * free pages back: libbpf also parses the kernel's BTF once per object it loads, and after
+ * the first such block malloc serves the next ones from the heap (its mmap threshold grows
+ * to their size), so loading policies leaves megabytes free but resident. Called with
+ * s->lock held. */
 static void vmlinux_trim(struct vigil_sensors *s)
 {
 	if (s->vmlinux && now_ns() - s->vmlinux_used_ns >= VMLINUX_IDLE_NS) {
 		btf__free(s->vmlinux);
 		s->vmlinux = NULL;
+		malloc_trim(0);
+		pr_debug("sensors: kernel BTF freed (no policy compiled for %llu s)",
+			 (unsigned long long)(VMLINUX_IDLE_NS / 1000000000ULL));
 	}
 }
 
