@@ -91,15 +91,14 @@ static int set_wakeup_bound(struct vigil_loader *l, uint64_t bound_ns)
 	return err;
 }
 
-struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, const struct vigil_probe_report *probe)
+/* opts with the defaults where it leaves a field 0 (opts may be NULL). */
+static struct vigil_loader_opts with_defaults(const struct vigil_loader_opts *opts)
 {
 	struct vigil_loader_opts o = {
 		.ringbuf_bytes = DEFAULT_RINGBUF_BYTES,
 		.exec_map_entries = DEFAULT_EXEC_ENTRIES,
 		.wakeup_batch = DEFAULT_WAKEUP_BATCH,
 	};
-	struct vigil_loader *l;
-	int err;
 
 	if (opts) {
 		if (opts->ringbuf_bytes)
@@ -116,6 +115,15 @@ struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, co
 	}
 	if (!o.wakeup_us)
 		o.wakeup_us = DEFAULT_WAKEUP_US;
+	return o;
+}
+
+struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, const struct vigil_probe_report *probe)
+{
+	struct vigil_loader_opts o = with_defaults(opts);
+	struct vigil_loader *l;
+	int err;
+
 	if (!is_pow2(o.ringbuf_bytes) || o.ringbuf_bytes < (uint32_t)getpagesize()) {
 		pr_warn("loader: ring buffer size %u is not a power of two >= page size", o.ringbuf_bytes);
 		errno = EINVAL;
