@@ -30,6 +30,30 @@ const volatile struct vg_hook_config cfg = {};
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Variants: libbpf copies every program of an object when it opens it (instructions, BTF,
+ * line info: ~1.5 MiB here) and keeps the copy as long as the object lives, so each hook
+ * opens a variant of this file built with VG_VARIANT (bpf/CMakeLists.txt) whose programs
+ * for other mechanisms are empty stubs of the same names: one skeleton serves every
+ * variant. Without VG_VARIANT every program is built whole. */
+enum vg_variant {
+	VG_V_TP_BTF_SYS = 1,	/* tp_btf/sys_enter, sys_exit */
+	VG_V_RAW_TP_SYS,	/* raw_tp/sys_enter, sys_exit (also the dispatcher's targets) */
+	VG_V_TRACEPOINT,	/* tracepoint, its sys_exit twin */
+	VG_V_KPROBE,		/* kprobe, kretprobe */
+	VG_V_FENTRY,		/* fentry (also tp_btf), fexit */
+	VG_V_FMOD_RET,		/* fmod_ret, fexit */
+	VG_V_LSM,
+	VG_V_UPROBE,		/* uprobe, uretprobe */
+	VG_V_USDT,
+	VG_V_CONNECT,		/* cgroup/connect4, connect6 */
+};
+
+#ifdef VG_VARIANT
+#define VG_BUILT(v) (VG_VARIANT == VG_V_##v)
+#else
+#define VG_BUILT(v) 1
+#endif
+
 static __always_inline bool uses_namespaces(void)
 {
 	int i;
@@ -261,6 +285,8 @@ static __always_inline int syscall_exit(__u64 *ctx)
 SEC("tp_btf/sys_exit")
 int generic_tp_btf_sys_exit(__u64 *ctx)
 {
+	if (!VG_BUILT(TP_BTF_SYS))
+		return 0;
 	return syscall_exit(ctx);
 }
 
@@ -269,6 +295,8 @@ int generic_tp_btf_sys_exit(__u64 *ctx)
 SEC("raw_tp/sys_exit")
 int generic_raw_tp_sys_exit(__u64 *ctx)
 {
+	if (!VG_BUILT(RAW_TP_SYS))
+		return 0;
 	syscall_exit(ctx);
 	if (cfg.dispatch_slot)
 		dispatch_from(ctx, &vg_sys_exit, cfg.syscall_nr, cfg.dispatch_slot);
@@ -279,18 +307,24 @@ int generic_raw_tp_sys_exit(__u64 *ctx)
 SEC("tracepoint")
 int generic_tracepoint_sys_exit(void *ctx)
 {
+	if (!VG_BUILT(TRACEPOINT))
+		return 0;
 	return generic_exit(*(long *)(ctx + 16));
 }
 
 SEC("fexit")
 int generic_fexit(__u64 *ctx)
 {
+	if (!VG_BUILT(FENTRY) && !VG_BUILT(FMOD_RET))
+		return 0;
 	return generic_exit(ctx_arg(ctx, cfg.ret_index));
 }
 
 SEC("kretprobe")
 int generic_kretprobe(struct pt_regs *ctx)
 {
+	if (!VG_BUILT(KPROBE))
+		return 0;
 	return generic_exit(PT_REGS_RC_CORE(ctx));
 }
 
@@ -298,12 +332,16 @@ int generic_kretprobe(struct pt_regs *ctx)
 SEC("uretprobe")
 int generic_uretprobe(struct pt_regs *ctx)
 {
+	if (!VG_BUILT(UPROBE))
+		return 0;
 	return generic_exit(PT_REGS_RC_CORE(ctx));
 }
 
 SEC("tp_btf/sys_enter")
 int generic_tp_btf_sys_enter(__u64 *ctx)
 {
+	if (!VG_BUILT(TP_BTF_SYS))
+		return 0;
 	generic_run(ctx);
 	return 0;
 }
@@ -311,6 +349,8 @@ int generic_tp_btf_sys_enter(__u64 *ctx)
 SEC("raw_tp/sys_enter")
 int generic_raw_tp_sys_enter(__u64 *ctx)
 {
+	if (!VG_BUILT(RAW_TP_SYS))
+		return 0;
 	generic_run(ctx);
 	if (cfg.dispatch_slot)
 		dispatch_from(ctx, &vg_sys_enter, cfg.syscall_nr, cfg.dispatch_slot);
@@ -320,6 +360,8 @@ int generic_raw_tp_sys_enter(__u64 *ctx)
 SEC("tracepoint")
 int generic_tracepoint(void *ctx)
 {
+	if (!VG_BUILT(TRACEPOINT))
+		return 0;
 	generic_run(ctx);
 	return 0;
 }
@@ -327,6 +369,8 @@ int generic_tracepoint(void *ctx)
 SEC("kprobe")
 int generic_kprobe(struct pt_regs *ctx)
 {
+	if (!VG_BUILT(KPROBE))
+		return 0;
 	generic_run(ctx);
 	return 0;
 }
@@ -336,6 +380,8 @@ int generic_kprobe(struct pt_regs *ctx)
 SEC("usdt")
 int generic_usdt(struct pt_regs *ctx)
 {
+	if (!VG_BUILT(USDT))
+		return 0;
 	generic_run(ctx);
 	return 0;
 }
@@ -343,6 +389,8 @@ int generic_usdt(struct pt_regs *ctx)
 SEC("fentry")
 int generic_fentry(__u64 *ctx)
 {
+	if (!VG_BUILT(FENTRY))
+		return 0;
 	generic_run(ctx);
 	return 0;
 }
@@ -351,6 +399,8 @@ int generic_fentry(__u64 *ctx)
 SEC("fmod_ret")
 int generic_fmod_ret(__u64 *ctx)
 {
+	if (!VG_BUILT(FMOD_RET))
+		return 0;
 	return generic_run(ctx);
 }
 
@@ -358,6 +408,8 @@ int generic_fmod_ret(__u64 *ctx)
 SEC("lsm")
 int generic_lsm(__u64 *ctx)
 {
+	if (!VG_BUILT(LSM))
+		return 0;
 	return generic_run(ctx);
 }
 
@@ -365,6 +417,8 @@ int generic_lsm(__u64 *ctx)
 SEC("uprobe")
 int generic_uprobe(struct pt_regs *ctx)
 {
+	if (!VG_BUILT(UPROBE))
+		return 0;
 	generic_run(ctx);
 	return 0;
 }
@@ -436,11 +490,15 @@ static __always_inline int connect_run(struct bpf_sock_addr *ctx, bool v6)
 SEC("cgroup/connect4")
 int generic_connect4(struct bpf_sock_addr *ctx)
 {
+	if (!VG_BUILT(CONNECT))
+		return 1;
 	return connect_run(ctx, false);
 }
 
 SEC("cgroup/connect6")
 int generic_connect6(struct bpf_sock_addr *ctx)
 {
+	if (!VG_BUILT(CONNECT))
+		return 1;
 	return connect_run(ctx, true);
 }

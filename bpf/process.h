@@ -89,6 +89,14 @@ struct vigil_msg_hdr {
 	__u64 ktime;			/* bpf_ktime_get_boot_ns() when it was written */
 };
 
+/* vg_wake value, one per CPU: when this CPU's records last woke the reader. The loader
+ * writes bound_ns into every CPU's slot before any program runs. */
+struct vigil_wake {
+	__u64 pending;		/* records submitted without a wake-up since the last one */
+	__u64 last_ns;		/* bpf_ktime_get_ns() of the last forced wake-up */
+	__u64 bound_ns;		/* a record this long after the last wake-up wakes; 0: count only */
+};
+
 /* vg_execs value, keyed by tgid: the current incarnation of every known process. */
 struct vigil_exec_entry {
 	__u64 ktime;			/* the process's key (bpf/lib/task.h task_key): half of the exec_id */

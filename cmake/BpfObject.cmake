@@ -2,6 +2,7 @@
 # vmlinux.h generated from the running kernel, then a bpftool skeleton header.
 find_program(BPFTOOL_EXE NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
 find_program(BPF_CLANG_EXE NAMES clang clang-14 REQUIRED)
+find_program(BPF_STRIP_EXE NAMES llvm-strip llvm-strip-14 REQUIRED)
 
 set(VIGIL_VMLINUX_BTF "/sys/kernel/btf/vmlinux" CACHE FILEPATH "BTF used to generate vmlinux.h")
 # The architecture the BPF objects read registers and syscall arguments for (libbpf's
@@ -31,16 +32,19 @@ function(vigil_vmlinux_h)
   add_custom_target(vmlinux_h DEPENDS ${VIGIL_VMLINUX_H})
 endfunction()
 
-# vigil_bpf_object(<name> <source.bpf.c> [DEPENDS headers...])
+# vigil_bpf_object(<name> <source.bpf.c> [DEFINES -DX=Y...] [DEPENDS headers...])
 # Produces ${VIGIL_BPF_GEN}/<name>.bpf.o, ${VIGIL_BPF_GEN}/<name>.skel.h and target <name>_skel
-# (an INTERFACE library whose include path finds the skeleton).
+# (an INTERFACE library whose include path finds the skeleton). The skeleton embeds the object
+# without its DWARF and the relocations of its BTF (<name>.min.bpf.o): libbpf reads neither,
+# and the embedded bytes are part of libvigil.so's resident pages once touched.
 function(vigil_bpf_object name source)
-  cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "DEFINES;DEPENDS" ${ARGN})
   set(obj ${VIGIL_BPF_GEN}/${name}.bpf.o)
+  set(min ${VIGIL_BPF_GEN}/${name}.min.bpf.o)
   set(skel ${VIGIL_BPF_GEN}/${name}.skel.h)
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${BPF_CLANG_EXE} -g -O2 -target bpf -D__TARGET_ARCH_${VIGIL_BPF_ARCH} -Wall -Werror
+    COMMAND ${BPF_CLANG_EXE} -g -O2 -target bpf -D__TARGET_ARCH_${VIGIL_BPF_ARCH} ${ARG_DEFINES} -Wall -Werror
             -Wno-unused-function -Wno-compare-distinct-pointer-types
             -I${VIGIL_BPF_GEN} -I${CMAKE_SOURCE_DIR}/bpf -I${CMAKE_SOURCE_DIR}/bpf/include
             -c ${source} -o ${obj}
@@ -50,7 +54,8 @@ function(vigil_bpf_object name source)
     VERBATIM)
   add_custom_command(
     OUTPUT ${skel}
-    COMMAND ${BPFTOOL_EXE} gen skeleton ${obj} name ${name}_bpf > ${skel}.tmp
+    COMMAND ${BPF_STRIP_EXE} --strip-debug --remove-section=.rel.BTF --remove-section=.rel.BTF.ext ${obj} -o ${min}
+    COMMAND ${BPFTOOL_EXE} gen skeleton ${min} name ${name}_bpf > ${skel}.tmp
     COMMAND ${CMAKE_COMMAND} -E rename ${skel}.tmp ${skel}
     DEPENDS ${obj}
     COMMENT "BPF skeleton ${name}"

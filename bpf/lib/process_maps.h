@@ -28,12 +28,13 @@ struct {
 	__type(value, __u64);
 } vg_errors SEC(".maps");
 
-/* 0 -> records submitted since the last forced wake-up (one global slot). */
+/* 0 -> this CPU's wake-up state (struct vigil_wake, bpf/process.h; lib/output.h): per CPU,
+ * so counting records takes no atomic and no cache line moves between CPUs. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct vigil_wake);
 } vg_wake SEC(".maps");
 
 /* (cgroup id, scope) -> 1: the cgroups of the containers a scoped policy applies to

@@ -17,6 +17,13 @@
 static int on_user_record(void *ctx, void *data, size_t size);
 
 #define DEFAULT_POLL_MS 20
+/* The reader's poll timeout while records are coming: a record that followed a kernel
+ * wake-up too closely to force another (bpf/lib/output.h) waits this long, not poll_ms. A
+ * timer wakes only the reader, while a kernel wake-up costs the traced task whose program
+ * forces it (~15-20 us on our VMs: an inter-processor interrupt), so the kernel's bound is
+ * the longer one. The reader keeps polling this often until no record came for the kernel's
+ * bound and one such timeout: after that, any record forces a wake-up. */
+#define ACTIVE_POLL_NS 500000L
 #define GC_INTERVAL_NS 1000000000ULL
 #define DEFAULT_DENY_TTL_S 3600	/* a rule's deny() lasts an hour unless --deny-ttl says */
 
@@ -239,6 +246,7 @@ static int open_kernel(struct vigil_agent *a)
 	lopts.env_max = a->opts.process_env ? (a->opts.env_max ? a->opts.env_max : VIGIL_ENV_MAX - 1) : 0;
 	lopts.cgroup_rate_events = a->opts.cgroup_rate_events;
 	lopts.cgroup_rate_interval_ns = a->opts.cgroup_rate_interval_ns;
+	lopts.wakeup_us = a->opts.wakeup_us;
 	a->loader = vigil_loader__open(&lopts, &a->probe);
 	return a->loader ? 0 : -errno;
 }
@@ -495,10 +503,28 @@ static void drain_user_records(struct vigil_agent *a)
 	pthread_mutex_unlock(&a->pipe_lock);
 }
 
+/* Wait for records: up to poll_ms when the last round found none, at most ACTIVE_POLL_NS
+ * while they are coming. Negative: -errno; otherwise > 0 when something was ready. */
+static int reader_wait(struct ring_buffer *rb, bool active, int poll_ms)
+{
+	struct timespec ts = {.tv_nsec = ACTIVE_POLL_NS};
+	struct epoll_event ev[4];
+	int n;
+
+	if (!active || (long)poll_ms * 1000000L <= ACTIVE_POLL_NS)
+		return ring_buffer__poll(rb, poll_ms);
+	n = epoll_pwait2(ring_buffer__epoll_fd(rb), ev, VIGIL_ARRAY_SIZE(ev), &ts, NULL);
+	if (n < 0 && errno == ENOSYS)	/* before Linux 5.11: millisecond timeouts only */
+		return ring_buffer__poll(rb, 1);
+	return n < 0 ? -errno : n;
+}
+
 int vigil_agent__run(struct vigil_agent *a)
 {
 	struct ring_buffer *rb;
-	uint64_t last_gc = agent_now_ns();
+	uint64_t last_gc = agent_now_ns(), last_records = 0;
+	uint64_t window = vigil_loader__wakeup_ns(a->loader) + ACTIVE_POLL_NS;
+	bool active = false;
 	int err = 0;
 
 	rb = ring_buffer__new(vigil_loader__ringbuf_fd(a->loader), agent_on_record, a, NULL);
@@ -517,7 +543,7 @@ int vigil_agent__run(struct vigil_agent *a)
 	publish_counters(a);
 	pthread_mutex_unlock(&a->pipe_lock);
 	while (!atomic_load(&a->stop)) {
-		int n = ring_buffer__poll(rb, a->opts.poll_ms);
+		int n = reader_wait(rb, active, a->opts.poll_ms), consumed;
 		uint64_t now, drain_start;
 
 		if (n < 0 && n != -EINTR) {
@@ -527,8 +553,12 @@ int vigil_agent__run(struct vigil_agent *a)
 		}
 		/* records submitted without a wake-up are only found by consuming */
 		drain_start = agent_now_ns();
-		if (ring_buffer__consume(rb) >= 0)
+		consumed = ring_buffer__consume(rb);
+		if (consumed >= 0)
 			vigil_sensors__reap(a->sensors, drain_start);	/* deleted policies drained past */
+		if (n > 0 || consumed > 0)
+			last_records = drain_start;
+		active = drain_start - last_records < window;
 		drain_user_records(a);
 		/* (the rules' every() timers run on the rules thread) */
 		pthread_mutex_lock(&a->pipe_lock);

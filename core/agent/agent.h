@@ -31,6 +31,7 @@ struct vigil_agent_opts {
 	uint32_t ringbuf_bytes;		/* 0: default (8 MiB) */
 	uint32_t wakeup_batch;		/* 0: default (64) */
 	int poll_ms;			/* reader latency bound; 0: default (20 ms) */
+	int32_t wakeup_us;		/* kernel wake-up time bound (vigil_loader_opts); 0: default, -1: none */
 	const char *proc_root;		/* default "/proc" */
 	const char *cri_endpoint;	/* CRI socket for pods; NULL: containerd's; "none": no pods */
 	const char *const *policy_files;	/* --tracing-policy: loaded at start; a bad one stops the start */

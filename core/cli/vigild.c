@@ -98,6 +98,7 @@ enum {
 	OPT_JOURNAL_MAX,
 	OPT_DNS_LOOKUP_SERVER,
 	OPT_GET_URL_CA_FILE,
+	OPT_WAKEUP_US,
 };
 
 /* A value given as @FILE is the file's contents (read once, kept until exit). */
@@ -224,6 +225,7 @@ static const struct option options[] = {
 	{"process-cache-size", required_argument, NULL, OPT_PROCESS_CACHE_SIZE},
 	{"wakeup-batch", required_argument, NULL, 'w'},
 	{"poll-ms", required_argument, NULL, 'p'},
+	{"wakeup-us", required_argument, NULL, OPT_WAKEUP_US},
 	{"node-name", required_argument, NULL, 'n'},
 	{"tracing-policy", required_argument, NULL, 't'},
 	{"tracing-policy-dir", required_argument, NULL, 'T'},
@@ -257,6 +259,8 @@ static void usage_agent(FILE *f)
 		"  -e, --export-file PATH   append events as JSON lines (rotated: see below)\n"
 		"      --rb-size BYTES      ring buffer size, power of two (default 8388608)\n"
 		"      --wakeup-batch N     records per reader wake-up, 1-4096 (default 64)\n"
+		"      --wakeup-us N        a record also wakes the reader when its CPU's last wake-up is\n"
+		"                           N us old, 0-1000000 (default 2000; 0: by --wakeup-batch alone)\n"
 		"      --poll-ms N          reader latency bound in ms, 1-1000 (default 20)\n"
 		"      --process-cache-size N  processes cached, 64-16777216 (default 65536); when full,\n"
 		"                           entries are evicted (see README), no event is dropped\n"
@@ -629,6 +633,11 @@ static int parse_event_option(int c, struct vigil_agent_opts *o)
 		if (vigil_parse_long(optarg, 1, 1000, &v))
 			return bad_value("poll-ms", optarg);
 		o->poll_ms = (int)v;
+		return 0;
+	case OPT_WAKEUP_US:
+		if (vigil_parse_long(optarg, 0, 1000000, &v))
+			return bad_value("wakeup-us", optarg);
+		o->wakeup_us = v ? (int32_t)v : -1;
 		return 0;
 	case 'n': o->node_name = optarg; return 0;
 	}

@@ -16,11 +16,13 @@
 #define DEFAULT_RINGBUF_BYTES (8u << 20)
 #define DEFAULT_EXEC_ENTRIES 32768u
 #define DEFAULT_WAKEUP_BATCH 64u
+#define DEFAULT_WAKEUP_US 2000
 
 struct vigil_loader {
 	struct process_bpf *skel;
 	const char *mechanism;
 	int ncpus;
+	uint64_t wakeup_ns;	/* the time bound of wake-ups in effect; 0: none */
 };
 
 static bool is_pow2(uint32_t v)
@@ -71,15 +73,32 @@ static int pin_links(struct vigil_loader *l, const char *dir)
 	return 0;
 }
 
-struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, const struct vigil_probe_report *probe)
+/* Every CPU's slot of vg_wake: no wake-up yet, the time bound (0: none). Before the
+ * programs attach, so no record sees a slot without it. */
+static int set_wakeup_bound(struct vigil_loader *l, uint64_t bound_ns)
+{
+	struct vigil_wake *slots = calloc(l->ncpus, sizeof(*slots));
+	uint32_t zero = 0;
+	int cpu, err = 0;
+
+	if (!slots)
+		return -ENOMEM;
+	for (cpu = 0; cpu < l->ncpus; cpu++)
+		slots[cpu].bound_ns = bound_ns;
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.vg_wake), &zero, slots, BPF_ANY))
+		err = -errno;
+	free(slots);
+	return err;
+}
+
+/* opts with the defaults where it leaves a field 0 (opts may be NULL). */
+static struct vigil_loader_opts with_defaults(const struct vigil_loader_opts *opts)
 {
 	struct vigil_loader_opts o = {
 		.ringbuf_bytes = DEFAULT_RINGBUF_BYTES,
 		.exec_map_entries = DEFAULT_EXEC_ENTRIES,
 		.wakeup_batch = DEFAULT_WAKEUP_BATCH,
 	};
-	struct vigil_loader *l;
-	int err;
 
 	if (opts) {
 		if (opts->ringbuf_bytes)
@@ -92,7 +111,19 @@ struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, co
 		o.env_max = opts->env_max;
 		o.cgroup_rate_events = opts->cgroup_rate_events;
 		o.cgroup_rate_interval_ns = opts->cgroup_rate_interval_ns;
+		o.wakeup_us = opts->wakeup_us;
 	}
+	if (!o.wakeup_us)
+		o.wakeup_us = DEFAULT_WAKEUP_US;
+	return o;
+}
+
+struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, const struct vigil_probe_report *probe)
+{
+	struct vigil_loader_opts o = with_defaults(opts);
+	struct vigil_loader *l;
+	int err;
+
 	if (!is_pow2(o.ringbuf_bytes) || o.ringbuf_bytes < (uint32_t)getpagesize()) {
 		pr_warn("loader: ring buffer size %u is not a power of two >= page size", o.ringbuf_bytes);
 		errno = EINVAL;
@@ -119,12 +150,19 @@ struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, co
 	l->skel->rodata->env_max = o.env_max < VIGIL_ENV_MAX ? o.env_max : VIGIL_ENV_MAX - 1;
 	l->skel->rodata->cgroup_rate_events = o.cgroup_rate_events;
 	l->skel->rodata->cgroup_rate_interval = o.cgroup_rate_interval_ns;
-	pr_info("loader: ring buffer %u bytes, exec map %u entries (%zu bytes each), wake-up every %u records",
-		o.ringbuf_bytes, o.exec_map_entries, sizeof(struct vigil_exec_entry), o.wakeup_batch);
+	pr_info("loader: ring buffer %u bytes, exec map %u entries (%zu bytes each), wake-up every %u records "
+		"or %d us", o.ringbuf_bytes, o.exec_map_entries, sizeof(struct vigil_exec_entry), o.wakeup_batch,
+		o.wakeup_us);
 
 	err = process_bpf__load(l->skel);
 	if (err) {
 		pr_warn("loader: cannot load the process programs (%s): %s", l->mechanism, strerror(-err));
+		goto err_out;
+	}
+	l->wakeup_ns = o.wakeup_us < 0 ? 0 : (uint64_t)o.wakeup_us * 1000;
+	err = set_wakeup_bound(l, l->wakeup_ns);
+	if (err) {
+		pr_warn("loader: cannot set the wake-up bound: %s", strerror(-err));
 		goto err_out;
 	}
 	err = process_bpf__attach(l->skel);
@@ -157,6 +195,11 @@ void vigil_loader__close(struct vigil_loader *l)
 const char *vigil_loader__mechanism(const struct vigil_loader *l)
 {
 	return l->mechanism;
+}
+
+uint64_t vigil_loader__wakeup_ns(const struct vigil_loader *l)
+{
+	return l->wakeup_ns;
 }
 
 int vigil_loader__ringbuf_fd(const struct vigil_loader *l)

@@ -98,6 +98,9 @@ struct vigil_loader_opts {
 	 * back (0 = off), and the interval */
 	uint64_t cgroup_rate_events;
 	uint64_t cgroup_rate_interval_ns;
+	/* a record wakes the reader when this CPU's last wake-up is this old (bpf/lib/output.h),
+	 * in µs: 0 = default (2000), -1 = never (wake-ups by wakeup_batch alone) */
+	int32_t wakeup_us;
 };
 
 /* Kernel-side loss and failure counters, summed over CPUs. */
@@ -127,6 +130,8 @@ VIGIL_API void vigil_loader__close(struct vigil_loader *l);
 VIGIL_API const char *vigil_loader__mechanism(const struct vigil_loader *l);
 /* The ring buffer map fd (borrowed). */
 VIGIL_API int vigil_loader__ringbuf_fd(const struct vigil_loader *l);
+/* The time bound of the kernel's wake-ups in ns (vigil_loader_opts.wakeup_us); 0: none. */
+VIGIL_API uint64_t vigil_loader__wakeup_ns(const struct vigil_loader *l);
 /* The exec map fd (borrowed): tgid -> current incarnation. */
 VIGIL_API int vigil_loader__execs_fd(const struct vigil_loader *l);
 /* vg_scopes (struct vigil_scope_key -> 1): the cgroups each scoped policy applies to. */

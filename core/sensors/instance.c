@@ -126,23 +126,29 @@ static int fill_substrings(struct bpf_map *map, const struct key_list *l)
 	return 0;
 }
 
-/* The instance's object: generic.bpf.c, or for hooks with SubString its twin built with the
- * bpf_strnstr kfunc (bpf/generic_strnstr.bpf.c). The twin has the same maps, programs and
- * data, so generic.bpf.c's skeleton serves both: only its ELF bytes change. */
-static struct generic_bpf *open_generic(bool strnstr)
+/* The instance's object: generic.bpf.c built for the hook's mechanism alone (variants.c),
+ * or for hooks with SubString its twin built with the bpf_strnstr kfunc
+ * (bpf/generic_strnstr.bpf.c, every mechanism in it: such hooks are rare). Both have
+ * generic.bpf.c's maps, program names and data, so its skeleton serves them: only the ELF
+ * bytes change. */
+static struct generic_bpf *open_generic(const struct compiled_hook *h)
 {
 	struct generic_bpf *obj;
 	size_t size = 0;
+	const void *elf;
 	int err;
 
-	if (!strnstr)
-		return generic_bpf__open();
+	elf = h->uses_strnstr ? generic_strnstr_bpf__elf_bytes(&size) : sensor_variant_elf(h->mech, &size);
+	if (!elf) {
+		errno = EINVAL;
+		return NULL;
+	}
 	obj = calloc(1, sizeof(*obj));
 	if (!obj)
 		return NULL;
 	err = generic_bpf__create_skeleton(obj);
 	if (!err) {
-		obj->skeleton->data = (void *)generic_strnstr_bpf__elf_bytes(&size);
+		obj->skeleton->data = (void *)elf;
 		obj->skeleton->data_sz = size;
 		err = bpf_object__open_skeleton(obj->skeleton, NULL);
 	}
@@ -234,7 +240,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		*out = s;
 		return 0;
 	}
-	s->skel = open_generic(h->uses_strnstr);
+	s->skel = open_generic(h);
 	if (!s->skel) {
 		err = -errno;
 		snprintf(why, why_size, "open: %s", strerror(-err));

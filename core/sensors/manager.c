@@ -2,6 +2,7 @@
  * resolve hook ids for the decoder, list for status. */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +51,18 @@ struct loaded_policy {
  * reader's drain that frees the policy begins. */
 #define RETIRE_GRACE_NS 200000000ULL
 
+/* The kernel's BTF, parsed, takes ~6 MiB of heap and is only read while policies compile:
+ * it is loaded for the first compile and freed once none ran for this long (reap). */
+#define VMLINUX_IDLE_NS 10000000000ULL
+
 struct vigil_sensors {
 	const struct vigil_probe_report *probe;
 	const struct vigil_loader *loader;
 	uint32_t wakeup_batch;
 	uint32_t host_ns[VIGIL_NS_COUNT];
-	struct btf *vmlinux;
+	struct btf *vmlinux;			/* NULL until a compile needs it, and again once idle */
+	uint64_t vmlinux_used_ns;
+	bool vmlinux_missing;			/* said once: the kernel has no BTF */
 	char pin_dir[PATH_MAX];			/* --keep-enforcing; empty: pin nothing */
 
 	pthread_mutex_t lock;
@@ -93,10 +100,37 @@ struct vigil_sensors *vigil_sensors__new(const struct vigil_sensors_opts *opts)
 	if (opts->pin_dir)
 		snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", opts->pin_dir);
 	pthread_mutex_init(&s->lock, NULL);
-	s->vmlinux = btf__load_vmlinux_btf();
-	if (!s->vmlinux)
-		pr_warn("sensors: no kernel BTF: kernel functions cannot be checked before attaching");
 	return s;
+}
+
+/* The kernel's BTF for a compile, loaded if it is not; NULL when the kernel has none.
+ * Called with s->lock held. */
+static struct btf *vmlinux_get(struct vigil_sensors *s)
+{
+	if (!s->vmlinux && !s->vmlinux_missing) {
+		s->vmlinux = btf__load_vmlinux_btf();
+		s->vmlinux_missing = !s->vmlinux;
+		if (!s->vmlinux)
+			pr_warn("sensors: no kernel BTF: kernel functions cannot be checked before attaching");
+	}
+	s->vmlinux_used_ns = now_ns();
+	return s->vmlinux;
+}
+
+/* Free the kernel's BTF when no compile needed it for VMLINUX_IDLE_NS, and give the heap's
+ * free pages back: libbpf also parses the kernel's BTF once per object it loads, and after
+ * the first such block malloc serves the next ones from the heap (its mmap threshold grows
+ * to their size), so loading policies leaves megabytes free but resident. Called with
+ * s->lock held. */
+static void vmlinux_trim(struct vigil_sensors *s)
+{
+	if (s->vmlinux && now_ns() - s->vmlinux_used_ns >= VMLINUX_IDLE_NS) {
+		btf__free(s->vmlinux);
+		s->vmlinux = NULL;
+		malloc_trim(0);
+		pr_debug("sensors: kernel BTF freed (no policy compiled for %llu s)",
+			 (unsigned long long)(VMLINUX_IDLE_NS / 1000000000ULL));
+	}
 }
 
 static void unload_policy(struct loaded_policy *lp)
@@ -255,7 +289,7 @@ static bool skips_unsupported(const struct vigil_policy *p)
 static int compile_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct vigil_policy_error *err)
 {
 	struct compile_ctx ctx = {
-		.policy = lp->policy, .probe = s->probe, .host_ns = s->host_ns, .vmlinux = s->vmlinux,
+		.policy = lp->policy, .probe = s->probe, .host_ns = s->host_ns, .vmlinux = vmlinux_get(s),
 		.mode = lp->mode, .err = err,
 	};
 	size_t i;
@@ -644,6 +678,7 @@ size_t vigil_sensors__reap(struct vigil_sensors *s, uint64_t drained_from_ns)
 		s->nretired--;
 		n++;
 	}
+	vmlinux_trim(s);
 	pthread_mutex_unlock(&s->lock);
 	for (lp = done; lp; lp = done) {
 		done = lp->next;

@@ -71,7 +71,8 @@ VIGIL_API const struct vigil_hook_info *vigil_sensors__hook(struct vigil_sensors
  * drained_from_ns (CLOCK_BOOTTIME), the time at which the reader began a drain of the ring
  * buffer that has now ended: every record their programs submitted has been decoded, and
  * their hook ids become free for new policies (a later record bearing one resolves to
- * NULL). Call from the reader thread, between records. Returns how many were freed. */
+ * NULL). Call from the reader thread, between records. Returns how many were freed.
+ * Also frees the kernel's BTF once no policy compiled for 10 s (loaded again when one does). */
 VIGIL_API size_t vigil_sensors__reap(struct vigil_sensors *s, uint64_t drained_from_ns);
 
 struct vigil_sensors_stats {

@@ -172,6 +172,10 @@ int tp_format_read(const char *subsys, const char *event, struct tp_field *out, 
 /* A loaded, attached hook instance. */
 struct sensor;
 
+/* variants.c: the ELF bytes of generic.bpf.c built for mechanism m alone (*size set), NULL
+ * for MECH_FANOTIFY. */
+const void *sensor_variant_elf(enum sensor_mech m, size_t *size);
+
 int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader, uint32_t wakeup_batch,
 		struct sensor **out, char *why, size_t why_size);
 int sensor_attach(struct sensor *s, char *why, size_t why_size);

@@ -6,7 +6,12 @@ latency of lone events (each alone in the ring buffer: the reader finds it by it
 --poll-ms, 20 ms by default, since the kernel batches wake-ups).
 
 usage: sudo python3 tests/bench/bench_latency.py [--rate 50000] [--seconds 5] [--build build]
-                                                 [--tiny] [-- vigild options...]
+                                                 [--tiny] [--chrt] [--progstats] [-- vigild options...]
+
+--chrt runs the agent and the subscriber SCHED_FIFO (chrt -f 10), so that on a loaded machine
+the latency measured is the pipeline's, not the run queue's. --progstats adds the kernel's
+cost per run of the agent's programs (kernel.bpf_stats_enabled, progstats.py): the getppid
+hook's is the cost per record.
 """
 import argparse
 import json
@@ -15,6 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from progstats import ProgStats  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -49,6 +57,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--build", default=os.path.join(SOURCE, "build"))
     ap.add_argument("--tiny", action="store_true", help="1000/s for 1 s, 2 lone events: proves it runs")
+    ap.add_argument("--chrt", action="store_true", help="agent and subscriber SCHED_FIFO 10")
+    ap.add_argument("--progstats", action="store_true", help="BPF ns per run of the agent's programs")
     ap.add_argument("vigild_args", nargs="*")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -66,7 +76,8 @@ def main():
         f.write(POLICY % driver)
     bus, ctl = "ipc://%s/events.sock" % d, "ipc://%s/control.sock" % d
     log = open(os.path.join(d, "vigild.log"), "w")
-    agent = subprocess.Popen([os.path.join(build, "core", "cli", "vigild"), "--bus", bus, "--control", ctl,
+    rt = ["chrt", "-f", "10"] if args.chrt else []
+    agent = subprocess.Popen(rt + [os.path.join(build, "core", "cli", "vigild"), "--bus", bus, "--control", ctl,
                               "--tracing-policy-dir", pol, "--rules-dir", d] + args.vigild_args,
                              stdout=subprocess.DEVNULL, stderr=log)
     try:
@@ -79,14 +90,20 @@ def main():
                 raise RuntimeError("vigild exited: " + open(os.path.join(d, "vigild.log")).read())
             time.sleep(0.5)
         st0 = status(build, ctl)
-        out = subprocess.run([driver, bus, str(args.rate), str(args.seconds), "2" if args.tiny else "5"],
-                             capture_output=True, text=True, check=True).stdout
+        cmd = rt + [driver, bus, str(args.rate), str(args.seconds), "2" if args.tiny else "5"]
+        if args.progstats:
+            with ProgStats(agent.pid) as ps:
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        else:
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         st = status(build, ctl)
         res = json.loads(out)
         # where the missing ones went: the kernel's ring buffer, the bus's queue, or the
         # subscriber's own (holes in the stamps it saw: missed)
         res["kernel_lost"] = st["kernel_ringbuf_full"] - st0["kernel_ringbuf_full"]
         res["bus_dropped"] = st["bus_dropped"] - st0["bus_dropped"]
+        if args.progstats:
+            res["progs"] = [{"name": n, "runs": r, "ns_per_run": round(per, 1)} for n, _, r, per, _ in ps.rows()]
         print(json.dumps(res))
         print("rate %d/s: %d of %d received (kernel lost %d, bus dropped %d, subscriber missed %d), latency "
               "p50 %.0f us, p99 %.0f us, max %.0f us; lone events: %s ms"

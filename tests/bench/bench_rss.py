@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Agent memory with the shipped configuration (rules/policies, rules/lua) on a private bus:
-its resident set when started, with N more live processes (forked sleepers, each in the
-process cache), and after they are gone; where it is (heap, BPF map mappings: the ring buffer
-is mapped twice, so its pages count twice in RSS, libraries).
+its resident set (and proportional set, PSS) when started, with N more live processes (forked
+sleepers, each in the process cache), and after they are gone; where it is (heap and other
+anonymous memory, BPF map mappings: the ring buffer is mapped twice, so its pages count twice
+in RSS and once in PSS, libvigil.so, the rest).
 
-usage: sudo python3 tests/bench/bench_rss.py [--procs 30000] [--build build]
+usage: sudo python3 tests/bench/bench_rss.py [--procs 30000] [--build build] [--settle 12]
 """
 import argparse
 import json
@@ -19,21 +20,37 @@ SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
 
 
 def memory(pid):
-    """VmRSS, VmHWM and the resident kB of [heap], bpf maps and the rest, from smaps."""
-    out = {"heap": 0, "bpf_maps": 0, "other": 0}
+    """VmRSS, VmHWM and PSS (smaps_rollup), and the resident kB of [heap] (with the other
+    anonymous mappings: malloc's arenas and mmap'd blocks), BPF map mappings (the ring
+    buffer: its data pages are mapped twice, so RSS counts them twice and PSS once),
+    libvigil.so and the rest (other libraries, stacks), from smaps."""
+    out = {"heap": 0, "bpf_maps": 0, "bpf_maps_pss": 0, "libvigil": 0, "other": 0}
     name = None
     with open("/proc/%d/smaps" % pid) as f:
         for line in f:
             parts = line.split()
             if len(parts) >= 5 and "-" in parts[0] and ":" not in parts[0]:
                 name = parts[5] if len(parts) > 5 else ""
-            elif parts and parts[0] == "Rss:":
-                key = "heap" if name == "[heap]" else "bpf_maps" if name and "bpf-map" in name else "other"
+            elif parts and parts[0] in ("Rss:", "Pss:"):
+                if name and "bpf-map" in name:
+                    key = "bpf_maps" if parts[0] == "Rss:" else "bpf_maps_pss"
+                elif parts[0] == "Pss:":
+                    continue
+                elif name in ("[heap]", ""):
+                    key = "heap"
+                elif "libvigil.so" in name:
+                    key = "libvigil"
+                else:
+                    key = "other"
                 out[key] += int(parts[1])
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             if line.startswith(("VmRSS:", "VmHWM:")):
                 out[line.split(":")[0]] = int(line.split()[1])
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                out["Pss"] = int(line.split()[1])
     return {k: round(v / 1024, 1) for k, v in out.items()}
 
 
@@ -41,6 +58,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--procs", type=int, default=30000)
     ap.add_argument("--build", default=os.path.join(SOURCE, "build"))
+    ap.add_argument("--settle", type=float, default=12,
+                    help="seconds after start-up before measuring (the kernel BTF the policies' compiles "
+                         "loaded is freed 10 s after the last one)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("bench_rss: needs root (loads BPF programs)", file=sys.stderr)
@@ -75,7 +95,7 @@ def main():
             if agent.poll() is not None:
                 raise RuntimeError("vigild exited: " + open(os.path.join(d, "vigild.log")).read())
             time.sleep(0.5)
-        time.sleep(2)
+        time.sleep(args.settle)
         res["started"] = memory(agent.pid)
         res["started"]["cache"] = cache_size()
         sl = subprocess.Popen([os.path.join(build, "tests", "bench", "sleepers"), str(args.procs)],
@@ -96,8 +116,10 @@ def main():
         log.close()
     print(json.dumps(res))
     for k, v in res.items():
-        print("%-14s RSS %6.1f MiB (peak %6.1f): heap %6.1f, BPF maps %5.1f, other %5.1f; cache %s" %
-              (k, v["VmRSS"], v["VmHWM"], v["heap"], v["bpf_maps"], v["other"], v.get("cache")))
+        print("%-14s RSS %6.1f MiB (peak %6.1f), PSS %6.1f: heap %6.1f, BPF maps %5.1f (PSS %4.1f), "
+              "libvigil.so %4.1f, other %5.1f; cache %s" %
+              (k, v["VmRSS"], v["VmHWM"], v["Pss"], v["heap"], v["bpf_maps"], v["bpf_maps_pss"], v["libvigil"],
+               v["other"], v.get("cache")))
     return 0
 
 
