@@ -302,6 +302,31 @@ err_out:
 	return err;
 }
 
+/* 1 when tracefs lists fn in available_filter_functions (ftrace, and with it kprobes and
+ * trampolines, can patch its entry), 0 when it does not, -1 when the list cannot be read.
+ * Read only to explain a failed attach. */
+static int ftrace_traceable(const char *fn)
+{
+	static const char *const files[] = {
+		"/sys/kernel/tracing/available_filter_functions",
+		"/sys/kernel/debug/tracing/available_filter_functions",
+	};
+	size_t i, n = strlen(fn);
+	char line[256];
+	FILE *f = NULL;
+	int found = 0;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(files) && !f; i++)
+		f = fopen(files[i], "re");
+	if (!f)
+		return -1;
+	/* "name" or "name [module]" */
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, fn, n) && (line[n] == '\n' || line[n] == ' ' || line[n] == '\0');
+	fclose(f);
+	return found;
+}
+
 /* connect4 and connect6 on the cgroup v2 root: every connect on the machine passes them. */
 static int attach_cgroup(struct sensor *s, char *why, size_t why_size)
 {
@@ -406,6 +431,20 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		err = -errno;
 		if (s->mech == MECH_USDT)
 			snprintf(why, why_size, "attach usdt %s:%s in %s: %s", s->subsys, s->target, s->path, strerror(-err));
+		else if (((err == -EBUSY && s->mech != MECH_KPROBE) || (err == -EINVAL && s->mech == MECH_KPROBE)) &&
+			 ftrace_traceable(s->target) == 0)
+			/* a function without an ftrace call site at its entry (notrace; every inline
+			 * function is, so their out-of-line copies that BTF lists are too): the
+			 * trampoline finds no nop to patch (bpf_arch_text_poke: EBUSY), and trace_kprobe
+			 * refuses it ("Could not probe notrace function": EINVAL) */
+			snprintf(why, why_size, "attach %s %s: %s (not in available_filter_functions: the kernel lets "
+				 "neither kprobes nor trampolines patch a notrace function)", sensor_mech_name(s->mech),
+				 s->target, strerror(-err));
+		else if (err == -524)
+			/* the kernel's internal ENOTSUPP, from arch_prepare_bpf_trampoline: x86-64's
+			 * trampoline passes at most 6 arguments (Linux 6.1) */
+			snprintf(why, why_size, "attach %s %s: ENOTSUPP (524: the kernel's trampoline cannot take this "
+				 "function, e.g. one of more than 6 arguments)", sensor_mech_name(s->mech), s->target);
 		else
 			snprintf(why, why_size, "attach %s %s: %s", sensor_mech_name(s->mech), s->target, strerror(-err));
 		return err;

@@ -78,13 +78,29 @@ const char *sensor_mech_name(enum sensor_mech m)
 	return m < VIGIL_ARRAY_SIZE(mech_names) ? mech_names[m] : "unknown";
 }
 
+enum vigil_mech sensor_mech_probed(enum sensor_mech m)
+{
+	switch (m) {
+	case MECH_FENTRY: return VIGIL_MECH_FENTRY;
+	case MECH_KPROBE: return VIGIL_MECH_KPROBE;
+	case MECH_FMOD_RET: return VIGIL_MECH_FMOD_RET;
+	case MECH_LSM: return VIGIL_MECH_LSM;
+	case MECH_TRACEPOINT:
+	case MECH_SYSCALL_TRACEPOINT: return VIGIL_MECH_TRACEPOINT;
+	case MECH_CGROUP_CONNECT: return VIGIL_MECH_CGROUP_SOCK_ADDR;
+	default: return VIGIL_MECH_COUNT;
+	}
+}
+
 static bool permits(struct compile_ctx *ctx, enum vigil_mech m)
 {
-	return ctx->probe->mech[m].ok;
+	return ctx->probe->mech[m].ok && !(ctx->failed & (1u << m));
 }
 
 static const char *why_not(struct compile_ctx *ctx, enum vigil_mech m)
 {
+	if ((ctx->failed & (1u << m)) && ctx->failed_why[m])
+		return ctx->failed_why[m];
 	return ctx->probe->mech[m].reason;
 }
 

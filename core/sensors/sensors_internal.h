@@ -27,6 +27,9 @@ enum sensor_mech {
 };
 
 const char *sensor_mech_name(enum sensor_mech m);
+/* The probed mechanism a sensor mechanism stands on (VIGIL_MECH_COUNT: none a fallback could
+ * rule out), so a hook whose load or attach failed is compiled again without it. */
+enum vigil_mech sensor_mech_probed(enum sensor_mech m);
 
 /* A growable array of map entries of one key type. */
 struct key_list {
@@ -102,6 +105,10 @@ struct compile_ctx {
 	struct btf *vmlinux;		/* NULL when the kernel has no BTF */
 	int mode;			/* enum vigil_policy_mode in force */
 	struct vigil_policy_error *err;
+	/* mechanisms that failed this hook at load or attach although the probe found them
+	 * usable (bit per enum vigil_mech), and why: the fallback's compile passes them over */
+	uint32_t failed;
+	const char *failed_why[VIGIL_MECH_COUNT];
 };
 
 /* Compile hook i of the policy. 0 or -errno with ctx->err filled. */
