@@ -64,6 +64,8 @@ static __always_inline bool run_actions(struct generic_scratch *s, const volatil
 		case VG_ACT_POST:
 			if (rate_limited(s, a, selector))
 				post = false;
+			if (a->ima_hash)
+				s->ima_wanted = 1;
 			break;
 		case VG_ACT_NOPOST:
 			post = false;

@@ -313,6 +313,9 @@ struct vigil_event {
 			size_t nkernel_stack;
 			const struct vigil_stack_frame *user_stack;
 			size_t nuser_stack;
+			/* imaHash: "sha256:<hex>" as Tetragon writes it; NULL when the event has
+			 * none. Borrowed until the next record */
+			const char *ima_hash;
 		} policy;	/* KPROBE, TRACEPOINT, LSM, UPROBE */
 		struct {
 			const char *path;	/* the file mapped executable (or exec'd); borrowed */

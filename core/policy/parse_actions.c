@@ -18,18 +18,15 @@ struct action_parse {
 	yaml_node_t *arg_fqdn;
 	yaml_node_t *kernel_stack;
 	yaml_node_t *user_stack;
+	yaml_node_t *ima_hash;		/* the key, where a refusal points */
 };
 
-/* IMA hashes need bpf_ima_file_hash and a place in the event vigil does not have yet. */
 static int action_ima(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
-	bool on;
-	int err;
+	struct action_parse *ap = obj;
 
-	err = policy_bool(c, value, "imaHash", &on);
-	if (!err && on)
-		err = policy_error(c, key, "not supported by vigil: imaHash (no bpf_ima_file_hash call yet)");
-	return err;
+	ap->ima_hash = key;
+	return policy_bool(c, value, "imaHash", &ap->a.ima_hash);
 }
 
 static const struct policy_field action_fields[] = {
@@ -91,6 +88,12 @@ static int post_options(struct policy_ctx *c, struct action_parse *ap)
 		err = policy_bool(c, ap->user_stack, "userStackTrace", &ap->a.user_stack);
 	if (!err && ap->a.user_stack)
 		err = post_only(c, ap, ap->user_stack, "userStackTrace");
+	if (!err && ap->a.ima_hash)
+		err = post_only(c, ap, ap->ima_hash, "imaHash");
+	/* bpf_ima_file_hash is a helper of sleepable BPF LSM programs only, as in Tetragon */
+	if (!err && ap->a.ima_hash && c->hook && c->hook->kind != VIGIL_HOOK_LSM)
+		err = policy_error(c, ap->ima_hash, "imaHash works on lsmhooks only (the kernel computes it in a "
+				   "sleepable BPF LSM program)");
 	if (!err && ap->rate_limit) {
 		err = policy_str(c, ap->rate_limit, "rateLimit", &s);
 		if (!err && policy_parse_rate_limit(s, &ap->a.rate_limit_ms))

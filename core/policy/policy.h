@@ -252,6 +252,7 @@ struct vigil_action {
 	int32_t arg_sig;		/* Signal / NotifyEnforcer: signal number */
 	bool kernel_stack;
 	bool user_stack;
+	bool ima_hash;			/* Post on an LSM hook: the file's IMA hash in the event */
 	char *arg_url;			/* GetUrl, owned */
 	char *arg_fqdn;			/* DnsLookup, owned */
 	uint32_t arg_fd, arg_name, arg_sock;	/* FollowFD/CopyFD/TrackSock argument indexes */

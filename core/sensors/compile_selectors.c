@@ -617,6 +617,7 @@ static int compile_action(struct compile_ctx *ctx, const struct vigil_action *a,
 		out->rate_limit_ns = (uint64_t)a->rate_limit_ms * 1000000ULL;
 		out->rate_scope = (uint8_t)a->rate_scope;
 		out->stacks = (a->kernel_stack ? VG_STACK_KERNEL : 0) | (a->user_stack ? VG_STACK_USER : 0);
+		out->ima_hash = a->ima_hash;	/* mechanism.c set cfg.ima_from for the program */
 		return 0;
 	case VIGIL_ACTION_NOPOST:
 		out->kind = VG_ACT_NOPOST;

@@ -30,6 +30,7 @@ struct sensor {
 	uint64_t offset;	/* uprobes without a symbol */
 	uint64_t ref_ctr_offset;
 	bool is_return;
+	bool second_first;	/* prog2 attached before prog: a return probe's exit, imaHash's */
 	bool keep_pins;		/* freed at shutdown under --keep-enforcing: the pins outlive us */
 	bool dispatch_ref;	/* the instance's tables are the dispatcher's (dispatch_ref) */
 	int nr;			/* the dispatcher: syscall number and slot; slot -1: not in it */
@@ -67,6 +68,8 @@ static struct bpf_program *second_program(struct generic_bpf *skel, const struct
 {
 	if (h->mech == MECH_CGROUP_CONNECT)
 		return skel->progs.generic_connect6;
+	if (h->mech == MECH_LSM && h->cfg.ima_from)
+		return skel->progs.generic_lsm_ima;	/* imaHash */
 	if (!h->cfg.is_return)
 		return NULL;
 	switch (h->mech) {
@@ -192,7 +195,10 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
 		return err;
 	case MECH_LSM:
-		return bpf_program__set_attach_target(s->prog, 0, h->target);
+		err = bpf_program__set_attach_target(s->prog, 0, h->target);
+		if (!err && s->prog2)
+			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
+		return err;
 	case MECH_TP_BTF:
 		bpf_program__set_expected_attach_type(s->prog, BPF_TRACE_RAW_TP);
 		return bpf_program__set_attach_target(s->prog, 0, h->target);
@@ -243,9 +249,12 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	s->prog = mech_program(s->skel, h->mech);
 	s->prog2 = second_program(s->skel, h);
 	s->is_return = h->cfg.is_return;
+	/* imaHash: generic_lsm_ima must run after generic_lsm, and the trampoline runs the
+	 * program attached last first: it is attached first, as a return probe's exit is */
+	s->second_first = h->cfg.is_return || (h->mech == MECH_LSM && h->cfg.ima_from);
 	bpf_object__for_each_program(p, s->skel->obj)
 		bpf_program__set_autoload(p, p == s->prog || p == s->prog2);
-	bpf_map__set_max_entries(s->skel->maps.pending, h->cfg.is_return ? VG_PENDING_MAX : 1);
+	bpf_map__set_max_entries(s->skel->maps.pending, s->second_first ? VG_PENDING_MAX : 1);
 	if (h->mech != MECH_USDT) {
 		/* usdt.bpf.h's argument specs: only a USDT hook's are filled (by libbpf) */
 		bpf_map__set_max_entries(s->skel->maps.__bpf_usdt_specs, 1);
@@ -380,7 +389,7 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		return err;
 	}
 	/* a return probe's exit goes first, so no call's record waits for an exit not yet there */
-	if (s->is_return && !s->link2) {
+	if (s->second_first && !s->link2) {
 		char exit_event[128];
 
 		if (s->mech == MECH_KPROBE) {

@@ -593,6 +593,47 @@ static int kprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, s
 			    hook->call, why_not(ctx, VIGIL_MECH_KPROBE), why_not(ctx, VIGIL_MECH_FENTRY));
 }
 
+static bool wants_ima(const struct vigil_hook *hook)
+{
+	size_t i, j;
+
+	for (i = 0; i < hook->nselectors; i++)
+		for (j = 0; j < hook->selectors[i].nactions; j++)
+			if (hook->selectors[i].actions[j].ima_hash)
+				return true;
+	return false;
+}
+
+/* imaHash: the file the hook's first argument gives (a linux_binprm's or a file), per BTF. */
+static int ima_source(struct compile_ctx *ctx, const struct vigil_hook *hook, const char *fn, struct compiled_hook *out)
+{
+	const struct btf_type *t = NULL;
+	const char *name = NULL;
+	int id = ctx->vmlinux ? btf__find_by_name_kind(ctx->vmlinux, fn, BTF_KIND_FUNC) : -ENOENT;
+
+	if (id >= 0)
+		t = btf__type_by_id(ctx->vmlinux, btf__type_by_id(ctx->vmlinux, id)->type);
+	if (t && btf_vlen(t)) {
+		t = btf__type_by_id(ctx->vmlinux, btf_params(t)[0].type);
+		if (t && btf_is_ptr(t)) {
+			t = btf__type_by_id(ctx->vmlinux, t->type);
+			name = t && btf_is_struct(t) ? btf__name_by_offset(ctx->vmlinux, t->name_off) : NULL;
+		}
+	}
+	if (name && !strcmp(name, "linux_binprm"))
+		out->cfg.ima_from = VG_IMA_BPRM;
+	else if (name && !strcmp(name, "file"))
+		out->cfg.ima_from = VG_IMA_FILE;
+	else
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "imaHash needs an LSM hook whose first argument is "
+				    "a linux_binprm or a file; %s's is not", out->function_name);
+	if (out->mech != MECH_LSM)
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "imaHash needs BPF LSM (bpf_ima_file_hash is "
+				    "offered to sleepable LSM programs only; \"bpf\" in the kernel's lsm= list): lsm %s",
+				    why_not(ctx, VIGIL_MECH_LSM));
+	return 0;
+}
+
 static int lsm_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	const char *name = !strncmp(hook->call, "security_", 9) ? hook->call + 9 : hook->call;
@@ -616,6 +657,12 @@ static int lsm_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, stru
 	} else {
 		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "no mechanism for LSM hook %s: lsm %s; fmod_ret %s", name,
 				    why_not(ctx, VIGIL_MECH_LSM), why_not(ctx, VIGIL_MECH_FMOD_RET));
+	}
+	if (wants_ima(hook)) {
+		int err = ima_source(ctx, hook, fn, out);
+
+		if (err)
+			return err;
 	}
 	return fill_args(ctx, hook, out, false, params, 11);
 }

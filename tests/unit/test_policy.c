@@ -1651,7 +1651,7 @@ static void test_refuses_notify_enforcer_without_enforcers(void **state)
 
 static void test_refuses_ima_hash(void **state)
 {
-	check_error(KPROBE("[]", "matchActions: [{action: Post, imaHash: true}]\n"), "not supported by vigil: imaHash", 10,
+	check_error(KPROBE("[]", "matchActions: [{action: Post, imaHash: true}]\n"), "imaHash works on lsmhooks only", 10,
 		    37);
 }
 

@@ -3,6 +3,9 @@
 # denies an exec (the marker is never written, the exec fails with EPERM) through BPF LSM;
 # a kprobes: policy on security_file_open with Override fails an open with EACCES through
 # fmod_ret; and a kprobes: Sigkill kills the opener. Innocent neighbours pass.
+# imaHash (as Tetragon's lsm_bprm_check.yaml: Override, then Post with imaHash): the denied
+# exec's event and an allowed one's carry the binary's sha256 as the kernel computed it
+# (bpf_ima_file_hash in a sleepable LSM program that runs after the selectors' program).
 # vm-bin: /usr/bin/cat
 . "$(dirname "$0")/lib.sh"
 
@@ -27,6 +30,15 @@ spec:
       matchActions:
       - action: Override
         argError: -1
+      - action: Post
+        imaHash: true
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values: ["/opt/vmy"]
+      matchActions:
+      - action: Post
+        imaHash: true
 YAML
 cat >"$WORK/open.yaml" <<'YAML'
 apiVersion: cilium.io/v1alpha1
@@ -76,7 +88,10 @@ expect_rc 137 /usr/bin/cat /etc/vigil-kill
 expect_rc 0 /usr/bin/cat /etc/vigil-fine
 
 expect_event '.process_lsm.function_name == "bprm_check_security" and .process_lsm.action == "KPROBE_ACTION_OVERRIDE"
-	and .process_lsm.args[0].linux_binprm_arg.path == "/opt/vmx"'
+	and .process_lsm.args[0].linux_binprm_arg.path == "/opt/vmx"
+	and .process_lsm.ima_hash == "sha256:'"$(sha256sum /opt/vmx | cut -d' ' -f1)"'"'
+expect_event '.process_lsm.function_name == "bprm_check_security" and .process_lsm.args[0].linux_binprm_arg.path == "/opt/vmy"
+	and .process_lsm.ima_hash == "sha256:'"$(sha256sum /opt/vmy | cut -d' ' -f1)"'"'
 expect_event '.process_kprobe.action == "KPROBE_ACTION_OVERRIDE" and .process_kprobe.args[0].file_arg.path == "/etc/vigil-denied"'
 expect_event '.process_kprobe.action == "KPROBE_ACTION_SIGKILL" and .process_kprobe.args[0].file_arg.path == "/etc/vigil-kill"'
 expect_event '.process_exit.process.binary == "/usr/bin/cat" and .process_exit.signal == "SIGKILL"'
