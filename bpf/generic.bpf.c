@@ -85,7 +85,7 @@ static __always_inline int select_act_post(struct generic_scratch *s, void *ctx,
 			break;
 		if (match_selector(&cfg, s, &cfg.sel[i], task, tgid, e)) {
 			matched = i;
-			post = do_actions(s, &cfg.sel[i], i, &override);
+			post = do_actions(s, ctx, &cfg.sel[i], i, &override);
 			capture_stacks(s, ctx, post ? selector_stacks(&cfg.sel[i]) : 0);
 			break;
 		}
@@ -255,7 +255,7 @@ static __always_inline int generic_exit(__u64 ret)
 			continue;
 		if (!match_return_args(s, sel))
 			return 0;	/* the return value does not match: no event */
-		post = run_actions(s, sel->ret_actions, sel->nret_actions, i, &s->rec.ret_actions, &override);
+		post = run_actions(s, NULL, sel->ret_actions, sel->nret_actions, i, &s->rec.ret_actions, &override);
 		break;
 	}
 	if (post && !silent) {

@@ -245,6 +245,7 @@ enum vg_action {
 	VG_ACT_OVERRIDE,
 	VG_ACT_TRACKSOCK,	/* arg: the slot of the sock argument */
 	VG_ACT_UNTRACKSOCK,
+	VG_ACT_SET,		/* usdts: arg written into the probe's argument set_index (in memory) */
 };
 
 /* imaHash: the file generic_lsm_ima hashes, found through the LSM hook's first argument. */
@@ -282,8 +283,8 @@ struct vg_action_spec {
 	__u8 rate_scope;	/* enum vg_rate_scope */
 	__u8 stacks;		/* Post: enum vg_stack_flag bits */
 	__u8 ima_hash;		/* Post: imaHash, the file's IMA hash (generic_lsm_ima) */
-	__s32 arg;		/* Signal: signal; Override: errno (negative) */
-	__u64 rate_limit_ns;
+	__s32 arg;		/* Signal: signal; Override: errno (negative); Set: the value */
+	__u64 rate_limit_ns;	/* Post; Set: the USDT argument's index */
 };
 
 struct vg_selector {

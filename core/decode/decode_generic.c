@@ -19,6 +19,8 @@ static enum vigil_event_action strongest(uint32_t bits)
 		return VIGIL_EVENT_ACTION_OVERRIDE;
 	if (bits & (1u << VG_ACT_SIGNAL))
 		return VIGIL_EVENT_ACTION_SIGNAL;
+	if (bits & (1u << VG_ACT_SET))
+		return VIGIL_EVENT_ACTION_SET;
 	if (bits & (1u << VG_ACT_POST))
 		return VIGIL_EVENT_ACTION_POST;
 	return VIGIL_EVENT_ACTION_UNKNOWN;

@@ -232,6 +232,7 @@ enum vigil_action_kind {
 	VIGIL_ACTION_FOLLOWFD,
 	VIGIL_ACTION_UNFOLLOWFD,
 	VIGIL_ACTION_COPYFD,
+	VIGIL_ACTION_SET,	/* usdts: write argValue into the probe's argument argIndex (in memory) */
 	VIGIL_ACTION_COUNT,
 };
 
@@ -256,6 +257,8 @@ struct vigil_action {
 	char *arg_url;			/* GetUrl, owned */
 	char *arg_fqdn;			/* DnsLookup, owned */
 	uint32_t arg_fd, arg_name, arg_sock;	/* FollowFD/CopyFD/TrackSock argument indexes */
+	uint32_t arg_index;		/* Set: the USDT argument written (0-based, as in the probe) */
+	int32_t arg_value;		/* Set: the value written */
 	struct vigil_pos pos;
 };
 

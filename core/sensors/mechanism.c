@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 
 #include "sensors_internal.h"
 
@@ -796,14 +797,81 @@ static int uprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, s
 
 /* A USDT probe: libbpf finds it in the binary's .note.stapsdt and attaches a uprobe there
  * (counting up its semaphore, if it has one); arguments are read where the note says. */
+/* The kernel's lockdown mode ("none", "integrity", "confidentiality") into out, mounting
+ * securityfs first where it is not (as the agent mounts bpffs and tracefs); 0 or -errno. */
+static int lockdown_mode(char *out, size_t size)
+{
+	static const char file[] = "/sys/kernel/security/lockdown";
+	char line[96], *open_b, *close_b;
+	FILE *f = fopen(file, "re");
+
+	if (!f && errno == ENOENT && !mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL))
+		f = fopen(file, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	/* "none [integrity] confidentiality": the mode in force is bracketed */
+	open_b = strchr(line, '[');
+	close_b = open_b ? strchr(open_b, ']') : NULL;
+	if (!close_b)
+		return -EINVAL;
+	snprintf(out, size, "%.*s", (int)(close_b - open_b - 1), open_b + 1);
+	return 0;
+}
+
+/* Set writes the argument where the probe's note places it: only memory can be written (a
+ * register's value is gone once the probe returns; a constant is in the code). Said here,
+ * from the binary, before anything loads. */
+static int check_set(struct compile_ctx *ctx, const struct vigil_hook *hook)
+{
+	char operand[64], mode[32];
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < hook->nselectors; i++) {
+		for (j = 0; j < hook->selectors[i].nactions; j++) {
+			const struct vigil_action *a = &hook->selectors[i].actions[j];
+
+			if (a->kind != VIGIL_ACTION_SET)
+				continue;
+			err = usdt_arg_operand(hook->path, hook->subsystem, hook->event, a->arg_index, operand,
+					       sizeof(operand));
+			if (err == -ERANGE)
+				return sensor_error(ctx, a->pos, -EINVAL, "Set argIndex %u: probe %s:%s in %s has fewer "
+						    "arguments", a->arg_index, hook->subsystem, hook->event, hook->path);
+			if (err)
+				return sensor_error(ctx, a->pos, err, "Set: cannot read probe %s:%s's arguments from %s: %s",
+						    hook->subsystem, hook->event, hook->path, strerror(-err));
+			if (!strchr(operand, '('))
+				return sensor_error(ctx, a->pos, -EOPNOTSUPP, "Set argIndex %u: probe %s:%s keeps that "
+						    "argument in %s (\"%s\"), not in memory: only an argument in memory "
+						    "can be written", a->arg_index, hook->subsystem, hook->event,
+						    strchr(operand, '$') ? "a constant" : "a register", operand);
+			/* kernel lockdown takes bpf_probe_write_user away (LOCKDOWN_BPF_WRITE_USER, in
+			 * integrity mode and above); in monitor mode nothing is written, so it loads */
+			if (ctx->mode != VIGIL_MODE_MONITOR && !lockdown_mode(mode, sizeof(mode)) && strcmp(mode, "none"))
+				return sensor_error(ctx, a->pos, -EPERM, "Set writes the process's memory with "
+						    "bpf_probe_write_user, which this kernel's lockdown (%s) forbids", mode);
+		}
+	}
+	return 0;
+}
+
 static int usdt_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
+	int err;
+
 	if (wants_override(hook))
 		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "Override is not possible at a USDT probe");
 	snprintf(out->path, sizeof(out->path), "%s", hook->path);
 	snprintf(out->subsys, sizeof(out->subsys), "%s", hook->subsystem);
 	snprintf(out->target, sizeof(out->target), "%s", hook->event);
 	snprintf(out->function_name, sizeof(out->function_name), "%s:%s", hook->subsystem, hook->event);
+	err = check_set(ctx, hook);
+	if (err)
+		return err;
 	out->mech = MECH_USDT;
 	out->cfg.fetch = VG_FETCH_USDT;
 	out->cfg.syscall_nr = -1;

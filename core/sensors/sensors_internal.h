@@ -147,6 +147,12 @@ int resolve_uprobe_arg(struct compile_ctx *ctx, const char *btf_path, const char
  * open's -errno. */
 int uprobe_addr_offset(const char *path, uint64_t addr, uint64_t *off);
 
+/* usdt_note.c: the operand of argument index (0-based) of USDT probe provider:name in the
+ * binary at path, as its .note.stapsdt writes it ("-4@-20(%rbp)", "-4@%eax", "4@$3"), into
+ * out. 0, -ENOENT (no such probe), -ERANGE (the probe has fewer arguments) or -errno. */
+int usdt_arg_operand(const char *path, const char *provider, const char *name, unsigned int index, char *out,
+		     size_t size);
+
 /* Fill err at pos with a formatted reason; returns -EINVAL. */
 int sensor_error(struct compile_ctx *ctx, struct vigil_pos pos, int errcode, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

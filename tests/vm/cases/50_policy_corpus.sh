@@ -34,10 +34,9 @@ ln -sfn /proc /procRoot
 testers=/home/jolsa/tetragon/contrib/tester-progs
 mkdir -p "$testers"
 cp /opt/vigil/tests/vm/tg_usdt "$testers/usdt"
-cp /opt/vigil/tests/vm/tg_usdt_override "$testers/usdt-override"
+cp /opt/vigil/tests/host/usdt_set_target "$testers/usdt-override"
 
-policy-corpus.sh /opt/vigil/corpus >"$WORK/corpus.txt" 2>&1
-sed 's/^/CORPUS /' "$WORK/corpus.txt"
+policy-corpus.sh /opt/vigil/corpus 2>&1 | tee "$WORK/corpus.txt" | sed 's/^/CORPUS /'
 info "$(tail -n 1 "$WORK/corpus.txt")"
 grep -q '^TOTAL: ' "$WORK/corpus.txt" || fail "the corpus tool did not finish"
 

@@ -1,7 +1,8 @@
-/* tg_usdt_override - fire the USDT probe tetragon:test_4B (three 32-bit arguments, 1 2 3) once
+/* usdt_set_target - fire the USDT probe tetragon:test_4B (three 32-bit arguments, 1 2 3) once
  * and exit with the first argument's value as the probe left it: 1 unless a Set action wrote
  * it. The arguments live in memory (volatile), so the probe's note names a stack slot, the
- * place Set writes. Case 50 puts it where Tetragon's usdt-set.yaml expects its tester. */
+ * place Set writes. host.usdt runs it; vm case 50 puts it where Tetragon's usdt-set.yaml expects its
+ * tester. */
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/sdt.h>
