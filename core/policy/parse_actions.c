@@ -19,9 +19,29 @@ struct action_parse {
 	yaml_node_t *kernel_stack;
 	yaml_node_t *user_stack;
 	yaml_node_t *ima_hash;		/* the key, where a refusal points */
-	yaml_node_t *arg_index;
-	yaml_node_t *arg_value;
+	yaml_node_t *arg_index, *arg_index_key;		/* Set */
+	yaml_node_t *arg_value, *arg_value_key;
 };
+
+static int action_arg_index(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct action_parse *ap = obj;
+
+	(void)c;
+	ap->arg_index_key = key;
+	ap->arg_index = value;
+	return 0;
+}
+
+static int action_arg_value(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct action_parse *ap = obj;
+
+	(void)c;
+	ap->arg_value_key = key;
+	ap->arg_value = value;
+	return 0;
+}
 
 static int action_ima(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
@@ -48,8 +68,8 @@ static const struct policy_field action_fields[] = {
 	POLICY_U32("argName", struct action_parse, a.arg_name, 0),
 	POLICY_FN("imaHash", action_ima, 0),
 	/* Set (USDT); the uprobe-only Override variants */
-	POLICY_NODE("argIndex", struct action_parse, arg_index, 0),
-	POLICY_NODE("argValue", struct action_parse, arg_value, 0),
+	POLICY_FN("argIndex", action_arg_index, 0),
+	POLICY_FN("argValue", action_arg_value, 0),
 	POLICY_REFUSE("argRegs", "uprobe Override of registers is not supported yet"),
 	POLICY_REFUSE("argNewSymbol", "uprobe Override to a new target is not supported yet"),
 	POLICY_REFUSE("argNewAddr", "uprobe Override to a new target is not supported yet"),
@@ -223,6 +243,10 @@ static int action_args(struct policy_ctx *c, struct action_parse *ap)
 		err = arg_error(c, ap);
 	if (!err && ap->arg_sig)
 		err = arg_sig(c, ap);
+	/* Set's own arguments: nothing else would use them */
+	if (!err && ap->a.kind != VIGIL_ACTION_SET && (ap->arg_index || ap->arg_value))
+		err = policy_error(c, ap->arg_index ? ap->arg_index_key : ap->arg_value_key, "%s belongs to the Set action, not %s",
+				   ap->arg_index ? "argIndex" : "argValue", vigil_action_name(ap->a.kind));
 	if (err)
 		return err;
 	switch (ap->a.kind) {

@@ -64,5 +64,11 @@ trigger uprobe-binaries.yaml '.process_uprobe.symbol == "malloc" and .process_up
 	and .process_uprobe.process.binary == "/usr/bin/bash"' /usr/bin/bash -c true
 trigger uprobe-host.yaml '.process_uprobe.symbol == "_start" and .process_uprobe.path == "/procRoot/1/root/usr/bin/bash"
 	and .process_uprobe.process.binary == "/usr/bin/bash"' /usr/bin/bash -c true
+# usdt-set: the tester exits with its first argument, which Set writes (32)
+add_policy "$(corpus_file usdt-set.yaml)"
+"$testers/usdt-override" >/dev/null
+rc=$?
+[ "$rc" = 32 ] || fail "usdt-set.yaml: the tester's argument was not set (exit $rc)"
+expect_event '.process_usdt.provider == "tetragon" and .process_usdt.name == "test_4B" and .process_usdt.action == "KPROBE_ACTION_SET"'
 stop_agent || fail "vigild exited $AGENT_RC"
 pass
