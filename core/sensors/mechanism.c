@@ -307,9 +307,12 @@ static int check_cgroup_connect(struct compile_ctx *ctx, const struct vigil_hook
 	for (i = 0; i < hook->nargs; i++)
 		if (hook->args[i].type == VIGIL_ARG_SOCK || hook->args[i].type == VIGIL_ARG_SOCKET)
 			return sensor_error(ctx, hook->args[i].pos, -EOPNOTSUPP,
-					    "Override of %s here uses cgroup connect programs, which see the "
-					    "destination as a sockaddr, not a sock: declare the argument as sockaddr",
-					    hook->call);
+					    "Override of %s: no fmod_ret for it (%s), and the cgroup connect programs "
+					    "vigil uses instead see the destination as a sockaddr, not a sock: declare "
+					    "the argument as sockaddr", hook->call,
+					    !permits(ctx, VIGIL_MECH_FMOD_RET) ? why_not(ctx, VIGIL_MECH_FMOD_RET) :
+					    hook->syscall ? "on a syscall it needs the kernel's error-injection list" :
+					    "it changes security_* functions only");
 	for (i = 0; i < hook->nselectors; i++) {
 		const struct vigil_selector *sel = &hook->selectors[i];
 

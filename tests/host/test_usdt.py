@@ -8,7 +8,7 @@ policy selects (matchBinaries: the same file run under another name, or a copy, 
 alone), never in monitor mode, and never reaches the agent; an argument kept in a register is
 refused before anything loads, with the operand the probe's note gives. A kernel in lockdown
 (integrity or confidentiality: our machines) has no bpf_probe_write_user: there Set is refused
-in enforce mode with that reason (vm case 53 shows it writing on the stock kernel).
+in enforce mode with that reason (vm case 11 shows it writing on the stock kernel).
 """
 import os
 import re

@@ -463,7 +463,7 @@ static const struct row rows[] = {
 		"NotifyEnforcer with argError needs the enforcer to override the listed syscalls' return"),
 	REFUSED("action: CleanupEnforcerNotification", ACT("action: CleanupEnforcerNotification"),
 		"CleanupEnforcerNotification", "action \"CleanupEnforcerNotification\" is not supported by vigil"),
-	/* honoured on usdts (host.usdt, vm case 53); on the kprobe hook this table uses, refused */
+	/* honoured on usdts (host.usdt, vm case 11); on the kprobe hook this table uses, refused */
 	REFUSED("action: Set", ACT("action: Set"), "Set", "Set writes a USDT probe's argument: it works on usdts"),
 	REFUSED("action: FollowFD", ACT("action: FollowFD, argFd: 0, argName: 1"), "FollowFD",
 		"action FollowFD is not supported (Tetragon deprecated it"),
