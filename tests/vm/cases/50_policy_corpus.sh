@@ -5,7 +5,7 @@
 # the environment those examples assume (files at the paths they name), and that the ones
 # needing that environment fire.
 # vm-bin: /bin/bash
-# vm-timeout: 700
+# vm-timeout: 1800
 . "$(dirname "$0")/lib.sh"
 
 command -v policy-corpus.sh >/dev/null || fail "policy-corpus.sh is not in the guest"
