@@ -79,6 +79,8 @@ static __always_inline void record_begin(struct generic_scratch *s, __u64 pid_tg
 	s->rec.monitored = 0;
 	s->rec.override_err = 0;
 	s->rec.proc_ktime = proc_ktime;
+	s->rec.has_ima = 0;
+	s->ima_wanted = 0;
 }
 
 /* Submit the used part of the record to the ring buffer (its size bounded for the verifier). */
@@ -107,7 +109,7 @@ static __always_inline int select_act_post(struct generic_scratch *s, void *ctx,
 			break;
 		if (match_selector(&cfg, s, &cfg.sel[i], task, tgid, e)) {
 			matched = i;
-			post = do_actions(s, &cfg.sel[i], i, &override);
+			post = do_actions(s, ctx, &cfg.sel[i], i, &override);
 			capture_stacks(s, ctx, post ? selector_stacks(&cfg.sel[i]) : 0);
 			break;
 		}
@@ -134,6 +136,21 @@ static __always_inline int select_act_post(struct generic_scratch *s, void *ctx,
 
 		if (post && bpf_map_update_elem(&pending, &key, &s->rec, BPF_ANY))
 			count_error(VIGIL_KERR_PENDING_FULL);
+		return override;
+	}
+	if (post && cfg.ima_from && s->ima_wanted) {
+		/* imaHash: generic_lsm_ima, the sleepable program that runs next on this hook,
+		 * hashes the file, posts the record and fails the operation if Override said so
+		 * (a non-zero return here would skip it) */
+		__u64 key = ((__u64)tgid << 32) | s->rec.tid;
+
+		emit_chunks(s);
+		s->rec.has_ima = 1;
+		if (!bpf_map_update_elem(&pending, &key, &s->rec, BPF_ANY))
+			return 0;
+		count_error(VIGIL_KERR_PENDING_FULL);	/* posted without its hash */
+		s->rec.has_ima = 0;
+		post_record(s);
 		return override;
 	}
 	if (post) {
@@ -262,7 +279,7 @@ static __always_inline int generic_exit(__u64 ret)
 			continue;
 		if (!match_return_args(s, sel))
 			return 0;	/* the return value does not match: no event */
-		post = run_actions(s, sel->ret_actions, sel->nret_actions, i, &s->rec.ret_actions, &override);
+		post = run_actions(s, NULL, sel->ret_actions, sel->nret_actions, i, &s->rec.ret_actions, &override);
 		break;
 	}
 	if (post && !silent) {
@@ -411,6 +428,54 @@ int generic_lsm(__u64 *ctx)
 	if (!VG_BUILT(LSM))
 		return 0;
 	return generic_run(ctx);
+}
+
+/* imaHash: runs right after generic_lsm on its hook. It is attached first, and the
+ * trampoline runs the newest program first (__bpf_trampoline_link_prog adds to the head of
+ * the hook's list). Sleepable, since bpf_ima_file_hash may read the whole file to hash it
+ * (the kernel offers it to sleepable LSM programs only); so it keeps to the record
+ * generic_lsm left for this thread in `pending`, not the per-CPU scratch another task may
+ * take while it sleeps. It appends the hash, posts, and returns the Override's error. */
+SEC("lsm.s")
+int generic_lsm_ima(__u64 *ctx)
+{
+	__u64 key = bpf_get_current_pid_tgid();
+	struct vg_generic_record *kept;
+	struct file *file;
+	struct vg_ima *ima;
+	__u64 size;	/* 64-bit: a u32's bound would be checked on a zero-extended copy */
+	__u32 off;
+	int err;
+
+	if (!VG_BUILT(LSM))
+		return 0;
+	kept = bpf_map_lookup_elem(&pending, &key);
+	if (!kept)
+		return 0;
+	if (cfg.ima_from == VG_IMA_BPRM)
+		file = ((struct linux_binprm *)ctx[0])->file;
+	else
+		file = (struct file *)ctx[0];
+	off = (kept->hdr.size - offsetof(struct vg_generic_record, data) + 7) & ~7u;
+	barrier_var(off);	/* the bound checked below is the one used: clang would recompute it */
+	if (off <= VG_DATA_MAX - sizeof(struct vg_ima)) {
+		ima = (void *)&kept->data[off];
+		ima->pad = 0;
+		ima->algo = bpf_ima_file_hash(file, ima->digest, sizeof(ima->digest));
+		kept->hdr.size = offsetof(struct vg_generic_record, data) + off + sizeof(struct vg_ima);
+	} else {
+		count_error(VIGIL_KERR_STACK_NO_ROOM);	/* arguments filled the record */
+		kept->has_ima = 0;
+	}
+	size = kept->hdr.size;
+	barrier_var(size);
+	if (size > sizeof(*kept))
+		size = sizeof(*kept);
+	barrier_var(size);
+	output_record(kept, size);
+	err = kept->override_err;
+	bpf_map_delete_elem(&pending, &key);
+	return err;
 }
 
 /* uprobes: user-space function arguments in the user registers. */

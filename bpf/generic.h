@@ -245,6 +245,24 @@ enum vg_action {
 	VG_ACT_OVERRIDE,
 	VG_ACT_TRACKSOCK,	/* arg: the slot of the sock argument */
 	VG_ACT_UNTRACKSOCK,
+	VG_ACT_SET,		/* usdts: arg written into the probe's argument set_index (in memory) */
+};
+
+/* imaHash: the file generic_lsm_ima hashes, found through the LSM hook's first argument. */
+enum vg_ima_from {
+	VG_IMA_NONE,
+	VG_IMA_BPRM,		/* struct linux_binprm *: its file */
+	VG_IMA_FILE,		/* struct file * */
+};
+
+/* The IMA hash at the end of a record's data (has_ima): what bpf_ima_file_hash returned,
+ * the kernel's enum hash_algo or a negative errno, and the digest, as long as that algorithm's
+ * (decoded by core/decode/decode_generic.c, which knows the lengths). */
+#define VG_IMA_DIGEST_MAX 64	/* SHA-512, the longest IMA digest */
+struct vg_ima {
+	__s32 algo;
+	__u32 pad;
+	__u8 digest[VG_IMA_DIGEST_MAX];
 };
 
 /* Who shares a Post rateLimit slot: enum vigil_rate_scope's order (policy.h). */
@@ -264,9 +282,9 @@ struct vg_action_spec {
 	__u8 kind;		/* enum vg_action */
 	__u8 rate_scope;	/* enum vg_rate_scope */
 	__u8 stacks;		/* Post: enum vg_stack_flag bits */
-	__u8 pad;
-	__s32 arg;		/* Signal: signal; Override: errno (negative) */
-	__u64 rate_limit_ns;
+	__u8 ima_hash;		/* Post: imaHash, the file's IMA hash (generic_lsm_ima) */
+	__s32 arg;		/* Signal: signal; Override: errno (negative); Set: the value */
+	__u64 rate_limit_ns;	/* Post; Set: the USDT argument's index */
 };
 
 struct vg_selector {
@@ -305,7 +323,8 @@ struct vg_hook_config {
 	__u32 ret_index;	/* fexit: the return value's slot in ctx (the function's arity) */
 	__u8 ret_type;		/* enum vg_arg of returnArg (an integer type, sock or socket) */
 	__u8 ret_action;	/* returnArgAction: VG_ACT_TRACKSOCK / _UNTRACKSOCK on the returned sock, or 0 */
-	__u8 pad[2];
+	__u8 ima_from;		/* imaHash: enum vg_ima_from, what the LSM hook's first argument is */
+	__u8 pad;
 	__u32 scope;		/* scoped policy: runs only in cgroups vg_scopes lists for it; 0: everywhere */
 	__u32 dispatch_slot;	/* raw_syscalls hooks: 0 attached alone; k + 1 the k-th of its
 				 * syscall's hooks in the dispatcher's table (bpf/dispatch.h) */
@@ -434,7 +453,7 @@ struct vg_generic_record {
 	__u16 arg_off[VG_MAX_ARGS];
 	__u16 arg_len[VG_MAX_ARGS];
 	__u8 arg_flags[VG_MAX_ARGS];
-	__u8 pad;
+	__u8 has_ima;			/* imaHash: the data ends with a struct vg_ima */
 	__u16 syscall_id;		/* raw_syscalls hooks: the syscall's number (hooks for every
 					 * syscall name it in their events) */
 	__u64 arg_int[VG_MAX_ARGS];	/* integer value of each argument (fd, size, ...) */

@@ -8,7 +8,11 @@
 # a fresh 0700 directory) and stops it at the end. Each policy is deleted again after it
 # loaded, so policies that share a name (Tetragon's examples do) are each measured alone.
 # A policy that loads with hooks left detached counts as OK and the line says which.
-# Lines: "OK FILE", "OK FILE (detached: HOOK via MECH: NOTE; ...)", "REFUSED FILE: REASON";
+# A policy written as a template (Tetragon's docs run such files through envsubst first, e.g.
+# ${PODCIDR}) is loaded with the documented example value of each variable (the table below),
+# and its line says which; a variable without one is refused by this tool, not by vigil.
+# Lines: "OK FILE", "OK FILE (detached: HOOK via MECH: NOTE; ...)", "OK FILE (template:
+# VAR=VALUE ...)", "REFUSED FILE: REASON";
 # last "TOTAL: N files, K load, R refused (P%)". Exit 0 when every file was judged.
 # POSIX sh (busybox too: the vm lane runs it); needs jq. Run as root.
 set -u
@@ -18,7 +22,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--control) control=$2; shift 2 ;;
 	--bin) bin=$2; shift 2 ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
 	--) shift; break ;;
 	-*) echo "policy-corpus: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
@@ -72,24 +76,55 @@ delete_all() {
 		done
 }
 
+# template_value VAR: the example value Tetragon's docs give a template variable, or nothing
+# (policylibrary/egress.yaml: the node's pod CIDR and the cluster's service CIDR, here
+# kubeadm's and flannel's defaults)
+template_value() {
+	case $1 in
+	PODCIDR) echo 10.244.0.0/16 ;;
+	SERVICECIDR) echo 10.96.0.0/12 ;;
+	esac
+}
+
 out=$(mktemp) || exit 1
+filled=$(mktemp) || exit 1
 total=0 ok=0
 for f in $(find "$dir" -type f \( -name '*.yaml' -o -name '*.yml' \) | sort); do
 	total=$((total + 1))
-	if "$vigil" tracingpolicy add "$f" --control "$control" >"$out" 2>&1; then
+	load=$f template= missing=
+	for var in $(grep -o '[$][{][A-Za-z_][A-Za-z0-9_]*[}]' "$f" | tr -d '${}' | sort -u); do
+		value=$(template_value "$var")
+		if [ -z "$value" ]; then
+			missing="$missing \${$var}"
+		else
+			template="$template $var=$value"
+		fi
+	done
+	if [ -n "$missing" ]; then
+		echo "REFUSED $f: a template (envsubst) with no documented value for:$missing"
+		continue
+	fi
+	if [ -n "$template" ]; then
+		cp "$f" "$filled"
+		for pair in $template; do
+			sed -i "s|[$][{]${pair%%=*}[}]|${pair#*=}|g" "$filled"
+		done
+		load=$filled
+	fi
+	if "$vigil" tracingpolicy add "$load" --control "$control" >"$out" 2>&1; then
 		ok=$((ok + 1))
 		detached=$("$vigil" status -o json --control "$control" 2>/dev/null |
 			jq -r '[.policies[]? | .hooks[]? | select(.attached | not) |
 				.hook + " via " + .mechanism + (if .note then ": " + .note else "" end)] | join("; ")')
-		echo "OK $f${detached:+ (detached: $detached)}"
+		echo "OK $f${detached:+ (detached: $detached)}${template:+ (template:$template)}"
 		delete_all
 	else
 		# the agent's reason, without the CLI's own prefix and the file name it repeats
-		why=$(tr '\n' ' ' <"$out" | sed -e 's/^vigil tracingpolicy: //' -e "s|^$f:||" -e 's/ *$//')
-		echo "REFUSED $f: $why"
+		why=$(tr '\n' ' ' <"$out" | sed -e 's/^vigil tracingpolicy: //' -e "s|^$load:||" -e 's/ *$//')
+		echo "REFUSED $f: $why${template:+ (template:$template)}"
 	fi
 done
-rm -f "$out"
+rm -f "$out" "$filled"
 pct=0
 [ $total -gt 0 ] && pct=$((ok * 100 / total))
 echo "TOTAL: $total files, $ok load, $((total - ok)) refused ($pct%)"

@@ -44,11 +44,47 @@ static __always_inline bool rate_limited(struct generic_scratch *s, const volati
 	return false;
 }
 
+/* Set: write v into USDT argument idx of the probe that fired, where its note says it lives
+ * (libbpf's spec for this attach point, found by the cookie): only an argument in memory,
+ * "-4@-20(%rbp)", which the compiler refused otherwise; as many bytes as the argument has.
+ * bpf_probe_write_user writes the current task's own memory only. 0 or -errno. */
+static __always_inline int usdt_set_arg(void *ctx, __u32 idx, __s32 v)
+{
+	struct __bpf_usdt_arg_spec *arg;
+	struct __bpf_usdt_spec *spec;
+	__u64 base, addr, val = (__u64)(__s64)v;
+	int spec_id, n;
+
+	if (cfg.fetch != VG_FETCH_USDT)
+		return -EINVAL;
+	spec_id = __bpf_usdt_spec_id(ctx);
+	if (spec_id < 0)
+		return -ESRCH;
+	spec = bpf_map_lookup_elem(&__bpf_usdt_specs, &spec_id);
+	if (!spec || idx >= BPF_USDT_MAX_ARG_CNT || idx >= spec->arg_cnt)
+		return -ENOENT;
+	arg = &spec->args[idx];
+	if (arg->arg_type != BPF_USDT_ARG_REG_DEREF)
+		return -EINVAL;
+	if (bpf_probe_read_kernel(&base, sizeof(base), (void *)ctx + arg->reg_off))
+		return -EFAULT;
+	addr = base + arg->val_off;
+	n = (64 - arg->arg_bitshift) / 8;
+	if (n == 1)
+		return bpf_probe_write_user((void *)addr, &val, 1);
+	if (n == 2)
+		return bpf_probe_write_user((void *)addr, &val, 2);
+	if (n == 4)
+		return bpf_probe_write_user((void *)addr, &val, 4);
+	return bpf_probe_write_user((void *)addr, &val, 8);
+}
+
 /* Run a selector's actions (matchActions, or matchReturnActions at the return); returns
  * whether to post. Their bits go to *taken. *override gets an error to return from the
  * hooked operation when Override applies. */
-static __always_inline bool run_actions(struct generic_scratch *s, const volatile struct vg_action_spec *acts,
-					__u8 nacts, __u32 selector, __u32 *taken, int *override)
+static __always_inline bool run_actions(struct generic_scratch *s, void *ctx,
+					const volatile struct vg_action_spec *acts, __u8 nacts, __u32 selector,
+					__u32 *taken, int *override)
 {
 	bool post = true;
 	int i;
@@ -64,6 +100,8 @@ static __always_inline bool run_actions(struct generic_scratch *s, const volatil
 		case VG_ACT_POST:
 			if (rate_limited(s, a, selector))
 				post = false;
+			if (a->ima_hash)
+				s->ima_wanted = 1;
 			break;
 		case VG_ACT_NOPOST:
 			post = false;
@@ -91,16 +129,26 @@ static __always_inline bool run_actions(struct generic_scratch *s, const volatil
 		case VG_ACT_UNTRACKSOCK:
 			sock_track(s, s->sk[a->arg & ARG_SLOT_MASK], a->kind == VG_ACT_TRACKSOCK);
 			break;
+		case VG_ACT_SET:
+			if (cfg.monitor) {
+				s->rec.monitored |= bit;
+				continue;
+			}
+			if (!ctx || usdt_set_arg(ctx, (__u32)a->rate_limit_ns, a->arg)) {
+				count_error(VIGIL_KERR_SIGNAL_FAILED);	/* the enforcement that failed */
+				continue;
+			}
+			break;
 		}
 		*taken |= bit;
 	}
 	return post;
 }
 
-static __always_inline bool do_actions(struct generic_scratch *s, const volatile struct vg_selector *sel,
+static __always_inline bool do_actions(struct generic_scratch *s, void *ctx, const volatile struct vg_selector *sel,
 				       __u32 selector, int *override)
 {
-	return run_actions(s, sel->actions, sel->nactions, selector, &s->rec.actions, override);
+	return run_actions(s, ctx, sel->actions, sel->nactions, selector, &s->rec.actions, override);
 }
 
 #endif

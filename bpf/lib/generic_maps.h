@@ -112,6 +112,7 @@ struct generic_scratch {
 	__u64 big_ptr[ARG_SLOT_MASK + 1];
 	__u8 big_user[ARG_SLOT_MASK + 1];
 	__u8 big_iov[ARG_SLOT_MASK + 1];	/* char_iovec: big_ptr is the iovec array of this many segments */
+	__u8 ima_wanted;		/* the matching selector's Post asked for imaHash */
 };
 
 /* 0 -> per-CPU room for one chunk record (maxData). */

@@ -19,6 +19,8 @@ static enum vigil_event_action strongest(uint32_t bits)
 		return VIGIL_EVENT_ACTION_OVERRIDE;
 	if (bits & (1u << VG_ACT_SIGNAL))
 		return VIGIL_EVENT_ACTION_SIGNAL;
+	if (bits & (1u << VG_ACT_SET))
+		return VIGIL_EVENT_ACTION_SET;
 	if (bits & (1u << VG_ACT_POST))
 		return VIGIL_EVENT_ACTION_POST;
 	return VIGIL_EVENT_ACTION_UNKNOWN;
@@ -70,6 +72,39 @@ static int decode_return_sock(const struct vg_generic_record *r, size_t data_len
 	if (r->ret_len != sizeof(struct vg_sock) || data_len < r->ret_len)
 		return -EBADMSG;
 	decode_sock(r->data + data_len - r->ret_len, &ret->sock);
+	return 0;
+}
+
+/* imaHash: the kernel's enum hash_algo (include/uapi/linux/hash_info.h) and digest sizes. */
+static const struct {
+	const char *name;
+	unsigned int len;
+} hash_algos[] = {
+	{"md4", 16}, {"md5", 16}, {"sha1", 20}, {"rmd160", 20}, {"sha256", 32}, {"sha384", 48}, {"sha512", 64},
+	{"sha224", 28}, {"rmd128", 16}, {"rmd256", 32}, {"rmd320", 40}, {"wp256", 32}, {"wp384", 48},
+	{"wp512", 64}, {"tgr128", 16}, {"tgr160", 20}, {"tgr192", 24}, {"sm3", 32}, {"streebog256", 32},
+	{"streebog512", 64},
+};
+
+/* The struct vg_ima the kernel appended (the data's last bytes) as "algo:hex" into d's
+ * buffer; NULL when the kernel could not hash the file (a negative errno for algo). */
+static int decode_ima(struct vigil_decoder *d, const struct vg_generic_record *r, size_t data_len, const char **out)
+{
+	struct vg_ima ima;
+	size_t i, n;
+
+	*out = NULL;
+	if (!r->has_ima)
+		return 0;
+	if (data_len < sizeof(ima))
+		return -EBADMSG;
+	memcpy(&ima, r->data + data_len - sizeof(ima), sizeof(ima));
+	if (ima.algo < 0 || (size_t)ima.algo >= VIGIL_ARRAY_SIZE(hash_algos))
+		return 0;
+	n = (size_t)snprintf(d->ima_hash, sizeof(d->ima_hash), "%s:", hash_algos[ima.algo].name);
+	for (i = 0; i < hash_algos[ima.algo].len && n + 2 < sizeof(d->ima_hash); i++, n += 2)
+		snprintf(d->ima_hash + n, sizeof(d->ima_hash) - n, "%02x", ima.digest[i]);
+	*out = d->ima_hash;
 	return 0;
 }
 
@@ -216,7 +251,7 @@ int decode_generic(struct vigil_decoder *d, const void *data, size_t size, struc
 			return decode_bad(d);
 		take_chunks(d, r, (unsigned int)i, &ev->policy.args[i]);
 	}
-	if (decode_stacks(d, r, data_len, ev))
+	if (decode_stacks(d, r, data_len, ev) || decode_ima(d, r, data_len, &ev->policy.ima_hash))
 		return decode_bad(d);
 	p = record_process(d, r);
 	ev->type = hook->type;

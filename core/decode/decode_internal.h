@@ -34,6 +34,7 @@ struct vigil_decoder {
 	struct chunk_asm chunks[CHUNK_SLOTS];
 	unsigned int next_chunk;
 	char function_name[64];		/* the event's, for hooks on every syscall (until the next record) */
+	char ima_hash[16 + 2 * 64];	/* "sha256:<hex>" (until the next record): bpf/generic.h VG_IMA_DIGEST_MAX */
 	struct build_id_cache *build_ids;	/* loader records: made at the first one */
 };
 

@@ -503,6 +503,7 @@ enum field {
 	F_USER_STACK,	/* "user_stack_trace": userStackTrace */
 	F_PROVIDER,	/* usdt: "provider" */
 	F_NAME,		/* usdt: "name" */
+	F_IMA_HASH,	/* lsm: "ima_hash" (imaHash) */
 };
 
 #define BODY_FIELDS 14
@@ -521,7 +522,8 @@ static const struct {
 	  { F_SUBSYS, F_EVENT, F_ARGS, F_POLICY, F_ACTION, F_MESSAGE, F_TAGS, F_ANCESTORS, F_KERNEL_STACK,
 	    F_USER_STACK } },
 	{ VIGIL_EVENT_LSM,
-	  { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS, F_ANCESTORS, F_KERNEL_STACK, F_USER_STACK } },
+	  { F_FUNCTION, F_POLICY, F_MESSAGE, F_ARGS, F_ACTION, F_TAGS, F_ANCESTORS, F_IMA_HASH, F_KERNEL_STACK,
+	    F_USER_STACK } },
 	/* ProcessUsdt {process, parent, path, provider, name, policy_name, message, args, tags,
 	 * ancestors, action} */
 	{ VIGIL_EVENT_USDT,
@@ -577,6 +579,10 @@ static const char *field_text(const struct vigil_event *ev, enum field f, const 
 	case F_NAME:
 		*key = "name";
 		text = h->event;
+		break;
+	case F_IMA_HASH:
+		*key = "ima_hash";
+		text = ev->policy.ima_hash;
 		break;
 	case F_POLICY:
 		*key = "policy_name";
@@ -744,8 +750,7 @@ static void put_field(struct encode_tree *t, const struct vigil_event *ev, enum 
 	}
 }
 
-/* ProcessKprobe, ProcessTracepoint, ProcessLsm, ProcessUprobe. Fields vigil does not
- * produce yet (ima_hash) never appear. */
+/* ProcessKprobe, ProcessTracepoint, ProcessLsm, ProcessUprobe. */
 static void put_policy(struct encode_tree *t, const struct vigil_event *ev)
 {
 	const enum field *fields = body_fields(ev->type);

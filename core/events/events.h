@@ -249,6 +249,7 @@ enum vigil_event_action {
 	VIGIL_EVENT_ACTION_DNSLOOKUP = 8,
 	VIGIL_EVENT_ACTION_NOPOST = 9,
 	VIGIL_EVENT_ACTION_SIGNAL = 10,
+	VIGIL_EVENT_ACTION_SET = 15,
 };
 
 /* "KPROBE_ACTION_POST" and so on. */
@@ -313,6 +314,9 @@ struct vigil_event {
 			size_t nkernel_stack;
 			const struct vigil_stack_frame *user_stack;
 			size_t nuser_stack;
+			/* imaHash: "sha256:<hex>" as Tetragon writes it; NULL when the event has
+			 * none. Borrowed until the next record */
+			const char *ima_hash;
 		} policy;	/* KPROBE, TRACEPOINT, LSM, UPROBE */
 		struct {
 			const char *path;	/* the file mapped executable (or exec'd); borrowed */

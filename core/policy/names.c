@@ -205,11 +205,11 @@ static const char *const action_names[VIGIL_ACTION_COUNT] = {
 	[VIGIL_ACTION_FOLLOWFD] = "FollowFD",
 	[VIGIL_ACTION_UNFOLLOWFD] = "UnfollowFD",
 	[VIGIL_ACTION_COPYFD] = "CopyFD",
+	[VIGIL_ACTION_SET] = "Set",
 };
 
-/* Set writes USDT arguments into user memory, which vigil does not do;
- * CleanupEnforcerNotification is Tetragon-internal. */
-static const char *const actions_unsupported[] = { "Set", "CleanupEnforcerNotification" };
+/* CleanupEnforcerNotification is Tetragon-internal. */
+static const char *const actions_unsupported[] = { "CleanupEnforcerNotification" };
 
 const char *vigil_action_name(enum vigil_action_kind k)
 {

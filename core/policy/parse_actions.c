@@ -18,18 +18,37 @@ struct action_parse {
 	yaml_node_t *arg_fqdn;
 	yaml_node_t *kernel_stack;
 	yaml_node_t *user_stack;
+	yaml_node_t *ima_hash;		/* the key, where a refusal points */
+	yaml_node_t *arg_index, *arg_index_key;		/* Set */
+	yaml_node_t *arg_value, *arg_value_key;
 };
 
-/* IMA hashes need bpf_ima_file_hash and a place in the event vigil does not have yet. */
+static int action_arg_index(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct action_parse *ap = obj;
+
+	(void)c;
+	ap->arg_index_key = key;
+	ap->arg_index = value;
+	return 0;
+}
+
+static int action_arg_value(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
+{
+	struct action_parse *ap = obj;
+
+	(void)c;
+	ap->arg_value_key = key;
+	ap->arg_value = value;
+	return 0;
+}
+
 static int action_ima(struct policy_ctx *c, yaml_node_t *key, yaml_node_t *value, void *obj)
 {
-	bool on;
-	int err;
+	struct action_parse *ap = obj;
 
-	err = policy_bool(c, value, "imaHash", &on);
-	if (!err && on)
-		err = policy_error(c, key, "not supported by vigil: imaHash (no bpf_ima_file_hash call yet)");
-	return err;
+	ap->ima_hash = key;
+	return policy_bool(c, value, "imaHash", &ap->a.ima_hash);
 }
 
 static const struct policy_field action_fields[] = {
@@ -48,11 +67,9 @@ static const struct policy_field action_fields[] = {
 	POLICY_U32("argFd", struct action_parse, a.arg_fd, 0),
 	POLICY_U32("argName", struct action_parse, a.arg_name, 0),
 	POLICY_FN("imaHash", action_ima, 0),
-	/* Set (USDT) and the uprobe-only Override variants */
-	POLICY_REFUSE("argIndex", "the Set action writes a USDT argument into the traced process's memory "
-		      "(bpf_probe_write_user): vigil does not write user memory"),
-	POLICY_REFUSE("argValue", "the Set action writes a USDT argument into the traced process's memory "
-		      "(bpf_probe_write_user): vigil does not write user memory"),
+	/* Set (USDT); the uprobe-only Override variants */
+	POLICY_FN("argIndex", action_arg_index, 0),
+	POLICY_FN("argValue", action_arg_value, 0),
 	POLICY_REFUSE("argRegs", "uprobe Override of registers is not supported yet"),
 	POLICY_REFUSE("argNewSymbol", "uprobe Override to a new target is not supported yet"),
 	POLICY_REFUSE("argNewAddr", "uprobe Override to a new target is not supported yet"),
@@ -91,6 +108,12 @@ static int post_options(struct policy_ctx *c, struct action_parse *ap)
 		err = policy_bool(c, ap->user_stack, "userStackTrace", &ap->a.user_stack);
 	if (!err && ap->a.user_stack)
 		err = post_only(c, ap, ap->user_stack, "userStackTrace");
+	if (!err && ap->a.ima_hash)
+		err = post_only(c, ap, ap->ima_hash, "imaHash");
+	/* bpf_ima_file_hash is a helper of sleepable BPF LSM programs only, as in Tetragon */
+	if (!err && ap->a.ima_hash && c->hook && c->hook->kind != VIGIL_HOOK_LSM)
+		err = policy_error(c, ap->ima_hash, "imaHash works on lsmhooks only (the kernel computes it in a "
+				   "sleepable BPF LSM program)");
 	if (!err && ap->rate_limit) {
 		err = policy_str(c, ap->rate_limit, "rateLimit", &s);
 		if (!err && policy_parse_rate_limit(s, &ap->a.rate_limit_ms))
@@ -181,6 +204,37 @@ static int text_arg(struct policy_ctx *c, const struct action_parse *ap, const y
 	return err;
 }
 
+/* Set: argIndex names the probe's argument (USDT probes have at most 12), argValue the
+ * 32-bit value Tetragon writes there. Where the argument lives is checked against the
+ * binary's note when the hook is compiled (core/sensors/mechanism.c). */
+static int set_args(struct policy_ctx *c, struct action_parse *ap)
+{
+	const char *s;
+	char *end;
+	long long v;
+	int err;
+
+	if (c->hook && c->hook->kind != VIGIL_HOOK_USDT)
+		return policy_error(c, ap->action, "Set writes a USDT probe's argument: it works on usdts hooks only");
+	err = needs(c, ap, ap->arg_index, "argIndex");
+	if (!err)
+		err = needs(c, ap, ap->arg_value, "argValue");
+	if (!err)
+		err = policy_u32(c, ap->arg_index, "argIndex", &ap->a.arg_index);
+	if (!err && ap->a.arg_index >= 12)
+		err = policy_error(c, ap->arg_index, "argIndex %u: a USDT probe has at most 12 arguments", ap->a.arg_index);
+	if (!err)
+		err = policy_str(c, ap->arg_value, "argValue", &s);
+	if (err)
+		return err;
+	errno = 0;
+	v = strtoll(s, &end, 0);
+	if (errno || end == s || *end || v < INT32_MIN || v > UINT32_MAX)
+		return policy_error(c, ap->arg_value, "argValue must be a 32-bit integer, not \"%s\"", s);
+	ap->a.arg_value = (int32_t)v;
+	return 0;
+}
+
 static int action_args(struct policy_ctx *c, struct action_parse *ap)
 {
 	int err = 0;
@@ -189,6 +243,10 @@ static int action_args(struct policy_ctx *c, struct action_parse *ap)
 		err = arg_error(c, ap);
 	if (!err && ap->arg_sig)
 		err = arg_sig(c, ap);
+	/* Set's own arguments: nothing else would use them */
+	if (!err && ap->a.kind != VIGIL_ACTION_SET && (ap->arg_index || ap->arg_value))
+		err = policy_error(c, ap->arg_index ? ap->arg_index_key : ap->arg_value_key, "%s belongs to the Set action, not %s",
+				   ap->arg_index ? "argIndex" : "argValue", vigil_action_name(ap->a.kind));
 	if (err)
 		return err;
 	switch (ap->a.kind) {
@@ -226,6 +284,8 @@ static int action_args(struct policy_ctx *c, struct action_parse *ap)
 									   strlen(ap->a.arg_fqdn)))
 			err = policy_error(c, ap->arg_fqdn, "argFqdn \"%s\" is not a DNS name", ap->a.arg_fqdn);
 		return err;
+	case VIGIL_ACTION_SET:
+		return set_args(c, ap);
 	default:
 		return 0;
 	}
@@ -246,6 +306,7 @@ static int action_honoured(struct policy_ctx *c, const struct action_parse *ap)
 	case VIGIL_ACTION_GETURL:	/* the agent, off the event path (core/canary) */
 	case VIGIL_ACTION_DNSLOOKUP:
 	case VIGIL_ACTION_NOTIFY_ENFORCER:	/* its signal form (action_args) */
+	case VIGIL_ACTION_SET:		/* usdts, an argument in memory (set_args, mechanism.c) */
 		return 0;
 	case VIGIL_ACTION_FOLLOWFD:
 	case VIGIL_ACTION_UNFOLLOWFD:
@@ -268,9 +329,6 @@ static int parse_action(struct policy_ctx *c, yaml_node_t *item, struct action_p
 	if (err)
 		return err;
 	err = policy_action_lookup(s, &ap->a.kind);
-	if (err == -ENOTSUP && !strcasecmp(s, "Set"))
-		return policy_error(c, ap->action, "action \"%s\" is not supported by vigil: it writes a USDT argument "
-				    "into the traced process's memory (bpf_probe_write_user), which vigil does not do", s);
 	if (err == -ENOTSUP)
 		return policy_error(c, ap->action, "action \"%s\" is not supported by vigil", s);
 	if (err)

@@ -232,6 +232,7 @@ enum vigil_action_kind {
 	VIGIL_ACTION_FOLLOWFD,
 	VIGIL_ACTION_UNFOLLOWFD,
 	VIGIL_ACTION_COPYFD,
+	VIGIL_ACTION_SET,	/* usdts: write argValue into the probe's argument argIndex (in memory) */
 	VIGIL_ACTION_COUNT,
 };
 
@@ -252,9 +253,12 @@ struct vigil_action {
 	int32_t arg_sig;		/* Signal / NotifyEnforcer: signal number */
 	bool kernel_stack;
 	bool user_stack;
+	bool ima_hash;			/* Post on an LSM hook: the file's IMA hash in the event */
 	char *arg_url;			/* GetUrl, owned */
 	char *arg_fqdn;			/* DnsLookup, owned */
 	uint32_t arg_fd, arg_name, arg_sock;	/* FollowFD/CopyFD/TrackSock argument indexes */
+	uint32_t arg_index;		/* Set: the USDT argument written (0-based, as in the probe) */
+	int32_t arg_value;		/* Set: the value written */
 	struct vigil_pos pos;
 };
 

@@ -617,6 +617,7 @@ static int compile_action(struct compile_ctx *ctx, const struct vigil_action *a,
 		out->rate_limit_ns = (uint64_t)a->rate_limit_ms * 1000000ULL;
 		out->rate_scope = (uint8_t)a->rate_scope;
 		out->stacks = (a->kernel_stack ? VG_STACK_KERNEL : 0) | (a->user_stack ? VG_STACK_USER : 0);
+		out->ima_hash = a->ima_hash;	/* mechanism.c set cfg.ima_from for the program */
 		return 0;
 	case VIGIL_ACTION_NOPOST:
 		out->kind = VG_ACT_NOPOST;
@@ -632,6 +633,11 @@ static int compile_action(struct compile_ctx *ctx, const struct vigil_action *a,
 	case VIGIL_ACTION_OVERRIDE:
 		out->kind = VG_ACT_OVERRIDE;
 		out->arg = a->arg_error > 0 ? -a->arg_error : a->arg_error;
+		return 0;
+	case VIGIL_ACTION_SET:	/* mechanism.c checked the argument lives in memory */
+		out->kind = VG_ACT_SET;
+		out->arg = a->arg_value;
+		out->rate_limit_ns = a->arg_index;
 		return 0;
 	default:
 		return sensor_error(ctx, a->pos, -EOPNOTSUPP, "action %s is not supported by vigil", vigil_action_name(a->kind));

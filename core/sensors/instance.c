@@ -30,6 +30,7 @@ struct sensor {
 	uint64_t offset;	/* uprobes without a symbol */
 	uint64_t ref_ctr_offset;
 	bool is_return;
+	bool second_first;	/* prog2 attached before prog: a return probe's exit, imaHash's */
 	bool keep_pins;		/* freed at shutdown under --keep-enforcing: the pins outlive us */
 	bool dispatch_ref;	/* the instance's tables are the dispatcher's (dispatch_ref) */
 	int nr;			/* the dispatcher: syscall number and slot; slot -1: not in it */
@@ -67,6 +68,8 @@ static struct bpf_program *second_program(struct generic_bpf *skel, const struct
 {
 	if (h->mech == MECH_CGROUP_CONNECT)
 		return skel->progs.generic_connect6;
+	if (h->mech == MECH_LSM && h->cfg.ima_from)
+		return skel->progs.generic_lsm_ima;	/* imaHash */
 	if (!h->cfg.is_return)
 		return NULL;
 	switch (h->mech) {
@@ -198,7 +201,10 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
 		return err;
 	case MECH_LSM:
-		return bpf_program__set_attach_target(s->prog, 0, h->target);
+		err = bpf_program__set_attach_target(s->prog, 0, h->target);
+		if (!err && s->prog2)
+			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
+		return err;
 	case MECH_TP_BTF:
 		bpf_program__set_expected_attach_type(s->prog, BPF_TRACE_RAW_TP);
 		return bpf_program__set_attach_target(s->prog, 0, h->target);
@@ -249,9 +255,12 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	s->prog = mech_program(s->skel, h->mech);
 	s->prog2 = second_program(s->skel, h);
 	s->is_return = h->cfg.is_return;
+	/* imaHash: generic_lsm_ima must run after generic_lsm, and the trampoline runs the
+	 * program attached last first: it is attached first, as a return probe's exit is */
+	s->second_first = h->cfg.is_return || (h->mech == MECH_LSM && h->cfg.ima_from);
 	bpf_object__for_each_program(p, s->skel->obj)
 		bpf_program__set_autoload(p, p == s->prog || p == s->prog2);
-	bpf_map__set_max_entries(s->skel->maps.pending, h->cfg.is_return ? VG_PENDING_MAX : 1);
+	bpf_map__set_max_entries(s->skel->maps.pending, s->second_first ? VG_PENDING_MAX : 1);
 	if (h->mech != MECH_USDT) {
 		/* usdt.bpf.h's argument specs: only a USDT hook's are filled (by libbpf) */
 		bpf_map__set_max_entries(s->skel->maps.__bpf_usdt_specs, 1);
@@ -308,6 +317,31 @@ err_out:
 	return err;
 }
 
+/* 1 when tracefs lists fn in available_filter_functions (ftrace, and with it kprobes and
+ * trampolines, can patch its entry), 0 when it does not, -1 when the list cannot be read.
+ * Read only to explain a failed attach. */
+static int ftrace_traceable(const char *fn)
+{
+	static const char *const files[] = {
+		"/sys/kernel/tracing/available_filter_functions",
+		"/sys/kernel/debug/tracing/available_filter_functions",
+	};
+	size_t i, n = strlen(fn);
+	char line[256];
+	FILE *f = NULL;
+	int found = 0;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(files) && !f; i++)
+		f = fopen(files[i], "re");
+	if (!f)
+		return -1;
+	/* "name" or "name [module]" */
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, fn, n) && (line[n] == '\n' || line[n] == ' ' || line[n] == '\0');
+	fclose(f);
+	return found;
+}
+
 /* connect4 and connect6 on the cgroup v2 root: every connect on the machine passes them. */
 static int attach_cgroup(struct sensor *s, char *why, size_t why_size)
 {
@@ -361,7 +395,7 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		return err;
 	}
 	/* a return probe's exit goes first, so no call's record waits for an exit not yet there */
-	if (s->is_return && !s->link2) {
+	if (s->second_first && !s->link2) {
 		char exit_event[128];
 
 		if (s->mech == MECH_KPROBE) {
@@ -412,6 +446,20 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		err = -errno;
 		if (s->mech == MECH_USDT)
 			snprintf(why, why_size, "attach usdt %s:%s in %s: %s", s->subsys, s->target, s->path, strerror(-err));
+		else if (((err == -EBUSY && s->mech != MECH_KPROBE) || (err == -EINVAL && s->mech == MECH_KPROBE)) &&
+			 ftrace_traceable(s->target) == 0)
+			/* a function without an ftrace call site at its entry (notrace; every inline
+			 * function is, so their out-of-line copies that BTF lists are too): the
+			 * trampoline finds no nop to patch (bpf_arch_text_poke: EBUSY), and trace_kprobe
+			 * refuses it ("Could not probe notrace function": EINVAL) */
+			snprintf(why, why_size, "attach %s %s: %s (not in available_filter_functions: the kernel lets "
+				 "neither kprobes nor trampolines patch a notrace function)", sensor_mech_name(s->mech),
+				 s->target, strerror(-err));
+		else if (err == -524)
+			/* the kernel's internal ENOTSUPP, from arch_prepare_bpf_trampoline: x86-64's
+			 * trampoline passes at most 6 arguments (Linux 6.1) */
+			snprintf(why, why_size, "attach %s %s: ENOTSUPP (524: the kernel's trampoline cannot take this "
+				 "function, e.g. one of more than 6 arguments)", sensor_mech_name(s->mech), s->target);
 		else
 			snprintf(why, why_size, "attach %s %s: %s", sensor_mech_name(s->mech), s->target, strerror(-err));
 		return err;

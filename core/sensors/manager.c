@@ -359,10 +359,81 @@ static int attach_hook(struct vigil_sensors *s, struct loaded_policy *lp, struct
 	return rc;
 }
 
+/* Load and attach one compiled hook (a disabled policy's stays detached). */
+static int load_hook(struct vigil_sensors *s, struct loaded_policy *lp, struct loaded_hook *h, char *why,
+		     size_t why_size)
+{
+	int rc;
+
+	h->compiled->attach_alone = s->pin_dir[0] && hook_enforces(h->compiled);
+	rc = sensor_load(h->compiled, s->loader, s->wakeup_batch, &h->sensor, why, why_size);
+	if (!rc)
+		h->status.mechanism = sensor_mech_name(sensor_mech_used(h->sensor));
+	if (!rc && lp->enabled) {
+		rc = attach_hook(s, lp, h, why, why_size);
+		if (rc) {
+			sensor_free(h->sensor);
+			h->sensor = NULL;
+		}
+	}
+	return rc;
+}
+
+/* The kernel refused a mechanism the probe found usable, for this one function: an fentry
+ * attach fails with EBUSY where the function has no ftrace call site to patch (a notrace
+ * function, e.g. the out-of-line copy of an inline one that BTF still lists). Compile the
+ * hook again without the mechanisms that failed and load what it chooses next, as Tetragon
+ * would have used kprobes all along; status and the log say so. 0, or the last failure with
+ * why saying every step. Hook i keeps its id. */
+static int load_hook_fallback(struct vigil_sensors *s, struct loaded_policy *lp, size_t i, char *why,
+			      size_t why_size)
+{
+	struct loaded_hook *h = &lp->hooks[i];
+	struct vigil_policy_error perr = {0};
+	struct compile_ctx ctx = {
+		.policy = lp->policy, .probe = s->probe, .host_ns = s->host_ns, .vmlinux = vmlinux_get(s),
+		.mode = lp->mode, .err = &perr,
+	};
+	char failed[VIGIL_MECH_COUNT][300], trail[sizeof(h->why)] = "";
+	int rc = load_hook(s, lp, h, why, why_size);
+
+	while (rc) {
+		enum vigil_mech m = sensor_mech_probed(h->compiled->mech);
+		uint32_t id = h->compiled->cfg.hook_id;
+		const char *from = sensor_mech_name(h->compiled->mech);
+		int crc;
+
+		if (m == VIGIL_MECH_COUNT || (ctx.failed & (1u << m)))
+			break;
+		snprintf(failed[m], sizeof(failed[m]), "%.*s", (int)sizeof(failed[m]) - 1, why);
+		ctx.failed |= 1u << m;
+		ctx.failed_why[m] = failed[m];
+		compiled_hook_free(h->compiled);
+		crc = compile_hook(&ctx, i, h->compiled);
+		h->compiled->cfg.hook_id = id;
+		h->compiled->info.id = id;
+		if (crc) {
+			/* the compiler's refusal names each mechanism with why it failed */
+			snprintf(why, why_size, "%.*s", (int)why_size - 1, perr.reason);
+			return crc;
+		}
+		snprintf(trail + strlen(trail), sizeof(trail) - strlen(trail), "%s%s failed (%.250s), fell back to %s",
+			 trail[0] ? "; " : "", from, failed[m], sensor_mech_name(h->compiled->mech));
+		pr_warn("sensors: policy %s, %s: %s failed (%s); falling back to %s", lp->policy->name, h->desc, from,
+			failed[m], sensor_mech_name(h->compiled->mech));
+		rc = load_hook(s, lp, h, why, why_size);
+	}
+	if (!rc && trail[0]) {
+		snprintf(h->why, sizeof(h->why), "%s", trail);
+		h->status.note = h->why;
+	}
+	return rc;
+}
+
 /* Load and attach every compiled hook; on failure unload what was loaded. */
 static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct vigil_policy_error *err)
 {
-	char why[256];
+	char why[512];
 	size_t i;
 	int rc = 0;
 
@@ -371,12 +442,7 @@ static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct
 
 		if (h->skipped)
 			continue;
-		h->compiled->attach_alone = s->pin_dir[0] && hook_enforces(h->compiled);
-		rc = sensor_load(h->compiled, s->loader, s->wakeup_batch, &h->sensor, why, sizeof(why));
-		if (!rc)
-			h->status.mechanism = sensor_mech_name(sensor_mech_used(h->sensor));
-		if (!rc && lp->enabled)
-			rc = attach_hook(s, lp, h, why, sizeof(why));
+		rc = load_hook_fallback(s, lp, i, why, sizeof(why));
 		h->status.attached = !rc && lp->enabled;
 		if (rc && err) {
 			const struct vigil_hook *hook = &lp->policy->hooks[i];
@@ -384,7 +450,7 @@ static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct
 			snprintf(err->file, sizeof(err->file), "%s", lp->policy->file ? lp->policy->file : "<policy>");
 			err->line = hook->call_pos.line;
 			err->col = hook->call_pos.col;
-			snprintf(err->reason, sizeof(err->reason), "%s: %s", h->desc, why);
+			snprintf(err->reason, sizeof(err->reason), "%.100s: %.400s", h->desc, why);
 		}
 	}
 	if (!rc && lp->policy->loader) {
@@ -393,7 +459,7 @@ static int load_policy(struct vigil_sensors *s, struct loaded_policy *lp, struct
 		if (rc && err) {
 			snprintf(err->file, sizeof(err->file), "%s", lp->policy->file ? lp->policy->file : "<policy>");
 			err->line = err->col = 1;
-			snprintf(err->reason, sizeof(err->reason), "loader: %s", why);
+			snprintf(err->reason, sizeof(err->reason), "loader: %.400s", why);
 		}
 	}
 	if (rc)

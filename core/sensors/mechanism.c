@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 
 #include "sensors_internal.h"
 
@@ -78,13 +79,29 @@ const char *sensor_mech_name(enum sensor_mech m)
 	return m < VIGIL_ARRAY_SIZE(mech_names) ? mech_names[m] : "unknown";
 }
 
+enum vigil_mech sensor_mech_probed(enum sensor_mech m)
+{
+	switch (m) {
+	case MECH_FENTRY: return VIGIL_MECH_FENTRY;
+	case MECH_KPROBE: return VIGIL_MECH_KPROBE;
+	case MECH_FMOD_RET: return VIGIL_MECH_FMOD_RET;
+	case MECH_LSM: return VIGIL_MECH_LSM;
+	case MECH_TRACEPOINT:
+	case MECH_SYSCALL_TRACEPOINT: return VIGIL_MECH_TRACEPOINT;
+	case MECH_CGROUP_CONNECT: return VIGIL_MECH_CGROUP_SOCK_ADDR;
+	default: return VIGIL_MECH_COUNT;
+	}
+}
+
 static bool permits(struct compile_ctx *ctx, enum vigil_mech m)
 {
-	return ctx->probe->mech[m].ok;
+	return ctx->probe->mech[m].ok && !(ctx->failed & (1u << m));
 }
 
 static const char *why_not(struct compile_ctx *ctx, enum vigil_mech m)
 {
+	if ((ctx->failed & (1u << m)) && ctx->failed_why[m])
+		return ctx->failed_why[m];
 	return ctx->probe->mech[m].reason;
 }
 
@@ -290,9 +307,12 @@ static int check_cgroup_connect(struct compile_ctx *ctx, const struct vigil_hook
 	for (i = 0; i < hook->nargs; i++)
 		if (hook->args[i].type == VIGIL_ARG_SOCK || hook->args[i].type == VIGIL_ARG_SOCKET)
 			return sensor_error(ctx, hook->args[i].pos, -EOPNOTSUPP,
-					    "Override of %s here uses cgroup connect programs, which see the "
-					    "destination as a sockaddr, not a sock: declare the argument as sockaddr",
-					    hook->call);
+					    "Override of %s: no fmod_ret for it (%s), and the cgroup connect programs "
+					    "vigil uses instead see the destination as a sockaddr, not a sock: declare "
+					    "the argument as sockaddr", hook->call,
+					    !permits(ctx, VIGIL_MECH_FMOD_RET) ? why_not(ctx, VIGIL_MECH_FMOD_RET) :
+					    hook->syscall ? "on a syscall it needs the kernel's error-injection list" :
+					    "it changes security_* functions only");
 	for (i = 0; i < hook->nselectors; i++) {
 		const struct vigil_selector *sel = &hook->selectors[i];
 
@@ -577,6 +597,47 @@ static int kprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, s
 			    hook->call, why_not(ctx, VIGIL_MECH_KPROBE), why_not(ctx, VIGIL_MECH_FENTRY));
 }
 
+static bool wants_ima(const struct vigil_hook *hook)
+{
+	size_t i, j;
+
+	for (i = 0; i < hook->nselectors; i++)
+		for (j = 0; j < hook->selectors[i].nactions; j++)
+			if (hook->selectors[i].actions[j].ima_hash)
+				return true;
+	return false;
+}
+
+/* imaHash: the file the hook's first argument gives (a linux_binprm's or a file), per BTF. */
+static int ima_source(struct compile_ctx *ctx, const struct vigil_hook *hook, const char *fn, struct compiled_hook *out)
+{
+	const struct btf_type *t = NULL;
+	const char *name = NULL;
+	int id = ctx->vmlinux ? btf__find_by_name_kind(ctx->vmlinux, fn, BTF_KIND_FUNC) : -ENOENT;
+
+	if (id >= 0)
+		t = btf__type_by_id(ctx->vmlinux, btf__type_by_id(ctx->vmlinux, id)->type);
+	if (t && btf_vlen(t)) {
+		t = btf__type_by_id(ctx->vmlinux, btf_params(t)[0].type);
+		if (t && btf_is_ptr(t)) {
+			t = btf__type_by_id(ctx->vmlinux, t->type);
+			name = t && btf_is_struct(t) ? btf__name_by_offset(ctx->vmlinux, t->name_off) : NULL;
+		}
+	}
+	if (name && !strcmp(name, "linux_binprm"))
+		out->cfg.ima_from = VG_IMA_BPRM;
+	else if (name && !strcmp(name, "file"))
+		out->cfg.ima_from = VG_IMA_FILE;
+	else
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "imaHash needs an LSM hook whose first argument is "
+				    "a linux_binprm or a file; %s's is not", out->function_name);
+	if (out->mech != MECH_LSM)
+		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "imaHash needs BPF LSM (bpf_ima_file_hash is "
+				    "offered to sleepable LSM programs only; \"bpf\" in the kernel's lsm= list): lsm %s",
+				    why_not(ctx, VIGIL_MECH_LSM));
+	return 0;
+}
+
 static int lsm_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	const char *name = !strncmp(hook->call, "security_", 9) ? hook->call + 9 : hook->call;
@@ -600,6 +661,12 @@ static int lsm_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, stru
 	} else {
 		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "no mechanism for LSM hook %s: lsm %s; fmod_ret %s", name,
 				    why_not(ctx, VIGIL_MECH_LSM), why_not(ctx, VIGIL_MECH_FMOD_RET));
+	}
+	if (wants_ima(hook)) {
+		int err = ima_source(ctx, hook, fn, out);
+
+		if (err)
+			return err;
 	}
 	return fill_args(ctx, hook, out, false, params, 11);
 }
@@ -733,14 +800,81 @@ static int uprobe_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, s
 
 /* A USDT probe: libbpf finds it in the binary's .note.stapsdt and attaches a uprobe there
  * (counting up its semaphore, if it has one); arguments are read where the note says. */
+/* The kernel's lockdown mode ("none", "integrity", "confidentiality") into out, mounting
+ * securityfs first where it is not (as the agent mounts bpffs and tracefs); 0 or -errno. */
+static int lockdown_mode(char *out, size_t size)
+{
+	static const char file[] = "/sys/kernel/security/lockdown";
+	char line[96], *open_b, *close_b;
+	FILE *f = fopen(file, "re");
+
+	if (!f && errno == ENOENT && !mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL))
+		f = fopen(file, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	/* "none [integrity] confidentiality": the mode in force is bracketed */
+	open_b = strchr(line, '[');
+	close_b = open_b ? strchr(open_b, ']') : NULL;
+	if (!close_b)
+		return -EINVAL;
+	snprintf(out, size, "%.*s", (int)(close_b - open_b - 1), open_b + 1);
+	return 0;
+}
+
+/* Set writes the argument where the probe's note places it: only memory can be written (a
+ * register's value is gone once the probe returns; a constant is in the code). Said here,
+ * from the binary, before anything loads. */
+static int check_set(struct compile_ctx *ctx, const struct vigil_hook *hook)
+{
+	char operand[64], mode[32];
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < hook->nselectors; i++) {
+		for (j = 0; j < hook->selectors[i].nactions; j++) {
+			const struct vigil_action *a = &hook->selectors[i].actions[j];
+
+			if (a->kind != VIGIL_ACTION_SET)
+				continue;
+			err = usdt_arg_operand(hook->path, hook->subsystem, hook->event, a->arg_index, operand,
+					       sizeof(operand));
+			if (err == -ERANGE)
+				return sensor_error(ctx, a->pos, -EINVAL, "Set argIndex %u: probe %s:%s in %s has fewer "
+						    "arguments", a->arg_index, hook->subsystem, hook->event, hook->path);
+			if (err)
+				return sensor_error(ctx, a->pos, err, "Set: cannot read probe %s:%s's arguments from %s: %s",
+						    hook->subsystem, hook->event, hook->path, strerror(-err));
+			if (!strchr(operand, '('))
+				return sensor_error(ctx, a->pos, -EOPNOTSUPP, "Set argIndex %u: probe %s:%s keeps that "
+						    "argument in %s (\"%s\"), not in memory: only an argument in memory "
+						    "can be written", a->arg_index, hook->subsystem, hook->event,
+						    strchr(operand, '$') ? "a constant" : "a register", operand);
+			/* kernel lockdown takes bpf_probe_write_user away (LOCKDOWN_BPF_WRITE_USER, in
+			 * integrity mode and above); in monitor mode nothing is written, so it loads */
+			if (ctx->mode != VIGIL_MODE_MONITOR && !lockdown_mode(mode, sizeof(mode)) && strcmp(mode, "none"))
+				return sensor_error(ctx, a->pos, -EPERM, "Set writes the process's memory with "
+						    "bpf_probe_write_user, which this kernel's lockdown (%s) forbids", mode);
+		}
+	}
+	return 0;
+}
+
 static int usdt_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
+	int err;
+
 	if (wants_override(hook))
 		return sensor_error(ctx, hook->call_pos, -EOPNOTSUPP, "Override is not possible at a USDT probe");
 	snprintf(out->path, sizeof(out->path), "%s", hook->path);
 	snprintf(out->subsys, sizeof(out->subsys), "%s", hook->subsystem);
 	snprintf(out->target, sizeof(out->target), "%s", hook->event);
 	snprintf(out->function_name, sizeof(out->function_name), "%s:%s", hook->subsystem, hook->event);
+	err = check_set(ctx, hook);
+	if (err)
+		return err;
 	out->mech = MECH_USDT;
 	out->cfg.fetch = VG_FETCH_USDT;
 	out->cfg.syscall_nr = -1;

@@ -27,6 +27,9 @@ enum sensor_mech {
 };
 
 const char *sensor_mech_name(enum sensor_mech m);
+/* The probed mechanism a sensor mechanism stands on (VIGIL_MECH_COUNT: none a fallback could
+ * rule out), so a hook whose load or attach failed is compiled again without it. */
+enum vigil_mech sensor_mech_probed(enum sensor_mech m);
 
 /* A growable array of map entries of one key type. */
 struct key_list {
@@ -102,6 +105,10 @@ struct compile_ctx {
 	struct btf *vmlinux;		/* NULL when the kernel has no BTF */
 	int mode;			/* enum vigil_policy_mode in force */
 	struct vigil_policy_error *err;
+	/* mechanisms that failed this hook at load or attach although the probe found them
+	 * usable (bit per enum vigil_mech), and why: the fallback's compile passes them over */
+	uint32_t failed;
+	const char *failed_why[VIGIL_MECH_COUNT];
 };
 
 /* Compile hook i of the policy. 0 or -errno with ctx->err filled. */
@@ -139,6 +146,12 @@ int resolve_uprobe_arg(struct compile_ctx *ctx, const char *btf_path, const char
  * 0, -ERANGE when no executable segment holds it, -ENOEXEC for a file that is no ELF, or
  * open's -errno. */
 int uprobe_addr_offset(const char *path, uint64_t addr, uint64_t *off);
+
+/* usdt_note.c: the operand of argument index (0-based) of USDT probe provider:name in the
+ * binary at path, as its .note.stapsdt writes it ("-4@-20(%rbp)", "-4@%eax", "4@$3"), into
+ * out. 0, -ENOENT (no such probe), -ERANGE (the probe has fewer arguments) or -errno. */
+int usdt_arg_operand(const char *path, const char *provider, const char *name, unsigned int index, char *out,
+		     size_t size);
 
 /* Fill err at pos with a formatted reason; returns -EINVAL. */
 int sensor_error(struct compile_ctx *ctx, struct vigil_pos pos, int errcode, const char *fmt, ...)

@@ -409,7 +409,7 @@ class PolicyFields(unittest.TestCase):
         r = self.added["stack.yaml"]
         self.assertNotEqual(r.returncode, 0)
         self.assertIn(self.files["stack.yaml"] + ":12:9:", r.stderr)
-        self.assertIn("not supported by vigil: imaHash", r.stderr)
+        self.assertIn("imaHash works on lsmhooks only", r.stderr)
         self.assertNotIn("ima-hash", {p["name"] for p in self.status["policies"]})
 
     # ---- process filters ----

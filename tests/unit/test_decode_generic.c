@@ -281,6 +281,35 @@ static void test_returned_sock_is_read_from_the_end_of_the_data(void **state)
 	assert_int_equal(bad_records(f), 1);
 }
 
+/* imaHash: the kernel's struct vg_ima ends the data; the event says "algo:hex" */
+static void test_ima_hash_is_read_from_the_end_of_the_data(void **state)
+{
+	struct fixture *f = *state;
+	struct vg_ima ima = { .algo = 4 };	/* HASH_ALGO_SHA256 */
+	struct vigil_event ev;
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		ima.digest[i] = (uint8_t)i;
+	add_arg(f, VIGIL_ARG_INT, NULL, 0, 5);
+	memcpy(f->rec.data + f->used, &ima, sizeof(ima));
+	f->used += sizeof(ima);
+	f->rec.has_ima = 1;
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_string_equal(ev.policy.ima_hash,
+			    "sha256:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	/* the kernel could not hash the file (a negative errno): no ima_hash, not a bad record */
+	ima.algo = -95;
+	memcpy(f->rec.data + f->used - sizeof(ima), &ima, sizeof(ima));
+	assert_int_equal(decode(f, rec_size(f), &ev), 1);
+	assert_null(ev.policy.ima_hash);
+	/* a record too short to hold one is malformed */
+	f->used = 0;
+	f->rec.arg_off[0] = 0;
+	assert_true(decode(f, rec_size(f) + 8, &ev) <= 0);
+	assert_int_equal(bad_records(f), 1);
+}
+
 static void test_path_shorter_than_its_header_is_an_unreadable_argument(void **state)
 {
 	struct fixture *f = *state;
@@ -450,6 +479,7 @@ int main(void)
 		T(test_path_shorter_than_its_header_is_an_unreadable_argument),
 		T(test_skb_decodes_its_tuple_and_packet_fields),
 		T(test_returned_sock_is_read_from_the_end_of_the_data),
+		T(test_ima_hash_is_read_from_the_end_of_the_data),
 		T(test_kernel_stack_is_named_from_kallsyms),
 		T(test_stacks_past_the_record_or_not_whole_frames_are_bad),
 	};

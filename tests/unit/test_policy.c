@@ -1651,13 +1651,14 @@ static void test_refuses_notify_enforcer_without_enforcers(void **state)
 
 static void test_refuses_ima_hash(void **state)
 {
-	check_error(KPROBE("[]", "matchActions: [{action: Post, imaHash: true}]\n"), "not supported by vigil: imaHash", 10,
+	check_error(KPROBE("[]", "matchActions: [{action: Post, imaHash: true}]\n"), "imaHash works on lsmhooks only", 10,
 		    37);
 }
 
-static void test_refuses_set_action(void **state)
+static void test_refuses_set_outside_usdts(void **state)
 {
-	check_error(KPROBE("[]", "matchActions: [{action: Set}]\n"), "action \"Set\" is not supported by vigil", 10, 31);
+	check_error(KPROBE("[]", "matchActions: [{action: Set}]\n"), "Set writes a USDT probe's argument: it works on usdts "
+		    "hooks only", 10, 31);
 }
 
 /* ================================================================ refusals: size */
@@ -1849,7 +1850,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_override_on_tracepoint),
 		cmocka_unit_test(test_refuses_notify_enforcer_without_enforcers),
 		cmocka_unit_test(test_refuses_ima_hash),
-		cmocka_unit_test(test_refuses_set_action),
+		cmocka_unit_test(test_refuses_set_outside_usdts),
 		cmocka_unit_test(test_refuses_alias_expansion_bomb),
 	};
 	int failed = 0;

@@ -463,7 +463,8 @@ static const struct row rows[] = {
 		"NotifyEnforcer with argError needs the enforcer to override the listed syscalls' return"),
 	REFUSED("action: CleanupEnforcerNotification", ACT("action: CleanupEnforcerNotification"),
 		"CleanupEnforcerNotification", "action \"CleanupEnforcerNotification\" is not supported by vigil"),
-	REFUSED("action: Set", ACT("action: Set"), "Set", "action \"Set\" is not supported by vigil: it writes a USDT"),
+	/* honoured on usdts (host.usdt, vm case 11); on the kprobe hook this table uses, refused */
+	REFUSED("action: Set", ACT("action: Set"), "Set", "Set writes a USDT probe's argument: it works on usdts"),
 	REFUSED("action: FollowFD", ACT("action: FollowFD, argFd: 0, argName: 1"), "FollowFD",
 		"action FollowFD is not supported (Tetragon deprecated it"),
 	REFUSED("action: UnfollowFD", ACT("action: UnfollowFD, argFd: 0"), "UnfollowFD",
@@ -480,9 +481,9 @@ static const struct row rows[] = {
 	HONOURED("matchActions[].argFd", ACT("action: Post, argFd: 1"), T_POLICY "test_full_policy_actions"),
 	HONOURED("matchActions[].argName", ACT("action: Post, argName: 1"), T_POLICY "test_full_policy_actions"),
 	REFUSED("matchActions[].argIndex", ACT("action: Post, argIndex: 1"), "argIndex",
-		"not supported by vigil: argIndex (the Set action"),
+		"argIndex belongs to the Set action, not Post"),
 	REFUSED("matchActions[].argValue", ACT("action: Post, argValue: 1"), "argValue",
-		"not supported by vigil: argValue (the Set action"),
+		"argValue belongs to the Set action, not Post"),
 	REFUSED("matchActions[].argRegs", ACT("action: Override, argRegs: [\"rax=1\"]"), "argRegs",
 		"not supported by vigil: argRegs (uprobe Override"),
 	REFUSED("matchActions[].argNewSymbol", ACT("action: Override, argNewSymbol: f"), "argNewSymbol",
@@ -500,8 +501,9 @@ static const struct row rows[] = {
 		 T_STACKS "test_user_stack_is_named_from_the_binary"),
 	HONOURED("matchActions[].kernelStackTrace: false", ACT("action: Post, kernelStackTrace: false"),
 		 T_POLICY "test_full_policy_actions"),
+	/* honoured on lsmhooks (vm case 11); on the kprobe hook this table uses, refused */
 	REFUSED("matchActions[].imaHash", ACT("action: Post, imaHash: true"), "imaHash",
-		"not supported by vigil: imaHash (no bpf_ima_file_hash"),
+		"imaHash works on lsmhooks only"),
 };
 
 /* ---- checks ---- */

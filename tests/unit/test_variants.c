@@ -116,7 +116,7 @@ static void test_each_mechanism_opens_its_own_programs_whole_and_the_rest_as_stu
 	CHECK(MECH_TP_BTF, "generic_fentry", "generic_fexit");
 	CHECK(MECH_FENTRY, "generic_fentry", "generic_fexit");
 	CHECK(MECH_FMOD_RET, "generic_fmod_ret", "generic_fexit");
-	CHECK(MECH_LSM, "generic_lsm");
+	CHECK(MECH_LSM, "generic_lsm", "generic_lsm_ima");
 	CHECK(MECH_UPROBE, "generic_uprobe", "generic_uretprobe");
 	CHECK(MECH_USDT, "generic_usdt");
 	CHECK(MECH_CGROUP_CONNECT, "generic_connect4", "generic_connect6");
