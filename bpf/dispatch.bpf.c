@@ -21,7 +21,7 @@ int raw_tp_dispatch_enter(__u64 *ctx)
 {
 	__u64 nr = ctx[1];
 
-	if (hooked(0, nr))
+	if (hooked(0, nr) && !vg_compat_syscall())
 		dispatch_from(ctx, &vg_sys_enter, nr, 0);
 	return 0;
 }
@@ -33,7 +33,7 @@ int raw_tp_dispatch_exit(__u64 *ctx)
 	struct pt_regs *regs = (struct pt_regs *)ctx[0];
 	__u64 nr = VG_SYSCALL_NR_CORE(regs);
 
-	if (hooked(1, nr))
+	if (hooked(1, nr) && !vg_compat_syscall())
 		dispatch_from(ctx, &vg_sys_exit, nr, 0);
 	return 0;
 }

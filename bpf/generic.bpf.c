@@ -122,16 +122,22 @@ static __always_inline int select_act_post(struct generic_scratch *s, void *ctx,
 /* Returns the error the hooked operation must fail with, 0 to let it proceed. */
 static __always_inline int generic_run(void *ctx)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32, zero = 0;
 	struct vigil_exec_entry *e;
 	struct generic_scratch *s;
+	struct task_struct *task;
+	__u64 pid_tgid;
+	__u32 tgid, zero = 0;
 
-	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && ctx_arg(ctx, 1) != (__u64)cfg.syscall_nr)
+	/* alone on raw_syscalls: only the hook's own syscall (the dispatcher checked it else) */
+	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 &&
+	    (ctx_arg(ctx, 1) != (__u64)cfg.syscall_nr || (!cfg.dispatch_slot && vg_compat_syscall())))
 		return 0;
+	/* most calls end here: no helper call before it */
 	if (!prefilter_pass(ctx))
 		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+	pid_tgid = bpf_get_current_pid_tgid();
+	tgid = pid_tgid >> 32;
 	if (cfg.scope) {
 		/* a scoped policy: only the cgroups of the workloads it selects */
 		struct vigil_scope_key key = { .cgroup_id = bpf_get_current_cgroup_id(), .scope = cfg.scope };
@@ -253,7 +259,8 @@ static __always_inline int syscall_exit(__u64 *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx_arg(ctx, 0);
 
-	if (cfg.syscall_nr >= 0 && VG_SYSCALL_NR_CORE(regs) != (__u64)cfg.syscall_nr)
+	if (cfg.syscall_nr >= 0 &&
+	    (VG_SYSCALL_NR_CORE(regs) != (__u64)cfg.syscall_nr || (!cfg.dispatch_slot && vg_compat_syscall())))
 		return 0;
 	return generic_exit(ctx_arg(ctx, 1));
 }

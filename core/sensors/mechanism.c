@@ -455,6 +455,22 @@ static int fanotify_hook(struct compile_ctx *ctx, const struct vigil_hook *hook,
 	return 1;
 }
 
+/* Without kprobes or fentry, a syscall's entry hooks go in the raw_syscalls dispatcher's
+ * table (bpf/dispatch.h) rather than on syscalls:sys_enter_X: that tracepoint runs, for every
+ * syscall of the machine, a perf probe beside the dispatcher the shipped policies keep
+ * anyway (a module-load hook: no tracepoint of its own), and on X a perf buffer, a copy of
+ * the arguments and a run of its program array (measured on the open storm: tests/bench/
+ * README.md); in the table, X's hooks are tail calls. The dispatcher tail-calls raw_tp
+ * programs: a tp_btf one may not share its table. */
+static void dispatch_hook(struct compiled_hook *out, const char *name)
+{
+	out->mech = MECH_RAW_SYSCALL_DISPATCH;
+	out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
+	snprintf(out->note, sizeof(out->note),
+		 "no kprobe or fentry here: runs on %s only (tail call by number), Sigkill/Signal only, no Override",
+		 name);
+}
+
 static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	const char *name = syscall_base_name(hook->call);
@@ -491,15 +507,15 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	} else if (permits(ctx, VIGIL_MECH_KPROBE)) {
 		out->mech = MECH_KPROBE;
 		out->cfg.fetch = VG_FETCH_SYSCALL_PTREGS;
+	} else if (permits(ctx, VIGIL_MECH_RAW_TP) && !hook->is_return) {
+		dispatch_hook(out, name);
 	} else if (permits(ctx, VIGIL_MECH_TRACEPOINT) &&
 		   syscall_tracepoint_exists(syscall_event_name(name), hook->is_return)) {
+		/* a return probe: sys_exit_X costs other syscalls' exits a bitmap test, the
+		 * dispatcher's exit program a BPF run each */
 		return syscall_tracepoint_hook(ctx, hook, out, syscall_event_name(name));
 	} else if (permits(ctx, VIGIL_MECH_RAW_TP)) {
-		/* the dispatcher tail-calls raw_tp programs: a tp_btf one may not share its table */
-		out->mech = MECH_RAW_SYSCALL_DISPATCH;
-		out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
-		snprintf(out->note, sizeof(out->note),
-			 "no kprobe, fentry or syscalls:sys_enter_%s here: Sigkill/Signal only, no Override", name);
+		dispatch_hook(out, name);
 	} else if (permits(ctx, VIGIL_MECH_TP_BTF)) {
 		out->mech = MECH_RAW_SYSCALL_TP_BTF;
 		out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
@@ -619,6 +635,29 @@ static enum vigil_arg_type auto_type(const struct tp_field *f)
 	}
 }
 
+/* syscalls:sys_enter_X whose arguments are all the syscall's own (fields 5 to 10, after the
+ * common ones and __syscall_nr): the same hook in the dispatcher's table, each field read
+ * from the register it was copied from (args renumbered in place). false: keep the
+ * tracepoint. */
+static bool dispatch_tracepoint(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out,
+				struct vigil_policy_arg *args)
+{
+	int nr = strncmp(hook->event, "sys_enter_", 10) ? -1 : syscall_nr(hook->event + 10);
+	size_t i;
+
+	if (nr < 0 || !permits(ctx, VIGIL_MECH_RAW_TP) || permits(ctx, VIGIL_MECH_KPROBE) ||
+	    permits(ctx, VIGIL_MECH_FENTRY))
+		return false;
+	for (i = 0; i < hook->nargs; i++)
+		if (args[i].index < 5 || args[i].index > 10 || args[i].current_task || args[i].resolve)
+			return false;
+	for (i = 0; i < hook->nargs; i++)
+		args[i].index -= 5;
+	out->cfg.syscall_nr = nr;
+	dispatch_hook(out, hook->event + 10);
+	return true;
+}
+
 static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	struct tp_field fields[32];
@@ -662,6 +701,8 @@ static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hoo
 			args[i].type = auto_type(&fields[args[i].index]);
 	}
 	copy.args = args;
+	if (user && dispatch_tracepoint(ctx, &copy, out, args))
+		return fill_args(ctx, &copy, out, true, -1, 5);
 	err = fill_args(ctx, &copy, out, user, n, 31);
 	if (err)
 		return err;
