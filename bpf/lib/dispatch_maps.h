@@ -22,6 +22,22 @@ struct {
 	__type(value, __u32);
 } vg_sys_exit SEC(".maps");
 
+/* The running syscall's user registers, copied by the dispatcher before its tail calls, so
+ * its hooks read their arguments with loads instead of a helper call per argument each.
+ * regs names whose copy it is (ctx[0], the struct pt_regs *): a hook that finds another
+ * task's (preempted between the copy and the read) reads the registers itself. */
+struct vg_sys_regs {
+	__u64 regs;
+	struct pt_regs r;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vg_sys_regs);
+} vg_sys_regs SEC(".maps");
+
 /* Run the filled slots of syscall nr from slot `from` on: the first tail call that finds a
  * program does not return; an empty slot (a hook removed) falls through to the next. */
 static __always_inline void dispatch_from(void *ctx, void *table, __u64 nr, __u32 from)

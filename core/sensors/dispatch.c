@@ -51,11 +51,13 @@ int dispatch_ref(struct bpf_object *obj)
 			goto out;
 		}
 	}
-	for (dir = 0; dir < 2 && !err; dir++) {
-		struct bpf_map *mine = bpf_object__find_map_by_name(obj, bpf_map__name(table(dir)));
+	/* the two tables and the copy of the registers (bpf/lib/dispatch_maps.h) */
+	for (dir = 0; dir < 3 && !err; dir++) {
+		struct bpf_map *shared = dir < 2 ? table(dir) : d.skel->maps.vg_sys_regs;
+		struct bpf_map *mine = bpf_object__find_map_by_name(obj, bpf_map__name(shared));
 
 		if (mine)
-			err = bpf_map__reuse_fd(mine, bpf_map__fd(table(dir)));
+			err = bpf_map__reuse_fd(mine, bpf_map__fd(shared));
 	}
 	if (!err)
 		d.refs++;
