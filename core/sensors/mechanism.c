@@ -332,6 +332,51 @@ static int cgroup_connect_hook(struct compile_ctx *ctx, const struct vigil_hook 
 	return fill_args(ctx, hook, out, true, -1, 11);
 }
 
+/* A connect hook that only observes (Post, NoPost) the destination (sockaddr arguments,
+ * the binary, pids): the cgroup connect programs see it with no syscall hook at all, where
+ * the alternative is a raw_syscalls or syscalls tracepoint hook (no kprobes, no fentry).
+ * They see every inet connect that reaches the protocol, io_uring's and TCP Fast Open's
+ * (sendto MSG_FASTOPEN) included, which no connect() syscall hook sees; not the calls the
+ * socket layer turns away before it (a bad fd, a connected socket, a short address). */
+static bool cgroup_observable(struct compile_ctx *ctx, const struct vigil_hook *hook,
+			      const struct vigil_policy_arg *args, const char *name)
+{
+	size_t i, j;
+
+	if (strcmp(name, "connect") || hook->is_return || fmod_ret_only(ctx->policy) ||
+	    !permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR) || permits(ctx, VIGIL_MECH_KPROBE) ||
+	    permits(ctx, VIGIL_MECH_FENTRY))
+		return false;
+	for (i = 0; i < hook->nargs; i++)
+		if (args[i].type != VIGIL_ARG_SOCKADDR || args[i].resolve || args[i].current_task)
+			return false;
+	for (i = 0; i < hook->nselectors; i++) {
+		const struct vigil_selector *sel = &hook->selectors[i];
+
+		if (sel->nnamespaces || sel->nns_changes || sel->ncaps || sel->ncap_changes || sel->nparent_binaries ||
+		    sel->nreturn_args || sel->nreturn_actions)
+			return false;
+		for (j = 0; j < sel->npids; j++)
+			if (sel->pids[j].is_namespace_pid)
+				return false;
+		for (j = 0; j < sel->nactions; j++)
+			if ((sel->actions[j].kind != VIGIL_ACTION_POST && sel->actions[j].kind != VIGIL_ACTION_NOPOST) ||
+			    sel->actions[j].kernel_stack || sel->actions[j].user_stack)
+				return false;
+	}
+	return true;
+}
+
+static void cgroup_observe(struct compiled_hook *out)
+{
+	out->mech = MECH_CGROUP_CONNECT;
+	out->cfg.fetch = VG_FETCH_SOCK_ADDR;
+	out->cfg.syscall_nr = -1;
+	snprintf(out->note, sizeof(out->note),
+		 "observed from cgroup connect4/6 on the cgroup v2 root: every inet connect that reaches the protocol "
+		 "(io_uring's and TCP Fast Open's too), no syscall hook");
+}
+
 /* The kernel's own per-syscall tracepoints: one probe on raw_syscalls/sys_enter tests a bitmap
  * of enabled syscall numbers and runs only the programs attached to that syscall's event, so
  * a hook here costs nothing on other syscalls (on raw_syscalls every program runs on every
@@ -492,6 +537,8 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	 * which stock kernels often lack (Debian 12's cloud kernel among them) */
 	if (override && connect_like(ctx, hook->call) && permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR)) {
 		return cgroup_connect_hook(ctx, hook, out);
+	} else if (!override && cgroup_observable(ctx, hook, hook->args, name)) {
+		cgroup_observe(out);
 	} else if (override && permits(ctx, VIGIL_MECH_FMOD_RET) && params >= 0) {
 		out->mech = MECH_FMOD_RET;
 		out->cfg.fetch = VG_FETCH_SYSCALL_CTX;
@@ -649,10 +696,18 @@ static bool dispatch_tracepoint(struct compile_ctx *ctx, const struct vigil_hook
 	    permits(ctx, VIGIL_MECH_FENTRY))
 		return false;
 	for (i = 0; i < hook->nargs; i++)
-		if (args[i].index < 5 || args[i].index > 10 || args[i].current_task || args[i].resolve)
+		if (args[i].index < 5 || args[i].index > 10 || args[i].current_task || args[i].resolve ||
+		    (args[i].size_arg_index && args[i].size_arg_index < 6))
 			return false;
-	for (i = 0; i < hook->nargs; i++)
+	for (i = 0; i < hook->nargs; i++) {
 		args[i].index -= 5;
+		if (args[i].size_arg_index)	/* 1-based, as the policy writes it */
+			args[i].size_arg_index -= 5;
+	}
+	if (!wants_override(hook) && cgroup_observable(ctx, hook, args, hook->event + 10)) {
+		cgroup_observe(out);
+		return true;
+	}
 	out->cfg.syscall_nr = nr;
 	dispatch_hook(out, hook->event + 10);
 	return true;

@@ -203,6 +203,23 @@ static void test_syscall_tracepoint_on_its_arguments_goes_to_the_dispatcher(void
 	assert_string_equal(f->hook.info.event, "sys_enter_openat");
 }
 
+/* observing connects: the cgroup connect programs, no syscall hook, when they can read all
+ * the hook needs (the destination); an fd argument keeps the syscall hook */
+static void test_connect_observed_on_its_destination_uses_the_cgroup_programs(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, CONNECT_SPEC("    - matchArgs:\n      - index: 1\n        operator: Family\n"
+						 "        values: [AF_INET]\n"), VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_CGROUP_CONNECT);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_SOCK_ADDR);
+	assert_int_equal(f->hook.cfg.can_override, 0);
+	assert_non_null(strstr(f->hook.note, "io_uring"));
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_connect\n    syscall: true\n    args:\n    - index: 0\n"
+				    "      type: int\n    - index: 1\n      type: sockaddr\n", VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_RAW_SYSCALL_DISPATCH);
+}
+
 /* a common field or __syscall_nr has no register: the tracepoint stays */
 static void test_syscall_tracepoint_on_a_common_field_stays_a_tracepoint(void **state)
 {
@@ -819,6 +836,7 @@ int main(void)
 		T(test_syscall_return_probe_without_kprobes_lands_on_its_syscall_tracepoints),
 		T(test_syscall_tracepoint_on_its_arguments_goes_to_the_dispatcher),
 		T(test_syscall_tracepoint_on_a_common_field_stays_a_tracepoint),
+		T(test_connect_observed_on_its_destination_uses_the_cgroup_programs),
 		T(test_syscall_event_named_otherwise_is_found_under_its_kernel_name),
 		T(test_syscall_without_a_tracepoint_goes_to_the_raw_syscalls_dispatcher),
 		T(test_files_list_keys_are_the_files_device_and_inode),
