@@ -19,7 +19,7 @@ static struct {
 	unsigned int refs;			/* instances whose maps are the tables */
 	struct bpf_link *link[2];		/* enter, exit */
 	unsigned int users[2];			/* hooks registered per direction */
-	uint8_t taken[VG_SYSCALL_SLOTS];	/* bit k: slot k of syscall nr reserved */
+	uint16_t taken[VG_SYSCALL_SLOTS];	/* bit k: slot k of syscall nr reserved */
 	uint8_t filled[2][VG_SYSCALL_SLOTS];	/* hooks in the table per direction and nr */
 } d = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -95,7 +95,7 @@ int dispatch_reserve(int nr)
 	pthread_mutex_lock(&d.lock);
 	for (k = 0; k < VG_SYSCALL_CHAIN; k++)
 		if (!(d.taken[nr] & (1u << k))) {
-			d.taken[nr] |= (uint8_t)(1u << k);
+			d.taken[nr] |= (uint16_t)(1u << k);
 			slot = k;
 			break;
 		}
@@ -107,7 +107,7 @@ void dispatch_release(int nr, int slot)
 {
 	pthread_mutex_lock(&d.lock);
 	if (nr >= 0 && nr < VG_SYSCALL_SLOTS && slot >= 0 && slot < VG_SYSCALL_CHAIN)
-		d.taken[nr] &= (uint8_t)~(1u << slot);
+		d.taken[nr] &= (uint16_t)~(1u << slot);
 	pthread_mutex_unlock(&d.lock);
 }
 

@@ -509,11 +509,16 @@ static int fanotify_hook(struct compile_ctx *ctx, const struct vigil_hook *hook,
  * programs: a tp_btf one may not share its table. */
 static void dispatch_hook(struct compiled_hook *out, const char *name)
 {
+	char why_not_fanotify[sizeof(out->note)];
+
+	/* keep what fanotify_hook said of this hook after ours */
+	snprintf(why_not_fanotify, sizeof(why_not_fanotify), "%s", out->note);
 	out->mech = MECH_RAW_SYSCALL_DISPATCH;
 	out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
-	snprintf(out->note, sizeof(out->note),
-		 "no kprobe or fentry here: runs on %s only (tail call by number), Sigkill/Signal only, no Override",
-		 name);
+	if (snprintf(out->note, sizeof(out->note),
+		     "no kprobe or fentry here: runs on %s only (tail call by number), Sigkill/Signal only, no Override%s%s",
+		     name, why_not_fanotify[0] ? "; " : "", why_not_fanotify) >= (int)sizeof(out->note))
+		pr_debug("sensors: the note on %s's hook is cut", name);
 }
 
 static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)

@@ -22,6 +22,7 @@ import vigilhost as vh  # noqa: E402
 
 NR_FINIT_MODULE = 313
 NR_SETNS = 308
+CHAIN = 16  # bpf/dispatch.h VG_SYSCALL_CHAIN: slots per syscall number
 MARK_FD = 4242  # the fd our finit_module calls pass: nobody else's
 
 FINIT = """\
@@ -157,7 +158,7 @@ class SyscallDispatch(unittest.TestCase):
                 pass
         tables = [m["id"] for m in bpftool_json("map", "show") if m["id"] in held and m.get("name") == "vg_sys_enter"]
         prog = [e["formatted"]["value"] for t in tables[:1] for e in bpftool_json("map", "dump", "id", str(t))
-                if NR_SETNS * 4 <= e["formatted"]["key"] < NR_SETNS * 4 + 4]
+                if NR_SETNS * CHAIN <= e["formatted"]["key"] < NR_SETNS * CHAIN + CHAIN]
         if len(prog) != 1:
             return None, prog
         with open("/proc/sys/kernel/bpf_stats_enabled") as f:
