@@ -21,6 +21,7 @@ static struct {
 	unsigned int users[2];			/* hooks registered per direction */
 	uint16_t taken[VG_SYSCALL_SLOTS];	/* bit k: slot k of syscall nr reserved */
 	uint8_t filled[2][VG_SYSCALL_SLOTS];	/* hooks in the table per direction and nr */
+	uint16_t in[2][VG_SYSCALL_SLOTS];	/* bit k: slot k of nr is in that table */
 } d = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct bpf_map *table(int dir)
@@ -38,6 +39,19 @@ static void mark(int dir, int nr, bool on)
 	*w = on ? *w | bit : *w & ~bit;
 }
 
+/* The chain of nr ends after its last filled slot (vg_sys_ends); called with the lock. */
+static void set_end(int dir, int nr)
+{
+	uint32_t key = (uint32_t)(dir * VG_SYSCALL_SLOTS + nr), end = 0;
+	int k;
+
+	for (k = 0; k < VG_SYSCALL_CHAIN; k++)
+		if (d.in[dir][nr] & (1u << k))
+			end = (uint32_t)k + 1;
+	if (bpf_map_update_elem(bpf_map__fd(d.skel->maps.vg_sys_ends), &key, &end, BPF_ANY))
+		pr_warn("sensors: dispatcher chain end of syscall %d: %s", nr, strerror(errno));
+}
+
 int dispatch_ref(struct bpf_object *obj)
 {
 	int err = 0, dir;
@@ -51,9 +65,9 @@ int dispatch_ref(struct bpf_object *obj)
 			goto out;
 		}
 	}
-	/* the two tables and the copy of the registers (bpf/lib/dispatch_maps.h) */
-	for (dir = 0; dir < 3 && !err; dir++) {
-		struct bpf_map *shared = dir < 2 ? table(dir) : d.skel->maps.vg_sys_regs;
+	/* the two tables, their chains' ends and the copy of the registers (bpf/lib/dispatch_maps.h) */
+	for (dir = 0; dir < 4 && !err; dir++) {
+		struct bpf_map *shared = dir < 2 ? table(dir) : dir == 2 ? d.skel->maps.vg_sys_regs : d.skel->maps.vg_sys_ends;
 		struct bpf_map *mine = bpf_object__find_map_by_name(obj, bpf_map__name(shared));
 
 		if (mine)
@@ -80,6 +94,7 @@ void dispatch_unref(void)
 		d.users[0] = d.users[1] = 0;
 		memset(d.taken, 0, sizeof(d.taken));
 		memset(d.filled, 0, sizeof(d.filled));
+		memset(d.in, 0, sizeof(d.in));
 		dispatch_bpf__destroy(d.skel);
 		d.skel = NULL;
 	}
@@ -138,6 +153,8 @@ int dispatch_add(int nr, int slot, int dir, int prog_fd)
 		}
 	}
 	d.users[dir]++;
+	d.in[dir][nr] |= (uint16_t)(1u << slot);
+	set_end(dir, nr);
 	if (!d.filled[dir][nr]++)
 		mark(dir, nr, true);
 out:
@@ -156,6 +173,8 @@ void dispatch_remove(int nr, int slot, int dir)
 		if (d.filled[dir][nr] && !--d.filled[dir][nr])
 			mark(dir, nr, false);
 		bpf_map_delete_elem(bpf_map__fd(table(dir)), &key);
+		d.in[dir][nr] &= (uint16_t)~(1u << slot);
+		set_end(dir, nr);
 		/* the last hook gone: no program on raw_syscalls at all, no cost to any syscall */
 		if (!--d.users[dir]) {
 			bpf_link__destroy(d.link[dir]);
