@@ -11,6 +11,11 @@
 #define VIGIL_BPF_DISPATCH_H
 
 #define VG_SYSCALL_SLOTS 512	/* x86-64 syscall numbers (x32 ones, 512 and up, are not hooked); arm64 ends below 470 */
-#define VG_SYSCALL_CHAIN 4	/* hooks per syscall number in the table; more attach alone */
+/* hooks per syscall number in the table; more attach alone on raw_syscalls (every syscall
+ * pays for those). Every syscalls:sys_enter_X policy of the same syscall is one here: openat
+ * takes three in the shipped configuration. Slots after the last filled one cost a failed
+ * tail call each; 16 + the dispatcher stay under the kernel's 33 tail calls. (dispatch.c's
+ * taken[] has a bit per slot: 16 at most.) */
+#define VG_SYSCALL_CHAIN 16
 
 #endif

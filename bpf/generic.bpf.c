@@ -21,12 +21,12 @@ const volatile struct vg_hook_config cfg = {};
 #include "lib/process_maps.h"
 #include "lib/output.h"
 #include "lib/generic_maps.h"
+#include "lib/dispatch_maps.h"
 #include "lib/args.h"
 #include "lib/selectors.h"
 #include "lib/prefilter.h"
 #include "lib/actions.h"
 #include "lib/stacks.h"
-#include "lib/dispatch_maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -163,16 +163,25 @@ static __always_inline int select_act_post(struct generic_scratch *s, void *ctx,
 /* Returns the error the hooked operation must fail with, 0 to let it proceed. */
 static __always_inline int generic_run(void *ctx)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32, zero = 0;
 	struct vigil_exec_entry *e;
 	struct generic_scratch *s;
+	struct task_struct *task;
+	__u64 pid_tgid;
+	__u32 tgid, zero = 0;
 
+	/* raw_syscalls: only the hook's own syscall (the dispatcher's table is by number) */
 	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && ctx_arg(ctx, 1) != (__u64)cfg.syscall_nr)
 		return 0;
+	/* most calls end here: no helper call before it */
 	if (!prefilter_pass(ctx))
 		return 0;
+	/* a 32-bit syscall of the same number is another syscall (syscalls:sys_enter_X skips
+	 * them too); only the full pipeline pays for this check */
+	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && vg_compat_syscall())
+		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+	pid_tgid = bpf_get_current_pid_tgid();
+	tgid = pid_tgid >> 32;
 	if (cfg.scope) {
 		/* a scoped policy: only the cgroups of the workloads it selects */
 		struct vigil_scope_key key = { .cgroup_id = bpf_get_current_cgroup_id(), .scope = cfg.scope };
@@ -294,7 +303,7 @@ static __always_inline int syscall_exit(__u64 *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx_arg(ctx, 0);
 
-	if (cfg.syscall_nr >= 0 && VG_SYSCALL_NR_CORE(regs) != (__u64)cfg.syscall_nr)
+	if (cfg.syscall_nr >= 0 && (VG_SYSCALL_NR_CORE(regs) != (__u64)cfg.syscall_nr || vg_compat_syscall()))
 		return 0;
 	return generic_exit(ctx_arg(ctx, 1));
 }

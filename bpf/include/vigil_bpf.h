@@ -27,5 +27,22 @@
 #error "vigil's BPF objects are built for __TARGET_ARCH_x86 or __TARGET_ARCH_arm64"
 #endif
 
+/* Is the current syscall a 32-bit one (int 0x80 or a 32-bit task on x86-64)? Its number is
+ * in the other table (open is 5 there, fstat here): a hook keyed by number must not run for
+ * it. syscalls:sys_enter_X tracepoints skip these calls too (ARCH_TRACE_IGNORE_COMPAT_
+ * SYSCALLS). x86: TS_COMPAT in thread_info.status (arch/x86/include/asm/thread_info.h);
+ * arm64 keys its compat tasks by TIF_32BIT, not tested here: false. */
+#define VG_TS_COMPAT 0x0002
+static __always_inline bool vg_compat_syscall(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return bpf_core_field_exists(t->thread_info.status) && (t->thread_info.status & VG_TS_COMPAT);
+#else
+	return false;
+#endif
+}
+
 
 #endif

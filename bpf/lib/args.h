@@ -85,6 +85,30 @@ static __always_inline __u64 ctx_arg(void *ctx, __u32 i)
 	}
 }
 
+/* Argument i of a syscall the dispatcher tail-called this hook for: from its copy of the
+ * registers (bpf/lib/dispatch_maps.h) when it is this call's. */
+static __always_inline __u64 dispatched_reg(void *ctx, __u32 i)
+{
+#if defined(__TARGET_ARCH_x86)
+	__u64 regs = ctx_arg(ctx, 0);
+	struct vg_sys_regs *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (c && c->regs == regs) {
+		switch (i) {
+		case 0: return c->r.di;
+		case 1: return c->r.si;
+		case 2: return c->r.dx;
+		case 3: return c->r.r10;
+		case 4: return c->r.r8;
+		default: return c->r.r9;
+		}
+	}
+#endif
+	return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), i);
+}
+
 /* A resolve path: the field at its end, from the current task or a pointer argument, as
  * the compiler laid it out from BTF; a pointer on the way that reads as 0 ends the walk at
  * 0. user: the structs are in user memory (a syscall's or a user function's argument). */
@@ -124,8 +148,11 @@ static __always_inline __u64 fetch_arg(void *ctx, __u32 i)
 		return kprobe_reg(ctx, a->index);
 	case VG_FETCH_SYSCALL_PTREGS:
 		return syscall_reg((struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx), a->index);
-	case VG_FETCH_SYSCALL_CTX:
 	case VG_FETCH_RAW_SYSCALL:
+		if (cfg.dispatch_slot)
+			return dispatched_reg(ctx, a->index);
+		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
+	case VG_FETCH_SYSCALL_CTX:
 		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
 	case VG_FETCH_USDT: {
 		long u = 0;

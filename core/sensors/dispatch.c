@@ -19,8 +19,9 @@ static struct {
 	unsigned int refs;			/* instances whose maps are the tables */
 	struct bpf_link *link[2];		/* enter, exit */
 	unsigned int users[2];			/* hooks registered per direction */
-	uint8_t taken[VG_SYSCALL_SLOTS];	/* bit k: slot k of syscall nr reserved */
+	uint16_t taken[VG_SYSCALL_SLOTS];	/* bit k: slot k of syscall nr reserved */
 	uint8_t filled[2][VG_SYSCALL_SLOTS];	/* hooks in the table per direction and nr */
+	uint16_t in[2][VG_SYSCALL_SLOTS];	/* bit k: slot k of nr is in that table */
 } d = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct bpf_map *table(int dir)
@@ -38,6 +39,19 @@ static void mark(int dir, int nr, bool on)
 	*w = on ? *w | bit : *w & ~bit;
 }
 
+/* The chain of nr ends after its last filled slot (vg_sys_ends); called with the lock. */
+static void set_end(int dir, int nr)
+{
+	uint32_t key = (uint32_t)(dir * VG_SYSCALL_SLOTS + nr), end = 0;
+	int k;
+
+	for (k = 0; k < VG_SYSCALL_CHAIN; k++)
+		if (d.in[dir][nr] & (1u << k))
+			end = (uint32_t)k + 1;
+	if (bpf_map_update_elem(bpf_map__fd(d.skel->maps.vg_sys_ends), &key, &end, BPF_ANY))
+		pr_warn("sensors: dispatcher chain end of syscall %d: %s", nr, strerror(errno));
+}
+
 int dispatch_ref(struct bpf_object *obj)
 {
 	int err = 0, dir;
@@ -51,11 +65,13 @@ int dispatch_ref(struct bpf_object *obj)
 			goto out;
 		}
 	}
-	for (dir = 0; dir < 2 && !err; dir++) {
-		struct bpf_map *mine = bpf_object__find_map_by_name(obj, bpf_map__name(table(dir)));
+	/* the two tables, their chains' ends and the copy of the registers (bpf/lib/dispatch_maps.h) */
+	for (dir = 0; dir < 4 && !err; dir++) {
+		struct bpf_map *shared = dir < 2 ? table(dir) : dir == 2 ? d.skel->maps.vg_sys_regs : d.skel->maps.vg_sys_ends;
+		struct bpf_map *mine = bpf_object__find_map_by_name(obj, bpf_map__name(shared));
 
 		if (mine)
-			err = bpf_map__reuse_fd(mine, bpf_map__fd(table(dir)));
+			err = bpf_map__reuse_fd(mine, bpf_map__fd(shared));
 	}
 	if (!err)
 		d.refs++;
@@ -78,6 +94,7 @@ void dispatch_unref(void)
 		d.users[0] = d.users[1] = 0;
 		memset(d.taken, 0, sizeof(d.taken));
 		memset(d.filled, 0, sizeof(d.filled));
+		memset(d.in, 0, sizeof(d.in));
 		dispatch_bpf__destroy(d.skel);
 		d.skel = NULL;
 	}
@@ -93,7 +110,7 @@ int dispatch_reserve(int nr)
 	pthread_mutex_lock(&d.lock);
 	for (k = 0; k < VG_SYSCALL_CHAIN; k++)
 		if (!(d.taken[nr] & (1u << k))) {
-			d.taken[nr] |= (uint8_t)(1u << k);
+			d.taken[nr] |= (uint16_t)(1u << k);
 			slot = k;
 			break;
 		}
@@ -105,7 +122,7 @@ void dispatch_release(int nr, int slot)
 {
 	pthread_mutex_lock(&d.lock);
 	if (nr >= 0 && nr < VG_SYSCALL_SLOTS && slot >= 0 && slot < VG_SYSCALL_CHAIN)
-		d.taken[nr] &= (uint8_t)~(1u << slot);
+		d.taken[nr] &= (uint16_t)~(1u << slot);
 	pthread_mutex_unlock(&d.lock);
 }
 
@@ -136,6 +153,8 @@ int dispatch_add(int nr, int slot, int dir, int prog_fd)
 		}
 	}
 	d.users[dir]++;
+	d.in[dir][nr] |= (uint16_t)(1u << slot);
+	set_end(dir, nr);
 	if (!d.filled[dir][nr]++)
 		mark(dir, nr, true);
 out:
@@ -154,6 +173,8 @@ void dispatch_remove(int nr, int slot, int dir)
 		if (d.filled[dir][nr] && !--d.filled[dir][nr])
 			mark(dir, nr, false);
 		bpf_map_delete_elem(bpf_map__fd(table(dir)), &key);
+		d.in[dir][nr] &= (uint16_t)~(1u << slot);
+		set_end(dir, nr);
 		/* the last hook gone: no program on raw_syscalls at all, no cost to any syscall */
 		if (!--d.users[dir]) {
 			bpf_link__destroy(d.link[dir]);

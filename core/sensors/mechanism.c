@@ -352,6 +352,51 @@ static int cgroup_connect_hook(struct compile_ctx *ctx, const struct vigil_hook 
 	return fill_args(ctx, hook, out, true, -1, 11);
 }
 
+/* A connect hook that only observes (Post, NoPost) the destination (sockaddr arguments,
+ * the binary, pids): the cgroup connect programs see it with no syscall hook at all, where
+ * the alternative is a raw_syscalls or syscalls tracepoint hook (no kprobes, no fentry).
+ * They see every inet connect that reaches the protocol, io_uring's and TCP Fast Open's
+ * (sendto MSG_FASTOPEN) included, which no connect() syscall hook sees; not the calls the
+ * socket layer turns away before it (a bad fd, a connected socket, a short address). */
+static bool cgroup_observable(struct compile_ctx *ctx, const struct vigil_hook *hook,
+			      const struct vigil_policy_arg *args, const char *name)
+{
+	size_t i, j;
+
+	if (strcmp(name, "connect") || hook->is_return || fmod_ret_only(ctx->policy) ||
+	    !permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR) || permits(ctx, VIGIL_MECH_KPROBE) ||
+	    permits(ctx, VIGIL_MECH_FENTRY))
+		return false;
+	for (i = 0; i < hook->nargs; i++)
+		if (args[i].type != VIGIL_ARG_SOCKADDR || args[i].resolve || args[i].current_task)
+			return false;
+	for (i = 0; i < hook->nselectors; i++) {
+		const struct vigil_selector *sel = &hook->selectors[i];
+
+		if (sel->nnamespaces || sel->nns_changes || sel->ncaps || sel->ncap_changes || sel->nparent_binaries ||
+		    sel->nreturn_args || sel->nreturn_actions)
+			return false;
+		for (j = 0; j < sel->npids; j++)
+			if (sel->pids[j].is_namespace_pid)
+				return false;
+		for (j = 0; j < sel->nactions; j++)
+			if ((sel->actions[j].kind != VIGIL_ACTION_POST && sel->actions[j].kind != VIGIL_ACTION_NOPOST) ||
+			    sel->actions[j].kernel_stack || sel->actions[j].user_stack)
+				return false;
+	}
+	return true;
+}
+
+static void cgroup_observe(struct compiled_hook *out)
+{
+	out->mech = MECH_CGROUP_CONNECT;
+	out->cfg.fetch = VG_FETCH_SOCK_ADDR;
+	out->cfg.syscall_nr = -1;
+	snprintf(out->note, sizeof(out->note),
+		 "observed from cgroup connect4/6 on the cgroup v2 root: every inet connect that reaches the protocol "
+		 "(io_uring's and TCP Fast Open's too), no syscall hook");
+}
+
 /* The kernel's own per-syscall tracepoints: one probe on raw_syscalls/sys_enter tests a bitmap
  * of enabled syscall numbers and runs only the programs attached to that syscall's event, so
  * a hook here costs nothing on other syscalls (on raw_syscalls every program runs on every
@@ -475,6 +520,27 @@ static int fanotify_hook(struct compile_ctx *ctx, const struct vigil_hook *hook,
 	return 1;
 }
 
+/* Without kprobes or fentry, a syscall's entry hooks go in the raw_syscalls dispatcher's
+ * table (bpf/dispatch.h) rather than on syscalls:sys_enter_X: that tracepoint runs, for every
+ * syscall of the machine, a perf probe beside the dispatcher the shipped policies keep
+ * anyway (a module-load hook: no tracepoint of its own), and on X a perf buffer, a copy of
+ * the arguments and a run of its program array (measured on the open storm: tests/bench/
+ * README.md); in the table, X's hooks are tail calls. The dispatcher tail-calls raw_tp
+ * programs: a tp_btf one may not share its table. */
+static void dispatch_hook(struct compiled_hook *out, const char *name)
+{
+	char why_not_fanotify[sizeof(out->note)];
+
+	/* keep what fanotify_hook said of this hook after ours */
+	snprintf(why_not_fanotify, sizeof(why_not_fanotify), "%s", out->note);
+	out->mech = MECH_RAW_SYSCALL_DISPATCH;
+	out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
+	if (snprintf(out->note, sizeof(out->note),
+		     "no kprobe or fentry here: runs on %s only (tail call by number), Sigkill/Signal only, no Override%s%s",
+		     name, why_not_fanotify[0] ? "; " : "", why_not_fanotify) >= (int)sizeof(out->note))
+		pr_debug("sensors: the note on %s's hook is cut", name);
+}
+
 static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	const char *name = syscall_base_name(hook->call);
@@ -496,6 +562,8 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	 * which stock kernels often lack (Debian 12's cloud kernel among them) */
 	if (override && connect_like(ctx, hook->call) && permits(ctx, VIGIL_MECH_CGROUP_SOCK_ADDR)) {
 		return cgroup_connect_hook(ctx, hook, out);
+	} else if (!override && cgroup_observable(ctx, hook, hook->args, name)) {
+		cgroup_observe(out);
 	} else if (override && permits(ctx, VIGIL_MECH_FMOD_RET) && params >= 0) {
 		out->mech = MECH_FMOD_RET;
 		out->cfg.fetch = VG_FETCH_SYSCALL_CTX;
@@ -511,15 +579,15 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	} else if (permits(ctx, VIGIL_MECH_KPROBE)) {
 		out->mech = MECH_KPROBE;
 		out->cfg.fetch = VG_FETCH_SYSCALL_PTREGS;
+	} else if (permits(ctx, VIGIL_MECH_RAW_TP) && !hook->is_return) {
+		dispatch_hook(out, name);
 	} else if (permits(ctx, VIGIL_MECH_TRACEPOINT) &&
 		   syscall_tracepoint_exists(syscall_event_name(name), hook->is_return)) {
+		/* a return probe: sys_exit_X costs other syscalls' exits a bitmap test, the
+		 * dispatcher's exit program a BPF run each */
 		return syscall_tracepoint_hook(ctx, hook, out, syscall_event_name(name));
 	} else if (permits(ctx, VIGIL_MECH_RAW_TP)) {
-		/* the dispatcher tail-calls raw_tp programs: a tp_btf one may not share its table */
-		out->mech = MECH_RAW_SYSCALL_DISPATCH;
-		out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
-		snprintf(out->note, sizeof(out->note),
-			 "no kprobe, fentry or syscalls:sys_enter_%s here: Sigkill/Signal only, no Override", name);
+		dispatch_hook(out, name);
 	} else if (permits(ctx, VIGIL_MECH_TP_BTF)) {
 		out->mech = MECH_RAW_SYSCALL_TP_BTF;
 		out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
@@ -686,6 +754,37 @@ static enum vigil_arg_type auto_type(const struct tp_field *f)
 	}
 }
 
+/* syscalls:sys_enter_X whose arguments are all the syscall's own (fields 5 to 10, after the
+ * common ones and __syscall_nr): the same hook in the dispatcher's table, each field read
+ * from the register it was copied from (args renumbered in place). false: keep the
+ * tracepoint. */
+static bool dispatch_tracepoint(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out,
+				struct vigil_policy_arg *args)
+{
+	int nr = strncmp(hook->event, "sys_enter_", 10) ? -1 : syscall_nr(hook->event + 10);
+	size_t i;
+
+	if (nr < 0 || !permits(ctx, VIGIL_MECH_RAW_TP) || permits(ctx, VIGIL_MECH_KPROBE) ||
+	    permits(ctx, VIGIL_MECH_FENTRY))
+		return false;
+	for (i = 0; i < hook->nargs; i++)
+		if (args[i].index < 5 || args[i].index > 10 || args[i].current_task || args[i].resolve ||
+		    (args[i].size_arg_index && args[i].size_arg_index < 6))
+			return false;
+	for (i = 0; i < hook->nargs; i++) {
+		args[i].index -= 5;
+		if (args[i].size_arg_index)	/* 1-based, as the policy writes it */
+			args[i].size_arg_index -= 5;
+	}
+	if (!wants_override(hook) && cgroup_observable(ctx, hook, args, hook->event + 10)) {
+		cgroup_observe(out);
+		return true;
+	}
+	out->cfg.syscall_nr = nr;
+	dispatch_hook(out, hook->event + 10);
+	return true;
+}
+
 static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	struct tp_field fields[32];
@@ -729,6 +828,8 @@ static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hoo
 			args[i].type = auto_type(&fields[args[i].index]);
 	}
 	copy.args = args;
+	if (user && dispatch_tracepoint(ctx, &copy, out, args))
+		return fill_args(ctx, &copy, out, true, -1, 5);
 	err = fill_args(ctx, &copy, out, user, n, 31);
 	if (err)
 		return err;

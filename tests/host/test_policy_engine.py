@@ -299,7 +299,7 @@ class PolicyEngine(unittest.TestCase):
         self.assertEqual(buf, {"bytes_arg": base64.b64encode(b"vigil charbuf\n").decode()})
         self.assertEqual(size, {"size_arg": "14"})
 
-    def test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args(self):
+    def test_syscall_kprobe_lands_in_the_dispatcher_with_args(self):
         evs = [e["process_kprobe"] for e in self.events
                if "process_kprobe" in e and e["process_kprobe"]["policy_name"] == "setns-watch"]
         self.assertEqual(len(evs), 1, evs)
@@ -313,11 +313,14 @@ class PolicyEngine(unittest.TestCase):
         pols = {p["name"]: p for p in self.status["policies"]}
         hook = pols["setns-watch"]["hooks"][0]
         self.assertEqual(hook["hook"], "kprobe __x64_sys_setns")
-        # the kernel's per-syscall event: other syscalls never run this hook
-        self.assertIn("syscalls:sys_enter_X", hook["mechanism"])
+        # the dispatcher's table by number: other syscalls never run this hook
+        self.assertIn("raw_syscalls dispatcher", hook["mechanism"])
+        self.assertIn("runs on setns only", hook["note"])
         self.assertIn("Sigkill/Signal only", hook["note"])
         self.assertTrue(hook["attached"])
-        self.assertEqual(pols["open-etc"]["hooks"][0]["mechanism"], "tracepoint")
+        # a syscalls:sys_enter_X tracepoint on the syscall's arguments: the same table
+        self.assertIn("raw_syscalls dispatcher", pols["open-etc"]["hooks"][0]["mechanism"])
+        self.assertIn("runs on openat only", pols["open-etc"]["hooks"][0]["note"])
 
     def test_first_matching_selector_wins_and_nopost_suppresses(self):
         self.assertEqual(self.paths_of("first-match"), [self.paths["sel"] + "/b"])

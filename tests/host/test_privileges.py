@@ -103,6 +103,10 @@ class Privileges(unittest.TestCase):
                 tracepoints:
                 - subsystem: "syscalls"
                   event: "sys_enter_mkdir"
+                  args:
+                  - index: 4
+                    type: "int"
+                    label: "nr"
                 """),
             "uprobe": policy("cap-uprobe", """\
                 uprobes:
@@ -193,7 +197,8 @@ class Privileges(unittest.TestCase):
         self.assertEqual(mechs.pop("lua-deny-exec"), "tp_btf")
         self.assertEqual(mechs, {
             "cap-tp-btf": "tp_btf",
-            "cap-raw-syscalls": "syscalls:sys_enter_X tracepoint (runs on that syscall only)",
+            "cap-raw-syscalls": "raw_syscalls dispatcher (raw_tp, tail call by syscall number)",
+            # __syscall_nr is no register: the classic tracepoint stays
             "cap-tracepoint": "tracepoint",
             "cap-uprobe": "uprobe",
             "cap-cgroup-connect": "cgroup connect4/connect6",

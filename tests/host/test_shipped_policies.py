@@ -98,6 +98,13 @@ class ShippedPolicies(unittest.TestCase):
             # reverse-shell-connect: bash dials out through /dev/tcp; python does not count
             r["bash_rc"] = subprocess.run(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/%d" % port]).returncode
             r["py_connect_pid"], _ = pyrun("import socket; socket.create_connection(('127.0.0.1', %d))" % port)
+            # lua-network, observed from the cgroup connect programs: user nobody's connect, and
+            # nobody's TCP Fast Open sendto, which opens a connection with no connect() syscall
+            cls.port = port
+            r["nobody_connect_pid"], _ = pyrun("import socket; socket.create_connection(('127.0.0.1', %d))" % port,
+                                               NOBODY)
+            r["tfo_pid"], r["tfo_rc"] = pyrun("import socket; s = socket.socket(); "
+                                              "s.sendto(b'x', socket.MSG_FASTOPEN, ('127.0.0.1', %d))" % port, NOBODY)
             # setuid-exec and detect-privilege-escalation
             r["su_host"] = subprocess.run(["/usr/bin/su", "--version"], capture_output=True).returncode
             r["su_ns"] = subprocess.run(["unshare", "--pid", "--fork", "/usr/bin/su", "--version"],
@@ -174,6 +181,17 @@ class ShippedPolicies(unittest.TestCase):
         evs = self.of("reverse-shell-connect")
         self.assertTrue(any(e["process"]["binary"].endswith("bash") for e in evs), evs)
         self.assertNotIn(self.r["py_connect_pid"], self.pids("reverse-shell-connect"))
+
+    def test_connects_observed_from_cgroup_programs_fast_open_too(self):
+        hooks = {h["hook"]: h for p in self.policies if p["name"] == "lua-network" for h in p["hooks"]}
+        self.assertIn("cgroup connect4/connect6", hooks["tracepoint syscalls/sys_enter_connect"]["mechanism"])
+        self.assertEqual(self.r["tfo_rc"], 0)
+        want = {"sockaddr_arg": {"family": "AF_INET", "addr": "127.0.0.1", "port": self.port}, "label": "addr"}
+        for key in ("nobody_connect_pid", "tfo_pid"):
+            evs = [e for e in self.of("lua-network") if e["process"]["pid"] == self.r[key]]
+            self.assertEqual(len(evs), 1, (key, evs))
+            self.assertEqual(evs[0]["args"][0], want)
+            self.assertEqual(evs[0]["process"]["uid"], 65534)
 
     def test_setuid_program_exec_reported_id_not(self):
         self.assertEqual(self.r["su_host"], 0)

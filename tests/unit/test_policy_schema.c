@@ -78,7 +78,7 @@ struct row {
 
 static const struct row rows[] = {
 	/* ================================ spec */
-	HONOURED("spec.kprobes", KP(""), T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
+	HONOURED("spec.kprobes", KP(""), T_ENGINE "test_syscall_kprobe_lands_in_the_dispatcher_with_args"),
 	HONOURED("spec.fentries", "  fentries:\n  - call: sys_openat\n", T_POLICY "test_full_policy_fentry_is_a_kprobe"),
 	HONOURED("spec.tracepoints", TP(""), T_ENGINE "test_tracepoint_prefix_matches_only_etc_opens_of_the_opener"),
 	HONOURED("spec.uprobes", UP(""), T_ENGINE "test_uprobe_reports_user_function_arguments"),
@@ -147,7 +147,7 @@ static const struct row rows[] = {
 	HONOURED("spec.loader: false", "  loader: false\n", T_POLICY "test_loader_false_is_accepted"),
 
 	/* ================================ kprobes[] (and fentries[]) */
-	HONOURED("kprobes[].call", KP(""), T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
+	HONOURED("kprobes[].call", KP(""), T_ENGINE "test_syscall_kprobe_lands_in_the_dispatcher_with_args"),
 	HONOURED("kprobes[].call: list:NAME (syscalls)", "  lists: [{name: l, type: syscalls, values: [sys_openat]}]\n"
 		 "  kprobes:\n  - call: \"list:l\"\n", T_FIELDS "test_call_list_hooks_each_syscall_of_the_list"),
 	HONOURED("kprobes[].call: list:NAME (generated_syscalls)", "  lists: [{name: l, type: generated_syscalls}]\n"
@@ -156,7 +156,7 @@ static const struct row rows[] = {
 	/* the functions come from tracefs; main() hands the parser a kernel's list of two */
 	HONOURED("kprobes[].call: list:NAME (generated_ftrace)", "  lists: [{name: l, type: generated_ftrace, pattern: \"^vfs_\"}]\n"
 		 "  kprobes:\n  - call: \"list:l\"\n", T_VM "51_generated_ftrace.sh::list:ksys"),
-	HONOURED("kprobes[].syscall", KP("    syscall: true\n"), T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
+	HONOURED("kprobes[].syscall", KP("    syscall: true\n"), T_ENGINE "test_syscall_kprobe_lands_in_the_dispatcher_with_args"),
 	HONOURED("kprobes[].return", RET(""), T_ENGINE "test_return_probe_reports_only_failed_calls_with_their_return_value"),
 	HONOURED("kprobes[].returnArg", RET(""), T_ENGINE "test_return_probe_reports_only_failed_calls_with_their_return_value"),
 	HONOURED("kprobes[].returnArgAction",
@@ -164,7 +164,7 @@ static const struct row rows[] = {
 		 T_VM "32_sock_tracking.sh::returnArgAction: \"TrackSock\""),
 	REFUSED("kprobes[].returnArgAction on an int", RET("    returnArgAction: TrackSock\n"), "^TrackSock",
 		"returnArgAction acts on a returned sock"),
-	HONOURED("kprobes[].args", KP_ARGS(""), T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
+	HONOURED("kprobes[].args", KP_ARGS(""), T_ENGINE "test_syscall_kprobe_lands_in_the_dispatcher_with_args"),
 	HONOURED("kprobes[].data", KP("    data: [{index: 0, type: string, source: current_task, resolve: comm}]\n"),
 		 T_FIELDS "test_data_from_the_current_task_is_reported_and_filtered"),
 	HONOURED("data[].source: current_task", KP("    data: [{index: 0, type: int, source: current_task, resolve: pid}]\n"),
@@ -234,10 +234,10 @@ static const struct row rows[] = {
 	HONOURED("lsmhooks[].tags", LSM("    tags: [t1]\n"), T_FIELDS "test_message_and_tags_are_in_the_event"),
 
 	/* ================================ args[], data[], returnArg (KProbeArg) */
-	HONOURED("args[].index", KP_ARGS(""), T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
-	HONOURED("args[].type", KP_ARGS(""), T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
+	HONOURED("args[].index", KP_ARGS(""), T_ENGINE "test_syscall_kprobe_lands_in_the_dispatcher_with_args"),
+	HONOURED("args[].type", KP_ARGS(""), T_ENGINE "test_syscall_kprobe_lands_in_the_dispatcher_with_args"),
 	HONOURED("args[].label", KP("    args: [{index: 1, type: string, label: path}]\n"),
-		 T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
+		 T_ENGINE "test_syscall_kprobe_lands_in_the_dispatcher_with_args"),
 	HONOURED("args[].sizeArgIndex", KP("    args: [{index: 1, type: char_buf, sizeArgIndex: 3}, {index: 2, type: size_t}]\n"),
 		 T_ENGINE "test_char_buf_with_size_argument_and_fd_resolved_to_its_file"),
 	HONOURED("args[].returnCopy", RET("    args: [{index: 1, type: char_buf, returnCopy: true}]\n"),
@@ -270,7 +270,7 @@ static const struct row rows[] = {
 
 	/* ================================ argument types (the CRD's enum) */
 	HONOURED("type: auto", TP("    args: [{index: 6}]\n"), T_POLICY "test_full_policy_tracepoint_args_default_to_auto"),
-	HONOURED("type: int", TYPE("int"), T_ENGINE "test_syscall_kprobe_lands_on_its_syscall_tracepoint_with_args"),
+	HONOURED("type: int", TYPE("int"), T_ENGINE "test_syscall_kprobe_lands_in_the_dispatcher_with_args"),
 	HONOURED("type: sint32", TYPE("sint32"), T_ENCODE "test_int_args_are_int_arg"),
 	HONOURED("type: int32", TYPE("int32"), T_ENCODE "test_int_args_are_int_arg"),
 	HONOURED("type: sint8", TYPE("sint8"), T_ENCODE "test_int_args_are_int_arg"),

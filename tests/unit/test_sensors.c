@@ -30,12 +30,30 @@ int __wrap_tp_format_read(const char *subsys, const char *event, struct tp_field
 		{"arg0", "unsigned long", 16, 8, false, false},
 		{"arg1", "unsigned long", 24, 8, false, false},
 	};
+	/* sys_enter_openat as the kernel lays it out: 4 common fields, __syscall_nr, then one
+	 * unsigned long per argument */
+	static const struct tp_field openat[] = {
+		{"common_type", "unsigned short", 0, 2, false, false},
+		{"common_flags", "unsigned char", 2, 1, false, false},
+		{"common_preempt_count", "unsigned char", 3, 1, false, false},
+		{"common_pid", "int", 4, 4, true, false},
+		{"__syscall_nr", "int", 8, 4, true, false},
+		{"dfd", "int", 16, 8, false, false},
+		{"filename", "const char *", 24, 8, false, false},
+		{"flags", "int", 32, 8, false, false},
+		{"mode", "umode_t", 40, 8, false, false},
+	};
 	size_t i;
 
 	if (strcmp(subsys, "syscalls"))
 		return __real_tp_format_read(subsys, event, out, max);
 	if (strstr(event, "finit_module") || !strcmp(event, "sys_enter_stat"))
 		return -ENOENT;
+	if (!strcmp(event, "sys_enter_openat")) {
+		for (i = 0; i < max && i < sizeof(openat) / sizeof(openat[0]); i++)
+			out[i] = openat[i];
+		return (int)i;
+	}
 	for (i = 0; i < max && i < sizeof(fields) / sizeof(fields[0]); i++)
 		out[i] = fields[i];
 	return (int)i;
@@ -116,11 +134,29 @@ static int compile(struct fixture *f, const char *spec, int mode)
 
 /* ---- mechanisms ---- */
 
-static void test_syscall_hook_without_kprobes_lands_on_its_syscall_tracepoint(void **state)
+static void test_syscall_hook_without_kprobes_goes_to_the_dispatcher_by_number(void **state)
 {
 	struct fixture *f = *state;
 
 	assert_int_equal(compile(f, SETNS_SPEC("    - matchActions:\n      - action: Sigkill\n"), VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_RAW_SYSCALL_DISPATCH);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_RAW_SYSCALL);
+	assert_int_equal(f->hook.cfg.syscall_nr, 308);	/* setns on x86-64 */
+	assert_string_equal(f->hook.function_name, "__x64_sys_setns");
+	assert_non_null(strstr(f->hook.note, "runs on setns only"));
+	assert_int_equal(f->hook.cfg.args[0].user, 1);
+	assert_int_equal(f->hook.cfg.args[1].index, 1);
+}
+
+/* sys_exit_X costs other syscalls a bitmap test, the dispatcher's exit program a BPF run */
+static void test_syscall_return_probe_without_kprobes_lands_on_its_syscall_tracepoints(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_setns\n    syscall: true\n    return: true\n"
+				    "    args:\n    - index: 0\n      type: int\n    - index: 1\n      type: int\n"
+				    "    returnArg:\n      index: 0\n      type: int\n",
+				 VIGIL_MODE_ENFORCE), 0);
 	assert_int_equal(f->hook.mech, MECH_SYSCALL_TRACEPOINT);
 	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_TRACEPOINT);
 	assert_string_equal(f->hook.subsys, "syscalls");
@@ -138,9 +174,61 @@ static void test_syscall_event_named_otherwise_is_found_under_its_kernel_name(vo
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_stat\n    syscall: true\n", VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_stat\n    syscall: true\n    return: true\n"
+				    "    returnArg:\n      index: 0\n      type: int\n", VIGIL_MODE_ENFORCE), 0);
 	assert_int_equal(f->hook.mech, MECH_SYSCALL_TRACEPOINT);
 	assert_string_equal(f->hook.target, "sys_enter_newstat");
+}
+
+#define OPENAT_TP(args)                                                                              \
+	"  tracepoints:\n  - subsystem: syscalls\n    event: sys_enter_openat\n    args:\n" args     \
+	"    selectors:\n    - matchArgs:\n      - index: 6\n        operator: Prefix\n        values: [/etc/]\n"
+
+/* a syscalls:sys_enter_X hook on the syscall's own arguments: the same hook by number in the
+ * dispatcher, each field renumbered to the argument it holds; the event keeps its names */
+static void test_syscall_tracepoint_on_its_arguments_goes_to_the_dispatcher(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, OPENAT_TP("    - index: 6\n      type: string\n    - index: 7\n      type: int\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_RAW_SYSCALL_DISPATCH);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_RAW_SYSCALL);
+	assert_int_equal(f->hook.cfg.syscall_nr, 257);	/* openat on x86-64 */
+	assert_int_equal(f->hook.cfg.args[0].index, 1);
+	assert_int_equal(f->hook.cfg.args[0].user, 1);
+	assert_int_equal(f->hook.cfg.args[1].index, 2);
+	assert_int_equal(f->hook.cfg.sel[0].args[0].slot, 0);
+	assert_string_equal(f->hook.info.subsys, "syscalls");
+	assert_string_equal(f->hook.info.event, "sys_enter_openat");
+}
+
+/* observing connects: the cgroup connect programs, no syscall hook, when they can read all
+ * the hook needs (the destination); an fd argument keeps the syscall hook */
+static void test_connect_observed_on_its_destination_uses_the_cgroup_programs(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, CONNECT_SPEC("    - matchArgs:\n      - index: 1\n        operator: Family\n"
+						 "        values: [AF_INET]\n"), VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_CGROUP_CONNECT);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_SOCK_ADDR);
+	assert_int_equal(f->hook.cfg.can_override, 0);
+	assert_non_null(strstr(f->hook.note, "io_uring"));
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_connect\n    syscall: true\n    args:\n    - index: 0\n"
+				    "      type: int\n    - index: 1\n      type: sockaddr\n", VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_RAW_SYSCALL_DISPATCH);
+}
+
+/* a common field or __syscall_nr has no register: the tracepoint stays */
+static void test_syscall_tracepoint_on_a_common_field_stays_a_tracepoint(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, OPENAT_TP("    - index: 6\n      type: string\n    - index: 4\n      type: int\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_TRACEPOINT);
+	assert_int_equal(f->hook.cfg.args[0].tp_offset, 24);
 }
 
 static void test_syscall_without_a_tracepoint_goes_to_the_raw_syscalls_dispatcher(void **state)
@@ -744,7 +832,11 @@ static void test_sigkill_in_monitor_mode_is_not_pinned(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_syscall_hook_without_kprobes_lands_on_its_syscall_tracepoint),
+		T(test_syscall_hook_without_kprobes_goes_to_the_dispatcher_by_number),
+		T(test_syscall_return_probe_without_kprobes_lands_on_its_syscall_tracepoints),
+		T(test_syscall_tracepoint_on_its_arguments_goes_to_the_dispatcher),
+		T(test_syscall_tracepoint_on_a_common_field_stays_a_tracepoint),
+		T(test_connect_observed_on_its_destination_uses_the_cgroup_programs),
 		T(test_syscall_event_named_otherwise_is_found_under_its_kernel_name),
 		T(test_syscall_without_a_tracepoint_goes_to_the_raw_syscalls_dispatcher),
 		T(test_files_list_keys_are_the_files_device_and_inode),
