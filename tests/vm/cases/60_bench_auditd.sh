@@ -13,17 +13,18 @@
 # vm-timeout: 1500
 . "$(dirname "$0")/lib.sh"
 
-OPENS=${VMTEST_BENCH_OPENS:-20000}
+OPENS=${VMTEST_BENCH_OPENS:-50000}
 ROUNDS=${VMTEST_BENCH_ROUNDS:-3}
 # bench_storms runs vigild and vigil from BUILD/core/cli
 mkdir -p /opt/vigil/build/core/cli
 ln -sf /opt/vigil/bin/vigild /opt/vigil/bin/vigil /opt/vigil/build/core/cli/
-mkdir -p /etc/kubernetes /boot	# no pki dir: its watch is left out, as on a host without one
+mkdir -p /boot		# write-etc-boot's other directory, watched by auditd as on a host
+[ -e /etc/shadow ] || { echo 'root:*:20000:0:99999:7:::' >/etc/shadow && chmod 640 /etc/shadow; }	# open_in opens it
+set -o pipefail
 python3 /opt/vigil/tests/bench/bench_storms.py --build /opt/vigil/build --opens "$OPENS" --rounds "$ROUNDS" \
 	--storms other,open_out,open_in,connect,exec --conditions none,floor,bpftrace,bare,default,auditd \
-	--audit-ok --ready-timeout 600 >"$WORK/bench.out" 2>&1
+	--audit-ok --ready-timeout 600 2>&1 | tee "$WORK/bench.out"
 rc=$?
-cat "$WORK/bench.out"
 [ "$rc" = 0 ] || fail "bench_storms.py exited $rc: $(tail -5 "$WORK/bench.out")"
 grep -q '^open_in  auditd ' "$WORK/bench.out" || fail "no auditd row in the table"
 info "$(uname -r), $OPENS opens, $ROUNDS rounds"
