@@ -590,6 +590,10 @@ def build_initramfs(build, cases_dir, cases, kernel, out_path, ci, shell, cache)
     c.file("/etc/vmtest/modules", "".join(m + "\n" for m in load).encode())
     c.file("/etc/vmtest/timeouts", "".join(
         "%s %s\n" % (n, (case_headers(p).get("timeout") or ["180"])[0]) for n, p in cases).encode())
+    # the size of the measuring cases (vm-optin), from the host's VMTEST_BENCH_* variables
+    c.file("/etc/vmtest/env", "".join("export %s='%s'\n" % (k, v.replace("'", "'\\''"))
+                                      for k, v in sorted(os.environ.items())
+                                      if re.fullmatch(r"VMTEST_BENCH_[A-Z0-9_]+", k)).encode())
     c.file("/etc/vmtest/ci", b"1\n" if ci else b"0\n")
     c.file("/etc/vmtest/shell", b"1\n" if shell else b"0\n")
 
