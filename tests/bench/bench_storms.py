@@ -17,6 +17,9 @@ Conditions, interleaved round by round (the order rotates each round):
   bare       vigild without policies or rules
   default    vigild as scripts/run.sh starts it (rules/policies + rules/lua)
   before     (with --before DIR) the default configuration run by another build's vigild
+  auditd     (named, with --audit-ok) auditd -n writing its log, with audit rules equivalent to
+             the default configuration; all its rounds run after every other condition
+             (enabling audit costs every later process until reboot): for the vm lane
 
 Per condition and workload: median wall ratio to `none` of the same round with its spread
 (min-max), the same for the storm's own CPU time (user + system, its children included: what
@@ -28,7 +31,7 @@ kernel.bpf_stats_enabled and prints each program's runs and ns per run.
 
 usage: bench_storms.py [--opens 1000000] [--rounds 5] [--build build] [--before DIR] [--vigil DIR]
                        [--conditions none,floor,bpftrace,bare,default] [--storms ...] [--progstats]
-                       [--tiny]
+                       [--tiny] [--audit-ok] [--ready-timeout 30]
 """
 import argparse
 import json
@@ -177,6 +180,147 @@ class Bpftrace:
         return False
 
 
+# What the default configuration reports, as audit rules (64-bit syscalls): every exec and exit,
+# opens under monitor-sensitive-files' prefixes (a watch: any access), writes under /etc and
+# /boot (write-etc-boot, a watch for writes and attribute changes), every connect (lua-network).
+# Watches are added only on paths that exist (auditctl refuses the others' missing parents).
+AUDIT_RULES = [
+    "-a always,exit -F arch=b64 -S execve,execveat -k exec",
+    "-a always,exit -F arch=b64 -S exit_group -k exit",
+    "-w /etc/shadow -p rwa -k sensitive",
+    "-w /etc/kubernetes/pki -p rwa -k sensitive",
+    "-w /var/run/secrets/kubernetes.io -p rwa -k sensitive",
+    "-w /run/secrets/kubernetes.io -p rwa -k sensitive",
+    "-w /etc -p wa -k etc-write",
+    "-w /boot -p wa -k boot-write",
+    "-a always,exit -F arch=b64 -S connect -k connect",
+]
+
+# Debian 12's /etc/audit/auditd.conf, but the log in the run's directory, no plugins, no
+# rotation, and no action on low disk (a tmpfs in the vm lane): what it costs to write a log
+AUDITD_CONF = """local_events = yes
+write_logs = yes
+log_file = {dir}/audit.log
+log_group = root
+log_format = ENRICHED
+flush = INCREMENTAL_ASYNC
+freq = 50
+max_log_file = 8
+num_logs = 5
+priority_boost = 4
+name_format = NONE
+max_log_file_action = IGNORE
+space_left = 2
+space_left_action = IGNORE
+verify_email = no
+action_mail_acct = root
+admin_space_left = 1
+admin_space_left_action = IGNORE
+disk_full_action = IGNORE
+disk_error_action = IGNORE
+use_libwrap = no
+tcp_listen_queue = 5
+tcp_max_per_addr = 1
+tcp_client_max_idle = 0
+transport = TCP
+distribute_network = no
+q_depth = 2000
+overflow_action = SYSLOG
+max_restarts = 10
+plugin_dir = {dir}/plugins.d
+end_of_event_timeout = 2
+"""
+
+
+def auditctl(*args):
+    r = subprocess.run(["auditctl"] + list(args), capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("auditctl %s: %s" % (" ".join(args), (r.stderr or r.stdout).strip()))
+    return r.stdout
+
+
+def audit_status():
+    """auditctl -s as {key: int}: enabled, pid, lost, backlog..."""
+    st = {}
+    for line in auditctl("-s").splitlines():
+        k, _, v = line.partition(" ")
+        if v.strip().lstrip("-").isdigit():
+            st[k] = int(v)
+    return st
+
+
+class Auditd:
+    """auditd in the foreground (-n) writing its log, with AUDIT_RULES loaded. Enabling audit
+    gives every task created afterwards a per-syscall audit context until reboot (the kernel
+    keeps audit_ever_enabled), so this condition runs after all the others, and only where
+    that is acceptable (--audit-ok: the vm lane's throwaway guest)."""
+
+    def __init__(self):
+        self.proc = None
+        self.dir = tempfile.mkdtemp(prefix="vigil-bench-audit-")
+        self.log = os.path.join(self.dir, "audit.log")
+
+    def __enter__(self):
+        os.makedirs(os.path.join(self.dir, "plugins.d"))
+        with open(os.path.join(self.dir, "auditd.conf"), "w") as f:
+            f.write(AUDITD_CONF.format(dir=self.dir))
+        os.chmod(os.path.join(self.dir, "auditd.conf"), 0o640)
+        self.err = open(os.path.join(self.dir, "auditd.err"), "w")
+        self.proc = subprocess.Popen(["auditd", "-n", "-c", self.dir], stdout=self.err, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while audit_status().get("pid") != self.proc.pid:
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                with open(os.path.join(self.dir, "auditd.err")) as f:
+                    raise RuntimeError("auditd did not start: " + f.read()[-2000:])
+            time.sleep(0.2)
+        auditctl("-D")
+        auditctl("-b", "8192")
+        for rule in AUDIT_RULES:
+            path = rule.split()[1] if rule.startswith("-w ") else None
+            if path and not os.path.exists(path):
+                continue
+            auditctl(*rule.split())
+        return self
+
+    def status(self):
+        return audit_status()
+
+    def records(self, pids):
+        """type=SYSCALL records of the storms' pids and of their children (the exec storm's
+        execs and exits), per storm pid: the events auditd delivered, from its log."""
+        counts = dict.fromkeys(pids, 0)
+        with open(self.log, errors="replace") as f:
+            for line in f:
+                if not line.startswith("type=SYSCALL"):
+                    continue
+                for key in (" pid=", " ppid="):
+                    i = line.find(key)
+                    if i < 0:
+                        continue
+                    pid = int(line[i + len(key):].split(" ", 1)[0])
+                    if pid in counts:
+                        counts[pid] += 1
+                        break
+        return counts
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            subprocess.run(["auditctl", "-D"], capture_output=True)
+            self.proc.terminate()  # auditd flushes its log and sets the kernel's audit pid to 0
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.err.close()
+
+    def __exit__(self, *exc):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
 def vigil_agent(build, default_config, libdir=None):
     extra = []
     if default_config:
@@ -188,7 +332,16 @@ def vigil_agent(build, default_config, libdir=None):
     else:
         vh.VIGILD = os.path.join(build, "core", "cli", "vigild")
         os.environ.pop("LD_LIBRARY_PATH", None)
-    return vh.Agent(*extra, outputs=("json",))
+    return SlowStartAgent(*extra, outputs=("json",))
+
+
+class SlowStartAgent(vh.Agent):
+    """vh.Agent waiting READY_TIMEOUT seconds for the first status (under TCG emulation the
+    shipped policies take minutes to load)."""
+    READY_TIMEOUT = 30
+
+    def wait_ready(self, timeout=None):
+        return super().wait_ready(self.READY_TIMEOUT)
 
 
 def measure(cond, make, storms, results):
@@ -197,10 +350,12 @@ def measure(cond, make, storms, results):
     with make() as agent:
         proc = getattr(agent, "proc", None)
         is_vigil = isinstance(agent, vh.Agent)
+        is_audit = isinstance(agent, Auditd)
         pids = {}
         for s in storms:
-            cpu0 = proc_cpu_seconds(proc.pid) if is_vigil else 0.0
+            cpu0 = proc_cpu_seconds(proc.pid) if is_vigil or is_audit else 0.0
             st0 = agent.status()["counters"] if is_vigil else None
+            au0 = agent.status() if is_audit else None
             t, own, pid = s.run()
             r = results.setdefault((cond, s.name), {"t": [], "own": [], "cpu": [], "rss": 0, "lost": 0,
                                                     "dropped": 0, "delivered": 0, "posted": 0})
@@ -214,9 +369,19 @@ def measure(cond, make, storms, results):
                 r["lost"] += st["kernel_ringbuf_full"] - st0["kernel_ringbuf_full"]
                 r["dropped"] += st["bus_dropped"] - st0["bus_dropped"]
                 r["posted"] += st["events_policy"] - st0["events_policy"]
+            if is_audit:
+                time.sleep(0.2)
+                au = agent.status()
+                r["cpu"].append((proc_cpu_seconds(proc.pid) - cpu0) / s.ops)
+                r["rss"] = max(r["rss"], peak_rss_kib(proc.pid))
+                r["lost"] += au.get("lost", 0) - au0.get("lost", 0)  # the kernel's audit backlog overflowed
             pids[pid] = s.name
         if is_vigil:
             count_delivered(agent, cond, pids, results)
+        if is_audit:
+            agent.stop()  # flushes the log
+            for pid, n in agent.records(pids).items():
+                results[(cond, pids[pid])]["delivered"] += n
 
 
 def count_delivered(agent, cond, pids, results):
@@ -263,7 +428,12 @@ def main():
     ap.add_argument("--storms", default="other,open_out,open_in,connect,exec,compile")
     ap.add_argument("--progstats", action="store_true", help="then kernel time per program, per condition")
     ap.add_argument("--tiny", action="store_true", help="prove it runs: 2 rounds of tiny storms")
+    ap.add_argument("--audit-ok", action="store_true",
+                    help="allow the auditd condition: enabling audit slows every process created "
+                         "afterwards until reboot; only on a machine you will reboot (the vm lane)")
+    ap.add_argument("--ready-timeout", type=float, default=30, help="seconds for vigild to answer its first status")
     args = ap.parse_args()
+    SlowStartAgent.READY_TIMEOUT = args.ready_timeout
     if args.tiny:
         args.opens, args.rounds = 2000, 2
     args.build = os.path.abspath(args.build)
@@ -291,6 +461,20 @@ def main():
     if "bpftrace" in conds and not shutil.which("bpftrace"):
         print("bpftrace not installed (Debian package bpftrace): that condition is left out", flush=True)
         conds.remove("bpftrace")
+    audit_last = False
+    if "auditd" in conds:
+        # run after every other condition, all its rounds at the end: once audit was enabled,
+        # no other measurement in this boot is clean
+        conds.remove("auditd")
+        if not args.audit_ok:
+            sys.exit("the auditd condition enables audit until reboot: pass --audit-ok to mean it "
+                     "(run it in the vm lane: tests/bench/README.md)")
+        missing = [t for t in ("auditd", "auditctl") if not shutil.which(t)]
+        if missing:
+            print("%s not found (Debian package auditd): that condition is left out" % ", ".join(missing), flush=True)
+        else:
+            makers["auditd"] = Auditd
+            audit_last = True
     if args.before:
         makers["before"] = lambda: vigil_agent(args.build, True, os.path.abspath(args.before))
         conds.append("before")
@@ -306,6 +490,10 @@ def main():
         for cond in order:
             measure(cond, makers[cond], storms, results)
         print("round %d done (%s)" % (r + 1, " ".join(order)), flush=True)
+    if audit_last:
+        for r in range(args.rounds):  # ratios against `none` of round r, measured before audit
+            measure("auditd", makers["auditd"], storms, results)
+        conds.append("auditd")
 
     print("\n%d rounds, conditions interleaved" % args.rounds)
     print("%-8s %-9s %-22s %-22s %10s %8s %9s %6s %7s" % ("storm", "condition", "wall ratio [min-max]",
@@ -323,15 +511,15 @@ def main():
             own = [t / b for t, b in zip(r["own"], base_own) if b > 0]
             cpu = "%.2f" % (statistics.median(r["cpu"]) * 1e6) if r["cpu"] else "-"
             rss = "%.1f" % (r["rss"] / 1024) if r["rss"] else "-"
-            vig = cond not in ("floor", "bpftrace")
+            vig = cond not in ("floor", "bpftrace")  # auditd: its log, and the kernel's lost count
             print("%-8s %-9s %-22s %-22s %10s %8s %9s %6s %7s"
                   % (s.name, cond, "%.3f [%.3f-%.3f]" % (statistics.median(ratios), min(ratios), max(ratios)),
                      "%.3f [%.3f-%.3f]" % (statistics.median(own), min(own), max(own)) if own else "-",
                      cpu, rss, r["delivered"] if vig else "-", r["lost"] if vig else "-",
-                     r["dropped"] if vig else "-"), flush=True)
+                     r["dropped"] if vig and cond != "auditd" else "-"), flush=True)
     if args.progstats:
         for cond in conds:
-            if cond != "none":
+            if cond not in ("none", "auditd"):
                 progstats_pass(cond, makers[cond], storms)
 
 

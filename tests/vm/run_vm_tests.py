@@ -249,9 +249,13 @@ def is_elf(path):
         return False
 
 
-def shared_libs(binary):
-    """(name, host path) of every library ldd resolves for binary, loader included."""
-    r = run(["ldd", binary])
+def shared_libs(binary, libpath=None):
+    """(name, host path) of every library ldd resolves for binary, loader included; libpath:
+    directories searched first (libraries of packages unpacked, not installed)."""
+    env = None
+    if libpath:
+        env = dict(os.environ, LD_LIBRARY_PATH=":".join(libpath))
+    r = run(["ldd", binary], env=env)
     if "not a dynamic executable" in r.stdout + r.stderr or "statically linked" in r.stdout:
         return []
     if r.returncode != 0:
@@ -276,9 +280,9 @@ class Initramfs:
         self.cpio = Cpio()
         self.libs = {}
 
-    def add_elf(self, host_path, dest):
+    def add_elf(self, host_path, dest, libpath=None):
         self.cpio.copy(os.path.realpath(host_path), dest)
-        for name, path, is_loader in shared_libs(host_path):
+        for name, path, is_loader in shared_libs(host_path, libpath):
             # libraries go flat into a directory the loader searches without ld.so.cache; the
             # build tree's libvigil.so.0 too, since the RUNPATH into the build tree is gone
             to = guest_path(path) if is_loader else GUEST_LIBDIR + "/" + name
@@ -298,6 +302,121 @@ class Initramfs:
                     self.add_elf(src, to)
                 else:
                     self.cpio.copy(src, to)
+
+
+# the parts of Debian's python3 stdlib a case never needs (vm-python): tests, the static library
+# and its build files, GUI and packaging tools, installed third-party packages
+PYTHON_SKIP = ("test", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensurepip", "pydoc_data",
+               "dist-packages", "site-packages", "venv")
+# extension modules left out with them: the libraries they pull (libcrypto, libdb, libsqlite3,
+# ncurses) would double the python's share of the initramfs
+PYTHON_SKIP_EXT = ("_ssl", "_hashlib", "_dbm", "_gdbm", "_sqlite3", "_curses", "_curses_panel",
+                   "readline", "nis", "_crypt", "_tkinter")
+
+
+def add_python(ir, python):
+    """Debian's python3 (not a pyenv shim) and its standard library, at their host paths."""
+    exe = os.path.realpath(python)
+    if not is_elf(exe):
+        raise Missing("vm-python: %s is not an ELF executable (a shim? name /usr/bin/python3)" % python)
+    ir.add_elf(exe, "/usr/bin/python3")
+    ver = os.path.basename(exe)  # python3.11
+    stdlib = "/usr/lib/" + ver
+    if not os.path.isfile(os.path.join(stdlib, "os.py")):
+        raise Missing("vm-python: no standard library in %s" % stdlib)
+    for root, dirs, files in os.walk(stdlib):
+        dirs[:] = sorted(d for d in dirs if not (root == stdlib and (d in PYTHON_SKIP or d.startswith("config-"))))
+        for f in sorted(files):
+            src = os.path.join(root, f)
+            if os.path.islink(src) and not os.path.exists(src):
+                continue
+            if f.endswith(".so") and is_elf(src):
+                mod = f.split(".")[0]
+                if mod in PYTHON_SKIP_EXT or mod.startswith(("_test", "xx", "_xx", "_ctypes_test")):
+                    continue
+                try:  # an extension whose libraries this host lacks is left out, not fatal
+                    shared_libs(src)
+                except RuntimeError:
+                    continue
+                ir.add_elf(src, src)
+            else:
+                ir.cpio.copy(src, src)
+
+
+def deb_version(pkg):
+    r = run(["apt-cache", "show", "--no-all-versions", pkg]) if shutil.which("apt-cache") else None
+    m = re.search(r"^Version:\s*(\S+)", r.stdout, re.M) if r else None
+    return m.group(1).replace(":", "%3a") if m else None
+
+
+def fetch_deb(pkg, cache):
+    """A Debian package's files, never installed: apt-get download + dpkg-deb -x into
+    cache/debs/<pkg>_<version>/ (once), as for the kernel. Returns that directory."""
+    base = os.path.join(cache, "debs")
+    ver = deb_version(pkg)
+    if ver and os.path.exists(os.path.join(base, "%s_%s" % (pkg, ver), ".complete")):
+        return os.path.join(base, "%s_%s" % (pkg, ver))
+    if not ver:  # no package lists: whatever version is cached
+        old = sorted(glob.glob(os.path.join(base, pkg + "_*", ".complete")))
+        if old:
+            return os.path.dirname(old[-1])
+        raise Missing("vm-deb: apt-cache does not know %s and nothing is cached in %s" % (pkg, base))
+    for tool in ("apt-get", "dpkg-deb"):
+        if not shutil.which(tool):
+            raise Missing("%s not found (needed to fetch %s)" % (tool, pkg))
+    os.makedirs(base, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".fetch-", dir=base)
+    try:
+        cmd = ["apt-get", "download", "-q"]
+        if os.geteuid() == 0:
+            cmd += ["-o", "APT::Sandbox::User=root"]
+        log("fetching %s %s (apt-get download, once; cached in %s)" % (pkg, ver, base))
+        for attempt in range(3):  # on shared machines another agent's policy may deny a connect
+            r = fetch(cmd + [pkg], tmp)
+            if r.returncode == 0:
+                break
+            time.sleep(2)
+        debs = glob.glob(os.path.join(tmp, "*.deb"))
+        if r.returncode != 0 or not debs:
+            raise Missing("apt-get download %s failed: %s" % (pkg, (r.stderr or r.stdout).strip()[-400:]))
+        root = os.path.join(tmp, "root")
+        r = run(["dpkg-deb", "-x", debs[0], root])
+        if r.returncode != 0:
+            raise RuntimeError("dpkg-deb -x %s failed: %s" % (debs[0], r.stderr.strip()))
+        with open(os.path.join(root, ".complete"), "w") as f:
+            f.write(os.path.basename(debs[0]) + "\n")
+        final = os.path.join(base, "%s_%s" % (pkg, ver))
+        shutil.rmtree(final, ignore_errors=True)
+        os.rename(root, final)
+        return final
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def add_debs(ir, pkgs, cache):
+    """vm-deb: the programs (bin/, sbin/) and configuration (etc/) of packages unpacked from
+    the mirror, at their paths in the guest; their libraries are found in the unpacked
+    packages first, then on the host."""
+    roots = [fetch_deb(p, cache) for p in pkgs]
+    libpath = []
+    for r in roots:
+        for d in ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu"):
+            if os.path.isdir(os.path.join(r, d)):
+                libpath.append(os.path.join(r, d))
+    for r in roots:
+        for top in ("bin", "sbin", "usr/bin", "usr/sbin", "etc"):
+            d = os.path.join(r, top)
+            for root, dirs, files in os.walk(d):
+                dirs.sort()
+                for f in sorted(files):
+                    src = os.path.join(root, f)
+                    to = guest_path("/" + os.path.relpath(src, r))
+                    if os.path.islink(src):
+                        continue
+                    if is_elf(src) and os.access(src, os.X_OK):
+                        ir.add_elf(src, to, libpath)
+                    else:
+                        ir.cpio.copy(src, to)
 
 
 def case_headers(path):
@@ -370,7 +489,7 @@ def module_closure(modules_dir, names):
     return order
 
 
-def build_initramfs(build, cases_dir, cases, kernel, out_path, ci, shell):
+def build_initramfs(build, cases_dir, cases, kernel, out_path, ci, shell, cache):
     """Pack the guest: busybox, jq, vigil's build tree, the cases and what their headers ask for."""
     ir = Initramfs()
     c = ir.cpio
@@ -447,6 +566,15 @@ def build_initramfs(build, cases_dir, cases, kernel, out_path, ci, shell):
                 ir.add_elf(host, to)
             else:
                 c.copy(host, to)
+        for rel in heads.get("src", []):
+            host = os.path.join(SOURCE, rel)
+            if not os.path.isfile(host):
+                raise RuntimeError("case %s wants %s from the source tree: no such file" % (name, host))
+            c.copy(host, os.path.normpath(GUEST_ROOT + "/" + rel))
+        if heads.get("python"):
+            add_python(ir, heads["python"][0])
+        if heads.get("deb"):
+            add_debs(ir, heads["deb"], cache)
         for m in heads.get("modules", []):
             if m not in modules:
                 modules.append(m)
@@ -462,6 +590,10 @@ def build_initramfs(build, cases_dir, cases, kernel, out_path, ci, shell):
     c.file("/etc/vmtest/modules", "".join(m + "\n" for m in load).encode())
     c.file("/etc/vmtest/timeouts", "".join(
         "%s %s\n" % (n, (case_headers(p).get("timeout") or ["180"])[0]) for n, p in cases).encode())
+    # the size of the measuring cases (vm-optin), from the host's VMTEST_BENCH_* variables
+    c.file("/etc/vmtest/env", "".join("export %s='%s'\n" % (k, v.replace("'", "'\\''"))
+                                      for k, v in sorted(os.environ.items())
+                                      if re.fullmatch(r"VMTEST_BENCH_[A-Z0-9_]+", k)).encode())
     c.file("/etc/vmtest/ci", b"1\n" if ci else b"0\n")
     c.file("/etc/vmtest/shell", b"1\n" if shell else b"0\n")
 
@@ -559,6 +691,11 @@ def select_cases(cases_dir, patterns):
             continue
         if patterns and not any(fnmatch.fnmatch(name, pat) or name == pat for pat in patterns):
             continue
+        optin = case_headers(p).get("optin")
+        if optin and os.environ.get(optin[0], "") in ("", "0"):
+            # long measurements, not tests: the default lane keeps its time
+            log("%s left out: it runs only with %s=1" % (name, optin[0]))
+            continue
         cases.append((name, p))
     return cases
 
@@ -608,7 +745,7 @@ def main():
         kernel = find_kernel(cache)
         t = time.monotonic()
         initrd = os.path.join(work, "initramfs.cpio")
-        size, count = build_initramfs(build, cases_dir, cases, kernel, initrd, ci, args.shell)
+        size, count = build_initramfs(build, cases_dir, cases, kernel, initrd, ci, args.shell, cache)
         log("kernel %s; initramfs %.1f MiB, %d entries, packed in %.2f s; cases: %s"
             % (kernel.name, size / 1048576, count, time.monotonic() - t, " ".join(n for n, _ in cases)))
     except Missing as e:

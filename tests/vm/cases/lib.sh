@@ -10,6 +10,7 @@
 # Each prints "VMTEST <case> PASS|FAIL|SKIP ..." on the console, the line the runner judges.
 
 VMTEST_CASE=$(basename "$0" .sh)
+[ -r /etc/vmtest/env ] && . /etc/vmtest/env	# VMTEST_BENCH_* passed from the host
 VMTEST_RESULTS=${VMTEST_RESULTS:-/run/vmtest}
 WORK=/tmp/vmtest/$VMTEST_CASE		# this case's scratch directory
 mkdir -p "$WORK" "$VMTEST_RESULTS"

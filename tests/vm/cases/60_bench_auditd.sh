@@ -1,0 +1,31 @@
+#!/bin/sh
+# 60_bench_auditd - the syscall storms of tests/bench/bench_storms.py inside the guest, small:
+# none, floor, bpftrace (left out: not in the guest), vigil bare, vigil default, then auditd,
+# all of its rounds last (once enabled, audit costs every later process until reboot; this
+# guest is thrown away, the shared host never runs it). A measurement, not a test: it runs
+# only with VIGIL_VM_BENCH=1 and prints the table on the console (tests/bench/README.md).
+# vm-optin: VIGIL_VM_BENCH
+# vm-python: /usr/bin/python3
+# vm-deb: auditd libauparse0 libwrap0
+# vm-build: tests/bench/getppid_storm tests/bench/open_storm tests/bench/connect_storm
+# vm-build: tests/bench/exec_storm tests/bench/tiny tests/bench/floor_hook
+# vm-src: tests/bench/bench_storms.py tests/bench/progstats.py tests/host/vigilhost.py
+# vm-timeout: 1500
+. "$(dirname "$0")/lib.sh"
+
+OPENS=${VMTEST_BENCH_OPENS:-50000}
+ROUNDS=${VMTEST_BENCH_ROUNDS:-3}
+# bench_storms runs vigild and vigil from BUILD/core/cli
+mkdir -p /opt/vigil/build/core/cli
+ln -sf /opt/vigil/bin/vigild /opt/vigil/bin/vigil /opt/vigil/build/core/cli/
+mkdir -p /boot		# write-etc-boot's other directory, watched by auditd as on a host
+[ -e /etc/shadow ] || { echo 'root:*:20000:0:99999:7:::' >/etc/shadow && chmod 640 /etc/shadow; }	# open_in opens it
+set -o pipefail
+python3 /opt/vigil/tests/bench/bench_storms.py --build /opt/vigil/build --opens "$OPENS" --rounds "$ROUNDS" \
+	--storms other,open_out,open_in,connect,exec --conditions none,floor,bpftrace,bare,default,auditd \
+	--audit-ok --ready-timeout 600 2>&1 | tee "$WORK/bench.out"
+rc=$?
+[ "$rc" = 0 ] || fail "bench_storms.py exited $rc: $(tail -5 "$WORK/bench.out")"
+grep -q '^open_in  auditd ' "$WORK/bench.out" || fail "no auditd row in the table"
+info "$(uname -r), $OPENS opens, $ROUNDS rounds"
+pass
