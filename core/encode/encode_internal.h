@@ -69,6 +69,32 @@ static inline int encode_out_end(struct encode_out *o)
 	return o->err;
 }
 
+/* ---- a message: decoded (msg.c), or the encoder's bytes read in place (own.c) ---- */
+
+struct vigil_msg {
+	msgpack_zone zone;
+	bool zone_ready;
+	msgpack_object root;
+	const msgpack_object *body;
+	char *type_key;			/* NUL-terminated copy, in the zone (a view: in own_key) */
+	enum vigil_event_type type;
+	uint64_t incarnation, seq;	/* the delivery stamp (core/bus stamp.c), 0 without */
+	/* a view (vigil_msg__new_view): the bytes are borrowed and never unpacked; lookups walk
+	 * them, and only a container a caller asks for is unpacked, into the zone */
+	bool view;
+	const unsigned char *own;
+	size_t own_len;
+	size_t own_body;		/* where the body (the root's first value) starts */
+	char own_key[64];
+	char data[];			/* decoded: our copy of the bytes, unpacked strings point into it */
+};
+
+/* vigil_msg__find and vigil_msg__find_kind of a view (own.c). */
+const msgpack_object *encode_view_find(struct vigil_msg *m, const char *path);
+int encode_view_kind(const struct vigil_msg *m, const char *path, msgpack_object_type *type, uint32_t *count);
+/* A view's root, unpacked on first use (the fallback for callers that want the tree). */
+const msgpack_object *encode_view_root(struct vigil_msg *m);
+
 /* ---- the msgpack tree (tree.c writes events, tree_args.c their arguments) ---- */
 
 /* Capabilities that have a name: bits past CAP_CHECKPOINT_RESTORE (40) are not in

@@ -441,6 +441,7 @@ out:
 	pthread_mutex_destroy(&a->pipe_lock);
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
+	vigil_msg__free(a->view);
 	free(a);
 	return err;
 }

@@ -72,6 +72,7 @@ static int teardown(void **state)
 	vigil_pcache__free(a->cache);
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
+	vigil_msg__free(a->view);
 	vigil_buf_free(&a->environ);
 	pthread_mutex_destroy(&a->pipe_lock);
 	pthread_mutex_destroy(&a->snap_lock);
