@@ -92,7 +92,7 @@ static void count(struct vigil_agent *a, const struct vigil_event *ev)
  * compact line (both into a->line, written once the event is on the bus) and the export
  * file. Nothing is unpacked: the JSON line is rendered from the bytes, and the compact line
  * and the export read them in place through a view, so they print what subscribers print. */
-static bool text_sinks(struct vigil_agent *a, const struct vigil_event *ev)
+static bool text_sinks(struct vigil_agent *a, const struct vigil_event *ev, size_t body_end)
 {
 	struct vigil_compact_opts copts = {.color = a->opts.color};
 	bool compact = a->opts.output == VIGIL_OUTPUT_COMPACT;
@@ -109,7 +109,7 @@ static bool text_sinks(struct vigil_agent *a, const struct vigil_event *ev)
 		return false;
 	if (!a->view)
 		a->view = vigil_msg__new_view();
-	err = a->view ? vigil_msg__view_own(a->view, a->msgpack.data, a->msgpack.len) : -ENOMEM;
+	err = a->view ? vigil_msg__view_own(a->view, a->msgpack.data, a->msgpack.len, body_end) : -ENOMEM;
 	if (err) {
 		a->counters.encode_errors++;
 		return false;
@@ -127,15 +127,16 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 	struct vigil_event extended;
 	const struct vigil_event *ev = extend(a, in, &extended, anc);
 	uint64_t seq = 0;
+	size_t body_end = 0;
 	bool rules, line;
 
 	count(a, ev);
 	vigil_buf_reset(&a->msgpack);
-	if (vigil_encode_msgpack(ev, &a->msgpack)) {
+	if (vigil_encode_msgpack_marked(ev, &a->msgpack, &body_end)) {
 		a->counters.encode_errors++;
 		return;
 	}
-	line = text_sinks(a, ev);
+	line = text_sinks(a, ev, body_end);
 	/* stamped with the next sequence number (subscribers count holes from it); a slow or
 	 * absent subscriber costs a counted drop, never a blocked reader */
 	if (vigil_pub__publish(a->pub, &a->msgpack, &seq) == -EINVAL) {

@@ -254,7 +254,9 @@ int vigil_msg__to_json(const struct vigil_msg *m, struct vigil_buf *out)
 
 /* ---- JSON straight from the bytes vigil_encode_msgpack wrote (the agent's stdout) ---- */
 
-int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *out)
+/* The walk of both: keep, when given, is asked about every child of every container but the
+ * root, and a child it refuses is skipped with its children. */
+static int own_json(const void *data, size_t len, vigil_json_keep_fn keep, void *ctx, struct vigil_buf *out)
 {
 	const unsigned char *p = data;
 	struct {
@@ -262,7 +264,8 @@ int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *
 		bool map, first;
 	} st[ENCODE_MAX_DEPTH];
 	struct encode_out o;
-	struct vigil_own_item it;
+	struct vigil_own_item it, kit;
+	const msgpack_object *key;
 	size_t off = 0, h;
 	int depth = 0;
 
@@ -276,21 +279,36 @@ int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *
 				continue;
 			}
 			st[depth - 1].left--;
-			if (!st[depth - 1].first)
-				encode_put(&o, ",", 1);
-			st[depth - 1].first = false;
+			key = NULL;
 			if (st[depth - 1].map) {
-				h = off < len ? vigil_own_item(p + off, len - off, &it) : 0;
-				if (!h || it.obj.type != MSGPACK_OBJECT_STR) {
+				h = off < len ? encode_own_item(p + off, len - off, &kit) : 0;
+				if (!h || kit.obj.type != MSGPACK_OBJECT_STR) {
 					encode_fail(&o, -EINVAL);
 					break;
 				}
-				put_string(&o, it.obj.via.str.ptr, it.obj.via.str.size);
-				encode_put(&o, ":", 1);
 				off += h;
+				key = &kit.obj;
 			}
+			h = off < len ? encode_own_item(p + off, len - off, &it) : 0;
+			if (keep && h &&
+			    !keep(ctx, depth - 1, key, it.obj.type == MSGPACK_OBJECT_MAP || it.obj.type == MSGPACK_OBJECT_ARRAY)) {
+				off = vigil_own_skip(p, len, off);
+				if (!off) {
+					encode_fail(&o, -EINVAL);
+					break;
+				}
+				continue;
+			}
+			if (!st[depth - 1].first)
+				encode_put(&o, ",", 1);
+			st[depth - 1].first = false;
+			if (key) {
+				put_string(&o, key->via.str.ptr, key->via.str.size);
+				encode_put(&o, ":", 1);
+			}
+		} else {
+			h = encode_own_item(p, len, &it);	/* the root */
 		}
-		h = off < len ? vigil_own_item(p + off, len - off, &it) : 0;
 		if (!h) {
 			encode_fail(&o, -EINVAL);
 			break;
@@ -313,4 +331,15 @@ int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *
 	if (!o.err && off != len)
 		encode_fail(&o, -EINVAL);	/* one object, nothing after it */
 	return encode_out_end(&o);
+}
+
+int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *out)
+{
+	return own_json(data, len, NULL, NULL, out);
+}
+
+int vigil_json_from_own_msgpack_kept(const void *data, size_t len, vigil_json_keep_fn keep, void *ctx,
+				     struct vigil_buf *out)
+{
+	return own_json(data, len, keep, ctx, out);
 }

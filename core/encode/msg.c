@@ -395,7 +395,7 @@ int vigil_msg__find_kind(const struct vigil_msg *m, const char *path, msgpack_ob
 	const msgpack_object *o;
 
 	if (m->view)
-		return encode_view_kind(m, path, type, count);
+		return encode_view_kind((struct vigil_msg *)m, path, type, count);
 	o = vigil_msg__find(m, path);
 	if (!o)
 		return -ENOENT;

@@ -14,101 +14,68 @@
 
 #include "encode_internal.h"
 
-static uint64_t be_n(const unsigned char *p, size_t n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = (v << 8) | *p++;
-	return v;
-}
-
 size_t vigil_own_item(const void *data, size_t avail, struct vigil_own_item *it)
 {
-	static const uint8_t width[4] = {1, 2, 4, 8};
-	const unsigned char *p = data;
-	unsigned char c;
-	size_t h = 1, w;
+	return encode_own_item(data, avail, it);
+}
+
+/* The bytes of the item at p (its header, and a string's payload) and the children that
+ * follow it, without reading its value: the skip's inner loop. 0 when cut short or a form
+ * the encoder never writes. */
+static inline size_t item_span(const unsigned char *p, size_t avail, uint64_t *children)
+{
+	unsigned char c = p[0];
+	size_t h = 1, w = 0;
 	uint64_t n;
 
-	memset(it, 0, sizeof(*it));
-	if (!avail)
-		return 0;
-	c = p[0];
-	if (c <= 0x7f) {
-		it->obj.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-		it->obj.via.u64 = c;
-	} else if (c >= 0xe0) {
-		it->obj.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
-		it->obj.via.i64 = (int8_t)c;
-	} else if (c <= 0x8f || (c >= 0xde && c <= 0xdf)) {
-		it->obj.type = MSGPACK_OBJECT_MAP;
-		w = c <= 0x8f ? 0 : c == 0xde ? 2 : 4;
-		if (avail < 1 + w)
-			return 0;
-		it->children = (uint32_t)(w ? be_n(p + 1, w) : c & 0x0f);
-		h += w;
-	} else if (c <= 0x9f || (c >= 0xdc && c <= 0xdd)) {
-		it->obj.type = MSGPACK_OBJECT_ARRAY;
-		w = c <= 0x9f ? 0 : c == 0xdc ? 2 : 4;
-		if (avail < 1 + w)
-			return 0;
-		it->children = (uint32_t)(w ? be_n(p + 1, w) : c & 0x0f);
-		h += w;
-	} else if (c <= 0xbf || (c >= 0xd9 && c <= 0xdb) || (c >= 0xc4 && c <= 0xc6)) {
-		bool bin = c >= 0xc4 && c <= 0xc6;
-
-		w = c <= 0xbf ? 0 : bin ? width[c - 0xc4] : width[c - 0xd9];
-		if (avail < 1 + w)
-			return 0;
-		n = w ? be_n(p + 1, w) : c & 0x1f;
-		h += w;
-		if (n > avail - h)
-			return 0;
-		it->obj.type = bin ? MSGPACK_OBJECT_BIN : MSGPACK_OBJECT_STR;
-		it->obj.via.str.ptr = (const char *)p + h;
-		it->obj.via.str.size = (uint32_t)n;
-		h += n;
-	} else if (c == 0xc0) {
-		it->obj.type = MSGPACK_OBJECT_NIL;
-	} else if (c == 0xc2 || c == 0xc3) {
-		it->obj.type = MSGPACK_OBJECT_BOOLEAN;
-		it->obj.via.boolean = c == 0xc3;
-	} else if (c >= 0xcc && c <= 0xd3) {
-		w = width[(c - 0xcc) & 3];
-		if (avail < 1 + w)
-			return 0;
-		n = be_n(p + 1, w);
-		h += w;
-		if (c >= 0xd0 && (p[1] & 0x80)) {	/* a negative signed form */
-			it->obj.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
-			it->obj.via.i64 = w == 8 ? (int64_t)n : (int64_t)(n | (~0ULL << (8 * w)));
-		} else {
-			it->obj.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-			it->obj.via.u64 = n;
-		}
-	} else {
-		return 0;	/* floats, ext: the encoder writes none */
+	*children = 0;
+	if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+		return 1;
+	if (c <= 0x8f) {
+		*children = 2 * (uint64_t)(c & 0x0f);
+		return 1;
 	}
-	return h;
+	if (c <= 0x9f) {
+		*children = c & 0x0f;
+		return 1;
+	}
+	if (c <= 0xbf) {
+		n = c & 0x1f;
+		return n < avail ? 1 + n : 0;
+	}
+	switch (c) {
+	case 0xcc: case 0xd0: return avail > 1 ? 2 : 0;
+	case 0xcd: case 0xd1: return avail > 2 ? 3 : 0;
+	case 0xce: case 0xd2: return avail > 4 ? 5 : 0;
+	case 0xcf: case 0xd3: return avail > 8 ? 9 : 0;
+	case 0xc4: case 0xd9: w = 1; break;
+	case 0xc5: case 0xda: case 0xdc: case 0xde: w = 2; break;
+	case 0xc6: case 0xdb: case 0xdd: case 0xdf: w = 4; break;
+	default: return 0;
+	}
+	if (avail <= w)
+		return 0;
+	n = encode_be(p + 1, w);
+	h += w;
+	if (c >= 0xdc) {
+		*children = c >= 0xde ? 2 * n : n;
+		return h;
+	}
+	return n <= avail - h ? h + n : 0;
 }
 
 size_t vigil_own_skip(const void *data, size_t len, size_t off)
 {
-	struct vigil_own_item it;
-	uint64_t left = 1;
+	const unsigned char *p = data;
+	uint64_t left = 1, kids;
 	size_t h;
 
 	while (left) {
-		h = off < len ? vigil_own_item((const unsigned char *)data + off, len - off, &it) : 0;
+		h = off < len ? item_span(p + off, len - off, &kids) : 0;
 		if (!h)
 			return 0;
 		off += h;
-		left--;
-		if (it.obj.type == MSGPACK_OBJECT_MAP)
-			left += 2 * (uint64_t)it.children;
-		else if (it.obj.type == MSGPACK_OBJECT_ARRAY)
-			left += it.children;
+		left += kids - 1;
 	}
 	return off;
 }
@@ -131,11 +98,14 @@ struct vigil_msg *vigil_msg__new_view(void)
 	return m;
 }
 
-/* The root must be a map whose first key names the event, as check_root (msg.c) wants. */
-int vigil_msg__view_own(struct vigil_msg *m, const void *data, size_t len)
+/* The root must be a map whose first key names the event, as check_root (msg.c) wants.
+ * body_end (where the encoder's pass finished the body, 0 when unknown) lets root lookups
+ * (node_name, time) start after the body without walking it. */
+int vigil_msg__view_own(struct vigil_msg *m, const void *data, size_t len, size_t body_end)
 {
 	const unsigned char *p = data;
-	struct vigil_own_item root, key;
+	struct encode_view_map *root = &m->own_maps[0];
+	struct vigil_own_item it, key;
 	size_t h, k;
 
 	msgpack_zone_clear(&m->zone);
@@ -143,10 +113,11 @@ int vigil_msg__view_own(struct vigil_msg *m, const void *data, size_t len)
 	m->body = NULL;
 	m->root.type = MSGPACK_OBJECT_NIL;
 	m->type = 0;
-	h = vigil_own_item(p, len, &root);
-	if (!h || root.obj.type != MSGPACK_OBJECT_MAP || !root.children)
+	m->own_nmaps = 0;
+	h = encode_own_item(p, len, &it);
+	if (!h || it.obj.type != MSGPACK_OBJECT_MAP || !it.children || len > UINT32_MAX)
 		return -EBADMSG;
-	k = vigil_own_item(p + h, len - h, &key);
+	k = encode_own_item(p + h, len - h, &key);
 	if (!k || key.obj.type != MSGPACK_OBJECT_STR || !key.obj.via.str.size ||
 	    key.obj.via.str.size >= sizeof(m->own_key))
 		return -EBADMSG;
@@ -158,6 +129,17 @@ int vigil_msg__view_own(struct vigil_msg *m, const void *data, size_t len)
 	m->own = p;
 	m->own_len = len;
 	m->own_body = h + k;
+	/* the root's index starts with the body; its other entries follow body_end */
+	memset(root, 0, offsetof(struct encode_view_map, entry));
+	root->entry[0] = (struct encode_view_entry){ (const char *)key.obj.via.str.ptr, key.obj.via.str.size,
+						      (uint32_t)m->own_body };
+	root->n = 1;
+	root->left = it.children - 1;
+	if (body_end > m->own_body && body_end < len)
+		root->next = (uint32_t)body_end;
+	else
+		root->pending = (uint32_t)m->own_body;	/* walked past when first asked */
+	m->own_nmaps = 1;
 	return 0;
 }
 
@@ -170,22 +152,84 @@ int vigil_msg__own_bytes(const struct vigil_msg *m, const void **data, size_t *l
 	return 0;
 }
 
+/* The index of the map at off, made on first use; NULL when every slot is taken (the
+ * caller walks the map instead). */
+static struct encode_view_map *map_index(struct vigil_msg *m, size_t off, uint32_t entries, size_t first)
+{
+	struct encode_view_map *vm;
+	size_t i;
+
+	for (i = 0; i < m->own_nmaps; i++)
+		if (m->own_maps[i].off == off)
+			return &m->own_maps[i];
+	if (m->own_nmaps == VIGIL_ARRAY_SIZE(m->own_maps))
+		return NULL;
+	vm = &m->own_maps[m->own_nmaps++];
+	memset(vm, 0, offsetof(struct encode_view_map, entry));
+	vm->off = (uint32_t)off;
+	vm->next = (uint32_t)first;
+	vm->left = entries;
+	return vm;
+}
+
+/* The value of key seg in the indexed map vm: from the index, else by walking on from
+ * where the last lookup stopped, indexing what it passes. A value found is skipped only
+ * when a later lookup walks on past it. 0 when absent. */
+static size_t map_find(struct vigil_msg *m, struct encode_view_map *vm, const char *seg, size_t n)
+{
+	struct vigil_own_item key;
+	size_t i, k, val;
+
+	for (i = 0; i < vm->n; i++)
+		if (vm->entry[i].klen == n && !memcmp(vm->entry[i].key, seg, n))
+			return vm->entry[i].off;
+	for (;;) {
+		if (vm->pending) {
+			vm->next = (uint32_t)vigil_own_skip(m->own, m->own_len, vm->pending);
+			vm->pending = 0;
+			if (!vm->next)
+				vm->left = 0;	/* cut short: nothing more to find */
+		}
+		if (!vm->left)
+			return 0;
+		k = vm->next < m->own_len ? encode_own_item(m->own + vm->next, m->own_len - vm->next, &key) : 0;
+		if (!k || key.obj.type != MSGPACK_OBJECT_STR) {
+			vm->left = 0;
+			return 0;
+		}
+		val = vm->next + k;
+		vm->left--;
+		vm->pending = (uint32_t)val;
+		if (vm->n < VIGIL_ARRAY_SIZE(vm->entry))
+			vm->entry[vm->n++] = (struct encode_view_entry){ key.obj.via.str.ptr, key.obj.via.str.size,
+									 (uint32_t)val };
+		else
+			vm->overflow = true;
+		if (key.obj.via.str.size == n && !memcmp(key.obj.via.str.ptr, seg, n))
+			return val;
+	}
+}
+
 /* The child of the container at off named by seg (a map key, or an array index in
  * decimal): its offset, or 0 when there is none. */
-static size_t view_child(const struct vigil_msg *m, size_t off, const char *seg, size_t n)
+static size_t view_child(struct vigil_msg *m, size_t off, const char *seg, size_t n)
 {
+	struct encode_view_map *vm;
 	struct vigil_own_item it, key;
 	uint64_t idx = 0;
 	uint32_t i;
 	size_t h, k;
 
-	h = vigil_own_item(m->own + off, m->own_len - off, &it);
+	h = encode_own_item(m->own + off, m->own_len - off, &it);
 	if (!h || !n)
 		return 0;
-	off += h;
 	if (it.obj.type == MSGPACK_OBJECT_MAP) {
-		for (i = 0; i < it.children; i++) {
-			k = off < m->own_len ? vigil_own_item(m->own + off, m->own_len - off, &key) : 0;
+		vm = map_index(m, off, it.children, off + h);
+		if (vm && !vm->overflow)
+			return map_find(m, vm, seg, n);
+		/* no index (or one that could not hold it all): walk the map */
+		for (off += h, i = 0; i < it.children; i++) {
+			k = off < m->own_len ? encode_own_item(m->own + off, m->own_len - off, &key) : 0;
 			if (!k)
 				return 0;
 			if (key.obj.type == MSGPACK_OBJECT_STR && key.obj.via.str.size == n &&
@@ -197,6 +241,7 @@ static size_t view_child(const struct vigil_msg *m, size_t off, const char *seg,
 		}
 		return 0;
 	}
+	off += h;
 	if (it.obj.type != MSGPACK_OBJECT_ARRAY || n > 10)
 		return 0;
 	for (i = 0; i < n; i++) {
@@ -212,17 +257,23 @@ static size_t view_child(const struct vigil_msg *m, size_t off, const char *seg,
 }
 
 /* Where path (vigil_msg__find's syntax) starts in the bytes, or 0 when absent. */
-static size_t view_locate(const struct vigil_msg *m, const char *path)
+static size_t view_locate(struct vigil_msg *m, const char *path)
 {
 	const char *end;
 	size_t off;
 
 	if (!m->own || !path)
 		return 0;
-	off = m->own_body;
 	if (*path == '/') {
-		off = 0;
+		/* the root's index is always there (vigil_msg__view_own) */
 		path++;
+		end = strchrnul(path, '.');
+		off = end > path ? map_find(m, &m->own_maps[0], path, (size_t)(end - path)) : 0;
+		if (!off || !*end)
+			return off;
+		path = end + 1;
+	} else {
+		off = m->own_body;
 	}
 	for (;;) {
 		end = strchrnul(path, '.');
@@ -254,7 +305,7 @@ const msgpack_object *encode_view_find(struct vigil_msg *m, const char *path)
 	return o;
 }
 
-int encode_view_kind(const struct vigil_msg *m, const char *path, msgpack_object_type *type, uint32_t *count)
+int encode_view_kind(struct vigil_msg *m, const char *path, msgpack_object_type *type, uint32_t *count)
 {
 	size_t off = view_locate(m, path);
 	struct vigil_own_item it;

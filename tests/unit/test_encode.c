@@ -379,18 +379,24 @@ static void assert_same_export(const struct vigil_msg *tree, const struct vigil_
 
 /* Whatever the agent reads through its view of the bytes (the compact line, filters'
  * lookups, the export line) must be what a subscriber reads from the decoded tree. */
-static void assert_view_agrees(const struct vigil_msg *tree, const struct vigil_buf *bytes)
+static void assert_view_agrees(const struct vigil_msg *tree, const struct vigil_buf *bytes, size_t body_end)
 {
 	struct vigil_msg *view = vigil_msg__new_view();
-	size_t i;
+	size_t i, mark;
 
 	assert_non_null(view);
-	assert_int_equal(vigil_msg__view_own(view, bytes->data, bytes->len), 0);
-	assert_int_equal(vigil_msg__type(view), vigil_msg__type(tree));
-	assert_string_equal(vigil_msg__type_key(view), vigil_msg__type_key(tree));
-	for (i = 0; i < sizeof(view_paths) / sizeof(view_paths[0]); i++)
-		assert_same_find(tree, view, view_paths[i]);
-	assert_same_compact(tree, view);
+	/* with the encoder's mark and without (the root then walked past the body); lookups in
+	 * both orders, so that each map's index is met half-built */
+	for (mark = 0; mark < 2; mark++) {
+		assert_int_equal(vigil_msg__view_own(view, bytes->data, bytes->len, mark ? body_end : 0), 0);
+		assert_int_equal(vigil_msg__type(view), vigil_msg__type(tree));
+		assert_string_equal(vigil_msg__type_key(view), vigil_msg__type_key(tree));
+		for (i = 0; i < sizeof(view_paths) / sizeof(view_paths[0]); i++)
+			assert_same_find(tree, view, view_paths[mark ? i : sizeof(view_paths) / sizeof(view_paths[0]) - 1 - i]);
+		assert_same_compact(tree, view);
+		assert_int_equal(vigil_msg__view_own(view, bytes->data, bytes->len, mark ? body_end : 0), 0);
+		assert_same_compact(tree, view);
+	}
 	assert_same_export(tree, bytes);
 	vigil_msg__free(view);
 }
@@ -399,13 +405,22 @@ static void assert_view_agrees(const struct vigil_msg *tree, const struct vigil_
  * of the same bytes reads the same. */
 static struct vigil_msg *wire(struct state *s, const struct vigil_event *ev)
 {
+	struct vigil_buf marked = {0};
+	size_t body_end = 0;
+
 	vigil_buf_reset(&s->wire);
 	assert_int_equal(vigil_encode_msgpack(ev, &s->wire), 0);
 	assert_packer_forms(&s->wire);
+	/* the same bytes, with where the body ends */
+	assert_int_equal(vigil_encode_msgpack_marked(ev, &marked, &body_end), 0);
+	assert_int_equal(marked.len, s->wire.len);
+	assert_memory_equal(marked.data, s->wire.data, marked.len);
+	assert_true(body_end > 0 && body_end < marked.len);
+	vigil_buf_free(&marked);
 	vigil_msg__free(s->msg);
 	s->msg = vigil_msg__decode(s->wire.data, s->wire.len);
 	assert_non_null(s->msg);
-	assert_view_agrees(s->msg, &s->wire);
+	assert_view_agrees(s->msg, &s->wire, body_end);
 	return s->msg;
 }
 
