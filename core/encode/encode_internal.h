@@ -144,16 +144,10 @@ static inline __attribute__((always_inline)) size_t encode_own_item(const void *
 	} else if (c >= 0xe0) {
 		it->obj.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
 		it->obj.via.i64 = (int8_t)c;
-	} else if (c <= 0x8f || (c >= 0xde && c <= 0xdf)) {
-		it->obj.type = MSGPACK_OBJECT_MAP;
-		w = c <= 0x8f ? 0 : c == 0xde ? 2 : 4;
-		if (avail < 1 + w)
-			return 0;
-		it->children = (uint32_t)(w ? encode_be(p + 1, w) : c & 0x0f);
-		h += w;
-	} else if (c <= 0x9f || (c >= 0xdc && c <= 0xdd)) {
-		it->obj.type = MSGPACK_OBJECT_ARRAY;
-		w = c <= 0x9f ? 0 : c == 0xdc ? 2 : 4;
+	} else if (c <= 0x9f || (c >= 0xdc && c <= 0xdf)) {
+		/* fixmap, fixarray; array16/32 (0xdc, 0xdd), map16/32 (0xde, 0xdf) */
+		it->obj.type = c <= 0x8f || c >= 0xde ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
+		w = c <= 0x9f ? 0 : c & 1 ? 4 : 2;
 		if (avail < 1 + w)
 			return 0;
 		it->children = (uint32_t)(w ? encode_be(p + 1, w) : c & 0x0f);
