@@ -431,8 +431,6 @@ int agent_on_record(void *ctx, void *data, size_t size)
 		ev.parent_pod = pod_of(a, ev.parent);
 		if (ev.type == VIGIL_EVENT_THROTTLE)
 			agent_throttle_start(a, &ev);
-		else if (ev.type != VIGIL_EVENT_EXEC && ev.type != VIGIL_EVENT_EXIT)
-			vigil_sensors__count_event(a->sensors, ev.policy.hook->id);
 		if (ev.type == VIGIL_EVENT_EXEC)
 			agent_environment(a, &ev);
 		if (ev.type != VIGIL_EVENT_THROTTLE) {
@@ -614,6 +612,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	vigil_pins__close(a->pins);		/* what is pinned stays: --keep-enforcing */
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
+	vigil_msg__free(a->view);
 	vigil_buf_free(&a->redacted);
 	vigil_buf_free(&a->environ);
 	vigil_buf_free(&a->environ_scratch);

@@ -95,6 +95,7 @@ struct vigil_agent {
 	pthread_mutex_t pipe_lock;
 	struct vigil_buf msgpack;		/* reused per event */
 	struct vigil_buf line;
+	struct vigil_msg *view;			/* the compact line's and export's view of msgpack (sinks.c) */
 	struct agent_counters counters;		/* under pipe_lock */
 	/* records of hooks watched in user space (fanotify threads), handed to the reader so
 	 * they are decoded after the ring buffer's exec records that came before them */

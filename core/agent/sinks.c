@@ -53,40 +53,90 @@ static const struct vigil_event *extend(struct vigil_agent *a, const struct vigi
 	return extended;
 }
 
+/* Every count of an event, in one place: the agent's counters, the metrics and the
+ * policy's count for `tp list`, through the hook the decoder resolved (an atomic add on
+ * the policy the hook belongs to, no lock). */
+static void count(struct vigil_agent *a, const struct vigil_event *ev)
+{
+	vigil_metrics__count_event(a->metrics, ev);
+	switch (ev->type) {
+	case VIGIL_EVENT_EXEC:
+		a->counters.events_exec++;
+		break;
+	case VIGIL_EVENT_EXIT:
+		a->counters.events_exit++;
+		break;
+	case VIGIL_EVENT_ALERT:
+	case VIGIL_EVENT_RULE_ACTION:
+	case VIGIL_EVENT_RULE_STATUS:
+		a->counters.events_rules++;
+		break;
+	case VIGIL_EVENT_POLICY_STATUS:		/* the policy directory's own reports */
+		break;
+	case VIGIL_EVENT_KPROBE:
+	case VIGIL_EVENT_TRACEPOINT:
+	case VIGIL_EVENT_LSM:
+	case VIGIL_EVENT_UPROBE:
+	case VIGIL_EVENT_USDT:
+		a->counters.events_policy++;
+		if (ev->policy.hook && ev->policy.hook->events)
+			__atomic_fetch_add(ev->policy.hook->events, 1, __ATOMIC_RELAXED);
+		break;
+	default:				/* loader, throttle: their own sensors */
+		a->counters.events_policy++;
+		break;
+	}
+}
+
+/* The text sinks of the bytes just encoded, before the bus stamps them: the JSON line, the
+ * compact line (both into a->line, written once the event is on the bus) and the export
+ * file. Nothing is unpacked: the JSON line is rendered from the bytes, and the compact line
+ * and the export read them in place through a view, so they print what subscribers print. */
+static bool text_sinks(struct vigil_agent *a, const struct vigil_event *ev, size_t body_end)
+{
+	struct vigil_compact_opts copts = {.color = a->opts.color};
+	bool compact = a->opts.output == VIGIL_OUTPUT_COMPACT;
+	int err;
+
+	vigil_buf_reset(&a->line);
+	if (a->opts.output == VIGIL_OUTPUT_JSON) {
+		err = vigil_json_from_own_msgpack(a->msgpack.data, a->msgpack.len, &a->line);
+		if (err)
+			a->counters.encode_errors++;
+		return !err;
+	}
+	if (!compact && !a->exporter)
+		return false;
+	if (!a->view)
+		a->view = vigil_msg__new_view();
+	err = a->view ? vigil_msg__view_own(a->view, a->msgpack.data, a->msgpack.len, body_end) : -ENOMEM;
+	if (err) {
+		a->counters.encode_errors++;
+		return false;
+	}
+	/* export: allow/deny lists, rate limit, field filters, rotation (core/export) */
+	if (a->exporter && vigil_exporter__write(a->exporter, a->view, ev))
+		a->counters.output_errors++;
+	/* an event tetra would not print (one without its process) prints nothing */
+	return compact && !vigil_msg__to_compact(a->view, &copts, &a->line);
+}
+
 void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 {
 	const struct vigil_process *anc[MAX_ANCESTORS];
 	struct vigil_event extended;
 	const struct vigil_event *ev = extend(a, in, &extended, anc);
-	struct vigil_msg *msg;
 	uint64_t seq = 0;
-	bool rules, json_line;
+	size_t body_end = 0;
+	bool rules, line;
 
-	vigil_metrics__count_event(a->metrics, ev);
-	if (ev->type == VIGIL_EVENT_EXEC)
-		a->counters.events_exec++;
-	else if (ev->type == VIGIL_EVENT_EXIT)
-		a->counters.events_exit++;
-	else if (ev->type == VIGIL_EVENT_ALERT || ev->type == VIGIL_EVENT_RULE_ACTION ||
-		 ev->type == VIGIL_EVENT_RULE_STATUS)
-		a->counters.events_rules++;
-	else if (ev->type != VIGIL_EVENT_POLICY_STATUS)	/* the policy directory's own reports */
-		a->counters.events_policy++;
-
+	count(a, ev);
 	vigil_buf_reset(&a->msgpack);
-	if (vigil_encode_msgpack(ev, &a->msgpack)) {
+	if (vigil_encode_msgpack_marked(ev, &a->msgpack, &body_end)) {
 		a->counters.encode_errors++;
 		return;
 	}
-	/* the JSON line from the bytes just built, before the stamp: nothing is unpacked
-	 * (the compact line and the export file read the decoded tree, below) */
-	json_line = a->opts.output == VIGIL_OUTPUT_JSON;
-	if (json_line) {
-		vigil_buf_reset(&a->line);
-		json_line = !vigil_json_from_own_msgpack(a->msgpack.data, a->msgpack.len, &a->line);
-		if (!json_line)
-			a->counters.encode_errors++;
-	}
+	line = text_sinks(a, ev, body_end);
 	/* stamped with the next sequence number (subscribers count holes from it); a slow or
 	 * absent subscriber costs a counted drop, never a blocked reader */
 	if (vigil_pub__publish(a->pub, &a->msgpack, &seq) == -EINVAL) {
@@ -103,28 +153,8 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 	rules = a->luahost && vigil_luahost__wants_hook(a->luahost, ev->type, hook_name(ev));
 	if (rules)
 		vigil_luahost__post(a->luahost, ev->type, a->msgpack.data, a->msgpack.len);
-	if (json_line)
+	if (line)
 		write_line(a, stdout, &a->line);
-	/* the compact line and the export file read the decoded tree: decode only for them.
-	 * They render from the bus bytes, so they print what subscribers print */
-	if (a->opts.output != VIGIL_OUTPUT_COMPACT && !a->exporter)
-		return;
-	msg = vigil_msg__decode_own(a->msgpack.data, a->msgpack.len);
-	if (!msg) {
-		a->counters.encode_errors++;
-		return;
-	}
-	/* export: allow/deny lists, rate limit, field filters, rotation (core/export) */
-	if (a->exporter && vigil_exporter__write(a->exporter, msg, ev))
-		a->counters.output_errors++;
-	if (a->opts.output == VIGIL_OUTPUT_COMPACT) {
-		struct vigil_compact_opts copts = {.color = a->opts.color};
-
-		vigil_buf_reset(&a->line);
-		if (!vigil_msg__to_compact(msg, &copts, &a->line))
-			write_line(a, stdout, &a->line);
-	}
-	vigil_msg__free(msg);
 }
 
 void agent_flush(struct vigil_agent *a)

@@ -73,6 +73,11 @@ struct cli_reply {
  * cli_reply_free either way. */
 int cli_request(const char *cmd, const char *control, const void *req, size_t len, int timeout_ms,
 		struct cli_reply *r);
+/* The same without a word and without --timeout/--retries, for callers that say their own
+ * (getevents waiting for its agent, top sampling, version and bugtool): 0, or -errno from
+ * the request (-ETIMEDOUT: no answer), -EBADMSG (malformed reply) or -EREMOTEIO (the reply
+ * says no: its "error" is in r->up.data). Free r with cli_reply_free either way. */
+int cli_request_quiet(const char *control, const void *req, size_t len, int timeout_ms, struct cli_reply *r);
 void cli_reply_free(struct cli_reply *r);
 
 /* Print "vigil <cmd>: invalid value for --<opt>: '<val>'" and return the usage exit code. */

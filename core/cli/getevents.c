@@ -381,15 +381,14 @@ static int read_file(struct printer *pr, FILE *in, const char *name)
 static int wait_agent(const char *control, long timeout_ms, long retries)
 {
 	static const char req[] = "\x81\xa3" "cmd" "\xa6" "status";	/* msgpack {"cmd": "status"} */
-	struct vigil_buf reply = {0};
+	struct cli_reply reply;
 	int err = -ETIMEDOUT;
 	long i;
 
 	for (i = 0; i <= retries && err; i++) {
-		vigil_buf_reset(&reply);
-		err = vigil_ctl_request(control, req, sizeof(req) - 1, &reply, (int)timeout_ms);
+		err = cli_request_quiet(control, req, sizeof(req) - 1, (int)timeout_ms, &reply);
+		cli_reply_free(&reply);
 	}
-	vigil_buf_free(&reply);
 	if (err)
 		fprintf(stderr, "vigil getevents: no agent answered at %s within %ld ms (%ld attempt%s): %s\n", control,
 			timeout_ms, retries + 1, retries ? "s" : "", strerror(-err));

@@ -121,15 +121,16 @@ static const msgpack_object *map_get(const msgpack_object *map, const char *key)
 static int sample(struct top *t, const char *url)
 {
 	static const char request[] = "\x81\xa3" "cmd" "\xa7" "metrics";	/* {"cmd": "metrics"} */
-	struct vigil_buf reply = {0};
+	struct cli_reply reply;
 	const msgpack_object *text;
-	msgpack_unpacked up;
-	size_t off = 0, i;
+	size_t i;
 	int err;
 
-	err = vigil_ctl_request(url, request, sizeof(request) - 1, &reply, 3000);
-	if (err)
+	err = cli_request_quiet(url, request, sizeof(request) - 1, 3000, &reply);
+	if (err) {
+		cli_reply_free(&reply);
 		return err;
+	}
 	for (i = 0; i < t->n; i++) {
 		t->rows[i].prev = t->rows[i].total;
 		t->rows[i].total = 0;
@@ -137,13 +138,11 @@ static int sample(struct top *t, const char *url)
 	}
 	t->prev_records = t->records;
 	t->missed = t->bus_dropped = t->rate_limited = t->records = 0;
-	msgpack_unpacked_init(&up);
 	err = -EBADMSG;
-	if (msgpack_unpack_next(&up, reply.data, reply.len, &off) == MSGPACK_UNPACK_SUCCESS &&
-	    (text = map_get(&up.data, "text")) && text->type == MSGPACK_OBJECT_STR)
+	text = map_get(reply.root, "text");
+	if (text && text->type == MSGPACK_OBJECT_STR)
 		err = vigil_metrics_parse(text->via.str.ptr, text->via.str.size, on_sample, t, NULL);
-	msgpack_unpacked_destroy(&up);
-	vigil_buf_free(&reply);
+	cli_reply_free(&reply);
 	return err;
 }
 

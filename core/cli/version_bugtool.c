@@ -19,51 +19,40 @@
 
 static const char status_req[] = "\x81\xa3" "cmd" "\xa6" "status";	/* {"cmd": "status"} */
 
-/* The agent's status reply unpacked into up (reply holds its bytes; free both either way).
- * 0 or -errno (-ETIMEDOUT: no agent, -EBADMSG: not msgpack). */
-static int agent_status(const char *control, int timeout_ms, struct vigil_buf *reply, msgpack_unpacked *up)
+/* The agent's status reply into r (free it with cli_reply_free either way). 0 or -errno
+ * (-ETIMEDOUT: no agent, -EBADMSG: not msgpack). */
+static int agent_status(const char *control, int timeout_ms, struct cli_reply *r)
 {
-	size_t off = 0;
-	int err;
-
-	msgpack_unpacked_init(up);
 	if (cli_globals.timeout_ms)	/* tetra's --timeout */
 		timeout_ms = cli_globals.timeout_ms;
-	err = vigil_ctl_request(control, status_req, sizeof(status_req) - 1, reply, timeout_ms);
-	if (!err && msgpack_unpack_next(up, reply->data, reply->len, &off) != MSGPACK_UNPACK_SUCCESS)
-		err = -EBADMSG;
-	return err;
+	return cli_request_quiet(control, status_req, sizeof(status_req) - 1, timeout_ms, r);
 }
 
 /* The agent's status reply as JSON into out; 0 or -errno (-ETIMEDOUT: no agent). */
 static int agent_status_json(const char *control, int timeout_ms, struct vigil_buf *out)
 {
-	struct vigil_buf reply = {0};
-	msgpack_unpacked up;
-	int err = agent_status(control, timeout_ms, &reply, &up);
+	struct cli_reply r;
+	int err = agent_status(control, timeout_ms, &r);
 
 	if (!err)
-		err = vigil_json_from_msgpack(&up.data, out);
-	msgpack_unpacked_destroy(&up);
-	vigil_buf_free(&reply);
+		err = vigil_json_from_msgpack(r.root, out);
+	cli_reply_free(&r);
 	return err;
 }
 
 /* The agent's version from its status reply; 0 or -errno. */
 static int agent_version(const char *control, int timeout_ms, char *out, size_t size)
 {
-	struct vigil_buf reply = {0};
 	const msgpack_object *v;
-	msgpack_unpacked up;
-	int err = agent_status(control, timeout_ms, &reply, &up);
+	struct cli_reply r;
+	int err = agent_status(control, timeout_ms, &r);
 
-	v = err ? NULL : vigil_msgpack_get(&up.data, "version");
+	v = err ? NULL : vigil_msgpack_get(r.root, "version");
 	if (!err && (!v || v->type != MSGPACK_OBJECT_STR))
 		err = -EBADMSG;
 	if (!err)
 		snprintf(out, size, "%.*s", (int)v->via.str.size, v->via.str.ptr);
-	msgpack_unpacked_destroy(&up);
-	vigil_buf_free(&reply);
+	cli_reply_free(&r);
 	return err;
 }
 

@@ -45,6 +45,24 @@ static struct text str_at(const struct vigil_msg *m, const char *path)
 	return t;
 }
 
+/* Whether path holds an object of this type, asked without unpacking it (a view of the
+ * agent's own bytes would otherwise unpack the whole process to answer). */
+static bool is_a(const struct vigil_msg *m, const char *path, msgpack_object_type type)
+{
+	msgpack_object_type t;
+	uint32_t n;
+
+	return !vigil_msg__find_kind(m, path, &t, &n) && t == type;
+}
+
+static bool is_present(const struct vigil_msg *m, const char *path)
+{
+	msgpack_object_type t;
+	uint32_t n;
+
+	return !vigil_msg__find_kind(m, path, &t, &n);
+}
+
 static void color_on(struct line *l, enum color c)
 {
 	char esc[8];
@@ -185,11 +203,10 @@ static void put_label(struct line *l, const char *emoji, struct text label)
 /* namespace/pod when the process runs in a pod (taken as is, as tetra does), else the node */
 static void put_source(struct line *l)
 {
-	const msgpack_object *pod = vigil_msg__find(l->m, "process.pod");
 	struct text t;
 
 	color_on(l, GREEN);
-	if (pod && pod->type == MSGPACK_OBJECT_MAP) {
+	if (is_a(l->m, "process.pod", MSGPACK_OBJECT_MAP)) {
 		t = str_at(l->m, "process.pod.namespace");
 		encode_put(&l->o, t.s, t.n);
 		encode_put(&l->o, "/", 1);
@@ -371,9 +388,10 @@ static void put_cyan_str(struct line *l, const char *s)
 
 static uint32_t arg_count(const struct vigil_msg *m)
 {
-	const msgpack_object *args = vigil_msg__find(m, "args");
+	msgpack_object_type t;
+	uint32_t n;
 
-	return args && args->type == MSGPACK_OBJECT_ARRAY ? args->via.array.size : 0;
+	return !vigil_msg__find_kind(m, "args", &t, &n) && t == MSGPACK_OBJECT_ARRAY ? n : 0;
 }
 
 static const msgpack_object *arg_at(const struct vigil_msg *m, unsigned int i, const char *member)
@@ -422,7 +440,12 @@ static uint64_t arg_u64(const struct vigil_msg *m, unsigned int i, const char *m
 
 static bool arg_has(const struct vigil_msg *m, unsigned int i, const char *member)
 {
-	return arg_at(m, i, member) != NULL;
+	msgpack_object_type t;
+	char path[64];
+	uint32_t n;
+
+	snprintf(path, sizeof(path), "args.%u.%s", i, member);
+	return !vigil_msg__find_kind(m, path, &t, &n);
 }
 
 /* How tetra prints a kprobe whose function it knows (EventToString's switch). */
@@ -845,9 +868,7 @@ static bool is_rule_event(enum vigil_event_type type)
 /* " <source> <binary> <rule>: ", the binary only when the event has a process */
 static void put_rule_head(struct line *l)
 {
-	const msgpack_object *proc = vigil_msg__find(l->m, "process");
-
-	if (proc && proc->type == MSGPACK_OBJECT_MAP) {
+	if (is_a(l->m, "process", MSGPACK_OBJECT_MAP)) {
 		put_process(l);
 	} else {
 		encode_put(&l->o, " ", 1);
@@ -877,7 +898,7 @@ static void put_rule_action(struct line *l)
 	put_label(l, "⚡", (struct text){ "action", 6 });
 	put_rule_head(l);
 	put_text(l, action);
-	if (vigil_msg__find(l->m, "list")) {
+	if (is_present(l->m, "list")) {
 		encode_put(&l->o, " ", 1);
 		put_cyan(l, str_at(l->m, "list"));
 		encode_put(&l->o, " ", 1);
@@ -963,13 +984,12 @@ int vigil_msg__to_compact(const struct vigil_msg *m, const struct vigil_compact_
 {
 	enum vigil_event_type type = vigil_msg__type(m);
 	const char *key = vigil_msg__type_key(m);
-	const msgpack_object *proc = vigil_msg__find(m, "process");
 	struct line l = { .m = m, .color = opts && opts->color };
 	size_t line_start;
 
 	encode_out_begin(&l.o, out);
 	/* tetra refuses the events it knows when they lack their process (rule events may) */
-	if (type && !is_rule_event(type) && type != VIGIL_EVENT_THROTTLE && (!proc || proc->type != MSGPACK_OBJECT_MAP)) {
+	if (type && !is_rule_event(type) && type != VIGIL_EVENT_THROTTLE && !is_a(m, "process", MSGPACK_OBJECT_MAP)) {
 		encode_fail(&l.o, -EINVAL);
 		goto out;
 	}

@@ -21,6 +21,11 @@
  * "time": "..."}. Returns 0, -ENOMEM, or -EINVAL for an event type it cannot encode. */
 VIGIL_API int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out);
 
+/* vigil_encode_msgpack, noting in the same pass where the body ends (*body_end, counted
+ * from where the message starts in out): the root's entries after it (node_name, time)
+ * are then found without walking the body (vigil_msg__view_own). Not exported. */
+int vigil_encode_msgpack_marked(const struct vigil_event *ev, struct vigil_buf *out, size_t *body_end);
+
 /* A decoded msgpack event. */
 struct vigil_msg;
 
@@ -37,8 +42,42 @@ struct vigil_msg *vigil_msg__decode_own(const void *data, size_t len);
  * prints for it. Appends; 0, -ENOMEM, or -EINVAL for a form the encoder does not write.
  * Never for bytes from outside. Not exported. */
 int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *out);
+/* The same line with only the children keep accepts: it is asked about each child of each
+ * container below the root, in order (key: a map entry's key, NULL for an array's item;
+ * depth: 0 for the root's entries, 1 for the body's, ...; container: the child is a map or
+ * array, whose children are asked about next, at depth + 1), and a child it refuses is left
+ * out with everything under it. The export's field filters and strip (core/export
+ * stream.c). Not exported. */
+typedef bool (*vigil_json_keep_fn)(void *ctx, int depth, const msgpack_object *key, bool container);
+int vigil_json_from_own_msgpack_kept(const void *data, size_t len, vigil_json_keep_fn keep, void *ctx,
+				     struct vigil_buf *out);
 /* Accepts NULL. */
 VIGIL_API void vigil_msg__free(struct vigil_msg *m);
+
+/* A view: bytes vigil_encode_msgpack wrote in this process (before the bus stamped them)
+ * read in place, for the agent's compact line and export file. Lookups walk the bytes;
+ * only a container a caller asks for is unpacked (into the view, until the next
+ * vigil_msg__view_own). Never for bytes from outside. None of these are exported.
+ * new_view: NULL + errno; free it with vigil_msg__free. */
+struct vigil_msg *vigil_msg__new_view(void);
+/* Point the view at data[0..len), borrowed until the next call or the free: 0, or -EBADMSG
+ * when the root is not a map whose first key names an event. body_end: where the body
+ * ends (vigil_encode_msgpack_marked's), or 0 when not known. */
+int vigil_msg__view_own(struct vigil_msg *m, const void *data, size_t len, size_t body_end);
+/* A view's bytes: 0, or -ENOENT for a decoded message. */
+int vigil_msg__own_bytes(const struct vigil_msg *m, const void **data, size_t *len);
+
+/* One item of such bytes at data[0..avail): a scalar as msgpack-c unpacks it (strings and
+ * bin point into data), or a container's header with its count of entries or items. The
+ * item's length (a string's payload included), or 0 for bytes cut short or a form the
+ * encoder never writes (floats, ext). */
+struct vigil_own_item {
+	msgpack_object obj;	/* a container's obj carries only its type */
+	uint32_t children;	/* map entries or array items */
+};
+size_t vigil_own_item(const void *data, size_t avail, struct vigil_own_item *it);
+/* The offset just past the object at data + off, its children included; 0 when cut short. */
+size_t vigil_own_skip(const void *data, size_t len, size_t off);
 
 /* The bus's delivery stamp (core/bus/bus.h): decoding takes it off the root map, so
  * vigil_msg__root, the renderings and lookups never show it. 0, or -ENOENT without one. */
@@ -56,6 +95,9 @@ VIGIL_API const msgpack_object *vigil_msg__find(const struct vigil_msg *m, const
  * returns the full length or -ENOENT. The integer at path: 0 or -ENOENT. */
 VIGIL_API int vigil_msg__find_str(const struct vigil_msg *m, const char *path, char *out, size_t size);
 VIGIL_API int vigil_msg__find_u64(const struct vigil_msg *m, const char *path, uint64_t *out);
+/* What is at path without unpacking it: its type, and its count (map entries, array items,
+ * string or bin bytes; 0 for other scalars). 0 or -ENOENT. Not exported. */
+int vigil_msg__find_kind(const struct vigil_msg *m, const char *path, msgpack_object_type *type, uint32_t *count);
 
 /* Check the first msgpack object of data[0..len) without unpacking it: every length and
  * count is backed by bytes and the nesting is within what msgpack-c accepts. Run it before

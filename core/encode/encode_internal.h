@@ -69,6 +69,134 @@ static inline int encode_out_end(struct encode_out *o)
 	return o->err;
 }
 
+/* ---- a message: decoded (msg.c), or the encoder's bytes read in place (own.c) ---- */
+
+struct vigil_msg {
+	msgpack_zone zone;
+	bool zone_ready;
+	msgpack_object root;
+	const msgpack_object *body;
+	char *type_key;			/* NUL-terminated copy, in the zone (a view: in own_key) */
+	enum vigil_event_type type;
+	uint64_t incarnation, seq;	/* the delivery stamp (core/bus stamp.c), 0 without */
+	/* a view (vigil_msg__new_view): the bytes are borrowed and never unpacked; lookups walk
+	 * them, and only a container a caller asks for is unpacked, into the zone */
+	bool view;
+	const unsigned char *own;
+	size_t own_len;
+	size_t own_body;		/* where the body (the root's first value) starts */
+	char own_key[64];
+	/* the maps looked into, indexed as far as a lookup had to walk them (own.c): a second
+	 * lookup in the same map does not walk it again */
+	size_t own_nmaps;
+	struct encode_view_map {
+		uint32_t off;		/* of its header */
+		uint32_t next;		/* where its first entry not yet indexed starts, */
+		uint32_t pending;	/* or, when not 0, after the value that starts here */
+		uint32_t left;		/* entries not yet indexed */
+		uint32_t n;		/* entries indexed */
+		bool overflow;		/* more entries walked than entry[] holds */
+		struct encode_view_entry {
+			const char *key;
+			uint32_t klen;
+			uint32_t off;	/* of the value */
+		} entry[24];
+	} own_maps[6];
+	char data[];			/* decoded: our copy of the bytes, unpacked strings point into it */
+};
+
+/* A big-endian number of n bytes. */
+static inline uint64_t encode_be(const unsigned char *p, size_t n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = (v << 8) | *p++;
+	return v;
+}
+
+/* vigil_own_item, inline for the walks over our own bytes (json.c, own.c). */
+static inline __attribute__((always_inline)) size_t encode_own_item(const void *data, size_t avail,
+								    struct vigil_own_item *it)
+{
+	static const uint8_t width[4] = {1, 2, 4, 8};
+	const unsigned char *p = data;
+	unsigned char c;
+	size_t h = 1, w;
+	uint64_t n;
+
+	it->children = 0;
+	if (!avail)
+		return 0;
+	c = p[0];
+	if (c >= 0xa0 && c <= 0xbf) {		/* fixstr: most of what the encoder writes */
+		n = c & 0x1f;
+		if (n > avail - 1)
+			return 0;
+		it->obj.type = MSGPACK_OBJECT_STR;
+		it->obj.via.str.ptr = (const char *)p + 1;
+		it->obj.via.str.size = (uint32_t)n;
+		return 1 + n;
+	}
+	if (c <= 0x7f) {
+		it->obj.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		it->obj.via.u64 = c;
+	} else if (c >= 0xe0) {
+		it->obj.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+		it->obj.via.i64 = (int8_t)c;
+	} else if (c <= 0x9f || (c >= 0xdc && c <= 0xdf)) {
+		/* fixmap, fixarray; array16/32 (0xdc, 0xdd), map16/32 (0xde, 0xdf) */
+		it->obj.type = c <= 0x8f || c >= 0xde ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
+		w = c <= 0x9f ? 0 : c & 1 ? 4 : 2;
+		if (avail < 1 + w)
+			return 0;
+		it->children = (uint32_t)(w ? encode_be(p + 1, w) : c & 0x0f);
+		h += w;
+	} else if (c <= 0xbf || (c >= 0xd9 && c <= 0xdb) || (c >= 0xc4 && c <= 0xc6)) {
+		bool bin = c >= 0xc4 && c <= 0xc6;
+
+		w = c <= 0xbf ? 0 : bin ? width[c - 0xc4] : width[c - 0xd9];
+		if (avail < 1 + w)
+			return 0;
+		n = w ? encode_be(p + 1, w) : c & 0x1f;
+		h += w;
+		if (n > avail - h)
+			return 0;
+		it->obj.type = bin ? MSGPACK_OBJECT_BIN : MSGPACK_OBJECT_STR;
+		it->obj.via.str.ptr = (const char *)p + h;
+		it->obj.via.str.size = (uint32_t)n;
+		h += n;
+	} else if (c == 0xc0) {
+		it->obj.type = MSGPACK_OBJECT_NIL;
+	} else if (c == 0xc2 || c == 0xc3) {
+		it->obj.type = MSGPACK_OBJECT_BOOLEAN;
+		it->obj.via.boolean = c == 0xc3;
+	} else if (c >= 0xcc && c <= 0xd3) {
+		w = width[(c - 0xcc) & 3];
+		if (avail < 1 + w)
+			return 0;
+		n = encode_be(p + 1, w);
+		h += w;
+		if (c >= 0xd0 && (p[1] & 0x80)) {	/* a negative signed form */
+			it->obj.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+			it->obj.via.i64 = w == 8 ? (int64_t)n : (int64_t)(n | (~0ULL << (8 * w)));
+		} else {
+			it->obj.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+			it->obj.via.u64 = n;
+		}
+	} else {
+		return 0;	/* floats, ext: the encoder writes none */
+	}
+	return h;
+}
+
+
+/* vigil_msg__find and vigil_msg__find_kind of a view (own.c). */
+const msgpack_object *encode_view_find(struct vigil_msg *m, const char *path);
+int encode_view_kind(struct vigil_msg *m, const char *path, msgpack_object_type *type, uint32_t *count);
+/* A view's root, unpacked on first use (the fallback for callers that want the tree). */
+const msgpack_object *encode_view_root(struct vigil_msg *m);
+
 /* ---- the msgpack tree (tree.c writes events, tree_args.c their arguments) ---- */
 
 /* Capabilities that have a name: bits past CAP_CHECKPOINT_RESTORE (40) are not in

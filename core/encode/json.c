@@ -254,90 +254,9 @@ int vigil_msg__to_json(const struct vigil_msg *m, struct vigil_buf *out)
 
 /* ---- JSON straight from the bytes vigil_encode_msgpack wrote (the agent's stdout) ---- */
 
-static uint64_t be_n(const unsigned char *p, size_t n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = (v << 8) | *p++;
-	return v;
-}
-
-/* One scalar or container header at p[0..avail): what it is, its payload (strings, bin)
- * and, for containers, how many children follow. Returns the header length or 0 for a
- * form our encoder never writes or bytes cut short. */
-struct own_item {
-	msgpack_object obj;	/* scalars as msgpack-c would unpack them; STR/BIN point into p */
-	uint32_t children;	/* containers: entries (maps) or items (arrays) */
-};
-
-static size_t own_head(const unsigned char *p, size_t avail, struct own_item *it)
-{
-	static const uint8_t width[4] = {1, 2, 4, 8};
-	unsigned char c = p[0];
-	size_t h = 1, w;
-	uint64_t n;
-
-	memset(it, 0, sizeof(*it));
-	if (c <= 0x7f) {
-		it->obj.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-		it->obj.via.u64 = c;
-	} else if (c >= 0xe0) {
-		it->obj.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
-		it->obj.via.i64 = (int8_t)c;
-	} else if (c <= 0x8f || (c >= 0xde && c <= 0xdf)) {
-		it->obj.type = MSGPACK_OBJECT_MAP;
-		w = c <= 0x8f ? 0 : c == 0xde ? 2 : 4;
-		if (avail < 1 + w)
-			return 0;
-		it->children = (uint32_t)(w ? be_n(p + 1, w) : c & 0x0f);
-		h += w;
-	} else if (c <= 0x9f || (c >= 0xdc && c <= 0xdd)) {
-		it->obj.type = MSGPACK_OBJECT_ARRAY;
-		w = c <= 0x9f ? 0 : c == 0xdc ? 2 : 4;
-		if (avail < 1 + w)
-			return 0;
-		it->children = (uint32_t)(w ? be_n(p + 1, w) : c & 0x0f);
-		h += w;
-	} else if (c <= 0xbf || (c >= 0xd9 && c <= 0xdb) || (c >= 0xc4 && c <= 0xc6)) {
-		bool bin = c >= 0xc4 && c <= 0xc6;
-
-		w = c <= 0xbf ? 0 : bin ? width[c - 0xc4] : width[c - 0xd9];
-		if (avail < 1 + w)
-			return 0;
-		n = w ? be_n(p + 1, w) : c & 0x1f;
-		h += w;
-		if (n > avail - h)
-			return 0;
-		it->obj.type = bin ? MSGPACK_OBJECT_BIN : MSGPACK_OBJECT_STR;
-		it->obj.via.str.ptr = (const char *)p + h;
-		it->obj.via.str.size = (uint32_t)n;
-		h += n;
-	} else if (c == 0xc0) {
-		it->obj.type = MSGPACK_OBJECT_NIL;
-	} else if (c == 0xc2 || c == 0xc3) {
-		it->obj.type = MSGPACK_OBJECT_BOOLEAN;
-		it->obj.via.boolean = c == 0xc3;
-	} else if (c >= 0xcc && c <= 0xd3) {
-		w = width[(c - 0xcc) & 3];
-		if (avail < 1 + w)
-			return 0;
-		n = be_n(p + 1, w);
-		h += w;
-		if (c >= 0xd0 && (p[1] & 0x80)) {	/* a negative signed form */
-			it->obj.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
-			it->obj.via.i64 = w == 8 ? (int64_t)n : (int64_t)(n | (~0ULL << (8 * w)));
-		} else {
-			it->obj.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-			it->obj.via.u64 = n;
-		}
-	} else {
-		return 0;	/* floats, ext: the encoder writes none */
-	}
-	return h;
-}
-
-int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *out)
+/* The walk of both: keep, when given, is asked about every child of every container but the
+ * root, and a child it refuses is skipped with its children. */
+static int own_json(const void *data, size_t len, vigil_json_keep_fn keep, void *ctx, struct vigil_buf *out)
 {
 	const unsigned char *p = data;
 	struct {
@@ -345,7 +264,8 @@ int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *
 		bool map, first;
 	} st[ENCODE_MAX_DEPTH];
 	struct encode_out o;
-	struct own_item it;
+	struct vigil_own_item it, kit;
+	const msgpack_object *key;
 	size_t off = 0, h;
 	int depth = 0;
 
@@ -359,21 +279,36 @@ int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *
 				continue;
 			}
 			st[depth - 1].left--;
-			if (!st[depth - 1].first)
-				encode_put(&o, ",", 1);
-			st[depth - 1].first = false;
+			key = NULL;
 			if (st[depth - 1].map) {
-				h = off < len ? own_head(p + off, len - off, &it) : 0;
-				if (!h || it.obj.type != MSGPACK_OBJECT_STR) {
+				h = off < len ? encode_own_item(p + off, len - off, &kit) : 0;
+				if (!h || kit.obj.type != MSGPACK_OBJECT_STR) {
 					encode_fail(&o, -EINVAL);
 					break;
 				}
-				put_string(&o, it.obj.via.str.ptr, it.obj.via.str.size);
-				encode_put(&o, ":", 1);
 				off += h;
+				key = &kit.obj;
 			}
+			h = off < len ? encode_own_item(p + off, len - off, &it) : 0;
+			if (keep && h &&
+			    !keep(ctx, depth - 1, key, it.obj.type == MSGPACK_OBJECT_MAP || it.obj.type == MSGPACK_OBJECT_ARRAY)) {
+				off = vigil_own_skip(p, len, off);
+				if (!off) {
+					encode_fail(&o, -EINVAL);
+					break;
+				}
+				continue;
+			}
+			if (!st[depth - 1].first)
+				encode_put(&o, ",", 1);
+			st[depth - 1].first = false;
+			if (key) {
+				put_string(&o, key->via.str.ptr, key->via.str.size);
+				encode_put(&o, ":", 1);
+			}
+		} else {
+			h = encode_own_item(p, len, &it);	/* the root */
 		}
-		h = off < len ? own_head(p + off, len - off, &it) : 0;
 		if (!h) {
 			encode_fail(&o, -EINVAL);
 			break;
@@ -396,4 +331,15 @@ int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *
 	if (!o.err && off != len)
 		encode_fail(&o, -EINVAL);	/* one object, nothing after it */
 	return encode_out_end(&o);
+}
+
+int vigil_json_from_own_msgpack(const void *data, size_t len, struct vigil_buf *out)
+{
+	return own_json(data, len, NULL, NULL, out);
+}
+
+int vigil_json_from_own_msgpack_kept(const void *data, size_t len, vigil_json_keep_fn keep, void *ctx,
+				     struct vigil_buf *out)
+{
+	return own_json(data, len, keep, ctx, out);
 }

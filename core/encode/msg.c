@@ -14,17 +14,6 @@
 
 #include "encode_internal.h"
 
-struct vigil_msg {
-	msgpack_zone zone;
-	bool zone_ready;
-	msgpack_object root;
-	const msgpack_object *body;
-	char *type_key;			/* NUL-terminated copy, in the zone */
-	enum vigil_event_type type;
-	uint64_t incarnation, seq;	/* the delivery stamp (core/bus stamp.c), 0 without */
-	char data[];			/* our copy of the bytes: unpacked strings point into it */
-};
-
 /* Markers 0xc0..0xdf: a length field of lenbytes bytes holding n, then fixed + bytes * n
  * bytes of payload, then items * n child objects. Entries left out (0xc1, never used) are
  * invalid. */
@@ -318,9 +307,10 @@ int vigil_msg__delivery(const struct vigil_msg *m, uint64_t *incarnation, uint64
 	return 0;
 }
 
+/* A view hands out its tree only to callers that ask for it (unpacked once). */
 const msgpack_object *vigil_msg__root(const struct vigil_msg *m)
 {
-	return &m->root;
+	return m->view ? encode_view_root((struct vigil_msg *)m) : &m->root;
 }
 
 const char *vigil_msg__type_key(const struct vigil_msg *m)
@@ -335,6 +325,8 @@ enum vigil_event_type vigil_msg__type(const struct vigil_msg *m)
 
 const msgpack_object *vigil_msg__body(const struct vigil_msg *m)
 {
+	if (m->view)
+		encode_view_root((struct vigil_msg *)m);
 	return m->body;
 }
 
@@ -379,6 +371,8 @@ const msgpack_object *vigil_msg__find(const struct vigil_msg *m, const char *pat
 
 	if (!m || !path)
 		goto out;
+	if (m->view)
+		return encode_view_find((struct vigil_msg *)m, path);
 	o = m->body;
 	if (*path == '/') {
 		o = &m->root;
@@ -394,6 +388,23 @@ const msgpack_object *vigil_msg__find(const struct vigil_msg *m, const char *pat
 	}
 out:
 	return o;
+}
+
+int vigil_msg__find_kind(const struct vigil_msg *m, const char *path, msgpack_object_type *type, uint32_t *count)
+{
+	const msgpack_object *o;
+
+	if (m->view)
+		return encode_view_kind((struct vigil_msg *)m, path, type, count);
+	o = vigil_msg__find(m, path);
+	if (!o)
+		return -ENOENT;
+	*type = o->type;
+	*count = o->type == MSGPACK_OBJECT_MAP	 ? o->via.map.size
+		 : o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.size
+		 : o->type == MSGPACK_OBJECT_STR || o->type == MSGPACK_OBJECT_BIN ? o->via.str.size
+									    : 0;
+	return 0;
 }
 
 int vigil_msg__find_str(const struct vigil_msg *m, const char *path, char *out, size_t size)

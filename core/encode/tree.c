@@ -947,6 +947,11 @@ static bool encodable(const struct vigil_event *ev)
 
 int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 {
+	return vigil_encode_msgpack_marked(ev, out, NULL);
+}
+
+int vigil_encode_msgpack_marked(const struct vigil_event *ev, struct vigil_buf *out, size_t *body_end)
+{
 	const char *key = vigil_event_type_key(ev->type);
 	bool node = ev->node_name && ev->node_name[0];
 	struct encode_tree t;
@@ -983,6 +988,8 @@ int vigil_encode_msgpack(const struct vigil_event *ev, struct vigil_buf *out)
 		put_throttle(&t, ev);
 	else
 		put_policy(&t, ev);
+	if (body_end)
+		*body_end = t.out.buf->len - t.out.start;
 	if (node)
 		encode_tree_kv_str(&t, "node_name", ev->node_name);
 	encode_tree_kv_str(&t, "time", ts);

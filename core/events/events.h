@@ -175,6 +175,9 @@ struct vigil_hook_info {
 	size_t nselectors;
 	const struct vigil_hook_canary *canaries;	/* every selector's, in order */
 	size_t ncanaries;
+	/* The count of its policy's events (core/sensors, shown by `tp list`): the reader adds
+	 * each event of this hook with __atomic_fetch_add, no lock; NULL: not counted. */
+	uint64_t *events;
 };
 
 enum vigil_event_arg_flag {

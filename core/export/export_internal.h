@@ -41,10 +41,53 @@ bool export_types_has(const struct export_types *s, enum vigil_event_type t);
  * Tetragon EventType number. 0 or -EINVAL. */
 int export_event_type(json_t *v, enum vigil_event_type *out);
 
+/* ---- field filters (fields.c) ---- */
+
+/* A trie of path segments; a leaf covers everything under it. */
+struct field_node {
+	char *name;
+	bool leaf;
+	struct field_node *kids;
+	size_t nkids;
+};
+
+struct field_filter {
+	bool include;
+	bool has_types;
+	bool invert;
+	struct export_types types;
+	struct field_node root;
+};
+
+struct vigil_field_filter {
+	struct field_filter *v;
+	size_t n;
+	msgpack_zone zone;
+	bool zone_ready;
+	msgpack_object root;
+};
+
+/* n's child named s[0..len), or NULL. */
+struct field_node *export_field_child(const struct field_node *n, const char *s, size_t len);
+/* Whether ff applies to events of type t (event_set, invert_event_set). */
+bool export_field_applies(const struct field_filter *ff, enum vigil_event_type t);
+
+/* The export line of a view of the agent's own bytes (vigil_msg__view_own), written
+ * straight from them (stream.c): the field filters of ff (NULL: none) that apply to t,
+ * and, with strip, vigil's own fields left out as export_strip_own leaves them out; the
+ * same bytes vigil_json_from_msgpack writes for the filtered, stripped tree. Appends to
+ * out; *stripped says whether a field was left out. 0, -E2BIG when more filters apply
+ * than it follows at once (the caller renders the tree instead), -EINVAL, -ENOMEM. */
+#define EXPORT_STREAM_FILTERS 16
+int export_stream_line(const struct vigil_field_filter *ff, enum vigil_event_type t, bool strip, const void *data,
+		       size_t len, struct vigil_buf *out, bool *stripped);
+
 /* ---- Tetragon-pure lines (pure.c) ---- */
 
 /* process_alert, rule_action, rule_status: kinds Tetragon's GetEventsResponse lacks. */
 bool export_is_own_kind(enum vigil_event_type t);
+/* Whether key, in the body of an event of kind (its root key), is one of vigil's own fields. */
+bool export_is_own_field(const msgpack_object *kind, const msgpack_object *key);
 /* root without the vigil-only fields of its body: root itself when it has none, else a
  * copy built in z (leaves shared) at out. NULL on ENOMEM. */
 const msgpack_object *export_strip_own(msgpack_zone *z, const msgpack_object *root, msgpack_object *out);

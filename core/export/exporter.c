@@ -187,38 +187,43 @@ err_out:
 	return NULL;
 }
 
-static int write_line_to(struct vigil_exporter *x, struct vigil_export_file *f, const msgpack_object *root)
+/* x->line into f. */
+static int write_line_to(struct vigil_exporter *x, struct vigil_export_file *f)
 {
-	int err;
+	int err = vigil_export_file__write(f, x->line.data, x->line.len);
 
-	vigil_buf_reset(&x->line);
-	err = vigil_json_from_msgpack(root, &x->line);
-	if (err) {
-		atomic_fetch_add(&x->errors, 1);
-		return err;
-	}
-	err = vigil_export_file__write(f, x->line.data, x->line.len);
 	if (!err)
 		atomic_fetch_add(&x->exported, 1);
 	return err;
 }
 
-static int write_root(struct vigil_exporter *x, const msgpack_object *root)
+/* The line of a tree into x->line. */
+static int render_root(struct vigil_exporter *x, const msgpack_object *root)
 {
-	return write_line_to(x, x->file, root);
+	int err;
+
+	vigil_buf_reset(&x->line);
+	err = vigil_json_from_msgpack(root, &x->line);
+	if (err)
+		atomic_fetch_add(&x->errors, 1);
+	return err;
 }
 
-/* A line of one of vigil's own kinds, where opts.own says. */
-static int write_own(struct vigil_exporter *x, const msgpack_object *root)
+static int write_root(struct vigil_exporter *x, const msgpack_object *root)
+{
+	int err = render_root(x, root);
+
+	return err ? err : write_line_to(x, x->file);
+}
+
+/* A line (in x->line) of one of vigil's own kinds, where opts.own says (not the bus:
+ * vigil_exporter__write counts those before rendering). */
+static int write_own(struct vigil_exporter *x)
 {
 	int err;
 
 	if (x->own == VIGIL_EXPORT_OWN_SAME)
-		return write_root(x, root);
-	if (x->own == VIGIL_EXPORT_OWN_BUS) {
-		atomic_fetch_add(&x->own_bus_only, 1);
-		return 0;
-	}
+		return write_line_to(x, x->file);
 	if (!x->own_file) {
 		x->own_file = vigil_export_file__open(&x->own_opts);
 		if (!x->own_file) {
@@ -226,28 +231,52 @@ static int write_own(struct vigil_exporter *x, const msgpack_object *root)
 			return -errno;
 		}
 	}
-	err = write_line_to(x, x->own_file, root);
+	err = write_line_to(x, x->own_file);
 	if (!err)
 		atomic_fetch_add(&x->own_written, 1);
 	return err;
 }
 
-/* A line of Tetragon's kinds: without vigil's own fields unless one file keeps everything. */
-static int write_tetragon(struct vigil_exporter *x, const msgpack_object *root)
+/* The line of a decoded message into x->line: the field filters, then, with strip,
+ * without vigil's own fields. */
+static int render_tree(struct vigil_exporter *x, const struct vigil_msg *m, bool strip)
 {
+	const msgpack_object *root = x->fields ? vigil_field_filter__apply(x->fields, m) : vigil_msg__root(m);
 	const msgpack_object *pure = root;
 
-	if (x->own != VIGIL_EXPORT_OWN_SAME) {
+	if (root && strip) {
 		msgpack_zone_clear(&x->zone);
 		pure = export_strip_own(&x->zone, root, &x->stripped_root);
-		if (!pure) {
-			atomic_fetch_add(&x->errors, 1);
-			return -ENOMEM;
-		}
-		if (pure != root)
+		if (pure && pure != root)
 			atomic_fetch_add(&x->stripped, 1);
 	}
-	return write_root(x, pure);
+	if (!pure) {
+		atomic_fetch_add(&x->errors, 1);
+		return -ENOMEM;
+	}
+	return render_root(x, pure);
+}
+
+/* The same line from a view of the agent's own bytes, walked once (stream.c); the tree
+ * when more field filters apply than the walk follows. */
+static int render_line(struct vigil_exporter *x, const struct vigil_msg *m, enum vigil_event_type t, bool strip)
+{
+	const void *data;
+	bool stripped = false;
+	size_t len;
+	int err;
+
+	if (vigil_msg__own_bytes(m, &data, &len))
+		return render_tree(x, m, strip);
+	vigil_buf_reset(&x->line);
+	err = export_stream_line(x->fields, t, strip, data, len, &x->line, &stripped);
+	if (err == -E2BIG)
+		return render_tree(x, m, strip);
+	if (err)
+		atomic_fetch_add(&x->errors, 1);
+	else if (stripped)
+		atomic_fetch_add(&x->stripped, 1);
+	return err;
 }
 
 static int pack_write(void *data, const char *buf, size_t len)
@@ -294,10 +323,9 @@ static int report_drops(struct vigil_exporter *x)
 
 int vigil_exporter__write(struct vigil_exporter *x, const struct vigil_msg *m, const struct vigil_event *ev)
 {
-	const msgpack_object *root;
 	enum vigil_event_type t = vigil_msg__type(m);
-	bool pass;
-	int slot;
+	bool pass, own;
+	int slot, err;
 
 	atomic_fetch_add(&x->events, 1);
 	x->cur = ev;
@@ -318,12 +346,16 @@ int vigil_exporter__write(struct vigil_exporter *x, const struct vigil_msg *m, c
 		x->pending_drops++;
 		return 0;
 	}
-	root = x->fields ? vigil_field_filter__apply(x->fields, m) : vigil_msg__root(m);
-	if (!root) {
-		atomic_fetch_add(&x->errors, 1);
-		return -ENOMEM;
+	/* Tetragon's kinds lose vigil's own fields unless one file keeps everything */
+	own = export_is_own_kind(t);
+	if (own && x->own == VIGIL_EXPORT_OWN_BUS) {
+		atomic_fetch_add(&x->own_bus_only, 1);
+		return 0;
 	}
-	return export_is_own_kind(t) ? write_own(x, root) : write_tetragon(x, root);
+	err = render_line(x, m, t, !own && x->own != VIGIL_EXPORT_OWN_SAME);
+	if (err)
+		return err;
+	return own ? write_own(x) : write_line_to(x, x->file);
 }
 
 int vigil_exporter__flush(struct vigil_exporter *x)

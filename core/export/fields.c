@@ -8,29 +8,6 @@
 
 #include "export_internal.h"
 
-/* A trie of path segments; a leaf covers everything under it. */
-struct field_node {
-	char *name;
-	bool leaf;
-	struct field_node *kids;
-	size_t nkids;
-};
-
-struct field_filter {
-	bool include;
-	bool has_types;
-	bool invert;
-	struct export_types types;
-	struct field_node root;
-};
-
-struct vigil_field_filter {
-	struct field_filter *v;
-	size_t n;
-	msgpack_zone zone;
-	bool zone_ready;
-	msgpack_object root;
-};
 
 static void node_free(struct field_node *n)
 {
@@ -42,7 +19,7 @@ static void node_free(struct field_node *n)
 	free(n->name);
 }
 
-static struct field_node *node_child(const struct field_node *n, const char *s, size_t len)
+struct field_node *export_field_child(const struct field_node *n, const char *s, size_t len)
 {
 	size_t i;
 
@@ -66,7 +43,7 @@ static int node_insert(struct field_node *n, const char *path, size_t len)
 		seg = dot ? (size_t)(dot - path) : len;
 		if (!seg || (dot && seg + 1 == len))
 			return -EINVAL;
-		kid = node_child(n, path, seg);
+		kid = export_field_child(n, path, seg);
 		if (!kid) {
 			grown = realloc(n->kids, (n->nkids + 1) * sizeof(*n->kids));
 			if (!grown)
@@ -282,7 +259,7 @@ nomem:
 	return false;
 }
 
-static bool applies(const struct field_filter *ff, enum vigil_event_type t)
+bool export_field_applies(const struct field_filter *ff, enum vigil_event_type t)
 {
 	bool in;
 
@@ -304,7 +281,7 @@ const msgpack_object *vigil_field_filter__apply(struct vigil_field_filter *f, co
 
 	msgpack_zone_clear(&f->zone);
 	for (i = 0; i < f->n; i++) {
-		if (!applies(&f->v[i], t))
+		if (!export_field_applies(&f->v[i], t))
 			continue;
 		kept = prune(&f->zone, f->v[i].include, &body, &f->v[i].root, &tmp, &err);
 		if (err)

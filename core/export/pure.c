@@ -26,7 +26,7 @@ static bool str_is(const msgpack_object *o, const char *s)
 	return o->type == MSGPACK_OBJECT_STR && strlen(s) == o->via.str.size && !memcmp(s, o->via.str.ptr, o->via.str.size);
 }
 
-static bool own_field(const msgpack_object *kind, const msgpack_object *k)
+bool export_is_own_field(const msgpack_object *kind, const msgpack_object *k)
 {
 	size_t i;
 
@@ -49,7 +49,7 @@ const msgpack_object *export_strip_own(msgpack_zone *z, const msgpack_object *ro
 	if (body->type != MSGPACK_OBJECT_MAP)
 		return root;
 	for (i = 0; i < body->via.map.size; i++)
-		n += own_field(kind, &body->via.map.ptr[i].key);
+		n += export_is_own_field(kind, &body->via.map.ptr[i].key);
 	if (!n)
 		return root;
 	/* a copy of the root and body maps sharing every leaf with the original */
@@ -58,7 +58,7 @@ const msgpack_object *export_strip_own(msgpack_zone *z, const msgpack_object *ro
 	if (!rkv || !bkv)
 		return NULL;
 	for (i = 0, n = 0; i < body->via.map.size; i++)
-		if (!own_field(kind, &body->via.map.ptr[i].key))
+		if (!export_is_own_field(kind, &body->via.map.ptr[i].key))
 			bkv[n++] = body->via.map.ptr[i];
 	memcpy(rkv, root->via.map.ptr, root->via.map.size * sizeof(*rkv));
 	rkv[0].val.type = MSGPACK_OBJECT_MAP;

@@ -32,7 +32,7 @@ struct loaded_policy {
 	struct loaded_hook *hooks;
 	struct vigil_hook_status *statuses;	/* for listing: the hooks, then the loader sensor */
 	bool loader_on;				/* holds a reference on the loader sensor */
-	uint64_t events;
+	uint64_t events;			/* its hooks' events (info.events points here): atomics */
 	uint64_t retired_ns;			/* CLOCK_BOOTTIME once its programs were detached */
 	struct loaded_policy *next;
 };
@@ -242,8 +242,17 @@ static int assign_ids(struct vigil_sensors *s, struct loaded_policy *lp)
 		s->ids[slot - 1].owner = lp;
 		c->cfg.hook_id = (uint32_t)slot | (uint32_t)s->ids[slot - 1].gen << ID_SLOT_BITS;
 		c->info.id = c->cfg.hook_id;
+		c->info.events = &lp->events;	/* counted through the hook, without the lock */
 	}
 	return 0;
+}
+
+/* A replaced policy's count goes on in its successor. The reader may already be counting
+ * the successor's events (its hooks attached before the old ones go), so the old count is
+ * added, not stored. */
+static void carry_count(struct loaded_policy *fresh, const struct loaded_policy *old)
+{
+	__atomic_fetch_add(&fresh->events, __atomic_load_n(&old->events, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
 }
 
 /* The table entry of a hook id, or NULL for an id that is free or of an older owner. */
@@ -649,7 +658,7 @@ int vigil_sensors__set_mode(struct vigil_sensors *s, const char *name, enum vigi
 		return rc;
 	pthread_mutex_lock(&s->lock);
 	fresh->enabled = old->enabled;
-	fresh->events = old->events;
+	carry_count(fresh, old);
 	*link = fresh;
 	fresh->next = old->next;
 	old->policy = NULL;	/* now owned by fresh; old retires first, so is freed first */
@@ -677,7 +686,7 @@ int vigil_sensors__replace(struct vigil_sensors *s, struct vigil_policy *p, int 
 	old = find(s, p->name, &link);	/* the control thread may have deleted it meanwhile */
 	if (old) {
 		*link = old->next;
-		fresh->events = old->events;
+		carry_count(fresh, old);
 	}
 	fresh->next = s->policies;
 	s->policies = fresh;
@@ -703,19 +712,6 @@ const struct vigil_hook_info *vigil_sensors__hook(struct vigil_sensors *s, uint3
 		info = s->ids[slot - 1].info;
 	pthread_mutex_unlock(&s->lock);
 	return info;
-}
-
-void vigil_sensors__count_event(struct vigil_sensors *s, uint32_t hook_id)
-{
-	size_t slot;
-
-	if (!s)
-		return;
-	pthread_mutex_lock(&s->lock);
-	slot = slot_of(s, hook_id);
-	if (slot)
-		s->ids[slot - 1].owner->events++;
-	pthread_mutex_unlock(&s->lock);
 }
 
 size_t vigil_sensors__reap(struct vigil_sensors *s, uint64_t drained_from_ns)
@@ -781,7 +777,7 @@ void vigil_sensors__list(struct vigil_sensors *s, vigil_policy_status_fn fn, voi
 			.mode = lp->mode == VIGIL_MODE_MONITOR ? "monitor" : "enforce",
 			.nhooks = lp->nhooks,
 			.hooks = lp->statuses,
-			.events = lp->events,
+			.events = __atomic_load_n(&lp->events, __ATOMIC_RELAXED),
 		};
 
 		for (i = 0; i < lp->nhooks; i++) {

@@ -120,7 +120,7 @@ struct vigil_policy_status {
 	const char *mode;		/* "enforce", "monitor" */
 	size_t nhooks;
 	const struct vigil_hook_status *hooks;
-	uint64_t events;		/* records decoded for this policy */
+	uint64_t events;		/* events of this policy (each hook's info counts them) */
 	/* locked kernel memory of the maps and programs its hooks own (Tetragon's
 	 * kernel_memory_bytes; shared maps left out) */
 	uint64_t kernel_memory_bytes;
@@ -134,7 +134,6 @@ VIGIL_API size_t vigil_sensors__count(struct vigil_sensors *s);
 /* The x86-64 syscall of number nr ("openat"), NULL when none has it. */
 VIGIL_API const char *vigil_syscall_name(unsigned int nr);
 
-/* Count a decoded record against its policy (reader thread). */
 /* Where hooks watched from user space (fanotify) hand the record their BPF program would have
  * written (bpf/generic.h); called from their own threads. One sink per process. */
 typedef int (*vigil_record_fn)(void *ctx, void *data, size_t size);
@@ -143,6 +142,5 @@ VIGIL_API void vigil_sensors__set_record_sink(vigil_record_fn fn, void *ctx);
  * the agent allowed because its responder had not answered within the deadline. */
 VIGIL_API void vigil_sensors__fanotify_stats(uint64_t *events, uint64_t *marks, uint64_t *overflows,
 					     uint64_t *allowed_late);
-VIGIL_API void vigil_sensors__count_event(struct vigil_sensors *s, uint32_t hook_id);
 
 #endif

@@ -1,7 +1,9 @@
-/* bench_pipeline EVENTS [json|compact|none] [records] - the agent's user pipeline without
- * the kernel: each synthetic event goes through agent_dispatch as the reader sends it
- * (counters, metrics, msgpack encoding, the stamped bus publish, and the text sink on
- * stdout, which the caller sends to /dev/null). With "records", the stream is kernel
+/* bench_pipeline EVENTS [json|compact|none|export] [records] - the agent's user pipeline
+ * without the kernel: each synthetic event goes through agent_dispatch as the reader sends
+ * it (counters, metrics, msgpack encoding, the stamped bus publish, and the text sink on
+ * stdout, which the caller sends to /dev/null). "export" prints nothing and writes the
+ * export file instead (in a temporary directory, removed at the end), with an allow list
+ * and a field filter so that both are evaluated per event. With "records", the stream is kernel
  * records (bpf/process.h, bpf/generic.h) handed to the ring buffer's callback instead, so
  * the decoder and the process cache run too (exec records insert new incarnations that
  * retire the old ones; the cache's GC runs every 64 records with no delay, so it stays
@@ -277,6 +279,36 @@ static int open_records(struct vigil_agent *a)
 	return 0;
 }
 
+/* The export file in dir, with an allow list that passes every event of the stream (its
+ * regex and event set are still matched per event) and a field filter that drops one
+ * field of the exec events. */
+static int open_export(struct vigil_agent *a, const char *dir)
+{
+	static char path[128];
+	struct vigil_exporter_opts xo = { .sz = sizeof(xo) };
+
+	snprintf(path, sizeof(path), "%s/events.json", dir);
+	xo.file.sz = sizeof(xo.file);
+	xo.file.path = path;
+	xo.node_name = "bench";
+	xo.allowlist = "{\"event_set\": [\"PROCESS_EXEC\", \"PROCESS_EXIT\", \"PROCESS_TRACEPOINT\"], "
+		       "\"binary_regex\": [\"^/\"]}";
+	xo.field_filters = "{\"fields\": \"process.cwd\", \"action\": \"EXCLUDE\", \"event_set\": [\"PROCESS_EXEC\"]}";
+	a->exporter = vigil_exporter__new(&xo, NULL);
+	return a->exporter ? 0 : -errno;
+}
+
+/* The export file and what rotation or its own-kinds file may have left beside it. */
+static void remove_export(const char *dir)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/events.json", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/events.vigil.json", dir);
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	struct vigil_metrics_opts mopts = { .sz = sizeof(mopts) };
@@ -293,7 +325,7 @@ int main(int argc, char **argv)
 	int err = 1;
 
 	if (argc < 2 || argc > 4 || (argc == 4 && !records)) {
-		fprintf(stderr, "usage: bench_pipeline EVENTS [json|compact|none] [records]\n");
+		fprintf(stderr, "usage: bench_pipeline EVENTS [json|compact|none|export] [records]\n");
 		return 2;
 	}
 	n = strtoull(argv[1], &end, 10);
@@ -307,10 +339,10 @@ int main(int argc, char **argv)
 	a->opts.output = VIGIL_OUTPUT_JSON;
 	if (argc >= 3 && !strcmp(argv[2], "compact"))
 		a->opts.output = VIGIL_OUTPUT_COMPACT;
-	else if (argc >= 3 && !strcmp(argv[2], "none"))
+	else if (argc >= 3 && (!strcmp(argv[2], "none") || !strcmp(argv[2], "export")))
 		a->opts.output = VIGIL_OUTPUT_NONE;
 	else if (argc >= 3 && strcmp(argv[2], "json")) {
-		fprintf(stderr, "bench_pipeline: output is json, compact or none\n");
+		fprintf(stderr, "bench_pipeline: output is json, compact, none or export\n");
 		return 2;
 	}
 	pthread_mutex_init(&a->pipe_lock, NULL);
@@ -324,6 +356,10 @@ int main(int argc, char **argv)
 	a->pub = vigil_pub__open(url, 0600);
 	if (!a->metrics || !a->pub) {
 		fprintf(stderr, "bench_pipeline: metrics or bus: %s\n", strerror(errno));
+		goto out;
+	}
+	if (argc >= 3 && !strcmp(argv[2], "export") && open_export(a, dir)) {
+		fprintf(stderr, "bench_pipeline: export file: %s\n", strerror(errno));
 		goto out;
 	}
 	make_procs();
@@ -369,6 +405,19 @@ int main(int argc, char **argv)
 		n / ((c1 - c0) / 1e9), (unsigned long long)vigil_pub__sent(a->pub),
 		(unsigned long long)(a->counters.encode_errors + a->counters.output_errors));
 	err = a->counters.encode_errors || a->counters.output_errors;
+	if (a->exporter) {
+		struct vigil_exporter_stats xs;
+		uint64_t expect = records ? n + NPROCS : n;
+
+		/* every event passed the allow list and reached the file */
+		vigil_exporter__stats(a->exporter, &xs);
+		if (xs.exported != expect || xs.filtered || xs.errors) {
+			fprintf(stderr, "bench_pipeline: export: %llu of %llu written, %llu filtered, %llu errors\n",
+				(unsigned long long)xs.exported, (unsigned long long)expect, (unsigned long long)xs.filtered,
+				(unsigned long long)xs.errors);
+			err = 1;
+		}
+	}
 	/* every record an event: none dropped or degraded by the decoder */
 	if (records && (a->counters.decoder.bad_records || a->counters.decoder.unknown_hook ||
 			vigil_pub__sent(a->pub) != n + NPROCS)) {
@@ -380,8 +429,10 @@ int main(int argc, char **argv)
 	}
 out:
 	vigil_pub__close(a->pub);
+	vigil_exporter__free(a->exporter);
 	if (strchr(url, '/')) {
 		unlink(url + strlen("ipc://"));
+		remove_export(dir);
 		rmdir(dir);
 	}
 	vigil_metrics__free(a->metrics);
@@ -390,6 +441,7 @@ out:
 	pthread_mutex_destroy(&a->pipe_lock);
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
+	vigil_msg__free(a->view);
 	free(a);
 	return err;
 }

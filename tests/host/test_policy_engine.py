@@ -6,7 +6,9 @@ Every assertion is on events a `vigil getevents` subscriber received, and on the
 activity that matches no selector must produce no event at all.
 """
 import base64
+import collections
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -252,6 +254,8 @@ class PolicyEngine(unittest.TestCase):
             run(OPENER, t + "/later/x")
             cls.listing = subprocess.run([vh.VIGIL, "tp", "list", "-o", "json", "--control", agent.control],
                                          capture_output=True, text=True)
+            cls.listing_text = subprocess.run([vh.VIGIL, "tp", "list", "--control", agent.control],
+                                              capture_output=True, text=True)
             cls.deleted = subprocess.run([vh.VIGIL, "tp", "delete", "added-later", "--control", agent.control],
                                          capture_output=True, text=True)
             time.sleep(0.2)
@@ -354,6 +358,18 @@ class PolicyEngine(unittest.TestCase):
         self.assertIn("added-later", self.listing.stdout)
         self.assertEqual(self.deleted.returncode, 0, self.deleted.stderr)
         self.assertEqual(self.paths_of("added-later"), [self.tmp + "/later/x"])
+
+    def test_tp_list_counts_each_policys_events_as_sent(self):
+        # the count is an atomic add through the hook the decoder resolved (sinks.c): every
+        # event a policy sent, no more; added-later's event may still be in flight at the listing
+        listed = dict(re.findall(r"^(\S+)  state=\S+ mode=\S+ events=(\d+)", self.listing_text.stdout, re.M))
+        sent = collections.Counter(body["policy_name"] for e in self.events for body in e.values()
+                                   if isinstance(body, dict) and "policy_name" in body)
+        self.assertEqual(int(listed["open-etc"]), 2)
+        for name, n in listed.items():
+            if name != "added-later":
+                self.assertEqual(int(n), sent[name], name)
+        self.assertGreater(len(listed), 3, self.listing_text.stdout)
 
     def test_uprobe_reports_user_function_arguments(self):
         evs = [e["process_uprobe"] for e in self.events if "process_uprobe" in e]

@@ -72,6 +72,7 @@ static int teardown(void **state)
 	vigil_pcache__free(a->cache);
 	vigil_buf_free(&a->msgpack);
 	vigil_buf_free(&a->line);
+	vigil_msg__free(a->view);
 	vigil_buf_free(&a->environ);
 	pthread_mutex_destroy(&a->pipe_lock);
 	pthread_mutex_destroy(&a->snap_lock);
@@ -212,11 +213,67 @@ static void test_exec_record_reaches_the_bus(void **state)
 	assert_int_equal(vigil_pub__last_seq(a->pub), 1);
 }
 
+/* The hooks of test_policy_events_are_counted_once_through_their_hook: id 1 counts into
+ * its policy's count, id 2 has none (a hook the sensors do not count). */
+static uint64_t policy_count;
+static struct vigil_hook_info counted_hooks[2] = {
+	{ .id = 1, .type = VIGIL_EVENT_TRACEPOINT, .policy_name = "counted", .subsys = "syscalls",
+	  .event = "sys_enter_openat", .events = &policy_count },
+	{ .id = 2, .type = VIGIL_EVENT_TRACEPOINT, .policy_name = "uncounted", .subsys = "syscalls",
+	  .event = "sys_enter_close" },
+};
+
+static const struct vigil_hook_info *counted_hook(void *ctx, uint32_t id)
+{
+	(void)ctx;
+	return id >= 1 && id <= 2 ? &counted_hooks[id - 1] : NULL;
+}
+
+static void feed_policy(struct fixture *f, uint32_t hook_id, uint32_t pid, uint64_t ktime)
+{
+	struct vg_generic_record gen;
+
+	memset(&gen, 0, sizeof(gen));
+	gen.hdr.op = VIGIL_OP_GENERIC;
+	gen.hdr.size = (uint32_t)offsetof(struct vg_generic_record, data);
+	gen.hdr.ktime = ktime + 1;
+	gen.pid = gen.tid = pid;
+	gen.proc_ktime = ktime;
+	gen.hook_id = hook_id;
+	gen.actions = 1u << VG_ACT_POST;
+	feed(f, &gen, gen.hdr.size);
+}
+
+/* One count per event, in one place (sinks.c): the agent's policy counter, and the policy's
+ * count for `tp list` through the hook the decoder resolved (an atomic add, no lock); a
+ * hook without a count only moves the agent's counter, and an exec counts as an exec. */
+static void test_policy_events_are_counted_once_through_their_hook(void **state)
+{
+	struct fixture *f = *state;
+	struct vigil_agent *a = f->a;
+	struct vigil_exec_record rec;
+	size_t n = make_exec(&rec, 4712, 8000, "/usr/bin/true", "/tmp", "true", 5, VIGIL_KF_EXECVE);
+
+	policy_count = 0;
+	vigil_decoder__set_hook_resolver(a->decoder, counted_hook, NULL);
+	feed(f, &rec, n);
+	feed_policy(f, 1, 4712, 8000);
+	feed_policy(f, 1, 4712, 8000);
+	feed_policy(f, 2, 4712, 8000);
+	assert_int_equal(policy_count, 2);
+	assert_int_equal(a->counters.events_policy, 3);
+	assert_int_equal(a->counters.events_exec, 1);
+	assert_int_equal(a->counters.encode_errors, 0);
+	assert_int_equal(vigil_pub__last_seq(a->pub), 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_malformed_records_are_counted_and_reach_no_sink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_record_reaches_the_bus, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_events_are_counted_once_through_their_hook, setup,
+						teardown),
 	};
 
 	vigil_set_print(NULL);	/* the bus's and decoder's warnings are expected here */

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "encode/encode.h"
+#include "export/export_internal.h"
 #include "pcache/pcache.h"
 #include "events/events.h"
 #include "policy/policy.h"
@@ -274,15 +275,152 @@ static void assert_packer_forms(const struct vigil_buf *b)
 	msgpack_unpacked_destroy(&u);
 }
 
-/* Encode ev and decode it back into s->msg. */
+/* ---- the agent's view of its own bytes (own.c) against the decoded tree ---- */
+
+/* The paths the compact line, the export filters and the field filters look up. */
+static const char *const view_paths[] = {
+	"process", "process.binary", "process.arguments", "process.pid", "process.uid", "process.exec_id",
+	"process.parent_exec_id", "process.docker", "process.pod", "process.pod.namespace", "process.pod.name",
+	"process.pod.pod_labels", "process.cap.effective", "process.cap.effective.0", "parent.binary",
+	"parent.pid", "parent.process_credentials.euid", "policy_name", "function_name", "args", "args.0",
+	"args.0.file_arg.path", "args.1.int_arg", "args.9", "status", "signal", "monitored", "action", "rule",
+	"list", "/node_name", "/time", "/process_exec", "process.nope", "process..binary", "", "args.x",
+};
+
+/* Field filter lists the export applies; each with and without the Tetragon-pure strip. */
+static const char *const view_field_filters[] = {
+	NULL,
+	"{\"fields\": \"process.cwd,parent\", \"action\": \"EXCLUDE\"}",
+	"{\"fields\": \"process.binary,process.pid,args.file_arg.path,args.int_arg,policy_name\"}",
+	"{\"fields\": \"process.cap,args,monitored\", \"action\": \"EXCLUDE\"}"
+	"{\"fields\": \"process.binary.deeper,parent,args.string_arg\", \"event_set\": [\"PROCESS_EXEC\", "
+	"\"PROCESS_KPROBE\", \"PROCESS_TRACEPOINT\"]}",
+	"{\"fields\": \"process\", \"event_set\": [\"PROCESS_EXEC\"], \"invert_event_set\": true}",
+};
+
+static void assert_same_find(const struct vigil_msg *tree, const struct vigil_msg *view, const char *path)
+{
+	const msgpack_object *a = vigil_msg__find(tree, path), *b;
+	struct vigil_buf ja = {0}, jb = {0};
+	msgpack_object_type ta = 0, tb = 0;
+	uint32_t na = 0, nb = 0;
+
+	assert_int_equal(vigil_msg__find_kind(tree, path, &ta, &na), vigil_msg__find_kind(view, path, &tb, &nb));
+	assert_int_equal(ta, tb);
+	assert_int_equal(na, nb);
+	b = vigil_msg__find(view, path);
+	assert_true(!a == !b);
+	if (!a)
+		return;
+	assert_int_equal(vigil_json_from_msgpack(a, &ja), 0);
+	assert_int_equal(vigil_json_from_msgpack(b, &jb), 0);
+	assert_string_equal(ja.data, jb.data);
+	vigil_buf_free(&ja);
+	vigil_buf_free(&jb);
+}
+
+static void assert_same_compact(const struct vigil_msg *tree, const struct vigil_msg *view)
+{
+	struct vigil_buf a = {0}, b = {0};
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		struct vigil_compact_opts o = { .color = i & 1, .timestamps = i & 2 };
+
+		vigil_buf_reset(&a);
+		vigil_buf_reset(&b);
+		assert_int_equal(vigil_msg__to_compact(tree, &o, &a), vigil_msg__to_compact(view, &o, &b));
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.data ? a.data : "", b.data ? b.data : "", a.len);
+	}
+	vigil_buf_free(&a);
+	vigil_buf_free(&b);
+}
+
+/* The export line streamed from the bytes (stream.c) against fields.c and pure.c on the
+ * tree, then vigil_json_from_msgpack: what the exporter wrote before it had a view. */
+static void assert_same_export(const struct vigil_msg *tree, const struct vigil_buf *bytes)
+{
+	struct vigil_buf a = {0}, b = {0};
+	struct vigil_field_filter *ff;
+	const msgpack_object *root;
+	msgpack_object stripped_root;
+	msgpack_zone z;
+	bool strip, stripped;
+	size_t i;
+
+	assert_true(msgpack_zone_init(&z, 4096));
+	for (i = 0; i < sizeof(view_field_filters) / sizeof(view_field_filters[0]); i++) {
+		ff = view_field_filters[i] ? vigil_field_filter__new_json(view_field_filters[i], NULL) : NULL;
+		assert_true(!view_field_filters[i] || ff);
+		for (strip = false;; strip = true) {
+			root = ff ? vigil_field_filter__apply(ff, tree) : vigil_msg__root(tree);
+			assert_non_null(root);
+			msgpack_zone_clear(&z);
+			if (strip)
+				root = export_strip_own(&z, root, &stripped_root);
+			vigil_buf_reset(&a);
+			vigil_buf_reset(&b);
+			assert_int_equal(vigil_json_from_msgpack(root, &a), 0);
+			stripped = false;
+			assert_int_equal(export_stream_line(ff, vigil_msg__type(tree), strip, bytes->data, bytes->len, &b,
+							    &stripped), 0);
+			assert_string_equal(a.data, b.data);
+			assert_true(stripped == (strip && root == &stripped_root));
+			if (strip)
+				break;
+		}
+		vigil_field_filter__free(ff);
+	}
+	msgpack_zone_destroy(&z);
+	vigil_buf_free(&a);
+	vigil_buf_free(&b);
+}
+
+/* Whatever the agent reads through its view of the bytes (the compact line, filters'
+ * lookups, the export line) must be what a subscriber reads from the decoded tree. */
+static void assert_view_agrees(const struct vigil_msg *tree, const struct vigil_buf *bytes, size_t body_end)
+{
+	struct vigil_msg *view = vigil_msg__new_view();
+	size_t i, mark;
+
+	assert_non_null(view);
+	/* with the encoder's mark and without (the root then walked past the body); lookups in
+	 * both orders, so that each map's index is met half-built */
+	for (mark = 0; mark < 2; mark++) {
+		assert_int_equal(vigil_msg__view_own(view, bytes->data, bytes->len, mark ? body_end : 0), 0);
+		assert_int_equal(vigil_msg__type(view), vigil_msg__type(tree));
+		assert_string_equal(vigil_msg__type_key(view), vigil_msg__type_key(tree));
+		for (i = 0; i < sizeof(view_paths) / sizeof(view_paths[0]); i++)
+			assert_same_find(tree, view, view_paths[mark ? i : sizeof(view_paths) / sizeof(view_paths[0]) - 1 - i]);
+		assert_same_compact(tree, view);
+		assert_int_equal(vigil_msg__view_own(view, bytes->data, bytes->len, mark ? body_end : 0), 0);
+		assert_same_compact(tree, view);
+	}
+	assert_same_export(tree, bytes);
+	vigil_msg__free(view);
+}
+
+/* Encode ev and decode it back into s->msg; every fixture also checks that the agent's view
+ * of the same bytes reads the same. */
 static struct vigil_msg *wire(struct state *s, const struct vigil_event *ev)
 {
+	struct vigil_buf marked = {0};
+	size_t body_end = 0;
+
 	vigil_buf_reset(&s->wire);
 	assert_int_equal(vigil_encode_msgpack(ev, &s->wire), 0);
 	assert_packer_forms(&s->wire);
+	/* the same bytes, with where the body ends */
+	assert_int_equal(vigil_encode_msgpack_marked(ev, &marked, &body_end), 0);
+	assert_int_equal(marked.len, s->wire.len);
+	assert_memory_equal(marked.data, s->wire.data, marked.len);
+	assert_true(body_end > 0 && body_end < marked.len);
+	vigil_buf_free(&marked);
 	vigil_msg__free(s->msg);
 	s->msg = vigil_msg__decode(s->wire.data, s->wire.len);
 	assert_non_null(s->msg);
+	assert_view_agrees(s->msg, &s->wire, body_end);
 	return s->msg;
 }
 
