@@ -113,6 +113,35 @@ static void normalize(const char *in, char *out, size_t size)
 	out[n] = '\0';
 }
 
+/* What explain found at path, as tetra prints it or as JSON; takes fields. */
+static int print_explanation(const char *kind, const char *path, const char *type, json_t *fields, bool as_json)
+{
+	const char *dot;
+
+	if (as_json) {
+		json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:o*}", "kind", kind, "version", "v1alpha1", "field",
+					*path ? path : kind, "type", type ? type : "object", "fields", fields);
+		char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+		if (text)
+			printf("%s\n", text);
+		free(text);
+		json_decref(doc);
+		return 0;
+	}
+	printf("KIND:     %s\nVERSION:  v1alpha1\n\n", kind);
+	if (*path) {
+		dot = strrchr(path, '.');
+		printf("FIELD:    %s <%s>\n\n", dot ? dot + 1 : path, type ? type : "object");
+	}
+	if (fields && json_array_size(fields)) {
+		printf("FIELDS:\n");
+		print_fields(fields, 0);
+	}
+	json_decref(fields);
+	return 0;
+}
+
 int cmd_explain(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -180,26 +209,5 @@ int cmd_explain(int argc, char **argv)
 			dot ? "." : "", dot ? (int)(dot - path) : 0, path);
 		return 1;
 	}
-	if (!strcmp(output, "json")) {
-		json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:o*}", "kind", kind, "version", "v1alpha1", "field",
-					*path ? path : kind, "type", type ? type : "object", "fields", fields);
-		char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-
-		if (text)
-			printf("%s\n", text);
-		free(text);
-		json_decref(doc);
-		return 0;
-	}
-	printf("KIND:     %s\nVERSION:  v1alpha1\n\n", kind);
-	if (*path) {
-		dot = strrchr(path, '.');
-		printf("FIELD:    %s <%s>\n\n", dot ? dot + 1 : path, type ? type : "object");
-	}
-	if (fields && json_array_size(fields)) {
-		printf("FIELDS:\n");
-		print_fields(fields, 0);
-	}
-	json_decref(fields);
-	return 0;
+	return print_explanation(kind, path, type, fields, !strcmp(output, "json"));
 }

@@ -45,10 +45,69 @@ static const struct {
 	[0x1e] = { 2, 0, 3, LH_MP_MAP },   [0x1f] = { 4, 0, 3, LH_MP_MAP },
 };
 
+/* A value with a marker byte of 0xc0 and above at p[at - 1]: its length bytes and, for
+ * scalars, its value. *at moves past the length bytes; *payload is what follows them. */
+static bool read_marked(const unsigned char *p, size_t len, unsigned char c, size_t *at, uint64_t *payload,
+			struct lh_mpval *v)
+{
+	const unsigned int m = c - 0xc0;
+	uint64_t n;
+
+	v->type = markers[m].type;
+	if (v->type == LH_MP_BAD || len - *at < markers[m].lenbytes)
+		return false;
+	n = be(p + *at, markers[m].lenbytes);
+	*at += markers[m].lenbytes;
+	*payload = markers[m].fixed + (markers[m].counts == 1 ? n : 0);
+	if (*payload > len - *at)
+		return false;
+	switch (v->type) {
+	case LH_MP_BOOL:
+		v->b = c == 0xc3;
+		break;
+	case LH_MP_UINT:
+		v->u = be(p + *at, markers[m].fixed);
+		break;
+	case LH_MP_INT:
+		/* sign-extend the big-endian field; a non-negative one reads as unsigned, as
+		 * msgpack-c unpacks it */
+		v->i = (int64_t)(be(p + *at, markers[m].fixed) << (64 - 8 * markers[m].fixed)) >>
+		       (64 - 8 * markers[m].fixed);
+		if (v->i >= 0) {
+			v->type = LH_MP_UINT;
+			v->u = (uint64_t)v->i;
+		}
+		break;
+	case LH_MP_FLOAT:
+		if (c == 0xca) {
+			uint32_t bits = (uint32_t)be(p + *at, 4);
+			float f;
+
+			memcpy(&f, &bits, sizeof(f));
+			v->f = f;
+		} else {
+			uint64_t bits = be(p + *at, 8);
+
+			memcpy(&v->f, &bits, sizeof(v->f));
+		}
+		break;
+	case LH_MP_ARRAY:
+	case LH_MP_MAP:
+		/* every child takes a byte at least: a count the rest cannot hold is a lie */
+		if (n > (len - *at) / (v->type == LH_MP_MAP ? 2 : 1))
+			return false;
+		v->count = (uint32_t)n;
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
 bool lh_mp_read(const unsigned char *p, size_t len, size_t off, struct lh_mpval *v)
 {
 	unsigned char c;
-	uint64_t n = 0, payload = 0;
+	uint64_t payload = 0;
 	size_t at;
 
 	if (off >= len)
@@ -73,57 +132,8 @@ bool lh_mp_read(const unsigned char *p, size_t len, size_t off, struct lh_mpval 
 	} else if (c <= 0xbf) {
 		v->type = LH_MP_STR;
 		payload = c & 0x1f;
-	} else {
-		const unsigned int m = c - 0xc0;
-
-		v->type = markers[m].type;
-		if (v->type == LH_MP_BAD || len - at < markers[m].lenbytes)
-			return false;
-		n = be(p + at, markers[m].lenbytes);
-		at += markers[m].lenbytes;
-		payload = markers[m].fixed + (markers[m].counts == 1 ? n : 0);
-		if (payload > len - at)
-			return false;
-		switch (v->type) {
-		case LH_MP_BOOL:
-			v->b = c == 0xc3;
-			break;
-		case LH_MP_UINT:
-			v->u = be(p + at, markers[m].fixed);
-			break;
-		case LH_MP_INT:
-			/* sign-extend the big-endian field; a non-negative one reads as unsigned, as
-			 * msgpack-c unpacks it */
-			v->i = (int64_t)(be(p + at, markers[m].fixed) << (64 - 8 * markers[m].fixed)) >>
-			       (64 - 8 * markers[m].fixed);
-			if (v->i >= 0) {
-				v->type = LH_MP_UINT;
-				v->u = (uint64_t)v->i;
-			}
-			break;
-		case LH_MP_FLOAT:
-			if (c == 0xca) {
-				uint32_t bits = (uint32_t)be(p + at, 4);
-				float f;
-
-				memcpy(&f, &bits, sizeof(f));
-				v->f = f;
-			} else {
-				uint64_t bits = be(p + at, 8);
-
-				memcpy(&v->f, &bits, sizeof(v->f));
-			}
-			break;
-		case LH_MP_ARRAY:
-		case LH_MP_MAP:
-			/* every child takes a byte at least: a count the rest cannot hold is a lie */
-			if (n > (len - at) / (v->type == LH_MP_MAP ? 2 : 1))
-				return false;
-			v->count = (uint32_t)n;
-			break;
-		default:
-			break;
-		}
+	} else if (!read_marked(p, len, c, &at, &payload, v)) {
+		return false;
 	}
 	if (v->type == LH_MP_STR || v->type == LH_MP_BIN) {
 		if (payload > len - at)

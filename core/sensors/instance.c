@@ -224,11 +224,48 @@ static void take_dispatch_slot(struct sensor *s, const struct compiled_hook *h)
 	s->skel->rodata->cfg.dispatch_slot = s->slot < 0 ? 0 : (uint32_t)s->slot + 1;
 }
 
+/* The hook's program (and its return or imaHash twin): only they load, and the maps only
+ * they use are sized for them. */
+static void choose_programs(struct sensor *s, const struct compiled_hook *h)
+{
+	struct bpf_program *p;
+
+	s->prog = mech_program(s->skel, h->mech);
+	s->prog2 = second_program(s->skel, h);
+	s->is_return = h->cfg.is_return;
+	/* imaHash: generic_lsm_ima must run after generic_lsm, and the trampoline runs the
+	 * program attached last first: it is attached first, as a return probe's exit is */
+	s->second_first = h->cfg.is_return || (h->mech == MECH_LSM && h->cfg.ima_from);
+	bpf_object__for_each_program(p, s->skel->obj)
+		bpf_program__set_autoload(p, p == s->prog || p == s->prog2);
+	bpf_map__set_max_entries(s->skel->maps.pending, s->second_first ? VG_PENDING_MAX : 1);
+	if (h->mech != MECH_USDT) {
+		/* usdt.bpf.h's argument specs: only a USDT hook's are filled (by libbpf) */
+		bpf_map__set_max_entries(s->skel->maps.__bpf_usdt_specs, 1);
+		bpf_map__set_max_entries(s->skel->maps.__bpf_usdt_ip_to_spec_id, 1);
+	}
+}
+
+/* The verifier's verdict, with why where the kernel is the reason. 0 or -errno. */
+static int load_explained(struct sensor *s, const struct compiled_hook *h, char *why, size_t why_size)
+{
+	int err = generic_bpf__load(s->skel);
+
+	if (err == -EINVAL && h->mech == MECH_FMOD_RET && strncmp(h->target, "security_", 9))
+		/* the verifier lets fmod_ret change only security_* functions and those in the
+		 * kernel's error-injection list, which is empty without CONFIG_FUNCTION_ERROR_INJECTION
+		 * (Debian 12's cloud kernel): "%s() is not modifiable" */
+		snprintf(why, why_size, "load (fmod_ret): %s: this kernel does not let BPF change %s's return "
+			 "(not in its error-injection list: CONFIG_FUNCTION_ERROR_INJECTION)", strerror(-err), h->target);
+	else if (err)
+		snprintf(why, why_size, "load (%s): %s", sensor_mech_name(h->mech), strerror(-err));
+	return err;
+}
+
 int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader, uint32_t wakeup_batch,
 		struct sensor **out, char *why, size_t why_size)
 {
 	struct sensor *s = calloc(1, sizeof(*s));
-	struct bpf_program *p;
 	int err;
 
 	if (!s)
@@ -252,20 +289,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		snprintf(why, why_size, "open: %s", strerror(-err));
 		goto err_out;
 	}
-	s->prog = mech_program(s->skel, h->mech);
-	s->prog2 = second_program(s->skel, h);
-	s->is_return = h->cfg.is_return;
-	/* imaHash: generic_lsm_ima must run after generic_lsm, and the trampoline runs the
-	 * program attached last first: it is attached first, as a return probe's exit is */
-	s->second_first = h->cfg.is_return || (h->mech == MECH_LSM && h->cfg.ima_from);
-	bpf_object__for_each_program(p, s->skel->obj)
-		bpf_program__set_autoload(p, p == s->prog || p == s->prog2);
-	bpf_map__set_max_entries(s->skel->maps.pending, s->second_first ? VG_PENDING_MAX : 1);
-	if (h->mech != MECH_USDT) {
-		/* usdt.bpf.h's argument specs: only a USDT hook's are filled (by libbpf) */
-		bpf_map__set_max_entries(s->skel->maps.__bpf_usdt_specs, 1);
-		bpf_map__set_max_entries(s->skel->maps.__bpf_usdt_ip_to_spec_id, 1);
-	}
+	choose_programs(s, h);
 
 	/* one ring buffer, one exec map, one set of counters for every program */
 	err = vigil_loader__reuse_shared_maps(loader, s->skel->obj);
@@ -291,19 +315,9 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		snprintf(why, why_size, "attach target %s: %s", h->target, strerror(-err));
 		goto err_out;
 	}
-	err = generic_bpf__load(s->skel);
-	if (err && err == -EINVAL && h->mech == MECH_FMOD_RET && strncmp(h->target, "security_", 9)) {
-		/* the verifier lets fmod_ret change only security_* functions and those in the
-		 * kernel's error-injection list, which is empty without CONFIG_FUNCTION_ERROR_INJECTION
-		 * (Debian 12's cloud kernel): "%s() is not modifiable" */
-		snprintf(why, why_size, "load (fmod_ret): %s: this kernel does not let BPF change %s's return "
-			 "(not in its error-injection list: CONFIG_FUNCTION_ERROR_INJECTION)", strerror(-err), h->target);
+	err = load_explained(s, h, why, why_size);
+	if (err)
 		goto err_out;
-	}
-	if (err) {
-		snprintf(why, why_size, "load (%s): %s", sensor_mech_name(h->mech), strerror(-err));
-		goto err_out;
-	}
 	err = fill_selector_maps(s->skel, h);
 	if (err) {
 		snprintf(why, why_size, "fill selector maps: %s", strerror(-err));
@@ -373,6 +387,72 @@ static int attach_cgroup(struct sensor *s, char *why, size_t why_size)
 	return err;
 }
 
+/* why, for an attach the kernel refused with err. */
+static void explain_attach_failure(const struct sensor *s, int err, char *why, size_t why_size)
+{
+	if (s->mech == MECH_USDT)
+		snprintf(why, why_size, "attach usdt %s:%s in %s: %s", s->subsys, s->target, s->path, strerror(-err));
+	else if (((err == -EBUSY && s->mech != MECH_KPROBE) || (err == -EINVAL && s->mech == MECH_KPROBE)) &&
+		 ftrace_traceable(s->target) == 0)
+		/* a function without an ftrace call site at its entry (notrace; every inline
+		 * function is, so their out-of-line copies that BTF lists are too): the
+		 * trampoline finds no nop to patch (bpf_arch_text_poke: EBUSY), and trace_kprobe
+		 * refuses it ("Could not probe notrace function": EINVAL) */
+		snprintf(why, why_size, "attach %s %s: %s (not in available_filter_functions: the kernel lets "
+			 "neither kprobes nor trampolines patch a notrace function)", sensor_mech_name(s->mech),
+			 s->target, strerror(-err));
+	else if (err == -524)
+		/* the kernel's internal ENOTSUPP, from arch_prepare_bpf_trampoline: x86-64's
+		 * trampoline passes at most 6 arguments (Linux 6.1) */
+		snprintf(why, why_size, "attach %s %s: ENOTSUPP (524: the kernel's trampoline cannot take this "
+			 "function, e.g. one of more than 6 arguments)", sensor_mech_name(s->mech), s->target);
+	else
+		snprintf(why, why_size, "attach %s %s: %s", sensor_mech_name(s->mech), s->target, strerror(-err));
+}
+
+/* A raw_syscalls hook: its programs go in the dispatcher's table, the exit first. */
+static int attach_in_dispatcher(struct sensor *s, char *why, size_t why_size)
+{
+	int err = s->is_return ? dispatch_add(s->nr, s->slot, 1, bpf_program__fd(s->prog2)) : 0;
+
+	if (!err) {
+		err = dispatch_add(s->nr, s->slot, 0, bpf_program__fd(s->prog));
+		if (err && s->is_return)
+			dispatch_remove(s->nr, s->slot, 1);
+	}
+	if (err)
+		snprintf(why, why_size, "add %s to the raw_syscalls dispatcher: %s", s->target, strerror(-err));
+	s->in_table = !err;
+	return err;
+}
+
+/* The second program: a return probe's exit, or imaHash's hashing program. 0 or -errno. */
+static int attach_second(struct sensor *s, char *why, size_t why_size)
+{
+	char exit_event[128];
+	int err;
+
+	if (s->mech == MECH_KPROBE) {
+		s->link2 = bpf_program__attach_kprobe(s->prog2, true, s->target);
+	} else if (s->mech == MECH_UPROBE) {
+		LIBBPF_OPTS(bpf_uprobe_opts, ro, .func_name = s->target[0] ? s->target : NULL, .retprobe = true,
+			    .ref_ctr_offset = s->ref_ctr_offset);
+
+		s->link2 = bpf_program__attach_uprobe_opts(s->prog2, -1, s->path, s->target[0] ? 0 : s->offset, &ro);
+	} else if (s->mech == MECH_SYSCALL_TRACEPOINT) {
+		/* sys_enter_X's twin is sys_exit_X */
+		snprintf(exit_event, sizeof(exit_event), "sys_exit_%s", s->target + strlen("sys_enter_"));
+		s->link2 = bpf_program__attach_tracepoint(s->prog2, s->subsys, exit_event);
+	} else {
+		s->link2 = bpf_program__attach(s->prog2);
+	}
+	if (s->link2)
+		return 0;
+	err = -errno;
+	snprintf(why, why_size, "attach the return program of %s: %s", s->target, strerror(-err));
+	return err;
+}
+
 int sensor_attach(struct sensor *s, char *why, size_t why_size)
 {
 	int err;
@@ -381,42 +461,13 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		return 0;
 	if (s->mech == MECH_FANOTIFY)
 		return fanwatch_start(s->fan_hook, s->execs_fd, &s->fan, why, why_size);
-	if (s->mech == MECH_RAW_SYSCALL_DISPATCH) {
-		/* the exit first, as below */
-		err = s->is_return ? dispatch_add(s->nr, s->slot, 1, bpf_program__fd(s->prog2)) : 0;
-		if (!err) {
-			err = dispatch_add(s->nr, s->slot, 0, bpf_program__fd(s->prog));
-			if (err && s->is_return)
-				dispatch_remove(s->nr, s->slot, 1);
-		}
-		if (err)
-			snprintf(why, why_size, "add %s to the raw_syscalls dispatcher: %s", s->target, strerror(-err));
-		s->in_table = !err;
-		return err;
-	}
+	if (s->mech == MECH_RAW_SYSCALL_DISPATCH)
+		return attach_in_dispatcher(s, why, why_size);
 	/* a return probe's exit goes first, so no call's record waits for an exit not yet there */
 	if (s->second_first && !s->link2) {
-		char exit_event[128];
-
-		if (s->mech == MECH_KPROBE) {
-			s->link2 = bpf_program__attach_kprobe(s->prog2, true, s->target);
-		} else if (s->mech == MECH_UPROBE) {
-			LIBBPF_OPTS(bpf_uprobe_opts, ro, .func_name = s->target[0] ? s->target : NULL, .retprobe = true,
-				    .ref_ctr_offset = s->ref_ctr_offset);
-
-			s->link2 = bpf_program__attach_uprobe_opts(s->prog2, -1, s->path, s->target[0] ? 0 : s->offset, &ro);
-		} else if (s->mech == MECH_SYSCALL_TRACEPOINT) {
-			/* sys_enter_X's twin is sys_exit_X */
-			snprintf(exit_event, sizeof(exit_event), "sys_exit_%s", s->target + strlen("sys_enter_"));
-			s->link2 = bpf_program__attach_tracepoint(s->prog2, s->subsys, exit_event);
-		} else {
-			s->link2 = bpf_program__attach(s->prog2);
-		}
-		if (!s->link2) {
-			err = -errno;
-			snprintf(why, why_size, "attach the return program of %s: %s", s->target, strerror(-err));
+		err = attach_second(s, why, why_size);
+		if (err)
 			return err;
-		}
 	}
 	switch (s->mech) {
 	case MECH_TRACEPOINT:
@@ -444,24 +495,7 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 	}
 	if (!s->link) {
 		err = -errno;
-		if (s->mech == MECH_USDT)
-			snprintf(why, why_size, "attach usdt %s:%s in %s: %s", s->subsys, s->target, s->path, strerror(-err));
-		else if (((err == -EBUSY && s->mech != MECH_KPROBE) || (err == -EINVAL && s->mech == MECH_KPROBE)) &&
-			 ftrace_traceable(s->target) == 0)
-			/* a function without an ftrace call site at its entry (notrace; every inline
-			 * function is, so their out-of-line copies that BTF lists are too): the
-			 * trampoline finds no nop to patch (bpf_arch_text_poke: EBUSY), and trace_kprobe
-			 * refuses it ("Could not probe notrace function": EINVAL) */
-			snprintf(why, why_size, "attach %s %s: %s (not in available_filter_functions: the kernel lets "
-				 "neither kprobes nor trampolines patch a notrace function)", sensor_mech_name(s->mech),
-				 s->target, strerror(-err));
-		else if (err == -524)
-			/* the kernel's internal ENOTSUPP, from arch_prepare_bpf_trampoline: x86-64's
-			 * trampoline passes at most 6 arguments (Linux 6.1) */
-			snprintf(why, why_size, "attach %s %s: ENOTSUPP (524: the kernel's trampoline cannot take this "
-				 "function, e.g. one of more than 6 arguments)", sensor_mech_name(s->mech), s->target);
-		else
-			snprintf(why, why_size, "attach %s %s: %s", sensor_mech_name(s->mech), s->target, strerror(-err));
+		explain_attach_failure(s, err, why, why_size);
 		return err;
 	}
 	return 0;

@@ -261,6 +261,17 @@ static inline uint64_t be_len(const uint8_t *p, size_t n)
 	return (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
 }
 
+/* Note in rec where a container starts (the first VIEW_CONTS of them): its entry, or
+ * VIEW_CONTS when none is kept. */
+static inline uint8_t rec_open(struct view_conts *rec, size_t o)
+{
+	if (!rec || rec->n >= VIEW_CONTS)
+		return VIEW_CONTS;
+	rec->at[rec->n].off = (uint32_t)o;
+	rec->at[rec->n].len = 0;
+	return (uint8_t)rec->n++;
+}
+
 /* Step over one whole value at *off (containers and all) without looking inside: every
  * length and count backed by bytes, nesting under VIEW_MAX_DEPTH counting depth levels
  * above it. One pass, one table look-up per value: this is most of what next_batch costs.
@@ -326,12 +337,7 @@ static int skip(const uint8_t *data, size_t len, size_t *off, int depth, struct 
 				continue;
 			}
 			left[top++] = cnt;
-			slot[top] = VIEW_CONTS;
-			if (rec && rec->n < VIEW_CONTS) {
-				slot[top] = (uint8_t)rec->n;
-				rec->at[rec->n].off = (uint32_t)o;
-				rec->at[rec->n++].len = 0;
-			}
+			slot[top] = rec_open(rec, o);
 			o += 1 + lb;
 			cnt = n;
 		}
