@@ -20,8 +20,9 @@ local HOLD = 10
 local MIN_PORT = 1024
 local DENY_LIST = "lua-denied-binaries"
 local STAGING = { "/tmp/", "/var/tmp/", "/dev/shm/", "/run/user/" }
-local POOL_ARGS = { "stratum%+tcp://", "stratum%+ssl://", "stratum2%+tcp://", "%-%-donate%-level",
-                    "%-%-coin[ =]", "%-%-algo[ =]", "cryptonight", "randomx", "nicehash" }
+-- plain strings (found without the pattern matcher: this runs on every high-port connect)
+local POOL_ARGS = { "stratum+tcp://", "stratum+ssl://", "stratum2+tcp://", "--donate-level", "--coin ", "--coin=",
+                    "--algo ", "--algo=", "cryptonight", "randomx", "nicehash" }
 
 local pending = lru.new(10000)	-- exec_id -> {pid, binary, dest, t, ev}
 local acted = lru.new(10000)	-- exec_ids already dealt with
@@ -30,7 +31,7 @@ local function suspicious(binary, arguments)
   if event.has_prefix(binary, STAGING) then return "run from " .. binary:match("^(/[^/]+/)") end
   local args = (arguments or ""):lower()
   for _, pat in ipairs(POOL_ARGS) do
-    if args:find(pat) then return "pool arguments" end
+    if args:find(pat, 1, true) then return "pool arguments" end
   end
   return nil
 end
