@@ -87,6 +87,7 @@ struct lh_rule {
 	/* `hooks`: the policy events (kprobe, tracepoint, lsm, uprobe) it gets are only those of
 	 * these hooks (lh_hook_name); none listed: all of its types' */
 	char *hooks[LH_MAX_HOOKS];
+	size_t hook_lens[LH_MAX_HOOKS];	/* strlen of each: compared on every policy event */
 	size_t nhooks;
 	int on_event_ref;		/* LUA_NOREF for timer-only rules */
 
