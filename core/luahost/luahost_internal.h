@@ -90,6 +90,7 @@ struct lh_rule {
 	size_t hook_lens[LH_MAX_HOOKS];	/* strlen of each: compared on every policy event */
 	size_t nhooks;
 	int on_event_ref;		/* LUA_NOREF for timer-only rules */
+	int view_mt_ref;		/* the event view's metatable (ev.c): an array slot of the registry */
 
 	/* the call in progress */
 	bool live;			/* loaded: actions and lookups are allowed (not while the file runs) */
