@@ -74,7 +74,7 @@ static void push_view(lua_State *L, struct lh_rule *r, size_t off)
 
 	v->gen = r->gen;
 	v->off = off;
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &view_key);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->view_mt_ref);	/* the array part: cheaper than by key */
 	lua_setmetatable(L, -2);
 }
 
@@ -290,6 +290,8 @@ void lh_view_open(lua_State *L)
 	luaL_setfuncs(L, view_meta, 0);
 	lua_pushliteral(L, "vigil.ev");
 	lua_setfield(L, -2, "__metatable");
+	lua_pushvalue(L, -1);
+	lh_rule_of(L)->view_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &view_key);
 }
 

@@ -307,7 +307,7 @@ static bool hook_selected(const struct lh_rule *r, struct lh_event *e, bool poli
 	if (!lh_event_hook(e, &name, &n))
 		return false;
 	for (i = 0; i < r->nhooks; i++)
-		if (strlen(r->hooks[i]) == n && !memcmp(r->hooks[i], name, n))
+		if (r->hook_lens[i] == n && !memcmp(r->hooks[i], name, n))
 			return true;
 	return false;
 }

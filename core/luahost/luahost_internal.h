@@ -87,8 +87,10 @@ struct lh_rule {
 	/* `hooks`: the policy events (kprobe, tracepoint, lsm, uprobe) it gets are only those of
 	 * these hooks (lh_hook_name); none listed: all of its types' */
 	char *hooks[LH_MAX_HOOKS];
+	size_t hook_lens[LH_MAX_HOOKS];	/* strlen of each: compared on every policy event */
 	size_t nhooks;
 	int on_event_ref;		/* LUA_NOREF for timer-only rules */
+	int view_mt_ref;		/* the event view's metatable (ev.c): an array slot of the registry */
 
 	/* the call in progress */
 	bool live;			/* loaded: actions and lookups are allowed (not while the file runs) */

@@ -189,6 +189,7 @@ static int add_hook(struct lh_rule *r, const char *s, struct vigil_rule_error *e
 	if (!s[0])
 		return refuse(err, r->file, 0, "hooks: an empty hook name");
 	r->hooks[r->nhooks] = strdup(s);
+	r->hook_lens[r->nhooks] = strlen(s);
 	return r->hooks[r->nhooks++] ? 0 : -ENOMEM;
 }
 

@@ -48,20 +48,26 @@ end
 function Lru:get(key)
   local node = self.map[key]
   if not node then return nil end
-  if expired(self, node) then
+  local ttl = self.ttl
+  if ttl and now() - node.t > ttl then
     self:delete(key)
     return nil
   end
-  unlink(node)
-  push_front(self, node)
+  local head = self.head
+  if head.next ~= node then	-- often it is already the newest: nothing to move
+    unlink(node)
+    push_front(self, node)
+  end
   return node.value
 end
 
 -- The value without touching the order.
 function Lru:peek(key)
   local node = self.map[key]
-  if node and not expired(self, node) then return node.value end
-  return nil
+  if node == nil then return nil end
+  local ttl = self.ttl
+  if ttl and now() - node.t > ttl then return nil end
+  return node.value
 end
 
 -- Set (or replace) the value; returns the evicted key and value when the table was full.
@@ -70,8 +76,10 @@ function Lru:set(key, value)
   local node = self.map[key]
   if node then
     node.value, node.t = value, now()
-    unlink(node)
-    push_front(self, node)
+    if self.head.next ~= node then
+      unlink(node)
+      push_front(self, node)
+    end
     return
   end
   node = { key = key, value = value, t = now() }

@@ -1,10 +1,13 @@
 -- vigil.proctree: who started this process. Ancestors come from the event's own parent,
--- then from the agent's process cache (process(exec_id)), so they survive the event.
+-- then from the agent's process cache (process(exec_id)), so they survive the event. An
+-- exec_id names one image for good: the first table made for one (the event's parent
+-- copied, or process()'s answer) serves the later events too; walks stop at what they look
+-- for.
 --
 --   local proctree = require "vigil.proctree"
 --   for _, a in ipairs(proctree.ancestors(ev)) do print(a.binary) end   -- parent first
 --   if proctree.is_descendant_of(ev, "nginx") then ... end      -- a name, a path, or a list
---   local a = proctree.find(ev, function(p) return p.uid == 0 end [, include_self])
+--   local a = proctree.find(ev, function(p) return p.uid == 0 end [, include_self [, max]])
 --   proctree.basename("/usr/bin/bash") --> "bash"
 local lru = require "vigil.lru"
 
@@ -40,26 +43,43 @@ function M.process_of(x)
   return p
 end
 
+-- Call fn(a, i) on the ancestors of x, nearest first, as plain tables (at most max), until
+-- it returns true; returns that ancestor.
+local function walk(x, max, fn)
+  local p = M.process_of(x)
+  if not p then return nil end
+  local id = p.parent_exec_id
+  if id == nil or id == "" then return nil end
+  local n, seen = 0, nil
+  local a = known:get(id)
+  if a == nil then
+    -- the event's own parent, copied once for its exec_id
+    local parent = p ~= x and x.parent or nil
+    if parent ~= nil and parent.exec_id ~= nil and parent.exec_id == id then
+      a = copy(parent)
+      known:set(id, a)
+    end
+  end
+  while a ~= nil or (id ~= nil and id ~= "") do
+    if a == nil then
+      if seen and seen[id] then return nil end
+      a = lookup(id)
+      if not a then return nil end
+    end
+    n = n + 1
+    if fn(a, n) then return a end
+    if n >= max then return nil end
+    seen = seen or {}
+    seen[id] = true
+    id, a = a.parent_exec_id, nil
+  end
+  return nil
+end
+
 -- The ancestors of x, nearest first, as plain tables (at most max, default 64).
 function M.ancestors(x, max)
-  max = max or MAX_DEPTH
-  local out, seen = {}, {}
-  local p = M.process_of(x)
-  if not p then return out end
-  local id = p.parent_exec_id
-  local parent = p ~= x and x.parent or nil
-  if parent ~= nil and parent.exec_id ~= nil and parent.exec_id == id then
-    out[1] = copy(parent)
-    seen[id] = true
-    id = parent.parent_exec_id
-  end
-  while id ~= nil and id ~= "" and #out < max and not seen[id] do
-    seen[id] = true
-    local a = lookup(id)
-    if not a then break end
-    out[#out + 1] = a
-    id = a.parent_exec_id
-  end
+  local out = {}
+  walk(x, max or MAX_DEPTH, function(a, i) out[i] = a end)
   return out
 end
 
@@ -89,16 +109,14 @@ local function matches(binary, want)
 end
 M.matches = matches
 
--- The first ancestor (or x's own process with include_self) for which fn(p) is true.
-function M.find(x, fn, include_self)
+-- The first ancestor (or x's own process with include_self) for which fn(p) is true,
+-- looking at most max generations up (default 64).
+function M.find(x, fn, include_self, max)
   if include_self then
     local p = M.process_of(x)
     if p and fn(p) then return p end
   end
-  for _, a in ipairs(M.ancestors(x)) do
-    if fn(a) then return a end
-  end
-  return nil
+  return walk(x, max or MAX_DEPTH, function(a) return fn(a) end)
 end
 
 -- Whether an ancestor ran binary; also returns that ancestor.

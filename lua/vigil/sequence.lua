@@ -48,12 +48,12 @@ function Seq:match(ev)
   local rec = self:_lookup(p)
   if rec then return rec end
   if self.by == "tree" then
-    for _, a in ipairs(proctree.ancestors(ev)) do
+    proctree.find(ev, function(a)
       rec = self:_lookup(a)
-      if rec then return rec end
-    end
+      return rec ~= nil
+    end)
   end
-  return nil
+  return rec
 end
 
 function Seq:forget(rec)

@@ -20,17 +20,18 @@ local HOLD = 10
 local MIN_PORT = 1024
 local DENY_LIST = "lua-denied-binaries"
 local STAGING = { "/tmp/", "/var/tmp/", "/dev/shm/", "/run/user/" }
-local POOL_ARGS = { "stratum%+tcp://", "stratum%+ssl://", "stratum2%+tcp://", "%-%-donate%-level",
-                    "%-%-coin[ =]", "%-%-algo[ =]", "cryptonight", "randomx", "nicehash" }
+-- plain strings (found without the pattern matcher: this runs on every high-port connect)
+local POOL_ARGS = { "stratum+tcp://", "stratum+ssl://", "stratum2+tcp://", "--donate-level", "--coin ", "--coin=",
+                    "--algo ", "--algo=", "cryptonight", "randomx", "nicehash" }
 
 local pending = lru.new(10000)	-- exec_id -> {pid, binary, dest, t, ev}
 local acted = lru.new(10000)	-- exec_ids already dealt with
 
-local function suspicious(p)
-  if event.has_prefix(p.binary, STAGING) then return "run from " .. p.binary:match("^(/[^/]+/)") end
-  local args = (p.arguments or ""):lower()
+local function suspicious(binary, arguments)
+  if event.has_prefix(binary, STAGING) then return "run from " .. binary:match("^(/[^/]+/)") end
+  local args = (arguments or ""):lower()
   for _, pat in ipairs(POOL_ARGS) do
-    if args:find(pat) then return "pool arguments" end
+    if args:find(pat, 1, true) then return "pool arguments" end
   end
   return nil
 end
@@ -74,9 +75,10 @@ return {
     if pending:peek(id) or acted:peek(id) then return end
     local addr = event.arg(ev, "addr")
     if not addr or (addr.port or 0) < MIN_PORT then return end
-    local c = copy(ev)
-    local why = suspicious(c.process)
+    -- tested on the view: only a connect that is kept is copied (most are not)
+    local why = suspicious(ev["process.binary"], ev["process.arguments"])
     if why then
+      local c = copy(ev)
       pending:set(id, { pid = c.process.pid, binary = c.process.binary, t = now(), ev = c, why = why,
                         dest = tostring(addr.addr) .. ":" .. tostring(addr.port) })
     end

@@ -16,8 +16,8 @@ local HELPERS = { "sudo", "su", "pkexec", "doas", "newgrp", "sg", "passwd", "chs
 
 local seq = sequence.new{ within = WITHIN, by = "tree" }
 
-local function has_cap(p, cap)
-  local eff = p.cap and p.cap.effective
+local function has_cap(ev, cap)
+  local eff = ev["process.cap.effective"]
   if eff == nil then return false end
   for i = 1, #eff do
     if eff[i] == cap then return true end
@@ -34,18 +34,18 @@ return {
            "runs as uid 0 with CAP_SYS_ADMIN (pid %proc.pid, parent %proc.pname)",
   events = { "process_exec" },
   on_event = function(ev)
-    local p = ev.process
-    local creds = p.process_credentials
-    local uid, euid = p.uid, creds and creds.euid
+    -- by path: no view of the process or its credentials is made for the usual exec
+    local uid, euid = ev["process.uid"], ev["process.process_credentials.euid"]
     -- step A: the setuid bit made a non-root user's process root
     if euid == 0 and uid ~= 0 then
-      if not proctree.matches(p.binary, HELPERS) then
-        seq:first(ev, { uid = uid, setuid = p.binary })
+      local binary = ev["process.binary"]
+      if not proctree.matches(binary, HELPERS) then
+        seq:first(ev, { uid = uid, setuid = binary })
       end
       return
     end
     -- step B: real uid 0 with CAP_SYS_ADMIN, in A's process or below it
-    if uid == 0 and has_cap(p, "CAP_SYS_ADMIN") then
+    if uid == 0 and has_cap(ev, "CAP_SYS_ADMIN") then
       local a = seq:match(ev)
       if a then
         seq:forget(a)

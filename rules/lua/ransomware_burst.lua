@@ -8,6 +8,7 @@
 local lru = require "vigil.lru"
 local window = require "vigil.window"
 local event = require "vigil.event"
+local proctree = require "vigil.proctree"
 
 local SECONDS = 10
 local THRESHOLD = 20
@@ -22,7 +23,12 @@ local alerted = lru.new(10000, 60)	-- one alert per process and extension a minu
 
 -- "x.pdf.locked" -> "locked" when the name carries two extensions
 local function appended_ext(name)
-  local ext = name:match("[^/]+%.[^./]+%.([%w_-]+)$")
+  -- the two extensions are in the last component: most paths have fewer than two dots
+  -- there, which a plain find says for much less than the pattern below
+  local base = proctree.basename(name)
+  local dot = base:find(".", 1, true)
+  if not dot or not base:find(".", dot + 1, true) then return nil end
+  local ext = base:match("[^/]+%.[^./]+%.([%w_-]+)$")
   if ext and #ext <= 16 and not ext:match("^%d+$") and not BENIGN[ext:lower()] then return ext end
 end
 

@@ -27,14 +27,12 @@ local function network_facing(p)
 end
 
 local function on_exec(ev)
-  local p = ev.process
-  if not SHELLS[proctree.basename(p.binary)] then return end
-  for i, a in ipairs(proctree.ancestors(ev, DEPTH)) do
-    if network_facing(a) then
-      shells:set(p.exec_id, { exec_id = p.exec_id, shell = p.binary, service = a.binary,
-                              service_id = a.exec_id })
-      return
-    end
+  if not SHELLS[proctree.basename(ev["process.binary"])] then return end
+  local a = proctree.find(ev, network_facing, false, DEPTH)
+  if a then
+    local p = ev.process
+    shells:set(p.exec_id, { exec_id = p.exec_id, shell = p.binary, service = a.binary,
+                            service_id = a.exec_id })
   end
 end
 

@@ -1631,11 +1631,18 @@ static void test_proctree_ancestors_and_is_descendant_of(void **ctx)
 				  "  local yes, who = pt.is_descendant_of(ev, 'nginx')\n"
 				  "  local full = pt.is_descendant_of(ev, '/usr/sbin/nginx')\n"
 				  "  local no = pt.is_descendant_of(ev, {'apache2', '/usr/sbin/httpd'})\n"
+				  /* find walks up only until fn says yes, and max generations at most */
+				  "  local asked = 0\n"
+				  "  local hit = pt.find(ev, function(p) asked = asked + 1; return p.pid == 10 end)\n"
+				  "  local capped = pt.find(ev, function(p) return p.pid == 1 end, false, 2)\n"
+				  "  local walk = asked .. hit.pid .. tostring(capped) .. #pt.ancestors(ev, 2)\n"
+				  /* the parent's table is made once for its exec_id */
+				  "  local same = pt.ancestors(ev)[1] == pt.ancestors(ev)[1]\n"
 				  "  alert{output = table.concat(names, '<') .. ' ' .. tostring(yes) .. ' ' .. who.pid\n"
-				  "    .. ' ' .. tostring(full) .. ' ' .. tostring(no)}\nend }\n");
+				  "    .. ' ' .. tostring(full) .. ' ' .. tostring(no) .. ' ' .. walk .. ' ' .. tostring(same)}\nend }\n");
 	start_host(s, 0, 0);
 	feed(s, VIGIL_EVENT_EXEC, curl);
-	assert_emitted(s, "\"output\":\"sh<nginx<init true 10 true false\"");
+	assert_emitted(s, "\"output\":\"sh<nginx<init true 10 true false 210nil2 true\"");
 }
 
 static void test_lru_evicts_the_least_recently_used(void **ctx)
