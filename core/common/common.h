@@ -93,5 +93,8 @@ VIGIL_API void vigil_format_time(uint64_t wall_ns, char out[40]);
  * digits (n bytes at s, no terminator needed) to nanoseconds since the epoch. Anything else
  * (another offset, a date before 1970, 31 February) is -EINVAL. */
 VIGIL_API int vigil_parse_time(const char *s, size_t n, uint64_t *wall_ns);
+/* Its seconds, fraction and "Z" alone (s[16] on: ":SS[.fff]Z"), as nanoseconds into the
+ * minute: for readers that convert the date and minute once for many times. -EINVAL as above. */
+VIGIL_API int vigil_parse_time_in_minute(const char *s, size_t n, uint64_t *ns);
 
 #endif

@@ -102,19 +102,13 @@ static bool leap_year(uint64_t y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-int vigil_parse_time(const char *s, size_t n, uint64_t *wall_ns)
+int vigil_parse_time_in_minute(const char *s, size_t n, uint64_t *ns)
 {
-	static const uint8_t mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	uint64_t y, mo, d, h, mi, se, frac = 0;
+	uint64_t se, frac = 0;
 	size_t i = 19, nfrac = 0;
 
-	/* "YYYY-MM-DDTHH:MM:SS", then "Z" or "." 1 to 9 digits "Z" */
-	if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
-	    !digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) || !digits(s + 11, 2, &h) ||
-	    !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se))
-		return -EINVAL;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap_year(y)) ||
-	    h > 23 || mi > 59 || se > 59)
+	/* ":SS", then "Z" or "." 1 to 9 digits "Z" */
+	if (n < 20 || s[16] != ':' || !digits(s + 17, 2, &se) || se > 59)
 		return -EINVAL;
 	if (s[i] == '.') {
 		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, nfrac++) {
@@ -129,8 +123,24 @@ int vigil_parse_time(const char *s, size_t n, uint64_t *wall_ns)
 		return -EINVAL;
 	for (; nfrac < 9; nfrac++)
 		frac *= 10;
-	*wall_ns = ((uint64_t)days_from_civil((int64_t)y, (int64_t)mo, (int64_t)d) * 86400 + h * 3600 + mi * 60 + se) *
+	*ns = se * 1000000000ULL + frac;
+	return 0;
+}
+
+int vigil_parse_time(const char *s, size_t n, uint64_t *wall_ns)
+{
+	static const uint8_t mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	uint64_t y, mo, d, h, mi, in_minute;
+
+	/* "YYYY-MM-DDTHH:MM", then the seconds */
+	if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || !digits(s, 4, &y) ||
+	    !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) || !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi))
+		return -EINVAL;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap_year(y)) ||
+	    h > 23 || mi > 59 || vigil_parse_time_in_minute(s, n, &in_minute))
+		return -EINVAL;
+	*wall_ns = ((uint64_t)days_from_civil((int64_t)y, (int64_t)mo, (int64_t)d) * 86400 + h * 3600 + mi * 60) *
 			   1000000000ULL +
-		   frac;
+		   in_minute;
 	return 0;
 }
