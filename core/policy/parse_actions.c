@@ -265,9 +265,9 @@ static int action_args(struct policy_ctx *c, struct action_parse *ap)
 		 * signals at the notifying hook, on the same syscall entry */
 		if (!err && ap->arg_error && ap->a.arg_error)
 			err = policy_error(c, ap->arg_error, "NotifyEnforcer with argError needs the enforcer to override "
-					   "the listed syscalls' return (bpf_override_return or fmod_ret on them, "
-					   "CONFIG_FUNCTION_ERROR_INJECTION), which vigil does not build; argSig alone is "
-					   "supported");
+					   "the listed syscalls' return (bpf_override_return or fmod_ret on them): that needs "
+					   "CONFIG_FUNCTION_ERROR_INJECTION, which Debian 12's cloud kernel and "
+					   "our 6.18 machines lack, so vigil has no such enforcer; argSig alone is supported");
 		if (!err && !ap->arg_sig)
 			err = needs(c, ap, NULL, "argSig (its signal form is the one vigil supports)");
 		return err;
