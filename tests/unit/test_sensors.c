@@ -107,6 +107,10 @@ static int compile(struct fixture *f, const char *spec, int mode)
 	struct compile_ctx ctx = {0};
 	int n;
 
+	/* a second compile in one test replaces the first */
+	compiled_hook_free(&f->hook);
+	vigil_policy_free(f->policy);
+	f->policy = NULL;
 	n = snprintf(yaml, sizeof(yaml),
 		     "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: t\nspec:\n%s", spec);
 	assert_true(n > 0 && n < (int)sizeof(yaml));
