@@ -14,6 +14,7 @@
 import gzip
 import json
 import os
+import signal
 import shutil
 import socket
 import subprocess
@@ -484,10 +485,17 @@ class RingbufOverflow(unittest.TestCase):
     def setUpClass(cls):
         cls.port = vh.free_port()
         with vh.Agent("--rb-size", "4096", "--metrics-server", "127.0.0.1:%d" % cls.port, outputs=()) as agent:
-            if os.access(EXEC_STORM, os.X_OK):
-                subprocess.run([EXEC_STORM, "3000", TRUE], check=True, capture_output=True)
-            else:	# the ASan build has no benchmarks
-                subprocess.run([SH, "-c", "i=0; while [ $i -lt 3000 ]; do %s; i=$((i+1)); done" % TRUE], check=True)
+            # the reader keeps up with a storm (time-bound wake-ups): stopped while the storm
+            # runs, it leaves 4 KiB to overflow
+            os.kill(agent.proc.pid, signal.SIGSTOP)
+            try:
+                if os.access(EXEC_STORM, os.X_OK):
+                    subprocess.run([EXEC_STORM, "3000", TRUE], check=True, capture_output=True)
+                else:	# the ASan build has no benchmarks
+                    subprocess.run([SH, "-c", "i=0; while [ $i -lt 3000 ]; do %s; i=$((i+1)); done" % TRUE],
+                                   check=True)
+            finally:
+                os.kill(agent.proc.pid, signal.SIGCONT)
             cls.readings = None
             for _ in range(100):
                 s1 = agent.status()["counters"]["kernel_ringbuf_full"]
