@@ -471,9 +471,12 @@ int generic_lsm_ima(__u64 *ctx)
 		ima = (void *)&kept->data[off];
 		ima->pad = 0;
 		ima->algo = bpf_ima_file_hash(file, ima->digest, sizeof(ima->digest));
+		if (ima->algo < 0)
+			count_error(VIGIL_KERR_IMA_HASH_FAILED);	/* user space leaves ima_hash out */
 		kept->hdr.size = offsetof(struct vg_generic_record, data) + off + sizeof(struct vg_ima);
 	} else {
 		count_error(VIGIL_KERR_STACK_NO_ROOM);	/* arguments filled the record */
+		count_error(VIGIL_KERR_IMA_HASH_FAILED);
 		kept->has_ima = 0;
 	}
 	size = kept->hdr.size;

@@ -284,7 +284,10 @@ struct vg_action_spec {
 	__u8 stacks;		/* Post: enum vg_stack_flag bits */
 	__u8 ima_hash;		/* Post: imaHash, the file's IMA hash (generic_lsm_ima) */
 	__s32 arg;		/* Signal: signal; Override: errno (negative); Set: the value */
-	__u64 rate_limit_ns;	/* Post; Set: the USDT argument's index */
+	union {
+		__u64 rate_limit_ns;	/* Post: rateLimit */
+		__u64 set_arg_index;	/* Set: the USDT argument written */
+	};
 };
 
 struct vg_selector {

@@ -49,6 +49,10 @@ enum vigil_kerr {
 	VIGIL_KERR_THROTTLED_EXEC,	/* exec records not sent: the cgroup is over --cgroup-rate */
 	VIGIL_KERR_THROTTLED_EXIT,	/* exit records of those execs (and clones), not sent either */
 	VIGIL_KERR_THROTTLED_CLONE,	/* clone records not sent: the cgroup is over --cgroup-rate */
+	VIGIL_KERR_SET_FAILED,		/* Set could not write the USDT argument: the event does not
+					 * claim the action */
+	VIGIL_KERR_IMA_HASH_FAILED,	/* imaHash: bpf_ima_file_hash failed (or no room left for
+					 * it): posted without ima_hash */
 	VIGIL_KERR_MAX,
 };
 

@@ -134,8 +134,8 @@ static __always_inline bool run_actions(struct generic_scratch *s, void *ctx,
 				s->rec.monitored |= bit;
 				continue;
 			}
-			if (!ctx || usdt_set_arg(ctx, (__u32)a->rate_limit_ns, a->arg)) {
-				count_error(VIGIL_KERR_SIGNAL_FAILED);	/* the enforcement that failed */
+			if (!ctx || usdt_set_arg(ctx, (__u32)a->set_arg_index, a->arg)) {
+				count_error(VIGIL_KERR_SET_FAILED);
 				continue;
 			}
 			break;

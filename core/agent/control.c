@@ -105,6 +105,8 @@ static void pack_kernel_counters(struct ctl_map *m, struct vigil_agent *a)
 	map_u64(m, "kernel_throttled_exec", k.throttled_exec);
 	map_u64(m, "kernel_throttled_exit", k.throttled_exit);
 	map_u64(m, "kernel_throttled_clone", k.throttled_clone);
+	map_u64(m, "kernel_set_failed", k.set_failed);
+	map_u64(m, "kernel_ima_hash_failed", k.ima_hash_failed);
 	map_u64(m, "kernel_execs_entries", vigil_loader__execs_count(a->loader));
 }
 

@@ -836,6 +836,7 @@ static const struct {
 	{ "KPROBE_ACTION_SIGKILL", "💀 SIGKILL" },
 	{ "KPROBE_ACTION_OVERRIDE", "🚫 OVERRIDE" },
 	{ "KPROBE_ACTION_SIGNAL", "📣 SIGNAL" },
+	{ "KPROBE_ACTION_SET", "✏️ SET" },	/* Set wrote the probe's argument */
 };
 
 static void put_enforcement(struct line *l)

@@ -307,6 +307,8 @@ int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_cou
 	out->throttled_exec = sums[VIGIL_KERR_THROTTLED_EXEC];
 	out->throttled_exit = sums[VIGIL_KERR_THROTTLED_EXIT];
 	out->throttled_clone = sums[VIGIL_KERR_THROTTLED_CLONE];
+	out->set_failed = sums[VIGIL_KERR_SET_FAILED];
+	out->ima_hash_failed = sums[VIGIL_KERR_IMA_HASH_FAILED];
 	return err;
 }
 

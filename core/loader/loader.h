@@ -117,6 +117,8 @@ struct vigil_kernel_counters {
 	uint64_t throttled_exec;	/* exec records held back by --cgroup-rate */
 	uint64_t throttled_exit;	/* exit records of those execs and clones, held back too */
 	uint64_t throttled_clone;	/* clone records held back by --cgroup-rate */
+	uint64_t set_failed;		/* Set actions whose write failed */
+	uint64_t ima_hash_failed;	/* imaHash events posted without their hash */
 };
 
 /* Open, size, load and attach the exec/fork/exit programs on the best tracepoint mechanism

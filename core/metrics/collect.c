@@ -69,6 +69,10 @@ static void kernel_families(struct vigil_metrics *m, struct prom_out *o)
 				k.signal_failed);
 		prom_sample_u64(o, "vigil_bpf_errors_total", (const char *const[]){"reason", "stack_no_room"}, 1,
 				k.stack_no_room);
+		prom_sample_u64(o, "vigil_bpf_errors_total", (const char *const[]){"reason", "set_failed"}, 1,
+				k.set_failed);
+		prom_sample_u64(o, "vigil_bpf_errors_total", (const char *const[]){"reason", "ima_hash_failed"}, 1,
+				k.ima_hash_failed);
 	}
 }
 

@@ -637,7 +637,7 @@ static int compile_action(struct compile_ctx *ctx, const struct vigil_action *a,
 	case VIGIL_ACTION_SET:	/* mechanism.c checked the argument lives in memory */
 		out->kind = VG_ACT_SET;
 		out->arg = a->arg_value;
-		out->rate_limit_ns = a->arg_index;
+		out->set_arg_index = a->arg_index;
 		return 0;
 	default:
 		return sensor_error(ctx, a->pos, -EOPNOTSUPP, "action %s is not supported by vigil", vigil_action_name(a->kind));

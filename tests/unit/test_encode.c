@@ -2534,6 +2534,8 @@ static void test_compact_override_and_signal_are_marked(void **ctx)
 	assert_string_equal(compact_ev(s), "🔒 LSM     my-node /usr/bin/curl file_open 🚫 OVERRIDE");
 	s->ev.policy.action = VIGIL_EVENT_ACTION_SIGNAL;
 	assert_string_equal(compact_ev(s), "🔒 LSM     my-node /usr/bin/curl file_open 📣 SIGNAL");
+	s->ev.policy.action = VIGIL_EVENT_ACTION_SET;
+	assert_string_equal(compact_ev(s), "🔒 LSM     my-node /usr/bin/curl file_open ✏️ SET");
 	s->ev.policy.action = VIGIL_EVENT_ACTION_NOPOST;
 	assert_string_equal(compact_ev(s), "🔒 LSM     my-node /usr/bin/curl file_open");
 }

@@ -154,6 +154,11 @@ expect_event '.process_usdt.policy_name == "usdt-set" and .process_usdt.action =
 	and .process_usdt.process.uid == 65534 and .process_usdt.process.binary == "'"$dir/target"'"'
 n=$(count_events '.process_usdt.policy_name == "usdt-set"')
 [ "$n" = 1 ] || fail "expected 1 usdt-set event (the selected run only), got $n"
+agent_status
+set_failed=$(jq '.counters.kernel_set_failed' "$STATUS")
+ima_failed=$(jq '.counters.kernel_ima_hash_failed' "$STATUS")
+[ "$set_failed" = 0 ] || fail "kernel_set_failed is $set_failed after one successful Set"
+[ "$ima_failed" = 0 ] || fail "kernel_ima_hash_failed is $ima_failed after two hashed events"
 alive "$AGENT_PID" || fail "the agent died"
 stop_agent || fail "vigild exited $AGENT_RC"
 pass
