@@ -12,4 +12,5 @@ pkg_check_modules(JANSSON  REQUIRED IMPORTED_TARGET jansson)          # export f
 pkg_check_modules(MHD      REQUIRED IMPORTED_TARGET libmicrohttpd)    # metrics endpoint
 pkg_check_modules(NGHTTP2  REQUIRED IMPORTED_TARGET libnghttp2)       # CRI client (gRPC over HTTP/2)
 pkg_check_modules(CURL     REQUIRED IMPORTED_TARGET libcurl)         # GetUrl over https
+pkg_check_modules(OPENSSL  REQUIRED IMPORTED_TARGET openssl)         # control over mutual TLS
 pkg_check_modules(CMOCKA   IMPORTED_TARGET cmocka)

@@ -18,6 +18,7 @@ enum vigil_output {
 
 struct vigil_exporter_opts;
 struct vigil_redaction;
+struct vigil_ctl_tls_opts;
 
 struct vigil_agent_opts {
 	size_t sz;			/* sizeof(struct vigil_agent_opts) */
@@ -90,6 +91,9 @@ struct vigil_agent_opts {
 	uint64_t journal_max_bytes;	/* --journal-max-mb; 0: VIGIL_JOURNAL_DEFAULT_BYTES */
 	const char *dns_lookup_server;	/* --dns-lookup-server: DnsLookup's resolver; NULL: 1.1.1.1:53 */
 	const char *get_url_ca_file;	/* --get-url-ca-file: CAs https GetUrl trusts; NULL: the system's */
+	/* --server-address HOST:PORT with --server-tls-*: the control socket's mutual-TLS
+	 * listener (core/bus ctl_tls.c; its events_url is set by the agent). NULL: none */
+	const struct vigil_ctl_tls_opts *tls;
 };
 
 struct vigil_agent;

@@ -143,6 +143,23 @@ static void pack_cache_counters(struct ctl_map *m, const struct agent_counters *
 	map_u64(m, "cgroup_unresolved", c->cgroups.unresolved);
 }
 
+/* The control socket's TLS listener (--server-address HOST:PORT): all 0 without one. */
+static void pack_tls_counters(struct ctl_map *m, struct vigil_ctl_server *ctl)
+{
+	struct vigil_ctl_tls_stats t;
+
+	vigil_ctl_server__tls_stats(ctl, &t);
+	map_u64(m, "control_tls_accepted", t.accepted);
+	map_u64(m, "control_tls_handshake_failed", t.handshake_failed);	/* no/bad certificate, not TLS */
+	map_u64(m, "control_tls_busy", t.busy);				/* over the connection bound */
+	map_u64(m, "control_tls_bad_frames", t.bad_frames);		/* malformed or oversized: dropped */
+	map_u64(m, "control_tls_timeouts", t.timeouts);
+	map_u64(m, "control_tls_requests", t.requests);
+	map_u64(m, "control_tls_subscribers", t.subscribers);
+	map_u64(m, "control_tls_events_sent", t.events_sent);
+	map_u64(m, "control_tls_open", t.open);
+}
+
 /* The export file (core/export; the same numbers as its vigil_export_* metrics), the control
  * server's refusals (not root, not in --control-group) and malformed requests, and the sensor
  * table's size (deleted policies are freed once the reader has drained past them). */
@@ -162,6 +179,7 @@ static void pack_output_counters(struct ctl_map *m, struct vigil_agent *a, struc
 	map_u64(m, "export_errors", x.file.write_errors + x.file.compress_errors + x.errors);
 	map_u64(m, "control_refused", ctl ? vigil_ctl_server__refused(ctl) : 0);
 	map_u64(m, "control_bad_requests", ctl ? vigil_ctl_server__bad_requests(ctl) : 0);
+	pack_tls_counters(m, ctl);
 	map_u64(m, "policies_retired", ss.retired);
 	map_u64(m, "hook_id_slots", ss.id_slots);
 	map_u64(m, "hook_ids_in_use", ss.ids_in_use);
@@ -484,6 +502,9 @@ static int refuse(const struct vigil_ctl_peer *peer, const char *cmd, msgpack_pa
 	if (peer->local)
 		snprintf(msg, sizeof(msg), "permission denied: '%s' changes the agent and needs root; uid %u may "
 			 "run read-only commands only", cmd, peer->uid);
+	else if (peer->identity)
+		snprintf(msg, sizeof(msg), "permission denied: '%s' changes the agent and needs a certificate named "
+			 "in --server-tls-admin-names; '%s' may run read-only commands only", cmd, peer->identity);
 	else
 		snprintf(msg, sizeof(msg), "permission denied: '%s' changes the agent and needs root on the ipc:// "
 			 "control socket; tcp:// is read-only", cmd);
@@ -519,7 +540,7 @@ int agent_control(const struct vigil_ctl_peer *peer, const void *req, size_t len
 		err = -EOPNOTSUPP;
 		goto out;
 	}
-	if (peer->access != VIGIL_CTL_ALL && commands[i].events) {
+	if (!peer->events && commands[i].events) {
 		ctl_pack_error(&pk, "permission denied: 'events_read' hands out every event, as the events socket "
 				    "does, and needs root");
 		err = -EACCES;
@@ -554,6 +575,18 @@ int agent_control_start(struct vigil_agent *a)
 	ctl = vigil_ctl_server__open(a->opts.control_url, &o, agent_control, a);
 	if (!ctl)
 		return -errno;
+	if (a->opts.tls) {
+		struct vigil_ctl_tls_opts t = *a->opts.tls;
+		int err;
+
+		t.sz = sizeof(t);
+		t.events_url = a->opts.events_url;	/* subscribers are relayed from the agent's bus */
+		err = vigil_ctl_server__listen_tls(ctl, &t);
+		if (err) {
+			vigil_ctl_server__close(ctl);
+			return err;
+		}
+	}
 	pthread_mutex_lock(&a->snap_lock);
 	a->ctl = ctl;
 	pthread_mutex_unlock(&a->snap_lock);

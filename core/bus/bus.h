@@ -226,6 +226,8 @@ struct vigil_reader_opts {
 	uint64_t incarnation;		/* VIGIL_READER_SEQ: whose seq (0: the agent's now) */
 	uint32_t batch;			/* messages per pull (0: 1000, at most VIGIL_READER_MAX_BATCH) */
 	int timeout_ms;			/* per pull (0: 5000) */
+	struct vigil_tls_client *tls;	/* control_url is HOST:PORT over TLS with this identity
+					 * (borrowed); NULL: vigil_ctl_request's transports */
 };
 
 struct vigil_reader;
@@ -264,6 +266,10 @@ struct vigil_ctl_peer {
 	bool local;		/* ipc://: uid, gid and pid below are the kernel's (SO_PEERCRED) */
 	uint32_t uid, gid;	/* effective ids at connect time */
 	int32_t pid;
+	bool events;		/* may read events (events_read): root; over TLS a certificate named in
+				 * the admin or the events list */
+	const char *identity;	/* TLS: the client certificate's subject CN (else its first name);
+				 * NULL for other transports. Valid for the handler call. */
 };
 
 struct vigil_ctl_server_opts {
@@ -295,6 +301,95 @@ VIGIL_API uint64_t vigil_ctl_server__bad_requests(const struct vigil_ctl_server 
 VIGIL_API uint64_t vigil_ctl_server__refused(const struct vigil_ctl_server *s);
 /* Stop the thread and close the socket. Accepts NULL. */
 VIGIL_API void vigil_ctl_server__close(struct vigil_ctl_server *s);
+
+/* ---- control over mutual TLS (tetra's --server-address HOST:PORT) ----
+ *
+ * An opt-in network listener beside the local socket (ctl_tls.c). Mutual TLS only (TLS 1.3,
+ * a client certificate that chains to client_ca_files): a network peer never gets what
+ * local peer credentials grant. A verified client gets VIGIL_CTL_READ, the read-only
+ * commands of a control group member; VIGIL_CTL_ALL when its certificate's subject CN or a
+ * subjectAltName (DNS, URI, email, IP) is in admin_names; events (subscribe, events_read)
+ * when it is in admin_names or events_names. Frames are the ipc:// socket's (a 4-byte
+ * big-endian length, then msgpack), several requests per connection, each answered in
+ * turn. {"cmd": "subscribe"} (answered {"ok": true}) turns the connection into an event
+ * stream: every message published on events_url in a frame of its own. Connections, the
+ * handshake's time, a frame's size and time are bounded; a malformed frame (not one
+ * msgpack map, past max_frame, or anything sent after subscribe) is counted and its
+ * connection dropped. Nothing a peer does reaches the agent's threads but the handler
+ * call, which is serialised with the local socket's. */
+
+#define VIGIL_CTL_TLS_MAX_CONNS 16
+#define VIGIL_CTL_TLS_HANDSHAKE_MS 5000
+#define VIGIL_CTL_TLS_MAX_FRAME (4u << 20)
+
+struct vigil_ctl_tls_opts {
+	size_t sz;			/* sizeof(struct vigil_ctl_tls_opts) */
+	const char *address;		/* HOST:PORT, [V6]:PORT, or :PORT for every address */
+	const char *cert_file, *key_file;	/* the server's certificate (chain) and key, PEM */
+	const char *client_ca_files;	/* comma-separated PEM bundles clients must chain to */
+	const char *admin_names;	/* comma-separated names given VIGIL_CTL_ALL (NULL: none) */
+	const char *events_names;	/* comma-separated names that may read events (NULL: none) */
+	const char *events_url;		/* the bus subscribers are served from (NULL: the default) */
+	unsigned int max_conns;		/* 0: VIGIL_CTL_TLS_MAX_CONNS */
+	int handshake_ms;		/* 0: VIGIL_CTL_TLS_HANDSHAKE_MS */
+	uint32_t max_frame;		/* 0: VIGIL_CTL_TLS_MAX_FRAME */
+};
+
+/* What the TLS listener saw, since it started. */
+struct vigil_ctl_tls_stats {
+	uint64_t accepted;		/* TCP connections taken */
+	uint64_t handshake_failed;	/* refused in the handshake: no certificate, another CA,
+					 * not TLS, too slow */
+	uint64_t busy;			/* closed at once: max_conns were open */
+	uint64_t bad_frames;		/* malformed or oversized frames (connection dropped) */
+	uint64_t timeouts;		/* connections closed idle or mid-frame */
+	uint64_t requests;		/* requests answered */
+	uint64_t subscribers;		/* event streams started */
+	uint64_t events_sent;		/* messages written to event streams */
+	uint64_t open;			/* connections open now */
+};
+
+/* Start a TLS listener at o->address serving s's handler (s: an open server, over ipc://
+ * usually). Refused (-EINVAL, the reason logged) without a certificate, key or client CA.
+ * 0 or -errno; s keeps serving its own socket either way. */
+VIGIL_API int vigil_ctl_server__listen_tls(struct vigil_ctl_server *s, const struct vigil_ctl_tls_opts *o);
+/* All zero when s has no TLS listener. */
+VIGIL_API void vigil_ctl_server__tls_stats(const struct vigil_ctl_server *s, struct vigil_ctl_tls_stats *out);
+/* true for tetra's HOST:PORT form (no scheme, a port after the last ':'), which means TLS. */
+VIGIL_API bool vigil_bus_tls_address(const char *address);
+
+/* The client side (tls_client.c): one TLS identity for the requests and streams of a process. */
+struct vigil_tls_client_opts {
+	size_t sz;			/* sizeof(struct vigil_tls_client_opts) */
+	const char *ca_files;		/* comma-separated PEM bundles the server must chain to;
+					 * NULL: the system's store */
+	const char *cert_file, *key_file;	/* the client's certificate and key (both or neither) */
+	const char *server_name;	/* the name the server's certificate must carry (a host name
+					 * or an IP address); NULL: the address's host */
+	bool skip_verify;		/* tetra's --tls-skip-verify: no check of the server at all */
+};
+
+struct vigil_tls_client;
+
+/* Load the files. NULL + errno, and the reason in why (which may be NULL). */
+VIGIL_API struct vigil_tls_client *vigil_tls_client__new(const struct vigil_tls_client_opts *o, char *why,
+							  size_t why_len);
+VIGIL_API void vigil_tls_client__free(struct vigil_tls_client *c);
+/* The reason of the last failure of a request or stream of c ("" when none). */
+VIGIL_API const char *vigil_tls_client__error(const struct vigil_tls_client *c);
+/* vigil_ctl_request over TLS to address (HOST:PORT). 0, -ETIMEDOUT, -ECONNREFUSED (nothing
+ * listens), -EPROTO (the handshake or the server refused us: see vigil_tls_client__error),
+ * -EBADMSG, or -errno. */
+VIGIL_API int vigil_tls_client__request(struct vigil_tls_client *c, const char *address, const void *req,
+					size_t req_len, struct vigil_buf *reply, int timeout_ms);
+/* A subscriber of the agent at address over TLS ({"cmd": "subscribe"}), used as one from
+ * vigil_sub__open (recv, take, delivery, gaps, close; vigil_sub__set takes
+ * VIGIL_SUB_MAX_MESSAGE and VIGIL_SUB_RECONNECT_MS; wait and fd are -EOPNOTSUPP). It
+ * connects at the first recv and again after a lost connection, as nanomsg does; recv
+ * returns -EPROTO when the server refuses the handshake or the subscription (the reason in
+ * vigil_tls_client__error). c must outlive the subscriber. NULL + errno. */
+VIGIL_API struct vigil_sub *vigil_sub__open_tls(struct vigil_tls_client *c, const char *address,
+						int recv_timeout_ms);
 
 /* Send one request and wait up to timeout_ms for the reply, appended to reply. While the
  * agent is not there yet (no socket, nobody listening) it keeps trying until the timeout.

@@ -47,6 +47,7 @@ struct vigil_ctl_server {
 	pthread_mutex_t conns_lock;	/* ipc://: connection threads still running */
 	pthread_cond_t conns_done;
 	unsigned int conns, conns_unprivileged;
+	struct ctl_tls *tls;		/* the TLS listener (ctl_tls.c), NULL without one */
 };
 
 /* Run the handler for one request (or refuse a denied peer) and leave the reply to send
@@ -62,6 +63,46 @@ int bus_ctl_unix_request(const char *path, const void *req, size_t req_len, stru
 int bus_ctl_nn_open(struct vigil_ctl_server *s);
 void bus_ctl_nn_close(struct vigil_ctl_server *s);
 int bus_ctl_nn_request(const char *url, const void *req, size_t req_len, struct vigil_buf *reply, int timeout_ms);
+
+/* ctl_tls.c: stop the TLS listener and its connections, free it. Accepts s->tls NULL. */
+void bus_ctl_tls_close(struct vigil_ctl_server *s);
+
+/* ---- tls_io.c: what the TLS server and client share ---- */
+
+struct ssl_st;
+struct addrinfo;
+
+uint64_t bus_now_ms(void);
+/* Resolve HOST:PORT, [V6]:PORT or :PORT (passive: for bind). *out for freeaddrinfo. 0 or
+ * -EINVAL (no port) / -EHOSTUNREACH (no such host). */
+int bus_tls_resolve(const char *address, bool passive, struct addrinfo **out);
+/* The handshake (SSL_do_handshake) on a non-blocking fd, before deadline (bus_now_ms). 0,
+ * -ETIMEDOUT, -ECONNRESET, or -EPROTO (the reason from bus_tls_reason). */
+int bus_tls_handshake(struct ssl_st *ssl, int fd, uint64_t deadline);
+/* All n bytes in or out before deadline. 0, -ETIMEDOUT, -ECONNRESET (closed), -EPROTO (a
+ * TLS alert: the peer refused us), or -errno. */
+int bus_tls_move(struct ssl_st *ssl, int fd, void *buf, size_t n, bool out, uint64_t deadline);
+int bus_tls_send_frame(struct ssl_st *ssl, int fd, const void *data, size_t len, uint64_t deadline);
+/* One frame into out (reset first): its head must start before first_deadline, the rest
+ * follow within rest_ms. 0, -EMSGSIZE past max (nothing read beyond the head), or
+ * bus_tls_move's errors. */
+int bus_tls_recv_frame(struct ssl_st *ssl, int fd, struct vigil_buf *out, uint32_t max, uint64_t first_deadline,
+		       int rest_ms);
+/* The last OpenSSL error of this thread (and the verification result, when ssl is given
+ * and it failed) in buf; the thread's error queue is emptied. */
+void bus_tls_reason(struct ssl_st *ssl, char *buf, size_t len);
+/* The frame head of len bytes. */
+void bus_frame_head(size_t len, unsigned char head[4]);
+
+/* tls_client.c: the stream behind vigil_sub__open_tls (sub.c). */
+struct tls_stream;
+void bus_tls_stream_free(struct tls_stream *t);
+/* One message (nn_allocmsg'd, for vigil_bus_msg_free) within timeout_ms: its length,
+ * -ETIMEDOUT, -EPROTO (refused for good), or -errno. */
+int bus_tls_stream_recv(struct tls_stream *t, void **data, int timeout_ms);
+int bus_tls_stream_set(struct tls_stream *t, enum vigil_sub_option opt, int value);
+/* sub.c: a vigil_sub reading t (taken: freed with the subscriber). NULL + errno. */
+struct vigil_sub *bus_sub_wrap_tls(struct tls_stream *t, int recv_timeout_ms);
 
 /* seqtrack.c: note one received message in t; returns how many messages the stamps say
  * were missed just before it (0 for none, an unstamped message, or a new incarnation),

@@ -105,6 +105,7 @@ void vigil_ctl_server__close(struct vigil_ctl_server *s)
 {
 	if (!s)
 		return;
+	bus_ctl_tls_close(s);
 	atomic_store(&s->stop, true);
 	if (s->thread_started)
 		pthread_join(s->thread, NULL);
@@ -129,6 +130,9 @@ int vigil_ctl_request(const char *url, const void *req, size_t req_len, struct v
 {
 	const char *path = bus_ipc_path(url);
 
+	/* tetra's unix:///path is the ipc:// socket at path */
+	if (!path && !strncmp(url, "unix://", 7))
+		path = url + 7;
 	if (path)
 		return bus_ctl_unix_request(path, req, req_len, reply, timeout_ms);
 	return bus_ctl_nn_request(url, req, req_len, reply, timeout_ms);

@@ -144,6 +144,7 @@ static void peer_of(const struct vigil_ctl_server *s, int fd, struct vigil_ctl_p
 	peer->uid = cred.uid;
 	peer->gid = cred.gid;
 	peer->pid = cred.pid;
+	peer->events = cred.uid == 0;
 	if (cred.uid == 0)
 		peer->access = VIGIL_CTL_ALL;
 	else if (s->read_gid >= 0 && in_group(fd, &cred, (gid_t)s->read_gid))

@@ -130,7 +130,8 @@ int vigil_reader__pull(struct vigil_reader *r, vigil_journal_msg_fn fn, void *ct
 	if (err)
 		goto out;
 	vigil_buf_reset(&r->reply);
-	err = vigil_ctl_request(r->url, r->req.data, r->req.len, &r->reply, r->o.timeout_ms);
+	err = r->o.tls ? vigil_tls_client__request(r->o.tls, r->url, r->req.data, r->req.len, &r->reply, r->o.timeout_ms)
+		       : vigil_ctl_request(r->url, r->req.data, r->req.len, &r->reply, r->o.timeout_ms);
 	if (err)
 		goto out;
 	err = -EBADMSG;

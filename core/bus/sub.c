@@ -1,5 +1,5 @@
 /* sub.c - a subscriber to the event bus, counting from the delivery stamps what it
- * missed (seqtrack.c). */
+ * missed (seqtrack.c): over nanomsg, or over a TLS stream (tls_client.c). */
 #include <errno.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/pubsub.h>
@@ -10,6 +10,8 @@
 
 struct vigil_sub {
 	int sock;
+	struct tls_stream *tls;		/* vigil_sub__open_tls: read this instead of sock */
+	int recv_timeout_ms;
 	struct vigil_delivery seen;
 	vigil_gap_fn on_gap;
 	void *on_gap_ctx;
@@ -45,15 +47,38 @@ err_out:
 	return NULL;
 }
 
+struct vigil_sub *bus_sub_wrap_tls(struct tls_stream *t, int recv_timeout_ms)
+{
+	struct vigil_sub *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->sock = -1;
+	s->tls = t;
+	s->recv_timeout_ms = recv_timeout_ms;
+	return s;
+}
+
+/* One message from the transport: its length, or -errno (-ETIMEDOUT for none). */
+static int take(struct vigil_sub *s, void **msg)
+{
+	int n;
+
+	if (s->tls)
+		return bus_tls_stream_recv(s->tls, msg, s->recv_timeout_ms);
+	n = nn_recv(s->sock, msg, NN_MSG, 0);
+	return n < 0 ? (errno == EAGAIN ? -ETIMEDOUT : -errno) : n;
+}
+
 int vigil_sub__recv(struct vigil_sub *s, void **data)
 {
 	void *msg = NULL;
-	int n = nn_recv(s->sock, &msg, NN_MSG, 0);
+	int n = take(s, &msg);
 
 	uint64_t first = 0, last = 0;
 
 	if (n < 0)
-		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		return n;
 	if (bus_seqtrack_note(&s->seen, msg, (size_t)n, &first, &last) && s->on_gap)
 		s->on_gap(s->on_gap_ctx, s->seen.incarnation, first, last);
 	*data = msg;
@@ -63,10 +88,10 @@ int vigil_sub__recv(struct vigil_sub *s, void **data)
 int vigil_sub__take(struct vigil_sub *s, void **data)
 {
 	void *msg = NULL;
-	int n = nn_recv(s->sock, &msg, NN_MSG, 0);
+	int n = take(s, &msg);
 
 	if (n < 0)
-		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		return n;
 	*data = msg;
 	return n;
 }
@@ -117,13 +142,19 @@ int vigil_sub__set(struct vigil_sub *s, enum vigil_sub_option opt, int value)
 
 	if ((unsigned int)opt >= VIGIL_ARRAY_SIZE(nn_option))
 		return -EINVAL;
+	if (s->tls)
+		return bus_tls_stream_set(s->tls, opt, value);
 	return nn_setsockopt(s->sock, NN_SOL_SOCKET, nn_option[opt], &value, sizeof(value)) < 0 ? -errno : 0;
 }
 
 int vigil_sub__wait(struct vigil_sub *s, int timeout_ms)
 {
 	struct nn_pollfd pfd = { .fd = s->sock, .events = NN_POLLIN };
-	int n = nn_poll(&pfd, 1, timeout_ms);
+	int n;
+
+	if (s->tls)
+		return -EOPNOTSUPP;
+	n = nn_poll(&pfd, 1, timeout_ms);
 
 	if (n < 0)
 		return -errno;
@@ -135,6 +166,8 @@ int vigil_sub__fd(const struct vigil_sub *s)
 	int fd = -1;
 	size_t sz = sizeof(fd);
 
+	if (s->tls)
+		return -EOPNOTSUPP;
 	return nn_getsockopt(s->sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &sz) < 0 ? -errno : fd;
 }
 
@@ -144,6 +177,7 @@ void vigil_sub__close(struct vigil_sub *s)
 		return;
 	if (s->sock >= 0)
 		nn_close(s->sock);
+	bus_tls_stream_free(s->tls);
 	free(s);
 }
 

@@ -4,6 +4,7 @@
 
 #include <msgpack.h>
 
+#include "bus/bus.h"
 #include "common/common.h"
 
 int cmd_getevents(int argc, char **argv);
@@ -22,10 +23,23 @@ struct cli_globals {
 	bool debug;
 	int timeout_ms;		/* --timeout: 0 = each command's own */
 	int retries;		/* --retries: more attempts after a timeout */
+	/* tetra's --tls-* (every command, getevents included): the identity for a
+	 * --server-address HOST:PORT (tls.c) */
+	struct vigil_tls_client_opts tls;
+	bool tls_given;
 };
 extern struct cli_globals cli_globals;
-/* 0, or 2 after saying why (a bad value, a refused --tls-*) */
+/* 0, or 2 after saying why (a bad value) */
 int cli_global_flags(int *argc, char **argv);
+/* tls.c: take tetra's --tls-* out of argv into cli_globals (every command). 0, or 2 after
+ * saying why. */
+int cli_tls_flags(int *argc, char **argv);
+/* The TLS identity for a --server-address HOST:PORT, made at the first call from the
+ * --tls-* flags (kept until exit). NULL after printing "vigil <cmd>: <why>" (once; cmd
+ * NULL: the command line's). */
+struct vigil_tls_client *cli_tls_client(const char *cmd);
+/* For an address that is no HOST:PORT: 0, or 2 after saying that --tls-* do not apply. */
+int cli_tls_unused(const char *cmd, const char *address);
 /* 2 (after saying why) when argv names a tetra command vigil refuses, else -1 */
 int cli_refused(int argc, char **argv);
 /* `vigil tracingpolicy modify FILE [-m MODE]`: the policy with its mode set, on stdout */

@@ -33,7 +33,7 @@ enum {
 	OPT_PROCESS = 0x100, OPT_PID, OPT_BUS, OPT_COLOR, OPT_TIMESTAMPS, OPT_COUNT, OPT_TIMEOUT, OPT_ALLOW,
 	OPT_DENY, OPT_FIELD_FILTERS, OPT_POLICY_NAMES, OPT_HOST, OPT_NS_REGEX, OPT_CEL, OPT_STACK_TRACES,
 	OPT_IMA_HASH, OPT_RECONNECT, OPT_RECONNECT_WAIT, OPT_SERVER, OPT_RETRIES, OPT_MAX_RECV, OPT_INPUT,
-	OPT_DURATION, OPT_TLS, OPT_RELIABLE, OPT_FROM_SEQ, OPT_NAMESPACE, OPT_POD, OPT_CONTAINER,
+	OPT_DURATION, OPT_RELIABLE, OPT_FROM_SEQ, OPT_NAMESPACE, OPT_POD, OPT_CONTAINER,
 };
 
 static volatile sig_atomic_t stopping;
@@ -79,10 +79,6 @@ static const struct option options[] = {
 	{"server-address", required_argument, NULL, OPT_SERVER},
 	{"retries", required_argument, NULL, OPT_RETRIES},
 	{"max-recv-size", required_argument, NULL, OPT_MAX_RECV},
-	{"tls-ca-cert", required_argument, NULL, OPT_TLS},
-	{"tls-cert-file", required_argument, NULL, OPT_TLS},
-	{"tls-key-file", required_argument, NULL, OPT_TLS},
-	{"tls-server-name", required_argument, NULL, OPT_TLS},
 	{"input", required_argument, NULL, OPT_INPUT},
 	{"reliable", no_argument, NULL, OPT_RELIABLE},
 	{"from-seq", required_argument, NULL, OPT_FROM_SEQ},
@@ -116,7 +112,10 @@ static void usage(FILE *f)
 		   "      --duration D            exit after D (\"90s\", \"5m\", seconds)\n"
 		   "      --timeout D             as tetra: how long to wait for the agent to answer (\"30s\");\n"
 		   "                              checked at --server-address when given\n"
-		   "      --server-address URL    the agent's control socket (default %s)\n"
+		   "      --server-address URL    the agent's control socket (default %s; unix:///PATH);\n"
+		   "                              HOST:PORT: its mutual-TLS listener, which also relays the\n"
+		   "                              events (with --tls-ca-cert-files, --tls-cert-file,\n"
+		   "                              --tls-key-file, --tls-server-name, --tls-skip-verify)\n"
 		   "      --retries N             connection attempts after the first (with --timeout)\n"
 		   "      --reconnect[=BOOL], --reconnect-wait D  the bus always reconnects; D is its interval\n"
 		   "      --max-recv-size BYTES   largest message accepted from the bus\n"
@@ -134,7 +133,7 @@ static void usage(FILE *f)
 		   "with a total at exit.\n"
 		   "  -t, --tty-encode TTY        only what was written to the tty file TTY (process_kprobe\n"
 		   "                              events with a file then a bytes argument), raw\n"
-		   "refused with the reason: --cel-expression, --tls-* (see README)\n",
+		   "refused with the reason: --cel-expression (see README)\n",
 		VIGIL_BUS_DEFAULT_EVENTS, VIGIL_BUS_DEFAULT_CONTROL);
 }
 
@@ -443,7 +442,8 @@ struct getevents_args {
 	struct vigil_reader_opts ropts;
 	struct vigil_buf ftext[3];	/* --allow, --deny, --field-filters (and -f/-F) */
 	const char *url, *color, *control, *input;
-	bool reliable, source_given;
+	bool reliable, source_given, bus_given;
+	struct vigil_tls_client *tls;	/* --server-address HOST:PORT: its identity */
 	long duration, timeout_ms, retries, reconnect_ms, max_recv;
 	json_t *kube;			/* --namespace, --pod, --container */
 };
@@ -502,7 +502,7 @@ static int parse_source_option(int c, struct getevents_args *a)
 	long v;
 
 	switch (c) {
-	case OPT_BUS: a->url = optarg; a->source_given = true; return 0;
+	case OPT_BUS: a->url = optarg; a->source_given = a->bus_given = true; return 0;
 	case OPT_SERVER: a->control = optarg; a->source_given = true; return 0;
 	case OPT_INPUT: a->input = optarg; return 0;
 	case OPT_RELIABLE: a->reliable = true; a->source_given = true; return 0;
@@ -559,8 +559,6 @@ static int parse_output_option(int c, struct getevents_args *a, struct printer *
 			return bad("tty-encode");
 		pr->tty = optarg;
 		return 0;
-	case OPT_TLS:
-		return refuse("tls-*", "vigil's sockets are local (ipc://, with file permissions) or plain tcp://");
 	case 'd': vigil_print_set_debug(1); return 0;
 	}
 	return NOT_MINE;
@@ -653,7 +651,8 @@ static int follow_bus(struct vigil_sub *sub, const struct getevents_args *a, str
 		if (n == -ETIMEDOUT || n == -EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "vigil getevents: receive failed: %s\n", strerror(-n));
+			fprintf(stderr, "vigil getevents: receive failed: %s\n",
+				n == -EPROTO && a->tls ? vigil_tls_client__error(a->tls) : strerror(-n));
 			return 1;
 		}
 		emit_bytes(pr, 0, data, (size_t)n);
@@ -684,6 +683,7 @@ int cmd_getevents(int argc, char **argv)
 	};
 	struct vigil_sub *sub = NULL;
 	struct vigil_reader *reader = NULL;
+	struct vigil_tls_client *tls = NULL;
 	struct timespec start;
 	bool help = false;
 	int i, rc;
@@ -697,6 +697,16 @@ int cmd_getevents(int argc, char **argv)
 	pr.copts.color = !strcmp(a.color, "always") || (!strcmp(a.color, "auto") && isatty(STDOUT_FILENO));
 
 	catch_signals();
+	/* --server-address HOST:PORT: the agent's TLS listener, for requests and the stream */
+	if (vigil_bus_tls_address(a.control)) {
+		tls = cli_tls_client("getevents");
+		rc = tls ? 0 : 1;
+	} else {
+		rc = cli_tls_unused("getevents", a.control);
+	}
+	if (rc)
+		goto out;
+	a.ropts.tls = a.tls = tls;
 	if (!a.input && !a.source_given && stdin_has_events())
 		a.input = "-";
 	if (a.input) {
@@ -720,8 +730,11 @@ int cmd_getevents(int argc, char **argv)
 		rc = read_journal(reader, a.control, &pr, a.duration, &start);
 		goto out;
 	}
-	/* a short receive timeout lets signals and --duration be noticed */
-	sub = vigil_sub__open(a.url, 200);
+	/* a short receive timeout lets signals and --duration be noticed; over TLS the
+	 * agent relays its bus (--bus, when given, is still subscribed to directly) */
+	if (tls && !a.bus_given)
+		a.url = a.control;
+	sub = tls && !a.bus_given ? vigil_sub__open_tls(tls, a.control, 200) : vigil_sub__open(a.url, 200);
 	if (!sub) {
 		fprintf(stderr, "vigil getevents: cannot subscribe to %s: %s\n", a.url, strerror(errno));
 		rc = 1;

@@ -1,8 +1,8 @@
 /* globals.c - tetra's global flags on every command that asks the agent: -d/--debug,
  * --timeout D (how long to wait for the agent), --retries N (more attempts),
- * --max-recv-size N (accepted: a control reply has no size limit here); --tls-* refused with
- * the reason. getevents and debug parse their own (debug progs' --timeout is its sampling
- * time), so they are left alone. */
+ * --max-recv-size N (accepted: a control reply has no size limit here); --tls-* (tls.c).
+ * getevents and debug parse their own (debug progs' --timeout is its sampling time), so
+ * they are left alone but for --tls-*. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +40,9 @@ int cli_global_flags(int *argc, char **argv)
 	int i, out = 1, used;
 	long n;
 
+	/* --tls-* are global for every command, the ones with flags of their own included */
+	if (cli_tls_flags(argc, argv))
+		return 2;
 	for (k = 0; k < VIGIL_ARRAY_SIZE(own_flags); k++)
 		if (*argc > 1 && !strcmp(argv[1], own_flags[k]))
 			return 0;
@@ -69,10 +72,6 @@ int cli_global_flags(int *argc, char **argv)
 				fprintf(stderr, "vigil %s: invalid value for --max-recv-size: '%s'\n", argv[1], v);
 				return 2;
 			}
-		} else if (!strncmp(argv[i], "--tls-", 6)) {
-			fprintf(stderr, "vigil %s: %s refused: the control socket is a local unix socket (0600, root's), "
-					"not gRPC over TCP; there is nothing to encrypt\n", argv[1], argv[i]);
-			return 2;
 		} else {
 			argv[out++] = argv[i];
 		}

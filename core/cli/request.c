@@ -1,4 +1,5 @@
-/* request.c - one control request from a CLI command: send, unpack, check "ok", say why not. */
+/* request.c - one control request from a CLI command, over the local socket or TLS (a
+ * HOST:PORT address): send, unpack, check "ok", say why not. */
 #include <errno.h>
 #include <msgpack.h>
 #include <stdio.h>
@@ -17,7 +18,13 @@ int cli_request_quiet(const char *control, const void *req, size_t len, int time
 
 	memset(r, 0, sizeof(*r));
 	msgpack_unpacked_init(&r->up);
-	err = vigil_ctl_request(control, req, len, &r->bytes, timeout_ms);
+	if (vigil_bus_tls_address(control)) {
+		struct vigil_tls_client *tls = cli_tls_client(NULL);
+
+		err = tls ? vigil_tls_client__request(tls, control, req, len, &r->bytes, timeout_ms) : -EINVAL;
+	} else {
+		err = cli_globals.tls_given ? -EINVAL : vigil_ctl_request(control, req, len, &r->bytes, timeout_ms);
+	}
 	if (err)
 		return err;
 	if (msgpack_unpack_next(&r->up, r->bytes.data, r->bytes.len, &off) != MSGPACK_UNPACK_SUCCESS)
@@ -51,6 +58,10 @@ int cli_request(const char *cmd, const char *control, const void *req, size_t le
 			fprintf(stderr, "vigil %s: %.*s\n", cmd, (int)e->via.str.size, e->via.str.ptr);
 		else
 			fprintf(stderr, "vigil %s: the agent refused the request\n", cmd);
+	} else if (err == -EINVAL && !vigil_bus_tls_address(control)) {
+		cli_tls_unused(cmd, control);
+	} else if (err && vigil_bus_tls_address(control) && *vigil_tls_client__error(cli_tls_client(cmd))) {
+		fprintf(stderr, "vigil %s: %s\n", cmd, vigil_tls_client__error(cli_tls_client(cmd)));
 	} else if (err) {
 		fprintf(stderr, "vigil %s: no answer from the agent at %s: %s\n", cmd, control,
 			err == -ETIMEDOUT ? "timed out (is vigild running?)" : strerror(-err));

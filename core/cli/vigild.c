@@ -14,6 +14,7 @@
 #include "common/common.h"
 #include "export/export.h"
 #include "metrics/metrics.h"
+#include "vigild_tls.h"
 
 static struct vigil_agent *running;
 /* A signal that came while the agent was still starting (loading BPF takes seconds): main
@@ -241,6 +242,7 @@ static const struct option options[] = {
 	{"journal-max-mb", required_argument, NULL, OPT_JOURNAL_MAX},
 	{"dns-lookup-server", required_argument, NULL, OPT_DNS_LOOKUP_SERVER},
 	{"get-url-ca-file", required_argument, NULL, OPT_GET_URL_CA_FILE},
+	VIGILD_TLS_LONG_OPTIONS,
 	{"debug", no_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -364,6 +366,7 @@ static void usage(FILE *f)
 	usage_agent(f);
 	usage_export(f);
 	usage_metrics_deny(f);
+	vigild_tls_usage(f);
 }
 
 static int parse_output(const char *s, enum vigil_output *out)
@@ -429,6 +432,7 @@ struct vigild_args {
 	size_t nprotect;
 	const char *policy_dir, *rules_dir;
 	bool policy_dir_set, rules_dir_set;
+	struct vigild_tls tls;		/* --server-address, --server-tls-* */
 };
 
 /* A parse_*_option's answer for an option that another one parses. */
@@ -707,6 +711,8 @@ static int parse_args(int argc, char **argv, struct vigild_args *a, bool *help)
 			rc = parse_rules_option(c, a);
 		if (rc == NOT_MINE)
 			rc = parse_export_option(c, &a->xopts);
+		if (rc == NOT_MINE)
+			rc = vigild_tls_option(c, optarg, &a->tls, &a->opts);
 		if (rc == NOT_MINE) {
 			usage(stderr);
 			return 2;
@@ -719,7 +725,7 @@ static int parse_args(int argc, char **argv, struct vigild_args *a, bool *help)
 		usage(stderr);
 		return 2;
 	}
-	return 0;
+	return vigild_tls_finish(&a->tls, &a->opts);
 }
 
 /* The lists and directories into a->opts, with the shipped policies and rules by default. */

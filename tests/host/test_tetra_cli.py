@@ -442,9 +442,11 @@ class TetraCli(unittest.TestCase):
             self.assertEqual(r.returncode, 1, (args, r.stderr))
             self.assertIn("timed out", r.stderr)
             self.assertLess(time.monotonic() - t0, 8, args)      # 2 attempts of 1 s, not the default
-            r = vigil(*args, "--tls-ca-cert", "/etc/ca.pem", "--server-address", nobody)
-            self.assertEqual(r.returncode, 2, args)
-            self.assertIn("refused", r.stderr)
+            # --tls-* are for the agent's TLS listener (HOST:PORT, test_tls_control.py): never
+            # accepted and ignored with the local socket
+            r = vigil(*args, "--tls-ca-cert-files", "/etc/ca.pem", "--server-address", nobody)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn("--tls-* apply to a --server-address HOST:PORT", r.stderr)
             self.assertEqual(vigil(*args, "--timeout", "soon").returncode, 2, args)
 
     def test_plural_aliases_as_tetra(self):

@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""The control socket over mutual TLS (tetra's --server-address HOST:PORT and --tls-* flags,
+vigild's --server-tls-*), against one real agent.
+
+A throwaway CA, a server certificate and client certificates are made with the openssl
+command at test time, plus a second CA whose client certificate carries the admin's very
+name. Shown: status, tp list and a real exec event over TLS with good certificates; no
+certificate, another CA's certificate, the wrong server name and plain TCP refused and
+counted; read-only clients refused what changes the agent, an admin-listed one (by a URI
+subjectAltName) allowed; garbage frames, oversized lengths and a connection flood dropped
+and counted while the agent keeps serving; and nobody, without key material, reaches
+nothing."""
+import json
+import os
+import pwd
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vigilhost as vh  # noqa: E402
+
+STATUS_REQ = b"\x81\xa3cmd\xa6status"          # msgpack {"cmd": "status"}
+MAX_CONNS = 4
+ADMIN_URI = "spiffe://vigil.test/ops"
+SERVER_NAME = "agent.vigil.test"
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_ca(d, name):
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", name + ".key", "-out", name + ".pem", "-subj", "/CN=" + name, "-days", "1", cwd=d)
+
+
+def make_leaf(d, ca, name, cn, sans):
+    """name.pem / name.key signed by ca, subject CN cn, subjectAltName sans (or none)."""
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn, cwd=d)
+    ext = os.path.join(d, name + ".ext")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\n" + ("subjectAltName=" + sans + "\n" if sans else ""))
+    openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+            "-CAcreateserial", "-out", name + ".pem", "-days", "1", "-extfile", ext, cwd=d)
+
+
+@vh.require_root
+class TlsControl(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="vigil-tls-")      # root's, 0700: nobody reads the keys
+        d = cls.tmp
+        make_ca(d, "ca")
+        make_ca(d, "rogue-ca")
+        make_leaf(d, "ca", "server", "vigil-agent", "DNS:%s,IP:127.0.0.1" % SERVER_NAME)
+        make_leaf(d, "ca", "reader", "dashboard", None)
+        make_leaf(d, "ca", "siem", "siem", None)
+        make_leaf(d, "ca", "ops", "ops-laptop", "URI:" + ADMIN_URI)
+        # another CA's certificate with the admin's very names
+        make_leaf(d, "rogue-ca", "rogue", "ops-laptop", "URI:" + ADMIN_URI)
+        cls.port = vh.free_port()
+        cls.address = "127.0.0.1:%d" % cls.port
+        cls.marker = os.path.join(d, "vigil-tls-marker")
+        shutil.copy("/bin/true", cls.marker)
+        cls.journal = os.path.join(d, "journal")
+        cls.agent = vh.Agent("--server-address", cls.address,
+                             "--server-tls-cert-file", os.path.join(d, "server.pem"),
+                             "--server-tls-key-file", os.path.join(d, "server.key"),
+                             "--server-tls-client-ca-files", os.path.join(d, "ca.pem"),
+                             "--server-tls-admin-names", "someone-else," + ADMIN_URI,
+                             "--server-tls-events-names", "siem",
+                             "--server-tls-max-connections", str(MAX_CONNS),
+                             "--journal-dir", cls.journal, outputs=())
+        cls.agent.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.__exit__(None, None, None)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    # ---- helpers ----
+
+    def tls_flags(self, who, ca="ca", name=SERVER_NAME):
+        flags = ["--server-address", self.address, "--tls-ca-cert-files", os.path.join(self.tmp, ca + ".pem")]
+        if who:
+            flags += ["--tls-cert-file", os.path.join(self.tmp, who + ".pem"),
+                      "--tls-key-file", os.path.join(self.tmp, who + ".key")]
+        if name:
+            flags += ["--tls-server-name", name]
+        return flags
+
+    def vigil(self, *args, who="reader", timeout=20, **kw):
+        return subprocess.run([vh.VIGIL, *args, *self.tls_flags(who, **kw)], capture_output=True, text=True,
+                              timeout=timeout)
+
+    def counters(self):
+        return self.agent.status()["counters"]
+
+    def raw_tls(self, who="reader"):
+        """A TLS connection of our own (Python's ssl), verified, as who."""
+        ctx = ssl.create_default_context(cafile=os.path.join(self.tmp, "ca.pem"))
+        ctx.load_cert_chain(os.path.join(self.tmp, who + ".pem"), os.path.join(self.tmp, who + ".key"))
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        return ctx.wrap_socket(s, server_hostname=SERVER_NAME)
+
+    @staticmethod
+    def request(conn, body):
+        conn.sendall(struct.pack(">I", len(body)) + body)
+        head = b""
+        while len(head) < 4:
+            chunk = conn.recv(4 - len(head))
+            if not chunk:
+                raise ConnectionError("closed")
+            head += chunk
+        n = struct.unpack(">I", head)[0]
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return data
+
+    def assert_dropped(self, conn):
+        """The agent closed conn: a read ends (EOF or a reset), within a second."""
+        conn.settimeout(2)
+        try:
+            self.assertEqual(conn.recv(64), b"")
+        except (ConnectionError, ssl.SSLError):
+            pass
+        conn.close()
+
+    # ---- what works ----
+
+    def test_a_status_and_tp_list_over_tls_with_a_good_client_certificate(self):
+        r = self.vigil("status", "-o", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["health_status"][0]["details"], "running")
+        r = self.vigil("tp", "list", "-o", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("policies", json.loads(r.stdout))
+        # the address as an IP: the server certificate's IP subjectAltName is checked
+        r = self.vigil("status", name=None)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_b_request_latency_over_tls(self):
+        """Numbers for the report (not asserted: this machine is shared): a request on an
+        open connection, and a new connection with its handshake."""
+        conn = self.raw_tls()
+        times = []
+        for _ in range(50):
+            t0 = time.perf_counter()
+            reply = self.request(conn, STATUS_REQ)
+            times.append(time.perf_counter() - t0)
+            self.assertIn(b"ok", reply[:8])
+        conn.close()
+        fresh = []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            c = self.raw_tls()
+            self.request(c, STATUS_REQ)
+            fresh.append(time.perf_counter() - t0)
+            c.close()
+        times.sort()
+        fresh.sort()
+        print("status over TLS: median %.2f ms on an open connection, %.2f ms with a new handshake"
+              % (times[len(times) // 2] * 1e3, fresh[len(fresh) // 2] * 1e3), file=sys.stderr)
+
+    def test_c_getevents_over_tls_receives_a_real_exec_event(self):
+        p = subprocess.Popen([vh.VIGIL, "getevents", "-o", "json", "--process", self.marker, "--count", "1",
+                              *self.tls_flags("siem")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 10
+        while p.poll() is None and time.time() < deadline:
+            subprocess.run([self.marker])      # until the stream is up and the event arrived
+            time.sleep(0.1)
+        if p.poll() is None:
+            p.kill()
+        out, err = p.communicate(timeout=5)
+        self.assertEqual(p.returncode, 0, err)
+        event = json.loads(out.splitlines()[0])
+        self.assertEqual(event["process_exec"]["process"]["binary"], self.marker)
+        self.assertGreaterEqual(self.counters()["control_tls_subscribers"], 1)
+        # the journal's cursor over TLS too (--reliable --from-seq 0: the oldest kept)
+        r = subprocess.run([vh.VIGIL, "getevents", "-o", "json", "--from-seq", "0", "--process", self.marker,
+                            "--count", "1", *self.tls_flags("siem")], capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout.splitlines()[0])["process_exec"]["process"]["binary"], self.marker)
+        # a read-only certificate may not stream events
+        r = subprocess.run([vh.VIGIL, "getevents", "--count", "1", "--duration", "5s", *self.tls_flags("reader")],
+                           capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("permission denied", r.stderr)
+
+    # ---- who is refused ----
+
+    def test_d_no_cert_another_ca_the_wrong_name_and_plain_tcp_are_refused_and_counted(self):
+        before = self.counters()["control_tls_handshake_failed"]
+        r = self.vigil("status", who=None)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("certificate required", r.stderr)
+        r = self.vigil("status", who="rogue")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("unknown ca", r.stderr)
+        r = self.vigil("status", name="wrong.vigil.test")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("hostname mismatch", r.stderr)
+        # the client checks the server too: a server of another CA is not believed
+        r = self.vigil("status", ca="rogue-ca")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("certificate verify failed", r.stderr)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(b"GET /status HTTP/1.0\r\n\r\n")
+            s.settimeout(5)
+            try:
+                while s.recv(4096):
+                    pass
+            except ConnectionError:
+                pass
+        for _ in range(20):     # each refusal is counted by its connection's thread
+            if self.counters()["control_tls_handshake_failed"] - before >= 5:
+                break
+            time.sleep(0.1)
+        self.assertEqual(self.counters()["control_tls_handshake_failed"] - before, 5)
+
+    def test_e_read_only_client_cannot_change_the_agent_the_admin_can(self):
+        policy = os.path.join(self.tmp, "tls-exec.yaml")
+        with open(policy, "w") as f:
+            f.write(vh.exec_policy("tls-exec", self.marker))
+        before = self.counters()["control_refused"]
+        for args in (["tp", "add", policy], ["loglevel", "set", "debug"]):
+            r = self.vigil(*args)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn("permission denied", r.stderr, args)
+            self.assertIn("--server-tls-admin-names", r.stderr, args)
+        # an events name is no admin name either
+        self.assertNotEqual(self.vigil("loglevel", "set", "debug", who="siem").returncode, 0)
+        self.assertEqual(self.counters()["control_refused"] - before, 3)
+        listing = json.loads(self.vigil("tp", "list", "-o", "json").stdout)
+        self.assertNotIn("tls-exec", [p["name"] for p in listing.get("policies", [])])
+        r = self.vigil("loglevel", "set", "debug", who="ops")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.vigil("loglevel", "set", "info", who="ops").returncode, 0)
+        r = self.vigil("tp", "add", policy, who="ops", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        listing = json.loads(self.vigil("tp", "list", "-o", "json").stdout)
+        self.assertIn("tls-exec", [p["name"] for p in listing["policies"]])
+        self.assertEqual(self.vigil("tp", "delete", "tls-exec", who="ops").returncode, 0)
+
+    # ---- what a hostile peer gets ----
+
+    def test_f_garbage_frames_and_oversized_lengths_are_dropped_and_counted(self):
+        before = self.counters()["control_tls_bad_frames"]
+        conn = self.raw_tls()
+        conn.sendall(struct.pack(">I", 0xFFFFFFFF) + b"x" * 16)     # 4 GiB announced
+        self.assert_dropped(conn)
+        conn = self.raw_tls()
+        conn.sendall(struct.pack(">I", 6) + b"\x00\x01\xc1junk")   # not one msgpack map
+        self.assert_dropped(conn)
+        conn = self.raw_tls()
+        conn.sendall(struct.pack(">I", 0))                         # empty
+        self.assert_dropped(conn)
+        conn = self.raw_tls()
+        conn.sendall(struct.pack(">I", 5) + b"\xdf\xff\xff\xff\xff")  # a map32 of 4 G entries
+        self.assert_dropped(conn)
+        self.assertEqual(self.counters()["control_tls_bad_frames"] - before, 4)
+        # the agent goes on serving, over TLS and locally
+        self.assertEqual(self.vigil("status").returncode, 0)
+
+    def test_g_a_connection_flood_is_bounded_and_counted(self):
+        before = self.counters()
+        held = [socket.create_connection(("127.0.0.1", self.port), timeout=5) for _ in range(MAX_CONNS)]
+        try:
+            time.sleep(0.5)
+            extra = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            extra.settimeout(3)
+            try:
+                self.assertEqual(extra.recv(16), b"")       # closed at once, not held
+            except ConnectionError:
+                pass
+            extra.close()
+            self.assertEqual(self.counters()["control_tls_busy"] - before["control_tls_busy"], 1)
+            # the local socket is not affected by a network flood
+            self.assertEqual(subprocess.run([vh.VIGIL, "status", "--control", self.agent.control],
+                                            capture_output=True).returncode, 0)
+        finally:
+            for s in held:
+                s.close()
+        # once the flood goes, clients are served again
+        for _ in range(50):
+            if self.counters()["control_tls_open"] == 0:
+                break
+            time.sleep(0.1)
+        self.assertEqual(self.vigil("status").returncode, 0)
+
+    def test_h_nobody_without_key_material_reaches_nothing(self):
+        nobody = pwd.getpwnam("nobody")
+        as_nobody = ["setpriv", "--reuid", str(nobody.pw_uid), "--regid", str(nobody.pw_gid), "--clear-groups", "--"]
+        tries = [
+            # no certificate at all, with the system's CAs or none
+            [vh.VIGIL, "status", "--server-address", self.address],
+            [vh.VIGIL, "status", "--server-address", self.address, "--tls-skip-verify"],
+            [vh.VIGIL, "getevents", "--count", "1", "--duration", "3s", "--server-address", self.address,
+             "--tls-skip-verify"],
+            # root's key files, which nobody cannot read
+            [vh.VIGIL, "tp", "list"] + self.tls_flags("ops"),
+            # the local socket, in root's 0700 directory
+            [vh.VIGIL, "status", "--server-address", self.agent.control],
+        ]
+        for argv in tries:
+            r = subprocess.run(as_nobody + argv, capture_output=True, text=True, timeout=20)
+            self.assertNotEqual(r.returncode, 0, argv)
+            self.assertNotIn("running", r.stdout, argv)
+            self.assertNotIn("process_exec", r.stdout, argv)
+
+
+if __name__ == "__main__":
+    vh.main()
