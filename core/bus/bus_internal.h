@@ -73,6 +73,8 @@ struct ssl_st;
 struct addrinfo;
 
 uint64_t bus_now_ms(void);
+/* TCP_NODELAY on fd. */
+void bus_tls_nodelay(int fd);
 /* Resolve HOST:PORT, [V6]:PORT or :PORT (passive: for bind). *out for freeaddrinfo. 0 or
  * -EINVAL (no port) / -EHOSTUNREACH (no such host). */
 int bus_tls_resolve(const char *address, bool passive, struct addrinfo **out);

@@ -394,6 +394,7 @@ static void *serve(void *arg)
 		if (fd < 0)
 			continue;
 		atomic_fetch_add(&t->accepted, 1);
+		bus_tls_nodelay(fd);
 		dispatch(t, fd, &sa);
 	}
 	return NULL;

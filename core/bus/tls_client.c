@@ -26,7 +26,7 @@ struct vigil_tls_client {
 	SSL_CTX *ctx;
 	char *server_name;		/* NULL: each address's host */
 	bool skip_verify;
-	char error[256];
+	char error[384];
 };
 
 /* One connection: socket and TLS state. */
@@ -182,6 +182,8 @@ static int tcp_connect(struct vigil_tls_client *c, const char *address, uint64_t
 		}
 	}
 	freeaddrinfo(ai);
+	if (!err)
+		bus_tls_nodelay(fd);
 	if (err)
 		snprintf(c->error, sizeof(c->error), "cannot connect to %s: %s", address, strerror(-err));
 	return err ? err : fd;
@@ -230,13 +232,13 @@ static int link_open(struct vigil_tls_client *c, const char *address, struct tls
 	if (!c->skip_verify && !(is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(l->ssl), want)
 				       : X509_VERIFY_PARAM_set1_host(SSL_get0_param(l->ssl), want, 0))) {
 		link_close(l);
-		set_error(c, "invalid server name '%s'", want);
+		set_error(c, "invalid server name '%.200s'", want);
 		return -EINVAL;
 	}
 	err = bus_tls_handshake(l->ssl, l->fd, deadline);
 	if (err) {
 		bus_tls_reason(l->ssl, why, sizeof(why));
-		snprintf(c->error, sizeof(c->error), "TLS handshake with %s (as '%s') failed: %s", address, want,
+		snprintf(c->error, sizeof(c->error), "TLS handshake with %.64s (as '%.64s') failed: %.100s", address, want,
 			 err == -ETIMEDOUT ? "timed out" : err == -EPROTO ? why : strerror(-err));
 		link_close(l);
 	}
@@ -251,7 +253,7 @@ static int io_error(struct vigil_tls_client *c, struct tls_link *l, const char *
 
 	if (err == -EPROTO) {
 		bus_tls_reason(l->ssl, why, sizeof(why));
-		snprintf(c->error, sizeof(c->error), "%s refused us: %s", address, why);
+		snprintf(c->error, sizeof(c->error), "%.64s refused us: %.170s", address, why);
 	} else {
 		snprintf(c->error, sizeof(c->error), "%s: %s", address,
 			 err == -ECONNRESET ? "connection closed by the agent" : strerror(-err));
@@ -273,7 +275,9 @@ int vigil_tls_client__request(struct vigil_tls_client *c, const char *address, c
 	if (err)
 		return err;
 	err = bus_tls_send_frame(l.ssl, l.fd, req, req_len, deadline);
-	if (!err)
+	/* a server that refused our certificate may have said so and closed before our request
+	 * went out: its alert is still there to read */
+	if (!err || err == -EPIPE || err == -ECONNRESET)
 		err = bus_tls_recv_frame(l.ssl, l.fd, &frame, CTL_MSG_MAX, deadline, timeout_ms);
 	if (err)
 		err = io_error(c, &l, address, err);

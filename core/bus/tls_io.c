@@ -3,6 +3,8 @@
  * deadlines, so that no peer can hold a thread longer than its bound, and OpenSSL's reasons. */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -89,6 +91,14 @@ static int failure(struct ssl_st *ssl, int rc, int *ssl_err)
 	}
 }
 
+void bus_tls_nodelay(int fd)
+{
+	int one = 1;
+
+	/* requests and replies are small and answered at once: no Nagle wait */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 int bus_tls_handshake(struct ssl_st *ssl, int fd, uint64_t deadline)
 {
 	int rc, ssl_err, err;
@@ -144,11 +154,20 @@ int bus_tls_send_frame(struct ssl_st *ssl, int fd, const void *data, size_t len,
 	unsigned char head[4];
 	int err;
 
+	char small[4 + 16384];
+
 	if (len > UINT32_MAX)
 		return -EMSGSIZE;
 	bus_frame_head(len, head);
+	/* one TLS record when it fits: a head and a body written apart wait for the peer's
+	 * delayed ACK of the first (40 ms a reply) */
+	if (len <= sizeof(small) - 4) {
+		memcpy(small, head, 4);
+		memcpy(small + 4, data, len);
+		return bus_tls_move(ssl, fd, small, len + 4, true, deadline);
+	}
 	err = bus_tls_move(ssl, fd, head, sizeof(head), true, deadline);
-	return err || !len ? err : bus_tls_move(ssl, fd, (void *)data, len, true, deadline);
+	return err ? err : bus_tls_move(ssl, fd, (void *)data, len, true, deadline);
 }
 
 int bus_tls_recv_frame(struct ssl_st *ssl, int fd, struct vigil_buf *out, uint32_t max, uint64_t first_deadline,
