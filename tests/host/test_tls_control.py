@@ -98,8 +98,10 @@ class TlsControl(unittest.TestCase):
         return flags
 
     def vigil(self, *args, who="reader", timeout=20, **kw):
-        return subprocess.run([vh.VIGIL, *args, *self.tls_flags(who, **kw)], capture_output=True, text=True,
-                              timeout=timeout)
+        r = subprocess.run([vh.VIGIL, *args, *self.tls_flags(who, **kw)], capture_output=True, text=True,
+                           timeout=timeout)
+        self.assertNotIn("Sanitizer", r.stderr)    # a refusal is a clean exit, in the ASan tree too
+        return r
 
     def counters(self):
         return self.agent.status()["counters"]
@@ -330,8 +332,19 @@ class TlsControl(unittest.TestCase):
         for argv in tries:
             r = subprocess.run(as_nobody + argv, capture_output=True, text=True, timeout=20)
             self.assertNotEqual(r.returncode, 0, argv)
+            self.assertNotIn("Sanitizer", r.stderr, argv)
             self.assertNotIn("running", r.stdout, argv)
             self.assertNotIn("process_exec", r.stdout, argv)
+
+    def test_z_the_agent_stops_cleanly_after_all_that(self):
+        """Under ASan/UBSan (the build-asan lane) a leak or a bad access in the listener, its
+        connection threads or the relay would show here."""
+        open_now = self.counters()["control_tls_open"]
+        self.assertLessEqual(open_now, 1)          # at most a connection still closing
+        self.assertEqual(self.agent.stop(), 0, self.agent.read_log()[-3000:])
+        log = self.agent.read_log()
+        self.assertNotIn("Sanitizer", log)
+        self.assertNotIn("runtime error", log)
 
 
 if __name__ == "__main__":
