@@ -391,8 +391,12 @@ static void *serve(void *arg)
 			continue;
 		len = sizeof(sa);
 		fd = accept4(t->fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
+		if (fd < 0) {
+			/* out of descriptors (EMFILE) would wake poll at once again: no busy loop */
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				usleep(CTL_POLL_MS * 1000 / 4);
 			continue;
+		}
 		atomic_fetch_add(&t->accepted, 1);
 		bus_tls_nodelay(fd);
 		dispatch(t, fd, &sa);
