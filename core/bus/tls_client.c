@@ -220,6 +220,12 @@ static int link_open(struct vigil_tls_client *c, const char *address, struct tls
 		host_of(address, name, sizeof(name));
 		want = name;
 	}
+	/* an empty name would switch the name check off (":PORT"): refuse it instead */
+	if (!*want && !c->skip_verify) {
+		link_close(l);
+		set_error(c, "%.200s names no host: give --tls-server-name", address);
+		return -EINVAL;
+	}
 	is_ip = inet_pton(AF_INET, want, ip) == 1 || inet_pton(AF_INET6, want, ip) == 1;
 	l->ssl = SSL_new(c->ctx);
 	if (!l->ssl || SSL_set_fd(l->ssl, l->fd) != 1) {

@@ -142,6 +142,27 @@ class TlsControl(unittest.TestCase):
             pass
         conn.close()
 
+    # ---- what the agent refuses to start ----
+
+    def test_0_no_plain_tcp_listener_and_no_tls_without_client_certificates(self):
+        d = self.tmp
+        cert = ["--server-tls-cert-file", os.path.join(d, "server.pem"),
+                "--server-tls-key-file", os.path.join(d, "server.key")]
+        cas = ["--server-tls-client-ca-files", os.path.join(d, "ca.pem")]
+        for args, why in (([], "no plain TCP"),
+                          (cert, "no plain TCP"),
+                          (cert + cas + ["--server-tls-require-client-cert=false"], "always required"),
+                          (cas, "not given")):
+            argv = ([] if why == "not given" else ["--server-address", "127.0.0.1:%d" % vh.free_port()]) + args
+            r = subprocess.run([vh.VIGILD, *argv], capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.returncode, 2, (argv, r.stderr))
+            self.assertIn(why, r.stderr, argv)
+        # the client will not check a certificate against an empty name
+        r = subprocess.run([vh.VIGIL, "status", "--server-address", ":%d" % self.port,
+                            "--tls-ca-cert-files", os.path.join(d, "ca.pem")], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--tls-server-name", r.stderr)
+
     # ---- what works ----
 
     def test_a_status_and_tp_list_over_tls_with_a_good_client_certificate(self):
