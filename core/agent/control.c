@@ -541,8 +541,10 @@ int agent_control(const struct vigil_ctl_peer *peer, const void *req, size_t len
 		goto out;
 	}
 	if (!peer->events && commands[i].events) {
-		ctl_pack_error(&pk, "permission denied: 'events_read' hands out every event, as the events socket "
-				    "does, and needs root");
+		ctl_pack_error(&pk, peer->identity ? "permission denied: 'events_read' hands out every event and needs a "
+						     "certificate named in --server-tls-events-names or --server-tls-admin-names"
+				 : "permission denied: 'events_read' hands out every event, as the events socket does, and "
+				   "needs root");
 		err = -EACCES;
 	} else if (peer->access != VIGIL_CTL_ALL && !commands[i].read_only)
 		err = refuse(peer, cmd, &pk);

@@ -49,7 +49,10 @@ void bus_ctl_answer(struct vigil_ctl_server *s, const struct vigil_ctl_peer *pee
 		return;
 	if (err == -EACCES) {
 		atomic_fetch_add(&s->refused, 1);
-		pr_info("control: refused a command from uid %u (pid %d)", peer->uid, peer->pid);
+		if (peer->identity)
+			pr_info("control: refused a command from TLS client '%s'", peer->identity);
+		else
+			pr_info("control: refused a command from uid %u (pid %d)", peer->uid, peer->pid);
 	} else {
 		atomic_fetch_add(&s->bad_requests, 1);
 	}

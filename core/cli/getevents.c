@@ -333,7 +333,8 @@ static int read_journal(struct vigil_reader *r, const char *control, struct prin
 		n = vigil_reader__pull(r, emit_bytes, pr);
 		if (n == -EACCES || n == -EPROTO || n == -EBADMSG) {
 			fprintf(stderr, "vigil getevents: cannot read the journal at %s: %s\n", control,
-				n == -EACCES ? "permission denied (needs root)" :
+				n == -EACCES ? (vigil_bus_tls_address(control) ? "permission denied (needs a certificate named "
+						"in the agent's --server-tls-events-names)" : "permission denied (needs root)") :
 				n == -EPROTO ? "refused (is vigild running with --journal-dir?)" : "malformed reply");
 			return 1;
 		}

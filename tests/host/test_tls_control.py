@@ -229,11 +229,13 @@ class TlsControl(unittest.TestCase):
                             "--count", "1", *self.tls_flags("siem")], capture_output=True, text=True, timeout=20)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout.splitlines()[0])["process_exec"]["process"]["binary"], self.marker)
-        # a read-only certificate may not stream events
-        r = subprocess.run([vh.VIGIL, "getevents", "--count", "1", "--duration", "5s", *self.tls_flags("reader")],
-                           capture_output=True, text=True, timeout=20)
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("permission denied", r.stderr)
+        # a read-only certificate may not stream events, nor read the journal
+        for how in ([], ["--from-seq", "0"]):
+            r = subprocess.run([vh.VIGIL, "getevents", "--count", "1", "--duration", "5s", *how,
+                                *self.tls_flags("reader")], capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.returncode, 1, how)
+            self.assertIn("permission denied", r.stderr, how)
+            self.assertIn("--server-tls-events-names", r.stderr, how)
 
     # ---- who is refused ----
 
