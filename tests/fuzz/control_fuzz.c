@@ -214,7 +214,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* One request from a peer with the given access; checks the reply's shape. */
 static void request(struct vigil_agent *a, enum vigil_ctl_access access, const uint8_t *req, size_t len)
 {
-	const struct vigil_ctl_peer peer = {.access = access, .local = true, .uid = 0, .gid = 0, .pid = 1};
+	const struct vigil_ctl_peer peer = {.access = access, .local = true, .uid = 0, .gid = 0, .pid = 1,
+					    .events = access == VIGIL_CTL_ALL};
 	struct vigil_buf reply = {0};
 	msgpack_unpacked up;
 	size_t off = 0;
