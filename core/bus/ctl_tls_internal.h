@@ -1,0 +1,52 @@
+/* ctl_tls_internal.h - what the TLS listener's files share: the listener (ctl_tls.c), one
+ * connection's life (ctl_tls_conn.c), and the rights a client certificate's names earn
+ * (ctl_tls_names.c). */
+#ifndef VIGIL_CTL_TLS_INTERNAL_H
+#define VIGIL_CTL_TLS_INTERNAL_H
+
+#include <openssl/ssl.h>
+
+#include "bus_internal.h"
+
+/* A connection may stay idle between requests this long. */
+#define TLS_IDLE_MS 30000
+/* Once a frame's first byte came, the rest must follow within this. */
+#define TLS_FRAME_MS 5000
+/* A reply or an event must be taken by the peer within this, or it is dropped. */
+#define TLS_WRITE_MS 5000
+/* How often a subscriber's relay looks at the stop flag and the peer. */
+#define TLS_SUB_POLL_MS 200
+
+struct ctl_tls {
+	struct vigil_ctl_server *s;
+	SSL_CTX *ctx;
+	int fd;
+	char *address, *admin_names, *events_names, *events_url;
+	unsigned int max_conns;
+	int handshake_ms;
+	uint32_t max_frame;
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stop;
+	pthread_mutex_t lock;		/* conns */
+	pthread_cond_t done;
+	unsigned int conns;
+	_Atomic uint64_t accepted, handshake_failed, busy, bad_frames, timeouts, requests, subscribers, events_sent;
+};
+
+struct tls_conn {
+	struct ctl_tls *t;
+	int fd;
+	SSL *ssl;
+	char from[64];			/* the peer's address, for the log */
+	char cn[128];			/* the certificate's subject CN (or first name) */
+	struct vigil_ctl_peer peer;
+};
+
+/* ctl_tls_names.c: the verified client's rights into c->peer (access, events, identity). */
+void bus_tls_rights_of(struct tls_conn *c);
+/* ctl_tls_conn.c: a connection's thread (arg: a struct tls_conn, freed here): the handshake,
+ * then requests or an event stream, then the connection count given back. */
+void *bus_tls_serve_conn(void *arg);
+
+#endif
