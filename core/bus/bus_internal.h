@@ -96,7 +96,7 @@ void bus_tls_reason(struct ssl_st *ssl, char *buf, size_t len);
 /* The frame head of len bytes. */
 void bus_frame_head(size_t len, unsigned char head[4]);
 
-/* tls_client.c: the stream behind vigil_sub__open_tls (sub.c). */
+/* tls_stream.c: the stream behind vigil_sub__open_tls (sub.c). */
 struct tls_stream;
 void bus_tls_stream_free(struct tls_stream *t);
 /* One message (nn_allocmsg'd, for vigil_bus_msg_free) within timeout_ms: its length,

@@ -1,10 +1,10 @@
 /* tls_client.c - the client side of the control channel over mutual TLS (tetra's
  * --server-address HOST:PORT with --tls-*): one identity (CA bundles, certificate, the name
- * the server must carry), requests, and the event stream behind vigil_sub__open_tls. The
+ * the server must carry), a connection, and requests; the event stream is tls_stream.c. The
  * server's certificate is verified against the CAs and the server name (host or IP), as
  * tetra does, unless skip_verify was asked for. */
+#include <arpa/inet.h>
 #include <errno.h>
-#include <nanomsg/nn.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -14,37 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
-#include "bus_internal.h"
-
-/* Between tries to reach an agent that is not there (yet): nanomsg's default. */
-#define TLS_RECONNECT_MS 100
-
-struct vigil_tls_client {
-	SSL_CTX *ctx;
-	char *server_name;		/* NULL: each address's host */
-	bool skip_verify;
-	char error[384];
-};
-
-/* One connection: socket and TLS state. */
-struct tls_link {
-	int fd;
-	SSL *ssl;
-};
-
-struct tls_stream {
-	struct vigil_tls_client *c;
-	char *address;
-	struct tls_link link;
-	bool connected;
-	int reconnect_ms;
-	uint32_t max_frame;
-	uint64_t next_try;		/* bus_now_ms() of the next connect */
-	struct vigil_buf frame;
-};
+#include "tls_client_internal.h"
 
 static void set_error(struct vigil_tls_client *c, const char *fmt, const char *what)
 {
@@ -134,7 +106,7 @@ const char *vigil_tls_client__error(const struct vigil_tls_client *c)
 	return c ? c->error : "";
 }
 
-static void link_close(struct tls_link *l)
+void bus_tls_link_close(struct tls_link *l)
 {
 	if (l->ssl) {
 		SSL_shutdown(l->ssl);
@@ -204,7 +176,7 @@ static void host_of(const char *address, char *out, size_t len)
 
 /* Connect and shake hands: the server's certificate must chain to our CAs and carry the
  * server name (a DNS name, or an IP address in an IP subjectAltName). */
-static int link_open(struct vigil_tls_client *c, const char *address, struct tls_link *l, uint64_t deadline)
+int bus_tls_link_open(struct vigil_tls_client *c, const char *address, struct tls_link *l, uint64_t deadline)
 {
 	unsigned char ip[16];
 	char name[256], why[200];
@@ -222,14 +194,14 @@ static int link_open(struct vigil_tls_client *c, const char *address, struct tls
 	}
 	/* an empty name would switch the name check off (":PORT"): refuse it instead */
 	if (!*want && !c->skip_verify) {
-		link_close(l);
+		bus_tls_link_close(l);
 		set_error(c, "%.200s names no host: give --tls-server-name", address);
 		return -EINVAL;
 	}
 	is_ip = inet_pton(AF_INET, want, ip) == 1 || inet_pton(AF_INET6, want, ip) == 1;
 	l->ssl = SSL_new(c->ctx);
 	if (!l->ssl || SSL_set_fd(l->ssl, l->fd) != 1) {
-		link_close(l);
+		bus_tls_link_close(l);
 		return -ENOMEM;
 	}
 	SSL_set_connect_state(l->ssl);
@@ -237,7 +209,7 @@ static int link_open(struct vigil_tls_client *c, const char *address, struct tls
 		SSL_set_tlsext_host_name(l->ssl, want);	/* SNI */
 	if (!c->skip_verify && !(is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(l->ssl), want)
 				       : X509_VERIFY_PARAM_set1_host(SSL_get0_param(l->ssl), want, 0))) {
-		link_close(l);
+		bus_tls_link_close(l);
 		set_error(c, "invalid server name '%.200s'", want);
 		return -EINVAL;
 	}
@@ -246,14 +218,14 @@ static int link_open(struct vigil_tls_client *c, const char *address, struct tls
 		bus_tls_reason(l->ssl, why, sizeof(why));
 		snprintf(c->error, sizeof(c->error), "TLS handshake with %.64s (as '%.64s') failed: %.100s", address, want,
 			 err == -ETIMEDOUT ? "timed out" : err == -EPROTO ? why : strerror(-err));
-		link_close(l);
+		bus_tls_link_close(l);
 	}
 	return err;
 }
 
 /* After the handshake, a server that refused our certificate says so with an alert on the
  * first read (TLS 1.3 ends the client's handshake first): name it. */
-static int io_error(struct vigil_tls_client *c, struct tls_link *l, const char *address, int err)
+int bus_tls_io_error(struct vigil_tls_client *c, struct tls_link *l, const char *address, int err)
 {
 	char why[200];
 
@@ -277,7 +249,7 @@ int vigil_tls_client__request(struct vigil_tls_client *c, const char *address, c
 	int err;
 
 	c->error[0] = '\0';
-	err = link_open(c, address, &l, deadline);
+	err = bus_tls_link_open(c, address, &l, deadline);
 	if (err)
 		return err;
 	err = bus_tls_send_frame(l.ssl, l.fd, req, req_len, deadline);
@@ -286,126 +258,10 @@ int vigil_tls_client__request(struct vigil_tls_client *c, const char *address, c
 	if (!err || err == -EPIPE || err == -ECONNRESET)
 		err = bus_tls_recv_frame(l.ssl, l.fd, &frame, CTL_MSG_MAX, deadline, timeout_ms);
 	if (err)
-		err = io_error(c, &l, address, err);
+		err = bus_tls_io_error(c, &l, address, err);
 	else
 		err = vigil_buf_append(reply, frame.data ? frame.data : "", frame.len);
-	link_close(&l);
+	bus_tls_link_close(&l);
 	vigil_buf_free(&frame);
 	return err;
-}
-
-/* ---- the event stream ---- */
-
-/* Connect and subscribe. 0, -EPROTO when refused for good (the reason in c->error), or
- * another error to retry after reconnect_ms. */
-static int stream_open(struct tls_stream *t, uint64_t deadline)
-{
-	static const char req[] = "\x81\xa3" "cmd" "\xa9" "subscribe";	/* {"cmd": "subscribe"} */
-	static const char ok[] = "\x81\xa2" "ok" "\xc3";
-	struct vigil_tls_client *c = t->c;
-	int err;
-
-	err = link_open(c, t->address, &t->link, deadline);
-	if (err)
-		return err;
-	err = bus_tls_send_frame(t->link.ssl, t->link.fd, req, sizeof(req) - 1, deadline);
-	if (!err)
-		err = bus_tls_recv_frame(t->link.ssl, t->link.fd, &t->frame, t->max_frame, deadline, 5000);
-	if (err) {
-		err = io_error(c, &t->link, t->address, err);
-	} else if (t->frame.len != sizeof(ok) - 1 || memcmp(t->frame.data, ok, sizeof(ok) - 1)) {
-		snprintf(c->error, sizeof(c->error), "%s refused the subscription (%s)", t->address,
-			 memmem(t->frame.data, t->frame.len, "permission denied", 17) ?
-			 "permission denied: this certificate's names are not in the agent's "
-			 "--server-tls-events-names or --server-tls-admin-names" : "not a vigil agent?");
-		err = -EPROTO;
-	}
-	if (err) {
-		link_close(&t->link);
-		return err;
-	}
-	t->connected = true;
-	return 0;
-}
-
-struct vigil_sub *vigil_sub__open_tls(struct vigil_tls_client *c, const char *address, int recv_timeout_ms)
-{
-	struct tls_stream *t = calloc(1, sizeof(*t));
-	struct vigil_sub *s;
-
-	if (!t)
-		return NULL;
-	t->c = c;
-	t->link.fd = -1;
-	t->reconnect_ms = TLS_RECONNECT_MS;
-	t->max_frame = CTL_MSG_MAX;
-	t->address = strdup(address);
-	if (!vigil_bus_tls_address(address) || !t->address) {
-		errno = t->address ? EINVAL : ENOMEM;
-		bus_tls_stream_free(t);
-		return NULL;
-	}
-	s = bus_sub_wrap_tls(t, recv_timeout_ms);
-	if (!s)
-		bus_tls_stream_free(t);
-	return s;
-}
-
-void bus_tls_stream_free(struct tls_stream *t)
-{
-	if (!t)
-		return;
-	link_close(&t->link);
-	vigil_buf_free(&t->frame);
-	free(t->address);
-	free(t);
-}
-
-int bus_tls_stream_set(struct tls_stream *t, enum vigil_sub_option opt, int value)
-{
-	if (opt == VIGIL_SUB_RECONNECT_MS && value > 0)
-		t->reconnect_ms = value;
-	else if (opt == VIGIL_SUB_MAX_MESSAGE && value > 0)
-		t->max_frame = (uint32_t)value;
-	else
-		return -EOPNOTSUPP;
-	return 0;
-}
-
-int bus_tls_stream_recv(struct tls_stream *t, void **data, int timeout_ms)
-{
-	uint64_t deadline = bus_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
-	struct pollfd p;
-	void *msg;
-	int err;
-
-	if (!t->connected) {
-		if (bus_now_ms() < t->next_try) {
-			usleep((useconds_t)((t->next_try < deadline ? t->next_try : deadline) - bus_now_ms()) * 1000);
-			return -ETIMEDOUT;
-		}
-		t->next_try = bus_now_ms() + (uint64_t)t->reconnect_ms;
-		err = stream_open(t, bus_now_ms() + 5000);
-		if (err)
-			return err == -EPROTO || err == -EINVAL ? -EPROTO : -ETIMEDOUT;
-	}
-	/* wait for a frame's first bytes up to the receive timeout; then the frame in full */
-	p = (struct pollfd){.fd = t->link.fd, .events = POLLIN};
-	if (!SSL_pending(t->link.ssl) && poll(&p, 1, timeout_ms) == 0)
-		return -ETIMEDOUT;
-	err = bus_tls_recv_frame(t->link.ssl, t->link.fd, &t->frame, t->max_frame, bus_now_ms() + 5000, 5000);
-	if (err) {
-		io_error(t->c, &t->link, t->address, err);
-		/* lost: connect again (nanomsg's behaviour), with the hole shown by the stamps */
-		link_close(&t->link);
-		t->connected = false;
-		t->next_try = bus_now_ms() + (uint64_t)t->reconnect_ms;
-		return -ETIMEDOUT;
-	}
-	msg = nn_allocmsg(t->frame.len ? t->frame.len : 1, 0);
-	if (!msg)
-		return -ENOMEM;
-	memcpy(msg, t->frame.data, t->frame.len);
-	*data = msg;
-	return (int)t->frame.len;
 }
