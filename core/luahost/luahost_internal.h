@@ -6,14 +6,19 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 
 #include "luahost.h"
 
 /* The count hook fires every LH_HOOK_STEP instructions, so the budget is enforced to within
- * that many; small enough that an exhausted budget stops a loop within microseconds, large
- * enough that the hook costs nothing measurable. */
+ * that many. While any count hook is set, Lua 5.4 runs every VM instruction through
+ * luaG_traceexec (ldebug.c), whatever the step: ~15% of the shipped rules' cost. So a call
+ * starts without one; the watchdog arms it once the call has run for LH_WATCH_PERIOD_NS
+ * (watchdog.c): the budget counts a call's instructions from then on, and a call that ends
+ * sooner (every rule call we ship, by three orders of magnitude) pays nothing for it. */
 #define LH_HOOK_STEP 1000
+#define LH_WATCH_PERIOD_NS 2000000ULL	/* a call runs at most twice this uncounted */
 #define LH_MAX_TIMERS 64
 #define LH_MAX_EXEC_IDS 16		/* exec_ids one alert or action carries */
 #define LH_MAX_TAGS 32
@@ -136,19 +141,40 @@ struct lh_refused {
 	struct vigil_rule_error err;
 };
 
-/* A call in progress, on its caller's stack, for the watchdog (watchdog.c). */
+/* A call in progress, on its caller's stack (watchdog.c). The signal handler reads it on
+ * the call's own thread only; the watchdog thread sees the call through its slot. */
 struct lh_watch {
 	lua_State *L;
 	uint64_t deadline_at;		/* CLOCK_MONOTONIC ns */
-	bool forced;
-	struct lh_watch *next;
+	struct lh_call_slot *slot;		/* NULL: no slot free, the call counts from its start */
+	struct lh_watch *outer;		/* the call this one runs inside, on the same thread */
+	volatile sig_atomic_t counting;	/* the handler armed the count hook */
+	volatile sig_atomic_t forced;	/* the handler armed it for every instruction */
+};
+
+/* What the watchdog thread reads of one call in progress, without a lock. seq is even when
+ * the slot holds no call and odd while one runs; each call moves it on by two, so the
+ * watchdog tells one long call from many short ones. LH_SLOT_KICK is set by the watchdog
+ * while it signals the slot's thread: the call's end waits for it (the thread must stay
+ * alive for pthread_kill). */
+#define LH_MAX_CALLERS 4
+#define LH_SLOT_KICK (1ULL << 63)
+struct lh_call_slot {
+	atomic_bool taken;		/* claimed by a call */
+	_Atomic uint64_t seq;
+	_Atomic uint64_t deadline_at;
+	pthread_t thread;		/* written before seq turns odd */
+	/* the watchdog's own, under its lock */
+	uint64_t seen;			/* seq at its last look */
+	uint64_t kicked;		/* seq it last signalled to count, and */
+	uint64_t kicked_late;		/* to stop (the deadline passed) */
 };
 
 struct lh_watchdog {
-	pthread_mutex_t lock;		/* the list, and the states in it stay open while listed */
+	pthread_mutex_t lock;		/* the thread's sleep */
 	pthread_cond_t wake;
-	struct lh_watch *calls;
-	bool idle;			/* waiting without a timeout: a new call must signal */
+	struct lh_call_slot slots[LH_MAX_CALLERS];
+	atomic_bool sleeping;		/* waiting without a timeout: a new call must signal */
 	bool stop;
 	bool started;
 	pthread_t thread;
@@ -259,7 +285,9 @@ double lh_pattern_cost(const char *p, size_t lp, const char *s, size_t n);
 
 int lh_watchdog_start(struct vigil_luahost *h);
 void lh_watchdog_stop(struct vigil_luahost *h);
-/* Around one protected call: w lives on the caller's stack. */
+/* Around one protected call: w lives on the caller's stack. begin leaves L without a hook
+ * (the watchdog arms one when the call runs long) unless no slot is free, when the count
+ * hook runs from the start; end puts the count hook back for what runs between calls. */
 void lh_watch_begin(struct vigil_luahost *h, struct lh_watch *w, lua_State *L, uint64_t deadline_at);
 void lh_watch_end(struct vigil_luahost *h, struct lh_watch *w);
 

@@ -13,7 +13,9 @@
  * and every further instruction raises it again. The same holds for the wall-clock deadline:
  * the hook reads the clock each time it fires, and the watchdog (watchdog.c) makes it fire
  * on the very next instruction of a call that overran (a C function on one instruction is
- * bounded by limits.c's caps and charges, not interrupted).
+ * bounded by limits.c's caps and charges, not interrupted). A call starts without the hook:
+ * the watchdog arms it once the call has run for LH_WATCH_PERIOD_NS, and the budget counts
+ * the instructions from there (and every charge from the start).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -367,12 +369,9 @@ int lh_call(struct lh_rule *r, int nargs, int nresults)
 	r->fatal = LH_FATAL_NONE;
 	r->steps_left = (int64_t)r->budget;
 	r->deadline_at = t0 + r->host->deadline_ns;
-	lua_sethook(L, lh_count_hook, LUA_MASKCOUNT, LH_HOOK_STEP);
 	lh_watch_begin(r->host, &w, L, r->deadline_at);
 	status = lua_pcall(L, nargs, nresults, base);
 	lh_watch_end(r->host, &w);
-	if (w.forced)
-		lua_sethook(L, lh_count_hook, LUA_MASKCOUNT, LH_HOOK_STEP);
 	elapsed = lh_mono_ns() - t0;
 	r->calls++;
 	r->time_ns += elapsed;

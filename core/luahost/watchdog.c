@@ -1,57 +1,164 @@
-/* watchdog.c - the thread that enforces the wall-clock deadline of every call into a rule.
+/* watchdog.c - the thread that bounds every call into a rule: it arms the count hook of a
+ * call that runs long, and stops one that runs past its wall-clock deadline.
  *
- * The count hook reads the clock when it fires, every LH_HOOK_STEP instructions; a thousand
- * instructions that each call a slow (but capped) C function still take far longer than the
- * deadline. The watchdog sleeps until the earliest deadline of the calls in progress and, for
- * a call past it, sets the state's hook to fire on every instruction: lua_sethook is the one
- * Lua call documented as safe from another thread (lua.c calls it from a signal handler).
- * The call's own thread then raises at its next instruction. The list lock keeps a state
- * open while the watchdog may touch it: a call leaves the list before its state can close.
+ * A call starts with no hook at all: while any count hook is set, Lua 5.4 sends every VM
+ * instruction through luaG_traceexec (ldebug.c), whatever its count. The watchdog looks at
+ * the calls in progress every LH_WATCH_PERIOD_NS; a call it sees running at two looks in a
+ * row has run for at least that long, and its thread is signalled (LH_KICK_SIGNAL) to arm
+ * the count hook: from then on the instruction budget counts, as before. A call past its
+ * deadline is signalled again, and the hook is armed to fire on every instruction: the
+ * hook reads the clock and raises at the call's next instruction, even where each
+ * instruction is a slow (but capped) C function.
  *
- * Calls in progress are a list because the rules thread runs events while the control
- * thread may be running a reloaded file's top level. When nothing runs, the watchdog sleeps
- * without a timeout and the next call wakes it: one signal per idle period, not per call.
+ * Why a signal to the call's thread rather than lua_sethook from this one: Debian's Lua
+ * 5.4.4 (5.4.4-3+deb12u1, ldebug.c above lua_sethook) promises only that "this function can
+ * be called during a signal, under 'reasonable' assumptions": hookmask is a byte written
+ * atomically, pointers are assumed atomic, hook is checked before it is called, and
+ * hookcount may take a wrong value for one hook call. A signal handler runs on the state's
+ * own thread, between two of its instructions. lua_sethook also walks the thread's
+ * CallInfo list (settraps) to make the VM look at the hook; only the state's own thread
+ * changes that list (a returning call's CallInfo may be freed by the collector,
+ * luaE_shrinkCI), so from another thread the walk could read a freed one.
+ *
+ * No lock on the call's path: a call claims a slot with one atomic exchange and publishes
+ * its deadline and an odd sequence number in it; the watchdog reads them. While it
+ * signals a call's thread it marks the slot (LH_SLOT_KICK), and the call's end waits for
+ * the mark to go: the thread is alive for pthread_kill. When no call ran during a whole
+ * period the watchdog sleeps without a timeout, and the next call wakes it: one wake-up
+ * per idle period, not per call.
+ *
+ * Between calls the state keeps a count hook set (lh_watch_end): a __gc metamethod can run
+ * Lua code outside any call (in lua_close, or a collection step that C code starts), and it
+ * is bounded there as before (the last call's deadline has passed: the hook raises).
+ *
+ * The host takes LH_KICK_SIGNAL for itself: SIGURG, ignored by default (a stray one kills
+ * nothing), and used by no other part of vigil.
  */
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <time.h>
 
 #include "luahost_internal.h"
+
+#define LH_KICK_SIGNAL SIGURG
+
+/* The calls in progress on this thread, innermost first: what the handler arms. Static TLS,
+ * so that reading it in a signal handler never allocates. */
+static __thread struct lh_watch *innermost __attribute__((tls_model("initial-exec")));
+
+static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
+static int handler_err;
+
+/* On the call's thread, in the signal handler: arm the count hook of each call in progress.
+ * Every decision is the handler's own (a late signal may find a newer call): at or past
+ * the deadline, or once the rule is sealed, the hook fires on every instruction; before
+ * it, it counts. lh_mono_ns (clock_gettime) is async-signal-safe. */
+static void on_kick(int sig)
+{
+	int saved = errno;
+	uint64_t now = lh_mono_ns();
+	struct lh_watch *w;
+
+	(void)sig;
+	for (w = innermost; w; w = w->outer) {
+		if (lh_rule_of(w->L)->fatal || now >= w->deadline_at) {
+			w->counting = w->forced = 1;
+			lua_sethook(w->L, lh_count_hook, LUA_MASKCOUNT, 1);
+		} else if (!w->counting) {
+			w->counting = 1;
+			lua_sethook(w->L, lh_count_hook, LUA_MASKCOUNT, LH_HOOK_STEP);
+		}
+	}
+	errno = saved;
+}
+
+static void install_handler(void)
+{
+	struct sigaction sa = { .sa_handler = on_kick, .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(LH_KICK_SIGNAL, &sa, NULL))
+		handler_err = -errno;
+}
 
 static struct timespec abs_mono(uint64_t ns)
 {
 	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000ULL), .tv_nsec = (long)(ns % 1000000000ULL) };
 }
 
+/* Signal the thread of the call whose sequence is seq, if that call is still running. */
+static void kick(struct lh_call_slot *s, uint64_t seq)
+{
+	uint64_t expect = seq;
+
+	if (!atomic_compare_exchange_strong(&s->seq, &expect, seq | LH_SLOT_KICK))
+		return;		/* it ended meanwhile */
+	pthread_kill(s->thread, LH_KICK_SIGNAL);
+	atomic_store(&s->seq, seq);
+}
+
+/* One look at every slot: kick what runs long or late; next comes down to the earliest
+ * deadline ahead. True when a call runs or one ran since the last look. */
+static bool look(struct lh_watchdog *wd, uint64_t now, uint64_t *next)
+{
+	struct lh_call_slot *s;
+	uint64_t seq, deadline;
+	bool busy = false;
+
+	for (s = wd->slots; s < wd->slots + LH_MAX_CALLERS; s++) {
+		seq = atomic_load(&s->seq);
+		if (seq != s->seen)
+			busy = true;
+		if (!(seq & 1)) {
+			s->seen = seq;
+			continue;
+		}
+		busy = true;
+		deadline = atomic_load(&s->deadline_at);
+		if (atomic_load(&s->seq) != seq)
+			continue;	/* a new call came in between: the next look sees it */
+		if (now >= deadline) {
+			if (s->kicked_late != seq) {
+				s->kicked_late = seq;
+				kick(s, seq);
+			}
+		} else {
+			if (seq == s->seen && s->kicked != seq) {
+				s->kicked = seq;
+				kick(s, seq);
+			}
+			if (deadline < *next)
+				*next = deadline;
+		}
+		s->seen = seq;
+	}
+	return busy;
+}
+
 static void *watchdog_main(void *arg)
 {
 	struct lh_watchdog *wd = arg;
-	struct lh_watch *w;
 	struct timespec ts;
 	uint64_t now, next;
 
 	pthread_mutex_lock(&wd->lock);
 	while (!wd->stop) {
 		now = lh_mono_ns();
-		next = UINT64_MAX;
-		for (w = wd->calls; w; w = w->next) {
-			if (w->forced)
+		next = now + LH_WATCH_PERIOD_NS;
+		if (!look(wd, now, &next)) {
+			/* nothing ran for a period: sleep until a call comes in. The call publishes
+			 * its slot, then reads sleeping; this sets sleeping, then looks again:
+			 * one of the two sees the other (both sequentially consistent). */
+			atomic_store(&wd->sleeping, true);
+			if (!look(wd, now, &next)) {
+				pthread_cond_wait(&wd->wake, &wd->lock);
+				atomic_store(&wd->sleeping, false);
 				continue;
-			if (now >= w->deadline_at) {
-				lua_sethook(w->L, lh_count_hook, LUA_MASKCOUNT, 1);
-				w->forced = true;
-			} else if (w->deadline_at < next) {
-				next = w->deadline_at;
 			}
+			atomic_store(&wd->sleeping, false);
 		}
-		/* nothing to watch: sleep until a call comes in; a forced call is re-checked
-		 * after a deadline's length in case it is stuck in C */
-		if (next == UINT64_MAX && !wd->calls) {
-			wd->idle = true;
-			pthread_cond_wait(&wd->wake, &wd->lock);
-			wd->idle = false;
-			continue;
-		}
-		ts = abs_mono(next == UINT64_MAX ? now + 10000000ULL : next);
+		ts = abs_mono(next);
 		pthread_cond_timedwait(&wd->wake, &wd->lock, &ts);
 	}
 	pthread_mutex_unlock(&wd->lock);
@@ -64,6 +171,9 @@ int lh_watchdog_start(struct vigil_luahost *h)
 	pthread_condattr_t ca;
 	int err;
 
+	pthread_once(&handler_once, install_handler);
+	if (handler_err)
+		return handler_err;
 	pthread_mutex_init(&wd->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -92,36 +202,73 @@ void lh_watchdog_stop(struct vigil_luahost *h)
 	pthread_mutex_destroy(&wd->lock);
 }
 
+static struct lh_call_slot *claim(struct lh_watchdog *wd)
+{
+	struct lh_call_slot *s;
+
+	if (!wd->started)
+		return NULL;
+	for (s = wd->slots; s < wd->slots + LH_MAX_CALLERS; s++)
+		if (!atomic_load_explicit(&s->taken, memory_order_relaxed) &&
+		    !atomic_exchange_explicit(&s->taken, true, memory_order_acquire))
+			return s;
+	return NULL;
+}
+
 void lh_watch_begin(struct vigil_luahost *h, struct lh_watch *w, lua_State *L, uint64_t deadline_at)
 {
 	struct lh_watchdog *wd = &h->wd;
+	struct lh_call_slot *s = claim(wd);
+	uint64_t seq;
 
 	w->L = L;
 	w->deadline_at = deadline_at;
-	w->forced = false;
-	if (!wd->started)
+	w->slot = s;
+	w->forced = 0;
+	if (!s) {
+		/* no slot (more concurrent calls than LH_MAX_CALLERS): the hook counts from the
+		 * start and reads the clock every LH_HOOK_STEP instructions, as it did for all */
+		w->counting = 1;
+		lua_sethook(L, lh_count_hook, LUA_MASKCOUNT, LH_HOOK_STEP);
 		return;
-	pthread_mutex_lock(&wd->lock);
-	w->next = wd->calls;
-	wd->calls = w;
-	if (wd->idle)
+	}
+	w->counting = 0;
+	lua_sethook(L, NULL, 0, 0);
+	w->outer = innermost;
+	atomic_signal_fence(memory_order_seq_cst);
+	innermost = w;		/* from here the handler may arm L */
+	atomic_signal_fence(memory_order_seq_cst);
+	s->thread = pthread_self();
+	atomic_store_explicit(&s->deadline_at, deadline_at, memory_order_relaxed);
+	seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	atomic_store(&s->seq, seq + 1);
+	if (atomic_load(&wd->sleeping)) {
+		pthread_mutex_lock(&wd->lock);
+		atomic_store(&wd->sleeping, false);
 		pthread_cond_signal(&wd->wake);
-	pthread_mutex_unlock(&wd->lock);
+		pthread_mutex_unlock(&wd->lock);
+	}
 }
 
 void lh_watch_end(struct vigil_luahost *h, struct lh_watch *w)
 {
-	struct lh_watchdog *wd = &h->wd;
-	struct lh_watch **pp;
+	struct lh_call_slot *s = w->slot;
+	uint64_t seq;
 
-	if (!wd->started)
-		return;
-	pthread_mutex_lock(&wd->lock);
-	for (pp = &wd->calls; *pp; pp = &(*pp)->next) {
-		if (*pp == w) {
-			*pp = w->next;
-			break;
+	(void)h;
+	if (s) {
+		atomic_signal_fence(memory_order_seq_cst);
+		innermost = w->outer;	/* the handler leaves L alone from here */
+		atomic_signal_fence(memory_order_seq_cst);
+		seq = atomic_load_explicit(&s->seq, memory_order_relaxed) & ~LH_SLOT_KICK;
+		/* the watchdog may be signalling this thread: wait until it is done */
+		while (!atomic_compare_exchange_weak(&s->seq, &seq, seq + 1)) {
+			if (seq & LH_SLOT_KICK)
+				sched_yield();
+			seq &= ~LH_SLOT_KICK;
 		}
+		atomic_store_explicit(&s->taken, false, memory_order_release);
 	}
-	pthread_mutex_unlock(&wd->lock);
+	/* between calls: the count hook bounds a __gc metamethod run outside any call */
+	lua_sethook(w->L, lh_count_hook, LUA_MASKCOUNT, LH_HOOK_STEP);
 }
