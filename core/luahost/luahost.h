@@ -12,11 +12,12 @@
  * their own (VIGIL_EVENT_ALERT, _RULE_ACTION, _RULE_STATUS) handed to the emit callback.
  * lua/README.md documents the rule API.
  *
- * Every call into a rule is bounded: an instruction budget (the count hook, and C functions
- * that can run long on one instruction - string.rep, the pattern functions, table.move and
- * table.sort, load - charge what they will cost before they run, and refuse what the budget
- * cannot pay), and a wall-clock deadline, checked in the count hook and enforced by a
- * watchdog thread that forces the hook on the next VM instruction of a call that overran.
+ * Every call into a rule is bounded: an instruction budget (the count hook, which a
+ * watchdog thread arms in a call that has run for 2 ms, and C functions that can run long on
+ * one instruction - string.rep, the pattern functions, table.move and table.sort, load -
+ * charge what they will cost before they run, and refuse what the budget cannot pay), and a
+ * wall-clock deadline, checked in the count hook and enforced by the watchdog, which forces
+ * the hook on the next VM instruction of a call that overran.
  * A rule that runs out of either is disabled with a rule_status event saying why.
  *
  * Thread model: one lock is held while rules run (an event, a tick, or a reload swapping

@@ -1244,6 +1244,78 @@ static void test_loop_within_the_budget_is_stopped_at_the_deadline(void **ctx)
 		fail_msg("reason: %s", l.reason);
 }
 
+/* What a user controls (here a 4 KiB argv) sizes the work of three rules: a quadratic scan,
+ * a recursion as deep as the argv is long, and a string doubled by concatenation. A call
+ * starts without the count hook (watchdog.c arms it once the call runs long), so each must
+ * still end within its bound, be disabled with the reason, and count its error; the fourth
+ * rule, cheap on the same event, goes on. */
+static void test_user_sized_work_is_stopped_and_counted(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 1000);
+	static char args[4097];
+	struct listing l;
+	double t0;
+
+	memset(args, 'a', sizeof(args) - 1);
+	p->arguments = args;
+	write_rule(s, "quad.lua", RULE_HEAD("quad") "on_event = function(ev)\n"
+				  "  local a, n = ev.process.arguments, 0\n"
+				  "  for i = 1, #a do for j = 1, #a do if a:byte(i) == a:byte(j) then n = n + 1 end end end\n"
+				  "end }\n");
+	write_rule(s, "deep.lua", RULE_HEAD("deep") "on_event = function(ev)\n"
+				  "  local function down(k) if k == 0 then return 0 end return 1 + down(k - 1) end\n"
+				  "  return down(#ev.process.arguments * 1000)\n"
+				  "end }\n");
+	write_rule(s, "concat.lua", RULE_HEAD("concat") "on_event = function(ev)\n"
+				    "  local t = ev.process.arguments\n"
+				    "  while true do t = t .. t end\n"
+				    "end }\n");
+	write_rule(s, "ok.lua", RULE_HEAD("ok") "on_event = function(ev) alert{} end }\n");
+	s->deadline_ms = 1000;	/* loaded machines: the budget and the caps should come first */
+	start_host(s, 0, 200000);
+	t0 = mono_s();
+	assert_int_equal(feed(s, VIGIL_EVENT_EXEC, p), 4);
+	assert_true(mono_s() - t0 < 4.0);
+	l = rule_status(s, "quad");
+	assert_string_equal(l.state, "disabled");
+	if (!strstr(l.reason, "instruction budget of 200000 exhausted") && !strstr(l.reason, "deadline"))
+		fail_msg("quad: %s", l.reason);
+	assert_int_equal(l.errors, 1);
+	l = rule_status(s, "deep");
+	assert_string_equal(l.state, "disabled");
+	assert_int_equal(l.errors, 1);
+	l = rule_status(s, "concat");
+	assert_string_equal(l.state, "disabled");
+	if (!strstr(l.reason, "memory cap") && !strstr(l.reason, "deadline"))
+		fail_msg("concat: %s", l.reason);
+	assert_int_equal(l.errors, 1);
+	assert_string_equal(rule_status(s, "ok").state, "enabled");
+	assert_int_equal(count_with(s, "\"state\":\"disabled\""), 3);
+	assert_int_equal(feed(s, VIGIL_EVENT_EXEC, p), 1);
+}
+
+/* Short calls run without the count hook, and a stray LH_KICK_SIGNAL between calls or one
+ * from another process changes nothing: a rule that counts its calls sees every one. */
+static void test_stray_kick_signals_change_nothing(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	int i;
+
+	write_rule(s, "count.lua", "local n = 0\n" RULE_HEAD("count") "on_event = function(ev)\n"
+				   "  n = n + 1\n  if n % 100 == 0 then alert{output = 'at ' .. n} end\nend }\n");
+	start_host(s, 0, 0);
+	for (i = 0; i < 1000; i++) {
+		if (i % 10 == 0)
+			raise(SIGURG);
+		assert_int_equal(feed(s, VIGIL_EVENT_EXEC, p), 1);
+	}
+	assert_string_equal(rule_status(s, "count").state, "enabled");
+	assert_int_equal(count_with(s, "\"output\":\"at "), 10);
+	assert_emitted(s, "\"output\":\"at 1000\"");
+}
+
 /* utf8.len of 4 MiB is ~9 ms of C (bounded by the memory cap, so not charged): the hook,
  * every 1000 instructions, would first look at the clock after ~200 of them (about two
  * seconds); the watchdog makes the next instruction raise. */
@@ -1697,6 +1769,8 @@ int main(void)
 		T(test_infinite_loop_is_stopped_and_the_rule_disabled),
 		T(test_loop_that_catches_the_budget_error_still_stops),
 		T(test_memory_bomb_is_stopped_and_the_rule_disabled),
+		T(test_user_sized_work_is_stopped_and_counted),
+		T(test_stray_kick_signals_change_nothing),
 		T(test_memory_bomb_caught_by_pcall_still_disables),
 		T(test_pattern_bomb_is_refused_at_once_and_the_rule_disabled),
 		T(test_ordinary_patterns_cost_little),
