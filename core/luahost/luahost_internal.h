@@ -146,7 +146,8 @@ struct lh_refused {
 struct lh_watch {
 	lua_State *L;
 	uint64_t deadline_at;		/* CLOCK_MONOTONIC ns */
-	struct lh_call_slot *slot;		/* NULL: no slot free, the call counts from its start */
+	struct lh_call_slot *slot;	/* NULL: no slot free, the call counts from its start */
+	uint64_t seq;			/* the slot's sequence number for this call */
 	struct lh_watch *outer;		/* the call this one runs inside, on the same thread */
 	volatile sig_atomic_t counting;	/* the handler armed the count hook */
 	volatile sig_atomic_t forced;	/* the handler armed it for every instruction */
@@ -163,11 +164,14 @@ struct lh_call_slot {
 	atomic_bool taken;		/* claimed by a call */
 	_Atomic uint64_t seq;
 	_Atomic uint64_t deadline_at;
-	pthread_t thread;		/* written before seq turns odd */
+	pthread_t thread;		/* written before seq turns odd, as L is */
+	lua_State *L;
+	_Atomic uint64_t forced;	/* seq of the last call the handler forced (watchdog.c) */
 	/* the watchdog's own, under its lock */
 	uint64_t seen;			/* seq at its last look */
 	uint64_t kicked;		/* seq it last signalled to count, and */
 	uint64_t kicked_late;		/* to stop (the deadline passed) */
+	uint64_t forced_here;		/* seq it forced from its own thread: the signal did not take */
 };
 
 struct lh_watchdog {

@@ -31,6 +31,10 @@
  * Lua code outside any call (in lua_close, or a collection step that C code starts), and it
  * is bounded there as before (the last call's deadline has passed: the hook raises).
  *
+ * Should the signal not take (a thread that blocks it, a program that took it over), the
+ * watchdog forces the hook of a call a period past its deadline from its own thread, as it
+ * always did before (force_here).
+ *
  * The host takes LH_KICK_SIGNAL for itself: SIGURG, ignored by default (a stray one kills
  * nothing), and used by no other part of vigil.
  */
@@ -65,6 +69,8 @@ static void on_kick(int sig)
 		if (lh_rule_of(w->L)->fatal || now >= w->deadline_at) {
 			w->counting = w->forced = 1;
 			lua_sethook(w->L, lh_count_hook, LUA_MASKCOUNT, 1);
+			if (w->slot)
+				atomic_store(&w->slot->forced, w->seq);
 		} else if (!w->counting) {
 			w->counting = 1;
 			lua_sethook(w->L, lh_count_hook, LUA_MASKCOUNT, LH_HOOK_STEP);
@@ -98,6 +104,20 @@ static void kick(struct lh_call_slot *s, uint64_t seq)
 	atomic_store(&s->seq, seq);
 }
 
+/* The signal did not take a period after the deadline (the thread blocks it, or someone
+ * else took LH_KICK_SIGNAL): force the hook from this thread, as the watchdog did before it
+ * signalled, and with the CallInfo walk's race described above. The mark keeps the call
+ * (and its state) from ending meanwhile. */
+static void force_here(struct lh_call_slot *s, uint64_t seq)
+{
+	uint64_t expect = seq;
+
+	if (!atomic_compare_exchange_strong(&s->seq, &expect, seq | LH_SLOT_KICK))
+		return;
+	lua_sethook(s->L, lh_count_hook, LUA_MASKCOUNT, 1);
+	atomic_store(&s->seq, seq);
+}
+
 /* One look at every slot: kick what runs long or late; next comes down to the earliest
  * deadline ahead. True when a call runs or one ran since the last look. */
 static bool look(struct lh_watchdog *wd, uint64_t now, uint64_t *next)
@@ -122,6 +142,10 @@ static bool look(struct lh_watchdog *wd, uint64_t now, uint64_t *next)
 			if (s->kicked_late != seq) {
 				s->kicked_late = seq;
 				kick(s, seq);
+			} else if (now >= deadline + LH_WATCH_PERIOD_NS && s->forced_here != seq &&
+				   atomic_load(&s->forced) != seq) {
+				s->forced_here = seq;
+				force_here(s, seq);
 			}
 		} else {
 			if (seq == s->seen && s->kicked != seq) {
@@ -233,15 +257,17 @@ void lh_watch_begin(struct vigil_luahost *h, struct lh_watch *w, lua_State *L, u
 		return;
 	}
 	w->counting = 0;
+	seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	w->seq = seq + 1;
 	lua_sethook(L, NULL, 0, 0);
 	w->outer = innermost;
 	atomic_signal_fence(memory_order_seq_cst);
 	innermost = w;		/* from here the handler may arm L */
 	atomic_signal_fence(memory_order_seq_cst);
 	s->thread = pthread_self();
+	s->L = L;
 	atomic_store_explicit(&s->deadline_at, deadline_at, memory_order_relaxed);
-	seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
-	atomic_store(&s->seq, seq + 1);
+	atomic_store(&s->seq, w->seq);
 	if (atomic_load(&wd->sleeping)) {
 		pthread_mutex_lock(&wd->lock);
 		atomic_store(&wd->sleeping, false);

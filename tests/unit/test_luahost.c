@@ -3,6 +3,7 @@
  * with a fake clock, and reloading. Rules are real files in a temporary directory; events
  * are real msgpack messages built by the encoder; what the host emits is rendered to JSON. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1316,6 +1317,33 @@ static void test_stray_kick_signals_change_nothing(void **ctx)
 	assert_emitted(s, "\"output\":\"at 1000\"");
 }
 
+/* A thread that blocks the watchdog's signal (or a program that took SIGURG over): the
+ * watchdog forces the hook from its own thread a period past the deadline. */
+static void test_deadline_holds_where_the_kick_signal_is_blocked(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	sigset_t urg, old;
+	struct listing l;
+	double t0, took;
+
+	write_rule(s, "loop.lua", RULE_HEAD("blocked") "on_event = function(ev) while true do end end }\n");
+	s->deadline_ms = 50;
+	start_host(s, 0, 1000000000000ULL);
+	sigemptyset(&urg);
+	sigaddset(&urg, SIGURG);
+	pthread_sigmask(SIG_BLOCK, &urg, &old);
+	t0 = mono_s();
+	feed(s, VIGIL_EVENT_EXEC, p);
+	took = mono_s() - t0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);	/* the pending signal finds no call: nothing */
+	assert_true(took >= 0.05 && took < 1.0);
+	l = rule_status(s, "blocked");
+	assert_string_equal(l.state, "disabled");
+	if (!strstr(l.reason, "deadline of 50 ms exceeded"))
+		fail_msg("reason: %s", l.reason);
+}
+
 /* utf8.len of 4 MiB is ~9 ms of C (bounded by the memory cap, so not charged): the hook,
  * every 1000 instructions, would first look at the clock after ~200 of them (about two
  * seconds); the watchdog makes the next instruction raise. */
@@ -1771,6 +1799,7 @@ int main(void)
 		T(test_memory_bomb_is_stopped_and_the_rule_disabled),
 		T(test_user_sized_work_is_stopped_and_counted),
 		T(test_stray_kick_signals_change_nothing),
+		T(test_deadline_holds_where_the_kick_signal_is_blocked),
 		T(test_memory_bomb_caught_by_pcall_still_disables),
 		T(test_pattern_bomb_is_refused_at_once_and_the_rule_disabled),
 		T(test_ordinary_patterns_cost_little),
