@@ -19,7 +19,9 @@ test_memory_bomb_is_stopped_and_the_rule_disabled
 test_rep_is_capped_and_charged
 test_sequence_matches_b_after_a_in_the_same_process_within_t
 test_pattern_bomb_is_refused_at_once_and_the_rule_disabled
-test_watchdog_stops_slow_c_calls_between_hook_checks"
+test_watchdog_stops_slow_c_calls_between_hook_checks
+test_user_sized_work_is_stopped_and_counted
+test_deadline_holds_where_the_kick_signal_is_blocked"
 # Unit tests left to the ASan build: test_selectors_bpf loads and verifies one BPF program per
 # case, and libbpf parsing the kernel's BTF 35 times under memcheck takes minutes.
 valgrind_skipped="test_selectors_bpf"
