@@ -434,7 +434,7 @@ static void test_memory_bomb_is_stopped_and_the_rule_disabled(void **ctx)
 	start_host(s, 8u << 20, 1000000000000ULL);
 	t0 = mono_s();
 	feed(s, VIGIL_EVENT_EXEC, p);
-	assert_true(mono_s() - t0 < 0.5);
+	assert_true(mono_s() - t0 < 2.0);	/* the cap, well before the 10 s deadline (ASan, loaded CI) */
 	l = rule_status(s, "bomb");
 	assert_string_equal(l.state, "disabled");
 	if (!strstr(l.reason, "memory cap of 8388608 bytes exceeded"))
