@@ -267,6 +267,10 @@ int agent_rthooks_create(struct vigil_agent *a, const msgpack_object *req, msgpa
 	int ret;
 
 	ret = read_request(req, &r);
+	if (!ret && !a->rthooks) {
+		snprintf(r.err, sizeof(r.err), "rthooks: the agent keeps no container table");
+		ret = -ENODEV;
+	}
 	if (!ret && (!r.cgroups_path || !r.cgroups_path[0])) {
 		/* Tetragon finds a container from its rootDir too; vigil scopes by cgroup */
 		snprintf(r.err, sizeof(r.err), "rthooks: cgroupsPath is required (the container's linux.cgroupsPath)");
