@@ -171,40 +171,6 @@ static void request_free(struct request *r)
 	}
 }
 
-/* systemd's "slice:prefix:name" (runc --systemd-cgroup, as kubelet's systemd driver has it):
- * "kubepods-besteffort-pod<uid>.slice:cri-containerd:<id>" is the unit
- * cri-containerd-<id>.scope in kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid>.slice */
-static int systemd_path(const char *in, char *out, size_t size)
-{
-	char slice[RTHOOK_MAX_TEXT], prefix[RTHOOK_MAX_TEXT], name[RTHOOK_MAX_TEXT];
-	size_t len = 0, i, slen;
-	int n;
-
-	if (sscanf(in, "%1023[^:]:%1023[^:]:%1023s", slice, prefix, name) != 3 || strchr(name, ':'))
-		return -EINVAL;
-	slen = strlen(slice);
-	if (slen < 7 || strcmp(slice + slen - 6, ".slice"))
-		return -EINVAL;
-	out[0] = '\0';
-	if (strcmp(slice, "-.slice")) {
-		slice[slen - 6] = '\0';
-		for (i = 0; i <= slen - 6; i++) {
-			if (slice[i] != '-' && slice[i] != '\0')
-				continue;
-			if (!i || slice[i - 1] == '-')
-				return -EINVAL;		/* "-a" or "a--b" name no slice */
-			n = snprintf(out + len, size - len, "/%.*s.slice", (int)i, slice);
-			if (n < 0 || (size_t)n >= size - len)
-				return -ENAMETOOLONG;
-			len += (size_t)n;
-		}
-	}
-	n = strlen(name) > 6 && !strcmp(name + strlen(name) - 6, ".slice")
-		    ? snprintf(out + len, size - len, "/%s", name)
-		    : snprintf(out + len, size - len, "/%s%s%s.scope", prefix, prefix[0] ? "-" : "", name);
-	return n < 0 || (size_t)n >= size - len ? -ENAMETOOLONG : 0;
-}
-
 /* The cgroup of an OCI linux.cgroupsPath, relative to the v2 mount, and its id (the
  * directory's inode number). No ".." and nothing outside the mount. */
 static int resolve_cgroup(struct vigil_agent *a, const char *in, char *rel, size_t size, uint64_t *id, char *err,
@@ -219,28 +185,26 @@ static int resolve_cgroup(struct vigil_agent *a, const char *in, char *rel, size
 		snprintf(err, err_size, "rthooks: the host has no cgroup v2 mount");
 		return -ENOENT;
 	}
-	if (!strchr(in, '/') && strchr(in, ':')) {
-		if (systemd_path(in, rel, size)) {
-			snprintf(err, err_size, "rthooks: cgroupsPath %s: not a path and not systemd's slice:prefix:name",
-				 in);
-			return -EINVAL;
-		}
-	} else if (snprintf(rel, size, "%s%s", in[0] == '/' ? "" : "/", in) >= (int)size) {
+	n = vigil_cgroup_path_of_oci(in, rel, size);
+	if (n == -ENAMETOOLONG) {
 		snprintf(err, err_size, "rthooks: cgroupsPath too long");
-		return -ENAMETOOLONG;
+		return n;
 	}
-	if (strstr(rel, "/../") || (strlen(rel) >= 3 && !strcmp(rel + strlen(rel) - 3, "/.."))) {
-		snprintf(err, err_size, "rthooks: cgroupsPath %s: \"..\" is not allowed", in);
-		return -EINVAL;
+	if (n) {
+		snprintf(err, err_size,
+			 "rthooks: cgroupsPath %.120s: \"..\" is not allowed, and a name with ':' must be systemd's "
+			 "slice:prefix:name",
+			 in);
+		return n;
 	}
 	n = snprintf(full, sizeof(full), "%s%s", mount, rel);
 	if (n < 0 || (size_t)n >= sizeof(full) || stat(full, &st) || stat(mount, &mst)) {
-		snprintf(err, err_size, "rthooks: no cgroup %s under %s: %s", rel, mount,
+		snprintf(err, err_size, "rthooks: no cgroup %.120s under %.60s: %s", rel, mount,
 			 n < 0 || (size_t)n >= sizeof(full) ? "path too long" : strerror(errno));
 		return -ENOENT;
 	}
 	if (!S_ISDIR(st.st_mode) || st.st_dev != mst.st_dev) {
-		snprintf(err, err_size, "rthooks: %s is not a cgroup of the v2 hierarchy at %s", rel, mount);
+		snprintf(err, err_size, "rthooks: %.120s is not a cgroup of the v2 hierarchy at %.60s", rel, mount);
 		return -EINVAL;
 	}
 	*id = st.st_ino;

@@ -32,6 +32,14 @@ VIGIL_API size_t vigil_container_id_from_path(const char *cgroup_path, char out[
  * 0, or a negative errno (-ENOENT: the process is gone, or has no v2 line). */
 VIGIL_API int vigil_cgroup_path_of_pid(const char *proc_root, uint32_t pid, char *out, size_t size);
 
+/* OCI's linux.cgroupsPath as a path relative to the cgroup v2 mount, into out: a path is
+ * taken as is ("/" put in front when missing); systemd's "slice:prefix:name" (runc
+ * --systemd-cgroup) is expanded as systemd places the unit:
+ * "kubepods-besteffort-pod1.slice:cri-containerd:ID" is
+ * /kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-containerd-ID.scope.
+ * 0, -EINVAL (a ".." component, a malformed slice) or -ENAMETOOLONG. */
+VIGIL_API int vigil_cgroup_path_of_oci(const char *in, char *out, size_t size);
+
 /* ---- the resolver: cgroup id -> container id, cached ---- */
 
 struct vigil_cgroups;
