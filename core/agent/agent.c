@@ -561,6 +561,7 @@ int vigil_agent__run(struct vigil_agent *a)
 	while (!atomic_load(&a->stop)) {
 		int n = reader_wait(rb, active, a->opts.poll_ms), consumed;
 		uint64_t now, drain_start;
+		bool gc;
 
 		if (n < 0 && n != -EINTR) {
 			err = n;
@@ -580,15 +581,18 @@ int vigil_agent__run(struct vigil_agent *a)
 		pthread_mutex_lock(&a->pipe_lock);
 		agent_flush(a);
 		now = agent_now_ns();
-		if (now - last_gc >= GC_INTERVAL_NS) {
+		gc = now - last_gc >= GC_INTERVAL_NS;
+		if (gc) {
 			vigil_pcache__gc(a->cache, now);
 			agent_lists_expire(a);
-			agent_rthooks_prune(a);
 			last_gc = now;
 		}
 		agent_throttle_tick(a, now);
 		publish_counters(a);
 		pthread_mutex_unlock(&a->pipe_lock);
+		/* the runtime hook's entries of removed cgroups (a stat each): not under pipe_lock */
+		if (gc)
+			agent_rthooks_prune(a);
 	}
 	ring_buffer__free(rb);
 	return err;

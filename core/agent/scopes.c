@@ -148,13 +148,47 @@ static void match_hooked_policy(void *ctx, const struct vigil_policy *p)
 		want_key(hm->wt, hm->cgroup_id, id);
 }
 
+struct hooked_ids {
+	uint64_t *v;
+	size_t n;
+	int err;
+};
+
+/* Under the hook table's lock: only the ids are taken, the policies are matched after it
+ * (the sensors' lock is never taken inside it). */
 static void on_hooked(void *ctx, uint64_t cgroup_id, const char *cgroup_path, const struct vigil_pod *pod)
 {
-	struct want *wt = ctx;
-	struct hooked_match hm = { wt, pod, cgroup_id };
+	struct hooked_ids *ids = ctx;
+	uint64_t *grown;
 
 	(void)cgroup_path;
-	vigil_sensors__each_policy(wt->a->sensors, match_hooked_policy, &hm);
+	(void)pod;
+	grown = ids->err ? NULL : realloc(ids->v, (ids->n + 1) * sizeof(*grown));
+	if (!grown) {
+		ids->err = -ENOMEM;
+		return;
+	}
+	ids->v = grown;
+	ids->v[ids->n++] = cgroup_id;
+}
+
+/* The keys the scoped policies want for the containers the runtime hook announced. */
+static int match_hooked(struct vigil_agent *a, struct want *wt)
+{
+	struct hooked_ids ids = { 0 };
+	struct hooked_match hm = { wt, NULL, 0 };
+	size_t i;
+
+	vigil_rthooks__each(a->rthooks, on_hooked, &ids);
+	for (i = 0; !ids.err && !wt->err && i < ids.n; i++) {
+		hm.pod = vigil_rthooks__get(a->rthooks, ids.v[i]);	/* held: an eviction meanwhile is harmless */
+		hm.cgroup_id = ids.v[i];
+		if (hm.pod)
+			vigil_sensors__each_policy(a->sensors, match_hooked_policy, &hm);
+		vigil_pod__put(hm.pod);
+	}
+	free(ids.v);
+	return ids.err ?: wt->err;
 }
 
 static void on_pod(void *ctx, const struct vigil_pod *pod)
@@ -236,10 +270,8 @@ void agent_scopes_sync(struct vigil_agent *a)
 			vigil_cri__each(a->cri, on_pod, &wt);
 		err = err ?: wt.err;
 	}
-	if (nscoped && !err) {
-		vigil_rthooks__each(a->rthooks, on_hooked, &wt);
-		err = wt.err;
-	}
+	if (nscoped && !err)
+		err = match_hooked(a, &wt);
 	if (!err)
 		err = write_map(a, wt.keys, wt.n);
 	if (err)
