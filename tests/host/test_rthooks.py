@@ -150,6 +150,8 @@ class RuntimeHooks(unittest.TestCase):
                     break
                 time.sleep(0.2)
             cls.events = agent.events()
+            cls.agent_rc = agent.stop()     # an ASan build's leak or error report makes it non-zero
+            cls.agent_log = agent.read_log()
 
     @classmethod
     def bundle_for(cls, cgroups_path):
@@ -240,6 +242,9 @@ class RuntimeHooks(unittest.TestCase):
         self.assertEqual(self.missing.returncode, 1)
         self.assertIn("no cgroup %s/nosuch under" % self.rel, self.missing.stderr)
 
+    def test_agent_stops_cleanly(self):
+        self.assertEqual(self.agent_rc, 0, self.agent_log[-3000:])
+
     def test_gone_cgroup_evicted_and_counted(self):
         self.assertEqual(self.gone.returncode, 0, self.gone.stderr)
         st = self.status["rthooks"]
@@ -275,6 +280,8 @@ class EventlogSet(unittest.TestCase):
             time.sleep(1)
             cls.after = vigil("eventlog", "get", *c)
             cls.status = agent.status()
+            cls.agent_rc = agent.stop()
+            cls.agent_log = agent.read_log()
         cls.files = sorted(glob.glob(os.path.join(cls.tmp, "events-*.json"))) + [cls.export]
 
     @classmethod
@@ -292,6 +299,9 @@ class EventlogSet(unittest.TestCase):
         self.assertEqual(self.bad[-1].returncode, 2)    # nothing to set: usage
         self.assertEqual(self.nobody.returncode, 1)
         self.assertIn("permission denied: 'eventlog_set' changes the agent and needs root", self.nobody.stderr)
+
+    def test_agent_stops_cleanly(self):
+        self.assertEqual(self.agent_rc, 0, self.agent_log[-3000:])
 
     def test_set_applies_while_events_flow(self):
         self.assertEqual(self.set.returncode, 0, self.set.stderr)
