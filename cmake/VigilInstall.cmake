@@ -72,7 +72,7 @@ install(TARGETS vigil
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_ONLY COMPONENT dev)
 
 # ---- plugins: under lib/vigil, each finding the installed libvigil ----
-foreach(t vigil_falco vigil_falco_legacy vigil.ext vigil-forward)
+foreach(t vigil_falco vigil_falco_legacy vigil.ext vigil-forward vigil-oci-hook)
   if(TARGET ${t})
     install(TARGETS ${t} RUNTIME DESTINATION ${VIGIL_PLUGIN_DIR} LIBRARY DESTINATION ${VIGIL_PLUGIN_DIR})
     vigil_install_runpath(${t} "${VIGIL_PLUGIN_DIR}")
@@ -105,7 +105,8 @@ file(GLOB VIGIL_INTEGRATION_FILES CONFIGURE_DEPENDS
   RELATIVE ${CMAKE_SOURCE_DIR}/integrations
   ${CMAKE_SOURCE_DIR}/integrations/falco/*
   ${CMAKE_SOURCE_DIR}/integrations/osquery/*
-  ${CMAKE_SOURCE_DIR}/integrations/fluentbit/*)
+  ${CMAKE_SOURCE_DIR}/integrations/fluentbit/*
+  ${CMAKE_SOURCE_DIR}/integrations/oci-hook/*.json)
 foreach(f ${VIGIL_INTEGRATION_FILES})
   get_filename_component(sub "${f}" DIRECTORY)
   vigil_install_rewritten(${CMAKE_SOURCE_DIR}/integrations/${f} ${VIGIL_DATA_DIR}/integrations/${sub})

@@ -73,7 +73,18 @@ static void on_pods_changed(void *ctx)
 
 static size_t resolve_container(void *ctx, uint64_t cgroup_id, uint32_t pid, char out[VIGIL_CONTAINER_ID_MAX])
 {
-	return vigil_cgroups__container_id(ctx, cgroup_id, pid, out);
+	struct vigil_agent *a = ctx;
+	const struct vigil_pod *hooked = vigil_rthooks__get(a->rthooks, cgroup_id);
+	size_t n;
+
+	/* a container the runtime hook announced names its id whatever its cgroup's path */
+	if (hooked && hooked->container_id[0]) {
+		n = (size_t)snprintf(out, VIGIL_CONTAINER_ID_MAX, "%s", hooked->container_id);
+		vigil_pod__put(hooked);
+		return n < VIGIL_CONTAINER_ID_MAX ? n : VIGIL_CONTAINER_ID_MAX - 1;
+	}
+	vigil_pod__put(hooked);
+	return vigil_cgroups__container_id(a->cgroups, cgroup_id, pid, out);
 }
 
 static const struct vigil_hook_info *resolve_hook(void *ctx, uint32_t hook_id)
@@ -269,7 +280,10 @@ static int open_processes(struct vigil_agent *a)
 	a->cgroups = vigil_cgroups__new("/proc/self/mounts", a->opts.proc_root, 0);
 	if (!a->cgroups)
 		return -errno;
-	vigil_decoder__set_container_resolver(a->decoder, resolve_container, a->cgroups);
+	a->rthooks = vigil_rthooks__new(vigil_cgroups__mount(a->cgroups), 0);
+	if (!a->rthooks)
+		return -errno;
+	vigil_decoder__set_container_resolver(a->decoder, resolve_container, a);
 	if (!a->opts.cri_endpoint || strcmp(a->opts.cri_endpoint, "none")) {
 		struct vigil_cri_opts ropts = { .sz = sizeof(ropts), .endpoint = a->opts.cri_endpoint };
 
@@ -405,16 +419,20 @@ static void publish_counters(struct vigil_agent *a)
 	pthread_mutex_unlock(&a->snap_lock);
 }
 
-/* The pod of a process in a container, from the CRI cache; a container it does not list
- * yet (just started: the lookup asked for a refresh) goes without, counted. */
+/* The pod of a process in a container, from the CRI cache, else from what the runtime hook
+ * announced for its cgroup; a container neither knows yet (just started: the lookup asked for
+ * a refresh) goes without, counted. */
 static const struct vigil_pod *pod_of(struct vigil_agent *a, const struct vigil_process *p)
 {
-	const struct vigil_pod *pod;
+	const struct vigil_pod *pod = NULL;
 
-	if (!a->cri || !p || !p->container_id[0])
+	if (!p)
 		return NULL;
-	pod = vigil_cri__get(a->cri, p->container_id);
+	if (a->cri && p->container_id[0])
+		pod = vigil_cri__get(a->cri, p->container_id);
 	if (!pod)
+		pod = vigil_rthooks__get(a->rthooks, p->cgroup_id);
+	if (!pod && p->container_id[0] && a->cri)
 		a->counters.events_pod_unknown++;
 	return pod;
 }
@@ -543,6 +561,7 @@ int vigil_agent__run(struct vigil_agent *a)
 	while (!atomic_load(&a->stop)) {
 		int n = reader_wait(rb, active, a->opts.poll_ms), consumed;
 		uint64_t now, drain_start;
+		bool gc;
 
 		if (n < 0 && n != -EINTR) {
 			err = n;
@@ -562,7 +581,8 @@ int vigil_agent__run(struct vigil_agent *a)
 		pthread_mutex_lock(&a->pipe_lock);
 		agent_flush(a);
 		now = agent_now_ns();
-		if (now - last_gc >= GC_INTERVAL_NS) {
+		gc = now - last_gc >= GC_INTERVAL_NS;
+		if (gc) {
 			vigil_pcache__gc(a->cache, now);
 			agent_lists_expire(a);
 			last_gc = now;
@@ -570,6 +590,9 @@ int vigil_agent__run(struct vigil_agent *a)
 		agent_throttle_tick(a, now);
 		publish_counters(a);
 		pthread_mutex_unlock(&a->pipe_lock);
+		/* the runtime hook's entries of removed cgroups (a stat each): not under pipe_lock */
+		if (gc)
+			agent_rthooks_prune(a);
 	}
 	ring_buffer__free(rb);
 	return err;
@@ -605,6 +628,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	if (a->kallsyms_fd >= 0)
 		close(a->kallsyms_fd);
 	vigil_cgroups__free(a->cgroups);
+	vigil_rthooks__free(a->rthooks);
 	vigil_pcache__free(a->cache);
 	vigil_pub__close(a->pub);
 	vigil_journal__close(a->journal);

@@ -72,6 +72,7 @@ struct vigil_agent {
 	struct vigil_decoder *decoder;
 	struct vigil_cgroups *cgroups;		/* cgroup id -> container id, for the decoder */
 	struct vigil_cri *cri;			/* container id -> pod; NULL with --cri-endpoint none */
+	struct vigil_rthooks *rthooks;		/* cgroup id -> pod, announced by the runtime hook (rthooks.c) */
 	/* what vg_scopes holds for the scoped policies (scopes.c) */
 	pthread_mutex_t scopes_lock;
 	size_t scope_entries;
@@ -179,6 +180,8 @@ int agent_policyfilter(struct vigil_agent *a, const msgpack_object *req, msgpack
 int agent_loglevel(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_eventlog(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 int agent_loglevel_set(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+/* eventlog.c: the export file's rotation, read and (root's) changed at run time */
+int agent_eventlog_set(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
 
 /* A cgroup went over --cgroup-rate: name it and send THROTTLE_START once (throttle.c). */
 void agent_throttle_start(struct vigil_agent *a, const struct vigil_event *ev);
@@ -282,6 +285,12 @@ int agent_control_start(struct vigil_agent *a);
 
 /* Boot-time clock in ns, the clock of kernel ktimes. */
 uint64_t agent_now_ns(void);
+
+/* rthooks.c: the runtime hook's createContainer (root's), the pending entries' pruning (gone
+ * cgroups, containers the CRI lists now) and their counters for status. */
+int agent_rthooks_create(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
+void agent_rthooks_prune(struct vigil_agent *a);
+void agent_rthooks_pack(struct vigil_agent *a, msgpack_packer *pk);
 
 /* scopes.c: bring vg_scopes up to date with the scoped policies the sensors hold and the
  * pods the runtime lists; after every policy change and every CRI refresh. */

@@ -295,6 +295,7 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 	ctl_pack_str(ctl_map_key(&m, "cgroup_v2"),
 		     a->cgroups && vigil_cgroups__mount(a->cgroups) ? vigil_cgroups__mount(a->cgroups) : "");
 	pack_runtime(ctl_map_key(&m, "container_runtime"), a->cri);
+	agent_rthooks_pack(a, ctl_map_key(&m, "rthooks"));
 	pack_counters(ctl_map_key(&m, "counters"), a);
 	agent_policy_list(a, NULL, ctl_map_key(&m, "policies"));
 	/* its watch, and the files refused (policy_dir.c) */
@@ -418,6 +419,8 @@ static const struct {
 	{"loglevel", true, false, agent_loglevel},
 	{"eventlog", true, false, agent_eventlog},
 	{"loglevel_set", false, false, agent_loglevel_set},
+	{"eventlog_set", false, false, agent_eventlog_set},
+	{"rthooks_create_container", false, false, agent_rthooks_create},
 };
 
 const msgpack_object *ctl_get(const msgpack_object *map, const char *key)

@@ -1,7 +1,7 @@
 /* introspect.c - the control commands behind tetra's debugging commands: the agent's BPF
  * maps (tetra debug maps), its policy domains (tp domains), the policy scopes in vg_scopes
- * (tetra policyfilter dump), its log level (tetra loglevel get/set) and the export file's
- * rotation (tetra eventlog get). All read-only but loglevel_set, which control.c keeps root's. */
+ * (tetra policyfilter dump) and its log level (tetra loglevel get/set); the export file's
+ * rotation is eventlog.c's. All read-only but loglevel_set, which control.c keeps root's. */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -281,38 +281,6 @@ int agent_policyfilter(struct vigil_agent *a, const msgpack_object *req, msgpack
 	ctl_list_flush(&pols, pk);
 	ctl_pack_str(pk, "entries");
 	ctl_list_flush(&entries, pk);
-	return 0;
-}
-
-/* ---- eventlog: the export file's rotation ---- */
-
-/* {"cmd": "eventlog"} -> {"ok", "file", "max_size_mb", "max_backups", "rotation_interval_ns",
- * "compress"}: what vigild was started with (it does not change at run time); file "" when
- * there is no export file. */
-int agent_eventlog(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk)
-{
-	const struct vigil_exporter_opts *x = a->opts.export_opts;
-	/* no options given: the agent's defaults (agent.c), Tetragon's */
-	uint64_t max_bytes = x ? x->file.max_bytes : 10ULL << 20, interval = x ? x->file.interval_ns : 0;
-	unsigned int backups = x ? x->file.max_backups : 5;
-
-	(void)req;
-	msgpack_pack_map(pk, 6);
-	ctl_pack_str(pk, "ok");
-	msgpack_pack_true(pk);
-	ctl_pack_str(pk, "file");
-	ctl_pack_str(pk, a->opts.export_file ? a->opts.export_file : "");
-	ctl_pack_str(pk, "max_size_mb");
-	msgpack_pack_uint64(pk, max_bytes >> 20);
-	ctl_pack_str(pk, "max_backups");
-	msgpack_pack_uint32(pk, backups);
-	ctl_pack_str(pk, "rotation_interval_ns");
-	msgpack_pack_uint64(pk, interval);
-	ctl_pack_str(pk, "compress");
-	if (x && x->file.compress)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
 	return 0;
 }
 

@@ -6,7 +6,9 @@
  * a policy is added or deleted, the cgroup v2 tree is walked for the cgroups each container
  * id names (a directory's inode number is its cgroup id) and the map is made to match. A
  * container that started since the last refresh is not covered until the refresh its first
- * event asks for (within ~100 ms).
+ * event asks for (within ~100 ms), unless the runtime hook announced it before it started
+ * (rthooks.c): the cgroups of those entries are matched as they are, with the pod the hook
+ * told, until the CRI lists them.
  */
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -99,31 +101,94 @@ struct pod_match {
 	const struct vigil_pod *pod;
 };
 
+static void want_key(struct want *wt, uint64_t cgroup_id, uint32_t scope)
+{
+	struct vigil_scope_key *grown;
+
+	if (wt->n == wt->cap) {
+		grown = realloc(wt->keys, (wt->cap ? 2 * wt->cap : 64) * sizeof(*grown));
+		if (!grown) {
+			wt->err = -ENOMEM;
+			return;
+		}
+		wt->keys = grown;
+		wt->cap = wt->cap ? 2 * wt->cap : 64;
+	}
+	wt->keys[wt->n++] = (struct vigil_scope_key){ .cgroup_id = cgroup_id, .scope = scope };
+}
+
 /* Under the sensors' lock: the keys a scoped policy wants for one pod's container. */
 static void match_policy(void *ctx, const struct vigil_policy *p)
 {
 	struct pod_match *pm = ctx;
 	struct want *wt = pm->wt;
-	struct vigil_scope_key *grown;
 	uint32_t id = vigil_policy_scope_id(p);
 	size_t i;
 
 	if (!id || wt->err || !selects(p, pm->pod))
 		return;
-	for (i = 0; i < wt->w->n; i++) {
-		if (strcmp(wt->w->v[i].id, pm->pod->container_id))
-			continue;
-		if (wt->n == wt->cap) {
-			grown = realloc(wt->keys, (wt->cap ? 2 * wt->cap : 64) * sizeof(*grown));
-			if (!grown) {
-				wt->err = -ENOMEM;
-				return;
-			}
-			wt->keys = grown;
-			wt->cap = wt->cap ? 2 * wt->cap : 64;
-		}
-		wt->keys[wt->n++] = (struct vigil_scope_key){ .cgroup_id = wt->w->v[i].cgroup_id, .scope = id };
+	for (i = 0; i < wt->w->n && !wt->err; i++)
+		if (!strcmp(wt->w->v[i].id, pm->pod->container_id))
+			want_key(wt, wt->w->v[i].cgroup_id, id);
+}
+
+struct hooked_match {
+	struct want *wt;
+	const struct vigil_pod *pod;
+	uint64_t cgroup_id;
+};
+
+/* The same for a container the runtime hook announced: its one cgroup, as the hook named it. */
+static void match_hooked_policy(void *ctx, const struct vigil_policy *p)
+{
+	struct hooked_match *hm = ctx;
+	uint32_t id = vigil_policy_scope_id(p);
+
+	if (id && !hm->wt->err && selects(p, hm->pod))
+		want_key(hm->wt, hm->cgroup_id, id);
+}
+
+struct hooked_ids {
+	uint64_t *v;
+	size_t n;
+	int err;
+};
+
+/* Under the hook table's lock: only the ids are taken, the policies are matched after it
+ * (the sensors' lock is never taken inside it). */
+static void on_hooked(void *ctx, uint64_t cgroup_id, const char *cgroup_path, const struct vigil_pod *pod)
+{
+	struct hooked_ids *ids = ctx;
+	uint64_t *grown;
+
+	(void)cgroup_path;
+	(void)pod;
+	grown = ids->err ? NULL : realloc(ids->v, (ids->n + 1) * sizeof(*grown));
+	if (!grown) {
+		ids->err = -ENOMEM;
+		return;
 	}
+	ids->v = grown;
+	ids->v[ids->n++] = cgroup_id;
+}
+
+/* The keys the scoped policies want for the containers the runtime hook announced. */
+static int match_hooked(struct vigil_agent *a, struct want *wt)
+{
+	struct hooked_ids ids = { 0 };
+	struct hooked_match hm = { wt, NULL, 0 };
+	size_t i;
+
+	vigil_rthooks__each(a->rthooks, on_hooked, &ids);
+	for (i = 0; !ids.err && !wt->err && i < ids.n; i++) {
+		hm.pod = vigil_rthooks__get(a->rthooks, ids.v[i]);	/* held: an eviction meanwhile is harmless */
+		hm.cgroup_id = ids.v[i];
+		if (hm.pod)
+			vigil_sensors__each_policy(a->sensors, match_hooked_policy, &hm);
+		vigil_pod__put(hm.pod);
+	}
+	free(ids.v);
+	return ids.err ?: wt->err;
 }
 
 static void on_pod(void *ctx, const struct vigil_pod *pod)
@@ -185,13 +250,14 @@ void agent_scopes_sync(struct vigil_agent *a)
 	if (!a->loader || !a->sensors)
 		return;		/* no kernel side (the control fuzzer's agent) */
 	pthread_mutex_lock(&a->scopes_lock);
+	agent_rthooks_prune(a);		/* what the CRI lists now is matched from its answer */
 	vigil_sensors__each_policy(a->sensors, count_scoped, &nscoped);
 	if (!nscoped && !a->scope_entries)
 		goto out;
 	if (nscoped && !a->cri && !a->scopes_warned) {
 		a->scopes_warned = true;
 		pr_warn("scopes: policies apply to pods, and no container runtime is asked (--cri-endpoint none): "
-			"they apply to nothing");
+			"they apply only to the containers the runtime hook announces (vigil-oci-hook)");
 	}
 	if (nscoped && a->cri && mount) {
 		w.mlen = strlen(mount);
@@ -204,6 +270,8 @@ void agent_scopes_sync(struct vigil_agent *a)
 			vigil_cri__each(a->cri, on_pod, &wt);
 		err = err ?: wt.err;
 	}
+	if (nscoped && !err)
+		err = match_hooked(a, &wt);
 	if (!err)
 		err = write_map(a, wt.keys, wt.n);
 	if (err)

@@ -64,6 +64,8 @@ int cmd_policyfilter(int argc, char **argv);
 int cmd_cgtracker(int argc, char **argv);
 int cmd_cri(int argc, char **argv);
 int cmd_eventlog(int argc, char **argv);
+/* `vigil rthooks create-container` (rthooks.c) */
+int cmd_rthooks(int argc, char **argv);
 /* `vigil probe config` (probe_config.c) */
 int cli_probe_config(void);
 /* `vigil explain RESOURCE[.FIELD...]` (explain.c) */

@@ -187,24 +187,92 @@ int cmd_loglevel(int argc, char **argv)
 
 /* ---- eventlog ---- */
 
-int cmd_eventlog(int argc, char **argv)
+static void print_eventlog(const msgpack_object *root)
 {
-	static const char usage[] = "usage: vigil eventlog get [--server-address URL]\n"
-				    "  the export file's rotation: its maximum size (MB), rotation interval and backups kept\n"
-				    "  (tetra eventlog get; vigil sets them at start only: eventlog set is refused)\n";
-	struct intro_opts o = {0};
-	struct cli_reply r;
-	const msgpack_object *c;
+	const msgpack_object *c = vigil_msgpack_get(root, "compress");
+	uint64_t ns = get_u64(root, "rotation_interval_ns");
 	char file[512];
-	int rc;
 
-	/* before the options: set's own (--max-size...) are tetra's, not errors to report */
-	if (argc > 1 && !strcmp(argv[1], "set")) {
-		fprintf(stderr, "vigil eventlog set: not in vigil (tetra has it): vigil sets the export file's rotation at "
-				"start only (vigild --export-file-max-size-mb, --export-file-max-backups, "
-				"--export-file-rotation-interval); it does not change at run time\n");
+	/* tetra prints GetEventLogParamsResponse's fields */
+	printf("Current logging parameters: max_size:%llu rotation_interval:\"%llus\" max_backups:%llu "
+	       "compress:%s file:\"%s\"\n",
+	       (unsigned long long)get_u64(root, "max_size_mb"), (unsigned long long)(ns / 1000000000ULL),
+	       (unsigned long long)get_u64(root, "max_backups"),
+	       c && c->type == MSGPACK_OBJECT_BOOLEAN && c->via.boolean ? "true" : "false",
+	       get_str(root, "file", file, sizeof(file)));
+}
+
+/* tetra eventlog set: the values go as given; the agent reads them as vigild's options do. */
+static int eventlog_set(int argc, char **argv, const char *usage)
+{
+	static const struct option options[] = {
+		{"max-size", required_argument, NULL, 's'},
+		{"max-backups", required_argument, NULL, 'b'},
+		{"rotation-interval", required_argument, NULL, 'i'},
+		{"server-address", required_argument, NULL, 'c'},
+		{"control", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	static const char *const keys[] = {"max_size", "max_backups", "rotation_interval"};
+	const char *control = VIGIL_BUS_DEFAULT_CONTROL, *val[3] = {NULL, NULL, NULL};
+	struct cli_reply r;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint32_t n = 1;
+	size_t i;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+		switch (c) {
+		case 's': val[0] = optarg; break;
+		case 'b': val[1] = optarg; break;
+		case 'i': val[2] = optarg; break;
+		case 'c': control = optarg; break;
+		case 'h': printf("%s", usage); return 0;
+		default: fprintf(stderr, "%s", usage); return 2;
+		}
+	}
+	if (optind != argc || (!val[0] && !val[1] && !val[2])) {
+		fprintf(stderr, "%s", usage);
 		return 2;
 	}
+	for (i = 0; i < 3; i++)
+		n += val[i] != NULL;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, n);
+	msgpack_pack_str_with_body(&pk, "cmd", 3);
+	msgpack_pack_str_with_body(&pk, "eventlog_set", 12);
+	for (i = 0; i < 3; i++) {
+		if (!val[i])
+			continue;
+		msgpack_pack_str_with_body(&pk, keys[i], strlen(keys[i]));
+		msgpack_pack_str_with_body(&pk, val[i], strlen(val[i]));
+	}
+	rc = cli_request("eventlog set", control, sb.data, sb.size, 10000, &r);
+	msgpack_sbuffer_destroy(&sb);
+	if (!rc)
+		print_eventlog(r.root);
+	cli_reply_free(&r);
+	return rc;
+}
+
+int cmd_eventlog(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: vigil eventlog get [--server-address URL]\n"
+		"       vigil eventlog set [--max-size MB] [--max-backups N] [--rotation-interval D] [--server-address URL]\n"
+		"  the export file's rotation: its maximum size (MB), rotation interval and backups kept (tetra\n"
+		"  eventlog get/set). set (root only) changes it at run time, between two records; values read as\n"
+		"  vigild's --export-file-max-size-mb, --export-file-max-backups, --export-file-rotation-interval\n";
+	struct intro_opts o = {0};
+	struct cli_reply r;
+	int rc;
+
+	if (argc > 1 && !strcmp(argv[1], "set"))
+		return eventlog_set(argc - 1, argv + 1, usage);
 	rc = parse_opts("eventlog", argc, argv, &o, usage);
 	if (rc >= 0)
 		return rc;
@@ -213,18 +281,8 @@ int cmd_eventlog(int argc, char **argv)
 		return 2;
 	}
 	rc = ask("eventlog", o.control, "eventlog", &r);
-	if (!rc) {
-		uint64_t ns = get_u64(r.root, "rotation_interval_ns");
-
-		c = vigil_msgpack_get(r.root, "compress");
-		/* tetra prints GetEventLogParamsResponse's fields */
-		printf("Current logging parameters: max_size:%llu rotation_interval:\"%llus\" max_backups:%llu "
-		       "compress:%s file:\"%s\"\n",
-		       (unsigned long long)get_u64(r.root, "max_size_mb"), (unsigned long long)(ns / 1000000000ULL),
-		       (unsigned long long)get_u64(r.root, "max_backups"),
-		       c && c->type == MSGPACK_OBJECT_BOOLEAN && c->via.boolean ? "true" : "false",
-		       get_str(r.root, "file", file, sizeof(file)));
-	}
+	if (!rc)
+		print_eventlog(r.root);
 	cli_reply_free(&r);
 	return rc;
 }

@@ -9,9 +9,6 @@ static const struct {
 	const char *command;	/* "debug maps": the command and its first argument */
 	const char *why;
 } refused[] = {
-	{"rthooks", "tetra's rthooks answers the OCI/NRI createContainer hook Tetragon installs in the runtime; vigil "
-		    "installs no runtime hook: it learns a container's cgroup and pod from the CRI API "
-		    "(vigil cri version, vigil cgtracker dump)"},
 	{"policytest", "tetra's policytest runs Tetragon's built-in policy test scenarios against a live agent; vigil "
 		       "ships no such scenarios: tests/host shows how to trigger and check a policy"},
 };

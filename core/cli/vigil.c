@@ -27,7 +27,8 @@ static const struct {
 	{"policyfilter", cmd_policyfilter, "dump: the scoped policies and the cgroups each runs in"},
 	{"cgtracker", cmd_cgtracker, "dump: the cgroups that name a container, as vigil resolves them"},
 	{"cri", cmd_cri, "version: the container runtime the agent follows; cgroup_path ID"},
-	{"eventlog", cmd_eventlog, "get: the export file's rotation (size, interval, backups)"},
+	{"eventlog", cmd_eventlog, "get, set: the export file's rotation (size, interval, backups)"},
+	{"rthooks", cmd_rthooks, "create-container: announce a container before it starts (root; as the OCI hook)"},
 	{"explain", cmd_explain, "the TracingPolicy fields vigil's parser takes, refuses or ignores"},
 };
 

@@ -149,46 +149,6 @@ static int redaction_option(const char *arg, const struct vigil_redaction **out)
 	return 0;
 }
 
-/* A Go-style duration ("90s", "5m", "1h30m", "500ms") or plain seconds, into ns. */
-static int parse_duration(const char *s, uint64_t *out)
-{
-	static const struct {
-		const char *unit;
-		uint64_t ns;
-	} units[] = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000ULL}, {"m", 60000000000ULL},
-		     {"h", 3600000000000ULL}};
-	uint64_t total = 0;
-	unsigned long long n;
-	char *end;
-	size_t i, best, len;
-
-	if (!*s)
-		return -EINVAL;
-	while (*s) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		errno = 0;
-		n = strtoull(s, &end, 10);
-		if (errno)
-			return -EINVAL;
-		if (!*end && !total) {		/* a bare number: seconds */
-			*out = n * 1000000000ULL;
-			return n > 10ULL * 365 * 86400 ? -ERANGE : 0;
-		}
-		for (i = 0, best = VIGIL_ARRAY_SIZE(units), len = 0; i < VIGIL_ARRAY_SIZE(units); i++)
-			if (!strncmp(end, units[i].unit, strlen(units[i].unit)) && strlen(units[i].unit) > len) {
-				best = i;
-				len = strlen(units[i].unit);
-			}
-		if (best == VIGIL_ARRAY_SIZE(units) || n > 10ULL * 365 * 86400 * 1000000000ULL / units[best].ns)
-			return -EINVAL;
-		total += n * units[best].ns;
-		s = end + len;
-	}
-	*out = total;
-	return 0;
-}
-
 static const struct option options[] = {
 	{"bus", required_argument, NULL, 'b'},
 	{"control", required_argument, NULL, 'c'},
@@ -447,14 +407,14 @@ static int parse_export_option(int c, struct vigil_exporter_opts *x)
 
 	switch (c) {
 	case OPT_EXPORT_MAX_SIZE:
-		if (vigil_parse_long(optarg, 0, 1L << 20, &v))
+		if (vigil_parse_long(optarg, 0, VIGIL_EXPORT_MAX_SIZE_MB_LIMIT, &v))
 			return bad_value("export-file-max-size-mb", optarg);
 		x->file.max_bytes = (uint64_t)v << 20;
 		return 0;
 	case OPT_EXPORT_INTERVAL:
-		return parse_duration(optarg, &x->file.interval_ns) ? bad_value("export-file-rotation-interval", optarg) : 0;
+		return vigil_parse_duration(optarg, &x->file.interval_ns) ? bad_value("export-file-rotation-interval", optarg) : 0;
 	case OPT_EXPORT_BACKUPS:
-		if (vigil_parse_long(optarg, 0, 100000, &v))
+		if (vigil_parse_long(optarg, 0, VIGIL_EXPORT_MAX_BACKUPS_LIMIT, &v))
 			return bad_value("export-file-max-backups", optarg);
 		x->file.max_backups = (unsigned int)v;
 		return 0;
@@ -490,7 +450,7 @@ static int parse_rules_option(int c, struct vigild_args *a)
 
 	switch (c) {
 	case OPT_DENY_TTL:
-		if (parse_duration(optarg, &ttl_ns) || ttl_ns % 1000000000ULL || ttl_ns / 1000000000ULL > UINT32_MAX)
+		if (vigil_parse_duration(optarg, &ttl_ns) || ttl_ns % 1000000000ULL || ttl_ns / 1000000000ULL > UINT32_MAX)
 			return bad_value("deny-ttl", optarg);
 		o->deny_ttl_s = (uint32_t)(ttl_ns / 1000000000ULL);
 		o->deny_ttl_set = true;
@@ -588,7 +548,7 @@ static int cgroup_rate_option(const char *arg, struct vigil_agent_opts *o)
 		return bad_value("cgroup-rate", arg);
 	memcpy(num, arg, (size_t)(comma - arg));
 	num[comma - arg] = '\0';
-	if (vigil_parse_long(num, 0, 1L << 30, &v) || parse_duration(comma + 1, &o->cgroup_rate_interval_ns) ||
+	if (vigil_parse_long(num, 0, 1L << 30, &v) || vigil_parse_duration(comma + 1, &o->cgroup_rate_interval_ns) ||
 	    !o->cgroup_rate_interval_ns)
 		return bad_value("cgroup-rate", arg);
 	o->cgroup_rate_events = (uint64_t)v;

@@ -61,6 +61,9 @@ VIGIL_API void vigil_buf_free(struct vigil_buf *b);
 
 /* Parse a decimal integer in [min, max]. Returns 0 or -EINVAL / -ERANGE. */
 VIGIL_API int vigil_parse_long(const char *s, long min, long max, long *out);
+/* A Go-style duration ("90s", "5m", "1h30m", "500ms") or plain seconds, into ns; at most
+ * ten years. Returns 0 or -EINVAL / -ERANGE. */
+VIGIL_API int vigil_parse_duration(const char *s, uint64_t *out);
 
 /* ---- base64 (standard alphabet, '=' padding) ---- */
 

@@ -1,4 +1,5 @@
-/* cgpath.c - the container id in a cgroup path, and a process's cgroup v2 path from /proc. */
+/* cgpath.c - the container id in a cgroup path, a process's cgroup v2 path from /proc, and
+ * the cgroup path an OCI bundle's linux.cgroupsPath names. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -116,4 +117,63 @@ int vigil_cgroup_path_of_pid(const char *proc_root, uint32_t pid, char *out, siz
 	}
 	fclose(f);
 	return err;
+}
+
+/* ---- OCI's linux.cgroupsPath ---- */
+
+#define CGPATH_MAX_PART 1024
+
+/* systemd's "slice:prefix:name" (runc --systemd-cgroup, as kubelet's systemd driver has it):
+ * "kubepods-besteffort-pod<uid>.slice:cri-containerd:<id>" is the unit
+ * cri-containerd-<id>.scope in kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid>.slice */
+static int systemd_path(const char *in, char *out, size_t size)
+{
+	const char *c1 = strchr(in, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	char slice[CGPATH_MAX_PART], prefix[CGPATH_MAX_PART], name[CGPATH_MAX_PART];
+	size_t len = 0, i, slen;
+	int n;
+
+	if (!c2 || strchr(c2 + 1, ':') || c1 == in || !c2[1] || (size_t)(c1 - in) >= sizeof(slice) ||
+	    (size_t)(c2 - c1 - 1) >= sizeof(prefix) || strlen(c2 + 1) >= sizeof(name))
+		return -EINVAL;
+	snprintf(slice, sizeof(slice), "%.*s", (int)(c1 - in), in);
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)(c2 - c1 - 1), c1 + 1);
+	snprintf(name, sizeof(name), "%s", c2 + 1);
+	slen = strlen(slice);
+	if (slen < 7 || strcmp(slice + slen - 6, ".slice"))
+		return -EINVAL;
+	out[0] = '\0';
+	if (strcmp(slice, "-.slice")) {
+		slice[slen - 6] = '\0';
+		for (i = 0; i <= slen - 6; i++) {
+			if (slice[i] != '-' && slice[i] != '\0')
+				continue;
+			if (!i || slice[i - 1] == '-')
+				return -EINVAL;		/* "-a" or "a--b" name no slice */
+			n = snprintf(out + len, size - len, "/%.*s.slice", (int)i, slice);
+			if (n < 0 || (size_t)n >= size - len)
+				return -ENAMETOOLONG;
+			len += (size_t)n;
+		}
+	}
+	n = strlen(name) > 6 && !strcmp(name + strlen(name) - 6, ".slice")
+		    ? snprintf(out + len, size - len, "/%s", name)
+		    : snprintf(out + len, size - len, "/%s%s%s.scope", prefix, prefix[0] ? "-" : "", name);
+	return n < 0 || (size_t)n >= size - len ? -ENAMETOOLONG : 0;
+}
+
+int vigil_cgroup_path_of_oci(const char *in, char *out, size_t size)
+{
+	size_t len;
+
+	if (!strchr(in, '/') && strchr(in, ':')) {
+		if (systemd_path(in, out, size))
+			return -EINVAL;
+	} else if (snprintf(out, size, "%s%s", in[0] == '/' ? "" : "/", in) >= (int)size) {
+		return -ENAMETOOLONG;
+	}
+	len = strlen(out);
+	if (strstr(out, "/../") || (len >= 3 && !strcmp(out + len - 3, "/..")))
+		return -EINVAL;
+	return 0;
 }

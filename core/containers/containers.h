@@ -32,6 +32,14 @@ VIGIL_API size_t vigil_container_id_from_path(const char *cgroup_path, char out[
  * 0, or a negative errno (-ENOENT: the process is gone, or has no v2 line). */
 VIGIL_API int vigil_cgroup_path_of_pid(const char *proc_root, uint32_t pid, char *out, size_t size);
 
+/* OCI's linux.cgroupsPath as a path relative to the cgroup v2 mount, into out: a path is
+ * taken as is ("/" put in front when missing); systemd's "slice:prefix:name" (runc
+ * --systemd-cgroup) is expanded as systemd places the unit:
+ * "kubepods-besteffort-pod1.slice:cri-containerd:ID" is
+ * /kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-containerd-ID.scope.
+ * 0, -EINVAL (a ".." component, a malformed slice) or -ENAMETOOLONG. */
+VIGIL_API int vigil_cgroup_path_of_oci(const char *in, char *out, size_t size);
+
 /* ---- the resolver: cgroup id -> container id, cached ---- */
 
 struct vigil_cgroups;
@@ -137,5 +145,51 @@ VIGIL_API size_t vigil_cri__each(struct vigil_cri *cri, vigil_pod_fn fn, void *c
 VIGIL_API void vigil_cri__set_listener(struct vigil_cri *cri, void (*fn)(void *ctx), void *ctx);
 /* Refresh now, on the caller's thread (tests). 0 or a negative errno. */
 VIGIL_API int vigil_cri__refresh(struct vigil_cri *cri);
+/* Whether the current snapshot lists container_id (no refresh is asked for). */
+VIGIL_API bool vigil_cri__knows(struct vigil_cri *cri, const char *container_id);
+
+/* ---- runtime hooks: containers the runtime announced before they start ---- */
+
+/* What a createContainer hook (vigil-oci-hook, vigil rthooks) says of a container; strings
+ * may be NULL or "" when unknown. */
+struct vigil_rthook {
+	const char *cgroup_path;	/* relative to the cgroup v2 mount ("/kubepods/.../<id>") */
+	const char *container_id, *container_name, *image;
+	const char *pod_name, *pod_uid, *pod_namespace;
+	const char *runtime;		/* "containerd", "cri-o", "" */
+	const struct vigil_pod_label *labels;
+	size_t nlabels;
+};
+
+struct vigil_rthooks_stats {
+	uint64_t entries, capacity;	/* pending now, and at most */
+	uint64_t added;			/* new entries */
+	uint64_t replaced;		/* a hook for a cgroup already pending: the new one is kept */
+	uint64_t superseded;		/* the CRI listed the container: its answer is used from then on */
+	uint64_t evicted;		/* the cgroup went away */
+	uint64_t refused_full;		/* the table was full (after evicting gone cgroups) */
+};
+
+struct vigil_rthooks;
+
+/* A table of at most capacity (0: 1024) pending containers; cgroup_mount (the v2 mount, NULL
+ * when none) is where an entry's path is checked for eviction. NULL + errno (ENOMEM). */
+VIGIL_API struct vigil_rthooks *vigil_rthooks__new(const char *cgroup_mount, size_t capacity);
+/* Accepts NULL; pods still held stay valid until put. */
+VIGIL_API void vigil_rthooks__free(struct vigil_rthooks *h);
+/* Record the container of cgroup cgroup_id (fields copied). 0: added; 1: replaced an entry of
+ * the same cgroup; -ENOSPC: full (counted); -ENOMEM. Any thread. */
+VIGIL_API int vigil_rthooks__add(struct vigil_rthooks *h, uint64_t cgroup_id, const struct vigil_rthook *e);
+/* The pod of cgroup_id's entry, held (release with vigil_pod__put), or NULL. Accepts NULL h;
+ * one atomic load when the table is empty. */
+VIGIL_API const struct vigil_pod *vigil_rthooks__get(struct vigil_rthooks *h, uint64_t cgroup_id);
+/* fn for every entry, under the table's lock (fn must not call back into h). Returns how many. */
+typedef void (*vigil_rthook_fn)(void *ctx, uint64_t cgroup_id, const char *cgroup_path, const struct vigil_pod *pod);
+VIGIL_API size_t vigil_rthooks__each(struct vigil_rthooks *h, vigil_rthook_fn fn, void *ctx);
+/* Evict the entries whose cgroup is gone, and drop those superseded(ctx, pod) says the CRI
+ * now lists (entries with a container id only; superseded may be NULL). Returns how many left. */
+VIGIL_API size_t vigil_rthooks__prune(struct vigil_rthooks *h,
+				      bool (*superseded)(void *ctx, const struct vigil_pod *pod), void *ctx);
+VIGIL_API void vigil_rthooks__stats(struct vigil_rthooks *h, struct vigil_rthooks_stats *out);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef VIGIL_CONTAINERS_INTERNAL_H
 #define VIGIL_CONTAINERS_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,28 @@ static inline struct pb_reader pb_reader_of(const void *data, size_t len)
 int pb_next(struct pb_reader *r, struct pb_field *f);
 /* A length-delimited field as a NUL-terminated copy; NULL + errno (ENOMEM). */
 char *pb_strdup(const struct pb_field *f);
+
+/* ---- cri.c: the pods' snapshots, shared with the runtime hooks' entries (rthooks.c) ---- */
+
+struct cri_item {
+	struct vigil_pod pod;		/* first: a pod pointer is its item */
+	char *strs[10];			/* what pod's strings point into, owned */
+	struct vigil_pod_label *labels;
+	char *pod_sandbox_id;
+};
+
+struct cri_snap {
+	atomic_int refs;
+	char *runtime;
+	struct cri_item *items;		/* sorted by container id */
+	size_t n, cap;
+	uint64_t pods;
+};
+
+/* Free what an item holds (not the item). */
+void cri_item_free(struct cri_item *it);
+/* Drop a reference; the last frees the snapshot and its items. Accepts NULL. */
+void cri_snap_put(struct cri_snap *s);
 
 /* ---- grpc.c: one unary gRPC call over HTTP/2 on a unix socket (nghttp2) ---- */
 

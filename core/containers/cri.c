@@ -25,21 +25,6 @@
 #define NOT_CRI_MAX 256
 #define MISSED_MAX 64
 
-struct cri_item {
-	struct vigil_pod pod;		/* first: a pod pointer is its item */
-	char *strs[10];			/* what pod's strings point into, owned */
-	struct vigil_pod_label *labels;
-	char *pod_sandbox_id;
-};
-
-struct cri_snap {
-	atomic_int refs;
-	char *runtime;
-	struct cri_item *items;		/* sorted by container id */
-	size_t n, cap;
-	uint64_t pods;
-};
-
 struct vigil_cri {
 	char *endpoint;
 	unsigned int refresh_ms, timeout_ms;
@@ -61,7 +46,7 @@ struct vigil_cri {
 
 /* ---- snapshots ---- */
 
-static void item_free(struct cri_item *it)
+void cri_item_free(struct cri_item *it)
 {
 	size_t i;
 
@@ -75,14 +60,14 @@ static void item_free(struct cri_item *it)
 	free(it->pod_sandbox_id);
 }
 
-static void snap_put(struct cri_snap *s)
+void cri_snap_put(struct cri_snap *s)
 {
 	size_t i;
 
 	if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	for (i = 0; i < s->n; i++)
-		item_free(&s->items[i]);
+		cri_item_free(&s->items[i]);
 	free(s->items);
 	free(s->runtime);
 	free(s);
@@ -91,7 +76,7 @@ static void snap_put(struct cri_snap *s)
 void vigil_pod__put(const struct vigil_pod *pod)
 {
 	if (pod)
-		snap_put((struct cri_snap *)pod->owner_);
+		cri_snap_put((struct cri_snap *)pod->owner_);
 }
 
 static int by_id(const void *a, const void *b)
@@ -562,8 +547,8 @@ static void publish(struct refresh *rf, int ret)
 	listener = ret ? NULL : cri->listener;
 	listener_ctx = cri->listener_ctx;
 	pthread_mutex_unlock(&cri->lock);
-	snap_put(gone);
-	snap_put(rf->old);
+	cri_snap_put(gone);
+	cri_snap_put(rf->old);
 	if (listener)
 		listener(listener_ctx);
 }
@@ -717,7 +702,7 @@ void vigil_cri__free(struct vigil_cri *cri)
 		pthread_mutex_unlock(&cri->lock);
 		pthread_join(cri->thread, NULL);
 	}
-	snap_put(cri->snap);
+	cri_snap_put(cri->snap);
 	pthread_cond_destroy(&cri->cond);
 	pthread_mutex_destroy(&cri->lock);
 	free(cri->endpoint);
@@ -746,6 +731,16 @@ const struct vigil_pod *vigil_cri__get(struct vigil_cri *cri, const char *contai
 	return it ? &it->pod : NULL;
 }
 
+bool vigil_cri__knows(struct vigil_cri *cri, const char *container_id)
+{
+	bool known;
+
+	pthread_mutex_lock(&cri->lock);
+	known = snap_find(cri->snap, container_id) != NULL;
+	pthread_mutex_unlock(&cri->lock);
+	return known;
+}
+
 size_t vigil_cri__each(struct vigil_cri *cri, vigil_pod_fn fn, void *ctx)
 {
 	struct cri_snap *s = current(cri);
@@ -753,7 +748,7 @@ size_t vigil_cri__each(struct vigil_cri *cri, vigil_pod_fn fn, void *ctx)
 
 	for (i = 0; i < n; i++)
 		fn(ctx, &s->items[i].pod);
-	snap_put(s);
+	cri_snap_put(s);
 	return n;
 }
 

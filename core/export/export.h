@@ -132,6 +132,10 @@ VIGIL_API const msgpack_object *vigil_field_filter__apply(struct vigil_field_fil
  * /var/log/vigil/events.json, /var/log/vigil/events-2026-11-29T08-02-18.369.json, the UTC
  * time of the rotation, then .gz once compressed. Backups sort by name in time order; two
  * rotations within one millisecond get distinct names. */
+/* The bounds of the rotation's values, at start (vigild) and at run time (eventlog set). */
+#define VIGIL_EXPORT_MAX_SIZE_MB_LIMIT (1L << 20)
+#define VIGIL_EXPORT_MAX_BACKUPS_LIMIT 100000L
+
 struct vigil_export_file_opts {
 	size_t sz;			/* sizeof(struct vigil_export_file_opts) */
 	const char *path;		/* the live file (appended to when it exists) */
@@ -166,6 +170,14 @@ VIGIL_API int vigil_export_file__write(struct vigil_export_file *f, const void *
 VIGIL_API int vigil_export_file__flush(struct vigil_export_file *f);
 /* Rotate now (a non-empty file only). 0 or -errno. */
 VIGIL_API int vigil_export_file__rotate(struct vigil_export_file *f);
+/* Change the rotation (vigil eventlog set) between two records: the next record is checked
+ * against the new size, the next flush against the new interval, and the next retention keeps
+ * max_backups. No record is lost or written twice. The writer's thread, or under its lock. */
+VIGIL_API void vigil_export_file__set_rotation(struct vigil_export_file *f, uint64_t max_bytes, uint64_t interval_ns,
+					       unsigned int max_backups);
+/* The options in force (path, max_bytes, interval_ns, max_backups, compress, perm). Same
+ * thread rule. */
+VIGIL_API void vigil_export_file__rotation(const struct vigil_export_file *f, struct vigil_export_file_opts *out);
 /* Counters; any thread. */
 VIGIL_API void vigil_export_file__stats(const struct vigil_export_file *f, struct vigil_export_file_stats *out);
 /* Flush, close, wait until pending compressions are done, free. Accepts NULL. */
@@ -256,6 +268,11 @@ VIGIL_API struct vigil_exporter *vigil_exporter__new(const struct vigil_exporter
 VIGIL_API int vigil_exporter__write(struct vigil_exporter *x, const struct vigil_msg *m, const struct vigil_event *ev);
 /* After a batch: report drops when due, flush, rotate by interval. Reader thread. */
 VIGIL_API int vigil_exporter__flush(struct vigil_exporter *x);
+/* The export file's rotation, changed and read (vigil_export_file__set_rotation: same rules,
+ * the reader's thread or under its lock). */
+VIGIL_API void vigil_exporter__set_rotation(struct vigil_exporter *x, uint64_t max_bytes, uint64_t interval_ns,
+					    unsigned int max_backups);
+VIGIL_API void vigil_exporter__rotation(const struct vigil_exporter *x, struct vigil_export_file_opts *out);
 /* Counters; any thread. */
 VIGIL_API void vigil_exporter__stats(const struct vigil_exporter *x, struct vigil_exporter_stats *out);
 /* Report pending drops, close the file (waiting for compression), free. Accepts NULL. */

@@ -117,6 +117,8 @@ struct export_mill;
 
 struct export_mill *export_mill_start(const struct export_names *names, unsigned int max_backups, bool compress,
 				      unsigned int perm);
+/* Backups kept from the next retention on (eventlog set); any thread. */
+void export_mill_set_max_backups(struct export_mill *m, unsigned int max_backups);
 /* Queue a rotated file (full path, copied): compress it if asked, then apply retention. */
 int export_mill_push(struct export_mill *m, const char *path);
 /* Compress what earlier runs left uncompressed and apply retention (queued). */

@@ -367,6 +367,17 @@ int vigil_exporter__flush(struct vigil_exporter *x)
 	return vigil_export_file__flush(x->file);
 }
 
+void vigil_exporter__set_rotation(struct vigil_exporter *x, uint64_t max_bytes, uint64_t interval_ns,
+				  unsigned int max_backups)
+{
+	vigil_export_file__set_rotation(x->file, max_bytes, interval_ns, max_backups);
+}
+
+void vigil_exporter__rotation(const struct vigil_exporter *x, struct vigil_export_file_opts *out)
+{
+	vigil_export_file__rotation(x->file, out);
+}
+
 void vigil_exporter__stats(const struct vigil_exporter *x, struct vigil_exporter_stats *out)
 {
 	size_t i;

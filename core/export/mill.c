@@ -16,7 +16,7 @@ struct mill_job {
 
 struct export_mill {
 	struct export_names names;
-	unsigned int max_backups;
+	_Atomic unsigned int max_backups;	/* changed at run time (eventlog set) */
 	bool compress;
 	unsigned int perm;
 
@@ -111,14 +111,15 @@ static size_t list_stamps(struct export_mill *m, char ***out)
 static void retain(struct export_mill *m)
 {
 	char path[4200], **stamps;
+	unsigned int keep = atomic_load(&m->max_backups);
 	size_t n, i;
 	int g;
 
-	if (!m->max_backups)
+	if (!keep)
 		return;
 	n = list_stamps(m, &stamps);
 	for (i = 0; i < n; i++) {
-		if (i >= m->max_backups) {
+		if (i >= keep) {
 			for (g = 0; g < 2; g++) {
 				if (backup_path(m, stamps[i], g, path, sizeof(path)) && !unlink(path))
 					atomic_fetch_add(&m->removed, 1);
@@ -190,6 +191,11 @@ static void *run(void *arg)
 	}
 	pthread_mutex_unlock(&m->lock);
 	return NULL;
+}
+
+void export_mill_set_max_backups(struct export_mill *m, unsigned int max_backups)
+{
+	atomic_store(&m->max_backups, max_backups);
 }
 
 struct export_mill *export_mill_start(const struct export_names *names, unsigned int max_backups, bool compress,

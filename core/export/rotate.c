@@ -170,6 +170,22 @@ int vigil_export_file__flush(struct vigil_export_file *f)
 	return vigil_export_file__rotate(f);
 }
 
+void vigil_export_file__set_rotation(struct vigil_export_file *f, uint64_t max_bytes, uint64_t interval_ns,
+				     unsigned int max_backups)
+{
+	/* between two records: the next write checks the new size, the next flush the new
+	 * interval (counted from when the live file was opened) */
+	f->opts.max_bytes = max_bytes;
+	f->opts.interval_ns = interval_ns;
+	f->opts.max_backups = max_backups;
+	export_mill_set_max_backups(f->mill, max_backups);
+}
+
+void vigil_export_file__rotation(const struct vigil_export_file *f, struct vigil_export_file_opts *out)
+{
+	*out = f->opts;
+}
+
 void vigil_export_file__stats(const struct vigil_export_file *f, struct vigil_export_file_stats *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -86,6 +86,12 @@ CONTROL = {
         {"cmd": "status"},
     ],
     "rules": [{"cmd": "rules_list"}, {"cmd": "rules_reload"}],
+    "rthooks": [{"cmd": "rthooks_create_container", "cgroupsPath": "/kubepods/pod1/c1", "podNamespace": "team-a",
+                 "annotations": {"io.kubernetes.cri.sandbox-name": "web", "app": "web"}},
+                {"cmd": "rthooks_create_container", "cgroupsPath": "kubepods-pod1.slice:cri-containerd:c1"},
+                {"cmd": "rthooks_create_container", "annotations": ["x"]}],
+    "eventlog": [{"cmd": "eventlog"}, {"cmd": "eventlog_set", "max_size": "1", "rotation_interval": "1h"},
+                 {"cmd": "eventlog_set", "max_backups": 3}],
     "errors": [{"cmd": "nosuch"}, {"cmd": 1}, {"nocmd": "status"}, {"cmd": "policy_add"},
                {"cmd": "policy_set_mode", "name": "x", "mode": "loud"}],
 }

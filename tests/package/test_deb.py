@@ -209,7 +209,8 @@ class Deb(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         files = run("dpkg", "-L", "vigil", check=True).stdout.split()
         for path in ("/usr/sbin/vigild", "/usr/bin/vigil", "/usr/lib/vigil/vigil-forward",
-                     "/usr/lib/vigil/vigil.ext", "/usr/lib/vigil/libvigil_falco.so",
+                     "/usr/lib/vigil/vigil.ext", "/usr/lib/vigil/libvigil_falco.so", "/usr/lib/vigil/vigil-oci-hook",
+                     "/usr/share/vigil/integrations/oci-hook/hooks.d-vigil.json",
                      "/etc/vigil/policies/block-cryptominers.yaml", UNIT):
             self.assertIn(path, files)
 
@@ -230,7 +231,7 @@ class Deb(unittest.TestCase):
             self.assertNotIn(os.path.realpath(BUILD), run("readelf", "-d", path).stdout, path)
 
         # ---- the installed plugins load and run ----
-        for prog in ("/usr/lib/vigil/vigil-forward", "/usr/lib/vigil/vigil.ext"):
+        for prog in ("/usr/lib/vigil/vigil-forward", "/usr/lib/vigil/vigil.ext", "/usr/lib/vigil/vigil-oci-hook"):
             r = run(prog, "--help")
             self.assertEqual(r.returncode, 0, prog + ": " + r.stderr)
         for lib in ("/usr/lib/vigil/libvigil_falco.so", "/usr/lib/vigil/libvigil_falco_legacy.so"):

@@ -123,6 +123,27 @@ static void test_parse_long_refuses_junk_and_range_and_leaves_out_alone(void **c
 	assert_int_equal(v, 1234);
 }
 
+/* ---- vigil_parse_duration (vigild's durations and eventlog set's rotation interval) ---- */
+
+static void test_parse_duration_go_style_and_seconds(void **ctx)
+{
+	static const char *bad[] = { "", "5x", "h", "-1s", "1.5h", "1h ", "3651d", "87601h" };
+	uint64_t ns = 7;
+	size_t i;
+
+	(void)ctx;
+	assert_int_equal(vigil_parse_duration("90", &ns), 0);
+	assert_true(ns == 90ULL * 1000000000ULL);
+	assert_int_equal(vigil_parse_duration("1h0m0s", &ns), 0);	/* Go's Duration.String() */
+	assert_true(ns == 3600ULL * 1000000000ULL);
+	assert_int_equal(vigil_parse_duration("1h30m500ms", &ns), 0);
+	assert_true(ns == 5400ULL * 1000000000ULL + 500000000ULL);
+	assert_int_equal(vigil_parse_duration("0", &ns), 0);
+	assert_true(ns == 0);
+	for (i = 0; i < VIGIL_ARRAY_SIZE(bad); i++)
+		assert_int_not_equal(vigil_parse_duration(bad[i], &ns), 0);
+}
+
 /* ---- base64 ---- */
 
 static void test_base64_round_trips_every_byte_and_length(void **ctx)
@@ -460,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_buf_printf_appends_past_the_first_block),
 		cmocka_unit_test(test_parse_long_accepts_decimal_in_range),
 		cmocka_unit_test(test_parse_long_refuses_junk_and_range_and_leaves_out_alone),
+		cmocka_unit_test(test_parse_duration_go_style_and_seconds),
 		cmocka_unit_test(test_base64_round_trips_every_byte_and_length),
 		cmocka_unit_test(test_base64_decode_refuses_characters_outside_the_alphabet),
 		cmocka_unit_test(test_base64_decode_stops_at_padding_and_at_n),

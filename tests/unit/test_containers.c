@@ -305,6 +305,154 @@ static void test_cri_without_runtime_says_why_and_finds_nothing(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+/* ================================================================ runtime hooks */
+
+static void check_oci(const char *in, int want_ret, const char *want)
+{
+	char out[4096];
+	int ret = vigil_cgroup_path_of_oci(in, out, sizeof(out));
+
+	if (ret != want_ret || (!ret && strcmp(out, want))) {
+		print_error("cgroupsPath %s: want %d \"%s\", got %d \"%s\"\n", in, want_ret, want ? want : "", ret,
+			    ret ? "" : out);
+		fail();
+	}
+}
+
+static void test_oci_cgroups_path_plain_and_systemd(void **state)
+{
+	(void)state;
+	check_oci("/kubepods/besteffort/pod1/" ID, 0, "/kubepods/besteffort/pod1/" ID);
+	check_oci("machine/ctr", 0, "/machine/ctr");
+	check_oci("kubepods-besteffort-pod1.slice:cri-containerd:" ID, 0,
+		  "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-containerd-" ID ".scope");
+	check_oci("system.slice:docker:" ID, 0, "/system.slice/docker-" ID ".scope");
+	check_oci("-.slice:crio:abc", 0, "/crio-abc.scope");
+	check_oci("user.slice::inner.slice", 0, "/user.slice/inner.slice");
+	check_oci("/a/../b", -EINVAL, NULL);
+	check_oci("/a/..", -EINVAL, NULL);
+	check_oci("nosuffix:crio:abc", -EINVAL, NULL);
+	check_oci("a--b.slice:crio:abc", -EINVAL, NULL);
+	check_oci("a.slice:crio", -EINVAL, NULL);
+}
+
+struct hook_dirs {
+	char root[64];
+	uint64_t id[3];
+};
+
+static void make_dirs(struct hook_dirs *d)
+{
+	char path[128];
+	struct stat st;
+	int i;
+
+	snprintf(d->root, sizeof(d->root), "/tmp/vigil-rthooks-unit-XXXXXX");
+	assert_non_null(mkdtemp(d->root));
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/c%d", d->root, i);
+		assert_int_equal(mkdir(path, 0755), 0);
+		assert_int_equal(stat(path, &st), 0);
+		d->id[i] = st.st_ino;
+	}
+}
+
+static bool supersede_all(void *ctx, const struct vigil_pod *pod)
+{
+	(void)pod;
+	++*(int *)ctx;
+	return true;
+}
+
+static void test_rthooks_bounded_replaced_evicted_superseded(void **state)
+{
+	static const struct vigil_pod_label labels[] = {{"app", "web"}};
+	struct vigil_rthook e = { .cgroup_path = "/c0", .container_id = ID, .container_name = "app",
+				  .pod_name = "web-1", .pod_namespace = "team-a", .runtime = "containerd",
+				  .labels = labels, .nlabels = 1 };
+	struct vigil_rthooks_stats st;
+	const struct vigil_pod *held;
+	struct vigil_rthooks *h;
+	struct hook_dirs d;
+	char path[128];
+	int asked = 0, i;
+
+	(void)state;
+	make_dirs(&d);
+	h = vigil_rthooks__new(d.root, 2);
+	assert_non_null(h);
+	assert_null(vigil_rthooks__get(h, d.id[0]));
+	assert_int_equal(vigil_rthooks__add(h, d.id[0], &e), 0);
+	e.pod_name = "web-2";
+	assert_int_equal(vigil_rthooks__add(h, d.id[0], &e), 1);	/* the same cgroup: replaced */
+	e.cgroup_path = "/c1";
+	e.container_id = "";
+	assert_int_equal(vigil_rthooks__add(h, d.id[1], &e), 0);
+	e.cgroup_path = "/c2";
+	assert_int_equal(vigil_rthooks__add(h, d.id[2], &e), -ENOSPC);	/* full, none gone */
+	held = vigil_rthooks__get(h, d.id[0]);
+	assert_non_null(held);
+	assert_string_equal(held->namespace_, "team-a");
+	assert_string_equal(held->name, "web-2");
+	assert_string_equal(held->container_id, ID);
+	assert_string_equal(held->runtime, "containerd");
+	assert_int_equal(held->nlabels, 1);
+	assert_string_equal(held->labels[0].value, "web");
+	/* its cgroup goes: evicted, the pod held stays readable until put */
+	snprintf(path, sizeof(path), "%s/c0", d.root);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(vigil_rthooks__prune(h, NULL, NULL), 1);
+	assert_null(vigil_rthooks__get(h, d.id[0]));
+	assert_string_equal(held->name, "web-2");
+	vigil_pod__put(held);
+	assert_int_equal(vigil_rthooks__add(h, d.id[2], &e), 0);
+	/* entries without a container id are never superseded; the CRI cannot name them */
+	assert_int_equal(vigil_rthooks__prune(h, supersede_all, &asked), 0);
+	assert_int_equal(asked, 0);
+	vigil_rthooks__stats(h, &st);
+	assert_int_equal(st.entries, 2);
+	assert_int_equal(st.capacity, 2);
+	assert_int_equal(st.added, 3);
+	assert_int_equal(st.replaced, 1);
+	assert_int_equal(st.evicted, 1);
+	assert_int_equal(st.refused_full, 1);
+	assert_int_equal(st.superseded, 0);
+	vigil_rthooks__free(h);
+	for (i = 1; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/c%d", d.root, i);
+		rmdir(path);
+	}
+	rmdir(d.root);
+}
+
+static void test_rthooks_superseded_by_the_cri(void **state)
+{
+	struct vigil_rthook e = { .cgroup_path = "/c0", .container_id = ID, .pod_namespace = "ns" };
+	struct vigil_rthooks_stats st;
+	struct vigil_rthooks *h;
+	struct hook_dirs d;
+	char path[128];
+	int asked = 0, i;
+
+	(void)state;
+	make_dirs(&d);
+	h = vigil_rthooks__new(d.root, 0);
+	assert_int_equal(vigil_rthooks__add(h, d.id[0], &e), 0);
+	assert_int_equal(vigil_rthooks__prune(h, supersede_all, &asked), 1);
+	assert_int_equal(asked, 1);
+	vigil_rthooks__stats(h, &st);
+	assert_int_equal(st.superseded, 1);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.capacity, 1024);
+	vigil_rthooks__free(h);
+	vigil_rthooks__free(NULL);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/c%d", d.root, i);
+		rmdir(path);
+	}
+	rmdir(d.root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +474,9 @@ int main(void)
 		cmocka_unit_test(test_pb_reads_varints_strings_and_fixed_fields),
 		cmocka_unit_test(test_pb_refuses_truncated_and_bad_input),
 		cmocka_unit_test(test_cri_without_runtime_says_why_and_finds_nothing),
+		cmocka_unit_test(test_oci_cgroups_path_plain_and_systemd),
+		cmocka_unit_test(test_rthooks_bounded_replaced_evicted_superseded),
+		cmocka_unit_test(test_rthooks_superseded_by_the_cri),
 		cmocka_unit_test_setup_teardown(test_cgroup_path_of_pid_reads_the_v2_line, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_resolver_finds_the_v2_mount_unescaped, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_resolver_falls_back_to_the_process_and_counts, fake_setup,
