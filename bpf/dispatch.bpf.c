@@ -1,49 +1,68 @@
 /* dispatch.bpf.c - one program per direction on raw_syscalls: run only the hooks registered
- * for this syscall's number (bpf/dispatch.h). */
+ * for this syscall's number (bpf/dispatch.h), a 32-bit syscall's those of its x86-64 twin. */
 #include "vigil_bpf.h"
 #include "lib/dispatch_maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* A 32-bit syscall's number is from the other table: the hooks turn those calls away
- * themselves (vg_compat_syscall), after their prefilter, so the common case pays no helper
- * call for it. */
-
-/* Bit nr of [dir]: syscall nr has a hook in that direction's table. Every syscall of the
- * machine passes here and nearly none is hooked: one load and a test turn those away
- * before any tail call is tried. Kept by core/sensors/dispatch.c through the mmapped .bss. */
+/* Bit nr of [dir]: syscall nr has a hook in that direction's table (vg_native), or is the
+ * i386 number of a syscall whose x86-64 twin has one (vg_compat_hooked); vg_hooked is the
+ * union of the two. Every syscall of the machine passes here and nearly none is hooked: one
+ * load and a test turn those away before anything else. Kept by core/sensors/dispatch.c
+ * through the mmapped .bss. */
 __u64 vg_hooked[2][VG_SYSCALL_SLOTS / 64];
+__u64 vg_native[2][VG_SYSCALL_SLOTS / 64];
+__u64 vg_compat_hooked[2][VG_COMPAT_SLOTS / 64];
 
-static __always_inline bool hooked(int dir, __u64 nr)
+static __always_inline bool bit(__u64 *map, __u64 nr)
 {
-	return nr < VG_SYSCALL_SLOTS && (vg_hooked[dir][nr / 64] & (1ULL << (nr % 64)));
+	return map[nr / 64] & (1ULL << (nr % 64));
 }
 
-/* One read of the registers for every hook of the syscall (vg_sys_regs). x86-64 only: the
- * hooks of other architectures read their registers themselves. */
-static __always_inline void copy_regs(__u64 *ctx)
+/* Which hooks run for the syscall (nr: its number as the entry saw it), its registers copied
+ * once for all of them on entry (vg_sys_regs). A 32-bit call is asked for (one helper call)
+ * only when its number is a hooked twin's i386 number: a 64-bit call whose number only
+ * collides with a hooked x86-64 one goes to the hooks unchecked, which ask themselves once
+ * their prefilter passed (generic.bpf.c). -1: none. */
+static __always_inline int route(__u64 *ctx, int dir, __u64 nr)
 {
-#if defined(__TARGET_ARCH_x86)
+	bool compat_hooked, compat = false;
 	struct vg_sys_regs *c;
 	__u32 zero = 0;
 
+	if (nr >= VG_SYSCALL_SLOTS || !bit(vg_hooked[dir], nr))
+		return -1;
+	compat_hooked = nr < VG_COMPAT_SLOTS && bit(vg_compat_hooked[dir], nr);
+	if (compat_hooked) {
+		compat = vg_compat_syscall();
+		if (!compat && !bit(vg_native[dir], nr))
+			return -1;
+	}
+#if defined(__TARGET_ARCH_x86)
 	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
 	if (!c)
-		return;
-	c->regs = bpf_probe_read_kernel(&c->r, sizeof(c->r), (void *)ctx[0]) ? 0 : ctx[0];
+		return compat ? -1 : (int)nr;
+	if (dir == 0)
+		return vg_sys_regs_fill(c, ctx[0], nr, compat, compat_hooked);
+	if (compat) {
+		/* the exit: only the twin's number (its registers still hold the call's own) */
+		if (bpf_probe_read_kernel(&c->r, sizeof(c->r), (void *)ctx[0]))
+			return -1;
+		c->regs = 0;
+		return vg_compat_args(c, nr);
+	}
 #endif
+	return (int)nr;
 }
 
 /* ctx = {struct pt_regs *regs, long id} */
 SEC("raw_tp/sys_enter")
 int raw_tp_dispatch_enter(__u64 *ctx)
 {
-	__u64 nr = ctx[1];
+	int nr = route(ctx, 0, ctx[1]);
 
-	if (hooked(0, nr)) {
-		copy_regs(ctx);
+	if (nr >= 0)
 		dispatch_from(ctx, &vg_sys_enter, nr, 0);
-	}
 	return 0;
 }
 
@@ -52,9 +71,9 @@ SEC("raw_tp/sys_exit")
 int raw_tp_dispatch_exit(__u64 *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx[0];
-	__u64 nr = VG_SYSCALL_NR_CORE(regs);
+	int nr = route(ctx, 1, VG_SYSCALL_NR_CORE(regs));
 
-	if (hooked(1, nr))
+	if (nr >= 0)
 		dispatch_from(ctx, &vg_sys_exit, nr, 0);
 	return 0;
 }

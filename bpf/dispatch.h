@@ -18,4 +18,33 @@
  * taken[] has a bit per slot: 16 at most.) */
 #define VG_SYSCALL_CHAIN 16
 
+/* 32-bit syscalls (int 0x80, or a 32-bit task's: TS_COMPAT) carry i386 numbers. The
+ * dispatcher maps each onto its x86-64 twin through vg_compat (i386 nr -> entry; slot
+ * VG_COMPAT_SLOTS + call: socketcall's call `call`), rewrites its arguments into the x86-64
+ * registers the hooks read, and runs the twin's hooks: a policy on openat sees int 0x80's
+ * openat. Filled by core/sensors/dispatch.c from the table cmake/CompatSyscalls.cmake
+ * generates, which says which calls map and why the others do not. */
+#define VG_COMPAT_SLOTS 512		/* i386 numbers end below 470 */
+#define VG_SOCKETCALL_CALLS 32		/* socketcall's calls (SYS_SOCKET 1 .. SYS_SENDMMSG 20) */
+
+/* How an i386 call's registers (ebx, ecx, edx, esi, edi, ebp: arguments 0 to 5, 32 bits
+ * each, zero-extended) become the x86-64 twin's arguments. */
+enum vg_compat_kind {
+	VG_COMPAT_NONE = 0,	/* no twin: the call reaches no hook */
+	VG_COMPAT_PLAIN,	/* the same arguments in the same order */
+	VG_COMPAT_STRUCT,	/* one pointer to `mask` u32 arguments (old_mmap, old_select, a
+				 * socketcall's call) */
+	VG_COMPAT_SOCKETCALL,	/* socketcall(call, u32 *args): the call picks the twin */
+	VG_COMPAT_UID16,	/* arguments in `mask` are 16-bit ids: 0xffff is -1 */
+	VG_COMPAT_SPLIT64,	/* arguments in `mask` start a (low, high) pair: one 64-bit value */
+	VG_COMPAT_MMAP2,	/* mmap's offset in pages */
+	VG_COMPAT_CLONE,	/* tls and child_tid swapped (CLONE_BACKWARDS) */
+};
+
+struct vg_compat_entry {
+	__s16 nr;	/* the x86-64 twin; -1: none */
+	__u8 kind;	/* enum vg_compat_kind */
+	__u8 mask;
+};
+
 #endif

@@ -170,14 +170,17 @@ static __always_inline int generic_run(void *ctx)
 	__u32 tgid, zero = 0;
 
 	/* raw_syscalls: only the hook's own syscall (the dispatcher's table is by number) */
-	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && ctx_arg(ctx, 1) != (__u64)cfg.syscall_nr)
+	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && !cfg.dispatch_slot &&
+	    ctx_arg(ctx, 1) != (__u64)cfg.syscall_nr)
 		return 0;
 	/* most calls end here: no helper call before it */
 	if (!prefilter_pass(ctx))
 		return 0;
 	/* a 32-bit syscall of the same number is another syscall (syscalls:sys_enter_X skips
-	 * them too); only the full pipeline pays for this check */
-	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && vg_compat_syscall())
+	 * them too); the dispatcher hands a 32-bit call to its x86-64 twin's hooks, registers
+	 * rewritten (bpf/lib/dispatch_maps.h). Only the full pipeline pays for this check. */
+	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 &&
+	    (cfg.dispatch_slot ? !dispatched_mine(ctx) : vg_compat_syscall()))
 		return 0;
 	task = (struct task_struct *)bpf_get_current_task();
 	pid_tgid = bpf_get_current_pid_tgid();
@@ -303,7 +306,10 @@ static __always_inline int syscall_exit(__u64 *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx_arg(ctx, 0);
 
-	if (cfg.syscall_nr >= 0 && (VG_SYSCALL_NR_CORE(regs) != (__u64)cfg.syscall_nr || vg_compat_syscall()))
+	/* the dispatcher runs a hook's exit for its syscall only, a 32-bit call's for its twin
+	 * (paired with the entry through `pending`) */
+	if (cfg.syscall_nr >= 0 && !cfg.dispatch_slot &&
+	    (VG_SYSCALL_NR_CORE(regs) != (__u64)cfg.syscall_nr || vg_compat_syscall()))
 		return 0;
 	return generic_exit(ctx_arg(ctx, 1));
 }

@@ -85,17 +85,46 @@ static __always_inline __u64 ctx_arg(void *ctx, __u32 i)
 	}
 }
 
-/* Argument i of a syscall the dispatcher tail-called this hook for: from its copy of the
- * registers (bpf/lib/dispatch_maps.h) when it is this call's. */
-static __always_inline __u64 dispatched_reg(void *ctx, __u32 i)
+/* The dispatcher's copy of the registers of the syscall it tail-called this hook for
+ * (bpf/lib/dispatch_maps.h); when another task's copy replaced it (preempted between), this
+ * call's own, made here the same way, 32-bit or not. NULL: none. */
+static __always_inline struct vg_sys_regs *dispatched_regs(void *ctx)
 {
-#if defined(__TARGET_ARCH_x86)
 	__u64 regs = ctx_arg(ctx, 0);
 	struct vg_sys_regs *c;
 	__u32 zero = 0;
 
 	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
-	if (c && c->regs == regs) {
+	if (!c)
+		return NULL;
+	if (c->regs != regs && vg_sys_regs_fill(c, regs, ctx_arg(ctx, 1), vg_compat_syscall(), true) < 0)
+		return NULL;
+	return c->regs == regs ? c : NULL;
+}
+
+/* Is this dispatched call one of the hook's syscall (the dispatcher hands a 32-bit call whose
+ * number only collides with the hook's on unchecked: asked here, after the prefilter)? */
+static __always_inline bool dispatched_mine(void *ctx)
+{
+	struct vg_sys_regs *c = dispatched_regs(ctx);
+
+	if (!c)
+		return !vg_compat_syscall();
+	if (c->nr != (__u16)cfg.syscall_nr)
+		return false;
+	if (c->unread)
+		count_error(VIGIL_KERR_ARGS_READ);	/* a 32-bit call's argument array: read as zeros */
+	return c->checked || !vg_compat_syscall();
+}
+
+/* Argument i of a syscall the dispatcher tail-called this hook for: from its copy of the
+ * registers, a 32-bit call's rewritten as its x86-64 twin's. */
+static __always_inline __u64 dispatched_reg(void *ctx, __u32 i)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c = dispatched_regs(ctx);
+
+	if (c) {
 		switch (i) {
 		case 0: return c->r.di;
 		case 1: return c->r.si;
@@ -139,8 +168,16 @@ static __always_inline __u64 fetch_arg(void *ctx, __u32 i)
 	const volatile struct vg_arg_spec *a = &cfg.args[i];
 	__u64 v = 0;
 
-	if (a->type == VG_ARG_SYSCALL64 && cfg.fetch == VG_FETCH_RAW_SYSCALL)
+	if (a->type == VG_ARG_SYSCALL64 && cfg.fetch == VG_FETCH_RAW_SYSCALL) {
+		/* a 32-bit call: its i386 number with bit 31 set, as Tetragon's IS_32BIT */
+		if (cfg.dispatch_slot) {
+			struct vg_sys_regs *c = dispatched_regs(ctx);
+
+			if (c && c->compat)
+				return c->nr32 | 0x80000000u;
+		}
 		return ctx_arg(ctx, 1);
+	}
 	switch (cfg.fetch) {
 	case VG_FETCH_CTX:
 		return ctx_arg(ctx, a->index);

@@ -28,6 +28,11 @@ struct {
  * task's (preempted between the copy and the read) reads the registers itself. */
 struct vg_sys_regs {
 	__u64 regs;
+	__u32 nr32;	/* a 32-bit call's i386 number (compat set) */
+	__u16 nr;	/* the syscall whose hooks these registers are for */
+	__u8 compat;	/* a 32-bit call, its registers rewritten as its x86-64 twin's */
+	__u8 checked;	/* the copier knows whether the call is 32-bit (else the hook asks) */
+	__u8 unread;	/* a 32-bit call whose argument array could not be read: zeros */
 	struct pt_regs r;
 };
 
@@ -37,6 +42,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct vg_sys_regs);
 } vg_sys_regs SEC(".maps");
+
+/* i386 nr -> its x86-64 twin and how its arguments map; VG_COMPAT_SLOTS + call -> socketcall's
+ * call (bpf/dispatch.h). Filled once by core/sensors/dispatch.c. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VG_COMPAT_SLOTS + VG_SOCKETCALL_CALLS);
+	__type(key, __u32);
+	__type(value, struct vg_compat_entry);
+} vg_compat SEC(".maps");
 
 /* dir * VG_SYSCALL_SLOTS + nr -> 1 + the last filled slot of syscall nr in that direction's
  * table: the chain stops there instead of trying every empty slot after it (kept by
@@ -63,6 +77,114 @@ static __always_inline void dispatch_from(void *ctx, void *table, __u64 nr, __u3
 	for (k = 0; k < VG_SYSCALL_CHAIN; k++)
 		if (k >= from && k < end)
 			bpf_tail_call(ctx, table, nr * VG_SYSCALL_CHAIN + k);
+}
+
+/* A 32-bit syscall (nr: its i386 number, regs: its saved user registers) as its x86-64 twin:
+ * c->r gets the twin's arguments in the registers an x86-64 call passes them in (di, si, dx,
+ * r10, r8, r9), zero-extended from the i386 ones (bx, cx, dx, si, di, bp), decoded where the
+ * i386 ABI differs. Returns the twin's number, -1 when it has none. A subprogram: only 32-bit
+ * calls pay for it, and each hook carries it once. */
+static __noinline int vg_compat_args(struct vg_sys_regs *c, __u64 nr)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct vg_compat_entry *e;
+	__u32 a[6], key, n = 0, j, o;
+	__u64 v[6] = {};
+
+	if (!c || nr >= VG_COMPAT_SLOTS)
+		return -1;
+	key = (__u32)nr;
+	e = bpf_map_lookup_elem(&vg_compat, &key);
+	if (!e || (e->nr < 0 && e->kind != VG_COMPAT_SOCKETCALL))
+		return -1;
+	a[0] = (__u32)c->r.bx;
+	a[1] = (__u32)c->r.cx;
+	a[2] = (__u32)c->r.dx;
+	a[3] = (__u32)c->r.si;
+	a[4] = (__u32)c->r.di;
+	a[5] = (__u32)c->r.bp;
+	c->unread = 0;
+	if (e->kind == VG_COMPAT_SOCKETCALL) {
+		/* socketcall(call, args): the call's own entry, its arguments an array */
+		if (a[0] >= VG_SOCKETCALL_CALLS)
+			return -1;
+		key = VG_COMPAT_SLOTS + a[0];
+		e = bpf_map_lookup_elem(&vg_compat, &key);
+		if (!e || e->nr < 0)
+			return -1;
+		a[0] = a[1];
+	}
+	if (e->kind == VG_COMPAT_STRUCT) {
+		n = e->mask;
+		if (n > 6)
+			n = 6;
+		if (bpf_probe_read_user(a, n * sizeof(a[0]), (void *)(__u64)a[0])) {
+			/* the kernel reads it next and may succeed (a page not yet faulted in): the
+			 * hooks still run, on zeros, and count it */
+			n = 0;
+			c->unread = 1;
+		}
+#pragma unroll
+		for (j = 0; j < 6; j++)
+			if (j >= n)
+				a[j] = 0;
+	}
+	for (j = 0, o = 0; j < 6; j++) {
+		if (o >= 6)
+			break;
+		if (e->kind == VG_COMPAT_SPLIT64 && (e->mask & (1u << j)) && j < 5) {
+			v[o++] = a[j] | (__u64)a[j + 1] << 32;
+			j++;
+			continue;
+		}
+		v[o] = a[j];
+		if (e->kind == VG_COMPAT_UID16 && (e->mask & (1u << j)))
+			v[o] = (a[j] & 0xffff) == 0xffff ? 0xffffffffULL : a[j] & 0xffff;
+		o++;
+	}
+	if (e->kind == VG_COMPAT_MMAP2)
+		v[5] <<= 12;	/* pages of 4 KiB, as the kernel's mmap2 takes them on x86 */
+	if (e->kind == VG_COMPAT_CLONE) {
+		__u64 t = v[3];
+
+		v[3] = v[4];
+		v[4] = t;
+	}
+	c->r.di = v[0];
+	c->r.si = v[1];
+	c->r.dx = v[2];
+	c->r.r10 = v[3];
+	c->r.r8 = v[4];
+	c->r.r9 = v[5];
+	c->nr32 = (__u32)nr;
+	c->compat = 1;
+	return e->nr;
+#else
+	return -1;
+#endif
+}
+
+/* Copy the running syscall's registers (ctx[0]) into c for the hooks of syscall nr; a
+ * 32-bit call's as its twin's (compat: the caller checked). Returns the number the hooks
+ * are for, -1: none. */
+static __always_inline int vg_sys_regs_fill(struct vg_sys_regs *c, __u64 regs, __u64 nr, bool compat, bool checked)
+{
+	c->compat = 0;
+	c->checked = checked;
+	c->unread = 0;
+	c->regs = 0;
+	if (bpf_probe_read_kernel(&c->r, sizeof(c->r), (void *)regs))
+		return compat ? -1 : (int)nr;	/* a 64-bit call's hooks read the registers themselves */
+	if (compat) {
+		int twin = vg_compat_args(c, nr);
+
+		if (twin < 0)
+			return -1;
+		nr = twin;
+	}
+	c->nr = (__u16)nr;
+	c->regs = regs;
+	return (int)nr;
 }
 
 #endif

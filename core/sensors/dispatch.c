@@ -22,6 +22,9 @@ static struct {
 	uint16_t taken[VG_SYSCALL_SLOTS];	/* bit k: slot k of syscall nr reserved */
 	uint8_t filled[2][VG_SYSCALL_SLOTS];	/* hooks in the table per direction and nr */
 	uint16_t in[2][VG_SYSCALL_SLOTS];	/* bit k: slot k of nr is in that table */
+	int16_t twin[VG_COMPAT_SLOTS];		/* i386 nr -> x86-64 nr, -1: none */
+	int16_t socketcall_twin[VG_SOCKETCALL_CALLS];	/* socketcall's call -> x86-64 nr */
+	int socketcall_nr;			/* socketcall's i386 number, -1: none */
 } d = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct bpf_map *table(int dir)
@@ -29,14 +32,67 @@ static struct bpf_map *table(int dir)
 	return dir ? d.skel->maps.vg_sys_exit : d.skel->maps.vg_sys_enter;
 }
 
-/* The dispatcher's bitmap of hooked numbers (its .bss, mmapped): set once the slot is in
- * the table, cleared when the number's last hook leaves. */
-static void mark(int dir, int nr, bool on)
+static bool hooked(int dir, int nr)
 {
-	volatile __u64 *w = &d.skel->bss->vg_hooked[dir][nr / 64];
-	__u64 bit = 1ULL << (nr % 64);
+	return nr >= 0 && nr < VG_SYSCALL_SLOTS && d.filled[dir][nr];
+}
 
-	*w = on ? *w | bit : *w & ~bit;
+/* The dispatcher's bitmaps (its .bss, mmapped), after a number's first hook came or its last
+ * left: vg_native the hooked x86-64 numbers, vg_compat_hooked the i386 numbers whose twin is
+ * hooked (socketcall's when one of its calls' is), vg_hooked their union, written last. */
+static void mark(int dir)
+{
+	__u64 native[VG_SYSCALL_SLOTS / 64] = {0}, compat[VG_COMPAT_SLOTS / 64] = {0};
+	int nr, k;
+
+	for (nr = 0; nr < VG_SYSCALL_SLOTS; nr++)
+		if (hooked(dir, nr))
+			native[nr / 64] |= 1ULL << (nr % 64);
+	for (nr = 0; nr < VG_COMPAT_SLOTS; nr++) {
+		bool on = hooked(dir, d.twin[nr]);
+
+		for (k = 0; nr == d.socketcall_nr && k < VG_SOCKETCALL_CALLS; k++)
+			on = on || hooked(dir, d.socketcall_twin[k]);
+		if (on)
+			compat[nr / 64] |= 1ULL << (nr % 64);
+	}
+	for (k = 0; k < VG_SYSCALL_SLOTS / 64; k++)
+		((volatile __u64 *)d.skel->bss->vg_native[dir])[k] = native[k];
+	for (k = 0; k < VG_COMPAT_SLOTS / 64; k++)
+		((volatile __u64 *)d.skel->bss->vg_compat_hooked[dir])[k] = compat[k];
+	for (k = 0; k < VG_SYSCALL_SLOTS / 64; k++)
+		((volatile __u64 *)d.skel->bss->vg_hooked[dir])[k] = native[k] | (k < VG_COMPAT_SLOTS / 64 ? compat[k] : 0);
+}
+
+/* The i386 table (core/sensors/syscalls.c) into vg_compat and d.twin, once per load. */
+static int load_compat_table(void)
+{
+	int fd = bpf_map__fd(d.skel->maps.vg_compat);
+	struct vg_compat_entry e;
+	uint32_t key;
+
+	d.socketcall_nr = -1;
+	for (key = 0; key < VG_COMPAT_SLOTS; key++) {
+		d.twin[key] = -1;
+		if (compat_syscall_twin(key, &e, NULL))
+			continue;
+		d.twin[key] = e.nr;
+		if (e.kind == VG_COMPAT_SOCKETCALL)
+			d.socketcall_nr = (int)key;
+		if (bpf_map_update_elem(fd, &key, &e, BPF_ANY))
+			return -errno;
+	}
+	for (key = 0; key < VG_SOCKETCALL_CALLS; key++) {
+		uint32_t slot = VG_COMPAT_SLOTS + key;
+
+		d.socketcall_twin[key] = -1;
+		if (compat_socketcall_twin(key, &e))
+			continue;
+		d.socketcall_twin[key] = e.nr;
+		if (bpf_map_update_elem(fd, &slot, &e, BPF_ANY))
+			return -errno;
+	}
+	return 0;
 }
 
 /* The chain of nr ends after its last filled slot (vg_sys_ends); called with the lock. */
@@ -64,10 +120,18 @@ int dispatch_ref(struct bpf_object *obj)
 			pr_debug("sensors: raw_syscalls dispatcher unavailable: %s", strerror(-err));
 			goto out;
 		}
+		err = load_compat_table();
+		if (err) {
+			pr_warn("sensors: the dispatcher's i386 table: %s", strerror(-err));
+			goto out;
+		}
 	}
-	/* the two tables, their chains' ends and the copy of the registers (bpf/lib/dispatch_maps.h) */
-	for (dir = 0; dir < 4 && !err; dir++) {
-		struct bpf_map *shared = dir < 2 ? table(dir) : dir == 2 ? d.skel->maps.vg_sys_regs : d.skel->maps.vg_sys_ends;
+	/* the two tables, their chains' ends, the copy of the registers and the i386 table
+	 * (bpf/lib/dispatch_maps.h) */
+	for (dir = 0; dir < 5 && !err; dir++) {
+		struct bpf_map *const maps[] = {table(0), table(1), d.skel->maps.vg_sys_regs, d.skel->maps.vg_sys_ends,
+						d.skel->maps.vg_compat};
+		struct bpf_map *shared = maps[dir];
 		struct bpf_map *mine = bpf_object__find_map_by_name(obj, bpf_map__name(shared));
 
 		if (mine)
@@ -156,7 +220,7 @@ int dispatch_add(int nr, int slot, int dir, int prog_fd)
 	d.in[dir][nr] |= (uint16_t)(1u << slot);
 	set_end(dir, nr);
 	if (!d.filled[dir][nr]++)
-		mark(dir, nr, true);
+		mark(dir);
 out:
 	pthread_mutex_unlock(&d.lock);
 	return err;
@@ -171,7 +235,7 @@ void dispatch_remove(int nr, int slot, int dir)
 	pthread_mutex_lock(&d.lock);
 	if (d.skel && d.users[dir]) {
 		if (d.filled[dir][nr] && !--d.filled[dir][nr])
-			mark(dir, nr, false);
+			mark(dir);
 		bpf_map_delete_elem(bpf_map__fd(table(dir)), &key);
 		d.in[dir][nr] &= (uint16_t)~(1u << slot);
 		set_end(dir, nr);

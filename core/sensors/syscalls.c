@@ -1,5 +1,6 @@
 /* syscalls.c - the build architecture's syscall names and numbers (from the kernel headers at
  * build time, core/sensors/CMakeLists.txt). */
+#include <errno.h>
 #include <string.h>
 
 #include "sensors_internal.h"
@@ -51,4 +52,62 @@ int syscall_nr(const char *name)
 int syscall_nth(size_t i)
 {
 	return i < VIGIL_ARRAY_SIZE(syscalls) ? syscalls[i].nr : -1;
+}
+
+/* i386 -> x86-64 (cmake/CompatSyscalls.cmake): the generated lines fill these two tables */
+struct compat_row {
+	unsigned int nr32;
+	const char *name;
+	int nr;
+	enum vg_compat_kind kind;
+	unsigned int mask;
+};
+
+#define VG_COMPAT_ENTRY(nr32, name, nr, kind, mask) {nr32, name, nr, kind, mask},
+#define VG_SOCKETCALL_ENTRY(call, name, nr, nargs)
+static const struct compat_row compat_rows[] = {
+#include "compat_syscalls.inc"
+	{0, NULL, -1, VG_COMPAT_NONE, 0},	/* an arch without a table has this row only */
+};
+#undef VG_COMPAT_ENTRY
+#undef VG_SOCKETCALL_ENTRY
+#define VG_COMPAT_ENTRY(nr32, name, nr, kind, mask)
+#define VG_SOCKETCALL_ENTRY(call, name, nr, nargs) {call, name, nr, VG_COMPAT_STRUCT, nargs},
+static const struct compat_row socketcall_rows[] = {
+#include "compat_syscalls.inc"
+	{0, NULL, -1, VG_COMPAT_NONE, 0},
+};
+#undef VG_COMPAT_ENTRY
+#undef VG_SOCKETCALL_ENTRY
+
+static int compat_find(const struct compat_row *rows, size_t n, unsigned int key, struct vg_compat_entry *out,
+		       const char **name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rows[i].name && rows[i].nr32 == key) {
+			out->nr = (__s16)rows[i].nr;
+			out->kind = (__u8)rows[i].kind;
+			out->mask = (__u8)rows[i].mask;
+			if (name)
+				*name = rows[i].name;
+			return 0;
+		}
+	out->nr = -1;
+	out->kind = VG_COMPAT_NONE;
+	out->mask = 0;
+	if (name)
+		*name = NULL;
+	return -ENOENT;
+}
+
+int compat_syscall_twin(unsigned int nr32, struct vg_compat_entry *out, const char **name)
+{
+	return compat_find(compat_rows, VIGIL_ARRAY_SIZE(compat_rows), nr32, out, name);
+}
+
+int compat_socketcall_twin(unsigned int call, struct vg_compat_entry *out)
+{
+	return compat_find(socketcall_rows, VIGIL_ARRAY_SIZE(socketcall_rows), call, out, NULL);
 }

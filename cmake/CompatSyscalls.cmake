@@ -1,0 +1,145 @@
+# The i386 (compat) syscall table mapped onto the x86-64 one, for the raw_syscalls dispatcher
+# (bpf/dispatch.h): a 32-bit syscall (int 0x80, or any syscall of a 32-bit task) carries its
+# number from unistd_32.h, and the dispatcher hands it to the hooks of its x86-64 twin, with its
+# arguments rewritten to the x86-64 form (bpf/lib/dispatch_maps.h vg_compat_args).
+#
+# The rule, per i386 syscall:
+#  - an x86-64 syscall of the same name takes the same arguments in the same order: mapped
+#    (VG_COMPAT_PLAIN), unless the name is listed below with its decode;
+#  - a name ending in 32 (chown32, setuid32: the 32-bit id calls) is its x86-64 name without
+#    the 32; one ending in _time64 (futex_time64) its name without _time64; a few renames are
+#    listed (vigil_compat_renames: stat64 is stat, _newselect is select...);
+#  - a same-name call whose i386 ABI differs is decoded (vigil_compat_decodes): old_mmap and
+#    old_select take one pointer to their arguments (STRUCT), the 16-bit id calls (setuid is
+#    setuid16 there) take ids of 16 bits, 0xffff being -1 (UID16), 64-bit offsets come as two
+#    registers, low half first (SPLIT64), mmap2's offset is in pages (MMAP2), clone swaps tls
+#    and child_tid (CLONE), socketcall multiplexes the socket calls (SOCKETCALL: its call
+#    number picks an x86-64 syscall from the second table, its arguments are an array);
+#  - anything else (no twin, or an ABI vigil does not decode: vigil_compat_unmapped) maps to
+#    nothing: such a call reaches no hook. The generator lists them in the .inc's comment.
+#
+# vigil_compat_syscalls(OUT unistd_32.h unistd_64.h out.inc) writes
+#   VG_COMPAT_ENTRY(i386_nr, "i386 name", x86_64_nr, kind, mask)   one line per mapped call
+#   VG_SOCKETCALL_ENTRY(call, "name", x86_64_nr, nargs)            socketcall's calls
+
+# i386 name -> x86-64 name, where the names differ (besides the 32 / _time64 suffixes)
+set(vigil_compat_renames
+  "_newselect=select" "mmap2=mmap" "fcntl64=fcntl" "ugetrlimit=getrlimit" "sendfile64=sendfile"
+  "stat64=stat" "lstat64=lstat" "fstat64=fstat" "fstatat64=newfstatat" "truncate64=truncate"
+  "ftruncate64=ftruncate" "fadvise64_64=fadvise64" "clock_gettime64=clock_gettime"
+  "clock_settime64=clock_settime" "clock_adjtime64=clock_adjtime" "timer_gettime64=timer_gettime"
+  "timer_settime64=timer_settime" "timerfd_gettime64=timerfd_gettime" "timerfd_settime64=timerfd_settime")
+# i386 name -> kind:mask (mask: STRUCT the argument count; UID16 the 16-bit id arguments;
+# SPLIT64 the i386 arguments that start a low/high pair)
+set(vigil_compat_decodes
+  "mmap=STRUCT:6" "select=STRUCT:5" "socketcall=SOCKETCALL:0" "mmap2=MMAP2:0" "clone=CLONE:0"
+  "lchown=UID16:6" "chown=UID16:6" "fchown=UID16:6" "setuid=UID16:1" "setgid=UID16:1"
+  "setreuid=UID16:3" "setregid=UID16:3" "setresuid=UID16:7" "setresgid=UID16:7"
+  "setfsuid=UID16:1" "setfsgid=UID16:1"
+  "pread64=SPLIT64:8" "pwrite64=SPLIT64:8" "truncate64=SPLIT64:2" "ftruncate64=SPLIT64:2"
+  "readahead=SPLIT64:2" "fadvise64=SPLIT64:2" "fadvise64_64=SPLIT64:10" "fallocate=SPLIT64:20"
+  "sync_file_range=SPLIT64:10" "lookup_dcookie=SPLIT64:1")
+# same-name calls whose i386 arguments differ in a way not decoded: arrays or results of
+# 16-bit ids (getgroups/setgroups: u16 arrays; getresuid/getresgid: u16 results)
+set(vigil_compat_unmapped getgroups setgroups getresuid getresgid)
+# socketcall's call numbers (linux/net.h SYS_*), the x86-64 syscall each is, its argument count
+set(vigil_socketcalls
+  "1=socket:3" "2=bind:3" "3=connect:3" "4=listen:2" "5=accept:3" "6=getsockname:3"
+  "7=getpeername:3" "8=socketpair:4" "9=sendto:4" "10=recvfrom:4" "11=sendto:6" "12=recvfrom:6"
+  "13=shutdown:2" "14=setsockopt:5" "15=getsockopt:5" "16=sendmsg:3" "17=recvmsg:3" "18=accept4:4"
+  "19=recvmmsg:5" "20=sendmmsg:4")
+
+# name -> number of one unistd header, as the preprocessor sees it: vigil_nr_<prefix>_<name>
+function(vigil_read_unistd header prefix names_var)
+  execute_process(COMMAND ${CMAKE_C_COMPILER} -E -dM -include ${header} -x c /dev/null
+                  OUTPUT_VARIABLE defs RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "compat syscalls: cannot preprocess ${header}: ${err}")
+  endif()
+  string(REGEX MATCHALL "#define __NR_[a-z0-9_]+ [0-9]+" lines "${defs}")
+  set(names "")
+  foreach(line ${lines})
+    string(REGEX REPLACE "^#define __NR_([a-z0-9_]+) ([0-9]+)$" "\\1;\\2" def "${line}")
+    list(GET def 0 name)
+    list(GET def 1 nr)
+    set(vigil_nr_${prefix}_${name} ${nr} PARENT_SCOPE)
+    list(APPEND names ${name})
+  endforeach()
+  set(${names_var} ${names} PARENT_SCOPE)
+endfunction()
+
+function(vigil_compat_syscalls unistd32 unistd64 out)
+  foreach(h ${unistd32} ${unistd64})
+    if(NOT EXISTS ${h})
+      message(FATAL_ERROR "compat syscalls: ${h} does not exist (Debian: linux-libc-dev)")
+    endif()
+  endforeach()
+  vigil_read_unistd(${unistd32} i386 names32)
+  vigil_read_unistd(${unistd64} x64 names64)
+  foreach(pair ${vigil_compat_renames})
+    string(REPLACE "=" ";" p "${pair}")
+    list(GET p 0 from)
+    list(GET p 1 to)
+    set(rename_${from} ${to})
+  endforeach()
+  foreach(pair ${vigil_compat_decodes})
+    string(REGEX REPLACE "^([a-z0-9_]+)=([A-Z0-9]+):([0-9]+)$" "\\1;\\2;\\3" p "${pair}")
+    list(GET p 0 name)
+    list(GET p 1 kind)
+    list(GET p 2 mask)
+    set(kind_${name} ${kind})
+    set(mask_${name} ${mask})
+  endforeach()
+  set(body "")
+  set(unmapped "")
+  set(nmapped 0)
+  foreach(name ${names32})
+    set(nr32 ${vigil_nr_i386_${name}})
+    if(DEFINED rename_${name})
+      set(twin ${rename_${name}})
+    elseif(name MATCHES "^(.+)32$" AND NOT DEFINED vigil_nr_x64_${name})
+      set(twin ${CMAKE_MATCH_1})
+    elseif(name MATCHES "^(.+)_time64$")
+      set(twin ${CMAKE_MATCH_1})
+    else()
+      set(twin ${name})
+    endif()
+    set(kind PLAIN)
+    set(mask 0)
+    if(DEFINED kind_${name})
+      set(kind ${kind_${name}})
+      set(mask ${mask_${name}})
+    endif()
+    if(kind STREQUAL "SOCKETCALL")
+      set(nr64 -1)
+    elseif(DEFINED vigil_nr_x64_${twin} AND NOT name IN_LIST vigil_compat_unmapped)
+      set(nr64 ${vigil_nr_x64_${twin}})
+    else()
+      list(APPEND unmapped ${name})
+      continue()
+    endif()
+    string(APPEND body "VG_COMPAT_ENTRY(${nr32}, \"${name}\", ${nr64}, VG_COMPAT_${kind}, ${mask})\n")
+    math(EXPR nmapped "${nmapped} + 1")
+  endforeach()
+  foreach(entry ${vigil_socketcalls})
+    string(REGEX REPLACE "^([0-9]+)=([a-z0-9_]+):([0-9]+)$" "\\1;\\2;\\3" p "${entry}")
+    list(GET p 0 call)
+    list(GET p 1 name)
+    list(GET p 2 nargs)
+    if(NOT DEFINED vigil_nr_x64_${name})
+      message(FATAL_ERROR "compat syscalls: socketcall's ${name} is not in ${unistd64}")
+    endif()
+    string(APPEND body "VG_SOCKETCALL_ENTRY(${call}, \"${name}\", ${vigil_nr_x64_${name}}, ${nargs})\n")
+  endforeach()
+  list(LENGTH unmapped nunmapped)
+  string(REPLACE ";" " " unmapped_text "${unmapped}")
+  set(text "/* generated by cmake/CompatSyscalls.cmake from ${unistd32} and ${unistd64}:\n")
+  string(APPEND text " * ${nmapped} i386 syscalls mapped; ${nunmapped} reach no hook:\n * ${unmapped_text}\n */\n${body}")
+  set(old "")
+  if(EXISTS ${out})
+    file(READ ${out} old)
+  endif()
+  if(NOT old STREQUAL text)
+    file(WRITE ${out} "${text}")
+  endif()
+endfunction()
