@@ -81,6 +81,7 @@ static __always_inline void record_begin(struct generic_scratch *s, __u64 pid_tg
 	s->rec.proc_ktime = proc_ktime;
 	s->rec.has_ima = 0;
 	s->ima_wanted = 0;
+	s->compat32 = 0;
 }
 
 /* Submit the used part of the record to the ring buffer (its size bounded for the verifier). */
@@ -168,6 +169,7 @@ static __always_inline int generic_run(void *ctx)
 	struct task_struct *task;
 	__u64 pid_tgid;
 	__u32 tgid, zero = 0;
+	int compat32 = 0;
 
 	/* raw_syscalls: only the hook's own syscall (the dispatcher's table is by number) */
 	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && !cfg.dispatch_slot &&
@@ -179,9 +181,11 @@ static __always_inline int generic_run(void *ctx)
 	/* a 32-bit syscall of the same number is another syscall (syscalls:sys_enter_X skips
 	 * them too); the dispatcher hands a 32-bit call to its x86-64 twin's hooks, registers
 	 * rewritten (bpf/lib/dispatch_maps.h). Only the full pipeline pays for this check. */
-	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 &&
-	    (cfg.dispatch_slot ? !dispatched_mine(ctx) : vg_compat_syscall()))
-		return 0;
+	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0) {
+		compat32 = cfg.dispatch_slot ? dispatched_mine(ctx) : vg_compat_syscall() ? -1 : 0;
+		if (compat32 < 0)
+			return 0;
+	}
 	task = (struct task_struct *)bpf_get_current_task();
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
@@ -197,6 +201,7 @@ static __always_inline int generic_run(void *ctx)
 		return 0;
 	e = bpf_map_lookup_elem(&vg_execs, &tgid);
 	record_begin(s, pid_tgid, task_key(task));
+	s->compat32 = compat32 > 0;
 	s->rec.syscall_id = cfg.fetch == VG_FETCH_RAW_SYSCALL ? (__u16)ctx_arg(ctx, 1) : 0;
 	capture_args(s, ctx);
 	if (uses_namespaces()) {

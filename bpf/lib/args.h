@@ -104,17 +104,20 @@ static __always_inline struct vg_sys_regs *dispatched_regs(void *ctx)
 
 /* Is this dispatched call one of the hook's syscall (the dispatcher hands a 32-bit call whose
  * number only collides with the hook's on unchecked: asked here, after the prefilter)? */
-static __always_inline bool dispatched_mine(void *ctx)
+static __always_inline int dispatched_mine(void *ctx)
 {
 	struct vg_sys_regs *c = dispatched_regs(ctx);
 
 	if (!c)
-		return !vg_compat_syscall();
+		return vg_compat_syscall() ? -1 : 0;
 	if (c->nr != (__u16)cfg.syscall_nr)
-		return false;
-	if (c->unread)
-		count_error(VIGIL_KERR_ARGS_READ);	/* a 32-bit call's argument array: read as zeros */
-	return c->checked || !vg_compat_syscall();
+		return -1;
+	if (c->compat) {
+		if (c->unread)
+			count_error(VIGIL_KERR_ARGS_READ);	/* its argument array: read as zeros */
+		return 1;
+	}
+	return c->checked || !vg_compat_syscall() ? 0 : -1;
 }
 
 /* Argument i of a syscall the dispatcher tail-called this hook for: from its copy of the
@@ -401,6 +404,12 @@ static __always_inline __u32 capture_bytes(struct generic_scratch *s, void *ctx,
 		ptr = (__u64)__builtin_preserve_access_index(&((struct net_device *)ptr)->name);
 	if (a->type == VG_ARG_DATA_LOC)	/* low 16 bits: offset in the record; high: length */
 		ptr = (__u64)ctx + (ptr & 0xffff);
+	if (a->type == VG_ARG_CHAR_IOVEC && s->compat32) {
+		/* a 32-bit call's iovecs are pairs of u32: not read as 64-bit ones, marked */
+		s->rec.arg_flags[slot] |= VG_ARGF_ERROR;
+		count_error(VIGIL_KERR_ARGS_READ);
+		return 0;
+	}
 	if (a->type == VG_ARG_CHAR_IOVEC) {
 		__u64 cnt = a->size_slot ? s->rec.arg_int[(a->size_slot - 1) & 7] : 1, total;
 		__u32 used = capture_iovec(s, off, slot, ptr, cnt, max, a->user, a->max_data, &total);
@@ -595,6 +604,12 @@ static __always_inline void capture_args(struct generic_scratch *s, void *ctx)
 		s->rec.arg_flags[i] = 0;
 		s->rec.arg_full[i] = 0;
 		s->rec.arg_orig[i] = 0;
+		if (s->compat32 && cfg.args[i].nsteps && cfg.args[i].steps_from_arg && cfg.args[i].user) {
+			/* a resolve path through a 32-bit call's user structs: their pointers are
+			 * 4 bytes, the walk reads 8: marked, not trusted */
+			s->rec.arg_flags[i] |= VG_ARGF_ERROR;
+			count_error(VIGIL_KERR_ARGS_READ);
+		}
 	}
 	for (i = 0; i < VG_MAX_ARGS; i++) {
 		if (i >= cfg.nargs)

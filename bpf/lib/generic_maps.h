@@ -113,6 +113,8 @@ struct generic_scratch {
 	__u8 big_user[ARG_SLOT_MASK + 1];
 	__u8 big_iov[ARG_SLOT_MASK + 1];	/* char_iovec: big_ptr is the iovec array of this many segments */
 	__u8 ima_wanted;		/* the matching selector's Post asked for imaHash */
+	__u8 compat32;			/* a 32-bit syscall the dispatcher rewrote as its twin: user
+					 * structs have their i386 layout (dispatch_maps.h) */
 };
 
 /* 0 -> per-CPU room for one chunk record (maxData). */

@@ -1,0 +1,174 @@
+"""Host lane: an unprivileged user's 32-bit syscalls (int 0x80 from a 64-bit program) reach
+the hooks of their x86-64 twins through the raw_syscalls dispatcher.
+
+A 32-bit syscall carries its number from the i386 table (open is 5 there, 2 here). Without
+the dispatcher's i386 table the shipped policies never saw one, and Sigkill never hit one.
+As user nobody, against the shipped sensitive-file policy and a few test policies:
+
+- i386 open and openat of /etc/shadow are reported under the policy's syscall, with the path
+  and the flags; the 64-bit openat of the same file is reported exactly once;
+- i386 setuid (16-bit ids: 0x11092 is 4242 to the kernel) and setuid32 report the id the
+  kernel uses; socketcall(SYS_SOCKET, {2, 1, 0}) reaches a socket hook with those arguments;
+- a Sigkill policy on an openat path kills the int 0x80 opener;
+- i386 remap_file_pages (number 257, x86-64 openat's) with openat's registers is no event.
+"""
+import os
+import pwd
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vigilhost as vh  # noqa: E402
+
+SOURCE = os.environ.get("VIGIL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+SHIPPED = os.path.join(SOURCE, "rules", "policies", "monitor-sensitive-files.yaml")
+INT80 = os.path.join(vh.PROGS, "int80")
+NOBODY = pwd.getpwnam("nobody")
+
+POLICY = textwrap.dedent("""\
+    apiVersion: cilium.io/v1alpha1
+    kind: TracingPolicy
+    metadata:
+      name: compat32-test
+    spec:
+      kprobes:
+      - call: "sys_open"
+        syscall: true
+        args:
+        - index: 0
+          type: "string"
+        - index: 1
+          type: "int"
+        selectors:
+        - matchArgs:
+          - index: 0
+            operator: "Equal"
+            values: ["/etc/shadow"]
+      - call: "sys_setuid"
+        syscall: true
+        args:
+        - index: 0
+          type: "int"
+        selectors:
+        - matchArgs:
+          - index: 0
+            operator: "Equal"
+            values: ["4242"]
+      - call: "sys_socket"
+        syscall: true
+        args:
+        - index: 0
+          type: "int"
+        - index: 1
+          type: "int"
+        selectors:
+        - matchArgs:
+          - index: 0
+            operator: "Equal"
+            values: ["2"]
+          matchBinaries:
+          - operator: "In"
+            values: ["%s"]
+      - call: "sys_openat"
+        syscall: true
+        args:
+        - index: 1
+          type: "string"
+        selectors:
+        - matchArgs:
+          - index: 1
+            operator: "Prefix"
+            values: ["%s"]
+          matchActions:
+          - action: Sigkill
+    """)
+
+
+@vh.require_root
+class Compat32(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="vigil-compat32-")
+        os.chmod(cls.tmp, 0o755)
+        cls.kill_dir = os.path.join(cls.tmp, "kill") + "/"
+        policy = os.path.join(cls.tmp, "compat32.yaml")
+        with open(policy, "w") as f:
+            f.write(POLICY % (os.path.realpath(INT80), cls.kill_dir))
+        cls.runs = {}
+        with vh.Agent("--tracing-policy", SHIPPED, "--tracing-policy", policy) as agent:
+            for name, argv in (("open32", ["open32", "/etc/shadow"]),
+                               ("openat32", ["openat32", "/etc/shadow"]),
+                               ("openat64", ["openat64", "/etc/shadow"]),
+                               ("setuid16", ["setuid16", str(0x10000 + 4242)]),
+                               ("setuid32", ["setuid32", "4242"]),
+                               ("socketcall", ["socketcall", "2", "1"]),
+                               ("collide", ["collide", "/etc/shadow"]),
+                               ("kill", ["openat32", cls.kill_dir + "x"])):
+                p = subprocess.Popen(["setpriv", "--reuid", str(NOBODY.pw_uid), "--regid", str(NOBODY.pw_gid),
+                                      "--clear-groups", "--", INT80] + argv, stdout=subprocess.PIPE, text=True)
+                out, _ = p.communicate(timeout=30)
+                cls.runs[name] = (p.pid, p.returncode, out.strip())
+            cls.events = agent.events("json", settle=1.0)
+        subprocess.run(["rm", "-rf", cls.tmp])
+
+    def of(self, name):
+        pid = self.runs[name][0]
+        return [e["process_kprobe"] for e in self.events
+                if "process_kprobe" in e and e["process_kprobe"]["process"]["pid"] == pid]
+
+    def test_int80_open_of_shadow_is_reported_as_open(self):
+        self.assertEqual(self.runs["open32"][2], "-13")    # nobody: EACCES, but the attempt is seen
+        ev = self.of("open32")
+        self.assertEqual(len(ev), 1, ev)
+        self.assertEqual(ev[0]["function_name"], "__x64_sys_open")
+        self.assertEqual(ev[0]["args"][0], {"string_arg": "/etc/shadow"})
+        self.assertEqual(ev[0]["args"][1], {"int_arg": 0})
+        self.assertEqual(ev[0]["process"]["uid"], NOBODY.pw_uid)
+
+    def test_int80_openat_of_shadow_reaches_the_shipped_policy(self):
+        ev = [e for e in self.events if "process_tracepoint" in e
+              and e["process_tracepoint"]["process"]["pid"] == self.runs["openat32"][0]]
+        self.assertEqual(len(ev), 1, ev)
+        tp = ev[0]["process_tracepoint"]
+        self.assertEqual(tp["policy_name"], "monitor-sensitive-files")
+        self.assertEqual(tp["event"], "sys_enter_openat")
+        self.assertEqual(tp["args"][0]["string_arg"], "/etc/shadow")
+        self.assertEqual(tp["args"][1]["int_arg"], 0)
+
+    def test_64bit_openat_is_reported_exactly_once(self):
+        ev = [e for e in self.events if "process_tracepoint" in e
+              and e["process_tracepoint"]["process"]["pid"] == self.runs["openat64"][0]]
+        self.assertEqual(len(ev), 1, ev)
+
+    def test_16_bit_setuid_reports_the_id_the_kernel_uses(self):
+        self.assertEqual(self.runs["setuid16"][2], "-1")   # EPERM
+        for name in ("setuid16", "setuid32"):
+            ev = self.of(name)
+            self.assertEqual(len(ev), 1, (name, ev))
+            self.assertEqual(ev[0]["function_name"], "__x64_sys_setuid")
+            self.assertEqual(ev[0]["args"][0], {"int_arg": 4242})
+
+    def test_socketcall_reaches_the_socket_hook_with_its_array_arguments(self):
+        ev = self.of("socketcall")
+        self.assertEqual(len(ev), 1, ev)
+        self.assertEqual(ev[0]["function_name"], "__x64_sys_socket")
+        self.assertEqual(ev[0]["args"], [{"int_arg": 2}, {"int_arg": 1}])
+
+    def test_sigkill_hits_the_int80_opener(self):
+        self.assertEqual(self.runs["kill"][1], -9, self.runs["kill"])
+        ev = self.of("kill")
+        self.assertEqual(len(ev), 1, ev)
+        self.assertEqual(ev[0]["action"], "KPROBE_ACTION_SIGKILL")
+
+    def test_a_colliding_i386_number_is_another_syscall(self):
+        self.assertEqual(self.runs["collide"][2], "-22")   # remap_file_pages: EINVAL
+        ev = [e for e in self.events if any(k in e and e[k]["process"]["pid"] == self.runs["collide"][0]
+                                            for k in ("process_kprobe", "process_tracepoint"))]
+        self.assertEqual(ev, [])
+
+
+if __name__ == "__main__":
+    vh.main()
