@@ -353,6 +353,50 @@ static void test_unknown_syscall_is_refused(void **state)
 	assert_non_null(strstr(f->err.reason, "unknown syscall"));
 }
 
+/* ---- the i386 table (cmake/CompatSyscalls.cmake) ---- */
+
+static void expect_twin(unsigned int nr32, int nr, enum vg_compat_kind kind, unsigned int mask, const char *name)
+{
+	struct vg_compat_entry e;
+	const char *got = NULL;
+
+	assert_int_equal(compat_syscall_twin(nr32, &e, &got), 0);
+	assert_int_equal(e.nr, nr);
+	assert_int_equal(e.kind, kind);
+	assert_int_equal(e.mask, mask);
+	assert_string_equal(got, name);
+}
+
+static void test_compat_table_maps_i386_numbers_onto_their_x86_64_twins(void **state)
+{
+	struct vg_compat_entry e;
+
+	(void)state;
+	expect_twin(295, 257, VG_COMPAT_PLAIN, 0, "openat");
+	expect_twin(5, 2, VG_COMPAT_PLAIN, 0, "open");
+	expect_twin(11, 59, VG_COMPAT_PLAIN, 0, "execve");
+	expect_twin(213, 105, VG_COMPAT_PLAIN, 0, "setuid32");	/* the 32 suffix dropped */
+	expect_twin(23, 105, VG_COMPAT_UID16, 1, "setuid");		/* setuid16 */
+	expect_twin(182, 92, VG_COMPAT_UID16, 6, "chown");		/* chown16: uid and gid */
+	expect_twin(90, 9, VG_COMPAT_STRUCT, 6, "mmap");		/* old_mmap: an argument block */
+	expect_twin(192, 9, VG_COMPAT_MMAP2, 0, "mmap2");
+	expect_twin(142, 23, VG_COMPAT_PLAIN, 0, "_newselect");
+	expect_twin(180, 17, VG_COMPAT_SPLIT64, 8, "pread64");	/* offset in esi:edi */
+	expect_twin(422, 202, VG_COMPAT_PLAIN, 0, "futex_time64");
+	expect_twin(102, -1, VG_COMPAT_SOCKETCALL, 0, "socketcall");
+	assert_int_equal(compat_socketcall_twin(3, &e), 0);		/* SYS_CONNECT */
+	assert_int_equal(e.nr, 42);
+	assert_int_equal(e.kind, VG_COMPAT_STRUCT);
+	assert_int_equal(e.mask, 3);
+	assert_int_equal(compat_socketcall_twin(0, &e), -ENOENT);
+	/* no twin, or an ABI not decoded: no hook */
+	assert_int_equal(compat_syscall_twin(117, &e, NULL), -ENOENT);	/* ipc */
+	assert_int_equal(compat_syscall_twin(140, &e, NULL), -ENOENT);	/* _llseek */
+	assert_int_equal(compat_syscall_twin(80, &e, NULL), -ENOENT);	/* getgroups16 */
+	assert_int_equal(e.nr, -1);
+	assert_int_equal(compat_syscall_twin(VG_COMPAT_SLOTS, &e, NULL), -ENOENT);
+}
+
 /* ---- strings ---- */
 
 static void test_string_equal_key_is_filter_length_and_zero_padded_bytes(void **state)
@@ -855,6 +899,7 @@ int main(void)
 		T(test_lsm_hook_without_lsm_or_fmod_ret_is_refused_with_both_reasons),
 		T(test_lsm_hook_falls_back_to_fmod_ret_on_the_security_function),
 		T(test_unknown_syscall_is_refused),
+		T(test_compat_table_maps_i386_numbers_onto_their_x86_64_twins),
 		T(test_string_equal_key_is_filter_length_and_zero_padded_bytes),
 		T(test_prefix_key_counts_filter_bits_and_is_big_endian),
 		T(test_postfix_key_holds_the_value_reversed),
