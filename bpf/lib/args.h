@@ -166,7 +166,7 @@ static __always_inline __u64 walk_path(const volatile struct vg_arg_spec *a, __u
 }
 
 /* The raw value of argument i: a register, a ctx slot or a tracepoint field. */
-static __always_inline __u64 fetch_arg(void *ctx, __u32 i)
+static __always_inline __u64 fetch_arg_raw(void *ctx, __u32 i)
 {
 	const volatile struct vg_arg_spec *a = &cfg.args[i];
 	__u64 v = 0;
@@ -223,6 +223,18 @@ static __always_inline __u64 fetch_arg(void *ctx, __u32 i)
 		return v;
 	}
 	return 0;
+}
+
+/* fetch_arg_raw; a syscall64 argument of a 32-bit syscall (raw_syscalls' id: an i386
+ * number) gets bit 31, as Tetragon's IS_32BIT: i386 open (5) is not x86-64 fstat. */
+static __always_inline __u64 fetch_arg(void *ctx, __u32 i)
+{
+	__u64 v = fetch_arg_raw(ctx, i);
+
+	if (cfg.args[i].type == VG_ARG_SYSCALL64 && !cfg.dispatch_slot &&
+	    (cfg.fetch == VG_FETCH_RAW_SYSCALL || cfg.fetch == VG_FETCH_TRACEPOINT) && vg_compat_syscall())
+		v |= 0x80000000u;
+	return v;
 }
 
 /* What argument i stands for: the raw value, or the field its resolve path reaches from the

@@ -10,7 +10,8 @@ As user nobody, against the shipped sensitive-file policy and a few test policie
 - i386 setuid (16-bit ids: 0x11092 is 4242 to the kernel) and setuid32 report the id the
   kernel uses; socketcall(SYS_SOCKET, {2, 1, 0}) reaches a socket hook with those arguments;
 - a Sigkill policy on an openat path kills the int 0x80 opener;
-- i386 remap_file_pages (number 257, x86-64 openat's) with openat's registers is no event.
+- i386 remap_file_pages (number 257, x86-64 openat's) with openat's registers is no event;
+- a raw_syscalls hook's syscall64 id of a 32-bit call has bit 31 (abi i386), as Tetragon's.
 """
 import os
 import pwd
@@ -84,6 +85,17 @@ POLICY = textwrap.dedent("""\
             values: ["%s"]
           matchActions:
           - action: Sigkill
+      tracepoints:
+      - subsystem: "raw_syscalls"
+        event: "sys_enter"
+        args:
+        - index: 4
+          type: "syscall64"
+        selectors:
+        - matchArgs:
+          - index: 4
+            operator: "Equal"
+            values: ["%d"]
     """)
 
 
@@ -96,7 +108,7 @@ class Compat32(unittest.TestCase):
         cls.kill_dir = os.path.join(cls.tmp, "kill") + "/"
         policy = os.path.join(cls.tmp, "compat32.yaml")
         with open(policy, "w") as f:
-            f.write(POLICY % (os.path.realpath(INT80), cls.kill_dir))
+            f.write(POLICY % (os.path.realpath(INT80), cls.kill_dir, 0x80000000 | 20))   # i386 getpid
         cls.runs = {}
         with vh.Agent("--tracing-policy", SHIPPED, "--tracing-policy", policy) as agent:
             for name, argv in (("open32", ["open32", "/etc/shadow"]),
@@ -106,6 +118,7 @@ class Compat32(unittest.TestCase):
                                ("setuid32", ["setuid32", "4242"]),
                                ("socketcall", ["socketcall", "2", "1"]),
                                ("collide", ["collide", "/etc/shadow"]),
+                               ("getpid32", ["getpid32"]),
                                ("kill", ["openat32", cls.kill_dir + "x"])):
                 p = subprocess.Popen(["setpriv", "--reuid", str(NOBODY.pw_uid), "--regid", str(NOBODY.pw_gid),
                                       "--clear-groups", "--", INT80] + argv, stdout=subprocess.PIPE, text=True)
@@ -162,6 +175,14 @@ class Compat32(unittest.TestCase):
         ev = self.of("kill")
         self.assertEqual(len(ev), 1, ev)
         self.assertEqual(ev[0]["action"], "KPROBE_ACTION_SIGKILL")
+
+    def test_syscall64_of_a_32_bit_call_says_i386(self):
+        self.assertEqual(self.runs["getpid32"][2], "0")
+        ev = [e["process_tracepoint"] for e in self.events if "process_tracepoint" in e
+              and e["process_tracepoint"]["process"]["pid"] == self.runs["getpid32"][0]
+              and e["process_tracepoint"]["subsys"] == "raw_syscalls"]
+        self.assertEqual(len(ev), 1, ev)
+        self.assertEqual(ev[0]["args"][0]["syscall_id"], {"id": 20, "abi": "i386"})
 
     def test_a_colliding_i386_number_is_another_syscall(self):
         self.assertEqual(self.runs["collide"][2], "-22")   # remap_file_pages: EINVAL

@@ -9,6 +9,7 @@
  *   int80 setuid16 UID       i386 setuid, 16-bit ids                   (23)
  *   int80 setuid32 UID       i386 setuid32                             (213)
  *   int80 socketcall DOMAIN TYPE   i386 socketcall(SYS_SOCKET, {DOMAIN, TYPE, 0})  (102)
+ *   int80 getpid32           i386 getpid                               (20)
  *   int80 collide PATH       i386 remap_file_pages (257, x86-64 openat's number) with
  *                            openat's registers: another syscall, no openat event
  * Prints the call's return value (negative: -errno). */
@@ -61,6 +62,8 @@ int main(int argc, char **argv)
 		r = int80(23, strtol(x, NULL, 0), 0, 0);
 	else if (!strcmp(op, "setuid32"))
 		r = int80(213, strtol(x, NULL, 0), 0, 0);
+	else if (!strcmp(op, "getpid32"))
+		r = int80(20, 0, 0, 0) == getpid() ? 0 : -1;
 	else if (!strcmp(op, "socketcall") && argc > 3) {
 		unsigned int *a = (unsigned int *)low("");
 
@@ -71,7 +74,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(op, "collide"))
 		r = int80(257, (unsigned int)AT_FDCWD, low(x), O_RDONLY);
 	else {
-		fprintf(stderr, "usage: int80 open32|openat32|openat64|setuid16|setuid32|socketcall|collide ARG...\n");
+		fprintf(stderr, "usage: int80 open32|openat32|openat64|setuid16|setuid32|getpid32|socketcall|collide ARG...\n");
 		return 2;
 	}
 	printf("%ld\n", r);
