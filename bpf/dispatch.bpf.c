@@ -27,8 +27,6 @@ static __always_inline bool bit(__u64 *map, __u64 nr)
 static __always_inline int route(__u64 *ctx, int dir, __u64 nr)
 {
 	bool compat_hooked, compat = false;
-	struct vg_sys_regs *c;
-	__u32 zero = 0;
 
 	if (nr >= VG_SYSCALL_SLOTS || !bit(vg_hooked[dir], nr))
 		return -1;
@@ -39,6 +37,9 @@ static __always_inline int route(__u64 *ctx, int dir, __u64 nr)
 			return -1;
 	}
 #if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0;
+
 	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
 	if (!c)
 		return compat ? -1 : (int)nr;

@@ -106,6 +106,7 @@ static __always_inline struct vg_sys_regs *dispatched_regs(void *ctx)
  * number only collides with the hook's on unchecked: asked here, after the prefilter)? */
 static __always_inline int dispatched_mine(void *ctx)
 {
+#if defined(__TARGET_ARCH_x86)
 	struct vg_sys_regs *c = dispatched_regs(ctx);
 
 	if (!c)
@@ -118,6 +119,9 @@ static __always_inline int dispatched_mine(void *ctx)
 		return 1;
 	}
 	return c->checked || !vg_compat_syscall() ? 0 : -1;
+#else
+	return 0;	/* arm64: no compat table (vg_compat_syscall) */
+#endif
 }
 
 /* Argument i of a syscall the dispatcher tail-called this hook for: from its copy of the
@@ -173,12 +177,14 @@ static __always_inline __u64 fetch_arg_raw(void *ctx, __u32 i)
 
 	if (a->type == VG_ARG_SYSCALL64 && cfg.fetch == VG_FETCH_RAW_SYSCALL) {
 		/* a 32-bit call: its i386 number with bit 31 set, as Tetragon's IS_32BIT */
+#if defined(__TARGET_ARCH_x86)
 		if (cfg.dispatch_slot) {
 			struct vg_sys_regs *c = dispatched_regs(ctx);
 
 			if (c && c->compat)
 				return c->nr32 | 0x80000000u;
 		}
+#endif
 		return ctx_arg(ctx, 1);
 	}
 	switch (cfg.fetch) {
