@@ -19,10 +19,12 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import vigilhost as vh  # noqa: E402
+from test_lua_rules import read_events  # noqa: E402
 
 SOURCE = os.environ.get("VIGIL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 SHIPPED = os.path.join(SOURCE, "rules", "policies", "monitor-sensitive-files.yaml")
@@ -99,6 +101,13 @@ POLICY = textwrap.dedent("""\
     """)
 
 
+def pid_of(e):
+    for k in ("process_kprobe", "process_tracepoint"):
+        if k in e:
+            return e[k]["process"]["pid"]
+    return None
+
+
 @vh.require_root
 class Compat32(unittest.TestCase):
     @classmethod
@@ -124,7 +133,14 @@ class Compat32(unittest.TestCase):
                                       "--clear-groups", "--", INT80] + argv, stdout=subprocess.PIPE, text=True)
                 out, _ = p.communicate(timeout=30)
                 cls.runs[name] = (p.pid, p.returncode, out.strip())
-            cls.events = agent.events("json", settle=1.0)
+            # every expected event in (a slow agent, the ASan build's, may lag), then a
+            # little more for any unexpected one
+            want = {cls.runs[n][0] for n in ("open32", "openat32", "openat64", "setuid16", "setuid32",
+                                              "socketcall", "kill", "getpid32")}
+            deadline = time.time() + 20
+            while time.time() < deadline and want - {pid_of(e) for e in read_events(agent)}:
+                time.sleep(0.1)
+            cls.events = agent.events("json", settle=0.5)
         subprocess.run(["rm", "-rf", cls.tmp])
 
     def of(self, name):
