@@ -40,8 +40,6 @@ int cli_tls_flags(int *argc, char **argv);
 struct vigil_tls_client *cli_tls_client(const char *cmd);
 /* For an address that is no HOST:PORT: 0, or 2 after saying that --tls-* do not apply. */
 int cli_tls_unused(const char *cmd, const char *address);
-/* 2 (after saying why) when argv names a tetra command vigil refuses, else -1 */
-int cli_refused(int argc, char **argv);
 /* `vigil tracingpolicy modify FILE [-m MODE]`: the policy with its mode set, on stdout */
 int cli_tp_modify(int argc, char **argv);
 void cli_humanize_bytes(uint64_t b, char *out, size_t size);
@@ -66,6 +64,8 @@ int cmd_cri(int argc, char **argv);
 int cmd_eventlog(int argc, char **argv);
 /* `vigil rthooks create-container` (rthooks.c) */
 int cmd_rthooks(int argc, char **argv);
+/* `vigil policytest list|run|dump-policy` (policytest.c), tetra's */
+int cmd_policytest(int argc, char **argv);
 /* `vigil probe config` (probe_config.c) */
 int cli_probe_config(void);
 /* `vigil explain RESOURCE[.FIELD...]` (explain.c) */
