@@ -48,6 +48,34 @@ spec:
 """
 
 
+# `vigil policytest --file`: a policy already loaded (t17-file, from --tracing-policy), and a
+# test that must fail (the exec it expects never comes)
+OWN_TESTS = """tests:
+- name: loaded-t17-file
+  policy: t17-file
+  requires: [python3]
+  scenarios:
+  - name: nobody calls acct (refused)
+    trigger:
+      user: nobody
+      run: python3 -c 'import ctypes; ctypes.CDLL(None).acct(None)'
+    expect:
+      events:
+      - process_tracepoint:
+          process: {uid: "65534", binary: !contains python3}
+- name: broken
+  policy: exec-from-tmp
+  scenarios:
+  - name: expects an exec that never comes
+    trigger:
+      run: cp /usr/bin/true dropped && ./dropped
+    expect:
+      events:
+      - process_tracepoint:
+          args: [{linux_binprm_arg: {path: "${dir}/never-run"}}]
+"""
+
+
 def prog_ids_held_by(pid):
     ids = set()
     fdinfo = "/proc/%d/fdinfo" % pid
@@ -144,6 +172,7 @@ class TetraCli(unittest.TestCase):
             cls.debug_progs = vigil("debug", "progs", "--once", "--timeout", "1")
             cls.listing_text = vigil("tp", "list", "--server-address", agent.control)
             cls.introspect(agent)
+            cls.policytests(agent)
             time.sleep(0.5)
         with open(cls.export) as f:
             cls.export_text = f.read()
@@ -201,6 +230,33 @@ class TetraCli(unittest.TestCase):
         finally:
             os.rmdir(mount + cls.cg_rel)
             os.rmdir(parent)
+
+    @classmethod
+    def policytests(cls, agent):
+        """vigil policytest: shipped tests (their policies loaded under a temporary name, one in
+        enforce mode), a test of a policy already loaded, a broken test, and users abusing it"""
+        c = ("--server-address", agent.control, "--bus", agent.bus)
+        cls.pt_list = vigil("policytest", "list")
+        cls.pt_pass = vigil("policytest", "run", "-o", "json", "bpf-load-unprivileged", "kernel-module-load",
+                            "mount-in-container", "reverse-shell-connect", *c)
+        cls.pt_enforce = vigil("pt", "run", "deny-outbound-cidr", "--enforce", *c)
+        own = os.path.join(cls.tmp, "own-tests.yaml")
+        with open(own, "w") as f:
+            f.write(OWN_TESTS)
+        os.chmod(own, 0o600)
+        cls.pt_own = vigil("pt", "run", "--file", own, "--all-tests", *c)
+        cls.pt_after = vigil("tp", "list", "-o", "json", "--server-address", agent.control)
+        # a tests file someone else could write chooses what root runs: refused
+        planted = os.path.join(cls.tmp, "planted.yaml")
+        shutil.copy(own, planted)
+        os.chown(planted, 65534, 65534)
+        cls.pt_planted = vigil("pt", "run", "--file", planted, "--all-tests", *c)
+        os.chown(planted, 0, 0)
+        os.chmod(planted, 0o666)
+        cls.pt_writable = vigil("pt", "list", "--file", planted)
+        # nobody (a control group member) may read the policies, not load one
+        cls.pt_nobody = subprocess.run(NOBODY + [vh.VIGIL, "pt", "run", "bpf-load-unprivileged", *c],
+                                       capture_output=True, text=True, timeout=60)
 
     @classmethod
     def tearDownClass(cls):
@@ -414,17 +470,12 @@ class TetraCli(unittest.TestCase):
         self.assertEqual(p["state"], "TP_STATE_ENABLED")     # the refused -n touched nothing
 
     def test_tetra_commands_vigil_lacks_are_refused_with_the_reason(self):
-        why = {"policytest": "ships no such scenarios"}
-        for cmd, reason in why.items():
-            for args in ([cmd], [cmd, "get"]):
-                r = vigil(*args)
-                self.assertEqual(r.returncode, 2, args)
-                self.assertIn("vigil %s: not in vigil (tetra has it): " % cmd, r.stderr, args)
-                self.assertIn(reason, r.stderr, args)
+        # vigil has every tetra command now (policytest last): none is refused
         # the commands vigil has now are not refused, and a wrong subcommand is a usage error
         # (rthooks create-container and eventlog set: test_rthooks.py)
         for args in (["policyfilter"], ["cgtracker"], ["cri"], ["loglevel"], ["loglevel", "set"], ["debug", "nothing"],
-                     ["eventlog"], ["eventlog", "set"], ["rthooks"], ["rthooks", "create-container"]):
+                     ["eventlog"], ["eventlog", "set"], ["rthooks"], ["rthooks", "create-container"], ["policytest"],
+                     ["policytest", "get"]):
             r = vigil(*args)
             self.assertEqual(r.returncode, 2, args)
             self.assertNotIn("not in vigil", r.stderr, args)
@@ -474,6 +525,55 @@ class TetraCli(unittest.TestCase):
         self.assertLessEqual(self.agent_progs, set(rows))
         self.assertTrue(any(rows[i][4] == "tp_btf_exec" or rows[i][4] == "raw_tp_exec" for i in self.agent_progs))
         self.assertTrue(all(float(r[0]) >= 0 for r in rows.values()))
+
+    # ---- policytest ----
+
+    def test_policytest_lists_the_shipped_tests_with_labels(self):
+        self.assertEqual(self.pt_list.returncode, 0, self.pt_list.stderr)
+        names = [line.split()[0] for line in self.pt_list.stdout.splitlines()]
+        self.assertGreaterEqual(len(names), 8)
+        self.assertIn("deny-outbound-cidr [kprobes network enforce]", self.pt_list.stdout)
+
+    def test_policytest_runs_shipped_tests_against_the_agent(self):
+        self.assertEqual(self.pt_pass.returncode, 0, self.pt_pass.stdout + self.pt_pass.stderr)
+        results = [json.loads(line) for line in self.pt_pass.stdout.splitlines()]
+        self.assertEqual([r["name"] for r in results],
+                         ["%s (mode=monitor)" % n for n in ("kernel-module-load", "bpf-load-unprivileged",
+                                                            "mount-in-container", "reverse-shell-connect")])
+        for r in results:      # tetra's NamedResult, key for key
+            self.assertEqual(set(r), {"name", "result"})
+            self.assertEqual(set(r["result"]), {"error", "scenarios", "total_time"})
+            self.assertIsNone(r["result"]["error"])
+            self.assertIsInstance(r["result"]["total_time"], int)
+            for sc in r["result"]["scenarios"]:
+                self.assertEqual(set(sc), {"name", "trigger_error", "checker_error", "action_counts_error"})
+                self.assertEqual((sc["trigger_error"], sc["checker_error"]), (None, None), r)
+
+    def test_policytest_enforces_when_asked_and_unloads_what_it_loaded(self):
+        self.assertEqual(self.pt_enforce.returncode, 0, self.pt_enforce.stdout + self.pt_enforce.stderr)
+        self.assertRegex(self.pt_enforce.stdout, r"P: deny-outbound-cidr \(mode=enforce\) +✅ +1/1 scenario")
+        names = [p["name"] for p in json.loads(self.pt_after.stdout)["policies"]]
+        self.assertIn("t17-file", names)         # already loaded: used, left alone
+        self.assertFalse([n for n in names if "policytest" in n], names)
+
+    def test_policytest_fails_a_broken_test_and_says_why(self):
+        self.assertEqual(self.pt_own.returncode, 1)
+        out = self.pt_own.stdout
+        self.assertRegex(out, r"P: loaded-t17-file \(mode=enforce\) +✅")
+        self.assertRegex(out, r"P: broken \(mode=monitor\) +🔴 +0/1 scenario")
+        self.assertRegex(out, r"checker error: events\[0\] \(process_tracepoint, policy exec-from-tmp-policytest-[0-9]+\) "
+                              r"not seen: [0-9]+ event\(s\) from the trigger; closest: process_tracepoint.args\[0\]."
+                              r"linux_binprm_arg.path: want /tmp/vigil-policytest-\w+/never-run, got "
+                              r"/tmp/vigil-policytest-\w+/dropped")
+        self.assertIn("result errors: 1/2", self.pt_own.stderr)
+
+    def test_policytest_refuses_a_tests_file_others_could_write_and_loading_as_a_user(self):
+        for r in (self.pt_planted, self.pt_writable):
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("is writable by others", r.stderr)
+            self.assertEqual(r.stdout, "")
+        self.assertEqual(self.pt_nobody.returncode, 1)
+        self.assertIn("policy bpf-load-unprivileged is not loaded, and loading it is root's", self.pt_nobody.stdout)
 
     # ---- tetra's debugging commands ----
 
