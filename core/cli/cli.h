@@ -49,6 +49,9 @@ void cli_print_policy_dir(const struct msgpack_object *dir);
 /* The "policies" array as tetra's `tracingpolicy list -o json` prints it: protojson of
  * ListTracingPoliciesResponse (tetra_shapes.c). 0, or 1 when it could not be built. */
 int cli_print_policies_tetra_json(const struct msgpack_object *policies);
+/* tetra's probe name (GetInfo's Probes, `tetra probe`) of a vigil mechanism that probes the
+ * same thing under another name (fmod_ret: fmodret), or NULL (the same name, or none). */
+const char *cli_tetra_probe_name(const char *mechanism);
 
 int cmd_version(int argc, char **argv);
 int cmd_debug(int argc, char **argv);

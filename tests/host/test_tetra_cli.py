@@ -186,6 +186,7 @@ class TetraCli(unittest.TestCase):
         with open(scoped, "w") as f:
             f.write(SCOPED_POLICY)
         cls.scoped_added = vigil("tp", "add", scoped, *c)
+        cls.listing_scoped = vigil("tp", "list", "-o", "json", *c)
         cls.info = vigil("info", *c)
         cls.info_status = agent.status()
         cls.maps_tab = vigil("debug", "maps", "-n", "0", *c)
@@ -627,19 +628,22 @@ class TetraCli(unittest.TestCase):
         self.assertEqual(lines[0].split(), ["AllMaps", "Maps"])
         self.assertEqual(int(lines[1].split()[-1]), len(ids))
         head = lines[3].split()
-        self.assertEqual(head, ["Name", "Type", "KeySize", "ValueSize", "MaxEntries", "Entries", "Count",
-                                "TotalMemlock", "PercentOfTotal"])
+        # tetra's columns in tetra's order, vigil's Entries last (a script reading tetra's columns works)
+        self.assertEqual(head, ["Name", "Type", "KeySize", "ValueSize", "MaxEntries", "Count", "Memlock",
+                                "TotalMemlock", "PercentOfTotal", "Entries"])
         rows = {r.split()[0]: r.split() for r in lines[4:]}
         execs = rows["vg_execs"]
         self.assertEqual(execs[1:3], ["hash", "4"])
-        self.assertGreater(int(execs[5]), 0)                    # processes in the exec map
-        self.assertLessEqual(int(execs[5]), int(execs[4]))      # no more than its capacity
+        self.assertGreater(int(execs[-1]), 0)                   # processes in the exec map
+        self.assertLessEqual(int(execs[-1]), int(execs[4]))     # no more than its capacity
         self.assertEqual(rows["vg_events"][1], "ringbuf")
         agg = {a["name"]: a for a in doc["aggregated_maps"]}
         self.assertEqual(sorted(agg), sorted(rows))
         mems = [a["total_memlock_bytes"] for a in doc["aggregated_maps"]]
         self.assertEqual(mems, sorted(mems, reverse=True))      # the largest first
         self.assertAlmostEqual(sum(a["percent_of_total"] for a in doc["aggregated_maps"]), 100.0, places=3)
+        for a in doc["aggregated_maps"]:
+            self.assertEqual(a["memlock_bytes"], a["total_memlock_bytes"] // a["count"], a)     # per map
 
     def test_tp_domains_names_each_policys_domain(self):
         self.assertEqual(self.domains.returncode, 0, self.domains.stderr)
@@ -704,6 +708,66 @@ class TetraCli(unittest.TestCase):
             self.assertEqual(r.stdout, b"hello \x1b[1mtty\x1b[0m\r\n$ ")
         r = subprocess.run([vh.VIGIL, "getevents", "-t", "/dev/pts/1", "--input", path], capture_output=True, timeout=60)
         self.assertEqual(r.stdout, b"")
+
+    def test_json_shapes_are_tetras_key_for_key(self):
+        """Each command's JSON against what tetra prints: the keys and value types a tetra
+        script reads are there; vigil's extra keys only where tetra's reader ignores them."""
+        # tracingpolicy list -o json: protojson (UseProtoNames) of ListTracingPoliciesResponse:
+        # a strict reader refuses unknown keys, so no key outside TracingPolicyStatus/HookStatus
+        status_keys = {"id", "name", "namespace", "info", "sensors", "enabled", "filter_id", "error", "state",
+                       "kernel_memory_bytes", "mode", "stats", "domain", "hook_statuses"}
+        doc = json.loads(self.listing.stdout)
+        self.assertEqual(set(doc), {"policies"})
+        for p in doc["policies"] + json.loads(self.listing_scoped.stdout)["policies"]:
+            self.assertLessEqual(set(p), status_keys, p)
+            for k in ("id", "kernel_memory_bytes"):         # uint64: protojson strings
+                if k in p:
+                    self.assertRegex(p[k], r"^[0-9]+$")
+            self.assertRegex(p["state"], r"^TP_STATE_[A-Z_]+$")
+            self.assertIn(p["mode"], ("TP_MODE_ENFORCE", "TP_MODE_MONITOR"))
+            seen = {}
+            for h in p["hook_statuses"]:
+                self.assertLessEqual(set(h), {"section", "state", "hook_description", "hook_idx"}, h)
+                # the spec's section, and the hook's place in it (as tetra)
+                self.assertIn(h["section"], ("kprobes", "tracepoints", "lsmhooks", "uprobes", "usdts"), h)
+                self.assertEqual(h["hook_idx"], seen.get(h["section"], 0), h)
+                seen[h["section"]] = h["hook_idx"] + 1
+        scoped = json.loads(self.listing_scoped.stdout)["policies"]
+        self.assertEqual([p.get("namespace") for p in scoped if p["name"] == "t17-scoped"], ["team-a"])
+        self.assertEqual([p.get("namespace") for p in scoped if p["name"] == "file-prefix"], [None])
+        # info: tetra prints its GetInfo decoded into a Go struct with encoding/json
+        info = json.loads(self.info.stdout)
+        self.assertEqual(info["Name"], "vigil")
+        self.assertEqual(info["Version"], info["version"])
+        self.assertEqual(info["Build"], {"GoVersion": "", "Commit": "", "Time": "", "Modified": ""})
+        self.assertEqual(info["Conf"], {})
+        self.assertTrue(all(isinstance(v, bool) for v in info["Probes"].values()))
+        self.assertTrue(info["Probes"]["tp_btf"])
+        self.assertEqual(info["Probes"]["fmodret"], info["Probes"]["fmod_ret"])
+        self.assertEqual(info["Probes"]["signal"], info["Probes"]["bpf_send_signal"])
+        # debug maps -o json: tetra's MapsChecksOutput (encoding/json, snake_case tags)
+        maps = json.loads(self.maps_json.stdout)
+        self.assertLessEqual({"total_memlock_bytes", "maps_stats", "aggregated_maps"}, set(maps))
+        self.assertEqual(set(maps["total_memlock_bytes"]), {"all_maps"})
+        for a in maps["aggregated_maps"]:
+            self.assertLessEqual({"name", "type", "key_size", "value_size", "max_entries", "count", "memlock_bytes",
+                                  "total_memlock_bytes", "percent_of_total"}, set(a))
+            self.assertIsInstance(a["percent_of_total"], float)
+        # status -o json: tetra has no JSON status; its health_status is GetHealthStatusResponse's
+        st = json.loads(self.status_json.stdout)
+        self.assertEqual(st["health_status"], [{"event": "HEALTH_STATUS_TYPE_STATUS",
+                                                "status": "HEALTH_STATUS_RUNNING", "details": "running"}])
+        # probe: tetra's "name: bool" lines (its probe names where vigil probes the same thing)
+        r = vigil("probe")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = dict(line.split(": ") for line in r.stdout.splitlines())
+        self.assertTrue(set(lines.values()) <= {"true", "false"}, lines)
+        self.assertEqual(lines["signal"], lines["bpf_send_signal"])
+        self.assertEqual({k: v == "true" for k, v in lines.items()}, info["Probes"])
+        pj = json.loads(vigil("probe", "-o", "json").stdout)["probes"]
+        self.assertEqual({p["name"]: p["enabled"] for p in pj}, {k: v for k, v in info["Probes"].items()
+                                                                  if k not in ("fmodret", "signal")})
+        self.assertTrue(all(p["reason"] for p in pj))
 
     def test_probe_config_prints_the_kernels_bpf_options_as_built(self):
         import gzip
