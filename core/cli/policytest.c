@@ -248,8 +248,10 @@ static char *load_policy(const struct pt_opts *o, const struct pt_test *t, struc
 				  "vigil tracingpolicy add)", t->policy);
 	snprintf(path, sizeof(path), "%s/%s.yaml", o->policy_dir, t->policy);
 	snprintf(pol->name, sizeof(pol->name), "%s-policytest-%d", t->policy, (int)getpid());
-	if (pt_check_owner("policy", path) || renamed_policy(path, pol->name, &yaml))
+	if (pt_check_owner("policy", path) || renamed_policy(path, pol->name, &yaml)) {
+		vigil_buf_free(&yaml);
 		return dup_printf("cannot use the policy file %s (said above)", path);
+	}
 	if (o->dump_policy_path) {
 		FILE *f = fopen(o->dump_policy_path, "we");
 
@@ -379,6 +381,7 @@ static void watch(struct pt_run *run, struct pt_trigger *t, struct pt_check *c)
 	int n;
 
 	for (;;) {
+		/* the clock is read after every message too: a busy bus never stops the deadline */
 		if (vigil_sub__wait(run->sub, 20) > 0 && (n = vigil_sub__recv(run->sub, &data)) > 0) {
 			struct vigil_msg *m = vigil_msg__decode(data, (size_t)n);
 
@@ -386,7 +389,6 @@ static void watch(struct pt_run *run, struct pt_trigger *t, struct pt_check *c)
 				check_event(run, c, m);
 			vigil_msg__free(m);
 			vigil_bus_msg_free(data);
-			continue;	/* drain what waits before looking at the clock */
 		}
 		now = pt_now_ms();
 		if (!ended && pt_trigger_poll(t))

@@ -89,6 +89,9 @@ struct pt_trigger {
 	bool done, timed_out;
 	int status;			/* waitpid's */
 	long deadline_ms;
+	bool as_user;			/* run as uid/gid, not as the caller */
+	uid_t uid;
+	gid_t gid;
 };
 
 /* Make the directory (owned by the scenario's user) and start sh -c RUN in it, in its own

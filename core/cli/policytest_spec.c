@@ -321,19 +321,47 @@ void pt_file_free(struct pt_file *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* Nobody but root or the caller may write it (0), else 1: whoever may, decides. */
+static int owned_safely(const char *what, const char *path, const struct stat *st, bool dir)
+{
+	/* a sticky directory (/tmp) lets others add files, never replace this one's */
+	mode_t open_to_others = dir && (st->st_mode & S_ISVTX) ? 0 : (st->st_mode & (S_IWGRP | S_IWOTH));
+
+	if ((st->st_uid != 0 && st->st_uid != geteuid()) || open_to_others) {
+		fprintf(stderr, "vigil policytest: %s %s%s is writable by others (owner uid %u, mode %03o): refused, "
+				"as its content decides what runs as root\n",
+			what, dir ? "directory of " : "", path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 0777));
+		return 1;
+	}
+	return 0;
+}
+
 int pt_check_owner(const char *what, const char *path)
 {
+	char parent[4096], *slash;
 	struct stat st;
 
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (!slash)
+		snprintf(parent, sizeof(parent), ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
 	if (stat(path, &st)) {
 		fprintf(stderr, "vigil policytest: cannot read %s %s: %s\n", what, path, strerror(errno));
 		return 1;
 	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		fprintf(stderr, "vigil policytest: %s %s is writable by others (owner uid %u, mode %03o): refused, "
-				"as its content decides what runs as root\n",
-			what, path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "vigil policytest: %s %s is not a file\n", what, path);
 		return 1;
 	}
-	return 0;
+	if (owned_safely(what, path, &st, false))
+		return 1;
+	if (stat(parent, &st)) {
+		fprintf(stderr, "vigil policytest: cannot read %s's directory %s: %s\n", what, parent, strerror(errno));
+		return 1;
+	}
+	return owned_safely(what, path, &st, true);
 }

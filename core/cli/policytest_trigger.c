@@ -99,6 +99,11 @@ int pt_trigger_start(struct pt_trigger *t, const struct pt_scenario *sc, const c
 		*why = "cannot make its directory under /tmp";
 		return err;
 	}
+	if (pw) {
+		t->as_user = true;
+		t->uid = pw->pw_uid;
+		t->gid = pw->pw_gid;
+	}
 	/* the user's own directory: the trigger may write there; others may only look */
 	if ((pw && chown(t->dir, pw->pw_uid, pw->pw_gid)) || chmod(t->dir, 0755)) {
 		*why = "cannot hand its directory to the user";
@@ -166,6 +171,29 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 	return remove(path) && errno != ENOENT ? -1 : 0;
 }
 
+/* Remove what is in dir with the rights of whoever made it: a user's directory is emptied by
+ * a child that became the user, so a path the user swaps for a symlink meanwhile can lead
+ * nowhere the user could not write anyway. FTW_PHYS: symlinks are removed, never followed. */
+static void remove_tree(const struct pt_trigger *t)
+{
+	pid_t pid;
+
+	if (!t->as_user) {
+		nftw(t->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(t->gid) || setuid(t->uid))
+			_exit(1);
+		nftw(t->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	rmdir(t->dir);	/* root's to remove: /tmp is sticky and the directory root's creation */
+}
+
 void pt_trigger_cleanup(struct pt_trigger *t)
 {
 	if (t->pid > 0 && !t->done) {
@@ -175,8 +203,7 @@ void pt_trigger_cleanup(struct pt_trigger *t)
 	if (t->stderr_fd >= 0)
 		close(t->stderr_fd);
 	t->stderr_fd = -1;
-	/* FTW_PHYS: a symlink the trigger left is removed, never followed */
 	if (t->dir[0])
-		nftw(t->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+		remove_tree(t);
 	vigil_buf_free(&t->err);
 }
