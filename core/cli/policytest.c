@@ -188,7 +188,8 @@ static int ask(const struct pt_opts *o, int timeout_ms, struct cli_reply *r, cha
 	while ((k = va_arg(ap, const char *)))
 		pack_str(&pk, k);
 	va_end(ap);
-	rc = cli_request_quiet(o->control, sb.data, sb.size, timeout_ms, r);
+	/* tetra's --timeout (globals.c), when given, for every request */
+	rc = cli_request_quiet(o->control, sb.data, sb.size, cli_globals.timeout_ms ? cli_globals.timeout_ms : timeout_ms, r);
 	msgpack_sbuffer_destroy(&sb);
 	if (!rc)
 		return 0;

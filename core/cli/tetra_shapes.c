@@ -66,6 +66,33 @@ static json_t *hook_statuses(const msgpack_object *hooks)
 	return a;
 }
 
+/* tetra's sensor names of a policy: generic_<kind> for each kind of hook it has, once (as
+ * vigil sensors list names them) */
+static json_t *sensors_of(const msgpack_object *hooks)
+{
+	json_t *a = json_array();
+	char name[64];
+	uint32_t i;
+	size_t k, n;
+
+	for (i = 0; hooks && hooks->type == MSGPACK_OBJECT_ARRAY && i < hooks->via.array.size; i++) {
+		const msgpack_object *hook = vigil_msgpack_get(&hooks->via.array.ptr[i], "hook");
+		const char *sp;
+
+		if (!hook || hook->type != MSGPACK_OBJECT_STR)
+			continue;
+		sp = memchr(hook->via.str.ptr, ' ', hook->via.str.size);
+		n = sp ? (size_t)(sp - hook->via.str.ptr) : hook->via.str.size;
+		snprintf(name, sizeof(name), "generic_%.*s", (int)n, hook->via.str.ptr);
+		for (k = 0; k < json_array_size(a); k++)
+			if (!strcmp(json_string_value(json_array_get(a, k)), name))
+				break;
+		if (k == json_array_size(a))
+			json_array_append_new(a, json_string(name));
+	}
+	return a;
+}
+
 const char *cli_tetra_probe_name(const char *mechanism)
 {
 	static const struct {
@@ -103,7 +130,7 @@ int cli_print_policies_tetra_json(const msgpack_object *policies)
 			json_object_set_new(o, "namespace", str_of(vigil_msgpack_get(p, "namespace")));
 		if (file && file->type == MSGPACK_OBJECT_STR && file->via.str.size)
 			json_object_set_new(o, "info", str_of(file));
-		json_object_set_new(o, "sensors", json_pack("[s]", "generic_sensor"));
+		json_object_set_new(o, "sensors", sensors_of(vigil_msgpack_get(p, "hooks")));
 		if (enabled)
 			json_object_set_new(o, "enabled", json_true());
 		json_object_set_new(o, "state", json_string(enabled ? "TP_STATE_ENABLED" : "TP_STATE_DISABLED"));

@@ -724,6 +724,9 @@ class TetraCli(unittest.TestCase):
                 if k in p:
                     self.assertRegex(p[k], r"^[0-9]+$")
             self.assertRegex(p["state"], r"^TP_STATE_[A-Z_]+$")
+            # tetra's sensor names: generic_<kind> of each kind of hook, once
+            self.assertEqual(sorted(p["sensors"]), sorted({"generic_" + h["hook_description"].split()[0]
+                                                           for h in p["hook_statuses"]}), p)
             self.assertIn(p["mode"], ("TP_MODE_ENFORCE", "TP_MODE_MONITOR"))
             seen = {}
             for h in p["hook_statuses"]:
