@@ -7,6 +7,7 @@
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <yaml.h>
@@ -104,5 +105,50 @@ void pt_trigger_cleanup(struct pt_trigger *t);
 /* Is the program in the trigger's PATH? */
 bool pt_have_program(const char *name);
 long pt_now_ms(void);
+
+/* ---- running (policytest.c, policytest_policy.c, policytest_report.c) ---- */
+
+struct pt_opts {
+	const char *file, *policy_dir, *control, *bus, *output_file, *dump_policy_path;
+	bool json, all_tests, monitor_mode, enforce, list_params;
+};
+
+/* One scenario's result, tetra's ScenarioRes. */
+struct pt_sres {
+	const char *name;
+	char *trigger_error, *checker_error;
+};
+
+/* One test's result, tetra's Result. */
+struct pt_result {
+	char name[192];
+	char *skipped, *error;
+	struct pt_sres *sres;
+	size_t nsres;
+	double seconds;
+};
+
+/* A loaded policy the test runs against. */
+struct pt_policy {
+	char name[256];
+	bool ours;		/* loaded by this run: unloaded at the end */
+	bool enforce;
+};
+
+/* malloc'd printf, or NULL */
+char *pt_dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The test's policy in place: the loaded one of that name, or its file from o->policy_dir
+ * loaded under a temporary name (root only). NULL, or why not (malloc'd). */
+char *pt_load_policy(const struct pt_opts *o, const struct pt_test *t, struct pt_policy *pol);
+/* Unload it if this run loaded it. NULL, or why not (malloc'd). */
+char *pt_unload_policy(const struct pt_opts *o, struct pt_policy *pol);
+
+/* tetra's result layouts: text (a P: line per test, an S: line per scenario) and -o json
+ * (a NamedResult a line). */
+bool pt_result_failed(const struct pt_result *r);
+void pt_print_text(FILE *out, const struct pt_result *r);
+void pt_print_json(FILE *out, const struct pt_result *r);
+void pt_result_free(struct pt_result *r);
 
 #endif
