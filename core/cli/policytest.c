@@ -299,11 +299,20 @@ static int pt_run_tests(const struct pt_opts *o, struct pt_file *f, int argc, ch
 	FILE *out = stdout;
 	size_t i, failed = 0, total = 0;
 	int rc = select_tests(o, f, argc, argv, pick);
+	char *err;
 
 	if (!pick || rc)
 		goto out;
 	if (o->output_file && !(out = fopen(o->output_file, "we"))) {
 		fprintf(stderr, "vigil policytest: cannot write %s: %s\n", o->output_file, strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	/* an agent that does not answer fails every test alike: say it once */
+	err = pt_agent_check(o);
+	if (err) {
+		fprintf(stderr, "vigil policytest: %s\n", err);
+		free(err);
 		rc = 1;
 		goto out;
 	}

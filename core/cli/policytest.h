@@ -141,6 +141,8 @@ char *pt_dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The test's policy in place: the loaded one of that name, or its file from o->policy_dir
  * loaded under a temporary name (root only). NULL, or why not (malloc'd). */
 char *pt_load_policy(const struct pt_opts *o, const struct pt_test *t, struct pt_policy *pol);
+/* Does the agent answer (its policy list)? NULL, or why not (malloc'd). */
+char *pt_agent_check(const struct pt_opts *o);
 /* Unload it if this run loaded it. NULL, or why not (malloc'd). */
 char *pt_unload_policy(const struct pt_opts *o, struct pt_policy *pol);
 

@@ -219,3 +219,13 @@ char *pt_unload_policy(const struct pt_opts *o, struct pt_policy *pol)
 	cli_reply_free(&r);
 	return err;
 }
+
+char *pt_agent_check(const struct pt_opts *o)
+{
+	struct cli_reply r;
+	char *err = NULL;
+
+	ask(o, 10000, &r, &err, "cmd", "policy_list", NULL);
+	cli_reply_free(&r);
+	return err;
+}

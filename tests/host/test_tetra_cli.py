@@ -575,6 +575,11 @@ class TetraCli(unittest.TestCase):
             self.assertEqual(r.stdout, "")
         self.assertEqual(self.pt_nobody.returncode, 1)
         self.assertIn("policy bpf-load-unprivileged is not loaded, and loading it is root's", self.pt_nobody.stdout)
+        # no agent: said once, at once
+        r = vigil("pt", "run", "--all-tests", "--timeout", "1s", "--server-address",
+                  "ipc://" + os.path.join(self.tmp, "nobody.sock"))
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        self.assertIn("vigil policytest: no answer from the agent at ", r.stderr)
 
     # ---- tetra's debugging commands ----
 
