@@ -205,9 +205,46 @@ static char *checker_error(struct pt_run *run, struct pt_check *c)
 	return NULL;
 }
 
+static bool counts_actions(const struct pt_scenario *sc)
+{
+	size_t a;
+
+	for (a = 0; a < PT_ACTIONS; a++)
+		if (sc->actions[a] >= 0)
+			return true;
+	return false;
+}
+
+/* tetra's action counter check: each expected count against the policy's counter's growth;
+ * in monitor mode against what it reported it would have done, and nothing enforced. */
+static char *actions_error(const struct pt_scenario *sc, bool enforce, const uint64_t *before, const uint64_t *after)
+{
+	struct vigil_buf why = {0};
+	size_t a, m;
+	char *out;
+
+	for (a = 0; a < PT_ACTIONS; a++) {
+		if (sc->actions[a] < 0)
+			continue;
+		/* post is post in either mode; the others are monitor_<action> in monitor mode */
+		m = a == PT_POST || enforce ? a : PT_ACTIONS + a;
+		if (after[m] - before[m] != (uint64_t)sc->actions[a])
+			vigil_buf_printf(&why, "%s%s%s: expected:%ld before:%llu, after:%llu", why.len ? ", " : "",
+					 m >= PT_ACTIONS ? "monitor_" : "", pt_action_names[a], sc->actions[a],
+					 (unsigned long long)before[m], (unsigned long long)after[m]);
+		if (m != a && after[a] != before[a])
+			vigil_buf_printf(&why, "%s%s: enforced %llu time(s) in monitor mode", why.len ? ", " : "",
+					 pt_action_names[a], (unsigned long long)(after[a] - before[a]));
+	}
+	out = why.len ? pt_dup_printf("%s", why.data) : NULL;
+	vigil_buf_free(&why);
+	return out;
+}
+
 static void run_scenario(struct pt_run *run, const struct pt_scenario *sc, const struct pt_policy *pol,
 			 struct pt_sres *res)
 {
+	uint64_t before[2 * PT_ACTIONS], after[2 * PT_ACTIONS];
 	struct pt_trigger t;
 	struct pt_check c = {.sc = sc, .vars = {.policy = pol->name}};
 	const char *why = NULL;
@@ -216,6 +253,8 @@ static void run_scenario(struct pt_run *run, const struct pt_scenario *sc, const
 	res->name = sc->name;
 	c.nseen = seq_len(&run->f->doc, sc->events);
 	c.seen = calloc(c.nseen + 1, sizeof(*c.seen));
+	if (counts_actions(sc))
+		res->action_counts_error = pt_action_counts(run->o, pol->name, before);
 	err = c.seen ? pt_trigger_start(&t, sc, &why) : -ENOMEM;
 	if (err) {
 		res->trigger_error = pt_dup_printf("cannot start: %s: %s", why ? why : "", strerror(-err));
@@ -224,6 +263,10 @@ static void run_scenario(struct pt_run *run, const struct pt_scenario *sc, const
 		watch(run, &t, &c);
 		res->trigger_error = outcome_error(sc, &t, pol->enforce);
 		res->checker_error = checker_error(run, &c);
+		if (counts_actions(sc) && !res->action_counts_error)
+			res->action_counts_error = pt_action_counts(run->o, pol->name, after);
+		if (counts_actions(sc) && !res->action_counts_error)
+			res->action_counts_error = actions_error(sc, pol->enforce, before, after);
 	}
 	if (!err || t.pid > 0 || t.dir[0])
 		pt_trigger_cleanup(&t);

@@ -16,6 +16,10 @@
 
 #define PT_MAX_LIST 16
 
+/* tetra's action counters, as vigil's selector action metrics name them (post, sigkill...) */
+enum pt_action { PT_POST, PT_SIGKILL, PT_SIGNAL, PT_OVERRIDE, PT_ACTIONS };
+extern const char *const pt_action_names[PT_ACTIONS];
+
 /* How a trigger must end: any of the set fields must hold. */
 struct pt_outcome {
 	bool set;
@@ -34,6 +38,7 @@ struct pt_scenario {
 	int no_events;			/* the events that must not come, 0 none */
 	struct pt_outcome outcome;	/* in either mode, unless enforce_outcome applies */
 	struct pt_outcome enforce_outcome;	/* when the policy enforces */
+	long actions[PT_ACTIONS];	/* the policy's action counters must grow by these; -1: unchecked */
 };
 
 struct pt_test {
@@ -116,7 +121,7 @@ struct pt_opts {
 /* One scenario's result, tetra's ScenarioRes. */
 struct pt_sres {
 	const char *name;
-	char *trigger_error, *checker_error;
+	char *trigger_error, *checker_error, *action_counts_error;
 };
 
 /* One test's result, tetra's Result. */
@@ -143,6 +148,9 @@ char *pt_dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *pt_load_policy(const struct pt_opts *o, const struct pt_test *t, struct pt_policy *pol);
 /* Does the agent answer (its policy list)? NULL, or why not (malloc'd). */
 char *pt_agent_check(const struct pt_opts *o);
+/* The policy's action counters (vigil_policy_selector_actions_total summed by action): out[a]
+ * enforced, out[PT_ACTIONS + a] what monitor mode reported instead. NULL, or why not. */
+char *pt_action_counts(const struct pt_opts *o, const char *policy, uint64_t out[2 * PT_ACTIONS]);
 /* Unload it if this run loaded it. NULL, or why not (malloc'd). */
 char *pt_unload_policy(const struct pt_opts *o, struct pt_policy *pol);
 

@@ -229,3 +229,47 @@ char *pt_agent_check(const struct pt_opts *o)
 	cli_reply_free(&r);
 	return err;
 }
+
+/* "name{...,label=\"value\",...}": does the key carry label="value"? */
+static bool has_label(const msgpack_object *k, const char *label, const char *value)
+{
+	char want[320];
+	size_t n = (size_t)snprintf(want, sizeof(want), "%s=\"%s\"", label, value), i;
+
+	for (i = 0; n < sizeof(want) && i + n <= k->via.str.size; i++)
+		if (!memcmp(k->via.str.ptr + i, want, n) && (k->via.str.ptr[i - 1] == '{' || k->via.str.ptr[i - 1] == ','))
+			return true;
+	return false;
+}
+
+char *pt_action_counts(const struct pt_opts *o, const char *policy, uint64_t out[2 * PT_ACTIONS])
+{
+	static const char series[] = "vigil_policy_selector_actions_total{";
+	const msgpack_object *metrics;
+	struct cli_reply r;
+	char *err = NULL, name[32];
+	uint32_t i;
+	size_t a;
+
+	memset(out, 0, 2 * PT_ACTIONS * sizeof(*out));
+	if (ask(o, 10000, &r, &err, "cmd", "status", NULL)) {
+		cli_reply_free(&r);
+		return err;
+	}
+	metrics = vigil_msgpack_get(r.root, "metrics");
+	for (i = 0; metrics && metrics->type == MSGPACK_OBJECT_MAP && i < metrics->via.map.size; i++) {
+		const msgpack_object *k = &metrics->via.map.ptr[i].key, *v = &metrics->via.map.ptr[i].val;
+
+		if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    k->via.str.size < sizeof(series) - 1 || memcmp(k->via.str.ptr, series, sizeof(series) - 1) ||
+		    !has_label(k, "policy", policy))
+			continue;
+		for (a = 0; a < 2 * PT_ACTIONS; a++) {
+			snprintf(name, sizeof(name), "%s%s", a < PT_ACTIONS ? "" : "monitor_", pt_action_names[a % PT_ACTIONS]);
+			if (has_label(k, "action", name))
+				out[a] += v->via.u64;
+		}
+	}
+	cli_reply_free(&r);
+	return NULL;
+}

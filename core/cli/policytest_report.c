@@ -14,7 +14,7 @@ bool pt_result_failed(const struct pt_result *r)
 	if (r->error)
 		return true;
 	for (i = 0; i < r->nsres; i++)
-		if (r->sres[i].trigger_error || r->sres[i].checker_error)
+		if (r->sres[i].trigger_error || r->sres[i].checker_error || r->sres[i].action_counts_error)
 			return true;
 	return false;
 }
@@ -37,7 +37,8 @@ void pt_print_json(FILE *out, const struct pt_result *r)
 	for (i = 0; i < r->nsres; i++)
 		json_array_append_new(sc, json_pack("{s:s, s:o, s:o, s:o}", "name", r->sres[i].name, "trigger_error",
 						   json_err(r->sres[i].trigger_error), "checker_error",
-						   json_err(r->sres[i].checker_error), "action_counts_error", json_null()));
+						   json_err(r->sres[i].checker_error), "action_counts_error",
+						   json_err(r->sres[i].action_counts_error)));
 	json_object_set_new(res, "scenarios", sc);
 	json_object_set_new(res, "total_time", json_integer((json_int_t)(r->seconds * 1e9)));
 	json_object_set_new(top, "name", json_string(r->name));
@@ -57,7 +58,7 @@ void pt_print_text(FILE *out, const struct pt_result *r)
 	const char *icon;
 
 	for (i = 0; i < r->nsres; i++)
-		ok += !r->sres[i].trigger_error && !r->sres[i].checker_error;
+		ok += !r->sres[i].trigger_error && !r->sres[i].checker_error && !r->sres[i].action_counts_error;
 	if (r->error) {
 		icon = "❌";
 	} else if (r->skipped) {
@@ -70,13 +71,16 @@ void pt_print_text(FILE *out, const struct pt_result *r)
 		r->seconds);
 	for (i = 0; i < r->nsres; i++) {
 		const struct pt_sres *s = &r->sres[i];
-		bool bad = s->trigger_error || s->checker_error;
+		bool bad = s->trigger_error || s->checker_error || s->action_counts_error;
 
 		fprintf(out, "%sS: %-37s   %s   ", i + 1 == r->nsres ? "└" : "├", s->name, bad ? "🔴" : "🟢");
 		if (s->trigger_error)
-			fprintf(out, "trigger error: %s%s", s->trigger_error, s->checker_error ? ", " : "");
+			fprintf(out, "trigger error: %s%s", s->trigger_error,
+				s->checker_error || s->action_counts_error ? ", " : "");
 		if (s->checker_error)
-			fprintf(out, "checker error: %s", s->checker_error);
+			fprintf(out, "checker error: %s%s", s->checker_error, s->action_counts_error ? ", " : "");
+		if (s->action_counts_error)
+			fprintf(out, "action counts error: %s", s->action_counts_error);
 		fputc('\n', out);
 	}
 }
@@ -88,6 +92,7 @@ void pt_result_free(struct pt_result *r)
 	for (i = 0; i < r->nsres; i++) {
 		free(r->sres[i].trigger_error);
 		free(r->sres[i].checker_error);
+		free(r->sres[i].action_counts_error);
 	}
 	free(r->sres);
 	free(r->skipped);

@@ -156,9 +156,32 @@ static int want_outcome(const struct spec *s, int id, const char *what, struct p
 	return each_field(s, id, what, keys, outcome_field, o);
 }
 
-static int expect_field(const struct spec *s, const char *key, int value, void *ctx)
+const char *const pt_action_names[PT_ACTIONS] = {"post", "sigkill", "signal", "override"};
+
+static int action_field(const struct spec *s, const char *key, int value, void *ctx)
 {
 	struct pt_scenario *sc = ctx;
+	const char *v;
+	size_t a;
+	long n;
+
+	for (a = 0; a < PT_ACTIONS && strcmp(key, pt_action_names[a]); a++)
+		;
+	if (want_str(s, value, key, &v))
+		return 1;
+	if (vigil_parse_long(v, 0, 1000000, &n))
+		return fail(s, value, "an action count is a number (0-1000000), not '%s'", v);
+	sc->actions[a] = n;
+	return 0;
+}
+
+static int expect_field(const struct spec *s, const char *key, int value, void *ctx)
+{
+	static const char *const action_keys[] = {"post", "sigkill", "signal", "override", NULL};
+	struct pt_scenario *sc = ctx;
+
+	if (!strcmp(key, "actions"))
+		return each_field(s, value, key, action_keys, action_field, sc);
 
 	if (!strcmp(key, "events"))
 		return want_events(s, value, key, &sc->events);
@@ -188,7 +211,7 @@ static int trigger_field(const struct spec *s, const char *key, int value, void 
 static int scenario_field(const struct spec *s, const char *key, int value, void *ctx)
 {
 	static const char *const trigger_keys[] = {"run", "user", "timeout", NULL};
-	static const char *const expect_keys[] = {"events", "no_events", "outcome", "enforce_outcome", NULL};
+	static const char *const expect_keys[] = {"events", "no_events", "outcome", "enforce_outcome", "actions", NULL};
 	struct pt_scenario *sc = ctx;
 
 	if (!strcmp(key, "name"))
@@ -213,12 +236,15 @@ static int want_scenarios(const struct spec *s, int id, struct pt_test *t)
 		struct pt_scenario *sc = &t->scenarios[t->nscenarios++];
 
 		sc->timeout_ms = PT_DEFAULT_TIMEOUT_MS;
+		for (size_t a = 0; a < PT_ACTIONS; a++)
+			sc->actions[a] = -1;
 		if (each_field(s, *it, "a scenario", keys, scenario_field, sc))
 			return 1;
 		if (!sc->name || !sc->run)
 			return fail(s, *it, "a scenario needs %s", "a name and a trigger with run");
-		if (!sc->events && !sc->no_events && !sc->outcome.set && !sc->enforce_outcome.set)
-			return fail(s, *it, "scenario %s expects nothing: give expect events, no_events or an outcome",
+		if (!sc->events && !sc->no_events && !sc->outcome.set && !sc->enforce_outcome.set && sc->actions[0] < 0 &&
+		    sc->actions[1] < 0 && sc->actions[2] < 0 && sc->actions[3] < 0)
+			return fail(s, *it, "scenario %s expects nothing: give expect events, no_events, an outcome or actions",
 				    sc->name);
 	}
 	return 0;

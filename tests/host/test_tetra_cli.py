@@ -48,8 +48,8 @@ spec:
 """
 
 
-# `vigil policytest --file`: a policy already loaded (t17-file, from --tracing-policy), and a
-# test that must fail (the exec it expects never comes)
+# `vigil policytest --file`: a policy already loaded (t17-file, from --tracing-policy), and two
+# tests that must fail (the exec one expects never comes; the other expects two overrides)
 OWN_TESTS = """tests:
 - name: loaded-t17-file
   policy: t17-file
@@ -73,6 +73,14 @@ OWN_TESTS = """tests:
       events:
       - process_tracepoint:
           args: [{linux_binprm_arg: {path: "${dir}/never-run"}}]
+- name: counts-wrong
+  policy: deny-outbound-cidr
+  scenarios:
+  - name: two overrides expected, one comes
+    trigger:
+      run: timeout 1 bash -c 'exec 3<>/dev/tcp/192.0.2.1/9'; true
+    expect:
+      actions: {override: 2}
 """
 
 
@@ -548,7 +556,8 @@ class TetraCli(unittest.TestCase):
             self.assertIsInstance(r["result"]["total_time"], int)
             for sc in r["result"]["scenarios"]:
                 self.assertEqual(set(sc), {"name", "trigger_error", "checker_error", "action_counts_error"})
-                self.assertEqual((sc["trigger_error"], sc["checker_error"]), (None, None), r)
+                self.assertEqual((sc["trigger_error"], sc["checker_error"], sc["action_counts_error"]),
+                                 (None, None, None), r)
 
     def test_policytest_enforces_when_asked_and_unloads_what_it_loaded(self):
         self.assertEqual(self.pt_enforce.returncode, 0, self.pt_enforce.stdout + self.pt_enforce.stderr)
@@ -566,7 +575,10 @@ class TetraCli(unittest.TestCase):
                               r"not seen: [0-9]+ event\(s\) from the trigger; closest: process_tracepoint.args\[0\]."
                               r"linux_binprm_arg.path: want /tmp/vigil-policytest-\w+/never-run, got "
                               r"/tmp/vigil-policytest-\w+/dropped")
-        self.assertIn("result errors: 1/2", self.pt_own.stderr)
+        # tetra's action counter check: in monitor mode, what the policy reported it would do
+        self.assertRegex(out, r"P: counts-wrong \(mode=monitor\) +🔴 +0/1 scenario")
+        self.assertIn("action counts error: monitor_override: expected:2 before:0, after:1", out)
+        self.assertIn("result errors: 2/3", self.pt_own.stderr)
 
     def test_policytest_refuses_a_tests_file_others_could_write_and_loading_as_a_user(self):
         for r in (self.pt_planted, self.pt_writable):

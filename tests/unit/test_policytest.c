@@ -145,7 +145,7 @@ static void test_a_valid_file_loads_its_tests_and_scenarios(void **state)
 
 	assert_int_equal(load(fx, "tests:\n- name: a\n  policy: pa\n  labels: [x, y]\n  mode: enforce\n"
 				  "  scenarios:\n  - name: s1\n    trigger: {run: 'true', user: nobody, timeout: 2s}\n"
-				  "    expect: {outcome: {code: '0'}, enforce_outcome: {signal: KILL}}\n"),
+				  "    expect: {outcome: {code: '0'}, enforce_outcome: {signal: KILL}, actions: {sigkill: 1}}\n"),
 			 0);
 	assert_int_equal(fx->f.ntests, 1);
 	assert_string_equal(fx->f.tests[0].policy, "pa");
@@ -154,6 +154,8 @@ static void test_a_valid_file_loads_its_tests_and_scenarios(void **state)
 	assert_int_equal(fx->f.tests[0].scenarios[0].timeout_ms, 2000);
 	assert_string_equal(fx->f.tests[0].scenarios[0].user, "nobody");
 	assert_int_equal(fx->f.tests[0].scenarios[0].enforce_outcome.signal, 9);
+	assert_int_equal(fx->f.tests[0].scenarios[0].actions[PT_SIGKILL], 1);
+	assert_int_equal(fx->f.tests[0].scenarios[0].actions[PT_POST], -1);
 }
 
 static void test_an_unknown_field_is_refused_with_its_line_and_column(void **state)
