@@ -526,6 +526,12 @@ int cmd_policytest(int argc, char **argv)
 	rc = pt_options(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
+	/* the triggers run here and their events are read off this node's bus */
+	if (!strcmp(sub, "run") && vigil_bus_tls_address(o.control)) {
+		fprintf(stderr, "vigil policytest: %s is a remote agent: the tests trigger on this node and read "
+				"its bus; give this node's agent (ipc://, unix://)\n", o.control);
+		return 2;
+	}
 	default_paths(&o);
 	if (pt_check_owner("test file", o.file))
 		return 1;
