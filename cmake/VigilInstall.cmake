@@ -101,6 +101,8 @@ install(FILES ${VIGIL_SHIPPED_RULES} DESTINATION ${VIGIL_SYSCONF_DIR}/rules)
 # ---- data: the Lua library, Falco rules, integration examples ----
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/lua/ DESTINATION ${VIGIL_DATA_DIR}/lua)
 install(FILES ${CMAKE_SOURCE_DIR}/rules/falco/vigil_rules.yaml DESTINATION ${VIGIL_DATA_DIR}/falco)
+# `vigil policytest`'s tests of the shipped policies: data, not configuration
+install(FILES ${CMAKE_SOURCE_DIR}/rules/policytests/shipped.yaml DESTINATION ${VIGIL_DATA_DIR}/policytests)
 file(GLOB VIGIL_INTEGRATION_FILES CONFIGURE_DEPENDS
   RELATIVE ${CMAKE_SOURCE_DIR}/integrations
   ${CMAKE_SOURCE_DIR}/integrations/falco/*

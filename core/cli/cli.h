@@ -40,8 +40,6 @@ int cli_tls_flags(int *argc, char **argv);
 struct vigil_tls_client *cli_tls_client(const char *cmd);
 /* For an address that is no HOST:PORT: 0, or 2 after saying that --tls-* do not apply. */
 int cli_tls_unused(const char *cmd, const char *address);
-/* 2 (after saying why) when argv names a tetra command vigil refuses, else -1 */
-int cli_refused(int argc, char **argv);
 /* `vigil tracingpolicy modify FILE [-m MODE]`: the policy with its mode set, on stdout */
 int cli_tp_modify(int argc, char **argv);
 void cli_humanize_bytes(uint64_t b, char *out, size_t size);
@@ -51,6 +49,9 @@ void cli_print_policy_dir(const struct msgpack_object *dir);
 /* The "policies" array as tetra's `tracingpolicy list -o json` prints it: protojson of
  * ListTracingPoliciesResponse (tetra_shapes.c). 0, or 1 when it could not be built. */
 int cli_print_policies_tetra_json(const struct msgpack_object *policies);
+/* tetra's probe name (GetInfo's Probes, `tetra probe`) of a vigil mechanism that probes the
+ * same thing under another name (fmod_ret: fmodret), or NULL (the same name, or none). */
+const char *cli_tetra_probe_name(const char *mechanism);
 
 int cmd_version(int argc, char **argv);
 int cmd_debug(int argc, char **argv);
@@ -66,6 +67,8 @@ int cmd_cri(int argc, char **argv);
 int cmd_eventlog(int argc, char **argv);
 /* `vigil rthooks create-container` (rthooks.c) */
 int cmd_rthooks(int argc, char **argv);
+/* `vigil policytest list|run|dump-policy` (policytest.c), tetra's */
+int cmd_policytest(int argc, char **argv);
 /* `vigil probe config` (probe_config.c) */
 int cli_probe_config(void);
 /* `vigil explain RESOURCE[.FIELD...]` (explain.c) */

@@ -112,6 +112,35 @@ static const char *get_str(const msgpack_object *m, const char *key, char *out, 
 
 /* ---- info ---- */
 
+/* tetra info's keys: its GetInfo decoded into a Go struct and printed with encoding/json
+ * (Name, Version, Probes: probe name -> bool, Conf, Build), after vigil's own keys, which such
+ * a reader ignores (Go matches keys case-insensitively: Version and version hold the same). */
+static void info_tetra_keys(json_t *out, const msgpack_object *status)
+{
+	const msgpack_object *mechs = vigil_msgpack_get(status, "mechanisms");
+	json_t *probes = json_object();
+	char name[64];
+	uint32_t i;
+
+	for (i = 0; mechs && mechs->type == MSGPACK_OBJECT_ARRAY && i < mechs->via.array.size; i++) {
+		const msgpack_object *m = &mechs->via.array.ptr[i], *ok = vigil_msgpack_get(m, "ok");
+		bool yes = ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean;
+		const char *alias;
+
+		get_str(m, "name", name, sizeof(name));
+		json_object_set_new(probes, name, json_boolean(yes));
+		alias = cli_tetra_probe_name(name);
+		if (alias)
+			json_object_set_new(probes, alias, json_boolean(yes));
+	}
+	json_object_set_new(out, "Name", json_string("vigil"));
+	json_object_set_new(out, "Version", json_string(get_str(status, "version", name, sizeof(name))));
+	json_object_set_new(out, "Probes", probes);
+	json_object_set_new(out, "Conf", json_object());
+	json_object_set_new(out, "Build", json_pack("{s:s, s:s, s:s, s:s}", "GoVersion", "", "Commit", "", "Time", "",
+						    "Modified", ""));
+}
+
 int cmd_info(int argc, char **argv)
 {
 	static const char *const keys[] = {"version", "node_name", "kernel", "uptime_s", "process_mechanism",
@@ -137,6 +166,7 @@ int cmd_info(int argc, char **argv)
 			if (v)
 				json_object_set_new(out, keys[i], v);
 		}
+		info_tetra_keys(out, r.root);
 		print_json(out);
 		json_decref(out);
 	}
@@ -352,7 +382,7 @@ int cli_debug_maps(int argc, char **argv)
 	struct cli_reply r;
 	const msgpack_object *maps;
 	struct agg *v = NULL;
-	char human[32];
+	char human[32], pct[16];
 	uint64_t total;
 	size_t n, i;
 	int rc = parse_opts("debug maps", argc, argv, &o, usage);
@@ -371,16 +401,20 @@ int cli_debug_maps(int argc, char **argv)
 	if (!strcmp(o.output, "json")) {
 		json_t *aggs = json_array(), *doc;
 
+		/* tetra's MapsChecksOutput keys; entries (keys in use) and maps (each map with its
+		 * id) are vigil's, which tetra's Go reader ignores */
 		for (i = 0; i < n; i++)
-			json_array_append_new(aggs, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "name", v[i].name,
-							      "type", v[i].type, "key_size", (json_int_t)v[i].key,
+			json_array_append_new(aggs, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}", "name",
+							      v[i].name, "type", v[i].type, "key_size", (json_int_t)v[i].key,
 							      "value_size", (json_int_t)v[i].value, "max_entries",
-							      (json_int_t)v[i].max, "entries", (json_int_t)v[i].entries,
-							      "count", (json_int_t)v[i].count, "total_memlock_bytes",
-							      (json_int_t)v[i].memlock, "percent_of_total",
-							      total ? 100.0 * (double)v[i].memlock / (double)total : 0.0));
-		doc = json_pack("{s:{s:I}, s:o, s:o}", "total_memlock_bytes", "all_maps", (json_int_t)total,
-				"aggregated_maps", aggs, "maps", to_json(maps));
+							      (json_int_t)v[i].max, "count", (json_int_t)v[i].count,
+							      "memlock_bytes", (json_int_t)(v[i].memlock / v[i].count),
+							      "total_memlock_bytes", (json_int_t)v[i].memlock, "percent_of_total",
+							      total ? 100.0 * (double)v[i].memlock / (double)total : 0.0,
+							      "entries", (json_int_t)v[i].entries));
+		/* maps_stats counts pinned maps: the agent's are held by its fds, none pinned */
+		doc = json_pack("{s:{s:I}, s:{}, s:o, s:o}", "total_memlock_bytes", "all_maps", (json_int_t)total,
+				"maps_stats", "aggregated_maps", aggs, "maps", to_json(maps));
 		print_json(doc);
 		json_decref(doc);
 		goto out;
@@ -389,14 +423,18 @@ int cli_debug_maps(int argc, char **argv)
 	/* tetra's first table is the memlock of every map; the agent's maps are all vigil has */
 	printf("%-12s %s\n%-12s %u\n\n", "AllMaps", "Maps", human,
 	       maps && maps->type == MSGPACK_OBJECT_ARRAY ? maps->via.array.size : 0);
-	printf("%-20s %-16s %-8s %-10s %-11s %-9s %-6s %-13s %s\n", "Name", "Type", "KeySize", "ValueSize",
-	       "MaxEntries", "Entries", "Count", "TotalMemlock", "PercentOfTotal");
+	/* tetra's columns in tetra's order; vigil's Entries (keys in use) last */
+	printf("%-20s %-16s %-8s %-10s %-11s %-6s %-11s %-13s %-15s %s\n", "Name", "Type", "KeySize", "ValueSize",
+	       "MaxEntries", "Count", "Memlock", "TotalMemlock", "PercentOfTotal", "Entries");
 	for (i = 0; i < n && (!o.lines || (long)i < o.lines); i++) {
+		char each[32];
+
+		cli_humanize_bytes(v[i].memlock / v[i].count, each, sizeof(each));
 		cli_humanize_bytes(v[i].memlock, human, sizeof(human));
-		printf("%-20s %-16s %-8llu %-10llu %-11llu %-9llu %-6llu %-13s %.1f%%\n", v[i].name, v[i].type,
+		snprintf(pct, sizeof(pct), "%.1f%%", total ? 100.0 * (double)v[i].memlock / (double)total : 0.0);
+		printf("%-20s %-16s %-8llu %-10llu %-11llu %-6llu %-11s %-13s %-15s %llu\n", v[i].name, v[i].type,
 		       (unsigned long long)v[i].key, (unsigned long long)v[i].value, (unsigned long long)v[i].max,
-		       (unsigned long long)v[i].entries, (unsigned long long)v[i].count, human,
-		       total ? 100.0 * (double)v[i].memlock / (double)total : 0.0);
+		       (unsigned long long)v[i].count, each, human, pct, (unsigned long long)v[i].entries);
 	}
 out:
 	free(v);

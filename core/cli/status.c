@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <msgpack.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bus/bus.h"
@@ -169,16 +171,24 @@ out:
 	return rc;
 }
 
+/* tetra probe's lines ("fentry: false"): every mechanism vigil probes, then tetra's name of
+ * those tetra probes under another (fmodret, signal); -o json adds why each failed. */
 int cmd_probe(int argc, char **argv)
 {
 	struct vigil_probe_report r;
+	const char *alias;
+	bool json = false;
 	int m;
 
 	if (argc == 2 && !strcmp(argv[1], "config"))
 		return cli_probe_config();
-	if (argc > 1) {
-		fprintf(stderr, "usage: vigil probe [config]\n"
-				"  the BPF mechanisms this kernel permits; config: the kernel options they depend on\n");
+	if (argc == 3 && (!strcmp(argv[1], "-o") || !strcmp(argv[1], "--output")) &&
+	    (!strcmp(argv[2], "json") || !strcmp(argv[2], "text")))
+		json = !strcmp(argv[2], "json");
+	else if (argc > 1) {
+		fprintf(stderr, "usage: vigil probe [-o text|json] | config\n"
+				"  the BPF mechanisms this kernel permits, as tetra's \"name: true|false\" lines (-o json:\n"
+				"  with the reason each failed); config: the kernel options they depend on\n");
 		return 2;
 	}
 	vigil_mount_fs();
@@ -186,7 +196,27 @@ int cmd_probe(int argc, char **argv)
 		fprintf(stderr, "vigil probe: probing failed\n");
 		return 1;
 	}
-	for (m = 0; m < VIGIL_MECH_COUNT; m++)
-		printf("%-18s %-4s %s\n", vigil_mech_name(m), r.mech[m].ok ? "yes" : "no", r.mech[m].reason);
+	if (json)
+		printf("{\"probes\":[");
+	for (m = 0; m < VIGIL_MECH_COUNT; m++) {
+		if (json) {
+			json_t *reason = json_string(r.mech[m].reason);
+			char *q = json_dumps(reason, JSON_ENCODE_ANY);
+
+			printf("%s{\"name\":\"%s\",\"enabled\":%s,\"reason\":%s}", m ? "," : "", vigil_mech_name(m),
+			       r.mech[m].ok ? "true" : "false", q ? q : "\"\"");
+			free(q);
+			json_decref(reason);
+			continue;
+		}
+		printf("%s: %s\n", vigil_mech_name(m), r.mech[m].ok ? "true" : "false");
+	}
+	for (m = 0; !json && m < VIGIL_MECH_COUNT; m++) {
+		alias = cli_tetra_probe_name(vigil_mech_name(m));
+		if (alias)
+			printf("%s: %s\n", alias, r.mech[m].ok ? "true" : "false");
+	}
+	if (json)
+		printf("]}\n");
 	return 0;
 }

@@ -376,6 +376,10 @@ int cmd_tracingpolicy(int argc, char **argv)
 		return 2;
 	}
 	sub = argv[1];
+	if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
+		usage(stdout);
+		return 0;
+	}
 	if (!strcmp(sub, "generate"))
 		return cli_tp_generate(argc - 1, argv + 1);
 	if (!strcmp(sub, "modify"))

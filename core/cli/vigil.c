@@ -30,6 +30,8 @@ static const struct {
 	{"eventlog", cmd_eventlog, "get, set: the export file's rotation (size, interval, backups)"},
 	{"rthooks", cmd_rthooks, "create-container: announce a container before it starts (root; as the OCI hook)"},
 	{"explain", cmd_explain, "the TracingPolicy fields vigil's parser takes, refuses or ignores"},
+	{"policytest", cmd_policytest, "list, run: prove on this node that the shipped policies see what they claim"},
+	{"pt", cmd_policytest, "alias of policytest"},
 };
 
 static void usage(FILE *f)
@@ -50,16 +52,11 @@ int cli_bad_value(const char *cmd, const char *opt, const char *val)
 int main(int argc, char **argv)
 {
 	size_t i;
-	int rc;
 
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
-	/* tetra's commands (and subcommands) that vigil refuses, with the reason */
-	rc = cli_refused(argc - 1, argv + 1);
-	if (rc >= 0)
-		return rc;
 	if (cli_global_flags(&argc, argv))
 		return 2;
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {

@@ -48,6 +48,42 @@ spec:
 """
 
 
+# `vigil policytest --file`: a policy already loaded (t17-file, from --tracing-policy), and two
+# tests that must fail (the exec one expects never comes; the other expects two overrides)
+OWN_TESTS = """tests:
+- name: loaded-t17-file
+  policy: t17-file
+  requires: [python3]
+  scenarios:
+  - name: nobody calls acct (refused)
+    trigger:
+      user: nobody
+      run: python3 -c 'import ctypes; ctypes.CDLL(None).acct(None)'
+    expect:
+      events:
+      - process_tracepoint:
+          process: {uid: "65534", binary: !contains python3}
+- name: broken
+  policy: exec-from-tmp
+  scenarios:
+  - name: expects an exec that never comes
+    trigger:
+      run: cp /usr/bin/true dropped && ./dropped
+    expect:
+      events:
+      - process_tracepoint:
+          args: [{linux_binprm_arg: {path: "${dir}/never-run"}}]
+- name: counts-wrong
+  policy: deny-outbound-cidr
+  scenarios:
+  - name: two overrides expected, one comes
+    trigger:
+      run: timeout 1 bash -c 'exec 3<>/dev/tcp/192.0.2.1/9'; true
+    expect:
+      actions: {override: 2}
+"""
+
+
 def prog_ids_held_by(pid):
     ids = set()
     fdinfo = "/proc/%d/fdinfo" % pid
@@ -144,6 +180,7 @@ class TetraCli(unittest.TestCase):
             cls.debug_progs = vigil("debug", "progs", "--once", "--timeout", "1")
             cls.listing_text = vigil("tp", "list", "--server-address", agent.control)
             cls.introspect(agent)
+            cls.policytests(agent)
             time.sleep(0.5)
         with open(cls.export) as f:
             cls.export_text = f.read()
@@ -157,6 +194,7 @@ class TetraCli(unittest.TestCase):
         with open(scoped, "w") as f:
             f.write(SCOPED_POLICY)
         cls.scoped_added = vigil("tp", "add", scoped, *c)
+        cls.listing_scoped = vigil("tp", "list", "-o", "json", *c)
         cls.info = vigil("info", *c)
         cls.info_status = agent.status()
         cls.maps_tab = vigil("debug", "maps", "-n", "0", *c)
@@ -201,6 +239,33 @@ class TetraCli(unittest.TestCase):
         finally:
             os.rmdir(mount + cls.cg_rel)
             os.rmdir(parent)
+
+    @classmethod
+    def policytests(cls, agent):
+        """vigil policytest: shipped tests (their policies loaded under a temporary name, one in
+        enforce mode), a test of a policy already loaded, a broken test, and users abusing it"""
+        c = ("--server-address", agent.control, "--bus", agent.bus)
+        cls.pt_list = vigil("policytest", "list")
+        cls.pt_pass = vigil("policytest", "run", "-o", "json", "bpf-load-unprivileged", "kernel-module-load",
+                            "mount-in-container", "reverse-shell-connect", *c)
+        cls.pt_enforce = vigil("pt", "run", "deny-outbound-cidr", "--enforce", *c)
+        own = os.path.join(cls.tmp, "own-tests.yaml")
+        with open(own, "w") as f:
+            f.write(OWN_TESTS)
+        os.chmod(own, 0o600)
+        cls.pt_own = vigil("pt", "run", "--file", own, "--all-tests", *c)
+        cls.pt_after = vigil("tp", "list", "-o", "json", "--server-address", agent.control)
+        # a tests file someone else could write chooses what root runs: refused
+        planted = os.path.join(cls.tmp, "planted.yaml")
+        shutil.copy(own, planted)
+        os.chown(planted, 65534, 65534)
+        cls.pt_planted = vigil("pt", "run", "--file", planted, "--all-tests", *c)
+        os.chown(planted, 0, 0)
+        os.chmod(planted, 0o666)
+        cls.pt_writable = vigil("pt", "list", "--file", planted)
+        # nobody (a control group member) may read the policies, not load one
+        cls.pt_nobody = subprocess.run(NOBODY + [vh.VIGIL, "pt", "run", "bpf-load-unprivileged", *c],
+                                       capture_output=True, text=True, timeout=60)
 
     @classmethod
     def tearDownClass(cls):
@@ -414,17 +479,12 @@ class TetraCli(unittest.TestCase):
         self.assertEqual(p["state"], "TP_STATE_ENABLED")     # the refused -n touched nothing
 
     def test_tetra_commands_vigil_lacks_are_refused_with_the_reason(self):
-        why = {"policytest": "ships no such scenarios"}
-        for cmd, reason in why.items():
-            for args in ([cmd], [cmd, "get"]):
-                r = vigil(*args)
-                self.assertEqual(r.returncode, 2, args)
-                self.assertIn("vigil %s: not in vigil (tetra has it): " % cmd, r.stderr, args)
-                self.assertIn(reason, r.stderr, args)
+        # vigil has every tetra command now (policytest last): none is refused
         # the commands vigil has now are not refused, and a wrong subcommand is a usage error
         # (rthooks create-container and eventlog set: test_rthooks.py)
         for args in (["policyfilter"], ["cgtracker"], ["cri"], ["loglevel"], ["loglevel", "set"], ["debug", "nothing"],
-                     ["eventlog"], ["eventlog", "set"], ["rthooks"], ["rthooks", "create-container"]):
+                     ["eventlog"], ["eventlog", "set"], ["rthooks"], ["rthooks", "create-container"], ["policytest"],
+                     ["policytest", "get"]):
             r = vigil(*args)
             self.assertEqual(r.returncode, 2, args)
             self.assertNotIn("not in vigil", r.stderr, args)
@@ -474,6 +534,64 @@ class TetraCli(unittest.TestCase):
         self.assertLessEqual(self.agent_progs, set(rows))
         self.assertTrue(any(rows[i][4] == "tp_btf_exec" or rows[i][4] == "raw_tp_exec" for i in self.agent_progs))
         self.assertTrue(all(float(r[0]) >= 0 for r in rows.values()))
+
+    # ---- policytest ----
+
+    def test_policytest_lists_the_shipped_tests_with_labels(self):
+        self.assertEqual(self.pt_list.returncode, 0, self.pt_list.stderr)
+        names = [line.split()[0] for line in self.pt_list.stdout.splitlines()]
+        self.assertGreaterEqual(len(names), 8)
+        self.assertIn("deny-outbound-cidr [kprobes network enforce]", self.pt_list.stdout)
+
+    def test_policytest_runs_shipped_tests_against_the_agent(self):
+        self.assertEqual(self.pt_pass.returncode, 0, self.pt_pass.stdout + self.pt_pass.stderr)
+        results = [json.loads(line) for line in self.pt_pass.stdout.splitlines()]
+        self.assertEqual([r["name"] for r in results],
+                         ["%s (mode=monitor)" % n for n in ("kernel-module-load", "bpf-load-unprivileged",
+                                                            "mount-in-container", "reverse-shell-connect")])
+        for r in results:      # tetra's NamedResult, key for key
+            self.assertEqual(set(r), {"name", "result"})
+            self.assertEqual(set(r["result"]), {"error", "scenarios", "total_time"})
+            self.assertIsNone(r["result"]["error"])
+            self.assertIsInstance(r["result"]["total_time"], int)
+            for sc in r["result"]["scenarios"]:
+                self.assertEqual(set(sc), {"name", "trigger_error", "checker_error", "action_counts_error"})
+                self.assertEqual((sc["trigger_error"], sc["checker_error"], sc["action_counts_error"]),
+                                 (None, None, None), r)
+
+    def test_policytest_enforces_when_asked_and_unloads_what_it_loaded(self):
+        self.assertEqual(self.pt_enforce.returncode, 0, self.pt_enforce.stdout + self.pt_enforce.stderr)
+        self.assertRegex(self.pt_enforce.stdout, r"P: deny-outbound-cidr \(mode=enforce\) +✅ +1/1 scenario")
+        names = [p["name"] for p in json.loads(self.pt_after.stdout)["policies"]]
+        self.assertIn("t17-file", names)         # already loaded: used, left alone
+        self.assertFalse([n for n in names if "policytest" in n], names)
+
+    def test_policytest_fails_a_broken_test_and_says_why(self):
+        self.assertEqual(self.pt_own.returncode, 1)
+        out = self.pt_own.stdout
+        self.assertRegex(out, r"P: loaded-t17-file \(mode=enforce\) +✅")
+        self.assertRegex(out, r"P: broken \(mode=monitor\) +🔴 +0/1 scenario")
+        self.assertRegex(out, r"checker error: events\[0\] \(process_tracepoint, policy exec-from-tmp-policytest-[0-9]+\) "
+                              r"not seen: [0-9]+ event\(s\) from the trigger; closest: process_tracepoint.args\[0\]."
+                              r"linux_binprm_arg.path: want /tmp/vigil-policytest-\w+/never-run, got "
+                              r"/tmp/vigil-policytest-\w+/dropped")
+        # tetra's action counter check: in monitor mode, what the policy reported it would do
+        self.assertRegex(out, r"P: counts-wrong \(mode=monitor\) +🔴 +0/1 scenario")
+        self.assertIn("action counts error: monitor_override: expected:2 before:0, after:1", out)
+        self.assertIn("result errors: 2/3", self.pt_own.stderr)
+
+    def test_policytest_refuses_a_tests_file_others_could_write_and_loading_as_a_user(self):
+        for r in (self.pt_planted, self.pt_writable):
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("is writable by others", r.stderr)
+            self.assertEqual(r.stdout, "")
+        self.assertEqual(self.pt_nobody.returncode, 1)
+        self.assertIn("policy bpf-load-unprivileged is not loaded, and loading it is root's", self.pt_nobody.stdout)
+        # no agent: said once, at once
+        r = vigil("pt", "run", "--all-tests", "--timeout", "1s", "--server-address",
+                  "ipc://" + os.path.join(self.tmp, "nobody.sock"))
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        self.assertIn("vigil policytest: no answer from the agent at ", r.stderr)
 
     # ---- tetra's debugging commands ----
 
@@ -527,19 +645,22 @@ class TetraCli(unittest.TestCase):
         self.assertEqual(lines[0].split(), ["AllMaps", "Maps"])
         self.assertEqual(int(lines[1].split()[-1]), len(ids))
         head = lines[3].split()
-        self.assertEqual(head, ["Name", "Type", "KeySize", "ValueSize", "MaxEntries", "Entries", "Count",
-                                "TotalMemlock", "PercentOfTotal"])
+        # tetra's columns in tetra's order, vigil's Entries last (a script reading tetra's columns works)
+        self.assertEqual(head, ["Name", "Type", "KeySize", "ValueSize", "MaxEntries", "Count", "Memlock",
+                                "TotalMemlock", "PercentOfTotal", "Entries"])
         rows = {r.split()[0]: r.split() for r in lines[4:]}
         execs = rows["vg_execs"]
         self.assertEqual(execs[1:3], ["hash", "4"])
-        self.assertGreater(int(execs[5]), 0)                    # processes in the exec map
-        self.assertLessEqual(int(execs[5]), int(execs[4]))      # no more than its capacity
+        self.assertGreater(int(execs[-1]), 0)                   # processes in the exec map
+        self.assertLessEqual(int(execs[-1]), int(execs[4]))     # no more than its capacity
         self.assertEqual(rows["vg_events"][1], "ringbuf")
         agg = {a["name"]: a for a in doc["aggregated_maps"]}
         self.assertEqual(sorted(agg), sorted(rows))
         mems = [a["total_memlock_bytes"] for a in doc["aggregated_maps"]]
         self.assertEqual(mems, sorted(mems, reverse=True))      # the largest first
         self.assertAlmostEqual(sum(a["percent_of_total"] for a in doc["aggregated_maps"]), 100.0, places=3)
+        for a in doc["aggregated_maps"]:
+            self.assertEqual(a["memlock_bytes"], a["total_memlock_bytes"] // a["count"], a)     # per map
 
     def test_tp_domains_names_each_policys_domain(self):
         self.assertEqual(self.domains.returncode, 0, self.domains.stderr)
@@ -604,6 +725,84 @@ class TetraCli(unittest.TestCase):
             self.assertEqual(r.stdout, b"hello \x1b[1mtty\x1b[0m\r\n$ ")
         r = subprocess.run([vh.VIGIL, "getevents", "-t", "/dev/pts/1", "--input", path], capture_output=True, timeout=60)
         self.assertEqual(r.stdout, b"")
+
+    def test_json_shapes_are_tetras_key_for_key(self):
+        """Each command's JSON against what tetra prints: the keys and value types a tetra
+        script reads are there; vigil's extra keys only where tetra's reader ignores them."""
+        # tracingpolicy list -o json: protojson (UseProtoNames) of ListTracingPoliciesResponse:
+        # a strict reader refuses unknown keys, so no key outside TracingPolicyStatus/HookStatus
+        status_keys = {"id", "name", "namespace", "info", "sensors", "enabled", "filter_id", "error", "state",
+                       "kernel_memory_bytes", "mode", "stats", "domain", "hook_statuses"}
+        doc = json.loads(self.listing.stdout)
+        self.assertEqual(set(doc), {"policies"})
+        for p in doc["policies"] + json.loads(self.listing_scoped.stdout)["policies"]:
+            self.assertLessEqual(set(p), status_keys, p)
+            for k in ("id", "kernel_memory_bytes"):         # uint64: protojson strings
+                if k in p:
+                    self.assertRegex(p[k], r"^[0-9]+$")
+            self.assertRegex(p["state"], r"^TP_STATE_[A-Z_]+$")
+            # tetra's sensor names: generic_<kind> of each kind of hook, once
+            self.assertEqual(sorted(p["sensors"]), sorted({"generic_" + h["hook_description"].split()[0]
+                                                           for h in p["hook_statuses"]}), p)
+            self.assertIn(p["mode"], ("TP_MODE_ENFORCE", "TP_MODE_MONITOR"))
+            seen = {}
+            for h in p["hook_statuses"]:
+                self.assertLessEqual(set(h), {"section", "state", "hook_description", "hook_idx"}, h)
+                # the spec's section, and the hook's place in it (as tetra)
+                self.assertIn(h["section"], ("kprobes", "tracepoints", "lsmhooks", "uprobes", "usdts"), h)
+                self.assertEqual(h["hook_idx"], seen.get(h["section"], 0), h)
+                seen[h["section"]] = h["hook_idx"] + 1
+        scoped = json.loads(self.listing_scoped.stdout)["policies"]
+        self.assertEqual([p.get("namespace") for p in scoped if p["name"] == "t17-scoped"], ["team-a"])
+        self.assertEqual([p.get("namespace") for p in scoped if p["name"] == "file-prefix"], [None])
+        # info: tetra prints its GetInfo decoded into a Go struct with encoding/json
+        info = json.loads(self.info.stdout)
+        self.assertEqual(info["Name"], "vigil")
+        self.assertEqual(info["Version"], info["version"])
+        self.assertEqual(info["Build"], {"GoVersion": "", "Commit": "", "Time": "", "Modified": ""})
+        self.assertEqual(info["Conf"], {})
+        self.assertTrue(all(isinstance(v, bool) for v in info["Probes"].values()))
+        self.assertTrue(info["Probes"]["tp_btf"])
+        self.assertEqual(info["Probes"]["fmodret"], info["Probes"]["fmod_ret"])
+        self.assertEqual(info["Probes"]["signal"], info["Probes"]["bpf_send_signal"])
+        # debug maps -o json: tetra's MapsChecksOutput (encoding/json, snake_case tags)
+        maps = json.loads(self.maps_json.stdout)
+        self.assertLessEqual({"total_memlock_bytes", "maps_stats", "aggregated_maps"}, set(maps))
+        self.assertEqual(set(maps["total_memlock_bytes"]), {"all_maps"})
+        for a in maps["aggregated_maps"]:
+            self.assertLessEqual({"name", "type", "key_size", "value_size", "max_entries", "count", "memlock_bytes",
+                                  "total_memlock_bytes", "percent_of_total"}, set(a))
+            self.assertIsInstance(a["percent_of_total"], float)
+        # status -o json: tetra has no JSON status; its health_status is GetHealthStatusResponse's
+        st = json.loads(self.status_json.stdout)
+        self.assertEqual(st["health_status"], [{"event": "HEALTH_STATUS_TYPE_STATUS",
+                                                "status": "HEALTH_STATUS_RUNNING", "details": "running"}])
+        # probe: tetra's "name: bool" lines (its probe names where vigil probes the same thing)
+        r = vigil("probe")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = dict(line.split(": ") for line in r.stdout.splitlines())
+        self.assertTrue(set(lines.values()) <= {"true", "false"}, lines)
+        self.assertEqual(lines["signal"], lines["bpf_send_signal"])
+        self.assertEqual({k: v == "true" for k, v in lines.items()}, info["Probes"])
+        pj = json.loads(vigil("probe", "-o", "json").stdout)["probes"]
+        self.assertEqual({p["name"]: p["enabled"] for p in pj}, {k: v for k, v in info["Probes"].items()
+                                                                  if k not in ("fmodret", "signal")})
+        self.assertTrue(all(p["reason"] for p in pj))
+
+    def test_man_page_lists_every_command_and_long_flag_the_help_prints(self):
+        import re
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "man", "vigil.8")) as f:
+            man = re.sub(r"\\f[BIRP]", "", f.read().replace("\\-", "-"))
+        top = vigil("--help").stdout.splitlines()
+        commands = [line.split()[0] for line in top[top.index("commands:") + 1:] if line.strip()]
+        self.assertIn("policytest", commands)
+        # refused getevents flags another change documents (CEL, TLS)
+        elsewhere = {"--cel-expression", "--tls-"}
+        for cmd in commands:
+            self.assertRegex(man, r"\b%s\b" % re.escape(cmd), cmd)
+            h = vigil(cmd, "--help")
+            for flag in set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", h.stdout + h.stderr)) - elsewhere:
+                self.assertIn(flag, man, (cmd, flag))
 
     def test_probe_config_prints_the_kernels_bpf_options_as_built(self):
         import gzip
