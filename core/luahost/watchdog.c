@@ -47,9 +47,13 @@
 
 #define LH_KICK_SIGNAL SIGURG
 
-/* The calls in progress on this thread, innermost first: what the handler arms. Static TLS,
- * so that reading it in a signal handler never allocates. */
-static __thread struct lh_watch *innermost __attribute__((tls_model("initial-exec")));
+/* The calls in progress on this thread, innermost first: what the handler arms. The handler
+ * reads it without allocating where libvigil was loaded with the program (vigild, vigil): its
+ * TLS is then in every thread's static block. Not tls_model("initial-exec"): that would make
+ * all of libvigil's TLS (~87 KB) static for the programs that dlopen it (Falco's libsinsp
+ * through the plugin, ctypes), and glibc refuses ("cannot allocate memory in static TLS
+ * block"); those never run rules. */
+static __thread struct lh_watch *innermost;
 
 static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
 static int handler_err;
