@@ -253,8 +253,10 @@ static size_t map_header(uint8_t *out, uint32_t n)
 }
 
 /* Validate one bus message and read its root keys. 0 or -EBADMSG. Each key and value is
- * checked by libvigil's own scan (vigil_msgpack_scan), one top-level object at a time. */
-static int read_root(const uint8_t *p, size_t len, struct root *r)
+ * checked by libvigil's own scan (vigil_msgpack_scan), one top-level object at a time.
+ * tail (may be NULL) gets where the root's last children start, from which the bus reads
+ * its delivery stamp (vigil_sub__note) without walking the message a second time. */
+static int read_root(const uint8_t *p, size_t len, struct root *r, struct vigil_msgpack_tail *tail)
 {
 	size_t off, used, h, kn, vn, start[STAMP_LOOKBACK];
 	bool stamp[STAMP_LOOKBACK];
@@ -270,12 +272,18 @@ static int read_root(const uint8_t *p, size_t len, struct root *r)
 	n = h == 1 ? p[0] & 0x0f : be_n(p + 1, h - 1);
 	if (!n || n > (len - h) / 2)
 		return -EBADMSG;
+	if (tail)
+		*tail = (struct vigil_msgpack_tail){ .len = len };
 	for (i = 0, off = h; i < n; i++) {
 		start[i % STAMP_LOOKBACK] = off;
+		if (tail)
+			tail->start[tail->items++ % VIGIL_MSGPACK_TAIL] = off;
 		if (vigil_msgpack_scan(p + off, len - off, &used))
 			return -EBADMSG;
 		k = str_at(p + off, &kn);
 		off += used;
+		if (tail)
+			tail->start[tail->items++ % VIGIL_MSGPACK_TAIL] = off;
 		if (vigil_msgpack_scan(p + off, len - off, &used))
 			return -EBADMSG;
 		v = str_at(p + off, &vn);
@@ -352,7 +360,7 @@ static int take_pulled(void *ctx, uint64_t seq, const void *data, size_t len)
 	struct root r;
 
 	in->taken++;
-	if (read_root(data, len, &r)) {
+	if (read_root(data, len, &r, NULL)) {
 		in->st->events_malformed++;
 		return 0;
 	}
@@ -398,9 +406,10 @@ int intake_drain(struct fwd_intake *in, struct fwd_batcher *b, struct fwd_stats 
 		return pull(in, max);
 
 	while (taken < max) {
+		struct vigil_msgpack_tail tail;
 		struct root r;
 		void *data = NULL;
-		int n = vigil_sub__recv(in->sub, &data);
+		int n = vigil_sub__take(in->sub, &data), bad;
 
 		if (n == -ETIMEDOUT)
 			break;
@@ -411,7 +420,11 @@ int intake_drain(struct fwd_intake *in, struct fwd_batcher *b, struct fwd_stats 
 			break;
 		}
 		taken++;
-		if (read_root(data, (size_t)n, &r)) {
+		/* one walk: ours validates and notes the tail, the bus reads its stamp from that
+		 * (a hole becomes a loss record here, ahead of this event) */
+		bad = read_root(data, (size_t)n, &r, &tail);
+		vigil_sub__note(in->sub, data, (size_t)n, bad ? NULL : &tail);
+		if (bad) {
 			vigil_bus_msg_free(data);
 			st->events_malformed++;
 			continue;

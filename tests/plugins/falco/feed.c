@@ -1,21 +1,30 @@
 /* feed.c - publish synthetic vigil events on a bus, as vigild would, for the sysdig test
  * (kprobe events the agent cannot emit yet) and for the benchmark (a steady stream).
  *
- * usage: falco_feed --bus URL [--subscribers K] [--count N] [--rate EVENTS_PER_S] SPEC...
+ * usage: falco_feed --bus URL [--subscribers K] [--count N] [--rate EVENTS_PER_S] [--agent-pub] SPEC...
  *   SPEC  exec:PID:BINARY:ARGS | exit:PID:BINARY:STATUS | kprobe:PID:BINARY:PATH:DADDR:DPORT
  *         | alert:PID:RULE:PRIORITY
  * Binds the bus, waits until K subscribers are connected (default 1), then publishes the
  * specs in turn until N events went out (default: each spec once), paced to the rate
  * (default: as fast as the socket takes them). Prints "sent N dropped D" at the end.
+ *
+ * --agent-pub publishes as vigild does: libvigil's publisher (its own SP listener with a
+ * 4 MiB queue per subscriber, every message stamped with a sequence number, so the
+ * subscriber counts what it missed). Without it, a plain nanomsg NN_PUB, whose ipc pipe
+ * takes one message at a time from its worker thread and silently drops the others while
+ * that thread waits for a core: on a loaded machine that, not the subscriber, bounds the
+ * rate (tests/bench/DELIVERY.md).
  */
 #include <errno.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/pubsub.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bus/bus.h"
 #include "common/common.h"
 #include "testevents.h"
 
@@ -55,11 +64,16 @@ int main(int argc, char **argv)
 	const char *bus = NULL;
 	long subscribers = 1, count = -1, rate = 0, sent = 0, dropped = 0, v;
 	int sock = -1, i, nspecs = 0, ret = 1;
+	bool agent_pub = false;
+	struct vigil_pub *pub = NULL;
+	struct vigil_buf msg = { 0 };
 	double start, deadline;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--bus") && i + 1 < argc) {
 			bus = argv[++i];
+		} else if (!strcmp(argv[i], "--agent-pub")) {
+			agent_pub = true;
 		} else if ((!strcmp(argv[i], "--subscribers") || !strcmp(argv[i], "--count") ||
 			    !strcmp(argv[i], "--rate")) && i + 1 < argc) {
 			if (vigil_parse_long(argv[i + 1], 0, 100000000, &v)) {
@@ -88,6 +102,58 @@ int main(int argc, char **argv)
 	if (count < 0)
 		count = nspecs;
 
+	if (agent_pub) {
+		pub = vigil_pub__open(bus, 0600);
+		if (!pub) {
+			fprintf(stderr, "falco_feed: cannot publish on %s: %s\n", bus, strerror(errno));
+			goto out;
+		}
+		deadline = now_s() + 30;
+		while (vigil_pub__peers(pub, NULL, 0) < (size_t)subscribers && now_s() < deadline)
+			nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+		if (vigil_pub__peers(pub, NULL, 0) < (size_t)subscribers) {
+			fprintf(stderr, "falco_feed: %ld subscribers did not connect within 30 s\n", subscribers);
+			goto out;
+		}
+		/* a connection counts before its SP header exchange ends, and gets nothing until
+		 * then: give it time on a busy machine */
+		nanosleep(&(struct timespec){ 1, 0 }, NULL);
+		start = now_s();
+		for (sent = 0; sent < count; sent++) {
+			const struct vigil_buf *ev = &events[sent % nspecs];
+
+			while (rate && sent > (now_s() - start) * (double)rate)
+				nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+			/* the stamp is added in place: publish a fresh copy each time */
+			vigil_buf_reset(&msg);
+			if (vigil_buf_append(&msg, ev->data, ev->len) || vigil_pub__publish(pub, &msg, NULL))
+				dropped++;
+		}
+		printf("sent %ld dropped %ld in %.3f s\n", sent, dropped + (long)vigil_pub__dropped(pub),
+		       now_s() - start);
+		fflush(stdout);
+		/* our publisher flushes from its own thread: linger until the queues drained */
+		deadline = now_s() + 10;
+		for (;;) {
+			struct vigil_pub_peer peers[8];
+			size_t k, np = vigil_pub__peers(pub, peers, 8);
+			uint64_t left = 0;
+
+			for (k = 0; k < np && k < 8; k++)
+				left += peers[k].queued_bytes;
+			if (!left || now_s() > deadline) {
+				for (k = 0; k < np && k < 8; k++)
+					fprintf(stderr, "falco_feed: subscriber %d took %llu, dropped %llu, left %llu bytes\n",
+						(int)peers[k].pid, (unsigned long long)peers[k].sent,
+						(unsigned long long)peers[k].dropped, (unsigned long long)peers[k].queued_bytes);
+				break;
+			}
+			nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+		}
+		nanosleep(&(struct timespec){ 0, 500000000 }, NULL);
+		ret = 0;
+		goto out;
+	}
 	sock = nn_socket(AF_SP, NN_PUB);
 	/* the agent's publisher queues 4 MiB per subscriber (core/bus/pub.c): so does this one,
 	 * so that a feeder that falls behind and catches up in a burst is not what drops */
@@ -121,6 +187,8 @@ int main(int argc, char **argv)
 	nanosleep(&(struct timespec){ 0, 500000000 }, NULL);
 	ret = 0;
 out:
+	vigil_pub__close(pub);
+	vigil_buf_free(&msg);
 	if (sock >= 0)
 		nn_close(sock);
 	for (i = 0; i < nspecs; i++)
