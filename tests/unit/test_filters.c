@@ -462,11 +462,58 @@ static void test_unsupported_key_is_refused_naming_key_and_object(void **state)
 {
 	struct vigil_export_error err;
 
-	assert_null(vigil_filter__new_json("{\"pid\":[1]}\n{\"cel_expression\":[\"\"]}", &err));
+	assert_null(vigil_filter__new_json("{\"pid\":[1]}\n{\"capabilities\":[\"\"]}", &err));
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(err.index, 2);
 	assert_int_equal(err.line, 2);
-	assert_string_equal(err.reason, "unknown or unsupported filter key 'cel_expression'");
+	assert_string_equal(err.reason, "unknown or unsupported filter key 'capabilities'");
+}
+
+/* ================================================================ cel_expression */
+
+static void test_cel_expression_is_checked_when_the_filter_is_built(void **state)
+{
+	struct vigil_export_error err;
+
+	assert_null(vigil_filter__new_json("{\"cel_expression\":[\"process_exec.process.binary == 'x'\", "
+					   "\"process_exec.process.pid == 1\"]}", &err));
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(err.reason, "cel_expression: expression 2: column 26: found no matching overload for "
+			    "'_==_' applied to '(wrapper(uint), int)'");
+}
+
+static void test_cel_expression_matches_as_tetragon_runs_it(void **state)
+{
+	/* the kinds an expression names; AND with the object's other keys; any expression */
+	assert_true(matches("{\"cel_expression\":[\"process_exec.process.binary.endsWith('/curl')\"]}",
+			    VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_false(matches("{\"cel_expression\":[\"process_exec.process.binary.endsWith('/curl')\"]}",
+			     VIGIL_EVENT_EXIT, &curl, &bash));
+	assert_false(matches("{\"cel_expression\":[\"process_exec.process.binary.endsWith('/curl')\"], \"pid\":[1]}",
+			     VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_true(matches("{\"cel_expression\":[\"process_exit.process.pid == 1u\", "
+			    "\"process_exec.parent.binary == '/usr/bin/bash'\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	/* an expression that fails ends the object, later ones are not tried (Tetragon returns) */
+	assert_false(matches("{\"cel_expression\":[\"process_exec.process.pod.pod_labels['x'] == ''\", "
+			     "\"process_exec.process.pid == 200u\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	assert_true(matches("{\"cel_expression\":[\"process_exec.process.pid == 200u\", "
+			    "\"process_exec.process.pod.pod_labels['x'] == ''\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+	/* an expression naming no kind is never evaluated, so never true (as in Tetragon) */
+	assert_false(matches("{\"cel_expression\":[\"1 == 1\"]}", VIGIL_EVENT_EXEC, &curl, &bash));
+}
+
+static void test_cel_expression_failures_are_counted(void **state)
+{
+	struct vigil_filter *deny = filter("{\"cel_expression\":[\"process_exec.process.pod.pod_labels['x'] == ''\"]}");
+	struct vigil_msg *m = msg_of(VIGIL_EVENT_EXEC, &curl, &bash);
+	const char *last = NULL;
+
+	/* a deny list whose expression fails does not deny: Tetragon's rule, counted here */
+	assert_true(vigil_filter__pass(NULL, deny, m));
+	assert_int_equal(vigil_filter__cel_errors(deny, &last), 1);
+	assert_string_equal(last, "no such key");
+	vigil_msg__free(m);
+	vigil_filter__free(deny);
 }
 
 static void test_bad_json_reports_line_and_column(void **state)
@@ -740,6 +787,9 @@ int main(void)
 		cmocka_unit_test(test_empty_lists_pass_everything_as_in_tetragon),
 		cmocka_unit_test(test_accepts_an_object_an_array_and_objects_one_per_line),
 		cmocka_unit_test(test_unsupported_key_is_refused_naming_key_and_object),
+		cmocka_unit_test(test_cel_expression_is_checked_when_the_filter_is_built),
+		cmocka_unit_test(test_cel_expression_matches_as_tetragon_runs_it),
+		cmocka_unit_test(test_cel_expression_failures_are_counted),
 		cmocka_unit_test(test_bad_json_reports_line_and_column),
 		cmocka_unit_test(test_wrong_value_types_are_refused),
 		cmocka_unit_test(test_bad_regex_is_refused_with_the_regex),
