@@ -549,6 +549,11 @@ static int binop(struct checker *c, struct cel_node *nd, const struct cel_type *
 
 	switch (nd->fn) {
 	case F_EQ: case F_NE:
+		/* messages compare field by field in CEL; vigil does not: refused, not false */
+		if ((a->kind == T_MSG && b->kind != T_NULL) || (b->kind == T_MSG && a->kind != T_NULL) ||
+		    (a->kind == T_LIST && a->elem == T_MSG) || (b->kind == T_LIST && b->elem == T_MSG))
+			return cel_fail(c->err, nd->col, "comparing messages (%s) is not supported: compare their fields",
+					cel_kind_name(a->kind == T_MSG || a->kind == T_LIST ? a : b));
 		if (!same_type(a, b))
 			return no_overload(c, nd, ops[nd->fn], a, b);
 		nd->type = t_bool;
@@ -561,6 +566,8 @@ static int binop(struct checker *c, struct cel_node *nd, const struct cel_type *
 		nd->type = t_bool;
 		return 0;
 	case F_IN:
+		if (b->kind == T_LIST && b->elem == T_MSG)
+			return cel_fail(c->err, nd->col, "comparing messages is not supported: compare their fields");
 		if (b->kind == T_LIST) {
 			struct cel_type e = {b->elem, 0, false, b->msg};
 

@@ -123,7 +123,14 @@ static int quoted(struct vigil_cel *p, const char *text, size_t pos, size_t star
 	size_t i = pos + (triple ? 3 : 1), n = 0, k, outn;
 	char *out;
 
-	out = cel_own(p, strlen(text + pos) + 1);
+	/* the literal's raw length bounds its decoded one: find its end first */
+	for (k = i; text[k]; k++) {
+		if (triple ? (text[k] == q && text[k + 1] == q && text[k + 2] == q) : text[k] == q)
+			break;
+		if (text[k] == '\\' && !raw && text[k + 1])
+			k++;
+	}
+	out = cel_own(p, k - i + 1);
 	if (!out)
 		return -ENOMEM;
 	for (;;) {

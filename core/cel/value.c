@@ -408,8 +408,9 @@ struct cel_value cel_equal(struct vigil_cel *p, const struct cel_value *a, const
 		}
 		return boolean(true);
 	default:
-		/* messages: the checker lets only `== null` through, which is false for a message */
-		return boolean(false);
+		/* messages: the checker lets only `== null` through (false for a message); dyn()
+		 * can smuggle two in, and an answer vigil cannot give is an error, not false */
+		return cel_err("comparing messages is not supported");
 	}
 }
 

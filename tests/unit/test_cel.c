@@ -164,6 +164,8 @@ static void test_unsupported_is_refused_not_false(void **state)
 	refused("tetragon.Process{pid: 1} == null", -1, "message construction");
 	refused("process_exec.process.binary.matches(process_exec.process.cwd)", -1, "string literal");
 	refused("nosuchvar == 1", 1, "undeclared reference");
+	refused("process_exec.process == process_exec.parent", 22, "comparing messages");
+	refused("process_kprobe.args == []", -1, "comparing messages");
 }
 
 static void test_re2_only_regex_constructs_refused(void **state)
