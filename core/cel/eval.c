@@ -45,6 +45,17 @@ static struct cel_value select_value(struct vigil_cel *p, const struct cel_node 
 	struct cel_value operand, key, v;
 	bool present = false, found;
 
+	/* has() of a message, list or map below the event: its kind and count, nothing unpacked */
+	if (n->path && has && (n->field->kind == CELF_MSG || n->field->repeated || n->field->kind == CELF_MAP)) {
+		msgpack_object_type type;
+		uint32_t count;
+
+		if (n->event != p->msg_event || vigil_msg__find_kind(p->msg, n->path, &type, &count))
+			return boolean(false);
+		if (n->field->repeated || n->field->kind == CELF_MAP)
+			return boolean((type == MSGPACK_OBJECT_ARRAY || type == MSGPACK_OBJECT_MAP) && count > 0);
+		return boolean(type == MSGPACK_OBJECT_MAP);
+	}
 	if (n->path) {
 		v = path_field(p, n, &present);
 		return has && v.kind != V_ERR ? boolean(present) : v;
