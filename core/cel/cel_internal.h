@@ -88,6 +88,7 @@ struct cel_token {
 
 enum cel_tkind {
 	T_DYN, T_NULL, T_BOOL, T_INT, T_UINT, T_DOUBLE, T_STRING, T_BYTES, T_LIST, T_MAP, T_MSG, T_TIMESTAMP,
+	T_IP, T_CIDR,		/* the Kubernetes IP and CIDR library Tetragon adds (net.c) */
 };
 
 struct cel_type {
@@ -110,11 +111,16 @@ enum cel_fn {
 	F_NONE, F_EQ, F_NE, F_LT, F_LE, F_GT, F_GE, F_ADD, F_SUB, F_MUL, F_DIV, F_MOD, F_IN,
 	F_SIZE, F_CONTAINS, F_STARTS, F_ENDS, F_MATCHES, F_INT, F_UINT, F_DOUBLE, F_STRING, F_BYTES, F_BOOL,
 	F_DYN, F_TIMESTAMP,
+	/* the Kubernetes IP and CIDR library (net.c) */
+	F_IP, F_IS_IP, F_CIDR, F_IS_CIDR, F_FAMILY, F_IS_UNSPECIFIED, F_IS_LOOPBACK, F_IS_LL_MULTICAST,
+	F_IS_LL_UNICAST, F_IS_GLOBAL_UNICAST, F_CONTAINS_IP, F_CONTAINS_CIDR, F_PREFIX_LENGTH, F_MASKED,
 	/* comprehensions */
 	F_ALL, F_EXISTS, F_EXISTS_ONE, F_FILTER, F_MAP, F_MAP_FILTER,
 };
 
-enum cel_vkind { V_ERR, V_NULL, V_BOOL, V_INT, V_UINT, V_DOUBLE, V_STRING, V_BYTES, V_LIST, V_MAP, V_MSG, V_TS };
+enum cel_vkind {
+	V_ERR, V_NULL, V_BOOL, V_INT, V_UINT, V_DOUBLE, V_STRING, V_BYTES, V_LIST, V_MAP, V_MSG, V_TS, V_IP, V_CIDR,
+};
 
 struct cel_value;
 
@@ -145,6 +151,11 @@ struct cel_value {
 			const struct cel_message *m;
 		} msg;
 		const char *err;	/* V_ERR: a static reason */
+		struct {
+			unsigned char a[16];	/* network order; IPv4 in the first 4 */
+			unsigned char family;	/* 4 or 6 */
+			unsigned char bits;	/* V_CIDR: the prefix length */
+		} ip;
 	} v;
 };
 
@@ -227,6 +238,10 @@ struct cel_value cel_equal(struct vigil_cel *p, const struct cel_value *a, const
 int cel_compare(const struct cel_value *a, const struct cel_value *b, bool *ok);
 /* funcs.c: a function call whose arguments are evaluated */
 struct cel_value cel_call(struct vigil_cel *p, const struct cel_node *n, const struct cel_value *args, int nargs);
+/* net.c: the IP and CIDR functions; their values printed (string()) and compared */
+struct cel_value cel_net_call(struct vigil_cel *p, const struct cel_node *n, const struct cel_value *args, int nargs);
+struct cel_value cel_net_string(struct vigil_cel *p, const struct cel_value *v);
+bool cel_net_equal(const struct cel_value *a, const struct cel_value *b);
 /* timestamps: RFC 3339 to ns, and back */
 int cel_parse_ts(const char *s, size_t n, int64_t *ns);
 struct cel_value cel_format_ts(struct vigil_cel *p, int64_t ns);

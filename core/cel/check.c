@@ -36,6 +36,7 @@ const char *cel_kind_name(const struct cel_type *t)
 		[T_DYN] = "dyn", [T_NULL] = "null_type", [T_BOOL] = "bool", [T_INT] = "int", [T_UINT] = "uint",
 		[T_DOUBLE] = "double", [T_STRING] = "string", [T_BYTES] = "bytes", [T_LIST] = "list",
 		[T_MAP] = "map", [T_MSG] = "message", [T_TIMESTAMP] = "google.protobuf.Timestamp",
+		[T_IP] = "net.IP", [T_CIDR] = "net.CIDR",
 	};
 
 	if (t->kind == T_MSG && t->msg)
@@ -298,6 +299,20 @@ static const struct {
 	{"bool", F_BOOL, false, true, 1},
 	{"dyn", F_DYN, false, true, 1},
 	{"timestamp", F_TIMESTAMP, false, true, 1},
+	{"ip", F_IP, true, true, 1},
+	{"isIP", F_IS_IP, false, true, 1},
+	{"cidr", F_CIDR, false, true, 1},
+	{"isCIDR", F_IS_CIDR, false, true, 1},
+	{"family", F_FAMILY, true, false, 1},
+	{"isUnspecified", F_IS_UNSPECIFIED, true, false, 1},
+	{"isLoopback", F_IS_LOOPBACK, true, false, 1},
+	{"isLinkLocalMulticast", F_IS_LL_MULTICAST, true, false, 1},
+	{"isLinkLocalUnicast", F_IS_LL_UNICAST, true, false, 1},
+	{"isGlobalUnicast", F_IS_GLOBAL_UNICAST, true, false, 1},
+	{"containsIP", F_CONTAINS_IP, true, false, 2},
+	{"containsCIDR", F_CONTAINS_CIDR, true, false, 2},
+	{"prefixLength", F_PREFIX_LENGTH, true, false, 1},
+	{"masked", F_MASKED, true, false, 1},
 };
 
 /* CEL functions and libraries this subset refuses, with the reason. */
@@ -307,10 +322,6 @@ static const struct {
 } refused[] = {
 	{"duration", "durations are not supported (compare timestamps, or their string())"},
 	{"type", "type() and type values are not supported"},
-	{"ip", "the Kubernetes IP library (ip(), isIP()) is not supported"},
-	{"isIP", "the Kubernetes IP library (ip(), isIP()) is not supported"},
-	{"cidr", "the Kubernetes CIDR library (cidr(), isCIDR()) is not supported"},
-	{"isCIDR", "the Kubernetes CIDR library (cidr(), isCIDR()) is not supported"},
 	{"getFullYear", "timestamp accessors (getFullYear(), getHours(), ...) are not supported"},
 	{"getMonth", "timestamp accessors are not supported"},
 	{"getDate", "timestamp accessors are not supported"},
@@ -352,7 +363,8 @@ static int call_types(struct checker *c, struct cel_node *nd, const struct cel_t
 		nd->type = scalar(nd->fn == F_UINT ? T_UINT : T_DOUBLE);
 		break;
 	case F_STRING:
-		ok |= is_num(k) || k == T_STRING || k == T_BYTES || k == T_BOOL || k == T_TIMESTAMP;
+		ok |= is_num(k) || k == T_STRING || k == T_BYTES || k == T_BOOL || k == T_TIMESTAMP || k == T_IP ||
+		      k == T_CIDR;
 		nd->type = scalar(T_STRING);
 		break;
 	case F_BYTES:
@@ -370,6 +382,29 @@ static int call_types(struct checker *c, struct cel_node *nd, const struct cel_t
 	case F_TIMESTAMP:
 		ok |= k == T_STRING || k == T_TIMESTAMP;
 		nd->type = scalar(T_TIMESTAMP);
+		break;
+	case F_IP:
+		/* ip(string), or a CIDR's cidr.ip() */
+		ok |= nd->receiver ? k == T_CIDR : k == T_STRING;
+		nd->type = scalar(T_IP);
+		break;
+	case F_CIDR: case F_IS_IP: case F_IS_CIDR:
+		ok |= k == T_STRING;
+		nd->type = nd->fn == F_CIDR ? scalar(T_CIDR) : t_bool;
+		break;
+	case F_FAMILY: case F_IS_UNSPECIFIED: case F_IS_LOOPBACK: case F_IS_LL_MULTICAST: case F_IS_LL_UNICAST:
+	case F_IS_GLOBAL_UNICAST:
+		ok |= k == T_IP;
+		nd->type = nd->fn == F_FAMILY ? t_int : t_bool;
+		break;
+	case F_PREFIX_LENGTH: case F_MASKED:
+		ok |= k == T_CIDR;
+		nd->type = nd->fn == F_MASKED ? scalar(T_CIDR) : t_int;
+		break;
+	case F_CONTAINS_IP: case F_CONTAINS_CIDR:
+		ok = (k == T_CIDR || k == T_DYN) &&
+		     (t[1].kind == T_STRING || t[1].kind == T_DYN || t[1].kind == (nd->fn == F_CONTAINS_IP ? T_IP : T_CIDR));
+		nd->type = t_bool;
 		break;
 	}
 	if (!ok)

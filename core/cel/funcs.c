@@ -199,6 +199,7 @@ static struct cel_value to_string(struct vigil_cel *p, const struct cel_value *a
 		v.v.s.n = strlen(v.v.s.p);
 		return v;
 	case V_TS: return cel_format_ts(p, a->v.ts);
+	case V_IP: case V_CIDR: return cel_net_string(p, a);
 	case V_INT: case V_UINT: case V_DOUBLE:
 		out = cel_scratch(p, 40);
 		if (!out)
@@ -296,6 +297,6 @@ struct cel_value cel_call(struct vigil_cel *p, const struct cel_node *n, const s
 		if (cel_parse_ts(args[0].v.s.p, args[0].v.s.n, &v.v.ts))
 			return cel_err("timestamp() of a string that is not an RFC 3339 time in UTC");
 		return v;
-	default: return cel_err("an unknown function");
+	default: return cel_net_call(p, n, args, nargs);
 	}
 }

@@ -376,6 +376,8 @@ struct cel_value cel_equal(struct vigil_cel *p, const struct cel_value *a, const
 	case V_BOOL: case V_STRING: case V_BYTES: case V_TS:
 		d = cel_compare(a, b, &ok);
 		return boolean(ok && !d);
+	case V_IP: case V_CIDR:
+		return boolean(cel_net_equal(a, b));
 	case V_LIST:
 		if (a->v.c.n != b->v.c.n)
 			return boolean(false);

@@ -159,7 +159,6 @@ static void test_result_must_be_bool(void **state)
 static void test_unsupported_is_refused_not_false(void **state)
 {
 	refused("duration('1s') > duration('0s')", 1, "durations are not supported");
-	refused("cidr('10.0.0.0/16').containsIP(process_kprobe.args[0].sock_arg.saddr)", 1, "CIDR");
 	refused("process_exec.process.binary.lowerAscii() == 'x'", -1, "undeclared reference to 'lowerAscii'");
 	refused("tetragon.Process{pid: 1} == null", -1, "message construction");
 	refused("process_exec.process.binary.matches(process_exec.process.cwd)", -1, "string literal");
@@ -313,6 +312,25 @@ static void test_timestamps_compare_and_print(void **state)
 	refused("process_exec.process.start_time == '2026'", -1, "Timestamp");
 }
 
+/* Tetragon's own CEL tests: cidr().containsIP() and ip().family() on a socket argument */
+static void test_ip_and_cidr_library(void **state)
+{
+	assert_int_equal(eval_json("cidr('10.0.0.0/16').containsIP(process_kprobe.args[3].sock_arg.saddr)", kprobe_json), 1);
+	assert_int_equal(eval_json("cidr('192.0.2.0/24').containsIP(process_kprobe.args[3].sock_arg.saddr)", kprobe_json), 0);
+	assert_int_equal(eval_json("ip(process_kprobe.args[3].sock_arg.saddr).family() == 4", kprobe_json), 1);
+	assert_int_equal(eval_json("has(process_kprobe.process) && ip('2001:db8::abcd').family() == 6 && "
+				   "cidr('2001:db8::/32').containsIP(ip('2001:db8::1')) && ip('127.0.0.2').isLoopback() && "
+				   "!ip('10.1.2.3').isLoopback() && ip('10.1.2.3').isGlobalUnicast() && "
+				   "ip('fe80::1').isLinkLocalUnicast() && ip('224.0.0.1').isLinkLocalMulticast() && "
+				   "ip('0.0.0.0').isUnspecified() && cidr('10.1.2.3/8').masked() == cidr('10.0.0.0/8') && "
+				   "cidr('10.0.0.0/8').prefixLength() == 8 && cidr('10.0.0.0/8').containsCIDR('10.2.0.0/16') && "
+				   "!cidr('10.0.0.0/16').containsCIDR('10.0.0.0/8') && string(cidr('10.1.0.0/16').ip()) == '10.1.0.0' "
+				   "&& string(ip('2001:DB8::1')) == '2001:db8::1' && isIP('1.2.3.4') && !isIP('::ffff:1.2.3.4') && "
+				   "!isIP('fe80::1%eth0') && isCIDR('::/0') && !isCIDR('10.0.0.0/33')", kprobe_json), 1);
+	assert_int_equal(eval_json("ip(process_kprobe.function_name).family() == 4", kprobe_json), -EINVAL);
+	refused("ip(1) == ip('1.2.3.4')", -1, "no matching overload for 'ip'");
+}
+
 static void test_conversions(void **state)
 {
 	assert_int_equal(eval_json("has(process_exec.process) && int('-12') == -12 && uint(3) == 3u && "
@@ -351,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_lists_maps_and_macros),
 		cmocka_unit_test(test_enums_are_ints_with_named_constants),
 		cmocka_unit_test(test_timestamps_compare_and_print),
+		cmocka_unit_test(test_ip_and_cidr_library),
 		cmocka_unit_test(test_conversions),
 		cmocka_unit_test(test_step_limit_bounds_evaluation),
 	};
