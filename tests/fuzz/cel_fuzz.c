@@ -8,8 +8,9 @@
  *
  * Properties besides memory safety: a refused expression says why, with a column inside
  * the text (or 0); an accepted one evaluates to 1, 0, -ENOENT (a kind it does not name) or
- * -EINVAL with a reason; the same event gives the same answer decoded and viewed in place,
- * and twice in a row.
+ * -EINVAL with a reason; the same event gives the same answer twice in a row, and decoded
+ * and viewed in place when it holds only what vigil's encoder writes (the view stops at
+ * floats, ext and keys that are not strings, which the agent's own bytes never hold).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -25,6 +26,30 @@ static void check(int cond, const char *what)
 	if (!cond) {
 		fprintf(stderr, "cel_fuzz: property violated: %s\n", what);
 		abort();
+	}
+}
+
+/* Whether o holds only the forms vigil's encoder writes (no floats, no ext, string keys):
+ * the agent's view reads only those, and stops at anything else. */
+static int plain(const msgpack_object *o)
+{
+	uint32_t i;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_FLOAT32: case MSGPACK_OBJECT_FLOAT64: case MSGPACK_OBJECT_EXT:
+		return 0;
+	case MSGPACK_OBJECT_ARRAY:
+		for (i = 0; i < o->via.array.size; i++)
+			if (!plain(&o->via.array.ptr[i]))
+				return 0;
+		return 1;
+	case MSGPACK_OBJECT_MAP:
+		for (i = 0; i < o->via.map.size; i++)
+			if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR || !plain(&o->via.map.ptr[i].val))
+				return 0;
+		return 1;
+	default:
+		return 1;
 	}
 }
 
@@ -74,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		msgpack_sbuffer_init(&sb);
 		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		if (root && !msgpack_pack_object(&pk, *root) &&
+		if (root && plain(root) && !msgpack_pack_object(&pk, *root) &&
 		    !vigil_msg__view_own(view, sb.data, sb.size, 0))
 			check(eval(p, view) == rc, "eval: the view and the decoded event differ");
 		vigil_msg__free(view);
