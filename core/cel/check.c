@@ -645,11 +645,41 @@ static struct cel_type common(struct checker *c, const int *items, int n, int st
 	return t;
 }
 
+/* a list or map literal: its items' common type, its keys' kinds */
+static int aggregate(struct checker *c, int n)
+{
+	struct cel_node *nd = &c->p->nodes[n];
+	struct cel_type e;
+	int ret, i;
+
+	for (i = 0; i < nd->nargs; i++) {
+		ret = check(c, nd->args[i]);
+		if (ret)
+			return ret;
+		nd = &c->p->nodes[n];
+	}
+	nd->type = scalar(nd->op == N_LIST ? T_LIST : T_MAP);
+	nd->type.elem = T_DYN;
+	if (nd->nargs) {
+		e = common(c, nd->op == N_LIST ? nd->args : nd->args + 1, nd->nargs, nd->op == N_LIST ? 1 : 2);
+		nd->type.elem = e.kind == T_LIST || e.kind == T_MAP ? T_DYN : e.kind;
+		nd->type.msg = e.msg;
+	}
+	for (i = 0; nd->op == N_MAP && i < nd->nargs; i += 2) {
+		unsigned char k = c->p->nodes[nd->args[i]].type.kind;
+
+		if (k != T_STRING && k != T_INT && k != T_UINT && k != T_BOOL && k != T_DYN)
+			return cel_fail(c->err, c->p->nodes[nd->args[i]].col, "unsupported map key type %s",
+					cel_kind_name(&c->p->nodes[nd->args[i]].type));
+	}
+	return 0;
+}
+
 static int check(struct checker *c, int n)
 {
 	struct cel_node *nd = &c->p->nodes[n];
 	struct cel_type a, b, e;
-	int ret = 0, i;
+	int ret = 0;
 
 	switch (nd->op) {
 	case N_LIT:
@@ -664,27 +694,7 @@ static int check(struct checker *c, int n)
 	case N_CALL:
 		return call(c, n);
 	case N_LIST: case N_MAP:
-		for (i = 0; i < nd->nargs; i++) {
-			ret = check(c, nd->args[i]);
-			if (ret)
-				return ret;
-			nd = &c->p->nodes[n];
-		}
-		nd->type = scalar(nd->op == N_LIST ? T_LIST : T_MAP);
-		nd->type.elem = T_DYN;
-		if (nd->nargs) {
-			e = common(c, nd->op == N_LIST ? nd->args : nd->args + 1, nd->nargs, nd->op == N_LIST ? 1 : 2);
-			nd->type.elem = e.kind == T_LIST || e.kind == T_MAP ? T_DYN : e.kind;
-			nd->type.msg = e.msg;
-		}
-		for (i = 0; nd->op == N_MAP && i < nd->nargs; i += 2) {
-			unsigned char k = c->p->nodes[nd->args[i]].type.kind;
-
-			if (k != T_STRING && k != T_INT && k != T_UINT && k != T_BOOL && k != T_DYN)
-				return cel_fail(c->err, c->p->nodes[nd->args[i]].col, "unsupported map key type %s",
-						cel_kind_name(&c->p->nodes[nd->args[i]].type));
-		}
-		return 0;
+		return aggregate(c, n);
 	default:
 		break;
 	}

@@ -217,6 +217,30 @@ static int number(const char *text, size_t pos, struct cel_token *t, struct vigi
 	return 0;
 }
 
+/* a name, a keyword (true, false, null, in), or a reserved word (refused) */
+static int name(const char *text, size_t pos, struct cel_token *t, struct vigil_cel_error *err)
+{
+	const char *s = text + pos;
+	size_t i, k;
+
+	for (i = 0; isalnum((unsigned char)s[i]) || s[i] == '_'; i++)
+		;
+	t->kind = TK_IDENT;
+	t->len = i;
+	if (i == 4 && !memcmp(s, "true", 4))
+		t->kind = TK_TRUE;
+	else if (i == 5 && !memcmp(s, "false", 5))
+		t->kind = TK_FALSE;
+	else if (i == 4 && !memcmp(s, "null", 4))
+		t->kind = TK_NULL;
+	else if (i == 2 && !memcmp(s, "in", 2))
+		t->kind = TK_IN;
+	for (k = 0; k < VIGIL_ARRAY_SIZE(reserved); k++)
+		if (strlen(reserved[k]) == i && !memcmp(reserved[k], s, i))
+			return cel_fail(err, col(pos), "'%s' is a reserved word", reserved[k]);
+	return 0;
+}
+
 int cel_lex(struct vigil_cel *p, const char *text, size_t pos, struct cel_token *t, struct vigil_cel_error *err)
 {
 	const char *s;
@@ -264,24 +288,8 @@ int cel_lex(struct vigil_cel *p, const char *text, size_t pos, struct cel_token 
 		}
 		return quoted(p, text, pos + i, pos, raw, bytes, t, err);
 	}
-	if (isalpha((unsigned char)*s) || *s == '_') {
-		for (i = 0; isalnum((unsigned char)s[i]) || s[i] == '_'; i++)
-			;
-		t->kind = TK_IDENT;
-		t->len = i;
-		if (i == 4 && !memcmp(s, "true", 4))
-			t->kind = TK_TRUE;
-		else if (i == 5 && !memcmp(s, "false", 5))
-			t->kind = TK_FALSE;
-		else if (i == 4 && !memcmp(s, "null", 4))
-			t->kind = TK_NULL;
-		else if (i == 2 && !memcmp(s, "in", 2))
-			t->kind = TK_IN;
-		for (k = 0; k < VIGIL_ARRAY_SIZE(reserved); k++)
-			if (strlen(reserved[k]) == i && !memcmp(reserved[k], s, i))
-				return cel_fail(err, col(pos), "'%s' is a reserved word", reserved[k]);
-		return 0;
-	}
+	if (isalpha((unsigned char)*s) || *s == '_')
+		return name(text, pos, t, err);
 	for (k = 0; k < VIGIL_ARRAY_SIZE(puncts); k++) {
 		size_t n = strlen(puncts[k].text);
 

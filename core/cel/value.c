@@ -102,11 +102,52 @@ static struct cel_value absent(const struct cel_field *f, bool item)
 	return v;
 }
 
-struct cel_value cel_from_field(struct vigil_cel *p, const msgpack_object *o, const struct cel_field *f, bool item)
+/* bools and numbers, in protojson's forms */
+static struct cel_value number_of(const msgpack_object *o, const struct cel_field *f)
 {
 	struct cel_value v = mk(V_NULL);
 	int64_t i = 0;
 	uint64_t u = 0;
+
+	switch (f->kind) {
+	case CELF_BOOL: case CELF_WRAP_BOOL:
+		if (o->type != MSGPACK_OBJECT_BOOLEAN)
+			return cel_err("a bool field that is not a bool");
+		v.kind = V_BOOL;
+		v.v.b = o->via.boolean;
+		return v;
+	case CELF_INT32: case CELF_INT64: case CELF_WRAP_INT32: case CELF_WRAP_INT64:
+		if (int_of(o, true, &i, &u))
+			return cel_err("an int field that is not an integer");
+		v.kind = V_INT;
+		v.v.i = i;
+		return v;
+	case CELF_UINT32: case CELF_UINT64: case CELF_WRAP_UINT32: case CELF_WRAP_UINT64:
+		if (int_of(o, false, &i, &u))
+			return cel_err("a uint field that is not an unsigned integer");
+		v.kind = V_UINT;
+		v.v.u = u;
+		return v;
+	case CELF_DOUBLE: case CELF_WRAP_DOUBLE:
+		v.kind = V_DOUBLE;
+		if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
+			v.v.d = o->via.f64;
+		else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			v.v.d = (double)o->via.u64;
+		else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+			v.v.d = (double)o->via.i64;
+		else
+			return cel_err("a double field that is not a number");
+		return v;
+	default:
+		return cel_err("a field of an unknown kind");
+	}
+}
+
+struct cel_value cel_from_field(struct vigil_cel *p, const msgpack_object *o, const struct cel_field *f, bool item)
+{
+	struct cel_value v = mk(V_NULL);
+	int64_t i = 0;
 	char *buf;
 	int n;
 
@@ -147,35 +188,10 @@ struct cel_value cel_from_field(struct vigil_cel *p, const msgpack_object *o, co
 		v.v.s.p = buf;
 		v.v.s.n = (size_t)n;
 		return v;
-	case CELF_BOOL: case CELF_WRAP_BOOL:
-		if (o->type != MSGPACK_OBJECT_BOOLEAN)
-			return cel_err("a bool field that is not a bool");
-		v.kind = V_BOOL;
-		v.v.b = o->via.boolean;
-		return v;
-	case CELF_INT32: case CELF_INT64: case CELF_WRAP_INT32: case CELF_WRAP_INT64:
-		if (int_of(o, true, &i, &u))
-			return cel_err("an int field that is not an integer");
-		v.kind = V_INT;
-		v.v.i = i;
-		return v;
-	case CELF_UINT32: case CELF_UINT64: case CELF_WRAP_UINT32: case CELF_WRAP_UINT64:
-		if (int_of(o, false, &i, &u))
-			return cel_err("a uint field that is not an unsigned integer");
-		v.kind = V_UINT;
-		v.v.u = u;
-		return v;
-	case CELF_DOUBLE: case CELF_WRAP_DOUBLE:
-		v.kind = V_DOUBLE;
-		if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
-			v.v.d = o->via.f64;
-		else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-			v.v.d = (double)o->via.u64;
-		else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-			v.v.d = (double)o->via.i64;
-		else
-			return cel_err("a double field that is not a number");
-		return v;
+	case CELF_BOOL: case CELF_WRAP_BOOL: case CELF_INT32: case CELF_INT64: case CELF_WRAP_INT32: case CELF_WRAP_INT64:
+	case CELF_UINT32: case CELF_UINT64: case CELF_WRAP_UINT32: case CELF_WRAP_UINT64: case CELF_DOUBLE:
+	case CELF_WRAP_DOUBLE:
+		return number_of(o, f);
 	case CELF_ENUM:
 		return enum_of(o, f->en);
 	case CELF_MSG:
