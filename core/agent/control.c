@@ -173,6 +173,7 @@ static void pack_output_counters(struct ctl_map *m, struct vigil_agent *a, struc
 		vigil_sensors__stats(a->sensors, &ss);
 	map_u64(m, "export_written", x.file.lines);
 	map_u64(m, "export_filtered", x.filtered);
+	map_u64(m, "export_cel_errors", x.cel_errors);
 	map_u64(m, "export_rate_limited", x.rate_limited);
 	map_u64(m, "export_rotations", x.file.rotations);
 	map_u64(m, "export_compressed", x.file.compressed);

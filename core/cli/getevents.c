@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bus/bus.h"
+#include "cel/cel.h"
 #include "cli.h"
 #include "encode/encode.h"
 #include "export/export.h"
@@ -123,6 +124,9 @@ static void usage(FILE *f)
 		   "      --allow JSON|@FILE      only events matching one of these Tetragon Filter objects\n"
 		   "      --deny JSON|@FILE       never events matching one of these (deny wins; both repeatable)\n"
 		   "      --field-filters JSON|@FILE  include/exclude fields per event type (-o json)\n"
+		   "      --cel-expression EXPR   only events for which this CEL expression is true, as in\n"
+		   "                              tetra (repeatable: any may be true; each value is one\n"
+		   "                              whole expression)\n"
 		   "      --reliable              read the agent's journal at --server-address instead of the\n"
 		   "                              bus: nothing is lost while this reader lags, up to the\n"
 		   "                              journal's bound (vigild --journal-dir; needs root)\n"
@@ -132,8 +136,7 @@ static void usage(FILE *f)
 		   "Gaps (events the agent published that this reader never got) are reported on stderr,\n"
 		   "with a total at exit.\n"
 		   "  -t, --tty-encode TTY        only what was written to the tty file TTY (process_kprobe\n"
-		   "                              events with a file then a bytes argument), raw\n"
-		   "refused with the reason: --cel-expression (see README)\n",
+		   "                              events with a file then a bytes argument), raw\n",
 		VIGIL_BUS_DEFAULT_EVENTS, VIGIL_BUS_DEFAULT_CONTROL);
 }
 
@@ -215,6 +218,7 @@ static int compile_filters(struct vigil_buf *text, struct vigil_filter **allow, 
 /* What printing one event needs, for the bus and for an export file alike. */
 struct printer {
 	struct vigil_filter *pods;	/* --namespace, --pod, --container as one Filter object */
+	struct vigil_filter *cel;	/* --cel-expression: one Filter object's cel_expression */
 	const struct filter *f;
 	struct vigil_filter *allow, *deny;
 	struct vigil_field_filter *fields;
@@ -259,6 +263,7 @@ static void emit(struct printer *pr, const struct vigil_msg *m)
 	const msgpack_object *root;
 
 	if (!matches(pr->f, m) || (pr->pods && !vigil_filter__match(pr->pods, m)) ||
+	    (pr->cel && !vigil_filter__match(pr->cel, m)) ||
 	    !vigil_filter__pass(pr->allow, pr->deny, m))
 		return;
 	if (pr->tty) {
@@ -447,7 +452,35 @@ struct getevents_args {
 	struct vigil_tls_client *tls;	/* --server-address HOST:PORT: its identity */
 	long duration, timeout_ms, retries, reconnect_ms, max_recv;
 	json_t *kube;			/* --namespace, --pod, --container */
+	json_t *cel;			/* --cel-expression: the expressions */
 };
+
+/* --cel-expression: compiled here for its message (the column in the expression), kept for
+ * the filter object built with the others. tetra's flag is a string slice, which splits a
+ * value at commas (and so breaks `args.exists(a, ...)`); here each value is one expression. */
+static int cel_add(struct getevents_args *a, const char *expr)
+{
+	struct vigil_cel_error err;
+	struct vigil_cel *p = vigil_cel__compile(expr, &err);
+
+	if (!p) {
+		if (errno == ENOMEM)
+			fprintf(stderr, "vigil getevents: --cel-expression: %s\n", strerror(errno));
+		else if (err.column)
+			fprintf(stderr, "vigil getevents: --cel-expression: column %d: %s\n", err.column, err.reason);
+		else
+			fprintf(stderr, "vigil getevents: --cel-expression: %s\n", err.reason);
+		return 2;
+	}
+	vigil_cel__free(p);
+	if (!a->cel)
+		a->cel = json_array();
+	if (!a->cel || json_array_append_new(a->cel, json_string(expr))) {
+		fprintf(stderr, "vigil getevents: --cel-expression: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	return 0;
+}
 
 /* A parse_*_option's answer for an option that another one parses. */
 #define NOT_MINE (-1)
@@ -482,6 +515,7 @@ static int parse_filter_option(int c, struct getevents_args *a, struct filter *f
 	case OPT_ALLOW: return add_filter_text(&a->ftext[0], optarg) ? bad("allow") : 0;
 	case OPT_DENY: return add_filter_text(&a->ftext[1], optarg) ? bad("deny") : 0;
 	case OPT_FIELD_FILTERS: return add_filter_text(&a->ftext[2], optarg) ? bad("field-filters") : 0;
+	case OPT_CEL: return cel_add(a, optarg);
 	}
 	return NOT_MINE;
 }
@@ -552,9 +586,6 @@ static int parse_output_option(int c, struct getevents_args *a, struct printer *
 		if (c == OPT_RECONNECT && optarg && !flag)
 			return refuse("reconnect=false", "the bus subscription always reconnects (nanomsg)");
 		return 0;
-	case OPT_CEL:
-		return refuse("cel-expression", "vigil has no CEL engine; --allow takes Tetragon Filter objects "
-			      "(binary_regex, pid_set, arguments_regex, ...)");
 	case 't':
 		if (!*optarg)
 			return bad("tty-encode");
@@ -613,7 +644,39 @@ static int build_filters(struct getevents_args *a, struct printer *pr)
 		}
 		free(text);
 	}
+	if (!rc && a->cel) {
+		json_t *obj = json_pack("{sO}", "cel_expression", a->cel);
+		char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+		struct vigil_export_error err;
+
+		pr->cel = text ? vigil_filter__new_json(text, &err) : NULL;
+		if (!pr->cel) {
+			fprintf(stderr, "vigil getevents: --cel-expression: %s\n",
+				text && errno == EINVAL ? err.reason : strerror(errno));
+			rc = 2;
+		}
+		free(text);
+		json_decref(obj);
+	}
 	return rc;
+}
+
+/* Events a CEL expression could not be evaluated on were not shown: say so at exit. */
+static void report_cel_errors(const struct printer *pr)
+{
+	struct vigil_filter *lists[] = {pr->cel, pr->allow, pr->deny};
+	static const char *const names[] = {"--cel-expression", "--allow", "--deny"};
+	const char *last;
+	uint64_t n;
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(lists); i++) {
+		n = vigil_filter__cel_errors(lists[i], &last);
+		if (n)
+			fprintf(stderr, "vigil getevents: %s: %" PRIu64 " event%s matched nothing because a CEL "
+				"expression failed on %s (last: %s)\n", names[i], n, n == 1 ? "" : "s",
+				n == 1 ? "it" : "them", last);
+	}
 }
 
 /* Print the export file (or standard input, "-") named input. */
@@ -752,6 +815,7 @@ out:
 			vigil_reader__delivery(reader, &d);
 		report_delivery(&d);
 	}
+	report_cel_errors(&pr);
 	vigil_sub__close(sub);
 	vigil_reader__close(reader);
 	vigil_buf_free(&pr.line);
@@ -759,6 +823,8 @@ out:
 	vigil_filter__free(pr.allow);
 	vigil_filter__free(pr.deny);
 	vigil_filter__free(pr.pods);
+	vigil_filter__free(pr.cel);
+	json_decref(a.cel);
 	json_decref(a.kube);
 	vigil_field_filter__free(pr.fields);
 	for (i = 0; i < 3; i++)

@@ -55,14 +55,20 @@ struct vigil_export_error {
  *   pid_set              [pid, ...]: process.pid or one of its ancestors
  *   policy_names         [name, ...]: the policy that produced the event (kprobe,
  *                        tracepoint, lsm, uprobe events; exec and exit never match)
+ *   cel_expression       [expr, ...]: CEL expressions (core/cel/cel.h: Tetragon's environment,
+ *                        type-checked when the filter is built). In order, only those that
+ *                        name the event's kind are evaluated: the first true one matches;
+ *                        one whose evaluation fails (null > 1u, a missing map key, a
+ *                        limit) ends the key unmatched, as in Tetragon, and is counted
+ *                        (vigil_filter__cel_errors)
  *   health_check         true: the process or its parent is a health probe of the
  *                        agent, false: neither is. A probe is the installed vigil client
  *                        (see vigil_filter__set_client) run by root (uid and euid 0) with
  *                        `status` as its first argument; a process is a probe's child only
  *                        when its parent is such a probe. Anything else named vigil is not.
  * Regexes are POSIX extended (regcomp REG_EXTENDED), unanchored like RE2's Match: most
- * Tetragon patterns carry over; Perl classes such as \d do not. Any other key (cel_expression,
- * capabilities, ...) is refused rather than ignored, so
+ * Tetragon patterns carry over; Perl classes such as \d do not. Any other key (capabilities,
+ * ...) is refused rather than ignored, so
  * an allow list never lets through more than it says. */
 struct vigil_filter;
 
@@ -73,6 +79,10 @@ struct vigil_filter;
 VIGIL_API struct vigil_filter *vigil_filter__new_json(const char *text, struct vigil_export_error *err);
 /* Accepts NULL. */
 VIGIL_API void vigil_filter__free(struct vigil_filter *f);
+/* Events on which a cel_expression failed to evaluate (each such event matched nothing
+ * there), and the last failure's reason in *last (NULL when none; valid until the next
+ * match). Accepts NULL. */
+VIGIL_API uint64_t vigil_filter__cel_errors(const struct vigil_filter *f, const char **last);
 /* The number of filter objects. */
 VIGIL_API size_t vigil_filter__count(const struct vigil_filter *f);
 
@@ -228,6 +238,7 @@ struct vigil_exporter_stats {
 	uint64_t events;			/* events offered */
 	uint64_t exported;			/* written (rate_limit_info included) */
 	uint64_t filtered;			/* dropped by the allow/deny lists */
+	uint64_t cel_errors;			/* events a list's cel_expression failed to evaluate on */
 	uint64_t rate_limited;			/* dropped by the rate limit, all types */
 	size_t nrate_types;			/* types the rate limit has seen */
 	struct {

@@ -5,6 +5,7 @@
 
 #include <regex.h>
 
+#include "../cel/cel.h"
 #include "export_internal.h"
 
 /* Descendants a bus subscriber has learned: the exec_ids of processes whose parent was in
@@ -47,6 +48,8 @@ struct filter_obj {
 	char **policies;
 	size_t npolicies;
 	int health;			/* -1: not set, 0: false, 1: true */
+	struct vigil_cel **cel;		/* cel_expression: compiled, in order */
+	size_t ncel;
 	struct filter_learned learned;
 };
 
@@ -56,6 +59,8 @@ struct vigil_filter {
 	vigil_filter_ancestors_fn ancestors;
 	void *ancestors_ctx;
 	char *client;			/* health_check: the resolved path of the vigil client, NULL: none */
+	uint64_t cel_errors;		/* events a cel_expression failed to evaluate on */
+	char cel_error[160];		/* the last such failure's reason */
 };
 
 bool filter_pid_in(const struct filter_pids *p, uint32_t pid);

@@ -37,6 +37,7 @@ struct vigil_exporter {
 	msgpack_object stripped_root;
 
 	_Atomic uint64_t events, exported, filtered, rate_limited, errors, own_written, own_bus_only, stripped;
+	_Atomic uint64_t cel_errors;	/* the lists' cel_expression failures (their counts, for other threads) */
 	/* per rate limit slot, for the stats: the type is published before the count */
 	_Atomic int slot_type[VIGIL_EXPORT_RATE_TYPES];
 	_Atomic uint64_t slot_dropped[VIGIL_EXPORT_RATE_TYPES];
@@ -331,6 +332,8 @@ int vigil_exporter__write(struct vigil_exporter *x, const struct vigil_msg *m, c
 	x->cur = ev;
 	pass = vigil_filter__pass(x->allow, x->deny, m);
 	x->cur = NULL;
+	if ((x->allow || x->deny) && (vigil_filter__cel_errors(x->allow, NULL) || vigil_filter__cel_errors(x->deny, NULL)))
+		atomic_store(&x->cel_errors, vigil_filter__cel_errors(x->allow, NULL) + vigil_filter__cel_errors(x->deny, NULL));
 	if (!pass) {
 		atomic_fetch_add(&x->filtered, 1);
 		return 0;
@@ -389,6 +392,7 @@ void vigil_exporter__stats(const struct vigil_exporter *x, struct vigil_exporter
 	out->events = atomic_load(&x->events);
 	out->exported = atomic_load(&x->exported);
 	out->filtered = atomic_load(&x->filtered);
+	out->cel_errors = atomic_load(&x->cel_errors);
 	out->rate_limited = atomic_load(&x->rate_limited);
 	out->errors = atomic_load(&x->errors);
 	out->own = atomic_load(&x->own_written);

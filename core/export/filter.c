@@ -2,6 +2,7 @@
  * decoded bus messages: OR across objects, AND across the keys of one. */
 #include <errno.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,32 @@ static int parse_types(struct filter_obj *o, json_t *v, const char *key, int ind
 	return 0;
 }
 
+/* pattern compiled for an unanchored search as ^.*(pattern): glibc's regexec retries an
+ * unanchored pattern at every start, each try scanning on to the end, so arguments_regex
+ * a+b against a 128 KiB argument (any user's to pass) took over 10 s an event; behind .*
+ * it is one pass (core/cel/regex.c measured the same). The pattern alone is compiled first,
+ * for its own error message. 0, -ENOMEM, or a regcomp error with the reason in msg. */
+static int compile_search(regex_t *re, const char *pattern, char *msg, size_t size)
+{
+	char *wrapped;
+	int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
+
+	if (rc) {
+		regerror(rc, re, msg, size);
+		return rc;
+	}
+	regfree(re);
+	wrapped = malloc(strlen(pattern) + 6);
+	if (!wrapped)
+		return -ENOMEM;
+	sprintf(wrapped, "^.*(%s)", pattern);
+	rc = regcomp(re, wrapped, REG_EXTENDED | REG_NOSUB);
+	free(wrapped);
+	if (rc)
+		regerror(rc, re, msg, size);
+	return rc;
+}
+
 static int parse_regexes(struct filter_regexes *r, json_t *v, const char *key, int index, int line,
 			 struct vigil_export_error *err)
 {
@@ -39,11 +66,10 @@ static int parse_regexes(struct filter_regexes *r, json_t *v, const char *key, i
 		if (!pattern)
 			return export_fail(err, line, 0, index, "%s: expected strings", key);
 		rc = export_regex_check(pattern, msg, sizeof(msg));
-		if (!rc) {
-			rc = regcomp(&r->re[i], pattern, REG_EXTENDED | REG_NOSUB);
-			if (rc)
-				regerror(rc, &r->re[i], msg, sizeof(msg));
-		}
+		if (!rc)
+			rc = compile_search(&r->re[i], pattern, msg, sizeof(msg));
+		if (rc == -ENOMEM)
+			return rc;
 		/* a long pattern is cut so that the reason still fits the error */
 		if (rc)
 			return export_fail(err, line, 0, index, "%s: bad regex '%.64s%s': %s", key, pattern,
@@ -174,6 +200,32 @@ static int key_policy_names(struct filter_obj *o, json_t *v, int index, int line
 	return 0;
 }
 
+/* cel_expression: each compiled (and type-checked) now, so that a wrong one is refused
+ * with its column before any event is filtered */
+static int key_cel_expression(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
+{
+	struct vigil_cel_error cerr;
+	const char *text;
+	size_t i;
+
+	o->cel = calloc(json_array_size(v) ? json_array_size(v) : 1, sizeof(*o->cel));
+	if (!o->cel)
+		return -ENOMEM;
+	for (i = 0; i < json_array_size(v); i++) {
+		text = json_string_value(json_array_get(v, i));
+		if (!text)
+			return export_fail(err, line, 0, index, "cel_expression: expected strings");
+		o->cel[i] = vigil_cel__compile(text, &cerr);
+		if (!o->cel[i] && errno == ENOMEM)
+			return -ENOMEM;
+		if (!o->cel[i])
+			return export_fail(err, line, 0, index, "cel_expression: expression %zu: column %d: %s", i + 1,
+					   cerr.column, cerr.reason);
+		o->ncel++;
+	}
+	return 0;
+}
+
 static int key_health_check(struct filter_obj *o, json_t *v, int index, int line, struct vigil_export_error *err)
 {
 	o->health = json_is_true(v);
@@ -198,6 +250,7 @@ static const struct {
 	{"pid_set", true, key_pid_set},
 	{"policy_names", true, key_policy_names},
 	{"health_check", false, key_health_check},
+	{"cel_expression", true, key_cel_expression},
 };
 
 static void obj_free(struct filter_obj *o)
@@ -222,6 +275,9 @@ static void obj_free(struct filter_obj *o)
 		filter_selector_free(o->selectors[i]);
 	free(o->selectors);
 	filter_learned_free(&o->learned);
+	for (i = 0; i < o->ncel; i++)
+		vigil_cel__free(o->cel[i]);
+	free(o->cel);
 }
 
 static int add_obj(void *ctx, json_t *obj, int index, int line, struct vigil_export_error *err)
@@ -306,6 +362,13 @@ void vigil_filter__free(struct vigil_filter *f)
 	free(f->objs);
 	free(f->client);
 	free(f);
+}
+
+uint64_t vigil_filter__cel_errors(const struct vigil_filter *f, const char **last)
+{
+	if (last)
+		*last = f && f->cel_errors ? f->cel_error : NULL;
+	return f ? f->cel_errors : 0;
 }
 
 size_t vigil_filter__count(const struct vigil_filter *f)
@@ -400,6 +463,27 @@ static bool any_selector(const struct filter_obj *o, const struct vigil_msg *m)
 	return false;
 }
 
+/* cel_expression as Tetragon runs it: in order, only the expressions that name the event's
+ * kind; the first true one matches; an evaluation error ends the object unmatched (counted,
+ * as Tetragon logs it) */
+static bool cel_match(struct vigil_filter *f, const struct filter_obj *o, const struct vigil_msg *m)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < o->ncel; i++) {
+		rc = vigil_cel__eval(o->cel[i], m);
+		if (rc == 1)
+			return true;
+		if (rc == -EINVAL) {
+			f->cel_errors++;
+			snprintf(f->cel_error, sizeof(f->cel_error), "%s", vigil_cel__last_error(o->cel[i]));
+			return false;
+		}
+	}
+	return false;
+}
+
 static bool obj_match(struct vigil_filter *f, struct filter_obj *o, const struct vigil_msg *m)
 {
 	uint64_t pid;
@@ -428,6 +512,9 @@ static bool obj_match(struct vigil_filter *f, struct filter_obj *o, const struct
 	if (o->nselectors && !any_selector(o, m))
 		return false;
 	if (o->pid_set.n && !filter_pid_set_match(f, o, m))
+		return false;
+	/* last: the dearest key, and the only one whose failure is counted */
+	if (o->ncel && !cel_match(f, o, m))
 		return false;
 	return true;
 }

@@ -41,6 +41,7 @@ shipped_seeds() {
   policy) echo rules/policies tests/unit/policies ;;
   lua_rule) echo rules/lua ;;
   falco_view) echo tests/fuzz/corpus/bus_msg ;;
+  cel) echo tests/fuzz/corpus/bus_msg ;;
   esac
 }
 
