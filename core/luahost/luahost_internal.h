@@ -201,6 +201,9 @@ struct lh_queue {
 	pthread_t thread;
 	_Atomic uint64_t dropped[8];	/* per type bit */
 	_Atomic uint64_t dropped_all;
+	/* buffers of run slots, kept for the next posts (queue.c): at most LH_POOL_MAX */
+	struct vigil_buf *pool;
+	size_t npool;
 };
 
 struct vigil_luahost {
