@@ -94,6 +94,7 @@ static struct vigil_process *insert(struct vigil_pcache *c, struct vigil_process
 		pcache_ref(c, parent);
 		pcache_touch(c, parent);
 		n->parent_ref = true;
+		pcache_process_share_equal(p, &parent->proc);
 	}
 	c->stats.size++;
 	c->stats.inserts++;

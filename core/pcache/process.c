@@ -92,6 +92,18 @@ void vigil_process__free(struct vigil_process *p)
 	free(pcache_node_of(p));
 }
 
+void pcache_process_share_equal(struct vigil_process *p, const struct vigil_process *parent)
+{
+	if (p->binary != parent->binary && !strcmp(p->binary, parent->binary)) {
+		str_put(p->binary);
+		p->binary = str_share(parent->binary);
+	}
+	if (p->cwd != parent->cwd && !strcmp(p->cwd, parent->cwd)) {
+		str_put(p->cwd);
+		p->cwd = str_share(parent->cwd);
+	}
+}
+
 int pcache_process_inherit(struct vigil_process *dst, const struct vigil_process *src)
 {
 	/* the parent's strings, shared: src is a cached process, whose strings came from
