@@ -204,6 +204,7 @@ struct lh_queue {
 	/* buffers of run slots, kept for the next posts (queue.c): at most LH_POOL_MAX */
 	struct vigil_buf *pool;
 	size_t npool;
+	size_t spilled;			/* the rules thread's: buffers freed since the last trim */
 };
 
 struct vigil_luahost {

@@ -17,6 +17,7 @@
  * pool bounds what the queue keeps idle to LH_POOL_MAX buffers of at most LH_POOL_BUF_MAX.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -31,6 +32,11 @@
  * with long arguments) are freed once they have run. */
 #define LH_POOL_MAX 128
 #define LH_POOL_BUF_MAX 8192
+
+/* Buffers freed by bursts after which, once the burst is over, the heap's free pages go
+ * back to the system: they were malloc'd on the reader's thread (its arena), which would
+ * otherwise keep a burst's worth of megabytes resident for the next one. */
+#define LH_TRIM_AFTER_SPILLED 1024
 
 int lh_queue_init(struct vigil_luahost *h)
 {
@@ -71,8 +77,14 @@ static void spill_slots(struct lh_queue *q, size_t head, size_t n)
 
 	for (i = 0; i < n; i++) {
 		s = &q->slots[(head + i) % q->cap];
-		if (i >= LH_POOL_MAX || s->data.cap > LH_POOL_BUF_MAX)
+		if (s->data.data && (i >= LH_POOL_MAX || s->data.cap > LH_POOL_BUF_MAX)) {
 			vigil_buf_free(&s->data);
+			q->spilled++;
+		}
+	}
+	if (n < LH_POOL_MAX && q->spilled >= LH_TRIM_AFTER_SPILLED) {
+		q->spilled = 0;
+		malloc_trim(0);
 	}
 }
 
