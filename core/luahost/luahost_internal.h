@@ -49,6 +49,8 @@ struct lh_timer {
 /* A process rebuilt from an event's fields when the agent's cache no longer has it. */
 struct lh_proc_buf {
 	struct vigil_process p;
+	char exec_id[VIGIL_EXEC_ID_MAX];
+	char parent_exec_id[VIGIL_EXEC_ID_MAX];
 	char binary[4096];
 	char arguments[4096];
 	char cwd[4096];

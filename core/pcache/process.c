@@ -1,8 +1,9 @@
 /* process.c - process objects: construction, owned strings, what a fork inherits.
  *
- * A process's strings (binary, arguments, cwd) are shared, counted: a fork holds its
- * parent's until it execs, so 30,000 forks of one server hold one copy of each, and a new
- * process holds no string at all (every "" is one static string). Each string sits after its
+ * A process's strings (exec_id, parent_exec_id, binary, arguments, cwd) are shared,
+ * counted: a fork holds its parent's binary, arguments and cwd until it execs, so 30,000
+ * forks of one server hold one copy of each; a process's parent_exec_id is its parent's
+ * exec_id; and a new process holds no string at all (every "" is one static string). Each string sits after its
  * count; the count is atomic because a process may be freed on another thread than the one
  * that shares its strings with a fork. */
 #include <errno.h>
@@ -49,6 +50,8 @@ struct vigil_process *vigil_process__new(void)
 	}
 	p = &n->proc;
 	p->auid = UINT32_MAX;	/* "unset", as the kernel's loginuid says */
+	p->exec_id = empty_string;
+	p->parent_exec_id = empty_string;
 	p->binary = empty_string;
 	p->arguments = empty_string;
 	p->cwd = empty_string;
@@ -86,10 +89,20 @@ void vigil_process__free(struct vigil_process *p)
 		pr_warn("pcache: process %u still cached, not freed", p->pid);
 		return;
 	}
+	str_put(p->exec_id);
+	str_put(p->parent_exec_id);
 	str_put(p->binary);
 	str_put(p->arguments);
 	str_put(p->cwd);
 	free(pcache_node_of(p));
+}
+
+void pcache_str_share(char **field, char *src)
+{
+	if (*field == src)
+		return;
+	str_put(*field);
+	*field = str_share(src);
 }
 
 void pcache_process_share_equal(struct vigil_process *p, const struct vigil_process *parent)

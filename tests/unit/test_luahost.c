@@ -36,6 +36,7 @@ struct state {
 	char *emitted[MAX_EMITTED];	/* JSON of each emitted event */
 	size_t nemitted;
 	struct vigil_process procs[MAX_PROCS];	/* the fake process cache */
+	char ids[MAX_PROCS][2][VIGIL_EXEC_ID_MAX];	/* their exec_id and parent_exec_id */
 	size_t nprocs;
 	char denied[8][128];
 	size_t ndenied;
@@ -114,14 +115,18 @@ static int fake_kill(void *ctx, int pid, int sig)
 /* A process in the fake cache: exec_id "id-<pid>", its parent "id-<ppid>". */
 static struct vigil_process *add_proc(struct state *s, uint32_t pid, uint32_t ppid, const char *binary, uint32_t uid)
 {
+	char (*ids)[VIGIL_EXEC_ID_MAX] = s->ids[s->nprocs];
 	struct vigil_process *p = &s->procs[s->nprocs++];
 
 	memset(p, 0, sizeof(*p));
 	p->pid = p->tid = pid;
 	p->ppid = ppid;
-	snprintf(p->exec_id, sizeof(p->exec_id), "id-%u", pid);
+	p->exec_id = ids[0];
+	p->parent_exec_id = ids[1];
+	snprintf(ids[0], VIGIL_EXEC_ID_MAX, "id-%u", pid);
+	ids[1][0] = '\0';
 	if (ppid)
-		snprintf(p->parent_exec_id, sizeof(p->parent_exec_id), "id-%u", ppid);
+		snprintf(ids[1], VIGIL_EXEC_ID_MAX, "id-%u", ppid);
 	p->binary = (char *)binary;
 	p->arguments = (char *)"-x y";
 	p->cwd = (char *)"/tmp";
@@ -1716,7 +1721,7 @@ static void test_sequence_matches_b_after_a_in_the_same_process_within_t(void **
 	snprintf(src, sizeof(src), sequence_rule, "process");
 	write_rule(s, "seq.lua", src);
 	start_host(s, 0, 0);
-	snprintf(b->exec_id, sizeof(b->exec_id), "id-100-again");
+	snprintf(b->exec_id, VIGIL_EXEC_ID_MAX, "id-100-again");	/* add_proc's storage */
 	feed(s, VIGIL_EVENT_EXEC, a);
 	s->clock_ns += 5 * SEC;
 	feed(s, VIGIL_EVENT_EXEC, other);	/* another process: no */

@@ -964,13 +964,17 @@ static void make_fake(const char *root, const struct fake *f)
 static struct vigil_process *copy_process(const struct vigil_process *p)
 {
 	struct vigil_process *q = vigil_process__new();
-	char *binary, *arguments, *cwd;
+	char *exec_id, *parent_exec_id, *binary, *arguments, *cwd;
 
 	assert_non_null(q);
+	exec_id = q->exec_id;
+	parent_exec_id = q->parent_exec_id;
 	binary = q->binary;
 	arguments = q->arguments;
 	cwd = q->cwd;
 	*q = *p;
+	q->exec_id = exec_id;
+	q->parent_exec_id = parent_exec_id;
 	q->binary = binary;
 	q->arguments = arguments;
 	q->cwd = cwd;
