@@ -19,6 +19,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# libcurl is loaded with dlopen on the first https GetUrl (core/canary/canary_https.c), so
+# dpkg-shlibdeps cannot see it: named here, as the version Debian 12 ships
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.88.1)")
 # libvigil.so.0 is in the package itself: dpkg-shlibdeps finds it in the staging tree
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS "${CMAKE_BINARY_DIR}/core")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)

@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,10 +536,28 @@ static int reader_wait(struct ring_buffer *rb, bool active, int poll_ms)
 	return n < 0 ? -errno : n;
 }
 
+/* Entries the cache let go of (GC, eviction) since the last trim after which the heap's free
+ * pages go back to the system: a burst of processes (30,000 forks and their exits) leaves
+ * megabytes free but resident in malloc's arenas, which it would keep for the next burst. */
+#define TRIM_AFTER_FREED 4096
+
+static void trim_after_burst(struct vigil_agent *a, uint64_t *mark)
+{
+	struct vigil_pcache_stats st;
+	uint64_t gone;
+
+	vigil_pcache__stats(a->cache, &st);
+	gone = st.freed + st.evictions;
+	if (gone - *mark < TRIM_AFTER_FREED)
+		return;
+	*mark = gone;
+	malloc_trim(0);
+}
+
 int vigil_agent__run(struct vigil_agent *a)
 {
 	struct ring_buffer *rb;
-	uint64_t last_gc = agent_now_ns(), last_records = 0;
+	uint64_t last_gc = agent_now_ns(), last_records = 0, trim_mark = 0;
 	uint64_t window = vigil_loader__wakeup_ns(a->loader) + ACTIVE_POLL_NS;
 	bool active = false;
 	int err = 0;
@@ -585,6 +604,7 @@ int vigil_agent__run(struct vigil_agent *a)
 		if (gc) {
 			vigil_pcache__gc(a->cache, now);
 			agent_lists_expire(a);
+			trim_after_burst(a, &trim_mark);
 			last_gc = now;
 		}
 		agent_throttle_tick(a, now);

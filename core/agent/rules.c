@@ -31,6 +31,10 @@ static const struct vigil_process *copy_out(struct vigil_agent *a, const struct 
 		return NULL;
 	c = &a->rule_procs[a->rule_proc_next++ % VIGIL_ARRAY_SIZE(a->rule_procs)];
 	c->p = *p;
+	snprintf(c->exec_id, sizeof(c->exec_id), "%s", p->exec_id);
+	snprintf(c->parent_exec_id, sizeof(c->parent_exec_id), "%s", p->parent_exec_id);
+	c->p.exec_id = c->exec_id;
+	c->p.parent_exec_id = c->parent_exec_id;
 	vigil_buf_reset(&c->binary);
 	vigil_buf_reset(&c->arguments);
 	vigil_buf_reset(&c->cwd);

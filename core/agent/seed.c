@@ -11,14 +11,19 @@
 static struct vigil_process *copy_process(const struct vigil_process *src)
 {
 	struct vigil_process *p = vigil_process__new();
-	char *binary, *arguments, *cwd;
+	char *exec_id, *parent_exec_id, *binary, *arguments, *cwd;
 
 	if (!p)
 		return NULL;
+	/* the strings are p's own (the cache gives it its exec_ids), the rest src's */
+	exec_id = p->exec_id;
+	parent_exec_id = p->parent_exec_id;
 	binary = p->binary;
 	arguments = p->arguments;
 	cwd = p->cwd;
 	*p = *src;
+	p->exec_id = exec_id;
+	p->parent_exec_id = parent_exec_id;
 	p->binary = binary;
 	p->arguments = arguments;
 	p->cwd = cwd;

@@ -1,6 +1,5 @@
 /* canary.c - the queue, the per-policy token buckets and the worker of GetUrl/DnsLookup. */
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -36,7 +35,7 @@ struct vigil_canary {
 	int timeout_ms;
 	char *ca_file;		/* https: the CAs to trust; NULL: the system's */
 	pthread_t thread;
-	bool started, stop, busy, curl;
+	bool started, stop, busy;
 	pthread_mutex_t lock;
 	pthread_cond_t wake, idle;
 	struct request q[VIGIL_CANARY_QUEUE];
@@ -179,11 +178,6 @@ struct vigil_canary *vigil_canary__new(const struct vigil_canary_opts *opts)
 		err = -errno;
 	if (!err && opts && opts->ca_file && !(c->ca_file = strdup(opts->ca_file)))
 		err = -ENOMEM;
-	/* before the worker exists: curl_global_init is not thread-safe on every build */
-	if (!err && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		err = -ENOMEM;
-	if (!err)
-		c->curl = true;
 	if (!err)
 		err = -pthread_create(&c->thread, NULL, worker, c);
 	if (err)
@@ -298,8 +292,6 @@ void vigil_canary__free(struct vigil_canary *c)
 		pthread_mutex_unlock(&c->lock);
 		pthread_join(c->thread, NULL);
 	}
-	if (c->curl)
-		curl_global_cleanup();
 	pthread_cond_destroy(&c->idle);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);

@@ -104,6 +104,8 @@ struct vigil_process *decode_parent(struct vigil_decoder *d, struct vigil_proces
 struct vigil_process *decode_stand_in(struct vigil_decoder *d, uint32_t pid, uint32_t tid, uint64_t ktime)
 {
 	struct vigil_process *p = d->unknown;
+	char id[VIGIL_EXEC_ID_MAX];
+	int n;
 
 	d->stats.degraded[VIGIL_DEGRADED_PROCESS_UNKNOWN]++;
 	p->pid = pid;
@@ -111,7 +113,10 @@ struct vigil_process *decode_stand_in(struct vigil_decoder *d, uint32_t pid, uin
 	p->ktime = ktime;
 	p->start_time = ktime + d->boot_to_wall;
 	p->flags = VIGIL_PROC_UNKNOWN;
-	vigil_exec_id_format(vigil_pcache__node_name(d->cache), ktime, pid, p->exec_id);
+	n = vigil_exec_id_format(vigil_pcache__node_name(d->cache), ktime, pid, id);
+	/* p->exec_id is a counted string (pcache.h): set, never written into */
+	if (n < 0 || vigil_process__set_str(&p->exec_id, id, (size_t)n))
+		vigil_process__set_str(&p->exec_id, "", 0);
 	return p;
 }
 

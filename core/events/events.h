@@ -111,8 +111,11 @@ struct vigil_process {
 	uint64_t ktime;			/* boot-time ns of the exec/clone: part of exec_id */
 	uint32_t ppid;			/* parent's tgid and ktime: the parent's key */
 	uint64_t pktime;
-	char exec_id[VIGIL_EXEC_ID_MAX];
-	char parent_exec_id[VIGIL_EXEC_ID_MAX];	/* "" when the parent is unknown */
+	/* The strings are owned, never NULL, and set with vigil_process__set_str: a cached
+	 * process shares them, counted (a fork its parent's, parent_exec_id the parent's
+	 * exec_id), so a copy of the struct must copy the strings it keeps. */
+	char *exec_id;			/* at most VIGIL_EXEC_ID_MAX bytes with its NUL */
+	char *parent_exec_id;		/* "" when the parent is unknown */
 	char *binary;			/* owned, never NULL ("" when unknown) */
 	char *arguments;		/* owned, never NULL: argv[1..] space-joined, quoted where needed */
 	char *cwd;			/* owned, never NULL */

@@ -49,6 +49,8 @@ struct lh_timer {
 /* A process rebuilt from an event's fields when the agent's cache no longer has it. */
 struct lh_proc_buf {
 	struct vigil_process p;
+	char exec_id[VIGIL_EXEC_ID_MAX];
+	char parent_exec_id[VIGIL_EXEC_ID_MAX];
 	char binary[4096];
 	char arguments[4096];
 	char cwd[4096];
@@ -201,6 +203,10 @@ struct lh_queue {
 	pthread_t thread;
 	_Atomic uint64_t dropped[8];	/* per type bit */
 	_Atomic uint64_t dropped_all;
+	/* buffers of run slots, kept for the next posts (queue.c): at most LH_POOL_MAX */
+	struct vigil_buf *pool;
+	size_t npool;
+	size_t spilled;			/* the rules thread's: buffers freed since the last trim */
 };
 
 struct vigil_luahost {

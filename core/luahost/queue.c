@@ -8,11 +8,16 @@
  * has missed exactly the drops of the types it wants since it came in (lh_queue_dropped
  * against its baseline), which is what `vigil rules list` reports as its "dropped".
  *
- * Slots keep their buffers between events, so a steady stream allocates nothing. The rules
- * thread takes every queued slot as one batch and pops them all once they have run; until
- * then they are its own: the poster writes only at head + count, which never reaches them.
+ * The rules thread takes every queued slot as one batch and pops them all once they have
+ * run; until then they are its own: the poster writes only at head + count, which never
+ * reaches them. A slot's buffer goes back to a small pool when it has run, and the next post
+ * takes it from there, so a steady stream allocates nothing. Slots do not keep their
+ * buffers: the ring cycles through all of its slots, so a buffer per slot would grow to one
+ * per slot of the largest event each ever held (16 MiB at the default length), whereas the
+ * pool bounds what the queue keeps idle to LH_POOL_MAX buffers of at most LH_POOL_BUF_MAX.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -22,6 +27,17 @@
  * agent's poll interval, and every()'s resolution. */
 #define TICK_NS 20000000ULL
 
+/* The pool: enough buffers for the batches of a steady stream (a batch is what queued while
+ * the last one ran); a burst's extra buffers and those grown past LH_POOL_BUF_MAX (an exec
+ * with long arguments) are freed once they have run. */
+#define LH_POOL_MAX 128
+#define LH_POOL_BUF_MAX 8192
+
+/* Buffers freed by bursts after which, once the burst is over, the heap's free pages go
+ * back to the system: they were malloc'd on the reader's thread (its arena), which would
+ * otherwise keep a burst's worth of megabytes resident for the next one. */
+#define LH_TRIM_AFTER_SPILLED 1024
+
 int lh_queue_init(struct vigil_luahost *h)
 {
 	struct lh_queue *q = &h->q;
@@ -29,8 +45,14 @@ int lh_queue_init(struct vigil_luahost *h)
 
 	q->cap = h->opts.queue_len;
 	q->slots = calloc(q->cap, sizeof(*q->slots));
-	if (!q->slots)
+	q->pool = calloc(LH_POOL_MAX, sizeof(*q->pool));
+	if (!q->slots || !q->pool) {
+		free(q->slots);
+		free(q->pool);
+		q->slots = NULL;
+		q->pool = NULL;
 		return -ENOMEM;
+	}
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -44,6 +66,45 @@ static void run_slot(struct vigil_luahost *h, struct lh_slot *s)
 	/* read where the rules look (event.c), never decoded whole */
 	if (lh_run_event(h, s->data.data, s->data.len) < 0)
 		pr_warn("luahost: a queued event is not an event (%zu bytes)", s->data.len);
+}
+
+/* After a batch ran, outside the lock: free the buffers the pool will not take (those past
+ * the first LH_POOL_MAX of the batch, or grown large). */
+static void spill_slots(struct lh_queue *q, size_t head, size_t n)
+{
+	struct lh_slot *s;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		s = &q->slots[(head + i) % q->cap];
+		if (s->data.data && (i >= LH_POOL_MAX || s->data.cap > LH_POOL_BUF_MAX)) {
+			vigil_buf_free(&s->data);
+			q->spilled++;
+		}
+	}
+	if (n < LH_POOL_MAX && q->spilled >= LH_TRIM_AFTER_SPILLED) {
+		q->spilled = 0;
+		malloc_trim(0);
+	}
+}
+
+/* Under the lock, before the pop: the batch's remaining buffers go to the pool while it has
+ * room (at most LH_POOL_MAX frees here when it has none). */
+static void recycle_slots(struct lh_queue *q, size_t head, size_t n)
+{
+	struct lh_slot *s;
+	size_t i;
+
+	for (i = 0; i < n && i < LH_POOL_MAX; i++) {
+		s = &q->slots[(head + i) % q->cap];
+		if (!s->data.data)
+			continue;
+		if (q->npool < LH_POOL_MAX)
+			q->pool[q->npool++] = s->data;
+		else
+			vigil_buf_free(&s->data);
+		s->data = (struct vigil_buf){ 0 };
+	}
 }
 
 static void *rules_main(void *arg)
@@ -75,7 +136,9 @@ static void *rules_main(void *arg)
 			vigil_luahost__tick(h);
 			last_tick = now;
 		}
+		spill_slots(q, head, n);
 		pthread_mutex_lock(&q->lock);
+		recycle_slots(q, head, n);
 		q->head = (q->head + n) % q->cap;
 		q->count -= n;
 	}
@@ -115,6 +178,8 @@ int vigil_luahost__post(struct vigil_luahost *h, enum vigil_event_type type, con
 		goto out;
 	}
 	s = &q->slots[(q->head + q->count) % q->cap];
+	if (!s->data.data && q->npool)
+		s->data = q->pool[--q->npool];
 	vigil_buf_reset(&s->data);
 	if (vigil_buf_append(&s->data, data, len)) {
 		err = -ENOMEM;
@@ -172,8 +237,13 @@ void lh_queue_fini(struct vigil_luahost *h)
 	}
 	for (i = 0; i < q->cap; i++)
 		vigil_buf_free(&q->slots[i].data);
+	for (i = 0; i < q->npool; i++)
+		vigil_buf_free(&q->pool[i]);
 	free(q->slots);
+	free(q->pool);
 	q->slots = NULL;
+	q->pool = NULL;
+	q->npool = 0;
 	pthread_cond_destroy(&q->wake);
 	pthread_mutex_destroy(&q->lock);
 }

@@ -237,7 +237,9 @@ static uint64_t cap_bits(const msgpack_object *list)
 static void proc_init(struct lh_proc_buf *b)
 {
 	memset(&b->p, 0, sizeof(b->p));
-	b->binary[0] = b->arguments[0] = b->cwd[0] = '\0';
+	b->exec_id[0] = b->parent_exec_id[0] = b->binary[0] = b->arguments[0] = b->cwd[0] = '\0';
+	b->p.exec_id = b->exec_id;
+	b->p.parent_exec_id = b->parent_exec_id;
 	b->p.binary = b->binary;
 	b->p.arguments = b->arguments;
 	b->p.cwd = b->cwd;
@@ -254,8 +256,8 @@ static const struct vigil_process *from_obj(const msgpack_object *pm, struct lh_
 	if (!pm || pm->type != MSGPACK_OBJECT_MAP)
 		return NULL;
 	proc_init(b);
-	copy_str(lh_obj_child(pm, "exec_id", 7), b->p.exec_id, sizeof(b->p.exec_id));
-	copy_str(lh_obj_child(pm, "parent_exec_id", 14), b->p.parent_exec_id, sizeof(b->p.parent_exec_id));
+	copy_str(lh_obj_child(pm, "exec_id", 7), b->exec_id, sizeof(b->exec_id));
+	copy_str(lh_obj_child(pm, "parent_exec_id", 14), b->parent_exec_id, sizeof(b->parent_exec_id));
 	copy_str(lh_obj_child(pm, "binary", 6), b->binary, sizeof(b->binary));
 	copy_str(lh_obj_child(pm, "arguments", 9), b->arguments, sizeof(b->arguments));
 	copy_str(lh_obj_child(pm, "cwd", 3), b->cwd, sizeof(b->cwd));
@@ -311,8 +313,8 @@ static const struct vigil_process *from_lua(lua_State *L, int t, struct lh_proc_
 	if (!lua_istable(L, t))
 		return NULL;
 	proc_init(b);
-	lua_str(L, t, "exec_id", b->p.exec_id, sizeof(b->p.exec_id));
-	lua_str(L, t, "parent_exec_id", b->p.parent_exec_id, sizeof(b->p.parent_exec_id));
+	lua_str(L, t, "exec_id", b->exec_id, sizeof(b->exec_id));
+	lua_str(L, t, "parent_exec_id", b->parent_exec_id, sizeof(b->parent_exec_id));
 	lua_str(L, t, "binary", b->binary, sizeof(b->binary));
 	lua_str(L, t, "arguments", b->arguments, sizeof(b->arguments));
 	lua_str(L, t, "cwd", b->cwd, sizeof(b->cwd));

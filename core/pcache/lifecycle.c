@@ -3,22 +3,30 @@
 
 #include "pcache_internal.h"
 
-static int fill_ids(const struct vigil_pcache *c, struct vigil_process *p)
+static int fill_ids(const struct vigil_pcache *c, struct vigil_process *p, struct pcache_node *parent)
 {
+	char id[VIGIL_EXEC_ID_MAX];
 	int n;
 
-	n = vigil_exec_id_format(c->node_name, p->ktime, p->pid, p->exec_id);
+	n = vigil_exec_id_format(c->node_name, p->ktime, p->pid, id);
+	if (n < 0)
+		return n;
+	n = vigil_process__set_str(&p->exec_id, id, (size_t)n);
 	if (n < 0)
 		return n;
 	/* The parent's exec_id follows from its key alone, so it is filled even when the
-	 * parent is not cached (Tetragon does the same); pid 0 means "no parent". */
-	p->parent_exec_id[0] = '\0';
-	if (p->ppid) {
-		n = vigil_exec_id_format(c->node_name, p->pktime, p->ppid, p->parent_exec_id);
-		if (n < 0)
-			return n;
+	 * parent is not cached (Tetragon does the same); pid 0 means "no parent". A cached
+	 * parent's is the same string, shared. */
+	if (!p->ppid)
+		return vigil_process__set_str(&p->parent_exec_id, "", 0);
+	if (parent && parent->proc.pid == p->ppid && parent->proc.ktime == p->pktime && parent->proc.exec_id[0]) {
+		pcache_str_share(&p->parent_exec_id, parent->proc.exec_id);
+		return 0;
 	}
-	return 0;
+	n = vigil_exec_id_format(c->node_name, p->pktime, p->ppid, id);
+	if (n < 0)
+		return n;
+	return vigil_process__set_str(&p->parent_exec_id, id, (size_t)n);
 }
 
 static struct pcache_node *find_parent(const struct vigil_pcache *c, const struct vigil_process *p)
@@ -65,7 +73,7 @@ static struct vigil_process *insert(struct vigil_pcache *c, struct vigil_process
 		p->pktime = parent->proc.ktime;
 	else if (p->ppid)
 		p->flags |= VIGIL_PROC_NOPARENT;
-	err = fill_ids(c, p);
+	err = fill_ids(c, p, parent);
 	if (err)
 		goto err_out;
 
@@ -94,6 +102,7 @@ static struct vigil_process *insert(struct vigil_pcache *c, struct vigil_process
 		pcache_ref(c, parent);
 		pcache_touch(c, parent);
 		n->parent_ref = true;
+		pcache_process_share_equal(p, &parent->proc);
 	}
 	c->stats.size++;
 	c->stats.inserts++;

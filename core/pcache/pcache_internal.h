@@ -58,8 +58,14 @@ struct vigil_pcache {
 	struct vigil_pcache_stats stats;
 };
 
-/* process.c: copy what a fork inherits (strings, creds, caps, ns, auid, cgroup). */
+/* process.c: copy what a fork inherits (strings, creds, caps, ns, auid, cgroup); the
+ * strings are shared (counted), not copied. */
 int pcache_process_inherit(struct vigil_process *dst, const struct vigil_process *src);
+/* process.c: *field (a process's string) becomes src, another process's, shared. */
+void pcache_str_share(char **field, char *src);
+/* process.c: an exec's binary and cwd become its parent's strings where they are the same
+ * (a shell starting shells in one directory): one copy for the tree. */
+void pcache_process_share_equal(struct vigil_process *p, const struct vigil_process *parent);
 
 /* table.c: the two hash tables; neither counts misses. */
 struct pcache_node *pcache_key_find(const struct vigil_pcache *c, uint32_t pid, uint64_t ktime);

@@ -15,7 +15,6 @@
 #include "loader/loader_maps.h"
 #include "sensors_internal.h"	/* generic.h: the skeleton's config type */
 #include "generic.skel.h"
-#include "generic_strnstr.skel.h"	/* only its ELF bytes: see open_generic() */
 
 struct sensor {
 	struct generic_bpf *skel;
@@ -141,7 +140,7 @@ static struct generic_bpf *open_generic(const struct compiled_hook *h)
 	const void *elf;
 	int err;
 
-	elf = h->uses_strnstr ? generic_strnstr_bpf__elf_bytes(&size) : sensor_variant_elf(h->mech, &size);
+	elf = h->uses_strnstr ? sensor_strnstr_elf(&size) : sensor_variant_elf(h->mech, &size);
 	if (!elf) {
 		errno = EINVAL;
 		return NULL;

@@ -117,8 +117,9 @@ static struct btf *vmlinux_get(struct vigil_sensors *s)
 	return s->vmlinux;
 }
 
-/* Free the kernel's BTF when no compile needed it for VMLINUX_IDLE_NS, and give the heap's
- * free pages back: libbpf also parses the kernel's BTF once per object it loads, and after
+/* Free the kernel's BTF when no compile needed it for VMLINUX_IDLE_NS, drop the variants'
+ * ELF bytes from the resident set (nothing opens one until the next compile), and give the
+ * heap's free pages back: libbpf also parses the kernel's BTF once per object it loads, and after
  * the first such block malloc serves the next ones from the heap (its mmap threshold grows
  * to their size), so loading policies leaves megabytes free but resident. Called with
  * s->lock held. */
@@ -128,6 +129,7 @@ static void vmlinux_trim(struct vigil_sensors *s)
 		btf__free(s->vmlinux);
 		s->vmlinux = NULL;
 		malloc_trim(0);
+		sensor_variants_release();
 		pr_debug("sensors: kernel BTF freed (no policy compiled for %llu s)",
 			 (unsigned long long)(VMLINUX_IDLE_NS / 1000000000ULL));
 	}

@@ -193,6 +193,11 @@ struct sensor;
 /* variants.c: the ELF bytes of generic.bpf.c built for mechanism m alone (*size set), NULL
  * for MECH_FANOTIFY. */
 const void *sensor_variant_elf(enum sensor_mech m, size_t *size);
+/* variants.c: the ELF bytes of generic_strnstr.bpf.c (every mechanism, for SubString). */
+const void *sensor_strnstr_elf(size_t *size);
+/* variants.c: the variants' ELF bytes (~4 MiB of libvigil.so's read-only data, resident
+ * once read by the opens) leave the resident set; a later open reads them in again. */
+void sensor_variants_release(void);
 
 int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader, uint32_t wakeup_batch,
 		struct sensor **out, char *why, size_t why_size);

@@ -6,6 +6,10 @@
  * generic.bpf.c costs ~1.5 MiB of heap per hook, a variant a fifth of that. Every variant
  * has every program name (the others are empty stubs) and the same maps and data, so
  * generic.bpf.c's skeleton opens any of them. */
+#include <sys/mman.h>
+#include <stdint.h>
+#include <unistd.h>
+
 #include "sensors_internal.h"
 
 #include "generic_tp_btf_sys.skel.h"
@@ -18,6 +22,7 @@
 #include "generic_uprobe.skel.h"
 #include "generic_usdt.skel.h"
 #include "generic_connect.skel.h"
+#include "generic_strnstr.skel.h"	/* only its ELF bytes: see open_generic() */
 
 const void *sensor_variant_elf(enum sensor_mech m, size_t *size)
 {
@@ -39,4 +44,35 @@ const void *sensor_variant_elf(enum sensor_mech m, size_t *size)
 	}
 	*size = 0;
 	return NULL;
+}
+
+const void *sensor_strnstr_elf(size_t *size)
+{
+	return generic_strnstr_bpf__elf_bytes(size);
+}
+
+/* Drop the pages of bytes from the agent's resident set: they are libvigil.so's read-only
+ * data, mapped from the file, so the next read faults them in again from the page cache. */
+static void release_bytes(const void *bytes, size_t size)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)bytes + page - 1) & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)bytes + size) & ~(page - 1);
+
+	if (bytes && hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+void sensor_variants_release(void)
+{
+	const void *bytes;
+	enum sensor_mech m;
+	size_t size;
+
+	for (m = MECH_RAW_SYSCALL_TP_BTF; m <= MECH_USDT; m++) {
+		bytes = sensor_variant_elf(m, &size);
+		release_bytes(bytes, size);
+	}
+	bytes = sensor_strnstr_elf(&size);
+	release_bytes(bytes, size);
 }

@@ -30,6 +30,7 @@
 #define CYCLE 64
 
 static struct vigil_process procs[NPROCS];
+static char proc_ids[NPROCS][2][VIGIL_EXEC_ID_MAX];	/* their exec_id and parent_exec_id */
 static struct vigil_hook_info hooks[4];
 
 static const char *const binaries[NPROCS] = {
@@ -55,9 +56,11 @@ static void make_procs(void)
 		struct vigil_process *p = &procs[i];
 
 		p->pid = p->tid = 1000 + (uint32_t)i;
-		snprintf(p->exec_id, sizeof(p->exec_id), "Ym9vazoxMDAwOjEwMD%02zu", i);
+		p->exec_id = proc_ids[i][0];
+		p->parent_exec_id = proc_ids[i][1];
+		snprintf(p->exec_id, VIGIL_EXEC_ID_MAX, "Ym9vazoxMDAwOjEwMD%02zu", i);
 		if (i)
-			snprintf(p->parent_exec_id, sizeof(p->parent_exec_id), "Ym9vazoxMDAwOjEwMD%02zu", i - 1);
+			snprintf(p->parent_exec_id, VIGIL_EXEC_ID_MAX, "Ym9vazoxMDAwOjEwMD%02zu", i - 1);
 		p->binary = (char *)binaries[i];
 		p->arguments = (char *)"-v --color=auto /var/lib/something";
 		p->cwd = (char *)"/tmp/job";

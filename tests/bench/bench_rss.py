@@ -5,11 +5,16 @@ sleepers, each in the process cache), and after they are gone; where it is (heap
 anonymous memory, BPF map mappings: the ring buffer is mapped twice, so its pages count twice
 in RSS and once in PSS, libvigil.so, the rest).
 
-usage: sudo python3 tests/bench/bench_rss.py [--procs 30000] [--build build] [--settle 12]
+With --malloc, glibc's own account too (malloc_stats() called in the agent through gdb, which
+stops it for a moment): the bytes malloc holds from the system and those in use, over all
+its arenas, and how many arenas there are.
+
+usage: sudo python3 tests/bench/bench_rss.py [--procs 30000] [--build build] [--settle 12] [--malloc]
 """
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -54,6 +59,27 @@ def memory(pid):
     return {k: round(v / 1024, 1) for k, v in out.items()}
 
 
+def malloc_account(pid, log_path):
+    """Call malloc_stats() in pid (it prints to the agent's stderr, log_path) and read back the
+    totals: system bytes and in-use bytes (MiB), arenas, threads."""
+    with open(log_path) as f:
+        f.seek(0, 2)
+        start = f.tell()
+    subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx", "-ex", "call (void)malloc_stats()"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    time.sleep(0.2)
+    with open(log_path) as f:
+        f.seek(start)
+        text = f.read()
+    out = {"arenas": len(re.findall(r"^Arena \d+:", text, re.M))}
+    m = re.search(r"Total \(incl\. mmap\):\s*system bytes\s*=\s*(\d+)\s*in use bytes\s*=\s*(\d+)", text)
+    if m:
+        out["malloc_system"] = round(int(m.group(1)) / 1048576, 1)
+        out["malloc_in_use"] = round(int(m.group(2)) / 1048576, 1)
+    out["threads"] = len(os.listdir("/proc/%d/task" % pid))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--procs", type=int, default=30000)
@@ -61,6 +87,8 @@ def main():
     ap.add_argument("--settle", type=float, default=12,
                     help="seconds after start-up before measuring (the kernel BTF the policies' compiles "
                          "loaded is freed 10 s after the last one)")
+    ap.add_argument("--malloc", action="store_true",
+                    help="also glibc's account of the heap (malloc_stats through gdb)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("bench_rss: needs root (loads BPF programs)", file=sys.stderr)
@@ -77,7 +105,8 @@ def main():
     d = tempfile.mkdtemp(prefix="vigil-bench-rss-")
     os.chmod(d, 0o700)
     bus, ctl = "ipc://%s/events.sock" % d, "ipc://%s/control.sock" % d
-    log = open(os.path.join(d, "vigild.log"), "w")
+    log_path = os.path.join(d, "vigild.log")
+    log = open(log_path, "w")
     agent = subprocess.Popen([os.path.join(build, "core", "cli", "vigild"), "--bus", bus, "--control", ctl,
                               "--tracing-policy-dir", os.path.join(SOURCE, "rules", "policies"),
                               "--rules-dir", os.path.join(SOURCE, "rules", "lua")],
@@ -98,18 +127,27 @@ def main():
         time.sleep(args.settle)
         res["started"] = memory(agent.pid)
         res["started"]["cache"] = cache_size()
+        if args.malloc:
+            log.flush()
+            res["started"].update(malloc_account(agent.pid, log_path))
         sl = subprocess.Popen([os.path.join(build, "tests", "bench", "sleepers"), str(args.procs)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         ready = sl.stdout.readline()
         time.sleep(3)   # the reader drains the forks
         res["with_%d" % args.procs] = memory(agent.pid)
         res["with_%d" % args.procs]["cache"] = cache_size()
+        if args.malloc:
+            log.flush()
+            res["with_%d" % args.procs].update(malloc_account(agent.pid, log_path))
         res["with_%d" % args.procs]["sleepers"] = ready.strip()
         sl.stdin.close()
         sl.wait(timeout=300)
         time.sleep(3)
         res["after"] = memory(agent.pid)
         res["after"]["cache"] = cache_size()
+        if args.malloc:
+            log.flush()
+            res["after"].update(malloc_account(agent.pid, log_path))
     finally:
         agent.terminate()
         agent.wait(timeout=60)
@@ -120,6 +158,9 @@ def main():
               "libvigil.so %4.1f, other %5.1f; cache %s" %
               (k, v["VmRSS"], v["VmHWM"], v["Pss"], v["heap"], v["bpf_maps"], v["bpf_maps_pss"], v["libvigil"],
                v["other"], v.get("cache")))
+        if "malloc_system" in v:
+            print("%-14s malloc: %.1f MiB from the system, %.1f in use, %d arenas, %d threads" %
+                  ("", v["malloc_system"], v["malloc_in_use"], v["arenas"], v["threads"]))
     return 0
 
 

@@ -42,8 +42,8 @@ static void fill_child(struct vigil_process *p)
 	p->pid = 68862;
 	p->tid = 68862;
 	p->ktime = 13668922405188ULL;
-	strcpy(p->exec_id, "bXktbm9kZToxMzY2ODkyMjQwNTE4ODo2ODg2Mg==");
-	strcpy(p->parent_exec_id, "bXktbm9kZToxMzY2MDUxMzEwNzM1MTo2ODYzNQ==");
+	p->exec_id = (char *)"bXktbm9kZToxMzY2ODkyMjQwNTE4ODo2ODg2Mg==";
+	p->parent_exec_id = (char *)"bXktbm9kZToxMzY2MDUxMzEwNzM1MTo2ODYzNQ==";
 	p->binary = (char *)"/usr/bin/curl";
 	p->arguments = (char *)"https://ebpf.io/applications/#tetragon";
 	p->cwd = (char *)"/";
@@ -64,8 +64,8 @@ static void fill_parent(struct vigil_process *p)
 {
 	p->pid = 68635;
 	p->tid = 68635;
-	strcpy(p->exec_id, "bXktbm9kZToxMzY2MDUxMzEwNzM1MTo2ODYzNQ==");
-	strcpy(p->parent_exec_id, "bXktbm9kZToxMzY2MDQ4NTE5NDE2MTo2ODYwNQ==");
+	p->exec_id = (char *)"bXktbm9kZToxMzY2MDUxMzEwNzM1MTo2ODYzNQ==";
+	p->parent_exec_id = (char *)"bXktbm9kZToxMzY2MDQ4NTE5NDE2MTo2ODYwNQ==";
 	p->binary = (char *)"/bin/bash";
 	p->arguments = (char *)"";
 	p->cwd = (char *)"/root";
@@ -653,7 +653,8 @@ static void test_missing_parent_omits_parent_key(void **ctx)
 static void test_minimal_process_keeps_only_wrapper_fields(void **ctx)
 {
 	struct state *s = *ctx;
-	struct vigil_process p = { .pid = 7, .auid = 4294967295u, .binary = (char *)"",
+	struct vigil_process p = { .pid = 7, .auid = 4294967295u, .exec_id = (char *)"",
+				   .parent_exec_id = (char *)"", .binary = (char *)"",
 				   .arguments = (char *)"", .cwd = (char *)"" };
 	struct vigil_event ev = { .type = VIGIL_EVENT_EXEC, .time = 0, .process = &p };
 
@@ -668,9 +669,9 @@ static void test_minimal_process_keeps_only_wrapper_fields(void **ctx)
 static void test_container_id_is_docker_cut_to_31_characters(void **ctx)
 {
 	struct state *s = *ctx;
-	struct vigil_process p = { .pid = 7, .auid = 4294967295u, .binary = (char *)"",
+	struct vigil_process p = { .pid = 7, .auid = 4294967295u, .exec_id = (char *)"", .binary = (char *)"",
 				   .arguments = (char *)"", .cwd = (char *)"",
-				   .parent_exec_id = "cGFyZW50",
+				   .parent_exec_id = (char *)"cGFyZW50",
 				   .container_id = "16ecce28d6808e01f6b91f990b07616c0fc8dff67036231f9911191c7ff3d1cd" };
 	struct vigil_event ev = { .type = VIGIL_EVENT_EXEC, .time = 0, .process = &p };
 
@@ -689,7 +690,8 @@ static void test_pod_is_written_as_tetragon_prints_it(void **ctx)
 		.workload = "web", .workload_kind = "Deployment", .labels = labels, .nlabels = 1,
 	};
 	struct state *s = *ctx;
-	struct vigil_process p = { .pid = 7, .auid = 4294967295u, .binary = (char *)"/bin/sh",
+	struct vigil_process p = { .pid = 7, .auid = 4294967295u, .exec_id = (char *)"",
+				   .parent_exec_id = (char *)"", .binary = (char *)"/bin/sh",
 				   .arguments = (char *)"", .cwd = (char *)"",
 				   .container_id = "16ecce28d6808e01f6b91f990b07616c0fc8dff67036231f9911191c7ff3d1cd" };
 	struct vigil_event ev = { .type = VIGIL_EVENT_EXEC, .time = 0, .process = &p, .pod = &pod };

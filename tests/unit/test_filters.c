@@ -41,6 +41,8 @@ static struct vigil_hook_info hook = {
 static struct vigil_process *process_of(const struct proc *s)
 {
 	struct vigil_process *p = vigil_process__new();
+	char id[VIGIL_EXEC_ID_MAX];
+	const char *pid_s = s->parent_exec_id ? s->parent_exec_id : "";
 
 	assert_non_null(p);
 	p->pid = p->tid = s->pid;
@@ -49,10 +51,11 @@ static struct vigil_process *process_of(const struct proc *s)
 	if (s->args)
 		assert_int_equal(vigil_process__set_str(&p->arguments, s->args, strlen(s->args)), 0);
 	if (s->exec_id)
-		snprintf(p->exec_id, sizeof(p->exec_id), "%s", s->exec_id);
+		snprintf(id, sizeof(id), "%s", s->exec_id);
 	else
-		snprintf(p->exec_id, sizeof(p->exec_id), "id-%u", s->pid);
-	snprintf(p->parent_exec_id, sizeof(p->parent_exec_id), "%s", s->parent_exec_id ? s->parent_exec_id : "");
+		snprintf(id, sizeof(id), "id-%u", s->pid);
+	assert_int_equal(vigil_process__set_str(&p->exec_id, id, strlen(id)), 0);
+	assert_int_equal(vigil_process__set_str(&p->parent_exec_id, pid_s, strlen(pid_s)), 0);
 	p->flags = VIGIL_PROC_EXECVE;
 	p->creds.uid = s->uid;
 	p->creds.euid = s->euid;

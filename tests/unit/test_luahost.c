@@ -36,6 +36,7 @@ struct state {
 	char *emitted[MAX_EMITTED];	/* JSON of each emitted event */
 	size_t nemitted;
 	struct vigil_process procs[MAX_PROCS];	/* the fake process cache */
+	char ids[MAX_PROCS][2][VIGIL_EXEC_ID_MAX];	/* their exec_id and parent_exec_id */
 	size_t nprocs;
 	char denied[8][128];
 	size_t ndenied;
@@ -114,14 +115,18 @@ static int fake_kill(void *ctx, int pid, int sig)
 /* A process in the fake cache: exec_id "id-<pid>", its parent "id-<ppid>". */
 static struct vigil_process *add_proc(struct state *s, uint32_t pid, uint32_t ppid, const char *binary, uint32_t uid)
 {
+	char (*ids)[VIGIL_EXEC_ID_MAX] = s->ids[s->nprocs];
 	struct vigil_process *p = &s->procs[s->nprocs++];
 
 	memset(p, 0, sizeof(*p));
 	p->pid = p->tid = pid;
 	p->ppid = ppid;
-	snprintf(p->exec_id, sizeof(p->exec_id), "id-%u", pid);
+	p->exec_id = ids[0];
+	p->parent_exec_id = ids[1];
+	snprintf(ids[0], VIGIL_EXEC_ID_MAX, "id-%u", pid);
+	ids[1][0] = '\0';
 	if (ppid)
-		snprintf(p->parent_exec_id, sizeof(p->parent_exec_id), "id-%u", ppid);
+		snprintf(ids[1], VIGIL_EXEC_ID_MAX, "id-%u", ppid);
 	p->binary = (char *)binary;
 	p->arguments = (char *)"-x y";
 	p->cwd = (char *)"/tmp";
@@ -1414,6 +1419,53 @@ static struct vigil_buf encode_exec(const struct vigil_process *p)
 	return wire;
 }
 
+/* A burst queued behind a slow call leaves at most the pool's 128 buffers idle once it has
+ * run, and no slot keeps one: the ring cycles through every slot, so buffers kept per slot
+ * grew to one per slot (16 MiB at the default length). */
+static void test_burst_leaves_at_most_the_pool_idle(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	struct vigil_buf wire = encode_exec(p);
+	struct lh_queue *q;
+	struct listing l;
+	size_t i, held = 0, npool = 0;
+	double t0;
+
+	write_rule(s, "a_stuck.lua", "local first = true\n" RULE_HEAD("stuck") "on_event = function(ev)\n"
+				     "  if first then first = false; while true do end end\nend }\n");
+	write_rule(s, "b_count.lua", RULE_HEAD("count") "on_event = function(ev) end }\n");
+	s->deadline_ms = 300;
+	s->queue_len = 1000;
+	start_host(s, 0, 1000000000000ULL);
+	assert_int_equal(vigil_luahost__start(s->h), 0);
+	for (i = 0; i < 600; i++)
+		assert_int_equal(vigil_luahost__post(s->h, VIGIL_EVENT_EXEC, wire.data, wire.len), 0);
+	for (t0 = mono_s(); mono_s() - t0 < 10; usleep(20000)) {
+		l = rule_status(s, "count");
+		if (l.calls == 600)
+			break;
+	}
+	assert_int_equal(l.calls, 600);
+	q = &s->h->q;
+	for (t0 = mono_s(); mono_s() - t0 < 10; usleep(20000)) {
+		pthread_mutex_lock(&q->lock);
+		if (!q->count) {
+			for (i = 0; i < q->cap; i++)
+				held += q->slots[i].data.data != NULL;
+			npool = q->npool;
+			pthread_mutex_unlock(&q->lock);
+			break;
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+	assert_int_equal(held, 0);
+	assert_true(npool > 0 && npool <= 128);
+	/* the next post takes a pooled buffer */
+	assert_int_equal(vigil_luahost__post(s->h, VIGIL_EVENT_EXEC, wire.data, wire.len), 0);
+	vigil_buf_free(&wire);
+}
+
 /* While one rule is stuck in its first call (to its 1.5 s deadline), posting never waits:
  * the queue takes what fits and drops the rest, counted exactly, against each rule that
  * wanted them; the queued events then run. */
@@ -1669,7 +1721,7 @@ static void test_sequence_matches_b_after_a_in_the_same_process_within_t(void **
 	snprintf(src, sizeof(src), sequence_rule, "process");
 	write_rule(s, "seq.lua", src);
 	start_host(s, 0, 0);
-	snprintf(b->exec_id, sizeof(b->exec_id), "id-100-again");
+	snprintf(b->exec_id, VIGIL_EXEC_ID_MAX, "id-100-again");	/* add_proc's storage */
 	feed(s, VIGIL_EVENT_EXEC, a);
 	s->clock_ns += 5 * SEC;
 	feed(s, VIGIL_EVENT_EXEC, other);	/* another process: no */
@@ -1807,6 +1859,7 @@ int main(void)
 		T(test_loop_within_the_budget_is_stopped_at_the_deadline),
 		T(test_watchdog_stops_slow_c_calls_between_hook_checks),
 		T(test_rep_is_capped_and_charged),
+		T(test_burst_leaves_at_most_the_pool_idle),
 		T(test_post_never_waits_for_a_stuck_rule_and_counts_drops),
 		T(test_kill_through_a_pidfd_signals_the_incarnation_it_names),
 		T(test_kill_of_a_reused_pid_is_refused_with_esrch),

@@ -449,6 +449,54 @@ static void test_clone_copies_parent_strings_and_sets_clone_flag(void **state)
 	assert_string_equal(fork->parent_exec_id, parent->exec_id);
 }
 
+/* Strings are shared, counted: a fork holds its parent's, an exec its parent's binary and cwd
+ * where they are the same; each outlives the process it came from (ASan checks the reads). */
+static void test_strings_are_shared_and_outlive_their_first_owner(void **state)
+{
+	struct cache_state *s = *state;
+	struct vigil_process *parent, *fork, *child;
+
+	parent = exec_of(s->c, 10, 100, 0, 0);
+	vigil_process__set_str(&parent->arguments, "-c sleep", 8);
+	vigil_process__set_str(&parent->cwd, "/srv", 4);
+	fork = vigil_pcache__clone(s->c, 11, 150, 10, 100, 0, 1);
+	assert_non_null(fork);
+	assert_ptr_equal(fork->binary, parent->binary);
+	assert_ptr_equal(fork->arguments, parent->arguments);
+	assert_ptr_equal(fork->cwd, parent->cwd);
+
+	child = vigil_process__new();	/* an exec of the same binary in the same cwd */
+	child->pid = child->tid = 12;
+	child->ktime = 160;
+	child->ppid = 10;
+	child->pktime = 100;
+	vigil_process__set_str(&child->binary, "/bin/sh", 7);
+	vigil_process__set_str(&child->arguments, "-c other", 8);
+	vigil_process__set_str(&child->cwd, "/srv", 4);
+	assert_non_null(vigil_pcache__exec(s->c, child, 1));
+	assert_ptr_equal(child->binary, parent->binary);
+	assert_ptr_equal(child->cwd, parent->cwd);
+	assert_string_equal(child->arguments, "-c other");
+
+	/* the parent goes (its own exit and its children's references; the GC frees it),
+	 * then the fork execs something else: what is left still reads */
+	vigil_pcache__exit(s->c, 11, 150, 2);
+	vigil_pcache__exit(s->c, 12, 160, 2);
+	vigil_pcache__exit(s->c, 10, 100, 2);
+	vigil_pcache__gc(s->c, 2 + GC_DELAY + 1);
+	assert_null(vigil_pcache__peek(s->c, 10, 100));
+	assert_int_equal(STAT(s->c, size), 0);
+
+	parent = exec_of(s->c, 20, 200, 0, 0);
+	vigil_process__set_str(&parent->cwd, "/home/u", 7);
+	fork = vigil_pcache__clone(s->c, 21, 250, 20, 200, 0, 3);
+	assert_non_null(fork);
+	vigil_pcache__exit(s->c, 20, 200, 3);
+	assert_int_equal(vigil_process__set_str(&parent->cwd, "/elsewhere", 10), 0);
+	assert_string_equal(fork->cwd, "/home/u");
+	assert_string_equal(fork->binary, "/bin/sh");
+}
+
 static void test_clone_holds_one_ref_on_parent(void **state)
 {
 	struct cache_state *s = *state;
@@ -916,13 +964,17 @@ static void make_fake(const char *root, const struct fake *f)
 static struct vigil_process *copy_process(const struct vigil_process *p)
 {
 	struct vigil_process *q = vigil_process__new();
-	char *binary, *arguments, *cwd;
+	char *exec_id, *parent_exec_id, *binary, *arguments, *cwd;
 
 	assert_non_null(q);
+	exec_id = q->exec_id;
+	parent_exec_id = q->parent_exec_id;
 	binary = q->binary;
 	arguments = q->arguments;
 	cwd = q->cwd;
 	*q = *p;
+	q->exec_id = exec_id;
+	q->parent_exec_id = parent_exec_id;
 	q->binary = binary;
 	q->arguments = arguments;
 	q->cwd = cwd;
@@ -1286,6 +1338,7 @@ int main(void)
 		CACHE_TEST(test_exec_older_than_live_incarnation_does_not_replace_it),
 		CACHE_TEST(test_exec_of_cached_key_fails_with_eexist),
 		CACHE_TEST(test_clone_copies_parent_strings_and_sets_clone_flag),
+		CACHE_TEST(test_strings_are_shared_and_outlive_their_first_owner),
 		CACHE_TEST(test_clone_holds_one_ref_on_parent),
 		CACHE_TEST(test_clone_of_unknown_parent_is_flagged_miss),
 		CACHE_TEST(test_gc_keeps_zero_ref_entry_until_delay_passes),

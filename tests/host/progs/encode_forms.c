@@ -24,8 +24,8 @@ static void fill_process(struct vigil_process *p, uint32_t pid, const char *bina
 
 	memset(p, 0, sizeof(*p));
 	p->pid = p->tid = pid;
-	snprintf(p->exec_id, sizeof(p->exec_id), "bm9kZToxMjM0OjU2");
-	snprintf(p->parent_exec_id, sizeof(p->parent_exec_id), "bm9kZToxMDA6MQ==");
+	p->exec_id = (char *)"bm9kZToxMjM0OjU2";
+	p->parent_exec_id = (char *)"bm9kZToxMDA6MQ==";
 	p->binary = (char *)binary;
 	p->arguments = (char *)"-c \"a b\"";
 	p->cwd = (char *)"/root";

@@ -8,14 +8,18 @@
 #include "events/events.h"
 #include "testevents.h"
 
-static void fill(struct vigil_process *p, uint32_t pid, const char *binary, const char *args, const char *cwd)
+/* ids: storage for the process's exec_id and parent_exec_id */
+static void fill(struct vigil_process *p, char ids[2][VIGIL_EXEC_ID_MAX], uint32_t pid, const char *binary,
+		 const char *args, const char *cwd)
 {
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	p->tid = pid;
 	p->ktime = 1000000ULL * pid;
-	snprintf(p->exec_id, sizeof(p->exec_id), "ZmFsY28tdGVzdDo%u", pid);
-	snprintf(p->parent_exec_id, sizeof(p->parent_exec_id), "ZmFsY28tdGVzdDo%u", pid + 1000);
+	snprintf(ids[0], VIGIL_EXEC_ID_MAX, "ZmFsY28tdGVzdDo%u", pid);
+	snprintf(ids[1], VIGIL_EXEC_ID_MAX, "ZmFsY28tdGVzdDo%u", pid + 1000);
+	p->exec_id = ids[0];
+	p->parent_exec_id = ids[1];
 	p->binary = (char *)binary;
 	p->arguments = (char *)args;
 	p->cwd = (char *)cwd;
@@ -30,10 +34,11 @@ static int encode(struct vigil_buf *out, enum vigil_event_type type, uint32_t pi
 		  const char *args, uint32_t status, int signal)
 {
 	struct vigil_process child, parent;
+	char ids[2][2][VIGIL_EXEC_ID_MAX];
 	struct vigil_event ev = { .type = type, .time = TEV_TIME_NS, .node_name = TEV_NODE };
 
-	fill(&child, pid, binary, args, "/tmp");
-	fill(&parent, pid + 1000, "/usr/bin/bash", "", "/root");
+	fill(&child, ids[0], pid, binary, args, "/tmp");
+	fill(&parent, ids[1], pid + 1000, "/usr/bin/bash", "", "/root");
 	ev.process = &child;
 	ev.parent = &parent;
 	ev.exit.status = status;
