@@ -217,6 +217,26 @@ static void pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
 	ctl_pack_str(pk, v ? v : "");
 }
 
+/* rootDir (the container's root filesystem), when the hook sends one, must be a directory
+ * the runtime has made: vigil scopes by cgroup, so this is its only use, a check that the
+ * announcement is about a container being created. */
+static int check_root_dir(const char *dir, char *err, size_t err_size)
+{
+	struct stat st;
+
+	if (!dir || !*dir)
+		return 0;
+	if (dir[0] != '/') {
+		snprintf(err, err_size, "rthooks: rootDir %s is not an absolute path", dir);
+		return -EINVAL;
+	}
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(err, err_size, "rthooks: rootDir %s is not a directory", dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* {"cmd": "rthooks_create_container", "cgroupsPath", "rootDir"?, "annotations"?: {k: v},
  * "containerName"?, "containerID"?, "podName"?, "podUID"?, "podNamespace"?, "containerImage"?}
  * (Tetragon's CreateContainer) -> {"ok", "cgroup_id", "cgroup_path", "container_id",
@@ -240,6 +260,8 @@ int agent_rthooks_create(struct vigil_agent *a, const msgpack_object *req, msgpa
 		snprintf(r.err, sizeof(r.err), "rthooks: cgroupsPath is required (the container's linux.cgroupsPath)");
 		ret = -EINVAL;
 	}
+	if (!ret)
+		ret = check_root_dir(r.root_dir, r.err, sizeof(r.err));
 	if (!ret)
 		ret = resolve_cgroup(a, r.cgroups_path, rel, sizeof(rel), &id, r.err, sizeof(r.err));
 	if (!ret && !r.container_id && vigil_container_id_from_path(rel, cid))
@@ -270,9 +292,10 @@ int agent_rthooks_create(struct vigil_agent *a, const msgpack_object *req, msgpa
 	pr_info("rthooks: container %s of pod %s/%s announced: cgroup %s (%llu)", r.container_id ? r.container_id : "",
 		r.pod_namespace ? r.pod_namespace : "", r.pod_name ? r.pod_name : "", rel, (unsigned long long)id);
 	vigil_rthooks__stats(a->rthooks, &st);
-	msgpack_pack_map(pk, 8);
+	msgpack_pack_map(pk, 9);
 	ctl_pack_str(pk, "ok");
 	msgpack_pack_true(pk);
+	pack_kv_str(pk, "root_dir", r.root_dir);
 	ctl_pack_str(pk, "cgroup_id");
 	msgpack_pack_uint64(pk, id);
 	pack_kv_str(pk, "cgroup_path", rel);

@@ -110,6 +110,7 @@ static int create_container(int argc, char **argv)
 		printf("create-container: cgroup_id=%llu",
 		       v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (unsigned long long)v->via.u64 : 0ULL);
 		print_str(r.root, "cgroup_path");
+		print_str(r.root, "root_dir");
 		print_str(r.root, "container_id");
 		print_str(r.root, "pod_namespace");
 		print_str(r.root, "pod_name");

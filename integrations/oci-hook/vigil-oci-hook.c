@@ -255,7 +255,7 @@ int main(int argc, char **argv)
 {
 	struct rthook_request q = {0};
 	json_t *state = NULL, *config = NULL;
-	char err[512], path[4200];
+	char err[512], path[4200], root[4200];
 	const char *id = NULL, *bundle, *cgroups_path = NULL;
 	int rc = parse_args(argc, argv);
 
@@ -290,6 +290,10 @@ int main(int argc, char **argv)
 	}
 	q.cgroups_path = cgroups_path;
 	q.root_dir = str_of(json_object_get(config, "root"), "path");
+	/* OCI: root.path may be relative to the bundle; the agent wants it whole */
+	if (q.root_dir && q.root_dir[0] != '/' &&
+	    snprintf(root, sizeof(root), "%s/%s", bundle, q.root_dir) < (int)sizeof(root))
+		q.root_dir = root;
 	q.container_id = id;
 	rc = announce(&q, id) ? failure(&q, id) : 0;
 out:

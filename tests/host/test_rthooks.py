@@ -93,6 +93,7 @@ class RuntimeHooks(unittest.TestCase):
         cls.export = os.path.join(cls.tmp, "events.json")
         cls.bundle = os.path.join(cls.tmp, "bundle")
         os.mkdir(cls.bundle)
+        os.mkdir(os.path.join(cls.bundle, "rootfs"))     # root.path, relative to the bundle
         with open(os.path.join(cls.bundle, "config.json"), "w") as f:
             json.dump({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
                        "linux": {"cgroupsPath": cls.rel + "/pod-b"},
@@ -139,6 +140,8 @@ class RuntimeHooks(unittest.TestCase):
                                            "300ms"], input=cls.state, capture_output=True, text=True, timeout=30)
             cls.bad_path = vigil("rthooks", "create-container", "--container-id", cls.rel + "/../etc", *c)
             cls.missing = vigil("rthooks", "create-container", "--container-id", cls.rel + "/nosuch", *c)
+            cls.bad_root = vigil("rthooks", "create-container", "--container-id", cls.rel + "/sibling",
+                                 "--root-dir", cls.tmp + "/no-rootfs", *c)
             # an entry whose cgroup goes away is evicted (the reader checks every second)
             cls.gone = vigil("rthooks", "create-container", "--container-id", cls.rel + "/gone",
                              "--pod-namespace", NS_A, *c)
@@ -184,7 +187,7 @@ class RuntimeHooks(unittest.TestCase):
             self.assertEqual(r.returncode, 0, name + ": " + r.stderr)
         self.assertEqual(self.announced.returncode, 0, self.announced.stderr)
         self.assertRegex(self.announced.stdout, r"^create-container: cgroup_id=[1-9]\d* cgroup_path=%s/pod-a "
-                         r"container_id= pod_namespace=%s pod_name=web-a pending=1\n$" % (self.rel, NS_A))
+                         r"root_dir= container_id= pod_namespace=%s pod_name=web-a pending=1\n$" % (self.rel, NS_A))
         self.assertEqual(self.hooked.returncode, 0, self.hooked.stderr)
         self.assertIn("container %s: announced to vigild (cgroup %s/pod-b)" % (CID_B, self.rel), self.hooked.stderr)
 
@@ -235,6 +238,10 @@ class RuntimeHooks(unittest.TestCase):
         self.assertIn("not JSON", self.garbage_closed.stderr)
         self.assertEqual(self.no_agent.returncode, 0)
         self.assertIn("no answer from vigild", self.no_agent.stderr)
+
+    def test_a_root_dir_that_is_no_directory_is_refused(self):
+        self.assertEqual(self.bad_root.returncode, 1)
+        self.assertIn("rootDir %s/no-rootfs is not a directory" % self.tmp, self.bad_root.stderr)
 
     def test_bad_paths_refused(self):
         self.assertEqual(self.bad_path.returncode, 1)
