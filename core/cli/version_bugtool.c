@@ -160,8 +160,9 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 #define ARG_CONTROL "\001control"
 #define ARG_LOG "\001log"
 
-/* What the archive holds beside status.json: the file, and the command whose output it is. */
-enum when { ALWAYS, WITH_LOG, WITHOUT_LOG };	/* --log FILE: its tail; without, journalctl's */
+/* What the archive holds beside status.json: the file, and the command whose output it is.
+ * LOCAL ones describe this machine, so they are left out for an agent over TLS (HOST:PORT). */
+enum when { ALWAYS, LOCAL, WITH_LOG, WITHOUT_LOG };	/* --log FILE: its tail; else journalctl's */
 
 static const struct {
 	const char *file;
@@ -171,19 +172,41 @@ static const struct {
 	{"status.txt", ALWAYS, {ARG_SELF, "status", "--control", ARG_CONTROL}},
 	{"policies.json", ALWAYS, {ARG_SELF, "tracingpolicy", "list", "-o", "json", "--control", ARG_CONTROL}},
 	{"versions.txt", ALWAYS, {ARG_SELF, "version", "--control", ARG_CONTROL}},
-	{"probe.txt", ALWAYS, {ARG_SELF, "probe"}},
-	{"bpftool-prog.json", ALWAYS, {"bpftool", "-j", "prog", "show"}},
-	{"bpftool-map.json", ALWAYS, {"bpftool", "-j", "map", "show"}},
-	{"bpftool-link.json", ALWAYS, {"bpftool", "-j", "link", "show"}},
+	{"probe.txt", LOCAL, {ARG_SELF, "probe"}},
+	{"bpftool-prog.json", LOCAL, {"bpftool", "-j", "prog", "show"}},
+	{"bpftool-map.json", LOCAL, {"bpftool", "-j", "map", "show"}},
+	{"bpftool-link.json", LOCAL, {"bpftool", "-j", "link", "show"}},
 	{"log.txt", WITH_LOG, {"tail", "-n", "2000", ARG_LOG}},
 	{"log.txt", WITHOUT_LOG, {"journalctl", "-u", "vigild", "--no-pager", "-n", "2000"}},
 };
+
+/* A command that asks the agent over TLS takes the identity this one was given. */
+static size_t add_tls_flags(const char **argv, size_t j)
+{
+	const struct vigil_tls_client_opts *t = &cli_globals.tls;
+	const struct { const char *flag, *value; } v[] = {
+		{"--tls-ca-cert-files", t->ca_files}, {"--tls-cert-file", t->cert_file},
+		{"--tls-key-file", t->key_file}, {"--tls-server-name", t->server_name},
+	};
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(v); i++) {
+		if (!v[i].value)
+			continue;
+		argv[j++] = v[i].flag;
+		argv[j++] = v[i].value;
+	}
+	if (t->skip_verify)
+		argv[j++] = "--tls-skip-verify";
+	return j;
+}
 
 /* Run collected[]'s commands into dir, then add uname and the OS's version files. */
 static void collect(const char *dir, const char *control, const char *log)
 {
 	char self[4096], path[4200];
-	const char *argv[9];
+	const char *argv[20];
+	bool remote = vigil_bus_tls_address(control), asks;
 	struct utsname u;
 	size_t i, j;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -192,15 +215,26 @@ static void collect(const char *dir, const char *control, const char *log)
 	for (i = 0; i < VIGIL_ARRAY_SIZE(collected); i++) {
 		if (collected[i].when == (log ? WITHOUT_LOG : WITH_LOG))
 			continue;
-		for (j = 0; collected[i].argv[j]; j++) {
+		if (remote && collected[i].when != ALWAYS)
+			continue;
+		for (j = 0, asks = false; collected[i].argv[j]; j++) {
 			const char *a = collected[i].argv[j];
 
+			asks |= !strcmp(a, ARG_CONTROL);
 			argv[j] = !strcmp(a, ARG_SELF) ? self : !strcmp(a, ARG_CONTROL) ? control :
 				  !strcmp(a, ARG_LOG) ? log : a;
 		}
+		if (asks && remote)
+			j = add_tls_flags(argv, j);
 		argv[j] = NULL;
 		snprintf(path, sizeof(path), "%s/%s", dir, collected[i].file);
 		run_to_file(argv, path);
+	}
+	if (remote) {
+		snprintf(path, sizeof(path), "the agent is at %s, over TLS: this archive leaves out what would "
+			 "describe this machine instead (probe, bpftool, log, uname, OS)\n", control);
+		write_file(dir, "remote.txt", path, strlen(path));
+		return;
 	}
 	if (!uname(&u)) {
 		snprintf(path, sizeof(path), "%s %s %s %s\n", u.sysname, u.release, u.version, u.machine);

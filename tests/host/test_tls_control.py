@@ -18,6 +18,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import tarfile
 import sys
 import tempfile
 import time
@@ -175,6 +176,21 @@ class TlsControl(unittest.TestCase):
         # the address as an IP: the server certificate's IP subjectAltName is checked
         r = self.vigil("status", name=None)
         self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_a_bugtool_over_tls_asks_the_remote_agent_and_leaves_this_machine_out(self):
+        out = os.path.join(self.tmp, "bugtool.tar.gz")
+        r = self.vigil("bugtool", "--out", out, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with tarfile.open(out) as t:
+            files = {os.path.basename(n): n for n in t.getnames()}
+            text = {f: t.extractfile(files[f]).read().decode() for f in
+                    ("status.txt", "policies.json", "versions.txt", "remote.txt")}
+        self.assertIn("status.json", files)
+        self.assertIn("Health Status: running", text["status.txt"])      # the children asked over TLS too
+        self.assertIn("policies", json.loads(text["policies.json"]))
+        self.assertIn("over TLS", text["remote.txt"])
+        for local in ("probe.txt", "bpftool-prog.json", "log.txt", "uname.txt"):
+            self.assertNotIn(local, files)
 
     def test_b_request_latency_over_tls(self):
         """Numbers for the report (not asserted: this machine is shared): a request on an
