@@ -736,6 +736,33 @@ static void catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* --server-address HOST:PORT: the agent's TLS listener, for requests and the stream. 0, or
+ * the exit status after saying why. */
+static int choose_tls(const char *control, struct vigil_tls_client **tls)
+{
+	if (!vigil_bus_tls_address(control))
+		return cli_tls_unused("getevents", control);
+	*tls = cli_tls_client("getevents");
+	return *tls ? 0 : 1;
+}
+
+static void free_all(struct getevents_args *a, struct printer *pr, struct filter *f)
+{
+	int i;
+
+	vigil_buf_free(&pr->line);
+	tetra_filter_free(&f->tetra);
+	vigil_filter__free(pr->allow);
+	vigil_filter__free(pr->deny);
+	vigil_filter__free(pr->pods);
+	vigil_filter__free(pr->cel);
+	json_decref(a->cel);
+	json_decref(a->kube);
+	vigil_field_filter__free(pr->fields);
+	for (i = 0; i < 3; i++)
+		vigil_buf_free(&a->ftext[i]);
+}
+
 int cmd_getevents(int argc, char **argv)
 {
 	struct printer pr = {.count = -1, .json = true};
@@ -750,7 +777,7 @@ int cmd_getevents(int argc, char **argv)
 	struct vigil_tls_client *tls = NULL;
 	struct timespec start;
 	bool help = false;
-	int i, rc;
+	int rc;
 
 	rc = parse_args(argc, argv, &a, &pr, &f, &help);
 	if (!rc && !help)
@@ -761,13 +788,7 @@ int cmd_getevents(int argc, char **argv)
 	pr.copts.color = !strcmp(a.color, "always") || (!strcmp(a.color, "auto") && isatty(STDOUT_FILENO));
 
 	catch_signals();
-	/* --server-address HOST:PORT: the agent's TLS listener, for requests and the stream */
-	if (vigil_bus_tls_address(a.control)) {
-		tls = cli_tls_client("getevents");
-		rc = tls ? 0 : 1;
-	} else {
-		rc = cli_tls_unused("getevents", a.control);
-	}
+	rc = choose_tls(a.control, &tls);
 	if (rc)
 		goto out;
 	a.ropts.tls = a.tls = tls;
@@ -818,16 +839,6 @@ out:
 	report_cel_errors(&pr);
 	vigil_sub__close(sub);
 	vigil_reader__close(reader);
-	vigil_buf_free(&pr.line);
-	tetra_filter_free(&f.tetra);
-	vigil_filter__free(pr.allow);
-	vigil_filter__free(pr.deny);
-	vigil_filter__free(pr.pods);
-	vigil_filter__free(pr.cel);
-	json_decref(a.cel);
-	json_decref(a.kube);
-	vigil_field_filter__free(pr.fields);
-	for (i = 0; i < 3; i++)
-		vigil_buf_free(&a.ftext[i]);
+	free_all(&a, &pr, &f);
 	return rc;
 }
