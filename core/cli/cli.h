@@ -31,6 +31,12 @@ struct cli_globals {
 extern struct cli_globals cli_globals;
 /* 0, or 2 after saying why (a bad value) */
 int cli_global_flags(int *argc, char **argv);
+/* "--name=value" or "--name value" at argv[i]: the value, *used = how many argv slots it
+ * took; NULL when argv[i] is not --name */
+const char *cli_flag_value(int argc, char **argv, int i, const char *name, int *used);
+/* build_tree.c: this program is the one built in VIGIL_BUILD_TREE (so it reads the
+ * checkout's rules/, never an installed copy) */
+bool cli_in_build_tree(void);
 /* tls.c: take tetra's --tls-* out of argv into cli_globals (every command). 0, or 2 after
  * saying why. */
 int cli_tls_flags(int *argc, char **argv);

@@ -15,9 +15,7 @@ struct cli_globals cli_globals;
 
 static const char *const own_flags[] = {"getevents", "debug", "top", "probe", "rules"};
 
-/* "--name=value" or "--name value": the value, *used = how many argv slots it took; NULL
- * when argv[i] is not --name */
-static const char *value_of(int argc, char **argv, int i, const char *name, int *used)
+const char *cli_flag_value(int argc, char **argv, int i, const char *name, int *used)
 {
 	size_t n = strlen(name);
 
@@ -55,19 +53,19 @@ int cli_global_flags(int *argc, char **argv)
 		}
 		if (!strcmp(argv[i], "-d") || !strcmp(argv[i], "--debug")) {
 			cli_globals.debug = true;
-		} else if ((v = value_of(*argc, argv, i, "--timeout", &used))) {
+		} else if ((v = cli_flag_value(*argc, argv, i, "--timeout", &used))) {
 			if (tetra_duration_ms(v, &n) || n < 1 || n > INT32_MAX) {
 				fprintf(stderr, "vigil %s: invalid value for --timeout: '%s'\n", argv[1], v);
 				return 2;
 			}
 			cli_globals.timeout_ms = (int)n;
-		} else if ((v = value_of(*argc, argv, i, "--retries", &used))) {
+		} else if ((v = cli_flag_value(*argc, argv, i, "--retries", &used))) {
 			if (vigil_parse_long(v, 0, 1000, &n)) {
 				fprintf(stderr, "vigil %s: invalid value for --retries: '%s'\n", argv[1], v);
 				return 2;
 			}
 			cli_globals.retries = (int)n;
-		} else if ((v = value_of(*argc, argv, i, "--max-recv-size", &used))) {
+		} else if ((v = cli_flag_value(*argc, argv, i, "--max-recv-size", &used))) {
 			if (vigil_parse_long(v, 1024, INT32_MAX, &n)) {
 				fprintf(stderr, "vigil %s: invalid value for --max-recv-size: '%s'\n", argv[1], v);
 				return 2;

@@ -22,21 +22,10 @@
 
 /* ---- where the tests and the policies are ---- */
 
-static bool in_build_tree(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	size_t len = strlen(VIGIL_BUILD_TREE);
-
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
-	return !strncmp(exe, VIGIL_BUILD_TREE, len) && exe[len] == '/';
-}
 
 static void default_paths(struct pt_opts *o)
 {
-	bool tree = in_build_tree();
+	bool tree = cli_in_build_tree();
 
 	if (!o->file)
 		o->file = tree ? VIGIL_SOURCE_TREE "/rules/policytests/shipped.yaml" : VIGIL_DATA_DIR "/policytests/shipped.yaml";

@@ -34,23 +34,6 @@ static int append_ca(const char *v)
 	return 0;
 }
 
-/* "--name=value" / "--name value" for a flag with a value; *used: argv slots taken */
-static const char *flag_value(int argc, char **argv, int i, const char *name, int *used)
-{
-	size_t n = strlen(name);
-
-	if (strncmp(argv[i], name, n))
-		return NULL;
-	if (argv[i][n] == '=') {
-		*used = 1;
-		return argv[i] + n + 1;
-	}
-	if (argv[i][n] || i + 1 >= argc)
-		return NULL;
-	*used = 2;
-	return argv[i + 1];
-}
-
 int cli_tls_flags(int *argc, char **argv)
 {
 	const struct tls_flag flags[] = {
@@ -81,7 +64,7 @@ int cli_tls_flags(int *argc, char **argv)
 		if (!strcmp(argv[i], "--tls-skip-verify=false"))
 			continue;
 		for (k = 0, v = NULL; k < VIGIL_ARRAY_SIZE(flags) && !v; k++)
-			v = flag_value(*argc, argv, i, flags[k].name, &used);
+			v = cli_flag_value(*argc, argv, i, flags[k].name, &used);
 		if (!v) {
 			if (!strncmp(argv[i], "--tls-", 6)) {
 				fprintf(stderr, "vigil %s: unknown or incomplete flag %s (tetra's --tls-ca-cert-files, "

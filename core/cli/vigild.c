@@ -14,6 +14,7 @@
 #include "common/common.h"
 #include "export/export.h"
 #include "metrics/metrics.h"
+#include "cli.h"
 #include "vigild_tls.h"
 
 static struct vigil_agent *running;
@@ -40,21 +41,10 @@ static void on_signal(int sig)
  * rules/, so scripts/run.sh and the tests never pick up an installed copy; any other binary
  * (the installed one) reads the install's sysconfdir (VIGIL_SYSCONF_DIR: /etc/vigil for the
  * package). A directory that is not there means none. */
-static bool in_build_tree(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	size_t len = strlen(VIGIL_BUILD_TREE);
-
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
-	return !strncmp(exe, VIGIL_BUILD_TREE, len) && exe[len] == '/';
-}
 
 static const char *default_dir(const char *shipped, const char *installed)
 {
-	const char *dir = in_build_tree() ? shipped : installed;
+	const char *dir = cli_in_build_tree() ? shipped : installed;
 
 	return access(dir, R_OK) ? NULL : dir;
 }
