@@ -209,7 +209,7 @@ static void usage_agent(FILE *f)
 		"  -o, --output FORMAT      print events: none, json, compact (default none)\n"
 		"      --color              colour compact output\n"
 		"  -e, --export-file PATH   append events as JSON lines (rotated: see below)\n"
-		"      --rb-size BYTES      ring buffer size, power of two (default 8388608)\n"
+		"      --rb-size BYTES      ring buffer size, power of two (default 4194304)\n"
 		"      --wakeup-batch N     records per reader wake-up, 1-4096 (default 64)\n"
 		"      --wakeup-us N        a record also wakes the reader when its CPU's last wake-up is\n"
 		"                           N us old, 0-1000000 (default 2000; 0: by --wakeup-batch alone)\n"
