@@ -202,6 +202,12 @@ int export_regex_check(const char *pattern, char *why, size_t size)
 			/* "()" is still a node */
 			level_atom(l, in->copies ? in->copies : 1, in->groups, in->empties, in->nest, true,
 				   in->any_nullable || in->branch_nullable);
+		} else if (*p == ')') {
+			/* glibc takes it as a literal; RE2 refuses it ("unexpected )"). Refused here,
+			 * as the searches compile ^.*(pattern), where it would close that group and
+			 * let what follows repeat it unseen by these counts (export_filter_fuzz:
+			 * "(^^|...)+)+)+..." kept regcomp busy past libFuzzer's 10 s) */
+			return refuse(why, size, "unmatched ')' at offset %zu", (size_t)(p - pattern));
 		} else if (*p == '|') {
 			level_commit(l);
 			l->any_nullable = l->any_nullable || l->branch_nullable;

@@ -605,6 +605,7 @@ static void test_regex_that_would_expand_without_bound_is_refused(void **state)
 		"{\"parent_binary_regex\":[\"(){20501}\"]}",			/* every digit counts */
 		"{\"parent_binary_regex\":[\"x{2,99999999999999999999999}\"]}",
 		"{\"binary_regex\":[\"(a)\\\\1\"]}",			/* back-reference */
+		"{\"arguments_regex\":[\"(a|)+)+)+)+)+)+)+)+\"]}",	/* ')' would close ^.*( */
 	};
 	struct vigil_export_error err;
 	size_t i;
