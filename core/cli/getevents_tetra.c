@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "export/export.h"
 #include "getevents_tetra.h"
 
 /* ---- filter flags ---- */
@@ -30,13 +31,19 @@ static int add_regex(void *ctx, const char *pattern)
 {
 	struct regex_list *l = ctx;
 	regex_t *grown = realloc(*l->v, (*l->n + 1) * sizeof(**l->v));
+	char why[160];
+	int rc;
 
 	if (!grown)
 		return -ENOMEM;
 	*l->v = grown;
-	/* unanchored, as Go's regexp MatchString that tetra uses */
-	if (regcomp(&grown[*l->n], pattern, REG_EXTENDED | REG_NOSUB))
-		return -EINVAL;
+	/* unanchored, as Go's regexp MatchString that tetra uses, searched in one pass: a+b
+	 * took 30 ms an event against a 4 KiB binary path as glibc's unanchored search */
+	rc = vigil_regex_search_compile(&grown[*l->n], pattern, why, sizeof(why));
+	if (rc == -EINVAL)
+		fprintf(stderr, "vigil getevents: bad regex '%s': %s\n", pattern, why);
+	if (rc)
+		return rc;
 	(*l->n)++;
 	return 0;
 }

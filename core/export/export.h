@@ -18,6 +18,7 @@
 #define VIGIL_EXPORT_H
 
 #include <msgpack.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +71,15 @@ struct vigil_export_error {
  * Tetragon patterns carry over; Perl classes such as \d do not. Any other key (capabilities,
  * ...) is refused rather than ignored, so
  * an allow list never lets through more than it says. */
+/* Compile a user's POSIX extended regex (pattern) for an unanchored search with REG_NOSUB,
+ * as ^.*(pattern): one pass over the subject, where glibc searches an unanchored pattern by
+ * retrying it at every start, quadratic in the subject. The cost rules of filter regexes
+ * (regex.c: RE2's repetition limits, glibc's copies, no back-references, no unmatched ')')
+ * apply first. 0, -EINVAL with the reason in why, or -ENOMEM; on success the caller
+ * regfree()s re. Everything that matches a user's regex against what users control
+ * (arguments, paths, namespaces) compiles it here. */
+VIGIL_API int vigil_regex_search_compile(regex_t *re, const char *pattern, char *why, size_t size);
+
 struct vigil_filter;
 
 /* Parse filter objects from text: one JSON object, a JSON array of objects, or objects

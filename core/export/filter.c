@@ -24,32 +24,6 @@ static int parse_types(struct filter_obj *o, json_t *v, const char *key, int ind
 	return 0;
 }
 
-/* pattern compiled for an unanchored search as ^.*(pattern): glibc's regexec retries an
- * unanchored pattern at every start, each try scanning on to the end, so arguments_regex
- * a+b against a 128 KiB argument (any user's to pass) took over 10 s an event; behind .*
- * it is one pass (core/cel/regex.c measured the same). The pattern alone is compiled first,
- * for its own error message. 0, -ENOMEM, or a regcomp error with the reason in msg. */
-static int compile_search(regex_t *re, const char *pattern, char *msg, size_t size)
-{
-	char *wrapped;
-	int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
-
-	if (rc) {
-		regerror(rc, re, msg, size);
-		return rc;
-	}
-	regfree(re);
-	wrapped = malloc(strlen(pattern) + 6);
-	if (!wrapped)
-		return -ENOMEM;
-	sprintf(wrapped, "^.*(%s)", pattern);
-	rc = regcomp(re, wrapped, REG_EXTENDED | REG_NOSUB);
-	free(wrapped);
-	if (rc)
-		regerror(rc, re, msg, size);
-	return rc;
-}
-
 static int parse_regexes(struct filter_regexes *r, json_t *v, const char *key, int index, int line,
 			 struct vigil_export_error *err)
 {
@@ -65,9 +39,9 @@ static int parse_regexes(struct filter_regexes *r, json_t *v, const char *key, i
 
 		if (!pattern)
 			return export_fail(err, line, 0, index, "%s: expected strings", key);
-		rc = export_regex_check(pattern, msg, sizeof(msg));
-		if (!rc)
-			rc = compile_search(&r->re[i], pattern, msg, sizeof(msg));
+		/* searched as ^.*(pattern): arguments_regex a+b against a 128 KiB argument took
+		 * over 10 s an event as an unanchored search */
+		rc = vigil_regex_search_compile(&r->re[i], pattern, msg, sizeof(msg));
 		if (rc == -ENOMEM)
 			return rc;
 		/* a long pattern is cut so that the reason still fits the error */
