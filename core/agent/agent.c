@@ -196,6 +196,7 @@ static int start_metrics(struct vigil_agent *a)
 		.journal = a->journal,
 		.canary = a->canary,
 		.cgroup_rate_stats = cgroup_rate_stats,
+		.status_counters = agent_status_counters,
 	};
 
 	vigil_metrics__set_sources(a->metrics, &src);

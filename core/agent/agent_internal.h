@@ -281,6 +281,10 @@ void ctl_pack_ok(msgpack_packer *pk);
 /* The control socket handler (runs on the control thread): commands not marked read-only
  * are refused (-EACCES, with an error reply) unless peer has VIGIL_CTL_ALL. */
 int agent_control(const struct vigil_ctl_peer *peer, const void *req, size_t len, struct vigil_buf *reply, void *ctx);
+/* status's "counters" map (control.c) */
+void agent_pack_counters(msgpack_packer *pk, struct vigil_agent *a);
+/* Every status counter no vigil_* family serves, for /metrics (status_metrics.c). */
+void agent_status_counters(void *ctx, vigil_metrics_counter_emit emit, void *emit_ctx);
 /* Start the control server at opts.control_url, --control-group resolved. 0 or -errno. */
 int agent_control_start(struct vigil_agent *a);
 

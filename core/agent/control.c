@@ -201,7 +201,7 @@ static void pack_canary_counters(struct ctl_map *m, struct vigil_agent *a)
 	map_u64(m, "canary_queue_full", cs.queue_full);
 }
 
-static void pack_counters(msgpack_packer *pk, struct vigil_agent *a)
+void agent_pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 {
 	struct agent_counters c;
 	struct vigil_ctl_server *ctl;
@@ -297,7 +297,7 @@ static void pack_status(msgpack_packer *pk, struct vigil_agent *a)
 		     a->cgroups && vigil_cgroups__mount(a->cgroups) ? vigil_cgroups__mount(a->cgroups) : "");
 	pack_runtime(ctl_map_key(&m, "container_runtime"), a->cri);
 	agent_rthooks_pack(a, ctl_map_key(&m, "rthooks"));
-	pack_counters(ctl_map_key(&m, "counters"), a);
+	agent_pack_counters(ctl_map_key(&m, "counters"), a);
 	agent_policy_list(a, NULL, ctl_map_key(&m, "policies"));
 	/* its watch, and the files refused (policy_dir.c) */
 	agent_policy_dir_pack(a, ctl_map_key(&m, "policy_dir"));

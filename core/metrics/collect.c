@@ -1,6 +1,7 @@
 /* collect.c - the families: the event counters of the table, then what the other modules
  * count (kernel loss, ring buffer, bus, process cache, policies, Lua rules, BPF program
  * statistics, the export file), read at render time. */
+#include <stdio.h>
 #include <string.h>
 
 #include "bus/bus.h"
@@ -257,6 +258,17 @@ static void export_families(struct vigil_metrics *m, struct prom_out *o)
 	prom_sample_u64(o, "vigil_export_errors_total", (const char *const[]){"op", "render"}, 1, s.errors);
 }
 
+static void emit_status_counter(void *ctx, const char *key, bool gauge, uint64_t value)
+{
+	struct prom_out *o = ctx;
+	char name[128], help[192];
+
+	snprintf(name, sizeof(name), gauge ? "vigil_%s" : "vigil_%s_total", key);
+	snprintf(help, sizeof(help), "The agent's %s, as `vigil status` shows it (README \"Metrics\").", key);
+	prom_family(o, name, gauge ? "gauge" : "counter", help);
+	prom_sample_u64(o, name, NULL, 0, value);
+}
+
 void metrics_collect(struct vigil_metrics *m, struct prom_out *o)
 {
 	prom_family(o, "vigil_build_info", "gauge", "Build information.");
@@ -284,4 +296,6 @@ void metrics_collect(struct vigil_metrics *m, struct prom_out *o)
 	prog_families(o);
 	export_families(m, o);
 	metrics_collect_canary(m, o);
+	if (m->src.status_counters)
+		m->src.status_counters(m->src.ctx, emit_status_counter, o);
 }

@@ -34,6 +34,9 @@
  *                                                            matched), "sent", "failed",
  *                                                            "rate_limited", "queue_full"; vigil's
  *                                                            own (Tetragon counts no such thing)
+ *   vigil_<key>_total, vigil_<key>                          every other counter (gauge) of
+ *                                                            `vigil status`, by its status key
+ *                                                            (vigil_metrics_sources.status_counters)
  * With Tetragon's names on (vigil_metrics_names), the same numbers are also served as
  * Tetragon's families, labels and meanings (core/metrics/tetragon.c says which), so alert
  * rules and Grafana dashboards written for Tetragon work unchanged.
@@ -111,6 +114,10 @@ struct vigil_cgroup_rate_stats {
 	uint64_t update_fail;		/* a throttle could not be cleared in the kernel */
 };
 
+/* One number of `vigil status` that no family above serves: emitted as vigil_<name>_total
+ * (a counter) or vigil_<name> (gauge), name being its status key. */
+typedef void (*vigil_metrics_counter_emit)(void *emit_ctx, const char *name, bool gauge, uint64_t value);
+
 /* Where the other families come from, read when rendering. Every pointer is borrowed and
  * may be NULL (its families then have no samples). */
 struct vigil_metrics_sources {
@@ -126,6 +133,9 @@ struct vigil_metrics_sources {
 	struct vigil_canary *canary;		/* GetUrl / DnsLookup counters */
 	/* --cgroup-rate's counters (any thread); NULL, or false returned: throttling is off */
 	bool (*cgroup_rate_stats)(void *ctx, struct vigil_cgroup_rate_stats *out);
+	/* The rest of the status counters (any thread): emit each that no family serves, so
+	 * that nothing `vigil status` counts is missing from /metrics. NULL: none. */
+	void (*status_counters)(void *ctx, vigil_metrics_counter_emit emit, void *emit_ctx);
 };
 
 /* Set once the agent is built, before rendering starts (not thread-safe with render). */

@@ -440,6 +440,36 @@ class Metrics(unittest.TestCase):
         key = 'vigil_events_total{type="PROCESS_EXEC",binary="%s",policy=""}' % self.mark
         self.assertEqual(s["metrics"][key], self.N)
 
+    # status keys served by a family of their own name (core/agent/status_metrics.c)
+    SERVED = {"records", "bad_records", "policy_records_unknown_hook", "bus_sent", "bus_dropped", "bus_last_seq",
+              "journal_written", "journal_dropped", "journal_evicted", "journal_bytes", "pcache_size",
+              "pcache_evictions", "pcache_misses", "pcache_running", "pcache_evicted_exited",
+              "pcache_evicted_running", "kernel_ringbuf_full", "kernel_execs_full", "kernel_path_read_errors",
+              "kernel_args_read_errors", "kernel_signal_failed", "kernel_stack_no_room", "kernel_set_failed",
+              "kernel_ima_hash_failed", "export_written", "export_filtered", "export_rate_limited",
+              "export_rotations", "export_compressed", "export_errors"}
+
+    def test_every_status_counter_is_in_metrics_with_the_same_value(self):
+        """control_tls_*, rthooks, export_cel_errors and the rest were in status only."""
+        s, m = self.quiet
+        counters = dict(s["counters"], **{"rthooks_" + k: v for k, v in s["rthooks"].items()})
+        missing, differ = [], []
+        for key, value in sorted(counters.items()):
+            if key in self.SERVED or key.startswith(("events_degraded_", "events_dropped_", "canary_")):
+                continue
+            got = metric(m, "vigil_%s_total" % key)
+            got = metric(m, "vigil_%s" % key) if got is None else got
+            if got is None:
+                missing.append(key)
+            elif got != value and key != "kernel_execs_entries":	# every exec on the machine moves it
+                differ.append((key, value, got))
+        self.assertEqual(missing, [])
+        self.assertEqual(differ, [])
+        for name in ("vigil_control_tls_accepted_total", "vigil_control_tls_open", "vigil_rthooks_added_total",
+                     "vigil_rthooks_capacity", "vigil_export_cel_errors_total"):
+            self.assertIn(name, {n for n, _ in m}, name)
+        self.assertEqual(metric(m, "vigil_rthooks_capacity"), 1024)
+
     def test_top_shows_the_marker_and_the_policy_with_their_totals(self):
         self.assertEqual(self.top.returncode, 0, self.top.stderr)
         rows = {l.split()[0]: l.split()[1:] for l in self.top.stdout.splitlines() if l.strip()}
