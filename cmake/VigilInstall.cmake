@@ -14,17 +14,48 @@
 # BPF objects are not files: bpftool skeletons compile them into libvigil.so, so the agent
 # needs no object directory. The shipped files name the /usr paths; another prefix rewrites
 # them as they are installed (vigil_install_rewritten).
+#
+# Every destination follows the prefix the files are installed under, which `cmake --install
+# --prefix DIR` chooses after configuration: the others are relative to it, and the two that
+# leave /usr for the .deb (sysconfdir /etc, as GNUInstallDirs has it for /usr, and systemd's
+# unit directory) are decided when installing (VIGIL_INSTALL_ETC, VIGIL_INSTALL_UNITS below).
+# The *_DIR variables are where the configured prefix puts them: the paths compiled into the
+# programs and written into the shipped files.
 include(GNUInstallDirs)
 
-set(VIGIL_PLUGIN_DIR "${CMAKE_INSTALL_PREFIX}/lib/vigil")
+set(VIGIL_PLUGIN_DEST "lib/vigil")
+set(VIGIL_DATA_DEST "${CMAKE_INSTALL_DATADIR}/vigil")
+set(VIGIL_PLUGIN_DIR "${CMAKE_INSTALL_PREFIX}/${VIGIL_PLUGIN_DEST}")
 set(VIGIL_DATA_DIR "${CMAKE_INSTALL_FULL_DATADIR}/vigil")
 set(VIGIL_SYSCONF_DIR "${CMAKE_INSTALL_FULL_SYSCONFDIR}/vigil")
+set(VIGIL_USR_UNIT_DIR "")
 if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
-  pkg_get_variable(VIGIL_UNIT_DIR systemd systemdsystemunitdir)
+  pkg_get_variable(VIGIL_USR_UNIT_DIR systemd systemdsystemunitdir)
 endif()
-if(NOT VIGIL_UNIT_DIR)
+if(NOT VIGIL_USR_UNIT_DIR)
+  set(VIGIL_USR_UNIT_DIR "/lib/systemd/system")
+endif()
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(VIGIL_UNIT_DIR "${VIGIL_USR_UNIT_DIR}")
+else()
   set(VIGIL_UNIT_DIR "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
 endif()
+
+# At install time (the first rule of the script): under /usr, /etc and the unit directory;
+# under any other prefix, inside it. Both without their leading '/', which the destinations
+# that name them carry: a destination that does not start with '/' is taken relative to the
+# prefix, and a destination "/${VAR}/x" is read when installing, DESTDIR still in front.
+install(CODE "
+  string(REGEX REPLACE \"^/+|/+$\" \"\" vigil_prefix \"\${CMAKE_INSTALL_PREFIX}\")
+  if(vigil_prefix STREQUAL \"usr\")
+    set(VIGIL_INSTALL_ETC etc)
+    string(REGEX REPLACE \"^/+\" \"\" VIGIL_INSTALL_UNITS \"${VIGIL_USR_UNIT_DIR}\")
+  else()
+    set(VIGIL_INSTALL_ETC \"\${vigil_prefix}/etc\")
+    set(VIGIL_INSTALL_UNITS \"\${vigil_prefix}/lib/systemd/system\")
+  endif()" ALL_COMPONENTS)
+set(VIGIL_ETC_DEST "/\${VIGIL_INSTALL_ETC}/vigil")
+set(VIGIL_UNIT_DEST "/\${VIGIL_INSTALL_UNITS}")
 
 # RUNPATH of what is installed: none when libvigil lands in a directory the dynamic linker
 # searches anyway (/usr/lib/<multiarch> for the package), else $ORIGIN-relative, so a tree
@@ -40,9 +71,9 @@ function(vigil_install_runpath target dir)
   endif()
 endfunction()
 
-# A text file whose /usr paths follow the prefix when it is not /usr.
+# A text file whose /usr paths follow the (configured) prefix when it is not /usr.
 function(vigil_install_rewritten src destdir)
-  cmake_parse_arguments(ARG "" "RENAME;PERMISSIONS" "" ${ARGN})
+  cmake_parse_arguments(ARG "" "RENAME;PERMISSIONS;STAGE" "" ${ARGN})
   get_filename_component(name "${src}" NAME)
   if(ARG_RENAME)
     set(name "${ARG_RENAME}")
@@ -55,7 +86,11 @@ function(vigil_install_rewritten src destdir)
     string(REPLACE "/usr/share/vigil/" "${VIGIL_DATA_DIR}/" text "${text}")
     string(REPLACE "/etc/vigil/" "${VIGIL_SYSCONF_DIR}/" text "${text}")
   endif()
-  set(out "${CMAKE_BINARY_DIR}/install-files/${destdir}/${name}")
+  # STAGE: the folder under install-files/ when destdir is read at install time
+  if(NOT ARG_STAGE)
+    set(ARG_STAGE "${destdir}")
+  endif()
+  set(out "${CMAKE_BINARY_DIR}/install-files/${ARG_STAGE}/${name}")
   file(WRITE "${out}" "${text}")
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${src}")
   install(FILES "${out}" DESTINATION "${destdir}" ${ARG_UNPARSED_ARGUMENTS})
@@ -74,7 +109,7 @@ install(TARGETS vigil
 # ---- plugins: under lib/vigil, each finding the installed libvigil ----
 foreach(t vigil_falco vigil_falco_legacy vigil.ext vigil-forward vigil-oci-hook)
   if(TARGET ${t})
-    install(TARGETS ${t} RUNTIME DESTINATION ${VIGIL_PLUGIN_DIR} LIBRARY DESTINATION ${VIGIL_PLUGIN_DIR})
+    install(TARGETS ${t} RUNTIME DESTINATION ${VIGIL_PLUGIN_DEST} LIBRARY DESTINATION ${VIGIL_PLUGIN_DEST})
     vigil_install_runpath(${t} "${VIGIL_PLUGIN_DIR}")
   endif()
 endforeach()
@@ -95,14 +130,14 @@ install(FILES ${CMAKE_BINARY_DIR}/vigil.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/p
 # ---- configuration: the shipped policies and rules (conffiles in the .deb) ----
 file(GLOB VIGIL_SHIPPED_POLICIES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/rules/policies/*.yaml)
 file(GLOB VIGIL_SHIPPED_RULES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/rules/lua/*.lua)
-install(FILES ${VIGIL_SHIPPED_POLICIES} DESTINATION ${VIGIL_SYSCONF_DIR}/policies)
-install(FILES ${VIGIL_SHIPPED_RULES} DESTINATION ${VIGIL_SYSCONF_DIR}/rules)
+install(FILES ${VIGIL_SHIPPED_POLICIES} DESTINATION "${VIGIL_ETC_DEST}/policies")
+install(FILES ${VIGIL_SHIPPED_RULES} DESTINATION "${VIGIL_ETC_DEST}/rules")
 
 # ---- data: the Lua library, Falco rules, integration examples ----
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/lua/ DESTINATION ${VIGIL_DATA_DIR}/lua)
-install(FILES ${CMAKE_SOURCE_DIR}/rules/falco/vigil_rules.yaml DESTINATION ${VIGIL_DATA_DIR}/falco)
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/lua/ DESTINATION ${VIGIL_DATA_DEST}/lua)
+install(FILES ${CMAKE_SOURCE_DIR}/rules/falco/vigil_rules.yaml DESTINATION ${VIGIL_DATA_DEST}/falco)
 # `vigil policytest`'s tests of the shipped policies: data, not configuration
-install(FILES ${CMAKE_SOURCE_DIR}/rules/policytests/shipped.yaml DESTINATION ${VIGIL_DATA_DIR}/policytests)
+install(FILES ${CMAKE_SOURCE_DIR}/rules/policytests/shipped.yaml DESTINATION ${VIGIL_DATA_DEST}/policytests)
 file(GLOB VIGIL_INTEGRATION_FILES CONFIGURE_DEPENDS
   RELATIVE ${CMAKE_SOURCE_DIR}/integrations
   ${CMAKE_SOURCE_DIR}/integrations/falco/*
@@ -111,12 +146,12 @@ file(GLOB VIGIL_INTEGRATION_FILES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/integrations/oci-hook/*.json)
 foreach(f ${VIGIL_INTEGRATION_FILES})
   get_filename_component(sub "${f}" DIRECTORY)
-  vigil_install_rewritten(${CMAKE_SOURCE_DIR}/integrations/${f} ${VIGIL_DATA_DIR}/integrations/${sub})
+  vigil_install_rewritten(${CMAKE_SOURCE_DIR}/integrations/${f} ${VIGIL_DATA_DEST}/integrations/${sub})
 endforeach()
 
 # ---- systemd units and man pages ----
 foreach(unit vigild.service vigil-forward.service vigil-osquery.service)
-  vigil_install_rewritten(${CMAKE_SOURCE_DIR}/integrations/systemd/${unit} ${VIGIL_UNIT_DIR})
+  vigil_install_rewritten(${CMAKE_SOURCE_DIR}/integrations/systemd/${unit} "${VIGIL_UNIT_DEST}" STAGE systemd)
 endforeach()
 # man pages gzipped as Debian installs them (-n: no name or time inside, reproducible)
 set(pages "")
