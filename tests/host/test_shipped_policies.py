@@ -41,7 +41,8 @@ class ShippedPolicies(unittest.TestCase):
         local = os.path.join(t, "deny-local.yaml")
         with open(os.path.join(POLICIES, "deny-outbound-cidr.yaml")) as f:
             text = f.read().replace('"deny-outbound-cidr"', '"deny-outbound-local"')
-        text = text.replace('["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"]', '["127.0.0.2/32"]')
+        assert '["192.0.2.0/24", "198.51.100.0/24", "2001:db8::/32"]' in text, "the shipped deny list changed: update this copy"
+        text = text.replace('["192.0.2.0/24", "198.51.100.0/24", "2001:db8::/32"]', '["127.0.0.2/32"]')
         with open(local, "w") as f:
             f.write(text)
         cls.tmpexe = os.path.join(t, "dropped")
@@ -169,6 +170,24 @@ class ShippedPolicies(unittest.TestCase):
         self.assertEqual(evs[0]["action"], "KPROBE_ACTION_OVERRIDE")
         self.assertEqual(evs[0]["args"][0], {"sockaddr_arg": {"family": "AF_INET", "addr": "127.0.0.2", "port": 9},
                                              "label": "address"})
+
+    def test_shipped_deny_list_leaves_the_package_mirrors_reachable(self):
+        """This network answers deb.debian.org and registry.npmjs.org with 203.0.113.80, in
+        RFC 5737's TEST-NET-3, which the example denied: loaded in enforce mode it cut the
+        machine off its package mirrors."""
+        import ipaddress
+        import re
+        with open(os.path.join(POLICIES, "deny-outbound-cidr.yaml")) as f:
+            values = re.search(r'values: \[(.*)\]', f.read()).group(1)
+        nets = [ipaddress.ip_network(v.strip(' "')) for v in values.split(",")]
+        self.assertTrue(nets)
+        for host in ("deb.debian.org", "registry.npmjs.org"):
+            try:
+                addrs = {a[4][0] for a in socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)}
+            except socket.gaierror:
+                continue	# no resolver here: nothing to cut off
+            for a in addrs:
+                self.assertFalse(any(ipaddress.ip_address(a) in n for n in nets), (host, a, values))
 
     def test_exec_from_tmp_reported_usr_bin_not(self):
         self.assertEqual(self.r["tmp_exec_rc"], 0)
