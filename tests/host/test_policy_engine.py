@@ -244,13 +244,15 @@ class PolicyEngine(unittest.TestCase):
             run(OPENER, t + "/ret/exists", t + "/ret/missing")
             cls.status = agent.status()
             # management at run time; nothing of a deleted policy may stay in the kernel
-            cls.progs_before_add = vh.bpf_prog_ids()
-            cls.maps_before_add = bpf_map_ids()
+            # the agent's own objects (other agents on the host load and unload theirs): those
+            # it held with added-later loaded and not before must be gone once it is deleted
+            cls.held_before_add = vh.bpf_ids_held(agent.proc.pid)
             cls.bad_add = subprocess.run([vh.VIGIL, "tracingpolicy", "add", cls.bad, "--control", agent.control],
                                          capture_output=True, text=True)
             cls.later_add = subprocess.run([vh.VIGIL, "tp", "add", cls.later, "--control", agent.control],
                                            capture_output=True, text=True)
             time.sleep(0.2)
+            cls.held_with_later = vh.bpf_ids_held(agent.proc.pid)
             run(OPENER, t + "/later/x")
             cls.listing = subprocess.run([vh.VIGIL, "tp", "list", "-o", "json", "--control", agent.control],
                                          capture_output=True, text=True)
@@ -379,8 +381,11 @@ class PolicyEngine(unittest.TestCase):
         self.assertEqual(evs[0]["args"], [{"int_arg": 42}, {"string_arg": "hello"}])
 
     def test_deleted_policy_leaves_no_programs_or_maps(self):
-        self.assertEqual(self.progs_after_delete - self.progs_before_add, set())
-        self.assertEqual(self.maps_after_delete - self.maps_before_add, set())
+        progs = self.held_with_later["prog"] - self.held_before_add["prog"]
+        maps = self.held_with_later["map"] - self.held_before_add["map"]
+        self.assertTrue(progs and maps, (progs, maps))
+        self.assertEqual(progs & self.progs_after_delete, set())
+        self.assertEqual(maps & self.maps_after_delete, set())
 
     def test_no_policy_events_beyond_the_expected(self):
         policy_events = [e for e in self.events if any(k in e for k in ("process_kprobe", "process_tracepoint"))]

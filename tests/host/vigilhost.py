@@ -67,6 +67,24 @@ def bpf_link_ids():
     return {l["id"] for l in json.loads(out.stdout or "[]")}
 
 
+def bpf_ids_held(pid):
+    """{"prog": ids, "map": ids, "link": ids} of the BPF objects pid holds open (its
+    /proc/PID/fdinfo): the objects one agent loaded, where bpftool lists every agent's."""
+    held = {"prog": set(), "map": set(), "link": set()}
+    d = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(d):
+        try:
+            with open(os.path.join(d, fd)) as f:
+                text = f.read()
+        except OSError:
+            continue    # closed meanwhile
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key in ("prog_id", "map_id", "link_id"):
+                held[key[:-3]].add(int(value))
+    return held
+
+
 class Agent:
     """A vigild with a private bus, plus subscribers started before it."""
 
