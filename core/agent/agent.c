@@ -207,6 +207,7 @@ static int start_metrics(struct vigil_agent *a)
 static void init_locks(struct vigil_agent *a)
 {
 	pthread_mutex_init(&a->snap_lock, NULL);
+	pthread_rwlock_init(&a->ctl_lock, NULL);
 	pthread_mutex_init(&a->pipe_lock, NULL);
 	pthread_mutex_init(&a->user_lock, NULL);
 	a->user_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -626,9 +627,16 @@ void vigil_agent__stop(struct vigil_agent *a)
 
 void vigil_agent__free(struct vigil_agent *a)
 {
+	struct vigil_ctl_server *ctl;
+
 	if (!a)
 		return;
-	vigil_ctl_server__close(a->ctl);
+	/* taken away first: /metrics and the watch read it from their threads */
+	pthread_rwlock_wrlock(&a->ctl_lock);
+	ctl = a->ctl;
+	a->ctl = NULL;
+	pthread_rwlock_unlock(&a->ctl_lock);
+	vigil_ctl_server__close(ctl);
 	agent_watch_stop(a);			/* its syncs reach the sensors and the rules */
 	vigil_cri__free(a->cri);		/* its thread writes the scopes map (loader) */
 	vigil_metrics__free(a->metrics);	/* its server reads the objects below */
@@ -667,6 +675,7 @@ void vigil_agent__free(struct vigil_agent *a)
 	pthread_mutex_destroy(&a->lists_lock);
 	pthread_mutex_destroy(&a->scopes_lock);
 	pthread_mutex_destroy(&a->snap_lock);
+	pthread_rwlock_destroy(&a->ctl_lock);
 	pthread_mutex_destroy(&a->pipe_lock);
 	free(a);
 }

@@ -80,7 +80,9 @@ struct vigil_agent {
 	struct vigil_sensors *sensors;
 	struct vigil_pub *pub;
 	struct vigil_journal *journal;		/* --journal-dir, NULL for none */
-	struct vigil_ctl_server *ctl;
+	struct vigil_ctl_server *ctl;		/* under ctl_lock: status, /metrics and the watch's TLS
+						 * reload use it from their threads while it may close */
+	pthread_rwlock_t ctl_lock;
 	struct vigil_exporter *exporter;	/* --export-file, NULL for none */
 	struct vigil_metrics *metrics;		/* always: the control socket reads it too */
 	struct vigil_luahost *luahost;		/* --rules-dir, NULL for none */

@@ -158,6 +158,8 @@ static void pack_tls_counters(struct ctl_map *m, struct vigil_ctl_server *ctl)
 	map_u64(m, "control_tls_subscribers", t.subscribers);
 	map_u64(m, "control_tls_events_sent", t.events_sent);
 	map_u64(m, "control_tls_open", t.open);
+	map_u64(m, "control_tls_reloads", t.reloads);
+	map_u64(m, "control_tls_reload_failed", t.reload_failed);
 }
 
 /* The export file (core/export; the same numbers as its vigil_export_* metrics), the control
@@ -209,7 +211,6 @@ void agent_pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 
 	pthread_mutex_lock(&a->snap_lock);
 	c = a->snap;
-	ctl = a->ctl;		/* set under this lock once the server runs: it may answer first */
 	pthread_mutex_unlock(&a->snap_lock);
 
 	ctl_map_init(&m);
@@ -217,7 +218,11 @@ void agent_pack_counters(msgpack_packer *pk, struct vigil_agent *a)
 	pack_kernel_counters(&m, a);
 	pack_bus_counters(&m, a);
 	pack_cache_counters(&m, &c);
+	/* set once the server runs (it may answer first); /metrics asks too, while it may close */
+	pthread_rwlock_rdlock(&a->ctl_lock);
+	ctl = a->ctl;
 	pack_output_counters(&m, a, ctl);
+	pthread_rwlock_unlock(&a->ctl_lock);
 	pack_canary_counters(&m, a);
 	ctl_map_flush(&m, pk);
 }
@@ -593,8 +598,8 @@ int agent_control_start(struct vigil_agent *a)
 			return err;
 		}
 	}
-	pthread_mutex_lock(&a->snap_lock);
+	pthread_rwlock_wrlock(&a->ctl_lock);
 	a->ctl = ctl;
-	pthread_mutex_unlock(&a->snap_lock);
+	pthread_rwlock_unlock(&a->ctl_lock);
 	return 0;
 }

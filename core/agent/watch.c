@@ -116,6 +116,13 @@ static bool read_events(struct agent_watch *w, bool *policies, bool *rules)
 	}
 }
 
+static void reload_tls(struct vigil_agent *a)
+{
+	pthread_rwlock_rdlock(&a->ctl_lock);
+	vigil_ctl_server__tls_reload(a->ctl);	/* -ENOENT without a listener: nothing to do */
+	pthread_rwlock_unlock(&a->ctl_lock);
+}
+
 static void *watch_main(void *arg)
 {
 	struct vigil_agent *a = arg;
@@ -139,9 +146,11 @@ static void *watch_main(void *arg)
 			if (read(w->wake_fd, &wake, sizeof(wake)) == sizeof(wake)) {
 				if (wake >= WAKE_STOP)
 					break;
-				/* a reload request: both now, refused files retried */
+				/* a reload request: both now, refused files retried, and the TLS
+				 * listener's certificates read again (renewed ones) */
 				agent_policy_dir_sync(a, true);
 				reload_rules(a);
+				reload_tls(a);
 				policies = rules = false;
 			}
 		}

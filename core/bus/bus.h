@@ -347,12 +347,18 @@ struct vigil_ctl_tls_stats {
 	uint64_t subscribers;		/* event streams started */
 	uint64_t events_sent;		/* messages written to event streams */
 	uint64_t open;			/* connections open now */
+	uint64_t reloads;		/* certificate files read again (vigil_ctl_server__tls_reload) */
+	uint64_t reload_failed;		/* reloads whose files did not load: the old ones kept */
 };
 
 /* Start a TLS listener at o->address serving s's handler (s: an open server, over ipc://
  * usually). Refused (-EINVAL, the reason logged) without a certificate, key or client CA.
  * 0 or -errno; s keeps serving its own socket either way. */
 VIGIL_API int vigil_ctl_server__listen_tls(struct vigil_ctl_server *s, const struct vigil_ctl_tls_opts *o);
+/* Read the certificate, key and client CA files again: the next handshakes use them, open
+ * connections keep theirs. 0; -ENOENT without a TLS listener; -EINVAL (logged) or -ENOMEM
+ * with the files loaded before still serving. Any thread. */
+VIGIL_API int vigil_ctl_server__tls_reload(struct vigil_ctl_server *s);
 /* All zero when s has no TLS listener. */
 VIGIL_API void vigil_ctl_server__tls_stats(const struct vigil_ctl_server *s, struct vigil_ctl_tls_stats *out);
 /* true for tetra's HOST:PORT form (no scheme, a port after the last ':'), which means TLS. */

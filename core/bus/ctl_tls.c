@@ -87,9 +87,11 @@ static void *serve(void *arg)
 
 /* ---- setup ---- */
 
-static int load_files(struct ctl_tls *t, const struct vigil_ctl_tls_opts *o)
+/* The server's certificate and key, and the client CAs, into ctx. 0, -ENOMEM, or -EINVAL
+ * (logged with the reason). */
+static int load_files(SSL_CTX *ctx, const struct ctl_tls *t)
 {
-	char *files = strdup(o->client_ca_files), *save = NULL, *f;
+	char *files = strdup(t->client_ca_files), *save = NULL, *f;
 	STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
 	char why[160];
 	int err = 0, n = 0;
@@ -98,16 +100,16 @@ static int load_files(struct ctl_tls *t, const struct vigil_ctl_tls_opts *o)
 		err = -ENOMEM;
 		goto out;
 	}
-	if (SSL_CTX_use_certificate_chain_file(t->ctx, o->cert_file) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(t->ctx, o->key_file, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(t->ctx) != 1) {
+	if (SSL_CTX_use_certificate_chain_file(ctx, t->cert_file) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, t->key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
 		bus_tls_reason(NULL, why, sizeof(why));
-		pr_warn("control tls: cannot use %s and %s: %s", o->cert_file, o->key_file, why);
+		pr_warn("control tls: cannot use %s and %s: %s", t->cert_file, t->key_file, why);
 		err = -EINVAL;
 		goto out;
 	}
 	for (f = strtok_r(files, ",", &save); f; f = strtok_r(NULL, ",", &save), n++) {
-		if (SSL_CTX_load_verify_locations(t->ctx, f, NULL) != 1 ||
+		if (SSL_CTX_load_verify_locations(ctx, f, NULL) != 1 ||
 		    SSL_add_file_cert_subjects_to_stack(names, f) != 1) {
 			bus_tls_reason(NULL, why, sizeof(why));
 			pr_warn("control tls: cannot load the client CA file %s: %s", f, why);
@@ -120,7 +122,7 @@ static int load_files(struct ctl_tls *t, const struct vigil_ctl_tls_opts *o)
 		goto out;
 	}
 	/* the CAs' names go to clients, which pick a matching certificate */
-	SSL_CTX_set_client_CA_list(t->ctx, names);
+	SSL_CTX_set_client_CA_list(ctx, names);
 	names = NULL;
 out:
 	sk_X509_NAME_pop_free(names, X509_NAME_free);
@@ -128,19 +130,56 @@ out:
 	return err;
 }
 
-static int make_ctx(struct ctl_tls *t, const struct vigil_ctl_tls_opts *o)
+/* A server context from t's files; NULL with *err set. */
+static SSL_CTX *make_ctx(const struct ctl_tls *t, int *err)
 {
-	t->ctx = SSL_CTX_new(TLS_server_method());
-	if (!t->ctx)
-		return -ENOMEM;
-	SSL_CTX_set_min_proto_version(t->ctx, TLS1_3_VERSION);
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (!ctx) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	/* mutual TLS, always: no certificate, or one no client CA signed, ends the handshake */
-	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-	SSL_CTX_set_mode(t->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* no session tickets: each connection proves its certificate afresh */
-	SSL_CTX_set_num_tickets(t->ctx, 0);
-	SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
-	return load_files(t, o);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	*err = load_files(ctx, t);
+	if (*err) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* Certificates are renewed (cert-manager, an ACME client) while the agent runs: the files are
+ * read again into a new context, which the next handshakes use; open connections keep the one
+ * they began with (SSL_new holds a reference). Files that do not load leave the old context
+ * serving, and say why in the log. */
+int vigil_ctl_server__tls_reload(struct vigil_ctl_server *s)
+{
+	struct ctl_tls *t = s ? s->tls : NULL;
+	SSL_CTX *ctx, *old;
+	int err;
+
+	if (!t)
+		return -ENOENT;
+	ctx = make_ctx(t, &err);
+	if (!ctx) {
+		atomic_fetch_add(&t->reload_failed, 1);
+		pr_warn("control tls: reload failed: the certificates loaded before still serve");
+		return err;
+	}
+	pthread_mutex_lock(&t->lock);
+	old = t->ctx;
+	t->ctx = ctx;
+	pthread_mutex_unlock(&t->lock);
+	SSL_CTX_free(old);
+	atomic_fetch_add(&t->reloads, 1);
+	pr_info("control tls: certificate %s, key and client CAs read again", t->cert_file);
+	return 0;
 }
 
 static int bind_address(struct ctl_tls *t)
@@ -203,7 +242,12 @@ int vigil_ctl_server__listen_tls(struct vigil_ctl_server *s, const struct vigil_
 	t->admin_names = dup_or_null(o.admin_names);
 	t->events_names = dup_or_null(o.events_names);
 	t->events_url = strdup(o.events_url ? o.events_url : VIGIL_BUS_DEFAULT_EVENTS);
-	err = t->address && t->events_url ? make_ctx(t, &o) : -ENOMEM;
+	t->cert_file = strdup(o.cert_file);
+	t->key_file = strdup(o.key_file);
+	t->client_ca_files = strdup(o.client_ca_files);
+	err = t->address && t->events_url && t->cert_file && t->key_file && t->client_ca_files ? 0 : -ENOMEM;
+	if (!err)
+		t->ctx = make_ctx(t, &err);
 	if (!err)
 		err = bind_address(t);
 	if (!err)
@@ -233,6 +277,8 @@ void vigil_ctl_server__tls_stats(const struct vigil_ctl_server *s, struct vigil_
 	out->requests = atomic_load(&t->requests);
 	out->subscribers = atomic_load(&t->subscribers);
 	out->events_sent = atomic_load(&t->events_sent);
+	out->reloads = atomic_load(&t->reloads);
+	out->reload_failed = atomic_load(&t->reload_failed);
 	pthread_mutex_lock(&t->lock);
 	out->open = t->conns;
 	pthread_mutex_unlock(&t->lock);
@@ -261,6 +307,9 @@ void bus_ctl_tls_close(struct vigil_ctl_server *s)
 	free(t->admin_names);
 	free(t->events_names);
 	free(t->events_url);
+	free(t->cert_file);
+	free(t->key_file);
+	free(t->client_ca_files);
 	free(t);
 	s->tls = NULL;
 }

@@ -188,7 +188,9 @@ void *bus_tls_serve_conn(void *arg)
 	char why[160];
 	int err;
 
+	pthread_mutex_lock(&t->lock);	/* a reload may be swapping it */
 	c->ssl = SSL_new(t->ctx);
+	pthread_mutex_unlock(&t->lock);
 	err = c->ssl && SSL_set_fd(c->ssl, c->fd) ? 0 : -ENOMEM;
 	if (!err) {
 		SSL_set_accept_state(c->ssl);

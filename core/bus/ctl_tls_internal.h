@@ -19,19 +19,21 @@
 
 struct ctl_tls {
 	struct vigil_ctl_server *s;
-	SSL_CTX *ctx;
+	SSL_CTX *ctx;			/* under lock: a reload replaces it */
 	int fd;
 	char *address, *admin_names, *events_names, *events_url;
+	char *cert_file, *key_file, *client_ca_files;	/* read again by a reload */
 	unsigned int max_conns;
 	int handshake_ms;
 	uint32_t max_frame;
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool stop;
-	pthread_mutex_t lock;		/* conns */
+	pthread_mutex_t lock;		/* conns, ctx */
 	pthread_cond_t done;
 	unsigned int conns;
 	_Atomic uint64_t accepted, handshake_failed, busy, bad_frames, timeouts, requests, subscribers, events_sent;
+	_Atomic uint64_t reloads, reload_failed;
 };
 
 struct tls_conn {
