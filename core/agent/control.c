@@ -160,6 +160,8 @@ static void pack_tls_counters(struct ctl_map *m, struct vigil_ctl_server *ctl)
 	map_u64(m, "control_tls_open", t.open);
 	map_u64(m, "control_tls_reloads", t.reloads);
 	map_u64(m, "control_tls_reload_failed", t.reload_failed);
+	map_u64(m, "control_tls_rate_limited", t.rate_limited);	/* closed before the handshake */
+	map_u64(m, "control_tls_throttled", t.throttled);		/* requests held back */
 }
 
 /* The export file (core/export; the same numbers as its vigil_export_* metrics), the control

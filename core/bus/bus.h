@@ -319,6 +319,10 @@ VIGIL_API void vigil_ctl_server__close(struct vigil_ctl_server *s);
  * call, which is serialised with the local socket's. */
 
 #define VIGIL_CTL_TLS_MAX_CONNS 16
+/* New connections and requests a second one client address may make (twice as many in a
+ * burst); client_rate VIGIL_CTL_TLS_RATE_OFF: no limit. */
+#define VIGIL_CTL_TLS_CLIENT_RATE 100
+#define VIGIL_CTL_TLS_RATE_OFF UINT32_MAX
 #define VIGIL_CTL_TLS_HANDSHAKE_MS 5000
 #define VIGIL_CTL_TLS_MAX_FRAME (4u << 20)
 
@@ -333,6 +337,7 @@ struct vigil_ctl_tls_opts {
 	unsigned int max_conns;		/* 0: VIGIL_CTL_TLS_MAX_CONNS */
 	int handshake_ms;		/* 0: VIGIL_CTL_TLS_HANDSHAKE_MS */
 	uint32_t max_frame;		/* 0: VIGIL_CTL_TLS_MAX_FRAME */
+	uint32_t client_rate;		/* 0: VIGIL_CTL_TLS_CLIENT_RATE */
 };
 
 /* What the TLS listener saw, since it started. */
@@ -349,6 +354,9 @@ struct vigil_ctl_tls_stats {
 	uint64_t open;			/* connections open now */
 	uint64_t reloads;		/* certificate files read again (vigil_ctl_server__tls_reload) */
 	uint64_t reload_failed;		/* reloads whose files did not load: the old ones kept */
+	uint64_t rate_limited;		/* connections closed before the handshake: their address
+					 * was over client_rate */
+	uint64_t throttled;		/* requests held back until their address was under it */
 };
 
 /* Start a TLS listener at o->address serving s's handler (s: an open server, over ipc://

@@ -43,6 +43,7 @@ static void dispatch(struct ctl_tls *t, int fd, const struct sockaddr_storage *s
 			*c = (struct tls_conn){.t = t, .fd = fd, .peer = {.access = VIGIL_CTL_DENIED, .pid = -1}};
 			c->peer.uid = c->peer.gid = (uint32_t)-1;
 			describe(sa, c->from, sizeof(c->from));
+			bus_tls_rate_key(c, sa);
 			pthread_attr_init(&attr);
 			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 			busy = !!pthread_create(&(pthread_t){0}, &attr, bus_tls_serve_conn, c);
@@ -79,6 +80,10 @@ static void *serve(void *arg)
 			continue;
 		}
 		atomic_fetch_add(&t->accepted, 1);
+		if (!bus_tls_rate_connect(t, &sa)) {
+			close(fd);		/* before the handshake, which is what costs */
+			continue;
+		}
 		bus_tls_nodelay(fd);
 		dispatch(t, fd, &sa);
 	}
@@ -234,7 +239,9 @@ int vigil_ctl_server__listen_tls(struct vigil_ctl_server *s, const struct vigil_
 	t->fd = -1;
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_cond_init(&t->done, NULL);
+	pthread_mutex_init(&t->rate_lock, NULL);
 	s->tls = t;
+	t->rate = o.client_rate == VIGIL_CTL_TLS_RATE_OFF ? 0 : o.client_rate ? o.client_rate : VIGIL_CTL_TLS_CLIENT_RATE;
 	t->max_conns = o.max_conns ? o.max_conns : VIGIL_CTL_TLS_MAX_CONNS;
 	t->handshake_ms = o.handshake_ms > 0 ? o.handshake_ms : VIGIL_CTL_TLS_HANDSHAKE_MS;
 	t->max_frame = o.max_frame ? o.max_frame : VIGIL_CTL_TLS_MAX_FRAME;
@@ -279,6 +286,8 @@ void vigil_ctl_server__tls_stats(const struct vigil_ctl_server *s, struct vigil_
 	out->events_sent = atomic_load(&t->events_sent);
 	out->reloads = atomic_load(&t->reloads);
 	out->reload_failed = atomic_load(&t->reload_failed);
+	out->rate_limited = atomic_load(&t->rate_limited);
+	out->throttled = atomic_load(&t->throttled);
 	pthread_mutex_lock(&t->lock);
 	out->open = t->conns;
 	pthread_mutex_unlock(&t->lock);
@@ -303,6 +312,7 @@ void bus_ctl_tls_close(struct vigil_ctl_server *s)
 	SSL_CTX_free(t->ctx);
 	pthread_cond_destroy(&t->done);
 	pthread_mutex_destroy(&t->lock);
+	pthread_mutex_destroy(&t->rate_lock);
 	free(t->address);
 	free(t->admin_names);
 	free(t->events_names);

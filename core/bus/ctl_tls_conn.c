@@ -167,6 +167,9 @@ static void serve_requests(struct tls_conn *c)
 			err = -EBADMSG;
 			break;
 		}
+		err = bus_tls_rate_request(c);
+		if (err)
+			break;
 		if (is_subscribe(req.data, req.len)) {
 			err = relay_events(c, &reply);
 			break;

@@ -71,6 +71,12 @@ int vigild_tls_option(int c, const char *arg, struct vigild_tls *t, struct vigil
 		t->o.max_conns = (unsigned int)v;
 		t->any_tls_flag = true;
 		return 0;
+	case VIGILD_OPT_TLS_CLIENT_RATE:
+		if (vigil_parse_long(arg, 0, 100000, &v))
+			return bad("server-tls-client-rate", arg, "0-100000 a second (0: no limit)");
+		t->o.client_rate = v ? (uint32_t)v : VIGIL_CTL_TLS_RATE_OFF;
+		t->any_tls_flag = true;
+		return 0;
 	case VIGILD_OPT_TLS_CLIENT_CA:
 	case VIGILD_OPT_TLS_ADMIN:
 	case VIGILD_OPT_TLS_EVENTS:
@@ -124,6 +130,10 @@ void vigild_tls_usage(FILE *f)
 	      "                                       others run the read-only ones (as --control-group)\n"
 	      "      --server-tls-events-names NAME,... listed certificates may also stream events\n"
 	      "                                       (getevents, --reliable); admin names may too\n"
-	      "      --server-tls-max-connections N   connections at once, 1-1024 (default 16)\n",
+	      "      --server-tls-max-connections N   connections at once, 1-1024 (default 16)\n"
+	      "      --server-tls-client-rate N       new connections and requests a second per client\n"
+	      "                                       address (twice that in a burst): more connections\n"
+	      "                                       are closed before the handshake, requests wait\n"
+	      "                                       (default 100; 0: no limit)\n",
 	      f);
 }

@@ -17,6 +17,7 @@ enum {
 	VIGILD_OPT_TLS_ADMIN,
 	VIGILD_OPT_TLS_EVENTS,
 	VIGILD_OPT_TLS_MAX_CONNS,
+	VIGILD_OPT_TLS_CLIENT_RATE,
 };
 
 /* getopt_long entries, for vigild's table */
@@ -28,7 +29,8 @@ enum {
 	{"server-tls-require-client-cert", optional_argument, NULL, VIGILD_OPT_TLS_REQUIRE_CLIENT}, \
 	{"server-tls-admin-names", required_argument, NULL, VIGILD_OPT_TLS_ADMIN}, \
 	{"server-tls-events-names", required_argument, NULL, VIGILD_OPT_TLS_EVENTS}, \
-	{"server-tls-max-connections", required_argument, NULL, VIGILD_OPT_TLS_MAX_CONNS}
+	{"server-tls-max-connections", required_argument, NULL, VIGILD_OPT_TLS_MAX_CONNS}, \
+	{"server-tls-client-rate", required_argument, NULL, VIGILD_OPT_TLS_CLIENT_RATE}
 
 struct vigild_tls {
 	struct vigil_ctl_tls_opts o;

@@ -80,6 +80,7 @@ class TlsControl(unittest.TestCase):
                              "--server-tls-admin-names", "someone-else," + ADMIN_URI,
                              "--server-tls-events-names", "siem",
                              "--server-tls-max-connections", str(MAX_CONNS),
+                             "--server-tls-client-rate", "100",
                              "--journal-dir", cls.journal, outputs=())
         cls.agent.__enter__()
 
@@ -420,6 +421,35 @@ class TlsControl(unittest.TestCase):
         self.assertEqual(self.counters()["control_tls_reloads"], before["control_tls_reloads"] + 1)
         shutil.copy(os.path.join(d, "server2.pem"), os.path.join(d, "server.pem"))
         self.assertIn("reload failed", self.agent.read_log())
+
+    def test_j_one_client_address_is_rate_limited_before_the_handshake_and_its_requests_wait(self):
+        """--server-tls-client-rate (default 100 a second, 200 in a burst) per address: a flood
+        of connections from one address is closed before any handshake and counted; a
+        verified client's request storm is slowed, never refused; the address is served
+        again once its bucket refills."""
+        before = self.counters()
+        t0 = time.monotonic()
+        for _ in range(400):
+            socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+        flood_s = time.monotonic() - t0
+        time.sleep(0.5)
+        c = self.counters()
+        limited = c["control_tls_rate_limited"] - before["control_tls_rate_limited"]
+        # at most the burst and what refilled meanwhile got through
+        self.assertGreaterEqual(limited, 400 - 200 - int(100 * (flood_s + 0.5)) - 5, flood_s)
+        self.assertGreater(limited, 0, flood_s)
+        self.assertEqual(c["control_tls_accepted"] - before["control_tls_accepted"], 400)
+        time.sleep(2.1)         # the bucket refills: served again
+        conn = self.raw_tls()
+        t0 = time.monotonic()
+        for _ in range(300):
+            self.assertIn(b"running", self.request(conn, STATUS_REQ))
+        storm_s = time.monotonic() - t0
+        conn.close()
+        self.assertGreater(self.counters()["control_tls_throttled"] - before["control_tls_throttled"], 0)
+        self.assertGreater(storm_s, 0.8)         # 300 at 100 a second with 200 in hand: 1 s
+        time.sleep(2.1)
+        self.assertEqual(self.vigil("status").returncode, 0)
 
     def test_z_the_agent_stops_cleanly_after_all_that(self):
         """Under ASan/UBSan (the build-asan lane) a leak or a bad access in the listener, its
