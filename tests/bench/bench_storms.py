@@ -410,10 +410,13 @@ def progstats_pass(cond, make, storms):
     print("\nkernel time per program, %s (kernel.bpf_stats_enabled, one run of each storm)" % cond)
     print("%-9s %-24s %-15s %10s %9s %9s" % ("storm", "program", "type", "runs", "ns/run", "total ms"))
     with make() as agent:
+        if cond == "default":  # which mechanism each hook got on this kernel
+            r = subprocess.run([vh.VIGIL, "tp", "list", "--control", agent.control], capture_output=True, text=True)
+            print(r.stdout + r.stderr, flush=True)
         for s in storms:
             with ProgStats(agent.proc.pid) as ps:
                 s.run()
-            for name, typ, runs, per, total in ps.rows()[:6]:
+            for name, typ, runs, per, total in ps.rows()[:10]:
                 print("%-9s %-24s %-15s %10d %9.1f %9.1f" % (s.name, name, typ, runs, per, total))
 
 

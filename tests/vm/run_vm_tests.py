@@ -489,7 +489,7 @@ def module_closure(modules_dir, names):
     return order
 
 
-def build_initramfs(build, cases_dir, cases, kernel, out_path, ci, shell, cache):
+def build_initramfs(build, cases_dir, cases, kernel, out_path, ci, shell, cache, icount=False):
     """Pack the guest: busybox, jq, vigil's build tree, the cases and what their headers ask for."""
     ir = Initramfs()
     c = ir.cpio
@@ -596,6 +596,7 @@ def build_initramfs(build, cases_dir, cases, kernel, out_path, ci, shell, cache)
                                       if re.fullmatch(r"VMTEST_BENCH_[A-Z0-9_]+", k)).encode())
     c.file("/etc/vmtest/ci", b"1\n" if ci else b"0\n")
     c.file("/etc/vmtest/shell", b"1\n" if shell else b"0\n")
+    c.file("/etc/vmtest/icount", b"1\n" if icount else b"0\n")  # guest time counts instructions
 
     tmp = out_path + ".tmp"
     with open(tmp, "wb") as f:
@@ -655,11 +656,18 @@ class Console:
         self.log.close()
 
 
-def qemu_command(kernel, initrd, smp):
+# --icount: the guest's clocks advance by the instructions it executes (one nanosecond each),
+# not by host time, so what the guest measures is a count of its instructions: the same from
+# run to run and blind to the host's load. Guest time then runs ~5x slower than the host's on
+# our machines, and caches and memory are not modelled (every instruction costs the same)
+ICOUNT = ["-icount", "shift=0,align=off,sleep=off"]
+
+
+def qemu_command(kernel, initrd, smp, icount=False):
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", str(smp),
            "-nographic", "-no-reboot", "-nic", "none",
            "-kernel", kernel.vmlinuz, "-initrd", initrd, "-append", APPEND]
-    return cmd + os.environ.get("VIGIL_VM_QEMU_ARGS", "").split()
+    return cmd + (ICOUNT if icount else []) + os.environ.get("VIGIL_VM_QEMU_ARGS", "").split()
 
 
 def boot(cmd, log_path, timeout):
@@ -722,6 +730,10 @@ def main():
     ap.add_argument("--timeout", type=float, default=float(os.environ.get("VIGIL_VM_TIMEOUT", 540)),
                     help="seconds from boot to VMTEST DONE (default 540)")
     ap.add_argument("--smp", type=int, default=int(os.environ.get("VIGIL_VM_SMP", 1)))
+    ap.add_argument("--icount", action="store_true",
+                    default=os.environ.get("VIGIL_VM_ICOUNT", "") not in ("", "0"),
+                    help="guest clocks count guest instructions (qemu -icount): measurements that repeat "
+                         "whatever the host's load; slower (env VIGIL_VM_ICOUNT=1)")
     ap.add_argument("--shell", action="store_true",
                     help="interactive: after the cases, a shell on the console instead of power-off")
     args = ap.parse_args()
@@ -745,7 +757,8 @@ def main():
         kernel = find_kernel(cache)
         t = time.monotonic()
         initrd = os.path.join(work, "initramfs.cpio")
-        size, count = build_initramfs(build, cases_dir, cases, kernel, initrd, ci, args.shell, cache)
+        size, count = build_initramfs(build, cases_dir, cases, kernel, initrd, ci, args.shell, cache,
+                                      args.icount)
         log("kernel %s; initramfs %.1f MiB, %d entries, packed in %.2f s; cases: %s"
             % (kernel.name, size / 1048576, count, time.monotonic() - t, " ".join(n for n, _ in cases)))
     except Missing as e:
@@ -755,7 +768,7 @@ def main():
         log("SKIP: %s" % e)
         return EXIT_SKIP
 
-    cmd = qemu_command(kernel, initrd, args.smp)
+    cmd = qemu_command(kernel, initrd, args.smp, args.icount)
     if args.shell:
         return subprocess.call(cmd)
     log("booting: " + " ".join(cmd))
