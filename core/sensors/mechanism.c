@@ -754,33 +754,61 @@ static enum vigil_arg_type auto_type(const struct tp_field *f)
 	}
 }
 
+/* syscalls:sys_enter_X with BPF trampolines: fentry on the syscall's function, which runs on X
+ * only. The tracepoint would put every syscall of every task on the kernel's slow path (the
+ * syscall work flag is set on all tasks while any syscall tracepoint is enabled), run a perf
+ * probe on each of them to test X's bit, and on X copy the arguments into a perf buffer before
+ * the program runs (tests/bench/README.md, the vm lane's icount table). */
+static bool fentry_tracepoint(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	const char *name = hook->event + 10;
+
+	snprintf(out->target, sizeof(out->target), "%s%s", syscall_sym_prefix, name);
+	if (wants_override(hook) || !permits(ctx, VIGIL_MECH_FENTRY) || btf_func_params(ctx, out->target) < 0) {
+		snprintf(out->target, sizeof(out->target), "%s", hook->event);
+		return false;
+	}
+	out->mech = MECH_FENTRY;
+	out->cfg.fetch = VG_FETCH_SYSCALL_CTX;
+	if (snprintf(out->note, sizeof(out->note), "fentry on the syscall: runs on %s only, no syscall tracepoint",
+		     name) >= (int)sizeof(out->note))
+		pr_debug("sensors: the note on %s's hook is cut", name);
+	return true;
+}
+
 /* syscalls:sys_enter_X whose arguments are all the syscall's own (fields 5 to 10, after the
- * common ones and __syscall_nr): the same hook in the dispatcher's table, each field read
- * from the register it was copied from (args renumbered in place). false: keep the
- * tracepoint. */
+ * common ones and __syscall_nr): fentry on the syscall where trampolines work, else the same
+ * hook in the dispatcher's table, each field read from the register it was copied from (args
+ * renumbered in place). false: keep the tracepoint. */
 static bool dispatch_tracepoint(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out,
 				struct vigil_policy_arg *args)
 {
 	int nr = strncmp(hook->event, "sys_enter_", 10) ? -1 : syscall_nr(hook->event + 10);
+	bool fentry;
 	size_t i;
 
-	if (nr < 0 || !permits(ctx, VIGIL_MECH_RAW_TP) || permits(ctx, VIGIL_MECH_KPROBE) ||
-	    permits(ctx, VIGIL_MECH_FENTRY))
+	if (nr < 0)
 		return false;
 	for (i = 0; i < hook->nargs; i++)
 		if (args[i].index < 5 || args[i].index > 10 || args[i].current_task || args[i].resolve ||
 		    (args[i].size_arg_index && args[i].size_arg_index < 6))
 			return false;
+	fentry = fentry_tracepoint(ctx, hook, out);
+	if (!fentry && (!permits(ctx, VIGIL_MECH_RAW_TP) || permits(ctx, VIGIL_MECH_KPROBE) ||
+			permits(ctx, VIGIL_MECH_FENTRY)))
+		return false;
 	for (i = 0; i < hook->nargs; i++) {
 		args[i].index -= 5;
 		if (args[i].size_arg_index)	/* 1-based, as the policy writes it */
 			args[i].size_arg_index -= 5;
 	}
+	out->cfg.syscall_nr = nr;
+	if (fentry)
+		return true;
 	if (!wants_override(hook) && cgroup_observable(ctx, hook, args, hook->event + 10)) {
 		cgroup_observe(out);
 		return true;
 	}
-	out->cfg.syscall_nr = nr;
 	dispatch_hook(out, hook->event + 10);
 	return true;
 }

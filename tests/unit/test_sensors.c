@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include <bpf/btf.h>
+
 #include "sensors/sensors_internal.h"
 
 #define HOST_PID_NS 4026531836u
@@ -65,6 +67,7 @@ struct fixture {
 	struct vigil_policy *policy;
 	struct vigil_policy_error err;
 	struct compiled_hook hook;
+	struct btf *vmlinux;	/* NULL: the kernel has no BTF */
 	int rc;
 };
 
@@ -96,6 +99,7 @@ static int teardown(void **state)
 
 	compiled_hook_free(&f->hook);
 	vigil_policy_free(f->policy);
+	btf__free(f->vmlinux);
 	free(f);
 	return 0;
 }
@@ -117,6 +121,7 @@ static int compile(struct fixture *f, const char *spec, int mode)
 	assert_int_equal(vigil_policy_parse("t.yaml", yaml, (size_t)n, &f->policy, &f->err), 0);
 	ctx.policy = f->policy;
 	ctx.probe = &f->probe;
+	ctx.vmlinux = f->vmlinux;
 	ctx.host_ns = f->host_ns;
 	ctx.mode = mode;
 	ctx.err = &f->err;
@@ -222,6 +227,43 @@ static void test_connect_observed_on_its_destination_uses_the_cgroup_programs(vo
 	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_connect\n    syscall: true\n    args:\n    - index: 0\n"
 				    "      type: int\n    - index: 1\n      type: sockaddr\n", VIGIL_MODE_ENFORCE), 0);
 	assert_int_equal(f->hook.mech, MECH_RAW_SYSCALL_DISPATCH);
+}
+
+/* With trampolines (the vm lane's 6.1): fentry on the syscall's function, which runs on that
+ * syscall only; a syscall tracepoint would put every syscall of every task on the slow path. */
+static void test_syscall_tracepoint_with_trampolines_becomes_fentry_on_the_syscall(void **state)
+{
+	struct fixture *f = *state;
+	int type;
+
+	f->probe.mech[VIGIL_MECH_FENTRY].ok = f->probe.mech[VIGIL_MECH_KPROBE].ok = true;
+	f->vmlinux = btf__new_empty();
+	assert_non_null(f->vmlinux);
+	type = btf__add_int(f->vmlinux, "long", 8, BTF_INT_SIGNED);
+	type = btf__add_func_proto(f->vmlinux, type);
+	assert_int_equal(btf__add_func_param(f->vmlinux, "regs", 1), 0);
+	assert_true(btf__add_func(f->vmlinux, "__x64_sys_openat", BTF_FUNC_GLOBAL, type) > 0);
+
+	assert_int_equal(compile(f, OPENAT_TP("    - index: 6\n      type: string\n    - index: 7\n      type: int\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_FENTRY);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_SYSCALL_CTX);
+	assert_string_equal(f->hook.target, "__x64_sys_openat");
+	assert_int_equal(f->hook.cfg.syscall_nr, 257);
+	assert_int_equal(f->hook.cfg.args[0].index, 1);
+	assert_int_equal(f->hook.cfg.args[0].user, 1);
+	assert_int_equal(f->hook.cfg.args[1].index, 2);
+	assert_int_equal(f->hook.cfg.sel[0].args[0].slot, 0);
+	assert_string_equal(f->hook.info.event, "sys_enter_openat");
+	/* a common field has no register, and a syscall BTF does not know stays a tracepoint */
+	assert_int_equal(compile(f, OPENAT_TP("    - index: 6\n      type: string\n    - index: 4\n      type: int\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_TRACEPOINT);
+	assert_string_equal(f->hook.target, "sys_enter_openat");
+	assert_int_equal(compile(f, "  tracepoints:\n  - subsystem: syscalls\n    event: sys_enter_setns\n",
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_TRACEPOINT);
+	assert_string_equal(f->hook.target, "sys_enter_setns");
 }
 
 /* a common field or __syscall_nr has no register: the tracepoint stays */
@@ -883,6 +925,7 @@ int main(void)
 		T(test_syscall_hook_without_kprobes_goes_to_the_dispatcher_by_number),
 		T(test_syscall_return_probe_without_kprobes_lands_on_its_syscall_tracepoints),
 		T(test_syscall_tracepoint_on_its_arguments_goes_to_the_dispatcher),
+		T(test_syscall_tracepoint_with_trampolines_becomes_fentry_on_the_syscall),
 		T(test_syscall_tracepoint_on_a_common_field_stays_a_tracepoint),
 		T(test_connect_observed_on_its_destination_uses_the_cgroup_programs),
 		T(test_syscall_event_named_otherwise_is_found_under_its_kernel_name),
