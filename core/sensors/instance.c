@@ -48,7 +48,8 @@ static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_me
 	case MECH_TRACEPOINT: return skel->progs.generic_tracepoint;
 	case MECH_TP_BTF: return skel->progs.generic_fentry;	/* retargeted below */
 	case MECH_KPROBE: return skel->progs.generic_kprobe;
-	case MECH_FENTRY: return skel->progs.generic_fentry;
+	case MECH_FENTRY:
+	case MECH_FEXIT: return skel->progs.generic_fentry;	/* retargeted below */
 	case MECH_FMOD_RET: return skel->progs.generic_fmod_ret;
 	case MECH_LSM: return skel->progs.generic_lsm;
 	case MECH_UPROBE: return skel->progs.generic_uprobe;
@@ -206,6 +207,9 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 		return err;
 	case MECH_TP_BTF:
 		bpf_program__set_expected_attach_type(s->prog, BPF_TRACE_RAW_TP);
+		return bpf_program__set_attach_target(s->prog, 0, h->target);
+	case MECH_FEXIT:	/* the whole hook at the function's return, not a return probe */
+		bpf_program__set_expected_attach_type(s->prog, BPF_TRACE_FEXIT);
 		return bpf_program__set_attach_target(s->prog, 0, h->target);
 	default:
 		return 0;

@@ -72,6 +72,7 @@ static const char *const mech_names[] = {
 	[MECH_RAW_SYSCALL_DISPATCH] = "raw_syscalls dispatcher (raw_tp, tail call by syscall number)",
 	[MECH_FANOTIFY] = "fanotify (opens of the watched paths only)",
 	[MECH_USDT] = "usdt (uprobe at the probe's note)",
+	[MECH_FEXIT] = "fexit",
 };
 
 const char *sensor_mech_name(enum sensor_mech m)
@@ -82,7 +83,8 @@ const char *sensor_mech_name(enum sensor_mech m)
 enum vigil_mech sensor_mech_probed(enum sensor_mech m)
 {
 	switch (m) {
-	case MECH_FENTRY: return VIGIL_MECH_FENTRY;
+	case MECH_FENTRY:
+	case MECH_FEXIT: return VIGIL_MECH_FENTRY;
 	case MECH_KPROBE: return VIGIL_MECH_KPROBE;
 	case MECH_FMOD_RET: return VIGIL_MECH_FMOD_RET;
 	case MECH_LSM: return VIGIL_MECH_LSM;
@@ -754,25 +756,36 @@ static enum vigil_arg_type auto_type(const struct tp_field *f)
 	}
 }
 
-/* syscalls:sys_enter_X with BPF trampolines: fentry on the syscall's function, which runs on X
- * only. The tracepoint would put every syscall of every task on the kernel's slow path (the
- * syscall work flag is set on all tasks while any syscall tracepoint is enabled), run a perf
- * probe on each of them to test X's bit, and on X copy the arguments into a perf buffer before
- * the program runs (tests/bench/README.md, the vm lane's icount table). */
-static bool fentry_tracepoint(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+/* syscalls:sys_enter_X (sys_exit_X) with BPF trampolines: fentry (fexit) on the syscall's
+ * function, which runs on X only. The tracepoint would put every syscall of every task on the
+ * kernel's slow path (the syscall work flag is set on all tasks while any syscall tracepoint is
+ * enabled), run a perf probe on each of them to test X's bit, and on X copy the arguments into
+ * a perf buffer before the program runs (tests/bench/README.md, "The storms in instructions"). */
+static bool trampoline_tracepoint(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out,
+				  const char *name, enum sensor_mech mech)
 {
-	const char *name = hook->event + 10;
-
 	snprintf(out->target, sizeof(out->target), "%s%s", syscall_sym_prefix, name);
 	if (wants_override(hook) || !permits(ctx, VIGIL_MECH_FENTRY) || btf_func_params(ctx, out->target) < 0) {
 		snprintf(out->target, sizeof(out->target), "%s", hook->event);
 		return false;
 	}
-	out->mech = MECH_FENTRY;
+	out->mech = mech;
 	out->cfg.fetch = VG_FETCH_SYSCALL_CTX;
-	if (snprintf(out->note, sizeof(out->note), "fentry on the syscall: runs on %s only, no syscall tracepoint",
-		     name) >= (int)sizeof(out->note))
+	if (snprintf(out->note, sizeof(out->note), "%s on the syscall: runs on %s only, no syscall tracepoint",
+		     sensor_mech_name(mech), name) >= (int)sizeof(out->note))
 		pr_debug("sensors: the note on %s's hook is cut", name);
+	return true;
+}
+
+/* syscalls:sys_exit_X without arguments (its only one is the return value): fexit on X, which
+ * runs after the syscall as the tracepoint does, with the task's credentials as X left them. */
+static bool fexit_tracepoint(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
+{
+	int nr = strncmp(hook->event, "sys_exit_", 9) ? -1 : syscall_nr(hook->event + 9);
+
+	if (nr < 0 || hook->nargs || !trampoline_tracepoint(ctx, hook, out, hook->event + 9, MECH_FEXIT))
+		return false;
+	out->cfg.syscall_nr = nr;
 	return true;
 }
 
@@ -793,7 +806,7 @@ static bool dispatch_tracepoint(struct compile_ctx *ctx, const struct vigil_hook
 		if (args[i].index < 5 || args[i].index > 10 || args[i].current_task || args[i].resolve ||
 		    (args[i].size_arg_index && args[i].size_arg_index < 6))
 			return false;
-	fentry = fentry_tracepoint(ctx, hook, out);
+	fentry = trampoline_tracepoint(ctx, hook, out, hook->event + 10, MECH_FENTRY);
 	if (!fentry && (!permits(ctx, VIGIL_MECH_RAW_TP) || permits(ctx, VIGIL_MECH_KPROBE) ||
 			permits(ctx, VIGIL_MECH_FENTRY)))
 		return false;
@@ -856,7 +869,7 @@ static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hoo
 			args[i].type = auto_type(&fields[args[i].index]);
 	}
 	copy.args = args;
-	if (user && dispatch_tracepoint(ctx, &copy, out, args))
+	if (user && (dispatch_tracepoint(ctx, &copy, out, args) || fexit_tracepoint(ctx, hook, out)))
 		return fill_args(ctx, &copy, out, true, -1, 5);
 	err = fill_args(ctx, &copy, out, user, n, 31);
 	if (err)

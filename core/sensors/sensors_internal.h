@@ -24,6 +24,7 @@ enum sensor_mech {
 	MECH_RAW_SYSCALL_DISPATCH,	/* raw_tp in the raw_syscalls dispatcher's table (dispatch.c) */
 	MECH_FANOTIFY,			/* no program: fanotify marks on the named paths (fanwatch.c) */
 	MECH_USDT,			/* a uprobe at a USDT note, arguments as the note says */
+	MECH_FEXIT,			/* generic_fentry attached as fexit: syscalls:sys_exit_X */
 };
 
 const char *sensor_mech_name(enum sensor_mech m);

@@ -264,6 +264,19 @@ static void test_syscall_tracepoint_with_trampolines_becomes_fentry_on_the_sysca
 				 VIGIL_MODE_ENFORCE), 0);
 	assert_int_equal(f->hook.mech, MECH_TRACEPOINT);
 	assert_string_equal(f->hook.target, "sys_enter_setns");
+	/* sys_exit_X without arguments: fexit, after the syscall as the tracepoint */
+	assert_true(btf__add_func(f->vmlinux, "__x64_sys_capset", BTF_FUNC_GLOBAL, type) > 0);
+	assert_int_equal(compile(f, "  tracepoints:\n  - subsystem: syscalls\n    event: sys_exit_capset\n",
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_FEXIT);
+	assert_string_equal(f->hook.target, "__x64_sys_capset");
+	assert_int_equal(f->hook.cfg.syscall_nr, 126);	/* capset on x86-64 */
+	assert_string_equal(f->hook.info.event, "sys_exit_capset");
+	/* an argument (the return value; this stub's layout has it at field 2) is not read at
+	 * fexit: the tracepoint stays */
+	assert_int_equal(compile(f, "  tracepoints:\n  - subsystem: syscalls\n    event: sys_exit_capset\n    args:\n"
+				    "    - index: 2\n      type: long\n", VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_TRACEPOINT);
 }
 
 /* a common field or __syscall_nr has no register: the tracepoint stays */

@@ -1,7 +1,10 @@
 #!/bin/sh
 # 12_shipped_policies - every policy in rules/policies loads on a stock kernel with every hook
 # attached (none skipped: this kernel has BPF LSM), and block-cryptominers denies the exec
-# itself through the LSM hook before the Sigkill fallback would be needed.
+# itself through the LSM hook before the Sigkill fallback would be needed. The syscalls:
+# sys_enter_openat policies run as fentry on the syscall here (no syscall tracepoint, which
+# would put every syscall on the slow path), their arguments still the tracepoint's; a
+# syscalls:sys_exit_X hook without arguments runs as fexit, after the syscall.
 . "$(dirname "$0")/lib.sh"
 
 start_agent --tracing-policy-dir /opt/vigil/rules/policies
@@ -20,5 +23,33 @@ rc=$?
 # Override and Sigkill both run; the event names the strongest, Sigkill
 expect_event '.process_lsm.policy_name == "block-cryptominers" and .process_lsm.action == "KPROBE_ACTION_SIGKILL"
 	and .process_lsm.args[0].linux_binprm_arg.path == "/tmp/xmrig"'
+
+tp=$(jq -r '[.policies[] | select(.name == "monitor-sensitive-files") | .hooks[] | .mechanism] | join(",")' "$STATUS")
+[ "$tp" = fentry ] || fail "monitor-sensitive-files' sys_enter_openat runs as \"$tp\", not fentry"
+[ -e /etc/shadow ] || { echo 'root:*:20000:0:99999:7:::' >/etc/shadow && chmod 640 /etc/shadow; }
+cat /etc/shadow >/dev/null
+expect_event '.process_tracepoint.policy_name == "monitor-sensitive-files" and .process_tracepoint.event == "sys_enter_openat"
+	and .process_tracepoint.args[0].string_arg == "/etc/shadow"'
+
+tp=$(jq -r '[.policies[] | select(.name == "capability-gain") | .hooks[] | .mechanism] | join(",")' "$STATUS")
+[ "$tp" = fexit,fexit ] || fail "capability-gain's sys_exit hooks run as \"$tp\", not fexit"
+cat >"$WORK/capset-exit.yaml" <<'EOF2'
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "capset-exit"
+spec:
+  tracepoints:
+  - subsystem: "syscalls"
+    event: "sys_exit_capset"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values: ["/opt/vigil/tests/vm/capdrop"]
+EOF2
+add_policy "$WORK/capset-exit.yaml"
+/opt/vigil/tests/vm/capdrop || fail "capdrop failed"
+expect_event '.process_tracepoint.policy_name == "capset-exit" and .process_tracepoint.event == "sys_exit_capset"
+	and .process_tracepoint.process.binary == "/opt/vigil/tests/vm/capdrop"'
 stop_agent || fail "vigild exited $AGENT_RC"
 pass
