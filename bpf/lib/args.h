@@ -32,6 +32,26 @@ static __always_inline __u64 syscall_reg(struct pt_regs *regs, __u32 i)
 	}
 }
 
+/* The same from a trampoline's (fentry, fexit, fmod_ret on __x64_sys_X) first argument, which
+ * the verifier types as the struct pt_regs it is: plain loads it checks against BTF, where
+ * BPF_CORE_READ calls bpf_probe_read_kernel per register (~100 instructions each, every time
+ * the hook runs; tests/bench/README.md, "The storms in instructions"). */
+static __always_inline __u64 syscall_reg_btf(struct pt_regs *regs, __u32 i)
+{
+#if defined(__TARGET_ARCH_x86)
+	switch (i) {
+	case 0: return regs->di;
+	case 1: return regs->si;
+	case 2: return regs->dx;
+	case 3: return regs->r10;
+	case 4: return regs->r8;
+	default: return regs->r9;
+	}
+#else
+	return syscall_reg(regs, i);
+#endif
+}
+
 static __always_inline __u64 kprobe_reg(struct pt_regs *regs, __u32 i)
 {
 	switch (i) {
@@ -199,7 +219,7 @@ static __always_inline __u64 fetch_arg_raw(void *ctx, __u32 i)
 			return dispatched_reg(ctx, a->index);
 		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
 	case VG_FETCH_SYSCALL_CTX:
-		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
+		return syscall_reg_btf((struct pt_regs *)ctx_arg(ctx, 0), a->index);
 	case VG_FETCH_USDT: {
 		long u = 0;
 
