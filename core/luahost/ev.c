@@ -340,21 +340,47 @@ static size_t arg_value(struct lh_event *e, size_t a)
 	return 0;
 }
 
+/* The value of the argument labelled want (n bytes) in the args array at args (its header
+ * read into v), or 0. */
+static size_t arg_labelled(struct lh_event *e, const struct lh_mpval *v, const char *want, size_t n)
+{
+	size_t a, label, at;
+	struct lh_mpval l;
+	uint32_t i;
+
+	for (i = 0, at = v->next; i < v->count && at; i++) {
+		a = at;
+		label = lh_child(e, a, "label", 5);
+		if (label && lh_mp_read(e->data, e->len, label, &l) && l.type == LH_MP_STR && l.len == n &&
+		    !memcmp(l.str, want, n))
+			return arg_value(e, a);
+		at = lh_mp_next(e->data, e->len, a);
+	}
+	return 0;
+}
+
 /* arg(ev, which): the value of the event's argument labelled which, or at position which
- * (from 1); nil when there is none. vigil.event.arg is this. */
+ * (from 1); nil when there is none. vigil.event.arg is this. A label asked of the event
+ * itself is remembered for the event: most rules on a policy event ask for the same one. */
 static int native_arg(lua_State *L)
 {
 	struct lh_rule *r = lh_rule_of(L);
 	struct lh_event *e;
-	size_t off = 0, args, a, label, found = 0, n, at;
-	struct lh_mpval v, l;
+	size_t off = 0, args, a, found = 0, n = 0;
+	struct lh_mpval v;
 	lua_Integer idx;
-	const char *want;
-	uint32_t i;
+	const char *want = NULL;
 
 	if (!lh_view_at(L, 1, &off))
 		return luaL_argerror(L, 1, "an event (or a part of one holding args)");
 	e = r->ev;
+	if (lua_type(L, 2) != LUA_TNUMBER) {
+		want = luaL_checklstring(L, 2, &n);
+		if (!off && lh_memo_get(e, LH_MEMO_ARG, want, n, &found)) {
+			push_val(L, r, found);
+			return 1;
+		}
+	}
 	args = lh_child(e, off ? off : e->body, "args", 4);
 	if (args && lh_mp_read(e->data, e->len, args, &v) && v.type == LH_MP_ARRAY) {
 		if (lua_type(L, 2) == LUA_TNUMBER) {
@@ -362,17 +388,11 @@ static int native_arg(lua_State *L)
 			if (idx >= 1 && (uint64_t)idx <= v.count && (a = lh_array_at(e, args, (uint64_t)idx - 1)))
 				found = arg_value(e, a);
 		} else {
-			want = luaL_checklstring(L, 2, &n);
-			for (i = 0, at = v.next; i < v.count && at && !found; i++) {
-				a = at;
-				label = lh_child(e, a, "label", 5);
-				if (label && lh_mp_read(e->data, e->len, label, &l) && l.type == LH_MP_STR && l.len == n &&
-				    !memcmp(l.str, want, n))
-					found = arg_value(e, a);
-				at = lh_mp_next(e->data, e->len, a);
-			}
+			found = arg_labelled(e, &v, want, n);
 		}
 	}
+	if (!off && want)
+		lh_memo_put(e, LH_MEMO_ARG, want, n, found);
 	push_val(L, r, found);
 	return 1;
 }

@@ -53,6 +53,11 @@ int lh_event_init(struct lh_event *e, const void *data, size_t len)
 	e->nobjs = 0;
 	e->root_done = false;
 	e->hook_done = false;
+	if (!++e->stamp) {
+		/* wrapped: entries stamped long ago could look current */
+		memset(e->memo, 0, sizeof(e->memo));
+		e->stamp = 1;
+	}
 	if (!data || !lh_mp_read(data, len, 0, &root) || root.type != LH_MP_MAP || !root.count ||
 	    !lh_mp_read(data, len, root.next, &key) || key.type != LH_MP_STR || !key.len ||
 	    !lh_mp_read(data, len, key.next, &body) || body.type != LH_MP_MAP)
@@ -341,7 +346,48 @@ size_t lh_root_get(struct lh_event *e, const char *s, size_t n)
 	return 0;
 }
 
-size_t lh_event_get(struct lh_event *e, const char *key, size_t n)
+/* ---- the memo ---- */
+
+/* The slot of a key: its length, kind and three of its bytes, which tell apart the few
+ * paths rules read (a collision only costs the walk again) */
+static unsigned int memo_slot(unsigned int kind, const char *key, size_t n)
+{
+	unsigned int h = (unsigned int)n * 7u + kind * 5u;
+
+	if (n)
+		h += (unsigned char)key[0] + (unsigned char)key[n - 1] * 3u + (unsigned char)key[n / 2] * 11u;
+	return (h ^ (h >> 5)) & (LH_EV_MEMO - 1);
+}
+
+bool lh_memo_get(const struct lh_event *e, unsigned int kind, const char *key, size_t n, size_t *off)
+{
+	const struct lh_memo *m;
+
+	if (n > LH_EV_MEMO_KEY)
+		return false;
+	m = &e->memo[memo_slot(kind, key, n)];
+	if (m->stamp != e->stamp || m->kind != kind || m->len != n || memcmp(m->key, key, n))
+		return false;
+	*off = m->off;
+	return true;
+}
+
+size_t lh_memo_put(struct lh_event *e, unsigned int kind, const char *key, size_t n, size_t off)
+{
+	struct lh_memo *m;
+
+	if (n > LH_EV_MEMO_KEY)
+		return off;
+	m = &e->memo[memo_slot(kind, key, n)];
+	m->stamp = e->stamp;
+	m->kind = (uint8_t)kind;
+	m->len = (uint8_t)n;
+	memcpy(m->key, key, n);
+	m->off = off;
+	return off;
+}
+
+static size_t event_get(struct lh_event *e, const char *key, size_t n)
 {
 	size_t off;
 
@@ -356,7 +402,16 @@ size_t lh_event_get(struct lh_event *e, const char *key, size_t n)
 	return off ? off : lh_root_get(e, key, n);
 }
 
-size_t lh_event_find(struct lh_event *e, const char *path, size_t len)
+size_t lh_event_get(struct lh_event *e, const char *key, size_t n)
+{
+	size_t off;
+
+	if (lh_memo_get(e, LH_MEMO_GET, key, n, &off))
+		return off;
+	return lh_memo_put(e, LH_MEMO_GET, key, n, event_get(e, key, n));
+}
+
+static size_t event_find(struct lh_event *e, const char *path, size_t len)
 {
 	size_t off = lh_find(e, e->body, path, len);
 
@@ -370,6 +425,15 @@ size_t lh_event_find(struct lh_event *e, const char *path, size_t len)
 		off = n ? lh_root_get(e, path, n) : 0;
 		return off && dot ? lh_find(e, off, dot + 1, len - n - 1) : off;
 	}
+}
+
+size_t lh_event_find(struct lh_event *e, const char *path, size_t len)
+{
+	size_t off;
+
+	if (lh_memo_get(e, LH_MEMO_FIND, path, len, &off))
+		return off;
+	return lh_memo_put(e, LH_MEMO_FIND, path, len, event_find(e, path, len));
 }
 
 bool lh_event_hook(struct lh_event *e, const char **name, size_t *n)

@@ -383,6 +383,8 @@ static inline size_t lh_mp_next(const unsigned char *p, size_t len, size_t off)
 #define LH_EV_MAPS 8			/* maps whose keys one event notes (event.c) */
 #define LH_EV_KEYS 32			/* keys noted per map */
 #define LH_EV_OBJS 16			/* subtrees unpacked per event, remembered */
+#define LH_EV_MEMO 32			/* root lookups one event remembers (a power of 2) */
+#define LH_EV_MEMO_KEY 30		/* longest key remembered */
 
 /* A map entry: its key (when a string) and where its value starts. */
 struct lh_entry {
@@ -391,6 +393,18 @@ struct lh_entry {
 	uint32_t klen;
 	bool str;
 };
+
+/* One remembered lookup under the root: several rules read the same few fields of an
+ * event, and a path walked once is answered from here after (event.c). */
+struct lh_memo {
+	uint32_t stamp;			/* the event's (lh_event.stamp) while it holds */
+	uint8_t kind;			/* which lookup: LH_MEMO_GET, _FIND, _ARG */
+	uint8_t len;
+	char key[LH_EV_MEMO_KEY];
+	size_t off;
+};
+
+enum { LH_MEMO_GET = 1, LH_MEMO_FIND, LH_MEMO_ARG };
 
 struct lh_mapidx {
 	size_t off;			/* the map's header */
@@ -421,6 +435,8 @@ struct lh_event {
 		const msgpack_object *obj;
 	} objs[LH_EV_OBJS];
 	unsigned int nobjs;
+	uint32_t stamp;			/* per event: the memo's entries of other events are stale */
+	struct lh_memo memo[LH_EV_MEMO];
 };
 
 /* Start reading an event (data borrowed until lh_event_end): the root must be a map whose
@@ -447,6 +463,11 @@ size_t lh_root_get(struct lh_event *e, const char *key, size_t n);
 size_t lh_event_get(struct lh_event *e, const char *key, size_t n);
 /* A dotted path under the event: the body first, then the root. */
 size_t lh_event_find(struct lh_event *e, const char *path, size_t len);
+/* The remembered answer of lookup kind for key (n bytes) in this event: true with *off set
+ * (0: absent), false when not remembered. */
+bool lh_memo_get(const struct lh_event *e, unsigned int kind, const char *key, size_t n, size_t *off);
+/* Remember it (keys longer than LH_EV_MEMO_KEY are not); returns off. */
+size_t lh_memo_put(struct lh_event *e, unsigned int kind, const char *key, size_t n, size_t off);
 /* The name a rule's hooks list matches (host.c hook_selected); false when none. */
 bool lh_event_hook(struct lh_event *e, const char **name, size_t *n);
 /* The subtree at off unpacked (off 0: the root, the stamp hidden), valid until the event
