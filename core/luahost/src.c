@@ -101,10 +101,44 @@ static int format_top(lua_State *L, struct vigil_buf *out)
 	return found;
 }
 
+/* The value at off of the event as template text, as lh_format_obj writes it: scalars
+ * straight from the bytes (an alert reads a handful), containers unpacked. */
+static int format_at(struct lh_event *e, size_t off, struct vigil_buf *out)
+{
+	char num[24], *p = num + sizeof(num);
+	struct lh_mpval v;
+	uint64_t u;
+
+	if (!off || !lh_mp_read(e->data, e->len, off, &v))
+		return 0;
+	switch (v.type) {
+	case LH_MP_NIL:
+		return 0;
+	case LH_MP_STR:
+		vigil_buf_append(out, v.str, v.len);
+		return 1;
+	case LH_MP_BOOL:
+		vigil_buf_puts(out, v.b ? "true" : "false");
+		return 1;
+	case LH_MP_UINT:
+	case LH_MP_INT:
+		u = v.type == LH_MP_UINT ? v.u : 0 - (uint64_t)v.i;
+		do
+			*--p = (char)('0' + u % 10);
+		while ((u /= 10));
+		if (v.type == LH_MP_INT)
+			*--p = '-';
+		vigil_buf_append(out, p, (size_t)(num + sizeof(num) - p));
+		return 1;
+	default:
+		return lh_format_obj(event_obj(e, off), out);
+	}
+}
+
 static int format_path(lua_State *L, const struct lh_src *s, const char *path, size_t n, struct vigil_buf *out)
 {
 	if (s->ev)
-		return lh_format_obj(event_obj(s->ev, lh_event_find(s->ev, path, n)), out);
+		return format_at(s->ev, lh_event_find(s->ev, path, n), out);
 	if (s->obj)
 		return lh_format_obj(lh_obj_find(s->obj, path, n), out);
 	if (s->idx) {
@@ -333,6 +367,20 @@ static const struct vigil_process *lookup(struct lh_rule *r, const char *exec_id
 	return exec_id[0] && o->process ? o->process(o->ctx, exec_id) : NULL;
 }
 
+/* The string at path of the event into id (VIGIL_EXEC_ID_MAX bytes); false when there is
+ * none that fits. */
+static bool event_exec_id(struct lh_event *e, const char *path, size_t n, char *id)
+{
+	struct lh_mpval v;
+	size_t off = lh_event_find(e, path, n);
+
+	if (!off || !lh_mp_read(e->data, e->len, off, &v) || v.type != LH_MP_STR || v.len >= VIGIL_EXEC_ID_MAX)
+		return false;
+	memcpy(id, v.str, v.len);
+	id[v.len] = '\0';
+	return true;
+}
+
 /* The process (which 0) or parent (1) map of the source, rebuilt into sc->procs[which]. */
 static const struct vigil_process *rebuild(lua_State *L, const struct lh_src *s, int which, struct lh_scratch *sc)
 {
@@ -365,6 +413,12 @@ void lh_src_process(lua_State *L, struct lh_rule *r, const struct lh_src *s, str
 {
 	const struct vigil_process *p;
 
+	*proc = *parent = NULL;
+	/* the event's process in the cache, by its exec_id read from the bytes: nothing to
+	 * rebuild (the usual alert) */
+	if (s->ev && event_exec_id(s->ev, "process.exec_id", 15, sc->procs[0].exec_id) &&
+	    (*proc = lookup(r, sc->procs[0].exec_id)) && (*parent = lookup(r, (*proc)->parent_exec_id)))
+		return;
 	*proc = *parent = NULL;
 	p = rebuild(L, s, 0, sc);
 	if (!p)
@@ -399,6 +453,13 @@ void lh_scratch_add_id(struct lh_scratch *sc, const char *id, size_t n)
 static void add_src_id(lua_State *L, const struct lh_src *s, struct lh_scratch *sc)
 {
 	struct vigil_buf id = { 0 };
+	char direct[VIGIL_EXEC_ID_MAX];
+
+	/* the event's own: read from its bytes, no buffer */
+	if (s->ev && event_exec_id(s->ev, "process.exec_id", 15, direct)) {
+		lh_scratch_add_id(sc, direct, strlen(direct));
+		return;
+	}
 
 	if (lh_src_format(L, s, "process.exec_id", 15, &id) && id.data)
 		lh_scratch_add_id(sc, id.data, id.len);
