@@ -97,10 +97,42 @@ static int charge_pattern(lua_State *L, const char *what, bool may_be_plain, boo
 	return 0;
 }
 
+/* string.find's start position (lstrlib's posrelatI): from 1, negative from the end */
+static size_t find_init(lua_Integer pos, size_t len)
+{
+	if (pos > 0)
+		return (size_t)pos;
+	if (pos == 0 || pos < -(lua_Integer)len)
+		return 1;
+	return len + (size_t)pos + 1;
+}
+
+/* A plain find (the 4th argument, or a pattern without specials) is answered here, as
+ * lstrlib answers it (memmem; an empty pattern matches at init), without calling through
+ * to the original: rules run many, and the call was most of their cost. */
 static int lim_find(lua_State *L)
 {
+	size_t n, lp, init;
+	const char *s, *p, *at;
+
 	charge_pattern(L, "string.find", true, false);
-	return call_original(L);
+	s = lua_tolstring(L, 1, &n);
+	p = lua_tolstring(L, 2, &lp);
+	if (!lua_toboolean(L, 4) && pattern_special(p, lp))
+		return call_original(L);
+	init = find_init(luaL_optinteger(L, 3, 1), n) - 1;
+	if (init > n) {
+		lua_pushnil(L);
+		return 1;
+	}
+	at = memmem(s + init, n - init, p, lp);
+	if (!at) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lua_pushinteger(L, (lua_Integer)(at - s) + 1);
+	lua_pushinteger(L, (lua_Integer)(at - s) + (lua_Integer)lp);
+	return 2;
 }
 
 static int lim_match(lua_State *L)
