@@ -296,20 +296,41 @@ bool vigil_luahost__wants_hook(struct vigil_luahost *h, enum vigil_event_type ty
 	return false;
 }
 
-/* Whether r's hooks list (if any) selects the event: exec and exit always pass. */
-static bool hook_selected(const struct lh_rule *r, struct lh_event *e, bool policy)
+/* Whether r's hooks list (if any) selects the event: exec and exit always pass. *which is
+ * the listed hook that matched, -1 for none. */
+static bool hook_selected(const struct lh_rule *r, struct lh_event *e, bool policy, int *which)
 {
 	const char *name;
 	size_t i, n;
 
+	*which = -1;
 	if (!r->nhooks || !policy)
 		return true;
 	if (!lh_event_hook(e, &name, &n))
 		return false;
-	for (i = 0; i < r->nhooks; i++)
-		if (r->hook_lens[i] == n && !memcmp(r->hooks[i], name, n))
+	for (i = 0; i < r->nhooks; i++) {
+		if (r->hook_lens[i] == n && !memcmp(r->hooks[i], name, n)) {
+			*which = (int)i;
 			return true;
+		}
+	}
 	return false;
+}
+
+/* on_event(ev, type, hook) on the stack: the view, the type key and the listed hook that
+ * selected the event (nil without a hooks list); interned at load, so nothing allocates
+ * outside the protected call. */
+static void push_args(struct lh_rule *r, int bit, int which)
+{
+	lua_State *L = r->L;
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->on_event_ref);
+	lh_push_event(L, r);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->type_refs[bit]);
+	if (which >= 0)
+		lua_rawgeti(L, LUA_REGISTRYINDEX, r->hook_refs[which]);
+	else
+		lua_pushnil(L);
 }
 
 /* lh_run_event under run_lock */
@@ -317,7 +338,7 @@ static int run_locked(struct vigil_luahost *h, const void *data, size_t len)
 {
 	struct lh_event *e = h->event;
 	bool changed = false, policy;
-	int bit, called = 0;
+	int bit, called = 0, which;
 	struct lh_rule *r;
 	size_t i;
 
@@ -331,13 +352,12 @@ static int run_locked(struct vigil_luahost *h, const void *data, size_t len)
 	for (i = 0; bit >= 0 && i < h->nrules; i++) {
 		r = h->rules[i];
 		if (r->disabled || !(r->events & (1u << bit)) || r->on_event_ref == LUA_NOREF ||
-		    !hook_selected(r, e, policy))
+		    !hook_selected(r, e, policy, &which))
 			continue;
-		lua_rawgeti(r->L, LUA_REGISTRYINDEX, r->on_event_ref);
 		r->ev = e;
-		lh_push_event(r->L, r);
+		push_args(r, bit, which);
 		called++;
-		if (lh_call(r, 1, 0)) {
+		if (lh_call(r, 3, 0)) {
 			r->ev = NULL;
 			lh_rule_disable(r);
 			changed = true;

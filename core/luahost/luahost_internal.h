@@ -97,6 +97,10 @@ struct lh_rule {
 	size_t hook_lens[LH_MAX_HOOKS];	/* strlen of each: compared on every policy event */
 	size_t nhooks;
 	int on_event_ref;		/* LUA_NOREF for timer-only rules */
+	/* on_event's second and third arguments, interned at load so that a call allocates
+	 * nothing before its protected call: the type key per type bit, each listed hook */
+	int type_refs[8];
+	int hook_refs[LH_MAX_HOOKS];
 	int view_mt_ref;		/* the event view's metatable (ev.c): an array slot of the registry */
 
 	/* the call in progress */

@@ -207,6 +207,26 @@ static bool wants_policy_events(const struct lh_rule *r)
 	return false;
 }
 
+/* Intern on_event's type and hook arguments (run protected: it allocates). */
+static int intern_args(lua_State *L)
+{
+	struct lh_rule *r = lh_rule_of(L);
+	enum vigil_event_type type;
+	size_t i;
+
+	for (i = 0; i < r->nevents; i++) {
+		if (vigil_event_type_parse(r->event_keys[i], &type) || lh_type_bit(type) < 0)
+			continue;
+		lua_pushstring(L, r->event_keys[i]);
+		r->type_refs[lh_type_bit(type)] = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
+	for (i = 0; i < r->nhooks; i++) {
+		lua_pushlstring(L, r->hooks[i], r->hook_lens[i]);
+		r->hook_refs[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
+	return 0;
+}
+
 /* The table the chunk returned, on top of the stack. */
 static int check_table(lua_State *L, struct lh_rule *r, struct vigil_rule_error *err)
 {
@@ -257,6 +277,11 @@ static int check_table(lua_State *L, struct lh_rule *r, struct vigil_rule_error 
 	}
 	if (!r->events && !r->ntimers)
 		return refuse(err, r->file, 0, "the rule asks for no events and sets no timer: it would never run");
+	lua_pushcfunction(L, intern_args);
+	if (lua_pcall(L, 0, 0, 0)) {
+		lua_pop(L, 1);
+		return refuse(err, r->file, 0, "out of memory interning the rule's event types and hooks");
+	}
 	return 0;
 }
 

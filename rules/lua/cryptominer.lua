@@ -65,12 +65,12 @@ return {
            "for %{hold} s: killed, %{verdict}",
   events = { "process_tracepoint", "process_exit" },
   hooks = { "sys_enter_connect" },	-- of the tracepoints, only connects
-  on_event = function(ev)
-    if ev.type == "process_exit" then
+  on_event = function(ev, kind, hook)
+    if kind == "process_exit" then
       if pending:size() > 0 then pending:delete(ev["process.exec_id"]) end
       return
     end
-    if ev.event ~= "sys_enter_connect" then return end
+    if hook ~= "sys_enter_connect" then return end
     local id = ev["process.exec_id"]
     if pending:peek(id) or acted:peek(id) then return end
     local addr = event.arg(ev, "addr")

@@ -61,8 +61,8 @@ return {
   events = { "process_exec", "process_tracepoint" },
   hooks = { "sys_enter_openat", "sys_enter_chmod", "sys_enter_fchmodat", "sys_enter_rename", "sys_enter_renameat",
             "sys_enter_renameat2" },	-- the handlers above
-  on_event = function(ev)
-    if ev.type == "process_exec" then
+  on_event = function(ev, kind, hook)
+    if kind == "process_exec" then
       local path = ev["process.binary"]
       local rec = dropped:get(path)
       if rec then
@@ -71,7 +71,7 @@ return {
       end
       return
     end
-    local h = handlers[ev.event]
+    local h = handlers[hook]
     if h then h(ev) end
   end,
 }

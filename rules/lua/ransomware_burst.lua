@@ -51,8 +51,8 @@ return {
            ".%{ext} in %{seconds} s (%{first} ... %{last})",
   events = { "process_tracepoint" },
   hooks = { "sys_enter_openat", "sys_enter_rename", "sys_enter_renameat", "sys_enter_renameat2" },
-  on_event = function(ev)
-    local what = ev.event
+  on_event = function(ev, kind, hook)
+    local what = hook
     if what == "sys_enter_openat" then
       local path = event.arg(ev, "path")
       local ext = path and appended_ext(path)

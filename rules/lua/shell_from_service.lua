@@ -61,12 +61,12 @@ return {
            "(process %proc.exepath %proc.args, pid %proc.pid)",
   events = { "process_exec", "process_tracepoint" },
   hooks = { "sys_enter_listen", "sys_enter_connect" },
-  on_event = function(ev)
-    if ev.type == "process_exec" then
+  on_event = function(ev, kind, hook)
+    if kind == "process_exec" then
       on_exec(ev)
-    elseif ev.event == "sys_enter_listen" then
+    elseif hook == "sys_enter_listen" then
       listeners:set(ev["process.exec_id"], ev["process.binary"])
-    elseif ev.event == "sys_enter_connect" then
+    elseif hook == "sys_enter_connect" then
       on_connect(ev)
     end
   end,
