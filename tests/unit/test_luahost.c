@@ -604,6 +604,33 @@ static void test_rule_with_hooks_sees_only_those_hooks_policy_events(void **ctx)
 	assert_int_equal(count_with(s, "\"process_alert\""), 4);
 }
 
+/* on_event(ev, kind, hook): the type key, and the listed hook that selected the event (nil
+ * for exec, and for a rule without hooks); the same strings ev.type and the hook's key read. */
+static void test_on_event_gets_the_type_and_the_selecting_hook(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+
+	write_rule(s, "a_hooks.lua", "return { name = 'hooks', events = {'exec', 'tracepoint', 'kprobe'},\n"
+				     "  hooks = {'sys_enter_connect', 'security_file_open'}, output = 'got %{k}/%{h}/%{same}',\n"
+				     "  on_event = function(ev, kind, hook)\n"
+				     "    local same = kind == ev.type and (hook == nil or hook == ev.event or hook == ev.function_name)\n"
+				     "    alert{ fields = { k = kind, h = tostring(hook), same = tostring(same) } }\n"
+				     "  end }\n");
+	write_rule(s, "b_all.lua", "return { name = 'all', events = {'tracepoint'}, output = 'all %{k}/%{h}',\n"
+				   "  on_event = function(ev, kind, hook) alert{ fields = { k = kind, h = tostring(hook) } } end }\n");
+	start_host(s, 0, 0);
+	assert_int_equal(feed_hook(s, VIGIL_EVENT_TRACEPOINT, "sys_enter_connect", p), 2);
+	assert_int_equal(feed_hook(s, VIGIL_EVENT_KPROBE, "security_file_open", p), 1);
+	assert_int_equal(feed_hook(s, VIGIL_EVENT_TRACEPOINT, "sys_enter_openat", p), 1);
+	assert_int_equal(feed(s, VIGIL_EVENT_EXEC, p), 1);
+	assert_int_equal(count_with(s, "got process_tracepoint/sys_enter_connect/true"), 1);
+	assert_int_equal(count_with(s, "got process_kprobe/security_file_open/true"), 1);
+	assert_int_equal(count_with(s, "got process_exec/nil/true"), 1);
+	assert_int_equal(count_with(s, "all process_tracepoint/nil"), 2);
+	assert_int_equal(count_with(s, "\"process_alert\""), 5);
+}
+
 /* The reader's question before it posts an event: only hooks some rule can get. */
 static void test_wants_hook_skips_only_hooks_no_rule_selects(void **ctx)
 {
@@ -1869,6 +1896,7 @@ int main(void)
 		T(test_bad_rule_tables_are_refused_with_the_reason),
 		T(test_rule_only_sees_the_event_types_it_asked_for),
 		T(test_rule_with_hooks_sees_only_those_hooks_policy_events),
+		T(test_on_event_gets_the_type_and_the_selecting_hook),
 		T(test_hooks_without_a_policy_event_type_are_refused),
 		T(test_wants_hook_skips_only_hooks_no_rule_selects),
 		T(test_reload_keeps_the_state_of_unchanged_rules),
