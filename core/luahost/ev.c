@@ -480,8 +480,45 @@ static int native_has_prefix(lua_State *L)
 	return 1;
 }
 
+/* find_any(s, list): the first string of the list found in s as plain text (what a loop of
+ * s:find(p, 1, true) over it finds first), or nil; nil and false when the list holds
+ * something other than strings (vigil.event then asks Lua). Charged, once, as the finds it
+ * stands for. */
+static int native_find_any(lua_State *L)
+{
+	struct lh_rule *r = lh_rule_of(L);
+	size_t n, lp;
+	const char *s = luaL_checklstring(L, 1, &n), *p;
+	double work = 0;
+	lua_Integer i, count;
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	for (count = 0;; count++) {
+		if (lua_geti(L, 2, count + 1) == LUA_TNIL)
+			break;
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			lua_pushnil(L);
+			lua_pushboolean(L, 0);
+			return 2;
+		}
+		work += (double)n * (double)(lua_rawlen(L, -1) ? lua_rawlen(L, -1) : 1);
+		lua_pop(L, 1);
+	}
+	lh_charge(L, r, work, "find_any");
+	for (i = 1; i <= count; i++) {
+		lua_geti(L, 2, i);
+		p = lua_tolstring(L, -1, &lp);
+		if (p && memmem(s, n, p, lp))
+			return 1;	/* the string found, on top */
+		lua_pop(L, 1);
+	}
+	lua_pushnil(L);
+	return 1;
+}
+
 static const luaL_Reg native_funcs[] = {
 	{ "arg", native_arg },
+	{ "find_any", native_find_any },
 	{ "basename", native_basename },
 	{ "abspath", native_abspath },
 	{ "has_prefix", native_has_prefix },

@@ -6,6 +6,8 @@
 --   event.arg(ev, 2)                  -- the second argument's value
 --   event.abspath("x/../y", "/tmp")   --> "/tmp/y" (relative paths against a cwd)
 --   event.has_prefix(path, {"/tmp/", "/dev/shm/"})
+--   event.find_any(s, {"stratum+tcp://", "--donate-level"})  -- the first found in s
+--                                     -- (plain text, not patterns), or nil
 local native = require "vigil.native"
 
 local M = {}
@@ -13,7 +15,7 @@ local M = {}
 -- in C: rules call it on every policy event
 M.arg = native.arg
 
-local native_abspath, native_has_prefix = native.abspath, native.has_prefix
+local native_abspath, native_has_prefix, native_find_any = native.abspath, native.has_prefix, native.find_any
 
 function M.abspath(path, cwd)
   if path == nil then return nil end
@@ -41,6 +43,17 @@ function M.has_prefix(s, prefixes)
     if s:sub(1, #p) == p then return true end
   end
   return false
+end
+
+function M.find_any(s, list)
+  if type(s) == "string" and type(list) == "table" then
+    local found, ok = native_find_any(s, list)   -- nil, false when the list holds other than strings
+    if found ~= nil or ok == nil then return found end
+  end
+  for _, p in ipairs(list) do
+    if s:find(p, 1, true) then return p end
+  end
+  return nil
 end
 
 return M

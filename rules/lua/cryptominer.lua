@@ -29,10 +29,7 @@ local acted = lru.new(10000)	-- exec_ids already dealt with
 
 local function suspicious(binary, arguments)
   if event.has_prefix(binary, STAGING) then return "run from " .. binary:match("^(/[^/]+/)") end
-  local args = (arguments or ""):lower()
-  for _, pat in ipairs(POOL_ARGS) do
-    if args:find(pat, 1, true) then return "pool arguments" end
-  end
+  if event.find_any((arguments or ""):lower(), POOL_ARGS) then return "pool arguments" end
   return nil
 end
 
