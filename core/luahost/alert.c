@@ -35,7 +35,13 @@ static int lookup(void *ctx, const char *name, size_t n, struct vigil_buf *out)
 	if (n == 8 && !memcmp(name, "priority", 8))
 		return vigil_buf_puts(out, c->priority) == 0;
 	if (lua_istable(L, ARG_FIELDS)) {
-		lh_push_path(L, ARG_FIELDS, name, n);
+		/* a plain name (the usual) is one lookup: lh_push_path's steps for one segment */
+		if (n && n < 128 && !memchr(name, '.', n) && !(name[0] >= '0' && name[0] <= '9')) {
+			lua_pushlstring(L, name, n);
+			lua_gettable(L, ARG_FIELDS);
+		} else {
+			lh_push_path(L, ARG_FIELDS, name, n);
+		}
 		if (!lua_isnil(L, -1)) {
 			if (lua_type(L, -1) == LUA_TBOOLEAN) {
 				vigil_buf_puts(out, lua_toboolean(L, -1) ? "true" : "false");

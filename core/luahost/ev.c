@@ -169,6 +169,11 @@ bool lh_view_at(lua_State *L, int idx, size_t *off)
 	struct lh_rule *r;
 	bool is_view;
 
+	/* a light userdata is a view: no other is ever pushed into a rule's state */
+	if (lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx)) {
+		*off = live_view(L, idx, &r);
+		return true;
+	}
 	if (!lua_touserdata(L, idx) || !lua_getmetatable(L, idx))
 		return false;
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &view_key);
