@@ -317,13 +317,14 @@ static bool hook_selected(const struct lh_rule *r, struct lh_event *e, bool poli
 	return false;
 }
 
-/* on_event(ev, type, hook) on the stack: the view, the type key and the listed hook that
- * selected the event (nil without a hooks list); interned at load, so nothing allocates
- * outside the protected call. */
+/* on_event(ev, type, hook) on the stack above the call's handler: the view, the type key
+ * and the listed hook that selected the event (nil without a hooks list); interned at load,
+ * so nothing allocates outside the protected call. */
 static void push_args(struct lh_rule *r, int bit, int which)
 {
 	lua_State *L = r->L;
 
+	lh_push_handler(L);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, r->on_event_ref);
 	lh_push_event(L, r);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, r->type_refs[bit]);
@@ -357,7 +358,7 @@ static int run_locked(struct vigil_luahost *h, const void *data, size_t len)
 		r->ev = e;
 		push_args(r, bit, which);
 		called++;
-		if (lh_call(r, 3, 0)) {
+		if (lh_call_handled(r, 3)) {
 			r->ev = NULL;
 			lh_rule_disable(r);
 			changed = true;

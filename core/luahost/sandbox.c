@@ -356,16 +356,20 @@ static int call_errno(enum lh_fatal fatal)
 	}
 }
 
-int lh_call(struct lh_rule *r, int nargs, int nresults)
+void lh_push_handler(lua_State *L)
+{
+	lua_pushcfunction(L, traceback);
+}
+
+/* The protected call of the function above nargs arguments, with the handler at base. */
+static int call_at(struct lh_rule *r, int base, int nargs, int nresults)
 {
 	lua_State *L = r->L;
-	int base = lua_gettop(L) - nargs, status;
 	uint64_t t0 = lh_mono_ns(), refusals = r->refusals, elapsed;
 	struct lh_watch w;
 	const char *msg;
+	int status;
 
-	lua_pushcfunction(L, traceback);
-	lua_insert(L, base);
 	r->fatal = LH_FATAL_NONE;
 	r->steps_left = (int64_t)r->budget;
 	r->deadline_at = t0 + r->host->deadline_ns;
@@ -378,7 +382,10 @@ int lh_call(struct lh_rule *r, int nargs, int nresults)
 	if ((status == LUA_ERRMEM || (status != LUA_OK && r->refusals != refusals)) && !r->fatal)
 		r->fatal = LH_FATAL_MEMORY;
 	if (status == LUA_OK && !r->fatal) {
-		lua_remove(L, base);
+		if (nresults)
+			lua_remove(L, base);
+		else
+			lua_settop(L, base - 1);	/* the handler was on top: no rotation */
 		return 0;
 	}
 	msg = lua_tostring(L, -1);
@@ -387,4 +394,19 @@ int lh_call(struct lh_rule *r, int nargs, int nresults)
 	lua_settop(L, base - 1);
 	r->errors++;
 	return call_errno(r->fatal);
+}
+
+int lh_call(struct lh_rule *r, int nargs, int nresults)
+{
+	lua_State *L = r->L;
+	int base = lua_gettop(L) - nargs;
+
+	lua_pushcfunction(L, traceback);
+	lua_insert(L, base);
+	return call_at(r, base, nargs, nresults);
+}
+
+int lh_call_handled(struct lh_rule *r, int nargs)
+{
+	return call_at(r, lua_gettop(r->L) - nargs - 1, nargs, 0);
 }
