@@ -273,12 +273,17 @@ size_t lh_child(struct lh_event *e, size_t off, const char *seg, size_t n)
 {
 	struct lh_mpval v;
 	uint64_t idx = 0;
+	unsigned char c;
 	size_t k;
 
-	if (!off || !n || !lh_mp_read(e->data, e->len, off, &v))
+	if (!off || !n || off >= e->len)
 		return 0;
-	if (v.type == LH_MP_MAP)
+	/* a map by its marker: lh_map_get reads (and checks) its header once per event */
+	c = e->data[off];
+	if ((c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf)
 		return lh_map_get(e, off, seg, n);
+	if (!lh_mp_read(e->data, e->len, off, &v))
+		return 0;
 	if (v.type != LH_MP_ARRAY || n > 10)
 		return 0;
 	for (k = 0; k < n; k++) {
