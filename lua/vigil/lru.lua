@@ -16,9 +16,9 @@ function M.new(max, ttl)
   -- a circular list with a sentinel: head.next is the newest, head.prev the oldest
   local head = {}
   head.next, head.prev = head, head
-  -- the methods in the instance too: rules call them on every event, and a method found in
-  -- the table itself skips the metatable's __index (the metatable stays, for the rest)
-  return setmetatable({ max = max, ttl = ttl, n = 0, map = {}, head = head, get = Lru.get, peek = Lru.peek,
+  -- the methods in the instance too, and ttl false rather than nil: rules call them on every
+  -- event, and a key found in the table itself skips the metatable's __index (which stays)
+  return setmetatable({ max = max, ttl = ttl or false, n = 0, map = {}, head = head, get = Lru.get, peek = Lru.peek,
                         set = Lru.set, delete = Lru.delete, size = Lru.size, pairs = Lru.pairs,
                         expire = Lru.expire }, Lru)
 end
