@@ -402,12 +402,27 @@ static int native_arg(lua_State *L)
 	return 1;
 }
 
+/* The answer of a helper given other than what it takes: nil and false, for the module's
+ * Lua lines to answer instead (their own type checks would cost a call each). */
+static int not_mine(lua_State *L)
+{
+	lua_pushnil(L);
+	lua_pushboolean(L, 0);
+	return 2;
+}
+
 /* basename(s): what follows the last '/' of the string s (all of it without one): what
- * vigil.proctree.basename computes with ("([^/]*)$"), without the matcher's backtracking. */
+ * vigil.proctree.basename computes with ("([^/]*)$"), without the matcher's backtracking;
+ * nil and false for other than a string. */
 static int native_basename(lua_State *L)
 {
 	size_t n;
-	const char *s = luaL_checklstring(L, 1, &n), *slash = n ? memrchr(s, '/', n) : NULL;
+	const char *s, *slash;
+
+	if (lua_type(L, 1) != LUA_TSTRING)
+		return not_mine(L);
+	s = lua_tolstring(L, 1, &n);
+	slash = n ? memrchr(s, '/', n) : NULL;
 
 	if (slash)
 		lua_pushlstring(L, slash + 1, n - (size_t)(slash + 1 - s));
@@ -416,17 +431,23 @@ static int native_basename(lua_State *L)
 	return 1;
 }
 
-/* abspath(path, cwd): vigil.event.abspath for a string path and a string (or nil) cwd: a
- * relative path is taken from cwd (or "/"); then "." segments are dropped, ".." drops the
- * segment before it (none at the top), empty ones vanish; the result starts with "/". */
+/* abspath(path, cwd): vigil.event.abspath for a string path and a string (or nil) cwd (nil
+ * and false for others): a relative path is taken from cwd (or "/"); then "." segments are
+ * dropped, ".." drops the segment before it (none at the top), empty ones vanish; the
+ * result starts with "/". */
 static int native_abspath(lua_State *L)
 {
 	size_t lp, lc = 1, seg;
-	const char *path = luaL_checklstring(L, 1, &lp), *cwd = luaL_optlstring(L, 2, "/", &lc), *src, *end;
+	const char *path, *cwd, *src, *end;
 	size_t len = 0;
 	luaL_Buffer b;
 	char *out;
 	int pass;
+
+	if (lua_type(L, 1) != LUA_TSTRING || !(lua_isnoneornil(L, 2) || lua_type(L, 2) == LUA_TSTRING))
+		return not_mine(L);
+	path = lua_tolstring(L, 1, &lp);
+	cwd = luaL_optlstring(L, 2, "/", &lc);
 
 	/* each segment kept is its bytes and a '/': at most twice the input, plus the root */
 	out = luaL_buffinitsize(L, &b, 2 * (lc + lp) + 2);
@@ -459,14 +480,17 @@ static int native_abspath(lua_State *L)
 }
 
 /* has_prefix(s, prefixes): whether the string s starts with one of the strings in the list;
- * nil when the list holds something else before a match (vigil.event then asks Lua). */
+ * nil when the list holds something else before a match, or s is no string or the list no
+ * table (vigil.event then asks Lua). */
 static int native_has_prefix(lua_State *L)
 {
 	size_t n, lp;
-	const char *s = luaL_checklstring(L, 1, &n), *p;
+	const char *s, *p;
 	lua_Integer i;
 
-	luaL_checktype(L, 2, LUA_TTABLE);
+	if (lua_type(L, 1) != LUA_TSTRING || lua_type(L, 2) != LUA_TTABLE)
+		return not_mine(L);
+	s = lua_tolstring(L, 1, &n);
 	for (i = 1;; i++) {
 		if (lua_geti(L, 2, i) == LUA_TNIL)
 			break;
@@ -487,17 +511,19 @@ static int native_has_prefix(lua_State *L)
 
 /* find_any(s, list): the first string of the list found in s as plain text (what a loop of
  * s:find(p, 1, true) over it finds first), or nil; nil and false when the list holds
- * something other than strings (vigil.event then asks Lua). Charged, once, as the finds it
- * stands for. */
+ * something other than strings, or s is no string or the list no table (vigil.event then
+ * asks Lua). Charged, once, as the finds it stands for. */
 static int native_find_any(lua_State *L)
 {
 	struct lh_rule *r = lh_rule_of(L);
 	size_t n, lp;
-	const char *s = luaL_checklstring(L, 1, &n), *p;
+	const char *s, *p;
 	double work = 0;
 	lua_Integer i, count;
 
-	luaL_checktype(L, 2, LUA_TTABLE);
+	if (lua_type(L, 1) != LUA_TSTRING || lua_type(L, 2) != LUA_TTABLE)
+		return not_mine(L);
+	s = lua_tolstring(L, 1, &n);
 	for (count = 0;; count++) {
 		if (lua_geti(L, 2, count + 1) == LUA_TNIL)
 			break;

@@ -19,8 +19,10 @@ local native_abspath, native_has_prefix, native_find_any = native.abspath, nativ
 
 function M.abspath(path, cwd)
   if path == nil then return nil end
-  -- the usual arguments, in C (the same result as the lines below)
-  if type(path) == "string" and (cwd == nil or type(cwd) == "string") then return native_abspath(path, cwd) end
+  -- the usual arguments, a string path and a string or nil cwd, in C (the same result as the
+  -- lines below; nil for other arguments)
+  local r = native_abspath(path, cwd)
+  if r ~= nil then return r end
   if path:sub(1, 1) ~= "/" then path = (cwd or "/") .. "/" .. path end
   local parts = {}
   for seg in path:gmatch("[^/]+") do
@@ -35,10 +37,8 @@ end
 
 function M.has_prefix(s, prefixes)
   if s == nil then return false end
-  if type(s) == "string" and type(prefixes) == "table" then
-    local r = native_has_prefix(s, prefixes)   -- nil when the list holds other than strings
-    if r ~= nil then return r end
-  end
+  local r = native_has_prefix(s, prefixes)   -- nil for other than a string and a list of strings
+  if r ~= nil then return r end
   for _, p in ipairs(prefixes) do
     if s:sub(1, #p) == p then return true end
   end
@@ -46,10 +46,8 @@ function M.has_prefix(s, prefixes)
 end
 
 function M.find_any(s, list)
-  if type(s) == "string" and type(list) == "table" then
-    local found, ok = native_find_any(s, list)   -- nil, false when the list holds other than strings
-    if found ~= nil or ok == nil then return found end
-  end
+  local found, ok = native_find_any(s, list)   -- nil, false for other than a string and a list of strings
+  if found ~= nil or ok == nil then return found end
   for _, p in ipairs(list) do
     if s:find(p, 1, true) then return p end
   end

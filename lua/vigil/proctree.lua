@@ -31,7 +31,8 @@ end
 local native_basename = require("vigil.native").basename
 
 function M.basename(path)
-  if type(path) == "string" then return native_basename(path) end   -- the same, in C
+  local base = native_basename(path)   -- the same, in C, for a string (nil for others)
+  if base ~= nil then return base end
   return (tostring(path or ""):match("([^/]*)$"))
 end
 
