@@ -539,7 +539,7 @@ static int native_find_any(lua_State *L)
 	for (i = 1; i <= count; i++) {
 		lua_geti(L, 2, i);
 		p = lua_tolstring(L, -1, &lp);
-		if (p && memmem(s, n, p, lp))
+		if (p && lh_find_plain(s, n, p, lp))
 			return 1;	/* the string found, on top */
 		lua_pop(L, 1);
 	}

@@ -108,7 +108,7 @@ static size_t find_init(lua_Integer pos, size_t len)
 }
 
 /* A plain find (the 4th argument, or a pattern without specials) is answered here, as
- * lstrlib answers it (memmem; an empty pattern matches at init), without calling through
+ * lstrlib answers it (lh_find_plain; an empty pattern matches at init), without calling through
  * to the original: rules run many, and the call was most of their cost. */
 static int lim_find(lua_State *L)
 {
@@ -125,7 +125,7 @@ static int lim_find(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
-	at = memmem(s + init, n - init, p, lp);
+	at = lh_find_plain(s + init, n - init, p, lp);
 	if (!at) {
 		lua_pushnil(L);
 		return 1;

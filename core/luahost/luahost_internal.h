@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "luahost.h"
 
@@ -285,6 +286,23 @@ uint64_t lh_mono_ns(void);
 void lh_charge(lua_State *L, struct lh_rule *r, double cost, const char *what);
 
 /* ---- limits.c: the C functions that could run long on one instruction ---- */
+
+/* Where p (lp bytes) first occurs in s (n bytes), as memmem answers (an empty p at s), or
+ * NULL: the first byte by memchr, then a compare. The rules' subjects and needles are
+ * short, where memmem's setup costs more than the search; the callers charge n * lp. */
+static inline const char *lh_find_plain(const char *s, size_t n, const char *p, size_t lp)
+{
+	const char *at = s, *end = s + n;
+
+	if (!lp)
+		return s;
+	while (lp <= (size_t)(end - at) && (at = memchr(at, p[0], (size_t)(end - at) - lp + 1))) {
+		if (!memcmp(at + 1, p + 1, lp - 1))
+			return at;
+		at++;
+	}
+	return NULL;
+}
 
 /* Replace string.rep, find, match, gmatch, gsub, table.move, table.sort and load in the
  * state's libraries with wrappers that cap or charge them. */
