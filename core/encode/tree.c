@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -77,15 +78,47 @@ static const char *flags_text(uint32_t flags, size_t *len)
 	return memo[k].text;
 }
 
-static void put_cap_list(struct encode_tree *t, const char *key, uint64_t mask)
+/* Every capability name as msgpack strings, one after another in bit order, and where each
+ * starts: a run of consecutive bits of a mask is one copy (a root process's whole set is
+ * one), where a string at a time cost ~50 instructions a name, 40% of an exec's encoding. */
+#define CAP_BITS 41
+_Static_assert(ENCODE_CAPS_KNOWN == (1ULL << CAP_BITS) - 1, "a name for every known capability");
+
+static struct {
+	unsigned char bytes[CAP_BITS * 32];
+	uint16_t at[CAP_BITS + 1];
+} cap_strings;
+static pthread_once_t cap_strings_once = PTHREAD_ONCE_INIT;
+
+static void build_cap_strings(void)
 {
 	unsigned int bit;
+	size_t at = 0, n;
 
+	for (bit = 0; bit < CAP_BITS; bit++) {
+		n = strlen(vigil_cap_name(bit));	/* each under 32: a fixstr */
+		cap_strings.at[bit] = (uint16_t)at;
+		cap_strings.bytes[at] = (unsigned char)(0xa0 | n);
+		memcpy(cap_strings.bytes + at + 1, vigil_cap_name(bit), n);
+		at += n + 1;
+	}
+	cap_strings.at[CAP_BITS] = (uint16_t)at;
+}
+
+static void put_cap_list(struct encode_tree *t, const char *key, uint64_t mask)
+{
+	unsigned int lo, run;
+
+	pthread_once(&cap_strings_once, build_cap_strings);
 	encode_tree_str(t, key);
 	encode_tree_array(t, (size_t)__builtin_popcountll(mask));
-	for (bit = 0; mask; bit++, mask >>= 1)
-		if (mask & 1)
-			encode_tree_str(t, vigil_cap_name(bit));
+	while (mask) {		/* (mask has at most CAP_BITS bits) */
+		lo = (unsigned int)__builtin_ctzll(mask);
+		run = (unsigned int)__builtin_ctzll(~(mask >> lo));
+		encode_put(&t->out, cap_strings.bytes + cap_strings.at[lo],
+			   cap_strings.at[lo + run] - cap_strings.at[lo]);
+		mask &= ~(((1ULL << run) - 1) << lo);
+	}
 }
 
 bool encode_caps_known(const struct vigil_caps *c)
@@ -114,7 +147,7 @@ static bool ns_present(const struct vigil_process *p, int k)
 }
 
 /* "ns": {"uts": {"inum": N, "is_host": true}, ...}; an unknown, non-host one is left out */
-static void put_ns(struct encode_tree *t, const struct vigil_process *p, size_t count)
+static void write_ns(struct encode_tree *t, const struct vigil_process *p, size_t count)
 {
 	bool host;
 	int k;
@@ -134,6 +167,38 @@ static void put_ns(struct encode_tree *t, const struct vigil_process *p, size_t 
 			encode_tree_bool(t, true);
 		}
 	}
+}
+
+/* The "ns" member is ~60 small writes that most processes repeat (they share a few sets of
+ * namespaces): its bytes are kept per thread, a few sets, keyed by the inode numbers and
+ * the host mask. Longest: ten names, each with an inum and is_host (under 300 bytes). */
+#define NS_MEMO 4
+#define NS_BYTES_MAX 320
+
+static void put_ns(struct encode_tree *t, const struct vigil_process *p, size_t count)
+{
+	static __thread struct {
+		uint32_t ns[VIGIL_NS_COUNT], host_mask;
+		uint16_t len;
+		unsigned char bytes[NS_BYTES_MAX];
+	} memo[NS_MEMO];
+	static __thread unsigned int next;
+	struct vigil_buf *b = t->out.buf;
+	size_t k, start = b->len;
+
+	for (k = 0; k < NS_MEMO; k++)
+		if (memo[k].len && memo[k].host_mask == p->ns_host_mask && !memcmp(memo[k].ns, p->ns, sizeof(p->ns))) {
+			encode_put(&t->out, memo[k].bytes, memo[k].len);
+			return;
+		}
+	write_ns(t, p, count);
+	if (t->out.err || b->len - start > NS_BYTES_MAX)
+		return;
+	k = next++ % NS_MEMO;
+	memcpy(memo[k].ns, p->ns, sizeof(p->ns));
+	memo[k].host_mask = p->ns_host_mask;
+	memo[k].len = (uint16_t)(b->len - start);
+	memcpy(memo[k].bytes, b->data + start, memo[k].len);
 }
 
 void encode_tree_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
