@@ -10,7 +10,10 @@
  * quiet spell wake the reader at once: a lone event is not left to the reader's poll timer.
  * Wake-ups stay at most one per bound_ns (default 2 ms) per CPU however fast records come:
  * a wake-up costs the program that forces it ~15-20 us on our VMs. Records between them are
- * found by the reader, which polls every 500 us until none came for bound_ns (core/agent). */
+ * found by the reader, which polls every 500 us until none came for bound_ns (core/agent).
+ * While it polls so, it says until when in vg_reader: a record before that time forces
+ * nothing (an exec storm: no wake-up per exec), and one after it (the reader late, or idle)
+ * falls back to the rules above. */
 #ifndef VIGIL_OUTPUT_H
 #define VIGIL_OUTPUT_H
 
@@ -24,13 +27,16 @@ static __always_inline void output_record(void *data, __u64 size)
 	__u64 flags = BPF_RB_NO_WAKEUP;
 	__u32 zero = 0;
 	struct vigil_wake *w = bpf_map_lookup_elem(&vg_wake, &zero);
+	__u64 *poll_by = bpf_map_lookup_elem(&vg_reader, &zero);
 
 	if (!w) {
 		flags = BPF_RB_FORCE_WAKEUP;
 	} else {
 		__u64 now = bpf_ktime_get_ns();
 
-		if (++w->pending >= wakeup_batch || (w->bound_ns && now - w->last_ns >= w->bound_ns)) {
+		if (poll_by && now < *(volatile __u64 *)poll_by) {
+			w->pending = 0;		/* the reader looks by then */
+		} else if (++w->pending >= wakeup_batch || (w->bound_ns && now - w->last_ns >= w->bound_ns)) {
 			w->pending = 0;
 			w->last_ns = now;
 			flags = BPF_RB_FORCE_WAKEUP;

@@ -37,6 +37,18 @@ struct {
 	__type(value, struct vigil_wake);
 } vg_wake SEC(".maps");
 
+/* 0 -> when the reader will next look at the ring buffer by itself (bpf_ktime_get_ns();
+ * 0: not before its idle poll). The reader writes it, mapped into its memory, before each
+ * wait that its own short timer ends (core/agent): a record submitted before then needs no
+ * wake-up, which costs the program that forces it an interrupt and the reader a switch. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} vg_reader SEC(".maps");
+
 /* (cgroup id, scope) -> 1: the cgroups of the containers a scoped policy applies to
  * (TracingPolicyNamespaced, podSelector, containerSelector). The agent keeps it current
  * from the container runtime (core/agent/scopes.c); a policy hook with a scope runs only

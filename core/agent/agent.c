@@ -487,6 +487,7 @@ static int on_user_record(void *ctx, void *data, size_t size)
 	pthread_mutex_unlock(&a->user_lock);
 	if (write(a->user_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		pr_warn("agent: cannot wake the reader: %s", strerror(errno));
+	atomic_store(&a->user_kicked, true);	/* after the write: the reader reads what it sees */
 	return 0;
 }
 
@@ -496,7 +497,9 @@ static void drain_user_records(struct vigil_agent *a)
 	uint64_t n, ev, mk, ov, late;
 	void *r;
 
-	if (read(a->user_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+	/* a read only when written (a system call per round was most of an idle round's cost);
+	 * a write not yet flagged keeps the eventfd ready, so the next round comes at once */
+	if (atomic_exchange(&a->user_kicked, false) && read(a->user_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		pr_warn("agent: eventfd: %s", strerror(errno));
 	for (;;) {
 		pthread_mutex_lock(&a->user_lock);
@@ -523,15 +526,27 @@ static void drain_user_records(struct vigil_agent *a)
 }
 
 /* Wait for records: up to poll_ms when the last round found none, at most ACTIVE_POLL_NS
- * while they are coming. Negative: -errno; otherwise > 0 when something was ready. */
-static int reader_wait(struct ring_buffer *rb, bool active, int poll_ms)
+ * while they are coming. Negative: -errno; otherwise > 0 when something was ready. While
+ * records come, the kernel is told when the reader will look by itself: until then a record
+ * wakes nobody (bpf/lib/output.h), so a steady stream (an exec storm) costs the reader's
+ * timer alone, not also a wake-up forced by the traced tasks' records. */
+static int reader_wait(struct vigil_agent *a, struct ring_buffer *rb, bool active, int poll_ms)
 {
 	struct timespec ts = {.tv_nsec = ACTIVE_POLL_NS};
+	long wait_ns = (long)poll_ms * 1000000L;
 	struct epoll_event ev[4];
 	int n;
 
-	if (!active || (long)poll_ms * 1000000L <= ACTIVE_POLL_NS)
+	if (!active) {
+		vigil_loader__set_poll_by(a->loader, 0);
 		return ring_buffer__poll(rb, poll_ms);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* the clock of bpf_ktime_get_ns */
+	vigil_loader__set_poll_by(a->loader, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
+				  (uint64_t)(wait_ns < ACTIVE_POLL_NS ? wait_ns : ACTIVE_POLL_NS));
+	if (wait_ns <= ACTIVE_POLL_NS)
+		return ring_buffer__poll(rb, poll_ms);
+	ts = (struct timespec){.tv_nsec = ACTIVE_POLL_NS};
 	n = epoll_pwait2(ring_buffer__epoll_fd(rb), ev, VIGIL_ARRAY_SIZE(ev), &ts, NULL);
 	if (n < 0 && errno == ENOSYS)	/* before Linux 5.11: millisecond timeouts only */
 		return ring_buffer__poll(rb, 1);
@@ -580,7 +595,7 @@ int vigil_agent__run(struct vigil_agent *a)
 	publish_counters(a);
 	pthread_mutex_unlock(&a->pipe_lock);
 	while (!atomic_load(&a->stop)) {
-		int n = reader_wait(rb, active, a->opts.poll_ms), consumed;
+		int n = reader_wait(a, rb, active, a->opts.poll_ms), consumed;
 		uint64_t now, drain_start;
 		bool gc;
 
@@ -616,6 +631,7 @@ int vigil_agent__run(struct vigil_agent *a)
 		if (gc)
 			agent_rthooks_prune(a);
 	}
+	vigil_loader__set_poll_by(a->loader, 0);
 	ring_buffer__free(rb);
 	return err;
 }

@@ -149,16 +149,19 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 		vigil_journal__append(a->journal, seq, a->msgpack.data, a->msgpack.len);
 
 	/* the Lua rules get a copy of the bus bytes on their own thread: a full queue drops
-	 * (counted per rule by the host), a stuck rule never holds the reader up */
+	 * (counted per rule by the host), a stuck rule never holds the reader up; woken once a
+	 * round, by agent_flush (the reader's, or the caller's) */
 	rules = a->luahost && vigil_luahost__wants_hook(a->luahost, ev->type, hook_name(ev));
 	if (rules)
-		vigil_luahost__post(a->luahost, ev->type, a->msgpack.data, a->msgpack.len);
+		vigil_luahost__post_held(a->luahost, ev->type, a->msgpack.data, a->msgpack.len);
 	if (line)
 		write_line(a, stdout, &a->line);
 }
 
 void agent_flush(struct vigil_agent *a)
 {
+	if (a->luahost)
+		vigil_luahost__wake(a->luahost);
 	if (a->opts.output != VIGIL_OUTPUT_NONE)
 		fflush(stdout);
 	if (a->exporter)

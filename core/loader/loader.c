@@ -1,6 +1,7 @@
 /* loader.c - the process lifecycle programs: open, size, choose the mechanism, load,
  * attach, and the maps user space reads and seeds. */
 #include <errno.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@ struct vigil_loader {
 	const char *mechanism;
 	int ncpus;
 	uint64_t wakeup_ns;	/* the time bound of wake-ups in effect; 0: none */
+	volatile uint64_t *poll_by;	/* vg_reader's value, mapped; NULL: not mapped */
 };
 
 static bool is_pow2(uint32_t v)
@@ -92,6 +94,27 @@ static int set_wakeup_bound(struct vigil_loader *l, uint64_t bound_ns)
 		err = -errno;
 	free(slots);
 	return err;
+}
+
+/* vg_reader's one value, mapped for vigil_loader__set_poll_by; without it (mapping refused)
+ * the kernel's wake-ups go by their rules alone, as before there was a reader's promise. */
+static void map_reader(struct vigil_loader *l)
+{
+	void *p = mmap(NULL, (size_t)getpagesize(), PROT_READ | PROT_WRITE, MAP_SHARED,
+		       bpf_map__fd(l->skel->maps.vg_reader), 0);
+
+	if (p == MAP_FAILED) {
+		pr_warn("loader: cannot map vg_reader (%s): every record after a wake-up's bound wakes the reader",
+			strerror(errno));
+		return;
+	}
+	l->poll_by = p;
+}
+
+void vigil_loader__set_poll_by(struct vigil_loader *l, uint64_t mono_ns)
+{
+	if (l->poll_by)
+		__atomic_store_n(l->poll_by, mono_ns, __ATOMIC_RELAXED);
 }
 
 /* opts with the defaults where it leaves a field 0 (opts may be NULL). */
@@ -168,6 +191,7 @@ struct vigil_loader *vigil_loader__open(const struct vigil_loader_opts *opts, co
 		pr_warn("loader: cannot set the wake-up bound: %s", strerror(-err));
 		goto err_out;
 	}
+	map_reader(l);
 	err = process_bpf__attach(l->skel);
 	if (err) {
 		pr_warn("loader: cannot attach the process programs (%s): %s", l->mechanism, strerror(-err));
@@ -191,6 +215,8 @@ void vigil_loader__close(struct vigil_loader *l)
 {
 	if (!l)
 		return;
+	if (l->poll_by)
+		munmap((void *)l->poll_by, (size_t)getpagesize());
 	process_bpf__destroy(l->skel);
 	free(l);
 }
@@ -317,8 +343,8 @@ int vigil_loader__counters(const struct vigil_loader *l, struct vigil_kernel_cou
 
 int vigil_loader__reuse_shared_maps(const struct vigil_loader *l, struct bpf_object *obj)
 {
-	static const char *const shared[] = {"vg_events", "vg_execs", "vg_errors", "vg_wake", "vg_scopes", "vg_socks",
-					     "vg_exec_path"};
+	static const char *const shared[] = {"vg_events", "vg_execs", "vg_errors", "vg_wake", "vg_reader", "vg_scopes",
+					     "vg_socks", "vg_exec_path"};
 	size_t i;
 	int err;
 

@@ -134,6 +134,10 @@ VIGIL_API const char *vigil_loader__mechanism(const struct vigil_loader *l);
 VIGIL_API int vigil_loader__ringbuf_fd(const struct vigil_loader *l);
 /* The time bound of the kernel's wake-ups in ns (vigil_loader_opts.wakeup_us); 0: none. */
 VIGIL_API uint64_t vigil_loader__wakeup_ns(const struct vigil_loader *l);
+/* The reader promises to look at the ring buffer by mono_ns (CLOCK_MONOTONIC, the kernel's
+ * bpf_ktime_get_ns), or takes its promise back (0): records before then force no wake-up
+ * (bpf/lib/output.h). A plain store into vg_reader, mapped: no system call. */
+VIGIL_API void vigil_loader__set_poll_by(struct vigil_loader *l, uint64_t mono_ns);
 /* The exec map fd (borrowed): tgid -> current incarnation. */
 VIGIL_API int vigil_loader__execs_fd(const struct vigil_loader *l);
 /* vg_scopes (struct vigil_scope_key -> 1): the cgroups each scoped policy applies to. */

@@ -169,6 +169,13 @@ VIGIL_API int vigil_luahost__start(struct vigil_luahost *h);
  * posting thread at a time. */
 VIGIL_API int vigil_luahost__post(struct vigil_luahost *h, enum vigil_event_type type, const void *data,
 				  size_t len);
+/* The same, but the rules thread is not woken for it (unless many wait): a poster that
+ * posts a batch (the agent's reader, per drain of the ring buffer) wakes it once, after,
+ * with vigil_luahost__wake. A wake-up per event cost the rules thread a switch per event. */
+VIGIL_API int vigil_luahost__post_held(struct vigil_luahost *h, enum vigil_event_type type, const void *data,
+				       size_t len);
+/* Wake the rules thread for what was posted held. */
+VIGIL_API void vigil_luahost__wake(struct vigil_luahost *h);
 /* Events dropped because the queue was full, in all. */
 VIGIL_API uint64_t vigil_luahost__dropped(struct vigil_luahost *h);
 

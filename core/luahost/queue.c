@@ -162,7 +162,11 @@ int vigil_luahost__start(struct vigil_luahost *h)
 	return 0;
 }
 
-int vigil_luahost__post(struct vigil_luahost *h, enum vigil_event_type type, const void *data, size_t len)
+/* Held posts wake the rules thread themselves only once this many wait: a long drain of the
+ * ring buffer overlaps with the rules instead of handing them everything at its end. */
+#define LH_HELD_MAX 64
+
+static int post(struct vigil_luahost *h, enum vigil_event_type type, const void *data, size_t len, bool wake)
 {
 	struct lh_queue *q = &h->q;
 	int bit = lh_type_bit(type), err = 0;
@@ -187,11 +191,33 @@ int vigil_luahost__post(struct vigil_luahost *h, enum vigil_event_type type, con
 	}
 	s->bit = bit;
 	q->count++;
-	if (q->waiting)
+	if (q->waiting && (wake || q->count >= LH_HELD_MAX))
 		pthread_cond_signal(&q->wake);
 out:
 	pthread_mutex_unlock(&q->lock);
 	return err;
+}
+
+int vigil_luahost__post(struct vigil_luahost *h, enum vigil_event_type type, const void *data, size_t len)
+{
+	return post(h, type, data, len, true);
+}
+
+int vigil_luahost__post_held(struct vigil_luahost *h, enum vigil_event_type type, const void *data, size_t len)
+{
+	return post(h, type, data, len, false);
+}
+
+void vigil_luahost__wake(struct vigil_luahost *h)
+{
+	struct lh_queue *q = &h->q;
+
+	if (!q->started)
+		return;
+	pthread_mutex_lock(&q->lock);
+	if (q->waiting && q->count)
+		pthread_cond_signal(&q->wake);
+	pthread_mutex_unlock(&q->lock);
 }
 
 uint64_t vigil_luahost__dropped(struct vigil_luahost *h)
