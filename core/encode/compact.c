@@ -282,18 +282,7 @@ static void put_exit_status(struct line *l)
 
 static bool has_sys_admin(const struct vigil_msg *m)
 {
-	const msgpack_object *eff = vigil_msg__find(m, "process.cap.effective");
-	const msgpack_object *c;
-	bool found = false;
-	uint32_t i;
-
-	for (i = 0; eff && eff->type == MSGPACK_OBJECT_ARRAY && i < eff->via.array.size; i++) {
-		c = &eff->via.array.ptr[i];
-		if (c->type == MSGPACK_OBJECT_STR && c->via.str.size == 13 &&
-		    !memcmp(c->via.str.ptr, "CAP_SYS_ADMIN", 13))
-			found = true;
-	}
-	return found;
+	return vigil_msg__array_has_str(m, "process.cap.effective", "CAP_SYS_ADMIN");
 }
 
 /* tetra's CapTrailorPrinter: fmt.Sprintf("%s %*s", line, 120 - len(line), caps). Go's len()

@@ -98,6 +98,8 @@ VIGIL_API int vigil_msg__find_u64(const struct vigil_msg *m, const char *path, u
 /* What is at path without unpacking it: its type, and its count (map entries, array items,
  * string or bin bytes; 0 for other scalars). 0 or -ENOENT. Not exported. */
 int vigil_msg__find_kind(const struct vigil_msg *m, const char *path, msgpack_object_type *type, uint32_t *count);
+/* Whether the array at path holds the string s (a view reads the items in place). */
+bool vigil_msg__array_has_str(const struct vigil_msg *m, const char *path, const char *s);
 
 /* Check the first msgpack object of data[0..len) without unpacking it: every length and
  * count is backed by bytes and the nesting is within what msgpack-c accepts. Run it before

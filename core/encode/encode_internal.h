@@ -194,6 +194,8 @@ static inline __attribute__((always_inline)) size_t encode_own_item(const void *
 /* vigil_msg__find and vigil_msg__find_kind of a view (own.c). */
 const msgpack_object *encode_view_find(struct vigil_msg *m, const char *path);
 int encode_view_kind(struct vigil_msg *m, const char *path, msgpack_object_type *type, uint32_t *count);
+/* vigil_msg__array_has_str on a view: the array's items read in place, none unpacked */
+bool encode_view_array_has_str(struct vigil_msg *m, const char *path, const char *s, size_t n);
 /* A view's root, unpacked on first use (the fallback for callers that want the tree). */
 const msgpack_object *encode_view_root(struct vigil_msg *m);
 

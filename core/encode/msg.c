@@ -407,6 +407,23 @@ int vigil_msg__find_kind(const struct vigil_msg *m, const char *path, msgpack_ob
 	return 0;
 }
 
+bool vigil_msg__array_has_str(const struct vigil_msg *m, const char *path, const char *s)
+{
+	const msgpack_object *o, *c;
+	size_t n = strlen(s);
+	uint32_t i;
+
+	if (m->view)
+		return encode_view_array_has_str((struct vigil_msg *)m, path, s, n);
+	o = vigil_msg__find(m, path);
+	for (i = 0; o && o->type == MSGPACK_OBJECT_ARRAY && i < o->via.array.size; i++) {
+		c = &o->via.array.ptr[i];
+		if (c->type == MSGPACK_OBJECT_STR && c->via.str.size == n && !memcmp(c->via.str.ptr, s, n))
+			return true;
+	}
+	return false;
+}
+
 int vigil_msg__find_str(const struct vigil_msg *m, const char *path, char *out, size_t size)
 {
 	const msgpack_object *o = vigil_msg__find(m, path);

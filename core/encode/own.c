@@ -71,6 +71,11 @@ size_t vigil_own_skip(const void *data, size_t len, size_t off)
 	size_t h;
 
 	while (left) {
+		/* runs of short strings (a capability list: 41 names) without the general case */
+		while (left > 1 && off < len && (p[off] & 0xe0) == 0xa0 && (size_t)(p[off] & 0x1f) < len - off) {
+			off += 1 + (size_t)(p[off] & 0x1f);
+			left--;
+		}
 		h = off < len ? item_span(p + off, len - off, &kids) : 0;
 		if (!h)
 			return 0;
@@ -316,6 +321,24 @@ int encode_view_kind(struct vigil_msg *m, const char *path, msgpack_object_type 
 	*count = it.obj.type == MSGPACK_OBJECT_STR || it.obj.type == MSGPACK_OBJECT_BIN ? it.obj.via.str.size
 											: it.children;
 	return 0;
+}
+
+bool encode_view_array_has_str(struct vigil_msg *m, const char *path, const char *s, size_t n)
+{
+	size_t off = view_locate(m, path), h;
+	struct vigil_own_item it;
+	uint64_t i, count;
+
+	if (!off || !(h = vigil_own_item(m->own + off, m->own_len - off, &it)) || it.obj.type != MSGPACK_OBJECT_ARRAY)
+		return false;
+	count = it.children;
+	for (off += h, i = 0; i < count && off; i++) {
+		if (vigil_own_item(m->own + off, m->own_len - off, &it) && it.obj.type == MSGPACK_OBJECT_STR &&
+		    it.obj.via.str.size == n && !memcmp(it.obj.via.str.ptr, s, n))
+			return true;
+		off = vigil_own_skip(m->own, m->own_len, off);
+	}
+	return false;
 }
 
 const msgpack_object *encode_view_root(struct vigil_msg *m)

@@ -58,6 +58,7 @@ int lh_event_init(struct lh_event *e, const void *data, size_t len)
 		memset(e->memo, 0, sizeof(e->memo));
 		e->stamp = 1;
 	}
+	e->walk.array = 0;
 	if (!data || !lh_mp_read(data, len, 0, &root) || root.type != LH_MP_MAP || !root.count ||
 	    !lh_mp_read(data, len, root.next, &key) || key.type != LH_MP_STR || !key.len ||
 	    !lh_mp_read(data, len, key.next, &body) || body.type != LH_MP_MAP)
@@ -256,7 +257,7 @@ bool lh_map_at(struct lh_event *e, size_t off, uint32_t i, struct lh_entry *en)
 	return true;
 }
 
-size_t lh_array_at(const struct lh_event *e, size_t off, uint64_t idx)
+size_t lh_array_at(struct lh_event *e, size_t off, uint64_t idx)
 {
 	struct lh_mpval v;
 	size_t at;
@@ -264,8 +265,19 @@ size_t lh_array_at(const struct lh_event *e, size_t off, uint64_t idx)
 
 	if (!lh_mp_read(e->data, e->len, off, &v) || v.type != LH_MP_ARRAY || idx >= v.count)
 		return 0;
-	for (i = 0, at = v.next; i < idx && at; i++)
+	i = 0;
+	at = v.next;
+	if (e->walk.array == off && e->walk.idx <= idx) {	/* on from the last one found */
+		i = e->walk.idx;
+		at = e->walk.at;
+	}
+	for (; i < idx && at; i++)
 		at = lh_mp_next(e->data, e->len, at);
+	if (at) {
+		e->walk.array = off;
+		e->walk.idx = idx;
+		e->walk.at = at;
+	}
 	return at;
 }
 

@@ -463,6 +463,12 @@ struct lh_event {
 	unsigned int nobjs;
 	uint32_t stamp;			/* per event: the memo's entries of other events are stale */
 	struct lh_memo memo[LH_EV_MEMO];
+	/* the last element lh_array_at found: a loop over an array (for i = 1, #a) walks it
+	 * once, not from its start at every index (a root exec's 41 capabilities) */
+	struct {
+		size_t array, at;	/* array 0: none */
+		uint64_t idx;
+	} walk;
 };
 
 /* Start reading an event (data borrowed until lh_event_end): the root must be a map whose
@@ -476,7 +482,7 @@ size_t lh_map_get(struct lh_event *e, size_t off, const char *key, size_t n);
 /* Entry i of the map at off; false past its end. */
 bool lh_map_at(struct lh_event *e, size_t off, uint32_t i, struct lh_entry *en);
 /* Element idx (0-based) of the array at off, or 0. */
-size_t lh_array_at(const struct lh_event *e, size_t off, uint64_t idx);
+size_t lh_array_at(struct lh_event *e, size_t off, uint64_t idx);
 /* One step of a path under off: a map key, or a 0-based index into an array; 0 if absent. */
 size_t lh_child(struct lh_event *e, size_t off, const char *seg, size_t n);
 /* A dotted path under off ("process.binary", "args.0.string_arg"); 0 when absent. */

@@ -13,7 +13,9 @@
  * a busy machine does not inflate as it does the wall time.
  *
  * The stream cycles through 64 events shaped like a busy host's, as bench_lua's: execs and
- * exits of 16 programs, opens, connects, renames and listens from policy hooks. Built
+ * exits of 16 programs, opens, connects, renames and listens from policy hooks. With "root"
+ * (after the output, or after "records"), every other program runs as root as an exec
+ * storm's do: full capability sets and the host's ten namespaces in its events. Built
  * against libvigil's internal static library (it drives the agent's own dispatch). */
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +34,13 @@
 static struct vigil_process procs[NPROCS];
 static char proc_ids[NPROCS][2][VIGIL_EXEC_ID_MAX];	/* their exec_id and parent_exec_id */
 static struct vigil_hook_info hooks[4];
+static bool as_root;			/* "root": even programs are root, caps and namespaces */
+static uint32_t host_ns[VIGIL_NS_COUNT];
+
+static bool is_root(size_t p)
+{
+	return as_root && p % 2 == 0;
+}
 
 static const char *const binaries[NPROCS] = {
 	"/usr/sbin/nginx", "/usr/bin/bash",  "/usr/bin/curl",  "/usr/bin/python3.11", "/usr/bin/ls",
@@ -69,6 +78,12 @@ static void make_procs(void)
 		p->auid = 1000;
 		p->creds = (struct vigil_creds){ 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000 };
 		p->refcnt = 1;
+		if (is_root(i)) {
+			p->creds = (struct vigil_creds){ 0 };
+			p->caps.permitted = p->caps.effective = (1ULL << 41) - 1;
+			memcpy(p->ns, host_ns, sizeof(p->ns));
+			p->ns_host_mask = (1u << VIGIL_NS_COUNT) - 1;
+		}
 	}
 }
 
@@ -189,6 +204,11 @@ static size_t exec_record(size_t p, void *buf)
 	r->flags = VIGIL_KF_EXECVE;
 	r->creds = (struct vigil_creds_raw){ 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000 };
 	r->auid = 1000;
+	if (is_root(p)) {
+		r->creds = (struct vigil_creds_raw){ 0 };
+		r->cap_permitted = r->cap_effective = (1ULL << 41) - 1;
+		memcpy(r->ns, host_ns, sizeof(r->ns) < sizeof(host_ns) ? sizeof(r->ns) : sizeof(host_ns));
+	}
 	r->binary_len = (uint16_t)bl;
 	r->cwd_len = (uint16_t)cl;
 	r->args_len = sizeof(args) - 1;
@@ -324,13 +344,15 @@ int main(int argc, char **argv)
 		struct vg_generic_record generic;
 	} rec;
 	uint64_t n, i, t0, t1, c0, c1;
-	bool records = argc == 4 && !strcmp(argv[3], "records");
+	bool records = argc >= 4 && !strcmp(argv[3], "records");
 	int err = 1;
 
-	if (argc < 2 || argc > 4 || (argc == 4 && !records)) {
-		fprintf(stderr, "usage: bench_pipeline EVENTS [json|compact|none|export] [records]\n");
+	as_root = argc >= 4 && !strcmp(argv[argc - 1], "root");
+	if (argc < 2 || argc > 5 || (argc == 4 && !records && !as_root) || (argc == 5 && (!records || !as_root))) {
+		fprintf(stderr, "usage: bench_pipeline EVENTS [json|compact|none|export] [records] [root]\n");
 		return 2;
 	}
+	vigil_host_ns_read("/proc", host_ns);
 	n = strtoull(argv[1], &end, 10);
 	if (*end || !n) {
 		fprintf(stderr, "bench_pipeline: EVENTS must be a positive integer\n");
