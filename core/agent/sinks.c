@@ -28,6 +28,9 @@ static const char *hook_name(const struct vigil_event *ev)
 	}
 }
 
+/* How long the reader, while records come, holds what it posted for the rules */
+#define RULES_HOLD_NS 2000000ULL
+
 /* Tetragon walks to the root; a deeper chain than this is cut (a fork bomb's) */
 #define MAX_ANCESTORS 64
 
@@ -160,8 +163,11 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 
 void agent_flush(struct vigil_agent *a)
 {
+	/* the reader, polling every 500 us while records come, lets the rules batch them up to
+	 * RULES_HOLD_NS (a rule's actions and alerts come that much later, its thread wakes far
+	 * less often); any other caller, and the reader going idle, wakes them now */
 	if (a->luahost)
-		vigil_luahost__wake(a->luahost);
+		vigil_luahost__wake(a->luahost, a->reader_active ? RULES_HOLD_NS : 0);
 	if (a->opts.output != VIGIL_OUTPUT_NONE)
 		fflush(stdout);
 	if (a->exporter)

@@ -174,8 +174,10 @@ VIGIL_API int vigil_luahost__post(struct vigil_luahost *h, enum vigil_event_type
  * with vigil_luahost__wake. A wake-up per event cost the rules thread a switch per event. */
 VIGIL_API int vigil_luahost__post_held(struct vigil_luahost *h, enum vigil_event_type type, const void *data,
 				       size_t len);
-/* Wake the rules thread for what was posted held. */
-VIGIL_API void vigil_luahost__wake(struct vigil_luahost *h);
+/* Wake the rules thread for what was posted held, once the first of it has waited hold_ns
+ * (0: now). A poster that comes back often (the reader, every 500 us while records come)
+ * holds a steady stream for a few ms, and the rules thread runs it in one wake-up. */
+VIGIL_API void vigil_luahost__wake(struct vigil_luahost *h, uint64_t hold_ns);
 /* Events dropped because the queue was full, in all. */
 VIGIL_API uint64_t vigil_luahost__dropped(struct vigil_luahost *h);
 

@@ -203,6 +203,7 @@ struct lh_queue {
 	struct lh_slot *slots;
 	size_t cap, head, count;	/* the slot at head is the consumer's until it pops it */
 	bool waiting;			/* the rules thread sleeps: a post must signal */
+	uint64_t held_since;		/* lh_mono_ns of the first post held while it sleeps; 0: none */
 	bool stop;
 	bool started;
 	pthread_t thread;

@@ -191,8 +191,12 @@ static int post(struct vigil_luahost *h, enum vigil_event_type type, const void 
 	}
 	s->bit = bit;
 	q->count++;
-	if (q->waiting && (wake || q->count >= LH_HELD_MAX))
+	if (q->waiting && (wake || q->count >= LH_HELD_MAX)) {
 		pthread_cond_signal(&q->wake);
+		q->held_since = 0;
+	} else if (q->waiting && !q->held_since) {
+		q->held_since = lh_mono_ns();
+	}
 out:
 	pthread_mutex_unlock(&q->lock);
 	return err;
@@ -208,15 +212,17 @@ int vigil_luahost__post_held(struct vigil_luahost *h, enum vigil_event_type type
 	return post(h, type, data, len, false);
 }
 
-void vigil_luahost__wake(struct vigil_luahost *h)
+void vigil_luahost__wake(struct vigil_luahost *h, uint64_t hold_ns)
 {
 	struct lh_queue *q = &h->q;
 
 	if (!q->started)
 		return;
 	pthread_mutex_lock(&q->lock);
-	if (q->waiting && q->count)
+	if (q->waiting && q->count && (!hold_ns || !q->held_since || lh_mono_ns() - q->held_since >= hold_ns)) {
 		pthread_cond_signal(&q->wake);
+		q->held_since = 0;
+	}
 	pthread_mutex_unlock(&q->lock);
 }
 

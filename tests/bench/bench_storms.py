@@ -60,9 +60,42 @@ def cgroup2_root():
 
 
 def proc_cpu_seconds(pid):
+    """CPU time of every thread of pid, in ns from the scheduler (/proc/PID/task/*/schedstat),
+    not /proc/PID/stat's clock ticks: an exec storm's few thousand operations are too few for
+    10 ms ticks. Falls back to the ticks where schedstat is missing."""
+    total, found = 0, False
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        tasks = []
+    for t in tasks:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                total += int(f.read().split()[0])
+                found = True
+        except (OSError, ValueError, IndexError):
+            pass
+    if found:
+        return total / 1e9
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_switches(pid):
+    """Context switches of every thread of pid (schedstat's third field): each a wake-up."""
+    total = 0
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return 0
+    for t in tasks:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                total += int(f.read().split()[2])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
 
 
 def peak_rss_kib(pid):
@@ -354,10 +387,11 @@ def measure(cond, make, storms, results):
         pids = {}
         for s in storms:
             cpu0 = proc_cpu_seconds(proc.pid) if is_vigil or is_audit else 0.0
+            sw0 = proc_switches(proc.pid) if is_vigil or is_audit else 0
             st0 = agent.status()["counters"] if is_vigil else None
             au0 = agent.status() if is_audit else None
             t, own, pid = s.run()
-            r = results.setdefault((cond, s.name), {"t": [], "own": [], "cpu": [], "rss": 0, "lost": 0,
+            r = results.setdefault((cond, s.name), {"t": [], "own": [], "cpu": [], "sw": [], "rss": 0, "lost": 0,
                                                     "dropped": 0, "delivered": 0, "posted": 0})
             r["t"].append(t)
             r["own"].append(own)
@@ -365,6 +399,7 @@ def measure(cond, make, storms, results):
                 time.sleep(0.2)  # let the reader drain what the storm posted
                 st = agent.status()["counters"]
                 r["cpu"].append((proc_cpu_seconds(proc.pid) - cpu0) / s.ops)
+                r["sw"].append((proc_switches(proc.pid) - sw0) / s.ops)
                 r["rss"] = max(r["rss"], peak_rss_kib(proc.pid))
                 r["lost"] += st["kernel_ringbuf_full"] - st0["kernel_ringbuf_full"]
                 r["dropped"] += st["bus_dropped"] - st0["bus_dropped"]
@@ -499,9 +534,9 @@ def main():
         conds.append("auditd")
 
     print("\n%d rounds, conditions interleaved" % args.rounds)
-    print("%-8s %-9s %-22s %-22s %10s %8s %9s %6s %7s" % ("storm", "condition", "wall ratio [min-max]",
-                                                         "cpu ratio [min-max]", "agent us/op", "RSS MiB",
-                                                         "delivered", "lost", "dropped"))
+    print("%-8s %-9s %-22s %-22s %10s %7s %8s %9s %6s %7s" % ("storm", "condition", "wall ratio [min-max]",
+                                                              "cpu ratio [min-max]", "agent us/op", "wake/op",
+                                                              "RSS MiB", "delivered", "lost", "dropped"))
     for s in storms:
         base, base_own = results[("none", s.name)]["t"], results[("none", s.name)]["own"]
         print("%-8s %-9s %-22s %-22s" % (s.name, "none", "%.3fs loop" % statistics.median(base),
@@ -513,12 +548,13 @@ def main():
             ratios = [t / b for t, b in zip(r["t"], base)]
             own = [t / b for t, b in zip(r["own"], base_own) if b > 0]
             cpu = "%.2f" % (statistics.median(r["cpu"]) * 1e6) if r["cpu"] else "-"
+            sw = "%.2f" % statistics.median(r["sw"]) if r["sw"] else "-"
             rss = "%.1f" % (r["rss"] / 1024) if r["rss"] else "-"
             vig = cond not in ("floor", "bpftrace")  # auditd: its log, and the kernel's lost count
-            print("%-8s %-9s %-22s %-22s %10s %8s %9s %6s %7s"
+            print("%-8s %-9s %-22s %-22s %10s %7s %8s %9s %6s %7s"
                   % (s.name, cond, "%.3f [%.3f-%.3f]" % (statistics.median(ratios), min(ratios), max(ratios)),
                      "%.3f [%.3f-%.3f]" % (statistics.median(own), min(own), max(own)) if own else "-",
-                     cpu, rss, r["delivered"] if vig else "-", r["lost"] if vig else "-",
+                     cpu, sw, rss, r["delivered"] if vig else "-", r["lost"] if vig else "-",
                      r["dropped"] if vig and cond != "auditd" else "-"), flush=True)
     if args.progstats:
         for cond in conds:
