@@ -126,6 +126,7 @@ static void *rules_main(void *arg)
 			q->waiting = false;
 		}
 		/* take what is there as one batch: the slots stay ours until popped */
+		q->held_since = 0;
 		head = q->head;
 		n = q->count;
 		pthread_mutex_unlock(&q->lock);

@@ -4,6 +4,7 @@ One agent runs real programs; every assertion is on the events a `vigil getevent
 subscriber printed (JSON and compact), and on what the agent left in the kernel.
 """
 import base64
+import json
 import os
 import signal
 import socket
@@ -20,6 +21,31 @@ SH = os.path.realpath("/bin/sh")
 SLEEP = os.path.realpath("/bin/sleep")
 
 
+def reader_promises(agent, seconds=1.0):
+    """vg_reader's value (when the reader will next look, CLOCK_MONOTONIC ns; 0: idle) sampled
+    with the time of each sample, while a loop of /bin/true keeps records coming."""
+    held = vh.bpf_ids_held(agent.proc.pid)["map"]
+    maps = json.loads(subprocess.run(["bpftool", "-j", "map", "show"], capture_output=True, text=True,
+                                     check=True).stdout)
+    ids = [m["id"] for m in maps if m.get("name") == "vg_reader" and m["id"] in held]
+    assert len(ids) == 1, ids
+    loop = subprocess.Popen([SH, "-c", "while :; do %s; done" % TRUE])
+    samples = []
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id", str(ids[0])],
+                                             capture_output=True, text=True, check=True).stdout)
+            value = dump[0]["value"]
+            if isinstance(value, list):
+                value = int.from_bytes(bytes(int(b, 16) for b in value), "little")
+            samples.append((time.monotonic_ns(), value))
+    finally:
+        loop.kill()
+        loop.wait()
+    return samples
+
+
 @vh.require_root
 class ProcessEvents(unittest.TestCase):
     @classmethod
@@ -31,6 +57,7 @@ class ProcessEvents(unittest.TestCase):
             cls.status = agent.status()
             # this agent's own programs and links: other agents on the host load and unload theirs
             cls.held = vh.bpf_ids_held(agent.proc.pid)
+            cls.promises = reader_promises(agent)
             cls.sh = subprocess.Popen([SH, "-c", 'cd /tmp && exec /bin/true a "b c"'])
             cls.sh.wait()
             fork = subprocess.run([os.path.join(vh.PROGS, "fork_noexec")], capture_output=True, text=True,
@@ -168,6 +195,15 @@ class ProcessEvents(unittest.TestCase):
         self.assertEqual(self.status["process_mechanism"], "tp_btf")
         for m in mech.values():
             self.assertTrue(m["ok"] or m["reason"] != "ok", m)
+
+    def test_reader_tells_the_kernel_when_it_looks(self):
+        # while execs come, the reader promises a look within its 500 us poll, in the kernel's
+        # clock (bpf_ktime_get_ns: CLOCK_MONOTONIC), so records before then force no wake-up
+        promised = [(now, v) for now, v in self.promises if v]
+        self.assertTrue(promised, "vg_reader stayed 0 through %d samples" % len(self.promises))
+        for now, v in promised:
+            self.assertLess(v, now + 10**6, "a promise past the poll bound")
+            self.assertGreater(v, now - 10**9, "a promise in another clock")
 
     def test_no_events_lost_or_malformed(self):
         c = self.status["counters"]

@@ -1463,6 +1463,63 @@ static void test_cap_sets_have_their_own_keys(void **ctx)
 			    "{\"cap_effective_arg\":\"0000000000000008\"}]");
 }
 
+/* The JSON list of the names of mask's bits, in bit order. */
+static void cap_names_json(uint64_t mask, char *out, size_t size)
+{
+	size_t n = 0;
+	unsigned int bit;
+
+	n += (size_t)snprintf(out + n, size - n, "[");
+	for (bit = 0; bit < 41; bit++)
+		if (mask & CAP(bit))
+			n += (size_t)snprintf(out + n, size - n, "%s\"%s\"", n > 1 ? "," : "", vigil_cap_name(bit));
+	snprintf(out + n, size - n, "]");
+}
+
+/* Lists are copied a run of consecutive bits at a time (tree.c): a whole set, runs at both
+ * ends, lone bits and bits past the named ones all list exactly their names. */
+static void test_cap_lists_name_every_bit_in_order(void **ctx)
+{
+	static const uint64_t masks[] = { (1ULL << 41) - 1, CAP(0) | CAP(1) | CAP(2) | CAP(21) | CAP(39) | CAP(40),
+					  CAP(40), CAP(5) | CAP(7) | CAP(9), ~0ULL, ((1ULL << 41) - 1) & ~CAP(21) };
+	struct state *s = *ctx;
+	char want[2048];
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(masks); i++) {
+		s->child.caps.permitted = masks[i];
+		s->child.caps.effective = masks[(i + 1) % VIGIL_ARRAY_SIZE(masks)];
+		cap_names_json(masks[i], want, sizeof(want));
+		assert_string_equal(json_at(s, &s->exec, "process.cap.permitted"), want);
+		cap_names_json(masks[(i + 1) % VIGIL_ARRAY_SIZE(masks)], want, sizeof(want));
+		assert_string_equal(json_at(s, &s->exec, "process.cap.effective"), want);
+	}
+}
+
+/* The ns member is kept per thread by value (tree.c): processes of other namespaces, taking
+ * turns past the memo's four sets, each get their own. */
+static void test_ns_of_many_processes_each_their_own(void **ctx)
+{
+	struct state *s = *ctx;
+	uint64_t inum;
+	uint32_t k;
+	int round;
+
+	for (round = 0; round < 3; round++) {
+		for (k = 0; k < 6; k++) {
+			s->child.ns[VIGIL_NS_MNT] = 4026532000u + k;
+			s->child.ns_host_mask = k % 2 ? 0 : 1u << VIGIL_NS_UTS;
+			wire(s, &s->exec);
+			assert_int_equal(vigil_msg__find_u64(s->msg, "process.ns.mnt.inum", &inum), 0);
+			assert_int_equal(inum, 4026532000u + k);
+			if (k % 2)
+				assert_null(vigil_msg__find(s->msg, "process.ns.uts.is_host"));
+			else
+				assert_non_null(vigil_msg__find(s->msg, "process.ns.uts.is_host"));
+		}
+	}
+}
+
 static void test_syscall64_is_syscall_id_with_abi(void **ctx)
 {
 	struct state *s = *ctx;
@@ -2979,6 +3036,8 @@ int main(void)
 		T(test_perf_event_user_ns_and_module_args),
 		T(test_kiocb_buffers_and_sockaddr_un),
 		T(test_cap_sets_have_their_own_keys),
+		T(test_cap_lists_name_every_bit_in_order),
+		T(test_ns_of_many_processes_each_their_own),
 		T(test_ancestors_follow_the_parent_nearest_first),
 		T(test_binary_properties_of_a_setuid_exec_and_an_unlinked_binary),
 		T(test_user_name_only_where_the_resolver_has_one),

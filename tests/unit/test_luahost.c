@@ -807,6 +807,34 @@ static void test_event_view_reads_json_keys_lazily(void **ctx)
 	assert_emitted(s, "\"output\":\"ok\"");
 }
 
+/* An array read by index goes on from the last element found (event.c lh_array_at): in
+ * order, backwards, past the end and between two arrays, every index finds its own. */
+static void test_event_view_array_indexes_in_any_order(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *parent = add_proc(s, 50, 0, "/usr/bin/bash", 0);
+	struct vigil_process *p = add_proc(s, 100, 50, "/usr/bin/su", 0);
+
+	parent->caps.effective = parent->caps.permitted = 1ULL << 21 | 1ULL << 8;
+	p->caps.effective = p->caps.permitted = 1ULL << 0 | 1ULL << 1 | 1ULL << 21 | 1ULL << 40;
+	write_rule(s, "walk.lua",
+		   RULE_HEAD("walk") "on_event = function(ev)\n"
+				     "  local e, q = ev['process.cap.effective'], ev['parent.cap.effective']\n"
+				     "  local want = { 'CAP_CHOWN', 'DAC_OVERRIDE', 'CAP_SYS_ADMIN', 'CAP_CHECKPOINT_RESTORE' }\n"
+				     "  assert(#e == 4 and #q == 2)\n"
+				     "  for i = 1, #e do assert(e[i] == want[i], i) end\n"
+				     "  for i = #e, 1, -1 do assert(e[i] == want[i], -i) end\n"
+				     "  assert(e[5] == nil and e[0] == nil)\n"
+				     "  assert(e[3] == want[3] and q[2] == 'CAP_SYS_ADMIN' and e[4] == want[4])\n"
+				     "  assert(q[1] == 'CAP_SETPCAP' and e[2] == want[2] and e[2] == want[2])\n"
+				     "  alert{output = 'walked'}\n"
+				     "end }\n");
+	start_host(s, 0, 0);
+	feed(s, VIGIL_EVENT_EXEC, p);
+	assert_string_equal(rule_status(s, "walk").state, "enabled");
+	assert_emitted(s, "\"output\":\"walked\"");
+}
+
 static void test_event_kept_past_its_call_is_refused(void **ctx)
 {
 	struct state *s = *ctx;
@@ -1504,6 +1532,34 @@ static void test_burst_leaves_at_most_the_pool_idle(void **ctx)
 	vigil_buf_free(&wire);
 }
 
+/* Held posts run once woken (vigil_luahost__wake), or without a wake once LH_HELD_MAX
+ * wait, or by the thread's own tick: none is left behind. */
+static void test_held_posts_run_once_woken(void **ctx)
+{
+	struct state *s = *ctx;
+	struct vigil_process *p = add_proc(s, 100, 0, "/bin/true", 0);
+	struct vigil_buf wire = encode_exec(p);
+	struct listing l = { 0 };
+	double t0;
+	size_t i;
+
+	write_rule(s, "count.lua", RULE_HEAD("count") "on_event = function(ev) end }\n");
+	start_host(s, 0, 1000000000000ULL);
+	assert_int_equal(vigil_luahost__start(s->h), 0);
+	assert_int_equal(vigil_luahost__post_held(s->h, VIGIL_EVENT_EXEC, wire.data, wire.len), 0);
+	vigil_luahost__wake(s->h, 0);
+	for (t0 = mono_s(); mono_s() - t0 < 10 && l.calls < 1; usleep(5000))
+		l = rule_status(s, "count");
+	assert_int_equal(l.calls, 1);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(vigil_luahost__post_held(s->h, VIGIL_EVENT_EXEC, wire.data, wire.len), 0);
+	vigil_luahost__wake(s->h, 60000000000ULL);	/* held a minute: the count and the tick run them */
+	for (t0 = mono_s(); mono_s() - t0 < 10 && l.calls < 201; usleep(5000))
+		l = rule_status(s, "count");
+	assert_int_equal(l.calls, 201);
+	vigil_buf_free(&wire);
+}
+
 /* While one rule is stuck in its first call (to its 1.5 s deadline), posting never waits:
  * the queue takes what fits and drops the rest, counted exactly, against each rule that
  * wanted them; the queued events then run. */
@@ -1917,6 +1973,8 @@ int main(void)
 		T(test_reload_rearms_a_disabled_rule),
 		T(test_duplicate_rule_names_refuse_the_newcomer),
 		T(test_event_view_reads_json_keys_lazily),
+		T(test_event_view_array_indexes_in_any_order),
+		T(test_held_posts_run_once_woken),
 		T(test_event_kept_past_its_call_is_refused),
 		T(test_event_view_metatable_is_hidden),
 		T(test_raw_event_hides_the_stamp_and_a_kept_view_expires),
