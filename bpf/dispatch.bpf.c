@@ -45,12 +45,22 @@ static __always_inline int route(__u64 *ctx, int dir, __u64 nr)
 		return compat ? -1 : (int)nr;
 	if (dir == 0)
 		return vg_sys_regs_fill(c, ctx[0], nr, compat, compat_hooked);
+	/* the exit: which syscall its hooks run for, said to those that are no return probe's
+	 * second half (syscalls:sys_exit_X: no entry kept a record to pair with) */
+	c->exit_regs = ctx[0];
+	c->exit_compat = compat;
+	c->exit_checked = compat_hooked;
+	c->exit_nr = (__u16)nr;
 	if (compat) {
-		/* the exit: only the twin's number (its registers still hold the call's own) */
+		/* only the twin's number (its registers still hold the call's own) */
+		int twin;
+
 		if (bpf_probe_read_kernel(&c->r, sizeof(c->r), (void *)ctx[0]))
 			return -1;
 		c->regs = 0;
-		return vg_compat_args(c, nr);
+		twin = vg_compat_args(c, nr);
+		c->exit_nr = (__u16)twin;
+		return twin;
 	}
 #endif
 	return (int)nr;

@@ -185,6 +185,10 @@ static __always_inline int generic_run(void *ctx)
 		compat32 = cfg.dispatch_slot ? dispatched_mine(ctx) : vg_compat_syscall() ? -1 : 0;
 		if (compat32 < 0)
 			return 0;
+	} else if (cfg.fetch == VG_FETCH_SYSCALL_EXIT) {
+		compat32 = dispatched_exit_mine(ctx);
+		if (compat32 < 0)
+			return 0;
 	}
 	task = (struct task_struct *)bpf_get_current_task();
 	pid_tgid = bpf_get_current_pid_tgid();
@@ -328,13 +332,16 @@ int generic_tp_btf_sys_exit(__u64 *ctx)
 }
 
 /* Also the dispatcher's tail-call target (bpf/dispatch.h): once done, the next hook of the
- * same syscall runs. */
+ * same syscall runs. A syscalls:sys_exit_X hook runs whole here (no entry kept its record). */
 SEC("raw_tp/sys_exit")
 int generic_raw_tp_sys_exit(__u64 *ctx)
 {
 	if (!VG_BUILT(RAW_TP_SYS))
 		return 0;
-	syscall_exit(ctx);
+	if (cfg.fetch == VG_FETCH_SYSCALL_EXIT)
+		generic_run(ctx);
+	else
+		syscall_exit(ctx);
 	if (cfg.dispatch_slot)
 		dispatch_from(ctx, &vg_sys_exit, cfg.syscall_nr, cfg.dispatch_slot);
 	return 0;

@@ -144,6 +144,38 @@ static __always_inline int dispatched_mine(void *ctx)
 #endif
 }
 
+/* Is this exit one of the hook's syscall, a syscalls:sys_exit_X hook's (no entry paired
+ * with it)? 1: a 32-bit call of its twin, 0: its own 64-bit call, -1: another syscall. The
+ * dispatcher's exit said which (bpf/dispatch.bpf.c); attached alone, or when another task's
+ * exit replaced what it said, the hook asks itself. */
+static __always_inline int dispatched_exit_mine(void *ctx)
+{
+	__u64 regs = ctx_arg(ctx, 0), nr;
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (cfg.dispatch_slot && c && c->exit_regs == regs) {
+		if (c->exit_nr != (__u16)cfg.syscall_nr)
+			return -1;
+		if (c->exit_compat)
+			return 1;
+		return c->exit_checked || !vg_compat_syscall() ? 0 : -1;
+	}
+	nr = VG_SYSCALL_NR_CORE((struct pt_regs *)regs);
+	if (!vg_compat_syscall())
+		return nr == (__u64)cfg.syscall_nr ? 0 : -1;
+	if (!c || bpf_probe_read_kernel(&c->r, sizeof(c->r), (void *)regs))
+		return -1;
+	c->regs = 0;
+	return vg_compat_args(c, nr) == cfg.syscall_nr ? 1 : -1;
+#else
+	nr = VG_SYSCALL_NR_CORE((struct pt_regs *)regs);
+	return nr == (__u64)cfg.syscall_nr ? 0 : -1;
+#endif
+}
+
 /* Argument i of a syscall the dispatcher tail-called this hook for: from its copy of the
  * registers, a 32-bit call's rewritten as its x86-64 twin's. */
 static __always_inline __u64 dispatched_reg(void *ctx, __u32 i)
@@ -220,6 +252,9 @@ static __always_inline __u64 fetch_arg_raw(void *ctx, __u32 i)
 		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
 	case VG_FETCH_SYSCALL_CTX:
 		return syscall_reg_btf((struct pt_regs *)ctx_arg(ctx, 0), a->index);
+	case VG_FETCH_SYSCALL_EXIT:
+		/* a 32-bit call's number is its twin's, as its arguments are */
+		return a->index == 5 ? ctx_arg(ctx, 1) : (__u64)cfg.syscall_nr;
 	case VG_FETCH_USDT: {
 		long u = 0;
 

@@ -25,6 +25,8 @@ static struct {
 	int16_t twin[VG_COMPAT_SLOTS];		/* i386 nr -> x86-64 nr, -1: none */
 	int16_t socketcall_twin[VG_SOCKETCALL_CALLS];	/* socketcall's call -> x86-64 nr */
 	int socketcall_nr;			/* socketcall's i386 number, -1: none */
+	int16_t ipc_twin[VG_IPC_CALLS];		/* ipc's call -> x86-64 nr */
+	int ipc_nr;				/* ipc's i386 number, -1: none */
 } d = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct bpf_map *table(int dir)
@@ -39,7 +41,7 @@ static bool hooked(int dir, int nr)
 
 /* The dispatcher's bitmaps (its .bss, mmapped), after a number's first hook came or its last
  * left: vg_native the hooked x86-64 numbers, vg_compat_hooked the i386 numbers whose twin is
- * hooked (socketcall's when one of its calls' is), vg_hooked their union, written last. */
+ * hooked (socketcall's and ipc's when one of their calls' is), vg_hooked their union, written last. */
 static void mark(int dir)
 {
 	__u64 native[VG_SYSCALL_SLOTS / 64] = {0}, compat[VG_COMPAT_SLOTS / 64] = {0};
@@ -53,6 +55,8 @@ static void mark(int dir)
 
 		for (k = 0; nr == d.socketcall_nr && k < VG_SOCKETCALL_CALLS; k++)
 			on = on || hooked(dir, d.socketcall_twin[k]);
+		for (k = 0; nr == d.ipc_nr && k < VG_IPC_CALLS; k++)
+			on = on || hooked(dir, d.ipc_twin[k]);
 		if (on)
 			compat[nr / 64] |= 1ULL << (nr % 64);
 	}
@@ -64,14 +68,15 @@ static void mark(int dir)
 		((volatile __u64 *)d.skel->bss->vg_hooked[dir])[k] = native[k] | (k < VG_COMPAT_SLOTS / 64 ? compat[k] : 0);
 }
 
-/* The i386 table (core/sensors/syscalls.c) into vg_compat and d.twin, once per load. */
+/* The i386 table (core/sensors/syscalls.c) into vg_compat and d.twin, once per load;
+ * socketcall's and ipc's calls after it. */
 static int load_compat_table(void)
 {
 	int fd = bpf_map__fd(d.skel->maps.vg_compat);
 	struct vg_compat_entry e;
 	uint32_t key;
 
-	d.socketcall_nr = -1;
+	d.socketcall_nr = d.ipc_nr = -1;
 	for (key = 0; key < VG_COMPAT_SLOTS; key++) {
 		d.twin[key] = -1;
 		if (compat_syscall_twin(key, &e, NULL))
@@ -79,6 +84,8 @@ static int load_compat_table(void)
 		d.twin[key] = e.nr;
 		if (e.kind == VG_COMPAT_SOCKETCALL)
 			d.socketcall_nr = (int)key;
+		if (e.kind == VG_COMPAT_IPC)
+			d.ipc_nr = (int)key;
 		if (bpf_map_update_elem(fd, &key, &e, BPF_ANY))
 			return -errno;
 	}
@@ -89,6 +96,16 @@ static int load_compat_table(void)
 		if (compat_socketcall_twin(key, &e))
 			continue;
 		d.socketcall_twin[key] = e.nr;
+		if (bpf_map_update_elem(fd, &slot, &e, BPF_ANY))
+			return -errno;
+	}
+	for (key = 0; key < VG_IPC_CALLS; key++) {
+		uint32_t slot = VG_COMPAT_SLOTS + VG_SOCKETCALL_CALLS + key;
+
+		d.ipc_twin[key] = -1;
+		if (compat_ipc_twin(key, &e))
+			continue;
+		d.ipc_twin[key] = e.nr;
 		if (bpf_map_update_elem(fd, &slot, &e, BPF_ANY))
 			return -errno;
 	}

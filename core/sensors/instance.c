@@ -35,6 +35,7 @@ struct sensor {
 	int nr;			/* the dispatcher: syscall number and slot; slot -1: not in it */
 	int slot;
 	bool in_table;		/* attached: in the dispatcher's table */
+	int dir;		/* its program's table: 0 entry, 1 exit (a syscalls:sys_exit_X hook) */
 	const struct compiled_hook *fan_hook;	/* MECH_FANOTIFY: no program; the watch */
 	struct fanwatch *fan;
 	int execs_fd;		/* the opener's incarnation, looked up when its open is read */
@@ -234,6 +235,11 @@ static void choose_programs(struct sensor *s, const struct compiled_hook *h)
 	struct bpf_program *p;
 
 	s->prog = mech_program(s->skel, h->mech);
+	if (h->cfg.fetch == VG_FETCH_SYSCALL_EXIT) {
+		/* syscalls:sys_exit_X in the dispatcher: its one program runs on the exit */
+		s->prog = s->skel->progs.generic_raw_tp_sys_exit;
+		s->dir = 1;
+	}
 	s->prog2 = second_program(s->skel, h);
 	s->is_return = h->cfg.is_return;
 	/* imaHash: generic_lsm_ima must run after generic_lsm, and the trampoline runs the
@@ -419,7 +425,7 @@ static int attach_in_dispatcher(struct sensor *s, char *why, size_t why_size)
 	int err = s->is_return ? dispatch_add(s->nr, s->slot, 1, bpf_program__fd(s->prog2)) : 0;
 
 	if (!err) {
-		err = dispatch_add(s->nr, s->slot, 0, bpf_program__fd(s->prog));
+		err = dispatch_add(s->nr, s->slot, s->dir, bpf_program__fd(s->prog));
 		if (err && s->is_return)
 			dispatch_remove(s->nr, s->slot, 1);
 	}
@@ -545,7 +551,7 @@ void sensor_detach(struct sensor *s)
 	fanwatch_stop(s->fan);
 	s->fan = NULL;
 	if (s->in_table) {
-		dispatch_remove(s->nr, s->slot, 0);
+		dispatch_remove(s->nr, s->slot, s->dir);
 		if (s->is_return)
 			dispatch_remove(s->nr, s->slot, 1);
 		s->in_table = false;

@@ -581,15 +581,14 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	} else if (permits(ctx, VIGIL_MECH_KPROBE)) {
 		out->mech = MECH_KPROBE;
 		out->cfg.fetch = VG_FETCH_SYSCALL_PTREGS;
-	} else if (permits(ctx, VIGIL_MECH_RAW_TP) && !hook->is_return) {
+	} else if (permits(ctx, VIGIL_MECH_RAW_TP)) {
+		/* a return probe too: sys_exit_X would cost other syscalls' exits only a bitmap test
+		 * where the dispatcher's exit program costs a BPF run each, but the kernel's syscall
+		 * tracepoints skip 32-bit calls, which the dispatcher hands to their twins' hooks */
 		dispatch_hook(out, name);
 	} else if (permits(ctx, VIGIL_MECH_TRACEPOINT) &&
 		   syscall_tracepoint_exists(syscall_event_name(name), hook->is_return)) {
-		/* a return probe: sys_exit_X costs other syscalls' exits a bitmap test, the
-		 * dispatcher's exit program a BPF run each */
 		return syscall_tracepoint_hook(ctx, hook, out, syscall_event_name(name));
-	} else if (permits(ctx, VIGIL_MECH_RAW_TP)) {
-		dispatch_hook(out, name);
 	} else if (permits(ctx, VIGIL_MECH_TP_BTF)) {
 		out->mech = MECH_RAW_SYSCALL_TP_BTF;
 		out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
@@ -789,6 +788,28 @@ static bool fexit_tracepoint(struct compile_ctx *ctx, const struct vigil_hook *h
 	return true;
 }
 
+/* syscalls:sys_exit_X whose arguments are its number and return value (fields 4 and 5):
+ * the same hook in the dispatcher's exit table, which also hands it 32-bit calls of X (the
+ * kernel's syscall tracepoints skip those: any user could hide a setresuid's result behind
+ * int 0x80). One BPF run per syscall exit of the machine instead of the tracepoint's bitmap
+ * test (tests/bench/README.md). false: keep the tracepoint. */
+static bool dispatch_exit_tracepoint(struct compiled_hook *out, const struct vigil_hook *hook,
+				     const struct vigil_policy_arg *args)
+{
+	int nr = strncmp(hook->event, "sys_exit_", 9) ? -1 : syscall_nr(hook->event + 9);
+	size_t i;
+
+	if (nr < 0)
+		return false;
+	for (i = 0; i < hook->nargs; i++)
+		if ((args[i].index != 4 && args[i].index != 5) || args[i].current_task || args[i].resolve)
+			return false;
+	out->cfg.syscall_nr = nr;
+	dispatch_hook(out, hook->event + 9);
+	out->cfg.fetch = VG_FETCH_SYSCALL_EXIT;
+	return true;
+}
+
 /* syscalls:sys_enter_X whose arguments are all the syscall's own (fields 5 to 10, after the
  * common ones and __syscall_nr): fentry on the syscall where trampolines work, else the same
  * hook in the dispatcher's table, each field read from the register it was copied from (args
@@ -801,7 +822,8 @@ static bool dispatch_tracepoint(struct compile_ctx *ctx, const struct vigil_hook
 	size_t i;
 
 	if (nr < 0)
-		return false;
+		return permits(ctx, VIGIL_MECH_RAW_TP) && !permits(ctx, VIGIL_MECH_KPROBE) &&
+		       !permits(ctx, VIGIL_MECH_FENTRY) && dispatch_exit_tracepoint(out, hook, args);
 	for (i = 0; i < hook->nargs; i++)
 		if (args[i].index < 5 || args[i].index > 10 || args[i].current_task || args[i].resolve ||
 		    (args[i].size_arg_index && args[i].size_arg_index < 6))
@@ -870,7 +892,7 @@ static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hoo
 	}
 	copy.args = args;
 	if (user && (dispatch_tracepoint(ctx, &copy, out, args) || fexit_tracepoint(ctx, hook, out)))
-		return fill_args(ctx, &copy, out, true, -1, 5);
+		return fill_args(ctx, &copy, out, out->cfg.fetch != VG_FETCH_SYSCALL_EXIT, -1, 5);
 	err = fill_args(ctx, &copy, out, user, n, 31);
 	if (err)
 		return err;

@@ -164,11 +164,12 @@ int syscall_nr(const char *name);
 int syscall_nth(size_t i);
 /* The bare syscall name of a kprobe call ("sys_openat" -> "openat"), or NULL. */
 const char *syscall_base_name(const char *call);
-/* The x86-64 twin of i386 syscall nr32 (cmake/CompatSyscalls.cmake), or of socketcall's call
- * `call`: 0 and *out filled, -ENOENT when it has none (out->nr -1, kind VG_COMPAT_NONE).
+/* The x86-64 twin of i386 syscall nr32 (cmake/CompatSyscalls.cmake), or of socketcall's or
+ * ipc's call `call`: 0 and *out filled, -ENOENT when it has none (out->nr -1, kind VG_COMPAT_NONE).
  * name: the i386 name, NULL when unused. */
 int compat_syscall_twin(unsigned int nr32, struct vg_compat_entry *out, const char **name);
 int compat_socketcall_twin(unsigned int call, struct vg_compat_entry *out);
+int compat_ipc_twin(unsigned int call, struct vg_compat_entry *out);
 /* The syscall wrappers' symbol prefix of the build architecture ("__x64_sys_", "__arm64_sys_")
  * and its name in messages ("x86-64", "arm64"). */
 extern const char syscall_sym_prefix[];
