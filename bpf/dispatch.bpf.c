@@ -77,12 +77,19 @@ int raw_tp_dispatch_enter(__u64 *ctx)
 	return 0;
 }
 
-/* ctx = {struct pt_regs *regs, long ret}: the number is still in the regs */
+/* ctx = {struct pt_regs *regs, long ret}: the number is still in the regs. Every syscall
+ * exit of the machine passes here while a return hook is loaded: the number is read with a
+ * load through the task's own regs (bpf_task_pt_regs: typed), not a helper read of ctx[0]
+ * (untyped in raw_tp), which cost this program ~40 of its ~100 ns a run on the getppid storm. */
 SEC("raw_tp/sys_exit")
 int raw_tp_dispatch_exit(__u64 *ctx)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx[0];
-	int nr = route(ctx, 1, VG_SYSCALL_NR_CORE(regs));
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+#if defined(__TARGET_ARCH_x86)
+	int nr = route(ctx, 1, regs->orig_ax);
+#else
+	int nr = route(ctx, 1, regs->syscallno);
+#endif
 
 	if (nr >= 0)
 		dispatch_from(ctx, &vg_sys_exit, nr, 0);

@@ -176,6 +176,57 @@ static __always_inline int dispatched_exit_mine(void *ctx)
 #endif
 }
 
+/* A hook on a syscall wrapper (fentry or kprobe on __x64_sys_X, and __ia32_sys_X beside it:
+ * core/sensors/instance.c): a 32-bit call's registers are copied and rewritten as its x86-64
+ * twin's once, before anything reads an argument (wrapper_reg), and marked with the call's
+ * regs; a 64-bit call clears the mark. 1: a 32-bit call of the hook's syscall, 0: a 64-bit
+ * call, -1: a 32-bit call of another (or registers that cannot be read). */
+static __always_inline int wrapper_compat(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (!c)
+		return vg_compat_syscall() ? -1 : 0;
+	c->wrapper_regs = 0;
+	if (!vg_compat_syscall())
+		return 0;
+	if (bpf_probe_read_kernel(&c->r, sizeof(c->r), regs))
+		return -1;
+	c->regs = 0;	/* not the dispatcher's copy */
+	if (vg_compat_args(c, c->r.orig_ax) != cfg.syscall_nr)
+		return -1;
+	c->wrapper_regs = (__u64)regs;
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+/* Argument i of a syscall wrapper's call: a 32-bit call's from its rewritten copy. */
+static __always_inline __u64 wrapper_reg(struct pt_regs *regs, __u32 i)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (c && c->wrapper_regs == (__u64)regs) {
+		switch (i) {
+		case 0: return c->r.di;
+		case 1: return c->r.si;
+		case 2: return c->r.dx;
+		case 3: return c->r.r10;
+		case 4: return c->r.r8;
+		default: return c->r.r9;
+		}
+	}
+#endif
+	return syscall_reg(regs, i);
+}
+
 /* Argument i of a syscall the dispatcher tail-called this hook for: from its copy of the
  * registers, a 32-bit call's rewritten as its x86-64 twin's. */
 static __always_inline __u64 dispatched_reg(void *ctx, __u32 i)
@@ -245,13 +296,15 @@ static __always_inline __u64 fetch_arg_raw(void *ctx, __u32 i)
 	case VG_FETCH_REGS:
 		return kprobe_reg(ctx, a->index);
 	case VG_FETCH_SYSCALL_PTREGS:
-		return syscall_reg((struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx), a->index);
+		return wrapper_reg((struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx), a->index);
 	case VG_FETCH_RAW_SYSCALL:
 		if (cfg.dispatch_slot)
 			return dispatched_reg(ctx, a->index);
 		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
 	case VG_FETCH_SYSCALL_CTX:
-		return syscall_reg_btf((struct pt_regs *)ctx_arg(ctx, 0), a->index);
+		if (cfg.syscall_nr >= 0)
+			return wrapper_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
+		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
 	case VG_FETCH_SYSCALL_EXIT:
 		/* a 32-bit call's number is its twin's, as its arguments are */
 		return a->index == 5 ? ctx_arg(ctx, 1) : (__u64)cfg.syscall_nr;

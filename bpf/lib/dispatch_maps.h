@@ -37,6 +37,8 @@ struct vg_sys_regs {
 	__u8 exit_checked;	/* the exit's copier knew whether the call is 32-bit */
 	__u16 exit_nr;		/* the syscall whose exit hooks run (a 32-bit call's twin) */
 	__u64 exit_regs;
+	__u64 wrapper_regs;	/* fentry/kprobe on __ia32_sys_X: r holds this 32-bit call's
+				 * registers as its twin's (generic.bpf.c); 0: a 64-bit call */
 	struct pt_regs r;
 };
 

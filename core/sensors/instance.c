@@ -22,6 +22,11 @@ struct sensor {
 	struct bpf_program *prog2;	/* cgroup connect: the IPv6 twin; return probes: the exit */
 	struct bpf_link *link;
 	struct bpf_link *link2;
+	/* a syscall hook's i386 wrapper (compiled_hook.ia32_target): fentry takes programs of its
+	 * own, a kprobe the same ones */
+	char ia32_target[128];
+	struct bpf_program *prog_ia32, *prog2_ia32;
+	struct bpf_link *link_ia32, *link2_ia32;
 	enum sensor_mech mech;
 	char target[128];
 	char subsys[64];
@@ -195,6 +200,10 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 		err = bpf_program__set_attach_target(s->prog, 0, h->target);
 		if (!err && s->prog2)
 			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
+		if (!err && s->prog_ia32)
+			err = bpf_program__set_attach_target(s->prog_ia32, 0, s->ia32_target);
+		if (!err && s->prog2_ia32)
+			err = bpf_program__set_attach_target(s->prog2_ia32, 0, s->ia32_target);
 		return err;
 	case MECH_FMOD_RET:
 		err = bpf_program__set_attach_target(s->prog, 0, h->target);
@@ -241,12 +250,20 @@ static void choose_programs(struct sensor *s, const struct compiled_hook *h)
 		s->dir = 1;
 	}
 	s->prog2 = second_program(s->skel, h);
+	snprintf(s->ia32_target, sizeof(s->ia32_target), "%s", h->ia32_target);
+	if (s->ia32_target[0] && h->mech == MECH_FENTRY) {
+		s->prog_ia32 = s->skel->progs.generic_fentry_ia32;
+		s->prog2_ia32 = s->prog2 ? s->skel->progs.generic_fexit_ia32 : NULL;
+	} else if (s->ia32_target[0] && h->mech == MECH_KPROBE) {
+		s->prog_ia32 = s->prog;
+		s->prog2_ia32 = s->prog2;
+	}
 	s->is_return = h->cfg.is_return;
 	/* imaHash: generic_lsm_ima must run after generic_lsm, and the trampoline runs the
 	 * program attached last first: it is attached first, as a return probe's exit is */
 	s->second_first = h->cfg.is_return || (h->mech == MECH_LSM && h->cfg.ima_from);
 	bpf_object__for_each_program(p, s->skel->obj)
-		bpf_program__set_autoload(p, p == s->prog || p == s->prog2);
+		bpf_program__set_autoload(p, p == s->prog || p == s->prog2 || p == s->prog_ia32 || p == s->prog2_ia32);
 	bpf_map__set_max_entries(s->skel->maps.pending, s->second_first ? VG_PENDING_MAX : 1);
 	if (h->mech != MECH_USDT) {
 		/* usdt.bpf.h's argument specs: only a USDT hook's are filled (by libbpf) */
@@ -462,6 +479,32 @@ static int attach_second(struct sensor *s, char *why, size_t why_size)
 	return err;
 }
 
+/* The i386 wrapper's links, the return program's first as for the x86-64 one. A failure
+ * fails the hook: a hook blind to int 0x80 is refused, not loaded and silent. */
+static int attach_ia32(struct sensor *s, char *why, size_t why_size)
+{
+	int err;
+
+	if (!s->prog_ia32 || s->link_ia32)
+		return 0;
+	if (s->prog2_ia32 && !s->link2_ia32) {
+		s->link2_ia32 = s->mech == MECH_KPROBE ? bpf_program__attach_kprobe(s->prog2_ia32, true, s->ia32_target) :
+							 bpf_program__attach(s->prog2_ia32);
+		if (!s->link2_ia32)
+			goto fail;
+	}
+	s->link_ia32 = s->mech == MECH_KPROBE ? bpf_program__attach_kprobe(s->prog_ia32, false, s->ia32_target) :
+						bpf_program__attach(s->prog_ia32);
+	if (s->link_ia32)
+		return 0;
+fail:
+	err = -errno;
+	snprintf(why, why_size, "attach %s %s (its 32-bit calls): %s", sensor_mech_name(s->mech), s->ia32_target,
+		 strerror(-err));
+	sensor_detach(s);
+	return err;
+}
+
 int sensor_attach(struct sensor *s, char *why, size_t why_size)
 {
 	int err;
@@ -507,7 +550,7 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		explain_attach_failure(s, err, why, why_size);
 		return err;
 	}
-	return 0;
+	return attach_ia32(s, why, why_size);
 }
 
 int sensor_map_fd(const struct sensor *s, uint8_t kind)
@@ -560,8 +603,12 @@ void sensor_detach(struct sensor *s)
 	unpin(s->link2);
 	bpf_link__destroy(s->link);
 	bpf_link__destroy(s->link2);
+	bpf_link__destroy(s->link_ia32);
+	bpf_link__destroy(s->link2_ia32);
 	s->link = NULL;
 	s->link2 = NULL;
+	s->link_ia32 = NULL;
+	s->link2_ia32 = NULL;
 }
 
 void sensor_free(struct sensor *s)
@@ -574,6 +621,8 @@ void sensor_free(struct sensor *s)
 		sensor_detach(s);
 	bpf_link__destroy(s->link);	/* a pinned link stays attached: the pin holds it */
 	bpf_link__destroy(s->link2);
+	bpf_link__destroy(s->link_ia32);	/* never pinned */
+	bpf_link__destroy(s->link2_ia32);
 	generic_bpf__destroy(s->skel);
 	if (s->slot >= 0)
 		dispatch_release(s->nr, s->slot);

@@ -543,6 +543,37 @@ static void dispatch_hook(struct compiled_hook *out, const char *name)
 		pr_debug("sensors: the note on %s's hook is cut", name);
 }
 
+/* A syscall hook on __x64_sys_X (fentry, kprobe) sees 64-bit calls only: the i386 table calls
+ * __ia32_compat_sys_X or __ia32_sys_X, which any user reaches with int 0x80. The hook goes on
+ * that wrapper too (the first of the two this kernel's BTF has), its program rewriting the
+ * 32-bit call's registers as the x86-64 call's (bpf/lib/args.h wrapper_compat). Not for
+ * fmod_ret: the error-injection list that lets it change __x64_sys_X names no ia32 wrapper
+ * on the kernels we know; the note says so. */
+static void ia32_wrapper(struct compile_ctx *ctx, struct compiled_hook *out, const char *name)
+{
+#if defined(__x86_64__)
+	static const char *const prefixes[] = {"__ia32_compat_sys_", "__ia32_sys_"};
+	size_t i, n = strlen(out->note);
+
+	if (out->mech == MECH_FMOD_RET) {
+		snprintf(out->note + n, sizeof(out->note) - n, "%s32-bit (int 0x80) calls not seen", n ? "; " : "");
+		return;
+	}
+	if (out->mech != MECH_FENTRY && out->mech != MECH_KPROBE)
+		return;
+	for (i = 0; i < VIGIL_ARRAY_SIZE(prefixes); i++) {
+		snprintf(out->ia32_target, sizeof(out->ia32_target), "%s%s", prefixes[i], name);
+		if (btf_func_params(ctx, out->ia32_target) >= 0)
+			return;
+	}
+	out->ia32_target[0] = '\0';
+	snprintf(out->note + n, sizeof(out->note) - n, "%sno ia32 wrapper of %s: 32-bit calls not seen",
+		 n ? "; " : "", name);
+#else
+	(void)ctx, (void)out, (void)name;
+#endif
+}
+
 static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	const char *name = syscall_base_name(hook->call);
@@ -600,6 +631,7 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 				    name, why_not(ctx, VIGIL_MECH_KPROBE), why_not(ctx, VIGIL_MECH_FENTRY),
 				    why_not(ctx, VIGIL_MECH_RAW_TP));
 	}
+	ia32_wrapper(ctx, out, name);
 	return fill_args(ctx, hook, out, true, -1, 5);
 }
 

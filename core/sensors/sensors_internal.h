@@ -66,6 +66,7 @@ struct compiled_hook {
 	struct vg_hook_config cfg;
 	enum sensor_mech mech;
 	char target[128];		/* function, LSM hook, tracepoint event or uprobe symbol */
+	char ia32_target[128];		/* a syscall hook's i386 wrapper, attached too ("": none) */
 	char subsys[64];		/* tracepoints */
 	char path[256];			/* uprobes */
 	uint64_t offset;		/* uprobes without a symbol (target ""): the file offset */
