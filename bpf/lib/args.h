@@ -176,6 +176,23 @@ static __always_inline int dispatched_exit_mine(void *ctx)
 #endif
 }
 
+/* Argument i from a copy of the registers (an x86-64 call's, or a 32-bit one's rewritten). */
+static __always_inline __u64 copied_reg(struct vg_sys_regs *c, __u32 i)
+{
+#if defined(__TARGET_ARCH_x86)
+	switch (i) {
+	case 0: return c->r.di;
+	case 1: return c->r.si;
+	case 2: return c->r.dx;
+	case 3: return c->r.r10;
+	case 4: return c->r.r8;
+	default: return c->r.r9;
+	}
+#else
+	return 0;
+#endif
+}
+
 /* A hook on a syscall wrapper (fentry or kprobe on __x64_sys_X, and __ia32_sys_X beside it:
  * core/sensors/instance.c): a 32-bit call's registers are copied and rewritten as its x86-64
  * twin's once, before anything reads an argument (wrapper_reg), and marked with the call's
@@ -213,16 +230,8 @@ static __always_inline __u64 wrapper_reg(struct pt_regs *regs, __u32 i)
 	__u32 zero = 0;
 
 	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
-	if (c && c->wrapper_regs == (__u64)regs) {
-		switch (i) {
-		case 0: return c->r.di;
-		case 1: return c->r.si;
-		case 2: return c->r.dx;
-		case 3: return c->r.r10;
-		case 4: return c->r.r8;
-		default: return c->r.r9;
-		}
-	}
+	if (c && c->wrapper_regs == (__u64)regs)
+		return copied_reg(c, i);
 #endif
 	return syscall_reg(regs, i);
 }
@@ -234,16 +243,8 @@ static __always_inline __u64 dispatched_reg(void *ctx, __u32 i)
 #if defined(__TARGET_ARCH_x86)
 	struct vg_sys_regs *c = dispatched_regs(ctx);
 
-	if (c) {
-		switch (i) {
-		case 0: return c->r.di;
-		case 1: return c->r.si;
-		case 2: return c->r.dx;
-		case 3: return c->r.r10;
-		case 4: return c->r.r8;
-		default: return c->r.r9;
-		}
-	}
+	if (c)
+		return copied_reg(c, i);
 #endif
 	return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), i);
 }
