@@ -78,13 +78,14 @@ int raw_tp_dispatch_enter(__u64 *ctx)
 }
 
 /* ctx = {struct pt_regs *regs, long ret}: the number is still in the regs. Every syscall
- * exit of the machine passes here while a return hook is loaded: the number is read with a
- * load through the task's own regs (bpf_task_pt_regs: typed), not a helper read of ctx[0]
- * (untyped in raw_tp), which cost this program ~40 of its ~100 ns a run on the getppid storm. */
-SEC("raw_tp/sys_exit")
-int raw_tp_dispatch_exit(__u64 *ctx)
+ * exit of the machine passes here while a return hook is loaded, so this side is tp_btf: its
+ * regs are typed and the number is one load, where raw_tp's untyped ctx takes a helper read
+ * (~45 of its ~100 ns a run on the getppid storm, bpf_stats on). Its table holds tp_btf
+ * programs (generic_tp_btf_sys_exit): a tail call keeps to programs of its own kind. */
+SEC("tp_btf/sys_exit")
+int tp_btf_dispatch_exit(__u64 *ctx)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs = (struct pt_regs *)ctx[0];
 #if defined(__TARGET_ARCH_x86)
 	int nr = route(ctx, 1, regs->orig_ax);
 #else

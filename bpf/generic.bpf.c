@@ -332,20 +332,13 @@ static __always_inline int syscall_exit(__u64 *ctx)
 	return generic_exit(ctx_arg(ctx, 1));
 }
 
+/* Also the dispatcher's exit-table target (bpf/dispatch.h: the exit side is tp_btf): once
+ * done, the next hook of the same syscall runs. A syscalls:sys_exit_X hook runs whole here
+ * (no entry kept its record). */
 SEC("tp_btf/sys_exit")
 int generic_tp_btf_sys_exit(__u64 *ctx)
 {
-	if (!VG_BUILT(TP_BTF_SYS))
-		return 0;
-	return syscall_exit(ctx);
-}
-
-/* Also the dispatcher's tail-call target (bpf/dispatch.h): once done, the next hook of the
- * same syscall runs. A syscalls:sys_exit_X hook runs whole here (no entry kept its record). */
-SEC("raw_tp/sys_exit")
-int generic_raw_tp_sys_exit(__u64 *ctx)
-{
-	if (!VG_BUILT(RAW_TP_SYS))
+	if (!VG_BUILT(TP_BTF_SYS) && !VG_BUILT(RAW_TP_SYS))
 		return 0;
 	if (cfg.fetch == VG_FETCH_SYSCALL_EXIT)
 		generic_run(ctx);
@@ -353,6 +346,15 @@ int generic_raw_tp_sys_exit(__u64 *ctx)
 		syscall_exit(ctx);
 	if (cfg.dispatch_slot)
 		dispatch_from(ctx, &vg_sys_exit, cfg.syscall_nr, cfg.dispatch_slot);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int generic_raw_tp_sys_exit(__u64 *ctx)
+{
+	if (!VG_BUILT(RAW_TP_SYS))
+		return 0;
+	syscall_exit(ctx);
 	return 0;
 }
 

@@ -225,7 +225,7 @@ int dispatch_add(int nr, int slot, int dir, int prog_fd)
 		goto out;
 	}
 	if (!d.link[dir]) {
-		p = dir ? d.skel->progs.raw_tp_dispatch_exit : d.skel->progs.raw_tp_dispatch_enter;
+		p = dir ? d.skel->progs.tp_btf_dispatch_exit : d.skel->progs.raw_tp_dispatch_enter;
 		d.link[dir] = bpf_program__attach(p);
 		if (!d.link[dir]) {
 			err = -errno;

@@ -80,8 +80,8 @@ static struct bpf_program *second_program(struct generic_bpf *skel, const struct
 		return NULL;
 	switch (h->mech) {
 	case MECH_RAW_SYSCALL_TP_BTF: return skel->progs.generic_tp_btf_sys_exit;
-	case MECH_RAW_SYSCALL_RAW_TP:
-	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_raw_tp_sys_exit;
+	case MECH_RAW_SYSCALL_RAW_TP: return skel->progs.generic_raw_tp_sys_exit;
+	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_tp_btf_sys_exit;	/* the exit table's kind */
 	case MECH_FENTRY:
 	case MECH_FMOD_RET: return skel->progs.generic_fexit;
 	case MECH_KPROBE: return skel->progs.generic_kretprobe;
@@ -246,7 +246,7 @@ static void choose_programs(struct sensor *s, const struct compiled_hook *h)
 	s->prog = mech_program(s->skel, h->mech);
 	if (h->cfg.fetch == VG_FETCH_SYSCALL_EXIT) {
 		/* syscalls:sys_exit_X in the dispatcher: its one program runs on the exit */
-		s->prog = s->skel->progs.generic_raw_tp_sys_exit;
+		s->prog = s->skel->progs.generic_tp_btf_sys_exit;
 		s->dir = 1;
 	}
 	s->prog2 = second_program(s->skel, h);
