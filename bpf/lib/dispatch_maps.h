@@ -105,6 +105,25 @@ static __always_inline struct vg_compat_entry *vg_compat_ipc(__u32 *a)
 	return bpf_map_lookup_elem(&vg_compat, &key);
 }
 
+/* STRUCT: the n u32 arguments a[0] points to, in a[]; zeros past them. */
+static __always_inline void vg_compat_struct(struct vg_sys_regs *c, __u32 n, __u32 *a)
+{
+	__u32 j;
+
+	if (n > 6)
+		n = 6;
+	if (bpf_probe_read_user(a, n * sizeof(a[0]), (void *)(__u64)a[0])) {
+		/* the kernel reads it next and may succeed (a page not yet faulted in): the hooks
+		 * still run, on zeros, and count it */
+		n = 0;
+		c->unread = 1;
+	}
+#pragma unroll
+	for (j = 0; j < 6; j++)
+		if (j >= n)
+			a[j] = 0;
+}
+
 /* ORDER: argument j of the twin is i386 argument (order >> 4j) & 15 (15: none, 0); LLSEEK's
  * offset is two of them, high half first. */
 static __always_inline void vg_compat_order(const struct vg_compat_entry *e, __u32 *a, __u64 *v)
@@ -134,7 +153,7 @@ static __noinline int vg_compat_args(struct vg_sys_regs *c, __u64 nr)
 {
 #if defined(__TARGET_ARCH_x86)
 	struct vg_compat_entry *e;
-	__u32 a[6], key, n = 0, j, o;
+	__u32 a[6], key, j, o;
 	__u64 v[6] = {};
 
 	if (!c || nr >= VG_COMPAT_SLOTS)
@@ -164,21 +183,8 @@ static __noinline int vg_compat_args(struct vg_sys_regs *c, __u64 nr)
 		if (!e || e->nr < 0)
 			return -1;
 	}
-	if (e->kind == VG_COMPAT_STRUCT) {
-		n = e->mask;
-		if (n > 6)
-			n = 6;
-		if (bpf_probe_read_user(a, n * sizeof(a[0]), (void *)(__u64)a[0])) {
-			/* the kernel reads it next and may succeed (a page not yet faulted in): the
-			 * hooks still run, on zeros, and count it */
-			n = 0;
-			c->unread = 1;
-		}
-#pragma unroll
-		for (j = 0; j < 6; j++)
-			if (j >= n)
-				a[j] = 0;
-	}
+	if (e->kind == VG_COMPAT_STRUCT)
+		vg_compat_struct(c, e->mask, a);
 	for (j = 0, o = 0; j < 6; j++) {
 		if (o >= 6)
 			break;
