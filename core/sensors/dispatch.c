@@ -68,6 +68,26 @@ static void mark(int dir)
 		((volatile __u64 *)d.skel->bss->vg_hooked[dir])[k] = native[k] | (k < VG_COMPAT_SLOTS / 64 ? compat[k] : 0);
 }
 
+/* A multiplexer's calls (socketcall's, ipc's) into vg_compat from slot base on, their
+ * twins into twins. */
+static int load_calls(int fd, uint32_t base, int16_t *twins, uint32_t n,
+		      int (*twin_of)(unsigned int call, struct vg_compat_entry *out))
+{
+	struct vg_compat_entry e;
+	uint32_t call, slot;
+
+	for (call = 0; call < n; call++) {
+		twins[call] = -1;
+		if (twin_of(call, &e))
+			continue;
+		twins[call] = e.nr;
+		slot = base + call;
+		if (bpf_map_update_elem(fd, &slot, &e, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
 /* The i386 table (core/sensors/syscalls.c) into vg_compat and d.twin, once per load;
  * socketcall's and ipc's calls after it. */
 static int load_compat_table(void)
@@ -89,27 +109,8 @@ static int load_compat_table(void)
 		if (bpf_map_update_elem(fd, &key, &e, BPF_ANY))
 			return -errno;
 	}
-	for (key = 0; key < VG_SOCKETCALL_CALLS; key++) {
-		uint32_t slot = VG_COMPAT_SLOTS + key;
-
-		d.socketcall_twin[key] = -1;
-		if (compat_socketcall_twin(key, &e))
-			continue;
-		d.socketcall_twin[key] = e.nr;
-		if (bpf_map_update_elem(fd, &slot, &e, BPF_ANY))
-			return -errno;
-	}
-	for (key = 0; key < VG_IPC_CALLS; key++) {
-		uint32_t slot = VG_COMPAT_SLOTS + VG_SOCKETCALL_CALLS + key;
-
-		d.ipc_twin[key] = -1;
-		if (compat_ipc_twin(key, &e))
-			continue;
-		d.ipc_twin[key] = e.nr;
-		if (bpf_map_update_elem(fd, &slot, &e, BPF_ANY))
-			return -errno;
-	}
-	return 0;
+	return load_calls(fd, VG_COMPAT_SLOTS, d.socketcall_twin, VG_SOCKETCALL_CALLS, compat_socketcall_twin) ?:
+	       load_calls(fd, VG_COMPAT_SLOTS + VG_SOCKETCALL_CALLS, d.ipc_twin, VG_IPC_CALLS, compat_ipc_twin);
 }
 
 /* The chain of nr ends after its last filled slot (vg_sys_ends); called with the lock. */
