@@ -195,7 +195,7 @@ static __always_inline __u64 copied_reg(struct vg_sys_regs *c, __u32 i)
 
 /* A hook on a syscall wrapper (fentry or kprobe on __x64_sys_X, and __ia32_sys_X beside it:
  * core/sensors/instance.c): a 32-bit call's registers are copied and rewritten as its x86-64
- * twin's once, before anything reads an argument (wrapper_reg), and marked with the call's
+ * twin's once, before anything reads an argument (wrapper_copy), and marked with the call's
  * regs; a 64-bit call clears the mark. 1: a 32-bit call of the hook's syscall, 0: a 64-bit
  * call, -1: a 32-bit call of another (or registers that cannot be read). */
 static __always_inline int wrapper_compat(struct pt_regs *regs)
@@ -222,8 +222,9 @@ static __always_inline int wrapper_compat(struct pt_regs *regs)
 #endif
 }
 
-/* Argument i of a syscall wrapper's call: a 32-bit call's from its rewritten copy. */
-static __always_inline __u64 wrapper_reg(struct pt_regs *regs, __u32 i)
+/* A syscall wrapper's call's registers as wrapper_compat rewrote them (a 32-bit call), NULL
+ * for a 64-bit call: its own registers are read. */
+static __always_inline struct vg_sys_regs *wrapper_copy(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
 	struct vg_sys_regs *c;
@@ -231,9 +232,9 @@ static __always_inline __u64 wrapper_reg(struct pt_regs *regs, __u32 i)
 
 	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
 	if (c && c->wrapper_regs == (__u64)regs)
-		return copied_reg(c, i);
+		return c;
 #endif
-	return syscall_reg(regs, i);
+	return NULL;
 }
 
 /* Argument i of a syscall the dispatcher tail-called this hook for: from its copy of the
@@ -296,16 +297,23 @@ static __always_inline __u64 fetch_arg_raw(void *ctx, __u32 i)
 		return ctx_arg(ctx, a->index);
 	case VG_FETCH_REGS:
 		return kprobe_reg(ctx, a->index);
-	case VG_FETCH_SYSCALL_PTREGS:
-		return wrapper_reg((struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx), a->index);
+	case VG_FETCH_SYSCALL_PTREGS: {
+		struct pt_regs *regs = (struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx);
+		struct vg_sys_regs *c = wrapper_copy(regs);
+
+		return c ? copied_reg(c, a->index) : syscall_reg(regs, a->index);
+	}
 	case VG_FETCH_RAW_SYSCALL:
 		if (cfg.dispatch_slot)
 			return dispatched_reg(ctx, a->index);
 		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
-	case VG_FETCH_SYSCALL_CTX:
-		if (cfg.syscall_nr >= 0)
-			return wrapper_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
-		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
+	case VG_FETCH_SYSCALL_CTX: {
+		/* ctx[0]: the struct pt_regs the trampoline's function takes (typed: plain loads) */
+		struct pt_regs *regs = (struct pt_regs *)ctx_arg(ctx, 0);
+		struct vg_sys_regs *c = cfg.syscall_nr >= 0 ? wrapper_copy(regs) : NULL;
+
+		return c ? copied_reg(c, a->index) : syscall_reg_btf(regs, a->index);
+	}
 	case VG_FETCH_SYSCALL_EXIT:
 		/* a 32-bit call's number is its twin's, as its arguments are */
 		return a->index == 5 ? ctx_arg(ctx, 1) : (__u64)cfg.syscall_nr;

@@ -220,7 +220,12 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 		return bpf_program__set_attach_target(s->prog, 0, h->target);
 	case MECH_FEXIT:	/* the whole hook at the function's return, not a return probe */
 		bpf_program__set_expected_attach_type(s->prog, BPF_TRACE_FEXIT);
-		return bpf_program__set_attach_target(s->prog, 0, h->target);
+		err = bpf_program__set_attach_target(s->prog, 0, h->target);
+		if (!err && s->prog_ia32) {
+			bpf_program__set_expected_attach_type(s->prog_ia32, BPF_TRACE_FEXIT);
+			err = bpf_program__set_attach_target(s->prog_ia32, 0, s->ia32_target);
+		}
+		return err;
 	default:
 		return 0;
 	}
@@ -251,7 +256,7 @@ static void choose_programs(struct sensor *s, const struct compiled_hook *h)
 	}
 	s->prog2 = second_program(s->skel, h);
 	snprintf(s->ia32_target, sizeof(s->ia32_target), "%s", h->ia32_target);
-	if (s->ia32_target[0] && h->mech == MECH_FENTRY) {
+	if (s->ia32_target[0] && (h->mech == MECH_FENTRY || h->mech == MECH_FEXIT)) {
 		s->prog_ia32 = s->skel->progs.generic_fentry_ia32;
 		s->prog2_ia32 = s->prog2 ? s->skel->progs.generic_fexit_ia32 : NULL;
 	} else if (s->ia32_target[0] && h->mech == MECH_KPROBE) {

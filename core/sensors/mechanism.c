@@ -559,7 +559,7 @@ static void ia32_wrapper(struct compile_ctx *ctx, struct compiled_hook *out, con
 		snprintf(out->note + n, sizeof(out->note) - n, "%s32-bit (int 0x80) calls not seen", n ? "; " : "");
 		return;
 	}
-	if (out->mech != MECH_FENTRY && out->mech != MECH_KPROBE)
+	if (out->mech != MECH_FENTRY && out->mech != MECH_FEXIT && out->mech != MECH_KPROBE)
 		return;
 	for (i = 0; i < VIGIL_ARRAY_SIZE(prefixes); i++) {
 		snprintf(out->ia32_target, sizeof(out->ia32_target), "%s%s", prefixes[i], name);
@@ -805,6 +805,7 @@ static bool trampoline_tracepoint(struct compile_ctx *ctx, const struct vigil_ho
 	if (snprintf(out->note, sizeof(out->note), "%s on the syscall: runs on %s only, no syscall tracepoint",
 		     sensor_mech_name(mech), name) >= (int)sizeof(out->note))
 		pr_debug("sensors: the note on %s's hook is cut", name);
+	ia32_wrapper(ctx, out, name);	/* and its 32-bit calls, which the tracepoint skipped */
 	return true;
 }
 

@@ -3,7 +3,8 @@
 # are fentry/fexit on __x64_sys_X: the hook also sits on the i386 wrapper (__ia32_compat_sys_X
 # or __ia32_sys_X), its arguments rewritten as the x86-64 call's. i386 openat and open
 # (__ia32_compat_sys_open) are reported under their syscall with the path, a return probe on
-# setuid reports setuid32's id and result, and Sigkill hits an int 0x80 opener.
+# setuid reports setuid32's id and result, Sigkill hits an int 0x80 opener, and a
+# syscalls:sys_exit_X hook (fexit here, as capability-gain's) sees an int 0x80 setreuid32.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$WORK/compat32.yaml" <<'YAML'
@@ -53,6 +54,13 @@ spec:
       - index: 0
         operator: "Equal"
         values: ["4242"]
+  tracepoints:
+  - subsystem: "syscalls"
+    event: "sys_exit_setreuid"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values: ["/opt/vigil/tests/host/int80"]
 YAML
 
 start_agent --tracing-policy "$WORK/compat32.yaml"
@@ -60,6 +68,7 @@ info "syscall hooks via $(jq -r '[.policies[] | select(.name == "compat32") | .h
 int80 openat32 /etc/vigil-c32-at >/dev/null
 int80 open32 /etc/vigil-c32-open >/dev/null
 int80 setuid32 4242 >/dev/null
+int80 setreuid32 4243 >/dev/null
 expect_rc 137 int80 openat32 /etc/vigil-c32-kill
 
 expect_event '.process_kprobe.function_name == "__x64_sys_openat" and .process_kprobe.args[0].string_arg == "/etc/vigil-c32-at"'
@@ -68,5 +77,6 @@ expect_event '.process_kprobe.function_name == "__x64_sys_setuid" and .process_k
 	and .process_kprobe.return.int_arg == 0'
 expect_event '.process_kprobe.function_name == "__x64_sys_openat" and .process_kprobe.action == "KPROBE_ACTION_SIGKILL"
 	and .process_kprobe.args[0].string_arg == "/etc/vigil-c32-kill"'
+expect_event '.process_tracepoint.event == "sys_exit_setreuid"'
 stop_agent || fail "vigild exited $AGENT_RC"
 pass
