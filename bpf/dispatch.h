@@ -26,6 +26,9 @@
  * generates, which says which calls map and why the others do not. */
 #define VG_COMPAT_SLOTS 512		/* i386 numbers end below 470 */
 #define VG_SOCKETCALL_CALLS 32		/* socketcall's calls (SYS_SOCKET 1 .. SYS_SENDMMSG 20) */
+#define VG_IPC_CALLS 32			/* ipc's calls (SEMOP 1 .. SHMCTL 24), after socketcall's */
+#define VG_IPC_SEMCTL 3			/* ipc's calls that read an argument through ptr */
+#define VG_IPC_MSGRCV 12
 
 /* How an i386 call's registers (ebx, ecx, edx, esi, edi, ebp: arguments 0 to 5, 32 bits
  * each, zero-extended) become the x86-64 twin's arguments. */
@@ -39,12 +42,18 @@ enum vg_compat_kind {
 	VG_COMPAT_SPLIT64,	/* arguments in `mask` start a (low, high) pair: one 64-bit value */
 	VG_COMPAT_MMAP2,	/* mmap's offset in pages */
 	VG_COMPAT_CLONE,	/* tls and child_tid swapped (CLONE_BACKWARDS) */
+	VG_COMPAT_ORDER,	/* argument j is i386 argument (order >> 4j) & 15, 15: none (0):
+				 * waitpid is wait4 without rusage, statfs64 statfs without size */
+	VG_COMPAT_LLSEEK,	/* _llseek(fd, high, low, result, whence): lseek(fd, offset, whence) */
+	VG_COMPAT_IPC,		/* ipc(call, first, second, third, ptr, fifth): the call picks the
+				 * twin (an ORDER entry after socketcall's) */
 };
 
 struct vg_compat_entry {
 	__s16 nr;	/* the x86-64 twin; -1: none */
 	__u8 kind;	/* enum vg_compat_kind */
 	__u8 mask;
+	__u32 order;	/* VG_COMPAT_ORDER */
 };
 
 #endif

@@ -175,6 +175,15 @@ static __always_inline int generic_run(void *ctx)
 	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0 && !cfg.dispatch_slot &&
 	    ctx_arg(ctx, 1) != (__u64)cfg.syscall_nr)
 		return 0;
+	/* a syscall wrapper's hook also runs on __ia32_sys_X: a 32-bit call's registers are
+	 * rewritten as its twin's before the prefilter reads them */
+	if ((cfg.fetch == VG_FETCH_SYSCALL_CTX || cfg.fetch == VG_FETCH_SYSCALL_PTREGS) && cfg.syscall_nr >= 0) {
+		compat32 = wrapper_compat(cfg.fetch == VG_FETCH_SYSCALL_CTX ?
+					  (struct pt_regs *)ctx_arg(ctx, 0) :
+					  (struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx));
+		if (compat32 < 0)
+			return 0;
+	}
 	/* most calls end here: no helper call before it */
 	if (!prefilter_pass(ctx))
 		return 0;
@@ -183,6 +192,10 @@ static __always_inline int generic_run(void *ctx)
 	 * rewritten (bpf/lib/dispatch_maps.h). Only the full pipeline pays for this check. */
 	if (cfg.fetch == VG_FETCH_RAW_SYSCALL && cfg.syscall_nr >= 0) {
 		compat32 = cfg.dispatch_slot ? dispatched_mine(ctx) : vg_compat_syscall() ? -1 : 0;
+		if (compat32 < 0)
+			return 0;
+	} else if (cfg.fetch == VG_FETCH_SYSCALL_EXIT) {
+		compat32 = dispatched_exit_mine(ctx);
 		if (compat32 < 0)
 			return 0;
 	}
@@ -319,24 +332,29 @@ static __always_inline int syscall_exit(__u64 *ctx)
 	return generic_exit(ctx_arg(ctx, 1));
 }
 
+/* Also the dispatcher's exit-table target (bpf/dispatch.h: the exit side is tp_btf): once
+ * done, the next hook of the same syscall runs. A syscalls:sys_exit_X hook runs whole here
+ * (no entry kept its record). */
 SEC("tp_btf/sys_exit")
 int generic_tp_btf_sys_exit(__u64 *ctx)
 {
-	if (!VG_BUILT(TP_BTF_SYS))
+	if (!VG_BUILT(TP_BTF_SYS) && !VG_BUILT(RAW_TP_SYS))
 		return 0;
-	return syscall_exit(ctx);
+	if (cfg.fetch == VG_FETCH_SYSCALL_EXIT)
+		generic_run(ctx);
+	else
+		syscall_exit(ctx);
+	if (cfg.dispatch_slot)
+		dispatch_from(ctx, &vg_sys_exit, cfg.syscall_nr, cfg.dispatch_slot);
+	return 0;
 }
 
-/* Also the dispatcher's tail-call target (bpf/dispatch.h): once done, the next hook of the
- * same syscall runs. */
 SEC("raw_tp/sys_exit")
 int generic_raw_tp_sys_exit(__u64 *ctx)
 {
 	if (!VG_BUILT(RAW_TP_SYS))
 		return 0;
 	syscall_exit(ctx);
-	if (cfg.dispatch_slot)
-		dispatch_from(ctx, &vg_sys_exit, cfg.syscall_nr, cfg.dispatch_slot);
 	return 0;
 }
 
@@ -430,6 +448,25 @@ int generic_fentry(__u64 *ctx)
 		return 0;
 	generic_run(ctx);
 	return 0;
+}
+
+/* The same hook on __ia32_sys_X (or __ia32_compat_sys_X), a syscall hook's 32-bit calls: a
+ * trampoline program has one target, so each wrapper takes its own. */
+SEC("fentry")
+int generic_fentry_ia32(__u64 *ctx)
+{
+	if (!VG_BUILT(FENTRY))
+		return 0;
+	generic_run(ctx);
+	return 0;
+}
+
+SEC("fexit")
+int generic_fexit_ia32(__u64 *ctx)
+{
+	if (!VG_BUILT(FENTRY))
+		return 0;
+	return generic_exit(ctx_arg(ctx, cfg.ret_index));
 }
 
 /* A non-zero return skips the function and becomes its return value. */

@@ -56,6 +56,8 @@ enum vg_fetch {
 	VG_FETCH_TRACEPOINT,	/* classic tracepoint: fields at offsets of the format file */
 	VG_FETCH_SOCK_ADDR,	/* cgroup connect4/6: the destination from struct bpf_sock_addr */
 	VG_FETCH_USDT,		/* USDT probe: argument k where the probe's note places it (usdt.bpf.h) */
+	VG_FETCH_SYSCALL_EXIT,	/* syscalls:sys_exit_X in the dispatcher's exit table: ctx = {regs, ret};
+				 * field 4 is the syscall's number, 5 its return value */
 };
 
 /* Argument types as the kernel side reads them; the values of enum vigil_arg_type. */

@@ -144,6 +144,99 @@ static __always_inline int dispatched_mine(void *ctx)
 #endif
 }
 
+/* Is this exit one of the hook's syscall, a syscalls:sys_exit_X hook's (no entry paired
+ * with it)? 1: a 32-bit call of its twin, 0: its own 64-bit call, -1: another syscall. The
+ * dispatcher's exit said which (bpf/dispatch.bpf.c); attached alone, or when another task's
+ * exit replaced what it said, the hook asks itself. */
+static __always_inline int dispatched_exit_mine(void *ctx)
+{
+	__u64 regs = ctx_arg(ctx, 0), nr;
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (cfg.dispatch_slot && c && c->exit_regs == regs) {
+		if (c->exit_nr != (__u16)cfg.syscall_nr)
+			return -1;
+		if (c->exit_compat)
+			return 1;
+		return c->exit_checked || !vg_compat_syscall() ? 0 : -1;
+	}
+	nr = VG_SYSCALL_NR_CORE((struct pt_regs *)regs);
+	if (!vg_compat_syscall())
+		return nr == (__u64)cfg.syscall_nr ? 0 : -1;
+	if (!c || bpf_probe_read_kernel(&c->r, sizeof(c->r), (void *)regs))
+		return -1;
+	c->regs = 0;
+	return vg_compat_args(c, nr) == cfg.syscall_nr ? 1 : -1;
+#else
+	nr = VG_SYSCALL_NR_CORE((struct pt_regs *)regs);
+	return nr == (__u64)cfg.syscall_nr ? 0 : -1;
+#endif
+}
+
+/* Argument i from a copy of the registers (an x86-64 call's, or a 32-bit one's rewritten). */
+static __always_inline __u64 copied_reg(struct vg_sys_regs *c, __u32 i)
+{
+#if defined(__TARGET_ARCH_x86)
+	switch (i) {
+	case 0: return c->r.di;
+	case 1: return c->r.si;
+	case 2: return c->r.dx;
+	case 3: return c->r.r10;
+	case 4: return c->r.r8;
+	default: return c->r.r9;
+	}
+#else
+	return 0;
+#endif
+}
+
+/* A hook on a syscall wrapper (fentry or kprobe on __x64_sys_X, and __ia32_sys_X beside it:
+ * core/sensors/instance.c): a 32-bit call's registers are copied and rewritten as its x86-64
+ * twin's once, before anything reads an argument (wrapper_copy), and marked with the call's
+ * regs; a 64-bit call clears the mark. 1: a 32-bit call of the hook's syscall, 0: a 64-bit
+ * call, -1: a 32-bit call of another (or registers that cannot be read). */
+static __always_inline int wrapper_compat(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (!c)
+		return vg_compat_syscall() ? -1 : 0;
+	c->wrapper_regs = 0;
+	if (!vg_compat_syscall())
+		return 0;
+	if (bpf_probe_read_kernel(&c->r, sizeof(c->r), regs))
+		return -1;
+	c->regs = 0;	/* not the dispatcher's copy */
+	if (vg_compat_args(c, c->r.orig_ax) != cfg.syscall_nr)
+		return -1;
+	c->wrapper_regs = (__u64)regs;
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+/* A syscall wrapper's call's registers as wrapper_compat rewrote them (a 32-bit call), NULL
+ * for a 64-bit call: its own registers are read. */
+static __always_inline struct vg_sys_regs *wrapper_copy(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (c && c->wrapper_regs == (__u64)regs)
+		return c;
+#endif
+	return NULL;
+}
+
 /* Argument i of a syscall the dispatcher tail-called this hook for: from its copy of the
  * registers, a 32-bit call's rewritten as its x86-64 twin's. */
 static __always_inline __u64 dispatched_reg(void *ctx, __u32 i)
@@ -151,16 +244,8 @@ static __always_inline __u64 dispatched_reg(void *ctx, __u32 i)
 #if defined(__TARGET_ARCH_x86)
 	struct vg_sys_regs *c = dispatched_regs(ctx);
 
-	if (c) {
-		switch (i) {
-		case 0: return c->r.di;
-		case 1: return c->r.si;
-		case 2: return c->r.dx;
-		case 3: return c->r.r10;
-		case 4: return c->r.r8;
-		default: return c->r.r9;
-		}
-	}
+	if (c)
+		return copied_reg(c, i);
 #endif
 	return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), i);
 }
@@ -212,14 +297,26 @@ static __always_inline __u64 fetch_arg_raw(void *ctx, __u32 i)
 		return ctx_arg(ctx, a->index);
 	case VG_FETCH_REGS:
 		return kprobe_reg(ctx, a->index);
-	case VG_FETCH_SYSCALL_PTREGS:
-		return syscall_reg((struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx), a->index);
+	case VG_FETCH_SYSCALL_PTREGS: {
+		struct pt_regs *regs = (struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx);
+		struct vg_sys_regs *c = wrapper_copy(regs);
+
+		return c ? copied_reg(c, a->index) : syscall_reg(regs, a->index);
+	}
 	case VG_FETCH_RAW_SYSCALL:
 		if (cfg.dispatch_slot)
 			return dispatched_reg(ctx, a->index);
 		return syscall_reg((struct pt_regs *)ctx_arg(ctx, 0), a->index);
-	case VG_FETCH_SYSCALL_CTX:
-		return syscall_reg_btf((struct pt_regs *)ctx_arg(ctx, 0), a->index);
+	case VG_FETCH_SYSCALL_CTX: {
+		/* ctx[0]: the struct pt_regs the trampoline's function takes (typed: plain loads) */
+		struct pt_regs *regs = (struct pt_regs *)ctx_arg(ctx, 0);
+		struct vg_sys_regs *c = cfg.syscall_nr >= 0 ? wrapper_copy(regs) : NULL;
+
+		return c ? copied_reg(c, a->index) : syscall_reg_btf(regs, a->index);
+	}
+	case VG_FETCH_SYSCALL_EXIT:
+		/* a 32-bit call's number is its twin's, as its arguments are */
+		return a->index == 5 ? ctx_arg(ctx, 1) : (__u64)cfg.syscall_nr;
 	case VG_FETCH_USDT: {
 		long u = 0;
 

@@ -33,6 +33,12 @@ struct vg_sys_regs {
 	__u8 compat;	/* a 32-bit call, its registers rewritten as its x86-64 twin's */
 	__u8 checked;	/* the copier knows whether the call is 32-bit (else the hook asks) */
 	__u8 unread;	/* a 32-bit call whose argument array could not be read: zeros */
+	__u8 exit_compat;	/* the exit side's own (exit_regs names whose): a 32-bit call */
+	__u8 exit_checked;	/* the exit's copier knew whether the call is 32-bit */
+	__u16 exit_nr;		/* the syscall whose exit hooks run (a 32-bit call's twin) */
+	__u64 exit_regs;
+	__u64 wrapper_regs;	/* fentry/kprobe on __ia32_sys_X: r holds this 32-bit call's
+				 * registers as its twin's (generic.bpf.c); 0: a 64-bit call */
 	struct pt_regs r;
 };
 
@@ -44,10 +50,11 @@ struct {
 } vg_sys_regs SEC(".maps");
 
 /* i386 nr -> its x86-64 twin and how its arguments map; VG_COMPAT_SLOTS + call -> socketcall's
- * call (bpf/dispatch.h). Filled once by core/sensors/dispatch.c. */
+ * call, VG_COMPAT_SLOTS + VG_SOCKETCALL_CALLS + call -> ipc's (bpf/dispatch.h). Filled once by
+ * core/sensors/dispatch.c. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, VG_COMPAT_SLOTS + VG_SOCKETCALL_CALLS);
+	__uint(max_entries, VG_COMPAT_SLOTS + VG_SOCKETCALL_CALLS + VG_IPC_CALLS);
 	__type(key, __u32);
 	__type(value, struct vg_compat_entry);
 } vg_compat SEC(".maps");
@@ -79,6 +86,64 @@ static __always_inline void dispatch_from(void *ctx, void *table, __u64 nr, __u3
 			bpf_tail_call(ctx, table, nr * VG_SYSCALL_CHAIN + k);
 }
 
+/* ipc(call, first, second, third, ptr, fifth) (a: its registers): the entry of its call (the
+ * version in call's top half), whose ORDER picks the twin's arguments. semctl's fourth and
+ * old msgrcv's msgp and msgtyp are read through ptr, as the kernel reads them. NULL: none. */
+static __always_inline struct vg_compat_entry *vg_compat_ipc(__u32 *a)
+{
+	__u32 call = a[0] & 0xffff, version = a[0] >> 16, key, p[2] = {};
+
+	if (call >= VG_IPC_CALLS)
+		return NULL;
+	if (call == VG_IPC_SEMCTL || (call == VG_IPC_MSGRCV && !version)) {
+		bpf_probe_read_user(p, call == VG_IPC_SEMCTL ? 4 : 8, (void *)(__u64)a[4]);
+		a[4] = p[0];
+		if (call == VG_IPC_MSGRCV)
+			a[5] = p[1];
+	}
+	key = VG_COMPAT_SLOTS + VG_SOCKETCALL_CALLS + call;
+	return bpf_map_lookup_elem(&vg_compat, &key);
+}
+
+/* STRUCT: the n u32 arguments a[0] points to, in a[]; zeros past them. */
+static __always_inline void vg_compat_struct(struct vg_sys_regs *c, __u32 n, __u32 *a)
+{
+	__u32 j;
+
+	if (n > 6)
+		n = 6;
+	if (bpf_probe_read_user(a, n * sizeof(a[0]), (void *)(__u64)a[0])) {
+		/* the kernel reads it next and may succeed (a page not yet faulted in): the hooks
+		 * still run, on zeros, and count it */
+		n = 0;
+		c->unread = 1;
+	}
+#pragma unroll
+	for (j = 0; j < 6; j++)
+		if (j >= n)
+			a[j] = 0;
+}
+
+/* ORDER: argument j of the twin is i386 argument (order >> 4j) & 15 (15: none, 0); LLSEEK's
+ * offset is two of them, high half first. */
+static __always_inline void vg_compat_order(const struct vg_compat_entry *e, __u32 *a, __u64 *v)
+{
+	__u32 j, k;
+
+	if (e->kind == VG_COMPAT_LLSEEK) {
+		v[0] = a[0];
+		v[1] = (__u64)a[1] << 32 | a[2];
+		v[2] = a[4];
+		v[3] = v[4] = v[5] = 0;
+		return;
+	}
+#pragma unroll
+	for (j = 0; j < 6; j++) {
+		k = (e->order >> (4 * j)) & 15;
+		v[j] = k < 6 ? a[k] : 0;
+	}
+}
+
 /* A 32-bit syscall (nr: its i386 number, regs: its saved user registers) as its x86-64 twin:
  * c->r gets the twin's arguments in the registers an x86-64 call passes them in (di, si, dx,
  * r10, r8, r9), zero-extended from the i386 ones (bx, cx, dx, si, di, bp), decoded where the
@@ -88,14 +153,14 @@ static __noinline int vg_compat_args(struct vg_sys_regs *c, __u64 nr)
 {
 #if defined(__TARGET_ARCH_x86)
 	struct vg_compat_entry *e;
-	__u32 a[6], key, n = 0, j, o;
+	__u32 a[6], key, j, o;
 	__u64 v[6] = {};
 
 	if (!c || nr >= VG_COMPAT_SLOTS)
 		return -1;
 	key = (__u32)nr;
 	e = bpf_map_lookup_elem(&vg_compat, &key);
-	if (!e || (e->nr < 0 && e->kind != VG_COMPAT_SOCKETCALL))
+	if (!e || (e->nr < 0 && e->kind != VG_COMPAT_SOCKETCALL && e->kind != VG_COMPAT_IPC))
 		return -1;
 	a[0] = (__u32)c->r.bx;
 	a[1] = (__u32)c->r.cx;
@@ -113,22 +178,13 @@ static __noinline int vg_compat_args(struct vg_sys_regs *c, __u64 nr)
 		if (!e || e->nr < 0)
 			return -1;
 		a[0] = a[1];
+	} else if (e->kind == VG_COMPAT_IPC) {
+		e = vg_compat_ipc(a);
+		if (!e || e->nr < 0)
+			return -1;
 	}
-	if (e->kind == VG_COMPAT_STRUCT) {
-		n = e->mask;
-		if (n > 6)
-			n = 6;
-		if (bpf_probe_read_user(a, n * sizeof(a[0]), (void *)(__u64)a[0])) {
-			/* the kernel reads it next and may succeed (a page not yet faulted in): the
-			 * hooks still run, on zeros, and count it */
-			n = 0;
-			c->unread = 1;
-		}
-#pragma unroll
-		for (j = 0; j < 6; j++)
-			if (j >= n)
-				a[j] = 0;
-	}
+	if (e->kind == VG_COMPAT_STRUCT)
+		vg_compat_struct(c, e->mask, a);
 	for (j = 0, o = 0; j < 6; j++) {
 		if (o >= 6)
 			break;
@@ -142,6 +198,8 @@ static __noinline int vg_compat_args(struct vg_sys_regs *c, __u64 nr)
 			v[o] = (a[j] & 0xffff) == 0xffff ? 0xffffffffULL : a[j] & 0xffff;
 		o++;
 	}
+	if (e->kind == VG_COMPAT_ORDER || e->kind == VG_COMPAT_LLSEEK)
+		vg_compat_order(e, a, v);
 	if (e->kind == VG_COMPAT_MMAP2)
 		v[5] <<= 12;	/* pages of 4 KiB, as the kernel's mmap2 takes them on x86 */
 	if (e->kind == VG_COMPAT_CLONE) {

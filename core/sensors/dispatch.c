@@ -25,6 +25,8 @@ static struct {
 	int16_t twin[VG_COMPAT_SLOTS];		/* i386 nr -> x86-64 nr, -1: none */
 	int16_t socketcall_twin[VG_SOCKETCALL_CALLS];	/* socketcall's call -> x86-64 nr */
 	int socketcall_nr;			/* socketcall's i386 number, -1: none */
+	int16_t ipc_twin[VG_IPC_CALLS];		/* ipc's call -> x86-64 nr */
+	int ipc_nr;				/* ipc's i386 number, -1: none */
 } d = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct bpf_map *table(int dir)
@@ -39,7 +41,7 @@ static bool hooked(int dir, int nr)
 
 /* The dispatcher's bitmaps (its .bss, mmapped), after a number's first hook came or its last
  * left: vg_native the hooked x86-64 numbers, vg_compat_hooked the i386 numbers whose twin is
- * hooked (socketcall's when one of its calls' is), vg_hooked their union, written last. */
+ * hooked (socketcall's and ipc's when one of their calls' is), vg_hooked their union, written last. */
 static void mark(int dir)
 {
 	__u64 native[VG_SYSCALL_SLOTS / 64] = {0}, compat[VG_COMPAT_SLOTS / 64] = {0};
@@ -53,6 +55,8 @@ static void mark(int dir)
 
 		for (k = 0; nr == d.socketcall_nr && k < VG_SOCKETCALL_CALLS; k++)
 			on = on || hooked(dir, d.socketcall_twin[k]);
+		for (k = 0; nr == d.ipc_nr && k < VG_IPC_CALLS; k++)
+			on = on || hooked(dir, d.ipc_twin[k]);
 		if (on)
 			compat[nr / 64] |= 1ULL << (nr % 64);
 	}
@@ -64,14 +68,35 @@ static void mark(int dir)
 		((volatile __u64 *)d.skel->bss->vg_hooked[dir])[k] = native[k] | (k < VG_COMPAT_SLOTS / 64 ? compat[k] : 0);
 }
 
-/* The i386 table (core/sensors/syscalls.c) into vg_compat and d.twin, once per load. */
+/* A multiplexer's calls (socketcall's, ipc's) into vg_compat from slot base on, their
+ * twins into twins. */
+static int load_calls(int fd, uint32_t base, int16_t *twins, uint32_t n,
+		      int (*twin_of)(unsigned int call, struct vg_compat_entry *out))
+{
+	struct vg_compat_entry e;
+	uint32_t call, slot;
+
+	for (call = 0; call < n; call++) {
+		twins[call] = -1;
+		if (twin_of(call, &e))
+			continue;
+		twins[call] = e.nr;
+		slot = base + call;
+		if (bpf_map_update_elem(fd, &slot, &e, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* The i386 table (core/sensors/syscalls.c) into vg_compat and d.twin, once per load;
+ * socketcall's and ipc's calls after it. */
 static int load_compat_table(void)
 {
 	int fd = bpf_map__fd(d.skel->maps.vg_compat);
 	struct vg_compat_entry e;
 	uint32_t key;
 
-	d.socketcall_nr = -1;
+	d.socketcall_nr = d.ipc_nr = -1;
 	for (key = 0; key < VG_COMPAT_SLOTS; key++) {
 		d.twin[key] = -1;
 		if (compat_syscall_twin(key, &e, NULL))
@@ -79,20 +104,13 @@ static int load_compat_table(void)
 		d.twin[key] = e.nr;
 		if (e.kind == VG_COMPAT_SOCKETCALL)
 			d.socketcall_nr = (int)key;
+		if (e.kind == VG_COMPAT_IPC)
+			d.ipc_nr = (int)key;
 		if (bpf_map_update_elem(fd, &key, &e, BPF_ANY))
 			return -errno;
 	}
-	for (key = 0; key < VG_SOCKETCALL_CALLS; key++) {
-		uint32_t slot = VG_COMPAT_SLOTS + key;
-
-		d.socketcall_twin[key] = -1;
-		if (compat_socketcall_twin(key, &e))
-			continue;
-		d.socketcall_twin[key] = e.nr;
-		if (bpf_map_update_elem(fd, &slot, &e, BPF_ANY))
-			return -errno;
-	}
-	return 0;
+	return load_calls(fd, VG_COMPAT_SLOTS, d.socketcall_twin, VG_SOCKETCALL_CALLS, compat_socketcall_twin) ?:
+	       load_calls(fd, VG_COMPAT_SLOTS + VG_SOCKETCALL_CALLS, d.ipc_twin, VG_IPC_CALLS, compat_ipc_twin);
 }
 
 /* The chain of nr ends after its last filled slot (vg_sys_ends); called with the lock. */
@@ -208,7 +226,7 @@ int dispatch_add(int nr, int slot, int dir, int prog_fd)
 		goto out;
 	}
 	if (!d.link[dir]) {
-		p = dir ? d.skel->progs.raw_tp_dispatch_exit : d.skel->progs.raw_tp_dispatch_enter;
+		p = dir ? d.skel->progs.tp_btf_dispatch_exit : d.skel->progs.raw_tp_dispatch_enter;
 		d.link[dir] = bpf_program__attach(p);
 		if (!d.link[dir]) {
 			err = -errno;

@@ -22,6 +22,11 @@ struct sensor {
 	struct bpf_program *prog2;	/* cgroup connect: the IPv6 twin; return probes: the exit */
 	struct bpf_link *link;
 	struct bpf_link *link2;
+	/* a syscall hook's i386 wrapper (compiled_hook.ia32_target): fentry takes programs of its
+	 * own, a kprobe the same ones */
+	char ia32_target[128];
+	struct bpf_program *prog_ia32, *prog2_ia32;
+	struct bpf_link *link_ia32, *link2_ia32;
 	enum sensor_mech mech;
 	char target[128];
 	char subsys[64];
@@ -35,6 +40,7 @@ struct sensor {
 	int nr;			/* the dispatcher: syscall number and slot; slot -1: not in it */
 	int slot;
 	bool in_table;		/* attached: in the dispatcher's table */
+	int dir;		/* its program's table: 0 entry, 1 exit (a syscalls:sys_exit_X hook) */
 	const struct compiled_hook *fan_hook;	/* MECH_FANOTIFY: no program; the watch */
 	struct fanwatch *fan;
 	int execs_fd;		/* the opener's incarnation, looked up when its open is read */
@@ -74,8 +80,8 @@ static struct bpf_program *second_program(struct generic_bpf *skel, const struct
 		return NULL;
 	switch (h->mech) {
 	case MECH_RAW_SYSCALL_TP_BTF: return skel->progs.generic_tp_btf_sys_exit;
-	case MECH_RAW_SYSCALL_RAW_TP:
-	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_raw_tp_sys_exit;
+	case MECH_RAW_SYSCALL_RAW_TP: return skel->progs.generic_raw_tp_sys_exit;
+	case MECH_RAW_SYSCALL_DISPATCH: return skel->progs.generic_tp_btf_sys_exit;	/* the exit table's kind */
 	case MECH_FENTRY:
 	case MECH_FMOD_RET: return skel->progs.generic_fexit;
 	case MECH_KPROBE: return skel->progs.generic_kretprobe;
@@ -194,6 +200,10 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 		err = bpf_program__set_attach_target(s->prog, 0, h->target);
 		if (!err && s->prog2)
 			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
+		if (!err && s->prog_ia32)
+			err = bpf_program__set_attach_target(s->prog_ia32, 0, s->ia32_target);
+		if (!err && s->prog2_ia32)
+			err = bpf_program__set_attach_target(s->prog2_ia32, 0, s->ia32_target);
 		return err;
 	case MECH_FMOD_RET:
 		err = bpf_program__set_attach_target(s->prog, 0, h->target);
@@ -210,7 +220,12 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 		return bpf_program__set_attach_target(s->prog, 0, h->target);
 	case MECH_FEXIT:	/* the whole hook at the function's return, not a return probe */
 		bpf_program__set_expected_attach_type(s->prog, BPF_TRACE_FEXIT);
-		return bpf_program__set_attach_target(s->prog, 0, h->target);
+		err = bpf_program__set_attach_target(s->prog, 0, h->target);
+		if (!err && s->prog_ia32) {
+			bpf_program__set_expected_attach_type(s->prog_ia32, BPF_TRACE_FEXIT);
+			err = bpf_program__set_attach_target(s->prog_ia32, 0, s->ia32_target);
+		}
+		return err;
 	default:
 		return 0;
 	}
@@ -234,13 +249,26 @@ static void choose_programs(struct sensor *s, const struct compiled_hook *h)
 	struct bpf_program *p;
 
 	s->prog = mech_program(s->skel, h->mech);
+	if (h->cfg.fetch == VG_FETCH_SYSCALL_EXIT) {
+		/* syscalls:sys_exit_X in the dispatcher: its one program runs on the exit */
+		s->prog = s->skel->progs.generic_tp_btf_sys_exit;
+		s->dir = 1;
+	}
 	s->prog2 = second_program(s->skel, h);
+	snprintf(s->ia32_target, sizeof(s->ia32_target), "%s", h->ia32_target);
+	if (s->ia32_target[0] && (h->mech == MECH_FENTRY || h->mech == MECH_FEXIT)) {
+		s->prog_ia32 = s->skel->progs.generic_fentry_ia32;
+		s->prog2_ia32 = s->prog2 ? s->skel->progs.generic_fexit_ia32 : NULL;
+	} else if (s->ia32_target[0] && h->mech == MECH_KPROBE) {
+		s->prog_ia32 = s->prog;
+		s->prog2_ia32 = s->prog2;
+	}
 	s->is_return = h->cfg.is_return;
 	/* imaHash: generic_lsm_ima must run after generic_lsm, and the trampoline runs the
 	 * program attached last first: it is attached first, as a return probe's exit is */
 	s->second_first = h->cfg.is_return || (h->mech == MECH_LSM && h->cfg.ima_from);
 	bpf_object__for_each_program(p, s->skel->obj)
-		bpf_program__set_autoload(p, p == s->prog || p == s->prog2);
+		bpf_program__set_autoload(p, p == s->prog || p == s->prog2 || p == s->prog_ia32 || p == s->prog2_ia32);
 	bpf_map__set_max_entries(s->skel->maps.pending, s->second_first ? VG_PENDING_MAX : 1);
 	if (h->mech != MECH_USDT) {
 		/* usdt.bpf.h's argument specs: only a USDT hook's are filled (by libbpf) */
@@ -419,7 +447,7 @@ static int attach_in_dispatcher(struct sensor *s, char *why, size_t why_size)
 	int err = s->is_return ? dispatch_add(s->nr, s->slot, 1, bpf_program__fd(s->prog2)) : 0;
 
 	if (!err) {
-		err = dispatch_add(s->nr, s->slot, 0, bpf_program__fd(s->prog));
+		err = dispatch_add(s->nr, s->slot, s->dir, bpf_program__fd(s->prog));
 		if (err && s->is_return)
 			dispatch_remove(s->nr, s->slot, 1);
 	}
@@ -453,6 +481,32 @@ static int attach_second(struct sensor *s, char *why, size_t why_size)
 		return 0;
 	err = -errno;
 	snprintf(why, why_size, "attach the return program of %s: %s", s->target, strerror(-err));
+	return err;
+}
+
+/* The i386 wrapper's links, the return program's first as for the x86-64 one. A failure
+ * fails the hook: a hook blind to int 0x80 is refused, not loaded and silent. */
+static int attach_ia32(struct sensor *s, char *why, size_t why_size)
+{
+	int err;
+
+	if (!s->prog_ia32 || s->link_ia32)
+		return 0;
+	if (s->prog2_ia32 && !s->link2_ia32) {
+		s->link2_ia32 = s->mech == MECH_KPROBE ? bpf_program__attach_kprobe(s->prog2_ia32, true, s->ia32_target) :
+							 bpf_program__attach(s->prog2_ia32);
+		if (!s->link2_ia32)
+			goto fail;
+	}
+	s->link_ia32 = s->mech == MECH_KPROBE ? bpf_program__attach_kprobe(s->prog_ia32, false, s->ia32_target) :
+						bpf_program__attach(s->prog_ia32);
+	if (s->link_ia32)
+		return 0;
+fail:
+	err = -errno;
+	snprintf(why, why_size, "attach %s %s (its 32-bit calls): %s", sensor_mech_name(s->mech), s->ia32_target,
+		 strerror(-err));
+	sensor_detach(s);
 	return err;
 }
 
@@ -501,7 +555,7 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		explain_attach_failure(s, err, why, why_size);
 		return err;
 	}
-	return 0;
+	return attach_ia32(s, why, why_size);
 }
 
 int sensor_map_fd(const struct sensor *s, uint8_t kind)
@@ -545,7 +599,7 @@ void sensor_detach(struct sensor *s)
 	fanwatch_stop(s->fan);
 	s->fan = NULL;
 	if (s->in_table) {
-		dispatch_remove(s->nr, s->slot, 0);
+		dispatch_remove(s->nr, s->slot, s->dir);
 		if (s->is_return)
 			dispatch_remove(s->nr, s->slot, 1);
 		s->in_table = false;
@@ -554,8 +608,12 @@ void sensor_detach(struct sensor *s)
 	unpin(s->link2);
 	bpf_link__destroy(s->link);
 	bpf_link__destroy(s->link2);
+	bpf_link__destroy(s->link_ia32);
+	bpf_link__destroy(s->link2_ia32);
 	s->link = NULL;
 	s->link2 = NULL;
+	s->link_ia32 = NULL;
+	s->link2_ia32 = NULL;
 }
 
 void sensor_free(struct sensor *s)
@@ -568,6 +626,8 @@ void sensor_free(struct sensor *s)
 		sensor_detach(s);
 	bpf_link__destroy(s->link);	/* a pinned link stays attached: the pin holds it */
 	bpf_link__destroy(s->link2);
+	bpf_link__destroy(s->link_ia32);	/* never pinned */
+	bpf_link__destroy(s->link2_ia32);
 	generic_bpf__destroy(s->skel);
 	if (s->slot >= 0)
 		dispatch_release(s->nr, s->slot);

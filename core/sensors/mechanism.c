@@ -543,6 +543,37 @@ static void dispatch_hook(struct compiled_hook *out, const char *name)
 		pr_debug("sensors: the note on %s's hook is cut", name);
 }
 
+/* A syscall hook on __x64_sys_X (fentry, kprobe) sees 64-bit calls only: the i386 table calls
+ * __ia32_compat_sys_X or __ia32_sys_X, which any user reaches with int 0x80. The hook goes on
+ * that wrapper too (the first of the two this kernel's BTF has), its program rewriting the
+ * 32-bit call's registers as the x86-64 call's (bpf/lib/args.h wrapper_compat). Not for
+ * fmod_ret: the error-injection list that lets it change __x64_sys_X names no ia32 wrapper
+ * on the kernels we know; the note says so. */
+static void ia32_wrapper(struct compile_ctx *ctx, struct compiled_hook *out, const char *name)
+{
+#if defined(__x86_64__)
+	static const char *const prefixes[] = {"__ia32_compat_sys_", "__ia32_sys_"};
+	size_t i, n = strlen(out->note);
+
+	if (out->mech == MECH_FMOD_RET) {
+		snprintf(out->note + n, sizeof(out->note) - n, "%s32-bit (int 0x80) calls not seen", n ? "; " : "");
+		return;
+	}
+	if (out->mech != MECH_FENTRY && out->mech != MECH_FEXIT && out->mech != MECH_KPROBE)
+		return;
+	for (i = 0; i < VIGIL_ARRAY_SIZE(prefixes); i++) {
+		snprintf(out->ia32_target, sizeof(out->ia32_target), "%s%s", prefixes[i], name);
+		if (btf_func_params(ctx, out->ia32_target) >= 0)
+			return;
+	}
+	out->ia32_target[0] = '\0';
+	snprintf(out->note + n, sizeof(out->note) - n, "%sno ia32 wrapper of %s: 32-bit calls not seen",
+		 n ? "; " : "", name);
+#else
+	(void)ctx, (void)out, (void)name;
+#endif
+}
+
 static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	const char *name = syscall_base_name(hook->call);
@@ -581,15 +612,14 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	} else if (permits(ctx, VIGIL_MECH_KPROBE)) {
 		out->mech = MECH_KPROBE;
 		out->cfg.fetch = VG_FETCH_SYSCALL_PTREGS;
-	} else if (permits(ctx, VIGIL_MECH_RAW_TP) && !hook->is_return) {
+	} else if (permits(ctx, VIGIL_MECH_RAW_TP)) {
+		/* a return probe too: sys_exit_X would cost other syscalls' exits only a bitmap test
+		 * where the dispatcher's exit program costs a BPF run each, but the kernel's syscall
+		 * tracepoints skip 32-bit calls, which the dispatcher hands to their twins' hooks */
 		dispatch_hook(out, name);
 	} else if (permits(ctx, VIGIL_MECH_TRACEPOINT) &&
 		   syscall_tracepoint_exists(syscall_event_name(name), hook->is_return)) {
-		/* a return probe: sys_exit_X costs other syscalls' exits a bitmap test, the
-		 * dispatcher's exit program a BPF run each */
 		return syscall_tracepoint_hook(ctx, hook, out, syscall_event_name(name));
-	} else if (permits(ctx, VIGIL_MECH_RAW_TP)) {
-		dispatch_hook(out, name);
 	} else if (permits(ctx, VIGIL_MECH_TP_BTF)) {
 		out->mech = MECH_RAW_SYSCALL_TP_BTF;
 		out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
@@ -601,6 +631,7 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 				    name, why_not(ctx, VIGIL_MECH_KPROBE), why_not(ctx, VIGIL_MECH_FENTRY),
 				    why_not(ctx, VIGIL_MECH_RAW_TP));
 	}
+	ia32_wrapper(ctx, out, name);
 	return fill_args(ctx, hook, out, true, -1, 5);
 }
 
@@ -774,6 +805,7 @@ static bool trampoline_tracepoint(struct compile_ctx *ctx, const struct vigil_ho
 	if (snprintf(out->note, sizeof(out->note), "%s on the syscall: runs on %s only, no syscall tracepoint",
 		     sensor_mech_name(mech), name) >= (int)sizeof(out->note))
 		pr_debug("sensors: the note on %s's hook is cut", name);
+	ia32_wrapper(ctx, out, name);	/* and its 32-bit calls, which the tracepoint skipped */
 	return true;
 }
 
@@ -789,6 +821,28 @@ static bool fexit_tracepoint(struct compile_ctx *ctx, const struct vigil_hook *h
 	return true;
 }
 
+/* syscalls:sys_exit_X whose arguments are its number and return value (fields 4 and 5):
+ * the same hook in the dispatcher's exit table, which also hands it 32-bit calls of X (the
+ * kernel's syscall tracepoints skip those: any user could hide a setresuid's result behind
+ * int 0x80). One BPF run per syscall exit of the machine instead of the tracepoint's bitmap
+ * test (tests/bench/README.md). false: keep the tracepoint. */
+static bool dispatch_exit_tracepoint(struct compiled_hook *out, const struct vigil_hook *hook,
+				     const struct vigil_policy_arg *args)
+{
+	int nr = strncmp(hook->event, "sys_exit_", 9) ? -1 : syscall_nr(hook->event + 9);
+	size_t i;
+
+	if (nr < 0)
+		return false;
+	for (i = 0; i < hook->nargs; i++)
+		if ((args[i].index != 4 && args[i].index != 5) || args[i].current_task || args[i].resolve)
+			return false;
+	out->cfg.syscall_nr = nr;
+	dispatch_hook(out, hook->event + 9);
+	out->cfg.fetch = VG_FETCH_SYSCALL_EXIT;
+	return true;
+}
+
 /* syscalls:sys_enter_X whose arguments are all the syscall's own (fields 5 to 10, after the
  * common ones and __syscall_nr): fentry on the syscall where trampolines work, else the same
  * hook in the dispatcher's table, each field read from the register it was copied from (args
@@ -801,7 +855,8 @@ static bool dispatch_tracepoint(struct compile_ctx *ctx, const struct vigil_hook
 	size_t i;
 
 	if (nr < 0)
-		return false;
+		return permits(ctx, VIGIL_MECH_RAW_TP) && !permits(ctx, VIGIL_MECH_KPROBE) &&
+		       !permits(ctx, VIGIL_MECH_FENTRY) && dispatch_exit_tracepoint(out, hook, args);
 	for (i = 0; i < hook->nargs; i++)
 		if (args[i].index < 5 || args[i].index > 10 || args[i].current_task || args[i].resolve ||
 		    (args[i].size_arg_index && args[i].size_arg_index < 6))
@@ -870,7 +925,7 @@ static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hoo
 	}
 	copy.args = args;
 	if (user && (dispatch_tracepoint(ctx, &copy, out, args) || fexit_tracepoint(ctx, hook, out)))
-		return fill_args(ctx, &copy, out, true, -1, 5);
+		return fill_args(ctx, &copy, out, out->cfg.fetch != VG_FETCH_SYSCALL_EXIT, -1, 5);
 	err = fill_args(ctx, &copy, out, user, n, 31);
 	if (err)
 		return err;

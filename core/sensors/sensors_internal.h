@@ -66,6 +66,7 @@ struct compiled_hook {
 	struct vg_hook_config cfg;
 	enum sensor_mech mech;
 	char target[128];		/* function, LSM hook, tracepoint event or uprobe symbol */
+	char ia32_target[128];		/* a syscall hook's i386 wrapper, attached too ("": none) */
 	char subsys[64];		/* tracepoints */
 	char path[256];			/* uprobes */
 	uint64_t offset;		/* uprobes without a symbol (target ""): the file offset */
@@ -164,11 +165,12 @@ int syscall_nr(const char *name);
 int syscall_nth(size_t i);
 /* The bare syscall name of a kprobe call ("sys_openat" -> "openat"), or NULL. */
 const char *syscall_base_name(const char *call);
-/* The x86-64 twin of i386 syscall nr32 (cmake/CompatSyscalls.cmake), or of socketcall's call
- * `call`: 0 and *out filled, -ENOENT when it has none (out->nr -1, kind VG_COMPAT_NONE).
+/* The x86-64 twin of i386 syscall nr32 (cmake/CompatSyscalls.cmake), or of socketcall's or
+ * ipc's call `call`: 0 and *out filled, -ENOENT when it has none (out->nr -1, kind VG_COMPAT_NONE).
  * name: the i386 name, NULL when unused. */
 int compat_syscall_twin(unsigned int nr32, struct vg_compat_entry *out, const char **name);
 int compat_socketcall_twin(unsigned int call, struct vg_compat_entry *out);
+int compat_ipc_twin(unsigned int call, struct vg_compat_entry *out);
 /* The syscall wrappers' symbol prefix of the build architecture ("__x64_sys_", "__arm64_sys_")
  * and its name in messages ("x86-64", "arm64"). */
 extern const char syscall_sym_prefix[];

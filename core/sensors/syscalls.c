@@ -54,17 +54,18 @@ int syscall_nth(size_t i)
 	return i < VIGIL_ARRAY_SIZE(syscalls) ? syscalls[i].nr : -1;
 }
 
-/* i386 -> x86-64 (cmake/CompatSyscalls.cmake): the generated lines fill these two tables */
+/* i386 -> x86-64 (cmake/CompatSyscalls.cmake): the generated lines fill these three tables */
 struct compat_row {
 	unsigned int nr32;
 	const char *name;
 	int nr;
 	enum vg_compat_kind kind;
-	unsigned int mask;
+	unsigned int mask;	/* VG_COMPAT_ORDER: the order */
 };
 
 #define VG_COMPAT_ENTRY(nr32, name, nr, kind, mask) {nr32, name, nr, kind, mask},
 #define VG_SOCKETCALL_ENTRY(call, name, nr, nargs)
+#define VG_IPC_ENTRY(call, name, nr, order)
 static const struct compat_row compat_rows[] = {
 #include "compat_syscalls.inc"
 	{0, NULL, -1, VG_COMPAT_NONE, 0},	/* an arch without a table has this row only */
@@ -77,8 +78,17 @@ static const struct compat_row socketcall_rows[] = {
 #include "compat_syscalls.inc"
 	{0, NULL, -1, VG_COMPAT_NONE, 0},
 };
+#undef VG_SOCKETCALL_ENTRY
+#undef VG_IPC_ENTRY
+#define VG_SOCKETCALL_ENTRY(call, name, nr, nargs)
+#define VG_IPC_ENTRY(call, name, nr, order) {call, name, nr, VG_COMPAT_ORDER, order},
+static const struct compat_row ipc_rows[] = {
+#include "compat_syscalls.inc"
+	{0, NULL, -1, VG_COMPAT_NONE, 0},
+};
 #undef VG_COMPAT_ENTRY
 #undef VG_SOCKETCALL_ENTRY
+#undef VG_IPC_ENTRY
 
 static int compat_find(const struct compat_row *rows, size_t n, unsigned int key, struct vg_compat_entry *out,
 		       const char **name)
@@ -89,7 +99,8 @@ static int compat_find(const struct compat_row *rows, size_t n, unsigned int key
 		if (rows[i].name && rows[i].nr32 == key) {
 			out->nr = (__s16)rows[i].nr;
 			out->kind = (__u8)rows[i].kind;
-			out->mask = (__u8)rows[i].mask;
+			out->mask = rows[i].kind == VG_COMPAT_ORDER ? 0 : (__u8)rows[i].mask;
+			out->order = rows[i].kind == VG_COMPAT_ORDER ? rows[i].mask : 0;
 			if (name)
 				*name = rows[i].name;
 			return 0;
@@ -97,6 +108,7 @@ static int compat_find(const struct compat_row *rows, size_t n, unsigned int key
 	out->nr = -1;
 	out->kind = VG_COMPAT_NONE;
 	out->mask = 0;
+	out->order = 0;
 	if (name)
 		*name = NULL;
 	return -ENOENT;
@@ -110,4 +122,9 @@ int compat_syscall_twin(unsigned int nr32, struct vg_compat_entry *out, const ch
 int compat_socketcall_twin(unsigned int call, struct vg_compat_entry *out)
 {
 	return compat_find(socketcall_rows, VIGIL_ARRAY_SIZE(socketcall_rows), call, out, NULL);
+}
+
+int compat_ipc_twin(unsigned int call, struct vg_compat_entry *out)
+{
+	return compat_find(ipc_rows, VIGIL_ARRAY_SIZE(ipc_rows), call, out, NULL);
 }

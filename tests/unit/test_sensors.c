@@ -45,10 +45,24 @@ int __wrap_tp_format_read(const char *subsys, const char *event, struct tp_field
 		{"flags", "int", 32, 8, false, false},
 		{"mode", "umode_t", 40, 8, false, false},
 	};
+	/* sys_exit_X: the number, then the return value */
+	static const struct tp_field exit_fields[] = {
+		{"common_type", "unsigned short", 0, 2, false, false},
+		{"common_flags", "unsigned char", 2, 1, false, false},
+		{"common_preempt_count", "unsigned char", 3, 1, false, false},
+		{"common_pid", "int", 4, 4, true, false},
+		{"__syscall_nr", "int", 8, 4, true, false},
+		{"ret", "long", 16, 8, true, false},
+	};
 	size_t i;
 
 	if (strcmp(subsys, "syscalls"))
 		return __real_tp_format_read(subsys, event, out, max);
+	if (!strncmp(event, "sys_exit_", 9)) {
+		for (i = 0; i < max && i < sizeof(exit_fields) / sizeof(exit_fields[0]); i++)
+			out[i] = exit_fields[i];
+		return (int)i;
+	}
 	if (strstr(event, "finit_module") || !strcmp(event, "sys_enter_stat"))
 		return -ENOENT;
 	if (!strcmp(event, "sys_enter_openat")) {
@@ -157,11 +171,31 @@ static void test_syscall_hook_without_kprobes_goes_to_the_dispatcher_by_number(v
 	assert_int_equal(f->hook.cfg.args[1].index, 1);
 }
 
-/* sys_exit_X costs other syscalls a bitmap test, the dispatcher's exit program a BPF run */
-static void test_syscall_return_probe_without_kprobes_lands_on_its_syscall_tracepoints(void **state)
+/* a return probe goes to the dispatcher too, its exit in the exit table: sys_exit_X would
+ * cost other syscalls only a bitmap test, but skips 32-bit calls */
+static void test_syscall_return_probe_without_kprobes_goes_to_the_dispatcher(void **state)
 {
 	struct fixture *f = *state;
 
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_setns\n    syscall: true\n    return: true\n"
+				    "    args:\n    - index: 0\n      type: int\n    - index: 1\n      type: int\n"
+				    "    returnArg:\n      index: 0\n      type: int\n",
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_RAW_SYSCALL_DISPATCH);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_RAW_SYSCALL);
+	assert_int_equal(f->hook.cfg.is_return, 1);
+	assert_int_equal(f->hook.cfg.syscall_nr, 308);
+	assert_string_equal(f->hook.function_name, "__x64_sys_setns");
+	assert_int_equal(f->hook.cfg.args[1].index, 1);
+}
+
+/* without raw_tp: syscalls:sys_enter_X + sys_exit_X, one unsigned long per argument after the
+ * common fields and the syscall number */
+static void test_syscall_return_probe_without_raw_tp_lands_on_its_syscall_tracepoints(void **state)
+{
+	struct fixture *f = *state;
+
+	f->probe.mech[VIGIL_MECH_RAW_TP].ok = false;
 	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_setns\n    syscall: true\n    return: true\n"
 				    "    args:\n    - index: 0\n      type: int\n    - index: 1\n      type: int\n"
 				    "    returnArg:\n      index: 0\n      type: int\n",
@@ -170,10 +204,8 @@ static void test_syscall_return_probe_without_kprobes_lands_on_its_syscall_trace
 	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_TRACEPOINT);
 	assert_string_equal(f->hook.subsys, "syscalls");
 	assert_string_equal(f->hook.target, "sys_enter_setns");
-	assert_string_equal(f->hook.function_name, "__x64_sys_setns");
 	assert_non_null(strstr(f->hook.note, "Sigkill/Signal only"));
 	assert_int_equal(f->hook.cfg.args[0].user, 1);
-	/* one unsigned long per argument after the common fields and the syscall number */
 	assert_int_equal(f->hook.cfg.args[0].tp_offset, 16);
 	assert_int_equal(f->hook.cfg.args[1].tp_offset, 24);
 	assert_int_equal(f->hook.cfg.args[1].tp_size, 8);
@@ -183,10 +215,32 @@ static void test_syscall_event_named_otherwise_is_found_under_its_kernel_name(vo
 {
 	struct fixture *f = *state;
 
+	f->probe.mech[VIGIL_MECH_RAW_TP].ok = false;
 	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_stat\n    syscall: true\n    return: true\n"
 				    "    returnArg:\n      index: 0\n      type: int\n", VIGIL_MODE_ENFORCE), 0);
 	assert_int_equal(f->hook.mech, MECH_SYSCALL_TRACEPOINT);
 	assert_string_equal(f->hook.target, "sys_enter_newstat");
+}
+
+/* syscalls:sys_exit_X on its number and return value: the dispatcher's exit table, which
+ * hands it 32-bit calls too; on another field it stays a tracepoint */
+static void test_sys_exit_tracepoint_goes_to_the_dispatchers_exit(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(compile(f, "  tracepoints:\n  - subsystem: syscalls\n    event: sys_exit_setresuid\n"
+				    "    args:\n    - index: 5\n      type: auto\n    - index: 4\n      type: int\n",
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_RAW_SYSCALL_DISPATCH);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_SYSCALL_EXIT);
+	assert_int_equal(f->hook.cfg.syscall_nr, 117);	/* setresuid */
+	assert_int_equal(f->hook.cfg.is_return, 0);
+	assert_int_equal(f->hook.cfg.args[0].index, 5);
+	assert_int_equal(f->hook.cfg.args[0].type, VG_ARG_LONG);	/* auto: ret is a long */
+	assert_string_equal(f->hook.target, "sys_exit_setresuid");
+	assert_int_equal(compile(f, "  tracepoints:\n  - subsystem: syscalls\n    event: sys_exit_setresuid\n"
+				    "    args:\n    - index: 3\n      type: int\n", VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_TRACEPOINT);
 }
 
 #define OPENAT_TP(args)                                                                              \
@@ -444,10 +498,22 @@ static void test_compat_table_maps_i386_numbers_onto_their_x86_64_twins(void **s
 	assert_int_equal(e.kind, VG_COMPAT_STRUCT);
 	assert_int_equal(e.mask, 3);
 	assert_int_equal(compat_socketcall_twin(0, &e), -ENOENT);
-	/* no twin, or an ABI not decoded: no hook */
-	assert_int_equal(compat_syscall_twin(117, &e, NULL), -ENOENT);	/* ipc */
-	assert_int_equal(compat_syscall_twin(140, &e, NULL), -ENOENT);	/* _llseek */
-	assert_int_equal(compat_syscall_twin(80, &e, NULL), -ENOENT);	/* getgroups16 */
+	/* ipc multiplexes like socketcall; its calls' arguments are reordered (ORDER nibbles) */
+	expect_twin(117, -1, VG_COMPAT_IPC, 0, "ipc");
+	assert_int_equal(compat_ipc_twin(21, &e), 0);			/* SHMAT */
+	assert_int_equal(e.nr, 30);
+	assert_int_equal(e.kind, VG_COMPAT_ORDER);
+	assert_int_equal(e.order, 0xfff241);				/* shmat(first, ptr, second) */
+	assert_int_equal(compat_ipc_twin(5, &e), -ENOENT);
+	expect_twin(140, 8, VG_COMPAT_LLSEEK, 0, "_llseek");
+	expect_twin(7, 61, VG_COMPAT_ORDER, 0, "waitpid");		/* wait4 without rusage */
+	assert_int_equal(compat_syscall_twin(7, &e, NULL), 0);
+	assert_int_equal(e.order, 0xfff210);
+	expect_twin(22, 166, VG_COMPAT_ORDER, 0, "umount");		/* umount2(name, 0) */
+	expect_twin(80, 115, VG_COMPAT_PLAIN, 0, "getgroups");		/* getgroups16: 16-bit ids */
+	/* no twin a policy could name: no hook */
+	assert_int_equal(compat_syscall_twin(34, &e, NULL), -ENOENT);	/* nice */
+	assert_int_equal(compat_syscall_twin(31, &e, NULL), -ENOENT);	/* stty: ENOSYS */
 	assert_int_equal(e.nr, -1);
 	assert_int_equal(compat_syscall_twin(VG_COMPAT_SLOTS, &e, NULL), -ENOENT);
 }
@@ -936,7 +1002,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_syscall_hook_without_kprobes_goes_to_the_dispatcher_by_number),
-		T(test_syscall_return_probe_without_kprobes_lands_on_its_syscall_tracepoints),
+		T(test_syscall_return_probe_without_kprobes_goes_to_the_dispatcher),
+		T(test_syscall_return_probe_without_raw_tp_lands_on_its_syscall_tracepoints),
+		T(test_sys_exit_tracepoint_goes_to_the_dispatchers_exit),
 		T(test_syscall_tracepoint_on_its_arguments_goes_to_the_dispatcher),
 		T(test_syscall_tracepoint_with_trampolines_becomes_fentry_on_the_syscall),
 		T(test_syscall_tracepoint_on_a_common_field_stays_a_tracepoint),

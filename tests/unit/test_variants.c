@@ -71,7 +71,7 @@ static bool is_mine(struct bpf_program *p, const struct bpf_program *const *mine
 static void check_variant(enum sensor_mech m, const char *const *names, size_t nnames)
 {
 	struct generic_bpf *whole = open_bytes(NULL, 0), *v;
-	const struct bpf_program *mine[2] = {NULL, NULL};
+	const struct bpf_program *mine[4] = {NULL, NULL, NULL, NULL};
 	struct bpf_program *p;
 	size_t size = 0, i;
 	const void *elf = sensor_variant_elf(m, &size);
@@ -86,6 +86,7 @@ static void check_variant(enum sensor_mech m, const char *const *names, size_t n
 	assert_int_equal(rodata_offset(v->obj, "cfg"), rodata_offset(whole->obj, "cfg"));
 	assert_int_equal(rodata_offset(v->obj, "wakeup_batch"), rodata_offset(whole->obj, "wakeup_batch"));
 	assert_true(rodata_offset(v->obj, "cfg") >= 0);
+	assert_true(nnames <= sizeof(mine) / sizeof(mine[0]));
 	for (i = 0; i < nnames; i++) {
 		mine[i] = bpf_object__find_program_by_name(v->obj, names[i]);
 		assert_non_null(mine[i]);
@@ -108,13 +109,14 @@ static void test_each_mechanism_opens_its_own_programs_whole_and_the_rest_as_stu
 {
 	(void)state;
 	CHECK(MECH_RAW_SYSCALL_TP_BTF, "generic_tp_btf_sys_enter", "generic_tp_btf_sys_exit");
-	CHECK(MECH_RAW_SYSCALL_RAW_TP, "generic_raw_tp_sys_enter", "generic_raw_tp_sys_exit");
-	CHECK(MECH_RAW_SYSCALL_DISPATCH, "generic_raw_tp_sys_enter", "generic_raw_tp_sys_exit");
+	/* the dispatcher's exit table holds tp_btf programs */
+	CHECK(MECH_RAW_SYSCALL_RAW_TP, "generic_raw_tp_sys_enter", "generic_raw_tp_sys_exit", "generic_tp_btf_sys_exit");
+	CHECK(MECH_RAW_SYSCALL_DISPATCH, "generic_raw_tp_sys_enter", "generic_raw_tp_sys_exit", "generic_tp_btf_sys_exit");
 	CHECK(MECH_TRACEPOINT, "generic_tracepoint", "generic_tracepoint_sys_exit");
 	CHECK(MECH_SYSCALL_TRACEPOINT, "generic_tracepoint", "generic_tracepoint_sys_exit");
 	CHECK(MECH_KPROBE, "generic_kprobe", "generic_kretprobe");
-	CHECK(MECH_TP_BTF, "generic_fentry", "generic_fexit");
-	CHECK(MECH_FENTRY, "generic_fentry", "generic_fexit");
+	CHECK(MECH_TP_BTF, "generic_fentry", "generic_fexit", "generic_fentry_ia32", "generic_fexit_ia32");
+	CHECK(MECH_FENTRY, "generic_fentry", "generic_fexit", "generic_fentry_ia32", "generic_fexit_ia32");
 	CHECK(MECH_FMOD_RET, "generic_fmod_ret", "generic_fexit");
 	CHECK(MECH_LSM, "generic_lsm", "generic_lsm_ima");
 	CHECK(MECH_UPROBE, "generic_uprobe", "generic_uretprobe");
