@@ -184,26 +184,35 @@ size_t lh_mp_skip(const unsigned char *p, size_t len, size_t off)
 	uint64_t left = 1, n;
 	unsigned char c;
 
-	pthread_once(&once, skip_tab_init);
 	while (left) {
 		if (off >= len)
 			return 0;
 		c = p[off];
 		left--;
-		/* the forms an event is mostly made of, first: small integers and short strings */
-		if (c < 0x80) {
-			off++;
-			continue;
-		}
+		/* the forms an event is mostly made of, first and without the table: short
+		 * strings, small integers, fixmaps and fixarrays (their count in the marker), 8- to
+		 * 64-bit integers; a string past the end fails at the next read or at the return */
 		if (c >= 0xa0 && c <= 0xbf) {
 			off += 1 + (c & 0x1f);
 			continue;
 		}
-		/* fixmap and fixarray carry their count in the marker */
-		if (c <= 0x8f)
-			left += 2 * (uint64_t)(c & 0x0f);
-		else if (c <= 0x9f)
-			left += c & 0x0f;
+		if (c < 0x80 || c >= 0xe0) {
+			off++;
+			continue;
+		}
+		if (c <= 0x9f) {
+			left += (c <= 0x8f ? 2u : 1u) * (uint64_t)(c & 0x0f);
+			off++;
+			/* every object still owed takes a byte at least */
+			if (left > len - off)
+				return 0;
+			continue;
+		}
+		if (c >= 0xcc && c <= 0xd3) {
+			off += 1 + (1u << ((c - 0xcc) & 3));
+			continue;
+		}
+		pthread_once(&once, skip_tab_init);
 		t = &skip_tab[c];
 		if (!t->fixed || t->fixed > len - off)
 			return 0;
@@ -218,7 +227,6 @@ size_t lh_mp_skip(const unsigned char *p, size_t len, size_t off)
 			}
 		}
 		off += t->fixed;
-		/* every object still owed takes a byte at least */
 		if (left > len - off)
 			return 0;
 	}
