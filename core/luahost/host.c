@@ -340,6 +340,7 @@ static int run_locked(struct vigil_luahost *h, const void *data, size_t len)
 	struct lh_event *e = h->event;
 	bool changed = false, policy;
 	int bit, called = 0, which;
+	uint64_t clock = 0;
 	struct lh_rule *r;
 	size_t i;
 
@@ -358,10 +359,11 @@ static int run_locked(struct vigil_luahost *h, const void *data, size_t len)
 		r->ev = e;
 		push_args(r, bit, which);
 		called++;
-		if (lh_call_handled(r, 3)) {
+		if (lh_call_handled(r, 3, &clock)) {
 			r->ev = NULL;
 			lh_rule_disable(r);
 			changed = true;
+			clock = 0;	/* the next call's time starts after the disabling */
 			continue;
 		}
 		r->ev = NULL;

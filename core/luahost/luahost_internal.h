@@ -273,9 +273,11 @@ lua_State *lh_state_new(struct lh_rule *r);
  * -ETIMEDOUT (deadline), -ECANCELED (the rule raised an error). */
 int lh_call(struct lh_rule *r, int nargs, int nresults);
 /* lh_call with no results, for a caller that pushed lh_push_handler's handler below the
- * function (on_event's calls: no stack rotation either side). */
+ * function (on_event's calls: no stack rotation either side). *clock, when not 0, is the
+ * call's start (the previous call's end: one clock read a call, not two); the call leaves
+ * its end there. */
 void lh_push_handler(lua_State *L);
-int lh_call_handled(struct lh_rule *r, int nargs);
+int lh_call_handled(struct lh_rule *r, int nargs, uint64_t *clock);
 /* Refuse a call that needs a loaded rule (actions, lookups) while the file runs. */
 void lh_check_live(lua_State *L, struct lh_rule *r, const char *what);
 /* The count hook (the watchdog forces it) and CLOCK_MONOTONIC in ns. */

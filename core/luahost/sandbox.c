@@ -361,11 +361,13 @@ void lh_push_handler(lua_State *L)
 	lua_pushcfunction(L, traceback);
 }
 
-/* The protected call of the function above nargs arguments, with the handler at base. */
-static int call_at(struct lh_rule *r, int base, int nargs, int nresults)
+/* The protected call of the function above nargs arguments, with the handler at base. It
+ * starts at *clock when that is set (the end of the call just before, in the same event)
+ * and leaves its end there. */
+static int call_at(struct lh_rule *r, int base, int nargs, int nresults, uint64_t *clock)
 {
 	lua_State *L = r->L;
-	uint64_t t0 = lh_mono_ns(), refusals = r->refusals, elapsed;
+	uint64_t t0 = *clock ? *clock : lh_mono_ns(), refusals = r->refusals, elapsed;
 	struct lh_watch w;
 	const char *msg;
 	int status;
@@ -376,7 +378,8 @@ static int call_at(struct lh_rule *r, int base, int nargs, int nresults)
 	lh_watch_begin(r->host, &w, L, r->deadline_at);
 	status = lua_pcall(L, nargs, nresults, base);
 	lh_watch_end(r->host, &w);
-	elapsed = lh_mono_ns() - t0;
+	*clock = lh_mono_ns();
+	elapsed = *clock - t0;
 	r->calls++;
 	r->time_ns += elapsed;
 	if ((status == LUA_ERRMEM || (status != LUA_OK && r->refusals != refusals)) && !r->fatal)
@@ -400,13 +403,14 @@ int lh_call(struct lh_rule *r, int nargs, int nresults)
 {
 	lua_State *L = r->L;
 	int base = lua_gettop(L) - nargs;
+	uint64_t clock = 0;
 
 	lua_pushcfunction(L, traceback);
 	lua_insert(L, base);
-	return call_at(r, base, nargs, nresults);
+	return call_at(r, base, nargs, nresults, &clock);
 }
 
-int lh_call_handled(struct lh_rule *r, int nargs)
+int lh_call_handled(struct lh_rule *r, int nargs, uint64_t *clock)
 {
-	return call_at(r, lua_gettop(r->L) - nargs - 1, nargs, 0);
+	return call_at(r, lua_gettop(r->L) - nargs - 1, nargs, 0, clock);
 }
