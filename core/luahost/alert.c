@@ -27,18 +27,26 @@ static int lookup(void *ctx, const char *name, size_t n, struct vigil_buf *out)
 {
 	struct render_ctx *c = ctx;
 	lua_State *L = c->L;
-	const char *s;
-	size_t len;
+	const char *s, *dot;
+	size_t len, first;
 
 	if (n == 4 && !memcmp(name, "rule", 4))
 		return vigil_buf_puts(out, c->r->name) == 0;
 	if (n == 8 && !memcmp(name, "priority", 8))
 		return vigil_buf_puts(out, c->priority) == 0;
 	if (lua_istable(L, ARG_FIELDS)) {
-		/* a plain name (the usual) is one lookup: lh_push_path's steps for one segment */
-		if (n && n < 128 && !memchr(name, '.', n) && !(name[0] >= '0' && name[0] <= '9')) {
-			lua_pushlstring(L, name, n);
+		/* the first segment by name, as lh_push_path's first step takes it: a plain name
+		 * (the usual) is then found, and a path whose first step is missing ("proc.pid"
+		 * for lh_src_format) nil without the walk */
+		dot = n ? memchr(name, '.', n) : NULL;
+		first = dot ? (size_t)(dot - name) : n;
+		if (first && first < 128 && !(name[0] >= '0' && name[0] <= '9')) {
+			lua_pushlstring(L, name, first);
 			lua_gettable(L, ARG_FIELDS);
+			if (dot && !lua_isnil(L, -1)) {
+				lua_pop(L, 1);
+				lh_push_path(L, ARG_FIELDS, name, n);
+			}
 		} else {
 			lh_push_path(L, ARG_FIELDS, name, n);
 		}
