@@ -83,6 +83,9 @@ struct pt_vars {
  * On a mismatch, why (may be NULL) says where: "process_kprobe.args[0].int_arg: want 5, got 4". */
 bool pt_match_event(yaml_document_t *doc, int id, const msgpack_object *root, const struct pt_vars *vars,
 		    struct vigil_buf *why);
+/* An expected event's tags and regexes, checked when the tests file is read: 0, or the id of
+ * the first scalar with an unknown tag or a !regex that does not compile (why says which). */
+int pt_check_expected(yaml_document_t *doc, int id, char *why, size_t size);
 /* The event kind an expected event names (its one key), or NULL. */
 const char *pt_event_kind(yaml_document_t *doc, int id);
 

@@ -181,6 +181,58 @@ static bool match_node(struct walk *w, int id, const msgpack_object *o)
 	return match_list(w, n, o);
 }
 
+/* Is a scalar's tag one compare() honours? An unknown one would silently compare as text. */
+static bool known_tag(const char *tag)
+{
+	static const char *const tags[] = {"!prefix", "!suffix", "!contains", "!regex", NULL};
+	size_t i;
+
+	if (!tag || tag[0] != '!')
+		return true;	/* libyaml's own (tag:yaml.org,2002:...) */
+	for (i = 0; tags[i]; i++)
+		if (!strcmp(tag, tags[i]))
+			return true;
+	return false;
+}
+
+int pt_check_expected(yaml_document_t *doc, int id, char *why, size_t size)
+{
+	yaml_node_t *n = yaml_document_get_node(doc, id);
+	struct pt_vars probe = {.dir = "dir", .policy = "policy"};
+	struct vigil_buf text = {0};
+	yaml_node_pair_t *p;
+	yaml_node_item_t *it;
+	regex_t re;
+	int bad = 0;
+
+	if (!n)
+		return 0;
+	if (n->type == YAML_MAPPING_NODE) {
+		for (p = n->data.mapping.pairs.start; !bad && p < n->data.mapping.pairs.top; p++)
+			bad = pt_check_expected(doc, p->value, why, size);
+		return bad;
+	}
+	if (n->type == YAML_SEQUENCE_NODE) {
+		for (it = n->data.sequence.items.start; !bad && it < n->data.sequence.items.top; it++)
+			bad = pt_check_expected(doc, *it, why, size);
+		return bad;
+	}
+	if (!known_tag((const char *)n->tag)) {
+		snprintf(why, size, "unknown tag %s (known: !prefix, !suffix, !contains, !regex)", (const char *)n->tag);
+		return id;
+	}
+	if (!n->tag || strcmp((const char *)n->tag, "!regex"))
+		return 0;
+	/* ${dir} and ${policy} hold plain paths and names: a stand-in checks the pattern */
+	substitute(&probe, (const char *)n->data.scalar.value, &text);
+	if (vigil_regex_search_compile(&re, text.data, why, size))
+		bad = id;
+	else
+		regfree(&re);
+	vigil_buf_free(&text);
+	return bad;
+}
+
 /* The policy the expectation means unless it names one: the policy under test. */
 static bool policy_is(struct walk *w, int id, const msgpack_object *body)
 {

@@ -99,9 +99,16 @@ static int want_events(const struct spec *s, int id, const char *key, int *out)
 
 	if (!l || l->type != YAML_SEQUENCE_NODE)
 		return fail(s, id, "%s must be a list of events", key);
-	for (it = l->data.sequence.items.start; it < l->data.sequence.items.top; it++)
+	for (it = l->data.sequence.items.start; it < l->data.sequence.items.top; it++) {
+		char why[192];
+		int bad;
+
 		if (!pt_event_kind(s->doc, *it))
 			return fail(s, *it, "%s: each event is a mapping with one key, its kind (process_kprobe: {...})", key);
+		bad = pt_check_expected(s->doc, *it, why, sizeof(why));
+		if (bad)
+			return fail(s, bad, "%s", why);
+	}
 	*out = id;
 	return 0;
 }

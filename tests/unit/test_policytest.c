@@ -202,6 +202,21 @@ static void test_bad_values_are_refused_naming_them(void **state)
 	assert_non_null(strstr(fx->err, "test name 'a' given twice"));
 }
 
+/* A tag compare() does not know would compare as plain text, a regex that does not compile
+ * would never match: both are refused when the file is read, naming the scalar. */
+static void test_unknown_tags_and_bad_regexes_are_refused_where_they_are(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(load(fx, ONE_TEST("      - process_kprobe: {process: {binary: !regexp '^/usr'}}\n")), 1);
+	assert_non_null(strstr(fx->err, ":9:44: unknown tag !regexp"));
+	pt_file_free(&fx->f);
+	assert_int_equal(load(fx, ONE_TEST("      - process_kprobe: {process: {binary: !regex '${dir}/(a'}}\n")), 1);
+	assert_non_null(strstr(fx->err, ":9:44: "));
+	pt_file_free(&fx->f);
+	assert_int_equal(load(fx, ONE_TEST("      - process_kprobe: {process: {binary: !regex '${dir}/[ab]+'}}\n")), 0);
+}
+
 static void test_keys_given_must_match_scalars_as_text(void **state)
 {
 	struct fixture *fx = *state;
@@ -266,6 +281,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_an_unknown_field_is_refused_with_its_line_and_column, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_scenario_that_expects_nothing_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values_are_refused_naming_them, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_tags_and_bad_regexes_are_refused_where_they_are, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_keys_given_must_match_scalars_as_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tags_compare_by_prefix_suffix_contains_regex, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dir_is_substituted_and_a_missing_key_is_named, setup, teardown),
