@@ -450,24 +450,38 @@ int generic_fentry(__u64 *ctx)
 	return 0;
 }
 
-/* The same hook on __ia32_sys_X (or __ia32_compat_sys_X), a syscall hook's 32-bit calls: a
- * trampoline program has one target, so each wrapper takes its own. */
-SEC("fentry")
-int generic_fentry_ia32(__u64 *ctx)
-{
-	if (!VG_BUILT(FENTRY))
-		return 0;
-	generic_run(ctx);
-	return 0;
+/* The same hook on a syscall's i386 wrappers (__ia32_sys_X or __ia32_compat_sys_X, and those
+ * of the i386 calls whose twin X is under another name: __ia32_sys_setuid16,
+ * __ia32_compat_sys_socketcall...), a syscall hook's 32-bit calls: a trampoline program has one
+ * target, so each wrapper takes its own (core/sensors/instance.c picks them by name, up to
+ * VG_IA32_WRAPPERS). fmod_ret denies a 32-bit call with the 64-bit one's error. */
+#define VG_IA32_PROGRAMS(sfx)							\
+SEC("fentry")									\
+int generic_fentry_ia32##sfx(__u64 *ctx)					\
+{										\
+	if (!VG_BUILT(FENTRY))							\
+		return 0;							\
+	generic_run(ctx);							\
+	return 0;								\
+}										\
+SEC("fexit")									\
+int generic_fexit_ia32##sfx(__u64 *ctx)						\
+{										\
+	if (!VG_BUILT(FENTRY) && !VG_BUILT(FMOD_RET))				\
+		return 0;							\
+	return generic_exit(ctx_arg(ctx, cfg.ret_index));			\
+}										\
+SEC("fmod_ret")									\
+int generic_fmod_ret_ia32##sfx(__u64 *ctx)					\
+{										\
+	if (!VG_BUILT(FMOD_RET))						\
+		return 0;							\
+	return generic_run(ctx);						\
 }
-
-SEC("fexit")
-int generic_fexit_ia32(__u64 *ctx)
-{
-	if (!VG_BUILT(FENTRY))
-		return 0;
-	return generic_exit(ctx_arg(ctx, cfg.ret_index));
-}
+VG_IA32_PROGRAMS()
+VG_IA32_PROGRAMS(_1)
+VG_IA32_PROGRAMS(_2)
+VG_IA32_PROGRAMS(_3)
 
 /* A non-zero return skips the function and becomes its return value. */
 SEC("fmod_ret")

@@ -22,11 +22,12 @@ struct sensor {
 	struct bpf_program *prog2;	/* cgroup connect: the IPv6 twin; return probes: the exit */
 	struct bpf_link *link;
 	struct bpf_link *link2;
-	/* a syscall hook's i386 wrapper (compiled_hook.ia32_target): fentry takes programs of its
-	 * own, a kprobe the same ones */
-	char ia32_target[128];
-	struct bpf_program *prog_ia32, *prog2_ia32;
-	struct bpf_link *link_ia32, *link2_ia32;
+	/* a syscall hook's i386 wrappers (compiled_hook.ia32_target): trampolines take programs
+	 * of their own, one a wrapper, a kprobe the same ones */
+	char ia32_target[VG_IA32_WRAPPERS][64];
+	size_t nia32;
+	struct bpf_program *prog_ia32[VG_IA32_WRAPPERS], *prog2_ia32[VG_IA32_WRAPPERS];
+	struct bpf_link *link_ia32[VG_IA32_WRAPPERS], *link2_ia32[VG_IA32_WRAPPERS];
 	enum sensor_mech mech;
 	char target[128];
 	char subsys[64];
@@ -190,6 +191,23 @@ static int fill_selector_maps(struct generic_bpf *skel, const struct compiled_ho
 	       fill_substrings(skel->maps.str_sub, &h->str_sub);
 }
 
+/* The i386 wrappers' trampoline programs on their targets (fexit: the whole hook at the
+ * return, the entry program retargeted). 0 or -errno. */
+static int set_ia32_targets(struct sensor *s, bool fexit)
+{
+	int err = 0;
+	size_t i;
+
+	for (i = 0; i < s->nia32 && !err; i++) {
+		if (fexit)
+			bpf_program__set_expected_attach_type(s->prog_ia32[i], BPF_TRACE_FEXIT);
+		err = bpf_program__set_attach_target(s->prog_ia32[i], 0, s->ia32_target[i]);
+		if (!err && s->prog2_ia32[i])
+			err = bpf_program__set_attach_target(s->prog2_ia32[i], 0, s->ia32_target[i]);
+	}
+	return err;
+}
+
 /* The BTF target of the mechanisms that attach by BTF id. 0 or -errno. */
 static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 {
@@ -197,19 +215,11 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 
 	switch (h->mech) {
 	case MECH_FENTRY:
-		err = bpf_program__set_attach_target(s->prog, 0, h->target);
-		if (!err && s->prog2)
-			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
-		if (!err && s->prog_ia32)
-			err = bpf_program__set_attach_target(s->prog_ia32, 0, s->ia32_target);
-		if (!err && s->prog2_ia32)
-			err = bpf_program__set_attach_target(s->prog2_ia32, 0, s->ia32_target);
-		return err;
 	case MECH_FMOD_RET:
 		err = bpf_program__set_attach_target(s->prog, 0, h->target);
 		if (!err && s->prog2)
 			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
-		return err;
+		return err ?: set_ia32_targets(s, false);
 	case MECH_LSM:
 		err = bpf_program__set_attach_target(s->prog, 0, h->target);
 		if (!err && s->prog2)
@@ -221,11 +231,7 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 	case MECH_FEXIT:	/* the whole hook at the function's return, not a return probe */
 		bpf_program__set_expected_attach_type(s->prog, BPF_TRACE_FEXIT);
 		err = bpf_program__set_attach_target(s->prog, 0, h->target);
-		if (!err && s->prog_ia32) {
-			bpf_program__set_expected_attach_type(s->prog_ia32, BPF_TRACE_FEXIT);
-			err = bpf_program__set_attach_target(s->prog_ia32, 0, s->ia32_target);
-		}
-		return err;
+		return err ?: set_ia32_targets(s, true);
 	default:
 		return 0;
 	}
@@ -242,6 +248,42 @@ static void take_dispatch_slot(struct sensor *s, const struct compiled_hook *h)
 	s->skel->rodata->cfg.dispatch_slot = s->slot < 0 ? 0 : (uint32_t)s->slot + 1;
 }
 
+/* generic_<kind>_ia32[_i] of bpf/generic.bpf.c's VG_IA32_PROGRAMS */
+static struct bpf_program *ia32_program(struct sensor *s, const char *kind, size_t i)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), i ? "generic_%s_ia32_%zu" : "generic_%s_ia32", kind, i);
+	return bpf_object__find_program_by_name(s->skel->obj, name);
+}
+
+/* The programs for the hook's i386 wrappers: a kprobe's are its own, a trampoline's copies. */
+static void choose_ia32_programs(struct sensor *s, const struct compiled_hook *h)
+{
+	bool kprobe = h->mech == MECH_KPROBE;
+	size_t i;
+
+	if (!kprobe && h->mech != MECH_FENTRY && h->mech != MECH_FEXIT && h->mech != MECH_FMOD_RET)
+		return;
+	for (i = 0; i < VG_IA32_WRAPPERS && h->ia32_target[i][0]; i++) {
+		snprintf(s->ia32_target[i], sizeof(s->ia32_target[i]), "%s", h->ia32_target[i]);
+		s->prog_ia32[i] = kprobe ? s->prog : ia32_program(s, h->mech == MECH_FMOD_RET ? "fmod_ret" : "fentry", i);
+		if (s->prog2)
+			s->prog2_ia32[i] = kprobe ? s->prog2 : ia32_program(s, "fexit", i);
+	}
+	s->nia32 = i;
+}
+
+static bool is_ia32_program(const struct sensor *s, const struct bpf_program *p)
+{
+	size_t i;
+
+	for (i = 0; i < s->nia32; i++)
+		if (p == s->prog_ia32[i] || p == s->prog2_ia32[i])
+			return true;
+	return false;
+}
+
 /* The hook's program (and its return or imaHash twin): only they load, and the maps only
  * they use are sized for them. */
 static void choose_programs(struct sensor *s, const struct compiled_hook *h)
@@ -249,26 +291,19 @@ static void choose_programs(struct sensor *s, const struct compiled_hook *h)
 	struct bpf_program *p;
 
 	s->prog = mech_program(s->skel, h->mech);
-	if (h->cfg.fetch == VG_FETCH_SYSCALL_EXIT) {
+	if (h->cfg.fetch == VG_FETCH_SYSCALL_EXIT && h->mech != MECH_FEXIT) {
 		/* syscalls:sys_exit_X in the dispatcher: its one program runs on the exit */
 		s->prog = s->skel->progs.generic_tp_btf_sys_exit;
 		s->dir = 1;
 	}
 	s->prog2 = second_program(s->skel, h);
-	snprintf(s->ia32_target, sizeof(s->ia32_target), "%s", h->ia32_target);
-	if (s->ia32_target[0] && (h->mech == MECH_FENTRY || h->mech == MECH_FEXIT)) {
-		s->prog_ia32 = s->skel->progs.generic_fentry_ia32;
-		s->prog2_ia32 = s->prog2 ? s->skel->progs.generic_fexit_ia32 : NULL;
-	} else if (s->ia32_target[0] && h->mech == MECH_KPROBE) {
-		s->prog_ia32 = s->prog;
-		s->prog2_ia32 = s->prog2;
-	}
+	choose_ia32_programs(s, h);
 	s->is_return = h->cfg.is_return;
 	/* imaHash: generic_lsm_ima must run after generic_lsm, and the trampoline runs the
 	 * program attached last first: it is attached first, as a return probe's exit is */
 	s->second_first = h->cfg.is_return || (h->mech == MECH_LSM && h->cfg.ima_from);
 	bpf_object__for_each_program(p, s->skel->obj)
-		bpf_program__set_autoload(p, p == s->prog || p == s->prog2 || p == s->prog_ia32 || p == s->prog2_ia32);
+		bpf_program__set_autoload(p, p == s->prog || p == s->prog2 || is_ia32_program(s, p));
 	bpf_map__set_max_entries(s->skel->maps.pending, s->second_first ? VG_PENDING_MAX : 1);
 	if (h->mech != MECH_USDT) {
 		/* usdt.bpf.h's argument specs: only a USDT hook's are filled (by libbpf) */
@@ -286,8 +321,9 @@ static int load_explained(struct sensor *s, const struct compiled_hook *h, char 
 		/* the verifier lets fmod_ret change only security_* functions and those in the
 		 * kernel's error-injection list, which is empty without CONFIG_FUNCTION_ERROR_INJECTION
 		 * (Debian 12's cloud kernel): "%s() is not modifiable" */
-		snprintf(why, why_size, "load (fmod_ret): %s: this kernel does not let BPF change %s's return "
-			 "(not in its error-injection list: CONFIG_FUNCTION_ERROR_INJECTION)", strerror(-err), h->target);
+		snprintf(why, why_size, "load (fmod_ret): %s: this kernel does not let BPF change %s's return%s%s "
+			 "(not in its error-injection list: CONFIG_FUNCTION_ERROR_INJECTION)", strerror(-err), h->target,
+			 s->nia32 ? " or that of its 32-bit wrapper " : "", s->nia32 ? s->ia32_target[0] : "");
 	else if (err)
 		snprintf(why, why_size, "load (%s): %s", sensor_mech_name(h->mech), strerror(-err));
 	return err;
@@ -484,30 +520,43 @@ static int attach_second(struct sensor *s, char *why, size_t why_size)
 	return err;
 }
 
-/* The i386 wrapper's links, the return program's first as for the x86-64 one. A failure
- * fails the hook: a hook blind to int 0x80 is refused, not loaded and silent. */
+/* One i386 wrapper's links, the return program's first as for the x86-64 one. */
+static int attach_ia32_one(struct sensor *s, size_t i)
+{
+	bool kprobe = s->mech == MECH_KPROBE;
+
+	if (s->prog2_ia32[i] && !s->link2_ia32[i]) {
+		s->link2_ia32[i] = kprobe ? bpf_program__attach_kprobe(s->prog2_ia32[i], true, s->ia32_target[i]) :
+					    bpf_program__attach(s->prog2_ia32[i]);
+		if (!s->link2_ia32[i])
+			return -errno;
+	}
+	if (!s->link_ia32[i]) {
+		s->link_ia32[i] = kprobe ? bpf_program__attach_kprobe(s->prog_ia32[i], false, s->ia32_target[i]) :
+					   bpf_program__attach(s->prog_ia32[i]);
+		if (!s->link_ia32[i])
+			return -errno;
+	}
+	return 0;
+}
+
+/* Every i386 wrapper's links. A failure fails the hook: a hook blind to int 0x80 is refused,
+ * not loaded and silent. */
 static int attach_ia32(struct sensor *s, char *why, size_t why_size)
 {
+	size_t i;
 	int err;
 
-	if (!s->prog_ia32 || s->link_ia32)
-		return 0;
-	if (s->prog2_ia32 && !s->link2_ia32) {
-		s->link2_ia32 = s->mech == MECH_KPROBE ? bpf_program__attach_kprobe(s->prog2_ia32, true, s->ia32_target) :
-							 bpf_program__attach(s->prog2_ia32);
-		if (!s->link2_ia32)
-			goto fail;
+	for (i = 0; i < s->nia32; i++) {
+		err = attach_ia32_one(s, i);
+		if (err) {
+			snprintf(why, why_size, "attach %s %s (its 32-bit calls): %s", sensor_mech_name(s->mech),
+				 s->ia32_target[i], strerror(-err));
+			sensor_detach(s);
+			return err;
+		}
 	}
-	s->link_ia32 = s->mech == MECH_KPROBE ? bpf_program__attach_kprobe(s->prog_ia32, false, s->ia32_target) :
-						bpf_program__attach(s->prog_ia32);
-	if (s->link_ia32)
-		return 0;
-fail:
-	err = -errno;
-	snprintf(why, why_size, "attach %s %s (its 32-bit calls): %s", sensor_mech_name(s->mech), s->ia32_target,
-		 strerror(-err));
-	sensor_detach(s);
-	return err;
+	return 0;
 }
 
 int sensor_attach(struct sensor *s, char *why, size_t why_size)
@@ -569,16 +618,28 @@ int sensor_map_fd(const struct sensor *s, uint8_t kind)
 	return -1;
 }
 
+/* link as dir/name, unless pinned already. 0 or -errno. */
+static int pin_once(struct bpf_link *link, const char *dir, const char *name)
+{
+	return link && !bpf_link__pin_path(link) ? vigil_pin_link(link, dir, name) : 0;
+}
+
 int sensor_pin(struct sensor *s, const char *dir, const char *name)
 {
 	char name2[128];
-	int err = 0;
+	size_t i;
+	int err;
 
-	if (s->link && !bpf_link__pin_path(s->link))
-		err = vigil_pin_link(s->link, dir, name);
-	snprintf(name2, sizeof(name2), "%s.2", name);
-	if (!err && s->link2 && !bpf_link__pin_path(s->link2))
-		err = vigil_pin_link(s->link2, dir, name2);
+	/* no dots: bpffs refuses them in names before Linux 6.x's (EPERM on the vm lane's 6.1) */
+	snprintf(name2, sizeof(name2), "%s_2", name);
+	err = pin_once(s->link, dir, name) ?: pin_once(s->link2, dir, name2);
+	/* the i386 wrappers' links too: the 32-bit calls stay enforced across a restart */
+	for (i = 0; i < s->nia32 && !err; i++) {
+		snprintf(name2, sizeof(name2), "%s_ia32_%zu", name, i);
+		err = pin_once(s->link_ia32[i], dir, name2);
+		snprintf(name2, sizeof(name2), "%s_ia32_%zu_2", name, i);
+		err = err ?: pin_once(s->link2_ia32[i], dir, name2);
+	}
 	return err;
 }
 
@@ -596,6 +657,8 @@ static void unpin(struct bpf_link *link)
 
 void sensor_detach(struct sensor *s)
 {
+	size_t i;
+
 	fanwatch_stop(s->fan);
 	s->fan = NULL;
 	if (s->in_table) {
@@ -608,16 +671,22 @@ void sensor_detach(struct sensor *s)
 	unpin(s->link2);
 	bpf_link__destroy(s->link);
 	bpf_link__destroy(s->link2);
-	bpf_link__destroy(s->link_ia32);
-	bpf_link__destroy(s->link2_ia32);
 	s->link = NULL;
 	s->link2 = NULL;
-	s->link_ia32 = NULL;
-	s->link2_ia32 = NULL;
+	for (i = 0; i < s->nia32; i++) {
+		unpin(s->link_ia32[i]);
+		unpin(s->link2_ia32[i]);
+		bpf_link__destroy(s->link_ia32[i]);
+		bpf_link__destroy(s->link2_ia32[i]);
+		s->link_ia32[i] = NULL;
+		s->link2_ia32[i] = NULL;
+	}
 }
 
 void sensor_free(struct sensor *s)
 {
+	size_t i;
+
 	if (!s)
 		return;
 	fanwatch_stop(s->fan);	/* a watch holds no pin: it ends with the agent */
@@ -626,8 +695,10 @@ void sensor_free(struct sensor *s)
 		sensor_detach(s);
 	bpf_link__destroy(s->link);	/* a pinned link stays attached: the pin holds it */
 	bpf_link__destroy(s->link2);
-	bpf_link__destroy(s->link_ia32);	/* never pinned */
-	bpf_link__destroy(s->link2_ia32);
+	for (i = 0; i < s->nia32; i++) {	/* pinned with the others */
+		bpf_link__destroy(s->link_ia32[i]);
+		bpf_link__destroy(s->link2_ia32[i]);
+	}
 	generic_bpf__destroy(s->skel);
 	if (s->slot >= 0)
 		dispatch_release(s->nr, s->slot);

@@ -543,32 +543,28 @@ static void dispatch_hook(struct compiled_hook *out, const char *name)
 		pr_debug("sensors: the note on %s's hook is cut", name);
 }
 
-/* A syscall hook on __x64_sys_X (fentry, kprobe) sees 64-bit calls only: the i386 table calls
- * __ia32_compat_sys_X or __ia32_sys_X, which any user reaches with int 0x80. The hook goes on
- * that wrapper too (the first of the two this kernel's BTF has), its program rewriting the
- * 32-bit call's registers as the x86-64 call's (bpf/lib/args.h wrapper_compat). Not for
- * fmod_ret: the error-injection list that lets it change __x64_sys_X names no ia32 wrapper
- * on the kernels we know; the note says so. */
+/* A syscall hook on __x64_sys_X (fentry, kprobe, fmod_ret) sees 64-bit calls only: the i386
+ * table calls __ia32_compat_sys_X or __ia32_sys_X, and for some calls whose twin is X wrappers
+ * of other names (ia32_wrappers.c), which any user reaches with int 0x80. The hook goes on those
+ * wrappers too, its program rewriting the 32-bit call's registers as the x86-64 call's
+ * (bpf/lib/args.h wrapper_compat); with Override (fmod_ret) a 32-bit call is denied as a 64-bit
+ * one is. The kernels that let fmod_ret change __x64_sys_X (its error-injection list) list its
+ * __ia32_ wrappers there too (the same SYSCALL_DEFINE stub marks both); one they refuse fails
+ * the hook's load, so it is refused, not loaded blind to int 0x80. */
 static void ia32_wrapper(struct compile_ctx *ctx, struct compiled_hook *out, const char *name)
 {
 #if defined(__x86_64__)
-	static const char *const prefixes[] = {"__ia32_compat_sys_", "__ia32_sys_"};
-	size_t i, n = strlen(out->note);
+	size_t n = strlen(out->note), missed = 0;
 
-	if (out->mech == MECH_FMOD_RET) {
-		snprintf(out->note + n, sizeof(out->note) - n, "%s32-bit (int 0x80) calls not seen", n ? "; " : "");
+	if (out->mech != MECH_FENTRY && out->mech != MECH_FEXIT && out->mech != MECH_KPROBE &&
+	    out->mech != MECH_FMOD_RET)
 		return;
-	}
-	if (out->mech != MECH_FENTRY && out->mech != MECH_FEXIT && out->mech != MECH_KPROBE)
-		return;
-	for (i = 0; i < VIGIL_ARRAY_SIZE(prefixes); i++) {
-		snprintf(out->ia32_target, sizeof(out->ia32_target), "%s%s", prefixes[i], name);
-		if (btf_func_params(ctx, out->ia32_target) >= 0)
-			return;
-	}
-	out->ia32_target[0] = '\0';
-	snprintf(out->note + n, sizeof(out->note) - n, "%sno ia32 wrapper of %s: 32-bit calls not seen",
-		 n ? "; " : "", name);
+	if (ia32_wrappers(ctx->vmlinux, name, out->ia32_target, &missed) == 0)
+		snprintf(out->note + n, sizeof(out->note) - n, "%sno ia32 wrapper of %s: 32-bit calls not seen",
+			 n ? "; " : "", name);
+	else if (missed)
+		snprintf(out->note + n, sizeof(out->note) - n, "%s%zu more ia32 wrappers of %s not attached: "
+			 "some 32-bit calls not seen", n ? "; " : "", missed, name);
 #else
 	(void)ctx, (void)out, (void)name;
 #endif
@@ -809,15 +805,25 @@ static bool trampoline_tracepoint(struct compile_ctx *ctx, const struct vigil_ho
 	return true;
 }
 
-/* syscalls:sys_exit_X without arguments (its only one is the return value): fexit on X, which
- * runs after the syscall as the tracepoint does, with the task's credentials as X left them. */
+/* syscalls:sys_exit_X without arguments, or whose arguments are its number and return value
+ * (fields 4 and 5, the shipped capability-gain's): fexit on X, which runs after the syscall as
+ * the tracepoint does, with the task's credentials as X left them, and on X's i386 wrappers,
+ * whose calls the tracepoint skips. The fexit's context is the dispatcher exit's (the
+ * registers, then the return value), read the same way (VG_FETCH_SYSCALL_EXIT). */
 static bool fexit_tracepoint(struct compile_ctx *ctx, const struct vigil_hook *hook, struct compiled_hook *out)
 {
 	int nr = strncmp(hook->event, "sys_exit_", 9) ? -1 : syscall_nr(hook->event + 9);
+	size_t i;
 
-	if (nr < 0 || hook->nargs || !trampoline_tracepoint(ctx, hook, out, hook->event + 9, MECH_FEXIT))
+	for (i = 0; i < hook->nargs; i++)
+		if ((hook->args[i].index != 4 && hook->args[i].index != 5) || hook->args[i].current_task ||
+		    hook->args[i].resolve)
+			return false;
+	if (nr < 0 || !trampoline_tracepoint(ctx, hook, out, hook->event + 9, MECH_FEXIT))
 		return false;
 	out->cfg.syscall_nr = nr;
+	if (hook->nargs)
+		out->cfg.fetch = VG_FETCH_SYSCALL_EXIT;
 	return true;
 }
 
@@ -924,7 +930,7 @@ static int tracepoint_hook(struct compile_ctx *ctx, const struct vigil_hook *hoo
 			args[i].type = auto_type(&fields[args[i].index]);
 	}
 	copy.args = args;
-	if (user && (dispatch_tracepoint(ctx, &copy, out, args) || fexit_tracepoint(ctx, hook, out)))
+	if (user && (dispatch_tracepoint(ctx, &copy, out, args) || fexit_tracepoint(ctx, &copy, out)))
 		return fill_args(ctx, &copy, out, out->cfg.fetch != VG_FETCH_SYSCALL_EXIT, -1, 5);
 	err = fill_args(ctx, &copy, out, user, n, 31);
 	if (err)

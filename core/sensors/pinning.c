@@ -1,5 +1,6 @@
 /* pinning.c - which hooks outlive the agent under --keep-enforcing, and where their links
- * are pinned: <pin dir>/<policy>/h<hook id>[.2]. */
+ * are pinned: <pin dir>/<policy>/h<hook id>[_2], and a syscall hook's i386 wrappers' beside
+ * them as h<hook id>_ia32_<i>[_2]. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>

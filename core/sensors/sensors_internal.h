@@ -61,12 +61,16 @@ struct substring_entry {
 	struct vg_str_key value;
 };
 #define FAN_MAX_VALUES 64
+/* i386 wrappers a syscall hook attaches at most (bpf/generic.bpf.c VG_IA32_PROGRAMS) */
+#define VG_IA32_WRAPPERS 4
 
 struct compiled_hook {
 	struct vg_hook_config cfg;
 	enum sensor_mech mech;
 	char target[128];		/* function, LSM hook, tracepoint event or uprobe symbol */
-	char ia32_target[128];		/* a syscall hook's i386 wrapper, attached too ("": none) */
+	/* a syscall hook's i386 wrappers, attached too ("": none): X's own, then those of the
+	 * i386 calls whose twin is X under another name (ia32_wrappers.c) */
+	char ia32_target[VG_IA32_WRAPPERS][64];
 	char subsys[64];		/* tracepoints */
 	char path[256];			/* uprobes */
 	uint64_t offset;		/* uprobes without a symbol (target ""): the file offset */
@@ -171,6 +175,13 @@ const char *syscall_base_name(const char *call);
 int compat_syscall_twin(unsigned int nr32, struct vg_compat_entry *out, const char **name);
 int compat_socketcall_twin(unsigned int call, struct vg_compat_entry *out);
 int compat_ipc_twin(unsigned int call, struct vg_compat_entry *out);
+/* The i386 calls whose x86-64 twin is syscall nr, up to max: their names (and kinds), socketcall
+ * and ipc for the twins of their calls. The count. */
+size_t compat_names_of(int nr, const char **names, enum vg_compat_kind *kinds, size_t max);
+/* The i386 wrappers that reach x86-64 syscall `name`'s hooks, as this kernel's BTF names them,
+ * into out (at most VG_IA32_WRAPPERS, the first X's own); the count. *missed: how many more
+ * were found than fit. */
+size_t ia32_wrappers(const struct btf *vmlinux, const char *name, char out[][64], size_t *missed);
 /* The syscall wrappers' symbol prefix of the build architecture ("__x64_sys_", "__arm64_sys_")
  * and its name in messages ("x86-64", "arm64"). */
 extern const char syscall_sym_prefix[];

@@ -128,3 +128,33 @@ int compat_ipc_twin(unsigned int call, struct vg_compat_entry *out)
 {
 	return compat_find(ipc_rows, VIGIL_ARRAY_SIZE(ipc_rows), call, out, NULL);
 }
+
+static bool rows_reach(const struct compat_row *rows, size_t n, int nr)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rows[i].name && rows[i].nr == nr)
+			return true;
+	return false;
+}
+
+size_t compat_names_of(int nr, const char **names, enum vg_compat_kind *kinds, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(compat_rows) && n < max; i++)
+		if (compat_rows[i].name && compat_rows[i].nr == nr) {
+			kinds[n] = compat_rows[i].kind;
+			names[n++] = compat_rows[i].name;
+		}
+	if (n < max && rows_reach(socketcall_rows, VIGIL_ARRAY_SIZE(socketcall_rows), nr)) {
+		kinds[n] = VG_COMPAT_SOCKETCALL;
+		names[n++] = "socketcall";
+	}
+	if (n < max && rows_reach(ipc_rows, VIGIL_ARRAY_SIZE(ipc_rows), nr)) {
+		kinds[n] = VG_COMPAT_IPC;
+		names[n++] = "ipc";
+	}
+	return n;
+}

@@ -21,6 +21,7 @@
  *   int80 llseek32 PATH      i386 _llseek(fd, 1, 5, &result, SEEK_SET): offset 4 GiB + 5 (140)
  *   int80 exec32 PATH ARG    i386 execve(PATH, {PATH, ARG}, {})          (11)
  *   int80 connect32 IP PORT  socketcall SOCKET (nonblocking TCP) and CONNECT (102)
+ *   int80 unlink32 PATH      i386 unlink(PATH)                         (10)
  * Prints the call's return value (negative: -errno). */
 #include <fcntl.h>
 #include <stdio.h>
@@ -181,11 +182,13 @@ int main(int argc, char **argv)
 		r = llseek32(x);
 	else if (!strcmp(op, "exec32") && argc > 3)
 		r = exec32(argv[2], argv[3]);
+	else if (!strcmp(op, "unlink32"))
+		r = int80(10, low(x), 0, 0);
 	else if (!strcmp(op, "connect32") && argc > 3)
 		r = connect32(argv[2], (unsigned short)strtol(argv[3], NULL, 0));
 	else {
 		fprintf(stderr, "usage: int80 open32|openat32|openat64|setuid16|setuid32|getpid32|socketcall|collide|setreuid32|setresuid32|capset32|capset64|"
-				"shmat32|llseek32|exec32|connect32 ARG...\n");
+				"shmat32|llseek32|exec32|connect32|unlink32 ARG...\n");
 		return 2;
 	}
 	printf("%ld\n", r);
