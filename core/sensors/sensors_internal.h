@@ -175,9 +175,9 @@ const char *syscall_base_name(const char *call);
 int compat_syscall_twin(unsigned int nr32, struct vg_compat_entry *out, const char **name);
 int compat_socketcall_twin(unsigned int call, struct vg_compat_entry *out);
 int compat_ipc_twin(unsigned int call, struct vg_compat_entry *out);
-/* The i386 calls whose x86-64 twin is syscall nr, up to max: their names (and kinds), socketcall
- * and ipc for the twins of their calls. The count. */
-size_t compat_names_of(int nr, const char **names, enum vg_compat_kind *kinds, size_t max);
+/* The names of the i386 calls whose x86-64 twin is syscall nr, up to max (socketcall and ipc
+ * for the twins of their calls). The count. */
+size_t compat_names_of(int nr, const char **names, size_t max);
 /* The i386 wrappers that reach x86-64 syscall `name`'s hooks, as this kernel's BTF names them,
  * into out (at most VG_IA32_WRAPPERS, the first X's own); the count. *missed: how many more
  * were found than fit. */

@@ -139,22 +139,16 @@ static bool rows_reach(const struct compat_row *rows, size_t n, int nr)
 	return false;
 }
 
-size_t compat_names_of(int nr, const char **names, enum vg_compat_kind *kinds, size_t max)
+size_t compat_names_of(int nr, const char **names, size_t max)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < VIGIL_ARRAY_SIZE(compat_rows) && n < max; i++)
-		if (compat_rows[i].name && compat_rows[i].nr == nr) {
-			kinds[n] = compat_rows[i].kind;
+		if (compat_rows[i].name && compat_rows[i].nr == nr)
 			names[n++] = compat_rows[i].name;
-		}
-	if (n < max && rows_reach(socketcall_rows, VIGIL_ARRAY_SIZE(socketcall_rows), nr)) {
-		kinds[n] = VG_COMPAT_SOCKETCALL;
+	if (n < max && rows_reach(socketcall_rows, VIGIL_ARRAY_SIZE(socketcall_rows), nr))
 		names[n++] = "socketcall";
-	}
-	if (n < max && rows_reach(ipc_rows, VIGIL_ARRAY_SIZE(ipc_rows), nr)) {
-		kinds[n] = VG_COMPAT_IPC;
+	if (n < max && rows_reach(ipc_rows, VIGIL_ARRAY_SIZE(ipc_rows), nr))
 		names[n++] = "ipc";
-	}
 	return n;
 }

@@ -333,6 +333,74 @@ static void test_syscall_tracepoint_with_trampolines_becomes_fentry_on_the_sysca
 	assert_int_equal(f->hook.mech, MECH_TRACEPOINT);
 }
 
+/* Functions of one struct pt_regs * argument, as the syscall wrappers are. */
+static void add_wrappers(struct btf *btf, const char *const *names)
+{
+	int type = btf__add_int(btf, "long", 8, BTF_INT_SIGNED);
+
+	type = btf__add_func_proto(btf, type);
+	assert_int_equal(btf__add_func_param(btf, "regs", 1), 0);
+	for (; *names; names++)
+		assert_true(btf__add_func(btf, *names, BTF_FUNC_GLOBAL, type) > 0);
+}
+
+/* With trampolines, a syscall hook also sits on the i386 wrappers that reach its twin: X's own
+ * and those named otherwise (setuid16, socketcall, _llseek, ipc), with Override too (fmod_ret);
+ * a sys_exit_X on its return value is fexit on both, read as the dispatcher's exit reads it. */
+static void test_syscall_hook_with_trampolines_sits_on_every_i386_wrapper_of_its_twin(void **state)
+{
+	static const char *const fns[] = {
+		"__x64_sys_setuid", "__ia32_sys_setuid", "__ia32_sys_setuid16", "__x64_sys_connect",
+		"__ia32_sys_connect", "__ia32_compat_sys_socketcall", "__x64_sys_lseek", "__ia32_compat_sys_lseek",
+		"__ia32_sys_lseek", "__ia32_sys_llseek", "__x64_sys_shmat", "__ia32_compat_sys_shmat",
+		"__ia32_compat_sys_ipc", "__x64_sys_setresuid", "__ia32_sys_setresuid", "__ia32_sys_setresuid16",
+		NULL,
+	};
+	static const struct {
+		const char *call, *wrappers[3];
+	} want[] = {
+		{"sys_setuid", {"__ia32_sys_setuid", "__ia32_sys_setuid16"}},
+		{"sys_connect", {"__ia32_sys_connect", "__ia32_compat_sys_socketcall"}},
+		{"sys_lseek", {"__ia32_compat_sys_lseek", "__ia32_sys_llseek"}},
+		{"sys_shmat", {"__ia32_compat_sys_shmat", "__ia32_compat_sys_ipc"}},
+	};
+	struct fixture *f = *state;
+	char spec[256];
+	size_t i, j;
+
+	f->probe.mech[VIGIL_MECH_FENTRY].ok = f->probe.mech[VIGIL_MECH_KPROBE].ok = true;
+	f->probe.mech[VIGIL_MECH_FMOD_RET].ok = true;
+	f->vmlinux = btf__new_empty();
+	assert_non_null(f->vmlinux);
+	add_wrappers(f->vmlinux, fns);
+	for (i = 0; i < VIGIL_ARRAY_SIZE(want); i++) {
+		snprintf(spec, sizeof(spec), "  kprobes:\n  - call: %s\n    syscall: true\n    args:\n    - index: 0\n"
+			 "      type: int\n", want[i].call);
+		assert_int_equal(compile(f, spec, VIGIL_MODE_ENFORCE), 0);
+		assert_int_equal(f->hook.mech, MECH_FENTRY);
+		for (j = 0; j < 2; j++)
+			assert_string_equal(f->hook.ia32_target[j], want[i].wrappers[j]);
+		assert_string_equal(f->hook.ia32_target[2], "");
+	}
+	/* Override: fmod_ret on the syscall and on its i386 wrappers */
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_setuid\n    syscall: true\n    selectors:\n"
+				    "    - matchActions:\n      - action: Override\n        argError: -1\n",
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_FMOD_RET);
+	assert_string_equal(f->hook.ia32_target[0], "__ia32_sys_setuid");
+	assert_string_equal(f->hook.ia32_target[1], "__ia32_sys_setuid16");
+	assert_null(strstr(f->hook.note, "32-bit"));
+	/* sys_exit_X on its return value: fexit on __x64_sys_X and the i386 wrappers */
+	assert_int_equal(compile(f, "  tracepoints:\n  - subsystem: syscalls\n    event: sys_exit_setresuid\n"
+				    "    args:\n    - index: 5\n      type: int\n", VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_FEXIT);
+	assert_int_equal(f->hook.cfg.fetch, VG_FETCH_SYSCALL_EXIT);
+	assert_int_equal(f->hook.cfg.syscall_nr, 117);
+	assert_string_equal(f->hook.target, "__x64_sys_setresuid");
+	assert_string_equal(f->hook.ia32_target[0], "__ia32_sys_setresuid");
+	assert_string_equal(f->hook.ia32_target[1], "__ia32_sys_setresuid16");
+}
+
 /* a common field or __syscall_nr has no register: the tracepoint stays */
 static void test_syscall_tracepoint_on_a_common_field_stays_a_tracepoint(void **state)
 {
@@ -1008,6 +1076,7 @@ int main(void)
 		T(test_syscall_tracepoint_on_its_arguments_goes_to_the_dispatcher),
 		T(test_syscall_tracepoint_with_trampolines_becomes_fentry_on_the_syscall),
 		T(test_syscall_tracepoint_on_a_common_field_stays_a_tracepoint),
+		T(test_syscall_hook_with_trampolines_sits_on_every_i386_wrapper_of_its_twin),
 		T(test_connect_observed_on_its_destination_uses_the_cgroup_programs),
 		T(test_syscall_event_named_otherwise_is_found_under_its_kernel_name),
 		T(test_syscall_without_a_tracepoint_goes_to_the_raw_syscalls_dispatcher),
