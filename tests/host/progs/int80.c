@@ -14,6 +14,7 @@
  *                            openat's registers: another syscall, no openat event
  *   int80 setreuid32 UID     i386 setreuid32(UID, UID)                 (203)
  *   int80 setresuid32 UID    i386 setresuid32(UID, UID, UID)           (208)
+ *   int80 setresuid64 UID    the same, x86-64                          (117)
  *   int80 capset32 BITS      i386 capset: effective = permitted = BITS  (185)
  *   int80 capset64 BITS      the same, x86-64                          (126)
  *   int80 shmat32            ipc(SHMGET) a private segment, then ipc(SHMAT, id, SHM_RDONLY)
@@ -174,6 +175,8 @@ int main(int argc, char **argv)
 		r = int80(203, strtol(x, NULL, 0), strtol(x, NULL, 0), 0);
 	else if (!strcmp(op, "setresuid32"))
 		r = int80(208, strtol(x, NULL, 0), strtol(x, NULL, 0), strtol(x, NULL, 0));
+	else if (!strcmp(op, "setresuid64"))
+		r = syscall(SYS_setresuid, strtol(x, NULL, 0), strtol(x, NULL, 0), strtol(x, NULL, 0));
 	else if (!strcmp(op, "capset32") || !strcmp(op, "capset64"))
 		r = capset_bits(!strcmp(op, "capset32"), (unsigned int)strtoul(x, NULL, 0));
 	else if (!strcmp(op, "shmat32"))
@@ -187,7 +190,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(op, "connect32") && argc > 3)
 		r = connect32(argv[2], (unsigned short)strtol(argv[3], NULL, 0));
 	else {
-		fprintf(stderr, "usage: int80 open32|openat32|openat64|setuid16|setuid32|getpid32|socketcall|collide|setreuid32|setresuid32|capset32|capset64|"
+		fprintf(stderr, "usage: int80 open32|openat32|openat64|setuid16|setuid32|getpid32|socketcall|collide|setreuid32|setresuid32|setresuid64|capset32|capset64|"
 				"shmat32|llseek32|exec32|connect32|unlink32 ARG...\n");
 		return 2;
 	}

@@ -132,7 +132,10 @@ expect_event '.process_kprobe.function_name == "__x64_sys_connect" and .process_
 expect_event '.process_kprobe.function_name == "__x64_sys_lseek" and .process_kprobe.process.uid == 65534
 	and (.process_kprobe.args[0] | to_entries[0].value | tostring) == "4294967301"'
 expect_event '.process_tracepoint.event == "sys_exit_setresuid" and .process_tracepoint.process.uid == 65534
-	and .process_tracepoint.args[0].int_arg == -1'
+	and .process_tracepoint.process.arguments == "setresuid32 4245" and .process_tracepoint.args[0].int_arg == -1'
+as_nobody /opt/vigil/tests/host/int80 setresuid64 4245	# and the 64-bit call still, at __x64_sys_setresuid's fexit
+expect_event '.process_tracepoint.event == "sys_exit_setresuid" and .process_tracepoint.process.uid == 65534
+	and .process_tracepoint.process.arguments == "setresuid64 4245" and .process_tracepoint.args[0].int_arg == -1'
 
 # Override on the syscalls: fmod_ret on __x64_sys_X and its i386 wrappers, or refused
 mkdir -p /tmp/vigil-c32-deny && : >/tmp/vigil-c32-deny/keep && chown -R nobody /tmp/vigil-c32-deny
