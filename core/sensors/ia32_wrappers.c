@@ -53,7 +53,8 @@ static int ia32_names_read(const struct btf *vmlinux, struct ia32_names *out)
 		}
 		out->names[out->n++] = name;
 	}
-	qsort(out->names, out->n, sizeof(*out->names), cmp_names);
+	if (out->n)	/* none (no IA32_EMULATION): names is NULL, which qsort may not take */
+		qsort(out->names, out->n, sizeof(*out->names), cmp_names);
 	return 0;
 }
 
