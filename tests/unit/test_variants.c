@@ -71,7 +71,7 @@ static bool is_mine(struct bpf_program *p, const struct bpf_program *const *mine
 static void check_variant(enum sensor_mech m, const char *const *names, size_t nnames)
 {
 	struct generic_bpf *whole = open_bytes(NULL, 0), *v;
-	const struct bpf_program *mine[4] = {NULL, NULL, NULL, NULL};
+	const struct bpf_program *mine[16] = {NULL};
 	struct bpf_program *p;
 	size_t size = 0, i;
 	const void *elf = sensor_variant_elf(m, &size);
@@ -115,9 +115,12 @@ static void test_each_mechanism_opens_its_own_programs_whole_and_the_rest_as_stu
 	CHECK(MECH_TRACEPOINT, "generic_tracepoint", "generic_tracepoint_sys_exit");
 	CHECK(MECH_SYSCALL_TRACEPOINT, "generic_tracepoint", "generic_tracepoint_sys_exit");
 	CHECK(MECH_KPROBE, "generic_kprobe", "generic_kretprobe");
-	CHECK(MECH_TP_BTF, "generic_fentry", "generic_fexit", "generic_fentry_ia32", "generic_fexit_ia32");
-	CHECK(MECH_FENTRY, "generic_fentry", "generic_fexit", "generic_fentry_ia32", "generic_fexit_ia32");
-	CHECK(MECH_FMOD_RET, "generic_fmod_ret", "generic_fexit");
+	/* a syscall hook's i386 wrappers take a program each (VG_IA32_PROGRAMS: four) */
+#define IA32(kind) "generic_" kind "_ia32", "generic_" kind "_ia32_1", "generic_" kind "_ia32_2", "generic_" kind "_ia32_3"
+	CHECK(MECH_TP_BTF, "generic_fentry", "generic_fexit", IA32("fentry"), IA32("fexit"));
+	CHECK(MECH_FENTRY, "generic_fentry", "generic_fexit", IA32("fentry"), IA32("fexit"));
+	CHECK(MECH_FMOD_RET, "generic_fmod_ret", "generic_fexit", IA32("fexit"), IA32("fmod_ret"));
+#undef IA32
 	CHECK(MECH_LSM, "generic_lsm", "generic_lsm_ima");
 	CHECK(MECH_UPROBE, "generic_uprobe", "generic_uretprobe");
 	CHECK(MECH_USDT, "generic_usdt");
