@@ -406,7 +406,8 @@ static void cgroup_observe(struct compiled_hook *out)
  * long per argument from offset 16}; sys_exit_X has `long ret` at offset 16. */
 #define SYSCALL_TP_ARGS_OFFSET 16
 
-/* The event's name where the kernel defines the syscall under another name (x86-64). */
+/* The event's and the entry function's name where the kernel defines the syscall under another
+ * name (x86-64). */
 static const char *syscall_event_name(const char *name)
 {
 	static const struct {
@@ -579,7 +580,9 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	if (nr < 0)
 		return sensor_error(ctx, hook->call_pos, -ENOENT, "unknown syscall \"%s\" on %s", hook->call,
 				    syscall_arch_name);
-	snprintf(out->target, sizeof(out->target), "%s%s", syscall_sym_prefix, name);
+	/* the function the syscall table calls: __x64_sys_stat exists too (i386's old stat),
+	 * but a 64-bit stat runs __x64_sys_newstat, and a hook on the other would see nothing */
+	snprintf(out->target, sizeof(out->target), "%s%s", syscall_sym_prefix, syscall_event_name(name));
 	snprintf(out->function_name, sizeof(out->function_name), "%s%s", syscall_sym_prefix, name);
 	out->cfg.syscall_nr = nr;
 	params = btf_func_params(ctx, out->target);

@@ -222,6 +222,28 @@ static void test_syscall_event_named_otherwise_is_found_under_its_kernel_name(vo
 	assert_string_equal(f->hook.target, "sys_enter_newstat");
 }
 
+/* With trampolines the hook sits on the function the syscall table calls: __x64_sys_stat is
+ * i386's old stat (it exists, attaches, and never runs for a 64-bit stat) */
+static void test_syscall_named_otherwise_hooks_the_function_its_table_calls(void **state)
+{
+	struct fixture *f = *state;
+	int type;
+
+	f->probe.mech[VIGIL_MECH_FENTRY].ok = f->probe.mech[VIGIL_MECH_KPROBE].ok = true;
+	f->vmlinux = btf__new_empty();
+	assert_non_null(f->vmlinux);
+	type = btf__add_int(f->vmlinux, "long", 8, BTF_INT_SIGNED);
+	type = btf__add_func_proto(f->vmlinux, type);
+	assert_int_equal(btf__add_func_param(f->vmlinux, "regs", 1), 0);
+	assert_true(btf__add_func(f->vmlinux, "__x64_sys_stat", BTF_FUNC_GLOBAL, type) > 0);
+	assert_true(btf__add_func(f->vmlinux, "__x64_sys_newstat", BTF_FUNC_GLOBAL, type) > 0);
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_stat\n    syscall: true\n    args:\n"
+				    "    - index: 0\n      type: string\n", VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_FENTRY);
+	assert_string_equal(f->hook.target, "__x64_sys_newstat");
+	assert_int_equal(f->hook.cfg.syscall_nr, 4);	/* stat on x86-64 */
+}
+
 /* syscalls:sys_exit_X on its number and return value: the dispatcher's exit table, which
  * hands it 32-bit calls too; on another field it stays a tracepoint */
 static void test_sys_exit_tracepoint_goes_to_the_dispatchers_exit(void **state)
@@ -1079,6 +1101,7 @@ int main(void)
 		T(test_syscall_hook_with_trampolines_sits_on_every_i386_wrapper_of_its_twin),
 		T(test_connect_observed_on_its_destination_uses_the_cgroup_programs),
 		T(test_syscall_event_named_otherwise_is_found_under_its_kernel_name),
+		T(test_syscall_named_otherwise_hooks_the_function_its_table_calls),
 		T(test_syscall_without_a_tracepoint_goes_to_the_raw_syscalls_dispatcher),
 		T(test_files_list_keys_are_the_files_device_and_inode),
 		T(test_files_list_is_refused_where_it_cannot_match),
