@@ -38,8 +38,13 @@ struct vg_spf_call {
 	__u64 word[VG_SPF_REGS];
 	__u32 read;
 	__u32 unread;
-	__u32 judged;	/* vg_spf_slots' second answer */
-	__u32 pad;
+	/* the masks the loops below build, kept here rather than in registers: a value read
+	 * from memory is one the verifier does not follow, so it does not walk each of the
+	 * masks' combinations as a path of its own (Linux 6.1 would, past its 1M steps) */
+	__u32 pass;	/* vg_spf_slots' answer */
+	__u32 judged;	/* and its second one */
+	__u32 ints;	/* vg_spf_judge: the checks that passed */
+	__u32 need_str;	/* and the selectors that still need their strings */
 };
 
 /* Does integer check c pass on the call? What bpf/lib/prefilter.h's pf_ints_pass asks of one
@@ -88,17 +93,20 @@ static __always_inline bool spf_first_bytes(struct vg_spf_call *call, __u32 r, _
  * the verifier checks it once, not once per slot of the caller's loop. */
 __noinline int vg_spf_judge(const struct vg_spf_hook *h, struct vg_spf_call *call)
 {
-	__u32 ints = 0, need_str = 0, i, k;
+	__u32 ints, need_str, i, k;
 	__u64 word;
 
 	if (!h || !call)
 		return 1;
+	call->ints = 0;
 	for (i = 0; i < VG_SPF_INTS; i++) {
 		if (i >= h->nints)
 			break;
 		if (spf_int_pass(&h->ints[i], call))
-			ints |= 1u << i;
+			call->ints |= 1u << i;
 	}
+	ints = call->ints;
+	call->need_str = 0;
 	for (i = 0; i < VG_SPF_SELECTORS; i++) {
 		if (i >= h->nsel)
 			break;
@@ -106,8 +114,9 @@ __noinline int vg_spf_judge(const struct vg_spf_hook *h, struct vg_spf_call *cal
 			continue;
 		if (!h->sel[i].nstr)
 			return 1;
-		need_str |= 1u << i;
+		call->need_str |= 1u << i;
 	}
+	need_str = call->need_str;
 	if (!need_str)
 		return 0;
 	if (!spf_first_bytes(call, h->str_reg, &word))
@@ -133,11 +142,12 @@ __noinline int vg_spf_judge(const struct vg_spf_hook *h, struct vg_spf_call *cal
  * through the tail calls after it. */
 __noinline __u32 vg_spf_slots(const struct vg_spf_chain *ch, struct vg_spf_call *call)
 {
-	__u32 pass = VG_SPF_ALL, k, row;
 	struct vg_spf_hook *h;
+	__u32 k, row;
 
 	if (!ch || !call)
-		return pass;
+		return VG_SPF_ALL;
+	call->pass = VG_SPF_ALL;
 	call->judged = 0;
 	for (k = 0; k < VG_SYSCALL_CHAIN; k++) {
 		if (k >= ch->end)
@@ -149,11 +159,11 @@ __noinline __u32 vg_spf_slots(const struct vg_spf_chain *ch, struct vg_spf_call 
 		if (!h)
 			continue;
 		if (!vg_spf_judge(h, call))
-			pass &= ~(1u << k);
+			call->pass &= ~(1u << k);
 		else if (h->exact)
 			call->judged |= 1u << k;
 	}
-	return pass;
+	return call->pass;
 }
 
 /* The slots of syscall nr whose hooks must run for this call (regs: its x86-64 argument
