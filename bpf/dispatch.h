@@ -5,7 +5,10 @@
  * passes. One dispatcher program sits there and tail-calls only the hooks registered for
  * the syscall's number, so a tenth such hook costs nothing on other syscalls. Slot
  * nr * VG_SYSCALL_CHAIN + k holds the k-th hook of syscall nr; a hook, once done, tail-calls
- * the next filled slot of its syscall (bpf/generic.bpf.c). Filled by core/sensors/dispatch.c.
+ * the next filled slot of its syscall (bpf/generic.bpf.c). Before any tail call the
+ * dispatcher runs the prefilters of all of nr's hooks (below, "The hooks' prefilters") and
+ * calls only the slots that passed; each hook's own "next slot" skips the others too (the
+ * verdicts travel in vg_sys_regs). Filled by core/sensors/dispatch.c.
  */
 #ifndef VIGIL_BPF_DISPATCH_H
 #define VIGIL_BPF_DISPATCH_H
