@@ -29,14 +29,46 @@ static void extension(uint8_t type, struct vg_spf_int *c)
 	}
 }
 
-static bool add_range(struct vg_spf_int *c, uint64_t lo, uint64_t hi)
+struct ranges {
+	unsigned int n;
+	uint64_t lo[VG_MAX_VALUES], hi[VG_MAX_VALUES];
+};
+
+static void add_range(struct ranges *r, uint64_t lo, uint64_t hi)
 {
-	if (lo > hi)
-		return true;	/* matches nothing: nothing to test */
-	if (c->nranges >= VG_SPF_RANGES)
-		return false;
-	c->lo[c->nranges] = lo;
-	c->span[c->nranges++] = hi - lo;
+	if (lo <= hi && r->n < VG_MAX_VALUES) {	/* lo > hi matches nothing: nothing to test */
+		r->lo[r->n] = lo;
+		r->hi[r->n++] = hi;
+	}
+}
+
+/* The ranges in order, those that overlap or touch as one (Equal 0, 1, 2 is one range), into
+ * the check; false: more than it holds. */
+static bool put_ranges(struct ranges *r, struct vg_spf_int *c)
+{
+	unsigned int i, j;
+
+	for (i = 1; i < r->n; i++)	/* insertion sort by lo: at most VG_MAX_VALUES */
+		for (j = i; j > 0 && r->lo[j] < r->lo[j - 1]; j--) {
+			uint64_t lo = r->lo[j], hi = r->hi[j];
+
+			r->lo[j] = r->lo[j - 1], r->hi[j] = r->hi[j - 1];
+			r->lo[j - 1] = lo, r->hi[j - 1] = hi;
+		}
+	for (i = 0; i < r->n; i++) {
+		if (c->nranges && (c->span[c->nranges - 1] + c->lo[c->nranges - 1] == UINT64_MAX ||
+				   r->lo[i] <= c->lo[c->nranges - 1] + c->span[c->nranges - 1] + 1)) {
+			uint64_t end = c->lo[c->nranges - 1] + c->span[c->nranges - 1];
+
+			if (r->hi[i] > end)
+				c->span[c->nranges - 1] = r->hi[i] - c->lo[c->nranges - 1];
+			continue;
+		}
+		if (c->nranges >= VG_SPF_RANGES)
+			return false;
+		c->lo[c->nranges] = r->lo[i];
+		c->span[c->nranges++] = r->hi[i] - r->lo[i];
+	}
 	return true;
 }
 
@@ -46,28 +78,28 @@ static bool int_ranges(const struct vg_arg_filter *f, struct vg_spf_int *c)
 {
 	uint64_t flip = f->is_signed && (f->int_op == VG_INT_GT || f->int_op == VG_INT_LT || f->int_op == VG_INT_RANGE) ?
 			SIGN : 0;
+	struct ranges r = {0};
 	unsigned int i;
-	bool ok = true;
 
 	c->flip = flip;
-	for (i = 0; i < VG_MAX_VALUES && i < f->nvalues && ok; i++) {
+	for (i = 0; i < VG_MAX_VALUES && i < f->nvalues; i++) {
 		uint64_t want = f->values[i] ^ flip;
 
 		switch (f->int_op) {
-		case VG_INT_EQ: ok = add_range(c, want, want); break;
-		case VG_INT_GT: ok = want == UINT64_MAX || add_range(c, want + 1, UINT64_MAX); break;
-		case VG_INT_LT: ok = want == 0 || add_range(c, 0, want - 1); break;
+		case VG_INT_EQ: add_range(&r, want, want); break;
+		case VG_INT_GT: if (want != UINT64_MAX) add_range(&r, want + 1, UINT64_MAX); break;
+		case VG_INT_LT: if (want) add_range(&r, 0, want - 1); break;
 		case VG_INT_MASK: c->mask |= f->values[i]; break;
 		case VG_INT_RANGE:
 			/* as int_match: the pair's high end read even past nvalues */
 			if (i + 1 < VG_MAX_VALUES)
-				ok = add_range(c, want, f->values[i + 1] ^ flip);
+				add_range(&r, want, f->values[i + 1] ^ flip);
 			i++;
 			break;
 		default: return false;
 		}
 	}
-	return ok;
+	return put_ranges(&r, c);
 }
 
 /* Check j of the row for filter f, or -1 when the row cannot hold it. Two selectors' equal

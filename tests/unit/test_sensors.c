@@ -842,16 +842,25 @@ static void test_row_says_less_never_more(void **state)
 	assert_int_equal(row.nints, 4);
 	assert_int_equal(row.sel[2].ints, 1 << 1);	/* index 0 == 5 left out; index 1 == 2 shared */
 	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
-					       "        values: [\"1\", \"2\", \"3\", \"4\", \"5\"]\n"
+					       "        values: [\"1\", \"3\", \"5\", \"7\", \"9\"]\n"
 					       "      - index: 1\n        operator: Equal\n        values: [\"2\"]\n"),
 				 VIGIL_MODE_ENFORCE), 0);
 	assert_true(dispatch_prefilter_row(&f->hook.cfg, &row));
 	assert_int_equal(row.exact, 0);	/* five values, four ranges: that check is left out */
 	assert_int_equal(row.nints, 1);
 	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
-					       "        values: [\"1\", \"2\", \"3\", \"4\", \"5\"]\n"),
+					       "        values: [\"1\", \"3\", \"5\", \"7\", \"9\"]\n"),
 				 VIGIL_MODE_ENFORCE), 0);
 	assert_false(dispatch_prefilter_row(&f->hook.cfg, &row));	/* nothing left: every call passes */
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"9\", \"1\", \"2\", \"3\", \"4\", \"5\", \"20\"]\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_true(dispatch_prefilter_row(&f->hook.cfg, &row));	/* values that touch: one range */
+	assert_int_equal(row.exact, 1);
+	assert_int_equal(row.ints[0].nranges, 3);
+	assert_int_equal(row.ints[0].lo[0], 1);
+	assert_int_equal(row.ints[0].span[0], 4);
+	assert_int_equal(row.ints[0].lo[2], 20);
 	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
 					       "        values: [\"1\"]\n"
 					       "    - matchArgs:\n      - index: 0\n        operator: Equal\n"
