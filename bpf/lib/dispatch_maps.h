@@ -237,7 +237,7 @@ static __always_inline int vg_sys_regs_fill(struct vg_sys_regs *c, __u64 regs, _
 	c->checked = checked;
 	c->unread = 0;
 	c->regs = 0;
-	c->pass = 0xffffffffu;
+	c->pass = VG_SPF_ALL;
 	c->judged = 0;
 	if (bpf_probe_read_kernel(&c->r, sizeof(c->r), (void *)regs))
 		return compat ? -1 : (int)nr;	/* a 64-bit call's hooks read the registers themselves */
