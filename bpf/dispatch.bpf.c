@@ -2,6 +2,7 @@
  * for this syscall's number (bpf/dispatch.h), a 32-bit syscall's those of its x86-64 twin. */
 #include "vigil_bpf.h"
 #include "lib/dispatch_maps.h"
+#include "lib/syscall_prefilter.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -66,14 +67,39 @@ static __always_inline int route(__u64 *ctx, int dir, __u64 nr)
 	return (int)nr;
 }
 
+/* The slots of syscall nr whose hooks' prefilters pass on the registers route copied, said
+ * to the hooks through the copy; every slot when there is no copy (the hooks read the
+ * registers themselves, and prefilter themselves). */
+static __always_inline __u32 prefilter_all(__u64 *ctx, __u32 nr)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0, judged, pass;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (!c || c->regs != ctx[0])
+		return VG_SPF_ALL;
+	pass = vg_syscall_prefilter(nr, &c->r, 0, &judged);
+	c->pass = pass;
+	c->judged = judged;
+	return pass;
+#else
+	return VG_SPF_ALL;
+#endif
+}
+
 /* ctx = {struct pt_regs *regs, long id} */
 SEC("raw_tp/sys_enter")
 int raw_tp_dispatch_enter(__u64 *ctx)
 {
 	int nr = route(ctx, 0, ctx[1]);
+	__u32 pass;
 
-	if (nr >= 0)
-		dispatch_from(ctx, &vg_sys_enter, nr, 0);
+	if (nr < 0)
+		return 0;
+	pass = prefilter_all(ctx, nr);
+	if (pass)
+		dispatch_from(ctx, &vg_sys_enter, nr, 0, pass);
 	return 0;
 }
 
@@ -93,6 +119,6 @@ int tp_btf_dispatch_exit(__u64 *ctx)
 #endif
 
 	if (nr >= 0)
-		dispatch_from(ctx, &vg_sys_exit, nr, 0);
+		dispatch_from(ctx, &vg_sys_exit, nr, 0, VG_SPF_ALL);
 	return 0;
 }

@@ -5,7 +5,10 @@
  * passes. One dispatcher program sits there and tail-calls only the hooks registered for
  * the syscall's number, so a tenth such hook costs nothing on other syscalls. Slot
  * nr * VG_SYSCALL_CHAIN + k holds the k-th hook of syscall nr; a hook, once done, tail-calls
- * the next filled slot of its syscall (bpf/generic.bpf.c). Filled by core/sensors/dispatch.c.
+ * the next filled slot of its syscall (bpf/generic.bpf.c). Before any tail call the
+ * dispatcher runs the prefilters of all of nr's hooks (below, "The hooks' prefilters") and
+ * calls only the slots that passed; each hook's own "next slot" skips the others too (the
+ * verdicts travel in vg_sys_regs). Filled by core/sensors/dispatch.c.
  */
 #ifndef VIGIL_BPF_DISPATCH_H
 #define VIGIL_BPF_DISPATCH_H
@@ -17,6 +20,65 @@
  * tail call each; 16 + the dispatcher stay under the kernel's 33 tail calls. (dispatch.c's
  * taken[] has a bit per slot: 16 at most.) */
 #define VG_SYSCALL_CHAIN 16
+
+/* The hooks' prefilters (bpf/prefilter.h), held where the dispatcher evaluates them all on
+ * the registers it copied (bpf/lib/syscall_prefilter.h), reading a string argument's first
+ * bytes once per argument rather than once per hook, and tail-calling only the hooks whose
+ * prefilter passed: on the shipped open storm, none. A hook's row is its prefilter rewritten
+ * for that: each integer check on a register, with the capture's sign extension and the
+ * filter's values as unsigned ranges and one mask; per selector the checks it needs and its
+ * strings' first bytes. A row that cannot say all the hook's prefilter says (more selectors,
+ * checks or ranges than it holds; an argument read otherwise than from a register) says less
+ * (a check left out only lets more calls through) and is not `exact`: the hook then runs its
+ * own prefilter as well. A hook without a row always runs (its own prefilter decides).
+ * Compiled and kept by core/sensors/dispatch_prefilter.c and dispatch.c. */
+#define VG_SPF_ROWS 128		/* hooks with a row at once (~113 KiB); more run unjudged */
+#define VG_SPF_SELECTORS 4	/* selectors a row holds; more: no row (an extra one cannot be left out) */
+#define VG_SPF_INTS 4		/* distinct integer checks per row (openat's shipped hooks: 1) */
+#define VG_SPF_RANGES 4		/* value ranges per check (Equal: one a value) */
+#define VG_SPF_STRS 8		/* strings per selector: bpf/prefilter.h VG_PF_VALUES */
+#define VG_SPF_REGS 6		/* the syscall's argument registers */
+#define VG_SPF_ALL 0xffffffffu	/* a pass mask: every slot runs */
+#define VG_SPF_BYTES 8		/* first bytes of a string compared: bpf/prefilter.h VG_PF_BYTES */
+
+struct vg_spf_int {
+	__u8 reg;		/* argument register 0 .. 5 */
+	__u8 shift;		/* the capture's sign_extend: v = (reg << shift) >> shift, */
+	__u8 sext;		/* arithmetic when sext */
+	__u8 negate;		/* pass when nothing hit */
+	__u8 nranges;
+	__u8 pad[3];
+	__u64 flip;		/* xor'ed into v before the ranges: 1 << 63 for signed order */
+	__u64 mask;		/* a hit: v & mask */
+	__u64 lo[VG_SPF_RANGES];	/* a hit: (v ^ flip) - lo <= span (unsigned) */
+	__u64 span[VG_SPF_RANGES];
+};
+
+struct vg_spf_selector {
+	__u8 ints;		/* bit j: check j must pass */
+	__u8 nstr;		/* 0: no string check */
+	__u8 pad[6];
+	__u64 str_word[VG_SPF_STRS];	/* as bpf/prefilter.h's vg_pf_selector */
+	__u64 str_mask[VG_SPF_STRS];
+};
+
+struct vg_spf_hook {
+	__u8 nsel;
+	__u8 nints;
+	__u8 str_reg;		/* the register of the string the selectors' strings compare */
+	__u8 exact;		/* the row is the hook's whole prefilter: a pass is its pass */
+	__u8 pad[4];
+	struct vg_spf_int ints[VG_SPF_INTS];
+	struct vg_spf_selector sel[VG_SPF_SELECTORS];
+};
+
+/* Per syscall number: the row of each slot's hook (0: none, the hook always runs) and 1 +
+ * the last slot with a row. */
+struct vg_spf_chain {
+	__u8 row[VG_SYSCALL_CHAIN];
+	__u8 end;
+	__u8 pad[7];
+};
 
 /* 32-bit syscalls (int 0x80, or a 32-bit task's: TS_COMPAT) carry i386 numbers. The
  * dispatcher maps each onto its x86-64 twin through vg_compat (i386 nr -> entry; slot

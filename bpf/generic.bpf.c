@@ -161,6 +161,41 @@ static __always_inline int select_act_post(struct generic_scratch *s, void *ctx,
 	return override;
 }
 
+/* The dispatcher's verdicts on this call (vg_sys_regs pass and judged), NULL when the copy
+ * there is not this call's: every later slot then runs, each prefiltering itself. */
+static __always_inline struct vg_sys_regs *dispatched_verdicts(void *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (c && c->regs == ctx_arg(ctx, 0) && c->nr == (__u16)cfg.syscall_nr)
+		return c;
+#endif
+	return NULL;
+}
+
+/* Did the dispatcher run this hook's whole prefilter on this call, and pass it
+ * (bpf/lib/syscall_prefilter.h)? Then it is not run again. */
+static __always_inline bool dispatcher_judged(void *ctx)
+{
+	struct vg_sys_regs *c;
+
+	if (cfg.fetch != VG_FETCH_RAW_SYSCALL || !cfg.dispatch_slot || !cfg.pf.on)
+		return false;
+	c = dispatched_verdicts(ctx);
+	return c && (c->judged & (1u << ((cfg.dispatch_slot - 1) & 31)));
+}
+
+/* The later slots of this call that the dispatcher found worth running. */
+static __always_inline __u32 dispatched_pass(void *ctx)
+{
+	struct vg_sys_regs *c = dispatched_verdicts(ctx);
+
+	return c ? c->pass : VG_SPF_ALL;
+}
+
 /* Returns the error the hooked operation must fail with, 0 to let it proceed. */
 static __always_inline int generic_run(void *ctx)
 {
@@ -184,8 +219,8 @@ static __always_inline int generic_run(void *ctx)
 		if (compat32 < 0)
 			return 0;
 	}
-	/* most calls end here: no helper call before it */
-	if (!prefilter_pass(ctx))
+	/* most calls end here: no helper call before it (a dispatched hook's, in the dispatcher) */
+	if (!dispatcher_judged(ctx) && !prefilter_pass(ctx))
 		return 0;
 	/* a 32-bit syscall of the same number is another syscall (syscalls:sys_enter_X skips
 	 * them too); the dispatcher hands a 32-bit call to its x86-64 twin's hooks, registers
@@ -345,7 +380,7 @@ int generic_tp_btf_sys_exit(__u64 *ctx)
 	else
 		syscall_exit(ctx);
 	if (cfg.dispatch_slot)
-		dispatch_from(ctx, &vg_sys_exit, cfg.syscall_nr, cfg.dispatch_slot);
+		dispatch_from(ctx, &vg_sys_exit, cfg.syscall_nr, cfg.dispatch_slot, VG_SPF_ALL);
 	return 0;
 }
 
@@ -408,7 +443,7 @@ int generic_raw_tp_sys_enter(__u64 *ctx)
 		return 0;
 	generic_run(ctx);
 	if (cfg.dispatch_slot)
-		dispatch_from(ctx, &vg_sys_enter, cfg.syscall_nr, cfg.dispatch_slot);
+		dispatch_from(ctx, &vg_sys_enter, cfg.syscall_nr, cfg.dispatch_slot, dispatched_pass(ctx));
 	return 0;
 }
 

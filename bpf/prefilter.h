@@ -15,6 +15,13 @@
  * not" early. Filters it cannot judge this way (negated strings, lists that change at run
  * time, paths, addresses, processes) are left to the pipeline, and a selector without
  * any check turns the prefilter off for the hook. Compiled by core/sensors/prefilter.c.
+ *
+ * A hook in the raw_syscalls dispatcher's table does not run it itself: the dispatcher
+ * holds every such hook's prefilter as a row (bpf/dispatch.h, core/sensors/
+ * dispatch_prefilter.c), evaluates them all on its one copy of the registers, reading a
+ * string argument's first bytes once for all of them, and tail-calls only the hooks that
+ * passed (bpf/lib/syscall_prefilter.h). A hook whose row could not hold all its checks runs
+ * this one as well.
  */
 #ifndef VIGIL_BPF_PREFILTER_H
 #define VIGIL_BPF_PREFILTER_H

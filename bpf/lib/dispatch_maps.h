@@ -39,6 +39,11 @@ struct vg_sys_regs {
 	__u64 exit_regs;
 	__u64 wrapper_regs;	/* fentry/kprobe on __ia32_sys_X: r holds this 32-bit call's
 				 * registers as its twin's (generic.bpf.c); 0: a 64-bit call */
+	/* the hooks' prefilters, which the dispatcher ran on r (bpf/lib/syscall_prefilter.h):
+	 * bit k of pass, slot k's hook may match (the others are not tail-called); of judged,
+	 * its prefilter passed there (the hook does not run it again). Reset with each copy. */
+	__u32 pass;
+	__u32 judged;
 	struct pt_regs r;
 };
 
@@ -69,9 +74,10 @@ struct {
 	__type(value, __u32);
 } vg_sys_ends SEC(".maps");
 
-/* Run the filled slots of syscall nr from slot `from` on: the first tail call that finds a
- * program does not return; an empty slot (a hook removed) falls through to the next. */
-static __always_inline void dispatch_from(void *ctx, void *table, __u64 nr, __u32 from)
+/* Run the filled slots of syscall nr from slot `from` on, of those in `pass` (the slots whose
+ * prefilter passed: vg_sys_regs): the first tail call that finds a program does not return;
+ * an empty slot (a hook removed) falls through to the next. */
+static __always_inline void dispatch_from(void *ctx, void *table, __u64 nr, __u32 from, __u32 pass)
 {
 	__u32 k, key = (table == (void *)&vg_sys_exit ? VG_SYSCALL_SLOTS : 0) + (__u32)nr, end;
 	__u32 *e;
@@ -82,7 +88,7 @@ static __always_inline void dispatch_from(void *ctx, void *table, __u64 nr, __u3
 	end = e ? *e : VG_SYSCALL_CHAIN;
 #pragma unroll
 	for (k = 0; k < VG_SYSCALL_CHAIN; k++)
-		if (k >= from && k < end)
+		if (k >= from && k < end && (pass & (1u << k)))
 			bpf_tail_call(ctx, table, nr * VG_SYSCALL_CHAIN + k);
 }
 
@@ -231,6 +237,8 @@ static __always_inline int vg_sys_regs_fill(struct vg_sys_regs *c, __u64 regs, _
 	c->checked = checked;
 	c->unread = 0;
 	c->regs = 0;
+	c->pass = VG_SPF_ALL;
+	c->judged = 0;
 	if (bpf_probe_read_kernel(&c->r, sizeof(c->r), (void *)regs))
 		return compat ? -1 : (int)nr;	/* a 64-bit call's hooks read the registers themselves */
 	if (compat) {

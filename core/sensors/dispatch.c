@@ -27,6 +27,9 @@ static struct {
 	int socketcall_nr;			/* socketcall's i386 number, -1: none */
 	int16_t ipc_twin[VG_IPC_CALLS];		/* ipc's call -> x86-64 nr */
 	int ipc_nr;				/* ipc's i386 number, -1: none */
+	uint8_t row[VG_SYSCALL_SLOTS][VG_SYSCALL_CHAIN];	/* each entry slot's prefilter row, 0: none */
+	bool row_used[VG_SPF_ROWS];
+	unsigned int next_row;			/* where the search for a free row starts */
 } d = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct bpf_map *table(int dir)
@@ -126,6 +129,73 @@ static void set_end(int dir, int nr)
 		pr_warn("sensors: dispatcher chain end of syscall %d: %s", nr, strerror(errno));
 }
 
+/* vg_spf_chains of nr from d.row; called with the lock. */
+static void write_chain(int nr)
+{
+	struct vg_spf_chain ch;
+	uint32_t key = (uint32_t)nr;
+	int k;
+
+	memset(&ch, 0, sizeof(ch));
+	for (k = 0; k < VG_SYSCALL_CHAIN; k++) {
+		ch.row[k] = d.row[nr][k];
+		if (ch.row[k])
+			ch.end = (uint8_t)(k + 1);
+	}
+	if (bpf_map_update_elem(bpf_map__fd(d.skel->maps.vg_spf_chains), &key, &ch, BPF_ANY))
+		pr_warn("sensors: dispatcher prefilters of syscall %d: %s", nr, strerror(errno));
+}
+
+/* A free row, the one after the last taken first: a row just freed is reused last, so a
+ * dispatcher run still reading it meets it unchanged. 0: none. */
+static unsigned int take_row(void)
+{
+	unsigned int i, r;
+
+	for (i = 0; i < VG_SPF_ROWS - 1; i++) {
+		r = 1 + (d.next_row + i) % (VG_SPF_ROWS - 1);
+		if (!d.row_used[r]) {
+			d.row_used[r] = true;
+			d.next_row = r;
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The hook's prefilter into a row the dispatcher evaluates, before its program goes in the
+ * table (a hook without a row always runs: no row, no harm); called with the lock. */
+static void add_row(int nr, int slot, const struct vg_hook_config *cfg)
+{
+	struct vg_spf_hook row;
+	uint32_t r;
+
+	if (!cfg || !dispatch_prefilter_row(cfg, &row))
+		return;
+	r = take_row();
+	if (!r) {
+		pr_debug("sensors: no dispatcher prefilter row left for syscall %d: the hook prefilters itself", nr);
+		return;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(d.skel->maps.vg_spf_hooks), &r, &row, BPF_ANY)) {
+		pr_warn("sensors: dispatcher prefilter row of syscall %d: %s", nr, strerror(errno));
+		d.row_used[r] = false;
+		return;
+	}
+	d.row[nr][slot] = (uint8_t)r;
+	write_chain(nr);
+}
+
+/* After the hook's program left the table; called with the lock. */
+static void remove_row(int nr, int slot)
+{
+	if (!d.row[nr][slot])
+		return;
+	d.row_used[d.row[nr][slot]] = false;
+	d.row[nr][slot] = 0;
+	write_chain(nr);
+}
+
 int dispatch_ref(struct bpf_object *obj)
 {
 	int err = 0, dir;
@@ -177,6 +247,8 @@ void dispatch_unref(void)
 		memset(d.taken, 0, sizeof(d.taken));
 		memset(d.filled, 0, sizeof(d.filled));
 		memset(d.in, 0, sizeof(d.in));
+		memset(d.row, 0, sizeof(d.row));
+		memset(d.row_used, 0, sizeof(d.row_used));
 		dispatch_bpf__destroy(d.skel);
 		d.skel = NULL;
 	}
@@ -208,21 +280,25 @@ void dispatch_release(int nr, int slot)
 	pthread_mutex_unlock(&d.lock);
 }
 
-int dispatch_add(int nr, int slot, int dir, int prog_fd)
+int dispatch_add(int nr, int slot, int dir, int prog_fd, const struct vg_hook_config *cfg)
 {
 	uint32_t key = (uint32_t)(nr * VG_SYSCALL_CHAIN + slot);
 	struct bpf_program *p;
 	int err = 0;
 
-	if (nr < 0 || nr >= VG_SYSCALL_SLOTS || dir < 0 || dir > 1)
+	if (nr < 0 || nr >= VG_SYSCALL_SLOTS || slot < 0 || slot >= VG_SYSCALL_CHAIN || dir < 0 || dir > 1)
 		return -ERANGE;
 	pthread_mutex_lock(&d.lock);
 	if (!d.skel) {
 		err = -ENODEV;
 		goto out;
 	}
+	if (!dir)
+		add_row(nr, slot, cfg);
 	if (bpf_map_update_elem(bpf_map__fd(table(dir)), &key, &prog_fd, BPF_ANY)) {
 		err = -errno;
+		if (!dir)
+			remove_row(nr, slot);
 		goto out;
 	}
 	if (!d.link[dir]) {
@@ -231,6 +307,8 @@ int dispatch_add(int nr, int slot, int dir, int prog_fd)
 		if (!d.link[dir]) {
 			err = -errno;
 			bpf_map_delete_elem(bpf_map__fd(table(dir)), &key);
+			if (!dir)
+				remove_row(nr, slot);
 			goto out;
 		}
 	}
@@ -248,13 +326,15 @@ void dispatch_remove(int nr, int slot, int dir)
 {
 	uint32_t key = (uint32_t)(nr * VG_SYSCALL_CHAIN + slot);
 
-	if (nr < 0 || nr >= VG_SYSCALL_SLOTS || dir < 0 || dir > 1)
+	if (nr < 0 || nr >= VG_SYSCALL_SLOTS || slot < 0 || slot >= VG_SYSCALL_CHAIN || dir < 0 || dir > 1)
 		return;
 	pthread_mutex_lock(&d.lock);
 	if (d.skel && d.users[dir]) {
 		if (d.filled[dir][nr] && !--d.filled[dir][nr])
 			mark(dir);
 		bpf_map_delete_elem(bpf_map__fd(table(dir)), &key);
+		if (!dir)
+			remove_row(nr, slot);
 		d.in[dir][nr] &= (uint16_t)~(1u << slot);
 		set_end(dir, nr);
 		/* the last hook gone: no program on raw_syscalls at all, no cost to any syscall */

@@ -480,10 +480,12 @@ static void explain_attach_failure(const struct sensor *s, int err, char *why, s
 /* A raw_syscalls hook: its programs go in the dispatcher's table, the exit first. */
 static int attach_in_dispatcher(struct sensor *s, char *why, size_t why_size)
 {
-	int err = s->is_return ? dispatch_add(s->nr, s->slot, 1, bpf_program__fd(s->prog2)) : 0;
+	/* its prefilter, as the program was loaded with it (run by the dispatcher on entry) */
+	const struct vg_hook_config *cfg = (const struct vg_hook_config *)&s->skel->rodata->cfg;
+	int err = s->is_return ? dispatch_add(s->nr, s->slot, 1, bpf_program__fd(s->prog2), NULL) : 0;
 
 	if (!err) {
-		err = dispatch_add(s->nr, s->slot, s->dir, bpf_program__fd(s->prog));
+		err = dispatch_add(s->nr, s->slot, s->dir, bpf_program__fd(s->prog), s->dir ? NULL : cfg);
 		if (err && s->is_return)
 			dispatch_remove(s->nr, s->slot, 1);
 	}

@@ -264,14 +264,19 @@ uint64_t sensor_memlock(const struct sensor *s);
  * paired with a dispatch_unref. dispatch_reserve: a free slot of syscall nr (0 ..
  * VG_SYSCALL_CHAIN - 1) or -ENOSPC; dispatch_release frees it. dispatch_add puts prog_fd in
  * the slot of direction dir (0 enter, 1 exit) and attaches that direction's dispatcher if
- * it was not; dispatch_remove takes it out and detaches the dispatcher after the last. */
+ * it was not; dispatch_remove takes it out and detaches the dispatcher after the last. cfg
+ * (the entry program's configuration, NULL for none) gives the dispatcher the hook's
+ * prefilter to run before the tail call (dispatch_prefilter_row).
+ * dispatch_prefilter.c: dispatch_prefilter_row fills row with cfg's prefilter as the
+ * dispatcher evaluates it (bpf/dispatch.h); false: the hook gets none (it always runs). */
 struct bpf_object;
 int dispatch_ref(struct bpf_object *obj);
 void dispatch_unref(void);
 int dispatch_reserve(int nr);
 void dispatch_release(int nr, int slot);
-int dispatch_add(int nr, int slot, int dir, int prog_fd);
+int dispatch_add(int nr, int slot, int dir, int prog_fd, const struct vg_hook_config *cfg);
 void dispatch_remove(int nr, int slot, int dir);
+bool dispatch_prefilter_row(const struct vg_hook_config *cfg, struct vg_spf_hook *row);
 
 /* loader_sensor.c: process_loader events while some policy asks (spec.loader). ref loads
  * and attaches bpf/loader.bpf.c at the first reference (0, or -errno with the reason in

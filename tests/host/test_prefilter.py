@@ -11,6 +11,15 @@ without the prefilter); an empty path and an unreadable pointer. The same calls 
 two agents, one with the prefilter (the default) and one with VIGIL_PREFILTER=off, on a
 tracepoint hook and on a `syscall: true` kprobe (its syscall's tracepoint here): the events
 must be the same, and exactly the ones the selectors define.
+
+On this kernel openat's hooks sit in the raw_syscalls dispatcher, which runs their
+prefilters itself, from its one copy of the registers, and tail-calls only the hooks that
+pass (bpf/lib/syscall_prefilter.h): its integer checks are the filters' values rewritten as
+ranges, so two more hooks test them on openat's dirfd (ignored by the kernel for an
+absolute path, so any value goes): GT, LT, InRange, NotEqual, signed, with the register's
+upper 32 bits set (an int is its low 32 bits, sign-extended). pf-int's row holds all of its
+checks (the dispatcher's verdict is final); pf-int5 has one check too many for a row (the
+dispatcher lets more through, and the hook prefilters itself too).
 """
 import json
 import os
@@ -53,6 +62,61 @@ SELECTORS = """\
 """
 
 
+INT_SELECTORS = """\
+- matchArgs:            # E: signed GT
+  - index: 5
+    operator: "GT"
+    values: ["1000"]
+  - index: 6
+    operator: "Prefix"
+    values: ["/vpfi"]
+- matchArgs:            # F: signed LT
+  - index: 5
+    operator: "LT"
+    values: ["-5000"]
+  - index: 6
+    operator: "Prefix"
+    values: ["/vpfi"]
+- matchArgs:            # G: InRange (pf-int5: and NotEqual)
+  - index: 5
+    operator: "InRange"
+    values: ["200:300"]{extra}
+  - index: 6
+    operator: "Prefix"
+    values: ["/vpfi"]
+- matchArgs:            # H: NotEqual, a list
+  - index: 5
+    operator: "NotEqual"
+    values: ["-100", "7"]
+  - index: 6
+    operator: "Prefix"
+    values: ["/vpfj"]
+"""
+NOT_250 = """
+  - index: 5
+    operator: "NotEqual"
+    values: ["250"]"""
+
+
+def int_policy(name, extra):
+    return textwrap.dedent("""\
+        apiVersion: cilium.io/v1alpha1
+        kind: TracingPolicy
+        metadata:
+          name: "%s"
+        spec:
+          tracepoints:
+          - subsystem: "syscalls"
+            event: "sys_enter_openat"
+            args:
+            - index: 5
+              type: "int"
+            - index: 6
+              type: "string"
+            selectors:
+        """ % name) + textwrap.indent(INT_SELECTORS.format(extra=extra), "    ")
+
+
 def policies(tmp):
     deep = tmp + "/deep/"
     tp = textwrap.dedent("""\
@@ -90,7 +154,41 @@ def policies(tmp):
               type: "int"
             selectors:
         """) + textwrap.indent(SELECTORS.format(s=1, f=2, deep=deep, trunc=TRUNC), "    ")
-    return {"pf-tp": tp, "pf-kp": kp}
+    return {"pf-tp": tp, "pf-kp": kp, "pf-int": int_policy("pf-int", ""), "pf-int5": int_policy("pf-int5", NOT_250)}
+
+
+HI = 0xffffffff << 32  # upper bits an int argument ignores
+
+
+def int_cases():
+    """(dirfd register, path, pf-int matches, pf-int5 matches) on absolute paths."""
+    return [
+        (1001, "/vpfi/x", True, True),             # E
+        (1000, "/vpfi/x", False, False),           # GT is strict
+        (HI | 1001, "/vpfi/x", True, True),        # E on the low 32 bits
+        (0x7fffffff, "/vpfi/x", True, True),       # E: INT_MAX
+        (0x80000000, "/vpfi/x", True, True),       # INT_MIN: F, not E
+        (-5001, "/vpfi/x", True, True),            # F
+        (-5000, "/vpfi/x", False, False),          # LT is strict
+        (-100, "/vpfi/x", False, False),           # AT_FDCWD: none
+        (200, "/vpfi/x", True, True),              # G's ends
+        (300, "/vpfi/x", True, True),
+        (250, "/vpfi/x", True, False),             # G; not for pf-int5 (NotEqual 250)
+        (199, "/vpfi/x", False, False),
+        (301, "/vpfi/x", False, False),
+        (1001, "/vpfj/x", True, True),             # H (and not E: another path)
+        (8, "/vpfj/x", True, True),                # H
+        (7, "/vpfj/x", False, False),              # H's values
+        (-100, "/vpfj/x", False, False),
+        (HI | 7, "/vpfj/x", False, False),         # 7 in an int
+        (250, "/vpfk/x", False, False),            # no selector's path
+    ]
+
+
+def as_int(reg):
+    """What an int argument records of a register: its low 32 bits, signed."""
+    v = reg & 0xffffffff
+    return v - (1 << 32) if v & 0x80000000 else v
 
 
 def cases(tmp):
@@ -126,10 +224,12 @@ def cases(tmp):
 CHILD = r"""
 import ctypes, json, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
-for cwd, path, flags in json.loads(sys.argv[1]):
+libc.syscall.restype = ctypes.c_long
+for cwd, dirfd, path, flags in json.loads(sys.argv[1]):
     os.chdir(cwd)
     p = ctypes.c_char_p(path.encode()) if path is not None else ctypes.c_void_p(8)
-    fd = libc.openat(-100, p, flags, 0o600)   # AT_FDCWD; fails as nobody mostly: still seen
+    # openat (257) with the whole register as given; fails as nobody mostly: still seen
+    fd = libc.syscall(ctypes.c_long(257), ctypes.c_long(dirfd), p, ctypes.c_long(flags), ctypes.c_long(0o600))
     if fd >= 0:
         os.close(fd)
 print(os.getpid(), flush=True)
@@ -156,7 +256,8 @@ class Prefilter(unittest.TestCase):
             with open(path, "w") as f:
                 f.write(text)
             args += ["--tracing-policy", path]
-        calls = [[c[0], c[1], c[2]] for c in cls.cases]
+        calls = [[c[0], -100, c[1], c[2]] for c in cls.cases]  # AT_FDCWD
+        calls += [["/", reg if reg < (1 << 63) else reg - (1 << 64), path, 0] for reg, path, _, _ in int_cases()]
         cls.seen = {}
         for mode in ("on", "off"):
             env = dict(os.environ)
@@ -175,26 +276,32 @@ class Prefilter(unittest.TestCase):
 
     @staticmethod
     def calls_seen(events, pid):
-        """(policy, path, flags) of every policy event of pid, sorted."""
+        """(policy, first argument, second argument) of every policy event of pid, sorted: path
+        and flags (pf-tp, pf-kp), dirfd and path (pf-int, pf-int5)."""
         seen = []
         for e in events:
             ev = e.get("process_tracepoint") or e.get("process_kprobe")
-            if not ev or ev["process"]["pid"] != pid or ev["policy_name"] not in ("pf-tp", "pf-kp"):
+            if not ev or ev["process"]["pid"] != pid or not ev["policy_name"].startswith("pf-"):
                 continue
-            path, flags = ev["args"][0].get("string_arg"), ev["args"][1].get("int_arg")
-            seen.append((ev["policy_name"], path, flags))
+            a = [next(iter(x.values())) for x in ev["args"][:2]]
+            seen.append((ev["policy_name"], a[0], a[1]))
         return sorted(seen)
 
     def test_hooks_loaded(self):
         pols = {p["name"]: p for p in self.status["policies"]}
-        for name in ("pf-tp", "pf-kp"):
+        for name in ("pf-tp", "pf-kp", "pf-int", "pf-int5"):
             self.assertIn(name, pols, self.status)
             self.assertEqual(pols[name]["state"], "enabled", pols[name])
 
     def test_exactly_the_calls_the_selectors_match(self):
         want = sorted((pol, path, flags) for pol in ("pf-tp", "pf-kp")
                       for _, path, flags, hit in self.cases if hit)
-        self.assertEqual(self.seen["on"], want)
+        self.assertEqual([e for e in self.seen["on"] if e[0] in ("pf-tp", "pf-kp")], want)
+
+    def test_integer_checks_in_the_dispatcher(self):
+        for pol, col in (("pf-int", 2), ("pf-int5", 3)):
+            want = sorted((pol, as_int(c[0]), c[1]) for c in int_cases() if c[col])
+            self.assertEqual([e for e in self.seen["on"] if e[0] == pol], want)
 
     def test_same_events_without_the_prefilter(self):
         self.assertEqual(self.seen["on"], self.seen["off"])

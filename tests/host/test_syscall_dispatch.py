@@ -8,6 +8,13 @@ each hook got, events from two hooks on one dispatched syscall, the second still
 after the first is deleted (a hole in the table), a return hook through the sys_exit
 dispatcher, and a hook's program not running at all on
 20,000 unrelated syscalls (kernel.bpf_stats_enabled run counts).
+
+The dispatcher runs its hooks' prefilters itself and tail-calls only those that pass
+(bpf/lib/syscall_prefilter.h). Five hooks on finit_module: three whose prefilter wants
+our fd, one another fd, one without selectors (no prefilter): each gets exactly its calls,
+and the verdict the dispatcher left for the hooks (vg_sys_regs' pass and judged, read back
+on the CPU the call ran on) names exactly the slots it tail-called. bpf_stats cannot show
+that: a tail-called program's run counts are not kept (only the caller's are).
 """
 import ctypes
 import json
@@ -24,6 +31,8 @@ NR_FINIT_MODULE = 313
 NR_SETNS = 308
 CHAIN = 16  # bpf/dispatch.h VG_SYSCALL_CHAIN: slots per syscall number
 MARK_FD = 4242  # the fd our finit_module calls pass: nobody else's
+OTHER_FD = 4343  # fm-other's
+NO_FD = 9999  # nobody's but fm-all's (no selectors)
 
 FINIT = """\
 apiVersion: cilium.io/v1alpha1
@@ -71,6 +80,20 @@ spec:
         values: ["0"]
 """ % MARK_FD
 
+FINIT_ALL = """\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "fm-all"
+spec:
+  kprobes:
+  - call: "sys_finit_module"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+"""
+
 SETNS_QUIET = """\
 apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
@@ -93,8 +116,8 @@ spec:
 LIBC = ctypes.CDLL(None, use_errno=True)
 
 
-def finit_module():
-    LIBC.syscall(NR_FINIT_MODULE, MARK_FD, b"", 0)  # fails (no such fd, no modules): still seen
+def finit_module(fd=MARK_FD):
+    LIBC.syscall(NR_FINIT_MODULE, fd, b"", 0)  # fails (no such fd, no modules): still seen
 
 
 def tracefs():
@@ -126,7 +149,8 @@ class SyscallDispatch(unittest.TestCase):
         tmp = tempfile.mkdtemp(prefix="vigil-dispatch-")
         cls.files = {}
         for name, text in (("fm-a", FINIT % ("fm-a", MARK_FD)), ("fm-b", FINIT % ("fm-b", MARK_FD)),
-                           ("fm-ret", FINIT_RET), ("setns-quiet", SETNS_QUIET)):
+                           ("fm-ret", FINIT_RET), ("fm-other", FINIT % ("fm-other", OTHER_FD)),
+                           ("fm-all", FINIT_ALL), ("setns-quiet", SETNS_QUIET)):
             cls.files[name] = os.path.join(tmp, name + ".yaml")
             with open(cls.files[name], "w") as f:
                 f.write(text)
@@ -137,13 +161,45 @@ class SyscallDispatch(unittest.TestCase):
         with vh.Agent(*args, outputs=("json",)) as agent:
             cls.has_finit_tp = os.path.exists(os.path.join(tracefs(), "events/syscalls/sys_enter_finit_module"))
             cls.status = agent.status()
-            finit_module()
+            cls.verdicts = {fd: cls.verdict(agent.proc.pid, fd) for fd in (MARK_FD, OTHER_FD, NO_FD)}
             # delete the first hook of the syscall's table: the second must still run
             cls.deleted = subprocess.run([vh.VIGIL, "tp", "delete", "fm-a", "--control", agent.control],
                                          capture_output=True, text=True)
             finit_module()
             cls.runs = cls.count_unrelated(agent.proc.pid)
             cls.events = agent.events("json")
+
+    @staticmethod
+    def agent_maps(agent_pid, name):
+        held = set()
+        for fd in os.listdir("/proc/%d/fdinfo" % agent_pid):
+            try:
+                with open("/proc/%d/fdinfo/%s" % (agent_pid, fd)) as f:
+                    held |= {int(line.split()[1]) for line in f if line.startswith("map_id:")}
+            except OSError:
+                pass
+        return [m["id"] for m in bpftool_json("map", "show") if m["id"] in held and m.get("name") == name]
+
+    @classmethod
+    def verdict(cls, agent_pid, fd):
+        """finit_module(fd) on one CPU, then what the agent's dispatcher left there for the
+        hooks: (filled slots of finit_module, of them those it would tail-call, those whose
+        prefilter it ran whole, the syscall the copy is of). Only finit_module and setns
+        calls write that copy: nobody else's call replaces ours in between."""
+        cpu = min(os.sched_getaffinity(0))
+        was = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {cpu})
+        try:
+            finit_module(fd)
+            regs = bpftool_json("map", "dump", "id", str(cls.agent_maps(agent_pid, "vg_sys_regs")[0]))
+        finally:
+            os.sched_setaffinity(0, was)
+        table = cls.agent_maps(agent_pid, "vg_sys_enter")[0]
+        filled = {e["formatted"]["key"] - NR_FINIT_MODULE * CHAIN for e in bpftool_json("map", "dump", "id", str(table))
+                  if NR_FINIT_MODULE * CHAIN <= e["formatted"]["key"] < NR_FINIT_MODULE * CHAIN + CHAIN}
+        mine = [v["value"] for v in regs[0]["formatted"]["values"] if v["cpu"] == cpu][0]
+        return (filled, {k for k in filled if mine["pass"] & (1 << k)}, {k for k in filled if mine["judged"] & (1 << k)},
+                mine["nr"])
 
     @classmethod
     def count_unrelated(cls, agent_pid):
@@ -202,6 +258,26 @@ class SyscallDispatch(unittest.TestCase):
         evs = [e["process_kprobe"] for e in finit_events(self.events, "fm-ret")]
         self.assertEqual(len(evs), 2, evs)
         self.assertLess(evs[0]["return"]["int_arg"], 0)  # ENOSYS here (no modules), EBADF elsewhere
+
+    def test_each_prefilter_gets_exactly_its_calls(self):
+        fds = lambda pol: sorted(e["process_kprobe"]["args"][0]["int_arg"] for e in finit_events(self.events, pol))
+        self.assertEqual(fds("fm-other"), [OTHER_FD])
+        self.assertEqual(fds("fm-all"), sorted([MARK_FD, OTHER_FD, NO_FD, MARK_FD]))  # no prefilter: every call
+
+    def test_the_dispatcher_tail_calls_only_the_hooks_whose_prefilter_passes(self):
+        filled, passed, judged, nr = self.verdicts[MARK_FD]
+        self.assertEqual(nr, NR_FINIT_MODULE)
+        self.assertEqual(len(filled), 5, self.verdicts)  # fm-a, fm-b, fm-ret, fm-other, fm-all
+        self.assertEqual(len(passed), 4, self.verdicts)  # all but fm-other
+        self.assertEqual(len(judged), 3, self.verdicts)  # fm-all has no prefilter to judge
+        other_slot = filled - passed
+        filled, passed, judged, nr = self.verdicts[OTHER_FD]
+        self.assertEqual(len(passed), 2, self.verdicts)  # fm-other and fm-all
+        self.assertEqual(len(judged), 1, self.verdicts)
+        self.assertEqual(judged, other_slot)
+        filled, passed, judged, nr = self.verdicts[NO_FD]
+        self.assertEqual(len(passed), 1, self.verdicts)  # fm-all only: no tail call to the other four
+        self.assertEqual(judged, set())
 
     def test_hook_program_does_not_run_on_unrelated_syscalls(self):
         delta, progs = self.runs

@@ -767,6 +767,140 @@ static void test_in_range_stores_pairs(void **state)
 	assert_int_equal(a->values[3], 12);
 }
 
+/* ---- the dispatcher's rows (core/sensors/dispatch_prefilter.c) ---- */
+
+#define OPENAT_KP(selectors)                                                                             \
+	"  kprobes:\n  - call: sys_openat\n    syscall: true\n    args:\n    - index: 1\n      type: string\n" \
+	"    - index: 2\n      type: int\n    selectors:\n" selectors
+#define MASK_43 "      - index: 2\n        operator: Mask\n        values: [\"0x43\"]\n"
+
+/* lua-files' openat: the flags' Mask, one check both selectors need, and the first
+ * selector's prefixes on the path's register; NotPrefix is left to the pipeline */
+static void test_row_shares_a_check_between_selectors(void **state)
+{
+	struct fixture *f = *state;
+	struct vg_spf_hook row;
+
+	assert_int_equal(compile(f, OPENAT_KP("    - matchArgs:\n      - index: 1\n        operator: Prefix\n"
+					      "        values: [/tmp/, /var/tmp/]\n" MASK_43
+					      "    - matchArgs:\n      - index: 1\n        operator: NotPrefix\n"
+					      "        values: [/]\n" MASK_43),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_RAW_SYSCALL_DISPATCH);
+	assert_true(dispatch_prefilter_row(&f->hook.cfg, &row));
+	assert_int_equal(row.exact, 1);
+	assert_int_equal(row.nsel, 2);
+	assert_int_equal(row.nints, 1);
+	assert_int_equal(row.ints[0].reg, 2);
+	assert_int_equal(row.ints[0].mask, 0x43);
+	assert_int_equal(row.ints[0].nranges, 0);
+	assert_int_equal(row.ints[0].shift, 32);	/* an int: the low 32 bits, sign-extended */
+	assert_int_equal(row.ints[0].sext, 1);
+	assert_int_equal(row.sel[0].ints, 1);
+	assert_int_equal(row.sel[1].ints, 1);
+	assert_int_equal(row.str_reg, 1);
+	assert_int_equal(row.sel[0].nstr, 2);
+	assert_int_equal(row.sel[1].nstr, 0);
+	assert_memory_equal(&row.sel[0].str_word[1], "/var/tmp", 8);
+}
+
+/* signed GT, LT and InRange as unsigned ranges of v with its sign bit flipped; NotEqual's
+ * values each a range of one, negated */
+static void test_row_turns_integer_filters_into_ranges(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t sign = 1ULL << 63;
+	struct vg_spf_hook row;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: GT\n"
+					       "        values: [\"-5\"]\n"
+					       "    - matchArgs:\n      - index: 0\n        operator: LT\n"
+					       "        values: [\"-5\"]\n"
+					       "    - matchArgs:\n      - index: 1\n        operator: InRange\n"
+					       "        values: [\"-3:4\"]\n"
+					       "    - matchArgs:\n      - index: 1\n        operator: NotEqual\n"
+					       "        values: [\"7\", \"9\"]\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_true(dispatch_prefilter_row(&f->hook.cfg, &row));
+	assert_int_equal(row.exact, 1);
+	assert_int_equal(row.nints, 4);
+	assert_int_equal(row.ints[0].flip, sign);
+	assert_int_equal(row.ints[0].nranges, 1);
+	assert_int_equal(row.ints[0].lo[0], ((uint64_t)-5 ^ sign) + 1);
+	assert_int_equal(row.ints[0].span[0], UINT64_MAX - (((uint64_t)-5 ^ sign) + 1));
+	assert_int_equal(row.ints[1].lo[0], 0);
+	assert_int_equal(row.ints[1].span[0], ((uint64_t)-5 ^ sign) - 1);
+	assert_int_equal(row.ints[2].reg, 1);
+	assert_int_equal(row.ints[2].lo[0], (uint64_t)-3 ^ sign);
+	assert_int_equal(row.ints[2].span[0], 7);
+	assert_int_equal(row.ints[3].negate, 1);
+	assert_int_equal(row.ints[3].flip, 0);
+	assert_int_equal(row.ints[3].nranges, 2);
+	assert_int_equal(row.ints[3].lo[1], 9);
+	assert_int_equal(row.ints[3].span[1], 0);
+	assert_int_equal(row.sel[3].ints, 1 << 3);
+}
+
+/* what a row cannot hold: a fifth check, or one of five values, is left out (more calls
+ * pass; the hook prefilters itself too); a selector left without checks, a fifth selector
+ * (it cannot be left out) or one without any check to begin with: no row */
+static void test_row_says_less_never_more(void **state)
+{
+	struct fixture *f = *state;
+	struct vg_spf_hook row;
+
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"1\"]\n      - index: 1\n        operator: Equal\n"
+					       "        values: [\"2\"]\n"
+					       "    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"3\"]\n      - index: 1\n        operator: Equal\n"
+					       "        values: [\"4\"]\n"
+					       "    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"5\"]\n      - index: 1\n        operator: Equal\n"
+					       "        values: [\"2\"]\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_true(dispatch_prefilter_row(&f->hook.cfg, &row));
+	assert_int_equal(row.exact, 0);
+	assert_int_equal(row.nints, 4);
+	assert_int_equal(row.sel[2].ints, 1 << 1);	/* index 0 == 5 left out; index 1 == 2 shared */
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"1\", \"3\", \"5\", \"7\", \"9\"]\n"
+					       "      - index: 1\n        operator: Equal\n        values: [\"2\"]\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_true(dispatch_prefilter_row(&f->hook.cfg, &row));
+	assert_int_equal(row.exact, 0);	/* five values, four ranges: that check is left out */
+	assert_int_equal(row.nints, 1);
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"1\", \"3\", \"5\", \"7\", \"9\"]\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_false(dispatch_prefilter_row(&f->hook.cfg, &row));	/* nothing left: every call passes */
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"9\", \"1\", \"2\", \"3\", \"4\", \"5\", \"20\"]\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_true(dispatch_prefilter_row(&f->hook.cfg, &row));	/* values that touch: one range */
+	assert_int_equal(row.exact, 1);
+	assert_int_equal(row.ints[0].nranges, 3);
+	assert_int_equal(row.ints[0].lo[0], 1);
+	assert_int_equal(row.ints[0].span[0], 4);
+	assert_int_equal(row.ints[0].lo[2], 20);
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"1\"]\n"
+					       "    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"2\"]\n"
+					       "    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"3\"]\n"
+					       "    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"4\"]\n"
+					       "    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"5\"]\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.cfg.pf.on, 1);
+	assert_false(dispatch_prefilter_row(&f->hook.cfg, &row));
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchBinaries:\n      - operator: In\n        values: [/bin/x]\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_false(dispatch_prefilter_row(&f->hook.cfg, &row));
+}
+
 static void test_in_map_expands_ranges_into_set_keys(void **state)
 {
 	struct fixture *f = *state;
@@ -1122,6 +1256,9 @@ int main(void)
 		T(test_values_list_is_expanded_and_recorded_for_run_time_additions),
 		T(test_integer_operators_fill_values_in_the_filter),
 		T(test_in_range_stores_pairs),
+		T(test_row_shares_a_check_between_selectors),
+		T(test_row_turns_integer_filters_into_ranges),
+		T(test_row_says_less_never_more),
 		T(test_in_map_expands_ranges_into_set_keys),
 		T(test_generated_and_x64_syscall_lists_expand_to_numbers),
 		T(test_capability_set_values_become_masks),

@@ -1,0 +1,174 @@
+/* dispatch_prefilter.c - a dispatched hook's prefilter as the dispatcher evaluates it: its
+ * row (bpf/dispatch.h, "The hooks' prefilters").
+ *
+ * The row is read from the hook's compiled configuration (the rodata its program was loaded
+ * with), so it says what bpf/lib/prefilter.h checks there: each integer filter int_match
+ * answers on sign_extend(register), its values rewritten as unsigned ranges (signed ones
+ * with the sign bit flipped, which keeps their order) and Mask's values as one mask; each
+ * selector's string values' first bytes, on the register of the hook's string argument.
+ * What a row cannot hold it leaves out, only ever letting more calls through, and then is
+ * not exact: the hook runs its own prefilter too. */
+#include <string.h>
+
+#include "sensors_internal.h"
+
+#define SIGN (1ULL << 63)
+
+/* The capture's sign_extend (bpf/lib/args.h) as shifts. */
+static void extension(uint8_t type, struct vg_spf_int *c)
+{
+	switch (type) {
+	case VG_ARG_INT: c->shift = 32, c->sext = 1; break;
+	case VG_ARG_SINT8: c->shift = 56, c->sext = 1; break;
+	case VG_ARG_UINT8: c->shift = 56; break;
+	case VG_ARG_SINT16: c->shift = 48, c->sext = 1; break;
+	case VG_ARG_UINT16: c->shift = 48; break;
+	case VG_ARG_UINT32:
+	case VG_ARG_CAPABILITY: c->shift = 32; break;
+	default: break;
+	}
+}
+
+struct ranges {
+	unsigned int n;
+	uint64_t lo[VG_MAX_VALUES], hi[VG_MAX_VALUES];
+};
+
+static void add_range(struct ranges *r, uint64_t lo, uint64_t hi)
+{
+	if (lo <= hi && r->n < VG_MAX_VALUES) {	/* lo > hi matches nothing: nothing to test */
+		r->lo[r->n] = lo;
+		r->hi[r->n++] = hi;
+	}
+}
+
+/* The ranges in order, those that overlap or touch as one (Equal 0, 1, 2 is one range), into
+ * the check; false: more than it holds. */
+static bool put_ranges(struct ranges *r, struct vg_spf_int *c)
+{
+	unsigned int i, j;
+
+	for (i = 1; i < r->n; i++)	/* insertion sort by lo: at most VG_MAX_VALUES */
+		for (j = i; j > 0 && r->lo[j] < r->lo[j - 1]; j--) {
+			uint64_t lo = r->lo[j], hi = r->hi[j];
+
+			r->lo[j] = r->lo[j - 1], r->hi[j] = r->hi[j - 1];
+			r->lo[j - 1] = lo, r->hi[j - 1] = hi;
+		}
+	for (i = 0; i < r->n; i++) {
+		if (c->nranges && (c->span[c->nranges - 1] + c->lo[c->nranges - 1] == UINT64_MAX ||
+				   r->lo[i] <= c->lo[c->nranges - 1] + c->span[c->nranges - 1] + 1)) {
+			uint64_t end = c->lo[c->nranges - 1] + c->span[c->nranges - 1];
+
+			if (r->hi[i] > end)
+				c->span[c->nranges - 1] = r->hi[i] - c->lo[c->nranges - 1];
+			continue;
+		}
+		if (c->nranges >= VG_SPF_RANGES)
+			return false;
+		c->lo[c->nranges] = r->lo[i];
+		c->span[c->nranges++] = r->hi[i] - r->lo[i];
+	}
+	return true;
+}
+
+/* int_match's values (bpf/lib/selectors.h), value by value, as ranges of v ^ flip or the
+ * mask; false: more ranges than the check holds. */
+static bool int_ranges(const struct vg_arg_filter *f, struct vg_spf_int *c)
+{
+	uint64_t flip = f->is_signed && (f->int_op == VG_INT_GT || f->int_op == VG_INT_LT || f->int_op == VG_INT_RANGE) ?
+			SIGN : 0;
+	struct ranges r = {0};
+	unsigned int i;
+
+	c->flip = flip;
+	for (i = 0; i < VG_MAX_VALUES && i < f->nvalues; i++) {
+		uint64_t want = f->values[i] ^ flip;
+
+		switch (f->int_op) {
+		case VG_INT_EQ: add_range(&r, want, want); break;
+		case VG_INT_GT: if (want != UINT64_MAX) add_range(&r, want + 1, UINT64_MAX); break;
+		case VG_INT_LT: if (want) add_range(&r, 0, want - 1); break;
+		case VG_INT_MASK: c->mask |= f->values[i]; break;
+		case VG_INT_RANGE:
+			/* as int_match: the pair's high end read even past nvalues */
+			if (i + 1 < VG_MAX_VALUES)
+				add_range(&r, want, f->values[i + 1] ^ flip);
+			i++;
+			break;
+		default: return false;
+		}
+	}
+	return put_ranges(&r, c);
+}
+
+/* Check j of the row for filter f, or -1 when the row cannot hold it. Two selectors' equal
+ * filters share one check. */
+static int int_check(const struct vg_hook_config *cfg, const struct vg_arg_filter *f, struct vg_spf_hook *row)
+{
+	const struct vg_arg_spec *a = &cfg->args[f->slot % VG_MAX_ARGS];
+	struct vg_spf_int c;
+	int j;
+
+	memset(&c, 0, sizeof(c));
+	if (a->index >= VG_SPF_REGS || a->nsteps || a->type == VG_ARG_SYSCALL64)
+		return -1;	/* not a register as it is */
+	c.reg = a->index;
+	c.negate = f->negate != 0;
+	extension(a->type, &c);
+	if (!int_ranges(f, &c))
+		return -1;
+	for (j = 0; j < row->nints; j++)
+		if (!memcmp(&row->ints[j], &c, sizeof(c)))
+			return j;
+	if (row->nints >= VG_SPF_INTS)
+		return -1;
+	row->ints[row->nints] = c;
+	return row->nints++;
+}
+
+/* The string checks' register, or -1 when they are read otherwise. */
+static int string_register(const struct vg_hook_config *cfg)
+{
+	const struct vg_arg_spec *a = &cfg->args[cfg->pf.str_slot % VG_MAX_ARGS];
+
+	if (cfg->pf.str_slot >= VG_MAX_ARGS || a->index >= VG_SPF_REGS || a->nsteps || !a->user)
+		return -1;
+	return a->index;
+}
+
+bool dispatch_prefilter_row(const struct vg_hook_config *cfg, struct vg_spf_hook *row)
+{
+	int str_reg = string_register(cfg);
+	uint32_t i, k;
+
+	memset(row, 0, sizeof(*row));
+	if (cfg->fetch != VG_FETCH_RAW_SYSCALL || !cfg->pf.on || cfg->nselectors > VG_SPF_SELECTORS)
+		return false;
+	row->exact = 1;
+	row->nsel = (uint8_t)cfg->nselectors;
+	row->str_reg = str_reg < 0 ? 0 : (uint8_t)str_reg;
+	for (i = 0; i < cfg->nselectors; i++) {
+		const struct vg_pf_selector *ps = &cfg->pf.sel[i];
+		struct vg_spf_selector *s = &row->sel[i];
+
+		for (k = 0; k < ps->nint && k < VG_MAX_MATCH_ARGS; k++) {
+			int j = int_check(cfg, &cfg->sel[i].args[ps->int_filter[k] % VG_MAX_MATCH_ARGS], row);
+
+			if (j < 0)
+				row->exact = 0;	/* left out: the selector passes more */
+			else
+				s->ints |= (uint8_t)(1u << j);
+		}
+		if (ps->nstr && (str_reg < 0 || ps->nstr > VG_SPF_STRS)) {
+			row->exact = 0;
+		} else if (ps->nstr) {
+			s->nstr = ps->nstr;
+			memcpy(s->str_word, ps->str_word, sizeof(uint64_t) * ps->nstr);
+			memcpy(s->str_mask, ps->str_mask, sizeof(uint64_t) * ps->nstr);
+		}
+		if (!s->ints && !s->nstr)
+			return false;	/* this selector passes every call: so does the hook */
+	}
+	return true;
+}
