@@ -22,6 +22,7 @@ const volatile struct vg_hook_config cfg = {};
 #include "lib/output.h"
 #include "lib/generic_maps.h"
 #include "lib/dispatch_maps.h"
+#include "lib/tpchain_maps.h"
 #include "lib/args.h"
 #include "lib/selectors.h"
 #include "lib/prefilter.h"
@@ -196,6 +197,33 @@ static __always_inline __u32 dispatched_pass(void *ctx)
 	return c ? c->pass : VG_SPF_ALL;
 }
 
+/* The arguments into the record: read, or in a tracepoint's chain (bpf/tpchain.h) taken
+ * from the hook before this one in the same firing when it declared the same arguments
+ * (the shipped exec policies all read the binary). Nothing after the capture changes the
+ * arguments of a hook that shares (no maxData, returnCopy or return probe: capture_sig 0),
+ * and only the chain's hooks use its scratch. */
+static __always_inline void capture_or_share(struct generic_scratch *s, void *ctx)
+{
+	__u32 zero = 0;
+	__u64 *run;
+
+	if (!cfg.chain_slot) {
+		capture_args(s, ctx);
+		return;
+	}
+	run = bpf_map_lookup_elem(&vg_tp_run, &zero);
+	if (cfg.capture_sig && run && s->share_run == *run && s->share_sig == cfg.capture_sig) {
+		s->rec.nargs = cfg.nargs;
+		s->rec.hdr.size = s->share_size;
+		return;
+	}
+	capture_args(s, ctx);
+	/* a hook that may change its capture afterwards (signature 0) leaves none to take */
+	s->share_sig = run ? cfg.capture_sig : 0;
+	s->share_size = s->rec.hdr.size;
+	s->share_run = run ? *run : 0;
+}
+
 /* Returns the error the hooked operation must fail with, 0 to let it proceed. */
 static __always_inline int generic_run(void *ctx)
 {
@@ -251,7 +279,7 @@ static __always_inline int generic_run(void *ctx)
 	record_begin(s, pid_tgid, task_key(task));
 	s->compat32 = compat32 > 0;
 	s->rec.syscall_id = cfg.fetch == VG_FETCH_RAW_SYSCALL ? (__u16)ctx_arg(ctx, 1) : 0;
-	capture_args(s, ctx);
+	capture_or_share(s, ctx);
 	if (uses_namespaces()) {
 		__u64 caps[3] = {};
 
@@ -482,6 +510,19 @@ int generic_fentry(__u64 *ctx)
 	if (!VG_BUILT(FENTRY))
 		return 0;
 	generic_run(ctx);
+	return 0;
+}
+
+/* raw: true tracepoints: the hook, then the next of its tracepoint's chain (bpf/tpchain.h;
+ * chain_slot 0: attached alone) */
+SEC("tp_btf")
+int generic_tp_btf(__u64 *ctx)
+{
+	if (!VG_BUILT(FENTRY))
+		return 0;
+	generic_run(ctx);
+	if (cfg.chain_slot)
+		tp_chain_from(ctx, cfg.chain_slot);
 	return 0;
 }
 

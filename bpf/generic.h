@@ -339,6 +339,11 @@ struct vg_hook_config {
 				 * for all such hooks (bpf/lib/exec_path.h) */
 	__u32 pad_pf;
 	struct vg_prefilter pf;	/* checks before any read (bpf/prefilter.h) */
+	/* raw tracepoints in a chain (bpf/tpchain.h): what the captured arguments are (a hash
+	 * of the argument specs; 0: never handed on), and k + 1 for slot k (0: alone) */
+	__u64 capture_sig;
+	__u32 chain_slot;
+	__u32 pad_chain;
 };
 
 /* ---- map keys ---- */

@@ -115,6 +115,12 @@ struct generic_scratch {
 	__u8 ima_wanted;		/* the matching selector's Post asked for imaHash */
 	__u8 compat32;			/* a 32-bit syscall the dispatcher rewrote as its twin: user
 					 * structs have their i386 layout (dispatch_maps.h) */
+	/* a tracepoint chain's capture (bpf/tpchain.h): the head's run it was taken in, the
+	 * hook's capture_sig and the record's size after it; the next hook of the same run
+	 * with the same signature takes it as it is */
+	__u64 share_run;
+	__u64 share_sig;
+	__u32 share_size;
 };
 
 /* 0 -> per-CPU room for one chunk record (maxData). */

@@ -42,6 +42,9 @@ struct sensor {
 	int slot;
 	bool in_table;		/* attached: in the dispatcher's table */
 	int dir;		/* its program's table: 0 entry, 1 exit (a syscalls:sys_exit_X hook) */
+	struct tpchain *chain;	/* a raw tracepoint's: its chain (tpchain.c), NULL alone */
+	int chain_slot;
+	bool in_chain;		/* attached: its program in the chain */
 	const struct compiled_hook *fan_hook;	/* MECH_FANOTIFY: no program; the watch */
 	struct fanwatch *fan;
 	int execs_fd;		/* the opener's incarnation, looked up when its open is read */
@@ -53,7 +56,8 @@ static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_me
 	case MECH_RAW_SYSCALL_TP_BTF: return skel->progs.generic_tp_btf_sys_enter;
 	case MECH_RAW_SYSCALL_RAW_TP: return skel->progs.generic_raw_tp_sys_enter;
 	case MECH_TRACEPOINT: return skel->progs.generic_tracepoint;
-	case MECH_TP_BTF: return skel->progs.generic_fentry;	/* retargeted below */
+	case MECH_TP_BTF:
+	case MECH_TP_BTF_CHAIN: return skel->progs.generic_tp_btf;
 	case MECH_KPROBE: return skel->progs.generic_kprobe;
 	case MECH_FENTRY:
 	case MECH_FEXIT: return skel->progs.generic_fentry;	/* retargeted below */
@@ -226,7 +230,6 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 			err = bpf_program__set_attach_target(s->prog2, 0, h->target);
 		return err;
 	case MECH_TP_BTF:
-		bpf_program__set_expected_attach_type(s->prog, BPF_TRACE_RAW_TP);
 		return bpf_program__set_attach_target(s->prog, 0, h->target);
 	case MECH_FEXIT:	/* the whole hook at the function's return, not a return probe */
 		bpf_program__set_expected_attach_type(s->prog, BPF_TRACE_FEXIT);
@@ -284,6 +287,27 @@ static bool is_ia32_program(const struct sensor *s, const struct bpf_program *p)
 	return false;
 }
 
+/* A raw tracepoint's hook joins its tracepoint's chain (not when pinned: the pin holds a
+ * link of its own); alone, its chain maps shrink to nothing. */
+static void join_chain(struct sensor *s, const struct compiled_hook *h)
+{
+	struct generic_bpf *k = s->skel;
+	int slot = -1;
+
+	if (h->mech == MECH_TP_BTF && !h->attach_alone)
+		slot = tpchain_join(h->target, k->obj, &s->chain);
+	if (slot < 0) {
+		s->chain = NULL;
+		bpf_map__set_max_entries(k->maps.vg_tp_chain, 1);
+		bpf_map__set_max_entries(k->maps.vg_tp_run, 1);
+		return;
+	}
+	s->chain_slot = slot;
+	s->mech = MECH_TP_BTF_CHAIN;
+	k->rodata->cfg.chain_slot = (uint32_t)slot + 1;
+	k->rodata->cfg.capture_sig = tpchain_capture_sig(&h->cfg);
+}
+
 /* The hook's program (and its return or imaHash twin): only they load, and the maps only
  * they use are sized for them. */
 static void choose_programs(struct sensor *s, const struct compiled_hook *h)
@@ -338,6 +362,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	if (!s)
 		return -ENOMEM;
 	s->slot = -1;
+	s->chain_slot = -1;
 	s->mech = h->mech;
 	snprintf(s->target, sizeof(s->target), "%s", h->target);
 	snprintf(s->subsys, sizeof(s->subsys), "%s", h->subsys);
@@ -375,6 +400,7 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 	memcpy((void *)&s->skel->rodata->cfg, &h->cfg, sizeof(h->cfg));
 	if (h->mech == MECH_RAW_SYSCALL_DISPATCH)
 		take_dispatch_slot(s, h);
+	join_chain(s, h);
 	s->skel->rodata->wakeup_batch = wakeup_batch;
 	size_selector_maps(s->skel, h);
 	err = set_attach_target(s, h);
@@ -495,6 +521,17 @@ static int attach_in_dispatcher(struct sensor *s, char *why, size_t why_size)
 	return err;
 }
 
+/* A chained raw tracepoint's program goes in its chain, which attaches the head. */
+static int attach_in_chain(struct sensor *s, char *why, size_t why_size)
+{
+	int err = tpchain_add(s->chain, s->chain_slot, bpf_program__fd(s->prog));
+
+	if (err)
+		snprintf(why, why_size, "add %s to its tracepoint's chain: %s", s->target, strerror(-err));
+	s->in_chain = !err;
+	return err;
+}
+
 /* The second program: a return probe's exit, or imaHash's hashing program. 0 or -errno. */
 static int attach_second(struct sensor *s, char *why, size_t why_size)
 {
@@ -565,12 +602,14 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 {
 	int err;
 
-	if (s->link || s->in_table || s->fan)
+	if (s->link || s->in_table || s->in_chain || s->fan)
 		return 0;
 	if (s->mech == MECH_FANOTIFY)
 		return fanwatch_start(s->fan_hook, s->execs_fd, &s->fan, why, why_size);
 	if (s->mech == MECH_RAW_SYSCALL_DISPATCH)
 		return attach_in_dispatcher(s, why, why_size);
+	if (s->chain)
+		return attach_in_chain(s, why, why_size);
 	/* a return probe's exit goes first, so no call's record waits for an exit not yet there */
 	if (s->second_first && !s->link2) {
 		err = attach_second(s, why, why_size);
@@ -669,6 +708,10 @@ void sensor_detach(struct sensor *s)
 			dispatch_remove(s->nr, s->slot, 1);
 		s->in_table = false;
 	}
+	if (s->in_chain) {
+		tpchain_remove(s->chain, s->chain_slot);
+		s->in_chain = false;
+	}
 	unpin(s->link);
 	unpin(s->link2);
 	bpf_link__destroy(s->link);
@@ -693,7 +736,7 @@ void sensor_free(struct sensor *s)
 		return;
 	fanwatch_stop(s->fan);	/* a watch holds no pin: it ends with the agent */
 	s->fan = NULL;
-	if (!s->keep_pins || s->in_table)
+	if (!s->keep_pins || s->in_table || s->in_chain)
 		sensor_detach(s);
 	bpf_link__destroy(s->link);	/* a pinned link stays attached: the pin holds it */
 	bpf_link__destroy(s->link2);
@@ -704,6 +747,7 @@ void sensor_free(struct sensor *s)
 	generic_bpf__destroy(s->skel);
 	if (s->slot >= 0)
 		dispatch_release(s->nr, s->slot);
+	tpchain_leave(s->chain, s->chain_slot);
 	if (s->dispatch_ref)
 		dispatch_unref();
 	free(s);

@@ -73,6 +73,7 @@ static const char *const mech_names[] = {
 	[MECH_FANOTIFY] = "fanotify (opens of the watched paths only)",
 	[MECH_USDT] = "usdt (uprobe at the probe's note)",
 	[MECH_FEXIT] = "fexit",
+	[MECH_TP_BTF_CHAIN] = "tp_btf, one program per tracepoint (tail call per hook)",
 };
 
 const char *sensor_mech_name(enum sensor_mech m)

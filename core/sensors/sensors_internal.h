@@ -25,6 +25,7 @@ enum sensor_mech {
 	MECH_FANOTIFY,			/* no program: fanotify marks on the named paths (fanwatch.c) */
 	MECH_USDT,			/* a uprobe at a USDT note, arguments as the note says */
 	MECH_FEXIT,			/* generic_fentry attached as fexit: syscalls:sys_exit_X */
+	MECH_TP_BTF_CHAIN,		/* MECH_TP_BTF as loaded: in its tracepoint's chain (tpchain.c) */
 };
 
 const char *sensor_mech_name(enum sensor_mech m);
@@ -277,6 +278,22 @@ void dispatch_release(int nr, int slot);
 int dispatch_add(int nr, int slot, int dir, int prog_fd, const struct vg_hook_config *cfg);
 void dispatch_remove(int nr, int slot, int dir);
 bool dispatch_prefilter_row(const struct vg_hook_config *cfg, struct vg_spf_hook *row);
+
+/* tpchain.c: the raw tracepoints' chains (bpf/tpchain.h), one per tracepoint, one per
+ * process. tpchain_join: obj (a tp_btf hook instance on tracepoint target, not yet loaded)
+ * takes a free slot of the chain, loading the chain first if needed, and its maps become the
+ * chain's (vg_tp_chain, vg_tp_end, vg_tp_run, and generic_heap: one scratch per chain); the
+ * slot with *out set, or -errno (then obj keeps maps of its own and attaches alone). Each
+ * slot is paired with a tpchain_leave, which frees the chain after its last hook.
+ * tpchain_add puts prog_fd in the slot and attaches the head if it was not; tpchain_remove
+ * takes it out and detaches the head after the last. tpchain_capture_sig: what the hook's
+ * capture reads (cfg.capture_sig), 0 when it must not be handed on. */
+struct tpchain;
+int tpchain_join(const char *target, struct bpf_object *obj, struct tpchain **out);
+int tpchain_add(struct tpchain *c, int slot, int prog_fd);
+void tpchain_remove(struct tpchain *c, int slot);
+void tpchain_leave(struct tpchain *c, int slot);
+uint64_t tpchain_capture_sig(const struct vg_hook_config *cfg);
 
 /* loader_sensor.c: process_loader events while some policy asks (spec.loader). ref loads
  * and attaches bpf/loader.bpf.c at the first reference (0, or -errno with the reason in

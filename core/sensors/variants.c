@@ -33,7 +33,8 @@ const void *sensor_variant_elf(enum sensor_mech m, size_t *size)
 	case MECH_TRACEPOINT:
 	case MECH_SYSCALL_TRACEPOINT: return generic_tracepoint_bpf__elf_bytes(size);
 	case MECH_KPROBE: return generic_kprobe_bpf__elf_bytes(size);
-	case MECH_TP_BTF:	/* generic_fentry, retargeted */
+	case MECH_TP_BTF:	/* generic_tp_btf */
+	case MECH_TP_BTF_CHAIN:
 	case MECH_FENTRY:
 	case MECH_FEXIT: return generic_fentry_bpf__elf_bytes(size);
 	case MECH_FMOD_RET: return generic_fmod_ret_bpf__elf_bytes(size);
