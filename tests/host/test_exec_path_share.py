@@ -9,7 +9,15 @@ pair that reads the path, plus one watching the copy's name with Postfix). Every
 name the binary that ran, and each policy must see exactly its own execs. (The exec record's
 program fills the slot first on every exec, so a stale slot, which the key guards against
 when that program could not walk, is not reached here.)
+
+ExecChain: the hooks of one raw tracepoint are one program (bpf/tpchain.h), each hook a tail
+call that may take the previous hook's capture. As a real unprivileged user: one policy's
+Sigkill hits only its binary (the other policies' binaries run to completion), a policy that
+declares other arguments gets its own capture (old_pid and the binary), status says the
+hooks share the chain, and deleting the killing policy (the chain's first slot) leaves the
+others posting while its binary runs again.
 """
+import pwd
 import os
 import shutil
 import subprocess
@@ -104,6 +112,109 @@ class ExecPathShare(unittest.TestCase):
 
     def test_postfix_sees_exactly_the_copy(self):
         self.check("xps-postfix", self.outside)
+
+
+def chain_policy(name, binary, action=None, old_pid=False):
+    """An exec policy on binary's path; old_pid: also sched_process_exec's old_pid first (an
+    argument list of its own, so no capture to take from the others)."""
+    args = ['    - index: 1', '      type: "int"'] if old_pid else []
+    args += ['    - index: 2', '      type: "linux_binprm"']
+    lines = ["apiVersion: cilium.io/v1alpha1", "kind: TracingPolicy", "metadata:", '  name: "%s"' % name, "spec:",
+             "  tracepoints:", '  - subsystem: "sched"', '    event: "sched_process_exec"', "    raw: true",
+             "    args:"] + args + ["    selectors:", "    - matchArgs:", "      - index: 2",
+                                    '        operator: "Equal"', '        values: ["%s"]' % binary]
+    if action:
+        lines += ["      matchActions:", "      - action: %s" % action]
+    return "\n".join(lines) + "\n"
+
+
+@vh.require_root
+class ExecChain(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.user = "vgxc%d" % (os.getpid() % 100000)
+        subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/sh", cls.user], check=True)
+        pw = pwd.getpwnam(cls.user)
+        cls.uid, cls.gid = pw.pw_uid, pw.pw_gid
+        tmp = tempfile.mkdtemp(prefix="vigil-xc-")
+        os.chmod(tmp, 0o755)
+        true = shutil.which("true")
+        cls.bins = {k: os.path.join(tmp, k) for k in ("killed", "watched", "pidded")}
+        for p in cls.bins.values():
+            shutil.copy(true, p)
+            os.chmod(p, 0o755)
+        files = {"xc-kill": chain_policy("xc-kill", cls.bins["killed"], "Sigkill"),
+                 "xc-watch": chain_policy("xc-watch", cls.bins["watched"]),
+                 "xc-pid": chain_policy("xc-pid", cls.bins["pidded"], old_pid=True),
+                 "xc-watch2": chain_policy("xc-watch2", cls.bins["watched"])}
+        args = []
+        for name, text in files.items():
+            path = os.path.join(tmp, name + ".yaml")
+            with open(path, "w") as f:
+                f.write(text)
+            args += ["--tracing-policy", path]
+        cls.rc = {}
+        try:
+            with vh.Agent(*args, outputs=("json",)) as agent:
+                cls.status = agent.status()
+                cls.rc["before"] = cls.run_all(3)
+                cls.deleted = subprocess.run([vh.VIGIL, "tp", "delete", "xc-kill", "--control", agent.control],
+                                             capture_output=True, text=True)
+                cls.rc["after"] = cls.run_all(2)
+                cls.events = agent.events("json", settle=1.0)
+        finally:
+            subprocess.run(["userdel", cls.user], capture_output=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def run_all(cls, n):
+        """Each binary n times as the user, in turn: their exit statuses per binary."""
+        rcs = {k: [] for k in cls.bins}
+        for _ in range(n):
+            for k, path in cls.bins.items():
+                argv = ["setpriv", "--reuid", str(cls.uid), "--regid", str(cls.gid), "--clear-groups", "--", path]
+                rcs[k].append(subprocess.run(argv).returncode)
+        return rcs
+
+    def of(self, policy):
+        return [e["process_tracepoint"] for e in self.events
+                if "process_tracepoint" in e and e["process_tracepoint"]["policy_name"] == policy
+                and e["process_tracepoint"]["process"]["binary"] in self.bins.values()]
+
+    def test_status_says_the_exec_hooks_share_one_program(self):
+        pols = {p["name"]: p for p in self.status["policies"]}
+        for name in ("xc-kill", "xc-watch", "xc-pid", "xc-watch2"):
+            self.assertIn("one program per tracepoint", pols[name]["hooks"][0]["mechanism"], pols[name])
+
+    def test_sigkill_hits_only_its_own_binary(self):
+        self.assertEqual(self.rc["before"]["killed"], [-9] * 3)
+        self.assertEqual(self.rc["before"]["watched"], [0] * 3)
+        self.assertEqual(self.rc["before"]["pidded"], [0] * 3)
+        kills = self.of("xc-kill")
+        self.assertEqual(len(kills), 3, kills[:2])
+        for e in kills:
+            self.assertEqual(e["process"]["binary"], self.bins["killed"])
+            self.assertEqual(e["process"]["uid"], self.uid)
+            self.assertEqual(e["action"], "KPROBE_ACTION_SIGKILL")
+
+    def test_each_policy_sees_exactly_its_execs(self):
+        for name in ("xc-watch", "xc-watch2"):
+            evs = self.of(name)
+            self.assertEqual(len(evs), 5, [e["process"]["binary"] for e in evs])
+            for e in evs:
+                self.assertEqual(e["args"][0]["linux_binprm_arg"]["path"], self.bins["watched"])
+                self.assertEqual(e["action"], "KPROBE_ACTION_POST")
+
+    def test_other_arguments_get_their_own_capture(self):
+        evs = self.of("xc-pid")
+        self.assertEqual(len(evs), 5)
+        for e in evs:
+            self.assertEqual(e["args"][0], {"int_arg": e["process"]["pid"]})
+            self.assertEqual(e["args"][1]["linux_binprm_arg"]["path"], self.bins["pidded"])
+
+    def test_deleting_the_killer_leaves_the_others_and_frees_its_binary(self):
+        self.assertEqual(self.deleted.returncode, 0, self.deleted.stderr)
+        self.assertEqual(self.rc["after"], {"killed": [0, 0], "watched": [0, 0], "pidded": [0, 0]})
 
 
 if __name__ == "__main__":
