@@ -26,9 +26,14 @@ static int on_user_record(void *ctx, void *data, size_t size);
  * bound and one such timeout: after that, any record forces a wake-up. */
 #define ACTIVE_POLL_NS 500000L
 #define GC_INTERVAL_NS 1000000000ULL
-/* Records the last two rounds found at most for the stream to count as a trickle
- * (reader_wait): an exec storm's 3 records a millisecond, not a paced 50k/s */
+/* Records a millisecond at most, over the last two rounds, for the stream to count as a
+ * trickle (reader_wait): an exec storm's 3 records a millisecond, not a paced 50k/s */
 #define SPARSE_ROUNDS 8
+/* The reader's poll while a trickle comes: it has told the kernel it looks by then, so a
+ * record of the trickle wakes nobody and waits at most this long. Half the kernel's bound
+ * (--wakeup-us, 2 ms by default; never below ACTIVE_POLL_NS): an exec storm's execs, a
+ * millisecond apart, cost the reader one timer wake-up each rather than two. */
+#define SPARSE_POLL_MAX_NS 1000000L
 #define DEFAULT_DENY_TTL_S 3600	/* a rule's deny() lasts an hour unless --deny-ttl says */
 
 uint64_t agent_now_ns(void)
@@ -530,7 +535,7 @@ static void drain_user_records(struct vigil_agent *a)
 }
 
 /* Wait for records: up to poll_ms when the last round found none, at most ACTIVE_POLL_NS
- * while they are coming. Negative: -errno; otherwise > 0 when something was ready. While a
+ * while they are coming, SPARSE_POLL_MAX_NS while only a trickle comes. Negative: -errno; otherwise > 0 when something was ready. While a
  * trickle of records comes (sparse: a few a round, an exec storm's), the kernel is told when
  * the reader will look by itself: until then a record wakes nobody (bpf/lib/output.h), so
  * the trickle costs the reader's timer alone, not also wake-ups forced by the traced tasks'
@@ -538,8 +543,8 @@ static void drain_user_records(struct vigil_agent *a)
  * once (bench_latency at 50k/s: p50 0.27-0.31 ms with them, 0.49-0.53 without). */
 static int reader_wait(struct vigil_agent *a, struct ring_buffer *rb, bool active, bool sparse, int poll_ms)
 {
-	struct timespec ts = {.tv_nsec = ACTIVE_POLL_NS};
-	long wait_ns = (long)poll_ms * 1000000L;
+	long wait_ns = (long)poll_ms * 1000000L, step = ACTIVE_POLL_NS;
+	struct timespec ts;
 	struct epoll_event ev[4];
 	int n;
 
@@ -547,12 +552,19 @@ static int reader_wait(struct vigil_agent *a, struct ring_buffer *rb, bool activ
 		vigil_loader__set_poll_by(a->loader, 0);
 		return ring_buffer__poll(rb, poll_ms);
 	}
+	if (sparse) {
+		uint64_t half = vigil_loader__wakeup_ns(a->loader) / 2;
+
+		step = half > SPARSE_POLL_MAX_NS ? SPARSE_POLL_MAX_NS : half < ACTIVE_POLL_NS ? ACTIVE_POLL_NS : (long)half;
+	}
+	if (step > wait_ns)
+		step = wait_ns;
 	clock_gettime(CLOCK_MONOTONIC, &ts);	/* the clock of bpf_ktime_get_ns */
 	vigil_loader__set_poll_by(a->loader, !sparse ? 0 : (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
-				  (uint64_t)(wait_ns < ACTIVE_POLL_NS ? wait_ns : ACTIVE_POLL_NS));
+				  (uint64_t)step);
 	if (wait_ns <= ACTIVE_POLL_NS)
 		return ring_buffer__poll(rb, poll_ms);
-	ts = (struct timespec){.tv_nsec = ACTIVE_POLL_NS};
+	ts = (struct timespec){.tv_sec = step / 1000000000L, .tv_nsec = step % 1000000000L};
 	n = epoll_pwait2(ring_buffer__epoll_fd(rb), ev, VIGIL_ARRAY_SIZE(ev), &ts, NULL);
 	if (n < 0 && errno == ENOSYS)	/* before Linux 5.11: millisecond timeouts only */
 		return ring_buffer__poll(rb, 1);
@@ -581,7 +593,8 @@ int vigil_agent__run(struct vigil_agent *a)
 {
 	struct ring_buffer *rb;
 	uint64_t last_gc = agent_now_ns(), last_records = 0, trim_mark = 0;
-	uint64_t window = vigil_loader__wakeup_ns(a->loader) + ACTIVE_POLL_NS;
+	uint64_t window = vigil_loader__wakeup_ns(a->loader) + ACTIVE_POLL_NS, rounds_from = agent_now_ns();
+	uint64_t round_from = rounds_from;
 	uint32_t last_round = 0;
 	bool active = false;
 	int err = 0;
@@ -602,11 +615,15 @@ int vigil_agent__run(struct vigil_agent *a)
 	publish_counters(a);
 	pthread_mutex_unlock(&a->pipe_lock);
 	while (!atomic_load(&a->stop)) {
-		/* two rounds span a paced stream's period (a burst a millisecond) */
-		bool sparse = last_round + a->round_records <= SPARSE_ROUNDS, gc;
+		/* two rounds span a paced stream's period (a burst a millisecond): a trickle is at
+		 * most SPARSE_ROUNDS records a millisecond over them */
+		uint64_t now = agent_now_ns(), drain_start;
+		bool sparse = (uint64_t)(last_round + a->round_records) * 1000000ULL <= SPARSE_ROUNDS * (now - rounds_from);
+		bool gc;
 		int n, consumed;
-		uint64_t now, drain_start;
 
+		rounds_from = round_from;
+		round_from = now;
 		last_round = a->round_records;
 		a->round_records = 0;	/* (the reader's own: records reach it on this thread) */
 		n = reader_wait(a, rb, active, sparse, a->opts.poll_ms);

@@ -197,8 +197,9 @@ class ProcessEvents(unittest.TestCase):
             self.assertTrue(m["ok"] or m["reason"] != "ok", m)
 
     def test_reader_tells_the_kernel_when_it_looks(self):
-        # while execs come, the reader promises a look within its 500 us poll, in the kernel's
-        # clock (bpf_ktime_get_ns: CLOCK_MONOTONIC), so records before then force no wake-up
+        # while execs trickle in, the reader promises a look within its trickle poll (half the
+        # kernel's 2 ms wake-up bound: 1 ms), in the kernel's clock (bpf_ktime_get_ns:
+        # CLOCK_MONOTONIC), so records before then force no wake-up
         promised = [(now, v) for now, v in self.promises if v]
         self.assertTrue(promised, "vg_reader stayed 0 through %d samples" % len(self.promises))
         for now, v in promised:
