@@ -550,6 +550,12 @@ static int reader_wait(struct vigil_agent *a, struct ring_buffer *rb, bool activ
 
 	if (!active) {
 		vigil_loader__set_poll_by(a->loader, 0);
+		/* a record the kernel sent unannounced while the promise stood, after the last
+		 * consume, is found at the end of one more short wait, not of a long one */
+		if (a->promised) {
+			a->promised = false;
+			return ring_buffer__poll(rb, poll_ms < 1 ? poll_ms : 1);
+		}
 		return ring_buffer__poll(rb, poll_ms);
 	}
 	if (sparse) {
@@ -562,6 +568,7 @@ static int reader_wait(struct vigil_agent *a, struct ring_buffer *rb, bool activ
 	clock_gettime(CLOCK_MONOTONIC, &ts);	/* the clock of bpf_ktime_get_ns */
 	vigil_loader__set_poll_by(a->loader, !sparse ? 0 : (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
 				  (uint64_t)step);
+	a->promised = sparse;
 	if (wait_ns <= ACTIVE_POLL_NS)
 		return ring_buffer__poll(rb, poll_ms);
 	ts = (struct timespec){.tv_sec = step / 1000000000L, .tv_nsec = step % 1000000000L};

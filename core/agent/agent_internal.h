@@ -110,6 +110,7 @@ struct vigil_agent {
 	atomic_bool user_kicked;		/* user_efd was written since the reader read it */
 	bool reader_active;			/* under pipe_lock: the reader polls again within 500 us */
 	uint32_t round_records;			/* records the reader's round found so far */
+	bool promised;				/* the reader's last wait told the kernel when it looks */
 	/* the rules thread's copies of cache entries (rules.c), four so that the host can hold
 	 * a process and its parent while it looks up another pair */
 	struct agent_proc_copy {
