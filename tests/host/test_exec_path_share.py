@@ -54,6 +54,17 @@ def policy(name, op, value):
         """) % (name, op, value)
 
 
+def policy_args(tmp, files):
+    """Each {name: yaml text} written into tmp: the agent's --tracing-policy arguments."""
+    args = []
+    for name, text in files.items():
+        path = os.path.join(tmp, name + ".yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        args += ["--tracing-policy", path]
+    return args
+
+
 STORM = r"""
 import os, sys
 a, b, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -81,12 +92,7 @@ class ExecPathShare(unittest.TestCase):
         files = {"xps-prefix": policy("xps-prefix", "Prefix", os.path.join(tmp, "watched") + "/"),
                  "xps-equal": policy("xps-equal", "Equal", cls.inside),
                  "xps-postfix": policy("xps-postfix", "Postfix", "/tiny-copy")}
-        args = []
-        for name, text in files.items():
-            path = os.path.join(tmp, name + ".yaml")
-            with open(path, "w") as f:
-                f.write(text)
-            args += ["--tracing-policy", path]
+        args = policy_args(tmp, files)
         with vh.Agent(*args, outputs=("json",)) as agent:
             p = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", STORM, cls.inside, cls.outside, str(N)],
                                check=True)
@@ -147,12 +153,7 @@ class ExecChain(unittest.TestCase):
                  "xc-watch": chain_policy("xc-watch", cls.bins["watched"]),
                  "xc-pid": chain_policy("xc-pid", cls.bins["pidded"], old_pid=True),
                  "xc-watch2": chain_policy("xc-watch2", cls.bins["watched"])}
-        args = []
-        for name, text in files.items():
-            path = os.path.join(tmp, name + ".yaml")
-            with open(path, "w") as f:
-                f.write(text)
-            args += ["--tracing-policy", path]
+        args = policy_args(tmp, files)
         cls.rc = {}
         try:
             with vh.Agent(*args, outputs=("json",)) as agent:
