@@ -753,6 +753,11 @@ void sensor_free(struct sensor *s)
 	free(s);
 }
 
+bool sensor_chained(const struct sensor *s)
+{
+	return s && s->chain;
+}
+
 struct bpf_object *sensor_object(const struct sensor *s)
 {
 	return s && s->skel ? s->skel->obj : NULL;

@@ -1,7 +1,8 @@
 /* memory.c - what a policy costs the kernel: the locked memory of the maps and programs
  * its hooks loaded, as the kernel accounts it ("memlock:" in each fd's fdinfo; Tetragon's
  * kernel_memory_bytes sums its maps' the same way). Maps shared with the process programs
- * or the syscall dispatcher (vg_*) belong to no policy and are left out. */
+ * or the syscall dispatcher (vg_*), and a tracepoint chain's scratch, belong to no policy
+ * and are left out. */
 #include <stdio.h>
 #include <string.h>
 
@@ -38,7 +39,8 @@ uint64_t sensor_memlock(const struct sensor *s)
 	if (!obj)
 		return 0;	/* a fanotify watch: no BPF at all */
 	bpf_object__for_each_map(map, obj)
-		if (strncmp(bpf_map__name(map), "vg_", 3))
+		if (strncmp(bpf_map__name(map), "vg_", 3) &&
+		    !(sensor_chained(s) && !strcmp(bpf_map__name(map), "generic_heap")))
 			total += fd_memlock(bpf_map__fd(map));
 	bpf_object__for_each_program(prog, obj)
 		total += fd_memlock(bpf_program__fd(prog));

@@ -254,6 +254,8 @@ void sensor_free(struct sensor *s);
 /* The mechanism the loaded sensor got: a dispatcher hook whose syscall's table was full
  * (or that is pinned) attaches alone on raw_syscalls. */
 enum sensor_mech sensor_mech_used(const struct sensor *s);
+/* In its tracepoint's chain (tpchain.c): its generic_heap is the chain's. */
+bool sensor_chained(const struct sensor *s);
 /* The instance's BPF object, NULL when it has none (a fanotify watch). */
 struct bpf_object *sensor_object(const struct sensor *s);
 /* Bytes of locked kernel memory its own maps and programs hold (memory.c). */
