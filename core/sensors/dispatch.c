@@ -30,6 +30,8 @@ static struct {
 	uint8_t row[VG_SYSCALL_SLOTS][VG_SYSCALL_CHAIN];	/* each entry slot's prefilter row, 0: none */
 	bool row_used[VG_SPF_ROWS];
 	unsigned int next_row;			/* where the search for a free row starts */
+	char failed[200];			/* why the dispatcher did not load, "": it did */
+	bool enter_btf;				/* the entry program is tp_btf_dispatch_enter */
 } d = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct bpf_map *table(int dir)
@@ -196,23 +198,85 @@ static void remove_row(int nr, int slot)
 	write_chain(nr);
 }
 
+/* The dispatcher did not load: every hook that would sit in its table attaches alone on
+ * raw_syscalls instead, where every syscall of the machine runs it. Said once per reason
+ * (each hook instance tries again); the hooks' status notes say it too (dispatch_failure). */
+static void load_failed(const char *why)
+{
+	if (!strncmp(d.failed, why, sizeof(d.failed) - 1))
+		return;
+	snprintf(d.failed, sizeof(d.failed), "%s", why);
+	pr_warn("sensors: the raw_syscalls dispatcher did not load (%s): its hooks attach alone on "
+		"raw_syscalls, each run by every syscall of the machine", why);
+}
+
+bool dispatch_failure(char *why, size_t size)
+{
+	bool failed;
+
+	pthread_mutex_lock(&d.lock);
+	failed = d.failed[0] != 0;
+	if (failed)
+		snprintf(why, size, "%s", d.failed);
+	pthread_mutex_unlock(&d.lock);
+	return failed;
+}
+
+/* The entry program as tp_btf (typed registers: bpf/dispatch.bpf.c), else raw_tp where
+ * tp_btf does not load. 0 or -errno. */
+static int load_dispatcher(void)
+{
+	int btf, err = 0;
+
+	for (btf = 1; btf >= 0; btf--) {
+		d.skel = dispatch_bpf__open();
+		if (!d.skel)
+			return -errno;
+		bpf_program__set_autoload(d.skel->progs.tp_btf_dispatch_enter, btf);
+		bpf_program__set_autoload(d.skel->progs.raw_tp_dispatch_enter, !btf);
+		err = dispatch_bpf__load(d.skel);
+		if (!err) {
+			d.enter_btf = btf;
+			return 0;
+		}
+		pr_debug("sensors: the raw_syscalls dispatcher with a %s entry: %s", btf ? "tp_btf" : "raw_tp",
+			 strerror(-err));
+		dispatch_bpf__destroy(d.skel);
+		d.skel = NULL;
+	}
+	return err;
+}
+
+bool dispatch_enter_btf(void)
+{
+	bool btf;
+
+	pthread_mutex_lock(&d.lock);
+	btf = d.skel && d.enter_btf;
+	pthread_mutex_unlock(&d.lock);
+	return btf;
+}
+
 int dispatch_ref(struct bpf_object *obj)
 {
 	int err = 0, dir;
 
 	pthread_mutex_lock(&d.lock);
 	if (!d.skel) {
-		d.skel = dispatch_bpf__open_and_load();
-		if (!d.skel) {
-			err = -errno;
-			pr_debug("sensors: raw_syscalls dispatcher unavailable: %s", strerror(-err));
+		err = load_dispatcher();
+		if (err) {
+			load_failed(strerror(-err));
 			goto out;
 		}
 		err = load_compat_table();
 		if (err) {
-			pr_warn("sensors: the dispatcher's i386 table: %s", strerror(-err));
+			char why[120];
+
+			snprintf(why, sizeof(why), "its i386 table: %s", strerror(-err));
+			load_failed(why);
 			goto out;
 		}
+		d.failed[0] = 0;
 	}
 	/* the two tables, their chains' ends, the copy of the registers and the i386 table
 	 * (bpf/lib/dispatch_maps.h) */
@@ -302,7 +366,8 @@ int dispatch_add(int nr, int slot, int dir, int prog_fd, const struct vg_hook_co
 		goto out;
 	}
 	if (!d.link[dir]) {
-		p = dir ? d.skel->progs.tp_btf_dispatch_exit : d.skel->progs.raw_tp_dispatch_enter;
+		p = dir ? d.skel->progs.tp_btf_dispatch_exit :
+			d.enter_btf ? d.skel->progs.tp_btf_dispatch_enter : d.skel->progs.raw_tp_dispatch_enter;
 		d.link[dir] = bpf_program__attach(p);
 		if (!d.link[dir]) {
 			err = -errno;

@@ -370,6 +370,21 @@ static int attach_hook(struct vigil_sensors *s, struct loaded_policy *lp, struct
 	return rc;
 }
 
+/* A hook meant for the raw_syscalls dispatcher's table that attached alone because the
+ * dispatcher did not load: its status says so (the log said it once, dispatch.c). */
+static void note_dispatch_fallback(struct loaded_hook *h)
+{
+	char failed[200], note[300];
+
+	if (h->compiled->mech != MECH_RAW_SYSCALL_DISPATCH || sensor_mech_used(h->sensor) != MECH_RAW_SYSCALL_RAW_TP ||
+	    !dispatch_failure(failed, sizeof(failed)))
+		return;
+	snprintf(note, sizeof(note), "%s", h->status.note ? h->status.note : "");	/* may be h->why */
+	snprintf(h->why, sizeof(h->why), "%s%sthe raw_syscalls dispatcher did not load (%s): attached alone on "
+		 "raw_syscalls, run by every syscall", note, note[0] ? "; " : "", failed);
+	h->status.note = h->why;
+}
+
 /* Load and attach one compiled hook (a disabled policy's stays detached). */
 static int load_hook(struct vigil_sensors *s, struct loaded_policy *lp, struct loaded_hook *h, char *why,
 		     size_t why_size)
@@ -378,8 +393,10 @@ static int load_hook(struct vigil_sensors *s, struct loaded_policy *lp, struct l
 
 	h->compiled->attach_alone = s->pin_dir[0] && hook_enforces(h->compiled);
 	rc = sensor_load(h->compiled, s->loader, s->wakeup_batch, &h->sensor, why, why_size);
-	if (!rc)
+	if (!rc) {
 		h->status.mechanism = sensor_mech_name(sensor_mech_used(h->sensor));
+		note_dispatch_fallback(h);
+	}
 	if (!rc && lp->enabled) {
 		rc = attach_hook(s, lp, h, why, why_size);
 		if (rc) {
