@@ -20,32 +20,23 @@ static __always_inline bool bit(__u64 *map, __u64 nr)
 	return map[nr / 64] & (1ULL << (nr % 64));
 }
 
-/* Does a hook of direction dir run for syscall nr (its number as the entry saw it)? A
- * 32-bit call is asked for (one helper call) only when its number is a hooked twin's i386
- * number: a 64-bit call whose number only collides with a hooked x86-64 one goes to the
- * hooks unchecked, which ask themselves once their prefilter passed (generic.bpf.c). */
-static __always_inline bool hooked(int dir, __u64 nr, bool *compat, bool *compat_hooked)
-{
-	*compat = false;
-	if (nr >= VG_SYSCALL_SLOTS || !bit(vg_hooked[dir], nr))
-		return false;
-	*compat_hooked = nr < VG_COMPAT_SLOTS && bit(vg_compat_hooked[dir], nr);
-	if (*compat_hooked) {
-		*compat = vg_compat_syscall();
-		if (!*compat && !bit(vg_native[dir], nr))
-			return false;
-	}
-	return true;
-}
-
 /* Which hooks run for the syscall (nr: its number as the entry saw it), its registers copied
- * once for all of them on entry (vg_sys_regs). -1: none. */
+ * once for all of them on entry (vg_sys_regs). A 32-bit call is asked for (one helper call)
+ * only when its number is a hooked twin's i386 number: a 64-bit call whose number only
+ * collides with a hooked x86-64 one goes to the hooks unchecked, which ask themselves once
+ * their prefilter passed (generic.bpf.c). -1: none. */
 static __always_inline int route(__u64 *ctx, int dir, __u64 nr)
 {
-	bool compat_hooked, compat;
+	bool compat_hooked, compat = false;
 
-	if (!hooked(dir, nr, &compat, &compat_hooked))
+	if (nr >= VG_SYSCALL_SLOTS || !bit(vg_hooked[dir], nr))
 		return -1;
+	compat_hooked = nr < VG_COMPAT_SLOTS && bit(vg_compat_hooked[dir], nr);
+	if (compat_hooked) {
+		compat = vg_compat_syscall();
+		if (!compat && !bit(vg_native[dir], nr))
+			return -1;
+	}
 #if defined(__TARGET_ARCH_x86)
 	struct vg_sys_regs *c;
 	__u32 zero = 0;
@@ -109,49 +100,6 @@ int raw_tp_dispatch_enter(__u64 *ctx)
 	pass = prefilter_all(ctx, nr);
 	if (pass)
 		dispatch_from(ctx, &vg_sys_enter, nr, 0, pass);
-	return 0;
-}
-
-/* The same as tp_btf, where the loader may (dispatch.c): its regs are typed, so the rows
- * read the registers with loads and the registers are copied for the hooks only when one
- * passes (the open storm: never; ~120 ns an open less, bpf_stats on). Its table then holds
- * tp_btf programs (generic_tp_btf_sys_enter). A 32-bit call's registers are rewritten as its
- * twin's before the rows are evaluated, so it is copied first, as raw_tp's. */
-SEC("tp_btf/sys_enter")
-int tp_btf_dispatch_enter(__u64 *ctx)
-{
-	bool compat_hooked, compat;
-	__u64 nr = ctx[1];
-#if defined(__TARGET_ARCH_x86)
-	struct pt_regs *regs = (struct pt_regs *)ctx[0];
-	struct vg_sys_regs *c;
-	__u32 zero = 0, judged, pass;
-
-	if (!hooked(0, nr, &compat, &compat_hooked))
-		return 0;
-	if (compat) {
-		int twin = route(ctx, 0, nr);
-
-		if (twin < 0)
-			return 0;
-		pass = prefilter_all(ctx, twin);
-		if (pass)
-			dispatch_from(ctx, &vg_sys_enter, twin, 0, pass);
-		return 0;
-	}
-	pass = vg_syscall_prefilter(nr, regs, 0, &judged);
-	if (!pass)
-		return 0;
-	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
-	if (c && vg_sys_regs_fill(c, ctx[0], nr, false, compat_hooked) >= 0 && c->regs == ctx[0]) {
-		c->pass = pass;
-		c->judged = judged;
-	}
-	dispatch_from(ctx, &vg_sys_enter, nr, 0, pass);
-#else
-	if (hooked(0, nr, &compat, &compat_hooked))
-		dispatch_from(ctx, &vg_sys_enter, nr, 0, VG_SPF_ALL);
-#endif
 	return 0;
 }
 

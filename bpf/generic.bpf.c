@@ -455,16 +455,12 @@ int generic_uretprobe(struct pt_regs *ctx)
 	return generic_exit(PT_REGS_RC_CORE(ctx));
 }
 
-/* Also the entry table's target where the dispatcher's entry is tp_btf (bpf/dispatch.bpf.c):
- * once done, the next hook of the same syscall runs. */
 SEC("tp_btf/sys_enter")
 int generic_tp_btf_sys_enter(__u64 *ctx)
 {
-	if (!VG_BUILT(TP_BTF_SYS) && !VG_BUILT(RAW_TP_SYS))
+	if (!VG_BUILT(TP_BTF_SYS))
 		return 0;
 	generic_run(ctx);
-	if (cfg.dispatch_slot)
-		dispatch_from(ctx, &vg_sys_enter, cfg.syscall_nr, cfg.dispatch_slot, dispatched_pass(ctx));
 	return 0;
 }
 

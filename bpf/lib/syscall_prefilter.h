@@ -69,35 +69,19 @@ static __always_inline bool spf_int_pass(const struct vg_spf_int *c, const struc
 	return hit != (bool)c->negate;
 }
 
-/* w with every byte after its first NUL zeroed, as a read_str into zeros leaves them. The
- * lowest bit of t is the first zero byte's top bit (a borrow only runs upwards from it). */
-static __always_inline __u64 spf_to_nul(__u64 w)
-{
-	__u64 t = (w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL;
-
-	return t ? w & (((t & -t) >> 7) - 1) : w;
-}
-
 /* The first bytes of string argument r as a hook's prefilter reads them (read_str of
- * VG_PF_BYTES + 1 into zeros); false: the read failed. A plain read of the 8 bytes costs
- * less than the string read (~120 ns an open of the open storm, bpf_stats on); it fails
- * where a short string ends near an unmapped page, and the string read takes over there. */
+ * VG_PF_BYTES + 1 into zeros); false: the read failed. */
 static __always_inline bool spf_first_bytes(struct vg_spf_call *call, __u32 r, __u64 *word)
 {
 	char first[VG_SPF_BYTES + 8] = {};
-	__u64 w = 0;
 
 	if (r >= VG_SPF_REGS)
 		return false;
 	if (!(call->read & (1u << r))) {
 		call->read |= 1u << r;
-		if (!bpf_probe_read_user(&w, sizeof(w), (void *)call->arg[r])) {
-			call->word[r] = spf_to_nul(w);
-		} else {
-			if (bpf_probe_read_user_str(first, VG_SPF_BYTES + 1, (void *)call->arg[r]) <= 0)
-				call->unread |= 1u << r;
-			__builtin_memcpy(&call->word[r], first, sizeof(__u64));
-		}
+		if (bpf_probe_read_user_str(first, VG_SPF_BYTES + 1, (void *)call->arg[r]) <= 0)
+			call->unread |= 1u << r;
+		__builtin_memcpy(&call->word[r], first, sizeof(__u64));
 	}
 	if (call->unread & (1u << r))
 		return false;

@@ -31,7 +31,6 @@ static struct {
 	bool row_used[VG_SPF_ROWS];
 	unsigned int next_row;			/* where the search for a free row starts */
 	char failed[200];			/* why the dispatcher did not load, "": it did */
-	bool enter_btf;				/* the entry program is tp_btf_dispatch_enter */
 } d = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct bpf_map *table(int dir)
@@ -222,49 +221,15 @@ bool dispatch_failure(char *why, size_t size)
 	return failed;
 }
 
-/* The entry program as tp_btf (typed registers: bpf/dispatch.bpf.c), else raw_tp where
- * tp_btf does not load. 0 or -errno. */
-static int load_dispatcher(void)
-{
-	int btf, err = 0;
-
-	for (btf = 1; btf >= 0; btf--) {
-		d.skel = dispatch_bpf__open();
-		if (!d.skel)
-			return -errno;
-		bpf_program__set_autoload(d.skel->progs.tp_btf_dispatch_enter, btf);
-		bpf_program__set_autoload(d.skel->progs.raw_tp_dispatch_enter, !btf);
-		err = dispatch_bpf__load(d.skel);
-		if (!err) {
-			d.enter_btf = btf;
-			return 0;
-		}
-		pr_debug("sensors: the raw_syscalls dispatcher with a %s entry: %s", btf ? "tp_btf" : "raw_tp",
-			 strerror(-err));
-		dispatch_bpf__destroy(d.skel);
-		d.skel = NULL;
-	}
-	return err;
-}
-
-bool dispatch_enter_btf(void)
-{
-	bool btf;
-
-	pthread_mutex_lock(&d.lock);
-	btf = d.skel && d.enter_btf;
-	pthread_mutex_unlock(&d.lock);
-	return btf;
-}
-
 int dispatch_ref(struct bpf_object *obj)
 {
 	int err = 0, dir;
 
 	pthread_mutex_lock(&d.lock);
 	if (!d.skel) {
-		err = load_dispatcher();
-		if (err) {
+		d.skel = dispatch_bpf__open_and_load();
+		if (!d.skel) {
+			err = -errno;
 			load_failed(strerror(-err));
 			goto out;
 		}
@@ -366,8 +331,7 @@ int dispatch_add(int nr, int slot, int dir, int prog_fd, const struct vg_hook_co
 		goto out;
 	}
 	if (!d.link[dir]) {
-		p = dir ? d.skel->progs.tp_btf_dispatch_exit :
-			d.enter_btf ? d.skel->progs.tp_btf_dispatch_enter : d.skel->progs.raw_tp_dispatch_enter;
+		p = dir ? d.skel->progs.tp_btf_dispatch_exit : d.skel->progs.raw_tp_dispatch_enter;
 		d.link[dir] = bpf_program__attach(p);
 		if (!d.link[dir]) {
 			err = -errno;

@@ -246,14 +246,8 @@ static void take_dispatch_slot(struct sensor *s, const struct compiled_hook *h)
 	s->nr = h->cfg.syscall_nr;
 	if (s->dispatch_ref && !h->attach_alone)
 		s->slot = dispatch_reserve(s->nr);
-	if (s->slot < 0) {	/* table full, pinned or no dispatcher: alone on raw_syscalls */
+	if (s->slot < 0)	/* table full, pinned or no dispatcher: alone on raw_syscalls */
 		s->mech = MECH_RAW_SYSCALL_RAW_TP;
-	} else if (s->prog == s->skel->progs.generic_raw_tp_sys_enter && dispatch_enter_btf()) {
-		/* a tail call keeps to programs of the caller's kind */
-		bpf_program__set_autoload(s->prog, false);
-		s->prog = s->skel->progs.generic_tp_btf_sys_enter;
-		bpf_program__set_autoload(s->prog, true);
-	}
 	s->skel->rodata->cfg.dispatch_slot = s->slot < 0 ? 0 : (uint32_t)s->slot + 1;
 }
 

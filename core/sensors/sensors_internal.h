@@ -271,13 +271,11 @@ uint64_t sensor_memlock(const struct sensor *s);
  * (the entry program's configuration, NULL for none) gives the dispatcher the hook's
  * prefilter to run before the tail call (dispatch_prefilter_row). dispatch_failure: true,
  * with the reason in why, while the dispatcher's last load failed (its hooks attach alone).
- * dispatch_enter_btf: the loaded dispatcher's entry is tp_btf (its entry hooks must be too).
  * dispatch_prefilter.c: dispatch_prefilter_row fills row with cfg's prefilter as the
  * dispatcher evaluates it (bpf/dispatch.h); false: the hook gets none (it always runs). */
 struct bpf_object;
 int dispatch_ref(struct bpf_object *obj);
 bool dispatch_failure(char *why, size_t size);
-bool dispatch_enter_btf(void);
 void dispatch_unref(void);
 int dispatch_reserve(int nr);
 void dispatch_release(int nr, int slot);
