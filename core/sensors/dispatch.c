@@ -221,11 +221,25 @@ bool dispatch_failure(char *why, size_t size)
 	return failed;
 }
 
+/* VIGIL_DISPATCHER=off in the agent's environment: no dispatcher, as where it does not load
+ * (what the hooks then cost, and the fallback's warning and notes, can be seen anywhere) */
+static bool off_knob(void)
+{
+	const char *knob = getenv("VIGIL_DISPATCHER");
+
+	return knob && !strcmp(knob, "off");
+}
+
 int dispatch_ref(struct bpf_object *obj)
 {
 	int err = 0, dir;
 
 	pthread_mutex_lock(&d.lock);
+	if (!d.skel && off_knob()) {
+		err = -ENODEV;
+		load_failed("turned off by VIGIL_DISPATCHER=off");
+		goto out;
+	}
 	if (!d.skel) {
 		d.skel = dispatch_bpf__open_and_load();
 		if (!d.skel) {

@@ -15,6 +15,10 @@ our fd, one another fd, one without selectors (no prefilter): each gets exactly 
 and the verdict the dispatcher left for the hooks (vg_sys_regs' pass and judged, read back
 on the CPU the call ran on) names exactly the slots it tail-called. bpf_stats cannot show
 that: a tail-called program's run counts are not kept (only the caller's are).
+
+Where the dispatcher does not load (VIGIL_DISPATCHER=off stands in for a kernel that refuses
+it), its hooks attach alone on raw_syscalls, still post, and the log's warning and the hook's
+status note say so.
 """
 import ctypes
 import json
@@ -284,6 +288,32 @@ class SyscallDispatch(unittest.TestCase):
         self.assertIsNotNone(delta, "setns hook programs of the agent: %s" % progs)
         # a raw_syscalls program would have run >= 20,000 times; other tasks' setns calls are rare
         self.assertLess(delta, 200)
+
+
+@vh.require_root
+class DispatcherMissing(unittest.TestCase):
+    def test_hooks_attach_alone_and_say_why(self):
+        tmp = tempfile.mkdtemp(prefix="vigil-dispatch-off-")
+        path = os.path.join(tmp, "fm-a.yaml")
+        with open(path, "w") as f:
+            f.write(FINIT % ("fm-a", MARK_FD))
+        env = dict(os.environ)
+        os.environ["VIGIL_DISPATCHER"] = "off"
+        try:
+            with vh.Agent("--tracing-policy", path, outputs=("json",)) as agent:
+                hook = {p["name"]: p for p in agent.status()["policies"]}["fm-a"]["hooks"][0]
+                finit_module()
+                events = finit_events(agent.events("json"), "fm-a")
+                log = agent.read_log()
+        finally:
+            os.environ.clear()
+            os.environ.update(env)
+        self.assertIn("raw_tp", hook["mechanism"])
+        self.assertNotIn("dispatcher", hook["mechanism"])
+        self.assertIn("the raw_syscalls dispatcher did not load (turned off by VIGIL_DISPATCHER=off): attached "
+                      "alone on raw_syscalls", hook.get("note") or "", hook)
+        self.assertEqual(log.count("the raw_syscalls dispatcher did not load"), 1, log)
+        self.assertEqual(len(events), 1, events)
 
 
 if __name__ == "__main__":
