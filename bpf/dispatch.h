@@ -21,6 +21,16 @@
  * taken[] has a bit per slot: 16 at most.) */
 #define VG_SYSCALL_CHAIN 16
 
+/* With BPF trampolines a syscall's entry hooks are fentry programs on __x64_sys_X, and each
+ * fentry program on a function costs its trampoline a call with its own enter and exit
+ * bookkeeping (rcu, migration, stats). So one fentry program per hooked syscall (bpf/
+ * fentry_dispatch.bpf.c) runs the hooks' prefilters (bpf/lib/syscall_prefilter.h, the rows by
+ * the same slots as the raw_syscalls tables') and tail-calls those that pass through
+ * vg_fentry: syscall nr's k-th hook in slot nr * VG_SYSCALL_CHAIN + k. Filled by
+ * core/sensors/fentry_dispatch.c. (The i386 wrappers' programs stay one a hook: 32-bit calls
+ * are rare, and a syscall may have several wrappers.) */
+#define VG_FENTRY_TARGETS VG_SYSCALL_SLOTS
+
 /* The hooks' prefilters (bpf/prefilter.h), held where the dispatcher evaluates them all on
  * the registers it copied (bpf/lib/syscall_prefilter.h), reading a string argument's first
  * bytes once per argument rather than once per hook, and tail-calling only the hooks whose

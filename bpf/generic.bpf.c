@@ -224,8 +224,51 @@ static __always_inline void capture_or_share(struct generic_scratch *s, void *ct
 	s->share_run = run ? *run : 0;
 }
 
+/* The verdicts of the syscall's fentry dispatcher on this call (fentry_dispatch.bpf.c), NULL
+ * when another call's replaced them: every later slot then runs, each prefiltering itself. */
+static __always_inline struct vg_sys_regs *fentry_verdicts(void *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (c && c->fentry_call == ctx_arg(ctx, 0))
+		return c;
+#endif
+	return NULL;
+}
+
+/* Did the fentry dispatcher run this hook's whole prefilter on this call, and pass it? */
+static __always_inline bool fentry_judged(void *ctx)
+{
+	struct vg_sys_regs *c;
+
+	if (!cfg.dispatch_slot || !cfg.pf.on)
+		return false;
+	c = fentry_verdicts(ctx);
+	return c && (c->judged & (1u << ((cfg.dispatch_slot - 1) & 31)));
+}
+
+/* The later slots of this call that the fentry dispatcher found worth running. */
+static __always_inline __u32 fentry_pass(void *ctx)
+{
+	struct vg_sys_regs *c = fentry_verdicts(ctx);
+
+	return c ? c->pass : VG_SPF_ALL;
+}
+
+static __always_inline int generic_run_as(void *ctx, bool fentry_dispatched);
+
 /* Returns the error the hooked operation must fail with, 0 to let it proceed. */
 static __always_inline int generic_run(void *ctx)
+{
+	return generic_run_as(ctx, false);
+}
+
+/* fentry_dispatched: tail-called by its syscall's fentry dispatcher (fentry_dispatch.bpf.c),
+ * which did wrapper_compat's work and ran the prefilter once for all the syscall's hooks. */
+static __always_inline int generic_run_as(void *ctx, bool fentry_dispatched)
 {
 	struct vigil_exec_entry *e;
 	struct generic_scratch *s;
@@ -240,7 +283,8 @@ static __always_inline int generic_run(void *ctx)
 		return 0;
 	/* a syscall wrapper's hook also runs on __ia32_sys_X: a 32-bit call's registers are
 	 * rewritten as its twin's before the prefilter reads them */
-	if ((cfg.fetch == VG_FETCH_SYSCALL_CTX || cfg.fetch == VG_FETCH_SYSCALL_PTREGS) && cfg.syscall_nr >= 0) {
+	if ((cfg.fetch == VG_FETCH_SYSCALL_CTX || cfg.fetch == VG_FETCH_SYSCALL_PTREGS) && cfg.syscall_nr >= 0 &&
+	    !fentry_dispatched) {
 		compat32 = wrapper_compat(cfg.fetch == VG_FETCH_SYSCALL_CTX ?
 					  (struct pt_regs *)ctx_arg(ctx, 0) :
 					  (struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx));
@@ -248,7 +292,7 @@ static __always_inline int generic_run(void *ctx)
 			return 0;
 	}
 	/* most calls end here: no helper call before it (a dispatched hook's, in the dispatcher) */
-	if (!dispatcher_judged(ctx) && !prefilter_pass(ctx))
+	if (!(fentry_dispatched ? fentry_judged(ctx) : dispatcher_judged(ctx)) && !prefilter_pass(ctx))
 		return 0;
 	/* a 32-bit syscall of the same number is another syscall (syscalls:sys_enter_X skips
 	 * them too); the dispatcher hands a 32-bit call to its x86-64 twin's hooks, registers
@@ -261,6 +305,8 @@ static __always_inline int generic_run(void *ctx)
 		compat32 = dispatched_exit_mine(ctx);
 		if (compat32 < 0)
 			return 0;
+	} else if (fentry_dispatched) {
+		compat32 = wrapper_copy((struct pt_regs *)ctx_arg(ctx, 0)) != NULL;	/* the dispatcher's mark */
 	}
 	task = (struct task_struct *)bpf_get_current_task();
 	pid_tgid = bpf_get_current_pid_tgid();
@@ -523,6 +569,21 @@ int generic_tp_btf(__u64 *ctx)
 	generic_run(ctx);
 	if (cfg.chain_slot)
 		tp_chain_from(ctx, cfg.chain_slot);
+	return 0;
+}
+
+/* generic_fentry in a syscall's fentry dispatcher (bpf/dispatch.h: vg_fentry): tail-called
+ * by the one fentry program on __x64_sys_X, then on to the next hook of its chain that may
+ * match. A program of its own: one that names a prog array ties the array to its kind (the
+ * kernel checks it at load), and generic_fentry serves other functions and fexit too. The
+ * hook's i386 wrappers keep programs of their own (below). */
+SEC("fentry")
+int generic_fentry_dispatched(__u64 *ctx)
+{
+	if (!VG_BUILT(FENTRY))
+		return 0;
+	generic_run_as(ctx, true);
+	fentry_chain_from(ctx, (__u32)cfg.syscall_nr, cfg.dispatch_slot, fentry_pass(ctx));
 	return 0;
 }
 

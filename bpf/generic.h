@@ -332,7 +332,8 @@ struct vg_hook_config {
 	__u8 pad;
 	__u32 scope;		/* scoped policy: runs only in cgroups vg_scopes lists for it; 0: everywhere */
 	__u32 dispatch_slot;	/* raw_syscalls hooks: 0 attached alone; k + 1 the k-th of its
-				 * syscall's hooks in the dispatcher's table (bpf/dispatch.h) */
+				 * syscall's hooks in the dispatcher's table (bpf/dispatch.h); an
+				 * fentry syscall hook's the same in vg_fentry's chains */
 	struct vg_arg_spec args[VG_MAX_ARGS];
 	struct vg_selector sel[VG_MAX_SELECTORS];
 	__u32 exec_path_once;	/* sched_process_exec: the binary's path walked once per exec

@@ -44,6 +44,8 @@ struct vg_sys_regs {
 	 * its prefilter passed there (the hook does not run it again). Reset with each copy. */
 	__u32 pass;
 	__u32 judged;
+	__u64 fentry_call;	/* whose pass and judged they are when a syscall's fentry
+				 * dispatcher set them (its struct pt_regs *, fentry_dispatch.bpf.c) */
 	struct pt_regs r;
 };
 
@@ -73,6 +75,41 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } vg_sys_ends SEC(".maps");
+
+/* nr * VG_SYSCALL_CHAIN + k -> the k-th fentry hook on __x64_sys_X of syscall nr
+ * (bpf/dispatch.h, VG_FENTRY_TARGETS): fentry programs on functions of one const struct
+ * pt_regs * (a tail call reaches only programs of its own kind) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, VG_FENTRY_TARGETS * VG_SYSCALL_CHAIN);
+	__type(key, __u32);
+	__type(value, __u32);
+} vg_fentry SEC(".maps");
+
+/* nr -> 1 + the last filled slot of vg_fentry's chain for syscall nr */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VG_FENTRY_TARGETS);
+	__type(key, __u32);
+	__type(value, __u32);
+} vg_fentry_ends SEC(".maps");
+
+/* Run vg_fentry's filled slots of target from slot `from` on, of those in `pass`, as
+ * dispatch_from does. */
+static __always_inline void fentry_chain_from(void *ctx, __u32 target, __u32 from, __u32 pass)
+{
+	__u32 k, end;
+	__u32 *e;
+
+	if (target >= VG_FENTRY_TARGETS)
+		return;
+	e = bpf_map_lookup_elem(&vg_fentry_ends, &target);
+	end = e ? *e : VG_SYSCALL_CHAIN;
+#pragma unroll
+	for (k = 0; k < VG_SYSCALL_CHAIN; k++)
+		if (k >= from && k < end && (pass & (1u << k)))
+			bpf_tail_call(ctx, &vg_fentry, target * VG_SYSCALL_CHAIN + k);
+}
 
 /* Run the filled slots of syscall nr from slot `from` on, of those in `pass` (the slots whose
  * prefilter passed: vg_sys_regs): the first tail call that finds a program does not return;

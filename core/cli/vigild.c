@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -41,6 +42,22 @@ static void on_signal(int sig)
  * rules/, so scripts/run.sh and the tests never pick up an installed copy; any other binary
  * (the installed one) reads the install's sysconfdir (VIGIL_SYSCONF_DIR: /etc/vigil for the
  * package). A directory that is not there means none. */
+
+/* Every hook holds a BPF object's maps, programs and links, ~20 descriptors: the shipped
+ * policies with trampolines (an fentry dispatcher per hooked syscall besides) pass the 1024 a
+ * service or init starts with by default. The agent waits with epoll, never select, so it
+ * takes the hard limit the administrator allows (systemd's advice for such programs). */
+static void raise_open_files(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) || r.rlim_cur >= r.rlim_max)
+		return;
+	r.rlim_cur = r.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &r))
+		fprintf(stderr, "vigild: cannot raise the open-files limit to %llu: %s\n",
+			(unsigned long long)r.rlim_max, strerror(errno));
+}
 
 static const char *default_dir(const char *shipped, const char *installed)
 {
@@ -714,6 +731,7 @@ int main(int argc, char **argv)
 	if (err || help)
 		return err;
 	finish_opts(&a);
+	raise_open_files();
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

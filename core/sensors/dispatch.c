@@ -230,6 +230,26 @@ static bool off_knob(void)
 	return knob && !strcmp(knob, "off");
 }
 
+void dispatch_prefilter_add(int nr, int slot, const struct vg_hook_config *cfg)
+{
+	if (nr < 0 || nr >= VG_SYSCALL_SLOTS || slot < 0 || slot >= VG_SYSCALL_CHAIN)
+		return;
+	pthread_mutex_lock(&d.lock);
+	if (d.skel)
+		add_row(nr, slot, cfg);
+	pthread_mutex_unlock(&d.lock);
+}
+
+void dispatch_prefilter_remove(int nr, int slot)
+{
+	if (nr < 0 || nr >= VG_SYSCALL_SLOTS || slot < 0 || slot >= VG_SYSCALL_CHAIN)
+		return;
+	pthread_mutex_lock(&d.lock);
+	if (d.skel)
+		remove_row(nr, slot);
+	pthread_mutex_unlock(&d.lock);
+}
+
 int dispatch_ref(struct bpf_object *obj)
 {
 	int err = 0, dir;
@@ -257,15 +277,20 @@ int dispatch_ref(struct bpf_object *obj)
 		}
 		d.failed[0] = 0;
 	}
-	/* the two tables, their chains' ends, the copy of the registers and the i386 table
-	 * (bpf/lib/dispatch_maps.h) */
-	for (dir = 0; dir < 5 && !err; dir++) {
+	/* the two tables, their chains' ends, the copy of the registers, the i386 table, the
+	 * fentry dispatchers' table and ends (bpf/lib/dispatch_maps.h) and the prefilter rows
+	 * (bpf/lib/syscall_prefilter.h: the fentry dispatchers run them too) */
+	for (dir = 0; dir < 9 && !err; dir++) {
 		struct bpf_map *const maps[] = {table(0), table(1), d.skel->maps.vg_sys_regs, d.skel->maps.vg_sys_ends,
-						d.skel->maps.vg_compat};
+						d.skel->maps.vg_compat, d.skel->maps.vg_fentry,
+						d.skel->maps.vg_fentry_ends, d.skel->maps.vg_spf_chains,
+						d.skel->maps.vg_spf_hooks};
 		struct bpf_map *shared = maps[dir];
 		struct bpf_map *mine = bpf_object__find_map_by_name(obj, bpf_map__name(shared));
 
-		if (mine)
+		/* one the object will not create (bpf_map__set_autocreate: none of its programs
+		 * names it) costs no descriptor */
+		if (mine && bpf_map__autocreate(mine))
 			err = bpf_map__reuse_fd(mine, bpf_map__fd(shared));
 	}
 	if (!err)

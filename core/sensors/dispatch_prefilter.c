@@ -143,7 +143,10 @@ bool dispatch_prefilter_row(const struct vg_hook_config *cfg, struct vg_spf_hook
 	uint32_t i, k;
 
 	memset(row, 0, sizeof(*row));
-	if (cfg->fetch != VG_FETCH_RAW_SYSCALL || !cfg->pf.on || cfg->nselectors > VG_SPF_SELECTORS)
+	/* a raw_syscalls hook's arguments, or an fentry hook's on __x64_sys_X (its syscall's
+	 * fentry dispatcher asks too: fentry_dispatch.bpf.c), are the registers by index */
+	if ((cfg->fetch != VG_FETCH_RAW_SYSCALL && cfg->fetch != VG_FETCH_SYSCALL_CTX) || !cfg->pf.on ||
+	    cfg->nselectors > VG_SPF_SELECTORS)
 		return false;
 	row->exact = 1;
 	row->nsel = (uint8_t)cfg->nselectors;

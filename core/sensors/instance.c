@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common/common.h"
 #include "loader/loader_maps.h"
 #include "sensors_internal.h"	/* generic.h: the skeleton's config type */
 #include "generic.skel.h"
@@ -39,7 +40,7 @@ struct sensor {
 	bool keep_pins;		/* freed at shutdown under --keep-enforcing: the pins outlive us */
 	bool dispatch_ref;	/* the instance's tables are the dispatcher's (dispatch_ref) */
 	int nr;			/* the dispatcher: syscall number and slot; slot -1: not in it */
-	int slot;
+	int slot;		/* (MECH_FENTRY_DISPATCH: the slot in its syscall's fentry chain) */
 	bool in_table;		/* attached: in the dispatcher's table */
 	int dir;		/* its program's table: 0 entry, 1 exit (a syscalls:sys_exit_X hook) */
 	struct tpchain *chain;	/* a raw tracepoint's: its chain (tpchain.c), NULL alone */
@@ -61,6 +62,7 @@ static struct bpf_program *mech_program(struct generic_bpf *skel, enum sensor_me
 	case MECH_KPROBE: return skel->progs.generic_kprobe;
 	case MECH_FENTRY:
 	case MECH_FEXIT: return skel->progs.generic_fentry;	/* retargeted below */
+	case MECH_FENTRY_DISPATCH: return skel->progs.generic_fentry_dispatched;	/* never compiled */
 	case MECH_FMOD_RET: return skel->progs.generic_fmod_ret;
 	case MECH_LSM: return skel->progs.generic_lsm;
 	case MECH_UPROBE: return skel->progs.generic_uprobe;
@@ -308,6 +310,35 @@ static void join_chain(struct sensor *s, const struct compiled_hook *h)
 	k->rodata->cfg.capture_sig = tpchain_capture_sig(&h->cfg);
 }
 
+/* An fentry hook on __x64_sys_X in that syscall's fentry dispatcher (fentry_dispatch.c): its
+ * program becomes the one that goes on along the chain, its slot in the rodata; its i386
+ * wrappers keep their programs. A hook that cannot have a slot keeps its own fentry program,
+ * and says why. */
+static void take_fentry_slot(struct sensor *s, const struct compiled_hook *h)
+{
+	char why[200];
+
+	if (!sensor_fentry_dispatchable(h))
+		return;
+	if (!s->dispatch_ref) {
+		pr_warn("sensors: %s keeps its own fentry program, not its syscall's dispatcher: the dispatcher's "
+			"tables did not load", h->target);
+		return;
+	}
+	s->nr = h->cfg.syscall_nr;
+	s->slot = fentry_dispatch_reserve(s->nr, h->target, why, sizeof(why));
+	if (s->slot < 0) {
+		s->slot = -1;
+		pr_warn("sensors: %s keeps its own fentry program, not its syscall's dispatcher: %s", h->target, why);
+		return;
+	}
+	bpf_program__set_autoload(s->prog, false);
+	s->prog = s->skel->progs.generic_fentry_dispatched;
+	bpf_program__set_autoload(s->prog, true);
+	s->mech = MECH_FENTRY_DISPATCH;
+	s->skel->rodata->cfg.dispatch_slot = (uint32_t)s->slot + 1;
+}
+
 /* The hook's program (and its return or imaHash twin): only they load, and the maps only
  * they use are sized for them. */
 static void choose_programs(struct sensor *s, const struct compiled_hook *h)
@@ -390,16 +421,24 @@ int sensor_load(const struct compiled_hook *h, const struct vigil_loader *loader
 		goto err_out;
 	}
 	/* the dispatcher's tables, so a raw_syscalls hook can be tail-called; other instances
-	 * share them too rather than each creating two of its own */
+	 * share them too rather than each creating two of its own. The fentry dispatchers'
+	 * only where a hook may go there: a reused map is a descriptor held per instance. */
+	if (!sensor_fentry_dispatchable(h)) {
+		bpf_map__set_autocreate(s->skel->maps.vg_fentry, false);
+		bpf_map__set_autocreate(s->skel->maps.vg_fentry_ends, false);
+	}
 	if (!dispatch_ref(s->skel->obj)) {
 		s->dispatch_ref = true;
 	} else {
 		bpf_map__set_max_entries(s->skel->maps.vg_sys_enter, 1);
 		bpf_map__set_max_entries(s->skel->maps.vg_sys_exit, 1);
+		bpf_map__set_max_entries(s->skel->maps.vg_fentry, 1);
 	}
 	memcpy((void *)&s->skel->rodata->cfg, &h->cfg, sizeof(h->cfg));
 	if (h->mech == MECH_RAW_SYSCALL_DISPATCH)
 		take_dispatch_slot(s, h);
+	else if (h->mech == MECH_FENTRY)
+		take_fentry_slot(s, h);
 	join_chain(s, h);
 	s->skel->rodata->wakeup_batch = wakeup_batch;
 	size_selector_maps(s->skel, h);
@@ -532,6 +571,20 @@ static int attach_in_chain(struct sensor *s, char *why, size_t why_size)
 	return err;
 }
 
+static int attach_ia32(struct sensor *s, char *why, size_t why_size);
+
+/* An fentry hook in its syscall's dispatcher: its program goes in the chain (its prefilter,
+ * as the program was loaded with it, where the dispatcher runs it), then its i386 wrappers'
+ * links as for any fentry hook. */
+static int attach_in_fentry_dispatcher(struct sensor *s, char *why, size_t why_size)
+{
+	const struct vg_hook_config *cfg = (const struct vg_hook_config *)&s->skel->rodata->cfg;
+	int err = fentry_dispatch_add(s->nr, s->slot, bpf_program__fd(s->prog), cfg, why, why_size);
+
+	s->in_table = !err;
+	return err ?: attach_ia32(s, why, why_size);
+}
+
 /* The second program: a return probe's exit, or imaHash's hashing program. 0 or -errno. */
 static int attach_second(struct sensor *s, char *why, size_t why_size)
 {
@@ -610,6 +663,8 @@ int sensor_attach(struct sensor *s, char *why, size_t why_size)
 		return attach_in_dispatcher(s, why, why_size);
 	if (s->chain)
 		return attach_in_chain(s, why, why_size);
+	if (s->mech == MECH_FENTRY_DISPATCH)
+		return attach_in_fentry_dispatcher(s, why, why_size);
 	/* a return probe's exit goes first, so no call's record waits for an exit not yet there */
 	if (s->second_first && !s->link2) {
 		err = attach_second(s, why, why_size);
@@ -702,7 +757,10 @@ void sensor_detach(struct sensor *s)
 
 	fanwatch_stop(s->fan);
 	s->fan = NULL;
-	if (s->in_table) {
+	if (s->in_table && s->mech == MECH_FENTRY_DISPATCH) {
+		fentry_dispatch_remove(s->nr, s->slot);
+		s->in_table = false;
+	} else if (s->in_table) {
 		dispatch_remove(s->nr, s->slot, s->dir);
 		if (s->is_return)
 			dispatch_remove(s->nr, s->slot, 1);
@@ -745,7 +803,9 @@ void sensor_free(struct sensor *s)
 		bpf_link__destroy(s->link2_ia32[i]);
 	}
 	generic_bpf__destroy(s->skel);
-	if (s->slot >= 0)
+	if (s->slot >= 0 && s->mech == MECH_FENTRY_DISPATCH)
+		fentry_dispatch_release(s->nr, s->slot);
+	else if (s->slot >= 0)
 		dispatch_release(s->nr, s->slot);
 	tpchain_leave(s->chain, s->chain_slot);
 	if (s->dispatch_ref)

@@ -74,6 +74,7 @@ static const char *const mech_names[] = {
 	[MECH_USDT] = "usdt (uprobe at the probe's note)",
 	[MECH_FEXIT] = "fexit",
 	[MECH_TP_BTF_CHAIN] = "tp_btf, one program per tracepoint (tail call per hook)",
+	[MECH_FENTRY_DISPATCH] = "fentry (dispatched)",
 };
 
 const char *sensor_mech_name(enum sensor_mech m)
@@ -85,6 +86,7 @@ enum vigil_mech sensor_mech_probed(enum sensor_mech m)
 {
 	switch (m) {
 	case MECH_FENTRY:
+	case MECH_FENTRY_DISPATCH:
 	case MECH_FEXIT: return VIGIL_MECH_FENTRY;
 	case MECH_KPROBE: return VIGIL_MECH_KPROBE;
 	case MECH_FMOD_RET: return VIGIL_MECH_FMOD_RET;
@@ -633,6 +635,17 @@ static int syscall_hook(struct compile_ctx *ctx, const struct vigil_hook *hook, 
 	}
 	ia32_wrapper(ctx, out, name);
 	return fill_args(ctx, hook, out, true, -1, 5);
+}
+
+/* An fentry hook on a syscall's function (__x64_sys_X: a syscall hook, or a syscalls:
+ * sys_enter_X tracepoint on the syscall's arguments) may share the syscall's one fentry
+ * program (fentry_dispatch.c) rather than take one of its own: an entry hook only (a return
+ * probe's exit pairs with it through fexit, not dispatched), and not one pinned under
+ * --keep-enforcing (a pin holds a link of its own, which a slot in a table is not). */
+bool sensor_fentry_dispatchable(const struct compiled_hook *h)
+{
+	return h->mech == MECH_FENTRY && !h->cfg.is_return && h->cfg.fetch == VG_FETCH_SYSCALL_CTX &&
+	       h->cfg.syscall_nr >= 0 && h->cfg.syscall_nr < VG_SYSCALL_SLOTS && !h->attach_alone;
 }
 
 /* call: "list:NAME" over a generated_syscalls list: every syscall. One program where every

@@ -26,6 +26,8 @@ enum sensor_mech {
 	MECH_USDT,			/* a uprobe at a USDT note, arguments as the note says */
 	MECH_FEXIT,			/* generic_fentry attached as fexit: syscalls:sys_exit_X */
 	MECH_TP_BTF_CHAIN,		/* MECH_TP_BTF as loaded: in its tracepoint's chain (tpchain.c) */
+	MECH_FENTRY_DISPATCH,		/* an MECH_FENTRY hook in its syscall's fentry dispatcher
+					 * (fentry_dispatch.c): chosen at load, never compiled */
 };
 
 const char *sensor_mech_name(enum sensor_mech m);
@@ -282,6 +284,28 @@ void dispatch_release(int nr, int slot);
 int dispatch_add(int nr, int slot, int dir, int prog_fd, const struct vg_hook_config *cfg);
 void dispatch_remove(int nr, int slot, int dir);
 bool dispatch_prefilter_row(const struct vg_hook_config *cfg, struct vg_spf_hook *row);
+/* The row of slot `slot` of syscall nr alone, for a hook whose program another dispatcher
+ * tail-calls by the same slot (fentry_dispatch.c: slots come from dispatch_reserve, one space
+ * per syscall for both dispatchers): dispatch_prefilter_add before the program is tail-called,
+ * dispatch_prefilter_remove after it no longer is. */
+void dispatch_prefilter_add(int nr, int slot, const struct vg_hook_config *cfg);
+void dispatch_prefilter_remove(int nr, int slot);
+
+/* fentry_dispatch.c: with trampolines, one fentry program per hooked syscall's __x64_sys_X
+ * running its hooks' prefilters and tail-calling those that pass (bpf/dispatch.h, vg_fentry).
+ * fentry_dispatch_reserve: a free slot of syscall nr with the dispatcher on fn loaded; -errno
+ * with why said when the hook must keep its own fentry. fentry_dispatch_release frees the
+ * slot (and the dispatcher after the last). fentry_dispatch_add puts the hook's program in the
+ * slot, its prefilter (cfg, as the program was loaded with it) where the dispatcher runs it,
+ * and attaches the dispatcher if it was not; fentry_dispatch_remove takes it out, detaching a
+ * dispatcher whose chain is empty. sensor_fentry_dispatchable (mechanism.c): the hook may go
+ * there (an fentry entry hook on a syscall's function, not pinned). */
+int fentry_dispatch_reserve(int nr, const char *fn, char *why, size_t why_size);
+void fentry_dispatch_release(int nr, int slot);
+int fentry_dispatch_add(int nr, int slot, int prog_fd, const struct vg_hook_config *cfg, char *why, size_t why_size);
+void fentry_dispatch_remove(int nr, int slot);
+struct compiled_hook;
+bool sensor_fentry_dispatchable(const struct compiled_hook *h);
 
 /* tpchain.c: the raw tracepoints' chains (bpf/tpchain.h), one per tracepoint, one per
  * process. tpchain_join: obj (a tp_btf hook instance on tracepoint target, not yet loaded)

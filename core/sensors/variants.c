@@ -36,7 +36,8 @@ const void *sensor_variant_elf(enum sensor_mech m, size_t *size)
 	case MECH_TP_BTF:	/* generic_tp_btf */
 	case MECH_TP_BTF_CHAIN:
 	case MECH_FENTRY:
-	case MECH_FEXIT: return generic_fentry_bpf__elf_bytes(size);
+	case MECH_FEXIT:
+	case MECH_FENTRY_DISPATCH: return generic_fentry_bpf__elf_bytes(size);
 	case MECH_FMOD_RET: return generic_fmod_ret_bpf__elf_bytes(size);
 	case MECH_LSM: return generic_lsm_bpf__elf_bytes(size);
 	case MECH_UPROBE: return generic_uprobe_bpf__elf_bytes(size);

@@ -423,6 +423,42 @@ static void test_syscall_hook_with_trampolines_sits_on_every_i386_wrapper_of_its
 	assert_string_equal(f->hook.ia32_target[1], "__ia32_sys_setresuid16");
 }
 
+/* With trampolines, the fentry entry hooks on a syscall's function share its one fentry
+ * program (core/sensors/fentry_dispatch.c); a return probe, an fexit and a pinned hook keep
+ * programs of their own. */
+static void test_fentry_syscall_hooks_go_to_their_syscalls_dispatcher(void **state)
+{
+	struct fixture *f = *state;
+	int type;
+
+	f->probe.mech[VIGIL_MECH_FENTRY].ok = f->probe.mech[VIGIL_MECH_KPROBE].ok = true;
+	f->vmlinux = btf__new_empty();
+	assert_non_null(f->vmlinux);
+	type = btf__add_int(f->vmlinux, "long", 8, BTF_INT_SIGNED);
+	type = btf__add_func_proto(f->vmlinux, type);
+	assert_int_equal(btf__add_func_param(f->vmlinux, "regs", 1), 0);
+	assert_true(btf__add_func(f->vmlinux, "__x64_sys_openat", BTF_FUNC_GLOBAL, type) > 0);
+	assert_true(btf__add_func(f->vmlinux, "__x64_sys_capset", BTF_FUNC_GLOBAL, type) > 0);
+
+	assert_int_equal(compile(f, OPENAT_TP("    - index: 6\n      type: string\n"), VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_FENTRY);
+	assert_true(sensor_fentry_dispatchable(&f->hook));
+	f->hook.attach_alone = true;	/* pinned under --keep-enforcing: a link of its own */
+	assert_false(sensor_fentry_dispatchable(&f->hook));
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_openat\n    syscall: true\n", VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_FENTRY);
+	assert_true(sensor_fentry_dispatchable(&f->hook));
+	assert_int_equal(compile(f, "  kprobes:\n  - call: sys_openat\n    syscall: true\n    return: true\n"
+				    "    returnArg:\n      index: 0\n      type: int\n",
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_false(sensor_fentry_dispatchable(&f->hook));
+	assert_int_equal(compile(f, "  tracepoints:\n  - subsystem: syscalls\n    event: sys_exit_capset\n",
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_FEXIT);
+	assert_false(sensor_fentry_dispatchable(&f->hook));
+	assert_string_equal(sensor_mech_name(MECH_FENTRY_DISPATCH), "fentry (dispatched)");
+}
+
 /* a common field or __syscall_nr has no register: the tracepoint stays */
 static void test_syscall_tracepoint_on_a_common_field_stays_a_tracepoint(void **state)
 {
@@ -1231,6 +1267,7 @@ int main(void)
 		T(test_sys_exit_tracepoint_goes_to_the_dispatchers_exit),
 		T(test_syscall_tracepoint_on_its_arguments_goes_to_the_dispatcher),
 		T(test_syscall_tracepoint_with_trampolines_becomes_fentry_on_the_syscall),
+		T(test_fentry_syscall_hooks_go_to_their_syscalls_dispatcher),
 		T(test_syscall_tracepoint_on_a_common_field_stays_a_tracepoint),
 		T(test_syscall_hook_with_trampolines_sits_on_every_i386_wrapper_of_its_twin),
 		T(test_connect_observed_on_its_destination_uses_the_cgroup_programs),

@@ -3,8 +3,10 @@
 # attached (none skipped: this kernel has BPF LSM), and block-cryptominers denies the exec
 # itself through the LSM hook before the Sigkill fallback would be needed. The syscalls:
 # sys_enter_openat policies run as fentry on the syscall here (no syscall tracepoint, which
-# would put every syscall on the slow path), their arguments still the tracepoint's; a
-# syscalls:sys_exit_X hook without arguments runs as fexit, after the syscall.
+# would put every syscall on the slow path), their arguments still the tracepoint's, all three
+# tail-called by openat's one fentry program (its dispatcher): one policy deleted and added
+# again, the others keep reporting, and it reports again. A syscalls:sys_exit_X hook without
+# arguments runs as fexit, after the syscall.
 . "$(dirname "$0")/lib.sh"
 
 start_agent --tracing-policy-dir /opt/vigil/rules/policies
@@ -13,6 +15,7 @@ want=$(ls /opt/vigil/rules/policies/*.yaml | wc -l)
 [ "$n" = "$want" ] || fail "$n of $want shipped policies loaded: $(grep "^vigil: /opt" "$AGENT_LOG" | cut -c1-300)"
 bad=$(jq -r '[.policies[] | .name as $p | .hooks[] | select(.attached | not) | $p + ": " + .hook + " " + (.note // "")] | join("; ")' "$STATUS")
 [ -z "$bad" ] || fail "hooks not attached: $bad"
+info "vigild holds $(ls /proc/$AGENT_PID/fd | wc -l) descriptors (limit $(grep 'open files' /proc/$AGENT_PID/limits | tr -s ' ' | cut -d' ' -f4))"
 info "cryptominer hooks: $(jq -r '[.policies[] | select(.name == "block-cryptominers") | .hooks[] | .hook + " via " + .mechanism] | join(", ")' "$STATUS")"
 
 cp /opt/vigil/tests/host/marker /tmp/xmrig
@@ -24,12 +27,33 @@ rc=$?
 expect_event '.process_lsm.policy_name == "block-cryptominers" and .process_lsm.action == "KPROBE_ACTION_SIGKILL"
 	and .process_lsm.args[0].linux_binprm_arg.path == "/tmp/xmrig"'
 
-tp=$(jq -r '[.policies[] | select(.name == "monitor-sensitive-files") | .hooks[] | .mechanism] | join(",")' "$STATUS")
-[ "$tp" = fentry ] || fail "monitor-sensitive-files' sys_enter_openat runs as \"$tp\", not fentry"
+openat_mechs() {
+	jq -r '[.policies[] | select(.name == "monitor-sensitive-files" or .name == "write-etc-boot"
+		or .name == "lua-files") | .hooks[] | select(.hook | test("sys_enter_openat$")) | .mechanism] | join(",")' \
+		"$STATUS"
+}
+tp=$(openat_mechs)
+[ "$tp" = "fentry (dispatched),fentry (dispatched),fentry (dispatched)" ] ||
+	fail "the shipped sys_enter_openat hooks run as \"$tp\", not three in openat's fentry dispatcher"
 [ -e /etc/shadow ] || { echo 'root:*:20000:0:99999:7:::' >/etc/shadow && chmod 640 /etc/shadow; }
 cat /etc/shadow >/dev/null
 expect_event '.process_tracepoint.policy_name == "monitor-sensitive-files" and .process_tracepoint.event == "sys_enter_openat"
 	and .process_tracepoint.args[0].string_arg == "/etc/shadow"'
+# one of the three out: the others on openat go on, it is silent; back in: it reports again
+vigil tracingpolicy delete monitor-sensitive-files --control "$CONTROL" >/dev/null || fail "cannot delete monitor-sensitive-files"
+cat /etc/shadow.vigil-gone 2>/dev/null
+echo x >/etc/vigil-dispatch-1
+expect_event '.process_tracepoint.policy_name == "write-etc-boot" and .process_tracepoint.args[0].string_arg == "/etc/vigil-dispatch-1"'
+expect_no_event -t 1 '.process_tracepoint.args[0].string_arg == "/etc/shadow.vigil-gone"'
+add_policy /opt/vigil/rules/policies/monitor-sensitive-files.yaml
+agent_status
+tp=$(openat_mechs)
+[ "$tp" = "fentry (dispatched),fentry (dispatched),fentry (dispatched)" ] ||
+	fail "after monitor-sensitive-files came back the sys_enter_openat hooks run as \"$tp\""
+cat /etc/shadow.vigil-back 2>/dev/null
+echo x >/etc/vigil-dispatch-2
+expect_event '.process_tracepoint.policy_name == "monitor-sensitive-files" and .process_tracepoint.args[0].string_arg == "/etc/shadow.vigil-back"'
+expect_event '.process_tracepoint.policy_name == "write-etc-boot" and .process_tracepoint.args[0].string_arg == "/etc/vigil-dispatch-2"'
 
 tp=$(jq -r '[.policies[] | select(.name == "capability-gain") | .hooks[] | .mechanism] | join(",")' "$STATUS")
 [ "$tp" = fexit,fexit ] || fail "capability-gain's sys_exit hooks run as \"$tp\", not fexit"

@@ -1,0 +1,91 @@
+/* fentry_dispatch.bpf.c - with BPF trampolines, the one fentry program on a hooked syscall's
+ * function (__x64_sys_X): it tail-calls the syscall's fentry hooks through vg_fentry
+ * (bpf/dispatch.h), so the
+ * trampoline calls one program, with one enter and exit bookkeeping, however many policies
+ * hook the syscall, and it runs their prefilters itself, tail-calling only the hooks that
+ * may match. One instance per function, loaded by core/sensors/fentry_dispatch.c. */
+#include "vigil_bpf.h"
+#include "lib/dispatch_maps.h"
+#include "lib/syscall_prefilter.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 target;	/* its syscall's number: its chain in vg_fentry */
+
+/* What each hook's wrapper_compat (bpf/lib/args.h) did before its prefilter, once for all of
+ * them: a 32-bit call's registers copied and rewritten as its x86-64 twin's, marked with the
+ * call's regs (a 64-bit call clears the mark, which wrapper_copy would otherwise find from an
+ * earlier 32-bit call of the task). -1: a 32-bit call of another syscall, or registers that
+ * cannot be read: no hook runs. */
+static __always_inline int mark_call(struct pt_regs *regs, __u32 nr)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (!c)
+		return vg_compat_syscall() ? -1 : 0;
+	c->wrapper_regs = 0;
+	if (!vg_compat_syscall())
+		return 0;
+	if (bpf_probe_read_kernel(&c->r, sizeof(c->r), regs))
+		return -1;
+	c->regs = 0;	/* not the raw_syscalls dispatcher's copy */
+	if (vg_compat_args(c, c->r.orig_ax) != (int)nr)
+		return -1;
+	c->wrapper_regs = (__u64)regs;
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+/* Every hook's prefilter at once (bpf/lib/syscall_prefilter.h) on the call's argument
+ * registers, copied into vg_sys_regs (a 32-bit call's are there already, rewritten): the
+ * slots whose hook may match, and those whose whole prefilter passed here, said to the hooks
+ * (generic.bpf.c) with the call they are for. Every slot when there is no copy. */
+static __always_inline __u32 prefilter_all(struct pt_regs *regs, __u32 nr, int compat)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0, judged, pass;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (!c)
+		return VG_SPF_ALL;
+	if (!compat) {
+		c->regs = 0;	/* r no longer the raw_syscalls dispatcher's copy */
+		c->r.di = regs->di;
+		c->r.si = regs->si;
+		c->r.dx = regs->dx;
+		c->r.r10 = regs->r10;
+		c->r.r8 = regs->r8;
+		c->r.r9 = regs->r9;
+	}
+	pass = vg_syscall_prefilter(nr, &c->r, 0, &judged);
+	c->pass = pass;
+	c->judged = judged;
+	c->fentry_call = (__u64)regs;
+	return pass;
+#else
+	return VG_SPF_ALL;
+#endif
+}
+
+/* ctx[0]: the syscall's struct pt_regs. On the open storm no hook's prefilter passes: the
+ * call costs this program and no tail call. */
+SEC("fentry")
+int fentry_dispatch(__u64 *ctx)
+{
+	__u32 nr = target, pass;
+	struct pt_regs *regs = (struct pt_regs *)ctx[0];
+	int compat = mark_call(regs, nr);
+
+	if (compat < 0)
+		return 0;
+	pass = prefilter_all(regs, nr, compat);
+	if (pass)
+		fentry_chain_from(ctx, target, 0, pass);
+	return 0;
+}
