@@ -19,7 +19,7 @@
  * (watchdog.c): the budget counts a call's instructions from then on, and a call that ends
  * sooner (every rule call we ship, by three orders of magnitude) pays nothing for it. */
 #define LH_HOOK_STEP 1000
-#define LH_WATCH_PERIOD_NS 2000000ULL	/* a call runs at most twice this uncounted */
+#define LH_WATCH_PERIOD_NS 2000000ULL	/* a call runs about this long uncounted */
 #define LH_MAX_TIMERS 64
 #define LH_MAX_EXEC_IDS 16		/* exec_ids one alert or action carries */
 #define LH_MAX_TAGS 32
@@ -171,22 +171,22 @@ struct lh_call_slot {
 	atomic_bool taken;		/* claimed by a call */
 	_Atomic uint64_t seq;
 	_Atomic uint64_t deadline_at;
+	_Atomic uint64_t start_at;	/* CLOCK_MONOTONIC ns the call began */
 	pthread_t thread;		/* written before seq turns odd, as L is */
 	lua_State *L;
 	_Atomic uint64_t forced;	/* seq of the last call the handler forced (watchdog.c) */
-	/* the watchdog's own, under its lock */
-	uint64_t seen;			/* seq at its last look */
+	/* the watchdog thread's own */
 	uint64_t kicked;		/* seq it last signalled to count, and */
 	uint64_t kicked_late;		/* to stop (the deadline passed) */
 	uint64_t forced_here;		/* seq it forced from its own thread: the signal did not take */
 };
 
 struct lh_watchdog {
-	pthread_mutex_t lock;		/* the thread's sleep */
-	pthread_cond_t wake;
+	int timer_fd;			/* one-shot CLOCK_MONOTONIC timerfd: a call may run long */
+	int stop_fd;			/* eventfd: lh_watchdog_stop */
+	pthread_mutex_t arm_lock;	/* setting and clearing the timer */
+	_Atomic uint64_t armed_at;	/* when the timer fires; 0: not armed */
 	struct lh_call_slot slots[LH_MAX_CALLERS];
-	atomic_bool sleeping;		/* waiting without a timeout: a new call must signal */
-	bool stop;
 	bool started;
 	pthread_t thread;
 };
@@ -329,6 +329,9 @@ void lh_watchdog_stop(struct vigil_luahost *h);
  * hook runs from the start; end puts the count hook back for what runs between calls. */
 void lh_watch_begin(struct vigil_luahost *h, struct lh_watch *w, lua_State *L, uint64_t deadline_at);
 void lh_watch_end(struct vigil_luahost *h, struct lh_watch *w);
+/* The caller makes no call for a while (the rules thread, before it waits): the timer that
+ * would wake the watchdog for a call that runs long is cleared when no call runs. */
+void lh_watch_idle(struct vigil_luahost *h);
 
 /* ---- queue.c: the rules thread ---- */
 

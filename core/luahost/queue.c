@@ -121,6 +121,7 @@ static void *rules_main(void *arg)
 			now = lh_mono_ns() + TICK_NS;
 			ts = (struct timespec){ .tv_sec = (time_t)(now / 1000000000ULL),
 						.tv_nsec = (long)(now % 1000000000ULL) };
+			lh_watch_idle(h);
 			q->waiting = true;
 			pthread_cond_timedwait(&q->wake, &q->lock, &ts);
 			q->waiting = false;

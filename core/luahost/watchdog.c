@@ -2,10 +2,12 @@
  * call that runs long, and stops one that runs past its wall-clock deadline.
  *
  * A call starts with no hook at all: while any count hook is set, Lua 5.4 sends every VM
- * instruction through luaG_traceexec (ldebug.c), whatever its count. The watchdog looks at
- * the calls in progress every LH_WATCH_PERIOD_NS; a call it sees running at two looks in a
- * row has run for at least that long, and its thread is signalled (LH_KICK_SIGNAL) to arm
- * the count hook: from then on the instruction budget counts, as before. A call past its
+ * instruction through luaG_traceexec (ldebug.c), whatever its count. The watchdog wakes
+ * only when a call could be running long: a call makes sure a one-shot timer (timerfd) fires
+ * by LH_WATCH_PERIOD_NS after its start (or its deadline, if sooner), and the rules thread
+ * clears it before it waits for events, so calls that end in time wake nothing (it used to
+ * look every period while calls came: half a wake-up per call at a call a millisecond). A
+ * call it finds running for a period is signalled (LH_KICK_SIGNAL) to arm the count hook: from then on the instruction budget counts, as before. A call past its
  * deadline is signalled again, and the hook is armed to fire on every instruction: the
  * hook reads the clock and raises at the call's next instruction, even where each
  * instruction is a slow (but capped) C function.
@@ -21,11 +23,12 @@
  * luaE_shrinkCI), so from another thread the walk could read a freed one.
  *
  * No lock on the call's path: a call claims a slot with one atomic exchange and publishes
- * its deadline and an odd sequence number in it; the watchdog reads them. While it
+ * its start, deadline and an odd sequence number in it; the watchdog reads them. The timer
+ * takes a lock only when a call must set it (none is due by the call's first period): once
+ * a batch of calls, and its clearing once a wait of the rules thread. While the watchdog
  * signals a call's thread it marks the slot (LH_SLOT_KICK), and the call's end waits for
- * the mark to go: the thread is alive for pthread_kill. When no call ran during a whole
- * period the watchdog sleeps without a timeout, and the next call wakes it: one wake-up
- * per idle period, not per call.
+ * the mark to go: the thread is alive for pthread_kill. Calls it has seen running it
+ * follows with its own timeout (their first period, deadline, a period past it).
  *
  * Between calls the state keeps a count hook set (lh_watch_end): a __gc metamethod can run
  * Lua code outside any call (in lua_close, or a collection step that C code starts), and it
@@ -39,9 +42,14 @@
  * nothing), and used by no other part of vigil.
  */
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "luahost_internal.h"
 
@@ -123,25 +131,20 @@ static void force_here(struct lh_call_slot *s, uint64_t seq)
 }
 
 /* One look at every slot: kick what runs long or late; next comes down to the earliest
- * deadline ahead. True when a call runs or one ran since the last look. */
-static bool look(struct lh_watchdog *wd, uint64_t now, uint64_t *next)
+ * time a call in progress needs another look. */
+static void look(struct lh_watchdog *wd, uint64_t now, uint64_t *next)
 {
 	struct lh_call_slot *s;
-	uint64_t seq, deadline;
-	bool busy = false;
+	uint64_t seq, deadline, start;
 
 	for (s = wd->slots; s < wd->slots + LH_MAX_CALLERS; s++) {
 		seq = atomic_load(&s->seq);
-		if (seq != s->seen)
-			busy = true;
-		if (!(seq & 1)) {
-			s->seen = seq;
+		if (!(seq & 1))
 			continue;
-		}
-		busy = true;
 		deadline = atomic_load(&s->deadline_at);
+		start = atomic_load(&s->start_at);
 		if (atomic_load(&s->seq) != seq)
-			continue;	/* a new call came in between: the next look sees it */
+			continue;	/* a new call came in between: its timer covers it */
 		if (now >= deadline) {
 			if (s->kicked_late != seq) {
 				s->kicked_late = seq;
@@ -151,65 +154,96 @@ static bool look(struct lh_watchdog *wd, uint64_t now, uint64_t *next)
 				s->forced_here = seq;
 				force_here(s, seq);
 			}
-		} else {
-			if (seq == s->seen && s->kicked != seq) {
+			if (s->forced_here != seq && deadline + LH_WATCH_PERIOD_NS < *next)
+				*next = deadline + LH_WATCH_PERIOD_NS;
+		} else if (now >= start + LH_WATCH_PERIOD_NS) {
+			if (s->kicked != seq) {
 				s->kicked = seq;
 				kick(s, seq);
 			}
 			if (deadline < *next)
 				*next = deadline;
+		} else if (start + LH_WATCH_PERIOD_NS < *next) {
+			*next = start + LH_WATCH_PERIOD_NS;
 		}
-		s->seen = seq;
 	}
-	return busy;
+}
+
+static void set_timer(struct lh_watchdog *wd, uint64_t at)
+{
+	struct itimerspec its = { .it_value = abs_mono(at) };
+
+	timerfd_settime(wd->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+	atomic_store(&wd->armed_at, at);
+}
+
+/* The timer fired: it is armed no more, unless a call set it again meanwhile. Cleared
+ * before the look: a call that saw it still set is then seen running by the look (both
+ * sequentially consistent, as lh_watch_begin publishes its slot before it reads). */
+static void timer_fired(struct lh_watchdog *wd, uint64_t now)
+{
+	uint64_t ticks;
+
+	if (read(wd->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&wd->arm_lock);
+	if (atomic_load(&wd->armed_at) <= now)
+		atomic_store(&wd->armed_at, 0);
+	pthread_mutex_unlock(&wd->arm_lock);
 }
 
 static void *watchdog_main(void *arg)
 {
 	struct lh_watchdog *wd = arg;
+	struct pollfd fds[2] = { { .fd = wd->timer_fd, .events = POLLIN }, { .fd = wd->stop_fd, .events = POLLIN } };
 	struct timespec ts;
 	uint64_t now, next;
 
-	pthread_mutex_lock(&wd->lock);
-	while (!wd->stop) {
+	for (;;) {
 		now = lh_mono_ns();
-		next = now + LH_WATCH_PERIOD_NS;
-		if (!look(wd, now, &next)) {
-			/* nothing ran for a period: sleep until a call comes in. The call publishes
-			 * its slot, then reads sleeping; this sets sleeping, then looks again:
-			 * one of the two sees the other (both sequentially consistent). */
-			atomic_store(&wd->sleeping, true);
-			if (!look(wd, now, &next)) {
-				pthread_cond_wait(&wd->wake, &wd->lock);
-				atomic_store(&wd->sleeping, false);
-				continue;
-			}
-			atomic_store(&wd->sleeping, false);
+		timer_fired(wd, now);
+		next = UINT64_MAX;
+		look(wd, now, &next);
+		if (next != UINT64_MAX) {
+			now = lh_mono_ns();
+			next = next > now ? next - now : 0;
+			ts = (struct timespec){ .tv_sec = (time_t)(next / 1000000000ULL),
+						.tv_nsec = (long)(next % 1000000000ULL) };
 		}
-		ts = abs_mono(next);
-		pthread_cond_timedwait(&wd->wake, &wd->lock, &ts);
+		if (ppoll(fds, 2, next == UINT64_MAX ? NULL : &ts, NULL) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents)
+			break;
 	}
-	pthread_mutex_unlock(&wd->lock);
 	return NULL;
 }
 
 int lh_watchdog_start(struct vigil_luahost *h)
 {
 	struct lh_watchdog *wd = &h->wd;
-	pthread_condattr_t ca;
 	int err;
 
 	pthread_once(&handler_once, install_handler);
 	if (handler_err)
 		return handler_err;
-	pthread_mutex_init(&wd->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&wd->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	wd->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (wd->timer_fd < 0)
+		return -errno;
+	wd->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (wd->stop_fd < 0) {
+		err = -errno;
+		close(wd->timer_fd);
+		return err;
+	}
+	pthread_mutex_init(&wd->arm_lock, NULL);
+	atomic_store(&wd->armed_at, 0);
 	err = pthread_create(&wd->thread, NULL, watchdog_main, wd);
-	if (err)
+	if (err) {
+		close(wd->timer_fd);
+		close(wd->stop_fd);
+		pthread_mutex_destroy(&wd->arm_lock);
 		return -err;
+	}
 	wd->started = true;
 	return 0;
 }
@@ -217,17 +251,17 @@ int lh_watchdog_start(struct vigil_luahost *h)
 void lh_watchdog_stop(struct vigil_luahost *h)
 {
 	struct lh_watchdog *wd = &h->wd;
+	uint64_t one = 1;
 
 	if (!wd->started)
 		return;
-	pthread_mutex_lock(&wd->lock);
-	wd->stop = true;
-	pthread_cond_signal(&wd->wake);
-	pthread_mutex_unlock(&wd->lock);
+	if (write(wd->stop_fd, &one, sizeof(one)) < 0)
+		abort();	/* an eventfd counter this far from its limit takes the write */
 	pthread_join(wd->thread, NULL);
 	wd->started = false;
-	pthread_cond_destroy(&wd->wake);
-	pthread_mutex_destroy(&wd->lock);
+	close(wd->timer_fd);
+	close(wd->stop_fd);
+	pthread_mutex_destroy(&wd->arm_lock);
 }
 
 static struct lh_call_slot *claim(struct lh_watchdog *wd)
@@ -247,7 +281,7 @@ void lh_watch_begin(struct vigil_luahost *h, struct lh_watch *w, lua_State *L, u
 {
 	struct lh_watchdog *wd = &h->wd;
 	struct lh_call_slot *s = claim(wd);
-	uint64_t seq;
+	uint64_t seq, now, due, armed;
 
 	w->L = L;
 	w->deadline_at = deadline_at;
@@ -270,13 +304,19 @@ void lh_watch_begin(struct vigil_luahost *h, struct lh_watch *w, lua_State *L, u
 	atomic_signal_fence(memory_order_seq_cst);
 	s->thread = pthread_self();
 	s->L = L;
+	now = lh_mono_ns();
+	due = now + LH_WATCH_PERIOD_NS < deadline_at ? now + LH_WATCH_PERIOD_NS : deadline_at;
 	atomic_store_explicit(&s->deadline_at, deadline_at, memory_order_relaxed);
+	atomic_store_explicit(&s->start_at, now, memory_order_relaxed);
 	atomic_store(&s->seq, w->seq);
-	if (atomic_load(&wd->sleeping)) {
-		pthread_mutex_lock(&wd->lock);
-		atomic_store(&wd->sleeping, false);
-		pthread_cond_signal(&wd->wake);
-		pthread_mutex_unlock(&wd->lock);
+	/* published, then read: a timer due by then wakes a watchdog that sees this call */
+	armed = atomic_load(&wd->armed_at);
+	if (!armed || armed > due) {
+		pthread_mutex_lock(&wd->arm_lock);
+		armed = atomic_load(&wd->armed_at);
+		if (!armed || armed > due)
+			set_timer(wd, due);
+		pthread_mutex_unlock(&wd->arm_lock);
 	}
 }
 
@@ -301,4 +341,27 @@ void lh_watch_end(struct vigil_luahost *h, struct lh_watch *w)
 	}
 	/* between calls: the count hook bounds a __gc metamethod run outside any call */
 	lua_sethook(w->L, lh_count_hook, LUA_MASKCOUNT, LH_HOOK_STEP);
+}
+
+void lh_watch_idle(struct vigil_luahost *h)
+{
+	struct lh_watchdog *wd = &h->wd;
+	static const struct itimerspec off;
+	struct lh_call_slot *s;
+	uint64_t armed;
+
+	if (!wd->started || !atomic_load_explicit(&wd->armed_at, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&wd->arm_lock);
+	armed = atomic_load(&wd->armed_at);
+	atomic_store(&wd->armed_at, 0);
+	/* cleared, then read: a call that begins now either sees 0 and arms, or is seen here */
+	for (s = wd->slots; s < wd->slots + LH_MAX_CALLERS; s++)
+		if (atomic_load(&s->seq) & 1)
+			break;
+	if (s < wd->slots + LH_MAX_CALLERS)
+		atomic_store(&wd->armed_at, armed);	/* another thread's call runs: it stays */
+	else if (armed)
+		timerfd_settime(wd->timer_fd, 0, &off, NULL);
+	pthread_mutex_unlock(&wd->arm_lock);
 }
