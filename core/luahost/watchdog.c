@@ -135,7 +135,7 @@ static void force_here(struct lh_call_slot *s, uint64_t seq)
 static void look(struct lh_watchdog *wd, uint64_t now, uint64_t *next)
 {
 	struct lh_call_slot *s;
-	uint64_t seq, deadline, start;
+	uint64_t seq, deadline, start, follow;
 
 	for (s = wd->slots; s < wd->slots + LH_MAX_CALLERS; s++) {
 		seq = atomic_load(&s->seq);
@@ -154,8 +154,12 @@ static void look(struct lh_watchdog *wd, uint64_t now, uint64_t *next)
 				s->forced_here = seq;
 				force_here(s, seq);
 			}
-			if (s->forced_here != seq && deadline + LH_WATCH_PERIOD_NS < *next)
-				*next = deadline + LH_WATCH_PERIOD_NS;
+			/* until the hook is forced one way or the other: a look a period past the
+			 * deadline, and a period after the signal */
+			follow = now < deadline + LH_WATCH_PERIOD_NS ? deadline + LH_WATCH_PERIOD_NS
+								      : now + LH_WATCH_PERIOD_NS;
+			if (s->forced_here != seq && atomic_load(&s->forced) != seq && follow < *next)
+				*next = follow;
 		} else if (now >= start + LH_WATCH_PERIOD_NS) {
 			if (s->kicked != seq) {
 				s->kicked = seq;
