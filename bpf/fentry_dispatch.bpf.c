@@ -73,6 +73,23 @@ static __always_inline __u32 prefilter_all(struct pt_regs *regs, __u32 nr, int c
 #endif
 }
 
+/* A lone hook in the chain's first slot prefilters itself: the rows' walk costs more than its
+ * own check (596 against 341 instructions a run, vm lane). Its verdicts are forgotten, so the
+ * hook finds none for this call and judges it alone. */
+static __always_inline bool lone_hook(__u32 nr)
+{
+	struct vg_sys_regs *c;
+	__u32 *end, zero = 0;
+
+	end = nr < VG_FENTRY_TARGETS ? bpf_map_lookup_elem(&vg_fentry_ends, &nr) : NULL;
+	if (!end || *end != 1)
+		return false;
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (c)
+		c->fentry_call = 0;
+	return true;
+}
+
 /* ctx[0]: the syscall's struct pt_regs. On the open storm no hook's prefilter passes: the
  * call costs this program and no tail call. */
 SEC("fentry")
@@ -84,6 +101,10 @@ int fentry_dispatch(__u64 *ctx)
 
 	if (compat < 0)
 		return 0;
+	if (!compat && lone_hook(nr)) {
+		fentry_chain_from(ctx, nr, 0, 1);
+		return 0;
+	}
 	pass = prefilter_all(regs, nr, compat);
 	if (pass)
 		fentry_chain_from(ctx, target, 0, pass);

@@ -171,12 +171,12 @@ __noinline __u32 vg_spf_slots(const struct vg_spf_chain *ch, struct vg_spf_call 
  * prefilter was wholly evaluated here. dir 1 (exit): every slot, none judged. */
 static __always_inline __u32 vg_syscall_prefilter(__u32 nr, const struct pt_regs *regs, __u32 dir, __u32 *judged)
 {
+	*judged = 0;
+#if defined(__TARGET_ARCH_x86)
 	struct vg_spf_call call = {};
 	struct vg_spf_chain *ch;
 	__u32 pass;
 
-	*judged = 0;
-#if defined(__TARGET_ARCH_x86)
 	if (dir || nr >= VG_SYSCALL_SLOTS)
 		return VG_SPF_ALL;
 	ch = bpf_map_lookup_elem(&vg_spf_chains, &nr);
