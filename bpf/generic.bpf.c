@@ -41,12 +41,13 @@ enum vg_variant {
 	VG_V_RAW_TP_SYS,	/* raw_tp/sys_enter, sys_exit (also the dispatcher's targets) */
 	VG_V_TRACEPOINT,	/* tracepoint, its sys_exit twin */
 	VG_V_KPROBE,		/* kprobe, kretprobe */
-	VG_V_FENTRY,		/* fentry (also tp_btf), fexit */
+	VG_V_FENTRY,		/* fentry, fexit, the i386 wrappers' */
 	VG_V_FMOD_RET,		/* fmod_ret, fexit */
 	VG_V_LSM,
 	VG_V_UPROBE,		/* uprobe, uretprobe */
 	VG_V_USDT,
 	VG_V_CONNECT,		/* cgroup/connect4, connect6 */
+	VG_V_TP_BTF,		/* tp_btf: raw tracepoints' hooks, alone or in a chain */
 };
 
 #ifdef VG_VARIANT
@@ -564,7 +565,7 @@ int generic_fentry(__u64 *ctx)
 SEC("tp_btf")
 int generic_tp_btf(__u64 *ctx)
 {
-	if (!VG_BUILT(FENTRY))
+	if (!VG_BUILT(TP_BTF))
 		return 0;
 	generic_run(ctx);
 	if (cfg.chain_slot)

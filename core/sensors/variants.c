@@ -17,6 +17,7 @@
 #include "generic_tracepoint.skel.h"
 #include "generic_kprobe.skel.h"
 #include "generic_fentry.skel.h"
+#include "generic_tp_btf.skel.h"
 #include "generic_fmod_ret.skel.h"
 #include "generic_lsm.skel.h"
 #include "generic_uprobe.skel.h"
@@ -33,8 +34,8 @@ const void *sensor_variant_elf(enum sensor_mech m, size_t *size)
 	case MECH_TRACEPOINT:
 	case MECH_SYSCALL_TRACEPOINT: return generic_tracepoint_bpf__elf_bytes(size);
 	case MECH_KPROBE: return generic_kprobe_bpf__elf_bytes(size);
-	case MECH_TP_BTF:	/* generic_tp_btf */
-	case MECH_TP_BTF_CHAIN:
+	case MECH_TP_BTF:
+	case MECH_TP_BTF_CHAIN: return generic_tp_btf_bpf__elf_bytes(size);
 	case MECH_FENTRY:
 	case MECH_FEXIT:
 	case MECH_FENTRY_DISPATCH: return generic_fentry_bpf__elf_bytes(size);
