@@ -48,6 +48,7 @@ enum vg_variant {
 	VG_V_USDT,
 	VG_V_CONNECT,		/* cgroup/connect4, connect6 */
 	VG_V_TP_BTF,		/* tp_btf: raw tracepoints' hooks, alone or in a chain */
+	VG_V_RAW_TP_SYS_ENTER,	/* raw_tp/sys_enter alone: an entry hook on raw_syscalls */
 };
 
 #ifdef VG_VARIANT
@@ -514,7 +515,7 @@ int generic_tp_btf_sys_enter(__u64 *ctx)
 SEC("raw_tp/sys_enter")
 int generic_raw_tp_sys_enter(__u64 *ctx)
 {
-	if (!VG_BUILT(RAW_TP_SYS))
+	if (!VG_BUILT(RAW_TP_SYS) && !VG_BUILT(RAW_TP_SYS_ENTER))
 		return 0;
 	generic_run(ctx);
 	if (cfg.dispatch_slot)

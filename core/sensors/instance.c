@@ -147,6 +147,18 @@ static int fill_substrings(struct bpf_map *map, const struct key_list *l)
  * (bpf/generic_strnstr.bpf.c, every mechanism in it: such hooks are rare). Both have
  * generic.bpf.c's maps, program names and data, so its skeleton serves them: only the ELF
  * bytes change. */
+static const void *hook_elf(const struct compiled_hook *h, size_t *size)
+{
+	bool raw_tp = h->mech == MECH_RAW_SYSCALL_DISPATCH || h->mech == MECH_RAW_SYSCALL_RAW_TP;
+
+	if (h->uses_strnstr)
+		return sensor_strnstr_elf(size);
+	/* an entry hook runs one program: libbpf keeps every whole one of an open object */
+	if (raw_tp && !h->cfg.is_return && h->cfg.fetch != VG_FETCH_SYSCALL_EXIT)
+		return sensor_raw_tp_entry_elf(size);
+	return sensor_variant_elf(h->mech, size);
+}
+
 static struct generic_bpf *open_generic(const struct compiled_hook *h)
 {
 	struct generic_bpf *obj;
@@ -154,7 +166,7 @@ static struct generic_bpf *open_generic(const struct compiled_hook *h)
 	const void *elf;
 	int err;
 
-	elf = h->uses_strnstr ? sensor_strnstr_elf(&size) : sensor_variant_elf(h->mech, &size);
+	elf = hook_elf(h, &size);
 	if (!elf) {
 		errno = EINVAL;
 		return NULL;

@@ -210,6 +210,9 @@ struct sensor;
 /* variants.c: the ELF bytes of generic.bpf.c built for mechanism m alone (*size set), NULL
  * for MECH_FANOTIFY. */
 const void *sensor_variant_elf(enum sensor_mech m, size_t *size);
+/* generic.bpf.c with its raw_tp/sys_enter program alone: an entry hook on raw_syscalls (the
+ * raw_tp variant also holds the exit programs whole, which only return hooks run) */
+const void *sensor_raw_tp_entry_elf(size_t *size);
 /* variants.c: the ELF bytes of generic_strnstr.bpf.c (every mechanism, for SubString). */
 const void *sensor_strnstr_elf(size_t *size);
 /* variants.c: the variants' ELF bytes (~4 MiB of libvigil.so's read-only data, resident

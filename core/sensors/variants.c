@@ -18,6 +18,7 @@
 #include "generic_kprobe.skel.h"
 #include "generic_fentry.skel.h"
 #include "generic_tp_btf.skel.h"
+#include "generic_raw_tp_sys_enter.skel.h"
 #include "generic_fmod_ret.skel.h"
 #include "generic_lsm.skel.h"
 #include "generic_uprobe.skel.h"
@@ -50,6 +51,11 @@ const void *sensor_variant_elf(enum sensor_mech m, size_t *size)
 	return NULL;
 }
 
+const void *sensor_raw_tp_entry_elf(size_t *size)
+{
+	return generic_raw_tp_sys_enter_bpf__elf_bytes(size);
+}
+
 const void *sensor_strnstr_elf(size_t *size)
 {
 	return generic_strnstr_bpf__elf_bytes(size);
@@ -77,6 +83,8 @@ void sensor_variants_release(void)
 		bytes = sensor_variant_elf(m, &size);
 		release_bytes(bytes, size);
 	}
+	bytes = sensor_raw_tp_entry_elf(&size);
+	release_bytes(bytes, size);
 	bytes = sensor_strnstr_elf(&size);
 	release_bytes(bytes, size);
 }

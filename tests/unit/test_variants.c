@@ -68,13 +68,12 @@ static bool is_mine(struct bpf_program *p, const struct bpf_program *const *mine
 	return false;
 }
 
-static void check_variant(enum sensor_mech m, const char *const *names, size_t nnames)
+static void check_elf(const void *elf, size_t size, const char *const *names, size_t nnames)
 {
 	struct generic_bpf *whole = open_bytes(NULL, 0), *v;
 	const struct bpf_program *mine[16] = {NULL};
 	struct bpf_program *p;
-	size_t size = 0, i;
-	const void *elf = sensor_variant_elf(m, &size);
+	size_t i;
 
 	assert_non_null(whole);
 	assert_non_null(elf);
@@ -97,6 +96,14 @@ static void check_variant(enum sensor_mech m, const char *const *names, size_t n
 			assert_true(bpf_program__insn_cnt(p) <= STUB_MAX_INSNS);
 	generic_bpf__destroy(v);
 	generic_bpf__destroy(whole);
+}
+
+static void check_variant(enum sensor_mech m, const char *const *names, size_t nnames)
+{
+	size_t size = 0;
+	const void *elf = sensor_variant_elf(m, &size);
+
+	check_elf(elf, size, names, nnames);
 }
 
 #define CHECK(mech, ...)                                                         \
@@ -132,6 +139,17 @@ static void test_each_mechanism_opens_its_own_programs_whole_and_the_rest_as_stu
 	CHECK(MECH_CGROUP_CONNECT, "generic_connect4", "generic_connect6");
 }
 
+/* an entry hook on raw_syscalls opens its entry program alone (instance.c: hook_elf) */
+static void test_a_raw_syscalls_entry_hook_opens_its_entry_program_alone(void **state)
+{
+	static const char *const names[] = {"generic_raw_tp_sys_enter"};
+	size_t size = 0;
+	const void *elf = sensor_raw_tp_entry_elf(&size);
+
+	(void)state;
+	check_elf(elf, size, names, 1);
+}
+
 static void test_fanotify_has_no_object(void **state)
 {
 	size_t size = 1;
@@ -158,6 +176,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_mechanism_opens_its_own_programs_whole_and_the_rest_as_stubs),
+		cmocka_unit_test(test_a_raw_syscalls_entry_hook_opens_its_entry_program_alone),
 		cmocka_unit_test(test_fanotify_has_no_object),
 		cmocka_unit_test(test_the_whole_object_has_no_stub),
 	};
