@@ -1814,6 +1814,7 @@ static void test_sequence_matches_b_after_a_in_the_same_process_within_t(void **
 
 	snprintf(src, sizeof(src), sequence_rule, "process");
 	write_rule(s, "seq.lua", src);
+	s->deadline_ms = 10000;	/* the sequence is the test: a first call under memcheck is slow */
 	start_host(s, 0, 0);
 	snprintf(b->exec_id, VIGIL_EXEC_ID_MAX, "id-100-again");	/* add_proc's storage */
 	feed(s, VIGIL_EVENT_EXEC, a);
@@ -1852,6 +1853,7 @@ static void test_sequence_by_tree_matches_descendants(void **ctx)
 	(void)child;
 	snprintf(src, sizeof(src), sequence_rule, "tree");
 	write_rule(s, "seq.lua", src);
+	s->deadline_ms = 10000;	/* the sequence is the test: a first call under memcheck is slow */
 	start_host(s, 0, 0);
 	feed(s, VIGIL_EVENT_EXEC, a);
 	s->clock_ns += 3 * SEC;

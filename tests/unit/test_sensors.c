@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -960,6 +961,14 @@ static void test_generated_and_x64_syscall_lists_expand_to_numbers(void **state)
 	struct fixture *f = *state;
 	const struct vg_int_key *k;
 
+	/* the hook is on raw_syscalls/sys_enter, whose argument layout is read from tracefs: a
+	 * fresh machine has it unmounted until an agent (or this test, as root) mounts it */
+	if (geteuid() == 0)
+		vigil_mount_fs();
+	if (access("/sys/kernel/tracing/events/raw_syscalls/sys_enter/format", R_OK)) {
+		print_message("skipped: tracefs is not mounted and this is not root\n");
+		skip();
+	}
 	assert_int_equal(compile(f, "  lists:\n  - {name: all, type: generated_syscalls}\n"
 				    "  - {name: some, type: syscalls, values: [x64/sys_kexec_load]}\n"
 				    "  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n"
