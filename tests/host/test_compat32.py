@@ -23,6 +23,7 @@ As user nobody, against the shipped sensitive-file policy and a few test policie
 """
 import os
 import pwd
+import signal
 import struct
 import subprocess
 import sys
@@ -170,6 +171,14 @@ def pid_of(e):
 class Compat32(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # Some kernels refuse int 0x80 outright (ia32 emulation off at boot, as confidential
+        # guests do): a 32-bit call dies with SIGSEGV before it reaches any syscall code, so
+        # there is no 32-bit entry for a user to hide behind and nothing here to test. The vm
+        # lane's 17_compat32 runs the same attacks on a stock kernel that has the entry.
+        probe = subprocess.run([INT80, "getpid32"], capture_output=True)
+        if probe.returncode == -signal.SIGSEGV:
+            raise unittest.SkipTest("this kernel refuses int 0x80 (ia32 emulation disabled: a "
+                                    "32-bit getpid gets SIGSEGV with no agent running)")
         cls.tmp = tempfile.mkdtemp(prefix="vigil-compat32-")
         os.chmod(cls.tmp, 0o755)
         cls.kill_dir = os.path.join(cls.tmp, "kill") + "/"
