@@ -228,10 +228,11 @@ void sensor_detach(struct sensor *s);
  * after the agent's fds close. 0 or -errno. */
 int sensor_pin(struct sensor *s, const char *dir, const char *name);
 /* pinning.c: a hook that is enforced (not monitor mode, a Sigkill, Signal or Override
- * action); pin its sensor under <pin_dir>/<policy>/h<hook_id> (0 or -errno); remove the
- * policy's directory once it is empty. */
+ * action); pin its sensor under <pin_dir>/<policy>/h<hook_id> (0 or -errno; path gets that
+ * name either way); remove the policy's directory once it is empty. */
 bool hook_enforces(const struct compiled_hook *h);
-int pin_hook(const char *pin_dir, const char *policy, struct sensor *s, uint32_t hook_id);
+int pin_hook(const char *pin_dir, const char *policy, struct sensor *s, uint32_t hook_id, char *path,
+	     size_t path_size);
 void pin_policy_done(const char *pin_dir, const char *policy);
 
 /* Make sensor_free leave the pins (agent shutdown under --keep-enforcing). */
