@@ -551,10 +551,11 @@ static void dispatch_hook(struct compiled_hook *out, const char *name)
  * table calls __ia32_compat_sys_X or __ia32_sys_X, and for some calls whose twin is X wrappers
  * of other names (ia32_wrappers.c), which any user reaches with int 0x80. The hook goes on those
  * wrappers too, its program rewriting the 32-bit call's registers as the x86-64 call's
- * (bpf/lib/args.h wrapper_compat); with Override (fmod_ret) a 32-bit call is denied as a 64-bit
- * one is. The kernels that let fmod_ret change __x64_sys_X (its error-injection list) list its
- * __ia32_ wrappers there too (the same SYSCALL_DEFINE stub marks both); one they refuse fails
- * the hook's load, so it is refused, not loaded blind to int 0x80. */
+ * (bpf/lib/dispatch_maps.h vg_wrapper_compat); with Override (fmod_ret) a 32-bit call is
+ * denied as a 64-bit one is. The kernels that let fmod_ret change __x64_sys_X (its
+ * error-injection list) list its __ia32_ wrappers there too (the same SYSCALL_DEFINE stub
+ * marks both); one they refuse fails the hook's load, so it is refused, not loaded blind to
+ * int 0x80. */
 static void ia32_wrapper(struct compile_ctx *ctx, struct compiled_hook *out, const char *name)
 {
 #if defined(__x86_64__)
