@@ -315,6 +315,14 @@ class DispatcherMissing(unittest.TestCase):
         self.assertEqual(log.count("the raw_syscalls dispatcher did not load"), 1, log)
         self.assertEqual(len(events), 1, events)
 
+    def test_a_switch_value_other_than_off_is_refused(self):
+        # vigild(8) ENVIRONMENT: a "0" meant as off must not leave the dispatcher on unnoticed
+        for knob in ("VIGIL_DISPATCHER", "VIGIL_PREFILTER"):
+            r = subprocess.run([vh.VIGILD, "--tracing-policy-dir", ""], env=dict(os.environ, **{knob: "0"}),
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 2, knob)
+            self.assertIn('%s=0: the one value understood is "off"' % knob, r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
