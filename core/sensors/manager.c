@@ -375,18 +375,16 @@ static int attach_hook(struct vigil_sensors *s, struct loaded_policy *lp, struct
 	return rc;
 }
 
-/* A hook meant for the raw_syscalls dispatcher's table that attached alone because the
- * dispatcher did not load: its status says so (the log said it once, dispatch.c). */
+/* A hook meant for the raw_syscalls dispatcher's table that attached alone on raw_syscalls
+ * (no dispatcher, pinned, its syscall's table full): its status says so, and why, rather than
+ * what the table would have given (the log said a missing dispatcher once, dispatch.c). */
 static void note_dispatch_fallback(struct loaded_hook *h)
 {
-	char failed[200], note[300];
+	const char *why = sensor_alone(h->sensor);
 
-	if (h->compiled->mech != MECH_RAW_SYSCALL_DISPATCH || sensor_mech_used(h->sensor) != MECH_RAW_SYSCALL_RAW_TP ||
-	    !dispatch_failure(failed, sizeof(failed)))
+	if (h->compiled->mech != MECH_RAW_SYSCALL_DISPATCH || !why)
 		return;
-	snprintf(note, sizeof(note), "%s", h->status.note ? h->status.note : "");	/* may be h->why */
-	snprintf(h->why, sizeof(h->why), "%s%sthe raw_syscalls dispatcher did not load (%s): attached alone on "
-		 "raw_syscalls, run by every syscall", note, note[0] ? "; " : "", failed);
+	sensor_note_alone(h->compiled, why, h->why, sizeof(h->why));
 	h->status.note = h->why;
 }
 

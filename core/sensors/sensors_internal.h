@@ -89,6 +89,8 @@ struct compiled_hook {
 	struct list_ref lists[MAX_LIST_REFS];
 	size_t nlists;
 	char note[160];			/* limits of the mechanism, shown by status */
+	uint8_t note_keep;		/* a dispatcher hook's note: where what holds alone too
+					 * begins (sensor_note_alone) */
 	struct vigil_hook_info info;	/* strings point into `strings` below */
 	char function_name[160];
 	char label[VG_MAX_ARGS][64];
@@ -260,6 +262,11 @@ void sensor_free(struct sensor *s);
 /* The mechanism the loaded sensor got: a dispatcher hook whose syscall's table was full
  * (or that is pinned) attaches alone on raw_syscalls. */
 enum sensor_mech sensor_mech_used(const struct sensor *s);
+/* Why a hook compiled for the raw_syscalls dispatcher attached alone on raw_syscalls (no
+ * dispatcher, pinned, its syscall's table full); NULL when it is in the table. Borrowed. */
+const char *sensor_alone(const struct sensor *s);
+/* mechanism.c: such a hook's status note, in out (the dispatched note's limits kept). */
+void sensor_note_alone(const struct compiled_hook *h, const char *why, char *out, size_t size);
 /* In its tracepoint's chain (tpchain.c): its generic_heap is the chain's. */
 bool sensor_chained(const struct sensor *s);
 /* The instance's BPF object, NULL when it has none (a fanotify watch). */
