@@ -12,35 +12,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target;	/* its syscall's number: its chain in vg_fentry */
 
-/* What each hook's wrapper_compat (bpf/lib/args.h) did before its prefilter, once for all of
- * them: a 32-bit call's registers copied and rewritten as its x86-64 twin's, marked with the
- * call's regs (a 64-bit call clears the mark, which wrapper_copy would otherwise find from an
- * earlier 32-bit call of the task). -1: a 32-bit call of another syscall, or registers that
- * cannot be read: no hook runs. */
-static __always_inline int mark_call(struct pt_regs *regs, __u32 nr)
-{
-#if defined(__TARGET_ARCH_x86)
-	struct vg_sys_regs *c;
-	__u32 zero = 0;
-
-	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
-	if (!c)
-		return vg_compat_syscall() ? -1 : 0;
-	c->wrapper_regs = 0;
-	if (!vg_compat_syscall())
-		return 0;
-	if (bpf_probe_read_kernel(&c->r, sizeof(c->r), regs))
-		return -1;
-	c->regs = 0;	/* not the raw_syscalls dispatcher's copy */
-	if (vg_compat_args(c, c->r.orig_ax) != (int)nr)
-		return -1;
-	c->wrapper_regs = (__u64)regs;
-	return 1;
-#else
-	return 0;
-#endif
-}
-
 /* Every hook's prefilter at once (bpf/lib/syscall_prefilter.h) on the call's argument
  * registers, copied into vg_sys_regs (a 32-bit call's are there already, rewritten): the
  * slots whose hook may match, and those whose whole prefilter passed here, said to the hooks
@@ -97,7 +68,8 @@ int fentry_dispatch(__u64 *ctx)
 {
 	__u32 nr = target, pass;
 	struct pt_regs *regs = (struct pt_regs *)ctx[0];
-	int compat = mark_call(regs, nr);
+	/* what each hook's own would do, once for all of them: -1 no hook runs */
+	int compat = vg_wrapper_compat(regs, (int)nr);
 
 	if (compat < 0)
 		return 0;

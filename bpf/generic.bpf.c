@@ -269,7 +269,7 @@ static __always_inline int generic_run(void *ctx)
 }
 
 /* fentry_dispatched: tail-called by its syscall's fentry dispatcher (fentry_dispatch.bpf.c),
- * which did wrapper_compat's work and ran the prefilter once for all the syscall's hooks. */
+ * which did vg_wrapper_compat's work and ran the prefilter once for all the syscall's hooks. */
 static __always_inline int generic_run_as(void *ctx, bool fentry_dispatched)
 {
 	struct vigil_exec_entry *e;
@@ -287,9 +287,10 @@ static __always_inline int generic_run_as(void *ctx, bool fentry_dispatched)
 	 * rewritten as its twin's before the prefilter reads them */
 	if ((cfg.fetch == VG_FETCH_SYSCALL_CTX || cfg.fetch == VG_FETCH_SYSCALL_PTREGS) && cfg.syscall_nr >= 0 &&
 	    !fentry_dispatched) {
-		compat32 = wrapper_compat(cfg.fetch == VG_FETCH_SYSCALL_CTX ?
-					  (struct pt_regs *)ctx_arg(ctx, 0) :
-					  (struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx));
+		compat32 = vg_wrapper_compat(cfg.fetch == VG_FETCH_SYSCALL_CTX ?
+					     (struct pt_regs *)ctx_arg(ctx, 0) :
+					     (struct pt_regs *)PT_REGS_PARM1_CORE((struct pt_regs *)ctx),
+					     cfg.syscall_nr);
 		if (compat32 < 0)
 			return 0;
 	}

@@ -193,37 +193,8 @@ static __always_inline __u64 copied_reg(struct vg_sys_regs *c, __u32 i)
 #endif
 }
 
-/* A hook on a syscall wrapper (fentry or kprobe on __x64_sys_X, and __ia32_sys_X beside it:
- * core/sensors/instance.c): a 32-bit call's registers are copied and rewritten as its x86-64
- * twin's once, before anything reads an argument (wrapper_copy), and marked with the call's
- * regs; a 64-bit call clears the mark. 1: a 32-bit call of the hook's syscall, 0: a 64-bit
- * call, -1: a 32-bit call of another (or registers that cannot be read). */
-static __always_inline int wrapper_compat(struct pt_regs *regs)
-{
-#if defined(__TARGET_ARCH_x86)
-	struct vg_sys_regs *c;
-	__u32 zero = 0;
-
-	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
-	if (!c)
-		return vg_compat_syscall() ? -1 : 0;
-	c->wrapper_regs = 0;
-	if (!vg_compat_syscall())
-		return 0;
-	if (bpf_probe_read_kernel(&c->r, sizeof(c->r), regs))
-		return -1;
-	c->regs = 0;	/* not the dispatcher's copy */
-	if (vg_compat_args(c, c->r.orig_ax) != cfg.syscall_nr)
-		return -1;
-	c->wrapper_regs = (__u64)regs;
-	return 1;
-#else
-	return 0;
-#endif
-}
-
-/* A syscall wrapper's call's registers as wrapper_compat rewrote them (a 32-bit call), NULL
- * for a 64-bit call: its own registers are read. */
+/* A syscall wrapper's call's registers as vg_wrapper_compat (dispatch_maps.h) rewrote them
+ * (a 32-bit call), NULL for a 64-bit call: its own registers are read. */
 static __always_inline struct vg_sys_regs *wrapper_copy(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)

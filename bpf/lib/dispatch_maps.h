@@ -265,6 +265,38 @@ static __noinline int vg_compat_args(struct vg_sys_regs *c, __u64 nr)
 #endif
 }
 
+/* Before a syscall wrapper's hooks read an argument (fentry or kprobe on __x64_sys_X and on
+ * __ia32_sys_X beside it, core/sensors/instance.c; once for all of them in the fentry
+ * dispatcher, bpf/fentry_dispatch.bpf.c): a 32-bit call's registers are copied into
+ * vg_sys_regs and rewritten as its x86-64 twin's, and marked with the call's regs (a 64-bit
+ * call clears the mark, which args.h's wrapper_copy would otherwise find from an earlier
+ * 32-bit call of the task). nr: the x86-64 syscall the hooks are for. 1: a 32-bit call of
+ * nr, 0: a 64-bit call, -1: a 32-bit call of another syscall, or registers that cannot be
+ * read: no hook runs. */
+static __always_inline int vg_wrapper_compat(struct pt_regs *regs, int nr)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct vg_sys_regs *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	if (!c)
+		return vg_compat_syscall() ? -1 : 0;
+	c->wrapper_regs = 0;
+	if (!vg_compat_syscall())
+		return 0;
+	if (bpf_probe_read_kernel(&c->r, sizeof(c->r), regs))
+		return -1;
+	c->regs = 0;	/* not the raw_syscalls dispatcher's copy */
+	if (vg_compat_args(c, c->r.orig_ax) != nr)
+		return -1;
+	c->wrapper_regs = (__u64)regs;
+	return 1;
+#else
+	return 0;
+#endif
+}
+
 /* Copy the running syscall's registers (ctx[0]) into c for the hooks of syscall nr; a
  * 32-bit call's as its twin's (compat: the caller checked). Returns the number the hooks
  * are for, -1: none. */

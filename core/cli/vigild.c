@@ -59,6 +59,26 @@ static void raise_open_files(void)
 			(unsigned long long)r.rlim_max, strerror(errno));
 }
 
+/* The switches the agent reads from its environment (vigild(8) ENVIRONMENT) take "off" or
+ * nothing: another value (a "0" or "no" meant as off) would be ignored, so it is refused.
+ * 0 or 2. */
+static int check_environment(void)
+{
+	static const char *const knobs[] = {"VIGIL_DISPATCHER", "VIGIL_PREFILTER"};
+	size_t i;
+
+	for (i = 0; i < VIGIL_ARRAY_SIZE(knobs); i++) {
+		const char *v = getenv(knobs[i]);
+
+		if (v && v[0] && strcmp(v, "off")) {
+			fprintf(stderr, "vigild: %s=%s: the one value understood is \"off\" (unset or empty: the default)\n",
+				knobs[i], v);
+			return 2;
+		}
+	}
+	return 0;
+}
+
 static const char *default_dir(const char *shipped, const char *installed)
 {
 	const char *dir = cli_in_build_tree() ? shipped : installed;
@@ -729,6 +749,9 @@ int main(int argc, char **argv)
 
 	err = parse_args(argc, argv, &a, &help);
 	if (err || help)
+		return err;
+	err = check_environment();
+	if (err)
 		return err;
 	finish_opts(&a);
 	raise_open_files();

@@ -5,8 +5,8 @@
  * setuid16 (__ia32_sys_setuid16), socketcall and ipc (their calls' twins), _llseek
  * (__ia32_sys_llseek), stat (newstat), stat64 and old mmap (ia32_/x86_ by kernel version)...
  * The names are looked up in the running kernel's BTF; a wrapper that no call of X reaches
- * costs only runs its program turns away (bpf/lib/args.h wrapper_compat checks each 32-bit
- * call's twin), a missing one is a hole, so the candidates err on the side of many. */
+ * costs only runs its program turns away (bpf/lib/dispatch_maps.h vg_wrapper_compat checks
+ * each 32-bit call's twin), a missing one is a hole, so the candidates err on the side of many. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -40,6 +40,7 @@ struct sensor {
 	bool keep_pins;		/* freed at shutdown under --keep-enforcing: the pins outlive us */
 	bool dispatch_ref;	/* the instance's tables are the dispatcher's (dispatch_ref) */
 	int nr;			/* the dispatcher: syscall number and slot; slot -1: not in it */
+	char alone[200];	/* a dispatcher hook alone on raw_syscalls: why ("": it is not) */
 	int slot;		/* (MECH_FENTRY_DISPATCH: the slot in its syscall's fentry chain) */
 	bool in_table;		/* attached: in the dispatcher's table */
 	int dir;		/* its program's table: 0 entry, 1 exit (a syscalls:sys_exit_X hook) */
@@ -254,13 +255,31 @@ static int set_attach_target(struct sensor *s, const struct compiled_hook *h)
 	}
 }
 
-/* A raw_syscalls hook's slot in the dispatcher's table, in the rodata the load freezes. */
+/* A raw_syscalls hook's slot in the dispatcher's table, in the rodata the load freezes;
+ * without one it attaches alone on raw_syscalls, and s->alone says why. */
 static void take_dispatch_slot(struct sensor *s, const struct compiled_hook *h)
 {
+	char failed[160];
+	int slot = -1;
+
 	s->nr = h->cfg.syscall_nr;
 	if (s->dispatch_ref && !h->attach_alone)
-		s->slot = dispatch_reserve(s->nr);
-	if (s->slot < 0)	/* table full, pinned or no dispatcher: alone on raw_syscalls */
+		slot = dispatch_reserve(s->nr);
+	if (slot >= 0)
+		s->slot = slot;
+	else if (!s->dispatch_ref && dispatch_failure(failed, sizeof(failed)))
+		snprintf(s->alone, sizeof(s->alone), "the raw_syscalls dispatcher did not load (%.150s)", failed);
+	else if (!s->dispatch_ref)
+		snprintf(s->alone, sizeof(s->alone), "the raw_syscalls dispatcher's tables could not be shared");
+	else if (h->attach_alone)
+		snprintf(s->alone, sizeof(s->alone), "the hook is pinned by --keep-enforcing (a pin holds a link of "
+			 "its own; a slot in the dispatcher's table is not one)");
+	else if (slot == -ENOSPC)
+		snprintf(s->alone, sizeof(s->alone), "its syscall's %d slots in the dispatcher's table are taken",
+			 VG_SYSCALL_CHAIN);
+	else
+		snprintf(s->alone, sizeof(s->alone), "no slot in the dispatcher's table: %s", strerror(-slot));
+	if (s->slot < 0)
 		s->mech = MECH_RAW_SYSCALL_RAW_TP;
 	s->skel->rodata->cfg.dispatch_slot = s->slot < 0 ? 0 : (uint32_t)s->slot + 1;
 }
@@ -838,4 +857,9 @@ struct bpf_object *sensor_object(const struct sensor *s)
 enum sensor_mech sensor_mech_used(const struct sensor *s)
 {
 	return s->mech;
+}
+
+const char *sensor_alone(const struct sensor *s)
+{
+	return s->alone[0] ? s->alone : NULL;
 }

@@ -352,45 +352,50 @@ static int compile_policy(struct vigil_sensors *s, struct loaded_policy *lp, str
 	return 0;
 }
 
-/* Attach, and under --keep-enforcing pin what enforces, so it outlives the agent. */
+/* Attach, and under --keep-enforcing pin what enforces, so it outlives the agent. A failed
+ * pin sets *pin_failed: the kernel took the mechanism, so it is no reason to try another. */
 static int attach_hook(struct vigil_sensors *s, struct loaded_policy *lp, struct loaded_hook *h, char *why,
-		       size_t why_size)
+		       size_t why_size, bool *pin_failed)
 {
+	char path[PATH_MAX + 32];
 	int rc = sensor_attach(h->sensor, why, why_size);
 
+	*pin_failed = false;
 	if (rc || !s->pin_dir[0] || !hook_enforces(h->compiled))
 		return rc;
 	/* named by the id's slot, not its generation: the same name in every agent that loads
 	 * the policies in the same order, so a restart replaces the pin it left */
-	rc = pin_hook(s->pin_dir, lp->policy->name, h->sensor, h->compiled->cfg.hook_id & ID_SLOT_MASK);
+	rc = pin_hook(s->pin_dir, lp->policy->name, h->sensor, h->compiled->cfg.hook_id & ID_SLOT_MASK, path,
+		      sizeof(path));
 	if (rc) {
-		snprintf(why, why_size, "pin under %.120s (--keep-enforcing): %s", s->pin_dir, strerror(-rc));
+		snprintf(why, why_size, "--keep-enforcing: cannot pin its link as %.300s: %s", path, strerror(-rc));
 		sensor_detach(h->sensor);
+		*pin_failed = true;
 	}
 	return rc;
 }
 
-/* A hook meant for the raw_syscalls dispatcher's table that attached alone because the
- * dispatcher did not load: its status says so (the log said it once, dispatch.c). */
+/* A hook meant for the raw_syscalls dispatcher's table that attached alone on raw_syscalls
+ * (no dispatcher, pinned, its syscall's table full): its status says so, and why, rather than
+ * what the table would have given (the log said a missing dispatcher once, dispatch.c). */
 static void note_dispatch_fallback(struct loaded_hook *h)
 {
-	char failed[200], note[300];
+	const char *why = sensor_alone(h->sensor);
 
-	if (h->compiled->mech != MECH_RAW_SYSCALL_DISPATCH || sensor_mech_used(h->sensor) != MECH_RAW_SYSCALL_RAW_TP ||
-	    !dispatch_failure(failed, sizeof(failed)))
+	if (h->compiled->mech != MECH_RAW_SYSCALL_DISPATCH || !why)
 		return;
-	snprintf(note, sizeof(note), "%s", h->status.note ? h->status.note : "");	/* may be h->why */
-	snprintf(h->why, sizeof(h->why), "%s%sthe raw_syscalls dispatcher did not load (%s): attached alone on "
-		 "raw_syscalls, run by every syscall", note, note[0] ? "; " : "", failed);
+	sensor_note_alone(h->compiled, why, h->why, sizeof(h->why));
 	h->status.note = h->why;
 }
 
-/* Load and attach one compiled hook (a disabled policy's stays detached). */
+/* Load and attach one compiled hook (a disabled policy's stays detached); *pin_failed as
+ * attach_hook's. */
 static int load_hook(struct vigil_sensors *s, struct loaded_policy *lp, struct loaded_hook *h, char *why,
-		     size_t why_size)
+		     size_t why_size, bool *pin_failed)
 {
 	int rc;
 
+	*pin_failed = false;
 	h->compiled->attach_alone = s->pin_dir[0] && hook_enforces(h->compiled);
 	rc = sensor_load(h->compiled, s->loader, s->wakeup_batch, &h->sensor, why, why_size);
 	if (!rc) {
@@ -398,7 +403,7 @@ static int load_hook(struct vigil_sensors *s, struct loaded_policy *lp, struct l
 		note_dispatch_fallback(h);
 	}
 	if (!rc && lp->enabled) {
-		rc = attach_hook(s, lp, h, why, why_size);
+		rc = attach_hook(s, lp, h, why, why_size, pin_failed);
 		if (rc) {
 			sensor_free(h->sensor);
 			h->sensor = NULL;
@@ -423,9 +428,12 @@ static int load_hook_fallback(struct vigil_sensors *s, struct loaded_policy *lp,
 		.mode = lp->mode, .err = &perr,
 	};
 	char failed[VIGIL_MECH_COUNT][300], trail[sizeof(h->why)] = "";
-	int rc = load_hook(s, lp, h, why, why_size);
+	bool pin_failed;
+	int rc = load_hook(s, lp, h, why, why_size, &pin_failed);
 
-	while (rc) {
+	/* a pin that failed would fail for any mechanism's link: the hook is refused, and why
+	 * says where the pin went */
+	while (rc && !pin_failed) {
 		enum vigil_mech m = sensor_mech_probed(h->compiled->mech);
 		uint32_t id = h->compiled->cfg.hook_id;
 		const char *from = sensor_mech_name(h->compiled->mech);
@@ -449,7 +457,7 @@ static int load_hook_fallback(struct vigil_sensors *s, struct loaded_policy *lp,
 			 trail[0] ? "; " : "", from, failed[m], sensor_mech_name(h->compiled->mech));
 		pr_warn("sensors: policy %s, %s: %s failed (%s); falling back to %s", lp->policy->name, h->desc, from,
 			failed[m], sensor_mech_name(h->compiled->mech));
-		rc = load_hook(s, lp, h, why, why_size);
+		rc = load_hook(s, lp, h, why, why_size, &pin_failed);
 	}
 	if (!rc && trail[0]) {
 		snprintf(h->why, sizeof(h->why), "%s", trail);
@@ -614,7 +622,8 @@ int vigil_sensors__delete(struct vigil_sensors *s, const char *name)
 int vigil_sensors__enable(struct vigil_sensors *s, const char *name, bool enable)
 {
 	struct loaded_policy *lp;
-	char why[256];
+	char why[512];
+	bool pin_failed;
 	size_t i;
 	int rc = 0;
 
@@ -630,7 +639,7 @@ int vigil_sensors__enable(struct vigil_sensors *s, const char *name, bool enable
 		if (h->skipped)
 			continue;
 		if (enable)
-			rc = attach_hook(s, lp, h, why, sizeof(why));
+			rc = attach_hook(s, lp, h, why, sizeof(why), &pin_failed);
 		else
 			sensor_detach(h->sensor);
 		h->status.attached = enable && !rc;

@@ -536,25 +536,39 @@ static int fanotify_hook(struct compile_ctx *ctx, const struct vigil_hook *hook,
 static void dispatch_hook(struct compiled_hook *out, const char *name)
 {
 	char why_not_fanotify[sizeof(out->note)];
+	int n;
 
 	/* keep what fanotify_hook said of this hook after ours */
 	snprintf(why_not_fanotify, sizeof(why_not_fanotify), "%s", out->note);
 	out->mech = MECH_RAW_SYSCALL_DISPATCH;
 	out->cfg.fetch = VG_FETCH_RAW_SYSCALL;
-	if (snprintf(out->note, sizeof(out->note),
-		     "no kprobe or fentry here: runs on %s only (tail call by number), Sigkill/Signal only, no Override%s%s",
-		     name, why_not_fanotify[0] ? "; " : "", why_not_fanotify) >= (int)sizeof(out->note))
+	/* what the table gives, then from note_keep on what holds alone on raw_syscalls too */
+	n = snprintf(out->note, sizeof(out->note), "no kprobe or fentry here: runs on %s only (tail call by number), ",
+		     name);
+	out->note_keep = (uint8_t)(n < (int)sizeof(out->note) ? n : (int)sizeof(out->note) - 1);
+	if (snprintf(out->note + out->note_keep, sizeof(out->note) - out->note_keep,
+		     "Sigkill/Signal only, no Override%s%s", why_not_fanotify[0] ? "; " : "",
+		     why_not_fanotify) >= (int)(sizeof(out->note) - out->note_keep))
 		pr_debug("sensors: the note on %s's hook is cut", name);
+}
+
+/* Alone on raw_syscalls (instance.c take_dispatch_slot), every syscall runs the hook: say so,
+ * and why, in place of what dispatch_hook said the table gives. */
+void sensor_note_alone(const struct compiled_hook *h, const char *why, char *out, size_t size)
+{
+	snprintf(out, size, "no kprobe or fentry here, and %s: alone on raw_syscalls, so every syscall runs it "
+		 "(a filter passes its own); %s", why, h->note + h->note_keep);
 }
 
 /* A syscall hook on __x64_sys_X (fentry, kprobe, fmod_ret) sees 64-bit calls only: the i386
  * table calls __ia32_compat_sys_X or __ia32_sys_X, and for some calls whose twin is X wrappers
  * of other names (ia32_wrappers.c), which any user reaches with int 0x80. The hook goes on those
  * wrappers too, its program rewriting the 32-bit call's registers as the x86-64 call's
- * (bpf/lib/args.h wrapper_compat); with Override (fmod_ret) a 32-bit call is denied as a 64-bit
- * one is. The kernels that let fmod_ret change __x64_sys_X (its error-injection list) list its
- * __ia32_ wrappers there too (the same SYSCALL_DEFINE stub marks both); one they refuse fails
- * the hook's load, so it is refused, not loaded blind to int 0x80. */
+ * (bpf/lib/dispatch_maps.h vg_wrapper_compat); with Override (fmod_ret) a 32-bit call is
+ * denied as a 64-bit one is. The kernels that let fmod_ret change __x64_sys_X (its
+ * error-injection list) list its __ia32_ wrappers there too (the same SYSCALL_DEFINE stub
+ * marks both); one they refuse fails the hook's load, so it is refused, not loaded blind to
+ * int 0x80. */
 static void ia32_wrapper(struct compile_ctx *ctx, struct compiled_hook *out, const char *name)
 {
 #if defined(__x86_64__)

@@ -49,14 +49,16 @@ static void policy_dir(const char *pin_dir, const char *policy, char *out, size_
 	out[n < size ? n : size - 1] = '\0';
 }
 
-int pin_hook(const char *pin_dir, const char *policy, struct sensor *s, uint32_t hook_id)
+int pin_hook(const char *pin_dir, const char *policy, struct sensor *s, uint32_t hook_id, char *path,
+	     size_t path_size)
 {
 	char dir[PATH_MAX], name[32];
 
 	policy_dir(pin_dir, policy, dir, sizeof(dir));
+	snprintf(name, sizeof(name), "h%u", hook_id);
+	snprintf(path, path_size, "%s/%s", dir, name);
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
-	snprintf(name, sizeof(name), "h%u", hook_id);
 	return sensor_pin(s, dir, name);
 }
 

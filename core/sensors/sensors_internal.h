@@ -89,6 +89,8 @@ struct compiled_hook {
 	struct list_ref lists[MAX_LIST_REFS];
 	size_t nlists;
 	char note[160];			/* limits of the mechanism, shown by status */
+	uint8_t note_keep;		/* a dispatcher hook's note: where what holds alone too
+					 * begins (sensor_note_alone) */
 	struct vigil_hook_info info;	/* strings point into `strings` below */
 	char function_name[160];
 	char label[VG_MAX_ARGS][64];
@@ -228,10 +230,11 @@ void sensor_detach(struct sensor *s);
  * after the agent's fds close. 0 or -errno. */
 int sensor_pin(struct sensor *s, const char *dir, const char *name);
 /* pinning.c: a hook that is enforced (not monitor mode, a Sigkill, Signal or Override
- * action); pin its sensor under <pin_dir>/<policy>/h<hook_id> (0 or -errno); remove the
- * policy's directory once it is empty. */
+ * action); pin its sensor under <pin_dir>/<policy>/h<hook_id> (0 or -errno; path gets that
+ * name either way); remove the policy's directory once it is empty. */
 bool hook_enforces(const struct compiled_hook *h);
-int pin_hook(const char *pin_dir, const char *policy, struct sensor *s, uint32_t hook_id);
+int pin_hook(const char *pin_dir, const char *policy, struct sensor *s, uint32_t hook_id, char *path,
+	     size_t path_size);
 void pin_policy_done(const char *pin_dir, const char *policy);
 
 /* Make sensor_free leave the pins (agent shutdown under --keep-enforcing). */
@@ -259,6 +262,11 @@ void sensor_free(struct sensor *s);
 /* The mechanism the loaded sensor got: a dispatcher hook whose syscall's table was full
  * (or that is pinned) attaches alone on raw_syscalls. */
 enum sensor_mech sensor_mech_used(const struct sensor *s);
+/* Why a hook compiled for the raw_syscalls dispatcher attached alone on raw_syscalls (no
+ * dispatcher, pinned, its syscall's table full); NULL when it is in the table. Borrowed. */
+const char *sensor_alone(const struct sensor *s);
+/* mechanism.c: such a hook's status note, in out (the dispatched note's limits kept). */
+void sensor_note_alone(const struct compiled_hook *h, const char *why, char *out, size_t size);
 /* In its tracepoint's chain (tpchain.c): its generic_heap is the chain's. */
 bool sensor_chained(const struct sensor *s);
 /* The instance's BPF object, NULL when it has none (a fanotify watch). */

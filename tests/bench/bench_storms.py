@@ -16,7 +16,8 @@ Conditions, interleaved round by round (the order rotates each round):
              (execs, exits, opens under the watched prefixes, connects)
   bare       vigild without policies or rules
   default    vigild as scripts/run.sh starts it (rules/policies + rules/lua)
-  before     (with --before DIR) the default configuration run by another build's vigild
+  before     (with --before DIR) the default configuration run by another build's vigild; added
+             by --before, or at its place in --conditions (which refuses it without --before)
   auditd     (named, with --audit-ok) auditd -n writing its log, with audit rules equivalent to
              the default configuration; all its rounds run after every other condition
              (enabling audit costs every later process until reboot): for the vm lane
@@ -496,6 +497,14 @@ def main():
               "bare": lambda: vigil_agent(args.build, False, args.vigil),
               "default": lambda: vigil_agent(args.build, True, args.vigil)}
     conds = args.conditions.split(",")
+    known = set(makers) | {"before", "auditd"}
+    for i, cond in enumerate(conds):
+        if cond not in known:
+            ap.error("--conditions: unknown condition %r (known: %s)" % (cond, ", ".join(sorted(known))))
+        if cond in conds[:i]:
+            ap.error("--conditions: %r named twice" % cond)
+    if "before" in conds and not args.before:
+        ap.error("--conditions: 'before' needs --before DIR (the other build's vigild)")
     if "bpftrace" in conds and not shutil.which("bpftrace"):
         print("bpftrace not installed (Debian package bpftrace): that condition is left out", flush=True)
         conds.remove("bpftrace")
@@ -515,7 +524,8 @@ def main():
             audit_last = True
     if args.before:
         makers["before"] = lambda: vigil_agent(args.build, True, os.path.abspath(args.before))
-        conds.append("before")
+        if "before" not in conds:  # --before alone adds it; named in --conditions it keeps its place
+            conds.append("before")
     if "none" not in conds:
         conds.insert(0, "none")
 

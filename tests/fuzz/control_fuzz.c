@@ -61,6 +61,12 @@ enum sensor_mech __wrap_sensor_mech_used(const struct sensor *s)
 	return s->mech;
 }
 
+const char *__wrap_sensor_alone(const struct sensor *s)
+{
+	check(s != NULL, "alone: no sensor");
+	return NULL;	/* every dispatcher hook in its table */
+}
+
 int __wrap_sensor_attach(struct sensor *s, char *why, size_t why_size)
 {
 	check(s != NULL, "attach: no sensor");

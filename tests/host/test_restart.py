@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import stat
@@ -24,6 +25,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import vigilhost as vh  # noqa: E402
+from test_enforcement import EXIT_KILL_POLICY  # noqa: E402  a Sigkill on a classic tracepoint
 
 MARKER = os.path.join(vh.PROGS, "marker")
 USER = "vigilrst"
@@ -331,6 +333,38 @@ class PinDirChecks(unittest.TestCase):
         finally:
             subprocess.run(["rm", "-rf", path])
             subprocess.run(["userdel", USER + "2"], capture_output=True)
+
+    def test_a_pin_that_fails_refuses_the_hook_without_falling_back(self):
+        """The policy's pin directory taken by a symlink (bpffs allows them): the Sigkill hook's
+        pin fails, so the policy is refused naming its file and the pin; no other mechanism is
+        tried (a sched tracepoint would have been recompiled without tracepoints), and the
+        policy already running and the agent's own pins stay as they were."""
+        path = "/sys/fs/bpf/vigil-pinfail-%d" % os.getpid()
+        tmp = tempfile.mkdtemp(prefix="vigil-pinfail-")
+        watch_yaml = os.path.join(tmp, "watch.yaml")
+        with open(watch_yaml, "w") as f:
+            f.write(vh.exec_policy("watch-pinfail", MARKER))
+        try:
+            with vh.Agent("--keep-enforcing", "--pin-dir", path, "--tracing-policy", watch_yaml) as agent:
+                (run_dir,) = os.listdir(path)
+                pins = pinned_files(path)
+                os.symlink("/dev/null", os.path.join(path, run_dir, "kill-on-exit"))
+                r = agent.add_policy_files(tmp, {"kill.yaml": EXIT_KILL_POLICY})["kill.yaml"]
+                policies = {p["name"]: p for p in agent.status()["policies"]}
+                log = agent.read_log()
+                pins_after = [p for p in pinned_files(path) if p != run_dir + "/kill-on-exit"]
+        finally:
+            subprocess.run(["rm", "-rf", path])
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(os.path.join(tmp, "kill.yaml"), r.stderr)
+        self.assertRegex(r.stderr, r"--keep-enforcing: cannot pin its link as %s/h\d+: \w"
+                         % re.escape("%s/%s/kill-on-exit" % (path, run_dir)))
+        self.assertNotIn("not available", r.stderr)
+        self.assertNotIn("falling back", log)
+        self.assertEqual(set(policies), {"watch-pinfail"})
+        self.assertTrue(policies["watch-pinfail"]["hooks"][0]["attached"])
+        self.assertEqual(pins_after, pins)
 
     def test_bad_option_values_are_refused(self):
         for argv in (["--pin-dir", "relative/dir"], ["--pin-dir", "/sys/fs/bpf/../x"], ["--keep-enforcing=yes"]):

@@ -310,10 +310,49 @@ class DispatcherMissing(unittest.TestCase):
             os.environ.update(env)
         self.assertIn("raw_tp", hook["mechanism"])
         self.assertNotIn("dispatcher", hook["mechanism"])
-        self.assertIn("the raw_syscalls dispatcher did not load (turned off by VIGIL_DISPATCHER=off): attached "
-                      "alone on raw_syscalls", hook.get("note") or "", hook)
+        self.assertIn("and the raw_syscalls dispatcher did not load (turned off by VIGIL_DISPATCHER=off): alone "
+                      "on raw_syscalls, so every syscall runs it", hook.get("note") or "", hook)
+        self.assertNotIn("tail call", hook.get("note") or "", hook)
         self.assertEqual(log.count("the raw_syscalls dispatcher did not load"), 1, log)
         self.assertEqual(len(events), 1, events)
+
+    def test_pinned_and_table_full_hooks_attach_alone_and_say_why(self):
+        """The dispatcher loads, but a hook pinned by --keep-enforcing and the 17th hook of one
+        syscall (16 slots) attach alone: their notes say that and why, not "tail call"."""
+        tmp = tempfile.mkdtemp(prefix="vigil-dispatch-alone-")
+        pin = "/sys/fs/bpf/vigil-alone-%d" % os.getpid()
+        many = os.path.join(tmp, "fm-many.yaml")
+        kill = os.path.join(tmp, "fm-kill.yaml")
+        hook = FINIT[FINIT.index("  - call:"):]
+        with open(many, "w") as f:  # CHAIN + 1 hooks of one policy on finit_module
+            f.write(FINIT[:FINIT.index("  - call:")] % "fm-many" + (hook % NO_FD) * (CHAIN + 1))
+        with open(kill, "w") as f:  # Sigkill on an fd nobody passes: pinned, never run
+            f.write(FINIT % ("fm-kill", NO_FD) + "      matchActions:\n      - action: Sigkill\n")
+        try:
+            with vh.Agent("--keep-enforcing", "--pin-dir", pin, "--tracing-policy", many, "--tracing-policy", kill,
+                          outputs=()) as agent:
+                pols = {p["name"]: p for p in agent.status()["policies"]}
+        finally:
+            subprocess.run(["rm", "-rf", pin])
+        hooks = pols["fm-many"]["hooks"]
+        self.assertEqual([("dispatcher" in h["mechanism"]) for h in hooks], [True] * CHAIN + [False], hooks)
+        self.assertIn("tail call by number", hooks[0]["note"])
+        self.assertIn("and its syscall's %d slots in the dispatcher's table are taken: alone on raw_syscalls, "
+                      "so every syscall runs it" % CHAIN, hooks[CHAIN]["note"])
+        pinned = pols["fm-kill"]["hooks"][0]
+        self.assertIn("raw_tp", pinned["mechanism"])
+        self.assertIn("and the hook is pinned by --keep-enforcing", pinned["note"])
+        for h in (hooks[CHAIN], pinned):
+            self.assertNotIn("tail call", h["note"])
+            self.assertIn("Sigkill/Signal only, no Override", h["note"])
+
+    def test_a_switch_value_other_than_off_is_refused(self):
+        # vigild(8) ENVIRONMENT: a "0" meant as off must not leave the dispatcher on unnoticed
+        for knob in ("VIGIL_DISPATCHER", "VIGIL_PREFILTER"):
+            r = subprocess.run([vh.VIGILD, "--tracing-policy-dir", ""], env=dict(os.environ, **{knob: "0"}),
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 2, knob)
+            self.assertIn('%s=0: the one value understood is "off"' % knob, r.stderr)
 
 
 if __name__ == "__main__":

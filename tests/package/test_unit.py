@@ -12,6 +12,7 @@ import glob
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -44,11 +45,23 @@ def cap_names(mask):
     return sorted(CAPS[i] for i in range(len(CAPS)) if mask >> i & 1)
 
 
+def unit_nofile():
+    with open(UNIT) as f:
+        return int(re.search(r"^LimitNOFILE=(\d+)$", f.read(), re.M).group(1))
+
+
+def run_nofile():
+    """The unit's LimitNOFILE as soft and hard limit, or this process's hard limit where that
+    is lower: raising a hard limit takes CAP_SYS_RESOURCE, which a sandbox may not grant."""
+    return min(unit_nofile(), resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+
+
 def agent(tmp, bounding, *extra):
     """Start the build-tree vigild like the unit (shipped policies and rules, monitor) inside
-    a bounding set; return (process, status or None, log)."""
+    a bounding set and its open-files limit; return (process, status or None, log)."""
     bus, ctl = "ipc://%s/e.sock" % tmp, "ipc://%s/c.sock" % tmp
-    wrap = ["setpriv", "--no-new-privs", "--bounding-set", ",".join(["-all"] + ["+" + c for c in bounding])]
+    wrap = ["prlimit", "--nofile=%d:%d" % (run_nofile(), run_nofile()),
+            "setpriv", "--no-new-privs", "--bounding-set", ",".join(["-all"] + ["+" + c for c in bounding])]
     log = open(os.path.join(tmp, "log"), "w")
     p = subprocess.Popen(wrap + [vh.VIGILD, "--bus", bus, "--control", ctl, "--default-policy-mode", "monitor",
                                  "--tracing-policy-dir", os.path.join(SOURCE, "rules", "policies"),
@@ -104,6 +117,13 @@ class UnitPrivileges(unittest.TestCase):
             want = len(glob.glob(os.path.join(SOURCE, "rules", "policies", "*.yaml")))
             self.assertEqual([q["state"] for q in status["policies"]], ["enabled"] * want, log)
             self.assertEqual(len(status["rules"]), len(glob.glob(os.path.join(SOURCE, "rules", "lua", "*.lua"))))
+            # the unit's LimitNOFILE is what the agent runs with, and leaves the room the unit's
+            # comment claims: ~3,000 hooks of ~20 descriptors beyond the shipped set
+            with open("/proc/%d/limits" % p.pid) as f:
+                soft, hard = re.search(r"^Max open files\s+(\d+)\s+(\d+)", f.read(), re.M).groups()
+            self.assertEqual((int(soft), int(hard)), (run_nofile(), run_nofile()))
+            fds = len(os.listdir("/proc/%d/fd" % p.pid))
+            self.assertLessEqual(fds + 3000 * 20, unit_nofile(), "%d descriptors" % fds)
         finally:
             self.assertEqual(stop(p), 0, log)
 
