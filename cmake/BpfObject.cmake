@@ -17,6 +17,12 @@ endif()
 set(VIGIL_BPF_ARCH ${vigil_default_bpf_arch} CACHE STRING "__TARGET_ARCH of the BPF objects: x86 or arm64")
 set_property(CACHE VIGIL_BPF_ARCH PROPERTY STRINGS x86 arm64)
 set(VIGIL_BPF_GEN ${CMAKE_BINARY_DIR}/bpf-gen)
+# Another build tree's bpf-gen directory, of the same source and kernel BTF: its objects are
+# copied rather than compiled again. A BPF object does not depend on the build type or the
+# sanitizers, and compiling them is most of a build (generic.bpf.c whole: ~50 s of CPU).
+# scripts/test.sh builds the plain tree first and points the ASan and fuzz trees at it; the
+# other tree must be built first, and a missing object stops the build naming it.
+set(VIGIL_BPF_PREBUILT "" CACHE PATH "bpf-gen directory of a built tree whose BPF objects to reuse")
 set(VIGIL_VMLINUX_H ${VIGIL_BPF_GEN}/vmlinux.h)
 
 # vigil_vmlinux_h(): generate vmlinux.h. Call it in the directory that builds the BPF
@@ -42,16 +48,25 @@ function(vigil_bpf_object name source)
   set(obj ${VIGIL_BPF_GEN}/${name}.bpf.o)
   set(min ${VIGIL_BPF_GEN}/${name}.min.bpf.o)
   set(skel ${VIGIL_BPF_GEN}/${name}.skel.h)
-  add_custom_command(
-    OUTPUT ${obj}
-    COMMAND ${BPF_CLANG_EXE} -g -O2 -target bpf -D__TARGET_ARCH_${VIGIL_BPF_ARCH} ${ARG_DEFINES} -Wall -Werror
-            -Wno-unused-function -Wno-compare-distinct-pointer-types
-            -I${VIGIL_BPF_GEN} -I${CMAKE_SOURCE_DIR}/bpf -I${CMAKE_SOURCE_DIR}/bpf/include
-            -c ${source} -o ${obj}
-    DEPENDS ${source} ${VIGIL_VMLINUX_H} ${ARG_DEPENDS}
-    IMPLICIT_DEPENDS C ${source}
-    COMMENT "BPF ${name}"
-    VERBATIM)
+  if(VIGIL_BPF_PREBUILT)
+    add_custom_command(
+      OUTPUT ${obj}
+      COMMAND ${CMAKE_COMMAND} -E copy ${VIGIL_BPF_PREBUILT}/${name}.bpf.o ${obj}
+      DEPENDS ${VIGIL_BPF_PREBUILT}/${name}.bpf.o
+      COMMENT "BPF ${name} (from ${VIGIL_BPF_PREBUILT})"
+      VERBATIM)
+  else()
+    add_custom_command(
+      OUTPUT ${obj}
+      COMMAND ${BPF_CLANG_EXE} -g -O2 -target bpf -D__TARGET_ARCH_${VIGIL_BPF_ARCH} ${ARG_DEFINES} -Wall -Werror
+              -Wno-unused-function -Wno-compare-distinct-pointer-types
+              -I${VIGIL_BPF_GEN} -I${CMAKE_SOURCE_DIR}/bpf -I${CMAKE_SOURCE_DIR}/bpf/include
+              -c ${source} -o ${obj}
+      DEPENDS ${source} ${VIGIL_VMLINUX_H} ${ARG_DEPENDS}
+      IMPLICIT_DEPENDS C ${source}
+      COMMENT "BPF ${name}"
+      VERBATIM)
+  endif()
   add_custom_command(
     OUTPUT ${skel}
     COMMAND ${BPF_STRIP_EXE} --strip-debug --remove-section=.rel.BTF --remove-section=.rel.BTF.ext ${obj} -o ${min}

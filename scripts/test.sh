@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh build
-scripts/build.sh build-asan -DVIGIL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+# the ASan tree copies the plain tree's BPF objects: they are the same bytes, and compiling
+# them again is minutes of CPU (cmake/BpfObject.cmake, VIGIL_BPF_PREBUILT)
+scripts/build.sh build-asan -DVIGIL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DVIGIL_BPF_PREBUILT="$PWD/build/bpf-gen"
 # the Fluent Bit lane's Forward server (npm, from its package-lock.json): installed here, once,
 # so a slow registry does not eat the first test's timeout
 python3 -c 'import sys; sys.path.insert(0, "tests/plugins/fluentbit"); import flbtest; flbtest.ensure_server()'

@@ -9,9 +9,10 @@
 # then keep the input in tests/fuzz/regressions/<target>/ so every build replays it).
 #
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_CC (default clang), FUZZ_JOBS
-# (targets run at once, default 1), FUZZ_BUILD_JOBS (default nproc), FUZZ_CORPUS_DIR (keep
-# each target's grown corpus in $FUZZ_CORPUS_DIR/<target>/ across runs instead of a
-# temporary copy), FUZZ_SEED (libFuzzer's -seed: the same mutations every run, as CI's
+# (targets run at once, default 1), FUZZ_BUILD_JOBS (default nproc), FUZZ_BPF_PREBUILT (a
+# built tree's bpf-gen directory: its BPF objects are copied, not compiled again),
+# FUZZ_CORPUS_DIR (keep each target's grown corpus in $FUZZ_CORPUS_DIR/<target>/ across runs
+# instead of a temporary copy), FUZZ_SEED (libFuzzer's -seed: the same mutations every run, as CI's
 # fuzz.run uses, so a CI run explores what the last one did and a new finding shows up
 # where someone fuzzes on purpose). Run it under `nice -n 10` on a shared machine.
 set -euo pipefail
@@ -24,7 +25,7 @@ jobs=${FUZZ_JOBS:-1}
 
 echo "== fuzz: building in $build"
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER="${FUZZ_CC:-clang}" -DVIGIL_FUZZ=ON \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_BPF_PREBUILT="${FUZZ_BPF_PREBUILT:-}" >/dev/null
 cmake --build "$build" --target fuzz -j"${FUZZ_BUILD_JOBS:-$(nproc)}" >/dev/null
 
 if [ $# -gt 0 ]; then
