@@ -325,15 +325,15 @@ static __always_inline int generic_run_as(void *ctx, bool fentry_dispatched)
 	if (!s)
 		return 0;
 	e = bpf_map_lookup_elem(&vg_execs, &tgid);
-	record_begin(s, pid_tgid, task_key(task));
+	record_begin(s, pid_tgid, task_key(VG_LOAD_PROBE, task));
 	s->compat32 = compat32 > 0;
 	s->rec.syscall_id = cfg.fetch == VG_FETCH_RAW_SYSCALL ? (__u16)ctx_arg(ctx, 1) : 0;
 	capture_or_share(s, ctx);
 	if (uses_namespaces()) {
 		__u64 caps[3] = {};
 
-		task_namespaces(task, s->ns);
-		task_creds(task, &(struct vigil_creds_raw){}, caps);
+		task_namespaces(VG_LOAD_PROBE, task, s->ns);
+		task_creds(VG_LOAD_PROBE, task, &(struct vigil_creds_raw){}, caps);
 		s->caps[0] = caps[0];
 		s->caps[1] = caps[1];
 		s->caps[2] = caps[2];

@@ -35,7 +35,6 @@ static __always_inline void report(struct task_struct *task, struct file *file, 
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct loader_scratch *s;
 	struct path_result res = {};
-	struct path fpath, root;
 	struct fs_struct *fs;
 	struct inode *inode;
 	__u32 zero = 0, len, size;
@@ -47,15 +46,13 @@ static __always_inline void report(struct task_struct *task, struct file *file, 
 	s->rec.hdr.ktime = bpf_ktime_get_boot_ns();
 	s->rec.pid = pid_tgid >> 32;
 	s->rec.tid = (__u32)pid_tgid;
-	s->rec.proc_ktime = task_key(task);
+	s->rec.proc_ktime = task_key(VG_LOAD_PROBE, task);
 	inode = BPF_CORE_READ(file, f_inode);
 	s->rec.ino = BPF_CORE_READ(inode, i_ino);
 	s->rec.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	s->rec.flags = flags;
-	bpf_core_read(&fpath, sizeof(fpath), &file->f_path);
 	fs = BPF_CORE_READ(task, fs);
-	bpf_core_read(&root, sizeof(root), &fs->root);
-	path_walk(&fpath, &root, &s->buf, &res);
+	path_walk(VG_LOAD_PROBE, &file->f_path, &fs->root, &s->buf, &res);
 	if (res.truncated)
 		s->rec.flags |= VIGIL_LOADER_TRUNCATED;
 	if (res.error) {

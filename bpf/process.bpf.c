@@ -10,7 +10,9 @@
  *         holds it back: lib/cgroup_rate.h).
  *   exit: only when the last thread of the group is gone; the entry is deleted and the
  *         exit code goes out with the key of the incarnation that ended.
- * Each hook has a tp_btf wrapper and a raw_tp one; the loader autoloads one set.
+ * Each hook has a tp_btf wrapper and a raw_tp one; the loader autoloads one set. The same
+ * handlers serve both, told how to load (enum vg_load): the tp_btf ones load straight through
+ * their typed task and linux_binprm, the raw_tp ones probe-read.
  */
 #include "vigil_bpf.h"
 #include "process.h"
@@ -39,7 +41,6 @@ struct exec_scratch {
 	struct path_buf path;
 	/* kept here, not on the stack: with the path walk's bpf_loop callback the exec
 	 * program's combined stack must stay under 512 bytes (6.1's verifier counts both) */
-	struct path root, pwd;
 	__u64 caps[3];
 };
 
@@ -52,13 +53,13 @@ struct {
 } exec_heap SEC(".maps");
 
 /* Walk a path and append it to rec->data at *off; returns the bytes appended. */
-static __always_inline __u32 put_path(struct exec_scratch *s, __u32 off, const struct path *path,
+static __always_inline __u32 put_path(enum vg_load ld, struct exec_scratch *s, __u32 off, const struct path *path,
 				      const struct path *root, __u32 trunc_flag, __u32 error_flag)
 {
 	struct path_result res;
 	__u32 len;
 
-	path_walk(path, root, &s->path, &res);
+	path_walk(ld, path, root, &s->path, &res);
 	if (res.truncated)
 		s->rec.flags |= trunc_flag;
 	if (res.error) {
@@ -74,13 +75,13 @@ static __always_inline __u32 put_path(struct exec_scratch *s, __u32 off, const s
 	return len;
 }
 
-static __always_inline void file_identity(struct vigil_exec_record *rec, struct inode *inode)
+static __always_inline void file_identity(enum vg_load ld, struct vigil_exec_record *rec, struct inode *inode)
 {
-	rec->file_ino = BPF_CORE_READ(inode, i_ino);
-	rec->file_dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	rec->file_uid = BPF_CORE_READ(inode, i_uid.val);
-	rec->file_mode = BPF_CORE_READ(inode, i_mode);
-	rec->file_nlink = BPF_CORE_READ(inode, __i_nlink);
+	rec->file_ino = VG_READ(ld, inode, i_ino);
+	rec->file_dev = VG_READ(ld, inode, i_sb, s_dev);
+	rec->file_uid = VG_READ(ld, inode, i_uid.val);
+	rec->file_mode = VG_READ(ld, inode, i_mode);
+	rec->file_nlink = VG_READ(ld, inode, __i_nlink);
 }
 
 static __always_inline void remember_exec(__u32 tgid, struct vigil_exec_record *rec, __u32 flags)
@@ -108,9 +109,9 @@ static __always_inline void remember_exec(__u32 tgid, struct vigil_exec_record *
 
 /* The argument area (NUL-separated) at data + off, cut to VIGIL_ARGS_MAX - 1 bytes and
  * flagged when longer. Returns the bytes appended. */
-static __always_inline __u32 put_args(struct exec_scratch *s, struct mm_struct *mm, __u32 off)
+static __always_inline __u32 put_args(enum vg_load ld, struct exec_scratch *s, struct mm_struct *mm, __u32 off)
 {
-	unsigned long start = BPF_CORE_READ(mm, arg_start), end = BPF_CORE_READ(mm, arg_end);
+	unsigned long start = VG_READ(ld, mm, arg_start), end = VG_READ(ld, mm, arg_end);
 	__u32 len = end > start ? end - start : 0;
 
 	if (len > VIGIL_ARGS_MAX - 1) {
@@ -129,7 +130,7 @@ static __always_inline __u32 put_args(struct exec_scratch *s, struct mm_struct *
 /* The environment area (NUL-separated KEY=VALUE strings) at data + off, at most env_max
  * bytes; a longer one is cut (user space drops the partial last string), flagged and
  * counted. Returns the bytes appended. */
-static __always_inline __u32 put_env(struct exec_scratch *s, struct mm_struct *mm, __u32 off)
+static __always_inline __u32 put_env(enum vg_load ld, struct exec_scratch *s, struct mm_struct *mm, __u32 off)
 {
 	unsigned long start, end;
 	__u32 len, max = env_max;
@@ -139,8 +140,8 @@ static __always_inline __u32 put_env(struct exec_scratch *s, struct mm_struct *m
 		return 0;
 	if (max > VIGIL_ENV_MAX - 1)
 		max = VIGIL_ENV_MAX - 1;
-	start = BPF_CORE_READ(mm, env_start);
-	end = BPF_CORE_READ(mm, env_end);
+	start = VG_READ(ld, mm, env_start);
+	end = VG_READ(ld, mm, env_end);
 	len = end > start ? end - start : 0;
 	if (len > max) {
 		len = max;
@@ -158,12 +159,14 @@ static __always_inline __u32 put_env(struct exec_scratch *s, struct mm_struct *m
 	return len;
 }
 
-static __always_inline int handle_exec(struct task_struct *task, struct linux_binprm *bprm)
+static __always_inline int handle_exec(enum vg_load ld, struct task_struct *task, struct linux_binprm *bprm)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-	__u32 ppid = BPF_CORE_READ(parent, tgid);
+	struct task_struct *parent = VG_READ(ld, task, real_parent);
+	__u32 ppid = VG_READ(ld, parent, tgid);
+	struct file *file = VG_READ(ld, bprm, file);
+	struct fs_struct *fs = VG_READ(ld, task, fs);
 	struct vigil_exec_entry *prev;
 	struct exec_scratch *s;
 	struct mm_struct *mm;
@@ -179,42 +182,40 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	s->rec.tid = (__u32)pid_tgid;
 	s->rec.ppid = ppid;
 	s->rec.flags = VIGIL_KF_EXECVE;
-	s->rec.pktime = task_key(parent);
-	s->rec.proc_ktime = task_key(task);
+	s->rec.pktime = task_key(ld, parent);
+	s->rec.proc_ktime = task_key(ld, task);
 	/* the first exec after a fork (Tetragon's "clone" flag): the exec count went from 0 to
 	 * 1, or, for a child of CLONE_PARENT that inherited a count, it replaces a clone entry */
 	prev = bpf_map_lookup_elem(&vg_execs, &tgid);
-	if (task_exec_gen(task) == 1 || (prev && (prev->flags & VIGIL_KF_CLONE)))
+	if (task_exec_gen(ld, task) == 1 || (prev && (prev->flags & VIGIL_KF_CLONE)))
 		s->rec.flags |= VIGIL_KF_CLONE;
 
-	task_creds(task, &s->rec.creds, s->caps);
+	task_creds(ld, task, &s->rec.creds, s->caps);
 	s->rec.cap_permitted = s->caps[0];
 	s->rec.cap_effective = s->caps[1];
 	s->rec.cap_inheritable = s->caps[2];
-	s->rec.auid = task_auid(task);
-	task_cred_extra(task, &s->rec.securebits);
+	s->rec.auid = task_auid(ld, task);
+	task_cred_extra(ld, task, &s->rec.securebits);
 	__builtin_memset(s->rec.ns, 0, sizeof(s->rec.ns));
-	task_namespaces(task, s->rec.ns);
-	if (task_is_ns_init(task))
+	task_namespaces(ld, task, s->rec.ns);
+	if (task_is_ns_init(ld, task))
 		s->rec.flags |= VIGIL_KF_NS_INIT;
 	s->rec.cgroup_id = bpf_get_current_cgroup_id();
-	file_identity(&s->rec, BPF_CORE_READ(bprm, file, f_inode));
+	file_identity(ld, &s->rec, VG_READ(ld, file, f_inode));
 
 	/* data = binary | cwd | args */
-	bpf_core_read(&s->root, sizeof(s->root), &task->fs->root);
-	bpf_core_read(&s->pwd, sizeof(s->pwd), &task->fs->pwd);
-	off = put_path(s, 0, &bprm->file->f_path, &s->root, VIGIL_KF_TRUNC_FILENAME, VIGIL_KF_ERROR_FILENAME);
+	off = put_path(ld, s, 0, &file->f_path, &fs->root, VIGIL_KF_TRUNC_FILENAME, VIGIL_KF_ERROR_FILENAME);
 	s->rec.binary_len = off;
 	if (off)	/* 0: nothing walked, or the copy failed: the policies walk themselves */
-		exec_path_share(task, &bprm->file->f_path, s->rec.data, off, s->rec.flags & VIGIL_KF_TRUNC_FILENAME,
+		exec_path_share(ld, task, &file->f_path, s->rec.data, off, s->rec.flags & VIGIL_KF_TRUNC_FILENAME,
 				s->rec.flags & VIGIL_KF_ERROR_FILENAME);
-	len = put_path(s, off, &s->pwd, &s->root, 0, VIGIL_KF_ERROR_CWD);
+	len = put_path(ld, s, off, &fs->pwd, &fs->root, 0, VIGIL_KF_ERROR_CWD);
 	s->rec.cwd_len = len;
 	off += len;
 
-	mm = BPF_CORE_READ(task, mm);
-	off += put_args(s, mm, off);
-	off += put_env(s, mm, off);
+	mm = VG_READ(ld, task, mm);
+	off += put_args(ld, s, mm, off);
+	off += put_env(ld, s, mm, off);
 
 	len = offsetof(struct vigil_exec_record, data) + (off & (VIGIL_DATA_MAX - 1));
 	s->rec.hdr.size = len;
@@ -230,11 +231,11 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	return 0;
 }
 
-static __always_inline int handle_fork(struct task_struct *parent, struct task_struct *child)
+static __always_inline int handle_fork(enum vg_load ld, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 pid = BPF_CORE_READ(child, pid);
-	__u32 tgid = BPF_CORE_READ(child, tgid);
-	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 pid = VG_READ(ld, child, pid);
+	__u32 tgid = VG_READ(ld, child, tgid);
+	__u32 ptgid = VG_READ(ld, parent, tgid);
 	struct vigil_exec_entry entry = {}, *pe;
 	struct vigil_clone_record rec = {};
 
@@ -248,8 +249,8 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	rec.tid = pid;
 	rec.ppid = ptgid;
 	rec.flags = VIGIL_KF_CLONE;
-	rec.pktime = task_key(parent);
-	rec.proc_ktime = task_key(child);
+	rec.pktime = task_key(ld, parent);
+	rec.proc_ktime = task_key(ld, child);
 
 	/* the child runs its parent's image: selectors need its binary, ns and caps */
 	pe = bpf_map_lookup_elem(&vg_execs, &ptgid);
@@ -265,7 +266,7 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	 * parent's): remembered, not sent, and neither will its exit be unless it execs. The
 	 * reads of its cgroup are left out by the verifier when the rate is off. */
 	if (cgroup_rate_events &&
-	    !cgroup_rate_allows(BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id), rec.hdr.ktime, CGROUP_RATE_CLONE)) {
+	    !cgroup_rate_allows(VG_READ(ld, child, cgroups, dfl_cgrp, kn, id), rec.hdr.ktime, CGROUP_RATE_CLONE)) {
 		entry.flags |= VIGIL_KF_THROTTLED;
 		count_error(VIGIL_KERR_THROTTLED_CLONE);
 	}
@@ -276,24 +277,24 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	return 0;
 }
 
-static __always_inline int handle_exit(struct task_struct *task)
+static __always_inline int handle_exit(enum vg_load ld, struct task_struct *task)
 {
-	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 tgid = VG_READ(ld, task, tgid);
 	struct vigil_exit_record rec = {};
 	struct vigil_exec_entry *e;
 
 	/* every thread passes here; the group is gone when signal->live reached zero, which
 	 * do_exit decrements before this tracepoint */
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (VG_READ(ld, task, signal, live.counter) != 0)
 		return 0;
 
 	rec.hdr.op = VIGIL_OP_EXIT;
 	rec.hdr.size = sizeof(rec);
 	rec.hdr.ktime = bpf_ktime_get_boot_ns();
 	rec.pid = tgid;
-	rec.tid = BPF_CORE_READ(task, pid);
-	rec.exit_code = BPF_CORE_READ(task, exit_code);
-	rec.proc_ktime = task_key(task);
+	rec.tid = VG_READ(ld, task, pid);
+	rec.exit_code = VG_READ(ld, task, exit_code);
+	rec.proc_ktime = task_key(ld, task);
 	e = bpf_map_lookup_elem(&vg_execs, &tgid);
 	if (e) {
 		rec.flags = e->flags;
@@ -317,35 +318,35 @@ static __always_inline int handle_exit(struct task_struct *task)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(tp_btf_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	return handle_exec(task, bprm);
+	return handle_exec(VG_LOAD_BTF, task, bprm);
 }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tp_btf_fork, struct task_struct *parent, struct task_struct *child)
 {
-	return handle_fork(parent, child);
+	return handle_fork(VG_LOAD_BTF, parent, child);
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(tp_btf_exit, struct task_struct *task)
 {
-	return handle_exit(task);
+	return handle_exit(VG_LOAD_BTF, task);
 }
 
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(raw_tp_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	return handle_exec(task, bprm);
+	return handle_exec(VG_LOAD_PROBE, task, bprm);
 }
 
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(raw_tp_fork, struct task_struct *parent, struct task_struct *child)
 {
-	return handle_fork(parent, child);
+	return handle_fork(VG_LOAD_PROBE, parent, child);
 }
 
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(raw_tp_exit, struct task_struct *task)
 {
-	return handle_exit(task);
+	return handle_exit(VG_LOAD_PROBE, task);
 }

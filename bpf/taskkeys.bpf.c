@@ -24,10 +24,10 @@ int iter_task_keys(struct bpf_iter__task *ctx)
 	if (!task || task->pid != task->tgid || (task->flags & PF_KTHREAD))
 		return 0;
 	k.pid = task->tgid;
-	k.ktime = task_key(task);
-	if (task_is_ns_init(task))
+	k.ktime = task_key(VG_LOAD_PROBE, task);
+	if (task_is_ns_init(VG_LOAD_PROBE, task))
 		k.flags |= VIGIL_TASK_NS_INIT;
-	task_cred_extra(task, k.cred_extra);
+	task_cred_extra(VG_LOAD_PROBE, task, k.cred_extra);
 	bpf_seq_write(ctx->meta->seq, &k, sizeof(k));
 	return 0;
 }

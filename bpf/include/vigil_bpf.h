@@ -13,6 +13,21 @@
 #endif
 #define SIGKILL 9
 
+/* How a reader loads kernel memory. A tp_btf program's arguments are BTF-typed pointers: a
+ * plain load through them (and through the pointers loaded from them) is one instruction the
+ * verifier makes fault-safe (BPF_PROBE_MEM), where a probe read is a helper call. raw_tp and
+ * kprobe programs see plain numbers and must probe-read. */
+enum vg_load {
+	VG_LOAD_PROBE,		/* bpf_probe_read_kernel (BPF_CORE_READ): any pointer */
+	VG_LOAD_BTF,		/* direct loads: BTF-typed pointers only (tp_btf, fentry, iterators) */
+};
+
+/* VG_READ(ld, src, a, b, ...): src->a->b... read the way ld says; ld must be a constant once
+ * inlined, so that only one form is compiled in (the other would not pass the verifier). Both
+ * are CO-RE relocated (vmlinux.h's types keep their access index). */
+#define VG_READ(ld, src, a, ...)                                                                   \
+	((ld) == VG_LOAD_BTF ? ___arrow(src, a, ##__VA_ARGS__) : BPF_CORE_READ(src, a, ##__VA_ARGS__))
+
 /* A syscall's number and its sixth argument in the user registers the syscall entry saved
  * (struct pt_regs), per __TARGET_ARCH: libbpf's PT_REGS_PARMn_CORE_SYSCALL covers arguments
  * one to five only. x86-64 passes the sixth in r9 and keeps the number in orig_ax; arm64

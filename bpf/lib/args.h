@@ -388,20 +388,18 @@ static __always_inline __u32 capture_path(struct generic_scratch *s, __u32 off, 
 	__u32 len;
 
 	if (cfg.exec_path_once)
-		once = exec_path_slot(task, path, &hit);
+		once = exec_path_slot(VG_LOAD_PROBE, task, path, &hit);
 	if (hit) {
 		res = (struct path_result){.len = once->len, .truncated = once->truncated, .error = once->error};
 		src = once->data;
 	} else {
 		/* task is a plain number here (bpf_get_current_task): every step is a probe read */
 		struct fs_struct *fs = BPF_CORE_READ(task, fs);
-		struct path root;
 
-		bpf_core_read(&root, sizeof(root), &fs->root);
-		path_walk(path, &root, &s->path, &res);
+		path_walk(VG_LOAD_PROBE, path, &fs->root, &s->path, &res);
 		src = &s->path.data[res.start & (VIGIL_PATH_MAX - 1)];
 		if (once)
-			exec_path_keep(once, task, path, src, res.len, res.truncated, res.error);
+			exec_path_keep(VG_LOAD_PROBE, once, task, path, src, res.len, res.truncated, res.error);
 	}
 	if (res.truncated)
 		s->rec.arg_flags[slot] |= VG_ARGF_TRUNCATED;
@@ -487,7 +485,7 @@ static __always_inline __u32 capture_cred(struct generic_scratch *s, __u32 off, 
 	_Static_assert(__builtin_offsetof(struct vg_cred, cap_inheritable) ==
 			       __builtin_offsetof(struct vg_cred, cap_permitted) + 16,
 		       "vg_cred caps");
-	read_cred(cred, (struct vigil_creds_raw *)out, &out->cap_permitted);
+	read_cred(VG_LOAD_PROBE, cred, (struct vigil_creds_raw *)out, &out->cap_permitted);
 	out->user_ns = BPF_CORE_READ(cred, user_ns, ns.inum);
 	return sizeof(*out);
 }

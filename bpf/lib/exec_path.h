@@ -14,8 +14,8 @@
 
 #define EXEC_PATH_FRESH_NS 1000000ULL
 
-static __always_inline struct vg_exec_path *exec_path_slot(struct task_struct *task, const struct path *f,
-						    bool *hit)
+static __always_inline struct vg_exec_path *exec_path_slot(enum vg_load ld, struct task_struct *task,
+							    const struct path *f, bool *hit)
 {
 	__u32 zero = 0;
 	struct vg_exec_path *c = bpf_map_lookup_elem(&vg_exec_path, &zero);
@@ -24,14 +24,14 @@ static __always_inline struct vg_exec_path *exec_path_slot(struct task_struct *t
 	if (!c)
 		return NULL;
 	*hit = c->task == (__u64)task && c->pid_tgid == bpf_get_current_pid_tgid() &&
-	       c->exec_id == BPF_CORE_READ(task, self_exec_id) && c->file == (__u64)f &&
+	       c->exec_id == VG_READ(ld, task, self_exec_id) && c->file == (__u64)f &&
 	       bpf_ktime_get_ns() - c->stamp < EXEC_PATH_FRESH_NS;
 	return c;
 }
 
 /* A walk's result (len bytes at src) into the slot, for the exec's next programs. */
-static __always_inline void exec_path_keep(struct vg_exec_path *c, struct task_struct *task, const struct path *f,
-					   const char *src, __u32 len, bool truncated, bool error)
+static __always_inline void exec_path_keep(enum vg_load ld, struct vg_exec_path *c, struct task_struct *task,
+					   const struct path *f, const char *src, __u32 len, bool truncated, bool error)
 {
 	len &= VIGIL_PATH_MAX - 1;
 	c->task = 0;	/* invalid while it is written */
@@ -41,7 +41,7 @@ static __always_inline void exec_path_keep(struct vg_exec_path *c, struct task_s
 	c->truncated = truncated;
 	c->error = error;
 	c->pid_tgid = bpf_get_current_pid_tgid();
-	c->exec_id = BPF_CORE_READ(task, self_exec_id);
+	c->exec_id = VG_READ(ld, task, self_exec_id);
 	c->file = (__u64)f;
 	c->stamp = bpf_ktime_get_ns();
 	c->task = (__u64)task;
@@ -49,14 +49,14 @@ static __always_inline void exec_path_keep(struct vg_exec_path *c, struct task_s
 
 /* The exec record's program walks the binary first (bpf/process.bpf.c): it leaves the
  * result for the policies after it on the same tracepoint. */
-static __always_inline void exec_path_share(struct task_struct *task, const struct path *f, const char *src,
-					    __u32 len, bool truncated, bool error)
+static __always_inline void exec_path_share(enum vg_load ld, struct task_struct *task, const struct path *f,
+					    const char *src, __u32 len, bool truncated, bool error)
 {
 	__u32 zero = 0;
 	struct vg_exec_path *c = bpf_map_lookup_elem(&vg_exec_path, &zero);
 
 	if (c)
-		exec_path_keep(c, task, f, src, len, truncated, error);
+		exec_path_keep(ld, c, task, f, src, len, truncated, error);
 }
 
 #endif

@@ -31,12 +31,19 @@ static __always_inline struct mount *real_mount(struct vfsmount *mnt)
 struct path_walk {
 	struct dentry *dentry;
 	struct vfsmount *vfsmnt;
+	struct dentry *mnt_root;	/* vfsmnt's root: read once a mount, not once a step */
 	struct dentry *root_dentry;
 	struct vfsmount *root_mnt;
 	struct path_buf *buf;
+	/* off shares its stack slot with the flags, which are written byte by byte: the verifier
+	 * keeps no value for the slot, so each step starts from an unknown off and the walk's
+	 * states converge. An off it tracks (say, beside step0 in one 8-byte store) shrinks by a
+	 * step's range on every pass and never does: "program too large" on 6.18. */
 	__u32 off;
 	bool truncated;
 	bool error;
+	bool at_mount;		/* the typed walk stopped at its mount's root: the probe walk crosses */
+	__u32 step0;		/* steps walked before this loop (the typed walk's) */
 };
 
 /* "/NAME (deleted)" at the end of the buffer: the name of a dentry that has no parent and is
@@ -63,9 +70,12 @@ static __always_inline void pseudo_name(struct path_walk *w, struct dentry *dent
 	w->off = off;
 }
 
-/* One step up the tree; bpf_loop callback, so the verifier checks it once rather than
- * once per unrolled iteration. Returns 1 to stop. */
-static long path_step(__u64 index, struct path_walk *w)
+/* One step up the tree, loading the way ld says; returns 1 to stop. The typed walk stops at
+ * its mount's root and leaves the crossing to the probe walk: struct mount is reached from
+ * struct vfsmount by container_of, a negative offset no typed load may take, so every dentry
+ * from there on is a plain number (and the verifier checks a callback with each state its
+ * fields can hold: a typed walk's dentry is typed, always). */
+static __always_inline long path_step(enum vg_load ld, __u64 index, struct path_walk *w)
 {
 	struct dentry *dentry = w->dentry;
 	struct vfsmount *vfsmnt = w->vfsmnt;
@@ -76,24 +86,34 @@ static long path_step(__u64 index, struct path_walk *w)
 
 	if (dentry == w->root_dentry && vfsmnt == w->root_mnt)
 		return 1;
-	if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
-		struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+	if (dentry == w->mnt_root) {
+		struct mount *mnt_parent;
 
+		if (ld == VG_LOAD_BTF) {
+			w->at_mount = true;
+			return 1;
+		}
+		mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 		if (mnt_parent == mnt)
 			return 1;	/* the top of the mount tree */
+		vfsmnt = &mnt_parent->mnt;
 		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-		w->vfsmnt = &mnt_parent->mnt;
+		w->vfsmnt = vfsmnt;
+		w->mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 		return 0;
 	}
-	parent = BPF_CORE_READ(dentry, d_parent);
+	parent = VG_READ(ld, dentry, d_parent);
 	if (parent == dentry) {
 		/* the walk's own file on a pseudo filesystem (a memfd, an anonymous inode): d_path
 		 * names it with its d_dname, "/memfd:NAME (deleted)" as simple_dname writes it */
-		if (index == 0 && BPF_CORE_READ(dentry, d_op, d_dname))
+		if (w->step0 + index == 0 && VG_READ(ld, dentry, d_op, d_dname))
 			pseudo_name(w, dentry);
 		return 1;	/* root of an unmounted or pseudo filesystem */
 	}
-	if (bpf_core_read(&name, sizeof(name), &dentry->d_name)) {
+	if (ld == VG_LOAD_BTF) {
+		name.len = dentry->d_name.len;
+		name.name = dentry->d_name.name;
+	} else if (bpf_core_read(&name, sizeof(name), &dentry->d_name)) {
 		w->error = true;
 		return 1;
 	}
@@ -114,22 +134,48 @@ static long path_step(__u64 index, struct path_walk *w)
 	return 0;
 }
 
-static __always_inline void path_walk(const struct path *path, const struct path *root,
+/* bpf_loop callbacks, so the verifier checks a step once rather than once per unrolled
+ * iteration: one per load form */
+static long path_step_probe(__u64 index, struct path_walk *w)
+{
+	return path_step(VG_LOAD_PROBE, index, w);
+}
+
+static long path_step_btf(__u64 index, struct path_walk *w)
+{
+	return path_step(VG_LOAD_BTF, index, w);
+}
+
+/* Walk path up to root. With VG_LOAD_BTF, path and root must be typed pointers (a tp_btf
+ * program's): the walk loads directly until it reaches a mount point, and probe-reads on from
+ * there. */
+static __always_inline void path_walk(enum vg_load ld, const struct path *path, const struct path *root,
 				      struct path_buf *buf, struct path_result *res)
 {
+	struct vfsmount *vfsmnt = VG_READ(ld, path, mnt);
 	struct path_walk w = {
-		.dentry = BPF_CORE_READ(path, dentry),
-		.vfsmnt = BPF_CORE_READ(path, mnt),
-		.root_dentry = BPF_CORE_READ(root, dentry),
-		.root_mnt = BPF_CORE_READ(root, mnt),
+		.dentry = VG_READ(ld, path, dentry),
+		.vfsmnt = vfsmnt,
+		.mnt_root = VG_READ(ld, vfsmnt, mnt_root),
+		.root_dentry = VG_READ(ld, root, dentry),
+		.root_mnt = VG_READ(ld, root, mnt),
 		.buf = buf,
 		.off = VIGIL_PATH_MAX - 1,
 	};
 	__u32 end = VIGIL_PATH_MAX - 1;
-	long steps;
+	long steps = 0;
 
 	buf->data[end] = '\0';
-	steps = bpf_loop(VIGIL_PATH_DEPTH, path_step, &w, 0);
+	if (ld == VG_LOAD_BTF) {
+		steps = bpf_loop(VIGIL_PATH_DEPTH, path_step_btf, &w, 0);
+		if (w.at_mount) {
+			/* the step that stopped there is the probe walk's first */
+			w.step0 = steps - 1;
+			steps = w.step0 + bpf_loop(VIGIL_PATH_DEPTH - w.step0, path_step_probe, &w, 0);
+		}
+	} else {
+		steps = bpf_loop(VIGIL_PATH_DEPTH, path_step_probe, &w, 0);
+	}
 	if (steps >= VIGIL_PATH_DEPTH)
 		w.truncated = true;
 	if (w.off == end) {

@@ -1,6 +1,7 @@
 /* task.h - read a task's identity for records and for the exec map: creds, capabilities,
- * namespaces, and the key of its parent. CO-RE reads throughout, so the same code runs
- * from tp_btf (where direct loads would be allowed) and raw_tp (where they are not). */
+ * namespaces, and the key of its parent. Each reader takes how to load (enum vg_load,
+ * VG_READ): direct loads from a tp_btf program's typed task, probe reads from raw_tp and
+ * every caller whose task is a plain number. */
 #ifndef VIGIL_TASK_H
 #define VIGIL_TASK_H
 
@@ -25,65 +26,86 @@
  * process's tick. A new incarnation of the same pid sorts after the old one as long as a
  * process execs fewer than 10^7 times (one tick) and no pid is reused within one tick
  * (that would take the whole pid space wrapping in 10 ms). */
-static __always_inline __u64 task_exec_gen(struct task_struct *task)
+static __always_inline __u64 task_exec_gen(enum vg_load ld, struct task_struct *task)
 {
-	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	struct task_struct *leader = VG_READ(ld, task, group_leader);
 
-	return BPF_CORE_READ(leader, self_exec_id) - BPF_CORE_READ(leader, parent_exec_id);
+	return VG_READ(ld, leader, self_exec_id) - VG_READ(ld, leader, parent_exec_id);
 }
 
-static __always_inline __u64 task_key(struct task_struct *task)
+static __always_inline __u64 task_key(enum vg_load ld, struct task_struct *task)
 {
-	__u64 start = BPF_CORE_READ(task, group_leader, start_boottime);
+	__u64 start = VG_READ(ld, task, group_leader, start_boottime);
 
-	return start / VIGIL_USER_HZ_NS * VIGIL_USER_HZ_NS + task_exec_gen(task);
+	return start / VIGIL_USER_HZ_NS * VIGIL_USER_HZ_NS + task_exec_gen(ld, task);
 }
+
+/* struct cred's capability sets as 6.3+ lays them out (kernel_cap_t = one u64, commit
+ * f122a08b197d): a CO-RE flavour, so a typed load of one is relocated where it exists and left
+ * out where kernel_cap_t is still two u32 (vmlinux.h may come from either). */
+struct cred___cap64 {
+	struct {
+		__u64 val;
+	} cap_inheritable, cap_permitted, cap_effective;
+} __attribute__((preserve_access_index));
 
 /* ids and capabilities (permitted, effective, inheritable) of a struct cred */
-static __always_inline void read_cred(const struct cred *cred, struct vigil_creds_raw *c, __u64 caps[3])
+static __always_inline void read_cred(enum vg_load ld, const struct cred *cred, struct vigil_creds_raw *c,
+				      __u64 caps[3])
 {
-	c->uid = BPF_CORE_READ(cred, uid.val);
-	c->gid = BPF_CORE_READ(cred, gid.val);
-	c->euid = BPF_CORE_READ(cred, euid.val);
-	c->egid = BPF_CORE_READ(cred, egid.val);
-	c->suid = BPF_CORE_READ(cred, suid.val);
-	c->sgid = BPF_CORE_READ(cred, sgid.val);
-	c->fsuid = BPF_CORE_READ(cred, fsuid.val);
-	c->fsgid = BPF_CORE_READ(cred, fsgid.val);
-	/* kernel_cap_t is a u64 since 6.3 and two u32 before: 8 little-endian bytes either way */
+	const struct cred___cap64 *c64 = (const void *)cred;
+
+	c->uid = VG_READ(ld, cred, uid.val);
+	c->gid = VG_READ(ld, cred, gid.val);
+	c->euid = VG_READ(ld, cred, euid.val);
+	c->egid = VG_READ(ld, cred, egid.val);
+	c->suid = VG_READ(ld, cred, suid.val);
+	c->sgid = VG_READ(ld, cred, sgid.val);
+	c->fsuid = VG_READ(ld, cred, fsuid.val);
+	c->fsgid = VG_READ(ld, cred, fsgid.val);
+	if (ld == VG_LOAD_BTF && bpf_core_field_exists(c64->cap_permitted.val)) {
+		caps[VIGIL_CAPS_PERMITTED] = c64->cap_permitted.val;
+		caps[VIGIL_CAPS_EFFECTIVE] = c64->cap_effective.val;
+		caps[VIGIL_CAPS_INHERITABLE] = c64->cap_inheritable.val;
+		return;
+	}
+	/* two u32 before 6.3: 8 little-endian bytes either way */
 	bpf_probe_read_kernel(&caps[VIGIL_CAPS_PERMITTED], sizeof(__u64), &cred->cap_permitted);
 	bpf_probe_read_kernel(&caps[VIGIL_CAPS_EFFECTIVE], sizeof(__u64), &cred->cap_effective);
 	bpf_probe_read_kernel(&caps[VIGIL_CAPS_INHERITABLE], sizeof(__u64), &cred->cap_inheritable);
 }
 
-static __always_inline void task_creds(struct task_struct *task, struct vigil_creds_raw *c, __u64 caps[3])
+static __always_inline void task_creds(enum vg_load ld, struct task_struct *task, struct vigil_creds_raw *c,
+				       __u64 caps[3])
 {
-	read_cred(BPF_CORE_READ(task, cred), c, caps);
+	read_cred(ld, VG_READ(ld, task, cred), c, caps);
 }
 
 /* securebits and the user namespace (level, owner, group) of the task's credentials */
-static __always_inline void task_cred_extra(struct task_struct *task, __u32 out[4])
+static __always_inline void task_cred_extra(enum vg_load ld, struct task_struct *task, __u32 out[4])
 {
-	const struct cred *cred = BPF_CORE_READ(task, cred);
+	const struct cred *cred = VG_READ(ld, task, cred);
+	struct user_namespace *user_ns = VG_READ(ld, cred, user_ns);
 
-	out[0] = BPF_CORE_READ(cred, securebits);
-	out[1] = BPF_CORE_READ(cred, user_ns, level);
-	out[2] = BPF_CORE_READ(cred, user_ns, owner.val);
-	out[3] = BPF_CORE_READ(cred, user_ns, group.val);
+	out[0] = VG_READ(ld, cred, securebits);
+	out[1] = VG_READ(ld, user_ns, level);
+	out[2] = VG_READ(ld, user_ns, owner.val);
+	out[3] = VG_READ(ld, user_ns, group.val);
 }
 
-static __always_inline __u32 task_auid(struct task_struct *task)
+static __always_inline __u32 task_auid(enum vg_load ld, struct task_struct *task)
 {
 	if (bpf_core_field_exists(task->loginuid))
-		return BPF_CORE_READ(task, loginuid.val);
+		return VG_READ(ld, task, loginuid.val);
 	return (__u32)-1;
 }
 
-/* pid 1 of a pid namespace other than the initial one: a container's (or unshare's) init */
-static __always_inline bool task_is_ns_init(struct task_struct *task)
+/* pid 1 of a pid namespace other than the initial one: a container's (or unshare's) init.
+ * numbers[] is indexed by a variable, which a typed load cannot be: a probe read either way. */
+static __always_inline bool task_is_ns_init(enum vg_load ld, struct task_struct *task)
 {
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	unsigned int level = BPF_CORE_READ(pid, level);
+	struct pid *pid = VG_READ(ld, task, thread_pid);
+	unsigned int level = VG_READ(ld, pid, level);
 	struct upid upid = {};
 
 	if (!level)
@@ -93,28 +115,28 @@ static __always_inline bool task_is_ns_init(struct task_struct *task)
 }
 
 /* Namespace inode numbers in the slot order of struct vigil_exec_record.ns. */
-static __always_inline void task_namespaces(struct task_struct *task, __u32 ns[VIGIL_NS_SLOTS])
+static __always_inline void task_namespaces(enum vg_load ld, struct task_struct *task, __u32 ns[VIGIL_NS_SLOTS])
 {
-	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	unsigned int level = BPF_CORE_READ(pid, level);
+	struct nsproxy *nsp = VG_READ(ld, task, nsproxy);
+	struct pid *pid = VG_READ(ld, task, thread_pid);
+	unsigned int level = VG_READ(ld, pid, level);
 	struct upid upid = {};
 
 	if (!nsp)
 		return;		/* an exiting task has dropped its nsproxy */
-	ns[0] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
-	ns[1] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
-	ns[2] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+	ns[0] = VG_READ(ld, nsp, uts_ns, ns.inum);
+	ns[1] = VG_READ(ld, nsp, ipc_ns, ns.inum);
+	ns[2] = VG_READ(ld, nsp, mnt_ns, ns.inum);
 	bpf_core_read(&upid, sizeof(upid), &pid->numbers[level & 31]);
-	ns[3] = BPF_CORE_READ(upid.ns, ns.inum);
-	ns[4] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
-	ns[5] = BPF_CORE_READ(nsp, net_ns, ns.inum);
+	ns[3] = BPF_CORE_READ(upid.ns, ns.inum);	/* a number from a probe read: probe-read on */
+	ns[4] = VG_READ(ld, nsp, pid_ns_for_children, ns.inum);
+	ns[5] = VG_READ(ld, nsp, net_ns, ns.inum);
 	if (bpf_core_field_exists(nsp->time_ns)) {
-		ns[6] = BPF_CORE_READ(nsp, time_ns, ns.inum);
-		ns[7] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+		ns[6] = VG_READ(ld, nsp, time_ns, ns.inum);
+		ns[7] = VG_READ(ld, nsp, time_ns_for_children, ns.inum);
 	}
-	ns[8] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
-	ns[9] = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+	ns[8] = VG_READ(ld, nsp, cgroup_ns, ns.inum);
+	ns[9] = VG_READ(ld, task, cred, user_ns, ns.inum);
 }
 
 #endif

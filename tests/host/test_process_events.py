@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -219,6 +220,27 @@ class ProcessEvents(unittest.TestCase):
         self.assertEqual(self.held["prog"] & self.progs_after, set())
         self.assertEqual(self.held["link"] & self.links_after, set())
 
+
+
+@vh.require_root
+class RawTpFallback(unittest.TestCase):
+    """The process programs' raw_tp twins (for kernels without tp_btf, which this one has, so
+    the agent never loads them here) pass this kernel's verifier: they probe-read what the
+    tp_btf ones load directly, and a direct load slipped in once made them fail everywhere."""
+
+    def test_every_process_program_loads_raw_tp_included(self):
+        obj = os.path.join(vh.BUILD, "bpf-gen", "process.bpf.o")
+        pins = tempfile.mkdtemp(prefix="vigil-rawtp-")
+        subprocess.run(["mount", "-t", "bpf", "bpf", pins], check=True)
+        try:
+            r = subprocess.run(["bpftool", "prog", "loadall", obj, os.path.join(pins, "p")],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+            self.assertLessEqual({"raw_tp_exec", "raw_tp_fork", "raw_tp_exit", "tp_btf_exec"},
+                                 set(os.listdir(os.path.join(pins, "p"))))
+        finally:
+            subprocess.run(["umount", pins], check=True)
+            os.rmdir(pins)
 
 
 def catches_sigterm(pid):
