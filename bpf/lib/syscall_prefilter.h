@@ -69,19 +69,27 @@ static __always_inline bool spf_int_pass(const struct vg_spf_int *c, const struc
 	return hit != (bool)c->negate;
 }
 
-/* The first bytes of string argument r as a hook's prefilter reads them (read_str of
- * VG_PF_BYTES + 1 into zeros); false: the read failed. */
+/* The first bytes of string argument r, for comparing with values' first bytes under their
+ * masks; false: they cannot be read. A hook's prefilter reads them with read_str (VG_PF_BYTES
+ * + 1 into zeros); the rows read VG_SPF_BYTES as they are, a plain copy (cheaper than the
+ * string copy's scan), which only differs past the string's end: there a value's mask has
+ * no byte, since a mask covers the value's own bytes, none of them NUL, so a string that ends
+ * before a value does differs from it at its NUL either way. A copy that faults (a string
+ * ending just before unmapped memory) is retried as the string read, which stops at the
+ * NUL. */
 static __always_inline bool spf_first_bytes(struct vg_spf_call *call, __u32 r, __u64 *word)
 {
-	char first[VG_SPF_BYTES + 8] = {};
-
 	if (r >= VG_SPF_REGS)
 		return false;
 	if (!(call->read & (1u << r))) {
 		call->read |= 1u << r;
-		if (bpf_probe_read_user_str(first, VG_SPF_BYTES + 1, (void *)call->arg[r]) <= 0)
-			call->unread |= 1u << r;
-		__builtin_memcpy(&call->word[r], first, sizeof(__u64));
+		if (bpf_probe_read_user(&call->word[r], sizeof(__u64), (void *)call->arg[r])) {
+			char first[VG_SPF_BYTES + 8] = {};
+
+			if (bpf_probe_read_user_str(first, VG_SPF_BYTES + 1, (void *)call->arg[r]) <= 0)
+				call->unread |= 1u << r;
+			__builtin_memcpy(&call->word[r], first, sizeof(__u64));
+		}
 	}
 	if (call->unread & (1u << r))
 		return false;
