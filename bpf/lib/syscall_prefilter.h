@@ -188,8 +188,8 @@ __noinline int vg_spf_quick_maybe(const struct vg_spf_quick *q, struct vg_spf_ca
 	if (!spf_first_bytes(call, q->str_reg, &word))
 		return 1;
 	for (i = 0; i < VG_SPF_QSTRS; i++) {
-		if (i >= q->nstr)
-			break;
+		if (i >= q->nstr || !(call->need_str >> i))
+			break;	/* no string the call needs is left */
 		if ((call->need_str & (1u << i)) && (word & q->str_mask[i]) == q->str_word[i])
 			return 1;
 	}

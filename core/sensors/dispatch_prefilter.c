@@ -211,6 +211,14 @@ bool dispatch_prefilter_quick(const struct vg_spf_hook *const rows[VG_SYSCALL_CH
 
 	memset(q, 0, sizeof(*q));
 	q->none = UINT32_MAX;
+	/* the strings of selectors without an integer check first: every call needs them, and
+	 * the dispatcher stops after the last string a call needs (an open for reading, against
+	 * openat's shipped hooks: monitor-sensitive-files' four, then no more) */
+	for (k = 0; k < VG_SYSCALL_CHAIN; k++)
+		for (i = 0; rows[k] && i < rows[k]->nsel && i < VG_SPF_SELECTORS; i++)
+			for (j = 0; !rows[k]->sel[i].ints && j < rows[k]->sel[i].nstr && j < VG_SPF_STRS; j++)
+				if (quick_str(q, rows[k]->sel[i].str_word[j], rows[k]->sel[i].str_mask[j]) < 0)
+					return false;
 	for (k = 0; k < VG_SYSCALL_CHAIN; k++) {
 		const struct vg_spf_hook *h = rows[k];
 
