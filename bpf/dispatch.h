@@ -57,7 +57,8 @@ struct vg_spf_int {
 	__u8 sext;		/* arithmetic when sext */
 	__u8 negate;		/* pass when nothing hit */
 	__u8 nranges;
-	__u8 pad[3];
+	__u8 plain;		/* a quick test's Mask alone, on bits the extension keeps: reg & mask */
+	__u8 pad[2];
 	__u64 flip;		/* xor'ed into v before the ranges: 1 << 63 for signed order */
 	__u64 mask;		/* a hit: v & mask */
 	__u64 lo[VG_SPF_RANGES];	/* a hit: (v ^ flip) - lo <= span (unsigned) */

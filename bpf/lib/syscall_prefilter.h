@@ -67,6 +67,8 @@ static __always_inline bool spf_int_pass(const struct vg_spf_int *c, const struc
 
 	if (r >= VG_SPF_REGS)
 		return true;	/* never compiled so: a bound for the verifier */
+	if (c->plain)
+		return (call->arg[r] & c->mask) != 0;
 	v = call->arg[r] << sh;
 	v = c->sext ? (__u64)((__s64)v >> sh) : v >> sh;
 	hit = (v & c->mask) != 0;

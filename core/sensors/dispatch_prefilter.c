@@ -176,17 +176,20 @@ bool dispatch_prefilter_row(const struct vg_hook_config *cfg, struct vg_spf_hook
 	return true;
 }
 
-/* Check c's index among q's, added if new; -1: q holds no more. */
+/* Check c's index among q's, added if new (plain when it is a Mask alone on bits below those
+ * the capture's extension rewrites: the register's own); -1: q holds no more. */
 static int quick_int(struct vg_spf_quick *q, const struct vg_spf_int *c)
 {
+	struct vg_spf_int t = *c;
 	int j;
 
+	t.plain = !c->nranges && !c->negate && (c->shift == 0 || c->mask >> (64 - c->shift) == 0);
 	for (j = 0; j < q->nints; j++)
-		if (!memcmp(&q->ints[j], c, sizeof(*c)))
+		if (!memcmp(&q->ints[j], &t, sizeof(t)))
 			return j;
 	if (q->nints >= VG_SPF_QINTS)
 		return -1;
-	q->ints[q->nints] = *c;
+	q->ints[q->nints] = t;
 	return q->nints++;
 }
 

@@ -969,6 +969,8 @@ static void test_quick_test_holds_every_row(void **state)
 	assert_int_equal(q.nints, 2);
 	assert_int_equal(q.ints[0].mask, 0x43);
 	assert_int_equal(q.ints[1].mask, 0x243);
+	assert_int_equal(q.ints[0].plain, 1);	/* flags & 0x43 on the register as it is */
+	assert_int_equal(rows[0].ints[0].plain, 0);	/* a row's own check is never plain */
 	assert_int_equal(q.nsel, 4);
 	assert_int_equal(q.sel[0].ints, 1);
 	assert_int_equal(q.sel[0].strs, 0x3c);	/* /tmp/ is monitor-sensitive-files' too */
