@@ -57,7 +57,8 @@ struct vg_spf_int {
 	__u8 sext;		/* arithmetic when sext */
 	__u8 negate;		/* pass when nothing hit */
 	__u8 nranges;
-	__u8 pad[3];
+	__u8 plain;		/* a quick test's Mask alone, on bits the extension keeps: reg & mask */
+	__u8 pad[2];
 	__u64 flip;		/* xor'ed into v before the ranges: 1 << 63 for signed order */
 	__u64 mask;		/* a hit: v & mask */
 	__u64 lo[VG_SPF_RANGES];	/* a hit: (v ^ flip) - lo <= span (unsigned) */
@@ -82,12 +83,45 @@ struct vg_spf_hook {
 	struct vg_spf_selector sel[VG_SPF_SELECTORS];
 };
 
-/* Per syscall number: the row of each slot's hook (0: none, the hook always runs) and 1 +
- * the last slot with a row. */
+/* Per syscall number: the row of each slot's hook (0: none, the hook always runs), 1 + the
+ * last slot with a row, and its quick test (0: none). */
 struct vg_spf_chain {
 	__u8 row[VG_SYSCALL_CHAIN];
 	__u8 end;
-	__u8 pad[7];
+	__u8 quick;
+	__u8 pad[6];
+};
+
+/* A syscall's quick test: all its rows' selectors at once, their equal integer checks made
+ * one and their strings on the one register, so that a call none of its hooks can match (the
+ * open storm: every open of the machine against openat's three shipped hooks) is known from
+ * one pass over a few checks, without a row's lookup and call per hook. It answers "no row
+ * passes" only when the walk of the rows would: the slots with a row are then all rejected
+ * (pass = `none`); otherwise the rows are walked as before. A chain whose rows do not fit it
+ * (more checks, selectors or strings than it holds, strings on two registers) has none.
+ * Written whole into a free entry before its chain names it, as rows are, so a dispatcher
+ * never reads one half written. Compiled by core/sensors/dispatch_prefilter.c. */
+#define VG_SPF_QUICKS 64	/* syscalls with a quick test at once (~65 KiB) */
+#define VG_SPF_QINTS 8		/* distinct integer checks of all the rows (openat's shipped: 2) */
+#define VG_SPF_QSEL 16		/* selectors of all the rows (openat's shipped: 4) */
+#define VG_SPF_QSTRS 16		/* distinct strings of all the rows (openat's shipped: 10) */
+
+struct vg_spf_quick_sel {
+	__u8 ints;		/* bit j: check j must pass */
+	__u8 pad;
+	__u16 strs;		/* bit s: string s may match; 0: no string check */
+};
+
+struct vg_spf_quick {
+	__u8 nints;
+	__u8 nsel;
+	__u8 nstr;
+	__u8 str_reg;		/* the register of every string compared */
+	__u32 none;		/* the pass mask when every row rejects: the slots without one */
+	struct vg_spf_int ints[VG_SPF_QINTS];
+	struct vg_spf_quick_sel sel[VG_SPF_QSEL];
+	__u64 str_word[VG_SPF_QSTRS];
+	__u64 str_mask[VG_SPF_QSTRS];
 };
 
 /* 32-bit syscalls (int 0x80, or a 32-bit task's: TS_COMPAT) carry i386 numbers. The

@@ -270,16 +270,12 @@ static __noinline int vg_compat_args(struct vg_sys_regs *c, __u64 nr)
  * dispatcher, bpf/fentry_dispatch.bpf.c): a 32-bit call's registers are copied into
  * vg_sys_regs and rewritten as its x86-64 twin's, and marked with the call's regs (a 64-bit
  * call clears the mark, which args.h's wrapper_copy would otherwise find from an earlier
- * 32-bit call of the task). nr: the x86-64 syscall the hooks are for. 1: a 32-bit call of
- * nr, 0: a 64-bit call, -1: a 32-bit call of another syscall, or registers that cannot be
- * read: no hook runs. */
-static __always_inline int vg_wrapper_compat(struct pt_regs *regs, int nr)
+ * 32-bit call of the task). c: this CPU's vg_sys_regs (NULL when the lookup failed); nr: the
+ * x86-64 syscall the hooks are for. 1: a 32-bit call of nr, 0: a 64-bit call, -1: a 32-bit
+ * call of another syscall, or registers that cannot be read: no hook runs. */
+static __always_inline int vg_wrapper_compat_in(struct vg_sys_regs *c, struct pt_regs *regs, int nr)
 {
 #if defined(__TARGET_ARCH_x86)
-	struct vg_sys_regs *c;
-	__u32 zero = 0;
-
-	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
 	if (!c)
 		return vg_compat_syscall() ? -1 : 0;
 	c->wrapper_regs = 0;
@@ -295,6 +291,15 @@ static __always_inline int vg_wrapper_compat(struct pt_regs *regs, int nr)
 #else
 	return 0;
 #endif
+}
+
+/* vg_wrapper_compat_in on this CPU's vg_sys_regs (the fentry dispatcher, which keeps the
+ * copy for its prefilter, looks it up once and calls the other). */
+static __always_inline int vg_wrapper_compat(struct pt_regs *regs, int nr)
+{
+	__u32 zero = 0;
+
+	return vg_wrapper_compat_in(bpf_map_lookup_elem(&vg_sys_regs, &zero), regs, nr);
 }
 
 /* Copy the running syscall's registers (ctx[0]) into c for the hooks of syscall nr; a

@@ -8,7 +8,9 @@
  * are read once for all the hooks that compare them. judged gets the passing slots whose row
  * is their hook's whole prefilter: that hook need not run its own again. Nothing here is
  * specific to the raw_syscalls dispatcher: any program that has the registers and runs a
- * syscall's hooks by slot can ask. The tables are filled by core/sensors/dispatch.c. */
+ * syscall's hooks by slot can ask. A syscall's quick test (vg_spf_quick) first answers for
+ * all its rows at once whether any can pass; the rows are walked one by one only when one
+ * may. The tables are filled by core/sensors/dispatch.c. */
 #ifndef VIGIL_LIB_SYSCALL_PREFILTER_H
 #define VIGIL_LIB_SYSCALL_PREFILTER_H
 
@@ -29,6 +31,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct vg_spf_hook);
 } vg_spf_hooks SEC(".maps");
+
+/* quick test -> a syscall's rows' selectors as one (the chain names its entry; 0 unused) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VG_SPF_QUICKS);
+	__type(key, __u32);
+	__type(value, struct vg_spf_quick);
+} vg_spf_quick SEC(".maps");
 
 /* One call as the rows see it: its arguments, and each string argument's first bytes once
  * read (bit a of `read`; of `unread`: the read failed, and the string checks pass, as a
@@ -57,6 +67,8 @@ static __always_inline bool spf_int_pass(const struct vg_spf_int *c, const struc
 
 	if (r >= VG_SPF_REGS)
 		return true;	/* never compiled so: a bound for the verifier */
+	if (c->plain)
+		return (call->arg[r] & c->mask) != 0;
 	v = call->arg[r] << sh;
 	v = c->sext ? (__u64)((__s64)v >> sh) : v >> sh;
 	hit = (v & c->mask) != 0;
@@ -69,19 +81,27 @@ static __always_inline bool spf_int_pass(const struct vg_spf_int *c, const struc
 	return hit != (bool)c->negate;
 }
 
-/* The first bytes of string argument r as a hook's prefilter reads them (read_str of
- * VG_PF_BYTES + 1 into zeros); false: the read failed. */
+/* The first bytes of string argument r, for comparing with values' first bytes under their
+ * masks; false: they cannot be read. A hook's prefilter reads them with read_str (VG_PF_BYTES
+ * + 1 into zeros); the rows read VG_SPF_BYTES as they are, a plain copy (cheaper than the
+ * string copy's scan), which only differs past the string's end: there a value's mask has
+ * no byte, since a mask covers the value's own bytes, none of them NUL, so a string that ends
+ * before a value does differs from it at its NUL either way. A copy that faults (a string
+ * ending just before unmapped memory) is retried as the string read, which stops at the
+ * NUL. */
 static __always_inline bool spf_first_bytes(struct vg_spf_call *call, __u32 r, __u64 *word)
 {
-	char first[VG_SPF_BYTES + 8] = {};
-
 	if (r >= VG_SPF_REGS)
 		return false;
 	if (!(call->read & (1u << r))) {
 		call->read |= 1u << r;
-		if (bpf_probe_read_user_str(first, VG_SPF_BYTES + 1, (void *)call->arg[r]) <= 0)
-			call->unread |= 1u << r;
-		__builtin_memcpy(&call->word[r], first, sizeof(__u64));
+		if (bpf_probe_read_user(&call->word[r], sizeof(__u64), (void *)call->arg[r])) {
+			char first[VG_SPF_BYTES + 8] = {};
+
+			if (bpf_probe_read_user_str(first, VG_SPF_BYTES + 1, (void *)call->arg[r]) <= 0)
+				call->unread |= 1u << r;
+			__builtin_memcpy(&call->word[r], first, sizeof(__u64));
+		}
 	}
 	if (call->unread & (1u << r))
 		return false;
@@ -136,6 +156,48 @@ __noinline int vg_spf_judge(const struct vg_spf_hook *h, struct vg_spf_call *cal
 	return 0;
 }
 
+/* Can some row of the chain pass the call? 1 yes (or cannot tell: then the rows are
+ * walked), 0 no: the answer of the walk of q's rows (bpf/dispatch.h, vg_spf_quick), from one
+ * pass over their checks. A global function, as vg_spf_judge. */
+__noinline int vg_spf_quick_maybe(const struct vg_spf_quick *q, struct vg_spf_call *call)
+{
+	__u32 i;
+	__u64 word;
+
+	if (!q || !call)
+		return 1;
+	call->ints = 0;
+	for (i = 0; i < VG_SPF_QINTS; i++) {
+		if (i >= q->nints)
+			break;
+		if (spf_int_pass(&q->ints[i], call))
+			call->ints |= 1u << i;
+	}
+	call->need_str = 0;
+	for (i = 0; i < VG_SPF_QSEL; i++) {
+		const struct vg_spf_quick_sel *s = &q->sel[i];
+
+		if (i >= q->nsel)
+			break;
+		if ((s->ints & call->ints) != s->ints)
+			continue;
+		if (!s->strs)
+			return 1;
+		call->need_str |= s->strs;
+	}
+	if (!call->need_str)
+		return 0;
+	if (!spf_first_bytes(call, q->str_reg, &word))
+		return 1;
+	for (i = 0; i < VG_SPF_QSTRS; i++) {
+		if (i >= q->nstr || !(call->need_str >> i))
+			break;	/* no string the call needs is left */
+		if ((call->need_str & (1u << i)) && (word & q->str_mask[i]) == q->str_word[i])
+			return 1;
+	}
+	return 0;
+}
+
 /* The slots of chain ch whose hooks must run for the call; call->judged: those whose row is
  * their hook's whole prefilter. A global function too: to the caller its result is a number
  * it knows nothing of, not one of the 2^16 masks the loop can make, each a path to verify
@@ -174,8 +236,9 @@ static __always_inline __u32 vg_syscall_prefilter(__u32 nr, const struct pt_regs
 	*judged = 0;
 #if defined(__TARGET_ARCH_x86)
 	struct vg_spf_call call = {};
+	struct vg_spf_quick *q = NULL;
 	struct vg_spf_chain *ch;
-	__u32 pass;
+	__u32 pass, quick;
 
 	if (dir || nr >= VG_SYSCALL_SLOTS)
 		return VG_SPF_ALL;
@@ -188,6 +251,11 @@ static __always_inline __u32 vg_syscall_prefilter(__u32 nr, const struct pt_regs
 	call.arg[3] = regs->r10;
 	call.arg[4] = regs->r8;
 	call.arg[5] = regs->r9;
+	quick = ch->quick;
+	if (quick)
+		q = bpf_map_lookup_elem(&vg_spf_quick, &quick);
+	if (q && !vg_spf_quick_maybe(q, &call))
+		return q->none;	/* every row rejects the call; judged: none */
 	pass = vg_spf_slots(ch, &call);
 	*judged = call.judged;
 	return pass;

@@ -30,6 +30,9 @@ static struct {
 	uint8_t row[VG_SYSCALL_SLOTS][VG_SYSCALL_CHAIN];	/* each entry slot's prefilter row, 0: none */
 	bool row_used[VG_SPF_ROWS];
 	unsigned int next_row;			/* where the search for a free row starts */
+	uint8_t quick[VG_SYSCALL_SLOTS];	/* each syscall's quick test, 0: none */
+	bool quick_used[VG_SPF_QUICKS];
+	unsigned int next_quick;		/* where the search for a free one starts */
 	char failed[200];			/* why the dispatcher did not load, "": it did */
 } d = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -130,11 +133,63 @@ static void set_end(int dir, int nr)
 		pr_warn("sensors: dispatcher chain end of syscall %d: %s", nr, strerror(errno));
 }
 
-/* vg_spf_chains of nr from d.row; called with the lock. */
+/* A free entry of a table of n (entry 0 unused), the one after the last taken first: one just
+ * freed is reused last, so a dispatcher run still reading it meets it unchanged. 0: none. */
+static unsigned int take(bool *used, unsigned int n, unsigned int *next)
+{
+	unsigned int i, r;
+
+	for (i = 0; i < n - 1; i++) {
+		r = 1 + (*next + i) % (n - 1);
+		if (!used[r]) {
+			used[r] = true;
+			*next = r;
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* nr's quick test from its rows as the map holds them, into a free entry; 0: none (the rows
+ * are walked one by one). Called with the lock. */
+static uint8_t write_quick(int nr)
+{
+	static struct vg_spf_hook rows[VG_SYSCALL_CHAIN];	/* ~14 KiB: off the stack; the lock's */
+	const struct vg_spf_hook *of[VG_SYSCALL_CHAIN] = {0};
+	struct vg_spf_quick q;
+	uint32_t key;
+	int k;
+
+	for (k = 0; k < VG_SYSCALL_CHAIN; k++) {
+		key = d.row[nr][k];
+		if (!key)
+			continue;
+		if (bpf_map_lookup_elem(bpf_map__fd(d.skel->maps.vg_spf_hooks), &key, &rows[k]))
+			return 0;
+		of[k] = &rows[k];
+	}
+	if (!dispatch_prefilter_quick(of, &q))
+		return 0;
+	key = take(d.quick_used, VG_SPF_QUICKS, &d.next_quick);
+	if (!key) {
+		pr_debug("sensors: no quick prefilter test left for syscall %d: its rows are walked", nr);
+		return 0;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(d.skel->maps.vg_spf_quick), &key, &q, BPF_ANY)) {
+		pr_warn("sensors: dispatcher quick prefilter test of syscall %d: %s", nr, strerror(errno));
+		d.quick_used[key] = false;
+		return 0;
+	}
+	return (uint8_t)key;
+}
+
+/* vg_spf_chains of nr from d.row, with a new quick test (the old one freed after the chain
+ * no longer names it); called with the lock. */
 static void write_chain(int nr)
 {
 	struct vg_spf_chain ch;
 	uint32_t key = (uint32_t)nr;
+	uint8_t old = d.quick[nr];
 	int k;
 
 	memset(&ch, 0, sizeof(ch));
@@ -143,25 +198,22 @@ static void write_chain(int nr)
 		if (ch.row[k])
 			ch.end = (uint8_t)(k + 1);
 	}
-	if (bpf_map_update_elem(bpf_map__fd(d.skel->maps.vg_spf_chains), &key, &ch, BPF_ANY))
+	ch.quick = ch.end ? write_quick(nr) : 0;
+	if (bpf_map_update_elem(bpf_map__fd(d.skel->maps.vg_spf_chains), &key, &ch, BPF_ANY)) {
 		pr_warn("sensors: dispatcher prefilters of syscall %d: %s", nr, strerror(errno));
+		if (ch.quick)
+			d.quick_used[ch.quick] = false;
+		return;
+	}
+	d.quick[nr] = ch.quick;
+	if (old)
+		d.quick_used[old] = false;
 }
 
-/* A free row, the one after the last taken first: a row just freed is reused last, so a
- * dispatcher run still reading it meets it unchanged. 0: none. */
+/* A free row; 0: none. */
 static unsigned int take_row(void)
 {
-	unsigned int i, r;
-
-	for (i = 0; i < VG_SPF_ROWS - 1; i++) {
-		r = 1 + (d.next_row + i) % (VG_SPF_ROWS - 1);
-		if (!d.row_used[r]) {
-			d.row_used[r] = true;
-			d.next_row = r;
-			return r;
-		}
-	}
-	return 0;
+	return take(d.row_used, VG_SPF_ROWS, &d.next_row);
 }
 
 /* The hook's prefilter into a row the dispatcher evaluates, before its program goes in the
@@ -280,11 +332,11 @@ int dispatch_ref(struct bpf_object *obj)
 	/* the two tables, their chains' ends, the copy of the registers, the i386 table, the
 	 * fentry dispatchers' table and ends (bpf/lib/dispatch_maps.h) and the prefilter rows
 	 * (bpf/lib/syscall_prefilter.h: the fentry dispatchers run them too) */
-	for (dir = 0; dir < 9 && !err; dir++) {
+	for (dir = 0; dir < 10 && !err; dir++) {
 		struct bpf_map *const maps[] = {table(0), table(1), d.skel->maps.vg_sys_regs, d.skel->maps.vg_sys_ends,
 						d.skel->maps.vg_compat, d.skel->maps.vg_fentry,
 						d.skel->maps.vg_fentry_ends, d.skel->maps.vg_spf_chains,
-						d.skel->maps.vg_spf_hooks};
+						d.skel->maps.vg_spf_hooks, d.skel->maps.vg_spf_quick};
 		struct bpf_map *shared = maps[dir];
 		struct bpf_map *mine = bpf_object__find_map_by_name(obj, bpf_map__name(shared));
 
@@ -317,6 +369,8 @@ void dispatch_unref(void)
 		memset(d.in, 0, sizeof(d.in));
 		memset(d.row, 0, sizeof(d.row));
 		memset(d.row_used, 0, sizeof(d.row_used));
+		memset(d.quick, 0, sizeof(d.quick));
+		memset(d.quick_used, 0, sizeof(d.quick_used));
 		dispatch_bpf__destroy(d.skel);
 		d.skel = NULL;
 	}

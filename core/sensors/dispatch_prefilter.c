@@ -175,3 +175,87 @@ bool dispatch_prefilter_row(const struct vg_hook_config *cfg, struct vg_spf_hook
 	}
 	return true;
 }
+
+/* Check c's index among q's, added if new (plain when it is a Mask alone on bits below those
+ * the capture's extension rewrites: the register's own); -1: q holds no more. */
+static int quick_int(struct vg_spf_quick *q, const struct vg_spf_int *c)
+{
+	struct vg_spf_int t = *c;
+	int j;
+
+	t.plain = !c->nranges && !c->negate && (c->shift == 0 || c->mask >> (64 - c->shift) == 0);
+	for (j = 0; j < q->nints; j++)
+		if (!memcmp(&q->ints[j], &t, sizeof(t)))
+			return j;
+	if (q->nints >= VG_SPF_QINTS)
+		return -1;
+	q->ints[q->nints] = t;
+	return q->nints++;
+}
+
+/* The string's index among q's, added if new; -1: q holds no more. */
+static int quick_str(struct vg_spf_quick *q, uint64_t word, uint64_t mask)
+{
+	int j;
+
+	for (j = 0; j < q->nstr; j++)
+		if (q->str_word[j] == word && q->str_mask[j] == mask)
+			return j;
+	if (q->nstr >= VG_SPF_QSTRS)
+		return -1;
+	q->str_word[q->nstr] = word;
+	q->str_mask[q->nstr] = mask;
+	return q->nstr++;
+}
+
+bool dispatch_prefilter_quick(const struct vg_spf_hook *const rows[VG_SYSCALL_CHAIN], struct vg_spf_quick *q)
+{
+	int str_reg = -1, k, i, j, m;
+
+	memset(q, 0, sizeof(*q));
+	q->none = UINT32_MAX;
+	/* the strings of selectors without an integer check first: every call needs them, and
+	 * the dispatcher stops after the last string a call needs (an open for reading, against
+	 * openat's shipped hooks: monitor-sensitive-files' four, then no more) */
+	for (k = 0; k < VG_SYSCALL_CHAIN; k++)
+		for (i = 0; rows[k] && i < rows[k]->nsel && i < VG_SPF_SELECTORS; i++)
+			for (j = 0; !rows[k]->sel[i].ints && j < rows[k]->sel[i].nstr && j < VG_SPF_STRS; j++)
+				if (quick_str(q, rows[k]->sel[i].str_word[j], rows[k]->sel[i].str_mask[j]) < 0)
+					return false;
+	for (k = 0; k < VG_SYSCALL_CHAIN; k++) {
+		const struct vg_spf_hook *h = rows[k];
+
+		if (!h)
+			continue;
+		q->none &= ~(1u << k);
+		for (i = 0; i < h->nsel && i < VG_SPF_SELECTORS; i++) {
+			const struct vg_spf_selector *s = &h->sel[i];
+			struct vg_spf_quick_sel *e;
+
+			if (q->nsel >= VG_SPF_QSEL)
+				return false;
+			e = &q->sel[q->nsel++];
+			for (j = 0; j < h->nints && j < VG_SPF_INTS; j++) {
+				if (!(s->ints & (1u << j)))
+					continue;
+				m = quick_int(q, &h->ints[j]);
+				if (m < 0)
+					return false;
+				e->ints |= (uint8_t)(1u << m);
+			}
+			if (!s->nstr)
+				continue;
+			if (str_reg >= 0 && str_reg != h->str_reg)
+				return false;	/* strings on two registers: one read is not enough */
+			str_reg = h->str_reg;
+			for (j = 0; j < s->nstr && j < VG_SPF_STRS; j++) {
+				m = quick_str(q, s->str_word[j], s->str_mask[j]);
+				if (m < 0)
+					return false;
+				e->strs |= (uint16_t)(1u << m);
+			}
+		}
+	}
+	q->str_reg = str_reg < 0 ? 0 : (uint8_t)str_reg;
+	return q->none != UINT32_MAX;
+}

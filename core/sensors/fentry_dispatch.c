@@ -56,11 +56,12 @@ static int load(unsigned int i, const char *fn, char *why, size_t why_size)
 		return err;
 	}
 	/* of the shared maps only those it names (vg_fentry, its ends, the copy of the registers,
-	 * the i386 table and the prefilter rows): every map it reuses is a descriptor held */
+	 * the i386 table, the prefilter rows and quick tests): every map it reuses is a
+	 * descriptor held */
 	bpf_object__for_each_map(map, skel->obj)
 		if (!bpf_map__is_internal(map) && map != skel->maps.vg_fentry && map != skel->maps.vg_fentry_ends &&
 		    map != skel->maps.vg_sys_regs && map != skel->maps.vg_compat && map != skel->maps.vg_spf_chains &&
-		    map != skel->maps.vg_spf_hooks)
+		    map != skel->maps.vg_spf_hooks && map != skel->maps.vg_spf_quick)
 			bpf_map__set_autocreate(map, false);
 	err = dispatch_ref(skel->obj);
 	if (err) {

@@ -295,6 +295,10 @@ void dispatch_release(int nr, int slot);
 int dispatch_add(int nr, int slot, int dir, int prog_fd, const struct vg_hook_config *cfg);
 void dispatch_remove(int nr, int slot, int dir);
 bool dispatch_prefilter_row(const struct vg_hook_config *cfg, struct vg_spf_hook *row);
+/* dispatch_prefilter_quick: a syscall's quick test (bpf/dispatch.h, vg_spf_quick) from the
+ * rows of its slots (rows[k]: slot k's, NULL: none); false: they do not fit one (or there
+ * are none), and the dispatcher walks them one by one. */
+bool dispatch_prefilter_quick(const struct vg_spf_hook *const rows[VG_SYSCALL_CHAIN], struct vg_spf_quick *q);
 /* The row of slot `slot` of syscall nr alone, for a hook whose program another dispatcher
  * tail-calls by the same slot (fentry_dispatch.c: slots come from dispatch_reserve, one space
  * per syscall for both dispatchers): dispatch_prefilter_add before the program is tail-called,

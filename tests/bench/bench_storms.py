@@ -12,6 +12,8 @@ Workloads (each a C program timing its own loop):
 Conditions, interleaved round by round (the order rotates each round):
   none       no agent
   floor      empty BPF programs on raw_syscalls/sys_enter and cgroup connect4 (any hook's cost)
+  floor_fe   one empty fentry program on __x64_sys_openat: the floor of vigil's openat hooks
+             where the kernel has BPF trampolines (one trampoline call an open)
   bpftrace   bpftrace with one-liners printing what the default configuration reports
              (execs, exits, opens under the watched prefixes, connects)
   bare       vigild without policies or rules
@@ -141,11 +143,12 @@ class NoAgent:
 
 
 class Floor:
-    def __init__(self, build):
-        hooks = ["raw", "tp:sched/sched_process_exec"]
-        root = cgroup2_root()
-        if root:
-            hooks.append("connect4:" + root)
+    def __init__(self, build, hooks=None):
+        if hooks is None:
+            hooks = ["raw", "tp:sched/sched_process_exec"]
+            root = cgroup2_root()
+            if root:
+                hooks.append("connect4:" + root)
         self.argv = [os.path.join(build, "tests", "bench", "floor_hook")] + hooks
         self.proc = None
 
@@ -493,7 +496,8 @@ def main():
                     max(args.opens // 3333, 3))]
     wanted = args.storms.split(",")
     storms = [s for s in storms if s.name in wanted]
-    makers = {"none": NoAgent, "floor": lambda: Floor(args.build), "bpftrace": Bpftrace,
+    makers = {"none": NoAgent, "floor": lambda: Floor(args.build),
+              "floor_fe": lambda: Floor(args.build, ["fentry:__x64_sys_openat"]), "bpftrace": Bpftrace,
               "bare": lambda: vigil_agent(args.build, False, args.vigil),
               "default": lambda: vigil_agent(args.build, True, args.vigil)}
     conds = args.conditions.split(",")
@@ -560,7 +564,7 @@ def main():
             cpu = "%.2f" % (statistics.median(r["cpu"]) * 1e6) if r["cpu"] else "-"
             sw = "%.2f" % statistics.median(r["sw"]) if r["sw"] else "-"
             rss = "%.1f" % (r["rss"] / 1024) if r["rss"] else "-"
-            vig = cond not in ("floor", "bpftrace")  # auditd: its log, and the kernel's lost count
+            vig = cond not in ("floor", "floor_fe", "bpftrace")  # auditd: its log, and the kernel's lost count
             print("%-8s %-9s %-22s %-22s %10s %7s %8s %9s %6s %7s"
                   % (s.name, cond, "%.3f [%.3f-%.3f]" % (statistics.median(ratios), min(ratios), max(ratios)),
                      "%.3f [%.3f-%.3f]" % (statistics.median(own), min(own), max(own)) if own else "-",

@@ -7,7 +7,10 @@ sit on its edges: values shorter than, exactly and longer than 8 bytes; paths sh
 value's first 8 bytes but not the value; paths the value is a prefix of; the right path
 with the wrong flags; relative paths, `//`, and a symlink to a watched file (the policy
 language matches the argument as the call passed it, so none of those match, with or
-without the prefilter); an empty path and an unreadable pointer. The same calls run under
+without the prefilter); an empty path and an unreadable pointer; and paths whose last byte,
+the NUL, ends a page that unmapped memory follows (the dispatcher copies a path's first 8
+bytes as they are, and that copy faults on such a short one: it reads the string again, as
+the string it is). The same calls run under
 two agents, one with the prefilter (the default) and one with VIGIL_PREFILTER=off, on a
 tracepoint hook and on a `syscall: true` kprobe (its syscall's tracepoint here): the events
 must be the same, and exactly the ones the selectors define.
@@ -218,16 +221,36 @@ def cases(tmp):
         ("/", "/v/", TRUNC, False),
         ("/", "", 0, False),                       # empty
         ("/", None, 0, False),                     # an unreadable pointer (EFAULT)
+        ("/", ["/v"], TRUNC, True),                # D, its NUL last before unmapped memory
+        ("/", ["/vpf/a"], W, True),                # A, the same
+        ("/", ["/vpf/"], W, False),
+        ("/", ["/etc/sha"], 0, False),             # 8 bytes, then the NUL, then unmapped
+        ("/", ["/etc/shadow"], 0, True),           # C, crossing nothing but ending there
     ]
 
 
+def as_passed(path):
+    """The path a case's call passes: [path] is the same one, placed before unmapped memory."""
+    return path[0] if isinstance(path, list) else path
+
+
 CHILD = r"""
-import ctypes, json, os, sys
+import ctypes, json, mmap, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
+# two pages, the second unmapped: [path] ends the first with its NUL
+edge = mmap.mmap(-1, 2 * mmap.PAGESIZE)
+base = ctypes.addressof(ctypes.c_char.from_buffer(edge))
+if libc.munmap(ctypes.c_void_p(base + mmap.PAGESIZE), ctypes.c_size_t(mmap.PAGESIZE)):
+    sys.exit("munmap: %d" % ctypes.get_errno())
 for cwd, dirfd, path, flags in json.loads(sys.argv[1]):
     os.chdir(cwd)
-    p = ctypes.c_char_p(path.encode()) if path is not None else ctypes.c_void_p(8)
+    if isinstance(path, list):
+        b = path[0].encode() + b"\0"
+        edge[mmap.PAGESIZE - len(b):mmap.PAGESIZE] = b
+        p = ctypes.c_void_p(base + mmap.PAGESIZE - len(b))
+    else:
+        p = ctypes.c_char_p(path.encode()) if path is not None else ctypes.c_void_p(8)
     # openat (257) with the whole register as given; fails as nobody mostly: still seen
     fd = libc.syscall(ctypes.c_long(257), ctypes.c_long(dirfd), p, ctypes.c_long(flags), ctypes.c_long(0o600))
     if fd >= 0:
@@ -294,7 +317,7 @@ class Prefilter(unittest.TestCase):
             self.assertEqual(pols[name]["state"], "enabled", pols[name])
 
     def test_exactly_the_calls_the_selectors_match(self):
-        want = sorted((pol, path, flags) for pol in ("pf-tp", "pf-kp")
+        want = sorted((pol, as_passed(path), flags) for pol in ("pf-tp", "pf-kp")
                       for _, path, flags, hit in self.cases if hit)
         self.assertEqual([e for e in self.seen["on"] if e[0] in ("pf-tp", "pf-kp")], want)
 

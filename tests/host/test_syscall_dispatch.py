@@ -10,7 +10,7 @@ dispatcher, and a hook's program not running at all on
 20,000 unrelated syscalls (kernel.bpf_stats_enabled run counts).
 
 The dispatcher runs its hooks' prefilters itself and tail-calls only those that pass
-(bpf/lib/syscall_prefilter.h). Five hooks on finit_module: three whose prefilter wants
+(bpf/lib/syscall_prefilter.h), first all at once as the syscall's quick test. Five hooks on finit_module: three whose prefilter wants
 our fd, one another fd, one without selectors (no prefilter): each gets exactly its calls,
 and the verdict the dispatcher left for the hooks (vg_sys_regs' pass and judged, read back
 on the CPU the call ran on) names exactly the slots it tail-called. bpf_stats cannot show
@@ -166,6 +166,7 @@ class SyscallDispatch(unittest.TestCase):
             cls.has_finit_tp = os.path.exists(os.path.join(tracefs(), "events/syscalls/sys_enter_finit_module"))
             cls.status = agent.status()
             cls.verdicts = {fd: cls.verdict(agent.proc.pid, fd) for fd in (MARK_FD, OTHER_FD, NO_FD)}
+            cls.quick = cls.quick_test(agent.proc.pid)
             # delete the first hook of the syscall's table: the second must still run
             cls.deleted = subprocess.run([vh.VIGIL, "tp", "delete", "fm-a", "--control", agent.control],
                                          capture_output=True, text=True)
@@ -183,6 +184,17 @@ class SyscallDispatch(unittest.TestCase):
             except OSError:
                 pass
         return [m["id"] for m in bpftool_json("map", "show") if m["id"] in held and m.get("name") == name]
+
+    @classmethod
+    def quick_test(cls, agent_pid):
+        """finit_module's quick test (bpf/dispatch.h, vg_spf_quick) as its chain names it."""
+        chains = bpftool_json("map", "lookup", "id", str(cls.agent_maps(agent_pid, "vg_spf_chains")[0]),
+                              "key", *[str((NR_FINIT_MODULE >> s) & 0xff) for s in (0, 8, 16, 24)])
+        key = chains["formatted"]["value"]["quick"]
+        if not key:
+            return None
+        return bpftool_json("map", "lookup", "id", str(cls.agent_maps(agent_pid, "vg_spf_quick")[0]),
+                            "key", str(key), "0", "0", "0")["formatted"]["value"]
 
     @classmethod
     def verdict(cls, agent_pid, fd):
@@ -282,6 +294,14 @@ class SyscallDispatch(unittest.TestCase):
         filled, passed, judged, nr = self.verdicts[NO_FD]
         self.assertEqual(len(passed), 1, self.verdicts)  # fm-all only: no tail call to the other four
         self.assertEqual(judged, set())
+
+    def test_one_quick_test_holds_the_four_prefilters(self):
+        # NO_FD's verdict came from it: fm-a's, fm-b's and fm-ret's equal check is one there
+        q = self.quick
+        self.assertIsNotNone(q, "finit_module's chain names no quick test")
+        self.assertEqual((q["nsel"], q["nints"], q["nstr"]), (4, 2, 0), q)
+        filled, passed, _, _ = self.verdicts[NO_FD]
+        self.assertEqual({k for k in filled if q["none"] & (1 << k)}, passed)
 
     def test_hook_program_does_not_run_on_unrelated_syscalls(self):
         delta, progs = self.runs

@@ -938,6 +938,65 @@ static void test_row_says_less_never_more(void **state)
 	assert_false(dispatch_prefilter_row(&f->hook.cfg, &row));
 }
 
+/* openat's shipped hooks (lua-files, write-etc-boot, monitor-sensitive-files) in slots 0, 2
+ * and 3 as one quick test: the two flags checks once each, four selectors, every prefix on
+ * the path's register once; slot 1 (no row) and the slots after them still pass when the
+ * test rejects. Strings on two registers do not fit one test. */
+static void test_quick_test_holds_every_row(void **state)
+{
+	struct fixture *f = *state;
+	struct vg_spf_hook rows[4];
+	const struct vg_spf_hook *of[VG_SYSCALL_CHAIN] = {0};
+	struct vg_spf_quick q;
+
+	assert_int_equal(compile(f, OPENAT_KP("    - matchArgs:\n      - index: 1\n        operator: Prefix\n"
+					      "        values: [/tmp/, /var/tmp/, /dev/shm/, /run/user/]\n" MASK_43
+					      "    - matchArgs:\n      - index: 1\n        operator: NotPrefix\n"
+					      "        values: [/]\n" MASK_43),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_true(dispatch_prefilter_row(&f->hook.cfg, &rows[0]));
+	assert_int_equal(compile(f, OPENAT_KP("    - matchArgs:\n      - index: 1\n        operator: Prefix\n"
+					      "        values: [/etc/, /boot/]\n"
+					      "      - index: 2\n        operator: Mask\n        values: [\"0x243\"]\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_true(dispatch_prefilter_row(&f->hook.cfg, &rows[2]));
+	assert_int_equal(compile(f, OPENAT_KP("    - matchArgs:\n      - index: 1\n        operator: Prefix\n"
+					      "        values: [/etc/shadow, /etc/kubernetes/pki, /tmp/]\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_true(dispatch_prefilter_row(&f->hook.cfg, &rows[3]));
+	of[0] = &rows[0], of[2] = &rows[2], of[3] = &rows[3];
+	assert_true(dispatch_prefilter_quick(of, &q));
+	assert_int_equal(q.none, ~0xdu);
+	assert_int_equal(q.nints, 2);
+	assert_int_equal(q.ints[0].mask, 0x43);
+	assert_int_equal(q.ints[1].mask, 0x243);
+	assert_int_equal(q.ints[0].plain, 1);	/* flags & 0x43 on the register as it is */
+	assert_int_equal(rows[0].ints[0].plain, 0);	/* a row's own check is never plain */
+	assert_int_equal(q.nsel, 4);
+	assert_int_equal(q.sel[0].ints, 1);
+	assert_int_equal(q.sel[0].strs, 0x3c);	/* /tmp/ is monitor-sensitive-files' too */
+	assert_int_equal(q.sel[1].ints, 1);
+	assert_int_equal(q.sel[1].strs, 0);	/* NotPrefix: the flags decide */
+	assert_int_equal(q.sel[2].ints, 2);
+	assert_int_equal(q.sel[2].strs, 0xc0);
+	assert_int_equal(q.sel[3].ints, 0);
+	assert_int_equal(q.sel[3].strs, 0x7);	/* no integer check: its strings first */
+	assert_int_equal(q.nstr, 8);
+	assert_int_equal(q.str_reg, 1);
+	assert_memory_equal(&q.str_word[1], "/etc/kub", 8);	/* the first 8 bytes */
+	assert_int_equal(q.str_mask[1], UINT64_MAX);
+	assert_int_equal(compile(f, SETNS_SPEC("    - matchArgs:\n      - index: 0\n        operator: Equal\n"
+					       "        values: [\"1\"]\n"),
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_true(dispatch_prefilter_row(&f->hook.cfg, &rows[1]));
+	rows[1].sel[0].nstr = 1;
+	rows[1].str_reg = 0;	/* a string on another register than the path's */
+	of[1] = &rows[1];
+	assert_false(dispatch_prefilter_quick(of, &q));
+	of[0] = of[1] = of[2] = of[3] = NULL;
+	assert_false(dispatch_prefilter_quick(of, &q));	/* no row: nothing to test */
+}
+
 static void test_in_map_expands_ranges_into_set_keys(void **state)
 {
 	struct fixture *f = *state;
@@ -1305,6 +1364,7 @@ int main(void)
 		T(test_row_shares_a_check_between_selectors),
 		T(test_row_turns_integer_filters_into_ranges),
 		T(test_row_says_less_never_more),
+		T(test_quick_test_holds_every_row),
 		T(test_in_map_expands_ranges_into_set_keys),
 		T(test_generated_and_x64_syscall_lists_expand_to_numbers),
 		T(test_capability_set_values_become_masks),
