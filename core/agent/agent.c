@@ -455,6 +455,7 @@ int agent_on_record(void *ctx, void *data, size_t size)
 
 	pthread_mutex_lock(&a->pipe_lock);
 	a->round_records++;
+	a->bus_held = true;	/* until the round's agent_flush */
 	if (vigil_decoder__record(a->decoder, data, size, &ev) == 1) {
 		ev.node_name = a->node_name;
 		ev.pod = pod_of(a, ev.process);
