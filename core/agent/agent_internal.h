@@ -109,6 +109,8 @@ struct vigil_agent {
 	int user_efd;
 	atomic_bool user_kicked;		/* user_efd was written since the reader read it */
 	bool reader_active;			/* under pipe_lock: the reader polls again within 500 us */
+	bool bus_held;				/* under pipe_lock: the bus holds what the reader's round
+					 * published until its agent_flush */
 	uint32_t round_records;			/* records the reader's round found so far */
 	bool promised;				/* the reader's last wait told the kernel when it looks */
 	/* the rules thread's copies of cache entries (rules.c), four so that the host can hold

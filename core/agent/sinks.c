@@ -132,6 +132,7 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 	uint64_t seq = 0;
 	size_t body_end = 0;
 	bool rules, line;
+	int err;
 
 	count(a, ev);
 	vigil_buf_reset(&a->msgpack);
@@ -141,8 +142,11 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 	}
 	line = text_sinks(a, ev, body_end);
 	/* stamped with the next sequence number (subscribers count holes from it); a slow or
-	 * absent subscriber costs a counted drop, never a blocked reader */
-	if (vigil_pub__publish(a->pub, &a->msgpack, &seq) == -EINVAL) {
+	 * absent subscriber costs a counted drop, never a blocked reader. In the reader's round
+	 * the bus holds it for agent_flush: a round's events in one send to each subscriber */
+	err = a->bus_held ? vigil_pub__publish_held(a->pub, &a->msgpack, &seq) :
+			    vigil_pub__publish(a->pub, &a->msgpack, &seq);
+	if (err == -EINVAL) {
 		a->counters.encode_errors++;
 		return;
 	}
@@ -163,6 +167,11 @@ void agent_dispatch(struct vigil_agent *a, const struct vigil_event *in)
 
 void agent_flush(struct vigil_agent *a)
 {
+	/* what the round published, one send to each subscriber (the serve thread's wake-up
+	 * pipe is all that can fail) */
+	if (a->bus_held && vigil_pub__flush(a->pub))
+		a->counters.output_errors++;
+	a->bus_held = false;
 	/* the reader, polling every 500 us while records come, lets the rules batch them up to
 	 * RULES_HOLD_NS (a rule's actions and alerts come that much later, its thread wakes far
 	 * less often); any other caller, and the reader going idle, wakes them now */

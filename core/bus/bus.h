@@ -36,6 +36,13 @@ VIGIL_API uint64_t vigil_pub__dropped(const struct vigil_pub *p);
  * even when sending fails, so every subscriber sees the hole. *seq (may be NULL) is the
  * number given. Returns what vigil_pub__send returns, or -EINVAL when msg is no map. */
 VIGIL_API int vigil_pub__publish(struct vigil_pub *p, struct vigil_buf *msg, uint64_t *seq);
+/* The same, counted (sent or dropped) now but written to the subscribers by the next
+ * vigil_pub__flush, so that a batch costs one send and one wake-up per subscriber (a
+ * subscriber's 64 KiB held are written at once). Frames follow each other on the stream
+ * as nanomsg's own would. Other transports (nanomsg's NN_PUB) send at once. */
+VIGIL_API int vigil_pub__publish_held(struct vigil_pub *p, struct vigil_buf *msg, uint64_t *seq);
+/* Write what vigil_pub__publish_held held. 0 or -errno. */
+VIGIL_API int vigil_pub__flush(struct vigil_pub *p);
 /* Random, fixed for the publisher's life, never 0: a restarted agent is a new stream. */
 VIGIL_API uint64_t vigil_pub__incarnation(const struct vigil_pub *p);
 /* The last sequence number given (0 before the first). */

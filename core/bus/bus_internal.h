@@ -165,8 +165,11 @@ uint64_t sp_now_ns(void);
 struct pub_sp;
 struct pub_sp *pub_sp_open(const char *url, unsigned int mode, size_t queue_max);
 /* Queue one message for every subscriber; each one whose queue is full misses it and
- * adds 1 to *dropped. 0 or -errno. */
-int pub_sp_send(struct pub_sp *s, const void *data, size_t len, uint64_t *dropped);
+ * adds 1 to *dropped. Written at once, or with hold at the next pub_sp_flush (or once a
+ * subscriber holds 64 KiB). 0 or -errno. */
+int pub_sp_send(struct pub_sp *s, const void *data, size_t len, bool hold, uint64_t *dropped);
+/* Write the held messages. 0 or -errno. */
+int pub_sp_flush(struct pub_sp *s);
 /* Copy up to max subscribers' counters (vigil_pub__peers); returns how many there are. */
 size_t pub_sp_peers(struct pub_sp *s, struct vigil_pub_peer *out, size_t max);
 void pub_sp_close(struct pub_sp *s);

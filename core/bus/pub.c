@@ -92,11 +92,11 @@ err_out:
 	return NULL;
 }
 
-int vigil_pub__send(struct vigil_pub *p, const void *data, size_t len)
+static int send_msg(struct vigil_pub *p, const void *data, size_t len, bool hold)
 {
 	if (p->sp) {
 		uint64_t dropped = 0;
-		int err = pub_sp_send(p->sp, data, len, &dropped);
+		int err = pub_sp_send(p->sp, data, len, hold, &dropped);
 
 		if (dropped)
 			atomic_fetch_add(&p->dropped, dropped);
@@ -104,7 +104,7 @@ int vigil_pub__send(struct vigil_pub *p, const void *data, size_t len)
 			atomic_fetch_add(&p->sent, 1);
 		return err;
 	}
-	if (nn_send(p->sock, data, len, NN_DONTWAIT) < 0) {
+	if (nn_send(p->sock, data, len, NN_DONTWAIT) < 0) {	/* nanomsg: nothing held */
 		int err = errno;
 
 		atomic_fetch_add(&p->dropped, 1);
@@ -114,7 +114,12 @@ int vigil_pub__send(struct vigil_pub *p, const void *data, size_t len)
 	return 0;
 }
 
-int vigil_pub__publish(struct vigil_pub *p, struct vigil_buf *msg, uint64_t *seq)
+int vigil_pub__send(struct vigil_pub *p, const void *data, size_t len)
+{
+	return send_msg(p, data, len, false);
+}
+
+static int publish(struct vigil_pub *p, struct vigil_buf *msg, uint64_t *seq, bool hold)
 {
 	/* one publishing thread at a time in the agent (under its pipe lock); the atomic keeps
 	 * the readers of vigil_pub__last_seq honest */
@@ -126,7 +131,22 @@ int vigil_pub__publish(struct vigil_pub *p, struct vigil_buf *msg, uint64_t *seq
 	atomic_store(&p->seq, n);
 	if (seq)
 		*seq = n;
-	return vigil_pub__send(p, msg->data, msg->len);
+	return send_msg(p, msg->data, msg->len, hold);
+}
+
+int vigil_pub__publish(struct vigil_pub *p, struct vigil_buf *msg, uint64_t *seq)
+{
+	return publish(p, msg, seq, false);
+}
+
+int vigil_pub__publish_held(struct vigil_pub *p, struct vigil_buf *msg, uint64_t *seq)
+{
+	return publish(p, msg, seq, true);
+}
+
+int vigil_pub__flush(struct vigil_pub *p)
+{
+	return p->sp ? pub_sp_flush(p->sp) : 0;
 }
 
 uint64_t vigil_pub__incarnation(const struct vigil_pub *p)

@@ -2,7 +2,8 @@
  * nanomsg NN_SUB peers: what a subscriber sends after its header is read and discarded.
  *
  * Threads: the reader publishes (pub_sp_send queues a frame for every subscriber and
- * writes what the socket takes at once); a thread of our own accepts, completes
+ * writes what the socket takes at once, or, held, at the end of the reader's round:
+ * pub_sp_flush); a thread of our own accepts, completes
  * handshakes, discards input and flushes queues. A subscriber's queue is bounded: what
  * does not fit is dropped for that subscriber alone and counted. */
 #include <errno.h>
@@ -23,12 +24,17 @@
 /* Beyond this, connections are refused at once: each one may hold a full queue. */
 #define MAX_PEERS 128
 #define POLL_MS 200
+/* Held frames are written at once past 64 KiB for a subscriber or 100 us since the first:
+ * a batch costs the latency of a part of a reader's round, not all of it. */
+#define PUB_HOLD_MAX (64 * 1024)
+#define PUB_HOLD_NS 100000ULL
 
 struct pub_sp {
 	struct sp_listener l;
 	int wake[2];			/* pipe: a queue became non-empty */
 	size_t queue_max;
 	pthread_mutex_t lock;
+	uint64_t held_since;		/* the first frame held for pub_sp_flush (sp_now_ns), or 0 */
 	struct sp_peer peers[MAX_PEERS];
 	size_t npeers;
 	pthread_t thread;
@@ -36,13 +42,39 @@ struct pub_sp {
 	atomic_bool stop;
 };
 
-int pub_sp_send(struct pub_sp *s, const void *data, size_t len, uint64_t *dropped)
+/* Ask the serve thread to write what a socket did not take at once. 0 or -errno. */
+static int wake_server(struct pub_sp *s)
+{
+	if (write(s->wake[1], "", 1) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+/* Write what p's socket takes now; true when some stays queued for the serve thread. */
+static bool flush_peer(struct sp_peer *p)
+{
+	if (sp_flush(p)) {
+		p->off = p->len;	/* gone: the thread sees the hang-up and closes it */
+		return false;
+	}
+	return p->off < p->len;
+}
+
+int pub_sp_send(struct pub_sp *s, const void *data, size_t len, bool hold, uint64_t *dropped)
 {
 	uint8_t head[9];
 	size_t hlen = sp_frame_head(s->l.ipc, len, head), i;
 	bool wake = false;
 
 	pthread_mutex_lock(&s->lock);
+	if (hold) {	/* a long round's first frames do not wait for its end */
+		uint64_t now = sp_now_ns();
+
+		if (!s->held_since)
+			s->held_since = now;
+		else if (now - s->held_since > PUB_HOLD_NS)
+			hold = false;
+	}
 	for (i = 0; i < s->npeers; i++) {
 		struct sp_peer *p = &s->peers[i];
 
@@ -54,16 +86,31 @@ int pub_sp_send(struct pub_sp *s, const void *data, size_t len, uint64_t *droppe
 			continue;
 		}
 		p->sent++;
-		if (sp_flush(p)) {
-			p->off = p->len;	/* gone: the thread sees the hang-up and closes it */
+		/* held frames go out together at the next pub_sp_flush: one send, one wake-up of
+		 * the subscriber, for a round's events; a big round still streams */
+		if (hold && p->len - p->off < PUB_HOLD_MAX)
 			continue;
-		}
-		wake |= p->off < p->len;
+		wake |= flush_peer(p);
 	}
+	if (!hold)
+		s->held_since = 0;	/* written: the next held frame starts a new batch */
 	pthread_mutex_unlock(&s->lock);
-	if (wake && write(s->wake[1], "", 1) < 0 && errno != EAGAIN)
-		return -errno;
-	return 0;
+	return wake ? wake_server(s) : 0;
+}
+
+int pub_sp_flush(struct pub_sp *s)
+{
+	bool wake = false;
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->held_since)
+		for (i = 0; i < s->npeers; i++)
+			if (s->peers[i].ready && s->peers[i].off < s->peers[i].len)
+				wake |= flush_peer(&s->peers[i]);
+	s->held_since = 0;
+	pthread_mutex_unlock(&s->lock);
+	return wake ? wake_server(s) : 0;
 }
 
 size_t pub_sp_peers(struct pub_sp *s, struct vigil_pub_peer *out, size_t max)
@@ -136,10 +183,11 @@ static void *serve(void *arg)
 		fds[0] = (struct pollfd){.fd = s->l.fd, .events = POLLIN};
 		fds[1] = (struct pollfd){.fd = s->wake[0], .events = POLLIN};
 		n = s->npeers;
+		/* held frames are the publisher's to write (pub_sp_flush wakes us for the rest) */
 		for (i = 0; i < n; i++)
 			fds[2 + i] = (struct pollfd){
 				.fd = s->peers[i].fd,
-				.events = POLLIN | (s->peers[i].off < s->peers[i].len ? POLLOUT : 0),
+				.events = POLLIN | (s->peers[i].off < s->peers[i].len && !s->held_since ? POLLOUT : 0),
 			};
 		pthread_mutex_unlock(&s->lock);
 		if (poll(fds, 2 + n, POLL_MS) < 0 && errno != EINTR)

@@ -108,6 +108,10 @@ static void feed(struct fixture *f, const void *rec, size_t size)
 {
 	/* the ring buffer callback's contract: 0 whatever the record, or the reader stops */
 	assert_int_equal(agent_on_record(f->a, (void *)rec, size), 0);
+	/* the end of the reader's round: what the round published held goes out */
+	pthread_mutex_lock(&f->a->pipe_lock);
+	agent_flush(f->a);
+	pthread_mutex_unlock(&f->a->pipe_lock);
 }
 
 static void test_malformed_records_are_counted_and_reach_no_sink(void **state)
