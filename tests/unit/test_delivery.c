@@ -238,6 +238,22 @@ static void recv_n(struct vigil_sub *sub, int n)
 	}
 }
 
+/* Unstamped probes (msg) until one gets through: the subscription is up. */
+static void subscribed(struct vigil_pub *pub, struct vigil_sub *sub, const struct vigil_buf *msg)
+{
+	void *data;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(vigil_pub__send(pub, msg->data, msg->len), 0);
+		if (vigil_sub__recv(sub, &data) > 0) {
+			vigil_bus_msg_free(data);
+			return;
+		}
+	}
+	fail_msg("no probe reached the subscriber in 100 tries");
+}
+
 static void test_subscriber_counts_what_a_real_publisher_skipped(void **state)
 {
 	char dir[] = "/tmp/vigil-test-delivery-XXXXXX", url[128];
@@ -246,9 +262,8 @@ static void test_subscriber_counts_what_a_real_publisher_skipped(void **state)
 	struct vigil_delivery d, d0;
 	struct vigil_pub *pub;
 	struct vigil_sub *sub;
-	void *data;
 	uint64_t seq = 0, inc;
-	int i, r;
+	int i;
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(url, sizeof(url), "ipc://%s/events.sock", dir);
@@ -262,15 +277,7 @@ static void test_subscriber_counts_what_a_real_publisher_skipped(void **state)
 
 	/* unstamped probes until the subscription is through */
 	event(&msg, 3);
-	for (i = 0; i < 100; i++) {
-		assert_int_equal(vigil_pub__send(pub, msg.data, msg.len), 0);
-		r = vigil_sub__recv(sub, &data);
-		if (r > 0) {
-			vigil_bus_msg_free(data);
-			break;
-		}
-	}
-	assert_true(i < 100);
+	subscribed(pub, sub, &msg);
 	vigil_sub__delivery(sub, &d0);	/* the probe that got through: received, unstamped */
 
 	/* seq 1 and 2 published; 3, 4 and 5 stamped but never sent (as a full queue would) */
@@ -335,15 +342,7 @@ static void test_held_messages_go_out_together_at_the_flush(void **state)
 	sub = vigil_sub__open(url, 200);
 	assert_non_null(sub);
 	event(&msg, 3);
-	for (i = 0; i < 100; i++) {
-		assert_int_equal(vigil_pub__send(pub, msg.data, msg.len), 0);
-		r = vigil_sub__recv(sub, &data);
-		if (r > 0) {
-			vigil_bus_msg_free(data);
-			break;
-		}
-	}
-	assert_true(i < 100);
+	subscribed(pub, sub, &msg);
 	while ((r = vigil_sub__recv(sub, &data)) > 0)	/* the probes still under way */
 		vigil_bus_msg_free(data);
 	vigil_sub__delivery(sub, &d0);
