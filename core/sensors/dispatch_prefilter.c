@@ -102,13 +102,27 @@ static bool int_ranges(const struct vg_arg_filter *f, struct vg_spf_int *c)
 	return put_ranges(&r, c);
 }
 
+/* c's index among the n checks of ints (max at most), appended when new; -1: no room. Equal
+ * checks are one: two selectors' equal filters, or two rows', share it. */
+static int intern_check(struct vg_spf_int *ints, uint8_t *n, size_t max, const struct vg_spf_int *c)
+{
+	int j;
+
+	for (j = 0; j < *n; j++)
+		if (!memcmp(&ints[j], c, sizeof(*c)))
+			return j;
+	if (*n >= max)
+		return -1;
+	ints[*n] = *c;
+	return (*n)++;
+}
+
 /* Check j of the row for filter f, or -1 when the row cannot hold it. Two selectors' equal
  * filters share one check. */
 static int int_check(const struct vg_hook_config *cfg, const struct vg_arg_filter *f, struct vg_spf_hook *row)
 {
 	const struct vg_arg_spec *a = &cfg->args[f->slot % VG_MAX_ARGS];
 	struct vg_spf_int c;
-	int j;
 
 	memset(&c, 0, sizeof(c));
 	if (a->index >= VG_SPF_REGS || a->nsteps || a->type == VG_ARG_SYSCALL64)
@@ -118,13 +132,7 @@ static int int_check(const struct vg_hook_config *cfg, const struct vg_arg_filte
 	extension(a->type, &c);
 	if (!int_ranges(f, &c))
 		return -1;
-	for (j = 0; j < row->nints; j++)
-		if (!memcmp(&row->ints[j], &c, sizeof(c)))
-			return j;
-	if (row->nints >= VG_SPF_INTS)
-		return -1;
-	row->ints[row->nints] = c;
-	return row->nints++;
+	return intern_check(row->ints, &row->nints, VG_SPF_INTS, &c);
 }
 
 /* The string checks' register, or -1 when they are read otherwise. */
@@ -181,16 +189,9 @@ bool dispatch_prefilter_row(const struct vg_hook_config *cfg, struct vg_spf_hook
 static int quick_int(struct vg_spf_quick *q, const struct vg_spf_int *c)
 {
 	struct vg_spf_int t = *c;
-	int j;
 
 	t.plain = !c->nranges && !c->negate && (c->shift == 0 || c->mask >> (64 - c->shift) == 0);
-	for (j = 0; j < q->nints; j++)
-		if (!memcmp(&q->ints[j], &t, sizeof(t)))
-			return j;
-	if (q->nints >= VG_SPF_QINTS)
-		return -1;
-	q->ints[q->nints] = t;
-	return q->nints++;
+	return intern_check(q->ints, &q->nints, VG_SPF_QINTS, &t);
 }
 
 /* The string's index among q's, added if new; -1: q holds no more. */
