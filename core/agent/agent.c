@@ -642,6 +642,11 @@ int vigil_agent__run(struct vigil_agent *a)
 			pr_warn("agent: ring buffer poll failed: %s", strerror(-err));
 			break;
 		}
+		/* the wall clock an event's time is given in, as it is now: a drift of the wall
+		 * clock against the boot clock (5 ms a second on some of our VMs) or a step of it
+		 * would otherwise stay in every event since start-up (two vDSO reads a round) */
+		a->boot_to_wall = vigil_boot_to_wall_offset();
+		vigil_decoder__set_boot_to_wall(a->decoder, a->boot_to_wall);
 		/* records submitted without a wake-up are only found by consuming */
 		drain_start = agent_now_ns();
 		consumed = ring_buffer__consume(rb);

@@ -73,6 +73,11 @@ void vigil_decoder__free(struct vigil_decoder *d)
 	free(d);
 }
 
+void vigil_decoder__set_boot_to_wall(struct vigil_decoder *d, int64_t boot_to_wall)
+{
+	d->boot_to_wall = boot_to_wall;
+}
+
 void vigil_decoder__set_kallsyms(struct vigil_decoder *d, int fd)
 {
 	if (d->kallsyms_fd >= 0)

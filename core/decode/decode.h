@@ -53,6 +53,10 @@ struct vigil_decoder_stats {
 VIGIL_API struct vigil_decoder *vigil_decoder__new(struct vigil_pcache *cache, int64_t boot_to_wall,
 						   const char *proc_root);
 VIGIL_API void vigil_decoder__free(struct vigil_decoder *d);
+/* Records carry the boot clock; events, the wall clock: ktime + boot_to_wall. The wall clock
+ * moves against the boot clock (NTP slews and steps it, a VM's clock is corrected), so the
+ * owner sets the offset again as time goes (the agent: each reader round). */
+VIGIL_API void vigil_decoder__set_boot_to_wall(struct vigil_decoder *d, int64_t boot_to_wall);
 /* Kernel stack traces are named from fd, an open /proc/kallsyms, which the decoder takes
  * (-1: none). The file shows addresses to the credentials that opened it: an agent that
  * drops CAP_SYSLOG opens it first. Without one the decoder opens PROC_ROOT/kallsyms itself. */

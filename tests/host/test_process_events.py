@@ -4,6 +4,7 @@ One agent runs real programs; every assertion is on the events a `vigil getevent
 subscriber printed (JSON and compact), and on what the agent left in the kernel.
 """
 import base64
+import datetime
 import json
 import os
 import signal
@@ -47,6 +48,29 @@ def reader_promises(agent, seconds=1.0):
     return samples
 
 
+WALL_STEP_S = 600
+
+
+def step_wall_clock_and_exec():
+    """Step the wall clock WALL_STEP_S forward, exec /bin/true with a marker, step it back:
+    the wall time just after the step (the exec's event must carry about that)."""
+    time.clock_settime(time.CLOCK_REALTIME, time.clock_gettime(time.CLOCK_REALTIME) + WALL_STEP_S)
+    try:
+        stepped = time.clock_gettime(time.CLOCK_REALTIME)
+        time.sleep(0.05)  # a reader round after the step
+        subprocess.run([TRUE, "wall-clock-stepped"], check=True)
+        time.sleep(0.05)
+    finally:
+        time.clock_settime(time.CLOCK_REALTIME, time.clock_gettime(time.CLOCK_REALTIME) - WALL_STEP_S)
+    return stepped
+
+
+def wall_seconds(rfc3339):
+    t = datetime.datetime.strptime(rfc3339[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+    frac = rfc3339[19:].rstrip("Z")
+    return t.timestamp() + (float(frac) if frac else 0.0)
+
+
 @vh.require_root
 class ProcessEvents(unittest.TestCase):
     @classmethod
@@ -70,6 +94,7 @@ class ProcessEvents(unittest.TestCase):
             time.sleep(0.2)
             cls.term.send_signal(signal.SIGTERM)
             cls.term.wait()
+            cls.stepped = step_wall_clock_and_exec()
             cls.events = agent.events("json")
             cls.compact = agent.events("compact", settle=0)
             cls.agent_rc = agent.stop()
@@ -143,6 +168,15 @@ class ProcessEvents(unittest.TestCase):
         ns = self.harness_exec()["process"]["ns"]
         self.assertTrue(ns["pid"]["is_host"])
         self.assertTrue(ns["mnt"]["is_host"])
+
+    def test_event_time_follows_a_step_of_the_wall_clock(self):
+        # events give the boot clock's ktime in wall time, with the offset between the two
+        # clocks as it is at the time: not as it was at start-up (this VM kind's wall clock
+        # drifts 5 ms a second from its boot clock; NTP steps it)
+        ev = self.the_one([e for e in self.events if "process_exec" in e
+                           and e["process_exec"]["process"].get("arguments") == "wall-clock-stepped"],
+                          "exec after the step")
+        self.assertAlmostEqual(wall_seconds(ev["time"]), self.stepped, delta=2.0)
 
     # --- fork and exit ------------------------------------------------------------------
 
