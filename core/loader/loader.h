@@ -22,6 +22,9 @@ enum vigil_mech {
 	VIGIL_MECH_CGROUP_SOCK_ADDR,
 	VIGIL_MECH_RINGBUF,
 	VIGIL_MECH_SEND_SIGNAL,
+	/* not a BPF mechanism: does the kernel run 32-bit syscalls (x86-64: int 0x80)? Its
+	 * syscall tracepoints skip them, so where it does, a hook must see them another way */
+	VIGIL_MECH_COMPAT_SYSCALLS,
 	VIGIL_MECH_COUNT,
 };
 
@@ -36,7 +39,7 @@ struct vigil_probe_report {
 };
 
 /* "tp_btf", "raw_tp", "tracepoint", "kprobe", "fentry", "fmod_ret", "lsm",
- * "cgroup_sock_addr", "ringbuf", "bpf_send_signal". */
+ * "cgroup_sock_addr", "ringbuf", "bpf_send_signal", "compat_syscalls". */
 VIGIL_API const char *vigil_mech_name(enum vigil_mech m);
 
 /* Try each mechanism: load (and attach where attaching is the test) a minimal program,

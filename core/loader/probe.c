@@ -1,8 +1,10 @@
 /* probe.c - learn what this kernel permits by trying: load, attach, keep the errno. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -28,6 +30,7 @@ static const char *const mech_names[VIGIL_MECH_COUNT] = {
 	[VIGIL_MECH_CGROUP_SOCK_ADDR] = "cgroup_sock_addr",
 	[VIGIL_MECH_RINGBUF] = "ringbuf",
 	[VIGIL_MECH_SEND_SIGNAL] = "bpf_send_signal",
+	[VIGIL_MECH_COMPAT_SYSCALLS] = "compat_syscalls",
 };
 
 /* What a failure most likely means, per mechanism and errno, as a user would want it said. */
@@ -139,6 +142,54 @@ static void probe_ringbuf(struct vigil_mech_status *st)
 		close(fd);
 }
 
+#if defined(__x86_64__)
+static void refused(int sig)
+{
+	(void)sig;
+	_exit(3);
+}
+#endif
+
+/* A child makes a 32-bit getpid (int 0x80, i386 number 20). A kernel that runs no 32-bit
+ * syscalls (ia32 emulation off at boot, or in this kind of guest) has no gate there, and the
+ * child gets SIGSEGV, caught so that nothing is logged or dumped; the sysenter and 32-bit
+ * syscall entries are off with it. Anything but that refusal (a fork that fails, valgrind's
+ * SIGILL) counts as running them: the answer only ever lets a hook skip 32-bit calls. */
+static void probe_compat_syscalls(struct vigil_mech_status *st)
+{
+#if defined(__x86_64__)
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct sigaction sa = {.sa_handler = refused};
+		long ret = 20;
+
+		sigaction(SIGSEGV, &sa, NULL);
+		__asm__ volatile("int $0x80" : "+a"(ret) : : "memory", "r8", "r9", "r10", "r11");
+		_exit(ret == (long)getpid() ? 0 : 4);
+	}
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (pid < 0 || !(WIFEXITED(status) || WIFSIGNALED(status))) {
+		snprintf(st->reason, sizeof(st->reason), "not probed (%s): taken as running them",
+			 strerror(errno));
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
+		st->err = ENOSYS;
+		snprintf(st->reason, sizeof(st->reason), "int 0x80: SIGSEGV (this kernel runs no 32-bit syscalls)");
+		return;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		snprintf(st->reason, sizeof(st->reason), "ok");
+	} else {
+		snprintf(st->reason, sizeof(st->reason), "int 0x80 getpid: status 0x%x: taken as running them",
+			 (unsigned int)status);
+	}
+#else
+	snprintf(st->reason, sizeof(st->reason), "not probed on this architecture: taken as running them");
+#endif
+	st->ok = true;
+}
+
 const char *vigil_mech_name(enum vigil_mech m)
 {
 	return (unsigned int)m < VIGIL_MECH_COUNT ? mech_names[m] : "unknown";
@@ -153,6 +204,8 @@ int vigil_probe_kernel(struct vigil_probe_report *out)
 	for (m = 0; m < VIGIL_MECH_COUNT; m++) {
 		if (m == VIGIL_MECH_RINGBUF)
 			probe_ringbuf(&out->mech[m]);
+		else if (m == VIGIL_MECH_COMPAT_SYSCALLS)
+			probe_compat_syscalls(&out->mech[m]);
 		else
 			probe_one(m, &out->mech[m]);
 		pr_debug("probe %s: %s", mech_names[m], out->mech[m].reason);

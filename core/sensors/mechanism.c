@@ -862,8 +862,9 @@ static bool fexit_tracepoint(struct compile_ctx *ctx, const struct vigil_hook *h
  * the same hook in the dispatcher's exit table, which also hands it 32-bit calls of X (the
  * kernel's syscall tracepoints skip those: any user could hide a setresuid's result behind
  * int 0x80). One BPF run per syscall exit of the machine instead of the tracepoint's bitmap
- * test (tests/bench/README.md). false: keep the tracepoint. */
-static bool dispatch_exit_tracepoint(struct compiled_hook *out, const struct vigil_hook *hook,
+ * test (tests/bench/README.md), so only where the kernel runs 32-bit calls at all (the
+ * compat_syscalls probe). false: keep the tracepoint. */
+static bool dispatch_exit_tracepoint(struct compile_ctx *ctx, struct compiled_hook *out, const struct vigil_hook *hook,
 				     const struct vigil_policy_arg *args)
 {
 	int nr = strncmp(hook->event, "sys_exit_", 9) ? -1 : syscall_nr(hook->event + 9);
@@ -874,6 +875,14 @@ static bool dispatch_exit_tracepoint(struct compiled_hook *out, const struct vig
 	for (i = 0; i < hook->nargs; i++)
 		if ((args[i].index != 4 && args[i].index != 5) || args[i].current_task || args[i].resolve)
 			return false;
+	if (!permits(ctx, VIGIL_MECH_COMPAT_SYSCALLS)) {
+		if (snprintf(out->note, sizeof(out->note),
+			     "no 32-bit syscalls on this kernel (int 0x80 refused): the tracepoint sees every %s, and "
+			     "costs other syscalls' exits a bitmap test, not a BPF run",
+			     hook->event + 9) >= (int)sizeof(out->note))
+			pr_debug("sensors: the note on %s's hook is cut", hook->event);
+		return false;
+	}
 	out->cfg.syscall_nr = nr;
 	dispatch_hook(out, hook->event + 9);
 	out->cfg.fetch = VG_FETCH_SYSCALL_EXIT;
@@ -893,7 +902,7 @@ static bool dispatch_tracepoint(struct compile_ctx *ctx, const struct vigil_hook
 
 	if (nr < 0)
 		return permits(ctx, VIGIL_MECH_RAW_TP) && !permits(ctx, VIGIL_MECH_KPROBE) &&
-		       !permits(ctx, VIGIL_MECH_FENTRY) && dispatch_exit_tracepoint(out, hook, args);
+		       !permits(ctx, VIGIL_MECH_FENTRY) && dispatch_exit_tracepoint(ctx, out, hook, args);
 	for (i = 0; i < hook->nargs; i++)
 		if (args[i].index < 5 || args[i].index > 10 || args[i].current_task || args[i].resolve ||
 		    (args[i].size_arg_index && args[i].size_arg_index < 6))

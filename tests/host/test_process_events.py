@@ -224,7 +224,7 @@ class ProcessEvents(unittest.TestCase):
     def test_status_reports_probed_mechanisms(self):
         mech = {m["name"]: m for m in self.status["mechanisms"]}
         self.assertEqual(set(mech), {"tp_btf", "raw_tp", "tracepoint", "kprobe", "fentry", "fmod_ret", "lsm",
-                                     "cgroup_sock_addr", "ringbuf", "bpf_send_signal"})
+                                     "cgroup_sock_addr", "ringbuf", "bpf_send_signal", "compat_syscalls"})
         self.assertTrue(mech["tp_btf"]["ok"])
         self.assertTrue(mech["ringbuf"]["ok"])
         self.assertEqual(self.status["process_mechanism"], "tp_btf")

@@ -92,6 +92,7 @@ static void probe_host(struct vigil_probe_report *p)
 	memset(p, 0, sizeof(*p));
 	p->mech[VIGIL_MECH_TP_BTF].ok = p->mech[VIGIL_MECH_RAW_TP].ok = p->mech[VIGIL_MECH_TRACEPOINT].ok = true;
 	p->mech[VIGIL_MECH_CGROUP_SOCK_ADDR].ok = p->mech[VIGIL_MECH_RINGBUF].ok = true;
+	p->mech[VIGIL_MECH_COMPAT_SYSCALLS].ok = true;	/* (some of them refuse int 0x80: below) */
 	snprintf(p->mech[VIGIL_MECH_KPROBE].reason, sizeof(p->mech[0].reason), "attach: ENOENT");
 	snprintf(p->mech[VIGIL_MECH_FENTRY].reason, sizeof(p->mech[0].reason), "load: EPERM");
 	snprintf(p->mech[VIGIL_MECH_FMOD_RET].reason, sizeof(p->mech[0].reason), "load: EPERM");
@@ -246,7 +247,8 @@ static void test_syscall_named_otherwise_hooks_the_function_its_table_calls(void
 }
 
 /* syscalls:sys_exit_X on its number and return value: the dispatcher's exit table, which
- * hands it 32-bit calls too; on another field it stays a tracepoint */
+ * hands it 32-bit calls too; on another field it stays a tracepoint, and so it does where the
+ * kernel runs no 32-bit calls, for which the tracepoint misses nothing and costs less */
 static void test_sys_exit_tracepoint_goes_to_the_dispatchers_exit(void **state)
 {
 	struct fixture *f = *state;
@@ -264,6 +266,13 @@ static void test_sys_exit_tracepoint_goes_to_the_dispatchers_exit(void **state)
 	assert_int_equal(compile(f, "  tracepoints:\n  - subsystem: syscalls\n    event: sys_exit_setresuid\n"
 				    "    args:\n    - index: 3\n      type: int\n", VIGIL_MODE_ENFORCE), 0);
 	assert_int_equal(f->hook.mech, MECH_TRACEPOINT);
+	f->probe.mech[VIGIL_MECH_COMPAT_SYSCALLS].ok = false;
+	assert_int_equal(compile(f, "  tracepoints:\n  - subsystem: syscalls\n    event: sys_exit_setresuid\n"
+				    "    args:\n    - index: 5\n      type: auto\n    - index: 4\n      type: int\n",
+				 VIGIL_MODE_ENFORCE), 0);
+	assert_int_equal(f->hook.mech, MECH_TRACEPOINT);
+	assert_string_equal(f->hook.target, "sys_exit_setresuid");
+	assert_non_null(strstr(f->hook.note, "no 32-bit syscalls on this kernel"));
 }
 
 #define OPENAT_TP(args)                                                                              \
