@@ -100,7 +100,9 @@ struct vg_spf_chain {
  * (pass = `none`); otherwise the rows are walked as before. A chain whose rows do not fit it
  * (more checks, selectors or strings than it holds, strings on two registers) has none.
  * Written whole into a free entry before its chain names it, as rows are, so a dispatcher
- * never reads one half written. Compiled by core/sensors/dispatch_prefilter.c. */
+ * never reads one half written. Compiled by core/sensors/dispatch_prefilter.c; a syscall's
+ * fentry dispatcher also gets it as constants, in a second instance of its program
+ * (bpf/fentry_dispatch.bpf.c). */
 #define VG_SPF_QUICKS 64	/* syscalls with a quick test at once (~65 KiB) */
 #define VG_SPF_QINTS 8		/* distinct integer checks of all the rows (openat's shipped: 2) */
 #define VG_SPF_QSEL 16		/* selectors of all the rows (openat's shipped: 4) */

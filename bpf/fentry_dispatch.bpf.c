@@ -12,6 +12,23 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target;	/* its syscall's number: its chain in vg_fentry */
 
+/* The chain's quick test (bpf/dispatch.h) as constants. fentry_dispatch.c loads a second
+ * instance of this program with them (specialised) and puts it in vg_fentry_fast, which the
+ * attached one tail-calls first: there the verifier knows every field, so the program keeps
+ * only the checks this chain has, not the loops over the map's entry (an open for reading
+ * against openat's shipped chain: two flags masks and four compares of the path's first
+ * bytes). The attached instance, alone until then or when the chain has no quick test, runs
+ * the generic walk. */
+const volatile __u8 specialised;
+const volatile struct vg_spf_quick quick;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} vg_fentry_fast SEC(".maps");
+
 /* Every hook's prefilter at once (bpf/lib/syscall_prefilter.h) on the call's argument
  * registers (a 32-bit call's rewritten in c; a 64-bit call's read where the trampoline has
  * them), then, when some hook is to run, the registers copied into c (a 32-bit call's are
@@ -63,18 +80,67 @@ static __always_inline bool lone_hook(struct vg_sys_regs *c, __u32 nr)
 	return true;
 }
 
+#if defined(__TARGET_ARCH_x86)
+/* Can some row of the chain pass this 64-bit call? vg_spf_quick_maybe's answer on `quick`,
+ * its loops unrolled so that each field is read at a constant offset, where the verifier
+ * knows its value and drops what the chain does not have. 1 yes (or cannot tell), 0 no. */
+static __always_inline int fast_maybe(const struct pt_regs *regs)
+{
+	__u32 ints = 0, need = 0, i;
+	__u64 word;
+
+#pragma unroll
+	for (i = 0; i < VG_SPF_QINTS; i++)
+		if (i < quick.nints && (quick.ints[i].reg >= VG_SPF_REGS ||
+					spf_int_pass(&quick.ints[i], vg_syscall_reg_typed(regs, quick.ints[i].reg))))
+			ints |= 1u << i;
+#pragma unroll
+	for (i = 0; i < VG_SPF_QSEL; i++) {
+		if (i >= quick.nsel || (quick.sel[i].ints & ints) != quick.sel[i].ints)
+			continue;
+		if (!quick.sel[i].strs)
+			return 1;
+		need |= quick.sel[i].strs;
+	}
+	if (!need)
+		return 0;
+	if (spf_read_word(vg_syscall_reg_typed(regs, quick.str_reg), &word))
+		return 1;
+#pragma unroll
+	for (i = 0; i < VG_SPF_QSTRS; i++) {
+		if (i >= quick.nstr || !(need >> i))
+			break;	/* no string the call needs is left */
+		if ((need & (1u << i)) && (word & quick.str_mask[i]) == quick.str_word[i])
+			return 1;
+	}
+	return 0;
+}
+#endif
+
 /* ctx[0]: the syscall's struct pt_regs. On the open storm no hook's prefilter passes: the
- * call costs this program and no tail call. vg_sys_regs is looked up once (on 6.1 a per-CPU
- * array's lookup is a helper call). */
+ * call costs this program's tail call to the specialised instance, its checks, and no tail
+ * call to a hook. vg_sys_regs is looked up once, and only when a hook may run (on 6.1 a
+ * per-CPU array's lookup is a helper call). */
 SEC("fentry")
 int fentry_dispatch(__u64 *ctx)
 {
 	__u32 nr = target, pass, zero = 0;
 	struct pt_regs *regs = (struct pt_regs *)ctx[0];
-	struct vg_sys_regs *c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
-	/* what each hook's own would do, once for all of them: -1 no hook runs */
-	int compat = vg_wrapper_compat_in(c, regs, (int)nr);
+	struct vg_sys_regs *c;
+	int compat;
 
+	if (!specialised)
+		bpf_tail_call(ctx, &vg_fentry_fast, 0);	/* returns when there is none */
+#if defined(__TARGET_ARCH_x86)
+	/* every row rejects (and every slot has one): no hook runs, nothing is written (a 32-bit
+	 * call's registers are rewritten below first). vg_sys_regs' wrapper_regs may still name
+	 * an earlier 32-bit call of the task: whatever reads it sets it first for its own call. */
+	else if (!quick.none && !vg_compat_syscall() && !fast_maybe(regs))
+		return 0;
+#endif
+	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
+	/* what each hook's own would do, once for all of them: -1 no hook runs */
+	compat = vg_wrapper_compat_in(c, regs, (int)nr);
 	if (compat < 0)
 		return 0;
 	if (!compat && lone_hook(c, nr)) {

@@ -42,6 +42,25 @@ enum vg_load {
 #error "vigil's BPF objects are built for __TARGET_ARCH_x86 or __TARGET_ARCH_arm64"
 #endif
 
+#if defined(__TARGET_ARCH_x86)
+/* Argument i of a 64-bit syscall from a trampoline's (fentry, fexit, fmod_ret on __x64_sys_X)
+ * first argument, which the verifier types as the struct pt_regs it is: plain loads it checks
+ * against BTF, where BPF_CORE_READ calls bpf_probe_read_kernel per register (~100
+ * instructions each, every time the hook runs; tests/bench/README.md, "The storms in
+ * instructions"). */
+static __always_inline __u64 vg_syscall_reg_typed(const struct pt_regs *regs, __u32 i)
+{
+	switch (i) {
+	case 0: return regs->di;
+	case 1: return regs->si;
+	case 2: return regs->dx;
+	case 3: return regs->r10;
+	case 4: return regs->r8;
+	default: return regs->r9;
+	}
+}
+#endif
+
 /* Is the current syscall a 32-bit one (int 0x80 or a 32-bit task on x86-64)? Its number is
  * in the other table (open is 5 there, fstat here): a hook keyed by number must not run for
  * it. syscalls:sys_enter_X tracepoints skip these calls too (ARCH_TRACE_IGNORE_COMPAT_

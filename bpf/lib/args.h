@@ -32,21 +32,11 @@ static __always_inline __u64 syscall_reg(struct pt_regs *regs, __u32 i)
 	}
 }
 
-/* The same from a trampoline's (fentry, fexit, fmod_ret on __x64_sys_X) first argument, which
- * the verifier types as the struct pt_regs it is: plain loads it checks against BTF, where
- * BPF_CORE_READ calls bpf_probe_read_kernel per register (~100 instructions each, every time
- * the hook runs; tests/bench/README.md, "The storms in instructions"). */
+/* The same from a trampoline's first argument (vg_syscall_reg_typed, include/vigil_bpf.h). */
 static __always_inline __u64 syscall_reg_btf(struct pt_regs *regs, __u32 i)
 {
 #if defined(__TARGET_ARCH_x86)
-	switch (i) {
-	case 0: return regs->di;
-	case 1: return regs->si;
-	case 2: return regs->dx;
-	case 3: return regs->r10;
-	case 4: return regs->r8;
-	default: return regs->r9;
-	}
+	return vg_syscall_reg_typed(regs, i);
 #else
 	return syscall_reg(regs, i);
 #endif

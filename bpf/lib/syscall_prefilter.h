@@ -57,22 +57,23 @@ struct vg_spf_call {
 	__u32 need_str;	/* and the selectors that still need their strings */
 };
 
-/* Does integer check c pass on the call? What bpf/lib/prefilter.h's pf_ints_pass asks of one
- * filter: int_match(f, sign_extend(arg)) != negate, with int_match's values as ranges. */
-static __always_inline bool spf_int_pass(const struct vg_spf_int *c, const struct vg_spf_call *call)
+/* Does integer check c pass on argument a? What bpf/lib/prefilter.h's pf_ints_pass asks of
+ * one filter: int_match(f, sign_extend(arg)) != negate, with int_match's values as ranges.
+ * c may be a constant (fentry_dispatch.bpf.c's specialised quick test): volatile, so that each
+ * field is read where the verifier sees its value, none folded to the zeros it starts as. */
+static __always_inline bool spf_int_pass(const volatile struct vg_spf_int *c, __u64 a)
 {
-	__u32 r = c->reg, sh = c->shift & 63, j;
+	__u32 sh = c->shift & 63, j;
 	__u64 v, f;
 	bool hit;
 
-	if (r >= VG_SPF_REGS)
-		return true;	/* never compiled so: a bound for the verifier */
 	if (c->plain)
-		return (call->arg[r] & c->mask) != 0;
-	v = call->arg[r] << sh;
+		return (a & c->mask) != 0;
+	v = a << sh;
 	v = c->sext ? (__u64)((__s64)v >> sh) : v >> sh;
 	hit = (v & c->mask) != 0;
 	f = v ^ c->flip;
+#pragma unroll
 	for (j = 0; j < VG_SPF_RANGES; j++) {
 		if (j >= c->nranges)
 			break;
@@ -81,27 +82,52 @@ static __always_inline bool spf_int_pass(const struct vg_spf_int *c, const struc
 	return hit != (bool)c->negate;
 }
 
-/* The first bytes of string argument r, for comparing with values' first bytes under their
- * masks; false: they cannot be read. A hook's prefilter reads them with read_str (VG_PF_BYTES
+/* The checks of ints[0 .. n) that pass on the call, as bits of call->ints (max: how many ints
+ * holds; a row's and a quick test's alike). */
+static __always_inline void spf_ints(const struct vg_spf_int *ints, __u32 n, __u32 max, struct vg_spf_call *call)
+{
+	__u32 i, r;
+
+	call->ints = 0;
+	for (i = 0; i < max; i++) {
+		if (i >= n)
+			break;
+		r = ints[i].reg;
+		/* r >= VG_SPF_REGS: never compiled so; the check passes (a bound for the verifier) */
+		if (r >= VG_SPF_REGS || spf_int_pass(&ints[i], call->arg[r]))
+			call->ints |= 1u << i;
+	}
+}
+
+/* The first bytes of the string at p, for comparing with values' first bytes under their
+ * masks. A hook's prefilter reads them with read_str (VG_PF_BYTES
  * + 1 into zeros); the rows read VG_SPF_BYTES as they are, a plain copy (cheaper than the
  * string copy's scan), which only differs past the string's end: there a value's mask has
  * no byte, since a mask covers the value's own bytes, none of them NUL, so a string that ends
  * before a value does differs from it at its NUL either way. A copy that faults (a string
  * ending just before unmapped memory) is retried as the string read, which stops at the
- * NUL. */
+ * NUL. p: the string's address; 0, or -1: it cannot be read. */
+static __always_inline int spf_read_word(__u64 p, __u64 *word)
+{
+	if (bpf_probe_read_user(word, sizeof(__u64), (void *)p)) {
+		char first[VG_SPF_BYTES + 8] = {};
+
+		if (bpf_probe_read_user_str(first, VG_SPF_BYTES + 1, (void *)p) <= 0)
+			return -1;
+		__builtin_memcpy(word, first, sizeof(__u64));
+	}
+	return 0;
+}
+
+/* spf_read_word of string argument r, once a call; false: it cannot be read. */
 static __always_inline bool spf_first_bytes(struct vg_spf_call *call, __u32 r, __u64 *word)
 {
 	if (r >= VG_SPF_REGS)
 		return false;
 	if (!(call->read & (1u << r))) {
 		call->read |= 1u << r;
-		if (bpf_probe_read_user(&call->word[r], sizeof(__u64), (void *)call->arg[r])) {
-			char first[VG_SPF_BYTES + 8] = {};
-
-			if (bpf_probe_read_user_str(first, VG_SPF_BYTES + 1, (void *)call->arg[r]) <= 0)
-				call->unread |= 1u << r;
-			__builtin_memcpy(&call->word[r], first, sizeof(__u64));
-		}
+		if (spf_read_word(call->arg[r], &call->word[r]))
+			call->unread |= 1u << r;
 	}
 	if (call->unread & (1u << r))
 		return false;
@@ -118,13 +144,7 @@ __noinline int vg_spf_judge(const struct vg_spf_hook *h, struct vg_spf_call *cal
 
 	if (!h || !call)
 		return 1;
-	call->ints = 0;
-	for (i = 0; i < VG_SPF_INTS; i++) {
-		if (i >= h->nints)
-			break;
-		if (spf_int_pass(&h->ints[i], call))
-			call->ints |= 1u << i;
-	}
+	spf_ints(h->ints, h->nints, VG_SPF_INTS, call);
 	ints = call->ints;
 	call->need_str = 0;
 	for (i = 0; i < VG_SPF_SELECTORS; i++) {
@@ -166,13 +186,7 @@ __noinline int vg_spf_quick_maybe(const struct vg_spf_quick *q, struct vg_spf_ca
 
 	if (!q || !call)
 		return 1;
-	call->ints = 0;
-	for (i = 0; i < VG_SPF_QINTS; i++) {
-		if (i >= q->nints)
-			break;
-		if (spf_int_pass(&q->ints[i], call))
-			call->ints |= 1u << i;
-	}
+	spf_ints(q->ints, q->nints, VG_SPF_QINTS, call);
 	call->need_str = 0;
 	for (i = 0; i < VG_SPF_QSEL; i++) {
 		const struct vg_spf_quick_sel *s = &q->sel[i];

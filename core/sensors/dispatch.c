@@ -302,6 +302,21 @@ void dispatch_prefilter_remove(int nr, int slot)
 	pthread_mutex_unlock(&d.lock);
 }
 
+bool dispatch_prefilter_quick_of(int nr, struct vg_spf_quick *q)
+{
+	uint32_t key;
+	bool ok;
+
+	if (nr < 0 || nr >= VG_SYSCALL_SLOTS)
+		return false;
+	pthread_mutex_lock(&d.lock);
+	key = d.skel ? d.quick[nr] : 0;
+	/* under the lock: the entry is not freed for another syscall's while it is read */
+	ok = key && !bpf_map_lookup_elem(bpf_map__fd(d.skel->maps.vg_spf_quick), &key, q);
+	pthread_mutex_unlock(&d.lock);
+	return ok;
+}
+
 int dispatch_ref(struct bpf_object *obj)
 {
 	int err = 0, dir;

@@ -20,6 +20,9 @@
 struct fentry_target {
 	struct fentry_dispatch_bpf *skel;	/* loaded while a slot of its syscall is reserved */
 	struct bpf_link *link;			/* attached while its chain holds a hook */
+	struct fentry_dispatch_bpf *fast;	/* its chain's quick test as constants, in skel's
+						 * vg_fentry_fast (fentry_dispatch.bpf.c) */
+	char fn[64];				/* the function it is on */
 	uint16_t in;				/* bit k: slot k of its chain holds a hook */
 };
 
@@ -29,8 +32,24 @@ static struct {
 	uint16_t taken[VG_SYSCALL_SLOTS];	/* bit k: slot k of syscall nr (dispatch_reserve's) held here */
 } f = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* The specialised instance out of t's vg_fentry_fast (the attached one walks the rows
+ * again), before the chain changes: its constants say what the chain held. */
+static void fast_drop(struct fentry_target *t)
+{
+	uint32_t zero = 0;
+
+	if (!t->fast)
+		return;
+	if (bpf_map_delete_elem(bpf_map__fd(t->skel->maps.vg_fentry_fast), &zero) && errno != ENOENT)
+		pr_warn("sensors: fentry dispatcher of %s: its specialised quick test stays: %s", t->fn, strerror(errno));
+	fentry_dispatch_bpf__destroy(t->fast);
+	t->fast = NULL;
+	dispatch_unref();
+}
+
 static void unload(struct fentry_target *t)
 {
+	fast_drop(t);
 	bpf_link__destroy(t->link);
 	t->link = NULL;
 	if (t->skel) {
@@ -40,20 +59,22 @@ static void unload(struct fentry_target *t)
 	}
 }
 
-/* Target i's program on fn, loaded on the shared tables, not attached. 0 or -errno. */
-static int load(unsigned int i, const char *fn, char *why, size_t why_size)
+/* An instance of target i's program on fn, loaded on the shared tables, not attached
+ * (quick: the specialised one, with its chain's quick test; NULL: the generic one). NULL on
+ * failure, with why. */
+static struct fentry_dispatch_bpf *load_instance(unsigned int i, const char *fn, const struct vg_spf_quick *quick,
+						 char *why, size_t why_size)
 {
 	struct fentry_dispatch_bpf *skel;
 	struct bpf_map *map;
 	int err;
 
-	if (f.t[i].skel)
-		return 0;
 	skel = fentry_dispatch_bpf__open();
 	if (!skel) {
 		err = -errno;
 		snprintf(why, why_size, "open the fentry dispatcher of %s: %s", fn, strerror(-err));
-		return err;
+		errno = -err;
+		return NULL;
 	}
 	/* of the shared maps only those it names (vg_fentry, its ends, the copy of the registers,
 	 * the i386 table, the prefilter rows and quick tests): every map it reuses is a
@@ -61,24 +82,80 @@ static int load(unsigned int i, const char *fn, char *why, size_t why_size)
 	bpf_object__for_each_map(map, skel->obj)
 		if (!bpf_map__is_internal(map) && map != skel->maps.vg_fentry && map != skel->maps.vg_fentry_ends &&
 		    map != skel->maps.vg_sys_regs && map != skel->maps.vg_compat && map != skel->maps.vg_spf_chains &&
-		    map != skel->maps.vg_spf_hooks && map != skel->maps.vg_spf_quick)
+		    map != skel->maps.vg_spf_hooks && map != skel->maps.vg_spf_quick && map != skel->maps.vg_fentry_fast)
 			bpf_map__set_autocreate(map, false);
 	err = dispatch_ref(skel->obj);
 	if (err) {
 		fentry_dispatch_bpf__destroy(skel);
 		snprintf(why, why_size, "the dispatcher's tables: %s", strerror(-err));
-		return err;
+		errno = -err;
+		return NULL;
 	}
 	skel->rodata->target = i;
-	err = bpf_program__set_attach_target(skel->progs.fentry_dispatch, 0, fn) ?: fentry_dispatch_bpf__load(skel);
+	if (quick) {
+		/* the slot it goes in (the attached instance's), not a table of its own */
+		skel->rodata->specialised = 1;
+		memcpy((void *)&skel->rodata->quick, quick, sizeof(*quick));
+		err = bpf_map__reuse_fd(skel->maps.vg_fentry_fast, bpf_map__fd(f.t[i].skel->maps.vg_fentry_fast));
+	}
+	err = err ?: bpf_program__set_attach_target(skel->progs.fentry_dispatch, 0, fn) ?: fentry_dispatch_bpf__load(skel);
 	if (err) {
 		fentry_dispatch_bpf__destroy(skel);
 		dispatch_unref();
 		snprintf(why, why_size, "load the fentry dispatcher of %s: %s", fn, strerror(-err));
-		return err;
+		errno = -err;
+		return NULL;
 	}
-	f.t[i].skel = skel;
+	return skel;
+}
+
+/* Target i's program on fn, loaded, not attached. 0 or -errno. */
+static int load(unsigned int i, const char *fn, char *why, size_t why_size)
+{
+	if (f.t[i].skel)
+		return 0;
+	f.t[i].skel = load_instance(i, fn, NULL, why, why_size);
+	if (!f.t[i].skel)
+		return -errno;
+	snprintf(f.t[i].fn, sizeof(f.t[i].fn), "%s", fn);
 	return 0;
+}
+
+/* Target i's specialised instance for its chain as it is now, in vg_fentry_fast (the old one
+ * dropped first); none while the chain has no quick test, or a hook without a row (it runs
+ * whatever the rows say: the generic walk answers those). x86 only: elsewhere no row is
+ * evaluated. With the lock. */
+static void fast_load(unsigned int i)
+{
+	struct fentry_target *t = &f.t[i];
+	struct vg_spf_quick q;
+	uint32_t zero = 0;
+	char why[160];
+	int fd;
+
+	fast_drop(t);
+#if defined(__x86_64__)
+	if (!t->skel || !t->in || !dispatch_prefilter_quick_of((int)i, &q))
+		return;
+	q.none &= t->in;	/* of the slots without a row, those that hold a hook */
+	if (q.none)
+		return;
+	t->fast = load_instance(i, t->fn, &q, why, sizeof(why));
+	if (!t->fast) {
+		pr_warn("sensors: %s (its rows are walked)", why);
+		return;
+	}
+	fd = bpf_program__fd(t->fast->progs.fentry_dispatch);
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.vg_fentry_fast), &zero, &fd, BPF_ANY)) {
+		pr_warn("sensors: fentry dispatcher of %s: its specialised quick test: %s (its rows are walked)", t->fn,
+			strerror(errno));
+		fentry_dispatch_bpf__destroy(t->fast);
+		t->fast = NULL;
+		dispatch_unref();
+	}
+#else
+	(void)q, (void)zero, (void)why, (void)fd;
+#endif
 }
 
 int fentry_dispatch_reserve(int nr, const char *fn, char *why, size_t why_size)
@@ -183,6 +260,9 @@ int fentry_dispatch_add(int nr, int slot, int prog_fd, const struct vg_hook_conf
 	if (nr < 0 || nr >= VG_SYSCALL_SLOTS || slot < 0 || slot >= VG_SYSCALL_CHAIN)
 		return -ERANGE;
 	pthread_mutex_lock(&f.lock);
+	/* the specialised quick test out first: it knows nothing of the hook, and may reject
+	 * calls for the slot it held before (one removed since) */
+	fast_drop(&f.t[nr]);
 	/* the row first: a dispatcher that tail-calls the hook runs its prefilter too (a hook
 	 * without one always runs) */
 	dispatch_prefilter_add(nr, slot, cfg);
@@ -191,6 +271,7 @@ int fentry_dispatch_add(int nr, int slot, int prog_fd, const struct vg_hook_conf
 		snprintf(why, why_size, "add to the fentry dispatcher of syscall %d: %s", nr, strerror(-err));
 		dispatch_prefilter_remove(nr, slot);
 	}
+	fast_load((unsigned int)nr);
 	pthread_mutex_unlock(&f.lock);
 	return err;
 }
@@ -200,7 +281,9 @@ void fentry_dispatch_remove(int nr, int slot)
 	if (nr < 0 || nr >= VG_SYSCALL_SLOTS || slot < 0 || slot >= VG_SYSCALL_CHAIN)
 		return;
 	pthread_mutex_lock(&f.lock);
+	fast_drop(&f.t[nr]);
 	take_out((unsigned int)nr, slot);
 	dispatch_prefilter_remove(nr, slot);
+	fast_load((unsigned int)nr);
 	pthread_mutex_unlock(&f.lock);
 }

@@ -305,6 +305,8 @@ bool dispatch_prefilter_quick(const struct vg_spf_hook *const rows[VG_SYSCALL_CH
  * dispatch_prefilter_remove after it no longer is. */
 void dispatch_prefilter_add(int nr, int slot, const struct vg_hook_config *cfg);
 void dispatch_prefilter_remove(int nr, int slot);
+/* Syscall nr's quick test as the dispatchers see it now; false: it has none. */
+bool dispatch_prefilter_quick_of(int nr, struct vg_spf_quick *q);
 
 /* fentry_dispatch.c: with trampolines, one fentry program per hooked syscall's __x64_sys_X
  * running its hooks' prefilters and tail-calling those that pass (bpf/dispatch.h, vg_fentry).

@@ -14,6 +14,8 @@ Conditions, interleaved round by round (the order rotates each round):
   floor      empty BPF programs on raw_syscalls/sys_enter and cgroup connect4 (any hook's cost)
   floor_fe   one empty fentry program on __x64_sys_openat: the floor of vigil's openat hooks
              where the kernel has BPF trampolines (one trampoline call an open)
+  watch      one inotify watch on /opt, no BPF: what any fsnotify mark on the storms' filesystem
+             costs its opens and closes (default watches its policy directory so)
   bpftrace   bpftrace with one-liners printing what the default configuration reports
              (execs, exits, opens under the watched prefixes, connects)
   bare       vigild without policies or rules
@@ -37,6 +39,7 @@ usage: bench_storms.py [--opens 1000000] [--rounds 5] [--build build] [--before 
                        [--tiny] [--audit-ok] [--ready-timeout 30]
 """
 import argparse
+import ctypes
 import json
 import os
 import shutil
@@ -139,6 +142,22 @@ class NoAgent:
         return self
 
     def __exit__(self, *exc):
+        return False
+
+
+class Watch(NoAgent):
+    """One inotify watch (IN_CREATE) on /opt, nothing else: with a mark anywhere on a
+    filesystem, every open and close on it takes fsnotify's slow path (Linux 6.1), as under
+    `default`, whose agent watches its policy directory."""
+    def __enter__(self):
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init()
+        if self.fd < 0 or libc.inotify_add_watch(self.fd, b"/opt", 0x100) < 0:
+            raise OSError(ctypes.get_errno(), "inotify watch on /opt")
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
         return False
 
 
@@ -497,7 +516,7 @@ def main():
     wanted = args.storms.split(",")
     storms = [s for s in storms if s.name in wanted]
     makers = {"none": NoAgent, "floor": lambda: Floor(args.build),
-              "floor_fe": lambda: Floor(args.build, ["fentry:__x64_sys_openat"]), "bpftrace": Bpftrace,
+              "floor_fe": lambda: Floor(args.build, ["fentry:__x64_sys_openat"]), "bpftrace": Bpftrace, "watch": Watch,
               "bare": lambda: vigil_agent(args.build, False, args.vigil),
               "default": lambda: vigil_agent(args.build, True, args.vigil)}
     conds = args.conditions.split(",")
@@ -564,7 +583,7 @@ def main():
             cpu = "%.2f" % (statistics.median(r["cpu"]) * 1e6) if r["cpu"] else "-"
             sw = "%.2f" % statistics.median(r["sw"]) if r["sw"] else "-"
             rss = "%.1f" % (r["rss"] / 1024) if r["rss"] else "-"
-            vig = cond not in ("floor", "floor_fe", "bpftrace")  # auditd: its log, and the kernel's lost count
+            vig = cond not in ("floor", "floor_fe", "bpftrace", "watch")  # auditd: its log, and the kernel's lost count
             print("%-8s %-9s %-22s %-22s %10s %7s %8s %9s %6s %7s"
                   % (s.name, cond, "%.3f [%.3f-%.3f]" % (statistics.median(ratios), min(ratios), max(ratios)),
                      "%.3f [%.3f-%.3f]" % (statistics.median(own), min(own), max(own)) if own else "-",

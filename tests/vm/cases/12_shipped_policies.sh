@@ -5,8 +5,8 @@
 # sys_enter_openat policies run as fentry on the syscall here (no syscall tracepoint, which
 # would put every syscall on the slow path), their arguments still the tracepoint's, all three
 # tail-called by openat's one fentry program (its dispatcher): one policy deleted and added
-# again, the others keep reporting, and it reports again. A syscalls:sys_exit_X hook without
-# arguments runs as fexit, after the syscall.
+# again, the others keep reporting, and it reports again; nobody's opens get through. A
+# syscalls:sys_exit_X hook without arguments runs as fexit, after the syscall.
 . "$(dirname "$0")/lib.sh"
 
 start_agent --tracing-policy-dir /opt/vigil/rules/policies
@@ -54,6 +54,14 @@ cat /etc/shadow.vigil-back 2>/dev/null
 echo x >/etc/vigil-dispatch-2
 expect_event '.process_tracepoint.policy_name == "monitor-sensitive-files" and .process_tracepoint.args[0].string_arg == "/etc/shadow.vigil-back"'
 expect_event '.process_tracepoint.policy_name == "write-etc-boot" and .process_tracepoint.args[0].string_arg == "/etc/vigil-dispatch-2"'
+# nobody, refused by the files' modes (the call is still made): openat's dispatcher rejects
+# most opens with its chain's quick test compiled as constants (fentry_dispatch.bpf.c); a
+# read of a watched path and a write under /etc get through it to their hooks
+su -s /bin/sh nobody -c "cat /etc/shadow; echo x >/etc/vigil-nobody" >/dev/null 2>&1
+expect_event '.process_tracepoint.policy_name == "monitor-sensitive-files" and .process_tracepoint.process.uid == 65534
+	and .process_tracepoint.args[0].string_arg == "/etc/shadow"'
+expect_event '.process_tracepoint.policy_name == "write-etc-boot" and .process_tracepoint.process.uid == 65534
+	and .process_tracepoint.args[0].string_arg == "/etc/vigil-nobody"'
 
 tp=$(jq -r '[.policies[] | select(.name == "capability-gain") | .hooks[] | .mechanism] | join(",")' "$STATUS")
 [ "$tp" = fexit,fexit ] || fail "capability-gain's sys_exit hooks run as \"$tp\", not fexit"
