@@ -143,18 +143,20 @@ static void probe_ringbuf(struct vigil_mech_status *st)
 }
 
 #if defined(__x86_64__)
+/* the child's answer: SIGSEGV, the kernel refused the gate; SIGILL, something below the
+ * program (valgrind's CPU) does not run int 0x80 at all, which says nothing of the kernel */
 static void refused(int sig)
 {
-	(void)sig;
-	_exit(3);
+	_exit(sig == SIGSEGV ? 3 : 5);
 }
 #endif
 
 /* A child makes a 32-bit getpid (int 0x80, i386 number 20). A kernel that runs no 32-bit
  * syscalls (ia32 emulation off at boot, or in this kind of guest) has no gate there, and the
  * child gets SIGSEGV, caught so that nothing is logged or dumped; the sysenter and 32-bit
- * syscall entries are off with it. Anything but that refusal (a fork that fails, valgrind's
- * SIGILL) counts as running them: the answer only ever lets a hook skip 32-bit calls. */
+ * syscall entries are off with it. Anything but that refusal (a fork that fails, SIGILL
+ * under valgrind) counts as running them: the answer only ever lets a hook skip 32-bit
+ * calls. */
 static void probe_compat_syscalls(struct vigil_mech_status *st)
 {
 #if defined(__x86_64__)
@@ -166,6 +168,7 @@ static void probe_compat_syscalls(struct vigil_mech_status *st)
 		long ret = 20;
 
 		sigaction(SIGSEGV, &sa, NULL);
+		sigaction(SIGILL, &sa, NULL);
 		__asm__ volatile("int $0x80" : "+a"(ret) : : "memory", "r8", "r9", "r10", "r11");
 		_exit(ret == (long)getpid() ? 0 : 4);
 	}
@@ -180,6 +183,9 @@ static void probe_compat_syscalls(struct vigil_mech_status *st)
 		return;
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		snprintf(st->reason, sizeof(st->reason), "ok");
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 5) {
+		snprintf(st->reason, sizeof(st->reason), "int 0x80: SIGILL (not run by this CPU or emulator): taken as "
+			 "running them");
 	} else {
 		snprintf(st->reason, sizeof(st->reason), "int 0x80 getpid: status 0x%x: taken as running them",
 			 (unsigned int)status);
