@@ -3,6 +3,8 @@
 find_program(BPFTOOL_EXE NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
 find_program(BPF_CLANG_EXE NAMES clang clang-14 REQUIRED)
 find_program(BPF_STRIP_EXE NAMES llvm-strip llvm-strip-14 REQUIRED)
+find_program(BPF_OBJCOPY_EXE NAMES llvm-objcopy llvm-objcopy-14 REQUIRED)
+find_program(VIGIL_PYTHON3_EXE NAMES python3 REQUIRED)
 
 set(VIGIL_VMLINUX_BTF "/sys/kernel/btf/vmlinux" CACHE FILEPATH "BTF used to generate vmlinux.h")
 # The architecture the BPF objects read registers and syscall arguments for (libbpf's
@@ -42,7 +44,9 @@ endfunction()
 # Produces ${VIGIL_BPF_GEN}/<name>.bpf.o, ${VIGIL_BPF_GEN}/<name>.skel.h and target <name>_skel
 # (an INTERFACE library whose include path finds the skeleton). The skeleton embeds the object
 # without its DWARF and the relocations of its BTF (<name>.min.bpf.o): libbpf reads neither,
-# and the embedded bytes are part of libvigil.so's resident pages once touched.
+# and the embedded bytes are part of libvigil.so's resident pages once touched. Nor its line
+# info (cmake/btf_ext_drop_lines.py): libbpf keeps copies of it in the agent's heap for as
+# long as the object is open; the .bpf.o keeps it for debugging.
 function(vigil_bpf_object name source)
   cmake_parse_arguments(ARG "" "" "DEFINES;DEPENDS" ${ARGN})
   set(obj ${VIGIL_BPF_GEN}/${name}.bpf.o)
@@ -70,9 +74,10 @@ function(vigil_bpf_object name source)
   add_custom_command(
     OUTPUT ${skel}
     COMMAND ${BPF_STRIP_EXE} --strip-debug --remove-section=.rel.BTF --remove-section=.rel.BTF.ext ${obj} -o ${min}
+    COMMAND ${VIGIL_PYTHON3_EXE} ${CMAKE_SOURCE_DIR}/cmake/btf_ext_drop_lines.py ${BPF_OBJCOPY_EXE} ${min}
     COMMAND ${BPFTOOL_EXE} gen skeleton ${min} name ${name}_bpf > ${skel}.tmp
     COMMAND ${CMAKE_COMMAND} -E rename ${skel}.tmp ${skel}
-    DEPENDS ${obj}
+    DEPENDS ${obj} ${CMAKE_SOURCE_DIR}/cmake/btf_ext_drop_lines.py
     COMMENT "BPF skeleton ${name}"
     VERBATIM)
   add_custom_target(${name}_skel_gen DEPENDS ${skel})

@@ -118,6 +118,7 @@ struct vigil_agent {
 	struct agent_proc_copy {
 		struct vigil_process p;
 		char exec_id[VIGIL_EXEC_ID_MAX], parent_exec_id[VIGIL_EXEC_ID_MAX];
+		char container_id[VIGIL_CONTAINER_ID_MAX];
 		struct vigil_buf binary, arguments, cwd;
 	} rule_procs[4];
 	unsigned int rule_proc_next;

@@ -33,8 +33,10 @@ static const struct vigil_process *copy_out(struct vigil_agent *a, const struct 
 	c->p = *p;
 	snprintf(c->exec_id, sizeof(c->exec_id), "%s", p->exec_id);
 	snprintf(c->parent_exec_id, sizeof(c->parent_exec_id), "%s", p->parent_exec_id);
+	snprintf(c->container_id, sizeof(c->container_id), "%s", p->container_id);
 	c->p.exec_id = c->exec_id;
 	c->p.parent_exec_id = c->parent_exec_id;
+	c->p.container_id = c->container_id;
 	vigil_buf_reset(&c->binary);
 	vigil_buf_reset(&c->arguments);
 	vigil_buf_reset(&c->cwd);

@@ -11,7 +11,7 @@
 static struct vigil_process *copy_process(const struct vigil_process *src)
 {
 	struct vigil_process *p = vigil_process__new();
-	char *exec_id, *parent_exec_id, *binary, *arguments, *cwd;
+	char *exec_id, *parent_exec_id, *binary, *arguments, *cwd, *container_id;
 
 	if (!p)
 		return NULL;
@@ -21,15 +21,18 @@ static struct vigil_process *copy_process(const struct vigil_process *src)
 	binary = p->binary;
 	arguments = p->arguments;
 	cwd = p->cwd;
+	container_id = p->container_id;
 	*p = *src;
 	p->exec_id = exec_id;
 	p->parent_exec_id = parent_exec_id;
 	p->binary = binary;
 	p->arguments = arguments;
 	p->cwd = cwd;
+	p->container_id = container_id;
 	if (vigil_process__set_str(&p->binary, src->binary, strlen(src->binary)) ||
 	    vigil_process__set_str(&p->arguments, src->arguments, strlen(src->arguments)) ||
-	    vigil_process__set_str(&p->cwd, src->cwd, strlen(src->cwd))) {
+	    vigil_process__set_str(&p->cwd, src->cwd, strlen(src->cwd)) ||
+	    vigil_process__set_str(&p->container_id, src->container_id, strlen(src->container_id))) {
 		vigil_process__free(p);
 		errno = ENOMEM;
 		return NULL;

@@ -132,6 +132,8 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 {
 	size_t data_len = size - offsetof(struct vigil_exec_record, data);
 	const char *bin = r->data, *cwd, *args;
+	char container_id[VIGIL_CONTAINER_ID_MAX];
+	size_t container_len = 0;
 	struct vigil_process *p;
 	struct vigil_buf argbuf = {0};
 	int k, err;
@@ -168,7 +170,7 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 	}
 	p->cgroup_id = r->cgroup_id;
 	if (d->container)
-		d->container(d->container_ctx, r->cgroup_id, r->pid, p->container_id);
+		container_len = d->container(d->container_ctx, r->cgroup_id, r->pid, container_id);
 	p->file = (struct vigil_file_id){
 		.dev = r->file_dev,
 		.uid = r->file_uid,
@@ -183,6 +185,8 @@ static int decode_exec(struct vigil_decoder *d, const struct vigil_exec_record *
 		err = vigil_args_format(args, r->args_len, &argbuf);
 	if (!err)
 		err = vigil_process__set_str(&p->arguments, argbuf.data ? argbuf.data : "", argbuf.len);
+	if (!err)
+		err = vigil_process__set_str(&p->container_id, container_id, container_len);
 	vigil_buf_free(&argbuf);
 	if (err) {
 		vigil_process__free(p);

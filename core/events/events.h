@@ -106,10 +106,13 @@ VIGIL_API uint32_t vigil_dev_to_kernel(uint64_t st_dev);
 VIGIL_API uint64_t vigil_dev_from_kernel(uint32_t kdev);
 
 struct vigil_process {
+	/* Ordered so that no field leaves a hole: the cache holds one per process (30,000 on a
+	 * busy host), and a cache entry is one malloc chunk (tests/unit/test_pcache.c checks it). */
 	uint32_t pid;			/* host tgid */
 	uint32_t tid;
 	uint64_t ktime;			/* boot-time ns of the exec/clone: part of exec_id */
 	uint32_t ppid;			/* parent's tgid and ktime: the parent's key */
+	uint32_t flags;			/* enum vigil_process_flag */
 	uint64_t pktime;
 	/* The strings are owned, never NULL, and set with vigil_process__set_str: a cached
 	 * process shares them, counted (a fork its parent's, parent_exec_id the parent's
@@ -119,7 +122,9 @@ struct vigil_process {
 	char *binary;			/* owned, never NULL ("" when unknown) */
 	char *arguments;		/* owned, never NULL: argv[1..] space-joined, quoted where needed */
 	char *cwd;			/* owned, never NULL */
-	uint32_t flags;			/* enum vigil_process_flag */
+	/* the container it runs in, "" on the host: at most VIGIL_CONTAINER_ID_MAX bytes with
+	 * its NUL; owned and shared like the strings above */
+	char *container_id;
 	uint64_t start_time;		/* wall-clock ns */
 	uint32_t auid;			/* 4294967295 when unset */
 	struct vigil_creds creds;
@@ -127,10 +132,9 @@ struct vigil_process {
 	struct vigil_caps caps;
 	uint32_t ns[VIGIL_NS_COUNT];	/* inode numbers, 0 = unknown */
 	uint32_t ns_host_mask;		/* bit k set: ns[k] equals the host's (pid 1's) namespace */
+	uint32_t refcnt;		/* the cache's reference count, reported as Tetragon does */
 	uint64_t cgroup_id;		/* the cgroup v2 id at exec; 0 when unknown (/proc scan) */
 	struct vigil_file_id file;	/* the binary's identity; file.dev 0 when unknown */
-	uint32_t refcnt;		/* the cache's reference count, reported as Tetragon does */
-	char container_id[VIGIL_CONTAINER_ID_MAX];	/* the container it runs in, "" on the host */
 	/* Tetragon's in_init_tree, for processes in a pid namespace other than the host's: the
 	 * namespace's init, or a descendant of it through forks and execs that stayed in that
 	 * namespace (not a process that entered it by setns, as `kubectl exec` does) */

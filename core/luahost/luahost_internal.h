@@ -52,6 +52,7 @@ struct lh_proc_buf {
 	struct vigil_process p;
 	char exec_id[VIGIL_EXEC_ID_MAX];
 	char parent_exec_id[VIGIL_EXEC_ID_MAX];
+	char container_id[VIGIL_CONTAINER_ID_MAX];
 	char binary[4096];
 	char arguments[4096];
 	char cwd[4096];

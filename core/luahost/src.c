@@ -271,12 +271,13 @@ static uint64_t cap_bits(const msgpack_object *list)
 static void proc_init(struct lh_proc_buf *b)
 {
 	memset(&b->p, 0, sizeof(b->p));
-	b->exec_id[0] = b->parent_exec_id[0] = b->binary[0] = b->arguments[0] = b->cwd[0] = '\0';
+	b->exec_id[0] = b->parent_exec_id[0] = b->container_id[0] = b->binary[0] = b->arguments[0] = b->cwd[0] = '\0';
 	b->p.exec_id = b->exec_id;
 	b->p.parent_exec_id = b->parent_exec_id;
 	b->p.binary = b->binary;
 	b->p.arguments = b->arguments;
 	b->p.cwd = b->cwd;
+	b->p.container_id = b->container_id;
 	b->p.auid = 4294967295u;
 }
 
@@ -295,7 +296,7 @@ static const struct vigil_process *from_obj(const msgpack_object *pm, struct lh_
 	copy_str(lh_obj_child(pm, "binary", 6), b->binary, sizeof(b->binary));
 	copy_str(lh_obj_child(pm, "arguments", 9), b->arguments, sizeof(b->arguments));
 	copy_str(lh_obj_child(pm, "cwd", 3), b->cwd, sizeof(b->cwd));
-	copy_str(lh_obj_child(pm, "docker", 6), b->p.container_id, VIGIL_DOCKER_ID_LEN + 1);
+	copy_str(lh_obj_child(pm, "docker", 6), b->container_id, VIGIL_DOCKER_ID_LEN + 1);
 	b->p.pid = get_u32(pm, "pid", 0);
 	b->p.tid = get_u32(pm, "tid", 0);
 	b->p.auid = get_u32(pm, "auid", 4294967295u);
@@ -352,7 +353,7 @@ static const struct vigil_process *from_lua(lua_State *L, int t, struct lh_proc_
 	lua_str(L, t, "binary", b->binary, sizeof(b->binary));
 	lua_str(L, t, "arguments", b->arguments, sizeof(b->arguments));
 	lua_str(L, t, "cwd", b->cwd, sizeof(b->cwd));
-	lua_str(L, t, "docker", b->p.container_id, VIGIL_DOCKER_ID_LEN + 1);
+	lua_str(L, t, "docker", b->container_id, VIGIL_DOCKER_ID_LEN + 1);
 	b->p.pid = lua_u32(L, t, "pid", 0);
 	b->p.tid = lua_u32(L, t, "tid", 0);
 	b->p.auid = lua_u32(L, t, "auid", 4294967295u);

@@ -63,8 +63,8 @@ struct vigil_pcache {
 int pcache_process_inherit(struct vigil_process *dst, const struct vigil_process *src);
 /* process.c: *field (a process's string) becomes src, another process's, shared. */
 void pcache_str_share(char **field, char *src);
-/* process.c: an exec's binary and cwd become its parent's strings where they are the same
- * (a shell starting shells in one directory): one copy for the tree. */
+/* process.c: an exec's binary, cwd and container_id become its parent's strings where they
+ * are the same (a shell starting shells in one directory): one copy for the tree. */
 void pcache_process_share_equal(struct vigil_process *p, const struct vigil_process *parent);
 
 /* table.c: the two hash tables; neither counts misses. */

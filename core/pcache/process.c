@@ -1,6 +1,6 @@
 /* process.c - process objects: construction, owned strings, what a fork inherits.
  *
- * A process's strings (exec_id, parent_exec_id, binary, arguments, cwd) are shared,
+ * A process's strings (exec_id, parent_exec_id, binary, arguments, cwd, container_id) are shared,
  * counted: a fork holds its parent's binary, arguments and cwd until it execs, so 30,000
  * forks of one server hold one copy of each; a process's parent_exec_id is its parent's
  * exec_id; and a new process holds no string at all (every "" is one static string). Each string sits after its
@@ -55,6 +55,7 @@ struct vigil_process *vigil_process__new(void)
 	p->binary = empty_string;
 	p->arguments = empty_string;
 	p->cwd = empty_string;
+	p->container_id = empty_string;
 	return p;
 }
 
@@ -94,6 +95,7 @@ void vigil_process__free(struct vigil_process *p)
 	str_put(p->binary);
 	str_put(p->arguments);
 	str_put(p->cwd);
+	str_put(p->container_id);
 	free(pcache_node_of(p));
 }
 
@@ -115,6 +117,10 @@ void pcache_process_share_equal(struct vigil_process *p, const struct vigil_proc
 		str_put(p->cwd);
 		p->cwd = str_share(parent->cwd);
 	}
+	if (p->container_id != parent->container_id && !strcmp(p->container_id, parent->container_id)) {
+		str_put(p->container_id);
+		p->container_id = str_share(parent->container_id);
+	}
 }
 
 int pcache_process_inherit(struct vigil_process *dst, const struct vigil_process *src)
@@ -134,7 +140,8 @@ int pcache_process_inherit(struct vigil_process *dst, const struct vigil_process
 	memcpy(dst->ns, src->ns, sizeof(dst->ns));
 	dst->ns_host_mask = src->ns_host_mask;
 	dst->cgroup_id = src->cgroup_id;
-	memcpy(dst->container_id, src->container_id, sizeof(dst->container_id));
+	str_put(dst->container_id);
+	dst->container_id = str_share(src->container_id);
 	dst->in_init_tree = src->in_init_tree;
 	dst->file = src->file;
 	return 0;

@@ -242,11 +242,14 @@ static void read_auid(int dfd, struct vigil_process *p)
 	vigil_buf_free(&b);
 }
 
-/* The container it runs in, from its cgroup v2 line ("0::/path"). */
-static void read_container(int dfd, struct vigil_process *p)
+/* The container it runs in, from its cgroup v2 line ("0::/path"). 0 or -ENOMEM. */
+static int read_container(int dfd, struct vigil_process *p)
 {
+	char id[VIGIL_CONTAINER_ID_MAX];
 	struct vigil_buf b = { 0 };
 	char *line, *nl;
+	int err = 0;
+	size_t n;
 
 	if (read_file(dfd, "cgroup", &b, 65536) >= 0 && b.len) {
 		for (line = b.data; line; line = nl ? nl + 1 : NULL) {
@@ -254,12 +257,15 @@ static void read_container(int dfd, struct vigil_process *p)
 			if (nl)
 				*nl = '\0';
 			if (!strncmp(line, "0::", 3)) {
-				vigil_container_id_from_path(line + 3, p->container_id);
+				n = vigil_container_id_from_path(line + 3, id);
+				if (n)
+					err = vigil_process__set_str(&p->container_id, id, n);
 				break;
 			}
 		}
 	}
 	vigil_buf_free(&b);
+	return err;
 }
 
 int pcache_read_process(int dfd, const struct pcache_host_ns *host, struct vigil_process *p)
@@ -296,7 +302,9 @@ int pcache_read_process(int dfd, const struct pcache_host_ns *host, struct vigil
 	if (err)
 		goto out;
 	read_auid(dfd, p);
-	read_container(dfd, p);
+	err = read_container(dfd, p);
+	if (err)
+		goto out;
 	pcache_read_ns(dfd, p->ns);
 	for (k = 0; k < VIGIL_NS_COUNT; k++)
 		if (p->ns[k] && p->ns[k] == host->ns[k])

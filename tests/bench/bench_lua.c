@@ -114,6 +114,7 @@ static void make_procs(void)
 		p->binary = (char *)binaries[i];
 		p->arguments = (char *)"-v --color=auto /var/lib/something";
 		p->cwd = (char *)"/tmp/job";
+		p->container_id = (char *)"";
 		p->flags = VIGIL_PROC_EXECVE | VIGIL_PROC_CLONE;
 		p->start_time = 1700000000000000000ULL;
 		p->auid = 1000;

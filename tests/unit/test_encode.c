@@ -47,6 +47,7 @@ static void fill_child(struct vigil_process *p)
 	p->binary = (char *)"/usr/bin/curl";
 	p->arguments = (char *)"https://ebpf.io/applications/#tetragon";
 	p->cwd = (char *)"/";
+	p->container_id = (char *)"";
 	p->flags = VIGIL_PROC_EXECVE | VIGIL_PROC_ROOTCWD | VIGIL_PROC_CLONE;
 	p->start_time = 1666062981373328662ULL;
 	p->auid = 4294967295u;
@@ -69,6 +70,7 @@ static void fill_parent(struct vigil_process *p)
 	p->binary = (char *)"/bin/bash";
 	p->arguments = (char *)"";
 	p->cwd = (char *)"/root";
+	p->container_id = (char *)"";
 	p->flags = VIGIL_PROC_EXECVE | VIGIL_PROC_CLONE;
 	p->start_time = 1666062972964030374ULL;
 	p->auid = 1000;
@@ -655,7 +657,7 @@ static void test_minimal_process_keeps_only_wrapper_fields(void **ctx)
 	struct state *s = *ctx;
 	struct vigil_process p = { .pid = 7, .auid = 4294967295u, .exec_id = (char *)"",
 				   .parent_exec_id = (char *)"", .binary = (char *)"",
-				   .arguments = (char *)"", .cwd = (char *)"" };
+				   .arguments = (char *)"", .cwd = (char *)"", .container_id = (char *)"" };
 	struct vigil_event ev = { .type = VIGIL_EVENT_EXEC, .time = 0, .process = &p };
 
 	assert_string_equal(json_of(s, &ev),
@@ -672,7 +674,7 @@ static void test_container_id_is_docker_cut_to_31_characters(void **ctx)
 	struct vigil_process p = { .pid = 7, .auid = 4294967295u, .exec_id = (char *)"", .binary = (char *)"",
 				   .arguments = (char *)"", .cwd = (char *)"",
 				   .parent_exec_id = (char *)"cGFyZW50",
-				   .container_id = "16ecce28d6808e01f6b91f990b07616c0fc8dff67036231f9911191c7ff3d1cd" };
+				   .container_id = (char *)"16ecce28d6808e01f6b91f990b07616c0fc8dff67036231f9911191c7ff3d1cd" };
 	struct vigil_event ev = { .type = VIGIL_EVENT_EXEC, .time = 0, .process = &p };
 
 	assert_non_null(strstr(json_of(s, &ev), "\"auid\":4294967295,\"docker\":\"16ecce28d6808e01f6b91f990b07616\","
@@ -693,7 +695,7 @@ static void test_pod_is_written_as_tetragon_prints_it(void **ctx)
 	struct vigil_process p = { .pid = 7, .auid = 4294967295u, .exec_id = (char *)"",
 				   .parent_exec_id = (char *)"", .binary = (char *)"/bin/sh",
 				   .arguments = (char *)"", .cwd = (char *)"",
-				   .container_id = "16ecce28d6808e01f6b91f990b07616c0fc8dff67036231f9911191c7ff3d1cd" };
+				   .container_id = (char *)"16ecce28d6808e01f6b91f990b07616c0fc8dff67036231f9911191c7ff3d1cd" };
 	struct vigil_event ev = { .type = VIGIL_EVENT_EXEC, .time = 0, .process = &p, .pod = &pod };
 
 	assert_non_null(strstr(json_of(s, &ev),

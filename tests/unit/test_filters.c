@@ -61,7 +61,7 @@ static struct vigil_process *process_of(const struct proc *s)
 	p->creds.uid = s->uid;
 	p->creds.euid = s->euid;
 	if (s->container)
-		snprintf(p->container_id, sizeof(p->container_id), "%s", s->container);
+		assert_int_equal(vigil_process__set_str(&p->container_id, s->container, strlen(s->container)), 0);
 	return p;
 }
 

@@ -130,6 +130,7 @@ static struct vigil_process *add_proc(struct state *s, uint32_t pid, uint32_t pp
 	p->binary = (char *)binary;
 	p->arguments = (char *)"-x y";
 	p->cwd = (char *)"/tmp";
+	p->container_id = (char *)"";
 	p->auid = 4294967295u;
 	p->creds.uid = p->creds.euid = uid;
 	p->refcnt = 1;

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "pcache/pcache.h"
+#include "pcache/pcache_internal.h"
 
 #define PF_KTHREAD 0x00200000
 #define GC_DELAY 100
@@ -459,11 +460,13 @@ static void test_strings_are_shared_and_outlive_their_first_owner(void **state)
 	parent = exec_of(s->c, 10, 100, 0, 0);
 	vigil_process__set_str(&parent->arguments, "-c sleep", 8);
 	vigil_process__set_str(&parent->cwd, "/srv", 4);
+	vigil_process__set_str(&parent->container_id, "16ecce28d680", 12);
 	fork = vigil_pcache__clone(s->c, 11, 150, 10, 100, 0, 1);
 	assert_non_null(fork);
 	assert_ptr_equal(fork->binary, parent->binary);
 	assert_ptr_equal(fork->arguments, parent->arguments);
 	assert_ptr_equal(fork->cwd, parent->cwd);
+	assert_ptr_equal(fork->container_id, parent->container_id);
 
 	child = vigil_process__new();	/* an exec of the same binary in the same cwd */
 	child->pid = child->tid = 12;
@@ -473,9 +476,11 @@ static void test_strings_are_shared_and_outlive_their_first_owner(void **state)
 	vigil_process__set_str(&child->binary, "/bin/sh", 7);
 	vigil_process__set_str(&child->arguments, "-c other", 8);
 	vigil_process__set_str(&child->cwd, "/srv", 4);
+	vigil_process__set_str(&child->container_id, "16ecce28d680", 12);
 	assert_non_null(vigil_pcache__exec(s->c, child, 1));
 	assert_ptr_equal(child->binary, parent->binary);
 	assert_ptr_equal(child->cwd, parent->cwd);
+	assert_ptr_equal(child->container_id, parent->container_id);
 	assert_string_equal(child->arguments, "-c other");
 
 	/* the parent goes (its own exit and its children's references; the GC frees it),
@@ -495,6 +500,22 @@ static void test_strings_are_shared_and_outlive_their_first_owner(void **state)
 	assert_int_equal(vigil_process__set_str(&parent->cwd, "/elsewhere", 10), 0);
 	assert_string_equal(fork->cwd, "/home/u");
 	assert_string_equal(fork->binary, "/bin/sh");
+	assert_string_equal(fork->container_id, "");
+}
+
+/* A cache entry is one malloc chunk per process (30,000 of them on a busy host): with
+ * glibc's 8-byte header and 16-byte rounding, a node of at most 312 bytes takes a 320-byte
+ * chunk; 376 (the container id inline, holes between fields) took 384. The strings are
+ * not in it: a fork adds none (see above), an exec its own. */
+static void test_a_cache_entry_fits_a_320_byte_chunk(void **state)
+{
+	struct vigil_process *p = vigil_process__new();
+
+	(void)state;
+	assert_true(sizeof(struct pcache_node) <= 312);
+	assert_true(sizeof(struct vigil_process) <= 256);
+	assert_string_equal(p->container_id, "");
+	vigil_process__free(p);
 }
 
 static void test_clone_holds_one_ref_on_parent(void **state)
@@ -1339,6 +1360,7 @@ int main(void)
 		CACHE_TEST(test_exec_of_cached_key_fails_with_eexist),
 		CACHE_TEST(test_clone_copies_parent_strings_and_sets_clone_flag),
 		CACHE_TEST(test_strings_are_shared_and_outlive_their_first_owner),
+		cmocka_unit_test(test_a_cache_entry_fits_a_320_byte_chunk),
 		CACHE_TEST(test_clone_holds_one_ref_on_parent),
 		CACHE_TEST(test_clone_of_unknown_parent_is_flagged_miss),
 		CACHE_TEST(test_gc_keeps_zero_ref_entry_until_delay_passes),

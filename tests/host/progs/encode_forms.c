@@ -29,6 +29,7 @@ static void fill_process(struct vigil_process *p, uint32_t pid, const char *bina
 	p->binary = (char *)binary;
 	p->arguments = (char *)"-c \"a b\"";
 	p->cwd = (char *)"/root";
+	p->container_id = (char *)"";
 	p->flags = ~0u;		/* every flag name there is */
 	p->start_time = 1666062981373327754ULL;
 	p->auid = 4294967295u;

@@ -23,6 +23,7 @@ static void fill(struct vigil_process *p, char ids[2][VIGIL_EXEC_ID_MAX], uint32
 	p->binary = (char *)binary;
 	p->arguments = (char *)args;
 	p->cwd = (char *)cwd;
+	p->container_id = (char *)"";
 	p->flags = VIGIL_PROC_EXECVE | VIGIL_PROC_CLONE;
 	p->start_time = TEV_START_NS;
 	p->auid = 4294967295u;
