@@ -629,10 +629,11 @@ int vigil_agent__run(struct vigil_agent *a)
 
 		a->round_records = 0;	/* (the reader's own: records reach it on this thread) */
 		n = reader_wait(a, rb, active, sparse, a->opts.poll_ms);
+		/* the loop ends at this round's end: ring_buffer__poll may have consumed records
+		 * before it failed, and the bus holds their events until the round's flush */
 		if (n < 0 && n != -EINTR) {
 			err = n;
 			pr_warn("agent: ring buffer poll failed: %s", strerror(-err));
-			break;
 		}
 		/* the wall clock an event's time is given in, as it is now: a drift of the wall
 		 * clock against the boot clock (5 ms a second on some of our VMs) or a step of it
@@ -667,6 +668,8 @@ int vigil_agent__run(struct vigil_agent *a)
 		/* the runtime hook's entries of removed cgroups (a stat each): not under pipe_lock */
 		if (gc)
 			agent_rthooks_prune(a);
+		if (err)
+			break;
 	}
 	vigil_loader__set_poll_by(a->loader, 0);
 	ring_buffer__free(rb);
