@@ -26,9 +26,6 @@ static int on_user_record(void *ctx, void *data, size_t size);
  * bound and one such timeout: after that, any record forces a wake-up. */
 #define ACTIVE_POLL_NS 500000L
 #define GC_INTERVAL_NS 1000000000ULL
-/* Records a millisecond at most, over the last two rounds, for the stream to count as a
- * trickle (reader_wait): an exec storm's 3 records a millisecond, not a paced 50k/s */
-#define SPARSE_ROUNDS 8
 /* The reader's poll while a trickle comes: it has told the kernel it looks by then, so a
  * record of the trickle wakes nobody and waits at most this long. The kernel's bound
  * (--wakeup-us, 2 ms by default; never below ACTIVE_POLL_NS), which a record waits at most
@@ -539,7 +536,7 @@ static void drain_user_records(struct vigil_agent *a)
 
 /* Wait for records: up to poll_ms when the last round found none, at most ACTIVE_POLL_NS
  * while they are coming, SPARSE_POLL_MAX_NS while only a trickle comes. Negative: -errno; otherwise > 0 when something was ready. While a
- * trickle of records comes (sparse: a few a round, an exec storm's), the kernel is told when
+ * trickle of records comes (sparse: an exec storm's few a millisecond, trickle.c), the kernel is told when
  * the reader will look by itself: until then a record wakes nobody (bpf/lib/output.h), so
  * the trickle costs the reader's timer alone, not also wake-ups forced by the traced tasks'
  * records. A denser stream keeps them: a burst's first record still wakes the reader at
@@ -603,9 +600,8 @@ int vigil_agent__run(struct vigil_agent *a)
 {
 	struct ring_buffer *rb;
 	uint64_t last_gc = agent_now_ns(), last_records = 0, trim_mark = 0;
-	uint64_t window = vigil_loader__wakeup_ns(a->loader) + ACTIVE_POLL_NS, rounds_from = agent_now_ns();
-	uint64_t round_from = rounds_from;
-	uint32_t last_round = 0;
+	uint64_t window = vigil_loader__wakeup_ns(a->loader) + ACTIVE_POLL_NS;
+	struct agent_trickle trickle;
 	bool active = false;
 	int err = 0;
 
@@ -624,23 +620,20 @@ int vigil_agent__run(struct vigil_agent *a)
 	pthread_mutex_lock(&a->pipe_lock);
 	publish_counters(a);
 	pthread_mutex_unlock(&a->pipe_lock);
+	agent_trickle_init(&trickle, agent_now_ns());
 	while (!atomic_load(&a->stop)) {
-		/* two rounds span a paced stream's period (a burst a millisecond): a trickle is at
-		 * most SPARSE_ROUNDS records a millisecond over them */
 		uint64_t now = agent_now_ns(), drain_start;
-		bool sparse = (uint64_t)(last_round + a->round_records) * 1000000ULL <= SPARSE_ROUNDS * (now - rounds_from);
+		bool sparse = agent_trickle_next(&trickle, a->round_records, now);
 		bool gc;
 		int n, consumed;
 
-		rounds_from = round_from;
-		round_from = now;
-		last_round = a->round_records;
 		a->round_records = 0;	/* (the reader's own: records reach it on this thread) */
 		n = reader_wait(a, rb, active, sparse, a->opts.poll_ms);
+		/* the loop ends at this round's end: ring_buffer__poll may have consumed records
+		 * before it failed, and the bus holds their events until the round's flush */
 		if (n < 0 && n != -EINTR) {
 			err = n;
 			pr_warn("agent: ring buffer poll failed: %s", strerror(-err));
-			break;
 		}
 		/* the wall clock an event's time is given in, as it is now: a drift of the wall
 		 * clock against the boot clock (5 ms a second on some of our VMs) or a step of it
@@ -675,6 +668,8 @@ int vigil_agent__run(struct vigil_agent *a)
 		/* the runtime hook's entries of removed cgroups (a stat each): not under pipe_lock */
 		if (gc)
 			agent_rthooks_prune(a);
+		if (err)
+			break;
 	}
 	vigil_loader__set_poll_by(a->loader, 0);
 	ring_buffer__free(rb);

@@ -300,6 +300,16 @@ int agent_control_start(struct vigil_agent *a);
 /* Boot-time clock in ns, the clock of kernel ktimes. */
 uint64_t agent_now_ns(void);
 
+/* The rate of the records reaching the reader, for its poll (trickle.c) */
+struct agent_trickle {
+	uint64_t prev_from, prev_records;	/* the last full window */
+	uint64_t from, records;			/* the current one */
+};
+void agent_trickle_init(struct agent_trickle *t, uint64_t now);
+/* A round's records, counted at the start of the next round (now, agent_now_ns): true when
+ * the stream is a trickle */
+bool agent_trickle_next(struct agent_trickle *t, uint32_t records, uint64_t now);
+
 /* rthooks.c: the runtime hook's createContainer (root's), the pending entries' pruning (gone
  * cgroups, containers the CRI lists now) and their counters for status. */
 int agent_rthooks_create(struct vigil_agent *a, const msgpack_object *req, msgpack_packer *pk);
