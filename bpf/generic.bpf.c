@@ -70,6 +70,22 @@ static __always_inline bool uses_namespaces(void)
 	return false;
 }
 
+/* Do the selectors read the process's vg_execs entry (namespace changes, capabilities gained
+ * since exec)? No other selector does: the lookup is left out for them, once per hook a
+ * firing (the five shipped exec policies had five). */
+static __always_inline bool uses_exec_entry(void)
+{
+	int i;
+
+	for (i = 0; i < VG_MAX_SELECTORS; i++) {
+		if (i >= cfg.nselectors)
+			break;
+		if (cfg.sel[i].ns_changes_mask || cfg.sel[i].ncaps)
+			return true;
+	}
+	return false;
+}
+
 /* The record's header for the current task; the arguments come next. */
 static __always_inline void record_begin(struct generic_scratch *s, __u64 pid_tgid, __u64 proc_ktime)
 {
@@ -260,17 +276,24 @@ static __always_inline __u32 fentry_pass(void *ctx)
 	return c ? c->pass : VG_SPF_ALL;
 }
 
-static __always_inline int generic_run_as(void *ctx, bool fentry_dispatched);
+static __always_inline int generic_run_ld(void *ctx, bool fentry_dispatched, enum vg_load ld);
 
 /* Returns the error the hooked operation must fail with, 0 to let it proceed. */
 static __always_inline int generic_run(void *ctx)
 {
-	return generic_run_as(ctx, false);
+	return generic_run_ld(ctx, false, VG_LOAD_PROBE);
+}
+
+static __always_inline int generic_run_as(void *ctx, bool fentry_dispatched)
+{
+	return generic_run_ld(ctx, fentry_dispatched, VG_LOAD_PROBE);
 }
 
 /* fentry_dispatched: tail-called by its syscall's fentry dispatcher (fentry_dispatch.bpf.c),
- * which did vg_wrapper_compat's work and ran the prefilter once for all the syscall's hooks. */
-static __always_inline int generic_run_as(void *ctx, bool fentry_dispatched)
+ * which did vg_wrapper_compat's work and ran the prefilter once for all the syscall's hooks.
+ * ld: how the current task is read (bpf/include/vigil_bpf.h): VG_LOAD_BTF only from a
+ * program that may hold bpf_get_current_task_btf's typed pointer and load through it (tp_btf). */
+static __always_inline int generic_run_ld(void *ctx, bool fentry_dispatched, enum vg_load ld)
 {
 	struct vigil_exec_entry *e;
 	struct generic_scratch *s;
@@ -311,7 +334,7 @@ static __always_inline int generic_run_as(void *ctx, bool fentry_dispatched)
 	} else if (fentry_dispatched) {
 		compat32 = wrapper_copy((struct pt_regs *)ctx_arg(ctx, 0)) != NULL;	/* the dispatcher's mark */
 	}
-	task = (struct task_struct *)bpf_get_current_task();
+	task = ld == VG_LOAD_BTF ? bpf_get_current_task_btf() : (struct task_struct *)bpf_get_current_task();
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
 	if (cfg.scope) {
@@ -324,16 +347,16 @@ static __always_inline int generic_run_as(void *ctx, bool fentry_dispatched)
 	s = bpf_map_lookup_elem(&generic_heap, &zero);
 	if (!s)
 		return 0;
-	e = bpf_map_lookup_elem(&vg_execs, &tgid);
-	record_begin(s, pid_tgid, task_key(VG_LOAD_PROBE, task));
+	e = uses_exec_entry() ? bpf_map_lookup_elem(&vg_execs, &tgid) : NULL;
+	record_begin(s, pid_tgid, task_key(ld, task));
 	s->compat32 = compat32 > 0;
 	s->rec.syscall_id = cfg.fetch == VG_FETCH_RAW_SYSCALL ? (__u16)ctx_arg(ctx, 1) : 0;
 	capture_or_share(s, ctx);
 	if (uses_namespaces()) {
 		__u64 caps[3] = {};
 
-		task_namespaces(VG_LOAD_PROBE, task, s->ns);
-		task_creds(VG_LOAD_PROBE, task, &(struct vigil_creds_raw){}, caps);
+		task_namespaces(ld, task, s->ns);
+		task_creds(ld, task, &(struct vigil_creds_raw){}, caps);
 		s->caps[0] = caps[0];
 		s->caps[1] = caps[1];
 		s->caps[2] = caps[2];
@@ -569,7 +592,7 @@ int generic_tp_btf(__u64 *ctx)
 {
 	if (!VG_BUILT(TP_BTF))
 		return 0;
-	generic_run(ctx);
+	generic_run_ld(ctx, false, VG_LOAD_BTF);
 	if (cfg.chain_slot)
 		tp_chain_from(ctx, cfg.chain_slot);
 	return 0;

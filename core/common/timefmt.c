@@ -26,26 +26,52 @@ static void put_digits(char *out, uint32_t v, int digits)
 	}
 }
 
+/* The proleptic Gregorian date of a day count since 1970-01-01 (days >= 0): Howard Hinnant's
+ * civil_from_days, over 400-year eras of 146097 days that start on March 1st. */
+static void civil_from_days(uint64_t days, uint32_t *y, uint32_t *m, uint32_t *d)
+{
+	uint64_t z = days + 719468;	/* days since 0000-03-01 */
+	uint64_t era = z / 146097;
+	uint32_t doe = (uint32_t)(z - era * 146097);	/* [0, 146096] */
+	uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;	/* [0, 399] */
+	uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);	/* [0, 365], from March 1st */
+	uint32_t mp = (5 * doy + 2) / 153;	/* [0, 11], March first */
+
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (uint32_t)(yoe + era * 400) + (*m <= 2);
+}
+
 void vigil_format_time(uint64_t wall_ns, char out[40])
 {
 	/* an event formats several times of the same few seconds (its own, its processes'
-	 * starts): the calendar part is kept per thread for the last second seen */
-	static __thread time_t last_secs = -1;
-	static __thread char last[32];
-	static __thread size_t last_n;
-	time_t secs = (time_t)(wall_ns / 1000000000ULL);
+	 * starts): the calendar part is kept per thread for the last second seen. A miss is
+	 * arithmetic, not gmtime_r + strftime (~1,300 instructions and the time zone's lock):
+	 * an exec's event alternates between now and its processes' start times, and missed
+	 * on most of them */
+	static __thread uint64_t last_secs = UINT64_MAX;
+	static __thread char last[20];
+	uint64_t secs = wall_ns / 1000000000ULL;
 	uint32_t nsec = (uint32_t)(wall_ns % 1000000000ULL);
-	struct tm tm;
-	size_t n;
+	size_t n = 19;
 
 	if (secs != last_secs) {
-		gmtime_r(&secs, &tm);
-		last_n = strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
-		if (last_n > 28)	/* never: uint64 ns end in year 2554; room for ".123456789Z" */
-			last_n = 0;
+		uint32_t sod = (uint32_t)(secs % 86400), y, m, d;
+
+		civil_from_days(secs / 86400, &y, &m, &d);	/* uint64 ns end in 2554: 4 digits */
+		put_digits(last, y, 4);
+		last[4] = '-';
+		put_digits(last + 5, m, 2);
+		last[7] = '-';
+		put_digits(last + 8, d, 2);
+		last[10] = 'T';
+		put_digits(last + 11, sod / 3600, 2);
+		last[13] = ':';
+		put_digits(last + 14, sod / 60 % 60, 2);
+		last[16] = ':';
+		put_digits(last + 17, sod % 60, 2);
 		last_secs = secs;
 	}
-	n = last_n;
 	memcpy(out, last, n);
 	/* protojson prints 0, 3, 6 or 9 fractional digits: the shortest that is exact */
 	if (nsec == 0) {

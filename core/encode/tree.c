@@ -201,7 +201,7 @@ static void put_ns(struct encode_tree *t, const struct vigil_process *p, size_t 
 	memcpy(memo[k].bytes, b->data + start, memo[k].len);
 }
 
-void encode_tree_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
+static void write_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
 {
 	encode_tree_kv_u32(t, "uid", c->uid);
 	encode_tree_kv_u32(t, "gid", c->gid);
@@ -211,6 +211,37 @@ void encode_tree_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
 	encode_tree_kv_u32(t, "sgid", c->sgid);
 	encode_tree_kv_u32(t, "fsuid", c->fsuid);
 	encode_tree_kv_u32(t, "fsgid", c->fsgid);
+}
+
+/* The eight ids are 16 small writes that an event makes twice (process and parent) and most
+ * processes repeat (root's are all 0): their bytes are kept per thread, a few sets, as the
+ * "ns" member's. Longest: 40 bytes of keys and eight 5-byte uint32s. */
+#define CRED_MEMO 4
+#define CRED_BYTES_MAX 80
+
+void encode_tree_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
+{
+	static __thread struct {
+		struct vigil_creds c;
+		uint16_t len;
+		unsigned char bytes[CRED_BYTES_MAX];
+	} memo[CRED_MEMO];
+	static __thread unsigned int next;
+	struct vigil_buf *b = t->out.buf;
+	size_t k, start = b->len;
+
+	for (k = 0; k < CRED_MEMO; k++)
+		if (memo[k].len && !memcmp(&memo[k].c, c, sizeof(*c))) {
+			encode_put(&t->out, memo[k].bytes, memo[k].len);
+			return;
+		}
+	write_cred_ids(t, c);
+	if (t->out.err || b->len - start > CRED_BYTES_MAX)
+		return;
+	k = next++ % CRED_MEMO;
+	memo[k].c = *c;
+	memo[k].len = (uint16_t)(b->len - start);
+	memcpy(memo[k].bytes, b->data + start, memo[k].len);
 }
 
 /* The rest of ProcessCredentials (--enable-process-cred): securebits by SecureBitsType

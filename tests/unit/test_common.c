@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -223,6 +224,26 @@ static void test_format_time_picks_0_3_6_or_9_digits(void **ctx)
 	/* the last nanosecond a uint64 holds, and back */
 	vigil_format_time(UINT64_MAX, out);
 	assert_string_equal(out, "2554-07-21T23:34:33.709551615Z");
+}
+
+/* The calendar is arithmetic: gmtime_r + strftime agree on every day from 1970 to 2554 (leap
+ * years, 2100 and 2400 included) and on a spread of seconds within each. */
+static void test_format_time_calendar_matches_gmtime(void **ctx)
+{
+	char out[40], want[40];
+	uint64_t day, secs;
+	struct tm tm;
+	time_t t;
+
+	(void)ctx;
+	for (day = 0; day < 213503; day++) {
+		secs = day * 86400 + (day * 7919) % 86400;
+		t = (time_t)secs;
+		gmtime_r(&t, &tm);
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		vigil_format_time(secs * 1000000000ULL, out);
+		assert_string_equal(out, want);
+	}
 }
 
 static void test_parse_time_calendar_edges_and_bad_input(void **ctx)
@@ -486,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_base64_decode_refuses_characters_outside_the_alphabet),
 		cmocka_unit_test(test_base64_decode_stops_at_padding_and_at_n),
 		cmocka_unit_test(test_format_time_picks_0_3_6_or_9_digits),
+		cmocka_unit_test(test_format_time_calendar_matches_gmtime),
 		cmocka_unit_test(test_parse_time_calendar_edges_and_bad_input),
 		cmocka_unit_test_setup_teardown(test_file_replace_writes_every_iovec_then_renames, tmpdir_setup,
 						tmpdir_teardown),
