@@ -169,36 +169,67 @@ static void write_ns(struct encode_tree *t, const struct vigil_process *p, size_
 	}
 }
 
-/* The "ns" member is ~60 small writes that most processes repeat (they share a few sets of
- * namespaces): its bytes are kept per thread, a few sets, keyed by the inode numbers and
- * the host mask. Longest: ten names, each with an inum and is_host (under 300 bytes). */
-#define NS_MEMO 4
-#define NS_BYTES_MAX 320
+/* Members that most processes repeat are many small writes: the "ns" member ~60 (processes
+ * share a few sets of namespaces), the credentials' eight ids 16, made twice an event
+ * (process and parent; root's are all 0). Their bytes are kept per thread, a few sets a
+ * member, keyed by the values they encode. Longest: "ns", ten names with an inum and
+ * is_host each (under 300 bytes). */
+#define MEMO_SETS 4
+#define MEMO_KEY_MAX 64
+#define MEMO_BYTES_MAX 320
+
+struct member_memo {
+	unsigned int next;
+	struct {
+		uint16_t key_len, len;
+		unsigned char key[MEMO_KEY_MAX];
+		unsigned char bytes[MEMO_BYTES_MAX];
+	} set[MEMO_SETS];
+};
+
+/* Write the member m kept for key; false: none kept, the caller writes it (then memo_keep). */
+static bool memo_put(struct encode_tree *t, const struct member_memo *m, const void *key, size_t key_len)
+{
+	size_t k;
+
+	for (k = 0; k < MEMO_SETS; k++)
+		if (m->set[k].len && m->set[k].key_len == key_len && !memcmp(m->set[k].key, key, key_len)) {
+			encode_put(&t->out, m->set[k].bytes, m->set[k].len);
+			return true;
+		}
+	return false;
+}
+
+/* Keep what the caller wrote from start on as m's bytes for key (the oldest set goes). */
+static void memo_keep(struct encode_tree *t, struct member_memo *m, const void *key, size_t key_len, size_t start)
+{
+	const struct vigil_buf *b = t->out.buf;
+	size_t k;
+
+	if (t->out.err || b->len - start > MEMO_BYTES_MAX || key_len > MEMO_KEY_MAX)
+		return;
+	k = m->next++ % MEMO_SETS;
+	m->set[k].key_len = (uint16_t)key_len;
+	memcpy(m->set[k].key, key, key_len);
+	m->set[k].len = (uint16_t)(b->len - start);
+	memcpy(m->set[k].bytes, b->data + start, m->set[k].len);
+}
 
 static void put_ns(struct encode_tree *t, const struct vigil_process *p, size_t count)
 {
-	static __thread struct {
+	static __thread struct member_memo memo;
+	struct {
 		uint32_t ns[VIGIL_NS_COUNT], host_mask;
-		uint16_t len;
-		unsigned char bytes[NS_BYTES_MAX];
-	} memo[NS_MEMO];
-	static __thread unsigned int next;
-	struct vigil_buf *b = t->out.buf;
-	size_t k, start = b->len;
+	} key;
+	size_t start = t->out.buf->len;
 
-	for (k = 0; k < NS_MEMO; k++)
-		if (memo[k].len && memo[k].host_mask == p->ns_host_mask && !memcmp(memo[k].ns, p->ns, sizeof(p->ns))) {
-			encode_put(&t->out, memo[k].bytes, memo[k].len);
-			return;
-		}
-	write_ns(t, p, count);
-	if (t->out.err || b->len - start > NS_BYTES_MAX)
+	_Static_assert(sizeof(key) <= MEMO_KEY_MAX, "the ns memo's key");
+	memcpy(key.ns, p->ns, sizeof(key.ns));
+	key.host_mask = p->ns_host_mask;
+	if (memo_put(t, &memo, &key, sizeof(key)))
 		return;
-	k = next++ % NS_MEMO;
-	memcpy(memo[k].ns, p->ns, sizeof(p->ns));
-	memo[k].host_mask = p->ns_host_mask;
-	memo[k].len = (uint16_t)(b->len - start);
-	memcpy(memo[k].bytes, b->data + start, memo[k].len);
+	write_ns(t, p, count);
+	memo_keep(t, &memo, &key, sizeof(key), start);
 }
 
 static void write_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
@@ -213,35 +244,16 @@ static void write_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
 	encode_tree_kv_u32(t, "fsgid", c->fsgid);
 }
 
-/* The eight ids are 16 small writes that an event makes twice (process and parent) and most
- * processes repeat (root's are all 0): their bytes are kept per thread, a few sets, as the
- * "ns" member's. Longest: 40 bytes of keys and eight 5-byte uint32s. */
-#define CRED_MEMO 4
-#define CRED_BYTES_MAX 80
-
 void encode_tree_cred_ids(struct encode_tree *t, const struct vigil_creds *c)
 {
-	static __thread struct {
-		struct vigil_creds c;
-		uint16_t len;
-		unsigned char bytes[CRED_BYTES_MAX];
-	} memo[CRED_MEMO];
-	static __thread unsigned int next;
-	struct vigil_buf *b = t->out.buf;
-	size_t k, start = b->len;
+	static __thread struct member_memo memo;
+	size_t start = t->out.buf->len;
 
-	for (k = 0; k < CRED_MEMO; k++)
-		if (memo[k].len && !memcmp(&memo[k].c, c, sizeof(*c))) {
-			encode_put(&t->out, memo[k].bytes, memo[k].len);
-			return;
-		}
-	write_cred_ids(t, c);
-	if (t->out.err || b->len - start > CRED_BYTES_MAX)
+	_Static_assert(sizeof(*c) <= MEMO_KEY_MAX, "the credentials memo's key");
+	if (memo_put(t, &memo, c, sizeof(*c)))
 		return;
-	k = next++ % CRED_MEMO;
-	memo[k].c = *c;
-	memo[k].len = (uint16_t)(b->len - start);
-	memcpy(memo[k].bytes, b->data + start, memo[k].len);
+	write_cred_ids(t, c);
+	memo_keep(t, &memo, c, sizeof(*c), start);
 }
 
 /* The rest of ProcessCredentials (--enable-process-cred): securebits by SecureBitsType

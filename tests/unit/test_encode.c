@@ -667,6 +667,30 @@ static void test_minimal_process_keeps_only_wrapper_fields(void **ctx)
 			    "\"time\":\"1970-01-01T00:00:00Z\"}");
 }
 
+/* More sets of credentials and namespaces than the per-thread memo keeps (4 each), cycled:
+ * each process renders as it did the first time, memo hit or miss */
+static void test_memoised_members_render_as_written(void **ctx)
+{
+	struct state *s = *ctx;
+	char first[6][2048];
+	int round, i;
+
+	s->exec.parent = NULL;
+	for (round = 0; round < 3; round++)
+		for (i = 0; i < 6; i++) {
+			s->child.creds.euid = 1000u + (uint32_t)i;
+			s->child.creds.fsgid = 2000u * (uint32_t)i;
+			s->child.ns[VIGIL_NS_NET] = 4026531840u + (uint32_t)i;
+			s->child.ns_host_mask = i % 2 ? 0 : ~0u;
+			if (round == 0) {
+				snprintf(first[i], sizeof(first[i]), "%s", json_of(s, &s->exec));
+				assert_non_null(strstr(first[i], "\"fsgid\""));
+			} else {
+				assert_string_equal(json_of(s, &s->exec), first[i]);
+			}
+		}
+}
+
 /* Tetragon's docker: after auid, before parent_exec_id, the container id's first 31 characters */
 static void test_container_id_is_docker_cut_to_31_characters(void **ctx)
 {
@@ -2982,6 +3006,7 @@ int main(void)
 		T(test_zero_refcnt_is_omitted),
 		T(test_empty_arguments_are_omitted),
 		T(test_missing_parent_omits_parent_key),
+		T(test_memoised_members_render_as_written),
 		T(test_minimal_process_keeps_only_wrapper_fields),
 		T(test_container_id_is_docker_cut_to_31_characters),
 		T(test_pod_is_written_as_tetragon_prints_it),
