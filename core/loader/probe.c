@@ -143,11 +143,14 @@ static void probe_ringbuf(struct vigil_mech_status *st)
 }
 
 #if defined(__x86_64__)
-/* the child's answer: SIGSEGV, the kernel refused the gate; SIGILL, something below the
- * program (valgrind's CPU) does not run int 0x80 at all, which says nothing of the kernel */
+/* the child's exit status: the getpid's answer, SIGSEGV (the kernel refused the gate), SIGILL
+ * (something below the program, valgrind's CPU, does not run int 0x80 at all, which says
+ * nothing of the kernel), or another answer */
+enum { COMPAT_RAN, COMPAT_WRONG_ANSWER, COMPAT_REFUSED, COMPAT_NOT_RUN };
+
 static void refused(int sig)
 {
-	_exit(sig == SIGSEGV ? 3 : 5);
+	_exit(sig == SIGSEGV ? COMPAT_REFUSED : COMPAT_NOT_RUN);
 }
 #endif
 
@@ -170,20 +173,20 @@ static void probe_compat_syscalls(struct vigil_mech_status *st)
 		sigaction(SIGSEGV, &sa, NULL);
 		sigaction(SIGILL, &sa, NULL);
 		__asm__ volatile("int $0x80" : "+a"(ret) : : "memory", "r8", "r9", "r10", "r11");
-		_exit(ret == (long)getpid() ? 0 : 4);
+		_exit(ret == (long)getpid() ? COMPAT_RAN : COMPAT_WRONG_ANSWER);
 	}
 	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (pid < 0 || !(WIFEXITED(status) || WIFSIGNALED(status))) {
 		snprintf(st->reason, sizeof(st->reason), "not probed (%s): taken as running them",
 			 strerror(errno));
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == COMPAT_REFUSED) {
 		st->err = ENOSYS;
 		snprintf(st->reason, sizeof(st->reason), "int 0x80: SIGSEGV (this kernel runs no 32-bit syscalls)");
 		return;
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == COMPAT_RAN) {
 		snprintf(st->reason, sizeof(st->reason), "ok");
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 5) {
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == COMPAT_NOT_RUN) {
 		snprintf(st->reason, sizeof(st->reason), "int 0x80: SIGILL (not run by this CPU or emulator): taken as "
 			 "running them");
 	} else {
