@@ -54,7 +54,7 @@ struct agent_policy_dir {
 	char refused[512];			/* why the directory is not read; "" when it is */
 	uint64_t syncs, refusals;
 	bool synced;				/* the start's sync is done: changes are events */
-	atomic_bool watching;			/* inotify sees it (watch.c) */
+	atomic_bool watching;			/* the watch looks at it (watch.c) */
 };
 
 struct agent_watch;
@@ -148,7 +148,7 @@ struct vigil_agent {
 	size_t nlist_entries;
 
 	struct agent_policy_dir pdir;		/* --tracing-policy-dir (policy_dir.c) */
-	struct agent_watch *watch;		/* its inotify thread, and the rules' (watch.c) */
+	struct agent_watch *watch;		/* the thread that looks at it and the rules' (watch.c) */
 
 	atomic_bool stop;
 };
@@ -222,6 +222,15 @@ int agent_policy_dir_check(const char *dir, char *why, size_t size);
 /* {"path", "watching", "reason"?, "syncs", "refusals", "refused": [{"file", "running", "reason"}]} */
 void agent_policy_dir_pack(struct vigil_agent *a, msgpack_packer *pk);
 void agent_policy_dir_free(struct vigil_agent *a);
+
+/* What a directory and, with entries, each of its entries (through symlinks) look like, as
+ * one number (dirsig.c); racy: some time in it is too recent for a later write to be sure to
+ * change it. */
+struct agent_dirsig {
+	uint64_t value;
+	bool racy;
+};
+struct agent_dirsig agent_dirsig_look(const char *dir, bool entries);
 
 /* The watch thread (watch.c) over opts.policy_dir and opts.rules_dir. 0 or -errno. */
 int agent_watch_start(struct vigil_agent *a);

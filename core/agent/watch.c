@@ -1,40 +1,50 @@
-/* watch.c - reload without a restart: a thread watches the policy directory and the Lua
- * rules directory with inotify and syncs them (policy_dir.c, vigil_luahost__reload) once
- * they have been quiet for DEBOUNCE_MS; vigil_agent__reload (SIGHUP in vigild) syncs both
- * at once and retries refused files.
+/* watch.c - reload without a restart: a thread looks at the policy directory and the Lua
+ * rules directory every LOOK_MS (dirsig.c) and syncs one that changed (policy_dir.c,
+ * vigil_luahost__reload) once a look DEBOUNCE_MS later finds it the same; vigil_agent__reload
+ * (SIGHUP in vigild) syncs both at once and retries refused files.
  *
- * Only directory entries are watched, never the files: an editor that writes in place ends
- * with IN_CLOSE_WRITE, one that renames a new version over the old with IN_MOVED_TO, and a
- * Kubernetes ConfigMap update (the kubelet writes a new ..2026_* directory, points a
- * ..data_tmp symlink at it, renames that over ..data and removes the old directory; the
- * visible name.yaml -> ..data/name.yaml symlinks do not change) with IN_MOVED_TO of ..data.
- * A sync compares contents, so events that change nothing cost a read of the directory. */
+ * Looking, not inotify: any fsnotify mark on a filesystem sends every open and close on it
+ * down fsnotify's slow path, for every process of the machine (~230 instructions an open and
+ * close on 6.1: tests/bench's `watch` condition), and /etc/vigil is on the root filesystem. A
+ * look is a stat of each entry, four times a second, in the agent alone.
+ *
+ * An editor that writes in place, one that renames a new version over the old, a Kubernetes
+ * ConfigMap update (a new ..2026_* directory, ..data swapped over to it, name.yaml ->
+ * ..data/name.yaml left alone) and a chmod all change what a look sees. A sync compares
+ * contents, so a look that finds a change of nothing costs a read of the directory. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent_internal.h"
 
+#define LOOK_MS 250		/* how long a change may go unseen */
 #define DEBOUNCE_MS 50		/* a burst of writes (a ConfigMap swap, cp of many files) */
 #define DEBOUNCE_MAX_MS 300	/* a directory that never goes quiet is still synced */
-#define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_ATTRIB | \
-		    IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
 /* what the wake-up eventfd carries (added up by the kernel) */
 #define WAKE_RELOAD 1ULL
 #define WAKE_STOP (1ULL << 32)
 
+/* One directory the thread looks at. */
+struct watched_dir {
+	const char *path;		/* NULL: not looked at */
+	bool policies;			/* the policy directory (trust-checked), else the rules' */
+	uint64_t synced;		/* the look before the last sync */
+	bool pending;			/* changed since: due once it settles */
+	uint64_t first_ms, last;	/* when the change was first seen; the last look */
+};
+
 struct agent_watch {
 	pthread_t thread;
 	bool started;
-	int inotify_fd, wake_fd;
-	int policy_wd, rules_wd;
+	int wake_fd;
+	struct watched_dir dirs[2];
 };
 
 static uint64_t now_ms(void)
@@ -43,12 +53,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* when a burst that began at first and was last heard of at last is due for its sync */
-static uint64_t due_ms(uint64_t first, uint64_t last)
-{
-	return last + DEBOUNCE_MS < first + DEBOUNCE_MAX_MS ? last + DEBOUNCE_MS : first + DEBOUNCE_MAX_MS;
 }
 
 /* A rule file the reload refused (its previous version, if any, keeps running): a
@@ -90,32 +94,6 @@ static void reload_rules(struct vigil_agent *a)
 		pr_warn("agent: cannot reload the rules in %s: %s", a->opts.rules_dir, strerror(-rc));
 }
 
-/* Which directories the queued inotify events touched. false once the fd fails. */
-static bool read_events(struct agent_watch *w, bool *policies, bool *rules)
-{
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	const struct inotify_event *ev;
-	ssize_t n;
-	char *p;
-
-	for (;;) {
-		n = read(w->inotify_fd, buf, sizeof(buf));
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR;
-		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
-			ev = (const struct inotify_event *)p;
-			if (ev->mask & IN_Q_OVERFLOW)		/* events lost: look at both */
-				*policies = *rules = true;
-			if (ev->wd == w->policy_wd)
-				*policies = true;
-			if (ev->wd == w->rules_wd)
-				*rules = true;
-			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
-				pr_warn("agent: a watched directory was removed or moved: changes to it are no longer seen");
-		}
-	}
-}
-
 static void reload_tls(struct vigil_agent *a)
 {
 	pthread_rwlock_rdlock(&a->ctl_lock);
@@ -123,90 +101,127 @@ static void reload_tls(struct vigil_agent *a)
 	pthread_rwlock_unlock(&a->ctl_lock);
 }
 
+/* An untrusted policy directory is looked at alone, not its entries: whoever can write it
+ * could otherwise fill it to make every look long, and it is not read until it is fixed. */
+static struct agent_dirsig look(const struct watched_dir *d)
+{
+	char why[512];
+
+	return agent_dirsig_look(d->path, !d->policies || !agent_policy_dir_check(d->path, why, sizeof(why)));
+}
+
+static void sync_dir(struct vigil_agent *a, const struct watched_dir *d, bool retry)
+{
+	if (d->policies)
+		agent_policy_dir_sync(a, retry);
+	else
+		reload_rules(a);
+}
+
+/* After a sync that began with sig: a racy look stays pending, to be looked at again once
+ * its times are old enough to tell a later write. */
+static void synced(struct watched_dir *d, struct agent_dirsig sig, uint64_t now)
+{
+	d->synced = d->last = sig.value;
+	d->pending = sig.racy;
+	d->first_ms = now;
+}
+
+/* Look at d; sync it when a change has settled (or has gone on for DEBOUNCE_MAX_MS). */
+static void look_and_sync(struct vigil_agent *a, struct watched_dir *d, uint64_t now)
+{
+	struct agent_dirsig sig = look(d);
+
+	if (!d->pending) {
+		if (sig.value == d->synced && !sig.racy)
+			return;
+		d->pending = true;
+		d->first_ms = now;
+		d->last = sig.value;
+		return;
+	}
+	if ((sig.value == d->last && !sig.racy) || now - d->first_ms >= DEBOUNCE_MAX_MS) {
+		sync_dir(a, d, false);
+		synced(d, sig, now);
+		return;
+	}
+	d->last = sig.value;
+}
+
 static void *watch_main(void *arg)
 {
 	struct vigil_agent *a = arg;
 	struct agent_watch *w = a->watch;
-	struct pollfd fds[2] = {{.fd = w->wake_fd, .events = POLLIN}, {.fd = w->inotify_fd, .events = POLLIN}};
-	/* one sync soon after start: what changed between the start's load and the watch */
-	bool policies = true, rules = true;
-	uint64_t first = now_ms(), last = first, wake;
+	struct pollfd wake_pfd = {.fd = w->wake_fd, .events = POLLIN};
+	uint64_t next = now_ms() + DEBOUNCE_MS, now, wake;
 	int timeout;
+	size_t i;
 
 	for (;;) {
-		timeout = -1;
-		if (policies || rules) {
-			uint64_t now = now_ms(), due = due_ms(first, last);
-
-			timeout = due > now ? (int)(due - now) : 0;
-		}
-		if (poll(fds, w->inotify_fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
+		now = now_ms();
+		timeout = next > now ? (int)(next - now) : 0;
+		if (!w->dirs[0].path && !w->dirs[1].path)
+			timeout = -1;	/* nothing to look at: SIGHUP's TLS reload only */
+		if (poll(&wake_pfd, 1, timeout) < 0 && errno != EINTR)
 			break;
-		if (fds[0].revents & POLLIN) {
-			if (read(w->wake_fd, &wake, sizeof(wake)) == sizeof(wake)) {
-				if (wake >= WAKE_STOP)
-					break;
-				/* a reload request: both now, refused files retried, and the TLS
-				 * listener's certificates read again (renewed ones) */
-				agent_policy_dir_sync(a, true);
-				reload_rules(a);
-				reload_tls(a);
-				policies = rules = false;
-			}
-		}
-		if (w->inotify_fd >= 0 && (fds[1].revents & POLLIN)) {
-			bool was = policies || rules;
-
-			if (!read_events(w, &policies, &rules))
+		if ((wake_pfd.revents & POLLIN) && read(w->wake_fd, &wake, sizeof(wake)) == sizeof(wake)) {
+			if (wake >= WAKE_STOP)
 				break;
-			last = now_ms();
-			if (!was)
-				first = last;
-			continue;	/* wait until quiet */
+			/* a reload request: both now, refused files retried, and the TLS listener's
+			 * certificates read again (renewed ones) */
+			for (i = 0; i < 2; i++) {
+				struct watched_dir *d = &w->dirs[i];
+				struct agent_dirsig sig;
+
+				if (!d->path)
+					continue;
+				sig = look(d);
+				sync_dir(a, d, true);
+				synced(d, sig, now_ms());
+			}
+			reload_tls(a);
 		}
-		if ((policies || rules) && now_ms() >= due_ms(first, last)) {
-			if (policies)
-				agent_policy_dir_sync(a, false);
-			if (rules)
-				reload_rules(a);
-			policies = rules = false;
+		now = now_ms();
+		if (now < next)
+			continue;
+		next = now + LOOK_MS;
+		for (i = 0; i < 2; i++) {
+			if (!w->dirs[i].path)
+				continue;
+			look_and_sync(a, &w->dirs[i], now);
+			if (w->dirs[i].pending)
+				next = now + DEBOUNCE_MS;
 		}
 	}
 	atomic_store(&a->pdir.watching, false);
 	return NULL;
 }
 
-static int add_watch(struct agent_watch *w, const char *dir, const char *what)
-{
-	int wd = inotify_add_watch(w->inotify_fd, dir, WATCH_MASK);
-
-	if (wd < 0)
-		pr_warn("agent: cannot watch the %s %s (%s): changes need SIGHUP", what, dir, strerror(errno));
-	return wd;
-}
-
 int agent_watch_start(struct vigil_agent *a)
 {
 	struct agent_watch *w = calloc(1, sizeof(*w));
-	char why[512];
+	uint64_t now = now_ms();
+	size_t i;
 	int err;
 
 	if (!w)
 		return -ENOMEM;
-	w->inotify_fd = w->wake_fd = w->policy_wd = w->rules_wd = -1;
 	a->watch = w;
 	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->wake_fd < 0)
 		return -errno;
-	w->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (w->inotify_fd < 0)
-		pr_warn("agent: no inotify (%s): the policy and rules directories reload on SIGHUP only", strerror(errno));
-	/* an untrusted policy directory is not watched (the sync said why); SIGHUP checks again */
-	if (w->inotify_fd >= 0 && a->opts.policy_dir && !agent_policy_dir_check(a->opts.policy_dir, why, sizeof(why)))
-		w->policy_wd = add_watch(w, a->opts.policy_dir, "policy directory");
-	if (w->inotify_fd >= 0 && a->opts.rules_dir && a->luahost)
-		w->rules_wd = add_watch(w, a->opts.rules_dir, "rules directory");
-	atomic_store(&a->pdir.watching, w->policy_wd >= 0);
+	w->dirs[0].path = a->opts.policy_dir;
+	w->dirs[0].policies = true;
+	w->dirs[1].path = a->luahost ? a->opts.rules_dir : NULL;
+	/* one sync soon after start: what changed between the start's load and the first look */
+	for (i = 0; i < 2; i++) {
+		if (!w->dirs[i].path)
+			continue;
+		w->dirs[i].last = look(&w->dirs[i]).value;
+		w->dirs[i].pending = true;
+		w->dirs[i].first_ms = now;
+	}
+	atomic_store(&a->pdir.watching, a->opts.policy_dir != NULL);
 	err = pthread_create(&w->thread, NULL, watch_main, a);
 	if (err)
 		return -err;
@@ -231,8 +246,6 @@ void agent_watch_stop(struct vigil_agent *a)
 		return;
 	if (w->started && write(w->wake_fd, &stop, sizeof(stop)) == sizeof(stop))
 		pthread_join(w->thread, NULL);
-	if (w->inotify_fd >= 0)
-		close(w->inotify_fd);
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
 	free(w);

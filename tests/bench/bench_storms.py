@@ -15,7 +15,8 @@ Conditions, interleaved round by round (the order rotates each round):
   floor_fe   one empty fentry program on __x64_sys_openat: the floor of vigil's openat hooks
              where the kernel has BPF trampolines (one trampoline call an open)
   watch      one inotify watch on /opt, no BPF: what any fsnotify mark on the storms' filesystem
-             costs its opens and closes (default watches its policy directory so)
+             costs its opens and closes (the agent's policy directory watch did, until it
+             became a look four times a second)
   bpftrace   bpftrace with one-liners printing what the default configuration reports
              (execs, exits, opens under the watched prefixes, connects)
   bare       vigild without policies or rules

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -304,6 +307,94 @@ static void test_trickle_is_a_rate_over_time_not_rounds(void **state)
 	assert_int_equal(trickles, 50);
 }
 
+static void put(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* a look whose times are old enough to be trusted */
+static struct agent_dirsig settled_look(const char *dir, bool entries)
+{
+	struct agent_dirsig sig;
+
+	usleep(60 * 1000);	/* past dirsig.c's 50 ms racy window */
+	sig = agent_dirsig_look(dir, entries);
+	assert_false(sig.racy);
+	return sig;
+}
+
+/* The watch's look at a directory (dirsig.c) changes with each way a policy file changes:
+ * written in place with the same size, renamed over, chmod, a ConfigMap's ..data swapped;
+ * a look right after a write is racy, a time far in the future is not. */
+static void test_dirsig_sees_every_kind_of_change(void **state)
+{
+	char dir[] = "/tmp/vigil-dirsig-XXXXXX", path[256], link[256];
+	struct timespec future[2] = {{.tv_sec = time(NULL) + 86400}, {.tv_sec = time(NULL) + 86400}};
+	struct agent_dirsig a, b;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	put(dir, "a.yaml", "aaaa");
+	assert_true(agent_dirsig_look(dir, true).racy);
+	a = settled_look(dir, true);
+	assert_true(settled_look(dir, true).value == a.value);
+
+	put(dir, "a.yaml", "bbbb");			/* in place, same size */
+	b = settled_look(dir, true);
+	assert_true(b.value != a.value);
+
+	put(dir, "a.tmp", "bbbb");			/* renamed over: a new inode */
+	a = settled_look(dir, true);
+	snprintf(path, sizeof(path), "%s/a.tmp", dir);
+	snprintf(link, sizeof(link), "%s/a.yaml", dir);
+	assert_int_equal(rename(path, link), 0);
+	b = settled_look(dir, true);
+	assert_true(b.value != a.value);
+
+	assert_int_equal(chmod(dir, 0777), 0);		/* what the trust check reads */
+	a = settled_look(dir, true);
+	assert_true(a.value != b.value);
+	assert_int_equal(chmod(dir, 0700), 0);
+
+	/* entries not looked at: a file's change is not seen, the directory's own is */
+	a = settled_look(dir, false);
+	put(dir, "a.yaml", "cccc");
+	assert_true(settled_look(dir, false).value == a.value);
+
+	/* a ConfigMap: cm.yaml -> ..data/cm.yaml, ..data swapped to a new directory */
+	snprintf(path, sizeof(path), "%s/..v1", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	put(path, "cm.yaml", "v1");
+	snprintf(path, sizeof(path), "%s/..data", dir);
+	assert_int_equal(symlink("..v1", path), 0);
+	snprintf(link, sizeof(link), "%s/cm.yaml", dir);
+	assert_int_equal(symlink("..data/cm.yaml", link), 0);
+	snprintf(path, sizeof(path), "%s/..v2", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	put(path, "cm.yaml", "v2");
+	a = settled_look(dir, true);
+	snprintf(path, sizeof(path), "%s/..data_tmp", dir);
+	assert_int_equal(symlink("..v2", path), 0);
+	snprintf(link, sizeof(link), "%s/..data", dir);
+	assert_int_equal(rename(path, link), 0);
+	assert_true(settled_look(dir, true).value != a.value);
+
+	/* touch -d tomorrow: racy only while its ctime is new, never for its mtime */
+	snprintf(path, sizeof(path), "%s/a.yaml", dir);
+	assert_int_equal(utimensat(AT_FDCWD, path, future, 0), 0);
+	settled_look(dir, true);
+
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +403,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_policy_events_are_counted_once_through_their_hook, setup,
 						teardown),
 		cmocka_unit_test(test_trickle_is_a_rate_over_time_not_rounds),
+		cmocka_unit_test(test_dirsig_sees_every_kind_of_change),
 	};
 
 	vigil_set_print(NULL);	/* the bus's and decoder's warnings are expected here */
