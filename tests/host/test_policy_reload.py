@@ -301,7 +301,7 @@ class PolicyReload(unittest.TestCase):
 
     def test_3_sighup_and_rules(self):
         # a file refused because its name is taken (over the control socket); the name freed,
-        # SIGHUP retries the unchanged file, which inotify alone would never do
+        # SIGHUP retries the unchanged file, which the watch alone would never do
         taken = os.path.join(self.tmp, "taken.yaml")
         write(taken, policy("reload-hup", [self.tgt + "/hup-ctl/"]))
         subprocess.run([vh.VIGIL, "tracingpolicy", "add", taken, "--control", self.agent.control],
