@@ -5,11 +5,8 @@
  * policy of a file that is gone is unloaded. Each of these is a policy_status event, and the
  * last refusal of each file stays in `vigil status` / `vigil tp list` until its file changes.
  *
- * Who may write there decides what the kernel enforces, so the directory is only read when
- * it belongs to root (or to the agent's user, or to the owner of the agent's own binary, who
- * controls the agent anyway) and nobody else may write to it, or when it is on a read-only
- * mount; each file, and the directory its symlink resolves into (a Kubernetes ConfigMap's
- * ..data), is checked the same way. */
+ * Who may write there decides what the kernel enforces: the directory and each file are read
+ * only when only the agent's own side can change them (common/trust.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,58 +50,9 @@ static uint64_t hash_bytes(const char *p, size_t n)
 	return h;
 }
 
-static bool trusted_owner(uid_t uid)
-{
-	struct stat exe;
-
-	if (uid == 0 || uid == geteuid())
-		return true;
-	return !stat("/proc/self/exe", &exe) && exe.st_uid == uid;
-}
-
-/* 0 when only trusted users can change what st describes; else -EPERM and why. On a
- * read-only mount nobody here can change it, whatever its mode: a Kubernetes ConfigMap
- * volume is a 0777 directory, mounted read-only into the container, that only the kubelet
- * writes from outside. */
-static int check_trusted(const char *what, const char *path, const struct stat *st, char *why, size_t size)
-{
-	struct statvfs vfs;
-
-	if (!statvfs(path, &vfs) && (vfs.f_flag & ST_RDONLY))
-		return 0;
-	if (!trusted_owner(st->st_uid)) {
-		snprintf(why, size, "%s %.700s is owned by uid %u, not root: refused, anyone owning it could aim the agent",
-			 what, path, (unsigned int)st->st_uid);
-		return -EPERM;
-	}
-	if (st->st_mode & S_IWOTH) {
-		snprintf(why, size, "%s %.700s is writable by others (mode %03o): refused", what, path,
-			 (unsigned int)(st->st_mode & 0777));
-		return -EPERM;
-	}
-	if ((st->st_mode & S_IWGRP) && st->st_gid != 0) {
-		snprintf(why, size, "%s %.700s is writable by group %u (mode %03o): refused", what, path,
-			 (unsigned int)st->st_gid, (unsigned int)(st->st_mode & 0777));
-		return -EPERM;
-	}
-	return 0;
-}
-
 int agent_policy_dir_check(const char *dir, char *why, size_t size)
 {
-	struct stat st;
-
-	if (stat(dir, &st)) {
-		int err = -errno;
-
-		snprintf(why, size, "cannot read policy directory %.400s: %s", dir, strerror(-err));
-		return err;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(why, size, "policy directory %.400s is not a directory", dir);
-		return -ENOTDIR;
-	}
-	return check_trusted("policy directory", dir, &st, why, size);
+	return vigil_trust_dir("policy directory", dir, why, size);
 }
 
 /* The file's content (a symlink followed), checked like the directory: the file itself and
@@ -113,8 +60,8 @@ int agent_policy_dir_check(const char *dir, char *why, size_t size)
  * or dangles (a ConfigMap update in progress), or -errno with why. */
 static int read_file(const char *path, char **out, size_t *len, char *why, size_t size)
 {
-	char real[PATH_MAX], *slash, *buf = NULL;
-	struct stat st, parent;
+	char *buf = NULL;
+	struct stat st;
 	ssize_t n;
 	size_t got = 0;
 	int fd, err = 0;
@@ -125,24 +72,9 @@ static int read_file(const char *path, char **out, size_t *len, char *why, size_
 		snprintf(why, size, "%.700s: cannot open: %s", path, strerror(-err));
 		return err;
 	}
-	if (fstat(fd, &st)) {
-		err = -errno;
-		snprintf(why, size, "%.700s: %s", path, strerror(-err));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
-		snprintf(why, size, "%.700s: not a regular file", path);
-		goto out;
-	}
-	err = check_trusted("policy file", path, &st, why, size);
+	err = vigil_trust_file("policy file", fd, path, &st, why, size);
 	if (err)
 		goto out;
-	if (realpath(path, real) && (slash = strrchr(real, '/')) && slash != real) {
-		*slash = '\0';
-		if (!stat(real, &parent) && (err = check_trusted("directory", real, &parent, why, size)))
-			goto out;
-	}
 	if (st.st_size > MAX_POLICY_BYTES) {
 		err = -EFBIG;
 		snprintf(why, size, "%.700s: larger than %u bytes", path, MAX_POLICY_BYTES);

@@ -2,11 +2,14 @@
  * to the rules that want them, and reporting on them. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "luahost_internal.h"
 
@@ -504,28 +507,36 @@ static bool is_rule_file(const char *name)
 	return name[0] != '.' && n > 4 && !strcmp(name + n - 4, ".lua");
 }
 
-static char *read_file(const char *path, size_t *len, int *err)
+/* The file's bytes, when only the agent's side can change it (common/trust.c); NULL with
+ * why otherwise. Opened without blocking: a FIFO named *.lua is refused, not waited on. */
+static char *read_file(const char *path, size_t *len, char *why, size_t size)
 {
-	FILE *f = fopen(path, "re");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
 
-	*err = 0;
-	if (!f) {
-		*err = errno;
+	if (fd < 0) {
+		snprintf(why, size, "cannot read: %s", strerror(errno));
 		return NULL;
 	}
-	buf = malloc(LH_MAX_FILE + 1);
-	if (!buf) {
-		*err = ENOMEM;
-	} else {
-		*len = fread(buf, 1, LH_MAX_FILE + 1, f);
-		if (ferror(f) || *len > LH_MAX_FILE) {
-			*err = ferror(f) ? EIO : EFBIG;
-			free(buf);
-			buf = NULL;
-		}
+	if (vigil_trust_file("rule file", fd, path, &st, why, size))
+		goto out;
+	if (st.st_size > LH_MAX_FILE) {
+		snprintf(why, size, "cannot read: %s", strerror(EFBIG));
+		goto out;
 	}
-	fclose(f);
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		snprintf(why, size, "cannot read: %s", strerror(ENOMEM));
+		goto out;
+	}
+	while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	*len = got;
+out:
+	close(fd);
 	return buf;
 }
 
@@ -546,16 +557,14 @@ static void plan_file(struct vigil_luahost *h, struct plan *p)
 	size_t len = 0;
 	bool same;
 	char *data;
-	int err;
 
 	pthread_mutex_lock(&h->lock);
 	old = find_rule(h, p->file);
 	pthread_mutex_unlock(&h->lock);
 
-	data = read_file(p->file, &len, &err);
+	data = read_file(p->file, &len, p->err.reason, sizeof(p->err.reason));
 	if (!data) {
 		snprintf(p->err.file, sizeof(p->err.file), "%s", p->file);
-		snprintf(p->err.reason, sizeof(p->err.reason), "cannot read: %s", strerror(err));
 		p->outcome = VIGIL_RULE_REFUSED;
 		p->keep = old;
 		return;
@@ -649,8 +658,40 @@ nomem:
 	return -ENOMEM;
 }
 
+/* A rules directory others can write: nothing in it is read, the rules loaded before keep
+ * running (a chmod must not switch them off), and the directory is the one refused entry.
+ * Reported when the reason is new. 1 (refused) or -ENOMEM. */
+static int refuse_dir(struct vigil_luahost *h, struct vigil_rule_error *why, vigil_rule_reload_fn fn, void *ctx)
+{
+	struct lh_refused *one;
+	bool news;
+
+	snprintf(why->file, sizeof(why->file), "%s", h->opts.rules_dir);
+	why->line = 0;
+	pthread_mutex_lock(&h->lock);
+	news = strcmp(h->dir_refused, why->reason) != 0;
+	if (news) {
+		one = calloc(1, sizeof(*one));
+		if (!one || !(one->file = strdup(h->opts.rules_dir))) {
+			free(one);
+			pthread_mutex_unlock(&h->lock);
+			return -ENOMEM;
+		}
+		one->err = *why;
+		free_refused(h->refused, h->nrefused);
+		h->refused = one;
+		h->nrefused = 1;
+		snprintf(h->dir_refused, sizeof(h->dir_refused), "%s", why->reason);
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (news && fn)
+		fn(h->opts.rules_dir, NULL, VIGIL_RULE_REFUSED, why, ctx);
+	return 1;
+}
+
 int vigil_luahost__reload(struct vigil_luahost *h, vigil_rule_reload_fn fn, void *ctx)
 {
+	struct vigil_rule_error why = {0};
 	struct lh_rule **gone = NULL;
 	struct dirent **names = NULL;
 	struct plan *plans = NULL;
@@ -663,6 +704,14 @@ int vigil_luahost__reload(struct vigil_luahost *h, vigil_rule_reload_fn fn, void
 		err = -ENOENT;
 		goto out;
 	}
+	err = vigil_trust_dir("rules directory", h->opts.rules_dir, why.reason, sizeof(why.reason));
+	if (err == -EPERM) {
+		err = refuse_dir(h, &why, fn, ctx);
+		goto out;
+	}
+	if (err)
+		goto out;
+	h->dir_refused[0] = '\0';
 	n = scandir(h->opts.rules_dir, &names, NULL, alphasort);
 	if (n < 0) {
 		err = -errno;

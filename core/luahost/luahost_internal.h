@@ -230,6 +230,7 @@ struct vigil_luahost {
 	size_t nrules;
 	struct lh_refused *refused;
 	size_t nrefused;
+	char dir_refused[512];		/* why the rules directory is not read; "" when it is */
 	atomic_uint wants;		/* OR of the enabled rules' event bits */
 	/* what vigil_luahost__wants_hook reads without a lock: the filter lh_update_wants built
 	 * last; the ones before it stay (older) until the host is freed, as a reader may still

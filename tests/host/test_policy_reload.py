@@ -387,6 +387,49 @@ class PolicyReload(unittest.TestCase):
             self.assertIn("owned by uid %d" % self.uid, pd["reason"])
             self.assertNotIn("reload-user", {p["name"] for p in agent.status()["policies"]})
 
+    def rules_now(self):
+        r = subprocess.run([vh.VIGIL, "rules", "list", "-o", "json", "--control", self.agent.control],
+                           capture_output=True, text=True, check=True)
+        out = json.loads(r.stdout)
+        return {x["name"]: x for x in (out["rules"] if isinstance(out, dict) else out)}
+
+    def wait_rule_refused(self, pred, timeout=3.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = [e["rule_status"] for e in self.events() if "rule_status" in e
+                   and e["rule_status"]["state"] == "refused" and pred(e["rule_status"])]
+            if got:
+                return got[-1]
+            time.sleep(0.05)
+        self.fail("no rule_status refused event\n%s" % self.agent.read_log()[-3000:])
+
+    def test_6_unprivileged_user_cannot_add_rules(self):
+        # a Lua rule can kill and deny: the rules directory is trusted as the policy one is
+        evil_rule = RULE.replace("reload_probe_rule", "reload_evil_rule")
+        os.chmod(self.rules, 0o777)
+        st = self.wait_rule_refused(lambda s: "writable by others" in s["reason"])
+        self.assertEqual(st["file"], self.rules)
+        evil = os.path.join(self.rules, "evil.lua")
+        self.as_user("cat > %s <<'EOF'\n%sEOF\n" % (evil, evil_rule))
+        self.assertEqual(os.stat(evil).st_uid, self.uid)
+        self.agent.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        rules = self.rules_now()
+        self.assertNotIn("reload_evil_rule", rules)
+        self.assertEqual(rules["reload_probe_rule"]["state"], "enabled", "a chmod switched a rule off")
+
+        # the directory fixed: the user's file refused as the user's
+        os.chmod(self.rules, 0o755)
+        st = self.wait_rule_refused(lambda s: s["file"].endswith("evil.lua"))
+        self.assertIn("owned by uid %d" % self.uid, st["reason"])
+        os.unlink(evil)
+        # root's own file that anyone may write
+        write(os.path.join(self.rules, "open.lua"), evil_rule, mode=0o666)
+        st = self.wait_rule_refused(lambda s: s["file"].endswith("open.lua"))
+        self.assertIn("writable by others", st["reason"])
+        self.assertNotIn("reload_evil_rule", self.rules_now())
+        os.unlink(os.path.join(self.rules, "open.lua"))
+
     def test_9_agent_stops_cleanly(self):
         # after every reload above (under ASan: no leak, no error at exit)
         rc = self.agent.stop()
