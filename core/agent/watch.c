@@ -101,13 +101,13 @@ static void reload_tls(struct vigil_agent *a)
 	pthread_rwlock_unlock(&a->ctl_lock);
 }
 
-/* An untrusted policy directory is looked at alone, not its entries: whoever can write it
- * could otherwise fill it to make every look long, and it is not read until it is fixed. */
+/* An untrusted directory is looked at alone, not its entries: whoever can write it could
+ * otherwise fill it to make every look long, and it is not read until it is fixed. */
 static struct agent_dirsig look(const struct watched_dir *d)
 {
 	char why[512];
 
-	return agent_dirsig_look(d->path, !d->policies || !agent_policy_dir_check(d->path, why, sizeof(why)));
+	return agent_dirsig_look(d->path, !vigil_trust_dir("directory", d->path, why, sizeof(why)));
 }
 
 static void sync_dir(struct vigil_agent *a, const struct watched_dir *d, bool retry)
