@@ -45,6 +45,9 @@ struct agent_watch {
 	bool started;
 	int wake_fd;
 	struct watched_dir dirs[2];
+	/* the rules directory's refusal last reported: a user who can write an untrusted
+	 * directory changes it at will, and each change is a reload */
+	char rules_dir_refused[512];
 };
 
 static uint64_t now_ms(void)
@@ -66,6 +69,11 @@ static void rule_reloaded(const char *file, const char *name, enum vigil_rule_ou
 	const char *base = strrchr(file, '/');
 	struct timespec ts;
 
+	if (a->opts.rules_dir && !strcmp(file, a->opts.rules_dir)) {
+		if (!strcmp(a->watch->rules_dir_refused, err ? err->reason : ""))
+			return;
+		snprintf(a->watch->rules_dir_refused, sizeof(a->watch->rules_dir_refused), "%s", err ? err->reason : "");
+	}
 	if (outcome != VIGIL_RULE_REFUSED || !err)
 		return;
 	snprintf(reason, sizeof(reason), "%s:%d: %s", err->file, err->line, err->reason);
@@ -87,8 +95,12 @@ static void reload_rules(struct vigil_agent *a)
 {
 	int rc;
 
+	char why[512];
+
 	if (!a->luahost)
 		return;
+	if (!vigil_trust_dir("rules directory", a->opts.rules_dir, why, sizeof(why)))
+		a->watch->rules_dir_refused[0] = '\0';	/* a refusal after this one is news */
 	rc = vigil_luahost__reload(a->luahost, rule_reloaded, a);
 	if (rc < 0)
 		pr_warn("agent: cannot reload the rules in %s: %s", a->opts.rules_dir, strerror(-rc));

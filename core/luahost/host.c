@@ -659,8 +659,8 @@ nomem:
 }
 
 /* A rules directory others can write: nothing in it is read, the rules loaded before keep
- * running (a chmod must not switch them off), and the directory is the one refused entry.
- * Reported when the reason is new. 1 (refused) or -ENOMEM. */
+ * running (a chmod must not switch them off), and the directory is the one refused entry
+ * (fn hears of it at every reload). 1 (refused) or -ENOMEM. */
 static int refuse_dir(struct vigil_luahost *h, struct vigil_rule_error *why, vigil_rule_reload_fn fn, void *ctx)
 {
 	struct lh_refused *one;
@@ -684,7 +684,7 @@ static int refuse_dir(struct vigil_luahost *h, struct vigil_rule_error *why, vig
 		snprintf(h->dir_refused, sizeof(h->dir_refused), "%s", why->reason);
 	}
 	pthread_mutex_unlock(&h->lock);
-	if (news && fn)
+	if (fn)
 		fn(h->opts.rules_dir, NULL, VIGIL_RULE_REFUSED, why, ctx);
 	return 1;
 }

@@ -413,8 +413,9 @@ class PolicyReload(unittest.TestCase):
         evil = os.path.join(self.rules, "evil.lua")
         self.as_user("cat > %s <<'EOF'\n%sEOF\n" % (evil, evil_rule))
         self.assertEqual(os.stat(evil).st_uid, self.uid)
-        self.agent.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        r = subprocess.run([vh.VIGIL, "rules", "reload", "--control", self.agent.control],
+                           capture_output=True, text=True)
+        self.assertIn("writable by others", r.stdout + r.stderr)
         rules = self.rules_now()
         self.assertNotIn("reload_evil_rule", rules)
         self.assertEqual(rules["reload_probe_rule"]["state"], "enabled", "a chmod switched a rule off")
