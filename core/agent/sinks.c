@@ -28,8 +28,12 @@ static const char *hook_name(const struct vigil_event *ev)
 	}
 }
 
-/* How long the reader, while records come, holds what it posted for the rules */
-#define RULES_HOLD_NS 2000000ULL
+/* How long the reader, while records come, holds what it posted for the rules: up to the
+ * rules thread's own tick, which then runs it unwoken. A trickle (an exec storm's execs and
+ * exits, one round every 2 ms) cost a rules wake-up a round with a 2 ms hold: a futex wake
+ * for the reader, a switch and the watchdog timer's arm and disarm for the rules thread
+ * (~0.8 of each an exec); a dense stream wakes it anyway once 64 wait (LH_HELD_MAX). */
+#define RULES_HOLD_NS VIGIL_LUAHOST_TICK_NS
 
 /* Tetragon walks to the root; a deeper chain than this is cut (a fork bomb's) */
 #define MAX_ANCESTORS 64
@@ -172,9 +176,9 @@ void agent_flush(struct vigil_agent *a)
 	if (a->bus_held && vigil_pub__flush(a->pub))
 		a->counters.output_errors++;
 	a->bus_held = false;
-	/* the reader, polling every 500 us while records come, lets the rules batch them up to
-	 * RULES_HOLD_NS (a rule's actions and alerts come that much later, its thread wakes far
-	 * less often); any other caller, and the reader going idle, wakes them now */
+	/* the reader, polling every 500 us to 2 ms while records come, lets the rules batch them
+	 * up to RULES_HOLD_NS (a rule's actions and alerts come up to 20 ms later, its thread
+	 * wakes far less often); any other caller, and the reader going idle, wakes them now */
 	if (a->luahost)
 		vigil_luahost__wake(a->luahost, a->reader_active ? RULES_HOLD_NS : 0);
 	if (a->opts.output != VIGIL_OUTPUT_NONE)
