@@ -651,9 +651,9 @@ int vigil_agent__run(struct vigil_agent *a)
 		drain_user_records(a);
 		/* (the rules' every() timers run on the rules thread) */
 		pthread_mutex_lock(&a->pipe_lock);
-		a->reader_active = active && (long)a->opts.poll_ms * 1000000L > ACTIVE_POLL_NS;
+		a->rules_hold = true;
 		agent_flush(a);
-		a->reader_active = false;
+		a->rules_hold = false;
 		now = agent_now_ns();
 		gc = now - last_gc >= GC_INTERVAL_NS;
 		if (gc) {

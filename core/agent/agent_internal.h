@@ -108,7 +108,8 @@ struct vigil_agent {
 	uint64_t user_dropped;			/* under user_lock */
 	int user_efd;
 	atomic_bool user_kicked;		/* user_efd was written since the reader read it */
-	bool reader_active;			/* under pipe_lock: the reader polls again within 500 us */
+	bool rules_hold;			/* under pipe_lock: the reader's round, whose flush holds
+					 * what it posted for the rules (sinks.c) */
 	bool bus_held;				/* under pipe_lock: the bus holds what the reader's round
 					 * published until its agent_flush */
 	uint32_t round_records;			/* records the reader's round found so far */

@@ -28,8 +28,13 @@ static const char *hook_name(const struct vigil_event *ev)
 	}
 }
 
-/* How long the reader, while records come, holds what it posted for the rules */
-#define RULES_HOLD_NS 2000000ULL
+/* How long the reader holds what it posted for the rules: up to the rules thread's own
+ * tick, which then runs it unwoken. A wake-up by the reader costs it a futex wake, and the
+ * rules thread a switch and its watchdog timer's arm and disarm: with a 2 ms hold, while
+ * records came, and none once they stopped, an exec storm's trickle (a round every 2 ms, or
+ * an exec every few ms on a loaded machine) woke the rules about once an exec. A dense stream
+ * wakes them anyway once 64 wait (LH_HELD_MAX). */
+#define RULES_HOLD_NS VIGIL_LUAHOST_TICK_NS
 
 /* Tetragon walks to the root; a deeper chain than this is cut (a fork bomb's) */
 #define MAX_ANCESTORS 64
@@ -172,11 +177,11 @@ void agent_flush(struct vigil_agent *a)
 	if (a->bus_held && vigil_pub__flush(a->pub))
 		a->counters.output_errors++;
 	a->bus_held = false;
-	/* the reader, polling every 500 us while records come, lets the rules batch them up to
-	 * RULES_HOLD_NS (a rule's actions and alerts come that much later, its thread wakes far
-	 * less often); any other caller, and the reader going idle, wakes them now */
+	/* the reader lets the rules batch what it posted up to RULES_HOLD_NS (a rule's actions
+	 * and alerts come up to 20 ms later, its thread wakes no more than its tick does); any
+	 * other caller (a policy's status event) wakes them now */
 	if (a->luahost)
-		vigil_luahost__wake(a->luahost, a->reader_active ? RULES_HOLD_NS : 0);
+		vigil_luahost__wake(a->luahost, a->rules_hold ? RULES_HOLD_NS : 0);
 	if (a->opts.output != VIGIL_OUTPUT_NONE)
 		fflush(stdout);
 	if (a->exporter)

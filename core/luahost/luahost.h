@@ -69,6 +69,9 @@ VIGIL_API int vigil_rule_priority_parse(const char *s, enum vigil_rule_priority 
 #define VIGIL_LUAHOST_DEFAULT_DEADLINE_MS 50u		/* wall clock per call */
 #define VIGIL_LUAHOST_DEFAULT_QUEUE 4096u		/* events waiting for the rules thread */
 #define VIGIL_LUAHOST_DEFAULT_DENY_RATE 10		/* deny() calls per rule per minute */
+/* The rules thread looks at its queue and timers by itself this often, woken or not: what a
+ * poster holds (vigil_luahost__post_held) waits at most about this long unwoken. */
+#define VIGIL_LUAHOST_TICK_NS 20000000ULL
 
 /* What a rule's deny() asks of the agent: everything borrowed for the call. */
 struct vigil_deny_request {
@@ -175,8 +178,9 @@ VIGIL_API int vigil_luahost__post(struct vigil_luahost *h, enum vigil_event_type
 VIGIL_API int vigil_luahost__post_held(struct vigil_luahost *h, enum vigil_event_type type, const void *data,
 				       size_t len);
 /* Wake the rules thread for what was posted held, once the first of it has waited hold_ns
- * (0: now). A poster that comes back often (the reader, every 500 us while records come)
- * holds a steady stream for a few ms, and the rules thread runs it in one wake-up. */
+ * (0: now). A poster that comes back often (the reader, every 500 us to 2 ms while records
+ * come) holds a steady stream up to VIGIL_LUAHOST_TICK_NS, which the rules thread then runs
+ * at its own tick, with no wake-up by the poster at all. */
 VIGIL_API void vigil_luahost__wake(struct vigil_luahost *h, uint64_t hold_ns);
 /* Events dropped because the queue was full, in all. */
 VIGIL_API uint64_t vigil_luahost__dropped(struct vigil_luahost *h);

@@ -23,9 +23,9 @@
 
 #include "luahost_internal.h"
 
-/* How long the rules thread sleeps without events before it looks at the timers again: the
- * agent's poll interval, and every()'s resolution. */
-#define TICK_NS 20000000ULL
+/* How long the rules thread sleeps without events before it looks at the timers (and at
+ * what the reader holds for it) again: the agent's poll interval, and every()'s resolution. */
+#define TICK_NS VIGIL_LUAHOST_TICK_NS
 
 /* The pool: enough buffers for the batches of a steady stream (a batch is what queued while
  * the last one ran); a burst's extra buffers and those grown past LH_POOL_BUF_MAX (an exec

@@ -44,8 +44,10 @@ return {
       end
       return
     end
-    -- step B: real uid 0 with CAP_SYS_ADMIN, in A's process or below it
-    if uid == 0 and has_cap(ev, "CAP_SYS_ADMIN") then
+    -- step B: real uid 0 with CAP_SYS_ADMIN, in A's process or below it; only while an A
+    -- is pending (rarely): root's execs are most execs, and their 41 capabilities the
+    -- dearest read of the event
+    if uid == 0 and seq:size() > 0 and has_cap(ev, "CAP_SYS_ADMIN") then
       local a = seq:match(ev)
       if a then
         seq:forget(a)
