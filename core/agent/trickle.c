@@ -19,8 +19,11 @@
 
 /* Records a millisecond at most, over the last full window and the current one, for the
  * stream to count as a trickle: an exec storm's ~3 (clone, exec, exit a millisecond), not a
- * paced 50k/s (50 a millisecond) */
-#define TRICKLE_PER_MS 8
+ * paced 10k/s (10 a millisecond). Not 8: the span measured is 2-3 ms (a window closes at the
+ * first round past 2 ms, the current one may have no records yet) and holds 2 or 3 of a paced
+ * stream's bursts, so 10 a millisecond could read 20 in 3 ms, a trickle: at 8, 1 round in ~10
+ * of bench_latency's 10k/s waited for the 2 ms poll (its p99 2.1 ms in every half second) */
+#define TRICKLE_PER_MS 6
 /* At least a paced stream's period (bench_latency: a burst a millisecond) and the reader's
  * trickle poll (2 ms): a trickle's rounds are each a window, as they were before */
 #define TRICKLE_WINDOW_NS 2000000ULL

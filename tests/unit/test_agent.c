@@ -317,6 +317,19 @@ static void test_trickle_is_a_rate_over_time_not_rounds(void **state)
 	assert_int_equal(trickles, 0);
 	assert_int_equal(fast, 0);
 
+	/* the same 10k/s read by 500 us polls that do not line up with its bursts (a burst at
+	 * each ms, polls at .45 and .95): a window closes at 2.45 ms with 2 bursts, the next
+	 * round's span is 2.95 ms with those 20 records alone, 6.8 a millisecond */
+	now += 200 * 1000000ULL;
+	agent_trickle_init(&t, now);
+	for (ms = 0; ms < 100; ms++) {
+		uint64_t burst = now + ms * 1000000ULL;
+
+		trickles += agent_trickle_next(&t, 10, burst + 450000ULL) && ms > 2;
+		trickles += agent_trickle_next(&t, 0, burst + 950000ULL) && ms > 2;
+	}
+	assert_int_equal(trickles, 0);
+
 	now += 200 * 1000000ULL;
 	agent_trickle_init(&t, now);
 	trickles = 0;
