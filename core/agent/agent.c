@@ -25,6 +25,10 @@ static int on_user_record(void *ctx, void *data, size_t size);
  * the longer one. The reader keeps polling this often until no record came for the kernel's
  * bound and one such timeout: after that, any record forces a wake-up. */
 #define ACTIVE_POLL_NS 500000L
+/* ... and while a fast stream comes (trickle.c): its runs of records take the subscriber long
+ * to read, so the reader's wait is cut (bench_latency at 50k/s, p99 of its calm half-seconds:
+ * see tests/bench/README.md "Latency") */
+#define FAST_POLL_NS 250000L
 #define GC_INTERVAL_NS 1000000000ULL
 /* The reader's poll while a trickle comes: it has told the kernel it looks by then, so a
  * record of the trickle wakes nobody and waits at most this long. The kernel's bound
@@ -535,15 +539,17 @@ static void drain_user_records(struct vigil_agent *a)
 }
 
 /* Wait for records: up to poll_ms when the last round found none, at most ACTIVE_POLL_NS
- * while they are coming, SPARSE_POLL_MAX_NS while only a trickle comes. Negative: -errno; otherwise > 0 when something was ready. While a
+ * while they are coming (FAST_POLL_NS while a fast stream comes), SPARSE_POLL_MAX_NS while
+ * only a trickle comes. Negative: -errno; otherwise > 0 when something was ready. While a
  * trickle of records comes (sparse: an exec storm's few a millisecond, trickle.c), the kernel is told when
  * the reader will look by itself: until then a record wakes nobody (bpf/lib/output.h), so
  * the trickle costs the reader's timer alone, not also wake-ups forced by the traced tasks'
  * records. A denser stream keeps them: a burst's first record still wakes the reader at
  * once (bench_latency at 50k/s: p50 0.27-0.31 ms with them, 0.49-0.53 without). */
-static int reader_wait(struct vigil_agent *a, struct ring_buffer *rb, bool active, bool sparse, int poll_ms)
+static int reader_wait(struct vigil_agent *a, struct ring_buffer *rb, bool active, bool sparse, bool fast,
+		       int poll_ms)
 {
-	long wait_ns = (long)poll_ms * 1000000L, step = ACTIVE_POLL_NS;
+	long wait_ns = (long)poll_ms * 1000000L, step = fast ? FAST_POLL_NS : ACTIVE_POLL_NS;
 	struct timespec ts;
 	struct epoll_event ev[4];
 	int n;
@@ -628,7 +634,7 @@ int vigil_agent__run(struct vigil_agent *a)
 		int n, consumed;
 
 		a->round_records = 0;	/* (the reader's own: records reach it on this thread) */
-		n = reader_wait(a, rb, active, sparse, a->opts.poll_ms);
+		n = reader_wait(a, rb, active, sparse, trickle.fast, a->opts.poll_ms);
 		/* the loop ends at this round's end: ring_buffer__poll may have consumed records
 		 * before it failed, and the bus holds their events until the round's flush */
 		if (n < 0 && n != -EINTR) {

@@ -314,10 +314,11 @@ uint64_t agent_now_ns(void);
 struct agent_trickle {
 	uint64_t prev_from, prev_records;	/* the last full window */
 	uint64_t from, records;			/* the current one */
+	bool fast;				/* by the last agent_trickle_next: a fast stream */
 };
 void agent_trickle_init(struct agent_trickle *t, uint64_t now);
 /* A round's records, counted at the start of the next round (now, agent_now_ns): true when
- * the stream is a trickle */
+ * the stream is a trickle; t->fast tells whether it is a fast one */
 bool agent_trickle_next(struct agent_trickle *t, uint32_t records, uint64_t now);
 
 /* rthooks.c: the runtime hook's createContainer (root's), the pending entries' pruning (gone

@@ -278,12 +278,13 @@ static void test_policy_events_are_counted_once_through_their_hook(void **state)
  * last rounds: a paced 50k/s (a burst of 50 each millisecond) read in rounds of which some
  * are a few microseconds long is never a trickle, where two short rounds between bursts
  * once made it one (a 2 ms poll for 1 round in 5: bench_latency's p99 2-3 ms); an exec
- * storm's 3 records a millisecond, read every 2 ms, is one. */
+ * storm's 3 records a millisecond, read every 2 ms, is one. The paced 50k/s is fast (the
+ * reader's 250 us poll), a paced 10k/s is neither, nor is the exec storm. */
 static void test_trickle_is_a_rate_over_time_not_rounds(void **state)
 {
 	struct agent_trickle t;
 	uint64_t now = 1000000000ULL, ms;
-	int trickles = 0;
+	int trickles = 0, fast = 0;
 
 	(void)state;
 	agent_trickle_init(&t, now);
@@ -293,9 +294,42 @@ static void test_trickle_is_a_rate_over_time_not_rounds(void **state)
 		/* woken by the burst: a round of 48, one of 2 a few us later, then an empty
 		 * 500 us poll, which ends before the next burst */
 		trickles += agent_trickle_next(&t, 0, burst) && ms > 2;
+		fast += t.fast && ms > 2;
 		trickles += agent_trickle_next(&t, 48, burst + 200000ULL) && ms > 2;
+		fast += t.fast && ms > 2;
 		trickles += agent_trickle_next(&t, 2, burst + 203000ULL) && ms > 2;
+		fast += t.fast && ms > 2;
 		trickles += agent_trickle_next(&t, 0, burst + 703000ULL) && ms > 2;
+		fast += t.fast && ms > 2;
+	}
+	assert_int_equal(trickles, 0);
+	assert_int_equal(fast, 97 * 4);	/* 50 a millisecond: the reader's shorter poll */
+
+	now += 200 * 1000000ULL;
+	agent_trickle_init(&t, now);
+	for (ms = 0, fast = 0; ms < 100; ms++) {	/* 10k/s: dense, but neither a trickle nor fast */
+		uint64_t burst = now + ms * 1000000ULL;
+
+		trickles += agent_trickle_next(&t, 0, burst) && ms > 2;
+		fast += t.fast && ms > 2;
+		trickles += agent_trickle_next(&t, 10, burst + 100000ULL) && ms > 2;
+		fast += t.fast && ms > 2;
+		trickles += agent_trickle_next(&t, 0, burst + 600000ULL) && ms > 2;
+		fast += t.fast && ms > 2;
+	}
+	assert_int_equal(trickles, 0);
+	assert_int_equal(fast, 0);
+
+	/* the same 10k/s read by 500 us polls that do not line up with its bursts (a burst at
+	 * each ms, polls at .45 and .95): a window closes at 2.45 ms with 2 bursts, the next
+	 * round's span is 2.95 ms with those 20 records alone, 6.8 a millisecond */
+	now += 200 * 1000000ULL;
+	agent_trickle_init(&t, now);
+	for (ms = 0; ms < 100; ms++) {
+		uint64_t burst = now + ms * 1000000ULL;
+
+		trickles += agent_trickle_next(&t, 10, burst + 450000ULL) && ms > 2;
+		trickles += agent_trickle_next(&t, 0, burst + 950000ULL) && ms > 2;
 	}
 	assert_int_equal(trickles, 0);
 
@@ -303,7 +337,7 @@ static void test_trickle_is_a_rate_over_time_not_rounds(void **state)
 	agent_trickle_init(&t, now);
 	trickles = 0;
 	for (ms = 0; ms < 100; ms += 2)	/* an exec storm's rounds of 2 ms: 6 records each */
-		trickles += agent_trickle_next(&t, 6, now + ms * 1000000ULL + 2050000ULL);
+		trickles += agent_trickle_next(&t, 6, now + ms * 1000000ULL + 2050000ULL) && !t.fast;
 	assert_int_equal(trickles, 50);
 }
 
