@@ -107,6 +107,8 @@ struct vg_spf_chain {
 #define VG_SPF_QINTS 8		/* distinct integer checks of all the rows (openat's shipped: 2) */
 #define VG_SPF_QSEL 16		/* selectors of all the rows (openat's shipped: 4) */
 #define VG_SPF_QSTRS 16		/* distinct strings of all the rows (openat's shipped: 10) */
+#define VG_SPF_QPASS (1u << VG_SPF_QSTRS)	/* fentry_dispatch.bpf.c sel_need: a selector
+						 * without strings passes */
 
 struct vg_spf_quick_sel {
 	__u8 ints;		/* bit j: check j must pass */

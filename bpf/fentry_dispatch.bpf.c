@@ -21,6 +21,11 @@ const volatile __u32 target;	/* its syscall's number: its chain in vg_fentry */
  * the generic walk. */
 const volatile __u8 specialised;
 const volatile struct vg_spf_quick quick;
+/* quick's selectors folded into one table by the loader (fentry_dispatch.c sel_table): for
+ * each set of its integer checks that pass (bit j: ints[j]), the strings the call still needs
+ * (bit s: str_word[s]), and VG_SPF_QPASS when a selector without strings passes. One load in
+ * place of a test per selector (~12 BPF instructions each, four on openat's chain). */
+const volatile __u32 sel_need[1 << VG_SPF_QINTS];
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -81,37 +86,61 @@ static __always_inline bool lone_hook(struct vg_sys_regs *c, __u32 nr)
 }
 
 #if defined(__TARGET_ARCH_x86)
+/* Argument register r of the call (r < VG_SPF_REGS): a load at the byte offset the
+ * verifier knows r's (a constant index into a constant table), where vg_syscall_reg_typed's
+ * switch made clang keep a pointer per register on the stack for every check. */
+static const __u8 reg_off[VG_SPF_REGS] = {
+	__builtin_offsetof(struct pt_regs, di), __builtin_offsetof(struct pt_regs, si),
+	__builtin_offsetof(struct pt_regs, dx), __builtin_offsetof(struct pt_regs, r10),
+	__builtin_offsetof(struct pt_regs, r8), __builtin_offsetof(struct pt_regs, r9),
+};
+
+static __always_inline __u64 fast_reg(const struct pt_regs *regs, __u32 r)
+{
+	return *(const __u64 *)((const char *)regs + reg_off[r]);
+}
+
 /* Can some row of the chain pass this 64-bit call? vg_spf_quick_maybe's answer on `quick`,
  * its loops unrolled so that each field is read at a constant offset, where the verifier
- * knows its value and drops what the chain does not have. 1 yes (or cannot tell), 0 no. */
+ * knows its value and hard-wires each branch on it. The verifier (6.1) keeps a hard-wired
+ * test's instructions (the field's load, the jump) and removes nothing reachable, so: the
+ * checks' loop stops at the first the chain does not have rather than testing all
+ * VG_SPF_QINTS, a register read for one check serves the next on the same register
+ * (openat's two flags masks), the selectors are one load from sel_need, and the strings'
+ * loop tests only the bits of need. 1 yes (or cannot tell), 0 no. */
 static __always_inline int fast_maybe(const struct pt_regs *regs)
 {
 	__u32 ints = 0, need = 0, i;
-	__u64 word;
+	__u64 word, v = 0;
 
 #pragma unroll
-	for (i = 0; i < VG_SPF_QINTS; i++)
-		if (i < quick.nints && (quick.ints[i].reg >= VG_SPF_REGS ||
-					spf_int_pass(&quick.ints[i], vg_syscall_reg_typed(regs, quick.ints[i].reg))))
+	for (i = 0; i < VG_SPF_QINTS; i++) {
+		if (i >= quick.nints)
+			break;
+		/* reg >= VG_SPF_REGS: never compiled so; the check passes (as spf_ints) */
+		if (quick.ints[i].reg >= VG_SPF_REGS) {
 			ints |= 1u << i;
-#pragma unroll
-	for (i = 0; i < VG_SPF_QSEL; i++) {
-		if (i >= quick.nsel || (quick.sel[i].ints & ints) != quick.sel[i].ints)
 			continue;
-		if (!quick.sel[i].strs)
-			return 1;
-		need |= quick.sel[i].strs;
+		}
+		if (i == 0 || quick.ints[i].reg != quick.ints[i - 1].reg)
+			v = fast_reg(regs, quick.ints[i].reg);
+		if (spf_int_pass(&quick.ints[i], v))
+			ints |= 1u << i;
 	}
+	need = sel_need[ints & ((1u << VG_SPF_QINTS) - 1)];
+	if (need & VG_SPF_QPASS)
+		return 1;
 	if (!need)
 		return 0;
-	if (spf_read_word(vg_syscall_reg_typed(regs, quick.str_reg), &word))
+	if (quick.str_reg >= VG_SPF_REGS || spf_read_word(fast_reg(regs, quick.str_reg), &word))
 		return 1;
 #pragma unroll
 	for (i = 0; i < VG_SPF_QSTRS; i++) {
-		if (i >= quick.nstr || !(need >> i))
-			break;	/* no string the call needs is left */
 		if ((need & (1u << i)) && (word & quick.str_mask[i]) == quick.str_word[i])
 			return 1;
+		/* need's bits are strings of the chain (below nstr): no test of nstr */
+		if (!(need >> i >> 1))
+			break;	/* no string the call needs is left */
 	}
 	return 0;
 }
@@ -124,20 +153,28 @@ static __always_inline int fast_maybe(const struct pt_regs *regs)
 SEC("fentry")
 int fentry_dispatch(__u64 *ctx)
 {
-	__u32 nr = target, pass, zero = 0;
-	struct pt_regs *regs = (struct pt_regs *)ctx[0];
+	__u32 nr, pass, zero = 0;
+	struct pt_regs *regs;
 	struct vg_sys_regs *c;
 	int compat;
 
+	/* the tail call first: what the attached instance loads before it, it loads for nothing
+	 * when the specialised one answers, and that one would load it too */
 	if (!specialised)
 		bpf_tail_call(ctx, &vg_fentry_fast, 0);	/* returns when there is none */
+	regs = (struct pt_regs *)ctx[0];
 #if defined(__TARGET_ARCH_x86)
-	/* every row rejects (and every slot has one): no hook runs, nothing is written (a 32-bit
-	 * call's registers are rewritten below first). vg_sys_regs' wrapper_regs may still name
-	 * an earlier 32-bit call of the task: whatever reads it sets it first for its own call. */
-	else if (!quick.none && !vg_compat_syscall() && !fast_maybe(regs))
+	/* every row rejects (and every slot has one): no hook runs, nothing is written.
+	 * vg_sys_regs' wrapper_regs may still name an earlier 32-bit call of the task: whatever
+	 * reads it sets it first for its own call. No TS_COMPAT test before it (a helper call on
+	 * 6.1): this program is on __x64_sys_X, which the i386 table never calls (it calls
+	 * __ia32_sys_X or __ia32_compat_sys_X: core/sensors/mechanism.c ia32_wrapper), and the
+	 * flag is set only while a 32-bit syscall runs, so the call here is a 64-bit one; a call
+	 * the test passes still goes through vg_wrapper_compat_in below, as before. */
+	if (specialised && !quick.none && !fast_maybe(regs))
 		return 0;
 #endif
+	nr = target;
 	c = bpf_map_lookup_elem(&vg_sys_regs, &zero);
 	/* what each hook's own would do, once for all of them: -1 no hook runs */
 	compat = vg_wrapper_compat_in(c, regs, (int)nr);

@@ -59,6 +59,28 @@ static void unload(struct fentry_target *t)
 	}
 }
 
+/* quick's selectors as fentry_dispatch.bpf.c's sel_need: for each set m of its integer checks
+ * that pass, what its selectors leave to do (as vg_spf_quick_maybe's loop over them): the
+ * strings still needed, or VG_SPF_QPASS when a selector without strings passes. */
+static void sel_table(const struct vg_spf_quick *q, uint32_t *need)
+{
+	uint32_t m, i, n;
+
+	for (m = 0; m < 1u << VG_SPF_QINTS; m++) {
+		n = 0;
+		for (i = 0; i < q->nsel && i < VG_SPF_QSEL; i++) {
+			if ((q->sel[i].ints & m) != q->sel[i].ints)
+				continue;
+			if (!q->sel[i].strs) {
+				n = VG_SPF_QPASS;
+				break;
+			}
+			n |= q->sel[i].strs;
+		}
+		need[m] = n;
+	}
+}
+
 /* An instance of target i's program on fn, loaded on the shared tables, not attached
  * (quick: the specialised one, with its chain's quick test; NULL: the generic one). NULL on
  * failure, with why. */
@@ -96,6 +118,7 @@ static struct fentry_dispatch_bpf *load_instance(unsigned int i, const char *fn,
 		/* the slot it goes in (the attached instance's), not a table of its own */
 		skel->rodata->specialised = 1;
 		memcpy((void *)&skel->rodata->quick, quick, sizeof(*quick));
+		sel_table(quick, (uint32_t *)skel->rodata->sel_need);
 		err = bpf_map__reuse_fd(skel->maps.vg_fentry_fast, bpf_map__fd(f.t[i].skel->maps.vg_fentry_fast));
 	}
 	err = err ?: bpf_program__set_attach_target(skel->progs.fentry_dispatch, 0, fn) ?: fentry_dispatch_bpf__load(skel);

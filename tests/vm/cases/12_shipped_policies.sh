@@ -62,6 +62,18 @@ expect_event '.process_tracepoint.policy_name == "monitor-sensitive-files" and .
 	and .process_tracepoint.args[0].string_arg == "/etc/shadow"'
 expect_event '.process_tracepoint.policy_name == "write-etc-boot" and .process_tracepoint.process.uid == 65534
 	and .process_tracepoint.args[0].string_arg == "/etc/vigil-nobody"'
+# the quick test compares a path's first 8 bytes: a path that passes it on a later value of
+# a list reports; one that shares a value's 8 bytes and differs after them is the hook's to
+# reject; a relative path opened for writing (lua-files' NotPrefix "/", a string no first
+# bytes can judge) gets through on its flags alone
+cat /etc/kubernetes/pki/vigil-quick 2>/dev/null
+cat /etc/shadoq 2>/dev/null
+(cd /etc && echo x >vigil-rel)
+expect_event '.process_tracepoint.policy_name == "monitor-sensitive-files"
+	and .process_tracepoint.args[0].string_arg == "/etc/kubernetes/pki/vigil-quick"'
+expect_event '.process_tracepoint.policy_name == "lua-files" and .process_tracepoint.args[0].string_arg == "vigil-rel"'
+expect_no_event -t 1 '.process_tracepoint.args[0].string_arg == "/etc/shadoq"'
+rm -f /etc/vigil-rel
 
 tp=$(jq -r '[.policies[] | select(.name == "capability-gain") | .hooks[] | .mechanism] | join(",")' "$STATUS")
 [ "$tp" = fexit,fexit ] || fail "capability-gain's sys_exit hooks run as \"$tp\", not fexit"
