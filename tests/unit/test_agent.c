@@ -280,6 +280,14 @@ static void test_policy_events_are_counted_once_through_their_hook(void **state)
  * once made it one (a 2 ms poll for 1 round in 5: bench_latency's p99 2-3 ms); an exec
  * storm's 3 records a millisecond, read every 2 ms, is one. The paced 50k/s is fast (the
  * reader's 250 us poll), a paced 10k/s is neither, nor is the exec storm. */
+/* One reader round of records at time at: counted, it adds to *trickles when the stream is
+ * judged a trickle and to *fast when fast */
+static void round_at(struct agent_trickle *t, uint32_t records, uint64_t at, bool counted, int *trickles, int *fast)
+{
+	*trickles += agent_trickle_next(t, records, at) && counted;
+	*fast += t->fast && counted;
+}
+
 static void test_trickle_is_a_rate_over_time_not_rounds(void **state)
 {
 	struct agent_trickle t;
@@ -293,14 +301,10 @@ static void test_trickle_is_a_rate_over_time_not_rounds(void **state)
 
 		/* woken by the burst: a round of 48, one of 2 a few us later, then an empty
 		 * 500 us poll, which ends before the next burst */
-		trickles += agent_trickle_next(&t, 0, burst) && ms > 2;
-		fast += t.fast && ms > 2;
-		trickles += agent_trickle_next(&t, 48, burst + 200000ULL) && ms > 2;
-		fast += t.fast && ms > 2;
-		trickles += agent_trickle_next(&t, 2, burst + 203000ULL) && ms > 2;
-		fast += t.fast && ms > 2;
-		trickles += agent_trickle_next(&t, 0, burst + 703000ULL) && ms > 2;
-		fast += t.fast && ms > 2;
+		round_at(&t, 0, burst, ms > 2, &trickles, &fast);
+		round_at(&t, 48, burst + 200000ULL, ms > 2, &trickles, &fast);
+		round_at(&t, 2, burst + 203000ULL, ms > 2, &trickles, &fast);
+		round_at(&t, 0, burst + 703000ULL, ms > 2, &trickles, &fast);
 	}
 	assert_int_equal(trickles, 0);
 	assert_int_equal(fast, 97 * 4);	/* 50 a millisecond: the reader's shorter poll */
@@ -310,12 +314,9 @@ static void test_trickle_is_a_rate_over_time_not_rounds(void **state)
 	for (ms = 0, fast = 0; ms < 100; ms++) {	/* 10k/s: dense, but neither a trickle nor fast */
 		uint64_t burst = now + ms * 1000000ULL;
 
-		trickles += agent_trickle_next(&t, 0, burst) && ms > 2;
-		fast += t.fast && ms > 2;
-		trickles += agent_trickle_next(&t, 10, burst + 100000ULL) && ms > 2;
-		fast += t.fast && ms > 2;
-		trickles += agent_trickle_next(&t, 0, burst + 600000ULL) && ms > 2;
-		fast += t.fast && ms > 2;
+		round_at(&t, 0, burst, ms > 2, &trickles, &fast);
+		round_at(&t, 10, burst + 100000ULL, ms > 2, &trickles, &fast);
+		round_at(&t, 0, burst + 600000ULL, ms > 2, &trickles, &fast);
 	}
 	assert_int_equal(trickles, 0);
 	assert_int_equal(fast, 0);
