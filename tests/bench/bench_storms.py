@@ -149,7 +149,7 @@ class NoAgent:
 class Watch(NoAgent):
     """One inotify watch (IN_CREATE) on /opt, nothing else: with a mark anywhere on a
     filesystem, every open and close on it takes fsnotify's slow path (Linux 6.1), as under
-    `default`, whose agent watches its policy directory."""
+    `default` until its agent looked at its policy directory instead of watching it."""
     def __enter__(self):
         libc = ctypes.CDLL(None, use_errno=True)
         self.fd = libc.inotify_init()
@@ -592,7 +592,7 @@ def main():
                      r["dropped"] if vig and cond != "auditd" else "-"), flush=True)
     if args.progstats:
         for cond in conds:
-            if cond not in ("none", "auditd"):
+            if cond not in ("none", "auditd", "watch"):  # (no programs of their own)
                 progstats_pass(cond, makers[cond], storms)
 
 
