@@ -9,14 +9,11 @@
  * only when only the agent's own side can change them (common/trust.c). */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "agent_internal.h"
 
@@ -53,49 +50,6 @@ static uint64_t hash_bytes(const char *p, size_t n)
 int agent_policy_dir_check(const char *dir, char *why, size_t size)
 {
 	return vigil_trust_dir("policy directory", dir, why, size);
-}
-
-/* The file's content (a symlink followed), checked like the directory: the file itself and
- * the directory it resolves into. The caller frees *out. 0, -ENOENT for a name that is gone
- * or dangles (a ConfigMap update in progress), or -errno with why. */
-static int read_file(const char *path, char **out, size_t *len, char *why, size_t size)
-{
-	char *buf = NULL;
-	struct stat st;
-	ssize_t n;
-	size_t got = 0;
-	int fd, err = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		err = -errno;
-		snprintf(why, size, "%.700s: cannot open: %s", path, strerror(-err));
-		return err;
-	}
-	err = vigil_trust_file("policy file", fd, path, &st, why, size);
-	if (err)
-		goto out;
-	if (st.st_size > MAX_POLICY_BYTES) {
-		err = -EFBIG;
-		snprintf(why, size, "%.700s: larger than %u bytes", path, MAX_POLICY_BYTES);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		err = -ENOMEM;
-		snprintf(why, size, "%.700s: out of memory", path);
-		goto out;
-	}
-	while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
-		got += (size_t)n;
-	buf[got] = '\0';
-	*out = buf;
-	*len = got;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return err;
 }
 
 /* A policy_status event on every sink. */
@@ -202,7 +156,7 @@ static void sync_file(struct vigil_agent *a, const char *name, bool retry)
 	if (strlen(name) >= sizeof(f->name))
 		return;
 	snprintf(path, sizeof(path), "%s/%s", a->opts.policy_dir, name);
-	rc = read_file(path, &text, &len, why, sizeof(why));
+	rc = vigil_trust_read("policy file", path, MAX_POLICY_BYTES, &text, &len, why, sizeof(why));
 	if (rc == -ENOENT) {	/* a dangling symlink mid-update: judge it at the next sync */
 		if (f)
 			f->seen = true;

@@ -34,7 +34,7 @@
 /* One directory the thread looks at. */
 struct watched_dir {
 	const char *path;		/* NULL: not looked at */
-	bool policies;			/* the policy directory (trust-checked), else the rules' */
+	bool policies;			/* the policy directory, else the rules' */
 	uint64_t synced;		/* the look before the last sync */
 	bool pending;			/* changed since: due once it settles */
 	uint64_t first_ms, last;	/* when the change was first seen; the last look */

@@ -99,13 +99,13 @@ VIGIL_API int vigil_parse_time(const char *s, size_t n, uint64_t *wall_ns);
 /* trust.c: whether only the agent's own side (root, the agent's user, the owner of its binary)
  * can change a directory or file it takes orders from; a read-only mount is trusted whatever
  * its mode. Each returns 0, or -errno with why ("<what> <path> is writable by others ..."). */
-struct stat;
-int vigil_trust_check(const char *what, const char *path, const struct stat *st, char *why, size_t size);
 /* path must be a directory */
 int vigil_trust_dir(const char *what, const char *dir, char *why, size_t size);
-/* The open file fd at path (its fstat in *st) must be a regular file, and the directory it
- * resolves into (through symlinks) is checked as well. */
-int vigil_trust_file(const char *what, int fd, const char *path, struct stat *st, char *why, size_t size);
+/* path's whole content (symlinks followed, opened without blocking: a FIFO is refused, not
+ * waited on), when it is a regular file of at most max bytes that only the agent's side can
+ * change, and so is the directory it resolves into. *out is NUL-terminated; the caller frees it. */
+int vigil_trust_read(const char *what, const char *path, size_t max, char **out, size_t *len, char *why,
+		     size_t size);
 
 /* Its seconds, fraction and "Z" alone (s[16] on: ":SS[.fff]Z"), as nanoseconds into the
  * minute: for readers that convert the date and minute once for many times. -EINVAL as above. */

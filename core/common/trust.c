@@ -5,6 +5,7 @@
  * on a read-only mount; each file, and the directory its symlink resolves into (a Kubernetes
  * ConfigMap's ..data), is checked the same way. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ static bool trusted_owner(uid_t uid)
 /* On a read-only mount nobody here can change it, whatever its mode: a Kubernetes ConfigMap
  * volume is a 0777 directory, mounted read-only into the container, that only the kubelet
  * writes from outside. */
-int vigil_trust_check(const char *what, const char *path, const struct stat *st, char *why, size_t size)
+static int trust_check(const char *what, const char *path, const struct stat *st, char *why, size_t size)
 {
 	struct statvfs vfs;
 
@@ -66,10 +67,12 @@ int vigil_trust_dir(const char *what, const char *dir, char *why, size_t size)
 		snprintf(why, size, "%s %.400s is not a directory", what, dir);
 		return -ENOTDIR;
 	}
-	return vigil_trust_check(what, dir, &st, why, size);
+	return trust_check(what, dir, &st, why, size);
 }
 
-int vigil_trust_file(const char *what, int fd, const char *path, struct stat *st, char *why, size_t size)
+/* The open file fd at path (its fstat in *st) must be a regular file, and the directory it
+ * resolves into (through symlinks) is checked as well. */
+static int trust_file(const char *what, int fd, const char *path, struct stat *st, char *why, size_t size)
 {
 	char real[PATH_MAX], *slash;
 	struct stat parent;
@@ -84,13 +87,59 @@ int vigil_trust_file(const char *what, int fd, const char *path, struct stat *st
 		snprintf(why, size, "%.700s: not a regular file", path);
 		return -EINVAL;
 	}
-	err = vigil_trust_check(what, path, st, why, size);
+	err = trust_check(what, path, st, why, size);
 	if (err)
 		return err;
 	if (realpath(path, real) && (slash = strrchr(real, '/')) && slash != real) {
 		*slash = '\0';
 		if (!stat(real, &parent))
-			return vigil_trust_check("directory", real, &parent, why, size);
+			return trust_check("directory", real, &parent, why, size);
 	}
 	return 0;
+}
+
+int vigil_trust_read(const char *what, const char *path, size_t max, char **out, size_t *len, char *why,
+		     size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	char *buf = NULL;
+	struct stat st;
+	ssize_t n = 0;
+	size_t got = 0;
+	int err;
+
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, size, "%.700s: cannot open: %s", path, strerror(-err));
+		return err;
+	}
+	err = trust_file(what, fd, path, &st, why, size);
+	if (err)
+		goto out;
+	if ((size_t)st.st_size > max) {
+		err = -EFBIG;
+		snprintf(why, size, "%.700s: larger than %zu bytes", path, max);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		err = -ENOMEM;
+		snprintf(why, size, "%.700s: out of memory", path);
+		goto out;
+	}
+	while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	if (n < 0) {
+		err = -errno;
+		snprintf(why, size, "%.700s: cannot read: %s", path, strerror(-err));
+		goto out;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return err;
 }

@@ -2,14 +2,11 @@
  * to the rules that want them, and reporting on them. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "luahost_internal.h"
 
@@ -507,39 +504,6 @@ static bool is_rule_file(const char *name)
 	return name[0] != '.' && n > 4 && !strcmp(name + n - 4, ".lua");
 }
 
-/* The file's bytes, when only the agent's side can change it (common/trust.c); NULL with
- * why otherwise. Opened without blocking: a FIFO named *.lua is refused, not waited on. */
-static char *read_file(const char *path, size_t *len, char *why, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	char *buf = NULL;
-	struct stat st;
-	ssize_t n;
-	size_t got = 0;
-
-	if (fd < 0) {
-		snprintf(why, size, "cannot read: %s", strerror(errno));
-		return NULL;
-	}
-	if (vigil_trust_file("rule file", fd, path, &st, why, size))
-		goto out;
-	if (st.st_size > LH_MAX_FILE) {
-		snprintf(why, size, "cannot read: %s", strerror(EFBIG));
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		snprintf(why, size, "cannot read: %s", strerror(ENOMEM));
-		goto out;
-	}
-	while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
-		got += (size_t)n;
-	*len = got;
-out:
-	close(fd);
-	return buf;
-}
-
 static struct lh_rule *find_rule(struct vigil_luahost *h, const char *file)
 {
 	size_t i;
@@ -562,8 +526,7 @@ static void plan_file(struct vigil_luahost *h, struct plan *p)
 	old = find_rule(h, p->file);
 	pthread_mutex_unlock(&h->lock);
 
-	data = read_file(p->file, &len, p->err.reason, sizeof(p->err.reason));
-	if (!data) {
+	if (vigil_trust_read("rule file", p->file, LH_MAX_FILE, &data, &len, p->err.reason, sizeof(p->err.reason))) {
 		snprintf(p->err.file, sizeof(p->err.file), "%s", p->file);
 		p->outcome = VIGIL_RULE_REFUSED;
 		p->keep = old;
