@@ -109,9 +109,10 @@ struct vigil_delivery {
 
 struct vigil_sub;
 
-/* Connect an NN_SUB socket to url, subscribed to everything. nanomsg connects lazily and
- * reconnects by itself, so this succeeds while the agent is down. recv_timeout_ms < 0
- * blocks. NULL + errno. */
+/* Subscribe to everything published at url. ipc:// and tcp:// (numeric address) are read
+ * by the caller's own thread, many messages a read; other transports by a nanomsg NN_SUB.
+ * Either connects lazily and again after a loss, so this succeeds while the agent is
+ * down. recv_timeout_ms < 0 blocks. NULL + errno. */
 VIGIL_API struct vigil_sub *vigil_sub__open(const char *url, int recv_timeout_ms);
 /* Receive one message into *data (owned by the caller, release with vigil_bus_msg_free).
  * Returns the length, -ETIMEDOUT when the timeout passed with nothing, -EINTR, or -errno. */

@@ -157,6 +157,8 @@ int sp_flush(struct sp_peer *p);
 void sp_peer_close(struct sp_peer *p);
 /* The frame head of a len-byte message: returns its size (9 on ipc, 8 on tcp). */
 size_t sp_frame_head(bool ipc, uint64_t len, uint8_t out[9]);
+/* The 8-byte protocol header of proto. */
+void sp_header(uint8_t out[SP_HDR_LEN], uint16_t proto);
 uint64_t sp_now_ns(void);
 
 /* The event publisher's listener (pub_sp.c). NULL + errno; EPROTONOSUPPORT for a url it
@@ -173,5 +175,20 @@ int pub_sp_flush(struct pub_sp *s);
 /* Copy up to max subscribers' counters (vigil_pub__peers); returns how many there are. */
 size_t pub_sp_peers(struct pub_sp *s, struct vigil_pub_peer *out, size_t max);
 void pub_sp_close(struct pub_sp *s);
+
+/* A subscriber of our own on that wire (sub_sp.c), behind vigil_sub__open for ipc:// and
+ * tcp:// with a numeric address. NULL + errno; EPROTONOSUPPORT for a url it does not
+ * serve (the caller falls back to nanomsg). Connects lazily, as nanomsg does. */
+struct sub_sp;
+struct sub_sp *sub_sp_open(const char *url);
+/* One message (nn_allocmsg'd, for vigil_bus_msg_free) within timeout_ms (< 0: for ever):
+ * its length, -ETIMEDOUT, -EINTR or -errno. */
+int sub_sp_recv(struct sub_sp *s, void **msg, int timeout_ms);
+/* 1 when a message waits, 0 when timeout_ms passed, -EINTR or -errno. */
+int sub_sp_wait(struct sub_sp *s, int timeout_ms);
+/* vigil_sub__fd's descriptor (an epoll set), made on the first call. */
+int sub_sp_fd(struct sub_sp *s);
+int sub_sp_set(struct sub_sp *s, enum vigil_sub_option opt, int value);
+void sub_sp_close(struct sub_sp *s);
 
 #endif

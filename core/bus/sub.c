@@ -1,5 +1,6 @@
 /* sub.c - a subscriber to the event bus, counting from the delivery stamps what it
- * missed (seqtrack.c): over nanomsg, or over a TLS stream (tls_client.c). */
+ * missed (seqtrack.c): on our own SP reader (sub_sp.c) for ipc:// and tcp://, over
+ * nanomsg for its other transports (inproc://), or over a TLS stream (tls_client.c). */
 #include <errno.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/pubsub.h>
@@ -9,7 +10,8 @@
 #include "bus_internal.h"
 
 struct vigil_sub {
-	int sock;
+	int sock;			/* nanomsg's, when neither sp nor tls */
+	struct sub_sp *sp;
 	struct tls_stream *tls;		/* vigil_sub__open_tls: read this instead of sock */
 	int recv_timeout_ms;
 	struct vigil_delivery seen;
@@ -24,6 +26,15 @@ struct vigil_sub *vigil_sub__open(const char *url, int recv_timeout_ms)
 
 	if (!s)
 		return NULL;
+	s->sock = -1;
+	s->recv_timeout_ms = recv_timeout_ms;
+	s->sp = sub_sp_open(url);
+	if (s->sp)
+		return s;
+	if (errno != EPROTONOSUPPORT) {
+		err = -errno;
+		goto err_out;
+	}
 	s->sock = nn_socket(AF_SP, NN_SUB);
 	if (s->sock < 0) {
 		err = -errno;
@@ -64,6 +75,8 @@ static int take(struct vigil_sub *s, void **msg)
 {
 	int n;
 
+	if (s->sp)
+		return sub_sp_recv(s->sp, msg, s->recv_timeout_ms);
 	if (s->tls)
 		return bus_tls_stream_recv(s->tls, msg, s->recv_timeout_ms);
 	n = nn_recv(s->sock, msg, NN_MSG, 0);
@@ -142,6 +155,8 @@ int vigil_sub__set(struct vigil_sub *s, enum vigil_sub_option opt, int value)
 
 	if ((unsigned int)opt >= VIGIL_ARRAY_SIZE(nn_option))
 		return -EINVAL;
+	if (s->sp)
+		return sub_sp_set(s->sp, opt, value);
 	if (s->tls)
 		return bus_tls_stream_set(s->tls, opt, value);
 	return nn_setsockopt(s->sock, NN_SOL_SOCKET, nn_option[opt], &value, sizeof(value)) < 0 ? -errno : 0;
@@ -152,6 +167,8 @@ int vigil_sub__wait(struct vigil_sub *s, int timeout_ms)
 	struct nn_pollfd pfd = { .fd = s->sock, .events = NN_POLLIN };
 	int n;
 
+	if (s->sp)
+		return sub_sp_wait(s->sp, timeout_ms);
 	if (s->tls)
 		return -EOPNOTSUPP;
 	n = nn_poll(&pfd, 1, timeout_ms);
@@ -166,6 +183,8 @@ int vigil_sub__fd(const struct vigil_sub *s)
 	int fd = -1;
 	size_t sz = sizeof(fd);
 
+	if (s->sp)
+		return sub_sp_fd(s->sp);
 	if (s->tls)
 		return -EOPNOTSUPP;
 	return nn_getsockopt(s->sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &sz) < 0 ? -errno : fd;
@@ -177,6 +196,7 @@ void vigil_sub__close(struct vigil_sub *s)
 		return;
 	if (s->sock >= 0)
 		nn_close(s->sock);
+	sub_sp_close(s->sp);
 	bus_tls_stream_free(s->tls);
 	free(s);
 }
