@@ -257,7 +257,8 @@ static bool emit_tty(const char *tty, const msgpack_object *root)
 	return n >= 0;
 }
 
-/* Filter and print one decoded event. */
+/* Filter and print one decoded event. Lines are flushed by the loops when they wait: a
+ * write(2) a burst, not a line (on our VMs a write cost as much as the line's JSON). */
 static void emit(struct printer *pr, const struct vigil_msg *m)
 {
 	const msgpack_object *root;
@@ -276,7 +277,6 @@ static void emit(struct printer *pr, const struct vigil_msg *m)
 	if (root && !(pr->json ? vigil_json_from_msgpack(root, &pr->line) : vigil_msg__to_compact(m, &pr->copts, &pr->line))) {
 		fwrite(pr->line.data, 1, pr->line.len, stdout);
 		fputc('\n', stdout);
-		fflush(stdout);
 		if (pr->count > 0)
 			pr->count--;
 	}
@@ -336,6 +336,7 @@ static int read_journal(struct vigil_reader *r, const char *control, struct prin
 		if (duration > 0 && elapsed_ms(start) >= duration)
 			break;
 		n = vigil_reader__pull(r, emit_bytes, pr);
+		fflush(stdout);
 		if (n == -EACCES || n == -EPROTO || n == -EBADMSG) {
 			fprintf(stderr, "vigil getevents: cannot read the journal at %s: %s\n", control,
 				n == -EACCES ? (vigil_bus_tls_address(control) ? "permission denied (needs a certificate named "
@@ -372,6 +373,7 @@ static int read_file(struct printer *pr, FILE *in, const char *name)
 		}
 		emit(pr, m);
 		vigil_msg__free(m);
+		fflush(stdout);	/* a line as it comes: the file may be a pipe that is being written */
 	}
 	if (bad)
 		fprintf(stderr, "vigil getevents: %s: skipped %lu line%s that %s no event vigil reads (first: line %lu)\n",
@@ -721,7 +723,10 @@ static int follow_bus(struct vigil_sub *sub, const struct getevents_args *a, str
 		}
 		emit_bytes(pr, 0, data, (size_t)n);
 		vigil_bus_msg_free(data);
+		if (pr->count == 0 || vigil_sub__wait(sub, 0) != 1)
+			fflush(stdout);
 	}
+	fflush(stdout);
 	return 0;
 }
 
