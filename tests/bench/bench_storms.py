@@ -19,8 +19,11 @@ Conditions, interleaved round by round (the order rotates each round):
              became a look four times a second)
   bpftrace   bpftrace with one-liners printing what the default configuration reports
              (execs, exits, opens under the watched prefixes, connects)
-  bare       vigild without policies or rules
-  default    vigild as scripts/run.sh starts it (rules/policies + rules/lua)
+  bare       vigild --output compact without policies or rules
+  default    vigild as scripts/run.sh starts it: --output compact (its standard output to a
+             file), rules/policies + rules/lua, nothing subscribed to its bus
+  default_sub  default plus one `vigil getevents -o json` subscriber writing a file: what a
+             bus consumer adds
   before     (with --before DIR) the default configuration run by another build's vigild; added
              by --before, or at its place in --conditions (which refuses it without --before)
   auditd     (named, with --audit-ok) auditd -n writing its log, with audit rules equivalent to
@@ -31,13 +34,14 @@ Per condition and workload: median wall ratio to `none` of the same round with i
 (min-max), the same for the storm's own CPU time (user + system, its children included: what
 the hooks cost in the traced task's context, and far less moved by other load on a shared
 machine than wall time), agent CPU per operation of the storm, agent peak RSS, policy events
-delivered to a subscriber for the storm's own pid, and losses (kernel ring buffer full, bus
+delivered for the storm (a subscriber's, for the storm's own pid; else the agent's compact
+lines naming the storm's binary), and losses (kernel ring buffer full, bus
 dropped). With --progstats, a last pass per vigil condition runs each storm once more with
 kernel.bpf_stats_enabled and prints each program's runs and ns per run.
 
 usage: bench_storms.py [--opens 1000000] [--rounds 5] [--build build] [--before DIR] [--vigil DIR]
-                       [--conditions none,floor,bpftrace,bare,default] [--storms ...] [--progstats]
-                       [--tiny] [--audit-ok] [--ready-timeout 30]
+                       [--conditions none,floor,bpftrace,bare,default,default_sub] [--storms ...]
+                       [--progstats] [--tiny] [--audit-ok] [--ready-timeout 30]
 """
 import argparse
 import ctypes
@@ -114,8 +118,12 @@ def peak_rss_kib(pid):
 
 
 class Storm:
-    def __init__(self, name, argv, ops):
+    def __init__(self, name, argv, ops, attributed=True):
+        """attributed: the storm's own process (its pid, its binary) is the one that posts its
+        policy events; not the compile storm's python, whose events are its children's."""
         self.name, self.argv, self.ops = name, argv, ops
+        # the compact line names the executable's path as the kernel resolved it
+        self.binary = os.path.realpath(argv[0]) if attributed else None
 
     def run(self):
         """Seconds the loop took, the storm's CPU seconds (its waited-for children included)
@@ -378,18 +386,21 @@ class Auditd:
         return False
 
 
-def vigil_agent(build, default_config, libdir=None):
-    extra = []
+def vigil_agent(build, default_config, libdir=None, subscriber=False):
+    """vigild as scripts/run.sh starts it (compact events on its standard output, here a file
+    in its directory), with or without the shipped policies and rules; subscriber: plus a
+    `vigil getevents -o json` on its bus writing a file."""
+    extra = ["--output", "compact"]
     if default_config:
         rules = os.path.join(SOURCE, "rules")
-        extra = ["--tracing-policy-dir", os.path.join(rules, "policies"), "--rules-dir", os.path.join(rules, "lua")]
+        extra += ["--tracing-policy-dir", os.path.join(rules, "policies"), "--rules-dir", os.path.join(rules, "lua")]
     if libdir:
         vh.VIGILD = os.path.join(libdir, "vigild")
         os.environ["LD_LIBRARY_PATH"] = libdir
     else:
         vh.VIGILD = os.path.join(build, "core", "cli", "vigild")
         os.environ.pop("LD_LIBRARY_PATH", None)
-    return SlowStartAgent(*extra, outputs=("json",))
+    return SlowStartAgent(*extra, outputs=("json",) if subscriber else (), stdout_name="events.compact")
 
 
 class SlowStartAgent(vh.Agent):
@@ -408,12 +419,14 @@ def measure(cond, make, storms, results):
         proc = getattr(agent, "proc", None)
         is_vigil = isinstance(agent, vh.Agent)
         is_audit = isinstance(agent, Auditd)
-        pids = {}
+        pids, starts = {}, []
         for s in storms:
             cpu0 = proc_cpu_seconds(proc.pid) if is_vigil or is_audit else 0.0
             sw0 = proc_switches(proc.pid) if is_vigil or is_audit else 0
             st0 = agent.status()["counters"] if is_vigil else None
             au0 = agent.status() if is_audit else None
+            if is_vigil:  # where the storm's compact lines begin
+                starts.append((os.path.getsize(agent.stdout_path), s))
             t, own, pid = s.run()
             r = results.setdefault((cond, s.name), {"t": [], "own": [], "cpu": [], "sw": [], "rss": 0, "lost": 0,
                                                     "dropped": 0, "delivered": 0, "posted": 0})
@@ -434,22 +447,26 @@ def measure(cond, make, storms, results):
                 r["cpu"].append((proc_cpu_seconds(proc.pid) - cpu0) / s.ops)
                 r["rss"] = max(r["rss"], peak_rss_kib(proc.pid))
                 r["lost"] += au.get("lost", 0) - au0.get("lost", 0)  # the kernel's audit backlog overflowed
-            pids[pid] = s.name
+            pids[pid] = s
         if is_vigil:
-            count_delivered(agent, cond, pids, results)
+            time.sleep(0.5)
+            if "json" in agent.subs:
+                count_delivered(agent, cond, pids, results)
+            else:
+                count_compact(agent.stdout_path, cond, starts, results)
         if is_audit:
             agent.stop()  # flushes the log
             for pid, n in agent.records(pids).items():
-                results[(cond, pids[pid])]["delivered"] += n
+                results[(cond, pids[pid].name)]["delivered"] += n
 
 
 def count_delivered(agent, cond, pids, results):
     """Policy events of the storms on the bus, streamed: a storm can post 10^5 of them."""
-    time.sleep(0.5)
     p, f, path = agent.subs["json"]
     p.terminate()
     p.wait(timeout=10)
     f.close()
+    pids = {pid: s for pid, s in pids.items() if s.binary}
     marks = {'"pid":%d,' % pid: pid for pid in pids}
     with open(path) as fh:
         for line in fh:
@@ -459,7 +476,34 @@ def count_delivered(agent, cond, pids, results):
             for key in ("process_kprobe", "process_tracepoint", "process_lsm"):
                 pid = e.get(key, {}).get("process", {}).get("pid")
                 if pid in pids:
-                    results[(cond, pids[pid])]["delivered"] += 1
+                    results[(cond, pids[pid].name)]["delivered"] += 1
+
+
+# The compact lines of events that are not a policy's: exec and exit (the process records),
+# loader and throttle, and the agent's own (Lua rule alerts, actions and states, policy states)
+NOT_POLICY_MARKS = {"🚀", "💥", "🧬", "🚨", "⚡", "⚠️", "📜"}
+
+
+def count_compact(path, cond, starts, results):
+    """Policy events of the storms in the agent's compact output: a line "<mark> <label>
+    <source> <binary> ..." naming a storm's binary is that storm's, the latest of the storms
+    run from that binary (open_out and open_in share one) to start before the line."""
+    binaries = {s.binary.encode() for _, s in starts if s.binary}
+    pos = 0
+    with open(path, "rb") as fh:
+        for raw in fh:
+            at, pos = pos, pos + len(raw)
+            if not any(b in raw for b in binaries):
+                continue
+            words = raw.decode(errors="replace").split()
+            if len(words) < 4 or words[0] in NOT_POLICY_MARKS:
+                continue
+            owner = None
+            for start, s in starts:
+                if start <= at and s.binary == words[3]:
+                    owner = s
+            if owner:
+                results[(cond, owner.name)]["delivered"] += 1
 
 
 def progstats_pass(cond, make, storms):
@@ -485,8 +529,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--build", default=vh.BUILD)
     ap.add_argument("--before", metavar="DIR", help="a directory with another build's vigild and libvigil.so*")
-    ap.add_argument("--vigil", metavar="DIR", help="run bare/default from this copy of vigild and libvigil.so*")
-    ap.add_argument("--conditions", default="none,floor,bpftrace,bare,default")
+    ap.add_argument("--vigil", metavar="DIR", help="run bare/default/default_sub from this copy of vigild and libvigil.so*")
+    ap.add_argument("--conditions", default="none,floor,bpftrace,bare,default,default_sub")
     ap.add_argument("--storms", default="other,open_out,open_in,connect,exec,compile")
     ap.add_argument("--progstats", action="store_true", help="then kernel time per program, per condition")
     ap.add_argument("--tiny", action="store_true", help="prove it runs: 2 rounds of tiny storms")
@@ -513,13 +557,14 @@ def main():
               Storm("exec", [os.path.join(bench, "exec_storm"), str(max(args.opens // 200, 10)),
                              os.path.join(bench, "tiny")], max(args.opens // 200, 10)),
               Storm("compile", [sys.executable, os.path.join(here, "compile_storm.py"), str(max(args.opens // 3333, 3))],
-                    max(args.opens // 3333, 3))]
+                    max(args.opens // 3333, 3), attributed=False)]
     wanted = args.storms.split(",")
     storms = [s for s in storms if s.name in wanted]
     makers = {"none": NoAgent, "floor": lambda: Floor(args.build),
               "floor_fe": lambda: Floor(args.build, ["fentry:__x64_sys_openat"]), "bpftrace": Bpftrace, "watch": Watch,
               "bare": lambda: vigil_agent(args.build, False, args.vigil),
-              "default": lambda: vigil_agent(args.build, True, args.vigil)}
+              "default": lambda: vigil_agent(args.build, True, args.vigil),
+              "default_sub": lambda: vigil_agent(args.build, True, args.vigil, subscriber=True)}
     conds = args.conditions.split(",")
     known = set(makers) | {"before", "auditd"}
     for i, cond in enumerate(conds):
@@ -568,12 +613,12 @@ def main():
         conds.append("auditd")
 
     print("\n%d rounds, conditions interleaved" % args.rounds)
-    print("%-8s %-9s %-22s %-22s %10s %7s %8s %9s %6s %7s" % ("storm", "condition", "wall ratio [min-max]",
+    print("%-8s %-11s %-22s %-22s %10s %7s %8s %9s %6s %7s" % ("storm", "condition", "wall ratio [min-max]",
                                                               "cpu ratio [min-max]", "agent us/op", "wake/op",
                                                               "RSS MiB", "delivered", "lost", "dropped"))
     for s in storms:
         base, base_own = results[("none", s.name)]["t"], results[("none", s.name)]["own"]
-        print("%-8s %-9s %-22s %-22s" % (s.name, "none", "%.3fs loop" % statistics.median(base),
+        print("%-8s %-11s %-22s %-22s" % (s.name, "none", "%.3fs loop" % statistics.median(base),
                                          "%.3fs cpu" % statistics.median(base_own)))
         for cond in conds:
             if cond == "none":
@@ -585,10 +630,12 @@ def main():
             sw = "%.2f" % statistics.median(r["sw"]) if r["sw"] else "-"
             rss = "%.1f" % (r["rss"] / 1024) if r["rss"] else "-"
             vig = cond not in ("floor", "floor_fe", "bpftrace", "watch")  # auditd: its log, and the kernel's lost count
-            print("%-8s %-9s %-22s %-22s %10s %7s %8s %9s %6s %7s"
+            # the compile storm's events are its children's: not attributed by vigil's counts
+            delivered = r["delivered"] if vig and (s.binary or cond == "auditd") else "-"
+            print("%-8s %-11s %-22s %-22s %10s %7s %8s %9s %6s %7s"
                   % (s.name, cond, "%.3f [%.3f-%.3f]" % (statistics.median(ratios), min(ratios), max(ratios)),
                      "%.3f [%.3f-%.3f]" % (statistics.median(own), min(own), max(own)) if own else "-",
-                     cpu, sw, rss, r["delivered"] if vig else "-", r["lost"] if vig else "-",
+                     cpu, sw, rss, delivered, r["lost"] if vig else "-",
                      r["dropped"] if vig and cond != "auditd" else "-"), flush=True)
     if args.progstats:
         for cond in conds:

@@ -88,7 +88,9 @@ def bpf_ids_held(pid):
 class Agent:
     """A vigild with a private bus, plus subscribers started before it."""
 
-    def __init__(self, *agent_args, outputs=("json",)):
+    def __init__(self, *agent_args, outputs=("json",), stdout_name=None):
+        """stdout_name: a file in the agent's directory for vigild's standard output (what
+        its --output prints) apart from its log; None: both in vigild.log."""
         self.dir = tempfile.mkdtemp(prefix="vigil-host-")
         self.bus = "ipc://" + os.path.join(self.dir, "events.sock")
         self.control = "ipc://" + os.path.join(self.dir, "control.sock")
@@ -99,6 +101,8 @@ class Agent:
         if "--rules-dir" not in self.agent_args:
             self.agent_args += ["--rules-dir", ""]
         self.outputs = outputs
+        self.stdout_path = os.path.join(self.dir, stdout_name) if stdout_name else None
+        self.stdout = None
         self.subs = {}
         self.proc = None
 
@@ -110,8 +114,10 @@ class Agent:
                                  stdout=f, stderr=subprocess.PIPE)
             self.subs[fmt] = (p, f, path)
         self.log = open(os.path.join(self.dir, "vigild.log"), "w")
+        if self.stdout_path:
+            self.stdout = open(self.stdout_path, "w")
         self.proc = subprocess.Popen([VIGILD, "--bus", self.bus, "--control", self.control] + self.agent_args,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.stdout or self.log, stderr=self.log)
         try:
             self.wait_ready()
         except BaseException:
@@ -189,6 +195,8 @@ class Agent:
                 p.wait()
             f.close()
         self.log.close()
+        if self.stdout:
+            self.stdout.close()
         shutil.rmtree(self.dir, ignore_errors=True)
         return False
 
