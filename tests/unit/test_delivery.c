@@ -321,7 +321,7 @@ static void test_subscriber_counts_what_a_real_publisher_skipped(void **state)
 }
 
 /* A held message (the agent's reader round) reaches nobody before the flush; a batch goes
- * out in order, several frames in one write, read by nanomsg's own NN_SUB; a message held
+ * out in order, several frames in one write; a message held
  * past 100 us is written with the next one, flush or not. */
 static void test_held_messages_go_out_together_at_the_flush(void **state)
 {

@@ -1,8 +1,8 @@
 /*
  * test_subscriber.c - the bus subscriber's own SP reader (core/bus/sub_sp.c): nanomsg's
- * NN_PUB over ipc and tcp, frames of every size, many frames a read from the agent's
- * publisher, what a poll(2) caller sees, an oversized frame, a lost publisher, and peers
- * that are not publishers.
+ * NN_PUB over ipc and tcp (and nanomsg's NN_SUB on the agent's publisher), frames of every
+ * size, many frames a read from the agent's publisher, what a poll(2) caller sees, an
+ * oversized frame, a lost publisher, and peers that are not publishers.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -139,6 +139,53 @@ static void test_nanomsg_publishers_on_ipc_and_tcp_are_read_whole(void **state)
 	close(fd);
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%u", ntohs(sa.sin_port));
 	nanomsg_publisher_over(url);
+}
+
+/* The other way round: nanomsg's own NN_SUB (what scripts and older plugins use) reads the
+ * agent's publisher, a round's frames written at once. */
+static void test_nanomsg_subscribers_read_the_agent_publisher(void **state)
+{
+	char dir[] = "/tmp/vigil-test-sub-XXXXXX", url[128];
+	struct vigil_buf msg = {0};
+	struct vigil_pub *pub;
+	uint64_t seq = 0;
+	void *data;
+	int s, r, i, timeout = 100;
+
+	(void)state;
+	tmp_url(dir, url, sizeof(url));
+	pub = vigil_pub__open(url, 0600);
+	assert_non_null(pub);
+	s = nn_socket(AF_SP, NN_SUB);
+	assert_true(s >= 0);
+	assert_int_equal(nn_setsockopt(s, NN_SUB, NN_SUB_SUBSCRIBE, "", 0), 0);
+	assert_int_equal(nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof(timeout)), 0);
+	assert_true(nn_connect(s, url) >= 0);
+	event(&msg, 1);
+	for (i = 0; i < 100; i++) {	/* unstamped probes until one is through */
+		assert_int_equal(vigil_pub__send(pub, msg.data, msg.len), 0);
+		if ((r = nn_recv(s, &data, NN_MSG, 0)) > 0) {
+			nn_freemsg(data);
+			break;
+		}
+	}
+	assert_true(i < 100);
+	while ((r = nn_recv(s, &data, NN_MSG, 0)) > 0)
+		nn_freemsg(data);
+	for (i = 0; i < 10; i++) {
+		event(&msg, 50 + (unsigned int)i);
+		assert_int_equal(vigil_pub__publish_held(pub, &msg, &seq), 0);
+	}
+	assert_int_equal(vigil_pub__flush(pub), 0);
+	for (i = 0; i < 10; i++) {
+		r = nn_recv(s, &data, NN_MSG, 0);
+		assert_true(r > 0);
+		nn_freemsg(data);
+	}
+	nn_close(s);
+	vigil_pub__close(pub);
+	vigil_buf_free(&msg);
+	rmdir(dir);
 }
 
 /* The agent's publisher writes a round's frames at once: one poll(2) readiness covers them
@@ -371,6 +418,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nanomsg_publishers_on_ipc_and_tcp_are_read_whole),
+		cmocka_unit_test(test_nanomsg_subscribers_read_the_agent_publisher),
 		cmocka_unit_test(test_the_fd_is_readable_while_a_buffered_message_waits),
 		cmocka_unit_test(test_an_oversized_message_is_skipped_and_counted_missed),
 		cmocka_unit_test(test_a_lost_publisher_is_reconnected_for_a_poll_caller),
