@@ -2,13 +2,15 @@
  * Falco drives it: next_batch, then one extract_fields call per field for every field the
  * shipped rules (rules/falco/vigil_rules.yaml) read, each call with the event's number.
  *
- * Events come from a libvigil publisher on an inproc:// bus in this process (a thread), a
- * mix of exec, exit, kprobe and alert events as the agent encodes them. The publisher keeps
+ * Events come from a libvigil publisher in this process (a thread), on an inproc:// bus
+ * (nanomsg's) or with --bus=ipc://PATH on the agent's own listener and read as Falco reads
+ * the agent's bus, a mix of exec, exit, kprobe and alert events as the agent encodes them. The publisher keeps
  * at most a window of events ahead of the reader, so nothing is dropped and every event is
  * counted through the plugin. Reported: wall rate, the reader thread's CPU per event (the
- * plugin plus nanomsg's receive: what one Falco source thread spends), and events lost.
+ * plugin plus the bus's receive: what one Falco source thread spends), and events lost.
  *
  * usage: falco_rate <libvigil_falco.so> [events (default 200000)] [--no-extract | --passes=K]
+ *                   [--bus=URL]
  *   --passes=K reads the fields K times per event, as K rules that test the same fields do
  *   (each rule's condition asks for its fields again; default 1).
  */
@@ -30,7 +32,11 @@
 #include "framework_v3.h"
 #include "testevents.h"
 
-#define WINDOW 192		/* events ahead of the reader: what fits nanomsg's 128 KiB queue */
+/* Events ahead of the reader: what fits nanomsg's 128 KiB queue, or (the agent's own
+ * listener, ipc:// and tcp://) about half its 4 MiB for a subscriber. */
+#define WINDOW_NANOMSG 192
+#define WINDOW_SP 4096
+static long window = WINDOW_NANOMSG;
 
 /* the fields vigil_rules.yaml reads; args[N] carry an index */
 static const struct {
@@ -89,7 +95,7 @@ static void *publish(void *arg)
 	(void)arg;
 	for (i = 0; i < total; i++) {
 		/* nanomsg's PUB drops for a subscriber whose queue is full: those count as taken */
-		while (i - atomic_load(&consumed) - (long)vigil_pub__dropped(pub) >= WINDOW && !atomic_load(&done))
+		while (i - atomic_load(&consumed) - (long)vigil_pub__dropped(pub) >= window && !atomic_load(&done))
 			sched_yield();
 		if (vigil_pub__send(pub, events[i % 4].data, events[i % 4].len))
 			fprintf(stderr, "falco_rate: publish failed\n");
@@ -116,9 +122,9 @@ static int field_id(const char *json, const char *name)
 
 int main(int argc, char **argv)
 {
-	/* a timeout long enough for a run under callgrind on a busy machine: it ends the run */
-	struct fw_init_input in = { .config = "{\"bus\":\"inproc://vigil-falco-rate\",\"batch_size\":512,"
-					      "\"timeout_ms\":2000}" };
+	const char *bus = "inproc://vigil-falco-rate";
+	char config[512];
+	struct fw_init_input in = { .config = config };
 	struct fw_extract_field fields[NRULE_FIELDS];
 	struct fw_extract_input xin = { 0 };
 	struct fw_event **evts;
@@ -129,16 +135,28 @@ int main(int argc, char **argv)
 	size_t k;
 	int32_t rc;
 	uint64_t evtnum = 0, present = 0;
-	bool extract = !(argc > 3 && !strcmp(argv[3], "--no-extract"));
-	long passes = argc > 3 && !strncmp(argv[3], "--passes=", 9) ? atol(argv[3] + 9) : 1, pass;
+	bool extract = true;
+	long passes = 1, pass;
 	double w0, c0, u0, wall, cpu, user;
 	void *dl, *st, *inst;
 	int id;
 
+	for (int a = 3; a < argc; a++) {
+		if (!strcmp(argv[a], "--no-extract"))
+			extract = false;
+		else if (!strncmp(argv[a], "--passes=", 9))
+			passes = atol(argv[a] + 9);
+		else if (!strncmp(argv[a], "--bus=", 6))
+			bus = argv[a] + 6;	/* ipc:// or tcp://: the agent's listener */
+		else
+			argc = 0;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: falco_rate <libvigil_falco.so> [events] [--no-extract | --passes=K]\n");
+		fprintf(stderr, "usage: falco_rate <libvigil_falco.so> [events] [--no-extract | --passes=K] [--bus=URL]\n");
 		return 2;
 	}
+	/* a timeout long enough for a run under callgrind on a busy machine: it ends the run */
+	snprintf(config, sizeof(config), "{\"bus\":\"%s\",\"batch_size\":512,\"timeout_ms\":2000}", bus);
 	total = argc > 2 ? atol(argv[2]) : 200000;
 	dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {
@@ -170,7 +188,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "falco_rate: cannot encode the events\n");
 		return 1;
 	}
-	pub = vigil_pub__open("inproc://vigil-falco-rate", 0);
+	if (strncmp(bus, "inproc://", 9))
+		window = WINDOW_SP;
+	pub = vigil_pub__open(bus, 0600);
 	if (!pub) {
 		perror("falco_rate: vigil_pub__open");
 		return 1;
@@ -181,7 +201,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "falco_rate: %s\n", st ? P.get_last_error(st) : "init failed");
 		return 1;
 	}
-	/* nanomsg connects in the background: publish until the reader sees something, then
+	/* the subscriber connects in the background: publish until the reader sees something, then
 	 * take what is still queued, so the timed run starts on an established, empty bus */
 	for (n = 0; !n;) {
 		vigil_pub__send(pub, events[0].data, events[0].len);
