@@ -237,6 +237,15 @@ static int send_header(struct sub_sp *s)
 	return 0;
 }
 
+/* The size asked for, past net.core.rmem_max where we may (CAP_NET_ADMIN), as nanomsg's
+ * NN_RCVBUF is not capped. 0 or -errno. */
+static int set_rcvbuf(int fd, int bytes)
+{
+	if (!setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)))
+		return 0;
+	return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) ? -errno : 0;
+}
+
 static void try_connect(struct sub_sp *s)
 {
 	uint64_t expired;
@@ -248,7 +257,7 @@ static void try_connect(struct sub_sp *s)
 	if (s->fd < 0)
 		goto retry;
 	if (s->rcvbuf > 0)
-		setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &s->rcvbuf, sizeof(s->rcvbuf));
+		set_rcvbuf(s->fd, s->rcvbuf);
 	if (!s->ipc)
 		setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (!connect(s->fd, (struct sockaddr *)&s->addr, s->addr_len)) {
@@ -485,9 +494,7 @@ int sub_sp_set(struct sub_sp *s, enum vigil_sub_option opt, int value)
 	switch (opt) {
 	case VIGIL_SUB_RECV_BUFFER:
 		s->rcvbuf = value;
-		if (s->fd >= 0 && setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &value, sizeof(value)))
-			return -errno;
-		return 0;
+		return s->fd >= 0 ? set_rcvbuf(s->fd, value) : 0;
 	case VIGIL_SUB_MAX_MESSAGE:
 		s->max_msg = (uint32_t)value;
 		return 0;

@@ -706,6 +706,8 @@ static int follow_bus(struct vigil_sub *sub, const struct getevents_args *a, str
 	if (a->max_recv > 0)
 		vigil_sub__set(sub, VIGIL_SUB_MAX_MESSAGE, (int)a->max_recv);
 	vigil_sub__on_gap(sub, on_gap, NULL);
+	/* a burst's lines in one write: flushed below when nothing more waits */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	while (!stopping && pr->count != 0) {
 		void *data = NULL;
 		int n = vigil_sub__recv(sub, &data);
