@@ -40,7 +40,7 @@
 #define DRAIN_PER_TURN 1024
 /* After a turn that emptied the bus queue, the bus is not watched for this long: events
  * that trickle in are then taken a few hundred at a time instead of one wake-up (poll,
- * nanomsg's receive, clock reads) each. Batches wait --flush-ms (200 by default) anyway,
+ * the bus's read, clock reads) each. Batches wait --flush-ms (200 by default) anyway,
  * and the receive buffer (--bus-rcvbuf, 4 MiB) holds far more than this at any rate. */
 #define INTAKE_LINGER_MS 2
 
