@@ -157,6 +157,9 @@ int sp_flush(struct sp_peer *p);
 void sp_peer_close(struct sp_peer *p);
 /* The frame head of a len-byte message: returns its size (9 on ipc, 8 on tcp). */
 size_t sp_frame_head(bool ipc, uint64_t len, uint8_t out[9]);
+/* "HOST:PORT" ("[v6]:PORT" too): HOST into host (size bytes), and the port's text; NULL
+ * when there is no port or HOST does not fit. */
+const char *sp_split_hostport(const char *hostport, char *host, size_t size);
 /* The 8-byte protocol header of proto. */
 void sp_header(uint8_t out[SP_HDR_LEN], uint16_t proto);
 uint64_t sp_now_ns(void);

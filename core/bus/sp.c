@@ -193,23 +193,32 @@ static int listen_ipc(struct sp_listener *l, const char *url, unsigned int mode)
 	return err;
 }
 
-static int listen_tcp(struct sp_listener *l, const char *url)
+const char *sp_split_hostport(const char *hostport, char *host, size_t size)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICHOST}, *ai = NULL;
-	const char *colon = strrchr(url + 6, ':');
-	size_t hlen = colon ? (size_t)(colon - (url + 6)) : 0;
-	char host[256];
-	int err = 0, one = 1;
+	const char *colon = strrchr(hostport, ':');
+	size_t hlen = colon ? (size_t)(colon - hostport) : 0;
 
-	if (!colon || hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, url + 6, hlen);
+	if (!colon || hlen >= size)
+		return NULL;
+	memcpy(host, hostport, hlen);
 	host[hlen] = '\0';
 	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
 		memmove(host, host + 1, hlen - 2);
 		host[hlen - 2] = '\0';
 	}
-	if (getaddrinfo(!strcmp(host, "*") || !host[0] ? NULL : host, colon + 1, &hints, &ai))
+	return colon + 1;
+}
+
+static int listen_tcp(struct sp_listener *l, const char *url)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICHOST}, *ai = NULL;
+	char host[256];
+	const char *port = sp_split_hostport(url + 6, host, sizeof(host));
+	int err = 0, one = 1;
+
+	if (!port)
+		return -EINVAL;
+	if (getaddrinfo(!strcmp(host, "*") || !host[0] ? NULL : host, port, &hints, &ai))
 		return -EPROTONOSUPPORT;	/* an interface name: leave it to nanomsg */
 	l->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0 || setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||

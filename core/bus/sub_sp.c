@@ -78,19 +78,12 @@ static int parse_ipc(struct sub_sp *s, const char *path)
 static int parse_tcp(struct sub_sp *s, const char *hostport)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV}, *ai;
-	const char *colon = strrchr(hostport, ':');
-	size_t hlen = colon ? (size_t)(colon - hostport) : 0;
 	char host[INET6_ADDRSTRLEN + 2];
+	const char *port = sp_split_hostport(hostport, host, sizeof(host));
 
-	if (!colon || !hlen || hlen >= sizeof(host) || strchr(hostport, ';'))
+	if (!port || !host[0] || strchr(hostport, ';'))
 		return -EPROTONOSUPPORT;
-	memcpy(host, hostport, hlen);
-	host[hlen] = '\0';
-	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-		memmove(host, host + 1, hlen - 2);
-		host[hlen - 2] = '\0';
-	}
-	if (getaddrinfo(host, colon + 1, &hints, &ai))
+	if (getaddrinfo(host, port, &hints, &ai))
 		return -EPROTONOSUPPORT;
 	memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
 	s->addr_len = ai->ai_addrlen;
