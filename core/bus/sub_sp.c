@@ -152,6 +152,19 @@ static void poll_retry_at(struct sub_sp *s, int ms)
 		timerfd_settime(s->retry_fd, 0, &it, NULL);
 }
 
+/* A try is under way: the timer neither due nor readable (else a poll caller would spin). */
+static void poll_retry_clear(struct sub_sp *s)
+{
+	struct itimerspec off = {0};
+	uint64_t expired;
+
+	if (s->retry_fd < 0)
+		return;
+	timerfd_settime(s->retry_fd, 0, &off, NULL);
+	if (read(s->retry_fd, &expired, sizeof(expired)) < 0 && errno != EAGAIN)
+		pr_debug("bus: subscriber's retry timer: %s", strerror(errno));
+}
+
 /* Whether a whole frame is buffered, told to the pending eventfd on a change only. */
 static bool frame_buffered(const struct sub_sp *s);
 
@@ -195,11 +208,13 @@ int sub_sp_fd(struct sub_sp *s)
 
 err_out:
 	err = -errno;
-	for (int *fd = &s->epfd; fd <= &s->retry_fd; fd++) {
-		if (*fd >= 0)
-			close(*fd);
-		*fd = -1;
-	}
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->pending_fd >= 0)
+		close(s->pending_fd);
+	if (s->retry_fd >= 0)
+		close(s->retry_fd);
+	s->epfd = s->pending_fd = s->retry_fd = -1;
 	return err;
 }
 
@@ -241,11 +256,9 @@ static int set_rcvbuf(int fd, int bytes)
 
 static void try_connect(struct sub_sp *s)
 {
-	uint64_t expired;
 	int one = 1;
 
-	if (s->retry_fd >= 0 && read(s->retry_fd, &expired, sizeof(expired)) < 0)
-		expired = 0;	/* not due: nothing to clear */
+	poll_retry_clear(s);
 	s->fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0)
 		goto retry;
@@ -409,12 +422,19 @@ static bool settle(struct sub_sp *s)
 static int fill(struct sub_sp *s, uint64_t deadline)
 {
 	for (;;) {
-		struct pollfd p = {.fd = s->fd};
+		struct pollfd p;
 		uint64_t now, until;
 		int err;
 
 		if (s->state == SUB_DOWN && bus_now_ms() >= s->next_try)
 			try_connect(s);
+		if (s->state == SUB_CONNECTING) {	/* done by now? (a timeout of 0 never polls below) */
+			p = (struct pollfd){.fd = s->fd, .events = POLLOUT};
+			if (poll(&p, 1, 0) > 0) {
+				connected(s);
+				continue;
+			}
+		}
 		if (s->state == SUB_HEADER || s->state == SUB_READY) {
 			if (settle(s))
 				return 1;
@@ -430,12 +450,10 @@ static int fill(struct sub_sp *s, uint64_t deadline)
 		if (now >= deadline)
 			return 0;
 		until = deadline;
-		if (s->state == SUB_DOWN) {
-			if (s->next_try < until)
-				until = s->next_try;
-			p.fd = -1;
-		}
-		p.events = s->state == SUB_CONNECTING ? POLLOUT : POLLIN;
+		if (s->state == SUB_DOWN && s->next_try < until)
+			until = s->next_try;
+		p = (struct pollfd){.fd = s->state == SUB_DOWN ? -1 : s->fd,
+				    .events = s->state == SUB_CONNECTING ? POLLOUT : POLLIN};
 		err = poll(&p, 1, until == UINT64_MAX ? -1 : (int)(until - now));
 		if (err < 0)
 			return errno == EINTR ? -EINTR : -errno;

@@ -119,25 +119,29 @@ static void nanomsg_publisher_over(const char *url)
 	nn_close(p);
 }
 
+/* tcp:// on a free loopback port. */
+static void tcp_url(char *url, size_t len)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t slen = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &slen), 0);
+	close(fd);
+	snprintf(url, len, "tcp://127.0.0.1:%u", ntohs(sa.sin_port));
+}
+
 static void test_nanomsg_publishers_on_ipc_and_tcp_are_read_whole(void **state)
 {
 	char dir[] = "/tmp/vigil-test-sub-XXXXXX", url[128];
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t slen = sizeof(sa);
-	int fd;
 
 	(void)state;
 	tmp_url(dir, url, sizeof(url));
 	nanomsg_publisher_over(url);
 	unlink(url + 6);
 	rmdir(dir);
-
-	/* a free loopback port, for nanomsg's tcp transport */
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &slen), 0);
-	close(fd);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%u", ntohs(sa.sin_port));
+	tcp_url(url, sizeof(url));
 	nanomsg_publisher_over(url);
 }
 
@@ -291,10 +295,10 @@ static void test_an_oversized_message_is_skipped_and_counted_missed(void **state
 }
 
 /* The publisher goes and a new one comes at the same address: a poll(2) caller is woken to
- * reconnect (it never calls recv otherwise), and the new incarnation is a restart. */
-static void test_a_lost_publisher_is_reconnected_for_a_poll_caller(void **state)
+ * reconnect (it never calls recv otherwise), the new incarnation is a restart, and once
+ * connected the descriptor is quiet while nothing is published. */
+static void reconnect_over(const char *url)
 {
-	char dir[] = "/tmp/vigil-test-sub-XXXXXX", url[128];
 	struct vigil_buf msg = {0};
 	struct vigil_delivery d;
 	struct vigil_pub *pub;
@@ -304,8 +308,6 @@ static void test_a_lost_publisher_is_reconnected_for_a_poll_caller(void **state)
 	void *data;
 	int fd, i, r;
 
-	(void)state;
-	tmp_url(dir, url, sizeof(url));
 	pub = vigil_pub__open(url, 0600);
 	assert_non_null(pub);
 	sub = vigil_sub__open(url, 0);
@@ -335,11 +337,26 @@ static void test_a_lost_publisher_is_reconnected_for_a_poll_caller(void **state)
 	assert_true(r > 0);
 	vigil_sub__delivery(sub, &d);
 	assert_int_equal(d.restarts, 1);
+	while (vigil_sub__wait(sub, 50) == 1 && vigil_sub__recv(sub, &data) > 0)
+		vigil_bus_msg_free(data);
+	p = (struct pollfd){.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 200), 0);	/* no timer or stale readiness left */
 
 	vigil_sub__close(sub);
 	vigil_pub__close(pub);
 	vigil_buf_free(&msg);
+}
+
+static void test_a_lost_publisher_is_reconnected_for_a_poll_caller(void **state)
+{
+	char dir[] = "/tmp/vigil-test-sub-XXXXXX", url[128];
+
+	(void)state;
+	tmp_url(dir, url, sizeof(url));
+	reconnect_over(url);
 	rmdir(dir);
+	tcp_url(url, sizeof(url));
+	reconnect_over(url);
 }
 
 /* A listener that is not a publisher: a SUB header, then a publisher's header with a frame
