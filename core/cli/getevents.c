@@ -324,19 +324,32 @@ static long elapsed_ms(const struct timespec *start)
 	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
+/* Flush what was printed. -1 when nobody reads it any more (a closed pipe: `| head -1`,
+ * silently, as SIGPIPE would end it) or it cannot be written (said why), else 0. */
+static int flush_out(void)
+{
+	if (!fflush(stdout))
+		return 0;
+	if (errno != EPIPE)
+		fprintf(stderr, "vigil getevents: cannot write the events: %s\n", strerror(errno));
+	return errno == EPIPE ? -EPIPE : -1;
+}
+
 /* --reliable: pull from the agent's journal until stopped, --count or --duration. The
  * agent may not be up yet (or restart): keep asking; a refusal ends it. 0 or 1. */
 static int read_journal(struct vigil_reader *r, const char *control, struct printer *pr, long duration,
 			const struct timespec *start)
 {
-	int n;
+	int n, err;
 
 	vigil_reader__on_gap(r, on_gap, NULL);
 	while (!stopping && pr->count != 0) {
 		if (duration > 0 && elapsed_ms(start) >= duration)
 			break;
 		n = vigil_reader__pull(r, emit_bytes, pr);
-		fflush(stdout);
+		err = flush_out();
+		if (err)
+			return err == -EPIPE ? 0 : 1;
 		if (n == -EACCES || n == -EPROTO || n == -EBADMSG) {
 			fprintf(stderr, "vigil getevents: cannot read the journal at %s: %s\n", control,
 				n == -EACCES ? (vigil_bus_tls_address(control) ? "permission denied (needs a certificate named "
@@ -373,7 +386,8 @@ static int read_file(struct printer *pr, FILE *in, const char *name)
 		}
 		emit(pr, m);
 		vigil_msg__free(m);
-		fflush(stdout);	/* a line as it comes: the file may be a pipe that is being written */
+		if (flush_out())	/* a line as it comes: the file may be a pipe that is being written */
+			break;
 	}
 	if (bad)
 		fprintf(stderr, "vigil getevents: %s: skipped %lu line%s that %s no event vigil reads (first: line %lu)\n",
@@ -701,6 +715,8 @@ static int print_input(struct printer *pr, const char *input)
 static int follow_bus(struct vigil_sub *sub, const struct getevents_args *a, struct printer *pr,
 		      const struct timespec *start)
 {
+	int err;
+
 	if (a->reconnect_ms > 0)
 		vigil_sub__set(sub, VIGIL_SUB_RECONNECT_MS, (int)a->reconnect_ms);
 	if (a->max_recv > 0)
@@ -725,11 +741,11 @@ static int follow_bus(struct vigil_sub *sub, const struct getevents_args *a, str
 		}
 		emit_bytes(pr, 0, data, (size_t)n);
 		vigil_bus_msg_free(data);
-		if (pr->count == 0 || vigil_sub__wait(sub, 0) != 1)
-			fflush(stdout);
+		if ((pr->count == 0 || vigil_sub__wait(sub, 0) != 1) && (err = flush_out()))
+			return err == -EPIPE ? 0 : 1;
 	}
-	fflush(stdout);
-	return 0;
+	err = flush_out();
+	return err && err != -EPIPE;
 }
 
 /* SIGINT and SIGTERM end the loops (stopping); a closed pipe is a write error, not death. */

@@ -180,10 +180,15 @@ class TetraCli(unittest.TestCase):
                                             "--cel-expression", "process_exec.process.binary == '%s'" % cls.tool],
                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                            stdin=subprocess.DEVNULL)
+            # `vigil getevents | head -1`: once its reader is gone, the next write ends it
+            cls.head_sub = subprocess.Popen([vh.VIGIL, "getevents", "--bus", agent.bus], stdout=subprocess.PIPE,
+                                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
             time.sleep(0.5)
             for i in range(3):
                 subprocess.run([cls.tool, os.path.join(cls.watched, "f%d" % i)], check=True)
             cls.cel_out, cls.cel_err = cls.cel_sub.communicate(timeout=20)
+            cls.head_first = cls.head_sub.stdout.readline()
+            cls.head_sub.stdout.close()
             cls.evasions(agent)
             subprocess.run(["cat", os.path.join(cls.watched, "f0")], check=True)     # not the tool: no event
             cls.sub_out, cls.sub_err = cls.sub.communicate(timeout=20)
@@ -198,6 +203,12 @@ class TetraCli(unittest.TestCase):
             cls.bugtool = vigil("bugtool", "--out", cls.bugtool_path, "--server-address", agent.control)
             cls.agent_progs = prog_ids_held_by(agent.proc.pid)
             cls.debug_progs = vigil("debug", "progs", "--once", "--timeout", "1")
+            try:  # the commands above were execs: events it had to write
+                cls.head_rc = cls.head_sub.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                cls.head_sub.kill()
+                cls.head_sub.wait()
+                cls.head_rc = None
             cls.listing_text = vigil("tp", "list", "--server-address", agent.control)
             cls.introspect(agent)
             cls.policytests(agent)
@@ -483,6 +494,10 @@ class TetraCli(unittest.TestCase):
         evs = [json.loads(line) for line in self.sub_out.splitlines()]
         self.assertEqual(len(evs), 3, self.sub_err)
         self.assertTrue(all(e[next(iter(e))]["process"]["binary"] == self.tool for e in evs))
+
+    def test_a_subscriber_whose_reader_went_away_ends(self):
+        self.assertTrue(self.head_first.startswith(b"{"), self.head_first)
+        self.assertEqual(self.head_rc, 0, "still running 10 s after its pipe was closed")
 
     def test_timeout_is_tetras_connection_timeout(self):
         t0 = time.monotonic()
