@@ -115,18 +115,25 @@ struct sub_sp *sub_sp_open(const char *url)
 	return s;
 }
 
-void sub_sp_close(struct sub_sp *s)
+/* vigil_sub__fd's descriptors, if made. */
+static void poll_close(struct sub_sp *s)
 {
-	if (!s)
-		return;
-	if (s->fd >= 0)
-		close(s->fd);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	if (s->pending_fd >= 0)
 		close(s->pending_fd);
 	if (s->retry_fd >= 0)
 		close(s->retry_fd);
+	s->epfd = s->pending_fd = s->retry_fd = -1;
+}
+
+void sub_sp_close(struct sub_sp *s)
+{
+	if (!s)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	poll_close(s);
 	free(s->buf);
 	free(s);
 }
@@ -208,13 +215,7 @@ int sub_sp_fd(struct sub_sp *s)
 
 err_out:
 	err = -errno;
-	if (s->epfd >= 0)
-		close(s->epfd);
-	if (s->pending_fd >= 0)
-		close(s->pending_fd);
-	if (s->retry_fd >= 0)
-		close(s->retry_fd);
-	s->epfd = s->pending_fd = s->retry_fd = -1;
+	poll_close(s);
 	return err;
 }
 
