@@ -324,15 +324,19 @@ static long elapsed_ms(const struct timespec *start)
 	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
-/* Flush what was printed. -1 when nobody reads it any more (a closed pipe: `| head -1`,
- * silently, as SIGPIPE would end it) or it cannot be written (said why), else 0. */
+/* Flush what was printed: 0, -EPIPE when nobody reads it any more (a closed pipe: `| head
+ * -1`; ended silently, as SIGPIPE would), or -1 when it cannot be written (said why). */
 static int flush_out(void)
 {
+	int err;
+
 	if (!fflush(stdout))
 		return 0;
-	if (errno != EPIPE)
-		fprintf(stderr, "vigil getevents: cannot write the events: %s\n", strerror(errno));
-	return errno == EPIPE ? -EPIPE : -1;
+	err = errno;
+	if (err == EPIPE)
+		return -EPIPE;
+	fprintf(stderr, "vigil getevents: cannot write the events: %s\n", strerror(err));
+	return -1;
 }
 
 /* --reliable: pull from the agent's journal until stopped, --count or --duration. The
