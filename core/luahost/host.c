@@ -705,6 +705,7 @@ int vigil_luahost__reload(struct vigil_luahost *h, vigil_rule_reload_fn fn, void
 	pthread_mutex_unlock(&h->run_lock);
 	if (err)
 		goto out_plans;
+	lh_queue_kick(h);	/* its sleep was for the timers of the rules before */
 
 	for (i = 0; i < np; i++) {
 		if (plans[i].outcome == VIGIL_RULE_REFUSED)

@@ -204,6 +204,7 @@ struct lh_queue {
 	struct lh_slot *slots;
 	size_t cap, head, count;	/* the slot at head is the consumer's until it pops it */
 	bool waiting;			/* the rules thread sleeps: a post must signal */
+	bool idle;			/* ... past its tick (idle_sleep_ns): a post signals at once */
 	uint64_t held_since;		/* lh_mono_ns of the first post held while it sleeps; 0: none */
 	bool stop;
 	bool started;
@@ -592,6 +593,10 @@ int lh_every(lua_State *L);
 void lh_timers_open(lua_State *L);
 /* Run r's due timers; returns -1 when one failed (r->reason says why). */
 int lh_timers_run(struct lh_rule *r, uint64_t now);
+/* The earliest every() timer of the enabled rules (lh_clock), UINT64_MAX for none. */
+uint64_t lh_timers_next(struct vigil_luahost *h);
+/* Wake the rules thread to look at its timers again (a reload brought new ones). */
+void lh_queue_kick(struct vigil_luahost *h);
 void lh_timers_free(struct lh_rule *r);
 
 /* ---- rules.c ---- */

@@ -26,6 +26,11 @@
 /* How long the rules thread sleeps without events before it looks at the timers (and at
  * what the reader holds for it) again: the agent's poll interval, and every()'s resolution. */
 #define TICK_NS VIGIL_LUAHOST_TICK_NS
+/* A second without events and it sleeps until its next timer instead, a second at most: an
+ * idle agent's rules thread wakes ~once a second, not 50 times. A post then wakes it at
+ * once (nothing is held), and it ticks again while events come. */
+#define IDLE_AFTER_NS 1000000000ULL
+#define IDLE_SLEEP_MAX_NS 1000000000ULL
 
 /* The pool: enough buffers for the batches of a steady stream (a batch is what queued while
  * the last one ran); a burst's extra buffers and those grown past LH_POOL_BUF_MAX (an exec
@@ -107,24 +112,39 @@ static void recycle_slots(struct lh_queue *q, size_t head, size_t n)
 	}
 }
 
+/* The next wait without events: a tick, or once idle until the next timer is due. Timers
+ * on a clock of the caller's (tests, benches) are not the monotonic one: ticks only. */
+static uint64_t idle_sleep_ns(struct vigil_luahost *h, uint64_t now, uint64_t last_event)
+{
+	uint64_t due;
+
+	if (h->opts.clock || now - last_event < IDLE_AFTER_NS)
+		return TICK_NS;
+	due = lh_timers_next(h);
+	if (due <= now)
+		return 0;
+	return due - now < IDLE_SLEEP_MAX_NS ? due - now : IDLE_SLEEP_MAX_NS;
+}
+
 static void *rules_main(void *arg)
 {
 	struct vigil_luahost *h = arg;
 	struct lh_queue *q = &h->q;
-	uint64_t last_tick = 0, now;
+	uint64_t last_tick = 0, now, last_event = lh_mono_ns(), sleep_ns = TICK_NS;
 	struct timespec ts;
 	size_t head, n, i;
 
 	pthread_mutex_lock(&q->lock);
 	while (!q->stop) {
-		if (!q->count) {
-			now = lh_mono_ns() + TICK_NS;
+		if (!q->count && sleep_ns) {
+			now = lh_mono_ns() + sleep_ns;
 			ts = (struct timespec){ .tv_sec = (time_t)(now / 1000000000ULL),
 						.tv_nsec = (long)(now % 1000000000ULL) };
 			lh_watch_idle(h);
 			q->waiting = true;
+			q->idle = sleep_ns > TICK_NS;
 			pthread_cond_timedwait(&q->wake, &q->lock, &ts);
-			q->waiting = false;
+			q->waiting = q->idle = false;
 		}
 		/* take what is there as one batch: the slots stay ours until popped */
 		q->held_since = 0;
@@ -134,10 +154,13 @@ static void *rules_main(void *arg)
 		for (i = 0; i < n; i++)
 			run_slot(h, &q->slots[(head + i) % q->cap]);
 		now = lh_mono_ns();
+		if (n)
+			last_event = now;
 		if (!n || now - last_tick >= TICK_NS) {
 			vigil_luahost__tick(h);
 			last_tick = now;
 		}
+		sleep_ns = idle_sleep_ns(h, lh_mono_ns(), last_event);
 		spill_slots(q, head, n);
 		pthread_mutex_lock(&q->lock);
 		recycle_slots(q, head, n);
@@ -193,7 +216,7 @@ static int post(struct vigil_luahost *h, enum vigil_event_type type, const void 
 	}
 	s->bit = bit;
 	q->count++;
-	if (q->waiting && (wake || q->count >= LH_HELD_MAX)) {
+	if (q->waiting && (wake || q->idle || q->count >= LH_HELD_MAX)) {
 		pthread_cond_signal(&q->wake);
 		q->held_since = 0;
 	} else if (q->waiting && !q->held_since) {
@@ -225,6 +248,18 @@ void vigil_luahost__wake(struct vigil_luahost *h, uint64_t hold_ns)
 		pthread_cond_signal(&q->wake);
 		q->held_since = 0;
 	}
+	pthread_mutex_unlock(&q->lock);
+}
+
+void lh_queue_kick(struct vigil_luahost *h)
+{
+	struct lh_queue *q = &h->q;
+
+	if (!q->started)
+		return;
+	pthread_mutex_lock(&q->lock);
+	if (q->waiting)
+		pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
 }
 

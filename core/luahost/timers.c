@@ -133,6 +133,23 @@ int lh_timers_run(struct lh_rule *r, uint64_t now)
 	return err;
 }
 
+uint64_t lh_timers_next(struct vigil_luahost *h)
+{
+	uint64_t due = UINT64_MAX;
+	const struct lh_rule *r;
+	size_t i, j;
+
+	pthread_mutex_lock(&h->run_lock);
+	for (i = 0; i < h->nrules; i++) {
+		r = h->rules[i];
+		for (j = 0; !r->disabled && j < r->ntimers; j++)
+			if (!r->timers[j].cancelled && r->timers[j].next_ns < due)
+				due = r->timers[j].next_ns;
+	}
+	pthread_mutex_unlock(&h->run_lock);
+	return due;
+}
+
 void lh_timers_free(struct lh_rule *r)
 {
 	free(r->timers);

@@ -2,6 +2,7 @@
  * the lazy event view, alerts and their templates, actions, timers, the helper modules
  * with a fake clock, and reloading. Rules are real files in a temporary directory; events
  * are real msgpack messages built by the encoder; what the host emits is rendered to JSON. */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -45,6 +46,7 @@ struct state {
 	unsigned int deadline_ms;	/* 0: the host's default */
 	size_t queue_len;		/* 0: the host's default */
 	bool real_kill;			/* kill through the host's own pidfd path */
+	bool real_clock;		/* the host's own clock (CLOCK_MONOTONIC), not clock_ns */
 };
 
 /* ---- the host's collaborators ---- */
@@ -186,7 +188,7 @@ static void start_host_opts(struct state *s, size_t mem, uint64_t budget, uint32
 {
 	struct vigil_luahost_opts o = {
 		.sz = sizeof(o), .rules_dir = s->dir, .node_name = "test-node", .mem_limit = mem,
-		.budget = budget, .clock = fake_clock, .emit = capture, .process = find_process,
+		.budget = budget, .clock = s->real_clock ? NULL : fake_clock, .emit = capture, .process = find_process,
 		.process_by_pid = find_pid, .deny = fake_deny, .kill = s->real_kill ? NULL : fake_kill, .ctx = s,
 		.deny_rate = deny_rate, .deadline_ms = s->deadline_ms, .queue_len = s->queue_len,
 	};
@@ -1561,6 +1563,65 @@ static void test_held_posts_run_once_woken(void **ctx)
 	vigil_buf_free(&wire);
 }
 
+/* Context switches of every thread of this process so far. */
+static uint64_t process_switches(void)
+{
+	char path[300], line[128];
+	struct dirent *d;
+	uint64_t n = 0;
+	unsigned long v;
+	DIR *dir = opendir("/proc/self/task");
+	FILE *f;
+
+	assert_non_null(dir);
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", d->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "voluntary_ctxt_switches: %lu", &v) == 1 ||
+			    sscanf(line, "nonvoluntary_ctxt_switches: %lu", &v) == 1)
+				n += v;
+		if (f)
+			fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+/* On the real clock, a second after the last event the rules thread sleeps until its next
+ * timer instead of ticking: the timers still run on time, the process wakes a few times a
+ * second (50 ticks a second before), and a reload's new timer does not wait out the old
+ * sleep. */
+static void test_an_idle_rules_thread_sleeps_until_its_timers(void **ctx)
+{
+	struct state *s = *ctx;
+	struct listing l0, l1;
+	uint64_t sw0, sw1;
+
+	write_rule(s, "slow.lua", "every(0.25, function() end)\nreturn { name = 'slow' }\n");
+	s->real_clock = true;
+	start_host(s, 0, 0);
+	assert_int_equal(vigil_luahost__start(s->h), 0);
+	usleep(1300000);	/* idle by now */
+	l0 = rule_status(s, "slow");
+	sw0 = process_switches();
+	usleep(2000000);
+	sw1 = process_switches();
+	l1 = rule_status(s, "slow");
+	assert_in_range(l1.calls - l0.calls, 5, 9);	/* 8 periods */
+	assert_true(sw1 - sw0 < 40);
+	/* the thread's sleep now a second (its longest), a 0.1 s timer comes in */
+	write_rule(s, "slow.lua", "every(60, function() end)\nreturn { name = 'slow' }\n");
+	assert_true(vigil_luahost__reload(s->h, NULL, NULL) >= 0);
+	usleep(1300000);
+	write_rule(s, "fast.lua", "every(0.1, function() end)\nreturn { name = 'fast' }\n");
+	assert_true(vigil_luahost__reload(s->h, NULL, NULL) >= 0);
+	usleep(450000);
+	assert_true(rule_status(s, "fast").calls >= 2);
+}
+
 /* While one rule is stuck in its first call (to its 1.5 s deadline), posting never waits:
  * the queue takes what fits and drops the rest, counted exactly, against each rule that
  * wanted them; the queued events then run. */
@@ -1978,6 +2039,7 @@ int main(void)
 		T(test_event_view_reads_json_keys_lazily),
 		T(test_event_view_array_indexes_in_any_order),
 		T(test_held_posts_run_once_woken),
+		T(test_an_idle_rules_thread_sleeps_until_its_timers),
 		T(test_event_kept_past_its_call_is_refused),
 		T(test_event_view_metatable_is_hidden),
 		T(test_raw_event_hides_the_stamp_and_a_kept_view_expires),
